@@ -10,7 +10,7 @@
     X(TOO_LONG, "input too long")                                                                                      \
     X(NOMEM, "out of memory")                                                                                          \
     X(RANGE, "value out of range")                                                                                     \
-    X(STATE, "operation not valid in this state")                                                                      \
+    X(BAD_STATE, "operation not valid in this state")                                                                      \
     X(UNSUPPORTED, "not supported")                                                                                    \
     X(CONFIG, "invalid configuration")                                                                                 \
     X(AUTH, "authentication failed")                                                                                   \

@@ -167,7 +167,7 @@ int wire_wr_close(struct buf *b, const struct wire_block *blk)
 {
     size_t start = blk->at + blk->width;
     if (start > buf_len(b))
-        return ERR_STATE;
+        return ERR_BAD_STATE;
     uint64_t n = buf_len(b) - start;
     if (blk->width < 8 && n >> (8 * blk->width))
         return ERR_RANGE;

@@ -1,0 +1,364 @@
+/* Thin wrappers over OpenSSL 3 libcrypto (EVP). Every libcrypto call of the project is in
+ * this folder, so one grep finds them and tests can see exactly what is used. */
+#include "crypto/crypto.h"
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+
+int crypto_random(void *out, size_t n)
+{
+    while (n > 0) {
+        int chunk = n > (1u << 30) ? (1 << 30) : (int)n;
+        if (RAND_bytes(out, chunk) != 1)
+            return ERR_CRYPTO;
+        out = (uint8_t *)out + chunk;
+        n -= (size_t)chunk;
+    }
+    return 0;
+}
+
+static const EVP_MD *md_of(enum crypto_hash h)
+{
+    switch (h) {
+    case CRYPTO_SHA256:
+        return EVP_sha256();
+    case CRYPTO_SHA384:
+        return EVP_sha384();
+    case CRYPTO_SHA512:
+        return EVP_sha512();
+    case CRYPTO_SHA1:
+        return EVP_sha1();
+    case CRYPTO_HASH__COUNT:
+    default:
+        return NULL;
+    }
+}
+
+static const char *md_name(enum crypto_hash h)
+{
+    static const char *const names[CRYPTO_HASH__COUNT] = {"SHA256", "SHA384", "SHA512", "SHA1"};
+    return (unsigned)h < CRYPTO_HASH__COUNT ? names[h] : NULL;
+}
+
+size_t crypto_hash_len(enum crypto_hash h)
+{
+    static const size_t lens[CRYPTO_HASH__COUNT] = {32, 48, 64, 20};
+    return (unsigned)h < CRYPTO_HASH__COUNT ? lens[h] : 0;
+}
+
+int crypto_hash(enum crypto_hash h, const void *in, size_t n, uint8_t *out)
+{
+    const EVP_MD *md = md_of(h);
+    if (md == NULL)
+        return ERR_RANGE;
+    return EVP_Digest(in, n, out, NULL, md, NULL) == 1 ? 0 : ERR_CRYPTO;
+}
+
+struct crypto_hash_ctx {
+    EVP_MD_CTX *md;
+};
+
+struct crypto_hash_ctx *crypto_hash_new(enum crypto_hash h)
+{
+    const EVP_MD *md = md_of(h);
+    if (md == NULL)
+        return NULL;
+    struct crypto_hash_ctx *c = malloc(sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    c->md = EVP_MD_CTX_new();
+    if (c->md == NULL || EVP_DigestInit_ex(c->md, md, NULL) != 1) {
+        crypto_hash_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+int crypto_hash_update(struct crypto_hash_ctx *c, const void *in, size_t n)
+{
+    return EVP_DigestUpdate(c->md, in, n) == 1 ? 0 : ERR_CRYPTO;
+}
+
+int crypto_hash_peek(const struct crypto_hash_ctx *c, uint8_t *out)
+{
+    EVP_MD_CTX *copy = EVP_MD_CTX_new();
+    if (copy == NULL)
+        return ERR_NOMEM;
+    int ok = EVP_MD_CTX_copy_ex(copy, c->md) == 1 && EVP_DigestFinal_ex(copy, out, NULL) == 1;
+    EVP_MD_CTX_free(copy);
+    return ok ? 0 : ERR_CRYPTO;
+}
+
+struct crypto_hash_ctx *crypto_hash_dup(const struct crypto_hash_ctx *c)
+{
+    struct crypto_hash_ctx *d = malloc(sizeof(*d));
+    if (d == NULL)
+        return NULL;
+    d->md = EVP_MD_CTX_new();
+    if (d->md == NULL || EVP_MD_CTX_copy_ex(d->md, c->md) != 1) {
+        crypto_hash_free(d);
+        return NULL;
+    }
+    return d;
+}
+
+void crypto_hash_free(struct crypto_hash_ctx *c)
+{
+    if (c == NULL)
+        return;
+    EVP_MD_CTX_free(c->md);
+    free(c);
+}
+
+int crypto_hmac(enum crypto_hash h, const void *key, size_t klen, const void *data, size_t dlen, uint8_t *out)
+{
+    const EVP_MD *md = md_of(h);
+    if (md == NULL)
+        return ERR_RANGE;
+    unsigned outlen = 0;
+    if (klen > INT32_MAX)
+        return ERR_RANGE;
+    return HMAC(md, key, (int)klen, data, dlen, out, &outlen) != NULL ? 0 : ERR_CRYPTO;
+}
+
+static int hkdf(int mode, enum crypto_hash h, const void *salt, size_t saltlen, const void *key, size_t keylen,
+                const void *info, size_t infolen, uint8_t *out, size_t outlen)
+{
+    const char *name = md_name(h);
+    if (name == NULL)
+        return ERR_RANGE;
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    if (kdf == NULL)
+        return ERR_CRYPTO;
+    EVP_KDF_CTX *kctx = EVP_KDF_CTX_new(kdf);
+    EVP_KDF_free(kdf);
+    if (kctx == NULL)
+        return ERR_CRYPTO;
+    OSSL_PARAM params[6], *p = params;
+    *p++ = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
+    *p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)name, 0);
+    *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)key, keylen);
+    if (salt != NULL)
+        *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, saltlen);
+    if (info != NULL && infolen)
+        *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, infolen);
+    *p = OSSL_PARAM_construct_end();
+    int ok = EVP_KDF_derive(kctx, out, outlen, params) == 1;
+    EVP_KDF_CTX_free(kctx);
+    return ok ? 0 : ERR_CRYPTO;
+}
+
+int crypto_hkdf_extract(enum crypto_hash h, const void *salt, size_t saltlen, const void *ikm, size_t ikmlen,
+                        uint8_t *prk)
+{
+    /* An absent salt means HashLen zero bytes (RFC 5869 §2.2). */
+    static const uint8_t zeros[CRYPTO_HASH_MAX] = {0};
+    if (salt == NULL || saltlen == 0) {
+        salt = zeros;
+        saltlen = crypto_hash_len(h);
+    }
+    static const uint8_t empty[1] = {0};
+    return hkdf(EVP_KDF_HKDF_MODE_EXTRACT_ONLY, h, salt, saltlen, ikmlen ? ikm : empty, ikmlen, NULL, 0, prk,
+                crypto_hash_len(h));
+}
+
+int crypto_hkdf_expand(enum crypto_hash h, const void *prk, size_t prklen, const void *info, size_t infolen,
+                       uint8_t *out, size_t outlen)
+{
+    return hkdf(EVP_KDF_HKDF_MODE_EXPAND_ONLY, h, NULL, 0, prk, prklen, info, infolen, out, outlen);
+}
+
+struct crypto_aead_ctx {
+    EVP_CIPHER_CTX *ctx;
+    bool encrypt;
+};
+
+size_t crypto_aead_key_len(enum crypto_aead a)
+{
+    static const size_t lens[CRYPTO_AEAD__COUNT] = {16, 32, 32};
+    return (unsigned)a < CRYPTO_AEAD__COUNT ? lens[a] : 0;
+}
+
+static const EVP_CIPHER *cipher_of(enum crypto_aead a)
+{
+    switch (a) {
+    case CRYPTO_AES_128_GCM:
+        return EVP_aes_128_gcm();
+    case CRYPTO_AES_256_GCM:
+        return EVP_aes_256_gcm();
+    case CRYPTO_CHACHA20_POLY1305:
+        return EVP_chacha20_poly1305();
+    case CRYPTO_AEAD__COUNT:
+    default:
+        return NULL;
+    }
+}
+
+struct crypto_aead_ctx *crypto_aead_new(enum crypto_aead a, const uint8_t *key, bool encrypt)
+{
+    const EVP_CIPHER *cipher = cipher_of(a);
+    if (cipher == NULL)
+        return NULL;
+    struct crypto_aead_ctx *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    c->encrypt = encrypt;
+    c->ctx = EVP_CIPHER_CTX_new();
+    if (c->ctx == NULL || EVP_CipherInit_ex(c->ctx, cipher, NULL, key, NULL, encrypt ? 1 : 0) != 1) {
+        crypto_aead_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void crypto_aead_free(struct crypto_aead_ctx *c)
+{
+    if (c == NULL)
+        return;
+    EVP_CIPHER_CTX_free(c->ctx); /* also wipes the key schedule */
+    free(c);
+}
+
+static int int_len(size_t n, int *out)
+{
+    if (n > INT32_MAX)
+        return ERR_TOO_LONG;
+    *out = (int)n;
+    return 0;
+}
+
+int crypto_aead_seal(struct crypto_aead_ctx *c, const uint8_t nonce[static 12], const void *aad, size_t aadlen,
+                     const void *pt, size_t ptlen, uint8_t *out)
+{
+    int alen, plen, n;
+    if (!c->encrypt)
+        return ERR_BAD_STATE;
+    TRY(int_len(aadlen, &alen));
+    TRY(int_len(ptlen, &plen));
+    if (EVP_CipherInit_ex(c->ctx, NULL, NULL, NULL, nonce, 1) != 1)
+        return ERR_CRYPTO;
+    if (alen && EVP_CipherUpdate(c->ctx, NULL, &n, aad, alen) != 1)
+        return ERR_CRYPTO;
+    if (plen && EVP_CipherUpdate(c->ctx, out, &n, pt, plen) != 1)
+        return ERR_CRYPTO;
+    if (EVP_CipherFinal_ex(c->ctx, out + ptlen, &n) != 1)
+        return ERR_CRYPTO;
+    if (EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_AEAD_GET_TAG, CRYPTO_AEAD_TAG_LEN, out + ptlen) != 1)
+        return ERR_CRYPTO;
+    return 0;
+}
+
+int crypto_aead_open(struct crypto_aead_ctx *c, const uint8_t nonce[static 12], const void *aad, size_t aadlen,
+                     const void *ct, size_t ctlen, uint8_t *out)
+{
+    int alen, clen, n;
+    if (c->encrypt)
+        return ERR_BAD_STATE;
+    if (ctlen < CRYPTO_AEAD_TAG_LEN)
+        return ERR_DECRYPT;
+    size_t body = ctlen - CRYPTO_AEAD_TAG_LEN;
+    TRY(int_len(aadlen, &alen));
+    TRY(int_len(body, &clen));
+    uint8_t tag[CRYPTO_AEAD_TAG_LEN];
+    memcpy(tag, (const uint8_t *)ct + body, sizeof(tag)); /* out may alias ct */
+    if (EVP_CipherInit_ex(c->ctx, NULL, NULL, NULL, nonce, 0) != 1)
+        return ERR_CRYPTO;
+    if (alen && EVP_CipherUpdate(c->ctx, NULL, &n, aad, alen) != 1)
+        return ERR_CRYPTO;
+    if (clen && EVP_CipherUpdate(c->ctx, out, &n, ct, clen) != 1)
+        return ERR_CRYPTO;
+    if (EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_AEAD_SET_TAG, CRYPTO_AEAD_TAG_LEN, tag) != 1)
+        return ERR_CRYPTO;
+    if (EVP_CipherFinal_ex(c->ctx, out + body, &n) != 1) {
+        OPENSSL_cleanse(out, body); /* never hand out unauthenticated plaintext */
+        return ERR_DECRYPT;
+    }
+    return 0;
+}
+
+static int raw_public(int type, const uint8_t priv[static 32], uint8_t pub[static 32])
+{
+    EVP_PKEY *k = EVP_PKEY_new_raw_private_key(type, NULL, priv, 32);
+    if (k == NULL)
+        return ERR_CRYPTO;
+    size_t len = 32;
+    int ok = EVP_PKEY_get_raw_public_key(k, pub, &len) == 1 && len == 32;
+    EVP_PKEY_free(k);
+    return ok ? 0 : ERR_CRYPTO;
+}
+
+int crypto_x25519_public(const uint8_t priv[static 32], uint8_t pub[static 32])
+{
+    return raw_public(EVP_PKEY_X25519, priv, pub);
+}
+
+int crypto_x25519_keypair(uint8_t priv[static 32], uint8_t pub[static 32])
+{
+    TRY(crypto_random(priv, 32));
+    return crypto_x25519_public(priv, pub);
+}
+
+int crypto_x25519(uint8_t shared[static 32], const uint8_t priv[static 32], const uint8_t peer[static 32])
+{
+    int rc = ERR_CRYPTO;
+    EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, 32);
+    EVP_PKEY *p = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, peer, 32);
+    EVP_PKEY_CTX *ctx = k ? EVP_PKEY_CTX_new(k, NULL) : NULL;
+    size_t len = 32;
+    /* OpenSSL rejects an all-zero shared secret (low-order point) in derive. */
+    if (p != NULL && ctx != NULL && EVP_PKEY_derive_init(ctx) == 1 && EVP_PKEY_derive_set_peer(ctx, p) == 1 &&
+        EVP_PKEY_derive(ctx, shared, &len) == 1 && len == 32)
+        rc = 0;
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(p);
+    EVP_PKEY_free(k);
+    return rc;
+}
+
+int crypto_ed25519_public(const uint8_t priv[static 32], uint8_t pub[static 32])
+{
+    return raw_public(EVP_PKEY_ED25519, priv, pub);
+}
+
+int crypto_ed25519_keypair(uint8_t priv[static 32], uint8_t pub[static 32])
+{
+    TRY(crypto_random(priv, 32));
+    return crypto_ed25519_public(priv, pub);
+}
+
+int crypto_ed25519_sign(const uint8_t priv[static 32], const void *msg, size_t len, uint8_t sig[static 64])
+{
+    int rc = ERR_CRYPTO;
+    EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, priv, 32);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    size_t siglen = 64;
+    if (k != NULL && md != NULL && EVP_DigestSignInit(md, NULL, NULL, NULL, k) == 1 &&
+        EVP_DigestSign(md, sig, &siglen, msg, len) == 1 && siglen == 64)
+        rc = 0;
+    EVP_MD_CTX_free(md);
+    EVP_PKEY_free(k);
+    return rc;
+}
+
+int crypto_ed25519_verify(const uint8_t pub[static 32], const void *msg, size_t len, const uint8_t sig[static 64])
+{
+    int rc = ERR_AUTH;
+    EVP_PKEY *k = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, 32);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    if (k == NULL || md == NULL)
+        rc = ERR_CRYPTO;
+    else if (EVP_DigestVerifyInit(md, NULL, NULL, NULL, k) == 1 && EVP_DigestVerify(md, sig, 64, msg, len) == 1)
+        rc = 0;
+    EVP_MD_CTX_free(md);
+    EVP_PKEY_free(k);
+    return rc;
+}
