@@ -1,0 +1,124 @@
+/* Node <-> hub sync messages (docs/sync-protocol.md): JSON bodies over HTTPS, authenticated with
+ * "Authorization: Bearer <node token>".
+ *
+ *   GET  /api/v1/node/users?since=N   -> struct sync_users_resp  (users added/changed/removed)
+ *   POST /api/v1/node/usage           <- struct sync_usage_req   (per-user byte deltas + health)
+ *                                     -> struct sync_usage_resp
+ *
+ * Codecs only (sans-IO): encode appends compact JSON to a struct buf; decode is strict about
+ * types and ranges, ignores unknown keys (forward compatibility), requires "v": 1 and fills a
+ * human-readable reason ("users[3].uuid: expected a string") into struct sync_err. Integers
+ * are 0..INT64_MAX (jansson's range); negative, fractional or larger values are ERR_RANGE /
+ * ERR_MALFORMED. Decoded arrays are malloc'd and freed by the *_dispose functions. */
+#ifndef VEIL_CTL_SYNC_H
+#define VEIL_CTL_SYNC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+
+#define SYNC_VERSION 1
+#define SYNC_UUID_MAX 64      /* VLESS id text: UUID (36) or a 1..30-byte Xray id string */
+#define SYNC_EMAIL_MAX 128    /* user label used in node logs and stats ("email" in Xray) */
+#define SYNC_FLOW_MAX 32      /* "" or "xtls-rprx-vision" */
+#define SYNC_PUSH_ID_MAX 64   /* idempotency key of a usage push: [A-Za-z0-9_-]{8,64} */
+#define SYNC_VERSION_STR_MAX 64
+#define SYNC_MAX_USERS 1000000  /* per message; decode fails with ERR_LIMIT beyond */
+#define SYNC_MAX_REMOVED 1000000
+#define SYNC_MAX_ENTRIES 1000000
+#define SYNC_BODY_MAX (256u << 20) /* decoders refuse bodies larger than this (ERR_TOO_LONG) */
+
+/* A decoding failure, for logs and the 400 response body. */
+struct sync_err {
+    char msg[160];
+};
+
+/* One user a node must accept. `id` is the hub's stable numeric id for the subscription; usage
+ * is reported against it. Limits use 0 for "unlimited". */
+struct sync_user {
+    uint64_t id;
+    char uuid[SYNC_UUID_MAX + 1];
+    char email[SYNC_EMAIL_MAX + 1];
+    char flow[SYNC_FLOW_MAX + 1];
+    uint32_t device_limit;  /* distinct client IPs at once */
+    uint64_t speed_limit;   /* bytes per second, each direction */
+    uint32_t max_conns;     /* concurrent connections */
+};
+
+/* Response to GET /api/v1/node/users?since=N.
+ *   full = true:  `users` is the complete set; the node replaces its table; removed is empty.
+ *   full = false: `users` were added or changed after revision `since`, `removed` lists ids to drop.
+ * The node stores `revision` and sends it as the next `since`. */
+struct sync_users_resp {
+    uint64_t revision;
+    bool full;
+    struct sync_user *users;
+    size_t n_users;
+    uint64_t *removed;
+    size_t n_removed;
+};
+
+/* Per-user byte deltas since the node's previous accepted push. */
+struct sync_usage_entry {
+    uint64_t id;
+    uint64_t up;   /* client -> node */
+    uint64_t down; /* node -> client */
+};
+
+struct sync_health {
+    uint64_t connections;     /* open client connections now */
+    uint64_t uptime;          /* seconds since the node process started */
+    uint64_t revision;        /* user-table revision the node runs */
+    char version[SYNC_VERSION_STR_MAX + 1]; /* node software version */
+};
+
+/* Body of POST /api/v1/node/usage. push_id is unique per push and reused verbatim on retry;
+ * the hub applies a push_id once per node. */
+struct sync_usage_req {
+    char push_id[SYNC_PUSH_ID_MAX + 1];
+    struct sync_usage_entry *entries;
+    size_t n_entries;
+    struct sync_health health;
+};
+
+/* Reply to a usage push. duplicate = the push_id was already applied (success, nothing changed).
+ * revision = hub's current user revision, so the node knows whether to pull. */
+struct sync_usage_resp {
+    bool duplicate;
+    uint64_t revision;
+};
+
+/* Encoders append compact JSON (no NUL) to out. ERR_RANGE when an integer exceeds INT64_MAX or
+ * a string is too long / not valid UTF-8 or push_id is malformed; ERR_NOMEM. out is left as it
+ * was on failure. */
+int sync_users_resp_encode(const struct sync_users_resp *m, struct buf *out);
+int sync_usage_req_encode(const struct sync_usage_req *m, struct buf *out);
+int sync_usage_resp_encode(const struct sync_usage_resp *m, struct buf *out);
+
+/* Decoders parse len bytes of JSON into *m (overwritten). On failure *m is empty (nothing to
+ * dispose, though disposing is harmless) and err (optional) says why. Returns 0, ERR_MALFORMED
+ * (not JSON, wrong type, missing key, bad string), ERR_RANGE (number out of range),
+ * ERR_UNSUPPORTED ("v" is not 1), ERR_LIMIT (too many elements), ERR_TOO_LONG, ERR_NOMEM. */
+int sync_users_resp_decode(struct sync_users_resp *m, const char *json, size_t len, struct sync_err *err);
+int sync_usage_req_decode(struct sync_usage_req *m, const char *json, size_t len, struct sync_err *err);
+int sync_usage_resp_decode(struct sync_usage_resp *m, const char *json, size_t len, struct sync_err *err);
+
+/* Free decoded arrays and reset to empty. NULL-safe. */
+void sync_users_resp_dispose(struct sync_users_resp *m);
+void sync_usage_req_dispose(struct sync_usage_req *m);
+
+/* Parses the "since" query value: decimal digits only, no sign, 0..INT64_MAX.
+ * A missing parameter (s == NULL) means 0 (full sync). ERR_MALFORMED / ERR_RANGE. */
+int sync_parse_since(const char *s, uint64_t *since);
+
+/* Extracts the token from an "Authorization" header value: "Bearer <token>" (scheme
+ * case-insensitive, one or more spaces), token of 16..256 characters from
+ * [A-Za-z0-9._~+/=-]. *tok points into hdr. ERR_AUTH when missing or malformed. */
+int sync_bearer_token(const char *hdr, const char **tok, size_t *tok_len);
+
+/* true when push_id matches [A-Za-z0-9_-]{8,64}. */
+bool sync_push_id_valid(const char *s, size_t len);
+
+#endif
