@@ -1,0 +1,94 @@
+/* core/log: JSON-lines format, escaping, levels, truncation, and a real write to a pipe. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "core/err.h"
+#include "core/log.h"
+
+static void test_format_fields(void **state)
+{
+    (void)state;
+    char line[512];
+    const struct log_field fields[] = {LF_STR("addr", "127.0.0.1"), LF_INT("port", -1), LF_UINT("bytes", 42),
+                                       LF_BOOL("ok", true), LF_DBL("ratio", 0.5), LF_STR("sni", "a\"b\n\x01"),
+                                       LF_STR("none", NULL), {.key = NULL}};
+    size_t n = log_format(line, sizeof(line), 1764133000123, LOG_LEVEL_WARN, "node", 7, "listen", fields);
+    assert_true(n > 0 && line[n - 1] == '\n');
+    line[n] = '\0';
+    assert_string_equal(line, "{\"ts\":\"2025-11-26T04:56:40.123Z\",\"level\":\"warn\",\"mod\":\"node\",\"conn\":7,"
+                              "\"event\":\"listen\",\"addr\":\"127.0.0.1\",\"port\":-1,\"bytes\":42,\"ok\":true,"
+                              "\"ratio\":0.5,\"sni\":\"a\\\"b\\n\\u0001\",\"none\":null}\n");
+    json_error_t err;
+    json_t *j = json_loads(line, 0, &err);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "sni")), "a\"b\n\x01");
+    json_decref(j);
+}
+
+static void test_invalid_utf8_and_truncation(void **state)
+{
+    (void)state;
+    char line[128];
+    const struct log_field bad[] = {LF_STR("v", "ok\xff\xc3"), {.key = NULL}};
+    size_t n = log_format(line, sizeof(line), 0, LOG_LEVEL_INFO, "m", 0, "e", bad);
+    line[n] = '\0';
+    json_error_t err;
+    json_t *j = json_loads(line, 0, &err);
+    assert_non_null(j); /* still valid JSON */
+    assert_null(json_object_get(j, "conn")); /* conn 0 is omitted */
+    json_decref(j);
+
+    char huge[1000];
+    memset(huge, 'x', sizeof(huge) - 1);
+    huge[sizeof(huge) - 1] = '\0';
+    const struct log_field big[] = {LF_STR("v", huge), {.key = NULL}};
+    n = log_format(line, sizeof(line), 0, LOG_LEVEL_INFO, "m", 0, "e", big);
+    assert_true(n <= sizeof(line));
+    line[n - 1] = '\0';
+    j = json_loads(line, 0, &err);
+    assert_non_null(j);
+    assert_true(json_is_true(json_object_get(j, "truncated")));
+    json_decref(j);
+}
+
+static void test_levels_and_emit(void **state)
+{
+    (void)state;
+    assert_int_equal(log_level_parse("warning"), LOG_LEVEL_WARN);
+    assert_int_equal(log_level_parse("DEBUG"), LOG_LEVEL_DEBUG);
+    assert_int_equal(log_level_parse("none"), LOG_LEVEL_NONE);
+    assert_int_equal(log_level_parse("loud"), -1);
+    assert_int_equal(log_level_parse(NULL), -1);
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    log_setup(LOG_LEVEL_INFO, fds[1]);
+    log_debug("t", 0, "hidden");
+    log_info("t", 1, "shown", LF_INT("n", 5));
+    log_err("t", 2, "no_fields");
+    close(fds[1]);
+    char buf[1024] = {0};
+    ssize_t got = read(fds[0], buf, sizeof(buf) - 1);
+    close(fds[0]);
+    log_setup(LOG_LEVEL_INFO, 2);
+    assert_true(got > 0);
+    assert_null(strstr(buf, "hidden"));
+    assert_non_null(strstr(buf, "\"event\":\"shown\",\"n\":5}\n"));
+    assert_non_null(strstr(buf, "\"level\":\"error\""));
+    assert_non_null(strstr(buf, "\"event\":\"no_fields\"}\n"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_format_fields),
+        cmocka_unit_test(test_invalid_utf8_and_truncation),
+        cmocka_unit_test(test_levels_and_emit),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
