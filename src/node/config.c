@@ -1,0 +1,1157 @@
+/* Loads Xray-style JSON into a frozen struct node_cfg. Each section has one function that
+ * checks its keys, reads its values and keeps going after an error, so a single run reports
+ * every problem. Field names and rules: spec/config-and-links.md §1; our extensions and the
+ * list of accepted/ignored/refused fields: docs/node-config.md. */
+#include "node/config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/err.h"
+#include "core/secure.h"
+#include "crypto/crypto.h"
+#include "crypto/uuid5.h"
+
+static const uint32_t default_testseed[4] = {900, 500, 900, 256};
+
+static char *xstrdup(const char *s)
+{
+    char *d = strdup(s);
+    if (d == NULL)
+        abort(); /* config load: OOM is fatal (STYLE.md §3) */
+    return d;
+}
+
+static void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size);
+    if (p == NULL)
+        abort();
+    return p;
+}
+
+/* ---- small value parsers ---- */
+
+/* "host:port", "[v6]:port" (or a bare port when allow_port_only). host must fit hcap. */
+static int split_host_port(const char *s, char *host, size_t hcap, uint16_t *port, bool allow_port_only)
+{
+    const char *colon;
+    const char *h = s;
+    size_t hlen;
+    if (*s == '[') {
+        const char *end = strchr(s, ']');
+        if (end == NULL || end[1] != ':')
+            return ERR_MALFORMED;
+        h = s + 1;
+        hlen = (size_t)(end - h);
+        colon = end + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (colon == NULL) {
+            if (!allow_port_only)
+                return ERR_MALFORMED;
+            colon = s - 1;
+            h = "localhost";
+            hlen = strlen(h);
+        } else {
+            if (memchr(s, ':', (size_t)(colon - s)))
+                return ERR_MALFORMED; /* bare IPv6 without brackets */
+            hlen = (size_t)(colon - s);
+        }
+    }
+    const char *p = colon + 1;
+    if (*p == '\0' || strlen(p) > 5)
+        return ERR_MALFORMED;
+    unsigned long v = 0;
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return ERR_MALFORMED;
+        v = v * 10 + (unsigned long)(*p - '0');
+    }
+    if (v == 0 || v > 65535 || hlen == 0 || hlen >= hcap)
+        return ERR_MALFORMED;
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    *port = (uint16_t)v;
+    return 0;
+}
+
+static bool is_ip_literal(const char *s)
+{
+    uint8_t b[16];
+    return inet_pton(AF_INET, s, b) == 1 || inet_pton(AF_INET6, s, b) == 1;
+}
+
+/* A listen address for our own sockets ("127.0.0.1:9090", "[::1]:9090"); stored normalised as given. */
+static void get_listen_addr(struct cfg_ctx *c, const json_t *obj, const char *key, char **out)
+{
+    const char *s;
+    if (cfg_get_str(c, obj, key, &s) != 1 || *s == '\0')
+        return;
+    char host[64];
+    uint16_t port;
+    if (split_host_port(s, host, sizeof(host), &port, false) < 0 || !is_ip_literal(host)) {
+        cfg_error(c, key, "expected \"ip:port\" (IPv6 as \"[::1]:port\"), got \"%.64s\"", s);
+        return;
+    }
+    *out = xstrdup(s);
+}
+
+static void get_u32_field(struct cfg_ctx *c, const json_t *obj, const char *key, int64_t min, int64_t max,
+                          uint32_t *out)
+{
+    int64_t x;
+    if (cfg_get_int(c, obj, key, min, max, &x) == 1)
+        *out = (uint32_t)x;
+}
+
+/* ---- log ---- */
+
+static void parse_log(struct cfg_ctx *c, const json_t *log, struct node_cfg *cfg)
+{
+    static const char *const keys[] = {"loglevel", "access", "error", NULL};
+    static const char *const ignored[] = {"dnsLog", "maskAddress", NULL};
+    cfg_check_keys(c, log, keys, ignored, "veil-node never logs DNS queries or client addresses in full");
+    const char *s;
+    if (cfg_get_str(c, log, "loglevel", &s) == 1) {
+        int lvl = log_level_parse(s);
+        if (lvl < 0)
+            cfg_error(c, "loglevel", "must be one of \"debug\", \"info\", \"warning\", \"error\", \"none\"");
+        else
+            cfg->log_level = (enum log_level)lvl;
+    }
+    if (cfg_get_str(c, log, "access", &s) == 1 && *s)
+        cfg->access_log = xstrdup(s);
+    if (cfg_get_str(c, log, "error", &s) == 1 && *s)
+        cfg->error_log = xstrdup(s);
+}
+
+/* ---- inbound: users ---- */
+
+static int parse_flow(struct cfg_ctx *c, const char *key, const char *s, enum node_flow *out)
+{
+    if (*s == '\0')
+        *out = NODE_FLOW_NONE;
+    else if (strcmp(s, "xtls-rprx-vision") == 0)
+        *out = NODE_FLOW_VISION;
+    else if (strcmp(s, "xtls-rprx-vision-udp443") == 0)
+        return cfg_error(c, key, "\"xtls-rprx-vision-udp443\" is a client-side flow; use \"xtls-rprx-vision\"");
+    else
+        return cfg_error(c, key, "must be \"\" or \"xtls-rprx-vision\", got \"%.64s\"", s);
+    return 0;
+}
+
+static void parse_testseed(struct cfg_ctx *c, const json_t *obj, uint32_t out[4])
+{
+    json_t *arr;
+    if (cfg_get_arr(c, obj, "testseed", &arr) != 1)
+        return;
+    size_t mark = cfg_push_key(c, "testseed");
+    if (json_array_size(arr) != 4) {
+        cfg_error(c, NULL, "must hold exactly 4 numbers");
+    } else {
+        for (size_t i = 0; i < 4; i++) {
+            json_t *v = json_array_get(arr, i);
+            if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > UINT32_MAX) {
+                size_t m2 = cfg_push_index(c, i);
+                cfg_error(c, NULL, "expected an integer between 0 and 4294967295");
+                cfg_pop(c, m2);
+                continue;
+            }
+            out[i] = (uint32_t)json_integer_value(v);
+        }
+    }
+    cfg_pop(c, mark);
+}
+
+static void parse_user(struct cfg_ctx *c, const json_t *u, struct node_user *user, enum node_flow default_flow,
+                       const uint32_t seed[4])
+{
+    static const char *const keys[] = {"id", "flow", "email", "level", "testseed", NULL};
+    if (cfg_expect_obj(c, NULL, u) < 0)
+        return;
+    if (json_object_get(u, "encryption"))
+        cfg_error(c, "encryption", "must not appear in an inbound user (it is a client-side setting)");
+    if (json_object_get(u, "reverse"))
+        cfg_error(c, "reverse", "reverse proxy users are not supported");
+    json_t *tmp = json_deep_copy(u);
+    if (tmp == NULL)
+        abort();
+    json_object_del(tmp, "encryption");
+    json_object_del(tmp, "reverse");
+    cfg_check_keys(c, tmp, keys, NULL, NULL);
+    json_decref(tmp);
+
+    const char *s;
+    int rc = cfg_get_str(c, u, "id", &s);
+    if (rc == 0) {
+        cfg_error(c, "id", "is required");
+    } else if (rc == 1) {
+        if (uuid_from_string(user->id, s, strlen(s)) < 0)
+            cfg_error(c, "id", "must be a UUID or a string of 1 to 30 bytes");
+        else
+            user->id_text = xstrdup(s);
+    }
+    user->flow = default_flow;
+    if (cfg_get_str(c, u, "flow", &s) == 1 && *s)
+        parse_flow(c, "flow", s, &user->flow);
+    if (cfg_get_str(c, u, "email", &s) == 1 && *s)
+        user->email = xstrdup(s);
+    get_u32_field(c, u, "level", 0, UINT32_MAX, &user->level);
+    memcpy(user->testseed, seed, sizeof(user->testseed));
+    parse_testseed(c, u, user->testseed);
+}
+
+/* Users collide when ids differ only in bytes 6-7 (spec/vless.md §3) or emails match ignoring case. */
+static void check_user_duplicates(struct cfg_ctx *c, const struct node_inbound *in, const char *clients_key)
+{
+    for (size_t i = 0; i < in->n_users; i++) {
+        const struct node_user *a = &in->users[i];
+        for (size_t j = 0; j < i; j++) {
+            const struct node_user *b = &in->users[j];
+            size_t mark = cfg_push_key(c, clients_key);
+            size_t m2 = cfg_push_index(c, i);
+            if (a->id_text && b->id_text && memcmp(a->id, b->id, 6) == 0 && memcmp(a->id + 8, b->id + 8, 8) == 0)
+                cfg_error(c, "id", "duplicate of %s[%zu].id (ids differing only in bytes 6-7 are the same user)",
+                          clients_key, j);
+            if (a->email && b->email && strcasecmp(a->email, b->email) == 0)
+                cfg_error(c, "email", "duplicate of %s[%zu].email (emails are unique ignoring case)", clients_key,
+                          j);
+            cfg_pop(c, m2);
+            cfg_pop(c, mark);
+        }
+    }
+}
+
+static void parse_vless_settings(struct cfg_ctx *c, const json_t *st, struct node_inbound *in)
+{
+    static const char *const keys[] = {"clients", "users", "decryption", "fallbacks", "flow", "testseed", NULL};
+    cfg_check_keys(c, st, keys, NULL, NULL);
+
+    const char *s;
+    int rc = cfg_get_str(c, st, "decryption", &s);
+    if (rc == 0 || (rc == 1 && *s == '\0'))
+        cfg_error(c, "decryption", "is required: please add/set \"decryption\": \"none\"");
+    else if (rc == 1 && strcmp(s, "none") != 0)
+        cfg_error(c, "decryption", "VLESS Encryption is not supported; set \"none\"");
+
+    json_t *fb;
+    if (cfg_get_arr(c, st, "fallbacks", &fb) == 1 && json_array_size(fb) > 0)
+        cfg_error(c, "fallbacks", "VLESS fallbacks are not supported (REALITY already forwards unauthenticated "
+                                  "clients to \"target\")");
+
+    enum node_flow default_flow = NODE_FLOW_NONE;
+    if (cfg_get_str(c, st, "flow", &s) == 1)
+        parse_flow(c, "flow", s, &default_flow);
+    uint32_t seed[4];
+    memcpy(seed, default_testseed, sizeof(seed));
+    parse_testseed(c, st, seed);
+
+    const char *ckey = json_object_get(st, "clients") ? "clients" : "users";
+    if (json_object_get(st, "clients") && json_object_get(st, "users"))
+        cfg_error(c, "users", "conflicts with \"clients\" (use one of them)");
+    json_t *arr;
+    rc = cfg_get_arr(c, st, ckey, &arr);
+    if (rc == 0 || (rc == 1 && json_array_size(arr) == 0)) {
+        if (rc == 0)
+            cfg_warn(c, "clients", "no users configured: every connection is forwarded to the REALITY target");
+        else
+            cfg_warn(c, ckey, "is empty: every connection is forwarded to the REALITY target");
+        return;
+    }
+    if (rc < 0)
+        return;
+    in->n_users = json_array_size(arr);
+    in->users = xcalloc(in->n_users, sizeof(*in->users));
+    size_t mark = cfg_push_key(c, ckey);
+    size_t i;
+    json_t *u;
+    json_array_foreach(arr, i, u)
+    {
+        size_t m2 = cfg_push_index(c, i);
+        parse_user(c, u, &in->users[i], default_flow, seed);
+        cfg_pop(c, m2);
+    }
+    cfg_pop(c, mark);
+    check_user_duplicates(c, in, ckey);
+}
+
+/* ---- inbound: realitySettings ---- */
+
+static void parse_rate_limit(struct cfg_ctx *c, const json_t *obj, const char *key, struct node_rate_limit *out)
+{
+    json_t *o;
+    if (cfg_get_obj(c, obj, key, &o) != 1)
+        return;
+    static const char *const keys[] = {"afterBytes", "bytesPerSec", "burstBytesPerSec", NULL};
+    size_t mark = cfg_push_key(c, key);
+    cfg_check_keys(c, o, keys, NULL, NULL);
+    cfg_get_u64(c, o, "afterBytes", &out->after_bytes);
+    cfg_get_u64(c, o, "bytesPerSec", &out->bytes_per_sec);
+    cfg_get_u64(c, o, "burstBytesPerSec", &out->burst_bytes_per_sec);
+    cfg_pop(c, mark);
+}
+
+static void parse_target(struct cfg_ctx *c, const json_t *rs, struct node_inbound *in)
+{
+    static const char *const aliases[] = {"target", "dest", NULL};
+    const char *key = cfg_pick_alias(rs, aliases);
+    if (key == NULL) {
+        cfg_error(c, "target", "is required (a server's realitySettings needs \"target\", e.g. "
+                               "\"www.example.com:443\"; this looks like a client config)");
+        return;
+    }
+    json_t *v = json_object_get(rs, key);
+    char host[256];
+    uint16_t port = 0;
+    if (json_is_integer(v)) {
+        json_int_t n = json_integer_value(v);
+        if (n < 1 || n > 65535) {
+            cfg_error(c, key, "port must be between 1 and 65535");
+            return;
+        }
+        strcpy(host, "localhost");
+        port = (uint16_t)n;
+    } else if (json_is_string(v)) {
+        const char *s = json_string_value(v);
+        if (*s == '/' || *s == '@') {
+            cfg_error(c, key, "Unix socket targets are not supported; use \"host:port\"");
+            return;
+        }
+        if (split_host_port(s, host, sizeof(host), &port, true) < 0) {
+            cfg_error(c, key, "please fill in a valid value: \"host:port\", \"[ipv6]:port\" or a port number, "
+                              "got \"%.64s\"",
+                      s);
+            return;
+        }
+    } else {
+        cfg_error(c, key, "expected \"host:port\" or a port number, got %s", cfg_type_name(v));
+        return;
+    }
+    in->target_host = xstrdup(host);
+    in->target_port = port;
+    const char *type;
+    if (cfg_get_str(c, rs, "type", &type) == 1 && *type && strcmp(type, "tcp") != 0)
+        cfg_error(c, "type", "must be \"tcp\" (Unix socket targets are not supported)");
+}
+
+static void warn_server_name(struct cfg_ctx *c, const char *name)
+{
+    size_t n = strlen(name);
+    if (n >= 3 && (!strcasecmp(name + n - 3, ".ru") || !strcasecmp(name + n - 3, ".ir") ||
+                   !strcasecmp(name + n - 3, ".cn")))
+        cfg_warn(c, NULL, "\"%.64s\": a .ru/.ir/.cn target is a poor choice (censors see it as domestic traffic "
+                          "going abroad)",
+                 name);
+    if (strcasestr(name, "apple") || strcasestr(name, "icloud") || strcasestr(name, "microsoft"))
+        cfg_warn(c, NULL, "\"%.64s\": Apple/iCloud/Microsoft names are widely used and blocked by address; "
+                          "choose another target",
+                 name);
+    if (strchr(name, '*'))
+        cfg_warn(c, NULL, "\"%.64s\": wildcards are not supported, names match exactly", name);
+}
+
+static void parse_server_names(struct cfg_ctx *c, const json_t *rs, struct node_inbound *in)
+{
+    json_t *arr;
+    int rc = cfg_get_arr(c, rs, "serverNames", &arr);
+    if (rc == 0 || (rc == 1 && json_array_size(arr) == 0)) {
+        cfg_error(c, "serverNames", "is required and must not be empty");
+        return;
+    }
+    if (rc < 0)
+        return;
+    in->n_server_names = json_array_size(arr);
+    in->server_names = xcalloc(in->n_server_names, sizeof(char *));
+    size_t mark = cfg_push_key(c, "serverNames");
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        size_t m2 = cfg_push_index(c, i);
+        const char *s;
+        if (cfg_expect_str(c, NULL, v, &s) == 0) {
+            if (strlen(s) > 253)
+                cfg_error(c, NULL, "is longer than 253 characters");
+            in->server_names[i] = xstrdup(s);
+            warn_server_name(c, s);
+        }
+        cfg_pop(c, m2);
+    }
+    cfg_pop(c, mark);
+}
+
+static void parse_short_ids(struct cfg_ctx *c, const json_t *rs, struct node_inbound *in)
+{
+    json_t *arr;
+    int rc = cfg_get_arr(c, rs, "shortIds", &arr);
+    if (rc == 0 || (rc == 1 && json_array_size(arr) == 0)) {
+        cfg_error(c, "shortIds", "is required and must not be empty (use [\"\"] to allow an empty shortId)");
+        return;
+    }
+    if (rc < 0)
+        return;
+    in->n_short_ids = json_array_size(arr);
+    in->short_ids = xcalloc(in->n_short_ids, NODE_SHORT_ID_LEN);
+    in->short_id_text = xcalloc(in->n_short_ids, sizeof(char *));
+    size_t mark = cfg_push_key(c, "shortIds");
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        size_t m2 = cfg_push_index(c, i);
+        const char *s;
+        if (cfg_expect_str(c, NULL, v, &s) == 0) {
+            int r = cfg_decode_short_id(s, in->short_ids[i]);
+            if (r == ERR_TOO_LONG)
+                cfg_error(c, NULL, "must be at most 16 hex digits");
+            else if (r < 0)
+                cfg_error(c, NULL, "must be an even number of hex digits (0-9, a-f), got \"%.32s\"", s);
+            char *t = xstrdup(s);
+            for (char *p = t; *p; p++)
+                *p = (char)(*p >= 'A' && *p <= 'F' ? *p + 32 : *p);
+            in->short_id_text[i] = t;
+        }
+        cfg_pop(c, m2);
+    }
+    cfg_pop(c, mark);
+}
+
+static void parse_client_version(struct cfg_ctx *c, const json_t *rs, const char *key, uint32_t *out, bool *has)
+{
+    const char *s;
+    if (cfg_get_str(c, rs, key, &s) != 1 || *s == '\0')
+        return;
+    if (cfg_decode_version(s, out) < 0) {
+        cfg_error(c, key, "must be \"x\", \"x.y\" or \"x.y.z\" with each part between 0 and 255, got \"%.32s\"", s);
+        return;
+    }
+    *has = true;
+}
+
+static void parse_reality(struct cfg_ctx *c, const json_t *rs, struct node_inbound *in)
+{
+    static const char *const keys[] = {"target",       "dest",         "type",          "xver",
+                                       "serverNames",  "privateKey",   "minClientVer",  "maxClientVer",
+                                       "maxTimeDiff",  "shortIds",     "mldsa65Seed",   "limitFallbackUpload",
+                                       "limitFallbackDownload", "show", "masterKeyLog", NULL};
+    static const char *const client_only[] = {"serverName", "fingerprint", "password",  "publicKey",
+                                              "shortId",    "mldsa65Verify", "spiderX", NULL};
+    cfg_check_keys(c, rs, keys, client_only, "client-only field in a server realitySettings block");
+
+    parse_target(c, rs, in);
+    int64_t x;
+    if (cfg_get_int(c, rs, "xver", 0, 2, &x) == 1)
+        in->xver = (uint8_t)x;
+    parse_server_names(c, rs, in);
+
+    const char *s;
+    int rc = cfg_get_str(c, rs, "privateKey", &s);
+    if (rc == 0 || (rc == 1 && *s == '\0')) {
+        cfg_error(c, "privateKey", "is required (generate one with `veil x25519`)");
+    } else if (rc == 1) {
+        int r = cfg_decode_key32(s, in->private_key);
+        if (r < 0)
+            cfg_error(c, "privateKey", "must be 32 bytes in base64url without padding (43 characters)");
+        else if (crypto_x25519_public(in->private_key, in->public_key) < 0)
+            cfg_error(c, "privateKey", "cannot derive the public key");
+        else if (r == 1)
+            cfg_warn(c, "privateKey", "is not in canonical base64url form (Xray may refuse it)");
+    }
+    parse_client_version(c, rs, "minClientVer", &in->min_client_ver, &in->has_min_client_ver);
+    parse_client_version(c, rs, "maxClientVer", &in->max_client_ver, &in->has_max_client_ver);
+    if (in->has_min_client_ver)
+        cfg_warn(c, "minClientVer", "sing-box based apps (Hiddify, NekoBox, sing-box) report version 1.8.1 and "
+                                    "will silently see the target site instead of connecting");
+    if (in->has_min_client_ver && in->has_max_client_ver && in->min_client_ver > in->max_client_ver)
+        cfg_error(c, "maxClientVer", "is lower than minClientVer");
+    cfg_get_u64(c, rs, "maxTimeDiff", &in->max_time_diff_ms);
+    parse_short_ids(c, rs, in);
+    if (cfg_get_str(c, rs, "mldsa65Seed", &s) == 1 && *s)
+        cfg_error(c, "mldsa65Seed", "ML-DSA-65 signatures are not supported yet; remove it");
+    parse_rate_limit(c, rs, "limitFallbackUpload", &in->fallback_upload);
+    parse_rate_limit(c, rs, "limitFallbackDownload", &in->fallback_download);
+    cfg_get_bool(c, rs, "show", &in->show);
+    if (cfg_get_str(c, rs, "masterKeyLog", &s) == 1 && *s && strcmp(s, "none") != 0) {
+        in->master_key_log = xstrdup(s);
+        cfg_warn(c, "masterKeyLog", "TLS secrets are written to \"%.64s\": debugging only", s);
+    }
+}
+
+/* ---- inbound: streamSettings ---- */
+
+static void parse_raw_settings(struct cfg_ctx *c, const json_t *raw, struct node_inbound *in)
+{
+    static const char *const keys[] = {"acceptProxyProtocol", "header", NULL};
+    cfg_check_keys(c, raw, keys, NULL, NULL);
+    cfg_get_bool(c, raw, "acceptProxyProtocol", &in->accept_proxy_protocol);
+    json_t *h;
+    if (cfg_get_obj(c, raw, "header", &h) == 1) {
+        const char *t = "none";
+        size_t mark = cfg_push_key(c, "header");
+        static const char *const hkeys[] = {"type", NULL};
+        cfg_check_keys(c, h, hkeys, NULL, NULL);
+        cfg_get_str(c, h, "type", &t);
+        if (strcmp(t, "none") != 0)
+            cfg_error(c, "type", "only \"none\" is supported (HTTP header obfuscation is not)");
+        cfg_pop(c, mark);
+    }
+}
+
+static void parse_stream(struct cfg_ctx *c, const json_t *ss, struct node_inbound *in)
+{
+    static const char *const keys[] = {"network",     "method",      "security", "realitySettings",
+                                       "rawSettings", "tcpSettings", "sockopt",  NULL};
+    cfg_check_keys(c, ss, keys, NULL, NULL);
+
+    static const char *const net_alias[] = {"network", "method", NULL};
+    const char *nkey = cfg_pick_alias(ss, net_alias);
+    const char *s = "tcp";
+    if (nkey && cfg_get_str(c, ss, nkey, &s) == 1) {
+        if (!strcasecmp(s, "xhttp") || !strcasecmp(s, "splithttp") || !strcasecmp(s, "grpc"))
+            cfg_error(c, nkey, "REALITY over \"%s\" is not supported by veil-node; use \"raw\" (or \"tcp\")", s);
+        else if (strcasecmp(s, "tcp") != 0 && strcasecmp(s, "raw") != 0)
+            cfg_error(c, nkey, "REALITY only supports RAW, XHTTP and gRPC (veil-node: \"raw\"/\"tcp\" only)");
+    }
+
+    const char *sec = "";
+    cfg_get_str(c, ss, "security", &sec);
+    if (!strcasecmp(sec, "tls"))
+        cfg_error(c, "security", "\"tls\" is not supported: veil-node serves REALITY only; set \"reality\"");
+    else if (!strcasecmp(sec, "xtls"))
+        cfg_error(c, "security", "\"xtls\" was removed from Xray; use \"reality\" with flow \"xtls-rprx-vision\"");
+    else if (*sec == '\0' || !strcasecmp(sec, "none"))
+        cfg_error(c, "security", "plain VLESS is not supported: set \"reality\"");
+    else if (strcasecmp(sec, "reality") != 0)
+        cfg_error(c, "security", "unknown security \"%.32s\"; set \"reality\"", sec);
+
+    json_t *rs;
+    int rc = cfg_get_obj(c, ss, "realitySettings", &rs);
+    if (rc == 0) {
+        cfg_error(c, "realitySettings", "is required (Empty \"realitySettings\")");
+    } else if (rc == 1) {
+        size_t mark = cfg_push_key(c, "realitySettings");
+        parse_reality(c, rs, in);
+        cfg_pop(c, mark);
+    }
+
+    static const char *const raw_alias[] = {"rawSettings", "tcpSettings", NULL};
+    const char *rkey = cfg_pick_alias(ss, raw_alias);
+    json_t *raw;
+    if (rkey && cfg_get_obj(c, ss, rkey, &raw) == 1) {
+        size_t mark = cfg_push_key(c, rkey);
+        parse_raw_settings(c, raw, in);
+        cfg_pop(c, mark);
+    }
+    json_t *so;
+    if (cfg_get_obj(c, ss, "sockopt", &so) == 1) {
+        static const char *const skeys[] = {"acceptProxyProtocol", NULL};
+        size_t mark = cfg_push_key(c, "sockopt");
+        cfg_check_keys(c, so, skeys, NULL, NULL);
+        bool app = false;
+        if (cfg_get_bool(c, so, "acceptProxyProtocol", &app) == 1 && app)
+            in->accept_proxy_protocol = true;
+        cfg_pop(c, mark);
+    }
+}
+
+/* ---- inbound ---- */
+
+static void parse_inbound(struct cfg_ctx *c, const json_t *ib, struct node_inbound *in)
+{
+    static const char *const keys[] = {"listen", "port", "protocol", "settings", "streamSettings", "tag",
+                                       "sniffing", NULL};
+    if (cfg_expect_obj(c, NULL, ib) < 0)
+        return;
+    cfg_check_keys(c, ib, keys, NULL, NULL);
+
+    const char *s;
+    int rc = cfg_get_str(c, ib, "protocol", &s);
+    if (rc == 0)
+        cfg_error(c, "protocol", "is required (\"vless\")");
+    else if (rc == 1 && strcmp(s, "vless") != 0)
+        cfg_error(c, "protocol", "\"%.32s\" is not supported: veil-node serves VLESS + REALITY only", s);
+
+    if (cfg_get_str(c, ib, "tag", &s) == 1)
+        in->tag = xstrdup(s);
+
+    if (cfg_get_str(c, ib, "listen", &s) == 1 && *s) {
+        if (*s == '/' || *s == '@')
+            cfg_error(c, "listen", "Unix socket listeners are not supported; use an IP address");
+        else if (strcmp(s, "localhost") != 0 && !is_ip_literal(s))
+            cfg_error(c, "listen", "must be an IP address or \"localhost\", got \"%.64s\"", s);
+        else
+            in->listen = xstrdup(s);
+    }
+
+    json_t *pv = json_object_get(ib, "port");
+    if (json_is_string(pv) && strpbrk(json_string_value(pv), "-,"))
+        cfg_error(c, "port", "port ranges and lists are not supported");
+    else {
+        int64_t port;
+        rc = cfg_get_int_or_str(c, ib, "port", 1, 65535, &port);
+        if (rc == 0)
+            cfg_error(c, "port", "is required");
+        else if (rc == 1) {
+            in->port = (uint16_t)port;
+            if (port != 443)
+                cfg_warn(c, "port", "REALITY is best served on port 443 (the port browsers use for the target)");
+        }
+    }
+
+    json_t *sniff;
+    if (cfg_get_obj(c, ib, "sniffing", &sniff) == 1) {
+        bool on = false;
+        size_t mark = cfg_push_key(c, "sniffing");
+        if (cfg_get_bool(c, sniff, "enabled", &on) == 1 && on)
+            cfg_warn(c, NULL, "ignored: veil-node does not route by sniffed domain names");
+        cfg_pop(c, mark);
+    }
+
+    json_t *st;
+    rc = cfg_get_obj(c, ib, "settings", &st);
+    if (rc == 0) {
+        cfg_error(c, "settings", "is required (clients and \"decryption\": \"none\")");
+    } else if (rc == 1) {
+        size_t mark = cfg_push_key(c, "settings");
+        parse_vless_settings(c, st, in);
+        cfg_pop(c, mark);
+    }
+
+    json_t *ss;
+    rc = cfg_get_obj(c, ib, "streamSettings", &ss);
+    if (rc == 0) {
+        cfg_error(c, "streamSettings", "is required (\"security\": \"reality\" with \"realitySettings\")");
+    } else if (rc == 1) {
+        size_t mark = cfg_push_key(c, "streamSettings");
+        parse_stream(c, ss, in);
+        cfg_pop(c, mark);
+    }
+}
+
+static void check_inbound_duplicates(struct cfg_ctx *c, const struct node_cfg *cfg)
+{
+    for (size_t i = 0; i < cfg->n_inbounds; i++) {
+        for (size_t j = 0; j < i; j++) {
+            const struct node_inbound *a = &cfg->inbounds[i], *b = &cfg->inbounds[j];
+            if (a->port && a->port == b->port) {
+                size_t mark = cfg_push_key(c, "inbounds");
+                size_t m2 = cfg_push_index(c, i);
+                cfg_error(c, "port", "%u is already used by inbounds[%zu]", a->port, j);
+                cfg_pop(c, m2);
+                cfg_pop(c, mark);
+            }
+        }
+    }
+}
+
+/* ---- outbounds and routing ---- */
+
+struct outbound_info {
+    const char *tag;
+    bool blackhole;
+};
+
+static void parse_freedom(struct cfg_ctx *c, const json_t *st, struct node_cfg *cfg, bool first)
+{
+    static const char *const keys[] = {"domainStrategy", NULL};
+    static const char *const ignored[] = {"userLevel", NULL};
+    cfg_check_keys(c, st, keys, ignored, "policy levels other than 0 are not supported");
+    const char *s;
+    if (cfg_get_str(c, st, "domainStrategy", &s) != 1 || !first)
+        return;
+    static const struct {
+        const char *name;
+        enum node_dial_order order;
+    } map[] = {
+        {"AsIs", NODE_DIAL_ORDER_IPV4_FIRST},      {"UseIP", NODE_DIAL_ORDER_AS_RESOLVED},
+        {"UseIPv4", NODE_DIAL_ORDER_IPV4_ONLY},    {"UseIPv6", NODE_DIAL_ORDER_IPV6_ONLY},
+        {"UseIPv4v6", NODE_DIAL_ORDER_IPV4_FIRST}, {"UseIPv6v4", NODE_DIAL_ORDER_IPV6_FIRST},
+        {"ForceIP", NODE_DIAL_ORDER_AS_RESOLVED},  {"ForceIPv4", NODE_DIAL_ORDER_IPV4_ONLY},
+        {"ForceIPv6", NODE_DIAL_ORDER_IPV6_ONLY},  {"ForceIPv4v6", NODE_DIAL_ORDER_IPV4_FIRST},
+        {"ForceIPv6v4", NODE_DIAL_ORDER_IPV6_FIRST},
+    };
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+        if (!strcasecmp(s, map[i].name)) {
+            cfg->dial_order = map[i].order;
+            return;
+        }
+    }
+    cfg_error(c, "domainStrategy", "unknown strategy \"%.32s\" (AsIs, UseIP, UseIPv4, UseIPv6, UseIPv4v6, "
+                                   "UseIPv6v4)",
+              s);
+}
+
+static void parse_outbounds(struct cfg_ctx *c, const json_t *arr, struct node_cfg *cfg, struct outbound_info *info,
+                            size_t n)
+{
+    size_t i;
+    json_t *ob;
+    json_array_foreach(arr, i, ob)
+    {
+        size_t mark = cfg_push_index(c, i);
+        if (cfg_expect_obj(c, NULL, ob) < 0) {
+            cfg_pop(c, mark);
+            continue;
+        }
+        static const char *const keys[] = {"protocol", "tag", "settings", NULL};
+        cfg_check_keys(c, ob, keys, NULL, NULL);
+        const char *proto = "";
+        if (cfg_get_str(c, ob, "protocol", &proto) == 0)
+            cfg_error(c, "protocol", "is required (\"freedom\" or \"blackhole\")");
+        const char *tag = NULL;
+        cfg_get_str(c, ob, "tag", &tag);
+        if (i < n)
+            info[i].tag = tag;
+        json_t *st = NULL;
+        cfg_get_obj(c, ob, "settings", &st);
+        size_t m2 = cfg_push_key(c, "settings");
+        if (strcmp(proto, "freedom") == 0) {
+            if (i > 0)
+                cfg_warn(c, NULL, "only the first outbound carries traffic; this one is unused");
+            if (st)
+                parse_freedom(c, st, cfg, i == 0);
+        } else if (strcmp(proto, "blackhole") == 0) {
+            if (i < n)
+                info[i].blackhole = true;
+            if (i == 0)
+                cfg_error(c, NULL, "the first outbound receives all traffic: it must be \"freedom\"");
+            if (st) {
+                static const char *const bkeys[] = {"response", NULL};
+                cfg_check_keys(c, st, bkeys, NULL, NULL);
+            }
+        } else if (*proto) {
+            cfg_pop(c, m2);
+            cfg_error(c, "protocol", "\"%.32s\" is not supported (only \"freedom\" and \"blackhole\")", proto);
+            m2 = c->path_len;
+        }
+        cfg_pop(c, m2);
+        cfg_pop(c, mark);
+    }
+}
+
+/* Only the ubiquitous "geoip:private -> blackhole" rule is accepted: it is what veil-node does
+ * anyway unless veil.allowPrivateDestinations is set. Anything else would change routing. */
+static void parse_routing(struct cfg_ctx *c, const json_t *rt, const struct outbound_info *info, size_t n,
+                          struct node_cfg *cfg)
+{
+    static const char *const keys[] = {"domainStrategy", "domainMatcher", "rules", NULL};
+    cfg_check_keys(c, rt, keys, NULL, NULL);
+    const char *s;
+    cfg_get_str(c, rt, "domainStrategy", &s);
+    cfg_get_str(c, rt, "domainMatcher", &s);
+    json_t *rules;
+    if (cfg_get_arr(c, rt, "rules", &rules) != 1)
+        return;
+    size_t mark = cfg_push_key(c, "rules");
+    size_t i;
+    json_t *r;
+    json_array_foreach(rules, i, r)
+    {
+        size_t m2 = cfg_push_index(c, i);
+        static const char *const rkeys[] = {"type", "ip", "outboundTag", "ruleTag", NULL};
+        bool ok = json_is_object(r) && cfg_check_keys(c, r, rkeys, NULL, NULL) == 0;
+        json_t *ip = json_object_get(r, "ip");
+        const char *tag = json_string_value(json_object_get(r, "outboundTag"));
+        ok = ok && json_is_array(ip) && json_array_size(ip) == 1 &&
+             json_is_string(json_array_get(ip, 0)) &&
+             strcmp(json_string_value(json_array_get(ip, 0)), "geoip:private") == 0 && tag != NULL;
+        bool to_blackhole = false;
+        for (size_t k = 0; ok && k < n; k++)
+            if (info[k].tag && strcmp(info[k].tag, tag) == 0)
+                to_blackhole = info[k].blackhole;
+        if (!ok || !to_blackhole)
+            cfg_error(c, NULL, "routing rules are not supported except {\"ip\": [\"geoip:private\"], "
+                               "\"outboundTag\": <a blackhole outbound>}; veil-node refuses private destinations "
+                               "by itself (see veil.allowPrivateDestinations)");
+        cfg_pop(c, m2);
+    }
+    cfg_pop(c, mark);
+    (void)cfg;
+}
+
+/* ---- policy, dns, veil ---- */
+
+static void parse_policy(struct cfg_ctx *c, const json_t *pol, struct node_cfg *cfg)
+{
+    static const char *const keys[] = {"levels", "system", NULL};
+    cfg_check_keys(c, pol, keys, NULL, NULL);
+    json_t *levels;
+    if (cfg_get_obj(c, pol, "levels", &levels) == 1) {
+        size_t mark = cfg_push_key(c, "levels");
+        const char *k;
+        json_t *lv;
+        json_object_foreach(levels, k, lv)
+        {
+            if (strcmp(k, "0") != 0) {
+                cfg_error(c, k, "only policy level \"0\" is supported");
+                continue;
+            }
+            if (cfg_expect_obj(c, k, lv) < 0)
+                continue;
+            size_t m2 = cfg_push_key(c, k);
+            static const char *const lkeys[] = {"handshake",       "connIdle",          "uplinkOnly",
+                                                "downlinkOnly",    "statsUserUplink",   "statsUserDownlink",
+                                                "statsUserOnline", NULL};
+            static const char *const lignored[] = {"bufferSize", NULL};
+            cfg_check_keys(c, lv, lkeys, lignored, "veil-node uses fixed per-connection buffers");
+            uint32_t hs_sec = cfg->handshake_timeout_ms / 1000;
+            get_u32_field(c, lv, "handshake", 1, 3600, &hs_sec);
+            cfg->handshake_timeout_ms = hs_sec * 1000;
+            get_u32_field(c, lv, "connIdle", 1, 86400, &cfg->idle_timeout_sec);
+            get_u32_field(c, lv, "uplinkOnly", 0, 86400, &cfg->uplink_only_sec);
+            get_u32_field(c, lv, "downlinkOnly", 0, 86400, &cfg->downlink_only_sec);
+            bool b;
+            cfg_get_bool(c, lv, "statsUserUplink", &b);
+            cfg_get_bool(c, lv, "statsUserDownlink", &b);
+            cfg_get_bool(c, lv, "statsUserOnline", &b);
+            cfg_pop(c, m2);
+        }
+        cfg_pop(c, mark);
+    }
+    json_t *sys;
+    if (cfg_get_obj(c, pol, "system", &sys) == 1) {
+        /* Stats switches: veil-node always counts, so they change nothing. */
+        static const char *const skeys[] = {"statsInboundUplink", "statsInboundDownlink", "statsOutboundUplink",
+                                            "statsOutboundDownlink", NULL};
+        size_t mark = cfg_push_key(c, "system");
+        cfg_check_keys(c, sys, skeys, NULL, NULL);
+        bool b;
+        for (size_t i = 0; skeys[i]; i++)
+            cfg_get_bool(c, sys, skeys[i], &b);
+        cfg_pop(c, mark);
+    }
+}
+
+/* "ip" or "ip:port" / "[v6]:port". */
+static bool valid_dns_server(const char *s)
+{
+    if (is_ip_literal(s))
+        return true;
+    char host[64];
+    uint16_t port;
+    return split_host_port(s, host, sizeof(host), &port, false) == 0 && is_ip_literal(host);
+}
+
+static void parse_dns_servers(struct cfg_ctx *c, const json_t *arr, struct node_cfg *cfg)
+{
+    size_t n = json_array_size(arr);
+    if (n == 0)
+        return;
+    for (size_t i = 0; i < cfg->n_dns_servers; i++)
+        free(cfg->dns_servers[i]);
+    free(cfg->dns_servers);
+    cfg->dns_servers = xcalloc(n, sizeof(char *));
+    cfg->n_dns_servers = 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        size_t mark = cfg_push_index(c, i);
+        const char *s;
+        if (cfg_expect_str(c, NULL, v, &s) == 0) {
+            if (!valid_dns_server(s))
+                cfg_error(c, NULL, "expected a DNS server IP address (\"1.1.1.1\", \"1.1.1.1:53\", "
+                                   "\"[2606:4700::1111]:53\"), got \"%.64s\"",
+                          s);
+            else
+                cfg->dns_servers[cfg->n_dns_servers++] = xstrdup(s);
+        }
+        cfg_pop(c, mark);
+    }
+}
+
+static void parse_dns(struct cfg_ctx *c, const json_t *dns, struct node_cfg *cfg)
+{
+    static const char *const keys[] = {"servers", NULL};
+    static const char *const ignored[] = {"tag", NULL};
+    cfg_check_keys(c, dns, keys, ignored, "has no effect without routing");
+    json_t *arr;
+    if (cfg_get_arr(c, dns, "servers", &arr) == 1) {
+        size_t mark = cfg_push_key(c, "servers");
+        parse_dns_servers(c, arr, cfg);
+        cfg_pop(c, mark);
+    }
+}
+
+static void parse_veil(struct cfg_ctx *c, const json_t *v, struct node_cfg *cfg)
+{
+    static const char *const keys[] = {
+        "workers",       "allowPrivateDestinations", "dialTimeoutMs", "dnsTimeoutMs", "dnsServers",
+        "dialOrder",     "handshakeTimeoutMs",       "idleTimeoutSec", "maxConnections", "adminListen",
+        "metricsListen", "stateDir",                 NULL};
+    cfg_check_keys(c, v, keys, NULL, NULL);
+    get_u32_field(c, v, "workers", 0, 1024, &cfg->workers);
+    cfg_get_bool(c, v, "allowPrivateDestinations", &cfg->allow_private_destinations);
+    get_u32_field(c, v, "dialTimeoutMs", 100, 300000, &cfg->dial_timeout_ms);
+    get_u32_field(c, v, "dnsTimeoutMs", 100, 60000, &cfg->dns_timeout_ms);
+    get_u32_field(c, v, "handshakeTimeoutMs", 100, 3600000, &cfg->handshake_timeout_ms);
+    get_u32_field(c, v, "idleTimeoutSec", 1, 86400, &cfg->idle_timeout_sec);
+    get_u32_field(c, v, "maxConnections", 0, 10000000, &cfg->max_connections);
+    json_t *arr;
+    if (cfg_get_arr(c, v, "dnsServers", &arr) == 1) {
+        size_t mark = cfg_push_key(c, "dnsServers");
+        parse_dns_servers(c, arr, cfg);
+        cfg_pop(c, mark);
+    }
+    const char *s;
+    if (cfg_get_str(c, v, "dialOrder", &s) == 1) {
+        static const char *const names[NODE_DIAL_ORDER__COUNT] = {"asResolved", "ipv4First", "ipv6First",
+                                                                  "ipv4Only", "ipv6Only"};
+        size_t i = 0;
+        while (i < NODE_DIAL_ORDER__COUNT && strcmp(names[i], s) != 0)
+            i++;
+        if (i == NODE_DIAL_ORDER__COUNT)
+            cfg_error(c, "dialOrder", "must be one of \"asResolved\", \"ipv4First\", \"ipv6First\", "
+                                      "\"ipv4Only\", \"ipv6Only\"");
+        else
+            cfg->dial_order = (enum node_dial_order)i;
+    }
+    get_listen_addr(c, v, "adminListen", &cfg->admin_listen);
+    get_listen_addr(c, v, "metricsListen", &cfg->metrics_listen);
+    if (cfg_get_str(c, v, "stateDir", &s) == 1 && *s) {
+        if (*s != '/')
+            cfg_error(c, "stateDir", "must be an absolute path");
+        else
+            cfg->state_dir = xstrdup(s);
+    }
+}
+
+/* ---- top level ---- */
+
+static void parse_top(struct cfg_ctx *c, const json_t *root, struct node_cfg *cfg)
+{
+    static const char *const keys[] = {"log", "inbounds", "outbounds", "routing", "policy", "dns", "stats",
+                                       "veil", NULL};
+    static const struct {
+        const char *key, *why;
+    } refused[] = {
+        {"api", "the Xray gRPC API is not supported; use veil.adminListen"},
+        {"metrics", "Xray metrics are not supported; use veil.metricsListen (Prometheus)"},
+        {"reverse", "reverse proxy is not supported"},
+        {"fakedns", "FakeDNS is not supported"},
+        {"observatory", "observatory is not supported"},
+        {"burstObservatory", "observatory is not supported"},
+        {"transport", "global transport settings are not supported; use streamSettings"},
+    };
+    json_t *copy = json_copy((json_t *)root);
+    if (copy == NULL)
+        abort();
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        if (json_object_get(copy, refused[i].key)) {
+            cfg_error(c, refused[i].key, "%s", refused[i].why);
+            json_object_del(copy, refused[i].key);
+        }
+    }
+    cfg_check_keys(c, copy, keys, NULL, NULL);
+    json_decref(copy);
+
+    json_t *o;
+    if (cfg_get_obj(c, root, "log", &o) == 1) {
+        size_t mark = cfg_push_key(c, "log");
+        parse_log(c, o, cfg);
+        cfg_pop(c, mark);
+    }
+
+    json_t *arr;
+    int rc = cfg_get_arr(c, root, "inbounds", &arr);
+    if (rc == 0 || (rc == 1 && json_array_size(arr) == 0)) {
+        cfg_error(c, "inbounds", "at least one VLESS + REALITY inbound is required");
+    } else if (rc == 1) {
+        cfg->n_inbounds = json_array_size(arr);
+        cfg->inbounds = xcalloc(cfg->n_inbounds, sizeof(*cfg->inbounds));
+        size_t mark = cfg_push_key(c, "inbounds");
+        size_t i;
+        json_t *ib;
+        json_array_foreach(arr, i, ib)
+        {
+            size_t m2 = cfg_push_index(c, i);
+            parse_inbound(c, ib, &cfg->inbounds[i]);
+            cfg_pop(c, m2);
+        }
+        cfg_pop(c, mark);
+        check_inbound_duplicates(c, cfg);
+    }
+
+    struct outbound_info info[16] = {{0}};
+    size_t n_info = 0;
+    if (cfg_get_arr(c, root, "outbounds", &arr) == 1) {
+        n_info = json_array_size(arr) < 16 ? json_array_size(arr) : 16;
+        size_t mark = cfg_push_key(c, "outbounds");
+        parse_outbounds(c, arr, cfg, info, n_info);
+        cfg_pop(c, mark);
+    }
+    if (cfg_get_obj(c, root, "routing", &o) == 1) {
+        size_t mark = cfg_push_key(c, "routing");
+        parse_routing(c, o, info, n_info, cfg);
+        cfg_pop(c, mark);
+    }
+    if (cfg_get_obj(c, root, "policy", &o) == 1) {
+        size_t mark = cfg_push_key(c, "policy");
+        parse_policy(c, o, cfg);
+        cfg_pop(c, mark);
+    }
+    if (cfg_get_obj(c, root, "dns", &o) == 1) {
+        size_t mark = cfg_push_key(c, "dns");
+        parse_dns(c, o, cfg);
+        cfg_pop(c, mark);
+    }
+    if (cfg_get_obj(c, root, "stats", &o) == 1 && json_object_size(o) != 0)
+        cfg_error(c, "stats", "must be an empty object (veil-node always counts traffic)");
+    /* "veil" last: our own settings override the Xray equivalents. */
+    if (cfg_get_obj(c, root, "veil", &o) == 1) {
+        size_t mark = cfg_push_key(c, "veil");
+        parse_veil(c, o, cfg);
+        cfg_pop(c, mark);
+    }
+}
+
+static struct node_cfg *cfg_new_defaults(void)
+{
+    struct node_cfg *cfg = xcalloc(1, sizeof(*cfg));
+    atomic_init(&cfg->refs, 1);
+    cfg->log_level = LOG_LEVEL_WARN; /* Xray's default loglevel is "warning" */
+    cfg->dial_order = NODE_DIAL_ORDER_IPV4_FIRST;
+    cfg->handshake_timeout_ms = 4000;
+    cfg->idle_timeout_sec = 300;
+    cfg->uplink_only_sec = 1;
+    cfg->downlink_only_sec = 1;
+    cfg->dial_timeout_ms = 10000;
+    cfg->dns_timeout_ms = 5000;
+    return cfg;
+}
+
+static void free_strv(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+static void cfg_free(struct node_cfg *cfg)
+{
+    for (size_t i = 0; i < cfg->n_inbounds; i++) {
+        struct node_inbound *in = &cfg->inbounds[i];
+        for (size_t u = 0; u < in->n_users; u++) {
+            secure_wipe(in->users[u].id, sizeof(in->users[u].id));
+            free(in->users[u].id_text);
+            free(in->users[u].email);
+        }
+        free(in->users);
+        free(in->tag);
+        free(in->listen);
+        free(in->target_host);
+        free_strv(in->server_names, in->n_server_names);
+        free(in->short_ids);
+        free_strv(in->short_id_text, in->n_short_ids);
+        free(in->master_key_log);
+        secure_wipe(in->private_key, sizeof(in->private_key));
+    }
+    free(cfg->inbounds);
+    free(cfg->access_log);
+    free(cfg->error_log);
+    free_strv(cfg->dns_servers, cfg->n_dns_servers);
+    free(cfg->admin_listen);
+    free(cfg->metrics_listen);
+    free(cfg->state_dir);
+    free(cfg);
+}
+
+struct node_cfg *node_cfg_load(struct cfg_ctx *c, const char *text, size_t len)
+{
+    json_t *root = cfg_parse(c, text, len);
+    if (root == NULL)
+        return NULL;
+    struct node_cfg *cfg = cfg_new_defaults();
+    parse_top(c, root, cfg);
+    json_decref(root);
+    if (!cfg_ok(c)) {
+        cfg_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+struct node_cfg *node_cfg_load_file(struct cfg_ctx *c, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        cfg_error_global(c, "cannot open: %s", strerror(errno));
+        return NULL;
+    }
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len == cap) {
+            if (cap >= (size_t)16 << 20) {
+                fclose(f);
+                free(text);
+                cfg_error_global(c, "file is larger than 16 MiB");
+                return NULL;
+            }
+            cap = cap ? cap * 2 : 65536;
+            char *n = realloc(text, cap);
+            if (n == NULL)
+                abort();
+            text = n;
+        }
+        size_t got = fread(text + len, 1, cap - len, f);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    bool failed = ferror(f);
+    fclose(f);
+    struct node_cfg *cfg = NULL;
+    if (failed)
+        cfg_error_global(c, "read error");
+    else
+        cfg = node_cfg_load(c, text, len);
+    free(text);
+    return cfg;
+}
+
+struct node_cfg *node_cfg_ref(struct node_cfg *cfg)
+{
+    atomic_fetch_add_explicit(&cfg->refs, 1, memory_order_relaxed);
+    return cfg;
+}
+
+void node_cfg_unref(struct node_cfg *cfg)
+{
+    if (cfg == NULL)
+        return;
+    if (atomic_fetch_sub_explicit(&cfg->refs, 1, memory_order_acq_rel) == 1)
+        cfg_free(cfg);
+}
+
+const struct node_user *node_cfg_find_user(const struct node_cfg *cfg, const char *who,
+                                           const struct node_inbound **inbound)
+{
+    uint8_t id[16];
+    bool have_id = uuid_from_string(id, who, strlen(who)) == 0;
+    for (size_t i = 0; i < cfg->n_inbounds; i++) {
+        const struct node_inbound *in = &cfg->inbounds[i];
+        for (size_t u = 0; u < in->n_users; u++) {
+            const struct node_user *user = &in->users[u];
+            bool hit = (user->email && strcasecmp(user->email, who) == 0) ||
+                       (user->id_text && strcmp(user->id_text, who) == 0) ||
+                       (have_id && memcmp(user->id, id, 16) == 0);
+            if (hit) {
+                if (inbound)
+                    *inbound = in;
+                return user;
+            }
+        }
+    }
+    return NULL;
+}
+
+const char *node_flow_name(enum node_flow f)
+{
+    return f == NODE_FLOW_VISION ? "xtls-rprx-vision" : "";
+}

@@ -1,0 +1,127 @@
+/* veil-node configuration: Xray-core JSON (the VLESS + REALITY inbound subset of
+ * spec/config-and-links.md §1) plus our own top-level "veil" object (docs/node-config.md).
+ * Loading is I/O-free: text in, a frozen refcounted struct node_cfg or a list of errors out.
+ * Nothing unsupported is silently ignored: it is an error naming the field, or (for fields
+ * that cannot change behaviour, e.g. "tag", "sniffing") a warning. */
+#ifndef VEIL_NODE_CONFIG_H
+#define VEIL_NODE_CONFIG_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/cfg.h"
+#include "core/log.h"
+
+enum node_flow {
+    NODE_FLOW_NONE = 0,
+    NODE_FLOW_VISION, /* "xtls-rprx-vision" */
+    NODE_FLOW__COUNT, /* sentinel */
+};
+
+struct node_user {
+    uint8_t id[16];     /* parsed (UUID or UUIDv5 of the string), spec/vless.md §3 */
+    char *id_text;      /* as configured, for share links */
+    char *email;        /* NULL when absent */
+    enum node_flow flow; /* after inheriting settings.flow */
+    uint32_t level;
+    uint32_t testseed[4]; /* Vision padding parameters (own or inherited) */
+};
+
+struct node_rate_limit {
+    uint64_t after_bytes, bytes_per_sec, burst_bytes_per_sec; /* bytes_per_sec 0 = off */
+};
+
+#define NODE_SHORT_ID_LEN 8
+
+struct node_inbound {
+    char *tag;    /* NULL when absent */
+    char *listen; /* IP literal or "localhost"; NULL = all addresses */
+    uint16_t port;
+    bool accept_proxy_protocol; /* rawSettings/sockopt acceptProxyProtocol */
+
+    struct node_user *users;
+    size_t n_users;
+
+    /* realitySettings */
+    char *target_host; /* "localhost" for the numeric form */
+    uint16_t target_port;
+    uint8_t xver; /* PROXY protocol version sent to the target: 0, 1, 2 */
+    char **server_names;
+    size_t n_server_names;
+    uint8_t private_key[32];
+    uint8_t public_key[32]; /* derived X25519(private, 9): the clients' "password"/pbk */
+    uint8_t (*short_ids)[NODE_SHORT_ID_LEN];
+    char **short_id_text; /* as configured (lowercased), for share links */
+    size_t n_short_ids;
+    uint32_t min_client_ver, max_client_ver; /* (x<<16)|(y<<8)|z; 0 = no bound */
+    bool has_min_client_ver, has_max_client_ver;
+    uint64_t max_time_diff_ms; /* 0 = no check */
+    bool show;
+    struct node_rate_limit fallback_upload, fallback_download;
+    char *master_key_log; /* NULL = off */
+};
+
+enum node_dial_order {
+    NODE_DIAL_ORDER_AS_RESOLVED = 0,
+    NODE_DIAL_ORDER_IPV4_FIRST,
+    NODE_DIAL_ORDER_IPV6_FIRST,
+    NODE_DIAL_ORDER_IPV4_ONLY,
+    NODE_DIAL_ORDER_IPV6_ONLY,
+    NODE_DIAL_ORDER__COUNT, /* sentinel */
+};
+
+struct node_cfg {
+    atomic_uint refs;
+
+    /* log */
+    enum log_level log_level;
+    char *access_log; /* NULL/"none" = off; a path otherwise */
+    char *error_log;  /* NULL = stderr */
+
+    struct node_inbound *inbounds;
+    size_t n_inbounds;
+
+    /* outbound "freedom" (the first outbound; Xray sends everything there without routing) */
+    enum node_dial_order dial_order; /* freedom.settings.domainStrategy or veil.dialOrder */
+
+    /* policy.levels["0"] (Xray) or veil.* */
+    uint32_t handshake_timeout_ms; /* policy handshake, default 4 s */
+    uint32_t idle_timeout_sec;     /* policy connIdle, default 300 */
+    uint32_t uplink_only_sec;      /* policy uplinkOnly, default 1 */
+    uint32_t downlink_only_sec;    /* policy downlinkOnly, default 1 */
+
+    /* our "veil" object */
+    uint32_t workers;                /* 0 = one per CPU */
+    bool allow_private_destinations; /* default false: refuse loopback/private/... */
+    uint32_t dial_timeout_ms;        /* default 10000 */
+    uint32_t dns_timeout_ms;         /* default 5000 */
+    char **dns_servers;              /* "ip" or "ip:port"; empty = /etc/resolv.conf */
+    size_t n_dns_servers;
+    uint32_t max_connections; /* 0 = unlimited */
+    char *admin_listen;       /* "127.0.0.1:9090"; NULL = off */
+    char *metrics_listen;     /* NULL = off */
+    char *state_dir;          /* NULL = none */
+};
+
+/* Parses and validates `len` bytes of JSON. On success returns a snapshot with one reference
+ * (warnings, if any, are in c). On failure returns NULL with the errors in c. `c` names the file
+ * for messages (cfg_init(c, "node.json")). Aborts only on out of memory. */
+struct node_cfg *node_cfg_load(struct cfg_ctx *c, const char *text, size_t len);
+
+/* Reads the file and calls node_cfg_load; a read failure is an error in c. */
+struct node_cfg *node_cfg_load_file(struct cfg_ctx *c, const char *path);
+
+struct node_cfg *node_cfg_ref(struct node_cfg *cfg);
+/* Drops a reference; frees (wiping the private keys) at zero. NULL is a no-op. */
+void node_cfg_unref(struct node_cfg *cfg);
+
+/* Finds a user across the inbounds by email (case-insensitive) or by id (UUID text or the
+ * configured string). NULL when absent. *inbound receives its inbound. */
+const struct node_user *node_cfg_find_user(const struct node_cfg *cfg, const char *who,
+                                           const struct node_inbound **inbound);
+
+const char *node_flow_name(enum node_flow f);
+
+#endif
