@@ -1,0 +1,138 @@
+/* The hub's data model: plain structs shared by domain rules, storage and the API.
+ * Money is integer minor units; times are UTC unix seconds; 0 means "none" for ids. */
+#ifndef VEIL_HUB_DOMAIN_MODEL_H
+#define VEIL_HUB_DOMAIN_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HUB_NAME_MAX 64       /* usernames, plan and node names, bytes without NUL */
+#define HUB_LANG_MAX 8        /* BCP 47-ish language tag: "en", "ru", "pt-br" */
+#define HUB_CURRENCY_LEN 3    /* ISO 4217 code ("RUB") or "XTR" (Telegram Stars) */
+#define HUB_TOKEN_MAX 64      /* subscription and API token text */
+#define HUB_REFCODE_LEN 10    /* referral code characters */
+#define HUB_HOST_MAX 253      /* DNS name or IP literal */
+#define HUB_PLAN_PRICES_MAX 8 /* currencies per plan */
+#define HUB_NODE_LIST_MAX 8   /* short ids / server names per node */
+#define HUB_SHORT_ID_MAX 16   /* hex digits */
+
+enum hub_reset {
+    HUB_RESET_NONE = 0,
+    HUB_RESET_DAILY,
+    HUB_RESET_WEEKLY,
+    HUB_RESET_MONTHLY,
+    HUB_RESET__COUNT, /* sentinel */
+};
+
+enum hub_sub_state {
+    HUB_SUB_ACTIVE = 0,
+    HUB_SUB_LIMITED, /* quota reached; back to active on reset or extension of quota */
+    HUB_SUB_EXPIRED,
+    HUB_SUB_REVOKED,
+    HUB_SUB__COUNT, /* sentinel */
+};
+
+enum hub_role {
+    HUB_ROLE_ADMIN = 0,
+    HUB_ROLE_SUPPORT, /* read-only */
+    HUB_ROLE__COUNT,  /* sentinel */
+};
+
+enum hub_health {
+    HUB_HEALTH_UNKNOWN = 0,
+    HUB_HEALTH_UP,
+    HUB_HEALTH_DOWN,
+    HUB_HEALTH__COUNT, /* sentinel */
+};
+
+enum hub_pay_status {
+    HUB_PAY_PENDING = 0,
+    HUB_PAY_SUCCEEDED,
+    HUB_PAY_FAILED,
+    HUB_PAY_REFUNDED,
+    HUB_PAY__COUNT, /* sentinel */
+};
+
+struct hub_user {
+    int64_t id;
+    int64_t telegram_id; /* 0: none */
+    char username[HUB_NAME_MAX + 1];
+    char language[HUB_LANG_MAX + 1];
+    char uuid[37];                     /* VLESS id, 8-4-4-4-12 lowercase */
+    char sub_token[HUB_TOKEN_MAX + 1]; /* subscription URL token, base64url */
+    char referral_code[HUB_REFCODE_LEN + 1];
+    int64_t referrer_id; /* 0: none */
+    int64_t balance_minor;
+    char currency[HUB_CURRENCY_LEN + 1];
+    bool enabled;
+    int64_t created_at;
+    int64_t revision; /* sync revision of the last change that nodes must see */
+};
+
+struct hub_price {
+    char currency[HUB_CURRENCY_LEN + 1];
+    int64_t amount_minor;
+};
+
+struct hub_plan {
+    int64_t id;
+    char name[HUB_NAME_MAX + 1];
+    int64_t duration_days;
+    int64_t quota_bytes;  /* 0: unlimited */
+    int64_t device_limit; /* 0: unlimited */
+    enum hub_reset reset;
+    bool enabled;
+    size_t n_prices;
+    struct hub_price prices[HUB_PLAN_PRICES_MAX];
+    int64_t created_at;
+};
+
+struct hub_sub {
+    int64_t id;
+    int64_t user_id;
+    int64_t plan_id;
+    int64_t starts_at;
+    int64_t ends_at;
+    int64_t used_up;
+    int64_t used_down;
+    enum hub_sub_state state;
+    int64_t last_reset_at;
+    int64_t quota_bytes;  /* copied from the plan at grant time */
+    int64_t device_limit; /* copied from the plan at grant time */
+    enum hub_reset reset; /* copied from the plan at grant time */
+    int64_t created_at;
+};
+
+struct hub_node {
+    int64_t id;
+    char name[HUB_NAME_MAX + 1];
+    char address[HUB_HOST_MAX + 1];
+    uint16_t port;
+    char country[3]; /* ISO 3166-1 alpha-2, uppercase; "" if unknown */
+    char public_key[44]; /* X25519, base64url without padding (43 chars) */
+    size_t n_short_ids;
+    char short_ids[HUB_NODE_LIST_MAX][HUB_SHORT_ID_MAX + 1];
+    size_t n_server_names;
+    char server_names[HUB_NODE_LIST_MAX][HUB_HOST_MAX + 1];
+    int64_t weight; /* 0..1000, 0 = excluded from subscriptions */
+    enum hub_health health;
+    bool draining;
+    int64_t last_seen;
+    int64_t traffic_up, traffic_down;
+    int64_t created_at;
+};
+
+struct hub_payment {
+    int64_t id;
+    int64_t user_id;
+    char provider[33];
+    char external_id[129];
+    char idempotency_key[129];
+    int64_t amount_minor;
+    char currency[HUB_CURRENCY_LEN + 1];
+    enum hub_pay_status status;
+    int64_t created_at;
+};
+
+#endif

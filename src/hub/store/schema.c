@@ -1,0 +1,144 @@
+/* Versioned schema migrations. Migration i (1-based) moves the schema from version i-1 to i.
+ * DDL is written once for both backends; @ID@ becomes the backend's auto-increment key.
+ * Integers are BIGINT (SQLite stores any INTEGER as 64-bit), booleans INTEGER 0/1, times
+ * BIGINT unix seconds UTC, JSON as TEXT. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "hub/store/store_int.h"
+
+static const char *const migrations[] = {
+    /* 1: the initial model */
+    "CREATE TABLE sync_state (id INTEGER PRIMARY KEY, revision BIGINT NOT NULL);"
+    "INSERT INTO sync_state (id, revision) VALUES (1, 0);"
+    "CREATE TABLE users ("
+    " id @ID@, telegram_id BIGINT UNIQUE, username TEXT NOT NULL UNIQUE, language TEXT NOT NULL,"
+    " vless_uuid TEXT NOT NULL UNIQUE, sub_token TEXT NOT NULL UNIQUE, referral_code TEXT NOT NULL UNIQUE,"
+    " referrer_id BIGINT REFERENCES users(id) ON DELETE SET NULL, balance_minor BIGINT NOT NULL DEFAULT 0,"
+    " currency TEXT NOT NULL, enabled INTEGER NOT NULL DEFAULT 1, created_at BIGINT NOT NULL,"
+    " updated_at BIGINT NOT NULL, revision BIGINT NOT NULL);"
+    "CREATE INDEX users_revision ON users (revision);"
+    "CREATE TABLE user_tombstones (user_id BIGINT PRIMARY KEY, vless_uuid TEXT NOT NULL, username TEXT NOT NULL,"
+    " revision BIGINT NOT NULL, deleted_at BIGINT NOT NULL);"
+    "CREATE INDEX user_tombstones_revision ON user_tombstones (revision);"
+    "CREATE TABLE plans ("
+    " id @ID@, name TEXT NOT NULL UNIQUE, duration_days BIGINT NOT NULL, quota_bytes BIGINT NOT NULL DEFAULT 0,"
+    " device_limit BIGINT NOT NULL DEFAULT 0, reset_strategy TEXT NOT NULL DEFAULT 'none',"
+    " enabled INTEGER NOT NULL DEFAULT 1, created_at BIGINT NOT NULL);"
+    "CREATE TABLE plan_prices (plan_id BIGINT NOT NULL REFERENCES plans(id) ON DELETE CASCADE,"
+    " currency TEXT NOT NULL, amount_minor BIGINT NOT NULL, PRIMARY KEY (plan_id, currency));"
+    "CREATE TABLE subscriptions ("
+    " id @ID@, user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    " plan_id BIGINT NOT NULL REFERENCES plans(id), starts_at BIGINT NOT NULL, ends_at BIGINT NOT NULL,"
+    " used_up BIGINT NOT NULL DEFAULT 0, used_down BIGINT NOT NULL DEFAULT 0, state TEXT NOT NULL,"
+    " last_reset_at BIGINT NOT NULL, quota_bytes BIGINT NOT NULL, device_limit BIGINT NOT NULL,"
+    " reset_strategy TEXT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);"
+    "CREATE INDEX subscriptions_user ON subscriptions (user_id, state);"
+    "CREATE INDEX subscriptions_state_end ON subscriptions (state, ends_at);"
+    "CREATE TABLE devices ("
+    " id @ID@, user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE, hwid TEXT NOT NULL,"
+    " user_agent TEXT, last_ip TEXT, first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL,"
+    " UNIQUE (user_id, hwid));"
+    "CREATE TABLE nodes ("
+    " id @ID@, name TEXT NOT NULL UNIQUE, address TEXT NOT NULL, port INTEGER NOT NULL, country TEXT NOT NULL,"
+    " public_key TEXT NOT NULL, short_ids TEXT NOT NULL, server_names TEXT NOT NULL,"
+    " weight BIGINT NOT NULL DEFAULT 100, health TEXT NOT NULL DEFAULT 'unknown',"
+    " draining INTEGER NOT NULL DEFAULT 0, token_hash TEXT NOT NULL UNIQUE, last_seen BIGINT NOT NULL DEFAULT 0,"
+    " traffic_up BIGINT NOT NULL DEFAULT 0, traffic_down BIGINT NOT NULL DEFAULT 0, created_at BIGINT NOT NULL);"
+    "CREATE TABLE payments ("
+    " id @ID@, user_id BIGINT REFERENCES users(id) ON DELETE SET NULL, provider TEXT NOT NULL,"
+    " external_id TEXT NOT NULL, amount_minor BIGINT NOT NULL, currency TEXT NOT NULL, status TEXT NOT NULL,"
+    " idempotency_key TEXT NOT NULL UNIQUE, raw TEXT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,"
+    " UNIQUE (provider, external_id));"
+    "CREATE TABLE referral_rewards ("
+    " id @ID@, referrer_id BIGINT REFERENCES users(id) ON DELETE SET NULL,"
+    " referee_id BIGINT REFERENCES users(id) ON DELETE SET NULL,"
+    " payment_id BIGINT NOT NULL UNIQUE REFERENCES payments(id), amount_minor BIGINT NOT NULL,"
+    " currency TEXT NOT NULL, created_at BIGINT NOT NULL);"
+    "CREATE TABLE audit_log ("
+    " id @ID@, actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT, at BIGINT NOT NULL, source_ip TEXT,"
+    " details TEXT);"
+    "CREATE INDEX audit_log_at ON audit_log (at);"
+    "CREATE TABLE api_tokens ("
+    " id @ID@, name TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE, role TEXT NOT NULL,"
+    " created_at BIGINT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE usage_pushes (node_id BIGINT NOT NULL, push_id TEXT NOT NULL, received_at BIGINT NOT NULL,"
+    " PRIMARY KEY (node_id, push_id));"
+    "CREATE TABLE locks (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at BIGINT NOT NULL);",
+};
+
+#define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
+_Static_assert(N_MIGRATIONS == STORE_SCHEMA_VERSION, "STORE_SCHEMA_VERSION must match the migration list");
+
+/* Replaces every @ID@ with the backend's key column type. */
+static char *expand(const char *sql, const char *id)
+{
+    size_t idn = strlen(id), n = strlen(sql), count = 0;
+    for (const char *p = sql; (p = strstr(p, "@ID@")) != NULL; p += 4)
+        count++;
+    char *out = malloc(n + count * idn + 1);
+    if (out == NULL)
+        return NULL;
+    char *o = out;
+    for (const char *p = sql;;) {
+        const char *q = strstr(p, "@ID@");
+        if (q == NULL) {
+            strcpy(o, p);
+            break;
+        }
+        memcpy(o, p, (size_t)(q - p));
+        o += q - p;
+        memcpy(o, id, idn);
+        o += idn;
+        p = q + 4;
+    }
+    return out;
+}
+
+int store__migrate(struct store_conn *sc, int *version)
+{
+    const struct store_ops *ops = sc->st->ops;
+    struct store_res r;
+    int rc = store__begin(sc);
+    if (rc < 0)
+        return rc;
+    if (ops->migrate_lock_sql != NULL && (rc = store__exec(sc, ops->migrate_lock_sql, NULL, 0, NULL)) < 0)
+        goto fail;
+    if ((rc = store__exec(sc, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", NULL, 0,
+                          NULL)) < 0)
+        goto fail;
+    if ((rc = store__exec(sc, "SELECT max(version) FROM schema_version", NULL, 0, &r)) < 0)
+        goto fail;
+    int64_t cur = r.nrows == 1 ? store__cell_i64(&r, 0, 0) : 0;
+    store__res_free(&r);
+    if (cur > (int64_t)N_MIGRATIONS || cur < 0) {
+        rc = ERR_UNSUPPORTED; /* written by a newer hub: do not touch it */
+        goto fail;
+    }
+    for (size_t v = (size_t)cur; v < N_MIGRATIONS; v++) {
+        char *sql = expand(migrations[v], ops->id_column);
+        if (sql == NULL) {
+            rc = ERR_NOMEM;
+            goto fail;
+        }
+        rc = store__exec(sc, sql, NULL, 0, NULL);
+        free(sql);
+        if (rc < 0)
+            goto fail;
+    }
+    if (cur < (int64_t)N_MIGRATIONS) {
+        struct store_val p[] = {SV_I(N_MIGRATIONS)};
+        if ((rc = store__exec(sc, "DELETE FROM schema_version", NULL, 0, NULL)) < 0 ||
+            (rc = store__exec(sc, "INSERT INTO schema_version (version) VALUES ($1)", p, 1, NULL)) < 0)
+            goto fail;
+    }
+    if ((rc = store__commit(sc)) < 0)
+        return rc;
+    if (version != NULL)
+        *version = (int)N_MIGRATIONS;
+    return 0;
+fail:
+    store__rollback(sc);
+    return rc;
+}

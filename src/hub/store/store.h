@@ -1,0 +1,174 @@
+/* The hub's storage: one interface over SQLite (embedded default) and PostgreSQL.
+ *
+ *   store_open("sqlite::memory:" | "sqlite:/var/lib/veil/hub.db" | "postgresql://..." |
+ *              "postgres://..." | "host=... dbname=...", pool, &st)
+ *   store_migrate(st)   - applies versioned migrations in one transaction; refuses (ERR_UNSUPPORTED)
+ *                         to run against a database whose schema is newer than this binary's
+ *
+ * All functions are thread-safe: each call checks a connection out of a small pool (one
+ * connection for SQLite in-memory databases) and every multi-row change runs in one
+ * transaction, together with its audit row when `audit` is given. Times are UTC unix seconds
+ * passed in by the caller. Errors: ERR_NOT_FOUND, ERR_EXISTS (unique key taken), ERR_BAD_STATE
+ * (the change is not allowed in the current state), ERR_RANGE, ERR_TIMEOUT (busy, retry),
+ * ERR_IO (database failure), ERR_NOMEM. */
+#ifndef VEIL_HUB_STORE_STORE_H
+#define VEIL_HUB_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hub/domain/model.h"
+
+#define STORE_SCHEMA_VERSION 1
+
+struct store;
+
+/* Who changed what, written in the same transaction as the change. Strings are borrowed;
+ * details is a JSON object text or NULL. */
+struct store_audit {
+    const char *actor;  /* "token:<id>" / "node:<id>" / "scheduler" */
+    const char *action; /* "user.create", ... */
+    const char *target; /* "user:42" */
+    const char *source_ip;
+    const char *details;
+};
+
+int store_open(const char *url, size_t pool, struct store **out);
+void store_close(struct store *st);
+/* Applies pending migrations; *version (optional) receives the schema version now in place. */
+int store_migrate(struct store *st, int *version);
+const char *store_backend(const struct store *st);
+
+/* ---- users ---- */
+/* Inserts u (id, revision are assigned; uuid, sub_token, referral_code are the caller's).
+ * ERR_EXISTS when username, telegram id, uuid, token or referral code is taken; ERR_NOT_FOUND
+ * when referrer_id names no user. */
+int store_user_create(struct store *st, struct hub_user *u, int64_t now, const struct store_audit *audit);
+int store_user_get(struct store *st, int64_t id, struct hub_user *out);
+int store_user_by_token(struct store *st, const char *sub_token, struct hub_user *out);
+int store_user_by_telegram(struct store *st, int64_t telegram_id, struct hub_user *out);
+/* Users whose username or referral code contains q (case-insensitive), or whose telegram id
+ * equals q, ordered by id. *out is malloc'd (free it). *total counts all matches. */
+int store_user_list(struct store *st, const char *q, int64_t offset, int64_t limit, struct hub_user **out,
+                    size_t *n, int64_t *total);
+/* Writes the mutable fields of u (telegram_id, username, language, currency, enabled,
+ * balance_minor) and bumps the revision. */
+int store_user_update(struct store *st, const struct hub_user *u, int64_t now, const struct store_audit *audit);
+int store_user_set_enabled(struct store *st, int64_t id, bool enabled, int64_t now, const struct store_audit *audit);
+/* Deletes the user with subscriptions and devices, leaving a tombstone so nodes drop it. */
+int store_user_delete(struct store *st, int64_t id, int64_t now, const struct store_audit *audit);
+/* Replaces the subscription token (the old link stops working at once). */
+int store_user_set_token(struct store *st, int64_t id, const char *token, const struct store_audit *audit);
+int store_user_set_uuid(struct store *st, int64_t id, const char *uuid, int64_t now, const struct store_audit *audit);
+/* Adds delta (may be negative) to the balance; ERR_RANGE if it would go negative. */
+int store_user_add_balance(struct store *st, int64_t id, int64_t delta, int64_t now, int64_t *balance,
+                           const struct store_audit *audit);
+
+/* ---- plans ---- */
+int store_plan_create(struct store *st, struct hub_plan *p, int64_t now, const struct store_audit *audit);
+int store_plan_get(struct store *st, int64_t id, struct hub_plan *out);
+int store_plan_list(struct store *st, struct hub_plan **out, size_t *n);
+/* Replaces name, duration, quota, device limit, reset, enabled and the price list. */
+int store_plan_update(struct store *st, const struct hub_plan *p, int64_t now, const struct store_audit *audit);
+/* ERR_BAD_STATE while any subscription refers to the plan (disable it instead). */
+int store_plan_delete(struct store *st, int64_t id, int64_t now, const struct store_audit *audit);
+
+/* ---- subscriptions ---- */
+/* Starts a subscription of plan for user from now (plan limits are copied). ERR_EXISTS when
+ * the user already has an active or limited one (extend it instead); ERR_NOT_FOUND. */
+int store_sub_grant(struct store *st, int64_t user_id, int64_t plan_id, int64_t now, struct hub_sub *out,
+                    const struct store_audit *audit);
+int store_sub_extend(struct store *st, int64_t sub_id, int64_t days, int64_t now, struct hub_sub *out,
+                     const struct store_audit *audit);
+int store_sub_revoke(struct store *st, int64_t sub_id, int64_t now, struct hub_sub *out,
+                     const struct store_audit *audit);
+int store_sub_get(struct store *st, int64_t sub_id, struct hub_sub *out);
+/* The user's current subscription (active or limited, else the latest one). ERR_NOT_FOUND. */
+int store_sub_current(struct store *st, int64_t user_id, struct hub_sub *out);
+int store_sub_list(struct store *st, int64_t user_id, struct hub_sub **out, size_t *n);
+
+/* ---- nodes ---- */
+/* Inserts n with the SHA-256 (hex) of its token. ERR_EXISTS on a taken name. */
+int store_node_create(struct store *st, struct hub_node *n, const char *token_hash, int64_t now,
+                      const struct store_audit *audit);
+int store_node_get(struct store *st, int64_t id, struct hub_node *out);
+int store_node_by_token(struct store *st, const char *token_hash, struct hub_node *out);
+int store_node_list(struct store *st, struct hub_node **out, size_t *n);
+/* Updates whichever of weight (>= 0), draining (0/1) and health (>= 0) is not -1. */
+int store_node_set(struct store *st, int64_t id, int64_t weight, int draining, int health, int64_t now,
+                   const struct store_audit *audit);
+int store_node_delete(struct store *st, int64_t id, int64_t now, const struct store_audit *audit);
+
+/* ---- API tokens ---- */
+int store_token_add(struct store *st, const char *name, const char *token_hash, enum hub_role role, int64_t now,
+                    int64_t *id);
+/* ERR_NOT_FOUND (also for revoked tokens). */
+int store_token_lookup(struct store *st, const char *token_hash, enum hub_role *role, int64_t *id);
+/* Inserts unless a token with that hash exists (bootstrap token from the config). */
+int store_token_ensure(struct store *st, const char *name, const char *token_hash, enum hub_role role, int64_t now);
+
+/* ---- audit ---- */
+struct store_audit_row {
+    int64_t id;
+    char actor[65], action[65], target[65], source_ip[65];
+    int64_t at;
+    char *details; /* malloc'd JSON text or NULL */
+};
+int store_audit_add(struct store *st, const struct store_audit *a, int64_t now);
+/* Newest first. Free with store_audit_rows_free. */
+int store_audit_list(struct store *st, int64_t limit, struct store_audit_row **out, size_t *n);
+void store_audit_rows_free(struct store_audit_row *rows, size_t n);
+
+/* ---- node sync ---- */
+struct store_sync_user {
+    int64_t user_id;
+    char uuid[37];
+    char username[HUB_NAME_MAX + 1];
+    bool active; /* false: the node must drop it */
+    int64_t device_limit;
+    int64_t revision;
+};
+/* Users changed after revision `since` (all users when since == 0) and deleted users (active =
+ * false), ordered by revision; *rev receives the current global revision. */
+int store_sync_users(struct store *st, int64_t since, int64_t now, struct store_sync_user **out, size_t *n,
+                     int64_t *rev);
+int store_revision(struct store *st, int64_t *rev);
+
+struct store_usage {
+    int64_t user_id;
+    int64_t up, down;
+};
+/* Applies one usage push exactly once per (node, push_id): adds the bytes to each user's
+ * current subscription and the node's totals, marks quota-exhausted subscriptions limited
+ * (bumping the revision) and records last_seen. *duplicate is set, and nothing changes, when
+ * the push was applied before. Unknown user ids are skipped. */
+int store_usage_push(struct store *st, int64_t node_id, const char *push_id, const struct store_usage *u, size_t n,
+                     int64_t now, bool *duplicate, int64_t *rev);
+
+/* ---- payments ---- */
+/* Records a payment once: ERR_EXISTS (and *existing filled) when the idempotency key or the
+ * provider's external id was seen. raw is the notification as received. */
+int store_payment_record(struct store *st, struct hub_payment *p, const char *raw, int64_t now,
+                         struct hub_payment *existing);
+
+/* ---- stats ---- */
+struct store_stats {
+    int64_t users, users_enabled, subs_active, subs_limited, subs_expired, nodes, nodes_up, nodes_draining;
+    int64_t traffic_up, traffic_down; /* all nodes, all time */
+    int64_t payments_succeeded, revision;
+};
+int store_stats_get(struct store *st, struct store_stats *out);
+
+/* ---- scheduler ---- */
+/* Takes or renews the named lock for `holder` until now + ttl. *held = whether we own it now. */
+int store_lock_try(struct store *st, const char *name, const char *holder, int64_t ttl, int64_t now, bool *held);
+struct store_sched_result {
+    int64_t expired, reset, limited;
+};
+/* One scheduler pass: expires ended subscriptions, resets traffic whose reset period passed
+ * (re-activating limited ones), marks over-quota ones limited; bumps the revision for every
+ * user whose node view changed. */
+int store_sched_run(struct store *st, int64_t now, struct store_sched_result *out);
+
+#endif

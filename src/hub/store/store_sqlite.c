@@ -1,0 +1,176 @@
+/* SQLite backend (the embedded default): WAL mode, foreign keys on, a busy timeout, and
+ * PostgreSQL-style $n placeholders rewritten to SQLite's ?n. */
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "hub/store/store_int.h"
+
+static int map_err(sqlite3 *db, int rc)
+{
+    int ext = sqlite3_extended_errcode(db);
+    switch (rc & 0xff) {
+    case SQLITE_CONSTRAINT:
+        if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+            return ERR_EXISTS;
+        return ERR_BAD_STATE;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return ERR_TIMEOUT;
+    case SQLITE_NOMEM:
+        return ERR_NOMEM;
+    default:
+        log_warn("store", 0, "sqlite_error", LF_INT("rc", ext), LF_STR("msg", sqlite3_errmsg(db)));
+        return ERR_IO;
+    }
+}
+
+static int sq_connect(const char *target, void **conn)
+{
+    sqlite3 *db = NULL;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
+    if (sqlite3_open_v2(target, &db, flags, NULL) != SQLITE_OK) {
+        log_err("store", 0, "sqlite_open_failed", LF_STR("path", target), LF_STR("msg", sqlite3_errmsg(db)));
+        sqlite3_close(db);
+        return ERR_IO;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    /* WAL lets readers run beside the writer; it is ignored (stays "memory") for :memory:. */
+    const char *pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;";
+    if (sqlite3_exec(db, pragmas, NULL, NULL, NULL) != SQLITE_OK) {
+        log_err("store", 0, "sqlite_pragma_failed", LF_STR("msg", sqlite3_errmsg(db)));
+        sqlite3_close(db);
+        return ERR_IO;
+    }
+    *conn = db;
+    return 0;
+}
+
+static void sq_disconnect(void *conn)
+{
+    sqlite3_close(conn);
+}
+
+/* "$12" -> "?12". Our SQL never has '$' inside string literals. */
+static char *rewrite(const char *sql)
+{
+    char *out = strdup(sql);
+    if (out == NULL)
+        return NULL;
+    for (char *p = out; *p; p++)
+        if (*p == '$' && p[1] >= '0' && p[1] <= '9')
+            *p = '?';
+    return out;
+}
+
+static int collect_row(sqlite3_stmt *st, struct store_res *res, size_t *cap)
+{
+    size_t nc = (size_t)sqlite3_column_count(st);
+    if (res->nrows == 0 && res->cells == NULL)
+        res->ncols = nc;
+    if ((res->nrows + 1) * nc > *cap) {
+        size_t ncap = *cap ? *cap * 2 : 16 * (nc ? nc : 1);
+        while (ncap < (res->nrows + 1) * nc)
+            ncap *= 2;
+        char **cells = realloc(res->cells, ncap * sizeof *cells);
+        if (cells == NULL)
+            return ERR_NOMEM;
+        res->cells = cells;
+        *cap = ncap;
+    }
+    for (size_t c = 0; c < nc; c++) {
+        char **slot = &res->cells[res->nrows * nc + c];
+        *slot = NULL;
+        if (sqlite3_column_type(st, (int)c) == SQLITE_NULL)
+            continue;
+        const unsigned char *t = sqlite3_column_text(st, (int)c);
+        if (t == NULL)
+            return ERR_NOMEM;
+        *slot = strdup((const char *)t);
+        if (*slot == NULL) {
+            for (size_t k = 0; k < c; k++)
+                free(res->cells[res->nrows * nc + k]);
+            return ERR_NOMEM;
+        }
+    }
+    res->nrows++;
+    return 0;
+}
+
+static int sq_exec(void *conn, const char *sql, const struct store_val *params, size_t n, struct store_res *res)
+{
+    sqlite3 *db = conn;
+    if (n == 0 && res == NULL) {
+        int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+        return rc == SQLITE_OK ? 0 : map_err(db, rc);
+    }
+    char *text = rewrite(sql);
+    if (text == NULL)
+        return ERR_NOMEM;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, text, -1, &st, NULL);
+    free(text);
+    if (rc != SQLITE_OK)
+        return map_err(db, rc);
+    int ret = 0;
+    for (size_t i = 0; i < n && ret == 0; i++) {
+        int idx = (int)i + 1;
+        switch (params[i].t) {
+        case STORE_V_INT:
+            rc = sqlite3_bind_int64(st, idx, params[i].i);
+            break;
+        case STORE_V_TEXT:
+            rc = sqlite3_bind_text(st, idx, params[i].s, -1, SQLITE_STATIC);
+            break;
+        case STORE_V_NULL:
+        case STORE_V__COUNT:
+            rc = sqlite3_bind_null(st, idx);
+            break;
+        }
+        if (rc != SQLITE_OK)
+            ret = map_err(db, rc);
+    }
+    size_t cap = 0;
+    while (ret == 0) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+            break;
+        if (rc != SQLITE_ROW) {
+            ret = map_err(db, rc);
+            break;
+        }
+        if (res != NULL)
+            ret = collect_row(st, res, &cap);
+    }
+    sqlite3_finalize(st);
+    if (ret < 0) {
+        if (res != NULL)
+            store__res_free(res);
+        return ret;
+    }
+    if (res != NULL)
+        res->changes = sqlite3_changes64(db);
+    return 0;
+}
+
+static size_t sq_max_pool(const char *target)
+{
+    /* Every connection to ":memory:" is a new, empty database. */
+    if (strcmp(target, ":memory:") == 0 || strstr(target, "mode=memory") != NULL)
+        return 1;
+    return 4;
+}
+
+const struct store_ops store__sqlite_ops = {
+    .name = "sqlite",
+    .dialect = STORE_DIALECT_SQLITE,
+    .connect = sq_connect,
+    .disconnect = sq_disconnect,
+    .exec = sq_exec,
+    .begin_sql = "BEGIN IMMEDIATE",
+    .migrate_lock_sql = NULL,
+    .id_column = "INTEGER PRIMARY KEY AUTOINCREMENT", /* ids never reused: tombstones keep them */
+    .max_pool = sq_max_pool,
+};

@@ -1,0 +1,369 @@
+/* Users: create, read, search, update, delete (with tombstones for node sync), rotations. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "hub/store/store_int.h"
+
+#define USER_COLS                                                                                                      \
+    "id, telegram_id, username, language, vless_uuid, sub_token, referral_code, referrer_id, balance_minor, "        \
+    "currency, enabled, created_at, revision"
+
+static void user_from_row(const struct store_res *r, size_t i, struct hub_user *u)
+{
+    memset(u, 0, sizeof *u);
+    u->id = store__cell_i64(r, i, 0);
+    u->telegram_id = store__cell_i64(r, i, 1);
+    store__cell_str(r, i, 2, u->username, sizeof u->username);
+    store__cell_str(r, i, 3, u->language, sizeof u->language);
+    store__cell_str(r, i, 4, u->uuid, sizeof u->uuid);
+    store__cell_str(r, i, 5, u->sub_token, sizeof u->sub_token);
+    store__cell_str(r, i, 6, u->referral_code, sizeof u->referral_code);
+    u->referrer_id = store__cell_i64(r, i, 7);
+    u->balance_minor = store__cell_i64(r, i, 8);
+    store__cell_str(r, i, 9, u->currency, sizeof u->currency);
+    u->enabled = store__cell_i64(r, i, 10) != 0;
+    u->created_at = store__cell_i64(r, i, 11);
+    u->revision = store__cell_i64(r, i, 12);
+}
+
+/* Runs a query expected to return at most one user row. */
+static int user_query(struct store_conn *sc, const char *sql, const struct store_val *p, size_t n,
+                      struct hub_user *out)
+{
+    struct store_res r;
+    TRY(store__exec(sc, sql, p, n, &r));
+    int rc = ERR_NOT_FOUND;
+    if (r.nrows == 1) {
+        user_from_row(&r, 0, out);
+        rc = 0;
+    }
+    store__res_free(&r);
+    return rc;
+}
+
+struct user_arg {
+    struct hub_user *u;
+    const struct hub_user *cu;
+    int64_t id, now, i64, result;
+    const char *s;
+    bool b;
+    const struct store_audit *audit;
+    struct hub_user *out;
+};
+
+static int user_exists(struct store_conn *sc, int64_t id)
+{
+    struct store_res r;
+    struct store_val p[] = {SV_I(id)};
+    TRY(store__exec(sc, "SELECT id FROM users WHERE id = $1", p, 1, &r));
+    int rc = r.nrows == 1 ? 0 : ERR_NOT_FOUND;
+    store__res_free(&r);
+    return rc;
+}
+
+static int create_body(struct store_conn *sc, void *arg)
+{
+    struct user_arg *a = arg;
+    struct hub_user *u = a->u;
+    int64_t rev;
+    if (u->referrer_id != 0)
+        TRY(user_exists(sc, u->referrer_id));
+    TRY(store__bump_revision(sc, &rev));
+    struct store_val p[] = {SV_IN(u->telegram_id), SV_T(u->username),      SV_T(u->language),
+                            SV_T(u->uuid),         SV_T(u->sub_token),     SV_T(u->referral_code),
+                            SV_IN(u->referrer_id), SV_I(u->balance_minor), SV_T(u->currency),
+                            SV_I(u->enabled),      SV_I(a->now),           SV_I(rev)};
+    struct store_res r;
+    TRY(store__exec(sc,
+                    "INSERT INTO users (telegram_id, username, language, vless_uuid, sub_token, referral_code,"
+                    " referrer_id, balance_minor, currency, enabled, created_at, updated_at, revision)"
+                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12) RETURNING id",
+                    p, 12, &r));
+    if (r.nrows != 1) {
+        store__res_free(&r);
+        return ERR_INTERNAL;
+    }
+    u->id = store__cell_i64(&r, 0, 0);
+    store__res_free(&r);
+    u->revision = rev;
+    u->created_at = a->now;
+    return store__audit(sc, a->audit, a->now, "user", u->id);
+}
+
+int store_user_create(struct store *st, struct hub_user *u, int64_t now, const struct store_audit *audit)
+{
+    struct user_arg a = {.u = u, .now = now, .audit = audit};
+    return store__tx(st, create_body, &a);
+}
+
+static int get_body(struct store_conn *sc, void *arg)
+{
+    struct user_arg *a = arg;
+    struct store_val p[] = {SV_I(a->id)};
+    return user_query(sc, "SELECT " USER_COLS " FROM users WHERE id = $1", p, 1, a->out);
+}
+
+int store_user_get(struct store *st, int64_t id, struct hub_user *out)
+{
+    struct user_arg a = {.id = id, .out = out};
+    return store__ro(st, get_body, &a);
+}
+
+static int by_token_body(struct store_conn *sc, void *arg)
+{
+    struct user_arg *a = arg;
+    struct store_val p[] = {SV_T(a->s)};
+    return user_query(sc, "SELECT " USER_COLS " FROM users WHERE sub_token = $1", p, 1, a->out);
+}
+
+int store_user_by_token(struct store *st, const char *sub_token, struct hub_user *out)
+{
+    struct user_arg a = {.s = sub_token, .out = out};
+    return store__ro(st, by_token_body, &a);
+}
+
+static int by_tg_body(struct store_conn *sc, void *arg)
+{
+    struct user_arg *a = arg;
+    struct store_val p[] = {SV_I(a->id)};
+    return user_query(sc, "SELECT " USER_COLS " FROM users WHERE telegram_id = $1", p, 1, a->out);
+}
+
+int store_user_by_telegram(struct store *st, int64_t telegram_id, struct hub_user *out)
+{
+    struct user_arg a = {.id = telegram_id, .out = out};
+    return store__ro(st, by_tg_body, &a);
+}
+
+struct list_arg {
+    const char *q;
+    int64_t offset, limit, total;
+    struct hub_user *users;
+    size_t n;
+};
+
+/* LIKE pattern with the search text escaped ('\' is the escape character). */
+static char *like_pattern(const char *q)
+{
+    size_t n = strlen(q);
+    char *p = malloc(2 * n + 3);
+    if (p == NULL)
+        return NULL;
+    char *o = p;
+    *o++ = '%';
+    for (size_t i = 0; i < n; i++) {
+        char c = q[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        if (c == '%' || c == '_' || c == '\\')
+            *o++ = '\\';
+        *o++ = c;
+    }
+    *o++ = '%';
+    *o = '\0';
+    return p;
+}
+
+static int list_body(struct store_conn *sc, void *arg)
+{
+    struct list_arg *a = arg;
+    const char *q = a->q && a->q[0] ? a->q : NULL;
+    char *pat = NULL;
+    int64_t tg = -1;
+    if (q != NULL) {
+        if ((pat = like_pattern(q)) == NULL)
+            return ERR_NOMEM;
+        char *end;
+        long long v = strtoll(q, &end, 10);
+        if (*end == '\0' && v > 0)
+            tg = v;
+    }
+    static const char where[] = " WHERE ($1 = 0 OR lower(username) LIKE $2 ESCAPE '\\'"
+                                " OR lower(referral_code) LIKE $2 ESCAPE '\\' OR telegram_id = $3)";
+    struct store_val p[] = {SV_I(q != NULL), SV_T(pat ? pat : ""), SV_I(tg), SV_I(a->limit), SV_I(a->offset)};
+    struct store_res r;
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM users%s", where);
+    int rc = store__exec(sc, sql, p, 3, &r);
+    if (rc < 0)
+        goto out;
+    a->total = r.nrows == 1 ? store__cell_i64(&r, 0, 0) : 0;
+    store__res_free(&r);
+    snprintf(sql, sizeof sql, "SELECT " USER_COLS " FROM users%s ORDER BY id LIMIT $4 OFFSET $5", where);
+    if ((rc = store__exec(sc, sql, p, 5, &r)) < 0)
+        goto out;
+    if (r.nrows > 0) {
+        a->users = calloc(r.nrows, sizeof *a->users);
+        if (a->users == NULL) {
+            store__res_free(&r);
+            rc = ERR_NOMEM;
+            goto out;
+        }
+        for (size_t i = 0; i < r.nrows; i++)
+            user_from_row(&r, i, &a->users[i]);
+    }
+    a->n = r.nrows;
+    store__res_free(&r);
+out:
+    free(pat);
+    return rc;
+}
+
+int store_user_list(struct store *st, const char *q, int64_t offset, int64_t limit, struct hub_user **out,
+                    size_t *n, int64_t *total)
+{
+    struct list_arg a = {.q = q, .offset = offset < 0 ? 0 : offset, .limit = limit <= 0 ? 50 : limit};
+    *out = NULL;
+    *n = 0;
+    int rc = store__ro(st, list_body, &a);
+    if (rc < 0) {
+        free(a.users);
+        return rc;
+    }
+    *out = a.users;
+    *n = a.n;
+    if (total != NULL)
+        *total = a.total;
+    return 0;
+}
+
+/* Runs an UPDATE of one user that must hit a row; bumps the revision first when asked. */
+static int update_one(struct store_conn *sc, const char *sql, struct store_val *p, size_t n, bool bump,
+                      size_t rev_slot)
+{
+    if (bump) {
+        int64_t rev;
+        TRY(store__bump_revision(sc, &rev));
+        p[rev_slot] = SV_I(rev);
+    }
+    struct store_res r;
+    TRY(store__exec(sc, sql, p, n, &r));
+    int rc = r.changes == 1 ? 0 : ERR_NOT_FOUND;
+    store__res_free(&r);
+    return rc;
+}
+
+static int update_body(struct store_conn *sc, void *arg)
+{
+    struct user_arg *a = arg;
+    const struct hub_user *u = a->cu;
+    struct store_val p[] = {SV_IN(u->telegram_id), SV_T(u->username),      SV_T(u->language),
+                            SV_T(u->currency),     SV_I(u->enabled),       SV_I(u->balance_minor),
+                            SV_I(a->now),          SV_NULL /* revision */, SV_I(u->id)};
+    TRY(update_one(sc,
+                   "UPDATE users SET telegram_id = $1, username = $2, language = $3, currency = $4, enabled = $5,"
+                   " balance_minor = $6, updated_at = $7, revision = $8 WHERE id = $9",
+                   p, 9, true, 7));
+    return store__audit(sc, a->audit, a->now, "user", u->id);
+}
+
+int store_user_update(struct store *st, const struct hub_user *u, int64_t now, const struct store_audit *audit)
+{
+    struct user_arg a = {.cu = u, .now = now, .audit = audit};
+    return store__tx(st, update_body, &a);
+}
+
+static int enable_body(struct store_conn *sc, void *arg)
+{
+    struct user_arg *a = arg;
+    struct store_val p[] = {SV_I(a->b), SV_I(a->now), SV_NULL, SV_I(a->id)};
+    TRY(update_one(sc, "UPDATE users SET enabled = $1, updated_at = $2, revision = $3 WHERE id = $4", p, 4, true,
+                   2));
+    return store__audit(sc, a->audit, a->now, "user", a->id);
+}
+
+int store_user_set_enabled(struct store *st, int64_t id, bool enabled, int64_t now, const struct store_audit *audit)
+{
+    struct user_arg a = {.id = id, .b = enabled, .now = now, .audit = audit};
+    return store__tx(st, enable_body, &a);
+}
+
+static int delete_body(struct store_conn *sc, void *arg)
+{
+    struct user_arg *a = arg;
+    struct hub_user u;
+    struct store_val pid[] = {SV_I(a->id)};
+    TRY(user_query(sc, "SELECT " USER_COLS " FROM users WHERE id = $1", pid, 1, &u));
+    int64_t rev;
+    TRY(store__bump_revision(sc, &rev));
+    struct store_val pt[] = {SV_I(u.id), SV_T(u.uuid), SV_T(u.username), SV_I(rev), SV_I(a->now)};
+    TRY(store__exec(sc,
+                    "INSERT INTO user_tombstones (user_id, vless_uuid, username, revision, deleted_at)"
+                    " VALUES ($1, $2, $3, $4, $5)",
+                    pt, 5, NULL));
+    /* Children first: SQLite only cascades with foreign_keys on, and we do not rely on it. */
+    TRY(store__exec(sc, "DELETE FROM subscriptions WHERE user_id = $1", pid, 1, NULL));
+    TRY(store__exec(sc, "DELETE FROM devices WHERE user_id = $1", pid, 1, NULL));
+    TRY(store__exec(sc, "UPDATE users SET referrer_id = NULL WHERE referrer_id = $1", pid, 1, NULL));
+    TRY(store__exec(sc, "UPDATE payments SET user_id = NULL WHERE user_id = $1", pid, 1, NULL));
+    TRY(store__exec(sc, "DELETE FROM users WHERE id = $1", pid, 1, NULL));
+    return store__audit(sc, a->audit, a->now, "user", a->id);
+}
+
+int store_user_delete(struct store *st, int64_t id, int64_t now, const struct store_audit *audit)
+{
+    struct user_arg a = {.id = id, .now = now, .audit = audit};
+    return store__tx(st, delete_body, &a);
+}
+
+static int token_body(struct store_conn *sc, void *arg)
+{
+    struct user_arg *a = arg;
+    struct store_val p[] = {SV_T(a->s), SV_I(a->id)};
+    TRY(update_one(sc, "UPDATE users SET sub_token = $1 WHERE id = $2", p, 2, false, 0));
+    return store__audit(sc, a->audit, a->now, "user", a->id);
+}
+
+int store_user_set_token(struct store *st, int64_t id, const char *token, const struct store_audit *audit)
+{
+    struct user_arg a = {.id = id, .s = token, .audit = audit};
+    return store__tx(st, token_body, &a);
+}
+
+static int uuid_body(struct store_conn *sc, void *arg)
+{
+    struct user_arg *a = arg;
+    struct store_val p[] = {SV_T(a->s), SV_I(a->now), SV_NULL, SV_I(a->id)};
+    TRY(update_one(sc, "UPDATE users SET vless_uuid = $1, updated_at = $2, revision = $3 WHERE id = $4", p, 4, true,
+                   2));
+    return store__audit(sc, a->audit, a->now, "user", a->id);
+}
+
+int store_user_set_uuid(struct store *st, int64_t id, const char *uuid, int64_t now, const struct store_audit *audit)
+{
+    struct user_arg a = {.id = id, .s = uuid, .now = now, .audit = audit};
+    return store__tx(st, uuid_body, &a);
+}
+
+static int balance_body(struct store_conn *sc, void *arg)
+{
+    struct user_arg *a = arg;
+    struct store_val p[] = {SV_I(a->i64), SV_I(a->id)};
+    struct store_res r;
+    /* One atomic statement: concurrent top-ups never lose an update. */
+    TRY(store__exec(sc,
+                    "UPDATE users SET balance_minor = balance_minor + $1 WHERE id = $2 AND balance_minor + $1 >= 0"
+                    " RETURNING balance_minor",
+                    p, 2, &r));
+    int rc = 0;
+    if (r.nrows == 1)
+        a->result = store__cell_i64(&r, 0, 0);
+    else
+        rc = user_exists(sc, a->id) == 0 ? ERR_RANGE : ERR_NOT_FOUND;
+    store__res_free(&r);
+    if (rc < 0)
+        return rc;
+    return store__audit(sc, a->audit, a->now, "user", a->id);
+}
+
+int store_user_add_balance(struct store *st, int64_t id, int64_t delta, int64_t now, int64_t *balance,
+                           const struct store_audit *audit)
+{
+    struct user_arg a = {.id = id, .i64 = delta, .now = now, .audit = audit};
+    TRY(store__tx(st, balance_body, &a));
+    if (balance != NULL)
+        *balance = a.result;
+    return 0;
+}

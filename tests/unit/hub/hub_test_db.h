@@ -1,0 +1,43 @@
+/* Test helper for the hub suites: opens a clean store on SQLite :memory: or, when
+ * VEIL_PG_URL is set, on that PostgreSQL database (wiping its public schema first). */
+#ifndef VEIL_TEST_HUB_DB_H
+#define VEIL_TEST_HUB_DB_H
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub/store/store.h"
+#include "hub/store/store_int.h"
+
+static inline const char *hub_test_pg_url(void)
+{
+    const char *u = getenv("VEIL_PG_URL");
+    return u && *u ? u : NULL;
+}
+
+/* Opens a fresh, migrated store on `url` ("sqlite::memory:" or a PostgreSQL URL). */
+static inline struct store *hub_test_store(const char *url, size_t pool)
+{
+    struct store *st = NULL;
+    if (strncmp(url, "sqlite:", 7) != 0) {
+        /* Start from an empty schema: each test sees a new database. */
+        if (store_open(url, 1, &st) < 0)
+            return NULL;
+        struct store_conn sc;
+        store__acquire(st, &sc);
+        int rc = store__exec(&sc, "DROP SCHEMA public CASCADE; CREATE SCHEMA public;", NULL, 0, NULL);
+        store__release(&sc);
+        store_close(st);
+        if (rc < 0)
+            return NULL;
+    }
+    if (store_open(url, pool, &st) < 0)
+        return NULL;
+    if (store_migrate(st, NULL) < 0) {
+        store_close(st);
+        return NULL;
+    }
+    return st;
+}
+
+#endif

@@ -1,0 +1,616 @@
+/* One contract suite for both storage backends: SQLite :memory: always, PostgreSQL when
+ * VEIL_PG_URL is set (skipped otherwise). Each test gets a fresh, migrated database. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "hub/domain/rules.h"
+#include "hub/store/store.h"
+#include "hub_test_db.h"
+
+#define T0 1764115200 /* 2025-11-26 00:00:00 UTC */
+
+static const struct store_audit AUD = {.actor = "test", .action = "t", .source_ip = "127.0.0.1"};
+
+static int setup_sqlite(void **state)
+{
+    *state = hub_test_store("sqlite::memory:", 1);
+    return *state ? 0 : -1;
+}
+
+static int setup_pg(void **state)
+{
+    const char *url = hub_test_pg_url();
+    *state = url ? hub_test_store(url, 4) : NULL;
+    return url && *state == NULL ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+    store_close(*state);
+    return 0;
+}
+
+static struct store *get(void **state)
+{
+    if (*state == NULL)
+        skip(); /* PostgreSQL suite without VEIL_PG_URL */
+    return *state;
+}
+
+static void mk_user(struct hub_user *u, const char *name, int n)
+{
+    memset(u, 0, sizeof *u);
+    snprintf(u->username, sizeof u->username, "%s", name);
+    strcpy(u->language, "ru");
+    strcpy(u->currency, "RUB");
+    snprintf(u->uuid, sizeof u->uuid, "00000000-0000-4000-8000-%012d", n);
+    snprintf(u->sub_token, sizeof u->sub_token, "tok%020d", n);
+    snprintf(u->referral_code, sizeof u->referral_code, "RC%08d", n);
+    u->enabled = true;
+}
+
+static int64_t mk_plan(struct store *st, const char *name, int64_t days, int64_t quota, enum hub_reset reset)
+{
+    struct hub_plan p = {0};
+    snprintf(p.name, sizeof p.name, "%s", name);
+    p.duration_days = days;
+    p.quota_bytes = quota;
+    p.device_limit = 3;
+    p.reset = reset;
+    p.enabled = true;
+    p.n_prices = 2;
+    strcpy(p.prices[0].currency, "RUB");
+    p.prices[0].amount_minor = 29900;
+    strcpy(p.prices[1].currency, "USD");
+    p.prices[1].amount_minor = 399;
+    assert_int_equal(store_plan_create(st, &p, T0, &AUD), 0);
+    assert_true(p.id > 0);
+    return p.id;
+}
+
+static void test_migrate(void **state)
+{
+    struct store *st = get(state);
+    int v = 0;
+    assert_int_equal(store_migrate(st, &v), 0); /* idempotent */
+    assert_int_equal(v, STORE_SCHEMA_VERSION);
+    /* A database from a newer hub is refused. */
+    struct store_conn sc;
+    store__acquire(st, &sc);
+    assert_int_equal(store__exec(&sc, "INSERT INTO schema_version (version) VALUES (99)", NULL, 0, NULL), 0);
+    store__release(&sc);
+    assert_int_equal(store_migrate(st, &v), ERR_UNSUPPORTED);
+}
+
+static void test_user_crud(void **state)
+{
+    struct store *st = get(state);
+    struct hub_user u, v, dup;
+    mk_user(&u, "alice", 1);
+    u.telegram_id = 777;
+    assert_int_equal(store_user_create(st, &u, T0, &AUD), 0);
+    assert_true(u.id > 0);
+    assert_true(u.revision > 0);
+    assert_int_equal(store_user_get(st, u.id, &v), 0);
+    assert_string_equal(v.username, "alice");
+    assert_string_equal(v.uuid, u.uuid);
+    assert_int_equal(v.telegram_id, 777);
+    assert_true(v.enabled);
+    assert_int_equal(v.created_at, T0);
+    assert_int_equal(store_user_by_token(st, u.sub_token, &v), 0);
+    assert_int_equal(v.id, u.id);
+    assert_int_equal(store_user_by_telegram(st, 777, &v), 0);
+    assert_int_equal(store_user_get(st, 9999, &v), ERR_NOT_FOUND);
+    assert_int_equal(store_user_by_token(st, "nope", &v), ERR_NOT_FOUND);
+
+    /* Every unique column is enforced. */
+    mk_user(&dup, "alice", 2);
+    assert_int_equal(store_user_create(st, &dup, T0, NULL), ERR_EXISTS);
+    mk_user(&dup, "bob", 1);
+    strcpy(dup.sub_token, "other-token-000000001");
+    strcpy(dup.referral_code, "XX");
+    assert_int_equal(store_user_create(st, &dup, T0, NULL), ERR_EXISTS); /* uuid */
+    mk_user(&dup, "bob", 3);
+    dup.telegram_id = 777;
+    assert_int_equal(store_user_create(st, &dup, T0, NULL), ERR_EXISTS);
+    mk_user(&dup, "bob", 3);
+    dup.referrer_id = 4242;
+    assert_int_equal(store_user_create(st, &dup, T0, NULL), ERR_NOT_FOUND);
+    dup.referrer_id = u.id;
+    assert_int_equal(store_user_create(st, &dup, T0, NULL), 0);
+
+    /* Update, enable/disable, rotations bump the revision. */
+    v = u;
+    strcpy(v.language, "en");
+    v.telegram_id = 0;
+    assert_int_equal(store_user_update(st, &v, T0 + 1, &AUD), 0);
+    struct hub_user w;
+    assert_int_equal(store_user_get(st, u.id, &w), 0);
+    assert_string_equal(w.language, "en");
+    assert_int_equal(w.telegram_id, 0);
+    assert_true(w.revision > u.revision);
+    int64_t rev = w.revision;
+    assert_int_equal(store_user_set_enabled(st, u.id, false, T0 + 2, &AUD), 0);
+    assert_int_equal(store_user_get(st, u.id, &w), 0);
+    assert_false(w.enabled);
+    assert_true(w.revision > rev);
+    assert_int_equal(store_user_set_token(st, u.id, "new-token-0000000000001", &AUD), 0);
+    assert_int_equal(store_user_by_token(st, u.sub_token, &w), ERR_NOT_FOUND); /* old link revoked */
+    assert_int_equal(store_user_by_token(st, "new-token-0000000000001", &w), 0);
+    assert_int_equal(store_user_set_uuid(st, u.id, "11111111-2222-4333-8444-555555555555", T0 + 3, &AUD), 0);
+    assert_int_equal(store_user_get(st, u.id, &w), 0);
+    assert_string_equal(w.uuid, "11111111-2222-4333-8444-555555555555");
+    assert_int_equal(store_user_set_enabled(st, 9999, true, T0, NULL), ERR_NOT_FOUND);
+
+    /* Balance: atomic add, never negative. */
+    int64_t bal = 0;
+    assert_int_equal(store_user_add_balance(st, u.id, 500, T0, &bal, &AUD), 0);
+    assert_int_equal(bal, 500);
+    assert_int_equal(store_user_add_balance(st, u.id, -501, T0, &bal, &AUD), ERR_RANGE);
+    assert_int_equal(store_user_add_balance(st, u.id, -500, T0, &bal, NULL), 0);
+    assert_int_equal(bal, 0);
+    assert_int_equal(store_user_add_balance(st, 9999, 1, T0, &bal, NULL), ERR_NOT_FOUND);
+
+    /* Delete: gone, referrals detached, the referee remains. */
+    assert_int_equal(store_user_delete(st, u.id, T0 + 4, &AUD), 0);
+    assert_int_equal(store_user_get(st, u.id, &w), ERR_NOT_FOUND);
+    assert_int_equal(store_user_get(st, dup.id, &w), 0);
+    assert_int_equal(w.referrer_id, 0);
+    assert_int_equal(store_user_delete(st, u.id, T0 + 4, &AUD), ERR_NOT_FOUND);
+
+    /* Audit rows were written with the changes. */
+    struct store_audit_row *rows;
+    size_t n;
+    assert_int_equal(store_audit_list(st, 100, &rows, &n), 0);
+    assert_true(n >= 7);
+    assert_string_equal(rows[0].actor, "test");
+    assert_string_equal(rows[0].source_ip, "127.0.0.1");
+    store_audit_rows_free(rows, n);
+}
+
+static void test_user_list(void **state)
+{
+    struct store *st = get(state);
+    char name[32];
+    for (int i = 0; i < 25; i++) {
+        struct hub_user u;
+        snprintf(name, sizeof name, "%s%02d", i % 2 ? "Odd_" : "even", i);
+        mk_user(&u, name, 100 + i);
+        u.telegram_id = 5000 + i;
+        assert_int_equal(store_user_create(st, &u, T0, NULL), 0);
+    }
+    struct hub_user *list;
+    size_t n;
+    int64_t total;
+    assert_int_equal(store_user_list(st, NULL, 0, 10, &list, &n, &total), 0);
+    assert_int_equal(n, 10);
+    assert_int_equal(total, 25);
+    assert_string_equal(list[0].username, "even00");
+    free(list);
+    assert_int_equal(store_user_list(st, NULL, 20, 10, &list, &n, &total), 0);
+    assert_int_equal(n, 5);
+    free(list);
+    assert_int_equal(store_user_list(st, "odd", 0, 100, &list, &n, &total), 0); /* case-insensitive */
+    assert_int_equal(n, 12);
+    assert_int_equal(total, 12);
+    free(list);
+    assert_int_equal(store_user_list(st, "5003", 0, 100, &list, &n, &total), 0); /* telegram id */
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0].username, "Odd_03");
+    free(list);
+    assert_int_equal(store_user_list(st, "%", 0, 100, &list, &n, &total), 0); /* LIKE chars are literal */
+    assert_int_equal(n, 0);
+    free(list);
+    assert_int_equal(store_user_list(st, "d_0", 0, 100, &list, &n, &total), 0);
+    assert_int_equal(n, 5); /* Odd_01, 03, 05, 07, 09 */
+    free(list);
+}
+
+static void test_plans(void **state)
+{
+    struct store *st = get(state);
+    int64_t id = mk_plan(st, "Month", 30, 0, HUB_RESET_NONE);
+    struct hub_plan p;
+    assert_int_equal(store_plan_get(st, id, &p), 0);
+    assert_string_equal(p.name, "Month");
+    assert_int_equal(p.n_prices, 2);
+    assert_string_equal(p.prices[0].currency, "RUB");
+    assert_int_equal(p.prices[0].amount_minor, 29900);
+    assert_int_equal(p.device_limit, 3);
+    struct hub_plan dup = p;
+    assert_int_equal(store_plan_create(st, &dup, T0, NULL), ERR_EXISTS);
+    p.n_prices = 1;
+    p.prices[0].amount_minor = 19900;
+    p.reset = HUB_RESET_MONTHLY;
+    assert_int_equal(store_plan_update(st, &p, T0, &AUD), 0);
+    assert_int_equal(store_plan_get(st, id, &p), 0);
+    assert_int_equal(p.n_prices, 1);
+    assert_int_equal(p.prices[0].amount_minor, 19900);
+    assert_int_equal(p.reset, HUB_RESET_MONTHLY);
+    int64_t year = mk_plan(st, "Year", 365, 0, HUB_RESET_NONE);
+    struct hub_plan *list;
+    size_t n;
+    assert_int_equal(store_plan_list(st, &list, &n), 0);
+    assert_int_equal(n, 2);
+    free(list);
+    /* In use: cannot be deleted. */
+    struct hub_user u;
+    mk_user(&u, "carol", 1);
+    assert_int_equal(store_user_create(st, &u, T0, NULL), 0);
+    assert_int_equal(store_sub_grant(st, u.id, id, T0, NULL, NULL), 0);
+    assert_int_equal(store_plan_delete(st, id, T0, &AUD), ERR_BAD_STATE);
+    struct hub_plan ghost = p;
+    ghost.id = 999;
+    assert_int_equal(store_plan_update(st, &ghost, T0, NULL), ERR_NOT_FOUND);
+    assert_int_equal(store_plan_delete(st, 999, T0, NULL), ERR_NOT_FOUND);
+    assert_int_equal(store_plan_delete(st, year, T0, &AUD), 0);
+}
+
+static void test_subscriptions(void **state)
+{
+    struct store *st = get(state);
+    int64_t plan = mk_plan(st, "Month", 30, 1000, HUB_RESET_NONE);
+    struct hub_user u;
+    mk_user(&u, "dave", 1);
+    assert_int_equal(store_user_create(st, &u, T0, NULL), 0);
+    struct hub_sub s, t;
+    assert_int_equal(store_sub_grant(st, u.id, plan, T0, &s, &AUD), 0);
+    assert_int_equal(s.ends_at, T0 + 30 * HUB_DAY);
+    assert_int_equal(s.state, HUB_SUB_ACTIVE);
+    assert_int_equal(s.quota_bytes, 1000);
+    assert_int_equal(store_sub_grant(st, u.id, plan, T0, &t, NULL), ERR_EXISTS);
+    assert_int_equal(store_sub_grant(st, 999, plan, T0, &t, NULL), ERR_NOT_FOUND);
+    assert_int_equal(store_sub_grant(st, u.id, 999, T0, &t, NULL), ERR_NOT_FOUND);
+    assert_int_equal(store_sub_extend(st, s.id, 10, T0 + 5, &t, &AUD), 0);
+    assert_int_equal(t.ends_at, T0 + 40 * HUB_DAY);
+    assert_int_equal(store_sub_current(st, u.id, &t), 0);
+    assert_int_equal(t.id, s.id);
+    assert_int_equal(store_sub_revoke(st, s.id, T0 + 6, &t, &AUD), 0);
+    assert_int_equal(t.state, HUB_SUB_REVOKED);
+    assert_int_equal(store_sub_revoke(st, s.id, T0 + 6, &t, NULL), ERR_BAD_STATE);
+    assert_int_equal(store_sub_extend(st, s.id, 10, T0 + 6, &t, NULL), ERR_BAD_STATE);
+    /* After a revoke a new grant is possible; an ended one is closed automatically. */
+    assert_int_equal(store_sub_grant(st, u.id, plan, T0 + 7, &s, NULL), 0);
+    assert_int_equal(store_sub_grant(st, u.id, plan, T0 + 31 * HUB_DAY, &t, NULL), 0);
+    struct hub_sub *list;
+    size_t n;
+    assert_int_equal(store_sub_list(st, u.id, &list, &n), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(list[1].state, HUB_SUB_EXPIRED);
+    free(list);
+    /* A disabled plan cannot be granted. */
+    struct hub_plan p;
+    assert_int_equal(store_plan_get(st, plan, &p), 0);
+    p.enabled = false;
+    assert_int_equal(store_plan_update(st, &p, T0, NULL), 0);
+    struct hub_user u2;
+    mk_user(&u2, "erin", 2);
+    assert_int_equal(store_user_create(st, &u2, T0, NULL), 0);
+    assert_int_equal(store_sub_grant(st, u2.id, plan, T0, &t, NULL), ERR_BAD_STATE);
+}
+
+static void test_nodes_tokens(void **state)
+{
+    struct store *st = get(state);
+    struct hub_node n = {0};
+    strcpy(n.name, "de-1");
+    strcpy(n.address, "de1.example.com");
+    n.port = 443;
+    strcpy(n.country, "DE");
+    strcpy(n.public_key, "Z84J2IelR9ch3k8VtlVhhs5ycBUlXA7wHBWcBrjqnAw");
+    n.n_short_ids = 2;
+    strcpy(n.short_ids[0], "6ba85179e30d4fc2");
+    strcpy(n.short_ids[1], "");
+    n.n_server_names = 1;
+    strcpy(n.server_names[0], "www.microsoft.com");
+    n.weight = 100;
+    assert_int_equal(store_node_create(st, &n, "aa11", T0, &AUD), 0);
+    struct hub_node m;
+    assert_int_equal(store_node_by_token(st, "aa11", &m), 0);
+    assert_int_equal(m.id, n.id);
+    assert_int_equal(m.n_short_ids, 1); /* the empty id at the end does not survive a join */
+    assert_string_equal(m.short_ids[0], "6ba85179e30d4fc2");
+    assert_string_equal(m.server_names[0], "www.microsoft.com");
+    assert_int_equal(m.port, 443);
+    assert_int_equal(store_node_by_token(st, "bb22", &m), ERR_NOT_FOUND);
+    struct hub_node dup = n;
+    assert_int_equal(store_node_create(st, &dup, "cc33", T0, NULL), ERR_EXISTS);
+    assert_int_equal(store_node_set(st, n.id, 5, 1, HUB_HEALTH_DOWN, T0, &AUD), 0);
+    assert_int_equal(store_node_get(st, n.id, &m), 0);
+    assert_int_equal(m.weight, 5);
+    assert_true(m.draining);
+    assert_int_equal(m.health, HUB_HEALTH_DOWN);
+    assert_int_equal(store_node_set(st, n.id, -1, 0, -1, T0, NULL), 0);
+    assert_int_equal(store_node_get(st, n.id, &m), 0);
+    assert_int_equal(m.weight, 5);
+    assert_false(m.draining);
+    assert_int_equal(store_node_set(st, 999, 1, -1, -1, T0, NULL), ERR_NOT_FOUND);
+    struct hub_node *list;
+    size_t cnt;
+    assert_int_equal(store_node_list(st, &list, &cnt), 0);
+    assert_int_equal(cnt, 1);
+    free(list);
+    assert_int_equal(store_node_delete(st, n.id, T0, &AUD), 0);
+    assert_int_equal(store_node_delete(st, n.id, T0, &AUD), ERR_NOT_FOUND);
+
+    enum hub_role role;
+    int64_t id;
+    assert_int_equal(store_token_add(st, "ops", "h1", HUB_ROLE_SUPPORT, T0, &id), 0);
+    assert_int_equal(store_token_lookup(st, "h1", &role, &id), 0);
+    assert_int_equal(role, HUB_ROLE_SUPPORT);
+    assert_int_equal(store_token_lookup(st, "h2", &role, &id), ERR_NOT_FOUND);
+    assert_int_equal(store_token_ensure(st, "boot", "h2", HUB_ROLE_ADMIN, T0), 0);
+    assert_int_equal(store_token_ensure(st, "boot", "h2", HUB_ROLE_ADMIN, T0), 0);
+    assert_int_equal(store_token_lookup(st, "h2", &role, &id), 0);
+    assert_int_equal(role, HUB_ROLE_ADMIN);
+    assert_int_equal(store_token_add(st, "again", "h2", HUB_ROLE_ADMIN, T0, &id), ERR_EXISTS);
+}
+
+static int64_t mk_node(struct store *st, const char *name, const char *hash)
+{
+    struct hub_node n = {0};
+    strcpy(n.name, name);
+    strcpy(n.address, "1.2.3.4");
+    n.port = 443;
+    strcpy(n.public_key, "Z84J2IelR9ch3k8VtlVhhs5ycBUlXA7wHBWcBrjqnAw");
+    n.weight = 100;
+    assert_int_equal(store_node_create(st, &n, hash, T0, NULL), 0);
+    return n.id;
+}
+
+static const struct store_sync_user *find_sync(const struct store_sync_user *l, size_t n, int64_t id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (l[i].user_id == id)
+            return &l[i];
+    return NULL;
+}
+
+static void test_sync_and_usage(void **state)
+{
+    struct store *st = get(state);
+    int64_t plan = mk_plan(st, "Small", 30, 1000, HUB_RESET_NONE);
+    int64_t node = mk_node(st, "n1", "nh1");
+    struct hub_user a, b;
+    mk_user(&a, "a", 1);
+    mk_user(&b, "b", 2);
+    assert_int_equal(store_user_create(st, &a, T0, NULL), 0);
+    assert_int_equal(store_user_create(st, &b, T0, NULL), 0);
+    struct hub_sub sa;
+    assert_int_equal(store_sub_grant(st, a.id, plan, T0, &sa, NULL), 0);
+
+    struct store_sync_user *l;
+    size_t n;
+    int64_t rev, rev2;
+    assert_int_equal(store_sync_users(st, 0, T0 + 1, &l, &n, &rev), 0);
+    assert_int_equal(n, 2);
+    assert_true(find_sync(l, n, a.id)->active);
+    assert_int_equal(find_sync(l, n, a.id)->device_limit, 3);
+    assert_false(find_sync(l, n, b.id)->active); /* no subscription */
+    free(l);
+    assert_int_equal(store_sync_users(st, rev, T0 + 1, &l, &n, &rev2), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(rev2, rev);
+    free(l);
+
+    /* Usage: applied once per push id; quota reached -> limited -> node drops the user. */
+    struct store_usage u[] = {{a.id, 300, 200}, {b.id, 5, 5}, {424242, 1, 1}};
+    bool dup = true;
+    assert_int_equal(store_usage_push(st, node, "push-0001", u, 3, T0 + 2, &dup, &rev2), 0);
+    assert_false(dup);
+    assert_int_equal(store_usage_push(st, node, "push-0001", u, 3, T0 + 2, &dup, &rev2), 0);
+    assert_true(dup);
+    struct hub_sub cur;
+    assert_int_equal(store_sub_current(st, a.id, &cur), 0);
+    assert_int_equal(cur.used_up, 300);
+    assert_int_equal(cur.used_down, 200);
+    assert_int_equal(cur.state, HUB_SUB_ACTIVE);
+    assert_int_equal(store_usage_push(st, node, "push-0002", u, 1, T0 + 3, &dup, &rev2), 0);
+    assert_int_equal(store_sub_current(st, a.id, &cur), 0);
+    assert_int_equal(cur.used_up + cur.used_down, 1000);
+    assert_int_equal(cur.state, HUB_SUB_LIMITED);
+    assert_true(rev2 > rev);
+    assert_int_equal(store_sync_users(st, rev, T0 + 3, &l, &n, &rev2), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(l[0].user_id, a.id);
+    assert_false(l[0].active);
+    free(l);
+    struct hub_node nd;
+    assert_int_equal(store_node_get(st, node, &nd), 0);
+    assert_int_equal(nd.traffic_up, 606); /* unknown users count for the node */
+    assert_int_equal(nd.traffic_down, 406);
+    assert_int_equal(nd.health, HUB_HEALTH_UP);
+    assert_int_equal(nd.last_seen, T0 + 3);
+    /* Another node may reuse the same push id. */
+    int64_t node2 = mk_node(st, "n2", "nh2");
+    assert_int_equal(store_usage_push(st, node2, "push-0001", u + 1, 1, T0 + 3, &dup, NULL), 0);
+    assert_false(dup);
+    struct store_usage bad = {a.id, -1, 0};
+    assert_int_equal(store_usage_push(st, node, "push-0003", &bad, 1, T0, &dup, NULL), ERR_RANGE);
+
+    /* Deletion reaches nodes as a removal; a full sync (since 0) omits deleted users. */
+    rev = rev2;
+    assert_int_equal(store_user_delete(st, b.id, T0 + 4, NULL), 0);
+    assert_int_equal(store_sync_users(st, rev, T0 + 4, &l, &n, &rev2), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(l[0].user_id, b.id);
+    assert_false(l[0].active);
+    free(l);
+    assert_int_equal(store_sync_users(st, 0, T0 + 4, &l, &n, &rev2), 0);
+    assert_int_equal(n, 1);
+    free(l);
+}
+
+static void test_payments_stats_lock(void **state)
+{
+    struct store *st = get(state);
+    struct hub_user u;
+    mk_user(&u, "payer", 1);
+    assert_int_equal(store_user_create(st, &u, T0, NULL), 0);
+    struct hub_payment p = {0}, e;
+    p.user_id = u.id;
+    strcpy(p.provider, "yookassa");
+    strcpy(p.external_id, "2d9a-01");
+    strcpy(p.idempotency_key, "idem-1");
+    p.amount_minor = 29900;
+    strcpy(p.currency, "RUB");
+    p.status = HUB_PAY_SUCCEEDED;
+    assert_int_equal(store_payment_record(st, &p, "{\"raw\":1}", T0, &e), 0);
+    assert_true(p.id > 0);
+    struct hub_payment q = p;
+    strcpy(q.idempotency_key, "idem-2"); /* same external id */
+    assert_int_equal(store_payment_record(st, &q, NULL, T0, &e), ERR_EXISTS);
+    assert_int_equal(e.id, p.id);
+    q = p;
+    strcpy(q.external_id, "2d9a-02"); /* same idempotency key */
+    assert_int_equal(store_payment_record(st, &q, NULL, T0, &e), ERR_EXISTS);
+    assert_int_equal(e.amount_minor, 29900);
+
+    struct store_stats s;
+    assert_int_equal(store_stats_get(st, &s), 0);
+    assert_int_equal(s.users, 1);
+    assert_int_equal(s.users_enabled, 1);
+    assert_int_equal(s.payments_succeeded, 1);
+    assert_true(s.revision >= 1);
+
+    bool held;
+    assert_int_equal(store_lock_try(st, "scheduler", "r1", 60, T0, &held), 0);
+    assert_true(held);
+    assert_int_equal(store_lock_try(st, "scheduler", "r2", 60, T0 + 10, &held), 0);
+    assert_false(held);
+    assert_int_equal(store_lock_try(st, "scheduler", "r1", 60, T0 + 20, &held), 0); /* renew */
+    assert_true(held);
+    assert_int_equal(store_lock_try(st, "scheduler", "r2", 60, T0 + 81, &held), 0); /* expired: taken over */
+    assert_true(held);
+}
+
+static void test_scheduler(void **state)
+{
+    struct store *st = get(state);
+    int64_t daily = mk_plan(st, "Daily", 30, 100, HUB_RESET_DAILY);
+    int64_t week = mk_plan(st, "Week", 7, 0, HUB_RESET_NONE);
+    int64_t node = mk_node(st, "n", "h");
+    struct hub_user a, b;
+    mk_user(&a, "a", 1);
+    mk_user(&b, "b", 2);
+    assert_int_equal(store_user_create(st, &a, T0, NULL), 0);
+    assert_int_equal(store_user_create(st, &b, T0, NULL), 0);
+    assert_int_equal(store_sub_grant(st, a.id, daily, T0 + 3600, NULL, NULL), 0);
+    assert_int_equal(store_sub_grant(st, b.id, week, T0, NULL, NULL), 0);
+    struct store_usage u = {a.id, 100, 0};
+    assert_int_equal(store_usage_push(st, node, "p-000001", &u, 1, T0 + 7200, NULL, NULL), 0);
+    struct hub_sub s;
+    assert_int_equal(store_sub_current(st, a.id, &s), 0);
+    assert_int_equal(s.state, HUB_SUB_LIMITED);
+    struct store_sched_result r;
+    assert_int_equal(store_sched_run(st, T0 + 7300, &r), 0);
+    assert_int_equal(r.expired + r.reset + r.limited, 0);
+    /* Next day: traffic reset re-activates a; after 7 days b expires. */
+    int64_t rev0, rev1;
+    assert_int_equal(store_revision(st, &rev0), 0);
+    assert_int_equal(store_sched_run(st, T0 + HUB_DAY + 60, &r), 0);
+    assert_int_equal(r.reset, 1);
+    assert_int_equal(store_sub_current(st, a.id, &s), 0);
+    assert_int_equal(s.state, HUB_SUB_ACTIVE);
+    assert_int_equal(s.used_up, 0);
+    assert_int_equal(store_revision(st, &rev1), 0);
+    assert_true(rev1 > rev0);
+    assert_int_equal(store_sched_run(st, T0 + 7 * HUB_DAY, &r), 0);
+    assert_int_equal(r.expired, 1);
+    assert_int_equal(store_sub_current(st, b.id, &s), 0);
+    assert_int_equal(s.state, HUB_SUB_EXPIRED);
+}
+
+/* Concurrent writers through the pool: no lost update. */
+struct conc {
+    struct store *st;
+    int64_t user_id, node_id;
+    int idx;
+    int failures;
+};
+
+#define CONC_THREADS 8
+#define CONC_ITERS 25
+
+static void *conc_worker(void *arg)
+{
+    struct conc *c = arg;
+    for (int i = 0; i < CONC_ITERS; i++) {
+        char push[32];
+        snprintf(push, sizeof push, "w%02d-%04d", c->idx, i);
+        struct store_usage u = {c->user_id, 10, 1};
+        if (store_usage_push(c->st, c->node_id, push, &u, 1, T0 + 10, NULL, NULL) < 0)
+            c->failures++;
+        if (store_user_add_balance(c->st, c->user_id, 1, T0, NULL, NULL) < 0)
+            c->failures++;
+    }
+    return NULL;
+}
+
+static void test_concurrency(void **state)
+{
+    struct store *st = get(state);
+    int64_t plan = mk_plan(st, "Big", 30, 0, HUB_RESET_NONE);
+    int64_t node = mk_node(st, "n", "h");
+    struct hub_user u;
+    mk_user(&u, "busy", 1);
+    assert_int_equal(store_user_create(st, &u, T0, NULL), 0);
+    assert_int_equal(store_sub_grant(st, u.id, plan, T0, NULL, NULL), 0);
+    pthread_t th[CONC_THREADS];
+    struct conc cs[CONC_THREADS];
+    for (int i = 0; i < CONC_THREADS; i++) {
+        cs[i] = (struct conc){.st = st, .user_id = u.id, .node_id = node, .idx = i};
+        assert_int_equal(pthread_create(&th[i], NULL, conc_worker, &cs[i]), 0);
+    }
+    for (int i = 0; i < CONC_THREADS; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(cs[i].failures, 0);
+    }
+    struct hub_sub s;
+    assert_int_equal(store_sub_current(st, u.id, &s), 0);
+    assert_int_equal(s.used_up, 10 * CONC_THREADS * CONC_ITERS);
+    assert_int_equal(s.used_down, CONC_THREADS * CONC_ITERS);
+    struct hub_user v;
+    assert_int_equal(store_user_get(st, u.id, &v), 0);
+    assert_int_equal(v.balance_minor, CONC_THREADS * CONC_ITERS);
+}
+
+static void test_open_errors(void **state)
+{
+    (void)state;
+    struct store *st;
+    assert_int_equal(store_open("mysql://x", 1, &st), ERR_CONFIG);
+    assert_int_equal(store_open("sqlite:", 1, &st), ERR_CONFIG);
+    assert_int_equal(store_open(NULL, 1, &st), ERR_CONFIG);
+    assert_int_equal(store_open("sqlite:/nonexistent-dir/x/y.db", 1, &st), ERR_IO);
+    assert_null(st);
+}
+
+#define CONTRACT(setup)                                                                                                \
+    cmocka_unit_test_setup_teardown(test_migrate, setup, teardown),                                                    \
+        cmocka_unit_test_setup_teardown(test_user_crud, setup, teardown),                                              \
+        cmocka_unit_test_setup_teardown(test_user_list, setup, teardown),                                              \
+        cmocka_unit_test_setup_teardown(test_plans, setup, teardown),                                                  \
+        cmocka_unit_test_setup_teardown(test_subscriptions, setup, teardown),                                          \
+        cmocka_unit_test_setup_teardown(test_nodes_tokens, setup, teardown),                                           \
+        cmocka_unit_test_setup_teardown(test_sync_and_usage, setup, teardown),                                         \
+        cmocka_unit_test_setup_teardown(test_payments_stats_lock, setup, teardown),                                    \
+        cmocka_unit_test_setup_teardown(test_scheduler, setup, teardown),                                              \
+        cmocka_unit_test_setup_teardown(test_concurrency, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest sqlite_tests[] = {CONTRACT(setup_sqlite), cmocka_unit_test(test_open_errors)};
+    const struct CMUnitTest pg_tests[] = {CONTRACT(setup_pg)};
+    int rc = cmocka_run_group_tests_name("store_sqlite", sqlite_tests, NULL, NULL);
+    rc |= cmocka_run_group_tests_name("store_pg", pg_tests, NULL, NULL);
+    return rc;
+}
