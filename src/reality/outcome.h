@@ -4,6 +4,7 @@
 #ifndef VEIL_REALITY_OUTCOME_H
 #define VEIL_REALITY_OUTCOME_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum reality_outcome {
