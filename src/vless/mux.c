@@ -9,9 +9,9 @@ int vless_mux_parse(const uint8_t *p, size_t len, struct vless_mux_frame *f, siz
 {
     struct wire_rd r = wire_rd_init(p, len);
     struct wire_rd meta;
+    if (len >= 2 && (wire_be16(p) > VLESS_MUX_META_MAX || wire_be16(p) < 4))
+        return ERR_MALFORMED; /* decided before waiting for the metadata */
     TRY(wire_rd_vec16(&r, &meta));
-    if (meta.len > VLESS_MUX_META_MAX || meta.len < 4)
-        return ERR_MALFORMED;
     memset(f, 0, sizeof(*f));
     TRY(wire_rd_u16(&meta, &f->session_id));
     TRY(wire_rd_u8(&meta, &f->status));
