@@ -13,8 +13,8 @@
 #include "crypto/mlkem768_int.h"
 
 /* Digest of a || b (b may be empty). For an XOF, outlen bytes are squeezed. */
-static int digest2(const EVP_MD *md, bool xof, const uint8_t *a, size_t an, const uint8_t *b, size_t bn,
-                   uint8_t *out, size_t outlen)
+static int digest2(const EVP_MD *md, bool xof, const uint8_t *a, size_t an, const uint8_t *b, size_t bn, uint8_t *out,
+                   size_t outlen)
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     if (ctx == NULL)

@@ -16,10 +16,10 @@
 #define MLKEM768__ETA 2 /* eta1 = eta2 = 2 for ML-KEM-768 */
 #define MLKEM768__DU 10
 #define MLKEM768__DV 4
-#define MLKEM768__POLY_BYTES 384                               /* ByteEncode12 of one polynomial */
-#define MLKEM768__PRF_BYTES (64 * MLKEM768__ETA)               /* 128 */
-#define MLKEM768__C1_BYTES (32 * MLKEM768__DU * MLKEM768__K)   /* 960 */
-#define MLKEM768__C2_BYTES (32 * MLKEM768__DV)                 /* 128 */
+#define MLKEM768__POLY_BYTES 384                                    /* ByteEncode12 of one polynomial */
+#define MLKEM768__PRF_BYTES (64 * MLKEM768__ETA)                    /* 128 */
+#define MLKEM768__C1_BYTES (32 * MLKEM768__DU * MLKEM768__K)        /* 960 */
+#define MLKEM768__C2_BYTES (32 * MLKEM768__DV)                      /* 128 */
 #define MLKEM768__PKE_DK_BYTES (MLKEM768__POLY_BYTES * MLKEM768__K) /* 1152 */
 
 /* Constant-time hooks for the valgrind check (tests/integration/test_mlkem_ctgrind.sh): values
@@ -43,11 +43,10 @@ struct mlkem768__vec {
 /* Arithmetic (mlkem768_poly.c). */
 void mlkem768__poly_add(struct mlkem768__poly *r, const struct mlkem768__poly *a);
 void mlkem768__poly_sub(struct mlkem768__poly *r, const struct mlkem768__poly *a); /* r = r - a */
-void mlkem768__ntt(struct mlkem768__poly *f);                                       /* Algorithm 9 */
-void mlkem768__ntt_inv(struct mlkem768__poly *f);                                   /* Algorithm 10 */
+void mlkem768__ntt(struct mlkem768__poly *f);                                      /* Algorithm 9 */
+void mlkem768__ntt_inv(struct mlkem768__poly *f);                                  /* Algorithm 10 */
 /* r += a * b in T_q (Algorithm 11, MultiplyNTTs), accumulated. */
-void mlkem768__poly_mul_acc(struct mlkem768__poly *r, const struct mlkem768__poly *a,
-                            const struct mlkem768__poly *b);
+void mlkem768__poly_mul_acc(struct mlkem768__poly *r, const struct mlkem768__poly *a, const struct mlkem768__poly *b);
 
 /* Encodings (mlkem768_poly.c). ByteDecode12 reduces mod q, as FIPS 203 requires for d = 12;
  * mlkem768__poly_decode12_check() instead returns -1 if any coefficient is >= q. */
@@ -67,10 +66,10 @@ void mlkem768__poly_cbd2(struct mlkem768__poly *f, const uint8_t in[MLKEM768__PR
 int mlkem768__sample_ntt(struct mlkem768__poly *a, const uint8_t rho[32], uint8_t j, uint8_t i);
 
 /* Hash functions (mlkem768_hash.c), each 0 or ERR_CRYPTO. */
-int mlkem768__h(uint8_t out[32], const uint8_t *in, size_t n);                          /* SHA3-256 */
+int mlkem768__h(uint8_t out[32], const uint8_t *in, size_t n);                              /* SHA3-256 */
 int mlkem768__g(uint8_t out[64], const uint8_t *a, size_t an, const uint8_t *b, size_t bn); /* SHA3-512(a||b) */
-int mlkem768__j(uint8_t out[32], const uint8_t z[32], const uint8_t *c, size_t cn);     /* SHAKE256(z||c, 32) */
-int mlkem768__prf(uint8_t out[MLKEM768__PRF_BYTES], const uint8_t s[32], uint8_t b);    /* SHAKE256(s||b, 128) */
+int mlkem768__j(uint8_t out[32], const uint8_t z[32], const uint8_t *c, size_t cn);         /* SHAKE256(z||c, 32) */
+int mlkem768__prf(uint8_t out[MLKEM768__PRF_BYTES], const uint8_t s[32], uint8_t b);        /* SHAKE256(s||b, 128) */
 /* SHAKE128(in, outlen): the whole output is squeezed at once (see mlkem768_hash.c). */
 int mlkem768__xof(uint8_t *out, size_t outlen, const uint8_t *in, size_t n);
 
