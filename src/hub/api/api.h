@@ -1,0 +1,111 @@
+/* The hub's HTTP surface: the admin REST API under /api/v1 (Bearer tokens, roles admin and
+ * support), the node sync endpoints (/api/v1/node/..., per-node tokens, docs/sync-protocol.md)
+ * and the public subscription endpoint /sub/<token>. docs/hub-api.json describes every route.
+ *
+ * Errors are {"error":{"code":"<stable_code>","message":"..."}}: bad input is 400/404/409/413/422,
+ * never 5xx; unknown routes 404 (not_found); known path, other method 405 (method_not_allowed). */
+#ifndef VEIL_HUB_API_API_H
+#define VEIL_HUB_API_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hub/domain/model.h"
+
+struct store;
+
+#define API_BODY_MAX_DEFAULT (64u * 1024)
+
+typedef int64_t api_clock_fn(void *arg);
+
+struct api_cfg {
+    const char *listen_addr; /* IPv4/IPv6 literal; NULL -> 127.0.0.1 */
+    uint16_t port;           /* 0: an ephemeral port (see api_port) */
+    unsigned threads;        /* MHD thread pool size; 0 -> 4 */
+    size_t body_max;         /* request body limit; 0 -> API_BODY_MAX_DEFAULT; larger -> 413 */
+    size_t node_body_max;    /* limit for POST /api/v1/node/usage; 0 -> 16 MiB */
+    bool trust_forwarded;    /* take the client IP from X-Forwarded-For (behind our own proxy) */
+    /* Subscription answers (spec/ecosystem.md §a.3). */
+    const char *profile_title;
+    unsigned update_interval_hours;
+    const char *support_url;
+    const char *public_url; /* e.g. https://vpn.example.com: links printed in user objects */
+    bool xray_json;
+    /* Clock (UTC unix seconds); NULL -> time(). Tests inject a fake one. */
+    api_clock_fn *clock;
+    void *clock_arg;
+};
+
+/* One route of the table, exported for the OpenAPI consistency test. */
+enum api_auth {
+    API_AUTH_NONE = 0, /* public */
+    API_AUTH_READ,     /* admin or support token */
+    API_AUTH_ADMIN,    /* admin token */
+    API_AUTH_NODE,     /* per-node token */
+    API_AUTH__COUNT,   /* sentinel */
+};
+
+struct api_call;
+typedef void api_handler_fn(struct api_call *c);
+
+struct api_route {
+    const char *method;  /* "GET", "POST", "PATCH", "DELETE" */
+    const char *pattern; /* "/api/v1/users/{id}": {id} is a positive integer, other {x} any segment */
+    enum api_auth auth;
+    api_handler_fn *handler;
+};
+
+const struct api_route *api_routes(size_t *n);
+
+/* A request as the router sees it (no MHD types), so that tests and the fuzzer can drive it. */
+struct api_req {
+    const char *method;
+    const char *path;
+    const char *(*query)(void *arg, const char *key); /* may be NULL */
+    void *query_arg;
+    const char *authorization, *user_agent, *accept;
+    const char *ip;
+    const char *body;
+    size_t body_len;
+};
+
+#define API_MAX_HEADERS 16
+
+struct api_resp {
+    int status;
+    const char *content_type; /* static */
+    char *body;               /* malloc'd */
+    size_t body_len;
+    size_t n_headers;
+    struct {
+        const char *name; /* static */
+        char *value;      /* malloc'd */
+    } headers[API_MAX_HEADERS];
+};
+
+struct api_ctx {
+    struct store *st;
+    struct api_cfg cfg;
+};
+
+/* Routes one request and fills resp (always: errors become JSON error answers). */
+void api_dispatch(struct api_ctx *ctx, const struct api_req *req, struct api_resp *resp);
+void api_resp_dispose(struct api_resp *resp);
+
+struct api_server;
+/* Starts the HTTP server (libmicrohttpd, internal thread pool). The store and the strings in
+ * cfg must outlive the server. ERR_IO when the address cannot be bound. */
+int api_start(const struct api_cfg *cfg, struct store *st, struct api_server **out);
+uint16_t api_port(const struct api_server *s);
+/* Stops accepting, finishes running requests, frees. NULL-safe. */
+void api_stop(struct api_server *s);
+
+/* SHA-256 hex of a token, as stored in the database. out holds 65 bytes. */
+int api_token_hash(const char *token, size_t len, char out[static 65]);
+/* Generates an admin API token ("va_..."), stores its hash with role and name, and returns the
+ * token text (shown once). */
+int api_token_create(struct store *st, const char *name, enum hub_role role, int64_t now,
+                     char out[static HUB_TOKEN_MAX + 1]);
+
+#endif

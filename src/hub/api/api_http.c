@@ -1,0 +1,244 @@
+/* libmicrohttpd glue: collects the request (with a body limit), hands it to api_dispatch and
+ * queues the answer. A thread pool serves connections; handlers reach SQL only via the store. */
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "hub/api/api.h"
+
+struct api_server {
+    struct MHD_Daemon *d;
+    struct api_ctx ctx;
+    uint16_t port;
+};
+
+/* Per-connection request state, from the first callback to completion. */
+struct req_state {
+    char *body;
+    size_t len, cap, limit;
+    bool too_large;
+};
+
+static const char TOO_LARGE[] = "{\"error\":{\"code\":\"body_too_large\",\"message\":\"request body too large\"}}";
+
+static enum MHD_Result send_static(struct MHD_Connection *conn, unsigned status, const char *body)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(body), (void *)(uintptr_t)body, MHD_RESPMEM_PERSISTENT);
+    if (r == NULL)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result ret = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static const char *query_get(void *arg, const char *key)
+{
+    return MHD_lookup_connection_value(arg, MHD_GET_ARGUMENT_KIND, key);
+}
+
+static void client_ip(struct MHD_Connection *conn, bool trust_fwd, char *out, size_t cap)
+{
+    out[0] = '\0';
+    if (trust_fwd) {
+        const char *f = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-For");
+        if (f != NULL) {
+            /* The first entry is the original client when our proxy appends to it. */
+            size_t n = strcspn(f, ", ");
+            if (n > 0 && n < cap) {
+                memcpy(out, f, n);
+                out[n] = '\0';
+                return;
+            }
+        }
+    }
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci == NULL || ci->client_addr == NULL)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out, (socklen_t)cap);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out, (socklen_t)cap);
+}
+
+static size_t limit_for(const struct api_ctx *ctx, const char *url)
+{
+    if (strcmp(url, "/api/v1/node/usage") == 0)
+        return ctx->cfg.node_body_max ? ctx->cfg.node_body_max : (16u << 20);
+    return ctx->cfg.body_max ? ctx->cfg.body_max : API_BODY_MAX_DEFAULT;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)version;
+    struct api_server *srv = cls;
+    struct req_state *rs = *con_cls;
+    if (rs == NULL) {
+        rs = calloc(1, sizeof *rs);
+        if (rs == NULL)
+            return MHD_NO;
+        rs->limit = limit_for(&srv->ctx, url);
+        *con_cls = rs;
+        /* Refuse a declared oversized body before reading any of it. */
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl != NULL) {
+            char *end;
+            unsigned long long v = strtoull(cl, &end, 10);
+            if (*end != '\0' || v > rs->limit) {
+                rs->too_large = true;
+                return send_static(conn, MHD_HTTP_CONTENT_TOO_LARGE, TOO_LARGE);
+            }
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (rs->too_large)
+            return MHD_YES;
+        if (n > rs->limit - rs->len) {
+            rs->too_large = true; /* chunked upload past the limit: drop the rest, answer 413 */
+            free(rs->body);
+            rs->body = NULL;
+            rs->len = rs->cap = 0;
+            return MHD_YES;
+        }
+        if (rs->len + n + 1 > rs->cap) {
+            size_t cap = rs->cap ? rs->cap : 1024;
+            while (cap < rs->len + n + 1)
+                cap *= 2;
+            char *b = realloc(rs->body, cap);
+            if (b == NULL)
+                return MHD_NO;
+            rs->body = b;
+            rs->cap = cap;
+        }
+        memcpy(rs->body + rs->len, upload_data, n);
+        rs->len += n;
+        rs->body[rs->len] = '\0';
+        return MHD_YES;
+    }
+    if (rs->too_large)
+        return send_static(conn, MHD_HTTP_CONTENT_TOO_LARGE, TOO_LARGE);
+
+    char ip[64];
+    client_ip(conn, srv->ctx.cfg.trust_forwarded, ip, sizeof ip);
+    struct api_req req = {
+        .method = method,
+        .path = url,
+        .query = query_get,
+        .query_arg = conn,
+        .authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+        .user_agent = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT),
+        .accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT),
+        .ip = ip,
+        .body = rs->body ? rs->body : "",
+        .body_len = rs->len,
+    };
+    struct api_resp out;
+    api_dispatch(&srv->ctx, &req, &out);
+    struct MHD_Response *r = MHD_create_response_from_buffer(out.body_len, out.body, MHD_RESPMEM_MUST_FREE);
+    if (r == NULL) {
+        api_resp_dispose(&out);
+        return MHD_NO;
+    }
+    out.body = NULL; /* owned by MHD now */
+    if (out.content_type != NULL)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, out.content_type);
+    for (size_t i = 0; i < out.n_headers; i++)
+        MHD_add_response_header(r, out.headers[i].name, out.headers[i].value);
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)out.status, r);
+    MHD_destroy_response(r);
+    if (out.status >= 500)
+        log_warn("api", 0, "server_error", LF_STR("method", method), LF_STR("path", url), LF_INT("status", out.status));
+    api_resp_dispose(&out);
+    return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode t)
+{
+    (void)cls;
+    (void)conn;
+    (void)t;
+    struct req_state *rs = *con_cls;
+    if (rs != NULL) {
+        free(rs->body);
+        free(rs);
+        *con_cls = NULL;
+    }
+}
+
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[256];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    msg[strcspn(msg, "\n")] = '\0';
+    log_debug("api", 0, "mhd", LF_STR("msg", msg));
+}
+
+int api_start(const struct api_cfg *cfg, struct store *st, struct api_server **out)
+{
+    *out = NULL;
+    struct api_server *srv = calloc(1, sizeof *srv);
+    if (srv == NULL)
+        return ERR_NOMEM;
+    srv->ctx.st = st;
+    srv->ctx.cfg = *cfg;
+    const char *addr = cfg->listen_addr && cfg->listen_addr[0] ? cfg->listen_addr : "127.0.0.1";
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY | MHD_USE_ERROR_LOG;
+    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons(cfg->port);
+    } else if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(cfg->port);
+        flags |= MHD_USE_IPv6;
+    } else {
+        free(srv);
+        return ERR_CONFIG;
+    }
+    unsigned threads = cfg->threads ? cfg->threads : 4;
+    srv->d = MHD_start_daemon(flags, cfg->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, &ss,
+                              MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+                              MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_LIMIT, 1024u,
+                              MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+    if (srv->d == NULL) {
+        log_err("api", 0, "listen_failed", LF_STR("addr", addr), LF_UINT("port", cfg->port));
+        free(srv);
+        return ERR_IO;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = di ? di->port : cfg->port;
+    *out = srv;
+    return 0;
+}
+
+uint16_t api_port(const struct api_server *s)
+{
+    return s->port;
+}
+
+void api_stop(struct api_server *s)
+{
+    if (s == NULL)
+        return;
+    MHD_stop_daemon(s->d);
+    free(s);
+}

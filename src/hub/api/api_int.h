@@ -1,0 +1,55 @@
+/* Inside the API: the per-request call object and the helpers handlers share. */
+#ifndef VEIL_HUB_API_INT_H
+#define VEIL_HUB_API_INT_H
+
+#include <jansson.h>
+
+#include "hub/api/api.h"
+#include "hub/api/api_valid.h"
+#include "hub/store/store.h"
+
+struct api_call {
+    struct api_ctx *ctx;
+    const struct api_req *req;
+    struct api_resp *resp;
+    int64_t id;          /* the {id} path segment, when the route has one */
+    enum hub_role role;  /* admin routes: the token's role */
+    int64_t token_id;    /* admin routes: the token's id */
+    struct hub_node node; /* node routes: the authenticated node */
+    char actor[48];      /* "token:12" / "node:3" */
+    int64_t now;
+};
+
+/* Answers with a JSON document (takes the reference). */
+void api__json(struct api_call *c, int status, json_t *doc);
+/* Answers {"error":{"code":code,"message":msg}}. */
+void api__error(struct api_call *c, int status, const char *code, const char *msg);
+/* Maps a store error onto an HTTP answer (404, 409, 400, 503, 500). */
+void api__store_error(struct api_call *c, int rc, const char *what);
+void api__verr(struct api_call *c, const struct api_verr *e);
+/* Adds a response header (value copied). */
+void api__header(struct api_call *c, const char *name, const char *value);
+/* The audit record for a change made by this call. */
+struct store_audit api__audit(struct api_call *c, const char *action, const char *details);
+const char *api__query(struct api_call *c, const char *key);
+
+/* Random bytes from the system CSPRNG; aborts the request with 500 on failure. */
+int api__random(void *out, size_t n);
+
+json_t *api__user_json(struct api_call *c, const struct hub_user *u);
+json_t *api__sub_json(const struct hub_sub *s);
+
+/* Handlers, one per route (api_users.c, api_plans.c, api_subs.c, api_nodes.c, api_sync.c,
+ * api_subpage.c, api_stats.c). */
+api_handler_fn api__users_create, api__users_list, api__users_get, api__users_patch, api__users_delete,
+    api__users_disable, api__users_enable, api__users_rotate_token, api__users_rotate_uuid, api__users_subs,
+    api__users_balance;
+api_handler_fn api__plans_create, api__plans_list, api__plans_get, api__plans_patch, api__plans_delete;
+api_handler_fn api__subs_grant, api__subs_get, api__subs_extend, api__subs_revoke;
+api_handler_fn api__nodes_create, api__nodes_list, api__nodes_get, api__nodes_health, api__nodes_weight,
+    api__nodes_drain, api__nodes_delete;
+api_handler_fn api__stats, api__audit_list, api__healthz;
+api_handler_fn api__node_users, api__node_usage;
+api_handler_fn api__sub_page;
+
+#endif

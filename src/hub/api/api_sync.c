@@ -1,0 +1,136 @@
+/* Node sync endpoints (docs/sync-protocol.md) on the ctl/sync codecs. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "ctl/sync.h"
+#include "hub/api/api_int.h"
+#include "hub/domain/rules.h"
+
+#define FLOW_VISION "xtls-rprx-vision"
+
+/* Moves an encoded buffer into the response. */
+static void answer_buf(struct api_call *c, struct buf *b)
+{
+    struct api_resp *r = c->resp;
+    char *body = malloc(buf_len(b) + 1);
+    if (body == NULL) {
+        buf_dispose(b);
+        api__error(c, 500, "internal", "out of memory");
+        return;
+    }
+    memcpy(body, buf_data(b), buf_len(b));
+    body[buf_len(b)] = '\0';
+    free(r->body);
+    r->status = 200;
+    r->content_type = "application/json";
+    r->body = body;
+    r->body_len = buf_len(b);
+    buf_dispose(b);
+}
+
+void api__node_users(struct api_call *c)
+{
+    uint64_t since = 0;
+    if (sync_parse_since(api__query(c, "since"), &since) < 0) {
+        api__error(c, 400, "invalid_query", "since must be a decimal revision");
+        return;
+    }
+    int64_t cur;
+    int rc = store_revision(c->ctx->st, &cur);
+    if (rc < 0) {
+        api__store_error(c, rc, "revision");
+        return;
+    }
+    /* A node ahead of the hub (restored from a backup) must drop what it has: full answer. */
+    bool full = since == 0 || since > (uint64_t)cur;
+    struct store_sync_user *list;
+    size_t n;
+    int64_t rev;
+    rc = store_sync_users(c->ctx->st, full ? 0 : (int64_t)since, c->now, &list, &n, &rev);
+    if (rc < 0) {
+        api__store_error(c, rc, "users");
+        return;
+    }
+    struct sync_users_resp m = {.revision = (uint64_t)rev, .full = full};
+    m.users = n ? calloc(n, sizeof *m.users) : NULL;
+    m.removed = n && !full ? calloc(n, sizeof *m.removed) : NULL;
+    if (n && (m.users == NULL || (!full && m.removed == NULL))) {
+        free(list);
+        free(m.users);
+        free(m.removed);
+        api__error(c, 500, "internal", "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct store_sync_user *u = &list[i];
+        if (!u->active) {
+            if (!full)
+                m.removed[m.n_removed++] = (uint64_t)u->user_id;
+            continue;
+        }
+        struct sync_user *s = &m.users[m.n_users++];
+        s->id = (uint64_t)u->user_id;
+        snprintf(s->uuid, sizeof s->uuid, "%s", u->uuid);
+        snprintf(s->email, sizeof s->email, "%s", u->username);
+        snprintf(s->flow, sizeof s->flow, "%s", FLOW_VISION);
+        s->device_limit = u->device_limit > 0 && u->device_limit < UINT32_MAX ? (uint32_t)u->device_limit : 0;
+    }
+    free(list);
+    struct buf b;
+    buf_init(&b);
+    rc = sync_users_resp_encode(&m, &b);
+    free(m.users);
+    free(m.removed);
+    if (rc < 0) {
+        buf_dispose(&b);
+        api__error(c, 500, "internal", "encode failed");
+        return;
+    }
+    answer_buf(c, &b);
+}
+
+void api__node_usage(struct api_call *c)
+{
+    struct sync_usage_req m;
+    struct sync_err se;
+    if (sync_usage_req_decode(&m, c->req->body, c->req->body_len, &se) < 0) {
+        api__error(c, 400, "invalid_body", se.msg);
+        return;
+    }
+    struct store_usage *u = m.n_entries ? calloc(m.n_entries, sizeof *u) : NULL;
+    if (m.n_entries && u == NULL) {
+        sync_usage_req_dispose(&m);
+        api__error(c, 500, "internal", "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < m.n_entries; i++) {
+        const struct sync_usage_entry *e = &m.entries[i];
+        if (e->id > INT64_MAX || e->up > (uint64_t)HUB_MAX_QUOTA || e->down > (uint64_t)HUB_MAX_QUOTA) {
+            free(u);
+            sync_usage_req_dispose(&m);
+            api__error(c, 400, "invalid_body", "usage: value out of range");
+            return;
+        }
+        u[i] = (struct store_usage){(int64_t)e->id, (int64_t)e->up, (int64_t)e->down};
+    }
+    bool dup = false;
+    int64_t rev = 0;
+    int rc = store_usage_push(c->ctx->st, c->node.id, m.push_id, u, m.n_entries, c->now, &dup, &rev);
+    free(u);
+    sync_usage_req_dispose(&m);
+    if (rc < 0) {
+        api__store_error(c, rc, "usage");
+        return;
+    }
+    struct sync_usage_resp r = {.duplicate = dup, .revision = (uint64_t)rev};
+    struct buf b;
+    buf_init(&b);
+    if (sync_usage_resp_encode(&r, &b) < 0) {
+        buf_dispose(&b);
+        api__error(c, 500, "internal", "encode failed");
+        return;
+    }
+    answer_buf(c, &b);
+}

@@ -1,0 +1,50 @@
+/* Validators for admin API request bodies: JSON text in, a checked request struct or a stable
+ * error code and message out. Pure (no store, no clock); the fuzzer drives them directly.
+ * All of them reject: non-JSON, non-object bodies, duplicate keys, unknown keys, wrong types,
+ * out-of-range numbers and invalid strings. Return 0 or ERR_MALFORMED with e filled. */
+#ifndef VEIL_HUB_API_VALID_H
+#define VEIL_HUB_API_VALID_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hub/domain/model.h"
+
+struct api_verr {
+    const char *code; /* "invalid_json" | "invalid_field" | "missing_field" | "unknown_field" */
+    char msg[192];
+};
+
+/* POST /users: username required; telegram_id, language ("en"), currency ("RUB"), referrer_id,
+ * balance_minor (0), enabled (true) optional. Generated fields are left empty. */
+int api_parse_user_create(const char *body, size_t len, struct hub_user *u, struct api_verr *e);
+
+/* PATCH /users/{id}: any of telegram_id (0 or null clears), username, language, currency,
+ * enabled, balance_minor; applied onto *u (which holds the current row). At least one key. */
+int api_parse_user_patch(const char *body, size_t len, struct hub_user *u, struct api_verr *e);
+
+/* POST /plans (create: name and duration_days required) and PATCH /plans/{id} (create = false:
+ * fields applied onto *p). prices is an object {"RUB": 29900, ...}. */
+int api_parse_plan(const char *body, size_t len, bool create, struct hub_plan *p, struct api_verr *e);
+
+/* POST /subscriptions: {"user_id": n, "plan_id": n}. */
+int api_parse_grant(const char *body, size_t len, int64_t *user_id, int64_t *plan_id, struct api_verr *e);
+/* POST /subscriptions/{id}/extend: {"days": 1..3660}. */
+int api_parse_extend(const char *body, size_t len, int64_t *days, struct api_verr *e);
+
+/* POST /nodes: name, address, public_key required; port (443), country (""), short_ids ([""]),
+ * server_names ([]), weight (100) optional. */
+int api_parse_node(const char *body, size_t len, struct hub_node *n, struct api_verr *e);
+/* POST /nodes/{id}/weight {"weight": 0..1000}, /health {"health": "up"|"down"|"unknown"},
+ * /drain {"draining": bool} (empty body = true). */
+int api_parse_weight(const char *body, size_t len, int64_t *weight, struct api_verr *e);
+int api_parse_health(const char *body, size_t len, enum hub_health *h, struct api_verr *e);
+int api_parse_drain(const char *body, size_t len, bool *draining, struct api_verr *e);
+/* POST /users/{id}/balance: {"delta": n} with |n| <= HUB_MAX_MONEY, n != 0. */
+int api_parse_balance(const char *body, size_t len, int64_t *delta, struct api_verr *e);
+
+/* Paging query values: decimal, offset 0..10^9, limit 1..500. ERR_MALFORMED. */
+int api_parse_uint_param(const char *s, int64_t min, int64_t max, int64_t *out);
+
+#endif

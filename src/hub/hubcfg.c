@@ -1,0 +1,185 @@
+#include "hub/hubcfg.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/log.h"
+
+__attribute__((format(printf, 3, 4))) static int cfail(char *err, size_t cap, const char *fmt, ...)
+{
+    if (cap > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, cap, fmt, ap);
+        va_end(ap);
+    }
+    return ERR_CONFIG;
+}
+
+static int check_keys(json_t *o, const char *const *allowed, const char *where, char *err, size_t cap)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(o, key, v)
+    {
+        bool ok = false;
+        for (size_t i = 0; allowed[i] && !ok; i++)
+            ok = strcmp(allowed[i], key) == 0;
+        if (!ok)
+            return cfail(err, cap, "%sunknown key \"%.64s\"", where, key);
+    }
+    return 0;
+}
+
+static int get_str(json_t *o, const char *key, char *out, size_t outcap, char *err, size_t cap)
+{
+    json_t *v = json_object_get(o, key);
+    if (v == NULL || json_is_null(v))
+        return 0;
+    if (!json_is_string(v) || json_string_length(v) >= outcap || strlen(json_string_value(v)) != json_string_length(v))
+        return cfail(err, cap, "%s: must be a string of at most %zu bytes", key, outcap - 1);
+    memcpy(out, json_string_value(v), json_string_length(v) + 1);
+    return 0;
+}
+
+static int get_uint(json_t *o, const char *key, unsigned long long min, unsigned long long max,
+                    unsigned long long *out, char *err, size_t cap)
+{
+    json_t *v = json_object_get(o, key);
+    if (v == NULL)
+        return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || (unsigned long long)json_integer_value(v) < min ||
+        (unsigned long long)json_integer_value(v) > max)
+        return cfail(err, cap, "%s: must be an integer in %llu..%llu", key, min, max);
+    *out = (unsigned long long)json_integer_value(v);
+    return 0;
+}
+
+static int get_bool(json_t *o, const char *key, bool *out, char *err, size_t cap)
+{
+    json_t *v = json_object_get(o, key);
+    if (v == NULL)
+        return 0;
+    if (!json_is_boolean(v))
+        return cfail(err, cap, "%s: must be true or false", key);
+    *out = json_is_true(v);
+    return 0;
+}
+
+static int parse_obj(json_t *j, struct hub_cfg *c, char *err, size_t cap)
+{
+    static const char *const top[] = {"listen",        "port",      "threads",     "database",    "db_pool",
+                                      "admin_token",   "sync_interval", "redis_url", "log_level", "trust_forwarded",
+                                      "body_max",      "subscription", "scheduler", NULL};
+    static const char *const subk[] = {"title", "update_interval_hours", "support_url", "public_url", "xray_json",
+                                       NULL};
+    static const char *const schk[] = {"enabled", "interval", NULL};
+    unsigned long long v;
+    TRY(check_keys(j, top, "", err, cap));
+    TRY(get_str(j, "listen", c->listen, sizeof c->listen, err, cap));
+    v = c->port;
+    TRY(get_uint(j, "port", 0, 65535, &v, err, cap));
+    c->port = (uint16_t)v;
+    v = c->threads;
+    TRY(get_uint(j, "threads", 1, 256, &v, err, cap));
+    c->threads = (unsigned)v;
+    TRY(get_str(j, "database", c->database, sizeof c->database, err, cap));
+    if (c->database[0] == '\0')
+        return cfail(err, cap, "database: required (\"sqlite:/path\" or \"postgresql://...\")");
+    if (strncmp(c->database, "sqlite:", 7) != 0 && strncmp(c->database, "postgresql://", 13) != 0 &&
+        strncmp(c->database, "postgres://", 11) != 0)
+        return cfail(err, cap, "database: must start with sqlite:, postgresql:// or postgres://");
+    v = c->db_pool;
+    TRY(get_uint(j, "db_pool", 1, 64, &v, err, cap));
+    c->db_pool = (unsigned)v;
+    TRY(get_str(j, "admin_token", c->admin_token, sizeof c->admin_token, err, cap));
+    if (c->admin_token[0] && strlen(c->admin_token) < 16)
+        return cfail(err, cap, "admin_token: at least 16 characters");
+    v = c->sync_interval;
+    TRY(get_uint(j, "sync_interval", 1, 3600, &v, err, cap));
+    c->sync_interval = (unsigned)v;
+    TRY(get_str(j, "redis_url", c->redis_url, sizeof c->redis_url, err, cap));
+    char level[16] = "";
+    TRY(get_str(j, "log_level", level, sizeof level, err, cap));
+    if (level[0]) {
+        int l = log_level_parse(level);
+        if (l < 0)
+            return cfail(err, cap, "log_level: one of debug, info, warning, error, none");
+        c->log_level = l;
+    }
+    TRY(get_bool(j, "trust_forwarded", &c->trust_forwarded, err, cap));
+    v = c->body_max;
+    TRY(get_uint(j, "body_max", 1024, 16u << 20, &v, err, cap));
+    c->body_max = (size_t)v;
+    json_t *s = json_object_get(j, "subscription");
+    if (s != NULL) {
+        if (!json_is_object(s))
+            return cfail(err, cap, "subscription: must be an object");
+        TRY(check_keys(s, subk, "subscription: ", err, cap));
+        TRY(get_str(s, "title", c->sub_title, sizeof c->sub_title, err, cap));
+        v = c->sub_update_hours;
+        TRY(get_uint(s, "update_interval_hours", 0, 168, &v, err, cap));
+        c->sub_update_hours = (unsigned)v;
+        TRY(get_str(s, "support_url", c->support_url, sizeof c->support_url, err, cap));
+        TRY(get_str(s, "public_url", c->public_url, sizeof c->public_url, err, cap));
+        TRY(get_bool(s, "xray_json", &c->xray_json, err, cap));
+    }
+    json_t *sc = json_object_get(j, "scheduler");
+    if (sc != NULL) {
+        if (!json_is_object(sc))
+            return cfail(err, cap, "scheduler: must be an object");
+        TRY(check_keys(sc, schk, "scheduler: ", err, cap));
+        TRY(get_bool(sc, "enabled", &c->sched_enabled, err, cap));
+        v = c->sched_interval;
+        TRY(get_uint(sc, "interval", 1, 86400, &v, err, cap));
+        c->sched_interval = (unsigned)v;
+    }
+    return 0;
+}
+
+int hubcfg_parse(const char *json, size_t len, struct hub_cfg *cfg, char *err, size_t errcap)
+{
+    memset(cfg, 0, sizeof *cfg);
+    strcpy(cfg->listen, "127.0.0.1");
+    cfg->port = 8080;
+    cfg->threads = 4;
+    cfg->db_pool = 8;
+    cfg->sync_interval = 15;
+    cfg->log_level = LOG_LEVEL_INFO;
+    cfg->body_max = 64 * 1024;
+    strcpy(cfg->sub_title, "Veil");
+    cfg->sub_update_hours = 12;
+    cfg->sched_enabled = true;
+    cfg->sched_interval = 60;
+    json_error_t je;
+    json_t *j = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
+    if (j == NULL)
+        return cfail(err, errcap, "line %d: %s", je.line, je.text);
+    int rc = json_is_object(j) ? parse_obj(j, cfg, err, errcap) : cfail(err, errcap, "must be a JSON object");
+    json_decref(j);
+    return rc;
+}
+
+int hubcfg_load(const char *path, struct hub_cfg *cfg, char *err, size_t errcap)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        cfail(err, errcap, "cannot open %s", path);
+        return ERR_IO;
+    }
+    char *buf = malloc(1 << 20);
+    if (buf == NULL) {
+        fclose(f);
+        return ERR_NOMEM;
+    }
+    size_t n = fread(buf, 1, (1 << 20) - 1, f);
+    bool big = !feof(f);
+    fclose(f);
+    int rc = big ? cfail(err, errcap, "%s: larger than 1 MiB", path) : hubcfg_parse(buf, n, cfg, err, errcap);
+    free(buf);
+    return rc;
+}
