@@ -255,7 +255,7 @@ static int post_handshake(struct tls13_conn *c, uint8_t type, const uint8_t *msg
 }
 
 /* Feeds handshake bytes; handles every complete message. A read-key change must fall
- * on a record boundary (RFC 8446 §5.1). */
+ * on a record boundary (RFC 8446 §5.1), checked before the message is handled. */
 static int handshake_bytes(struct tls13_conn *c, const uint8_t *p, size_t n, struct buf *out)
 {
     int rc = buf_append(&c->hs_in, p, n);
@@ -269,18 +269,21 @@ static int handshake_bytes(struct tls13_conn *c, const uint8_t *p, size_t n, str
             return TLS13_ERR_SEND(TLS13_ALERT_HANDSHAKE_FAILURE);
         if (buf_len(&c->hs_in) < mlen)
             break;
-        const struct crypto_aead_ctx *key = c->rd.aead;
-        if (c->state == TLS13_ST_ESTABLISHED)
-            rc = post_handshake(c, m[0], m, mlen);
-        else if (c->is_server)
-            rc = tls13__server_handle(c, m[0], m, mlen, out);
-        else
-            rc = tls13__client_handle(c, m[0], m, mlen, out);
-        TRY(rc);
-        bool key_changed = c->rd.aead != key || c->rd.seq == 0;
-        buf_consume(&c->hs_in, mlen);
-        if (key_changed && buf_len(&c->hs_in) > 0)
+        /* messages after which the read key changes must end their record */
+        uint8_t t = m[0];
+        bool key_change = t == TLS13_HS_FINISHED || t == TLS13_HS_KEY_UPDATE ||
+                          (c->state == TLS13_ST_EXPECT_CLIENT_HELLO && t == TLS13_HS_CLIENT_HELLO) ||
+                          (c->state == TLS13_ST_EXPECT_SERVER_HELLO && t == TLS13_HS_SERVER_HELLO);
+        if (key_change && buf_len(&c->hs_in) > mlen)
             return UNEXPECTED;
+        if (c->state == TLS13_ST_ESTABLISHED)
+            rc = post_handshake(c, t, m, mlen);
+        else if (c->is_server)
+            rc = tls13__server_handle(c, t, m, mlen, out);
+        else
+            rc = tls13__client_handle(c, t, m, mlen, out);
+        TRY(rc);
+        buf_consume(&c->hs_in, mlen);
     }
     return 0;
 }

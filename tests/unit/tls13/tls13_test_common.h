@@ -17,7 +17,7 @@ struct test_rng {
     uint64_t ctr;
 };
 
-static int test_rng_cb(struct tls13_random *self, void *out, size_t n)
+static inline int test_rng_cb(struct tls13_random *self, void *out, size_t n)
 {
     struct test_rng *r = (struct test_rng *)self;
     uint8_t *p = out;
@@ -54,7 +54,7 @@ struct test_env {
     struct buf c2s, s2c;
 };
 
-static void test_env_init(struct test_env *e)
+static inline void test_env_init(struct test_env *e)
 {
     memset(e, 0, sizeof(*e));
     e->rng.base.cb = test_rng_cb;
@@ -73,7 +73,7 @@ static void test_env_init(struct test_env *e)
     buf_init(&e->s2c);
 }
 
-static void test_env_conns(struct test_env *e)
+static inline void test_env_conns(struct test_env *e)
 {
     e->cli = tls13_conn_new(&e->cctx, false);
     e->srv = tls13_conn_new(&e->sctx, true);
@@ -81,7 +81,7 @@ static void test_env_conns(struct test_env *e)
     assert_non_null(e->srv);
 }
 
-static void test_env_dispose(struct test_env *e)
+static inline void test_env_dispose(struct test_env *e)
 {
     tls13_conn_free(e->cli);
     tls13_conn_free(e->srv);
@@ -91,7 +91,7 @@ static void test_env_dispose(struct test_env *e)
 }
 
 /* Feeds everything in `from` to conn's handshake; returns its result. */
-static int test_feed(struct tls13_conn *c, struct buf *from, struct buf *to)
+static inline int test_feed(struct tls13_conn *c, struct buf *from, struct buf *to)
 {
     size_t used = 0;
     int rc = tls13_handshake(c, buf_len(from) > 0 ? buf_data(from) : NULL, buf_len(from), &used, to);
@@ -100,7 +100,7 @@ static int test_feed(struct tls13_conn *c, struct buf *from, struct buf *to)
 }
 
 /* Full in-memory handshake; asserts success. */
-static void test_pump(struct test_env *e)
+static inline void test_pump(struct test_env *e)
 {
     assert_int_equal(test_feed(e->cli, &e->s2c, &e->c2s), ERR_NEED_MORE);
     assert_int_equal(test_feed(e->srv, &e->c2s, &e->s2c), ERR_NEED_MORE);
