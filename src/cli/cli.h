@@ -1,0 +1,25 @@
+/* The `veil` command-line tool: one file per subcommand, dispatched from main.c's table.
+ * Each subcommand gets argv with its own name in argv[0] and returns the process exit code:
+ * 0 success, 1 runtime failure, 2 usage or configuration error. */
+#ifndef VEIL_CLI_CLI_H
+#define VEIL_CLI_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+enum cli_exit {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_FAIL = 1,
+    CLI_EXIT_USAGE = 2,
+};
+
+int cli_x25519_main(int argc, char **argv); /* cmd_x25519.c: REALITY key pairs */
+int cli_uuid_main(int argc, char **argv);   /* cmd_uuid.c: user ids */
+int cli_link_main(int argc, char **argv);   /* cmd_link.c: vless:// share links and QR codes */
+
+/* Prints text as a QR code with Unicode half blocks (two module rows per line) and a quiet
+ * zone. By default light modules are drawn (for dark terminals); invert draws dark ones.
+ * ERR_NOMEM / ERR_TOO_LONG when libqrencode cannot encode it. */
+int cli_qr_print(FILE *out, const char *text, bool invert);
+
+#endif

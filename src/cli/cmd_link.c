@@ -1,0 +1,257 @@
+/* `veil link`: the vless:// share link (and optionally a QR code) for one user of a node
+ * config, built with ctl/vlink.h; `veil link --decode LINK` prints a link's fields. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/cfg.h"
+#include "core/enc.h"
+#include "ctl/vlink.h"
+#include "node/config.h"
+
+static void usage(FILE *out)
+{
+    fputs("usage: veil link -c NODE.json [-u USER] [--address HOST] [--name NAME] [--sni NAME]\n"
+          "                 [--sid HEX] [--inbound TAG] [--qr] [--qr-invert]\n"
+          "       veil link --decode LINK\n"
+          "  Prints the vless:// link for USER (email, UUID or configured id; optional when the\n"
+          "  node has one user). HOST is the address clients dial (required when the inbound\n"
+          "  listens on all addresses). --sni/--sid pick one of serverNames/shortIds (default:\n"
+          "  the first). --qr also prints a QR code (for dark terminals; --qr-invert for light).\n",
+          out);
+}
+
+static bool wildcard_listen(const char *listen)
+{
+    return listen == NULL || strcmp(listen, "0.0.0.0") == 0 || strcmp(listen, "::") == 0 ||
+           strcmp(listen, "localhost") == 0;
+}
+
+static int copy_field(char *dst, size_t cap, const char *src, const char *what)
+{
+    if (strlen(src) >= cap) {
+        fprintf(stderr, "veil link: %s is too long\n", what);
+        return -1;
+    }
+    strcpy(dst, src);
+    return 0;
+}
+
+static int decode_link(const char *text)
+{
+    struct vlink *l = malloc(sizeof(*l));
+    if (l == NULL)
+        return CLI_EXIT_FAIL;
+    const char *why = NULL;
+    if (vlink_parse(l, text, strlen(text), &why) < 0) {
+        fprintf(stderr, "veil link: not a valid vless:// link: %s\n", why ? why : "malformed");
+        free(l);
+        return CLI_EXIT_USAGE;
+    }
+    printf("id: %s\nhost: %s\nport: %u\nencryption: %s\nflow: %s\nsecurity: %s\nsni: %s\nfp: %s\n"
+           "pbk: %s\nsid: %s\nspx: %s\ntype: %s\nheaderType: %s\nremark: %s\n",
+           l->id, l->host, l->port, l->encryption, l->flow, l->security, l->sni, l->fp, l->pbk, l->sid, l->spx,
+           l->type, l->header_type, l->remark);
+    free(l);
+    return CLI_EXIT_OK;
+}
+
+struct link_opts {
+    const char *config, *user, *address, *name, *sni, *sid, *inbound;
+    bool qr, qr_invert;
+};
+
+/* Picks the inbound: by tag, or the user's own one. */
+static const struct node_inbound *pick_inbound(const struct node_cfg *cfg, const struct link_opts *o)
+{
+    if (o->inbound == NULL)
+        return NULL;
+    for (size_t i = 0; i < cfg->n_inbounds; i++)
+        if (cfg->inbounds[i].tag && strcmp(cfg->inbounds[i].tag, o->inbound) == 0)
+            return &cfg->inbounds[i];
+    return NULL;
+}
+
+static int build_link(const struct node_cfg *cfg, const struct link_opts *o, struct vlink *l)
+{
+    const struct node_inbound *in = NULL;
+    const struct node_user *user = NULL;
+    if (o->user) {
+        user = node_cfg_find_user(cfg, o->user, &in);
+        if (user == NULL) {
+            fprintf(stderr, "veil link: no user \"%s\" in %s (match by email, UUID or id)\n", o->user, o->config);
+            return CLI_EXIT_USAGE;
+        }
+    } else {
+        size_t total = 0;
+        for (size_t i = 0; i < cfg->n_inbounds; i++) {
+            total += cfg->inbounds[i].n_users;
+            if (cfg->inbounds[i].n_users && user == NULL) {
+                in = &cfg->inbounds[i];
+                user = &in->users[0];
+            }
+        }
+        if (total != 1) {
+            fprintf(stderr, "veil link: %s has %zu users; choose one with -u EMAIL|UUID\n", o->config, total);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (o->inbound) {
+        const struct node_inbound *want = pick_inbound(cfg, o);
+        if (want == NULL || want != in) {
+            fprintf(stderr, "veil link: the user is not in an inbound tagged \"%s\"\n", o->inbound);
+            return CLI_EXIT_USAGE;
+        }
+    }
+
+    const char *host = o->address;
+    if (host == NULL) {
+        if (wildcard_listen(in->listen)) {
+            fprintf(stderr, "veil link: --address HOST is required (the inbound listens on %s)\n",
+                    in->listen ? in->listen : "all addresses");
+            return CLI_EXIT_USAGE;
+        }
+        host = in->listen;
+    }
+    const char *sni = in->server_names[0];
+    if (o->sni) {
+        sni = NULL;
+        for (size_t i = 0; i < in->n_server_names; i++)
+            if (strcmp(in->server_names[i], o->sni) == 0)
+                sni = o->sni;
+        if (sni == NULL) {
+            fprintf(stderr, "veil link: --sni %s is not one of the inbound's serverNames\n", o->sni);
+            return CLI_EXIT_USAGE;
+        }
+    } else {
+        for (size_t i = 0; i < in->n_server_names && *sni == '\0'; i++)
+            sni = in->server_names[i];
+    }
+    const char *sid = in->short_id_text[0];
+    if (o->sid) {
+        uint8_t want[8];
+        sid = NULL;
+        for (size_t i = 0; i < in->n_short_ids && cfg_decode_short_id(o->sid, want) == 0; i++)
+            if (memcmp(in->short_ids[i], want, 8) == 0)
+                sid = in->short_id_text[i];
+        if (sid == NULL) {
+            fprintf(stderr, "veil link: --sid %s is not one of the inbound's shortIds\n", o->sid);
+            return CLI_EXIT_USAGE;
+        }
+    }
+
+    vlink_init_reality(l);
+    char pbk[64];
+    b64_encode(pbk, in->public_key, 32, B64_RAW_URL);
+    const char *remark = o->name ? o->name : user->email ? user->email : "veil";
+    if (copy_field(l->id, sizeof(l->id), user->id_text, "the user id") < 0 ||
+        copy_field(l->host, sizeof(l->host), host, "--address") < 0 ||
+        copy_field(l->sni, sizeof(l->sni), sni, "the server name") < 0 ||
+        copy_field(l->pbk, sizeof(l->pbk), pbk, "the public key") < 0 ||
+        copy_field(l->sid, sizeof(l->sid), sid, "the shortId") < 0 ||
+        copy_field(l->flow, sizeof(l->flow), node_flow_name(user->flow), "the flow") < 0 ||
+        copy_field(l->remark, sizeof(l->remark), remark, "--name") < 0)
+        return CLI_EXIT_USAGE;
+    l->port = in->port;
+    return CLI_EXIT_OK;
+}
+
+int cli_link_main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"user", required_argument, NULL, 'u'},
+        {"address", required_argument, NULL, 'a'}, {"name", required_argument, NULL, 'n'},
+        {"sni", required_argument, NULL, 'S'},     {"sid", required_argument, NULL, 'I'},
+        {"inbound", required_argument, NULL, 'T'}, {"qr", no_argument, NULL, 'q'},
+        {"qr-invert", no_argument, NULL, 'Q'},     {"decode", required_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+    };
+    struct link_opts o = {0};
+    const char *decode = NULL;
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "c:u:a:n:h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'c':
+            o.config = optarg;
+            break;
+        case 'u':
+            o.user = optarg;
+            break;
+        case 'a':
+            o.address = optarg;
+            break;
+        case 'n':
+            o.name = optarg;
+            break;
+        case 'S':
+            o.sni = optarg;
+            break;
+        case 'I':
+            o.sid = optarg;
+            break;
+        case 'T':
+            o.inbound = optarg;
+            break;
+        case 'q':
+            o.qr = true;
+            break;
+        case 'Q':
+            o.qr = o.qr_invert = true;
+            break;
+        case 'd':
+            decode = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return CLI_EXIT_OK;
+        default:
+            usage(stderr);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (optind != argc || (decode == NULL && o.config == NULL)) {
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (decode)
+        return decode_link(decode);
+
+    struct cfg_ctx c;
+    cfg_init(&c, o.config);
+    struct node_cfg *cfg = node_cfg_load_file(&c, o.config);
+    if (cfg == NULL) {
+        cfg_print(&c, stderr);
+        cfg_dispose(&c);
+        return CLI_EXIT_USAGE;
+    }
+    cfg_dispose(&c);
+
+    int rc = CLI_EXIT_FAIL;
+    char *text = NULL;
+    struct vlink *l = malloc(sizeof(*l));
+    if (l == NULL)
+        goto out;
+    rc = build_link(cfg, &o, l);
+    if (rc != CLI_EXIT_OK)
+        goto out;
+    rc = CLI_EXIT_FAIL;
+    text = vlink_format_str(l);
+    if (text == NULL) {
+        fprintf(stderr, "veil link: cannot format the link\n");
+        goto out;
+    }
+    printf("%s\n", text);
+    if (o.qr && cli_qr_print(stdout, text, o.qr_invert) < 0) {
+        fprintf(stderr, "veil link: the link is too long for a QR code\n");
+        goto out;
+    }
+    rc = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+out:
+    free(text);
+    free(l);
+    node_cfg_unref(cfg);
+    return rc;
+}
