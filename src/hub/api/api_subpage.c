@@ -95,7 +95,8 @@ void api__sub_page(struct api_call *c)
     for (size_t i = 0; i < n_all; i++)
         if (nodes[i].weight > 0 && !nodes[i].draining && nodes[i].health != HUB_HEALTH_DOWN)
             nodes[n++] = nodes[i];
-    qsort(nodes, n, sizeof *nodes, node_order);
+    if (n > 1)
+        qsort(nodes, n, sizeof *nodes, node_order);
     struct sub_node *sn = n ? calloc(n, sizeof *sn) : NULL;
     if (n && sn == NULL) {
         free(nodes);
