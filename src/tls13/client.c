@@ -90,7 +90,7 @@ static int handle_server_hello(struct tls13_conn *c, const uint8_t *msg, size_t 
     TRY(check_server_hello(c, &sh));
     struct tls13__client_key *k = our_key(c, sh.group);
     int rc = k->ops->client_finish(k->state, sh.share.p, shared, &shared_len);
-    if (rc == ERR_CRYPTO)
+    if (rc == ERR_CRYPTO || rc == ERR_MALFORMED)
         rc = ILLEGAL;
     TRY(rc);
     c->kex = k->ops;

@@ -39,5 +39,7 @@ struct tls13_kex_ops {
 };
 
 extern const struct tls13_kex_ops tls13_kex_x25519;
+/* X25519MLKEM768; client private key for tls13_client_set_hello: dk (2400) || x25519 (32). */
+extern const struct tls13_kex_ops tls13_kex_x25519mlkem768;
 
 #endif

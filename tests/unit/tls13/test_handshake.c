@@ -75,6 +75,34 @@ static void test_each_suite(void **state)
     }
 }
 
+static void test_hybrid_group(void **state)
+{
+    (void)state;
+    /* client offers hybrid + x25519 shares; the server prefers the hybrid group */
+    static const struct tls13_kex_ops *const both[] = {&tls13_kex_x25519mlkem768, &tls13_kex_x25519};
+    struct test_env e;
+    test_env_init(&e);
+    e.cctx.groups = both;
+    e.cctx.n_groups = 2;
+    e.sctx.groups = both;
+    e.sctx.n_groups = 2;
+    test_env_conns(&e);
+    test_pump(&e);
+    assert_int_equal(tls13_conn_group(e.cli), TLS13_GROUP_X25519MLKEM768);
+    assert_int_equal(tls13_conn_group(e.srv), TLS13_GROUP_X25519MLKEM768);
+    assert_int_equal(tls13_conn_server_hello(e.srv).len, 4 + 2 + 32 + 33 + 3 + 2 + 6 + 8 + 1120);
+    exchange(&e, 1000);
+    test_env_dispose(&e);
+    /* a server that only does X25519 picks it from the same hello */
+    test_env_init(&e);
+    e.cctx.groups = both;
+    e.cctx.n_groups = 2;
+    test_env_conns(&e);
+    test_pump(&e);
+    assert_int_equal(tls13_conn_group(e.cli), TLS13_GROUP_X25519);
+    test_env_dispose(&e);
+}
+
 static void test_alpn_and_byte_by_byte(void **state)
 {
     (void)state;
@@ -363,6 +391,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_each_suite),
+        cmocka_unit_test(test_hybrid_group),
         cmocka_unit_test(test_alpn_and_byte_by_byte),
         cmocka_unit_test(test_reality_separate),
         cmocka_unit_test(test_reality_combined),
