@@ -77,7 +77,7 @@ struct node_cfg {
 
     /* log */
     enum log_level log_level;
-    char *access_log; /* NULL/"none" = off; a path otherwise */
+    char *access_log; /* NULL = into the main log, "none" = off, else a file path */
     char *error_log;  /* NULL = stderr */
 
     struct node_inbound *inbounds;
