@@ -20,12 +20,12 @@
 #include "core/buf.h"
 
 #define SYNC_VERSION 1
-#define SYNC_UUID_MAX 64      /* VLESS id text: UUID (36) or a 1..30-byte Xray id string */
-#define SYNC_EMAIL_MAX 128    /* user label used in node logs and stats ("email" in Xray) */
-#define SYNC_FLOW_MAX 32      /* "" or "xtls-rprx-vision" */
-#define SYNC_PUSH_ID_MAX 64   /* idempotency key of a usage push: [A-Za-z0-9_-]{8,64} */
+#define SYNC_UUID_MAX 64    /* VLESS id text: UUID (36) or a 1..30-byte Xray id string */
+#define SYNC_EMAIL_MAX 128  /* user label used in node logs and stats ("email" in Xray) */
+#define SYNC_FLOW_MAX 32    /* "" or "xtls-rprx-vision" */
+#define SYNC_PUSH_ID_MAX 64 /* idempotency key of a usage push: [A-Za-z0-9_-]{8,64} */
 #define SYNC_VERSION_STR_MAX 64
-#define SYNC_MAX_USERS 1000000  /* per message; decode fails with ERR_LIMIT beyond */
+#define SYNC_MAX_USERS 1000000 /* per message; decode fails with ERR_LIMIT beyond */
 #define SYNC_MAX_REMOVED 1000000
 #define SYNC_MAX_ENTRIES 1000000
 #define SYNC_BODY_MAX (256u << 20) /* decoders refuse bodies larger than this (ERR_TOO_LONG) */
@@ -42,9 +42,9 @@ struct sync_user {
     char uuid[SYNC_UUID_MAX + 1];
     char email[SYNC_EMAIL_MAX + 1];
     char flow[SYNC_FLOW_MAX + 1];
-    uint32_t device_limit;  /* distinct client IPs at once */
-    uint64_t speed_limit;   /* bytes per second, each direction */
-    uint32_t max_conns;     /* concurrent connections */
+    uint32_t device_limit; /* distinct client IPs at once */
+    uint64_t speed_limit;  /* bytes per second, each direction */
+    uint32_t max_conns;    /* concurrent connections */
 };
 
 /* Response to GET /api/v1/node/users?since=N.
@@ -68,9 +68,9 @@ struct sync_usage_entry {
 };
 
 struct sync_health {
-    uint64_t connections;     /* open client connections now */
-    uint64_t uptime;          /* seconds since the node process started */
-    uint64_t revision;        /* user-table revision the node runs */
+    uint64_t connections;                   /* open client connections now */
+    uint64_t uptime;                        /* seconds since the node process started */
+    uint64_t revision;                      /* user-table revision the node runs */
     char version[SYNC_VERSION_STR_MAX + 1]; /* node software version */
 };
 

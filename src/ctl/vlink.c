@@ -236,12 +236,25 @@ struct known_key {
     size_t off, cap;
 };
 
-#define KK(name, field) {name, offsetof(struct vlink, field), sizeof(((struct vlink *)0)->field)}
+#define KK(name, field)                                                                                                \
+    {                                                                                                                  \
+        name, offsetof(struct vlink, field), sizeof(((struct vlink *)0)->field)                                        \
+    }
 static const struct known_key known_keys[] = {
-    KK("encryption", encryption), KK("flow", flow), KK("security", security), KK("sni", sni),
-    KK("fp", fp),                 KK("pbk", pbk),   KK("sid", sid),           KK("spx", spx),
-    KK("pqv", pqv),               KK("type", type), KK("headerType", header_type), KK("host", host_header),
-    KK("path", path),             KK("alpn", alpn),
+    KK("encryption", encryption),
+    KK("flow", flow),
+    KK("security", security),
+    KK("sni", sni),
+    KK("fp", fp),
+    KK("pbk", pbk),
+    KK("sid", sid),
+    KK("spx", spx),
+    KK("pqv", pqv),
+    KK("type", type),
+    KK("headerType", header_type),
+    KK("host", host_header),
+    KK("path", path),
+    KK("alpn", alpn),
 };
 #undef KK
 #define N_KNOWN (sizeof(known_keys) / sizeof(known_keys[0]))
@@ -402,8 +415,7 @@ static int validate(struct vlink *l, const char **why)
         *why = "unsupported flow";
         return ERR_UNSUPPORTED;
     }
-    if (strcmp(l->security, "reality") != 0 && strcmp(l->security, "tls") != 0 &&
-        strcmp(l->security, "none") != 0) {
+    if (strcmp(l->security, "reality") != 0 && strcmp(l->security, "tls") != 0 && strcmp(l->security, "none") != 0) {
         *why = "unsupported security";
         return ERR_UNSUPPORTED;
     }

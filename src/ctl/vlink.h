@@ -29,11 +29,11 @@
 
 #include "core/buf.h"
 
-#define VLINK_ID_MAX 64      /* UUID text (36) or a 1..30-byte Xray id; generous */
-#define VLINK_HOST_MAX 253   /* DNS name limit; IPv6 text fits */
-#define VLINK_SHORT_MAX 32   /* encryption, security, type, headerType, fp */
+#define VLINK_ID_MAX 64    /* UUID text (36) or a 1..30-byte Xray id; generous */
+#define VLINK_HOST_MAX 253 /* DNS name limit; IPv6 text fits */
+#define VLINK_SHORT_MAX 32 /* encryption, security, type, headerType, fp */
 #define VLINK_FLOW_MAX 32
-#define VLINK_PBK_MAX 64     /* 43 expected */
+#define VLINK_PBK_MAX 64 /* 43 expected */
 #define VLINK_SID_MAX 16
 #define VLINK_PATH_MAX 512   /* spx, path, host, alpn */
 #define VLINK_PQV_MAX 2700   /* base64url of a 1952-byte ML-DSA-65 key is 2603 */
@@ -44,10 +44,10 @@ struct vlink {
     char id[VLINK_ID_MAX + 1];
     char host[VLINK_HOST_MAX + 1]; /* without brackets */
     uint16_t port;
-    char encryption[VLINK_SHORT_MAX + 1];  /* "none" */
-    char flow[VLINK_FLOW_MAX + 1];         /* "" or "xtls-rprx-vision" (never the -udp443 form) */
-    bool udp443;                           /* link said xtls-rprx-vision-udp443 (local-only option) */
-    char security[VLINK_SHORT_MAX + 1];    /* "reality", "tls" or "none" */
+    char encryption[VLINK_SHORT_MAX + 1]; /* "none" */
+    char flow[VLINK_FLOW_MAX + 1];        /* "" or "xtls-rprx-vision" (never the -udp443 form) */
+    bool udp443;                          /* link said xtls-rprx-vision-udp443 (local-only option) */
+    char security[VLINK_SHORT_MAX + 1];   /* "reality", "tls" or "none" */
     char sni[VLINK_HOST_MAX + 1];
     char fp[VLINK_SHORT_MAX + 1];          /* uTLS fingerprint, e.g. "chrome" */
     char pbk[VLINK_PBK_MAX + 1];           /* REALITY public key, base64url */

@@ -50,8 +50,8 @@ enum sub_user_state {
 /* One node as the user should see it. All strings are borrowed and NUL-terminated; NULL or ""
  * takes the default noted. */
 struct sub_node {
-    const char *name;        /* remark shown in clients; NULL/"" -> address */
-    const char *address;     /* host name or IP literal (IPv6 without brackets) */
+    const char *name;    /* remark shown in clients; NULL/"" -> address */
+    const char *address; /* host name or IP literal (IPv6 without brackets) */
     uint16_t port;
     const char *public_key;  /* REALITY X25519 public key, base64url (43 chars) */
     const char *short_id;    /* hex, 0..16 chars; NULL -> "" */
@@ -72,19 +72,19 @@ struct sub_user {
 };
 
 struct sub_request {
-    enum sub_format format;    /* SUB_FMT_AUTO or a forced format (path override) */
-    const char *user_agent;    /* may be NULL */
-    const char *accept;        /* Accept header; may be NULL */
-    bool xray_json;            /* allow SUB_FMT_XRAY_JSON for new-enough v2rayN/v2rayNG/Happ */
-    int64_t now;               /* unix seconds; expire <= now makes an active user expired */
+    enum sub_format format; /* SUB_FMT_AUTO or a forced format (path override) */
+    const char *user_agent; /* may be NULL */
+    const char *accept;     /* Accept header; may be NULL */
+    bool xray_json;         /* allow SUB_FMT_XRAY_JSON for new-enough v2rayN/v2rayNG/Happ */
+    int64_t now;            /* unix seconds; expire <= now makes an active user expired */
     const struct sub_user *user;
     const struct sub_node *nodes;
     size_t n_nodes;
-    const char *profile_title; /* UTF-8; NULL -> "Veil" */
+    const char *profile_title;      /* UTF-8; NULL -> "Veil" */
     unsigned update_interval_hours; /* 0 -> header omitted */
-    const char *support_url;   /* NULL/"" -> header omitted */
-    const char *web_page_url;  /* NULL/"" -> header omitted */
-    const char *announce;      /* UTF-8 banner; NULL -> a reason text for inactive users only */
+    const char *support_url;        /* NULL/"" -> header omitted */
+    const char *web_page_url;       /* NULL/"" -> header omitted */
+    const char *announce;           /* UTF-8 banner; NULL -> a reason text for inactive users only */
 };
 
 #define SUB_MAX_HEADERS 12
@@ -119,6 +119,12 @@ const char *sub_format_name(enum sub_format f);
  * sub_response_dispose(). ERR_MALFORMED when req->user or its uuid is missing or a node lacks
  * address/port/public_key; ERR_NOMEM. On failure *resp is empty. */
 int sub_render(const struct sub_request *req, struct sub_response *resp);
+
+/* Renders GET /sub/<token>/info: 200, application/json, cache-control header and
+ *   {"title":..., "status":"active|disabled|limited|expired", "upload":N, "download":N,
+ *    "total":N, "expire":N, "links":["vless://...", ...]}
+ * (links empty for inactive users). Same errors and ownership as sub_render(). */
+int sub_render_info(const struct sub_request *req, struct sub_response *resp);
 
 /* Frees headers and body; NULL-safe, idempotent. */
 void sub_response_dispose(struct sub_response *resp);

@@ -8,8 +8,8 @@
 #include "hub/sub/sub.h"
 
 struct ua_rule {
-    const char *prefix;   /* lower case */
-    bool word;            /* the prefix must be followed by a non-letter (or the end) */
+    const char *prefix; /* lower case */
+    bool word;          /* the prefix must be followed by a non-letter (or the end) */
     enum sub_format format;
 };
 
@@ -136,11 +136,13 @@ struct fmt_name {
 };
 
 static const struct fmt_name fmt_names[] = {
-    {"links", SUB_FMT_LINKS},          {"v2ray", SUB_FMT_LINKS},         {"base64", SUB_FMT_LINKS},
-    {"plain", SUB_FMT_LINKS_PLAIN},    {"clash-meta", SUB_FMT_CLASH_META}, {"mihomo", SUB_FMT_CLASH_META},
-    {"clash", SUB_FMT_CLASH_META},     {"stash", SUB_FMT_STASH},         {"sing-box", SUB_FMT_SINGBOX},
-    {"singbox", SUB_FMT_SINGBOX},      {"xray-json", SUB_FMT_XRAY_JSON}, {"v2ray-json", SUB_FMT_XRAY_JSON},
-    {"json", SUB_FMT_XRAY_JSON},       {"html", SUB_FMT_HTML},
+    {"links", SUB_FMT_LINKS},           {"v2ray", SUB_FMT_LINKS},
+    {"base64", SUB_FMT_LINKS},          {"plain", SUB_FMT_LINKS_PLAIN},
+    {"clash-meta", SUB_FMT_CLASH_META}, {"mihomo", SUB_FMT_CLASH_META},
+    {"clash", SUB_FMT_CLASH_META},      {"stash", SUB_FMT_STASH},
+    {"sing-box", SUB_FMT_SINGBOX},      {"singbox", SUB_FMT_SINGBOX},
+    {"xray-json", SUB_FMT_XRAY_JSON},   {"v2ray-json", SUB_FMT_XRAY_JSON},
+    {"json", SUB_FMT_XRAY_JSON},        {"html", SUB_FMT_HTML},
 };
 
 int sub_format_from_name(const char *name, size_t len, enum sub_format *out)

@@ -126,7 +126,8 @@ int sub__html(const struct sub__ctx *c, struct buf *out)
         TRY(rc);
     }
     const char *su = c->req->support_url;
-    if (su != NULL && (strncmp(su, "https://", 8) == 0 || strncmp(su, "http://", 7) == 0 || strncmp(su, "tg://", 5) == 0)) {
+    if (su != NULL &&
+        (strncmp(su, "https://", 8) == 0 || strncmp(su, "http://", 7) == 0 || strncmp(su, "tg://", 5) == 0)) {
         TRY(sub__put(out, "<p><a href=\""));
         TRY(esc_str(out, su));
         TRY(sub__put(out, "\">Support</a></p>\n"));

@@ -25,8 +25,15 @@ struct sub__ctx {
     const char *uuid;          /* the user's id, or the all-zero UUID for the placeholder */
     struct sub__entry *entries;
     size_t n_entries;
-    const char *title; /* profile title, never NULL */
+    char *title; /* profile title, cleaned to valid UTF-8 without controls; malloc'd */
 };
+
+/* Fills c from the request (state, defaults, unique names). On failure c holds nothing to free
+ * beyond what sub__ctx_dispose releases. ERR_MALFORMED, ERR_NOMEM. */
+int sub__resolve(const struct sub_request *req, struct sub__ctx *c);
+void sub__ctx_dispose(struct sub__ctx *c);
+/* Appends a header whose value is malloc'd (taken over; NULL means out of memory). */
+int sub__add_header(struct sub_response *r, const char *name, char *value);
 
 /* vless:// links joined by '\n' (no trailing newline). */
 int sub__links(const struct sub__ctx *c, struct buf *out);

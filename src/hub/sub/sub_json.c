@@ -32,9 +32,9 @@ static json_t *singbox_vless(const struct sub__ctx *c, const struct sub__entry *
                           "server_port", (int)e->port, "uuid", c->uuid);
     if (o == NULL || !e->reality)
         return o;
-    json_t *tls = json_pack("{s:b, s:s, s:{s:b, s:s}, s:{s:b, s:s, s:s}}", "enabled", 1, "server_name", e->sni, "utls",
-                            "enabled", 1, "fingerprint", e->fp, "reality", "enabled", 1, "public_key", e->pbk,
-                            "short_id", e->sid);
+    json_t *tls =
+        json_pack("{s:b, s:s, s:{s:b, s:s}, s:{s:b, s:s, s:s}}", "enabled", 1, "server_name", e->sni, "utls", "enabled",
+                  1, "fingerprint", e->fp, "reality", "enabled", 1, "public_key", e->pbk, "short_id", e->sid);
     bool ok = tls != NULL;
     if (ok && e->flow[0] != '\0')
         ok = json_object_set_new(o, "flow", json_string(e->flow)) == 0;
@@ -84,9 +84,9 @@ static json_t *singbox_doc(const struct sub__ctx *c)
     if (ok) {
         root = json_pack("{s:{s:s, s:b}, s:[{s:s, s:s, s:[s, s], s:b, s:b, s:s}, {s:s, s:s, s:s, s:i}], s:O, "
                          "s:{s:[{s:s}, {s:s, s:s}, {s:b, s:s}], s:s, s:b}}",
-                         "log", "level", "warn", "timestamp", 1,                                          /* */
-                         "inbounds", "type", "tun", "tag", "tun-in", "address", "172.19.0.1/30",          /* */
-                         "fdfe:dcba:9876::1/126", "auto_route", 1, "strict_route", 1, "stack", "mixed",   /* */
+                         "log", "level", "warn", "timestamp", 1,                                         /* */
+                         "inbounds", "type", "tun", "tag", "tun-in", "address", "172.19.0.1/30",         /* */
+                         "fdfe:dcba:9876::1/126", "auto_route", 1, "strict_route", 1, "stack", "mixed",  /* */
                          "type", "mixed", "tag", "mixed-in", "listen", "127.0.0.1", "listen_port", 2080, /* */
                          "outbounds", outbounds,                                                         /* */
                          "route", "rules", "action", "sniff", "protocol", "dns", "action", "hijack-dns", /* */
@@ -128,13 +128,13 @@ static json_t *xray_config(const struct sub__ctx *c, const struct sub__entry *e)
         "s:[{s:s, s:i, s:s, s:s, s:{s:b, s:s}, s:{s:b, s:[s, s, s], s:b}}, {s:s, s:i, s:s, s:s}], "
         "s:[{s:s, s:s, s:{s:[{s:s, s:i, s:[O]}]}, s:O}, {s:s, s:s}, {s:s, s:s}], "
         "s:{s:s, s:[{s:s, s:[s], s:s}]}}",
-        "remarks", e->name, "log", "loglevel", "warning",                                                 /* */
-        "inbounds", "tag", "socks", "port", 10808, "listen", "127.0.0.1", "protocol", "socks",            /* */
+        "remarks", e->name, "log", "loglevel", "warning",                                                /* */
+        "inbounds", "tag", "socks", "port", 10808, "listen", "127.0.0.1", "protocol", "socks",           /* */
         "settings", "udp", 1, "auth", "noauth", "sniffing", "enabled", 1, "destOverride", "http", "tls", /* */
-        "quic", "routeOnly", 1, "tag", "http", "port", 10809, "listen", "127.0.0.1", "protocol", "http",  /* */
+        "quic", "routeOnly", 1, "tag", "http", "port", 10809, "listen", "127.0.0.1", "protocol", "http", /* */
         "outbounds", "tag", "proxy", "protocol", "vless", "settings", "vnext", "address", e->address, "port",
         (int)e->port, "users", user, "streamSettings", stream, "tag", "direct", "protocol", "freedom", "tag", "block",
-        "protocol", "blackhole",                                                                          /* */
+        "protocol", "blackhole", /* */
         "routing", "domainStrategy", "AsIs", "rules", "type", "field", "ip", "geoip:private", "outboundTag", "direct");
     json_decref(user);
     json_decref(stream);

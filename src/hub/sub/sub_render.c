@@ -119,18 +119,20 @@ static const char *or_default(const char *s, const char *def)
     return s != NULL && *s != '\0' ? s : def;
 }
 
-static void free_entries(struct sub__ctx *c)
+void sub__ctx_dispose(struct sub__ctx *c)
 {
     for (size_t i = 0; i < c->n_entries; i++)
         free(c->entries[i].name);
     free(c->entries);
+    free(c->title);
+    c->title = NULL;
     c->entries = NULL;
     c->n_entries = 0;
 }
 
 /* Group and built-in names of the YAML and JSON templates; a node may not take them. */
-static const char *const reserved_names[] = {"Proxy", "Auto",   "DIRECT", "REJECT", "REJECT-DROP", "PASS", "GLOBAL",
-                                             "proxy", "auto",   "direct", "block",  "dns-out",     ""};
+static const char *const reserved_names[] = {"Proxy", "Auto", "DIRECT", "REJECT", "REJECT-DROP", "PASS", "GLOBAL",
+                                             "proxy", "auto", "direct", "block",  "dns-out",     ""};
 
 static bool name_taken(const struct sub__ctx *c, size_t idx, const char *name)
 {
@@ -167,7 +169,7 @@ static int make_unique(struct sub__ctx *c, size_t idx)
     return 0;
 }
 
-static int resolve(const struct sub_request *req, struct sub__ctx *c)
+int sub__resolve(const struct sub_request *req, struct sub__ctx *c)
 {
     const struct sub_user *u = req->user;
     memset(c, 0, sizeof(*c));
@@ -177,10 +179,11 @@ static int resolve(const struct sub_request *req, struct sub__ctx *c)
     c->state = u->state;
     if (c->state == SUB_USER_ACTIVE && u->expire != 0 && u->expire <= req->now)
         c->state = SUB_USER_EXPIRED;
-    if (c->state == SUB_USER_ACTIVE && u->total != 0 &&
-        (u->upload >= u->total || u->download >= u->total - u->upload))
+    if (c->state == SUB_USER_ACTIVE && u->total != 0 && (u->upload >= u->total || u->download >= u->total - u->upload))
         c->state = SUB_USER_LIMITED;
-    c->title = or_default(req->profile_title, "Veil");
+    c->title = clean_text(or_default(req->profile_title, "Veil"), 1024);
+    if (c->title == NULL)
+        return ERR_NOMEM;
 
     if (c->state != SUB_USER_ACTIVE) {
         c->uuid = NIL_UUID;
@@ -207,8 +210,8 @@ static int resolve(const struct sub_request *req, struct sub__ctx *c)
     for (size_t i = 0; i < req->n_nodes; i++) {
         const struct sub_node *n = &req->nodes[i];
         if (!safe_token(n->address, false) || n->port == 0 || !safe_token(n->public_key, false) ||
-            !safe_token(n->short_id, true) || !safe_token(n->server_name, true) ||
-            !safe_token(n->fingerprint, true) || !safe_token(n->flow, true) || !safe_token(n->spider_x, true))
+            !safe_token(n->short_id, true) || !safe_token(n->server_name, true) || !safe_token(n->fingerprint, true) ||
+            !safe_token(n->flow, true) || !safe_token(n->spider_x, true))
             return ERR_MALFORMED;
         struct sub__entry *e = &c->entries[i];
         c->n_entries = i + 1;
@@ -240,8 +243,7 @@ int sub__links(const struct sub__ctx *c, struct buf *out)
         if (e->reality) {
             vlink_init_reality(&l);
             if (strlen(e->sni) > VLINK_HOST_MAX || strlen(e->pbk) > VLINK_PBK_MAX || strlen(e->sid) > VLINK_SID_MAX ||
-                strlen(e->fp) > VLINK_SHORT_MAX || strlen(e->flow) > VLINK_FLOW_MAX ||
-                strlen(e->spx) > VLINK_PATH_MAX)
+                strlen(e->fp) > VLINK_SHORT_MAX || strlen(e->flow) > VLINK_FLOW_MAX || strlen(e->spx) > VLINK_PATH_MAX)
                 return ERR_MALFORMED;
             strcpy(l.sni, e->sni);
             strcpy(l.pbk, e->pbk);
@@ -276,7 +278,7 @@ static bool printable_ascii(const char *s)
     return true;
 }
 
-static int add_header(struct sub_response *r, const char *name, char *value)
+int sub__add_header(struct sub_response *r, const char *name, char *value)
 {
     if (value == NULL)
         return ERR_NOMEM;
@@ -377,22 +379,22 @@ static int add_headers(const struct sub__ctx *c, struct sub_response *r)
 {
     const struct sub_request *req = c->req;
     const struct sub_user *u = req->user;
-    TRY(add_header(r, "subscription-userinfo",
-                   fmt_alloc("upload=%" PRIu64 "; download=%" PRIu64 "; total=%" PRIu64 "; expire=%" PRId64,
-                             u->upload, u->download, u->total, u->expire > 0 ? u->expire : (int64_t)0)));
-    TRY(add_header(r, "profile-title", text_header(c->title)));
+    TRY(sub__add_header(r, "subscription-userinfo",
+                        fmt_alloc("upload=%" PRIu64 "; download=%" PRIu64 "; total=%" PRIu64 "; expire=%" PRId64,
+                                  u->upload, u->download, u->total, u->expire > 0 ? u->expire : (int64_t)0)));
+    TRY(sub__add_header(r, "profile-title", text_header(c->title)));
     if (req->update_interval_hours > 0)
-        TRY(add_header(r, "profile-update-interval", fmt_alloc("%u", req->update_interval_hours)));
+        TRY(sub__add_header(r, "profile-update-interval", fmt_alloc("%u", req->update_interval_hours)));
     if (req->support_url != NULL && req->support_url[0] != '\0' && printable_ascii(req->support_url))
-        TRY(add_header(r, "support-url", dup_str(req->support_url)));
+        TRY(sub__add_header(r, "support-url", dup_str(req->support_url)));
     if (req->web_page_url != NULL && req->web_page_url[0] != '\0' && printable_ascii(req->web_page_url))
-        TRY(add_header(r, "profile-web-page-url", dup_str(req->web_page_url)));
+        TRY(sub__add_header(r, "profile-web-page-url", dup_str(req->web_page_url)));
     const char *announce = req->announce != NULL ? req->announce : sub__state_text(c->state);
     if (announce != NULL && announce[0] != '\0')
-        TRY(add_header(r, "announce", text_header(announce)));
+        TRY(sub__add_header(r, "announce", text_header(announce)));
     if (r->format != SUB_FMT_HTML)
-        TRY(add_header(r, "content-disposition", content_disposition(c->title)));
-    TRY(add_header(r, "cache-control", dup_str("no-cache, no-store, must-revalidate")));
+        TRY(sub__add_header(r, "content-disposition", content_disposition(c->title)));
+    TRY(sub__add_header(r, "cache-control", dup_str("no-cache, no-store, must-revalidate")));
     return 0;
 }
 
@@ -461,7 +463,7 @@ int sub_render(const struct sub_request *req, struct sub_response *resp)
     struct sub__ctx c;
     struct buf body;
     buf_init(&body);
-    int rc = resolve(req, &c);
+    int rc = sub__resolve(req, &c);
     if (rc < 0)
         goto out;
     enum sub_format f = req->format;
@@ -485,7 +487,7 @@ int sub_render(const struct sub_request *req, struct sub_response *resp)
     }
     memcpy(resp->body, buf_data(&body), buf_len(&body));
 out:
-    free_entries(&c);
+    sub__ctx_dispose(&c);
     buf_dispose(&body);
     if (rc < 0)
         sub_response_dispose(resp);

@@ -44,8 +44,8 @@ static void test_users_resp_encode_exact(void **state)
     u.speed_limit = 1250000;
     u.max_conns = 64;
     uint64_t removed[] = {5, 9};
-    struct sync_users_resp m = {.revision = 42, .full = false, .users = &u, .n_users = 1, .removed = removed,
-                                .n_removed = 2};
+    struct sync_users_resp m = {
+        .revision = 42, .full = false, .users = &u, .n_users = 1, .removed = removed, .n_removed = 2};
     struct buf b;
     buf_init(&b);
     assert_int_equal(sync_users_resp_encode(&m, &b), 0);
@@ -277,8 +277,8 @@ static void test_users_decode_negative(void **state)
         {"{\"v\":1,\"revision\":1,\"full\":true,\"users\":[]} x", ERR_MALFORMED, "invalid JSON"},
         {"{\"v\":1,\"revision\":1,\"full\":true,\"users\":[{\"id\":1,\"uuid\":\"a\\u0000b\",\"flow\":\"\"}]}",
          ERR_MALFORMED, "invalid JSON"},
-        {"{\"v\":1,\"revision\":1,\"full\":true,\"users\":[{\"id\":1,\"uuid\":\"\xff\",\"flow\":\"\"}]}",
-         ERR_MALFORMED, "invalid JSON"},
+        {"{\"v\":1,\"revision\":1,\"full\":true,\"users\":[{\"id\":1,\"uuid\":\"\xff\",\"flow\":\"\"}]}", ERR_MALFORMED,
+         "invalid JSON"},
     };
     check_users_neg(cases, sizeof(cases) / sizeof(cases[0]));
 }
@@ -337,8 +337,7 @@ static void test_usage_decode_negative(void **state)
         struct sync_err err = {{0}};
         int rc = sync_usage_req_decode(&d, cases[i].json, strlen(cases[i].json), &err);
         if (rc != cases[i].rc || strstr(err.msg, cases[i].msg) == NULL)
-            fail_msg("case %zu %s: rc %d '%s', want %d '%s'", i, cases[i].json, rc, err.msg, cases[i].rc,
-                     cases[i].msg);
+            fail_msg("case %zu %s: rc %d '%s', want %d '%s'", i, cases[i].json, rc, err.msg, cases[i].rc, cases[i].msg);
         assert_null(d.entries);
     }
     struct sync_usage_resp r;
@@ -403,10 +402,10 @@ static void test_helpers(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_users_resp_encode_exact),  cmocka_unit_test(test_users_resp_roundtrip),
-        cmocka_unit_test(test_usage_roundtrip),          cmocka_unit_test(test_encode_errors),
-        cmocka_unit_test(test_users_decode_negative),    cmocka_unit_test(test_users_decode_truncations),
-        cmocka_unit_test(test_usage_decode_negative),    cmocka_unit_test(test_helpers),
+        cmocka_unit_test(test_users_resp_encode_exact), cmocka_unit_test(test_users_resp_roundtrip),
+        cmocka_unit_test(test_usage_roundtrip),         cmocka_unit_test(test_encode_errors),
+        cmocka_unit_test(test_users_decode_negative),   cmocka_unit_test(test_users_decode_truncations),
+        cmocka_unit_test(test_usage_decode_negative),   cmocka_unit_test(test_helpers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

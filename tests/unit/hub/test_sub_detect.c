@@ -104,11 +104,13 @@ static void test_format_names(void **state)
         const char *name;
         enum sub_format f;
     } names[] = {
-        {"links", SUB_FMT_LINKS},         {"v2ray", SUB_FMT_LINKS},          {"base64", SUB_FMT_LINKS},
-        {"plain", SUB_FMT_LINKS_PLAIN},   {"clash-meta", SUB_FMT_CLASH_META}, {"mihomo", SUB_FMT_CLASH_META},
-        {"clash", SUB_FMT_CLASH_META},    {"stash", SUB_FMT_STASH},          {"sing-box", SUB_FMT_SINGBOX},
-        {"singbox", SUB_FMT_SINGBOX},     {"xray-json", SUB_FMT_XRAY_JSON},  {"v2ray-json", SUB_FMT_XRAY_JSON},
-        {"json", SUB_FMT_XRAY_JSON},      {"html", SUB_FMT_HTML},
+        {"links", SUB_FMT_LINKS},           {"v2ray", SUB_FMT_LINKS},
+        {"base64", SUB_FMT_LINKS},          {"plain", SUB_FMT_LINKS_PLAIN},
+        {"clash-meta", SUB_FMT_CLASH_META}, {"mihomo", SUB_FMT_CLASH_META},
+        {"clash", SUB_FMT_CLASH_META},      {"stash", SUB_FMT_STASH},
+        {"sing-box", SUB_FMT_SINGBOX},      {"singbox", SUB_FMT_SINGBOX},
+        {"xray-json", SUB_FMT_XRAY_JSON},   {"v2ray-json", SUB_FMT_XRAY_JSON},
+        {"json", SUB_FMT_XRAY_JSON},        {"html", SUB_FMT_HTML},
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         assert_int_equal(sub_format_from_name(names[i].name, strlen(names[i].name), &f), 0);
@@ -159,7 +161,7 @@ static void test_parse_path(void **state)
         "/sub",
         "/subs/" TOK,
         "/api/sub/" TOK,
-        "/sub/0123456789abcde",    /* 15 */
+        "/sub/0123456789abcde", /* 15 */
         "/sub/" TOK "/unknown",
         "/sub/" TOK "//",
         "/sub/" TOK "/info/x",

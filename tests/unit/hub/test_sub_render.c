@@ -259,7 +259,7 @@ static void test_headers(void **state)
         assert_null(strchr(r.headers[i].value, '\r'));
         assert_null(strchr(r.headers[i].value, '\n'));
     }
-    assert_memory_equal(sub_response_header(&r, "profile-title"), "base64:", 7);
+    assert_string_equal(sub_response_header(&r, "profile-title"), "evil??set-cookie: x=1");
     assert_memory_equal(sub_response_header(&r, "announce"), "base64:", 7);
     assert_null(sub_response_header(&r, "support-url"));
     sub_response_dispose(&r);
@@ -272,9 +272,9 @@ static void test_headers(void **state)
  * proxy has the keys a client needs. Returns the number of proxies. */
 static size_t check_yaml_structure(const char *y, bool placeholder)
 {
-    static const char *const need[] = {"name",        "type", "server",     "port", "uuid",
-                                       "network",     "udp",  "tls",        "servername",
-                                       "client-fingerprint", "reality-opts", "flow"};
+    static const char *const need[] = {"name",         "type", "server", "port",       "uuid",
+                                       "network",      "udp",  "tls",    "servername", "client-fingerprint",
+                                       "reality-opts", "flow"};
     size_t proxies = 0, keys_seen = 0, opts = 0;
     int section = 0; /* 1 proxies, 2 proxy-groups, 3 rules */
     char line[1024];
@@ -290,7 +290,7 @@ static size_t check_yaml_structure(const char *y, bool placeholder)
         assert_null(strchr(line, '\t'));
         assert_true(len > 0);
         if (line[0] != ' ') {
-            section = strncmp(line, "proxies:", 8) == 0        ? 1
+            section = strncmp(line, "proxies:", 8) == 0         ? 1
                       : strncmp(line, "proxy-groups:", 13) == 0 ? 2
                       : strncmp(line, "rules:", 6) == 0         ? 3
                                                                 : 0;
@@ -464,7 +464,8 @@ static void test_singbox(void **state)
     /* tags unique */
     for (size_t i = 0; i < json_array_size(outbounds); i++)
         for (size_t j = i + 1; j < json_array_size(outbounds); j++)
-            assert_string_not_equal(jstr(json_array_get(outbounds, i), "tag"), jstr(json_array_get(outbounds, j), "tag"));
+            assert_string_not_equal(jstr(json_array_get(outbounds, i), "tag"),
+                                    jstr(json_array_get(outbounds, j), "tag"));
     json_t *sel = find_tag(outbounds, "proxy");
     assert_non_null(sel);
     assert_string_equal(jstr(sel, "type"), "selector");
@@ -627,8 +628,7 @@ static void test_inactive(void **state)
     assert_non_null(ph);
     assert_string_equal(jstr(ph, "server"), "0.0.0.0");
     assert_null(json_object_get(ph, "tls"));
-    assert_string_equal(jstr(find_tag(json_object_get(root, "outbounds"), "proxy"), "default"),
-                        "Subscription expired");
+    assert_string_equal(jstr(find_tag(json_object_get(root, "outbounds"), "proxy"), "default"), "Subscription expired");
     json_decref(root);
     sub_response_dispose(&r);
 
@@ -721,6 +721,45 @@ static void test_render_errors(void **state)
     sub_response_dispose(&r);
 }
 
+static void test_info(void **state)
+{
+    (void)state;
+    struct sub_user u = fixture_user();
+    struct sub_request req = fixture_req(&u, SUB_FMT_AUTO);
+    req.profile_title = "T\xff";
+    struct sub_response r;
+    assert_int_equal(sub_render_info(&req, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.content_type, "application/json; charset=utf-8");
+    json_t *j = json_loads(r.body, JSON_REJECT_DUPLICATES, NULL);
+    assert_non_null(j);
+    assert_string_equal(jstr(j, "title"), "T?");
+    assert_string_equal(jstr(j, "status"), "active");
+    assert_int_equal(json_integer_value(json_object_get(j, "download")), 5368709120LL);
+    assert_int_equal(json_integer_value(json_object_get(j, "total")), 107374182400LL);
+    assert_int_equal(json_integer_value(json_object_get(j, "expire")), NOW + 86400 * 30);
+    json_t *links = json_object_get(j, "links");
+    assert_int_equal(json_array_size(links), N_NODES);
+    struct vlink l;
+    const char *s0 = json_string_value(json_array_get(links, 2));
+    assert_int_equal(vlink_parse(&l, s0, strlen(s0), NULL), 0);
+    assert_string_equal(l.remark, "Helsinki 2");
+    json_decref(j);
+    sub_response_dispose(&r);
+
+    u.state = SUB_USER_DISABLED;
+    assert_int_equal(sub_render_info(&req, &r), 0);
+    j = json_loads(r.body, 0, NULL);
+    assert_string_equal(jstr(j, "status"), "disabled");
+    assert_int_equal(json_array_size(json_object_get(j, "links")), 0);
+    json_decref(j);
+    sub_response_dispose(&r);
+
+    req.user = NULL;
+    assert_int_equal(sub_render_info(&req, &r), ERR_MALFORMED);
+    assert_null(r.body);
+}
+
 /* Names that collide with template group names are renamed. */
 static void test_reserved_names(void **state)
 {
@@ -752,6 +791,7 @@ int main(void)
         cmocka_unit_test(test_singbox),       cmocka_unit_test(test_xray_json),
         cmocka_unit_test(test_inactive),      cmocka_unit_test(test_no_nodes_and_html),
         cmocka_unit_test(test_render_errors), cmocka_unit_test(test_reserved_names),
+        cmocka_unit_test(test_info),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
