@@ -433,6 +433,35 @@ static void parse_client_version(struct cfg_ctx *c, const json_t *rs, const char
     *has = true;
 }
 
+/* The last two labels of a DNS name ("www.example.com" -> "example.com"); the name itself
+ * when shorter. A heuristic: enough to tell "example.com" from "google.com". */
+static const char *base_domain(const char *name)
+{
+    const char *last = strrchr(name, '.');
+    if (last == NULL)
+        return name;
+    for (const char *p = last - 1; p >= name; p--)
+        if (*p == '.')
+            return p + 1;
+    return name;
+}
+
+/* spec §6: serverNames should be names the target's certificate covers. Without I/O we can only
+ * compare names: warn when the target is a DNS name and no server name shares its domain. */
+static void warn_target_names(struct cfg_ctx *c, const struct node_inbound *in)
+{
+    if (in->target_host == NULL || in->n_server_names == 0 || is_ip_literal(in->target_host) ||
+        strcmp(in->target_host, "localhost") == 0)
+        return;
+    const char *want = base_domain(in->target_host);
+    for (size_t i = 0; i < in->n_server_names; i++)
+        if (in->server_names[i] && strcasecmp(base_domain(in->server_names[i]), want) == 0)
+            return;
+    cfg_warn(c, "serverNames", "none of them belongs to the target's domain \"%.64s\": clients (and probes) "
+                               "using these names get the target's certificate-mismatch behaviour",
+             want);
+}
+
 static void parse_reality(struct cfg_ctx *c, const json_t *rs, struct node_inbound *in)
 {
     static const char *const keys[] = {"target",       "dest",         "type",          "xver",
@@ -448,6 +477,7 @@ static void parse_reality(struct cfg_ctx *c, const json_t *rs, struct node_inbou
     if (cfg_get_int(c, rs, "xver", 0, 2, &x) == 1)
         in->xver = (uint8_t)x;
     parse_server_names(c, rs, in);
+    warn_target_names(c, in);
 
     const char *s;
     int rc = cfg_get_str(c, rs, "privateKey", &s);

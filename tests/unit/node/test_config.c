@@ -521,6 +521,9 @@ static void test_warnings(void **state)
     expect_warning(RS "serverNames", "[\"yandex.ru\"]",
                    RPFX "serverNames[0]: \"yandex.ru\": a .ru/.ir/.cn target is a poor choice (censors see it as "
                         "domestic traffic going abroad)");
+    expect_warning(RS "target", "\"www.example.org:443\"",
+                   RPFX "serverNames: none of them belongs to the target's domain \"example.org\": clients (and "
+                        "probes) using these names get the target's certificate-mismatch behaviour");
     expect_warning(RS "fingerprint", "\"chrome\"",
                    RPFX "fingerprint: ignored: client-only field in a server realitySettings block");
     expect_warning(RS "privateKey", "\"EBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKywtLm9\"",
