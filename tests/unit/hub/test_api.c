@@ -279,7 +279,7 @@ static void test_users(void **state)
     expect_err(e, "GET", "/api/v1/users/0", ADMIN, NULL, 404, "not_found");
     expect_err(e, "GET", "/api/v1/users/abc", ADMIN, NULL, 404, "not_found");
 
-    char sub[64], p2[96];
+    char sub[128], p2[160];
     snprintf(p2, sizeof p2, "%s/disable", path);
     assert_int_equal(http(e, "POST", p2, ADMIN, NULL, NULL, &j, NULL), 200);
     assert_false(json_is_true(json_object_get(j, "enabled")));
