@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <ares.h>
 
@@ -311,6 +312,36 @@ void node_dns_free(struct node_dns *d)
     free(d);
 }
 
+/* "localhost", "x.localhost" (RFC 6761 §6.3), with or without the final dot. */
+static bool is_localhost(const char *name, size_t len)
+{
+    if (len && name[len - 1] == '.')
+        len--;
+    static const char lh[] = "localhost";
+    size_t n = sizeof(lh) - 1;
+    if (len < n || strncasecmp(name + len - n, lh, n) != 0)
+        return false;
+    return len == n || name[len - n - 1] == '.';
+}
+
+/* Loopback answers without a query (the resolver reads no /etc/hosts), delivered next iteration. */
+static void answer_localhost(struct node_dns_query *q)
+{
+    static const uint8_t v4[4] = {127, 0, 0, 1};
+    static const uint8_t v6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    q->deferred = true;
+    q->addrs = calloc(2, sizeof(*q->addrs));
+    if (q->addrs == NULL) {
+        q->status = ERR_NOMEM;
+    } else {
+        if (q->family != AF_INET6)
+            sock_addr_from_v4(&q->addrs[q->n_addrs++], v4, 0);
+        if (q->family != AF_INET)
+            sock_addr_from_v6(&q->addrs[q->n_addrs++], v6, 0);
+    }
+    loop_soon(q->d->loop, &q->task);
+}
+
 int node_dns_resolve(struct node_dns *d, const char *name, int family, node_dns_cb *cb, void *arg,
                      struct node_dns_query **qout)
 {
@@ -333,6 +364,10 @@ int node_dns_resolve(struct node_dns *d, const char *name, int family, node_dns_
     if (sock_addr_from_ip(&q->addr, name, 0) == 0) {
         q->literal = true;
         loop_soon(d->loop, &q->task);
+        return 0;
+    }
+    if (is_localhost(name, len)) {
+        answer_localhost(q);
         return 0;
     }
     struct ares_addrinfo_hints hints;

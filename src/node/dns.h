@@ -3,7 +3,8 @@
  *
  * The resolver queries DNS only: no /etc/hosts, no search domains, no HOSTALIASES, so a client
  * cannot reach names that only exist on the operator's network through resolution tricks (the
- * dial policy still checks every address).
+ * dial policy still checks every address). "localhost" and "*.localhost" answer 127.0.0.1 and
+ * ::1 without a query (RFC 6761), e.g. for a REALITY target given as a bare port.
  *
  * Callbacks run on the loop thread, from inside the loop's io/timer callbacks. A callback may
  * start new lookups and cancel others, but must not free the resolver. */
@@ -39,7 +40,7 @@ void node_dns_free(struct node_dns *d);
 typedef void node_dns_cb(void *arg, int status, const struct sock_addr *addrs, size_t n);
 
 /* Starts a lookup of `name` for `family` (AF_INET, AF_INET6 or AF_UNSPEC for both). IP
- * literals are answered without a query, but still through the callback (never re-entrantly:
+ * literals and localhost names are answered without a query, but still through the callback (never re-entrantly:
  * from the next loop iteration). On success *q (if not NULL) receives a handle valid until the
  * callback runs or node_dns_cancel(). Returns 0 or ERR_NOMEM / ERR_MALFORMED (callback never
  * called). */

@@ -151,6 +151,13 @@ static void test_connect_ip_and_name(void **state)
     close(r.fd);
     expect_accept();
 
+    struct result rl = {0};
+    assert_int_equal(node_dial_start(d, "localhost", fx.lport, 0, on_dial, &rl, NULL), 0);
+    wait_for(&rl, 2000);
+    assert_int_equal(rl.res, NODE_DIAL_OK);
+    close(rl.fd);
+    expect_accept();
+
     struct result rn = {0};
     assert_int_equal(node_dial_start(d, "loop.test", fx.lport, 0, on_dial, &rn, NULL), 0);
     wait_for(&rn, 2000);
@@ -180,6 +187,12 @@ static void test_policy(void **state)
     wait_for(&rp, 2000);
     assert_int_equal(rp.res, NODE_DIAL_REFUSED);
     assert_string_equal(rp.peer, "10.0.0.1:443");
+
+    /* localhost names resolve to loopback without DNS, and are refused */
+    struct result rl = {0};
+    assert_int_equal(node_dial_start(d, "localhost", 443, 0, on_dial, &rl, NULL), 0);
+    wait_for(&rl, 2000);
+    assert_int_equal(rl.res, NODE_DIAL_REFUSED);
 
     /* the node's own public address */
     struct result ro = {0};

@@ -179,6 +179,26 @@ static void test_literals(void **state)
     assert_int_equal(bad.status, ERR_NOT_FOUND);
     assert_int_equal(dns_stub_queries(f->stub), before);
 
+    struct result lh = {0}, lh4 = {0}, lh6 = {0}, notlh = {0};
+    assert_int_equal(node_dns_resolve(f->dns, "localhost", AF_UNSPEC, on_result, &lh, NULL), 0);
+    assert_int_equal(node_dns_resolve(f->dns, "foo.LOCALHOST.", AF_INET, on_result, &lh4, NULL), 0);
+    assert_int_equal(node_dns_resolve(f->dns, "localhost", AF_INET6, on_result, &lh6, NULL), 0);
+    assert_int_equal(node_dns_resolve(f->dns, "notlocalhost", AF_INET, on_result, &notlh, NULL), 0);
+    assert_int_equal(lh.calls, 0);
+    wait_for(f, &lh, 1000);
+    wait_for(f, &lh4, 1000);
+    wait_for(f, &lh6, 1000);
+    wait_for(f, &notlh, 2000);
+    assert_int_equal(lh.n, 2);
+    assert_string_equal(lh.addrs[0], "127.0.0.1");
+    assert_string_equal(lh.addrs[1], "::1");
+    assert_int_equal(lh4.n, 1);
+    assert_string_equal(lh4.addrs[0], "127.0.0.1");
+    assert_int_equal(lh6.n, 1);
+    assert_string_equal(lh6.addrs[0], "::1");
+    assert_int_equal(notlh.status, ERR_NOT_FOUND);
+    assert_int_equal(dns_stub_queries(f->stub), before + 1);
+
     assert_int_equal(node_dns_resolve(f->dns, "", AF_UNSPEC, on_result, &r, NULL), ERR_MALFORMED);
     assert_int_equal(node_dns_resolve(f->dns, "a.test", 12345, on_result, &r, NULL), ERR_MALFORMED);
 }
