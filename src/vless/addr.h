@@ -24,8 +24,8 @@ enum vless_atyp {
 struct vless_addr {
     enum vless_atyp type;
     uint16_t port;
-    uint8_t ip[16];                     /* IPv4 in ip[0..4) */
-    uint8_t domain_len;                 /* DOMAIN only */
+    uint8_t ip[16];                    /* IPv4 in ip[0..4) */
+    uint8_t domain_len;                /* DOMAIN only */
     char domain[VLESS_DOMAIN_MAX + 1]; /* NUL-terminated */
 };
 

@@ -172,8 +172,8 @@ int vless_request_parse(struct vless_request *req, const uint8_t *p, size_t len,
     return verdict(req, VLESS_ACT_ACCEPT, VLESS_HR_OK, 0);
 }
 
-static const uint8_t vision_addons[] = {0x0a, 0x10, 'x', 't', 'l', 's', '-', 'r', 'p', 'r',
-                                        'x',  '-',  'v', 'i', 's', 'i', 'o', 'n'};
+static const uint8_t vision_addons[] = {0x0a, 0x10, 'x', 't', 'l', 's', '-', 'r', 'p',
+                                        'r',  'x',  '-', 'v', 'i', 's', 'i', 'o', 'n'};
 
 int vless_request_encode(struct buf *out, const uint8_t id[static VLESS_ID_LEN], enum vless_flow flow,
                          enum vless_cmd cmd, const struct vless_addr *dest)
@@ -189,7 +189,8 @@ int vless_request_encode(struct buf *out, const uint8_t id[static VLESS_ID_LEN],
     if ((rc = wire_wr_u8(out, VLESS_VERSION)) < 0 || (rc = wire_wr_bytes(out, id, VLESS_ID_LEN)) < 0)
         goto fail;
     if (vision)
-        rc = wire_wr_u8(out, sizeof(vision_addons)) < 0 ? ERR_NOMEM : wire_wr_bytes(out, vision_addons, sizeof(vision_addons));
+        rc = wire_wr_u8(out, sizeof(vision_addons)) < 0 ? ERR_NOMEM
+                                                        : wire_wr_bytes(out, vision_addons, sizeof(vision_addons));
     else
         rc = wire_wr_u8(out, 0);
     if (rc < 0 || (rc = wire_wr_u8(out, (uint8_t)cmd)) < 0)

@@ -36,25 +36,25 @@ enum vless_action {
 /* Why a header was refused; also the metric label. */
 enum vless_hdr_reason {
     VLESS_HR_OK = 0,
-    VLESS_HR_SHORT_FIRST,   /* first chunk < 18 bytes with fallbacks ("fallback directly") */
-    VLESS_HR_BAD_VERSION,   /* "invalid request version" */
-    VLESS_HR_UNKNOWN_USER,  /* "invalid request user id" */
-    VLESS_HR_BAD_ADDONS,    /* "failed to decode request header addons" */
-    VLESS_HR_BAD_COMMAND,   /* unknown command byte or Rvs ("invalid request address") */
-    VLESS_HR_BAD_ADDRESS,   /* bad address type / domain ("invalid request address") */
-    VLESS_HR__COUNT,        /* sentinel */
+    VLESS_HR_SHORT_FIRST,  /* first chunk < 18 bytes with fallbacks ("fallback directly") */
+    VLESS_HR_BAD_VERSION,  /* "invalid request version" */
+    VLESS_HR_UNKNOWN_USER, /* "invalid request user id" */
+    VLESS_HR_BAD_ADDONS,   /* "failed to decode request header addons" */
+    VLESS_HR_BAD_COMMAND,  /* unknown command byte or Rvs ("invalid request address") */
+    VLESS_HR_BAD_ADDRESS,  /* bad address type / domain ("invalid request address") */
+    VLESS_HR__COUNT,       /* sentinel */
 };
 
 struct vless_addons {
     enum vless_flow flow;
-    uint8_t flow_len; /* raw length of the Flow string (for logs of unknown flows) */
+    uint8_t flow_len;  /* raw length of the Flow string (for logs of unknown flows) */
     char flow_str[64]; /* first 63 bytes of the Flow string, NUL-terminated */
     bool has_seed;     /* field 2 present (ignored) */
 };
 
 struct vless_request {
     uint8_t version;
-    uint8_t id[VLESS_ID_LEN]; /* exactly as sent: Vision's UUID prefix uses these bytes */
+    uint8_t id[VLESS_ID_LEN];      /* exactly as sent: Vision's UUID prefix uses these bytes */
     const struct vless_user *user; /* borrowed from the snapshot passed to parse */
     struct vless_addons addons;
     enum vless_cmd cmd;

@@ -101,8 +101,8 @@ int vless_mux_encode_udp(struct buf *out, uint16_t session_id, const struct vles
 
 int vless_mux_encode_end(struct buf *out, uint16_t session_id, bool error)
 {
-    uint8_t h[6] = {0, 4, (uint8_t)(session_id >> 8), (uint8_t)session_id, VLESS_MUX_END,
-                    error ? VLESS_MUX_OPT_ERROR : 0};
+    uint8_t h[6] = {
+        0, 4, (uint8_t)(session_id >> 8), (uint8_t)session_id, VLESS_MUX_END, error ? VLESS_MUX_OPT_ERROR : 0};
     return wire_wr_bytes(out, h, sizeof(h));
 }
 

@@ -44,7 +44,7 @@ struct vless_mux_frame {
     struct vless_addr target;
     bool has_global_id;
     uint8_t global_id[8];
-    bool has_data; /* option & DATA */
+    bool has_data;     /* option & DATA */
     struct bytes data; /* borrowed from the parser input */
 };
 

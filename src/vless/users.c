@@ -78,8 +78,8 @@ void vless_users_builder_free(struct vless_users_builder *b)
     free(b);
 }
 
-int vless_users_builder_add(struct vless_users_builder *b, const uint8_t id[static VLESS_ID_LEN],
-                            enum vless_flow flow, const char *email, uint64_t tag)
+int vless_users_builder_add(struct vless_users_builder *b, const uint8_t id[static VLESS_ID_LEN], enum vless_flow flow,
+                            const char *email, uint64_t tag)
 {
     if (flow != VLESS_FLOW_NONE && flow != VLESS_FLOW_VISION)
         return ERR_CONFIG;

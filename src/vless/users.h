@@ -30,8 +30,8 @@ void vless_users_builder_free(struct vless_users_builder *b);
 /* Adds a user (copies id and email). flow must be NONE or VISION (else ERR_CONFIG).
  * An id equal to an earlier one up to bytes 6-7 replaces it at freeze (the later one wins).
  * ERR_NOMEM. */
-int vless_users_builder_add(struct vless_users_builder *b, const uint8_t id[static VLESS_ID_LEN],
-                            enum vless_flow flow, const char *email, uint64_t tag);
+int vless_users_builder_add(struct vless_users_builder *b, const uint8_t id[static VLESS_ID_LEN], enum vless_flow flow,
+                            const char *email, uint64_t tag);
 /* Freezes into a snapshot with refcount 1 and frees the builder (also on error).
  * ERR_EXISTS when two surviving users share an email (case-insensitive), ERR_NOMEM. */
 int vless_users_freeze(struct vless_users_builder *b, struct vless_users **out);
@@ -56,13 +56,13 @@ static inline uint16_t vless_id_route(const uint8_t id[static VLESS_ID_LEN])
 
 enum vless_flow_reason {
     VLESS_FR_OK = 0,
-    VLESS_FR_VISION_UDP,         /* "xtls-rprx-vision doesn't support UDP" */
-    VLESS_FR_ACCOUNT_FLOW,       /* request asks Vision, account is not Vision */
-    VLESS_FR_EMPTY_FLOW_TCP,     /* Vision account, empty request flow, TCP (TLS in TLS) */
-    VLESS_FR_EMPTY_FLOW_MUX,     /* Vision account, empty request flow, Mux not XUDP */
-    VLESS_FR_UNKNOWN_FLOW,       /* request flow is neither "" nor Vision */
-    VLESS_FR_BAD_COMMAND,        /* Rvs or invalid command */
-    VLESS_FR__COUNT,             /* sentinel */
+    VLESS_FR_VISION_UDP,     /* "xtls-rprx-vision doesn't support UDP" */
+    VLESS_FR_ACCOUNT_FLOW,   /* request asks Vision, account is not Vision */
+    VLESS_FR_EMPTY_FLOW_TCP, /* Vision account, empty request flow, TCP (TLS in TLS) */
+    VLESS_FR_EMPTY_FLOW_MUX, /* Vision account, empty request flow, Mux not XUDP */
+    VLESS_FR_UNKNOWN_FLOW,   /* request flow is neither "" nor Vision */
+    VLESS_FR_BAD_COMMAND,    /* Rvs or invalid command */
+    VLESS_FR__COUNT,         /* sentinel */
 };
 
 struct vless_flow_decision {

@@ -381,7 +381,8 @@ static int read_slice(struct vless_vision_reader *r, const uint8_t *p, size_t le
                 TRY(buf_append(out, r->hdr, r->hlen));
                 r->st = RS_PLAIN;
                 res->events |= VLESS_VISION_EV_UNFRAMED;
-                res->raw_from = base + i - r->hlen < base ? base : base + i - r->hlen;
+                /* Where the unframed bytes start in this call's input (0: in an earlier call). */
+                res->raw_from = base + i >= r->hlen ? base + i - r->hlen : 0;
                 break;
             }
             if (r->hlen == sizeof(r->hdr)) {

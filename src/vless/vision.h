@@ -76,7 +76,7 @@ enum vless_vision_mode {
 struct vless_vision_writer {
     struct vless_vision_shared *sh;
     uint8_t uuid[VLESS_ID_LEN];
-    uint32_t seed[4]; /* testseed: {900, 500, 900, 256} by default */
+    uint32_t seed[4];    /* testseed: {900, 500, 900, 256} by default */
     bool check_complete; /* require complete app-data records to stop padding (newer Xray); false = 25.x rule */
     vless_rand_fn *rand;
     void *rand_arg;

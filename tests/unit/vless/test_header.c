@@ -298,27 +298,27 @@ static void test_addons(void **state)
     assert_int_equal(addons("8a00 03 616263", &a), 0);
 
     /* Malformed. */
-    assert_int_equal(addons("0a", &a), ERR_MALFORMED);             /* missing length */
-    assert_int_equal(addons("0a05616263", &a), ERR_MALFORMED);     /* length past end */
-    assert_int_equal(addons("08 01", &a), ERR_MALFORMED);          /* field 1 as varint */
-    assert_int_equal(addons("10 01", &a), ERR_MALFORMED);          /* field 2 as varint */
-    assert_int_equal(addons("02 00", &a), ERR_MALFORMED);          /* field 0 */
-    assert_int_equal(addons("1b", &a), ERR_MALFORMED);             /* group start */
-    assert_int_equal(addons("1c", &a), ERR_MALFORMED);             /* group end */
-    assert_int_equal(addons("1e 00", &a), ERR_MALFORMED);          /* wire type 6 */
-    assert_int_equal(addons("1f 00", &a), ERR_MALFORMED);          /* wire type 7 */
-    assert_int_equal(addons("18", &a), ERR_MALFORMED);             /* varint missing */
-    assert_int_equal(addons("18 80", &a), ERR_MALFORMED);          /* varint truncated */
-    assert_int_equal(addons("18 ffffffffffffffffff02", &a), ERR_MALFORMED); /* > 64 bits */
-    assert_int_equal(addons("18 ffffffffffffffffffff01", &a), ERR_MALFORMED); /* 11 bytes */
-    assert_int_equal(addons("18 ffffffffffffffffff01", &a), 0);    /* exactly 64 bits */
-    assert_int_equal(addons("21 01020304", &a), ERR_MALFORMED);    /* fixed64 short */
-    assert_int_equal(addons("2d 0102", &a), ERR_MALFORMED);        /* fixed32 short */
-    assert_int_equal(addons("0a02c328", &a), ERR_MALFORMED);       /* invalid UTF-8 */
-    assert_int_equal(addons("0a02c0af", &a), ERR_MALFORMED);       /* overlong UTF-8 */
-    assert_int_equal(addons("0a03eda080", &a), ERR_MALFORMED);     /* surrogate */
-    assert_int_equal(addons("0a02c3a9", &a), 0);                   /* valid UTF-8 */
-    assert_int_equal(addons("ffffffff7f 00", &a), ERR_MALFORMED);  /* field number too large */
+    assert_int_equal(addons("0a", &a), ERR_MALFORMED);                           /* missing length */
+    assert_int_equal(addons("0a05616263", &a), ERR_MALFORMED);                   /* length past end */
+    assert_int_equal(addons("08 01", &a), ERR_MALFORMED);                        /* field 1 as varint */
+    assert_int_equal(addons("10 01", &a), ERR_MALFORMED);                        /* field 2 as varint */
+    assert_int_equal(addons("02 00", &a), ERR_MALFORMED);                        /* field 0 */
+    assert_int_equal(addons("1b", &a), ERR_MALFORMED);                           /* group start */
+    assert_int_equal(addons("1c", &a), ERR_MALFORMED);                           /* group end */
+    assert_int_equal(addons("1e 00", &a), ERR_MALFORMED);                        /* wire type 6 */
+    assert_int_equal(addons("1f 00", &a), ERR_MALFORMED);                        /* wire type 7 */
+    assert_int_equal(addons("18", &a), ERR_MALFORMED);                           /* varint missing */
+    assert_int_equal(addons("18 80", &a), ERR_MALFORMED);                        /* varint truncated */
+    assert_int_equal(addons("18 ffffffffffffffffff02", &a), ERR_MALFORMED);      /* > 64 bits */
+    assert_int_equal(addons("18 ffffffffffffffffffff01", &a), ERR_MALFORMED);    /* 11 bytes */
+    assert_int_equal(addons("18 ffffffffffffffffff01", &a), 0);                  /* exactly 64 bits */
+    assert_int_equal(addons("21 01020304", &a), ERR_MALFORMED);                  /* fixed64 short */
+    assert_int_equal(addons("2d 0102", &a), ERR_MALFORMED);                      /* fixed32 short */
+    assert_int_equal(addons("0a02c328", &a), ERR_MALFORMED);                     /* invalid UTF-8 */
+    assert_int_equal(addons("0a02c0af", &a), ERR_MALFORMED);                     /* overlong UTF-8 */
+    assert_int_equal(addons("0a03eda080", &a), ERR_MALFORMED);                   /* surrogate */
+    assert_int_equal(addons("0a02c3a9", &a), 0);                                 /* valid UTF-8 */
+    assert_int_equal(addons("ffffffff7f 00", &a), ERR_MALFORMED);                /* field number too large */
     assert_int_equal(addons("0a 8080808080808080808001 00", &a), ERR_MALFORMED); /* huge length */
 
     /* Truncation at every byte of a valid block is malformed (the block length is fixed). */
@@ -367,8 +367,8 @@ static void test_addr_format(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_vectors),   cmocka_unit_test(test_encode),    cmocka_unit_test(test_response_parse),
-        cmocka_unit_test(test_truncation), cmocka_unit_test(test_decisions), cmocka_unit_test(test_addons),
+        cmocka_unit_test(test_vectors),     cmocka_unit_test(test_encode),    cmocka_unit_test(test_response_parse),
+        cmocka_unit_test(test_truncation),  cmocka_unit_test(test_decisions), cmocka_unit_test(test_addons),
         cmocka_unit_test(test_addr_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -184,17 +184,17 @@ static int parse_rc(const char *hex)
 static void test_negative(void **state)
 {
     (void)state;
-    assert_int_equal(parse_rc("0003 000001"), ERR_MALFORMED);         /* meta < 4 */
+    assert_int_equal(parse_rc("0003 000001"), ERR_MALFORMED); /* meta < 4 */
     assert_int_equal(parse_rc("0000"), ERR_MALFORMED);
-    assert_int_equal(parse_rc("0004 0000 05 00"), ERR_MALFORMED);     /* unknown status */
+    assert_int_equal(parse_rc("0004 0000 05 00"), ERR_MALFORMED); /* unknown status */
     assert_int_equal(parse_rc("0004 0000 00 00"), ERR_MALFORMED);
-    assert_int_equal(parse_rc("0004 0000 01 00"), ERR_MALFORMED);     /* New without target */
-    assert_int_equal(parse_rc("0007 0000 01 00 02 0035"), ERR_MALFORMED); /* meta < 8 */
-    assert_int_equal(parse_rc("0008 0000 01 00 03 0035 01"), ERR_MALFORMED); /* network 3 */
+    assert_int_equal(parse_rc("0004 0000 01 00"), ERR_MALFORMED);                     /* New without target */
+    assert_int_equal(parse_rc("0007 0000 01 00 02 0035"), ERR_MALFORMED);             /* meta < 8 */
+    assert_int_equal(parse_rc("0008 0000 01 00 03 0035 01"), ERR_MALFORMED);          /* network 3 */
     assert_int_equal(parse_rc("000c 0000 01 00 02 0035 00 08080808"), ERR_MALFORMED); /* atyp 0 */
     assert_int_equal(parse_rc("000c 0000 01 00 02 0035 04 08080808"), ERR_MALFORMED);
     assert_int_equal(parse_rc("0009 0000 01 00 02 0035 01 0808"), ERR_MALFORMED); /* address past meta */
-    assert_int_equal(parse_rc("0009 0000 01 00 01 0035 02 00"), ERR_MALFORMED);  /* empty domain */
+    assert_int_equal(parse_rc("0009 0000 01 00 01 0035 02 00"), ERR_MALFORMED);   /* empty domain */
     /* meta_len > 512 is refused before waiting for the bytes. */
     assert_int_equal(parse_rc("0201"), ERR_MALFORMED);
     assert_int_equal(parse_rc("ffff"), ERR_MALFORMED);

@@ -497,8 +497,7 @@ static void check_mux(const struct scen *s, int k, const uint8_t *app, size_t n)
             assert_int_equal(f.network, json_integer_value(net));
             char a[300], want[300];
             vless_addr_format(a, sizeof(a), &f.target);
-            snprintf(want, sizeof(want), "%s:%zu", json_string_value(json_object_get(jf, "address")),
-                     jint(jf, "port"));
+            snprintf(want, sizeof(want), "%s:%zu", json_string_value(json_object_get(jf, "address")), jint(jf, "port"));
             assert_string_equal(a, want);
         }
         json_t *gid = json_object_get(jf, "global_id_hex");

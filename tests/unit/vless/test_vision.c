@@ -207,7 +207,7 @@ static size_t server_hello(uint8_t *p, uint16_t suite, bool tls13, size_t sid)
     body[b++] = (uint8_t)sid;
     b += sid;
     body[b++] = (uint8_t)(suite >> 8), body[b++] = (uint8_t)suite;
-    body[b++] = 0;                  /* compression */
+    body[b++] = 0;                 /* compression */
     body[b++] = 0, body[b++] = 12; /* extensions length */
     if (tls13) {
         const uint8_t sv[] = {0x00, 0x2b, 0x00, 0x02, 0x03, 0x04};
@@ -233,8 +233,8 @@ static void test_filter(void **state)
         bool tls13;
         bool xtls;
     } cases[] = {
-        {0x1301, true, true},  {0x1302, true, true},   {0x1303, true, true},  {0x1304, true, true},
-        {0x1305, true, false}, {0xc02f, true, false},  {0x1301, false, false},
+        {0x1301, true, true},  {0x1302, true, true},  {0x1303, true, true},   {0x1304, true, true},
+        {0x1305, true, false}, {0xc02f, true, false}, {0x1301, false, false},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         vless_vision_shared_init(&s);
