@@ -165,10 +165,12 @@ int store_stats_get(struct store *st, struct store_stats *out);
 int store_lock_try(struct store *st, const char *name, const char *holder, int64_t ttl, int64_t now, bool *held);
 struct store_sched_result {
     int64_t expired, reset, limited;
+    int64_t pruned; /* usage push ids older than STORE_PUSH_ID_TTL removed */
 };
+#define STORE_PUSH_ID_TTL (14 * 86400)
 /* One scheduler pass: expires ended subscriptions, resets traffic whose reset period passed
  * (re-activating limited ones), marks over-quota ones limited; bumps the revision for every
- * user whose node view changed. */
+ * user whose node view changed; forgets usage push ids older than STORE_PUSH_ID_TTL. */
 int store_sched_run(struct store *st, int64_t now, struct store_sched_result *out);
 
 #endif

@@ -466,7 +466,14 @@ static int sched_body(struct store_conn *sc, void *arg)
             rc = touch_user(sc, s.user_id);
     }
     store__res_free(&r);
-    return rc;
+    if (rc < 0)
+        return rc;
+    /* Push ids only need to outlive a node's retry window (days); keep two weeks. */
+    struct store_val pp[] = {SV_I(a->now - STORE_PUSH_ID_TTL)};
+    TRY(store__exec(sc, "DELETE FROM usage_pushes WHERE received_at < $1", pp, 1, &r));
+    a->res.pruned = r.changes;
+    store__res_free(&r);
+    return 0;
 }
 
 int store_sched_run(struct store *st, int64_t now, struct store_sched_result *out)

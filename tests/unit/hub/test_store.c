@@ -527,6 +527,13 @@ static void test_scheduler(void **state)
     assert_int_equal(r.expired, 1);
     assert_int_equal(store_sub_current(st, b.id, &s), 0);
     assert_int_equal(s.state, HUB_SUB_EXPIRED);
+    assert_int_equal(r.pruned, 0);
+    /* Push ids are forgotten after STORE_PUSH_ID_TTL: the same id then counts again. */
+    assert_int_equal(store_sched_run(st, T0 + 7200 + STORE_PUSH_ID_TTL + 1, &r), 0);
+    assert_int_equal(r.pruned, 1);
+    bool dup = true;
+    assert_int_equal(store_usage_push(st, node, "p-000001", &u, 1, T0 + 7200 + STORE_PUSH_ID_TTL + 2, &dup, NULL), 0);
+    assert_false(dup);
 }
 
 /* Concurrent writers through the pool: no lost update. */
