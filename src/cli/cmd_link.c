@@ -52,8 +52,8 @@ static int decode_link(const char *text)
     }
     printf("id: %s\nhost: %s\nport: %u\nencryption: %s\nflow: %s\nsecurity: %s\nsni: %s\nfp: %s\n"
            "pbk: %s\nsid: %s\nspx: %s\ntype: %s\nheaderType: %s\nremark: %s\n",
-           l->id, l->host, l->port, l->encryption, l->flow, l->security, l->sni, l->fp, l->pbk, l->sid, l->spx,
-           l->type, l->header_type, l->remark);
+           l->id, l->host, l->port, l->encryption, l->flow, l->security, l->sni, l->fp, l->pbk, l->sid, l->spx, l->type,
+           l->header_type, l->remark);
     free(l);
     return CLI_EXIT_OK;
 }
@@ -161,7 +161,7 @@ static int build_link(const struct node_cfg *cfg, const struct link_opts *o, str
 int cli_link_main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"user", required_argument, NULL, 'u'},
+        {"config", required_argument, NULL, 'c'},  {"user", required_argument, NULL, 'u'},
         {"address", required_argument, NULL, 'a'}, {"name", required_argument, NULL, 'n'},
         {"sni", required_argument, NULL, 'S'},     {"sid", required_argument, NULL, 'I'},
         {"inbound", required_argument, NULL, 'T'}, {"qr", no_argument, NULL, 'q'},

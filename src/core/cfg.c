@@ -109,8 +109,8 @@ static void add_msg(struct cfg_ctx *c, enum cfg_severity sev, const char *key, c
     char what[512];
     vsnprintf(what, sizeof(what), fmt, ap);
     char *text = NULL;
-    int n = c->path_len ? asprintf(&text, "%s: %s: %s", c->file, c->path, what)
-                        : asprintf(&text, "%s: %s", c->file, what);
+    int n =
+        c->path_len ? asprintf(&text, "%s: %s: %s", c->file, c->path, what) : asprintf(&text, "%s: %s", c->file, what);
     cfg_pop(c, mark);
     if (n < 0)
         abort(); /* out of memory while loading config: fatal (STYLE.md §3) */
@@ -306,8 +306,7 @@ int cfg_get_u64(struct cfg_ctx *c, const json_t *obj, const char *key, uint64_t 
     return rc;
 }
 
-int cfg_get_int_or_str(struct cfg_ctx *c, const json_t *obj, const char *key, int64_t min, int64_t max,
-                       int64_t *out)
+int cfg_get_int_or_str(struct cfg_ctx *c, const json_t *obj, const char *key, int64_t min, int64_t max, int64_t *out)
 {
     json_t *v = lookup(obj, key);
     if (v == NULL)

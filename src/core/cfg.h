@@ -85,8 +85,7 @@ int cfg_get_int(struct cfg_ctx *c, const json_t *obj, const char *key, int64_t m
 /* Unsigned 64-bit; jansson stores json_int_t (signed 64), so the range is 0..INT64_MAX. */
 int cfg_get_u64(struct cfg_ctx *c, const json_t *obj, const char *key, uint64_t *out);
 /* Integer, or a string holding a decimal integer (Xray accepts "443" for ports). */
-int cfg_get_int_or_str(struct cfg_ctx *c, const json_t *obj, const char *key, int64_t min, int64_t max,
-                       int64_t *out);
+int cfg_get_int_or_str(struct cfg_ctx *c, const json_t *obj, const char *key, int64_t min, int64_t max, int64_t *out);
 int cfg_get_obj(struct cfg_ctx *c, const json_t *obj, const char *key, json_t **out);
 int cfg_get_arr(struct cfg_ctx *c, const json_t *obj, const char *key, json_t **out);
 

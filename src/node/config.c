@@ -219,8 +219,7 @@ static void check_user_duplicates(struct cfg_ctx *c, const struct node_inbound *
                 cfg_error(c, "id", "duplicate of %s[%zu].id (ids differing only in bytes 6-7 are the same user)",
                           clients_key, j);
             if (a->email && b->email && strcasecmp(a->email, b->email) == 0)
-                cfg_error(c, "email", "duplicate of %s[%zu].email (emails are unique ignoring case)", clients_key,
-                          j);
+                cfg_error(c, "email", "duplicate of %s[%zu].email (emails are unique ignoring case)", clients_key, j);
             cfg_pop(c, m2);
             cfg_pop(c, mark);
         }
@@ -241,8 +240,9 @@ static void parse_vless_settings(struct cfg_ctx *c, const json_t *st, struct nod
 
     json_t *fb;
     if (cfg_get_arr(c, st, "fallbacks", &fb) == 1 && json_array_size(fb) > 0)
-        cfg_error(c, "fallbacks", "VLESS fallbacks are not supported (REALITY already forwards unauthenticated "
-                                  "clients to \"target\")");
+        cfg_error(c, "fallbacks",
+                  "VLESS fallbacks are not supported (REALITY already forwards unauthenticated "
+                  "clients to \"target\")");
 
     enum node_flow default_flow = NODE_FLOW_NONE;
     if (cfg_get_str(c, st, "flow", &s) == 1)
@@ -301,8 +301,9 @@ static void parse_target(struct cfg_ctx *c, const json_t *rs, struct node_inboun
     static const char *const aliases[] = {"target", "dest", NULL};
     const char *key = cfg_pick_alias(rs, aliases);
     if (key == NULL) {
-        cfg_error(c, "target", "is required (a server's realitySettings needs \"target\", e.g. "
-                               "\"www.example.com:443\"; this looks like a client config)");
+        cfg_error(c, "target",
+                  "is required (a server's realitySettings needs \"target\", e.g. "
+                  "\"www.example.com:443\"; this looks like a client config)");
         return;
     }
     json_t *v = json_object_get(rs, key);
@@ -323,8 +324,9 @@ static void parse_target(struct cfg_ctx *c, const json_t *rs, struct node_inboun
             return;
         }
         if (split_host_port(s, host, sizeof(host), &port, true) < 0) {
-            cfg_error(c, key, "please fill in a valid value: \"host:port\", \"[ipv6]:port\" or a port number, "
-                              "got \"%.64s\"",
+            cfg_error(c, key,
+                      "please fill in a valid value: \"host:port\", \"[ipv6]:port\" or a port number, "
+                      "got \"%.64s\"",
                       s);
             return;
         }
@@ -342,14 +344,16 @@ static void parse_target(struct cfg_ctx *c, const json_t *rs, struct node_inboun
 static void warn_server_name(struct cfg_ctx *c, const char *name)
 {
     size_t n = strlen(name);
-    if (n >= 3 && (!strcasecmp(name + n - 3, ".ru") || !strcasecmp(name + n - 3, ".ir") ||
-                   !strcasecmp(name + n - 3, ".cn")))
-        cfg_warn(c, NULL, "\"%.64s\": a .ru/.ir/.cn target is a poor choice (censors see it as domestic traffic "
-                          "going abroad)",
+    if (n >= 3 &&
+        (!strcasecmp(name + n - 3, ".ru") || !strcasecmp(name + n - 3, ".ir") || !strcasecmp(name + n - 3, ".cn")))
+        cfg_warn(c, NULL,
+                 "\"%.64s\": a .ru/.ir/.cn target is a poor choice (censors see it as domestic traffic "
+                 "going abroad)",
                  name);
     if (strcasestr(name, "apple") || strcasestr(name, "icloud") || strcasestr(name, "microsoft"))
-        cfg_warn(c, NULL, "\"%.64s\": Apple/iCloud/Microsoft names are widely used and blocked by address; "
-                          "choose another target",
+        cfg_warn(c, NULL,
+                 "\"%.64s\": Apple/iCloud/Microsoft names are widely used and blocked by address; "
+                 "choose another target",
                  name);
     if (strchr(name, '*'))
         cfg_warn(c, NULL, "\"%.64s\": wildcards are not supported, names match exactly", name);
@@ -457,19 +461,32 @@ static void warn_target_names(struct cfg_ctx *c, const struct node_inbound *in)
     for (size_t i = 0; i < in->n_server_names; i++)
         if (in->server_names[i] && strcasecmp(base_domain(in->server_names[i]), want) == 0)
             return;
-    cfg_warn(c, "serverNames", "none of them belongs to the target's domain \"%.64s\": clients (and probes) "
-                               "using these names get the target's certificate-mismatch behaviour",
+    cfg_warn(c, "serverNames",
+             "none of them belongs to the target's domain \"%.64s\": clients (and probes) "
+             "using these names get the target's certificate-mismatch behaviour",
              want);
 }
 
 static void parse_reality(struct cfg_ctx *c, const json_t *rs, struct node_inbound *in)
 {
-    static const char *const keys[] = {"target",       "dest",         "type",          "xver",
-                                       "serverNames",  "privateKey",   "minClientVer",  "maxClientVer",
-                                       "maxTimeDiff",  "shortIds",     "mldsa65Seed",   "limitFallbackUpload",
-                                       "limitFallbackDownload", "show", "masterKeyLog", NULL};
-    static const char *const client_only[] = {"serverName", "fingerprint", "password",  "publicKey",
-                                              "shortId",    "mldsa65Verify", "spiderX", NULL};
+    static const char *const keys[] = {"target",
+                                       "dest",
+                                       "type",
+                                       "xver",
+                                       "serverNames",
+                                       "privateKey",
+                                       "minClientVer",
+                                       "maxClientVer",
+                                       "maxTimeDiff",
+                                       "shortIds",
+                                       "mldsa65Seed",
+                                       "limitFallbackUpload",
+                                       "limitFallbackDownload",
+                                       "show",
+                                       "masterKeyLog",
+                                       NULL};
+    static const char *const client_only[] = {"serverName", "fingerprint",   "password", "publicKey",
+                                              "shortId",    "mldsa65Verify", "spiderX",  NULL};
     cfg_check_keys(c, rs, keys, client_only, "client-only field in a server realitySettings block");
 
     parse_target(c, rs, in);
@@ -495,8 +512,9 @@ static void parse_reality(struct cfg_ctx *c, const json_t *rs, struct node_inbou
     parse_client_version(c, rs, "minClientVer", &in->min_client_ver, &in->has_min_client_ver);
     parse_client_version(c, rs, "maxClientVer", &in->max_client_ver, &in->has_max_client_ver);
     if (in->has_min_client_ver)
-        cfg_warn(c, "minClientVer", "sing-box based apps (Hiddify, NekoBox, sing-box) report version 1.8.1 and "
-                                    "will silently see the target site instead of connecting");
+        cfg_warn(c, "minClientVer",
+                 "sing-box based apps (Hiddify, NekoBox, sing-box) report version 1.8.1 and "
+                 "will silently see the target site instead of connecting");
     if (in->has_min_client_ver && in->has_max_client_ver && in->min_client_ver > in->max_client_ver)
         cfg_error(c, "maxClientVer", "is lower than minClientVer");
     cfg_get_u64(c, rs, "maxTimeDiff", &in->max_time_diff_ms);
@@ -593,8 +611,8 @@ static void parse_stream(struct cfg_ctx *c, const json_t *ss, struct node_inboun
 
 static void parse_inbound(struct cfg_ctx *c, const json_t *ib, struct node_inbound *in)
 {
-    static const char *const keys[] = {"listen", "port", "protocol", "settings", "streamSettings", "tag",
-                                       "sniffing", NULL};
+    static const char *const keys[] = {"listen",         "port", "protocol", "settings",
+                                       "streamSettings", "tag",  "sniffing", NULL};
     if (cfg_expect_obj(c, NULL, ib) < 0)
         return;
     cfg_check_keys(c, ib, keys, NULL, NULL);
@@ -698,11 +716,11 @@ static void parse_freedom(struct cfg_ctx *c, const json_t *st, struct node_cfg *
         const char *name;
         enum node_dial_order order;
     } map[] = {
-        {"AsIs", NODE_DIAL_ORDER_IPV4_FIRST},      {"UseIP", NODE_DIAL_ORDER_AS_RESOLVED},
-        {"UseIPv4", NODE_DIAL_ORDER_IPV4_ONLY},    {"UseIPv6", NODE_DIAL_ORDER_IPV6_ONLY},
-        {"UseIPv4v6", NODE_DIAL_ORDER_IPV4_FIRST}, {"UseIPv6v4", NODE_DIAL_ORDER_IPV6_FIRST},
-        {"ForceIP", NODE_DIAL_ORDER_AS_RESOLVED},  {"ForceIPv4", NODE_DIAL_ORDER_IPV4_ONLY},
-        {"ForceIPv6", NODE_DIAL_ORDER_IPV6_ONLY},  {"ForceIPv4v6", NODE_DIAL_ORDER_IPV4_FIRST},
+        {"AsIs", NODE_DIAL_ORDER_IPV4_FIRST},        {"UseIP", NODE_DIAL_ORDER_AS_RESOLVED},
+        {"UseIPv4", NODE_DIAL_ORDER_IPV4_ONLY},      {"UseIPv6", NODE_DIAL_ORDER_IPV6_ONLY},
+        {"UseIPv4v6", NODE_DIAL_ORDER_IPV4_FIRST},   {"UseIPv6v4", NODE_DIAL_ORDER_IPV6_FIRST},
+        {"ForceIP", NODE_DIAL_ORDER_AS_RESOLVED},    {"ForceIPv4", NODE_DIAL_ORDER_IPV4_ONLY},
+        {"ForceIPv6", NODE_DIAL_ORDER_IPV6_ONLY},    {"ForceIPv4v6", NODE_DIAL_ORDER_IPV4_FIRST},
         {"ForceIPv6v4", NODE_DIAL_ORDER_IPV6_FIRST},
     };
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
@@ -711,8 +729,9 @@ static void parse_freedom(struct cfg_ctx *c, const json_t *st, struct node_cfg *
             return;
         }
     }
-    cfg_error(c, "domainStrategy", "unknown strategy \"%.32s\" (AsIs, UseIP, UseIPv4, UseIPv6, UseIPv4v6, "
-                                   "UseIPv6v4)",
+    cfg_error(c, "domainStrategy",
+              "unknown strategy \"%.32s\" (AsIs, UseIP, UseIPv4, UseIPv6, UseIPv4v6, "
+              "UseIPv6v4)",
               s);
 }
 
@@ -787,17 +806,17 @@ static void parse_routing(struct cfg_ctx *c, const json_t *rt, const struct outb
         bool ok = json_is_object(r) && cfg_check_keys(c, r, rkeys, NULL, NULL) == 0;
         json_t *ip = json_object_get(r, "ip");
         const char *tag = json_string_value(json_object_get(r, "outboundTag"));
-        ok = ok && json_is_array(ip) && json_array_size(ip) == 1 &&
-             json_is_string(json_array_get(ip, 0)) &&
+        ok = ok && json_is_array(ip) && json_array_size(ip) == 1 && json_is_string(json_array_get(ip, 0)) &&
              strcmp(json_string_value(json_array_get(ip, 0)), "geoip:private") == 0 && tag != NULL;
         bool to_blackhole = false;
         for (size_t k = 0; ok && k < n; k++)
             if (info[k].tag && strcmp(info[k].tag, tag) == 0)
                 to_blackhole = info[k].blackhole;
         if (!ok || !to_blackhole)
-            cfg_error(c, NULL, "routing rules are not supported except {\"ip\": [\"geoip:private\"], "
-                               "\"outboundTag\": <a blackhole outbound>}; veil-node refuses private destinations "
-                               "by itself (see veil.allowPrivateDestinations)");
+            cfg_error(c, NULL,
+                      "routing rules are not supported except {\"ip\": [\"geoip:private\"], "
+                      "\"outboundTag\": <a blackhole outbound>}; veil-node refuses private destinations "
+                      "by itself (see veil.allowPrivateDestinations)");
         cfg_pop(c, m2);
     }
     cfg_pop(c, mark);
@@ -824,9 +843,9 @@ static void parse_policy(struct cfg_ctx *c, const json_t *pol, struct node_cfg *
             if (cfg_expect_obj(c, k, lv) < 0)
                 continue;
             size_t m2 = cfg_push_key(c, k);
-            static const char *const lkeys[] = {"handshake",       "connIdle",          "uplinkOnly",
-                                                "downlinkOnly",    "statsUserUplink",   "statsUserDownlink",
-                                                "statsUserOnline", NULL};
+            static const char *const lkeys[] = {
+                "handshake",       "connIdle",          "uplinkOnly",      "downlinkOnly",
+                "statsUserUplink", "statsUserDownlink", "statsUserOnline", NULL};
             static const char *const lignored[] = {"bufferSize", NULL};
             cfg_check_keys(c, lv, lkeys, lignored, "veil-node uses fixed per-connection buffers");
             uint32_t hs_sec = cfg->handshake_timeout_ms / 1000;
@@ -885,8 +904,9 @@ static void parse_dns_servers(struct cfg_ctx *c, const json_t *arr, struct node_
         const char *s;
         if (cfg_expect_str(c, NULL, v, &s) == 0) {
             if (!valid_dns_server(s))
-                cfg_error(c, NULL, "expected a DNS server IP address (\"1.1.1.1\", \"1.1.1.1:53\", "
-                                   "\"[2606:4700::1111]:53\"), got \"%.64s\"",
+                cfg_error(c, NULL,
+                          "expected a DNS server IP address (\"1.1.1.1\", \"1.1.1.1:53\", "
+                          "\"[2606:4700::1111]:53\"), got \"%.64s\"",
                           s);
             else
                 cfg->dns_servers[cfg->n_dns_servers++] = xstrdup(s);
@@ -910,10 +930,19 @@ static void parse_dns(struct cfg_ctx *c, const json_t *dns, struct node_cfg *cfg
 
 static void parse_veil(struct cfg_ctx *c, const json_t *v, struct node_cfg *cfg)
 {
-    static const char *const keys[] = {
-        "workers",       "allowPrivateDestinations", "dialTimeoutMs", "dnsTimeoutMs", "dnsServers",
-        "dialOrder",     "handshakeTimeoutMs",       "idleTimeoutSec", "maxConnections", "adminListen",
-        "metricsListen", "stateDir",                 NULL};
+    static const char *const keys[] = {"workers",
+                                       "allowPrivateDestinations",
+                                       "dialTimeoutMs",
+                                       "dnsTimeoutMs",
+                                       "dnsServers",
+                                       "dialOrder",
+                                       "handshakeTimeoutMs",
+                                       "idleTimeoutSec",
+                                       "maxConnections",
+                                       "adminListen",
+                                       "metricsListen",
+                                       "stateDir",
+                                       NULL};
     cfg_check_keys(c, v, keys, NULL, NULL);
     get_u32_field(c, v, "workers", 0, 1024, &cfg->workers);
     cfg_get_bool(c, v, "allowPrivateDestinations", &cfg->allow_private_destinations);
@@ -930,14 +959,15 @@ static void parse_veil(struct cfg_ctx *c, const json_t *v, struct node_cfg *cfg)
     }
     const char *s;
     if (cfg_get_str(c, v, "dialOrder", &s) == 1) {
-        static const char *const names[NODE_DIAL_ORDER__COUNT] = {"asResolved", "ipv4First", "ipv6First",
-                                                                  "ipv4Only", "ipv6Only"};
+        static const char *const names[NODE_DIAL_ORDER__COUNT] = {"asResolved", "ipv4First", "ipv6First", "ipv4Only",
+                                                                  "ipv6Only"};
         size_t i = 0;
         while (i < NODE_DIAL_ORDER__COUNT && strcmp(names[i], s) != 0)
             i++;
         if (i == NODE_DIAL_ORDER__COUNT)
-            cfg_error(c, "dialOrder", "must be one of \"asResolved\", \"ipv4First\", \"ipv6First\", "
-                                      "\"ipv4Only\", \"ipv6Only\"");
+            cfg_error(c, "dialOrder",
+                      "must be one of \"asResolved\", \"ipv4First\", \"ipv6First\", "
+                      "\"ipv4Only\", \"ipv6Only\"");
         else
             cfg->dial_order = (enum node_dial_order)i;
     }
@@ -955,8 +985,8 @@ static void parse_veil(struct cfg_ctx *c, const json_t *v, struct node_cfg *cfg)
 
 static void parse_top(struct cfg_ctx *c, const json_t *root, struct node_cfg *cfg)
 {
-    static const char *const keys[] = {"log", "inbounds", "outbounds", "routing", "policy", "dns", "stats",
-                                       "veil", NULL};
+    static const char *const keys[] = {"log", "inbounds", "outbounds", "routing", "policy",
+                                       "dns", "stats",    "veil",      NULL};
     static const struct {
         const char *key, *why;
     } refused[] = {
@@ -1169,8 +1199,7 @@ const struct node_user *node_cfg_find_user(const struct node_cfg *cfg, const cha
         for (size_t u = 0; u < in->n_users; u++) {
             const struct node_user *user = &in->users[u];
             bool hit = (user->email && strcasecmp(user->email, who) == 0) ||
-                       (user->id_text && strcmp(user->id_text, who) == 0) ||
-                       (have_id && memcmp(user->id, id, 16) == 0);
+                       (user->id_text && strcmp(user->id_text, who) == 0) || (have_id && memcmp(user->id, id, 16) == 0);
             if (hit) {
                 if (inbound)
                     *inbound = in;

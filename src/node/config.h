@@ -21,9 +21,9 @@ enum node_flow {
 };
 
 struct node_user {
-    uint8_t id[16];     /* parsed (UUID or UUIDv5 of the string), spec/vless.md §3 */
-    char *id_text;      /* as configured, for share links */
-    char *email;        /* NULL when absent */
+    uint8_t id[16];      /* parsed (UUID or UUIDv5 of the string), spec/vless.md §3 */
+    char *id_text;       /* as configured, for share links */
+    char *email;         /* NULL when absent */
     enum node_flow flow; /* after inheriting settings.flow */
     uint32_t level;
     uint32_t testseed[4]; /* Vision padding parameters (own or inherited) */

@@ -46,8 +46,7 @@ struct node_dial {
     struct loop_task free_task;
 };
 
-static const char *const result_names[NODE_DIAL__COUNT] = {"ok", "dns_failed", "refused", "connect_failed",
-                                                           "timeout"};
+static const char *const result_names[NODE_DIAL__COUNT] = {"ok", "dns_failed", "refused", "connect_failed", "timeout"};
 
 const char *node_dial_result_str(enum node_dial_result r)
 {
@@ -332,8 +331,8 @@ static void on_resolved(void *arg, int status, const struct sock_addr *addrs, si
     try_next(dl);
 }
 
-int node_dial_start(struct node_dialer *d, const char *host, uint16_t port, unsigned flags, node_dial_cb *cb,
-                    void *arg, struct node_dial **out)
+int node_dial_start(struct node_dialer *d, const char *host, uint16_t port, unsigned flags, node_dial_cb *cb, void *arg,
+                    struct node_dial **out)
 {
     if (host == NULL || *host == '\0' || port == 0)
         return ERR_MALFORMED;

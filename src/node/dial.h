@@ -25,9 +25,9 @@ struct node_dial;
 
 struct node_dialer_opts {
     bool allow_private;
-    uint32_t timeout_ms;           /* whole dial: DNS + connects; 0 = 10000 */
-    enum node_dial_order order;    /* node_cfg.dial_order */
-    const struct sock_addr *own;   /* the node's own addresses (copied); may be NULL */
+    uint32_t timeout_ms;         /* whole dial: DNS + connects; 0 = 10000 */
+    enum node_dial_order order;  /* node_cfg.dial_order */
+    const struct sock_addr *own; /* the node's own addresses (copied); may be NULL */
     size_t n_own;
 };
 
@@ -58,8 +58,8 @@ void node_dialer_free(struct node_dialer *d);
 /* Starts dialing host (name or IP literal) on port (1..65535). *out (may be NULL) receives a
  * handle valid until the callback or node_dial_cancel(). 0, ERR_MALFORMED (empty host, port
  * 0), ERR_NOMEM. */
-int node_dial_start(struct node_dialer *d, const char *host, uint16_t port, unsigned flags, node_dial_cb *cb,
-                    void *arg, struct node_dial **out);
+int node_dial_start(struct node_dialer *d, const char *host, uint16_t port, unsigned flags, node_dial_cb *cb, void *arg,
+                    struct node_dial **out);
 /* Stops a pending dial: no callback, any socket in progress is closed. */
 void node_dial_cancel(struct node_dial *dl);
 

@@ -234,8 +234,8 @@ static void test_variants_ok(void **state)
     char *t1 = patched(RS "target", NULL);
     json_t *j = json_loads(t1, 0, NULL);
     free(t1);
-    json_t *rs = json_object_get(
-        json_object_get(json_array_get(json_object_get(j, "inbounds"), 0), "streamSettings"), "realitySettings");
+    json_t *rs = json_object_get(json_object_get(json_array_get(json_object_get(j, "inbounds"), 0), "streamSettings"),
+                                 "realitySettings");
     json_object_set_new(rs, "dest", json_string("[2001:db8::1]:443"));
     json_t *ib = json_array_get(json_object_get(j, "inbounds"), 0);
     json_object_set_new(ib, "port", json_string("443"));
@@ -266,11 +266,12 @@ static void test_variants_ok(void **state)
     node_cfg_unref(cfg);
     cfg_dispose(&c);
 
-    cfg = expect_ok("veil", "{\"workers\": 4, \"allowPrivateDestinations\": true, \"dialTimeoutMs\": 3000,"
-                            "\"dnsServers\": [\"1.1.1.1\", \"[2606:4700::1111]:53\"], \"dialOrder\": \"ipv6First\","
-                            "\"idleTimeoutSec\": 60, \"adminListen\": \"127.0.0.1:9090\","
-                            "\"metricsListen\": \"[::1]:9100\", \"maxConnections\": 1000,"
-                            "\"stateDir\": \"/var/lib/veil\"}",
+    cfg = expect_ok("veil",
+                    "{\"workers\": 4, \"allowPrivateDestinations\": true, \"dialTimeoutMs\": 3000,"
+                    "\"dnsServers\": [\"1.1.1.1\", \"[2606:4700::1111]:53\"], \"dialOrder\": \"ipv6First\","
+                    "\"idleTimeoutSec\": 60, \"adminListen\": \"127.0.0.1:9090\","
+                    "\"metricsListen\": \"[::1]:9100\", \"maxConnections\": 1000,"
+                    "\"stateDir\": \"/var/lib/veil\"}",
                     &c);
     assert_int_equal(cfg->workers, 4);
     assert_true(cfg->allow_private_destinations);
@@ -285,9 +286,10 @@ static void test_variants_ok(void **state)
     node_cfg_unref(cfg);
     cfg_dispose(&c);
 
-    cfg = expect_ok("policy", "{\"levels\": {\"0\": {\"handshake\": 8, \"connIdle\": 120, \"uplinkOnly\": 2,"
-                              "\"downlinkOnly\": 5, \"statsUserUplink\": true}},"
-                              "\"system\": {\"statsInboundUplink\": true}}",
+    cfg = expect_ok("policy",
+                    "{\"levels\": {\"0\": {\"handshake\": 8, \"connIdle\": 120, \"uplinkOnly\": 2,"
+                    "\"downlinkOnly\": 5, \"statsUserUplink\": true}},"
+                    "\"system\": {\"statsInboundUplink\": true}}",
                     &c);
     assert_int_equal(cfg->handshake_timeout_ms, 8000);
     assert_int_equal(cfg->idle_timeout_sec, 120);
@@ -334,8 +336,9 @@ static void test_errors_inbound(void **state)
     expect_error(IB "port", NULL, PFX "port: is required");
     expect_error(IB "listen", "\"/run/xray.sock\"",
                  PFX "listen: Unix socket listeners are not supported; use an IP address");
-    expect_error(IB "listen", "\"example.com\"", PFX "listen: must be an IP address or \"localhost\", got "
-                                                     "\"example.com\"");
+    expect_error(IB "listen", "\"example.com\"",
+                 PFX "listen: must be an IP address or \"localhost\", got "
+                     "\"example.com\"");
     expect_error(IB "allocate", "{}", PFX "allocate: unknown field");
     expect_error(IB "settings", NULL, PFX "settings: is required (clients and \"decryption\": \"none\")");
     expect_error(IB "streamSettings", NULL,
@@ -356,8 +359,7 @@ static void test_errors_settings(void **state)
     expect_error(ST "flow", "\"xtls-rprx-direct\"",
                  PFX "settings.flow: must be \"\" or \"xtls-rprx-vision\", got \"xtls-rprx-direct\"");
     expect_error(ST "testseed", "[1,2,3]", PFX "settings.testseed: must hold exactly 4 numbers");
-    expect_error(ST "testseed", "[1,2,3,-4]",
-                 PFX "settings.testseed[3]: expected an integer between 0 and 4294967295");
+    expect_error(ST "testseed", "[1,2,3,-4]", PFX "settings.testseed[3]: expected an integer between 0 and 4294967295");
     expect_error(ST "clients.0.id", "5", PFX "settings.clients[0].id: expected a string, got an integer");
     expect_error(ST "clients.0.id", NULL, PFX "settings.clients[0].id: is required");
     expect_error(ST "clients.1.id", "\"0123456789012345678901234567890\"",
@@ -381,8 +383,9 @@ static void test_errors_settings(void **state)
                      "same user)");
     expect_error(ST "clients.1", "\"bob\"", PFX "settings.clients[1]: expected an object, got a string");
     expect_error(ST "users", "[]", PFX "settings.users: conflicts with \"clients\" (use one of them)");
-    expect_warning(ST "clients", "[]", PFX "settings.clients: is empty: every connection is forwarded to the "
-                                           "REALITY target");
+    expect_warning(ST "clients", "[]",
+                   PFX "settings.clients: is empty: every connection is forwarded to the "
+                       "REALITY target");
 }
 
 static void test_errors_stream(void **state)
@@ -390,7 +393,8 @@ static void test_errors_stream(void **state)
     expect_error(SS "security", "\"tls\"",
                  PFX "streamSettings.security: \"tls\" is not supported: veil-node serves REALITY only; set "
                      "\"reality\"");
-    expect_error(SS "security", "\"none\"", PFX "streamSettings.security: plain VLESS is not supported: set \"reality\"");
+    expect_error(SS "security", "\"none\"",
+                 PFX "streamSettings.security: plain VLESS is not supported: set \"reality\"");
     expect_error(SS "security", NULL, PFX "streamSettings.security: plain VLESS is not supported: set \"reality\"");
     expect_error(SS "security", "\"xtls\"",
                  PFX "streamSettings.security: \"xtls\" was removed from Xray; use \"reality\" with flow "
@@ -467,7 +471,8 @@ static void test_errors_reality(void **state)
 
 static void test_errors_top(void **state)
 {
-    expect_error("api", "{\"tag\": \"api\"}", "node.json: api: the Xray gRPC API is not supported; use veil.adminListen");
+    expect_error("api", "{\"tag\": \"api\"}",
+                 "node.json: api: the Xray gRPC API is not supported; use veil.adminListen");
     expect_error("transport", "{}",
                  "node.json: transport: global transport settings are not supported; use streamSettings");
     expect_error("foo", "1", "node.json: foo: unknown field");
@@ -510,8 +515,9 @@ static void test_errors_top(void **state)
 
 static void test_warnings(void **state)
 {
-    expect_warning(IB "port", "8443", PFX "port: REALITY is best served on port 443 (the port browsers use for the "
-                                      "target)");
+    expect_warning(IB "port", "8443",
+                   PFX "port: REALITY is best served on port 443 (the port browsers use for the "
+                       "target)");
     expect_warning(RS "minClientVer", "\"26.3.27\"",
                    RPFX "minClientVer: sing-box based apps (Hiddify, NekoBox, sing-box) report version 1.8.1 and will "
                         "silently see the target site instead of connecting");
@@ -539,20 +545,22 @@ static void test_warnings(void **state)
 /* Many errors at once: all are reported, not only the first. */
 static void test_collects_all(void **state)
 {
-    const char *text = "{\"inbounds\": [{\"protocol\": \"vless\", \"port\": 0, \"settings\": {\"clients\": [{\"id\": 1}]},"
-                       "\"streamSettings\": {\"security\": \"reality\", \"realitySettings\": {\"target\": 443}}}],"
-                       "\"bogus\": true}";
+    const char *text =
+        "{\"inbounds\": [{\"protocol\": \"vless\", \"port\": 0, \"settings\": {\"clients\": [{\"id\": 1}]},"
+        "\"streamSettings\": {\"security\": \"reality\", \"realitySettings\": {\"target\": 443}}}],"
+        "\"bogus\": true}";
     struct cfg_ctx c;
     assert_null(load_text(&c, text));
     assert_true(has_msg(&c, CFG_SEV_ERROR, "node.json: bogus: unknown field"));
     assert_true(has_msg(&c, CFG_SEV_ERROR, PFX "port: must be between 1 and 65535"));
     assert_true(has_msg(&c, CFG_SEV_ERROR, PFX "settings.clients[0].id: expected a string, got an integer"));
-    assert_true(has_msg(&c, CFG_SEV_ERROR,
-                        PFX "settings.decryption: is required: please add/set \"decryption\": \"none\""));
+    assert_true(
+        has_msg(&c, CFG_SEV_ERROR, PFX "settings.decryption: is required: please add/set \"decryption\": \"none\""));
     assert_true(has_msg(&c, CFG_SEV_ERROR, RPFX "serverNames: is required and must not be empty"));
     assert_true(has_msg(&c, CFG_SEV_ERROR, RPFX "privateKey: is required (generate one with `veil x25519`)"));
-    assert_true(has_msg(&c, CFG_SEV_ERROR, RPFX "shortIds: is required and must not be empty (use [\"\"] to allow an "
-                                                "empty shortId)"));
+    assert_true(has_msg(&c, CFG_SEV_ERROR,
+                        RPFX "shortIds: is required and must not be empty (use [\"\"] to allow an "
+                             "empty shortId)"));
     assert_int_equal(c.n_errors, 7);
     cfg_dispose(&c);
 
@@ -637,9 +645,9 @@ static void test_capture_configs(void **state)
     json_object_set_new(ss, "security", json_string("reality"));
     json_object_del(ss, "tlsSettings");
     json_object_set_new(ss, "realitySettings",
-                        json_pack("{s:s, s:[s], s:s, s:[s,s]}", "target", "127.0.0.1:28444", "serverNames",
-                                  "localhost", "privateKey", "KBwdlfIKkauP2EUH1TmdbHflk3Uz5hy_RK-fiIFTTFw", "shortIds",
-                                  "", "0123456789abcdef"));
+                        json_pack("{s:s, s:[s], s:s, s:[s,s]}", "target", "127.0.0.1:28444", "serverNames", "localhost",
+                                  "privateKey", "KBwdlfIKkauP2EUH1TmdbHflk3Uz5hy_RK-fiIFTTFw", "shortIds", "",
+                                  "0123456789abcdef"));
     text = json_dumps(server, 0);
     cfg = load_text(&c, text);
     if (cfg == NULL)

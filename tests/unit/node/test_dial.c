@@ -223,13 +223,13 @@ static void test_policy(void **state)
         bool ok;
         enum sock_addr_class cls;
     } cases[] = {
-        {"1.1.1.1", true, SOCK_CLASS_PUBLIC},        {"93.184.216.34", false, SOCK_CLASS_PUBLIC},
-        {"127.0.0.1", false, SOCK_CLASS_LOOPBACK},   {"10.9.8.7", false, SOCK_CLASS_PRIVATE},
-        {"172.16.0.1", false, SOCK_CLASS_PRIVATE},   {"192.168.0.1", false, SOCK_CLASS_PRIVATE},
-        {"100.64.0.1", false, SOCK_CLASS_PRIVATE},   {"169.254.169.254", false, SOCK_CLASS_LINK_LOCAL},
-        {"0.0.0.0", false, SOCK_CLASS_UNSPECIFIED},  {"224.0.0.1", false, SOCK_CLASS_MULTICAST},
-        {"::1", false, SOCK_CLASS_LOOPBACK},         {"fd00::1", false, SOCK_CLASS_PRIVATE},
-        {"fe80::1", false, SOCK_CLASS_LINK_LOCAL},   {"::", false, SOCK_CLASS_UNSPECIFIED},
+        {"1.1.1.1", true, SOCK_CLASS_PUBLIC},         {"93.184.216.34", false, SOCK_CLASS_PUBLIC},
+        {"127.0.0.1", false, SOCK_CLASS_LOOPBACK},    {"10.9.8.7", false, SOCK_CLASS_PRIVATE},
+        {"172.16.0.1", false, SOCK_CLASS_PRIVATE},    {"192.168.0.1", false, SOCK_CLASS_PRIVATE},
+        {"100.64.0.1", false, SOCK_CLASS_PRIVATE},    {"169.254.169.254", false, SOCK_CLASS_LINK_LOCAL},
+        {"0.0.0.0", false, SOCK_CLASS_UNSPECIFIED},   {"224.0.0.1", false, SOCK_CLASS_MULTICAST},
+        {"::1", false, SOCK_CLASS_LOOPBACK},          {"fd00::1", false, SOCK_CLASS_PRIVATE},
+        {"fe80::1", false, SOCK_CLASS_LINK_LOCAL},    {"::", false, SOCK_CLASS_UNSPECIFIED},
         {"2606:4700::1111", true, SOCK_CLASS_PUBLIC}, {"::ffff:10.0.0.1", false, SOCK_CLASS_PRIVATE},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -303,8 +303,7 @@ static void test_fallback_and_refused(void **state)
     assert_int_equal(r6.res, NODE_DIAL_DNS_FAILED);
     node_dialer_free(d);
 
-    assert_int_equal(node_dial_start(d = dialer(true, 1000, 0, NULL, 0), "", 443, 0, on_dial, &r, NULL),
-                     ERR_MALFORMED);
+    assert_int_equal(node_dial_start(d = dialer(true, 1000, 0, NULL, 0), "", 443, 0, on_dial, &r, NULL), ERR_MALFORMED);
     assert_int_equal(node_dial_start(d, "a.test", 0, 0, on_dial, &r, NULL), ERR_MALFORMED);
     node_dialer_free(d);
 }
@@ -359,9 +358,12 @@ static void test_local_addrs(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_connect_ip_and_name), cmocka_unit_test(test_policy),
-        cmocka_unit_test(test_policy_filters_some), cmocka_unit_test(test_fallback_and_refused),
-        cmocka_unit_test(test_timeout),             cmocka_unit_test(test_cancel_and_free_pending),
+        cmocka_unit_test(test_connect_ip_and_name),
+        cmocka_unit_test(test_policy),
+        cmocka_unit_test(test_policy_filters_some),
+        cmocka_unit_test(test_fallback_and_refused),
+        cmocka_unit_test(test_timeout),
+        cmocka_unit_test(test_cancel_and_free_pending),
         cmocka_unit_test(test_local_addrs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
