@@ -71,7 +71,7 @@ static int teardown(void **state)
 /* The Ed25519 seed from the PKCS#8 PEM: its DER ends with the 32-byte seed. */
 static void read_seed(uint8_t seed[32])
 {
-    char cmd[256];
+    char cmd[512];
     snprintf(cmd, sizeof(cmd), "openssl pkey -in %s -outform der | od -An -v -tx1 | tr -d ' \\n' > %s/seed.hex",
              key_pem, dir);
     assert_int_equal(system(cmd), 0);
