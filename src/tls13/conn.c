@@ -458,8 +458,10 @@ int tls13_recv(struct tls13_conn *c, const uint8_t *in, size_t inlen, size_t *co
 
 static bool can_write_app(const struct tls13_conn *c)
 {
-    /* the server may send 0.5-RTT data once its flight is out */
-    return c->state == TLS13_ST_ESTABLISHED || (c->is_server && c->state == TLS13_ST_EXPECT_CLIENT_FINISHED);
+    /* the server may send 0.5-RTT data once its flight is out; after the peer's
+     * close_notify our direction stays open (half-close) */
+    return c->state == TLS13_ST_ESTABLISHED || (c->is_server && c->state == TLS13_ST_EXPECT_CLIENT_FINISHED) ||
+           (c->state == TLS13_ST_CLOSED && c->app_keys);
 }
 
 int tls13_key_update(struct tls13_conn *c, bool request_peer, struct buf *out)

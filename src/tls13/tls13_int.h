@@ -41,6 +41,7 @@ struct tls13_conn {
     bool skip_early;        /* server: client offered early_data we ignore */
     bool ccs_sent;
     bool key_update_pending;
+    bool app_keys;          /* both application keys installed */
     size_t max_fragment;
     uint8_t alpn[256];
     size_t alpn_len;

@@ -70,6 +70,13 @@ static void test_each_suite(void **state)
         assert_int_equal(tls13_recv(e.srv, buf_data(&e.c2s), buf_len(&e.c2s), &used, &app, NULL), ERR_CLOSED);
         assert_int_equal(used, buf_len(&e.c2s));
         assert_int_equal(tls13_conn_state(e.srv), TLS13_ST_CLOSED);
+        /* half-close: the server can still send, the client still reads */
+        buf_reset(&e.c2s);
+        assert_int_equal(tls13_send(e.srv, "bye", 3, &e.s2c), 0);
+        assert_int_equal(tls13_recv(e.cli, buf_data(&e.s2c), buf_len(&e.s2c), &used, &app, NULL), 0);
+        assert_int_equal(buf_len(&app), 3);
+        assert_int_equal(tls13_recv(e.srv, buf_data(&e.s2c), buf_len(&e.s2c), &used, &app, NULL), ERR_CLOSED);
+        buf_reset(&e.s2c);
         buf_dispose(&app);
         test_env_dispose(&e);
     }
