@@ -19,6 +19,7 @@ static const struct subcommand subcommands[] = {
     {"x25519", cli_x25519_main, "generate or derive a REALITY key pair (as `xray x25519`)"},
     {"uuid", cli_uuid_main, "generate a user id, or map a string to one (as `xray uuid`)"},
     {"link", cli_link_main, "print a user's vless:// share link and QR code from a node config"},
+    {"client", cli_client_main, "local SOCKS5 / HTTP CONNECT proxy through VLESS + REALITY (+ Vision)"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "show this help"},
 };

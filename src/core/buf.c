@@ -6,6 +6,8 @@
 #include "core/err.h"
 #include "core/secure.h"
 
+uint8_t buf__empty[1];
+
 void buf_init(struct buf *b)
 {
     *b = (struct buf){0};

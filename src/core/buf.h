@@ -30,9 +30,12 @@ static inline size_t buf_len(const struct buf *b)
 {
     return b->wpos - b->rpos;
 }
+/* A valid pointer even for an empty, never-allocated buffer (no NULL arithmetic, and safe
+ * to pass to memcpy with a zero length). */
+extern uint8_t buf__empty[1];
 static inline uint8_t *buf_data(const struct buf *b)
 {
-    return b->base + b->rpos;
+    return b->base != NULL ? b->base + b->rpos : buf__empty;
 }
 static inline size_t buf_space(const struct buf *b)
 {
@@ -40,7 +43,7 @@ static inline size_t buf_space(const struct buf *b)
 }
 static inline uint8_t *buf_tail(const struct buf *b)
 {
-    return b->base + b->wpos;
+    return b->base != NULL ? b->base + b->wpos : buf__empty;
 }
 
 /* Ensures `n` free bytes after wpos, compacting or growing. ERR_NOMEM / ERR_TOO_LONG. */

@@ -12,6 +12,10 @@
 #include "core/log.h"
 #include "core/version.h"
 #include "node/config.h"
+#include "node/daemon.h"
+
+/* How long SIGTERM lets open tunnels finish before the node exits. */
+#define NODE_DRAIN_MS 10000
 
 enum {
     EXIT_OK = 0,
@@ -97,9 +101,7 @@ int main(int argc, char **argv)
     }
     log_setup(cfg->log_level, fd);
     log_info("node", 0, "start", LF_STR("version", VEIL_VERSION), LF_STR("config", path));
-    /* Interim until node/server.c lands: refuse to pretend to serve. */
-    log_err("node", 0, "not_serving", LF_STR("why", "the session pipeline is not built yet; use --check"));
-    int rc = -1;
+    int rc = node_daemon_run(path, cfg, NODE_DRAIN_MS);
     node_cfg_unref(cfg);
     if (fd != 2)
         close(fd);

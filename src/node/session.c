@@ -1,0 +1,792 @@
+#include "node/session.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/container.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "net/proxy_proto.h"
+#include "net/relay.h"
+#include "node/worker.h"
+#include "tunnel/xprt.h"
+#include "reality/client_hello.h"
+#include "reality/outcome.h"
+#include "reality/target.h"
+#include "vless/header.h"
+
+#define SESSION_READ_CHUNK 16384
+#define SESSION_MAX_CLIENT_PREFIX (70 * 1024) /* ClientHello records + anything before a decision */
+#define SESSION_MAX_HEADER_PLAIN 4096         /* VLESS header arrives in the first records */
+
+enum session_decision {
+    DECIDE_NONE = 0,
+    DECIDE_FALLBACK,
+    DECIDE_AUTHENTICATED,
+};
+
+struct session {
+    struct node_session_link link; /* first: the worker's list */
+    struct node_worker *w;
+    struct node_snapshot *snap;
+    const struct node_inbound_rt *in;
+    uint64_t id;
+    enum node_session_state state;
+    enum session_decision decision;
+    int cfd, tfd, dfd;
+    struct loop_io cio, tio;
+    struct loop_timer deadline;
+    struct loop_task free_task;
+    struct sock_addr peer, local;
+
+    struct buf cin;   /* client bytes not yet handed on (all of them while peeking) */
+    size_t cin_fwd;   /* cin bytes already written to the target (mirroring) */
+    size_t fwd_limit; /* stop mirroring here (end of the ClientHello records once authenticated) */
+    struct buf tout;  /* bytes for the target: PROXY header, then the mirror */
+    struct buf cout;  /* bytes for the client during our handshake */
+    struct buf scratch;
+    struct reality_client_hello ch;
+    struct reality_auth_result auth;
+    enum reality_outcome outcome;
+    struct reality_target target;
+    bool target_up, target_spoke;
+    struct node_dial *tdial, *ddial;
+
+    struct tls13_conn *tls;
+    struct buf app; /* decrypted application bytes before the VLESS header is complete */
+    size_t first_len;
+    struct vless_request req;
+    bool vision;
+
+    struct relay relay;
+    bool relay_started;
+    struct tunnel_xprt xprt;
+    bool xprt_ready;
+};
+
+static const char *const state_names[NODE_SS__COUNT] = {
+    "proxy_header", "peek_hello", "wait_target", "target_flight", "tls_handshake",
+    "vless_header", "dialing",    "relay",       "fallback_relay", "closed",
+};
+
+static const char *const reason_names[NODE_CR__COUNT] = {
+    "done", "fallback_done", "target_dial", "target_flight", "tls",   "vless",   "flow",
+    "dial", "timeout",       "proxy_header", "io",         "nomem", "shutdown",
+};
+
+const char *node_session_state_str(enum node_session_state s)
+{
+    return (unsigned)s < NODE_SS__COUNT ? state_names[s] : "unknown";
+}
+
+const char *node_close_reason_str(enum node_close_reason r)
+{
+    return (unsigned)r < NODE_CR__COUNT ? reason_names[r] : "unknown";
+}
+
+static uint64_t unix_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void session_free_task(struct loop *loop, struct loop_task *t)
+{
+    (void)loop;
+    struct session *s = container_of(t, struct session, free_task);
+    buf_dispose(&s->cin);
+    buf_dispose(&s->tout);
+    buf_dispose(&s->cout);
+    buf_dispose(&s->scratch);
+    buf_dispose_secret(&s->app);
+    reality_target_dispose(&s->target);
+    reality_auth_result_wipe(&s->auth);
+    if (s->xprt_ready)
+        tunnel_xprt_dispose(&s->xprt);
+    tls13_conn_free(s->tls);
+    node_snapshot_unref(s->snap);
+    free(s);
+}
+
+static void close_fd(struct session *s, struct loop_io *io, int *fd)
+{
+    if (*fd < 0)
+        return;
+    if (io != NULL)
+        loop_io_stop(s->w->loop, io);
+    close(*fd);
+    *fd = -1;
+}
+
+/* Ends the session: everything is released at the end of the loop iteration. */
+static void session_close(struct session *s, enum node_close_reason why, int err)
+{
+    if (s->state == NODE_SS_CLOSED)
+        return;
+    struct node_worker *w = s->w;
+    enum node_session_state was = s->state;
+    s->state = NODE_SS_CLOSED;
+    loop_timer_stop(w->loop, &s->deadline);
+    if (s->tdial)
+        node_dial_cancel(s->tdial);
+    if (s->ddial)
+        node_dial_cancel(s->ddial);
+    s->tdial = s->ddial = NULL;
+    if (s->relay_started)
+        relay_dispose(&s->relay);
+    close_fd(s, &s->cio, &s->cfd);
+    close_fd(s, &s->tio, &s->tfd);
+    close_fd(s, NULL, &s->dfd);
+    atomic_fetch_add(&w->stats.closed, 1);
+    atomic_fetch_sub(&w->stats.active, 1);
+    if ((unsigned)why < 16)
+        atomic_fetch_add(&w->stats.close_reasons[why], 1);
+    log_debug("node", s->id, "close", LF_STR("reason", node_close_reason_str(why)),
+              LF_STR("state", node_session_state_str(was)), LF_STR("err", err ? err_str(err) : ""));
+    s->link.prev->next = s->link.next;
+    s->link.next->prev = s->link.prev;
+    s->link.prev = s->link.next = &s->link;
+    loop_defer(w->loop, &s->free_task);
+}
+
+void node_session_close_all(struct node_worker *w)
+{
+    while (w->sessions.next != &w->sessions) {
+        struct session *s = container_of(w->sessions.next, struct session, link);
+        session_close(s, NODE_CR_SHUTDOWN, 0);
+    }
+}
+
+/* ---- plumbing ---- */
+
+/* Writes as much of b as the socket takes. 0, or -errno (not EAGAIN). */
+static int write_some(int fd, struct buf *b)
+{
+    while (buf_len(b) > 0) {
+        ssize_t k = send(fd, buf_data(b), buf_len(b), MSG_NOSIGNAL);
+        if (k == -1) {
+            if (errno == EINTR)
+                continue;
+            return errno == EWOULDBLOCK ? 0 : -errno;
+        }
+        buf_consume(b, (size_t)k);
+    }
+    return 0;
+}
+
+/* Reads what is there into b (at most one chunk). >0 bytes, 0 at EOF, -EAGAIN, -errno. */
+static ssize_t read_some(int fd, struct buf *b)
+{
+    if (buf_reserve(b, SESSION_READ_CHUNK) < 0)
+        return ERR_NOMEM;
+    for (;;) {
+        ssize_t k = recv(fd, buf_tail(b), buf_space(b), 0);
+        if (k == -1 && errno == EINTR)
+            continue;
+        if (k == -1)
+            return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+        buf_produce(b, (size_t)k);
+        return k;
+    }
+}
+
+static void update_interest(struct session *s)
+{
+    struct loop *loop = s->w->loop;
+    if (s->cfd >= 0)
+        (void)loop_io_set(loop, &s->cio, LOOP_READ | (buf_len(&s->cout) ? LOOP_WRITE : 0));
+    if (s->tfd >= 0 && s->target_up)
+        (void)loop_io_set(loop, &s->tio, LOOP_READ | (buf_len(&s->tout) ? LOOP_WRITE : 0));
+}
+
+/* Mirroring (spec/reality.md §4.1): client bytes up to fwd_limit go to the target. */
+static int mirror(struct session *s)
+{
+    if (!s->target_up)
+        return 0;
+    size_t limit = s->fwd_limit < buf_len(&s->cin) ? s->fwd_limit : buf_len(&s->cin);
+    if (s->cin_fwd < limit) {
+        TRY(buf_append(&s->tout, buf_data(&s->cin) + s->cin_fwd, limit - s->cin_fwd));
+        s->cin_fwd = limit;
+    }
+    return write_some(s->tfd, &s->tout);
+}
+
+/* ---- fallback: a transparent relay to the target (spec/reality.md §6) ---- */
+
+static void relay_done(struct relay *r, enum relay_reason reason, int err)
+{
+    struct session *s = container_of(r, struct session, relay);
+    struct node_worker *w = s->w;
+    atomic_fetch_add(&w->stats.bytes_up, relay_bytes(r, RELAY_A_TO_B));
+    atomic_fetch_add(&w->stats.bytes_down, relay_bytes(r, RELAY_B_TO_A));
+    s->relay_started = false; /* already stopped */
+    enum node_close_reason why = s->state == NODE_SS_FALLBACK_RELAY ? NODE_CR_FALLBACK_DONE : NODE_CR_DONE;
+    if (reason == RELAY_REASON_NOMEM)
+        why = NODE_CR_NOMEM;
+    else if (reason == RELAY_REASON_ERR_A || reason == RELAY_REASON_ERR_B)
+        why = why == NODE_CR_DONE ? NODE_CR_IO : why;
+    session_close(s, why, reason == RELAY_REASON_DONE ? 0 : err);
+}
+
+static void start_fallback(struct session *s)
+{
+    struct node_worker *w = s->w;
+    const struct node_inbound *ib = s->in->ib;
+    loop_timer_stop(w->loop, &s->deadline);
+    loop_io_stop(w->loop, &s->cio);
+    loop_io_stop(w->loop, &s->tio);
+    s->state = NODE_SS_FALLBACK_RELAY;
+    atomic_fetch_add(&w->stats.fallback, 1);
+    reality_outcome_count(s->outcome);
+    struct relay_cfg rc = {
+        .mode = RELAY_MODE_COPY,
+        .pool = w->pool,
+        .idle_ms = (uint64_t)s->snap->cfg->idle_timeout_sec * 1000,
+        .rate = {[RELAY_A_TO_B] = {ib->fallback_upload.after_bytes, ib->fallback_upload.bytes_per_sec,
+                                   ib->fallback_upload.burst_bytes_per_sec},
+                 [RELAY_B_TO_A] = {ib->fallback_download.after_bytes, ib->fallback_download.bytes_per_sec,
+                                   ib->fallback_download.burst_bytes_per_sec}},
+        .on_done = relay_done,
+    };
+    relay_init(&s->relay, w->loop, &rc);
+    /* Unsent mirror bytes first, then whatever the client sent that was not mirrored yet. */
+    int err = 0;
+    if (buf_len(&s->tout))
+        err = relay_preload(&s->relay, RELAY_A_TO_B, buf_data(&s->tout), buf_len(&s->tout));
+    if (err == 0 && s->cin_fwd < buf_len(&s->cin))
+        err = relay_preload(&s->relay, RELAY_A_TO_B, buf_data(&s->cin) + s->cin_fwd, buf_len(&s->cin) - s->cin_fwd);
+    struct bytes got = reality_target_received(&s->target);
+    if (err == 0 && got.len)
+        err = relay_preload(&s->relay, RELAY_B_TO_A, got.p, got.len);
+    if (err == 0)
+        err = relay_start(&s->relay, s->cfd, s->tfd);
+    if (err < 0) {
+        relay_dispose(&s->relay);
+        session_close(s, err == ERR_NOMEM ? NODE_CR_NOMEM : NODE_CR_IO, err);
+        return;
+    }
+    s->relay_started = true;
+    buf_dispose(&s->cin);
+    buf_dispose(&s->tout);
+    reality_target_dispose(&s->target);
+}
+
+/* ---- authenticated path ---- */
+
+static void fail_tls(struct session *s, int err)
+{
+    /* An alert the engine chose is already in cout; best effort. */
+    if (s->cfd >= 0)
+        (void)write_some(s->cfd, &s->cout);
+    log_debug("node", s->id, "tls_failed", LF_STR("err", tls13_err_str(err)));
+    reality_outcome_count(REALITY_OUTCOME_HANDSHAKE_FAILED);
+    session_close(s, NODE_CR_TLS, err);
+}
+
+/* Builds and queues our flight from the target's (spec/reality.md §7.1, §7.2). */
+static void send_flight(struct session *s)
+{
+    struct node_worker *w = s->w;
+    const struct reality_target_plan *plan = &s->target.plan;
+    if (plan->group != TLS13_GROUP_X25519 && w->groups[1] == NULL) {
+        log_warn("node", s->id, "target_group_unsupported", LF_UINT("group", plan->group),
+                 LF_STR("hint", "the target chose X25519MLKEM768, which this build cannot answer"));
+        session_close(s, NODE_CR_TARGET_FLIGHT, ERR_UNSUPPORTED);
+        return;
+    }
+    s->tls = tls13_conn_new(&w->tls_server, true);
+    if (s->tls == NULL) {
+        session_close(s, NODE_CR_NOMEM, ERR_NOMEM);
+        return;
+    }
+    uint8_t der[REALITY_CERT_DER_LEN];
+    size_t lens[4], n = 0;
+    reality_plan_flight_layout(plan, lens, &n);
+    struct bytes sh = reality_target_server_hello_msg(&s->target);
+    int rc = reality_cert_for_conn(&w->rt->cert, s->auth.auth_key, der);
+    struct bytes chain = {der, sizeof(der)};
+    if (rc == 0)
+        rc = tls13_server_set_hello_template(s->tls, sh.p, sh.len);
+    if (rc == 0)
+        rc = tls13_server_set_certificate(s->tls, &chain, 1, w->rt->cert.ed_priv);
+    if (rc == 0)
+        rc = tls13_server_set_record_layout(s->tls, lens, n);
+    if (rc == 0)
+        rc = tls13_server_set_alpn(s->tls, NULL, 0); /* REALITY never selects ALPN (§7.2) */
+    if (rc == 0) {
+        size_t used = 0;
+        /* Exactly the ClientHello records; later client bytes are its second flight. */
+        rc = tls13_handshake(s->tls, buf_data(&s->cin), s->ch.record_bytes, &used, &s->cout);
+        if (rc == ERR_NEED_MORE)
+            rc = 0;
+        buf_consume(&s->cin, used);
+    }
+    if (rc == 0 && plan->lens[REALITY_SLOT_NEW_SESSION_TICKET] != 0) /* shaped like the target's ticket */
+        rc = tls13_seal_record(s->tls, 23, NULL, 0, plan->lens[REALITY_SLOT_NEW_SESSION_TICKET], &s->cout);
+    memset(der, 0, sizeof(der));
+    if (rc < 0) {
+        fail_tls(s, rc);
+        return;
+    }
+    s->state = NODE_SS_TLS_HANDSHAKE;
+    rc = write_some(s->cfd, &s->cout);
+    if (rc < 0) {
+        session_close(s, NODE_CR_IO, rc);
+        return;
+    }
+    update_interest(s);
+}
+
+static void dest_dialed(void *arg, enum node_dial_result res, int err, int fd, const struct sock_addr *peer);
+
+/* Client bytes after the handshake: VLESS header, then hand-off to the relay. */
+static void on_vless_bytes(struct session *s)
+{
+    const struct node_inbound_rt *in = s->in;
+    while (buf_len(&s->app) < SESSION_MAX_HEADER_PLAIN) {
+        size_t used = 0;
+        size_t before = buf_len(&s->app);
+        int rc = tls13_recv_record(s->tls, buf_data(&s->cin), buf_len(&s->cin), &used, &s->app, &s->cout, NULL);
+        buf_consume(&s->cin, used);
+        if (rc == ERR_NEED_MORE)
+            break;
+        if (rc < 0) {
+            fail_tls(s, rc);
+            return;
+        }
+        if (s->first_len == 0 && buf_len(&s->app) > before)
+            s->first_len = buf_len(&s->app) - before;
+        if (s->first_len)
+            break; /* the header is in the first record: parse before decrypting more */
+    }
+    if (s->first_len == 0)
+        return;
+    int rc = vless_request_parse(&s->req, buf_data(&s->app), buf_len(&s->app), s->first_len, in->users, false);
+    if (rc == ERR_NEED_MORE) {
+        if (buf_len(&s->app) >= SESSION_MAX_HEADER_PLAIN)
+            session_close(s, NODE_CR_VLESS, ERR_TOO_LONG);
+        return;
+    }
+    if (rc < 0 || s->req.action != VLESS_ACT_ACCEPT) {
+        log_debug("node", s->id, "vless_rejected", LF_STR("reason", vless_hdr_reason_str(s->req.reason)));
+        session_close(s, NODE_CR_VLESS, rc < 0 ? rc : ERR_AUTH);
+        return;
+    }
+    const uint8_t *body = buf_data(&s->app) + s->req.header_len;
+    size_t body_len = buf_len(&s->app) - s->req.header_len;
+    struct vless_flow_decision d =
+        vless_flow_decide(s->req.user->flow, s->req.addons.flow, s->req.cmd, body, body_len);
+    if (!d.allow) {
+        log_debug("node", s->id, "flow_refused", LF_STR("reason", vless_flow_reason_str(d.reason)));
+        session_close(s, NODE_CR_FLOW, ERR_AUTH);
+        return;
+    }
+    if (s->req.cmd != VLESS_CMD_TCP) {
+        /* UDP (command 2) and Mux/XUDP arrive with the node-operations work. */
+        log_debug("node", s->id, "command_unsupported", LF_UINT("cmd", s->req.cmd));
+        session_close(s, NODE_CR_FLOW, ERR_UNSUPPORTED);
+        return;
+    }
+    s->vision = d.vision;
+    s->state = NODE_SS_DIALING;
+    loop_io_stop(s->w->loop, &s->cio); /* the relay owns the client fd from here */
+    char host[VLESS_DOMAIN_MAX + 1];
+    const struct vless_addr *a = &s->req.dest;
+    if (a->type == VLESS_ATYP_DOMAIN) {
+        memcpy(host, a->domain, (size_t)a->domain_len + 1);
+    } else {
+        struct sock_addr sa;
+        if (a->type == VLESS_ATYP_IPV4)
+            sock_addr_from_v4(&sa, a->ip, a->port);
+        else
+            sock_addr_from_v6(&sa, a->ip, a->port);
+        if (sock_addr_format_ip(&sa, host, sizeof(host)) < 0) {
+            session_close(s, NODE_CR_VLESS, ERR_MALFORMED);
+            return;
+        }
+    }
+    rc = node_dial_start(s->w->dialer, host, a->port, NODE_DIAL_DEFAULT, dest_dialed, s, &s->ddial);
+    if (rc < 0)
+        session_close(s, NODE_CR_DIAL, rc);
+}
+
+static void dest_dialed(void *arg, enum node_dial_result res, int err, int fd, const struct sock_addr *peer)
+{
+    struct session *s = arg;
+    struct node_worker *w = s->w;
+    s->ddial = NULL;
+    (void)peer;
+    if (res != NODE_DIAL_OK) {
+        log_debug("node", s->id, "dial_failed", LF_STR("result", node_dial_result_str(res)),
+                  LF_STR("err", err_str(err)));
+        session_close(s, NODE_CR_DIAL, err);
+        return;
+    }
+    s->dfd = fd;
+    (void)sock_set_nodelay(fd, true);
+    const uint8_t *body = buf_data(&s->app) + s->req.header_len;
+    size_t body_len = buf_len(&s->app) - s->req.header_len;
+    int rc = tunnel_xprt_init(&s->xprt, s->tls, s->vision, s->req.id, buf_data(&s->cin), buf_len(&s->cin), body,
+                            body_len);
+    s->xprt_ready = true;
+    uint8_t resp[2];
+    struct buf rb;
+    buf_init_fixed(&rb, resp, sizeof(resp));
+    if (rc == 0)
+        rc = vless_response_encode(&rb, s->req.version);
+    if (rc == 0)
+        rc = tunnel_xprt_set_prefix(&s->xprt, resp, buf_len(&rb)); /* sent with the first downlink data */
+    if (rc == 0 && buf_len(&s->cout)) /* e.g. a KeyUpdate answer queued while reading the header */
+        rc = buf_append(&s->xprt.cout, buf_data(&s->cout), buf_len(&s->cout));
+    buf_dispose_secret(&s->app);
+    buf_dispose(&s->cin);
+    buf_dispose(&s->cout);
+    if (rc < 0) {
+        session_close(s, NODE_CR_NOMEM, rc);
+        return;
+    }
+    struct relay_cfg cfg = {
+        .mode = RELAY_MODE_COPY,
+        .pool = w->pool,
+        .idle_ms = (uint64_t)s->snap->cfg->idle_timeout_sec * 1000,
+        .on_done = relay_done,
+    };
+    relay_init(&s->relay, w->loop, &cfg);
+    rc = relay_set_xprt(&s->relay, RELAY_SIDE_A, &tunnel_xprt_ops, &s->xprt);
+    if (rc == 0)
+        rc = relay_start(&s->relay, s->cfd, s->dfd);
+    if (rc < 0) {
+        relay_dispose(&s->relay);
+        session_close(s, NODE_CR_IO, rc);
+        return;
+    }
+    s->relay_started = true;
+    s->state = NODE_SS_RELAY;
+    loop_timer_stop(w->loop, &s->deadline);
+    if (s->snap->cfg->access_log != NULL) {
+        char dest[300];
+        vless_addr_format(dest, sizeof(dest), &s->req.dest);
+        log_info("access", s->id, "tunnel", LF_STR("user", s->req.user->email ? s->req.user->email : ""),
+                 LF_STR("dest", dest), LF_BOOL("vision", s->vision));
+    }
+}
+
+/* ---- the decision (spec/reality.md §4.3) ---- */
+
+static void decide(struct session *s)
+{
+    if (s->target_spoke) { /* §4.4: the target answered before we decided */
+        s->outcome = REALITY_OUTCOME_TARGET_FIRST;
+        s->decision = DECIDE_FALLBACK;
+        return;
+    }
+    int rc = reality_auth(s->in->reality, &s->ch, unix_ms(), &s->auth);
+    s->outcome = rc < 0 ? REALITY_OUTCOME_MALFORMED : s->auth.outcome;
+    if (rc < 0 || s->auth.outcome != REALITY_OUTCOME_AUTHENTICATED) {
+        s->decision = DECIDE_FALLBACK;
+        log_debug("node", s->id, "reality_fallback", LF_STR("reason", reality_outcome_str(s->outcome)));
+        return;
+    }
+    s->decision = DECIDE_AUTHENTICATED;
+    s->fwd_limit = s->ch.record_bytes; /* the hello goes to the target, nothing after it */
+    atomic_fetch_add(&s->w->stats.authenticated, 1);
+    reality_outcome_count(REALITY_OUTCOME_AUTHENTICATED);
+}
+
+/* Moves the session forward after any event. */
+static void advance(struct session *s)
+{
+    int rc;
+    switch (s->state) {
+    case NODE_SS_PEEK_HELLO:
+        rc = reality_ch_peek(buf_data(&s->cin), buf_len(&s->cin), &s->scratch, &s->ch);
+        if (rc == ERR_NEED_MORE) {
+            if (buf_len(&s->cin) > SESSION_MAX_CLIENT_PREFIX)
+                rc = ERR_TOO_LONG;
+            else
+                return;
+        }
+        if (rc < 0) {
+            s->outcome = REALITY_OUTCOME_MALFORMED;
+            s->decision = DECIDE_FALLBACK;
+        } else {
+            decide(s);
+        }
+        s->state = NODE_SS_WAIT_TARGET;
+        /* fall through */
+    case NODE_SS_WAIT_TARGET:
+        if (!s->target_up)
+            return;
+        if (s->decision == DECIDE_FALLBACK) {
+            start_fallback(s);
+            return;
+        }
+        rc = mirror(s);
+        if (rc < 0) {
+            session_close(s, NODE_CR_TARGET_DIAL, rc);
+            return;
+        }
+        s->state = NODE_SS_TARGET_FLIGHT;
+        /* fall through */
+    case NODE_SS_TARGET_FLIGHT:
+        switch (s->target.state) {
+        case REALITY_TARGET_ST_EXPECT_RECORDS:
+            return;
+        case REALITY_TARGET_ST_FALLBACK:
+            log_debug("node", s->id, "target_flight_fallback", LF_STR("why", s->target.why ? s->target.why : ""));
+            s->outcome = REALITY_OUTCOME_TARGET_BAD_SERVER_HELLO;
+            start_fallback(s);
+            return;
+        case REALITY_TARGET_ST_CLOSE:
+            reality_outcome_count(REALITY_OUTCOME_TARGET_BAD_FLIGHT);
+            session_close(s, NODE_CR_TARGET_FLIGHT, ERR_MALFORMED);
+            return;
+        case REALITY_TARGET_ST_READY:
+            send_flight(s);
+            if (s->state != NODE_SS_TLS_HANDSHAKE)
+                return;
+            break;
+        case REALITY_TARGET_ST__COUNT:
+        default:
+            session_close(s, NODE_CR_TARGET_FLIGHT, ERR_INTERNAL);
+            return;
+        }
+        /* fall through */
+    case NODE_SS_TLS_HANDSHAKE: {
+        size_t used = 0;
+        rc = tls13_handshake(s->tls, buf_data(&s->cin), buf_len(&s->cin), &used, &s->cout);
+        buf_consume(&s->cin, used);
+        if (rc == ERR_NEED_MORE) {
+            update_interest(s);
+            return;
+        }
+        if (rc < 0) {
+            fail_tls(s, rc);
+            return;
+        }
+        /* Handshake complete: the target has served its purpose (§7.3). */
+        close_fd(s, &s->tio, &s->tfd);
+        reality_target_dispose(&s->target);
+        buf_dispose(&s->tout);
+        s->state = NODE_SS_VLESS_HEADER;
+    }
+        /* fall through */
+    case NODE_SS_VLESS_HEADER:
+        on_vless_bytes(s);
+        if (s->state == NODE_SS_VLESS_HEADER)
+            update_interest(s);
+        return;
+    case NODE_SS_PROXY_HEADER:
+    case NODE_SS_DIALING:
+    case NODE_SS_RELAY:
+    case NODE_SS_FALLBACK_RELAY:
+    case NODE_SS_CLOSED:
+    case NODE_SS__COUNT:
+    default:
+        return;
+    }
+}
+
+/* ---- events ---- */
+
+static void on_client(struct loop *loop, struct loop_io *io, unsigned ev)
+{
+    (void)loop;
+    struct session *s = container_of(io, struct session, cio);
+    if (ev & LOOP_WRITE) {
+        int rc = write_some(s->cfd, &s->cout);
+        if (rc < 0) {
+            session_close(s, NODE_CR_IO, rc);
+            return;
+        }
+    }
+    if (ev & (LOOP_READ | LOOP_HUP | LOOP_ERROR)) {
+        ssize_t k = read_some(s->cfd, &s->cin);
+        if (k == -EAGAIN) {
+            update_interest(s);
+            return;
+        }
+        if (k <= 0) {
+            /* A client that leaves before authenticating leaves the target too (§6 half-close
+             * is for the relay phase; here nothing was relayed back yet). */
+            session_close(s, k == 0 ? NODE_CR_IO : NODE_CR_IO, (int)k);
+            return;
+        }
+        if (s->state == NODE_SS_PROXY_HEADER) {
+            struct proxy_header h;
+            int rc = proxy_header_parse(buf_data(&s->cin), buf_len(&s->cin), &h);
+            if (rc == ERR_NEED_MORE)
+                return;
+            if (rc < 0) {
+                session_close(s, NODE_CR_PROXY_HEADER, rc);
+                return;
+            }
+            if (!h.local) {
+                s->peer = h.src;
+                s->local = h.dst;
+            }
+            buf_consume(&s->cin, h.len);
+            s->state = NODE_SS_PEEK_HELLO;
+        }
+        if (s->state == NODE_SS_PEEK_HELLO || s->state == NODE_SS_WAIT_TARGET) {
+            int rc = mirror(s);
+            if (rc < 0) {
+                session_close(s, NODE_CR_TARGET_DIAL, rc);
+                return;
+            }
+        }
+    }
+    advance(s);
+    if (s->state != NODE_SS_CLOSED && s->state < NODE_SS_DIALING)
+        update_interest(s);
+}
+
+static void on_target(struct loop *loop, struct loop_io *io, unsigned ev)
+{
+    (void)loop;
+    struct session *s = container_of(io, struct session, tio);
+    if (ev & LOOP_WRITE) {
+        int rc = write_some(s->tfd, &s->tout);
+        if (rc < 0) {
+            session_close(s, NODE_CR_TARGET_DIAL, rc);
+            return;
+        }
+    }
+    if (ev & (LOOP_READ | LOOP_HUP | LOOP_ERROR)) {
+        uint8_t tmp[8192];
+        ssize_t k = recv(s->tfd, tmp, sizeof(tmp), 0);
+        if (k == -1 && (errno == EAGAIN || errno == EINTR)) {
+            update_interest(s);
+            return;
+        }
+        if (k <= 0) {
+            /* The target hung up: before the handshake completed, so does the client (§7.3),
+             * and a target that closes while we peek makes a fallback that ends at once. */
+            if (s->state == NODE_SS_PEEK_HELLO || s->state == NODE_SS_WAIT_TARGET) {
+                s->target_spoke = true;
+                close_fd(s, &s->tio, &s->tfd);
+                session_close(s, NODE_CR_TARGET_DIAL, k == 0 ? ERR_CLOSED : -errno);
+                return;
+            }
+            session_close(s, NODE_CR_TARGET_FLIGHT, k == 0 ? ERR_CLOSED : -errno);
+            return;
+        }
+        if (s->state == NODE_SS_TLS_HANDSHAKE)
+            return; /* late target bytes (ticket tail) are not for the client */
+        size_t used = 0;
+        if (s->state == NODE_SS_PEEK_HELLO || s->state == NODE_SS_WAIT_TARGET)
+            s->target_spoke = true;
+        if (s->target.state == REALITY_TARGET_ST_EXPECT_RECORDS &&
+            reality_target_feed(&s->target, tmp, (size_t)k, &used) < 0) {
+            session_close(s, NODE_CR_NOMEM, ERR_NOMEM);
+            return;
+        }
+    }
+    advance(s);
+    if (s->state != NODE_SS_CLOSED && s->state < NODE_SS_DIALING)
+        update_interest(s);
+}
+
+static void target_dialed(void *arg, enum node_dial_result res, int err, int fd, const struct sock_addr *peer)
+{
+    struct session *s = arg;
+    s->tdial = NULL;
+    (void)peer;
+    if (res != NODE_DIAL_OK) {
+        reality_outcome_count(REALITY_OUTCOME_DIAL_FAILED);
+        log_warn("node", s->id, "target_unreachable", LF_STR("result", node_dial_result_str(res)),
+                 LF_STR("err", err_str(err)));
+        session_close(s, NODE_CR_TARGET_DIAL, err);
+        return;
+    }
+    s->tfd = fd;
+    s->target_up = true;
+    loop_io_init(&s->tio, fd, on_target);
+    const struct node_inbound *ib = s->in->ib;
+    if (ib->xver) {
+        struct sock_addr target_peer;
+        if (sock_peer_addr(fd, &target_peer) == 0 && ib->xver <= 2) {
+            /* source = the client, destination = our address it reached (§4.1 step 2) */
+            int rc = proxy_header_write(&s->tout, ib->xver, &s->peer, &s->local);
+            if (rc < 0) {
+                session_close(s, NODE_CR_TARGET_DIAL, rc);
+                return;
+            }
+        }
+    }
+    int rc = mirror(s);
+    if (rc < 0) {
+        session_close(s, NODE_CR_TARGET_DIAL, rc);
+        return;
+    }
+    advance(s);
+    if (s->state != NODE_SS_CLOSED && s->state < NODE_SS_DIALING)
+        update_interest(s);
+}
+
+static void on_deadline(struct loop *loop, struct loop_timer *t)
+{
+    (void)loop;
+    struct session *s = container_of(t, struct session, deadline);
+    if ((s->state == NODE_SS_PEEK_HELLO || s->state == NODE_SS_WAIT_TARGET) && s->target_up) {
+        /* A slow or silent client is a probe like any other: let the target handle it. */
+        if (s->decision == DECIDE_NONE)
+            s->outcome = REALITY_OUTCOME_MALFORMED;
+        start_fallback(s);
+        return;
+    }
+    session_close(s, NODE_CR_TIMEOUT, ERR_TIMEOUT);
+}
+
+int node_session_start(struct node_worker *w, size_t inbound, int fd, const struct sock_addr *peer)
+{
+    struct session *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        close(fd);
+        return ERR_NOMEM;
+    }
+    s->w = w;
+    s->link.next = &w->sessions;
+    s->link.prev = w->sessions.prev;
+    w->sessions.prev->next = &s->link;
+    w->sessions.prev = &s->link;
+    s->snap = node_snapshot_ref(w->snap);
+    s->in = &s->snap->inbounds[inbound < s->snap->n_inbounds ? inbound : 0];
+    s->id = ((uint64_t)w->index << 48) | ++w->next_id;
+    s->cfd = fd;
+    s->tfd = s->dfd = -1;
+    s->peer = *peer;
+    (void)sock_local_addr(fd, &s->local);
+    s->fwd_limit = SIZE_MAX;
+    s->state = s->in->ib->accept_proxy_protocol ? NODE_SS_PROXY_HEADER : NODE_SS_PEEK_HELLO;
+    buf_init(&s->cin);
+    buf_init(&s->tout);
+    buf_init(&s->cout);
+    buf_init(&s->scratch);
+    buf_init(&s->app);
+    reality_target_init(&s->target);
+    loop_io_init(&s->cio, fd, on_client);
+    loop_timer_init(&s->deadline, on_deadline);
+    loop_task_init(&s->free_task, session_free_task);
+    atomic_fetch_add(&w->stats.accepted, 1);
+    atomic_fetch_add(&w->stats.active, 1);
+    (void)sock_set_nodelay(fd, true);
+    uint32_t hs_ms = s->snap->cfg->handshake_timeout_ms ? s->snap->cfg->handshake_timeout_ms : 4000;
+    int rc = loop_timer_start(w->loop, &s->deadline, hs_ms, 0);
+    if (rc == 0)
+        rc = loop_io_set(w->loop, &s->cio, LOOP_READ);
+    if (rc == 0)
+        rc = node_dial_start(w->dialer, s->in->ib->target_host, s->in->ib->target_port, NODE_DIAL_TRUSTED,
+                             target_dialed, s, &s->tdial);
+    if (rc < 0) {
+        session_close(s, rc == ERR_NOMEM ? NODE_CR_NOMEM : NODE_CR_TARGET_DIAL, rc);
+        return rc;
+    }
+    return 0;
+}

@@ -1,0 +1,104 @@
+/* veil-node's runtime: an immutable snapshot of everything derived from the config (REALITY
+ * settings, user tables), and the worker threads, each with its own epoll loop, buffer pool,
+ * resolver, dialer and SO_REUSEPORT listeners (STYLE.md §6: nothing mutable shared on the
+ * data path). A reload builds a new snapshot and posts it to every worker; sessions keep the
+ * snapshot they started with by reference. */
+#ifndef VEIL_NODE_WORKER_H
+#define VEIL_NODE_WORKER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/pool.h"
+#include "net/loop.h"
+#include "node/config.h"
+#include "node/dial.h"
+#include "node/dns.h"
+#include "reality/auth.h"
+#include "reality/cert.h"
+#include "tls13/tls13.h"
+#include "vless/users.h"
+
+/* What one inbound needs at run time. */
+struct node_inbound_rt {
+    const struct node_inbound *ib; /* borrowed from snap->cfg */
+    struct reality_server_cfg *reality;
+    struct vless_users *users;
+};
+
+struct node_snapshot {
+    atomic_uint refs;
+    struct node_cfg *cfg;
+    struct node_inbound_rt *inbounds;
+    size_t n_inbounds;
+};
+
+/* Builds a snapshot from a loaded config (takes a reference on cfg). ERR_CONFIG with a message
+ * in err (e.g. duplicate emails), ERR_NOMEM. */
+int node_snapshot_new(struct node_cfg *cfg, struct node_snapshot **out, char *err, size_t errlen);
+struct node_snapshot *node_snapshot_ref(struct node_snapshot *s);
+void node_snapshot_unref(struct node_snapshot *s);
+
+/* Counters of one worker; summed over workers on read. */
+struct node_worker_stats {
+    _Atomic uint64_t accepted, authenticated, fallback, closed;
+    _Atomic uint64_t bytes_up, bytes_down;
+    _Atomic uint64_t active;
+    _Atomic uint64_t close_reasons[16];
+};
+
+/* Intrusive list of a worker's live sessions (closed all at once when the node stops). */
+struct node_session_link {
+    struct node_session_link *prev, *next;
+};
+
+struct node_listener {
+    struct node_worker *w;
+    size_t inbound;
+    int fd;
+    struct loop_io io;
+};
+
+struct node_worker {
+    struct node_runtime *rt;
+    struct node_session_link sessions; /* sentinel */
+    unsigned index;
+    pthread_t thread;
+    struct loop *loop;
+    struct pool *pool;
+    struct node_dns *dns;
+    struct node_dialer *dialer;
+    struct node_snapshot *snap; /* current; swapped by reload posts */
+    struct tls13_ctx tls_server;
+    const struct tls13_kex_ops *groups[2];
+    struct node_listener *listeners; /* one per inbound */
+    size_t n_listeners;
+    bool draining;
+    uint64_t next_id;
+    struct node_worker_stats stats;
+};
+
+struct node_runtime {
+    struct node_snapshot *snap; /* guarded by lock; workers get their own reference */
+    pthread_mutex_t lock;
+    struct reality_cert cert; /* temporary certificate: once per process (spec/reality.md §8.1) */
+    struct node_worker *workers;
+    size_t n_workers;
+    atomic_bool stopping;
+};
+
+/* Creates the runtime with `n_workers` workers (0: one per CPU) serving `snap` (a reference is
+ * taken) and opens every listener (SO_REUSEPORT, one per worker and inbound). 0 or -errno /
+ * ERR_*; on error nothing is left running. */
+int node_runtime_start(struct node_runtime *rt, struct node_snapshot *snap, unsigned n_workers);
+/* Swaps in a new snapshot for new connections (established ones keep theirs). */
+void node_runtime_reload(struct node_runtime *rt, struct node_snapshot *snap);
+/* Stops accepting, lets sessions finish for up to `drain_ms`, then stops the loops and joins. */
+void node_runtime_stop(struct node_runtime *rt, uint64_t drain_ms);
+/* Sums the workers' counters. */
+void node_runtime_stats(const struct node_runtime *rt, struct node_worker_stats *out);
+
+#endif
