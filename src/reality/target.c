@@ -226,6 +226,8 @@ int reality_target_feed(struct reality_target *t, const uint8_t *in, size_t len,
 
 struct bytes reality_target_received(const struct reality_target *t)
 {
+    if (buf_len(&t->raw) == 0)
+        return bytes_of(NULL, 0); /* no buffer yet: buf_data() would offset NULL */
     return bytes_of(buf_data(&t->raw), buf_len(&t->raw));
 }
 
