@@ -309,6 +309,59 @@ static int decode_user(const json_t *o, size_t i, struct sync_user *u, struct sy
     return 0;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int cmp_uuid(const void *a, const void *b)
+{
+    return strcmp((*(const struct sync_user *const *)a)->uuid, (*(const struct sync_user *const *)b)->uuid);
+}
+
+/* A node table keyed by id and by uuid cannot take the same id twice, an id both changed and
+ * removed, or two users sharing one uuid. */
+static int check_unique(const struct sync_users_resp *m, struct sync_err *err)
+{
+    size_t n = m->n_users + m->n_removed;
+    if (n < 2)
+        return 0;
+    uint64_t *ids = malloc(n * sizeof(*ids));
+    const struct sync_user **by_uuid = malloc((m->n_users ? m->n_users : 1) * sizeof(*by_uuid));
+    int rc = 0;
+    if (ids == NULL || by_uuid == NULL) {
+        rc = fail(err, ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < m->n_users; i++) {
+        ids[i] = m->users[i].id;
+        by_uuid[i] = &m->users[i];
+    }
+    if (m->n_removed > 0)
+        memcpy(ids + m->n_users, m->removed, m->n_removed * sizeof(*ids));
+
+    qsort(ids, n, sizeof(*ids), cmp_u64);
+    for (size_t i = 1; i < n; i++) {
+        if (ids[i] == ids[i - 1]) {
+            rc = fail(err, ERR_MALFORMED, "id %" PRIu64 " appears more than once", ids[i]);
+            goto out;
+        }
+    }
+    qsort(by_uuid, m->n_users, sizeof(*by_uuid), cmp_uuid);
+    for (size_t i = 1; i < m->n_users; i++) {
+        if (strcmp(by_uuid[i]->uuid, by_uuid[i - 1]->uuid) == 0) {
+            rc = fail(err, ERR_MALFORMED, "users %" PRIu64 " and %" PRIu64 " share a uuid", by_uuid[i - 1]->id,
+                      by_uuid[i]->id);
+            goto out;
+        }
+    }
+out:
+    free(ids);
+    free(by_uuid);
+    return rc;
+}
+
 static int users_resp_from(struct sync_users_resp *m, const json_t *root, struct sync_err *err)
 {
     json_t *users, *removed;
@@ -342,7 +395,7 @@ static int users_resp_from(struct sync_users_resp *m, const json_t *root, struct
         m->removed[i] = (uint64_t)json_integer_value(v);
         m->n_removed = i + 1;
     }
-    return 0;
+    return check_unique(m, err);
 }
 
 int sync_users_resp_decode(struct sync_users_resp *m, const char *json, size_t len, struct sync_err *err)

@@ -100,7 +100,9 @@ int sync_usage_resp_encode(const struct sync_usage_resp *m, struct buf *out);
 /* Decoders parse len bytes of JSON into *m (overwritten). On failure *m is empty (nothing to
  * dispose, though disposing is harmless) and err (optional) says why. Returns 0, ERR_MALFORMED
  * (not JSON, wrong type, missing key, bad string), ERR_RANGE (number out of range),
- * ERR_UNSUPPORTED ("v" is not 1), ERR_LIMIT (too many elements), ERR_TOO_LONG, ERR_NOMEM. */
+ * ERR_UNSUPPORTED ("v" is not 1), ERR_LIMIT (too many elements), ERR_TOO_LONG, ERR_NOMEM.
+ * sync_users_resp_decode also refuses (ERR_MALFORMED) an id listed twice (in users and/or
+ * removed) and two users with the same uuid. */
 int sync_users_resp_decode(struct sync_users_resp *m, const char *json, size_t len, struct sync_err *err);
 int sync_usage_req_decode(struct sync_usage_req *m, const char *json, size_t len, struct sync_err *err);
 int sync_usage_resp_decode(struct sync_usage_resp *m, const char *json, size_t len, struct sync_err *err);

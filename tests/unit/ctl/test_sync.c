@@ -63,7 +63,12 @@ static void test_users_resp_roundtrip(void **state)
     for (size_t i = 0; i < N; i++) {
         char email[32];
         snprintf(email, sizeof(email), "user-%zu@example", i);
-        set_user(&users[i], i + 1, i % 2 ? "b831381d-6324-4d53-ad4f-8cda48b30811" : "hello", email);
+        char uuid[40];
+        if (i % 2)
+            snprintf(uuid, sizeof(uuid), "b831381d-6324-4d53-ad4f-%012zx", i);
+        else
+            snprintf(uuid, sizeof(uuid), "user%zu", i); /* a 1..30-byte Xray id */
+        set_user(&users[i], i + 1, uuid, email);
         users[i].device_limit = (uint32_t)i;
         users[i].speed_limit = (uint64_t)INT64_MAX - i;
         users[i].max_conns = UINT32_MAX - (uint32_t)i;
@@ -273,6 +278,12 @@ static void test_users_decode_negative(void **state)
         {HEAD "\"users\":[],\"removed\":{}}", ERR_MALFORMED, "removed: expected an array"},
         {"{\"v\":1,\"revision\":1,\"full\":true,\"users\":[],\"removed\":[1]}", ERR_MALFORMED,
          "removed: must be empty in a full update"},
+        {HEAD "\"users\":[" U1 ",{\"id\":1,\"uuid\":\"other\",\"flow\":\"\"}]}", ERR_MALFORMED,
+         "id 1 appears more than once"},
+        {HEAD "\"users\":[" U1 "],\"removed\":[2,1]}", ERR_MALFORMED, "id 1 appears more than once"},
+        {HEAD "\"users\":[],\"removed\":[4,4]}", ERR_MALFORMED, "id 4 appears more than once"},
+        {HEAD "\"users\":[" U1 ",{\"id\":2,\"uuid\":\"hello\",\"flow\":\"\"}]}", ERR_MALFORMED,
+         "users 1 and 2 share a uuid"},
         {"{\"v\":1,\"v\":1,\"revision\":1,\"full\":true,\"users\":[]}", ERR_MALFORMED, "duplicate"},
         {"{\"v\":1,\"revision\":1,\"full\":true,\"users\":[]} x", ERR_MALFORMED, "invalid JSON"},
         {"{\"v\":1,\"revision\":1,\"full\":true,\"users\":[{\"id\":1,\"uuid\":\"a\\u0000b\",\"flow\":\"\"}]}",
