@@ -26,6 +26,11 @@ static bool domain_char_ok(char c)
            c == '_';
 }
 
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
 /* Upstream first tries the name as an IP literal when it starts with a digit or '['. */
 static bool domain_as_ip(struct vless_addr *a, const char *s, size_t len)
 {
@@ -36,6 +41,11 @@ static bool domain_as_ip(struct vless_addr *a, const char *s, size_t len)
         s++;
         len -= 2;
     }
+    /* Like Go's net.ParseAddress: trim spaces when the ends are not alphanumeric. */
+    while (len > 0 && is_space(s[0]))
+        s++, len--;
+    while (len > 0 && is_space(s[len - 1]))
+        len--;
     memcpy(tmp, s, len);
     tmp[len] = '\0';
     uint8_t ip[16];

@@ -55,7 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ra != rb)
         abort();
     if (ra == 0) {
-        if (ea != eb || buf_len(&a) != buf_len(&b) || memcmp(buf_data(&a), buf_data(&b), buf_len(&a)) != 0)
+        if (ea != eb || buf_len(&a) != buf_len(&b) ||
+            (buf_len(&a) > 0 && memcmp(buf_data(&a), buf_data(&b), buf_len(&a)) != 0))
             abort();
         if ((ea & (VLESS_VISION_EV_END | VLESS_VISION_EV_DIRECT)) && sa != sb)
             abort();

@@ -251,6 +251,12 @@ static void test_decisions(void **state)
     assert_int_equal(req.dest.type, VLESS_ATYP_DOMAIN);
     assert_string_equal(req.dest.domain, "1_a-b");
     free(p);
+    p = tu_hex("00" ID "00 01 0050 02 08 312e322e332e3420", &n); /* "1.2.3.4 " (Go trims spaces) */
+    assert_int_equal(vless_request_parse(&req, p, n, n, u, false), 0);
+    assert_int_equal(req.dest.type, VLESS_ATYP_IPV4);
+    free(p);
+    expect("00" ID "00 01 0050 02 08 312e322e332e3520", true, 0, VLESS_ACT_ACCEPT, VLESS_HR_OK, u);
+    expect("00" ID "00 01 0050 02 04 31323320", true, ERR_MALFORMED, VLESS_ACT_CLOSE, VLESS_HR_BAD_ADDRESS, u);
     /* IPv4-mapped IPv6 becomes IPv4. */
     p = tu_hex("00" ID "00 01 0050 03 00000000000000000000ffff0a000001", &n);
     assert_int_equal(vless_request_parse(&req, p, n, n, u, false), 0);
