@@ -92,12 +92,16 @@ void mlkem768__ntt(struct mlkem768__poly *f)
         for (size_t start = 0; start < N; start += 2 * len) {
             uint32_t zeta = zetas[k++];
             for (size_t j = start; j < start + len; j++) {
+                /* Lazy reduction: t < q, so each layer grows coefficients by less than q;
+                 * after the 7 layers they stay below 8q < 2^16 and are reduced once. */
                 uint32_t t = fq_mul(zeta, f->c[j + len]);
-                f->c[j + len] = (uint16_t)csub_q((uint32_t)f->c[j] + Q - t);
-                f->c[j] = (uint16_t)csub_q((uint32_t)f->c[j] + t);
+                f->c[j + len] = (uint16_t)((uint32_t)f->c[j] + Q - t);
+                f->c[j] = (uint16_t)((uint32_t)f->c[j] + t);
             }
         }
     }
+    for (size_t i = 0; i < N; i++)
+        f->c[i] = (uint16_t)mod_q(f->c[i]);
 }
 
 void mlkem768__ntt_inv(struct mlkem768__poly *f)
