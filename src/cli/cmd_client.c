@@ -91,6 +91,7 @@ static void *conn_main(void *arg)
     struct outbound ob;
     buf_init(&early);
     buf_init(&reply);
+    memset(&ob, 0, sizeof(ob));
     ob.fd = -1;
     int rc = read_request(cc->local, &p, &early);
     if (rc == 0) {

@@ -1,0 +1,33 @@
+# Shared helpers for integration scripts: temp dir, free ports, process cleanup, waits.
+# Source it; it sets $WORK and a trap that kills everything started with `bg`.
+set -euo pipefail
+VEIL_BIN=${VEIL_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)/build/asan/bin}
+SUPPORT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+WORK=$(mktemp -d /tmp/veil-it.XXXXXX)
+PIDS=()
+cleanup() {
+  local rc=$?
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+  sleep 0.2
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
+  if [ $rc -ne 0 ]; then
+    echo "---- logs ($WORK) ----"
+    for f in "$WORK"/*.log; do [ -f "$f" ] && { echo "== $f"; tail -30 "$f"; }; done
+  fi
+  rm -rf "$WORK"
+  exit $rc
+}
+trap cleanup EXIT
+# bg LOGNAME cmd...: starts a background process, remembers its pid in $LASTPID.
+bg() { local log=$1; shift; "$@" >"$WORK/$log.log" 2>&1 & LASTPID=$!; PIDS+=("$LASTPID"); }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+wait_port() { # wait_port PORT [seconds]
+  local i
+  for i in $(seq 1 $((${2:-10} * 20))); do
+    (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "port $1 did not open"; return 1
+}
+fail() { echo "FAIL: $*"; exit 1; }
+ok() { echo "ok - $*"; }
