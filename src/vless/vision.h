@@ -97,8 +97,9 @@ struct vless_vision_wres {
 void vless_vision_writer_init(struct vless_vision_writer *w, struct vless_vision_shared *sh,
                               const uint8_t uuid[static VLESS_ID_LEN], vless_rand_fn *rand, void *rand_arg);
 /* Frames one batch (bufs of any size; each is cut into 8192-byte buffers as upstream reads
- * do) and appends the result to out. Total input <= VLESS_VISION_MAX_BATCH (else
- * ERR_TOO_LONG). In PLAIN and DIRECT modes the input is appended unchanged. An empty batch
+ * do) and appends the result to out. At most 8 buffers after cutting and
+ * VLESS_VISION_MAX_BATCH bytes in total (else ERR_TOO_LONG): concatenate small pieces
+ * (e.g. Mux frames) first. In PLAIN and DIRECT modes the input is appended unchanged. An empty batch
  * writes nothing. ERR_NOMEM, or the RNG's error; on error `out` is unchanged. */
 int vless_vision_writev(struct vless_vision_writer *w, const struct bytes *bufs, size_t nbufs, struct buf *out,
                         struct vless_vision_wres *res);
