@@ -7,6 +7,7 @@
 #ifndef VEIL_HUB_API_API_H
 #define VEIL_HUB_API_API_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -84,10 +85,22 @@ struct api_resp {
     } headers[API_MAX_HEADERS];
 };
 
+/* Node list cache for /sub: nodes change rarely and every subscription fetch needs them. Changes
+ * made through this API invalidate it at once; other replicas' changes show within the TTL. */
+#define API_NODE_CACHE_MS 2000
+
 struct api_ctx {
     struct store *st;
     struct api_cfg cfg;
+    pthread_mutex_t node_mu;
+    struct hub_node *nodes; /* usable for subscriptions, in subscription order */
+    size_t n_nodes;
+    int64_t nodes_until_ms; /* monotonic; 0 = stale */
 };
+
+/* Sets up / releases the shared state of a context (api_start does this for its own). */
+void api_ctx_init(struct api_ctx *ctx, struct store *st, const struct api_cfg *cfg);
+void api_ctx_dispose(struct api_ctx *ctx);
 
 /* Routes one request and fills resp (always: errors become JSON error answers). */
 void api_dispatch(struct api_ctx *ctx, const struct api_req *req, struct api_resp *resp);

@@ -195,8 +195,7 @@ int api_start(const struct api_cfg *cfg, struct store *st, struct api_server **o
     struct api_server *srv = calloc(1, sizeof *srv);
     if (srv == NULL)
         return ERR_NOMEM;
-    srv->ctx.st = st;
-    srv->ctx.cfg = *cfg;
+    api_ctx_init(&srv->ctx, st, cfg);
     const char *addr = cfg->listen_addr && cfg->listen_addr[0] ? cfg->listen_addr : "127.0.0.1";
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
@@ -211,6 +210,7 @@ int api_start(const struct api_cfg *cfg, struct store *st, struct api_server **o
         s6->sin6_port = htons(cfg->port);
         flags |= MHD_USE_IPv6;
     } else {
+        api_ctx_dispose(&srv->ctx);
         free(srv);
         return ERR_CONFIG;
     }
@@ -221,6 +221,7 @@ int api_start(const struct api_cfg *cfg, struct store *st, struct api_server **o
                               MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
     if (srv->d == NULL) {
         log_err("api", 0, "listen_failed", LF_STR("addr", addr), LF_UINT("port", cfg->port));
+        api_ctx_dispose(&srv->ctx);
         free(srv);
         return ERR_IO;
     }
@@ -240,5 +241,6 @@ void api_stop(struct api_server *s)
     if (s == NULL)
         return;
     MHD_stop_daemon(s->d);
+    api_ctx_dispose(&s->ctx);
     free(s);
 }

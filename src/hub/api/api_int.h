@@ -36,6 +36,9 @@ const char *api__query(struct api_call *c, const char *key);
 /* Random bytes from the system CSPRNG; aborts the request with 500 on failure. */
 int api__random(void *out, size_t n);
 
+/* Drops the node cache after a node change. */
+void api__nodes_invalidate(struct api_ctx *ctx);
+
 json_t *api__user_json(struct api_call *c, const struct hub_user *u);
 json_t *api__sub_json(const struct hub_sub *s);
 

@@ -49,6 +49,7 @@ void api__nodes_create(struct api_call *c)
     struct store_audit a = api__audit(c, "node.register", det);
     int rc = store_node_create(c->ctx->st, &n, hash, c->now, &a);
     free(det);
+    api__nodes_invalidate(c->ctx);
     if (rc < 0) {
         secure_wipe(tok, sizeof tok);
         api__store_error(c, rc, "node (name)");
@@ -93,6 +94,7 @@ static void node_set(struct api_call *c, const char *action, int64_t weight, int
 {
     struct store_audit a = api__audit(c, action, det);
     int rc = store_node_set(c->ctx->st, c->id, weight, draining, health, c->now, &a);
+    api__nodes_invalidate(c->ctx);
     struct hub_node n;
     if (rc == 0)
         rc = store_node_get(c->ctx->st, c->id, &n);
@@ -144,6 +146,7 @@ void api__nodes_delete(struct api_call *c)
 {
     struct store_audit a = api__audit(c, "node.delete", NULL);
     int rc = store_node_delete(c->ctx->st, c->id, c->now, &a);
+    api__nodes_invalidate(c->ctx);
     if (rc < 0) {
         api__store_error(c, rc, "node");
         return;

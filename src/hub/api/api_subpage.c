@@ -1,6 +1,7 @@
 /* GET /sub/<token>[/<format>|/info]: the public subscription endpoint. Looks the user, their
  * current subscription and the usable nodes up, and lets hub/sub render the answer. */
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include "core/err.h"
@@ -40,6 +41,75 @@ static enum sub_user_state user_state(const struct hub_user *u, const struct hub
 
 static const char *const state_names[SUB_USER__COUNT] = {"active", "disabled", "limited", "expired"};
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void api_ctx_init(struct api_ctx *ctx, struct store *st, const struct api_cfg *cfg)
+{
+    memset(ctx, 0, sizeof *ctx);
+    ctx->st = st;
+    ctx->cfg = *cfg;
+    pthread_mutex_init(&ctx->node_mu, NULL);
+}
+
+void api_ctx_dispose(struct api_ctx *ctx)
+{
+    free(ctx->nodes);
+    ctx->nodes = NULL;
+    pthread_mutex_destroy(&ctx->node_mu);
+}
+
+void api__nodes_invalidate(struct api_ctx *ctx)
+{
+    pthread_mutex_lock(&ctx->node_mu);
+    ctx->nodes_until_ms = 0;
+    pthread_mutex_unlock(&ctx->node_mu);
+}
+
+/* A private copy of the usable nodes (weight > 0, not draining, not down) in subscription
+ * order, from the cache or, when stale, from the store. */
+static int usable_nodes(struct api_ctx *ctx, struct hub_node **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    int64_t now = mono_ms();
+    pthread_mutex_lock(&ctx->node_mu);
+    if (now >= ctx->nodes_until_ms) {
+        struct hub_node *all;
+        size_t n_all, k = 0;
+        int rc = store_node_list(ctx->st, &all, &n_all);
+        if (rc < 0) {
+            pthread_mutex_unlock(&ctx->node_mu);
+            return rc;
+        }
+        for (size_t i = 0; i < n_all; i++)
+            if (all[i].weight > 0 && !all[i].draining && all[i].health != HUB_HEALTH_DOWN)
+                all[k++] = all[i];
+        if (k > 1)
+            qsort(all, k, sizeof *all, node_order);
+        free(ctx->nodes);
+        ctx->nodes = all;
+        ctx->n_nodes = k;
+        ctx->nodes_until_ms = now + API_NODE_CACHE_MS;
+    }
+    int rc = 0;
+    if (ctx->n_nodes > 0) {
+        *out = malloc(ctx->n_nodes * sizeof **out);
+        if (*out == NULL)
+            rc = ERR_NOMEM;
+        else {
+            memcpy(*out, ctx->nodes, ctx->n_nodes * sizeof **out);
+            *n = ctx->n_nodes;
+        }
+    }
+    pthread_mutex_unlock(&ctx->node_mu);
+    return rc;
+}
+
 void api__sub_page(struct api_call *c)
 {
     struct sub_path sp;
@@ -52,7 +122,9 @@ void api__sub_page(struct api_call *c)
     memcpy(token, sp.token, sp.token_len);
     token[sp.token_len] = '\0';
     struct hub_user u;
-    int rc = store_user_by_token(c->ctx->st, token, &u);
+    struct hub_sub s;
+    bool has_sub = false;
+    int rc = store_sub_view(c->ctx->st, token, &u, &s, &has_sub);
     if (rc < 0) {
         if (rc == ERR_NOT_FOUND)
             api__error(c, 404, "not_found", "no such subscription");
@@ -60,14 +132,6 @@ void api__sub_page(struct api_call *c)
             api__store_error(c, rc, "subscription");
         return;
     }
-    struct hub_sub s;
-    memset(&s, 0, sizeof s);
-    rc = store_sub_current(c->ctx->st, u.id, &s);
-    if (rc < 0 && rc != ERR_NOT_FOUND) {
-        api__store_error(c, rc, "subscription");
-        return;
-    }
-    bool has_sub = rc == 0;
     struct sub_user su = {
         .uuid = u.uuid,
         .name = u.username,
@@ -86,17 +150,11 @@ void api__sub_page(struct api_call *c)
     }
 
     struct hub_node *nodes;
-    size_t n_all;
-    if ((rc = store_node_list(c->ctx->st, &nodes, &n_all)) < 0) {
+    size_t n;
+    if ((rc = usable_nodes(c->ctx, &nodes, &n)) < 0) {
         api__store_error(c, rc, "nodes");
         return;
     }
-    size_t n = 0;
-    for (size_t i = 0; i < n_all; i++)
-        if (nodes[i].weight > 0 && !nodes[i].draining && nodes[i].health != HUB_HEALTH_DOWN)
-            nodes[n++] = nodes[i];
-    if (n > 1)
-        qsort(nodes, n, sizeof *nodes, node_order);
     struct sub_node *sn = n ? calloc(n, sizeof *sn) : NULL;
     if (n && sn == NULL) {
         free(nodes);

@@ -87,6 +87,9 @@ int store_sub_get(struct store *st, int64_t sub_id, struct hub_sub *out);
 /* The user's current subscription (active or limited, else the latest one). ERR_NOT_FOUND. */
 int store_sub_current(struct store *st, int64_t user_id, struct hub_sub *out);
 int store_sub_list(struct store *st, int64_t user_id, struct hub_sub **out, size_t *n);
+/* The subscription endpoint's lookup in one round trip: the user owning sub_token and their
+ * current subscription (*has_sub false when they never had one). ERR_NOT_FOUND. */
+int store_sub_view(struct store *st, const char *sub_token, struct hub_user *u, struct hub_sub *s, bool *has_sub);
 
 /* ---- nodes ---- */
 /* Inserts n with the SHA-256 (hex) of its token. ERR_EXISTS on a taken name. */

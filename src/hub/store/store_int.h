@@ -118,6 +118,9 @@ int store__tx(struct store *st, store_tx_fn *body, void *arg);
 /* Runs body on a pooled connection without a transaction (single-statement reads). */
 int store__ro(struct store *st, store_tx_fn *body, void *arg);
 
+/* Row readers shared between operation files. */
+void store__user_from_row(const struct store_res *r, size_t i, struct hub_user *u);
+
 /* Runs the migrations on one connection (in one transaction). */
 int store__migrate(struct store_conn *sc, int *version);
 

@@ -1,12 +1,35 @@
 /* SQLite backend (the embedded default): WAL mode, foreign keys on, a busy timeout, and
  * PostgreSQL-style $n placeholders rewritten to SQLite's ?n. */
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/err.h"
 #include "core/log.h"
 #include "hub/store/store_int.h"
+
+#define SQ_CACHE 64
+
+/* One connection with a cache of prepared statements keyed by SQL text: parsing and planning
+ * cost more than running most of our queries. */
+struct sq_conn {
+    sqlite3 *db;
+    size_t next; /* round-robin victim when full */
+    struct {
+        uint64_t hash;
+        char *sql;
+        sqlite3_stmt *st;
+    } cache[SQ_CACHE];
+};
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 1099511628211ull;
+    return h;
+}
 
 static int map_err(sqlite3 *db, int rc)
 {
@@ -44,13 +67,27 @@ static int sq_connect(const char *target, void **conn)
         sqlite3_close(db);
         return ERR_IO;
     }
-    *conn = db;
+    struct sq_conn *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        sqlite3_close(db);
+        return ERR_NOMEM;
+    }
+    c->db = db;
+    *conn = c;
     return 0;
 }
 
 static void sq_disconnect(void *conn)
 {
-    sqlite3_close(conn);
+    struct sq_conn *c = conn;
+    if (c == NULL)
+        return;
+    for (size_t i = 0; i < SQ_CACHE; i++) {
+        sqlite3_finalize(c->cache[i].st);
+        free(c->cache[i].sql);
+    }
+    sqlite3_close(c->db);
+    free(c);
 }
 
 /* "$12" -> "?12". Our SQL never has '$' inside string literals. */
@@ -99,21 +136,52 @@ static int collect_row(sqlite3_stmt *st, struct store_res *res, size_t *cap)
     return 0;
 }
 
-static int sq_exec(void *conn, const char *sql, const struct store_val *params, size_t n, struct store_res *res)
+/* Finds or prepares the statement for sql. */
+static int stmt_for(struct sq_conn *c, const char *sql, sqlite3_stmt **out)
 {
-    sqlite3 *db = conn;
-    if (n == 0 && res == NULL) {
-        int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-        return rc == SQLITE_OK ? 0 : map_err(db, rc);
+    uint64_t h = fnv1a(sql);
+    for (size_t i = 0; i < SQ_CACHE; i++) {
+        if (c->cache[i].st != NULL && c->cache[i].hash == h && strcmp(c->cache[i].sql, sql) == 0) {
+            *out = c->cache[i].st;
+            return 0;
+        }
     }
     char *text = rewrite(sql);
     if (text == NULL)
         return ERR_NOMEM;
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db, text, -1, &st, NULL);
+    int rc = sqlite3_prepare_v2(c->db, text, -1, &st, NULL);
     free(text);
     if (rc != SQLITE_OK)
-        return map_err(db, rc);
+        return map_err(c->db, rc);
+    char *key = strdup(sql);
+    if (key == NULL) {
+        sqlite3_finalize(st);
+        return ERR_NOMEM;
+    }
+    size_t slot = c->next;
+    c->next = (c->next + 1) % SQ_CACHE;
+    sqlite3_finalize(c->cache[slot].st);
+    free(c->cache[slot].sql);
+    c->cache[slot].hash = h;
+    c->cache[slot].sql = key;
+    c->cache[slot].st = st;
+    *out = st;
+    return 0;
+}
+
+static int sq_exec(void *conn, const char *sql, const struct store_val *params, size_t n, struct store_res *res)
+{
+    struct sq_conn *c = conn;
+    sqlite3 *db = c->db;
+    if (n == 0 && res == NULL) {
+        int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+        return rc == SQLITE_OK ? 0 : map_err(db, rc);
+    }
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_for(c, sql, &st);
+    if (rc < 0)
+        return rc;
     int ret = 0;
     for (size_t i = 0; i < n && ret == 0; i++) {
         int idx = (int)i + 1;
@@ -144,7 +212,8 @@ static int sq_exec(void *conn, const char *sql, const struct store_val *params, 
         if (res != NULL)
             ret = collect_row(st, res, &cap);
     }
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
     if (ret < 0) {
         if (res != NULL)
             store__res_free(res);

@@ -11,27 +11,33 @@
     "id, user_id, plan_id, starts_at, ends_at, used_up, used_down, state, last_reset_at, quota_bytes, "             \
     "device_limit, reset_strategy, created_at"
 
-static void sub_from_row(const struct store_res *r, size_t i, struct hub_sub *s)
+/* Reads the SUB_COLS starting at column off. */
+static void sub_from_row_at(const struct store_res *r, size_t i, size_t off, struct hub_sub *s)
 {
     char buf[16];
     memset(s, 0, sizeof *s);
-    s->id = store__cell_i64(r, i, 0);
-    s->user_id = store__cell_i64(r, i, 1);
-    s->plan_id = store__cell_i64(r, i, 2);
-    s->starts_at = store__cell_i64(r, i, 3);
-    s->ends_at = store__cell_i64(r, i, 4);
-    s->used_up = store__cell_i64(r, i, 5);
-    s->used_down = store__cell_i64(r, i, 6);
-    store__cell_str(r, i, 7, buf, sizeof buf);
+    s->id = store__cell_i64(r, i, off + 0);
+    s->user_id = store__cell_i64(r, i, off + 1);
+    s->plan_id = store__cell_i64(r, i, off + 2);
+    s->starts_at = store__cell_i64(r, i, off + 3);
+    s->ends_at = store__cell_i64(r, i, off + 4);
+    s->used_up = store__cell_i64(r, i, off + 5);
+    s->used_down = store__cell_i64(r, i, off + 6);
+    store__cell_str(r, i, off + 7, buf, sizeof buf);
     int st = hub_sub_state_parse(buf);
     s->state = st < 0 ? HUB_SUB_REVOKED : (enum hub_sub_state)st;
-    s->last_reset_at = store__cell_i64(r, i, 8);
-    s->quota_bytes = store__cell_i64(r, i, 9);
-    s->device_limit = store__cell_i64(r, i, 10);
-    store__cell_str(r, i, 11, buf, sizeof buf);
+    s->last_reset_at = store__cell_i64(r, i, off + 8);
+    s->quota_bytes = store__cell_i64(r, i, off + 9);
+    s->device_limit = store__cell_i64(r, i, off + 10);
+    store__cell_str(r, i, off + 11, buf, sizeof buf);
     int rs = hub_reset_parse(buf);
     s->reset = rs < 0 ? HUB_RESET_NONE : (enum hub_reset)rs;
-    s->created_at = store__cell_i64(r, i, 12);
+    s->created_at = store__cell_i64(r, i, off + 12);
+}
+
+static void sub_from_row(const struct store_res *r, size_t i, struct hub_sub *s)
+{
+    sub_from_row_at(r, i, 0, s);
 }
 
 static int sub_query(struct store_conn *sc, const char *sql, const struct store_val *p, size_t n, struct hub_sub *out)
@@ -264,4 +270,49 @@ int store_sub_list(struct store *st, int64_t user_id, struct hub_sub **out, size
     *out = a.list;
     *n = a.n;
     return rc;
+}
+
+struct view_arg {
+    const char *token;
+    struct hub_user *u;
+    struct hub_sub *s;
+    bool has_sub;
+};
+
+static int view_body(struct store_conn *sc, void *arg)
+{
+    struct view_arg *a = arg;
+    struct store_val p[] = {SV_T(a->token)};
+    struct store_res r;
+    /* One round trip for the hottest public path: the user and their current subscription. */
+    TRY(store__exec(sc,
+                    "SELECT u.id, u.telegram_id, u.username, u.language, u.vless_uuid, u.sub_token, u.referral_code,"
+                    " u.referrer_id, u.balance_minor, u.currency, u.enabled, u.created_at, u.revision,"
+                    " s.id, s.user_id, s.plan_id, s.starts_at, s.ends_at, s.used_up, s.used_down, s.state,"
+                    " s.last_reset_at, s.quota_bytes, s.device_limit, s.reset_strategy, s.created_at"
+                    " FROM users u LEFT JOIN subscriptions s ON s.id = (SELECT id FROM subscriptions"
+                    "  WHERE user_id = u.id ORDER BY CASE WHEN state IN ('active', 'limited') THEN 0 ELSE 1 END,"
+                    "  ends_at DESC, id DESC LIMIT 1)"
+                    " WHERE u.sub_token = $1",
+                    p, 1, &r));
+    int rc = ERR_NOT_FOUND;
+    if (r.nrows == 1) {
+        store__user_from_row(&r, 0, a->u);
+        a->has_sub = store__cell(&r, 0, 13) != NULL;
+        if (a->has_sub)
+            sub_from_row_at(&r, 0, 13, a->s);
+        else
+            memset(a->s, 0, sizeof *a->s);
+        rc = 0;
+    }
+    store__res_free(&r);
+    return rc;
+}
+
+int store_sub_view(struct store *st, const char *sub_token, struct hub_user *u, struct hub_sub *s, bool *has_sub)
+{
+    struct view_arg a = {.token = sub_token, .u = u, .s = s};
+    TRY(store__ro(st, view_body, &a));
+    *has_sub = a.has_sub;
+    return 0;
 }

@@ -10,7 +10,7 @@
     "id, telegram_id, username, language, vless_uuid, sub_token, referral_code, referrer_id, balance_minor, "        \
     "currency, enabled, created_at, revision"
 
-static void user_from_row(const struct store_res *r, size_t i, struct hub_user *u)
+void store__user_from_row(const struct store_res *r, size_t i, struct hub_user *u)
 {
     memset(u, 0, sizeof *u);
     u->id = store__cell_i64(r, i, 0);
@@ -36,7 +36,7 @@ static int user_query(struct store_conn *sc, const char *sql, const struct store
     TRY(store__exec(sc, sql, p, n, &r));
     int rc = ERR_NOT_FOUND;
     if (r.nrows == 1) {
-        user_from_row(&r, 0, out);
+        store__user_from_row(&r, 0, out);
         rc = 0;
     }
     store__res_free(&r);
@@ -202,7 +202,7 @@ static int list_body(struct store_conn *sc, void *arg)
             goto out;
         }
         for (size_t i = 0; i < r.nrows; i++)
-            user_from_row(&r, i, &a->users[i]);
+            store__user_from_row(&r, i, &a->users[i]);
     }
     a->n = r.nrows;
     store__res_free(&r);

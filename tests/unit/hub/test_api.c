@@ -586,6 +586,18 @@ static void test_sub_endpoint(void **state)
     assert_int_equal(http(e, "GET", p2, NULL, NULL, NULL, &j, NULL), 200);
     assert_string_equal(jstr(j, "state"), "active");
     json_decref(j);
+    /* Node changes reach /sub at once (the node cache is dropped on every change). */
+    snprintf(p2, sizeof p2, "%s/plain", sub);
+    assert_int_equal(http(e, "GET", p2, NULL, NULL, NULL, NULL, &r), 200);
+    assert_non_null(strstr(r.body, "de-1.example.com"));
+    free(r.body);
+    char np[96];
+    snprintf(np, sizeof np, "/api/v1/nodes/%lld/drain", (long long)nid);
+    assert_int_equal(http(e, "POST", np, ADMIN, NULL, NULL, NULL, NULL), 200);
+    assert_int_equal(http(e, "GET", p2, NULL, NULL, NULL, NULL, &r), 200);
+    assert_null(r.body ? strstr(r.body, "de-1.example.com") : NULL);
+    free(r.body);
+    assert_int_equal(http(e, "POST", np, ADMIN, "{\"draining\":false}", NULL, NULL, NULL), 200);
     snprintf(p2, sizeof p2, "%s/bogus-format", sub);
     expect_err(e, "GET", p2, NULL, NULL, 404, "not_found");
     expect_err(e, "GET", "/sub/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL, NULL, 404, "not_found");
