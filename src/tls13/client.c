@@ -266,7 +266,8 @@ static int handle_finished(struct tls13_conn *c, const uint8_t *msg, size_t len,
     if (rc == 0 && c->cert_requested) {
         /* no client certificates: an empty Certificate answers the request */
         struct wire_block m, l;
-        if ((rc = tls13__msg_begin(&f, TLS13_HS_CERTIFICATE, &m)) == 0 && (rc = wire_wr_u8(&f, (uint8_t)c->cr_ctx_len)) == 0 &&
+        if ((rc = tls13__msg_begin(&f, TLS13_HS_CERTIFICATE, &m)) == 0 &&
+            (rc = wire_wr_u8(&f, (uint8_t)c->cr_ctx_len)) == 0 &&
             (rc = wire_wr_bytes(&f, c->cr_ctx, c->cr_ctx_len)) == 0 && (rc = wire_wr_open(&f, 3, &l)) == 0 &&
             (rc = wire_wr_close(&f, &l)) == 0 && (rc = wire_wr_close(&f, &m)) == 0)
             rc = tls13__transcript_add(c, buf_data(&f), buf_len(&f));

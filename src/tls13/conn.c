@@ -490,8 +490,7 @@ int tls13_send(struct tls13_conn *c, const void *data, size_t len, struct buf *o
     return 0;
 }
 
-int tls13_seal_record(struct tls13_conn *c, uint8_t type, const void *data, size_t len, size_t total,
-                      struct buf *out)
+int tls13_seal_record(struct tls13_conn *c, uint8_t type, const void *data, size_t len, size_t total, struct buf *out)
 {
     if (!tls13_cipher_active(&c->wr))
         return ERR_BAD_STATE;
@@ -644,7 +643,9 @@ int tls13_client_set_hello(struct tls13_conn *c, const uint8_t *msg, size_t len,
         c->n_keys = 0;
         buf_reset(&c->ch_msg);
         memset(&c->ch, 0, sizeof(c->ch));
-        return rc < TLS13_ERR_ALERT_BASE + 1 ? ERR_MALFORMED : rc;
+        uint8_t a;
+        bool peer;
+        return tls13_err_is_alert(rc, &a, &peer) ? ERR_MALFORMED : rc; /* a caller error, not a peer's */
     }
     c->custom_hello = true;
     return 0;

@@ -53,8 +53,8 @@ static int x25519_finish(void *state, const uint8_t *server_share, uint8_t *shar
     return 0;
 }
 
-static int x25519_server(struct tls13_random *rng, const uint8_t *client_share, uint8_t *server_share,
-                         uint8_t *shared, size_t *shared_len)
+static int x25519_server(struct tls13_random *rng, const uint8_t *client_share, uint8_t *server_share, uint8_t *shared,
+                         size_t *shared_len)
 {
     uint8_t priv[32];
     int rc = tls13_random_bytes(rng, priv, sizeof(priv));

@@ -376,9 +376,8 @@ static int build_ch_exts(struct tls13_conn *c, struct buf *b, const uint8_t *con
 int tls13__build_client_hello(struct tls13_conn *c, struct buf *msg)
 {
     const struct tls13_ctx *ctx = c->ctx;
-    static uint8_t no_share[1];
     uint8_t share_mem[TLS13__MAX_CLIENT_KEYS][TLS13_KEX_SHARE_MAX];
-    const uint8_t *shares[TLS13__MAX_CLIENT_KEYS] = {no_share};
+    const uint8_t *shares[TLS13__MAX_CLIENT_KEYS];
     size_t ng = ctx->groups != NULL ? ctx->n_groups : 1;
     if (ng == 0 || ng > TLS13__MAX_CLIENT_KEYS)
         return ERR_CONFIG;

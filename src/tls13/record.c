@@ -38,8 +38,8 @@ int tls13_record_parse_header(const uint8_t *in, size_t inlen, struct tls13_reco
     }
 }
 
-int tls13_cipher_init_raw(struct tls13_cipher *c, enum crypto_aead a, const uint8_t *key,
-                          const uint8_t iv[static 12], bool encrypt)
+int tls13_cipher_init_raw(struct tls13_cipher *c, enum crypto_aead a, const uint8_t *key, const uint8_t iv[static 12],
+                          bool encrypt)
 {
     struct crypto_aead_ctx *ctx = crypto_aead_new(a, key, encrypt);
     if (ctx == NULL)
@@ -89,8 +89,7 @@ static void make_nonce(const struct tls13_cipher *c, uint8_t nonce[static 12])
         nonce[TLS13_IV_LEN - 1 - i] ^= (uint8_t)(c->seq >> (8 * i));
 }
 
-int tls13_record_seal(struct tls13_cipher *c, uint8_t type, const void *data, size_t len, size_t pad,
-                      struct buf *out)
+int tls13_record_seal(struct tls13_cipher *c, uint8_t type, const void *data, size_t len, size_t pad, struct buf *out)
 {
     if (c->aead == NULL)
         return ERR_BAD_STATE;

@@ -27,7 +27,7 @@ enum tls13_content_type {
 };
 
 #define TLS13_RECORD_HDR_LEN 5
-#define TLS13_MAX_PLAINTEXT 16384                  /* 2^14 */
+#define TLS13_MAX_PLAINTEXT 16384                        /* 2^14 */
 #define TLS13_MAX_CIPHERTEXT (TLS13_MAX_PLAINTEXT + 256) /* 2^14 + 256 */
 #define TLS13_MAX_RECORD (TLS13_RECORD_HDR_LEN + TLS13_MAX_CIPHERTEXT)
 /* header + inner content type + AEAD tag */
@@ -62,8 +62,8 @@ struct tls13_cipher {
  * Replaces (and frees) any previous key. */
 int tls13_cipher_init(struct tls13_cipher *c, const struct tls13_suite *s, const uint8_t *secret, bool encrypt);
 /* Keys a direction from raw key and IV (tests, vectors). */
-int tls13_cipher_init_raw(struct tls13_cipher *c, enum crypto_aead a, const uint8_t *key,
-                          const uint8_t iv[static 12], bool encrypt);
+int tls13_cipher_init_raw(struct tls13_cipher *c, enum crypto_aead a, const uint8_t *key, const uint8_t iv[static 12],
+                          bool encrypt);
 /* KeyUpdate: next traffic secret, new key/iv, sequence back to 0. */
 int tls13_cipher_update(struct tls13_cipher *c, bool encrypt);
 void tls13_cipher_dispose(struct tls13_cipher *c);
@@ -75,8 +75,7 @@ static inline bool tls13_cipher_active(const struct tls13_cipher *c)
 /* Seals one record (outer type 23) carrying `len` bytes of content type `type` followed
  * by `pad` zero bytes, appended to out. The record is 5 + len + 1 + pad + 16 bytes long.
  * ERR_TOO_LONG if len + 1 + pad > 2^14 + 1; ERR_LIMIT when the sequence is exhausted. */
-int tls13_record_seal(struct tls13_cipher *c, uint8_t type, const void *data, size_t len, size_t pad,
-                      struct buf *out);
+int tls13_record_seal(struct tls13_cipher *c, uint8_t type, const void *data, size_t len, size_t pad, struct buf *out);
 /* Like tls13_record_seal, padding so the whole record is exactly `total` bytes long
  * (header included). ERR_RANGE if `total` is too short for the content. */
 int tls13_record_seal_to(struct tls13_cipher *c, uint8_t type, const void *data, size_t len, size_t total,

@@ -34,19 +34,19 @@ struct tls13_conn;
 
 /* Handshake states, named for what they wait for. One dispatch switch per role. */
 enum tls13_state {
-    TLS13_ST_CLIENT_START = 0,          /* client: ClientHello not sent yet */
-    TLS13_ST_EXPECT_SERVER_HELLO,       /* client */
+    TLS13_ST_CLIENT_START = 0,            /* client: ClientHello not sent yet */
+    TLS13_ST_EXPECT_SERVER_HELLO,         /* client */
     TLS13_ST_EXPECT_ENCRYPTED_EXTENSIONS, /* client */
     TLS13_ST_EXPECT_CERT_OR_CERT_REQUEST, /* client */
-    TLS13_ST_EXPECT_CERTIFICATE,        /* client, after CertificateRequest */
-    TLS13_ST_EXPECT_CERTIFICATE_VERIFY, /* client */
-    TLS13_ST_EXPECT_SERVER_FINISHED,    /* client */
-    TLS13_ST_EXPECT_CLIENT_HELLO,       /* server */
-    TLS13_ST_EXPECT_CLIENT_FINISHED,    /* server: flight sent, app write key installed */
-    TLS13_ST_ESTABLISHED,               /* both: application data */
-    TLS13_ST_CLOSED,                    /* close_notify received */
-    TLS13_ST_FAILED,                    /* fatal error; sticky */
-    TLS13_ST__COUNT,                    /* sentinel */
+    TLS13_ST_EXPECT_CERTIFICATE,          /* client, after CertificateRequest */
+    TLS13_ST_EXPECT_CERTIFICATE_VERIFY,   /* client */
+    TLS13_ST_EXPECT_SERVER_FINISHED,      /* client */
+    TLS13_ST_EXPECT_CLIENT_HELLO,         /* server */
+    TLS13_ST_EXPECT_CLIENT_FINISHED,      /* server: flight sent, app write key installed */
+    TLS13_ST_ESTABLISHED,                 /* both: application data */
+    TLS13_ST_CLOSED,                      /* close_notify received */
+    TLS13_ST_FAILED,                      /* fatal error; sticky */
+    TLS13_ST__COUNT,                      /* sentinel */
 };
 const char *tls13_state_str(enum tls13_state s);
 
@@ -69,14 +69,14 @@ const char *tls13_state_str(enum tls13_state s);
 struct tls13_client_hello {
     struct bytes msg;
     uint16_t legacy_version;
-    const uint8_t *random;     /* 32 bytes */
-    struct bytes session_id;   /* 0..32 bytes; offset in msg is 39 when present */
+    const uint8_t *random;      /* 32 bytes */
+    struct bytes session_id;    /* 0..32 bytes; offset in msg is 39 when present */
     struct bytes cipher_suites; /* raw list of uint16 */
     struct bytes compression;   /* legacy_compression_methods */
-    struct bytes server_name;  /* host_name of the SNI extension */
-    struct bytes alpn;         /* raw ProtocolNameList contents (vec8 entries) */
+    struct bytes server_name;   /* host_name of the SNI extension */
+    struct bytes alpn;          /* raw ProtocolNameList contents (vec8 entries) */
     struct bytes supported_versions, supported_groups, signature_algorithms, key_shares,
-        psk_modes;             /* raw list contents without their length prefix */
+        psk_modes; /* raw list contents without their length prefix */
     bool has_pre_shared_key, has_early_data;
     size_t n_ext;
     struct {
@@ -110,31 +110,30 @@ struct tls13_emit_certificate {
  * such as TLS13_ERR_SEND(TLS13_ALERT_BAD_CERTIFICATE). CertificateVerify is checked
  * by the engine afterwards with the leaf's key (Ed25519). */
 struct tls13_verify_certificate {
-    int (*cb)(struct tls13_verify_certificate *self, struct tls13_conn *conn, const struct bytes *chain,
-              size_t n);
+    int (*cb)(struct tls13_verify_certificate *self, struct tls13_conn *conn, const struct bytes *chain, size_t n);
 };
 
 /* Shared configuration; borrowed by every connection made from it, so it must outlive
  * them and not change while they run. Zero-initialise and fill what you need. */
 struct tls13_ctx {
-    struct tls13_random *random;      /* NULL: system CSPRNG */
-    const uint16_t *cipher_suites;    /* preference order; NULL: 1301, 1302, 1303 */
+    struct tls13_random *random;   /* NULL: system CSPRNG */
+    const uint16_t *cipher_suites; /* preference order; NULL: 1301, 1302, 1303 */
     size_t n_cipher_suites;
     const struct tls13_kex_ops *const *groups; /* NULL: X25519 only */
     size_t n_groups;
-    const struct bytes *alpn;         /* client: offered; server: preference order */
+    const struct bytes *alpn; /* client: offered; server: preference order */
     size_t n_alpn;
-    bool no_alerts;                   /* never write alerts to the output */
+    bool no_alerts; /* never write alerts to the output */
     /* server */
-    const struct bytes *cert_chain;   /* default certificate chain (DER, leaf first) */
+    const struct bytes *cert_chain; /* default certificate chain (DER, leaf first) */
     size_t n_certs;
-    const uint8_t *sign_key;          /* default Ed25519 seed (32 bytes) */
+    const uint8_t *sign_key; /* default Ed25519 seed (32 bytes) */
     struct tls13_on_client_hello *on_client_hello;
     struct tls13_emit_certificate *emit_certificate;
     /* client */
-    const char *server_name;          /* SNI; NULL: none */
+    const char *server_name; /* SNI; NULL: none */
     struct tls13_verify_certificate *verify_certificate;
-    bool insecure_skip_verify;        /* tests: accept any chain; non-Ed25519 CertificateVerify unchecked */
+    bool insecure_skip_verify; /* tests: accept any chain; non-Ed25519 CertificateVerify unchecked */
 };
 
 /* A connection; NULL on allocation failure. The ctx is borrowed. */
@@ -171,8 +170,7 @@ int tls13_recv_record(struct tls13_conn *c, const uint8_t *in, size_t inlen, siz
 /* Seals one record of content `type` under the current write key, padded so that the
  * record is exactly `total` bytes (0: no padding). Application data, empty padding
  * records (REALITY post-handshake mimicry: data NULL, len 0) or raw handshake bytes. */
-int tls13_seal_record(struct tls13_conn *c, uint8_t type, const void *data, size_t len, size_t total,
-                      struct buf *out);
+int tls13_seal_record(struct tls13_conn *c, uint8_t type, const void *data, size_t len, size_t total, struct buf *out);
 /* Sends close_notify. */
 int tls13_close(struct tls13_conn *c, struct buf *out);
 /* Appends the fatal alert that `err` calls for (if any) under the current write key. */

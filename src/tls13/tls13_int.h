@@ -5,8 +5,8 @@
 #include "core/wire.h"
 #include "tls13/tls13.h"
 
-#define TLS13__MAX_HS_MSG (1u << 18)  /* largest handshake message we buffer */
-#define TLS13__MAX_USELESS 32         /* consecutive CCS records tolerated (REALITY default) */
+#define TLS13__MAX_HS_MSG (1u << 18)     /* largest handshake message we buffer */
+#define TLS13__MAX_USELESS 32            /* consecutive CCS records tolerated (REALITY default) */
 #define TLS13__MAX_EARLY_SKIP (1u << 16) /* bytes of 0-RTT records a server may skip */
 #define TLS13__MAX_CLIENT_KEYS 4
 #define TLS13__MAX_CERTS 16
@@ -30,25 +30,25 @@ struct tls13_conn {
     struct crypto_hash_ctx *transcript;
     struct tls13_cipher rd, wr;
     uint8_t c_hs[TLS13_HASH_MAX], s_hs[TLS13_HASH_MAX]; /* handshake traffic secrets */
-    uint8_t c_ap[TLS13_HASH_MAX];                      /* client app secret until installed */
+    uint8_t c_ap[TLS13_HASH_MAX];                       /* client app secret until installed */
 
-    struct buf hs_in;       /* handshake message reassembly */
-    uint8_t *scratch;       /* TLS13_MAX_CIPHERTEXT bytes for record opening */
+    struct buf hs_in; /* handshake message reassembly */
+    uint8_t *scratch; /* TLS13_MAX_CIPHERTEXT bytes for record opening */
     struct buf ch_msg, sh_msg;
     struct tls13_client_hello ch; /* parsed view over ch_msg */
-    size_t useless;         /* consecutive CCS records */
-    size_t early_skipped;   /* server: bytes of 0-RTT records dropped */
-    bool skip_early;        /* server: client offered early_data we ignore */
+    size_t useless;               /* consecutive CCS records */
+    size_t early_skipped;         /* server: bytes of 0-RTT records dropped */
+    bool skip_early;              /* server: client offered early_data we ignore */
     bool ccs_sent;
     bool key_update_pending;
-    bool app_keys;          /* both application keys installed */
+    bool app_keys; /* both application keys installed */
     size_t max_fragment;
     uint8_t alpn[256];
     size_t alpn_len;
 
     /* server per-connection settings */
     struct buf sh_template;
-    struct buf cert_msg;    /* serialized Certificate message when set */
+    struct buf cert_msg; /* serialized Certificate message when set */
     uint8_t sign_key[32];
     bool have_cert;
     size_t layout[4], n_layout;
@@ -59,7 +59,7 @@ struct tls13_conn {
     struct tls13__client_key keys[TLS13__MAX_CLIENT_KEYS];
     size_t n_keys;
     uint8_t peer_key[32];
-    bool peer_key_ok;       /* leaf is Ed25519 */
+    bool peer_key_ok; /* leaf is Ed25519 */
     bool cert_requested;
     uint8_t cr_ctx[255];
     size_t cr_ctx_len;
@@ -93,8 +93,8 @@ struct tls13__server_hello {
     uint16_t version;
     bool has_key_share;
     uint16_t group;
-    struct bytes share;    /* key_exchange bytes (empty in HRR) */
-    size_t share_offset;   /* offset of share.p in the message */
+    struct bytes share;  /* key_exchange bytes (empty in HRR) */
+    size_t share_offset; /* offset of share.p in the message */
     bool has_cookie;
     size_t n_ext;
     uint16_t ext_types[TLS13_MAX_EXTENSIONS];

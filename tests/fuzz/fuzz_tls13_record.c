@@ -38,8 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (h.type == TLS13_CT_APPLICATION_DATA) {
             uint8_t type;
             size_t n;
-            if (tls13_record_open(&rd, data + pos, TLS13_RECORD_HDR_LEN + h.len, scratch, &type, &n) == 0 &&
-                n > h.len)
+            if (tls13_record_open(&rd, data + pos, TLS13_RECORD_HDR_LEN + h.len, scratch, &type, &n) == 0 && n > h.len)
                 abort();
         }
         pos += TLS13_RECORD_HDR_LEN + h.len;

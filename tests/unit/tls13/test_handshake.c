@@ -148,13 +148,12 @@ static void test_alpn_and_byte_by_byte(void **state)
 /* ---- REALITY hooks ---- */
 
 /* ClientHello of spec/reality.md §13 with its sealed session id. */
-static const char reality_ch_hex[] =
-    "010000c40303a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf20"
-    "4dd950d94a19f664dcb6745819a1ccef7abd7519b1d978c29fdf45d1e01ff3a5"
-    "000613011302130301"
-    "00007500000014001200000f7777772e6578616d706c652e636f6d000a00040002001d000d000800"
-    "060403080408070010000e000c02683208687474702f312e31002b0003020304002d000201010033"
-    "00260024001d002079a631eede1bf9c98f12032cdeadd0e7a079398fc786b88cc846ec89af85a51a";
+static const char reality_ch_hex[] = "010000c40303a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf20"
+                                     "4dd950d94a19f664dcb6745819a1ccef7abd7519b1d978c29fdf45d1e01ff3a5"
+                                     "000613011302130301"
+                                     "00007500000014001200000f7777772e6578616d706c652e636f6d000a00040002001d000d000800"
+                                     "060403080408070010000e000c02683208687474702f312e31002b0003020304002d000201010033"
+                                     "00260024001d002079a631eede1bf9c98f12032cdeadd0e7a079398fc786b88cc846ec89af85a51a";
 static const char reality_priv_hex[] = "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f";
 
 struct reality_hooks {

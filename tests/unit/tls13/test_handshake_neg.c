@@ -166,13 +166,12 @@ static void test_ch_negotiation(void **state)
 {
     (void)state;
     /* spec/reality.md §13 hello, modified: no supported_versions / no x25519 share */
-    static const char base[] =
-        "010000c40303a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf20"
-        "0000000000000000000000000000000000000000000000000000000000000000"
-        "000613011302130301"
-        "00007500000014001200000f7777772e6578616d706c652e636f6d000a00040002001d000d000800"
-        "060403080408070010000e000c02683208687474702f312e31002b0003020304002d000201010033"
-        "00260024001d002079a631eede1bf9c98f12032cdeadd0e7a079398fc786b88cc846ec89af85a51a";
+    static const char base[] = "010000c40303a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf20"
+                               "0000000000000000000000000000000000000000000000000000000000000000"
+                               "000613011302130301"
+                               "00007500000014001200000f7777772e6578616d706c652e636f6d000a00040002001d000d000800"
+                               "060403080408070010000e000c02683208687474702f312e31002b0003020304002d000201010033"
+                               "00260024001d002079a631eede1bf9c98f12032cdeadd0e7a079398fc786b88cc846ec89af85a51a";
     size_t n;
     uint8_t *ch = tu_hex(base, &n);
     assert_int_equal(server_gets(ch, n, TLS13_CT_HANDSHAKE), ERR_NEED_MORE);

@@ -191,8 +191,8 @@ static void test_our_server(void **state)
         assert_int_equal(getsockname(lfd, (struct sockaddr *)&a, &alen), 0);
         char target[64];
         snprintf(target, sizeof(target), "127.0.0.1:%u", ntohs(a.sin_port));
-        char *argv[] = {"openssl", "s_client", "-connect", target, "-tls1_3", "-ciphersuites",
-                        (char *)suite_names[i], "-quiet", NULL};
+        char *argv[] = {"openssl", "s_client", "-connect", target, "-tls1_3", "-ciphersuites", (char *)suite_names[i],
+                        "-quiet",  NULL};
         int to_child, from_child;
         pid_t pid = spawn(argv, &to_child, &from_child);
         assert_true(write(to_child, "ping\n", 5) == 5);
@@ -252,8 +252,22 @@ static void test_our_client(void **state)
         close(probe);
         char port[16];
         snprintf(port, sizeof(port), "%u", ntohs(a.sin_port));
-        char *argv[] = {"openssl", "s_server", "-accept", port, "-tls1_3", "-ciphersuites", (char *)suite_names[i],
-                        "-key", key_pem, "-cert", cert_pem, "-naccept", "1", "-rev", "-quiet", NULL};
+        char *argv[] = {"openssl",
+                        "s_server",
+                        "-accept",
+                        port,
+                        "-tls1_3",
+                        "-ciphersuites",
+                        (char *)suite_names[i],
+                        "-key",
+                        key_pem,
+                        "-cert",
+                        cert_pem,
+                        "-naccept",
+                        "1",
+                        "-rev",
+                        "-quiet",
+                        NULL};
         int to_child, from_child;
         pid_t pid = spawn(argv, &to_child, &from_child);
         int fd = -1;

@@ -167,8 +167,7 @@ static void roundtrip(const char *secret_name, uint64_t seq, const char *record_
     /* The same record must not open one sequence number later. */
     uint8_t scratch[TLS13_MAX_CIPHERTEXT];
     rd.seq = seq + 1;
-    assert_int_equal(tls13_record_open(&rd, rec, rlen, scratch, &type, &n),
-                     TLS13_ERR_SEND(TLS13_ALERT_BAD_RECORD_MAC));
+    assert_int_equal(tls13_record_open(&rd, rec, rlen, scratch, &type, &n), TLS13_ERR_SEND(TLS13_ALERT_BAD_RECORD_MAC));
     buf_dispose(&out);
     tls13_cipher_dispose(&rd);
     tls13_cipher_dispose(&wr);

@@ -36,12 +36,11 @@ static inline int test_rng_cb(struct tls13_random *self, void *out, size_t n)
 }
 
 /* 178-byte Ed25519 certificate for seed 00..1f (spec/reality.md §13). */
-static const char test_cert_hex[] =
-    "3081af3063a003020102020100300506032b657030003022180f3030303130313031303030303030"
-    "5a180f30303031303130313030303030305a3000302a300506032b657003210003a107bff3ce10be"
-    "1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8300506032b6570034100fcdc2c2eb92c"
-    "69d7fa2a481bbde9633b63fb584229b58ad07aa51767ab75b2927ca6f50c5e181daac8c7bd535ed3"
-    "8c0b25c242da65aba93ea9e2b2071af4ddad";
+static const char test_cert_hex[] = "3081af3063a003020102020100300506032b657030003022180f3030303130313031303030303030"
+                                    "5a180f30303031303130313030303030305a3000302a300506032b657003210003a107bff3ce10be"
+                                    "1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8300506032b6570034100fcdc2c2eb92c"
+                                    "69d7fa2a481bbde9633b63fb584229b58ad07aa51767ab75b2927ca6f50c5e181daac8c7bd535ed3"
+                                    "8c0b25c242da65aba93ea9e2b2071af4ddad";
 
 struct test_env {
     struct test_rng rng;
