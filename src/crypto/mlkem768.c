@@ -42,8 +42,8 @@ static int pke_keygen(const uint8_t d[32], uint8_t ek[MLKEM768_EK_LEN], uint8_t 
 {
     struct {
         uint8_t rho_sigma[64];
-        struct mlkem768__vec s, e;
-        struct mlkem768__poly t, a;
+        struct mlkem768__vec s, e, row;
+        struct mlkem768__poly t;
     } w;
     const uint8_t k_byte = K;
     uint8_t nonce = 0;
@@ -60,12 +60,11 @@ static int pke_keygen(const uint8_t d[32], uint8_t ek[MLKEM768_EK_LEN], uint8_t 
     }
     for (size_t i = 0; i < K; i++) {
         /* t-hat[i] = sum_j A-hat[i][j] * s-hat[j] + e-hat[i] */
-        memset(&w.t, 0, sizeof w.t);
         for (size_t j = 0; j < K; j++) {
-            if ((rc = matrix_entry(&w.a, rho, i, j)) != 0)
+            if ((rc = matrix_entry(&w.row.p[j], rho, i, j)) != 0)
                 goto out;
-            mlkem768__poly_mul_acc(&w.t, &w.a, &w.s.p[j]);
         }
+        mlkem768__vec_dot(&w.t, &w.row, &w.s);
         mlkem768__poly_add(&w.t, &w.e.p[i]);
         mlkem768__poly_encode12(ek + i * MLKEM768__POLY_BYTES, &w.t);
         mlkem768__poly_encode12(dk_pke + i * MLKEM768__POLY_BYTES, &w.s.p[i]);
@@ -81,8 +80,8 @@ out:
 static int pke_encrypt(const uint8_t *ek, const uint8_t m[32], const uint8_t r[32], uint8_t ct[MLKEM768_CT_LEN])
 {
     struct {
-        struct mlkem768__vec y, e1;
-        struct mlkem768__poly e2, u, v, a, t, mu;
+        struct mlkem768__vec y, e1, col, t;
+        struct mlkem768__poly e2, u, v, mu;
         uint8_t prf[MLKEM768__PRF_BYTES];
     } w;
     const uint8_t *rho = ek + PKE_DK;
@@ -96,22 +95,19 @@ static int pke_encrypt(const uint8_t *ek, const uint8_t m[32], const uint8_t r[3
         mlkem768__ntt(&w.y.p[i]);
     /* u[i] = NTT^-1(sum_j A-hat[j][i] * y-hat[j]) + e1[i] */
     for (size_t i = 0; i < K; i++) {
-        memset(&w.u, 0, sizeof w.u);
         for (size_t j = 0; j < K; j++) {
-            if ((rc = matrix_entry(&w.a, rho, j, i)) != 0)
+            if ((rc = matrix_entry(&w.col.p[j], rho, j, i)) != 0)
                 goto out;
-            mlkem768__poly_mul_acc(&w.u, &w.a, &w.y.p[j]);
         }
+        mlkem768__vec_dot(&w.u, &w.col, &w.y);
         mlkem768__ntt_inv(&w.u);
         mlkem768__poly_add(&w.u, &w.e1.p[i]);
         mlkem768__poly_compress(ct + i * 32 * MLKEM768__DU, &w.u, MLKEM768__DU);
     }
     /* v = NTT^-1(t-hat^T * y-hat) + e2 + Decompress_1(m) */
-    memset(&w.v, 0, sizeof w.v);
-    for (size_t j = 0; j < K; j++) {
-        mlkem768__poly_decode12(&w.t, ek + j * MLKEM768__POLY_BYTES);
-        mlkem768__poly_mul_acc(&w.v, &w.t, &w.y.p[j]);
-    }
+    for (size_t j = 0; j < K; j++)
+        mlkem768__poly_decode12(&w.t.p[j], ek + j * MLKEM768__POLY_BYTES);
+    mlkem768__vec_dot(&w.v, &w.t, &w.y);
     mlkem768__ntt_inv(&w.v);
     mlkem768__poly_add(&w.v, &w.e2);
     mlkem768__poly_from_msg(&w.mu, m);
@@ -126,15 +122,15 @@ out:
 static void pke_decrypt(const uint8_t dk_pke[PKE_DK], const uint8_t ct[MLKEM768_CT_LEN], uint8_t m[32])
 {
     struct {
-        struct mlkem768__poly u, s, acc, v;
+        struct mlkem768__vec u, s;
+        struct mlkem768__poly acc, v;
     } w;
-    memset(&w.acc, 0, sizeof w.acc);
     for (size_t i = 0; i < K; i++) {
-        mlkem768__poly_decompress(&w.u, ct + i * 32 * MLKEM768__DU, MLKEM768__DU);
-        mlkem768__ntt(&w.u);
-        mlkem768__poly_decode12(&w.s, dk_pke + i * MLKEM768__POLY_BYTES);
-        mlkem768__poly_mul_acc(&w.acc, &w.s, &w.u);
+        mlkem768__poly_decompress(&w.u.p[i], ct + i * 32 * MLKEM768__DU, MLKEM768__DU);
+        mlkem768__ntt(&w.u.p[i]);
+        mlkem768__poly_decode12(&w.s.p[i], dk_pke + i * MLKEM768__POLY_BYTES);
     }
+    mlkem768__vec_dot(&w.acc, &w.s, &w.u);
     mlkem768__ntt_inv(&w.acc);
     mlkem768__poly_decompress(&w.v, ct + MLKEM768__C1_BYTES, MLKEM768__DV);
     mlkem768__poly_sub(&w.v, &w.acc); /* w = v' - NTT^-1(s-hat^T * NTT(u')) */

@@ -45,8 +45,8 @@ void mlkem768__poly_add(struct mlkem768__poly *r, const struct mlkem768__poly *a
 void mlkem768__poly_sub(struct mlkem768__poly *r, const struct mlkem768__poly *a); /* r = r - a */
 void mlkem768__ntt(struct mlkem768__poly *f);                                      /* Algorithm 9 */
 void mlkem768__ntt_inv(struct mlkem768__poly *f);                                  /* Algorithm 10 */
-/* r += a * b in T_q (Algorithm 11, MultiplyNTTs), accumulated. */
-void mlkem768__poly_mul_acc(struct mlkem768__poly *r, const struct mlkem768__poly *a, const struct mlkem768__poly *b);
+/* r = sum_k a[k] * b[k] in T_q (MultiplyNTTs of Algorithm 11, summed over the vector). */
+void mlkem768__vec_dot(struct mlkem768__poly *r, const struct mlkem768__vec *a, const struct mlkem768__vec *b);
 
 /* Encodings (mlkem768_poly.c). ByteDecode12 reduces mod q, as FIPS 203 requires for d = 12;
  * mlkem768__poly_decode12_check() instead returns -1 if any coefficient is >= q. */

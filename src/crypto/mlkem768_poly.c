@@ -121,16 +121,20 @@ void mlkem768__ntt_inv(struct mlkem768__poly *f)
         f->c[i] = fq_mul(f->c[i], INV128);
 }
 
-void mlkem768__poly_mul_acc(struct mlkem768__poly *r, const struct mlkem768__poly *a, const struct mlkem768__poly *b)
+void mlkem768__vec_dot(struct mlkem768__poly *r, const struct mlkem768__vec *a, const struct mlkem768__vec *b)
 {
     for (size_t i = 0; i < N / 2; i++) {
-        uint32_t a0 = a->c[2 * i], a1 = a->c[2 * i + 1];
-        uint32_t b0 = b->c[2 * i], b1 = b->c[2 * i + 1];
-        /* Each product is < q^2 < 2^24, so the sums below fit easily in 32 bits. */
-        uint32_t c0 = a0 * b0 + fq_mul(mod_q(a1 * b1), gammas[i]);
-        uint32_t c1 = a0 * b1 + a1 * b0;
-        r->c[2 * i] = (uint16_t)mod_q(r->c[2 * i] + c0);
-        r->c[2 * i + 1] = (uint16_t)mod_q(r->c[2 * i + 1] + c1);
+        /* Sums stay unreduced: per term a0*b0 < q^2 and (a1*b1 mod q)*gamma < q^2, so K = 3
+         * terms of each output are below 6q^2 < 2^27, reduced once at the end. */
+        uint32_t c0 = 0, c1 = 0;
+        for (size_t k = 0; k < MLKEM768__K; k++) {
+            uint32_t a0 = a->p[k].c[2 * i], a1 = a->p[k].c[2 * i + 1];
+            uint32_t b0 = b->p[k].c[2 * i], b1 = b->p[k].c[2 * i + 1];
+            c0 += a0 * b0 + mod_q(a1 * b1) * gammas[i];
+            c1 += a0 * b1 + a1 * b0;
+        }
+        r->c[2 * i] = (uint16_t)mod_q(c0);
+        r->c[2 * i + 1] = (uint16_t)mod_q(c1);
     }
 }
 
