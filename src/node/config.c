@@ -940,6 +940,7 @@ static void parse_veil(struct cfg_ctx *c, const json_t *v, struct node_cfg *cfg)
                                        "idleTimeoutSec",
                                        "maxConnections",
                                        "adminListen",
+                                       "adminToken",
                                        "metricsListen",
                                        "stateDir",
                                        NULL};
@@ -972,6 +973,12 @@ static void parse_veil(struct cfg_ctx *c, const json_t *v, struct node_cfg *cfg)
             cfg->dial_order = (enum node_dial_order)i;
     }
     get_listen_addr(c, v, "adminListen", &cfg->admin_listen);
+    if (cfg_get_str(c, v, "adminToken", &s) == 1 && *s) {
+        if (strlen(s) < 16 || strlen(s) > 200)
+            cfg_error(c, "adminToken", "must be 16 to 200 characters");
+        else
+            cfg->admin_token = xstrdup(s);
+    }
     get_listen_addr(c, v, "metricsListen", &cfg->metrics_listen);
     if (cfg_get_str(c, v, "stateDir", &s) == 1 && *s) {
         if (*s != '/')
@@ -1116,6 +1123,9 @@ static void cfg_free(struct node_cfg *cfg)
     free(cfg->error_log);
     free_strv(cfg->dns_servers, cfg->n_dns_servers);
     free(cfg->admin_listen);
+    if (cfg->admin_token)
+        secure_wipe(cfg->admin_token, strlen(cfg->admin_token));
+    free(cfg->admin_token);
     free(cfg->metrics_listen);
     free(cfg->state_dir);
     free(cfg);

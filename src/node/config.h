@@ -101,6 +101,7 @@ struct node_cfg {
     size_t n_dns_servers;
     uint32_t max_connections; /* 0 = unlimited */
     char *admin_listen;       /* "127.0.0.1:9090"; NULL = off */
+    char *admin_token;        /* bearer token for the admin API; NULL = none (loopback trust) */
     char *metrics_listen;     /* NULL = off */
     char *state_dir;          /* NULL = none */
 };

@@ -271,6 +271,7 @@ static void test_variants_ok(void **state)
                     "\"dnsServers\": [\"1.1.1.1\", \"[2606:4700::1111]:53\"], \"dialOrder\": \"ipv6First\","
                     "\"idleTimeoutSec\": 60, \"adminListen\": \"127.0.0.1:9090\","
                     "\"metricsListen\": \"[::1]:9100\", \"maxConnections\": 1000,"
+                    "\"adminToken\": \"0123456789abcdef0123\","
                     "\"stateDir\": \"/var/lib/veil\"}",
                     &c);
     assert_int_equal(cfg->workers, 4);
@@ -283,6 +284,7 @@ static void test_variants_ok(void **state)
     assert_string_equal(cfg->admin_listen, "127.0.0.1:9090");
     assert_string_equal(cfg->metrics_listen, "[::1]:9100");
     assert_string_equal(cfg->state_dir, "/var/lib/veil");
+    assert_string_equal(cfg->admin_token, "0123456789abcdef0123");
     node_cfg_unref(cfg);
     cfg_dispose(&c);
 
@@ -509,6 +511,7 @@ static void test_errors_top(void **state)
     expect_error("veil", "{\"dialOrder\": \"v4\"}",
                  "node.json: veil.dialOrder: must be one of \"asResolved\", \"ipv4First\", \"ipv6First\", "
                  "\"ipv4Only\", \"ipv6Only\"");
+    expect_error("veil", "{\"adminToken\": \"short\"}", "node.json: veil.adminToken: must be 16 to 200 characters");
     expect_error("veil", "{\"stateDir\": \"state\"}", "node.json: veil.stateDir: must be an absolute path");
     expect_error("veil", "{\"dialTimeoutMs\": 5}", "node.json: veil.dialTimeoutMs: must be between 100 and 300000");
 }

@@ -1,0 +1,400 @@
+#include "node/overlay.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "core/err.h"
+#include "crypto/uuid5.h"
+
+void node_overlay_init(struct node_overlay *o)
+{
+    memset(o, 0, sizeof(*o));
+}
+
+static void user_dispose(struct node_overlay_user *u)
+{
+    free(u->inbound);
+    free(u->id);
+    free(u->email);
+}
+
+void node_overlay_dispose(struct node_overlay *o)
+{
+    for (size_t i = 0; i < o->n_add; i++)
+        user_dispose(&o->add[i]);
+    free(o->add);
+    for (size_t i = 0; i < o->n_remove; i++)
+        free(o->remove[i]);
+    free(o->remove);
+    node_overlay_init(o);
+}
+
+bool node_overlay_matches(const char *who, const char *id, const char *email)
+{
+    if (email && strcasecmp(email, who) == 0)
+        return true;
+    if (id == NULL)
+        return false;
+    if (strcmp(id, who) == 0)
+        return true;
+    uint8_t a[16], b[16];
+    if (uuid_from_string(a, who, strlen(who)) < 0 || uuid_from_string(b, id, strlen(id)) < 0)
+        return false;
+    /* bytes 6-7 are not part of a user's identity (spec/vless.md §3) */
+    return memcmp(a, b, 6) == 0 && memcmp(a + 8, b + 8, 8) == 0;
+}
+
+static char *dup_or_null(const char *s)
+{
+    if (s == NULL)
+        return NULL;
+    char *d = strdup(s);
+    if (d == NULL)
+        abort(); /* state handling: OOM is fatal like config loading */
+    return d;
+}
+
+int node_overlay_add(struct node_overlay *o, const struct node_overlay_user *u)
+{
+    struct node_overlay_user *n = realloc(o->add, (o->n_add + 1) * sizeof(*n));
+    if (n == NULL)
+        return ERR_NOMEM;
+    o->add = n;
+    o->add[o->n_add++] =
+        (struct node_overlay_user){dup_or_null(u->inbound), dup_or_null(u->id), dup_or_null(u->email), u->flow};
+    size_t k = 0;
+    for (size_t i = 0; i < o->n_remove; i++) {
+        if (node_overlay_matches(o->remove[i], u->id, u->email))
+            free(o->remove[i]);
+        else
+            o->remove[k++] = o->remove[i];
+    }
+    o->n_remove = k;
+    return 0;
+}
+
+int node_overlay_remove(struct node_overlay *o, const char *who)
+{
+    int dropped = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < o->n_add; i++) {
+        if (node_overlay_matches(who, o->add[i].id, o->add[i].email)) {
+            user_dispose(&o->add[i]);
+            dropped++;
+        } else {
+            o->add[k++] = o->add[i];
+        }
+    }
+    o->n_add = k;
+    for (size_t i = 0; i < o->n_remove; i++)
+        if (strcasecmp(o->remove[i], who) == 0)
+            return dropped;
+    char **n = realloc(o->remove, (o->n_remove + 1) * sizeof(*n));
+    if (n == NULL)
+        return ERR_NOMEM;
+    o->remove = n;
+    o->remove[o->n_remove++] = dup_or_null(who);
+    return dropped;
+}
+
+/* ---- the document ---- */
+
+static void parse_user(struct cfg_ctx *c, const json_t *v, struct node_overlay *o)
+{
+    static const char *const keys[] = {"inbound", "id", "email", "flow", NULL};
+    if (cfg_expect_obj(c, NULL, v) < 0)
+        return;
+    cfg_check_keys(c, v, keys, NULL, NULL);
+    struct node_overlay_user u = {0};
+    const char *s = NULL, *id = NULL;
+    if (cfg_get_str(c, v, "id", &id) == 0)
+        cfg_error(c, "id", "is required");
+    else if (id) {
+        uint8_t b[16];
+        if (uuid_from_string(b, id, strlen(id)) < 0) {
+            cfg_error(c, "id", "must be a UUID or a string of 1 to 30 bytes");
+            id = NULL;
+        }
+    }
+    if (cfg_get_str(c, v, "flow", &s) == 1 && *s) {
+        if (strcmp(s, "xtls-rprx-vision") == 0)
+            u.flow = NODE_FLOW_VISION;
+        else
+            cfg_error(c, "flow", "must be \"\" or \"xtls-rprx-vision\"");
+    }
+    const char *email = NULL, *inbound = NULL;
+    cfg_get_str(c, v, "email", &email);
+    cfg_get_str(c, v, "inbound", &inbound);
+    if (id == NULL)
+        return;
+    u.id = (char *)id;
+    u.email = email && *email ? (char *)email : NULL;
+    u.inbound = inbound && *inbound ? (char *)inbound : NULL;
+    if (node_overlay_add(o, &u) < 0)
+        abort();
+}
+
+int node_overlay_parse(struct node_overlay *o, const char *json, size_t len, struct cfg_ctx *c)
+{
+    node_overlay_dispose(o);
+    size_t errors = c->n_errors;
+    json_t *root = cfg_parse(c, json, len);
+    if (root == NULL)
+        return ERR_CONFIG;
+    static const char *const keys[] = {"add", "remove", NULL};
+    cfg_check_keys(c, root, keys, NULL, NULL);
+    json_t *arr;
+    if (cfg_get_arr(c, root, "add", &arr) == 1) {
+        size_t mark = cfg_push_key(c, "add");
+        size_t i;
+        json_t *v;
+        json_array_foreach(arr, i, v)
+        {
+            size_t m2 = cfg_push_index(c, i);
+            parse_user(c, v, o);
+            cfg_pop(c, m2);
+        }
+        cfg_pop(c, mark);
+    }
+    /* Removals after additions: the file order is "add" then "remove", as written. */
+    if (cfg_get_arr(c, root, "remove", &arr) == 1) {
+        size_t mark = cfg_push_key(c, "remove");
+        size_t i;
+        json_t *v;
+        json_array_foreach(arr, i, v)
+        {
+            size_t m2 = cfg_push_index(c, i);
+            const char *s;
+            if (cfg_expect_str(c, NULL, v, &s) == 0 && *s) {
+                char **n = realloc(o->remove, (o->n_remove + 1) * sizeof(*n));
+                if (n == NULL)
+                    abort();
+                o->remove = n;
+                o->remove[o->n_remove++] = dup_or_null(s);
+            }
+            cfg_pop(c, m2);
+        }
+        cfg_pop(c, mark);
+    }
+    json_decref(root);
+    if (c->n_errors != errors) {
+        node_overlay_dispose(o);
+        return ERR_CONFIG;
+    }
+    return 0;
+}
+
+static json_t *user_json(const struct node_overlay_user *u)
+{
+    json_t *j = json_object();
+    if (j == NULL)
+        return NULL;
+    if (u->inbound)
+        json_object_set_new(j, "inbound", json_string(u->inbound));
+    json_object_set_new(j, "id", json_string(u->id));
+    if (u->email)
+        json_object_set_new(j, "email", json_string(u->email));
+    json_object_set_new(j, "flow", json_string(node_flow_name(u->flow)));
+    return j;
+}
+
+int node_overlay_write(const struct node_overlay *o, struct buf *out)
+{
+    json_t *root = json_object(), *add = json_array(), *rm = json_array();
+    int rc = ERR_NOMEM;
+    if (root == NULL || add == NULL || rm == NULL)
+        goto out;
+    for (size_t i = 0; i < o->n_add; i++)
+        if (json_array_append_new(add, user_json(&o->add[i])) < 0)
+            goto out;
+    for (size_t i = 0; i < o->n_remove; i++)
+        if (json_array_append_new(rm, json_string(o->remove[i])) < 0)
+            goto out;
+    json_object_set(root, "add", add);
+    json_object_set(root, "remove", rm);
+    char *text = json_dumps(root, JSON_INDENT(1));
+    if (text == NULL)
+        goto out;
+    rc = buf_append(out, text, strlen(text));
+    if (rc == 0)
+        rc = buf_append(out, "\n", 1);
+    free(text);
+out:
+    json_decref(add);
+    json_decref(rm);
+    json_decref(root);
+    return rc;
+}
+
+int node_overlay_load_file(struct node_overlay *o, const char *path, struct cfg_ctx *c)
+{
+    node_overlay_dispose(o);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return errno == ENOENT ? 0 : -errno;
+    struct buf b;
+    buf_init(&b);
+    int rc = 0;
+    for (;;) {
+        if (buf_reserve(&b, 65536) < 0) {
+            rc = ERR_NOMEM;
+            break;
+        }
+        size_t n = fread(buf_tail(&b), 1, buf_space(&b), f);
+        buf_produce(&b, n);
+        if (n == 0)
+            break;
+    }
+    if (rc == 0 && ferror(f))
+        rc = -EIO;
+    fclose(f);
+    if (rc == 0)
+        rc = node_overlay_parse(o, (const char *)buf_data(&b), buf_len(&b), c);
+    buf_dispose(&b);
+    return rc;
+}
+
+int node_overlay_save_file(const struct node_overlay *o, const char *path)
+{
+    struct buf b;
+    buf_init(&b);
+    int rc = node_overlay_write(o, &b);
+    char tmp[4096];
+    if (rc == 0 && snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+        rc = -ENAMETOOLONG;
+    int fd = -1;
+    if (rc == 0) {
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd == -1)
+            rc = -errno;
+    }
+    for (size_t off = 0; rc == 0 && off < buf_len(&b);) {
+        ssize_t n = write(fd, buf_data(&b) + off, buf_len(&b) - off);
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n == -1)
+            rc = -errno;
+        else
+            off += (size_t)n;
+    }
+    if (rc == 0 && fsync(fd) == -1)
+        rc = -errno;
+    if (fd != -1 && close(fd) == -1 && rc == 0)
+        rc = -errno;
+    if (rc == 0 && rename(tmp, path) == -1)
+        rc = -errno;
+    if (rc < 0 && fd != -1)
+        unlink(tmp);
+    buf_dispose(&b);
+    return rc;
+}
+
+/* ---- applying it to the config JSON ---- */
+
+static json_t *find_inbound(json_t *inbounds, const char *tag)
+{
+    if (tag == NULL)
+        return json_array_get(inbounds, 0);
+    size_t i;
+    json_t *ib;
+    json_array_foreach(inbounds, i, ib)
+    {
+        const char *t = json_string_value(json_object_get(ib, "tag"));
+        if (t && strcmp(t, tag) == 0)
+            return ib;
+    }
+    return NULL;
+}
+
+/* The clients array of an inbound ("clients" or its alias "users"); created when absent. */
+static json_t *clients_of(json_t *ib)
+{
+    json_t *st = json_object_get(ib, "settings");
+    if (!json_is_object(st))
+        return NULL;
+    json_t *arr = json_object_get(st, "clients");
+    if (arr == NULL)
+        arr = json_object_get(st, "users");
+    if (arr == NULL) {
+        arr = json_array();
+        if (arr == NULL || json_object_set_new(st, "clients", arr) < 0)
+            return NULL;
+    }
+    return json_is_array(arr) ? arr : NULL;
+}
+
+static int apply_to_json(json_t *root, const struct node_overlay *o, struct cfg_ctx *c)
+{
+    json_t *inbounds = json_object_get(root, "inbounds");
+    if (!json_is_array(inbounds))
+        return 0; /* the loader reports it */
+    size_t i;
+    json_t *ib;
+    json_array_foreach(inbounds, i, ib)
+    {
+        json_t *arr = json_is_object(ib) ? clients_of(ib) : NULL;
+        for (size_t k = 0; arr && k < json_array_size(arr);) {
+            json_t *u = json_array_get(arr, k);
+            const char *id = json_string_value(json_object_get(u, "id"));
+            const char *email = json_string_value(json_object_get(u, "email"));
+            bool gone = false;
+            for (size_t r = 0; r < o->n_remove && !gone; r++)
+                gone = node_overlay_matches(o->remove[r], id, email);
+            if (gone)
+                json_array_remove(arr, k);
+            else
+                k++;
+        }
+    }
+    for (size_t k = 0; k < o->n_add; k++) {
+        const struct node_overlay_user *u = &o->add[k];
+        json_t *arr = NULL;
+        ib = find_inbound(inbounds, u->inbound);
+        if (ib)
+            arr = clients_of(ib);
+        if (arr == NULL) {
+            cfg_error_global(c, "state: user \"%.64s\": no inbound %s%.64s%s", u->email ? u->email : u->id,
+                             u->inbound ? "tagged \"" : "", u->inbound ? u->inbound : "", u->inbound ? "\"" : "");
+            continue;
+        }
+        json_t *j = json_object();
+        if (j == NULL)
+            return ERR_NOMEM;
+        json_object_set_new(j, "id", json_string(u->id));
+        if (u->email)
+            json_object_set_new(j, "email", json_string(u->email));
+        json_object_set_new(j, "flow", json_string(node_flow_name(u->flow)));
+        if (json_array_append_new(arr, j) < 0)
+            return ERR_NOMEM;
+    }
+    return 0;
+}
+
+struct node_cfg *node_overlay_load_cfg(const char *base, size_t len, const struct node_overlay *o, struct cfg_ctx *c)
+{
+    if (o == NULL || (o->n_add == 0 && o->n_remove == 0))
+        return node_cfg_load(c, base, len);
+    json_t *root = cfg_parse(c, base, len);
+    if (root == NULL)
+        return NULL;
+    size_t errors = c->n_errors;
+    struct node_cfg *cfg = NULL;
+    char *text = NULL;
+    if (apply_to_json(root, o, c) < 0 || c->n_errors != errors)
+        goto out;
+    text = json_dumps(root, JSON_COMPACT);
+    if (text == NULL)
+        goto out;
+    cfg = node_cfg_load(c, text, strlen(text));
+out:
+    free(text);
+    json_decref(root);
+    return cfg;
+}

@@ -1,0 +1,299 @@
+#include "node/services.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "node/admin.h"
+#include "node/admin_api.h"
+#include "node/overlay.h"
+#include "node/session.h"
+
+struct node_services {
+    struct node_runtime *rt;
+    struct node_admin_api *api;
+    struct node_admin *admin;
+    struct metrics_registry *reg;
+    struct metrics_family *conns, *active, *bytes, *closed, *users;
+};
+
+/* ---- files ---- */
+
+static int read_file(const char *path, struct buf *out)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return -errno;
+    int rc = 0;
+    for (;;) {
+        if (buf_len(out) > ((size_t)16 << 20)) {
+            rc = ERR_TOO_LONG;
+            break;
+        }
+        if (buf_reserve(out, 65536) < 0) {
+            rc = ERR_NOMEM;
+            break;
+        }
+        size_t n = fread(buf_tail(out), 1, buf_space(out), f);
+        buf_produce(out, n);
+        if (n == 0)
+            break;
+    }
+    if (rc == 0 && ferror(f))
+        rc = -EIO;
+    fclose(f);
+    return rc;
+}
+
+static int state_path(const struct node_cfg *cfg, char *out, size_t cap)
+{
+    if (cfg->state_dir == NULL)
+        return ERR_NOT_FOUND;
+    int n = snprintf(out, cap, "%s/users.json", cfg->state_dir);
+    return n > 0 && (size_t)n < cap ? 0 : ERR_TOO_LONG;
+}
+
+/* The file, and the overlay named by its (plain) config. */
+static struct node_cfg *load_with_overlay(const char *path, struct buf *text, struct node_overlay *o, struct cfg_ctx *c)
+{
+    int rc = read_file(path, text);
+    if (rc < 0) {
+        cfg_error_global(c, "cannot read: %s", err_str(rc));
+        return NULL;
+    }
+    struct node_cfg *plain = node_cfg_load(c, (const char *)buf_data(text), buf_len(text));
+    if (plain == NULL)
+        return NULL;
+    char sp[4096];
+    if (state_path(plain, sp, sizeof(sp)) < 0)
+        return plain;
+    node_cfg_unref(plain);
+    struct cfg_ctx oc;
+    cfg_init(&oc, sp);
+    rc = node_overlay_load_file(o, sp, &oc);
+    if (rc < 0) {
+        for (size_t i = 0; i < oc.n_msgs; i++)
+            cfg_error_global(c, "%s", oc.msgs[i].text);
+        if (oc.n_msgs == 0)
+            cfg_error_global(c, "cannot read %s: %s", sp, err_str(rc));
+        cfg_dispose(&oc);
+        return NULL;
+    }
+    cfg_dispose(&oc);
+    return node_overlay_load_cfg((const char *)buf_data(text), buf_len(text), o, c);
+}
+
+struct node_cfg *node_services_load(const char *path, struct cfg_ctx *c)
+{
+    struct buf text;
+    buf_init(&text);
+    struct node_overlay o;
+    node_overlay_init(&o);
+    struct node_cfg *cfg = load_with_overlay(path, &text, &o, c);
+    node_overlay_dispose(&o);
+    buf_dispose(&text);
+    return cfg;
+}
+
+/* ---- applying a config to the runtime ---- */
+
+static int apply_cfg(void *arg, struct node_cfg *cfg, char *err, size_t errlen)
+{
+    struct node_services *s = arg;
+    struct node_snapshot *snap = NULL;
+    int rc = node_snapshot_new(cfg, &snap, err, errlen);
+    if (rc < 0)
+        return rc;
+    node_runtime_reload(s->rt, snap);
+    node_snapshot_unref(snap);
+    return 0;
+}
+
+/* ---- metrics ---- */
+
+static void set_counter(struct metrics_family *f, const char *label, uint64_t total)
+{
+    const char *const values[] = {label};
+    struct metrics_series *x = metrics_series(f, label ? values : NULL);
+    if (x == NULL)
+        return;
+    uint64_t cur = metrics_counter_value(x);
+    if (total > cur)
+        metrics_add(x, total - cur);
+}
+
+static void collect(struct metrics_family *f, void *arg)
+{
+    struct node_services *s = arg;
+    if (f != s->conns)
+        return; /* one refresh per scrape: every family is filled from the same stats */
+    struct node_worker_stats st;
+    node_runtime_stats(s->rt, &st);
+    set_counter(s->conns, "accepted", atomic_load(&st.accepted));
+    set_counter(s->conns, "authenticated", atomic_load(&st.authenticated));
+    set_counter(s->conns, "fallback", atomic_load(&st.fallback));
+    set_counter(s->bytes, "up", atomic_load(&st.bytes_up));
+    set_counter(s->bytes, "down", atomic_load(&st.bytes_down));
+    for (int r = 0; r < NODE_CR__COUNT && r < 16; r++)
+        set_counter(s->closed, node_close_reason_str((enum node_close_reason)r), atomic_load(&st.close_reasons[r]));
+    struct metrics_series *a = metrics_series(s->active, NULL);
+    if (a)
+        metrics_set(a, (int64_t)atomic_load(&st.active));
+    size_t users = 0;
+    pthread_mutex_lock(&s->rt->lock);
+    for (size_t i = 0; i < s->rt->snap->n_inbounds; i++)
+        users += s->rt->snap->cfg->inbounds[i].n_users;
+    pthread_mutex_unlock(&s->rt->lock);
+    struct metrics_series *u = metrics_series(s->users, NULL);
+    if (u)
+        metrics_set(u, (int64_t)users);
+}
+
+static int metrics_init(struct node_services *s)
+{
+    static const char *const result[] = {"result"};
+    static const char *const direction[] = {"direction"};
+    static const char *const reason[] = {"reason"};
+    s->reg = metrics_registry_new();
+    if (s->reg == NULL)
+        return ERR_NOMEM;
+    s->conns = metrics_family_new(s->reg, METRICS_COUNTER, "veil_node_connections_total",
+                                  "Client connections by handshake result.", result, 1, NULL, 0, 8);
+    s->active = metrics_family_new(s->reg, METRICS_GAUGE, "veil_node_active_connections", "Open client connections.",
+                                   NULL, 0, NULL, 0, 1);
+    s->bytes = metrics_family_new(s->reg, METRICS_COUNTER, "veil_node_bytes_total",
+                                  "Tunnel payload bytes (up = client to destination).", direction, 1, NULL, 0, 4);
+    s->closed = metrics_family_new(s->reg, METRICS_COUNTER, "veil_node_closed_total", "Closed connections by reason.",
+                                   reason, 1, NULL, 0, 32);
+    s->users = metrics_family_new(s->reg, METRICS_GAUGE, "veil_node_users", "Configured users (all inbounds).", NULL, 0,
+                                  NULL, 0, 1);
+    if (!s->conns || !s->active || !s->bytes || !s->closed || !s->users)
+        return ERR_NOMEM;
+    metrics_family_on_collect(s->conns, collect, s);
+    return 0;
+}
+
+/* ---- lifecycle ---- */
+
+int node_services_start(struct node_runtime *rt, const char *path, const struct node_cfg *cfg,
+                        struct node_services **out)
+{
+    *out = NULL;
+    struct node_services *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return ERR_NOMEM;
+    s->rt = rt;
+    struct buf text;
+    buf_init(&text);
+    struct node_overlay o;
+    node_overlay_init(&o);
+    struct cfg_ctx c;
+    cfg_init(&c, path);
+    int rc = 0;
+    /* The text the runtime's config came from, and the overlay on top of it. */
+    struct node_cfg *check = load_with_overlay(path, &text, &o, &c);
+    if (check == NULL) {
+        for (size_t i = 0; i < c.n_msgs; i++)
+            log_err("node", 0, "services_config_error", LF_STR("message", c.msgs[i].text));
+        rc = ERR_CONFIG;
+        goto fail;
+    }
+    node_cfg_unref(check);
+    char sp[4096];
+    bool persist = state_path(cfg, sp, sizeof(sp)) == 0;
+    s->api = node_admin_api_new((const char *)buf_data(&text), buf_len(&text), path, &o, persist ? sp : NULL,
+                                cfg->admin_token, apply_cfg, s);
+    rc = s->api ? metrics_init(s) : ERR_NOMEM;
+    if (rc < 0)
+        goto fail;
+    struct node_admin_opts ao = {cfg->metrics_listen, cfg->admin_listen, s->reg, node_admin_api_handle, s->api};
+    rc = node_admin_start(&ao, &s->admin);
+    if (rc < 0) {
+        log_err("node", 0, "services_listen_failed", LF_STR("err", err_str(rc)));
+        goto fail;
+    }
+    if (cfg->metrics_listen)
+        log_info("node", 0, "metrics_listening", LF_STR("addr", cfg->metrics_listen));
+    if (cfg->admin_listen)
+        log_info("node", 0, "admin_listening", LF_STR("addr", cfg->admin_listen),
+                 LF_BOOL("token", cfg->admin_token != NULL));
+    cfg_dispose(&c);
+    buf_dispose(&text);
+    node_overlay_dispose(&o);
+    *out = s;
+    return 0;
+fail:
+    cfg_dispose(&c);
+    buf_dispose(&text);
+    node_overlay_dispose(&o);
+    node_services_stop(s);
+    return rc;
+}
+
+/* Sockets are fixed at start: a reload may change users and REALITY settings, not listeners
+ * or the endpoints. */
+static bool same_listeners(struct node_runtime *rt, const struct node_cfg *b)
+{
+    pthread_mutex_lock(&rt->lock);
+    const struct node_cfg *a = rt->snap->cfg;
+    bool same = a->n_inbounds == b->n_inbounds;
+    for (size_t i = 0; same && i < a->n_inbounds; i++) {
+        const struct node_inbound *x = &a->inbounds[i], *y = &b->inbounds[i];
+        same = x->port == y->port && (x->listen == NULL) == (y->listen == NULL) &&
+               (x->listen == NULL || strcmp(x->listen, y->listen) == 0);
+    }
+    pthread_mutex_unlock(&rt->lock);
+    return same;
+}
+
+int node_services_reload(struct node_services *s, const char *path)
+{
+    struct buf text;
+    buf_init(&text);
+    int rc = read_file(path, &text);
+    if (rc < 0) {
+        log_err("node", 0, "reload_config_error", LF_STR("path", path), LF_STR("err", err_str(rc)));
+        buf_dispose(&text);
+        return rc;
+    }
+    struct cfg_ctx c;
+    cfg_init(&c, path);
+    struct node_cfg *cfg = node_admin_api_preview(s->api, (const char *)buf_data(&text), buf_len(&text), &c);
+    if (cfg && !same_listeners(s->rt, cfg)) {
+        log_warn("node", 0, "reload_refused", LF_STR("why", "listen addresses changed: restart the node"));
+        node_cfg_unref(cfg);
+        cfg_dispose(&c);
+        buf_dispose(&text);
+        return ERR_CONFIG;
+    }
+    node_cfg_unref(cfg);
+    cfg = cfg ? node_admin_api_rebase(s->api, (const char *)buf_data(&text), buf_len(&text), &c) : NULL;
+    buf_dispose(&text);
+    if (cfg == NULL) {
+        for (size_t i = 0; i < c.n_msgs; i++)
+            log_err("node", 0, "reload_config_error", LF_STR("message", c.msgs[i].text));
+        cfg_dispose(&c);
+        return ERR_CONFIG;
+    }
+    cfg_dispose(&c);
+    char err[256] = "";
+    rc = apply_cfg(s, cfg, err, sizeof(err));
+    node_cfg_unref(cfg);
+    if (rc < 0)
+        log_err("node", 0, "reload_config_error", LF_STR("message", err));
+    return rc;
+}
+
+void node_services_stop(struct node_services *s)
+{
+    if (s == NULL)
+        return;
+    node_admin_stop(s->admin);
+    node_admin_api_free(s->api);
+    metrics_registry_free(s->reg);
+    free(s);
+}
