@@ -13,6 +13,7 @@
 #include "core/version.h"
 #include "node/config.h"
 #include "node/daemon.h"
+#include "node/services.h"
 
 /* How long SIGTERM lets open tunnels finish before the node exits. */
 #define NODE_DRAIN_MS 10000
@@ -81,7 +82,8 @@ int main(int argc, char **argv)
 
     struct cfg_ctx c;
     cfg_init(&c, path);
-    struct node_cfg *cfg = node_cfg_load_file(&c, path);
+    /* The file plus the users changed through the admin API (stateDir/users.json). */
+    struct node_cfg *cfg = node_services_load(path, &c);
     cfg_print(&c, stderr);
     cfg_dispose(&c);
     if (cfg == NULL) {
