@@ -62,7 +62,7 @@ static struct node_cfg *load_with_overlay(const char *path, struct buf *text, st
 {
     int rc = read_file(path, text);
     if (rc < 0) {
-        cfg_error_global(c, "cannot read: %s", err_str(rc));
+        cfg_error_global(c, "cannot open: %s", err_str(rc));
         return NULL;
     }
     struct node_cfg *plain = node_cfg_load(c, (const char *)buf_data(text), buf_len(text));
