@@ -476,6 +476,36 @@ static void test_hybrid_only_and_chacha(void **state)
     buf_dispose(&b);
 }
 
+/* Spec §13: sealing the vector hello with the vector keys gives exactly the vector sid. */
+static void test_spec_seal_vector(void **state)
+{
+    (void)state;
+    static const char *hello_hex =
+        "010000c40303a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf2000"
+        "00000000000000000000000000000000000000000000000000000000000000000613011302130301"
+        "00007500000014001200000f7777772e6578616d706c652e636f6d000a00040002001d000d000800"
+        "060403080408070010000e000c02683208687474702f312e31002b0003020304002d000201010033"
+        "00260024001d002079a631eede1bf9c98f12032cdeadd0e7a079398fc786b88cc846ec89af85a51a";
+    size_t n, k, s, a;
+    uint8_t *msg = tu_hex(hello_hex, &n);
+    uint8_t *cpriv = tu_hex("404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f", &k);
+    uint8_t *spub = tu_hex(server_pub_hex, &k);
+    uint8_t *sid = tu_hex("4dd950d94a19f664dcb6745819a1ccef7abd7519b1d978c29fdf45d1e01ff3a5", &s);
+    uint8_t *ak = tu_hex("6d1789eeccfffa456b641d2da0cb5a3479d44187fdb9a4d69c471811be745f43", &a);
+    uint8_t plain[16], auth_key[32];
+    reality_client_plain((const uint8_t[]){26, 7, 28}, 1767225600u, (const uint8_t *)"\x01\x23\x45\x67\x89\xab\xcd\xef",
+                         plain);
+    assert_memory_equal(plain, "\x1a\x07\x1c\x00\x69\x55\xb9\x00\x01\x23\x45\x67\x89\xab\xcd\xef", 16);
+    assert_int_equal(reality_client_seal(msg, n, cpriv, spub, plain, auth_key), 0);
+    assert_memory_equal(auth_key, ak, 32);
+    assert_memory_equal(msg + 39, sid, 32);
+    free(msg);
+    free(cpriv);
+    free(spub);
+    free(sid);
+    free(ak);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -485,6 +515,7 @@ int main(void)
         cmocka_unit_test(test_padding),
         cmocka_unit_test(test_rng_failure_and_zero_key),
         cmocka_unit_test(test_hybrid_only_and_chacha),
+        cmocka_unit_test(test_spec_seal_vector),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
