@@ -324,6 +324,8 @@ static int read_record(struct tls13_conn *c, const uint8_t *in, size_t inlen, si
         c->skip_early = false;
         content = c->scratch;
         *type_out = type;
+        if (type != TLS13_CT_HANDSHAKE && buf_len(&c->hs_in) > 0)
+            return UNEXPECTED;
     } else {
         if (tls13_cipher_active(&c->rd))
             return UNEXPECTED; /* plaintext after keys were installed */

@@ -391,6 +391,47 @@ static void test_server_hello_checks(void **state)
     sh_to_client(rnd, ext, 12, SEND(ILLEGAL_PARAMETER));
 }
 
+static void test_post_handshake(void **state)
+{
+    (void)state;
+    struct test_env e;
+    test_env_init(&e);
+    test_env_conns(&e);
+    test_pump(&e);
+    struct buf app;
+    buf_init(&app);
+    size_t used;
+    /* a NewSessionTicket split over two records is fine and ignored */
+    static const uint8_t nst[] = {4, 0, 0, 14, 0, 0, 0, 60, 1, 2, 3, 4, 0, 0, 1, 0xaa, 0, 0};
+    assert_int_equal(tls13_seal_record(e.srv, TLS13_CT_HANDSHAKE, nst, 7, 0, &e.s2c), 0);
+    assert_int_equal(tls13_seal_record(e.srv, TLS13_CT_HANDSHAKE, nst + 7, sizeof(nst) - 7, 0, &e.s2c), 0);
+    assert_int_equal(tls13_recv(e.cli, buf_data(&e.s2c), buf_len(&e.s2c), &used, &app, &e.c2s), 0);
+    assert_int_equal(used, buf_len(&e.s2c));
+    assert_int_equal(buf_len(&app), 0);
+    buf_reset(&e.s2c);
+    /* application data inside a split handshake message: unexpected_message */
+    assert_int_equal(tls13_seal_record(e.srv, TLS13_CT_HANDSHAKE, nst, 7, 0, &e.s2c), 0);
+    assert_int_equal(tls13_send(e.srv, "x", 1, &e.s2c), 0);
+    assert_int_equal(tls13_recv(e.cli, buf_data(&e.s2c), buf_len(&e.s2c), &used, &app, &e.c2s),
+                     SEND(UNEXPECTED_MESSAGE));
+    /* the client's protected alert reaches the server as a peer alert */
+    assert_int_equal(tls13_recv(e.srv, buf_data(&e.c2s), buf_len(&e.c2s), &used, &app, NULL),
+                     TLS13_ERR_PEER(TLS13_ALERT_UNEXPECTED_MESSAGE));
+    test_env_dispose(&e);
+    test_env_init(&e);
+    test_env_conns(&e);
+    test_pump(&e);
+    /* a second ClientHello to an established server */
+    struct bytes ch = tls13_conn_client_hello(e.cli);
+    assert_int_equal(tls13_seal_record(e.cli, TLS13_CT_HANDSHAKE, ch.p, ch.len, 0, &e.c2s), 0);
+    assert_int_equal(tls13_recv(e.srv, buf_data(&e.c2s), buf_len(&e.c2s), &used, &app, &e.s2c),
+                     SEND(UNEXPECTED_MESSAGE));
+    /* the alert went out protected; the client reads it as the server's fatal alert */
+    assert_int_equal(buf_data(&e.s2c)[0], TLS13_CT_APPLICATION_DATA);
+    buf_dispose(&app);
+    test_env_dispose(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -405,6 +446,7 @@ int main(void)
         cmocka_unit_test(test_wrong_signature_key),
         cmocka_unit_test(test_verify_rejects),
         cmocka_unit_test(test_server_hello_checks),
+        cmocka_unit_test(test_post_handshake),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
