@@ -66,6 +66,7 @@ struct api_req {
     const char *(*query)(void *arg, const char *key); /* may be NULL */
     void *query_arg;
     const char *authorization, *user_agent, *accept;
+    const char *hwid; /* x-hwid: device id sent by HWID-aware clients; may be NULL */
     const char *ip;
     const char *body;
     size_t body_len;

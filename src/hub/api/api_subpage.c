@@ -1,5 +1,6 @@
 /* GET /sub/<token>[/<format>|/info]: the public subscription endpoint. Looks the user, their
  * current subscription and the usable nodes up, and lets hub/sub render the answer. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <string.h>
@@ -37,6 +38,21 @@ static enum sub_user_state user_state(const struct hub_user *u, const struct hub
         break;
     }
     return SUB_USER_DISABLED;
+}
+
+/* Remnawave's accepted x-hwid syntax: [A-Za-z0-9=-]{10,64}. */
+static bool hwid_valid(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n < 10 || n > STORE_HWID_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '=' ||
+              ch == '-'))
+            return false;
+    }
+    return true;
 }
 
 static const char *const state_names[SUB_USER__COUNT] = {"active", "disabled", "limited", "expired"};
@@ -149,6 +165,36 @@ void api__sub_page(struct api_call *c)
         return;
     }
 
+    /* Device limit (spec/ecosystem.md §d.1): only HWID-aware clients can be counted; others are
+     * served and told so. A new device past the limit gets the info entry instead of servers. */
+    const char *announce = NULL;
+    char announce_buf[128];
+    if (su.state == SUB_USER_ACTIVE && s.device_limit > 0) {
+        char limit_txt[24];
+        snprintf(limit_txt, sizeof limit_txt, "%lld", (long long)s.device_limit);
+        if (!hwid_valid(c->req->hwid)) {
+            api__header(c, "x-hwid-not-supported", "true");
+        } else {
+            char ua[129];
+            snprintf(ua, sizeof ua, "%s", c->req->user_agent ? c->req->user_agent : "");
+            bool allowed = true;
+            rc = store_device_seen(c->ctx->st, u.id, c->req->hwid, ua, c->req->ip, c->now, s.device_limit, &allowed);
+            if (rc < 0) {
+                api__store_error(c, rc, "device");
+                return;
+            }
+            api__header(c, "x-hwid-active", "true");
+            api__header(c, "x-hwid-limit", "true");
+            if (!allowed) {
+                api__header(c, "x-hwid-max-devices-reached", "true");
+                su.state = SUB_USER_DISABLED;
+                snprintf(announce_buf, sizeof announce_buf,
+                         "Device limit reached (%s). Remove a device to use this one.", limit_txt);
+                announce = announce_buf;
+            }
+        }
+    }
+
     struct hub_node *nodes;
     size_t n;
     if ((rc = usable_nodes(c->ctx, &nodes, &n)) < 0) {
@@ -184,6 +230,7 @@ void api__sub_page(struct api_call *c)
         .profile_title = cfg->profile_title,
         .update_interval_hours = cfg->update_interval_hours,
         .support_url = cfg->support_url,
+        .announce = announce,
     };
     struct sub_response out;
     rc = sub_render(&req, &out);

@@ -91,6 +91,24 @@ int store_sub_list(struct store *st, int64_t user_id, struct hub_sub **out, size
  * current subscription (*has_sub false when they never had one). ERR_NOT_FOUND. */
 int store_sub_view(struct store *st, const char *sub_token, struct hub_user *u, struct hub_sub *s, bool *has_sub);
 
+/* ---- devices (HWIDs seen on subscription fetches) ---- */
+#define STORE_HWID_MAX 64
+struct store_device {
+    int64_t id, user_id;
+    char hwid[STORE_HWID_MAX + 1];
+    char user_agent[129];
+    char last_ip[65];
+    int64_t first_seen, last_seen;
+};
+/* Records a fetch by device hwid. A known device is refreshed and allowed; a new one is added
+ * and allowed unless the user already has `limit` devices (limit 0: no limit), in which case
+ * *allowed is false and nothing is stored. ERR_NOT_FOUND for an unknown user. */
+int store_device_seen(struct store *st, int64_t user_id, const char *hwid, const char *user_agent, const char *ip,
+                      int64_t now, int64_t limit, bool *allowed);
+int store_device_list(struct store *st, int64_t user_id, struct store_device **out, size_t *n);
+/* Frees a slot (the user removed a device). */
+int store_device_delete(struct store *st, int64_t id, int64_t now, const struct store_audit *audit);
+
 /* ---- nodes ---- */
 /* Inserts n with the SHA-256 (hex) of its token. ERR_EXISTS on a taken name. */
 int store_node_create(struct store *st, struct hub_node *n, const char *token_hash, int64_t now,

@@ -25,6 +25,7 @@
 #define PUBKEY "Z84J2IelR9ch3k8VtlVhhs5ycBUlXA7wHBWcBrjqnAw"
 
 static _Atomic int64_t fake_now = 1764115200;
+static const char *extra_header; /* one more request header for the next calls, or NULL */
 
 static int64_t clock_fn(void *arg)
 {
@@ -145,6 +146,8 @@ static long http(struct env *e, const char *method, const char *path, const char
         h = curl_slist_append(h, auth);
     }
     h = curl_slist_append(h, "Content-Type: application/json");
+    if (extra_header != NULL)
+        h = curl_slist_append(h, extra_header);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
@@ -612,6 +615,63 @@ static void test_sub_endpoint(void **state)
     json_decref(j);
 }
 
+static void test_device_limit(void **state)
+{
+    struct env *e = get(state);
+    json_t *j;
+    int64_t nid;
+    free(register_node(e, "fi-1", &nid));
+    int64_t plan = create_plan(e, "Two devices", 0); /* device_limit 2 */
+    int64_t user = create_user(e, "hana");
+    char body[128], path[64], sub[128];
+    snprintf(body, sizeof body, "{\"user_id\":%lld,\"plan_id\":%lld}", (long long)user, (long long)plan);
+    assert_int_equal(http(e, "POST", "/api/v1/subscriptions", ADMIN, body, NULL, NULL, NULL), 201);
+    snprintf(path, sizeof path, "/api/v1/users/%lld", (long long)user);
+    assert_int_equal(http(e, "GET", path, ADMIN, NULL, NULL, &j, NULL), 200);
+    snprintf(sub, sizeof sub, "/sub/%s/plain", jstr(j, "sub_token"));
+    json_decref(j);
+    struct resp r;
+    /* A client without x-hwid is served and told the limit cannot be checked. */
+    assert_int_equal(http(e, "GET", sub, NULL, NULL, "v2rayNG/1.8.5", NULL, &r), 200);
+    assert_non_null(strstr(r.headers, "x-hwid-not-supported: true"));
+    assert_non_null(strstr(r.body, "fi-1.example.com"));
+    free(r.body);
+    static const char *const ids[] = {"x-hwid: device-one-0001", "x-hwid: device-two-0002",
+                                      "x-hwid: device-three-03"};
+    for (int i = 0; i < 3; i++) {
+        extra_header = ids[i];
+        assert_int_equal(http(e, "GET", sub, NULL, NULL, "Happ/1.63.1", NULL, &r), 200);
+        assert_non_null(strstr(r.headers, "x-hwid-active: true"));
+        if (i < 2) {
+            assert_non_null(strstr(r.body, "fi-1.example.com"));
+            assert_null(strstr(r.headers, "x-hwid-max-devices-reached"));
+        } else {
+            assert_null(strstr(r.body, "fi-1.example.com")); /* info entry only */
+            assert_non_null(strstr(r.headers, "x-hwid-max-devices-reached: true"));
+            assert_non_null(strstr(r.headers, "announce:"));
+        }
+        free(r.body);
+    }
+    extra_header = NULL;
+    char dp[96];
+    snprintf(dp, sizeof dp, "%s/devices", path);
+    assert_int_equal(http(e, "GET", dp, SUPPORT, NULL, NULL, &j, NULL), 200);
+    json_t *devs = json_object_get(j, "devices");
+    assert_int_equal(json_array_size(devs), 2);
+    assert_string_equal(jstr(json_array_get(devs, 0), "user_agent"), "Happ/1.63.1");
+    int64_t first = jint(json_array_get(devs, 0), "id");
+    json_decref(j);
+    snprintf(dp, sizeof dp, "/api/v1/devices/%lld", (long long)first);
+    expect_err(e, "DELETE", dp, SUPPORT, NULL, 403, "forbidden");
+    assert_int_equal(http(e, "DELETE", dp, ADMIN, NULL, NULL, NULL, NULL), 204);
+    expect_err(e, "DELETE", dp, ADMIN, NULL, 404, "not_found");
+    extra_header = ids[2];
+    assert_int_equal(http(e, "GET", sub, NULL, NULL, "Happ/1.63.1", NULL, &r), 200);
+    assert_non_null(strstr(r.body, "fi-1.example.com")); /* the freed slot is taken */
+    free(r.body);
+    extra_header = NULL;
+}
+
 static void test_audit(void **state)
 {
     struct env *e = get(state);
@@ -783,6 +843,7 @@ static void test_openapi_matches_routes(void **state)
         cmocka_unit_test_setup_teardown(test_plans_and_subscriptions, setup, teardown),                                \
         cmocka_unit_test_setup_teardown(test_nodes_and_sync, setup, teardown),                                         \
         cmocka_unit_test_setup_teardown(test_sub_endpoint, setup, teardown),                                           \
+        cmocka_unit_test_setup_teardown(test_device_limit, setup, teardown),                                           \
         cmocka_unit_test_setup_teardown(test_audit, setup, teardown),                                                  \
         cmocka_unit_test_setup_teardown(test_concurrency, setup, teardown)
 

@@ -354,6 +354,46 @@ static void test_nodes_tokens(void **state)
     assert_int_equal(store_token_add(st, "again", "h2", HUB_ROLE_ADMIN, T0, &id), ERR_EXISTS);
 }
 
+static void test_devices(void **state)
+{
+    struct store *st = get(state);
+    struct hub_user u;
+    mk_user(&u, "gina", 1);
+    assert_int_equal(store_user_create(st, &u, T0, NULL), 0);
+    bool ok = false;
+    assert_int_equal(store_device_seen(st, u.id, "hwid-aaaaaaaa", "Happ/1.63", "10.0.0.1", T0, 2, &ok), 0);
+    assert_true(ok);
+    assert_int_equal(store_device_seen(st, u.id, "hwid-bbbbbbbb", "Happ/1.63", "10.0.0.2", T0 + 1, 2, &ok), 0);
+    assert_true(ok);
+    assert_int_equal(store_device_seen(st, u.id, "hwid-cccccccc", "v2RayTun", "10.0.0.3", T0 + 2, 2, &ok), 0);
+    assert_false(ok); /* third device, limit 2 */
+    assert_int_equal(store_device_seen(st, u.id, "hwid-aaaaaaaa", "Happ/1.64", "10.0.0.9", T0 + 3, 2, &ok), 0);
+    assert_true(ok); /* known devices keep working */
+    struct store_device *list;
+    size_t n;
+    assert_int_equal(store_device_list(st, u.id, &list, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(list[0].hwid, "hwid-aaaaaaaa");
+    assert_string_equal(list[0].user_agent, "Happ/1.64");
+    assert_string_equal(list[0].last_ip, "10.0.0.9");
+    assert_int_equal(list[0].first_seen, T0);
+    assert_int_equal(list[0].last_seen, T0 + 3);
+    int64_t first = list[0].id;
+    free(list);
+    assert_int_equal(store_device_delete(st, first, T0, &AUD), 0);
+    assert_int_equal(store_device_delete(st, first, T0, &AUD), ERR_NOT_FOUND);
+    assert_int_equal(store_device_seen(st, u.id, "hwid-cccccccc", "v2RayTun", "10.0.0.3", T0 + 4, 2, &ok), 0);
+    assert_true(ok); /* a freed slot */
+    assert_int_equal(store_device_seen(st, u.id, "hwid-dddddddd", NULL, NULL, T0 + 5, 0, &ok), 0);
+    assert_true(ok); /* no limit */
+    assert_int_equal(store_device_seen(st, 9999, "hwid-eeeeeeee", NULL, NULL, T0, 0, &ok), ERR_NOT_FOUND);
+    /* Deleting the user takes the devices along. */
+    assert_int_equal(store_user_delete(st, u.id, T0 + 6, NULL), 0);
+    assert_int_equal(store_device_list(st, u.id, &list, &n), 0);
+    assert_int_equal(n, 0);
+    free(list);
+}
+
 static int64_t mk_node(struct store *st, const char *name, const char *hash)
 {
     struct hub_node n = {0};
@@ -608,6 +648,7 @@ static void test_open_errors(void **state)
         cmocka_unit_test_setup_teardown(test_plans, setup, teardown),                                                  \
         cmocka_unit_test_setup_teardown(test_subscriptions, setup, teardown),                                          \
         cmocka_unit_test_setup_teardown(test_nodes_tokens, setup, teardown),                                           \
+        cmocka_unit_test_setup_teardown(test_devices, setup, teardown),                                           \
         cmocka_unit_test_setup_teardown(test_sync_and_usage, setup, teardown),                                         \
         cmocka_unit_test_setup_teardown(test_payments_stats_lock, setup, teardown),                                    \
         cmocka_unit_test_setup_teardown(test_scheduler, setup, teardown),                                              \

@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+# Writes docs/hub-api.json (OpenAPI 3.1 of veil-hub): python3 docs/hub-api.py > docs/hub-api.json
+# tests/unit/hub/test_api.c checks the result against the server route table.
+import json
+def ref(n): return {"$ref": "#/components/schemas/" + n}
+def jr(schema, desc="OK"): return {"description": desc, "content": {"application/json": {"schema": schema}}}
+ERR = {"$ref": "#/components/responses/Error"}
+def errs(*codes): return {str(c): ERR for c in codes}
+def op(summary, tag, ok_code, ok, security="admin", body=None, params=None, errors=(400, 401, 403, 404, 413, 422)):
+    o = {"summary": summary, "tags": [tag], "responses": {str(ok_code): ok}}
+    o["responses"].update(errs(*errors))
+    if security is None: o["security"] = []
+    elif security == "node": o["security"] = [{"nodeToken": []}]
+    else: o["security"] = [{"adminToken": []}]
+    if body: o["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    if params: o["parameters"] = params
+    return o
+ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}]
+NOBODY = {"description": "Deleted"}
+paths = {
+ "/healthz": {"get": op("Liveness probe", "ops", 200, jr({"type": "object"}), security=None, errors=())},
+ "/api/v1/users": {
+   "post": op("Create a user (UUID, subscription token and referral code are generated)", "users", 201, jr(ref("User"), "Created"), body=ref("UserCreate"), errors=(400, 401, 403, 404, 409, 413, 422)),
+   "get": op("List users, newest last; q searches username, referral code or exact Telegram id", "users", 200, jr(ref("UserList")), security="read",
+             params=[{"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 128}},
+                     {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}},
+                     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}}])},
+ "/api/v1/users/{id}": {
+   "get": op("Get a user with the current subscription", "users", 200, jr(ref("User")), security="read", params=ID),
+   "patch": op("Update a user", "users", 200, jr(ref("User")), body=ref("UserPatch"), params=ID, errors=(400, 401, 403, 404, 409, 413, 422)),
+   "delete": op("Delete a user (nodes drop it at their next sync)", "users", 204, NOBODY, params=ID)},
+ "/api/v1/users/{id}/disable": {"post": op("Disable a user", "users", 200, jr(ref("User")), params=ID)},
+ "/api/v1/users/{id}/enable": {"post": op("Enable a user", "users", 200, jr(ref("User")), params=ID)},
+ "/api/v1/users/{id}/rotate-token": {"post": op("New subscription token; the old link stops working", "users", 200, jr(ref("User")), params=ID)},
+ "/api/v1/users/{id}/rotate-uuid": {"post": op("New VLESS UUID (nodes pick it up at their next sync)", "users", 200, jr(ref("User")), params=ID)},
+ "/api/v1/users/{id}/balance": {"post": op("Add to (or subtract from) the balance, never below zero", "users", 200,
+   jr({"type": "object", "properties": {"id": {"type": "integer"}, "balance_minor": {"type": "integer"}}}),
+   body={"type": "object", "required": ["delta"], "additionalProperties": False, "properties": {"delta": {"type": "integer"}}}, params=ID)},
+ "/api/v1/users/{id}/subscriptions": {"get": op("All subscriptions of a user", "subscriptions", 200,
+   jr({"type": "object", "properties": {"subscriptions": {"type": "array", "items": ref("Subscription")}}}), security="read", params=ID)},
+ "/api/v1/users/{id}/devices": {"get": op("Devices (HWIDs) seen on the user's subscription fetches", "users", 200,
+   jr({"type": "object", "properties": {"devices": {"type": "array", "items": ref("Device")}}}), security="read", params=ID)},
+ "/api/v1/devices/{id}": {"delete": op("Forget a device, freeing a slot under the plan's device limit", "users", 204, NOBODY, params=ID)},
+ "/api/v1/plans": {
+   "post": op("Create a plan", "plans", 201, jr(ref("Plan"), "Created"), body=ref("PlanInput"), errors=(400, 401, 403, 409, 413, 422)),
+   "get": op("List plans", "plans", 200, jr({"type": "object", "properties": {"plans": {"type": "array", "items": ref("Plan")}}}), security="read")},
+ "/api/v1/plans/{id}": {
+   "get": op("Get a plan", "plans", 200, jr(ref("Plan")), security="read", params=ID),
+   "patch": op("Update a plan (prices replace the whole list)", "plans", 200, jr(ref("Plan")), body=ref("PlanInput"), params=ID, errors=(400, 401, 403, 404, 409, 413, 422)),
+   "delete": op("Delete an unused plan (409 while subscriptions refer to it)", "plans", 204, NOBODY, params=ID, errors=(401, 403, 404, 409))},
+ "/api/v1/subscriptions": {"post": op("Grant a plan to a user, starting now", "subscriptions", 201, jr(ref("Subscription"), "Created"),
+   body={"type": "object", "required": ["user_id", "plan_id"], "additionalProperties": False,
+         "properties": {"user_id": {"type": "integer", "minimum": 1}, "plan_id": {"type": "integer", "minimum": 1}}},
+   errors=(400, 401, 403, 404, 409, 413, 422))},
+ "/api/v1/subscriptions/{id}": {"get": op("Get a subscription", "subscriptions", 200, jr(ref("Subscription")), security="read", params=ID)},
+ "/api/v1/subscriptions/{id}/extend": {"post": op("Extend by days (from the end, or from now when expired)", "subscriptions", 200, jr(ref("Subscription")),
+   body={"type": "object", "required": ["days"], "additionalProperties": False, "properties": {"days": {"type": "integer", "minimum": 1, "maximum": 3660}}},
+   params=ID, errors=(400, 401, 403, 404, 409, 413, 422))},
+ "/api/v1/subscriptions/{id}/revoke": {"post": op("Revoke a subscription", "subscriptions", 200, jr(ref("Subscription")), params=ID, errors=(401, 403, 404, 409))},
+ "/api/v1/nodes": {
+   "post": op("Register a node; the answer carries its token, shown only this once", "nodes", 201, jr(ref("NodeCreated"), "Created"), body=ref("NodeCreate"), errors=(400, 401, 403, 409, 413, 422)),
+   "get": op("List nodes", "nodes", 200, jr({"type": "object", "properties": {"nodes": {"type": "array", "items": ref("Node")}}}), security="read")},
+ "/api/v1/nodes/{id}": {
+   "get": op("Get a node", "nodes", 200, jr(ref("Node")), security="read", params=ID),
+   "delete": op("Remove a node (its token stops working)", "nodes", 204, NOBODY, params=ID)},
+ "/api/v1/nodes/{id}/health": {"post": op("Set health", "nodes", 200, jr(ref("Node")), params=ID,
+   body={"type": "object", "required": ["health"], "additionalProperties": False, "properties": {"health": {"type": "string", "enum": ["unknown", "up", "down"]}}})},
+ "/api/v1/nodes/{id}/weight": {"post": op("Set weight (0 removes it from subscriptions)", "nodes", 200, jr(ref("Node")), params=ID,
+   body={"type": "object", "required": ["weight"], "additionalProperties": False, "properties": {"weight": {"type": "integer", "minimum": 0, "maximum": 1000}}})},
+ "/api/v1/nodes/{id}/drain": {"post": op("Drain (or undrain) a node: draining nodes leave subscriptions; empty body = drain", "nodes", 200, jr(ref("Node")), params=ID,
+   body={"type": "object", "additionalProperties": False, "properties": {"draining": {"type": "boolean", "default": True}}})},
+ "/api/v1/stats": {"get": op("Counts and traffic", "stats", 200, jr(ref("Stats")), security="read")},
+ "/api/v1/audit": {"get": op("Audit log, newest first", "stats", 200,
+   jr({"type": "object", "properties": {"entries": {"type": "array", "items": ref("AuditEntry")}}}), security="read",
+   params=[{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}])},
+ "/api/v1/node/users": {"get": op("Node sync: users since a revision (docs/sync-protocol.md)", "node-sync", 200, jr(ref("SyncUsers")), security="node",
+   params=[{"name": "since", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}}], errors=(400, 401))},
+ "/api/v1/node/usage": {"post": op("Node sync: push per-user byte deltas, applied once per push_id", "node-sync", 200, jr(ref("UsageResponse")), security="node",
+   body=ref("UsagePush"), errors=(400, 401, 413))},
+ "/sub/{token}": {"get": op("Subscription for client apps; format chosen by User-Agent / Accept (spec/ecosystem.md §a)", "subscription", 200,
+   {"description": "Subscription body (base64 links, YAML, JSON or HTML) with subscription-userinfo and profile headers. With a plan device limit, clients sending x-hwid are counted (x-hwid-active, x-hwid-limit); a new device past the limit gets x-hwid-max-devices-reached and an information entry instead of servers; clients without x-hwid get x-hwid-not-supported and are served."},
+   security=None, params=[{"name": "token", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{16,64}$"}}], errors=(404,))},
+ "/sub/{token}/{format}": {"get": op("Subscription in a forced format, or /info for JSON usage", "subscription", 200,
+   {"description": "Subscription body in the requested format, or usage JSON for \"info\""}, security=None,
+   params=[{"name": "token", "in": "path", "required": True, "schema": {"type": "string"}},
+           {"name": "format", "in": "path", "required": True, "schema": {"type": "string",
+            "enum": ["links", "v2ray", "base64", "plain", "clash-meta", "mihomo", "clash", "stash", "sing-box", "singbox", "xray-json", "v2ray-json", "json", "html", "info"]}}],
+   errors=(404,))},
+}
+I = {"type": "integer"}; S = {"type": "string"}; B = {"type": "boolean"}
+schemas = {
+ "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["code", "message"],
+   "properties": {"code": {"type": "string", "enum": ["invalid_json", "invalid_field", "missing_field", "unknown_field", "invalid_query", "invalid_body",
+      "unauthorized", "forbidden", "not_found", "method_not_allowed", "conflict", "invalid_state", "out_of_range", "body_too_large", "busy", "internal"]},
+      "message": S}}}},
+ "UserCreate": {"type": "object", "required": ["username"], "additionalProperties": False, "properties": {
+   "username": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"}, "telegram_id": {"type": "integer", "minimum": 1},
+   "language": {"type": "string", "default": "en"}, "currency": {"type": "string", "pattern": "^[A-Z]{3}$", "default": "RUB"},
+   "balance_minor": {"type": "integer", "minimum": 0}, "enabled": {"type": "boolean", "default": True}, "referrer_id": {"type": "integer", "minimum": 1}}},
+ "UserPatch": {"type": "object", "minProperties": 1, "additionalProperties": False, "properties": {
+   "username": S, "telegram_id": {"type": ["integer", "null"]}, "language": S, "currency": S, "balance_minor": I, "enabled": B}},
+ "User": {"type": "object", "properties": {"id": I, "telegram_id": {"type": ["integer", "null"]}, "username": S, "language": S, "uuid": S,
+   "sub_token": S, "sub_url": S, "referral_code": S, "referrer_id": {"type": ["integer", "null"]}, "balance_minor": I, "currency": S,
+   "enabled": B, "created_at": I, "revision": I, "subscription": {"oneOf": [ref("Subscription"), {"type": "null"}]}}},
+ "UserList": {"type": "object", "properties": {"users": {"type": "array", "items": ref("User")}, "total": I, "offset": I, "limit": I}},
+ "PlanInput": {"type": "object", "additionalProperties": False, "properties": {"name": S, "duration_days": {"type": "integer", "minimum": 1, "maximum": 3660},
+   "quota_bytes": {"type": "integer", "minimum": 0, "description": "0 = unlimited"}, "device_limit": {"type": "integer", "minimum": 0, "maximum": 1000},
+   "reset_strategy": {"type": "string", "enum": ["none", "daily", "weekly", "monthly"]}, "enabled": B,
+   "prices": {"type": "object", "description": "currency -> amount in minor units", "additionalProperties": {"type": "integer", "minimum": 0}}}},
+ "Plan": {"type": "object", "properties": {"id": I, "name": S, "duration_days": I, "quota_bytes": I, "device_limit": I, "reset_strategy": S,
+   "enabled": B, "prices": {"type": "object", "additionalProperties": I}, "created_at": I}},
+ "Subscription": {"type": "object", "properties": {"id": I, "user_id": I, "plan_id": I, "starts_at": I, "ends_at": I, "used_up": I, "used_down": I,
+   "state": {"type": "string", "enum": ["active", "limited", "expired", "revoked"]}, "quota_bytes": I, "device_limit": I, "reset_strategy": S, "last_reset_at": I}},
+ "NodeCreate": {"type": "object", "required": ["name", "address", "public_key"], "additionalProperties": False, "properties": {
+   "name": S, "address": S, "port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": 443}, "country": {"type": "string", "pattern": "^([A-Z]{2})?$"},
+   "public_key": {"type": "string", "description": "X25519, base64url without padding"}, "short_ids": {"type": "array", "maxItems": 8, "items": S},
+   "server_names": {"type": "array", "maxItems": 8, "items": S}, "weight": {"type": "integer", "minimum": 0, "maximum": 1000, "default": 100}}},
+ "Node": {"type": "object", "properties": {"id": I, "name": S, "address": S, "port": I, "country": S, "public_key": S,
+   "short_ids": {"type": "array", "items": S}, "server_names": {"type": "array", "items": S}, "weight": I,
+   "health": {"type": "string", "enum": ["unknown", "up", "down"]}, "draining": B, "last_seen": I, "traffic_up": I, "traffic_down": I, "created_at": I}},
+ "NodeCreated": {"allOf": [ref("Node"), {"type": "object", "properties": {"token": {"type": "string", "description": "node token, shown once"}}}]},
+ "Device": {"type": "object", "properties": {"id": I, "hwid": S, "user_agent": S, "last_ip": S, "first_seen": I, "last_seen": I}},
+ "Stats": {"type": "object", "properties": {"users": {"type": "object"}, "subscriptions": {"type": "object"}, "nodes": {"type": "object"},
+   "traffic": {"type": "object"}, "payments_succeeded": I, "revision": I}},
+ "AuditEntry": {"type": "object", "properties": {"id": I, "actor": S, "action": S, "target": S, "at": I, "source_ip": S, "details": {}}},
+ "SyncUsers": {"type": "object", "properties": {"v": I, "revision": I, "full": B, "users": {"type": "array", "items": {"type": "object"}},
+   "removed": {"type": "array", "items": I}}},
+ "UsagePush": {"type": "object", "required": ["v", "push_id", "usage", "health"], "properties": {"v": {"type": "integer", "enum": [1]},
+   "push_id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"},
+   "usage": {"type": "array", "items": {"type": "object", "properties": {"id": I, "up": I, "down": I}}}, "health": {"type": "object"}}},
+ "UsageResponse": {"type": "object", "properties": {"v": I, "duplicate": B, "revision": I}},
+}
+doc = {"openapi": "3.1.0",
+ "info": {"title": "veil-hub API", "version": "1.0.0",
+  "description": "Admin REST API (Bearer API tokens; role admin may change, role support may only read), node sync endpoints (per-node Bearer tokens) and the public subscription endpoint. Errors are {\"error\":{\"code\",\"message\"}}; bodies are limited to 64 KiB (413). Times are UTC unix seconds, money is integer minor units."},
+ "servers": [{"url": "http://127.0.0.1:8080"}],
+ "security": [{"adminToken": []}],
+ "paths": paths,
+ "components": {"securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer", "description": "API token (veil-hub --create-admin-token)"},
+                                     "nodeToken": {"type": "http", "scheme": "bearer", "description": "per-node token from POST /api/v1/nodes"}},
+                "responses": {"Error": {"description": "Error", "content": {"application/json": {"schema": ref("Error")}}}},
+                "schemas": schemas}}
+print(json.dumps(doc, indent=2, ensure_ascii=False))
