@@ -33,9 +33,8 @@ static enum relay_reason side_err(enum relay_side s)
 const char *relay_reason_str(enum relay_reason reason)
 {
     static const char *const names[RELAY_REASON__COUNT] = {
-        [RELAY_REASON_DONE] = "done",       [RELAY_REASON_IDLE] = "idle",
-        [RELAY_REASON_ERR_A] = "error_a",   [RELAY_REASON_ERR_B] = "error_b",
-        [RELAY_REASON_NOMEM] = "no_memory",
+        [RELAY_REASON_DONE] = "done",     [RELAY_REASON_IDLE] = "idle",       [RELAY_REASON_ERR_A] = "error_a",
+        [RELAY_REASON_ERR_B] = "error_b", [RELAY_REASON_NOMEM] = "no_memory",
     };
     if ((unsigned)reason >= RELAY_REASON__COUNT)
         return "invalid";
@@ -292,7 +291,7 @@ static bool half_throttle(struct relay *r, enum relay_dir d)
         return false;
     uint64_t now = loop_now(r->loop);
     double cap = (double)(h->rate.burst_bytes_per_sec > h->rate.bytes_per_sec ? h->rate.burst_bytes_per_sec
-                                                                             : h->rate.bytes_per_sec);
+                                                                              : h->rate.bytes_per_sec);
     h->tokens += (double)(now - h->tokens_ms) * (double)h->rate.bytes_per_sec / 1000.0;
     if (h->tokens > cap)
         h->tokens = cap;

@@ -67,8 +67,8 @@ enum relay_reason {
     RELAY_REASON_IDLE,     /* nothing moved for idle_ms */
     RELAY_REASON_ERR_A,    /* a read/write/flush on side A failed; err has the -errno */
     RELAY_REASON_ERR_B,
-    RELAY_REASON_NOMEM,    /* no buffer could be taken from the pool */
-    RELAY_REASON__COUNT,   /* sentinel */
+    RELAY_REASON_NOMEM,  /* no buffer could be taken from the pool */
+    RELAY_REASON__COUNT, /* sentinel */
 };
 
 /* Called once when the relay ends. It has already stopped (watchers, timers, buffers, pipes
@@ -111,7 +111,7 @@ struct relay_cfg {
 enum relay_state {
     RELAY_ST_IDLE = 0, /* initialised, not started */
     RELAY_ST_RUNNING,
-    RELAY_ST_DONE, /* finished or disposed */
+    RELAY_ST_DONE,   /* finished or disposed */
     RELAY_ST__COUNT, /* sentinel */
 };
 

@@ -218,8 +218,7 @@ bool sock_addr_equal(const struct sock_addr *a, const struct sock_addr *b)
     if (fa != sock_addr_family(b))
         return false;
     if (fa == AF_INET)
-        return a->u.in4.sin_port == b->u.in4.sin_port &&
-               a->u.in4.sin_addr.s_addr == b->u.in4.sin_addr.s_addr;
+        return a->u.in4.sin_port == b->u.in4.sin_port && a->u.in4.sin_addr.s_addr == b->u.in4.sin_addr.s_addr;
     if (fa == AF_INET6)
         return a->u.in6.sin6_port == b->u.in6.sin6_port && a->u.in6.sin6_scope_id == b->u.in6.sin6_scope_id &&
                memcmp(&a->u.in6.sin6_addr, &b->u.in6.sin6_addr, 16) == 0;
