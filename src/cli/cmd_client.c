@@ -173,11 +173,12 @@ int cli_client_main(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},
         {"listen", required_argument, NULL, 'L'},
         {"verbose", no_argument, NULL, 'v'},
+        {"no-pq", no_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *link = NULL, *json = NULL, *listen_at = "127.0.0.1:1080";
-    bool verbose = false;
+    bool verbose = false, no_pq = false;
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "l:c:L:vh", opts, NULL)) != -1) {
@@ -194,10 +195,15 @@ int cli_client_main(int argc, char **argv)
         case 'v':
             verbose = true;
             break;
+        case 'P':
+            no_pq = true;
+            break;
         case 'h':
         default:
             fputs("usage: veil client (--link 'vless://...' | -c client.json) [--listen 127.0.0.1:1080] [-v]\n"
-                  "  A local SOCKS5 and HTTP CONNECT proxy (same port) tunnelling through VLESS + REALITY.\n",
+                  "         [--no-pq]\n"
+                  "  A local SOCKS5 and HTTP CONNECT proxy (same port) tunnelling through VLESS + REALITY.\n"
+                  "  Offers X25519MLKEM768 and X25519 like Chrome; --no-pq offers X25519 only.\n",
                   ch == 'h' ? stdout : stderr);
             return ch == 'h' ? CLI_EXIT_OK : CLI_EXIT_USAGE;
         }
@@ -212,6 +218,7 @@ int cli_client_main(int argc, char **argv)
         free(cfg);
         return CLI_EXIT_USAGE;
     }
+    cfg->no_pq = no_pq;
     struct sock_addr la;
     if (sock_addr_parse(&la, listen_at) < 0) {
         fprintf(stderr, "veil client: --listen: expected ip:port, got \"%s\"\n", listen_at);

@@ -13,9 +13,11 @@
 #include "core/enc.h"
 #include "core/err.h"
 #include "crypto/uuid5.h"
+#include "core/log.h"
 #include "ctl/vlink.h"
 #include "net/sock.h"
 #include "reality/cert.h"
+#include "reality/session.h"
 #include "vless/header.h"
 
 /* Session-id version bytes: we present ourselves as the Xray release our captures come from. */
@@ -170,6 +172,10 @@ int outbound_open(struct outbound *t, const struct outbound_cfg *c, const struct
     memcpy(p.server_public_key, c->pbk, 32);
     memcpy(p.short_id, c->sid, 8);
     memcpy(p.version, client_version, 3);
+    if (!c->no_pq) {
+        p.hybrid_keygen = reality_hybrid_keygen; /* Chrome/Xray: hybrid share first, then X25519 */
+        p.hybrid_arg = &t->hybrid;
+    }
     int rc = reality_client_build(&p, &hello, &t->keys);
     t->verify.base.cb = verify_cb;
     t->verify.auth_key = t->keys.auth_key;
@@ -179,9 +185,10 @@ int outbound_open(struct outbound *t, const struct outbound_cfg *c, const struct
         t->tls = tls13_conn_new(&t->ctx, false);
         rc = t->tls ? 0 : ERR_NOMEM;
     }
-    struct tls13_client_key key = {&tls13_kex_x25519, t->keys.x25519_priv, 32};
     if (rc == 0)
-        rc = tls13_client_set_hello(t->tls, buf_data(&hello), buf_len(&hello), &key, 1);
+        rc = reality_client_prepare(t->tls, buf_data(&hello), buf_len(&hello), &t->keys,
+                                    t->keys.offered_hybrid ? &t->hybrid : NULL);
+    x25519mlkem768_client_wipe(&t->hybrid); /* imported into the conn (or unused) */
     size_t used = 0;
     if (rc == 0) {
         rc = tls13_handshake(t->tls, NULL, 0, &used, &out);
@@ -228,9 +235,13 @@ int outbound_open(struct outbound *t, const struct outbound_cfg *c, const struct
         if (!t->verify.reality && tls13_conn_state(t->tls) != TLS13_ST_EXPECT_SERVER_HELLO && t->tls != NULL)
             rc = rc == ERR_TIMEOUT || rc == ERR_CLOSED ? rc : ERR_AUTH;
     }
+    if (rc == 0)
+        log_debug("client", 0, "reality_handshake",
+                  LF_STR("group", tls13_conn_group(t->tls) == TLS13_GROUP_X25519MLKEM768 ? "X25519MLKEM768" : "X25519"),
+                  LF_BOOL("offered_hybrid", t->keys.offered_hybrid));
     if (rc == 0) {
-        rc = tunnel_xprt_init(&t->xprt, t->tls, c->flow == VLESS_FLOW_VISION, c->id, buf_data(&in), buf_len(&in),
-                            NULL, 0);
+        rc = tunnel_xprt_init(&t->xprt, t->tls, c->flow == VLESS_FLOW_VISION, c->id, buf_data(&in), buf_len(&in), NULL,
+                              0);
         t->xprt_ready = true;
     }
     if (rc == 0) {
@@ -264,6 +275,7 @@ void outbound_close(struct outbound *t)
     tls13_conn_free(t->tls);
     t->tls = NULL;
     reality_client_keys_wipe(&t->keys);
+    x25519mlkem768_client_wipe(&t->hybrid);
     if (t->fd >= 0)
         close(t->fd);
     t->fd = -1;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "crypto/hybrid_x25519mlkem768.h"
 #include "tunnel/xprt.h"
 #include "reality/client.h"
 #include "tls13/tls13.h"
@@ -26,6 +27,7 @@ struct outbound_cfg {
     uint8_t pbk[32];
     uint8_t sid[8];
     uint32_t timeout_ms; /* connect + handshake; 0 = 10000 */
+    bool no_pq;          /* offer X25519 only; default: X25519MLKEM768 first, then X25519 (Chrome) */
 };
 
 /* From a vless:// share link (security=reality, type tcp/raw). ERR_MALFORMED / ERR_UNSUPPORTED
@@ -45,6 +47,7 @@ struct outbound {
     struct tls13_ctx ctx;
     struct tls13_conn *tls;
     struct reality_client_keys keys;
+    struct x25519mlkem768_client hybrid; /* secrets behind the hybrid share (keys.offered_hybrid) */
     struct outbound_verify verify;
     struct tunnel_xprt xprt;
     bool xprt_ready;
@@ -52,7 +55,8 @@ struct outbound {
 
 /* Connects and completes the REALITY handshake, then prepares the VLESS request for `dest`
  * (sent in front of the first data). The socket is left nonblocking. 0, or -errno / ERR_*;
- * ERR_AUTH when the server is not a REALITY server for this key (a real website). */
+ * ERR_AUTH when the server is not a REALITY server for this key (a real website). The group the
+ * server answered is tls13_conn_group(t->tls) (logged at debug level as "reality_handshake"). */
 int outbound_open(struct outbound *t, const struct outbound_cfg *c, const struct vless_addr *dest);
 /* Sends the VLESS request now (the local application has not spoken; spec/vision.md §4.5).
  * Blocking until written. */
