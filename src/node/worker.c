@@ -212,9 +212,9 @@ static int worker_init(struct node_runtime *rt, struct node_worker *w, unsigned 
     if (w->dialer == NULL)
         return ERR_NOMEM;
     w->groups[0] = &tls13_kex_x25519;
-    w->groups[1] = NULL; /* X25519MLKEM768 answers arrive with the ML-KEM work */
+    w->groups[1] = &tls13_kex_x25519mlkem768; /* targets that pick the hybrid group (Google, Cloudflare) */
     w->tls_server.groups = w->groups;
-    w->tls_server.n_groups = 1;
+    w->tls_server.n_groups = 2;
     w->listeners = calloc(snap->n_inbounds, sizeof(*w->listeners));
     if (w->listeners == NULL)
         return ERR_NOMEM;
