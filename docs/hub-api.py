@@ -70,6 +70,8 @@ paths = {
  "/api/v1/nodes/{id}/drain": {"post": op("Drain (or undrain) a node: draining nodes leave subscriptions; empty body = drain", "nodes", 200, jr(ref("Node")), params=ID,
    body={"type": "object", "additionalProperties": False, "properties": {"draining": {"type": "boolean", "default": True}}})},
  "/api/v1/stats": {"get": op("Counts and traffic", "stats", 200, jr(ref("Stats")), security="read")},
+ "/metrics": {"get": op("Prometheus metrics (text format 0.0.4): requests, latencies, subscription fetches, database rows and pool", "ops", 200,
+   {"description": "Prometheus text exposition", "content": {"text/plain": {"schema": {"type": "string"}}}}, security="read", errors=(401,))},
  "/api/v1/audit": {"get": op("Audit log, newest first", "stats", 200,
    jr({"type": "object", "properties": {"entries": {"type": "array", "items": ref("AuditEntry")}}}), security="read",
    params=[{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}])},

@@ -15,6 +15,8 @@
 #include "hub/domain/model.h"
 
 struct store;
+struct metrics_registry;
+struct metrics_family;
 
 #define API_BODY_MAX_DEFAULT (64u * 1024)
 
@@ -97,6 +99,9 @@ struct api_ctx {
     struct hub_node *nodes; /* usable for subscriptions, in subscription order */
     size_t n_nodes;
     int64_t nodes_until_ms; /* monotonic; 0 = stale */
+    /* Prometheus metrics served at GET /metrics (NULL when the registry could not be made). */
+    struct metrics_registry *metrics;
+    struct metrics_family *m_requests, *m_latency, *m_sub, *m_objects, *m_pool;
 };
 
 /* Sets up / releases the shared state of a context (api_start does this for its own). */

@@ -36,6 +36,12 @@ const char *api__query(struct api_call *c, const char *key);
 /* Random bytes from the system CSPRNG; aborts the request with 500 on failure. */
 int api__random(void *out, size_t n);
 
+/* Metrics (api_metrics.c): set up with the context; one call per finished request. */
+void api__metrics_init(struct api_ctx *ctx);
+void api__metrics_dispose(struct api_ctx *ctx);
+void api__metrics_request(struct api_ctx *ctx, const char *route, const char *method, int status, double seconds);
+void api__metrics_sub(struct api_ctx *ctx, const char *format);
+
 /* Drops the node cache after a node change. */
 void api__nodes_invalidate(struct api_ctx *ctx);
 
@@ -51,7 +57,7 @@ api_handler_fn api__plans_create, api__plans_list, api__plans_get, api__plans_pa
 api_handler_fn api__subs_grant, api__subs_get, api__subs_extend, api__subs_revoke;
 api_handler_fn api__nodes_create, api__nodes_list, api__nodes_get, api__nodes_health, api__nodes_weight,
     api__nodes_drain, api__nodes_delete;
-api_handler_fn api__stats, api__audit_list, api__healthz;
+api_handler_fn api__stats, api__audit_list, api__healthz, api__metrics;
 api_handler_fn api__node_users, api__node_usage;
 api_handler_fn api__sub_page;
 

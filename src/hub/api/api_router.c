@@ -46,6 +46,7 @@ static const struct api_route routes[] = {
     {"POST", "/api/v1/nodes/{id}/weight", API_AUTH_ADMIN, api__nodes_weight},
     {"POST", "/api/v1/nodes/{id}/drain", API_AUTH_ADMIN, api__nodes_drain},
     {"GET", "/api/v1/stats", API_AUTH_READ, api__stats},
+    {"GET", "/metrics", API_AUTH_READ, api__metrics},
     {"GET", "/api/v1/audit", API_AUTH_READ, api__audit_list},
     {"GET", "/api/v1/node/users", API_AUTH_NODE, api__node_users},
     {"POST", "/api/v1/node/usage", API_AUTH_NODE, api__node_usage},
@@ -262,7 +263,24 @@ static int64_t now_of(const struct api_ctx *ctx)
     return ctx->cfg.clock ? ctx->cfg.clock(ctx->cfg.clock_arg) : (int64_t)time(NULL);
 }
 
+static double mono_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void dispatch(struct api_ctx *ctx, const struct api_req *req, struct api_resp *resp, const char **route);
+
 void api_dispatch(struct api_ctx *ctx, const struct api_req *req, struct api_resp *resp)
+{
+    const char *route = "unmatched";
+    double t0 = mono_seconds();
+    dispatch(ctx, req, resp, &route);
+    api__metrics_request(ctx, route, req->method, resp->status, mono_seconds() - t0);
+}
+
+static void dispatch(struct api_ctx *ctx, const struct api_req *req, struct api_resp *resp, const char **route)
 {
     memset(resp, 0, sizeof *resp);
     struct api_call c = {.ctx = ctx, .req = req, .resp = resp};
@@ -294,6 +312,7 @@ void api_dispatch(struct api_ctx *ctx, const struct api_req *req, struct api_res
         }
         return;
     }
+    *route = hit->pattern;
     if (hit->auth != API_AUTH_NONE && !authenticate(&c, hit->auth))
         return;
     hit->handler(&c);

@@ -70,6 +70,7 @@ void api_ctx_init(struct api_ctx *ctx, struct store *st, const struct api_cfg *c
     ctx->st = st;
     ctx->cfg = *cfg;
     pthread_mutex_init(&ctx->node_mu, NULL);
+    api__metrics_init(ctx);
 }
 
 void api_ctx_dispose(struct api_ctx *ctx)
@@ -77,6 +78,7 @@ void api_ctx_dispose(struct api_ctx *ctx)
     free(ctx->nodes);
     ctx->nodes = NULL;
     pthread_mutex_destroy(&ctx->node_mu);
+    api__metrics_dispose(ctx);
 }
 
 void api__nodes_invalidate(struct api_ctx *ctx)
@@ -240,6 +242,7 @@ void api__sub_page(struct api_call *c)
         api__error(c, 500, "internal", "subscription rendering failed");
         return;
     }
+    api__metrics_sub(c->ctx, sub_format_name(out.format));
     struct api_resp *r = c->resp;
     free(r->body);
     r->status = out.status ? out.status : 200;

@@ -85,6 +85,17 @@ const char *store_backend(const struct store *st)
     return st->ops->name;
 }
 
+void store_pool_stats(struct store *st, size_t *size, size_t *busy)
+{
+    size_t b = 0;
+    pthread_mutex_lock(&st->mu);
+    for (size_t i = 0; i < st->n_conns; i++)
+        b += st->busy[i];
+    pthread_mutex_unlock(&st->mu);
+    *size = st->n_conns;
+    *busy = b;
+}
+
 int store__acquire(struct store *st, struct store_conn *out)
 {
     pthread_mutex_lock(&st->mu);

@@ -39,6 +39,8 @@ void store_close(struct store *st);
 /* Applies pending migrations; *version (optional) receives the schema version now in place. */
 int store_migrate(struct store *st, int *version);
 const char *store_backend(const struct store *st);
+/* Pool size and connections checked out right now (for metrics). */
+void store_pool_stats(struct store *st, size_t *size, size_t *busy);
 
 /* ---- users ---- */
 /* Inserts u (id, revision are assigned; uuid, sub_token, referral_code are the caller's).

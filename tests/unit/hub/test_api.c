@@ -686,6 +686,19 @@ static void test_audit(void **state)
     assert_int_equal(jint(first, "at"), atomic_load(&fake_now));
     json_decref(j);
     expect_err(e, "GET", "/api/v1/audit?limit=0", SUPPORT, NULL, 400, "invalid_query");
+
+    /* Metrics: counted per route pattern (never per id), database rows refreshed on scrape. */
+    expect_err(e, "GET", "/metrics", NULL, NULL, 401, "unauthorized");
+    struct resp r;
+    assert_int_equal(http(e, "GET", "/metrics", SUPPORT, NULL, NULL, NULL, &r), 200);
+    assert_non_null(
+        strstr(r.body, "veil_hub_http_requests_total{route=\"/api/v1/users\",method=\"POST\",code=\"201\"} 1"));
+    assert_non_null(strstr(r.body, "veil_hub_http_requests_total{route=\"/api/v1/audit\",method=\"GET\",code=\"400\"} 1"));
+    assert_non_null(strstr(r.body, "veil_hub_objects{kind=\"users\"} 1"));
+    assert_non_null(strstr(r.body, "veil_hub_db_pool_connections{state=\"size\"}"));
+    assert_non_null(strstr(r.body, "veil_hub_http_request_duration_seconds_bucket{route=\"/api/v1/users\",le=\"+Inf\"}"));
+    assert_null(strstr(r.body, "/api/v1/users/1")); /* ids never become labels */
+    free(r.body);
 }
 
 /* 20 clients for a few seconds: creating users and pushing usage. No 5xx, no lost update. */

@@ -1,0 +1,143 @@
+/* Prometheus metrics of the hub's HTTP surface (GET /metrics, text format 0.0.4): requests by
+ * route pattern, method and status; latency per route; subscription fetches by format; object
+ * counts from the database and the connection pool, refreshed at scrape time. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/metrics.h"
+#include "hub/api/api_int.h"
+
+static const double latency_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
+
+static void collect_objects(struct metrics_family *f, void *arg)
+{
+    struct api_ctx *ctx = arg;
+    struct store_stats s;
+    if (store_stats_get(ctx->st, &s) < 0)
+        return;
+    const struct {
+        const char *kind;
+        int64_t v;
+    } rows[] = {{"users", s.users},
+                {"users_enabled", s.users_enabled},
+                {"subscriptions_active", s.subs_active},
+                {"subscriptions_limited", s.subs_limited},
+                {"subscriptions_expired", s.subs_expired},
+                {"nodes", s.nodes},
+                {"nodes_up", s.nodes_up},
+                {"nodes_draining", s.nodes_draining},
+                {"payments_succeeded", s.payments_succeeded},
+                {"sync_revision", s.revision}};
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        const char *v[] = {rows[i].kind};
+        struct metrics_series *ser = metrics_series(f, v);
+        if (ser != NULL)
+            metrics_set(ser, rows[i].v);
+    }
+}
+
+static void collect_pool(struct metrics_family *f, void *arg)
+{
+    struct api_ctx *ctx = arg;
+    size_t size, busy;
+    store_pool_stats(ctx->st, &size, &busy);
+    const char *vs[] = {"size"}, *vb[] = {"busy"};
+    struct metrics_series *s = metrics_series(f, vs), *b = metrics_series(f, vb);
+    if (s != NULL)
+        metrics_set(s, (int64_t)size);
+    if (b != NULL)
+        metrics_set(b, (int64_t)busy);
+}
+
+void api__metrics_init(struct api_ctx *ctx)
+{
+    static const char *const req_labels[] = {"route", "method", "code"};
+    static const char *const route_label[] = {"route"};
+    static const char *const fmt_label[] = {"format"};
+    static const char *const kind_label[] = {"kind"};
+    static const char *const state_label[] = {"state"};
+    struct metrics_registry *r = metrics_registry_new();
+    if (r == NULL)
+        return;
+    ctx->m_requests = metrics_family_new(r, METRICS_COUNTER, "veil_hub_http_requests_total",
+                                         "HTTP requests by route pattern, method and status code", req_labels, 3,
+                                         NULL, 0, 2000);
+    ctx->m_latency = metrics_family_new(r, METRICS_HISTOGRAM, "veil_hub_http_request_duration_seconds",
+                                        "Time to answer a request, by route pattern", route_label, 1, latency_buckets,
+                                        sizeof latency_buckets / sizeof latency_buckets[0], 100);
+    ctx->m_sub = metrics_family_new(r, METRICS_COUNTER, "veil_hub_subscription_fetches_total",
+                                    "Subscription answers rendered, by format", fmt_label, 1, NULL, 0, 32);
+    ctx->m_objects = metrics_family_new(r, METRICS_GAUGE, "veil_hub_objects", "Rows in the database, by kind",
+                                        kind_label, 1, NULL, 0, 32);
+    ctx->m_pool = metrics_family_new(r, METRICS_GAUGE, "veil_hub_db_pool_connections",
+                                     "Database connections in the pool and checked out", state_label, 1, NULL, 0, 4);
+    if (ctx->m_objects != NULL)
+        metrics_family_on_collect(ctx->m_objects, collect_objects, ctx);
+    if (ctx->m_pool != NULL)
+        metrics_family_on_collect(ctx->m_pool, collect_pool, ctx);
+    ctx->metrics = r;
+}
+
+void api__metrics_dispose(struct api_ctx *ctx)
+{
+    metrics_registry_free(ctx->metrics);
+    ctx->metrics = NULL;
+}
+
+void api__metrics_request(struct api_ctx *ctx, const char *route, const char *method, int status, double seconds)
+{
+    if (ctx->metrics == NULL)
+        return;
+    char code[8];
+    snprintf(code, sizeof code, "%d", status);
+    /* Methods outside the API's own set share one label value: clients choose them. */
+    static const char *const known[] = {"GET", "POST", "PATCH", "DELETE", "HEAD", "PUT"};
+    const char *m = "other";
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strcmp(method, known[i]) == 0)
+            m = known[i];
+    const char *rv[] = {route, m, code};
+    struct metrics_series *s = ctx->m_requests ? metrics_series(ctx->m_requests, rv) : NULL;
+    if (s != NULL)
+        metrics_add(s, 1);
+    const char *lv[] = {route};
+    struct metrics_series *l = ctx->m_latency ? metrics_series(ctx->m_latency, lv) : NULL;
+    if (l != NULL)
+        metrics_observe(l, seconds);
+}
+
+void api__metrics_sub(struct api_ctx *ctx, const char *format)
+{
+    const char *v[] = {format};
+    struct metrics_series *s = ctx->m_sub ? metrics_series(ctx->m_sub, v) : NULL;
+    if (s != NULL)
+        metrics_add(s, 1);
+}
+
+void api__metrics(struct api_call *c)
+{
+    struct buf b;
+    buf_init(&b);
+    if (c->ctx->metrics == NULL || metrics_render(c->ctx->metrics, &b) < 0) {
+        buf_dispose(&b);
+        api__error(c, 500, "internal", "metrics unavailable");
+        return;
+    }
+    struct api_resp *r = c->resp;
+    char *body = malloc(buf_len(&b) + 1);
+    if (body == NULL) {
+        buf_dispose(&b);
+        api__error(c, 500, "internal", "out of memory");
+        return;
+    }
+    memcpy(body, buf_data(&b), buf_len(&b));
+    body[buf_len(&b)] = '\0';
+    free(r->body);
+    r->status = 200;
+    r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r->body = body;
+    r->body_len = buf_len(&b);
+    buf_dispose(&b);
+}
