@@ -17,6 +17,7 @@ int cli_x25519_main(int argc, char **argv); /* cmd_x25519.c: REALITY key pairs *
 int cli_uuid_main(int argc, char **argv);   /* cmd_uuid.c: user ids */
 int cli_link_main(int argc, char **argv);   /* cmd_link.c: vless:// share links and QR codes */
 int cli_client_main(int argc, char **argv); /* cmd_client.c: local SOCKS5/HTTP proxy through a tunnel */
+int cli_scan_main(int argc, char **argv);   /* cmd_scan.c: is this site a good REALITY target? */
 int cli_qr_main(int argc, char **argv);     /* cmd_qr.c: any text as a QR code in the terminal */
 
 /* Prints text as a QR code with Unicode half blocks (two module rows per line) and a quiet

@@ -20,6 +20,7 @@ static const struct subcommand subcommands[] = {
     {"uuid", cli_uuid_main, "generate a user id, or map a string to one (as `xray uuid`)"},
     {"link", cli_link_main, "print a user's vless:// share link and QR code from a node config"},
     {"client", cli_client_main, "local SOCKS5 / HTTP CONNECT proxy through VLESS + REALITY (+ Vision)"},
+    {"scan", cli_scan_main, "check whether a site is a good REALITY target (TLS 1.3, layout, group)"},
     {"qr", cli_qr_main, "print a link or URL as a QR code in the terminal"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "show this help"},
