@@ -124,7 +124,9 @@ static void parse_log(struct cfg_ctx *c, const json_t *log, struct node_cfg *cfg
         else
             cfg->log_level = (enum log_level)lvl;
     }
-    if (cfg_get_str(c, log, "access", &s) == 1 && *s)
+    /* Off unless a path is given: customers' destinations are not logged by default
+     * (ARCHITECTURE.md §5), unlike Xray whose empty "access" means stdout. */
+    if (cfg_get_str(c, log, "access", &s) == 1 && *s && strcmp(s, "none") != 0)
         cfg->access_log = xstrdup(s);
     if (cfg_get_str(c, log, "error", &s) == 1 && *s)
         cfg->error_log = xstrdup(s);

@@ -77,7 +77,7 @@ struct node_cfg {
 
     /* log */
     enum log_level log_level;
-    char *access_log; /* NULL = into the main log, "none" = off, else a file path */
+    char *access_log; /* access log file path; NULL = off (absent, "" or "none") */
     char *error_log;  /* NULL = stderr */
 
     struct node_inbound *inbounds;
