@@ -199,12 +199,9 @@ int main(int argc, char **argv)
         const char *name;
         case_fn *fn;
     } cases[] = {
-        {"peek_client_hello", case_peek},
-        {"auth_accept", case_auth_ok},
-        {"auth_reject_decrypt", case_auth_reject},
-        {"client_build_x25519", case_build_x25519},
-        {"client_build_hybrid", case_build_hybrid},
-        {"cert_for_conn", case_cert},
+        {"peek_client_hello", case_peek},           {"auth_accept", case_auth_ok},
+        {"auth_reject_decrypt", case_auth_reject},  {"client_build_x25519", case_build_x25519},
+        {"client_build_hybrid", case_build_hybrid}, {"cert_for_conn", case_cert},
         {"target_feed_flight", case_target},
     };
     printf("hello record %zu bytes\n", buf_len(&c.rec));

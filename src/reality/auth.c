@@ -214,8 +214,7 @@ static int open_sid(enum crypto_aead alg, const uint8_t key[32], const struct re
     struct crypto_aead_ctx *a = crypto_aead_new(alg, key, false);
     if (a == NULL)
         return ERR_NOMEM;
-    int rc = crypto_aead_open(a, ch->random + 20, aad, ch->msg.len, ch->session_id.p, REALITY_SESSION_ID_LEN,
-                              plain);
+    int rc = crypto_aead_open(a, ch->random + 20, aad, ch->msg.len, ch->session_id.p, REALITY_SESSION_ID_LEN, plain);
     crypto_aead_free(a);
     return rc;
 }

@@ -50,15 +50,15 @@ int reality_parse_version(const char *s, uint32_t *ver);
 int reality_parse_short_id(const char *hex, uint8_t out[static 8]);
 
 struct reality_auth_result {
-    enum reality_outcome outcome; /* AUTHENTICATED or the fallback reason */
-    bool opened;                  /* the session id decrypted: fields below are valid */
-    bool used_chacha;             /* opened with the legacy ChaCha20 deviation */
-    uint16_t share_group;         /* group of the share used: 0x001d or 0x11ec */
+    enum reality_outcome outcome;           /* AUTHENTICATED or the fallback reason */
+    bool opened;                            /* the session id decrypted: fields below are valid */
+    bool used_chacha;                       /* opened with the legacy ChaCha20 deviation */
+    uint16_t share_group;                   /* group of the share used: 0x001d or 0x11ec */
     uint8_t auth_key[REALITY_AUTH_KEY_LEN]; /* for the certificate HMAC (§8.2); wipe after use */
     uint8_t plain[REALITY_SESSION_PLAIN_LEN];
     uint8_t version[3];
-    uint32_t client_ver;          /* version[0]<<16 | version[1]<<8 | version[2] */
-    uint32_t client_time;         /* Unix seconds */
+    uint32_t client_ver;  /* version[0]<<16 | version[1]<<8 | version[2] */
+    uint32_t client_time; /* Unix seconds */
     uint8_t short_id[REALITY_SHORT_ID_LEN];
 };
 

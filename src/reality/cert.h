@@ -39,9 +39,9 @@ int reality_cert_for_conn(const struct reality_cert *c, const uint8_t auth_key[s
 int reality_cert_write_msg(struct buf *out, const uint8_t *der, size_t der_len);
 
 enum reality_cert_verdict {
-    REALITY_CERT_REALITY = 0,  /* Ed25519 leaf whose signature is our HMAC: "REALITY server" */
-    REALITY_CERT_NOT_REALITY,  /* anything else: a real website (or a middlebox) */
-    REALITY_CERT__COUNT,       /* sentinel */
+    REALITY_CERT_REALITY = 0, /* Ed25519 leaf whose signature is our HMAC: "REALITY server" */
+    REALITY_CERT_NOT_REALITY, /* anything else: a real website (or a middlebox) */
+    REALITY_CERT__COUNT,      /* sentinel */
 };
 const char *reality_cert_verdict_str(enum reality_cert_verdict v);
 

@@ -151,7 +151,7 @@ static int wr_ext_body(struct buf *b, enum chrome_ext x, const struct hello_ctx 
     case CX_ALPS:
         return wr_alpn_h2(b, false);
     case CX_ECH:
-        TRY(wire_wr_u8(b, 0)); /* outer */
+        TRY(wire_wr_u8(b, 0));       /* outer */
         TRY(wire_wr_u16(b, 0x0001)); /* HKDF-SHA256 */
         TRY(wire_wr_u16(b, 0x0001)); /* AES-128-GCM */
         TRY(wire_wr_u8(b, h->ech_config_id));
@@ -165,10 +165,12 @@ static int wr_ext_body(struct buf *b, enum chrome_ext x, const struct hello_ctx 
 }
 
 static const uint16_t chrome_ext_type[CX__COUNT] = {
-    [CX_SNI] = 0,           [CX_EMS] = 23,       [CX_RENEGOTIATION] = 0xff01, [CX_GROUPS] = 10,
-    [CX_POINT_FORMATS] = 11, [CX_SESSION_TICKET] = 35, [CX_ALPN] = 16,     [CX_STATUS_REQUEST] = 5,
-    [CX_SIG_ALGS] = 13,     [CX_SCT] = 18,       [CX_KEY_SHARE] = 51,     [CX_PSK_MODES] = 45,
-    [CX_VERSIONS] = 43,     [CX_COMPRESS_CERT] = 27, [CX_ALPS] = 0x44cd,  [CX_ECH] = 0xfe0d,
+    [CX_SNI] = 0,       [CX_EMS] = 23,           [CX_RENEGOTIATION] = 0xff01,
+    [CX_GROUPS] = 10,   [CX_POINT_FORMATS] = 11, [CX_SESSION_TICKET] = 35,
+    [CX_ALPN] = 16,     [CX_STATUS_REQUEST] = 5, [CX_SIG_ALGS] = 13,
+    [CX_SCT] = 18,      [CX_KEY_SHARE] = 51,     [CX_PSK_MODES] = 45,
+    [CX_VERSIONS] = 43, [CX_COMPRESS_CERT] = 27, [CX_ALPS] = 0x44cd,
+    [CX_ECH] = 0xfe0d,
 };
 
 static int wr_ext(struct buf *b, uint16_t type, enum chrome_ext x, const struct hello_ctx *h)

@@ -45,7 +45,7 @@ struct reality_client_params {
 struct reality_client_keys {
     uint8_t x25519_priv[32]; /* private key of the plain X25519 share (also the REALITY ECDH key) */
     uint8_t x25519_pub[32];
-    uint8_t auth_key[32];    /* verifies the temporary certificate (§9) */
+    uint8_t auth_key[32]; /* verifies the temporary certificate (§9) */
     bool offered_hybrid;
 };
 

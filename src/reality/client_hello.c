@@ -135,8 +135,7 @@ static int parse_key_share(struct wire_rd *e, struct reality_client_hello *ch)
         ch->n_key_shares++;
         if (group == REALITY_TLS_GROUP_X25519 && n == 32 && ch->x25519_share == NULL)
             ch->x25519_share = wire_rd_ptr(&data);
-        if (group == REALITY_TLS_GROUP_X25519MLKEM768 && n == REALITY_X25519MLKEM768_CLIENT_SHARE_LEN &&
-            hybrid == NULL)
+        if (group == REALITY_TLS_GROUP_X25519MLKEM768 && n == REALITY_X25519MLKEM768_CLIENT_SHARE_LEN && hybrid == NULL)
             hybrid = wire_rd_ptr(&data) + n - 32;
     }
     if (ch->x25519_share != NULL) {
@@ -312,8 +311,8 @@ int reality_ch_parse_msg(const uint8_t *msg, size_t len, struct reality_client_h
 /* Walks the records in `in`. On success *msg_len is the ClientHello size and *rec_end the input
  * offset just past the record holding its last byte; *single says the message lies inside one
  * record payload starting at *first_off. */
-static int scan_records(const uint8_t *in, size_t len, size_t *msg_len, size_t *rec_end, size_t *trailing,
-                        bool *single, size_t *first_off)
+static int scan_records(const uint8_t *in, size_t len, size_t *msg_len, size_t *rec_end, size_t *trailing, bool *single,
+                        size_t *first_off)
 {
     size_t pos = 0, have = 0, need = 0, useless = 0;
     uint8_t hdr[4];

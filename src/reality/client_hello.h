@@ -39,27 +39,27 @@ struct reality_key_share {
 /* A parsed ClientHello. Every view borrows from `msg`, which borrows either the caller's
  * input (single record) or the scratch buffer given to reality_ch_peek (several records). */
 struct reality_client_hello {
-    struct bytes msg;       /* handshake message: type, 24-bit length, body */
-    size_t record_bytes;    /* input bytes through the end of the record holding the last CH byte */
-    size_t trailing_hs;     /* handshake bytes after the ClientHello inside that record */
+    struct bytes msg;    /* handshake message: type, 24-bit length, body */
+    size_t record_bytes; /* input bytes through the end of the record holding the last CH byte */
+    size_t trailing_hs;  /* handshake bytes after the ClientHello inside that record */
     uint16_t legacy_version;
-    const uint8_t *random;  /* 32 bytes */
+    const uint8_t *random; /* 32 bytes */
     struct bytes session_id;
-    size_t session_id_offset; /* into msg: always REALITY_CH_SESSION_ID_OFFSET */
+    size_t session_id_offset;   /* into msg: always REALITY_CH_SESSION_ID_OFFSET */
     struct bytes cipher_suites; /* raw u16 list */
     struct bytes compression;
     bool has_sni;
-    struct bytes sni;       /* host_name, when has_sni */
+    struct bytes sni; /* host_name, when has_sni */
     bool has_alpn;
     struct bytes alpn_list; /* raw ProtocolNameList (without its 2-byte length) */
     struct bytes alpn_first;
     bool has_supported_versions;
     struct bytes supported_versions; /* raw u16 list */
-    bool offers_tls13;      /* supported_versions lists 0x0304: Go would negotiate TLS 1.3 */
+    bool offers_tls13;               /* supported_versions lists 0x0304: Go would negotiate TLS 1.3 */
     bool has_supported_groups;
-    struct bytes supported_groups;   /* raw u16 list */
+    struct bytes supported_groups; /* raw u16 list */
     bool has_key_share;
-    struct bytes key_share_list;     /* raw KeyShareEntry list */
+    struct bytes key_share_list; /* raw KeyShareEntry list */
     size_t n_key_shares;
     struct reality_key_share key_shares[REALITY_CH_MAX_SHARES_RECORDED]; /* first ones, in order */
     /* The X25519 public key REALITY uses (§4.3): the first 0x001d share of 32 bytes, else the

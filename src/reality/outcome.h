@@ -9,21 +9,21 @@
 
 enum reality_outcome {
     REALITY_OUTCOME_AUTHENTICATED = 0,
-    REALITY_OUTCOME_MALFORMED,        /* no parsable ClientHello (§4.2) */
-    REALITY_OUTCOME_NOT_TLS13,        /* TLS 1.3 not offered */
-    REALITY_OUTCOME_SNI_MISMATCH,     /* SNI not in serverNames */
-    REALITY_OUTCOME_NO_X25519_SHARE,  /* no usable X25519 (or hybrid) key share */
-    REALITY_OUTCOME_BAD_KEY_SHARE,    /* X25519 result all zero */
-    REALITY_OUTCOME_DECRYPT_FAILED,   /* session id does not open: wrong key, not REALITY, tampered */
-    REALITY_OUTCOME_CLIENT_VERSION,   /* outside min/maxClientVer */
-    REALITY_OUTCOME_TIME,             /* |now - t| > maxTimeDiff */
-    REALITY_OUTCOME_SHORT_ID,         /* shortId not listed */
-    REALITY_OUTCOME_TARGET_FIRST,     /* target sent data before the decision (§4.4) */
+    REALITY_OUTCOME_MALFORMED,               /* no parsable ClientHello (§4.2) */
+    REALITY_OUTCOME_NOT_TLS13,               /* TLS 1.3 not offered */
+    REALITY_OUTCOME_SNI_MISMATCH,            /* SNI not in serverNames */
+    REALITY_OUTCOME_NO_X25519_SHARE,         /* no usable X25519 (or hybrid) key share */
+    REALITY_OUTCOME_BAD_KEY_SHARE,           /* X25519 result all zero */
+    REALITY_OUTCOME_DECRYPT_FAILED,          /* session id does not open: wrong key, not REALITY, tampered */
+    REALITY_OUTCOME_CLIENT_VERSION,          /* outside min/maxClientVer */
+    REALITY_OUTCOME_TIME,                    /* |now - t| > maxTimeDiff */
+    REALITY_OUTCOME_SHORT_ID,                /* shortId not listed */
+    REALITY_OUTCOME_TARGET_FIRST,            /* target sent data before the decision (§4.4) */
     REALITY_OUTCOME_TARGET_BAD_SERVER_HELLO, /* §5 abort before slot 0: relay */
     REALITY_OUTCOME_TARGET_BAD_FLIGHT,       /* §5 abort after slot 0: close both */
-    REALITY_OUTCOME_HANDSHAKE_FAILED, /* §7 our TLS handshake failed */
-    REALITY_OUTCOME_DIAL_FAILED,      /* §4.1 target unreachable or PROXY header failed */
-    REALITY_OUTCOME__COUNT,           /* sentinel */
+    REALITY_OUTCOME_HANDSHAKE_FAILED,        /* §7 our TLS handshake failed */
+    REALITY_OUTCOME_DIAL_FAILED,             /* §4.1 target unreachable or PROXY header failed */
+    REALITY_OUTCOME__COUNT,                  /* sentinel */
 };
 
 /* Stable metric label, e.g. "sni_mismatch"; "unknown" when out of range. */

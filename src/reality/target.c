@@ -258,8 +258,7 @@ size_t reality_target_tail_pending(const struct reality_target *t)
     return want > have ? want - have : 0;
 }
 
-int reality_target_build_server_hello(const struct reality_target *t, const uint8_t *share, size_t len,
-                                      struct buf *out)
+int reality_target_build_server_hello(const struct reality_target *t, const uint8_t *share, size_t len, struct buf *out)
 {
     if (t->state != REALITY_TARGET_ST_READY)
         return ERR_BAD_STATE;

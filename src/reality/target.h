@@ -48,11 +48,11 @@ struct reality_target_plan {
 
 struct reality_target {
     enum reality_target_state state;
-    const char *why;      /* static reason of an abort, for logs */
-    struct buf raw;       /* every byte received from the target, in order */
-    size_t pos;           /* start of the unconsumed bytes (upstream s2c) in raw */
-    size_t hl;            /* length of the record being examined, 0 = unknown */
-    size_t sh_at;         /* offset of the ServerHello record in raw */
+    const char *why; /* static reason of an abort, for logs */
+    struct buf raw;  /* every byte received from the target, in order */
+    size_t pos;      /* start of the unconsumed bytes (upstream s2c) in raw */
+    size_t hl;       /* length of the record being examined, 0 = unknown */
+    size_t sh_at;    /* offset of the ServerHello record in raw */
     struct reality_target_plan plan;
 };
 

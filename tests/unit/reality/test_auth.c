@@ -269,12 +269,11 @@ static void test_capture_multi_record(void **state)
     free(rec);
 }
 
-static const char *spec_hello_hex =
-    "010000c40303a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf2000"
-    "00000000000000000000000000000000000000000000000000000000000000000613011302130301"
-    "00007500000014001200000f7777772e6578616d706c652e636f6d000a00040002001d000d000800"
-    "060403080408070010000e000c02683208687474702f312e31002b0003020304002d000201010033"
-    "00260024001d002079a631eede1bf9c98f12032cdeadd0e7a079398fc786b88cc846ec89af85a51a";
+static const char *spec_hello_hex = "010000c40303a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf2000"
+                                    "00000000000000000000000000000000000000000000000000000000000000000613011302130301"
+                                    "00007500000014001200000f7777772e6578616d706c652e636f6d000a00040002001d000d000800"
+                                    "060403080408070010000e000c02683208687474702f312e31002b0003020304002d000201010033"
+                                    "00260024001d002079a631eede1bf9c98f12032cdeadd0e7a079398fc786b88cc846ec89af85a51a";
 
 /* Spec §13: AuthKey and sealed session id for the fixed keys. */
 static void test_spec_vector(void **state)
@@ -375,12 +374,9 @@ static void test_outcome_counters(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_captures_parse_exactly),
-        cmocka_unit_test(test_captures_authenticate),
-        cmocka_unit_test(test_capture_multi_record),
-        cmocka_unit_test(test_spec_vector),
-        cmocka_unit_test(test_config_rules),
-        cmocka_unit_test(test_outcome_counters),
+        cmocka_unit_test(test_captures_parse_exactly), cmocka_unit_test(test_captures_authenticate),
+        cmocka_unit_test(test_capture_multi_record),   cmocka_unit_test(test_spec_vector),
+        cmocka_unit_test(test_config_rules),           cmocka_unit_test(test_outcome_counters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

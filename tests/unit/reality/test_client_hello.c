@@ -19,7 +19,10 @@ struct ext {
     const char *body; /* raw bytes */
     size_t len;
 };
-#define EXT(t, s) {(t), (s), sizeof(s) - 1}
+#define EXT(t, s)                                                                                                      \
+    {                                                                                                                  \
+        (t), (s), sizeof(s) - 1                                                                                        \
+    }
 
 static const uint8_t x25519_pub[32] = {9};
 

@@ -417,10 +417,8 @@ static void test_consumed_stops_at_ready(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_separate_flight),
-        cmocka_unit_test(test_combined_and_hybrid),
-        cmocka_unit_test(test_truncation_every_byte),
-        cmocka_unit_test(test_abort_rules),
+        cmocka_unit_test(test_separate_flight),         cmocka_unit_test(test_combined_and_hybrid),
+        cmocka_unit_test(test_truncation_every_byte),   cmocka_unit_test(test_abort_rules),
         cmocka_unit_test(test_consumed_stops_at_ready),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
