@@ -574,6 +574,8 @@ static void advance(struct session *s)
         close_fd(s, &s->tio, &s->tfd);
         reality_target_dispose(&s->target);
         buf_dispose(&s->tout);
+        buf_dispose(&s->scratch);
+        reality_auth_result_wipe(&s->auth); /* the AuthKey's job ended with our certificate */
         s->state = NODE_SS_VLESS_HEADER;
     }
         /* fall through */

@@ -103,6 +103,7 @@ static int drain(struct tunnel_xprt *x, int fd)
         }
         buf_consume(&x->cout, (size_t)k);
     }
+    buf_dispose(&x->cout); /* idle tunnels hold no buffers */
     if (x->tx_direct_pending) {
         /* The Direct frame is on the wire: raw bytes may follow (spec/vision.md §7.1). */
         x->tx_direct_pending = false;
@@ -133,6 +134,18 @@ static int process(struct tunnel_xprt *x)
     return deliver(x, buf_data(&x->rec), buf_len(&x->rec));
 }
 
+/* Going idle: give back memory that holds nothing (a quiet tunnel should cost a few hundred
+ * bytes, not 16 KiB buffers). */
+static ssize_t idle(struct tunnel_xprt *x, ssize_t rc)
+{
+    if (buf_len(&x->cin) == 0)
+        buf_dispose(&x->cin);
+    if (buf_len(&x->plain) == 0)
+        buf_dispose(&x->plain);
+    buf_dispose_secret(&x->rec);
+    return rc;
+}
+
 static ssize_t xprt_recv(void *arg, int fd, uint8_t *p, size_t n)
 {
     struct tunnel_xprt *x = arg;
@@ -149,7 +162,7 @@ static ssize_t xprt_recv(void *arg, int fd, uint8_t *p, size_t n)
         if (x->rx_direct && buf_len(&x->cin) == 0) {
             ssize_t k = recv(fd, p, n, 0); /* raw: straight into the relay's buffer */
             if (k == -1)
-                return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+                return errno == EWOULDBLOCK ? idle(x, -EAGAIN) : -errno;
             if (k == 0)
                 x->rx_eof = true;
             x->rx_app += (size_t)k;
@@ -170,7 +183,7 @@ static ssize_t xprt_recv(void *arg, int fd, uint8_t *p, size_t n)
         if (k == -1) {
             if (errno == EINTR)
                 continue;
-            return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+            return errno == EWOULDBLOCK ? idle(x, -EAGAIN) : -errno;
         }
         if (k == 0) {
             if (buf_len(&x->cin) > 0 && !x->rx_direct)
