@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `veil scan`: the REALITY target scanner against loopback targets:
 # - openssl s_server -tls1_3 with RSA-2048 (separate records, X25519): suitable;
-# - openssl s_server -tls1_2: not suitable (no TLS 1.3);
+# - openssl s_server -tls1_2: not suitable (no TLS 1.3); -groups P-256: HelloRetryRequest;
+#   -alpn h2,http/1.1: h2 reported;
 # - the synthetic hybrid target (tests/tools/hybrid_target.c): X25519MLKEM768, combined flight,
 #   suitable; with --no-pq: X25519;
 # - the hybrid target restricted to the hybrid group with a small chain: an X25519-only hello is
@@ -10,6 +11,7 @@
 source "$(dirname "$0")/support/lib.sh"
 
 P13=$(free_port) P12=$(free_port) PH=$(free_port) PHO=$(free_port) PS=$(free_port) PC=$(free_port)
+PHRR=$(free_port) PH2=$(free_port)
 openssl req -x509 -newkey rsa:2048 -keyout "$WORK/t.key" -out "$WORK/t.crt" -days 2 -nodes \
   -subj /CN=example.com >/dev/null 2>&1
 openssl x509 -in "$WORK/t.crt" -outform DER -out "$WORK/ca.der"
@@ -20,13 +22,18 @@ openssl pkey -in "$WORK/leaf.key" -outform DER -out "$WORK/leaf.key.der"
 
 bg t13 openssl s_server -accept "127.0.0.1:$P13" -cert "$WORK/t.crt" -key "$WORK/t.key" -tls1_3 -www -quiet
 bg t12 openssl s_server -accept "127.0.0.1:$P12" -cert "$WORK/t.crt" -key "$WORK/t.key" -tls1_2 -www -quiet
+# P-256 only: the client lists secp256r1 without a share, so the server asks for a retry.
+bg hrr openssl s_server -accept "127.0.0.1:$PHRR" -cert "$WORK/t.crt" -key "$WORK/t.key" -tls1_3 -www -quiet \
+  -groups P-256
+bg h2 openssl s_server -accept "127.0.0.1:$PH2" -cert "$WORK/t.crt" -key "$WORK/t.key" -tls1_3 -www -quiet \
+  -alpn h2,http/1.1
 bg hybrid "$VEIL_BIN/hybrid_target" --port "$PH" --cert "$WORK/leaf.der" --key "$WORK/leaf.key.der" \
   --chain "$WORK/ca.der"
 bg hybrid-only "$VEIL_BIN/hybrid_target" --port "$PHO" --cert "$WORK/leaf.der" --key "$WORK/leaf.key.der" \
   --hybrid-only
 # A server that accepts and never answers.
 bg silent python3 -c "import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1',$PS)); s.listen(); c=s.accept(); time.sleep(30)"
-for p in $P13 $P12 $PH $PHO $PS; do wait_port "$p"; done
+for p in $P13 $P12 $PH $PHO $PS $PHRR $PH2; do wait_port "$p"; done
 
 scan() { # scan NAME ARGS...: output in $WORK/NAME.out, exit code in $RC
   RC=0
@@ -50,6 +57,18 @@ scan t12 "127.0.0.1:$P12"
 has t12 '^TLS 1.3 +no'
 has t12 '^verdict +not suitable: no TLS 1.3$'
 ok "openssl -tls1_2: not suitable"
+
+scan hrr "127.0.0.1:$PHRR"
+[ $RC = 1 ] || fail "HRR target: exit $RC"
+has hrr '^TLS 1.3 +yes, but HelloRetryRequest$'
+has hrr '^verdict +not suitable: the target asked for HelloRetryRequest'
+ok "P-256-only target: HelloRetryRequest, not suitable"
+
+scan h2 "127.0.0.1:$PH2"
+[ $RC = 0 ] || fail "h2 target: exit $RC"
+has h2 '^ALPN +h2 \(h2 supported\)$'
+has t13 '^ALPN +none selected \(no h2\)$'
+ok "ALPN: h2 seen when the target supports it"
 
 scan hybrid "127.0.0.1:$PH" --sni example.com
 [ $RC = 0 ] || { cat "$WORK/hybrid.out"; fail "hybrid target: exit $RC"; }
