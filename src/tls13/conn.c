@@ -35,11 +35,6 @@ struct tls13_conn *tls13_conn_new(const struct tls13_ctx *ctx, bool is_server)
     struct tls13_conn *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return NULL;
-    c->scratch = malloc(TLS13_MAX_CIPHERTEXT);
-    if (c->scratch == NULL) {
-        free(c);
-        return NULL;
-    }
     c->ctx = ctx;
     c->is_server = is_server;
     c->state = is_server ? TLS13_ST_EXPECT_CLIENT_HELLO : TLS13_ST_CLIENT_START;
@@ -76,8 +71,6 @@ void tls13_conn_free(struct tls13_conn *c)
     buf_dispose(&c->sh_msg);
     buf_dispose(&c->sh_template);
     buf_dispose(&c->cert_msg);
-    secure_wipe(c->scratch, TLS13_MAX_CIPHERTEXT);
-    free(c->scratch);
     secure_wipe(c, sizeof(*c));
     free(c);
 }
@@ -256,9 +249,13 @@ static int post_handshake(struct tls13_conn *c, uint8_t type, const uint8_t *msg
 
 /* Feeds handshake bytes; handles every complete message. A read-key change must fall
  * on a record boundary (RFC 8446 §5.1), checked before the message is handled. */
-static int handshake_bytes(struct tls13_conn *c, const uint8_t *p, size_t n, struct buf *out)
+static int handshake_bytes(struct tls13_conn *c, const uint8_t *p, size_t n, bool in_place, struct buf *out)
 {
-    int rc = buf_append(&c->hs_in, p, n);
+    int rc = 0;
+    if (in_place)
+        buf_produce(&c->hs_in, n); /* already decrypted into hs_in's free space */
+    else
+        rc = buf_append(&c->hs_in, p, n);
     if (rc == ERR_TOO_LONG)
         return TLS13_ERR_SEND(TLS13_ALERT_HANDSHAKE_FAILURE);
     TRY(rc);
@@ -284,6 +281,11 @@ static int handshake_bytes(struct tls13_conn *c, const uint8_t *p, size_t n, str
             rc = tls13__client_handle(c, t, m, mlen, out);
         TRY(rc);
         buf_consume(&c->hs_in, mlen);
+    }
+    if (buf_len(&c->hs_in) == 0 && c->state == TLS13_ST_ESTABLISHED && c->hs_in.base != NULL) {
+        /* idle connections keep no reassembly buffer */
+        buf_dispose_secret(&c->hs_in);
+        c->hs_in.limit = TLS13__MAX_HS_MSG + 4;
     }
     return 0;
 }
@@ -311,10 +313,22 @@ static int read_record(struct tls13_conn *c, const uint8_t *in, size_t inlen, si
     const uint8_t *content;
     size_t n;
     uint8_t type;
+    bool in_hs = false;
     if (h.type == TLS13_CT_APPLICATION_DATA) {
         if (!tls13_cipher_active(&c->rd))
             return UNEXPECTED;
-        int rc = tls13_record_open(&c->rd, in, reclen, c->scratch, &type, &n);
+        /* Decrypt straight into the buffer the content most likely belongs to (the
+         * caller's app buf, else the handshake buffer), so a connection owns no
+         * record-sized scratch memory. */
+        struct buf *dst = c->state == TLS13_ST_ESTABLISHED && app != NULL ? app : &c->hs_in;
+        int rc = buf_reserve(dst, h.len);
+        if (rc == ERR_TOO_LONG && dst == &c->hs_in)
+            return TLS13_ERR_SEND(TLS13_ALERT_HANDSHAKE_FAILURE);
+        TRY(rc);
+        uint8_t *pt = buf_tail(dst);
+        rc = tls13_record_open(&c->rd, in, reclen, pt, &type, &n);
+        if (rc < 0)
+            secure_wipe(pt, h.len); /* unauthenticated plaintext */
         if (rc == TLS13_ERR_SEND(TLS13_ALERT_BAD_RECORD_MAC) && c->skip_early) {
             /* 0-RTT data we did not accept (RFC 8446 §4.2.10): drop it, within a budget */
             c->early_skipped += reclen;
@@ -322,10 +336,15 @@ static int read_record(struct tls13_conn *c, const uint8_t *in, size_t inlen, si
         }
         TRY(rc);
         c->skip_early = false;
-        content = c->scratch;
+        content = pt;
         *type_out = type;
         if (type != TLS13_CT_HANDSHAKE && buf_len(&c->hs_in) > 0)
             return UNEXPECTED;
+        if (type == TLS13_CT_APPLICATION_DATA && dst == app && c->state == TLS13_ST_ESTABLISHED) {
+            buf_produce(app, n);
+            return 0;
+        }
+        in_hs = type == TLS13_CT_HANDSHAKE && dst == &c->hs_in;
     } else {
         if (tls13_cipher_active(&c->rd))
             return UNEXPECTED; /* plaintext after keys were installed */
@@ -340,11 +359,8 @@ static int read_record(struct tls13_conn *c, const uint8_t *in, size_t inlen, si
         if (n == 0)
             return UNEXPECTED;
         c->useless = 0;
-        return handshake_bytes(c, content, n, c->out);
-    case TLS13_CT_APPLICATION_DATA:
-        if (c->state != TLS13_ST_ESTABLISHED || app == NULL)
-            return UNEXPECTED;
-        return buf_append(app, content, n);
+        return handshake_bytes(c, content, n, in_hs, c->out);
+    case TLS13_CT_APPLICATION_DATA: /* during the handshake, or with nowhere to put it */
     default:
         return UNEXPECTED;
     }
@@ -651,6 +667,21 @@ int tls13_client_set_hello(struct tls13_conn *c, const uint8_t *msg, size_t len,
     }
     c->custom_hello = true;
     return 0;
+}
+
+/* After the handshake only the traffic ciphers matter: free and wipe the rest early
+ * so an idle connection stays small. */
+void tls13__drop_handshake_state(struct tls13_conn *c)
+{
+    crypto_hash_free(c->transcript);
+    c->transcript = NULL;
+    tls13_ks_dispose(&c->ks);
+    secure_wipe(c->c_hs, sizeof(c->c_hs));
+    secure_wipe(c->s_hs, sizeof(c->s_hs));
+    secure_wipe(c->c_ap, sizeof(c->c_ap));
+    buf_dispose(&c->sh_template);
+    buf_dispose(&c->cert_msg);
+    secure_wipe(c->sign_key, sizeof(c->sign_key));
 }
 
 void tls13__free_client_keys(struct tls13_conn *c)

@@ -305,6 +305,7 @@ static int handle_client_finished(struct tls13_conn *c, const uint8_t *msg, size
     secure_wipe(c->c_ap, sizeof(c->c_ap));
     secure_wipe(c->c_hs, sizeof(c->c_hs));
     secure_wipe(c->s_hs, sizeof(c->s_hs));
+    tls13__drop_handshake_state(c);
     c->app_keys = true;
     c->state = TLS13_ST_ESTABLISHED;
     return 0;

@@ -33,7 +33,6 @@ struct tls13_conn {
     uint8_t c_ap[TLS13_HASH_MAX];                       /* client app secret until installed */
 
     struct buf hs_in; /* handshake message reassembly */
-    uint8_t *scratch; /* TLS13_MAX_CIPHERTEXT bytes for record opening */
     struct buf ch_msg, sh_msg;
     struct tls13_client_hello ch; /* parsed view over ch_msg */
     size_t useless;               /* consecutive CCS records */
@@ -76,6 +75,7 @@ int tls13__finished_check(struct tls13_conn *c, const uint8_t *base, const uint8
 int tls13__cv_content(struct tls13_conn *c, bool server, uint8_t *out, size_t *len);
 bool tls13__list_has_u16(struct bytes list, uint16_t v);
 void tls13__free_client_keys(struct tls13_conn *c);
+void tls13__drop_handshake_state(struct tls13_conn *c);
 
 /* server.c / client.c: one dispatch per role */
 int tls13__server_handle(struct tls13_conn *c, uint8_t type, const uint8_t *msg, size_t len, struct buf *out);
