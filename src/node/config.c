@@ -166,6 +166,8 @@ static void parse_testseed(struct cfg_ctx *c, const json_t *obj, uint32_t out[4]
             }
             out[i] = (uint32_t)json_integer_value(v);
         }
+        if (memcmp(out, default_testseed, sizeof(default_testseed)) != 0)
+            cfg_error(c, NULL, "custom Vision padding is not supported yet; remove it or use [900, 500, 900, 256]");
     }
     cfg_pop(c, mark);
 }
@@ -526,10 +528,10 @@ static void parse_reality(struct cfg_ctx *c, const json_t *rs, struct node_inbou
     parse_rate_limit(c, rs, "limitFallbackUpload", &in->fallback_upload);
     parse_rate_limit(c, rs, "limitFallbackDownload", &in->fallback_download);
     cfg_get_bool(c, rs, "show", &in->show);
-    if (cfg_get_str(c, rs, "masterKeyLog", &s) == 1 && *s && strcmp(s, "none") != 0) {
-        in->master_key_log = xstrdup(s);
-        cfg_warn(c, "masterKeyLog", "TLS secrets are written to \"%.64s\": debugging only", s);
-    }
+    if (cfg_get_str(c, rs, "masterKeyLog", &s) == 1 && *s && strcmp(s, "none") != 0)
+        cfg_error(c, "masterKeyLog", "writing TLS key logs is not supported by veil-node; remove it");
+    if (in->show)
+        cfg_warn(c, "show", "ignored: veil-node logs REALITY decisions at debug level (log.loglevel)");
 }
 
 /* ---- inbound: streamSettings ---- */
@@ -856,6 +858,10 @@ static void parse_policy(struct cfg_ctx *c, const json_t *pol, struct node_cfg *
             get_u32_field(c, lv, "connIdle", 1, 86400, &cfg->idle_timeout_sec);
             get_u32_field(c, lv, "uplinkOnly", 0, 86400, &cfg->uplink_only_sec);
             get_u32_field(c, lv, "downlinkOnly", 0, 86400, &cfg->downlink_only_sec);
+            if (json_object_get(lv, "uplinkOnly") || json_object_get(lv, "downlinkOnly"))
+                cfg_warn(c, NULL,
+                         "uplinkOnly/downlinkOnly are ignored: after one direction ends, the other one "
+                         "runs until it ends or connIdle passes");
             bool b;
             cfg_get_bool(c, lv, "statsUserUplink", &b);
             cfg_get_bool(c, lv, "statsUserDownlink", &b);
@@ -940,7 +946,6 @@ static void parse_veil(struct cfg_ctx *c, const json_t *v, struct node_cfg *cfg)
                                        "dialOrder",
                                        "handshakeTimeoutMs",
                                        "idleTimeoutSec",
-                                       "maxConnections",
                                        "adminListen",
                                        "adminToken",
                                        "metricsListen",
@@ -953,7 +958,6 @@ static void parse_veil(struct cfg_ctx *c, const json_t *v, struct node_cfg *cfg)
     get_u32_field(c, v, "dnsTimeoutMs", 100, 60000, &cfg->dns_timeout_ms);
     get_u32_field(c, v, "handshakeTimeoutMs", 100, 3600000, &cfg->handshake_timeout_ms);
     get_u32_field(c, v, "idleTimeoutSec", 1, 86400, &cfg->idle_timeout_sec);
-    get_u32_field(c, v, "maxConnections", 0, 10000000, &cfg->max_connections);
     json_t *arr;
     if (cfg_get_arr(c, v, "dnsServers", &arr) == 1) {
         size_t mark = cfg_push_key(c, "dnsServers");
@@ -1117,7 +1121,6 @@ static void cfg_free(struct node_cfg *cfg)
         free_strv(in->server_names, in->n_server_names);
         free(in->short_ids);
         free_strv(in->short_id_text, in->n_short_ids);
-        free(in->master_key_log);
         secure_wipe(in->private_key, sizeof(in->private_key));
     }
     free(cfg->inbounds);

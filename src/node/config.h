@@ -58,9 +58,8 @@ struct node_inbound {
     uint32_t min_client_ver, max_client_ver; /* (x<<16)|(y<<8)|z; 0 = no bound */
     bool has_min_client_ver, has_max_client_ver;
     uint64_t max_time_diff_ms; /* 0 = no check */
-    bool show;
+    bool show;                 /* accepted with a warning: no effect */
     struct node_rate_limit fallback_upload, fallback_download;
-    char *master_key_log; /* NULL = off */
 };
 
 enum node_dial_order {
@@ -89,8 +88,8 @@ struct node_cfg {
     /* policy.levels["0"] (Xray) or veil.* */
     uint32_t handshake_timeout_ms; /* policy handshake, default 4 s */
     uint32_t idle_timeout_sec;     /* policy connIdle, default 300 */
-    uint32_t uplink_only_sec;      /* policy uplinkOnly, default 1 */
-    uint32_t downlink_only_sec;    /* policy downlinkOnly, default 1 */
+    uint32_t uplink_only_sec;      /* policy uplinkOnly, default 1 (parsed; not applied yet: warning) */
+    uint32_t downlink_only_sec;    /* policy downlinkOnly, default 1 (parsed; not applied yet: warning) */
 
     /* our "veil" object */
     uint32_t workers;                /* 0 = one per CPU */
@@ -99,11 +98,10 @@ struct node_cfg {
     uint32_t dns_timeout_ms;         /* default 5000 */
     char **dns_servers;              /* "ip" or "ip:port"; empty = /etc/resolv.conf */
     size_t n_dns_servers;
-    uint32_t max_connections; /* 0 = unlimited */
-    char *admin_listen;       /* "127.0.0.1:9090"; NULL = off */
-    char *admin_token;        /* bearer token for the admin API; NULL = none (loopback trust) */
-    char *metrics_listen;     /* NULL = off */
-    char *state_dir;          /* NULL = none */
+    char *admin_listen;   /* "127.0.0.1:9090"; NULL = off */
+    char *admin_token;    /* bearer token for the admin API; NULL = none (loopback trust) */
+    char *metrics_listen; /* NULL = off */
+    char *state_dir;      /* NULL = none */
 };
 
 /* Parses and validates `len` bytes of JSON. On success returns a snapshot with one reference

@@ -270,7 +270,7 @@ static void test_variants_ok(void **state)
                     "{\"workers\": 4, \"allowPrivateDestinations\": true, \"dialTimeoutMs\": 3000,"
                     "\"dnsServers\": [\"1.1.1.1\", \"[2606:4700::1111]:53\"], \"dialOrder\": \"ipv6First\","
                     "\"idleTimeoutSec\": 60, \"adminListen\": \"127.0.0.1:9090\","
-                    "\"metricsListen\": \"[::1]:9100\", \"maxConnections\": 1000,"
+                    "\"metricsListen\": \"[::1]:9100\","
                     "\"adminToken\": \"0123456789abcdef0123\","
                     "\"stateDir\": \"/var/lib/veil\"}",
                     &c);
@@ -361,6 +361,12 @@ static void test_errors_settings(void **state)
     expect_error(ST "flow", "\"xtls-rprx-direct\"",
                  PFX "settings.flow: must be \"\" or \"xtls-rprx-vision\", got \"xtls-rprx-direct\"");
     expect_error(ST "testseed", "[1,2,3]", PFX "settings.testseed: must hold exactly 4 numbers");
+    expect_error(ST "testseed", "[900,500,900,255]",
+                 PFX "settings.testseed: custom Vision padding is not supported yet; remove it or use [900, 500, 900, "
+                     "256]");
+    expect_error(ST "clients.0.testseed", "[1,2,3,4]",
+                 PFX "settings.clients[0].testseed: custom Vision padding is not supported yet; remove it or use [900, "
+                     "500, 900, 256]");
     expect_error(ST "testseed", "[1,2,3,-4]", PFX "settings.testseed[3]: expected an integer between 0 and 4294967295");
     expect_error(ST "clients.0.id", "5", PFX "settings.clients[0].id: expected a string, got an integer");
     expect_error(ST "clients.0.id", NULL, PFX "settings.clients[0].id: is required");
@@ -469,6 +475,8 @@ static void test_errors_reality(void **state)
                  RPFX "limitFallbackUpload.bytesPerSec: expected an integer, got a string");
     expect_error(RS "show", "1", RPFX "show: expected true or false, got an integer");
     expect_error(RS "publicKeys", "1", RPFX "publicKeys: unknown field");
+    expect_error(RS "masterKeyLog", "\"/tmp/keys.log\"",
+                 RPFX "masterKeyLog: writing TLS key logs is not supported by veil-node; remove it");
 }
 
 static void test_errors_top(void **state)
@@ -506,6 +514,7 @@ static void test_errors_top(void **state)
     expect_error("stats", "{\"x\": 1}", "node.json: stats: must be an empty object (veil-node always counts traffic)");
     expect_error("veil", "{\"workers\": -1}", "node.json: veil.workers: must be between 0 and 1024");
     expect_error("veil", "{\"Workers\": 2}", "node.json: veil.Workers: unknown field");
+    expect_error("veil", "{\"maxConnections\": 2}", "node.json: veil.maxConnections: unknown field");
     expect_error("veil", "{\"adminListen\": \"localhost:80\"}",
                  "node.json: veil.adminListen: expected \"ip:port\" (IPv6 as \"[::1]:port\"), got \"localhost:80\"");
     expect_error("veil", "{\"dialOrder\": \"v4\"}",
@@ -539,6 +548,11 @@ static void test_warnings(void **state)
                    RPFX "privateKey: is not in canonical base64url form (Xray may refuse it)");
     expect_warning(IB "sniffing", "{\"enabled\": true, \"destOverride\": [\"http\", \"tls\"]}",
                    PFX "sniffing: ignored: veil-node does not route by sniffed domain names");
+    expect_warning(RS "show", "true",
+                   RPFX "show: ignored: veil-node logs REALITY decisions at debug level (log.loglevel)");
+    expect_warning("policy", "{\"levels\": {\"0\": {\"uplinkOnly\": 2}}}",
+                   "node.json: policy.levels.0: uplinkOnly/downlinkOnly are ignored: after one direction ends, the "
+                   "other one runs until it ends or connIdle passes");
     expect_warning("log.dnsLog", "false",
                    "node.json: log.dnsLog: ignored: veil-node never logs DNS queries or client addresses in full");
     expect_warning("outbounds.2", "{\"protocol\": \"freedom\", \"tag\": \"x\"}",
