@@ -2,6 +2,7 @@
  * text, SQLSTATE mapped onto our error codes. */
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,36 @@
 #include "hub/store/store_int.h"
 
 #define PG_MAX_PARAMS 32
+#define PG_CACHE 64
+
+/* One connection with the statements it has prepared (named "v<n>"), so the server parses and
+ * plans each query once per connection instead of once per call. */
+struct pg_conn {
+    PGconn *db;
+    unsigned next_name;
+    size_t next_slot;
+    struct {
+        uint64_t hash;
+        char *sql;
+        char name[16];
+    } cache[PG_CACHE];
+};
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 1099511628211ull;
+    return h;
+}
+
+static void cache_clear(struct pg_conn *c)
+{
+    for (size_t i = 0; i < PG_CACHE; i++) {
+        free(c->cache[i].sql);
+        c->cache[i].sql = NULL;
+    }
+}
 
 static int map_state(PGconn *db, const PGresult *r)
 {
@@ -48,23 +79,78 @@ static int pg_connect(const char *target, void **conn)
     PQsetNoticeProcessor(db, pg_notice, NULL);
     PGresult *r = PQexec(db, "SET TIME ZONE 'UTC'");
     PQclear(r);
-    *conn = db;
+    struct pg_conn *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        PQfinish(db);
+        return ERR_NOMEM;
+    }
+    c->db = db;
+    *conn = c;
     return 0;
 }
 
 static void pg_disconnect(void *conn)
 {
-    PQfinish(conn);
+    struct pg_conn *c = conn;
+    if (c == NULL)
+        return;
+    cache_clear(c);
+    PQfinish(c->db);
+    free(c);
+}
+
+/* The name of the prepared statement for sql, preparing it on first use. NULL on failure (a
+ * failed prepare inside a transaction aborts it, like a failed query would). */
+static const char *prepared(struct pg_conn *c, const char *sql, size_t n, int *rc)
+{
+    uint64_t h = fnv1a(sql);
+    for (size_t i = 0; i < PG_CACHE; i++)
+        if (c->cache[i].sql != NULL && c->cache[i].hash == h && strcmp(c->cache[i].sql, sql) == 0)
+            return c->cache[i].name;
+    size_t slot = c->next_slot;
+    c->next_slot = (c->next_slot + 1) % PG_CACHE;
+    if (c->cache[slot].sql != NULL) {
+        char dealloc[48];
+        snprintf(dealloc, sizeof dealloc, "DEALLOCATE %s", c->cache[slot].name);
+        PQclear(PQexec(c->db, dealloc));
+        free(c->cache[slot].sql);
+        c->cache[slot].sql = NULL;
+    }
+    char name[16];
+    snprintf(name, sizeof name, "v%u", c->next_name++);
+    PGresult *r = PQprepare(c->db, name, sql, (int)n, NULL);
+    if (r == NULL) {
+        *rc = ERR_NOMEM;
+        return NULL;
+    }
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        *rc = map_state(c->db, r);
+        PQclear(r);
+        return NULL;
+    }
+    PQclear(r);
+    char *key = strdup(sql);
+    if (key == NULL) {
+        *rc = ERR_NOMEM;
+        return NULL;
+    }
+    c->cache[slot].hash = h;
+    c->cache[slot].sql = key;
+    memcpy(c->cache[slot].name, name, sizeof name);
+    return c->cache[slot].name;
 }
 
 static int pg_exec(void *conn, const char *sql, const struct store_val *params, size_t n, struct store_res *res)
 {
-    PGconn *db = conn;
+    struct pg_conn *c = conn;
+    PGconn *db = c->db;
     if (n > PG_MAX_PARAMS)
         return ERR_LIMIT;
-    /* A dropped connection (server restart) is re-established once before giving up. */
+    /* A dropped connection (server restart) is re-established once before giving up; its
+     * prepared statements died with the old session. */
     if (PQstatus(db) != CONNECTION_OK) {
         PQreset(db);
+        cache_clear(c);
         if (PQstatus(db) != CONNECTION_OK)
             return ERR_IO;
     }
@@ -89,7 +175,11 @@ static int pg_exec(void *conn, const char *sql, const struct store_val *params, 
                 break;
             }
         }
-        r = PQexecParams(db, sql, (int)n, NULL, vals, NULL, NULL, 0);
+        int prc = 0;
+        const char *name = prepared(c, sql, n, &prc);
+        if (name == NULL)
+            return prc;
+        r = PQexecPrepared(db, name, (int)n, vals, NULL, NULL, 0);
     }
     if (r == NULL)
         return ERR_NOMEM;
@@ -112,16 +202,16 @@ static int pg_exec(void *conn, const char *sql, const struct store_val *params, 
                 return ERR_NOMEM;
             }
             for (size_t i = 0; i < res->nrows; i++) {
-                for (size_t c = 0; c < res->ncols; c++) {
-                    if (PQgetisnull(r, (int)i, (int)c))
+                for (size_t k = 0; k < res->ncols; k++) {
+                    if (PQgetisnull(r, (int)i, (int)k))
                         continue;
-                    char *v = strdup(PQgetvalue(r, (int)i, (int)c));
+                    char *v = strdup(PQgetvalue(r, (int)i, (int)k));
                     if (v == NULL) {
                         PQclear(r);
                         store__res_free(res);
                         return ERR_NOMEM;
                     }
-                    res->cells[i * res->ncols + c] = v;
+                    res->cells[i * res->ncols + k] = v;
                 }
             }
         }
