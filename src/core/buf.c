@@ -6,7 +6,7 @@
 #include "core/err.h"
 #include "core/secure.h"
 
-uint8_t buf__empty[1];
+uint8_t buf__empty[16];
 
 void buf_init(struct buf *b)
 {

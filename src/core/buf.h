@@ -32,7 +32,7 @@ static inline size_t buf_len(const struct buf *b)
 }
 /* A valid pointer even for an empty, never-allocated buffer (no NULL arithmetic, and safe
  * to pass to memcpy with a zero length). */
-extern uint8_t buf__empty[1];
+extern uint8_t buf__empty[]; /* size unknown here on purpose: never read */
 static inline uint8_t *buf_data(const struct buf *b)
 {
     return b->base != NULL ? b->base + b->rpos : buf__empty;

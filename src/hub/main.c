@@ -28,10 +28,13 @@ static void usage(void)
 static void redact_url(const char *url, char *out, size_t cap)
 {
     const char *at = strchr(url, '@'), *scheme = strstr(url, "://");
+    int n; /* using the result tells gcc that truncation is expected (long URLs are cut) */
     if (at != NULL && scheme != NULL && scheme < at)
-        snprintf(out, cap, "%.*s***%s", (int)(scheme + 3 - url), url, at);
+        n = snprintf(out, cap, "%.*s***%s", (int)(scheme + 3 - url), url, at);
     else
-        snprintf(out, cap, "%s", url);
+        n = snprintf(out, cap, "%s", url);
+    if (n < 0 && cap > 0)
+        out[0] = '\0';
 }
 
 int main(int argc, char **argv)
