@@ -1,6 +1,9 @@
 /* Outcome names and process-wide counters. */
 #include <stdatomic.h>
+#include <stddef.h>
 
+#include "core/err.h"
+#include "core/metrics.h"
 #include "reality/outcome.h"
 
 static const char *const names[REALITY_OUTCOME__COUNT] = {
@@ -65,4 +68,32 @@ void reality_outcome_snapshot(uint64_t out[REALITY_OUTCOME__COUNT])
 {
     for (size_t i = 0; i < REALITY_OUTCOME__COUNT; i++)
         out[i] = atomic_load_explicit(&counters[i], memory_order_relaxed);
+}
+
+/* Render-time refresh: counters only grow, so add the difference. */
+static void collect(struct metrics_family *f, void *arg)
+{
+    (void)arg;
+    for (int o = 0; o < REALITY_OUTCOME__COUNT; o++) {
+        const char *label = names[o];
+        struct metrics_series *s = metrics_series(f, &label);
+        if (s == NULL)
+            continue;
+        uint64_t have = metrics_counter_value(s), now = reality_outcome_get((enum reality_outcome)o);
+        if (now > have)
+            metrics_add(s, now - have);
+    }
+}
+
+int reality_outcome_register_metrics(struct metrics_registry *r)
+{
+    static const char *const labels[] = {"outcome"};
+    struct metrics_family *f =
+        metrics_family_new(r, METRICS_COUNTER, "veil_reality_outcomes_total",
+                           "REALITY connections by outcome (authenticated or the fallback/close reason).", labels, 1,
+                           NULL, 0, REALITY_OUTCOME__COUNT + 1);
+    if (f == NULL)
+        return ERR_EXISTS;
+    metrics_family_on_collect(f, collect, NULL);
+    return 0;
 }

@@ -37,4 +37,9 @@ uint64_t reality_outcome_get(enum reality_outcome o);
 /* Copies all counters (REALITY_OUTCOME__COUNT values). */
 void reality_outcome_snapshot(uint64_t out[REALITY_OUTCOME__COUNT]);
 
+struct metrics_registry;
+/* Registers the counter family veil_reality_outcomes_total{outcome="..."} in `r`; its values
+ * are refreshed from the counters above at every render. 0, or ERR_NOMEM / ERR_EXISTS. */
+int reality_outcome_register_metrics(struct metrics_registry *r);
+
 #endif

@@ -11,6 +11,7 @@
 #include "core/buf.h"
 #include "core/enc.h"
 #include "core/err.h"
+#include "core/metrics.h"
 #include "crypto/crypto.h"
 #include "reality/auth.h"
 #include "reality/client_hello.h"
@@ -369,6 +370,26 @@ static void test_outcome_counters(void **state)
     assert_string_equal(reality_outcome_str(REALITY_OUTCOME__COUNT), "unknown");
     assert_string_equal(reality_outcome_upstream_str(REALITY_OUTCOME_TIME), "auth_failed");
     assert_string_equal(reality_outcome_upstream_str(REALITY_OUTCOME_SNI_MISMATCH), "sni_mismatch");
+
+    /* Prometheus export reflects the counters at render time. */
+    struct metrics_registry *reg = metrics_registry_new();
+    assert_non_null(reg);
+    assert_int_equal(reality_outcome_register_metrics(reg), 0);
+    assert_int_equal(reality_outcome_register_metrics(reg), ERR_EXISTS);
+    reality_outcome_count(REALITY_OUTCOME_TIME);
+    uint64_t t = reality_outcome_get(REALITY_OUTCOME_TIME);
+    for (int round = 0; round < 2; round++) {
+        struct buf out;
+        buf_init(&out);
+        assert_int_equal(metrics_render(reg, &out), 0);
+        assert_int_equal(buf_append(&out, "", 1), 0);
+        char want[96];
+        snprintf(want, sizeof(want), "veil_reality_outcomes_total{outcome=\"time_diff\"} %llu\n",
+                 (unsigned long long)t);
+        assert_non_null(strstr((const char *)buf_data(&out), want));
+        buf_dispose(&out);
+    }
+    metrics_registry_free(reg);
 }
 
 int main(void)
