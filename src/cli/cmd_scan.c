@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/scan.h"
 #include "core/buf.h"
 #include "core/container.h"
 #include "core/err.h"
@@ -27,16 +28,6 @@
 #include "reality/session.h"
 #include "reality/target.h"
 #include "tls13/tls13.h"
-
-/* HelloRetryRequest's ServerHello.random (RFC 8446 §4.1.3). */
-static const uint8_t hrr_random[32] = {0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c,
-                                       0x02, 0x1e, 0x65, 0xb8, 0x91, 0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb,
-                                       0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c};
-
-/* Our flight's message sizes (spec/reality.md §7.2): EE, Certificate, CertificateVerify. */
-#define OUR_EE_LEN 6
-#define OUR_CERT_LEN 191
-#define OUR_CV_LEN 72
 
 struct scan_certs {
     struct tls13_verify_certificate base;
@@ -188,45 +179,13 @@ static const char *group_name(uint16_t g)
     return g == TLS13_GROUP_X25519MLKEM768 ? "X25519MLKEM768" : g == TLS13_GROUP_X25519 ? "X25519" : "other";
 }
 
-static const char *slot_name(int i)
-{
-    static const char *const names[REALITY_SLOT__COUNT] = {
-        "ServerHello", "CCS", "EncryptedExtensions", "Certificate", "CertificateVerify", "Finished", "after Finished",
-    };
-    return names[i];
-}
-
-/* The first record the target sent: a ServerHello that is really a HelloRetryRequest? */
-static bool first_record_is_hrr(struct bytes raw)
-{
-    /* 5 record header + 4 handshake header + 2 legacy_version, then the random. */
-    return raw.len >= 5 + 4 + 2 + 32 && raw.p[0] == 22 && raw.p[5] == TLS13_HS_SERVER_HELLO &&
-           memcmp(raw.p + 11, hrr_random, 32) == 0;
-}
-
-/* Our flight fits the target's separate records (§7.2: pad >= 0 in every slot)? */
-static const char *separate_misfit(const struct reality_target_plan *plan)
-{
-    size_t fin = 4 + (plan->cipher_suite == 0x1302 ? 48 : 32), pad;
-    static const enum reality_slot slots[4] = {REALITY_SLOT_ENCRYPTED_EXTENSIONS, REALITY_SLOT_CERTIFICATE,
-                                               REALITY_SLOT_CERTIFICATE_VERIFY, REALITY_SLOT_FINISHED};
-    const size_t need[4] = {OUR_EE_LEN, OUR_CERT_LEN, OUR_CV_LEN, fin};
-    for (int i = 0; i < 4; i++)
-        if (reality_plan_pad(plan, slots[i], need[i], &pad) < 0)
-            return slot_name(slots[i]);
-    return NULL;
-}
-
-/* Prints the findings; returns the verdict's reason, or NULL for suitable. */
-static const char *scan_report(const struct scan *s, char *why, size_t cap)
+/* Prints the findings and returns the verdict. */
+static enum scan_verdict scan_report(const struct scan *s, const char **detail)
 {
     const struct reality_target *t = &s->target;
     const struct reality_target_plan *plan = &t->plan;
     struct bytes raw = reality_target_received(t);
-    bool sh_ok = plan->lens[REALITY_SLOT_SERVER_HELLO] != 0;
-    uint8_t alert = 0;
-    bool from_peer = false;
-    bool is_alert = tls13_err_is_alert(s->tls_rc, &alert, &from_peer);
+    enum scan_verdict v = scan_judge(t, s->tls_rc, detail);
 
     printf("records     ");
     size_t off = 0;
@@ -237,31 +196,23 @@ static const char *scan_report(const struct scan *s, char *why, size_t cap)
     }
     printf("%s\n", raw.len == 0 ? "(none)" : off < raw.len ? " ..." : "");
 
-    const char *verdict = NULL;
-    if (raw.len == 0) {
+    bool sh_ok = plan->lens[REALITY_SLOT_SERVER_HELLO] != 0;
+    if (v == SCAN_NO_ANSWER)
         printf("TLS 1.3     unknown (%s)\n", s->timed_out ? "no answer" : "closed without answering");
-        verdict = "the target did not answer a Chrome ClientHello";
-    } else if (first_record_is_hrr(raw)) {
+    else if (v == SCAN_HRR)
         printf("TLS 1.3     yes, but HelloRetryRequest\n");
-        verdict = "the target asked for HelloRetryRequest (no X25519 or X25519MLKEM768 share it accepts)";
-    } else if (raw.p[0] == 21) {
+    else if (v == SCAN_ALERT)
         printf("TLS 1.3     unknown (the target answered with an alert)\n");
-        snprintf(why, cap, "the target refused the hello%s%s", is_alert && from_peer ? ": alert " : "",
-                 is_alert && from_peer ? tls13_alert_name(alert) : "");
-        verdict = why;
-    } else if (!sh_ok) {
-        bool old = is_alert && !from_peer && alert == TLS13_ALERT_PROTOCOL_VERSION;
-        printf("TLS 1.3     %s\n", old ? "no (the ServerHello chose TLS 1.2 or older)" : "unusable ServerHello");
-        snprintf(why, cap, "%s", old ? "no TLS 1.3" : t->why ? t->why : "unusable ServerHello");
-        verdict = why;
-    } else {
+    else if (v == SCAN_NOT_TLS13)
+        printf("TLS 1.3     no (the ServerHello chose TLS 1.2 or older)\n");
+    else if (!sh_ok)
+        printf("TLS 1.3     unknown (no usable ServerHello)\n");
+    else {
         const struct tls13_suite *suite = tls13_suite_by_id(plan->cipher_suite);
         printf("TLS 1.3     yes\n");
         printf("suite       %s (0x%04x)\n", suite ? suite->name : "?", plan->cipher_suite);
         printf("group       %s (0x%04x)\n", group_name(plan->group), plan->group);
         printf("CCS         %s\n", plan->lens[REALITY_SLOT_CCS] ? "yes" : "no");
-    }
-    if (sh_ok) {
         printf("flight      ServerHello %zu", plan->lens[REALITY_SLOT_SERVER_HELLO]);
         if (plan->combined)
             printf(", combined: one encrypted record of %zu (> %d)", plan->lens[REALITY_SLOT_ENCRYPTED_EXTENSIONS],
@@ -270,7 +221,7 @@ static const char *scan_report(const struct scan *s, char *why, size_t cap)
             printf(", %s:", t->state == REALITY_TARGET_ST_READY ? "separate" : "not followable");
             for (int i = REALITY_SLOT_ENCRYPTED_EXTENSIONS; i < REALITY_SLOT__COUNT; i++)
                 if (plan->lens[i] != 0)
-                    printf(" %s %zu", slot_name(i), plan->lens[i]);
+                    printf(" %s %zu", scan_slot_name((enum reality_slot)i), plan->lens[i]);
         }
         printf("\n");
         struct bytes alpn = s->tls_rc == 0 ? tls13_conn_alpn(s->tls) : (struct bytes){0};
@@ -285,24 +236,7 @@ static const char *scan_report(const struct scan *s, char *why, size_t cap)
         if (s->tls_rc != 0)
             printf("handshake   our TLS client stopped: %s\n", tls13_err_str(s->tls_rc));
     }
-    if (verdict != NULL || !sh_ok)
-        return verdict;
-    if (plan->lens[REALITY_SLOT_CCS] == 0)
-        return "no middlebox-compatibility ChangeCipherSpec after the ServerHello";
-    if (t->state == REALITY_TARGET_ST_EXPECT_RECORDS)
-        return s->tls_rc == 0 ? "the encrypted flight packs messages into a first record of <= 512 bytes: the node "
-                                "would wait for records that never come and clients would hang"
-                              : "the flight was incomplete";
-    if (t->state != REALITY_TARGET_ST_READY) {
-        snprintf(why, cap, "%s", t->why ? t->why : "the node would abort on this flight");
-        return why;
-    }
-    const char *misfit = plan->combined ? NULL : separate_misfit(plan);
-    if (misfit != NULL) {
-        snprintf(why, cap, "the target's %s record is smaller than ours", misfit);
-        return why;
-    }
-    return NULL;
+    return v;
 }
 
 static void usage(FILE *out)
@@ -376,10 +310,15 @@ int cli_scan_main(int argc, char **argv)
     s.tls = tls13_conn_new(&ctx, false);
     int rc = s.tls ? scan_exchange(&s, fd, sni, pq, timeout_ms) : ERR_NOMEM;
     close(fd);
-    char why[160];
-    const char *verdict = rc < 0 ? err_str(rc) : scan_report(&s, why, sizeof(why));
-    printf("verdict     %s%s\n", verdict ? "not suitable: " : "suitable", verdict ? verdict : "");
+    const char *detail = NULL;
+    enum scan_verdict v = SCAN_NO_ANSWER;
+    if (rc < 0)
+        printf("verdict     scan failed: %s\n", err_str(rc));
+    else if ((v = scan_report(&s, &detail)) == SCAN_SUITABLE)
+        printf("verdict     suitable\n");
+    else
+        printf("verdict     not suitable: %s%s%s\n", scan_verdict_text(v), detail ? ": " : "", detail ? detail : "");
     tls13_conn_free(s.tls);
     reality_target_dispose(&s.target);
-    return verdict ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+    return rc == 0 && v == SCAN_SUITABLE ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }

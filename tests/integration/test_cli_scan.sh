@@ -87,7 +87,7 @@ ok "hybrid target, --no-pq: X25519"
 
 scan ho-nopq "127.0.0.1:$PHO" --no-pq
 [ $RC = 1 ] || fail "hybrid-only target --no-pq: exit $RC"
-has ho-nopq '^verdict +not suitable: the target refused the hello: alert handshake_failure$'
+has ho-nopq '^verdict +not suitable: the target refused the hello with an alert: handshake_failure$'
 scan ho "127.0.0.1:$PHO"
 [ $RC = 1 ] || fail "hybrid-only small target: exit $RC"
 has ho '^group +X25519MLKEM768'
