@@ -220,6 +220,13 @@ void api__sub_page(struct api_call *c)
         };
     }
     const struct api_cfg *cfg = &c->ctx->cfg;
+    /* The browser view of this same subscription, for the client's "open web page" button. */
+    char web[600] = "";
+    if (cfg->public_url != NULL && cfg->public_url[0]) {
+        size_t bl = strlen(cfg->public_url);
+        snprintf(web, sizeof web, "%.*s/sub/%s", (int)(cfg->public_url[bl - 1] == '/' ? bl - 1 : bl), cfg->public_url,
+                 token);
+    }
     struct sub_request req = {
         .format = sp.format,
         .user_agent = c->req->user_agent,
@@ -232,6 +239,7 @@ void api__sub_page(struct api_call *c)
         .profile_title = cfg->profile_title,
         .update_interval_hours = cfg->update_interval_hours,
         .support_url = cfg->support_url,
+        .web_page_url = web,
         .announce = announce,
     };
     struct sub_response out;

@@ -206,6 +206,45 @@ static void expect_err(struct env *e, const char *method, const char *path, cons
     json_decref(j);
 }
 
+struct chunked_src {
+    size_t left;
+};
+
+static size_t read_spaces(char *buf, size_t sz, size_t n, void *arg)
+{
+    struct chunked_src *src = arg;
+    size_t k = sz * n < src->left ? sz * n : src->left;
+    memset(buf, ' ', k);
+    src->left -= k;
+    return k;
+}
+
+/* A chunked upload has no Content-Length: the limit must hold while reading. */
+static long post_chunked(struct env *e, const char *path, size_t bytes)
+{
+    CURL *c = curl_easy_init();
+    char url[256];
+    snprintf(url, sizeof url, "%s%s", e->base, path);
+    struct curl_slist *h = curl_slist_append(NULL, "Authorization: Bearer " ADMIN);
+    h = curl_slist_append(h, "Transfer-Encoding: chunked");
+    struct chunked_src src = {bytes};
+    struct resp r = {0};
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, read_spaces);
+    curl_easy_setopt(c, CURLOPT_READDATA, &src);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+    long status = 0;
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    free(r.body);
+    return status;
+}
+
 static int64_t create_user(struct env *e, const char *name)
 {
     char body[128];
@@ -350,6 +389,9 @@ static void test_auth_and_routing(void **state)
     body[big - 1] = '}';
     expect_err(e, "POST", "/api/v1/users", ADMIN, body, 413, "body_too_large");
     free(body);
+    assert_int_equal(post_chunked(e, "/api/v1/users", 200 * 1024), 413);
+    assert_int_equal(post_chunked(e, "/api/v1/users", 100), 400); /* small: parsed, not JSON */
+    assert_int_equal(http(e, "GET", "/healthz", NULL, NULL, NULL, NULL, NULL), 200); /* still serving */
 }
 
 static int64_t create_plan(struct env *e, const char *name, int64_t quota)
@@ -578,6 +620,7 @@ static void test_sub_endpoint(void **state)
     assert_int_equal(http(e, "GET", sub, NULL, NULL, "v2rayNG/1.8.5", NULL, &r), 200);
     assert_non_null(strstr(r.headers, "subscription-userinfo: upload=0; download=0; total=0; expire="));
     assert_non_null(strstr(r.headers, "profile-update-interval: 12"));
+    assert_non_null(strstr(r.headers, "profile-web-page-url: https://vpn.example.com/sub/"));
     assert_true(r.len > 0);
     free(r.body);
     char p2[160];
