@@ -10,6 +10,7 @@
 #include "core/enc.h"
 #include "ctl/vlink.h"
 #include "node/config.h"
+#include "node/services.h"
 
 static void usage(FILE *out)
 {
@@ -221,7 +222,8 @@ int cli_link_main(int argc, char **argv)
 
     struct cfg_ctx c;
     cfg_init(&c, o.config);
-    struct node_cfg *cfg = node_cfg_load_file(&c, o.config);
+    /* Users added through the node's admin API live in its stateDir overlay. */
+    struct node_cfg *cfg = node_services_load(o.config, &c);
     if (cfg == NULL) {
         cfg_print(&c, stderr);
         cfg_dispose(&c);

@@ -60,10 +60,27 @@ expect_eq "$(wc -l <<<"$widths")" "1" "qr lines of equal width"
 (( widths >= 2 * lines - 2 && widths <= 2 * lines + 2 )) || fail "qr not square: $widths x $lines"
 grep -q '▀' <<<"$qr" || fail "qr glyphs"
 
+# users added through the node's admin API (stateDir/users.json overlay) get links too
+mkdir -p "$TMP/state"
+python3 - "$TMP/node.json" "$TMP/state" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["veil"]["stateDir"] = sys.argv[2]
+json.dump(c, open(sys.argv[1], "w"))
+json.dump({"add": [{"id": "carol", "email": "carol@example", "flow": "xtls-rprx-vision"}], "remove": ["alice@example"]},
+          open(sys.argv[2] + "/users.json", "w"))
+PY
+link=$("$VEIL" link -c "$TMP/node.json" -u carol@example --address 203.0.113.10)
+[[ "$link" == vless://carol@203.0.113.10:443\?* ]] || fail "overlay user link: $link"
+set +e
+"$VEIL" link -c "$TMP/node.json" -u alice@example --address 203.0.113.10 >/dev/null 2>&1; r0=$?
+set -e
+expect_eq "$r0" "2" "removed user has no link"
+
 # errors: unknown user, missing address, bad config, unknown command
 set +e
 "$VEIL" link -c "$TMP/node.json" -u nobody --address 1.2.3.4 >/dev/null 2>&1; r1=$?
-"$VEIL" link -c "$TMP/node.json" -u alice@example 2>"$TMP/err" >/dev/null; r2=$?
+"$VEIL" link -c "$TMP/node.json" -u carol@example 2>"$TMP/err" >/dev/null; r2=$?
 "$VEIL" link -c "$VEIL_SOURCE_DIR/deploy/node.json" 2>"$TMP/err2" >/dev/null; r3=$?
 "$VEIL" frobnicate >/dev/null 2>"$TMP/err3"; r4=$?
 "$VEIL" link --decode "vless://x@h" >/dev/null 2>&1; r5=$?
