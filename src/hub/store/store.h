@@ -175,6 +175,27 @@ int store_usage_push(struct store *st, int64_t node_id, const char *push_id, con
 int store_payment_record(struct store *st, struct hub_payment *p, const char *raw, int64_t now,
                          struct hub_payment *existing);
 
+/* How a succeeded payment takes effect. */
+struct store_settle {
+    int64_t plan_id;      /* > 0: extend the user's current subscription by the plan's days, or grant it */
+    bool credit_balance;  /* add the amount to the user's balance (a top-up) */
+    int referral_percent; /* 0..100: share of the amount credited to the user's referrer */
+};
+struct store_settle_result {
+    bool duplicate;       /* this payment was already settled (or recorded in a final state) */
+    bool applied;         /* effects were applied by this call */
+    int64_t payment_id;
+    struct hub_sub sub;   /* the subscription after the change (plan_id > 0) */
+    int64_t referrer_id, reward_minor;
+};
+/* Records a payment and, when its status is succeeded, applies its effects, all in one
+ * transaction and exactly once per payment: a retried notification (same idempotency key or
+ * provider + external id) changes nothing, and a payment first recorded as pending is settled
+ * once when it later succeeds. The referral reward is stored with a unique payment id and
+ * credited only in the referrer's currency. */
+int store_payment_settle(struct store *st, struct hub_payment *p, const char *raw, const struct store_settle *how,
+                         int64_t now, const struct store_audit *audit, struct store_settle_result *out);
+
 /* ---- stats ---- */
 struct store_stats {
     int64_t users, users_enabled, subs_active, subs_limited, subs_expired, nodes, nodes_up, nodes_draining;

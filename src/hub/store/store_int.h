@@ -121,6 +121,11 @@ int store__ro(struct store *st, store_tx_fn *body, void *arg);
 /* Row readers shared between operation files. */
 void store__user_from_row(const struct store_res *r, size_t i, struct hub_user *u);
 
+/* Subscription steps inside a caller's transaction (no audit row). */
+int store__sub_grant_tx(struct store_conn *sc, int64_t user_id, int64_t plan_id, int64_t now, struct hub_sub *out);
+int store__sub_extend_tx(struct store_conn *sc, int64_t sub_id, int64_t days, int64_t now, struct hub_sub *out);
+int store__sub_current_tx(struct store_conn *sc, int64_t user_id, struct hub_sub *out);
+
 /* Runs the migrations on one connection (in one transaction). */
 int store__migrate(struct store_conn *sc, int *version);
 

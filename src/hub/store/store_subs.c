@@ -316,3 +316,27 @@ int store_sub_view(struct store *st, const char *sub_token, struct hub_user *u, 
     *has_sub = a.has_sub;
     return 0;
 }
+
+int store__sub_grant_tx(struct store_conn *sc, int64_t user_id, int64_t plan_id, int64_t now, struct hub_sub *out)
+{
+    struct sub_arg a = {.user_id = user_id, .plan_id = plan_id, .now = now};
+    TRY(grant_body(sc, &a));
+    *out = a.out;
+    return 0;
+}
+
+int store__sub_extend_tx(struct store_conn *sc, int64_t sub_id, int64_t days, int64_t now, struct hub_sub *out)
+{
+    struct sub_arg a = {.sub_id = sub_id, .days = days, .now = now};
+    TRY(extend_body(sc, &a));
+    *out = a.out;
+    return 0;
+}
+
+int store__sub_current_tx(struct store_conn *sc, int64_t user_id, struct hub_sub *out)
+{
+    struct sub_arg a = {.user_id = user_id};
+    TRY(current_body(sc, &a));
+    *out = a.out;
+    return 0;
+}

@@ -532,6 +532,130 @@ static void test_payments_stats_lock(void **state)
     assert_true(held);
 }
 
+static void mk_payment(struct hub_payment *p, int64_t user, const char *ext, int64_t amount,
+                       enum hub_pay_status status)
+{
+    memset(p, 0, sizeof *p);
+    p->user_id = user;
+    strcpy(p->provider, "yookassa");
+    snprintf(p->external_id, sizeof p->external_id, "%s", ext);
+    snprintf(p->idempotency_key, sizeof p->idempotency_key, "idem-%s", ext);
+    p->amount_minor = amount;
+    strcpy(p->currency, "RUB");
+    p->status = status;
+}
+
+struct settle_race {
+    struct store *st;
+    int64_t user, plan;
+    int applied, failures;
+};
+
+static void *settle_worker(void *arg)
+{
+    struct settle_race *r = arg;
+    struct hub_payment p;
+    mk_payment(&p, r->user, "race-1", 10000, HUB_PAY_SUCCEEDED);
+    struct store_settle how = {.plan_id = r->plan, .referral_percent = 10};
+    struct store_settle_result res;
+    if (store_payment_settle(r->st, &p, NULL, &how, T0 + 100, NULL, &res) < 0)
+        r->failures++;
+    else if (res.applied)
+        r->applied++;
+    return NULL;
+}
+
+static void test_settle(void **state)
+{
+    struct store *st = get(state);
+    int64_t plan = mk_plan(st, "Month", 30, 0, HUB_RESET_NONE);
+    struct hub_user ref, u, v;
+    mk_user(&ref, "referrer", 1);
+    assert_int_equal(store_user_create(st, &ref, T0, NULL), 0);
+    mk_user(&u, "buyer", 2);
+    u.referrer_id = ref.id;
+    assert_int_equal(store_user_create(st, &u, T0, NULL), 0);
+
+    struct hub_payment p;
+    struct store_settle how = {.plan_id = plan, .referral_percent = 10};
+    struct store_settle_result res;
+    /* Pending first: recorded, nothing applied. */
+    mk_payment(&p, u.id, "pay-1", 29900, HUB_PAY_PENDING);
+    assert_int_equal(store_payment_settle(st, &p, "{\"event\":\"waiting\"}", &how, T0, &AUD, &res), 0);
+    assert_false(res.applied);
+    assert_false(res.duplicate);
+    int64_t pay1 = res.payment_id;
+    assert_int_equal(store_sub_current(st, u.id, &res.sub), ERR_NOT_FOUND);
+    /* Succeeded: subscription granted, referrer credited 10 %. */
+    mk_payment(&p, u.id, "pay-1", 29900, HUB_PAY_SUCCEEDED);
+    assert_int_equal(store_payment_settle(st, &p, "{\"event\":\"succeeded\"}", &how, T0 + 10, &AUD, &res), 0);
+    assert_true(res.applied);
+    assert_int_equal(res.payment_id, pay1);
+    assert_int_equal(res.sub.ends_at, T0 + 10 + 30 * HUB_DAY);
+    assert_int_equal(res.referrer_id, ref.id);
+    assert_int_equal(res.reward_minor, 2990);
+    assert_int_equal(store_user_get(st, ref.id, &v), 0);
+    assert_int_equal(v.balance_minor, 2990);
+    /* The same notification again: nothing changes. */
+    assert_int_equal(store_payment_settle(st, &p, NULL, &how, T0 + 20, &AUD, &res), 0);
+    assert_true(res.duplicate);
+    assert_false(res.applied);
+    assert_int_equal(res.payment_id, pay1);
+    assert_int_equal(store_user_get(st, ref.id, &v), 0);
+    assert_int_equal(v.balance_minor, 2990);
+    /* A renewal extends from the current end. */
+    mk_payment(&p, u.id, "pay-2", 29900, HUB_PAY_SUCCEEDED);
+    assert_int_equal(store_payment_settle(st, &p, NULL, &how, T0 + 30, &AUD, &res), 0);
+    assert_true(res.applied);
+    assert_int_equal(res.sub.ends_at, T0 + 10 + 60 * HUB_DAY);
+    struct hub_sub *subs;
+    size_t n;
+    assert_int_equal(store_sub_list(st, u.id, &subs, &n), 0);
+    assert_int_equal(n, 1);
+    free(subs);
+    /* A top-up credits the balance; no plan. */
+    struct store_settle topup = {.credit_balance = true};
+    mk_payment(&p, u.id, "pay-3", 50000, HUB_PAY_SUCCEEDED);
+    assert_int_equal(store_payment_settle(st, &p, NULL, &topup, T0 + 40, &AUD, &res), 0);
+    assert_int_equal(store_user_get(st, u.id, &v), 0);
+    assert_int_equal(v.balance_minor, 50000);
+    /* No reward across currencies. */
+    mk_payment(&p, u.id, "pay-4", 500, HUB_PAY_SUCCEEDED);
+    strcpy(p.currency, "USD");
+    assert_int_equal(store_payment_settle(st, &p, NULL, &how, T0 + 50, NULL, &res), 0);
+    assert_int_equal(res.reward_minor, 0);
+    /* Failed payments are recorded only; unknown users are refused; bad input is a range error. */
+    mk_payment(&p, u.id, "pay-5", 500, HUB_PAY_FAILED);
+    assert_int_equal(store_payment_settle(st, &p, NULL, &how, T0 + 60, NULL, &res), 0);
+    assert_false(res.applied);
+    mk_payment(&p, 9999, "pay-6", 500, HUB_PAY_SUCCEEDED);
+    assert_int_equal(store_payment_settle(st, &p, NULL, &how, T0, NULL, &res), ERR_NOT_FOUND);
+    mk_payment(&p, u.id, "pay-7", -1, HUB_PAY_SUCCEEDED);
+    assert_int_equal(store_payment_settle(st, &p, NULL, &how, T0, NULL, &res), ERR_RANGE);
+
+    /* Concurrent copies of one notification: applied exactly once. */
+    struct hub_user w;
+    mk_user(&w, "racer", 3);
+    w.referrer_id = ref.id;
+    assert_int_equal(store_user_create(st, &w, T0, NULL), 0);
+    pthread_t th[6];
+    struct settle_race race = {.st = st, .user = w.id, .plan = plan};
+    struct settle_race rs[6];
+    for (int i = 0; i < 6; i++) {
+        rs[i] = race;
+        assert_int_equal(pthread_create(&th[i], NULL, settle_worker, &rs[i]), 0);
+    }
+    int applied = 0;
+    for (int i = 0; i < 6; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(rs[i].failures, 0);
+        applied += rs[i].applied;
+    }
+    assert_int_equal(applied, 1);
+    assert_int_equal(store_user_get(st, ref.id, &v), 0);
+    assert_int_equal(v.balance_minor, 2990 + 2990 + 1000);
+}
+
 static void test_scheduler(void **state)
 {
     struct store *st = get(state);
@@ -651,6 +775,7 @@ static void test_open_errors(void **state)
         cmocka_unit_test_setup_teardown(test_devices, setup, teardown),                                           \
         cmocka_unit_test_setup_teardown(test_sync_and_usage, setup, teardown),                                         \
         cmocka_unit_test_setup_teardown(test_payments_stats_lock, setup, teardown),                                    \
+        cmocka_unit_test_setup_teardown(test_settle, setup, teardown),                                                 \
         cmocka_unit_test_setup_teardown(test_scheduler, setup, teardown),                                              \
         cmocka_unit_test_setup_teardown(test_concurrency, setup, teardown)
 
