@@ -554,6 +554,69 @@ static void parse_raw_settings(struct cfg_ctx *c, const json_t *raw, struct node
     }
 }
 
+/* A JSON value that asks for nothing: false, 0, "", "off", "AsIs", [], {} (panels such as 3x-ui
+ * write every socket option with such defaults). */
+static bool is_noop_value(const json_t *v)
+{
+    if (json_is_false(v) || json_is_null(v))
+        return true;
+    if (json_is_integer(v))
+        return json_integer_value(v) == 0;
+    if (json_is_string(v)) {
+        const char *s = json_string_value(v);
+        return *s == '\0' || !strcasecmp(s, "off") || !strcasecmp(s, "AsIs");
+    }
+    if (json_is_array(v))
+        return json_array_size(v) == 0;
+    if (json_is_object(v))
+        return json_object_size(v) == 0;
+    return false;
+}
+
+/* Only acceptProxyProtocol does something here. Other Xray socket options are accepted when
+ * they are at their no-op defaults and refused otherwise: we do not silently drop a request. */
+static void parse_sockopt(struct cfg_ctx *c, const json_t *so, struct node_inbound *in)
+{
+    static const char *const known[] = {"tcpFastOpen",
+                                        "mark",
+                                        "tproxy",
+                                        "tcpMptcp",
+                                        "tcpNoDelay",
+                                        "domainStrategy",
+                                        "dialerProxy",
+                                        "tcpKeepAliveInterval",
+                                        "tcpKeepAliveIdle",
+                                        "tcpUserTimeout",
+                                        "tcpcongestion",
+                                        "V6Only",
+                                        "tcpWindowClamp",
+                                        "interface",
+                                        "tcpMaxSeg",
+                                        "customSockopt",
+                                        "penetrate",
+                                        "happyEyeballs",
+                                        "addressPortStrategy",
+                                        NULL};
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)so, key, v)
+    {
+        if (strcmp(key, "acceptProxyProtocol") == 0) {
+            bool app = false;
+            if (cfg_get_bool(c, so, key, &app) == 1 && app)
+                in->accept_proxy_protocol = true;
+            continue;
+        }
+        bool is_known = false;
+        for (size_t i = 0; known[i] && !is_known; i++)
+            is_known = strcmp(known[i], key) == 0;
+        if (!is_known)
+            cfg_error(c, key, "unknown field");
+        else if (!is_noop_value(v))
+            cfg_error(c, key, "is not supported by veil-node (only its default value is accepted)");
+    }
+}
+
 static void parse_stream(struct cfg_ctx *c, const json_t *ss, struct node_inbound *in)
 {
     static const char *const keys[] = {"network",     "method",      "security", "realitySettings",
@@ -601,12 +664,8 @@ static void parse_stream(struct cfg_ctx *c, const json_t *ss, struct node_inboun
     }
     json_t *so;
     if (cfg_get_obj(c, ss, "sockopt", &so) == 1) {
-        static const char *const skeys[] = {"acceptProxyProtocol", NULL};
         size_t mark = cfg_push_key(c, "sockopt");
-        cfg_check_keys(c, so, skeys, NULL, NULL);
-        bool app = false;
-        if (cfg_get_bool(c, so, "acceptProxyProtocol", &app) == 1 && app)
-            in->accept_proxy_protocol = true;
+        parse_sockopt(c, so, in);
         cfg_pop(c, mark);
     }
 }
@@ -615,8 +674,8 @@ static void parse_stream(struct cfg_ctx *c, const json_t *ss, struct node_inboun
 
 static void parse_inbound(struct cfg_ctx *c, const json_t *ib, struct node_inbound *in)
 {
-    static const char *const keys[] = {"listen",         "port", "protocol", "settings",
-                                       "streamSettings", "tag",  "sniffing", NULL};
+    static const char *const keys[] = {"listen", "port",     "protocol", "settings", "streamSettings",
+                                       "tag",    "sniffing", "allocate", NULL};
     if (cfg_expect_obj(c, NULL, ib) < 0)
         return;
     cfg_check_keys(c, ib, keys, NULL, NULL);
@@ -653,6 +712,17 @@ static void parse_inbound(struct cfg_ctx *c, const json_t *ib, struct node_inbou
             if (port != 443)
                 cfg_warn(c, "port", "REALITY is best served on port 443 (the port browsers use for the target)");
         }
+    }
+
+    json_t *alloc;
+    if (cfg_get_obj(c, ib, "allocate", &alloc) == 1) {
+        const char *strategy = "always";
+        size_t mark = cfg_push_key(c, "allocate");
+        static const char *const akeys[] = {"strategy", "refresh", "concurrency", NULL};
+        cfg_check_keys(c, alloc, akeys, NULL, NULL);
+        if (cfg_get_str(c, alloc, "strategy", &strategy) == 1 && strcmp(strategy, "always") != 0)
+            cfg_error(c, "strategy", "only \"always\" is supported (the port is fixed)");
+        cfg_pop(c, mark);
     }
 
     json_t *sniff;
@@ -946,6 +1016,7 @@ static void parse_veil(struct cfg_ctx *c, const json_t *v, struct node_cfg *cfg)
                                        "dialOrder",
                                        "handshakeTimeoutMs",
                                        "idleTimeoutSec",
+                                       "udpIdleTimeoutSec",
                                        "adminListen",
                                        "adminToken",
                                        "metricsListen",
@@ -958,6 +1029,7 @@ static void parse_veil(struct cfg_ctx *c, const json_t *v, struct node_cfg *cfg)
     get_u32_field(c, v, "dnsTimeoutMs", 100, 60000, &cfg->dns_timeout_ms);
     get_u32_field(c, v, "handshakeTimeoutMs", 100, 3600000, &cfg->handshake_timeout_ms);
     get_u32_field(c, v, "idleTimeoutSec", 1, 86400, &cfg->idle_timeout_sec);
+    get_u32_field(c, v, "udpIdleTimeoutSec", 1, 86400, &cfg->udp_idle_timeout_sec);
     json_t *arr;
     if (cfg_get_arr(c, v, "dnsServers", &arr) == 1) {
         size_t mark = cfg_push_key(c, "dnsServers");
@@ -1095,6 +1167,7 @@ static struct node_cfg *cfg_new_defaults(void)
     cfg->downlink_only_sec = 1;
     cfg->dial_timeout_ms = 10000;
     cfg->dns_timeout_ms = 5000;
+    cfg->udp_idle_timeout_sec = 60;
     return cfg;
 }
 

@@ -310,12 +310,23 @@ static void test_variants_ok(void **state)
     node_cfg_unref(cfg);
     cfg_dispose(&c);
 
-    cfg = expect_ok(SS "sockopt", "{\"acceptProxyProtocol\": true}", &c);
+    /* a 3x-ui style sockopt with every option at its default */
+    cfg = expect_ok(SS "sockopt",
+                    "{\"acceptProxyProtocol\": true, \"tcpFastOpen\": false, \"mark\": 0, \"tproxy\": \"off\","
+                    " \"tcpMptcp\": false, \"tcpNoDelay\": false, \"domainStrategy\": \"AsIs\", \"dialerProxy\": \"\","
+                    " \"tcpKeepAliveInterval\": 0, \"tcpKeepAliveIdle\": 0, \"tcpUserTimeout\": 0,"
+                    " \"tcpcongestion\": \"\", \"V6Only\": false, \"tcpWindowClamp\": 0, \"interface\": \"\","
+                    " \"tcpMaxSeg\": 0, \"customSockopt\": []}",
+                    &c);
     assert_true(cfg->inbounds[0].accept_proxy_protocol);
     node_cfg_unref(cfg);
     cfg_dispose(&c);
 
     /* no outbounds / routing at all */
+    cfg = expect_ok(IB "allocate", "{\"strategy\": \"always\", \"refresh\": 5, \"concurrency\": 3}", &c);
+    node_cfg_unref(cfg);
+    cfg_dispose(&c);
+
     cfg = expect_ok("routing", NULL, &c);
     node_cfg_unref(cfg);
     cfg_dispose(&c);
@@ -341,7 +352,10 @@ static void test_errors_inbound(void **state)
     expect_error(IB "listen", "\"example.com\"",
                  PFX "listen: must be an IP address or \"localhost\", got "
                      "\"example.com\"");
-    expect_error(IB "allocate", "{}", PFX "allocate: unknown field");
+    expect_error(IB "allocate", "{\"strategy\": \"random\"}",
+                 PFX "allocate.strategy: only \"always\" is supported (the port is fixed)");
+    expect_error(IB "allocate", "{\"size\": 1}", PFX "allocate.size: unknown field");
+    expect_error(IB "fallback", "{}", PFX "fallback: unknown field");
     expect_error(IB "settings", NULL, PFX "settings: is required (clients and \"decryption\": \"none\")");
     expect_error(IB "streamSettings", NULL,
                  PFX "streamSettings: is required (\"security\": \"reality\" with \"realitySettings\")");
@@ -419,7 +433,13 @@ static void test_errors_stream(void **state)
     expect_error(SS "rawSettings", "{\"header\": {\"type\": \"http\"}}",
                  PFX "streamSettings.rawSettings.header.type: only \"none\" is supported (HTTP header obfuscation "
                      "is not)");
-    expect_error(SS "sockopt", "{\"tcpFastOpen\": true}", PFX "streamSettings.sockopt.tcpFastOpen: unknown field");
+    expect_error(SS "sockopt", "{\"tcpFastOpen\": true}",
+                 PFX "streamSettings.sockopt.tcpFastOpen: is not supported by veil-node (only its default value is "
+                     "accepted)");
+    expect_error(SS "sockopt", "{\"tcpcongestion\": \"bbr\"}",
+                 PFX "streamSettings.sockopt.tcpcongestion: is not supported by veil-node (only its default value is "
+                     "accepted)");
+    expect_error(SS "sockopt", "{\"bogus\": 0}", PFX "streamSettings.sockopt.bogus: unknown field");
 }
 
 static void test_errors_reality(void **state)
