@@ -176,7 +176,8 @@ static inline bool relay_running(const struct relay *r)
 {
     return r->state == RELAY_ST_RUNNING;
 }
-/* Bytes written to the sink / read from the source in one direction. */
+/* Bytes written to the sink / read from the source in one direction (with a transport:
+ * plaintext accepted by send() / returned by recv()). */
 static inline uint64_t relay_bytes(const struct relay *r, enum relay_dir dir)
 {
     return r->half[dir].nwritten;

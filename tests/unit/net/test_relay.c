@@ -663,6 +663,91 @@ static void test_transport_hooks(void **state)
     assert_string_equal(relay_mode_str(RELAY_MODE_SPLICE), "splice");
 }
 
+/* A transport on side A that buffers output internally (like a TLS layer sealing records):
+ * send() only fills its buffer, flush() pushes it; shutdown_wr is called once, after flushing. */
+struct buffered {
+    uint8_t out[3000];
+    size_t len;
+    int flushes, shutdowns;
+    bool flushed_at_shutdown;
+};
+
+static ssize_t buf_recv(void *arg, int fd, uint8_t *p, size_t n)
+{
+    if (n > 700)
+        n = 700; /* small reads: exercises the round budget and soon-task yield */
+    ssize_t k = read(fd, p, n);
+    return k == -1 ? -errno : k;
+}
+
+static int buf_flush(void *arg, int fd)
+{
+    struct buffered *b = arg;
+    b->flushes++;
+    while (b->len > 0) {
+        ssize_t k = write(fd, b->out, b->len);
+        if (k == -1)
+            return errno == EAGAIN ? -EAGAIN : -errno;
+        memmove(b->out, b->out + k, b->len - (size_t)k);
+        b->len -= (size_t)k;
+    }
+    return 0;
+}
+
+static ssize_t buf_send(void *arg, int fd, const uint8_t *p, size_t n)
+{
+    struct buffered *b = arg;
+    if (b->len == sizeof(b->out)) {
+        int rc = buf_flush(arg, fd);
+        if (rc < 0 && b->len == sizeof(b->out))
+            return rc;
+    }
+    size_t room = sizeof(b->out) - b->len;
+    if (n > room)
+        n = room;
+    memcpy(b->out + b->len, p, n);
+    b->len += n;
+    return (ssize_t)n;
+}
+
+static int buf_shutdown(void *arg, int fd)
+{
+    struct buffered *b = arg;
+    b->shutdowns++;
+    b->flushed_at_shutdown = b->len == 0;
+    return shutdown(fd, SHUT_WR) == -1 ? -errno : 0;
+}
+
+static const struct relay_xprt_ops buffered_ops = {
+    .recv = buf_recv, .send = buf_send, .flush = buf_flush, .shutdown_wr = buf_shutdown};
+
+static void test_transport_flush(void **state)
+{
+    struct fixture f;
+    struct relay_cfg cfg = {.mode = RELAY_MODE_COPY};
+    fixture_setup(&f, &cfg, 0);
+    struct buffered b = {.len = 0};
+    assert_int_equal(relay_set_xprt(&f.relay, RELAY_SIDE_A, &buffered_ops, &b), 0);
+    struct endpoint ea, eb;
+    ep_init(&ea, f.loop, f.a_peer, 21, 777777, 22);
+    ep_init(&eb, f.loop, f.b_peer, 22, (2u << 20) + 3, 21);
+    ep_update(&ea);
+    ep_update(&eb);
+    assert_int_equal(relay_start(&f.relay, f.a_relay, f.b_relay), 0);
+    struct both x = {&f, &ea, &eb};
+    run_until(&f, all_done, &x, 20000);
+    assert_int_equal(f.reason, RELAY_REASON_DONE);
+    assert_false(ea.mismatch);
+    assert_false(eb.mismatch);
+    assert_int_equal(eb.received, 777777);
+    assert_int_equal(ea.received, (2u << 20) + 3);
+    assert_int_equal(relay_bytes(&f.relay, RELAY_B_TO_A), (2u << 20) + 3);
+    assert_int_equal(b.shutdowns, 1);
+    assert_true(b.flushed_at_shutdown);
+    assert_true(b.flushes > 0);
+    fixture_teardown(&f, &ea, &eb);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -673,7 +758,7 @@ int main(void)
         cmocka_unit_test(test_backpressure_splice),  cmocka_unit_test(test_idle_timeout),
         cmocka_unit_test(test_idle_rearm),           cmocka_unit_test(test_no_buffers_when_idle),
         cmocka_unit_test(test_reset_and_preload),    cmocka_unit_test(test_rate_limit),
-        cmocka_unit_test(test_transport_hooks),
+        cmocka_unit_test(test_transport_hooks),      cmocka_unit_test(test_transport_flush),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
