@@ -14,12 +14,13 @@
 
 static void usage(FILE *out)
 {
-    fputs("usage: veil link -c NODE.json [-u USER] [--address HOST] [--name NAME] [--sni NAME]\n"
+    fputs("usage: veil link -c NODE.json [-u USER | --all] [--address HOST] [--name NAME] [--sni NAME]\n"
           "                 [--sid HEX] [--inbound TAG] [--qr] [--qr-invert]\n"
           "       veil link --decode LINK\n"
           "  Prints the vless:// link for USER (email, UUID or configured id; optional when the\n"
-          "  node has one user). HOST is the address clients dial (required when the inbound\n"
-          "  listens on all addresses). --sni/--sid pick one of serverNames/shortIds (default:\n"
+          "  node has one user; --all prints one link per user). HOST is the address clients\n"
+          "  dial (required when the inbound listens on all addresses). --sni/--sid pick one of serverNames/shortIds "
+          "(default:\n"
           "  the first). --qr also prints a QR code (for dark terminals; --qr-invert for light).\n",
           out);
 }
@@ -159,18 +160,54 @@ static int build_link(const struct node_cfg *cfg, const struct link_opts *o, str
     return CLI_EXIT_OK;
 }
 
+/* Builds, prints (and QR-prints) one user's link. */
+static int print_link(const struct node_cfg *cfg, const struct link_opts *o)
+{
+    char *text = NULL;
+    struct vlink *l = malloc(sizeof(*l));
+    if (l == NULL)
+        return CLI_EXIT_FAIL;
+    int rc = build_link(cfg, o, l);
+    if (rc != CLI_EXIT_OK)
+        goto out;
+    rc = CLI_EXIT_FAIL;
+    text = vlink_format_str(l);
+    if (text == NULL) {
+        fprintf(stderr, "veil link: cannot format the link\n");
+        goto out;
+    }
+    printf("%s\n", text);
+    if (o->qr && cli_qr_print(stdout, text, o->qr_invert) < 0) {
+        fprintf(stderr, "veil link: the link is too long for a QR code\n");
+        goto out;
+    }
+    rc = CLI_EXIT_OK;
+out:
+    free(text);
+    free(l);
+    return rc;
+}
+
 int cli_link_main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},  {"user", required_argument, NULL, 'u'},
-        {"address", required_argument, NULL, 'a'}, {"name", required_argument, NULL, 'n'},
-        {"sni", required_argument, NULL, 'S'},     {"sid", required_argument, NULL, 'I'},
-        {"inbound", required_argument, NULL, 'T'}, {"qr", no_argument, NULL, 'q'},
-        {"qr-invert", no_argument, NULL, 'Q'},     {"decode", required_argument, NULL, 'd'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'},
+        {"user", required_argument, NULL, 'u'},
+        {"address", required_argument, NULL, 'a'},
+        {"name", required_argument, NULL, 'n'},
+        {"sni", required_argument, NULL, 'S'},
+        {"sid", required_argument, NULL, 'I'},
+        {"inbound", required_argument, NULL, 'T'},
+        {"qr", no_argument, NULL, 'q'},
+        {"qr-invert", no_argument, NULL, 'Q'},
+        {"decode", required_argument, NULL, 'd'},
+        {"all", no_argument, NULL, 'A'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     struct link_opts o = {0};
     const char *decode = NULL;
+    bool all = false;
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "c:u:a:n:h", opts, NULL)) != -1) {
@@ -205,6 +242,9 @@ int cli_link_main(int argc, char **argv)
         case 'd':
             decode = optarg;
             break;
+        case 'A':
+            all = true;
+            break;
         case 'h':
             usage(stdout);
             return CLI_EXIT_OK;
@@ -213,12 +253,13 @@ int cli_link_main(int argc, char **argv)
             return CLI_EXIT_USAGE;
         }
     }
-    if (optind != argc || (decode == NULL && o.config == NULL)) {
+    if (optind != argc || (decode == NULL && o.config == NULL) || (all && o.user)) {
         usage(stderr);
         return CLI_EXIT_USAGE;
     }
     if (decode)
         return decode_link(decode);
+    const char *name = o.name;
 
     struct cfg_ctx c;
     cfg_init(&c, o.config);
@@ -231,29 +272,27 @@ int cli_link_main(int argc, char **argv)
     }
     cfg_dispose(&c);
 
-    int rc = CLI_EXIT_FAIL;
-    char *text = NULL;
-    struct vlink *l = malloc(sizeof(*l));
-    if (l == NULL)
-        goto out;
-    rc = build_link(cfg, &o, l);
-    if (rc != CLI_EXIT_OK)
-        goto out;
-    rc = CLI_EXIT_FAIL;
-    text = vlink_format_str(l);
-    if (text == NULL) {
-        fprintf(stderr, "veil link: cannot format the link\n");
-        goto out;
+    int rc = CLI_EXIT_OK;
+    if (!all) {
+        rc = print_link(cfg, &o);
+    } else {
+        /* Every user, one link each; the remark is "<name> <email>" or the email. */
+        for (size_t i = 0; rc == CLI_EXIT_OK && i < cfg->n_inbounds; i++) {
+            const char *tag = cfg->inbounds[i].tag;
+            if (o.inbound && (tag == NULL || strcmp(tag, o.inbound) != 0))
+                continue;
+            for (size_t u = 0; rc == CLI_EXIT_OK && u < cfg->inbounds[i].n_users; u++) {
+                const struct node_user *user = &cfg->inbounds[i].users[u];
+                const char *who = user->email ? user->email : user->id_text;
+                char remark[VLINK_REMARK_MAX + 1];
+                snprintf(remark, sizeof(remark), "%s%s%s", name ? name : "", name ? " " : "", who);
+                struct link_opts one = o;
+                one.user = user->id_text;
+                one.name = remark;
+                rc = print_link(cfg, &one);
+            }
+        }
     }
-    printf("%s\n", text);
-    if (o.qr && cli_qr_print(stdout, text, o.qr_invert) < 0) {
-        fprintf(stderr, "veil link: the link is too long for a QR code\n");
-        goto out;
-    }
-    rc = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
-out:
-    free(text);
-    free(l);
     node_cfg_unref(cfg);
-    return rc;
+    return rc == CLI_EXIT_OK && fflush(stdout) != 0 ? CLI_EXIT_FAIL : rc;
 }

@@ -77,6 +77,11 @@ set +e
 set -e
 expect_eq "$r0" "2" "removed user has no link"
 
+# --all: one link per user, remark "<name> <email>"
+all=$("$VEIL" link -c "$TMP/node.json" --all --address 203.0.113.10 --name DE)
+expect_eq "$(wc -l <<<"$all")" "1" "--all line count"
+[[ "$all" == *"#DE%20carol%40example" ]] || fail "--all remark: $all"
+
 # errors: unknown user, missing address, bad config, unknown command
 set +e
 "$VEIL" link -c "$TMP/node.json" -u nobody --address 1.2.3.4 >/dev/null 2>&1; r1=$?
