@@ -19,9 +19,9 @@ static void usage(FILE *out)
           "       veil link --decode LINK\n"
           "  Prints the vless:// link for USER (email, UUID or configured id; optional when the\n"
           "  node has one user; --all prints one link per user). HOST is the address clients\n"
-          "  dial (required when the inbound listens on all addresses). --sni/--sid pick one of serverNames/shortIds "
-          "(default:\n"
-          "  the first). --qr also prints a QR code (for dark terminals; --qr-invert for light).\n",
+          "  dial (required when the inbound listens on all addresses). --sni/--sid pick one of\n"
+          "  serverNames/shortIds (default: the first). --qr also prints a QR code (for dark\n"
+          "  terminals; --qr-invert for light).\n",
           out);
 }
 
