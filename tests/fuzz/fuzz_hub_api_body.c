@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    unsigned which = data[0] % 12;
+    unsigned which = data[0] % 13;
     /* An exact-size copy so that any over-read is caught. */
     char *body = malloc(size - 1 ? size - 1 : 1);
     if (body == NULL)
@@ -80,6 +80,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if ((rc = api_parse_balance(body, n, &a, &e)) == 0 && (a == 0 || a > HUB_MAX_MONEY || a < -HUB_MAX_MONEY))
             abort();
         break;
+    case 12: {
+        struct api_payment_in pi;
+        if ((rc = api_parse_payment(body, n, &pi, &e)) == 0 &&
+            (pi.user_id < 1 || pi.amount_minor < 0 || pi.amount_minor > HUB_MAX_MONEY ||
+             !hub_currency_valid(pi.currency) || (pi.plan_id == 0 && !pi.credit_balance)))
+            abort();
+        break;
+    }
     default: {
         struct hub_cfg cfg;
         char err[128];

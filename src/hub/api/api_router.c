@@ -38,6 +38,8 @@ static const struct api_route routes[] = {
     {"GET", "/api/v1/subscriptions/{id}", API_AUTH_READ, api__subs_get},
     {"POST", "/api/v1/subscriptions/{id}/extend", API_AUTH_ADMIN, api__subs_extend},
     {"POST", "/api/v1/subscriptions/{id}/revoke", API_AUTH_ADMIN, api__subs_revoke},
+    {"POST", "/api/v1/payments", API_AUTH_ADMIN, api__payments_create},
+    {"GET", "/api/v1/users/{id}/payments", API_AUTH_READ, api__users_payments},
     {"POST", "/api/v1/nodes", API_AUTH_ADMIN, api__nodes_create},
     {"GET", "/api/v1/nodes", API_AUTH_READ, api__nodes_list},
     {"GET", "/api/v1/nodes/{id}", API_AUTH_READ, api__nodes_get},

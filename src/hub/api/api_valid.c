@@ -360,6 +360,42 @@ int api_parse_balance(const char *body, size_t len, int64_t *delta, struct api_v
     return 0;
 }
 
+static bool idem_key_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 8 || n > 128)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+              c == ':' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+int api_parse_payment(const char *body, size_t len, struct api_payment_in *p, struct api_verr *e)
+{
+    static const char *const keys[] = {"user_id",         "amount_minor", "currency", "idempotency_key",
+                                       "plan_id",         "credit_balance", NULL};
+    json_t *j = load_object(body, len, false, e);
+    if (j == NULL)
+        return ERR_MALFORMED;
+    memset(p, 0, sizeof *p);
+    TRYV(check_keys(j, keys, e));
+    TRYV(get_int(j, "user_id", true, 1, INT64_MAX, &p->user_id, e));
+    TRYV(get_int(j, "amount_minor", true, 0, HUB_MAX_MONEY, &p->amount_minor, e));
+    TRYV(get_str(j, "currency", true, hub_currency_valid, CURRENCY_RULE, p->currency, sizeof p->currency, e));
+    TRYV(get_str(j, "idempotency_key", true, idem_key_valid, "must be 8..128 characters of [A-Za-z0-9_.:-]",
+                 p->idempotency_key, sizeof p->idempotency_key, e));
+    TRYV(get_int(j, "plan_id", false, 1, INT64_MAX, &p->plan_id, e));
+    TRYV(get_bool(j, "credit_balance", &p->credit_balance, e));
+    json_decref(j);
+    if (p->plan_id == 0 && !p->credit_balance)
+        return verr(e, "invalid_field", "plan_id or credit_balance: a payment must buy a plan or top up the balance");
+    return 0;
+}
+
 int api_parse_uint_param(const char *s, int64_t min, int64_t max, int64_t *out)
 {
     if (s == NULL || *s == '\0' || strlen(s) > 18)

@@ -44,6 +44,17 @@ int api_parse_drain(const char *body, size_t len, bool *draining, struct api_ver
 /* POST /users/{id}/balance: {"delta": n} with |n| <= HUB_MAX_MONEY, n != 0. */
 int api_parse_balance(const char *body, size_t len, int64_t *delta, struct api_verr *e);
 
+/* POST /payments (a manual payment: cash, bank transfer, goodwill): user_id, amount_minor
+ * (0..2^50), currency and idempotency_key ([A-Za-z0-9_.:-]{8,128}) required; plan_id (grant or
+ * extend that plan) and credit_balance (top-up) optional, at least one of them. */
+struct api_payment_in {
+    int64_t user_id, amount_minor, plan_id;
+    char currency[HUB_CURRENCY_LEN + 1];
+    char idempotency_key[129];
+    bool credit_balance;
+};
+int api_parse_payment(const char *body, size_t len, struct api_payment_in *p, struct api_verr *e);
+
 /* Paging query values: decimal, offset 0..10^9, limit 1..500. ERR_MALFORMED. */
 int api_parse_uint_param(const char *s, int64_t min, int64_t max, int64_t *out);
 

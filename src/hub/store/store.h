@@ -196,6 +196,9 @@ struct store_settle_result {
 int store_payment_settle(struct store *st, struct hub_payment *p, const char *raw, const struct store_settle *how,
                          int64_t now, const struct store_audit *audit, struct store_settle_result *out);
 
+/* A user's payments, newest first (at most 500). *out is malloc'd. */
+int store_payment_list(struct store *st, int64_t user_id, struct hub_payment **out, size_t *n);
+
 /* ---- stats ---- */
 struct store_stats {
     int64_t users, users_enabled, subs_active, subs_limited, subs_expired, nodes, nodes_up, nodes_draining;

@@ -1,4 +1,5 @@
 /* Payment settlement: record once, apply once (subscription, balance, referral reward). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/err.h"
@@ -159,4 +160,57 @@ int store_payment_settle(struct store *st, struct hub_payment *p, const char *ra
     if (out != NULL)
         *out = a.res;
     return 0;
+}
+
+struct plist_arg {
+    int64_t user_id;
+    struct hub_payment *list;
+    size_t n;
+};
+
+static int plist_body(struct store_conn *sc, void *arg)
+{
+    struct plist_arg *a = arg;
+    struct store_val v[] = {SV_I(a->user_id)};
+    struct store_res r;
+    TRY(store__exec(sc,
+                    "SELECT id, user_id, provider, external_id, idempotency_key, amount_minor, currency, status,"
+                    " created_at FROM payments WHERE user_id = $1 ORDER BY id DESC LIMIT 500",
+                    v, 1, &r));
+    if (r.nrows > 0 && (a->list = calloc(r.nrows, sizeof *a->list)) == NULL) {
+        store__res_free(&r);
+        return ERR_NOMEM;
+    }
+    for (size_t i = 0; i < r.nrows; i++) {
+        struct hub_payment *e = &a->list[i];
+        char status[16];
+        e->id = store__cell_i64(&r, i, 0);
+        e->user_id = store__cell_i64(&r, i, 1);
+        store__cell_str(&r, i, 2, e->provider, sizeof e->provider);
+        store__cell_str(&r, i, 3, e->external_id, sizeof e->external_id);
+        store__cell_str(&r, i, 4, e->idempotency_key, sizeof e->idempotency_key);
+        e->amount_minor = store__cell_i64(&r, i, 5);
+        store__cell_str(&r, i, 6, e->currency, sizeof e->currency);
+        store__cell_str(&r, i, 7, status, sizeof status);
+        int st = hub_pay_status_parse(status);
+        e->status = st < 0 ? HUB_PAY_PENDING : (enum hub_pay_status)st;
+        e->created_at = store__cell_i64(&r, i, 8);
+    }
+    a->n = r.nrows;
+    store__res_free(&r);
+    return 0;
+}
+
+int store_payment_list(struct store *st, int64_t user_id, struct hub_payment **out, size_t *n)
+{
+    struct plist_arg a = {.user_id = user_id};
+    int rc = store__ro(st, plist_body, &a);
+    if (rc < 0) {
+        free(a.list);
+        a.list = NULL;
+        a.n = 0;
+    }
+    *out = a.list;
+    *n = a.n;
+    return rc;
 }

@@ -468,6 +468,34 @@ static void test_plans_and_subscriptions(void **state)
     expect_err(e, "POST", sp, ADMIN, NULL, 409, "invalid_state");
     expect_err(e, "POST", "/api/v1/subscriptions/99999/revoke", ADMIN, NULL, 404, "not_found");
 
+    /* A manual payment renews through the same exactly-once path as provider webhooks. */
+    char pay[256];
+    snprintf(pay, sizeof pay,
+             "{\"user_id\":%lld,\"amount_minor\":29900,\"currency\":\"RUB\",\"plan_id\":%lld,"
+             "\"idempotency_key\":\"cash-2025-0001\"}",
+             (long long)user, (long long)plan);
+    assert_int_equal(http(e, "POST", "/api/v1/payments", ADMIN, pay, NULL, &j, NULL), 201);
+    assert_true(json_is_true(json_object_get(j, "applied")));
+    assert_string_equal(jstr(json_object_get(j, "subscription"), "state"), "active");
+    json_decref(j);
+    assert_int_equal(http(e, "POST", "/api/v1/payments", ADMIN, pay, NULL, &j, NULL), 200);
+    assert_true(json_is_true(json_object_get(j, "duplicate")));
+    assert_false(json_is_true(json_object_get(j, "applied")));
+    json_decref(j);
+    expect_err(e, "POST", "/api/v1/payments", SUPPORT, pay, 403, "forbidden");
+    expect_err(e, "POST", "/api/v1/payments", ADMIN,
+               "{\"user_id\":1,\"amount_minor\":1,\"currency\":\"RUB\",\"idempotency_key\":\"k-12345678\"}", 422,
+               "invalid_field");
+    expect_err(e, "POST", "/api/v1/payments", ADMIN,
+               "{\"user_id\":99999,\"amount_minor\":1,\"currency\":\"RUB\",\"credit_balance\":true,"
+               "\"idempotency_key\":\"k-12345678\"}",
+               404, "not_found");
+    snprintf(sp, sizeof sp, "/api/v1/users/%lld/payments", (long long)user);
+    assert_int_equal(http(e, "GET", sp, SUPPORT, NULL, NULL, &j, NULL), 200);
+    assert_int_equal(json_array_size(json_object_get(j, "payments")), 1);
+    assert_string_equal(jstr(json_array_get(json_object_get(j, "payments"), 0), "provider"), "manual");
+    json_decref(j);
+
     int64_t p2 = create_plan(e, "Spare", 0);
     snprintf(path, sizeof path, "/api/v1/plans/%lld", (long long)p2);
     assert_int_equal(http(e, "DELETE", path, ADMIN, NULL, NULL, NULL, NULL), 204);

@@ -44,8 +44,12 @@ static int run(int which, const char *b, size_t n, struct api_verr *e)
         return api_parse_health(b, n, &h, e);
     case 9:
         return api_parse_drain(b, n, &d, e);
-    default:
+    case 10:
         return api_parse_balance(b, n, &a, e);
+    default: {
+        struct api_payment_in pi;
+        return api_parse_payment(b, n, &pi, e);
+    }
     }
 }
 
@@ -62,12 +66,13 @@ static const char *const good[] = {
     "{\"health\":\"down\"}",
     "{\"draining\":false}",
     "{\"delta\":-5}",
+    "{\"user_id\":3,\"amount_minor\":100,\"currency\":\"RUB\",\"idempotency_key\":\"abc-12345\",\"plan_id\":1}",
 };
 
 static void test_good_and_truncated(void **state)
 {
     (void)state;
-    for (int w = 0; w < 11; w++) {
+    for (int w = 0; w < 12; w++) {
         struct api_verr e = {0};
         size_t n = strlen(good[w]);
         assert_int_equal(run(w, good[w], n, &e), 0);
@@ -136,6 +141,12 @@ static void test_bad_bodies(void **state)
     expect_bad(9, "{\"draining\":\"yes\"}", "invalid_field");
     expect_bad(10, "{\"delta\":0}", "invalid_field");
     expect_bad(10, "{\"delta\":9223372036854775807}", "invalid_field");
+    expect_bad(11, "{\"user_id\":3,\"amount_minor\":100,\"currency\":\"RUB\",\"idempotency_key\":\"short\",\"plan_id\":1}",
+               "invalid_field");
+    expect_bad(11, "{\"user_id\":3,\"amount_minor\":100,\"currency\":\"RUB\",\"idempotency_key\":\"abc-12345\"}",
+               "invalid_field");
+    expect_bad(11, "{\"user_id\":3,\"amount_minor\":100,\"idempotency_key\":\"abc-12345\",\"plan_id\":1}",
+               "missing_field");
     int64_t v;
     assert_int_equal(api_parse_uint_param("42", 0, 100, &v), 0);
     assert_int_equal(v, 42);
