@@ -166,6 +166,7 @@ struct reality_hooks {
     size_t lens[4];
     size_t n_lens;
     int hello_calls, emit_calls, verify_calls;
+    int mutate; /* test_template_errors: which field of the template to break */
 };
 
 static int on_hello(struct tls13_on_client_hello *self, struct tls13_conn *conn, const struct tls13_client_hello *ch)
@@ -203,6 +204,30 @@ static int on_hello(struct tls13_on_client_hello *self, struct tls13_conn *conn,
     wire_wr_close(&b, &ex);
     assert_int_equal(wire_wr_close(&b, &m), 0);
     h->template_len = buf_len(&b);
+    uint8_t *t = h->template_sh;
+    switch (h->mutate) {
+    case 1: /* a suite we do not implement */
+        t[72] = 0x04;
+        break;
+    case 2: /* session id not echoed */
+        t[39] ^= 1;
+        break;
+    case 3: /* a group without ops in ctx->groups */
+        t[81] = 0x17;
+        break;
+    case 4: /* a HelloRetryRequest is refused as a template; we answer on our own */
+        memcpy(t + 6,
+               "\xcf\x21\xad\x74\xe5\x9a\x61\x11\xbe\x1d\x8c\x02\x1e\x65\xb8\x91"
+               "\xc2\xa2\x11\x16\x7a\xbb\x8c\x5e\x07\x9e\x09\xe2\xc8\xa8\x33\x9c",
+               32);
+        assert_int_equal(tls13_server_set_hello_template(conn, t, h->template_len), ERR_MALFORMED);
+        return 0;
+    case 5: /* truncated */
+        assert_int_equal(tls13_server_set_hello_template(conn, t, h->template_len - 1), ERR_MALFORMED);
+        return 0;
+    default:
+        break;
+    }
     assert_int_equal(tls13_server_set_hello_template(conn, h->template_sh, h->template_len), 0);
     if (h->n_lens > 0)
         assert_int_equal(tls13_server_set_record_layout(conn, h->lens, h->n_lens), 0);
@@ -374,6 +399,85 @@ static void test_reality_too_small(void **state)
     test_env_dispose(&e);
 }
 
+static void test_template_errors(void **state)
+{
+    (void)state;
+    static const int want[] = {0,
+                               TLS13_ERR_SEND(TLS13_ALERT_HANDSHAKE_FAILURE),
+                               ERR_CONFIG,
+                               TLS13_ERR_SEND(TLS13_ALERT_HANDSHAKE_FAILURE),
+                               ERR_NEED_MORE,
+                               ERR_NEED_MORE};
+    for (int m = 1; m <= 5; m++) {
+        struct test_env e;
+        struct reality_hooks h;
+        memset(&h, 0, sizeof(h));
+        test_env_init(&e);
+        h.och.cb = on_hello;
+        h.e = &e;
+        h.mutate = m;
+        e.sctx.on_client_hello = &h.och;
+        test_env_conns(&e);
+        size_t chlen, plen;
+        uint8_t *ch = tu_hex(reality_ch_hex, &chlen), *priv = tu_hex(reality_priv_hex, &plen);
+        struct tls13_client_key key = {&tls13_kex_x25519, priv, plen};
+        assert_int_equal(tls13_client_set_hello(e.cli, ch, chlen, &key, 1), 0);
+        assert_int_equal(test_feed(e.cli, &e.s2c, &e.c2s), ERR_NEED_MORE);
+        assert_int_equal(test_feed(e.srv, &e.c2s, &e.s2c), want[m]);
+        if (want[m] == ERR_NEED_MORE) { /* no template: our own ServerHello, 0x1301 */
+            assert_int_equal(test_feed(e.cli, &e.s2c, &e.c2s), 0);
+            assert_int_equal(tls13_conn_suite(e.cli)->id, 0x1301);
+        }
+        free(ch);
+        free(priv);
+        test_env_dispose(&e);
+    }
+}
+
+/* A client that offers early_data: the server does not accept it and skips 0-RTT records
+ * it cannot decrypt, within a budget (RFC 8446 §4.2.10). */
+static void run_early_data(size_t junk_records, int want)
+{
+    struct test_env e;
+    test_env_init(&e);
+    test_env_conns(&e);
+    size_t chlen, plen;
+    uint8_t *ch = tu_hex(reality_ch_hex, &chlen), *priv = tu_hex(reality_priv_hex, &plen);
+    uint8_t *ch2 = malloc(chlen + 4);
+    memcpy(ch2, ch, chlen);
+    memcpy(ch2 + chlen, "\x00\x2a\x00\x00", 4);
+    wire_put_be24(ch2 + 1, (uint32_t)(chlen + 4 - 4));
+    wire_put_be16(ch2 + 81, (uint16_t)(wire_be16(ch2 + 81) + 4));
+    struct tls13_client_key key = {&tls13_kex_x25519, priv, plen};
+    assert_int_equal(tls13_client_set_hello(e.cli, ch2, chlen + 4, &key, 1), 0);
+    assert_int_equal(test_feed(e.cli, &e.s2c, &e.c2s), ERR_NEED_MORE);
+    /* 0-RTT records follow the hello */
+    for (size_t i = 0; i < junk_records; i++) {
+        uint8_t rec[5 + 1000];
+        memset(rec, (int)i, sizeof(rec));
+        rec[0] = 23;
+        wire_put_be16(rec + 1, 0x0303);
+        wire_put_be16(rec + 3, 1000);
+        buf_append(&e.c2s, rec, sizeof(rec));
+    }
+    assert_int_equal(test_feed(e.srv, &e.c2s, &e.s2c), want);
+    if (want == ERR_NEED_MORE) {
+        assert_int_equal(test_feed(e.cli, &e.s2c, &e.c2s), 0);
+        assert_int_equal(test_feed(e.srv, &e.c2s, &e.s2c), 0);
+    }
+    free(ch);
+    free(ch2);
+    free(priv);
+    test_env_dispose(&e);
+}
+
+static void test_early_data_skipped(void **state)
+{
+    (void)state;
+    run_early_data(3, ERR_NEED_MORE);
+    run_early_data(70, TLS13_ERR_SEND(TLS13_ALERT_BAD_RECORD_MAC)); /* over 64 KiB */
+}
+
 static void test_client_set_hello_checks(void **state)
 {
     (void)state;
@@ -403,6 +507,8 @@ int main(void)
         cmocka_unit_test(test_reality_combined),
         cmocka_unit_test(test_reality_default_layout),
         cmocka_unit_test(test_reality_too_small),
+        cmocka_unit_test(test_template_errors),
+        cmocka_unit_test(test_early_data_skipped),
         cmocka_unit_test(test_client_set_hello_checks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
