@@ -1006,6 +1006,61 @@ static void parse_dns(struct cfg_ctx *c, const json_t *dns, struct node_cfg *cfg
     }
 }
 
+/* http:// is allowed only to a loopback hub (tests, a hub on the same host). */
+static bool hub_url_ok(const char *u)
+{
+    if (strncmp(u, "https://", 8) == 0)
+        return u[8] != '\0' && u[8] != '/';
+    static const char *const local[] = {"http://127.0.0.1", "http://localhost", "http://[::1]", NULL};
+    for (size_t i = 0; local[i]; i++) {
+        size_t n = strlen(local[i]);
+        if (strncmp(u, local[i], n) == 0 && (u[n] == '\0' || u[n] == ':' || u[n] == '/'))
+            return true;
+    }
+    return false;
+}
+
+static bool hub_token_ok(const char *t)
+{
+    size_t n = strlen(t);
+    if (n < 16 || n > 256)
+        return false;
+    for (; *t; t++)
+        if (!((*t >= 'A' && *t <= 'Z') || (*t >= 'a' && *t <= 'z') || (*t >= '0' && *t <= '9') ||
+              strchr("._~+/=-", *t)))
+            return false;
+    return true;
+}
+
+static void parse_hub(struct cfg_ctx *c, const json_t *h, struct node_cfg *cfg)
+{
+    static const char *const keys[] = {"url", "token", "caFile", "pollSec", "pushSec", NULL};
+    cfg_check_keys(c, h, keys, NULL, NULL);
+    const char *s;
+    int rc = cfg_get_str(c, h, "url", &s);
+    if (rc == 0)
+        cfg_error(c, "url", "is required (\"https://hub.example.com\")");
+    else if (rc == 1 && (!hub_url_ok(s) || strlen(s) > 512))
+        cfg_error(c, "url", "must be an https:// URL (http:// only to 127.0.0.1, localhost or [::1])");
+    else if (rc == 1)
+        cfg->hub_url = xstrdup(s);
+    rc = cfg_get_str(c, h, "token", &s);
+    if (rc == 0)
+        cfg_error(c, "token", "is required (the node token the hub issued)");
+    else if (rc == 1 && !hub_token_ok(s))
+        cfg_error(c, "token", "must be 16 to 256 characters of A-Z a-z 0-9 . _ ~ + / = -");
+    else if (rc == 1)
+        cfg->hub_token = xstrdup(s);
+    if (cfg_get_str(c, h, "caFile", &s) == 1 && *s) {
+        if (*s != '/')
+            cfg_error(c, "caFile", "must be an absolute path");
+        else
+            cfg->hub_ca_file = xstrdup(s);
+    }
+    get_u32_field(c, h, "pollSec", 5, 3600, &cfg->hub_poll_sec);
+    get_u32_field(c, h, "pushSec", 10, 3600, &cfg->hub_push_sec);
+}
+
 static void parse_veil(struct cfg_ctx *c, const json_t *v, struct node_cfg *cfg)
 {
     static const char *const keys[] = {"workers",
@@ -1021,6 +1076,7 @@ static void parse_veil(struct cfg_ctx *c, const json_t *v, struct node_cfg *cfg)
                                        "adminToken",
                                        "metricsListen",
                                        "stateDir",
+                                       "hub",
                                        NULL};
     cfg_check_keys(c, v, keys, NULL, NULL);
     get_u32_field(c, v, "workers", 0, 1024, &cfg->workers);
@@ -1058,12 +1114,21 @@ static void parse_veil(struct cfg_ctx *c, const json_t *v, struct node_cfg *cfg)
             cfg->admin_token = xstrdup(s);
     }
     get_listen_addr(c, v, "metricsListen", &cfg->metrics_listen);
+    json_t *hub;
+    if (cfg_get_obj(c, v, "hub", &hub) == 1) {
+        size_t mark = cfg_push_key(c, "hub");
+        parse_hub(c, hub, cfg);
+        cfg_pop(c, mark);
+    }
     if (cfg_get_str(c, v, "stateDir", &s) == 1 && *s) {
         if (*s != '/')
             cfg_error(c, "stateDir", "must be an absolute path");
         else
             cfg->state_dir = xstrdup(s);
     }
+    if (cfg->hub_url && cfg->state_dir == NULL)
+        cfg_warn(c, "hub", "without veil.stateDir the hub's users are not kept across restarts: the node serves no "
+                           "hub users until its first successful pull");
 }
 
 /* ---- top level ---- */
@@ -1167,6 +1232,8 @@ static struct node_cfg *cfg_new_defaults(void)
     cfg->downlink_only_sec = 1;
     cfg->dial_timeout_ms = 10000;
     cfg->dns_timeout_ms = 5000;
+    cfg->hub_poll_sec = 20;
+    cfg->hub_push_sec = 60;
     cfg->udp_idle_timeout_sec = 60;
     return cfg;
 }
@@ -1206,6 +1273,11 @@ static void cfg_free(struct node_cfg *cfg)
     free(cfg->admin_token);
     free(cfg->metrics_listen);
     free(cfg->state_dir);
+    free(cfg->hub_url);
+    if (cfg->hub_token)
+        secure_wipe(cfg->hub_token, strlen(cfg->hub_token));
+    free(cfg->hub_token);
+    free(cfg->hub_ca_file);
     free(cfg);
 }
 

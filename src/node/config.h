@@ -27,6 +27,7 @@ struct node_user {
     enum node_flow flow; /* after inheriting settings.flow */
     uint32_t level;
     uint32_t testseed[4]; /* Vision padding parameters (own or inherited) */
+    uint64_t hub_id;      /* the hub's id when the user came from hub sync (usage reports); 0 = local */
 };
 
 struct node_rate_limit {
@@ -96,6 +97,7 @@ struct node_cfg {
     bool allow_private_destinations; /* default false: refuse loopback/private/... */
     uint32_t dial_timeout_ms;        /* default 10000 */
     uint32_t dns_timeout_ms;         /* default 5000 */
+    uint32_t udp_idle_timeout_sec;   /* UDP association idle timeout, default 60 */
     char **dns_servers;              /* "ip" or "ip:port"; empty = /etc/resolv.conf */
     size_t n_dns_servers;
     char *admin_listen;   /* "127.0.0.1:9090"; NULL = off */

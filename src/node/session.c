@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "net/proxy_proto.h"
 #include "net/relay.h"
+#include "node/udp.h"
 #include "node/worker.h"
 #include "tunnel/xprt.h"
 #include "reality/client_hello.h"
@@ -66,6 +67,7 @@ struct session {
     bool relay_started;
     struct tunnel_xprt xprt;
     bool xprt_ready;
+    struct node_udp *udp; /* UDP / Mux tunnels (node/udp.h) */
 };
 
 static const char *const state_names[NODE_SS__COUNT] = {
@@ -139,6 +141,8 @@ static void session_close(struct session *s, enum node_close_reason why, int err
     s->tdial = s->ddial = NULL;
     if (s->relay_started)
         relay_dispose(&s->relay);
+    node_udp_free(s->udp);
+    s->udp = NULL;
     close_fd(s, &s->cio, &s->cfd);
     close_fd(s, &s->tio, &s->tfd);
     close_fd(s, NULL, &s->dfd);
@@ -344,6 +348,7 @@ static void send_flight(struct session *s)
 }
 
 static void dest_dialed(void *arg, enum node_dial_result res, int err, int fd, const struct sock_addr *peer);
+static void start_udp(struct session *s, const struct vless_flow_decision *d);
 
 /* Client bytes after the handshake: VLESS header, then hand-off to the relay. */
 static void on_vless_bytes(struct session *s)
@@ -388,9 +393,7 @@ static void on_vless_bytes(struct session *s)
         return;
     }
     if (s->req.cmd != VLESS_CMD_TCP) {
-        /* UDP (command 2) and Mux/XUDP arrive with the node-operations work. */
-        log_debug("node", s->id, "command_unsupported", LF_UINT("cmd", s->req.cmd));
-        session_close(s, NODE_CR_FLOW, ERR_UNSUPPORTED);
+        start_udp(s, &d); /* UDP (command 2) and Mux/XUDP: node/udp.h */
         return;
     }
     s->vision = d.vision;
@@ -474,6 +477,55 @@ static void dest_dialed(void *arg, enum node_dial_result res, int err, int fd, c
         vless_addr_format(dest, sizeof(dest), &s->req.dest);
         log_info("access", s->id, "tunnel", LF_STR("user", s->req.user->email ? s->req.user->email : ""),
                  LF_STR("dest", dest), LF_BOOL("vision", s->vision));
+    }
+}
+
+static void udp_done(void *arg, enum node_close_reason why, int err)
+{
+    session_close(arg, why, err);
+}
+
+/* Hands the connection to the UDP relay (the session keeps the fd, TLS and bookkeeping). */
+static void start_udp(struct session *s, const struct vless_flow_decision *d)
+{
+    loop_io_stop(s->w->loop, &s->cio);
+    struct node_udp_params p = {
+        .w = s->w,
+        .conn_id = s->id,
+        .fd = s->cfd,
+        .tls = s->tls,
+        .vision = d->vision,
+        .mux_udp_only = d->mux_udp_only,
+        .uuid = s->req.id,
+        .cmd = s->req.cmd,
+        .dest = &s->req.dest,
+        .version = s->req.version,
+        .cin_left = buf_data(&s->cin),
+        .cin_len = buf_len(&s->cin),
+        .plain_left = buf_data(&s->app) + s->req.header_len,
+        .plain_len = buf_len(&s->app) - s->req.header_len,
+        .out_left = buf_data(&s->cout),
+        .out_len = buf_len(&s->cout),
+        .idle_ms = s->snap->cfg->udp_idle_timeout_sec * 1000u,
+        .on_done = udp_done,
+        .arg = s,
+    };
+    int rc = node_udp_start(&p, &s->udp);
+    buf_dispose_secret(&s->app);
+    buf_dispose(&s->cin);
+    buf_dispose(&s->cout);
+    if (rc < 0) {
+        session_close(s, rc == ERR_NOMEM ? NODE_CR_NOMEM : NODE_CR_IO, rc);
+        return;
+    }
+    s->state = NODE_SS_RELAY;
+    loop_timer_stop(s->w->loop, &s->deadline);
+    if (s->snap->cfg->access_log != NULL) {
+        char dest[300] = "mux";
+        if (s->req.cmd == VLESS_CMD_UDP)
+            vless_addr_format(dest, sizeof(dest), &s->req.dest);
+        log_info("access", s->id, "tunnel", LF_STR("user", s->req.user->email ? s->req.user->email : ""),
+                 LF_STR("dest", dest), LF_STR("network", "udp"), LF_BOOL("vision", d->vision));
     }
 }
 
