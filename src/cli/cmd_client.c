@@ -1,4 +1,4 @@
-/* `veil client`: a local SOCKS5 (CONNECT) and HTTP CONNECT proxy whose outbound is
+/* `veil client`: a local SOCKS5 (CONNECT, UDP ASSOCIATE) and HTTP CONNECT proxy whose outbound is
  * VLESS + REALITY (+ Vision) to a veil-node or an Xray server.
  *
  *   veil client --link 'vless://...' [--listen 127.0.0.1:1080]
@@ -21,6 +21,7 @@
 #include "cli/cli.h"
 #include "cli/outbound.h"
 #include "cli/proxy_in.h"
+#include "cli/udp_assoc.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/pool.h"
@@ -94,7 +95,10 @@ static void *conn_main(void *arg)
     memset(&ob, 0, sizeof(ob));
     ob.fd = -1;
     int rc = read_request(cc->local, &p, &early);
-    if (rc == 0) {
+    if (rc == 0 && p.udp) {
+        cli_udp_associate(cc->local, cc->cfg); /* SOCKS5 UDP ASSOCIATE: until the control connection closes */
+        rc = ERR_CLOSED;
+    } else if (rc == 0) {
         rc = outbound_open(&ob, cc->cfg, &p.dest);
         if (rc < 0) {
             char dest[300];

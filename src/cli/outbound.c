@@ -156,6 +156,12 @@ static int write_all(int fd, struct buf *b, int timeout_ms)
 
 int outbound_open(struct outbound *t, const struct outbound_cfg *c, const struct vless_addr *dest)
 {
+    return outbound_open_cmd(t, c, VLESS_CMD_TCP, dest);
+}
+
+int outbound_open_cmd(struct outbound *t, const struct outbound_cfg *c, enum vless_cmd cmd,
+                      const struct vless_addr *dest)
+{
     memset(t, 0, sizeof(*t));
     int timeout = c->timeout_ms ? (int)c->timeout_ms : 10000;
     struct buf hello, out, in;
@@ -247,7 +253,7 @@ int outbound_open(struct outbound *t, const struct outbound_cfg *c, const struct
     if (rc == 0) {
         struct buf req;
         buf_init(&req);
-        rc = vless_request_encode(&req, c->id, c->flow, VLESS_CMD_TCP, dest);
+        rc = vless_request_encode(&req, c->id, c->flow, cmd, dest);
         if (rc == 0)
             rc = tunnel_xprt_set_prefix(&t->xprt, buf_data(&req), buf_len(&req));
         buf_dispose(&req);

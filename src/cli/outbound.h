@@ -58,6 +58,10 @@ struct outbound {
  * ERR_AUTH when the server is not a REALITY server for this key (a real website). The group the
  * server answered is tls13_conn_group(t->tls) (logged at debug level as "reality_handshake"). */
 int outbound_open(struct outbound *t, const struct outbound_cfg *c, const struct vless_addr *dest);
+/* Same with another command: VLESS_CMD_UDP (dest = the one destination; data is then
+ * vless/udp.h datagrams) or VLESS_CMD_MUX (dest ignored; data is vless/mux.h frames). */
+int outbound_open_cmd(struct outbound *t, const struct outbound_cfg *c, enum vless_cmd cmd,
+                      const struct vless_addr *dest);
 /* Sends the VLESS request now (the local application has not spoken; spec/vision.md §4.5).
  * Blocking until written. */
 int outbound_send_request_now(struct outbound *t);

@@ -14,6 +14,7 @@ enum {
     SOCKS_METHOD_NONE = 0x00,
     SOCKS_METHOD_UNACCEPTABLE = 0xff,
     SOCKS_CMD_CONNECT = 1,
+    SOCKS_CMD_UDP_ASSOCIATE = 3,
     SOCKS_ATYP_IPV4 = 1,
     SOCKS_ATYP_DOMAIN = 3,
     SOCKS_ATYP_IPV6 = 4,
@@ -85,9 +86,12 @@ static int socks_request(struct proxy_in *p, struct wire_rd *r, struct buf *repl
     uint16_t port;
     if (wire_rd_u16(r, &port) < 0)
         return ERR_NEED_MORE;
-    if (cmd != SOCKS_CMD_CONNECT)
+    if (cmd != SOCKS_CMD_CONNECT && cmd != SOCKS_CMD_UDP_ASSOCIATE)
         return socks_error(p, SOCKS_REP_CMD_UNSUPPORTED, reply, ERR_UNSUPPORTED);
-    if (atyp == SOCKS_ATYP_IPV4)
+    p->udp = cmd == SOCKS_CMD_UDP_ASSOCIATE;
+    if (atyp == SOCKS_ATYP_DOMAIN && dlen == 0 && p->udp) /* "any": only the address matters to us */
+        vless_addr_ipv4(&p->dest, (const uint8_t[4]){0}, port);
+    else if (atyp == SOCKS_ATYP_IPV4)
         vless_addr_ipv4(&p->dest, ip, port);
     else if (atyp == SOCKS_ATYP_IPV6)
         vless_addr_ipv6(&p->dest, ip, port);
@@ -257,4 +261,97 @@ int proxy_in_reply(const struct proxy_in *p, int ok, struct buf *reply)
     const char *s = ok ? "HTTP/1.1 200 Connection established\r\n\r\n"
                        : "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
     return buf_append(reply, s, strlen(s));
+}
+
+/* ATYP | address | port, SOCKS5 style (address before port, domain type 3). */
+static int socks_addr_write(struct buf *out, const struct vless_addr *a)
+{
+    int rc;
+    switch (a->type) {
+    case VLESS_ATYP_IPV4:
+        rc = wire_wr_u8(out, SOCKS_ATYP_IPV4) < 0 ? ERR_NOMEM : wire_wr_bytes(out, a->ip, 4);
+        break;
+    case VLESS_ATYP_IPV6:
+        rc = wire_wr_u8(out, SOCKS_ATYP_IPV6) < 0 ? ERR_NOMEM : wire_wr_bytes(out, a->ip, 16);
+        break;
+    case VLESS_ATYP_DOMAIN:
+        if (a->domain_len == 0)
+            return ERR_RANGE;
+        rc = wire_wr_u8(out, SOCKS_ATYP_DOMAIN) < 0 || wire_wr_u8(out, a->domain_len) < 0
+                 ? ERR_NOMEM
+                 : wire_wr_bytes(out, a->domain, a->domain_len);
+        break;
+    case VLESS_ATYP_NONE:
+    case VLESS_ATYP__COUNT:
+    default:
+        return ERR_RANGE;
+    }
+    return rc < 0 ? rc : wire_wr_u16(out, a->port);
+}
+
+int proxy_in_reply_bound(const struct vless_addr *bnd, struct buf *reply)
+{
+    size_t mark = buf_len(reply);
+    const uint8_t h[3] = {SOCKS_VERSION, SOCKS_REP_OK, 0};
+    int rc = buf_append(reply, h, sizeof(h));
+    if (rc == 0)
+        rc = socks_addr_write(reply, bnd);
+    if (rc < 0)
+        reply->wpos = reply->rpos + mark;
+    return rc;
+}
+
+int proxy_in_udp_parse(const uint8_t *p, size_t len, struct vless_addr *dst, struct bytes *payload)
+{
+    struct wire_rd r = wire_rd_init(p, len);
+    uint16_t rsv, port;
+    uint8_t frag, atyp, ip[16], dlen;
+    struct bytes name = {0};
+    if (wire_rd_u16(&r, &rsv) < 0 || wire_rd_u8(&r, &frag) < 0 || wire_rd_u8(&r, &atyp) < 0)
+        return ERR_MALFORMED;
+    if (rsv != 0)
+        return ERR_MALFORMED;
+    if (frag != 0)
+        return ERR_UNSUPPORTED;
+    switch (atyp) {
+    case SOCKS_ATYP_IPV4:
+        if (wire_rd_copy(&r, ip, 4) < 0)
+            return ERR_MALFORMED;
+        break;
+    case SOCKS_ATYP_IPV6:
+        if (wire_rd_copy(&r, ip, 16) < 0)
+            return ERR_MALFORMED;
+        break;
+    case SOCKS_ATYP_DOMAIN:
+        if (wire_rd_u8(&r, &dlen) < 0 || dlen == 0 || wire_rd_bytes(&r, dlen, &name) < 0)
+            return ERR_MALFORMED;
+        break;
+    default:
+        return ERR_MALFORMED;
+    }
+    if (wire_rd_u16(&r, &port) < 0)
+        return ERR_MALFORMED;
+    if (atyp == SOCKS_ATYP_IPV4)
+        vless_addr_ipv4(dst, ip, port);
+    else if (atyp == SOCKS_ATYP_IPV6)
+        vless_addr_ipv6(dst, ip, port);
+    else if (memchr(name.p, 0, name.len) != NULL || vless_addr_domain(dst, (const char *)name.p, name.len, port) < 0)
+        return ERR_MALFORMED;
+    payload->p = p + r.pos;
+    payload->len = len - r.pos;
+    return 0;
+}
+
+int proxy_in_udp_encode(struct buf *out, const struct vless_addr *src, const uint8_t *p, size_t n)
+{
+    size_t mark = buf_len(out);
+    const uint8_t h[3] = {0, 0, 0};
+    int rc = buf_append(out, h, sizeof(h));
+    if (rc == 0)
+        rc = socks_addr_write(out, src);
+    if (rc == 0)
+        rc = buf_append(out, p, n);
+    if (rc < 0)
+        out->wpos = out->rpos + mark;
+    return rc;
 }

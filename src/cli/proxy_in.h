@@ -1,14 +1,17 @@
-/* The local inbound of `veil client`: SOCKS5 (RFC 1928, CONNECT, no authentication) and
+/* The local inbound of `veil client`: SOCKS5 (RFC 1928, CONNECT and UDP ASSOCIATE, no
+ * authentication) and
  * HTTP CONNECT (RFC 9110 §9.3.6), detected from the first byte. Sans-IO: the caller feeds
  * everything received so far; the parser says how much it consumed, what to answer, and
  * where to connect. */
 #ifndef VEIL_CLI_PROXY_IN_H
 #define VEIL_CLI_PROXY_IN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "core/bytes.h"
 #include "vless/addr.h"
 
 enum proxy_in_kind {
@@ -32,6 +35,7 @@ enum proxy_in_state {
 struct proxy_in {
     enum proxy_in_state state;
     enum proxy_in_kind kind;
+    bool udp;              /* SOCKS5 UDP ASSOCIATE: dest is what the client named (often 0.0.0.0:0) */
     struct vless_addr dest;
 };
 
@@ -44,5 +48,17 @@ void proxy_in_init(struct proxy_in *p);
 int proxy_in_feed(struct proxy_in *p, const uint8_t *in, size_t len, size_t *consumed, struct buf *reply);
 /* Appends the final answer once the tunnel is up (ok) or failed (!ok). */
 int proxy_in_reply(const struct proxy_in *p, int ok, struct buf *reply);
+/* SOCKS5 UDP ASSOCIATE success answer naming the relay socket `bnd` (IPv4 or IPv6). */
+int proxy_in_reply_bound(const struct vless_addr *bnd, struct buf *reply);
+
+/* ---- SOCKS5 UDP relay datagrams (RFC 1928 §7): RSV(2)=0 | FRAG(1) | ATYP | DST | PORT | DATA ---- */
+
+/* Parses one whole datagram: 0 with *dst and *payload (borrowed from p). ERR_MALFORMED
+ * (truncated, bad ATYP, invalid or empty domain, RSV not zero), ERR_UNSUPPORTED (FRAG != 0:
+ * fragments are dropped, as the RFC allows). */
+int proxy_in_udp_parse(const uint8_t *p, size_t len, struct vless_addr *dst, struct bytes *payload);
+/* Appends a datagram for the application: header naming `src`, then the payload. ERR_RANGE for
+ * an address of type NONE, ERR_NOMEM. */
+int proxy_in_udp_encode(struct buf *out, const struct vless_addr *src, const uint8_t *p, size_t n);
 
 #endif

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# UDP end to end on loopback: veil client's SOCKS5 UDP ASSOCIATE -> veil-node -> UDP echo and
+# DNS servers. No flow: VLESS UDP (command 2). Vision: Mux + XUDP (several destinations on one
+# session, replies labelled with their source, a domain destination labelled with the domain).
+# Idle associations close (a new one gets a new NAT port); the destination policy refuses
+# private addresses when allowPrivateDestinations is false.
+source "$(dirname "$0")/support/lib.sh"
+
+PRIV=QOyxSt5OQVCUqKrY-3aQSNz9AQFNdaJGUZT_BGo9xGo
+PBK=DSq0yhV0bV8V0tbefu3uprYCDlHlld9IWGUtXtW413M
+ALICE=b831381d-6324-4d53-ad4f-8cda48b30811 # Vision
+BOB=c831381d-6324-4d53-ad4f-8cda48b30811   # no flow
+SID=0123456789abcdef
+
+T_PORT=$(free_port) N_PORT=$(free_port) N2_PORT=$(free_port)
+E1=$(free_port) E2=$(free_port) D_PORT=$(free_port)
+C1=$(free_port) C2=$(free_port) C3=$(free_port) C4=$(free_port)
+
+openssl req -x509 -newkey rsa:2048 -keyout "$WORK/t.key" -out "$WORK/t.crt" -days 2 -nodes \
+  -subj /CN=example.com >/dev/null 2>&1
+bg target openssl s_server -accept "127.0.0.1:$T_PORT" -cert "$WORK/t.crt" -key "$WORK/t.key" -tls1_3 -www -quiet
+bg echo1 python3 "$SUPPORT/udp_tools.py" echo "$E1"
+bg echo2 python3 "$SUPPORT/udp_tools.py" echo "$E2"
+bg dns python3 "$SUPPORT/udp_tools.py" dns "$D_PORT" 192.0.2.7
+
+node_config() { # node_config FILE PORT ALLOW_PRIVATE
+  cat > "$1" <<EOC
+{
+  "log": {"loglevel": "debug"},
+  "inbounds": [{
+    "listen": "127.0.0.1", "port": $2, "protocol": "vless",
+    "settings": {"clients": [
+      {"id": "$ALICE", "flow": "xtls-rprx-vision", "email": "alice@example"},
+      {"id": "$BOB", "flow": "", "email": "bob@example"}], "decryption": "none"},
+    "streamSettings": {"network": "raw", "security": "reality",
+      "realitySettings": {"target": "127.0.0.1:$T_PORT", "serverNames": ["example.com"],
+        "privateKey": "$PRIV", "shortIds": ["$SID"], "maxTimeDiff": 60000}}
+  }],
+  "outbounds": [{"protocol": "freedom"}],
+  "veil": {"workers": 2, "allowPrivateDestinations": $3, "udpIdleTimeoutSec": 2}
+}
+EOC
+}
+node_config "$WORK/node.json" "$N_PORT" true
+node_config "$WORK/node2.json" "$N2_PORT" false
+bg node "$VEIL_BIN/veil-node" -c "$WORK/node.json"
+NODE_PID=$LASTPID
+bg node2 "$VEIL_BIN/veil-node" -c "$WORK/node2.json"
+link() { echo "vless://$1@127.0.0.1:$2?encryption=none&flow=$3&security=reality&sni=example.com&fp=chrome&pbk=$PBK&sid=$SID&type=tcp#t"; }
+bg client-vision "$VEIL_BIN/veil" client -v --link "$(link $ALICE $N_PORT xtls-rprx-vision)" --listen "127.0.0.1:$C1"
+bg client-plain "$VEIL_BIN/veil" client -v --link "$(link $BOB $N_PORT '')" --listen "127.0.0.1:$C2"
+bg client-vision2 "$VEIL_BIN/veil" client -v --link "$(link $ALICE $N2_PORT xtls-rprx-vision)" --listen "127.0.0.1:$C3"
+bg client-plain2 "$VEIL_BIN/veil" client -v --link "$(link $BOB $N2_PORT '')" --listen "127.0.0.1:$C4"
+for p in $T_PORT $N_PORT $N2_PORT $C1 $C2 $C3 $C4; do wait_port "$p"; done
+sleep 0.3 # the python UDP servers
+
+ut() { python3 "$SUPPORT/udp_tools.py" socks "$@"; }
+
+# 1. No flow: VLESS UDP (command 2), echo and DNS.
+ut "$C2" send 127.0.0.1 "$E1" hello-plain expect hello-plain from 127.0.0.1 "$E1" \
+  send 127.0.0.1 "$E1" again expect again || fail "plain UDP echo"
+ok "no flow: UDP echo through VLESS command 2"
+ut "$C2" dns 127.0.0.1 "$D_PORT" www.example.test 192.0.2.7 || fail "plain DNS"
+ok "no flow: DNS query through the tunnel"
+# Command 2 carries one destination (the first datagram's): others are dropped.
+ut "$C2" send 127.0.0.1 "$E1" one expect one send 127.0.0.1 "$E2" two noreply 1 || fail "command 2 second destination"
+ok "no flow: datagrams to a second destination are dropped (one destination per connection)"
+
+# 2. Vision: Mux + XUDP.
+ut "$C1" send 127.0.0.1 "$E1" hello-xudp expect hello-xudp from 127.0.0.1 "$E1" || fail "XUDP echo"
+ok "Vision: UDP echo through Mux/XUDP"
+ut "$C1" dns 127.0.0.1 "$D_PORT" www.example.test 192.0.2.7 || fail "XUDP DNS"
+ok "Vision: DNS query through XUDP"
+ut "$C1" send 127.0.0.1 "$E1" to-one send 127.0.0.1 "$E2" to-two \
+  expect to- expect to- send 127.0.0.1 "$E1" a1 expect a1 from 127.0.0.1 "$E1" port p1 \
+  send 127.0.0.1 "$E2" a2 expect a2 from 127.0.0.1 "$E2" port p2 same p1 p2 || fail "two destinations"
+ok "Vision: two destinations on one XUDP session, replies labelled with their source, one NAT port"
+ut "$C1" send localhost "$E1" by-name expect by-name from localhost "$E1" || fail "domain destination"
+ok "Vision: a domain destination resolved by the node, replies labelled with the name"
+
+# 3. Idle timeout (udpIdleTimeoutSec 2): a new association, so a new NAT port.
+ut "$C1" send 127.0.0.1 "$E1" x expect x port a send 127.0.0.1 "$E1" y expect y port b same a b \
+  sleep 3.5 send 127.0.0.1 "$E1" z expect z port c differ a c || fail "XUDP idle"
+ut "$C2" send 127.0.0.1 "$E1" x expect x port a sleep 3.5 send 127.0.0.1 "$E1" z expect z port c differ a c ||
+  fail "command 2 idle"
+grep -q '"udp_idle"' "$WORK/node.log" || fail "no udp_idle in the node log"
+ok "idle UDP associations are closed (XUDP and command 2); the next datagram gets a new one"
+
+# 4. Destination policy (allowPrivateDestinations false): nothing leaves, the node says why.
+ut "$C3" send 10.0.0.1 53 refused-xudp noreply 1 || fail "XUDP to 10.0.0.1"
+ut "$C4" send 10.0.0.1 53 refused-plain noreply 1 || fail "command 2 to 10.0.0.1"
+ut "$C4" send 127.0.0.1 "$E1" refused-loopback noreply 1 || fail "command 2 to loopback"
+ut "$C3" send localhost "$E1" refused-name noreply 1 || fail "XUDP to a name resolving to loopback"
+[ "$(grep -c '"udp_dest_failed"' "$WORK/node2.log")" -ge 4 ] || fail "refusals not logged"
+grep -q '"dest":"10.0.0.1:53"' "$WORK/node2.log" || fail "10.0.0.1 refusal not logged"
+ok "destination policy: 10.0.0.1, loopback and a name resolving to loopback refused"
+
+kill -0 "$NODE_PID" || fail "node died"
+ut "$C1" send 127.0.0.1 "$E1" still expect still || fail "node unusable at the end"
+if grep -lE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:' "$WORK"/*.log; then
+  fail "sanitizer reports in the logs above"
+fi
+ok "no sanitizer reports"
+echo "node udp: all checks passed"
