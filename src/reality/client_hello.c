@@ -10,8 +10,6 @@ enum {
     CT_ALERT = 21,
     CT_HANDSHAKE = 22,
     HS_CLIENT_HELLO = 1,
-    /* Go's MaxUselessRecords-style limit on consecutive records that carry nothing. */
-    MAX_USELESS = 32,
 };
 
 enum {
@@ -333,13 +331,13 @@ static int scan_records(const uint8_t *in, size_t len, size_t *msg_len, size_t *
             if (avail < n)
                 return ERR_NEED_MORE;
             /* Go tolerates warning alerts (not close_notify) before a version is chosen. */
-            if (n != 2 || pl[0] != 1 || pl[1] == 0 || ++useless > MAX_USELESS)
+            if (n != 2 || pl[0] != 1 || pl[1] == 0 || ++useless > REALITY_CH_MAX_USELESS_RECORDS)
                 return ERR_MALFORMED;
             pos += 5 + n;
             continue;
         }
         if (n == 0) {
-            if (++useless > MAX_USELESS)
+            if (++useless > REALITY_CH_MAX_USELESS_RECORDS)
                 return ERR_MALFORMED;
             pos += 5;
             continue;

@@ -3,9 +3,10 @@
  * The node accumulates the client's first bytes and calls reality_ch_peek() after every read
  * without consuming anything: the same bytes also go to the target (§4.1). Record rules are
  * Go crypto/tls's before a version is negotiated: every record must be handshake (22) or
- * alert (21, which fails) with a version below 0x1000 and a payload of at most 16384+2048
+ * alert (21; only warning alerts are skipped) with a version below 0x1000 and a payload of at most 16384+2048
  * bytes; the ClientHello (type 1, at most 65536 bytes) may span several records; empty
- * handshake records are tolerated up to 16 times. The message itself is parsed like Go's
+ * handshake records and warning alerts are tolerated up to 32 in a row (REALITY's
+ * MaxUselessRecords default; Go's own limit is 16). The message itself is parsed like Go's
  * clientHelloMsg.unmarshal: known extensions must be well formed and fully consumed,
  * extensions must not repeat, pre_shared_key must be last, unknown ones (and GREASE) are
  * skipped. Nothing here allocates except the reassembly of a multi-record message. */
@@ -26,9 +27,9 @@
 
 #define REALITY_CH_SESSION_ID_OFFSET 39 /* type 1 + len 3 + version 2 + random 32 + sid length 1 */
 #define REALITY_CH_MAX_RECORD_PAYLOAD (16384 + 2048)
-#define REALITY_CH_MAX_MESSAGE 65536 /* body length limit (Go maxHandshake) */
-#define REALITY_CH_MAX_EMPTY_RECORDS 16
-#define REALITY_CH_MAX_EXT_RECORDED 64 /* extension types kept in order; more are parsed, not listed */
+#define REALITY_CH_MAX_MESSAGE 65536      /* body length limit (Go maxHandshake) */
+#define REALITY_CH_MAX_USELESS_RECORDS 32 /* consecutive empty records / warning alerts */
+#define REALITY_CH_MAX_EXT_RECORDED 64    /* extension types kept in order; more are parsed, not listed */
 #define REALITY_CH_MAX_SHARES_RECORDED 16
 
 struct reality_key_share {
