@@ -307,6 +307,18 @@ static void test_spec_vector(void **state)
     assert_memory_equal(shared, shared_exp, 32);
     assert_int_equal(reality_derive_auth_key(shared, ch.random, out), 0);
     assert_memory_equal(out, ak, 32);
+    /* The key pair and its link encodings (privateKey / password = pbk). */
+    uint8_t pub[32], b64key[32];
+    size_t bl = 0;
+    uint8_t *pub_exp = tu_hex("d89e3bad79437dbed9f843418304f460ff05c7fe81fe4a9577a804cb9367ff66", &sl);
+    assert_int_equal(crypto_x25519_public(priv, pub), 0);
+    assert_memory_equal(pub, pub_exp, 32);
+    assert_memory_equal(ch.x25519_share, "\x79\xa6\x31\xee", 4); /* client share of the vector */
+    assert_int_equal(b64_decode(b64key, 32, &bl, "EBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKywtLm8", 43, B64_RAW_URL), 0);
+    assert_memory_equal(b64key, priv, 32);
+    assert_int_equal(b64_decode(b64key, 32, &bl, "2J47rXlDfb7Z-ENBgwT0YP8Fx_6B_kqVd6gEy5Nn_2Y", 43, B64_RAW_URL), 0);
+    assert_memory_equal(b64key, pub, 32);
+    free(pub_exp);
     reality_server_cfg_unref(cfg);
     free(sh);
     free(msg);
