@@ -163,7 +163,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)out.status, r);
     MHD_destroy_response(r);
     if (out.status >= 500)
-        log_warn("api", 0, "server_error", LF_STR("method", method), LF_STR("path", url), LF_INT("status", out.status));
+        log_warn("api", 0, "server_error", LF_STR("method", method), LF_INT("status", out.status));
     api_resp_dispose(&out);
     return ret;
 }

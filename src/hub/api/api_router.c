@@ -279,7 +279,11 @@ void api_dispatch(struct api_ctx *ctx, const struct api_req *req, struct api_res
     const char *route = "unmatched";
     double t0 = mono_seconds();
     dispatch(ctx, req, resp, &route);
-    api__metrics_request(ctx, route, req->method, resp->status, mono_seconds() - t0);
+    double dt = mono_seconds() - t0;
+    api__metrics_request(ctx, route, req->method, resp->status, dt);
+    /* The route pattern, never the path: /sub paths carry the user's secret token. */
+    log_debug("api", 0, "request", LF_STR("method", req->method), LF_STR("route", route),
+              LF_INT("status", resp->status), LF_DBL("ms", dt * 1e3), LF_STR("ip", req->ip ? req->ip : ""));
 }
 
 static void dispatch(struct api_ctx *ctx, const struct api_req *req, struct api_resp *resp, const char **route)
