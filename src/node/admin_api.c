@@ -22,6 +22,7 @@ struct node_admin_api {
     size_t base_len;
     char *name;
     struct node_overlay overlay;
+    struct node_overlay hub; /* hub-managed users, in hub.add (node/hubsync.h) */
     char *state_path;
     char *token;
     node_admin_apply_cb *apply;
@@ -71,6 +72,11 @@ void node_admin_api_free(struct node_admin_api *api)
         secure_wipe(api->token, strlen(api->token));
     free(api->token);
     node_overlay_dispose(&api->overlay);
+    for (size_t i = 0; i < api->hub.n_add; i++) {
+        free(api->hub.add[i].id);
+        free(api->hub.add[i].email);
+    }
+    free(api->hub.add);
     free(api);
 }
 
@@ -125,7 +131,7 @@ static json_t *user_json(const struct node_inbound *in, const struct node_user *
 static struct node_cfg *effective(struct node_admin_api *api, struct cfg_ctx *c)
 {
     cfg_init(c, api->name);
-    return node_overlay_load_cfg(api->base, api->base_len, &api->overlay, c);
+    return node_overlay_load_cfg_hub(api->base, api->base_len, &api->overlay, api->hub.add, api->hub.n_add, c);
 }
 
 /* Installs the overlay's result and persists it; on failure restores `saved`. Lock held. */
@@ -374,7 +380,7 @@ void node_admin_api_handle(void *arg, const struct node_http_req *req, struct no
 struct node_cfg *node_admin_api_preview(struct node_admin_api *api, const char *base, size_t len, struct cfg_ctx *c)
 {
     pthread_mutex_lock(&api->lock);
-    struct node_cfg *cfg = node_overlay_load_cfg(base, len, &api->overlay, c);
+    struct node_cfg *cfg = node_overlay_load_cfg_hub(base, len, &api->overlay, api->hub.add, api->hub.n_add, c);
     pthread_mutex_unlock(&api->lock);
     return cfg;
 }
@@ -382,7 +388,7 @@ struct node_cfg *node_admin_api_preview(struct node_admin_api *api, const char *
 struct node_cfg *node_admin_api_rebase(struct node_admin_api *api, const char *base, size_t len, struct cfg_ctx *c)
 {
     pthread_mutex_lock(&api->lock);
-    struct node_cfg *cfg = node_overlay_load_cfg(base, len, &api->overlay, c);
+    struct node_cfg *cfg = node_overlay_load_cfg_hub(base, len, &api->overlay, api->hub.add, api->hub.n_add, c);
     if (cfg) {
         char *copy = malloc(len ? len : 1);
         if (copy == NULL) {
@@ -397,4 +403,44 @@ struct node_cfg *node_admin_api_rebase(struct node_admin_api *api, const char *b
     }
     pthread_mutex_unlock(&api->lock);
     return cfg;
+}
+
+int node_admin_api_set_hub_users(struct node_admin_api *api, const struct node_overlay_user *users, size_t n, char *err,
+                                 size_t errlen)
+{
+    struct node_overlay_user *copy = calloc(n ? n : 1, sizeof(*copy));
+    if (copy == NULL)
+        return ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        copy[i].id = strdup(users[i].id);
+        copy[i].email = users[i].email ? strdup(users[i].email) : NULL;
+        copy[i].flow = users[i].flow;
+        copy[i].hub_id = users[i].hub_id;
+        if (copy[i].id == NULL || (users[i].email && copy[i].email == NULL))
+            abort(); /* state handling: OOM is fatal */
+    }
+    pthread_mutex_lock(&api->lock);
+    struct node_overlay old = api->hub;
+    api->hub = (struct node_overlay){.add = copy, .n_add = n};
+    struct cfg_ctx c;
+    struct node_cfg *cfg = effective(api, &c);
+    int rc = 0;
+    if (cfg == NULL) {
+        snprintf(err, errlen, "%s", c.n_msgs ? c.msgs[0].text : "invalid config");
+        rc = ERR_CONFIG;
+    } else if (api->apply) {
+        rc = api->apply(api->arg, cfg, err, errlen);
+    }
+    cfg_dispose(&c);
+    node_cfg_unref(cfg);
+    struct node_overlay drop = rc < 0 ? api->hub : old;
+    if (rc < 0)
+        api->hub = old;
+    pthread_mutex_unlock(&api->lock);
+    for (size_t i = 0; i < drop.n_add; i++) {
+        free(drop.add[i].id);
+        free(drop.add[i].email);
+    }
+    free(drop.add);
+    return rc;
 }

@@ -1127,8 +1127,9 @@ static void parse_veil(struct cfg_ctx *c, const json_t *v, struct node_cfg *cfg)
             cfg->state_dir = xstrdup(s);
     }
     if (cfg->hub_url && cfg->state_dir == NULL)
-        cfg_warn(c, "hub", "without veil.stateDir the hub's users are not kept across restarts: the node serves no "
-                           "hub users until its first successful pull");
+        cfg_warn(c, "hub",
+                 "without veil.stateDir the hub's users are not kept across restarts: the node serves no "
+                 "hub users until its first successful pull");
 }
 
 /* ---- top level ---- */

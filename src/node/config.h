@@ -104,6 +104,13 @@ struct node_cfg {
     char *admin_token;    /* bearer token for the admin API; NULL = none (loopback trust) */
     char *metrics_listen; /* NULL = off */
     char *state_dir;      /* NULL = none */
+
+    /* veil.hub: pull users from veil-hub, push health (node/hubsync.h); hub_url NULL = off */
+    char *hub_url;         /* "https://hub.example.com" (http:// only to loopback) */
+    char *hub_token;       /* node token issued by the hub */
+    char *hub_ca_file;     /* CA bundle to verify the hub; NULL = system store */
+    uint32_t hub_poll_sec; /* default 20 */
+    uint32_t hub_push_sec; /* health/usage push interval, default 60 */
 };
 
 /* Parses and validates `len` bytes of JSON. On success returns a snapshot with one reference

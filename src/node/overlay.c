@@ -68,7 +68,7 @@ int node_overlay_add(struct node_overlay *o, const struct node_overlay_user *u)
         return ERR_NOMEM;
     o->add = n;
     o->add[o->n_add++] =
-        (struct node_overlay_user){dup_or_null(u->inbound), dup_or_null(u->id), dup_or_null(u->email), u->flow};
+        (struct node_overlay_user){dup_or_null(u->inbound), dup_or_null(u->id), dup_or_null(u->email), u->flow, 0};
     size_t k = 0;
     for (size_t i = 0; i < o->n_remove; i++) {
         if (node_overlay_matches(o->remove[i], u->id, u->email))
@@ -330,13 +330,53 @@ static json_t *clients_of(json_t *ib)
     return json_is_array(arr) ? arr : NULL;
 }
 
-static int apply_to_json(json_t *root, const struct node_overlay *o, struct cfg_ctx *c)
+static json_t *client_json(const struct node_overlay_user *u)
+{
+    json_t *j = json_object();
+    if (j == NULL)
+        return NULL;
+    json_object_set_new(j, "id", json_string(u->id));
+    if (u->email)
+        json_object_set_new(j, "email", json_string(u->email));
+    json_object_set_new(j, "flow", json_string(node_flow_name(u->flow)));
+    return j;
+}
+
+/* Does the clients array already hold this id (bytes 6-7 ignored) or email? */
+static bool clients_have(const json_t *arr, const struct node_overlay_user *u)
+{
+    size_t k;
+    json_t *x;
+    json_array_foreach((json_t *)arr, k, x)
+    {
+        const char *id = json_string_value(json_object_get(x, "id"));
+        const char *email = json_string_value(json_object_get(x, "email"));
+        if ((id && node_overlay_matches(u->id, id, NULL)) || (u->email && email && strcasecmp(u->email, email) == 0))
+            return true;
+    }
+    return false;
+}
+
+static int apply_to_json(json_t *root, const struct node_overlay *o, const struct node_overlay_user *hub, size_t n_hub,
+                         struct cfg_ctx *c)
 {
     json_t *inbounds = json_object_get(root, "inbounds");
     if (!json_is_array(inbounds))
         return 0; /* the loader reports it */
     size_t i;
     json_t *ib;
+    /* hub users into every inbound, unless the file already has them there */
+    json_array_foreach(inbounds, i, ib)
+    {
+        json_t *arr = json_is_object(ib) && n_hub ? clients_of(ib) : NULL;
+        for (size_t k = 0; arr && k < n_hub; k++) {
+            if (clients_have(arr, &hub[k]))
+                continue;
+            json_t *j = client_json(&hub[k]);
+            if (j == NULL || json_array_append_new(arr, j) < 0)
+                return ERR_NOMEM;
+        }
+    }
     json_array_foreach(inbounds, i, ib)
     {
         json_t *arr = json_is_object(ib) ? clients_of(ib) : NULL;
@@ -364,37 +404,50 @@ static int apply_to_json(json_t *root, const struct node_overlay *o, struct cfg_
                              u->inbound ? "tagged \"" : "", u->inbound ? u->inbound : "", u->inbound ? "\"" : "");
             continue;
         }
-        json_t *j = json_object();
-        if (j == NULL)
-            return ERR_NOMEM;
-        json_object_set_new(j, "id", json_string(u->id));
-        if (u->email)
-            json_object_set_new(j, "email", json_string(u->email));
-        json_object_set_new(j, "flow", json_string(node_flow_name(u->flow)));
-        if (json_array_append_new(arr, j) < 0)
+        json_t *j = client_json(u);
+        if (j == NULL || json_array_append_new(arr, j) < 0)
             return ERR_NOMEM;
     }
     return 0;
 }
 
-struct node_cfg *node_overlay_load_cfg(const char *base, size_t len, const struct node_overlay *o, struct cfg_ctx *c)
+/* Marks the users that came from the hub with their hub id (matched by id text). */
+static void tag_hub_users(struct node_cfg *cfg, const struct node_overlay_user *hub, size_t n_hub)
 {
-    if (o == NULL || (o->n_add == 0 && o->n_remove == 0))
+    for (size_t i = 0; i < cfg->n_inbounds; i++)
+        for (size_t u = 0; u < cfg->inbounds[i].n_users; u++)
+            for (size_t k = 0; k < n_hub; k++)
+                if (cfg->inbounds[i].users[u].id_text && strcmp(cfg->inbounds[i].users[u].id_text, hub[k].id) == 0)
+                    cfg->inbounds[i].users[u].hub_id = hub[k].hub_id;
+}
+
+struct node_cfg *node_overlay_load_cfg_hub(const char *base, size_t len, const struct node_overlay *o,
+                                           const struct node_overlay_user *hub, size_t n_hub, struct cfg_ctx *c)
+{
+    if (n_hub == 0 && (o == NULL || (o->n_add == 0 && o->n_remove == 0)))
         return node_cfg_load(c, base, len);
+    static const struct node_overlay empty = {0};
     json_t *root = cfg_parse(c, base, len);
     if (root == NULL)
         return NULL;
     size_t errors = c->n_errors;
     struct node_cfg *cfg = NULL;
     char *text = NULL;
-    if (apply_to_json(root, o, c) < 0 || c->n_errors != errors)
+    if (apply_to_json(root, o ? o : &empty, hub, n_hub, c) < 0 || c->n_errors != errors)
         goto out;
     text = json_dumps(root, JSON_COMPACT);
     if (text == NULL)
         goto out;
     cfg = node_cfg_load(c, text, strlen(text));
+    if (cfg)
+        tag_hub_users(cfg, hub, n_hub);
 out:
     free(text);
     json_decref(root);
     return cfg;
+}
+
+struct node_cfg *node_overlay_load_cfg(const char *base, size_t len, const struct node_overlay *o, struct cfg_ctx *c)
+{
+    return node_overlay_load_cfg_hub(base, len, o, NULL, 0, c);
 }

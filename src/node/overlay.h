@@ -19,10 +19,11 @@
 #include "node/config.h"
 
 struct node_overlay_user {
-    char *inbound; /* tag; NULL = the first inbound */
+    char *inbound; /* tag; NULL = the first inbound (hub users: every inbound) */
     char *id;      /* as given (UUID text or 1-30-byte string) */
     char *email;   /* NULL when absent */
     enum node_flow flow;
+    uint64_t hub_id; /* hub users only: the hub's id for usage reports; 0 otherwise */
 };
 
 struct node_overlay {
@@ -48,6 +49,13 @@ int node_overlay_save_file(const struct node_overlay *o, const char *path);
 /* Loads the config text `base` with the overlay applied (see above). Messages go to c; NULL
  * on errors, exactly like node_cfg_load. */
 struct node_cfg *node_overlay_load_cfg(const char *base, size_t len, const struct node_overlay *o, struct cfg_ctx *c);
+
+/* The same with a layer of hub-managed users (node/hubsync.h) between the file and the local
+ * overlay: effective = (file users + hub users into every inbound) - removals + additions.
+ * A hub user whose id or email is already in an inbound is skipped there (the file wins), so a
+ * hub table can never make the config invalid. hub_id of each resulting user is set. */
+struct node_cfg *node_overlay_load_cfg_hub(const char *base, size_t len, const struct node_overlay *o,
+                                           const struct node_overlay_user *hub, size_t n_hub, struct cfg_ctx *c);
 
 /* Adds a user (copied). Cancels matching removals. ERR_NOMEM. The caller checks conflicts by
  * loading the result. */

@@ -10,11 +10,13 @@
 #include "core/metrics.h"
 #include "node/admin.h"
 #include "node/admin_api.h"
+#include "node/hubsync.h"
 #include "node/overlay.h"
 #include "node/session.h"
 
 struct node_services {
     struct node_runtime *rt;
+    struct node_hubsync *hub;
     struct node_admin_api *api;
     struct node_admin *admin;
     struct metrics_registry *reg;
@@ -49,12 +51,39 @@ static int read_file(const char *path, struct buf *out)
     return rc;
 }
 
-static int state_path(const struct node_cfg *cfg, char *out, size_t cap)
+static int state_file(const struct node_cfg *cfg, const char *name, char *out, size_t cap)
 {
     if (cfg->state_dir == NULL)
         return ERR_NOT_FOUND;
-    int n = snprintf(out, cap, "%s/users.json", cfg->state_dir);
+    int n = snprintf(out, cap, "%s/%s", cfg->state_dir, name);
     return n > 0 && (size_t)n < cap ? 0 : ERR_TOO_LONG;
+}
+
+static int state_path(const struct node_cfg *cfg, char *out, size_t cap)
+{
+    return state_file(cfg, "users.json", out, cap);
+}
+
+/* The hub's users persisted by node/hubsync.c (empty without a hub or state). */
+static int load_hub_users(const struct node_cfg *cfg, struct node_overlay_user **users, size_t *n, struct cfg_ctx *c)
+{
+    *users = NULL;
+    *n = 0;
+    char path[4096];
+    if (cfg->hub_url == NULL || state_file(cfg, "hub-users.json", path, sizeof(path)) < 0)
+        return 0;
+    struct sync_users_resp table;
+    struct sync_err err = {{0}};
+    int rc = node_hubsync_load_state(path, &table, &err);
+    if (rc < 0) {
+        /* not fatal: the hub sends the full table again (since = 0) */
+        log_warn("node", 0, "hub_state_unreadable", LF_STR("path", path),
+                 LF_STR("err", err.msg[0] ? err.msg : err_str(rc)));
+        return 0;
+    }
+    rc = node_hubsync_users(&table, users, n);
+    sync_users_resp_dispose(&table);
+    return rc;
 }
 
 /* The file, and the overlay named by its (plain) config. */
@@ -69,13 +98,27 @@ static struct node_cfg *load_with_overlay(const char *path, struct buf *text, st
     if (plain == NULL)
         return NULL;
     char sp[4096];
-    if (state_path(plain, sp, sizeof(sp)) < 0)
+    struct node_overlay_user *hub = NULL;
+    size_t n_hub = 0;
+    if (load_hub_users(plain, &hub, &n_hub, c) < 0) {
+        node_cfg_unref(plain);
+        cfg_error_global(c, "out of memory");
+        return NULL;
+    }
+    if (state_path(plain, sp, sizeof(sp)) < 0 && n_hub == 0)
         return plain;
+    bool has_state = state_path(plain, sp, sizeof(sp)) == 0;
     node_cfg_unref(plain);
+    if (!has_state) {
+        struct node_cfg *cfg = node_overlay_load_cfg_hub((const char *)buf_data(text), buf_len(text), o, hub, n_hub, c);
+        node_hubsync_users_free(hub, n_hub);
+        return cfg;
+    }
     struct cfg_ctx oc;
     cfg_init(&oc, sp);
     rc = node_overlay_load_file(o, sp, &oc);
     if (rc < 0) {
+        node_hubsync_users_free(hub, n_hub);
         for (size_t i = 0; i < oc.n_msgs; i++)
             cfg_error_global(c, "%s", oc.msgs[i].text);
         if (oc.n_msgs == 0)
@@ -84,7 +127,9 @@ static struct node_cfg *load_with_overlay(const char *path, struct buf *text, st
         return NULL;
     }
     cfg_dispose(&oc);
-    return node_overlay_load_cfg((const char *)buf_data(text), buf_len(text), o, c);
+    struct node_cfg *cfg = node_overlay_load_cfg_hub((const char *)buf_data(text), buf_len(text), o, hub, n_hub, c);
+    node_hubsync_users_free(hub, n_hub);
+    return cfg;
 }
 
 struct node_cfg *node_services_load(const char *path, struct cfg_ctx *c)
@@ -111,6 +156,20 @@ static int apply_cfg(void *arg, struct node_cfg *cfg, char *err, size_t errlen)
     node_runtime_reload(s->rt, snap);
     node_snapshot_unref(snap);
     return 0;
+}
+
+static int apply_hub_users(void *arg, const struct node_overlay_user *users, size_t n, char *err, size_t errlen)
+{
+    struct node_services *s = arg;
+    return node_admin_api_set_hub_users(s->api, users, n, err, errlen);
+}
+
+static void hub_health(void *arg, struct sync_health *h)
+{
+    struct node_services *s = arg;
+    struct node_worker_stats st;
+    node_runtime_stats(s->rt, &st);
+    h->connections = atomic_load(&st.active);
 }
 
 /* ---- metrics ---- */
@@ -210,6 +269,35 @@ int node_services_start(struct node_runtime *rt, const char *path, const struct 
     rc = s->api ? metrics_init(s) : ERR_NOMEM;
     if (rc < 0)
         goto fail;
+    if (cfg->hub_url) {
+        struct node_overlay_user *hub = NULL;
+        size_t n_hub = 0;
+        char hp[4096];
+        bool has_state = state_file(cfg, "hub-users.json", hp, sizeof(hp)) == 0;
+        rc = load_hub_users(cfg, &hub, &n_hub, &c);
+        char err[256] = "";
+        if (rc == 0 && n_hub)
+            rc = node_admin_api_set_hub_users(s->api, hub, n_hub, err, sizeof(err));
+        node_hubsync_users_free(hub, n_hub);
+        struct node_hubsync_opts ho = {
+            .url = cfg->hub_url,
+            .token = cfg->hub_token,
+            .ca_file = cfg->hub_ca_file,
+            .poll_ms = cfg->hub_poll_sec * 1000,
+            .push_ms = cfg->hub_push_sec * 1000,
+            .state_path = has_state ? hp : NULL,
+            .apply = apply_hub_users,
+            .health = hub_health,
+            .arg = s,
+        };
+        if (rc == 0)
+            rc = node_hubsync_start(&ho, &s->hub);
+        if (rc < 0) {
+            log_err("node", 0, "hub_sync_not_started", LF_STR("err", *err ? err : err_str(rc)));
+            goto fail;
+        }
+        log_info("node", 0, "hub_sync_started", LF_STR("url", cfg->hub_url), LF_UINT("poll_sec", cfg->hub_poll_sec));
+    }
     struct node_admin_opts ao = {cfg->metrics_listen, cfg->admin_listen, s->reg, node_admin_api_handle, s->api};
     rc = node_admin_start(&ao, &s->admin);
     if (rc < 0) {
@@ -292,8 +380,14 @@ void node_services_stop(struct node_services *s)
 {
     if (s == NULL)
         return;
+    node_hubsync_stop(s->hub); /* before the api it installs through */
     node_admin_stop(s->admin);
     node_admin_api_free(s->api);
     metrics_registry_free(s->reg);
     free(s);
+}
+
+struct node_hubsync *node_services_hubsync(struct node_services *s)
+{
+    return s ? s->hub : NULL;
 }

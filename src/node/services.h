@@ -1,5 +1,6 @@
 /* The node's services around the data plane: runtime user changes (node/overlay.h, persisted
- * in veil.stateDir/users.json), the local admin API (veil.adminListen, node/admin_api.h) and
+ * in veil.stateDir/users.json), hub sync (veil.hub, node/hubsync.h, persisted in
+ * stateDir/hub-users.json), the local admin API (veil.adminListen, node/admin_api.h) and
  * Prometheus /metrics (veil.metricsListen, from the workers' counters).
  *
  * Daemon integration (node/daemon.c):
@@ -12,6 +13,7 @@
 
 #include "core/cfg.h"
 #include "node/config.h"
+#include "node/hubsync.h"
 #include "node/worker.h"
 
 struct node_services;
@@ -28,7 +30,11 @@ int node_services_start(struct node_runtime *rt, const char *path, const struct 
 /* SIGHUP: re-reads the file, applies the overlay, swaps the runtime's snapshot. A config with
  * errors keeps the old one (each message is logged). 0 or ERR_CONFIG / ERR_NOMEM. */
 int node_services_reload(struct node_services *s, const char *path);
-/* Stops the endpoints. NULL is a no-op. */
+/* Stops the endpoints (and hub sync). NULL is a no-op. */
 void node_services_stop(struct node_services *s);
+
+/* The hub sync client (veil.hub), or NULL: the data plane reports per-user bytes to it with
+ * node_hubsync_add_usage(h, user->hub_id, up, down). */
+struct node_hubsync *node_services_hubsync(struct node_services *s);
 
 #endif

@@ -285,6 +285,7 @@ static void test_variants_ok(void **state)
     assert_string_equal(cfg->metrics_listen, "[::1]:9100");
     assert_string_equal(cfg->state_dir, "/var/lib/veil");
     assert_string_equal(cfg->admin_token, "0123456789abcdef0123");
+    assert_null(cfg->hub_url);
     node_cfg_unref(cfg);
     cfg_dispose(&c);
 
@@ -535,6 +536,20 @@ static void test_errors_top(void **state)
     expect_error("veil", "{\"workers\": -1}", "node.json: veil.workers: must be between 0 and 1024");
     expect_error("veil", "{\"Workers\": 2}", "node.json: veil.Workers: unknown field");
     expect_error("veil", "{\"maxConnections\": 2}", "node.json: veil.maxConnections: unknown field");
+    expect_error("veil", "{\"hub\": {\"token\": \"0123456789abcdef\"}}",
+                 "node.json: veil.hub.url: is required (\"https://hub.example.com\")");
+    expect_error("veil", "{\"hub\": {\"url\": \"http://hub.example.com\", \"token\": \"0123456789abcdef\"}}",
+                 "node.json: veil.hub.url: must be an https:// URL (http:// only to 127.0.0.1, localhost or [::1])");
+    expect_error("veil", "{\"hub\": {\"url\": \"http://127.0.0.1.evil.com\", \"token\": \"0123456789abcdef\"}}",
+                 "node.json: veil.hub.url: must be an https:// URL (http:// only to 127.0.0.1, localhost or [::1])");
+    expect_error("veil", "{\"hub\": {\"url\": \"https://hub.example.com\", \"token\": \"short\"}}",
+                 "node.json: veil.hub.token: must be 16 to 256 characters of A-Z a-z 0-9 . _ ~ + / = -");
+    expect_error("veil", "{\"hub\": {\"url\": \"https://hub.example.com\"}}",
+                 "node.json: veil.hub.token: is required (the node token the hub issued)");
+    expect_error("veil", "{\"hub\": {\"url\": \"https://h\", \"token\": \"0123456789abcdef\", \"pollSec\": 1}}",
+                 "node.json: veil.hub.pollSec: must be between 5 and 3600");
+    expect_error("veil", "{\"hub\": {\"url\": \"https://h\", \"token\": \"0123456789abcdef\", \"caFile\": \"ca.pem\"}}",
+                 "node.json: veil.hub.caFile: must be an absolute path");
     expect_error("veil", "{\"adminListen\": \"localhost:80\"}",
                  "node.json: veil.adminListen: expected \"ip:port\" (IPv6 as \"[::1]:port\"), got \"localhost:80\"");
     expect_error("veil", "{\"dialOrder\": \"v4\"}",
@@ -573,6 +588,9 @@ static void test_warnings(void **state)
     expect_warning("policy", "{\"levels\": {\"0\": {\"uplinkOnly\": 2}}}",
                    "node.json: policy.levels.0: uplinkOnly/downlinkOnly are ignored: after one direction ends, the "
                    "other one runs until it ends or connIdle passes");
+    expect_warning("veil", "{\"hub\": {\"url\": \"https://hub.example.com\", \"token\": \"0123456789abcdef\"}}",
+                   "node.json: veil.hub: without veil.stateDir the hub's users are not kept across restarts: the node "
+                   "serves no hub users until its first successful pull");
     expect_warning("log.dnsLog", "false",
                    "node.json: log.dnsLog: ignored: veil-node never logs DNS queries or client addresses in full");
     expect_warning("outbounds.2", "{\"protocol\": \"freedom\", \"tag\": \"x\"}",

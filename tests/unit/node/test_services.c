@@ -16,6 +16,8 @@
 
 #include "core/err.h"
 #include "net/sock.h"
+#include "node/admin.h"
+#include "node/hubsync.h"
 #include "node/services.h"
 #include "node/worker.h"
 
@@ -171,8 +173,93 @@ static void test_services(void **state)
     rmdir(dir);
 }
 
+static void fake_hub(void *arg, const struct node_http_req *req, struct node_http_resp *resp)
+{
+    resp->content_type = "application/json";
+    const char *body;
+    if (strncmp(req->path, "/api/v1/node/users?since=0", 26) == 0)
+        body = "{\"v\":1,\"revision\":7,\"full\":true,\"users\":[{\"id\":42,\"uuid\":\"hub-user\",\"email\":\"hub@x\","
+               "\"flow\":\"xtls-rprx-vision\"},{\"id\":43,\"uuid\":\"alice\",\"flow\":\"\"}],\"removed\":[]}";
+    else if (strncmp(req->path, "/api/v1/node/users", 18) == 0)
+        body = "{\"v\":1,\"revision\":7,\"full\":false,\"users\":[],\"removed\":[]}";
+    else
+        body = "{\"v\":1,\"duplicate\":false,\"revision\":7}";
+    buf_append(&resp->body, body, strlen(body));
+}
+
+/* veil.hub: the hub's users join the file's (a clash with a file user is skipped) and are kept in
+ * stateDir/hub-users.json for the next start. */
+static void test_services_hub(void **state)
+{
+    struct node_admin_opts ao = {NULL, "127.0.0.1:0", NULL, fake_hub, NULL};
+    struct node_admin *hub = NULL;
+    assert_int_equal(node_admin_start(&ao, &hub), 0);
+    struct sock_addr ha;
+    assert_int_equal(node_admin_api_addr(hub, &ha), 0);
+
+    char dir[] = "/tmp/veil-services-hub-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256], hub_state[256];
+    snprintf(path, sizeof(path), "%s/node.json", dir);
+    snprintf(hub_state, sizeof(hub_state), "%s/hub-users.json", dir);
+    uint16_t port = free_port();
+    FILE *f = fopen(path, "w");
+    fprintf(f,
+            "{\"inbounds\": [{\"listen\": \"127.0.0.1\", \"port\": %u, \"protocol\": \"vless\","
+            " \"settings\": {\"clients\": [{\"id\": \"alice\", \"email\": \"alice@x\"}], \"decryption\": \"none\"},"
+            " \"streamSettings\": {\"security\": \"reality\", \"realitySettings\": {"
+            "   \"target\": \"127.0.0.1:9\", \"serverNames\": [\"www.example.com\"],"
+            "   \"privateKey\": \"EBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKywtLm8\", \"shortIds\": [\"\"]}}}],"
+            " \"veil\": {\"workers\": 1, \"stateDir\": \"%s\","
+            " \"hub\": {\"url\": \"http://127.0.0.1:%u\", \"token\": \"node-token-0123456789\", \"pollSec\": 5}}}",
+            port, dir, sock_addr_port(&ha));
+    fclose(f);
+
+    struct cfg_ctx c;
+    cfg_init(&c, path);
+    struct node_cfg *cfg = node_services_load(path, &c);
+    assert_non_null(cfg);
+    cfg_dispose(&c);
+    char err[256] = "";
+    struct node_snapshot *snap = NULL;
+    assert_int_equal(node_snapshot_new(cfg, &snap, err, sizeof(err)), 0);
+    struct node_runtime rt;
+    assert_int_equal(node_runtime_start(&rt, snap, 1), 0);
+    node_snapshot_unref(snap);
+    struct node_services *svc = NULL;
+    assert_int_equal(node_services_start(&rt, path, cfg, &svc), 0);
+    node_cfg_unref(cfg);
+    struct node_hubsync *hs = node_services_hubsync(svc);
+    assert_non_null(hs);
+    for (int i = 0; i < 500 && node_hubsync_revision(hs) < 7; i++)
+        usleep(10000);
+    assert_int_equal(node_hubsync_revision(hs), 7);
+    assert_int_equal(running_users(&rt), 2); /* alice (file) + hub-user; the hub's "alice" is skipped */
+    pthread_mutex_lock(&rt.lock);
+    const struct node_user *hu = node_cfg_find_user(rt.snap->cfg, "hub@x", NULL);
+    assert_non_null(hu);
+    assert_int_equal(hu->hub_id, 42);
+    assert_int_equal(hu->flow, NODE_FLOW_VISION);
+    pthread_mutex_unlock(&rt.lock);
+    node_services_stop(svc);
+    node_runtime_stop(&rt, 0);
+
+    /* next start: the hub's users are there before any pull */
+    cfg_init(&c, path);
+    cfg = node_services_load(path, &c);
+    assert_non_null(cfg);
+    assert_non_null(node_cfg_find_user(cfg, "hub@x", NULL));
+    node_cfg_unref(cfg);
+    cfg_dispose(&c);
+
+    node_admin_stop(hub);
+    unlink(hub_state);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_services)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_services), cmocka_unit_test(test_services_hub)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

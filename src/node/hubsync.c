@@ -1,0 +1,624 @@
+/* The hub sync thread: pull -> merge -> install -> persist, and push usage/health, with
+ * exponential back-off on failures. Blocking libcurl calls are fine here: this thread does
+ * nothing else, and the data plane never waits for it. */
+#include "node/hubsync.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "core/version.h"
+#include "crypto/crypto.h"
+#include "crypto/uuid5.h"
+
+#define HTTP_TIMEOUT_S 30
+#define BACKOFF_MAX_MS 60000
+#define RESPONSE_MAX ((size_t)64 << 20)
+
+struct usage_slot {
+    uint64_t id, up, down;
+};
+
+struct node_hubsync {
+    struct node_hubsync_opts o;
+    char *url, *token, *ca_file, *state_path; /* owned copies */
+    pthread_t thread;
+    pthread_mutex_t lock; /* stop flag, usage map */
+    pthread_cond_t cond;
+    atomic_bool stop;
+    struct sync_users_resp table;
+    atomic_uint_least64_t revision, pulls, pushes;
+    /* usage accumulated since the last batch was taken */
+    struct usage_slot *usage;
+    size_t n_usage, cap_usage;
+    /* the batch in flight (retried with the same push_id until accepted) */
+    struct sync_usage_req pending;
+    bool has_pending;
+    uint64_t push_seq;
+    char push_prefix[17];
+    time_t started;
+};
+
+/* ---- table helpers ---- */
+
+static enum node_flow flow_of(const char *s, bool *ok)
+{
+    *ok = true;
+    if (*s == '\0')
+        return NODE_FLOW_NONE;
+    if (strcmp(s, "xtls-rprx-vision") == 0)
+        return NODE_FLOW_VISION;
+    *ok = false;
+    return NODE_FLOW_NONE;
+}
+
+int node_hubsync_users(const struct sync_users_resp *table, struct node_overlay_user **out, size_t *n)
+{
+    struct node_overlay_user *v = calloc(table->n_users ? table->n_users : 1, sizeof(*v));
+    if (v == NULL)
+        return ERR_NOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < table->n_users; i++) {
+        const struct sync_user *u = &table->users[i];
+        uint8_t id[16];
+        bool ok;
+        enum node_flow flow = flow_of(u->flow, &ok);
+        if (!ok || uuid_from_string(id, u->uuid, strlen(u->uuid)) < 0) {
+            log_warn("node", 0, "hub_user_skipped", LF_UINT("id", u->id), LF_STR("why", ok ? "bad uuid" : "bad flow"));
+            continue;
+        }
+        v[k].id = strdup(u->uuid);
+        v[k].email = u->email[0] ? strdup(u->email) : NULL;
+        if (v[k].id == NULL || (u->email[0] && v[k].email == NULL)) {
+            node_hubsync_users_free(v, k + 1);
+            return ERR_NOMEM;
+        }
+        v[k].flow = flow;
+        v[k].hub_id = u->id;
+        k++;
+    }
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+void node_hubsync_users_free(struct node_overlay_user *u, size_t n)
+{
+    for (size_t i = 0; u && i < n; i++) {
+        free(u[i].id);
+        free(u[i].email);
+    }
+    free(u);
+}
+
+static bool same_uuid(const char *a, const char *b)
+{
+    uint8_t x[16], y[16];
+    if (uuid_from_string(x, a, strlen(a)) < 0 || uuid_from_string(y, b, strlen(b)) < 0)
+        return strcmp(a, b) == 0;
+    return memcmp(x, y, 6) == 0 && memcmp(x + 8, y + 8, 8) == 0;
+}
+
+int node_hubsync_merge(struct sync_users_resp *table, const struct sync_users_resp *resp)
+{
+    if (resp->full) {
+        struct sync_user *v = malloc((resp->n_users ? resp->n_users : 1) * sizeof(*v));
+        if (v == NULL)
+            return ERR_NOMEM;
+        if (resp->n_users)
+            memcpy(v, resp->users, resp->n_users * sizeof(*v));
+        free(table->users);
+        free(table->removed);
+        *table =
+            (struct sync_users_resp){.revision = resp->revision, .full = true, .users = v, .n_users = resp->n_users};
+        return 0;
+    }
+    size_t cap = table->n_users + resp->n_users;
+    struct sync_user *v = malloc((cap ? cap : 1) * sizeof(*v));
+    if (v == NULL)
+        return ERR_NOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < table->n_users; i++) {
+        const struct sync_user *u = &table->users[i];
+        bool drop = false;
+        for (size_t r = 0; r < resp->n_removed && !drop; r++)
+            drop = resp->removed[r] == u->id;
+        for (size_t r = 0; r < resp->n_users && !drop; r++)
+            drop = resp->users[r].id == u->id || same_uuid(resp->users[r].uuid, u->uuid);
+        if (!drop)
+            v[k++] = *u;
+    }
+    for (size_t r = 0; r < resp->n_users; r++)
+        v[k++] = resp->users[r];
+    free(table->users);
+    free(table->removed);
+    *table = (struct sync_users_resp){.revision = resp->revision, .full = true, .users = v, .n_users = k};
+    return 0;
+}
+
+int node_hubsync_load_state(const char *path, struct sync_users_resp *table, struct sync_err *err)
+{
+    memset(table, 0, sizeof(*table));
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return errno == ENOENT ? 0 : -errno;
+    struct buf b;
+    buf_init(&b);
+    int rc = 0;
+    for (;;) {
+        if (buf_reserve(&b, 65536) < 0) {
+            rc = ERR_NOMEM;
+            break;
+        }
+        size_t n = fread(buf_tail(&b), 1, buf_space(&b), f);
+        buf_produce(&b, n);
+        if (n == 0)
+            break;
+    }
+    if (rc == 0 && ferror(f))
+        rc = -EIO;
+    fclose(f);
+    if (rc == 0)
+        rc = sync_users_resp_decode(table, (const char *)buf_data(&b), buf_len(&b), err);
+    buf_dispose(&b);
+    return rc;
+}
+
+static int save_state(const struct node_hubsync *s)
+{
+    if (s->state_path == NULL)
+        return 0;
+    struct buf b;
+    buf_init(&b);
+    int rc = sync_users_resp_encode(&s->table, &b);
+    char tmp[4096];
+    if (rc == 0 && snprintf(tmp, sizeof(tmp), "%s.tmp", s->state_path) >= (int)sizeof(tmp))
+        rc = -ENAMETOOLONG;
+    int fd = rc == 0 ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+    if (rc == 0 && fd == -1)
+        rc = -errno;
+    for (size_t off = 0; rc == 0 && off < buf_len(&b);) {
+        ssize_t n = write(fd, buf_data(&b) + off, buf_len(&b) - off);
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n == -1)
+            rc = -errno;
+        else
+            off += (size_t)n;
+    }
+    if (rc == 0 && fsync(fd) == -1)
+        rc = -errno;
+    if (fd != -1 && close(fd) == -1 && rc == 0)
+        rc = -errno;
+    if (rc == 0 && rename(tmp, s->state_path) == -1)
+        rc = -errno;
+    if (rc < 0 && fd != -1)
+        unlink(tmp);
+    buf_dispose(&b);
+    return rc;
+}
+
+/* ---- HTTP ---- */
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+    struct buf *b = arg;
+    size_t len = size * n;
+    if (buf_len(b) + len > RESPONSE_MAX || buf_append(b, p, len) < 0)
+        return 0; /* aborts the transfer */
+    return len;
+}
+
+/* Aborts a transfer when the node stops. */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    struct node_hubsync *s = arg;
+    return atomic_load(&s->stop) ? 1 : 0;
+}
+
+/* One request; *status gets the HTTP status (0 on a transport error). */
+static int http(struct node_hubsync *s, const char *method, const char *url, const struct buf *body, struct buf *resp,
+                long *status)
+{
+    *status = 0;
+    CURL *h = curl_easy_init();
+    if (h == NULL)
+        return ERR_NOMEM;
+    char auth[300];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", s->token);
+    struct curl_slist *hdrs = curl_slist_append(NULL, auth);
+    if (hdrs)
+        hdrs = curl_slist_append(hdrs, "Content-Type: application/json; charset=utf-8");
+    char ua[64];
+    snprintf(ua, sizeof(ua), "veil-node/%s", VEIL_VERSION);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, ua);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)HTTP_TIMEOUT_S);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http");
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, s);
+    if (s->ca_file)
+        curl_easy_setopt(h, CURLOPT_CAINFO, s->ca_file);
+    if (strcmp(method, "POST") == 0) {
+        curl_easy_setopt(h, CURLOPT_POST, 1L);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, (const char *)buf_data(body));
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)buf_len(body));
+    }
+    CURLcode cc = curl_easy_perform(h);
+    int rc = 0;
+    if (cc != CURLE_OK) {
+        log_warn("node", 0, "hub_request_failed", LF_STR("method", method), LF_STR("err", curl_easy_strerror(cc)));
+        rc = ERR_IO;
+    } else {
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+    }
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(h);
+    return rc;
+}
+
+/* ---- pull ---- */
+
+static int pull(struct node_hubsync *s)
+{
+    char url[1024];
+    snprintf(url, sizeof(url), "%s/api/v1/node/users?since=%" PRIu64, s->url, s->table.revision);
+    struct buf resp;
+    buf_init(&resp);
+    long status;
+    int rc = http(s, "GET", url, NULL, &resp, &status);
+    if (rc == 0 && status != 200) {
+        log_warn("node", 0, "hub_pull_refused", LF_INT("status", status));
+        rc = status == 401 ? ERR_AUTH : ERR_IO;
+    }
+    struct sync_users_resp m = {0};
+    struct sync_err err = {{0}};
+    if (rc == 0 && (rc = sync_users_resp_decode(&m, (const char *)buf_data(&resp), buf_len(&resp), &err)) < 0)
+        log_warn("node", 0, "hub_pull_malformed", LF_STR("err", err.msg));
+    buf_dispose(&resp);
+    if (rc < 0)
+        return rc;
+    bool changed = m.full || m.n_users || m.n_removed || m.revision != s->table.revision;
+    struct sync_users_resp next = {0};
+    if (changed) {
+        /* merge into a copy so that a failed install leaves the old table in place */
+        struct sync_users_resp cur = s->table;
+        next.users = malloc((cur.n_users ? cur.n_users : 1) * sizeof(*next.users));
+        if (next.users == NULL) {
+            sync_users_resp_dispose(&m);
+            return ERR_NOMEM;
+        }
+        if (cur.n_users)
+            memcpy(next.users, cur.users, cur.n_users * sizeof(*next.users));
+        next.n_users = cur.n_users;
+        next.revision = cur.revision;
+        rc = node_hubsync_merge(&next, &m);
+    }
+    sync_users_resp_dispose(&m);
+    if (rc < 0 || !changed) {
+        free(next.users);
+        if (rc == 0)
+            atomic_fetch_add(&s->pulls, 1);
+        return rc;
+    }
+    struct node_overlay_user *users = NULL;
+    size_t n = 0;
+    char msg[256] = "";
+    rc = node_hubsync_users(&next, &users, &n);
+    if (rc == 0)
+        rc = s->o.apply ? s->o.apply(s->o.arg, users, n, msg, sizeof(msg)) : 0;
+    node_hubsync_users_free(users, n);
+    if (rc < 0) {
+        log_err("node", 0, "hub_users_not_applied", LF_STR("err", *msg ? msg : err_str(rc)));
+        free(next.users);
+        return rc;
+    }
+    free(s->table.users);
+    free(s->table.removed);
+    s->table = next;
+    atomic_store(&s->revision, next.revision);
+    atomic_fetch_add(&s->pulls, 1);
+    log_info("node", 0, "hub_users_applied", LF_UINT("revision", next.revision), LF_UINT("users", next.n_users));
+    int src = save_state(s);
+    if (src < 0)
+        log_err("node", 0, "hub_state_save_failed", LF_STR("err", err_str(src)));
+    return 0;
+}
+
+/* ---- usage ---- */
+
+void node_hubsync_add_usage(struct node_hubsync *s, uint64_t hub_id, uint64_t up, uint64_t down)
+{
+    if (s == NULL || hub_id == 0 || (up == 0 && down == 0))
+        return;
+    pthread_mutex_lock(&s->lock);
+    size_t i = 0;
+    while (i < s->n_usage && s->usage[i].id != hub_id)
+        i++;
+    if (i == s->n_usage) {
+        if (s->n_usage == s->cap_usage) {
+            size_t cap = s->cap_usage ? s->cap_usage * 2 : 64;
+            struct usage_slot *v = realloc(s->usage, cap * sizeof(*v));
+            if (v == NULL) {
+                pthread_mutex_unlock(&s->lock);
+                return; /* counted as lost rather than crash */
+            }
+            s->usage = v;
+            s->cap_usage = cap;
+        }
+        s->usage[s->n_usage++] = (struct usage_slot){hub_id, 0, 0};
+    }
+    s->usage[i].up += up;
+    s->usage[i].down += down;
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* Takes the accumulated usage into a new pending batch (unless one is still in flight). */
+static int take_batch(struct node_hubsync *s)
+{
+    if (s->has_pending)
+        return 0;
+    pthread_mutex_lock(&s->lock);
+    struct usage_slot *v = s->usage;
+    size_t n = s->n_usage;
+    s->usage = NULL;
+    s->n_usage = s->cap_usage = 0;
+    pthread_mutex_unlock(&s->lock);
+    struct sync_usage_req *r = &s->pending;
+    memset(r, 0, sizeof(*r));
+    r->entries = calloc(n ? n : 1, sizeof(*r->entries));
+    if (r->entries == NULL) {
+        free(v);
+        return ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        r->entries[i] = (struct sync_usage_entry){v[i].id, v[i].up, v[i].down};
+    r->n_entries = n;
+    free(v);
+    snprintf(r->push_id, sizeof(r->push_id), "%s-%" PRIu64, s->push_prefix, ++s->push_seq);
+    s->has_pending = true;
+    return 0;
+}
+
+static int push(struct node_hubsync *s)
+{
+    TRY(take_batch(s));
+    struct sync_usage_req *r = &s->pending;
+    memset(&r->health, 0, sizeof(r->health));
+    if (s->o.health)
+        s->o.health(s->o.arg, &r->health);
+    if (r->health.uptime == 0)
+        r->health.uptime = (uint64_t)(time(NULL) - s->started);
+    r->health.revision = s->table.revision;
+    snprintf(r->health.version, sizeof(r->health.version), "veil-node %s", VEIL_VERSION);
+    struct buf body, resp;
+    buf_init(&body);
+    buf_init(&resp);
+    int rc = sync_usage_req_encode(r, &body);
+    char url[1024];
+    snprintf(url, sizeof(url), "%s/api/v1/node/usage", s->url);
+    long status = 0;
+    if (rc == 0)
+        rc = http(s, "POST", url, &body, &resp, &status);
+    struct sync_usage_resp ur = {0};
+    struct sync_err err = {{0}};
+    if (rc == 0 && status == 200 &&
+        sync_usage_resp_decode(&ur, (const char *)buf_data(&resp), buf_len(&resp), &err) == 0) {
+        atomic_fetch_add(&s->pushes, 1);
+        free(r->entries);
+        memset(r, 0, sizeof(*r));
+        s->has_pending = false;
+        rc = ur.revision > s->table.revision ? 1 : 0; /* 1: pull now */
+    } else if (rc == 0 && status == 400) {
+        /* a bug on one side: keep going with a new batch rather than retry forever */
+        log_err("node", 0, "hub_push_rejected", LF_INT("status", status));
+        free(r->entries);
+        memset(r, 0, sizeof(*r));
+        s->has_pending = false;
+        rc = ERR_MALFORMED;
+    } else if (rc == 0) {
+        log_warn("node", 0, "hub_push_failed", LF_INT("status", status));
+        rc = status == 401 ? ERR_AUTH : ERR_IO;
+    }
+    buf_dispose(&body);
+    buf_dispose(&resp);
+    return rc;
+}
+
+/* ---- thread ---- */
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Sleeps up to ms; true when asked to stop. */
+static bool wait_ms(struct node_hubsync *s, uint64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += (time_t)(ms / 1000);
+    ts.tv_nsec += (long)(ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&s->lock);
+    while (!atomic_load(&s->stop) && pthread_cond_timedwait(&s->cond, &s->lock, &ts) != ETIMEDOUT)
+        ;
+    bool stop = atomic_load(&s->stop);
+    pthread_mutex_unlock(&s->lock);
+    return stop;
+}
+
+static uint64_t jitter(uint64_t ms)
+{
+    uint32_t r = 0;
+    crypto_random(&r, sizeof(r));
+    return ms + (ms / 5 ? r % (ms / 5) : 0);
+}
+
+static void *run(void *arg)
+{
+    struct node_hubsync *s = arg;
+    uint64_t pull_backoff = 0, push_backoff = 0;
+    uint64_t next_pull = now_ms(), next_push = now_ms() + s->o.push_ms;
+    for (;;) {
+        uint64_t t = now_ms();
+        if (t >= next_pull) {
+            int rc = pull(s);
+            if (rc < 0) {
+                pull_backoff = pull_backoff ? pull_backoff * 2 : 1000;
+                if (pull_backoff > BACKOFF_MAX_MS)
+                    pull_backoff = BACKOFF_MAX_MS;
+                uint64_t wait = pull_backoff < s->o.poll_ms ? pull_backoff : s->o.poll_ms;
+                next_pull = now_ms() + jitter(wait);
+            } else {
+                pull_backoff = 0;
+                next_pull = now_ms() + jitter(s->o.poll_ms);
+            }
+        }
+        if (t >= next_push) {
+            int rc = push(s);
+            if (rc < 0 && rc != ERR_MALFORMED) {
+                push_backoff = push_backoff ? push_backoff * 2 : 1000;
+                if (push_backoff > BACKOFF_MAX_MS)
+                    push_backoff = BACKOFF_MAX_MS;
+                next_push = now_ms() + jitter(push_backoff);
+            } else {
+                push_backoff = 0;
+                next_push = now_ms() + s->o.push_ms;
+                if (rc == 1)
+                    next_pull = now_ms(); /* the hub has news */
+            }
+        }
+        uint64_t until = next_pull < next_push ? next_pull : next_push;
+        uint64_t cur = now_ms();
+        if (wait_ms(s, until > cur ? until - cur : 0))
+            break;
+    }
+    return NULL;
+}
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void curl_init(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static char *dup_opt(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static void hubsync_free(struct node_hubsync *s)
+{
+    free(s->url);
+    free(s->token);
+    free(s->ca_file);
+    free(s->state_path);
+    free(s->table.users);
+    free(s->table.removed);
+    free(s->usage);
+    free(s->pending.entries);
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->cond);
+    free(s);
+}
+
+int node_hubsync_start(const struct node_hubsync_opts *o, struct node_hubsync **out)
+{
+    pthread_once(&curl_once, curl_init);
+    struct node_hubsync *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return ERR_NOMEM;
+    s->o = *o;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->cond, NULL);
+    s->url = dup_opt(o->url);
+    s->token = dup_opt(o->token);
+    s->ca_file = dup_opt(o->ca_file);
+    s->state_path = dup_opt(o->state_path);
+    s->started = time(NULL);
+    if (s->o.poll_ms == 0)
+        s->o.poll_ms = 20000;
+    if (s->o.push_ms == 0)
+        s->o.push_ms = 60000;
+    uint8_t rnd[8];
+    if (s->url == NULL || s->token == NULL || (o->ca_file && !s->ca_file) || (o->state_path && !s->state_path) ||
+        crypto_random(rnd, sizeof(rnd)) < 0) {
+        hubsync_free(s);
+        return ERR_NOMEM;
+    }
+    /* strip a trailing slash so paths join cleanly */
+    size_t ul = strlen(s->url);
+    while (ul > 0 && s->url[ul - 1] == '/')
+        s->url[--ul] = '\0';
+    for (size_t i = 0; i < 8; i++)
+        snprintf(s->push_prefix + 2 * i, 3, "%02x", rnd[i]);
+    if (s->state_path) {
+        struct sync_err err = {{0}};
+        int rc = node_hubsync_load_state(s->state_path, &s->table, &err);
+        if (rc < 0) {
+            log_warn("node", 0, "hub_state_unreadable", LF_STR("path", s->state_path),
+                     LF_STR("err", err.msg[0] ? err.msg : err_str(rc)));
+            memset(&s->table, 0, sizeof(s->table));
+        }
+        atomic_store(&s->revision, s->table.revision);
+    }
+    if (pthread_create(&s->thread, NULL, run, s) != 0) {
+        hubsync_free(s);
+        return ERR_NOMEM;
+    }
+    *out = s;
+    return 0;
+}
+
+void node_hubsync_stop(struct node_hubsync *s)
+{
+    if (s == NULL)
+        return;
+    pthread_mutex_lock(&s->lock);
+    atomic_store(&s->stop, true);
+    pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->thread, NULL);
+    hubsync_free(s);
+}
+
+uint64_t node_hubsync_revision(struct node_hubsync *s)
+{
+    return atomic_load(&s->revision);
+}
+
+uint64_t node_hubsync_pulls(struct node_hubsync *s)
+{
+    return atomic_load(&s->pulls);
+}
+
+uint64_t node_hubsync_pushes(struct node_hubsync *s)
+{
+    return atomic_load(&s->pushes);
+}

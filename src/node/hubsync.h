@@ -1,0 +1,64 @@
+/* Sync with veil-hub (docs/sync-protocol.md): a thread that pulls "users since revision N"
+ * (GET /api/v1/node/users), keeps the hub's user table (persisted in stateDir/hub-users.json so
+ * a restart serves the last known users even when the hub is down), installs it through a
+ * callback, and pushes usage and health (POST /api/v1/node/usage) with an idempotent push_id
+ * that is reused on retry until the hub accepts the batch.
+ *
+ * Per-user usage: the data plane reports bytes with node_hubsync_add_usage(hub_id, up, down)
+ * (thread-safe); node_user.hub_id carries the hub's id for users that came from the hub. */
+#ifndef VEIL_NODE_HUBSYNC_H
+#define VEIL_NODE_HUBSYNC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ctl/sync.h"
+#include "node/overlay.h"
+
+struct node_hubsync;
+
+/* Installs the hub's users (id = uuid text, hub_id set, inbound NULL = every inbound). 0, or an
+ * error with a message (the revision is then not advanced and the pull is retried). */
+typedef int node_hubsync_apply_cb(void *arg, const struct node_overlay_user *users, size_t n, char *err, size_t errlen);
+/* Fills connections and uptime for the health report (revision and version are set by us). */
+typedef void node_hubsync_health_cb(void *arg, struct sync_health *h);
+
+struct node_hubsync_opts {
+    const char *url;        /* base URL, e.g. "https://hub.example.com" */
+    const char *token;      /* bearer token */
+    const char *ca_file;    /* NULL = system CA store */
+    uint32_t poll_ms;       /* pull interval (jittered +0..20%) */
+    uint32_t push_ms;       /* usage/health push interval */
+    const char *state_path; /* NULL = not persisted */
+    node_hubsync_apply_cb *apply;
+    node_hubsync_health_cb *health; /* may be NULL */
+    void *arg;
+};
+
+/* Converts a hub table to users for node_overlay_load_cfg_hub (invalid entries are skipped).
+ * *out is malloc'd (free with node_hubsync_users_free). ERR_NOMEM. */
+int node_hubsync_users(const struct sync_users_resp *table, struct node_overlay_user **out, size_t *n);
+void node_hubsync_users_free(struct node_overlay_user *u, size_t n);
+
+/* Reads a persisted table (a full sync_users_resp). A missing file is an empty table (0).
+ * ERR_MALFORMED (message in err) or -errno. */
+int node_hubsync_load_state(const char *path, struct sync_users_resp *table, struct sync_err *err);
+
+/* Applies a pulled response to a table: full replaces it; a delta updates users by id, drops
+ * `removed` ids and any older entry that had the same uuid. ERR_NOMEM. */
+int node_hubsync_merge(struct sync_users_resp *table, const struct sync_users_resp *resp);
+
+/* Starts the thread (first pull at once). The table persisted at state_path is the starting
+ * point (its revision is sent as `since`). 0 or ERR_NOMEM. */
+int node_hubsync_start(const struct node_hubsync_opts *o, struct node_hubsync **out);
+/* Stops and joins (an in-flight request is aborted). NULL is a no-op. */
+void node_hubsync_stop(struct node_hubsync *s);
+/* Adds per-user bytes for the next push (any thread). hub_id 0 is ignored. */
+void node_hubsync_add_usage(struct node_hubsync *s, uint64_t hub_id, uint64_t up, uint64_t down);
+/* The revision the node runs (tests, health). */
+uint64_t node_hubsync_revision(struct node_hubsync *s);
+/* Successful pulls and accepted pushes so far (tests, metrics). */
+uint64_t node_hubsync_pulls(struct node_hubsync *s);
+uint64_t node_hubsync_pushes(struct node_hubsync *s);
+
+#endif
