@@ -154,8 +154,8 @@ int main(int argc, char **argv)
     double start = now_s();
     double cpu0 = cpu_of(RUSAGE_SELF);
     for (int i = 0; i < nclients; i++) {
-        cs[i] = (struct client){.base = base, .tokens = tokens, .n_tokens = nusers, .until = start + secs,
-                                .seed = (unsigned)i * 7919u + 1};
+        cs[i] = (struct client){
+            .base = base, .tokens = tokens, .n_tokens = nusers, .until = start + secs, .seed = (unsigned)i * 7919u + 1};
         pthread_create(&th[i], NULL, client_run, &cs[i]);
     }
     size_t total = 0, errors = 0;

@@ -46,8 +46,8 @@ static int get_str(json_t *o, const char *key, char *out, size_t outcap, char *e
     return 0;
 }
 
-static int get_uint(json_t *o, const char *key, unsigned long long min, unsigned long long max,
-                    unsigned long long *out, char *err, size_t cap)
+static int get_uint(json_t *o, const char *key, unsigned long long min, unsigned long long max, unsigned long long *out,
+                    char *err, size_t cap)
 {
     json_t *v = json_object_get(o, key);
     if (v == NULL)
@@ -72,9 +72,9 @@ static int get_bool(json_t *o, const char *key, bool *out, char *err, size_t cap
 
 static int parse_obj(json_t *j, struct hub_cfg *c, char *err, size_t cap)
 {
-    static const char *const top[] = {"listen",        "port",      "threads",     "database",    "db_pool",
-                                      "admin_token",   "sync_interval", "redis_url", "log_level", "trust_forwarded",
-                                      "body_max",      "subscription", "scheduler", NULL};
+    static const char *const top[] = {"listen",      "port",          "threads",   "database",  "db_pool",
+                                      "admin_token", "sync_interval", "redis_url", "log_level", "trust_forwarded",
+                                      "body_max",    "subscription",  "scheduler", NULL};
     static const char *const subk[] = {"title", "update_interval_hours", "support_url", "public_url", "xray_json",
                                        NULL};
     static const char *const schk[] = {"enabled", "interval", NULL};

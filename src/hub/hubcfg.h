@@ -21,7 +21,7 @@ struct hub_cfg {
     unsigned threads;
     char database[1024];
     unsigned db_pool;
-    char admin_token[257]; /* "" when not set */
+    char admin_token[257];  /* "" when not set */
     unsigned sync_interval; /* seconds nodes are told to poll at */
     char redis_url[512];
     int log_level;

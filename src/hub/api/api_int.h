@@ -12,11 +12,11 @@ struct api_call {
     struct api_ctx *ctx;
     const struct api_req *req;
     struct api_resp *resp;
-    int64_t id;          /* the {id} path segment, when the route has one */
-    enum hub_role role;  /* admin routes: the token's role */
-    int64_t token_id;    /* admin routes: the token's id */
+    int64_t id;           /* the {id} path segment, when the route has one */
+    enum hub_role role;   /* admin routes: the token's role */
+    int64_t token_id;     /* admin routes: the token's id */
     struct hub_node node; /* node routes: the authenticated node */
-    char actor[48];      /* "token:12" / "node:3" */
+    char actor[48];       /* "token:12" / "node:3" */
     int64_t now;
 };
 

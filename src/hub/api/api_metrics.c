@@ -61,9 +61,9 @@ void api__metrics_init(struct api_ctx *ctx)
     struct metrics_registry *r = metrics_registry_new();
     if (r == NULL)
         return;
-    ctx->m_requests = metrics_family_new(r, METRICS_COUNTER, "veil_hub_http_requests_total",
-                                         "HTTP requests by route pattern, method and status code", req_labels, 3,
-                                         NULL, 0, 2000);
+    ctx->m_requests =
+        metrics_family_new(r, METRICS_COUNTER, "veil_hub_http_requests_total",
+                           "HTTP requests by route pattern, method and status code", req_labels, 3, NULL, 0, 2000);
     ctx->m_latency = metrics_family_new(r, METRICS_HISTOGRAM, "veil_hub_http_request_duration_seconds",
                                         "Time to answer a request, by route pattern", route_label, 1, latency_buckets,
                                         sizeof latency_buckets / sizeof latency_buckets[0], 100);

@@ -12,10 +12,10 @@ static json_t *plan_json(const struct hub_plan *p)
     json_t *prices = json_object();
     for (size_t i = 0; i < p->n_prices; i++)
         json_object_set_new(prices, p->prices[i].currency, json_integer(p->prices[i].amount_minor));
-    return json_pack("{s:I,s:s,s:I,s:I,s:I,s:s,s:b,s:o,s:I}", "id", (json_int_t)p->id, "name", p->name,
-                     "duration_days", (json_int_t)p->duration_days, "quota_bytes", (json_int_t)p->quota_bytes,
-                     "device_limit", (json_int_t)p->device_limit, "reset_strategy", hub_reset_name(p->reset),
-                     "enabled", p->enabled, "prices", prices, "created_at", (json_int_t)p->created_at);
+    return json_pack("{s:I,s:s,s:I,s:I,s:I,s:s,s:b,s:o,s:I}", "id", (json_int_t)p->id, "name", p->name, "duration_days",
+                     (json_int_t)p->duration_days, "quota_bytes", (json_int_t)p->quota_bytes, "device_limit",
+                     (json_int_t)p->device_limit, "reset_strategy", hub_reset_name(p->reset), "enabled", p->enabled,
+                     "prices", prices, "created_at", (json_int_t)p->created_at);
 }
 
 void api__plans_create(struct api_call *c)
@@ -211,11 +211,11 @@ void api__users_payments(struct api_call *c)
     }
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, json_pack("{s:I,s:s,s:s,s:I,s:s,s:s,s:I}", "id", (json_int_t)list[i].id,
-                                             "provider", list[i].provider, "external_id", list[i].external_id,
-                                             "amount_minor", (json_int_t)list[i].amount_minor, "currency",
-                                             list[i].currency, "status", hub_pay_status_name(list[i].status),
-                                             "created_at", (json_int_t)list[i].created_at));
+        json_array_append_new(arr, json_pack("{s:I,s:s,s:s,s:I,s:s,s:s,s:I}", "id", (json_int_t)list[i].id, "provider",
+                                             list[i].provider, "external_id", list[i].external_id, "amount_minor",
+                                             (json_int_t)list[i].amount_minor, "currency", list[i].currency, "status",
+                                             hub_pay_status_name(list[i].status), "created_at",
+                                             (json_int_t)list[i].created_at));
     free(list);
     api__json(c, 200, json_pack("{s:o}", "payments", arr));
 }

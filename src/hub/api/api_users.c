@@ -20,11 +20,11 @@ json_t *api__sub_json(const struct hub_sub *s)
 
 json_t *api__user_json(struct api_call *c, const struct hub_user *u)
 {
-    json_t *j = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:b,s:I,s:I}", "id", (json_int_t)u->id, "username",
-                          u->username, "language", u->language, "uuid", u->uuid, "sub_token", u->sub_token,
-                          "referral_code", u->referral_code, "balance_minor", (json_int_t)u->balance_minor, "currency",
-                          u->currency, "enabled", u->enabled, "created_at", (json_int_t)u->created_at, "revision",
-                          (json_int_t)u->revision);
+    json_t *j =
+        json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:b,s:I,s:I}", "id", (json_int_t)u->id, "username", u->username,
+                  "language", u->language, "uuid", u->uuid, "sub_token", u->sub_token, "referral_code",
+                  u->referral_code, "balance_minor", (json_int_t)u->balance_minor, "currency", u->currency, "enabled",
+                  u->enabled, "created_at", (json_int_t)u->created_at, "revision", (json_int_t)u->revision);
     if (j == NULL)
         return NULL;
     json_object_set_new(j, "telegram_id", u->telegram_id ? json_integer(u->telegram_id) : json_null());
@@ -101,8 +101,9 @@ void api__users_list(struct api_call *c)
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, api__user_json(c, &list[i]));
     free(list);
-    api__json(c, 200, json_pack("{s:o,s:I,s:I,s:I}", "users", arr, "total", (json_int_t)total, "offset",
-                                (json_int_t)offset, "limit", (json_int_t)limit));
+    api__json(c, 200,
+              json_pack("{s:o,s:I,s:I,s:I}", "users", arr, "total", (json_int_t)total, "offset", (json_int_t)offset,
+                        "limit", (json_int_t)limit));
 }
 
 void api__users_get(struct api_call *c)
@@ -288,10 +289,10 @@ void api__users_devices(struct api_call *c)
     }
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, json_pack("{s:I,s:s,s:s,s:s,s:I,s:I}", "id", (json_int_t)list[i].id, "hwid",
-                                             list[i].hwid, "user_agent", list[i].user_agent, "last_ip",
-                                             list[i].last_ip, "first_seen", (json_int_t)list[i].first_seen,
-                                             "last_seen", (json_int_t)list[i].last_seen));
+        json_array_append_new(arr,
+                              json_pack("{s:I,s:s,s:s,s:s,s:I,s:I}", "id", (json_int_t)list[i].id, "hwid", list[i].hwid,
+                                        "user_agent", list[i].user_agent, "last_ip", list[i].last_ip, "first_seen",
+                                        (json_int_t)list[i].first_seen, "last_seen", (json_int_t)list[i].last_seen));
     free(list);
     api__json(c, 200, json_pack("{s:o}", "devices", arr));
 }

@@ -129,7 +129,7 @@ static int user_fields(json_t *j, struct hub_user *u, struct api_verr *e)
 
 int api_parse_user_create(const char *body, size_t len, struct hub_user *u, struct api_verr *e)
 {
-    static const char *const keys[] = {"username",      "telegram_id", "language", "currency",
+    static const char *const keys[] = {"username",      "telegram_id", "language",    "currency",
                                        "balance_minor", "enabled",     "referrer_id", NULL};
     json_t *j = load_object(body, len, false, e);
     if (j == NULL)
@@ -148,8 +148,8 @@ int api_parse_user_create(const char *body, size_t len, struct hub_user *u, stru
 
 int api_parse_user_patch(const char *body, size_t len, struct hub_user *u, struct api_verr *e)
 {
-    static const char *const keys[] = {"username", "telegram_id", "language", "currency", "balance_minor",
-                                       "enabled",  NULL};
+    static const char *const keys[] = {"username",      "telegram_id", "language", "currency",
+                                       "balance_minor", "enabled",     NULL};
     json_t *j = load_object(body, len, false, e);
     if (j == NULL)
         return ERR_MALFORMED;
@@ -205,8 +205,8 @@ int api_parse_plan(const char *body, size_t len, bool create, struct hub_plan *p
         json_decref(j);
         return verr(e, "invalid_field", "nothing to change");
     }
-    TRYV(get_str(j, "name", create, hub_name_valid, "must be 1..64 bytes of printable UTF-8", p->name,
-                 sizeof p->name, e));
+    TRYV(get_str(j, "name", create, hub_name_valid, "must be 1..64 bytes of printable UTF-8", p->name, sizeof p->name,
+                 e));
     TRYV(get_int(j, "duration_days", create, 1, HUB_MAX_DURATION_DAYS, &p->duration_days, e));
     TRYV(get_int(j, "quota_bytes", false, 0, HUB_MAX_QUOTA, &p->quota_bytes, e));
     TRYV(get_int(j, "device_limit", false, 0, 1000, &p->device_limit, e));
@@ -285,10 +285,10 @@ int api_parse_node(const char *body, size_t len, struct hub_node *n, struct api_
     n->weight = 100;
     int64_t port = 443;
     TRYV(check_keys(j, keys, e));
-    TRYV(get_str(j, "name", true, hub_name_valid, "must be 1..64 bytes of printable UTF-8", n->name, sizeof n->name,
+    TRYV(
+        get_str(j, "name", true, hub_name_valid, "must be 1..64 bytes of printable UTF-8", n->name, sizeof n->name, e));
+    TRYV(get_str(j, "address", true, hub_host_valid, "must be a host name or IP address", n->address, sizeof n->address,
                  e));
-    TRYV(get_str(j, "address", true, hub_host_valid, "must be a host name or IP address", n->address,
-                 sizeof n->address, e));
     TRYV(get_int(j, "port", false, 1, 65535, &port, e));
     n->port = (uint16_t)port;
     TRYV(get_str(j, "country", false, hub_country_valid, "must be a two-letter upper-case country code", n->country,
@@ -376,8 +376,8 @@ static bool idem_key_valid(const char *s)
 
 int api_parse_payment(const char *body, size_t len, struct api_payment_in *p, struct api_verr *e)
 {
-    static const char *const keys[] = {"user_id",         "amount_minor", "currency", "idempotency_key",
-                                       "plan_id",         "credit_balance", NULL};
+    static const char *const keys[] = {"user_id", "amount_minor",   "currency", "idempotency_key",
+                                       "plan_id", "credit_balance", NULL};
     json_t *j = load_object(body, len, false, e);
     if (j == NULL)
         return ERR_MALFORMED;

@@ -109,7 +109,7 @@ struct hub_node {
     char name[HUB_NAME_MAX + 1];
     char address[HUB_HOST_MAX + 1];
     uint16_t port;
-    char country[3]; /* ISO 3166-1 alpha-2, uppercase; "" if unknown */
+    char country[3];     /* ISO 3166-1 alpha-2, uppercase; "" if unknown */
     char public_key[44]; /* X25519, base64url without padding (43 chars) */
     size_t n_short_ids;
     char short_ids[HUB_NODE_LIST_MAX][HUB_SHORT_ID_MAX + 1];

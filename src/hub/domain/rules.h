@@ -12,10 +12,10 @@
 #include "hub/domain/model.h"
 
 #define HUB_DAY 86400
-#define HUB_MAX_DURATION_DAYS 3660        /* ten years */
-#define HUB_MAX_QUOTA ((int64_t)1 << 56)  /* 64 PiB: far from int64 overflow when summed */
-#define HUB_MAX_MONEY ((int64_t)1 << 50)  /* minor units */
-#define HUB_SUB_TOKEN_RAND 24             /* random bytes in a subscription token (192 bits) */
+#define HUB_MAX_DURATION_DAYS 3660       /* ten years */
+#define HUB_MAX_QUOTA ((int64_t)1 << 56) /* 64 PiB: far from int64 overflow when summed */
+#define HUB_MAX_MONEY ((int64_t)1 << 50) /* minor units */
+#define HUB_SUB_TOKEN_RAND 24            /* random bytes in a subscription token (192 bits) */
 #define HUB_API_TOKEN_RAND 32
 
 /* Names of the enums (stable strings used in the API and the database) and their parsers.

@@ -105,8 +105,8 @@ int store__migrate(struct store_conn *sc, int *version)
         return rc;
     if (ops->migrate_lock_sql != NULL && (rc = store__exec(sc, ops->migrate_lock_sql, NULL, 0, NULL)) < 0)
         goto fail;
-    if ((rc = store__exec(sc, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", NULL, 0,
-                          NULL)) < 0)
+    if ((rc = store__exec(sc, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", NULL, 0, NULL)) <
+        0)
         goto fail;
     if ((rc = store__exec(sc, "SELECT max(version) FROM schema_version", NULL, 0, &r)) < 0)
         goto fail;

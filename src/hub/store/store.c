@@ -184,8 +184,8 @@ void store__rollback(struct store_conn *sc)
 int store__bump_revision(struct store_conn *sc, int64_t *rev)
 {
     struct store_res r;
-    int rc = store__exec(sc, "UPDATE sync_state SET revision = revision + 1 WHERE id = 1 RETURNING revision", NULL,
-                         0, &r);
+    int rc =
+        store__exec(sc, "UPDATE sync_state SET revision = revision + 1 WHERE id = 1 RETURNING revision", NULL, 0, &r);
     if (rc < 0)
         return rc;
     if (r.nrows != 1) {
@@ -208,9 +208,12 @@ int store__audit(struct store_conn *sc, const struct store_audit *a, int64_t now
         snprintf(target, sizeof target, "%s:%" PRId64, kind, id);
     else
         target[0] = '\0';
-    struct store_val p[] = {SV_T(a->actor ? a->actor : "?"), SV_T(a->action ? a->action : "?"),
-                            SV_TN(target),                   SV_I(now),
-                            SV_TN(a->source_ip),             SV_TN(a->details)};
+    struct store_val p[] = {SV_T(a->actor ? a->actor : "?"),
+                            SV_T(a->action ? a->action : "?"),
+                            SV_TN(target),
+                            SV_I(now),
+                            SV_TN(a->source_ip),
+                            SV_TN(a->details)};
     return store__exec(sc,
                        "INSERT INTO audit_log (actor, action, target, at, source_ip, details) "
                        "VALUES ($1, $2, $3, $4, $5, $6)",

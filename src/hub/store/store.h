@@ -52,8 +52,8 @@ int store_user_by_token(struct store *st, const char *sub_token, struct hub_user
 int store_user_by_telegram(struct store *st, int64_t telegram_id, struct hub_user *out);
 /* Users whose username or referral code contains q (case-insensitive), or whose telegram id
  * equals q, ordered by id. *out is malloc'd (free it). *total counts all matches. */
-int store_user_list(struct store *st, const char *q, int64_t offset, int64_t limit, struct hub_user **out,
-                    size_t *n, int64_t *total);
+int store_user_list(struct store *st, const char *q, int64_t offset, int64_t limit, struct hub_user **out, size_t *n,
+                    int64_t *total);
 /* Writes the mutable fields of u (telegram_id, username, language, currency, enabled,
  * balance_minor) and bumps the revision. */
 int store_user_update(struct store *st, const struct hub_user *u, int64_t now, const struct store_audit *audit);
@@ -182,10 +182,10 @@ struct store_settle {
     int referral_percent; /* 0..100: share of the amount credited to the user's referrer */
 };
 struct store_settle_result {
-    bool duplicate;       /* this payment was already settled (or recorded in a final state) */
-    bool applied;         /* effects were applied by this call */
+    bool duplicate; /* this payment was already settled (or recorded in a final state) */
+    bool applied;   /* effects were applied by this call */
     int64_t payment_id;
-    struct hub_sub sub;   /* the subscription after the change (plan_id > 0) */
+    struct hub_sub sub; /* the subscription after the change (plan_id > 0) */
     int64_t referrer_id, reward_minor;
 };
 /* Records a payment and, when its status is succeeded, applies its effects, all in one

@@ -7,7 +7,7 @@
 #include "hub/store/store_int.h"
 
 #define NODE_COLS                                                                                                      \
-    "id, name, address, port, country, public_key, short_ids, server_names, weight, health, draining, last_seen, " \
+    "id, name, address, port, country, public_key, short_ids, server_names, weight, health, draining, last_seen, "     \
     "traffic_up, traffic_down, created_at"
 
 /* Splits "a,b,c" into a fixed array. */
@@ -89,9 +89,9 @@ static int create_body(struct store_conn *sc, void *arg)
     int rc = ERR_NOMEM;
     if (sids == NULL || sns == NULL)
         goto out;
-    struct store_val p[] = {SV_T(n->name),     SV_T(n->address), SV_I(n->port),   SV_T(n->country),
-                            SV_T(n->public_key), SV_T(sids),     SV_T(sns),       SV_I(n->weight),
-                            SV_I(n->draining), SV_T(a->s),       SV_I(a->now)};
+    struct store_val p[] = {SV_T(n->name),       SV_T(n->address), SV_I(n->port), SV_T(n->country),
+                            SV_T(n->public_key), SV_T(sids),       SV_T(sns),     SV_I(n->weight),
+                            SV_I(n->draining),   SV_T(a->s),       SV_I(a->now)};
     struct store_res r;
     rc = store__exec(sc,
                      "INSERT INTO nodes (name, address, port, country, public_key, short_ids, server_names, weight,"
@@ -186,8 +186,9 @@ static int set_body(struct store_conn *sc, void *arg)
 {
     struct node_arg *a = arg;
     const char *health = a->health >= 0 ? hub_health_name((enum hub_health)a->health) : NULL;
-    struct store_val p[] = {SV_I(a->weight >= 0), SV_I(a->weight), SV_I(a->draining >= 0), SV_I(a->draining),
-                            SV_I(health != NULL), SV_T(health ? health : ""), SV_I(a->id)};
+    struct store_val p[] = {SV_I(a->weight >= 0), SV_I(a->weight),      SV_I(a->draining >= 0),
+                            SV_I(a->draining),    SV_I(health != NULL), SV_T(health ? health : ""),
+                            SV_I(a->id)};
     struct store_res r;
     TRY(store__exec(sc,
                     "UPDATE nodes SET weight = CASE WHEN $1 = 1 THEN $2 ELSE weight END,"
@@ -204,8 +205,8 @@ static int set_body(struct store_conn *sc, void *arg)
 int store_node_set(struct store *st, int64_t id, int64_t weight, int draining, int health, int64_t now,
                    const struct store_audit *audit)
 {
-    struct node_arg a = {.id = id, .weight = weight, .draining = draining, .health = health, .now = now,
-                         .audit = audit};
+    struct node_arg a = {
+        .id = id, .weight = weight, .draining = draining, .health = health, .now = now, .audit = audit};
     return store__tx(st, set_body, &a);
 }
 

@@ -53,16 +53,15 @@ static int apply(struct store_conn *sc, struct settle_arg *a, int64_t pay_id, in
     }
     if (how->referral_percent > 0) {
         struct store_val pu[] = {SV_I(user_id)};
-        TRY(store__exec(sc,
-                        "SELECT r.id, r.currency FROM users u JOIN users r ON r.id = u.referrer_id WHERE u.id = $1",
+        TRY(store__exec(sc, "SELECT r.id, r.currency FROM users u JOIN users r ON r.id = u.referrer_id WHERE u.id = $1",
                         pu, 1, &r));
         int64_t ref = r.nrows == 1 ? store__cell_i64(&r, 0, 0) : 0;
         bool same = r.nrows == 1 && store__cell(&r, 0, 1) != NULL && strcmp(store__cell(&r, 0, 1), currency) == 0;
         store__res_free(&r);
         int64_t reward = 0;
         if (ref != 0 && same && hub_referral_reward(amount, how->referral_percent, &reward) == 0 && reward > 0) {
-            struct store_val pr[] = {SV_I(ref), SV_I(user_id), SV_I(pay_id), SV_I(reward), SV_T(currency),
-                                     SV_I(a->now)};
+            struct store_val pr[] = {SV_I(ref),    SV_I(user_id),  SV_I(pay_id),
+                                     SV_I(reward), SV_T(currency), SV_I(a->now)};
             TRY(store__exec(sc,
                             "INSERT INTO referral_rewards (referrer_id, referee_id, payment_id, amount_minor, currency,"
                             " created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
@@ -96,9 +95,9 @@ static int settle_body(struct store_conn *sc, void *arg)
             return ERR_NOT_FOUND;
     }
     const char *status = hub_pay_status_name(p->status);
-    struct store_val v[] = {SV_IN(p->user_id),        SV_T(p->provider),     SV_T(p->external_id),
-                            SV_I(p->amount_minor),    SV_T(p->currency),     SV_T(status),
-                            SV_T(p->idempotency_key), SV_TN(a->raw),         SV_I(a->now)};
+    struct store_val v[] = {SV_IN(p->user_id),        SV_T(p->provider), SV_T(p->external_id),
+                            SV_I(p->amount_minor),    SV_T(p->currency), SV_T(status),
+                            SV_T(p->idempotency_key), SV_TN(a->raw),     SV_I(a->now)};
     /* Any unique conflict (idempotency key or provider + external id) means "seen before". */
     TRY(store__exec(sc,
                     "INSERT INTO payments (user_id, provider, external_id, amount_minor, currency, status,"

@@ -65,7 +65,7 @@ static int create_body(struct store_conn *sc, void *arg)
 {
     struct plan_arg *a = arg;
     struct hub_plan *p = a->p;
-    struct store_val v[] = {SV_T(p->name),         SV_I(p->duration_days),       SV_I(p->quota_bytes),
+    struct store_val v[] = {SV_T(p->name),         SV_I(p->duration_days),         SV_I(p->quota_bytes),
                             SV_I(p->device_limit), SV_T(hub_reset_name(p->reset)), SV_I(p->enabled),
                             SV_I(a->now)};
     struct store_res r;
@@ -152,8 +152,12 @@ static int update_body(struct store_conn *sc, void *arg)
 {
     struct plan_arg *a = arg;
     const struct hub_plan *p = a->cp;
-    struct store_val v[] = {SV_T(p->name),         SV_I(p->duration_days),         SV_I(p->quota_bytes),
-                            SV_I(p->device_limit), SV_T(hub_reset_name(p->reset)), SV_I(p->enabled),
+    struct store_val v[] = {SV_T(p->name),
+                            SV_I(p->duration_days),
+                            SV_I(p->quota_bytes),
+                            SV_I(p->device_limit),
+                            SV_T(hub_reset_name(p->reset)),
+                            SV_I(p->enabled),
                             SV_I(p->id)};
     struct store_res r;
     TRY(store__exec(sc,

@@ -8,7 +8,7 @@
 #include "hub/store/store_int.h"
 
 #define SUB_COLS                                                                                                       \
-    "id, user_id, plan_id, starts_at, ends_at, used_up, used_down, state, last_reset_at, quota_bytes, "             \
+    "id, user_id, plan_id, starts_at, ends_at, used_up, used_down, state, last_reset_at, quota_bytes, "                \
     "device_limit, reset_strategy, created_at"
 
 /* Reads the SUB_COLS starting at column off. */
@@ -64,8 +64,9 @@ static int touch_user(struct store_conn *sc, int64_t user_id)
 
 static int save_sub(struct store_conn *sc, const struct hub_sub *s, int64_t now)
 {
-    struct store_val p[] = {SV_I(s->ends_at), SV_I(s->used_up), SV_I(s->used_down),
-                            SV_T(hub_sub_state_name(s->state)), SV_I(s->last_reset_at), SV_I(now), SV_I(s->id)};
+    struct store_val p[] = {
+        SV_I(s->ends_at),       SV_I(s->used_up), SV_I(s->used_down), SV_T(hub_sub_state_name(s->state)),
+        SV_I(s->last_reset_at), SV_I(now),        SV_I(s->id)};
     return store__exec(sc,
                        "UPDATE subscriptions SET ends_at = $1, used_up = $2, used_down = $3, state = $4,"
                        " last_reset_at = $5, updated_at = $6 WHERE id = $7",
@@ -136,9 +137,9 @@ static int grant_body(struct store_conn *sc, void *arg)
     s->device_limit = plan.device_limit;
     s->reset = plan.reset;
     s->created_at = a->now;
-    struct store_val pi[] = {SV_I(s->user_id),       SV_I(s->plan_id),      SV_I(s->starts_at),
-                             SV_I(s->ends_at),       SV_T("active"),        SV_I(s->last_reset_at),
-                             SV_I(s->quota_bytes),   SV_I(s->device_limit), SV_T(hub_reset_name(s->reset)),
+    struct store_val pi[] = {SV_I(s->user_id),     SV_I(s->plan_id),      SV_I(s->starts_at),
+                             SV_I(s->ends_at),     SV_T("active"),        SV_I(s->last_reset_at),
+                             SV_I(s->quota_bytes), SV_I(s->device_limit), SV_T(hub_reset_name(s->reset)),
                              SV_I(a->now)};
     TRY(store__exec(sc,
                     "INSERT INTO subscriptions (user_id, plan_id, starts_at, ends_at, used_up, used_down, state,"

@@ -149,18 +149,23 @@ static int usage_body(struct store_conn *sc, void *arg)
         sum_up = sum_up > HUB_MAX_QUOTA - e->up ? HUB_MAX_QUOTA : sum_up + e->up;
         sum_down = sum_down > HUB_MAX_QUOTA - e->down ? HUB_MAX_QUOTA : sum_down + e->down;
         /* One atomic read-modify-write per user: concurrent pushes from other nodes add up. */
-        struct store_val p[] = {SV_I(e->up),      SV_I(e->down),  SV_I(a->now),
-                                SV_I(e->user_id), SV_I(HUB_MAX_QUOTA - e->up), SV_I(HUB_MAX_QUOTA - e->down),
+        struct store_val p[] = {SV_I(e->up),
+                                SV_I(e->down),
+                                SV_I(a->now),
+                                SV_I(e->user_id),
+                                SV_I(HUB_MAX_QUOTA - e->up),
+                                SV_I(HUB_MAX_QUOTA - e->down),
                                 SV_I(HUB_MAX_QUOTA)};
-        TRY(store__exec(sc,
-                        "UPDATE subscriptions SET"
-                        " used_up = CASE WHEN used_up > $5 THEN $7 ELSE used_up + $1 END,"
-                        " used_down = CASE WHEN used_down > $6 THEN $7 ELSE used_down + $2 END,"
-                        " updated_at = $3"
-                        " WHERE id = (SELECT id FROM subscriptions WHERE user_id = $4 AND state IN ('active', 'limited')"
-                        "  ORDER BY ends_at DESC LIMIT 1)"
-                        " RETURNING id, used_up, used_down, quota_bytes, state",
-                        p, 7, &r));
+        TRY(store__exec(
+            sc,
+            "UPDATE subscriptions SET"
+            " used_up = CASE WHEN used_up > $5 THEN $7 ELSE used_up + $1 END,"
+            " used_down = CASE WHEN used_down > $6 THEN $7 ELSE used_down + $2 END,"
+            " updated_at = $3"
+            " WHERE id = (SELECT id FROM subscriptions WHERE user_id = $4 AND state IN ('active', 'limited')"
+            "  ORDER BY ends_at DESC LIMIT 1)"
+            " RETURNING id, used_up, used_down, quota_bytes, state",
+            p, 7, &r));
         bool limit = false;
         int64_t sub_id = 0;
         if (r.nrows == 1) {
@@ -177,8 +182,13 @@ static int usage_body(struct store_conn *sc, void *arg)
             TRY(touch_user(sc, e->user_id));
         }
     }
-    struct store_val pn[] = {SV_I(sum_up), SV_I(sum_down), SV_I(a->now), SV_I(a->node_id),
-                             SV_I(HUB_MAX_QUOTA - sum_up), SV_I(HUB_MAX_QUOTA - sum_down), SV_I(HUB_MAX_QUOTA)};
+    struct store_val pn[] = {SV_I(sum_up),
+                             SV_I(sum_down),
+                             SV_I(a->now),
+                             SV_I(a->node_id),
+                             SV_I(HUB_MAX_QUOTA - sum_up),
+                             SV_I(HUB_MAX_QUOTA - sum_down),
+                             SV_I(HUB_MAX_QUOTA)};
     TRY(store__exec(sc,
                     "UPDATE nodes SET traffic_up = CASE WHEN traffic_up > $5 THEN $7 ELSE traffic_up + $1 END,"
                     " traffic_down = CASE WHEN traffic_down > $6 THEN $7 ELSE traffic_down + $2 END,"
@@ -226,9 +236,9 @@ static int pay_body(struct store_conn *sc, void *arg)
 {
     struct pay_arg *a = arg;
     struct hub_payment *p = a->p;
-    struct store_val v[] = {SV_IN(p->user_id),        SV_T(p->provider),     SV_T(p->external_id),
-                            SV_I(p->amount_minor),    SV_T(p->currency),     SV_T(hub_pay_status_name(p->status)),
-                            SV_T(p->idempotency_key), SV_TN(a->raw),         SV_I(a->now)};
+    struct store_val v[] = {SV_IN(p->user_id),        SV_T(p->provider), SV_T(p->external_id),
+                            SV_I(p->amount_minor),    SV_T(p->currency), SV_T(hub_pay_status_name(p->status)),
+                            SV_T(p->idempotency_key), SV_TN(a->raw),     SV_I(a->now)};
     struct store_res r;
     TRY(store__exec(sc,
                     "INSERT INTO payments (user_id, provider, external_id, amount_minor, currency, status,"
@@ -305,9 +315,9 @@ static int stats_body(struct store_conn *sc, void *arg)
                     " (SELECT revision FROM sync_state WHERE id = 1)",
                     NULL, 0, &r));
     if (r.nrows == 1) {
-        int64_t *f[] = {&s->users,         &s->users_enabled, &s->subs_active,  &s->subs_limited,
-                        &s->subs_expired,  &s->nodes,         &s->nodes_up,     &s->nodes_draining,
-                        &s->traffic_up,    &s->traffic_down,  &s->payments_succeeded, &s->revision};
+        int64_t *f[] = {&s->users,        &s->users_enabled, &s->subs_active,        &s->subs_limited,
+                        &s->subs_expired, &s->nodes,         &s->nodes_up,           &s->nodes_draining,
+                        &s->traffic_up,   &s->traffic_down,  &s->payments_succeeded, &s->revision};
         for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
             *f[i] = store__cell_i64(&r, 0, i);
     }
@@ -456,8 +466,12 @@ static int sched_body(struct store_conn *sc, void *arg)
             a->res.expired++;
         else if (s.state == HUB_SUB_LIMITED && before != HUB_SUB_LIMITED)
             a->res.limited++;
-        struct store_val p[] = {SV_T(hub_sub_state_name(s.state)), SV_I(s.used_up), SV_I(s.used_down),
-                                SV_I(s.last_reset_at), SV_I(a->now), SV_I(s.id)};
+        struct store_val p[] = {SV_T(hub_sub_state_name(s.state)),
+                                SV_I(s.used_up),
+                                SV_I(s.used_down),
+                                SV_I(s.last_reset_at),
+                                SV_I(a->now),
+                                SV_I(s.id)};
         rc = store__exec(sc,
                          "UPDATE subscriptions SET state = $1, used_up = $2, used_down = $3, last_reset_at = $4,"
                          " updated_at = $5 WHERE id = $6",

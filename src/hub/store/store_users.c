@@ -7,7 +7,7 @@
 #include "hub/store/store_int.h"
 
 #define USER_COLS                                                                                                      \
-    "id, telegram_id, username, language, vless_uuid, sub_token, referral_code, referrer_id, balance_minor, "        \
+    "id, telegram_id, username, language, vless_uuid, sub_token, referral_code, referrer_id, balance_minor, "          \
     "currency, enabled, created_at, revision"
 
 void store__user_from_row(const struct store_res *r, size_t i, struct hub_user *u)
@@ -29,8 +29,7 @@ void store__user_from_row(const struct store_res *r, size_t i, struct hub_user *
 }
 
 /* Runs a query expected to return at most one user row. */
-static int user_query(struct store_conn *sc, const char *sql, const struct store_val *p, size_t n,
-                      struct hub_user *out)
+static int user_query(struct store_conn *sc, const char *sql, const struct store_val *p, size_t n, struct hub_user *out)
 {
     struct store_res r;
     TRY(store__exec(sc, sql, p, n, &r));
@@ -211,8 +210,8 @@ out:
     return rc;
 }
 
-int store_user_list(struct store *st, const char *q, int64_t offset, int64_t limit, struct hub_user **out,
-                    size_t *n, int64_t *total)
+int store_user_list(struct store *st, const char *q, int64_t offset, int64_t limit, struct hub_user **out, size_t *n,
+                    int64_t *total)
 {
     struct list_arg a = {.q = q, .offset = offset < 0 ? 0 : offset, .limit = limit <= 0 ? 50 : limit};
     *out = NULL;
@@ -230,8 +229,7 @@ int store_user_list(struct store *st, const char *q, int64_t offset, int64_t lim
 }
 
 /* Runs an UPDATE of one user that must hit a row; bumps the revision first when asked. */
-static int update_one(struct store_conn *sc, const char *sql, struct store_val *p, size_t n, bool bump,
-                      size_t rev_slot)
+static int update_one(struct store_conn *sc, const char *sql, struct store_val *p, size_t n, bool bump, size_t rev_slot)
 {
     if (bump) {
         int64_t rev;
@@ -269,8 +267,7 @@ static int enable_body(struct store_conn *sc, void *arg)
 {
     struct user_arg *a = arg;
     struct store_val p[] = {SV_I(a->b), SV_I(a->now), SV_NULL, SV_I(a->id)};
-    TRY(update_one(sc, "UPDATE users SET enabled = $1, updated_at = $2, revision = $3 WHERE id = $4", p, 4, true,
-                   2));
+    TRY(update_one(sc, "UPDATE users SET enabled = $1, updated_at = $2, revision = $3 WHERE id = $4", p, 4, true, 2));
     return store__audit(sc, a->audit, a->now, "user", a->id);
 }
 

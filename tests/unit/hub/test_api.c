@@ -390,7 +390,7 @@ static void test_auth_and_routing(void **state)
     expect_err(e, "POST", "/api/v1/users", ADMIN, body, 413, "body_too_large");
     free(body);
     assert_int_equal(post_chunked(e, "/api/v1/users", 200 * 1024), 413);
-    assert_int_equal(post_chunked(e, "/api/v1/users", 100), 400); /* small: parsed, not JSON */
+    assert_int_equal(post_chunked(e, "/api/v1/users", 100), 400);                    /* small: parsed, not JSON */
     assert_int_equal(http(e, "GET", "/healthz", NULL, NULL, NULL, NULL, NULL), 200); /* still serving */
 }
 
@@ -418,8 +418,8 @@ static void test_plans_and_subscriptions(void **state)
     expect_err(e, "POST", "/api/v1/plans", ADMIN, "{\"name\":\"X\",\"duration_days\":0}", 422, "invalid_field");
     expect_err(e, "POST", "/api/v1/plans", ADMIN, "{\"name\":\"X\",\"duration_days\":3,\"prices\":{\"rub\":1}}", 422,
                "invalid_field");
-    expect_err(e, "POST", "/api/v1/plans", ADMIN, "{\"name\":\"X\",\"duration_days\":3,\"prices\":{\"RUB\":1.5}}",
-               422, "invalid_field");
+    expect_err(e, "POST", "/api/v1/plans", ADMIN, "{\"name\":\"X\",\"duration_days\":3,\"prices\":{\"RUB\":1.5}}", 422,
+               "invalid_field");
     expect_err(e, "POST", "/api/v1/plans", ADMIN, "{\"name\":\"X\",\"duration_days\":3,\"reset_strategy\":\"hourly\"}",
                422, "invalid_field");
     char path[64];
@@ -508,7 +508,8 @@ static char *register_node(struct env *e, const char *name, int64_t *id)
     json_t *j;
     snprintf(body, sizeof body,
              "{\"name\":\"%s\",\"address\":\"%s.example.com\",\"port\":443,\"country\":\"NL\","
-             "\"public_key\":\"" PUBKEY "\",\"short_ids\":[\"6ba85179e30d4fc2\"],\"server_names\":[\"www.microsoft.com\"]}",
+             "\"public_key\":\"" PUBKEY
+             "\",\"short_ids\":[\"6ba85179e30d4fc2\"],\"server_names\":[\"www.microsoft.com\"]}",
              name, name);
     assert_int_equal(http(e, "POST", "/api/v1/nodes", ADMIN, body, NULL, &j, NULL), 201);
     *id = jint(j, "id");
@@ -526,8 +527,8 @@ static void test_nodes_and_sync(void **state)
     assert_true(strncmp(ntok, "vn_", 3) == 0);
     expect_err(e, "POST", "/api/v1/nodes", ADMIN,
                "{\"name\":\"nl-1\",\"address\":\"x.example.com\",\"public_key\":\"" PUBKEY "\"}", 409, "conflict");
-    expect_err(e, "POST", "/api/v1/nodes", ADMIN, "{\"name\":\"n2\",\"address\":\"x.example.com\",\"public_key\":\"abc\"}",
-               422, "invalid_field");
+    expect_err(e, "POST", "/api/v1/nodes", ADMIN,
+               "{\"name\":\"n2\",\"address\":\"x.example.com\",\"public_key\":\"abc\"}", 422, "invalid_field");
     expect_err(e, "POST", "/api/v1/nodes", ADMIN,
                "{\"name\":\"n2\",\"address\":\"bad host!\",\"public_key\":\"" PUBKEY "\"}", 422, "invalid_field");
     expect_err(e, "POST", "/api/v1/nodes", ADMIN,
@@ -707,8 +708,7 @@ static void test_device_limit(void **state)
     assert_non_null(strstr(r.headers, "x-hwid-not-supported: true"));
     assert_non_null(strstr(r.body, "fi-1.example.com"));
     free(r.body);
-    static const char *const ids[] = {"x-hwid: device-one-0001", "x-hwid: device-two-0002",
-                                      "x-hwid: device-three-03"};
+    static const char *const ids[] = {"x-hwid: device-one-0001", "x-hwid: device-two-0002", "x-hwid: device-three-03"};
     for (int i = 0; i < 3; i++) {
         extra_header = ids[i];
         assert_int_equal(http(e, "GET", sub, NULL, NULL, "Happ/1.63.1", NULL, &r), 200);
@@ -764,10 +764,12 @@ static void test_audit(void **state)
     assert_int_equal(http(e, "GET", "/metrics", SUPPORT, NULL, NULL, NULL, &r), 200);
     assert_non_null(
         strstr(r.body, "veil_hub_http_requests_total{route=\"/api/v1/users\",method=\"POST\",code=\"201\"} 1"));
-    assert_non_null(strstr(r.body, "veil_hub_http_requests_total{route=\"/api/v1/audit\",method=\"GET\",code=\"400\"} 1"));
+    assert_non_null(
+        strstr(r.body, "veil_hub_http_requests_total{route=\"/api/v1/audit\",method=\"GET\",code=\"400\"} 1"));
     assert_non_null(strstr(r.body, "veil_hub_objects{kind=\"users\"} 1"));
     assert_non_null(strstr(r.body, "veil_hub_db_pool_connections{state=\"size\"}"));
-    assert_non_null(strstr(r.body, "veil_hub_http_request_duration_seconds_bucket{route=\"/api/v1/users\",le=\"+Inf\"}"));
+    assert_non_null(
+        strstr(r.body, "veil_hub_http_request_duration_seconds_bucket{route=\"/api/v1/users\",le=\"+Inf\"}"));
     assert_null(strstr(r.body, "/api/v1/users/1")); /* ids never become labels */
     free(r.body);
 }

@@ -180,7 +180,7 @@ static void test_resets(void **state)
 
     int64_t mid = T0 + 13 * 3600; /* Wednesday 13:00 */
     assert_int_equal(hub_reset_next(HUB_RESET_DAILY, mid), T0 + HUB_DAY);
-    assert_int_equal(hub_reset_next(HUB_RESET_DAILY, T0), T0 + HUB_DAY); /* strictly after */
+    assert_int_equal(hub_reset_next(HUB_RESET_DAILY, T0), T0 + HUB_DAY);       /* strictly after */
     assert_int_equal(hub_reset_next(HUB_RESET_WEEKLY, mid), T0 + 5 * HUB_DAY); /* Monday Dec 1 */
     assert_int_equal(hub_reset_next(HUB_RESET_MONTHLY, mid), hub_days_from_civil(2025, 12, 1) * HUB_DAY);
     int64_t dec31 = hub_days_from_civil(2025, 12, 31) * HUB_DAY + 100;
@@ -212,15 +212,15 @@ static void test_formats(void **state)
     char uuid[37];
     hub_uuid_v4_format(uuid, rnd);
     assert_int_equal(strlen(uuid), 36);
-    assert_int_equal(uuid[14], '4');                  /* version */
-    assert_non_null(strchr("89ab", uuid[19]));       /* variant */
+    assert_int_equal(uuid[14], '4');           /* version */
+    assert_non_null(strchr("89ab", uuid[19])); /* variant */
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_enum_names), cmocka_unit_test(test_validation),        cmocka_unit_test(test_money),
-        cmocka_unit_test(test_periods_and_state), cmocka_unit_test(test_resets), cmocka_unit_test(test_formats),
+        cmocka_unit_test(test_enum_names),        cmocka_unit_test(test_validation), cmocka_unit_test(test_money),
+        cmocka_unit_test(test_periods_and_state), cmocka_unit_test(test_resets),     cmocka_unit_test(test_formats),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

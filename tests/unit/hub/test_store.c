@@ -532,8 +532,7 @@ static void test_payments_stats_lock(void **state)
     assert_true(held);
 }
 
-static void mk_payment(struct hub_payment *p, int64_t user, const char *ext, int64_t amount,
-                       enum hub_pay_status status)
+static void mk_payment(struct hub_payment *p, int64_t user, const char *ext, int64_t amount, enum hub_pay_status status)
 {
     memset(p, 0, sizeof *p);
     p->user_id = user;
@@ -772,7 +771,7 @@ static void test_open_errors(void **state)
         cmocka_unit_test_setup_teardown(test_plans, setup, teardown),                                                  \
         cmocka_unit_test_setup_teardown(test_subscriptions, setup, teardown),                                          \
         cmocka_unit_test_setup_teardown(test_nodes_tokens, setup, teardown),                                           \
-        cmocka_unit_test_setup_teardown(test_devices, setup, teardown),                                           \
+        cmocka_unit_test_setup_teardown(test_devices, setup, teardown),                                                \
         cmocka_unit_test_setup_teardown(test_sync_and_usage, setup, teardown),                                         \
         cmocka_unit_test_setup_teardown(test_payments_stats_lock, setup, teardown),                                    \
         cmocka_unit_test_setup_teardown(test_settle, setup, teardown),                                                 \

@@ -126,14 +126,17 @@ static void test_bad_bodies(void **state)
     expect_bad(3, "{}", "invalid_field");
     expect_bad(4, "{\"user_id\":1,\"plan_id\":0}", "invalid_field");
     expect_bad(5, "{\"days\":1e3}", "invalid_field");
-    expect_bad(6, "{\"name\":\"n\",\"address\":\"a\",\"public_key\":\"Z84J2IelR9ch3k8VtlVhhs5ycBUlXA7wHBWcBrjqnAw\","
-                  "\"short_ids\":[1]}",
+    expect_bad(6,
+               "{\"name\":\"n\",\"address\":\"a\",\"public_key\":\"Z84J2IelR9ch3k8VtlVhhs5ycBUlXA7wHBWcBrjqnAw\","
+               "\"short_ids\":[1]}",
                "invalid_field");
-    expect_bad(6, "{\"name\":\"n\",\"address\":\"a\",\"public_key\":\"Z84J2IelR9ch3k8VtlVhhs5ycBUlXA7wHBWcBrjqnAw\","
-                  "\"server_names\":[\"a,b\"]}",
+    expect_bad(6,
+               "{\"name\":\"n\",\"address\":\"a\",\"public_key\":\"Z84J2IelR9ch3k8VtlVhhs5ycBUlXA7wHBWcBrjqnAw\","
+               "\"server_names\":[\"a,b\"]}",
                "invalid_field");
-    expect_bad(6, "{\"name\":\"n\",\"address\":\"a\",\"public_key\":\"Z84J2IelR9ch3k8VtlVhhs5ycBUlXA7wHBWcBrjqnAw\","
-                  "\"short_ids\":[\"\",\"\",\"\",\"\",\"\",\"\",\"\",\"\",\"\"]}",
+    expect_bad(6,
+               "{\"name\":\"n\",\"address\":\"a\",\"public_key\":\"Z84J2IelR9ch3k8VtlVhhs5ycBUlXA7wHBWcBrjqnAw\","
+               "\"short_ids\":[\"\",\"\",\"\",\"\",\"\",\"\",\"\",\"\",\"\"]}",
                "invalid_field");
     expect_bad(7, "{\"weight\":-1}", "invalid_field");
     expect_bad(8, "{}", "missing_field");
@@ -141,7 +144,8 @@ static void test_bad_bodies(void **state)
     expect_bad(9, "{\"draining\":\"yes\"}", "invalid_field");
     expect_bad(10, "{\"delta\":0}", "invalid_field");
     expect_bad(10, "{\"delta\":9223372036854775807}", "invalid_field");
-    expect_bad(11, "{\"user_id\":3,\"amount_minor\":100,\"currency\":\"RUB\",\"idempotency_key\":\"short\",\"plan_id\":1}",
+    expect_bad(11,
+               "{\"user_id\":3,\"amount_minor\":100,\"currency\":\"RUB\",\"idempotency_key\":\"short\",\"plan_id\":1}",
                "invalid_field");
     expect_bad(11, "{\"user_id\":3,\"amount_minor\":100,\"currency\":\"RUB\",\"idempotency_key\":\"abc-12345\"}",
                "invalid_field");
