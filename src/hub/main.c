@@ -140,7 +140,9 @@ int main(int argc, char **argv)
         store_close(st);
         return 1;
     }
-    struct sched *sched = cfg.sched_enabled ? sched_start(st, cfg.sched_interval) : NULL;
+    /* A node that missed several sync rounds leaves subscriptions until it pushes again. */
+    int64_t node_stale = (int64_t)cfg.sync_interval * 4 > 120 ? (int64_t)cfg.sync_interval * 4 : 120;
+    struct sched *sched = cfg.sched_enabled ? sched_start(st, cfg.sched_interval, node_stale) : NULL;
     log_info("hub", 0, "listening", LF_STR("addr", cfg.listen), LF_UINT("port", api_port(srv)),
              LF_STR("database", dbshow), LF_BOOL("scheduler", sched != NULL));
     for (;;) {

@@ -14,6 +14,7 @@
 struct sched {
     struct store *st;
     unsigned interval;
+    int64_t node_stale;
     char holder[96];
     pthread_t th;
     pthread_mutex_t mu;
@@ -21,7 +22,7 @@ struct sched {
     bool stop;
 };
 
-int sched_tick(struct store *st, const char *holder, unsigned interval, int64_t now, bool *ran)
+int sched_tick(struct store *st, const char *holder, unsigned interval, int64_t node_stale, int64_t now, bool *ran)
 {
     bool held = false;
     *ran = false;
@@ -31,10 +32,13 @@ int sched_tick(struct store *st, const char *holder, unsigned interval, int64_t 
         return 0;
     struct store_sched_result r;
     TRY(store_sched_run(st, now, &r));
+    int64_t down = 0;
+    if (node_stale > 0)
+        TRY(store_node_mark_stale(st, now, node_stale, &down));
     *ran = true;
-    if (r.expired || r.reset || r.limited)
+    if (r.expired || r.reset || r.limited || down)
         log_info("sched", 0, "pass", LF_INT("expired", r.expired), LF_INT("reset", r.reset),
-                 LF_INT("limited", r.limited));
+                 LF_INT("limited", r.limited), LF_INT("nodes_down", down));
     return 0;
 }
 
@@ -45,7 +49,7 @@ static void *run(void *arg)
     while (!s->stop) {
         pthread_mutex_unlock(&s->mu);
         bool ran;
-        int rc = sched_tick(s->st, s->holder, s->interval, (int64_t)time(NULL), &ran);
+        int rc = sched_tick(s->st, s->holder, s->interval, s->node_stale, (int64_t)time(NULL), &ran);
         if (rc < 0)
             log_warn("sched", 0, "pass_failed", LF_STR("err", err_str(rc)));
         pthread_mutex_lock(&s->mu);
@@ -62,13 +66,14 @@ static void *run(void *arg)
     return NULL;
 }
 
-struct sched *sched_start(struct store *st, unsigned interval)
+struct sched *sched_start(struct store *st, unsigned interval, int64_t node_stale)
 {
     struct sched *s = calloc(1, sizeof *s);
     if (s == NULL)
         return NULL;
     s->st = st;
     s->interval = interval ? interval : 60;
+    s->node_stale = node_stale;
     char host[64] = "host";
     gethostname(host, sizeof host - 1);
     host[sizeof host - 1] = '\0';

@@ -122,6 +122,9 @@ int store_node_list(struct store *st, struct hub_node **out, size_t *n);
 int store_node_set(struct store *st, int64_t id, int64_t weight, int draining, int health, int64_t now,
                    const struct store_audit *audit);
 int store_node_delete(struct store *st, int64_t id, int64_t now, const struct store_audit *audit);
+/* Marks nodes "down" whose last usage push is older than now - stale_after (nodes that never
+ * pushed keep their health); *n receives how many changed. Subscriptions stop listing them. */
+int store_node_mark_stale(struct store *st, int64_t now, int64_t stale_after, int64_t *n);
 
 /* ---- API tokens ---- */
 int store_token_add(struct store *st, const char *name, const char *token_hash, enum hub_role role, int64_t now,

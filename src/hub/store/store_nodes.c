@@ -230,6 +230,27 @@ int store_node_delete(struct store *st, int64_t id, int64_t now, const struct st
     return store__tx(st, delete_body, &a);
 }
 
+static int stale_body(struct store_conn *sc, void *arg)
+{
+    struct node_arg *a = arg;
+    struct store_val p[] = {SV_I(a->now - a->weight)};
+    struct store_res r;
+    TRY(store__exec(sc, "UPDATE nodes SET health = 'down' WHERE health = 'up' AND last_seen > 0 AND last_seen < $1", p,
+                    1, &r));
+    a->count = (size_t)r.changes;
+    store__res_free(&r);
+    return 0;
+}
+
+int store_node_mark_stale(struct store *st, int64_t now, int64_t stale_after, int64_t *n)
+{
+    struct node_arg a = {.now = now, .weight = stale_after};
+    TRY(store__tx(st, stale_body, &a));
+    if (n != NULL)
+        *n = (int64_t)a.count;
+    return 0;
+}
+
 /* ---- API tokens ---- */
 
 struct token_arg {
