@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -16,6 +17,13 @@
 #include "vless/udp.h"
 
 #define UA_IO_WAIT_MS 10000
+
+static uint8_t gid_key[32];
+
+static void gid_key_init(void)
+{
+    (void)crypto_random(gid_key, sizeof(gid_key));
+}
 
 struct ua {
     const struct outbound_cfg *cfg;
@@ -35,6 +43,21 @@ static void vaddr_from_sock(struct vless_addr *v, const struct sock_addr *sa)
         vless_addr_ipv4(v, (const uint8_t *)&sa->u.in4.sin_addr, ntohs(sa->u.in4.sin_port));
     else
         vless_addr_ipv6(v, sa->u.in6.sin6_addr.s6_addr, ntohs(sa->u.in6.sin6_port));
+}
+
+/* XUDP GlobalID (spec/mux-xudp.md §6): a keyed hash of the application's UDP source, so the
+ * same local socket keeps its association (and NAT port) on the node across connections. The
+ * key is random per process; the node treats the value as opaque. */
+static void global_id(const struct sock_addr *app, uint8_t out[8])
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    (void)pthread_once(&once, gid_key_init);
+    char text[80] = "udp:";
+    uint8_t mac[32];
+    (void)sock_addr_format(app, text + 4, sizeof(text) - 4);
+    if (crypto_hmac(CRYPTO_SHA256, gid_key, sizeof(gid_key), text, strlen(text), mac) < 0)
+        (void)crypto_random(mac, 8);
+    memcpy(out, mac, 8);
 }
 
 static int wait_fd(int fd, short ev)
@@ -101,7 +124,7 @@ static void from_app(struct ua *ua, const uint8_t *p, size_t n)
         ua->up = true;
         ua->new_sent = false;
         ua->first = dst;
-        (void)crypto_random(ua->gid, sizeof(ua->gid));
+        global_id(&ua->app, ua->gid);
     }
     struct buf b;
     buf_init(&b);

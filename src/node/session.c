@@ -164,6 +164,7 @@ void node_session_close_all(struct node_worker *w)
         struct session *s = container_of(w->sessions.next, struct session, link);
         session_close(s, NODE_CR_SHUTDOWN, 0);
     }
+    node_udp_worker_close(w); /* XUDP associations kept for reuse */
 }
 
 /* ---- plumbing ---- */
@@ -497,6 +498,7 @@ static void start_udp(struct session *s, const struct vless_flow_decision *d)
         .vision = d->vision,
         .mux_udp_only = d->mux_udp_only,
         .uuid = s->req.id,
+        .user_key = s->req.user->key,
         .cmd = s->req.cmd,
         .dest = &s->req.dest,
         .version = s->req.version,

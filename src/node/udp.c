@@ -24,6 +24,7 @@
 #define UDP_NAME_QUEUE 8          /* datagrams held per name while it resolves */
 #define UDP_MAX_ASSOCS 256        /* Mux sessions per connection */
 #define UDP_DGRAM_MAX 65535
+#define UDP_KEEP_MS 60000         /* an ended XUDP association waits this long for its GlobalID */
 
 struct udp_pending {
     struct udp_pending *next;
@@ -53,9 +54,14 @@ struct udp_sock {
 
 /* One NAT association: the single flow of command 2, or one Mux session. */
 struct udp_assoc {
-    struct node_udp *u;
+    struct node_worker *w;
+    struct node_udp *u; /* NULL while kept for its GlobalID */
     struct udp_assoc *next;
     uint16_t id;
+    bool has_gid, in_reg;
+    uint8_t gid[8], user[16];
+    struct udp_assoc *rprev, *rnext; /* the worker's registry of GlobalID associations */
+    struct loop_timer keep;          /* kept: when to close */
     struct udp_sock sk[2]; /* IPv4, IPv6 */
     struct vless_addr dest; /* the New's / request's destination */
     uint64_t last_ms;
@@ -69,6 +75,7 @@ struct node_udp {
     struct loop_io io;
     struct tunnel_xprt x;
     bool mux, mux_udp_only, closed;
+    uint8_t user[16];
     struct buf in;  /* uplink plaintext: an incomplete frame */
     struct buf out; /* downlink plaintext not yet taken by the transport */
     struct udp_assoc *assocs;
@@ -79,6 +86,11 @@ struct node_udp {
     uint64_t up, down, dropped;
     node_udp_done_cb *on_done;
     void *arg;
+};
+
+/* Every association with a GlobalID on one worker, live or kept (spec/mux-xudp.md §6). */
+struct node_udp_registry {
+    struct udp_assoc *head;
 };
 
 static void pump(struct node_udp *u);
@@ -109,17 +121,12 @@ static void name_clear(struct udp_name *n)
     n->used = n->ready = false;
 }
 
-static void assoc_free(struct udp_assoc *a)
+/* Takes the association out of its tunnel (nothing is sent). */
+static void assoc_detach(struct udp_assoc *a)
 {
     struct node_udp *u = a->u;
-    for (size_t i = 0; i < UDP_NAMES; i++)
-        name_clear(&a->names[i]);
-    for (int f = 0; f < 2; f++) {
-        if (a->sk[f].fd >= 0) {
-            loop_io_stop(u->w->loop, &a->sk[f].io);
-            close(a->sk[f].fd);
-        }
-    }
+    if (u == NULL)
+        return;
     for (struct udp_assoc **pp = &u->assocs; *pp; pp = &(*pp)->next) {
         if (*pp == a) {
             *pp = a->next;
@@ -127,7 +134,107 @@ static void assoc_free(struct udp_assoc *a)
         }
     }
     u->n_assocs--;
+    a->u = NULL;
+    a->next = NULL;
+}
+
+static void assoc_attach(struct node_udp *u, struct udp_assoc *a, uint16_t id, const struct vless_addr *dest)
+{
+    a->u = u;
+    a->id = id;
+    a->dest = *dest;
+    a->last_ms = u->last_ms = loop_now(u->w->loop);
+    a->next = u->assocs;
+    u->assocs = a;
+    u->n_assocs++;
+}
+
+static void reg_add(struct udp_assoc *a)
+{
+    struct node_worker *w = a->w;
+    if (w->udp_reg == NULL)
+        w->udp_reg = calloc(1, sizeof(*w->udp_reg));
+    if (w->udp_reg == NULL)
+        return; /* no reuse for this one, nothing else changes */
+    a->rprev = NULL;
+    a->rnext = w->udp_reg->head;
+    if (a->rnext)
+        a->rnext->rprev = a;
+    w->udp_reg->head = a;
+    a->in_reg = true;
+}
+
+static void reg_remove(struct udp_assoc *a)
+{
+    if (!a->in_reg)
+        return;
+    if (a->rprev)
+        a->rprev->rnext = a->rnext;
+    else
+        a->w->udp_reg->head = a->rnext;
+    if (a->rnext)
+        a->rnext->rprev = a->rprev;
+    a->in_reg = false;
+}
+
+static struct udp_assoc *reg_find(struct node_worker *w, const uint8_t user[16], const uint8_t gid[8])
+{
+    if (w->udp_reg == NULL)
+        return NULL;
+    for (struct udp_assoc *a = w->udp_reg->head; a; a = a->rnext)
+        if (memcmp(a->gid, gid, 8) == 0 && memcmp(a->user, user, 16) == 0)
+            return a;
+    return NULL;
+}
+
+/* Closes the association for good: sockets, lookups, registry entry. */
+static void assoc_free(struct udp_assoc *a)
+{
+    struct loop *loop = a->w->loop;
+    assoc_detach(a);
+    reg_remove(a);
+    loop_timer_stop(loop, &a->keep);
+    for (size_t i = 0; i < UDP_NAMES; i++)
+        name_clear(&a->names[i]);
+    for (int f = 0; f < 2; f++) {
+        if (a->sk[f].fd >= 0) {
+            loop_io_stop(loop, &a->sk[f].io);
+            close(a->sk[f].fd);
+        }
+    }
     free(a);
+}
+
+static void keep_expired(struct loop *loop, struct loop_timer *t)
+{
+    (void)loop;
+    assoc_free(container_of(t, struct udp_assoc, keep));
+}
+
+/* The session ended without an error of ours (client End, connection gone): an association with
+ * a GlobalID is kept for a minute for the client's next connection, others close. */
+static void assoc_release(struct udp_assoc *a)
+{
+    if (!a->in_reg || a->w->draining || a->sk[0].fd + a->sk[1].fd == -2) {
+        assoc_free(a);
+        return;
+    }
+    assoc_detach(a);
+    for (size_t i = 0; i < UDP_NAMES; i++)
+        if (!a->names[i].ready)
+            name_clear(&a->names[i]); /* a lookup would call back into a tunnel that is gone */
+    if (loop_timer_start(a->w->loop, &a->keep, UDP_KEEP_MS, 0) < 0)
+        assoc_free(a);
+}
+
+void node_udp_worker_close(struct node_worker *w)
+{
+    if (w->udp_reg == NULL)
+        return;
+    while (w->udp_reg->head != NULL)
+        assoc_free(w->udp_reg->head);
+    free(w->udp_reg);
+    w->udp_reg = NULL;
 }
 
 /* Ends one association; Mux tells the client with an End frame (option ERROR when `error`). */
@@ -159,7 +266,7 @@ void node_udp_free(struct node_udp *u)
     loop_io_stop(u->w->loop, &u->io);
     loop_timer_stop(u->w->loop, &u->tick);
     while (u->assocs != NULL)
-        assoc_free(u->assocs);
+        assoc_release(u->assocs);
     atomic_fetch_add(&u->w->stats.bytes_up, u->up);
     atomic_fetch_add(&u->w->stats.bytes_down, u->down);
     log_debug("udp", u->id, "udp_end", LF_UINT("up", u->up), LF_UINT("down", u->down),
@@ -254,6 +361,12 @@ static void on_udp(struct loop *loop, struct loop_io *io, unsigned ev)
     struct udp_sock *us = container_of(io, struct udp_sock, io);
     struct udp_assoc *a = us->a;
     struct node_udp *u = a->u;
+    if (u == NULL) { /* kept for its GlobalID: nobody to deliver to */
+        uint8_t sink[1];
+        for (int i = 0; i < UDP_READ_BURST && recv(io->fd, sink, sizeof(sink), MSG_TRUNC) >= 0; i++)
+            ;
+        return;
+    }
     static _Thread_local uint8_t tmp[UDP_DGRAM_MAX]; /* per worker thread, not on its stack */
     for (int i = 0; i < UDP_READ_BURST && !u->closed; i++) {
         struct sock_addr src;
@@ -453,14 +566,10 @@ static struct udp_assoc *assoc_new(struct node_udp *u, uint16_t id, const struct
     struct udp_assoc *a = calloc(1, sizeof(*a));
     if (a == NULL)
         return NULL;
-    a->u = u;
-    a->id = id;
+    a->w = u->w;
     a->sk[0].fd = a->sk[1].fd = -1;
-    a->dest = *dest;
-    a->last_ms = u->last_ms = loop_now(u->w->loop);
-    a->next = u->assocs;
-    u->assocs = a;
-    u->n_assocs++;
+    loop_timer_init(&a->keep, keep_expired);
+    assoc_attach(u, a, id, dest);
     return a;
 }
 
@@ -481,7 +590,7 @@ static int on_frame(struct node_udp *u, const struct vless_mux_frame *f)
         return 0;
     case VLESS_MUX_END:
         if (a != NULL) {
-            assoc_free(a); /* the client ended it: no End back */
+            assoc_release(a); /* the client ended it: no End back */
             u->last_ms = loop_now(u->w->loop);
         }
         return 0;
@@ -491,11 +600,29 @@ static int on_frame(struct node_udp *u, const struct vless_mux_frame *f)
                 return ERR_UNSUPPORTED; /* upstream: "unexpected network" closes all */
             return vless_mux_encode_end(&u->out, f->session_id, true);
         }
-        if (a != NULL)
+        static const uint8_t zero[8];
+        bool gid = f->has_global_id && memcmp(f->global_id, zero, 8) != 0;
+        struct udp_assoc *known = gid ? reg_find(u->w, u->user, f->global_id) : NULL;
+        if (a != NULL && a != known)
             assoc_free(a); /* a reused id starts afresh */
-        a = assoc_new(u, f->session_id, &f->target);
-        if (a == NULL)
-            return vless_mux_encode_end(&u->out, f->session_id, true);
+        if (known != NULL) {
+            /* §6: the client's association, live elsewhere (detached quietly) or kept */
+            assoc_detach(known);
+            loop_timer_stop(u->w->loop, &known->keep);
+            assoc_attach(u, known, f->session_id, &f->target);
+            a = known;
+            log_debug("udp", u->id, "xudp_reuse", LF_UINT("session", a->id));
+        } else {
+            a = assoc_new(u, f->session_id, &f->target);
+            if (a == NULL)
+                return vless_mux_encode_end(&u->out, f->session_id, true);
+            if (gid) {
+                a->has_gid = true;
+                memcpy(a->gid, f->global_id, 8);
+                memcpy(a->user, u->user, 16);
+                reg_add(a);
+            }
+        }
         if (f->has_data)
             send_up(a, &f->target, f->data.p, f->data.len);
         return 0;
@@ -583,6 +710,10 @@ static void on_tick(struct loop *loop, struct loop_timer *t)
 {
     struct node_udp *u = container_of(t, struct node_udp, tick);
     uint64_t now = loop_now(loop);
+    if (u->w->draining) { /* UDP never "finishes": do not hold a drain until its deadline */
+        finish(u, NODE_CR_SHUTDOWN, 0);
+        return;
+    }
     struct udp_assoc *next;
     for (struct udp_assoc *a = u->assocs; a; a = next) {
         next = a->next;
@@ -611,6 +742,7 @@ int node_udp_start(const struct node_udp_params *p, struct node_udp **out)
     u->fd = p->fd;
     u->mux = p->cmd == VLESS_CMD_MUX;
     u->mux_udp_only = p->mux_udp_only;
+    memcpy(u->user, p->user_key, sizeof(u->user));
     u->idle_ms = p->idle_ms ? p->idle_ms : 60000;
     u->on_done = p->on_done;
     u->arg = p->arg;

@@ -9,7 +9,12 @@
  * leaves), names resolved through node_dns. Bounded queues everywhere: datagrams are dropped
  * rather than buffered without bound. Associations idle for udp_idle_ms are closed (Mux: an End
  * frame), and the tunnel ends once it has had no association for that long (command 2: when its
- * only association goes idle). Mux TCP sub-connections are not relayed: a Vision user's closes
+ * only association goes idle). A draining node ends its UDP tunnels at the next tick.
+ *
+ * XUDP GlobalID (spec/mux-xudp.md §6), keyed by (user, GlobalID) per worker: a New whose GlobalID
+ * names a live association moves it here (quietly detached from its old connection); one that
+ * names an association kept after its session ended (End, connection loss: kept 60 s) takes it
+ * back. Either way the client keeps its NAT port toward the destinations. Mux TCP sub-connections are not relayed: a Vision user's closes
  * the connection (spec/mux-xudp.md §4), anyone else's gets an End with the error bit. */
 #ifndef VEIL_NODE_UDP_H
 #define VEIL_NODE_UDP_H
@@ -38,6 +43,7 @@ struct node_udp_params {
     bool vision;
     bool mux_udp_only;      /* Vision user on Mux: a TCP New closes the connection */
     const uint8_t *uuid;    /* 16 bytes, as the client sent it (Vision frames) */
+    const uint8_t *user_key; /* 16 bytes: the user's lookup key (GlobalID associations are per user) */
     enum vless_cmd cmd;     /* VLESS_CMD_UDP or VLESS_CMD_MUX */
     const struct vless_addr *dest; /* command 2: the destination */
     uint8_t version;               /* for the response header */
@@ -55,8 +61,12 @@ struct node_udp_params {
 /* Starts relaying on p->w's loop. 0, or ERR_NOMEM / -errno (nothing left registered; the
  * callback is not called). */
 int node_udp_start(const struct node_udp_params *p, struct node_udp **out);
-/* Stops everything (watchers, UDP sockets, lookups) at once; the memory goes at the end of the
- * loop iteration. Adds the byte counters to the worker's stats. NULL is a no-op. */
+/* Stops everything (watchers, lookups) at once; the memory goes at the end of the loop
+ * iteration. XUDP associations with a GlobalID stay with the worker for a minute, so the client's
+ * next connection reuses their NAT socket (spec/mux-xudp.md §6); others are closed. Adds the byte
+ * counters to the worker's stats. NULL is a no-op. */
 void node_udp_free(struct node_udp *u);
+/* Closes the worker's kept XUDP associations (node stopping, after every session closed). */
+void node_udp_worker_close(struct node_worker *w);
 
 #endif

@@ -75,6 +75,7 @@ struct node_worker {
     struct tls13_ctx tls_server;
     const struct tls13_kex_ops *groups[2];
     struct node_listener *listeners; /* one per inbound */
+    struct node_udp_registry *udp_reg; /* node/udp.c: XUDP associations by GlobalID (lazy) */
     size_t n_listeners;
     bool draining;
     uint64_t next_id;

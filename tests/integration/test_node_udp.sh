@@ -23,7 +23,7 @@ bg echo1 python3 "$SUPPORT/udp_tools.py" echo "$E1"
 bg echo2 python3 "$SUPPORT/udp_tools.py" echo "$E2"
 bg dns python3 "$SUPPORT/udp_tools.py" dns "$D_PORT" 192.0.2.7
 
-node_config() { # node_config FILE PORT ALLOW_PRIVATE
+node_config() { # node_config FILE PORT ALLOW_PRIVATE WORKERS
   cat > "$1" <<EOC
 {
   "log": {"loglevel": "debug"},
@@ -37,12 +37,13 @@ node_config() { # node_config FILE PORT ALLOW_PRIVATE
         "privateKey": "$PRIV", "shortIds": ["$SID"], "maxTimeDiff": 60000}}
   }],
   "outbounds": [{"protocol": "freedom"}],
-  "veil": {"workers": 2, "allowPrivateDestinations": $3, "udpIdleTimeoutSec": 2}
+  "veil": {"workers": $4, "allowPrivateDestinations": $3, "udpIdleTimeoutSec": 2}
 }
 EOC
 }
-node_config "$WORK/node.json" "$N_PORT" true
-node_config "$WORK/node2.json" "$N2_PORT" false
+# One worker for the first node: GlobalID associations are kept per worker (test 3b).
+node_config "$WORK/node.json" "$N_PORT" true 1
+node_config "$WORK/node2.json" "$N2_PORT" false 2
 bg node "$VEIL_BIN/veil-node" -c "$WORK/node.json"
 NODE_PID=$LASTPID
 bg node2 "$VEIL_BIN/veil-node" -c "$WORK/node2.json"
@@ -86,6 +87,12 @@ ut "$C2" send 127.0.0.1 "$E1" x expect x port a sleep 3.5 send 127.0.0.1 "$E1" z
 grep -q '"udp_idle"' "$WORK/node.log" || fail "no udp_idle in the node log"
 ok "idle UDP associations are closed (XUDP and command 2); the next datagram gets a new one"
 
+# 3b. XUDP GlobalID: the same local socket on a new connection gets its association back.
+ut "$C1" send 127.0.0.1 "$E1" before expect before port a reconnect send 127.0.0.1 "$E1" after expect after \
+  port b same a b || fail "GlobalID reuse"
+grep -q '"xudp_reuse"' "$WORK/node.log" || fail "no xudp_reuse in the node log"
+ok "Vision: XUDP GlobalID keeps the NAT association across connections"
+
 # 4. Destination policy (allowPrivateDestinations false): nothing leaves, the node says why.
 ut "$C3" send 10.0.0.1 53 refused-xudp noreply 1 || fail "XUDP to 10.0.0.1"
 ut "$C4" send 10.0.0.1 53 refused-plain noreply 1 || fail "command 2 to 10.0.0.1"
@@ -97,6 +104,17 @@ ok "destination policy: 10.0.0.1, loopback and a name resolving to loopback refu
 
 kill -0 "$NODE_PID" || fail "node died"
 ut "$C1" send 127.0.0.1 "$E1" still expect still || fail "node unusable at the end"
+# SIGTERM with kept XUDP associations and an open UDP tunnel: clean exit (leaks show up here).
+python3 "$SUPPORT/udp_tools.py" socks "$C1" send 127.0.0.1 "$E1" open expect open sleep 30 >/dev/null 2>&1 &
+HOLD=$!
+sleep 1
+kill -TERM "$NODE_PID"
+for i in $(seq 1 150); do kill -0 "$NODE_PID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$NODE_PID" 2>/dev/null && fail "node did not exit after SIGTERM"
+rc=0; wait "$NODE_PID" || rc=$?
+[ $rc = 0 ] || fail "node exit code $rc after SIGTERM"
+kill "$HOLD" 2>/dev/null || true
+ok "SIGTERM with UDP tunnels and kept associations: node exits 0"
 if grep -lE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:' "$WORK"/*.log; then
   fail "sanitizer reports in the logs above"
 fi

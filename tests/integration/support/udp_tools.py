@@ -12,6 +12,7 @@
       noreply SECONDS          no datagram may arrive for that long
       dns HOST PORT NAME IP    A query for NAME via HOST:PORT, answer must contain IP
       sleep SECONDS
+      reconnect                a new association (new control connection), same local socket
 Exit status 0 when every step passed; the first failure is printed."""
 import socket
 import struct
@@ -77,15 +78,20 @@ def dns_query(name):
     return q + b"\x00\x00\x01\x00\x01"
 
 
-def socks(sport, steps):
+def associate(sport):
     ctl = socket.create_connection(("127.0.0.1", sport), timeout=10)
     ctl.sendall(b"\x05\x01\x00")
     assert ctl.recv(2) == b"\x05\x00", "method"
     ctl.sendall(b"\x05\x03\x00\x01\x00\x00\x00\x00\x00\x00")
     rep = ctl.recv(64)
     assert rep[:2] == b"\x05\x00", "UDP ASSOCIATE refused: %r" % rep
-    relay = (socket.inet_ntoa(rep[4:8]), struct.unpack(">H", rep[8:10])[0])
+    return ctl, (socket.inet_ntoa(rep[4:8]), struct.unpack(">H", rep[8:10])[0])
+
+
+def socks(sport, steps):
+    ctl, relay = associate(sport)
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 0))
     ports = {}
     last = None
     i = 0
@@ -139,6 +145,11 @@ def socks(sport, steps):
                 sys.exit("FAIL: DNS answer %r lacks %s" % (last[2], ip))
             print("dns %s -> %s" % (name, ip))
             i += 5
+        elif op == "reconnect":
+            ctl.close()
+            time.sleep(0.3)
+            ctl, relay = associate(sport)
+            i += 1
         elif op == "sleep":
             time.sleep(float(steps[i + 1]))
             i += 2
