@@ -277,6 +277,7 @@ int reality_auth(const struct reality_server_cfg *cfg, const struct reality_clie
                  struct reality_auth_result *res)
 {
     memset(res, 0, sizeof(*res));
+    res->outcome = REALITY_OUTCOME_DECRYPT_FAILED; /* never "authenticated" by accident */
     if (!cfg->frozen)
         return ERR_BAD_STATE;
     int rc = decide(cfg, ch, now_ms, res);

@@ -354,6 +354,11 @@ static void test_config_rules(void **state)
     uint8_t key[32] = {1};
     struct reality_server_cfg *cfg = reality_server_cfg_new(key);
     assert_int_equal(reality_server_cfg_freeze(cfg), ERR_CONFIG); /* no names, no shortIds */
+    struct reality_client_hello empty_ch;
+    memset(&empty_ch, 0, sizeof(empty_ch));
+    struct reality_auth_result res;
+    assert_int_equal(reality_auth(cfg, &empty_ch, 0, &res), ERR_BAD_STATE); /* not frozen */
+    assert_int_not_equal(res.outcome, REALITY_OUTCOME_AUTHENTICATED);
     assert_int_equal(reality_server_cfg_add_server_name(cfg, "a", 1), 0);
     assert_int_equal(reality_server_cfg_freeze(cfg), ERR_CONFIG);
     assert_int_equal(reality_server_cfg_add_short_id(cfg, "x"), ERR_CONFIG);
