@@ -237,6 +237,7 @@ int reality_cert_verify_msg(const uint8_t *msg, size_t len, const uint8_t auth_k
 {
     struct wire_rd r = wire_rd_init(msg, len), body, ctx, list, leaf, exts;
     uint8_t type;
+    *verdict = REALITY_CERT_NOT_REALITY; /* also on a malformed message */
     if (wire_rd_u8(&r, &type) < 0 || type != 11 || wire_rd_vec24(&r, &body) < 0 || wire_rd_done(&r) < 0)
         return ERR_MALFORMED;
     if (wire_rd_vec8(&body, &ctx) < 0 || wire_rd_vec24(&body, &list) < 0 || wire_rd_done(&body) < 0)
