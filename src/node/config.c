@@ -211,23 +211,77 @@ static void parse_user(struct cfg_ctx *c, const json_t *u, struct node_user *use
 }
 
 /* Users collide when ids differ only in bytes 6-7 (spec/vless.md §3) or emails match ignoring case. */
+/* Sorting users to find duplicates in O(n log n): hub-synced tables can be large. */
+struct dup_ctx {
+    const struct node_user *users;
+    bool by_email;
+};
+
+static int user_key_cmp(const struct node_user *a, const struct node_user *b, bool by_email)
+{
+    if (by_email)
+        return strcasecmp(a->email, b->email);
+    /* bytes 6-7 are not part of a user's identity (spec/vless.md §3) */
+    int r = memcmp(a->id, b->id, 6);
+    return r ? r : memcmp(a->id + 8, b->id + 8, 8);
+}
+
+static int dup_cmp(const void *x, const void *y, void *arg)
+{
+    const struct dup_ctx *d = arg;
+    size_t i = *(const size_t *)x, j = *(const size_t *)y;
+    int r = user_key_cmp(&d->users[i], &d->users[j], d->by_email);
+    return r ? r : (i > j) - (i < j);
+}
+
+static int pair_cmp(const void *x, const void *y)
+{
+    const size_t *a = x, *b = y;
+    return (a[0] > b[0]) - (a[0] < b[0]);
+}
+
+/* Reports every user whose id (or email) equals an earlier user's, against the first one. */
+static void report_duplicates(struct cfg_ctx *c, const struct node_inbound *in, const char *clients_key, bool by_email)
+{
+    size_t *idx = xcalloc(in->n_users, sizeof(*idx));
+    size_t n = 0;
+    for (size_t i = 0; i < in->n_users; i++)
+        if (by_email ? in->users[i].email != NULL : in->users[i].id_text != NULL)
+            idx[n++] = i;
+    struct dup_ctx d = {in->users, by_email};
+    qsort_r(idx, n, sizeof(*idx), dup_cmp, &d);
+    size_t *pairs = xcalloc(n, 2 * sizeof(*pairs)); /* {duplicate, first} */
+    size_t np = 0;
+    for (size_t k = 1, first = 0; k < n; k++) {
+        if (user_key_cmp(&in->users[idx[k]], &in->users[idx[first]], by_email) != 0) {
+            first = k;
+            continue;
+        }
+        pairs[2 * np] = idx[k];
+        pairs[2 * np + 1] = idx[first];
+        np++;
+    }
+    qsort(pairs, np, 2 * sizeof(*pairs), pair_cmp);
+    for (size_t k = 0; k < np; k++) {
+        size_t mark = cfg_push_key(c, clients_key);
+        size_t m2 = cfg_push_index(c, pairs[2 * k]);
+        if (by_email)
+            cfg_error(c, "email", "duplicate of %s[%zu].email (emails are unique ignoring case)", clients_key,
+                      pairs[2 * k + 1]);
+        else
+            cfg_error(c, "id", "duplicate of %s[%zu].id (ids differing only in bytes 6-7 are the same user)",
+                      clients_key, pairs[2 * k + 1]);
+        cfg_pop(c, m2);
+        cfg_pop(c, mark);
+    }
+    free(pairs);
+    free(idx);
+}
+
 static void check_user_duplicates(struct cfg_ctx *c, const struct node_inbound *in, const char *clients_key)
 {
-    for (size_t i = 0; i < in->n_users; i++) {
-        const struct node_user *a = &in->users[i];
-        for (size_t j = 0; j < i; j++) {
-            const struct node_user *b = &in->users[j];
-            size_t mark = cfg_push_key(c, clients_key);
-            size_t m2 = cfg_push_index(c, i);
-            if (a->id_text && b->id_text && memcmp(a->id, b->id, 6) == 0 && memcmp(a->id + 8, b->id + 8, 8) == 0)
-                cfg_error(c, "id", "duplicate of %s[%zu].id (ids differing only in bytes 6-7 are the same user)",
-                          clients_key, j);
-            if (a->email && b->email && strcasecmp(a->email, b->email) == 0)
-                cfg_error(c, "email", "duplicate of %s[%zu].email (emails are unique ignoring case)", clients_key, j);
-            cfg_pop(c, m2);
-            cfg_pop(c, mark);
-        }
-    }
+    report_duplicates(c, in, clients_key, false);
+    report_duplicates(c, in, clients_key, true);
 }
 
 static void parse_vless_settings(struct cfg_ctx *c, const json_t *st, struct node_inbound *in)

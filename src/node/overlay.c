@@ -342,19 +342,151 @@ static json_t *client_json(const struct node_overlay_user *u)
     return j;
 }
 
-/* Does the clients array already hold this id (bytes 6-7 ignored) or email? */
-static bool clients_have(const json_t *arr, const struct node_overlay_user *u)
+/* A small string -> value hash table (open addressing) so that layering a large hub table
+ * stays linear. Keys are copied. */
+struct strmap {
+    char **keys;
+    uint64_t *vals;
+    size_t cap; /* power of two */
+};
+
+static uint64_t str_hash(const char *s)
 {
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 1099511628211ull;
+    return h;
+}
+
+static int strmap_init(struct strmap *m, size_t n)
+{
+    size_t cap = 16;
+    while (cap < 2 * n + 2)
+        cap *= 2;
+    m->keys = calloc(cap, sizeof(*m->keys));
+    m->vals = calloc(cap, sizeof(*m->vals));
+    m->cap = cap;
+    return m->keys && m->vals ? 0 : ERR_NOMEM;
+}
+
+static void strmap_dispose(struct strmap *m)
+{
+    for (size_t i = 0; m->keys && i < m->cap; i++)
+        free(m->keys[i]);
+    free(m->keys);
+    free(m->vals);
+}
+
+static char **strmap_slot(const struct strmap *m, const char *key)
+{
+    for (size_t i = str_hash(key) & (m->cap - 1);; i = (i + 1) & (m->cap - 1))
+        if (m->keys[i] == NULL || strcmp(m->keys[i], key) == 0)
+            return &m->keys[i];
+}
+
+static bool strmap_get(const struct strmap *m, const char *key, uint64_t *val)
+{
+    char **slot = strmap_slot(m, key);
+    if (*slot == NULL)
+        return false;
+    if (val)
+        *val = m->vals[slot - m->keys];
+    return true;
+}
+
+/* Inserts (the table is sized for every key up front, so it never fills). */
+static int strmap_put(struct strmap *m, const char *key, uint64_t val)
+{
+    char **slot = strmap_slot(m, key);
+    if (*slot == NULL && (*slot = strdup(key)) == NULL)
+        return ERR_NOMEM;
+    m->vals[slot - m->keys] = val;
+    return 0;
+}
+
+/* Identity keys: "i" + the id with bytes 6-7 zeroed (hex), "e" + the lower-cased email. */
+static void id_key(const char *id, char out[34])
+{
+    uint8_t b[16];
+    out[0] = 'i';
+    if (uuid_from_string(b, id, strlen(id)) < 0) {
+        snprintf(out + 1, 33, "?%.31s", id);
+        return;
+    }
+    b[6] = b[7] = 0;
+    for (size_t i = 0; i < 16; i++)
+        snprintf(out + 1 + 2 * i, 3, "%02x", b[i]);
+}
+
+static char *email_key(const char *email)
+{
+    size_t n = strlen(email);
+    char *k = malloc(n + 2);
+    if (k == NULL)
+        return NULL;
+    k[0] = 'e';
+    for (size_t i = 0; i <= n; i++)
+        k[i + 1] = (char)(email[i] >= 'A' && email[i] <= 'Z' ? email[i] + 32 : email[i]);
+    return k;
+}
+
+/* Records a user's id and email in the set. */
+static int remember(struct strmap *m, const char *id, const char *email)
+{
+    char k[34];
+    if (id) {
+        id_key(id, k);
+        TRY(strmap_put(m, k, 1));
+    }
+    if (email) {
+        char *e = email_key(email);
+        if (e == NULL)
+            return ERR_NOMEM;
+        int rc = strmap_put(m, e, 1);
+        free(e);
+        TRY(rc);
+    }
+    return 0;
+}
+
+static bool known(const struct strmap *m, const struct node_overlay_user *u)
+{
+    char k[34];
+    id_key(u->id, k);
+    if (strmap_get(m, k, NULL))
+        return true;
+    if (u->email == NULL)
+        return false;
+    char *e = email_key(u->email);
+    bool hit = e == NULL || strmap_get(m, e, NULL); /* OOM: treat as taken (skip the user) */
+    free(e);
+    return hit;
+}
+
+/* Appends the hub users to one inbound's clients, skipping ids/emails it already has. */
+static int add_hub_users(json_t *arr, const struct node_overlay_user *hub, size_t n_hub)
+{
+    struct strmap m;
+    int rc = strmap_init(&m, 2 * (json_array_size(arr) + n_hub));
     size_t k;
     json_t *x;
-    json_array_foreach((json_t *)arr, k, x)
+    json_array_foreach(arr, k, x)
     {
-        const char *id = json_string_value(json_object_get(x, "id"));
-        const char *email = json_string_value(json_object_get(x, "email"));
-        if ((id && node_overlay_matches(u->id, id, NULL)) || (u->email && email && strcasecmp(u->email, email) == 0))
-            return true;
+        if (rc == 0)
+            rc = remember(&m, json_string_value(json_object_get(x, "id")),
+                          json_string_value(json_object_get(x, "email")));
     }
-    return false;
+    for (size_t i = 0; rc == 0 && i < n_hub; i++) {
+        if (known(&m, &hub[i]))
+            continue;
+        json_t *j = client_json(&hub[i]);
+        if (j == NULL || json_array_append_new(arr, j) < 0)
+            rc = ERR_NOMEM;
+        else
+            rc = remember(&m, hub[i].id, hub[i].email);
+    }
+    strmap_dispose(&m);
+    return rc;
 }
 
 static int apply_to_json(json_t *root, const struct node_overlay *o, const struct node_overlay_user *hub, size_t n_hub,
@@ -369,13 +501,8 @@ static int apply_to_json(json_t *root, const struct node_overlay *o, const struc
     json_array_foreach(inbounds, i, ib)
     {
         json_t *arr = json_is_object(ib) && n_hub ? clients_of(ib) : NULL;
-        for (size_t k = 0; arr && k < n_hub; k++) {
-            if (clients_have(arr, &hub[k]))
-                continue;
-            json_t *j = client_json(&hub[k]);
-            if (j == NULL || json_array_append_new(arr, j) < 0)
-                return ERR_NOMEM;
-        }
+        if (arr && add_hub_users(arr, hub, n_hub) < 0)
+            return ERR_NOMEM;
     }
     json_array_foreach(inbounds, i, ib)
     {
@@ -412,13 +539,20 @@ static int apply_to_json(json_t *root, const struct node_overlay *o, const struc
 }
 
 /* Marks the users that came from the hub with their hub id (matched by id text). */
-static void tag_hub_users(struct node_cfg *cfg, const struct node_overlay_user *hub, size_t n_hub)
+static int tag_hub_users(struct node_cfg *cfg, const struct node_overlay_user *hub, size_t n_hub)
 {
-    for (size_t i = 0; i < cfg->n_inbounds; i++)
+    if (n_hub == 0)
+        return 0;
+    struct strmap m;
+    int rc = strmap_init(&m, n_hub);
+    for (size_t k = 0; rc == 0 && k < n_hub; k++)
+        rc = strmap_put(&m, hub[k].id, hub[k].hub_id);
+    for (size_t i = 0; rc == 0 && i < cfg->n_inbounds; i++)
         for (size_t u = 0; u < cfg->inbounds[i].n_users; u++)
-            for (size_t k = 0; k < n_hub; k++)
-                if (cfg->inbounds[i].users[u].id_text && strcmp(cfg->inbounds[i].users[u].id_text, hub[k].id) == 0)
-                    cfg->inbounds[i].users[u].hub_id = hub[k].hub_id;
+            if (cfg->inbounds[i].users[u].id_text)
+                strmap_get(&m, cfg->inbounds[i].users[u].id_text, &cfg->inbounds[i].users[u].hub_id);
+    strmap_dispose(&m);
+    return rc;
 }
 
 struct node_cfg *node_overlay_load_cfg_hub(const char *base, size_t len, const struct node_overlay *o,
@@ -439,8 +573,11 @@ struct node_cfg *node_overlay_load_cfg_hub(const char *base, size_t len, const s
     if (text == NULL)
         goto out;
     cfg = node_cfg_load(c, text, strlen(text));
-    if (cfg)
-        tag_hub_users(cfg, hub, n_hub);
+    if (cfg && tag_hub_users(cfg, hub, n_hub) < 0) {
+        node_cfg_unref(cfg);
+        cfg = NULL;
+        cfg_error_global(c, "out of memory");
+    }
 out:
     free(text);
     json_decref(root);
