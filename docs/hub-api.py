@@ -125,9 +125,10 @@ schemas = {
  "NodeCreate": {"type": "object", "required": ["name", "address", "public_key"], "additionalProperties": False, "properties": {
    "name": S, "address": S, "port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": 443}, "country": {"type": "string", "pattern": "^([A-Z]{2})?$"},
    "public_key": {"type": "string", "description": "X25519, base64url without padding"}, "short_ids": {"type": "array", "maxItems": 8, "items": S},
-   "server_names": {"type": "array", "maxItems": 8, "items": S}, "weight": {"type": "integer", "minimum": 0, "maximum": 1000, "default": 100}}},
+   "server_names": {"type": "array", "maxItems": 8, "items": S}, "weight": {"type": "integer", "minimum": 0, "maximum": 1000, "default": 100},
+   "usage_percent": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100, "description": "users are billed traffic x usage_percent / 100"}}},
  "Node": {"type": "object", "properties": {"id": I, "name": S, "address": S, "port": I, "country": S, "public_key": S,
-   "short_ids": {"type": "array", "items": S}, "server_names": {"type": "array", "items": S}, "weight": I,
+   "short_ids": {"type": "array", "items": S}, "server_names": {"type": "array", "items": S}, "weight": I, "usage_percent": I,
    "health": {"type": "string", "enum": ["unknown", "up", "down"]}, "draining": B, "last_seen": I, "traffic_up": I, "traffic_down": I, "created_at": I}},
  "NodeCreated": {"allOf": [ref("Node"), {"type": "object", "properties": {"token": {"type": "string", "description": "node token, shown once"}}}]},
  "Payment": {"type": "object", "properties": {"id": I, "provider": S, "external_id": S, "amount_minor": I, "currency": S,

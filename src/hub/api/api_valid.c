@@ -275,14 +275,15 @@ static int get_str_list(json_t *j, const char *key, str_check_fn *check, const c
 
 int api_parse_node(const char *body, size_t len, struct hub_node *n, struct api_verr *e)
 {
-    static const char *const keys[] = {"name",      "address",      "port",   "country", "public_key",
-                                       "short_ids", "server_names", "weight", NULL};
+    static const char *const keys[] = {"name",      "address",      "port",   "country",       "public_key",
+                                       "short_ids", "server_names", "weight", "usage_percent", NULL};
     json_t *j = load_object(body, len, false, e);
     if (j == NULL)
         return ERR_MALFORMED;
     memset(n, 0, sizeof *n);
     n->port = 443;
     n->weight = 100;
+    n->usage_percent = 100;
     int64_t port = 443;
     TRYV(check_keys(j, keys, e));
     TRYV(
@@ -301,6 +302,7 @@ int api_parse_node(const char *body, size_t len, struct hub_node *n, struct api_
     TRYV(get_str_list(j, "server_names", hub_host_valid, "must be a host name", HUB_NODE_LIST_MAX,
                       sizeof n->server_names[0], n->server_names[0], &n->n_server_names, e));
     TRYV(get_int(j, "weight", false, 0, 1000, &n->weight, e));
+    TRYV(get_int(j, "usage_percent", false, 1, 1000, &n->usage_percent, e));
     json_decref(j);
     return 0;
 }

@@ -115,7 +115,8 @@ struct hub_node {
     char short_ids[HUB_NODE_LIST_MAX][HUB_SHORT_ID_MAX + 1];
     size_t n_server_names;
     char server_names[HUB_NODE_LIST_MAX][HUB_HOST_MAX + 1];
-    int64_t weight; /* 0..1000, 0 = excluded from subscriptions */
+    int64_t weight;        /* 0..1000, 0 = excluded from subscriptions */
+    int64_t usage_percent; /* users are billed bytes x usage_percent / 100 (1..1000; 0 stores 100) */
     enum hub_health health;
     bool draining;
     int64_t last_seen;

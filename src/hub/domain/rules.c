@@ -287,6 +287,19 @@ int hub_sub_add_usage(struct hub_sub *s, int64_t up, int64_t down)
     return 0;
 }
 
+int64_t hub_usage_scale(int64_t raw, int64_t percent)
+{
+    if (percent < 0 || percent > 1000)
+        percent = 100;
+    if (raw <= 0)
+        return 0;
+    if (raw > HUB_MAX_QUOTA)
+        raw = HUB_MAX_QUOTA;
+    /* raw < 2^56 and percent <= 1000 < 2^10: the product fits in int64. */
+    int64_t v = raw / 100 * percent + raw % 100 * percent / 100;
+    return v > HUB_MAX_QUOTA ? HUB_MAX_QUOTA : v;
+}
+
 /* Howard Hinnant's civil-date algorithms. */
 int64_t hub_days_from_civil(int64_t y, unsigned m, unsigned d)
 {

@@ -66,6 +66,10 @@ bool hub_user_can_connect(const struct hub_user *u, const struct hub_sub *s, int
 /* Adds traffic to a subscription with saturation at HUB_MAX_QUOTA. Negative input: ERR_RANGE. */
 int hub_sub_add_usage(struct hub_sub *s, int64_t up, int64_t down);
 
+/* Bytes billed for raw bytes through a node with a usage coefficient in percent (0..1000):
+ * floor(raw * percent / 100), saturating at HUB_MAX_QUOTA; out-of-range percent counts as 100. */
+int64_t hub_usage_scale(int64_t raw, int64_t percent);
+
 /* The first reset instant strictly after `t` for a strategy (UTC: next midnight, next Monday
  * 00:00, first of next month 00:00). HUB_RESET_NONE gives 0. */
 int64_t hub_reset_next(enum hub_reset r, int64_t t);

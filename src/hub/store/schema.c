@@ -66,6 +66,9 @@ static const char *const migrations[] = {
     "CREATE TABLE usage_pushes (node_id BIGINT NOT NULL, push_id TEXT NOT NULL, received_at BIGINT NOT NULL,"
     " PRIMARY KEY (node_id, push_id));"
     "CREATE TABLE locks (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at BIGINT NOT NULL);",
+
+    /* 2: per-node usage coefficient in percent (premium or cheap locations bill traffic x k) */
+    "ALTER TABLE nodes ADD COLUMN usage_percent BIGINT NOT NULL DEFAULT 100;",
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
@@ -98,6 +101,11 @@ static char *expand(const char *sql, const char *id)
 
 int store__migrate(struct store_conn *sc, int *version)
 {
+    return store__migrate_to(sc, (int)N_MIGRATIONS, version);
+}
+
+int store__migrate_to(struct store_conn *sc, int target, int *version)
+{
     const struct store_ops *ops = sc->st->ops;
     struct store_res r;
     int rc = store__begin(sc);
@@ -116,7 +124,11 @@ int store__migrate(struct store_conn *sc, int *version)
         rc = ERR_UNSUPPORTED; /* written by a newer hub: do not touch it */
         goto fail;
     }
-    for (size_t v = (size_t)cur; v < N_MIGRATIONS; v++) {
+    if (target < 0 || target > (int)N_MIGRATIONS)
+        target = (int)N_MIGRATIONS;
+    if (cur > target)
+        target = (int)cur;
+    for (size_t v = (size_t)cur; v < (size_t)target; v++) {
         char *sql = expand(migrations[v], ops->id_column);
         if (sql == NULL) {
             rc = ERR_NOMEM;
@@ -127,8 +139,8 @@ int store__migrate(struct store_conn *sc, int *version)
         if (rc < 0)
             goto fail;
     }
-    if (cur < (int64_t)N_MIGRATIONS) {
-        struct store_val p[] = {SV_I(N_MIGRATIONS)};
+    if (cur < target) {
+        struct store_val p[] = {SV_I(target)};
         if ((rc = store__exec(sc, "DELETE FROM schema_version", NULL, 0, NULL)) < 0 ||
             (rc = store__exec(sc, "INSERT INTO schema_version (version) VALUES ($1)", p, 1, NULL)) < 0)
             goto fail;
@@ -136,7 +148,7 @@ int store__migrate(struct store_conn *sc, int *version)
     if ((rc = store__commit(sc)) < 0)
         return rc;
     if (version != NULL)
-        *version = (int)N_MIGRATIONS;
+        *version = target;
     return 0;
 fail:
     store__rollback(sc);

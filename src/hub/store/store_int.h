@@ -126,7 +126,9 @@ int store__sub_grant_tx(struct store_conn *sc, int64_t user_id, int64_t plan_id,
 int store__sub_extend_tx(struct store_conn *sc, int64_t sub_id, int64_t days, int64_t now, struct hub_sub *out);
 int store__sub_current_tx(struct store_conn *sc, int64_t user_id, struct hub_sub *out);
 
-/* Runs the migrations on one connection (in one transaction). */
+/* Runs the migrations on one connection (in one transaction). _to stops at schema version
+ * `target` (tests of the upgrade path). */
 int store__migrate(struct store_conn *sc, int *version);
+int store__migrate_to(struct store_conn *sc, int target, int *version);
 
 #endif

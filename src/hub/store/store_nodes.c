@@ -8,7 +8,7 @@
 
 #define NODE_COLS                                                                                                      \
     "id, name, address, port, country, public_key, short_ids, server_names, weight, health, draining, last_seen, "     \
-    "traffic_up, traffic_down, created_at"
+    "traffic_up, traffic_down, created_at, usage_percent"
 
 /* Splits "a,b,c" into a fixed array. */
 static size_t split_list(const char *s, size_t cap_items, size_t item_cap, char *items)
@@ -68,6 +68,7 @@ static void node_from_row(const struct store_res *r, size_t i, struct hub_node *
     n->traffic_up = store__cell_i64(r, i, 12);
     n->traffic_down = store__cell_i64(r, i, 13);
     n->created_at = store__cell_i64(r, i, 14);
+    n->usage_percent = store__cell_i64(r, i, 15);
 }
 
 struct node_arg {
@@ -84,6 +85,8 @@ static int create_body(struct store_conn *sc, void *arg)
 {
     struct node_arg *a = arg;
     struct hub_node *n = a->n;
+    if (n->usage_percent <= 0)
+        n->usage_percent = 100;
     char *sids = join_list(n->n_short_ids, sizeof n->short_ids[0], n->short_ids[0]);
     char *sns = join_list(n->n_server_names, sizeof n->server_names[0], n->server_names[0]);
     int rc = ERR_NOMEM;
@@ -91,13 +94,13 @@ static int create_body(struct store_conn *sc, void *arg)
         goto out;
     struct store_val p[] = {SV_T(n->name),       SV_T(n->address), SV_I(n->port), SV_T(n->country),
                             SV_T(n->public_key), SV_T(sids),       SV_T(sns),     SV_I(n->weight),
-                            SV_I(n->draining),   SV_T(a->s),       SV_I(a->now)};
+                            SV_I(n->draining),   SV_T(a->s),       SV_I(a->now),  SV_I(n->usage_percent)};
     struct store_res r;
     rc = store__exec(sc,
                      "INSERT INTO nodes (name, address, port, country, public_key, short_ids, server_names, weight,"
-                     " health, draining, token_hash, created_at)"
-                     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'unknown', $9, $10, $11) RETURNING id",
-                     p, 11, &r);
+                     " health, draining, token_hash, created_at, usage_percent)"
+                     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'unknown', $9, $10, $11, $12) RETURNING id",
+                     p, 12, &r);
     if (rc < 0)
         goto out;
     n->id = r.nrows == 1 ? store__cell_i64(&r, 0, 0) : 0;

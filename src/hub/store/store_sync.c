@@ -141,13 +141,20 @@ static int usage_body(struct store_conn *sc, void *arg)
         a->duplicate = true;
         return read_revision(sc, &a->rev);
     }
+    struct store_val pk[] = {SV_I(a->node_id)};
+    TRY(store__exec(sc, "SELECT usage_percent FROM nodes WHERE id = $1", pk, 1, &r));
+    int64_t pct = r.nrows == 1 ? store__cell_i64(&r, 0, 0) : 100;
+    store__res_free(&r);
     int64_t sum_up = 0, sum_down = 0;
     for (size_t i = 0; i < a->n; i++) {
-        const struct store_usage *e = &a->u[i];
-        if (e->up == 0 && e->down == 0)
+        const struct store_usage *raw = &a->u[i];
+        if (raw->up == 0 && raw->down == 0)
             continue;
-        sum_up = sum_up > HUB_MAX_QUOTA - e->up ? HUB_MAX_QUOTA : sum_up + e->up;
-        sum_down = sum_down > HUB_MAX_QUOTA - e->down ? HUB_MAX_QUOTA : sum_down + e->down;
+        /* The node's totals count real bytes; the user is billed bytes x usage_percent / 100. */
+        sum_up = sum_up > HUB_MAX_QUOTA - raw->up ? HUB_MAX_QUOTA : sum_up + raw->up;
+        sum_down = sum_down > HUB_MAX_QUOTA - raw->down ? HUB_MAX_QUOTA : sum_down + raw->down;
+        struct store_usage billed = {raw->user_id, hub_usage_scale(raw->up, pct), hub_usage_scale(raw->down, pct)};
+        const struct store_usage *e = &billed;
         /* One atomic read-modify-write per user: concurrent pushes from other nodes add up. */
         struct store_val p[] = {SV_I(e->up),
                                 SV_I(e->down),

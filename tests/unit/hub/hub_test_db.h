@@ -15,6 +15,23 @@ static inline const char *hub_test_pg_url(void)
     return u && *u ? u : NULL;
 }
 
+/* Opens a fresh store migrated to schema `version` (SQLite only). */
+static inline struct store *hub_test_store_at(const char *url, size_t pool, int version)
+{
+    struct store *st = NULL;
+    if (store_open(url, pool, &st) < 0)
+        return NULL;
+    struct store_conn sc;
+    store__acquire(st, &sc);
+    int rc = store__migrate_to(&sc, version, NULL);
+    store__release(&sc);
+    if (rc < 0) {
+        store_close(st);
+        return NULL;
+    }
+    return st;
+}
+
 /* Opens a fresh, migrated store on `url` ("sqlite::memory:" or a PostgreSQL URL). */
 static inline struct store *hub_test_store(const char *url, size_t pool)
 {

@@ -537,8 +537,12 @@ static void test_nodes_and_sync(void **state)
     expect_err(e, "POST", "/api/v1/nodes", ADMIN,
                "{\"name\":\"n2\",\"address\":\"a.b\",\"public_key\":\"" PUBKEY "\",\"short_ids\":[\"xyz\"]}", 422,
                "invalid_field");
+    expect_err(e, "POST", "/api/v1/nodes", ADMIN,
+               "{\"name\":\"n2\",\"address\":\"a.b\",\"public_key\":\"" PUBKEY "\",\"usage_percent\":0}", 422,
+               "invalid_field");
     assert_int_equal(http(e, "GET", "/api/v1/nodes", SUPPORT, NULL, NULL, &j, NULL), 200);
     assert_int_equal(json_array_size(json_object_get(j, "nodes")), 1);
+    assert_int_equal(jint(json_array_get(json_object_get(j, "nodes"), 0), "usage_percent"), 100);
     assert_null(json_object_get(json_array_get(json_object_get(j, "nodes"), 0), "token")); /* shown once only */
     json_decref(j);
     char p[96];

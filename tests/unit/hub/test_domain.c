@@ -163,6 +163,20 @@ static void test_periods_and_state(void **state)
     assert_false(hub_user_can_connect(&u, &a, T0));
 }
 
+static void test_usage_scale(void **state)
+{
+    (void)state;
+    assert_int_equal(hub_usage_scale(1000, 100), 1000);
+    assert_int_equal(hub_usage_scale(1000, 150), 1500);
+    assert_int_equal(hub_usage_scale(999, 50), 499); /* floor */
+    assert_int_equal(hub_usage_scale(123456789, 1), 1234567);
+    assert_int_equal(hub_usage_scale(-5, 100), 0);
+    assert_int_equal(hub_usage_scale(1000, -1), 1000); /* bad percent counts as 1x */
+    assert_int_equal(hub_usage_scale(1000, 5000), 1000);
+    assert_int_equal(hub_usage_scale(HUB_MAX_QUOTA, 1000), HUB_MAX_QUOTA); /* saturates */
+    assert_int_equal(hub_usage_scale(INT64_MAX, 100), HUB_MAX_QUOTA);
+}
+
 static void test_resets(void **state)
 {
     (void)state;
@@ -219,8 +233,9 @@ static void test_formats(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_enum_names),        cmocka_unit_test(test_validation), cmocka_unit_test(test_money),
-        cmocka_unit_test(test_periods_and_state), cmocka_unit_test(test_resets),     cmocka_unit_test(test_formats),
+        cmocka_unit_test(test_enum_names),        cmocka_unit_test(test_validation),  cmocka_unit_test(test_money),
+        cmocka_unit_test(test_periods_and_state), cmocka_unit_test(test_usage_scale), cmocka_unit_test(test_resets),
+        cmocka_unit_test(test_formats),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -90,6 +90,42 @@ static void test_migrate(void **state)
     assert_int_equal(store_migrate(st, &v), ERR_UNSUPPORTED);
 }
 
+/* A database at schema 1 with data is upgraded in place. */
+static void test_upgrade(void **state)
+{
+    struct store *st = get(state);
+    struct store_conn sc;
+    /* Back to an empty database, then only migration 1. */
+    if (strcmp(store_backend(st), "sqlite") == 0) {
+        store_close(st);
+        st = *state = hub_test_store_at("sqlite::memory:", 1, 1);
+    } else {
+        store__acquire(st, &sc);
+        assert_int_equal(store__exec(&sc, "DROP SCHEMA public CASCADE; CREATE SCHEMA public;", NULL, 0, NULL), 0);
+        assert_int_equal(store__migrate_to(&sc, 1, NULL), 0);
+        store__release(&sc);
+    }
+    assert_non_null(st);
+    struct store_res r;
+    store__acquire(st, &sc);
+    assert_int_equal(store__exec(&sc,
+                                 "INSERT INTO nodes (name, address, port, country, public_key, short_ids, server_names,"
+                                 " token_hash, created_at) VALUES ('old', 'a.b', 443, '', 'k', '', '', 'h', 1)",
+                                 NULL, 0, NULL),
+                     0);
+    assert_int_equal(store__exec(&sc, "SELECT version FROM schema_version", NULL, 0, &r), 0);
+    assert_string_equal(store__cell(&r, 0, 0), "1");
+    store__res_free(&r);
+    store__release(&sc);
+    int v = 0;
+    assert_int_equal(store_migrate(st, &v), 0);
+    assert_int_equal(v, STORE_SCHEMA_VERSION);
+    struct hub_node n;
+    assert_int_equal(store_node_by_token(st, "h", &n), 0);
+    assert_string_equal(n.name, "old");
+    assert_int_equal(n.usage_percent, 100); /* the new column's default */
+}
+
 static void test_user_crud(void **state)
 {
     struct store *st = get(state);
@@ -394,9 +430,9 @@ static void test_devices(void **state)
     free(list);
 }
 
-static int64_t mk_node(struct store *st, const char *name, const char *hash)
+static int64_t mk_node_pct(struct store *st, const char *name, const char *hash, int64_t pct)
 {
-    struct hub_node n = {0};
+    struct hub_node n = {.usage_percent = pct};
     strcpy(n.name, name);
     strcpy(n.address, "1.2.3.4");
     n.port = 443;
@@ -404,6 +440,11 @@ static int64_t mk_node(struct store *st, const char *name, const char *hash)
     n.weight = 100;
     assert_int_equal(store_node_create(st, &n, hash, T0, NULL), 0);
     return n.id;
+}
+
+static int64_t mk_node(struct store *st, const char *name, const char *hash)
+{
+    return mk_node_pct(st, name, hash, 0);
 }
 
 static const struct store_sync_user *find_sync(const struct store_sync_user *l, size_t n, int64_t id)
@@ -469,10 +510,20 @@ static void test_sync_and_usage(void **state)
     assert_int_equal(nd.traffic_down, 406);
     assert_int_equal(nd.health, HUB_HEALTH_UP);
     assert_int_equal(nd.last_seen, T0 + 3);
-    /* Another node may reuse the same push id. */
-    int64_t node2 = mk_node(st, "n2", "nh2");
+    /* Another node may reuse the same push id; a 2x node bills double. */
+    int64_t node2 = mk_node_pct(st, "n2", "nh2", 200);
     assert_int_equal(store_usage_push(st, node2, "push-0001", u + 1, 1, T0 + 3, &dup, NULL), 0);
     assert_false(dup);
+    struct store_usage bu = {b.id, 50, 0};
+    struct hub_sub sb;
+    int64_t b_plan = mk_plan(st, "B plan", 30, 0, HUB_RESET_NONE);
+    assert_int_equal(store_sub_grant(st, b.id, b_plan, T0 + 3, &sb, NULL), 0);
+    assert_int_equal(store_usage_push(st, node2, "push-0002", &bu, 1, T0 + 3, &dup, NULL), 0);
+    assert_int_equal(store_sub_current(st, b.id, &sb), 0);
+    assert_int_equal(sb.used_up, 100);
+    assert_int_equal(store_node_get(st, node2, &nd), 0);
+    assert_int_equal(nd.traffic_up, 55); /* the node counts real bytes */
+    assert_int_equal(nd.usage_percent, 200);
     struct store_usage bad = {a.id, -1, 0};
     assert_int_equal(store_usage_push(st, node, "push-0003", &bad, 1, T0, &dup, NULL), ERR_RANGE);
 
@@ -766,6 +817,7 @@ static void test_open_errors(void **state)
 
 #define CONTRACT(setup)                                                                                                \
     cmocka_unit_test_setup_teardown(test_migrate, setup, teardown),                                                    \
+        cmocka_unit_test_setup_teardown(test_upgrade, setup, teardown),                                                \
         cmocka_unit_test_setup_teardown(test_user_crud, setup, teardown),                                              \
         cmocka_unit_test_setup_teardown(test_user_list, setup, teardown),                                              \
         cmocka_unit_test_setup_teardown(test_plans, setup, teardown),                                                  \
