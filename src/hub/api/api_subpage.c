@@ -55,8 +55,6 @@ static bool hwid_valid(const char *s)
     return true;
 }
 
-static const char *const state_names[SUB_USER__COUNT] = {"active", "disabled", "limited", "expired"};
-
 static int64_t mono_ms(void)
 {
     struct timespec ts;
@@ -159,19 +157,11 @@ void api__sub_page(struct api_call *c)
         .expire = has_sub ? s.ends_at : 0,
         .state = user_state(&u, &s, has_sub, c->now),
     };
-    if (sp.info) {
-        json_t *j = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I}", "username", u.username, "state", state_names[su.state],
-                              "upload", (json_int_t)su.upload, "download", (json_int_t)su.download, "total",
-                              (json_int_t)su.total, "expire", (json_int_t)su.expire);
-        api__json(c, 200, j);
-        return;
-    }
-
     /* Device limit (spec/ecosystem.md §d.1): only HWID-aware clients can be counted; others are
      * served and told so. A new device past the limit gets the info entry instead of servers. */
     const char *announce = NULL;
     char announce_buf[128];
-    if (su.state == SUB_USER_ACTIVE && s.device_limit > 0) {
+    if (!sp.info && su.state == SUB_USER_ACTIVE && s.device_limit > 0) {
         char limit_txt[24];
         snprintf(limit_txt, sizeof limit_txt, "%lld", (long long)s.device_limit);
         if (!hwid_valid(c->req->hwid)) {
@@ -243,14 +233,14 @@ void api__sub_page(struct api_call *c)
         .announce = announce,
     };
     struct sub_response out;
-    rc = sub_render(&req, &out);
+    rc = sp.info ? sub_render_info(&req, &out) : sub_render(&req, &out);
     free(sn);
     free(nodes);
     if (rc < 0) {
         api__error(c, 500, "internal", "subscription rendering failed");
         return;
     }
-    api__metrics_sub(c->ctx, sub_format_name(out.format));
+    api__metrics_sub(c->ctx, sp.info ? "info" : sub_format_name(out.format));
     struct api_resp *r = c->resp;
     free(r->body);
     r->status = out.status ? out.status : 200;

@@ -663,7 +663,8 @@ static void test_sub_endpoint(void **state)
     json_decref(j);
     snprintf(p2, sizeof p2, "%s/info", sub);
     assert_int_equal(http(e, "GET", p2, NULL, NULL, NULL, &j, NULL), 200);
-    assert_string_equal(jstr(j, "state"), "active");
+    assert_string_equal(jstr(j, "status"), "active");
+    assert_int_equal(json_array_size(json_object_get(j, "links")), 1);
     json_decref(j);
     /* Node changes reach /sub at once (the node cache is dropped on every change). */
     snprintf(p2, sizeof p2, "%s/plain", sub);
@@ -687,7 +688,8 @@ static void test_sub_endpoint(void **state)
     assert_int_equal(http(e, "POST", p2, ADMIN, NULL, NULL, NULL, NULL), 200);
     snprintf(p2, sizeof p2, "%s/info", sub);
     assert_int_equal(http(e, "GET", p2, NULL, NULL, NULL, &j, NULL), 200);
-    assert_string_equal(jstr(j, "state"), "disabled");
+    assert_string_equal(jstr(j, "status"), "disabled");
+    assert_int_equal(json_array_size(json_object_get(j, "links")), 0);
     json_decref(j);
 }
 
