@@ -9,6 +9,7 @@
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -285,15 +286,74 @@ int crypto_aead_open(struct crypto_aead_ctx *c, const uint8_t nonce[static 12], 
     return 0;
 }
 
+/* ---- raw-key cache ----
+ * Loading a raw X25519/Ed25519 private key makes libcrypto compute its public key: a scalar
+ * multiplication as costly as the operation itself. A REALITY handshake uses the node's
+ * X25519 key, an ephemeral X25519 key (made, then used) and the certificate's Ed25519 key, so
+ * each thread keeps the last few loaded keys. Entries hold the private bytes for the lookup
+ * (compared in constant time) and are wiped when replaced or when the thread exits. */
+#define KEY_CACHE_SLOTS 4 /* node key, certificate key, the ephemeral keys of two handshakes */
+
+struct key_slot {
+    EVP_PKEY *pkey;
+    int type;
+    uint8_t priv[32];
+    uint64_t used;
+};
+
+static __thread struct key_slot key_cache[KEY_CACHE_SLOTS];
+static __thread uint64_t key_clock;
+static pthread_key_t key_cache_exit;
+static pthread_once_t key_cache_once = PTHREAD_ONCE_INIT;
+
+static void key_cache_clear(void *unused)
+{
+    (void)unused;
+    for (size_t i = 0; i < KEY_CACHE_SLOTS; i++) {
+        EVP_PKEY_free(key_cache[i].pkey);
+        OPENSSL_cleanse(&key_cache[i], sizeof(key_cache[i]));
+    }
+}
+
+static void key_cache_init(void)
+{
+    (void)pthread_key_create(&key_cache_exit, key_cache_clear);
+}
+
+/* A loaded key for (type, priv), from this thread's cache or newly loaded into it. Borrowed:
+ * valid until the thread's next load. NULL on failure. */
+static EVP_PKEY *key_load(int type, const uint8_t priv[static 32])
+{
+    struct key_slot *victim = &key_cache[0];
+    for (size_t i = 0; i < KEY_CACHE_SLOTS; i++) {
+        struct key_slot *k = &key_cache[i];
+        if (k->pkey != NULL && k->type == type && CRYPTO_memcmp(k->priv, priv, 32) == 0) {
+            k->used = ++key_clock;
+            return k->pkey;
+        }
+        if (k->used < victim->used)
+            victim = k;
+    }
+    EVP_PKEY *pkey = EVP_PKEY_new_raw_private_key(type, NULL, priv, 32);
+    if (pkey == NULL)
+        return NULL;
+    pthread_once(&key_cache_once, key_cache_init);
+    (void)pthread_setspecific(key_cache_exit, key_cache); /* non-NULL: the destructor runs */
+    EVP_PKEY_free(victim->pkey);
+    victim->pkey = pkey;
+    victim->type = type;
+    memcpy(victim->priv, priv, 32);
+    victim->used = ++key_clock;
+    return pkey;
+}
+
 static int raw_public(int type, const uint8_t priv[static 32], uint8_t pub[static 32])
 {
-    EVP_PKEY *k = EVP_PKEY_new_raw_private_key(type, NULL, priv, 32);
+    EVP_PKEY *k = key_load(type, priv);
     if (k == NULL)
         return ERR_CRYPTO;
     size_t len = 32;
-    int ok = EVP_PKEY_get_raw_public_key(k, pub, &len) == 1 && len == 32;
-    EVP_PKEY_free(k);
-    return ok ? 0 : ERR_CRYPTO;
+    return EVP_PKEY_get_raw_public_key(k, pub, &len) == 1 && len == 32 ? 0 : ERR_CRYPTO;
 }
 
 int crypto_x25519_public(const uint8_t priv[static 32], uint8_t pub[static 32])
@@ -310,7 +370,7 @@ int crypto_x25519_keypair(uint8_t priv[static 32], uint8_t pub[static 32])
 int crypto_x25519(uint8_t shared[static 32], const uint8_t priv[static 32], const uint8_t peer[static 32])
 {
     int rc = ERR_CRYPTO;
-    EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, 32);
+    EVP_PKEY *k = key_load(EVP_PKEY_X25519, priv);
     EVP_PKEY *p = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, peer, 32);
     EVP_PKEY_CTX *ctx = k ? EVP_PKEY_CTX_new(k, NULL) : NULL;
     size_t len = 32;
@@ -320,7 +380,6 @@ int crypto_x25519(uint8_t shared[static 32], const uint8_t priv[static 32], cons
         rc = 0;
     EVP_PKEY_CTX_free(ctx);
     EVP_PKEY_free(p);
-    EVP_PKEY_free(k);
     return rc;
 }
 
@@ -338,14 +397,13 @@ int crypto_ed25519_keypair(uint8_t priv[static 32], uint8_t pub[static 32])
 int crypto_ed25519_sign(const uint8_t priv[static 32], const void *msg, size_t len, uint8_t sig[static 64])
 {
     int rc = ERR_CRYPTO;
-    EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, priv, 32);
+    EVP_PKEY *k = key_load(EVP_PKEY_ED25519, priv);
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     size_t siglen = 64;
     if (k != NULL && md != NULL && EVP_DigestSignInit(md, NULL, NULL, NULL, k) == 1 &&
         EVP_DigestSign(md, sig, &siglen, msg, len) == 1 && siglen == 64)
         rc = 0;
     EVP_MD_CTX_free(md);
-    EVP_PKEY_free(k);
     return rc;
 }
 
