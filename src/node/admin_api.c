@@ -444,3 +444,28 @@ int node_admin_api_set_hub_users(struct node_admin_api *api, const struct node_o
     free(drop.add);
     return rc;
 }
+
+int node_admin_api_rebase_apply(struct node_admin_api *api, const char *base, size_t len, struct cfg_ctx *c, char *err,
+                                size_t errlen)
+{
+    char *copy = malloc(len ? len : 1);
+    if (copy == NULL)
+        return ERR_NOMEM;
+    memcpy(copy, base, len);
+    pthread_mutex_lock(&api->lock);
+    /* under the lock, so an admin change or a hub pull cannot interleave with this install */
+    struct node_cfg *cfg = node_overlay_load_cfg_hub(base, len, &api->overlay, api->hub.add, api->hub.n_add, c);
+    int rc = cfg ? 0 : ERR_CONFIG;
+    if (rc == 0 && api->apply)
+        rc = api->apply(api->arg, cfg, err, errlen);
+    if (rc == 0) {
+        free(api->base);
+        api->base = copy;
+        api->base_len = len;
+        copy = NULL;
+    }
+    pthread_mutex_unlock(&api->lock);
+    node_cfg_unref(cfg);
+    free(copy);
+    return rc;
+}

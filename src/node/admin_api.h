@@ -46,6 +46,12 @@ struct node_cfg *node_admin_api_preview(struct node_admin_api *api, const char *
  * caller to install, or NULL with messages in c (the old text is kept). */
 struct node_cfg *node_admin_api_rebase(struct node_admin_api *api, const char *base, size_t len, struct cfg_ctx *c);
 
+/* SIGHUP, race-free: computes the effective config for a new file text and installs it through
+ * `apply` while holding the API's lock; the text is kept only when both succeed. 0, ERR_CONFIG
+ * (messages in c) or the apply error (message in err). */
+int node_admin_api_rebase_apply(struct node_admin_api *api, const char *base, size_t len, struct cfg_ctx *c, char *err,
+                                size_t errlen);
+
 /* Replaces the hub-managed users (copied) and installs the resulting config through `apply`.
  * On failure the previous hub users stay. 0, ERR_CONFIG / the apply error (message in err). */
 int node_admin_api_set_hub_users(struct node_admin_api *api, const struct node_overlay_user *users, size_t n, char *err,

@@ -358,21 +358,19 @@ int node_services_reload(struct node_services *s, const char *path)
         buf_dispose(&text);
         return ERR_CONFIG;
     }
+    bool ok = cfg != NULL;
     node_cfg_unref(cfg);
-    cfg = cfg ? node_admin_api_rebase(s->api, (const char *)buf_data(&text), buf_len(&text), &c) : NULL;
-    buf_dispose(&text);
-    if (cfg == NULL) {
-        for (size_t i = 0; i < c.n_msgs; i++)
-            log_err("node", 0, "reload_config_error", LF_STR("message", c.msgs[i].text));
-        cfg_dispose(&c);
-        return ERR_CONFIG;
-    }
-    cfg_dispose(&c);
     char err[256] = "";
-    rc = apply_cfg(s, cfg, err, sizeof(err));
-    node_cfg_unref(cfg);
-    if (rc < 0)
-        log_err("node", 0, "reload_config_error", LF_STR("message", err));
+    rc = ok ? node_admin_api_rebase_apply(s->api, (const char *)buf_data(&text), buf_len(&text), &c, err, sizeof(err))
+            : ERR_CONFIG;
+    buf_dispose(&text);
+    if (rc == ERR_CONFIG)
+        for (size_t i = 0; i < c.n_msgs; i++)
+            if (c.msgs[i].sev == CFG_SEV_ERROR)
+                log_err("node", 0, "reload_config_error", LF_STR("message", c.msgs[i].text));
+    if (rc < 0 && rc != ERR_CONFIG)
+        log_err("node", 0, "reload_config_error", LF_STR("message", *err ? err : err_str(rc)));
+    cfg_dispose(&c);
     return rc;
 }
 
