@@ -93,6 +93,25 @@ ut "$C1" send 127.0.0.1 "$E1" before expect before port a reconnect send 127.0.0
 grep -q '"xudp_reuse"' "$WORK/node.log" || fail "no xudp_reuse in the node log"
 ok "Vision: XUDP GlobalID keeps the NAT association across connections"
 
+# 3c. Hand-made frames (tests/tools/mux_probe): what `veil client` never sends. "open" checks
+# wait 1 s: a tunnel without associations ends after udpIdleTimeoutSec (2 s).
+probe() { "$VEIL_BIN/mux_probe" "$@"; }
+EP=$(printf '%04x' "$E1")
+LA=$(link $ALICE $N_PORT xtls-rprx-vision) LB=$(link $BOB $N_PORT '')
+out=$(probe "$LA" mux "127.0.0.1:$E1" "000c0001010001${EP}017f000001" 3)
+[ "$(echo "$out" | tail -1)" = closed ] || fail "Vision Mux TCP New did not close the connection: $out"
+out=$(probe "$LB" mux "127.0.0.1:$E1" "000c0001010001${EP}017f000001" 1)
+case "$out" in *000400010302*open) ;; *) fail "no-flow Mux TCP New: wanted End+error, got $out";; esac
+out=$(probe "$LA" mux "127.0.0.1:$E1" "00040005020100026162000400070400000400070300" 1)
+case "$out" in *000400050300*open) ;; *) fail "Keep for an unknown session: wanted End, got $out";; esac
+out=$(probe "$LB" mux "127.0.0.1:$E1" "0300000000" 3)
+[ "$(echo "$out" | tail -1)" = closed ] || fail "meta_len > 512 did not close: $out"
+out=$(probe "$LA" mux "127.0.0.1:$E1" "000c0000010102${EP}017f00000100026869" 1)
+case "$out" in *000c0000020102${EP}017f000001*7c6869*open) ;; *) fail "XUDP reply frame: $out";; esac
+out=$(probe "$LB" udp "127.0.0.1:$E1" "000000026869" 1)
+case "$out" in *7c6869*open) ;; *) fail "command 2 with a leading empty datagram: $out";; esac
+ok "Mux edge cases: Vision TCP New closes, other TCP New gets End+error, unknown session gets End, bad meta_len closes; reply frame layout; empty datagram ignored"
+
 # 4. Destination policy (allowPrivateDestinations false): nothing leaves, the node says why.
 ut "$C3" send 10.0.0.1 53 refused-xudp noreply 1 || fail "XUDP to 10.0.0.1"
 ut "$C4" send 10.0.0.1 53 refused-plain noreply 1 || fail "command 2 to 10.0.0.1"
