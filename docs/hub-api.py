@@ -71,7 +71,15 @@ paths = {
    "get": op("List nodes", "nodes", 200, jr({"type": "object", "properties": {"nodes": {"type": "array", "items": ref("Node")}}}), security="read")},
  "/api/v1/nodes/{id}": {
    "get": op("Get a node", "nodes", 200, jr(ref("Node")), security="read", params=ID),
+   "patch": op("Update a node (address, REALITY public key, short ids, server names, weight, usage percent...)", "nodes", 200, jr(ref("Node")),
+               body={"type": "object", "minProperties": 1, "additionalProperties": False, "properties": {k: v for k, v in [
+                   ("name", {"type": "string"}), ("address", {"type": "string"}), ("port", {"type": "integer", "minimum": 1, "maximum": 65535}),
+                   ("country", {"type": "string"}), ("public_key", {"type": "string"}), ("short_ids", {"type": "array", "items": {"type": "string"}}),
+                   ("server_names", {"type": "array", "items": {"type": "string"}}), ("weight", {"type": "integer", "minimum": 0, "maximum": 1000}),
+                   ("usage_percent", {"type": "integer", "minimum": 1, "maximum": 1000})]}},
+               params=ID, errors=(400, 401, 403, 404, 409, 413, 422)),
    "delete": op("Remove a node (its token stops working)", "nodes", 204, NOBODY, params=ID)},
+ "/api/v1/nodes/{id}/rotate-token": {"post": op("New node token (shown once in the answer); the old one stops working", "nodes", 200, jr(ref("NodeCreated")), params=ID, errors=(401, 403, 404))},
  "/api/v1/nodes/{id}/health": {"post": op("Set health", "nodes", 200, jr(ref("Node")), params=ID,
    body={"type": "object", "required": ["health"], "additionalProperties": False, "properties": {"health": {"type": "string", "enum": ["unknown", "up", "down"]}}})},
  "/api/v1/nodes/{id}/weight": {"post": op("Set weight (0 removes it from subscriptions)", "nodes", 200, jr(ref("Node")), params=ID,

@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    unsigned which = data[0] % 13;
+    unsigned which = data[0] % 14;
     /* An exact-size copy so that any over-read is caught. */
     char *body = malloc(size - 1 ? size - 1 : 1);
     if (body == NULL)
@@ -88,6 +88,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         break;
     }
+    case 13:
+        memset(&nd, 0, sizeof nd);
+        strcpy(nd.address, "a.example");
+        strcpy(nd.public_key, "Z84J2IelR9ch3k8VtlVhhs5ycBUlXA7wHBWcBrjqnAw");
+        if ((rc = api_parse_node_patch(body, n, &nd, &e)) == 0 &&
+            (!hub_host_valid(nd.address) || !hub_public_key_valid(nd.public_key)))
+            abort();
+        break;
     default: {
         struct hub_cfg cfg;
         char err[128];

@@ -62,6 +62,63 @@ void api__nodes_create(struct api_call *c)
     api__json(c, 201, j);
 }
 
+void api__nodes_patch(struct api_call *c)
+{
+    struct hub_node n;
+    struct api_verr e;
+    int rc = store_node_get(c->ctx->st, c->id, &n);
+    if (rc < 0) {
+        api__store_error(c, rc, "node");
+        return;
+    }
+    if (api_parse_node_patch(c->req->body, c->req->body_len, &n, &e) < 0) {
+        api__verr(c, &e);
+        return;
+    }
+    char *det = strndup(c->req->body, c->req->body_len);
+    struct store_audit a = api__audit(c, "node.update", det);
+    rc = store_node_update(c->ctx->st, &n, c->now, &a);
+    free(det);
+    api__nodes_invalidate(c->ctx);
+    if (rc == 0)
+        rc = store_node_get(c->ctx->st, c->id, &n);
+    if (rc < 0) {
+        api__store_error(c, rc, "node (name)");
+        return;
+    }
+    api__json(c, 200, node_json(&n));
+}
+
+void api__nodes_rotate_token(struct api_call *c)
+{
+    uint8_t rnd[HUB_API_TOKEN_RAND];
+    char tok[HUB_TOKEN_MAX + 1], hash[65];
+    if (api__random(rnd, sizeof rnd) < 0) {
+        api__error(c, 500, "internal", "random generator failed");
+        return;
+    }
+    hub_api_token_format(tok, "vn_", rnd);
+    secure_wipe(rnd, sizeof rnd);
+    if (api_token_hash(tok, strlen(tok), hash) < 0) {
+        api__error(c, 500, "internal", "hash failed");
+        return;
+    }
+    struct store_audit a = api__audit(c, "node.rotate_token", NULL);
+    struct hub_node n;
+    int rc = store_node_set_token(c->ctx->st, c->id, hash, c->now, &a);
+    if (rc == 0)
+        rc = store_node_get(c->ctx->st, c->id, &n);
+    if (rc < 0) {
+        secure_wipe(tok, sizeof tok);
+        api__store_error(c, rc, "node");
+        return;
+    }
+    json_t *j = node_json(&n);
+    json_object_set_new(j, "token", json_string(tok)); /* shown this once */
+    secure_wipe(tok, sizeof tok);
+    api__json(c, 200, j);
+}
+
 void api__nodes_list(struct api_call *c)
 {
     struct hub_node *list;

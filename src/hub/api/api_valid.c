@@ -273,28 +273,35 @@ static int get_str_list(json_t *j, const char *key, str_check_fn *check, const c
     return 0;
 }
 
-int api_parse_node(const char *body, size_t len, struct hub_node *n, struct api_verr *e)
+/* Shared by create (required fields, defaults) and patch (fields applied onto *n). */
+static int node_fields(const char *body, size_t len, bool create, struct hub_node *n, struct api_verr *e)
 {
     static const char *const keys[] = {"name",      "address",      "port",   "country",       "public_key",
                                        "short_ids", "server_names", "weight", "usage_percent", NULL};
     json_t *j = load_object(body, len, false, e);
     if (j == NULL)
         return ERR_MALFORMED;
-    memset(n, 0, sizeof *n);
-    n->port = 443;
-    n->weight = 100;
-    n->usage_percent = 100;
-    int64_t port = 443;
+    if (create) {
+        memset(n, 0, sizeof *n);
+        n->port = 443;
+        n->weight = 100;
+        n->usage_percent = 100;
+    }
+    int64_t port = n->port;
     TRYV(check_keys(j, keys, e));
-    TRYV(
-        get_str(j, "name", true, hub_name_valid, "must be 1..64 bytes of printable UTF-8", n->name, sizeof n->name, e));
-    TRYV(get_str(j, "address", true, hub_host_valid, "must be a host name or IP address", n->address, sizeof n->address,
+    if (!create && json_object_size(j) == 0) {
+        json_decref(j);
+        return verr(e, "invalid_field", "nothing to change");
+    }
+    TRYV(get_str(j, "name", create, hub_name_valid, "must be 1..64 bytes of printable UTF-8", n->name, sizeof n->name,
                  e));
+    TRYV(get_str(j, "address", create, hub_host_valid, "must be a host name or IP address", n->address,
+                 sizeof n->address, e));
     TRYV(get_int(j, "port", false, 1, 65535, &port, e));
     n->port = (uint16_t)port;
     TRYV(get_str(j, "country", false, hub_country_valid, "must be a two-letter upper-case country code", n->country,
                  sizeof n->country, e));
-    TRYV(get_str(j, "public_key", true, hub_public_key_valid,
+    TRYV(get_str(j, "public_key", create, hub_public_key_valid,
                  "must be an X25519 public key in base64url without padding (43 characters)", n->public_key,
                  sizeof n->public_key, e));
     TRYV(get_str_list(j, "short_ids", hub_short_id_valid, "must be 0..16 hex digits, even count", HUB_NODE_LIST_MAX,
@@ -305,6 +312,16 @@ int api_parse_node(const char *body, size_t len, struct hub_node *n, struct api_
     TRYV(get_int(j, "usage_percent", false, 1, 1000, &n->usage_percent, e));
     json_decref(j);
     return 0;
+}
+
+int api_parse_node(const char *body, size_t len, struct hub_node *n, struct api_verr *e)
+{
+    return node_fields(body, len, true, n, e);
+}
+
+int api_parse_node_patch(const char *body, size_t len, struct hub_node *n, struct api_verr *e)
+{
+    return node_fields(body, len, false, n, e);
 }
 
 int api_parse_weight(const char *body, size_t len, int64_t *weight, struct api_verr *e)

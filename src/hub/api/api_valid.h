@@ -36,6 +36,8 @@ int api_parse_extend(const char *body, size_t len, int64_t *days, struct api_ver
 /* POST /nodes: name, address, public_key required; port (443), country (""), short_ids ([""]),
  * server_names ([]), weight (100) optional. */
 int api_parse_node(const char *body, size_t len, struct hub_node *n, struct api_verr *e);
+/* PATCH /nodes/{id}: any of the fields above, applied onto *n (the current row); at least one. */
+int api_parse_node_patch(const char *body, size_t len, struct hub_node *n, struct api_verr *e);
 /* POST /nodes/{id}/weight {"weight": 0..1000}, /health {"health": "up"|"down"|"unknown"},
  * /drain {"draining": bool} (empty body = true). */
 int api_parse_weight(const char *body, size_t len, int64_t *weight, struct api_verr *e);

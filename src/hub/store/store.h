@@ -122,6 +122,12 @@ int store_node_list(struct store *st, struct hub_node **out, size_t *n);
 int store_node_set(struct store *st, int64_t id, int64_t weight, int draining, int health, int64_t now,
                    const struct store_audit *audit);
 int store_node_delete(struct store *st, int64_t id, int64_t now, const struct store_audit *audit);
+/* Replaces name, address, port, country, public key, short ids, server names, weight and usage
+ * percent of node n->id (e.g. after the node re-keyed). ERR_EXISTS on a taken name. */
+int store_node_update(struct store *st, const struct hub_node *n, int64_t now, const struct store_audit *audit);
+/* Replaces the node's token hash (the old token stops working at once). */
+int store_node_set_token(struct store *st, int64_t id, const char *token_hash, int64_t now,
+                         const struct store_audit *audit);
 /* Marks nodes "down" whose last usage push is older than now - stale_after (nodes that never
  * pushed keep their health); *n receives how many changed. Subscriptions stop listing them. */
 int store_node_mark_stale(struct store *st, int64_t now, int64_t stale_after, int64_t *n);

@@ -233,6 +233,62 @@ int store_node_delete(struct store *st, int64_t id, int64_t now, const struct st
     return store__tx(st, delete_body, &a);
 }
 
+static int update_body(struct store_conn *sc, void *arg)
+{
+    struct node_arg *a = arg;
+    const struct hub_node *n = a->n;
+    char *sids = join_list(n->n_short_ids, sizeof n->short_ids[0], n->short_ids[0]);
+    char *sns = join_list(n->n_server_names, sizeof n->server_names[0], n->server_names[0]);
+    int rc = ERR_NOMEM;
+    if (sids == NULL || sns == NULL)
+        goto out;
+    struct store_val p[] = {SV_T(n->name),    SV_T(n->address),    SV_I(n->port),
+                            SV_T(n->country), SV_T(n->public_key), SV_T(sids),
+                            SV_T(sns),        SV_I(n->weight),     SV_I(n->usage_percent > 0 ? n->usage_percent : 100),
+                            SV_I(n->id)};
+    struct store_res r;
+    rc = store__exec(sc,
+                     "UPDATE nodes SET name = $1, address = $2, port = $3, country = $4, public_key = $5,"
+                     " short_ids = $6, server_names = $7, weight = $8, usage_percent = $9 WHERE id = $10",
+                     p, 10, &r);
+    if (rc < 0)
+        goto out;
+    rc = r.changes == 1 ? 0 : ERR_NOT_FOUND;
+    store__res_free(&r);
+    if (rc == 0)
+        rc = store__audit(sc, a->audit, a->now, "node", n->id);
+out:
+    free(sids);
+    free(sns);
+    return rc;
+}
+
+int store_node_update(struct store *st, const struct hub_node *n, int64_t now, const struct store_audit *audit)
+{
+    struct node_arg a = {.n = (struct hub_node *)n, .now = now, .audit = audit};
+    return store__tx(st, update_body, &a);
+}
+
+static int set_token_body(struct store_conn *sc, void *arg)
+{
+    struct node_arg *a = arg;
+    struct store_val p[] = {SV_T(a->s), SV_I(a->id)};
+    struct store_res r;
+    TRY(store__exec(sc, "UPDATE nodes SET token_hash = $1 WHERE id = $2", p, 2, &r));
+    int64_t changed = r.changes;
+    store__res_free(&r);
+    if (changed != 1)
+        return ERR_NOT_FOUND;
+    return store__audit(sc, a->audit, a->now, "node", a->id);
+}
+
+int store_node_set_token(struct store *st, int64_t id, const char *token_hash, int64_t now,
+                         const struct store_audit *audit)
+{
+    struct node_arg a = {.id = id, .s = token_hash, .now = now, .audit = audit};
+    return store__tx(st, set_token_body, &a);
+}
+
 static int stale_body(struct store_conn *sc, void *arg)
 {
     struct node_arg *a = arg;

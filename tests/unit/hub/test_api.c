@@ -564,6 +564,21 @@ static void test_nodes_and_sync(void **state)
     assert_false(json_is_true(json_object_get(j, "draining")));
     json_decref(j);
     expect_err(e, "POST", "/api/v1/nodes/99999/drain", ADMIN, NULL, 404, "not_found");
+    /* Re-keying a node: PATCH the public key; nothing else changes. */
+    snprintf(p, sizeof p, "/api/v1/nodes/%lld", (long long)nid);
+    assert_int_equal(http(e, "PATCH", p, ADMIN,
+                          "{\"public_key\":\"SGVsbG9Xb3JsZEhlbGxvV29ybGRIZWxsb1dvcmxkISE\",\"short_ids\":[\"aa\"]}",
+                          NULL, &j, NULL),
+                     200);
+    assert_string_equal(jstr(j, "public_key"), "SGVsbG9Xb3JsZEhlbGxvV29ybGRIZWxsb1dvcmxkISE");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(j, "short_ids"), 0)), "aa");
+    assert_int_equal(jint(j, "weight"), 250);
+    assert_string_equal(jstr(j, "address"), "nl-1.example.com");
+    json_decref(j);
+    expect_err(e, "PATCH", p, ADMIN, "{}", 422, "invalid_field");
+    expect_err(e, "PATCH", p, ADMIN, "{\"public_key\":\"short\"}", 422, "invalid_field");
+    expect_err(e, "PATCH", "/api/v1/nodes/99999", ADMIN, "{\"weight\":1}", 404, "not_found");
+    expect_err(e, "PATCH", p, SUPPORT, "{\"weight\":1}", 403, "forbidden");
 
     /* Node sync: a user with a subscription appears; usage is applied once. */
     int64_t plan = create_plan(e, "Tiny", 5000);
@@ -626,9 +641,18 @@ static void test_nodes_and_sync(void **state)
     assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "traffic"), "down")), 3006);
     json_decref(j);
 
+    /* A leaked node token is replaced: the old one stops working at once. */
+    char rp[96];
+    snprintf(rp, sizeof rp, "/api/v1/nodes/%lld/rotate-token", (long long)nid);
+    assert_int_equal(http(e, "POST", rp, ADMIN, NULL, NULL, &j, NULL), 200);
+    char *ntok2 = strdup(jstr(j, "token"));
+    json_decref(j);
+    expect_err(e, "GET", "/api/v1/node/users", ntok, NULL, 401, "unauthorized");
+    assert_int_equal(http(e, "GET", "/api/v1/node/users", ntok2, NULL, NULL, NULL, NULL), 200);
     assert_int_equal(http(e, "DELETE", p, ADMIN, NULL, NULL, NULL, NULL), 204);
-    expect_err(e, "GET", "/api/v1/node/users", ntok, NULL, 401, "unauthorized"); /* token died with the node */
+    expect_err(e, "GET", "/api/v1/node/users", ntok2, NULL, 401, "unauthorized"); /* token died with the node */
     free(ntok);
+    free(ntok2);
 }
 
 static void test_sub_endpoint(void **state)
