@@ -92,6 +92,17 @@ paths = {
  "/api/v1/audit": {"get": op("Audit log, newest first", "stats", 200,
    jr({"type": "object", "properties": {"entries": {"type": "array", "items": ref("AuditEntry")}}}), security="read",
    params=[{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}])},
+ "/api/v1/tokens": {
+   "post": op("Issue an API token (shown once in the answer)", "tokens", 201,
+              jr({"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "role": {"type": "string"}, "token": {"type": "string"}}}, "Created"),
+              body={"type": "object", "required": ["name", "role"], "additionalProperties": False,
+                    "properties": {"name": {"type": "string"}, "role": {"type": "string", "enum": ["admin", "support"]}}},
+              errors=(400, 401, 403, 413, 422)),
+   "get": op("List API tokens (never their values)", "tokens", 200,
+             jr({"type": "object", "properties": {"tokens": {"type": "array", "items": {"type": "object", "properties": {
+                 "id": {"type": "integer"}, "name": {"type": "string"}, "role": {"type": "string"}, "created_at": {"type": "integer"}, "revoked": {"type": "boolean"}}}}}}),
+             errors=(401, 403))},
+ "/api/v1/tokens/{id}": {"delete": op("Revoke an API token (not the one making the call)", "tokens", 204, NOBODY, params=ID, errors=(401, 403, 404, 409))},
  "/api/v1/node/users": {"get": op("Node sync: users since a revision (docs/sync-protocol.md)", "node-sync", 200, jr(ref("SyncUsers")), security="node",
    params=[{"name": "since", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}}], errors=(400, 401))},
  "/api/v1/node/usage": {"post": op("Node sync: push per-user byte deltas, applied once per push_id", "node-sync", 200, jr(ref("UsageResponse")), security="node",

@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    unsigned which = data[0] % 14;
+    unsigned which = data[0] % 15;
     /* An exact-size copy so that any over-read is caught. */
     char *body = malloc(size - 1 ? size - 1 : 1);
     if (body == NULL)
@@ -96,6 +96,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             (!hub_host_valid(nd.address) || !hub_public_key_valid(nd.public_key)))
             abort();
         break;
+    case 14: {
+        char name[HUB_NAME_MAX + 1];
+        enum hub_role role;
+        if ((rc = api_parse_token(body, n, name, &role, &e)) == 0 &&
+            (!hub_name_valid(name) || (unsigned)role >= HUB_ROLE__COUNT))
+            abort();
+        break;
+    }
     default: {
         struct hub_cfg cfg;
         char err[128];

@@ -126,5 +126,8 @@ int api_token_hash(const char *token, size_t len, char out[static 65]);
  * token text (shown once). */
 int api_token_create(struct store *st, const char *name, enum hub_role role, int64_t now,
                      char out[static HUB_TOKEN_MAX + 1]);
+/* The same, also returning the token's id (id may be NULL). */
+int api_token_create_id(struct store *st, const char *name, enum hub_role role, int64_t now,
+                        char out[static HUB_TOKEN_MAX + 1], int64_t *id);
 
 #endif

@@ -59,6 +59,7 @@ api_handler_fn api__payments_create, api__users_payments;
 api_handler_fn api__nodes_create, api__nodes_list, api__nodes_get, api__nodes_health, api__nodes_weight,
     api__nodes_patch, api__nodes_rotate_token, api__nodes_drain, api__nodes_delete;
 api_handler_fn api__stats, api__audit_list, api__healthz, api__metrics;
+api_handler_fn api__tokens_create, api__tokens_list, api__tokens_revoke;
 api_handler_fn api__node_users, api__node_usage;
 api_handler_fn api__sub_page;
 

@@ -258,3 +258,67 @@ void api__audit_list(struct api_call *c)
     store_audit_rows_free(rows, n);
     api__json(c, 200, json_pack("{s:o}", "entries", arr));
 }
+
+void api__tokens_create(struct api_call *c)
+{
+    char name[HUB_NAME_MAX + 1];
+    enum hub_role role;
+    struct api_verr e;
+    if (api_parse_token(c->req->body, c->req->body_len, name, &role, &e) < 0) {
+        api__verr(c, &e);
+        return;
+    }
+    char tok[HUB_TOKEN_MAX + 1];
+    int64_t id = 0;
+    int rc = api_token_create_id(c->ctx->st, name, role, c->now, tok, &id);
+    if (rc < 0) {
+        api__store_error(c, rc, "token");
+        return;
+    }
+    char det[128];
+    snprintf(det, sizeof det, "{\"role\":\"%s\"}", hub_role_name(role));
+    char target[32];
+    snprintf(target, sizeof target, "token:%lld", (long long)id);
+    struct store_audit a = api__audit(c, "token.create", det);
+    a.target = target;
+    (void)store_audit_add(c->ctx->st, &a, c->now);
+    json_t *j = json_pack("{s:I,s:s,s:s,s:s}", "id", (json_int_t)id, "name", name, "role", hub_role_name(role), "token",
+                          tok); /* shown this once */
+    secure_wipe(tok, sizeof tok);
+    api__json(c, 201, j);
+}
+
+void api__tokens_list(struct api_call *c)
+{
+    struct store_token *list;
+    size_t n;
+    int rc = store_token_list(c->ctx->st, &list, &n);
+    if (rc < 0) {
+        api__store_error(c, rc, "tokens");
+        return;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, json_pack("{s:I,s:s,s:s,s:I,s:b}", "id", (json_int_t)list[i].id, "name",
+                                             list[i].name, "role", hub_role_name(list[i].role), "created_at",
+                                             (json_int_t)list[i].created_at, "revoked", list[i].revoked));
+    free(list);
+    api__json(c, 200, json_pack("{s:o}", "tokens", arr));
+}
+
+void api__tokens_revoke(struct api_call *c)
+{
+    if (c->id == c->token_id) {
+        api__error(c, 409, "invalid_state", "a token cannot revoke itself");
+        return;
+    }
+    struct store_audit a = api__audit(c, "token.revoke", NULL);
+    int rc = store_token_revoke(c->ctx->st, c->id, c->now, &a);
+    if (rc < 0) {
+        api__store_error(c, rc, "token");
+        return;
+    }
+    c->resp->status = 204;
+    c->resp->content_type = "application/json";
+    c->resp->body = strdup("");
+}

@@ -52,6 +52,9 @@ static const struct api_route routes[] = {
     {"GET", "/api/v1/stats", API_AUTH_READ, api__stats},
     {"GET", "/metrics", API_AUTH_READ, api__metrics},
     {"GET", "/api/v1/audit", API_AUTH_READ, api__audit_list},
+    {"POST", "/api/v1/tokens", API_AUTH_ADMIN, api__tokens_create},
+    {"GET", "/api/v1/tokens", API_AUTH_ADMIN, api__tokens_list},
+    {"DELETE", "/api/v1/tokens/{id}", API_AUTH_ADMIN, api__tokens_revoke},
     {"GET", "/api/v1/node/users", API_AUTH_NODE, api__node_users},
     {"POST", "/api/v1/node/usage", API_AUTH_NODE, api__node_usage},
     {"GET", "/sub/{token}", API_AUTH_NONE, api__sub_page},
@@ -114,13 +117,19 @@ int api__random(void *out, size_t n)
 int api_token_create(struct store *st, const char *name, enum hub_role role, int64_t now,
                      char out[static HUB_TOKEN_MAX + 1])
 {
+    return api_token_create_id(st, name, role, now, out, NULL);
+}
+
+int api_token_create_id(struct store *st, const char *name, enum hub_role role, int64_t now,
+                        char out[static HUB_TOKEN_MAX + 1], int64_t *id)
+{
     uint8_t rnd[HUB_API_TOKEN_RAND];
     char hash[65];
     TRY(crypto_random(rnd, sizeof rnd));
     hub_api_token_format(out, "va_", rnd);
     secure_wipe(rnd, sizeof rnd);
     TRY(api_token_hash(out, strlen(out), hash));
-    return store_token_add(st, name, hash, role, now, NULL);
+    return store_token_add(st, name, hash, role, now, id);
 }
 
 static void resp_reset(struct api_resp *r)

@@ -415,6 +415,24 @@ int api_parse_payment(const char *body, size_t len, struct api_payment_in *p, st
     return 0;
 }
 
+int api_parse_token(const char *body, size_t len, char name[static HUB_NAME_MAX + 1], enum hub_role *role,
+                    struct api_verr *e)
+{
+    static const char *const keys[] = {"name", "role", NULL};
+    json_t *j = load_object(body, len, false, e);
+    if (j == NULL)
+        return ERR_MALFORMED;
+    TRYV(check_keys(j, keys, e));
+    TRYV(get_str(j, "name", true, hub_name_valid, "must be 1..64 bytes of printable UTF-8", name, HUB_NAME_MAX + 1, e));
+    json_t *v = json_object_get(j, "role");
+    int r = v && json_is_string(v) ? hub_role_parse(json_string_value(v)) : -1;
+    json_decref(j);
+    if (r < 0)
+        return verr(e, v ? "invalid_field" : "missing_field", "role: admin or support");
+    *role = (enum hub_role)r;
+    return 0;
+}
+
 int api_parse_uint_param(const char *s, int64_t min, int64_t max, int64_t *out)
 {
     if (s == NULL || *s == '\0' || strlen(s) > 18)

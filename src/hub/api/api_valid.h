@@ -57,6 +57,10 @@ struct api_payment_in {
 };
 int api_parse_payment(const char *body, size_t len, struct api_payment_in *p, struct api_verr *e);
 
+/* POST /tokens: {"name": 1..64 printable UTF-8, "role": "admin"|"support"}. */
+int api_parse_token(const char *body, size_t len, char name[static HUB_NAME_MAX + 1], enum hub_role *role,
+                    struct api_verr *e);
+
 /* Paging query values: decimal, offset 0..10^9, limit 1..500. ERR_MALFORMED. */
 int api_parse_uint_param(const char *s, int64_t min, int64_t max, int64_t *out);
 

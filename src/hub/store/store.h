@@ -140,6 +140,18 @@ int store_token_lookup(struct store *st, const char *token_hash, enum hub_role *
 /* Inserts unless a token with that hash exists (bootstrap token from the config). */
 int store_token_ensure(struct store *st, const char *name, const char *token_hash, enum hub_role role, int64_t now);
 
+struct store_token {
+    int64_t id;
+    char name[65];
+    enum hub_role role;
+    int64_t created_at;
+    bool revoked;
+};
+/* All tokens (never their hashes), oldest first. */
+int store_token_list(struct store *st, struct store_token **out, size_t *n);
+/* Revokes a token (it stops working at once). ERR_NOT_FOUND, ERR_BAD_STATE when already revoked. */
+int store_token_revoke(struct store *st, int64_t id, int64_t now, const struct store_audit *audit);
+
 /* ---- audit ---- */
 struct store_audit_row {
     int64_t id;

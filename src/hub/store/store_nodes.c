@@ -385,3 +385,67 @@ int store_token_lookup(struct store *st, const char *token_hash, enum hub_role *
         *id = a.id;
     return 0;
 }
+
+struct tlist_arg {
+    struct store_token *list;
+    size_t n;
+    int64_t id, now;
+    const struct store_audit *audit;
+};
+
+static int tlist_body(struct store_conn *sc, void *arg)
+{
+    struct tlist_arg *a = arg;
+    struct store_res r;
+    TRY(store__exec(sc, "SELECT id, name, role, created_at, revoked FROM api_tokens ORDER BY id", NULL, 0, &r));
+    if (r.nrows > 0 && (a->list = calloc(r.nrows, sizeof *a->list)) == NULL) {
+        store__res_free(&r);
+        return ERR_NOMEM;
+    }
+    for (size_t i = 0; i < r.nrows; i++) {
+        struct store_token *t = &a->list[i];
+        t->id = store__cell_i64(&r, i, 0);
+        store__cell_str(&r, i, 1, t->name, sizeof t->name);
+        int role = hub_role_parse(store__cell(&r, i, 2));
+        t->role = role < 0 ? HUB_ROLE_SUPPORT : (enum hub_role)role;
+        t->created_at = store__cell_i64(&r, i, 3);
+        t->revoked = store__cell_i64(&r, i, 4) != 0;
+    }
+    a->n = r.nrows;
+    store__res_free(&r);
+    return 0;
+}
+
+int store_token_list(struct store *st, struct store_token **out, size_t *n)
+{
+    struct tlist_arg a = {0};
+    int rc = store__ro(st, tlist_body, &a);
+    if (rc < 0) {
+        free(a.list);
+        a.list = NULL;
+        a.n = 0;
+    }
+    *out = a.list;
+    *n = a.n;
+    return rc;
+}
+
+static int revoke_body(struct store_conn *sc, void *arg)
+{
+    struct tlist_arg *a = arg;
+    struct store_val p[] = {SV_I(a->id)};
+    struct store_res r;
+    TRY(store__exec(sc, "SELECT revoked FROM api_tokens WHERE id = $1", p, 1, &r));
+    int rc = r.nrows != 1 ? ERR_NOT_FOUND : store__cell_i64(&r, 0, 0) != 0 ? ERR_BAD_STATE : 0;
+    store__res_free(&r);
+    if (rc < 0)
+        return rc;
+    TRY(store__exec(sc, "UPDATE api_tokens SET revoked = 1 WHERE id = $1", p, 1, NULL));
+    return store__audit(sc, a->audit, a->now, "token", a->id);
+}
+
+int store_token_revoke(struct store *st, int64_t id, int64_t now, const struct store_audit *audit)
+{
+    struct tlist_arg a = {.id = id, .now = now, .audit = audit};
+    return store__tx(st, revoke_body, &a);
+}

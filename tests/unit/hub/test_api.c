@@ -788,6 +788,30 @@ static void test_audit(void **state)
     json_decref(j);
     expect_err(e, "GET", "/api/v1/audit?limit=0", SUPPORT, NULL, 400, "invalid_query");
 
+    /* API tokens: issued once, listed without values, revoked at once. */
+    assert_int_equal(
+        http(e, "POST", "/api/v1/tokens", ADMIN, "{\"name\":\"helpdesk\",\"role\":\"support\"}", NULL, &j, NULL), 201);
+    char *tok = strdup(jstr(j, "token"));
+    int64_t tid = jint(j, "id");
+    json_decref(j);
+    assert_int_equal(http(e, "GET", "/api/v1/stats", tok, NULL, NULL, NULL, NULL), 200);
+    expect_err(e, "POST", "/api/v1/users", tok, "{\"username\":\"z\"}", 403, "forbidden");
+    expect_err(e, "GET", "/api/v1/tokens", SUPPORT, NULL, 403, "forbidden");
+    expect_err(e, "POST", "/api/v1/tokens", ADMIN, "{\"name\":\"x\",\"role\":\"root\"}", 422, "invalid_field");
+    assert_int_equal(http(e, "GET", "/api/v1/tokens", ADMIN, NULL, NULL, &j, NULL), 200);
+    assert_int_equal(json_array_size(json_object_get(j, "tokens")), 3);
+    char *text = json_dumps(j, 0);
+    assert_null(strstr(text, tok)); /* values never listed */
+    free(text);
+    json_decref(j);
+    char tp[64];
+    snprintf(tp, sizeof tp, "/api/v1/tokens/%lld", (long long)tid);
+    assert_int_equal(http(e, "DELETE", tp, ADMIN, NULL, NULL, NULL, NULL), 204);
+    expect_err(e, "GET", "/api/v1/stats", tok, NULL, 401, "unauthorized");
+    expect_err(e, "DELETE", tp, ADMIN, NULL, 409, "invalid_state");
+    expect_err(e, "DELETE", "/api/v1/tokens/1", ADMIN, NULL, 409, "invalid_state"); /* itself */
+    free(tok);
+
     /* Metrics: counted per route pattern (never per id), database rows refreshed on scrape. */
     expect_err(e, "GET", "/metrics", NULL, NULL, 401, "unauthorized");
     struct resp r;

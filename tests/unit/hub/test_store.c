@@ -405,6 +405,21 @@ static void test_nodes_tokens(void **state)
     assert_int_equal(store_token_lookup(st, "h2", &role, &id), 0);
     assert_int_equal(role, HUB_ROLE_ADMIN);
     assert_int_equal(store_token_add(st, "again", "h2", HUB_ROLE_ADMIN, T0, &id), ERR_EXISTS);
+    struct store_token *toks;
+    size_t nt;
+    assert_int_equal(store_token_list(st, &toks, &nt), 0);
+    assert_int_equal(nt, 2);
+    assert_string_equal(toks[0].name, "ops");
+    assert_int_equal(toks[0].role, HUB_ROLE_SUPPORT);
+    int64_t ops_id = toks[0].id;
+    free(toks);
+    assert_int_equal(store_token_revoke(st, ops_id, T0, &AUD), 0);
+    assert_int_equal(store_token_lookup(st, "h1", &role, &id), ERR_NOT_FOUND);
+    assert_int_equal(store_token_revoke(st, ops_id, T0, &AUD), ERR_BAD_STATE);
+    assert_int_equal(store_token_revoke(st, 999, T0, &AUD), ERR_NOT_FOUND);
+    assert_int_equal(store_token_list(st, &toks, &nt), 0);
+    assert_true(toks[0].revoked);
+    free(toks);
 }
 
 static void test_devices(void **state)

@@ -46,9 +46,17 @@ static int run(int which, const char *b, size_t n, struct api_verr *e)
         return api_parse_drain(b, n, &d, e);
     case 10:
         return api_parse_balance(b, n, &a, e);
-    default: {
+    case 11: {
         struct api_payment_in pi;
         return api_parse_payment(b, n, &pi, e);
+    }
+    case 12:
+        nd.port = 443;
+        return api_parse_node_patch(b, n, &nd, e);
+    default: {
+        char name[HUB_NAME_MAX + 1];
+        enum hub_role role;
+        return api_parse_token(b, n, name, &role, e);
     }
     }
 }
@@ -67,12 +75,14 @@ static const char *const good[] = {
     "{\"draining\":false}",
     "{\"delta\":-5}",
     "{\"user_id\":3,\"amount_minor\":100,\"currency\":\"RUB\",\"idempotency_key\":\"abc-12345\",\"plan_id\":1}",
+    "{\"port\":8443,\"usage_percent\":150}",
+    "{\"name\":\"helpdesk\",\"role\":\"support\"}",
 };
 
 static void test_good_and_truncated(void **state)
 {
     (void)state;
-    for (int w = 0; w < 12; w++) {
+    for (int w = 0; w < 14; w++) {
         struct api_verr e = {0};
         size_t n = strlen(good[w]);
         assert_int_equal(run(w, good[w], n, &e), 0);
@@ -151,6 +161,10 @@ static void test_bad_bodies(void **state)
                "invalid_field");
     expect_bad(11, "{\"user_id\":3,\"amount_minor\":100,\"idempotency_key\":\"abc-12345\",\"plan_id\":1}",
                "missing_field");
+    expect_bad(12, "{}", "invalid_field");
+    expect_bad(12, "{\"usage_percent\":0}", "invalid_field");
+    expect_bad(13, "{\"name\":\"x\"}", "missing_field");
+    expect_bad(13, "{\"name\":\"x\",\"role\":\"Admin\"}", "invalid_field");
     int64_t v;
     assert_int_equal(api_parse_uint_param("42", 0, 100, &v), 0);
     assert_int_equal(v, 42);
