@@ -36,6 +36,20 @@ struct node_dns_query {
     struct sock_addr addr;
     struct sock_addr *addrs; /* deferred answer (malloc'd) */
     size_t n_addrs;
+    char name[SOCK_HOST_MAX + 1]; /* lower-cased, for the cache */
+};
+
+/* One cached answer. Addresses are kept compact (family + 16 bytes). */
+struct cache_entry {
+    char *name;
+    int family;
+    uint64_t expires; /* loop_now() ms */
+    int status;       /* 0 or ERR_NOT_FOUND */
+    uint8_t n;
+    struct {
+        uint8_t v6;
+        uint8_t ip[16];
+    } a[NODE_DNS_MAX_ADDRS];
 };
 
 struct node_dns {
@@ -47,6 +61,10 @@ struct node_dns {
     struct node_dns_query *queries; /* pending, doubly linked */
     size_t pending;
     bool destroying;
+    struct cache_entry **cache; /* direct-mapped; NULL = no cache */
+    size_t cache_cap;           /* power of two */
+    uint64_t max_ttl_ms;
+    uint64_t hits, queries_sent;
 };
 
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
@@ -177,13 +195,95 @@ static void finish(struct node_dns_query *q, int status, const struct sock_addr 
         cb(arg, status, addrs, n);
 }
 
+/* ---- answer cache ---- */
+
+static size_t cache_slot(const struct node_dns *d, const char *name, int family)
+{
+    uint64_t h = 1469598103934665603ull ^ (uint64_t)family;
+    for (; *name; name++)
+        h = (h ^ (uint8_t)*name) * 1099511628211ull;
+    return (size_t)(h ^ (h >> 29)) & (d->cache_cap - 1);
+}
+
+/* A live entry for (name, family), or NULL. */
+static const struct cache_entry *cache_get(const struct node_dns *d, const char *name, int family)
+{
+    if (d->cache == NULL)
+        return NULL;
+    const struct cache_entry *e = d->cache[cache_slot(d, name, family)];
+    if (e == NULL || e->family != family || strcmp(e->name, name) != 0 || e->expires <= loop_now(d->loop))
+        return NULL;
+    return e;
+}
+
+static void cache_put(struct node_dns *d, const char *name, int family, int status, const struct sock_addr *addrs,
+                      size_t n, uint64_t ttl_ms)
+{
+    if (d->cache == NULL || (status != 0 && status != ERR_NOT_FOUND))
+        return;
+    if (ttl_ms > d->max_ttl_ms)
+        ttl_ms = d->max_ttl_ms;
+    size_t slot = cache_slot(d, name, family);
+    struct cache_entry *e = d->cache[slot];
+    if (e == NULL || strcmp(e->name, name) != 0) {
+        char *copy = strdup(name);
+        struct cache_entry *ne = copy ? calloc(1, sizeof(*ne)) : NULL;
+        if (ne == NULL) {
+            free(copy);
+            return; /* no memory: just do not cache */
+        }
+        if (e) {
+            free(e->name);
+            free(e);
+        }
+        ne->name = copy;
+        d->cache[slot] = e = ne;
+    }
+    e->family = family;
+    e->status = status;
+    e->expires = loop_now(d->loop) + ttl_ms;
+    e->n = 0;
+    for (size_t i = 0; i < n && e->n < NODE_DNS_MAX_ADDRS; i++) {
+        const uint8_t *ip;
+        if (sock_addr_family(&addrs[i]) == AF_INET) {
+            ip = (const uint8_t *)&addrs[i].u.in4.sin_addr;
+            e->a[e->n].v6 = 0;
+            memcpy(e->a[e->n].ip, ip, 4);
+        } else {
+            ip = (const uint8_t *)&addrs[i].u.in6.sin6_addr;
+            e->a[e->n].v6 = 1;
+            memcpy(e->a[e->n].ip, ip, 16);
+        }
+        e->n++;
+    }
+}
+
+static void cache_free(struct node_dns *d)
+{
+    for (size_t i = 0; d->cache && i < d->cache_cap; i++) {
+        if (d->cache[i]) {
+            free(d->cache[i]->name);
+            free(d->cache[i]);
+        }
+    }
+    free(d->cache);
+}
+
 static void on_addrinfo(void *arg, int status, int timeouts, struct ares_addrinfo *res)
 {
     struct node_dns_query *q = arg;
     struct sock_addr addrs[NODE_DNS_MAX_ADDRS];
     size_t n = 0;
     int rc = map_status(status);
+    uint64_t ttl_ms = NODE_DNS_NEG_TTL_MS;
     if (rc == 0 && res) {
+        int min_ttl = -1;
+        for (struct ares_addrinfo_node *ai = res->nodes; ai; ai = ai->ai_next)
+            if (min_ttl < 0 || ai->ai_ttl < min_ttl)
+                min_ttl = ai->ai_ttl;
+        ttl_ms = min_ttl > 0 ? (uint64_t)min_ttl * 1000 : 0;
+        if (ttl_ms < NODE_DNS_MIN_TTL_MS)
+            ttl_ms = NODE_DNS_MIN_TTL_MS;
         for (struct ares_addrinfo_node *ai = res->nodes; ai && n < NODE_DNS_MAX_ADDRS; ai = ai->ai_next) {
             if (ai->ai_family == AF_INET && ai->ai_addrlen >= sizeof(struct sockaddr_in)) {
                 const struct sockaddr_in *sin = (const struct sockaddr_in *)ai->ai_addr;
@@ -198,6 +298,8 @@ static void on_addrinfo(void *arg, int status, int timeouts, struct ares_addrinf
     }
     if (res)
         ares_freeaddrinfo(res);
+    if (!q->d->destroying)
+        cache_put(q->d, q->name, q->family, rc, addrs, rc == 0 ? n : 0, ttl_ms);
     if (q->starting && !q->d->destroying) {
         q->deferred = true;
         q->status = rc;
@@ -252,6 +354,18 @@ struct node_dns *node_dns_new(struct loop *loop, const struct node_dns_opts *o)
     d->loop = loop;
     loop_timer_init(&d->timer, on_timer);
 
+    size_t entries = o && o->cache_entries ? o->cache_entries : 4096;
+    if (entries != SIZE_MAX) {
+        d->cache_cap = 16;
+        while (d->cache_cap < entries && d->cache_cap < ((size_t)1 << 20))
+            d->cache_cap *= 2;
+        d->cache = calloc(d->cache_cap, sizeof(*d->cache));
+        if (d->cache == NULL) {
+            free(d);
+            return NULL;
+        }
+    }
+    d->max_ttl_ms = o && o->cache_max_ttl_ms ? o->cache_max_ttl_ms : 600000;
     uint32_t budget = o && o->timeout_ms ? o->timeout_ms : 5000;
     struct ares_options opts;
     memset(&opts, 0, sizeof(opts));
@@ -265,6 +379,7 @@ struct node_dns *node_dns_new(struct loop *loop, const struct node_dns_opts *o)
     int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_NDOTS | ARES_OPT_LOOKUPS |
                ARES_OPT_SOCK_STATE_CB;
     if (ares_init_options(&d->channel, &opts, mask) != ARES_SUCCESS) {
+        cache_free(d);
         free(d);
         return NULL;
     }
@@ -309,6 +424,7 @@ void node_dns_free(struct node_dns *d)
         free(d->socks[i]);
     }
     free(d->socks);
+    cache_free(d);
     free(d);
 }
 
@@ -370,6 +486,27 @@ int node_dns_resolve(struct node_dns *d, const char *name, int family, node_dns_
         answer_localhost(q);
         return 0;
     }
+    for (size_t i = 0; i <= len; i++)
+        q->name[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
+    const struct cache_entry *e = cache_get(d, q->name, family);
+    if (e) {
+        d->hits++;
+        q->deferred = true;
+        q->status = e->status;
+        q->addrs = e->n ? calloc(e->n, sizeof(*q->addrs)) : NULL;
+        if (e->n && q->addrs == NULL)
+            q->status = ERR_NOMEM;
+        for (size_t i = 0; q->addrs && i < e->n; i++) {
+            if (e->a[i].v6)
+                sock_addr_from_v6(&q->addrs[i], e->a[i].ip, 0);
+            else
+                sock_addr_from_v4(&q->addrs[i], e->a[i].ip, 0);
+        }
+        q->n_addrs = q->addrs ? e->n : 0;
+        loop_soon(d->loop, &q->task);
+        return 0;
+    }
+    d->queries_sent++;
     struct ares_addrinfo_hints hints;
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = family;
@@ -397,4 +534,14 @@ void node_dns_cancel(struct node_dns_query *q)
 size_t node_dns_pending(const struct node_dns *d)
 {
     return d->pending;
+}
+
+uint64_t node_dns_cache_hits(const struct node_dns *d)
+{
+    return d->hits;
+}
+
+uint64_t node_dns_queries(const struct node_dns *d)
+{
+    return d->queries_sent;
 }

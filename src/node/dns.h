@@ -26,7 +26,15 @@ struct node_dns_opts {
     const char *const *servers; /* "ip", "ip:port", "[v6]:port"; NULL/0 = /etc/resolv.conf */
     size_t n_servers;
     uint32_t timeout_ms; /* whole lookup budget, split over the tries; 0 = 5000 */
+    /* Answer cache per resolver: positive answers live for their DNS TTL clamped to
+     * [NODE_DNS_MIN_TTL_MS, cache_max_ttl_ms], "no such name/address" for NODE_DNS_NEG_TTL_MS
+     * (also clamped); failures (timeouts, server errors) are not cached. */
+    size_t cache_entries;      /* 0 = 4096; SIZE_MAX = no cache */
+    uint32_t cache_max_ttl_ms; /* 0 = 600000 */
 };
+
+#define NODE_DNS_MIN_TTL_MS 5000
+#define NODE_DNS_NEG_TTL_MS 30000
 
 /* A resolver on `loop`. NULL on failure (bad server list, c-ares init failure). */
 struct node_dns *node_dns_new(struct loop *loop, const struct node_dns_opts *o);
@@ -51,5 +59,8 @@ void node_dns_cancel(struct node_dns_query *q);
 
 /* Lookups started and not yet finished (tests, metrics). */
 size_t node_dns_pending(const struct node_dns *d);
+/* Lookups answered from the cache, and queries sent (tests, metrics). */
+uint64_t node_dns_cache_hits(const struct node_dns *d);
+uint64_t node_dns_queries(const struct node_dns *d);
 
 #endif

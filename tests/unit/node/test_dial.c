@@ -72,7 +72,7 @@ static int setup(void **state)
     char server[32];
     snprintf(server, sizeof(server), "127.0.0.1:%u", port);
     const char *servers[] = {server};
-    struct node_dns_opts o = {servers, 1, 3000};
+    struct node_dns_opts o = {servers, 1, 3000, 0, 0};
     fx.dns = node_dns_new(fx.loop, &o);
     assert_non_null(fx.dns);
 

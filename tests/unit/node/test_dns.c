@@ -59,7 +59,7 @@ static int setup(void **state)
     char server[32];
     snprintf(server, sizeof(server), "127.0.0.1:%u", port);
     const char *servers[] = {server};
-    struct node_dns_opts o = {servers, 1, 600};
+    struct node_dns_opts o = {servers, 1, 600, 0, 300};
     f.dns = node_dns_new(f.loop, &o);
     assert_non_null(f.dns);
     *state = &f;
@@ -235,6 +235,63 @@ static void test_free_pending(void **state)
     assert_int_equal(r.calls, 0);
 }
 
+/* Answers are cached per resolver (case-insensitively, per family) until their TTL, clamped to
+ * cache_max_ttl_ms (300 ms in this fixture); NXDOMAIN too; timeouts are not. */
+static void test_cache(void **state)
+{
+    struct fixture *f = *state;
+    size_t q0 = dns_stub_queries(f->stub);
+    struct result r1 = {0}, r2 = {0}, r3 = {0};
+    assert_int_equal(node_dns_resolve(f->dns, "good.test", AF_INET, on_result, &r1, NULL), 0);
+    wait_for(f, &r1, 2000);
+    assert_int_equal(r1.status, 0);
+    size_t q1 = dns_stub_queries(f->stub);
+    assert_int_equal(q1, q0 + 1);
+    assert_int_equal(node_dns_resolve(f->dns, "GOOD.TEST", AF_INET, on_result, &r2, NULL), 0);
+    assert_int_equal(r2.calls, 0); /* never re-entrant, even from the cache */
+    wait_for(f, &r2, 1000);
+    assert_int_equal(r2.status, 0);
+    assert_int_equal(r2.n, 1);
+    assert_string_equal(r2.addrs[0], "93.184.216.34");
+    assert_int_equal(dns_stub_queries(f->stub), q1);
+    assert_int_equal(node_dns_cache_hits(f->dns), 1);
+    /* another family is another entry */
+    assert_int_equal(node_dns_resolve(f->dns, "good.test", AF_INET6, on_result, &r3, NULL), 0);
+    wait_for(f, &r3, 2000);
+    assert_int_equal(dns_stub_queries(f->stub), q1 + 1);
+
+    struct result n1 = {0}, n2 = {0};
+    assert_int_equal(node_dns_resolve(f->dns, "nx.test", AF_INET, on_result, &n1, NULL), 0);
+    wait_for(f, &n1, 2000);
+    assert_int_equal(n1.status, ERR_NOT_FOUND);
+    size_t q2 = dns_stub_queries(f->stub);
+    assert_int_equal(node_dns_resolve(f->dns, "nx.test", AF_INET, on_result, &n2, NULL), 0);
+    wait_for(f, &n2, 1000);
+    assert_int_equal(n2.status, ERR_NOT_FOUND);
+    assert_int_equal(dns_stub_queries(f->stub), q2);
+
+    /* expiry */
+    uint64_t end = loop_clock_ms() + 350;
+    while (loop_clock_ms() < end)
+        loop_run_once(f->loop, 20);
+    struct result r4 = {0};
+    assert_int_equal(node_dns_resolve(f->dns, "good.test", AF_INET, on_result, &r4, NULL), 0);
+    wait_for(f, &r4, 2000);
+    assert_int_equal(r4.status, 0);
+    assert_int_equal(dns_stub_queries(f->stub), q2 + 1);
+    assert_int_equal(node_dns_queries(f->dns), 4);
+
+    /* a timeout is not cached: the next lookup asks again */
+    struct result t1 = {0}, t2 = {0};
+    assert_int_equal(node_dns_resolve(f->dns, "slow.test", AF_INET, on_result, &t1, NULL), 0);
+    wait_for(f, &t1, 3000);
+    assert_int_equal(t1.status, ERR_TIMEOUT);
+    assert_int_equal(node_dns_resolve(f->dns, "slow.test", AF_INET, on_result, &t2, NULL), 0);
+    assert_int_equal(node_dns_pending(f->dns), 1);
+    wait_for(f, &t2, 3000);
+    assert_int_equal(t2.status, ERR_TIMEOUT);
+}
+
 /* Default servers from resolv.conf: creating the channel must work without a server list. */
 static void test_default_servers(void **state)
 {
@@ -244,10 +301,10 @@ static void test_default_servers(void **state)
     assert_non_null(d);
     node_dns_free(d);
     const char *bad[] = {"not an address"};
-    struct node_dns_opts o = {bad, 1, 1000};
+    struct node_dns_opts o = {bad, 1, 1000, 0, 0};
     assert_null(node_dns_new(loop, &o));
     const char *v6[] = {"::1", "[::1]:5353", "127.0.0.1"};
-    struct node_dns_opts o6 = {v6, 3, 1000};
+    struct node_dns_opts o6 = {v6, 3, 1000, SIZE_MAX, 0};
     d = node_dns_new(loop, &o6);
     assert_non_null(d);
     node_dns_free(d);
@@ -263,6 +320,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_literals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cache, setup, teardown),
         cmocka_unit_test(test_default_servers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
