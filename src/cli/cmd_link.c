@@ -7,9 +7,10 @@
 
 #include "cli/cli.h"
 #include "core/cfg.h"
-#include "core/enc.h"
+#include "core/err.h"
 #include "ctl/vlink.h"
 #include "node/config.h"
+#include "node/links.h"
 #include "node/services.h"
 
 static void usage(FILE *out)
@@ -23,22 +24,6 @@ static void usage(FILE *out)
           "  serverNames/shortIds (default: the first). --qr also prints a QR code (for dark\n"
           "  terminals; --qr-invert for light).\n",
           out);
-}
-
-static bool wildcard_listen(const char *listen)
-{
-    return listen == NULL || strcmp(listen, "0.0.0.0") == 0 || strcmp(listen, "::") == 0 ||
-           strcmp(listen, "localhost") == 0;
-}
-
-static int copy_field(char *dst, size_t cap, const char *src, const char *what)
-{
-    if (strlen(src) >= cap) {
-        fprintf(stderr, "veil link: %s is too long\n", what);
-        return -1;
-    }
-    strcpy(dst, src);
-    return 0;
 }
 
 static int decode_link(const char *text)
@@ -65,99 +50,16 @@ struct link_opts {
     bool qr, qr_invert;
 };
 
-/* Picks the inbound: by tag, or the user's own one. */
-static const struct node_inbound *pick_inbound(const struct node_cfg *cfg, const struct link_opts *o)
-{
-    if (o->inbound == NULL)
-        return NULL;
-    for (size_t i = 0; i < cfg->n_inbounds; i++)
-        if (cfg->inbounds[i].tag && strcmp(cfg->inbounds[i].tag, o->inbound) == 0)
-            return &cfg->inbounds[i];
-    return NULL;
-}
-
 static int build_link(const struct node_cfg *cfg, const struct link_opts *o, struct vlink *l)
 {
-    const struct node_inbound *in = NULL;
-    const struct node_user *user = NULL;
-    if (o->user) {
-        user = node_cfg_find_user(cfg, o->user, &in);
-        if (user == NULL) {
-            fprintf(stderr, "veil link: no user \"%s\" in %s (match by email, UUID or id)\n", o->user, o->config);
-            return CLI_EXIT_USAGE;
-        }
-    } else {
-        size_t total = 0;
-        for (size_t i = 0; i < cfg->n_inbounds; i++) {
-            total += cfg->inbounds[i].n_users;
-            if (cfg->inbounds[i].n_users && user == NULL) {
-                in = &cfg->inbounds[i];
-                user = &in->users[0];
-            }
-        }
-        if (total != 1) {
-            fprintf(stderr, "veil link: %s has %zu users; choose one with -u EMAIL|UUID\n", o->config, total);
-            return CLI_EXIT_USAGE;
-        }
-    }
-    if (o->inbound) {
-        const struct node_inbound *want = pick_inbound(cfg, o);
-        if (want == NULL || want != in) {
-            fprintf(stderr, "veil link: the user is not in an inbound tagged \"%s\"\n", o->inbound);
-            return CLI_EXIT_USAGE;
-        }
-    }
-
-    const char *host = o->address;
-    if (host == NULL) {
-        if (wildcard_listen(in->listen)) {
-            fprintf(stderr, "veil link: --address HOST is required (the inbound listens on %s)\n",
-                    in->listen ? in->listen : "all addresses");
-            return CLI_EXIT_USAGE;
-        }
-        host = in->listen;
-    }
-    const char *sni = in->server_names[0];
-    if (o->sni) {
-        sni = NULL;
-        for (size_t i = 0; i < in->n_server_names; i++)
-            if (strcmp(in->server_names[i], o->sni) == 0)
-                sni = o->sni;
-        if (sni == NULL) {
-            fprintf(stderr, "veil link: --sni %s is not one of the inbound's serverNames\n", o->sni);
-            return CLI_EXIT_USAGE;
-        }
-    } else {
-        for (size_t i = 0; i < in->n_server_names && *sni == '\0'; i++)
-            sni = in->server_names[i];
-    }
-    const char *sid = in->short_id_text[0];
-    if (o->sid) {
-        uint8_t want[8];
-        sid = NULL;
-        for (size_t i = 0; i < in->n_short_ids && cfg_decode_short_id(o->sid, want) == 0; i++)
-            if (memcmp(in->short_ids[i], want, 8) == 0)
-                sid = in->short_id_text[i];
-        if (sid == NULL) {
-            fprintf(stderr, "veil link: --sid %s is not one of the inbound's shortIds\n", o->sid);
-            return CLI_EXIT_USAGE;
-        }
-    }
-
-    vlink_init_reality(l);
-    char pbk[64];
-    b64_encode(pbk, in->public_key, 32, B64_RAW_URL);
-    const char *remark = o->name ? o->name : user->email ? user->email : "veil";
-    if (copy_field(l->id, sizeof(l->id), user->id_text, "the user id") < 0 ||
-        copy_field(l->host, sizeof(l->host), host, "--address") < 0 ||
-        copy_field(l->sni, sizeof(l->sni), sni, "the server name") < 0 ||
-        copy_field(l->pbk, sizeof(l->pbk), pbk, "the public key") < 0 ||
-        copy_field(l->sid, sizeof(l->sid), sid, "the shortId") < 0 ||
-        copy_field(l->flow, sizeof(l->flow), node_flow_name(user->flow), "the flow") < 0 ||
-        copy_field(l->remark, sizeof(l->remark), remark, "--name") < 0)
-        return CLI_EXIT_USAGE;
-    l->port = in->port;
-    return CLI_EXIT_OK;
+    struct node_link_opts lo = {o->user, o->address, o->name, o->sni, o->sid, o->inbound};
+    char err[256];
+    int rc = node_link_build(cfg, &lo, l, err, sizeof(err));
+    if (rc == 0)
+        return CLI_EXIT_OK;
+    fprintf(stderr, "veil link: %s: %s%s\n", o->config, err,
+            rc == ERR_MALFORMED && o->address == NULL && strstr(err, "address") ? "; use --address HOST" : "");
+    return CLI_EXIT_USAGE;
 }
 
 /* Builds, prints (and QR-prints) one user's link. */

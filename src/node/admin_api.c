@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/secure.h"
 #include "core/version.h"
+#include "node/links.h"
 
 #define USERS_PATH "/api/v1/users"
 
@@ -336,6 +337,80 @@ static void delete_user(struct node_admin_api *api, const char *who_enc, struct 
     }
 }
 
+/* Finds query parameter `key` in q ("a=1&b=2") and percent-decodes it into out. */
+static int query_param(const char *q, const char *key, char *out, size_t cap)
+{
+    size_t klen = strlen(key);
+    while (q && *q) {
+        const char *amp = strchr(q, '&');
+        size_t len = amp ? (size_t)(amp - q) : strlen(q);
+        if (len > klen && strncmp(q, key, klen) == 0 && q[klen] == '=') {
+            char enc[512];
+            size_t vlen = len - klen - 1;
+            if (vlen >= sizeof(enc))
+                return ERR_TOO_LONG;
+            memcpy(enc, q + klen + 1, vlen);
+            enc[vlen] = '\0';
+            return pct_decode(enc, out, cap);
+        }
+        q = amp ? amp + 1 : NULL;
+    }
+    return ERR_NOT_FOUND;
+}
+
+/* GET /api/v1/users/<who>/link?address=HOST[&name=][&sni=][&sid=] */
+static void user_link(struct node_admin_api *api, const char *rest, struct node_http_resp *resp)
+{
+    char who_enc[256], who[256];
+    const char *slash = strchr(rest, '/');
+    size_t wl = (size_t)(slash - rest);
+    if (wl == 0 || wl >= sizeof(who_enc)) {
+        reply_message(resp, 400, "invalid", "bad user name in the path");
+        return;
+    }
+    memcpy(who_enc, rest, wl);
+    who_enc[wl] = '\0';
+    if (pct_decode(who_enc, who, sizeof(who)) < 0) {
+        reply_message(resp, 400, "invalid", "bad user name in the path");
+        return;
+    }
+    const char *q = strchr(slash, '?');
+    char address[256] = "", name[256] = "", sni[256] = "", sid[64] = "";
+    int ra = query_param(q ? q + 1 : NULL, "address", address, sizeof(address));
+    int rn = query_param(q ? q + 1 : NULL, "name", name, sizeof(name));
+    int rs = query_param(q ? q + 1 : NULL, "sni", sni, sizeof(sni));
+    int ri = query_param(q ? q + 1 : NULL, "sid", sid, sizeof(sid));
+    if ((ra < 0 && ra != ERR_NOT_FOUND) || (rn < 0 && rn != ERR_NOT_FOUND) || (rs < 0 && rs != ERR_NOT_FOUND) ||
+        (ri < 0 && ri != ERR_NOT_FOUND)) {
+        reply_message(resp, 400, "invalid", "bad query parameter");
+        return;
+    }
+    struct cfg_ctx c;
+    struct node_cfg *cfg = effective(api, &c);
+    cfg_dispose(&c);
+    if (cfg == NULL) {
+        reply_message(resp, 500, "invalid_state", "the effective config does not load");
+        return;
+    }
+    struct node_link_opts o = {
+        who, ra == 0 ? address : NULL, rn == 0 ? name : NULL, rs == 0 ? sni : NULL, ri == 0 ? sid : NULL, NULL};
+    struct vlink *l = malloc(sizeof(*l));
+    char err[256] = "";
+    int rc = l ? node_link_build(cfg, &o, l, err, sizeof(err)) : ERR_NOMEM;
+    node_cfg_unref(cfg);
+    char *text = rc == 0 ? vlink_format_str(l) : NULL;
+    free(l);
+    if (rc == ERR_NOT_FOUND)
+        reply_message(resp, 404, "not_found", err);
+    else if (rc < 0)
+        reply_message(resp, rc == ERR_NOMEM ? 500 : 400, "invalid", *err ? err : err_str(rc));
+    else if (text == NULL)
+        reply_message(resp, 500, "invalid", "cannot format the link");
+    else
+        reply_json(resp, 200, json_pack("{s:s}", "link", text));
+    free(text);
+}
+
 static bool authorized(const struct node_admin_api *api, const struct node_http_req *req)
 {
     if (api->token == NULL)
@@ -366,6 +441,11 @@ void node_admin_api_handle(void *arg, const struct node_http_req *req, struct no
         list_users(api, resp);
     else if (strcmp(path, USERS_PATH) == 0 && strcmp(m, "POST") == 0)
         add_user(api, req, resp);
+    else if (strncmp(path, USERS_PATH "/", sizeof(USERS_PATH)) == 0 && strcmp(m, "GET") == 0 &&
+             strchr(path + sizeof(USERS_PATH), '/') &&
+             strncmp(strchr(path + sizeof(USERS_PATH), '/'), "/link", 5) == 0 &&
+             (strchr(path + sizeof(USERS_PATH), '/')[5] == '\0' || strchr(path + sizeof(USERS_PATH), '/')[5] == '?'))
+        user_link(api, path + sizeof(USERS_PATH), resp);
     else if (strncmp(path, USERS_PATH "/", sizeof(USERS_PATH)) == 0 && strcmp(m, "DELETE") == 0)
         delete_user(api, path + sizeof(USERS_PATH), resp);
     else if (strcmp(path, "/api/v1/status") == 0 && strcmp(m, "GET") == 0)

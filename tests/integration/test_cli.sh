@@ -92,7 +92,7 @@ set +e
 set -e
 expect_eq "$r1" "2" "unknown user"
 expect_eq "$r2" "2" "missing address"
-grep -q -- "--address HOST is required" "$TMP/err" || fail "address message"
+grep -q -- "an address is required (the inbound listens on 0.0.0.0); use --address HOST" "$TMP/err" || fail "address message: $(cat "$TMP/err")"
 expect_eq "$r3" "2" "bad config"
 grep -q "privateKey: must be 32 bytes" "$TMP/err2" || fail "config message"
 expect_eq "$r4" "2" "unknown command"

@@ -269,6 +269,24 @@ static void test_admin_api_routes(void **state)
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.body, "\"users\":2"));
 
+    /* share links from the effective config */
+    r = call(api, "GET", "/api/v1/users/carol%40x/link?address=203.0.113.10&name=DE%201", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\"link\":\"vless://carol@203.0.113.10:8443?encryption=none&security=reality"));
+    assert_non_null(strstr(r.body, "pbk=2J47rXlDfb7Z-ENBgwT0YP8Fx_6B_kqVd6gEy5Nn_2Y"));
+    assert_non_null(strstr(r.body, "#DE%201\""));
+    r = call(api, "GET", "/api/v1/users/carol%40x/link", NULL, NULL);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body, "an address is required"));
+    r = call(api, "GET", "/api/v1/users/nobody/link?address=1.2.3.4", NULL, NULL);
+    assert_int_equal(r.status, 404);
+    r = call(api, "GET", "/api/v1/users/carol%40x/link?address=1.2.3.4&sid=ffff", NULL, NULL);
+    assert_int_equal(r.status, 400);
+    r = call(api, "GET", "/api/v1/users/carol%40x/link?address=%zz", NULL, NULL);
+    assert_int_equal(r.status, 400);
+    r = call(api, "GET", "/api/v1/users/carol%40x/linkage", NULL, NULL);
+    assert_int_equal(r.status, 405);
+
     /* apply failure: rolled back, nothing persisted changes */
     ap.fail = 1;
     r = call(api, "POST", "/api/v1/users", "{\"id\": \"frank\"}", NULL);
