@@ -5,10 +5,12 @@ import json
 def ref(n): return {"$ref": "#/components/schemas/" + n}
 def jr(schema, desc="OK"): return {"description": desc, "content": {"application/json": {"schema": schema}}}
 ERR = {"$ref": "#/components/responses/Error"}
+SYNC_ERR = {"$ref": "#/components/responses/SyncError"}
 def errs(*codes): return {str(c): ERR for c in codes}
 def op(summary, tag, ok_code, ok, security="admin", body=None, params=None, errors=(400, 401, 403, 404, 413, 422)):
     o = {"summary": summary, "tags": [tag], "responses": {str(ok_code): ok}}
     o["responses"].update(errs(*errors))
+    if security == "node": o["responses"]["400"] = SYNC_ERR
     if security is None: o["security"] = []
     elif security == "node": o["security"] = [{"nodeToken": []}]
     else: o["security"] = [{"adminToken": []}]
@@ -104,9 +106,9 @@ paths = {
              errors=(401, 403))},
  "/api/v1/tokens/{id}": {"delete": op("Revoke an API token (not the one making the call)", "tokens", 204, NOBODY, params=ID, errors=(401, 403, 404, 409))},
  "/api/v1/node/users": {"get": op("Node sync: users since a revision (docs/sync-protocol.md)", "node-sync", 200, jr(ref("SyncUsers")), security="node",
-   params=[{"name": "since", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}}], errors=(400, 401))},
+   params=[{"name": "since", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}}], errors=(401,))},
  "/api/v1/node/usage": {"post": op("Node sync: push per-user byte deltas, applied once per push_id", "node-sync", 200, jr(ref("UsageResponse")), security="node",
-   body=ref("UsagePush"), errors=(400, 401, 413))},
+   body=ref("UsagePush"), errors=(401, 413))},
  "/sub/{token}": {"get": op("Subscription for client apps; format chosen by User-Agent / Accept (spec/ecosystem.md §a)", "subscription", 200,
    {"description": "Subscription body (base64 links, YAML, JSON or HTML) with subscription-userinfo and profile headers. With a plan device limit, clients sending x-hwid are counted (x-hwid-active, x-hwid-limit); a new device past the limit gets x-hwid-max-devices-reached and an information entry instead of servers; clients without x-hwid get x-hwid-not-supported and are served."},
    security=None, params=[{"name": "token", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{16,64}$"}}], errors=(404,))},
@@ -171,6 +173,8 @@ doc = {"openapi": "3.1.0",
  "paths": paths,
  "components": {"securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer", "description": "API token (veil-hub --create-admin-token)"},
                                      "nodeToken": {"type": "http", "scheme": "bearer", "description": "per-node token from POST /api/v1/nodes"}},
-                "responses": {"Error": {"description": "Error", "content": {"application/json": {"schema": ref("Error")}}}},
+                "responses": {"Error": {"description": "Error", "content": {"application/json": {"schema": ref("Error")}}},
+                              "SyncError": {"description": "Malformed sync request (docs/sync-protocol.md)", "content": {"application/json": {"schema": {
+                                  "type": "object", "required": ["v", "error"], "properties": {"v": {"type": "integer", "enum": [1]}, "error": {"type": "string"}}}}}}},
                 "schemas": schemas}}
 print(json.dumps(doc, indent=2, ensure_ascii=False))

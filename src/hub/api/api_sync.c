@@ -10,6 +10,13 @@
 
 #define FLOW_VISION "xtls-rprx-vision"
 
+/* A 400 in the sync protocol's own shape (docs/sync-protocol.md "Errors"):
+ * {"v":1,"error":"<message>"}; the admin API's {"error":{...}} object is not used here. */
+static void sync_error(struct api_call *c, const char *msg)
+{
+    api__json(c, 400, json_pack("{s:i,s:s}", "v", 1, "error", msg));
+}
+
 /* Moves an encoded buffer into the response. */
 static void answer_buf(struct api_call *c, struct buf *b)
 {
@@ -34,7 +41,7 @@ void api__node_users(struct api_call *c)
 {
     uint64_t since = 0;
     if (sync_parse_since(api__query(c, "since"), &since) < 0) {
-        api__error(c, 400, "invalid_query", "since must be a decimal revision");
+        sync_error(c, "since: must be a decimal revision");
         return;
     }
     int64_t cur;
@@ -96,7 +103,7 @@ void api__node_usage(struct api_call *c)
     struct sync_usage_req m;
     struct sync_err se;
     if (sync_usage_req_decode(&m, c->req->body, c->req->body_len, &se) < 0) {
-        api__error(c, 400, "invalid_body", se.msg);
+        sync_error(c, se.msg);
         return;
     }
     struct store_usage *u = m.n_entries ? calloc(m.n_entries, sizeof *u) : NULL;
@@ -110,7 +117,7 @@ void api__node_usage(struct api_call *c)
         if (e->id > INT64_MAX || e->up > (uint64_t)HUB_MAX_QUOTA || e->down > (uint64_t)HUB_MAX_QUOTA) {
             free(u);
             sync_usage_req_dispose(&m);
-            api__error(c, 400, "invalid_body", "usage: value out of range");
+            sync_error(c, "usage: value out of range");
             return;
         }
         u[i] = (struct store_usage){(int64_t)e->id, (int64_t)e->up, (int64_t)e->down};

@@ -245,6 +245,18 @@ static long post_chunked(struct env *e, const char *path, size_t bytes)
     return status;
 }
 
+/* Node sync errors use the protocol's shape: {"v":1,"error":"<message>"}. */
+static void expect_sync_err(struct env *e, const char *method, const char *path, const char *token, const char *body)
+{
+    json_t *j = NULL;
+    assert_int_equal(http(e, method, path, token, body, NULL, &j, NULL), 400);
+    assert_non_null(j);
+    assert_int_equal(jint(j, "v"), 1);
+    assert_true(json_is_string(json_object_get(j, "error")));
+    assert_true(strlen(jstr(j, "error")) > 0);
+    json_decref(j);
+}
+
 static int64_t create_user(struct env *e, const char *name)
 {
     char body[128];
@@ -595,7 +607,7 @@ static void test_nodes_and_sync(void **state)
     assert_string_equal(jstr(json_array_get(users, 0), "flow"), "xtls-rprx-vision");
     int64_t rev = jint(j, "revision");
     json_decref(j);
-    expect_err(e, "GET", "/api/v1/node/users?since=abc", ntok, NULL, 400, "invalid_query");
+    expect_sync_err(e, "GET", "/api/v1/node/users?since=abc", ntok, NULL);
     expect_err(e, "GET", "/api/v1/node/users", "vn_wrongwrongwrongwrong", NULL, 401, "unauthorized");
     expect_err(e, "GET", "/api/v1/users", ntok, NULL, 401, "unauthorized"); /* node token is not an API token */
 
@@ -611,12 +623,11 @@ static void test_nodes_and_sync(void **state)
     assert_int_equal(http(e, "POST", "/api/v1/node/usage", ntok, body, NULL, &j, NULL), 200);
     assert_true(json_is_true(json_object_get(j, "duplicate")));
     json_decref(j);
-    expect_err(e, "POST", "/api/v1/node/usage", ntok, "{\"v\":1}", 400, "invalid_body");
-    expect_err(e, "POST", "/api/v1/node/usage", ntok, "not json", 400, "invalid_body");
-    expect_err(e, "POST", "/api/v1/node/usage", ntok,
-               "{\"v\":1,\"push_id\":\"nl1-00000002\",\"usage\":[{\"id\":1,\"up\":-1,\"down\":0}],"
-               "\"health\":{\"connections\":0,\"uptime\":0,\"revision\":0,\"version\":\"\"}}",
-               400, "invalid_body");
+    expect_sync_err(e, "POST", "/api/v1/node/usage", ntok, "{\"v\":1}");
+    expect_sync_err(e, "POST", "/api/v1/node/usage", ntok, "not json");
+    expect_sync_err(e, "POST", "/api/v1/node/usage", ntok,
+                    "{\"v\":1,\"push_id\":\"nl1-00000002\",\"usage\":[{\"id\":1,\"up\":-1,\"down\":0}],"
+                    "\"health\":{\"connections\":0,\"uptime\":0,\"revision\":0,\"version\":\"\"}}");
 
     char q[64];
     snprintf(q, sizeof q, "/api/v1/node/users?since=%lld", (long long)rev);
