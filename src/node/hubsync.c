@@ -107,12 +107,26 @@ void node_hubsync_users_free(struct node_overlay_user *u, size_t n)
     free(u);
 }
 
-static bool same_uuid(const char *a, const char *b)
+/* Identity of a user id: 16 bytes with bytes 6-7 zeroed (spec/vless.md §3); ids that do not
+ * parse keep their text's first 16 bytes, so they still compare as distinct. */
+static void uuid_key(const char *uuid, uint8_t key[16])
 {
-    uint8_t x[16], y[16];
-    if (uuid_from_string(x, a, strlen(a)) < 0 || uuid_from_string(y, b, strlen(b)) < 0)
-        return strcmp(a, b) == 0;
-    return memcmp(x, y, 6) == 0 && memcmp(x + 8, y + 8, 8) == 0;
+    if (uuid_from_string(key, uuid, strlen(uuid)) < 0) {
+        memset(key, 0xff, 16);
+        memcpy(key, uuid, strnlen(uuid, 16));
+    }
+    key[6] = key[7] = 0;
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, 16);
 }
 
 int node_hubsync_merge(struct sync_users_resp *table, const struct sync_users_resp *resp)
@@ -129,23 +143,40 @@ int node_hubsync_merge(struct sync_users_resp *table, const struct sync_users_re
             (struct sync_users_resp){.revision = resp->revision, .full = true, .users = v, .n_users = resp->n_users};
         return 0;
     }
+    /* Sorted sets of what the delta replaces or drops: ids and uuid identities. O(n log n). */
+    size_t n_ids = resp->n_users + resp->n_removed;
+    uint64_t *ids = malloc((n_ids ? n_ids : 1) * sizeof(*ids));
+    uint8_t(*keys)[16] = malloc((resp->n_users ? resp->n_users : 1) * sizeof(*keys));
     size_t cap = table->n_users + resp->n_users;
     struct sync_user *v = malloc((cap ? cap : 1) * sizeof(*v));
-    if (v == NULL)
+    if (ids == NULL || keys == NULL || v == NULL) {
+        free(ids);
+        free(keys);
+        free(v);
         return ERR_NOMEM;
+    }
+    for (size_t r = 0; r < resp->n_users; r++) {
+        ids[r] = resp->users[r].id;
+        uuid_key(resp->users[r].uuid, keys[r]);
+    }
+    for (size_t r = 0; r < resp->n_removed; r++)
+        ids[resp->n_users + r] = resp->removed[r];
+    qsort(ids, n_ids, sizeof(*ids), u64_cmp);
+    qsort(keys, resp->n_users, sizeof(*keys), key_cmp);
     size_t k = 0;
     for (size_t i = 0; i < table->n_users; i++) {
         const struct sync_user *u = &table->users[i];
-        bool drop = false;
-        for (size_t r = 0; r < resp->n_removed && !drop; r++)
-            drop = resp->removed[r] == u->id;
-        for (size_t r = 0; r < resp->n_users && !drop; r++)
-            drop = resp->users[r].id == u->id || same_uuid(resp->users[r].uuid, u->uuid);
-        if (!drop)
-            v[k++] = *u;
+        uint8_t key[16];
+        uuid_key(u->uuid, key);
+        if (bsearch(&u->id, ids, n_ids, sizeof(*ids), u64_cmp) ||
+            bsearch(key, keys, resp->n_users, sizeof(*keys), key_cmp))
+            continue;
+        v[k++] = *u;
     }
     for (size_t r = 0; r < resp->n_users; r++)
         v[k++] = resp->users[r];
+    free(ids);
+    free(keys);
     free(table->users);
     free(table->removed);
     *table = (struct sync_users_resp){.revision = resp->revision, .full = true, .users = v, .n_users = k};
