@@ -10,6 +10,7 @@ PRIV=QOyxSt5OQVCUqKrY-3aQSNz9AQFNdaJGUZT_BGo9xGo
 PBK=DSq0yhV0bV8V0tbefu3uprYCDlHlld9IWGUtXtW413M
 ALICE=b831381d-6324-4d53-ad4f-8cda48b30811 # Vision
 BOB=c831381d-6324-4d53-ad4f-8cda48b30811   # no flow
+CAP=2bdadecc-25ca-4fcc-a471-b59481d99b48   # Vision: the user of the s3a transcript (real Xray client)
 SID=0123456789abcdef
 
 T_PORT=$(free_port) N_PORT=$(free_port) N2_PORT=$(free_port)
@@ -31,7 +32,8 @@ node_config() { # node_config FILE PORT ALLOW_PRIVATE WORKERS
     "listen": "127.0.0.1", "port": $2, "protocol": "vless",
     "settings": {"clients": [
       {"id": "$ALICE", "flow": "xtls-rprx-vision", "email": "alice@example"},
-      {"id": "$BOB", "flow": "", "email": "bob@example"}], "decryption": "none"},
+      {"id": "$BOB", "flow": "", "email": "bob@example"},
+      {"id": "$CAP", "flow": "xtls-rprx-vision", "email": "capture@example"}], "decryption": "none"},
     "streamSettings": {"network": "raw", "security": "reality",
       "realitySettings": {"target": "127.0.0.1:$T_PORT", "serverNames": ["example.com"],
         "privateKey": "$PRIV", "shortIds": ["$SID"], "maxTimeDiff": 60000}}
@@ -53,8 +55,22 @@ bg client-plain "$VEIL_BIN/veil" client -v --link "$(link $BOB $N_PORT '')" --li
 bg client-vision2 "$VEIL_BIN/veil" client -v --link "$(link $ALICE $N2_PORT xtls-rprx-vision)" --listen "127.0.0.1:$C3"
 bg client-plain2 "$VEIL_BIN/veil" client -v --link "$(link $BOB $N2_PORT '')" --listen "127.0.0.1:$C4"
 for p in $T_PORT $N_PORT $N2_PORT $C1 $C2 $C3 $C4; do wait_port "$p"; done
-sleep 0.3 # the python UDP servers
 
+wait_udp() { # wait_udp PORT: until the UDP server there answers
+  python3 - "$1" <<'EOP' || fail "UDP server on $1 did not start"
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.2)
+for _ in range(100):
+    s.sendto(b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x01a\x00\x00\x01\x00\x01", ("127.0.0.1", int(sys.argv[1])))
+    try:
+        s.recvfrom(2048); sys.exit(0)
+    except socket.timeout:
+        pass
+sys.exit(1)
+EOP
+}
+for p in $E1 $E2 $D_PORT; do wait_udp "$p"; done
 ut() { python3 "$SUPPORT/udp_tools.py" socks "$@"; }
 
 # 1. No flow: VLESS UDP (command 2), echo and DNS.
@@ -111,6 +127,30 @@ case "$out" in *000c0000020102${EP}017f000001*7c6869*open) ;; *) fail "XUDP repl
 out=$(probe "$LB" udp "127.0.0.1:$E1" "000000026869" 1)
 case "$out" in *7c6869*open) ;; *) fail "command 2 with a leading empty datagram: $out";; esac
 ok "Mux edge cases: Vision TCP New closes, other TCP New gets End+error, unknown session gets End, bad meta_len closes; reply frame layout; empty datagram ignored"
+
+# 3d. A real Xray 25.9.11 client's XUDP uplink (transcript s3a: Vision, one session, GlobalID,
+# two destinations, 3 rounds, Vision End midway) replayed through a fresh REALITY session. Its
+# destinations are fixed ports (29001, 29002): skipped when they are taken.
+if python3 -c 'import socket
+for p in (29001, 29002):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", p)); s.close()' 2>/dev/null; then
+  bg echo29001 python3 "$SUPPORT/udp_tools.py" echo 29001 echo29001:
+  bg echo29002 python3 "$SUPPORT/udp_tools.py" echo 29002 echo29002:
+  wait_udp 29001
+  wait_udp 29002
+  out=$("$VEIL_BIN/replay_xudp" "$(link $CAP $N_PORT xtls-rprx-vision)" \
+        "$VEIL_TESTDATA/vless-transcripts/s3a-vision-udp-socks.c2s.hex" 2)
+  for r in 0 1 2; do
+    for p in 29001 29002; do
+      want=$(python3 -c "import sys; p=int(sys.argv[2]); d=b'echo%d:dgram-%s-to-%d' % (p, sys.argv[1].encode(), p)
+print((bytes.fromhex('000c0000020102%04x017f000001' % p) + len(d).to_bytes(2, 'big') + d).hex())" $r $p)
+      case "$out" in *"$want"*) ;; *) fail "replayed XUDP: no reply frame for round $r to $p in $out";; esac
+    done
+  done
+  ok "a real Xray client's Vision + XUDP uplink (s3a transcript): six replies, Keep frames labelled with their source"
+else
+  echo "skip - transcript replay: ports 29001/29002 are in use"
+fi
 
 # 4. Destination policy (allowPrivateDestinations false): nothing leaves, the node says why.
 ut "$C3" send 10.0.0.1 53 refused-xudp noreply 1 || fail "XUDP to 10.0.0.1"

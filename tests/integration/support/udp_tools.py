@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """UDP helpers for integration tests (loopback only).
 
-  udp_tools.py echo PORT               UDP echo: answers "<sender port>|<payload>"
+  udp_tools.py echo PORT [PREFIX]      UDP echo: answers "<sender port>|<payload>", or
+                                       PREFIX + payload (the transcripts' "echo29001:")
   udp_tools.py dns PORT IP             DNS responder: answers every A query with IP (TTL 60)
   udp_tools.py socks SOCKSPORT STEP... one SOCKS5 UDP association, steps in order:
       send HOST PORT TEXT      datagram to HOST:PORT (HOST: IPv4 literal or a name)
@@ -20,12 +21,13 @@ import sys
 import time
 
 
-def echo(port):
+def echo(port, prefix=None):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("127.0.0.1", port))
     while True:
         data, addr = s.recvfrom(65535)
-        s.sendto(b"%d|" % addr[1] + data, addr)
+        head = prefix.encode() if prefix is not None else b"%d|" % addr[1]
+        s.sendto(head + data, addr)
 
 
 def dns_name(data, off):
@@ -161,7 +163,7 @@ def socks(sport, steps):
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "echo":
-        echo(int(sys.argv[2]))
+        echo(int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else None)
     elif cmd == "dns":
         dns(int(sys.argv[2]), sys.argv[3])
     elif cmd == "socks":
