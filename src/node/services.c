@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/err.h"
 #include "core/log.h"
@@ -262,6 +263,9 @@ int node_services_start(struct node_runtime *rt, const char *path, const struct 
         goto fail;
     }
     node_cfg_unref(check);
+    /* systemd's StateDirectory= usually creates it; make sure it exists either way */
+    if (cfg->state_dir && mkdir(cfg->state_dir, 0700) == -1 && errno != EEXIST)
+        log_warn("node", 0, "state_dir_unusable", LF_STR("path", cfg->state_dir), LF_STR("err", strerror(errno)));
     char sp[4096];
     bool persist = state_path(cfg, sp, sizeof(sp)) == 0;
     s->api = node_admin_api_new((const char *)buf_data(&text), buf_len(&text), path, &o, persist ? sp : NULL,
