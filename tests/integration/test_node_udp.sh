@@ -10,7 +10,8 @@ PRIV=QOyxSt5OQVCUqKrY-3aQSNz9AQFNdaJGUZT_BGo9xGo
 PBK=DSq0yhV0bV8V0tbefu3uprYCDlHlld9IWGUtXtW413M
 ALICE=b831381d-6324-4d53-ad4f-8cda48b30811 # Vision
 BOB=c831381d-6324-4d53-ad4f-8cda48b30811   # no flow
-CAP=2bdadecc-25ca-4fcc-a471-b59481d99b48   # Vision: the user of the s3a transcript (real Xray client)
+CAP=2bdadecc-25ca-4fcc-a471-b59481d99b48   # Vision: the user of the s3a/s3b transcripts (real Xray client)
+CAP2=6af7a94f-ee73-427c-9215-8274873f1ca5  # no flow: the user of the s5/s5b transcripts
 SID=0123456789abcdef
 
 T_PORT=$(free_port) N_PORT=$(free_port) N2_PORT=$(free_port)
@@ -33,7 +34,8 @@ node_config() { # node_config FILE PORT ALLOW_PRIVATE WORKERS
     "settings": {"clients": [
       {"id": "$ALICE", "flow": "xtls-rprx-vision", "email": "alice@example"},
       {"id": "$BOB", "flow": "", "email": "bob@example"},
-      {"id": "$CAP", "flow": "xtls-rprx-vision", "email": "capture@example"}], "decryption": "none"},
+      {"id": "$CAP", "flow": "xtls-rprx-vision", "email": "capture@example"},
+      {"id": "$CAP2", "flow": "", "email": "capture2@example"}], "decryption": "none"},
     "streamSettings": {"network": "raw", "security": "reality",
       "realitySettings": {"target": "127.0.0.1:$T_PORT", "serverNames": ["example.com"],
         "privateKey": "$PRIV", "shortIds": ["$SID"], "maxTimeDiff": 60000}}
@@ -148,6 +150,18 @@ print((bytes.fromhex('000c0000020102%04x017f000001' % p) + len(d).to_bytes(2, 'b
     done
   done
   ok "a real Xray client's Vision + XUDP uplink (s3a transcript): six replies, Keep frames labelled with their source"
+  # s3b: XUDP without GlobalID, Keeps without address; s5: command 2; s5b: XUDP without Vision.
+  tx="$VEIL_TESTDATA/vless-transcripts"
+  keep29001=000c0000020102$(printf '%04x' 29001)017f000001
+  echo_hex=$(printf 'echo29001:' | od -An -tx1 | tr -d ' \n')
+  count() { grep -o "$1" <<<"$2" | wc -l; }
+  out=$("$VEIL_BIN/replay_xudp" "$(link $CAP $N_PORT xtls-rprx-vision)" "$tx/s3b-vision-udp-dokodemo.conn1.c2s.hex" 2)
+  [ "$(count "$keep29001" "$out")" = 3 ] || fail "s3b replay: wanted 3 labelled replies: $out"
+  out=$("$VEIL_BIN/replay_xudp" "$(link $CAP2 $N_PORT '')" "$tx/s5-plain-udp-cmd2.c2s.hex" 2)
+  [ "$(count "$echo_hex" "$out")" = 3 ] || fail "s5 replay (command 2): wanted 3 replies: $out"
+  out=$("$VEIL_BIN/replay_xudp" "$(link $CAP2 $N_PORT '')" "$tx/s5b-plain-udp-xudp.c2s.hex" 2)
+  [ "$(count "$keep29001" "$out")" = 3 ] || fail "s5b replay (XUDP, no Vision): wanted 3 labelled replies: $out"
+  ok "real Xray uplinks: XUDP without GlobalID (s3b), command 2 (s5), XUDP without Vision (s5b)"
 else
   echo "skip - transcript replay: ports 29001/29002 are in use"
 fi
