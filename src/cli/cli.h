@@ -19,6 +19,9 @@ int cli_link_main(int argc, char **argv);   /* cmd_link.c: vless:// share links 
 int cli_client_main(int argc, char **argv); /* cmd_client.c: local SOCKS5/HTTP proxy through a tunnel */
 int cli_scan_main(int argc, char **argv);   /* cmd_scan.c: is this site a good REALITY target? */
 int cli_qr_main(int argc, char **argv);     /* cmd_qr.c: any text as a QR code in the terminal */
+int cli_user_main(int argc, char **argv);   /* cmd_user.c: hub users (admin API, cli/hubapi.h) */
+int cli_node_main(int argc, char **argv);   /* cmd_node.c: hub nodes */
+int cli_plan_main(int argc, char **argv);   /* cmd_plan.c: hub plans */
 
 /* Prints text as a QR code with Unicode half blocks (two module rows per line) and a quiet
  * zone. By default light modules are drawn (for dark terminals); invert draws dark ones.

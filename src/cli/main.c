@@ -22,6 +22,9 @@ static const struct subcommand subcommands[] = {
     {"client", cli_client_main, "local SOCKS5 / HTTP CONNECT proxy through VLESS + REALITY (+ Vision)"},
     {"scan", cli_scan_main, "check whether a site is a good REALITY target (TLS 1.3, layout, group)"},
     {"qr", cli_qr_main, "print a link or URL as a QR code in the terminal"},
+    {"user", cli_user_main, "manage users on a veil-hub (add, list, show, disable, enable, rotate-token)"},
+    {"node", cli_node_main, "register and list nodes on a veil-hub"},
+    {"plan", cli_plan_main, "create and list plans on a veil-hub"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "show this help"},
 };
