@@ -25,6 +25,7 @@
 #define UDP_MAX_ASSOCS 256        /* Mux sessions per connection */
 #define UDP_DGRAM_MAX 65535
 #define UDP_KEEP_MS 60000         /* an ended XUDP association waits this long for its GlobalID */
+#define UDP_KEEP_MAX 1024         /* kept associations per worker (each holds a socket) */
 
 struct udp_pending {
     struct udp_pending *next;
@@ -58,7 +59,7 @@ struct udp_assoc {
     struct node_udp *u; /* NULL while kept for its GlobalID */
     struct udp_assoc *next;
     uint16_t id;
-    bool has_gid, in_reg;
+    bool has_gid, in_reg, kept;
     uint8_t gid[8], user[16];
     struct udp_assoc *rprev, *rnext; /* the worker's registry of GlobalID associations */
     struct loop_timer keep;          /* kept: when to close */
@@ -91,6 +92,7 @@ struct node_udp {
 /* Every association with a GlobalID on one worker, live or kept (spec/mux-xudp.md §6). */
 struct node_udp_registry {
     struct udp_assoc *head;
+    size_t kept;
 };
 
 static void pump(struct node_udp *u);
@@ -187,13 +189,22 @@ static struct udp_assoc *reg_find(struct node_worker *w, const uint8_t user[16],
     return NULL;
 }
 
+static void unkeep(struct udp_assoc *a)
+{
+    if (a->kept) {
+        a->kept = false;
+        a->w->udp_reg->kept--;
+        loop_timer_stop(a->w->loop, &a->keep);
+    }
+}
+
 /* Closes the association for good: sockets, lookups, registry entry. */
 static void assoc_free(struct udp_assoc *a)
 {
     struct loop *loop = a->w->loop;
     assoc_detach(a);
+    unkeep(a);
     reg_remove(a);
-    loop_timer_stop(loop, &a->keep);
     for (size_t i = 0; i < UDP_NAMES; i++)
         name_clear(&a->names[i]);
     for (int f = 0; f < 2; f++) {
@@ -215,7 +226,7 @@ static void keep_expired(struct loop *loop, struct loop_timer *t)
  * a GlobalID is kept for a minute for the client's next connection, others close. */
 static void assoc_release(struct udp_assoc *a)
 {
-    if (!a->in_reg || a->w->draining || a->sk[0].fd + a->sk[1].fd == -2) {
+    if (!a->in_reg || a->w->draining || a->sk[0].fd + a->sk[1].fd == -2 || a->w->udp_reg->kept >= UDP_KEEP_MAX) {
         assoc_free(a);
         return;
     }
@@ -223,8 +234,12 @@ static void assoc_release(struct udp_assoc *a)
     for (size_t i = 0; i < UDP_NAMES; i++)
         if (!a->names[i].ready)
             name_clear(&a->names[i]); /* a lookup would call back into a tunnel that is gone */
-    if (loop_timer_start(a->w->loop, &a->keep, UDP_KEEP_MS, 0) < 0)
+    if (loop_timer_start(a->w->loop, &a->keep, UDP_KEEP_MS, 0) < 0) {
         assoc_free(a);
+        return;
+    }
+    a->kept = true;
+    a->w->udp_reg->kept++;
 }
 
 void node_udp_worker_close(struct node_worker *w)
@@ -608,7 +623,7 @@ static int on_frame(struct node_udp *u, const struct vless_mux_frame *f)
         if (known != NULL) {
             /* §6: the client's association, live elsewhere (detached quietly) or kept */
             assoc_detach(known);
-            loop_timer_stop(u->w->loop, &known->keep);
+            unkeep(known);
             assoc_attach(u, known, f->session_id, &f->target);
             a = known;
             log_debug("udp", u->id, "xudp_reuse", LF_UINT("session", a->id));
