@@ -207,6 +207,7 @@ int cli_client_main(int argc, char **argv)
             fputs("usage: veil client (--link 'vless://...' | -c client.json) [--listen 127.0.0.1:1080] [-v]\n"
                   "         [--no-pq]\n"
                   "  A local SOCKS5 and HTTP CONNECT proxy (same port) tunnelling through VLESS + REALITY.\n"
+                  "  SOCKS5 UDP ASSOCIATE: VLESS UDP without flow, Mux/XUDP with Vision.\n"
                   "  Offers X25519MLKEM768 and X25519 like Chrome; --no-pq offers X25519 only.\n",
                   ch == 'h' ? stdout : stderr);
             return ch == 'h' ? CLI_EXIT_OK : CLI_EXIT_USAGE;
