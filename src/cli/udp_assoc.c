@@ -29,6 +29,7 @@ struct ua {
     const struct outbound_cfg *cfg;
     int ctl, ufd;
     struct sock_addr app; /* where the application's datagrams come from (replies go there) */
+    struct sock_addr peer; /* the control connection's client: only its address may use the relay */
     bool have_app;
     struct outbound ob;
     bool up, mux, new_sent;
@@ -206,6 +207,15 @@ static bool from_tunnel(struct ua *ua)
     return rc == 0 || rc == -EAGAIN;
 }
 
+/* RFC 1928 §7: datagrams are accepted only from the client's address. */
+static bool same_host(const struct sock_addr *a, const struct sock_addr *b)
+{
+    struct sock_addr x = *a, y = *b;
+    sock_addr_set_port(&x, 0);
+    sock_addr_set_port(&y, 0);
+    return sock_addr_equal(&x, &y);
+}
+
 static int open_relay_socket(struct ua *ua, struct vless_addr *bnd)
 {
     struct sock_addr la;
@@ -237,7 +247,9 @@ void cli_udp_associate(int ctl, const struct outbound_cfg *cfg)
     struct vless_addr bnd;
     struct buf reply;
     buf_init(&reply);
-    int rc = open_relay_socket(&ua, &bnd);
+    int rc = sock_peer_addr(ctl, &ua.peer);
+    if (rc == 0)
+        rc = open_relay_socket(&ua, &bnd);
     if (rc == 0)
         rc = proxy_in_reply_bound(&bnd, &reply);
     else
@@ -266,7 +278,7 @@ void cli_udp_associate(int ctl, const struct outbound_cfg *cfg)
             memset(&from, 0, sizeof(from));
             from.len = sizeof(from.u.ss);
             ssize_t k = recvfrom(ua.ufd, dgram, sizeof(dgram), MSG_DONTWAIT, &from.u.sa, &from.len);
-            if (k > 0) {
+            if (k > 0 && same_host(&from, &ua.peer)) {
                 ua.app = from;
                 ua.have_app = true;
                 from_app(&ua, dgram, (size_t)k);
