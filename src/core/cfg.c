@@ -158,6 +158,33 @@ int cfg_error_global(struct cfg_ctx *c, const char *fmt, ...)
     return ERR_CONFIG;
 }
 
+void cfg_take_msgs(struct cfg_ctx *dst, struct cfg_ctx *src)
+{
+    for (size_t i = 0; i < src->n_msgs; i++) {
+        if (dst->n_msgs >= CFG_MSGS_MAX) {
+            free(src->msgs[i].text);
+            dst->n_dropped++;
+            continue;
+        }
+        if (dst->n_msgs == dst->cap_msgs) {
+            size_t cap = dst->cap_msgs ? dst->cap_msgs * 2 : 8;
+            struct cfg_msg *m = realloc(dst->msgs, cap * sizeof(*m));
+            if (m == NULL)
+                abort();
+            dst->msgs = m;
+            dst->cap_msgs = cap;
+        }
+        dst->msgs[dst->n_msgs++] = src->msgs[i];
+    }
+    dst->n_errors += src->n_errors;
+    dst->n_warnings += src->n_warnings;
+    dst->n_dropped += src->n_dropped;
+    free(src->msgs);
+    src->msgs = NULL;
+    src->n_msgs = src->cap_msgs = 0;
+    src->n_errors = src->n_warnings = src->n_dropped = 0;
+}
+
 void cfg_print(const struct cfg_ctx *c, FILE *out)
 {
     for (size_t i = 0; i < c->n_msgs; i++)

@@ -65,6 +65,9 @@ static inline bool cfg_ok(const struct cfg_ctx *c)
     return c->n_errors == 0;
 }
 
+/* Moves every message of src (verbatim, counts included) to the end of dst; src is left empty. */
+void cfg_take_msgs(struct cfg_ctx *dst, struct cfg_ctx *src);
+
 /* Writes every message, one per line ("error: ..." / "warning: ..."), and a summary of
  * dropped ones. */
 void cfg_print(const struct cfg_ctx *c, FILE *out);

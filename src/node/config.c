@@ -15,6 +15,7 @@
 #include "core/secure.h"
 #include "crypto/crypto.h"
 #include "crypto/uuid5.h"
+#include "node/state.h"
 
 static const uint32_t default_testseed[4] = {900, 500, 900, 256};
 
@@ -1385,7 +1386,7 @@ struct node_cfg *node_cfg_load_file(struct cfg_ctx *c, const char *path)
     if (failed)
         cfg_error_global(c, "read error");
     else
-        cfg = node_cfg_load(c, text, len);
+        cfg = node_state_load_cfg(text, len, NULL, c); /* + stateDir users (node/state.h) */
     free(text);
     return cfg;
 }

@@ -118,7 +118,8 @@ struct node_cfg {
  * for messages (cfg_init(c, "node.json")). Aborts only on out of memory. */
 struct node_cfg *node_cfg_load(struct cfg_ctx *c, const char *text, size_t len);
 
-/* Reads the file and calls node_cfg_load; a read failure is an error in c. */
+/* Reads the file and loads it with the node's persisted state applied (node/state.h: users
+ * changed through the admin API, the hub's last table); a read failure is an error in c. */
 struct node_cfg *node_cfg_load_file(struct cfg_ctx *c, const char *path);
 
 struct node_cfg *node_cfg_ref(struct node_cfg *cfg);

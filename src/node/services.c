@@ -14,6 +14,7 @@
 #include "node/hubsync.h"
 #include "node/overlay.h"
 #include "node/session.h"
+#include "node/state.h"
 
 struct node_services {
     struct node_runtime *rt;
@@ -52,42 +53,7 @@ static int read_file(const char *path, struct buf *out)
     return rc;
 }
 
-static int state_file(const struct node_cfg *cfg, const char *name, char *out, size_t cap)
-{
-    if (cfg->state_dir == NULL)
-        return ERR_NOT_FOUND;
-    int n = snprintf(out, cap, "%s/%s", cfg->state_dir, name);
-    return n > 0 && (size_t)n < cap ? 0 : ERR_TOO_LONG;
-}
-
-static int state_path(const struct node_cfg *cfg, char *out, size_t cap)
-{
-    return state_file(cfg, "users.json", out, cap);
-}
-
-/* The hub's users persisted by node/hubsync.c (empty without a hub or state). */
-static int load_hub_users(const struct node_cfg *cfg, struct node_overlay_user **users, size_t *n, struct cfg_ctx *c)
-{
-    *users = NULL;
-    *n = 0;
-    char path[4096];
-    if (cfg->hub_url == NULL || state_file(cfg, "hub-users.json", path, sizeof(path)) < 0)
-        return 0;
-    struct sync_users_resp table;
-    struct sync_err err = {{0}};
-    int rc = node_hubsync_load_state(path, &table, &err);
-    if (rc < 0) {
-        /* not fatal: the hub sends the full table again (since = 0) */
-        log_warn("node", 0, "hub_state_unreadable", LF_STR("path", path),
-                 LF_STR("err", err.msg[0] ? err.msg : err_str(rc)));
-        return 0;
-    }
-    rc = node_hubsync_users(&table, users, n);
-    sync_users_resp_dispose(&table);
-    return rc;
-}
-
-/* The file, and the overlay named by its (plain) config. */
+/* The file, with its state (node/state.h) applied; o receives the admin overlay. */
 static struct node_cfg *load_with_overlay(const char *path, struct buf *text, struct node_overlay *o, struct cfg_ctx *c)
 {
     int rc = read_file(path, text);
@@ -95,54 +61,12 @@ static struct node_cfg *load_with_overlay(const char *path, struct buf *text, st
         cfg_error_global(c, "cannot open: %s", err_str(rc));
         return NULL;
     }
-    struct node_cfg *plain = node_cfg_load(c, (const char *)buf_data(text), buf_len(text));
-    if (plain == NULL)
-        return NULL;
-    char sp[4096];
-    struct node_overlay_user *hub = NULL;
-    size_t n_hub = 0;
-    if (load_hub_users(plain, &hub, &n_hub, c) < 0) {
-        node_cfg_unref(plain);
-        cfg_error_global(c, "out of memory");
-        return NULL;
-    }
-    if (state_path(plain, sp, sizeof(sp)) < 0 && n_hub == 0)
-        return plain;
-    bool has_state = state_path(plain, sp, sizeof(sp)) == 0;
-    node_cfg_unref(plain);
-    if (!has_state) {
-        struct node_cfg *cfg = node_overlay_load_cfg_hub((const char *)buf_data(text), buf_len(text), o, hub, n_hub, c);
-        node_hubsync_users_free(hub, n_hub);
-        return cfg;
-    }
-    struct cfg_ctx oc;
-    cfg_init(&oc, sp);
-    rc = node_overlay_load_file(o, sp, &oc);
-    if (rc < 0) {
-        node_hubsync_users_free(hub, n_hub);
-        for (size_t i = 0; i < oc.n_msgs; i++)
-            cfg_error_global(c, "%s", oc.msgs[i].text);
-        if (oc.n_msgs == 0)
-            cfg_error_global(c, "cannot read %s: %s", sp, err_str(rc));
-        cfg_dispose(&oc);
-        return NULL;
-    }
-    cfg_dispose(&oc);
-    struct node_cfg *cfg = node_overlay_load_cfg_hub((const char *)buf_data(text), buf_len(text), o, hub, n_hub, c);
-    node_hubsync_users_free(hub, n_hub);
-    return cfg;
+    return node_state_load_cfg((const char *)buf_data(text), buf_len(text), o, c);
 }
 
 struct node_cfg *node_services_load(const char *path, struct cfg_ctx *c)
 {
-    struct buf text;
-    buf_init(&text);
-    struct node_overlay o;
-    node_overlay_init(&o);
-    struct node_cfg *cfg = load_with_overlay(path, &text, &o, c);
-    node_overlay_dispose(&o);
-    buf_dispose(&text);
-    return cfg;
+    return node_cfg_load_file(c, path); /* it applies the state too */
 }
 
 /* ---- applying a config to the runtime ---- */
@@ -267,7 +191,7 @@ int node_services_start(struct node_runtime *rt, const char *path, const struct 
     if (cfg->state_dir && mkdir(cfg->state_dir, 0700) == -1 && errno != EEXIST)
         log_warn("node", 0, "state_dir_unusable", LF_STR("path", cfg->state_dir), LF_STR("err", strerror(errno)));
     char sp[4096];
-    bool persist = state_path(cfg, sp, sizeof(sp)) == 0;
+    bool persist = node_state_file(cfg, "users.json", sp, sizeof(sp)) == 0;
     s->api = node_admin_api_new((const char *)buf_data(&text), buf_len(&text), path, &o, persist ? sp : NULL,
                                 cfg->admin_token, apply_cfg, s);
     rc = s->api ? metrics_init(s) : ERR_NOMEM;
@@ -277,8 +201,8 @@ int node_services_start(struct node_runtime *rt, const char *path, const struct 
         struct node_overlay_user *hub = NULL;
         size_t n_hub = 0;
         char hp[4096];
-        bool has_state = state_file(cfg, "hub-users.json", hp, sizeof(hp)) == 0;
-        rc = load_hub_users(cfg, &hub, &n_hub, &c);
+        bool has_state = node_state_file(cfg, "hub-users.json", hp, sizeof(hp)) == 0;
+        rc = node_state_hub_users(cfg, &hub, &n_hub);
         char err[256] = "";
         if (rc == 0 && n_hub)
             rc = node_admin_api_set_hub_users(s->api, hub, n_hub, err, sizeof(err));

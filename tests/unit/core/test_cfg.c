@@ -162,6 +162,25 @@ static void test_path_overflow(void **state)
     cfg_dispose(&c);
 }
 
+static void test_take_msgs(void **state)
+{
+    struct cfg_ctx a, b;
+    cfg_init(&a, "a");
+    cfg_init(&b, "b");
+    cfg_error(&a, "k", "first");
+    cfg_warn(&b, "w", "second");
+    cfg_error(&b, NULL, "third");
+    cfg_take_msgs(&a, &b);
+    assert_int_equal(a.n_msgs, 3);
+    assert_int_equal(a.n_errors, 2);
+    assert_int_equal(a.n_warnings, 1);
+    assert_string_equal(a.msgs[1].text, "b: w: second");
+    assert_string_equal(a.msgs[2].text, "b: third");
+    assert_int_equal(b.n_msgs + b.n_errors + b.n_warnings, 0);
+    cfg_dispose(&b);
+    cfg_dispose(&a);
+}
+
 static void test_decode_key32(void **state)
 {
     uint8_t k[32];
@@ -217,8 +236,8 @@ int main(void)
         cmocka_unit_test(test_path_and_messages), cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_getters),           cmocka_unit_test(test_check_keys),
         cmocka_unit_test(test_message_cap),       cmocka_unit_test(test_path_overflow),
-        cmocka_unit_test(test_decode_key32),      cmocka_unit_test(test_decode_short_id),
-        cmocka_unit_test(test_decode_version),
+        cmocka_unit_test(test_take_msgs),         cmocka_unit_test(test_decode_key32),
+        cmocka_unit_test(test_decode_short_id),   cmocka_unit_test(test_decode_version),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
