@@ -74,10 +74,14 @@ static int parse_obj(json_t *j, struct hub_cfg *c, char *err, size_t cap)
 {
     static const char *const top[] = {"listen",      "port",          "threads",   "database",  "db_pool",
                                       "admin_token", "sync_interval", "redis_url", "log_level", "trust_forwarded",
-                                      "body_max",    "subscription",  "scheduler", NULL};
+                                      "body_max",    "subscription",  "scheduler", "cache",     "rate_limit",
+                                      NULL};
     static const char *const subk[] = {"title", "update_interval_hours", "support_url", "public_url", "xray_json",
                                        NULL};
     static const char *const schk[] = {"enabled", "interval", NULL};
+    static const char *const cachek[] = {"sub_ttl_ms", "sync_ttl_ms", "memory_mb", "redis_timeout_ms",
+                                         "redis_pool", "redis_prefix", NULL};
+    static const char *const ratek[] = {"window", "per_ip", "per_token", NULL};
     unsigned long long v;
     TRY(check_keys(j, top, "", err, cap));
     TRY(get_str(j, "listen", c->listen, sizeof c->listen, err, cap));
@@ -138,6 +142,42 @@ static int parse_obj(json_t *j, struct hub_cfg *c, char *err, size_t cap)
         TRY(get_uint(sc, "interval", 1, 86400, &v, err, cap));
         c->sched_interval = (unsigned)v;
     }
+    if (c->redis_url[0] && strncmp(c->redis_url, "redis://", 8) != 0 && strncmp(c->redis_url, "unix:", 5) != 0)
+        return cfail(err, cap, "redis_url: must start with redis:// or unix:");
+    json_t *ca = json_object_get(j, "cache");
+    if (ca != NULL) {
+        if (!json_is_object(ca))
+            return cfail(err, cap, "cache: must be an object");
+        TRY(check_keys(ca, cachek, "cache: ", err, cap));
+        struct {
+            const char *key;
+            unsigned *dst;
+            unsigned long long min, max;
+        } u[] = {{"sub_ttl_ms", &c->sub_ttl_ms, 0, 3600000},     {"sync_ttl_ms", &c->sync_ttl_ms, 0, 3600000},
+                 {"memory_mb", &c->cache_mb, 1, 65536},          {"redis_timeout_ms", &c->redis_timeout_ms, 10, 10000},
+                 {"redis_pool", &c->redis_pool, 1, 64}};
+        for (size_t i = 0; i < sizeof u / sizeof u[0]; i++) {
+            v = *u[i].dst;
+            TRY(get_uint(ca, u[i].key, u[i].min, u[i].max, &v, err, cap));
+            *u[i].dst = (unsigned)v;
+        }
+        TRY(get_str(ca, "redis_prefix", c->redis_prefix, sizeof c->redis_prefix, err, cap));
+    }
+    json_t *rl = json_object_get(j, "rate_limit");
+    if (rl != NULL) {
+        if (!json_is_object(rl))
+            return cfail(err, cap, "rate_limit: must be an object");
+        TRY(check_keys(rl, ratek, "rate_limit: ", err, cap));
+        v = c->rate_window;
+        TRY(get_uint(rl, "window", 1, 86400, &v, err, cap));
+        c->rate_window = (unsigned)v;
+        v = c->rate_per_ip;
+        TRY(get_uint(rl, "per_ip", 0, 100000000, &v, err, cap));
+        c->rate_per_ip = (unsigned)v;
+        v = c->rate_per_token;
+        TRY(get_uint(rl, "per_token", 0, 100000000, &v, err, cap));
+        c->rate_per_token = (unsigned)v;
+    }
     return 0;
 }
 
@@ -155,6 +195,13 @@ int hubcfg_parse(const char *json, size_t len, struct hub_cfg *cfg, char *err, s
     cfg->sub_update_hours = 12;
     cfg->sched_enabled = true;
     cfg->sched_interval = 60;
+    cfg->sub_ttl_ms = 5000;
+    cfg->sync_ttl_ms = 30000;
+    cfg->cache_mb = 64;
+    cfg->redis_timeout_ms = 250;
+    cfg->redis_pool = 8;
+    strcpy(cfg->redis_prefix, "veil:");
+    cfg->rate_window = 60;
     json_error_t je;
     json_t *j = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
     if (j == NULL)
@@ -182,4 +229,35 @@ int hubcfg_load(const char *path, struct hub_cfg *cfg, char *err, size_t errcap)
     int rc = big ? cfail(err, errcap, "%s: larger than 1 MiB", path) : hubcfg_parse(buf, n, cfg, err, errcap);
     free(buf);
     return rc;
+}
+
+void hubcfg_diff_restart(const struct hub_cfg *a, const struct hub_cfg *b, char *out, size_t cap)
+{
+    size_t n = 0;
+    if (cap == 0)
+        return;
+    out[0] = '\0';
+#define DIFF(cond, name)                                                                                               \
+    do {                                                                                                               \
+        if ((cond) && n + strlen(name) + 2 < cap) {                                                                    \
+            n += (size_t)snprintf(out + n, cap - n, "%s%s", n ? "," : "", name);                                       \
+        }                                                                                                              \
+    } while (0)
+    DIFF(strcmp(a->listen, b->listen) != 0, "listen");
+    DIFF(a->port != b->port, "port");
+    DIFF(a->threads != b->threads, "threads");
+    DIFF(strcmp(a->database, b->database) != 0, "database");
+    DIFF(a->db_pool != b->db_pool, "db_pool");
+    DIFF(a->sync_interval != b->sync_interval, "sync_interval");
+    DIFF(strcmp(a->redis_url, b->redis_url) != 0, "redis_url");
+    DIFF(a->trust_forwarded != b->trust_forwarded, "trust_forwarded");
+    DIFF(a->body_max != b->body_max, "body_max");
+    DIFF(strcmp(a->public_url, b->public_url) != 0, "subscription.public_url");
+    DIFF(a->xray_json != b->xray_json, "subscription.xray_json");
+    DIFF(a->sched_enabled != b->sched_enabled || a->sched_interval != b->sched_interval, "scheduler");
+    DIFF(a->sub_ttl_ms != b->sub_ttl_ms || a->sync_ttl_ms != b->sync_ttl_ms || a->cache_mb != b->cache_mb ||
+             a->redis_timeout_ms != b->redis_timeout_ms || a->redis_pool != b->redis_pool ||
+             strcmp(a->redis_prefix, b->redis_prefix) != 0,
+         "cache");
+#undef DIFF
 }

@@ -5,7 +5,15 @@
  *    "redis_url": null, "log_level": "info", "trust_forwarded": false, "body_max": 65536,
  *    "subscription": {"title": "Veil", "update_interval_hours": 12, "support_url": "",
  *                     "public_url": "https://vpn.example.com", "xray_json": false},
- *    "scheduler": {"enabled": true, "interval": 60}}
+ *    "scheduler": {"enabled": true, "interval": 60},
+ *    "cache": {"sub_ttl_ms": 5000, "sync_ttl_ms": 30000, "memory_mb": 64, "redis_timeout_ms": 250,
+ *              "redis_pool": 8, "redis_prefix": "veil:"},
+ *    "rate_limit": {"window": 60, "per_ip": 0, "per_token": 0}}
+ *
+ * redis_url ("redis://[[user]:password@]host[:port][/db]" or "unix:/path") makes several hubs
+ * share caches, rate limits and the scheduler lock (hub/cache/cache.h). Rate limits of 0 are off.
+ * SIGHUP re-reads log_level, subscription title / update_interval_hours / support_url and
+ * rate_limit; everything else needs a restart (hubcfg_diff_restart names what changed).
  *
  * Only "database" is required. Unknown keys are errors (typos must not pass silently). */
 #ifndef VEIL_HUB_HUBCFG_H
@@ -34,6 +42,9 @@ struct hub_cfg {
     bool xray_json;
     bool sched_enabled;
     unsigned sched_interval;
+    unsigned sub_ttl_ms, sync_ttl_ms, cache_mb, redis_timeout_ms, redis_pool;
+    char redis_prefix[48];
+    unsigned rate_window, rate_per_ip, rate_per_token;
 };
 
 /* Parses len bytes of JSON into *cfg (defaults for absent keys). On failure returns
@@ -41,5 +52,9 @@ struct hub_cfg {
 int hubcfg_parse(const char *json, size_t len, struct hub_cfg *cfg, char *err, size_t errcap);
 /* Reads and parses a file. ERR_IO when unreadable. */
 int hubcfg_load(const char *path, struct hub_cfg *cfg, char *err, size_t errcap);
+
+/* Names of the settings that differ between a and b and need a restart to apply, comma
+ * separated into out ("" when none). admin_token is compared by the caller (it is wiped). */
+void hubcfg_diff_restart(const struct hub_cfg *a, const struct hub_cfg *b, char *out, size_t cap);
 
 #endif

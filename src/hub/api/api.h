@@ -15,6 +15,8 @@
 #include "hub/domain/model.h"
 
 struct store;
+struct hcache;
+struct api_server;
 struct metrics_registry;
 struct metrics_family;
 
@@ -38,6 +40,24 @@ struct api_cfg {
     /* Clock (UTC unix seconds); NULL -> time(). Tests inject a fake one. */
     api_clock_fn *clock;
     void *clock_arg;
+    /* Shared state (hub/cache/cache.h): rendered /sub answers per (token, format) for
+     * sub_cache_ms, node sync snapshots per revision for sync_cache_ms, rate limits; every
+     * successful admin change starts a new cache generation. NULL: none of these. */
+    struct hcache *cache;
+    unsigned sub_cache_ms;   /* 0: /sub answers are not cached */
+    unsigned sync_cache_ms;  /* 0: sync snapshots are not cached */
+    unsigned rate_window;    /* seconds; 0 -> 60 */
+    unsigned rate_per_ip;    /* requests per window per client IP (all but /healthz); 0: unlimited */
+    unsigned rate_per_token; /* per /sub token or bearer token; 0: unlimited */
+};
+
+/* What SIGHUP may change while the server runs (api_reconfigure). */
+struct api_settings {
+    char profile_title[128];
+    unsigned update_interval_hours;
+    char support_url[512];
+    unsigned rate_window, rate_per_ip, rate_per_token;
+    struct api_settings *prev; /* internal: replaced versions, freed with the context */
 };
 
 /* One route of the table, exported for the OpenAPI consistency test. */
@@ -86,6 +106,7 @@ struct api_resp {
         const char *name; /* static */
         char *value;      /* malloc'd */
     } headers[API_MAX_HEADERS];
+    char *arena; /* malloc'd; content_type and header names may point into it (cached answers) */
 };
 
 /* Node list cache for /sub: nodes change rarely and every subscription fetch needs them. Changes
@@ -99,6 +120,9 @@ struct api_ctx {
     struct hub_node *nodes; /* usable for subscriptions, in subscription order */
     size_t n_nodes;
     int64_t nodes_until_ms; /* monotonic; 0 = stale */
+    uint64_t nodes_gen;     /* cache generation the list was loaded under */
+    /* The reloadable settings; readers load the pointer once per request. */
+    struct api_settings *_Atomic settings;
     /* Prometheus metrics served at GET /metrics (NULL when the registry could not be made). */
     struct metrics_registry *metrics;
     struct metrics_family *m_requests, *m_latency, *m_sub, *m_objects, *m_pool;
@@ -107,6 +131,11 @@ struct api_ctx {
 /* Sets up / releases the shared state of a context (api_start does this for its own). */
 void api_ctx_init(struct api_ctx *ctx, struct store *st, const struct api_cfg *cfg);
 void api_ctx_dispose(struct api_ctx *ctx);
+
+/* Replaces the reloadable settings (SIGHUP): requests that started keep the old ones. A new
+ * title or interval starts a new cache generation. */
+int api_ctx_reconfigure(struct api_ctx *ctx, const struct api_settings *set);
+int api_reconfigure(struct api_server *s, const struct api_settings *set);
 
 /* Routes one request and fills resp (always: errors become JSON error answers). */
 void api_dispatch(struct api_ctx *ctx, const struct api_req *req, struct api_resp *resp);

@@ -232,6 +232,11 @@ int api_start(const struct api_cfg *cfg, struct store *st, struct api_server **o
     return 0;
 }
 
+int api_reconfigure(struct api_server *s, const struct api_settings *set)
+{
+    return api_ctx_reconfigure(&s->ctx, set);
+}
+
 uint16_t api_port(const struct api_server *s)
 {
     return s->port;

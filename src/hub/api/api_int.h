@@ -42,8 +42,18 @@ void api__metrics_dispose(struct api_ctx *ctx);
 void api__metrics_request(struct api_ctx *ctx, const char *route, const char *method, int status, double seconds);
 void api__metrics_sub(struct api_ctx *ctx, const char *format);
 
+/* The settings in force (never NULL; valid until the context is disposed). */
+const struct api_settings *api__settings(struct api_ctx *ctx);
+
 /* Drops the node cache after a node change. */
 void api__nodes_invalidate(struct api_ctx *ctx);
+
+/* Cached /sub answers (api_subcache.c): encode a finished answer; serve one (false when the
+ * blob is not a valid entry); the "not cacheable" marker. */
+int api__subcache_encode(const struct api_resp *r, char **blob, size_t *len);
+bool api__subcache_serve(struct api_call *c, const char *blob, size_t len);
+void api__subcache_nocache(const char **blob, size_t *len);
+bool api__subcache_is_nocache(const char *blob, size_t len);
 
 json_t *api__user_json(struct api_call *c, const struct hub_user *u);
 json_t *api__sub_json(const struct hub_sub *s);

@@ -12,6 +12,7 @@
 #include "crypto/crypto.h"
 #include "ctl/sync.h"
 #include "hub/api/api_int.h"
+#include "hub/cache/cache.h"
 #include "hub/domain/rules.h"
 
 static const struct api_route routes[] = {
@@ -226,6 +227,7 @@ void api_resp_dispose(struct api_resp *resp)
     free(resp->body);
     for (size_t i = 0; i < resp->n_headers; i++)
         free(resp->headers[i].value);
+    free(resp->arena);
     memset(resp, 0, sizeof *resp);
 }
 
@@ -285,6 +287,52 @@ static double mono_seconds(void)
 
 static void dispatch(struct api_ctx *ctx, const struct api_req *req, struct api_resp *resp, const char **route);
 
+/* One limit check; false (and a 429 answer) when key is over its budget. */
+static bool rate_check(struct api_call *c, const char *key, unsigned limit, unsigned window)
+{
+    bool allowed = true;
+    unsigned retry = 0;
+    if (hcache_rate(c->ctx->cfg.cache, key, limit, window, &allowed, &retry) < 0 || allowed)
+        return true; /* a counter we cannot keep never blocks anyone */
+    char ra[16];
+    snprintf(ra, sizeof ra, "%u", retry);
+    api__header(c, "Retry-After", ra);
+    api__error(c, 429, "rate_limited", "too many requests, retry later");
+    return false;
+}
+
+/* Per client IP, then per token (the /sub token or the bearer token, hashed). Health checks
+ * are exempt: load balancers poll them. */
+static bool rate_ok(struct api_call *c)
+{
+    const struct api_settings *set = api__settings(c->ctx);
+    if (c->ctx->cfg.cache == NULL || (set->rate_per_ip == 0 && set->rate_per_token == 0) ||
+        strcmp(c->req->path, "/healthz") == 0)
+        return true;
+    unsigned window = set->rate_window ? set->rate_window : 60;
+    char key[128];
+    if (set->rate_per_ip && c->req->ip && c->req->ip[0]) {
+        snprintf(key, sizeof key, "ip:%.64s", c->req->ip);
+        if (!rate_check(c, key, set->rate_per_ip, window))
+            return false;
+    }
+    if (set->rate_per_token == 0)
+        return true;
+    const char *tok = NULL;
+    size_t len = 0;
+    if (strncmp(c->req->path, "/sub/", 5) == 0) {
+        tok = c->req->path + 5;
+        len = strcspn(tok, "/");
+    } else if (c->req->authorization != NULL && sync_bearer_token(c->req->authorization, &tok, &len) < 0) {
+        tok = NULL;
+    }
+    char hash[65];
+    if (tok == NULL || len == 0 || api_token_hash(tok, len, hash) < 0)
+        return true;
+    snprintf(key, sizeof key, "tok:%.32s", hash);
+    return rate_check(c, key, set->rate_per_token, window);
+}
+
 void api_dispatch(struct api_ctx *ctx, const struct api_req *req, struct api_resp *resp)
 {
     const char *route = "unmatched";
@@ -320,6 +368,10 @@ static void dispatch(struct api_ctx *ctx, const struct api_req *req, struct api_
             strcat(allow, routes[i].method);
         }
     }
+    if (hit != NULL)
+        *route = hit->pattern;
+    if (!rate_ok(&c))
+        return;
     if (hit == NULL) {
         if (allow[0]) {
             api__header(&c, "Allow", allow);
@@ -329,15 +381,21 @@ static void dispatch(struct api_ctx *ctx, const struct api_req *req, struct api_
         }
         return;
     }
-    *route = hit->pattern;
     if (hit->auth != API_AUTH_NONE && !authenticate(&c, hit->auth))
         return;
     hit->handler(&c);
     if (resp->body == NULL && resp->status == 0)
         api__error(&c, 500, "internal", "no answer");
+    /* Every admin change may show in subscriptions: all hubs drop their cached answers. */
+    if (hit->auth == API_AUTH_ADMIN && strcmp(hit->method, "GET") != 0 && resp->status < 400 &&
+        ctx->cfg.cache != NULL)
+        hcache_gen_bump(ctx->cfg.cache);
 }
 
 void api__healthz(struct api_call *c)
 {
-    api__json(c, 200, json_pack("{s:s,s:s}", "status", "ok", "backend", store_backend(c->ctx->st)));
+    struct hcache *hc = c->ctx->cfg.cache;
+    api__json(c, 200,
+              json_pack("{s:s,s:s,s:s}", "status", "ok", "backend", store_backend(c->ctx->st), "cache",
+                        hc ? hcache_mode(hc) : "none"));
 }

@@ -1,5 +1,6 @@
 /* GET /sub/<token>[/<format>|/info]: the public subscription endpoint. Looks the user, their
  * current subscription and the usable nodes up, and lets hub/sub render the answer. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -7,6 +8,7 @@
 
 #include "core/err.h"
 #include "hub/api/api_int.h"
+#include "hub/cache/cache.h"
 #include "hub/domain/rules.h"
 #include "hub/sub/sub.h"
 
@@ -62,12 +64,27 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static struct api_settings *settings_from_cfg(const struct api_cfg *cfg)
+{
+    struct api_settings *set = calloc(1, sizeof *set);
+    if (set == NULL)
+        return NULL;
+    snprintf(set->profile_title, sizeof set->profile_title, "%s", cfg->profile_title ? cfg->profile_title : "");
+    set->update_interval_hours = cfg->update_interval_hours;
+    snprintf(set->support_url, sizeof set->support_url, "%s", cfg->support_url ? cfg->support_url : "");
+    set->rate_window = cfg->rate_window;
+    set->rate_per_ip = cfg->rate_per_ip;
+    set->rate_per_token = cfg->rate_per_token;
+    return set;
+}
+
 void api_ctx_init(struct api_ctx *ctx, struct store *st, const struct api_cfg *cfg)
 {
     memset(ctx, 0, sizeof *ctx);
     ctx->st = st;
     ctx->cfg = *cfg;
     pthread_mutex_init(&ctx->node_mu, NULL);
+    atomic_store(&ctx->settings, settings_from_cfg(cfg));
     api__metrics_init(ctx);
 }
 
@@ -76,7 +93,36 @@ void api_ctx_dispose(struct api_ctx *ctx)
     free(ctx->nodes);
     ctx->nodes = NULL;
     pthread_mutex_destroy(&ctx->node_mu);
+    struct api_settings *set = atomic_exchange(&ctx->settings, NULL);
+    while (set != NULL) {
+        struct api_settings *prev = set->prev;
+        free(set);
+        set = prev;
+    }
     api__metrics_dispose(ctx);
+}
+
+const struct api_settings *api__settings(struct api_ctx *ctx)
+{
+    static const struct api_settings fallback = {.profile_title = "Veil"};
+    const struct api_settings *set = atomic_load(&ctx->settings);
+    return set ? set : &fallback;
+}
+
+int api_ctx_reconfigure(struct api_ctx *ctx, const struct api_settings *set)
+{
+    struct api_settings *n = malloc(sizeof *n);
+    if (n == NULL)
+        return ERR_NOMEM;
+    *n = *set;
+    /* Replaced versions stay allocated: a request may still be reading one. SIGHUPs are rare. */
+    pthread_mutex_lock(&ctx->node_mu);
+    n->prev = atomic_load(&ctx->settings);
+    atomic_store(&ctx->settings, n);
+    pthread_mutex_unlock(&ctx->node_mu);
+    if (ctx->cfg.cache != NULL)
+        hcache_gen_bump(ctx->cfg.cache);
+    return 0;
 }
 
 void api__nodes_invalidate(struct api_ctx *ctx)
@@ -88,13 +134,14 @@ void api__nodes_invalidate(struct api_ctx *ctx)
 
 /* A private copy of the usable nodes (weight > 0, not draining, not down) in subscription
  * order, from the cache or, when stale, from the store. */
-static int usable_nodes(struct api_ctx *ctx, struct hub_node **out, size_t *n)
+static int usable_nodes(struct api_ctx *ctx, uint64_t gen, struct hub_node **out, size_t *n)
 {
     *out = NULL;
     *n = 0;
     int64_t now = mono_ms();
     pthread_mutex_lock(&ctx->node_mu);
-    if (now >= ctx->nodes_until_ms) {
+    /* A new cache generation (any hub changed something) reloads the list at once. */
+    if (now >= ctx->nodes_until_ms || gen != ctx->nodes_gen) {
         struct hub_node *all;
         size_t n_all, k = 0;
         int rc = store_node_list(ctx->st, &all, &n_all);
@@ -111,6 +158,7 @@ static int usable_nodes(struct api_ctx *ctx, struct hub_node **out, size_t *n)
         ctx->nodes = all;
         ctx->n_nodes = k;
         ctx->nodes_until_ms = now + API_NODE_CACHE_MS;
+        ctx->nodes_gen = gen;
     }
     int rc = 0;
     if (ctx->n_nodes > 0) {
@@ -137,6 +185,36 @@ void api__sub_page(struct api_call *c)
     char token[HUB_TOKEN_MAX + 1];
     memcpy(token, sp.token, sp.token_len);
     token[sp.token_len] = '\0';
+    const struct api_cfg *cfg = &c->ctx->cfg;
+    const struct api_settings *set = api__settings(c->ctx);
+    /* The answer depends on the token and the format (detected from the headers when the path
+     * has none); the cache key carries a hash of the token, never the token. */
+    struct hcache *hc = cfg->sub_cache_ms ? cfg->cache : NULL;
+    uint64_t gen = 0;
+    char key[96] = "";
+    bool cacheable = hc != NULL;
+    if (hc != NULL) {
+        char th[65];
+        enum sub_format f = sp.format != SUB_FMT_AUTO ? sp.format
+                                                      : sub_detect_format(c->req->user_agent, c->req->accept,
+                                                                          cfg->xray_json);
+        char *val = NULL;
+        size_t len = 0;
+        if (api_token_hash(token, sp.token_len, th) == 0) {
+            snprintf(key, sizeof key, "sub:%.32s:%s", th, sp.info ? "info" : sub_format_name(f));
+            (void)hcache_gen_get(hc, key, &gen, &val, &len);
+        } else {
+            cacheable = false;
+        }
+        if (val != NULL && api__subcache_is_nocache(val, len)) {
+            cacheable = false;
+        } else if (val != NULL && api__subcache_serve(c, val, len)) {
+            free(val);
+            api__metrics_sub(c->ctx, sp.info ? "info" : sub_format_name(f));
+            return;
+        }
+        free(val);
+    }
     struct hub_user u;
     struct hub_sub s;
     bool has_sub = false;
@@ -162,6 +240,14 @@ void api__sub_page(struct api_call *c)
     const char *announce = NULL;
     char announce_buf[128];
     if (!sp.info && su.state == SUB_USER_ACTIVE && s.device_limit > 0) {
+        /* Counted on every fetch: this user's answers are never served from the cache. */
+        if (cacheable) {
+            const char *marker;
+            size_t mlen;
+            api__subcache_nocache(&marker, &mlen);
+            hcache_gen_put(hc, gen, key, marker, mlen, cfg->sub_cache_ms);
+            cacheable = false;
+        }
         char limit_txt[24];
         snprintf(limit_txt, sizeof limit_txt, "%lld", (long long)s.device_limit);
         if (!hwid_valid(c->req->hwid)) {
@@ -189,7 +275,7 @@ void api__sub_page(struct api_call *c)
 
     struct hub_node *nodes;
     size_t n;
-    if ((rc = usable_nodes(c->ctx, &nodes, &n)) < 0) {
+    if ((rc = usable_nodes(c->ctx, gen, &nodes, &n)) < 0) {
         api__store_error(c, rc, "nodes");
         return;
     }
@@ -209,7 +295,6 @@ void api__sub_page(struct api_call *c)
             .server_name = nodes[i].n_server_names ? nodes[i].server_names[0] : NULL,
         };
     }
-    const struct api_cfg *cfg = &c->ctx->cfg;
     /* The browser view of this same subscription, for the client's "open web page" button. */
     char web[600] = "";
     if (cfg->public_url != NULL && cfg->public_url[0]) {
@@ -226,9 +311,9 @@ void api__sub_page(struct api_call *c)
         .user = &su,
         .nodes = sn,
         .n_nodes = n,
-        .profile_title = cfg->profile_title,
-        .update_interval_hours = cfg->update_interval_hours,
-        .support_url = cfg->support_url,
+        .profile_title = set->profile_title[0] ? set->profile_title : NULL,
+        .update_interval_hours = set->update_interval_hours,
+        .support_url = set->support_url,
         .web_page_url = web,
         .announce = announce,
     };
@@ -251,4 +336,10 @@ void api__sub_page(struct api_call *c)
     for (size_t i = 0; i < out.n_headers; i++)
         api__header(c, out.headers[i].name, out.headers[i].value);
     sub_response_dispose(&out);
+    char *blob;
+    size_t blen;
+    if (cacheable && api__subcache_encode(r, &blob, &blen) == 0) {
+        hcache_gen_put(hc, gen, key, blob, blen, cfg->sub_cache_ms);
+        free(blob);
+    }
 }

@@ -6,6 +6,7 @@
 #include "core/err.h"
 #include "ctl/sync.h"
 #include "hub/api/api_int.h"
+#include "hub/cache/cache.h"
 #include "hub/domain/rules.h"
 
 #define FLOW_VISION "xtls-rprx-vision"
@@ -52,6 +53,22 @@ void api__node_users(struct api_call *c)
     }
     /* A node ahead of the hub (restored from a backup) must drop what it has: full answer. */
     bool full = since == 0 || since > (uint64_t)cur;
+    /* Snapshots are cached per (revision, since): every node asking at one revision shares one. */
+    struct hcache *hc = c->ctx->cfg.sync_cache_ms ? c->ctx->cfg.cache : NULL;
+    char key[64];
+    if (hc != NULL) {
+        char *val;
+        size_t len;
+        snprintf(key, sizeof key, "sync:%lld:%llu", (long long)cur, full ? 0ull : (unsigned long long)since);
+        if (hcache_get(hc, key, &val, &len) == 0 && val != NULL) {
+            free(c->resp->body);
+            c->resp->status = 200;
+            c->resp->content_type = "application/json";
+            c->resp->body = val;
+            c->resp->body_len = len;
+            return;
+        }
+    }
     struct store_sync_user *list;
     size_t n;
     int64_t rev;
@@ -94,6 +111,10 @@ void api__node_users(struct api_call *c)
         buf_dispose(&b);
         api__error(c, 500, "internal", "encode failed");
         return;
+    }
+    if (hc != NULL) {
+        snprintf(key, sizeof key, "sync:%lld:%llu", (long long)rev, full ? 0ull : (unsigned long long)since);
+        hcache_put(hc, key, buf_data(&b), buf_len(&b), c->ctx->cfg.sync_cache_ms);
     }
     answer_buf(c, &b);
 }

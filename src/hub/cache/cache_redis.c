@@ -1,0 +1,450 @@
+#include "hub/cache/cache_redis.h"
+
+#include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/err.h"
+#include "core/log.h"
+
+#define POOL_MAX 64
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+#define LOG_EVERY_MS 10000
+
+struct hcredis {
+    struct hcredis_url u;
+    struct timeval tv;
+    char gen_key[160];
+    void (*on_down)(void *arg);
+    void *arg;
+    pthread_mutex_t mu; /* guards idle and n_open */
+    redisContext *idle[POOL_MAX];
+    size_t n_idle, n_open, pool;
+    _Atomic int64_t retry_at_ms; /* monotonic: no attempts before this while down */
+    _Atomic int64_t backoff_ms;
+    _Atomic bool down;
+    _Atomic int64_t last_log_ms;
+    _Atomic uint64_t suppressed;
+};
+
+__attribute__((format(printf, 3, 4))) static int ufail(char *err, size_t cap, const char *fmt, ...)
+{
+    if (cap > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, cap, fmt, ap);
+        va_end(ap);
+    }
+    return ERR_CONFIG;
+}
+
+static int copy_part(char *out, size_t cap, const char *s, size_t n)
+{
+    if (n >= cap)
+        return -1;
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return 0;
+}
+
+int hcredis_url_parse(const char *url, struct hcredis_url *out, char *err, size_t errcap)
+{
+    memset(out, 0, sizeof *out);
+    out->port = 6379;
+    if (strncmp(url, "unix:", 5) == 0) {
+        const char *p = url + 5;
+        while (p[0] == '/' && p[1] == '/')
+            p++; /* unix:///path and unix:/path alike */
+        if (p[0] != '/' || copy_part(out->path, sizeof out->path, p, strlen(p)) < 0)
+            return ufail(err, errcap, "redis_url: unix: needs an absolute socket path");
+        return 0;
+    }
+    if (strncmp(url, "redis://", 8) != 0)
+        return ufail(err, errcap, "redis_url: must start with redis:// or unix:");
+    const char *p = url + 8;
+    const char *end = p + strcspn(p, "/");
+    const char *at = memchr(p, '@', (size_t)(end - p));
+    if (at != NULL) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        const char *pe = colon ? colon : at;
+        if (copy_part(out->user, sizeof out->user, p, (size_t)(pe - p)) < 0 ||
+            (colon && copy_part(out->pass, sizeof out->pass, colon + 1, (size_t)(at - colon - 1)) < 0))
+            return ufail(err, errcap, "redis_url: credentials too long");
+        if (colon == NULL) { /* redis://password@host: a bare word is the password */
+            memcpy(out->pass, out->user, sizeof out->pass < sizeof out->user ? sizeof out->pass : sizeof out->user);
+            out->user[0] = '\0';
+        }
+        p = at + 1;
+    }
+    const char *hend;
+    if (*p == '[') {
+        const char *rb = memchr(p, ']', (size_t)(end - p));
+        if (rb == NULL || copy_part(out->host, sizeof out->host, p + 1, (size_t)(rb - p - 1)) < 0)
+            return ufail(err, errcap, "redis_url: bad [IPv6] host");
+        hend = rb + 1;
+    } else {
+        hend = p + strcspn(p, ":/");
+        if (hend > end)
+            hend = end;
+        if (copy_part(out->host, sizeof out->host, p, (size_t)(hend - p)) < 0)
+            return ufail(err, errcap, "redis_url: host too long");
+    }
+    if (out->host[0] == '\0')
+        return ufail(err, errcap, "redis_url: host missing");
+    if (*hend == ':') {
+        char *e;
+        unsigned long v = strtoul(hend + 1, &e, 10);
+        if (e == hend + 1 || e != end || v == 0 || v > 65535)
+            return ufail(err, errcap, "redis_url: port must be 1..65535");
+        out->port = (uint16_t)v;
+    } else if (hend != end) {
+        return ufail(err, errcap, "redis_url: unexpected text after the host");
+    }
+    if (*end == '/' && end[1] != '\0') {
+        char *e;
+        unsigned long v = strtoul(end + 1, &e, 10);
+        if (*e != '\0' || v > 15)
+            return ufail(err, errcap, "redis_url: database must be 0..15");
+        out->db = (unsigned)v;
+    }
+    return 0;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* At most one warning per LOG_EVERY_MS; the rest are counted and reported with the next one. */
+static void warn_limited(struct hcredis *r, const char *event, const char *why)
+{
+    int64_t now = mono_ms(), last = atomic_load(&r->last_log_ms);
+    if (now - last < LOG_EVERY_MS || !atomic_compare_exchange_strong(&r->last_log_ms, &last, now)) {
+        atomic_fetch_add(&r->suppressed, 1);
+        return;
+    }
+    log_warn("cache", 0, event, LF_STR("why", why), LF_UINT("suppressed", atomic_exchange(&r->suppressed, 0)),
+             LF_INT("retry_ms", atomic_load(&r->backoff_ms)));
+}
+
+int hcredis_new(const struct hcredis_url *u, unsigned timeout_ms, unsigned pool, const char *gen_key,
+                void (*on_down)(void *arg), void *arg, struct hcredis **out)
+{
+    struct hcredis *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return ERR_NOMEM;
+    r->u = *u;
+    unsigned t = timeout_ms ? timeout_ms : 250;
+    r->tv.tv_sec = t / 1000;
+    r->tv.tv_usec = (suseconds_t)(t % 1000) * 1000;
+    snprintf(r->gen_key, sizeof r->gen_key, "%s", gen_key);
+    r->on_down = on_down;
+    r->arg = arg;
+    r->pool = pool == 0 ? 8 : pool > POOL_MAX ? POOL_MAX : pool;
+    pthread_mutex_init(&r->mu, NULL);
+    atomic_store(&r->backoff_ms, BACKOFF_MIN_MS);
+    atomic_store(&r->last_log_ms, -LOG_EVERY_MS);
+    *out = r;
+    return 0;
+}
+
+void hcredis_free(struct hcredis *r)
+{
+    if (r == NULL)
+        return;
+    for (size_t i = 0; i < r->n_idle; i++)
+        redisFree(r->idle[i]);
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+}
+
+bool hcredis_up(const struct hcredis *r)
+{
+    return !atomic_load(&r->down);
+}
+
+static void mark_down(struct hcredis *r, const char *why)
+{
+    int64_t b = atomic_load(&r->backoff_ms);
+    atomic_store(&r->retry_at_ms, mono_ms() + b);
+    atomic_store(&r->backoff_ms, b * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : b * 2);
+    /* Pooled connections are as dead as this one (a restarted server dropped them all). */
+    pthread_mutex_lock(&r->mu);
+    for (size_t i = 0; i < r->n_idle; i++)
+        redisFree(r->idle[i]);
+    r->n_open -= r->n_idle;
+    r->n_idle = 0;
+    pthread_mutex_unlock(&r->mu);
+    if (!atomic_exchange(&r->down, true) && r->on_down)
+        r->on_down(r->arg);
+    warn_limited(r, "redis_unavailable", why);
+}
+
+static redisReply *run_argv(redisContext *ctx, int argc, const char **argv, const size_t *lens)
+{
+    return redisCommandArgv(ctx, argc, argv, lens);
+}
+
+/* A connection that has authenticated and selected its database, or NULL (marked down). */
+static redisContext *dial(struct hcredis *r)
+{
+    redisContext *ctx = r->u.path[0] ? redisConnectUnixWithTimeout(r->u.path, r->tv)
+                                     : redisConnectWithTimeout(r->u.host, r->u.port, r->tv);
+    char why[160] = "out of memory";
+    if (ctx != NULL && ctx->err == 0 && redisSetTimeout(ctx, r->tv) == REDIS_OK) {
+        bool ok = true;
+        if (r->u.pass[0]) {
+            const char *av[3] = {"AUTH", r->u.user[0] ? r->u.user : r->u.pass, r->u.pass};
+            size_t al[3] = {4, strlen(av[1]), strlen(r->u.pass)};
+            redisReply *rep = run_argv(ctx, r->u.user[0] ? 3 : 2, av, al);
+            ok = rep != NULL && rep->type == REDIS_REPLY_STATUS;
+            snprintf(why, sizeof why, "AUTH failed: %s", rep && rep->type == REDIS_REPLY_ERROR ? rep->str : "no reply");
+            freeReplyObject(rep);
+        }
+        if (ok && r->u.db) {
+            char db[8];
+            snprintf(db, sizeof db, "%u", r->u.db);
+            const char *av[2] = {"SELECT", db};
+            size_t al[2] = {6, strlen(db)};
+            redisReply *rep = run_argv(ctx, 2, av, al);
+            ok = rep != NULL && rep->type == REDIS_REPLY_STATUS;
+            snprintf(why, sizeof why, "SELECT failed");
+            freeReplyObject(rep);
+        }
+        if (ok)
+            return ctx;
+    } else if (ctx != NULL) {
+        snprintf(why, sizeof why, "connect: %s", ctx->errstr);
+    }
+    if (ctx != NULL)
+        redisFree(ctx);
+    mark_down(r, why);
+    return NULL;
+}
+
+/* A pooled or new connection; NULL while backing off or when none can be made. */
+static redisContext *acquire(struct hcredis *r)
+{
+    if (atomic_load(&r->down) && mono_ms() < atomic_load(&r->retry_at_ms))
+        return NULL;
+    pthread_mutex_lock(&r->mu);
+    if (r->n_idle > 0) {
+        redisContext *ctx = r->idle[--r->n_idle];
+        pthread_mutex_unlock(&r->mu);
+        return ctx;
+    }
+    if (r->n_open >= r->pool) {
+        pthread_mutex_unlock(&r->mu);
+        return NULL; /* every connection busy: this call uses the fallback */
+    }
+    r->n_open++;
+    pthread_mutex_unlock(&r->mu);
+    redisContext *ctx = dial(r);
+    if (ctx == NULL) {
+        pthread_mutex_lock(&r->mu);
+        r->n_open--;
+        pthread_mutex_unlock(&r->mu);
+    }
+    return ctx;
+}
+
+static void recovered(struct hcredis *r, redisContext *ctx)
+{
+    if (!atomic_load(&r->down) || !atomic_exchange(&r->down, false))
+        return;
+    atomic_store(&r->backoff_ms, BACKOFF_MIN_MS);
+    /* Changes made while Redis was away did not bump its counter: do it now. */
+    const char *av[2] = {"INCR", r->gen_key};
+    size_t al[2] = {4, strlen(r->gen_key)};
+    freeReplyObject(run_argv(ctx, 2, av, al));
+    log_info("cache", 0, "redis_available", LF_UINT("suppressed", atomic_exchange(&r->suppressed, 0)));
+}
+
+/* Returns the connection after a call: kept when it still works, else closed (and Redis marked
+ * down when the failure was the connection's). */
+static void release(struct hcredis *r, redisContext *ctx, bool conn_ok)
+{
+    if (conn_ok) {
+        recovered(r, ctx);
+        pthread_mutex_lock(&r->mu);
+        r->idle[r->n_idle++] = ctx;
+        pthread_mutex_unlock(&r->mu);
+        return;
+    }
+    char why[160];
+    snprintf(why, sizeof why, "%s", ctx->errstr[0] ? ctx->errstr : "connection error");
+    redisFree(ctx);
+    pthread_mutex_lock(&r->mu);
+    r->n_open--;
+    pthread_mutex_unlock(&r->mu);
+    mark_down(r, why);
+}
+
+/* One command: the reply (caller frees) or NULL with ERR_IO. Error replies count as failures
+ * but keep the connection. */
+static int call(struct hcredis *r, int argc, const char **argv, const size_t *lens, redisReply **out)
+{
+    *out = NULL;
+    redisContext *ctx = acquire(r);
+    if (ctx == NULL)
+        return ERR_IO;
+    redisReply *rep = run_argv(ctx, argc, argv, lens);
+    if (rep == NULL) {
+        release(r, ctx, false);
+        return ERR_IO;
+    }
+    release(r, ctx, true);
+    if (rep->type == REDIS_REPLY_ERROR) {
+        warn_limited(r, "redis_error", rep->str);
+        freeReplyObject(rep);
+        return ERR_IO;
+    }
+    *out = rep;
+    return 0;
+}
+
+static int copy_str(const redisReply *rep, char **val, size_t *len)
+{
+    *val = NULL;
+    *len = 0;
+    if (rep->type != REDIS_REPLY_STRING)
+        return 0;
+    char *v = malloc(rep->len + 1);
+    if (v == NULL)
+        return ERR_NOMEM;
+    memcpy(v, rep->str, rep->len);
+    v[rep->len] = '\0';
+    *val = v;
+    *len = rep->len;
+    return 0;
+}
+
+static const char GEN_GET[] = "local g = redis.call('GET', KEYS[1]) or '0'\n"
+                              "return {g, redis.call('GET', ARGV[1] .. g .. ':' .. ARGV[2])}";
+
+int hcredis_gen_get(struct hcredis *r, const char *scope_prefix, const char *key, uint64_t *gen, char **val,
+                    size_t *len)
+{
+    *val = NULL;
+    *len = 0;
+    const char *av[6] = {"EVAL", GEN_GET, "1", r->gen_key, scope_prefix, key};
+    size_t al[6] = {4, sizeof GEN_GET - 1, 1, strlen(r->gen_key), strlen(scope_prefix), strlen(key)};
+    redisReply *rep;
+    TRY(call(r, 6, av, al, &rep));
+    int rc = ERR_IO;
+    if (rep->type == REDIS_REPLY_ARRAY && rep->elements >= 1 && rep->element[0]->type == REDIS_REPLY_STRING) {
+        *gen = strtoull(rep->element[0]->str, NULL, 10);
+        rc = rep->elements >= 2 ? copy_str(rep->element[1], val, len) : 0;
+    }
+    freeReplyObject(rep);
+    return rc;
+}
+
+int hcredis_get(struct hcredis *r, const char *key, char **val, size_t *len)
+{
+    const char *av[2] = {"GET", key};
+    size_t al[2] = {3, strlen(key)};
+    redisReply *rep;
+    TRY(call(r, 2, av, al, &rep));
+    int rc = copy_str(rep, val, len);
+    freeReplyObject(rep);
+    return rc;
+}
+
+int hcredis_set(struct hcredis *r, const char *key, const void *val, size_t len, int64_t ttl_ms)
+{
+    char ttl[24];
+    snprintf(ttl, sizeof ttl, "%lld", (long long)ttl_ms);
+    const char *av[5] = {"SET", key, val, "PX", ttl};
+    size_t al[5] = {3, strlen(key), len, 2, strlen(ttl)};
+    redisReply *rep;
+    TRY(call(r, 5, av, al, &rep));
+    freeReplyObject(rep);
+    return 0;
+}
+
+int hcredis_incr(struct hcredis *r, const char *key, uint64_t *out)
+{
+    const char *av[2] = {"INCR", key};
+    size_t al[2] = {4, strlen(key)};
+    redisReply *rep;
+    TRY(call(r, 2, av, al, &rep));
+    int rc = rep->type == REDIS_REPLY_INTEGER ? 0 : ERR_IO;
+    if (out != NULL)
+        *out = (uint64_t)rep->integer;
+    freeReplyObject(rep);
+    return rc;
+}
+
+int hcredis_hit(struct hcredis *r, const char *key, int64_t ttl_ms, uint64_t *count)
+{
+    redisContext *ctx = acquire(r);
+    if (ctx == NULL)
+        return ERR_IO;
+    char ttl[24];
+    snprintf(ttl, sizeof ttl, "%lld", (long long)ttl_ms);
+    const char *a1[2] = {"INCR", key}, *a2[3] = {"PEXPIRE", key, ttl};
+    size_t l1[2] = {4, strlen(key)}, l2[3] = {7, strlen(key), strlen(ttl)};
+    redisReply *r1 = NULL, *r2 = NULL;
+    bool ok = redisAppendCommandArgv(ctx, 2, a1, l1) == REDIS_OK && redisAppendCommandArgv(ctx, 3, a2, l2) == REDIS_OK &&
+              redisGetReply(ctx, (void **)&r1) == REDIS_OK && redisGetReply(ctx, (void **)&r2) == REDIS_OK;
+    release(r, ctx, ok);
+    int rc = ERR_IO;
+    if (ok && r1 != NULL && r1->type == REDIS_REPLY_INTEGER) {
+        *count = (uint64_t)r1->integer;
+        rc = 0;
+    }
+    freeReplyObject(r1);
+    freeReplyObject(r2);
+    return rc;
+}
+
+static const char RENEW[] = "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+                            "  redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1\n"
+                            "end return 0";
+static const char UNLOCK[] = "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+                             "  return redis.call('DEL', KEYS[1])\n"
+                             "end return 0";
+
+int hcredis_lock(struct hcredis *r, const char *key, const char *holder, int64_t ttl_ms, bool *held)
+{
+    *held = false;
+    char ttl[24];
+    snprintf(ttl, sizeof ttl, "%lld", (long long)ttl_ms);
+    const char *av[6] = {"SET", key, holder, "NX", "PX", ttl};
+    size_t al[6] = {3, strlen(key), strlen(holder), 2, 2, strlen(ttl)};
+    redisReply *rep;
+    TRY(call(r, 6, av, al, &rep));
+    bool got = rep->type == REDIS_REPLY_STATUS;
+    freeReplyObject(rep);
+    if (got) {
+        *held = true;
+        return 0;
+    }
+    const char *bv[5] = {"EVAL", RENEW, "1", key, holder};
+    size_t bl[5] = {4, sizeof RENEW - 1, 1, strlen(key), strlen(holder)};
+    const char *cv[6] = {bv[0], bv[1], bv[2], bv[3], bv[4], ttl};
+    size_t cl[6] = {bl[0], bl[1], bl[2], bl[3], bl[4], strlen(ttl)};
+    TRY(call(r, 6, cv, cl, &rep));
+    *held = rep->type == REDIS_REPLY_INTEGER && rep->integer == 1;
+    freeReplyObject(rep);
+    return 0;
+}
+
+int hcredis_unlock(struct hcredis *r, const char *key, const char *holder)
+{
+    const char *av[5] = {"EVAL", UNLOCK, "1", key, holder};
+    size_t al[5] = {4, sizeof UNLOCK - 1, 1, strlen(key), strlen(holder)};
+    redisReply *rep;
+    TRY(call(r, 5, av, al, &rep));
+    freeReplyObject(rep);
+    return 0;
+}

@@ -1,0 +1,47 @@
+/* Redis side of hub/cache: URL parsing, a small pool of hiredis connections with timeouts, the
+ * up/down state with backoff and rate-limited logging, and the few commands the cache needs.
+ * Every command returns ERR_IO when Redis cannot answer (down, backing off, timeout, error
+ * reply); the caller falls back. Keys passed in are full keys (prefix included). */
+#ifndef VEIL_HUB_CACHE_CACHE_REDIS_H
+#define VEIL_HUB_CACHE_CACHE_REDIS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct hcredis;
+
+struct hcredis_url {
+    char host[256]; /* "" with a unix socket */
+    uint16_t port;
+    char path[256]; /* unix socket path or "" */
+    char user[128], pass[256];
+    unsigned db;
+};
+
+/* Parses redis://[[user]:password@]host[:port][/db] (host may be [IPv6]) or unix:/path.
+ * ERR_CONFIG with a reason. */
+int hcredis_url_parse(const char *url, struct hcredis_url *out, char *err, size_t errcap);
+
+/* on_down(arg) runs when Redis stops answering (after a run of good calls). gen_key is the full
+ * name of the generation counter, bumped when Redis answers again after an outage. */
+int hcredis_new(const struct hcredis_url *u, unsigned timeout_ms, unsigned pool, const char *gen_key,
+                void (*on_down)(void *arg), void *arg, struct hcredis **out);
+void hcredis_free(struct hcredis *r);
+bool hcredis_up(const struct hcredis *r);
+
+/* GET gen_key and GET <scope_prefix><gen>:<key> in one round trip (a Lua script). *val NULL
+ * when absent. */
+int hcredis_gen_get(struct hcredis *r, const char *scope_prefix, const char *key, uint64_t *gen, char **val,
+                    size_t *len);
+int hcredis_get(struct hcredis *r, const char *key, char **val, size_t *len);
+int hcredis_set(struct hcredis *r, const char *key, const void *val, size_t len, int64_t ttl_ms);
+int hcredis_incr(struct hcredis *r, const char *key, uint64_t *out);
+/* INCR key and PEXPIRE it (pipelined). */
+int hcredis_hit(struct hcredis *r, const char *key, int64_t ttl_ms, uint64_t *count);
+/* SET key holder NX PX ttl; when taken, renews it if holder owns it. */
+int hcredis_lock(struct hcredis *r, const char *key, const char *holder, int64_t ttl_ms, bool *held);
+/* Deletes key when its value is holder (Lua, atomic). */
+int hcredis_unlock(struct hcredis *r, const char *key, const char *holder);
+
+#endif
