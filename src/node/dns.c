@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,7 +65,7 @@ struct node_dns {
     struct cache_entry **cache; /* direct-mapped; NULL = no cache */
     size_t cache_cap;           /* power of two */
     uint64_t max_ttl_ms;
-    uint64_t hits, queries_sent;
+    _Atomic uint64_t hits, queries_sent; /* read by the metrics thread */
 };
 
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
@@ -490,7 +491,7 @@ int node_dns_resolve(struct node_dns *d, const char *name, int family, node_dns_
         q->name[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
     const struct cache_entry *e = cache_get(d, q->name, family);
     if (e) {
-        d->hits++;
+        atomic_fetch_add_explicit(&d->hits, 1, memory_order_relaxed);
         q->deferred = true;
         q->status = e->status;
         q->addrs = e->n ? calloc(e->n, sizeof(*q->addrs)) : NULL;
@@ -506,7 +507,7 @@ int node_dns_resolve(struct node_dns *d, const char *name, int family, node_dns_
         loop_soon(d->loop, &q->task);
         return 0;
     }
-    d->queries_sent++;
+    atomic_fetch_add_explicit(&d->queries_sent, 1, memory_order_relaxed);
     struct ares_addrinfo_hints hints;
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = family;
@@ -538,10 +539,10 @@ size_t node_dns_pending(const struct node_dns *d)
 
 uint64_t node_dns_cache_hits(const struct node_dns *d)
 {
-    return d->hits;
+    return atomic_load_explicit(&d->hits, memory_order_relaxed);
 }
 
 uint64_t node_dns_queries(const struct node_dns *d)
 {
-    return d->queries_sent;
+    return atomic_load_explicit(&d->queries_sent, memory_order_relaxed);
 }

@@ -59,7 +59,7 @@ void node_dns_cancel(struct node_dns_query *q);
 
 /* Lookups started and not yet finished (tests, metrics). */
 size_t node_dns_pending(const struct node_dns *d);
-/* Lookups answered from the cache, and queries sent (tests, metrics). */
+/* Lookups answered from the cache, and queries sent (tests, metrics; any thread). */
 uint64_t node_dns_cache_hits(const struct node_dns *d);
 uint64_t node_dns_queries(const struct node_dns *d);
 

@@ -22,7 +22,7 @@ struct node_services {
     struct node_admin_api *api;
     struct node_admin *admin;
     struct metrics_registry *reg;
-    struct metrics_family *conns, *active, *bytes, *closed, *users;
+    struct metrics_family *conns, *active, *bytes, *closed, *users, *dns;
 };
 
 /* ---- files ---- */
@@ -135,6 +135,15 @@ static void collect(struct metrics_family *f, void *arg)
     struct metrics_series *u = metrics_series(s->users, NULL);
     if (u)
         metrics_set(u, (int64_t)users);
+    uint64_t hits = 0, queries = 0;
+    for (size_t i = 0; i < s->rt->n_workers; i++) {
+        if (s->rt->workers[i].dns) {
+            hits += node_dns_cache_hits(s->rt->workers[i].dns);
+            queries += node_dns_queries(s->rt->workers[i].dns);
+        }
+    }
+    set_counter(s->dns, "cache_hit", hits);
+    set_counter(s->dns, "query", queries);
 }
 
 static int metrics_init(struct node_services *s)
@@ -142,6 +151,7 @@ static int metrics_init(struct node_services *s)
     static const char *const result[] = {"result"};
     static const char *const direction[] = {"direction"};
     static const char *const reason[] = {"reason"};
+    static const char *const source[] = {"source"};
     s->reg = metrics_registry_new();
     if (s->reg == NULL)
         return ERR_NOMEM;
@@ -155,7 +165,9 @@ static int metrics_init(struct node_services *s)
                                    reason, 1, NULL, 0, 32);
     s->users = metrics_family_new(s->reg, METRICS_GAUGE, "veil_node_users", "Configured users (all inbounds).", NULL, 0,
                                   NULL, 0, 1);
-    if (!s->conns || !s->active || !s->bytes || !s->closed || !s->users)
+    s->dns = metrics_family_new(s->reg, METRICS_COUNTER, "veil_node_dns_lookups_total",
+                                "Destination name lookups by how they were answered.", source, 1, NULL, 0, 4);
+    if (!s->conns || !s->active || !s->bytes || !s->closed || !s->users || !s->dns)
         return ERR_NOMEM;
     metrics_family_on_collect(s->conns, collect, s);
     return 0;

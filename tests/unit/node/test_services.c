@@ -110,6 +110,7 @@ static void test_services(void **state)
     assert_non_null(strstr(r, "HTTP/1.1 200 OK"));
     assert_non_null(strstr(r, "veil_node_connections_total{result=\"accepted\"} 0"));
     assert_non_null(strstr(r, "veil_node_users 1"));
+    assert_non_null(strstr(r, "veil_node_dns_lookups_total{source=\"query\"} 0"));
     free(r);
 
     r = roundtrip(admin, "GET /api/v1/users HTTP/1.1\r\n\r\n");
