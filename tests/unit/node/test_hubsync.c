@@ -243,14 +243,23 @@ static void test_sync_thread(void **state)
 
     /* a wrong token: nothing installed, stop is prompt */
     unlink(path);
+    pthread_mutex_lock(&inst.lock);
     int calls = inst.calls;
+    pthread_mutex_unlock(&inst.lock);
     struct node_hubsync_opts bad = {url, "wrong-token-0123456789", NULL, 50, 100, NULL, apply_cb, NULL, NULL};
     assert_int_equal(node_hubsync_start(&bad, &s), 0);
-    for (int i = 0; i < 100 && hub.unauthorized == 0; i++)
+    int unauthorized = 0;
+    for (int i = 0; i < 100 && unauthorized == 0; i++) {
         usleep(10000);
+        pthread_mutex_lock(&hub.lock);
+        unauthorized = hub.unauthorized;
+        pthread_mutex_unlock(&hub.lock);
+    }
     node_hubsync_stop(s);
-    assert_true(hub.unauthorized >= 1);
+    assert_true(unauthorized >= 1);
+    pthread_mutex_lock(&inst.lock);
     assert_int_equal(inst.calls, calls);
+    pthread_mutex_unlock(&inst.lock);
 
     /* an unreachable hub: stop still returns */
     struct node_hubsync_opts down = {"http://127.0.0.1:1", TOKEN, NULL, 50, 100, NULL, apply_cb, NULL, NULL};
