@@ -75,7 +75,7 @@ struct node_udp {
     int fd;
     struct loop_io io;
     struct tunnel_xprt x;
-    bool mux, mux_udp_only, closed;
+    bool mux, mux_udp_only, closed, rx_more;
     uint8_t user[16];
     struct buf in;  /* uplink plaintext: an incomplete frame */
     struct buf out; /* downlink plaintext not yet taken by the transport */
@@ -313,7 +313,9 @@ static void pump(struct node_udp *u)
         finish(u, NODE_CR_IO, rc);
         return;
     }
-    bool want_write = rc == -EAGAIN || buf_len(&u->out) > 0;
+    /* rx_more: we stopped reading with decoded bytes possibly left in the transport; the
+     * (normally writable) socket calls us back to continue without waiting for new bytes. */
+    bool want_write = rc == -EAGAIN || buf_len(&u->out) > 0 || u->rx_more;
     (void)loop_io_set(u->w->loop, &u->io, LOOP_READ | (want_write ? LOOP_WRITE : 0));
 }
 
@@ -692,14 +694,17 @@ static void on_client(struct loop *loop, struct loop_io *io, unsigned ev)
     struct node_udp *u = container_of(io, struct node_udp, io);
     (void)ev; /* always read: the transport may hold decoded bytes without the fd being readable */
     {
+        u->rx_more = true; /* unless the transport runs dry below */
         for (int i = 0; i < 16 && !u->closed; i++) {
             if (buf_reserve(&u->in, 16384) < 0) {
                 finish(u, NODE_CR_NOMEM, ERR_NOMEM);
                 return;
             }
             ssize_t k = tunnel_xprt_ops.recv(&u->x, u->fd, buf_tail(&u->in), buf_space(&u->in));
-            if (k == -EAGAIN)
+            if (k == -EAGAIN) {
+                u->rx_more = false;
                 break;
+            }
             if (k == 0) {
                 finish(u, NODE_CR_DONE, 0);
                 return;
@@ -792,7 +797,8 @@ int node_udp_start(const struct node_udp_params *p, struct node_udp **out)
         return rc;
     }
     /* Bytes that arrived with the header are decoded already: handle them from the loop. */
-    if (buf_len(&u->x.plain) > 0 || buf_len(&u->x.cin) > 0)
+    u->rx_more = buf_len(&u->x.plain) > 0 || buf_len(&u->x.cin) > 0;
+    if (u->rx_more)
         (void)loop_io_set(p->w->loop, &u->io, LOOP_READ | LOOP_WRITE);
     *out = u;
     return 0;
