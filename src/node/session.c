@@ -509,6 +509,7 @@ static void start_udp(struct session *s, const struct vless_flow_decision *d)
         .out_left = buf_data(&s->cout),
         .out_len = buf_len(&s->cout),
         .idle_ms = s->snap->cfg->udp_idle_timeout_sec * 1000u,
+        .access_user = s->snap->cfg->access_log == NULL ? NULL : s->req.user->email ? s->req.user->email : "",
         .on_done = udp_done,
         .arg = s,
     };

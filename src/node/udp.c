@@ -77,6 +77,7 @@ struct node_udp {
     struct tunnel_xprt x;
     bool mux, mux_udp_only, closed, rx_more;
     uint8_t user[16];
+    const char *access_user; /* access log on: the user's email ("" without) */
     struct buf in;  /* uplink plaintext: an incomplete frame */
     struct buf out; /* downlink plaintext not yet taken by the transport */
     struct udp_assoc *assocs;
@@ -633,6 +634,12 @@ static int on_frame(struct node_udp *u, const struct vless_mux_frame *f)
             a = assoc_new(u, f->session_id, &f->target);
             if (a == NULL)
                 return vless_mux_encode_end(&u->out, f->session_id, true);
+            if (u->access_user != NULL) {
+                char dest[300];
+                vless_addr_format(dest, sizeof(dest), &f->target);
+                log_info("access", u->id, "udp_session", LF_STR("user", u->access_user), LF_STR("dest", dest),
+                         LF_UINT("session", a->id));
+            }
             if (gid) {
                 a->has_gid = true;
                 memcpy(a->gid, f->global_id, 8);
@@ -763,6 +770,7 @@ int node_udp_start(const struct node_udp_params *p, struct node_udp **out)
     u->mux = p->cmd == VLESS_CMD_MUX;
     u->mux_udp_only = p->mux_udp_only;
     memcpy(u->user, p->user_key, sizeof(u->user));
+    u->access_user = p->access_user;
     u->idle_ms = p->idle_ms ? p->idle_ms : 60000;
     u->on_done = p->on_done;
     u->arg = p->arg;

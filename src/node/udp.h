@@ -54,6 +54,7 @@ struct node_udp_params {
     const uint8_t *out_left;       /* bytes already due to the client (e.g. a KeyUpdate answer) */
     size_t out_len;
     uint32_t idle_ms;              /* 0 = 60000 */
+    const char *access_user;       /* access log on: the user's email, logged per Mux session; NULL = off */
     node_udp_done_cb *on_done;
     void *arg;
 };

@@ -28,7 +28,7 @@ bg dns python3 "$SUPPORT/udp_tools.py" dns "$D_PORT" 192.0.2.7
 node_config() { # node_config FILE PORT ALLOW_PRIVATE WORKERS
   cat > "$1" <<EOC
 {
-  "log": {"loglevel": "debug"},
+  "log": {"loglevel": "debug", "access": "$WORK/access.log"},
   "inbounds": [{
     "listen": "127.0.0.1", "port": $2, "protocol": "vless",
     "settings": {"clients": [
@@ -109,6 +109,8 @@ ok "idle UDP associations are closed (XUDP and command 2); the next datagram get
 ut "$C1" send 127.0.0.1 "$E1" before expect before port a reconnect send 127.0.0.1 "$E1" after expect after \
   port b same a b || fail "GlobalID reuse"
 grep -q '"xudp_reuse"' "$WORK/node.log" || fail "no xudp_reuse in the node log"
+grep -q '"event":"udp_session","user":"alice@example","dest":"127.0.0.1:'"$E1"'"' "$WORK/node.log" ||
+  fail "no udp_session access line"
 ok "Vision: XUDP GlobalID keeps the NAT association across connections"
 
 # 3c. Hand-made frames (tests/tools/mux_probe): what `veil client` never sends. "open" checks
