@@ -138,8 +138,9 @@ void hubapi_format_age(int64_t now, int64_t t, char *out, size_t cap);
 /* "YYYY-MM-DD" (UTC) for a unix time. */
 void hubapi_format_date(int64_t t, char *out, size_t cap);
 
-/* Copies s into out with control characters (< 0x20, 0x7f) replaced by '?', so text from the
- * server cannot drive the terminal; truncates to fit. */
+/* Copies s into out with control characters (< 0x20, 0x7f, and the UTF-8 C1 range
+ * U+0080..U+009F) replaced by '?', so text from the server cannot drive the terminal;
+ * truncates to fit. */
 void hubapi_sanitize(const char *s, char *out, size_t cap);
 
 #endif

@@ -247,10 +247,14 @@ void hubapi_sanitize(const char *s, char *out, size_t cap)
 {
     if (cap == 0)
         return;
-    size_t i = 0;
-    for (; s[i] && i + 1 < cap; i++) {
-        unsigned char c = (unsigned char)s[i];
-        out[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p && o + 1 < cap; p++) {
+        if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+            out[o++] = '?'; /* U+0080..U+009F: C1 controls in UTF-8 (CSI is U+009B) */
+            p++;
+            continue;
+        }
+        out[o++] = (*p < 0x20 || *p == 0x7f) ? '?' : (char)*p;
     }
-    out[i] = '\0';
+    out[o] = '\0';
 }

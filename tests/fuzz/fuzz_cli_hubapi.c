@@ -67,8 +67,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     default: {
         char out[32];
         hubapi_sanitize(s, out, sizeof(out));
-        for (const char *p = out; *p; p++)
-            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+        for (const unsigned char *p = (const unsigned char *)out; *p; p++)
+            if (*p < 0x20 || *p == 0x7f || (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f))
                 abort();
         break;
     }

@@ -220,6 +220,12 @@ static void test_format(void **state)
 
     hubapi_sanitize("ok\x1b[31mred\x7f", s, sizeof(s));
     assert_string_equal(s, "ok?[31mred?");
+    hubapi_sanitize("a\xc2\x9b"
+                    "31mb\xc2\xa0\xc3\xa9",
+                    s, sizeof(s));
+    assert_string_equal(s, "a?31mb\xc2\xa0\xc3\xa9"); /* C1 CSI gone, NBSP and e-acute kept */
+    hubapi_sanitize("\xc2", s, sizeof(s));
+    assert_string_equal(s, "\xc2");
     hubapi_sanitize("truncated", s, 5);
     assert_string_equal(s, "trun");
 }
