@@ -130,7 +130,13 @@ out=$(probe "$LA" mux "127.0.0.1:$E1" "000c0000010102${EP}017f00000100026869" 1)
 case "$out" in *000c0000020102${EP}017f000001*7c6869*open) ;; *) fail "XUDP reply frame: $out";; esac
 out=$(probe "$LB" udp "127.0.0.1:$E1" "000000026869" 1)
 case "$out" in *7c6869*open) ;; *) fail "command 2 with a leading empty datagram: $out";; esac
-ok "Mux edge cases: Vision TCP New closes, other TCP New gets End+error, unknown session gets End, bad meta_len closes; reply frame layout; empty datagram ignored"
+# 300 sessions on one connection: the first 256 get replies, the rest End with the error bit.
+many=$(python3 -c "import sys
+print(''.join('000c%04x010102%s017f000001' % (i, sys.argv[1]) + '0001' + '78' for i in range(1, 301)))" "$EP")
+out=$(probe "$LB" mux "127.0.0.1:$E1" "$many" 1)
+[ "$(grep -o '000c....020102' <<<"$out" | wc -l)" = 256 ] || fail "256 sessions should get replies: $out"
+case "$out" in *00040101030200040102030*open) ;; *) fail "session 257 should get End+error: $out";; esac
+ok "Mux edge cases: 256 sessions per connection, Vision TCP New closes, other TCP New gets End+error, unknown session gets End, bad meta_len closes; reply frame layout; empty datagram ignored"
 
 # 3d. A real Xray 25.9.11 client's XUDP uplink (transcript s3a: Vision, one session, GlobalID,
 # two destinations, 3 rounds, Vision End midway) replayed through a fresh REALITY session. Its
