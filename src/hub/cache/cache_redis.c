@@ -97,6 +97,13 @@ int hcredis_url_parse(const char *url, struct hcredis_url *out, char *err, size_
     }
     if (out->host[0] == '\0')
         return ufail(err, errcap, "redis_url: host missing");
+    for (const char *h = out->host; *h; h++) {
+        char ch = *h;
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+                  ch == '-' || ch == '_' || (ch == ':' && *p == '[');
+        if (!ok)
+            return ufail(err, errcap, "redis_url: bad character in host");
+    }
     if (*hend == ':') {
         char *e;
         unsigned long v = strtoul(hend + 1, &e, 10);
