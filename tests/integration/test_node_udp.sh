@@ -41,7 +41,8 @@ node_config() { # node_config FILE PORT ALLOW_PRIVATE WORKERS
         "privateKey": "$PRIV", "shortIds": ["$SID"], "maxTimeDiff": 60000}}
   }],
   "outbounds": [{"protocol": "freedom"}],
-  "veil": {"workers": $4, "allowPrivateDestinations": $3, "udpIdleTimeoutSec": 2}
+  "veil": {"workers": $4, "allowPrivateDestinations": $3, "udpIdleTimeoutSec": 2,
+           "dnsServers": ["127.0.0.1:$D_PORT"]}
 }
 EOC
 }
@@ -96,6 +97,14 @@ ut "$C1" send 127.0.0.1 "$E1" to-one send 127.0.0.1 "$E2" to-two \
 ok "Vision: two destinations on one XUDP session, replies labelled with their source, one NAT port"
 ut "$C1" send localhost "$E1" by-name expect by-name from localhost "$E1" || fail "domain destination"
 ok "Vision: a domain destination resolved by the node, replies labelled with the name"
+
+# 2b. Names resolved by the node through its DNS servers (our responder: *.loop.test -> 127.0.0.1).
+ut "$C1" send echo.loop.test "$E1" via-dns expect via-dns from echo.loop.test "$E1" || fail "XUDP to a resolved name"
+ut "$C2" send echo.loop.test "$E1" via-dns2 expect via-dns2 || fail "command 2 to a resolved name"
+ut "$C1" send nx.loop.test "$E1" lost noreply 1 send 127.0.0.1 "$E1" after-nx expect after-nx ||
+  fail "XUDP to a missing name"
+grep -q '"dest":"nx.loop.test:'"$E1"'","why":"dns"' "$WORK/node.log" || fail "missing name not logged"
+ok "names resolved through the node's DNS (XUDP and command 2); a missing name ends its session only"
 
 # 3. Idle timeout (udpIdleTimeoutSec 2): a new association, so a new NAT port.
 ut "$C1" send 127.0.0.1 "$E1" x expect x port a send 127.0.0.1 "$E1" y expect y port b same a b \

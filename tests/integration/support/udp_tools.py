@@ -3,7 +3,8 @@
 
   udp_tools.py echo PORT [PREFIX]      UDP echo: answers "<sender port>|<payload>", or
                                        PREFIX + payload (the transcripts' "echo29001:")
-  udp_tools.py dns PORT IP             DNS responder: answers every A query with IP (TTL 60)
+  udp_tools.py dns PORT IP             DNS responder: A queries for *.loop.test get 127.0.0.1,
+                                       nx.* names NXDOMAIN, AAAA no answer, others IP (TTL 60)
   udp_tools.py socks SOCKSPORT STEP... one SOCKS5 UDP association, steps in order:
       send HOST PORT TEXT      datagram to HOST:PORT (HOST: IPv4 literal or a name)
       expect TEXT              next reply's payload must contain TEXT (5 s)
@@ -47,9 +48,17 @@ def dns(port, ip):
         if len(q) < 12:
             continue
         qid = q[:2]
-        _, end = dns_name(q, 12)
+        name, end = dns_name(q, 12)
+        qtype = struct.unpack(">H", q[end:end + 2])[0]
         question = q[12:end + 4]
-        ans = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) + socket.inet_aton(ip)
+        if name.startswith("nx."):
+            s.sendto(qid + struct.pack(">HHHHH", 0x8183, 1, 0, 0, 0) + question, addr)
+            continue
+        if qtype != 1:
+            s.sendto(qid + struct.pack(">HHHHH", 0x8180, 1, 0, 0, 0) + question, addr)
+            continue
+        a = "127.0.0.1" if name.endswith(".loop.test") else ip
+        ans = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) + socket.inet_aton(a)
         hdr = qid + struct.pack(">HHHHH", 0x8180, 1, 1, 0, 0)
         s.sendto(hdr + question + ans, addr)
 
