@@ -217,7 +217,7 @@ static redisContext *dial(struct hcredis *r)
             freeReplyObject(rep);
         }
         if (ok && r->u.db) {
-            char db[8];
+            char db[16];
             snprintf(db, sizeof db, "%u", r->u.db);
             const char *av[2] = {"SELECT", db};
             size_t al[2] = {6, strlen(db)};
