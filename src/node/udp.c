@@ -292,11 +292,23 @@ void node_udp_free(struct node_udp *u)
 
 /* ---- downlink: datagrams from the destinations, frames to the client ---- */
 
+/* Mux with Vision never switches to direct copy (spec/vision.md §7.3): the content is Mux
+ * frames, and a datagram that happens to look like inner TLS (the filter sees 8 KiB buffers cut
+ * anywhere) must not make the transport believe otherwise. Cleared before every transport
+ * call, so a TLS-looking datagram can only matter within one batch (a ServerHello and an
+ * application-data record head both at 8 KiB cut points of the same write). */
+static void never_direct(struct node_udp *u)
+{
+    u->x.vsh.is_tls = false;
+    u->x.vsh.enable_xtls = false;
+}
+
 /* Hands queued frames to the transport and keeps the client socket's interest current. */
 static void pump(struct node_udp *u)
 {
     if (u->closed)
         return;
+    never_direct(u);
     while (buf_len(&u->out) > 0) {
         ssize_t k = tunnel_xprt_ops.send(&u->x, u->fd, buf_data(&u->out), buf_len(&u->out));
         if (k == -EAGAIN)
@@ -707,6 +719,7 @@ static void on_client(struct loop *loop, struct loop_io *io, unsigned ev)
                 finish(u, NODE_CR_NOMEM, ERR_NOMEM);
                 return;
             }
+            never_direct(u);
             ssize_t k = tunnel_xprt_ops.recv(&u->x, u->fd, buf_tail(&u->in), buf_space(&u->in));
             if (k == -EAGAIN) {
                 u->rx_more = false;
