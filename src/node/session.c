@@ -224,12 +224,25 @@ static int mirror(struct session *s)
 
 /* ---- fallback: a transparent relay to the target (spec/reality.md §6) ---- */
 
+/* Per-user bytes (application bytes each way, direct copy included) for the hub's usage push. */
+static void account(struct session *s, uint64_t up, uint64_t down)
+{
+    struct node_hubsync *h = atomic_load(&s->w->rt->hubsync);
+    const struct node_inbound *ib = s->in->ib;
+    uint64_t tag = s->req.user != NULL ? s->req.user->tag : UINT64_MAX;
+    if (h != NULL && tag < ib->n_users)
+        node_hubsync_add_usage(h, ib->users[tag].hub_id, up, down);
+}
+
 static void relay_done(struct relay *r, enum relay_reason reason, int err)
 {
     struct session *s = container_of(r, struct session, relay);
     struct node_worker *w = s->w;
-    atomic_fetch_add(&w->stats.bytes_up, relay_bytes(r, RELAY_A_TO_B));
-    atomic_fetch_add(&w->stats.bytes_down, relay_bytes(r, RELAY_B_TO_A));
+    uint64_t up = relay_bytes(r, RELAY_A_TO_B), down = relay_bytes(r, RELAY_B_TO_A);
+    atomic_fetch_add(&w->stats.bytes_up, up);
+    atomic_fetch_add(&w->stats.bytes_down, down);
+    if (s->state == NODE_SS_RELAY)
+        account(s, up, down);
     s->relay_started = false; /* already stopped */
     enum node_close_reason why = s->state == NODE_SS_FALLBACK_RELAY ? NODE_CR_FALLBACK_DONE : NODE_CR_DONE;
     if (reason == RELAY_REASON_NOMEM)

@@ -348,15 +348,26 @@ static uint64_t active_sessions(const struct node_runtime *rt)
     return n;
 }
 
+static bool runtime_started(const struct node_runtime *rt)
+{
+    return rt->workers != NULL && rt->n_workers > 0 && rt->workers[0].thread != 0;
+}
+
+void node_runtime_drain(struct node_runtime *rt, uint64_t drain_ms)
+{
+    if (atomic_exchange(&rt->stopping, true) || !runtime_started(rt))
+        return;
+    for (size_t i = 0; i < rt->n_workers; i++)
+        (void)loop_post(rt->workers[i].loop, worker_drain, &rt->workers[i]);
+    for (uint64_t waited = 0; waited < drain_ms && active_sessions(rt) > 0; waited += 50)
+        usleep(50 * 1000);
+}
+
 void node_runtime_stop(struct node_runtime *rt, uint64_t drain_ms)
 {
-    atomic_store(&rt->stopping, true);
-    bool started = rt->workers != NULL && rt->n_workers > 0 && rt->workers[0].thread != 0;
+    node_runtime_drain(rt, drain_ms);
+    bool started = runtime_started(rt);
     if (started) {
-        for (size_t i = 0; i < rt->n_workers; i++)
-            (void)loop_post(rt->workers[i].loop, worker_drain, &rt->workers[i]);
-        for (uint64_t waited = 0; waited < drain_ms && active_sessions(rt) > 0; waited += 50)
-            usleep(50 * 1000);
         for (size_t i = 0; i < rt->n_workers; i++)
             (void)loop_post(rt->workers[i].loop, worker_stop, NULL);
         for (size_t i = 0; i < rt->n_workers; i++)

@@ -17,6 +17,7 @@
 #include "node/config.h"
 #include "node/dial.h"
 #include "node/dns.h"
+#include "node/hubsync.h"
 #include "reality/auth.h"
 #include "reality/cert.h"
 #include "tls13/tls13.h"
@@ -89,6 +90,7 @@ struct node_runtime {
     struct node_worker *workers;
     size_t n_workers;
     atomic_bool stopping;
+    struct node_hubsync *_Atomic hubsync; /* per-user usage goes here when hub sync runs */
 };
 
 /* Creates the runtime with `n_workers` workers (0: one per CPU) serving `snap` (a reference is
@@ -97,7 +99,9 @@ struct node_runtime {
 int node_runtime_start(struct node_runtime *rt, struct node_snapshot *snap, unsigned n_workers);
 /* Swaps in a new snapshot for new connections (established ones keep theirs). */
 void node_runtime_reload(struct node_runtime *rt, struct node_snapshot *snap);
-/* Stops accepting, lets sessions finish for up to `drain_ms`, then stops the loops and joins. */
+/* Stops accepting and lets sessions finish for up to `drain_ms` (the loops keep running). */
+void node_runtime_drain(struct node_runtime *rt, uint64_t drain_ms);
+/* Drains (as above), then stops the loops, joins the threads and frees everything. */
 void node_runtime_stop(struct node_runtime *rt, uint64_t drain_ms);
 /* Sums the workers' counters. */
 void node_runtime_stats(const struct node_runtime *rt, struct node_worker_stats *out);
