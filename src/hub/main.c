@@ -179,7 +179,8 @@ int main(int argc, char **argv)
                               .timeout_ms = cfg.redis_timeout_ms,
                               .pool = cfg.redis_pool ? cfg.redis_pool : cfg.threads + 2,
                               .mem_max = (size_t)cfg.cache_mb << 20,
-                              .prefix = cfg.redis_prefix};
+                              .prefix = cfg.redis_prefix,
+                              .near_ms = cfg.sub_ttl_ms};
     if ((rc = hcache_open(&ccfg, &cache, err, sizeof err)) < 0) {
         log_err("hub", 0, "cache_failed", LF_STR("err", rc == ERR_CONFIG ? err : err_str(rc)));
         store_close(st);

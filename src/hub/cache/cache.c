@@ -22,6 +22,7 @@ struct hcache {
     char prefix[64];
     char scope[80]; /* "<prefix>g:" */
     _Atomic uint64_t local_gen;
+    int64_t near_ms;
     hcache_clock_fn *clock;
     void *clock_arg;
 };
@@ -56,6 +57,7 @@ int hcache_open(const struct hcache_cfg *cfg, struct hcache **out, char *err, si
     snprintf(c->scope, sizeof c->scope, "%sg:", c->prefix);
     c->clock = cfg->clock;
     c->clock_arg = cfg->clock_arg;
+    c->near_ms = cfg->near_ms;
     atomic_store(&c->local_gen, 1);
     c->mem = hcmem_new(cfg->mem_max);
     int rc = c->mem ? 0 : ERR_NOMEM;
@@ -77,6 +79,8 @@ int hcache_open(const struct hcache_cfg *cfg, struct hcache **out, char *err, si
             free(v);
             log_info("cache", 0, "redis_connected", LF_UINT("generation", g));
         }
+        if (c->near_ms > 0 && hcredis_watch_start(c->r) < 0)
+            log_warn("cache", 0, "watcher_failed", LF_STR("why", "no thread; every lookup asks Redis"));
     }
     *out = c;
     return 0;
@@ -114,10 +118,37 @@ static bool mkkey(char *out, const char *a, uint64_t gen, const char *b)
     return n > 0 && n < KEY_MAX;
 }
 
+/* The local copy's key: the watcher session keeps generations of an earlier Redis apart. */
+static bool near_key(char *out, uint64_t session, uint64_t gen, const char *key)
+{
+    int n = snprintf(out, KEY_MAX, "n:%llu:%llu:%s", (unsigned long long)session, (unsigned long long)gen, key);
+    return n > 0 && n < KEY_MAX;
+}
+
 int hcache_gen_get(struct hcache *c, const char *key, uint64_t *gen, char **val, size_t *len)
 {
     *val = NULL;
     *len = 0;
+    uint64_t wg, sess;
+    char nk[KEY_MAX];
+    if (c->r != NULL && c->near_ms > 0 && hcredis_watch_gen(c->r, &wg, &sess) && (wg & GEN_LOCAL) == 0 &&
+        near_key(nk, sess, wg, key)) {
+        int rc = hcmem_get(c->mem, nk, now_ms(c), val, len);
+        if (rc == 0 || rc == ERR_NOMEM) {
+            *gen = wg;
+            return rc;
+        }
+        char k[KEY_MAX];
+        if (mkkey(k, c->scope, wg, key)) {
+            rc = hcredis_get(c->r, k, val, len);
+            if (rc == 0 || rc == ERR_NOMEM) {
+                *gen = wg;
+                if (*val != NULL)
+                    (void)hcmem_put(c->mem, nk, *val, *len, c->near_ms, now_ms(c));
+                return rc;
+            }
+        }
+    }
     if (c->r != NULL) {
         uint64_t g = 0;
         int rc = hcredis_gen_get(c->r, c->scope, key, &g, val, len);
@@ -147,15 +178,16 @@ void hcache_gen_put(struct hcache *c, uint64_t gen, const char *key, const void 
     }
     if (c->r != NULL && mkkey(k, c->scope, gen, key))
         (void)hcredis_set(c->r, k, val, len, ttl_ms); /* failures are logged inside; a miss is harmless */
+    uint64_t g, sess;
+    if (c->r != NULL && c->near_ms > 0 && hcredis_watch_gen(c->r, &g, &sess) && g == gen && near_key(k, sess, g, key))
+        (void)hcmem_put(c->mem, k, val, len, ttl_ms < c->near_ms ? ttl_ms : c->near_ms, now_ms(c));
 }
 
 void hcache_gen_bump(struct hcache *c)
 {
     atomic_fetch_add(&c->local_gen, 1);
     if (c->r != NULL) {
-        char k[96];
-        snprintf(k, sizeof k, "%sgen", c->prefix);
-        (void)hcredis_incr(c->r, k, NULL); /* when Redis is down, its recovery bumps it */
+        (void)hcredis_gen_bump(c->r); /* when Redis is down, its recovery bumps it */
     }
 }
 

@@ -10,6 +10,10 @@
  * entries at once. When Redis comes back after an outage the counter is bumped too (changes made
  * meanwhile never reached it).
  *
+ * Each bump is also PUBLISHed on channel "<prefix>gen"; a watcher thread per hub follows it, so
+ * with near_ms a hub serves its own copies of generation-scoped values without asking Redis,
+ * and drops them the moment any hub bumps (or the watcher loses its connection).
+ *
  * Keys used in Redis (prefix "veil:"): gen, g:<gen>:<key> (generation-scoped values),
  * k:<key> (plain values), rl:<key>:<window> (counters), lock:<name>. */
 #ifndef VEIL_HUB_CACHE_CACHE_H
@@ -29,6 +33,10 @@ struct hcache_cfg {
     unsigned pool;         /* Redis connections at most; 0 -> 8 */
     size_t mem_max;        /* in-process bytes; 0 -> 64 MiB */
     const char *prefix;    /* Redis key prefix; NULL -> "veil:" */
+    /* Redis mode: generation-scoped values are also kept locally for near_ms while a watcher
+     * connection (SUBSCRIBE to the generation channel) tells every bump at once, so a hit needs
+     * no round trip. 0: every lookup asks Redis. */
+    int64_t near_ms;
     hcache_clock_fn *clock; /* NULL -> CLOCK_REALTIME */
     void *clock_arg;
 };

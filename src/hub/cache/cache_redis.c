@@ -1,6 +1,8 @@
 #include "hub/cache/cache_redis.h"
 
+#include <errno.h>
 #include <hiredis/hiredis.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -31,6 +33,11 @@ struct hcredis {
     _Atomic bool down;
     _Atomic int64_t last_log_ms;
     _Atomic uint64_t suppressed;
+    /* generation watcher */
+    pthread_t watch_th;
+    bool watch_started;
+    _Atomic bool watch_stop, watching;
+    _Atomic uint64_t watch_gen, watch_session;
 };
 
 __attribute__((format(printf, 3, 4))) static int ufail(char *err, size_t cap, const char *fmt, ...)
@@ -167,6 +174,10 @@ void hcredis_free(struct hcredis *r)
 {
     if (r == NULL)
         return;
+    if (r->watch_started) {
+        atomic_store(&r->watch_stop, true);
+        pthread_join(r->watch_th, NULL);
+    }
     for (size_t i = 0; i < r->n_idle; i++)
         redisFree(r->idle[i]);
     pthread_mutex_destroy(&r->mu);
@@ -263,15 +274,23 @@ static redisContext *acquire(struct hcredis *r)
     return ctx;
 }
 
+static const char GEN_BUMP[] = "local g = redis.call('INCR', KEYS[1])\n"
+                               "redis.call('PUBLISH', KEYS[1], g) return g";
+
+static redisReply *gen_bump_on(struct hcredis *r, redisContext *ctx)
+{
+    const char *av[4] = {"EVAL", GEN_BUMP, "1", r->gen_key};
+    size_t al[4] = {4, sizeof GEN_BUMP - 1, 1, strlen(r->gen_key)};
+    return run_argv(ctx, 4, av, al);
+}
+
 static void recovered(struct hcredis *r, redisContext *ctx)
 {
     if (!atomic_load(&r->down) || !atomic_exchange(&r->down, false))
         return;
     atomic_store(&r->backoff_ms, BACKOFF_MIN_MS);
     /* Changes made while Redis was away did not bump its counter: do it now. */
-    const char *av[2] = {"INCR", r->gen_key};
-    size_t al[2] = {4, strlen(r->gen_key)};
-    freeReplyObject(run_argv(ctx, 2, av, al));
+    freeReplyObject(gen_bump_on(r, ctx));
     log_info("cache", 0, "redis_available", LF_UINT("suppressed", atomic_exchange(&r->suppressed, 0)));
 }
 
@@ -453,5 +472,132 @@ int hcredis_unlock(struct hcredis *r, const char *key, const char *holder)
     redisReply *rep;
     TRY(call(r, 5, av, al, &rep));
     freeReplyObject(rep);
+    return 0;
+}
+
+static void raise_gen(struct hcredis *r, uint64_t g)
+{
+    uint64_t cur = atomic_load(&r->watch_gen);
+    while (g > cur && !atomic_compare_exchange_weak(&r->watch_gen, &cur, g)) {
+    }
+}
+
+int hcredis_gen_bump(struct hcredis *r)
+{
+    const char *av[4] = {"EVAL", GEN_BUMP, "1", r->gen_key};
+    size_t al[4] = {4, sizeof GEN_BUMP - 1, 1, strlen(r->gen_key)};
+    redisReply *rep;
+    TRY(call(r, 4, av, al, &rep));
+    /* This hub's own next request must not wait for the message to come back. */
+    if (rep->type == REDIS_REPLY_INTEGER && rep->integer > 0)
+        raise_gen(r, (uint64_t)rep->integer);
+    freeReplyObject(rep);
+    return 0;
+}
+
+bool hcredis_watch_gen(struct hcredis *r, uint64_t *gen, uint64_t *session)
+{
+    if (!atomic_load(&r->watching) || atomic_load(&r->down))
+        return false;
+    *session = atomic_load(&r->watch_session);
+    *gen = atomic_load(&r->watch_gen);
+    return true;
+}
+
+static void sleep_unless_stopped(struct hcredis *r, int64_t ms)
+{
+    for (int64_t t = 0; t < ms && !atomic_load(&r->watch_stop); t += 50) {
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Applies the replies buffered in ctx; false on a protocol error. */
+static bool drain(struct hcredis *r, redisContext *ctx, int64_t *last_rx)
+{
+    void *rp = NULL;
+    for (;;) {
+        if (redisGetReplyFromReader(ctx, &rp) != REDIS_OK)
+            return false;
+        if (rp == NULL)
+            return true;
+        redisReply *m = rp;
+        *last_rx = mono_ms();
+        if (m->type == REDIS_REPLY_ARRAY && m->elements == 3 && m->element[0]->type == REDIS_REPLY_STRING &&
+            strcmp(m->element[0]->str, "message") == 0 && m->element[2]->type == REDIS_REPLY_STRING) {
+            raise_gen(r, strtoull(m->element[2]->str, NULL, 10));
+        }
+        freeReplyObject(m);
+    }
+}
+
+/* One subscribed session: until the connection breaks, stays silent for 3 s, or stop. */
+static void watch_session(struct hcredis *r, redisContext *ctx)
+{
+    const char *av[2] = {"SUBSCRIBE", r->gen_key};
+    size_t al[2] = {9, strlen(r->gen_key)};
+    redisReply *rep = run_argv(ctx, 2, av, al);
+    bool ok = rep != NULL && rep->type == REDIS_REPLY_ARRAY;
+    freeReplyObject(rep);
+    /* Subscribed first, then read: no bump can fall between the two. */
+    char *val = NULL;
+    size_t len;
+    if (!ok || hcredis_get(r, r->gen_key, &val, &len) < 0)
+        return;
+    atomic_fetch_add(&r->watch_session, 1);
+    atomic_store(&r->watch_gen, val ? strtoull(val, NULL, 10) : 0);
+    free(val);
+    atomic_store(&r->watching, true);
+    int64_t last_rx = mono_ms(), last_ping = last_rx;
+    while (!atomic_load(&r->watch_stop)) {
+        if (!drain(r, ctx, &last_rx))
+            break;
+        struct pollfd p = {.fd = ctx->fd, .events = POLLIN};
+        int n = poll(&p, 1, 200);
+        if (n < 0 && errno != EINTR)
+            break;
+        if (n > 0 && redisBufferRead(ctx) != REDIS_OK)
+            break;
+        int64_t now = mono_ms();
+        if (now - last_ping >= 1000) { /* a silent peer is found by unanswered pings */
+            int done = 0;
+            if (redisAppendCommand(ctx, "PING") != REDIS_OK)
+                break;
+            while (!done)
+                if (redisBufferWrite(ctx, &done) != REDIS_OK)
+                    break;
+            if (!done)
+                break;
+            last_ping = now;
+        }
+        if (now - last_rx > 3000)
+            break;
+    }
+    atomic_store(&r->watching, false);
+}
+
+static void *watch_run(void *arg)
+{
+    struct hcredis *r = arg;
+    while (!atomic_load(&r->watch_stop)) {
+        redisContext *ctx = NULL;
+        if (!atomic_load(&r->down) || mono_ms() >= atomic_load(&r->retry_at_ms))
+            ctx = dial(r);
+        if (ctx != NULL) {
+            watch_session(r, ctx);
+            redisFree(ctx);
+        }
+        sleep_unless_stopped(r, ctx ? BACKOFF_MIN_MS : atomic_load(&r->backoff_ms));
+    }
+    return NULL;
+}
+
+int hcredis_watch_start(struct hcredis *r)
+{
+    if (r->watch_started)
+        return 0;
+    if (pthread_create(&r->watch_th, NULL, watch_run, r) != 0)
+        return ERR_INTERNAL;
+    r->watch_started = true;
     return 0;
 }

@@ -44,4 +44,16 @@ int hcredis_lock(struct hcredis *r, const char *key, const char *holder, int64_t
 /* Deletes key when its value is holder (Lua, atomic). */
 int hcredis_unlock(struct hcredis *r, const char *key, const char *holder);
 
+/* INCR the generation counter and PUBLISH the new value on the channel of the same name (one
+ * script). */
+int hcredis_gen_bump(struct hcredis *r);
+
+/* Generation watcher: a thread holding one more connection SUBSCRIBEd to that channel, so every
+ * hub learns a new generation as soon as Redis has it, without a round trip per request.
+ * hcredis_watch_gen tells the generation and the watcher's session (bumped on every
+ * reconnect: generations restart when Redis loses its data) while the watcher is connected;
+ * false otherwise (callers then ask Redis). The thread is stopped by hcredis_free. */
+int hcredis_watch_start(struct hcredis *r);
+bool hcredis_watch_gen(struct hcredis *r, uint64_t *gen, uint64_t *session);
+
 #endif
