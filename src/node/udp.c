@@ -635,6 +635,8 @@ static int on_frame(struct node_udp *u, const struct vless_mux_frame *f)
         struct udp_assoc *known = gid ? reg_find(u->w, u->user, f->global_id) : NULL;
         if (a != NULL && a != known)
             assoc_free(a); /* a reused id starts afresh */
+        if (known != NULL && known->u != u && u->n_assocs >= UDP_MAX_ASSOCS)
+            return vless_mux_encode_end(&u->out, f->session_id, true);
         if (known != NULL) {
             /* §6: the client's association, live elsewhere (detached quietly) or kept */
             assoc_detach(known);
