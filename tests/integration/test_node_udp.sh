@@ -59,13 +59,13 @@ bg client-vision2 "$VEIL_BIN/veil" client -v --link "$(link $ALICE $N2_PORT xtls
 bg client-plain2 "$VEIL_BIN/veil" client -v --link "$(link $BOB $N2_PORT '')" --listen "127.0.0.1:$C4"
 for p in $T_PORT $N_PORT $N2_PORT $C1 $C2 $C3 $C4; do wait_port "$p"; done
 
-wait_udp() { # wait_udp PORT: until the UDP server there answers
-  python3 - "$1" <<'EOP' || fail "UDP server on $1 did not start"
+wait_udp() { # wait_udp PORT [HOST]: until the UDP server there answers
+  python3 - "$1" "${2:-127.0.0.1}" <<'EOP' || fail "UDP server on $1 did not start"
 import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s = socket.socket(socket.AF_INET6 if ":" in sys.argv[2] else socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(0.2)
 for _ in range(100):
-    s.sendto(b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x01a\x00\x00\x01\x00\x01", ("127.0.0.1", int(sys.argv[1])))
+    s.sendto(b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x01a\x00\x00\x01\x00\x01", (sys.argv[2], int(sys.argv[1])))
     try:
         s.recvfrom(2048); sys.exit(0)
     except socket.timeout:
@@ -97,6 +97,19 @@ ut "$C1" send 127.0.0.1 "$E1" to-one send 127.0.0.1 "$E2" to-two \
 ok "Vision: two destinations on one XUDP session, replies labelled with their source, one NAT port"
 ut "$C1" send localhost "$E1" by-name expect by-name from localhost "$E1" || fail "domain destination"
 ok "Vision: a domain destination resolved by the node, replies labelled with the name"
+
+# 2a. IPv6 destinations (the association's second socket), when the host has ::1.
+if python3 -c 'import socket; socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).bind(("::1", 0))' 2>/dev/null; then
+  E6=$(free_port)
+  bg echo6 python3 "$SUPPORT/udp_tools.py" echo6 "$E6"
+  wait_udp "$E6" ::1
+  ut "$C1" send ::1 "$E6" v6-xudp expect v6-xudp from ::1 "$E6" send 127.0.0.1 "$E1" v4-too expect v4-too ||
+    fail "XUDP to ::1"
+  ut "$C2" send ::1 "$E6" v6-plain expect v6-plain || fail "command 2 to ::1"
+  ok "IPv6 destinations (XUDP with an IPv4 one on the same session, command 2)"
+else
+  echo "skip - no ::1 on this host"
+fi
 
 # 2b. Names resolved by the node through its DNS servers (our responder: *.loop.test -> 127.0.0.1).
 ut "$C1" send echo.loop.test "$E1" via-dns expect via-dns from echo.loop.test "$E1" || fail "XUDP to a resolved name"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """UDP helpers for integration tests (loopback only).
 
-  udp_tools.py echo PORT [PREFIX]      UDP echo: answers "<sender port>|<payload>", or
+  udp_tools.py echo PORT [PREFIX]      UDP echo on 127.0.0.1 (echo6: on ::1): answers "<sender port>|<payload>", or
                                        PREFIX + payload (the transcripts' "echo29001:")
   udp_tools.py dns PORT IP             DNS responder: A queries for *.loop.test get 127.0.0.1,
                                        nx.* names NXDOMAIN, AAAA no answer, others IP (TTL 60)
@@ -22,9 +22,9 @@ import sys
 import time
 
 
-def echo(port, prefix=None):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", port))
+def echo(port, prefix=None, v6=False):
+    s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("::1" if v6 else "127.0.0.1", port))
     while True:
         data, addr = s.recvfrom(65535)
         head = prefix.encode() if prefix is not None else b"%d|" % addr[1]
@@ -64,6 +64,8 @@ def dns(port, ip):
 
 
 def socks_header(host, port):
+    if ":" in host:
+        return b"\x00\x00\x00\x04" + socket.inet_pton(socket.AF_INET6, host) + struct.pack(">H", port)
     try:
         return b"\x00\x00\x00\x01" + socket.inet_aton(host) + struct.pack(">H", port)
     except OSError:
@@ -173,6 +175,8 @@ if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "echo":
         echo(int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else None)
+    elif cmd == "echo6":
+        echo(int(sys.argv[2]), None, True)
     elif cmd == "dns":
         dns(int(sys.argv[2]), sys.argv[3])
     elif cmd == "socks":
