@@ -24,6 +24,7 @@
 #include "crypto/uuid5.h"
 
 #define HTTP_TIMEOUT_S 30
+#define FINAL_PUSH_TIMEOUT_S 5
 #define BACKOFF_MAX_MS 60000
 #define RESPONSE_MAX ((size_t)64 << 20)
 
@@ -38,6 +39,7 @@ struct node_hubsync {
     pthread_mutex_t lock; /* stop flag, usage map */
     pthread_cond_t cond;
     atomic_bool stop;
+    atomic_bool final_push; /* stopping, but the last usage push may still run (short timeout) */
     struct sync_users_resp table;
     atomic_uint_least64_t revision, pulls, pushes;
     /* usage accumulated since the last batch was taken */
@@ -260,7 +262,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
 static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
     struct node_hubsync *s = arg;
-    return atomic_load(&s->stop) ? 1 : 0;
+    return atomic_load(&s->stop) && !atomic_load(&s->final_push) ? 1 : 0;
 }
 
 /* One request; *status gets the HTTP status (0 on a transport error). */
@@ -282,7 +284,8 @@ static int http(struct node_hubsync *s, const char *method, const char *url, con
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(h, CURLOPT_USERAGENT, ua);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)HTTP_TIMEOUT_S);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT,
+                     atomic_load(&s->final_push) ? (long)FINAL_PUSH_TIMEOUT_S : (long)HTTP_TIMEOUT_S);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http");
@@ -552,6 +555,15 @@ static void *run(void *arg)
         uint64_t cur = now_ms();
         if (wait_ms(s, until > cur ? until - cur : 0))
             break;
+    }
+    /* Stopping: one last push so the final tunnels' bytes reach the hub (bounded wait). */
+    pthread_mutex_lock(&s->lock);
+    bool usage = s->n_usage > 0;
+    pthread_mutex_unlock(&s->lock);
+    if (usage || s->has_pending) {
+        atomic_store(&s->final_push, true);
+        if (push(s) < 0)
+            log_warn("node", 0, "hub_final_push_failed");
     }
     return NULL;
 }

@@ -51,7 +51,8 @@ int node_hubsync_merge(struct sync_users_resp *table, const struct sync_users_re
 /* Starts the thread (first pull at once). The table persisted at state_path is the starting
  * point (its revision is sent as `since`). 0 or ERR_NOMEM. */
 int node_hubsync_start(const struct node_hubsync_opts *o, struct node_hubsync **out);
-/* Stops and joins (an in-flight request is aborted). NULL is a no-op. */
+/* Stops and joins: an in-flight request is aborted, then usage not yet pushed is sent in one
+ * last push (at most 5 s). NULL is a no-op. */
 void node_hubsync_stop(struct node_hubsync *s);
 /* Adds per-user bytes for the next push (any thread). hub_id 0 is ignored. */
 void node_hubsync_add_usage(struct node_hubsync *s, uint64_t hub_id, uint64_t up, uint64_t down);

@@ -224,6 +224,19 @@ static void test_sync_thread(void **state)
     hub.seen_first = false;
     pthread_mutex_unlock(&hub.lock);
 
+    /* usage added just before stopping is pushed on the way out */
+    pthread_mutex_lock(&hub.lock);
+    uint64_t up_before = hub.usage_up;
+    pthread_mutex_unlock(&hub.lock);
+    struct node_hubsync_opts slow = {url, TOKEN, NULL, 60000, 60000, NULL, apply_cb, NULL, NULL};
+    assert_int_equal(node_hubsync_start(&slow, &s), 0);
+    node_hubsync_add_usage(s, 3, 7, 8);
+    node_hubsync_stop(s);
+    pthread_mutex_lock(&hub.lock);
+    assert_int_equal(hub.usage_up, up_before + 7);
+    hub.seen_first = false;
+    pthread_mutex_unlock(&hub.lock);
+
     /* persisted: a restart starts from revision 2 */
     struct sync_users_resp table;
     struct sync_err err;
