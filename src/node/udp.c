@@ -77,6 +77,7 @@ struct node_udp {
     struct tunnel_xprt x;
     bool mux, mux_udp_only, closed, rx_more;
     uint8_t user[16];
+    uint64_t hub_id;
     const char *access_user; /* access log on: the user's email ("" without) */
     struct buf in;  /* uplink plaintext: an incomplete frame */
     struct buf out; /* downlink plaintext not yet taken by the transport */
@@ -285,6 +286,9 @@ void node_udp_free(struct node_udp *u)
         assoc_release(u->assocs);
     atomic_fetch_add(&u->w->stats.bytes_up, u->up);
     atomic_fetch_add(&u->w->stats.bytes_down, u->down);
+    struct node_hubsync *h = atomic_load(&u->w->rt->hubsync);
+    if (h != NULL)
+        node_hubsync_add_usage(h, u->hub_id, u->up, u->down); /* UDP counts like TCP for quotas */
     log_debug("udp", u->id, "udp_end", LF_UINT("up", u->up), LF_UINT("down", u->down),
               LF_UINT("dropped", u->dropped));
     loop_defer(u->w->loop, &u->free_task);
@@ -785,6 +789,7 @@ int node_udp_start(const struct node_udp_params *p, struct node_udp **out)
     u->mux = p->cmd == VLESS_CMD_MUX;
     u->mux_udp_only = p->mux_udp_only;
     memcpy(u->user, p->user_key, sizeof(u->user));
+    u->hub_id = p->hub_id;
     u->access_user = p->access_user;
     u->idle_ms = p->idle_ms ? p->idle_ms : 60000;
     u->on_done = p->on_done;

@@ -44,6 +44,7 @@ struct node_udp_params {
     bool mux_udp_only;      /* Vision user on Mux: a TCP New closes the connection */
     const uint8_t *uuid;    /* 16 bytes, as the client sent it (Vision frames) */
     const uint8_t *user_key; /* 16 bytes: the user's lookup key (GlobalID associations are per user) */
+    uint64_t hub_id;        /* the user's id at the hub (usage reports); 0 = a local user */
     enum vless_cmd cmd;     /* VLESS_CMD_UDP or VLESS_CMD_MUX */
     const struct vless_addr *dest; /* command 2: the destination */
     uint8_t version;               /* for the response header */
