@@ -13,7 +13,10 @@
 #include "core/json_esc.h"
 
 enum log_level log__min_level = LOG_LEVEL_INFO;
+bool log__routed = false;
 static int log_fd = 2;
+static char route_mod[32];
+static int route_fd = -1;
 
 static const char *const level_names[LOG_LEVEL__COUNT] = {"debug", "info", "warn", "error", "none"};
 
@@ -21,6 +24,18 @@ void log_setup(enum log_level min, int fd)
 {
     log__min_level = min;
     log_fd = fd;
+}
+
+void log_route_mod(const char *mod, int fd)
+{
+    if (mod == NULL || fd < 0 || strlen(mod) >= sizeof(route_mod)) {
+        log__routed = false;
+        route_fd = -1;
+        return;
+    }
+    memcpy(route_mod, mod, strlen(mod) + 1);
+    route_fd = fd;
+    log__routed = true;
 }
 
 int log_level_parse(const char *name)
@@ -134,6 +149,11 @@ size_t log_format(char *buf, size_t cap, int64_t now_ms, enum log_level level, c
 
 void log__emit(enum log_level level, const char *mod, uint64_t conn, const char *event, const struct log_field *fields)
 {
+    int fd = log_fd;
+    if (log__routed && mod != NULL && strcmp(mod, route_mod) == 0)
+        fd = route_fd; /* routed lines ignore the level */
+    else if (!log_enabled(level))
+        return;
     char line[4096];
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -142,7 +162,7 @@ void log__emit(enum log_level level, const char *mod, uint64_t conn, const char 
     int saved = errno;
     ssize_t w;
     do {
-        w = write(log_fd, line, n);
+        w = write(fd, line, n);
     } while (w == -1 && errno == EINTR);
     errno = saved;
 }

@@ -49,9 +49,13 @@ struct log_field {
 #define LF_DBL(k, x) ((struct log_field){.key = (k), .type = LOG_FT_DOUBLE, .v.d = (double)(x)})
 
 extern enum log_level log__min_level;
+extern bool log__routed;
 
 /* Sets the minimum level and the destination file descriptor (default: INFO on stderr). */
 void log_setup(enum log_level min, int fd);
+/* Sends every line of module `mod` (e.g. "access") to `fd` whatever the level, as Xray keeps its
+ * access log apart from the error log; fd -1 removes the route. One route at a time. */
+void log_route_mod(const char *mod, int fd);
 /* Parses "debug", "info", "warning"/"warn", "error", "none" (Xray's names). -1 if unknown. */
 int log_level_parse(const char *name);
 const char *log_level_name(enum log_level level);
@@ -69,7 +73,7 @@ void log__emit(enum log_level level, const char *mod, uint64_t conn, const char 
 /* The leading {0} keeps the array non-empty when no fields are given; log__emit skips it. */
 #define LOG_AT_(lvl, mod, conn, event, ...)                                                                            \
     do {                                                                                                               \
-        if (log_enabled(lvl))                                                                                          \
+        if (log_enabled(lvl) || log__routed)                                                                           \
             log__emit(lvl, mod, conn, event,                                                                           \
                       (const struct log_field[]){{.key = ""}, __VA_ARGS__, {.key = NULL}} + 1);                        \
     } while (0)

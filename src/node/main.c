@@ -102,8 +102,24 @@ int main(int argc, char **argv)
         return EXIT_CONFIG;
     }
     log_setup(cfg->log_level, fd);
+    /* log.access: one JSON line per tunnel (user, client address, destination), in its own file
+     * whatever the error log level, as Xray does. Off unless a path is given. */
+    int afd = -1;
+    if (cfg->access_log != NULL) {
+        afd = open(cfg->access_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+        if (afd == -1) {
+            fprintf(stderr, "veil-node: cannot open log.access %s: %s\n", cfg->access_log, strerror(errno));
+            node_cfg_unref(cfg);
+            return EXIT_CONFIG;
+        }
+        log_route_mod("access", afd);
+    }
     log_info("node", 0, "start", LF_STR("version", VEIL_VERSION), LF_STR("config", path));
     int rc = node_daemon_run(path, cfg, NODE_DRAIN_MS);
+    if (afd != -1) {
+        log_route_mod(NULL, -1);
+        close(afd);
+    }
     node_cfg_unref(cfg);
     if (fd != 2)
         close(fd);

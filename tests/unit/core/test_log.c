@@ -83,12 +83,42 @@ static void test_levels_and_emit(void **state)
     assert_non_null(strstr(buf, "\"event\":\"no_fields\"}\n"));
 }
 
+static void test_route_mod(void **state)
+{
+    (void)state;
+    int main_fds[2], acc_fds[2];
+    assert_int_equal(pipe(main_fds), 0);
+    assert_int_equal(pipe(acc_fds), 0);
+    log_setup(LOG_LEVEL_ERR, main_fds[1]);
+    log_route_mod("access", acc_fds[1]);
+    log_info("access", 3, "tunnel", LF_STR("user", "alice"));  /* below the level, still written */
+    log_info("node", 3, "hidden");                              /* below the level: dropped */
+    log_err("node", 3, "shown");
+    log_route_mod(NULL, -1);
+    log_info("access", 3, "after_unroute");                     /* back to the level rule: dropped */
+    close(main_fds[1]);
+    close(acc_fds[1]);
+    char a[512] = {0}, m[512] = {0};
+    assert_true(read(acc_fds[0], a, sizeof(a) - 1) > 0);
+    assert_true(read(main_fds[0], m, sizeof(m) - 1) > 0);
+    close(acc_fds[0]);
+    close(main_fds[0]);
+    log_setup(LOG_LEVEL_INFO, 2);
+    assert_non_null(strstr(a, "\"event\":\"tunnel\",\"user\":\"alice\""));
+    assert_null(strstr(a, "shown"));
+    assert_null(strstr(m, "tunnel"));
+    assert_null(strstr(m, "hidden"));
+    assert_null(strstr(m, "after_unroute"));
+    assert_non_null(strstr(m, "shown"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_format_fields),
         cmocka_unit_test(test_invalid_utf8_and_truncation),
         cmocka_unit_test(test_levels_and_emit),
+        cmocka_unit_test(test_route_mod),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
