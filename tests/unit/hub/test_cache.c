@@ -15,6 +15,7 @@
 #include "hub/cache/cache.h"
 #include "hub/cache/cache_mem.h"
 #include "hub/cache/cache_redis.h"
+#include "hub/hubcfg.h"
 
 #define T0 1764115200000LL /* ms */
 
@@ -363,6 +364,53 @@ static void test_sub_blob(void **state)
     assert_false(api__subcache_serve(&call, marker, mlen));
 }
 
+/* The config keys of this layer, their defaults and limits, and what SIGHUP cannot apply. */
+static void test_config(void **state)
+{
+    (void)state;
+    struct hub_cfg a, b;
+    char err[256];
+    const char *min = "{\"database\":\"sqlite:/tmp/x.db\"}";
+    assert_int_equal(hubcfg_parse(min, strlen(min), &a, err, sizeof err), 0);
+    assert_int_equal(a.sub_ttl_ms, 5000);
+    assert_int_equal(a.sync_ttl_ms, 30000);
+    assert_int_equal(a.rate_window, 60);
+    assert_int_equal(a.rate_per_ip, 0);
+    assert_int_equal(a.rate_per_token, 0);
+    assert_string_equal(a.redis_prefix, "veil:");
+    const char *full = "{\"database\":\"sqlite:/tmp/x.db\",\"redis_url\":\"redis://10.0.0.5:6380/1\","
+                       "\"cache\":{\"sub_ttl_ms\":0,\"sync_ttl_ms\":1000,\"memory_mb\":8,\"redis_timeout_ms\":50,"
+                       "\"redis_pool\":3,\"redis_prefix\":\"v2:\"},"
+                       "\"rate_limit\":{\"window\":10,\"per_ip\":100,\"per_token\":20},"
+                       "\"subscription\":{\"title\":\"New\"},\"threads\":8}";
+    assert_int_equal(hubcfg_parse(full, strlen(full), &b, err, sizeof err), 0);
+    assert_int_equal(b.sub_ttl_ms, 0);
+    assert_int_equal(b.cache_mb, 8);
+    assert_int_equal(b.redis_pool, 3);
+    assert_string_equal(b.redis_prefix, "v2:");
+    assert_int_equal(b.rate_window, 10);
+    assert_int_equal(b.rate_per_ip, 100);
+    assert_int_equal(b.rate_per_token, 20);
+    char diff[256];
+    hubcfg_diff_restart(&a, &b, diff, sizeof diff);
+    assert_string_equal(diff, "threads,redis_url,cache"); /* title and rate limits apply live */
+    hubcfg_diff_restart(&a, &a, diff, sizeof diff);
+    assert_string_equal(diff, "");
+    static const char *const bad[] = {
+        "{\"database\":\"sqlite:x\",\"redis_url\":\"http://h\"}",
+        "{\"database\":\"sqlite:x\",\"cache\":{\"ttl\":1}}",
+        "{\"database\":\"sqlite:x\",\"cache\":{\"redis_pool\":0}}",
+        "{\"database\":\"sqlite:x\",\"cache\":{\"redis_timeout_ms\":5}}",
+        "{\"database\":\"sqlite:x\",\"cache\":[]}",
+        "{\"database\":\"sqlite:x\",\"rate_limit\":{\"window\":0}}",
+        "{\"database\":\"sqlite:x\",\"rate_limit\":{\"per_ip\":-1}}",
+        "{\"database\":\"sqlite:x\",\"rate_limit\":{\"burst\":1}}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (hubcfg_parse(bad[i], strlen(bad[i]), &a, err, sizeof err) != ERR_CONFIG)
+            fail_msg("accepted %s", bad[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -371,6 +419,7 @@ int main(void)
         cmocka_unit_test(test_generation),      cmocka_unit_test(test_plain_values),
         cmocka_unit_test(test_rate_limit),      cmocka_unit_test(test_url_parse),
         cmocka_unit_test(test_redis_down_fallback), cmocka_unit_test(test_sub_blob),
+        cmocka_unit_test(test_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
