@@ -80,6 +80,23 @@ for port in $C1 $C2; do
 done
 ok "$BIG bytes down and up, HTTP and HTTPS, Vision and no flow: checksums match"
 
+# 2b. Our client and server against a target that prefers each TLS 1.3 suite: REALITY copies
+# the target's choice, so every suite is exercised through the whole node.
+for suite in TLS_AES_128_GCM_SHA256 TLS_AES_256_GCM_SHA384 TLS_CHACHA20_POLY1305_SHA256; do
+  SP=$(free_port) NP=$(free_port) CP=$(free_port)
+  bg "target-$suite" openssl s_server -accept "127.0.0.1:$SP" -cert "$WORK/t.crt" -key "$WORK/t.key" -tls1_3 \
+     -ciphersuites "$suite" -www -quiet
+  sed -e "s/\"port\": $N_PORT/\"port\": $NP/" -e "s/127.0.0.1:$T_PORT/127.0.0.1:$SP/" "$WORK/node.json" > "$WORK/node-$suite.json"
+  bg "node-$suite" "$VEIL_BIN/veil-node" -c "$WORK/node-$suite.json"
+  wait_port "$SP"; wait_port "$NP"
+  bg "client-$suite" "$VEIL_BIN/veil" client --link "$(link $ALICE xtls-rprx-vision | sed "s/:$N_PORT?/:$NP?/")" \
+     --listen "127.0.0.1:$CP"
+  wait_port "$CP"
+  [ "$(socks $CP -k "https://127.0.0.1:$S_PORT/hello")" = "hello through the tunnel" ] || fail "suite $suite"
+  echo | openssl s_client -connect "127.0.0.1:$SP" -tls1_3 2>/dev/null | grep -q "$suite" || fail "target not on $suite"
+done
+ok "the node follows the target's suite: AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305"
+
 # 3. Probes: a browser-like TLS client sees the target; garbage is relayed to the target.
 subj=$(echo | openssl s_client -connect "127.0.0.1:$N_PORT" -servername example.com -tls1_3 2>/dev/null |
        openssl x509 -noout -subject 2>/dev/null)
