@@ -178,10 +178,11 @@ int cli_client_main(int argc, char **argv)
         {"listen", required_argument, NULL, 'L'},
         {"verbose", no_argument, NULL, 'v'},
         {"no-pq", no_argument, NULL, 'P'},
+        {"bind", required_argument, NULL, 'B'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *link = NULL, *json = NULL, *listen_at = "127.0.0.1:1080";
+    const char *link = NULL, *json = NULL, *listen_at = "127.0.0.1:1080", *bind_ip = NULL;
     bool verbose = false, no_pq = false;
     int ch;
     optind = 1;
@@ -202,13 +203,17 @@ int cli_client_main(int argc, char **argv)
         case 'P':
             no_pq = true;
             break;
+        case 'B':
+            bind_ip = optarg;
+            break;
         case 'h':
         default:
             fputs("usage: veil client (--link 'vless://...' | -c client.json) [--listen 127.0.0.1:1080] [-v]\n"
-                  "         [--no-pq]\n"
+                  "         [--no-pq] [--bind SOURCE_IP]\n"
                   "  A local SOCKS5 and HTTP CONNECT proxy (same port) tunnelling through VLESS + REALITY.\n"
                   "  SOCKS5 UDP ASSOCIATE: VLESS UDP without flow, Mux/XUDP with Vision.\n"
-                  "  Offers X25519MLKEM768 and X25519 like Chrome; --no-pq offers X25519 only.\n",
+                  "  Offers X25519MLKEM768 and X25519 like Chrome; --no-pq offers X25519 only.\n"
+                  "  --bind: source IP of the connections to the node (e.g. 127.0.0.2 in tests).\n",
                   ch == 'h' ? stdout : stderr);
             return ch == 'h' ? CLI_EXIT_OK : CLI_EXIT_USAGE;
         }
@@ -224,6 +229,14 @@ int cli_client_main(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     cfg->no_pq = no_pq;
+    if (bind_ip != NULL) {
+        if (strlen(bind_ip) >= sizeof(cfg->bind_ip)) {
+            fputs("veil client: --bind: expected an IP address\n", stderr);
+            free(cfg);
+            return CLI_EXIT_USAGE;
+        }
+        snprintf(cfg->bind_ip, sizeof(cfg->bind_ip), "%s", bind_ip);
+    }
     struct sock_addr la;
     if (sock_addr_parse(&la, listen_at) < 0) {
         fprintf(stderr, "veil client: --listen: expected ip:port, got \"%s\"\n", listen_at);

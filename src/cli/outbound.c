@@ -1,5 +1,6 @@
 #include "cli/outbound.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
@@ -103,6 +104,30 @@ static uint64_t unix_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* Like sock_connect, bound to c->bind_ip first (veil client --bind). */
+static int connect_from(const struct outbound_cfg *c, const struct sock_addr *a, int *out)
+{
+    if (c->bind_ip[0] == '\0')
+        return sock_connect(a, out);
+    struct sock_addr b = {0};
+    b.u.sa.sa_family = a->u.sa.sa_family;
+    int ok = a->u.sa.sa_family == AF_INET ? inet_pton(AF_INET, c->bind_ip, &b.u.in4.sin_addr)
+                                          : inet_pton(AF_INET6, c->bind_ip, &b.u.in6.sin6_addr);
+    if (ok != 1)
+        return -EAFNOSUPPORT; /* the bind address is of the other family: try the next address */
+    b.len = a->u.sa.sa_family == AF_INET ? sizeof(b.u.in4) : sizeof(b.u.in6);
+    int fd = socket(a->u.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    if (bind(fd, &b.u.sa, b.len) < 0 || (connect(fd, &a->u.sa, a->len) < 0 && errno != EINPROGRESS)) {
+        int e = -errno;
+        close(fd);
+        return e;
+    }
+    *out = fd;
+    return -EINPROGRESS;
+}
+
 static int dial(const struct outbound_cfg *c, int timeout_ms)
 {
     char port[8];
@@ -117,7 +142,7 @@ static int dial(const struct outbound_cfg *c, int timeout_ms)
         memcpy(&a.u.ss, ai->ai_addr, ai->ai_addrlen);
         a.len = ai->ai_addrlen;
         int fd = -1;
-        rc = sock_connect(&a, &fd);
+        rc = connect_from(c, &a, &fd);
         if (rc < 0 && rc != -EINPROGRESS)
             continue;
         struct pollfd p = {.fd = fd, .events = POLLOUT};

@@ -28,6 +28,7 @@ struct outbound_cfg {
     uint8_t sid[8];
     uint32_t timeout_ms; /* connect + handshake; 0 = 10000 */
     bool no_pq;          /* offer X25519 only; default: X25519MLKEM768 first, then X25519 (Chrome) */
+    char bind_ip[64];    /* source address of the connection to the node; "" = any */
 };
 
 /* From a vless:// share link (security=reality, type tcp/raw). ERR_MALFORMED / ERR_UNSUPPORTED

@@ -131,6 +131,7 @@ void relay_init(struct relay *r, struct loop *loop, const struct relay_cfg *cfg)
         h->dir = (enum relay_dir)d;
         h->pipe[0] = h->pipe[1] = -1;
         h->rate = cfg->rate[d];
+        h->shared = cfg->shared[d];
         loop_timer_init(&h->rate_timer, relay_rate_cb);
     }
     loop_timer_init(&r->idle_timer, relay_idle_cb);
@@ -277,6 +278,8 @@ static bool relay_update_io(struct relay *r)
 static void half_charge(struct relay *r, enum relay_dir d, size_t n)
 {
     struct relay_half *h = &r->half[d];
+    if (h->shared.take != NULL)
+        h->shared_wait = h->shared.take(h->shared.arg, n);
     uint64_t before = h->nread - n;
     if (h->rate.bytes_per_sec == 0 || before < h->rate.after_bytes)
         return;
@@ -287,8 +290,14 @@ static void half_charge(struct relay *r, enum relay_dir d, size_t n)
 static bool half_throttle(struct relay *r, enum relay_dir d)
 {
     struct relay_half *h = &r->half[d];
-    if (h->rate.bytes_per_sec == 0)
-        return false;
+    uint64_t shared_wait = h->shared_wait;
+    h->shared_wait = 0;
+    if (h->rate.bytes_per_sec == 0) {
+        h->throttled = shared_wait != 0;
+        if (h->throttled)
+            (void)loop_timer_start(r->loop, &h->rate_timer, shared_wait, 0);
+        return h->throttled;
+    }
     uint64_t now = loop_now(r->loop);
     double cap = (double)(h->rate.burst_bytes_per_sec > h->rate.bytes_per_sec ? h->rate.burst_bytes_per_sec
                                                                               : h->rate.bytes_per_sec);
@@ -296,11 +305,13 @@ static bool half_throttle(struct relay *r, enum relay_dir d)
     if (h->tokens > cap)
         h->tokens = cap;
     h->tokens_ms = now;
-    if (h->tokens >= 0) {
+    if (h->tokens >= 0 && shared_wait == 0) {
         h->throttled = false;
         return false;
     }
-    uint64_t wait = (uint64_t)(-h->tokens * 1000.0 / (double)h->rate.bytes_per_sec) + 1;
+    uint64_t wait = h->tokens >= 0 ? 0 : (uint64_t)(-h->tokens * 1000.0 / (double)h->rate.bytes_per_sec) + 1;
+    if (shared_wait > wait)
+        wait = shared_wait;
     h->throttled = true;
     (void)loop_timer_start(r->loop, &h->rate_timer, wait, 0); /* the heap rarely grows; retried on io */
     return true;
@@ -458,6 +469,8 @@ static void relay_rate_cb(struct loop *loop, struct loop_timer *t)
 {
     struct relay_half *h = container_of(t, struct relay_half, rate_timer);
     struct relay *r = h->r;
+    if (h->shared.take != NULL)
+        h->shared_wait = h->shared.take(h->shared.arg, 0); /* still in debt? */
     if (half_throttle(r, h->dir))
         return;
     if (!half_pump(r, h->dir))

@@ -98,11 +98,21 @@ struct relay_rate {
     uint64_t burst_bytes_per_sec;
 };
 
+/* Optional limiter shared with other relays (e.g. one user's speed limit across all their
+ * tunnels): take(arg, n) books n bytes just read in this direction (n may be 0: "may I go on?")
+ * and returns 0 to go on, or the milliseconds to hold the data before asking again (with n = 0).
+ * Called on the relay's loop thread; must be thread-safe if arg is shared between loops. */
+struct relay_shared_rate {
+    uint64_t (*take)(void *arg, size_t n);
+    void *arg;
+};
+
 struct relay_cfg {
     enum relay_mode mode;
     struct pool *pool; /* per-thread pool; its block size is the copy buffer size */
     uint64_t idle_ms;  /* 0 = no idle timeout */
     struct relay_rate rate[RELAY_DIR__COUNT];
+    struct relay_shared_rate shared[RELAY_DIR__COUNT]; /* take == NULL: none */
     size_t pipe_size; /* SPLICE: F_SETPIPE_SZ if non-zero */
     relay_done_cb *on_done;
 };
@@ -138,6 +148,8 @@ struct relay_half {
     double tokens;
     uint64_t tokens_ms;
     struct relay_rate rate;
+    struct relay_shared_rate shared;
+    uint64_t shared_wait; /* last answer of shared.take, consumed by the throttle check */
     struct loop_timer rate_timer;
 };
 

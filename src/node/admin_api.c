@@ -496,6 +496,9 @@ int node_admin_api_set_hub_users(struct node_admin_api *api, const struct node_o
         copy[i].email = users[i].email ? strdup(users[i].email) : NULL;
         copy[i].flow = users[i].flow;
         copy[i].hub_id = users[i].hub_id;
+        copy[i].device_limit = users[i].device_limit;
+        copy[i].max_conns = users[i].max_conns;
+        copy[i].speed_limit = users[i].speed_limit;
         if (copy[i].id == NULL || (users[i].email && copy[i].email == NULL))
             abort(); /* state handling: OOM is fatal */
     }

@@ -15,6 +15,7 @@
 #include "core/secure.h"
 #include "crypto/crypto.h"
 #include "crypto/uuid5.h"
+#include "node/limits.h"
 #include "node/state.h"
 
 static const uint32_t default_testseed[4] = {900, 500, 900, 256};
@@ -173,11 +174,28 @@ static void parse_testseed(struct cfg_ctx *c, const json_t *obj, uint32_t out[4]
     cfg_pop(c, mark);
 }
 
+/* clients[i].veil: our per-user limits (docs/node-config.md "Limits"). */
+static void parse_user_limits(struct cfg_ctx *c, const json_t *v, struct node_user *user)
+{
+    static const char *const keys[] = {"deviceLimit", "maxConnections", "speedLimit", NULL};
+    cfg_check_keys(c, v, keys, NULL, NULL);
+    get_u32_field(c, v, "deviceLimit", 0, 100000, &user->device_limit);
+    get_u32_field(c, v, "maxConnections", 0, 1000000, &user->max_conns);
+    uint64_t bps;
+    if (cfg_get_u64(c, v, "speedLimit", &bps) == 1) {
+        if (bps != 0 && bps < 1024)
+            cfg_error(c, "speedLimit", "must be 0 (unlimited) or at least 1024 bytes per second");
+        else
+            user->speed_limit = bps;
+    }
+}
+
 static void parse_user(struct cfg_ctx *c, const json_t *u, struct node_user *user, enum node_flow default_flow,
                        const uint32_t seed[4])
 {
     /* "encryption" and "reverse" pass the key check: they get their own errors below. */
-    static const char *const keys[] = {"id", "flow", "email", "level", "testseed", "encryption", "reverse", NULL};
+    static const char *const keys[] = {"id",         "flow",    "email", "level", "testseed",
+                                       "encryption", "reverse", "veil",  NULL};
     if (cfg_expect_obj(c, NULL, u) < 0)
         return;
     cfg_check_keys(c, u, keys, NULL, NULL);
@@ -204,6 +222,12 @@ static void parse_user(struct cfg_ctx *c, const json_t *u, struct node_user *use
     get_u32_field(c, u, "level", 0, UINT32_MAX, &user->level);
     memcpy(user->testseed, seed, sizeof(user->testseed));
     parse_testseed(c, u, user->testseed);
+    json_t *v;
+    if (cfg_get_obj(c, u, "veil", &v) == 1) {
+        size_t mark = cfg_push_key(c, "veil");
+        parse_user_limits(c, v, user);
+        cfg_pop(c, mark);
+    }
 }
 
 /* Users collide when ids differ only in bytes 6-7 (spec/vless.md §3) or emails match ignoring case. */
@@ -1111,6 +1135,32 @@ static void parse_hub(struct cfg_ctx *c, const json_t *h, struct node_cfg *cfg)
     get_u32_field(c, h, "pushSec", 10, 3600, &cfg->hub_push_sec);
 }
 
+/* veil.limits: node-wide settings of node/limits.h. */
+static void parse_limits(struct cfg_ctx *c, const json_t *v, struct node_cfg *cfg)
+{
+    static const char *const keys[] = {"deviceWindowSec", "handshakesPerSecPerIp", "handshakeBurst", NULL};
+    cfg_check_keys(c, v, keys, NULL, NULL);
+    get_u32_field(c, v, "deviceWindowSec", 10, 86400, &cfg->device_window_sec);
+    get_u32_field(c, v, "handshakesPerSecPerIp", 0, 1000000, &cfg->handshakes_per_sec_per_ip);
+    get_u32_field(c, v, "handshakeBurst", 0, 1000000, &cfg->handshake_burst);
+}
+
+/* veil.redis: {"url": "redis://host:port/db", "timeoutMs": 200} shares device sets between nodes. */
+static void parse_redis(struct cfg_ctx *c, const json_t *v, struct node_cfg *cfg)
+{
+    static const char *const keys[] = {"url", "timeoutMs", NULL};
+    cfg_check_keys(c, v, keys, NULL, NULL);
+    const char *s;
+    if (cfg_get_str(c, v, "url", &s) == 1 && *s) {
+        char err[128];
+        if (node_limits_redis_url_check(s, err, sizeof(err)) < 0)
+            cfg_error(c, "url", "%s", err);
+        else
+            cfg->redis_url = xstrdup(s);
+    }
+    get_u32_field(c, v, "timeoutMs", 10, 10000, &cfg->redis_timeout_ms);
+}
+
 static void parse_veil(struct cfg_ctx *c, const json_t *v, struct node_cfg *cfg)
 {
     static const char *const keys[] = {"workers",
@@ -1127,6 +1177,8 @@ static void parse_veil(struct cfg_ctx *c, const json_t *v, struct node_cfg *cfg)
                                        "metricsListen",
                                        "stateDir",
                                        "hub",
+                                       "limits",
+                                       "redis",
                                        NULL};
     cfg_check_keys(c, v, keys, NULL, NULL);
     get_u32_field(c, v, "workers", 0, 1024, &cfg->workers);
@@ -1175,6 +1227,18 @@ static void parse_veil(struct cfg_ctx *c, const json_t *v, struct node_cfg *cfg)
             cfg_error(c, "stateDir", "must be an absolute path");
         else
             cfg->state_dir = xstrdup(s);
+    }
+    json_t *lim;
+    if (cfg_get_obj(c, v, "limits", &lim) == 1) {
+        size_t mark = cfg_push_key(c, "limits");
+        parse_limits(c, lim, cfg);
+        cfg_pop(c, mark);
+    }
+    json_t *redis;
+    if (cfg_get_obj(c, v, "redis", &redis) == 1) {
+        size_t mark = cfg_push_key(c, "redis");
+        parse_redis(c, redis, cfg);
+        cfg_pop(c, mark);
     }
     if (cfg->hub_url && cfg->state_dir == NULL)
         cfg_warn(c, "hub",
@@ -1286,6 +1350,8 @@ static struct node_cfg *cfg_new_defaults(void)
     cfg->hub_poll_sec = 20;
     cfg->hub_push_sec = 60;
     cfg->udp_idle_timeout_sec = 60;
+    cfg->device_window_sec = 300;
+    cfg->redis_timeout_ms = 200;
     return cfg;
 }
 
@@ -1329,6 +1395,7 @@ static void cfg_free(struct node_cfg *cfg)
         secure_wipe(cfg->hub_token, strlen(cfg->hub_token));
     free(cfg->hub_token);
     free(cfg->hub_ca_file);
+    free(cfg->redis_url);
     free(cfg);
 }
 

@@ -28,6 +28,10 @@ struct node_user {
     uint32_t level;
     uint32_t testseed[4]; /* Vision padding parameters (own or inherited) */
     uint64_t hub_id;      /* the hub's id when the user came from hub sync (usage reports); 0 = local */
+    /* clients[i].veil (hub users: from sync); 0 = unlimited (node/limits.h) */
+    uint32_t device_limit;
+    uint32_t max_conns;
+    uint64_t speed_limit; /* bytes per second, each direction */
 };
 
 struct node_rate_limit {
@@ -111,6 +115,13 @@ struct node_cfg {
     char *hub_ca_file;     /* CA bundle to verify the hub; NULL = system store */
     uint32_t hub_poll_sec; /* default 20 */
     uint32_t hub_push_sec; /* health/usage push interval, default 60 */
+
+    /* veil.limits and veil.redis (node/limits.h) */
+    uint32_t device_window_sec;         /* default 300 */
+    uint32_t handshakes_per_sec_per_ip; /* 0 = off */
+    uint32_t handshake_burst;           /* 0 = same as the rate */
+    char *redis_url;                    /* NULL = device sets are per node */
+    uint32_t redis_timeout_ms;          /* default 200 */
 };
 
 /* Parses and validates `len` bytes of JSON. On success returns a snapshot with one reference

@@ -71,11 +71,7 @@ int node_hubsync_users(const struct sync_users_resp *table, struct node_overlay_
     struct node_overlay_user *v = calloc(table->n_users ? table->n_users : 1, sizeof(*v));
     if (v == NULL)
         return ERR_NOMEM;
-    size_t k = 0, limited = 0;
-    for (size_t i = 0; i < table->n_users; i++)
-        limited += table->users[i].device_limit || table->users[i].speed_limit || table->users[i].max_conns;
-    if (limited) /* say so rather than pretend: the data plane has no per-user limits yet */
-        log_warn("node", 0, "hub_limits_not_enforced", LF_UINT("users", limited));
+    size_t k = 0; /* limits travel as the users' "veil" objects (node/limits.h) */
     for (size_t i = 0; i < table->n_users; i++) {
         const struct sync_user *u = &table->users[i];
         uint8_t id[16];
@@ -93,6 +89,9 @@ int node_hubsync_users(const struct sync_users_resp *table, struct node_overlay_
         }
         v[k].flow = flow;
         v[k].hub_id = u->id;
+        v[k].device_limit = u->device_limit;
+        v[k].max_conns = u->max_conns;
+        v[k].speed_limit = u->speed_limit > INT64_MAX ? INT64_MAX : u->speed_limit;
         k++;
     }
     *out = v;

@@ -68,7 +68,8 @@ int node_overlay_add(struct node_overlay *o, const struct node_overlay_user *u)
         return ERR_NOMEM;
     o->add = n;
     o->add[o->n_add++] =
-        (struct node_overlay_user){dup_or_null(u->inbound), dup_or_null(u->id), dup_or_null(u->email), u->flow, 0};
+        (struct node_overlay_user){.inbound = dup_or_null(u->inbound), .id = dup_or_null(u->id),
+                                   .email = dup_or_null(u->email), .flow = u->flow};
     size_t k = 0;
     for (size_t i = 0; i < o->n_remove; i++) {
         if (node_overlay_matches(o->remove[i], u->id, u->email))
@@ -339,6 +340,20 @@ static json_t *client_json(const struct node_overlay_user *u)
     if (u->email)
         json_object_set_new(j, "email", json_string(u->email));
     json_object_set_new(j, "flow", json_string(node_flow_name(u->flow)));
+    if (u->device_limit || u->max_conns || u->speed_limit) { /* node/limits.h */
+        json_t *v = json_object();
+        if (v == NULL) {
+            json_decref(j);
+            return NULL;
+        }
+        if (u->device_limit)
+            json_object_set_new(v, "deviceLimit", json_integer((json_int_t)u->device_limit));
+        if (u->max_conns)
+            json_object_set_new(v, "maxConnections", json_integer((json_int_t)u->max_conns));
+        if (u->speed_limit)
+            json_object_set_new(v, "speedLimit", json_integer((json_int_t)(u->speed_limit < 1024 ? 1024 : u->speed_limit)));
+        json_object_set_new(j, "veil", v);
+    }
     return j;
 }
 

@@ -24,6 +24,9 @@ struct node_overlay_user {
     char *email;   /* NULL when absent */
     enum node_flow flow;
     uint64_t hub_id; /* hub users only: the hub's id for usage reports; 0 otherwise */
+    /* hub users only: limits, written as the client's "veil" object; 0 = unlimited */
+    uint32_t device_limit, max_conns;
+    uint64_t speed_limit;
 };
 
 struct node_overlay {

@@ -23,6 +23,7 @@ struct node_services {
     struct node_admin *admin;
     struct metrics_registry *reg;
     struct metrics_family *conns, *active, *bytes, *closed, *users, *dns;
+    struct metrics_family *limit_hits; /* node/limits.h refusals by kind */
 };
 
 /* ---- files ---- */
@@ -144,6 +145,9 @@ static void collect(struct metrics_family *f, void *arg)
     }
     set_counter(s->dns, "cache_hit", hits);
     set_counter(s->dns, "query", queries);
+    for (int k = 0; k < NODE_LIMIT__COUNT; k++)
+        set_counter(s->limit_hits, node_limit_kind_str((enum node_limit_kind)k),
+                    node_limits_hits(s->rt->limits, (enum node_limit_kind)k));
 }
 
 static int metrics_init(struct node_services *s)
@@ -167,7 +171,11 @@ static int metrics_init(struct node_services *s)
                                   NULL, 0, 1);
     s->dns = metrics_family_new(s->reg, METRICS_COUNTER, "veil_node_dns_lookups_total",
                                 "Destination name lookups by how they were answered.", source, 1, NULL, 0, 4);
-    if (!s->conns || !s->active || !s->bytes || !s->closed || !s->users || !s->dns)
+    static const char *const kind[] = {"kind"};
+    s->limit_hits = metrics_family_new(s->reg, METRICS_COUNTER, "veil_node_limit_refusals_total",
+                                       "Connections refused by a limit (device, connections, handshake_rate).", kind, 1,
+                                       NULL, 0, 4);
+    if (!s->conns || !s->active || !s->bytes || !s->closed || !s->users || !s->dns || !s->limit_hits)
         return ERR_NOMEM;
     metrics_family_on_collect(s->conns, collect, s);
     return 0;

@@ -68,6 +68,7 @@ struct session {
     struct tunnel_xprt xprt;
     bool xprt_ready;
     struct node_udp *udp; /* UDP / Mux tunnels (node/udp.h) */
+    struct node_limits_ticket ticket; /* device / connection slot while the tunnel lives */
 };
 
 static const char *const state_names[NODE_SS__COUNT] = {
@@ -77,7 +78,7 @@ static const char *const state_names[NODE_SS__COUNT] = {
 
 static const char *const reason_names[NODE_CR__COUNT] = {
     "done", "fallback_done", "target_dial", "target_flight", "tls",   "vless",   "flow",
-    "dial", "timeout",       "proxy_header", "io",         "nomem", "shutdown",
+    "dial", "timeout",       "proxy_header", "io",         "nomem", "shutdown", "limit",
 };
 
 const char *node_session_state_str(enum node_session_state s)
@@ -143,6 +144,7 @@ static void session_close(struct session *s, enum node_close_reason why, int err
         relay_dispose(&s->relay);
     node_udp_free(s->udp);
     s->udp = NULL;
+    node_limits_release(w->rt->limits, &s->ticket, loop_now(w->loop));
     close_fd(s, &s->cio, &s->cfd);
     close_fd(s, &s->tio, &s->tfd);
     close_fd(s, NULL, &s->dfd);
@@ -361,6 +363,25 @@ static void send_flight(struct session *s)
     update_interest(s);
 }
 
+/* Device and connection limits of the user (node/limits.h); a refusal closes without a response,
+ * as for an unknown user. */
+static bool admit(struct session *s)
+{
+    const struct node_inbound *ib = s->in->ib;
+    uint64_t tag = s->req.user->tag;
+    if (tag >= ib->n_users)
+        return true;
+    const struct node_user *u = &ib->users[tag];
+    struct node_user_limits ul = {u->device_limit, u->max_conns, u->speed_limit};
+    enum node_limit_kind kind;
+    if (node_limits_admit(s->w->rt->limits, s->req.user->key, &ul, &s->peer, loop_now(s->w->loop), &s->ticket,
+                          &kind) == 0)
+        return true;
+    log_debug("node", s->id, "limit_refused", LF_STR("kind", node_limit_kind_str(kind)));
+    session_close(s, NODE_CR_LIMIT, ERR_LIMIT);
+    return false;
+}
+
 static void dest_dialed(void *arg, enum node_dial_result res, int err, int fd, const struct sock_addr *peer);
 static void start_udp(struct session *s, const struct vless_flow_decision *d);
 
@@ -406,6 +427,8 @@ static void on_vless_bytes(struct session *s)
         session_close(s, NODE_CR_FLOW, ERR_AUTH);
         return;
     }
+    if (!admit(s))
+        return;
     if (s->req.cmd != VLESS_CMD_TCP) {
         start_udp(s, &d); /* UDP (command 2) and Mux/XUDP: node/udp.h */
         return;
@@ -472,6 +495,7 @@ static void dest_dialed(void *arg, enum node_dial_result res, int err, int fd, c
         .mode = RELAY_MODE_COPY,
         .pool = w->pool,
         .idle_ms = (uint64_t)s->snap->cfg->idle_timeout_sec * 1000,
+        .shared = {node_limits_rate(&s->ticket, RELAY_A_TO_B), node_limits_rate(&s->ticket, RELAY_B_TO_A)},
         .on_done = relay_done,
     };
     relay_init(&s->relay, w->loop, &cfg);
@@ -487,10 +511,11 @@ static void dest_dialed(void *arg, enum node_dial_result res, int err, int fd, c
     s->state = NODE_SS_RELAY;
     loop_timer_stop(w->loop, &s->deadline);
     if (s->snap->cfg->access_log != NULL) {
-        char dest[300];
+        char dest[300], from[64] = "";
         vless_addr_format(dest, sizeof(dest), &s->req.dest);
+        (void)sock_addr_format_ip(&s->peer, from, sizeof(from)); /* the PROXY header's source when present */
         log_info("access", s->id, "tunnel", LF_STR("user", s->req.user->email ? s->req.user->email : ""),
-                 LF_STR("dest", dest), LF_BOOL("vision", s->vision));
+                 LF_STR("from", from), LF_STR("dest", dest), LF_BOOL("vision", s->vision));
     }
 }
 
@@ -512,6 +537,7 @@ static void start_udp(struct session *s, const struct vless_flow_decision *d)
         .mux_udp_only = d->mux_udp_only,
         .uuid = s->req.id,
         .user_key = s->req.user->key,
+        .hub_id = s->req.user->tag < s->in->ib->n_users ? s->in->ib->users[s->req.user->tag].hub_id : 0,
         .cmd = s->req.cmd,
         .dest = &s->req.dest,
         .version = s->req.version,
@@ -700,6 +726,10 @@ static void on_client(struct loop *loop, struct loop_io *io, unsigned ev)
             if (!h.local) {
                 s->peer = h.src;
                 s->local = h.dst;
+                if (!node_limits_handshake(s->w->rt->limits, &s->peer, loop_now(s->w->loop))) {
+                    session_close(s, NODE_CR_LIMIT, ERR_LIMIT); /* before any REALITY work */
+                    return;
+                }
             }
             buf_consume(&s->cin, h.len);
             s->state = NODE_SS_PEEK_HELLO;
@@ -816,6 +846,12 @@ static void on_deadline(struct loop *loop, struct loop_timer *t)
 
 int node_session_start(struct node_worker *w, size_t inbound, int fd, const struct sock_addr *peer)
 {
+    bool proxied = w->snap->inbounds[inbound < w->snap->n_inbounds ? inbound : 0].ib->accept_proxy_protocol;
+    if (!proxied && !node_limits_handshake(w->rt->limits, peer, loop_now(w->loop))) {
+        close(fd); /* before any REALITY work: no session, no target dial */
+        atomic_fetch_add(&w->stats.close_reasons[NODE_CR_LIMIT], 1);
+        return ERR_LIMIT;
+    }
     struct session *s = calloc(1, sizeof(*s));
     if (s == NULL) {
         close(fd);

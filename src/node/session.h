@@ -47,6 +47,7 @@ enum node_close_reason {
     NODE_CR_IO,                /* socket error, peer reset */
     NODE_CR_NOMEM,
     NODE_CR_SHUTDOWN,          /* node stopping */
+    NODE_CR_LIMIT,             /* refused by a limit (node/limits.h) */
     NODE_CR__COUNT,            /* sentinel */
 };
 

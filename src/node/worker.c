@@ -262,6 +262,13 @@ int node_runtime_start(struct node_runtime *rt, struct node_snapshot *snap, unsi
     if (rc < 0)
         return rc;
     rt->snap = node_snapshot_ref(snap);
+    struct node_limits_cfg lc;
+    node_runtime_limits_cfg(snap->cfg, &lc);
+    rc = node_limits_new(&lc, &rt->limits);
+    if (rc < 0) {
+        node_runtime_stop(rt, 0);
+        return rc;
+    }
     rt->workers = calloc(n_workers, sizeof(*rt->workers));
     if (rt->workers == NULL) {
         node_runtime_stop(rt, 0);
@@ -311,6 +318,9 @@ void node_runtime_reload(struct node_runtime *rt, struct node_snapshot *snap)
     rt->snap = node_snapshot_ref(snap);
     pthread_mutex_unlock(&rt->lock);
     node_snapshot_unref(old);
+    struct node_limits_cfg lc;
+    node_runtime_limits_cfg(snap->cfg, &lc);
+    node_limits_set_cfg(rt->limits, &lc);
     for (size_t i = 0; i < rt->n_workers; i++) {
         struct swap_msg *m = malloc(sizeof(*m));
         if (m == NULL)
@@ -382,10 +392,23 @@ void node_runtime_stop(struct node_runtime *rt, uint64_t drain_ms)
         rt->workers = NULL;
     }
     rt->n_workers = 0;
+    node_limits_free(rt->limits); /* every session (and ticket) is gone */
+    rt->limits = NULL;
     node_snapshot_unref(rt->snap);
     rt->snap = NULL;
     reality_cert_dispose(&rt->cert);
     pthread_mutex_destroy(&rt->lock);
+}
+
+void node_runtime_limits_cfg(const struct node_cfg *cfg, struct node_limits_cfg *out)
+{
+    *out = (struct node_limits_cfg){
+        .device_window_sec = cfg->device_window_sec,
+        .handshakes_per_sec_per_ip = cfg->handshakes_per_sec_per_ip,
+        .handshake_burst = cfg->handshake_burst,
+        .redis_url = cfg->redis_url,
+        .redis_timeout_ms = cfg->redis_timeout_ms,
+    };
 }
 
 void node_runtime_stats(const struct node_runtime *rt, struct node_worker_stats *out)

@@ -18,6 +18,7 @@
 #include "node/dial.h"
 #include "node/dns.h"
 #include "node/hubsync.h"
+#include "node/limits.h"
 #include "reality/auth.h"
 #include "reality/cert.h"
 #include "tls13/tls13.h"
@@ -91,6 +92,7 @@ struct node_runtime {
     size_t n_workers;
     atomic_bool stopping;
     struct node_hubsync *_Atomic hubsync; /* per-user usage goes here when hub sync runs */
+    struct node_limits *limits;           /* per-user and per-IP limits (node/limits.h) */
 };
 
 /* Creates the runtime with `n_workers` workers (0: one per CPU) serving `snap` (a reference is
@@ -103,6 +105,8 @@ void node_runtime_reload(struct node_runtime *rt, struct node_snapshot *snap);
 void node_runtime_drain(struct node_runtime *rt, uint64_t drain_ms);
 /* Drains (as above), then stops the loops, joins the threads and frees everything. */
 void node_runtime_stop(struct node_runtime *rt, uint64_t drain_ms);
+/* The limits settings of a config (veil.limits, veil.redis). */
+void node_runtime_limits_cfg(const struct node_cfg *cfg, struct node_limits_cfg *out);
 /* Sums the workers' counters. */
 void node_runtime_stats(const struct node_runtime *rt, struct node_worker_stats *out);
 

@@ -83,7 +83,7 @@ static void test_overlay_doc(void **state)
     cfg_dispose(&c);
 
     /* add cancels a matching removal; remove drops additions */
-    struct node_overlay_user u = {NULL, "bob-again", "BOB@x", NODE_FLOW_NONE, 0};
+    struct node_overlay_user u = {NULL, "bob-again", "BOB@x", NODE_FLOW_NONE, 0, 0, 0, 0};
     assert_int_equal(node_overlay_add(&o, &u), 0);
     assert_int_equal(o.n_remove, 0);
     assert_int_equal(node_overlay_remove(&o, "carol@X"), 1);
@@ -105,8 +105,8 @@ static void test_overlay_apply_and_files(void **state)
     cfg_init(&c, "node.json");
     struct node_overlay o;
     node_overlay_init(&o);
-    struct node_overlay_user carol = {"alt", "carol", "carol@x", NODE_FLOW_VISION, 0};
-    struct node_overlay_user dave = {NULL, "dave", NULL, NODE_FLOW_NONE, 0};
+    struct node_overlay_user carol = {"alt", "carol", "carol@x", NODE_FLOW_VISION, 0, 0, 0, 0};
+    struct node_overlay_user dave = {NULL, "dave", NULL, NODE_FLOW_NONE, 0, 0, 0, 0};
     assert_int_equal(node_overlay_add(&o, &carol), 0);
     assert_int_equal(node_overlay_add(&o, &dave), 0);
     assert_true(node_overlay_remove(&o, "b831381d-6324-4d53-ad4f-8cda48b30811") >= 0);
@@ -121,9 +121,9 @@ static void test_overlay_apply_and_files(void **state)
     node_cfg_unref(cfg);
 
     /* conflicts surface as config errors; an unknown inbound tag too */
-    struct node_overlay_user dup = {NULL, "x1", "BOB@x", NODE_FLOW_NONE, 0};
+    struct node_overlay_user dup = {NULL, "x1", "BOB@x", NODE_FLOW_NONE, 0, 0, 0, 0};
     assert_int_equal(node_overlay_add(&o, &dup), 0);
-    struct node_overlay_user lost = {"nope", "x2", NULL, NODE_FLOW_NONE, 0};
+    struct node_overlay_user lost = {"nope", "x2", NULL, NODE_FLOW_NONE, 0, 0, 0, 0};
     assert_int_equal(node_overlay_add(&o, &lost), 0);
     cfg_dispose(&c);
     cfg_init(&c, "node.json");
