@@ -16,6 +16,7 @@
 #include "core/err.h"
 #include "core/pool.h"
 #include "net/loop.h"
+#include "core/ratelimit.h"
 #include "net/relay.h"
 #include "net/sock.h"
 
@@ -604,6 +605,54 @@ static void test_rate_limit(void **state)
     fixture_teardown(&f, &ea, &eb);
 }
 
+/* Shared limiter hook on B->A (a user's bucket shared by several relays): every byte read is
+ * booked, and held data waits for the time the hook names. */
+struct shared_bucket {
+    struct ratelimit rl;
+    uint64_t booked, asks;
+};
+
+static uint64_t shared_take(void *arg, size_t n)
+{
+    struct shared_bucket *b = arg;
+    b->booked += n;
+    b->asks += n == 0;
+    int64_t w = ratelimit_charge(&b->rl, n, (int64_t)loop_clock_ms());
+    return w > 0 ? (uint64_t)w : 0;
+}
+
+static void test_shared_rate(void **state)
+{
+    (void)state;
+    const uint64_t bps = 2u << 20, total = 4u << 20;
+    struct shared_bucket sb = {0};
+    ratelimit_init(&sb.rl, bps, 0, 0, (int64_t)loop_clock_ms()); /* bucket = one second */
+    struct fixture f;
+    struct relay_cfg cfg = {.mode = RELAY_MODE_COPY};
+    cfg.shared[RELAY_B_TO_A] = (struct relay_shared_rate){shared_take, &sb};
+    fixture_setup(&f, &cfg, 0);
+    struct endpoint ea, eb;
+    ep_init(&ea, f.loop, f.a_peer, 5, 1000, 6);
+    ep_init(&eb, f.loop, f.b_peer, 6, total, 5);
+    ep_update(&ea);
+    ep_update(&eb);
+    uint64_t t0 = loop_clock_ms();
+    assert_int_equal(relay_start(&f.relay, f.a_relay, f.b_relay), 0);
+    struct both x = {&f, &ea, &eb};
+    run_until(&f, all_done, &x, 10000);
+    uint64_t elapsed = loop_clock_ms() - t0;
+    assert_int_equal(f.reason, RELAY_REASON_DONE);
+    assert_int_equal(ea.received, total);
+    assert_false(ea.mismatch);
+    assert_int_equal(sb.booked, total); /* every byte of that direction, nothing of the other */
+    assert_true(sb.asks > 0);           /* held data asked again before moving on */
+    /* (4 MiB - 2 MiB bucket) at 2 MiB/s: >= ~1 s */
+    assert_true(elapsed >= 900);
+    assert_true(elapsed < 5000);
+    assert_int_equal(eb.received, 1000);
+    fixture_teardown(&f, &ea, &eb);
+}
+
 /* A transport on side B (XOR 0x5A both ways) stands in for a TLS/Vision layer. */
 static ssize_t xor_recv(void *arg, int fd, uint8_t *p, size_t n)
 {
@@ -757,7 +806,7 @@ int main(void)
         cmocka_unit_test(test_half_close_splice),    cmocka_unit_test(test_backpressure_copy),
         cmocka_unit_test(test_backpressure_splice),  cmocka_unit_test(test_idle_timeout),
         cmocka_unit_test(test_idle_rearm),           cmocka_unit_test(test_no_buffers_when_idle),
-        cmocka_unit_test(test_reset_and_preload),    cmocka_unit_test(test_rate_limit),
+        cmocka_unit_test(test_reset_and_preload),    cmocka_unit_test(test_rate_limit), cmocka_unit_test(test_shared_rate),
         cmocka_unit_test(test_transport_hooks),      cmocka_unit_test(test_transport_flush),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
