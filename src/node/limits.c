@@ -329,7 +329,7 @@ int node_limits_admit(struct node_limits *l, const uint8_t key[16], const struct
     ip_key(ip, t->ip);
     if (l == NULL)
         return 0;
-    if (ul->devices == 0 && ul->max_conns == 0 && ul->bytes_per_sec == 0 && l->redis_url == NULL)
+    if (ul->devices == 0 && ul->max_conns == 0 && ul->bytes_per_sec == 0)
         return 0;
     uint64_t window_ms = (uint64_t)atomic_load(&l->window_sec) * 1000;
     uint32_t bi = hash16(key) & (LIMITS_BUCKETS - 1);

@@ -66,7 +66,7 @@ bool node_limits_handshake(struct node_limits *l, const struct sock_addr *ip, ui
 
 /* Admits a tunnel of user `key` (16-byte VLESS key) from ip. 0 with *t filled, or ERR_LIMIT with
  * *kind set (counted; t->e stays NULL). A user without any limit is admitted without an entry
- * only when ul is all zero and Redis is off. */
+ * when ul is all zero. */
 int node_limits_admit(struct node_limits *l, const uint8_t key[16], const struct node_user_limits *ul,
                       const struct sock_addr *ip, uint64_t now_ms, struct node_limits_ticket *t,
                       enum node_limit_kind *kind);

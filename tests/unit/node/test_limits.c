@@ -1,5 +1,6 @@
 /* node/limits.c: device sets with a window, max connections, shared speed buckets, per-IP
  * handshake rate, Redis URL checks. (Redis sharing itself: tests/integration/test_node_limits.sh.) */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -197,13 +198,69 @@ static void test_redis_down_falls_back(void **state)
     assert_int_equal(node_limits_new(&bad, &l), ERR_CONFIG);
 }
 
+/* Worker threads admitting, throttling and releasing the same users at once (TSan/ASan food). */
+struct hammer {
+    struct node_limits *l;
+    int seed;
+    int refused;
+};
+
+static void *hammer_main(void *arg)
+{
+    struct hammer *h = arg;
+    struct node_user_limits ul = {.devices = 3, .max_conns = 50, .bytes_per_sec = 1u << 30};
+    char ip[32];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(ip, sizeof(ip), "127.0.%d.%d:1", h->seed, i % 4);
+        struct sock_addr a;
+        sock_addr_parse(&a, ip);
+        uint8_t key[16] = {(uint8_t)(i % 7)};
+        struct node_limits_ticket t;
+        enum node_limit_kind kind;
+        if (node_limits_admit(h->l, key, &ul, &a, 1000 + (uint64_t)i, &t, &kind) < 0) {
+            h->refused++;
+            continue;
+        }
+        struct relay_shared_rate r = node_limits_rate(&t, RELAY_B_TO_A);
+        (void)r.take(r.arg, 1000);
+        (void)node_limits_handshake(h->l, &a, 1000 + (uint64_t)i);
+        node_limits_release(h->l, &t, 1000 + (uint64_t)i);
+    }
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    (void)state;
+    struct node_limits *l = mk(60, 1000);
+    pthread_t th[4];
+    struct hammer h[4];
+    for (int i = 0; i < 4; i++) {
+        h[i] = (struct hammer){l, i, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, hammer_main, &h[i]), 0);
+    }
+    int refused = 0;
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        refused += h[i].refused;
+    }
+    /* 16 IPs per user over a limit of 3: most tunnels from the other threads' IPs are refused */
+    assert_true(refused > 0);
+    assert_int_equal((uint64_t)refused, node_limits_hits(l, NODE_LIMIT_DEVICE));
+    for (int k = 0; k < 7; k++) {
+        uint8_t key[16] = {(uint8_t)k};
+        assert_true(node_limits_devices(l, key, 6000) <= 3);
+    }
+    node_limits_free(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_device_limit),   cmocka_unit_test(test_active_ip_never_expires),
         cmocka_unit_test(test_max_conns),      cmocka_unit_test(test_speed_shared),
         cmocka_unit_test(test_handshake_rate), cmocka_unit_test(test_redis_url),
-        cmocka_unit_test(test_redis_down_falls_back),
+        cmocka_unit_test(test_redis_down_falls_back), cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
