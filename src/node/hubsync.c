@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <jansson.h>
 
 #include "core/err.h"
 #include "core/log.h"
@@ -35,6 +36,7 @@ struct usage_slot {
 struct node_hubsync {
     struct node_hubsync_opts o;
     char *url, *token, *ca_file, *state_path; /* owned copies */
+    char *usage_path; /* stateDir/hub-usage.json, next to state_path */
     pthread_t thread;
     pthread_mutex_t lock; /* stop flag, usage map */
     pthread_cond_t cond;
@@ -212,21 +214,19 @@ int node_hubsync_load_state(const char *path, struct sync_users_resp *table, str
     return rc;
 }
 
-static int save_state(const struct node_hubsync *s)
+/* Writes `len` bytes to path through path.tmp + fsync + rename, so a crash leaves the old or the
+ * new file, never a torn one. */
+static int write_file_atomic(const char *path, const void *data, size_t len)
 {
-    if (s->state_path == NULL)
-        return 0;
-    struct buf b;
-    buf_init(&b);
-    int rc = sync_users_resp_encode(&s->table, &b);
     char tmp[4096];
-    if (rc == 0 && snprintf(tmp, sizeof(tmp), "%s.tmp", s->state_path) >= (int)sizeof(tmp))
-        rc = -ENAMETOOLONG;
-    int fd = rc == 0 ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
-    if (rc == 0 && fd == -1)
-        rc = -errno;
-    for (size_t off = 0; rc == 0 && off < buf_len(&b);) {
-        ssize_t n = write(fd, buf_data(&b) + off, buf_len(&b) - off);
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+        return -ENAMETOOLONG;
+    int rc = 0;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd == -1)
+        return -errno;
+    for (size_t off = 0; rc == 0 && off < len;) {
+        ssize_t n = write(fd, (const uint8_t *)data + off, len - off);
         if (n == -1 && errno == EINTR)
             continue;
         if (n == -1)
@@ -236,14 +236,106 @@ static int save_state(const struct node_hubsync *s)
     }
     if (rc == 0 && fsync(fd) == -1)
         rc = -errno;
-    if (fd != -1 && close(fd) == -1 && rc == 0)
+    if (close(fd) == -1 && rc == 0)
         rc = -errno;
-    if (rc == 0 && rename(tmp, s->state_path) == -1)
+    if (rc == 0 && rename(tmp, path) == -1)
         rc = -errno;
-    if (rc < 0 && fd != -1)
+    if (rc < 0)
         unlink(tmp);
+    return rc;
+}
+
+static int save_state(const struct node_hubsync *s)
+{
+    if (s->state_path == NULL)
+        return 0;
+    struct buf b;
+    buf_init(&b);
+    int rc = sync_users_resp_encode(&s->table, &b);
+    if (rc == 0)
+        rc = write_file_atomic(s->state_path, buf_data(&b), buf_len(&b));
     buf_dispose(&b);
     return rc;
+}
+
+/* ---- unpushed usage on disk ----
+ * stateDir/hub-usage.json holds what the hub has not acknowledged yet: the batch in flight
+ * (with its push_id, so a batch the hub did apply before the node lost the answer still counts
+ * once) and the bytes counted since. Rewritten after every push attempt and at stop; removed
+ * when nothing is owed. A restart therefore loses no counted byte. */
+static int save_usage(struct node_hubsync *s)
+{
+    if (s->usage_path == NULL)
+        return 0;
+    pthread_mutex_lock(&s->lock);
+    size_t n = s->n_usage;
+    json_t *carry = json_array();
+    for (size_t i = 0; carry != NULL && i < n; i++)
+        json_array_append_new(carry, json_pack("[III]", (json_int_t)s->usage[i].id, (json_int_t)s->usage[i].up,
+                                               (json_int_t)s->usage[i].down));
+    pthread_mutex_unlock(&s->lock);
+    if (carry == NULL)
+        return ERR_NOMEM;
+    if (!s->has_pending && n == 0) {
+        json_decref(carry);
+        return unlink(s->usage_path) == -1 && errno != ENOENT ? -errno : 0;
+    }
+    json_t *pending = json_null();
+    if (s->has_pending) {
+        struct buf b;
+        buf_init(&b);
+        json_decref(pending);
+        pending = sync_usage_req_encode(&s->pending, &b) == 0
+                      ? json_loadb((const char *)buf_data(&b), buf_len(&b), 0, NULL)
+                      : NULL;
+        buf_dispose(&b);
+    }
+    json_t *root = pending ? json_pack("{s:i,s:o,s:o}", "v", 1, "pending", pending, "carry", carry) : NULL;
+    if (root == NULL) {
+        json_decref(carry);
+        return ERR_NOMEM;
+    }
+    char *text = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    int rc = text ? write_file_atomic(s->usage_path, text, strlen(text)) : ERR_NOMEM;
+    free(text);
+    return rc;
+}
+
+static void load_usage(struct node_hubsync *s)
+{
+    if (s->usage_path == NULL)
+        return;
+    json_error_t je;
+    json_t *root = json_load_file(s->usage_path, JSON_REJECT_DUPLICATES, &je);
+    if (root == NULL)
+        return; /* nothing owed (or unreadable: logged below only if it exists) */
+    json_t *pending = json_object_get(root, "pending"), *carry = json_object_get(root, "carry");
+    int ok = json_is_array(carry);
+    if (ok && json_is_object(pending)) {
+        char *text = json_dumps(pending, JSON_COMPACT);
+        struct sync_err err = {{0}};
+        ok = text != NULL && sync_usage_req_decode(&s->pending, text, strlen(text), &err) == 0;
+        s->has_pending = ok;
+        free(text);
+    }
+    size_t i;
+    json_t *e;
+    uint64_t bytes = 0;
+    json_array_foreach(carry, i, e)
+    {
+        json_int_t id, up, down;
+        if (json_unpack(e, "[III]", &id, &up, &down) == 0 && id > 0 && up >= 0 && down >= 0) {
+            node_hubsync_add_usage(s, (uint64_t)id, (uint64_t)up, (uint64_t)down);
+            bytes += (uint64_t)up + (uint64_t)down;
+        }
+    }
+    json_decref(root);
+    if (!ok)
+        log_warn("node", 0, "hub_usage_unreadable", LF_STR("path", s->usage_path));
+    else
+        log_info("node", 0, "hub_usage_restored", LF_BOOL("batch_in_flight", s->has_pending),
+                 LF_UINT("bytes_since", bytes));
 }
 
 /* ---- HTTP ---- */
@@ -538,6 +630,9 @@ static void *run(void *arg)
         }
         if (t >= next_push) {
             int rc = push(s);
+            int src = save_usage(s);
+            if (src < 0)
+                log_err("node", 0, "hub_usage_save_failed", LF_STR("err", err_str(src)));
             if (rc < 0 && rc != ERR_MALFORMED) {
                 push_backoff = push_backoff ? push_backoff * 2 : 1000;
                 if (push_backoff > BACKOFF_MAX_MS)
@@ -562,8 +657,11 @@ static void *run(void *arg)
     if (usage || s->has_pending) {
         atomic_store(&s->final_push, true);
         if (push(s) < 0)
-            log_warn("node", 0, "hub_final_push_failed");
+            log_warn("node", 0, "hub_final_push_failed", LF_STR("kept_in", s->usage_path ? s->usage_path : "memory"));
     }
+    int src = save_usage(s); /* whatever is still owed survives the restart */
+    if (src < 0)
+        log_err("node", 0, "hub_usage_save_failed", LF_STR("err", err_str(src)));
     return NULL;
 }
 
@@ -585,6 +683,7 @@ static void hubsync_free(struct node_hubsync *s)
     free(s->token);
     free(s->ca_file);
     free(s->state_path);
+    free(s->usage_path);
     free(s->table.users);
     free(s->table.removed);
     free(s->usage);
@@ -633,6 +732,14 @@ int node_hubsync_start(const struct node_hubsync_opts *o, struct node_hubsync **
             memset(&s->table, 0, sizeof(s->table));
         }
         atomic_store(&s->revision, s->table.revision);
+        const char *slash = strrchr(s->state_path, '/');
+        size_t dir = slash ? (size_t)(slash - s->state_path) + 1 : 0;
+        s->usage_path = malloc(dir + sizeof("hub-usage.json"));
+        if (s->usage_path != NULL) {
+            memcpy(s->usage_path, s->state_path, dir);
+            memcpy(s->usage_path + dir, "hub-usage.json", sizeof("hub-usage.json"));
+            load_usage(s);
+        }
     }
     if (pthread_create(&s->thread, NULL, run, s) != 0) {
         hubsync_free(s);
