@@ -67,6 +67,10 @@ struct session {
     bool relay_started;
     struct tunnel_xprt xprt;
     bool xprt_ready;
+    struct relay_cfg relay_cfg;  /* kept to restart the relay in splice mode (Vision direct copy) */
+    struct loop_timer splice_timer;
+    unsigned splice_tries;
+    uint64_t moved_up, moved_down; /* bytes moved by relays already replaced */
     struct node_udp *udp; /* UDP / Mux tunnels (node/udp.h) */
     struct node_limits_ticket ticket; /* device / connection slot while the tunnel lives */
 };
@@ -135,6 +139,7 @@ static void session_close(struct session *s, enum node_close_reason why, int err
     enum node_session_state was = s->state;
     s->state = NODE_SS_CLOSED;
     loop_timer_stop(w->loop, &s->deadline);
+    loop_timer_stop(w->loop, &s->splice_timer);
     if (s->tdial)
         node_dial_cancel(s->tdial);
     if (s->ddial)
@@ -240,7 +245,7 @@ static void relay_done(struct relay *r, enum relay_reason reason, int err)
 {
     struct session *s = container_of(r, struct session, relay);
     struct node_worker *w = s->w;
-    uint64_t up = relay_bytes(r, RELAY_A_TO_B), down = relay_bytes(r, RELAY_B_TO_A);
+    uint64_t up = s->moved_up + relay_bytes(r, RELAY_A_TO_B), down = s->moved_down + relay_bytes(r, RELAY_B_TO_A);
     atomic_fetch_add(&w->stats.bytes_up, up);
     atomic_fetch_add(&w->stats.bytes_down, down);
     if (s->state == NODE_SS_RELAY)
@@ -456,6 +461,46 @@ static void on_vless_bytes(struct session *s)
         session_close(s, NODE_CR_DIAL, rc);
 }
 
+/* Vision direct copy (spec/vision.md §7.4): once both directions are raw and nothing is buffered,
+ * the tunnel is two plain sockets, so the relay restarts in splice mode and the bytes no longer
+ * pass through user space. Only an optimisation: until the relay is quiet it keeps copying. */
+static void on_splice_timer(struct loop *loop, struct loop_timer *t)
+{
+    struct session *s = container_of(t, struct session, splice_timer);
+    struct relay *r = &s->relay;
+    if (s->state != NODE_SS_RELAY || !s->relay_started || !relay_running(r))
+        return;
+    bool quiet = tunnel_xprt_idle(&s->xprt) && relay_buffers_held(r) == 0;
+    for (int d = 0; d < RELAY_DIR__COUNT; d++)
+        quiet = quiet && !r->half[d].eof && !r->half[d].shut && !r->half[d].throttled &&
+                r->half[d].len == r->half[d].off && r->half[d].in_pipe == 0;
+    if (!quiet) {
+        if (++s->splice_tries < 200) /* busy now: look again soon; give up on a flapping tunnel */
+            (void)loop_timer_start(loop, t, 5, 0);
+        return;
+    }
+    s->moved_up += relay_bytes(r, RELAY_A_TO_B);
+    s->moved_down += relay_bytes(r, RELAY_B_TO_A);
+    relay_dispose(r);
+    struct relay_cfg cfg = s->relay_cfg;
+    cfg.mode = RELAY_MODE_SPLICE;
+    relay_init(r, loop, &cfg);
+    int rc = relay_start(r, s->cfd, s->dfd);
+    if (rc < 0) {
+        relay_dispose(r);
+        s->relay_started = false;
+        session_close(s, NODE_CR_IO, rc);
+        return;
+    }
+    log_debug("node", s->id, "direct_splice", LF_UINT("after_up", s->moved_up), LF_UINT("after_down", s->moved_down));
+}
+
+static void on_both_raw(void *arg)
+{
+    struct session *s = arg;
+    (void)loop_timer_start(s->w->loop, &s->splice_timer, 0, 0); /* never inside the relay's own callback */
+}
+
 static void dest_dialed(void *arg, enum node_dial_result res, int err, int fd, const struct sock_addr *peer)
 {
     struct session *s = arg;
@@ -498,6 +543,9 @@ static void dest_dialed(void *arg, enum node_dial_result res, int err, int fd, c
         .shared = {node_limits_rate(&s->ticket, RELAY_A_TO_B), node_limits_rate(&s->ticket, RELAY_B_TO_A)},
         .on_done = relay_done,
     };
+    s->relay_cfg = cfg;
+    s->xprt.on_both_raw = on_both_raw;
+    s->xprt.on_both_raw_arg = s;
     relay_init(&s->relay, w->loop, &cfg);
     rc = relay_set_xprt(&s->relay, RELAY_SIDE_A, &tunnel_xprt_ops, &s->xprt);
     if (rc == 0)
@@ -879,6 +927,7 @@ int node_session_start(struct node_worker *w, size_t inbound, int fd, const stru
     reality_target_init(&s->target);
     loop_io_init(&s->cio, fd, on_client);
     loop_timer_init(&s->deadline, on_deadline);
+    loop_timer_init(&s->splice_timer, on_splice_timer);
     loop_task_init(&s->free_task, session_free_task);
     atomic_fetch_add(&w->stats.accepted, 1);
     atomic_fetch_add(&w->stats.active, 1);

@@ -20,6 +20,20 @@ static int vision_rand(void *arg, void *out, size_t n)
     return crypto_random(out, n);
 }
 
+static void both_raw(struct tunnel_xprt *x)
+{
+    if (x->rx_direct && x->tx_direct && !x->both_raw_told && x->on_both_raw != NULL) {
+        x->both_raw_told = true;
+        x->on_both_raw(x->on_both_raw_arg);
+    }
+}
+
+bool tunnel_xprt_idle(const struct tunnel_xprt *x)
+{
+    return buf_len(&x->cin) == 0 && buf_len(&x->plain) == 0 && buf_len(&x->cout) == 0 && buf_len(&x->prefix) == 0 &&
+           !x->expect_response;
+}
+
 /* Hands decrypted outer-TLS plaintext on: response header (client), Vision unframing, plain. */
 static int deliver(struct tunnel_xprt *x, const uint8_t *p, size_t n)
 {
@@ -46,6 +60,7 @@ static int deliver(struct tunnel_xprt *x, const uint8_t *p, size_t n)
     TRY(vless_vision_read(&x->vrd, p, n, &x->plain, &res));
     if (res.events & VLESS_VISION_EV_DIRECT)
         x->rx_direct = true; /* bytes left in cin are the peer's raw inner stream (§7.2) */
+    both_raw(x);
     return 0;
 }
 
@@ -108,6 +123,7 @@ static int drain(struct tunnel_xprt *x, int fd)
         /* The Direct frame is on the wire: raw bytes may follow (spec/vision.md §7.1). */
         x->tx_direct_pending = false;
         x->tx_direct = true;
+        both_raw(x);
     }
     return 0;
 }

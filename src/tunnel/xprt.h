@@ -34,6 +34,12 @@ struct tunnel_xprt {
     struct vless_vision_reader vrd;
     struct vless_vision_writer vwr;
     uint64_t rx_app, tx_app; /* application bytes moved, for accounting */
+    /* Called once when both directions have switched to raw (Vision direct copy), from inside
+     * a relay callback: the owner may then move the sockets to a splice relay, but only from a
+     * later loop iteration. */
+    void (*on_both_raw)(void *arg);
+    void *on_both_raw_arg;
+    bool both_raw_told;
 };
 
 /* Prepares a transport over an established `tls`. `uuid` is the id the client sent (Vision
@@ -43,6 +49,8 @@ struct tunnel_xprt {
  * reader first). ERR_NOMEM. */
 int tunnel_xprt_init(struct tunnel_xprt *x, struct tls13_conn *tls, bool vision, const uint8_t uuid[static 16],
                    const uint8_t *cin_left, size_t cin_len, const uint8_t *plain_left, size_t plain_len);
+/* True when nothing is buffered inside the transport (either direction). */
+bool tunnel_xprt_idle(const struct tunnel_xprt *x);
 /* Client role: strip and check the VLESS response header at the start of the downlink. */
 void tunnel_xprt_expect_response(struct tunnel_xprt *x);
 /* Bytes to send in front of the first data (the VLESS response "00 00" on the server, the

@@ -79,6 +79,8 @@ for port in $C1 $C2; do
   done
 done
 ok "$BIG bytes down and up, HTTP and HTTPS, Vision and no flow: checksums match"
+grep -q '"event":"direct_splice"' "$WORK/node.log" || fail "Vision HTTPS never moved to splice(2)"
+ok "Vision direct copy moved the tunnel to splice(2)"
 
 # 2b. Our client and server against a target that prefers each TLS 1.3 suite: REALITY copies
 # the target's choice, so every suite is exercised through the whole node.
