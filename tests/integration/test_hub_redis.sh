@@ -117,6 +117,9 @@ if [[ -n $REDIS_CLI ]]; then
     [[ $(rcli --scan --pattern 'veil:g:*' | wc -l) -ge 1 ]] || fail "no cached answer in Redis"
     rcli --scan --pattern 'veil:g:*' | grep -q "$TOK1" && fail "a sub token appears in a Redis key"
 fi
+metrics() { curl -fsS -H "Authorization: Bearer $BOOT" "http://127.0.0.1:$1/metrics"; }
+metrics "$PORTB" | grep -q '^veil_hub_cache_lookups_total{what="sub",result="hit"} [1-9]' || fail "no cache hit counted on B"
+metrics "$PORTB" | grep -q '^veil_hub_cache_mode{mode="redis"} 1' || fail "cache mode metric"
 r=$(call "$PORTA" POST "/api/v1/users/$UID1/disable"); [[ $r == 200* ]] || fail "disable: $r"
 sub "$PORTB" "$TOK1" | grep -q '@0.0.0.0:1' || fail "B still serves the enabled user after A disabled it"
 r=$(call "$PORTA" POST "/api/v1/users/$UID1/enable"); [[ $r == 200* ]] || fail "enable: $r"
@@ -148,6 +151,7 @@ for p in "$PORTA" "$PORTB"; do
     done
 done
 [[ $(mode "$PORTA") == local-fallback && $(mode "$PORTB") == local-fallback ]] || fail "not in fallback mode"
+metrics "$PORTA" | grep -q '^veil_hub_cache_mode{mode="local-fallback"} 1' || fail "fallback not in metrics"
 r=$(call "$PORTA" POST "/api/v1/users/$UID2/disable"); [[ $r == 200* ]] || fail "disable without redis: $r"
 sub "$PORTA" "$TOK2" | grep -q '@0.0.0.0:1' || fail "A serves a stale answer after its own change"
 grep -q '"event":"redis_unavailable"' "$TMP/a.log" || fail "no redis_unavailable log"

@@ -125,7 +125,7 @@ struct api_ctx {
     struct api_settings *_Atomic settings;
     /* Prometheus metrics served at GET /metrics (NULL when the registry could not be made). */
     struct metrics_registry *metrics;
-    struct metrics_family *m_requests, *m_latency, *m_sub, *m_objects, *m_pool;
+    struct metrics_family *m_requests, *m_latency, *m_sub, *m_objects, *m_pool, *m_cache, *m_cache_mode;
 };
 
 /* Sets up / releases the shared state of a context (api_start does this for its own). */

@@ -41,6 +41,8 @@ void api__metrics_init(struct api_ctx *ctx);
 void api__metrics_dispose(struct api_ctx *ctx);
 void api__metrics_request(struct api_ctx *ctx, const char *route, const char *method, int status, double seconds);
 void api__metrics_sub(struct api_ctx *ctx, const char *format);
+/* Cached answers: what ("sub", "sync") and result ("hit", "miss", "bypass"). */
+void api__metrics_cache(struct api_ctx *ctx, const char *what, const char *result);
 
 /* The settings in force (never NULL; valid until the context is disposed). */
 const struct api_settings *api__settings(struct api_ctx *ctx);

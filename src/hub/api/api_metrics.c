@@ -8,6 +8,7 @@
 #include "core/buf.h"
 #include "core/metrics.h"
 #include "hub/api/api_int.h"
+#include "hub/cache/cache.h"
 
 static const double latency_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
 
@@ -51,6 +52,20 @@ static void collect_pool(struct metrics_family *f, void *arg)
         metrics_set(b, (int64_t)busy);
 }
 
+/* 1 for the mode in use (redis, local, local-fallback), 0 for the others. */
+static void collect_cache_mode(struct metrics_family *f, void *arg)
+{
+    struct api_ctx *ctx = arg;
+    static const char *const modes[] = {"redis", "local", "local-fallback"};
+    const char *cur = ctx->cfg.cache ? hcache_mode(ctx->cfg.cache) : "";
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        const char *v[] = {modes[i]};
+        struct metrics_series *s = metrics_series(f, v);
+        if (s != NULL)
+            metrics_set(s, strcmp(cur, modes[i]) == 0);
+    }
+}
+
 void api__metrics_init(struct api_ctx *ctx)
 {
     static const char *const req_labels[] = {"route", "method", "code"};
@@ -73,6 +88,16 @@ void api__metrics_init(struct api_ctx *ctx)
                                         kind_label, 1, NULL, 0, 32);
     ctx->m_pool = metrics_family_new(r, METRICS_GAUGE, "veil_hub_db_pool_connections",
                                      "Database connections in the pool and checked out", state_label, 1, NULL, 0, 4);
+    static const char *const cache_labels[] = {"what", "result"};
+    static const char *const mode_label[] = {"mode"};
+    ctx->m_cache = metrics_family_new(r, METRICS_COUNTER, "veil_hub_cache_lookups_total",
+                                      "Cached answers looked up, by kind and result", cache_labels, 2, NULL, 0, 16);
+    ctx->m_cache_mode = ctx->cfg.cache ? metrics_family_new(r, METRICS_GAUGE, "veil_hub_cache_mode",
+                                                            "Where cached state lives now (1 = in use)", mode_label,
+                                                            1, NULL, 0, 4)
+                                       : NULL;
+    if (ctx->m_cache_mode != NULL)
+        metrics_family_on_collect(ctx->m_cache_mode, collect_cache_mode, ctx);
     if (ctx->m_objects != NULL)
         metrics_family_on_collect(ctx->m_objects, collect_objects, ctx);
     if (ctx->m_pool != NULL)
@@ -112,6 +137,14 @@ void api__metrics_sub(struct api_ctx *ctx, const char *format)
 {
     const char *v[] = {format};
     struct metrics_series *s = ctx->m_sub ? metrics_series(ctx->m_sub, v) : NULL;
+    if (s != NULL)
+        metrics_add(s, 1);
+}
+
+void api__metrics_cache(struct api_ctx *ctx, const char *what, const char *result)
+{
+    const char *v[] = {what, result};
+    struct metrics_series *s = ctx->m_cache ? metrics_series(ctx->m_cache, v) : NULL;
     if (s != NULL)
         metrics_add(s, 1);
 }

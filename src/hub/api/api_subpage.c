@@ -208,10 +208,14 @@ void api__sub_page(struct api_call *c)
         }
         if (val != NULL && api__subcache_is_nocache(val, len)) {
             cacheable = false;
+            api__metrics_cache(c->ctx, "sub", "bypass");
         } else if (val != NULL && api__subcache_serve(c, val, len)) {
             free(val);
+            api__metrics_cache(c->ctx, "sub", "hit");
             api__metrics_sub(c->ctx, sp.info ? "info" : sub_format_name(f));
             return;
+        } else {
+            api__metrics_cache(c->ctx, "sub", "miss");
         }
         free(val);
     }

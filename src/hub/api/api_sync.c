@@ -61,6 +61,7 @@ void api__node_users(struct api_call *c)
         size_t len;
         snprintf(key, sizeof key, "sync:%lld:%llu", (long long)cur, full ? 0ull : (unsigned long long)since);
         if (hcache_get(hc, key, &val, &len) == 0 && val != NULL) {
+            api__metrics_cache(c->ctx, "sync", "hit");
             free(c->resp->body);
             c->resp->status = 200;
             c->resp->content_type = "application/json";
@@ -68,6 +69,7 @@ void api__node_users(struct api_call *c)
             c->resp->body_len = len;
             return;
         }
+        api__metrics_cache(c->ctx, "sync", "miss");
     }
     struct store_sync_user *list;
     size_t n;
