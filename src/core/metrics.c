@@ -244,6 +244,21 @@ void metrics_family_on_collect(struct metrics_family *f, metrics_collect_cb *cb,
     f->collect_arg = arg;
 }
 
+void metrics_family_clear(struct metrics_family *f)
+{
+    pthread_mutex_lock(&f->reg->lock);
+    struct metrics_series *s = f->series;
+    while (s) {
+        struct metrics_series *sn = s->next;
+        series_free(s, f->n_labels);
+        s = sn;
+    }
+    series_free(f->overflow, f->n_labels);
+    f->series = f->overflow = NULL;
+    f->n_series = 0;
+    pthread_mutex_unlock(&f->reg->lock);
+}
+
 static int put(struct buf *out, const char *s, size_t n)
 {
     return buf_append(out, s, n);

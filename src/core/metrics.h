@@ -54,6 +54,11 @@ int64_t metrics_gauge_value(const struct metrics_series *s);
 typedef void metrics_collect_cb(struct metrics_family *f, void *arg);
 void metrics_family_on_collect(struct metrics_family *f, metrics_collect_cb *cb, void *arg);
 
+/* Drops every series of the family (and its overflow series), for families rebuilt whole by
+ * their collect callback at each render (e.g. a top-N list whose members change): series
+ * pointers obtained for this family become invalid. Thread-safe against rendering. */
+void metrics_family_clear(struct metrics_family *f);
+
 /* Appends the whole registry in Prometheus text format. ERR_NOMEM. */
 int metrics_render(struct metrics_registry *r, struct buf *out);
 

@@ -102,6 +102,13 @@ static void test_invalid_and_bounded(void **state)
     const char *text = render(r, &b);
     assert_non_null(strstr(text, "veil_user_bytes{user=\"_other\"} 5\n"));
     assert_null(strstr(text, "user=\"c\""));
+    /* a cleared family starts over: new members get their own series again */
+    metrics_family_clear(u);
+    metrics_add(metrics_series(u, (const char *const[]){"c"}), 7);
+    text = render(r, &b);
+    assert_non_null(strstr(text, "veil_user_bytes{user=\"c\"} 7\n"));
+    assert_null(strstr(text, "user=\"a\""));
+    assert_null(strstr(text, "_other"));
     buf_dispose(&b);
     metrics_registry_free(r);
     metrics_registry_free(NULL);
