@@ -34,6 +34,7 @@ struct metrics_family {
     struct metrics_series *series, *overflow;
     metrics_collect_cb *collect;
     void *collect_arg;
+    double scale; /* 0 = 1: integers as is */
 };
 
 struct metrics_registry {
@@ -244,6 +245,11 @@ void metrics_family_on_collect(struct metrics_family *f, metrics_collect_cb *cb,
     f->collect_arg = arg;
 }
 
+void metrics_family_set_scale(struct metrics_family *f, double scale)
+{
+    f->scale = scale == 1 ? 0 : scale;
+}
+
 void metrics_family_clear(struct metrics_family *f)
 {
     pthread_mutex_lock(&f->reg->lock);
@@ -329,10 +335,20 @@ static int render_series(struct buf *out, const struct metrics_family *f, const 
     switch (f->type) {
     case METRICS_COUNTER:
         TRY(put_series_name(out, f, "", s, NULL));
+        if (f->scale != 0) {
+            TRY(puts_(out, " "));
+            TRY(put_num(out, (double)metrics_counter_value(s) * f->scale));
+            return puts_(out, "\n");
+        }
         snprintf(tmp, sizeof(tmp), " %llu\n", (unsigned long long)metrics_counter_value(s));
         return puts_(out, tmp);
     case METRICS_GAUGE:
         TRY(put_series_name(out, f, "", s, NULL));
+        if (f->scale != 0) {
+            TRY(puts_(out, " "));
+            TRY(put_num(out, (double)metrics_gauge_value(s) * f->scale));
+            return puts_(out, "\n");
+        }
         snprintf(tmp, sizeof(tmp), " %lld\n", (long long)metrics_gauge_value(s));
         return puts_(out, tmp);
     case METRICS_HISTOGRAM: {

@@ -54,6 +54,10 @@ int64_t metrics_gauge_value(const struct metrics_series *s);
 typedef void metrics_collect_cb(struct metrics_family *f, void *arg);
 void metrics_family_on_collect(struct metrics_family *f, metrics_collect_cb *cb, void *arg);
 
+/* Renders the family's counter/gauge values multiplied by `scale` (e.g. a counter kept in
+ * microseconds, shown in seconds with scale 1e-6). Default 1 (integers as is). */
+void metrics_family_set_scale(struct metrics_family *f, double scale);
+
 /* Drops every series of the family (and its overflow series), for families rebuilt whole by
  * their collect callback at each render (e.g. a top-N list whose members change): series
  * pointers obtained for this family become invalid. Thread-safe against rendering. */

@@ -132,6 +132,12 @@ static void test_collect_callback(void **state)
     assert_non_null(strstr(render(r, &b), "process_resident_memory_bytes 4096\n"));
     v = 8192;
     assert_non_null(strstr(render(r, &b), "process_resident_memory_bytes 8192\n"));
+    /* scaled: kept in microseconds, shown in seconds */
+    struct metrics_family *cpu =
+        metrics_family_new(r, METRICS_COUNTER, "process_cpu_seconds_total", "CPU.", NULL, 0, NULL, 0, 0);
+    metrics_family_set_scale(cpu, 1e-6);
+    metrics_add(metrics_series(cpu, NULL), 2500000);
+    assert_non_null(strstr(render(r, &b), "process_cpu_seconds_total 2.5\n"));
     buf_dispose(&b);
     metrics_registry_free(r);
 }
