@@ -326,6 +326,7 @@ int node_limits_admit(struct node_limits *l, const uint8_t key[16], const struct
                       enum node_limit_kind *kind)
 {
     t->e = NULL;
+    t->rated = false;
     ip_key(ip, t->ip);
     if (l == NULL)
         return 0;
@@ -388,6 +389,7 @@ int node_limits_admit(struct node_limits *l, const uint8_t key[16], const struct
         e->active++;
         e->refs++;
         t->e = e;
+        t->rated = ul->bytes_per_sec != 0;
     }
     pthread_mutex_unlock(&b->mu);
     if (rc < 0)
@@ -432,7 +434,7 @@ static uint64_t rate_take_locked(void *arg, size_t n)
 struct relay_shared_rate node_limits_rate(const struct node_limits_ticket *t, enum relay_dir dir)
 {
     struct relay_shared_rate r = {0};
-    if (t->e == NULL || t->e->lim.bytes_per_sec == 0 || (unsigned)dir >= RELAY_DIR__COUNT)
+    if (t->e == NULL || !t->rated || (unsigned)dir >= RELAY_DIR__COUNT)
         return r;
     r.take = rate_take_locked;
     r.arg = &t->e->dir[dir];

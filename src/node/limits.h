@@ -47,6 +47,7 @@ struct limits_entry;
 struct node_limits_ticket {
     struct limits_entry *e; /* NULL: nothing held */
     uint8_t ip[16];
+    bool rated; /* the user had a speed limit at admission */
 };
 
 /* Parses a Redis URL; ERR_CONFIG with a reason in err. Exposed for the config checker. */

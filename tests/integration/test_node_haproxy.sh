@@ -75,8 +75,8 @@ hello "$A" || fail "tunnel through HAProxy (PROXY v2) failed"
 ok "tunnel through HAProxy, PROXY v2"
 hello "$B" || fail "tunnel through HAProxy (PROXY v1) failed"
 ok "tunnel through HAProxy, PROXY v1"
-grep -q '"from":"127.0.0.2"' "$WORK/node.log" || fail "access log lacks the v2 client's address"
-grep -q '"from":"127.0.0.3"' "$WORK/node.log" || fail "access log lacks the v1 client's address"
+grep -qs '"from":"127.0.0.2"' "$WORK/node.log" "$WORK/access.log" || fail "access log lacks the v2 client's address"
+grep -qs '"from":"127.0.0.3"' "$WORK/node.log" "$WORK/access.log" || fail "access log lacks the v1 client's address"
 ok "access log shows the original client addresses (127.0.0.2 via v2, 127.0.0.3 via v1)"
 
 # 2. The device limit counts client IPs behind HAProxy: a third one is refused.
@@ -97,7 +97,7 @@ D=$(client direct "$N_PORT" 127.0.0.2)
 if hello "$D"; then fail "a connection without a PROXY header was served"; fi
 ok "a connection without a PROXY header is refused"
 
-if grep -lE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:' "$WORK"/*.log; then
+if grep -lE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|WARNING: ThreadSanitizer|runtime error:' "$WORK"/*.log; then
   fail "sanitizer reports in the logs above"
 fi
 ok "no sanitizer reports"

@@ -181,7 +181,7 @@ else
   ok "Redis down: node A keeps serving known devices"
 fi
 
-if grep -lE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:' "$WORK"/*.log; then
+if grep -lE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|WARNING: ThreadSanitizer|runtime error:' "$WORK"/*.log; then
   fail "sanitizer reports in the logs above"
 fi
 ok "no sanitizer reports"
