@@ -6,11 +6,13 @@ def ref(n): return {"$ref": "#/components/schemas/" + n}
 def jr(schema, desc="OK"): return {"description": desc, "content": {"application/json": {"schema": schema}}}
 ERR = {"$ref": "#/components/responses/Error"}
 SYNC_ERR = {"$ref": "#/components/responses/SyncError"}
+RATE = {"$ref": "#/components/responses/RateLimited"}
 def errs(*codes): return {str(c): ERR for c in codes}
 def op(summary, tag, ok_code, ok, security="admin", body=None, params=None, errors=(400, 401, 403, 404, 413, 422)):
     o = {"summary": summary, "tags": [tag], "responses": {str(ok_code): ok}}
     o["responses"].update(errs(*errors))
     if security == "node": o["responses"]["400"] = SYNC_ERR
+    if tag != "ops" or security is not None: o["responses"]["429"] = RATE  # all but /healthz
     if security is None: o["security"] = []
     elif security == "node": o["security"] = [{"nodeToken": []}]
     else: o["security"] = [{"adminToken": []}]
@@ -167,13 +169,16 @@ schemas = {
 }
 doc = {"openapi": "3.1.0",
  "info": {"title": "veil-hub API", "version": "1.0.0",
-  "description": "Admin REST API (Bearer API tokens; role admin may change, role support may only read), node sync endpoints (per-node Bearer tokens) and the public subscription endpoint. Errors are {\"error\":{\"code\",\"message\"}}; bodies are limited to 64 KiB (413). Times are UTC unix seconds, money is integer minor units."},
+  "description": "Admin REST API (Bearer API tokens; role admin may change, role support may only read), node sync endpoints (per-node Bearer tokens) and the public subscription endpoint. Errors are {\"error\":{\"code\",\"message\"}}; bodies are limited to 64 KiB (413); over a configured rate limit the answer is 429 with Retry-After. Times are UTC unix seconds, money is integer minor units."},
  "servers": [{"url": "http://127.0.0.1:8080"}],
  "security": [{"adminToken": []}],
  "paths": paths,
  "components": {"securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer", "description": "API token (veil-hub --create-admin-token)"},
                                      "nodeToken": {"type": "http", "scheme": "bearer", "description": "per-node token from POST /api/v1/nodes"}},
                 "responses": {"Error": {"description": "Error", "content": {"application/json": {"schema": ref("Error")}}},
+                              "RateLimited": {"description": "Over the per-IP or per-token budget (rate_limit in hub.json); code rate_limited",
+                                  "headers": {"Retry-After": {"description": "seconds until the window ends", "schema": {"type": "integer", "minimum": 1}}},
+                                  "content": {"application/json": {"schema": ref("Error")}}},
                               "SyncError": {"description": "Malformed sync request (docs/sync-protocol.md)", "content": {"application/json": {"schema": {
                                   "type": "object", "required": ["v", "error"], "properties": {"v": {"type": "integer", "enum": [1]}, "error": {"type": "string"}}}}}}},
                 "schemas": schemas}}
