@@ -41,6 +41,7 @@ struct limits_entry {
     uint32_t refs;   /* tickets */
     uint64_t last_ms;
     bool dirty; /* a new IP not yet told to Redis */
+    bool want;  /* an admission waits for this user's set from Redis */
     struct limits_ip *ips;
     size_t n_ips, cap_ips;
     uint8_t (*remote)[16]; /* from Redis */
@@ -76,7 +77,7 @@ struct node_limits {
     bool has_thread;
     pthread_mutex_t stop_mu;
     pthread_cond_t stop_cv;
-    bool stop;
+    bool stop, wake;
     atomic_bool redis_up;
 };
 
@@ -288,10 +289,16 @@ static size_t ip_index(const struct limits_entry *e, const uint8_t ip[16])
     return SIZE_MAX;
 }
 
+/* Is the last Redis answer recent? (The sync thread's clock may be ahead of a loop's cached one.) */
+static bool remote_fresh(const struct limits_entry *e, uint64_t now)
+{
+    return e->remote_ms != 0 && (now <= e->remote_ms || now - e->remote_ms < LIMITS_REMOTE_TTL_MS);
+}
+
 static size_t count_devices(const struct limits_entry *e, uint64_t now)
 {
     size_t n = e->n_ips;
-    if (e->n_remote && now - e->remote_ms < LIMITS_REMOTE_TTL_MS) {
+    if (e->n_remote && remote_fresh(e, now)) {
         for (size_t r = 0; r < e->n_remote; r++)
             if (ip_index(e, e->remote[r]) == SIZE_MAX)
                 n++;
@@ -301,7 +308,7 @@ static size_t count_devices(const struct limits_entry *e, uint64_t now)
 
 static bool remote_has(const struct limits_entry *e, const uint8_t ip[16], uint64_t now)
 {
-    if (now - e->remote_ms >= LIMITS_REMOTE_TTL_MS)
+    if (!remote_fresh(e, now))
         return false;
     for (size_t r = 0; r < e->n_remote; r++)
         if (memcmp(e->remote[r], ip, 16) == 0)
@@ -321,8 +328,16 @@ static void log_refusal(struct node_limits *l, enum node_limit_kind kind, const 
              LF_UINT("total", atomic_load(&l->hits[kind])));
 }
 
+static void wake_sync(struct node_limits *l)
+{
+    pthread_mutex_lock(&l->stop_mu);
+    l->wake = true;
+    pthread_cond_signal(&l->stop_cv);
+    pthread_mutex_unlock(&l->stop_mu);
+}
+
 int node_limits_admit(struct node_limits *l, const uint8_t key[16], const struct node_user_limits *ul,
-                      const struct sock_addr *ip, uint64_t now_ms, struct node_limits_ticket *t,
+                      const struct sock_addr *ip, uint64_t now_ms, bool may_wait, struct node_limits_ticket *t,
                       enum node_limit_kind *kind)
 {
     t->e = NULL;
@@ -356,14 +371,21 @@ int node_limits_admit(struct node_limits *l, const uint8_t key[16], const struct
     e->last_ms = now_ms;
     prune_ips(e, now_ms, window_ms);
     int rc = 0;
+    bool wake = false;
     size_t at = ip_index(e, t->ip);
     if (ul->max_conns && e->active >= ul->max_conns) {
         *kind = NODE_LIMIT_CONNS;
         rc = ERR_LIMIT;
-    } else if (ul->devices && at == SIZE_MAX && !remote_has(e, t->ip, now_ms) &&
-               count_devices(e, now_ms) >= ul->devices) {
-        *kind = NODE_LIMIT_DEVICE;
-        rc = ERR_LIMIT;
+    } else if (ul->devices && at == SIZE_MAX && !remote_has(e, t->ip, now_ms)) {
+        if (may_wait && l->redis_url && atomic_load(&l->redis_up) && !remote_fresh(e, now_ms)) {
+            /* a new IP and no recent word from the other nodes: ask Redis first */
+            wake = !e->want;
+            e->want = true;
+            rc = ERR_NEED_MORE;
+        } else if (count_devices(e, now_ms) >= ul->devices) {
+            *kind = NODE_LIMIT_DEVICE;
+            rc = ERR_LIMIT;
+        }
     }
     if (rc == 0) {
         if (at == SIZE_MAX && e->n_ips < LIMITS_MAX_IPS) {
@@ -392,7 +414,9 @@ int node_limits_admit(struct node_limits *l, const uint8_t key[16], const struct
         t->rated = ul->bytes_per_sec != 0;
     }
     pthread_mutex_unlock(&b->mu);
-    if (rc < 0)
+    if (wake)
+        wake_sync(l);
+    if (rc == ERR_LIMIT)
         log_refusal(l, *kind, t->ip, now_ms);
     return rc;
 }
@@ -523,14 +547,15 @@ struct sync_job {
 
 /* Collects users with a device limit that were active within the window. */
 static size_t collect_jobs(struct node_limits *l, struct sync_job *jobs, size_t max, uint64_t now, uint64_t unow,
-                           uint64_t window_ms)
+                           uint64_t window_ms, bool only_want)
 {
     size_t n = 0;
     for (uint32_t bi = 0; bi < LIMITS_BUCKETS && n < max; bi++) {
         struct limits_bucket *b = &l->b[bi];
         pthread_mutex_lock(&b->mu);
         for (struct limits_entry *e = b->head; e && n < max; e = e->next) {
-            if (e->lim.devices == 0 || (e->refs == 0 && now - e->last_ms >= window_ms))
+            if (e->lim.devices == 0 || (e->refs == 0 && !e->want && now - e->last_ms >= window_ms) ||
+                (only_want && !e->want))
                 continue;
             struct sync_job *j = &jobs[n++];
             memcpy(j->key, e->key, 16);
@@ -541,7 +566,7 @@ static size_t collect_jobs(struct node_limits *l, struct sync_job *jobs, size_t 
                 ip_text(ip->ip, j->ips[j->n], sizeof(j->ips[0]));
                 j->score[j->n++] = ip->active ? unow : unow - (now - ip->last_ms);
             }
-            e->dirty = false;
+            e->dirty = e->want = false;
         }
         pthread_mutex_unlock(&b->mu);
     }
@@ -609,11 +634,11 @@ static void *sync_main(void *arg)
     struct node_limits *l = arg;
     redisContext *c = NULL;
     struct sync_job *jobs = malloc(LIMITS_SYNC_MAX_USERS * sizeof(*jobs));
-    uint64_t backoff_until = 0;
+    uint64_t backoff_until = 0, next_full = 0;
     bool was_up = false;
     for (;;) {
         pthread_mutex_lock(&l->stop_mu);
-        if (!l->stop) {
+        if (!l->stop && !l->wake) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             ts.tv_nsec += LIMITS_SYNC_TICK_MS * 1000000L;
@@ -622,6 +647,7 @@ static void *sync_main(void *arg)
             pthread_cond_timedwait(&l->stop_cv, &l->stop_mu, &ts);
         }
         bool stop = l->stop;
+        l->wake = false;
         pthread_mutex_unlock(&l->stop_mu);
         if (stop || jobs == NULL)
             break;
@@ -641,7 +667,11 @@ static void *sync_main(void *arg)
             continue;
         uint64_t window_ms = (uint64_t)atomic_load(&l->window_sec) * 1000;
         uint64_t unow = unix_ms();
-        size_t n = collect_jobs(l, jobs, LIMITS_SYNC_MAX_USERS, now, unow, window_ms);
+        /* a wake-up between ticks serves only the admissions waiting for a set */
+        bool full = now >= next_full;
+        if (full)
+            next_full = now + LIMITS_SYNC_TICK_MS;
+        size_t n = collect_jobs(l, jobs, LIMITS_SYNC_MAX_USERS, now, unow, window_ms, !full);
         if (n && !sync_round(l, c, jobs, n, unow, window_ms)) {
             redisFree(c);
             c = NULL;
@@ -725,6 +755,11 @@ void node_limits_free(struct node_limits *l)
     pthread_cond_destroy(&l->stop_cv);
     free(l->redis_url);
     free(l);
+}
+
+uint32_t node_limits_wait_ms(const struct node_limits *l)
+{
+    return l && l->redis_url ? l->timeout_ms + LIMITS_SYNC_TICK_MS / 10 : 0;
 }
 
 uint64_t node_limits_hits(const struct node_limits *l, enum node_limit_kind kind)

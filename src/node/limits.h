@@ -13,6 +13,7 @@
 #define VEIL_NODE_LIMITS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "net/relay.h"
@@ -33,6 +34,7 @@ struct node_limits_cfg {
     uint32_t redis_timeout_ms;          /* connect and command timeout; default 200 */
 };
 
+
 /* One user's limits; 0 = unlimited. */
 struct node_user_limits {
     uint32_t devices;
@@ -42,6 +44,9 @@ struct node_user_limits {
 
 struct node_limits;
 struct limits_entry;
+
+/* How long a session may wait for ERR_NEED_MORE answers (node_limits_admit) before deciding. */
+uint32_t node_limits_wait_ms(const struct node_limits *l);
 
 /* What an admitted tunnel holds until node_limits_release(). */
 struct node_limits_ticket {
@@ -67,9 +72,12 @@ bool node_limits_handshake(struct node_limits *l, const struct sock_addr *ip, ui
 
 /* Admits a tunnel of user `key` (16-byte VLESS key) from ip. 0 with *t filled, or ERR_LIMIT with
  * *kind set (counted; t->e stays NULL). A user without any limit is admitted without an entry
- * when ul is all zero. */
+ * when ul is all zero. With Redis up, a new IP of a device-limited user whose shared set this
+ * node has not read recently gives ERR_NEED_MORE when may_wait: the sync thread fetches the set
+ * at once; call again shortly (the caller bounds the wait, then passes may_wait = false to decide
+ * from what is known). */
 int node_limits_admit(struct node_limits *l, const uint8_t key[16], const struct node_user_limits *ul,
-                      const struct sock_addr *ip, uint64_t now_ms, struct node_limits_ticket *t,
+                      const struct sock_addr *ip, uint64_t now_ms, bool may_wait, struct node_limits_ticket *t,
                       enum node_limit_kind *kind);
 /* Releases what admit took (the IP stays in the set for the window). Idempotent. */
 void node_limits_release(struct node_limits *l, struct node_limits_ticket *t, uint64_t now_ms);

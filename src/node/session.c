@@ -73,6 +73,9 @@ struct session {
     uint64_t moved_up, moved_down; /* bytes moved by relays already replaced */
     struct node_udp *udp; /* UDP / Mux tunnels (node/udp.h) */
     struct node_limits_ticket ticket; /* device / connection slot while the tunnel lives */
+    struct vless_flow_decision flow_d;  /* kept while admission waits for Redis */
+    struct loop_timer limit_timer;      /* retries that admission */
+    uint64_t limit_until;               /* then decides without waiting */
 };
 
 static const char *const state_names[NODE_SS__COUNT] = {
@@ -140,6 +143,7 @@ static void session_close(struct session *s, enum node_close_reason why, int err
     s->state = NODE_SS_CLOSED;
     loop_timer_stop(w->loop, &s->deadline);
     loop_timer_stop(w->loop, &s->splice_timer);
+    loop_timer_stop(w->loop, &s->limit_timer);
     if (s->tdial)
         node_dial_cancel(s->tdial);
     if (s->ddial)
@@ -369,25 +373,39 @@ static void send_flight(struct session *s)
 }
 
 /* Device and connection limits of the user (node/limits.h); a refusal closes without a response,
- * as for an unknown user. */
-static bool admit(struct session *s)
+ * as for an unknown user. 1: go on; 0: waiting for the shared device set (limit_timer retries);
+ * -1: refused and closed. */
+static int admit(struct session *s)
 {
     const struct node_inbound *ib = s->in->ib;
     uint64_t tag = s->req.user->tag;
     if (tag >= ib->n_users)
-        return true;
+        return 1;
     const struct node_user *u = &ib->users[tag];
     struct node_user_limits ul = {u->device_limit, u->max_conns, u->speed_limit};
+    struct node_limits *l = s->w->rt->limits;
+    uint64_t now = loop_now(s->w->loop);
+    if (s->limit_until == 0)
+        s->limit_until = now + node_limits_wait_ms(l);
     enum node_limit_kind kind;
-    if (node_limits_admit(s->w->rt->limits, s->req.user->key, &ul, &s->peer, loop_now(s->w->loop), &s->ticket,
-                          &kind) == 0)
-        return true;
+    int rc = node_limits_admit(l, s->req.user->key, &ul, &s->peer, now, now < s->limit_until, &s->ticket, &kind);
+    if (rc == 0)
+        return 1;
+    if (rc == ERR_NEED_MORE) {
+        loop_io_stop(s->w->loop, &s->cio);
+        if (loop_timer_start(s->w->loop, &s->limit_timer, 10, 0) == 0)
+            return 0;
+        rc = node_limits_admit(l, s->req.user->key, &ul, &s->peer, now, false, &s->ticket, &kind);
+        if (rc == 0)
+            return 1;
+    }
     log_debug("node", s->id, "limit_refused", LF_STR("kind", node_limit_kind_str(kind)));
     session_close(s, NODE_CR_LIMIT, ERR_LIMIT);
-    return false;
+    return -1;
 }
 
 static void dest_dialed(void *arg, enum node_dial_result res, int err, int fd, const struct sock_addr *peer);
+static void accept_tunnel(struct session *s);
 static void start_udp(struct session *s, const struct vless_flow_decision *d);
 
 /* Client bytes after the handshake: VLESS header, then hand-off to the relay. */
@@ -432,8 +450,22 @@ static void on_vless_bytes(struct session *s)
         session_close(s, NODE_CR_FLOW, ERR_AUTH);
         return;
     }
-    if (!admit(s))
+    s->flow_d = d;
+    accept_tunnel(s);
+}
+
+static void on_limit_timer(struct loop *loop, struct loop_timer *t)
+{
+    (void)loop;
+    accept_tunnel(container_of(t, struct session, limit_timer));
+}
+
+/* The request is valid and its flow allowed: limits, then UDP or a destination dial. */
+static void accept_tunnel(struct session *s)
+{
+    if (admit(s) <= 0)
         return;
+    const struct vless_flow_decision d = s->flow_d;
     if (s->req.cmd != VLESS_CMD_TCP) {
         start_udp(s, &d); /* UDP (command 2) and Mux/XUDP: node/udp.h */
         return;
@@ -456,7 +488,7 @@ static void on_vless_bytes(struct session *s)
             return;
         }
     }
-    rc = node_dial_start(s->w->dialer, host, a->port, NODE_DIAL_DEFAULT, dest_dialed, s, &s->ddial);
+    int rc = node_dial_start(s->w->dialer, host, a->port, NODE_DIAL_DEFAULT, dest_dialed, s, &s->ddial);
     if (rc < 0)
         session_close(s, NODE_CR_DIAL, rc);
 }
@@ -927,6 +959,7 @@ int node_session_start(struct node_worker *w, size_t inbound, int fd, const stru
     reality_target_init(&s->target);
     loop_io_init(&s->cio, fd, on_client);
     loop_timer_init(&s->deadline, on_deadline);
+    loop_timer_init(&s->limit_timer, on_limit_timer);
     loop_timer_init(&s->splice_timer, on_splice_timer);
     loop_task_init(&s->free_task, session_free_task);
     atomic_fetch_add(&w->stats.accepted, 1);

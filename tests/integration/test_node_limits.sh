@@ -151,7 +151,7 @@ REDIS=$(command -v redis-server || true)
 if [[ -z $REDIS ]]; then
   echo "SKIP: redis-server not installed (Redis sharing not tested)"
 else
-  R_PORT=$(free_port) A_PORT=$(free_port) B_PORT=$(free_port)
+  R_PORT=$(free_port) A_PORT=$(free_port) B_PORT=$(free_port) C_PORT=$(free_port)
   (cd "$WORK" && exec "$REDIS" --port "$R_PORT" --bind 127.0.0.1 --save '' --appendonly no) >"$WORK/redis.log" 2>&1 &
   REDIS_PID=$!
   PIDS+=($REDIS_PID)
@@ -159,21 +159,26 @@ else
   RED=", \"limits\": {\"deviceWindowSec\": 60}, \"redis\": {\"url\": \"redis://127.0.0.1:$R_PORT/3\"}"
   node_config "$WORK/a.json" "$A_PORT" "$RED"
   node_config "$WORK/b.json" "$B_PORT" "$RED"
+  node_config "$WORK/c.json" "$C_PORT" "$RED"
   bg nodea "$VEIL_BIN/veil-node" -c "$WORK/a.json"
   bg nodeb "$VEIL_BIN/veil-node" -c "$WORK/b.json"
-  wait_port "$A_PORT"; wait_port "$B_PORT"
+  bg nodec "$VEIL_BIN/veil-node" -c "$WORK/c.json"
+  wait_port "$A_PORT"; wait_port "$B_PORT"; wait_port "$C_PORT"
   A2=$(client ra2 $DEV xtls-rprx-vision $A_PORT 127.0.0.2)
   B3=$(client rb3 $DEV xtls-rprx-vision $B_PORT 127.0.0.3)
   A4=$(client ra4 $DEV xtls-rprx-vision $A_PORT 127.0.0.4)
   B2=$(client rb2 $DEV xtls-rprx-vision $B_PORT 127.0.0.2)
+  C4=$(client rc4 $DEV xtls-rprx-vision $C_PORT 127.0.0.4)
   hello "$A2" || fail "redis: device 1 on node A refused"
-  sleep 1.2
-  hello "$B3" || fail "redis: device 2 on node B refused"
   sleep 1.2 # the sync thread runs every 0.5 s
+  hello "$B3" || fail "redis: device 2 on node B refused"
+  sleep 1.2
+  # node C has never seen this user: its first tunnel waits for the shared set and is refused
+  if hello "$C4"; then fail "redis: node C let a third device in on the user's first tunnel there"; fi
   if hello "$A4"; then fail "redis: node A let a third device in (it should know node B's)"; fi
   hello "$B2" || fail "redis: node B refused a device node A already counts"
   members=$("${REDIS%-server}-cli" -p "$R_PORT" -n 3 zcard "veil:dev:b831381d63240000ad4f8cda48b30811" 2>/dev/null || echo "?")
-  ok "device limit 2 across two nodes via Redis: A(.2) + B(.3) served, A(.4) refused, B(.2) served; set has $members members"
+  ok "device limit 2 across two nodes via Redis: A(.2) + B(.3) served, C(.4, first tunnel there) and A(.4) refused, B(.2) served; set has $members members"
   # Redis gone: nodes keep serving from their own sets.
   kill "$REDIS_PID" 2>/dev/null || true
   sleep 0.5

@@ -40,23 +40,23 @@ static void test_device_limit(void **state)
     struct node_limits_ticket t1, t2, t3, t4;
     enum node_limit_kind kind = NODE_LIMIT__COUNT;
     uint64_t now = 1000000;
-    assert_int_equal(node_limits_admit(l, KEY_A, &ul, &a, now, &t1, &kind), 0);
-    assert_int_equal(node_limits_admit(l, KEY_A, &ul, &b, now, &t2, &kind), 0);
-    assert_int_equal(node_limits_admit(l, KEY_A, &ul, &c, now, &t3, &kind), ERR_LIMIT);
+    assert_int_equal(node_limits_admit(l, KEY_A, &ul, &a, now, false, &t1, &kind), 0);
+    assert_int_equal(node_limits_admit(l, KEY_A, &ul, &b, now, false, &t2, &kind), 0);
+    assert_int_equal(node_limits_admit(l, KEY_A, &ul, &c, now, false, &t3, &kind), ERR_LIMIT);
     assert_int_equal(kind, NODE_LIMIT_DEVICE);
     assert_null(t3.e);
     /* an IP in the set keeps working; another user is independent */
-    assert_int_equal(node_limits_admit(l, KEY_A, &ul, &a, now, &t4, &kind), 0);
-    assert_int_equal(node_limits_admit(l, KEY_B, &ul, &c, now, &t3, &kind), 0);
+    assert_int_equal(node_limits_admit(l, KEY_A, &ul, &a, now, false, &t4, &kind), 0);
+    assert_int_equal(node_limits_admit(l, KEY_B, &ul, &c, now, false, &t3, &kind), 0);
     assert_int_equal(node_limits_devices(l, KEY_A, now), 2);
     /* closed tunnels keep their IP for the window... */
     node_limits_release(l, &t1, now);
     node_limits_release(l, &t2, now);
     node_limits_release(l, &t4, now);
     node_limits_release(l, &t4, now); /* idempotent */
-    assert_int_equal(node_limits_admit(l, KEY_A, &ul, &c, now + 59000, &t1, &kind), ERR_LIMIT);
+    assert_int_equal(node_limits_admit(l, KEY_A, &ul, &c, now + 59000, false, &t1, &kind), ERR_LIMIT);
     /* ...and no longer after it */
-    assert_int_equal(node_limits_admit(l, KEY_A, &ul, &c, now + 60000, &t1, &kind), 0);
+    assert_int_equal(node_limits_admit(l, KEY_A, &ul, &c, now + 60000, false, &t1, &kind), 0);
     assert_int_equal(node_limits_devices(l, KEY_A, now + 60000), 1);
     node_limits_release(l, &t1, now + 60000);
     node_limits_release(l, &t3, now + 60000);
@@ -72,11 +72,11 @@ static void test_active_ip_never_expires(void **state)
     struct sock_addr a = v4("10.0.0.1:1"), b = v4("10.0.0.2:1");
     struct node_limits_ticket t1, t2;
     enum node_limit_kind kind;
-    assert_int_equal(node_limits_admit(l, KEY_A, &ul, &a, 5000, &t1, &kind), 0);
+    assert_int_equal(node_limits_admit(l, KEY_A, &ul, &a, 5000, false, &t1, &kind), 0);
     /* a tunnel still open an hour later still holds its device slot */
-    assert_int_equal(node_limits_admit(l, KEY_A, &ul, &b, 5000 + 3600000, &t2, &kind), ERR_LIMIT);
+    assert_int_equal(node_limits_admit(l, KEY_A, &ul, &b, 5000 + 3600000, false, &t2, &kind), ERR_LIMIT);
     node_limits_release(l, &t1, 5000 + 3600000);
-    assert_int_equal(node_limits_admit(l, KEY_A, &ul, &b, 5000 + 3600000 + 10000, &t2, &kind), 0);
+    assert_int_equal(node_limits_admit(l, KEY_A, &ul, &b, 5000 + 3600000 + 10000, false, &t2, &kind), 0);
     node_limits_release(l, &t2, 0);
     node_limits_free(l);
 }
@@ -89,18 +89,18 @@ static void test_max_conns(void **state)
     struct sock_addr a = v4("127.0.0.2:1");
     struct node_limits_ticket t[3];
     enum node_limit_kind kind;
-    assert_int_equal(node_limits_admit(l, KEY_A, &ul, &a, 1, &t[0], &kind), 0);
-    assert_int_equal(node_limits_admit(l, KEY_A, &ul, &a, 1, &t[1], &kind), 0);
-    assert_int_equal(node_limits_admit(l, KEY_A, &ul, &a, 1, &t[2], &kind), ERR_LIMIT);
+    assert_int_equal(node_limits_admit(l, KEY_A, &ul, &a, 1, false, &t[0], &kind), 0);
+    assert_int_equal(node_limits_admit(l, KEY_A, &ul, &a, 1, false, &t[1], &kind), 0);
+    assert_int_equal(node_limits_admit(l, KEY_A, &ul, &a, 1, false, &t[2], &kind), ERR_LIMIT);
     assert_int_equal(kind, NODE_LIMIT_CONNS);
     node_limits_release(l, &t[0], 2);
-    assert_int_equal(node_limits_admit(l, KEY_A, &ul, &a, 2, &t[2], &kind), 0);
+    assert_int_equal(node_limits_admit(l, KEY_A, &ul, &a, 2, false, &t[2], &kind), 0);
     node_limits_release(l, &t[1], 2);
     node_limits_release(l, &t[2], 2);
     assert_int_equal(node_limits_hits(l, NODE_LIMIT_CONNS), 1);
     /* a user without limits takes no entry */
     struct node_user_limits none = {0};
-    assert_int_equal(node_limits_admit(l, KEY_B, &none, &a, 2, &t[0], &kind), 0);
+    assert_int_equal(node_limits_admit(l, KEY_B, &none, &a, 2, false, &t[0], &kind), 0);
     assert_null(t[0].e);
     assert_null(node_limits_rate(&t[0], RELAY_A_TO_B).take);
     node_limits_free(l);
@@ -114,8 +114,8 @@ static void test_speed_shared(void **state)
     struct sock_addr a = v4("127.0.0.2:1");
     struct node_limits_ticket t1, t2;
     enum node_limit_kind kind;
-    assert_int_equal(node_limits_admit(l, KEY_A, &ul, &a, 1, &t1, &kind), 0);
-    assert_int_equal(node_limits_admit(l, KEY_A, &ul, &a, 1, &t2, &kind), 0);
+    assert_int_equal(node_limits_admit(l, KEY_A, &ul, &a, 1, false, &t1, &kind), 0);
+    assert_int_equal(node_limits_admit(l, KEY_A, &ul, &a, 1, false, &t2, &kind), 0);
     struct relay_shared_rate r1 = node_limits_rate(&t1, RELAY_B_TO_A), r2 = node_limits_rate(&t2, RELAY_B_TO_A);
     struct relay_shared_rate up = node_limits_rate(&t1, RELAY_A_TO_B);
     assert_non_null(r1.take);
@@ -189,8 +189,8 @@ static void test_redis_down_falls_back(void **state)
     struct sock_addr a = v4("127.0.0.2:1"), b = v4("127.0.0.3:1");
     struct node_limits_ticket t1, t2;
     enum node_limit_kind kind;
-    assert_int_equal(node_limits_admit(l, KEY_A, &ul, &a, 1000, &t1, &kind), 0);
-    assert_int_equal(node_limits_admit(l, KEY_A, &ul, &b, 1000, &t2, &kind), ERR_LIMIT);
+    assert_int_equal(node_limits_admit(l, KEY_A, &ul, &a, 1000, true, &t1, &kind), 0);
+    assert_int_equal(node_limits_admit(l, KEY_A, &ul, &b, 1000, true, &t2, &kind), ERR_LIMIT);
     assert_false(node_limits_redis_up(l));
     node_limits_release(l, &t1, 1000);
     node_limits_free(l);
@@ -217,7 +217,7 @@ static void *hammer_main(void *arg)
         uint8_t key[16] = {(uint8_t)(i % 7)};
         struct node_limits_ticket t;
         enum node_limit_kind kind;
-        if (node_limits_admit(h->l, key, &ul, &a, 1000 + (uint64_t)i, &t, &kind) < 0) {
+        if (node_limits_admit(h->l, key, &ul, &a, 1000 + (uint64_t)i, true, &t, &kind) < 0) {
             h->refused++;
             continue;
         }
