@@ -17,7 +17,10 @@ REDIS_CLI=$(command -v redis-cli || true)
 TMP=$(mktemp -d /tmp/veil-hubredis.XXXXXX)
 PA= PB= PR=
 cleanup() {
-    for p in $PA $PB $PR; do kill -KILL "$p" 2>/dev/null || true; done
+    for p in $PA $PB $PR; do
+        kill -KILL "$p" 2>/dev/null || true
+        wait "$p" 2>/dev/null || true
+    done
     rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -142,8 +145,7 @@ fi
 echo "ok: scheduler lock held by one hub (a=$na b=$nb)"
 
 # --- Redis down: both keep serving ------------------------------------------------------------------
-kill -KILL "$PR"
-wait "$PR" 2>/dev/null || true
+{ kill -KILL "$PR"; wait "$PR"; } 2>/dev/null || true
 PR=
 for p in "$PORTA" "$PORTB"; do
     for t in "$TOK1" "$TOK2"; do
