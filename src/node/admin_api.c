@@ -423,6 +423,11 @@ static bool authorized(const struct node_admin_api *api, const struct node_http_
     return n == t && secure_memcmp(h, api->token, t) == 0;
 }
 
+bool node_admin_api_authorized(const struct node_admin_api *api, const struct node_http_req *req)
+{
+    return authorized(api, req);
+}
+
 void node_admin_api_handle(void *arg, const struct node_http_req *req, struct node_http_resp *resp)
 {
     struct node_admin_api *api = arg;

@@ -14,6 +14,7 @@
 #ifndef VEIL_NODE_ADMIN_API_H
 #define VEIL_NODE_ADMIN_API_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "node/config.h"
@@ -37,6 +38,10 @@ void node_admin_api_free(struct node_admin_api *api);
 
 /* A node_http_handler; arg is the api. Thread-safe against the functions below. */
 void node_admin_api_handle(void *arg, const struct node_http_req *req, struct node_http_resp *resp);
+
+/* Whether the request carries the admin token (always true without one), for routes served
+ * next to these (node/usage_api.h). Constant-time comparison. */
+bool node_admin_api_authorized(const struct node_admin_api *api, const struct node_http_req *req);
 
 /* The effective config for a new file text, without keeping it (the caller checks it, e.g.
  * that listeners did not change, before node_admin_api_rebase). NULL with messages in c. */

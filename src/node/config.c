@@ -1175,6 +1175,8 @@ static void parse_veil(struct cfg_ctx *c, const json_t *v, struct node_cfg *cfg)
                                        "adminListen",
                                        "adminToken",
                                        "metricsListen",
+                                       "metricsTopUsers",
+                                       "usageReportSec",
                                        "stateDir",
                                        "hub",
                                        "limits",
@@ -1216,6 +1218,8 @@ static void parse_veil(struct cfg_ctx *c, const json_t *v, struct node_cfg *cfg)
             cfg->admin_token = xstrdup(s);
     }
     get_listen_addr(c, v, "metricsListen", &cfg->metrics_listen);
+    get_u32_field(c, v, "metricsTopUsers", 0, 1000, &cfg->metrics_top_users);
+    get_u32_field(c, v, "usageReportSec", 1, 3600, &cfg->usage_report_sec);
     json_t *hub;
     if (cfg_get_obj(c, v, "hub", &hub) == 1) {
         size_t mark = cfg_push_key(c, "hub");
@@ -1350,6 +1354,7 @@ static struct node_cfg *cfg_new_defaults(void)
     cfg->hub_poll_sec = 20;
     cfg->hub_push_sec = 60;
     cfg->udp_idle_timeout_sec = 60;
+    cfg->usage_report_sec = 5;
     cfg->device_window_sec = 300;
     cfg->redis_timeout_ms = 200;
     return cfg;

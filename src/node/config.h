@@ -107,6 +107,8 @@ struct node_cfg {
     char *admin_listen;   /* "127.0.0.1:9090"; NULL = off */
     char *admin_token;    /* bearer token for the admin API; NULL = none (loopback trust) */
     char *metrics_listen; /* NULL = off */
+    uint32_t metrics_top_users; /* per-user series on /metrics for the top N by bytes; 0 = none */
+    uint32_t usage_report_sec;  /* running tunnels report per-user bytes this often, default 5 */
     char *state_dir;      /* NULL = none */
 
     /* veil.hub: pull users from veil-hub, push health (node/hubsync.h); hub_url NULL = off */

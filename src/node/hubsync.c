@@ -44,6 +44,9 @@ struct node_hubsync {
     atomic_bool final_push; /* stopping, but the last usage push may still run (short timeout) */
     struct sync_users_resp table;
     atomic_uint_least64_t revision, pulls, pushes;
+    /* last attempts, for the health endpoint: unix ms (0 = none yet) and result (0 or ERR_*) */
+    _Atomic int64_t last_pull_ms, last_push_ms, last_pull_ok_ms, last_push_ok_ms;
+    _Atomic int last_pull_rc, last_push_rc;
     /* usage accumulated since the last batch was taken */
     struct usage_slot *usage;
     size_t n_usage, cap_usage;
@@ -608,6 +611,17 @@ static uint64_t jitter(uint64_t ms)
     return ms + (ms / 5 ? r % (ms / 5) : 0);
 }
 
+static void note_attempt(_Atomic int64_t *at, _Atomic int64_t *ok_at, _Atomic int *last_rc, int rc)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    atomic_store(at, ms);
+    atomic_store(last_rc, rc < 0 ? rc : 0);
+    if (rc >= 0)
+        atomic_store(ok_at, ms);
+}
+
 static void *run(void *arg)
 {
     struct node_hubsync *s = arg;
@@ -617,6 +631,7 @@ static void *run(void *arg)
         uint64_t t = now_ms();
         if (t >= next_pull) {
             int rc = pull(s);
+            note_attempt(&s->last_pull_ms, &s->last_pull_ok_ms, &s->last_pull_rc, rc);
             if (rc < 0) {
                 pull_backoff = pull_backoff ? pull_backoff * 2 : 1000;
                 if (pull_backoff > BACKOFF_MAX_MS)
@@ -630,6 +645,7 @@ static void *run(void *arg)
         }
         if (t >= next_push) {
             int rc = push(s);
+            note_attempt(&s->last_push_ms, &s->last_push_ok_ms, &s->last_push_rc, rc);
             int src = save_usage(s);
             if (src < 0)
                 log_err("node", 0, "hub_usage_save_failed", LF_STR("err", err_str(src)));
@@ -774,4 +790,20 @@ uint64_t node_hubsync_pulls(struct node_hubsync *s)
 uint64_t node_hubsync_pushes(struct node_hubsync *s)
 {
     return atomic_load(&s->pushes);
+}
+
+void node_hubsync_status(struct node_hubsync *s, struct node_hubsync_status *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (s == NULL)
+        return;
+    out->revision = atomic_load(&s->revision);
+    out->pulls = atomic_load(&s->pulls);
+    out->pushes = atomic_load(&s->pushes);
+    out->last_pull_ms = atomic_load(&s->last_pull_ms);
+    out->last_pull_ok_ms = atomic_load(&s->last_pull_ok_ms);
+    out->last_pull_rc = atomic_load(&s->last_pull_rc);
+    out->last_push_ms = atomic_load(&s->last_push_ms);
+    out->last_push_ok_ms = atomic_load(&s->last_push_ok_ms);
+    out->last_push_rc = atomic_load(&s->last_push_rc);
 }

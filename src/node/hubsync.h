@@ -62,4 +62,13 @@ uint64_t node_hubsync_revision(struct node_hubsync *s);
 uint64_t node_hubsync_pulls(struct node_hubsync *s);
 uint64_t node_hubsync_pushes(struct node_hubsync *s);
 
+/* Sync state for the health endpoint and metrics. Times are unix ms, 0 = never. */
+struct node_hubsync_status {
+    uint64_t revision, pulls, pushes;
+    int64_t last_pull_ms, last_pull_ok_ms, last_push_ms, last_push_ok_ms;
+    int last_pull_rc, last_push_rc; /* result of the last attempt: 0 or an ERR_* code */
+};
+/* NULL gives all zeros. Any thread. */
+void node_hubsync_status(struct node_hubsync *s, struct node_hubsync_status *out);
+
 #endif

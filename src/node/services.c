@@ -15,6 +15,9 @@
 #include "node/overlay.h"
 #include "node/session.h"
 #include "node/state.h"
+#include "node/telemetry.h"
+#include "node/usage.h"
+#include "node/usage_api.h"
 
 struct node_services {
     struct node_runtime *rt;
@@ -24,6 +27,8 @@ struct node_services {
     struct metrics_registry *reg;
     struct metrics_family *conns, *active, *bytes, *closed, *users, *dns;
     struct metrics_family *limit_hits; /* node/limits.h refusals by kind */
+    struct node_telemetry *tm;         /* the other /metrics families (node/telemetry.h) */
+    struct node_usage_api *uapi;       /* usage and health routes (node/usage_api.h) */
 };
 
 /* ---- files ---- */
@@ -178,7 +183,7 @@ static int metrics_init(struct node_services *s)
     if (!s->conns || !s->active || !s->bytes || !s->closed || !s->users || !s->dns || !s->limit_hits)
         return ERR_NOMEM;
     metrics_family_on_collect(s->conns, collect, s);
-    return 0;
+    return node_telemetry_register(s->reg, s->rt, &s->tm);
 }
 
 /* ---- lifecycle ---- */
@@ -244,9 +249,15 @@ int node_services_start(struct node_runtime *rt, const char *path, const struct 
             log_err("node", 0, "hub_sync_not_started", LF_STR("err", *err ? err : err_str(rc)));
             goto fail;
         }
+        node_usage_set_hubsync(rt->usage, s->hub); /* hub users' bytes go to the hub */
         log_info("node", 0, "hub_sync_started", LF_STR("url", cfg->hub_url), LF_UINT("poll_sec", cfg->hub_poll_sec));
     }
-    struct node_admin_opts ao = {cfg->metrics_listen, cfg->admin_listen, s->reg, node_admin_api_handle, s->api};
+    s->uapi = node_usage_api_new(rt, s->api, s->hub);
+    if (s->uapi == NULL) {
+        rc = ERR_NOMEM;
+        goto fail;
+    }
+    struct node_admin_opts ao = {cfg->metrics_listen, cfg->admin_listen, s->reg, node_usage_api_handle, s->uapi};
     rc = node_admin_start(&ao, &s->admin);
     if (rc < 0) {
         log_err("node", 0, "services_listen_failed", LF_STR("err", err_str(rc)));
@@ -326,10 +337,13 @@ void node_services_stop(struct node_services *s)
 {
     if (s == NULL)
         return;
-    node_hubsync_stop(s->hub); /* before the api it installs through */
-    node_admin_stop(s->admin);
+    node_usage_set_hubsync(s->rt->usage, NULL); /* no report enters hub sync from here on */
+    node_admin_stop(s->admin);                  /* no request reads hub sync from here on */
+    node_hubsync_stop(s->hub);                  /* before the api it installs through */
     node_admin_api_free(s->api);
+    node_usage_api_free(s->uapi);
     metrics_registry_free(s->reg);
+    node_telemetry_free(s->tm);
     free(s);
 }
 

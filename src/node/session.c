@@ -12,7 +12,9 @@
 #include "core/log.h"
 #include "net/proxy_proto.h"
 #include "net/relay.h"
+#include "node/telemetry.h"
 #include "node/udp.h"
+#include "node/usage.h"
 #include "node/worker.h"
 #include "tunnel/xprt.h"
 #include "reality/client_hello.h"
@@ -73,6 +75,9 @@ struct session {
     uint64_t moved_up, moved_down; /* bytes moved by relays already replaced */
     struct node_udp *udp; /* UDP / Mux tunnels (node/udp.h) */
     struct node_limits_ticket ticket; /* device / connection slot while the tunnel lives */
+    struct loop_timer acct;           /* books the tunnel's bytes every veil.usageReportSec */
+    uint64_t acct_up, acct_down;      /* bytes booked so far (moved_* + the relay's) */
+    bool acct_open;                   /* counted as an open tunnel of the user (node/usage.h) */
     struct vless_flow_decision flow_d;  /* kept while admission waits for Redis */
     struct loop_timer limit_timer;      /* retries that admission */
     uint64_t limit_until;               /* then decides without waiting */
@@ -133,12 +138,28 @@ static void close_fd(struct session *s, struct loop_io *io, int *fd)
     *fd = -1;
 }
 
+static void account(struct session *s);
+
+/* Debug lines whose volume a prober controls (fallback reasons, failed handshakes, refused
+ * requests) pass the process-wide limit of node/telemetry.h; *suppressed = lines dropped since
+ * the last one that passed. */
+static bool probe_log(struct session *s, uint64_t *suppressed)
+{
+    *suppressed = 0;
+    return log_enabled(LOG_LEVEL_DEBUG) && node_tm_log_allow(loop_now(s->w->loop), suppressed);
+}
+
 /* Ends the session: everything is released at the end of the loop iteration. */
 static void session_close(struct session *s, enum node_close_reason why, int err)
 {
     if (s->state == NODE_SS_CLOSED)
         return;
     struct node_worker *w = s->w;
+    account(s); /* bytes since the last tick, e.g. closed with the relay running (node stopping) */
+    loop_timer_stop(w->loop, &s->acct);
+    if (s->acct_open)
+        node_usage_close(w->rt->usage, s->req.user->key);
+    s->acct_open = false;
     enum node_session_state was = s->state;
     s->state = NODE_SS_CLOSED;
     loop_timer_stop(w->loop, &s->deadline);
@@ -161,8 +182,11 @@ static void session_close(struct session *s, enum node_close_reason why, int err
     atomic_fetch_sub(&w->stats.active, 1);
     if ((unsigned)why < 16)
         atomic_fetch_add(&w->stats.close_reasons[why], 1);
-    log_debug("node", s->id, "close", LF_STR("reason", node_close_reason_str(why)),
-              LF_STR("state", node_session_state_str(was)), LF_STR("err", err ? err_str(err) : ""));
+    uint64_t sup = 0; /* sessions that never authenticated are probes: rate-limited lines */
+    if (s->decision == DECIDE_AUTHENTICATED || probe_log(s, &sup))
+        log_debug("node", s->id, "close", LF_STR("reason", node_close_reason_str(why)),
+                  LF_STR("state", node_session_state_str(was)), LF_STR("err", err ? err_str(err) : ""),
+                  LF_UINT("suppressed", sup));
     s->link.prev->next = s->link.next;
     s->link.next->prev = s->link.prev;
     s->link.prev = s->link.next = &s->link;
@@ -235,25 +259,58 @@ static int mirror(struct session *s)
 
 /* ---- fallback: a transparent relay to the target (spec/reality.md §6) ---- */
 
-/* Per-user bytes (application bytes each way, direct copy included) for the hub's usage push. */
-static void account(struct session *s, uint64_t up, uint64_t down)
+/* Books the bytes moved and not booked yet (application bytes each way, Vision direct copy and
+ * splice included): a tunnel's go to its user (node/usage.h, which feeds hub sync) and the
+ * worker's totals, a probe's to the fallback volume. Runs on the periodic tick, when the relay
+ * ends and when the session closes, so every byte is booked exactly once. */
+static void account(struct session *s)
 {
-    struct node_hubsync *h = atomic_load(&s->w->rt->hubsync);
+    if (s->state != NODE_SS_RELAY && s->state != NODE_SS_FALLBACK_RELAY)
+        return;
+    struct node_worker *w = s->w;
+    uint64_t up = s->moved_up + relay_bytes(&s->relay, RELAY_A_TO_B);
+    uint64_t down = s->moved_down + relay_bytes(&s->relay, RELAY_B_TO_A);
+    uint64_t dup = up - s->acct_up, ddown = down - s->acct_down;
+    if (dup == 0 && ddown == 0)
+        return;
+    s->acct_up = up;
+    s->acct_down = down;
+    if (s->state == NODE_SS_FALLBACK_RELAY) {
+        node_tm_add(NODE_TM_FALLBACK_UP, dup);
+        node_tm_add(NODE_TM_FALLBACK_DOWN, ddown);
+        return;
+    }
+    atomic_fetch_add(&w->stats.bytes_up, dup);
+    atomic_fetch_add(&w->stats.bytes_down, ddown);
     const struct node_inbound *ib = s->in->ib;
-    uint64_t tag = s->req.user != NULL ? s->req.user->tag : UINT64_MAX;
-    if (h != NULL && tag < ib->n_users)
-        node_hubsync_add_usage(h, ib->users[tag].hub_id, up, down);
+    uint64_t tag = s->req.user->tag;
+    node_usage_add(w->rt->usage, s->req.user->key, tag < ib->n_users ? ib->users[tag].hub_id : 0, dup, ddown);
+}
+
+static void on_acct(struct loop *loop, struct loop_timer *t)
+{
+    (void)loop;
+    account(container_of(t, struct session, acct));
+}
+
+/* The user has one more tunnel up (closed in session_close). */
+static void open_tunnel(struct session *s)
+{
+    const struct node_inbound *ib = s->in->ib;
+    uint64_t tag = s->req.user->tag;
+    s->acct_open = node_usage_open(s->w->rt->usage, s->req.user->key, tag < ib->n_users ? ib->users[tag].hub_id : 0);
+}
+
+static void start_acct(struct session *s)
+{
+    uint32_t sec = s->snap->cfg->usage_report_sec ? s->snap->cfg->usage_report_sec : 5;
+    (void)loop_timer_start(s->w->loop, &s->acct, (uint64_t)sec * 1000, (uint64_t)sec * 1000); /* best effort */
 }
 
 static void relay_done(struct relay *r, enum relay_reason reason, int err)
 {
     struct session *s = container_of(r, struct session, relay);
-    struct node_worker *w = s->w;
-    uint64_t up = s->moved_up + relay_bytes(r, RELAY_A_TO_B), down = s->moved_down + relay_bytes(r, RELAY_B_TO_A);
-    atomic_fetch_add(&w->stats.bytes_up, up);
-    atomic_fetch_add(&w->stats.bytes_down, down);
-    if (s->state == NODE_SS_RELAY)
-        account(s, up, down);
+    account(s);
     s->relay_started = false; /* already stopped */
     enum node_close_reason why = s->state == NODE_SS_FALLBACK_RELAY ? NODE_CR_FALLBACK_DONE : NODE_CR_DONE;
     if (reason == RELAY_REASON_NOMEM)
@@ -301,6 +358,7 @@ static void start_fallback(struct session *s)
         return;
     }
     s->relay_started = true;
+    start_acct(s);
     buf_dispose(&s->cin);
     buf_dispose(&s->tout);
     reality_target_dispose(&s->target);
@@ -313,7 +371,9 @@ static void fail_tls(struct session *s, int err)
     /* An alert the engine chose is already in cout; best effort. */
     if (s->cfd >= 0)
         (void)write_some(s->cfd, &s->cout);
-    log_debug("node", s->id, "tls_failed", LF_STR("err", tls13_err_str(err)));
+    uint64_t sup;
+    if (probe_log(s, &sup))
+        log_debug("node", s->id, "tls_failed", LF_STR("err", tls13_err_str(err)), LF_UINT("suppressed", sup));
     reality_outcome_count(REALITY_OUTCOME_HANDSHAKE_FAILED);
     session_close(s, NODE_CR_TLS, err);
 }
@@ -437,7 +497,11 @@ static void on_vless_bytes(struct session *s)
         return;
     }
     if (rc < 0 || s->req.action != VLESS_ACT_ACCEPT) {
-        log_debug("node", s->id, "vless_rejected", LF_STR("reason", vless_hdr_reason_str(s->req.reason)));
+        uint64_t sup;
+        node_tm_vless_reject(s->req.reason); /* VLESS_HR_OK: malformed */
+        if (probe_log(s, &sup))
+            log_debug("node", s->id, "vless_rejected", LF_STR("reason", vless_hdr_reason_str(s->req.reason)),
+                      LF_UINT("suppressed", sup));
         session_close(s, NODE_CR_VLESS, rc < 0 ? rc : ERR_AUTH);
         return;
     }
@@ -446,7 +510,11 @@ static void on_vless_bytes(struct session *s)
     struct vless_flow_decision d =
         vless_flow_decide(s->req.user->flow, s->req.addons.flow, s->req.cmd, body, body_len);
     if (!d.allow) {
-        log_debug("node", s->id, "flow_refused", LF_STR("reason", vless_flow_reason_str(d.reason)));
+        uint64_t sup;
+        node_tm_flow_reject(d.reason);
+        if (probe_log(s, &sup))
+            log_debug("node", s->id, "flow_refused", LF_STR("reason", vless_flow_reason_str(d.reason)),
+                      LF_UINT("suppressed", sup));
         session_close(s, NODE_CR_FLOW, ERR_AUTH);
         return;
     }
@@ -540,6 +608,8 @@ static void dest_dialed(void *arg, enum node_dial_result res, int err, int fd, c
     s->ddial = NULL;
     (void)peer;
     if (res != NODE_DIAL_OK) {
+        if (res == NODE_DIAL_DNS_FAILED)
+            node_tm_add(NODE_TM_DNS_FAILURES, 1);
         log_debug("node", s->id, "dial_failed", LF_STR("result", node_dial_result_str(res)),
                   LF_STR("err", err_str(err)));
         session_close(s, NODE_CR_DIAL, err);
@@ -590,6 +660,8 @@ static void dest_dialed(void *arg, enum node_dial_result res, int err, int fd, c
     s->relay_started = true;
     s->state = NODE_SS_RELAY;
     loop_timer_stop(w->loop, &s->deadline);
+    start_acct(s);
+    open_tunnel(s);
     if (s->snap->cfg->access_log != NULL) {
         char dest[300], from[64] = "";
         vless_addr_format(dest, sizeof(dest), &s->req.dest);
@@ -642,6 +714,7 @@ static void start_udp(struct session *s, const struct vless_flow_decision *d)
     }
     s->state = NODE_SS_RELAY;
     loop_timer_stop(s->w->loop, &s->deadline);
+    open_tunnel(s); /* node/udp.c books the bytes */
     if (s->snap->cfg->access_log != NULL) {
         char dest[300] = "mux";
         if (s->req.cmd == VLESS_CMD_UDP)
@@ -664,7 +737,10 @@ static void decide(struct session *s)
     s->outcome = rc < 0 ? REALITY_OUTCOME_MALFORMED : s->auth.outcome;
     if (rc < 0 || s->auth.outcome != REALITY_OUTCOME_AUTHENTICATED) {
         s->decision = DECIDE_FALLBACK;
-        log_debug("node", s->id, "reality_fallback", LF_STR("reason", reality_outcome_str(s->outcome)));
+        uint64_t sup;
+        if (probe_log(s, &sup))
+            log_debug("node", s->id, "reality_fallback", LF_STR("reason", reality_outcome_str(s->outcome)),
+                      LF_UINT("suppressed", sup));
         return;
     }
     s->decision = DECIDE_AUTHENTICATED;
@@ -712,11 +788,15 @@ static void advance(struct session *s)
         switch (s->target.state) {
         case REALITY_TARGET_ST_EXPECT_RECORDS:
             return;
-        case REALITY_TARGET_ST_FALLBACK:
-            log_debug("node", s->id, "target_flight_fallback", LF_STR("why", s->target.why ? s->target.why : ""));
+        case REALITY_TARGET_ST_FALLBACK: {
+            uint64_t sup;
+            if (probe_log(s, &sup))
+                log_debug("node", s->id, "target_flight_fallback", LF_STR("why", s->target.why ? s->target.why : ""),
+                          LF_UINT("suppressed", sup));
             s->outcome = REALITY_OUTCOME_TARGET_BAD_SERVER_HELLO;
             start_fallback(s);
             return;
+        }
         case REALITY_TARGET_ST_CLOSE:
             reality_outcome_count(REALITY_OUTCOME_TARGET_BAD_FLIGHT);
             session_close(s, NODE_CR_TARGET_FLIGHT, ERR_MALFORMED);
@@ -959,6 +1039,7 @@ int node_session_start(struct node_worker *w, size_t inbound, int fd, const stru
     reality_target_init(&s->target);
     loop_io_init(&s->cio, fd, on_client);
     loop_timer_init(&s->deadline, on_deadline);
+    loop_timer_init(&s->acct, on_acct);
     loop_timer_init(&s->limit_timer, on_limit_timer);
     loop_timer_init(&s->splice_timer, on_splice_timer);
     loop_task_init(&s->free_task, session_free_task);

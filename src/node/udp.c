@@ -11,6 +11,8 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "net/relay.h"
+#include "node/telemetry.h"
+#include "node/usage.h"
 #include "node/worker.h"
 #include "tunnel/xprt.h"
 #include "vless/header.h"
@@ -87,6 +89,7 @@ struct node_udp {
     struct loop_timer tick;
     struct loop_task free_task;
     uint64_t up, down, dropped;
+    uint64_t booked_up, booked_down, booked_dropped; /* already reported (node/usage.h, stats) */
     node_udp_done_cb *on_done;
     void *arg;
 };
@@ -275,6 +278,22 @@ static void free_task(struct loop *loop, struct loop_task *t)
     free(u);
 }
 
+/* Reports the bytes moved since the last report: to the user (node/usage.h, which feeds hub
+ * sync; UDP counts like TCP for quotas) and the worker's totals. */
+static void book(struct node_udp *u)
+{
+    uint64_t up = u->up - u->booked_up, down = u->down - u->booked_down;
+    node_tm_add(NODE_TM_UDP_DROPPED, u->dropped - u->booked_dropped);
+    u->booked_dropped = u->dropped;
+    if (up == 0 && down == 0)
+        return;
+    u->booked_up = u->up;
+    u->booked_down = u->down;
+    atomic_fetch_add(&u->w->stats.bytes_up, up);
+    atomic_fetch_add(&u->w->stats.bytes_down, down);
+    node_usage_add(u->w->rt->usage, u->user, u->hub_id, up, down);
+}
+
 void node_udp_free(struct node_udp *u)
 {
     if (u == NULL)
@@ -284,11 +303,7 @@ void node_udp_free(struct node_udp *u)
     loop_timer_stop(u->w->loop, &u->tick);
     while (u->assocs != NULL)
         assoc_release(u->assocs);
-    atomic_fetch_add(&u->w->stats.bytes_up, u->up);
-    atomic_fetch_add(&u->w->stats.bytes_down, u->down);
-    struct node_hubsync *h = atomic_load(&u->w->rt->hubsync);
-    if (h != NULL)
-        node_hubsync_add_usage(h, u->hub_id, u->up, u->down); /* UDP counts like TCP for quotas */
+    book(u);
     log_debug("udp", u->id, "udp_end", LF_UINT("up", u->up), LF_UINT("down", u->down),
               LF_UINT("dropped", u->dropped));
     loop_defer(u->w->loop, &u->free_task);
@@ -467,6 +482,8 @@ static void dest_failed(struct udp_assoc *a, const struct vless_addr *dst, const
     vless_addr_format(text, sizeof(text), dst);
     log_debug("udp", u->id, "udp_dest_failed", LF_STR("dest", text), LF_STR("why", why), LF_UINT("session", a->id));
     u->dropped++;
+    if (strcmp(why, "dns") == 0)
+        node_tm_add(NODE_TM_DNS_FAILURES, 1);
     if (!u->mux) {
         finish(u, NODE_CR_DIAL, err);
         return;
@@ -600,6 +617,7 @@ static struct udp_assoc *assoc_new(struct node_udp *u, uint16_t id, const struct
     struct udp_assoc *a = calloc(1, sizeof(*a));
     if (a == NULL)
         return NULL;
+    node_tm_add(NODE_TM_UDP_ASSOCS, 1);
     a->w = u->w;
     a->sk[0].fd = a->sk[1].fd = -1;
     loop_timer_init(&a->keep, keep_expired);
@@ -756,6 +774,7 @@ static void on_tick(struct loop *loop, struct loop_timer *t)
 {
     struct node_udp *u = container_of(t, struct node_udp, tick);
     uint64_t now = loop_now(loop);
+    book(u); /* a long-lived tunnel shows in the counters as it goes */
     if (u->w->draining) { /* UDP never "finishes": do not hold a drain until its deadline */
         finish(u, NODE_CR_SHUTDOWN, 0);
         return;
@@ -824,6 +843,7 @@ int node_udp_start(const struct node_udp_params *p, struct node_udp **out)
         node_udp_free(u);
         return rc;
     }
+    node_tm_add(NODE_TM_UDP_TUNNELS, 1);
     /* Bytes that arrived with the header are decoded already: handle them from the loop. */
     u->rx_more = buf_len(&u->x.plain) > 0 || buf_len(&u->x.cin) > 0;
     if (u->rx_more)

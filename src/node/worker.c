@@ -269,7 +269,8 @@ int node_runtime_start(struct node_runtime *rt, struct node_snapshot *snap, unsi
         node_runtime_stop(rt, 0);
         return rc;
     }
-    rt->workers = calloc(n_workers, sizeof(*rt->workers));
+    rt->usage = node_usage_new();
+    rt->workers = rt->usage ? calloc(n_workers, sizeof(*rt->workers)) : NULL;
     if (rt->workers == NULL) {
         node_runtime_stop(rt, 0);
         return ERR_NOMEM;
@@ -394,6 +395,8 @@ void node_runtime_stop(struct node_runtime *rt, uint64_t drain_ms)
     rt->n_workers = 0;
     node_limits_free(rt->limits); /* every session (and ticket) is gone */
     rt->limits = NULL;
+    node_usage_free(rt->usage); /* after the workers: no report runs */
+    rt->usage = NULL;
     node_snapshot_unref(rt->snap);
     rt->snap = NULL;
     reality_cert_dispose(&rt->cert);

@@ -19,6 +19,7 @@
 #include "node/dns.h"
 #include "node/hubsync.h"
 #include "node/limits.h"
+#include "node/usage.h"
 #include "reality/auth.h"
 #include "reality/cert.h"
 #include "tls13/tls13.h"
@@ -93,6 +94,7 @@ struct node_runtime {
     atomic_bool stopping;
     struct node_hubsync *_Atomic hubsync; /* per-user usage goes here when hub sync runs */
     struct node_limits *limits;           /* per-user and per-IP limits (node/limits.h) */
+    struct node_usage *usage;             /* per-user bytes and tunnels (node/usage.h); feeds hub sync */
 };
 
 /* Creates the runtime with `n_workers` workers (0: one per CPU) serving `snap` (a reference is
