@@ -12,12 +12,13 @@ PBK=DSq0yhV0bV8V0tbefu3uprYCDlHlld9IWGUtXtW413M
 ALICE=b831381d-6324-4d53-ad4f-8cda48b30811 # Vision
 BOB=c831381d-6324-4d53-ad4f-8cda48b30811   # no flow
 NOBODY=e831381d-6324-4d53-ad4f-8cda48b30811 # not configured
+CAROL=f831381d-6324-4d53-ad4f-8cda48b30811  # no flow, from the hub (id 77)
 SID=0123456789abcdef
 TOKEN=usage-admin-token-0123456789
 
 T_PORT=$(free_port) N_PORT=$(free_port) A_PORT=$(free_port) M_PORT=$(free_port)
 OA=$(free_port) OT=$(free_port) OB=$(free_port) E1=$(free_port)
-C1=$(free_port) C2=$(free_port) C3=$(free_port)
+C1=$(free_port) C2=$(free_port) C3=$(free_port) C4=$(free_port) HUB=$(free_port) OC=$(free_port)
 
 openssl req -x509 -newkey rsa:2048 -keyout "$WORK/t.key" -out "$WORK/t.crt" -days 2 -nodes \
   -subj /CN=example.com >/dev/null 2>&1
@@ -27,6 +28,8 @@ bg origin-alice python3 "$UT" origin "$OA" "$WORK/alice.counts"
 bg origin-alice-tls python3 "$UT" origin "$OT" "$WORK/alice.counts" tls "$WORK/t.crt" "$WORK/t.key"
 bg origin-bob python3 "$UT" origin "$OB" "$WORK/bob.counts"
 bg echo python3 "$SUPPORT/udp_tools.py" echo "$E1" "E:"
+bg origin-carol python3 "$UT" origin "$OC" "$WORK/carol.counts"
+bg hub python3 "$UT" fakehub "$HUB" "$WORK/pushes" 77 "$CAROL" carol@hub
 
 cat > "$WORK/node.json" <<EOF
 {
@@ -43,7 +46,8 @@ cat > "$WORK/node.json" <<EOF
   "outbounds": [{"protocol": "freedom"}],
   "veil": {"workers": 2, "allowPrivateDestinations": true, "udpIdleTimeoutSec": 2,
            "adminListen": "127.0.0.1:$A_PORT", "adminToken": "$TOKEN", "metricsListen": "127.0.0.1:$M_PORT",
-           "usageReportSec": 1, "metricsTopUsers": 1}
+           "usageReportSec": 1, "metricsTopUsers": 1,
+           "hub": {"url": "http://127.0.0.1:$HUB", "token": "node-token-0123456789", "pollSec": 5, "pushSec": 10}}
 }
 EOF
 bg node "$VEIL_BIN/veil-node" -c "$WORK/node.json"
@@ -52,7 +56,8 @@ link() { echo "vless://$1@127.0.0.1:$N_PORT?encryption=none&flow=$2&security=rea
 bg client-vision "$VEIL_BIN/veil" client --link "$(link $ALICE xtls-rprx-vision)" --listen "127.0.0.1:$C1"
 bg client-plain "$VEIL_BIN/veil" client --link "$(link $BOB '')" --listen "127.0.0.1:$C2"
 bg client-nobody "$VEIL_BIN/veil" client --link "$(link $NOBODY '')" --listen "127.0.0.1:$C3"
-for p in $T_PORT $N_PORT $A_PORT $M_PORT $OA $OT $OB $C1 $C2 $C3; do wait_port "$p"; done
+bg client-carol "$VEIL_BIN/veil" client --link "$(link $CAROL '')" --listen "127.0.0.1:$C4"
+for p in $T_PORT $N_PORT $A_PORT $M_PORT $OA $OT $OB $OC $HUB $C1 $C2 $C3 $C4; do wait_port "$p"; done
 
 api() { # api METHOD PATH: body on stdout, fails on a non-200 status
   local code
@@ -79,9 +84,13 @@ wait_counts() { # wait_counts EMAIL "UP DOWN": the tunnels' last bytes are booke
 }
 tcp() { python3 "$UT" client "$@" || fail "transfer $*"; }
 
-# 0. Nothing yet: every configured user is listed with zeros; the token is required.
-out=$(api GET /api/v1/usage)
-[ "$(field "$out" 'sorted(u["email"] for u in j["users"])')" = "['alice@example', 'bob@example']" ] ||
+# 0. Nothing yet: every configured user (file and hub) is listed with zeros; the token is required.
+for _ in $(seq 1 50); do
+  out=$(api GET /api/v1/usage)
+  [ "$(field "$out" 'len(j["users"])')" = 3 ] && break
+  sleep 0.1
+done
+[ "$(field "$out" 'sorted(u["email"] for u in j["users"])')" = "['alice@example', 'bob@example', 'carol@hub']" ] ||
   fail "usage list: $out"
 [ "$(field "$out" 'sum(u["uplink"] + u["downlink"] for u in j["users"])')" = 0 ] || fail "not zero: $out"
 [ "$(curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$A_PORT/api/v1/usage")" = 401 ] || fail "no token"
@@ -104,7 +113,7 @@ ok "Vision TCP (raw and inner TLS with direct copy + splice): exact ($(sums "$WO
 TCP_A=$(sums "$WORK/alice.counts") TCP_B=$(sums "$WORK/bob.counts")
 out=$(api POST /api/v1/usage/reset)
 got=$(field "$out" '" ".join("%s=%d,%d" % (u["email"], u["uplink"], u["downlink"]) for u in sorted(j["users"], key=lambda u: u["email"]))')
-[ "$got" = "alice@example=${TCP_A/ /,} bob@example=${TCP_B/ /,}" ] || fail "reset returned $got"
+[ "$got" = "alice@example=${TCP_A/ /,} bob@example=${TCP_B/ /,} carol@hub=0,0" ] || fail "reset returned $got"
 [ "$(user_counts alice@example)" = "0 0" ] && [ "$(user_counts bob@example)" = "0 0" ] || fail "not zeroed"
 [ "$(field "$(api GET /api/v1/usage/bob@example)" '"%d %d" % (j["user"]["total_uplink"], j["user"]["total_downlink"])')" = "$TCP_B" ] ||
   fail "totals changed by the reset"
@@ -138,7 +147,7 @@ ok "a long transfer shows in the counters as it goes ($down of 6553600 bytes aft
 
 # 4. Health.
 h=$(api GET /api/v1/health)
-[ "$(field "$h" 'j["status"], j["users"], j["hub"]["enabled"], j["version"] != ""')" = "('ok', 2, False, True)" ] ||
+[ "$(field "$h" 'j["status"], j["users"], j["hub"]["enabled"], j["hub"]["revision"], j["hub"]["last_pull"]["ok"], j["version"] != ""')" = "('ok', 3, True, 1, True, True)" ] ||
   fail "health: $h"
 ok "GET /api/v1/health: $h"
 
@@ -193,8 +202,33 @@ assert val("veil_node_bytes_total", direction="down") >= val("veil_node_user_byt
 EOP
 ok "/metrics parses (strict text-format parser) with every family; top-N 1 = one user's series"
 
-# 7. The node still serves after all this, and stops cleanly.
+# 7. A hub user's long transfer reaches the hub's usage pushes while it runs (pushSec 10), and
+#    the pushes add up to the origin's bytes exactly once the node stops (last push).
+hub_bytes() { # "up down" pushed for hub id 77 so far
+  python3 -c 'import json, sys
+u = d = 0
+for line in open(sys.argv[1]):
+    for e in json.loads(line)["usage"]:
+        if e["id"] == 77:
+            u += e["up"]; d += e["down"]
+print(u, d)' "$WORK/pushes" 2>/dev/null || echo "0 0"
+}
+python3 "$UT" client "$C4" "$OC" 5000 9830400 100 > "$WORK/carol.out" 2>&1 & CLONG=$! # 150 chunks, 15 s
+seen=
+for _ in $(seq 1 140); do
+  kill -0 "$CLONG" 2>/dev/null || break
+  d=$(hub_bytes | cut -d' ' -f2)
+  if [ "$d" -gt 0 ]; then seen=$d; break; fi
+  sleep 0.1
+done
+[ -n "$seen" ] && kill -0 "$CLONG" 2>/dev/null || fail "no usage push for the running transfer ($(hub_bytes))"
+wait "$CLONG" || fail "carol's transfer: $(cat "$WORK/carol.out")"
+wait_counts carol@hub "$(sums "$WORK/carol.counts")"
+[ "$(field "$(api GET /api/v1/usage/carol@hub)" 'j["user"]["hub_id"]')" = 77 ] || fail "hub_id"
+ok "a hub user's running transfer is in the hub's usage pushes as it goes ($seen bytes down before it ended)"
+
 kill -TERM "$NODE_PID"
-for _ in $(seq 1 100); do kill -0 "$NODE_PID" 2>/dev/null || break; sleep 0.1; done
+for _ in $(seq 1 150); do kill -0 "$NODE_PID" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$NODE_PID" 2>/dev/null && fail "node did not stop"
-ok "node stopped"
+[ "$(hub_bytes)" = "$(sums "$WORK/carol.counts")" ] || fail "hub got $(hub_bytes), origin says $(sums "$WORK/carol.counts")"
+ok "node stopped; the hub's pushes add up to the hub user's bytes exactly ($(hub_bytes))"

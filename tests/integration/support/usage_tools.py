@@ -11,6 +11,10 @@
       SOCKS5 CONNECT to 127.0.0.1:PORT, runs the exchange above, checks the byte counts.
   usage_tools.py hello-spray NODEPORT N SNI
       Sends N TLS 1.3 ClientHellos (one per connection) that fail REALITY authentication.
+  usage_tools.py fakehub PORT PUSHLOG ID UUID EMAIL
+      A minimal veil-hub sync endpoint (docs/sync-protocol.md): GET /api/v1/node/users answers a
+      full table with one user; every POST /api/v1/node/usage body is appended to PUSHLOG (one
+      JSON document a line) and accepted.
   usage_tools.py metrics URL
       Fetches and strictly parses a Prometheus text page (version 0.0.4); prints JSON
       {"family": {"type": T, "samples": [[name, {labels}, value], ...]}}. Exit 1 on any
@@ -288,6 +292,34 @@ def parse_metrics(text):
     return fams
 
 
+def fakehub(port, pushlog, uid, uuid, email):
+    import http.server
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def reply(self, doc):
+            body = json.dumps(doc).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self):
+            self.reply({"v": 1, "revision": 1, "full": True, "removed": [],
+                        "users": [{"id": uid, "uuid": uuid, "email": email, "flow": ""}]})
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            with open(pushlog, "a") as f:
+                f.write(json.dumps(json.loads(body)) + "\n")
+            self.reply({"v": 1, "duplicate": False, "revision": 1})
+
+        def log_message(self, *a):
+            pass
+
+    http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
+
+
 def main(argv):
     cmd = argv[1]
     if cmd == "origin":
@@ -299,6 +331,8 @@ def main(argv):
         client(int(argv[2]), int(argv[3]), int(argv[4]), int(argv[5]), int(nums[0]) if nums else 0, tls)
     elif cmd == "hello-spray":
         hello_spray(int(argv[2]), int(argv[3]), argv[4])
+    elif cmd == "fakehub":
+        fakehub(int(argv[2]), argv[3], int(argv[4]), argv[5], argv[6])
     elif cmd == "metrics":
         text = urllib.request.urlopen(argv[2], timeout=10).read().decode()
         try:
