@@ -119,7 +119,7 @@ static void *conn_main(void *arg)
     struct pool *pool = NULL;
     if (rc == 0) {
         cc->loop = loop_new();
-        pool = pool_new(0, 4);
+        pool = pool_new(65536 + 256, 4); /* as the node: fewer, larger copies */
         (void)sock_set_nonblock(cc->local, true);
         (void)sock_set_nodelay(cc->local, true);
         struct relay r;

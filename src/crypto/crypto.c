@@ -131,17 +131,24 @@ int crypto_hmac(enum crypto_hash h, const void *key, size_t klen, const void *da
     return HMAC(md, key, (int)klen, data, dlen, out, &outlen) != NULL ? 0 : ERR_CRYPTO;
 }
 
+static EVP_KDF *hkdf_method; /* fetched once, kept for the process */
+static pthread_once_t hkdf_once = PTHREAD_ONCE_INIT;
+
+static void hkdf_fetch(void)
+{
+    hkdf_method = EVP_KDF_fetch(NULL, "HKDF", NULL);
+}
+
 static int hkdf(int mode, enum crypto_hash h, const void *salt, size_t saltlen, const void *key, size_t keylen,
                 const void *info, size_t infolen, uint8_t *out, size_t outlen)
 {
     const char *name = md_name(h);
     if (name == NULL)
         return ERR_RANGE;
-    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
-    if (kdf == NULL)
+    pthread_once(&hkdf_once, hkdf_fetch); /* a fetch by name costs more than the derivation */
+    if (hkdf_method == NULL)
         return ERR_CRYPTO;
-    EVP_KDF_CTX *kctx = EVP_KDF_CTX_new(kdf);
-    EVP_KDF_free(kdf);
+    EVP_KDF_CTX *kctx = EVP_KDF_CTX_new(hkdf_method);
     if (kctx == NULL)
         return ERR_CRYPTO;
     OSSL_PARAM params[6], *p = params;

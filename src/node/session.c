@@ -331,7 +331,7 @@ static void start_fallback(struct session *s)
     atomic_fetch_add(&w->stats.fallback, 1);
     reality_outcome_count(s->outcome);
     struct relay_cfg rc = {
-        .mode = RELAY_MODE_COPY,
+        .mode = RELAY_MODE_SPLICE, /* probes and browsers get the target's bytes without a user-space copy */
         .pool = w->pool,
         .idle_ms = (uint64_t)s->snap->cfg->idle_timeout_sec * 1000,
         .rate = {[RELAY_A_TO_B] = {ib->fallback_upload.after_bytes, ib->fallback_upload.bytes_per_sec,

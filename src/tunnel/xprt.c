@@ -227,6 +227,8 @@ static int seal_plain(struct tunnel_xprt *x, const uint8_t *data, size_t n)
  * first (spec/vision.md §9 sender rules 1 and 2). */
 static int seal_vision(struct tunnel_xprt *x, const uint8_t *data, size_t n, bool empty_frame)
 {
+    if (!empty_frame && x->vwr.mode == VLESS_VISION_MODE_PLAIN && buf_len(&x->prefix) == 0)
+        return tls13_send(x->tls, data, n, &x->cout); /* after End the writer adds nothing: skip its copy */
     struct buf framed;
     buf_init(&framed);
     struct vless_vision_wres res = {0};
