@@ -45,6 +45,9 @@ echo "== PostgreSQL on port $PORT"
 rc=0
 "$BIN/test_hub_store" || rc=1
 "$BIN/test_hub_api" || rc=1
+# The load test: 50 parallel API clients creating users and pushing usage for 30 s,
+# on SQLite and on this PostgreSQL: no 5xx, no lost update.
+VEIL_HUB_LOAD_SECONDS=${VEIL_HUB_LOAD_SECONDS:-30} VEIL_HUB_LOAD_ONLY=1 "$BIN/test_hub_api" || rc=1
 if [[ $rc -ne 0 ]]; then
     tail -n 50 "$TMP/pg.log"
 fi

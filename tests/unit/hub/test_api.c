@@ -839,8 +839,9 @@ static void test_audit(void **state)
     free(r.body);
 }
 
-/* 20 clients for a few seconds: creating users and pushing usage. No 5xx, no lost update. */
-#define CLIENTS 20
+/* 50 clients creating users and pushing usage: no 5xx, no lost update. A few seconds in the unit
+ * run; tests/integration/test_hub_pg.sh runs it for 30 s on both backends (VEIL_HUB_LOAD_SECONDS). */
+#define CLIENTS 50
 
 struct worker {
     struct env *e;
@@ -900,7 +901,9 @@ static void test_concurrency(void **state)
     assert_int_equal(http(e, "POST", "/api/v1/subscriptions", ADMIN, body, NULL, NULL, NULL), 201);
     pthread_t th[CLIENTS];
     struct worker ws[CLIENTS];
-    double until = mono() + 3.0;
+    const char *secs_env = getenv("VEIL_HUB_LOAD_SECONDS");
+    double secs = secs_env != NULL && atof(secs_env) > 0 ? atof(secs_env) : 3.0;
+    double until = mono() + secs;
     for (int i = 0; i < CLIENTS; i++) {
         ws[i] = (struct worker){.e = e, .ntok = ntok, .user = user, .idx = i, .until = until};
         assert_int_equal(pthread_create(&th[i], NULL, work, &ws[i]), 0);
@@ -912,7 +915,8 @@ static void test_concurrency(void **state)
         pushed += ws[i].pushed;
         bad += ws[i].bad;
     }
-    fprintf(stderr, "concurrency: %d users created, %d pushes in 3 s, %d failures\n", created, pushed, bad);
+    fprintf(stderr, "concurrency: %d clients, %d users created, %d pushes in %.0f s, %d failures\n", CLIENTS, created,
+            pushed, secs, bad);
     assert_int_equal(bad, 0);
     assert_true(pushed > 0 && created > 0);
     json_t *j;
@@ -1003,6 +1007,14 @@ int main(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest sqlite_tests[] = {SUITE(setup_sqlite), cmocka_unit_test(test_openapi_matches_routes)};
     const struct CMUnitTest pg_tests[] = {SUITE(setup_pg)};
+    if (getenv("VEIL_HUB_LOAD_ONLY") != NULL) { /* the long load run of test_hub_pg.sh, both backends */
+        const struct CMUnitTest load_sqlite[] = {cmocka_unit_test_setup_teardown(test_concurrency, setup_sqlite, teardown)};
+        const struct CMUnitTest load_pg[] = {cmocka_unit_test_setup_teardown(test_concurrency, setup_pg, teardown)};
+        int rc = cmocka_run_group_tests_name("load_sqlite", load_sqlite, NULL, NULL);
+        rc |= cmocka_run_group_tests_name("load_pg", load_pg, NULL, NULL);
+        curl_global_cleanup();
+        return rc;
+    }
     int rc = cmocka_run_group_tests_name("api_sqlite", sqlite_tests, NULL, NULL);
     rc |= cmocka_run_group_tests_name("api_pg", pg_tests, NULL, NULL);
     curl_global_cleanup();
