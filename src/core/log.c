@@ -12,8 +12,8 @@
 
 #include "core/json_esc.h"
 
-enum log_level log__min_level = LOG_LEVEL_INFO;
-bool log__routed = false;
+_Atomic int log__min_level = LOG_LEVEL_INFO;
+_Atomic bool log__routed = false;
 static int log_fd = 2;
 static char route_mod[32];
 static int route_fd = -1;
@@ -22,7 +22,7 @@ static const char *const level_names[LOG_LEVEL__COUNT] = {"debug", "info", "warn
 
 void log_setup(enum log_level min, int fd)
 {
-    log__min_level = min;
+    atomic_store(&log__min_level, (int)min);
     log_fd = fd;
 }
 

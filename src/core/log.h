@@ -8,6 +8,7 @@
 #ifndef VEIL_CORE_LOG_H
 #define VEIL_CORE_LOG_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -48,8 +49,9 @@ struct log_field {
 #define LF_BOOL(k, x) ((struct log_field){.key = (k), .type = LOG_FT_BOOL, .v.b = (x)})
 #define LF_DBL(k, x) ((struct log_field){.key = (k), .type = LOG_FT_DOUBLE, .v.d = (double)(x)})
 
-extern enum log_level log__min_level;
-extern bool log__routed;
+/* Atomic so a reload (SIGHUP) may change them while worker threads log; relaxed loads cost nothing. */
+extern _Atomic int log__min_level;
+extern _Atomic bool log__routed;
 
 /* Sets the minimum level and the destination file descriptor (default: INFO on stderr). */
 void log_setup(enum log_level min, int fd);
@@ -61,7 +63,7 @@ int log_level_parse(const char *name);
 const char *log_level_name(enum log_level level);
 static inline bool log_enabled(enum log_level level)
 {
-    return level >= log__min_level;
+    return (int)level >= atomic_load_explicit(&log__min_level, memory_order_relaxed);
 }
 
 /* Formats one line into out (always NUL-terminated, truncated if needed); returns its length.
@@ -73,7 +75,7 @@ void log__emit(enum log_level level, const char *mod, uint64_t conn, const char 
 /* The leading {0} keeps the array non-empty when no fields are given; log__emit skips it. */
 #define LOG_AT_(lvl, mod, conn, event, ...)                                                                            \
     do {                                                                                                               \
-        if (log_enabled(lvl) || log__routed)                                                                           \
+        if (log_enabled(lvl) || atomic_load_explicit(&log__routed, memory_order_relaxed))                             \
             log__emit(lvl, mod, conn, event,                                                                           \
                       (const struct log_field[]){{.key = ""}, __VA_ARGS__, {.key = NULL}} + 1);                        \
     } while (0)

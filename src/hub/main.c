@@ -49,7 +49,7 @@ static void reload(const char *path, struct hub_cfg *cur, const char *boot_hash,
         log_err("hub", 0, "reload_failed", LF_STR("err", "out of memory"));
         return;
     }
-    /* log__min_level is a plain global read by every thread: only written when it changes. */
+    /* log__min_level is atomic; still only written when it changes. */
     if (n.log_level != cur->log_level)
         log_setup((enum log_level)n.log_level, 2);
     /* Keep what was applied; the rest stays as running until a restart. */
