@@ -33,8 +33,8 @@ int node_services_reload(struct node_services *s, const char *path);
 /* Stops the endpoints (and hub sync). NULL is a no-op. */
 void node_services_stop(struct node_services *s);
 
-/* The hub sync client (veil.hub), or NULL: the data plane reports per-user bytes to it with
- * node_hubsync_add_usage(h, user->hub_id, up, down). */
+/* The hub sync client (veil.hub), or NULL. The data plane does not call it directly: tunnels
+ * book per-user bytes in rt->usage (node/usage.h), which forwards hub users' bytes to it. */
 struct node_hubsync *node_services_hubsync(struct node_services *s);
 
 #endif
