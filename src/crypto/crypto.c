@@ -5,8 +5,6 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/kdf.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
 #include <pthread.h>
@@ -120,49 +118,73 @@ void crypto_hash_free(struct crypto_hash_ctx *c)
     free(c);
 }
 
-int crypto_hmac(enum crypto_hash h, const void *key, size_t klen, const void *data, size_t dlen, uint8_t *out)
+/* ---- HMAC and HKDF ----
+ * HMAC() and EVP_KDF "HKDF" fetch their algorithms by name on every call, which costs several
+ * times the hashing of a TLS key schedule (~20 derivations per handshake). Each thread keeps
+ * one HMAC context per hash, set up once; a call only re-keys it. HKDF (RFC 5869) is built on
+ * it: extract = HMAC(salt, ikm), expand = T(1) || T(2) ... with T(i) = HMAC(prk, T(i-1) ||
+ * info || i). */
+static EVP_MAC *hmac_method; /* fetched once, kept for the process */
+static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
+static pthread_key_t hmac_exit;
+static __thread EVP_MAC_CTX *hmac_ctx[CRYPTO_HASH__COUNT];
+
+static void hmac_clear(void *unused)
 {
-    const EVP_MD *md = md_of(h);
-    if (md == NULL)
-        return ERR_RANGE;
-    unsigned outlen = 0;
-    if (klen > INT32_MAX)
-        return ERR_RANGE;
-    return HMAC(md, key, (int)klen, data, dlen, out, &outlen) != NULL ? 0 : ERR_CRYPTO;
+    (void)unused;
+    for (size_t i = 0; i < CRYPTO_HASH__COUNT; i++) {
+        EVP_MAC_CTX_free(hmac_ctx[i]); /* frees the keyed state with it */
+        hmac_ctx[i] = NULL;
+    }
 }
 
-static EVP_KDF *hkdf_method; /* fetched once, kept for the process */
-static pthread_once_t hkdf_once = PTHREAD_ONCE_INIT;
-
-static void hkdf_fetch(void)
+static void hmac_init_once(void)
 {
-    hkdf_method = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    hmac_method = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    (void)pthread_key_create(&hmac_exit, hmac_clear);
 }
 
-static int hkdf(int mode, enum crypto_hash h, const void *salt, size_t saltlen, const void *key, size_t keylen,
-                const void *info, size_t infolen, uint8_t *out, size_t outlen)
+/* This thread's HMAC context for h, keyed with key. */
+static EVP_MAC_CTX *hmac_start(enum crypto_hash h, const void *key, size_t klen)
 {
     const char *name = md_name(h);
     if (name == NULL)
-        return ERR_RANGE;
-    pthread_once(&hkdf_once, hkdf_fetch); /* a fetch by name costs more than the derivation */
-    if (hkdf_method == NULL)
+        return NULL;
+    pthread_once(&hmac_once, hmac_init_once);
+    if (hmac_method == NULL)
+        return NULL;
+    EVP_MAC_CTX *m = hmac_ctx[h];
+    if (m == NULL) {
+        m = EVP_MAC_CTX_new(hmac_method);
+        if (m == NULL)
+            return NULL;
+        OSSL_PARAM params[2] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)name, 0),
+                                OSSL_PARAM_construct_end()};
+        if (EVP_MAC_CTX_set_params(m, params) != 1) {
+            EVP_MAC_CTX_free(m);
+            return NULL;
+        }
+        hmac_ctx[h] = m;
+        (void)pthread_setspecific(hmac_exit, hmac_ctx); /* non-NULL: the destructor runs */
+    }
+    static const uint8_t empty[1] = {0};
+    return EVP_MAC_init(m, klen ? key : empty, klen, NULL) == 1 ? m : NULL;
+}
+
+static int hmac_finish(EVP_MAC_CTX *m, uint8_t *out, size_t outlen)
+{
+    size_t n = 0;
+    return EVP_MAC_final(m, out, &n, outlen) == 1 && n == outlen ? 0 : ERR_CRYPTO;
+}
+
+int crypto_hmac(enum crypto_hash h, const void *key, size_t klen, const void *data, size_t dlen, uint8_t *out)
+{
+    EVP_MAC_CTX *m = hmac_start(h, key, klen);
+    if (m == NULL)
+        return (unsigned)h < CRYPTO_HASH__COUNT ? ERR_CRYPTO : ERR_RANGE;
+    if (dlen && EVP_MAC_update(m, data, dlen) != 1)
         return ERR_CRYPTO;
-    EVP_KDF_CTX *kctx = EVP_KDF_CTX_new(hkdf_method);
-    if (kctx == NULL)
-        return ERR_CRYPTO;
-    OSSL_PARAM params[6], *p = params;
-    *p++ = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
-    *p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)name, 0);
-    *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)key, keylen);
-    if (salt != NULL)
-        *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, saltlen);
-    if (info != NULL && infolen)
-        *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, infolen);
-    *p = OSSL_PARAM_construct_end();
-    int ok = EVP_KDF_derive(kctx, out, outlen, params) == 1;
-    EVP_KDF_CTX_free(kctx);
-    return ok ? 0 : ERR_CRYPTO;
+    return hmac_finish(m, out, crypto_hash_len(h));
 }
 
 int crypto_hkdf_extract(enum crypto_hash h, const void *salt, size_t saltlen, const void *ikm, size_t ikmlen,
@@ -170,19 +192,43 @@ int crypto_hkdf_extract(enum crypto_hash h, const void *salt, size_t saltlen, co
 {
     /* An absent salt means HashLen zero bytes (RFC 5869 §2.2). */
     static const uint8_t zeros[CRYPTO_HASH_MAX] = {0};
+    if ((unsigned)h >= CRYPTO_HASH__COUNT)
+        return ERR_RANGE;
     if (salt == NULL || saltlen == 0) {
         salt = zeros;
         saltlen = crypto_hash_len(h);
     }
-    static const uint8_t empty[1] = {0};
-    return hkdf(EVP_KDF_HKDF_MODE_EXTRACT_ONLY, h, salt, saltlen, ikmlen ? ikm : empty, ikmlen, NULL, 0, prk,
-                crypto_hash_len(h));
+    return crypto_hmac(h, salt, saltlen, ikm, ikmlen, prk);
 }
 
 int crypto_hkdf_expand(enum crypto_hash h, const void *prk, size_t prklen, const void *info, size_t infolen,
                        uint8_t *out, size_t outlen)
 {
-    return hkdf(EVP_KDF_HKDF_MODE_EXPAND_ONLY, h, NULL, 0, prk, prklen, info, infolen, out, outlen);
+    if ((unsigned)h >= CRYPTO_HASH__COUNT)
+        return ERR_RANGE;
+    size_t hl = crypto_hash_len(h);
+    if (outlen > 255 * hl)
+        return ERR_RANGE;
+    uint8_t t[CRYPTO_HASH_MAX];
+    size_t tlen = 0;
+    int rc = 0;
+    for (unsigned i = 1; outlen > 0 && rc == 0; i++) {
+        EVP_MAC_CTX *m = hmac_start(h, prk, prklen);
+        uint8_t ctr = (uint8_t)i;
+        if (m == NULL || (tlen && EVP_MAC_update(m, t, tlen) != 1) ||
+            (infolen && EVP_MAC_update(m, info, infolen) != 1) || EVP_MAC_update(m, &ctr, 1) != 1) {
+            rc = ERR_CRYPTO;
+            break;
+        }
+        rc = hmac_finish(m, t, hl);
+        tlen = hl;
+        size_t n = outlen < hl ? outlen : hl;
+        memcpy(out, t, n);
+        out += n;
+        outlen -= n;
+    }
+    OPENSSL_cleanse(t, sizeof(t));
+    return rc;
 }
 
 struct crypto_aead_ctx {
