@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/blocking.h"
 #include "cli/cli.h"
 #include "cli/scan.h"
 #include "core/buf.h"
@@ -53,53 +54,6 @@ static int certs_cb(struct tls13_verify_certificate *self, struct tls13_conn *co
     return 0; /* a scan, not a trust decision */
 }
 
-static int dial(const char *host, uint16_t port, int timeout_ms)
-{
-    char ps[8];
-    snprintf(ps, sizeof(ps), "%u", (unsigned)port);
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC}, *res = NULL;
-    if (getaddrinfo(host, ps, &hints, &res) != 0)
-        return ERR_NOT_FOUND;
-    int rc = -ECONNREFUSED;
-    for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
-        struct sock_addr a;
-        memcpy(&a.u.ss, ai->ai_addr, ai->ai_addrlen);
-        a.len = ai->ai_addrlen;
-        int fd = -1;
-        rc = sock_connect(&a, &fd);
-        if (rc < 0 && rc != -EINPROGRESS)
-            continue;
-        struct pollfd p = {.fd = fd, .events = POLLOUT};
-        int pr = poll(&p, 1, timeout_ms);
-        rc = pr == 0 ? -ETIMEDOUT : pr < 0 ? -errno : sock_connect_result(fd);
-        if (rc == 0) {
-            freeaddrinfo(res);
-            return fd;
-        }
-        close(fd);
-    }
-    freeaddrinfo(res);
-    return rc;
-}
-
-static int send_all(int fd, struct buf *b, int timeout_ms)
-{
-    while (buf_len(b) > 0) {
-        ssize_t k = send(fd, buf_data(b), buf_len(b), MSG_NOSIGNAL);
-        if (k >= 0) {
-            buf_consume(b, (size_t)k);
-            continue;
-        }
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN)
-            return -errno;
-        struct pollfd p = {.fd = fd, .events = POLLOUT};
-        if (poll(&p, 1, timeout_ms) <= 0)
-            return ERR_TIMEOUT;
-    }
-    return 0;
-}
 
 /* Sends the hello, then reads until both views (the node's plan and our TLS client) are
  * settled, the target closes, or it goes quiet. */
@@ -128,7 +82,7 @@ static int scan_exchange(struct scan *s, int fd, const char *sni, bool pq, int t
         rc = tls13_handshake(s->tls, NULL, 0, &used, &out);
     s->tls_rc = ERR_NEED_MORE;
     if (rc == ERR_NEED_MORE)
-        rc = send_all(fd, &out, timeout_ms);
+        rc = cli_write_all(fd, &out, timeout_ms);
     while (rc == 0) {
         bool settled = s->tls_rc != ERR_NEED_MORE;
         /* The node's view may wait for more than the TLS client needs (a layout it cannot
@@ -161,7 +115,7 @@ static int scan_exchange(struct scan *s, int fd, const char *sni, bool pq, int t
             buf_consume(&in, used);
             if (s->tls_rc == 0)
                 (void)tls13_close(s->tls, &out); /* Finished, then close_notify: a polite client */
-            (void)send_all(fd, &out, timeout_ms);
+            (void)cli_write_all(fd, &out, timeout_ms);
         } else {
             buf_consume(&in, buf_len(&in));
         }
@@ -292,7 +246,7 @@ int cli_scan_main(int argc, char **argv)
         struct sock_addr ip;
         sni = sock_addr_from_ip(&ip, host, port) == 0 ? "" : host; /* no SNI for an IP literal */
     }
-    int fd = dial(host, port, timeout_ms);
+    int fd = cli_dial(host, port, NULL, timeout_ms);
     if (fd < 0) {
         fprintf(stderr, "veil scan: cannot connect to %s port %u: %s\n", host, (unsigned)port, err_str(fd));
         return CLI_EXIT_FAIL;

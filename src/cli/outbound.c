@@ -1,5 +1,7 @@
 #include "cli/outbound.h"
 
+#include "cli/blocking.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -104,81 +106,6 @@ static uint64_t unix_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Like sock_connect, bound to c->bind_ip first (veil client --bind). */
-static int connect_from(const struct outbound_cfg *c, const struct sock_addr *a, int *out)
-{
-    if (c->bind_ip[0] == '\0')
-        return sock_connect(a, out);
-    struct sock_addr b = {0};
-    b.u.sa.sa_family = a->u.sa.sa_family;
-    int ok = a->u.sa.sa_family == AF_INET ? inet_pton(AF_INET, c->bind_ip, &b.u.in4.sin_addr)
-                                          : inet_pton(AF_INET6, c->bind_ip, &b.u.in6.sin6_addr);
-    if (ok != 1)
-        return -EAFNOSUPPORT; /* the bind address is of the other family: try the next address */
-    b.len = a->u.sa.sa_family == AF_INET ? sizeof(b.u.in4) : sizeof(b.u.in6);
-    int fd = socket(a->u.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -errno;
-    if (bind(fd, &b.u.sa, b.len) < 0 || (connect(fd, &a->u.sa, a->len) < 0 && errno != EINPROGRESS)) {
-        int e = -errno;
-        close(fd);
-        return e;
-    }
-    *out = fd;
-    return -EINPROGRESS;
-}
-
-static int dial(const struct outbound_cfg *c, int timeout_ms)
-{
-    char port[8];
-    snprintf(port, sizeof(port), "%u", (unsigned)c->port);
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC}, *res = NULL;
-    int g = getaddrinfo(c->host, port, &hints, &res);
-    if (g != 0)
-        return ERR_NOT_FOUND;
-    int rc = -ECONNREFUSED;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        struct sock_addr a;
-        memcpy(&a.u.ss, ai->ai_addr, ai->ai_addrlen);
-        a.len = ai->ai_addrlen;
-        int fd = -1;
-        rc = connect_from(c, &a, &fd);
-        if (rc < 0 && rc != -EINPROGRESS)
-            continue;
-        struct pollfd p = {.fd = fd, .events = POLLOUT};
-        int pr = poll(&p, 1, timeout_ms);
-        rc = pr == 0 ? -ETIMEDOUT : pr < 0 ? -errno : sock_connect_result(fd);
-        if (rc == 0) {
-            freeaddrinfo(res);
-            (void)sock_set_nodelay(fd, true);
-            return fd;
-        }
-        close(fd);
-    }
-    freeaddrinfo(res);
-    return rc;
-}
-
-/* Writes all of b to the nonblocking fd, waiting for writability. */
-static int write_all(int fd, struct buf *b, int timeout_ms)
-{
-    while (buf_len(b) > 0) {
-        ssize_t k = send(fd, buf_data(b), buf_len(b), MSG_NOSIGNAL);
-        if (k >= 0) {
-            buf_consume(b, (size_t)k);
-            continue;
-        }
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN)
-            return -errno;
-        struct pollfd p = {.fd = fd, .events = POLLOUT};
-        if (poll(&p, 1, timeout_ms) <= 0)
-            return -ETIMEDOUT;
-    }
-    return 0;
-}
-
 int outbound_open(struct outbound *t, const struct outbound_cfg *c, const struct vless_addr *dest)
 {
     return outbound_open_cmd(t, c, VLESS_CMD_TCP, dest);
@@ -193,7 +120,7 @@ int outbound_open_cmd(struct outbound *t, const struct outbound_cfg *c, enum vle
     buf_init(&hello);
     buf_init(&out);
     buf_init(&in);
-    t->fd = dial(c, timeout);
+    t->fd = cli_dial(c->host, c->port, c->bind_ip, timeout);
     if (t->fd < 0)
         return t->fd;
     struct reality_client_params p = {
@@ -227,7 +154,7 @@ int outbound_open_cmd(struct outbound *t, const struct outbound_cfg *c, enum vle
             rc = 0;
     }
     while (rc == 0) {
-        rc = write_all(t->fd, &out, timeout);
+        rc = cli_write_all(t->fd, &out, timeout);
         if (rc < 0)
             break;
         if (tls13_handshake_done(t->tls))
@@ -257,12 +184,12 @@ int outbound_open_cmd(struct outbound *t, const struct outbound_cfg *c, enum vle
         if (rc == ERR_NEED_MORE)
             rc = 0;
         else if (rc == 0)
-            rc = write_all(t->fd, &out, timeout); /* our Finished */
+            rc = cli_write_all(t->fd, &out, timeout); /* our Finished */
         if (rc == 0 && tls13_handshake_done(t->tls))
             break;
     }
     if (rc < 0) {
-        (void)write_all(t->fd, &out, 100); /* the alert, if any */
+        (void)cli_write_all(t->fd, &out, 100); /* the alert, if any */
         if (!t->verify.reality && tls13_conn_state(t->tls) != TLS13_ST_EXPECT_SERVER_HELLO && t->tls != NULL)
             rc = rc == ERR_TIMEOUT || rc == ERR_CLOSED ? rc : ERR_AUTH;
     }
@@ -295,7 +222,7 @@ int outbound_open_cmd(struct outbound *t, const struct outbound_cfg *c, enum vle
 int outbound_send_request_now(struct outbound *t)
 {
     TRY(tunnel_xprt_send_prefix_now(&t->xprt));
-    return write_all(t->fd, &t->xprt.cout, 10000);
+    return cli_write_all(t->fd, &t->xprt.cout, 10000);
 }
 
 void outbound_close(struct outbound *t)
