@@ -74,21 +74,12 @@ static size_t split_fields(char *line, char **f, size_t max)
     return n;
 }
 
+/* PROXY v1 ports have no leading zeros (HAProxy's spec); otherwise sock_port_parse's rule. */
 static int v1_port(const char *s, uint16_t *port)
 {
-    size_t n = strlen(s);
-    if (n == 0 || n > 5 || (n > 1 && s[0] == '0'))
+    if (s[0] == '0' && s[1] != '\0')
         return ERR_MALFORMED;
-    unsigned v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return ERR_MALFORMED;
-        v = v * 10 + (unsigned)(s[i] - '0');
-    }
-    if (v > 65535)
-        return ERR_MALFORMED;
-    *port = (uint16_t)v;
-    return 0;
+    return sock_port_parse(s, port);
 }
 
 static int parse_v1(const uint8_t *p, size_t len, struct proxy_header *h)

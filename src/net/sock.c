@@ -13,7 +13,7 @@
 
 /* ---------------- parsing and formatting ---------------- */
 
-static int parse_port(const char *s, uint16_t *port)
+int sock_port_parse(const char *s, uint16_t *port)
 {
     size_t n = strlen(s);
     if (n == 0 || n > 5)
@@ -64,7 +64,7 @@ int sock_hostport_split(const char *s, char *host, size_t host_cap, uint16_t *po
         if (hlen > SOCK_HOST_MAX)
             return ERR_TOO_LONG;
     }
-    TRY(parse_port(colon + 1, port));
+    TRY(sock_port_parse(colon + 1, port));
     if (hlen + 1 > host_cap)
         return ERR_TOO_LONG;
     memcpy(host, h, hlen);

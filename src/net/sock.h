@@ -27,6 +27,8 @@ struct sock_addr {
 #define SOCK_ADDR_STRLEN 80
 #define SOCK_HOST_MAX 255 /* longest DNS name */
 
+/* A decimal port of 1 to 5 digits, 0..65535, nothing else. ERR_MALFORMED. */
+int sock_port_parse(const char *s, uint16_t *port);
 /* Splits "host:port", "[v6]:port" or "v4:port" into host (without brackets, NUL-terminated)
  * and port. A bare IPv6 literal without brackets is rejected (ambiguous). The port must be
  * 0..65535 in decimal. ERR_MALFORMED, or ERR_TOO_LONG when host does not fit host_cap. */
