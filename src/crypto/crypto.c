@@ -290,25 +290,36 @@ static int int_len(size_t n, int *out)
     return 0;
 }
 
-int crypto_aead_seal(struct crypto_aead_ctx *c, const uint8_t nonce[static 12], const void *aad, size_t aadlen,
-                     const void *pt, size_t ptlen, uint8_t *out)
+int crypto_aead_seal2(struct crypto_aead_ctx *c, const uint8_t nonce[static 12], const void *aad, size_t aadlen,
+                      const void *pt, size_t ptlen, const void *pt2, size_t pt2len, uint8_t *out)
 {
-    int alen, plen, n;
+    int alen, plen, p2len, n;
     if (!c->encrypt)
         return ERR_BAD_STATE;
     TRY(int_len(aadlen, &alen));
     TRY(int_len(ptlen, &plen));
+    TRY(int_len(pt2len, &p2len));
     if (EVP_CipherInit_ex(c->ctx, NULL, NULL, NULL, nonce, 1) != 1)
         return ERR_CRYPTO;
     if (alen && EVP_CipherUpdate(c->ctx, NULL, &n, aad, alen) != 1)
         return ERR_CRYPTO;
+    /* GCM and ChaCha20-Poly1305 are stream modes: the second update continues the first. */
     if (plen && EVP_CipherUpdate(c->ctx, out, &n, pt, plen) != 1)
         return ERR_CRYPTO;
-    if (EVP_CipherFinal_ex(c->ctx, out + ptlen, &n) != 1)
+    if (p2len && EVP_CipherUpdate(c->ctx, out + ptlen, &n, pt2, p2len) != 1)
         return ERR_CRYPTO;
-    if (EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_AEAD_GET_TAG, CRYPTO_AEAD_TAG_LEN, out + ptlen) != 1)
+    size_t total = ptlen + pt2len;
+    if (EVP_CipherFinal_ex(c->ctx, out + total, &n) != 1)
+        return ERR_CRYPTO;
+    if (EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_AEAD_GET_TAG, CRYPTO_AEAD_TAG_LEN, out + total) != 1)
         return ERR_CRYPTO;
     return 0;
+}
+
+int crypto_aead_seal(struct crypto_aead_ctx *c, const uint8_t nonce[static 12], const void *aad, size_t aadlen,
+                     const void *pt, size_t ptlen, uint8_t *out)
+{
+    return crypto_aead_seal2(c, nonce, aad, aadlen, pt, ptlen, NULL, 0, out);
 }
 
 int crypto_aead_open(struct crypto_aead_ctx *c, const uint8_t nonce[static 12], const void *aad, size_t aadlen,

@@ -55,6 +55,12 @@ void crypto_aead_free(struct crypto_aead_ctx *c);
 /* Writes ptlen bytes of ciphertext then the 16-byte tag to out (out may equal pt). */
 int crypto_aead_seal(struct crypto_aead_ctx *c, const uint8_t nonce[static 12], const void *aad, size_t aadlen,
                      const void *pt, size_t ptlen, uint8_t *out);
+/* Seals the concatenation pt || pt2 without copying it first: writes ptlen + pt2len bytes of
+ * ciphertext then the tag to out. pt may equal out or not overlap it; pt2 may equal
+ * out + ptlen or not overlap it (e.g. a TLS record's payload from the caller's buffer and its
+ * content-type byte and padding written in place). */
+int crypto_aead_seal2(struct crypto_aead_ctx *c, const uint8_t nonce[static 12], const void *aad, size_t aadlen,
+                      const void *pt, size_t ptlen, const void *pt2, size_t pt2len, uint8_t *out);
 /* ct includes the tag (ctlen >= 16); writes ctlen-16 bytes to out (out may equal ct). ERR_DECRYPT. */
 int crypto_aead_open(struct crypto_aead_ctx *c, const uint8_t nonce[static 12], const void *aad, size_t aadlen,
                      const void *ct, size_t ctlen, uint8_t *out);

@@ -1,4 +1,5 @@
 /* TLS 1.3 record layer: header checks, nonce = iv XOR seq, AEAD with the header as AAD. */
+#include <stdint.h>
 #include <string.h>
 
 #include "core/err.h"
@@ -100,17 +101,23 @@ int tls13_record_seal(struct tls13_cipher *c, uint8_t type, const void *data, si
     size_t inner = len + 1 + pad, total = TLS13_RECORD_HDR_LEN + inner + CRYPTO_AEAD_TAG_LEN;
     TRY(buf_reserve(out, total));
     uint8_t *rec = buf_tail(out);
+    uint8_t *pt = rec + TLS13_RECORD_HDR_LEN;
+    /* Encrypt straight from data into the record (no copy of the plaintext first), unless
+     * data overlaps the record at another offset: then move it into place first. */
+    const uint8_t *src = data;
+    uintptr_t s0 = (uintptr_t)src, p0 = (uintptr_t)pt, r0 = (uintptr_t)rec;
+    if (len > 0 && s0 != p0 && s0 < r0 + total && r0 < s0 + len) {
+        memmove(pt, data, len);
+        src = pt;
+    }
     rec[0] = TLS13_CT_APPLICATION_DATA;
     wire_put_be16(rec + 1, 0x0303);
     wire_put_be16(rec + 3, (uint16_t)(inner + CRYPTO_AEAD_TAG_LEN));
-    uint8_t *pt = rec + TLS13_RECORD_HDR_LEN;
-    if (len > 0)
-        memmove(pt, data, len);
     pt[len] = type;
     memset(pt + len + 1, 0, pad);
     uint8_t nonce[TLS13_IV_LEN];
     make_nonce(c, nonce);
-    TRY(crypto_aead_seal(c->aead, nonce, rec, TLS13_RECORD_HDR_LEN, pt, inner, pt));
+    TRY(crypto_aead_seal2(c->aead, nonce, rec, TLS13_RECORD_HDR_LEN, src, len, pt + len, 1 + pad, pt));
     c->seq++;
     buf_produce(out, total);
     return 0;
