@@ -18,6 +18,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "node/statefile.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/version.h"
@@ -192,60 +193,13 @@ int node_hubsync_merge(struct sync_users_resp *table, const struct sync_users_re
 int node_hubsync_load_state(const char *path, struct sync_users_resp *table, struct sync_err *err)
 {
     memset(table, 0, sizeof(*table));
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return errno == ENOENT ? 0 : -errno;
     struct buf b;
     buf_init(&b);
-    int rc = 0;
-    for (;;) {
-        if (buf_reserve(&b, 65536) < 0) {
-            rc = ERR_NOMEM;
-            break;
-        }
-        size_t n = fread(buf_tail(&b), 1, buf_space(&b), f);
-        buf_produce(&b, n);
-        if (n == 0)
-            break;
-    }
-    if (rc == 0 && ferror(f))
-        rc = -EIO;
-    fclose(f);
+    int rc = node_file_read(path, &b);
     if (rc == 0)
         rc = sync_users_resp_decode(table, (const char *)buf_data(&b), buf_len(&b), err);
     buf_dispose(&b);
-    return rc;
-}
-
-/* Writes `len` bytes to path through path.tmp + fsync + rename, so a crash leaves the old or the
- * new file, never a torn one. */
-static int write_file_atomic(const char *path, const void *data, size_t len)
-{
-    char tmp[4096];
-    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-        return -ENAMETOOLONG;
-    int rc = 0;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd == -1)
-        return -errno;
-    for (size_t off = 0; rc == 0 && off < len;) {
-        ssize_t n = write(fd, (const uint8_t *)data + off, len - off);
-        if (n == -1 && errno == EINTR)
-            continue;
-        if (n == -1)
-            rc = -errno;
-        else
-            off += (size_t)n;
-    }
-    if (rc == 0 && fsync(fd) == -1)
-        rc = -errno;
-    if (close(fd) == -1 && rc == 0)
-        rc = -errno;
-    if (rc == 0 && rename(tmp, path) == -1)
-        rc = -errno;
-    if (rc < 0)
-        unlink(tmp);
-    return rc;
+    return rc == 1 ? 0 : rc; /* no file yet: an empty table */
 }
 
 static int save_state(const struct node_hubsync *s)
@@ -256,7 +210,7 @@ static int save_state(const struct node_hubsync *s)
     buf_init(&b);
     int rc = sync_users_resp_encode(&s->table, &b);
     if (rc == 0)
-        rc = write_file_atomic(s->state_path, buf_data(&b), buf_len(&b));
+        rc = node_file_write_atomic(s->state_path, buf_data(&b), buf_len(&b));
     buf_dispose(&b);
     return rc;
 }
@@ -300,7 +254,7 @@ static int save_usage(struct node_hubsync *s)
     }
     char *text = json_dumps(root, JSON_COMPACT);
     json_decref(root);
-    int rc = text ? write_file_atomic(s->usage_path, text, strlen(text)) : ERR_NOMEM;
+    int rc = text ? node_file_write_atomic(s->usage_path, text, strlen(text)) : ERR_NOMEM;
     free(text);
     return rc;
 }

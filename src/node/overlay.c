@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "node/statefile.h"
 #include "core/err.h"
 #include "crypto/uuid5.h"
 
@@ -237,29 +238,13 @@ out:
 int node_overlay_load_file(struct node_overlay *o, const char *path, struct cfg_ctx *c)
 {
     node_overlay_dispose(o);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return errno == ENOENT ? 0 : -errno;
     struct buf b;
     buf_init(&b);
-    int rc = 0;
-    for (;;) {
-        if (buf_reserve(&b, 65536) < 0) {
-            rc = ERR_NOMEM;
-            break;
-        }
-        size_t n = fread(buf_tail(&b), 1, buf_space(&b), f);
-        buf_produce(&b, n);
-        if (n == 0)
-            break;
-    }
-    if (rc == 0 && ferror(f))
-        rc = -EIO;
-    fclose(f);
+    int rc = node_file_read(path, &b);
     if (rc == 0)
         rc = node_overlay_parse(o, (const char *)buf_data(&b), buf_len(&b), c);
     buf_dispose(&b);
-    return rc;
+    return rc == 1 ? 0 : rc; /* no file yet: an empty overlay */
 }
 
 int node_overlay_save_file(const struct node_overlay *o, const char *path)
@@ -267,32 +252,8 @@ int node_overlay_save_file(const struct node_overlay *o, const char *path)
     struct buf b;
     buf_init(&b);
     int rc = node_overlay_write(o, &b);
-    char tmp[4096];
-    if (rc == 0 && snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-        rc = -ENAMETOOLONG;
-    int fd = -1;
-    if (rc == 0) {
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd == -1)
-            rc = -errno;
-    }
-    for (size_t off = 0; rc == 0 && off < buf_len(&b);) {
-        ssize_t n = write(fd, buf_data(&b) + off, buf_len(&b) - off);
-        if (n == -1 && errno == EINTR)
-            continue;
-        if (n == -1)
-            rc = -errno;
-        else
-            off += (size_t)n;
-    }
-    if (rc == 0 && fsync(fd) == -1)
-        rc = -errno;
-    if (fd != -1 && close(fd) == -1 && rc == 0)
-        rc = -errno;
-    if (rc == 0 && rename(tmp, path) == -1)
-        rc = -errno;
-    if (rc < 0 && fd != -1)
-        unlink(tmp);
+    if (rc == 0)
+        rc = node_file_write_atomic(path, buf_data(&b), buf_len(&b));
     buf_dispose(&b);
     return rc;
 }

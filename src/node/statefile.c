@@ -1,0 +1,60 @@
+#include "node/statefile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "core/err.h"
+
+int node_file_read(const char *path, struct buf *out)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return errno == ENOENT ? 1 : -errno;
+    int rc = 0;
+    for (;;) {
+        if (buf_reserve(out, 65536) < 0) {
+            rc = ERR_NOMEM;
+            break;
+        }
+        size_t n = fread(buf_tail(out), 1, buf_space(out), f);
+        buf_produce(out, n);
+        if (n == 0)
+            break;
+    }
+    if (rc == 0 && ferror(f))
+        rc = -EIO;
+    fclose(f);
+    return rc;
+}
+
+int node_file_write_atomic(const char *path, const void *data, size_t len)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+        return -ENAMETOOLONG;
+    int rc = 0;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd == -1)
+        return -errno;
+    for (size_t off = 0; rc == 0 && off < len;) {
+        ssize_t n = write(fd, (const uint8_t *)data + off, len - off);
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n == -1)
+            rc = -errno;
+        else
+            off += (size_t)n;
+    }
+    if (rc == 0 && fsync(fd) == -1)
+        rc = -errno;
+    if (close(fd) == -1 && rc == 0)
+        rc = -errno;
+    if (rc == 0 && rename(tmp, path) == -1)
+        rc = -errno;
+    if (rc < 0)
+        unlink(tmp);
+    return rc;
+}
