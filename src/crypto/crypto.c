@@ -25,9 +25,30 @@ int crypto_random(void *out, size_t n)
     return 0;
 }
 
+/* Algorithms fetched once for the process: the EVP_sha256()-style objects make libcrypto fetch
+ * the provider implementation by name again in every init. */
+static EVP_MD *md_fetched[CRYPTO_HASH__COUNT];
+static EVP_CIPHER *cipher_fetched[CRYPTO_AEAD__COUNT];
+static pthread_once_t algs_once = PTHREAD_ONCE_INIT;
+
+static void algs_fetch(void)
+{
+    static const char *const mds[CRYPTO_HASH__COUNT] = {"SHA256", "SHA384", "SHA512", "SHA1"};
+    static const char *const ciphers[CRYPTO_AEAD__COUNT] = {"AES-128-GCM", "AES-256-GCM", "ChaCha20-Poly1305"};
+    for (size_t i = 0; i < CRYPTO_HASH__COUNT; i++)
+        md_fetched[i] = EVP_MD_fetch(NULL, mds[i], NULL);
+    for (size_t i = 0; i < CRYPTO_AEAD__COUNT; i++)
+        cipher_fetched[i] = EVP_CIPHER_fetch(NULL, ciphers[i], NULL);
+}
+
 static const EVP_MD *md_of(enum crypto_hash h)
 {
-    switch (h) {
+    if ((unsigned)h >= CRYPTO_HASH__COUNT)
+        return NULL;
+    pthread_once(&algs_once, algs_fetch);
+    if (md_fetched[h] != NULL)
+        return md_fetched[h];
+    switch (h) { /* the fetch failed: let libcrypto try again per call */
     case CRYPTO_SHA256:
         return EVP_sha256();
     case CRYPTO_SHA384:
@@ -244,6 +265,11 @@ size_t crypto_aead_key_len(enum crypto_aead a)
 
 static const EVP_CIPHER *cipher_of(enum crypto_aead a)
 {
+    if ((unsigned)a >= CRYPTO_AEAD__COUNT)
+        return NULL;
+    pthread_once(&algs_once, algs_fetch);
+    if (cipher_fetched[a] != NULL)
+        return cipher_fetched[a];
     switch (a) {
     case CRYPTO_AES_128_GCM:
         return EVP_aes_128_gcm();
@@ -370,9 +396,12 @@ static __thread uint64_t key_clock;
 static pthread_key_t key_cache_exit;
 static pthread_once_t key_cache_once = PTHREAD_ONCE_INIT;
 
+static void raw_ctx_clear(void);
+
 static void key_cache_clear(void *unused)
 {
     (void)unused;
+    raw_ctx_clear();
     for (size_t i = 0; i < KEY_CACHE_SLOTS; i++) {
         EVP_PKEY_free(key_cache[i].pkey);
         OPENSSL_cleanse(&key_cache[i], sizeof(key_cache[i]));
@@ -386,6 +415,45 @@ static void key_cache_init(void)
 
 /* A loaded key for (type, priv), from this thread's cache or newly loaded into it. Borrowed:
  * valid until the thread's next load. NULL on failure. */
+/* A raw X25519/Ed25519 key through this thread's EVP_PKEY_fromdata context for the type:
+ * EVP_PKEY_new_raw_*_key look the key manager up by name (a walk of the provider tables) on
+ * every call. selection is EVP_PKEY_PUBLIC_KEY or EVP_PKEY_KEYPAIR (private: the public half
+ * is computed). */
+static __thread EVP_PKEY_CTX *raw_ctx[2]; /* X25519, Ed25519 */
+
+static void raw_ctx_clear(void)
+{
+    for (size_t i = 0; i < 2; i++) {
+        EVP_PKEY_CTX_free(raw_ctx[i]);
+        raw_ctx[i] = NULL;
+    }
+}
+
+static EVP_PKEY *raw_key(int type, int selection, const uint8_t key[static 32])
+{
+    size_t i = type == EVP_PKEY_X25519 ? 0 : 1;
+    if (raw_ctx[i] == NULL) {
+        EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, i == 0 ? "X25519" : "ED25519", NULL);
+        if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1) {
+            EVP_PKEY_CTX_free(ctx);
+            return selection == EVP_PKEY_PUBLIC_KEY ? EVP_PKEY_new_raw_public_key(type, NULL, key, 32)
+                                                    : EVP_PKEY_new_raw_private_key(type, NULL, key, 32);
+        }
+        raw_ctx[i] = ctx;
+        pthread_once(&key_cache_once, key_cache_init);
+        (void)pthread_setspecific(key_cache_exit, key_cache); /* non-NULL: the destructor runs */
+    }
+    OSSL_PARAM params[2] = {
+        OSSL_PARAM_construct_octet_string(selection == EVP_PKEY_PUBLIC_KEY ? OSSL_PKEY_PARAM_PUB_KEY
+                                                                           : OSSL_PKEY_PARAM_PRIV_KEY,
+                                          (void *)key, 32),
+        OSSL_PARAM_construct_end()};
+    EVP_PKEY *pkey = NULL;
+    if (EVP_PKEY_fromdata(raw_ctx[i], &pkey, selection, params) != 1)
+        return NULL;
+    return pkey;
+}
+
 static EVP_PKEY *key_load(int type, const uint8_t priv[static 32])
 {
     struct key_slot *victim = &key_cache[0];
@@ -398,7 +466,7 @@ static EVP_PKEY *key_load(int type, const uint8_t priv[static 32])
         if (k->used < victim->used)
             victim = k;
     }
-    EVP_PKEY *pkey = EVP_PKEY_new_raw_private_key(type, NULL, priv, 32);
+    EVP_PKEY *pkey = raw_key(type, EVP_PKEY_KEYPAIR, priv);
     if (pkey == NULL)
         return NULL;
     pthread_once(&key_cache_once, key_cache_init);
@@ -435,7 +503,7 @@ int crypto_x25519(uint8_t shared[static 32], const uint8_t priv[static 32], cons
 {
     int rc = ERR_CRYPTO;
     EVP_PKEY *k = key_load(EVP_PKEY_X25519, priv);
-    EVP_PKEY *p = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, peer, 32);
+    EVP_PKEY *p = raw_key(EVP_PKEY_X25519, EVP_PKEY_PUBLIC_KEY, peer);
     EVP_PKEY_CTX *ctx = k ? EVP_PKEY_CTX_new(k, NULL) : NULL;
     size_t len = 32;
     /* OpenSSL rejects an all-zero shared secret (low-order point) in derive. */
@@ -474,7 +542,7 @@ int crypto_ed25519_sign(const uint8_t priv[static 32], const void *msg, size_t l
 int crypto_ed25519_verify(const uint8_t pub[static 32], const void *msg, size_t len, const uint8_t sig[static 64])
 {
     int rc = ERR_AUTH;
-    EVP_PKEY *k = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, 32);
+    EVP_PKEY *k = raw_key(EVP_PKEY_ED25519, EVP_PKEY_PUBLIC_KEY, pub);
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     if (k == NULL || md == NULL)
         rc = ERR_CRYPTO;
