@@ -66,17 +66,10 @@ static int parse_opts(int argc, char **argv, struct node_opts *v, bool add)
     memset(v, 0, sizeof(*v));
     hubapi_opts_init(&v->hub);
     optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-        int r = hubapi_opts_handle(&v->hub, c, optarg);
-        if (r < 0)
-            return CLI_EXIT_USAGE;
-        if (r > 0)
-            continue;
-        if (c == 'h') {
-            usage(stdout);
-            return CLI_EXIT_OK;
-        }
+    int c, code = 0;
+    while ((c = hubapi_next_opt(argc, argv, lo, &v->hub, usage, &code)) != -1) {
+        if (c == HUBAPI_OPT_EXIT)
+            return code;
         if (c == '?' || !add) {
             if (c != '?')
                 fprintf(stderr, "veil node %s: option %s does not apply here\n", argv[0], argv[optind - 1]);

@@ -5,6 +5,7 @@
 
 #include <curl/curl.h>
 
+#include "cli/cli.h"
 #include "cli/hubapi.h"
 #include "core/err.h"
 #include "core/secure.h"
@@ -52,6 +53,29 @@ int hubapi_opts_handle(struct hubapi_opts *o, int opt, const char *arg)
         return 1;
     default:
         return 0;
+    }
+}
+
+int hubapi_next_opt(int argc, char **argv, const struct option *lo, struct hubapi_opts *o, void (*usage)(FILE *),
+                    int *exit_code)
+{
+    for (;;) {
+        int c = getopt_long(argc, argv, "h", lo, NULL);
+        if (c == -1)
+            return -1;
+        int r = hubapi_opts_handle(o, c, optarg);
+        if (r > 0)
+            continue;
+        if (r < 0) {
+            *exit_code = CLI_EXIT_USAGE;
+            return HUBAPI_OPT_EXIT;
+        }
+        if (c == 'h') {
+            usage(stdout);
+            *exit_code = CLI_EXIT_OK;
+            return HUBAPI_OPT_EXIT;
+        }
+        return c;
     }
 }
 

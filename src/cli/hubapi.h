@@ -65,6 +65,13 @@ void hubapi_opts_init(struct hubapi_opts *o);
  * not, -1 (after a message on stderr) for a bad value. */
 int hubapi_opts_handle(struct hubapi_opts *o, int opt, const char *arg);
 
+#define HUBAPI_OPT_EXIT (-2)
+/* One step of the option loop every admin command shares: getopt_long with `lo`, the hub
+ * options and -h taken here. Returns the next option for the caller, -1 at the end, or
+ * HUBAPI_OPT_EXIT with *exit_code set (help printed: 0; a bad hub option: 2). */
+int hubapi_next_opt(int argc, char **argv, const struct option *lo, struct hubapi_opts *o, void (*usage)(FILE *),
+                    int *exit_code);
+
 struct hubapi;
 
 /* Validates the settings (URL from the option or environment, token present, scheme rules of
