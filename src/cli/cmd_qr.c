@@ -25,6 +25,10 @@ int cli_qr_main(int argc, char **argv)
         fputs("usage: veil qr TEXT [--invert]\n", stderr);
         return CLI_EXIT_USAGE;
     }
+    if (text[0] == '\0') {
+        fputs("veil qr: TEXT is empty; nothing to encode\n", stderr);
+        return CLI_EXIT_USAGE;
+    }
     int rc = cli_qr_print(stdout, text, invert);
     if (rc < 0) {
         fprintf(stderr, "veil qr: %s\n", err_str(rc));

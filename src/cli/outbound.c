@@ -190,7 +190,7 @@ int outbound_open_cmd(struct outbound *t, const struct outbound_cfg *c, enum vle
     }
     if (rc < 0) {
         (void)cli_write_all(t->fd, &out, 100); /* the alert, if any */
-        if (!t->verify.reality && tls13_conn_state(t->tls) != TLS13_ST_EXPECT_SERVER_HELLO && t->tls != NULL)
+        if (t->tls != NULL && !t->verify.reality && tls13_conn_state(t->tls) != TLS13_ST_EXPECT_SERVER_HELLO)
             rc = rc == ERR_TIMEOUT || rc == ERR_CLOSED ? rc : ERR_AUTH;
     }
     if (rc == 0)

@@ -19,8 +19,8 @@ static bool dark(const QRcode *q, int x, int y)
 int cli_qr_print(FILE *out, const char *text, bool invert)
 {
     QRcode *q = QRcode_encodeString(text, 0, QR_ECLEVEL_L, QR_MODE_8, 1);
-    if (q == NULL)
-        return errno == ERANGE ? ERR_TOO_LONG : ERR_NOMEM;
+    if (q == NULL) /* libqrencode: EINVAL for empty or bad input, ERANGE too long, ENOMEM */
+        return errno == ERANGE ? ERR_TOO_LONG : errno == EINVAL ? ERR_MALFORMED : ERR_NOMEM;
     /* Glyph for (top drawn, bottom drawn). */
     static const char *const glyph[2][2] = {{" ", "\u2584"}, {"\u2580", "\u2588"}};
     for (int y = -QR_MARGIN; y < q->width + QR_MARGIN; y += 2) {

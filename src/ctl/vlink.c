@@ -1,4 +1,5 @@
 /* vless:// share links: writer and parser (spec/config-and-links.md §5). */
+#include <arpa/inet.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,9 +137,35 @@ static int format_into(const struct vlink *l, struct buf *out)
     return 0;
 }
 
+static bool host_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+bool vlink_host_valid(const char *host)
+{
+    uint8_t addr[16];
+    if (strchr(host, ':') != NULL)
+        return inet_pton(AF_INET6, host, addr) == 1;
+    size_t n = strlen(host), label = 0;
+    if (n == 0 || n > VLINK_HOST_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)host[i];
+        if (c == '.') {
+            if (label == 0 || host[i - 1] == '-')
+                return false; /* empty label, or one ending in '-' */
+            label = 0;
+        } else if (!host_char(c) || ++label > 63 || (label == 1 && c == '-')) {
+            return false;
+        }
+    }
+    return host[n - 1] != '-'; /* IPv4 dotted quads pass as labels of digits */
+}
+
 int vlink_format(const struct vlink *l, struct buf *out)
 {
-    if (l->id[0] == '\0' || l->host[0] == '\0' || l->port == 0)
+    if (l->id[0] == '\0' || !vlink_host_valid(l->host) || l->port == 0)
         return ERR_MALFORMED;
     size_t mark = out->wpos;
     int rc = format_into(l, out);

@@ -67,8 +67,12 @@ struct vlink {
  * headerType "none". The caller fills id, host, port, sni, pbk, sid and remark. */
 void vlink_init_reality(struct vlink *l);
 
-/* Appends the link text (no NUL) to out. Fails with ERR_MALFORMED when id or host is empty or
- * port is 0, ERR_NOMEM / ERR_TOO_LONG from the buffer (out is then left as it was). */
+/* true when host is a domain name (dot-separated labels of letters, digits, '-' and '_', each
+ * 1-63 bytes not starting or ending with '-', at most 253 in all, an optional final dot) or an IPv4/IPv6 literal (no brackets). */
+bool vlink_host_valid(const char *host);
+
+/* Appends the link text (no NUL) to out. Fails with ERR_MALFORMED when id is empty, host is not
+ * vlink_host_valid() or port is 0, ERR_NOMEM / ERR_TOO_LONG from the buffer (out is then left as it was). */
 int vlink_format(const struct vlink *l, struct buf *out);
 
 /* Same, as a malloc'd NUL-terminated string (NULL on failure). Caller frees. */

@@ -70,6 +70,10 @@ int node_link_build(const struct node_cfg *cfg, const struct node_link_opts *o, 
         }
         host = in->listen;
     }
+    if (!vlink_host_valid(host)) {
+        snprintf(err, errlen, "address \"%.64s\" is not a domain name or an IP address", host);
+        return ERR_MALFORMED;
+    }
     const char *sni = in->server_names[0];
     if (o->sni) {
         sni = NULL;

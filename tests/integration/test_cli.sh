@@ -101,4 +101,22 @@ expect_eq "$r5" "2" "bad link"
 
 [[ "$("$VEIL" version)" == veil\ * ]] || fail "version"
 "$VEIL" help | grep -q x25519 || fail "help"
+
+# Issue 10 item 12: an empty QR text is a usage error (was "out of memory", exit 1), and a link
+# host must be a domain name or an IP literal (a space was printed into the link).
+set +e
+err=$("$VEIL" qr '' 2>&1 >/dev/null); rc=$?
+set -e
+expect_eq "$rc" "2" "qr '' exit code"
+[[ "$err" == *empty* && "$err" != *memory* ]] || fail "qr '' message: $err"
+for bad in 'evil host' 'a/b' 'x..y' '-' 'host:80' '[::1]' 'a@b' "$(printf 'x%.0s' {1..64}).com"; do
+    set +e
+    out=$("$VEIL" link -c "$TMP/node.json" -u carol@example --address "$bad" 2>&1); rc=$?
+    set -e
+    expect_eq "$rc" "2" "link --address '$bad' exit code"
+    [[ "$out" != vless://* && "$out" == *"not a domain name"* ]] || fail "link --address '$bad': $out"
+done
+for good in node-1.example.com 192.0.2.1 2001:db8::2 example.com. my_host.lan; do
+    "$VEIL" link -c "$TMP/node.json" -u carol@example --address "$good" | grep -q '^vless://' || fail "link --address $good"
+done
 echo "test_cli: OK"
