@@ -536,7 +536,8 @@ int sync_bearer_token(const char *hdr, const char **tok, size_t *tok_len)
     size_t n = 0;
     while (token_char(p[n]))
         n++;
-    if (p[n] != '\0' || n < 16 || n > 256)
+    /* Any well-formed token is looked up, so a wrong one is reported as unknown, not malformed. */
+    if (p[n] != '\0' || n == 0 || n > 256)
         return ERR_AUTH;
     *tok = p;
     *tok_len = n;

@@ -116,7 +116,7 @@ void sync_usage_req_dispose(struct sync_usage_req *m);
 int sync_parse_since(const char *s, uint64_t *since);
 
 /* Extracts the token from an "Authorization" header value: "Bearer <token>" (scheme
- * case-insensitive, one or more spaces), token of 16..256 characters from
+ * case-insensitive, one or more spaces), token of 1..256 characters from
  * [A-Za-z0-9._~+/=-]. *tok points into hdr. ERR_AUTH when missing or malformed. */
 int sync_bearer_token(const char *hdr, const char **tok, size_t *tok_len);
 

@@ -116,7 +116,7 @@ int main(int argc, char **argv)
     char err[256];
     if (hubcfg_load(cfg_path, &cfg, err, sizeof err) < 0) {
         fprintf(stderr, "veil-hub: %s: %s\n", cfg_path, err);
-        return 1;
+        return 2; /* usage/config errors exit 2, like veil-node */
     }
     log_setup((enum log_level)cfg.log_level, 2);
     int role = hub_role_parse(role_name);

@@ -104,7 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         z[n] = '\0';
         if (sync_parse_since(z, &since) == 0 && since > INT64_MAX)
             abort();
-        if (sync_bearer_token(z, &tok, &tl) == 0 && (tl < 16 || tok < z || tok + tl > z + n))
+        if (sync_bearer_token(z, &tok, &tl) == 0 && (tl == 0 || tl > 256 || tok < z || tok + tl > z + n))
             abort();
         free(z);
         break;

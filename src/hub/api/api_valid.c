@@ -171,6 +171,8 @@ static int plan_prices(json_t *j, struct hub_plan *p, struct api_verr *e)
         return 1;
     if (!json_is_object(pr))
         return verr(e, "invalid_field", "prices: must be an object of currency -> amount in minor units");
+    if (json_object_size(pr) == 0) /* an empty map would make a plan nobody can buy */
+        return verr(e, "invalid_field", "prices: at least one currency -> amount (omit prices to keep them)");
     if (json_object_size(pr) > HUB_PLAN_PRICES_MAX)
         return verr(e, "invalid_field", "prices: at most %d currencies", HUB_PLAN_PRICES_MAX);
     p->n_prices = 0;

@@ -1,9 +1,14 @@
 /* SQLite backend (the embedded default): WAL mode, foreign keys on, a busy timeout, and
  * PostgreSQL-style $n placeholders rewritten to SQLite's ?n. */
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/err.h"
 #include "core/log.h"
@@ -50,8 +55,59 @@ static int map_err(sqlite3 *db, int rc)
     }
 }
 
+/* Takes group and world access away from an existing file (the database and its WAL/SHM). */
+static void tighten_mode(int fd, const char *path)
+{
+    struct stat sb;
+    if (fstat(fd, &sb) == 0 && (sb.st_mode & 077) != 0 && fchmod(fd, sb.st_mode & 0700) == 0)
+        log_warn("store", 0, "database_mode_tightened", LF_STR("path", path), LF_STR("mode", "0600"));
+}
+
+/* The database holds every UUID and subscription token: create it 0600 ourselves before SQLite
+ * opens it (SQLite gives the WAL and SHM files the mode of the database file), and name a
+ * missing folder instead of SQLite's "unable to open database file". Plain paths only:
+ * ":memory:" and "file:" URIs are left to SQLite. */
+static int prepare_db_file(const char *path)
+{
+    if (strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0)
+        return 0;
+    char folder[1024];
+    const char *slash = strrchr(path, '/');
+    size_t flen = slash == NULL ? 1 : slash == path ? 1 : (size_t)(slash - path);
+    if (flen >= sizeof folder)
+        return -ENAMETOOLONG;
+    memcpy(folder, slash == NULL ? "." : path, flen);
+    folder[flen] = '\0';
+    struct stat sb;
+    int e = stat(folder, &sb) < 0 ? errno : S_ISDIR(sb.st_mode) ? 0 : ENOTDIR;
+    if (e != 0) {
+        log_err("store", 0, "database_folder_missing", LF_STR("folder", folder), LF_STR("err", strerror(e)),
+                LF_STR("hint", "create the folder (mode 0700, owned by the hub's user) or fix \"database\""));
+        return -e;
+    }
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        e = errno;
+        log_err("store", 0, "database_open_failed", LF_STR("path", path), LF_STR("err", strerror(e)));
+        return -e;
+    }
+    tighten_mode(fd, path);
+    close(fd);
+    static const char *const sidecars[] = {"-wal", "-shm"};
+    for (size_t i = 0; i < sizeof sidecars / sizeof sidecars[0]; i++) {
+        char side[1100];
+        snprintf(side, sizeof side, "%s%s", path, sidecars[i]);
+        if ((fd = open(side, O_RDWR | O_CLOEXEC | O_NOFOLLOW)) >= 0) {
+            tighten_mode(fd, side);
+            close(fd);
+        }
+    }
+    return 0;
+}
+
 static int sq_connect(const char *target, void **conn)
 {
+    TRY(prepare_db_file(target));
     sqlite3 *db = NULL;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
     if (sqlite3_open_v2(target, &db, flags, NULL) != SQLITE_OK) {

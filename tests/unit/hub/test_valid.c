@@ -126,6 +126,8 @@ static void test_bad_bodies(void **state)
     expect_bad(1, "{}", "invalid_field");
     expect_bad(2, "{\"name\":\"x\"}", "missing_field");
     expect_bad(2, "{\"name\":\"x\",\"duration_days\":30,\"prices\":[]}", "invalid_field");
+    expect_bad(2, "{\"name\":\"x\",\"duration_days\":30,\"prices\":{}}", "invalid_field"); /* issue 10 #12 */
+    expect_bad(3, "{\"prices\":{}}", "invalid_field");
     expect_bad(2, "{\"name\":\"x\",\"duration_days\":30,\"prices\":{\"RUB\":-1}}", "invalid_field");
     expect_bad(2, "{\"name\":\"x\",\"duration_days\":30,\"quota_bytes\":-1}", "invalid_field");
     expect_bad(2,
