@@ -39,7 +39,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         strcpy(u.username, "x");
         strcpy(u.language, "en");
         strcpy(u.currency, "RUB");
-        if ((rc = api_parse_user_patch(body, n, &u, &e)) == 0 && !hub_username_valid(u.username))
+        unsigned fields = 0;
+        if ((rc = api_parse_user_patch(body, n, &u, &fields, &e)) == 0 &&
+            (!hub_username_valid(u.username) || fields == 0 || fields > 0x3f))
             abort();
         break;
     case 2:

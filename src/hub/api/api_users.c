@@ -125,27 +125,19 @@ void api__users_get(struct api_call *c)
 
 void api__users_patch(struct api_call *c)
 {
-    struct hub_user u;
+    struct hub_user v = {0}, u;
+    unsigned fields = 0;
     struct api_verr e;
-    int rc = store_user_get(c->ctx->st, c->id, &u);
-    if (rc < 0) {
-        api__store_error(c, rc, "user");
-        return;
-    }
-    if (api_parse_user_patch(c->req->body, c->req->body_len, &u, &e) < 0) {
+    if (api_parse_user_patch(c->req->body, c->req->body_len, &v, &fields, &e) < 0) {
         api__verr(c, &e);
         return;
     }
     char *det = strndup(c->req->body, c->req->body_len);
     struct store_audit a = api__audit(c, "user.update", det);
-    rc = store_user_update(c->ctx->st, &u, c->now, &a);
+    int rc = store_user_patch(c->ctx->st, c->id, &v, fields, c->now, &a, &u);
     free(det);
     if (rc < 0) {
-        api__store_error(c, rc, "user (username or telegram_id)");
-        return;
-    }
-    if ((rc = store_user_get(c->ctx->st, c->id, &u)) < 0) {
-        api__store_error(c, rc, "user");
+        api__store_error(c, rc, rc == ERR_NOT_FOUND ? "user" : "user (username or telegram_id)");
         return;
     }
     api__json(c, 200, api__user_json(c, &u));

@@ -146,8 +146,14 @@ int api_parse_user_create(const char *body, size_t len, struct hub_user *u, stru
     return 0;
 }
 
-int api_parse_user_patch(const char *body, size_t len, struct hub_user *u, struct api_verr *e)
+int api_parse_user_patch(const char *body, size_t len, struct hub_user *u, unsigned *fields, struct api_verr *e)
 {
+    static const struct {
+        const char *key;
+        unsigned bit;
+    } bits[] = {{"telegram_id", HUB_USER_F_TELEGRAM_ID}, {"username", HUB_USER_F_USERNAME},
+                {"language", HUB_USER_F_LANGUAGE},       {"currency", HUB_USER_F_CURRENCY},
+                {"balance_minor", HUB_USER_F_BALANCE},   {"enabled", HUB_USER_F_ENABLED}};
     static const char *const keys[] = {"username",      "telegram_id", "language", "currency",
                                        "balance_minor", "enabled",     NULL};
     json_t *j = load_object(body, len, false, e);
@@ -160,6 +166,10 @@ int api_parse_user_patch(const char *body, size_t len, struct hub_user *u, struc
     }
     TRYV(get_str(j, "username", false, hub_username_valid, USERNAME_RULE, u->username, sizeof u->username, e));
     TRYV(user_fields(j, u, e));
+    *fields = 0;
+    for (size_t i = 0; i < sizeof bits / sizeof bits[0]; i++)
+        if (json_object_get(j, bits[i].key) != NULL)
+            *fields |= bits[i].bit;
     json_decref(j);
     return 0;
 }

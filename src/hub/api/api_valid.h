@@ -21,8 +21,10 @@ struct api_verr {
 int api_parse_user_create(const char *body, size_t len, struct hub_user *u, struct api_verr *e);
 
 /* PATCH /users/{id}: any of telegram_id (0 or null clears), username, language, currency,
- * enabled, balance_minor; applied onto *u (which holds the current row). At least one key. */
-int api_parse_user_patch(const char *body, size_t len, struct hub_user *u, struct api_verr *e);
+ * enabled, balance_minor; at least one key. The values go into *u and *fields gets one
+ * HUB_USER_F_* bit per key sent (the store writes only those, so concurrent patches of other
+ * fields are not undone). */
+int api_parse_user_patch(const char *body, size_t len, struct hub_user *u, unsigned *fields, struct api_verr *e);
 
 /* POST /plans (create: name and duration_days required) and PATCH /plans/{id} (create = false:
  * fields applied onto *p). prices is an object {"RUB": 29900, ...}. */

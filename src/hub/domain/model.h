@@ -70,6 +70,16 @@ struct hub_user {
     int64_t revision; /* sync revision of the last change that nodes must see */
 };
 
+/* The fields a PATCH of a user may change, as bits: a patch writes only the fields it names. */
+enum hub_user_field {
+    HUB_USER_F_TELEGRAM_ID = 1u << 0,
+    HUB_USER_F_USERNAME = 1u << 1,
+    HUB_USER_F_LANGUAGE = 1u << 2,
+    HUB_USER_F_CURRENCY = 1u << 3,
+    HUB_USER_F_BALANCE = 1u << 4,
+    HUB_USER_F_ENABLED = 1u << 5,
+};
+
 struct hub_price {
     char currency[HUB_CURRENCY_LEN + 1];
     int64_t amount_minor;

@@ -54,9 +54,12 @@ int store_user_by_telegram(struct store *st, int64_t telegram_id, struct hub_use
  * equals q, ordered by id. *out is malloc'd (free it). *total counts all matches. */
 int store_user_list(struct store *st, const char *q, int64_t offset, int64_t limit, struct hub_user **out, size_t *n,
                     int64_t *total);
-/* Writes the mutable fields of u (telegram_id, username, language, currency, enabled,
- * balance_minor) and bumps the revision. */
-int store_user_update(struct store *st, const struct hub_user *u, int64_t now, const struct store_audit *audit);
+/* Writes only the fields of v named by `fields` (HUB_USER_F_* bits: telegram_id, username,
+ * language, currency, balance_minor, enabled) in one UPDATE inside one transaction, bumps the
+ * revision and returns the row as written in *out (may be NULL). A concurrent change of other
+ * fields is never undone. ERR_NOT_FOUND, ERR_EXISTS (username or telegram id taken). */
+int store_user_patch(struct store *st, int64_t id, const struct hub_user *v, unsigned fields, int64_t now,
+                     const struct store_audit *audit, struct hub_user *out);
 int store_user_set_enabled(struct store *st, int64_t id, bool enabled, int64_t now, const struct store_audit *audit);
 /* Deletes the user with subscriptions and devices, leaving a tombstone so nodes drop it. */
 int store_user_delete(struct store *st, int64_t id, int64_t now, const struct store_audit *audit);

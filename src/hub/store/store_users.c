@@ -243,24 +243,50 @@ static int update_one(struct store_conn *sc, const char *sql, struct store_val *
     return rc;
 }
 
-static int update_body(struct store_conn *sc, void *arg)
+/* One UPDATE naming only the patched columns: the row is never read and written back, so a
+ * concurrent patch of another field (or a balance delta) survives. */
+static int patch_body(struct store_conn *sc, void *arg)
 {
     struct user_arg *a = arg;
-    const struct hub_user *u = a->cu;
-    struct store_val p[] = {SV_IN(u->telegram_id), SV_T(u->username),      SV_T(u->language),
-                            SV_T(u->currency),     SV_I(u->enabled),       SV_I(u->balance_minor),
-                            SV_I(a->now),          SV_NULL /* revision */, SV_I(u->id)};
-    TRY(update_one(sc,
-                   "UPDATE users SET telegram_id = $1, username = $2, language = $3, currency = $4, enabled = $5,"
-                   " balance_minor = $6, updated_at = $7, revision = $8 WHERE id = $9",
-                   p, 9, true, 7));
-    return store__audit(sc, a->audit, a->now, "user", u->id);
+    const struct hub_user *v = a->cu;
+    unsigned f = (unsigned)a->i64;
+    int64_t rev;
+    TRY(store__bump_revision(sc, &rev));
+    struct store_val p[9] = {SV_I(a->now), SV_I(rev), SV_I(a->id)};
+    size_t n = 3;
+    char sql[512] = "UPDATE users SET updated_at = $1, revision = $2";
+    size_t len = strlen(sql);
+    const struct {
+        unsigned bit;
+        const char *col;
+        struct store_val val;
+    } cols[] = {
+        {HUB_USER_F_TELEGRAM_ID, "telegram_id", SV_IN(v->telegram_id)},
+        {HUB_USER_F_USERNAME, "username", SV_T(v->username)},
+        {HUB_USER_F_LANGUAGE, "language", SV_T(v->language)},
+        {HUB_USER_F_CURRENCY, "currency", SV_T(v->currency)},
+        {HUB_USER_F_BALANCE, "balance_minor", SV_I(v->balance_minor)},
+        {HUB_USER_F_ENABLED, "enabled", SV_I(v->enabled)},
+    };
+    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
+        if (!(f & cols[i].bit))
+            continue;
+        p[n++] = cols[i].val;
+        len += (size_t)snprintf(sql + len, sizeof sql - len, ", %s = $%zu", cols[i].col, n);
+    }
+    snprintf(sql + len, sizeof sql - len, " WHERE id = $3 RETURNING " USER_COLS);
+    struct hub_user row;
+    TRY(user_query(sc, sql, p, n, &row));
+    if (a->out != NULL)
+        *a->out = row;
+    return store__audit(sc, a->audit, a->now, "user", a->id);
 }
 
-int store_user_update(struct store *st, const struct hub_user *u, int64_t now, const struct store_audit *audit)
+int store_user_patch(struct store *st, int64_t id, const struct hub_user *v, unsigned fields, int64_t now,
+                     const struct store_audit *audit, struct hub_user *out)
 {
-    struct user_arg a = {.cu = u, .now = now, .audit = audit};
-    return store__tx(st, update_body, &a);
+    struct user_arg a = {.cu = v, .id = id, .i64 = (int64_t)fields, .now = now, .audit = audit, .out = out};
+    return store__tx(st, patch_body, &a);
 }
 
 static int enable_body(struct store_conn *sc, void *arg)

@@ -18,6 +18,7 @@
 static int run(int which, const char *b, size_t n, struct api_verr *e)
 {
     struct hub_user u = {0};
+    unsigned f;
     struct hub_plan p = {0};
     struct hub_node nd;
     int64_t a, c;
@@ -27,7 +28,7 @@ static int run(int which, const char *b, size_t n, struct api_verr *e)
     case 0:
         return api_parse_user_create(b, n, &u, e);
     case 1:
-        return api_parse_user_patch(b, n, &u, e);
+        return api_parse_user_patch(b, n, &u, &f, e);
     case 2:
         return api_parse_plan(b, n, true, &p, e);
     case 3:
