@@ -1174,6 +1174,7 @@ static void parse_veil(struct cfg_ctx *c, const json_t *v, struct node_cfg *cfg)
                                        "udpIdleTimeoutSec",
                                        "adminListen",
                                        "adminToken",
+                                       "adminNoToken",
                                        "metricsListen",
                                        "metricsTopUsers",
                                        "usageReportSec",
@@ -1211,12 +1212,23 @@ static void parse_veil(struct cfg_ctx *c, const json_t *v, struct node_cfg *cfg)
             cfg->dial_order = (enum node_dial_order)i;
     }
     get_listen_addr(c, v, "adminListen", &cfg->admin_listen);
+    bool token_given = false;
     if (cfg_get_str(c, v, "adminToken", &s) == 1 && *s) {
+        token_given = true;
         if (strlen(s) < 16 || strlen(s) > 200)
             cfg_error(c, "adminToken", "must be 16 to 200 characters");
+        else if (strncmp(s, "REPLACE-WITH", 12) == 0)
+            cfg_error(c, "adminToken", "is the sample's placeholder: generate one (openssl rand -hex 16)");
         else
             cfg->admin_token = xstrdup(s);
     }
+    bool no_token = false;
+    cfg_get_bool(c, v, "adminNoToken", &no_token);
+    /* Anything that reaches the port may change users, so the token is the default. */
+    if (cfg->admin_listen && cfg->admin_token == NULL && !no_token && !token_given)
+        cfg_error(c, "adminToken",
+                  "is required when adminListen is set (or set \"adminNoToken\": true to serve the admin API "
+                  "without one)");
     get_listen_addr(c, v, "metricsListen", &cfg->metrics_listen);
     get_u32_field(c, v, "metricsTopUsers", 0, 1000, &cfg->metrics_top_users);
     get_u32_field(c, v, "usageReportSec", 1, 3600, &cfg->usage_report_sec);

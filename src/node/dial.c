@@ -22,6 +22,8 @@ struct node_dialer {
     enum node_dial_order order;
     struct sock_addr *own;
     size_t n_own;
+    uint16_t *own_ports;
+    size_t n_own_ports;
     struct node_dial *dials; /* pending, doubly linked */
     size_t pending;
 };
@@ -95,6 +97,77 @@ bool node_dial_allowed(const struct node_dialer *d, const struct sock_addr *a, e
     return true;
 }
 
+/* An address that reaches this host: loopback, unspecified (0.0.0.0 and :: connect to the
+ * host itself on Linux) or one of its interface addresses. */
+static bool reaches_this_host(const struct node_dialer *d, const struct sock_addr *a)
+{
+    enum sock_addr_class c = sock_addr_classify(a);
+    if (c == SOCK_CLASS_LOOPBACK || c == SOCK_CLASS_UNSPECIFIED)
+        return true;
+    for (size_t i = 0; i < d->n_own; i++)
+        if (same_ip(a, &d->own[i]))
+            return true;
+    return false;
+}
+
+bool node_dial_is_own_listener(const struct node_dialer *d, const struct sock_addr *a)
+{
+    uint16_t port = sock_addr_port(a);
+    for (size_t i = 0; i < d->n_own_ports; i++)
+        if (d->own_ports[i] == port)
+            return reaches_this_host(d, a);
+    return false;
+}
+
+void node_dialer_set_allow_private(struct node_dialer *d, bool allow_private)
+{
+    d->allow_private = allow_private;
+}
+
+static void add_port(uint16_t *out, size_t cap, size_t *n, uint16_t port)
+{
+    if (port == 0 || *n >= cap)
+        return;
+    for (size_t i = 0; i < *n; i++)
+        if (out[i] == port)
+            return;
+    out[(*n)++] = port;
+}
+
+/* The port of a "host:port" / "[v6]:port" listen address, or of an http(s):// URL. */
+static uint16_t port_of(const char *s, uint16_t dflt)
+{
+    if (s == NULL)
+        return 0;
+    const char *host = strstr(s, "://");
+    host = host ? host + 3 : s;
+    size_t n = strcspn(host, "/?#");
+    const char *end = host + n, *colon = NULL;
+    for (const char *p = host; p < end; p++)
+        if (*p == ':')
+            colon = p;
+    if (colon == NULL || (host[0] == '[' && colon < (const char *)memchr(host, ']', n)))
+        return dflt;
+    unsigned long v = 0;
+    for (const char *p = colon + 1; p < end; p++) {
+        if (*p < '0' || *p > '9' || (v = v * 10 + (unsigned long)(*p - '0')) > 65535)
+            return dflt;
+    }
+    return colon + 1 < end ? (uint16_t)v : dflt;
+}
+
+size_t node_dial_own_ports(const struct node_cfg *cfg, uint16_t *out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->n_inbounds; i++)
+        add_port(out, cap, &n, cfg->inbounds[i].port);
+    add_port(out, cap, &n, port_of(cfg->admin_listen, 0));
+    add_port(out, cap, &n, port_of(cfg->metrics_listen, 0));
+    if (cfg->hub_url)
+        add_port(out, cap, &n, port_of(cfg->hub_url, strncmp(cfg->hub_url, "https:", 6) == 0 ? 443 : 80));
+    return n;
+}
+
 int node_local_addrs(struct sock_addr **out, size_t *n)
 {
     struct ifaddrs *ifs;
@@ -141,6 +214,16 @@ struct node_dialer *node_dialer_new(struct loop *loop, struct node_dns *dns, con
         }
         memcpy(d->own, o->own, o->n_own * sizeof(*d->own));
         d->n_own = o->n_own;
+    }
+    if (o->n_own_ports) {
+        d->own_ports = malloc(o->n_own_ports * sizeof(*d->own_ports));
+        if (d->own_ports == NULL) {
+            free(d->own);
+            free(d);
+            return NULL;
+        }
+        memcpy(d->own_ports, o->own_ports, o->n_own_ports * sizeof(*d->own_ports));
+        d->n_own_ports = o->n_own_ports;
     }
     return d;
 }
@@ -309,16 +392,15 @@ static void on_resolved(void *arg, int status, const struct sock_addr *addrs, si
     for (size_t i = 0; i < n && dl->n_addrs < NODE_DNS_MAX_ADDRS; i++) {
         if (!family_wanted(d->order, sock_addr_family(&addrs[i])))
             continue;
-        if (!(dl->flags & NODE_DIAL_TRUSTED) && !node_dial_allowed(d, &addrs[i], NULL)) {
+        struct sock_addr a = addrs[i];
+        sock_addr_set_port(&a, dl->port);
+        if (!(dl->flags & NODE_DIAL_TRUSTED) && (!node_dial_allowed(d, &a, NULL) || node_dial_is_own_listener(d, &a))) {
             refused++;
-            dl->last = addrs[i];
-            sock_addr_set_port(&dl->last, dl->port);
+            dl->last = a;
             dl->have_last = true;
             continue;
         }
-        dl->addrs[dl->n_addrs] = addrs[i];
-        sock_addr_set_port(&dl->addrs[dl->n_addrs], dl->port);
-        dl->n_addrs++;
+        dl->addrs[dl->n_addrs++] = a;
     }
     if (dl->n_addrs == 0) {
         if (refused)
@@ -379,6 +461,7 @@ void node_dialer_free(struct node_dialer *d)
     while (d->dials)
         dial_stop(d->dials);
     free(d->own);
+    free(d->own_ports);
     free(d);
 }
 

@@ -7,7 +7,13 @@
  * classes) and the node's own interface addresses (node_local_addrs), so clients cannot reach
  * the operator's network or the node's own services (SSRF). Refused addresses are never
  * connected to; if all are refused the dial fails with NODE_DIAL_REFUSED. Dials to the
- * operator-configured REALITY target pass NODE_DIAL_TRUSTED and skip the policy. */
+ * operator-configured REALITY target pass NODE_DIAL_TRUSTED and skip the policy.
+ *
+ * The node's own listeners (inbounds, adminListen, metricsListen, a local hub) are refused
+ * whatever allow_private says: an address that reaches this host (loopback, unspecified, one
+ * of `own`, or their v4-mapped forms) on one of `own_ports` is never dialed. The check runs on
+ * the resolved address, so every spelling of the host (names, ::ffff:, 0.0.0.0, 127.x, numeric
+ * forms a resolver accepts) is covered. */
 #ifndef VEIL_NODE_DIAL_H
 #define VEIL_NODE_DIAL_H
 
@@ -29,7 +35,13 @@ struct node_dialer_opts {
     enum node_dial_order order;  /* node_cfg.dial_order */
     const struct sock_addr *own; /* the node's own addresses (copied); may be NULL */
     size_t n_own;
+    const uint16_t *own_ports; /* ports of the node's own listeners (copied); may be NULL */
+    size_t n_own_ports;
 };
+
+/* The TCP ports the node itself listens on for cfg (inbounds, adminListen, metricsListen, the
+ * hub URL's port): at most cap, returns how many. */
+size_t node_dial_own_ports(const struct node_cfg *cfg, uint16_t *out, size_t cap);
 
 enum node_dial_result {
     NODE_DIAL_OK = 0,
@@ -65,6 +77,10 @@ void node_dial_cancel(struct node_dial *dl);
 
 /* The policy decision for one address (ignores the port). *cls receives its class. */
 bool node_dial_allowed(const struct node_dialer *d, const struct sock_addr *a, enum sock_addr_class *cls);
+/* true when a (with its port) is one of the node's own listeners (see above). */
+bool node_dial_is_own_listener(const struct node_dialer *d, const struct sock_addr *a);
+/* Reload: a new allowPrivateDestinations value for dials started from now on. Loop thread. */
+void node_dialer_set_allow_private(struct node_dialer *d, bool allow_private);
 
 /* The host's interface addresses (getifaddrs), malloc'd; caller frees *out. 0 or -errno. */
 int node_local_addrs(struct sock_addr **out, size_t *n);

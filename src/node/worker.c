@@ -203,12 +203,15 @@ static int worker_init(struct node_runtime *rt, struct node_worker *w, unsigned 
     struct sock_addr *own = NULL;
     size_t n_own = 0;
     (void)node_local_addrs(&own, &n_own);
+    uint16_t own_ports[64];
     struct node_dialer_opts o = {
         .allow_private = cfg->allow_private_destinations,
         .timeout_ms = cfg->dial_timeout_ms,
         .order = cfg->dial_order,
         .own = own,
         .n_own = n_own,
+        .own_ports = own_ports,
+        .n_own_ports = node_dial_own_ports(cfg, own_ports, sizeof(own_ports) / sizeof(own_ports[0])),
     };
     w->dialer = node_dialer_new(w->loop, w->dns, &o);
     free(own);
@@ -308,6 +311,7 @@ static void worker_swap(struct loop *loop, void *arg)
     if (loop != NULL) {
         struct node_snapshot *old = m->w->snap;
         m->w->snap = m->snap; /* new sessions use it; old ones hold their own reference */
+        node_dialer_set_allow_private(m->w->dialer, m->snap->cfg->allow_private_destinations);
         node_snapshot_unref(old);
     } else {
         node_snapshot_unref(m->snap);

@@ -38,7 +38,8 @@ expect_eq "$("$VEIL" uuid -i B831381D6324-4D53-AD4F-8CDA48B30811)" "b831381d-632
 [[ "$("$VEIL" uuid)" != "$("$VEIL" uuid)" ]] || fail "uuid not random"
 
 # link: the spec §5.2 example
-sed 's/REPLACE-WITH-veil-x25519-PrivateKey-000000/EBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKywtLm8/' \
+sed -e 's/REPLACE-WITH-veil-x25519-PrivateKey-000000/EBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKywtLm8/' \
+    -e 's/REPLACE-WITH-openssl-rand-hex-16/0123456789abcdef0123456789abcdef/' \
     "$VEIL_SOURCE_DIR/deploy/node.json" >"$TMP/node.json"
 link=$("$VEIL" link -c "$TMP/node.json" -u alice@example --address 203.0.113.10 --name "Node 1" --sid 0123456789abcdef)
 expect_eq "$link" "vless://b831381d-6324-4d53-ad4f-8cda48b30811@203.0.113.10:443?encryption=none&flow=xtls-rprx-vision&security=reality&sni=www.example.com&fp=chrome&pbk=2J47rXlDfb7Z-ENBgwT0YP8Fx_6B_kqVd6gEy5Nn_2Y&sid=0123456789abcdef&spx=%2F&type=tcp&headerType=none#Node%201" "link"

@@ -7,7 +7,8 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-sed 's/REPLACE-WITH-veil-x25519-PrivateKey-000000/EBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKywtLm8/' \
+sed -e 's/REPLACE-WITH-veil-x25519-PrivateKey-000000/EBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKywtLm8/' \
+    -e 's/REPLACE-WITH-openssl-rand-hex-16/0123456789abcdef0123456789abcdef/' \
     "$VEIL_SOURCE_DIR/deploy/node.json" >"$TMP/ok.json"
 out=$("$NODE" -c "$TMP/ok.json" --check 2>"$TMP/err")
 [[ "$out" == "config OK" ]] || fail "valid config: [$out] $(cat "$TMP/err")"

@@ -556,8 +556,24 @@ static void test_errors_top(void **state)
                  "node.json: veil.dialOrder: must be one of \"asResolved\", \"ipv4First\", \"ipv6First\", "
                  "\"ipv4Only\", \"ipv6Only\"");
     expect_error("veil", "{\"adminToken\": \"short\"}", "node.json: veil.adminToken: must be 16 to 200 characters");
+    /* Issue 10 item 1: an admin API on TCP needs its token unless the operator opts out. */
+    expect_error("veil", "{\"adminListen\": \"127.0.0.1:9551\"}",
+                 "node.json: veil.adminToken: is required when adminListen is set (or set \"adminNoToken\": true to "
+                 "serve the admin API without one)");
+    expect_error("veil", "{\"adminListen\": \"127.0.0.1:9551\", \"adminToken\": \"REPLACE-WITH-a-token-here\"}",
+                 "node.json: veil.adminToken: is the sample's placeholder: generate one (openssl rand -hex 16)");
     expect_error("veil", "{\"stateDir\": \"state\"}", "node.json: veil.stateDir: must be an absolute path");
     expect_error("veil", "{\"dialTimeoutMs\": 5}", "node.json: veil.dialTimeoutMs: must be between 100 and 300000");
+}
+
+static void test_admin_no_token_opt_out(void **state)
+{
+    struct cfg_ctx c;
+    struct node_cfg *cfg = expect_ok("veil", "{\"adminListen\": \"127.0.0.1:9551\", \"adminNoToken\": true}", &c);
+    assert_null(cfg->admin_token);
+    assert_string_equal(cfg->admin_listen, "127.0.0.1:9551");
+    node_cfg_unref(cfg);
+    cfg_dispose(&c);
 }
 
 static void test_warnings(void **state)
@@ -729,12 +745,14 @@ static void test_sample_deploy_config(void **state)
     snprintf(path, sizeof(path), "%s/deploy/node.json", src);
     struct cfg_ctx c;
     cfg_init(&c, path);
-    /* The sample's only problem is its placeholder key, so that nobody runs a published key. */
+    /* The sample's only problems are its placeholder key and admin token, so that nobody runs a
+     * published secret. */
     assert_null(node_cfg_load_file(&c, path));
-    if (c.n_errors != 1)
+    if (c.n_errors != 2)
         dump_msgs(&c);
-    assert_int_equal(c.n_errors, 1);
+    assert_int_equal(c.n_errors, 2);
     assert_non_null(strstr(c.msgs[0].text, "realitySettings.privateKey: must be 32 bytes"));
+    assert_non_null(strstr(c.msgs[1].text, "veil.adminToken: is the sample's placeholder"));
     cfg_dispose(&c);
 
     cfg_init(&c, "/nonexistent/node.json");
@@ -766,7 +784,7 @@ int main(void)
         cmocka_unit_test(test_errors_top),      cmocka_unit_test(test_warnings),
         cmocka_unit_test(test_collects_all),    cmocka_unit_test(test_two_inbounds),
         cmocka_unit_test(test_capture_configs), cmocka_unit_test(test_sample_deploy_config),
-        cmocka_unit_test(test_truncations),
+        cmocka_unit_test(test_truncations), cmocka_unit_test(test_admin_no_token_opt_out),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "core/cfg.h"
 #include "core/err.h"
 #include "dns_stub.h"
 #include "net/loop.h"
@@ -29,6 +30,8 @@ static const struct dns_stub_rule rules[] = {
     {"mixed.test", DNS_STUB_ANSWER, {93, 184, 216, 34}, 4},
     {"own.test", DNS_STUB_ANSWER, {93, 184, 216, 34}, 4},
     {"slow.test", DNS_STUB_DROP, {0}, 0},
+    {"rebind.test", DNS_STUB_ANSWER, {127, 0, 0, 1}, 4},
+    {"rebind.test", DNS_STUB_ANSWER, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 16},
 };
 
 struct result {
@@ -109,7 +112,7 @@ static int teardown(void **state)
 static struct node_dialer *dialer(bool allow_private, uint32_t timeout_ms, enum node_dial_order order,
                                   const struct sock_addr *own, size_t n_own)
 {
-    struct node_dialer_opts o = {allow_private, timeout_ms, order, own, n_own};
+    struct node_dialer_opts o = {allow_private, timeout_ms, order, own, n_own, NULL, 0};
     struct node_dialer *d = node_dialer_new(fx.loop, fx.dns, &o);
     assert_non_null(d);
     return d;
@@ -252,6 +255,84 @@ static void test_policy(void **state)
     node_dialer_free(d);
 }
 
+/* Issue 10 item 1: the node's own listeners (here fx.lport) are refused in every spelling even
+ * with allowPrivateDestinations, while other loopback ports still connect. */
+static void test_own_listeners_refused(void **state)
+{
+    uint8_t own_ip[4] = {93, 184, 216, 34};
+    struct sock_addr own;
+    sock_addr_from_v4(&own, own_ip, 0);
+    uint16_t ports[] = {fx.lport};
+    struct node_dialer_opts o = {true, 3000, NODE_DIAL_ORDER_AS_RESOLVED, &own, 1, ports, 1};
+    struct node_dialer *d = node_dialer_new(fx.loop, fx.dns, &o);
+    assert_non_null(d);
+    /* These resolve to this host and must be refused by the policy... */
+    static const char *const hosts[] = {
+        "127.0.0.1",  "::1",       "::ffff:127.0.0.1", "0.0.0.0",     "::",       "localhost",
+        "127.0.0.2",  "127.1.2.3", "loop.test",        "rebind.test", "own.test", "::ffff:93.184.216.34",
+        "::ffff:0.0.0.0",
+        /* ...these numeric spellings either resolve (then refused) or do not: never connected */
+        "2130706433", "0x7f000001", "0177.0.0.1",      "127.1",       "localhost.",
+    };
+    const size_t must_refuse = 13;
+    for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+        struct result r = {0};
+        assert_int_equal(node_dial_start(d, hosts[i], fx.lport, 0, on_dial, &r, NULL), 0);
+        wait_for(&r, 3000);
+        assert_int_equal(r.calls, 1);
+        if (r.res == NODE_DIAL_OK) {
+            close(r.fd);
+            expect_accept();
+            fail_msg("%s:%u reached the node's own listener", hosts[i], fx.lport);
+        }
+        if (i < must_refuse && r.res != NODE_DIAL_REFUSED)
+            fail_msg("%s: result %s", hosts[i], node_dial_result_str(r.res));
+    }
+    /* a loopback port that is not the node's own still works with allowPrivateDestinations */
+    struct sock_addr a;
+    assert_int_equal(sock_addr_from_ip(&a, "127.0.0.1", fx.closed_port), 0);
+    assert_false(node_dial_is_own_listener(d, &a));
+    assert_int_equal(sock_addr_from_ip(&a, "1.1.1.1", fx.lport), 0);
+    assert_false(node_dial_is_own_listener(d, &a)); /* another host on the same port */
+    assert_int_equal(sock_addr_from_ip(&a, "::ffff:127.0.0.1", fx.lport), 0);
+    assert_true(node_dial_is_own_listener(d, &a));
+    /* the REALITY target is the operator's choice */
+    struct result rt = {0};
+    assert_int_equal(node_dial_start(d, "127.0.0.1", fx.lport, NODE_DIAL_TRUSTED, on_dial, &rt, NULL), 0);
+    wait_for(&rt, 2000);
+    assert_int_equal(rt.res, NODE_DIAL_OK);
+    close(rt.fd);
+    expect_accept();
+    node_dialer_free(d);
+}
+
+static void test_own_ports_from_cfg(void **state)
+{
+    static const char json[] =
+        "{\"inbounds\": [{\"port\": 8443, \"protocol\": \"vless\", \"settings\": {\"clients\": [{\"id\": "
+        "\"b831381d-6324-4d53-ad4f-8cda48b30811\"}], \"decryption\": \"none\"}, \"streamSettings\": {\"network\": "
+        "\"raw\", \"security\": \"reality\", \"realitySettings\": {\"target\": \"www.example.com:443\", "
+        "\"serverNames\": [\"www.example.com\"], \"privateKey\": \"EBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKywtLm8\", "
+        "\"shortIds\": [\"\"]}}}], \"veil\": {\"adminListen\": \"[::1]:9551\", \"adminToken\": "
+        "\"0123456789abcdef0123\", \"metricsListen\": \"127.0.0.1:9550\", \"hub\": {\"url\": "
+        "\"http://127.0.0.1:8080/\", \"token\": \"node-token-0123456789abcdef\"}}}";
+    struct cfg_ctx c;
+    cfg_init(&c, "node.json");
+    struct node_cfg *cfg = node_cfg_load(&c, json, sizeof(json) - 1);
+    if (cfg == NULL)
+        cfg_print(&c, stderr);
+    assert_non_null(cfg);
+    uint16_t p[8];
+    size_t n = node_dial_own_ports(cfg, p, 8);
+    assert_int_equal(n, 4);
+    assert_int_equal(p[0], 8443);
+    assert_int_equal(p[1], 9551);
+    assert_int_equal(p[2], 9550);
+    assert_int_equal(p[3], 8080);
+    node_cfg_unref(cfg);
+    cfg_dispose(&c);
+}
+
 /* mixed.test: the private address is skipped and only the public one is tried. Whether that
  * attempt connects depends on the sandbox, so only the address used is checked. */
 static void test_policy_filters_some(void **state)
@@ -361,6 +442,8 @@ int main(void)
         cmocka_unit_test(test_connect_ip_and_name),
         cmocka_unit_test(test_policy),
         cmocka_unit_test(test_policy_filters_some),
+        cmocka_unit_test(test_own_listeners_refused),
+        cmocka_unit_test(test_own_ports_from_cfg),
         cmocka_unit_test(test_fallback_and_refused),
         cmocka_unit_test(test_timeout),
         cmocka_unit_test(test_cancel_and_free_pending),
