@@ -70,12 +70,38 @@ static int get_bool(json_t *o, const char *key, bool *out, char *err, size_t cap
     return 0;
 }
 
+/* "trusted_proxies": ["10.0.0.0/8", "::1"]; the legacy "trust_forwarded": true trusted any peer's
+ * header, so it is refused unless the proxies are named. */
+static int get_proxies(json_t *j, struct hub_cfg *c, char *err, size_t cap)
+{
+    bool legacy = false;
+    TRY(get_bool(j, "trust_forwarded", &legacy, err, cap));
+    json_t *a = json_object_get(j, "trusted_proxies");
+    if (a != NULL && !json_is_null(a)) {
+        if (!json_is_array(a) || json_array_size(a) > HUBCFG_PROXIES_MAX)
+            return cfail(err, cap, "trusted_proxies: must be an array of at most %d CIDR blocks", HUBCFG_PROXIES_MAX);
+        size_t i;
+        json_t *v;
+        json_array_foreach(a, i, v)
+        {
+            if (!json_is_string(v) || client_ip_net_parse(json_string_value(v), &c->trusted_proxies[i]) < 0)
+                return cfail(err, cap, "trusted_proxies[%zu]: must be an address or CIDR block such as \"10.0.0.0/8\"",
+                             i);
+        }
+        c->n_trusted_proxies = json_array_size(a);
+    }
+    if (legacy && c->n_trusted_proxies == 0)
+        return cfail(err, cap, "trust_forwarded: set trusted_proxies to your proxies' addresses instead (X-Forwarded-For "
+                               "is honoured only from them)");
+    return 0;
+}
+
 static int parse_obj(json_t *j, struct hub_cfg *c, char *err, size_t cap)
 {
     static const char *const top[] = {"listen",      "port",          "threads",   "database",  "db_pool",
                                       "admin_token", "sync_interval", "redis_url", "log_level", "trust_forwarded",
                                       "body_max",    "subscription",  "scheduler", "cache",     "rate_limit",
-                                      NULL};
+                                      "trusted_proxies", NULL};
     static const char *const subk[] = {"title", "update_interval_hours", "support_url", "public_url", "xray_json",
                                        NULL};
     static const char *const schk[] = {"enabled", "interval", NULL};
@@ -115,7 +141,7 @@ static int parse_obj(json_t *j, struct hub_cfg *c, char *err, size_t cap)
             return cfail(err, cap, "log_level: one of debug, info, warning, error, none");
         c->log_level = l;
     }
-    TRY(get_bool(j, "trust_forwarded", &c->trust_forwarded, err, cap));
+    TRY(get_proxies(j, c, err, cap));
     v = c->body_max;
     TRY(get_uint(j, "body_max", 1024, 16u << 20, &v, err, cap));
     c->body_max = (size_t)v;
@@ -250,7 +276,9 @@ void hubcfg_diff_restart(const struct hub_cfg *a, const struct hub_cfg *b, char 
     DIFF(a->db_pool != b->db_pool, "db_pool");
     DIFF(a->sync_interval != b->sync_interval, "sync_interval");
     DIFF(strcmp(a->redis_url, b->redis_url) != 0, "redis_url");
-    DIFF(a->trust_forwarded != b->trust_forwarded, "trust_forwarded");
+    DIFF(a->n_trusted_proxies != b->n_trusted_proxies ||
+             memcmp(a->trusted_proxies, b->trusted_proxies, a->n_trusted_proxies * sizeof a->trusted_proxies[0]) != 0,
+         "trusted_proxies");
     DIFF(a->body_max != b->body_max, "body_max");
     DIFF(strcmp(a->public_url, b->public_url) != 0, "subscription.public_url");
     DIFF(a->xray_json != b->xray_json, "subscription.xray_json");

@@ -2,13 +2,16 @@
  *
  *   {"listen": "127.0.0.1", "port": 8080, "threads": 4, "database": "sqlite:/var/lib/veil/hub.db",
  *    "db_pool": 8, "admin_token": "<bootstrap admin token>", "sync_interval": 15,
- *    "redis_url": null, "log_level": "info", "trust_forwarded": false, "body_max": 65536,
+ *    "redis_url": null, "log_level": "info", "trusted_proxies": ["127.0.0.1/32"], "body_max": 65536,
  *    "subscription": {"title": "Veil", "update_interval_hours": 12, "support_url": "",
  *                     "public_url": "https://vpn.example.com", "xray_json": false},
  *    "scheduler": {"enabled": true, "interval": 60},
  *    "cache": {"sub_ttl_ms": 5000, "sync_ttl_ms": 30000, "memory_mb": 64, "redis_timeout_ms": 250,
  *              "redis_pool": 8, "redis_prefix": "veil:"},
  *    "rate_limit": {"window": 60, "per_ip": 0, "per_token": 0}}
+ *
+ * trusted_proxies lists the CIDR blocks of our own reverse proxies: X-Forwarded-For is read only
+ * from them (hub/api/client_ip.h). The old "trust_forwarded": true without it is an error.
  *
  * redis_url ("redis://[[user]:password@]host[:port][/db]" or "unix:/path") makes several hubs
  * share caches, rate limits and the scheduler lock (hub/cache/cache.h). Rate limits of 0 are off.
@@ -23,6 +26,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hub/api/client_ip.h"
+
+#define HUBCFG_PROXIES_MAX 32
+
 struct hub_cfg {
     char listen[64];
     uint16_t port;
@@ -33,7 +40,8 @@ struct hub_cfg {
     unsigned sync_interval; /* seconds nodes are told to poll at */
     char redis_url[512];
     int log_level;
-    bool trust_forwarded;
+    struct client_ip_net trusted_proxies[HUBCFG_PROXIES_MAX];
+    size_t n_trusted_proxies;
     size_t body_max;
     char sub_title[128];
     unsigned sub_update_hours;

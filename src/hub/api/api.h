@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hub/api/client_ip.h"
 #include "hub/domain/model.h"
 
 struct store;
@@ -30,7 +31,9 @@ struct api_cfg {
     unsigned threads;        /* MHD thread pool size; 0 -> 4 */
     size_t body_max;         /* request body limit; 0 -> API_BODY_MAX_DEFAULT; larger -> 413 */
     size_t node_body_max;    /* limit for POST /api/v1/node/usage; 0 -> 16 MiB */
-    bool trust_forwarded;    /* take the client IP from X-Forwarded-For (behind our own proxy) */
+    /* Our reverse proxies: X-Forwarded-For is read only from these peers (client_ip.h). */
+    const struct client_ip_net *trusted_proxies;
+    size_t n_trusted_proxies;
     /* Subscription answers (spec/ecosystem.md §a.3). */
     const char *profile_title;
     unsigned update_interval_hours;

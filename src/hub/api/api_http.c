@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "core/err.h"
@@ -46,29 +47,51 @@ static const char *query_get(void *arg, const char *key)
     return MHD_lookup_connection_value(arg, MHD_GET_ARGUMENT_KIND, key);
 }
 
-static void client_ip(struct MHD_Connection *conn, bool trust_fwd, char *out, size_t cap)
+/* All X-Forwarded-For header lines joined with "," in arrival order: a proxy may add its own
+ * line instead of appending to the client's. */
+struct xff_acc {
+    char *s;
+    size_t len;
+    bool failed;
+};
+
+static enum MHD_Result xff_collect(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    struct xff_acc *x = cls;
+    if (key == NULL || value == NULL || strcasecmp(key, "X-Forwarded-For") != 0)
+        return MHD_YES;
+    size_t n = strlen(value);
+    char *s = realloc(x->s, x->len + n + 2);
+    if (s == NULL) {
+        x->failed = true;
+        return MHD_NO;
+    }
+    if (x->len > 0)
+        s[x->len++] = ',';
+    memcpy(s + x->len, value, n + 1);
+    x->len += n;
+    x->s = s;
+    return MHD_YES;
+}
+
+static void client_ip(struct MHD_Connection *conn, const struct api_cfg *cfg, char out[static CLIENT_IP_MAX])
 {
     out[0] = '\0';
-    if (trust_fwd) {
-        const char *f = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-For");
-        if (f != NULL) {
-            /* The first entry is the original client when our proxy appends to it. */
-            size_t n = strcspn(f, ", ");
-            if (n > 0 && n < cap) {
-                memcpy(out, f, n);
-                out[n] = '\0';
-                return;
-            }
-        }
-    }
+    char peer[CLIENT_IP_MAX] = "";
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     if (ci == NULL || ci->client_addr == NULL)
         return;
     const struct sockaddr *sa = ci->client_addr;
     if (sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out, (socklen_t)cap);
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, peer, sizeof peer);
     else if (sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out, (socklen_t)cap);
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, peer, sizeof peer);
+    struct xff_acc x = {0};
+    if (cfg->n_trusted_proxies > 0 && client_ip_in_nets(peer, cfg->trusted_proxies, cfg->n_trusted_proxies))
+        MHD_get_connection_values(conn, MHD_HEADER_KIND, xff_collect, &x);
+    client_ip_resolve(peer, x.failed ? NULL : x.s, cfg->trusted_proxies, cfg->n_trusted_proxies, out);
+    free(x.s);
 }
 
 static size_t limit_for(const struct api_ctx *ctx, const char *url)
@@ -133,8 +156,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (rs->too_large)
         return send_static(conn, MHD_HTTP_CONTENT_TOO_LARGE, TOO_LARGE);
 
-    char ip[64];
-    client_ip(conn, srv->ctx.cfg.trust_forwarded, ip, sizeof ip);
+    char ip[CLIENT_IP_MAX];
+    client_ip(conn, &srv->ctx.cfg, ip);
     struct api_req req = {
         .method = method,
         .path = url,

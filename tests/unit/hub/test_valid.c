@@ -200,6 +200,12 @@ static void test_hubcfg(void **state)
     assert_int_equal(c.port, 8080);
     assert_int_equal(c.body_max, 65536);
     assert_true(c.sched_enabled);
+    assert_int_equal(c.n_trusted_proxies, 0);
+    const char *px = "{\"database\":\"sqlite::memory:\",\"trusted_proxies\":[\"10.0.0.0/8\",\"::1\"]}";
+    assert_int_equal(hubcfg_parse(px, strlen(px), &c, err, sizeof err), 0);
+    assert_int_equal(c.n_trusted_proxies, 2);
+    assert_true(client_ip_in_nets("10.200.0.1", c.trusted_proxies, c.n_trusted_proxies));
+    assert_false(client_ip_in_nets("11.0.0.1", c.trusted_proxies, c.n_trusted_proxies));
     static const char *const bad[] = {
         "{}",
         "{\"database\":\"mysql://x\"}",
@@ -210,6 +216,11 @@ static void test_hubcfg(void **state)
         "{\"database\":\"sqlite::memory:\",\"subscription\":{\"titel\":\"x\"}}",
         "{\"database\":\"sqlite::memory:\",\"scheduler\":[]}",
         "{\"database\":\"sqlite::memory:\",\"threads\":0}",
+        /* issue 10 #3: the forwarded header is read only from named proxies */
+        "{\"database\":\"sqlite::memory:\",\"trust_forwarded\":true}",
+        "{\"database\":\"sqlite::memory:\",\"trusted_proxies\":[\"10.0.0.1/8\"]}",
+        "{\"database\":\"sqlite::memory:\",\"trusted_proxies\":[\"proxy.local\"]}",
+        "{\"database\":\"sqlite::memory:\",\"trusted_proxies\":\"127.0.0.1\"}",
         "[1]",
         "{\"database\":",
     };
