@@ -184,6 +184,11 @@ void api__payments_create(struct api_call *c)
     struct store_settle_result res;
     int rc = store_payment_settle(c->ctx->st, &p, det, &how, c->now, &a, &res);
     free(det);
+    if (rc == ERR_UNSUPPORTED) {
+        api__error(c, 422, "currency_mismatch",
+                   "credit_balance: the payment's currency is not the user's balance currency");
+        return;
+    }
     if (rc < 0) {
         api__store_error(c, rc, rc == ERR_NOT_FOUND ? "user or plan" : "payment");
         return;

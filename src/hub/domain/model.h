@@ -51,7 +51,9 @@ enum hub_pay_status {
     HUB_PAY_SUCCEEDED,
     HUB_PAY_FAILED,
     HUB_PAY_REFUNDED,
-    HUB_PAY__COUNT, /* sentinel */
+    HUB_PAY_CANCELED, /* the provider or the customer gave up */
+    HUB_PAY_EXPIRED,  /* nobody paid before expires_at */
+    HUB_PAY__COUNT,   /* sentinel */
 };
 
 struct hub_user {
@@ -143,6 +145,38 @@ struct hub_payment {
     int64_t amount_minor;
     char currency[HUB_CURRENCY_LEN + 1];
     enum hub_pay_status status;
+    int64_t created_at;
+    /* Invoices (billing): what the attempt grants and how it was priced. */
+    int64_t plan_id;        /* 0: a balance top-up */
+    int64_t bonus_days;     /* promo days added to the plan's */
+    int64_t discount_minor; /* promo discount already taken off amount_minor */
+    int64_t promo_id;       /* 0: none */
+    char pay_url[512];      /* where the customer pays ("" until the provider answered) */
+    char flag[33];          /* "" or why it was not credited ("amount_mismatch", ...) */
+    char charge_id[129];    /* provider charge id (Telegram Stars refunds) */
+    int64_t expires_at;     /* 0: never */
+    int64_t settled_at, updated_at;
+};
+
+enum hub_promo_kind {
+    HUB_PROMO_MONEY = 0, /* value minor units off the price, in the promo's currency */
+    HUB_PROMO_DAYS,      /* value days added to what the plan grants */
+    HUB_PROMO_PERCENT,   /* value percent (1..100) off the price */
+    HUB_PROMO__COUNT,    /* sentinel */
+};
+
+#define HUB_PROMO_CODE_MAX 32
+
+struct hub_promo {
+    int64_t id;
+    char code[HUB_PROMO_CODE_MAX + 1];
+    enum hub_promo_kind kind;
+    int64_t value;
+    char currency[HUB_CURRENCY_LEN + 1]; /* money promos only */
+    int64_t max_uses;                    /* 0: unlimited */
+    int64_t used;
+    int64_t valid_from, valid_until; /* 0: open */
+    bool enabled;
     int64_t created_at;
 };
 

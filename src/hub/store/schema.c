@@ -69,6 +69,42 @@ static const char *const migrations[] = {
 
     /* 2: per-node usage coefficient in percent (premium or cheap locations bill traffic x k) */
     "ALTER TABLE nodes ADD COLUMN usage_percent BIGINT NOT NULL DEFAULT 100;",
+
+    /* 3: billing. A payments row per attempt says what it grants (plan_id; NULL tops up the
+     * balance) and carries the promo applied; the balance ledger holds every credit and debit
+     * with the balance after it, bounded by HUB_MAX_MONEY (2^50) so no sum can overflow;
+     * promo codes with use limits; the referred customer's first-payment bonus, once each. */
+    "ALTER TABLE payments ADD COLUMN plan_id BIGINT REFERENCES plans(id) ON DELETE SET NULL;"
+    "ALTER TABLE payments ADD COLUMN bonus_days BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE payments ADD COLUMN discount_minor BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE payments ADD COLUMN promo_id BIGINT;"
+    "ALTER TABLE payments ADD COLUMN pay_url TEXT;"
+    "ALTER TABLE payments ADD COLUMN flag TEXT;"
+    "ALTER TABLE payments ADD COLUMN charge_id TEXT;"
+    "ALTER TABLE payments ADD COLUMN expires_at BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE payments ADD COLUMN settled_at BIGINT NOT NULL DEFAULT 0;"
+    "CREATE INDEX payments_status ON payments (status, provider, created_at);"
+    "CREATE INDEX payments_user ON payments (user_id, id);"
+    "CREATE TABLE balance_ledger ("
+    " id @ID@, user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE, currency TEXT NOT NULL,"
+    " delta_minor BIGINT NOT NULL, balance_after BIGINT NOT NULL, reason TEXT NOT NULL,"
+    " payment_id BIGINT REFERENCES payments(id), created_at BIGINT NOT NULL,"
+    " CHECK (balance_after >= 0 AND balance_after <= 1125899906842624),"
+    " CHECK (delta_minor >= -1125899906842624 AND delta_minor <= 1125899906842624),"
+    " UNIQUE (payment_id, reason));"
+    "CREATE INDEX balance_ledger_user ON balance_ledger (user_id, id);"
+    "CREATE TABLE promo_codes ("
+    " id @ID@, code TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, value BIGINT NOT NULL, currency TEXT,"
+    " max_uses BIGINT NOT NULL DEFAULT 0, used BIGINT NOT NULL DEFAULT 0, valid_from BIGINT NOT NULL DEFAULT 0,"
+    " valid_until BIGINT NOT NULL DEFAULT 0, enabled INTEGER NOT NULL DEFAULT 1, created_at BIGINT NOT NULL);"
+    "CREATE TABLE promo_uses ("
+    " promo_id BIGINT NOT NULL REFERENCES promo_codes(id) ON DELETE CASCADE,"
+    " user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE, payment_id BIGINT NOT NULL,"
+    " used_at BIGINT NOT NULL, PRIMARY KEY (promo_id, user_id));"
+    "CREATE TABLE referral_bonuses ("
+    " referee_id BIGINT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,"
+    " payment_id BIGINT NOT NULL REFERENCES payments(id), amount_minor BIGINT NOT NULL, currency TEXT NOT NULL,"
+    " created_at BIGINT NOT NULL);",
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])

@@ -20,7 +20,7 @@
 
 #include "hub/domain/model.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 struct store;
 
@@ -222,6 +222,92 @@ int store_payment_settle(struct store *st, struct hub_payment *p, const char *ra
 
 /* A user's payments, newest first (at most 500). *out is malloc'd. */
 int store_payment_list(struct store *st, int64_t user_id, struct hub_payment **out, size_t *n);
+
+/* ---- billing: invoices, transitions, the balance ledger, promo codes (store_payments.c,
+ * store_balance.c, store_promo.c) ---- */
+/* Creates an invoice: one pending payments row per attempt, written before the provider is
+ * called. The caller fills user_id, provider, amount_minor, currency, idempotency_key (unique,
+ * reused when retrying this attempt at the provider), plan_id (0: top-up), bonus_days,
+ * discount_minor, promo_id, expires_at. external_id starts as the idempotency key until the
+ * provider's id is known. Fills id, created_at, status. ERR_NOT_FOUND (user, plan). */
+int store_invoice_create(struct store *st, struct hub_payment *p, int64_t now, const struct store_audit *audit);
+/* Stores the provider's id and pay URL of a pending payment. ERR_EXISTS when another payment
+ * of that provider has the id; ERR_BAD_STATE when the payment is no longer pending. */
+int store_payment_set_provider(struct store *st, int64_t id, const char *external_id, const char *pay_url, int64_t now);
+int store_payment_get(struct store *st, int64_t id, struct hub_payment *out);
+int store_payment_by_external(struct store *st, const char *provider, const char *external_id, struct hub_payment *out);
+
+struct store_pay_filter {
+    const char *status;   /* NULL: any */
+    const char *provider; /* NULL: any */
+    int64_t since;        /* created_at >= since (0: any) */
+    int64_t before;       /* created_at < before (0: any) */
+    int64_t limit;        /* 1..1000, 0 -> 100 */
+};
+/* Payments matching f, newest first. *out is malloc'd. */
+int store_payment_query(struct store *st, const struct store_pay_filter *f, struct hub_payment **out, size_t *n);
+
+/* Operator rules applied when a payment succeeds (config "billing"). */
+struct store_billing_rules {
+    int referral_percent;    /* 0..100: the referrer's commission on every succeeded payment */
+    int first_bonus_percent; /* 0..100: credited to a referred customer on their first payment */
+};
+
+/* What a provider says happened to one of our payments. */
+struct store_pay_event {
+    int64_t payment_id;
+    enum hub_pay_status status; /* SUCCEEDED, CANCELED, EXPIRED, FAILED or REFUNDED */
+    const char *external_id;    /* the provider's id, or NULL to keep the stored one */
+    int64_t amount_minor;       /* SUCCEEDED: the amount paid, must equal the row's */
+    const char *currency;       /* SUCCEEDED: must equal the row's */
+    const char *charge_id;      /* may be NULL */
+    const char *raw;            /* the provider's object as fetched/received, may be NULL */
+};
+
+struct store_pay_result {
+    bool applied;   /* this call changed the state (and granted what the payment buys) */
+    bool duplicate; /* the payment was already in this or a final state: nothing changed */
+    bool flagged;   /* not credited: amount/currency mismatch or a grant that could not be made */
+    char flag[33];
+    struct hub_payment pay; /* the row after the call */
+    bool has_sub;
+    struct hub_sub sub; /* the subscription after the grant */
+    int64_t referrer_id, reward_minor, bonus_minor;
+};
+
+/* Moves a payment along pending -> succeeded | canceled | expired | failed, succeeded ->
+ * refunded (an expired payment that is paid late still succeeds: the money arrived), exactly
+ * once and in one transaction with what the change grants: the plan (extended by its days plus
+ * bonus_days, or granted), a top-up to the balance ledger, the promo use, the referral
+ * commission and first-payment bonus. A succeeded event whose amount or currency differs from
+ * the row flags it and credits nothing; so does a grant that cannot be made (plan deleted,
+ * balance bound). Every flag writes a "payment.flagged" audit row. ERR_NOT_FOUND. */
+int store_payment_transition(struct store *st, const struct store_pay_event *ev,
+                             const struct store_billing_rules *rules, int64_t now, const struct store_audit *audit,
+                             struct store_pay_result *out);
+
+/* Pays an invoice row from the user's balance in one transaction: records p (provider
+ * "balance"), debits the ledger and grants. ERR_RANGE when the balance is short,
+ * ERR_UNSUPPORTED when p->currency is not the balance's currency. */
+int store_payment_from_balance(struct store *st, struct hub_payment *p, const struct store_billing_rules *rules,
+                               int64_t now, const struct store_audit *audit, struct store_pay_result *out);
+
+struct store_ledger_row {
+    int64_t id;
+    char currency[HUB_CURRENCY_LEN + 1];
+    int64_t delta_minor, balance_after;
+    char reason[17]; /* "topup", "purchase", "referral", "referral_bonus", "refund", "admin" */
+    int64_t payment_id;
+    int64_t created_at;
+};
+/* The user's ledger, newest first (limit 1..1000, 0 -> 100). *out is malloc'd. */
+int store_ledger_list(struct store *st, int64_t user_id, int64_t limit, struct store_ledger_row **out, size_t *n);
+
+/* Promo codes. create: ERR_EXISTS on a taken code. get: by code (case as stored). */
+int store_promo_create(struct store *st, struct hub_promo *p, int64_t now, const struct store_audit *audit);
+int store_promo_get(struct store *st, const char *code, struct hub_promo *out);
+/* Whether user_id already used promo_id on a succeeded payment. */
+int store_promo_used_by(struct store *st, int64_t promo_id, int64_t user_id, bool *used);
 
 /* ---- stats ---- */
 struct store_stats {

@@ -126,6 +126,12 @@ int store__sub_grant_tx(struct store_conn *sc, int64_t user_id, int64_t plan_id,
 int store__sub_extend_tx(struct store_conn *sc, int64_t sub_id, int64_t days, int64_t now, struct hub_sub *out);
 int store__sub_current_tx(struct store_conn *sc, int64_t user_id, struct hub_sub *out);
 
+/* Adds delta (|delta| <= HUB_MAX_MONEY, not 0) to the user's balance in `currency` and writes
+ * the ledger row, inside the caller's transaction. ERR_RANGE when the balance would leave
+ * 0..HUB_MAX_MONEY; ERR_UNSUPPORTED when currency is not the user's; ERR_NOT_FOUND. */
+int store__ledger_add_tx(struct store_conn *sc, int64_t user_id, const char *currency, int64_t delta,
+                         const char *reason, int64_t payment_id, int64_t now, int64_t *balance_after);
+
 /* Runs the migrations on one connection (in one transaction). _to stops at schema version
  * `target` (tests of the upgrade path). */
 int store__migrate(struct store_conn *sc, int *version);

@@ -363,21 +363,18 @@ int store_user_set_uuid(struct store *st, int64_t id, const char *uuid, int64_t 
 static int balance_body(struct store_conn *sc, void *arg)
 {
     struct user_arg *a = arg;
-    struct store_val p[] = {SV_I(a->i64), SV_I(a->id)};
+    struct store_val p[] = {SV_I(a->id)};
     struct store_res r;
-    /* One atomic statement: concurrent top-ups never lose an update. */
-    TRY(store__exec(sc,
-                    "UPDATE users SET balance_minor = balance_minor + $1 WHERE id = $2 AND balance_minor + $1 >= 0"
-                    " RETURNING balance_minor",
-                    p, 2, &r));
-    int rc = 0;
-    if (r.nrows == 1)
-        a->result = store__cell_i64(&r, 0, 0);
-    else
-        rc = user_exists(sc, a->id) == 0 ? ERR_RANGE : ERR_NOT_FOUND;
+    TRY(store__exec(sc, "SELECT currency FROM users WHERE id = $1", p, 1, &r));
+    char currency[HUB_CURRENCY_LEN + 1];
+    int rc = r.nrows == 1 ? 0 : ERR_NOT_FOUND;
+    if (rc == 0)
+        store__cell_str(&r, 0, 0, currency, sizeof currency);
     store__res_free(&r);
-    if (rc < 0)
-        return rc;
+    TRY(rc);
+    /* Through the ledger: one bounded atomic statement, so concurrent top-ups never lose an
+     * update and the balance stays within 0..HUB_MAX_MONEY. */
+    TRY(store__ledger_add_tx(sc, a->id, currency, a->i64, "admin", 0, a->now, &a->result));
     return store__audit(sc, a->audit, a->now, "user", a->id);
 }
 
