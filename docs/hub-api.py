@@ -44,6 +44,11 @@ paths = {
    jr({"type": "object", "properties": {"subscriptions": {"type": "array", "items": ref("Subscription")}}}), security="read", params=ID)},
  "/api/v1/users/{id}/devices": {"get": op("Devices (HWIDs) seen on the user's subscription fetches", "users", 200,
    jr({"type": "object", "properties": {"devices": {"type": "array", "items": ref("Device")}}}), security="read", params=ID)},
+ "/api/v1/users/{id}/secrets": {"get": dict(op("The user's credentials (uuid, sub token, subscription URL): admin only, audited", "users", 200,
+   jr({"type": "object", "properties": {"id": {"type": "integer"}, "uuid": {"type": "string"}, "sub_token": {"type": "string"}, "sub_url": {"type": "string"}}}), params=ID, errors=(401, 403, 404)),
+   description="uuid and sub_token are each enough to use the customer's VPN, so user objects answered to support tokens carry them "
+               "as null with secrets_redacted: true. This explicit read is admin-only, answered with Cache-Control: no-store, and "
+               "writes an audit row (action user.secrets_read) in the same transaction.")},
  "/api/v1/devices/{id}": {"delete": op("Forget a device, freeing a slot under the plan's device limit", "users", 204, NOBODY, params=ID)},
  "/api/v1/plans": {
    "post": op("Create a plan", "plans", 201, jr(ref("Plan"), "Created"), body=ref("PlanInput"), errors=(400, 401, 403, 409, 413, 422)),
@@ -133,8 +138,12 @@ schemas = {
    "balance_minor": {"type": "integer", "minimum": 0}, "enabled": {"type": "boolean", "default": True}, "referrer_id": {"type": "integer", "minimum": 1}}},
  "UserPatch": {"type": "object", "minProperties": 1, "additionalProperties": False, "properties": {
    "username": S, "telegram_id": {"type": ["integer", "null"]}, "language": S, "currency": S, "balance_minor": I, "enabled": B}},
- "User": {"type": "object", "properties": {"id": I, "telegram_id": {"type": ["integer", "null"]}, "username": S, "language": S, "uuid": S,
-   "sub_token": S, "sub_url": S, "referral_code": S, "referrer_id": {"type": ["integer", "null"]}, "balance_minor": I, "currency": S,
+ "User": {"type": "object", "properties": {"id": I, "telegram_id": {"type": ["integer", "null"]}, "username": S, "language": S,
+   "uuid": {"type": ["string", "null"], "description": "VLESS id; null for support tokens (secrets_redacted)"},
+   "sub_token": {"type": ["string", "null"], "description": "subscription URL token; null for support tokens (secrets_redacted)"},
+   "sub_url": {"type": "string", "description": "admin tokens only, when public_url is set"},
+   "secrets_redacted": {"type": "boolean", "description": "present (true) when the token's role may not see uuid, sub_token, sub_url"},
+   "referral_code": S, "referrer_id": {"type": ["integer", "null"]}, "balance_minor": I, "currency": S,
    "enabled": B, "created_at": I, "revision": I, "subscription": {"oneOf": [ref("Subscription"), {"type": "null"}]}}},
  "UserList": {"type": "object", "properties": {"users": {"type": "array", "items": ref("User")}, "total": I, "offset": I, "limit": I}},
  "PlanInput": {"type": "object", "additionalProperties": False, "properties": {"name": S, "duration_days": {"type": "integer", "minimum": 1, "maximum": 3660},

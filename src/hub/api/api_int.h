@@ -64,7 +64,7 @@ json_t *api__sub_json(const struct hub_sub *s);
  * api_subpage.c, api_stats.c). */
 api_handler_fn api__users_create, api__users_list, api__users_get, api__users_patch, api__users_delete,
     api__users_disable, api__users_enable, api__users_rotate_token, api__users_rotate_uuid, api__users_subs,
-    api__users_balance, api__users_devices, api__devices_delete;
+    api__users_balance, api__users_devices, api__devices_delete, api__users_secrets;
 api_handler_fn api__plans_create, api__plans_list, api__plans_get, api__plans_patch, api__plans_delete;
 api_handler_fn api__subs_grant, api__subs_get, api__subs_extend, api__subs_revoke;
 api_handler_fn api__payments_create, api__users_payments;

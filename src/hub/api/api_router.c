@@ -29,6 +29,7 @@ static const struct api_route routes[] = {
     {"POST", "/api/v1/users/{id}/balance", API_AUTH_ADMIN, api__users_balance},
     {"GET", "/api/v1/users/{id}/subscriptions", API_AUTH_READ, api__users_subs},
     {"GET", "/api/v1/users/{id}/devices", API_AUTH_READ, api__users_devices},
+    {"GET", "/api/v1/users/{id}/secrets", API_AUTH_ADMIN, api__users_secrets},
     {"DELETE", "/api/v1/devices/{id}", API_AUTH_ADMIN, api__devices_delete},
     {"POST", "/api/v1/plans", API_AUTH_ADMIN, api__plans_create},
     {"GET", "/api/v1/plans", API_AUTH_READ, api__plans_list},

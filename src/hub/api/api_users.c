@@ -18,25 +18,58 @@ json_t *api__sub_json(const struct hub_sub *s)
                      hub_reset_name(s->reset), "last_reset_at", (json_int_t)s->last_reset_at);
 }
 
+/* The public subscription URL of a user, when public_url is configured (NULL otherwise). */
+static json_t *sub_url_json(struct api_call *c, const struct hub_user *u)
+{
+    const char *base = c->ctx->cfg.public_url;
+    if (base == NULL || base[0] == '\0')
+        return NULL;
+    char url[512];
+    size_t bl = strlen(base);
+    snprintf(url, sizeof url, "%.*s/sub/%s", (int)(bl && base[bl - 1] == '/' ? bl - 1 : bl), base, u->sub_token);
+    return json_string(url);
+}
+
+/* The uuid and the sub token are credentials (either one is enough to use the customer's VPN):
+ * the support role gets them as null with "secrets_redacted": true; only admin tokens see them,
+ * and support staff who need them ask an admin (GET /users/{id}/secrets, audited). */
 json_t *api__user_json(struct api_call *c, const struct hub_user *u)
 {
-    json_t *j =
-        json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:b,s:I,s:I}", "id", (json_int_t)u->id, "username", u->username,
-                  "language", u->language, "uuid", u->uuid, "sub_token", u->sub_token, "referral_code",
-                  u->referral_code, "balance_minor", (json_int_t)u->balance_minor, "currency", u->currency, "enabled",
-                  u->enabled, "created_at", (json_int_t)u->created_at, "revision", (json_int_t)u->revision);
+    bool show = c->role == HUB_ROLE_ADMIN;
+    json_t *j = json_pack("{s:I,s:s,s:s,s:s,s:I,s:s,s:b,s:I,s:I}", "id", (json_int_t)u->id, "username", u->username,
+                          "language", u->language, "referral_code", u->referral_code, "balance_minor",
+                          (json_int_t)u->balance_minor, "currency", u->currency, "enabled", u->enabled, "created_at",
+                          (json_int_t)u->created_at, "revision", (json_int_t)u->revision);
     if (j == NULL)
         return NULL;
+    json_object_set_new(j, "uuid", show ? json_string(u->uuid) : json_null());
+    json_object_set_new(j, "sub_token", show ? json_string(u->sub_token) : json_null());
     json_object_set_new(j, "telegram_id", u->telegram_id ? json_integer(u->telegram_id) : json_null());
     json_object_set_new(j, "referrer_id", u->referrer_id ? json_integer(u->referrer_id) : json_null());
-    const char *base = c->ctx->cfg.public_url;
-    if (base != NULL && base[0]) {
-        char url[512];
-        size_t bl = strlen(base);
-        snprintf(url, sizeof url, "%.*s/sub/%s", (int)(bl && base[bl - 1] == '/' ? bl - 1 : bl), base, u->sub_token);
-        json_object_set_new(j, "sub_url", json_string(url));
-    }
+    json_t *url = show ? sub_url_json(c, u) : NULL;
+    if (url != NULL)
+        json_object_set_new(j, "sub_url", url);
+    if (!show)
+        json_object_set_new(j, "secrets_redacted", json_true());
     return j;
+}
+
+void api__users_secrets(struct api_call *c)
+{
+    struct hub_user u;
+    struct store_audit a = api__audit(c, "user.secrets_read", NULL);
+    int rc = store_user_secrets_read(c->ctx->st, c->id, c->now, &a, &u);
+    if (rc < 0) {
+        api__store_error(c, rc, "user");
+        return;
+    }
+    json_t *j = json_pack("{s:I,s:s,s:s}", "id", (json_int_t)u.id, "uuid", u.uuid, "sub_token", u.sub_token);
+    json_t *url = j ? sub_url_json(c, &u) : NULL;
+    if (url != NULL)
+        json_object_set_new(j, "sub_url", url);
+    secure_wipe(&u, sizeof u);
+    api__header(c, "Cache-Control", "no-store");
+    api__json(c, 200, j);
 }
 
 /* Details for the audit log: {"username": ...}. Caller frees. */

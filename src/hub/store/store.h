@@ -66,6 +66,10 @@ int store_user_delete(struct store *st, int64_t id, int64_t now, const struct st
 /* Replaces the subscription token (the old link stops working at once). */
 int store_user_set_token(struct store *st, int64_t id, const char *token, const struct store_audit *audit);
 int store_user_set_uuid(struct store *st, int64_t id, const char *uuid, int64_t now, const struct store_audit *audit);
+/* The user row for an explicit credentials read (GET /users/{id}/secrets): read and audited in
+ * one transaction, so the secrets are never shown without an audit row. ERR_NOT_FOUND. */
+int store_user_secrets_read(struct store *st, int64_t id, int64_t now, const struct store_audit *audit,
+                            struct hub_user *out);
 /* Adds delta (may be negative) to the balance; ERR_RANGE if it would go negative. */
 int store_user_add_balance(struct store *st, int64_t id, int64_t delta, int64_t now, int64_t *balance,
                            const struct store_audit *audit);

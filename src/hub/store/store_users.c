@@ -110,6 +110,21 @@ int store_user_get(struct store *st, int64_t id, struct hub_user *out)
     return store__ro(st, get_body, &a);
 }
 
+static int secrets_body(struct store_conn *sc, void *arg)
+{
+    struct user_arg *a = arg;
+    struct store_val p[] = {SV_I(a->id)};
+    TRY(user_query(sc, "SELECT " USER_COLS " FROM users WHERE id = $1", p, 1, a->out));
+    return store__audit(sc, a->audit, a->now, "user", a->id);
+}
+
+int store_user_secrets_read(struct store *st, int64_t id, int64_t now, const struct store_audit *audit,
+                            struct hub_user *out)
+{
+    struct user_arg a = {.id = id, .now = now, .audit = audit, .out = out};
+    return store__tx(st, secrets_body, &a);
+}
+
 static int by_token_body(struct store_conn *sc, void *arg)
 {
     struct user_arg *a = arg;
