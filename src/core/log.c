@@ -26,6 +26,11 @@ void log_setup(enum log_level min, int fd)
     log_fd = fd;
 }
 
+void log_set_level(enum log_level min)
+{
+    atomic_store(&log__min_level, (int)min);
+}
+
 void log_route_mod(const char *mod, int fd)
 {
     if (mod == NULL || fd < 0 || strlen(mod) >= sizeof(route_mod)) {

@@ -55,6 +55,8 @@ extern _Atomic bool log__routed;
 
 /* Sets the minimum level and the destination file descriptor (default: INFO on stderr). */
 void log_setup(enum log_level min, int fd);
+/* Changes only the minimum level (a reload), keeping the destination. */
+void log_set_level(enum log_level min);
 /* Sends every line of module `mod` (e.g. "access") to `fd` whatever the level, as Xray keeps its
  * access log apart from the error log; fd -1 removes the route. One route at a time. */
 void log_route_mod(const char *mod, int fd);

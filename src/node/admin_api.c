@@ -411,21 +411,39 @@ static void user_link(struct node_admin_api *api, const char *rest, struct node_
     free(text);
 }
 
-static bool authorized(const struct node_admin_api *api, const struct node_http_req *req)
+/* The token may change on SIGHUP (node_admin_api_set_token), hence the lock. */
+static bool authorized(struct node_admin_api *api, const struct node_http_req *req)
 {
-    if (api->token == NULL)
-        return true;
+    pthread_mutex_lock(&api->lock);
+    bool ok = api->token == NULL;
     const char *h = req->authorization;
-    if (strncasecmp(h, "Bearer ", 7) != 0)
-        return false;
-    h += 7;
-    size_t n = strlen(h), t = strlen(api->token);
-    return n == t && secure_memcmp(h, api->token, t) == 0;
+    if (!ok && strncasecmp(h, "Bearer ", 7) == 0) {
+        h += 7;
+        size_t n = strlen(h), t = strlen(api->token);
+        ok = n == t && secure_memcmp(h, api->token, t) == 0;
+    }
+    pthread_mutex_unlock(&api->lock);
+    return ok;
 }
 
-bool node_admin_api_authorized(const struct node_admin_api *api, const struct node_http_req *req)
+bool node_admin_api_authorized(struct node_admin_api *api, const struct node_http_req *req)
 {
     return authorized(api, req);
+}
+
+int node_admin_api_set_token(struct node_admin_api *api, const char *token)
+{
+    char *t = xstrdup_or_null(token);
+    if (token && *token && t == NULL)
+        return ERR_NOMEM;
+    pthread_mutex_lock(&api->lock);
+    char *old = api->token;
+    api->token = t;
+    pthread_mutex_unlock(&api->lock);
+    if (old)
+        secure_wipe(old, strlen(old));
+    free(old);
+    return 0;
 }
 
 void node_admin_api_handle(void *arg, const struct node_http_req *req, struct node_http_resp *resp)

@@ -41,7 +41,7 @@ void node_admin_api_handle(void *arg, const struct node_http_req *req, struct no
 
 /* Whether the request carries the admin token (always true without one), for routes served
  * next to these (node/usage_api.h). Constant-time comparison. */
-bool node_admin_api_authorized(const struct node_admin_api *api, const struct node_http_req *req);
+bool node_admin_api_authorized(struct node_admin_api *api, const struct node_http_req *req);
 
 /* The effective config for a new file text, without keeping it (the caller checks it, e.g.
  * that listeners did not change, before node_admin_api_rebase). NULL with messages in c. */
@@ -54,6 +54,9 @@ struct node_cfg *node_admin_api_rebase(struct node_admin_api *api, const char *b
 /* SIGHUP, race-free: computes the effective config for a new file text and installs it through
  * `apply` while holding the API's lock; the text is kept only when both succeed. 0, ERR_CONFIG
  * (messages in c) or the apply error (message in err). */
+/* SIGHUP: a new bearer token (NULL or "" = none) for requests from now on. 0 or ERR_NOMEM. */
+int node_admin_api_set_token(struct node_admin_api *api, const char *token);
+
 int node_admin_api_rebase_apply(struct node_admin_api *api, const char *base, size_t len, struct cfg_ctx *c, char *err,
                                 size_t errlen);
 

@@ -119,9 +119,11 @@ bool node_dial_is_own_listener(const struct node_dialer *d, const struct sock_ad
     return false;
 }
 
-void node_dialer_set_allow_private(struct node_dialer *d, bool allow_private)
+void node_dialer_set_policy(struct node_dialer *d, bool allow_private, uint32_t timeout_ms, enum node_dial_order order)
 {
     d->allow_private = allow_private;
+    d->timeout_ms = timeout_ms ? timeout_ms : 10000;
+    d->order = order;
 }
 
 static void add_port(uint16_t *out, size_t cap, size_t *n, uint16_t port)

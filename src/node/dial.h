@@ -79,8 +79,9 @@ void node_dial_cancel(struct node_dial *dl);
 bool node_dial_allowed(const struct node_dialer *d, const struct sock_addr *a, enum sock_addr_class *cls);
 /* true when a (with its port) is one of the node's own listeners (see above). */
 bool node_dial_is_own_listener(const struct node_dialer *d, const struct sock_addr *a);
-/* Reload: a new allowPrivateDestinations value for dials started from now on. Loop thread. */
-void node_dialer_set_allow_private(struct node_dialer *d, bool allow_private);
+/* Reload: new allowPrivateDestinations, dial timeout (0 = 10000) and order for dials started
+ * from now on. Loop thread. */
+void node_dialer_set_policy(struct node_dialer *d, bool allow_private, uint32_t timeout_ms, enum node_dial_order order);
 
 /* The host's interface addresses (getifaddrs), malloc'd; caller frees *out. 0 or -errno. */
 int node_local_addrs(struct sock_addr **out, size_t *n);

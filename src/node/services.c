@@ -29,6 +29,7 @@ struct node_services {
     struct metrics_family *limit_hits; /* node/limits.h refusals by kind */
     struct node_telemetry *tm;         /* the other /metrics families (node/telemetry.h) */
     struct node_usage_api *uapi;       /* usage and health routes (node/usage_api.h) */
+    struct node_cfg *boot;             /* the config at start: what restart-only settings run with */
 };
 
 /* ---- files ---- */
@@ -196,6 +197,7 @@ int node_services_start(struct node_runtime *rt, const char *path, const struct 
     if (s == NULL)
         return ERR_NOMEM;
     s->rt = rt;
+    s->boot = node_cfg_ref((struct node_cfg *)cfg);
     struct buf text;
     buf_init(&text);
     struct node_overlay o;
@@ -281,20 +283,63 @@ fail:
     return rc;
 }
 
-/* Sockets are fixed at start: a reload may change users and REALITY settings, not listeners
- * or the endpoints. */
-static bool same_listeners(struct node_runtime *rt, const struct node_cfg *b)
+/* ---- reload ---- */
+
+static bool str_differs(const char *a, const char *b)
 {
-    pthread_mutex_lock(&rt->lock);
-    const struct node_cfg *a = rt->snap->cfg;
-    bool same = a->n_inbounds == b->n_inbounds;
-    for (size_t i = 0; same && i < a->n_inbounds; i++) {
+    return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
+}
+
+static void note(char *out, size_t cap, const char *name)
+{
+    size_t n = strlen(out);
+    snprintf(out + n, cap - n, "%s%s", n ? "," : "", name);
+}
+
+/* Names (comma-separated, into out) the settings of b that differ from the running a and only
+ * apply at start: sockets, threads, files and connections opened once. Everything else (users,
+ * REALITY settings, timeouts, limits, allowPrivateDestinations, dialing, adminToken, log level)
+ * is applied by the reload. */
+static void restart_only_changes(const struct node_cfg *a, const struct node_cfg *b, char *out, size_t cap)
+{
+    out[0] = '\0';
+    for (size_t i = 0; i < a->n_inbounds && i < b->n_inbounds; i++) {
         const struct node_inbound *x = &a->inbounds[i], *y = &b->inbounds[i];
-        same = x->port == y->port && (x->listen == NULL) == (y->listen == NULL) &&
-               (x->listen == NULL || strcmp(x->listen, y->listen) == 0);
+        char name[48];
+        if (str_differs(x->listen, y->listen)) {
+            snprintf(name, sizeof(name), "inbounds[%zu].listen", i);
+            note(out, cap, name);
+        }
+        if (x->port != y->port) {
+            snprintf(name, sizeof(name), "inbounds[%zu].port", i);
+            note(out, cap, name);
+        }
     }
-    pthread_mutex_unlock(&rt->lock);
-    return same;
+    if (a->n_inbounds != b->n_inbounds)
+        note(out, cap, "inbounds");
+    if (a->workers != b->workers)
+        note(out, cap, "veil.workers");
+    bool dns_same = a->n_dns_servers == b->n_dns_servers && a->dns_timeout_ms == b->dns_timeout_ms;
+    for (size_t i = 0; dns_same && i < a->n_dns_servers; i++)
+        dns_same = strcmp(a->dns_servers[i], b->dns_servers[i]) == 0;
+    if (!dns_same)
+        note(out, cap, "veil.dnsServers/dnsTimeoutMs");
+    if (str_differs(a->admin_listen, b->admin_listen))
+        note(out, cap, "veil.adminListen");
+    if (str_differs(a->metrics_listen, b->metrics_listen))
+        note(out, cap, "veil.metricsListen");
+    if (str_differs(a->state_dir, b->state_dir))
+        note(out, cap, "veil.stateDir");
+    if (str_differs(a->hub_url, b->hub_url) || str_differs(a->hub_token, b->hub_token) ||
+        str_differs(a->hub_ca_file, b->hub_ca_file) || a->hub_poll_sec != b->hub_poll_sec ||
+        a->hub_push_sec != b->hub_push_sec)
+        note(out, cap, "veil.hub");
+    if (str_differs(a->redis_url, b->redis_url) || a->redis_timeout_ms != b->redis_timeout_ms)
+        note(out, cap, "veil.redis");
+    if (str_differs(a->error_log, b->error_log))
+        note(out, cap, "log.error");
+    if (str_differs(a->access_log, b->access_log))
+        note(out, cap, "log.access");
 }
 
 int node_services_reload(struct node_services *s, const char *path)
@@ -310,15 +355,20 @@ int node_services_reload(struct node_services *s, const char *path)
     struct cfg_ctx c;
     cfg_init(&c, path);
     struct node_cfg *cfg = node_admin_api_preview(s->api, (const char *)buf_data(&text), buf_len(&text), &c);
-    if (cfg && !same_listeners(s->rt, cfg)) {
-        log_warn("node", 0, "reload_refused", LF_STR("why", "listen addresses changed: restart the node"));
-        node_cfg_unref(cfg);
-        cfg_dispose(&c);
-        buf_dispose(&text);
-        return ERR_CONFIG;
+    char restart[512] = "";
+    if (cfg) {
+        restart_only_changes(s->boot, cfg, restart, sizeof(restart));
+        if (s->boot->n_inbounds != cfg->n_inbounds) {
+            /* Each worker's listener i serves inbound i: a new list needs new sockets. */
+            log_warn("node", 0, "restart_needed", LF_STR("changed", restart),
+                     LF_STR("why", "the list of inbounds changed; nothing was applied, restart the node"));
+            node_cfg_unref(cfg);
+            cfg_dispose(&c);
+            buf_dispose(&text);
+            return ERR_CONFIG;
+        }
     }
     bool ok = cfg != NULL;
-    node_cfg_unref(cfg);
     char err[256] = "";
     rc = ok ? node_admin_api_rebase_apply(s->api, (const char *)buf_data(&text), buf_len(&text), &c, err, sizeof(err))
             : ERR_CONFIG;
@@ -329,6 +379,21 @@ int node_services_reload(struct node_services *s, const char *path)
                 log_err("node", 0, "reload_config_error", LF_STR("message", c.msgs[i].text));
     if (rc < 0 && rc != ERR_CONFIG)
         log_err("node", 0, "reload_config_error", LF_STR("message", *err ? err : err_str(rc)));
+    if (rc == 0) {
+        /* The snapshot (users, REALITY, timeouts, limits, dialing) is installed; the rest here. */
+        rc = node_admin_api_set_token(s->api, cfg->admin_token);
+        log_set_level(cfg->log_level);
+    }
+    if (rc == 0) {
+        log_info("node", 0, "reloaded", LF_STR("log_level", log_level_name(cfg->log_level)),
+                 LF_BOOL("allow_private_destinations", cfg->allow_private_destinations),
+                 LF_BOOL("admin_token", cfg->admin_token != NULL), LF_UINT("idle_timeout_sec", cfg->idle_timeout_sec),
+                 LF_UINT("handshakes_per_sec_per_ip", cfg->handshakes_per_sec_per_ip));
+        if (restart[0])
+            log_warn("node", 0, "restart_needed", LF_STR("changed", restart),
+                     LF_STR("why", "these settings apply at start only; running with the old values"));
+    }
+    node_cfg_unref(cfg);
     cfg_dispose(&c);
     return rc;
 }
@@ -344,6 +409,7 @@ void node_services_stop(struct node_services *s)
     node_usage_api_free(s->uapi);
     metrics_registry_free(s->reg);
     node_telemetry_free(s->tm);
+    node_cfg_unref(s->boot);
     free(s);
 }
 

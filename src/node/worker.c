@@ -311,7 +311,8 @@ static void worker_swap(struct loop *loop, void *arg)
     if (loop != NULL) {
         struct node_snapshot *old = m->w->snap;
         m->w->snap = m->snap; /* new sessions use it; old ones hold their own reference */
-        node_dialer_set_allow_private(m->w->dialer, m->snap->cfg->allow_private_destinations);
+        const struct node_cfg *cfg = m->snap->cfg;
+        node_dialer_set_policy(m->w->dialer, cfg->allow_private_destinations, cfg->dial_timeout_ms, cfg->dial_order);
         node_snapshot_unref(old);
     } else {
         node_snapshot_unref(m->snap);
