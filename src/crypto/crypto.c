@@ -4,6 +4,7 @@
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
@@ -501,15 +502,16 @@ int crypto_x25519_keypair(uint8_t priv[static 32], uint8_t pub[static 32])
 
 int crypto_x25519(uint8_t shared[static 32], const uint8_t priv[static 32], const uint8_t peer[static 32])
 {
-    int rc = ERR_CRYPTO;
+    int rc = ERR_NOMEM;
     EVP_PKEY *k = key_load(EVP_PKEY_X25519, priv);
     EVP_PKEY *p = raw_key(EVP_PKEY_X25519, EVP_PKEY_PUBLIC_KEY, peer);
     EVP_PKEY_CTX *ctx = k ? EVP_PKEY_CTX_new(k, NULL) : NULL;
     size_t len = 32;
-    /* OpenSSL rejects an all-zero shared secret (low-order point) in derive. */
-    if (p != NULL && ctx != NULL && EVP_PKEY_derive_init(ctx) == 1 && EVP_PKEY_derive_set_peer(ctx, p) == 1 &&
-        EVP_PKEY_derive(ctx, shared, &len) == 1 && len == 32)
-        rc = 0;
+    /* Every step before derive fails only for want of memory (any 32 bytes are a key);
+     * derive itself refuses an all-zero shared secret (low-order point): ERR_CRYPTO, which
+     * callers turn into illegal_parameter. */
+    if (p != NULL && ctx != NULL && EVP_PKEY_derive_init(ctx) == 1 && EVP_PKEY_derive_set_peer(ctx, p) == 1)
+        rc = EVP_PKEY_derive(ctx, shared, &len) == 1 && len == 32 ? 0 : ERR_CRYPTO;
     EVP_PKEY_CTX_free(ctx);
     EVP_PKEY_free(p);
     return rc;
@@ -544,11 +546,18 @@ int crypto_ed25519_verify(const uint8_t pub[static 32], const void *msg, size_t 
     int rc = ERR_AUTH;
     EVP_PKEY *k = raw_key(EVP_PKEY_ED25519, EVP_PKEY_PUBLIC_KEY, pub);
     EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (k == NULL || md == NULL)
-        rc = ERR_CRYPTO;
-    else if (EVP_DigestVerifyInit(md, NULL, NULL, NULL, k) == 1 && EVP_DigestVerify(md, sig, 64, msg, len) == 1)
-        rc = 0;
+    if (k == NULL || md == NULL || EVP_DigestVerifyInit(md, NULL, NULL, NULL, k) != 1)
+        rc = ERR_NOMEM; /* any 32 bytes load as a key: only resources fail here */
+    else if (EVP_DigestVerify(md, sig, 64, msg, len) == 1 ||
+             (EVP_DigestVerifyInit(md, NULL, NULL, NULL, k) == 1 && EVP_DigestVerify(md, sig, 64, msg, len) == 1))
+        rc = 0; /* libcrypto answers 0 both for a bad signature and for a failed allocation, and
+                 * queues no error for either: a second try tells them apart (a bad one fails again) */
     EVP_MD_CTX_free(md);
     EVP_PKEY_free(k);
     return rc;
+}
+
+void crypto_clear_errors(void)
+{
+    ERR_clear_error();
 }

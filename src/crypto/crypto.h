@@ -70,10 +70,15 @@ int crypto_x25519_keypair(uint8_t priv[static 32], uint8_t pub[static 32]);
 int crypto_x25519_public(const uint8_t priv[static 32], uint8_t pub[static 32]);
 int crypto_x25519(uint8_t shared[static 32], const uint8_t priv[static 32], const uint8_t peer[static 32]);
 
-/* Ed25519 (RFC 8032); priv is the 32-byte seed. verify returns 0 or ERR_AUTH. */
+/* Ed25519 (RFC 8032); priv is the 32-byte seed. verify returns 0, ERR_AUTH for a bad
+ * signature, or ERR_NOMEM / ERR_CRYPTO when the library could not check it. */
 int crypto_ed25519_keypair(uint8_t priv[static 32], uint8_t pub[static 32]);
 int crypto_ed25519_public(const uint8_t priv[static 32], uint8_t pub[static 32]);
 int crypto_ed25519_sign(const uint8_t priv[static 32], const void *msg, size_t len, uint8_t sig[static 64]);
 int crypto_ed25519_verify(const uint8_t pub[static 32], const void *msg, size_t len, const uint8_t sig[static 64]);
+
+/* Empties this thread's libcrypto error queue, which keeps the last errors (and their
+ * allocated text) until it is cleared or they are overwritten. */
+void crypto_clear_errors(void);
 
 #endif

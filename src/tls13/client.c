@@ -240,8 +240,10 @@ static int handle_cv(struct tls13_conn *c, const uint8_t *msg, size_t len)
         if (sig.len != 64)
             return DECODE_ERROR;
         TRY(tls13__cv_content(c, true, content, &n));
-        if (crypto_ed25519_verify(c->peer_key, content, n, sig.p) != 0)
+        int vr = crypto_ed25519_verify(c->peer_key, content, n, sig.p);
+        if (vr == ERR_AUTH)
             return TLS13_ERR_SEND(TLS13_ALERT_DECRYPT_ERROR);
+        TRY(vr);
     }
     /* else: insecure_skip_verify with a non-Ed25519 leaf; signature not checked */
     TRY(tls13__transcript_add(c, msg, len));

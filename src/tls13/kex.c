@@ -60,6 +60,8 @@ static int x25519_server(struct tls13_random *rng, const uint8_t *client_share, 
     int rc = tls13_random_bytes(rng, priv, sizeof(priv));
     if (rc == 0)
         rc = crypto_x25519_public(priv, server_share);
+    if (rc == ERR_CRYPTO)
+        rc = ERR_NOMEM; /* our own key: only resources can fail; ERR_CRYPTO means a bad peer */
     if (rc == 0)
         rc = crypto_x25519(shared, priv, client_share);
     if (rc == 0)

@@ -58,6 +58,8 @@ static int hv(int c)
 static uint8_t *decode(const char *s, size_t slen, size_t *len)
 {
     uint8_t *out = malloc(slen / 2 + 1);
+    if (out == NULL)
+        return NULL;
     size_t o = 0;
     int hi = -1;
     for (size_t i = 0; i < slen; i++) {

@@ -26,7 +26,9 @@ static inline int test_rng_cb(struct tls13_random *self, void *out, size_t n)
         for (int i = 0; i < 8; i++)
             ctr[i] = (uint8_t)(r->ctr >> (8 * i));
         r->ctr++;
-        crypto_hash(CRYPTO_SHA256, ctr, sizeof(ctr), block);
+        int rc = crypto_hash(CRYPTO_SHA256, ctr, sizeof(ctr), block);
+        if (rc < 0)
+            return rc;
         size_t k = n < 32 ? n : 32;
         memcpy(p, block, k);
         p += k;
