@@ -8,6 +8,7 @@
 
 #include "core/err.h"
 #include "core/log.h"
+#include "hub/module.h"
 
 __attribute__((format(printf, 3, 4))) static int cfail(char *err, size_t cap, const char *fmt, ...)
 {
@@ -20,6 +21,8 @@ __attribute__((format(printf, 3, 4))) static int cfail(char *err, size_t cap, co
     return ERR_CONFIG;
 }
 
+/* Unknown keys are errors; at the top level (where[0] == '\0') a key a module owns is checked
+ * by that module instead. */
 static int check_keys(json_t *o, const char *const *allowed, const char *where, char *err, size_t cap)
 {
     const char *key;
@@ -29,6 +32,15 @@ static int check_keys(json_t *o, const char *const *allowed, const char *where, 
         bool ok = false;
         for (size_t i = 0; allowed[i] && !ok; i++)
             ok = strcmp(allowed[i], key) == 0;
+        const struct hub_module *m = ok || where[0] ? NULL : hub_module_for_section(key);
+        if (m != NULL) {
+            ok = true;
+            if (m->settings_check != NULL) {
+                char why[200] = "";
+                if (m->settings_check(v, why, sizeof why) < 0)
+                    return cfail(err, cap, "%.64s: %s", key, why);
+            }
+        }
         if (!ok)
             return cfail(err, cap, "%sunknown key \"%.64s\"", where, key);
     }
@@ -207,7 +219,7 @@ static int parse_obj(json_t *j, struct hub_cfg *c, char *err, size_t cap)
     return 0;
 }
 
-int hubcfg_parse(const char *json, size_t len, struct hub_cfg *cfg, char *err, size_t errcap)
+static int parse_doc(const char *json, size_t len, struct hub_cfg *cfg, json_t **doc, char *err, size_t errcap)
 {
     memset(cfg, 0, sizeof *cfg);
     strcpy(cfg->listen, "127.0.0.1");
@@ -233,12 +245,29 @@ int hubcfg_parse(const char *json, size_t len, struct hub_cfg *cfg, char *err, s
     if (j == NULL)
         return cfail(err, errcap, "line %d: %s", je.line, je.text);
     int rc = json_is_object(j) ? parse_obj(j, cfg, err, errcap) : cfail(err, errcap, "must be a JSON object");
-    json_decref(j);
+    if (rc == 0 && doc != NULL) {
+        json_object_del(j, "admin_token"); /* the document outlives the load; the token must not */
+        *doc = j;
+    }
+    else
+        json_decref(j);
     return rc;
+}
+
+int hubcfg_parse(const char *json, size_t len, struct hub_cfg *cfg, char *err, size_t errcap)
+{
+    return parse_doc(json, len, cfg, NULL, err, errcap);
 }
 
 int hubcfg_load(const char *path, struct hub_cfg *cfg, char *err, size_t errcap)
 {
+    return hubcfg_load_doc(path, cfg, NULL, err, errcap);
+}
+
+int hubcfg_load_doc(const char *path, struct hub_cfg *cfg, json_t **doc, char *err, size_t errcap)
+{
+    if (doc != NULL)
+        *doc = NULL;
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
         cfail(err, errcap, "cannot open %s", path);
@@ -252,9 +281,20 @@ int hubcfg_load(const char *path, struct hub_cfg *cfg, char *err, size_t errcap)
     size_t n = fread(buf, 1, (1 << 20) - 1, f);
     bool big = !feof(f);
     fclose(f);
-    int rc = big ? cfail(err, errcap, "%s: larger than 1 MiB", path) : hubcfg_parse(buf, n, cfg, err, errcap);
+    int rc = big ? cfail(err, errcap, "%s: larger than 1 MiB", path) : parse_doc(buf, n, cfg, doc, err, errcap);
     free(buf);
     return rc;
+}
+
+void hubcfg_take_live(struct hub_cfg *cur, const struct hub_cfg *next)
+{
+    cur->log_level = next->log_level;
+    memcpy(cur->sub_title, next->sub_title, sizeof cur->sub_title);
+    cur->sub_update_hours = next->sub_update_hours;
+    memcpy(cur->support_url, next->support_url, sizeof cur->support_url);
+    cur->rate_window = next->rate_window;
+    cur->rate_per_ip = next->rate_per_ip;
+    cur->rate_per_token = next->rate_per_token;
 }
 
 void hubcfg_diff_restart(const struct hub_cfg *a, const struct hub_cfg *b, char *out, size_t cap)

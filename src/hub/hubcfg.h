@@ -18,13 +18,16 @@
  * SIGHUP re-reads log_level, subscription title / update_interval_hours / support_url and
  * rate_limit; everything else needs a restart (hubcfg_diff_restart names what changed).
  *
- * Only "database" is required. Unknown keys are errors (typos must not pass silently). */
+ * Only "database" is required. Unknown keys are errors (typos must not pass silently), except a
+ * top-level key that a hub module owns (hub/module.h: .section), which that module validates. */
 #ifndef VEIL_HUB_HUBCFG_H
 #define VEIL_HUB_HUBCFG_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include "hub/api/client_ip.h"
 
@@ -60,6 +63,14 @@ struct hub_cfg {
 int hubcfg_parse(const char *json, size_t len, struct hub_cfg *cfg, char *err, size_t errcap);
 /* Reads and parses a file. ERR_IO when unreadable. */
 int hubcfg_load(const char *path, struct hub_cfg *cfg, char *err, size_t errcap);
+
+/* The same, also handing out the parsed document (*doc, the caller's reference; NULL on
+ * failure): modules read their own sections from it (hub/module.h). */
+int hubcfg_load_doc(const char *path, struct hub_cfg *cfg, json_t **doc, char *err, size_t errcap);
+
+/* Copies the settings SIGHUP applies (log level, subscription title / interval / support URL,
+ * rate limits) from next into cur; the rest stays as running until a restart. */
+void hubcfg_take_live(struct hub_cfg *cur, const struct hub_cfg *next);
 
 /* Names of the settings that differ between a and b and need a restart to apply, comma
  * separated into out ("" when none). admin_token is compared by the caller (it is wiped). */

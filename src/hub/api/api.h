@@ -30,7 +30,7 @@ struct api_cfg {
     uint16_t port;           /* 0: an ephemeral port (see api_port) */
     unsigned threads;        /* MHD thread pool size; 0 -> 4 */
     size_t body_max;         /* request body limit; 0 -> API_BODY_MAX_DEFAULT; larger -> 413 */
-    size_t node_body_max;    /* limit for POST /api/v1/node/usage; 0 -> 16 MiB */
+    size_t node_body_max;    /* overrides the limit of node-token routes; 0: each route's own (usage: 16 MiB) */
     /* Our reverse proxies: X-Forwarded-For is read only from these peers (client_ip.h). */
     const struct client_ip_net *trusted_proxies;
     size_t n_trusted_proxies;
@@ -63,9 +63,9 @@ struct api_settings {
     struct api_settings *prev; /* internal: replaced versions, freed with the context */
 };
 
-/* One route of the table, exported for the OpenAPI consistency test. */
+/* Who may call a route. */
 enum api_auth {
-    API_AUTH_NONE = 0, /* public */
+    API_AUTH_NONE = 0, /* public: the handler authenticates (webhook signature, /sub token) */
     API_AUTH_READ,     /* admin or support token */
     API_AUTH_ADMIN,    /* admin token */
     API_AUTH_NODE,     /* per-node token */
@@ -75,26 +75,39 @@ enum api_auth {
 struct api_call;
 typedef void api_handler_fn(struct api_call *c);
 
+/* API_ROUTE_ANY_BODY: the body may have any Content-Type (form posts, signed webhook bytes);
+ * without it a non-empty body must be application/json (else 415). */
+#define API_ROUTE_ANY_BODY 0x1u
+
+/* One route, added by its module (hub/api/api_route.h: api_route_add). */
 struct api_route {
     const char *method;  /* "GET", "POST", "PATCH", "DELETE" */
     const char *pattern; /* "/api/v1/users/{id}": {id} is a positive integer, other {x} any segment */
     enum api_auth auth;
     api_handler_fn *handler;
+    size_t body_max; /* request body limit; 0: the server's body_max; larger -> 413 */
+    unsigned flags;  /* API_ROUTE_* */
 };
 
+/* Every registered route (registers the modules' routes first), for the OpenAPI check. */
 const struct api_route *api_routes(size_t *n);
 
 /* A request as the router sees it (no MHD types), so that tests and the fuzzer can drive it. */
 struct api_req {
     const char *method;
-    const char *path;
+    const char *path; /* percent-decoded */
     const char *(*query)(void *arg, const char *key); /* may be NULL */
     void *query_arg;
     const char *authorization, *user_agent, *accept;
     const char *hwid; /* x-hwid: device id sent by HWID-aware clients; may be NULL */
     const char *ip;
-    const char *body;
+    const char *body; /* the raw bytes as received, with a NUL after them */
     size_t body_len;
+    /* Any header by name (case-insensitive); NULL getter: only the fields above are known. */
+    const char *(*header)(void *arg, const char *name);
+    void *header_arg;
+    const char *raw_path; /* the path as sent, before percent-decoding (NULL: not known) */
+    bool header_nul;      /* a header value holds a NUL byte (it would be cut there): 400 */
 };
 
 #define API_MAX_HEADERS 16

@@ -13,6 +13,8 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "hub/api/api.h"
+#include "hub/api/api_int.h"
+#include "hub/api/api_route.h"
 
 struct api_server {
     struct MHD_Daemon *d;
@@ -25,6 +27,8 @@ struct req_state {
     char *body;
     size_t len, cap, limit;
     bool too_large;
+    bool started;   /* the first on_request call happened */
+    char *raw_path; /* the path as sent (uri_log), before MHD decodes it */
 };
 
 static const char TOO_LARGE[] = "{\"error\":{\"code\":\"body_too_large\",\"message\":\"request body too large\"}}";
@@ -45,6 +49,34 @@ static enum MHD_Result send_static(struct MHD_Connection *conn, unsigned status,
 static const char *query_get(void *arg, const char *key)
 {
     return MHD_lookup_connection_value(arg, MHD_GET_ARGUMENT_KIND, key);
+}
+
+static const char *header_get(void *arg, const char *name)
+{
+    return MHD_lookup_connection_value(arg, MHD_HEADER_KIND, name);
+}
+
+static enum MHD_Result find_nul(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+                                const char *value, size_t value_size)
+{
+    (void)kind;
+    bool *nul = cls;
+    if (strlen(key) != key_size || (value != NULL && strlen(value) != value_size)) {
+        *nul = true;
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
+/* Called with the undecoded URI before on_request; its result is the request's first state. */
+static void *uri_log(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls;
+    (void)conn;
+    struct req_state *rs = calloc(1, sizeof *rs);
+    if (rs != NULL && uri != NULL)
+        rs->raw_path = strndup(uri, strcspn(uri, "?"));
+    return rs;
 }
 
 /* All X-Forwarded-For header lines joined with "," in arrival order: a proxy may add its own
@@ -94,11 +126,10 @@ static void client_ip(struct MHD_Connection *conn, const struct api_cfg *cfg, ch
     free(x.s);
 }
 
-static size_t limit_for(const struct api_ctx *ctx, const char *url)
+static size_t limit_for(const struct api_ctx *ctx, const char *method, const char *url)
 {
-    if (strcmp(url, "/api/v1/node/usage") == 0)
-        return ctx->cfg.node_body_max ? ctx->cfg.node_body_max : (16u << 20);
-    return ctx->cfg.body_max ? ctx->cfg.body_max : API_BODY_MAX_DEFAULT;
+    int64_t id;
+    return api__route_body_max(ctx, api__route_find(method, url, &id, NULL, 0));
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -108,11 +139,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)version;
     struct api_server *srv = cls;
     struct req_state *rs = *con_cls;
-    if (rs == NULL) {
-        rs = calloc(1, sizeof *rs);
-        if (rs == NULL)
+    if (rs == NULL || !rs->started) {
+        if (rs == NULL && (rs = calloc(1, sizeof *rs)) == NULL)
             return MHD_NO;
-        rs->limit = limit_for(&srv->ctx, url);
+        rs->started = true;
+        rs->limit = limit_for(&srv->ctx, method, url);
         *con_cls = rs;
         /* Refuse a declared oversized body before reading any of it. */
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -170,7 +201,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         .ip = ip,
         .body = rs->body ? rs->body : "",
         .body_len = rs->len,
+        .header = header_get,
+        .header_arg = conn,
+        .raw_path = rs->raw_path,
     };
+    MHD_get_connection_values_n(conn, MHD_HEADER_KIND, find_nul, &req.header_nul);
     struct api_resp out;
     api_dispatch(&srv->ctx, &req, &out);
     struct MHD_Response *r = MHD_create_response_from_buffer(out.body_len, out.body, MHD_RESPMEM_MUST_FREE);
@@ -199,6 +234,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct req_state *rs = *con_cls;
     if (rs != NULL) {
         free(rs->body);
+        free(rs->raw_path);
         free(rs);
         *con_cls = NULL;
     }
@@ -240,7 +276,7 @@ int api_start(const struct api_cfg *cfg, struct store *st, struct api_server **o
     }
     unsigned threads = cfg->threads ? cfg->threads : 4;
     srv->d = MHD_start_daemon(flags, cfg->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, &ss,
-                              MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+                              MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_URI_LOG_CALLBACK, uri_log, NULL,
                               MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_LIMIT, 1024u,
                               MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
     if (srv->d == NULL) {

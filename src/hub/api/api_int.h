@@ -33,6 +33,9 @@ void api__header(struct api_call *c, const char *name, const char *value);
 struct store_audit api__audit(struct api_call *c, const char *action, const char *details);
 const char *api__query(struct api_call *c, const char *key);
 
+/* The body limit of a route (NULL: the server's default). */
+size_t api__route_body_max(const struct api_ctx *ctx, const struct api_route *r);
+
 /* Random bytes from the system CSPRNG; aborts the request with 500 on failure. */
 int api__random(void *out, size_t n);
 
@@ -60,8 +63,8 @@ bool api__subcache_is_nocache(const char *blob, size_t len);
 json_t *api__user_json(struct api_call *c, const struct hub_user *u);
 json_t *api__sub_json(const struct hub_sub *s);
 
-/* Handlers, one per route (api_users.c, api_plans.c, api_subs.c, api_nodes.c, api_sync.c,
- * api_subpage.c, api_stats.c). */
+/* Handlers (api_users.c, api_plans.c, api_nodes.c, api_sync.c, api_subpage.c, api_metrics.c,
+ * api_router.c); api_module.c registers them. */
 api_handler_fn api__users_create, api__users_list, api__users_get, api__users_patch, api__users_delete,
     api__users_disable, api__users_enable, api__users_rotate_token, api__users_rotate_uuid, api__users_subs,
     api__users_balance, api__users_devices, api__devices_delete, api__users_secrets;

@@ -1,8 +1,9 @@
-/* The route table, path matching, authentication and the shared answer helpers. */
+/* Request checks, routing (api_route.c's registry), authentication and rate limits. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "core/enc.h"
@@ -12,96 +13,9 @@
 #include "crypto/crypto.h"
 #include "ctl/sync.h"
 #include "hub/api/api_int.h"
+#include "hub/api/api_route.h"
 #include "hub/cache/cache.h"
 #include "hub/domain/rules.h"
-
-static const struct api_route routes[] = {
-    {"GET", "/healthz", API_AUTH_NONE, api__healthz},
-    {"POST", "/api/v1/users", API_AUTH_ADMIN, api__users_create},
-    {"GET", "/api/v1/users", API_AUTH_READ, api__users_list},
-    {"GET", "/api/v1/users/{id}", API_AUTH_READ, api__users_get},
-    {"PATCH", "/api/v1/users/{id}", API_AUTH_ADMIN, api__users_patch},
-    {"DELETE", "/api/v1/users/{id}", API_AUTH_ADMIN, api__users_delete},
-    {"POST", "/api/v1/users/{id}/disable", API_AUTH_ADMIN, api__users_disable},
-    {"POST", "/api/v1/users/{id}/enable", API_AUTH_ADMIN, api__users_enable},
-    {"POST", "/api/v1/users/{id}/rotate-token", API_AUTH_ADMIN, api__users_rotate_token},
-    {"POST", "/api/v1/users/{id}/rotate-uuid", API_AUTH_ADMIN, api__users_rotate_uuid},
-    {"POST", "/api/v1/users/{id}/balance", API_AUTH_ADMIN, api__users_balance},
-    {"GET", "/api/v1/users/{id}/subscriptions", API_AUTH_READ, api__users_subs},
-    {"GET", "/api/v1/users/{id}/devices", API_AUTH_READ, api__users_devices},
-    {"GET", "/api/v1/users/{id}/secrets", API_AUTH_ADMIN, api__users_secrets},
-    {"DELETE", "/api/v1/devices/{id}", API_AUTH_ADMIN, api__devices_delete},
-    {"POST", "/api/v1/plans", API_AUTH_ADMIN, api__plans_create},
-    {"GET", "/api/v1/plans", API_AUTH_READ, api__plans_list},
-    {"GET", "/api/v1/plans/{id}", API_AUTH_READ, api__plans_get},
-    {"PATCH", "/api/v1/plans/{id}", API_AUTH_ADMIN, api__plans_patch},
-    {"DELETE", "/api/v1/plans/{id}", API_AUTH_ADMIN, api__plans_delete},
-    {"POST", "/api/v1/subscriptions", API_AUTH_ADMIN, api__subs_grant},
-    {"GET", "/api/v1/subscriptions/{id}", API_AUTH_READ, api__subs_get},
-    {"POST", "/api/v1/subscriptions/{id}/extend", API_AUTH_ADMIN, api__subs_extend},
-    {"POST", "/api/v1/subscriptions/{id}/revoke", API_AUTH_ADMIN, api__subs_revoke},
-    {"POST", "/api/v1/payments", API_AUTH_ADMIN, api__payments_create},
-    {"GET", "/api/v1/users/{id}/payments", API_AUTH_READ, api__users_payments},
-    {"POST", "/api/v1/nodes", API_AUTH_ADMIN, api__nodes_create},
-    {"GET", "/api/v1/nodes", API_AUTH_READ, api__nodes_list},
-    {"GET", "/api/v1/nodes/{id}", API_AUTH_READ, api__nodes_get},
-    {"PATCH", "/api/v1/nodes/{id}", API_AUTH_ADMIN, api__nodes_patch},
-    {"DELETE", "/api/v1/nodes/{id}", API_AUTH_ADMIN, api__nodes_delete},
-    {"POST", "/api/v1/nodes/{id}/rotate-token", API_AUTH_ADMIN, api__nodes_rotate_token},
-    {"POST", "/api/v1/nodes/{id}/health", API_AUTH_ADMIN, api__nodes_health},
-    {"POST", "/api/v1/nodes/{id}/weight", API_AUTH_ADMIN, api__nodes_weight},
-    {"POST", "/api/v1/nodes/{id}/drain", API_AUTH_ADMIN, api__nodes_drain},
-    {"GET", "/api/v1/stats", API_AUTH_READ, api__stats},
-    {"GET", "/metrics", API_AUTH_READ, api__metrics},
-    {"GET", "/api/v1/audit", API_AUTH_READ, api__audit_list},
-    {"POST", "/api/v1/tokens", API_AUTH_ADMIN, api__tokens_create},
-    {"GET", "/api/v1/tokens", API_AUTH_ADMIN, api__tokens_list},
-    {"DELETE", "/api/v1/tokens/{id}", API_AUTH_ADMIN, api__tokens_revoke},
-    {"GET", "/api/v1/node/users", API_AUTH_NODE, api__node_users},
-    {"POST", "/api/v1/node/usage", API_AUTH_NODE, api__node_usage},
-    {"GET", "/sub/{token}", API_AUTH_NONE, api__sub_page},
-    {"GET", "/sub/{token}/{format}", API_AUTH_NONE, api__sub_page},
-};
-
-const struct api_route *api_routes(size_t *n)
-{
-    *n = sizeof routes / sizeof routes[0];
-    return routes;
-}
-
-/* Matches path against pattern; {id} must be a positive decimal integer. */
-static bool match(const char *pattern, const char *path, int64_t *id)
-{
-    const char *p = pattern, *s = path;
-    while (*p && *s) {
-        if (*p == '{') {
-            const char *pe = strchr(p, '}');
-            const char *se = strchr(s, '/');
-            size_t slen = se ? (size_t)(se - s) : strlen(s);
-            if (slen == 0 || pe == NULL)
-                return false;
-            if (strncmp(p, "{id}", 4) == 0) {
-                int64_t v = 0;
-                if (slen > 18 || s[0] == '0')
-                    return false;
-                for (size_t i = 0; i < slen; i++) {
-                    if (s[i] < '0' || s[i] > '9')
-                        return false;
-                    v = v * 10 + (s[i] - '0');
-                }
-                *id = v;
-            }
-            p = pe + 1;
-            s += slen;
-            continue;
-        }
-        if (*p != *s)
-            return false;
-        p++;
-        s++;
-    }
-    return *p == '\0' && *s == '\0';
-}
 
 int api_token_hash(const char *token, size_t len, char out[static 65])
 {
@@ -132,104 +46,6 @@ int api_token_create_id(struct store *st, const char *name, enum hub_role role, 
     secure_wipe(rnd, sizeof rnd);
     TRY(api_token_hash(out, strlen(out), hash));
     return store_token_add(st, name, hash, role, now, id);
-}
-
-static void resp_reset(struct api_resp *r)
-{
-    free(r->body);
-    r->body = NULL;
-    r->body_len = 0;
-}
-
-void api__json(struct api_call *c, int status, json_t *doc)
-{
-    struct api_resp *r = c->resp;
-    resp_reset(r);
-    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-    json_decref(doc);
-    if (text == NULL) {
-        static const char oom[] = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
-        r->status = 500;
-        r->body = strdup(oom);
-        r->body_len = r->body ? strlen(oom) : 0;
-    } else {
-        r->status = status;
-        r->body = text;
-        r->body_len = strlen(text);
-    }
-    r->content_type = "application/json";
-}
-
-void api__error(struct api_call *c, int status, const char *code, const char *msg)
-{
-    api__json(c, status, json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
-}
-
-void api__verr(struct api_call *c, const struct api_verr *e)
-{
-    api__error(c, strcmp(e->code, "invalid_json") == 0 ? 400 : 422, e->code, e->msg);
-}
-
-void api__store_error(struct api_call *c, int rc, const char *what)
-{
-    char msg[160];
-    switch (rc) {
-    case ERR_NOT_FOUND:
-        snprintf(msg, sizeof msg, "%s not found", what);
-        api__error(c, 404, "not_found", msg);
-        return;
-    case ERR_EXISTS:
-        snprintf(msg, sizeof msg, "%s conflicts with an existing one", what);
-        api__error(c, 409, "conflict", msg);
-        return;
-    case ERR_BAD_STATE:
-        snprintf(msg, sizeof msg, "%s: not allowed in its current state", what);
-        api__error(c, 409, "invalid_state", msg);
-        return;
-    case ERR_RANGE:
-        snprintf(msg, sizeof msg, "%s: value out of range", what);
-        api__error(c, 422, "out_of_range", msg);
-        return;
-    case ERR_TIMEOUT:
-        api__error(c, 503, "busy", "database busy, retry");
-        return;
-    default:
-        log_err("api", 0, "store_error", LF_STR("what", what), LF_STR("err", err_str(rc)));
-        api__error(c, 500, "internal", "internal error");
-        return;
-    }
-}
-
-void api__header(struct api_call *c, const char *name, const char *value)
-{
-    struct api_resp *r = c->resp;
-    if (r->n_headers >= API_MAX_HEADERS)
-        return;
-    char *v = strdup(value);
-    if (v == NULL)
-        return;
-    r->headers[r->n_headers].name = name;
-    r->headers[r->n_headers].value = v;
-    r->n_headers++;
-}
-
-struct store_audit api__audit(struct api_call *c, const char *action, const char *details)
-{
-    return (struct store_audit){.actor = c->actor, .action = action, .source_ip = c->req->ip, .details = details};
-}
-
-const char *api__query(struct api_call *c, const char *key)
-{
-    return c->req->query ? c->req->query(c->req->query_arg, key) : NULL;
-}
-
-void api_resp_dispose(struct api_resp *resp)
-{
-    free(resp->body);
-    for (size_t i = 0; i < resp->n_headers; i++)
-        free(resp->headers[i].value);
-    free(resp->arena);
-    memset(resp, 0, sizeof *resp);
 }
 
 /* Admin and node tokens: the hash is looked up, so no token text is ever compared. */
@@ -346,29 +162,58 @@ void api_dispatch(struct api_ctx *ctx, const struct api_req *req, struct api_res
               LF_INT("status", resp->status), LF_DBL("ms", dt * 1e3), LF_STR("ip", req->ip ? req->ip : ""));
 }
 
+size_t api__route_body_max(const struct api_ctx *ctx, const struct api_route *r)
+{
+    if (r != NULL && r->auth == API_AUTH_NODE && ctx->cfg.node_body_max)
+        return ctx->cfg.node_body_max;
+    if (r != NULL && r->body_max)
+        return r->body_max;
+    return ctx->cfg.body_max ? ctx->cfg.body_max : API_BODY_MAX_DEFAULT;
+}
+
+/* An encoded '/' would let "users%2f1" reach /users/1 and an encoded NUL cuts the decoded path
+ * short (as a raw NUL cuts a header), so both are refused before routing, as are control bytes
+ * in the decoded path. */
+static bool path_ok(const struct api_req *req)
+{
+    for (const char *p = req->raw_path; p != NULL && *p != '\0' && *p != '?'; p++)
+        if (p[0] == '%' && ((p[1] == '2' && (p[2] == 'f' || p[2] == 'F')) || (p[1] == '0' && p[2] == '0')))
+            return false;
+    for (const unsigned char *p = (const unsigned char *)req->path; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return false;
+    return req->path[0] == '/';
+}
+
+/* A JSON route's body must say application/json (parameters such as charset allowed). */
+static bool media_type_ok(struct api_call *c, const struct api_route *r)
+{
+    if (c->req->body_len == 0 || (r->flags & API_ROUTE_ANY_BODY))
+        return true;
+    const char *ct = api_call_header(c, "Content-Type");
+    if (ct == NULL)
+        return false;
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    size_t n = strcspn(ct, "; \t");
+    return n == 16 && strncasecmp(ct, "application/json", 16) == 0;
+}
+
 static void dispatch(struct api_ctx *ctx, const struct api_req *req, struct api_resp *resp, const char **route)
 {
     memset(resp, 0, sizeof *resp);
     struct api_call c = {.ctx = ctx, .req = req, .resp = resp};
     c.now = now_of(ctx);
-    const struct api_route *hit = NULL;
-    char allow[64] = "";
-    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-        int64_t id = 0;
-        if (!match(routes[i].pattern, req->path, &id))
-            continue;
-        if (strcmp(routes[i].method, req->method) == 0 ||
-            (strcmp(req->method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0)) {
-            hit = &routes[i];
-            c.id = id;
-            break;
-        }
-        if (strstr(allow, routes[i].method) == NULL && strlen(allow) + strlen(routes[i].method) + 3 < sizeof allow) {
-            if (allow[0])
-                strcat(allow, ", ");
-            strcat(allow, routes[i].method);
-        }
+    if (req->header_nul) {
+        api__error(&c, 400, "bad_request", "a header value holds a NUL byte");
+        return;
     }
+    if (!path_ok(req)) {
+        api__error(&c, 400, "bad_path", "encoded '/' or NUL, or control bytes, in the path");
+        return;
+    }
+    char allow[64] = "";
+    const struct api_route *hit = api__route_find(req->method, req->path, &c.id, allow, sizeof allow);
     if (hit != NULL)
         *route = hit->pattern;
     if (!rate_ok(&c))
@@ -380,6 +225,14 @@ static void dispatch(struct api_ctx *ctx, const struct api_req *req, struct api_
         } else {
             api__error(&c, 404, "not_found", "no such route");
         }
+        return;
+    }
+    if (req->body_len > api__route_body_max(ctx, hit)) {
+        api__error(&c, 413, "body_too_large", "request body too large");
+        return;
+    }
+    if (!media_type_ok(&c, hit)) {
+        api__error(&c, 415, "unsupported_media_type", "the body must be Content-Type: application/json");
         return;
     }
     if (hit->auth != API_AUTH_NONE && !authenticate(&c, hit->auth))

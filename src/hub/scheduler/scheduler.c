@@ -11,6 +11,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "hub/cache/cache.h"
+#include "hub/module.h"
 #include "hub/store/store.h"
 
 struct sched {
@@ -26,15 +27,101 @@ struct sched {
     bool stop;
 };
 
+struct job {
+    char name[48];
+    unsigned period;
+    sched_job_fn *fn;
+    void *ctx;
+    bool needs_lock, used;
+    int64_t last; /* when it last ran (0: never) */
+};
+
+static pthread_mutex_t jobs_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t pass_mu = PTHREAD_MUTEX_INITIALIZER; /* one pass at a time; removal waits */
+static struct job jobs[SCHED_JOBS_MAX];
+
+int sched_job_add(const char *name, unsigned period_sec, sched_job_fn *fn, void *ctx, bool needs_lock)
+{
+    if (name == NULL || fn == NULL || strlen(name) >= sizeof jobs[0].name)
+        return ERR_MALFORMED;
+    int rc = ERR_RANGE;
+    pthread_mutex_lock(&jobs_mu);
+    struct job *free_slot = NULL;
+    for (size_t i = 0; i < SCHED_JOBS_MAX; i++) {
+        if (jobs[i].used && strcmp(jobs[i].name, name) == 0) {
+            pthread_mutex_unlock(&jobs_mu);
+            return ERR_EXISTS;
+        }
+        if (!jobs[i].used && free_slot == NULL)
+            free_slot = &jobs[i];
+    }
+    if (free_slot != NULL) {
+        *free_slot = (struct job){.period = period_sec, .fn = fn, .ctx = ctx, .needs_lock = needs_lock, .used = true};
+        memcpy(free_slot->name, name, strlen(name) + 1);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&jobs_mu);
+    return rc;
+}
+
+int sched_job_remove(const char *name)
+{
+    int rc = ERR_NOT_FOUND;
+    pthread_mutex_lock(&pass_mu);
+    pthread_mutex_lock(&jobs_mu);
+    for (size_t i = 0; i < SCHED_JOBS_MAX; i++)
+        if (jobs[i].used && strcmp(jobs[i].name, name) == 0) {
+            jobs[i].used = false;
+            rc = 0;
+        }
+    pthread_mutex_unlock(&jobs_mu);
+    pthread_mutex_unlock(&pass_mu);
+    return rc;
+}
+
 int sched_tick(struct store *st, const char *holder, unsigned interval, int64_t node_stale, int64_t now, bool *ran)
 {
     const char *via;
     return sched_tick_cached(st, NULL, holder, interval, node_stale, now, ran, &via);
 }
 
+/* Runs the due jobs (the locked ones only when held); the first error is returned. */
+static int run_jobs(struct sched_pass *pass, bool held)
+{
+    struct job due[SCHED_JOBS_MAX];
+    size_t slot[SCHED_JOBS_MAX], n = 0;
+    pthread_mutex_lock(&jobs_mu);
+    for (size_t i = 0; i < SCHED_JOBS_MAX; i++) {
+        const struct job *j = &jobs[i];
+        if (!j->used || (j->needs_lock && !held))
+            continue;
+        if (j->period != 0 && j->last != 0 && pass->now - j->last < (int64_t)j->period && pass->now >= j->last)
+            continue;
+        slot[n] = i;
+        due[n++] = *j;
+    }
+    pthread_mutex_unlock(&jobs_mu);
+    int first = 0;
+    for (size_t k = 0; k < n; k++) {
+        int rc = due[k].fn(pass, due[k].ctx);
+        if (rc < 0) {
+            log_warn("sched", 0, "job_failed", LF_STR("job", due[k].name), LF_STR("err", err_str(rc)));
+            if (first == 0)
+                first = rc;
+            continue;
+        }
+        pthread_mutex_lock(&jobs_mu);
+        if (jobs[slot[k]].used && strcmp(jobs[slot[k]].name, due[k].name) == 0)
+            jobs[slot[k]].last = pass->now;
+        pthread_mutex_unlock(&jobs_mu);
+    }
+    return first;
+}
+
 int sched_tick_cached(struct store *st, struct hcache *cache, const char *holder, unsigned interval,
                       int64_t node_stale, int64_t now, bool *ran, const char **via)
 {
+    hub_modules_register(); /* the jobs of every module, also when a test drives the ticks */
     bool held = false;
     *ran = false;
     /* The lock outlives a missed tick or two, so a slow pass does not hand it over mid-way. */
@@ -42,24 +129,18 @@ int sched_tick_cached(struct store *st, struct hcache *cache, const char *holder
     *via = "redis";
     if (rc < 0) {
         *via = "database";
-        TRY(store_lock_try(st, "scheduler", holder, (int64_t)interval * 3, now, &held));
+        rc = store_lock_try(st, "scheduler", holder, (int64_t)interval * 3, now, &held);
     }
-    if (!held) {
+    if (rc < 0 || !held)
         *via = NULL;
-        return 0;
-    }
-    struct store_sched_result r;
-    TRY(store_sched_run(st, now, &r));
-    int64_t down = 0;
-    if (node_stale > 0)
-        TRY(store_node_mark_stale(st, now, node_stale, &down));
-    *ran = true;
-    if ((r.expired || r.reset || r.limited || down) && cache != NULL)
+    struct sched_pass pass = {.st = st, .cache = cache, .now = now, .node_stale = node_stale};
+    pthread_mutex_lock(&pass_mu);
+    int jrc = run_jobs(&pass, rc == 0 && held);
+    pthread_mutex_unlock(&pass_mu);
+    *ran = rc == 0 && held;
+    if (pass.changed && cache != NULL)
         hcache_gen_bump(cache);
-    if (r.expired || r.reset || r.limited || down)
-        log_info("sched", 0, "pass", LF_INT("expired", r.expired), LF_INT("reset", r.reset),
-                 LF_INT("limited", r.limited), LF_INT("nodes_down", down));
-    return 0;
+    return rc < 0 ? rc : jrc;
 }
 
 static void *run(void *arg)

@@ -227,6 +227,7 @@ static long post_chunked(struct env *e, const char *path, size_t bytes)
     snprintf(url, sizeof url, "%s%s", e->base, path);
     struct curl_slist *h = curl_slist_append(NULL, "Authorization: Bearer " ADMIN);
     h = curl_slist_append(h, "Transfer-Encoding: chunked");
+    h = curl_slist_append(h, "Content-Type: application/json"); /* else 415 before the body is parsed */
     struct chunked_src src = {bytes};
     struct resp r = {0};
     curl_easy_setopt(c, CURLOPT_URL, url);

@@ -1,0 +1,140 @@
+/* The route registry: modules add routes once (hub_modules_register); lookups read the table
+ * without a lock afterwards. */
+#include "hub/api/api_route.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "hub/module.h"
+
+static struct api_route routes[API_ROUTES_MAX];
+static size_t n_routes;
+
+static _Noreturn void route_bug(const struct api_route *r, const char *why)
+{
+    log_err("api", 0, "route_rejected", LF_STR("method", r->method ? r->method : ""),
+            LF_STR("pattern", r->pattern ? r->pattern : ""), LF_STR("why", why));
+    abort();
+}
+
+/* "/a/{x}/b": starts with '/', no empty segment, braces only around a whole segment. */
+static bool pattern_ok(const char *p)
+{
+    if (p[0] != '/')
+        return false;
+    for (const char *s = p + 1;;) {
+        size_t len = strcspn(s, "/");
+        if (memchr(s, '{', len) != NULL || memchr(s, '}', len) != NULL) {
+            if (len < 3 || s[0] != '{' || s[len - 1] != '}' || memchr(s + 1, '{', len - 2) ||
+                memchr(s + 1, '}', len - 2))
+                return false;
+        }
+        if (s[len] == '\0')
+            return len > 0 || s == p + 1; /* "/" alone is fine, a trailing "/" is not */
+        if (len == 0)
+            return false;
+        s += len + 1;
+    }
+}
+
+void api_route_add_ex(const struct api_route *r)
+{
+    if (r->method == NULL || r->pattern == NULL || r->handler == NULL || r->auth >= API_AUTH__COUNT)
+        route_bug(r, "method, pattern and handler are required");
+    if (!pattern_ok(r->pattern))
+        route_bug(r, "malformed pattern");
+    for (size_t i = 0; i < n_routes; i++)
+        if (strcmp(routes[i].method, r->method) == 0 && strcmp(routes[i].pattern, r->pattern) == 0)
+            route_bug(r, "added twice");
+    if (n_routes == API_ROUTES_MAX)
+        route_bug(r, "route table full (API_ROUTES_MAX)");
+    routes[n_routes++] = *r;
+}
+
+void api_route_add(const char *method, const char *pattern, enum api_auth auth, api_handler_fn *handler)
+{
+    api_route_add_ex(&(struct api_route){.method = method, .pattern = pattern, .auth = auth, .handler = handler});
+}
+
+const struct api_route *api_routes(size_t *n)
+{
+    hub_modules_register();
+    *n = n_routes;
+    return routes;
+}
+
+/* Matches path against pattern; {id} must be a positive decimal integer. *literal counts the
+ * literal segments (more is a better match). */
+static bool match(const char *pattern, const char *path, int64_t *id, int *literal)
+{
+    const char *p = pattern, *s = path;
+    *literal = 0;
+    while (*p && *s) {
+        if (*p == '{') {
+            const char *pe = strchr(p, '}');
+            const char *se = strchr(s, '/');
+            size_t slen = se ? (size_t)(se - s) : strlen(s);
+            if (slen == 0 || pe == NULL)
+                return false;
+            if (strncmp(p, "{id}", 4) == 0) {
+                int64_t v = 0;
+                if (slen > 18 || s[0] == '0')
+                    return false;
+                for (size_t i = 0; i < slen; i++) {
+                    if (s[i] < '0' || s[i] > '9')
+                        return false;
+                    v = v * 10 + (s[i] - '0');
+                }
+                *id = v;
+            }
+            p = pe + 1;
+            s += slen;
+            continue;
+        }
+        if (*p != *s)
+            return false;
+        if (*p == '/' && p[1] != '{')
+            (*literal)++;
+        p++;
+        s++;
+    }
+    return *p == '\0' && *s == '\0';
+}
+
+static bool method_fits(const char *route, const char *req)
+{
+    return strcmp(route, req) == 0 || (strcmp(req, "HEAD") == 0 && strcmp(route, "GET") == 0);
+}
+
+const struct api_route *api__route_find(const char *method, const char *path, int64_t *id, char *allow,
+                                        size_t allow_cap)
+{
+    hub_modules_register();
+    const struct api_route *best = NULL;
+    int best_literal = -1;
+    if (allow != NULL && allow_cap > 0)
+        allow[0] = '\0';
+    for (size_t i = 0; i < n_routes; i++) {
+        int64_t v = 0;
+        int literal;
+        if (!match(routes[i].pattern, path, &v, &literal))
+            continue;
+        if (method_fits(routes[i].method, method)) {
+            if (literal > best_literal) {
+                best = &routes[i];
+                best_literal = literal;
+                *id = v;
+            }
+            continue;
+        }
+        if (allow != NULL && strstr(allow, routes[i].method) == NULL &&
+            strlen(allow) + strlen(routes[i].method) + 3 < allow_cap) {
+            if (allow[0])
+                strcat(allow, ", ");
+            strcat(allow, routes[i].method);
+        }
+    }
+    return best;
+}
