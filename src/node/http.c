@@ -13,8 +13,14 @@
 #include "core/container.h"
 #include "core/err.h"
 
-#define CONN_DEADLINE_MS 10000
-#define MAX_CONNS 32
+/* A slow or idle client must not hold a slot (issue 10 item 11: 32 idle connections locked
+ * Prometheus out). Each connection gets IDLE_MS between reads and REQUEST_MS for everything;
+ * a full pool (or one address holding PER_IP_MAX slots) sheds its oldest connection that is
+ * still reading a request, so a new scrape always gets in. */
+#define IDLE_MS 3000
+#define REQUEST_MS 10000
+#define MAX_CONNS 256
+#define PER_IP_MAX 64
 
 /* ---- parser ---- */
 
@@ -198,9 +204,11 @@ int node_http_write_response(struct buf *out, const struct node_http_resp *resp)
 /* ---- server ---- */
 
 struct http_conn {
-    struct http_conn *next, *prev;
+    struct http_conn *next, *prev; /* newest first */
     struct node_http_server *s;
     int fd;
+    struct sock_addr peer;
+    uint64_t deadline; /* loop ms: the whole request and response */
     struct loop_io io;
     struct loop_timer timer;
     struct loop_task free_task;
@@ -293,6 +301,14 @@ static void handle_request(struct http_conn *c, const struct node_http_req *req)
     conn_flush(c);
 }
 
+/* The next read must come within IDLE_MS, and all of it before the deadline. */
+static int arm_timer(struct http_conn *c)
+{
+    uint64_t now = loop_now(c->s->loop);
+    uint64_t left = c->deadline > now ? c->deadline - now : 0;
+    return loop_timer_start(c->s->loop, &c->timer, left < IDLE_MS ? left : IDLE_MS, 0);
+}
+
 static void on_conn(struct loop *loop, struct loop_io *io, unsigned revents)
 {
     struct http_conn *c = container_of(io, struct http_conn, io);
@@ -312,6 +328,10 @@ static void on_conn(struct loop *loop, struct loop_io *io, unsigned revents)
         return;
     }
     buf_produce(&c->in, (size_t)n);
+    if (arm_timer(c) < 0) {
+        conn_close(c);
+        return;
+    }
     struct node_http_req req;
     int rc = node_http_parse(buf_data(&c->in), buf_len(&c->in), &req);
     if (rc == ERR_NEED_MORE) {
@@ -334,20 +354,65 @@ static void on_conn_timer(struct loop *loop, struct loop_timer *t)
     conn_close(container_of(t, struct http_conn, timer));
 }
 
+static bool same_host(const struct sock_addr *a, const struct sock_addr *b)
+{
+    int f = sock_addr_family(a);
+    if (f != sock_addr_family(b))
+        return false;
+    if (f == AF_INET)
+        return memcmp(&a->u.in4.sin_addr, &b->u.in4.sin_addr, 4) == 0;
+    if (f == AF_INET6)
+        return memcmp(&a->u.in6.sin6_addr, &b->u.in6.sin6_addr, 16) == 0;
+    return true;
+}
+
+/* Makes room for a connection from peer: sheds the oldest one still reading its request (from
+ * that address when it holds PER_IP_MAX). false when nothing can be shed. */
+static bool make_room(struct node_http_server *s, const struct sock_addr *peer)
+{
+    size_t same = 0;
+    struct http_conn *oldest = NULL, *oldest_same = NULL;
+    for (struct http_conn *c = s->conns; c; c = c->next) {
+        bool mine = same_host(&c->peer, peer);
+        same += mine;
+        if (!c->responding) {
+            oldest = c;
+            if (mine)
+                oldest_same = c;
+        }
+    }
+    if (same >= PER_IP_MAX) {
+        if (oldest_same == NULL)
+            return false;
+        conn_close(oldest_same);
+        return true;
+    }
+    if (s->n_conns < MAX_CONNS)
+        return true;
+    if (oldest == NULL)
+        return false;
+    conn_close(oldest);
+    return true;
+}
+
 static void on_accept(struct loop *loop, struct loop_io *io, unsigned revents)
 {
     struct node_http_server *s = container_of(io, struct node_http_server, lio);
     for (int i = 0; i < 16; i++) {
-        int fd = sock_accept(s->lfd, NULL);
+        struct sock_addr peer;
+        memset(&peer, 0, sizeof(peer));
+        int fd = sock_accept(s->lfd, &peer);
         if (fd < 0)
             return;
-        struct http_conn *c = s->n_conns < MAX_CONNS ? calloc(1, sizeof(*c)) : NULL;
+        struct http_conn *c = make_room(s, &peer) ? calloc(1, sizeof(*c)) : NULL;
         if (c == NULL) {
-            close(fd); /* over the limit: the client retries */
+            close(fd); /* every slot is answering: the client retries */
             continue;
         }
         c->s = s;
         c->fd = fd;
+        c->peer = peer;
+        c->deadline = loop_now(loop) + REQUEST_MS;
         buf_init(&c->in);
         buf_init(&c->out);
         loop_io_init(&c->io, fd, on_conn);
@@ -358,7 +423,7 @@ static void on_accept(struct loop *loop, struct loop_io *io, unsigned revents)
             s->conns->prev = c;
         s->conns = c;
         s->n_conns++;
-        if (loop_io_set(loop, &c->io, LOOP_READ) < 0 || loop_timer_start(loop, &c->timer, CONN_DEADLINE_MS, 0) < 0)
+        if (loop_io_set(loop, &c->io, LOOP_READ) < 0 || arm_timer(c) < 0)
             conn_close(c);
     }
 }

@@ -1,6 +1,8 @@
 /* A minimal HTTP/1.1 server for the node's loopback endpoints (/metrics, the local admin API):
  * one request per connection (the response carries "Connection: close"), bodies by
- * Content-Length only, bounded sizes, a deadline per connection. Not for the Internet: bind it
+ * Content-Length only, bounded sizes, 3 s between reads and 10 s for the whole exchange, 256
+ * connections (64 per client address); a full pool sheds its oldest connection that has not
+ * sent a complete request. Not for the Internet: bind it
  * to loopback (veil.metricsListen / veil.adminListen).
  *
  * The request parser is sans-IO (node_http_parse) and fuzzed; the server runs on a loop. */

@@ -17,6 +17,7 @@
 
 #include "core/err.h"
 #include "core/metrics.h"
+#include "net/loop.h"
 #include "node/admin.h"
 #include "node/http.h"
 
@@ -228,12 +229,66 @@ static void test_admin_endpoints(void **state)
     node_admin_stop(a);
 }
 
+static int connect_to(const struct sock_addr *a)
+{
+    int fd = socket(sock_addr_family(a), SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, &a->u.sa, a->len), 0);
+    return fd;
+}
+
+/* Issue 10 item 11: idle connections (more than the old 32 slots) never lock a scrape out, and
+ * an idle connection is closed after the idle limit, long before the whole-request deadline. */
+static void test_idle_connections(void **state)
+{
+    struct metrics_registry *reg = metrics_registry_new();
+    assert_non_null(reg);
+    struct node_admin_opts o = {"127.0.0.1:0", NULL, reg, NULL, NULL};
+    struct node_admin *a = NULL;
+    assert_int_equal(node_admin_start(&o, &a), 0);
+    struct sock_addr ma;
+    assert_int_equal(node_admin_metrics_addr(a, &ma), 0);
+
+    enum { IDLE = 300 };
+    static int idle[IDLE];
+    for (int i = 0; i < IDLE; i++)
+        idle[i] = connect_to(&ma);
+    /* a partial request holds a slot too */
+    assert_int_equal(write(idle[0], "GET /met", 8), 8);
+    const char get[] = "GET /metrics HTTP/1.1\r\n\r\n";
+    for (int k = 0; k < 5; k++) {
+        uint64_t t0 = loop_clock_ms();
+        char *r = roundtrip(&ma, get, sizeof(get) - 1);
+        if (strstr(r, "HTTP/1.1 200 OK") == NULL)
+            fail_msg("scrape %d behind %d idle connections: [%s]", k, IDLE, r);
+        assert_true(loop_clock_ms() - t0 < 2000);
+        free(r);
+    }
+    for (int i = 0; i < IDLE; i++)
+        close(idle[i]);
+
+    /* one idle connection: closed by the server within the idle limit (3 s), not the 10 s deadline */
+    int fd = connect_to(&ma);
+    struct timeval tv = {6, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    uint64_t t0 = loop_clock_ms();
+    char b[16];
+    ssize_t n = read(fd, b, sizeof(b));
+    uint64_t took = loop_clock_ms() - t0;
+    assert_int_equal(n, 0);
+    if (took < 2500 || took > 5000)
+        fail_msg("idle connection closed after %llu ms", (unsigned long long)took);
+    close(fd);
+    node_admin_stop(a);
+    metrics_registry_free(reg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_ok),        cmocka_unit_test(test_parse_truncations),
         cmocka_unit_test(test_parse_errors),    cmocka_unit_test(test_write_response),
-        cmocka_unit_test(test_admin_endpoints),
+        cmocka_unit_test(test_admin_endpoints), cmocka_unit_test(test_idle_connections),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
