@@ -35,7 +35,7 @@ start() {
 api() { curl -sS -o "$TMP/body" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$@"; }
 
 start
-curl -fsS "http://127.0.0.1:$M/metrics" | grep -q '^veil_node_users 1$' || fail "metrics"
+grep -q '^veil_node_users 1$' <<<"$(curl -fsS "http://127.0.0.1:$M/metrics")" || fail "metrics"
 [[ $(curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$A/api/v1/users") == 401 ]] || fail "no token accepted"
 [[ $(api -X POST -d '{"id":"carol","email":"carol@x","flow":"xtls-rprx-vision"}' "http://127.0.0.1:$A/api/v1/users") == 201 ]] \
     || fail "add: $(cat "$TMP/body")"
@@ -43,7 +43,7 @@ curl -fsS "http://127.0.0.1:$M/metrics" | grep -q '^veil_node_users 1$' || fail 
 grep -q "vless://carol@203.0.113.10:$P?encryption=none&flow=xtls-rprx-vision&security=reality" "$TMP/body" \
     || fail "link body: $(cat "$TMP/body")"
 [[ $(api -X DELETE "http://127.0.0.1:$A/api/v1/users/alice%40x") == 204 ]] || fail "delete"
-curl -fsS "http://127.0.0.1:$M/metrics" | grep -q '^veil_node_users 1$' || fail "metrics after changes"
+grep -q '^veil_node_users 1$' <<<"$(curl -fsS "http://127.0.0.1:$M/metrics")" || fail "metrics after changes"
 [[ -s $TMP/state/users.json ]] || fail "state not saved"
 # the CLI sees the same users
 "$VEIL_BIN/veil" link -c "$TMP/node.json" -u carol@x --address 203.0.113.10 | grep -q '^vless://carol@' || fail "veil link"
