@@ -1,0 +1,74 @@
+/* A small blocking HTTP(S) client over libcurl for calling web APIs (payment providers, the
+ * Telegram Bot API, the hub from the node): one call per request, safe from any thread, every
+ * request bounded in time and in response size. No redirects are followed and only http and
+ * https are spoken; TLS peers are verified (system CAs, or ca_file).
+ *
+ *   struct httpc_resp r;
+ *   const char *hdr[] = {"Crypto-Pay-API-Token: ...", NULL};
+ *   int rc = httpc_post_json("https://pay.crypt.bot/api/createInvoice", hdr, "{...}", &r);
+ *   if (rc == 0 && r.status == 200) ... r.body / r.body_len ...
+ *   httpc_resp_dispose(&r);
+ *
+ * A status of 4xx/5xx is an answer, not an error: callers decide. Errors: ERR_TIMEOUT (no
+ * complete answer in timeout_ms), ERR_IO (resolve/connect/TLS/transfer failure), ERR_TOO_LONG
+ * (the answer exceeds max_response), ERR_MALFORMED (bad URL or arguments), ERR_CLOSED (cancel
+ * said so), ERR_NOMEM. */
+#ifndef VEIL_HTTPC_HTTPC_H
+#define VEIL_HTTPC_HTTPC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define HTTPC_TIMEOUT_MS_DEFAULT 10000u
+#define HTTPC_CONNECT_TIMEOUT_MS_DEFAULT 5000u
+#define HTTPC_MAX_RESPONSE_DEFAULT (1u << 20)
+#define HTTPC_HEADERS_MAX 64 /* response headers kept; more are dropped */
+
+struct httpc_req {
+    const char *method;              /* NULL: POST when body != NULL, else GET */
+    const char *url;                 /* http:// or https:// */
+    const char *const *headers;      /* "Name: value" lines, NULL-terminated; may be NULL */
+    const void *body;                /* may be NULL */
+    size_t body_len;
+    const char *content_type;        /* of the body, e.g. "application/json"; NULL: none sent */
+    unsigned timeout_ms;             /* whole request; 0 -> HTTPC_TIMEOUT_MS_DEFAULT */
+    unsigned connect_timeout_ms;     /* 0 -> HTTPC_CONNECT_TIMEOUT_MS_DEFAULT */
+    size_t max_response;             /* body bytes; 0 -> HTTPC_MAX_RESPONSE_DEFAULT */
+    const char *ca_file;             /* PEM bundle to trust instead of the system's; may be NULL */
+    const char *user_agent;          /* NULL: "veil/<version>" */
+    /* Polled while the request runs (at least once a second): true aborts it with ERR_CLOSED,
+     * so a stopping service need not wait out a long poll. May be NULL. */
+    bool (*cancel)(void *arg);
+    void *cancel_arg;
+};
+
+struct httpc_header {
+    char *name, *value; /* as received, trimmed */
+};
+
+struct httpc_resp {
+    long status;
+    char *body; /* malloc'd, NUL-terminated (not counted in body_len); "" when empty */
+    size_t body_len;
+    struct httpc_header *headers; /* malloc'd */
+    size_t n_headers;
+};
+
+/* Performs the request; on success (any HTTP status) fills *out, which the caller disposes.
+ * On error *out is empty (disposing it is harmless). */
+int httpc_do(const struct httpc_req *req, struct httpc_resp *out);
+
+/* Shorthands with the default limits. */
+int httpc_get(const char *url, const char *const *headers, struct httpc_resp *out);
+int httpc_post_json(const char *url, const char *const *headers, const char *json, struct httpc_resp *out);
+/* kv: name, value, name, value, ..., NULL; sent as application/x-www-form-urlencoded. */
+int httpc_post_form(const char *url, const char *const *headers, const char *const *kv, struct httpc_resp *out);
+
+/* application/x-www-form-urlencoded encoding of kv (as above) into *out (malloc'd). */
+int httpc_form_encode(const char *const *kv, char **out);
+
+/* The first response header with this name (case-insensitive), or NULL. */
+const char *httpc_resp_header(const struct httpc_resp *r, const char *name);
+void httpc_resp_dispose(struct httpc_resp *r);
+
+#endif
