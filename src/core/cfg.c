@@ -288,7 +288,7 @@ int cfg_get_str(struct cfg_ctx *c, const json_t *obj, const char *key, const cha
     json_t *v = lookup(obj, key);
     if (v == NULL)
         return 0;
-    const char *s;
+    const char *s = NULL;
     if (cfg_expect_str(c, key, v, &s) < 0)
         return ERR_CONFIG;
     *out = s;
@@ -326,7 +326,7 @@ int cfg_get_int(struct cfg_ctx *c, const json_t *obj, const char *key, int64_t m
 
 int cfg_get_u64(struct cfg_ctx *c, const json_t *obj, const char *key, uint64_t *out)
 {
-    int64_t x;
+    int64_t x = 0;
     int rc = cfg_get_int(c, obj, key, 0, INT64_MAX, &x);
     if (rc == 1)
         *out = (uint64_t)x;

@@ -77,7 +77,7 @@ static size_t raw_ip(const struct sock_addr *a, const uint8_t **p)
 
 static bool same_ip(const struct sock_addr *a, const struct sock_addr *b)
 {
-    const uint8_t *pa, *pb;
+    const uint8_t *pa = NULL, *pb = NULL;
     size_t la = raw_ip(a, &pa), lb = raw_ip(b, &pb);
     return la != 0 && la == lb && memcmp(pa, pb, la) == 0;
 }
