@@ -11,13 +11,15 @@ BIN=${VEIL_BIN:?VEIL_BIN not set}
 HUB=$BIN/veil-hub
 [[ -x $HUB ]] || { echo "missing $HUB"; exit 1; }
 REDIS=$(command -v redis-server || true)
-[[ -n $REDIS ]] || { echo "SKIP: redis-server not installed"; exit 0; }
+[[ -n $REDIS ]] || { echo "SKIP: redis-server not installed"; exit 77; }
 REDIS_CLI=$(command -v redis-cli || true)
+[[ -n $REDIS_CLI ]] || { echo "SKIP: redis-cli not installed"; exit 77; }
+source "$(dirname "$0")/support/wait.sh"
 
 TMP=$(mktemp -d /tmp/veil-hubredis.XXXXXX)
-PA= PB= PR=
+PA= PB= PR= PM=
 cleanup() {
-    for p in $PA $PB $PR; do
+    for p in $PA $PB $PR $PM; do
         kill -KILL "$p" 2>/dev/null || true
         wait "$p" 2>/dev/null || true
     done
@@ -88,6 +90,10 @@ sub() { curl -fsS -A 'v2rayNG/1.8.5' "http://127.0.0.1:$1/sub/$2" | base64 -d; }
 mode() { jget "$(curl -fsS "http://127.0.0.1:$1/healthz")" "['cache']"; }
 
 start_redis
+# Redis's command stream, in execution order, with each command's arguments (lock holders).
+"$REDIS_CLI" -p "$RPORT" monitor >"$TMP/monitor.log" 2>&1 &
+PM=$!
+wait_for 'grep -q OK "$TMP/monitor.log"' 10 "redis-cli monitor"
 config a "$PORTA" Veil 2 0
 config b "$PORTB" Veil 2 0
 start_hub a "$PORTA"
@@ -120,9 +126,10 @@ if [[ -n $REDIS_CLI ]]; then
     [[ $(rcli --scan --pattern 'veil:g:*' | wc -l) -ge 1 ]] || fail "no cached answer in Redis"
     rcli --scan --pattern 'veil:g:*' | grep -q "$TOK1" && fail "a sub token appears in a Redis key"
 fi
+# (checked as grep <<<"$(metrics P)": `curl | grep -q` fails under pipefail when grep exits first)
 metrics() { curl -fsS -H "Authorization: Bearer $BOOT" "http://127.0.0.1:$1/metrics"; }
-metrics "$PORTB" | grep -q '^veil_hub_cache_lookups_total{what="sub",result="hit"} [1-9]' || fail "no cache hit counted on B"
-metrics "$PORTB" | grep -q '^veil_hub_cache_mode{mode="redis"} 1' || fail "cache mode metric"
+grep -q '^veil_hub_cache_lookups_total{what="sub",result="hit"} [1-9]' <<<"$(metrics "$PORTB")" || fail "no cache hit counted on B"
+grep -q '^veil_hub_cache_mode{mode="redis"} 1' <<<"$(metrics "$PORTB")" || fail "cache mode metric"
 r=$(call "$PORTA" POST "/api/v1/users/$UID1/disable"); [[ $r == 200* ]] || fail "disable: $r"
 sub "$PORTB" "$TOK1" | grep -q '@0.0.0.0:1' || fail "B still serves the enabled user after A disabled it"
 r=$(call "$PORTA" POST "/api/v1/users/$UID1/enable"); [[ $r == 200* ]] || fail "enable: $r"
@@ -133,15 +140,23 @@ r=$(call "$PORTA" POST /api/v1/nodes '{"name":"n2","address":"n2.vpn.test","publ
 echo "ok: change through A visible through B at once"
 
 # --- Scheduler lock: one holder, in Redis ---------------------------------------------------------
-sleep 2.5
+# Wait until one hub holds the lock and has logged it, and the other has tried for it since.
+wait_for '[[ -n $(rcli GET veil:lock:scheduler) ]]' 10 "a scheduler lock holder in Redis"
+holder=$(rcli GET veil:lock:scheduler)
+if [[ $holder == *":$PA" ]]; then hlog=a other=$PB; else hlog=b other=$PA; fi
+wait_for 'grep -q "\"event\":\"lock_acquired\",\"via\":\"redis\"" "$TMP/$hlog.log"' 10 "the holder's lock_acquired log"
+tried_since() { # the other hub's holder id on the lock key after the holder's first SET
+    awk -v h="\"[^\"]*:${holder##*:}\"" -v o="\"[^\"]*:$other\"" \
+        '/"veil:lock:scheduler"/ && $0 ~ h {seen = 1} seen && /"veil:lock:scheduler"/ && $0 ~ o {n++} END {print n + 0}' \
+        "$TMP/monitor.log"
+}
+wait_for '(( $(tried_since) >= 1 ))' 10 "the other hub to try for the lock while it is held"
 na=$(grep -c '"event":"lock_acquired","via":"redis"' "$TMP/a.log" || true)
 nb=$(grep -c '"event":"lock_acquired","via":"redis"' "$TMP/b.log" || true)
 [[ $((na + nb)) == 1 ]] || fail "expected one redis lock holder, got a=$na b=$nb"
-if [[ -n $REDIS_CLI ]]; then
-    holder=$(rcli GET veil:lock:scheduler)
-    if [[ $na == 1 ]]; then want=$PA; else want=$PB; fi
-    [[ $holder == *":$want" ]] || fail "lock holder $holder is not pid $want"
-fi
+holder=$(rcli GET veil:lock:scheduler)
+if [[ $na == 1 ]]; then want=$PA; else want=$PB; fi
+[[ $holder == *":$want" ]] || fail "lock holder $holder is not pid $want"
 echo "ok: scheduler lock held by one hub (a=$na b=$nb)"
 
 # --- Redis down: both keep serving ------------------------------------------------------------------
@@ -153,14 +168,13 @@ for p in "$PORTA" "$PORTB"; do
     done
 done
 [[ $(mode "$PORTA") == local-fallback && $(mode "$PORTB") == local-fallback ]] || fail "not in fallback mode"
-metrics "$PORTA" | grep -q '^veil_hub_cache_mode{mode="local-fallback"} 1' || fail "fallback not in metrics"
+grep -q '^veil_hub_cache_mode{mode="local-fallback"} 1' <<<"$(metrics "$PORTA")" || fail "fallback not in metrics"
 r=$(call "$PORTA" POST "/api/v1/users/$UID2/disable"); [[ $r == 200* ]] || fail "disable without redis: $r"
 sub "$PORTA" "$TOK2" | grep -q '@0.0.0.0:1' || fail "A serves a stale answer after its own change"
 grep -q '"event":"redis_unavailable"' "$TMP/a.log" || fail "no redis_unavailable log"
-sleep 2.5 # the scheduler moves to the database lease
-da=$(grep -c '"event":"lock_acquired","via":"database"' "$TMP/a.log" || true)
-db=$(grep -c '"event":"lock_acquired","via":"database"' "$TMP/b.log" || true)
-[[ $((da + db)) -ge 1 ]] || fail "nobody took the database lease"
+# the scheduler moves to the database lease
+wait_for 'cat "$TMP/a.log" "$TMP/b.log" | grep -q "\"event\":\"lock_acquired\",\"via\":\"database\""' 10 \
+    "a hub to take the database lease"
 echo "ok: Redis down, both hubs serve (fallback), scheduler on the database lease"
 
 # --- Redis back ----------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 # branch or memory index that depends on them. Built here with plain cc (memcheck cannot run under
 # ASan), at -O1 and -O2 since the optimiser is what could turn mask arithmetic back into branches.
 # CC=clang works too (-gdwarf-4: valgrind 3.19 cannot read clang's default DWARF 5).
-# Skips (exit 0, prints SKIP) when valgrind or its memcheck.h header is missing.
+# Skips (exit 77, prints SKIP) when valgrind or its memcheck.h header is missing.
 set -euo pipefail
 
 src="${VEIL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -12,11 +12,11 @@ cc="${CC:-cc}"
 
 if ! command -v valgrind >/dev/null 2>&1; then
     echo "SKIP: valgrind not installed (apt-get install valgrind)"
-    exit 0
+    exit 77
 fi
 if ! echo '#include <valgrind/memcheck.h>' | "$cc" -E -x c - >/dev/null 2>&1; then
     echo "SKIP: <valgrind/memcheck.h> not found (the Debian valgrind package ships it)"
-    exit 0
+    exit 77
 fi
 
 tmp="$(mktemp -d)"

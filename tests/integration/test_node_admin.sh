@@ -33,6 +33,7 @@ start() {
     fail "admin endpoint did not come up"
 }
 api() { curl -sS -o "$TMP/body" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$@"; }
+users() { curl -fsS "http://127.0.0.1:$M/metrics" | awk '$1 == "veil_node_users" {print $2}'; }
 
 start
 grep -q '^veil_node_users 1$' <<<"$(curl -fsS "http://127.0.0.1:$M/metrics")" || fail "metrics"
@@ -47,8 +48,14 @@ grep -q '^veil_node_users 1$' <<<"$(curl -fsS "http://127.0.0.1:$M/metrics")" ||
 [[ -s $TMP/state/users.json ]] || fail "state not saved"
 # the CLI sees the same users
 "$VEIL_BIN/veil" link -c "$TMP/node.json" -u carol@x --address 203.0.113.10 | grep -q '^vless://carol@' || fail "veil link"
-# SIGHUP keeps the overlay
-kill -HUP "$PID"; sleep 0.3
+# SIGHUP keeps the overlay. The file gains dave, so veil_node_users 2 shows the reload is done.
+sed -i 's|"clients": \[|&{"id": "dave", "email": "dave@x", "flow": ""}, |' "$TMP/node.json"
+kill -HUP "$PID"
+for _ in $(seq 1 200); do
+    [[ $(users) == 2 ]] && break
+    sleep 0.05
+done
+[[ $(users) == 2 ]] || fail "reload not applied: veil_node_users $(users), want 2 (carol, dave)"
 [[ $(api "http://127.0.0.1:$A/api/v1/users") == 200 ]] || fail "list"
 grep -q carol "$TMP/body" && ! grep -q alice "$TMP/body" || fail "after SIGHUP: $(cat "$TMP/body")"
 # restart keeps it too

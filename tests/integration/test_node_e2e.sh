@@ -137,28 +137,27 @@ ok "stalled clients handled (ClientHello: relayed to target; VLESS header: close
 # 5. SIGHUP: add carol, remove bob, while a tunnel is open.
 socks $C1 --limit-rate 2M "http://127.0.0.1:$H_PORT/bytes/8000000" -o "$WORK/slow.bin" &
 SLOW=$!
-sleep 0.5
+wait_for '[ -s "$WORK/slow.bin" ]' 10 "the slow download to start"
 node_config "{\"id\": \"$ALICE\", \"flow\": \"xtls-rprx-vision\", \"email\": \"alice@example\"},
              {\"id\": \"$CAROL\", \"flow\": \"\", \"email\": \"carol@example\"}"
 kill -HUP "$NODE_PID"
-sleep 0.5
-[ "$(socks $C3 "http://127.0.0.1:$H_PORT/hello")" = "hello through the tunnel" ] || fail "carol not added"
+# The reload swaps the whole user set at once: once carol is in, bob must be out.
+wait_for '[ "$(socks $C3 "http://127.0.0.1:$H_PORT/hello")" = "hello through the tunnel" ]' 10 "carol added"
 if socks $C2 "http://127.0.0.1:$H_PORT/hello" >/dev/null; then fail "bob not removed"; fi
 wait $SLOW || fail "the open tunnel was dropped by the reload"
 [ "$(stat -c %s "$WORK/slow.bin")" = 8000000 ] || fail "the open tunnel lost data across the reload"
 ok "SIGHUP added and removed users; the open tunnel kept going"
 echo '{"inbounds": [' > "$WORK/node.json"
 kill -HUP "$NODE_PID"
-sleep 0.3
+wait_for 'grep -q reload_config_error "$WORK/node.log"' 10 "the bad reload to be logged"
 kill -0 "$NODE_PID" || fail "a bad config on reload killed the node"
 [ "$(socks $C3 "http://127.0.0.1:$H_PORT/hello")" = "hello through the tunnel" ] || fail "bad reload dropped config"
-grep -q reload_config_error "$WORK/node.log" || fail "bad reload not logged"
 ok "a broken config on SIGHUP keeps the old one running"
 
 # 6. SIGTERM drains: an open tunnel finishes, then the node exits 0.
 socks $C1 --limit-rate 4M "http://127.0.0.1:$H_PORT/bytes/4000000" -o "$WORK/drain.bin" &
 SLOW=$!
-sleep 0.5
+wait_for '[ -s "$WORK/drain.bin" ]' 10 "the drain download to start"
 kill -TERM "$NODE_PID"
 wait $SLOW || fail "drain cut the tunnel"
 [ "$(stat -c %s "$WORK/drain.bin")" = 4000000 ] || fail "drain lost data"

@@ -5,7 +5,7 @@
 source "$(dirname "$0")/support/lib.sh"
 
 HAPROXY=$(command -v haproxy || echo /usr/sbin/haproxy)
-[[ -x $HAPROXY ]] || { echo "SKIP: haproxy not installed"; exit 0; }
+[[ -x $HAPROXY ]] || skip_all "haproxy not installed"
 
 PRIV=QOyxSt5OQVCUqKrY-3aQSNz9AQFNdaJGUZT_BGo9xGo
 PBK=DSq0yhV0bV8V0tbefu3uprYCDlHlld9IWGUtXtW413M

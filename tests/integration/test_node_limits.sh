@@ -96,8 +96,7 @@ for i in $(seq 1 200); do [ -e "$WORK/hold" ] && break; sleep 0.05; done
 if hello "$C"; then fail "a third connection got through maxConnections 2"; fi
 rm -f "$WORK/hold"
 wait $HOLD || fail "holding tunnels failed"
-sleep 0.3
-hello "$C" || fail "refused after the open tunnels closed"
+wait_for 'hello "$C"' 10 "served once the open tunnels closed"
 ok "max connections 2: third refused while two are open, served after; /metrics connections=$(metric connections)"
 
 # 3. Speed limit 2 MB/s shared by the user's tunnels: one 10 MB download, then two 5 MB at once.
@@ -124,9 +123,12 @@ check_rate "$r2" || fail "two tunnels together: $r2 B/s, want $RATE ±10%"
 ok "speed limit $RATE B/s: one tunnel $r1 B/s over 10 MB, two tunnels together $r2 B/s"
 
 # 4. Handshake rate per source IP (SIGHUP turns it on): a burst from one IP is cut before REALITY.
+# The reload also adds a fourth user, so veil_node_users shows when it has been applied.
 node_config "$WORK/node.json" "$N_PORT" ", \"metricsListen\": \"127.0.0.1:$M_PORT\", \"limits\": {\"deviceWindowSec\": 60, \"handshakesPerSecPerIp\": 5}"
+sed -i 's|"clients": \[|&{"id": "e831381d-6324-4d53-ad4f-8cda48b30811", "flow": "", "email": "reload@example"},|' "$WORK/node.json"
 kill -HUP "$NODE_PID"
-sleep 0.5
+users() { curl -s "http://127.0.0.1:$M_PORT/metrics" | awk '$1 == "veil_node_users" {print $2}'; }
+wait_for '[ "$(users)" = 4 ]' 10 "the reload (veil_node_users 4)"
 before=$(metric handshake_rate)
 python3 - "$N_PORT" <<'EOF'
 import socket, sys
@@ -139,9 +141,8 @@ for i in range(30):
 for s in socks:
     s.close()
 EOF
-sleep 0.3
+wait_for '[ $(( $(metric handshake_rate) - before )) -ge 20 ]' 10 "20 of 30 burst connections refused"
 after=$(metric handshake_rate)
-[ $((after - before)) -ge 20 ] || fail "handshake rate: only $((after - before)) of 30 refused"
 X=$(client other $SPEED '' $N_PORT 127.0.0.10)
 hello "$X" || fail "another IP was refused by the handshake limit"
 ok "handshake rate 5/s per IP: $((after - before)) of 30 burst connections cut, other IPs served"
@@ -149,13 +150,17 @@ ok "handshake rate 5/s per IP: $((after - before)) of 30 burst connections cut, 
 # 5. Two nodes sharing device sets through a real redis-server.
 REDIS=$(command -v redis-server || true)
 if [[ -z $REDIS ]]; then
-  echo "SKIP: redis-server not installed (Redis sharing not tested)"
+  skip_part "redis-server not installed (Redis sharing between nodes not tested)"
 else
   R_PORT=$(free_port) A_PORT=$(free_port) B_PORT=$(free_port) C_PORT=$(free_port)
   (cd "$WORK" && exec "$REDIS" --port "$R_PORT" --bind 127.0.0.1 --save '' --appendonly no) >"$WORK/redis.log" 2>&1 &
   REDIS_PID=$!
   PIDS+=($REDIS_PID)
   wait_port "$R_PORT"
+  # Redis's command stream (in execution order, with each client's address) shows when a
+  # node has read the shared set back.
+  bg monitor "${REDIS%-server}-cli" -p "$R_PORT" monitor
+  wait_for 'grep -q OK "$WORK/monitor.log"' 10 "redis-cli monitor"
   RED=", \"limits\": {\"deviceWindowSec\": 60}, \"redis\": {\"url\": \"redis://127.0.0.1:$R_PORT/3\"}"
   node_config "$WORK/a.json" "$A_PORT" "$RED"
   node_config "$WORK/b.json" "$B_PORT" "$RED"
@@ -170,9 +175,13 @@ else
   B2=$(client rb2 $DEV xtls-rprx-vision $B_PORT 127.0.0.2)
   C4=$(client rc4 $DEV xtls-rprx-vision $C_PORT 127.0.0.4)
   hello "$A2" || fail "redis: device 1 on node A refused"
-  sleep 1.2 # the sync thread runs every 0.5 s
   hello "$B3" || fail "redis: device 2 on node B refused"
-  sleep 1.2
+  # Both nodes (two client addresses) read the set back after node B added .3 to it.
+  read_after_b3() {
+    awk '/"ZADD" .*"127\.0\.0\.3"/ {seen = 1} seen && /"ZRANGEBYSCORE"/ {print $3}' "$WORK/monitor.log" |
+      sort -u | wc -l
+  }
+  wait_for '[ "$(read_after_b3)" -ge 2 ]' 10 "nodes A and B to read back the set holding .2 and .3"
   # node C has never seen this user: its first tunnel waits for the shared set and is refused
   if hello "$C4"; then fail "redis: node C let a third device in on the user's first tunnel there"; fi
   if hello "$A4"; then fail "redis: node A let a third device in (it should know node B's)"; fi
@@ -181,7 +190,7 @@ else
   ok "device limit 2 across two nodes via Redis: A(.2) + B(.3) served, C(.4, first tunnel there) and A(.4) refused, B(.2) served; set has $members members"
   # Redis gone: nodes keep serving from their own sets.
   kill "$REDIS_PID" 2>/dev/null || true
-  sleep 0.5
+  wait_for 'grep -q redis_down "$WORK/nodea.log"' 10 "node A to notice Redis is gone"
   hello "$A2" || fail "node A stopped serving when Redis went away"
   ok "Redis down: node A keeps serving known devices"
 fi

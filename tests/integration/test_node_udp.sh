@@ -108,7 +108,7 @@ if python3 -c 'import socket; socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).
   ut "$C2" send ::1 "$E6" v6-plain expect v6-plain || fail "command 2 to ::1"
   ok "IPv6 destinations (XUDP with an IPv4 one on the same session, command 2)"
 else
-  echo "skip - no ::1 on this host"
+  skip_part "IPv6 destinations: no ::1 on this host"
 fi
 
 # 2b. Names resolved by the node through its DNS servers (our responder: *.loop.test -> 127.0.0.1).
@@ -193,7 +193,7 @@ print((bytes.fromhex('000c0000020102%04x017f000001' % p) + len(d).to_bytes(2, 'b
   [ "$(count "$keep29001" "$out")" = 3 ] || fail "s5b replay (XUDP, no Vision): wanted 3 labelled replies: $out"
   ok "real Xray uplinks: XUDP without GlobalID (s3b), command 2 (s5), XUDP without Vision (s5b)"
 else
-  echo "skip - transcript replay: ports 29001/29002 are in use"
+  skip_part "transcript replay: ports 29001/29002 are in use"
 fi
 
 # 4. Destination policy (allowPrivateDestinations false): nothing leaves, the node says why.
@@ -208,9 +208,9 @@ ok "destination policy: 10.0.0.1, loopback and a name resolving to loopback refu
 kill -0 "$NODE_PID" || fail "node died"
 ut "$C1" send 127.0.0.1 "$E1" still expect still || fail "node unusable at the end"
 # SIGTERM with kept XUDP associations and an open UDP tunnel: clean exit (leaks show up here).
-python3 "$SUPPORT/udp_tools.py" socks "$C1" send 127.0.0.1 "$E1" open expect open sleep 30 >/dev/null 2>&1 &
+python3 -u "$SUPPORT/udp_tools.py" socks "$C1" send 127.0.0.1 "$E1" open expect open sleep 30 >"$WORK/hold.out" 2>&1 &
 HOLD=$!
-sleep 1
+wait_for 'grep -q "^got " "$WORK/hold.out"' 10 "the held UDP tunnel to carry a datagram"
 kill -TERM "$NODE_PID"
 for i in $(seq 1 150); do kill -0 "$NODE_PID" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$NODE_PID" 2>/dev/null && fail "node did not exit after SIGTERM"

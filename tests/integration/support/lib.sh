@@ -5,12 +5,17 @@ VEIL_BIN=${VEIL_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)/buil
 SUPPORT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 WORK=$(mktemp -d /tmp/veil-it.XXXXXX)
 PIDS=()
+SKIPPED=()
 cleanup() {
   local rc=$?
+  if [ $rc -eq 0 ] && [ ${#SKIPPED[@]} -gt 0 ]; then
+    printf 'SKIPPED part: %s\n' "${SKIPPED[@]}"
+    rc=77
+  fi
   for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
   sleep 0.2
   for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
-  if [ $rc -ne 0 ]; then
+  if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
     echo "---- logs ($WORK) ----"
     for f in "$WORK"/*.log; do [ -f "$f" ] && { echo "== $f"; tail -30 "$f"; }; done
   fi
@@ -31,3 +36,9 @@ wait_port() { # wait_port PORT [seconds]
 }
 fail() { echo "FAIL: $*"; exit 1; }
 ok() { echo "ok - $*"; }
+# A test that cannot run here is reported as skipped (exit 77, ctest's SKIP_RETURN_CODE), never
+# as passed. skip_all REASON: nothing can run. skip_part REASON: the rest still runs, and the
+# script then exits 77 instead of 0.
+skip_all() { echo "SKIP: $*"; exit 77; }
+skip_part() { echo "SKIP: $*"; SKIPPED+=("$*"); }
+source "$SUPPORT/wait.sh"
