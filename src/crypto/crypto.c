@@ -34,7 +34,7 @@ static pthread_once_t algs_once = PTHREAD_ONCE_INIT;
 
 static void algs_fetch(void)
 {
-    static const char *const mds[CRYPTO_HASH__COUNT] = {"SHA256", "SHA384", "SHA512", "SHA1"};
+    static const char *const mds[CRYPTO_HASH__COUNT] = {"SHA256", "SHA384", "SHA512", "SHA1", "MD5"};
     static const char *const ciphers[CRYPTO_AEAD__COUNT] = {"AES-128-GCM", "AES-256-GCM", "ChaCha20-Poly1305"};
     for (size_t i = 0; i < CRYPTO_HASH__COUNT; i++)
         md_fetched[i] = EVP_MD_fetch(NULL, mds[i], NULL);
@@ -58,6 +58,8 @@ static const EVP_MD *md_of(enum crypto_hash h)
         return EVP_sha512();
     case CRYPTO_SHA1:
         return EVP_sha1();
+    case CRYPTO_MD5:
+        return EVP_md5();
     case CRYPTO_HASH__COUNT:
     default:
         return NULL;
@@ -66,13 +68,13 @@ static const EVP_MD *md_of(enum crypto_hash h)
 
 static const char *md_name(enum crypto_hash h)
 {
-    static const char *const names[CRYPTO_HASH__COUNT] = {"SHA256", "SHA384", "SHA512", "SHA1"};
+    static const char *const names[CRYPTO_HASH__COUNT] = {"SHA256", "SHA384", "SHA512", "SHA1", "MD5"};
     return (unsigned)h < CRYPTO_HASH__COUNT ? names[h] : NULL;
 }
 
 size_t crypto_hash_len(enum crypto_hash h)
 {
-    static const size_t lens[CRYPTO_HASH__COUNT] = {32, 48, 64, 20};
+    static const size_t lens[CRYPTO_HASH__COUNT] = {32, 48, 64, 20, 16};
     return (unsigned)h < CRYPTO_HASH__COUNT ? lens[h] : 0;
 }
 

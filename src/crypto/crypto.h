@@ -15,7 +15,8 @@ enum crypto_hash {
     CRYPTO_SHA256 = 0,
     CRYPTO_SHA384,
     CRYPTO_SHA512,
-    CRYPTO_SHA1, /* only for UUIDv5 and legacy formats, never for security */
+    CRYPTO_SHA1,        /* only for UUIDv5 and legacy formats, never for security */
+    CRYPTO_MD5,         /* only for Robokassa's default signature (a provider format we must speak) */
     CRYPTO_HASH__COUNT, /* sentinel */
 };
 #define CRYPTO_HASH_MAX 64

@@ -586,9 +586,12 @@ static int refund(struct store_conn *sc, struct trans_arg *a, struct hub_payment
         a->res.duplicate = true;
         return 0;
     }
-    /* A refunded top-up takes its money back out of the balance; a refused debit (already
-     * spent) refuses the refund. A refunded plan purchase leaves the subscription to the admin. */
-    if (row->plan_id == 0 && row->user_id != 0 && row->amount_minor > 0 && row->flag[0] == '\0')
+    /* A refunded balance purchase returns the money to the balance; a refunded top-up takes it
+     * back out (a refused debit, already spent, refuses the refund). A refunded plan purchase
+     * leaves the subscription to the admin. */
+    if (strcmp(row->provider, "balance") == 0 && row->user_id != 0 && row->amount_minor > 0)
+        TRY(store__ledger_add_tx(sc, row->user_id, row->currency, row->amount_minor, "refund", row->id, a->now, NULL));
+    else if (row->plan_id == 0 && row->user_id != 0 && row->amount_minor > 0 && row->flag[0] == '\0')
         TRY(store__ledger_add_tx(sc, row->user_id, row->currency, -row->amount_minor, "refund", row->id, a->now, NULL));
     a->res.applied = true;
     return 0;
