@@ -1017,11 +1017,7 @@ int main(void)
         return rc;
     }
     int rc = cmocka_run_group_tests_name("api_sqlite", sqlite_tests, NULL, NULL);
-    /* integration_test_hub_pg runs this binary again with a real server (or reports a skip). */
-    if (hub_test_pg_url() != NULL)
-        rc |= cmocka_run_group_tests_name("api_pg", pg_tests, NULL, NULL);
-    else
-        printf("api_pg: not run here (no VEIL_PG_URL); integration_test_hub_pg runs it\n");
+    rc |= HUB_TEST_RUN_PG_GROUP("api_pg", pg_tests);
     curl_global_cleanup();
     return rc;
 }

@@ -269,7 +269,7 @@ int main(void)
     const struct CMUnitTest sqlite_tests[] = {SUITE(setup_sqlite)};
     const struct CMUnitTest pg_tests[] = {SUITE(setup_pg)};
     int rc = cmocka_run_group_tests_name("patch_sqlite", sqlite_tests, NULL, NULL);
-    rc |= cmocka_run_group_tests_name("patch_pg", pg_tests, NULL, NULL);
+    rc |= HUB_TEST_RUN_PG_GROUP("patch_pg", pg_tests);
     curl_global_cleanup();
     return rc;
 }

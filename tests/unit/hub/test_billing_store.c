@@ -400,6 +400,6 @@ int main(void)
     const struct CMUnitTest sqlite_tests[] = {CONTRACT(setup_sqlite)};
     const struct CMUnitTest pg_tests[] = {CONTRACT(setup_pg)};
     int rc = cmocka_run_group_tests_name("billing_store_sqlite", sqlite_tests, NULL, NULL);
-    rc |= cmocka_run_group_tests_name("billing_store_pg", pg_tests, NULL, NULL);
+    rc |= HUB_TEST_RUN_PG_GROUP("billing_store_pg", pg_tests);
     return rc;
 }

@@ -875,10 +875,6 @@ int main(void)
     const struct CMUnitTest sqlite_tests[] = {CONTRACT(setup_sqlite), cmocka_unit_test(test_open_errors)};
     const struct CMUnitTest pg_tests[] = {CONTRACT(setup_pg)};
     int rc = cmocka_run_group_tests_name("store_sqlite", sqlite_tests, NULL, NULL);
-    /* integration_test_hub_pg runs this binary again with a real server (or reports a skip). */
-    if (hub_test_pg_url() != NULL)
-        rc |= cmocka_run_group_tests_name("store_pg", pg_tests, NULL, NULL);
-    else
-        printf("store_pg: not run here (no VEIL_PG_URL); integration_test_hub_pg runs it\n");
+    rc |= HUB_TEST_RUN_PG_GROUP("store_pg", pg_tests);
     return rc;
 }
