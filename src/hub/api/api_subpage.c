@@ -24,19 +24,21 @@ static int node_order(const void *x, const void *y)
     return (a->id > b->id) - (a->id < b->id);
 }
 
+/* What /sub shows is what nodes enforce: hub_user_access decides both. */
 static enum sub_user_state user_state(const struct hub_user *u, const struct hub_sub *s, bool has_sub, int64_t now)
 {
-    if (!u->enabled || !has_sub || s->state == HUB_SUB_REVOKED)
-        return SUB_USER_DISABLED;
-    switch (hub_sub_evaluate(s, now)) {
-    case HUB_SUB_ACTIVE:
+    switch (hub_user_access(u, has_sub ? s : NULL, now)) {
+    case HUB_ACCESS_OK:
         return SUB_USER_ACTIVE;
-    case HUB_SUB_LIMITED:
+    case HUB_ACCESS_LIMITED:
         return SUB_USER_LIMITED;
-    case HUB_SUB_EXPIRED:
+    case HUB_ACCESS_EXPIRED:
         return SUB_USER_EXPIRED;
-    case HUB_SUB_REVOKED:
-    case HUB_SUB__COUNT:
+    case HUB_ACCESS_NOT_STARTED:
+        return SUB_USER_PENDING;
+    case HUB_ACCESS_DISABLED:
+    case HUB_ACCESS_REVOKED:
+    case HUB_ACCESS__COUNT:
         break;
     }
     return SUB_USER_DISABLED;

@@ -262,15 +262,40 @@ enum hub_sub_state hub_sub_evaluate(const struct hub_sub *s, int64_t now)
         return HUB_SUB_REVOKED;
     if (now >= s->ends_at)
         return HUB_SUB_EXPIRED;
+    /* Counters are 0..HUB_MAX_QUOTA (saturating), so the sum cannot overflow; the sync SQL
+     * computes the same sum. */
     if (s->quota_bytes > 0 && s->used_up + s->used_down >= s->quota_bytes)
         return HUB_SUB_LIMITED;
     return HUB_SUB_ACTIVE;
 }
 
+/* hub_sub_evaluate's quota test for unsigned counters of any size (the /sub renderer's). */
+bool hub_quota_reached(uint64_t up, uint64_t down, uint64_t quota)
+{
+    return quota != 0 && (up >= quota || down >= quota - up);
+}
+
+enum hub_access hub_user_access(const struct hub_user *u, const struct hub_sub *s, int64_t now)
+{
+    if (!u->enabled || s == NULL || s->user_id != u->id)
+        return HUB_ACCESS_DISABLED;
+    switch (hub_sub_evaluate(s, now)) {
+    case HUB_SUB_REVOKED:
+        return HUB_ACCESS_REVOKED;
+    case HUB_SUB_EXPIRED:
+        return HUB_ACCESS_EXPIRED;
+    case HUB_SUB_LIMITED:
+        return now < s->starts_at ? HUB_ACCESS_NOT_STARTED : HUB_ACCESS_LIMITED;
+    case HUB_SUB_ACTIVE:
+    case HUB_SUB__COUNT:
+        break;
+    }
+    return now < s->starts_at ? HUB_ACCESS_NOT_STARTED : HUB_ACCESS_OK;
+}
+
 bool hub_user_can_connect(const struct hub_user *u, const struct hub_sub *s, int64_t now)
 {
-    return u->enabled && s != NULL && s->user_id == u->id && hub_sub_evaluate(s, now) == HUB_SUB_ACTIVE &&
-           now >= s->starts_at;
+    return hub_user_access(u, s, now) == HUB_ACCESS_OK;
 }
 
 static int64_t sat_add(int64_t a, int64_t b)

@@ -61,7 +61,24 @@ int hub_sub_extend(struct hub_sub *s, int64_t days, int64_t now);
 /* The state a subscription should be in at `now`: revoked stays revoked; past its end it is
  * expired; at or over its quota it is limited; otherwise active. */
 enum hub_sub_state hub_sub_evaluate(const struct hub_sub *s, int64_t now);
-/* Whether a node should accept the user: enabled and has an active subscription. */
+/* Whether up + down bytes reach a quota (0: unlimited), without overflow for any inputs. */
+bool hub_quota_reached(uint64_t up, uint64_t down, uint64_t quota);
+
+/* "Can this user connect now": the one rule. Nodes get it through the sync query (a SQL mirror,
+ * store_sync.c, proven equal by test_hub_access on SQLite and PostgreSQL), /sub shows it, the
+ * scheduler and usage pushes store the states it implies. */
+enum hub_access {
+    HUB_ACCESS_OK = 0,
+    HUB_ACCESS_DISABLED,    /* the user is disabled, or has no subscription (s NULL or another user's) */
+    HUB_ACCESS_REVOKED,     /* the subscription was revoked */
+    HUB_ACCESS_EXPIRED,     /* now is at or past ends_at */
+    HUB_ACCESS_NOT_STARTED, /* now is before starts_at */
+    HUB_ACCESS_LIMITED,     /* the traffic quota is used up */
+    HUB_ACCESS__COUNT,      /* sentinel */
+};
+/* The first reason in the order above, or HUB_ACCESS_OK. s may be NULL. */
+enum hub_access hub_user_access(const struct hub_user *u, const struct hub_sub *s, int64_t now);
+/* hub_user_access(...) == HUB_ACCESS_OK. */
 bool hub_user_can_connect(const struct hub_user *u, const struct hub_sub *s, int64_t now);
 /* Adds traffic to a subscription with saturation at HUB_MAX_QUOTA. Negative input: ERR_RANGE. */
 int hub_sub_add_usage(struct hub_sub *s, int64_t up, int64_t down);

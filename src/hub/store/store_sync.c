@@ -26,6 +26,13 @@ int store_revision(struct store *st, int64_t *rev)
     return store__ro(st, rev_body, rev);
 }
 
+/* The SQL mirror of hub_user_access(u, s, now) == HUB_ACCESS_OK for a subscription row s at
+ * now = $3 (domain/rules.c decides; nodes pull thousands of users, so the filter runs in SQL).
+ * test_hub_access runs the same cases through both, on SQLite and PostgreSQL. */
+#define SUB_CONNECTS_AT_3                                                                                              \
+    "s.state <> 'revoked' AND s.ends_at > $3 AND s.starts_at <= $3"                                                    \
+    " AND NOT (s.quota_bytes > 0 AND s.used_up + s.used_down >= s.quota_bytes)"
+
 struct sync_arg {
     int64_t since, now, rev;
     struct store_sync_user *list;
@@ -42,8 +49,8 @@ static int sync_body(struct store_conn *sc, void *arg)
     struct store_res r, t;
     TRY(store__exec(sc,
                     "SELECT u.id, u.vless_uuid, u.username, u.enabled, u.revision,"
-                    " (SELECT s.device_limit FROM subscriptions s WHERE s.user_id = u.id AND s.state = 'active'"
-                    "  AND s.starts_at <= $3 AND s.ends_at > $3 ORDER BY s.ends_at DESC LIMIT 1)"
+                    " (SELECT s.device_limit FROM subscriptions s WHERE s.user_id = u.id AND " SUB_CONNECTS_AT_3
+                    "  ORDER BY s.ends_at DESC LIMIT 1)"
                     " FROM users u WHERE u.revision > $1 AND u.revision <= $2 ORDER BY u.revision",
                     p, 3, &r));
     int rc = store__exec(sc,
@@ -171,16 +178,21 @@ static int usage_body(struct store_conn *sc, void *arg)
             " updated_at = $3"
             " WHERE id = (SELECT id FROM subscriptions WHERE user_id = $4 AND state IN ('active', 'limited')"
             "  ORDER BY ends_at DESC LIMIT 1)"
-            " RETURNING id, used_up, used_down, quota_bytes, state",
+            " RETURNING id, used_up, used_down, quota_bytes, state, starts_at, ends_at",
             p, 7, &r));
         bool limit = false;
         int64_t sub_id = 0;
         if (r.nrows == 1) {
-            sub_id = store__cell_i64(&r, 0, 0);
-            int64_t used = store__cell_i64(&r, 0, 1) + store__cell_i64(&r, 0, 2);
-            int64_t quota = store__cell_i64(&r, 0, 3);
+            /* Stored 'active' and now over quota by the domain's rule: store 'limited'. */
             const char *state = store__cell(&r, 0, 4);
-            limit = quota > 0 && used >= quota && state != NULL && strcmp(state, "active") == 0;
+            struct hub_sub cur = {.state = HUB_SUB_ACTIVE,
+                                  .used_up = store__cell_i64(&r, 0, 1),
+                                  .used_down = store__cell_i64(&r, 0, 2),
+                                  .quota_bytes = store__cell_i64(&r, 0, 3),
+                                  .starts_at = store__cell_i64(&r, 0, 5),
+                                  .ends_at = store__cell_i64(&r, 0, 6)};
+            sub_id = store__cell_i64(&r, 0, 0);
+            limit = state != NULL && strcmp(state, "active") == 0 && hub_sub_evaluate(&cur, a->now) == HUB_SUB_LIMITED;
         }
         store__res_free(&r);
         if (limit) {

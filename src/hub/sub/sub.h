@@ -44,7 +44,8 @@ enum sub_user_state {
     SUB_USER_DISABLED, /* by an admin or revoked */
     SUB_USER_LIMITED,  /* traffic quota reached */
     SUB_USER_EXPIRED,
-    SUB_USER__COUNT, /* sentinel */
+    SUB_USER_PENDING, /* the subscription starts later */
+    SUB_USER__COUNT,  /* sentinel */
 };
 
 /* One node as the user should see it. All strings are borrowed and NUL-terminated; NULL or ""

@@ -19,6 +19,8 @@ static const char *status_name(enum sub_user_state s)
         return "limited";
     case SUB_USER_EXPIRED:
         return "expired";
+    case SUB_USER_PENDING:
+        return "pending";
     case SUB_USER__COUNT:
         break;
     }

@@ -10,7 +10,9 @@
 #include "core/enc.h"
 #include "core/err.h"
 #include "ctl/vlink.h"
+#include "hub/domain/rules.h"
 #include "hub/sub/sub.h"
+#include "hub/domain/rules.h"
 #include "hub/sub/sub_int.h"
 
 #define NIL_UUID "00000000-0000-0000-0000-000000000000"
@@ -32,6 +34,8 @@ const char *sub__state_text(enum sub_user_state s)
         return "Traffic limit reached";
     case SUB_USER_EXPIRED:
         return "Subscription expired";
+    case SUB_USER_PENDING:
+        return "Subscription not started yet";
     case SUB_USER__COUNT:
         break;
     }
@@ -179,7 +183,7 @@ int sub__resolve(const struct sub_request *req, struct sub__ctx *c)
     c->state = u->state;
     if (c->state == SUB_USER_ACTIVE && u->expire != 0 && u->expire <= req->now)
         c->state = SUB_USER_EXPIRED;
-    if (c->state == SUB_USER_ACTIVE && u->total != 0 && (u->upload >= u->total || u->download >= u->total - u->upload))
+    if (c->state == SUB_USER_ACTIVE && hub_quota_reached(u->upload, u->download, u->total))
         c->state = SUB_USER_LIMITED;
     c->title = clean_text(or_default(req->profile_title, "Veil"), 1024);
     if (c->title == NULL)
