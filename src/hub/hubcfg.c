@@ -113,7 +113,7 @@ static int parse_obj(json_t *j, struct hub_cfg *c, char *err, size_t cap)
     static const char *const top[] = {"listen",      "port",          "threads",   "database",  "db_pool",
                                       "admin_token", "sync_interval", "redis_url", "log_level", "trust_forwarded",
                                       "body_max",    "subscription",  "scheduler", "cache",     "rate_limit",
-                                      "trusted_proxies", NULL};
+                                      "trusted_proxies", "http", NULL};
     static const char *const subk[] = {"title", "update_interval_hours", "support_url", "public_url", "xray_json",
                                        NULL};
     static const char *const schk[] = {"enabled", "interval", NULL};
@@ -201,6 +201,33 @@ static int parse_obj(json_t *j, struct hub_cfg *c, char *err, size_t cap)
         }
         TRY(get_str(ca, "redis_prefix", c->redis_prefix, sizeof c->redis_prefix, err, cap));
     }
+    json_t *hl = json_object_get(j, "http");
+    if (hl != NULL) {
+        static const char *const httpk[] = {"max_connections", "per_ip_connections", "reserve_connections",
+                                            "request_timeout", "idle_timeout", NULL};
+        if (!json_is_object(hl))
+            return cfail(err, cap, "http: must be an object");
+        TRY(check_keys(hl, httpk, "http: ", err, cap));
+        struct {
+            const char *key;
+            unsigned *dst;
+            unsigned long long min, max;
+        } u[] = {{"max_connections", &c->http.max_connections, 16, 100000},
+                 {"per_ip_connections", &c->http.per_ip, 1, 100000},
+                 {"reserve_connections", &c->http.reserve, 1, 50000},
+                 {"request_timeout", &c->http.request_timeout, 1, 3600},
+                 {"idle_timeout", &c->http.idle_timeout, 1, 3600}};
+        for (size_t i = 0; i < sizeof u / sizeof u[0]; i++) {
+            v = *u[i].dst;
+            TRY(get_uint(hl, u[i].key, u[i].min, u[i].max, &v, err, cap));
+            *u[i].dst = (unsigned)v;
+        }
+        if (json_object_get(hl, "reserve_connections") == NULL)
+            c->http.reserve = c->http.max_connections / 8; /* follows a changed max_connections */
+        if (c->http.reserve >= c->http.max_connections)
+            return cfail(err, cap, "http.reserve_connections: must be below max_connections (%u)",
+                         c->http.max_connections);
+    }
     json_t *rl = json_object_get(j, "rate_limit");
     if (rl != NULL) {
         if (!json_is_object(rl))
@@ -240,6 +267,7 @@ static int parse_doc(const char *json, size_t len, struct hub_cfg *cfg, json_t *
     cfg->redis_pool = 8;
     strcpy(cfg->redis_prefix, "veil:");
     cfg->rate_window = 60;
+    cfg->http = api_conn_limits_effective(NULL);
     json_error_t je;
     json_t *j = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
     if (j == NULL)
@@ -327,5 +355,6 @@ void hubcfg_diff_restart(const struct hub_cfg *a, const struct hub_cfg *b, char 
              a->redis_timeout_ms != b->redis_timeout_ms || a->redis_pool != b->redis_pool ||
              strcmp(a->redis_prefix, b->redis_prefix) != 0,
          "cache");
+    DIFF(memcmp(&a->http, &b->http, sizeof a->http) != 0, "http");
 #undef DIFF
 }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hub/api/api_guard.h"
 #include "hub/api/client_ip.h"
 #include "hub/domain/model.h"
 
@@ -34,6 +35,8 @@ struct api_cfg {
     /* Our reverse proxies: X-Forwarded-For is read only from these peers (client_ip.h). */
     const struct client_ip_net *trusted_proxies;
     size_t n_trusted_proxies;
+    /* Connection caps and deadlines against slow clients (api_guard.h); zeros -> defaults. */
+    struct api_conn_limits limits;
     /* Subscription answers (spec/ecosystem.md §a.3). */
     const char *profile_title;
     unsigned update_interval_hours;

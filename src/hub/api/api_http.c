@@ -18,6 +18,7 @@
 
 struct api_server {
     struct MHD_Daemon *d;
+    struct api_guard *guard;
     struct api_ctx ctx;
     uint16_t port;
 };
@@ -152,6 +153,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             unsigned long long v = strtoull(cl, &end, 10);
             if (*end != '\0' || v > rs->limit) {
                 rs->too_large = true;
+                api_guard_request_received(srv->guard, conn); /* answered now: its deadline stops */
                 return send_static(conn, MHD_HTTP_CONTENT_TOO_LARGE, TOO_LARGE);
             }
         }
@@ -184,6 +186,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         rs->body[rs->len] = '\0';
         return MHD_YES;
     }
+    api_guard_request_received(srv->guard, conn);
     if (rs->too_large)
         return send_static(conn, MHD_HTTP_CONTENT_TOO_LARGE, TOO_LARGE);
 
@@ -228,9 +231,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode t)
 {
-    (void)cls;
-    (void)conn;
     (void)t;
+    struct api_server *srv = cls;
+    api_guard_request_finished(srv->guard, conn); /* a keep-alive client's next request starts now */
     struct req_state *rs = *con_cls;
     if (rs != NULL) {
         free(rs->body);
@@ -238,6 +241,22 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         free(rs);
         *con_cls = NULL;
     }
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct api_server *srv = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+        api_guard_opened(srv->guard, conn, socket_context);
+    else
+        api_guard_closed(srv->guard, socket_context);
+}
+
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+    struct api_server *srv = cls;
+    return api_guard_accept(srv->guard, addr, len) ? MHD_YES : MHD_NO;
 }
 
 __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -275,12 +294,23 @@ int api_start(const struct api_cfg *cfg, struct store *st, struct api_server **o
         return ERR_CONFIG;
     }
     unsigned threads = cfg->threads ? cfg->threads : 4;
-    srv->d = MHD_start_daemon(flags, cfg->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, &ss,
-                              MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_URI_LOG_CALLBACK, uri_log, NULL,
-                              MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_LIMIT, 1024u,
+    struct api_conn_limits lim = api_conn_limits_effective(&cfg->limits);
+    int rc = api_guard_start(&lim, cfg->trusted_proxies, cfg->n_trusted_proxies, &srv->guard);
+    if (rc < 0) {
+        api_ctx_dispose(&srv->ctx);
+        free(srv);
+        return rc;
+    }
+    /* MHD's own timeout is an idle timeout (any byte resets it); the guard adds the per-IP cap,
+     * the whole-request deadline and the reserve. */
+    srv->d = MHD_start_daemon(flags, cfg->port, accept_policy, srv, on_request, srv, MHD_OPTION_SOCK_ADDR, &ss,
+                              MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+                              MHD_OPTION_URI_LOG_CALLBACK, uri_log, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_CONNECTION_TIMEOUT,
+                              lim.idle_timeout, MHD_OPTION_CONNECTION_LIMIT, lim.max_connections,
                               MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
     if (srv->d == NULL) {
         log_err("api", 0, "listen_failed", LF_STR("addr", addr), LF_UINT("port", cfg->port));
+        api_guard_stop(srv->guard);
         api_ctx_dispose(&srv->ctx);
         free(srv);
         return ERR_IO;
@@ -306,6 +336,7 @@ void api_stop(struct api_server *s)
     if (s == NULL)
         return;
     MHD_stop_daemon(s->d);
+    api_guard_stop(s->guard);
     api_ctx_dispose(&s->ctx);
     free(s);
 }

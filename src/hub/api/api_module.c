@@ -74,6 +74,7 @@ static int api_service_start(struct hub_env *env, void **state)
         .body_max = cfg->body_max,
         .trusted_proxies = cfg->trusted_proxies,
         .n_trusted_proxies = cfg->n_trusted_proxies,
+        .limits = cfg->http,
         .profile_title = cfg->sub_title,
         .update_interval_hours = cfg->sub_update_hours,
         .support_url = cfg->support_url,

@@ -206,6 +206,12 @@ static void test_hubcfg(void **state)
     assert_int_equal(c.n_trusted_proxies, 2);
     assert_true(client_ip_in_nets("10.200.0.1", c.trusted_proxies, c.n_trusted_proxies));
     assert_false(client_ip_in_nets("11.0.0.1", c.trusted_proxies, c.n_trusted_proxies));
+    assert_int_equal(c.http.request_timeout, 30);
+    const char *lim = "{\"database\":\"sqlite::memory:\",\"http\":{\"max_connections\":64,\"per_ip_connections\":8}}";
+    assert_int_equal(hubcfg_parse(lim, strlen(lim), &c, err, sizeof err), 0);
+    assert_int_equal(c.http.max_connections, 64);
+    assert_int_equal(c.http.per_ip, 8);
+    assert_int_equal(c.http.reserve, 8); /* follows max_connections */
     static const char *const bad[] = {
         "{}",
         "{\"database\":\"mysql://x\"}",
@@ -221,6 +227,10 @@ static void test_hubcfg(void **state)
         "{\"database\":\"sqlite::memory:\",\"trusted_proxies\":[\"10.0.0.1/8\"]}",
         "{\"database\":\"sqlite::memory:\",\"trusted_proxies\":[\"proxy.local\"]}",
         "{\"database\":\"sqlite::memory:\",\"trusted_proxies\":\"127.0.0.1\"}",
+        /* issue 10 #4: connection limits */
+        "{\"database\":\"sqlite::memory:\",\"http\":{\"max_connections\":64,\"reserve_connections\":64}}",
+        "{\"database\":\"sqlite::memory:\",\"http\":{\"request_timeout\":0}}",
+        "{\"database\":\"sqlite::memory:\",\"http\":{\"per_ip\":5}}",
         "[1]",
         "{\"database\":",
     };
