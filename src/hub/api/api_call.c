@@ -175,6 +175,11 @@ const char *api_call_ip(const struct api_call *c)
     return c->req->ip ? c->req->ip : "";
 }
 
+const char *api_call_actor(const struct api_call *c)
+{
+    return c->actor;
+}
+
 const char *api_call_path(const struct api_call *c)
 {
     return c->req->path;

@@ -61,8 +61,13 @@ void billing_free(struct billing *b)
 {
     if (b == NULL)
         return;
-    secure_wipe(&b->cfg, sizeof b->cfg); /* passwords and tokens */
+    billing_cfg_wipe(&b->cfg);
     free(b);
+}
+
+void billing_cfg_wipe(struct billing_cfg *c)
+{
+    secure_wipe(c, sizeof *c); /* passwords and tokens */
 }
 
 void billing_set_http(struct billing *b, billing_http_fn *fn, void *arg)

@@ -82,6 +82,8 @@ struct billing_cfg {
  *   "stars": {"enabled"}, "balance": {"enabled"}.
  * A provider is enabled by its section. Unknown keys are errors. ERR_CONFIG with err filled. */
 int billing_cfg_parse(const json_t *section, struct billing_cfg *out, char *err, size_t errcap);
+/* Wipes the secrets of a parsed configuration. */
+void billing_cfg_wipe(struct billing_cfg *c);
 
 /* One HTTP exchange with a provider (the transport; libcurl by default). headers is a
  * NULL-terminated list of "Name: value". The response body is malloc'd (free it). Returns 0
