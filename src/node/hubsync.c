@@ -51,6 +51,7 @@ struct node_hubsync {
     /* usage accumulated since the last batch was taken */
     struct usage_slot *usage;
     size_t n_usage, cap_usage;
+    uint64_t usage_gen, saved_gen; /* bumped by every add; the value the file holds (lock) */
     /* the batch in flight (retried with the same push_id until accepted) */
     struct sync_usage_req pending;
     bool has_pending;
@@ -218,14 +219,17 @@ static int save_state(const struct node_hubsync *s)
 /* ---- unpushed usage on disk ----
  * stateDir/hub-usage.json holds what the hub has not acknowledged yet: the batch in flight
  * (with its push_id, so a batch the hub did apply before the node lost the answer still counts
- * once) and the bytes counted since. Rewritten after every push attempt and at stop; removed
- * when nothing is owed. A restart therefore loses no counted byte. */
+ * once) and the bytes counted since. Rewritten (atomically, fsync'd) when a batch is taken
+ * (before it is sent, so its bytes are never also in the carry), after every push attempt,
+ * every save_ms while usage grows, and at stop; removed when nothing is owed. A restart loses
+ * no byte that was written, and a kill -9 at most save_ms plus the tunnels' report interval. */
 static int save_usage(struct node_hubsync *s)
 {
     if (s->usage_path == NULL)
         return 0;
     pthread_mutex_lock(&s->lock);
     size_t n = s->n_usage;
+    uint64_t gen = s->usage_gen;
     json_t *carry = json_array();
     for (size_t i = 0; carry != NULL && i < n; i++)
         json_array_append_new(carry, json_pack("[III]", (json_int_t)s->usage[i].id, (json_int_t)s->usage[i].up,
@@ -256,7 +260,23 @@ static int save_usage(struct node_hubsync *s)
     json_decref(root);
     int rc = text ? node_file_write_atomic(s->usage_path, text, strlen(text)) : ERR_NOMEM;
     free(text);
+    if (rc == 0) {
+        pthread_mutex_lock(&s->lock);
+        s->saved_gen = gen;
+        pthread_mutex_unlock(&s->lock);
+    }
     return rc;
+}
+
+/* The periodic save: only when bytes were added since the file was written. */
+static void save_usage_if_grown(struct node_hubsync *s)
+{
+    pthread_mutex_lock(&s->lock);
+    bool grown = s->usage_gen != s->saved_gen;
+    pthread_mutex_unlock(&s->lock);
+    int rc = grown ? save_usage(s) : 0;
+    if (rc < 0)
+        log_err("node", 0, "hub_usage_save_failed", LF_STR("err", err_str(rc)));
 }
 
 static void load_usage(struct node_hubsync *s)
@@ -455,10 +475,12 @@ void node_hubsync_add_usage(struct node_hubsync *s, uint64_t hub_id, uint64_t up
     }
     s->usage[i].up += up;
     s->usage[i].down += down;
+    s->usage_gen++;
     pthread_mutex_unlock(&s->lock);
 }
 
-/* Takes the accumulated usage into a new pending batch (unless one is still in flight). */
+/* Takes the accumulated usage into a new pending batch (unless one is still in flight): 1 when
+ * a new batch was taken, 0 when one was already pending. */
 static int take_batch(struct node_hubsync *s)
 {
     if (s->has_pending)
@@ -482,12 +504,19 @@ static int take_batch(struct node_hubsync *s)
     free(v);
     snprintf(r->push_id, sizeof(r->push_id), "%s-%" PRIu64, s->push_prefix, ++s->push_seq);
     s->has_pending = true;
-    return 0;
+    return 1;
 }
 
 static int push(struct node_hubsync *s)
 {
-    TRY(take_batch(s));
+    int taken = take_batch(s);
+    if (taken < 0)
+        return taken;
+    /* On disk before it is sent: the bytes move from the carry to this push_id, so a crash
+     * after the hub applied it can neither drop them nor book them twice. */
+    int src = taken ? save_usage(s) : 0;
+    if (src < 0)
+        log_err("node", 0, "hub_usage_save_failed", LF_STR("err", err_str(src)));
     struct sync_usage_req *r = &s->pending;
     memset(&r->health, 0, sizeof(r->health));
     if (s->o.health)
@@ -580,9 +609,13 @@ static void *run(void *arg)
 {
     struct node_hubsync *s = arg;
     uint64_t pull_backoff = 0, push_backoff = 0;
-    uint64_t next_pull = now_ms(), next_push = now_ms() + s->o.push_ms;
+    uint64_t next_pull = now_ms(), next_push = now_ms() + s->o.push_ms, next_save = now_ms() + s->o.save_ms;
     for (;;) {
         uint64_t t = now_ms();
+        if (t >= next_save) {
+            save_usage_if_grown(s);
+            next_save = now_ms() + s->o.save_ms;
+        }
         if (t >= next_pull) {
             int rc = pull(s);
             note_attempt(&s->last_pull_ms, &s->last_pull_ok_ms, &s->last_pull_rc, rc);
@@ -616,6 +649,8 @@ static void *run(void *arg)
             }
         }
         uint64_t until = next_pull < next_push ? next_pull : next_push;
+        if (s->usage_path != NULL && next_save < until)
+            until = next_save;
         uint64_t cur = now_ms();
         if (wait_ms(s, until > cur ? until - cur : 0))
             break;
@@ -681,6 +716,8 @@ int node_hubsync_start(const struct node_hubsync_opts *o, struct node_hubsync **
         s->o.poll_ms = 20000;
     if (s->o.push_ms == 0)
         s->o.push_ms = 60000;
+    if (s->o.save_ms == 0)
+        s->o.save_ms = 5000;
     uint8_t rnd[8];
     if (s->url == NULL || s->token == NULL || (o->ca_file && !s->ca_file) || (o->state_path && !s->state_path) ||
         crypto_random(rnd, sizeof(rnd)) < 0) {

@@ -33,6 +33,7 @@ struct node_hubsync_opts {
     node_hubsync_apply_cb *apply;
     node_hubsync_health_cb *health; /* may be NULL */
     void *arg;
+    uint32_t save_ms; /* unpushed usage is written next to state_path this often when it grew (0 = 5000) */
 };
 
 /* Converts a hub table to users for node_overlay_load_cfg_hub (invalid entries are skipped).

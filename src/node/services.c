@@ -240,6 +240,7 @@ int node_services_start(struct node_runtime *rt, const char *path, const struct 
             .ca_file = cfg->hub_ca_file,
             .poll_ms = cfg->hub_poll_sec * 1000,
             .push_ms = cfg->hub_push_sec * 1000,
+            .save_ms = (cfg->usage_report_sec ? cfg->usage_report_sec : 5) * 1000,
             .state_path = has_state ? hp : NULL,
             .apply = apply_hub_users,
             .health = hub_health,

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "core/err.h"
@@ -56,5 +57,19 @@ int node_file_write_atomic(const char *path, const void *data, size_t len)
         rc = -errno;
     if (rc < 0)
         unlink(tmp);
+    if (rc == 0) {
+        /* The rename itself survives a power loss only once the directory is on disk. */
+        char dir[4096];
+        const char *slash = strrchr(path, '/');
+        if (slash == NULL)
+            snprintf(dir, sizeof(dir), ".");
+        else
+            snprintf(dir, sizeof(dir), "%.*s", (int)(slash == path ? 1 : slash - path), path);
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd != -1) {
+            (void)fsync(dfd);
+            close(dfd);
+        }
+    }
     return rc;
 }

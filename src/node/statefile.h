@@ -11,7 +11,8 @@
 /* Appends the whole file to out. 0, 1 when the file does not exist (out untouched), -errno,
  * ERR_NOMEM. */
 int node_file_read(const char *path, struct buf *out);
-/* Replaces path with len bytes (mode 0600). 0 or -errno. */
+/* Replaces path with len bytes (mode 0600): a temporary file, fsync, rename, fsync of the
+ * directory, so path is always the old or the new content. 0 or -errno. */
 int node_file_write_atomic(const char *path, const void *data, size_t len);
 
 #endif

@@ -39,7 +39,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: hubsync_probe URL TOKEN STATE_FILE [HUB_ID UP DOWN]\n");
         return 2;
     }
-    struct node_hubsync_opts o = {argv[1], argv[2], NULL, 200, 300, argv[3], apply_cb, NULL, NULL};
+    struct node_hubsync_opts o = {argv[1], argv[2], NULL, 200, 300, argv[3], apply_cb, NULL, NULL, 0};
     struct node_hubsync *s = NULL;
     if (node_hubsync_start(&o, &s) < 0)
         return 1;
