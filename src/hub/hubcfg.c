@@ -103,21 +103,22 @@ static int get_proxies(json_t *j, struct hub_cfg *c, char *err, size_t cap)
         c->n_trusted_proxies = json_array_size(a);
     }
     if (legacy && c->n_trusted_proxies == 0)
-        return cfail(err, cap, "trust_forwarded: set trusted_proxies to your proxies' addresses instead (X-Forwarded-For "
-                               "is honoured only from them)");
+        return cfail(err, cap,
+                     "trust_forwarded: set trusted_proxies to your proxies' addresses instead (X-Forwarded-For "
+                     "is honoured only from them)");
     return 0;
 }
 
 static int parse_obj(json_t *j, struct hub_cfg *c, char *err, size_t cap)
 {
-    static const char *const top[] = {"listen",      "port",          "threads",   "database",  "db_pool",
-                                      "admin_token", "sync_interval", "redis_url", "log_level", "trust_forwarded",
-                                      "body_max",    "subscription",  "scheduler", "cache",     "rate_limit",
-                                      "trusted_proxies", "http", NULL};
+    static const char *const top[] = {"listen",          "port",          "threads",   "database",  "db_pool",
+                                      "admin_token",     "sync_interval", "redis_url", "log_level", "trust_forwarded",
+                                      "body_max",        "subscription",  "scheduler", "cache",     "rate_limit",
+                                      "trusted_proxies", "http",          NULL};
     static const char *const subk[] = {"title", "update_interval_hours", "support_url", "public_url", "xray_json",
                                        NULL};
     static const char *const schk[] = {"enabled", "interval", NULL};
-    static const char *const cachek[] = {"sub_ttl_ms", "sync_ttl_ms", "memory_mb", "redis_timeout_ms",
+    static const char *const cachek[] = {"sub_ttl_ms", "sync_ttl_ms",  "memory_mb", "redis_timeout_ms",
                                          "redis_pool", "redis_prefix", NULL};
     static const char *const ratek[] = {"window", "per_ip", "per_token", NULL};
     unsigned long long v;
@@ -191,8 +192,10 @@ static int parse_obj(json_t *j, struct hub_cfg *c, char *err, size_t cap)
             const char *key;
             unsigned *dst;
             unsigned long long min, max;
-        } u[] = {{"sub_ttl_ms", &c->sub_ttl_ms, 0, 3600000},     {"sync_ttl_ms", &c->sync_ttl_ms, 0, 3600000},
-                 {"memory_mb", &c->cache_mb, 1, 65536},          {"redis_timeout_ms", &c->redis_timeout_ms, 10, 10000},
+        } u[] = {{"sub_ttl_ms", &c->sub_ttl_ms, 0, 3600000},
+                 {"sync_ttl_ms", &c->sync_ttl_ms, 0, 3600000},
+                 {"memory_mb", &c->cache_mb, 1, 65536},
+                 {"redis_timeout_ms", &c->redis_timeout_ms, 10, 10000},
                  {"redis_pool", &c->redis_pool, 1, 64}};
         for (size_t i = 0; i < sizeof u / sizeof u[0]; i++) {
             v = *u[i].dst;
@@ -204,7 +207,7 @@ static int parse_obj(json_t *j, struct hub_cfg *c, char *err, size_t cap)
     json_t *hl = json_object_get(j, "http");
     if (hl != NULL) {
         static const char *const httpk[] = {"max_connections", "per_ip_connections", "reserve_connections",
-                                            "request_timeout", "idle_timeout", NULL};
+                                            "request_timeout", "idle_timeout",       NULL};
         if (!json_is_object(hl))
             return cfail(err, cap, "http: must be an object");
         TRY(check_keys(hl, httpk, "http: ", err, cap));
@@ -276,8 +279,7 @@ static int parse_doc(const char *json, size_t len, struct hub_cfg *cfg, json_t *
     if (rc == 0 && doc != NULL) {
         json_object_del(j, "admin_token"); /* the document outlives the load; the token must not */
         *doc = j;
-    }
-    else
+    } else
         json_decref(j);
     return rc;
 }

@@ -57,8 +57,8 @@ static const char *header_get(void *arg, const char *name)
     return MHD_lookup_connection_value(arg, MHD_HEADER_KIND, name);
 }
 
-static enum MHD_Result find_nul(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
-                                const char *value, size_t value_size)
+static enum MHD_Result find_nul(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size, const char *value,
+                                size_t value_size)
 {
     (void)kind;
     bool *nul = cls;
@@ -305,9 +305,9 @@ int api_start(const struct api_cfg *cfg, struct store *st, struct api_server **o
      * the whole-request deadline and the reserve. */
     srv->d = MHD_start_daemon(flags, cfg->port, accept_policy, srv, on_request, srv, MHD_OPTION_SOCK_ADDR, &ss,
                               MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-                              MHD_OPTION_URI_LOG_CALLBACK, uri_log, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_CONNECTION_TIMEOUT,
-                              lim.idle_timeout, MHD_OPTION_CONNECTION_LIMIT, lim.max_connections,
-                              MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+                              MHD_OPTION_URI_LOG_CALLBACK, uri_log, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+                              srv, MHD_OPTION_CONNECTION_TIMEOUT, lim.idle_timeout, MHD_OPTION_CONNECTION_LIMIT,
+                              lim.max_connections, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
     if (srv->d == NULL) {
         log_err("api", 0, "listen_failed", LF_STR("addr", addr), LF_UINT("port", cfg->port));
         api_guard_stop(srv->guard);

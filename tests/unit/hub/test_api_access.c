@@ -54,8 +54,7 @@ static int teardown(void **state)
     return 0;
 }
 
-static long call(struct env *e, const char *method, const char *path, const char *token, const char *body,
-                 json_t **out)
+static long call(struct env *e, const char *method, const char *path, const char *token, const char *body, json_t **out)
 {
     return hub_test_http(e->c, e->base, method, path, token, body, NULL, out);
 }
@@ -160,8 +159,8 @@ static void test_plan_prices_empty(void **state)
 {
     struct env *e = *state;
     json_t *j = NULL;
-    assert_int_equal(call(e, "POST", "/api/v1/plans", ADMIN, "{\"name\":\"Free\",\"duration_days\":30,\"prices\":{}}", &j),
-                     422);
+    assert_int_equal(
+        call(e, "POST", "/api/v1/plans", ADMIN, "{\"name\":\"Free\",\"duration_days\":30,\"prices\":{}}", &j), 422);
     assert_string_equal(jstr(json_object_get(j, "error"), "code"), "invalid_field");
     assert_non_null(strstr(jstr(json_object_get(j, "error"), "message"), "prices"));
     json_decref(j);

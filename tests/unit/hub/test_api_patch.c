@@ -19,7 +19,7 @@
 #include "hub_test_http.h"
 
 #define ADMIN "patch-test-admin-token-0123456789"
-#define WRITERS 8 /* threads sending balance deltas, and as many sending language patches */
+#define WRITERS 8      /* threads sending balance deltas, and as many sending language patches */
 #define PER_WRITER 100 /* 800 deltas in all (the issue lost 15 of 500) */
 #define ENABLE_ROUNDS 150
 
@@ -136,8 +136,8 @@ static void *write_loop(void *arg)
             s = hub_test_http(c, w->e->base, "POST", path, ADMIN, "{\"delta\":1}", NULL, NULL);
         } else {
             snprintf(path, sizeof path, "/api/v1/users/%lld", (long long)w->user);
-            s = hub_test_http(c, w->e->base, "PATCH", path, ADMIN, i % 2 ? "{\"language\":\"ru\"}" : "{\"language\":\"en\"}",
-                              NULL, NULL);
+            s = hub_test_http(c, w->e->base, "PATCH", path, ADMIN,
+                              i % 2 ? "{\"language\":\"ru\"}" : "{\"language\":\"en\"}", NULL, NULL);
         }
         if (s == 200)
             w->acked++;
@@ -240,9 +240,8 @@ static void test_patch_writes_only_sent_fields(void **state)
     char path[64];
     json_t *j = NULL;
     snprintf(path, sizeof path, "/api/v1/users/%lld", (long long)user);
-    assert_int_equal(hub_test_http(c, e->base, "PATCH", path, ADMIN, "{\"telegram_id\":4242,\"balance_minor\":70}",
-                                   NULL, &j),
-                     200);
+    assert_int_equal(
+        hub_test_http(c, e->base, "PATCH", path, ADMIN, "{\"telegram_id\":4242,\"balance_minor\":70}", NULL, &j), 200);
     json_decref(j);
     assert_int_equal(hub_test_http(c, e->base, "PATCH", path, ADMIN, "{\"language\":\"ru\"}", NULL, &j), 200);
     assert_string_equal(json_string_value(json_object_get(j, "language")), "ru");
@@ -250,9 +249,8 @@ static void test_patch_writes_only_sent_fields(void **state)
     assert_int_equal(json_integer_value(json_object_get(j, "balance_minor")), 70);
     assert_string_equal(json_string_value(json_object_get(j, "username")), "partial");
     json_decref(j);
-    assert_int_equal(hub_test_http(c, e->base, "PATCH", "/api/v1/users/987654", ADMIN, "{\"language\":\"ru\"}", NULL,
-                                   NULL),
-                     404);
+    assert_int_equal(
+        hub_test_http(c, e->base, "PATCH", "/api/v1/users/987654", ADMIN, "{\"language\":\"ru\"}", NULL, NULL), 404);
     create_user(e, "taken");
     assert_int_equal(hub_test_http(c, e->base, "PATCH", path, ADMIN, "{\"username\":\"taken\"}", NULL, NULL), 409);
     curl_easy_cleanup(c);

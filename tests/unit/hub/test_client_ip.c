@@ -23,9 +23,9 @@ static void test_net_parse(void **state)
     assert_int_equal(client_ip_net_parse("::ffff:10.1.0.0/16", &n), 0); /* mapped: kept as IPv4 */
     assert_int_equal(n.family, 4);
     assert_int_equal(client_ip_net_parse("0.0.0.0/0", &n), 0);
-    static const char *const bad[] = {"",           "10.0.0.0/",   "10.0.0.0/33", "10.0.0.1/8", "10.0.0.0/08",
-                                      "10.0.0.0/-1", "10.0.0/8",    "host/8",      "::/129",     "10.0.0.0/8 ",
-                                      " 10.0.0.0",   "10.0.0.0/8x", "[::1]/128"};
+    static const char *const bad[] = {
+        "",       "10.0.0.0/", "10.0.0.0/33", "10.0.0.1/8", "10.0.0.0/08", "10.0.0.0/-1", "10.0.0/8",
+        "host/8", "::/129",    "10.0.0.0/8 ", " 10.0.0.0",  "10.0.0.0/8x", "[::1]/128"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         if (client_ip_net_parse(bad[i], &n) != ERR_MALFORMED)
             fail_msg("accepted \"%s\"", bad[i]);
