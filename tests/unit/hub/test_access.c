@@ -175,10 +175,7 @@ static void test_sync_sql_sqlite(void **state)
 static void test_sync_sql_pg(void **state)
 {
     (void)state;
-    const char *url = hub_test_pg_url();
-    if (url == NULL)
-        skip();
-    run_matrix(url, 2);
+    run_matrix(hub_test_pg_url(), 2);
 }
 
 /* The reasons, in order, and the quota rule for the renderer's unsigned counters. */
@@ -262,7 +259,8 @@ static void test_sub_page_follows_rule(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_reasons), cmocka_unit_test(test_sync_sql_sqlite),
-                                       cmocka_unit_test(test_sync_sql_pg),
                                        cmocka_unit_test(test_sub_page_follows_rule)};
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest pg_tests[] = {cmocka_unit_test(test_sync_sql_pg)};
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    return failed + HUB_TEST_RUN_PG_GROUP("access_pg", pg_tests);
 }
