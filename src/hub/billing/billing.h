@@ -47,10 +47,11 @@ int billing_prov_parse(const char *s);
 /* The "billing" section of hub.json (billing_cfg_parse documents the keys). */
 struct billing_cfg {
     bool enabled[BILLING__COUNT];
-    int referral_percent;    /* 0..100 */
-    int first_bonus_percent; /* 0..100 */
-    int64_t invoice_ttl;     /* seconds an invoice stays payable (default 3600) */
-    int64_t reconcile_after; /* seconds before a pending payment is polled (default 60) */
+    int referral_percent;       /* 0..100 */
+    int first_bonus_percent;    /* 0..100 */
+    int64_t invoice_ttl;        /* seconds an invoice stays payable (default 3600) */
+    int64_t reconcile_after;    /* seconds before a pending payment is polled (default 60) */
+    int64_t reconcile_interval; /* seconds between reconciliation passes (default 60) */
     struct {
         char shop_id[64], secret_key[256], api_url[256], return_url[512], currency[HUB_CURRENCY_LEN + 1];
         struct client_ip_net trusted[BILLING_NETS_MAX];
@@ -74,6 +75,7 @@ struct billing_cfg {
 
 /* Parses the section (NULL: billing off). Keys, all optional:
  *   "referral_percent", "first_payment_bonus_percent", "invoice_ttl", "reconcile_after",
+ *   "reconcile_interval",
  *   "yookassa": {"shop_id", "secret_key", "api_url", "return_url", "currency", "trusted_networks",
  *                "receipt": {"tax_system_code", "vat_code", "payment_subject", "payment_mode"}},
  *   "robokassa": {"merchant_login", "password1", "password2", "hash", "test", "pay_url",

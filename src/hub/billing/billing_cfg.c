@@ -214,15 +214,22 @@ static int cryptobot(const json_t *o, struct billing_cfg *c, char *err, size_t c
 
 int billing_cfg_parse(const json_t *section, struct billing_cfg *out, char *err, size_t errcap)
 {
-    static const char *const keys[] = {"referral_percent", "first_payment_bonus_percent",
-                                       "invoice_ttl",      "reconcile_after",
-                                       "yookassa",         "robokassa",
-                                       "cryptobot",        "stars",
-                                       "balance",          NULL};
+    static const char *const keys[] = {"referral_percent",
+                                       "first_payment_bonus_percent",
+                                       "invoice_ttl",
+                                       "reconcile_after",
+                                       "reconcile_interval",
+                                       "yookassa",
+                                       "robokassa",
+                                       "cryptobot",
+                                       "stars",
+                                       "balance",
+                                       NULL};
     struct billing_cfg *c = out;
     memset(c, 0, sizeof *c);
     c->invoice_ttl = 3600;
     c->reconcile_after = 60;
+    c->reconcile_interval = 60;
     snprintf(c->yookassa.api_url, sizeof c->yookassa.api_url, "https://api.yookassa.ru/v3");
     snprintf(c->yookassa.currency, sizeof c->yookassa.currency, "RUB");
     snprintf(c->yookassa.payment_subject, sizeof c->yookassa.payment_subject, "service");
@@ -247,7 +254,8 @@ int billing_cfg_parse(const json_t *section, struct billing_cfg *out, char *err,
     TRY(num(section, "first_payment_bonus_percent", 0, 100, &v, "", err, errcap));
     c->first_bonus_percent = (int)v;
     TRY(num(section, "invoice_ttl", 60, 30 * 86400, &c->invoice_ttl, "", err, errcap));
-    TRY(num(section, "reconcile_after", 10, 86400, &c->reconcile_after, "", err, errcap));
+    TRY(num(section, "reconcile_after", 1, 86400, &c->reconcile_after, "", err, errcap));
+    TRY(num(section, "reconcile_interval", 1, 3600, &c->reconcile_interval, "", err, errcap));
     const json_t *o;
     if ((o = json_object_get(section, "yookassa")) != NULL)
         TRY(yookassa(o, c, err, errcap));

@@ -75,7 +75,8 @@ static int start(struct hub_env *env, void **state)
         return ERR_CONFIG;
     }
     atomic_store(&current, b);
-    int rc = sched_job_add("billing_reconcile", 60, job_reconcile, NULL, true);
+    int rc =
+        sched_job_add("billing_reconcile", (unsigned)billing_cfg_of(b)->reconcile_interval, job_reconcile, NULL, true);
     if (rc < 0 && rc != ERR_EXISTS) {
         atomic_store(&current, NULL);
         billing_free(b);
