@@ -15,7 +15,7 @@ void hex_encode(char *out, const uint8_t *in, size_t len)
     out[2 * len] = '\0';
 }
 
-static int hex_val(char c)
+int hex_digit_value(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -33,7 +33,7 @@ int hex_decode(uint8_t *out, size_t cap, size_t *outlen, const char *hex, size_t
     if (hexlen / 2 > cap)
         return ERR_TOO_LONG;
     for (size_t i = 0; i < hexlen; i += 2) {
-        int hi = hex_val(hex[i]), lo = hex_val(hex[i + 1]);
+        int hi = hex_digit_value(hex[i]), lo = hex_digit_value(hex[i + 1]);
         if (hi < 0 || lo < 0)
             return ERR_MALFORMED;
         out[i / 2] = (uint8_t)(hi << 4 | lo);
@@ -157,7 +157,7 @@ int uuid_parse(uint8_t id[static 16], const char *s, size_t len)
         for (size_t k = 0; k < groups[g]; k++) {
             if (pos + 2 > len)
                 return ERR_MALFORMED;
-            int hi = hex_val(s[pos]), lo = hex_val(s[pos + 1]);
+            int hi = hex_digit_value(s[pos]), lo = hex_digit_value(s[pos + 1]);
             if (hi < 0 || lo < 0)
                 return ERR_MALFORMED;
             tmp[o++] = (uint8_t)(hi << 4 | lo);

@@ -9,6 +9,8 @@
 
 /* Writes 2*len lowercase hex digits and a NUL; out must hold 2*len+1. */
 void hex_encode(char *out, const uint8_t *in, size_t len);
+/* 0..15 for one hex digit (either case), -1 for any other character. */
+int hex_digit_value(char c);
 /* Decodes exactly `hexlen` digits (even) into out (cap bytes); *outlen = hexlen/2.
  * Whitespace is not accepted. ERR_MALFORMED, ERR_TOO_LONG. */
 int hex_decode(uint8_t *out, size_t cap, size_t *outlen, const char *hex, size_t hexlen);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/enc.h"
 #include "core/err.h"
 #include "ctl/vlink.h"
 
@@ -191,17 +192,6 @@ char *vlink_format_str(const struct vlink *l)
 
 /* ---- parser ---- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decodes s[0..len) into dst (cap bytes incl. NUL). A decoded NUL is refused: every
  * field is used as a C string. */
 static int pct_decode(char *dst, size_t cap, const char *s, size_t len, const char **why)
@@ -210,11 +200,11 @@ static int pct_decode(char *dst, size_t cap, const char *s, size_t len, const ch
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
         if (c == '%') {
-            if (len - i < 3 || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0) {
+            if (len - i < 3 || hex_digit_value(s[i + 1]) < 0 || hex_digit_value(s[i + 2]) < 0) {
                 *why = "bad percent escape";
                 return ERR_MALFORMED;
             }
-            c = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+            c = (char)(hex_digit_value(s[i + 1]) * 16 + hex_digit_value(s[i + 2]));
             i += 2;
         }
         if (c == '\0') {
@@ -235,7 +225,7 @@ static int pct_decode(char *dst, size_t cap, const char *s, size_t len, const ch
 static bool pct_valid(const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++)
-        if (s[i] == '%' && (len - i < 3 || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0))
+        if (s[i] == '%' && (len - i < 3 || hex_digit_value(s[i + 1]) < 0 || hex_digit_value(s[i + 2]) < 0))
             return false;
     return true;
 }
@@ -243,7 +233,7 @@ static bool pct_valid(const char *s, size_t len)
 static bool is_hex_str(const char *s)
 {
     for (; *s; s++)
-        if (hexval(*s) < 0)
+        if (hex_digit_value(*s) < 0)
             return false;
     return true;
 }

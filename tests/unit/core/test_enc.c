@@ -28,6 +28,19 @@ static void test_hex(void **state)
     assert_int_equal(n, 0);
 }
 
+/* The one digit decoder vlink's percent escapes use too: both cases, nothing else. */
+static void test_hex_digit_value(void **state)
+{
+    (void)state;
+    assert_int_equal(hex_digit_value('0'), 0);
+    assert_int_equal(hex_digit_value('9'), 9);
+    assert_int_equal(hex_digit_value('a'), 10);
+    assert_int_equal(hex_digit_value('F'), 15);
+    assert_int_equal(hex_digit_value('g'), -1);
+    assert_int_equal(hex_digit_value('/'), -1);
+    assert_int_equal(hex_digit_value('\0'), -1);
+}
+
 /* RFC 4648 §10 vectors, both variants. */
 static void test_base64_rfc4648(void **state)
 {
@@ -112,6 +125,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hex),
+        cmocka_unit_test(test_hex_digit_value),
         cmocka_unit_test(test_base64_rfc4648),
         cmocka_unit_test(test_base64_alphabets_and_errors),
         cmocka_unit_test(test_uuid),
