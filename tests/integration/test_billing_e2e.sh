@@ -171,7 +171,11 @@ JSON
     ok "$label refunds and listing"
 
     grep -q '"status":5[0-9][0-9]' "$WORK/hub-$label.log" && fail "a 5xx was logged"
-    kill "$hubpid" && wait "$hubpid" 2>/dev/null || true
+    kill -TERM "$hubpid"
+    local rc=0
+    wait "$hubpid" 2>/dev/null || rc=$?
+    [[ $rc -eq 0 ]] || fail "$label: hub exit status $rc after SIGTERM"
+    ! grep -q 'Sanitizer' "$WORK/hub-$label.log" || fail "$label: sanitizer report in the hub log"
 }
 
 scenario "sqlite:$WORK/hub.db" sqlite

@@ -143,8 +143,8 @@ static void test_parsers(void **state)
         "{\"id\":\"x\",\"status\":\"pending\",\"amount\":{\"value\":1,\"currency\":\"RUB\"}}",
         "{\"id\":\"x\",\"status\":\"pending\",\"amount\":{\"value\":\"1.00\",\"currency\":\"rub\"}}",
         "{\"id\":\"x\",\"id\":\"y\",\"status\":\"pending\",\"amount\":{\"value\":\"1.00\",\"currency\":\"RUB\"}}",
-        "{\"id\":\"x\",\"status\":\"pending\",\"amount\":{\"value\":\"1.00\",\"currency\":\"RUB\"},"
-        "\"metadata\":{\"payment_id\":\"4x\"}}"};
+        ("{\"id\":\"x\",\"status\":\"pending\",\"amount\":{\"value\":\"1.00\",\"currency\":\"RUB\"},"
+         "\"metadata\":{\"payment_id\":\"4x\"}}")};
     for (size_t i = 0; i < sizeof bad_yk / sizeof bad_yk[0]; i++)
         assert_true(billing_yk_parse_payment(bad_yk[i], strlen(bad_yk[i]), &rm) < 0);
 
