@@ -47,7 +47,7 @@ void api__metrics_sub(struct api_ctx *ctx, const char *format);
 /* Cached answers: what ("sub", "sync") and result ("hit", "miss", "bypass"). */
 void api__metrics_cache(struct api_ctx *ctx, const char *what, const char *result);
 
-/* The settings in force (never NULL; valid until the context is disposed). */
+/* The settings in force (api_ctx.c; never NULL; valid until the context is disposed). */
 const struct api_settings *api__settings(struct api_ctx *ctx);
 
 /* Drops the node cache after a node change. */
@@ -63,8 +63,9 @@ bool api__subcache_is_nocache(const char *blob, size_t len);
 json_t *api__user_json(struct api_call *c, const struct hub_user *u);
 json_t *api__sub_json(const struct hub_sub *s);
 
-/* Handlers (api_users.c, api_plans.c, api_nodes.c, api_sync.c, api_subpage.c, api_metrics.c,
- * api_router.c); api_module.c registers them. */
+/* Handlers, one file per entity: api_users.c, api_plans.c, api_subs.c, api_payments.c,
+ * api_nodes.c, api_tokens.c, api_stats.c, api_audit.c, api_sync.c (node sync), api_subpage.c
+ * (/sub), api_metrics.c, api_router.c (/healthz); api_module.c registers them. */
 api_handler_fn api__users_create, api__users_list, api__users_get, api__users_patch, api__users_delete,
     api__users_disable, api__users_enable, api__users_rotate_token, api__users_rotate_uuid, api__users_subs,
     api__users_balance, api__users_devices, api__devices_delete, api__users_secrets;

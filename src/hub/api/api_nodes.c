@@ -1,9 +1,8 @@
-/* /api/v1/nodes (register returns the node token once), stats and the audit log. */
+/* /api/v1/nodes: register (the node token is returned once), read, change, drain, delete. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/err.h"
 #include "core/secure.h"
 #include "hub/api/api_int.h"
 #include "hub/domain/rules.h"
@@ -212,113 +211,3 @@ void api__nodes_delete(struct api_call *c)
     c->resp->body = strdup("");
 }
 
-void api__stats(struct api_call *c)
-{
-    struct store_stats s;
-    int rc = store_stats_get(c->ctx->st, &s);
-    if (rc < 0) {
-        api__store_error(c, rc, "stats");
-        return;
-    }
-    api__json(c, 200,
-              json_pack("{s:{s:I,s:I},s:{s:I,s:I,s:I},s:{s:I,s:I,s:I},s:{s:I,s:I},s:I,s:I}", "users", "total",
-                        (json_int_t)s.users, "enabled", (json_int_t)s.users_enabled, "subscriptions", "active",
-                        (json_int_t)s.subs_active, "limited", (json_int_t)s.subs_limited, "expired",
-                        (json_int_t)s.subs_expired, "nodes", "total", (json_int_t)s.nodes, "up", (json_int_t)s.nodes_up,
-                        "draining", (json_int_t)s.nodes_draining, "traffic", "up", (json_int_t)s.traffic_up, "down",
-                        (json_int_t)s.traffic_down, "payments_succeeded", (json_int_t)s.payments_succeeded, "revision",
-                        (json_int_t)s.revision));
-}
-
-void api__audit_list(struct api_call *c)
-{
-    int64_t limit = 100;
-    const char *l = api__query(c, "limit");
-    if (l != NULL && api_parse_uint_param(l, 1, 1000, &limit) < 0) {
-        api__error(c, 400, "invalid_query", "limit must be 1..1000");
-        return;
-    }
-    struct store_audit_row *rows;
-    size_t n;
-    int rc = store_audit_list(c->ctx->st, limit, &rows, &n);
-    if (rc < 0) {
-        api__store_error(c, rc, "audit log");
-        return;
-    }
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++) {
-        json_t *det = NULL;
-        if (rows[i].details != NULL)
-            det = json_loads(rows[i].details, 0, NULL);
-        json_array_append_new(arr, json_pack("{s:I,s:s,s:s,s:s,s:I,s:s,s:o}", "id", (json_int_t)rows[i].id, "actor",
-                                             rows[i].actor, "action", rows[i].action, "target", rows[i].target, "at",
-                                             (json_int_t)rows[i].at, "source_ip", rows[i].source_ip, "details",
-                                             det ? det : json_null()));
-    }
-    store_audit_rows_free(rows, n);
-    api__json(c, 200, json_pack("{s:o}", "entries", arr));
-}
-
-void api__tokens_create(struct api_call *c)
-{
-    char name[HUB_NAME_MAX + 1];
-    enum hub_role role;
-    struct api_verr e;
-    if (api_parse_token(c->req->body, c->req->body_len, name, &role, &e) < 0) {
-        api__verr(c, &e);
-        return;
-    }
-    char tok[HUB_TOKEN_MAX + 1];
-    int64_t id = 0;
-    int rc = api_token_create_id(c->ctx->st, name, role, c->now, tok, &id);
-    if (rc < 0) {
-        api__store_error(c, rc, "token");
-        return;
-    }
-    char det[128];
-    snprintf(det, sizeof det, "{\"role\":\"%s\"}", hub_role_name(role));
-    char target[32];
-    snprintf(target, sizeof target, "token:%lld", (long long)id);
-    struct store_audit a = api__audit(c, "token.create", det);
-    a.target = target;
-    (void)store_audit_add(c->ctx->st, &a, c->now);
-    json_t *j = json_pack("{s:I,s:s,s:s,s:s}", "id", (json_int_t)id, "name", name, "role", hub_role_name(role), "token",
-                          tok); /* shown this once */
-    secure_wipe(tok, sizeof tok);
-    api__json(c, 201, j);
-}
-
-void api__tokens_list(struct api_call *c)
-{
-    struct store_token *list;
-    size_t n;
-    int rc = store_token_list(c->ctx->st, &list, &n);
-    if (rc < 0) {
-        api__store_error(c, rc, "tokens");
-        return;
-    }
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, json_pack("{s:I,s:s,s:s,s:I,s:b}", "id", (json_int_t)list[i].id, "name",
-                                             list[i].name, "role", hub_role_name(list[i].role), "created_at",
-                                             (json_int_t)list[i].created_at, "revoked", list[i].revoked));
-    free(list);
-    api__json(c, 200, json_pack("{s:o}", "tokens", arr));
-}
-
-void api__tokens_revoke(struct api_call *c)
-{
-    if (c->id == c->token_id) {
-        api__error(c, 409, "invalid_state", "a token cannot revoke itself");
-        return;
-    }
-    struct store_audit a = api__audit(c, "token.revoke", NULL);
-    int rc = store_token_revoke(c->ctx->st, c->id, c->now, &a);
-    if (rc < 0) {
-        api__store_error(c, rc, "token");
-        return;
-    }
-    c->resp->status = 204;
-    c->resp->content_type = "application/json";
-    c->resp->body = strdup("");
-}

@@ -6,47 +6,13 @@
 #include <strings.h>
 #include <time.h>
 
-#include "core/enc.h"
 #include "core/err.h"
 #include "core/log.h"
-#include "core/secure.h"
-#include "crypto/crypto.h"
 #include "ctl/sync.h"
 #include "hub/api/api_int.h"
 #include "hub/api/api_route.h"
 #include "hub/cache/cache.h"
 #include "hub/domain/rules.h"
-
-int api_token_hash(const char *token, size_t len, char out[static 65])
-{
-    uint8_t h[32];
-    TRY(crypto_hash(CRYPTO_SHA256, token, len, h));
-    hex_encode(out, h, 32);
-    return 0;
-}
-
-int api__random(void *out, size_t n)
-{
-    return crypto_random(out, n);
-}
-
-int api_token_create(struct store *st, const char *name, enum hub_role role, int64_t now,
-                     char out[static HUB_TOKEN_MAX + 1])
-{
-    return api_token_create_id(st, name, role, now, out, NULL);
-}
-
-int api_token_create_id(struct store *st, const char *name, enum hub_role role, int64_t now,
-                        char out[static HUB_TOKEN_MAX + 1], int64_t *id)
-{
-    uint8_t rnd[HUB_API_TOKEN_RAND];
-    char hash[65];
-    TRY(crypto_random(rnd, sizeof rnd));
-    hub_api_token_format(out, "va_", rnd);
-    secure_wipe(rnd, sizeof rnd);
-    TRY(api_token_hash(out, strlen(out), hash));
-    return store_token_add(st, name, hash, role, now, id);
-}
 
 /* Admin and node tokens: the hash is looked up, so no token text is ever compared. */
 static bool authenticate(struct api_call *c, enum api_auth need)

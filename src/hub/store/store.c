@@ -197,6 +197,14 @@ int store__bump_revision(struct store_conn *sc, int64_t *rev)
     return 0;
 }
 
+int store__user_touch(struct store_conn *sc, int64_t user_id)
+{
+    int64_t rev;
+    TRY(store__bump_revision(sc, &rev));
+    struct store_val p[] = {SV_I(rev), SV_I(user_id)};
+    return store__exec(sc, "UPDATE users SET revision = $1 WHERE id = $2", p, 2, NULL);
+}
+
 int store__audit(struct store_conn *sc, const struct store_audit *a, int64_t now, const char *kind, int64_t id)
 {
     if (a == NULL)

@@ -107,6 +107,10 @@ void store__rollback(struct store_conn *sc);
 
 /* Bumps the global sync revision inside the current transaction; returns the new value. */
 int store__bump_revision(struct store_conn *sc, int64_t *rev);
+/* The committed global sync revision (store_sync.c). */
+int store__revision_read(struct store_conn *sc, int64_t *rev);
+/* Marks a user changed for node sync (a new revision on the user row), in the current transaction. */
+int store__user_touch(struct store_conn *sc, int64_t user_id);
 /* Writes an audit row inside the current transaction (no-op when a == NULL). When a->target
  * is NULL and kind is given, the target is "<kind>:<id>". */
 int store__audit(struct store_conn *sc, const struct store_audit *a, int64_t now, const char *kind, int64_t id);

@@ -720,3 +720,76 @@ int store_payment_from_balance(struct store *st, struct hub_payment *p, const st
         *out = a.res;
     return 0;
 }
+
+/* ---- recording a provider's payment as it is (store_payment_record) ---- */
+
+struct pay_arg {
+    struct hub_payment *p;
+    const char *raw;
+    int64_t now;
+    struct hub_payment *existing;
+};
+
+static int pay_body(struct store_conn *sc, void *arg)
+{
+    struct pay_arg *a = arg;
+    struct hub_payment *p = a->p;
+    struct store_val v[] = {SV_IN(p->user_id),        SV_T(p->provider), SV_T(p->external_id),
+                            SV_I(p->amount_minor),    SV_T(p->currency), SV_T(hub_pay_status_name(p->status)),
+                            SV_T(p->idempotency_key), SV_TN(a->raw),     SV_I(a->now)};
+    struct store_res r;
+    TRY(store__exec(sc,
+                    "INSERT INTO payments (user_id, provider, external_id, amount_minor, currency, status,"
+                    " idempotency_key, raw, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)"
+                    " RETURNING id",
+                    v, 9, &r));
+    p->id = r.nrows == 1 ? store__cell_i64(&r, 0, 0) : 0;
+    p->created_at = a->now;
+    store__res_free(&r);
+    return 0;
+}
+
+static int pay_find_body(struct store_conn *sc, void *arg)
+{
+    struct pay_arg *a = arg;
+    struct store_val v[] = {SV_T(a->p->idempotency_key), SV_T(a->p->provider), SV_T(a->p->external_id)};
+    struct store_res r;
+    TRY(store__exec(sc,
+                    "SELECT id, user_id, provider, external_id, idempotency_key, amount_minor, currency, status,"
+                    " created_at FROM payments WHERE idempotency_key = $1 OR (provider = $2 AND external_id = $3)"
+                    " ORDER BY id LIMIT 1",
+                    v, 3, &r));
+    int rc = ERR_NOT_FOUND;
+    if (r.nrows == 1) {
+        struct hub_payment *e = a->existing;
+        char status[16];
+        memset(e, 0, sizeof *e);
+        e->id = store__cell_i64(&r, 0, 0);
+        e->user_id = store__cell_i64(&r, 0, 1);
+        store__cell_str(&r, 0, 2, e->provider, sizeof e->provider);
+        store__cell_str(&r, 0, 3, e->external_id, sizeof e->external_id);
+        store__cell_str(&r, 0, 4, e->idempotency_key, sizeof e->idempotency_key);
+        e->amount_minor = store__cell_i64(&r, 0, 5);
+        store__cell_str(&r, 0, 6, e->currency, sizeof e->currency);
+        store__cell_str(&r, 0, 7, status, sizeof status);
+        int s = hub_pay_status_parse(status);
+        e->status = s < 0 ? HUB_PAY_PENDING : (enum hub_pay_status)s;
+        e->created_at = store__cell_i64(&r, 0, 8);
+        rc = 0;
+    }
+    store__res_free(&r);
+    return rc;
+}
+
+int store_payment_record(struct store *st, struct hub_payment *p, const char *raw, int64_t now,
+                         struct hub_payment *existing)
+{
+    struct hub_payment tmp;
+    struct pay_arg a = {.p = p, .raw = raw, .now = now, .existing = existing ? existing : &tmp};
+    int rc = store__tx(st, pay_body, &a);
+    if (rc != ERR_EXISTS)
+        return rc;
+    /* The failed insert aborted its transaction; look the first copy up in a new one. */
+    int frc = store__ro(st, pay_find_body, &a);
+    return frc < 0 && frc != ERR_NOT_FOUND ? frc : ERR_EXISTS;
+}

@@ -53,14 +53,6 @@ static int sub_query(struct store_conn *sc, const char *sql, const struct store_
     return rc;
 }
 
-/* Marks the user changed for node sync. */
-static int touch_user(struct store_conn *sc, int64_t user_id)
-{
-    int64_t rev;
-    TRY(store__bump_revision(sc, &rev));
-    struct store_val p[] = {SV_I(rev), SV_I(user_id)};
-    return store__exec(sc, "UPDATE users SET revision = $1 WHERE id = $2", p, 2, NULL);
-}
 
 static int save_sub(struct store_conn *sc, const struct hub_sub *s, int64_t now)
 {
@@ -152,7 +144,7 @@ static int grant_body(struct store_conn *sc, void *arg)
     }
     s->id = store__cell_i64(&r, 0, 0);
     store__res_free(&r);
-    TRY(touch_user(sc, a->user_id));
+    TRY(store__user_touch(sc, a->user_id));
     return store__audit(sc, a->audit, a->now, "subscription", s->id);
 }
 
@@ -178,7 +170,7 @@ static int extend_body(struct store_conn *sc, void *arg)
     TRY(load_sub(sc, a->sub_id, &a->out));
     TRY(hub_sub_extend(&a->out, a->days, a->now));
     TRY(save_sub(sc, &a->out, a->now));
-    TRY(touch_user(sc, a->out.user_id));
+    TRY(store__user_touch(sc, a->out.user_id));
     return store__audit(sc, a->audit, a->now, "subscription", a->sub_id);
 }
 
@@ -200,7 +192,7 @@ static int revoke_body(struct store_conn *sc, void *arg)
         return ERR_BAD_STATE;
     a->out.state = HUB_SUB_REVOKED;
     TRY(save_sub(sc, &a->out, a->now));
-    TRY(touch_user(sc, a->out.user_id));
+    TRY(store__user_touch(sc, a->out.user_id));
     return store__audit(sc, a->audit, a->now, "subscription", a->sub_id);
 }
 

@@ -1,0 +1,71 @@
+/* /api/v1/subscriptions: grant, read, extend, revoke. */
+#include <stdio.h>
+
+#include "core/err.h"
+#include "hub/api/api_int.h"
+
+void api__subs_grant(struct api_call *c)
+{
+    int64_t user_id, plan_id;
+    struct api_verr e;
+    if (api_parse_grant(c->req->body, c->req->body_len, &user_id, &plan_id, &e) < 0) {
+        api__verr(c, &e);
+        return;
+    }
+    char det[96];
+    snprintf(det, sizeof det, "{\"user_id\":%lld,\"plan_id\":%lld}", (long long)user_id, (long long)plan_id);
+    struct store_audit a = api__audit(c, "subscription.grant", det);
+    struct hub_sub s;
+    int rc = store_sub_grant(c->ctx->st, user_id, plan_id, c->now, &s, &a);
+    if (rc < 0) {
+        api__store_error(c, rc,
+                         rc == ERR_EXISTS      ? "subscription (the user has a current one; extend it)"
+                         : rc == ERR_BAD_STATE ? "plan (disabled)"
+                                               : "user or plan");
+        return;
+    }
+    api__json(c, 201, api__sub_json(&s));
+}
+
+void api__subs_get(struct api_call *c)
+{
+    struct hub_sub s;
+    int rc = store_sub_get(c->ctx->st, c->id, &s);
+    if (rc < 0) {
+        api__store_error(c, rc, "subscription");
+        return;
+    }
+    api__json(c, 200, api__sub_json(&s));
+}
+
+void api__subs_extend(struct api_call *c)
+{
+    int64_t days;
+    struct api_verr e;
+    if (api_parse_extend(c->req->body, c->req->body_len, &days, &e) < 0) {
+        api__verr(c, &e);
+        return;
+    }
+    char det[48];
+    snprintf(det, sizeof det, "{\"days\":%lld}", (long long)days);
+    struct store_audit a = api__audit(c, "subscription.extend", det);
+    struct hub_sub s;
+    int rc = store_sub_extend(c->ctx->st, c->id, days, c->now, &s, &a);
+    if (rc < 0) {
+        api__store_error(c, rc, "subscription");
+        return;
+    }
+    api__json(c, 200, api__sub_json(&s));
+}
+
+void api__subs_revoke(struct api_call *c)
+{
+    struct store_audit a = api__audit(c, "subscription.revoke", NULL);
+    struct hub_sub s;
+    int rc = store_sub_revoke(c->ctx->st, c->id, c->now, &s, &a);
+    if (rc < 0) {
+        api__store_error(c, rc, "subscription");
+        return;
+    }
+    api__json(c, 200, api__sub_json(&s));
+}

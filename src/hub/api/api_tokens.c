@@ -1,0 +1,106 @@
+/* API tokens: hashing and issuing, and /api/v1/tokens (create, list, revoke). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/enc.h"
+#include "core/err.h"
+#include "core/secure.h"
+#include "crypto/crypto.h"
+#include "hub/api/api_int.h"
+#include "hub/domain/rules.h"
+
+int api_token_hash(const char *token, size_t len, char out[static 65])
+{
+    uint8_t h[32];
+    TRY(crypto_hash(CRYPTO_SHA256, token, len, h));
+    hex_encode(out, h, 32);
+    return 0;
+}
+
+int api__random(void *out, size_t n)
+{
+    return crypto_random(out, n);
+}
+
+int api_token_create(struct store *st, const char *name, enum hub_role role, int64_t now,
+                     char out[static HUB_TOKEN_MAX + 1])
+{
+    return api_token_create_id(st, name, role, now, out, NULL);
+}
+
+int api_token_create_id(struct store *st, const char *name, enum hub_role role, int64_t now,
+                        char out[static HUB_TOKEN_MAX + 1], int64_t *id)
+{
+    uint8_t rnd[HUB_API_TOKEN_RAND];
+    char hash[65];
+    TRY(crypto_random(rnd, sizeof rnd));
+    hub_api_token_format(out, "va_", rnd);
+    secure_wipe(rnd, sizeof rnd);
+    TRY(api_token_hash(out, strlen(out), hash));
+    return store_token_add(st, name, hash, role, now, id);
+}
+
+void api__tokens_create(struct api_call *c)
+{
+    char name[HUB_NAME_MAX + 1];
+    enum hub_role role;
+    struct api_verr e;
+    if (api_parse_token(c->req->body, c->req->body_len, name, &role, &e) < 0) {
+        api__verr(c, &e);
+        return;
+    }
+    char tok[HUB_TOKEN_MAX + 1];
+    int64_t id = 0;
+    int rc = api_token_create_id(c->ctx->st, name, role, c->now, tok, &id);
+    if (rc < 0) {
+        api__store_error(c, rc, "token");
+        return;
+    }
+    char det[128];
+    snprintf(det, sizeof det, "{\"role\":\"%s\"}", hub_role_name(role));
+    char target[32];
+    snprintf(target, sizeof target, "token:%lld", (long long)id);
+    struct store_audit a = api__audit(c, "token.create", det);
+    a.target = target;
+    (void)store_audit_add(c->ctx->st, &a, c->now);
+    json_t *j = json_pack("{s:I,s:s,s:s,s:s}", "id", (json_int_t)id, "name", name, "role", hub_role_name(role), "token",
+                          tok); /* shown this once */
+    secure_wipe(tok, sizeof tok);
+    api__json(c, 201, j);
+}
+
+void api__tokens_list(struct api_call *c)
+{
+    struct store_token *list;
+    size_t n;
+    int rc = store_token_list(c->ctx->st, &list, &n);
+    if (rc < 0) {
+        api__store_error(c, rc, "tokens");
+        return;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, json_pack("{s:I,s:s,s:s,s:I,s:b}", "id", (json_int_t)list[i].id, "name",
+                                             list[i].name, "role", hub_role_name(list[i].role), "created_at",
+                                             (json_int_t)list[i].created_at, "revoked", list[i].revoked));
+    free(list);
+    api__json(c, 200, json_pack("{s:o}", "tokens", arr));
+}
+
+void api__tokens_revoke(struct api_call *c)
+{
+    if (c->id == c->token_id) {
+        api__error(c, 409, "invalid_state", "a token cannot revoke itself");
+        return;
+    }
+    struct store_audit a = api__audit(c, "token.revoke", NULL);
+    int rc = store_token_revoke(c->ctx->st, c->id, c->now, &a);
+    if (rc < 0) {
+        api__store_error(c, rc, "token");
+        return;
+    }
+    c->resp->status = 204;
+    c->resp->content_type = "application/json";
+    c->resp->body = strdup("");
+}
