@@ -10,13 +10,14 @@
 #include <time.h>
 
 #include "core/err.h"
+#include "core/redis_url.h"
 #include "core/log.h"
 #include "core/ratelimit.h"
 
-#define LIMITS_BUCKETS 1024u    /* power of two */
-#define LIMITS_HS_SLOTS 8u      /* per-IP handshake buckets kept per table bucket */
-#define LIMITS_MAX_IPS 256u     /* IPs tracked per user (beyond: admitted, not tracked) */
-#define LIMITS_REMOTE_MAX 64u   /* IPs kept from one Redis answer */
+#define LIMITS_BUCKETS 1024u      /* power of two */
+#define LIMITS_HS_SLOTS 8u        /* per-IP handshake buckets kept per table bucket */
+#define LIMITS_MAX_IPS 256u       /* IPs tracked per user (beyond: admitted, not tracked) */
+#define LIMITS_REMOTE_MAX 64u     /* IPs kept from one Redis answer */
 #define LIMITS_REMOTE_TTL_MS 5000 /* a Redis answer older than this is ignored (Redis down) */
 #define LIMITS_SYNC_TICK_MS 500
 #define LIMITS_SYNC_MAX_USERS 4096u /* users synced per tick */
@@ -69,9 +70,7 @@ struct node_limits {
     _Atomic uint64_t log_ms; /* last refusal logged (rate-limited logging) */
     /* Redis sync */
     char *redis_url;
-    char host[256], path[256], pass[256];
-    uint16_t port;
-    unsigned db;
+    struct redis_url url;
     uint32_t timeout_ms;
     pthread_t thread;
     bool has_thread;
@@ -140,90 +139,10 @@ const char *node_limit_kind_str(enum node_limit_kind kind)
     return (unsigned)kind < NODE_LIMIT__COUNT ? names[kind] : "unknown";
 }
 
-/* ---- Redis URL ---- */
-
-static int parse_url(const char *url, struct node_limits *l, char *err, size_t errlen)
-{
-    char tmp[600];
-    if (strlen(url) >= sizeof(tmp)) {
-        snprintf(err, errlen, "is too long");
-        return ERR_CONFIG;
-    }
-    if (strncmp(url, "unix:", 5) == 0) {
-        if (url[5] != '/' || strlen(url + 5) >= sizeof(l->path)) {
-            snprintf(err, errlen, "unix: needs an absolute socket path");
-            return ERR_CONFIG;
-        }
-        memcpy(l->path, url + 5, strlen(url + 5) + 1); /* length checked above */
-        return 0;
-    }
-    if (strncmp(url, "redis://", 8) != 0) {
-        snprintf(err, errlen, "must be redis://[:password@]host[:port][/db] or unix:/path");
-        return ERR_CONFIG;
-    }
-    snprintf(tmp, sizeof(tmp), "%s", url + 8);
-    char *hp = tmp;
-    char *at = strrchr(tmp, '@');
-    if (at) {
-        *at = '\0';
-        const char *pw = strchr(tmp, ':') ? strchr(tmp, ':') + 1 : tmp;
-        if (strlen(pw) >= sizeof(l->pass)) {
-            snprintf(err, errlen, "password is too long");
-            return ERR_CONFIG;
-        }
-        memcpy(l->pass, pw, strlen(pw) + 1); /* length checked above */
-        hp = at + 1;
-    }
-    char *slash = strchr(hp, '/');
-    l->db = 0;
-    if (slash) {
-        *slash = '\0';
-        char *end;
-        unsigned long db = strtoul(slash + 1, &end, 10);
-        if (slash[1] && (*end || db > 255)) {
-            snprintf(err, errlen, "bad database number");
-            return ERR_CONFIG;
-        }
-        l->db = (unsigned)db;
-    }
-    l->port = 6379;
-    char *colon = strrchr(hp, ':');
-    if (hp[0] == '[') {
-        char *rb = strchr(hp, ']');
-        if (rb == NULL) {
-            snprintf(err, errlen, "unclosed [");
-            return ERR_CONFIG;
-        }
-        *rb = '\0';
-        colon = rb[1] == ':' ? rb + 1 : NULL;
-        hp++;
-    }
-    if (colon && colon > hp) {
-        *colon = '\0';
-        char *end;
-        unsigned long port = strtoul(colon + 1, &end, 10);
-        if (*end || port == 0 || port > 65535) {
-            snprintf(err, errlen, "bad port");
-            return ERR_CONFIG;
-        }
-        l->port = (uint16_t)port;
-    }
-    if (*hp == '\0' || strlen(hp) >= sizeof(l->host)) {
-        snprintf(err, errlen, "needs a host");
-        return ERR_CONFIG;
-    }
-    memcpy(l->host, hp, strlen(hp) + 1); /* length checked above */
-    return 0;
-}
-
 int node_limits_redis_url_check(const char *url, char *err, size_t errlen)
 {
-    struct node_limits *tmp = calloc(1, sizeof(*tmp));
-    if (tmp == NULL)
-        return ERR_NOMEM;
-    int rc = parse_url(url, tmp, err, errlen);
-    free(tmp);
-    return rc;
+    struct redis_url u;
+    return redis_url_parse(url, &u, err, errlen);
 }
 
 /* ---- table ---- */
@@ -511,7 +430,9 @@ bool node_limits_handshake(struct node_limits *l, const struct sock_addr *ip, ui
 static redisContext *redis_connect(struct node_limits *l)
 {
     struct timeval tv = {l->timeout_ms / 1000, (long)(l->timeout_ms % 1000) * 1000};
-    redisContext *c = l->path[0] ? redisConnectUnixWithTimeout(l->path, tv) : redisConnectWithTimeout(l->host, l->port, tv);
+    const struct redis_url *u = &l->url;
+    redisContext *c =
+        u->path[0] ? redisConnectUnixWithTimeout(u->path, tv) : redisConnectWithTimeout(u->host, u->port, tv);
     if (c == NULL || c->err) {
         if (c)
             redisFree(c);
@@ -520,13 +441,13 @@ static redisContext *redis_connect(struct node_limits *l)
     redisSetTimeout(c, tv);
     redisReply *r = NULL;
     bool ok = true;
-    if (l->pass[0]) {
-        r = redisCommand(c, "AUTH %s", l->pass);
+    if (u->pass[0]) {
+        r = u->user[0] ? redisCommand(c, "AUTH %s %s", u->user, u->pass) : redisCommand(c, "AUTH %s", u->pass);
         ok = r && r->type != REDIS_REPLY_ERROR;
         freeReplyObject(r);
     }
-    if (ok && l->db) {
-        r = redisCommand(c, "SELECT %u", l->db);
+    if (ok && u->db) {
+        r = redisCommand(c, "SELECT %u", u->db);
         ok = r && r->type != REDIS_REPLY_ERROR;
         freeReplyObject(r);
     }
@@ -575,7 +496,7 @@ static size_t collect_jobs(struct node_limits *l, struct sync_job *jobs, size_t 
 
 static void store_remote(struct node_limits *l, const struct sync_job *j, redisReply *r, uint64_t now)
 {
-    uint8_t (*v)[16] = NULL;
+    uint8_t(*v)[16] = NULL;
     size_t n = 0;
     if (r->type == REDIS_REPLY_ARRAY && r->elements) {
         size_t cap = r->elements < LIMITS_REMOTE_MAX ? r->elements : LIMITS_REMOTE_MAX;
@@ -706,7 +627,7 @@ int node_limits_new(const struct node_limits_cfg *cfg, struct node_limits **out)
     l->timeout_ms = cfg->redis_timeout_ms ? cfg->redis_timeout_ms : 200;
     if (cfg->redis_url && *cfg->redis_url) {
         char err[128];
-        int rc = parse_url(cfg->redis_url, l, err, sizeof(err));
+        int rc = redis_url_parse(cfg->redis_url, &l->url, err, sizeof(err));
         l->redis_url = rc == 0 ? strdup(cfg->redis_url) : NULL;
         if (rc == 0 && l->redis_url == NULL)
             rc = ERR_NOMEM;

@@ -46,10 +46,15 @@ static void on_redis_down(void *arg)
 int hcache_open(const struct hcache_cfg *cfg, struct hcache **out, char *err, size_t errcap)
 {
     *out = NULL;
-    struct hcredis_url u;
+    struct redis_url u;
     bool shared = cfg->redis_url != NULL && cfg->redis_url[0] != '\0';
-    if (shared)
-        TRY(hcredis_url_parse(cfg->redis_url, &u, err, errcap));
+    if (shared) {
+        char why[128];
+        if (redis_url_parse(cfg->redis_url, &u, why, sizeof why) < 0) {
+            snprintf(err, errcap, "redis_url: %s", why);
+            return ERR_CONFIG;
+        }
+    }
     struct hcache *c = calloc(1, sizeof *c);
     if (c == NULL)
         return ERR_NOMEM;

@@ -4,7 +4,6 @@
 #include <hiredis/hiredis.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +19,7 @@
 #define LOG_EVERY_MS 10000
 
 struct hcredis {
-    struct hcredis_url u;
+    struct redis_url u;
     struct timeval tv;
     char gen_key[160];
     void (*on_down)(void *arg);
@@ -39,96 +38,6 @@ struct hcredis {
     _Atomic bool watch_stop, watching;
     _Atomic uint64_t watch_gen, watch_session;
 };
-
-__attribute__((format(printf, 3, 4))) static int ufail(char *err, size_t cap, const char *fmt, ...)
-{
-    if (cap > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, cap, fmt, ap);
-        va_end(ap);
-    }
-    return ERR_CONFIG;
-}
-
-static int copy_part(char *out, size_t cap, const char *s, size_t n)
-{
-    if (n >= cap)
-        return -1;
-    memcpy(out, s, n);
-    out[n] = '\0';
-    return 0;
-}
-
-int hcredis_url_parse(const char *url, struct hcredis_url *out, char *err, size_t errcap)
-{
-    memset(out, 0, sizeof *out);
-    out->port = 6379;
-    if (strncmp(url, "unix:", 5) == 0) {
-        const char *p = url + 5;
-        while (p[0] == '/' && p[1] == '/')
-            p++; /* unix:///path and unix:/path alike */
-        if (p[0] != '/' || copy_part(out->path, sizeof out->path, p, strlen(p)) < 0)
-            return ufail(err, errcap, "redis_url: unix: needs an absolute socket path");
-        return 0;
-    }
-    if (strncmp(url, "redis://", 8) != 0)
-        return ufail(err, errcap, "redis_url: must start with redis:// or unix:");
-    const char *p = url + 8;
-    const char *end = p + strcspn(p, "/");
-    const char *at = memchr(p, '@', (size_t)(end - p));
-    if (at != NULL) {
-        const char *colon = memchr(p, ':', (size_t)(at - p));
-        const char *pe = colon ? colon : at;
-        if (copy_part(out->user, sizeof out->user, p, (size_t)(pe - p)) < 0 ||
-            (colon && copy_part(out->pass, sizeof out->pass, colon + 1, (size_t)(at - colon - 1)) < 0))
-            return ufail(err, errcap, "redis_url: credentials too long");
-        if (colon == NULL) { /* redis://password@host: a bare word is the password */
-            memcpy(out->pass, out->user, sizeof out->pass < sizeof out->user ? sizeof out->pass : sizeof out->user);
-            out->user[0] = '\0';
-        }
-        p = at + 1;
-    }
-    const char *hend;
-    if (*p == '[') {
-        const char *rb = memchr(p, ']', (size_t)(end - p));
-        if (rb == NULL || copy_part(out->host, sizeof out->host, p + 1, (size_t)(rb - p - 1)) < 0)
-            return ufail(err, errcap, "redis_url: bad [IPv6] host");
-        hend = rb + 1;
-    } else {
-        hend = p + strcspn(p, ":/");
-        if (hend > end)
-            hend = end;
-        if (copy_part(out->host, sizeof out->host, p, (size_t)(hend - p)) < 0)
-            return ufail(err, errcap, "redis_url: host too long");
-    }
-    if (out->host[0] == '\0')
-        return ufail(err, errcap, "redis_url: host missing");
-    for (const char *h = out->host; *h; h++) {
-        char ch = *h;
-        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
-                  ch == '-' || ch == '_' || (ch == ':' && *p == '[');
-        if (!ok)
-            return ufail(err, errcap, "redis_url: bad character in host");
-    }
-    if (*hend == ':') {
-        char *e;
-        unsigned long v = strtoul(hend + 1, &e, 10);
-        if (e == hend + 1 || e != end || v == 0 || v > 65535)
-            return ufail(err, errcap, "redis_url: port must be 1..65535");
-        out->port = (uint16_t)v;
-    } else if (hend != end) {
-        return ufail(err, errcap, "redis_url: unexpected text after the host");
-    }
-    if (*end == '/' && end[1] != '\0') {
-        char *e;
-        unsigned long v = strtoul(end + 1, &e, 10);
-        if (*e != '\0' || v > 15)
-            return ufail(err, errcap, "redis_url: database must be 0..15");
-        out->db = (unsigned)v;
-    }
-    return 0;
-}
 
 static int64_t mono_ms(void)
 {
@@ -149,7 +58,7 @@ static void warn_limited(struct hcredis *r, const char *event, const char *why)
              LF_INT("retry_ms", atomic_load(&r->backoff_ms)));
 }
 
-int hcredis_new(const struct hcredis_url *u, unsigned timeout_ms, unsigned pool, const char *gen_key,
+int hcredis_new(const struct redis_url *u, unsigned timeout_ms, unsigned pool, const char *gen_key,
                 void (*on_down)(void *arg), void *arg, struct hcredis **out)
 {
     struct hcredis *r = calloc(1, sizeof *r);
@@ -420,8 +329,9 @@ int hcredis_hit(struct hcredis *r, const char *key, int64_t ttl_ms, uint64_t *co
     const char *a1[2] = {"INCR", key}, *a2[3] = {"PEXPIRE", key, ttl};
     size_t l1[2] = {4, strlen(key)}, l2[3] = {7, strlen(key), strlen(ttl)};
     redisReply *r1 = NULL, *r2 = NULL;
-    bool ok = redisAppendCommandArgv(ctx, 2, a1, l1) == REDIS_OK && redisAppendCommandArgv(ctx, 3, a2, l2) == REDIS_OK &&
-              redisGetReply(ctx, (void **)&r1) == REDIS_OK && redisGetReply(ctx, (void **)&r2) == REDIS_OK;
+    bool ok = redisAppendCommandArgv(ctx, 2, a1, l1) == REDIS_OK &&
+              redisAppendCommandArgv(ctx, 3, a2, l2) == REDIS_OK && redisGetReply(ctx, (void **)&r1) == REDIS_OK &&
+              redisGetReply(ctx, (void **)&r2) == REDIS_OK;
     release(r, ctx, ok);
     int rc = ERR_IO;
     if (ok && r1 != NULL && r1->type == REDIS_REPLY_INTEGER) {

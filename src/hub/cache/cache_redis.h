@@ -1,4 +1,4 @@
-/* Redis side of hub/cache: URL parsing, a small pool of hiredis connections with timeouts, the
+/* Redis side of hub/cache: a small pool of hiredis connections with timeouts, the
  * up/down state with backoff and rate-limited logging, and the few commands the cache needs.
  * Every command returns ERR_IO when Redis cannot answer (down, backing off, timeout, error
  * reply); the caller falls back. Keys passed in are full keys (prefix included). */
@@ -9,23 +9,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/redis_url.h"
+
 struct hcredis;
-
-struct hcredis_url {
-    char host[256]; /* "" with a unix socket */
-    uint16_t port;
-    char path[256]; /* unix socket path or "" */
-    char user[128], pass[256];
-    unsigned db;
-};
-
-/* Parses redis://[[user]:password@]host[:port][/db] (host may be [IPv6]) or unix:/path.
- * ERR_CONFIG with a reason. */
-int hcredis_url_parse(const char *url, struct hcredis_url *out, char *err, size_t errcap);
 
 /* on_down(arg) runs when Redis stops answering (after a run of good calls). gen_key is the full
  * name of the generation counter, bumped when Redis answers again after an outage. */
-int hcredis_new(const struct hcredis_url *u, unsigned timeout_ms, unsigned pool, const char *gen_key,
+int hcredis_new(const struct redis_url *u, unsigned timeout_ms, unsigned pool, const char *gen_key,
                 void (*on_down)(void *arg), void *arg, struct hcredis **out);
 void hcredis_free(struct hcredis *r);
 bool hcredis_up(const struct hcredis *r);
