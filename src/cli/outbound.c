@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/container.h"
 #include "core/enc.h"
 #include "core/err.h"
@@ -99,13 +100,6 @@ static int verify_cb(struct tls13_verify_certificate *self, struct tls13_conn *c
     return v->reality ? 0 : TLS13_ERR_SEND(TLS13_ALERT_BAD_CERTIFICATE);
 }
 
-static uint64_t unix_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 int outbound_open(struct outbound *t, const struct outbound_cfg *c, const struct vless_addr *dest)
 {
     return outbound_open_cmd(t, c, VLESS_CMD_TCP, dest);
@@ -125,7 +119,7 @@ int outbound_open_cmd(struct outbound *t, const struct outbound_cfg *c, enum vle
         return t->fd;
     struct reality_client_params p = {
         .server_name = c->sni,
-        .now_ms = unix_ms(),
+        .now_ms = clock_unix_ms(),
     };
     memcpy(p.server_public_key, c->pbk, 32);
     memcpy(p.short_id, c->sid, 8);

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/container.h"
 #include "core/err.h"
 
@@ -60,9 +61,7 @@ struct loop {
 
 uint64_t loop_clock_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return clock_mono_ms();
 }
 
 uint64_t loop_now(const struct loop *loop)

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/redis_url.h"
 #include "core/log.h"
@@ -80,20 +81,6 @@ struct node_limits {
     atomic_bool redis_up;
 };
 
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static uint64_t unix_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static uint32_t hash16(const uint8_t *p)
 {
     uint64_t h = 1469598103934665603ull;
@@ -149,7 +136,7 @@ int node_limits_redis_url_check(const char *url, char *err, size_t errlen)
 
 static void rate_init(struct limits_entry *e, pthread_mutex_t *mu, uint64_t bps)
 {
-    uint64_t now = mono_ms();
+    uint64_t now = clock_mono_ms();
     for (int d = 0; d < RELAY_DIR__COUNT; d++) {
         e->dir[d].mu = mu;
         /* a quarter second of burst keeps the average within a few percent over seconds */
@@ -369,7 +356,7 @@ static uint64_t rate_take_locked(void *arg, size_t n)
     struct limits_dir *d = arg;
     pthread_mutex_t *mu = d->mu;
     pthread_mutex_lock(mu);
-    int64_t wait = ratelimit_charge(&d->rl, n, (int64_t)mono_ms()); /* n == 0: the debt left */
+    int64_t wait = ratelimit_charge(&d->rl, n, (int64_t)clock_mono_ms()); /* n == 0: the debt left */
     pthread_mutex_unlock(mu);
     return wait > 0 ? (uint64_t)wait : 0;
 }
@@ -536,7 +523,7 @@ static bool sync_round(struct node_limits *l, redisContext *c, struct sync_job *
         redisAppendCommand(c, "PEXPIRE %s %llu", key, (unsigned long long)(2 * window_ms));
         redisAppendCommand(c, "ZRANGEBYSCORE %s %llu +inf", key, (unsigned long long)(unow - window_ms));
     }
-    uint64_t now = mono_ms();
+    uint64_t now = clock_mono_ms();
     for (size_t i = 0; i < n; i++) {
         for (size_t m = 0; m < jobs[i].n + 3; m++) {
             redisReply *r = NULL;
@@ -572,7 +559,7 @@ static void *sync_main(void *arg)
         pthread_mutex_unlock(&l->stop_mu);
         if (stop || jobs == NULL)
             break;
-        uint64_t now = mono_ms();
+        uint64_t now = clock_mono_ms();
         if (c == NULL && now >= backoff_until) {
             c = redis_connect(l);
             if (c == NULL)
@@ -587,7 +574,7 @@ static void *sync_main(void *arg)
         if (c == NULL)
             continue;
         uint64_t window_ms = (uint64_t)atomic_load(&l->window_sec) * 1000;
-        uint64_t unow = unix_ms();
+        uint64_t unow = clock_unix_ms();
         /* a wake-up between ticks serves only the admissions waiting for a set */
         bool full = now >= next_full;
         if (full)
@@ -596,7 +583,7 @@ static void *sync_main(void *arg)
         if (n && !sync_round(l, c, jobs, n, unow, window_ms)) {
             redisFree(c);
             c = NULL;
-            backoff_until = mono_ms() + 1000;
+            backoff_until = clock_mono_ms() + 1000;
         }
     }
     if (c)

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
 
@@ -40,13 +41,6 @@ struct api_guard {
     uint64_t n_deadline, n_evicted, n_refused; /* since the last log line */
     int64_t logged_ms;
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct api_conn_limits api_conn_limits_effective(const struct api_conn_limits *in)
 {
@@ -163,7 +157,7 @@ static void *watchdog_main(void *arg)
         }
         pthread_cond_timedwait(&g->cv, &g->mu, &ts);
         if (!g->stop)
-            tick(g, mono_ms());
+            tick(g, (int64_t)clock_mono_ms());
     }
     pthread_mutex_unlock(&g->mu);
     return NULL;
@@ -249,7 +243,7 @@ void api_guard_opened(struct api_guard *g, struct MHD_Connection *conn, void **s
         return;
     }
     c->in_request = true;
-    c->since_ms = mono_ms();
+    c->since_ms = (int64_t)clock_mono_ms();
     pthread_mutex_lock(&g->mu);
     c->next = &g->head;
     c->prev = g->head.prev;
@@ -284,7 +278,7 @@ void api_guard_request_finished(struct api_guard *g, struct MHD_Connection *conn
         return;
     pthread_mutex_lock(&g->mu);
     c->in_request = true;
-    c->since_ms = mono_ms();
+    c->since_ms = (int64_t)clock_mono_ms();
     pthread_mutex_unlock(&g->mu);
 }
 

@@ -6,6 +6,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "ctl/sync.h"
@@ -61,13 +62,6 @@ static int64_t now_of(const struct api_ctx *ctx)
     return ctx->cfg.clock ? ctx->cfg.clock(ctx->cfg.clock_arg) : (int64_t)time(NULL);
 }
 
-static double mono_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void dispatch(struct api_ctx *ctx, const struct api_req *req, struct api_resp *resp, const char **route);
 
 /* One limit check; false (and a 429 answer) when key is over its budget. */
@@ -119,9 +113,9 @@ static bool rate_ok(struct api_call *c)
 void api_dispatch(struct api_ctx *ctx, const struct api_req *req, struct api_resp *resp)
 {
     const char *route = "unmatched";
-    double t0 = mono_seconds();
+    uint64_t t0 = clock_mono_ns();
     dispatch(ctx, req, resp, &route);
-    double dt = mono_seconds() - t0;
+    double dt = (double)(clock_mono_ns() - t0) / 1e9;
     api__metrics_request(ctx, route, req->method, resp->status, dt);
     /* The route pattern, never the path: /sub paths carry the user's secret token. */
     log_debug("api", 0, "request", LF_STR("method", req->method), LF_STR("route", route),
@@ -207,8 +201,7 @@ static void dispatch(struct api_ctx *ctx, const struct api_req *req, struct api_
     if (resp->body == NULL && resp->status == 0)
         api__error(&c, 500, "internal", "no answer");
     /* Every admin change may show in subscriptions: all hubs drop their cached answers. */
-    if (hit->auth == API_AUTH_ADMIN && strcmp(hit->method, "GET") != 0 && resp->status < 400 &&
-        ctx->cfg.cache != NULL)
+    if (hit->auth == API_AUTH_ADMIN && strcmp(hit->method, "GET") != 0 && resp->status < 400 && ctx->cfg.cache != NULL)
         hcache_gen_bump(ctx->cfg.cache);
 }
 

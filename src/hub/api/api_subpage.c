@@ -5,6 +5,7 @@
 #include <time.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "hub/api/api_int.h"
 #include "hub/cache/cache.h"
@@ -58,13 +59,6 @@ static bool hwid_valid(const char *s)
     return true;
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void api__nodes_invalidate(struct api_ctx *ctx)
 {
     pthread_mutex_lock(&ctx->node_mu);
@@ -78,7 +72,7 @@ static int usable_nodes(struct api_ctx *ctx, uint64_t gen, struct hub_node **out
 {
     *out = NULL;
     *n = 0;
-    int64_t now = mono_ms();
+    int64_t now = (int64_t)clock_mono_ms();
     pthread_mutex_lock(&ctx->node_mu);
     /* A new cache generation (any hub changed something) reloads the list at once. */
     if (now >= ctx->nodes_until_ms || gen != ctx->nodes_gen) {
@@ -135,9 +129,9 @@ void api__sub_page(struct api_call *c)
     bool cacheable = hc != NULL;
     if (hc != NULL) {
         char th[65];
-        enum sub_format f = sp.format != SUB_FMT_AUTO ? sp.format
-                                                      : sub_detect_format(c->req->user_agent, c->req->accept,
-                                                                          cfg->xray_json);
+        enum sub_format f = sp.format != SUB_FMT_AUTO
+                                ? sp.format
+                                : sub_detect_format(c->req->user_agent, c->req->accept, cfg->xray_json);
         char *val = NULL;
         size_t len = 0;
         if (api_token_hash(token, sp.token_len, th) == 0) {

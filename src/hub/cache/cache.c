@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "hub/cache/cache_mem.h"
@@ -31,9 +32,7 @@ static int64_t now_ms(const struct hcache *c)
 {
     if (c->clock)
         return c->clock(c->clock_arg);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)clock_unix_ms();
 }
 
 /* Entries kept locally while Redis was reachable may be stale by the time it is not. */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
 
@@ -39,17 +40,10 @@ struct hcredis {
     _Atomic uint64_t watch_gen, watch_session;
 };
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* At most one warning per LOG_EVERY_MS; the rest are counted and reported with the next one. */
 static void warn_limited(struct hcredis *r, const char *event, const char *why)
 {
-    int64_t now = mono_ms(), last = atomic_load(&r->last_log_ms);
+    int64_t now = (int64_t)clock_mono_ms(), last = atomic_load(&r->last_log_ms);
     if (now - last < LOG_EVERY_MS || !atomic_compare_exchange_strong(&r->last_log_ms, &last, now)) {
         atomic_fetch_add(&r->suppressed, 1);
         return;
@@ -101,7 +95,7 @@ bool hcredis_up(const struct hcredis *r)
 static void mark_down(struct hcredis *r, const char *why)
 {
     int64_t b = atomic_load(&r->backoff_ms);
-    atomic_store(&r->retry_at_ms, mono_ms() + b);
+    atomic_store(&r->retry_at_ms, (int64_t)clock_mono_ms() + b);
     atomic_store(&r->backoff_ms, b * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : b * 2);
     /* Pooled connections are as dead as this one (a restarted server dropped them all). */
     pthread_mutex_lock(&r->mu);
@@ -160,7 +154,7 @@ static redisContext *dial(struct hcredis *r)
 /* A pooled or new connection; NULL while backing off or when none can be made. */
 static redisContext *acquire(struct hcredis *r)
 {
-    if (atomic_load(&r->down) && mono_ms() < atomic_load(&r->retry_at_ms))
+    if (atomic_load(&r->down) && (int64_t)clock_mono_ms() < atomic_load(&r->retry_at_ms))
         return NULL;
     pthread_mutex_lock(&r->mu);
     if (r->n_idle > 0) {
@@ -432,7 +426,7 @@ static bool drain(struct hcredis *r, redisContext *ctx, int64_t *last_rx)
         if (rp == NULL)
             return true;
         redisReply *m = rp;
-        *last_rx = mono_ms();
+        *last_rx = (int64_t)clock_mono_ms();
         if (m->type == REDIS_REPLY_ARRAY && m->elements == 3 && m->element[0]->type == REDIS_REPLY_STRING &&
             strcmp(m->element[0]->str, "message") == 0 && m->element[2]->type == REDIS_REPLY_STRING) {
             raise_gen(r, strtoull(m->element[2]->str, NULL, 10));
@@ -458,7 +452,7 @@ static void watch_session(struct hcredis *r, redisContext *ctx)
     atomic_store(&r->watch_gen, val ? strtoull(val, NULL, 10) : 0);
     free(val);
     atomic_store(&r->watching, true);
-    int64_t last_rx = mono_ms(), last_ping = last_rx;
+    int64_t last_rx = (int64_t)clock_mono_ms(), last_ping = last_rx;
     while (!atomic_load(&r->watch_stop)) {
         if (!drain(r, ctx, &last_rx))
             break;
@@ -468,7 +462,7 @@ static void watch_session(struct hcredis *r, redisContext *ctx)
             break;
         if (n > 0 && redisBufferRead(ctx) != REDIS_OK)
             break;
-        int64_t now = mono_ms();
+        int64_t now = (int64_t)clock_mono_ms();
         if (now - last_ping >= 1000) { /* a silent peer is found by unanswered pings */
             int done = 0;
             if (redisAppendCommand(ctx, "PING") != REDIS_OK)
@@ -491,7 +485,7 @@ static void *watch_run(void *arg)
     struct hcredis *r = arg;
     while (!atomic_load(&r->watch_stop)) {
         redisContext *ctx = NULL;
-        if (!atomic_load(&r->down) || mono_ms() >= atomic_load(&r->retry_at_ms))
+        if (!atomic_load(&r->down) || (int64_t)clock_mono_ms() >= atomic_load(&r->retry_at_ms))
             ctx = dial(r);
         if (ctx != NULL) {
             watch_session(r, ctx);
