@@ -25,17 +25,17 @@
 #define HTTPC_HEADERS_MAX 64 /* response headers kept; more are dropped */
 
 struct httpc_req {
-    const char *method;              /* NULL: POST when body != NULL, else GET */
-    const char *url;                 /* http:// or https:// */
-    const char *const *headers;      /* "Name: value" lines, NULL-terminated; may be NULL */
-    const void *body;                /* may be NULL */
+    const char *method;         /* NULL: POST when body != NULL, else GET */
+    const char *url;            /* http:// or https:// */
+    const char *const *headers; /* "Name: value" lines, NULL-terminated; may be NULL */
+    const void *body;           /* may be NULL */
     size_t body_len;
-    const char *content_type;        /* of the body, e.g. "application/json"; NULL: none sent */
-    unsigned timeout_ms;             /* whole request; 0 -> HTTPC_TIMEOUT_MS_DEFAULT */
-    unsigned connect_timeout_ms;     /* 0 -> HTTPC_CONNECT_TIMEOUT_MS_DEFAULT */
-    size_t max_response;             /* body bytes; 0 -> HTTPC_MAX_RESPONSE_DEFAULT */
-    const char *ca_file;             /* PEM bundle to trust instead of the system's; may be NULL */
-    const char *user_agent;          /* NULL: "veil/<version>" */
+    const char *content_type;    /* of the body, e.g. "application/json"; NULL: none sent */
+    unsigned timeout_ms;         /* whole request; 0 -> HTTPC_TIMEOUT_MS_DEFAULT */
+    unsigned connect_timeout_ms; /* 0 -> HTTPC_CONNECT_TIMEOUT_MS_DEFAULT */
+    size_t max_response;         /* body bytes; 0 -> HTTPC_MAX_RESPONSE_DEFAULT */
+    const char *ca_file;         /* PEM bundle to trust instead of the system's; may be NULL */
+    const char *user_agent;      /* NULL: "veil/<version>" */
     /* Polled while the request runs (at least once a second): true aborts it with ERR_CLOSED,
      * so a stopping service need not wait out a long poll. May be NULL. */
     bool (*cancel)(void *arg);

@@ -40,8 +40,8 @@ struct hub_env {
     json_t *doc;               /* the whole configuration document: module sections (hub_env_section) */
     const char *cfg_path;
     struct store *st;
-    struct hcache *cache;      /* NULL until the cache service started */
-    struct api_server *api;    /* NULL until the api service started */
+    struct hcache *cache;         /* NULL until the cache service started */
+    struct api_server *api;       /* NULL until the api service started */
     void *state[HUB_MODULES_MAX]; /* per-module service state, by position in hub_modules_all */
     bool started[HUB_MODULES_MAX];
 };

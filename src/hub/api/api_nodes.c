@@ -210,4 +210,3 @@ void api__nodes_delete(struct api_call *c)
     c->resp->content_type = "application/json";
     c->resp->body = strdup("");
 }
-

@@ -97,4 +97,3 @@ void api__plans_delete(struct api_call *c)
     c->resp->content_type = "application/json";
     c->resp->body = strdup("");
 }
-

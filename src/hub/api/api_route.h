@@ -43,11 +43,11 @@ const struct api_route *api__route_find(const char *method, const char *path, in
 const char *api_call_header(const struct api_call *c, const char *name); /* any header, NULL if absent */
 const char *api_call_query(const struct api_call *c, const char *key);   /* decoded query value or NULL */
 const void *api_call_body(const struct api_call *c, size_t *len);        /* raw bytes (+ a NUL after them) */
-const char *api_call_ip(const struct api_call *c);                        /* client address ("" unknown) */
+const char *api_call_ip(const struct api_call *c);                       /* client address ("" unknown) */
 const char *api_call_path(const struct api_call *c);
 const char *api_call_actor(const struct api_call *c); /* "token:12" for audit rows; "" on public routes */
-int64_t api_call_id(const struct api_call *c);                             /* the {id} segment */
-int64_t api_call_now(const struct api_call *c);                            /* UTC seconds (tests inject) */
+int64_t api_call_id(const struct api_call *c);        /* the {id} segment */
+int64_t api_call_now(const struct api_call *c);       /* UTC seconds (tests inject) */
 struct store *api_call_store(const struct api_call *c);
 struct hcache *api_call_cache(const struct api_call *c); /* may be NULL */
 

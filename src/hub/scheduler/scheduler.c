@@ -118,8 +118,8 @@ static int run_jobs(struct sched_pass *pass, bool held)
     return first;
 }
 
-int sched_tick_cached(struct store *st, struct hcache *cache, const char *holder, unsigned interval,
-                      int64_t node_stale, int64_t now, bool *ran, const char **via)
+int sched_tick_cached(struct store *st, struct hcache *cache, const char *holder, unsigned interval, int64_t node_stale,
+                      int64_t now, bool *ran, const char **via)
 {
     hub_modules_register(); /* the jobs of every module, also when a test drives the ticks */
     bool held = false;
@@ -151,8 +151,8 @@ static void *run(void *arg)
         pthread_mutex_unlock(&s->mu);
         bool ran;
         const char *via = NULL;
-        int rc = sched_tick_cached(s->st, s->cache, s->holder, s->interval, s->node_stale, (int64_t)time(NULL), &ran,
-                                   &via);
+        int rc =
+            sched_tick_cached(s->st, s->cache, s->holder, s->interval, s->node_stale, (int64_t)time(NULL), &ran, &via);
         if (rc < 0)
             log_warn("sched", 0, "pass_failed", LF_STR("err", err_str(rc)));
         else if (via != s->held_via)

@@ -45,8 +45,8 @@ int sched_tick(struct store *st, const char *holder, unsigned interval, int64_t 
 /* The same with the lock in Redis when cache has it (hcache_lock: SET NX PX, renewed by its
  * holder), else, or while Redis does not answer, the database lease. A pass whose jobs changed
  * anything starts a new cache generation. cache may be NULL. *via is "redis" or "database". */
-int sched_tick_cached(struct store *st, struct hcache *cache, const char *holder, unsigned interval,
-                      int64_t node_stale, int64_t now, bool *ran, const char **via);
+int sched_tick_cached(struct store *st, struct hcache *cache, const char *holder, unsigned interval, int64_t node_stale,
+                      int64_t now, bool *ran, const char **via);
 
 /* Starts a thread that calls sched_tick every interval seconds. NULL on failure. */
 struct sched *sched_start(struct store *st, unsigned interval, int64_t node_stale);

@@ -25,10 +25,10 @@ struct server {
     int lfd;
     uint16_t port;
     pthread_t th;
-    const char *reply;   /* sent after the request was read; NULL: never answer */
+    const char *reply; /* sent after the request was read; NULL: never answer */
     size_t reply_len;
-    size_t big;          /* > 0: answer 200 with this many body bytes instead */
-    char request[8192];  /* what the last client sent */
+    size_t big;         /* > 0: answer 200 with this many body bytes instead */
+    char request[8192]; /* what the last client sent */
     size_t request_len;
 };
 
@@ -73,8 +73,8 @@ static void *serve_one(void *arg)
     read_request(s, fd);
     if (s->big > 0) {
         char head[128];
-        int k = snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
-                         s->big);
+        int k =
+            snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", s->big);
         send(fd, head, (size_t)k, MSG_NOSIGNAL);
         char chunk[4096];
         memset(chunk, 'x', sizeof chunk);

@@ -65,9 +65,15 @@ static int64_t add_user(struct fixture *f, bool enabled)
 
 static void add_sub(struct fixture *f, const struct hub_sub *s)
 {
-    struct store_val p[] = {SV_I(s->user_id),   SV_I(f->plan_id),  SV_I(s->starts_at),
-                            SV_I(s->ends_at),   SV_I(s->used_up),  SV_I(s->used_down),
-                            SV_T(hub_sub_state_name(s->state)), SV_I(s->quota_bytes), SV_I(s->device_limit)};
+    struct store_val p[] = {SV_I(s->user_id),
+                            SV_I(f->plan_id),
+                            SV_I(s->starts_at),
+                            SV_I(s->ends_at),
+                            SV_I(s->used_up),
+                            SV_I(s->used_down),
+                            SV_T(hub_sub_state_name(s->state)),
+                            SV_I(s->quota_bytes),
+                            SV_I(s->device_limit)};
     exec(f->st,
          "INSERT INTO subscriptions (user_id, plan_id, starts_at, ends_at, used_up, used_down, state,"
          " last_reset_at, quota_bytes, device_limit, reset_strategy, created_at, updated_at)"
@@ -147,12 +153,12 @@ static void run_matrix(const char *url, size_t pool)
      * ending last among those. */
     struct hub_user u = {.enabled = true};
     u.id = add_user(&f, true);
-    struct hub_sub old = {.user_id = u.id, .state = HUB_SUB_EXPIRED, .starts_at = NOW - 900, .ends_at = NOW - 1,
-                          .device_limit = 1};
-    struct hub_sub cur = {.user_id = u.id, .state = HUB_SUB_ACTIVE, .starts_at = NOW - 1, .ends_at = NOW + 50,
-                          .device_limit = 2};
-    struct hub_sub later = {.user_id = u.id, .state = HUB_SUB_ACTIVE, .starts_at = NOW + 50, .ends_at = NOW + 500,
-                            .device_limit = 5};
+    struct hub_sub old = {
+        .user_id = u.id, .state = HUB_SUB_EXPIRED, .starts_at = NOW - 900, .ends_at = NOW - 1, .device_limit = 1};
+    struct hub_sub cur = {
+        .user_id = u.id, .state = HUB_SUB_ACTIVE, .starts_at = NOW - 1, .ends_at = NOW + 50, .device_limit = 2};
+    struct hub_sub later = {
+        .user_id = u.id, .state = HUB_SUB_ACTIVE, .starts_at = NOW + 50, .ends_at = NOW + 500, .device_limit = 5};
     add_sub(&f, &old);
     add_sub(&f, &cur);
     add_sub(&f, &later);
@@ -204,8 +210,8 @@ static void test_reasons(void **state)
     for (int64_t q = 0; q < 6; q++)
         for (int64_t up = 0; up < 8; up++)
             for (int64_t down = 0; down < 8; down++) {
-                struct hub_sub t = {.state = HUB_SUB_ACTIVE, .ends_at = NOW + 1, .quota_bytes = q, .used_up = up,
-                                    .used_down = down};
+                struct hub_sub t = {
+                    .state = HUB_SUB_ACTIVE, .ends_at = NOW + 1, .quota_bytes = q, .used_up = up, .used_down = down};
                 assert_int_equal(hub_quota_reached((uint64_t)up, (uint64_t)down, (uint64_t)q),
                                  hub_sub_evaluate(&t, NOW) == HUB_SUB_LIMITED);
             }
@@ -233,7 +239,9 @@ static void test_sub_page_follows_rule(void **state)
     api_ctx_init(&ctx, f.st, &cfg);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int64_t uid = add_user(&f, true);
-        struct hub_sub s = {.user_id = uid, .state = HUB_SUB_ACTIVE, .starts_at = time(NULL) + cases[i].start,
+        struct hub_sub s = {.user_id = uid,
+                            .state = HUB_SUB_ACTIVE,
+                            .starts_at = time(NULL) + cases[i].start,
                             .ends_at = time(NULL) + cases[i].end};
         add_sub(&f, &s);
         char path[96];

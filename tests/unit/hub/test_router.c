@@ -76,11 +76,11 @@ static int setup(void **state)
     hub_modules_register(); /* the api module's routes first, as in the daemon */
     if (!added) {           /* single-threaded here: no request is being routed yet */
         api_route_add_ex(&(struct api_route){.method = "POST",
-                                              .pattern = "/test/hook",
-                                              .auth = API_AUTH_NONE,
-                                              .handler = on_echo,
-                                              .body_max = 64,
-                                              .flags = API_ROUTE_ANY_BODY});
+                                             .pattern = "/test/hook",
+                                             .auth = API_AUTH_NONE,
+                                             .handler = on_echo,
+                                             .body_max = 64,
+                                             .flags = API_ROUTE_ANY_BODY});
         api_route_add("GET", "/test/qr.png", API_AUTH_NONE, on_png);
         api_route_add("GET", "/test/items/{id}", API_AUTH_NONE, on_item);
         api_route_add("GET", "/test/items/special", API_AUTH_NONE, on_special);
@@ -229,8 +229,7 @@ static void test_most_literal_wins(void **state)
 static void test_json_media_type(void **state)
 {
     struct env *e = *state;
-    static const char *const refused[] = {"application/x-www-form-urlencoded", "text/plain", "application/jsonx",
-                                          NULL};
+    static const char *const refused[] = {"application/x-www-form-urlencoded", "text/plain", "application/jsonx", NULL};
     struct answer a;
     char req[512];
     for (size_t i = 0; i <= sizeof refused / sizeof refused[0] - 1; i++) {
