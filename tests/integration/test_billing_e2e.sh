@@ -82,7 +82,10 @@ JSON
     r=$(call POST /api/v1/plans '{"name":"Month","duration_days":30,"prices":{"RUB":29900,"XTR":250}}')
     [[ $r == 201* ]] || fail "plan: $r"
     PLAN_ID=$(jget "${r#* }" "['id']")
-    r=$(call POST /api/v1/users '{"username":"buyer","language":"ru","currency":"RUB"}')
+    r=$(call POST /api/v1/users '{"username":"referrer","language":"ru","currency":"RUB"}')
+    [[ $r == 201* ]] || fail "referrer: $r"
+    REF_ID=$(jget "${r#* }" "['id']")
+    r=$(call POST /api/v1/users "{\"username\":\"buyer\",\"language\":\"ru\",\"currency\":\"RUB\",\"referrer_id\":$REF_ID}")
     [[ $r == 201* ]] || fail "user: $r"
     USER_ID=$(jget "${r#* }" "['id']")
     r=$(call POST /api/v1/invoices "{\"user_id\":$USER_ID,\"plan_id\":$PLAN_ID,\"provider\":\"paypal\"}")
@@ -162,8 +165,27 @@ JSON
     [[ $(sub_span) == "$expect" ]] || fail "$label after reconciliation: $(sub_span) days, want $expect"
     ok "$label lost and refused webhooks settled once by reconciliation"
 
+    # A percent promo, once per customer; the referrer earned 10% of every payment.
+    r=$(call POST /api/v1/promo-codes '{"code":"SPRING10","kind":"percent","value":10,"max_uses":100}')
+    [[ $r == 201* ]] || fail "promo: $r"
+    r=$(call POST /api/v1/invoices "{\"user_id\":$USER_ID,\"plan_id\":$PLAN_ID,\"provider\":\"cryptobot\",\"promo_code\":\"SPRING10\"}")
+    [[ $r == 201* && $(jget "${r#* }" "['amount_minor']") == 26910 ]] || fail "promo invoice: $r"
+    ans=$(control cb /_control/pay "{\"invoice_id\":$(jget "${r#* }" "['external_id']"),\"times\":2}")
+    deliveries_all "$ans" 200 || fail "promo payment deliveries: $ans"
+    r=$(call POST /api/v1/invoices "{\"user_id\":$USER_ID,\"plan_id\":$PLAN_ID,\"provider\":\"cryptobot\",\"promo_code\":\"SPRING10\"}")
+    [[ $r == 422* ]] || fail "promo used twice: $r"
+    expect=$((expect + PLAN_DAYS))
+    [[ $(sub_span) == "$expect" ]] || fail "$label after the promo payment: $(sub_span) days, want $expect"
+    r=$(call GET "/api/v1/users/$REF_ID/ledger")
+    [[ $(jget "${r#* }" "['balance_minor']") == $((5 * 2990 + 2691)) ]] || fail "referral ledger: $r"
+    r=$(call GET "/api/v1/stats/revenue")
+    [[ $(jget "${r#* }" "['by_currency'][0]['revenue_minor']") == $((5 * 29900 + 26910)) ]] || fail "revenue: $r"
+    [[ $(jget "${r#* }" "['by_currency'][0]['referral_commission_minor']") == $((5 * 2990 + 2691)) ]] ||
+        fail "revenue referral payouts: $r"
+    ok "$label promo code, referral commission, revenue figures"
+
     r=$(call GET "/api/v1/payments?provider=cryptobot&status=succeeded")
-    [[ $(jget "${r#* }" "['payments'].__len__()") == 2 ]] || fail "payment list filter: $r"
+    [[ $(jget "${r#* }" "['payments'].__len__()") == 3 ]] || fail "payment list filter: $r"
     r=$(call POST "/api/v1/payments/$YK_PAYMENT/refund")
     [[ $r == 200* && $(jget "${r#* }" "['status']") == refunded ]] || fail "refund: $r"
     r=$(call POST "/api/v1/payments/$cb2/refund")

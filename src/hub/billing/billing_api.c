@@ -254,4 +254,5 @@ void billing_api_register(void)
     };
     for (size_t i = 0; i < sizeof hooks / sizeof hooks[0]; i++)
         api_route_add_ex(&hooks[i]);
+    billing_admin_register();
 }

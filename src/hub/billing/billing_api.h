@@ -9,6 +9,8 @@
 
 /* Adds the billing routes (from the module's .reg). */
 void billing_api_register(void);
+/* Adds the admin views: promo codes, the balance ledger, revenue analytics (billing_admin.c). */
+void billing_admin_register(void);
 /* The running instance, or NULL when billing is not started. Valid until the module stops. */
 struct billing *billing_module_current(void);
 /* A payment as the API shows it. */

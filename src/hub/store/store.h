@@ -310,8 +310,35 @@ int store_ledger_list(struct store *st, int64_t user_id, int64_t limit, struct s
 /* Promo codes. create: ERR_EXISTS on a taken code. get: by code (case as stored). */
 int store_promo_create(struct store *st, struct hub_promo *p, int64_t now, const struct store_audit *audit);
 int store_promo_get(struct store *st, const char *code, struct hub_promo *out);
+/* All promo codes, newest first (at most 1000). *out is malloc'd. */
+int store_promo_list(struct store *st, struct hub_promo **out, size_t *n);
 /* Whether user_id already used promo_id on a succeeded payment. */
 int store_promo_used_by(struct store *st, int64_t promo_id, int64_t user_id, bool *used);
+
+/* Revenue analytics over payments settled in [since, until). Balance purchases are not revenue
+ * (the top-up that funded them was). Rows are malloc'd (store_revenue_free). */
+struct store_revenue_day {
+    int64_t day; /* unix day number (settled_at / 86400) */
+    char provider[33];
+    char currency[HUB_CURRENCY_LEN + 1];
+    int64_t amount_minor, payments;
+};
+struct store_revenue_cur {
+    char currency[HUB_CURRENCY_LEN + 1];
+    int64_t amount_minor, payers;        /* revenue and distinct paying customers */
+    int64_t referral_minor, bonus_minor; /* referral commission and first-payment bonuses paid */
+};
+struct store_revenue {
+    struct store_revenue_day *days;
+    size_t n_days;
+    struct store_revenue_cur *cur;
+    size_t n_cur;
+    int64_t users, paying_users; /* registered, and with at least one succeeded payment (ever) */
+    int64_t expired, churned;    /* ended in [since, until - 7 d), and of them not renewed within 7 days */
+    int64_t refunded, flagged;   /* payments in the window */
+};
+int store_revenue_get(struct store *st, int64_t since, int64_t until, struct store_revenue *out);
+void store_revenue_free(struct store_revenue *r);
 
 /* ---- stats ---- */
 struct store_stats {

@@ -103,3 +103,42 @@ int store_promo_used_by(struct store *st, int64_t promo_id, int64_t user_id, boo
     *used = a.used;
     return 0;
 }
+
+struct plist {
+    struct hub_promo *list;
+    size_t n;
+};
+
+static int list_body(struct store_conn *sc, void *arg)
+{
+    struct plist *a = arg;
+    struct store_res r;
+    TRY(store__exec(sc, "SELECT code FROM promo_codes ORDER BY id DESC LIMIT 1000", NULL, 0, &r));
+    a->list = r.nrows ? calloc(r.nrows, sizeof *a->list) : NULL;
+    if (r.nrows && a->list == NULL) {
+        store__res_free(&r);
+        return ERR_NOMEM;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < r.nrows && rc == 0; i++) {
+        struct promo_arg pa = {.p = &a->list[i], .code = store__cell(&r, i, 0)};
+        rc = get_body(sc, &pa);
+        a->n = i + 1;
+    }
+    store__res_free(&r);
+    return rc;
+}
+
+int store_promo_list(struct store *st, struct hub_promo **out, size_t *n)
+{
+    struct plist a = {0};
+    int rc = store__ro(st, list_body, &a);
+    if (rc < 0) {
+        free(a.list);
+        a.list = NULL;
+        a.n = 0;
+    }
+    *out = a.list;
+    *n = a.n;
+    return rc;
+}

@@ -388,12 +388,66 @@ static void test_promo(void **state)
     assert_int_equal(got.used, 1);
 }
 
+static void test_revenue(void **state)
+{
+    struct store *st = get(state);
+    int64_t plan = mk_plan(st, "Month", 30);
+    int64_t ref = mk_user(st, "referrer", 1, "RUB", 0);
+    int64_t u = mk_user(st, "buyer", 2, "RUB", ref);
+    mk_user(st, "browser", 3, "RUB", 0);
+    struct store_pay_result res;
+    int64_t a = invoice(st, u, plan, "yookassa", 29900, "RUB", 1);
+    assert_int_equal(paid(st, a, 29900, "RUB", &res), 0); /* settled at T0 + 60 */
+    int64_t b = invoice(st, u, plan, "cryptobot", 29900, "RUB", 2);
+    assert_int_equal(paid(st, b, 100, "RUB", &res), 0); /* flagged, not revenue */
+    struct hub_payment p = {.user_id = u, .plan_id = plan, .amount_minor = 1000};
+    strcpy(p.currency, "RUB");
+    strcpy(p.idempotency_key, "bal-rev");
+    assert_int_equal(store_payment_from_balance(st, &p, &RULES, T0 + 70, NULL, &res), 0); /* not revenue */
+
+    struct store_revenue r;
+    assert_int_equal(store_revenue_get(st, T0, T0 + HUB_DAY, &r), 0);
+    assert_int_equal(r.n_days, 1);
+    assert_int_equal(r.days[0].day, T0 / HUB_DAY);
+    assert_string_equal(r.days[0].provider, "yookassa");
+    assert_int_equal(r.days[0].amount_minor, 29900);
+    assert_int_equal(r.n_cur, 1);
+    assert_int_equal(r.cur[0].amount_minor, 29900);
+    assert_int_equal(r.cur[0].payers, 1);
+    assert_int_equal(r.cur[0].referral_minor, 2990);
+    assert_int_equal(r.cur[0].bonus_minor, 1495);
+    assert_int_equal(r.users, 3);
+    assert_int_equal(r.paying_users, 1);
+    assert_int_equal(r.flagged, 1);
+    store_revenue_free(&r);
+    /* Churn: the buyer's subscription ends at T0 + 60 + 60 days; seen as churned 7 days later. */
+    assert_int_equal(store_revenue_get(st, T0, T0 + 60 + 60 * HUB_DAY + 7 * HUB_DAY, &r), 0);
+    assert_int_equal(r.expired, 0);
+    store_revenue_free(&r);
+    assert_int_equal(store_revenue_get(st, T0, T0 + 61 + 67 * HUB_DAY, &r), 0);
+    assert_int_equal(r.expired, 1);
+    assert_int_equal(r.churned, 1);
+    store_revenue_free(&r);
+    assert_int_equal(store_revenue_get(st, T0, T0, &r), ERR_RANGE);
+
+    struct hub_promo pr = {.kind = HUB_PROMO_PERCENT, .value = 10, .enabled = true};
+    strcpy(pr.code, "TEN");
+    assert_int_equal(store_promo_create(st, &pr, T0, NULL), 0);
+    struct hub_promo *list;
+    size_t n;
+    assert_int_equal(store_promo_list(st, &list, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0].code, "TEN");
+    free(list);
+}
+
 #define CONTRACT(setup)                                                                                                \
     cmocka_unit_test_setup_teardown(test_balance_currency_and_bound, setup, teardown),                                 \
         cmocka_unit_test_setup_teardown(test_invoice_exactly_once, setup, teardown),                                   \
         cmocka_unit_test_setup_teardown(test_mismatch_and_flags, setup, teardown),                                     \
         cmocka_unit_test_setup_teardown(test_topup_refund_and_balance_purchase, setup, teardown),                      \
-        cmocka_unit_test_setup_teardown(test_promo, setup, teardown)
+        cmocka_unit_test_setup_teardown(test_promo, setup, teardown),                                                  \
+        cmocka_unit_test_setup_teardown(test_revenue, setup, teardown)
 
 int main(void)
 {
