@@ -1141,6 +1141,9 @@ static void parse_limits(struct cfg_ctx *c, const json_t *v, struct node_cfg *cf
     static const char *const keys[] = {"deviceWindowSec", "handshakesPerSecPerIp", "handshakeBurst", NULL};
     cfg_check_keys(c, v, keys, NULL, NULL);
     get_u32_field(c, v, "deviceWindowSec", 10, 86400, &cfg->device_window_sec);
+    /* A rate given without a burst gets a burst of the same size, as before the default existed. */
+    if (json_object_get(v, "handshakesPerSecPerIp") != NULL)
+        cfg->handshake_burst = 0;
     get_u32_field(c, v, "handshakesPerSecPerIp", 0, 1000000, &cfg->handshakes_per_sec_per_ip);
     get_u32_field(c, v, "handshakeBurst", 0, 1000000, &cfg->handshake_burst);
 }
@@ -1172,6 +1175,7 @@ static void parse_veil(struct cfg_ctx *c, const json_t *v, struct node_cfg *cfg)
                                        "handshakeTimeoutMs",
                                        "idleTimeoutSec",
                                        "udpIdleTimeoutSec",
+                                       "fallbackIdleSec",
                                        "adminListen",
                                        "adminToken",
                                        "adminNoToken",
@@ -1191,6 +1195,7 @@ static void parse_veil(struct cfg_ctx *c, const json_t *v, struct node_cfg *cfg)
     get_u32_field(c, v, "handshakeTimeoutMs", 100, 3600000, &cfg->handshake_timeout_ms);
     get_u32_field(c, v, "idleTimeoutSec", 1, 86400, &cfg->idle_timeout_sec);
     get_u32_field(c, v, "udpIdleTimeoutSec", 1, 86400, &cfg->udp_idle_timeout_sec);
+    get_u32_field(c, v, "fallbackIdleSec", 1, 86400, &cfg->fallback_idle_sec);
     json_t *arr;
     if (cfg_get_arr(c, v, "dnsServers", &arr) == 1) {
         size_t mark = cfg_push_key(c, "dnsServers");
@@ -1366,6 +1371,10 @@ static struct node_cfg *cfg_new_defaults(void)
     cfg->hub_poll_sec = 20;
     cfg->hub_push_sec = 60;
     cfg->udp_idle_timeout_sec = 60;
+    cfg->fallback_idle_sec = 30; /* a probe or browser on the cover site; not a customer */
+    /* A flood from one address cannot fill the fd table; a browser's burst of tunnels fits. */
+    cfg->handshakes_per_sec_per_ip = 50;
+    cfg->handshake_burst = 200;
     cfg->usage_report_sec = 5;
     cfg->device_window_sec = 300;
     cfg->redis_timeout_ms = 200;

@@ -102,6 +102,7 @@ struct node_cfg {
     uint32_t dial_timeout_ms;        /* default 10000 */
     uint32_t dns_timeout_ms;         /* default 5000 */
     uint32_t udp_idle_timeout_sec;   /* UDP association idle timeout, default 60 */
+    uint32_t fallback_idle_sec;      /* unauthenticated relays to the target: idle limit, default 30 */
     char **dns_servers;              /* "ip" or "ip:port"; empty = /etc/resolv.conf */
     size_t n_dns_servers;
     char *admin_listen;   /* "127.0.0.1:9090"; NULL = off */
@@ -120,8 +121,8 @@ struct node_cfg {
 
     /* veil.limits and veil.redis (node/limits.h) */
     uint32_t device_window_sec;         /* default 300 */
-    uint32_t handshakes_per_sec_per_ip; /* 0 = off */
-    uint32_t handshake_burst;           /* 0 = same as the rate */
+    uint32_t handshakes_per_sec_per_ip; /* 0 = off; default 50 */
+    uint32_t handshake_burst;           /* 0 = same as the rate; default 200 (with the default rate) */
     char *redis_url;                    /* NULL = device sets are per node */
     uint32_t redis_timeout_ms;          /* default 200 */
 };

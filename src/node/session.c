@@ -90,7 +90,7 @@ static const char *const state_names[NODE_SS__COUNT] = {
 
 static const char *const reason_names[NODE_CR__COUNT] = {
     "done", "fallback_done", "target_dial", "target_flight", "tls",   "vless",   "flow",
-    "dial", "timeout",       "proxy_header", "io",         "nomem", "shutdown", "limit",
+    "dial", "timeout",       "proxy_header", "io",         "nomem", "shutdown", "limit", "fd_reserve",
 };
 
 const char *node_session_state_str(enum node_session_state s)
@@ -191,6 +191,26 @@ static void session_close(struct session *s, enum node_close_reason why, int err
     s->link.next->prev = s->link.prev;
     s->link.prev = s->link.next = &s->link;
     loop_defer(w->loop, &s->free_task);
+}
+
+bool node_session_shed_unauthenticated(struct node_worker *w)
+{
+    struct session *victim = NULL; /* the list runs oldest first */
+    for (struct node_session_link *l = w->sessions.next; l != &w->sessions; l = l->next) {
+        struct session *s = container_of(l, struct session, link);
+        if (s->decision == DECIDE_AUTHENTICATED || s->state == NODE_SS_CLOSED)
+            continue;
+        if (s->state == NODE_SS_FALLBACK_RELAY) {
+            victim = s;
+            break;
+        }
+        if (victim == NULL)
+            victim = s;
+    }
+    if (victim == NULL)
+        return false;
+    session_close(victim, NODE_CR_FD_RESERVE, ERR_LIMIT);
+    return true;
 }
 
 void node_session_close_all(struct node_worker *w)
@@ -331,9 +351,12 @@ static void start_fallback(struct session *s)
     atomic_fetch_add(&w->stats.fallback, 1);
     reality_outcome_count(s->outcome);
     struct relay_cfg rc = {
-        .mode = RELAY_MODE_SPLICE, /* probes and browsers get the target's bytes without a user-space copy */
+        /* Copy, not splice: two fds per fallback instead of six (two pipes each way would be
+         * four more), so a flood of probes cannot take the fd table; their volume is small and
+         * capped by limitFallback*. Buffers are only held while bytes are in flight. */
+        .mode = RELAY_MODE_COPY,
         .pool = w->pool,
-        .idle_ms = (uint64_t)s->snap->cfg->idle_timeout_sec * 1000,
+        .idle_ms = (uint64_t)s->snap->cfg->fallback_idle_sec * 1000,
         .rate = {[RELAY_A_TO_B] = {ib->fallback_upload.after_bytes, ib->fallback_upload.bytes_per_sec,
                                    ib->fallback_upload.burst_bytes_per_sec},
                  [RELAY_B_TO_A] = {ib->fallback_download.after_bytes, ib->fallback_download.bytes_per_sec,

@@ -11,6 +11,7 @@
 #ifndef VEIL_NODE_SESSION_H
 #define VEIL_NODE_SESSION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,6 +49,7 @@ enum node_close_reason {
     NODE_CR_NOMEM,
     NODE_CR_SHUTDOWN,          /* node stopping */
     NODE_CR_LIMIT,             /* refused by a limit (node/limits.h) */
+    NODE_CR_FD_RESERVE,        /* unauthenticated, shed to keep file descriptors for tunnels */
     NODE_CR__COUNT,            /* sentinel */
 };
 
@@ -57,6 +59,11 @@ const char *node_close_reason_str(enum node_close_reason r);
 /* Takes ownership of an accepted, nonblocking client socket of inbound number `inbound`.
  * 0, or a negative error (the session is already closed and the fd with it). */
 int node_session_start(struct node_worker *w, size_t inbound, int fd, const struct sock_addr *peer);
+
+/* File descriptors are short (node/worker.c): closes the worker's oldest session that has not
+ * authenticated, a fallback relay to the target if there is one, else one still in its
+ * handshake. false when every session is an authenticated tunnel. */
+bool node_session_shed_unauthenticated(struct node_worker *w);
 
 /* Closes every live session of the worker (node stopping). */
 void node_session_close_all(struct node_worker *w);

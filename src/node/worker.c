@@ -1,9 +1,11 @@
 #include "node/worker.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "core/container.h"
@@ -123,22 +125,81 @@ void node_snapshot_unref(struct node_snapshot *s)
 
 /* ---- workers ---- */
 
+/* File descriptors kept free for handshakes that authenticate (each needs the target's and
+ * then the destination's socket): an fd at or above rlimit - reserve means the table is that
+ * full, because the kernel hands out the lowest free number. */
+#define FD_RESERVE_MIN 32
+#define FD_RESERVE_MAX 512
+#define ACCEPT_PAUSE_MS 100
+#define FD_LOG_INTERVAL_MS 10000
+
+static int fd_reserve_line(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > INT_MAX)
+        return INT_MAX;
+    int limit = (int)rl.rlim_cur, reserve = limit / 8;
+    reserve = reserve < FD_RESERVE_MIN ? FD_RESERVE_MIN : reserve > FD_RESERVE_MAX ? FD_RESERVE_MAX : reserve;
+    return limit > reserve ? limit - reserve : limit;
+}
+
+static void set_listening(struct node_worker *w, bool on)
+{
+    for (size_t i = 0; i < w->n_listeners; i++)
+        if (w->listeners[i].fd >= 0)
+            (void)loop_io_set(w->loop, &w->listeners[i].io, on ? LOOP_READ : 0);
+}
+
+static void on_accept_timer(struct loop *loop, struct loop_timer *t)
+{
+    struct node_worker *w = container_of(t, struct node_worker, accept_timer);
+    w->accept_paused = false;
+    if (!w->draining)
+        set_listening(w, true);
+}
+
+/* EMFILE/ENFILE: one warning per FD_LOG_INTERVAL_MS per worker with the count of the others
+ * (a level-triggered listener would otherwise log in a tight loop: 55,931 lines in 10 s). */
+static void log_fd_limit(struct node_worker *w, int err, bool shed)
+{
+    uint64_t now = loop_now(w->loop);
+    if (w->fd_log_ms != 0 && now - w->fd_log_ms < FD_LOG_INTERVAL_MS) {
+        w->fd_log_suppressed++;
+        return;
+    }
+    log_warn("node", 0, "accept_fd_limit", LF_STR("err", err_str(err)), LF_BOOL("shed_unauthenticated", shed),
+             LF_UINT("suppressed", w->fd_log_suppressed));
+    w->fd_log_ms = now;
+    w->fd_log_suppressed = 0;
+}
+
 static void on_accept(struct loop *loop, struct loop_io *io, unsigned ev)
 {
-    (void)loop;
     (void)ev;
     struct node_listener *l = container_of(io, struct node_listener, io);
     struct node_worker *w = l->w;
-    for (int i = 0; i < 64 && !w->draining; i++) { /* bounded: other fds get their turn */
+    for (int i = 0; i < 64 && !w->draining && !w->accept_paused; i++) { /* bounded: other fds get their turn */
         struct sock_addr peer;
         int fd = sock_accept(l->fd, &peer);
         if (fd == -EAGAIN)
             return;
-        if (fd < 0) {
-            if (fd == -EMFILE || fd == -ENFILE)
-                log_warn("node", 0, "accept_fd_limit", LF_STR("err", err_str(fd)));
-            return;
+        if (fd == -EMFILE || fd == -ENFILE) {
+            /* Make room by dropping a probe; with none to drop, stop accepting for a moment
+             * instead of spinning on a listener that stays readable. */
+            bool shed = node_session_shed_unauthenticated(w);
+            log_fd_limit(w, fd, shed);
+            if (!shed) {
+                w->accept_paused = true;
+                set_listening(w, false);
+                (void)loop_timer_start(loop, &w->accept_timer, ACCEPT_PAUSE_MS, 0);
+            }
+            return; /* the freed fd is closed at the end of this iteration */
         }
+        if (fd < 0)
+            return;
+        /* Below the reserve: the oldest unauthenticated connection makes way for this one. */
+        if (fd >= w->rt->fd_reserve_at)
+            (void)node_session_shed_unauthenticated(w);
         (void)node_session_start(w, l->inbound, fd, &peer);
     }
 }
@@ -158,6 +219,7 @@ static void worker_close_listeners(struct node_worker *w)
 static void worker_dispose(struct node_worker *w)
 {
     if (w->loop != NULL) {
+        loop_timer_stop(w->loop, &w->accept_timer);
         worker_close_listeners(w);
         node_session_close_all(w);
         loop_run_once(w->loop, 0); /* run the deferred frees */
@@ -192,6 +254,7 @@ static int worker_init(struct node_runtime *rt, struct node_worker *w, unsigned 
     w->pool = pool_new(WORKER_RELAY_BLOCK, WORKER_POOL_CACHE);
     if (w->loop == NULL || w->pool == NULL)
         return ERR_NOMEM;
+    loop_timer_init(&w->accept_timer, on_accept_timer);
     struct node_dns_opts dopts = {
         .servers = (const char *const *)cfg->dns_servers,
         .n_servers = cfg->n_dns_servers,
@@ -268,6 +331,7 @@ int node_runtime_start(struct node_runtime *rt, struct node_snapshot *snap, unsi
     if (rc < 0)
         return rc;
     rt->snap = node_snapshot_ref(snap);
+    rt->fd_reserve_at = fd_reserve_line();
     struct node_limits_cfg lc;
     node_runtime_limits_cfg(snap->cfg, &lc);
     rc = node_limits_new(&lc, &rt->limits);

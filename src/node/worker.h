@@ -81,6 +81,10 @@ struct node_worker {
     struct node_udp_registry *udp_reg; /* node/udp.c: XUDP associations by GlobalID (lazy) */
     size_t n_listeners;
     bool draining;
+    /* fd exhaustion (worker.c): accept paused for a moment, one rate-limited log line */
+    struct loop_timer accept_timer;
+    bool accept_paused;
+    uint64_t fd_log_ms, fd_log_suppressed;
     uint64_t next_id;
     struct node_worker_stats stats;
 };
@@ -95,6 +99,7 @@ struct node_runtime {
     struct node_hubsync *_Atomic hubsync; /* per-user usage goes here when hub sync runs */
     struct node_limits *limits;           /* per-user and per-IP limits (node/limits.h) */
     struct node_usage *usage;             /* per-user bytes and tunnels (node/usage.h); feeds hub sync */
+    int fd_reserve_at; /* an accepted fd at or above this means fewer than the reserve left */
 };
 
 /* Creates the runtime with `n_workers` workers (0: one per CPU) serving `snap` (a reference is

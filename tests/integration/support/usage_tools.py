@@ -11,6 +11,10 @@
       SOCKS5 CONNECT to 127.0.0.1:PORT, runs the exchange above, checks the byte counts.
   usage_tools.py hello-spray NODEPORT N SNI
       Sends N TLS 1.3 ClientHellos (one per connection) that fail REALITY authentication.
+  usage_tools.py hello-hold NODEPORT N SNI SECONDS RESULTFILE
+      Opens N connections that each send a failing ClientHello and then sit idle without reading
+      (fallback relays the node must not keep forever), holds them SECONDS, then writes
+      "<connected> <closed by the node>" to RESULTFILE.
   usage_tools.py fakehub PORT PUSHLOG ID UUID EMAIL
       A minimal veil-hub sync endpoint (docs/sync-protocol.md): GET /api/v1/node/users answers a
       full table with one user; every POST /api/v1/node/usage body is appended to PUSHLOG (one
@@ -203,6 +207,50 @@ def client(sport, port, up, down, pace=0, tls=False):
     sock.close()
 
 
+def failing_hello(sni):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    inb, outb = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inb, outb, server_hostname=sni)
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return outb.read()  # random session id: REALITY authentication fails
+
+
+def hello_hold(port, n, sni, seconds, result):
+    import select
+    import time
+    hello = failing_hello(sni)
+    socks = []
+    for _ in range(n):
+        try:
+            s = socket.create_connection(("127.0.0.1", port), timeout=2)
+            s.sendall(hello)
+            s.setblocking(False)
+            socks.append(s)
+        except OSError:
+            pass
+    end = time.monotonic() + seconds
+    closed = set()
+    p = select.poll()
+    by_fd = {s.fileno(): s for s in socks}
+    for s in socks:  # peer shutdown shows even with the target's bytes left unread
+        p.register(s, select.POLLRDHUP)
+    while time.monotonic() < end:
+        for fd, ev in p.poll(200):
+            if ev & (select.POLLRDHUP | select.POLLHUP | select.POLLERR):
+                closed.add(fd)
+                p.unregister(fd)
+    with open(result, "w") as f:
+        f.write("%d %d\n" % (len(by_fd), len(closed)))
+    for s in socks:
+        s.close()
+
+
 def hello_spray(port, n, sni):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
@@ -329,6 +377,8 @@ def main(argv):
         tls = "tls" in rest
         nums = [a for a in rest if a != "tls"]
         client(int(argv[2]), int(argv[3]), int(argv[4]), int(argv[5]), int(nums[0]) if nums else 0, tls)
+    elif cmd == "hello-hold":
+        hello_hold(int(argv[2]), int(argv[3]), argv[4], float(argv[5]), argv[6])
     elif cmd == "hello-spray":
         hello_spray(int(argv[2]), int(argv[3]), argv[4])
     elif cmd == "fakehub":

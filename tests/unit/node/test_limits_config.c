@@ -69,8 +69,25 @@ static void test_user_limits(void **state)
     cfg = load(&c, "{\"id\": \"b831381d-6324-4d53-ad4f-8cda48b30811\"}", "");
     assert_non_null(cfg);
     assert_int_equal(cfg->device_window_sec, 300); /* defaults */
-    assert_int_equal(cfg->handshakes_per_sec_per_ip, 0);
+    assert_int_equal(cfg->handshakes_per_sec_per_ip, 50); /* on by default (issue 10 item 5) */
+    assert_int_equal(cfg->handshake_burst, 200);
+    assert_int_equal(cfg->fallback_idle_sec, 30);
     assert_null(cfg->redis_url);
+    node_cfg_unref(cfg);
+    cfg_dispose(&c);
+
+    /* a rate without a burst keeps its old meaning (burst = rate); 0 turns the limit off */
+    cfg = load(&c, "{\"id\": \"b831381d-6324-4d53-ad4f-8cda48b30811\"}",
+               ", \"limits\": {\"handshakesPerSecPerIp\": 5}, \"fallbackIdleSec\": 7");
+    assert_non_null(cfg);
+    assert_int_equal(cfg->handshakes_per_sec_per_ip, 5);
+    assert_int_equal(cfg->handshake_burst, 0);
+    assert_int_equal(cfg->fallback_idle_sec, 7);
+    node_cfg_unref(cfg);
+    cfg_dispose(&c);
+    cfg = load(&c, "{\"id\": \"b831381d-6324-4d53-ad4f-8cda48b30811\"}", ", \"limits\": {\"handshakesPerSecPerIp\": 0}");
+    assert_non_null(cfg);
+    assert_int_equal(cfg->handshakes_per_sec_per_ip, 0);
     node_cfg_unref(cfg);
     cfg_dispose(&c);
 }
