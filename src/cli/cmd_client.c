@@ -23,6 +23,7 @@
 #include "cli/proxy_in.h"
 #include "cli/udp_assoc.h"
 #include "core/err.h"
+#include "core/file.h"
 #include "core/log.h"
 #include "core/pool.h"
 #include "net/loop.h"
@@ -123,8 +124,8 @@ static void *conn_main(void *arg)
         (void)sock_set_nonblock(cc->local, true);
         (void)sock_set_nodelay(cc->local, true);
         struct relay r;
-        struct relay_cfg cfg = {.mode = RELAY_MODE_COPY, .pool = pool, .idle_ms = CLIENT_IDLE_MS,
-                                .on_done = relay_finished};
+        struct relay_cfg cfg = {
+            .mode = RELAY_MODE_COPY, .pool = pool, .idle_ms = CLIENT_IDLE_MS, .on_done = relay_finished};
         if (cc->loop != NULL && pool != NULL) {
             relay_init(&r, cc->loop, &cfg);
             rc = relay_set_xprt(&r, RELAY_SIDE_B, &tunnel_xprt_ops, &ob.xprt);
@@ -154,16 +155,21 @@ static int load_cfg(struct outbound_cfg *cfg, const char *link, const char *json
     if (link != NULL) {
         rc = outbound_cfg_from_link(cfg, link, err, sizeof(err));
     } else {
-        FILE *f = fopen(json_path, "rb");
-        if (f == NULL) {
-            fprintf(stderr, "veil client: %s: %s\n", json_path, strerror(errno));
+        struct buf text;
+        buf_init(&text);
+        rc = file_read_all(json_path, (size_t)1 << 20, &text);
+        if (rc < 0) {
+            fprintf(stderr, "veil client: %s: %s\n", json_path,
+                    rc == ERR_TOO_LONG ? "larger than 1 MiB"
+                    : rc == ERR_NOMEM  ? "out of memory"
+                                       : strerror(-rc));
+            buf_dispose(&text);
             return -1;
         }
-        static char text[1 << 20];
-        size_t n = fread(text, 1, sizeof(text) - 1, f);
-        fclose(f);
-        text[n] = '\0';
-        rc = outbound_cfg_from_json(cfg, text, n, err, sizeof(err));
+        rc = buf_append(&text, "", 1); /* the JSON reader wants a C string */
+        if (rc == 0)
+            rc = outbound_cfg_from_json(cfg, (const char *)buf_data(&text), buf_len(&text) - 1, err, sizeof(err));
+        buf_dispose(&text);
     }
     if (rc < 0)
         fprintf(stderr, "veil client: %s%s%s\n", json_path ? json_path : "", json_path ? ": " : "", err);
@@ -173,14 +179,10 @@ static int load_cfg(struct outbound_cfg *cfg, const char *link, const char *json
 int cli_client_main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"link", required_argument, NULL, 'l'},
-        {"config", required_argument, NULL, 'c'},
-        {"listen", required_argument, NULL, 'L'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"no-pq", no_argument, NULL, 'P'},
-        {"bind", required_argument, NULL, 'B'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"link", required_argument, NULL, 'l'},   {"config", required_argument, NULL, 'c'},
+        {"listen", required_argument, NULL, 'L'}, {"verbose", no_argument, NULL, 'v'},
+        {"no-pq", no_argument, NULL, 'P'},        {"bind", required_argument, NULL, 'B'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     const char *link = NULL, *json = NULL, *listen_at = "127.0.0.1:1080", *bind_ip = NULL;
     bool verbose = false, no_pq = false;

@@ -1,11 +1,13 @@
 #include "hub/hubcfg.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/file.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "hub/module.h"
@@ -298,21 +300,18 @@ int hubcfg_load_doc(const char *path, struct hub_cfg *cfg, json_t **doc, char *e
 {
     if (doc != NULL)
         *doc = NULL;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        cfail(err, errcap, "cannot open %s", path);
-        return ERR_IO;
+    struct buf text;
+    buf_init(&text);
+    int rc = file_read_all(path, ((size_t)1 << 20) - 1, &text);
+    if (rc == ERR_TOO_LONG) {
+        rc = cfail(err, errcap, "%s: larger than 1 MiB", path);
+    } else if (rc < 0 && rc != ERR_NOMEM) {
+        cfail(err, errcap, "cannot %s %s", rc == -EIO ? "read" : "open", path);
+        rc = ERR_IO;
+    } else if (rc == 0) {
+        rc = parse_doc((const char *)buf_data(&text), buf_len(&text), cfg, doc, err, errcap);
     }
-    char *buf = malloc(1 << 20);
-    if (buf == NULL) {
-        fclose(f);
-        return ERR_NOMEM;
-    }
-    size_t n = fread(buf, 1, (1 << 20) - 1, f);
-    bool big = !feof(f);
-    fclose(f);
-    int rc = big ? cfail(err, errcap, "%s: larger than 1 MiB", path) : parse_doc(buf, n, cfg, doc, err, errcap);
-    free(buf);
+    buf_dispose(&text);
     return rc;
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/file.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -34,36 +35,13 @@ struct node_services {
 
 /* ---- files ---- */
 
-static int read_file(const char *path, struct buf *out)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return -errno;
-    int rc = 0;
-    for (;;) {
-        if (buf_len(out) > ((size_t)16 << 20)) {
-            rc = ERR_TOO_LONG;
-            break;
-        }
-        if (buf_reserve(out, 65536) < 0) {
-            rc = ERR_NOMEM;
-            break;
-        }
-        size_t n = fread(buf_tail(out), 1, buf_space(out), f);
-        buf_produce(out, n);
-        if (n == 0)
-            break;
-    }
-    if (rc == 0 && ferror(f))
-        rc = -EIO;
-    fclose(f);
-    return rc;
-}
+/* A config file larger than this is a mistake, not a config. */
+#define CONFIG_FILE_MAX ((size_t)16 << 20)
 
 /* The file, with its state (node/state.h) applied; o receives the admin overlay. */
 static struct node_cfg *load_with_overlay(const char *path, struct buf *text, struct node_overlay *o, struct cfg_ctx *c)
 {
-    int rc = read_file(path, text);
+    int rc = file_read_all(path, CONFIG_FILE_MAX, text);
     if (rc < 0) {
         cfg_error_global(c, "cannot open: %s", err_str(rc));
         return NULL;
@@ -347,7 +325,7 @@ int node_services_reload(struct node_services *s, const char *path)
 {
     struct buf text;
     buf_init(&text);
-    int rc = read_file(path, &text);
+    int rc = file_read_all(path, CONFIG_FILE_MAX, &text);
     if (rc < 0) {
         log_err("node", 0, "reload_config_error", LF_STR("path", path), LF_STR("err", err_str(rc)));
         buf_dispose(&text);

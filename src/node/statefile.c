@@ -8,27 +8,12 @@
 #include <unistd.h>
 
 #include "core/err.h"
+#include "core/file.h"
 
 int node_file_read(const char *path, struct buf *out)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return errno == ENOENT ? 1 : -errno;
-    int rc = 0;
-    for (;;) {
-        if (buf_reserve(out, 65536) < 0) {
-            rc = ERR_NOMEM;
-            break;
-        }
-        size_t n = fread(buf_tail(out), 1, buf_space(out), f);
-        buf_produce(out, n);
-        if (n == 0)
-            break;
-    }
-    if (rc == 0 && ferror(f))
-        rc = -EIO;
-    fclose(f);
-    return rc;
+    int rc = file_read_all(path, SIZE_MAX, out);
+    return rc == -ENOENT ? 1 : rc;
 }
 
 int node_file_write_atomic(const char *path, const void *data, size_t len)
