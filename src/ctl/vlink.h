@@ -68,7 +68,8 @@ struct vlink {
 void vlink_init_reality(struct vlink *l);
 
 /* true when host is a domain name (dot-separated labels of letters, digits, '-' and '_', each
- * 1-63 bytes not starting or ending with '-', at most 253 in all, an optional final dot) or an IPv4/IPv6 literal (no brackets). */
+ * 1-63 bytes not starting or ending with '-', at most 253 in all, an optional final dot) or an IPv4/IPv6 literal (no
+ * brackets). */
 bool vlink_host_valid(const char *host);
 
 /* Appends the link text (no NUL) to out. Fails with ERR_MALFORMED when id is empty, host is not

@@ -99,7 +99,7 @@ struct node_runtime {
     struct node_hubsync *_Atomic hubsync; /* per-user usage goes here when hub sync runs */
     struct node_limits *limits;           /* per-user and per-IP limits (node/limits.h) */
     struct node_usage *usage;             /* per-user bytes and tunnels (node/usage.h); feeds hub sync */
-    int fd_reserve_at; /* an accepted fd at or above this means fewer than the reserve left */
+    int fd_reserve_at;                    /* an accepted fd at or above this means fewer than the reserve left */
 };
 
 /* Creates the runtime with `n_workers` workers (0: one per CPU) serving `snap` (a reference is

@@ -784,7 +784,7 @@ int main(void)
         cmocka_unit_test(test_errors_top),      cmocka_unit_test(test_warnings),
         cmocka_unit_test(test_collects_all),    cmocka_unit_test(test_two_inbounds),
         cmocka_unit_test(test_capture_configs), cmocka_unit_test(test_sample_deploy_config),
-        cmocka_unit_test(test_truncations), cmocka_unit_test(test_admin_no_token_opt_out),
+        cmocka_unit_test(test_truncations),     cmocka_unit_test(test_admin_no_token_opt_out),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

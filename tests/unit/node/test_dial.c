@@ -268,11 +268,25 @@ static void test_own_listeners_refused(void **state)
     assert_non_null(d);
     /* These resolve to this host and must be refused by the policy... */
     static const char *const hosts[] = {
-        "127.0.0.1",  "::1",       "::ffff:127.0.0.1", "0.0.0.0",     "::",       "localhost",
-        "127.0.0.2",  "127.1.2.3", "loop.test",        "rebind.test", "own.test", "::ffff:93.184.216.34",
+        "127.0.0.1",
+        "::1",
+        "::ffff:127.0.0.1",
+        "0.0.0.0",
+        "::",
+        "localhost",
+        "127.0.0.2",
+        "127.1.2.3",
+        "loop.test",
+        "rebind.test",
+        "own.test",
+        "::ffff:93.184.216.34",
         "::ffff:0.0.0.0",
         /* ...these numeric spellings either resolve (then refused) or do not: never connected */
-        "2130706433", "0x7f000001", "0177.0.0.1",      "127.1",       "localhost.",
+        "2130706433",
+        "0x7f000001",
+        "0177.0.0.1",
+        "127.1",
+        "localhost.",
     };
     const size_t must_refuse = 13;
     for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {

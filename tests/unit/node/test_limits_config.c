@@ -85,7 +85,8 @@ static void test_user_limits(void **state)
     assert_int_equal(cfg->fallback_idle_sec, 7);
     node_cfg_unref(cfg);
     cfg_dispose(&c);
-    cfg = load(&c, "{\"id\": \"b831381d-6324-4d53-ad4f-8cda48b30811\"}", ", \"limits\": {\"handshakesPerSecPerIp\": 0}");
+    cfg =
+        load(&c, "{\"id\": \"b831381d-6324-4d53-ad4f-8cda48b30811\"}", ", \"limits\": {\"handshakesPerSecPerIp\": 0}");
     assert_non_null(cfg);
     assert_int_equal(cfg->handshakes_per_sec_per_ip, 0);
     node_cfg_unref(cfg);
