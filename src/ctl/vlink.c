@@ -414,6 +414,13 @@ static int parse_authority(struct vlink *l, const char *a, size_t alen, const ch
     }
     memcpy(l->host, hs, hn);
     l->host[hn] = '\0';
+    /* The writer refuses what is neither a domain name nor an IP literal: so does the reader,
+     * or a link we accept could not be written back (a subscription would lose the node). */
+    if (!vlink_host_valid(l->host)) {
+        *why = "host is not a domain name or IP address";
+        l->host[0] = '\0';
+        return ERR_MALFORMED;
+    }
     return parse_port(pe + 1, (size_t)(h + hlen - pe - 1), &l->port, why);
 }
 
