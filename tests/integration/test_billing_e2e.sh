@@ -192,6 +192,20 @@ JSON
     [[ $r == 422* ]] || fail "cryptobot refund should be unsupported: $r"
     ok "$label refunds and listing"
 
+    # The admin CLI (veil pay) on the same hub.
+    local out
+    out=$(VEIL_HUB_URL=http://127.0.0.1:$HUBPORT VEIL_HUB_TOKEN=$ADMIN "$VEIL_BIN/veil" pay list --provider cryptobot \
+        --status succeeded) || fail "veil pay list"
+    [[ $(grep -c ' succeeded ' <<<"$out") == 3 ]] || fail "veil pay list: $out"
+    out=$(VEIL_HUB_URL=http://127.0.0.1:$HUBPORT VEIL_HUB_TOKEN=$ADMIN "$VEIL_BIN/veil" pay invoice --user "$USER_ID" \
+        --plan "$PLAN_ID" --provider robokassa) || fail "veil pay invoice"
+    [[ $out == *"299.00 RUB via robokassa, pending"*"pay at: http://127.0.0.1:"* ]] || fail "veil pay invoice: $out"
+    if VEIL_HUB_URL=http://127.0.0.1:$HUBPORT VEIL_HUB_TOKEN=$ADMIN "$VEIL_BIN/veil" pay refund "$cb2" 2>"$WORK/err"; then
+        fail "veil pay refund of a Crypto Pay payment should fail"
+    fi
+    grep -q refund_unsupported "$WORK/err" || fail "veil pay refund: $(cat "$WORK/err")"
+    ok "$label veil pay invoice/list/refund"
+
     # kill -9 after the provider took the money and before any webhook reached us: after the
     # restart the provider's retries (5 at once) and reconciliation settle it exactly once.
     r=$(call POST /api/v1/invoices "{\"user_id\":$USER_ID,\"plan_id\":$PLAN_ID,\"provider\":\"yookassa\"}")
