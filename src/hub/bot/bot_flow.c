@@ -1,0 +1,514 @@
+/* The customer flow (bot_flow.h). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "crypto/crypto.h"
+#include "hub/billing/billing_api.h"
+#include "hub/bot/bot_flow.h"
+#include "hub/bot/bot_kbd.h"
+#include "hub/bot/bot_store.h"
+#include "hub/bot/bot_text.h"
+#include "hub/domain/rules.h"
+#include "hub/store/store.h"
+
+#define MSG_MAX 4096
+
+static struct billing *billing_of(struct bot *b)
+{
+    return b->billing != NULL ? b->billing : billing_module_current();
+}
+
+/* One call; a 403 marks the chat as blocked (sending stops mattering until it is back). */
+static int call(struct bot *b, int64_t chat_id, const char *method, json_t *params, json_t **result)
+{
+    if (params == NULL)
+        return ERR_NOMEM;
+    int rc = bot_api_call(&b->api, method, params, 0, result);
+    json_decref(params);
+    if (rc == ERR_AUTH && chat_id > 0) {
+        log_info("bot", 0, "chat_blocked", LF_INT("chat", chat_id), LF_STR("method", method));
+        (void)bot_store_blocked_set(b->st, chat_id, true, 0);
+    } else if (rc < 0) {
+        log_warn("bot", 0, "send_failed", LF_STR("method", method), LF_STR("err", err_str(rc)));
+    }
+    return rc;
+}
+
+static int send_text(struct bot *b, int64_t chat_id, const char *html, json_t *kbd)
+{
+    json_t *p = json_pack("{s:I,s:s,s:s,s:{s:b}}", "chat_id", (json_int_t)chat_id, "text", html, "parse_mode",
+                          "HTML", "link_preview_options", "is_disabled", 1);
+    if (p != NULL && kbd != NULL)
+        json_object_set(p, "reply_markup", kbd);
+    json_decref(kbd);
+    return call(b, chat_id, "sendMessage", p, NULL);
+}
+
+/* Replaces the menu message in place; a new message when there is none or it cannot be edited. */
+static int show(struct bot *b, const struct bot_update *u, const char *html, json_t *kbd)
+{
+    if (u->kind == BOT_UPD_CALLBACK && u->message_id > 0) {
+        json_t *p = json_pack("{s:I,s:I,s:s,s:s}", "chat_id", (json_int_t)u->chat_id, "message_id",
+                              (json_int_t)u->message_id, "text", html, "parse_mode", "HTML");
+        if (p != NULL && kbd != NULL)
+            json_object_set(p, "reply_markup", kbd);
+        int rc = call(b, u->chat_id, "editMessageText", p, NULL);
+        if (rc != ERR_MALFORMED) {
+            json_decref(kbd);
+            return rc;
+        }
+    }
+    return send_text(b, u->chat_id, html, kbd);
+}
+
+static int answer_callback(struct bot *b, const struct bot_update *u, const char *alert)
+{
+    json_t *p = json_pack("{s:s}", "callback_query_id", u->query_id);
+    if (p != NULL && alert != NULL) {
+        json_object_set_new(p, "text", json_string(alert));
+        json_object_set_new(p, "show_alert", json_true());
+    }
+    return call(b, 0, "answerCallbackQuery", p, NULL);
+}
+
+/* The referrer named by a /start payload "ref_<code>", or 0. */
+static int64_t referrer_of(struct bot *b, const char *payload)
+{
+    if (strncmp(payload, "ref_", 4) != 0 || strlen(payload + 4) != HUB_REFCODE_LEN)
+        return 0;
+    struct hub_user *list;
+    size_t n;
+    int64_t total;
+    if (store_user_list(b->st, payload + 4, 0, 20, &list, &n, &total) < 0)
+        return 0;
+    int64_t id = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i].referral_code, payload + 4) == 0)
+            id = list[i].id;
+    free(list);
+    return id;
+}
+
+/* The hub user of this Telegram user, registered on first sight. */
+static int user_of(struct bot *b, const struct bot_update *u, const char *start_payload, int64_t now,
+                   struct hub_user *out)
+{
+    int rc = store_user_by_telegram(b->st, u->from_id, out);
+    if (rc != ERR_NOT_FOUND)
+        return rc;
+    struct hub_user nu;
+    memset(&nu, 0, sizeof nu);
+    nu.telegram_id = u->from_id;
+    snprintf(nu.username, sizeof nu.username, "tg%" PRId64, u->from_id);
+    snprintf(nu.language, sizeof nu.language, "%s", bot_lang_code(bot_lang_of(u->lang)));
+    snprintf(nu.currency, sizeof nu.currency, "RUB");
+    nu.enabled = true;
+    nu.referrer_id = start_payload != NULL ? referrer_of(b, start_payload) : 0;
+    uint8_t rnd[16 + HUB_SUB_TOKEN_RAND + HUB_REFCODE_LEN];
+    TRY(crypto_random(rnd, sizeof rnd));
+    hub_uuid_v4_format(nu.uuid, rnd);
+    hub_sub_token_format(nu.sub_token, rnd + 16);
+    hub_refcode_format(nu.referral_code, rnd + 16 + HUB_SUB_TOKEN_RAND);
+    struct store_audit au = {.actor = "bot", .action = "user.create"};
+    rc = store_user_create(b->st, &nu, now, &au);
+    if (rc == ERR_EXISTS) /* the same user's other update won the race */
+        return store_user_by_telegram(b->st, u->from_id, out);
+    TRY(rc);
+    log_info("bot", 0, "user_registered", LF_INT("user", nu.id), LF_INT("referrer", nu.referrer_id));
+    *out = nu;
+    return 0;
+}
+
+static enum bot_lang lang_of(const struct hub_user *hu)
+{
+    return bot_lang_of(hu->language);
+}
+
+static int sub_url(struct bot *b, const struct hub_user *hu, char *out, size_t cap)
+{
+    if (b->public_url[0] == '\0')
+        return ERR_NOT_FOUND;
+    size_t bl = strlen(b->public_url);
+    int n = snprintf(out, cap, "%.*s/sub/%s", (int)(b->public_url[bl - 1] == '/' ? bl - 1 : bl), b->public_url,
+                     hu->sub_token);
+    return n > 0 && (size_t)n < cap ? 0 : ERR_TOO_LONG;
+}
+
+static void fmt_date(int64_t t, char out[static 32])
+{
+    int64_t y;
+    unsigned m, d;
+    int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
+    hub_civil_from_days(days, &y, &m, &d);
+    int64_t sec = t - days * 86400;
+    snprintf(out, 32, "%04" PRId64 "-%02u-%02u %02d:%02d UTC", y, m, d, (int)(sec / 3600), (int)(sec / 60 % 60));
+}
+
+/* Appends escaped text to a message buffer (cut when full). */
+static void put(char *msg, const char *raw_html)
+{
+    size_t n = strlen(msg);
+    snprintf(msg + n, MSG_MAX - n, "%s", raw_html);
+}
+
+static void put_esc(char *msg, const char *text)
+{
+    char esc[1024];
+    (void)bot_html_escape(text, esc, sizeof esc);
+    put(msg, esc);
+}
+
+/* "My subscription": state, end, days left, the link with copy/open buttons. */
+static int show_sub(struct bot *b, const struct bot_update *u, const struct hub_user *hu, int64_t now,
+                    const char *lead)
+{
+    enum bot_lang l = lang_of(hu);
+    struct hub_sub s;
+    int rc = store_sub_current(b->st, hu->id, &s);
+    char *msg = calloc(1, MSG_MAX);
+    if (msg == NULL)
+        return ERR_NOMEM;
+    if (lead != NULL) {
+        put(msg, lead);
+        put(msg, "\n\n");
+    }
+    if (rc == ERR_NOT_FOUND) {
+        put(msg, bot_msg(l, BOT_M_NO_SUB));
+        rc = show(b, u, msg, bot_kbd_main(l, b->cfg.trial_days > 0));
+        free(msg);
+        return rc;
+    }
+    if (rc < 0) {
+        free(msg);
+        return rc;
+    }
+    char url[640], date[32], num[24];
+    put(msg, "<b>");
+    put(msg, bot_msg(l, BOT_M_SUB_HEAD));
+    put_esc(msg, hub_sub_state_name(s.state));
+    put(msg, "</b>\n");
+    put(msg, bot_msg(l, BOT_M_SUB_UNTIL));
+    fmt_date(s.ends_at, date);
+    put(msg, date);
+    put(msg, "\n");
+    put(msg, bot_msg(l, BOT_M_SUB_DAYS_LEFT));
+    snprintf(num, sizeof num, "%" PRId64, s.ends_at > now ? (s.ends_at - now + 86399) / 86400 : 0);
+    put(msg, num);
+    json_t *kbd;
+    if (sub_url(b, hu, url, sizeof url) == 0) {
+        put(msg, "\n\n");
+        put(msg, bot_msg(l, BOT_M_SUB_LINK));
+        put(msg, "\n<code>");
+        put_esc(msg, url);
+        put(msg, "</code>");
+        kbd = bot_kbd_sub(l, url);
+    } else {
+        kbd = bot_kbd_back(l);
+    }
+    rc = show(b, u, msg, kbd);
+    free(msg);
+    return rc;
+}
+
+static int show_menu(struct bot *b, const struct bot_update *u, const struct hub_user *hu, bool welcome)
+{
+    enum bot_lang l = lang_of(hu);
+    char msg[512] = "";
+    if (welcome) {
+        snprintf(msg, sizeof msg, "%s\n\n", bot_msg(l, BOT_M_WELCOME));
+    }
+    put(msg, bot_msg(l, BOT_M_MENU));
+    return show(b, u, msg, bot_kbd_main(l, b->cfg.trial_days > 0));
+}
+
+static int do_trial(struct bot *b, const struct bot_update *u, const struct hub_user *hu, int64_t now,
+                    const char **alert)
+{
+    enum bot_lang l = lang_of(hu);
+    if (b->cfg.trial_days <= 0) {
+        *alert = bot_msg(l, BOT_M_TRIAL_OFF);
+        return u->kind == BOT_UPD_CALLBACK ? 0 : send_text(b, u->chat_id, *alert, NULL);
+    }
+    int64_t plan;
+    TRY(bot_store_trial_plan(b->st, b->cfg.trial_days, now, &plan));
+    int rc = bot_store_trial(b->st, u->from_id, hu->id, plan, now, NULL);
+    if (rc == ERR_EXISTS || rc == ERR_BAD_STATE) {
+        *alert = bot_msg(l, rc == ERR_EXISTS ? BOT_M_TRIAL_TAKEN : BOT_M_TRIAL_HAS_SUB);
+        return u->kind == BOT_UPD_CALLBACK ? 0 : send_text(b, u->chat_id, *alert, NULL);
+    }
+    TRY(rc);
+    log_info("bot", 0, "trial_granted", LF_INT("user", hu->id), LF_INT("days", b->cfg.trial_days));
+    return show_sub(b, u, hu, now, bot_msg(l, BOT_M_TRIAL_OK));
+}
+
+static int show_plans(struct bot *b, const struct bot_update *u, const struct hub_user *hu)
+{
+    enum bot_lang l = lang_of(hu);
+    struct hub_plan *plans;
+    size_t n;
+    TRY(store_plan_list(b->st, &plans, &n));
+    size_t sale = 0;
+    for (size_t i = 0; i < n; i++)
+        sale += plans[i].enabled && bot_plan_stars(&plans[i]) > 0;
+    int rc;
+    if (sale == 0)
+        rc = show(b, u, bot_msg(l, BOT_M_NO_PLANS), bot_kbd_back(l));
+    else
+        rc = show(b, u, bot_msg(l, BOT_M_PLANS), bot_kbd_plans(l, plans, n));
+    free(plans);
+    return rc;
+}
+
+static bool stars_enabled(struct bot *b)
+{
+    struct billing *bl = billing_of(b);
+    return bl != NULL && billing_cfg_of(bl)->enabled[BILLING_STARS];
+}
+
+static int show_providers(struct bot *b, const struct bot_update *u, const struct hub_user *hu, int64_t plan_id)
+{
+    enum bot_lang l = lang_of(hu);
+    struct hub_plan p;
+    int rc = store_plan_get(b->st, plan_id, &p);
+    if (rc == ERR_NOT_FOUND || (rc == 0 && !p.enabled))
+        return show_plans(b, u, hu);
+    TRY(rc);
+    char msg[512] = "<b>";
+    put_esc(msg, p.name);
+    put(msg, "</b>\n");
+    put(msg, bot_msg(l, stars_enabled(b) ? BOT_M_CHOOSE_PROVIDER : BOT_M_UNAVAILABLE));
+    return show(b, u, msg, bot_kbd_pay(l, plan_id, stars_enabled(b)));
+}
+
+/* Title: at most 32 characters (not bytes) of the plan name. */
+static void cut_chars(const char *in, size_t max_chars, char *out, size_t cap)
+{
+    size_t o = 0, chars = 0;
+    for (const unsigned char *p = (const unsigned char *)in; *p && o + 1 < cap;) {
+        size_t n = 1;
+        while (p[n] != '\0' && (p[n] & 0xc0) == 0x80 && n < 4)
+            n++;
+        if (chars == max_chars || o + n >= cap)
+            break;
+        memcpy(out + o, p, n);
+        o += n;
+        p += n;
+        chars++;
+    }
+    out[o] = '\0';
+}
+
+static int send_invoice(struct bot *b, const struct bot_update *u, const struct hub_user *hu, int64_t plan_id,
+                        int64_t now, const char **alert)
+{
+    enum bot_lang l = lang_of(hu);
+    struct billing *bl = billing_of(b);
+    if (bl == NULL || !stars_enabled(b)) {
+        *alert = bot_msg(l, BOT_M_UNAVAILABLE);
+        return 0;
+    }
+    struct hub_plan plan;
+    TRY(store_plan_get(b->st, plan_id, &plan));
+    struct billing_invoice_req in = {
+        .user_id = hu->id, .plan_id = plan_id, .provider = BILLING_STARS, .actor = "bot", .source_ip = ""};
+    struct hub_payment pay;
+    struct billing_err e;
+    int rc = billing_invoice_create(bl, &in, now, &pay, &e);
+    if (rc < 0) {
+        log_warn("bot", 0, "invoice_refused", LF_INT("user", hu->id), LF_STR("code", e.code));
+        *alert = bot_msg(l, BOT_M_ERROR);
+        return 0;
+    }
+    char title[160], desc[300], payload[24];
+    cut_chars(plan.name, 32, title, sizeof title);
+    snprintf(desc, sizeof desc, "%s%s, %" PRId64 "%s", bot_msg(l, BOT_M_INVOICE_DESC), title, plan.duration_days,
+             bot_msg(l, BOT_M_PLAN_DAYS));
+    char desc_cut[300];
+    cut_chars(desc, 255, desc_cut, sizeof desc_cut);
+    snprintf(payload, sizeof payload, "%" PRId64, pay.id);
+    json_t *p = json_pack("{s:I,s:s,s:s,s:s,s:s,s:[{s:s,s:I}]}", "chat_id", (json_int_t)u->chat_id, "title", title,
+                          "description", desc_cut, "payload", payload, "currency", "XTR", "prices", "label", title,
+                          "amount", (json_int_t)pay.amount_minor);
+    log_info("bot", 0, "invoice_sent", LF_INT("user", hu->id), LF_INT("payment", pay.id),
+             LF_INT("amount", pay.amount_minor));
+    return call(b, u->chat_id, "sendInvoice", p, NULL);
+}
+
+static int on_precheckout(struct bot *b, const struct bot_update *u, int64_t now)
+{
+    bool ok = false;
+    char reason[128] = "";
+    struct billing *bl = billing_of(b);
+    if (bl == NULL)
+        snprintf(reason, sizeof reason, "Payments are not available right now.");
+    else if (billing_stars_precheckout(bl, u->payload, u->currency, u->total_amount, now, &ok, reason) < 0)
+        snprintf(reason, sizeof reason, "Please try again in a minute.");
+    if (ok) {
+        /* Only the customer who was sent the invoice may pay it. */
+        struct hub_user hu;
+        struct hub_payment p;
+        int64_t pid;
+        if (store_user_by_telegram(b->st, u->from_id, &hu) < 0 || sscanf(u->payload, "%" SCNd64, &pid) != 1 ||
+            store_payment_get(b->st, pid, &p) < 0 || p.user_id != hu.id) {
+            ok = false;
+            snprintf(reason, sizeof reason, "This invoice is not known. Please request a new one.");
+        }
+    }
+    json_t *p = json_pack("{s:s,s:b}", "pre_checkout_query_id", u->query_id, "ok", ok);
+    if (p != NULL && !ok)
+        json_object_set_new(p, "error_message", json_string(reason));
+    log_info("bot", 0, "pre_checkout", LF_STR("payload", u->payload), LF_BOOL("ok", ok));
+    return call(b, 0, "answerPreCheckoutQuery", p, NULL);
+}
+
+static int on_paid(struct bot *b, const struct bot_update *u, const struct hub_user *hu, int64_t now)
+{
+    struct billing *bl = billing_of(b);
+    if (bl == NULL)
+        return ERR_BAD_STATE; /* not settled: the offset must not move past it silently */
+    struct store_pay_result res;
+    int rc = billing_stars_paid(bl, u->payload, u->currency, u->total_amount, u->charge_id, now, &res);
+    if (rc < 0) {
+        log_err("bot", 0, "payment_not_settled", LF_STR("payload", u->payload), LF_STR("err", err_str(rc)));
+        return rc == ERR_MALFORMED || rc == ERR_NOT_FOUND ? 0 : rc;
+    }
+    log_info("bot", 0, "payment_settled", LF_INT("payment", res.pay.id), LF_BOOL("applied", res.applied),
+             LF_BOOL("duplicate", res.duplicate), LF_BOOL("flagged", res.flagged));
+    if (!res.applied)
+        return 0; /* a repeated delivery: the customer was told the first time */
+    return show_sub(b, u, hu, now, bot_msg(lang_of(hu), BOT_M_PAID));
+}
+
+static int show_help(struct bot *b, const struct bot_update *u, const struct hub_user *hu)
+{
+    enum bot_lang l = lang_of(hu);
+    char msg[1024] = "";
+    put(msg, bot_msg(l, BOT_M_HELP));
+    if (b->cfg.support[0]) {
+        put(msg, "\n");
+        put(msg, bot_msg(l, BOT_M_SUPPORT));
+        put_esc(msg, b->cfg.support);
+    }
+    return show(b, u, msg, bot_kbd_back(l));
+}
+
+/* "/start@veil_bot ref_x" -> command "start", arg "ref_x". */
+static void split_command(const char *text, char cmd[static 33], char arg[static 65])
+{
+    cmd[0] = arg[0] = '\0';
+    if (text[0] != '/')
+        return;
+    size_t i = 1, o = 0;
+    while (text[i] && text[i] != ' ' && text[i] != '@' && o < 32)
+        cmd[o++] = text[i++];
+    cmd[o] = '\0';
+    while (text[i] && text[i] != ' ')
+        i++;
+    while (text[i] == ' ')
+        i++;
+    o = 0;
+    while (text[i] && text[i] != ' ' && o < 64)
+        arg[o++] = text[i++];
+    arg[o] = '\0';
+}
+
+static int on_message(struct bot *b, const struct bot_update *u, int64_t now)
+{
+    if (u->chat_id != u->from_id)
+        return 0; /* groups and channels: not a storefront */
+    char cmd[33], arg[65];
+    split_command(u->text, cmd, arg);
+    struct hub_user hu;
+    TRY(user_of(b, u, strcmp(cmd, "start") == 0 ? arg : NULL, now, &hu));
+    if (u->paid)
+        return on_paid(b, u, &hu, now);
+    const char *alert = NULL;
+    if (strcmp(cmd, "start") == 0) {
+        (void)bot_store_blocked_set(b->st, u->from_id, false, now);
+        return show_menu(b, u, &hu, true);
+    }
+    if (strcmp(cmd, "buy") == 0)
+        return show_plans(b, u, &hu);
+    if (strcmp(cmd, "trial") == 0)
+        return do_trial(b, u, &hu, now, &alert);
+    if (strcmp(cmd, "sub") == 0)
+        return show_sub(b, u, &hu, now, NULL);
+    if (strcmp(cmd, "help") == 0)
+        return show_help(b, u, &hu);
+    return show_menu(b, u, &hu, false);
+}
+
+static int on_callback(struct bot *b, const struct bot_update *u, int64_t now)
+{
+    struct hub_user hu;
+    const char *alert = NULL;
+    int rc = user_of(b, u, NULL, now, &hu);
+    if (rc == 0) {
+        int64_t id;
+        switch (bot_cb_parse(u->text, &id)) {
+        case BOT_CB_MENU:
+            rc = show_menu(b, u, &hu, false);
+            break;
+        case BOT_CB_TRIAL:
+            rc = do_trial(b, u, &hu, now, &alert);
+            break;
+        case BOT_CB_SUB:
+            rc = show_sub(b, u, &hu, now, NULL);
+            break;
+        case BOT_CB_BUY:
+            rc = show_plans(b, u, &hu);
+            break;
+        case BOT_CB_HELP:
+            rc = show_help(b, u, &hu);
+            break;
+        case BOT_CB_PLAN:
+            rc = show_providers(b, u, &hu, id);
+            break;
+        case BOT_CB_PAY_STARS:
+            rc = send_invoice(b, u, &hu, id, now, &alert);
+            break;
+        case BOT_CB_UNKNOWN:
+        case BOT_CB__COUNT:
+            rc = show_menu(b, u, &hu, false); /* an old keyboard: back to the menu */
+            break;
+        }
+    }
+    if (rc < 0 && alert == NULL)
+        alert = bot_msg(bot_lang_of(u->lang), BOT_M_ERROR);
+    /* Always answered, or the customer's button keeps spinning. */
+    (void)answer_callback(b, u, alert);
+    return rc;
+}
+
+static int on_member(struct bot *b, const struct bot_update *u, int64_t now)
+{
+    if (u->chat_id != u->from_id)
+        return 0;
+    bool blocked = strcmp(u->status, "kicked") == 0;
+    if (!blocked && strcmp(u->status, "member") != 0)
+        return 0;
+    log_info("bot", 0, blocked ? "chat_blocked" : "chat_unblocked", LF_INT("chat", u->chat_id));
+    return bot_store_blocked_set(b->st, u->from_id, blocked, now);
+}
+
+int bot_handle(struct bot *b, const struct bot_update *u, int64_t now)
+{
+    switch (u->kind) {
+    case BOT_UPD_MESSAGE:
+        return on_message(b, u, now);
+    case BOT_UPD_CALLBACK:
+        return on_callback(b, u, now);
+    case BOT_UPD_PRECHECKOUT:
+        return on_precheckout(b, u, now);
+    case BOT_UPD_MEMBER:
+        return on_member(b, u, now);
+    case BOT_UPD_OTHER:
+    case BOT_UPD__COUNT:
+        break;
+    }
+    return 0;
+}

@@ -1,0 +1,30 @@
+/* The customer flow: one update in, Bot API calls out. Commands /start [ref_<code>], /buy,
+ * /trial, /sub, /help; the inline menu (bot_kbd.h); Telegram Stars through billing
+ * (sendInvoice with our payment id as payload, pre_checkout_query answered from billing's check,
+ * successful_payment settled by billing exactly once). Every callback_query is answered. */
+#ifndef VEIL_HUB_BOT_FLOW_H
+#define VEIL_HUB_BOT_FLOW_H
+
+#include <stdint.h>
+
+#include "hub/bot/bot_api.h"
+#include "hub/bot/bot_cfg.h"
+#include "hub/bot/bot_update.h"
+
+struct store;
+struct billing;
+
+struct bot {
+    struct bot_cfg cfg;
+    struct bot_api api;
+    struct store *st;
+    char public_url[512]; /* the hub's subscription base URL ("" when not configured) */
+    /* The billing instance to use (NULL: billing_module_current()). Tests inject one. */
+    struct billing *billing;
+};
+
+/* Acts on one update. Failures of single Bot API calls are logged and not returned (the update
+ * is done with); an error is returned only when the update could not be acted on at all. */
+int bot_handle(struct bot *b, const struct bot_update *u, int64_t now);
+
+#endif

@@ -1,0 +1,201 @@
+/* The bot's tables (bot_store.h), through the store's shared SQL helpers. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "hub/bot/bot_store.h"
+#include "hub/store/store.h"
+#include "hub/store/store_int.h"
+
+static int init_body(struct store_conn *sc, void *arg)
+{
+    (void)arg;
+    TRY(store__exec(sc, "CREATE TABLE IF NOT EXISTS bot_state (name TEXT PRIMARY KEY, value BIGINT NOT NULL)", NULL,
+                    0, NULL));
+    TRY(store__exec(sc,
+                    "CREATE TABLE IF NOT EXISTS bot_trials (telegram_id BIGINT PRIMARY KEY, user_id BIGINT NOT NULL,"
+                    " subscription_id BIGINT NOT NULL, at BIGINT NOT NULL)",
+                    NULL, 0, NULL));
+    return store__exec(sc,
+                       "CREATE TABLE IF NOT EXISTS bot_chats (telegram_id BIGINT PRIMARY KEY,"
+                       " blocked INTEGER NOT NULL, updated_at BIGINT NOT NULL)",
+                       NULL, 0, NULL);
+}
+
+int bot_store_init(struct store *st)
+{
+    return store__tx(st, init_body, NULL);
+}
+
+struct i64_arg {
+    int64_t a, b, c, d;
+    bool flag;
+    struct hub_sub sub;
+};
+
+static int offset_get_body(struct store_conn *sc, void *arg)
+{
+    struct i64_arg *x = arg;
+    struct store_res r;
+    TRY(store__exec(sc, "SELECT value FROM bot_state WHERE name = 'offset'", NULL, 0, &r));
+    x->a = r.nrows == 1 ? store__cell_i64(&r, 0, 0) : 0;
+    store__res_free(&r);
+    return 0;
+}
+
+int bot_store_offset_get(struct store *st, int64_t *offset)
+{
+    struct i64_arg x = {0};
+    TRY(store__ro(st, offset_get_body, &x));
+    *offset = x.a;
+    return 0;
+}
+
+static int offset_set_body(struct store_conn *sc, void *arg)
+{
+    struct i64_arg *x = arg;
+    struct store_val p[] = {SV_I(x->a)};
+    struct store_res r;
+    TRY(store__exec(sc, "UPDATE bot_state SET value = $1 WHERE name = 'offset' AND value < $1", p, 1, &r));
+    int64_t changed = r.changes;
+    store__res_free(&r);
+    if (changed > 0)
+        return 0;
+    TRY(store__exec(sc, "SELECT value FROM bot_state WHERE name = 'offset'", NULL, 0, &r));
+    size_t have = r.nrows;
+    store__res_free(&r);
+    if (have > 0)
+        return 0; /* a larger or equal offset is stored */
+    return store__exec(sc, "INSERT INTO bot_state (name, value) VALUES ('offset', $1)", p, 1, NULL);
+}
+
+int bot_store_offset_set(struct store *st, int64_t offset)
+{
+    struct i64_arg x = {.a = offset};
+    return store__tx(st, offset_set_body, &x);
+}
+
+static int trial_body(struct store_conn *sc, void *arg)
+{
+    struct i64_arg *x = arg; /* a: telegram id, b: user id, c: plan id, d: now */
+    struct store_val pq[] = {SV_I(x->a)};
+    struct store_res r;
+    TRY(store__exec(sc, "SELECT telegram_id FROM bot_trials WHERE telegram_id = $1", pq, 1, &r));
+    size_t taken = r.nrows;
+    store__res_free(&r);
+    if (taken > 0)
+        return ERR_EXISTS;
+    int rc = store__sub_grant_tx(sc, x->b, x->c, x->d, &x->sub);
+    if (rc == ERR_EXISTS)
+        return ERR_BAD_STATE;
+    TRY(rc);
+    /* The primary key makes a concurrent second trial fail here and roll its grant back. */
+    struct store_val pi[] = {SV_I(x->a), SV_I(x->b), SV_I(x->sub.id), SV_I(x->d)};
+    TRY(store__exec(sc, "INSERT INTO bot_trials (telegram_id, user_id, subscription_id, at) VALUES ($1, $2, $3, $4)",
+                    pi, 4, NULL));
+    char target[40];
+    snprintf(target, sizeof target, "user:%lld", (long long)x->b);
+    struct store_audit au = {.actor = "bot", .action = "bot.trial", .target = target};
+    return store__audit(sc, &au, x->d, NULL, 0);
+}
+
+int bot_store_trial(struct store *st, int64_t telegram_id, int64_t user_id, int64_t plan_id, int64_t now,
+                    struct hub_sub *out)
+{
+    struct i64_arg x = {.a = telegram_id, .b = user_id, .c = plan_id, .d = now};
+    TRY(store__tx(st, trial_body, &x));
+    if (out != NULL)
+        *out = x.sub;
+    return 0;
+}
+
+static int find_plan(struct store *st, const char *name, int64_t *id)
+{
+    struct hub_plan *plans;
+    size_t n;
+    TRY(store_plan_list(st, &plans, &n));
+    int rc = ERR_NOT_FOUND;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(plans[i].name, name) == 0) {
+            *id = plans[i].id;
+            rc = 0;
+            break;
+        }
+    free(plans);
+    return rc;
+}
+
+int bot_store_trial_plan(struct store *st, int64_t days, int64_t now, int64_t *plan_id)
+{
+    char name[HUB_NAME_MAX + 1];
+    snprintf(name, sizeof name, "Trial %lldd", (long long)days);
+    int rc = find_plan(st, name, plan_id);
+    if (rc != ERR_NOT_FOUND)
+        return rc;
+    struct hub_plan p = {.duration_days = days, .enabled = true, .reset = HUB_RESET_NONE};
+    snprintf(p.name, sizeof p.name, "%s", name);
+    struct store_audit au = {.actor = "bot", .action = "plan.create"};
+    rc = store_plan_create(st, &p, now, &au);
+    if (rc == ERR_EXISTS) /* another replica made it meanwhile */
+        return find_plan(st, name, plan_id);
+    TRY(rc);
+    *plan_id = p.id;
+    return 0;
+}
+
+static int blocked_set_body(struct store_conn *sc, void *arg)
+{
+    struct i64_arg *x = arg;
+    struct store_val p[] = {SV_I(x->a), SV_I(x->flag ? 1 : 0), SV_I(x->d)};
+    struct store_res r;
+    TRY(store__exec(sc, "UPDATE bot_chats SET blocked = $2, updated_at = $3 WHERE telegram_id = $1", p, 3, &r));
+    int64_t changed = r.changes;
+    store__res_free(&r);
+    if (changed > 0)
+        return 0;
+    return store__exec(sc, "INSERT INTO bot_chats (telegram_id, blocked, updated_at) VALUES ($1, $2, $3)", p, 3,
+                       NULL);
+}
+
+int bot_store_blocked_set(struct store *st, int64_t telegram_id, bool blocked, int64_t now)
+{
+    struct i64_arg x = {.a = telegram_id, .flag = blocked, .d = now};
+    return store__tx(st, blocked_set_body, &x);
+}
+
+static int blocked_get_body(struct store_conn *sc, void *arg)
+{
+    struct i64_arg *x = arg;
+    struct store_val p[] = {SV_I(x->a)};
+    struct store_res r;
+    TRY(store__exec(sc, "SELECT blocked FROM bot_chats WHERE telegram_id = $1", p, 1, &r));
+    x->flag = r.nrows == 1 && store__cell_i64(&r, 0, 0) != 0;
+    store__res_free(&r);
+    return 0;
+}
+
+int bot_store_blocked_get(struct store *st, int64_t telegram_id, bool *blocked)
+{
+    struct i64_arg x = {.a = telegram_id};
+    TRY(store__ro(st, blocked_get_body, &x));
+    *blocked = x.flag;
+    return 0;
+}
+
+struct lease_arg {
+    const char *name, *holder;
+};
+
+static int lease_release_body(struct store_conn *sc, void *arg)
+{
+    struct lease_arg *x = arg;
+    struct store_val p[] = {SV_T(x->name), SV_T(x->holder)};
+    return store__exec(sc, "DELETE FROM locks WHERE name = $1 AND holder = $2", p, 2, NULL);
+}
+
+int bot_store_lease_release(struct store *st, const char *name, const char *holder)
+{
+    struct lease_arg x = {.name = name, .holder = holder};
+    return store__tx(st, lease_release_body, &x);
+}

@@ -1,0 +1,39 @@
+/* What the bot keeps beside the hub's tables: the getUpdates offset, which Telegram users took
+ * their trial, and which chats blocked the bot. The tables are the bot's own (created at start
+ * if absent, on SQLite and PostgreSQL alike), so the bot needs no hub migration. */
+#ifndef VEIL_HUB_BOT_STORE_H
+#define VEIL_HUB_BOT_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hub/domain/model.h"
+
+struct store;
+
+int bot_store_init(struct store *st);
+
+/* The next getUpdates offset (0 when none was stored). */
+int bot_store_offset_get(struct store *st, int64_t *offset);
+/* Stores the offset unless a larger one is stored already. */
+int bot_store_offset_set(struct store *st, int64_t offset);
+
+/* Grants the trial: once per Telegram user, in one transaction with the subscription of plan
+ * (an active or limited one must not exist). ERR_EXISTS: trial already taken; ERR_BAD_STATE:
+ * the user has a running subscription. */
+int bot_store_trial(struct store *st, int64_t telegram_id, int64_t user_id, int64_t plan_id, int64_t now,
+                    struct hub_sub *out);
+
+/* The plan trials are granted on: "Trial <days>d", enabled, without prices (so never offered for
+ * sale); created when missing. */
+int bot_store_trial_plan(struct store *st, int64_t days, int64_t now, int64_t *plan_id);
+
+/* Blocked chats: set by a 403 or my_chat_member "kicked", cleared by "member" or a new /start. */
+int bot_store_blocked_set(struct store *st, int64_t telegram_id, bool blocked, int64_t now);
+int bot_store_blocked_get(struct store *st, int64_t telegram_id, bool *blocked);
+
+/* Gives up a lease taken with store_lock_try (a stopping poller), so another replica or the
+ * restarted hub need not wait for it to run out. */
+int bot_store_lease_release(struct store *st, const char *name, const char *holder);
+
+#endif

@@ -1,0 +1,111 @@
+/* The bot's phrases (bot_text.h). Fixed text only: dynamic values are escaped and joined by the
+ * caller, so no phrase is a format string. */
+#include <string.h>
+
+#include "core/err.h"
+#include "hub/bot/bot_text.h"
+
+static const char *const phrases[BOT_M__COUNT][BOT_LANG__COUNT] = {
+    [BOT_M_WELCOME] = {"Welcome! This bot sells access to a fast, private VPN.",
+                       "Добро пожаловать! Этот бот продаёт доступ к быстрому и приватному VPN."},
+    [BOT_M_MENU] = {"Main menu:", "Главное меню:"},
+    [BOT_M_BTN_BUY] = {"Buy / renew", "Купить / продлить"},
+    [BOT_M_BTN_TRIAL] = {"Free trial", "Пробный период"},
+    [BOT_M_BTN_SUB] = {"My subscription", "Моя подписка"},
+    [BOT_M_BTN_HELP] = {"Help", "Помощь"},
+    [BOT_M_BTN_BACK] = {"« Back", "« Назад"},
+    [BOT_M_BTN_COPY] = {"Copy link", "Скопировать ссылку"},
+    [BOT_M_BTN_OPEN] = {"Open link", "Открыть ссылку"},
+    [BOT_M_BTN_STARS] = {"Telegram Stars", "Telegram Stars"},
+    [BOT_M_TRIAL_OK] = {"Your trial is active.", "Пробный период активирован."},
+    [BOT_M_TRIAL_TAKEN] = {"The trial was already used on this Telegram account.",
+                           "Пробный период уже использован для этого аккаунта Telegram."},
+    [BOT_M_TRIAL_HAS_SUB] = {"You already have a running subscription.", "У вас уже есть действующая подписка."},
+    [BOT_M_TRIAL_OFF] = {"There is no trial at the moment.", "Пробный период сейчас недоступен."},
+    [BOT_M_NO_SUB] = {"You have no subscription yet.", "У вас пока нет подписки."},
+    [BOT_M_SUB_HEAD] = {"Subscription: ", "Подписка: "},
+    [BOT_M_SUB_UNTIL] = {"Valid until: ", "Действует до: "},
+    [BOT_M_SUB_DAYS_LEFT] = {"Days left: ", "Осталось дней: "},
+    [BOT_M_SUB_LINK] = {"Your subscription link (add it to your VPN app):",
+                        "Ваша ссылка подписки (добавьте её в VPN-приложение):"},
+    [BOT_M_PLANS] = {"Choose a plan:", "Выберите тариф:"},
+    [BOT_M_NO_PLANS] = {"No plans are on sale right now.", "Сейчас нет тарифов в продаже."},
+    [BOT_M_PLAN_DAYS] = {" days", " дн."},
+    [BOT_M_CHOOSE_PROVIDER] = {"How would you like to pay?", "Как вы хотите оплатить?"},
+    [BOT_M_INVOICE_DESC] = {"VPN subscription: ", "Подписка на VPN: "},
+    [BOT_M_INVOICE_SENT] = {"Here is your invoice.", "Вот ваш счёт."},
+    [BOT_M_PAID] = {"Payment received, thank you!", "Оплата получена, спасибо!"},
+    [BOT_M_ERROR] = {"Something went wrong. Please try again later.",
+                     "Что-то пошло не так. Пожалуйста, попробуйте позже."},
+    [BOT_M_HELP] = {"Commands: /start menu, /buy plans, /trial free trial, /sub your link, /help this text.",
+                    "Команды: /start меню, /buy тарифы, /trial пробный период, /sub ваша ссылка, /help эта справка."},
+    [BOT_M_SUPPORT] = {"Support: ", "Поддержка: "},
+    [BOT_M_UNAVAILABLE] = {"This payment method is not available right now.",
+                           "Этот способ оплаты сейчас недоступен."},
+};
+
+enum bot_lang bot_lang_of(const char *code)
+{
+    if (code == NULL)
+        return BOT_LANG_EN;
+    static const char *const ru_like[] = {"ru", "uk", "be", "kk"};
+    for (size_t i = 0; i < sizeof ru_like / sizeof ru_like[0]; i++)
+        if (strncmp(code, ru_like[i], 2) == 0 && (code[2] == '\0' || code[2] == '-' || code[2] == '_'))
+            return BOT_LANG_RU;
+    return BOT_LANG_EN;
+}
+
+const char *bot_lang_code(enum bot_lang l)
+{
+    return l == BOT_LANG_RU ? "ru" : "en";
+}
+
+const char *bot_msg(enum bot_lang l, enum bot_msg m)
+{
+    if ((unsigned)l >= BOT_LANG__COUNT)
+        l = BOT_LANG_EN;
+    if ((unsigned)m >= BOT_M__COUNT)
+        return "";
+    return phrases[m][l];
+}
+
+int bot_html_escape(const char *in, char *out, size_t cap)
+{
+    if (cap == 0)
+        return ERR_TOO_LONG;
+    size_t o = 0;
+    const unsigned char *p = (const unsigned char *)in;
+    while (*p) {
+        const char *rep = NULL;
+        size_t n = 1;
+        switch (*p) {
+        case '&':
+            rep = "&amp;";
+            break;
+        case '<':
+            rep = "&lt;";
+            break;
+        case '>':
+            rep = "&gt;";
+            break;
+        case '"':
+            rep = "&quot;";
+            break;
+        default:
+            /* A whole UTF-8 character at a time, so a cut never splits one. */
+            while (p[n] != '\0' && (p[n] & 0xc0) == 0x80 && n < 4)
+                n++;
+            break;
+        }
+        size_t w = rep ? strlen(rep) : n;
+        if (o + w >= cap) {
+            out[o] = '\0';
+            return ERR_TOO_LONG;
+        }
+        memcpy(out + o, rep ? (const void *)rep : (const void *)p, w);
+        o += w;
+        p += rep ? 1 : n;
+    }
+    out[o] = '\0';
+    return 0;
+}

@@ -1,0 +1,252 @@
+#!/usr/bin/env python3
+"""A local stand-in for the Telegram Bot API (https://core.telegram.org/bots/api), standard library
+only. The bot calls POST /bot<token>/<method> with JSON, as against api.telegram.org; the fake
+answers in the documented envelope ({"ok": true, "result": ...} or {"ok": false, "error_code",
+"description", "parameters": {"retry_after"}}) and checks what Telegram checks (token, HTML
+entities, callback_data <= 64 bytes, text <= 4096, Stars invoices).
+
+getUpdates follows Telegram: updates with update_id < offset are confirmed and forgotten; it waits
+up to `timeout` seconds for new ones; it answers 409 while a webhook is set.
+
+Control endpoints for tests:
+  POST /control/inject   {update without update_id}   -> {"update_id": n} (queued for getUpdates)
+  GET  /control/calls?since=N                          -> {"calls": [{"i", "t", "method", "params",
+                                                           "status"}], "next": n} (every call, failed too)
+  POST /control/fail     {"method", "status": 429|403|400, "retry_after"?, "times"?} -> next calls fail
+  GET  /control/state                                  -> {"pending", "offsets": [getUpdates offsets],
+                                                           "webhook": {...} | null}
+"""
+import argparse
+import html.parser
+import json
+import os
+import re
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fakecommon  # noqa: E402
+from fakecommon import jresp  # noqa: E402
+
+ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a", "code",
+                "pre", "blockquote", "tg-emoji"}
+
+lock = threading.Condition()
+state = {"updates": [], "next_id": 1, "calls": [], "fail": {}, "offsets": [], "webhook": None, "message_id": 100}
+
+
+class EntityCheck(html.parser.HTMLParser):
+    """Telegram's HTML rules: known tags only, balanced, entities escaped."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=False)
+        self.stack = []
+        self.error = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in ALLOWED_TAGS:
+            self.error = "Unsupported start tag \"%s\"" % tag
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack.pop() != tag:
+            self.error = "Unexpected end tag \"%s\"" % tag
+
+    def handle_entityref(self, name):
+        if name not in ("lt", "gt", "amp", "quot"):
+            self.error = "Unsupported entity \"%s\"" % name
+
+
+def check_html(text):
+    if re.search(r"&(?![a-zA-Z]+;|#[0-9]+;|#x[0-9a-fA-F]+;)", text):
+        return "can't parse entities: unescaped &"
+    if re.search(r"<(?![a-zA-Z/])", text):
+        return "can't parse entities: unescaped <"
+    p = EntityCheck()
+    p.feed(text)
+    p.close()
+    if p.error is None and p.stack:
+        p.error = "Can't find end tag corresponding to start tag \"%s\"" % p.stack[-1]
+    return None if p.error is None else "can't parse entities: " + p.error
+
+
+def check_markup(params):
+    kb = params.get("reply_markup")
+    if kb is None:
+        return None
+    if isinstance(kb, str):
+        kb = json.loads(kb)
+    for row in kb.get("inline_keyboard", []):
+        for b in row:
+            if not b.get("text"):
+                return "BUTTON_TEXT_EMPTY"
+            if "callback_data" in b and not 1 <= len(b["callback_data"].encode()) <= 64:
+                return "BUTTON_DATA_INVALID"
+            if "url" in b and not re.match(r"^(https?|tg)://", b["url"]):
+                return "BUTTON_URL_INVALID"
+            kinds = [k for k in ("callback_data", "url", "copy_text", "pay", "web_app", "login_url") if k in b]
+            if len(kinds) != 1:
+                return "BUTTON_TYPE_INVALID"
+    return None
+
+
+def check_text(params, key="text"):
+    text = params.get(key)
+    if not isinstance(text, str) or not text:
+        return "message text is empty"
+    if len(text) > 4096:
+        return "message is too long"
+    if params.get("parse_mode") == "HTML":
+        return check_html(text)
+    return None
+
+
+def check_invoice(p):
+    if p.get("currency") != "XTR":
+        return "CURRENCY_INVALID"
+    if p.get("provider_token") not in (None, ""):
+        return "PROVIDER_TOKEN_INVALID"
+    prices = p.get("prices")
+    if not isinstance(prices, list) or len(prices) != 1 or not isinstance(prices[0].get("amount"), int) \
+            or prices[0]["amount"] <= 0:
+        return "PRICES_INVALID"
+    if not 1 <= len(str(p.get("payload", "")).encode()) <= 128:
+        return "PAYLOAD_INVALID"
+    if not 1 <= len(p.get("title", "")) <= 32:
+        return "TITLE_INVALID"
+    if not 1 <= len(p.get("description", "")) <= 255:
+        return "DESCRIPTION_INVALID"
+    return None
+
+
+def new_message(p):
+    state["message_id"] += 1
+    return {"message_id": state["message_id"], "date": int(time.time()), "chat": {"id": p.get("chat_id"),
+            "type": "private"}, "text": p.get("text", "")}
+
+
+def bad(desc):
+    return jresp(400, {"ok": False, "error_code": 400, "description": "Bad Request: " + desc})
+
+
+def api(h, path, query, body, token):
+    parts = path.split("/")
+    if len(parts) != 3 or parts[1] != "bot" + token:
+        return jresp(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+    method = parts[2]
+    try:
+        params = json.loads(body) if body else {}
+    except ValueError:
+        return bad("invalid JSON")
+    with lock:
+        rec = {"i": len(state["calls"]), "t": time.time(), "method": method, "params": params, "status": 200}
+        if method != "getUpdates":
+            state["calls"].append(rec)
+        plan = state["fail"].get(method)
+        if plan and plan["times"] > 0:
+            plan["times"] -= 1
+            rec["status"] = plan["status"]
+            if plan["status"] == 429:
+                return jresp(429, {"ok": False, "error_code": 429, "description":
+                                   "Too Many Requests: retry after %d" % plan["retry_after"],
+                                   "parameters": {"retry_after": plan["retry_after"]}})
+            if plan["status"] == 403:
+                return jresp(403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"})
+            return bad(plan.get("description", "injected failure"))
+    if method == "getUpdates":
+        return get_updates(params)
+    result = True
+    err = None
+    if method in ("sendMessage", "editMessageText"):
+        err = check_text(params) or check_markup(params)
+        result = new_message(params) if method == "sendMessage" else {"message_id": params.get("message_id"),
+                                                                        "chat": {"id": params.get("chat_id")}}
+    elif method == "sendInvoice":
+        err = check_invoice(params)
+        result = new_message(params)
+    elif method == "answerCallbackQuery":
+        if not params.get("callback_query_id"):
+            err = "query id is empty"
+        elif len(params.get("text", "")) > 200:
+            err = "MESSAGE_TOO_LONG"
+    elif method == "answerPreCheckoutQuery":
+        if not params.get("pre_checkout_query_id") or not isinstance(params.get("ok"), bool):
+            err = "QUERY_ID_INVALID"
+        elif not params["ok"] and not params.get("error_message"):
+            err = "error_message is required"
+    elif method == "setWebhook":
+        with lock:
+            state["webhook"] = params
+    elif method == "deleteWebhook":
+        with lock:
+            state["webhook"] = None
+    elif method == "getMe":
+        result = {"id": int(token.split(":")[0]), "is_bot": True, "first_name": "Veil", "username": "veil_test_bot"}
+    else:
+        return jresp(404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"})
+    if err:
+        with lock:
+            rec["status"] = 400
+        return bad(err)
+    return jresp(200, {"ok": True, "result": result})
+
+
+def get_updates(p):
+    offset = int(p.get("offset", 0) or 0)
+    timeout = min(int(p.get("timeout", 0) or 0), 50)
+    limit = int(p.get("limit", 100) or 100)
+    deadline = time.time() + timeout
+    with lock:
+        if state["webhook"]:
+            return jresp(409, {"ok": False, "error_code": 409, "description":
+                               "Conflict: can't use getUpdates method while webhook is active"})
+        state["offsets"].append(offset)
+        if offset > 0:  # confirmed: gone for good, as at Telegram
+            state["updates"] = [u for u in state["updates"] if u["update_id"] >= offset]
+        while True:
+            ready = [u for u in state["updates"] if u["update_id"] >= offset]
+            left = deadline - time.time()
+            if ready or left <= 0:
+                return jresp(200, {"ok": True, "result": ready[:limit]})
+            lock.wait(left)
+
+
+def control(h, path, query, body):
+    with lock:
+        if path == "/control/inject":
+            u = json.loads(body)
+            u["update_id"] = state["next_id"]
+            state["next_id"] += 1
+            state["updates"].append(u)
+            lock.notify_all()
+            return jresp(200, {"update_id": u["update_id"]})
+        if path == "/control/calls":
+            since = int(query.get("since", 0))
+            return jresp(200, {"calls": state["calls"][since:], "next": len(state["calls"])})
+        if path == "/control/fail":
+            f = json.loads(body)
+            state["fail"][f["method"]] = {"status": int(f["status"]), "retry_after": int(f.get("retry_after", 1)),
+                                          "times": int(f.get("times", 1))}
+            return jresp(200, {"ok": True})
+        if path == "/control/state":
+            return jresp(200, {"pending": len(state["updates"]), "offsets": state["offsets"],
+                               "webhook": state["webhook"], "next_id": state["next_id"]})
+    return jresp(404, {"error": "unknown control path"})
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port-file", required=True)
+    ap.add_argument("--token", required=True)
+    a = ap.parse_args()
+    routes = {
+        ("POST", "/bot" + a.token + "/"): lambda h, path, q, b: api(h, path, q, b, a.token),
+        ("POST", "/control/"): control,
+        ("GET", "/control/"): control,
+    }
+    fakecommon.serve(routes, a.port_file)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# The Telegram bot end to end: the real veil-hub against tests/fakes/fake_telegram.py (polling).
+# /start (Russian) -> menu -> trial -> the subscription link, fetched from the hub, lists the node;
+# a second trial is refused; Buy -> plan -> Stars -> sendInvoice (XTR, payload = payment id) ->
+# pre_checkout ok (a wrong amount is refused) -> successful_payment delivered twice -> the
+# subscription is extended by the plan exactly once and the customer is told once; the offset
+# survives a restart; 429 waits retry_after; 403 marks the chat blocked; webhook mode refuses a
+# wrong or missing secret with 401 and a malformed update with 400, and handles a good one.
+source "$(dirname "$0")/support/lib.sh"
+
+HUB=$VEIL_BIN/veil-hub
+FAKES=$(cd "$(dirname "$0")/../fakes" && pwd)
+TG="python3 $SUPPORT/tg_client.py"
+[[ -x $HUB ]] || fail "missing $HUB"
+ADMIN=bot-admin-token-$RANDOM$RANDOM$RANDOM
+TOKEN=123456:TESTtoken_abc-DEF
+SECRET=hook_Secret-$RANDOM$RANDOM
+ALICE=7001 # a Russian-speaking customer
+
+bg fake python3 "$FAKES/fake_telegram.py" --port-file "$WORK/tg.port" --token "$TOKEN"
+wait_for "[[ -s $WORK/tg.port ]]" 10 "the fake Bot API"
+TGPORT=$(cat "$WORK/tg.port")
+HUBPORT=$(free_port)
+
+write_config() { # write_config MODE
+    cat >"$WORK/hub.json" <<JSON
+{"listen": "127.0.0.1", "port": $HUBPORT, "threads": 4, "database": "sqlite:$WORK/hub.db", "admin_token": "$ADMIN",
+ "log_level": "info", "scheduler": {"enabled": true, "interval": 1},
+ "subscription": {"title": "Veil", "public_url": "http://127.0.0.1:$HUBPORT"},
+ "billing": {"stars": {"enabled": true}},
+ "bot": {"token": "$TOKEN", "api_url": "http://127.0.0.1:$TGPORT", "mode": "$1", "webhook_secret": "$SECRET",
+         "trial_days": 3, "poll_timeout": 1, "support": "@veil_help", "admins": [1]}}
+JSON
+}
+HUBPID=
+start_hub() {
+    bg "hub-$1" "$HUB" -c "$WORK/hub.json"
+    HUBPID=$LASTPID
+    wait_for "curl -fsS http://127.0.0.1:$HUBPORT/healthz" 20 "the hub"
+}
+stop_hub() {
+    kill -TERM "$HUBPID"
+    wait "$HUBPID" || fail "hub exit status $? on SIGTERM"
+}
+call() { # call METHOD PATH [BODY] -> "status body" (admin token)
+    local args=(-sS -o "$WORK/body" -w '%{http_code}' -X "$1" "http://127.0.0.1:$HUBPORT$2" -H "Authorization: Bearer $ADMIN")
+    [[ $# -ge 3 ]] && args+=(-H 'Content-Type: application/json' --data-binary "$3")
+    local code
+    code=$(curl "${args[@]}")
+    echo "$code $(cat "$WORK/body")"
+}
+jget() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(eval('d'+sys.argv[2]))" "$1" "$2"; }
+user_json() { printf '{"id": %s, "is_bot": false, "first_name": "A<b>&", "language_code": "%s"}' "$1" "$2"; }
+message() { # message FROM LANG TEXT
+    printf '{"message": {"message_id": %s, "date": 1, "chat": {"id": %s, "type": "private"}, "from": %s, "text": "%s"}}' \
+        "$RANDOM" "$1" "$(user_json "$1" "$2")" "$3"
+}
+press() { # press FROM DATA MESSAGE_ID -> the callback query id
+    local qid="cq$RANDOM$RANDOM"
+    $TG "$TGPORT" inject "{\"callback_query\": {\"id\": \"$qid\", \"from\": $(user_json "$1" ru), \"chat_instance\": \"1\",
+        \"data\": \"$2\", \"message\": {\"message_id\": $3, \"date\": 1, \"chat\": {\"id\": $1, \"type\": \"private\"}}}}" >/dev/null
+    echo "$qid"
+}
+sub_field() { # sub_field USER EXPR: EXPR over the one active subscription s (-n when n != 1 are active)
+    local r
+    r=$(call GET "/api/v1/users/$1/subscriptions")
+    python3 -c "
+import json,sys
+a=[x for x in json.loads(sys.argv[1].split(' ',1)[1])['subscriptions'] if x['state']=='active']
+s=a[0] if len(a)==1 else None
+print(eval(sys.argv[2]) if s else -len(a))" "$r" "$2"
+}
+sub_end() { sub_field "$1" "s['ends_at']"; }
+
+write_config polling
+start_hub polling
+r=$(call POST /api/v1/plans '{"name":"Month","duration_days":30,"prices":{"XTR":250,"RUB":29900}}'); [[ $r == 201* ]] || fail "plan: $r"
+PLAN=$(jget "${r#* }" "['id']")
+r=$(call POST /api/v1/nodes '{"name":"n1","address":"n1.vpn.test","public_key":"Z84J2IelR9ch3k8VtlVhhs5ycBUlXA7wHBWcBrjqnAw","short_ids":["ab12"]}')
+[[ $r == 201* ]] || fail "node: $r"
+NODE_TOKEN=$(jget "${r#* }" "['token']")
+r=$(call POST /api/v1/node/usage "" ) || true # (the node reports in below, so /sub lists it)
+curl -fsS -o /dev/null -X POST "http://127.0.0.1:$HUBPORT/api/v1/node/usage" -H "Authorization: Bearer $NODE_TOKEN" \
+    -H 'Content-Type: application/json' \
+    --data-binary '{"v":1,"push_id":"n1-000000001","usage":[],"health":{"connections":0,"uptime":1,"revision":0,"version":"t"}}' ||
+    fail "node usage push"
+
+# /start: registered, Russian menu with the trial button; the sender's name is never echoed raw.
+N=$($TG "$TGPORT" next)
+$TG "$TGPORT" inject "$(message $ALICE ru '/start')" >/dev/null
+menu=$($TG "$TGPORT" wait sendMessage "$N" '"chat_id": 7001' 10) || fail "no menu after /start"
+grep -q 'Главное меню' <<<"$menu" || fail "menu not in Russian: $menu"
+grep -q '"callback_data": "trial"' <<<"$menu" || fail "no trial button: $menu"
+r=$(call GET "/api/v1/users?q=$ALICE"); USER=$(jget "${r#* }" "['users'][0]['id']")
+[[ $(jget "${r#* }" "['users'][0]['language']") == ru ]] || fail "language not stored: $r"
+ok "/start registers the Telegram user and shows the Russian menu"
+
+# Trial: the menu message is edited into the subscription with its link; the link works.
+N=$($TG "$TGPORT" next)
+q=$(press $ALICE trial 555)
+$TG "$TGPORT" wait answerCallbackQuery "$N" "$q" >/dev/null || fail "trial callback not answered"
+sub=$($TG "$TGPORT" wait editMessageText "$N" '/sub/') || fail "no subscription after trial"
+grep -q '"message_id": 555' <<<"$sub" || fail "menu not edited in place: $sub"
+URL=$(python3 -c "import json,sys; d=json.loads(sys.argv[1]); print([b['copy_text']['text'] for r in d['reply_markup']['inline_keyboard'] for b in r if 'copy_text' in b][0])" "$sub")
+[[ $URL == "http://127.0.0.1:$HUBPORT/sub/"* ]] || fail "bad subscription URL: $URL"
+curl -fsS -A 'v2rayNG/1.8.5' "$URL" | base64 -d | grep -q '^vless://' || fail "the link does not list the node"
+END_TRIAL=$(sub_end "$USER")
+(( END_TRIAL > 0 )) || fail "no active trial subscription ($END_TRIAL)"
+ok "trial grants a subscription whose link serves vless:// entries"
+
+N=$($TG "$TGPORT" next)
+q=$(press $ALICE trial 555)
+alert=$($TG "$TGPORT" wait answerCallbackQuery "$N" "$q") || fail "second trial not answered"
+grep -q '"show_alert": true' <<<"$alert" || fail "second trial not refused: $alert"
+[[ $(sub_end "$USER") == "$END_TRIAL" ]] || fail "second trial changed the subscription"
+ok "the trial is once per Telegram user"
+
+# Buy -> plan -> Stars -> invoice.
+N=$($TG "$TGPORT" next)
+press $ALICE buy 555 >/dev/null
+$TG "$TGPORT" wait editMessageText "$N" "\"callback_data\": \"plan:$PLAN\"" >/dev/null || fail "no plan list"
+press $ALICE "plan:$PLAN" 555 >/dev/null
+$TG "$TGPORT" wait editMessageText "$N" "\"callback_data\": \"pay:$PLAN:stars\"" >/dev/null || fail "no Stars button"
+press $ALICE "pay:$PLAN:stars" 555 >/dev/null
+inv=$($TG "$TGPORT" wait sendInvoice "$N") || fail "no invoice"
+PAYLOAD=$(jget "$inv" "['payload']")
+[[ $(jget "$inv" "['currency']") == XTR && $(jget "$inv" "['prices'][0]['amount']") == 250 ]] || fail "invoice: $inv"
+[[ $(call GET "/api/v1/payments/$PAYLOAD") == 200*'"pending"'* ]] || fail "payload is not our pending payment"
+ok "Buy -> plan -> Stars sends an XTR invoice whose payload is the payment id"
+
+precheckout() { # precheckout AMOUNT -> the answer's params
+    local id="pcq$RANDOM$RANDOM" n
+    n=$($TG "$TGPORT" next)
+    $TG "$TGPORT" inject "{\"pre_checkout_query\": {\"id\": \"$id\", \"from\": $(user_json $ALICE ru), \"currency\": \"XTR\",
+        \"total_amount\": $1, \"invoice_payload\": \"$PAYLOAD\"}}" >/dev/null
+    $TG "$TGPORT" wait answerPreCheckoutQuery "$n" "$id"
+}
+a=$(precheckout 249) || fail "pre_checkout not answered"
+[[ $(jget "$a" "['ok']") == False ]] || fail "a wrong amount was accepted: $a"
+a=$(precheckout 250) || fail "pre_checkout not answered"
+[[ $(jget "$a" "['ok']") == True ]] || fail "pre_checkout refused: $a"
+ok "pre_checkout_query is answered through billing's check"
+
+paid='{"message": {"message_id": 900, "date": 1, "chat": {"id": 7001, "type": "private"}, "from": '"$(user_json $ALICE ru)"',
+  "successful_payment": {"currency": "XTR", "total_amount": 250, "invoice_payload": "'"$PAYLOAD"'",
+  "telegram_payment_charge_id": "stxCharge1", "provider_payment_charge_id": ""}}}'
+N=$($TG "$TGPORT" next)
+$TG "$TGPORT" inject "$paid" >/dev/null
+LAST=$($TG "$TGPORT" inject "$paid")
+wait_for "[[ \$($TG $TGPORT state | python3 -c 'import json,sys; print(max(json.load(sys.stdin)[\"offsets\"]))') -gt $LAST ]]" 10 \
+    "both deliveries handled"
+# A different plan than the trial's replaces it from now (billing's rule): one active subscription
+# of exactly the plan's 30 days; a second settlement would have made it 60.
+[[ $(sub_field "$USER" "(s['ends_at']-s['starts_at'], s['plan_id'])") == "(2592000, $PLAN)" ]] ||
+    fail "not exactly one 30-day subscription of the plan: $(call GET "/api/v1/users/$USER/subscriptions")"
+[[ $(call GET "/api/v1/payments/$PAYLOAD") == 200*'"succeeded"'* ]] || fail "payment not succeeded"
+[[ $($TG "$TGPORT" count sendMessage "$N" 'Оплата получена') == 1 ]] || fail "customer not told exactly once"
+ok "successful_payment delivered twice extends the subscription exactly once"
+
+# Restart: the first getUpdates continues after the last handled update.
+stop_hub
+BEFORE=$($TG "$TGPORT" state | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["offsets"]))')
+start_hub polling2
+wait_for "[[ \$($TG $TGPORT state | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[\"offsets\"]))') -gt $BEFORE ]]" 10 "polling again"
+FIRST=$($TG "$TGPORT" state | python3 -c "import json,sys; print(json.load(sys.stdin)['offsets'][$BEFORE])")
+[[ $FIRST == $((LAST + 1)) ]] || fail "offset after restart is $FIRST, want $((LAST + 1))"
+ok "the offset is persisted across a restart"
+
+# 429: the bot waits retry_after before calling again.
+N=$($TG "$TGPORT" next)
+$TG "$TGPORT" fail '{"method": "sendMessage", "status": 429, "retry_after": 2}'
+$TG "$TGPORT" inject "$(message $ALICE ru '/help')" >/dev/null
+$TG "$TGPORT" wait sendMessage "$N" 'veil_help' >/dev/null || fail "no help after 429"
+python3 -c "
+import sys
+rows=[l.split() for l in sys.stdin.read().splitlines()]
+assert len(rows)==2 and rows[0][0]=='429' and rows[1][0]=='200', rows
+gap=float(rows[1][1])-float(rows[0][1])
+assert gap>=2.0, gap
+print('ok - 429 honoured: retried after %.2f s (retry_after 2)' % gap)" <<<"$($TG "$TGPORT" attempts sendMessage "$N")" ||
+    fail "429 not honoured"
+
+# 403: the chat is marked blocked.
+$TG "$TGPORT" fail '{"method": "sendMessage", "status": 403}'
+$TG "$TGPORT" inject "$(message 7002 en '/start')" >/dev/null
+wait_for "grep -q '\"event\":\"chat_blocked\".*7002' $WORK/hub-polling2.log" 10 "chat_blocked logged"
+ok "403 marks the chat blocked"
+stop_hub
+
+# Webhook mode.
+write_config webhook
+start_hub webhook
+hook() { # hook SECRET BODY -> status
+    local h=()
+    [[ -n $1 ]] && h=(-H "X-Telegram-Bot-Api-Secret-Token: $1")
+    curl -sS -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$HUBPORT/webhooks/telegram" "${h[@]}" \
+        -H 'Content-Type: application/json' --data-binary "$2"
+}
+upd="{\"update_id\": 5000, $(message 7003 en '/start' | sed 's/^{//')"
+[[ $(hook "wrong$SECRET" "$upd") == 401 ]] || fail "wrong secret not 401"
+[[ $(hook "" "$upd") == 401 ]] || fail "missing secret not 401"
+[[ $(hook "${SECRET:0:5}" "$upd") == 401 ]] || fail "secret prefix not 401"
+[[ $(hook "$SECRET" '{"update_id": "x"}') == 400 ]] || fail "malformed update not 400"
+[[ $(hook "$SECRET" '{"update_id": 1, "message": [') == 400 ]] || fail "truncated update not 400"
+N=$($TG "$TGPORT" next)
+[[ $(hook "$SECRET" "$upd") == 200 ]] || fail "good update not 200"
+$TG "$TGPORT" wait sendMessage "$N" 'Main menu' >/dev/null || fail "no English menu via webhook"
+ok "webhook: wrong/missing secret 401, malformed 400, a good update handled"
+stop_hub
