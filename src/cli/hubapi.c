@@ -1,18 +1,18 @@
-/* The admin commands' hub client (cli/hubapi.h): settings, one reused libcurl easy handle,
- * JSON bodies, and the API's error objects printed as "veil: <code>: <message>". */
+/* The admin commands' hub client (cli/hubapi.h): settings, requests through httpc, JSON
+ * bodies, and the API's error objects printed as "veil: <code>: <message>". */
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <curl/curl.h>
 
 #include "cli/cli.h"
 #include "cli/hubapi.h"
 #include "core/err.h"
 #include "core/secure.h"
 #include "core/version.h"
+#include "httpc/httpc.h"
 
 struct hubapi {
-    CURL *h;
     char *base;  /* hub URL without trailing slashes */
     char *token; /* secret; wiped on close */
     char *cacert;
@@ -104,17 +104,14 @@ int hubapi_open(struct hubapi **out, const struct hubapi_opts *o)
         fprintf(stderr, "veil: hub URL: %s\n", why);
         return rc;
     }
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return ERR_NOMEM;
     struct hubapi *api = calloc(1, sizeof(*api));
     if (api == NULL)
         return ERR_NOMEM;
-    api->h = curl_easy_init();
     api->base = strdup(url);
     api->token = strdup(token);
     api->cacert = o->cacert ? strdup(o->cacert) : NULL;
     api->timeout_s = o->timeout_s > 0 ? o->timeout_s : HUBAPI_TIMEOUT_S;
-    if (api->h == NULL || api->base == NULL || api->token == NULL || (o->cacert && api->cacert == NULL)) {
+    if (api->base == NULL || api->token == NULL || (o->cacert && api->cacert == NULL)) {
         hubapi_close(api);
         return ERR_NOMEM;
     }
@@ -133,24 +130,12 @@ void hubapi_close(struct hubapi *api)
         secure_wipe(api->token, strlen(api->token));
         free(api->token);
     }
-    if (api->h)
-        curl_easy_cleanup(api->h);
     free(api->base);
     free(api->cacert);
     free(api);
-    curl_global_cleanup();
 }
 
-static size_t on_body(char *p, size_t size, size_t n, void *arg)
-{
-    struct buf *b = arg;
-    size_t len = size * n;
-    if (buf_len(b) + len > HUBAPI_BODY_MAX || buf_append(b, p, len) < 0)
-        return 0; /* aborts the transfer */
-    return len;
-}
-
-/* One request on the shared handle; *status is 0 on a transport error (already printed). */
+/* One request; *status is 0 on a transport error (already printed). */
 static int perform(struct hubapi *api, const char *method, const char *path, const char *auth_hdr,
                    const char *user_agent, const char *body, struct buf *resp, long *status)
 {
@@ -160,51 +145,33 @@ static int perform(struct hubapi *api, const char *method, const char *path, con
     if (url == NULL)
         return ERR_NOMEM;
     snprintf(url, ulen, "%s%s", api->base, path);
-
-    struct curl_slist *hdrs = NULL, *tmp;
-    int rc = ERR_NOMEM;
-    if (auth_hdr && (tmp = curl_slist_append(hdrs, auth_hdr)) == NULL)
-        goto out;
-    hdrs = auth_hdr ? tmp : hdrs;
-    if (body && (tmp = curl_slist_append(hdrs, "Content-Type: application/json; charset=utf-8")) == NULL)
-        goto out;
-    hdrs = body ? tmp : hdrs;
     /* The public /sub endpoints pick their format from Accept and User-Agent: leave Accept out. */
-    if (auth_hdr && (tmp = curl_slist_append(hdrs, "Accept: application/json")) == NULL)
-        goto out;
-    hdrs = auth_hdr ? tmp : hdrs;
-
-    CURL *h = api->h;
-    curl_easy_reset(h); /* keeps the connection cache, drops the previous request's options */
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, user_agent);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, api->timeout_s);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, api->timeout_s < 10 ? api->timeout_s : 10L);
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L); /* the token never follows a redirect */
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http");
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
-    if (api->cacert)
-        curl_easy_setopt(h, CURLOPT_CAINFO, api->cacert);
-    if (strcmp(method, "GET") != 0) {
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)(body ? strlen(body) : 0));
-    }
-    CURLcode cc = curl_easy_perform(h);
-    if (cc != CURLE_OK) {
-        fprintf(stderr, "veil: cannot reach the hub at %s: %s\n", api->base, curl_easy_strerror(cc));
+    const char *hdrs[] = {auth_hdr, auth_hdr ? "Accept: application/json" : NULL, NULL};
+    bool get = strcmp(method, "GET") == 0;
+    struct httpc_req req = {
+        .method = method,
+        .url = url,
+        .headers = auth_hdr ? hdrs : NULL,
+        .body = get ? NULL : (body ? body : ""),
+        .body_len = get || body == NULL ? 0 : strlen(body),
+        .content_type = body ? "application/json; charset=utf-8" : NULL,
+        .timeout_ms = (unsigned)api->timeout_s * 1000u,
+        .connect_timeout_ms = (unsigned)(api->timeout_s < 10 ? api->timeout_s : 10L) * 1000u,
+        .max_response = HUBAPI_BODY_MAX,
+        .ca_file = api->cacert,
+        .user_agent = user_agent,
+    };
+    struct httpc_resp r;
+    int rc = httpc_do(&req, &r);
+    if (rc == 0 && buf_append(resp, r.body, r.body_len) < 0)
+        rc = ERR_NOMEM;
+    if (rc == 0) {
+        *status = r.status;
+    } else if (rc != ERR_NOMEM) {
+        fprintf(stderr, "veil: cannot reach the hub at %s: %s\n", api->base, r.error[0] ? r.error : err_str(rc));
         rc = ERR_IO;
-    } else {
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
-        rc = 0;
     }
-out:
-    for (struct curl_slist *s = hdrs; s; s = s->next)
-        secure_wipe(s->data, strlen(s->data));
-    curl_slist_free_all(hdrs);
+    httpc_resp_dispose(&r);
     free(url);
     return rc;
 }

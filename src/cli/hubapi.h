@@ -1,5 +1,5 @@
 /* The `veil` admin commands' client for the veil-hub REST API (docs/hub-api.json): connection
- * settings, one libcurl easy handle, JSON in and out through jansson, and the API's error
+ * settings, requests through httpc (httpc/httpc.h), JSON in and out through jansson, and the API's error
  * objects turned into "veil: <code>: <message>" on stderr. Plus the pure parsers and
  * formatters the commands share (hubapi_parse.c), which are unit tested and fuzzed.
  *

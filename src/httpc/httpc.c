@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "core/err.h"
+#include "core/secure.h"
 #include "core/version.h"
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -171,6 +172,8 @@ int httpc_do(const struct httpc_req *req, struct httpc_resp *out)
         hdrs = t ? t : hdrs;
     }
     if (rc < 0) {
+        for (struct curl_slist *h = hdrs; h != NULL; h = h->next)
+            secure_wipe(h->data, strlen(h->data));
         curl_slist_free_all(hdrs);
         curl_easy_cleanup(c);
         return rc;
@@ -204,6 +207,8 @@ int httpc_do(const struct httpc_req *req, struct httpc_resp *out)
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
     }
+    char errbuf[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
     CURLcode cc = curl_easy_perform(c);
     if (cc == CURLE_OK && !s.nomem && !s.too_long && !s.cancelled) {
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
@@ -212,10 +217,19 @@ int httpc_do(const struct httpc_req *req, struct httpc_resp *out)
     } else {
         rc = map_curl(cc, &s);
     }
+    for (struct curl_slist *h = hdrs; h != NULL; h = h->next)
+        secure_wipe(h->data, strlen(h->data));
     curl_slist_free_all(hdrs);
     curl_easy_cleanup(c);
-    if (rc < 0)
+    if (rc < 0) {
         httpc_resp_dispose(out);
+        if (rc == ERR_TOO_LONG)
+            snprintf(out->error, sizeof out->error, "response larger than %zu bytes", s.max);
+        else if (s.cancelled)
+            snprintf(out->error, sizeof out->error, "cancelled");
+        else
+            snprintf(out->error, sizeof out->error, "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
+    }
     return rc;
 }
 

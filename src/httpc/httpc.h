@@ -52,10 +52,12 @@ struct httpc_resp {
     size_t body_len;
     struct httpc_header *headers; /* malloc'd */
     size_t n_headers;
+    char error[256]; /* after an error: the transport's reason ("Couldn't connect to server", ...) */
 };
 
 /* Performs the request; on success (any HTTP status) fills *out, which the caller disposes.
- * On error *out is empty (disposing it is harmless). */
+ * On error *out is empty but for out->error (disposing it is harmless). Request header lines
+ * are wiped from memory after use (they often carry tokens). */
 int httpc_do(const struct httpc_req *req, struct httpc_resp *out);
 
 /* Shorthands with the default limits. */

@@ -1,5 +1,5 @@
 /* The hub sync thread: pull -> merge -> install -> persist, and push usage/health, with
- * exponential back-off on failures. Blocking libcurl calls are fine here: this thread does
+ * exponential back-off on failures. Blocking HTTP calls (httpc) are fine here: this thread does
  * nothing else, and the data plane never waits for it. */
 #include "node/hubsync.h"
 
@@ -15,7 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "node/statefile.h"
@@ -24,6 +23,7 @@
 #include "core/version.h"
 #include "crypto/crypto.h"
 #include "crypto/uuid5.h"
+#include "httpc/httpc.h"
 
 #define HTTP_TIMEOUT_S 30
 #define FINAL_PUSH_TIMEOUT_S 5
@@ -317,20 +317,11 @@ static void load_usage(struct node_hubsync *s)
 
 /* ---- HTTP ---- */
 
-static size_t on_body(char *p, size_t size, size_t n, void *arg)
-{
-    struct buf *b = arg;
-    size_t len = size * n;
-    if (buf_len(b) + len > RESPONSE_MAX || buf_append(b, p, len) < 0)
-        return 0; /* aborts the transfer */
-    return len;
-}
-
-/* Aborts a transfer when the node stops. */
-static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+/* Aborts a transfer when the node stops (but not the final push on the way out). */
+static bool stopping(void *arg)
 {
     struct node_hubsync *s = arg;
-    return atomic_load(&s->stop) && !atomic_load(&s->final_push) ? 1 : 0;
+    return atomic_load(&s->stop) && !atomic_load(&s->final_push);
 }
 
 /* One request; *status gets the HTTP status (0 on a transport error). */
@@ -338,48 +329,36 @@ static int http(struct node_hubsync *s, const char *method, const char *url, con
                 long *status)
 {
     *status = 0;
-    CURL *h = curl_easy_init();
-    if (h == NULL)
-        return ERR_NOMEM;
-    char auth[300];
+    char auth[300], ua[64];
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", s->token);
-    struct curl_slist *hdrs = curl_slist_append(NULL, auth);
-    if (hdrs)
-        hdrs = curl_slist_append(hdrs, "Content-Type: application/json; charset=utf-8");
-    char ua[64];
     snprintf(ua, sizeof(ua), "veil-node/%s", VEIL_VERSION);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, ua);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT,
-                     atomic_load(&s->final_push) ? (long)FINAL_PUSH_TIMEOUT_S : (long)HTTP_TIMEOUT_S);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http");
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
-    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(h, CURLOPT_XFERINFODATA, s);
-    if (s->ca_file)
-        curl_easy_setopt(h, CURLOPT_CAINFO, s->ca_file);
-    if (strcmp(method, "POST") == 0) {
-        curl_easy_setopt(h, CURLOPT_POST, 1L);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, (const char *)buf_data(body));
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)buf_len(body));
-    }
-    CURLcode cc = curl_easy_perform(h);
-    int rc = 0;
-    if (cc != CURLE_OK) {
-        log_warn("node", 0, "hub_request_failed", LF_STR("method", method), LF_STR("err", curl_easy_strerror(cc)));
-        rc = ERR_IO;
-    } else {
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
-    }
-    curl_slist_free_all(hdrs);
-    curl_easy_cleanup(h);
-    return rc;
+    const char *hdrs[] = {auth, NULL};
+    bool post = strcmp(method, "POST") == 0;
+    struct httpc_req req = {
+        .method = method,
+        .url = url,
+        .headers = hdrs,
+        .body = post ? buf_data(body) : NULL,
+        .body_len = post ? buf_len(body) : 0,
+        .content_type = "application/json; charset=utf-8",
+        .timeout_ms = (atomic_load(&s->final_push) ? FINAL_PUSH_TIMEOUT_S : HTTP_TIMEOUT_S) * 1000u,
+        .connect_timeout_ms = 10000,
+        .max_response = RESPONSE_MAX,
+        .ca_file = s->ca_file,
+        .user_agent = ua,
+        .cancel = stopping,
+        .cancel_arg = s,
+    };
+    struct httpc_resp r;
+    int rc = httpc_do(&req, &r);
+    if (rc == 0 && buf_append(resp, r.body, r.body_len) < 0)
+        rc = ERR_NOMEM;
+    if (rc < 0)
+        log_warn("node", 0, "hub_request_failed", LF_STR("method", method), LF_STR("err", err_str(rc)));
+    else
+        *status = r.status;
+    httpc_resp_dispose(&r);
+    return rc < 0 ? ERR_IO : 0;
 }
 
 /* ---- pull ---- */
@@ -670,13 +649,6 @@ static void *run(void *arg)
     return NULL;
 }
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-static void curl_init(void)
-{
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 static char *dup_opt(const char *s)
 {
     return s ? strdup(s) : NULL;
@@ -700,7 +672,6 @@ static void hubsync_free(struct node_hubsync *s)
 
 int node_hubsync_start(const struct node_hubsync_opts *o, struct node_hubsync **out)
 {
-    pthread_once(&curl_once, curl_init);
     struct node_hubsync *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return ERR_NOMEM;

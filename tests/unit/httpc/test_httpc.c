@@ -220,6 +220,7 @@ static void test_limits(void **state)
     assert_int_equal(httpc_do(&(struct httpc_req){.url = url, .max_response = 65536}, &r), ERR_TOO_LONG);
     server_stop(&s);
     assert_null(r.body);
+    assert_string_equal(r.error, "response larger than 65536 bytes");
     /* Exactly at the limit is fine. */
     server_start(&s, NULL);
     s.big = 65536;
@@ -262,6 +263,7 @@ static void test_errors(void **state)
     url_of(&s, "/", url, sizeof url);
     close(s.lfd);
     assert_int_equal(httpc_get(url, NULL, &r), ERR_IO);
+    assert_non_null(strstr(r.error, "onnect")); /* curl's reason, e.g. "Failed to connect to ..." */
     assert_int_equal(httpc_get("ftp://127.0.0.1/", NULL, &r), ERR_MALFORMED);
     assert_int_equal(httpc_get("file:///etc/passwd", NULL, &r), ERR_MALFORMED);
     assert_int_equal(httpc_get(NULL, NULL, &r), ERR_MALFORMED);
