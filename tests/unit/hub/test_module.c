@@ -45,6 +45,52 @@ static void test_list(void **state)
     assert_int_equal(sched_job_add("subscriptions", 0, NULL, NULL, true), ERR_MALFORMED);
 }
 
+/* A module's top-level section is accepted, checked by the module (a bad one fails the load
+ * with the section named) and handed to it through hub_env_section; other keys stay errors. */
+static void test_settings_sections(void **state)
+{
+    (void)state;
+    struct hub_cfg c;
+    char err[256], json[512];
+    size_t checked = 0;
+    for (size_t i = 0; hub_modules_all[i] != NULL; i++) {
+        const struct hub_module *m = hub_modules_all[i];
+        if (m->section == NULL)
+            continue;
+        assert_ptr_equal(hub_module_for_section(m->section), m);
+        if (m->settings_check == NULL)
+            continue;
+        snprintf(json, sizeof json, "{\"database\":\"sqlite::memory:\",\"%s\":12345}", m->section);
+        err[0] = '\0';
+        assert_int_equal(hubcfg_parse(json, strlen(json), &c, err, sizeof err), ERR_CONFIG);
+        assert_int_equal(strncmp(err, m->section, strlen(m->section)), 0);
+        assert_int_equal(err[strlen(m->section)], ':');
+        checked++;
+    }
+    printf("module sections checked: %zu\n", checked);
+    assert_null(hub_module_for_section("no_such_section"));
+    static const char unknown[] = "{\"database\":\"sqlite::memory:\",\"no_such_section\":{}}";
+    assert_int_equal(hubcfg_parse(unknown, strlen(unknown), &c, err, sizeof err), ERR_CONFIG);
+    assert_non_null(strstr(err, "no_such_section"));
+    /* The document keeps module sections for hub_env_section, and not the admin token. */
+    char path[] = "/tmp/veil-hub-sections-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("{\"database\":\"sqlite::memory:\",\"admin_token\":\"0123456789abcdef0123\",\"scheduler\":{\"interval\":5}}",
+          f);
+    fclose(f);
+    struct hub_env env = {.cfg = &c};
+    assert_int_equal(hubcfg_load_doc(path, &c, &env.doc, err, sizeof err), 0);
+    assert_non_null(hub_env_section(&env, "scheduler"));
+    assert_null(hub_env_section(&env, "admin_token"));
+    assert_null(hub_env_section(&env, "absent"));
+    json_decref(env.doc);
+    unlink(path);
+}
+
 static int write_cfg(const char *path, const char *json)
 {
     FILE *f = fopen(path, "w");
@@ -161,7 +207,7 @@ static void test_jobs(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_list), cmocka_unit_test(test_services),
-                                       cmocka_unit_test(test_jobs)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_list), cmocka_unit_test(test_settings_sections),
+                                       cmocka_unit_test(test_services), cmocka_unit_test(test_jobs)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
