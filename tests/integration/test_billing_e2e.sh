@@ -190,7 +190,11 @@ JSON
     [[ $r == 200* && $(jget "${r#* }" "['status']") == refunded ]] || fail "refund: $r"
     r=$(call POST "/api/v1/payments/$cb2/refund")
     [[ $r == 422* ]] || fail "cryptobot refund should be unsupported: $r"
-    ok "$label refunds and listing"
+    curl -fsS -H "Authorization: Bearer $ADMIN" "http://127.0.0.1:$HUBPORT/metrics" >"$WORK/metrics" ||
+        fail "metrics"
+    grep -q '^veil_hub_payments{provider="cryptobot",outcome="succeeded"} 3$' "$WORK/metrics" ||
+        fail "payment metrics: $(grep veil_hub_payments "$WORK/metrics")"
+    ok "$label refunds, listing, payment metrics"
 
     # The admin CLI (veil pay) on the same hub.
     local out

@@ -39,6 +39,23 @@ static void collect_objects(struct metrics_family *f, void *arg)
     }
 }
 
+/* Payments by provider and outcome, from the database (the same figures on every replica). */
+static void collect_payments(struct metrics_family *f, void *arg)
+{
+    struct api_ctx *ctx = arg;
+    struct store_pay_count *rows;
+    size_t n;
+    if (store_payment_counts(ctx->st, &rows, &n) < 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        const char *v[] = {rows[i].provider, rows[i].outcome};
+        struct metrics_series *ser = metrics_series(f, v);
+        if (ser != NULL)
+            metrics_set(ser, rows[i].n);
+    }
+    free(rows);
+}
+
 static void collect_pool(struct metrics_family *f, void *arg)
 {
     struct api_ctx *ctx = arg;
@@ -102,6 +119,13 @@ void api__metrics_init(struct api_ctx *ctx)
         metrics_family_on_collect(ctx->m_objects, collect_objects, ctx);
     if (ctx->m_pool != NULL)
         metrics_family_on_collect(ctx->m_pool, collect_pool, ctx);
+    static const char *const pay_labels[] = {"provider", "outcome"};
+    struct metrics_family *pay = metrics_family_new(r, METRICS_GAUGE, "veil_hub_payments",
+                                                    "Payments by provider and outcome (status, or flagged: not "
+                                                    "credited, see the audit log)",
+                                                    pay_labels, 2, NULL, 0, 64);
+    if (pay != NULL)
+        metrics_family_on_collect(pay, collect_payments, ctx);
     ctx->metrics = r;
 }
 

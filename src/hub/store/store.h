@@ -251,6 +251,15 @@ struct store_pay_filter {
 /* Payments matching f, newest first. *out is malloc'd. */
 int store_payment_query(struct store *st, const struct store_pay_filter *f, struct hub_payment **out, size_t *n);
 
+/* Payments counted by provider and outcome (the status, or "flagged" for rows with a flag,
+ * counted in addition), for the metrics scrape. *out is malloc'd. */
+struct store_pay_count {
+    char provider[33];
+    char outcome[16];
+    int64_t n;
+};
+int store_payment_counts(struct store *st, struct store_pay_count **out, size_t *n);
+
 /* Operator rules applied when a payment succeeds (config "billing"). */
 struct store_billing_rules {
     int referral_percent;    /* 0..100: the referrer's commission on every succeeded payment */

@@ -497,6 +497,49 @@ int store_payment_query(struct store *st, const struct store_pay_filter *f, stru
     return plist_run(st, pquery_body, &a, out, n);
 }
 
+struct count_arg {
+    struct store_pay_count *rows;
+    size_t n;
+};
+
+static int count_body(struct store_conn *sc, void *arg)
+{
+    struct count_arg *a = arg;
+    struct store_res r;
+    TRY(store__exec(sc,
+                    "SELECT provider, status, COUNT(*) FROM payments GROUP BY provider, status"
+                    " UNION ALL SELECT provider, 'flagged', COUNT(*) FROM payments WHERE flag IS NOT NULL"
+                    " GROUP BY provider",
+                    NULL, 0, &r));
+    a->rows = r.nrows ? calloc(r.nrows, sizeof *a->rows) : NULL;
+    if (r.nrows && a->rows == NULL) {
+        store__res_free(&r);
+        return ERR_NOMEM;
+    }
+    for (size_t i = 0; i < r.nrows; i++) {
+        store__cell_str(&r, i, 0, a->rows[i].provider, sizeof a->rows[i].provider);
+        store__cell_str(&r, i, 1, a->rows[i].outcome, sizeof a->rows[i].outcome);
+        a->rows[i].n = store__cell_i64(&r, i, 2);
+    }
+    a->n = r.nrows;
+    store__res_free(&r);
+    return 0;
+}
+
+int store_payment_counts(struct store *st, struct store_pay_count **out, size_t *n)
+{
+    struct count_arg a = {0};
+    int rc = store__ro(st, count_body, &a);
+    if (rc < 0) {
+        free(a.rows);
+        a.rows = NULL;
+        a.n = 0;
+    }
+    *out = a.rows;
+    *n = a.n;
+    return rc;
+}
+
 /* ---- state changes ---- */
 
 struct trans_arg {

@@ -430,6 +430,20 @@ static void test_revenue(void **state)
     store_revenue_free(&r);
     assert_int_equal(store_revenue_get(st, T0, T0, &r), ERR_RANGE);
 
+    struct store_pay_count *counts;
+    size_t nc, seen = 0;
+    assert_int_equal(store_payment_counts(st, &counts, &nc), 0);
+    for (size_t i = 0; i < nc; i++) {
+        if (strcmp(counts[i].provider, "yookassa") == 0 && strcmp(counts[i].outcome, "succeeded") == 0)
+            seen += counts[i].n == 1;
+        if (strcmp(counts[i].provider, "cryptobot") == 0 && strcmp(counts[i].outcome, "flagged") == 0)
+            seen += counts[i].n == 1;
+        if (strcmp(counts[i].provider, "cryptobot") == 0 && strcmp(counts[i].outcome, "pending") == 0)
+            seen += counts[i].n == 1;
+    }
+    free(counts);
+    assert_int_equal(seen, 3);
+
     struct hub_promo pr = {.kind = HUB_PROMO_PERCENT, .value = 10, .enabled = true};
     strcpy(pr.code, "TEN");
     assert_int_equal(store_promo_create(st, &pr, T0, NULL), 0);
