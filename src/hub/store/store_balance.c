@@ -95,3 +95,46 @@ int store_ledger_list(struct store *st, int64_t user_id, int64_t limit, struct s
     *n = a.n;
     return rc;
 }
+
+int store__ledger_opening_tx(struct store_conn *sc, int64_t user_id, const char *currency, int64_t balance, int64_t now)
+{
+    if (balance == 0)
+        return 0;
+    struct store_val p[] = {SV_I(user_id), SV_T(currency), SV_I(balance), SV_I(now)};
+    return store__exec(sc,
+                       "INSERT INTO balance_ledger (user_id, currency, delta_minor, balance_after, reason, created_at)"
+                       " VALUES ($1, $2, $3, $3, 'opening', $4)",
+                       p, 4, NULL);
+}
+
+int store__ledger_before_patch_tx(struct store_conn *sc, int64_t user_id, const int64_t *new_balance,
+                                  const char *new_currency, int64_t now)
+{
+    struct store_val pid[] = {SV_I(user_id)};
+    struct store_res r;
+    /* Lock the row first (a no-op UPDATE): the balance read next cannot change before ours. */
+    TRY(store__exec(sc, "UPDATE users SET balance_minor = balance_minor WHERE id = $1", pid, 1, NULL));
+    TRY(store__exec(sc, "SELECT balance_minor, currency FROM users WHERE id = $1", pid, 1, &r));
+    if (r.nrows != 1) {
+        store__res_free(&r);
+        return ERR_NOT_FOUND;
+    }
+    int64_t cur = store__cell_i64(&r, 0, 0);
+    char currency[HUB_CURRENCY_LEN + 1];
+    store__cell_str(&r, 0, 1, currency, sizeof currency);
+    store__res_free(&r);
+    int64_t after = new_balance != NULL ? *new_balance : cur;
+    /* A balance is money in its currency: switching the currency of a non-zero balance would
+     * turn 500 RUB into 500 USD. Zero it (or spend it) first. */
+    if (new_currency != NULL && strcmp(new_currency, currency) != 0 && after != 0)
+        return ERR_BAD_STATE;
+    if (new_balance == NULL || after == cur)
+        return 0;
+    if (after < 0 || after > HUB_MAX_MONEY)
+        return ERR_RANGE;
+    struct store_val p[] = {SV_I(user_id), SV_T(currency), SV_I(after - cur), SV_I(after), SV_I(now)};
+    return store__exec(sc,
+                       "INSERT INTO balance_ledger (user_id, currency, delta_minor, balance_after, reason, created_at)"
+                       " VALUES ($1, $2, $3, $4, 'admin_set', $5)",
+                       p, 5, NULL);
+}

@@ -136,6 +136,15 @@ int store__sub_current_tx(struct store_conn *sc, int64_t user_id, struct hub_sub
 int store__ledger_add_tx(struct store_conn *sc, int64_t user_id, const char *currency, int64_t delta,
                          const char *reason, int64_t payment_id, int64_t now, int64_t *balance_after);
 
+/* The ledger row for a user created with a non-zero balance ("opening"). */
+int store__ledger_opening_tx(struct store_conn *sc, int64_t user_id, const char *currency, int64_t balance,
+                             int64_t now);
+/* Before a PATCH writes the balance (new_balance) and/or the currency (new_currency), either may
+ * be NULL: locks the row, records the set balance as an "admin_set" ledger row, and refuses
+ * (ERR_BAD_STATE) a currency change of a balance that is not zero. */
+int store__ledger_before_patch_tx(struct store_conn *sc, int64_t user_id, const int64_t *new_balance,
+                                  const char *new_currency, int64_t now);
+
 /* Runs the migrations on one connection (in one transaction). _to stops at schema version
  * `target` (tests of the upgrade path). */
 int store__migrate(struct store_conn *sc, int *version);

@@ -88,6 +88,7 @@ static int create_body(struct store_conn *sc, void *arg)
     store__res_free(&r);
     u->revision = rev;
     u->created_at = a->now;
+    TRY(store__ledger_opening_tx(sc, u->id, u->currency, u->balance_minor, a->now));
     return store__audit(sc, a->audit, a->now, "user", u->id);
 }
 
@@ -266,6 +267,9 @@ static int patch_body(struct store_conn *sc, void *arg)
     const struct hub_user *v = a->cu;
     unsigned f = (unsigned)a->i64;
     int64_t rev;
+    if (f & (HUB_USER_F_BALANCE | HUB_USER_F_CURRENCY))
+        TRY(store__ledger_before_patch_tx(sc, a->id, (f & HUB_USER_F_BALANCE) ? &v->balance_minor : NULL,
+                                          (f & HUB_USER_F_CURRENCY) ? v->currency : NULL, a->now));
     TRY(store__bump_revision(sc, &rev));
     struct store_val p[9] = {SV_I(a->now), SV_I(rev), SV_I(a->id)};
     size_t n = 3;

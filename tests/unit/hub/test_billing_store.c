@@ -455,13 +455,62 @@ static void test_revenue(void **state)
     free(list);
 }
 
+static int64_t ledger_sum(struct store *st, int64_t user)
+{
+    struct store_ledger_row *rows;
+    size_t n;
+    assert_int_equal(store_ledger_list(st, user, 1000, &rows, &n), 0);
+    int64_t sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += rows[i].delta_minor;
+    free(rows);
+    return sum;
+}
+
+/* The balance is the sum of its ledger rows whichever way it changes: opening balance, admin
+ * delta, admin set (PATCH), top-up; and its currency cannot change under a non-zero balance. */
+static void test_ledger_is_the_balance(void **state)
+{
+    struct store *st = get(state);
+    struct hub_user u;
+    memset(&u, 0, sizeof u);
+    strcpy(u.username, "opening");
+    strcpy(u.language, "en");
+    strcpy(u.currency, "RUB");
+    strcpy(u.uuid, "00000000-0000-4000-8000-000000000009");
+    strcpy(u.sub_token, "tok00000000000000000009");
+    strcpy(u.referral_code, "RC00000009");
+    u.enabled = true;
+    u.balance_minor = 1000;
+    assert_int_equal(store_user_create(st, &u, T0, NULL), 0);
+    assert_int_equal(store_user_add_balance(st, u.id, 500, T0, NULL, NULL), 0);
+    struct hub_user patch = {.balance_minor = 200};
+    assert_int_equal(store_user_patch(st, u.id, &patch, HUB_USER_F_BALANCE, T0, NULL, NULL), 0);
+    int64_t id = invoice(st, u.id, 0, "yookassa", 300, "RUB", 1);
+    struct store_pay_result res;
+    assert_int_equal(paid(st, id, 300, "RUB", &res), 0);
+    assert_int_equal(balance(st, u.id), 500);
+    assert_int_equal(ledger_sum(st, u.id), 500);
+
+    strcpy(patch.currency, "USD");
+    assert_int_equal(store_user_patch(st, u.id, &patch, HUB_USER_F_CURRENCY, T0, NULL, NULL), ERR_BAD_STATE);
+    assert_int_equal(balance(st, u.id), 500);
+    patch.balance_minor = 0;
+    assert_int_equal(store_user_patch(st, u.id, &patch, HUB_USER_F_CURRENCY | HUB_USER_F_BALANCE, T0, NULL, NULL), 0);
+    assert_int_equal(ledger_sum(st, u.id), 0);
+    struct hub_user got;
+    assert_int_equal(store_user_get(st, u.id, &got), 0);
+    assert_string_equal(got.currency, "USD");
+}
+
 #define CONTRACT(setup)                                                                                                \
     cmocka_unit_test_setup_teardown(test_balance_currency_and_bound, setup, teardown),                                 \
         cmocka_unit_test_setup_teardown(test_invoice_exactly_once, setup, teardown),                                   \
         cmocka_unit_test_setup_teardown(test_mismatch_and_flags, setup, teardown),                                     \
         cmocka_unit_test_setup_teardown(test_topup_refund_and_balance_purchase, setup, teardown),                      \
         cmocka_unit_test_setup_teardown(test_promo, setup, teardown),                                                  \
-        cmocka_unit_test_setup_teardown(test_revenue, setup, teardown)
+        cmocka_unit_test_setup_teardown(test_revenue, setup, teardown),                                                \
+        cmocka_unit_test_setup_teardown(test_ledger_is_the_balance, setup, teardown)
 
 int main(void)
 {
