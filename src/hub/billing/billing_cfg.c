@@ -2,7 +2,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/err.h"
+#include "core/file.h"
 #include "hub/billing/billing_int.h"
 #include "hub/domain/rules.h"
 
@@ -51,6 +53,43 @@ static int str(const json_t *o, const char *key, bool required, char *out, size_
         return bad(err, errcap, w, "must be a non-empty string of bounded length");
     }
     memcpy(out, json_string_value(v), json_string_length(v) + 1);
+    return 0;
+}
+
+/* A secret: "<key>": "value", or "<key>_file": "/path" whose content (trailing newline
+ * dropped) is the value, so the secret stays out of hub.json. */
+static int secret(const json_t *o, const char *key, char *out, size_t cap, const char *where, char *err, size_t errcap)
+{
+    char fkey[48], w[96];
+    snprintf(fkey, sizeof fkey, "%s_file", key);
+    snprintf(w, sizeof w, "%s.%s", where, key);
+    const json_t *f = json_object_get(o, fkey);
+    if (f == NULL)
+        return str(o, key, true, out, cap, where, err, errcap);
+    if (json_object_get(o, key) != NULL)
+        return bad(err, errcap, w, "give the value or the _file, not both");
+    if (!json_is_string(f) || json_string_length(f) == 0)
+        return bad(err, errcap, w, "_file: a file path");
+    struct buf b;
+    buf_init(&b);
+    int rc = file_read_all(json_string_value(f), cap - 1, &b);
+    size_t n = buf_len(&b);
+    while (rc == 0 && n > 0 && (buf_data(&b)[n - 1] == '\n' || buf_data(&b)[n - 1] == '\r'))
+        n--;
+    if (rc == 0 && (n == 0 || memchr(buf_data(&b), '\0', n) != NULL))
+        rc = ERR_MALFORMED;
+    if (rc == 0) {
+        memcpy(out, buf_data(&b), n);
+        out[n] = '\0';
+    }
+    buf_dispose_secret(&b);
+    if (rc < 0) {
+        snprintf(err, errcap, "billing.%s_file: cannot read %s (%s)", w, json_string_value(f),
+                 rc == ERR_MALFORMED  ? "empty"
+                 : rc == ERR_TOO_LONG ? "too long"
+                                      : "missing or unreadable");
+        return ERR_CONFIG;
+    }
     return 0;
 }
 
@@ -104,14 +143,14 @@ static int enabled_flag(const json_t *o, const char *where, bool *on, char *err,
 
 static int yookassa(const json_t *o, struct billing_cfg *c, char *err, size_t cap)
 {
-    static const char *const keys[] = {"shop_id",  "secret_key", "api_url",          "return_url",
+    static const char *const keys[] = {"shop_id",  "secret_key", "secret_key_file",  "api_url", "return_url",
                                        "currency", "receipt",    "trusted_networks", NULL};
     static const char *const rkeys[] = {"tax_system_code", "vat_code", "payment_subject", "payment_mode", NULL};
     if (!json_is_object(o))
         return bad(err, cap, "yookassa", "must be an object");
     TRY(check_keys(o, keys, "yookassa", err, cap));
     TRY(str(o, "shop_id", true, c->yookassa.shop_id, sizeof c->yookassa.shop_id, "yookassa", err, cap));
-    TRY(str(o, "secret_key", true, c->yookassa.secret_key, sizeof c->yookassa.secret_key, "yookassa", err, cap));
+    TRY(secret(o, "secret_key", c->yookassa.secret_key, sizeof c->yookassa.secret_key, "yookassa", err, cap));
     TRY(str(o, "api_url", false, c->yookassa.api_url, sizeof c->yookassa.api_url, "yookassa", err, cap));
     TRY(str(o, "return_url", true, c->yookassa.return_url, sizeof c->yookassa.return_url, "yookassa", err, cap));
     TRY(str(o, "currency", false, c->yookassa.currency, sizeof c->yookassa.currency, "yookassa", err, cap));
@@ -140,15 +179,16 @@ static int yookassa(const json_t *o, struct billing_cfg *c, char *err, size_t ca
 
 static int robokassa(const json_t *o, struct billing_cfg *c, char *err, size_t cap)
 {
-    static const char *const keys[] = {"merchant_login", "password1", "password2",        "hash", "test",
-                                       "pay_url",        "currency",  "trusted_networks", NULL};
+    static const char *const keys[] = {
+        "merchant_login", "password1", "password1_file",   "password2", "password2_file", "hash", "test",
+        "pay_url",        "currency",  "trusted_networks", NULL};
     if (!json_is_object(o))
         return bad(err, cap, "robokassa", "must be an object");
     TRY(check_keys(o, keys, "robokassa", err, cap));
     TRY(str(o, "merchant_login", true, c->robokassa.merchant_login, sizeof c->robokassa.merchant_login, "robokassa",
             err, cap));
-    TRY(str(o, "password1", true, c->robokassa.password1, sizeof c->robokassa.password1, "robokassa", err, cap));
-    TRY(str(o, "password2", true, c->robokassa.password2, sizeof c->robokassa.password2, "robokassa", err, cap));
+    TRY(secret(o, "password1", c->robokassa.password1, sizeof c->robokassa.password1, "robokassa", err, cap));
+    TRY(secret(o, "password2", c->robokassa.password2, sizeof c->robokassa.password2, "robokassa", err, cap));
     TRY(str(o, "pay_url", false, c->robokassa.pay_url, sizeof c->robokassa.pay_url, "robokassa", err, cap));
     TRY(str(o, "currency", false, c->robokassa.currency, sizeof c->robokassa.currency, "robokassa", err, cap));
     char hash[16] = "md5";
@@ -180,11 +220,11 @@ static int robokassa(const json_t *o, struct billing_cfg *c, char *err, size_t c
 
 static int cryptobot(const json_t *o, struct billing_cfg *c, char *err, size_t cap)
 {
-    static const char *const keys[] = {"token", "api_url", "fiat", "accepted_assets", NULL};
+    static const char *const keys[] = {"token", "token_file", "api_url", "fiat", "accepted_assets", NULL};
     if (!json_is_object(o))
         return bad(err, cap, "cryptobot", "must be an object");
     TRY(check_keys(o, keys, "cryptobot", err, cap));
-    TRY(str(o, "token", true, c->cryptobot.token, sizeof c->cryptobot.token, "cryptobot", err, cap));
+    TRY(secret(o, "token", c->cryptobot.token, sizeof c->cryptobot.token, "cryptobot", err, cap));
     TRY(str(o, "api_url", false, c->cryptobot.api_url, sizeof c->cryptobot.api_url, "cryptobot", err, cap));
     TRY(str(o, "fiat", false, c->cryptobot.fiat, sizeof c->cryptobot.fiat, "cryptobot", err, cap));
     if (!hub_currency_valid(c->cryptobot.fiat))

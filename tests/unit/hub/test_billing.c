@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/err.h"
 #include "hub/billing/billing_int.h"
@@ -202,6 +203,29 @@ static void test_cfg(void **state)
     assert_false(client_ip_in_nets("127.0.0.2", c.yookassa.trusted, c.yookassa.n_trusted));
     assert_int_equal(billing_cfg_parse(NULL, &c, err, sizeof err), 0);
     assert_true(client_ip_in_nets("185.71.76.5", c.yookassa.trusted, c.yookassa.n_trusted));
+    /* Secrets from files: the content without its trailing newline. */
+    char path[] = "/tmp/veil-billing-token-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "123:AAsecret\n", 13), 13);
+    close(fd);
+    char doc[256];
+    snprintf(doc, sizeof doc, "{\"cryptobot\": {\"token_file\": \"%s\"}}", path);
+    j = json_loads(doc, 0, NULL);
+    assert_int_equal(billing_cfg_parse(j, &c, err, sizeof err), 0);
+    json_decref(j);
+    assert_string_equal(c.cryptobot.token, "123:AAsecret");
+    snprintf(doc, sizeof doc, "{\"cryptobot\": {\"token\": \"x\", \"token_file\": \"%s\"}}", path);
+    j = json_loads(doc, 0, NULL);
+    assert_int_equal(billing_cfg_parse(j, &c, err, sizeof err), ERR_CONFIG);
+    json_decref(j);
+    unlink(path);
+    snprintf(doc, sizeof doc, "{\"cryptobot\": {\"token_file\": \"%s\"}}", path);
+    j = json_loads(doc, 0, NULL);
+    assert_int_equal(billing_cfg_parse(j, &c, err, sizeof err), ERR_CONFIG);
+    assert_non_null(strstr(err, "token_file"));
+    json_decref(j);
+
     static const char *const bad[] = {"{\"robokassa\": {\"merchant_login\": \"d\", \"password1\": \"a\", "
                                       "\"password2\": \"b\", \"hash\": \"ripemd160\"}}",
                                       "{\"yookassa\": {\"shop_id\": \"1\"}}", "{\"referral_percent\": 101}",
@@ -302,6 +326,20 @@ static const char *no_header(void *arg, const char *name)
 static const char *sig_header(void *arg, const char *name)
 {
     return strcmp(name, "crypto-pay-api-signature") == 0 ? arg : NULL;
+}
+
+struct robo_query {
+    const char *out_sum, *inv_id, *sig;
+};
+
+static const char *robo_query_fn(void *arg, const char *key)
+{
+    struct robo_query *q = arg;
+    if (strcmp(key, "OutSum") == 0)
+        return q->out_sum;
+    if (strcmp(key, "InvId") == 0)
+        return q->inv_id;
+    return strcmp(key, "SignatureValue") == 0 ? q->sig : NULL;
 }
 
 static int setup(void **state)
@@ -462,12 +500,22 @@ static void test_flow_robokassa(void **state)
         assert_string_equal(out.body, ok);
     }
     assert_int_equal(sub_end(e), T0 + 10 + 30 * HUB_DAY);
+    /* The same callback sent as GET (query parameters) is recognised as a duplicate. */
+    struct robo_query rqq = {.out_sum = "299.000000", .inv_id = inv, .sig = sig};
+    struct billing_hook_req get = {.ip = "10.0.0.1", .header = no_header, .query = robo_query_fn, .arg = &rqq};
+    billing_webhook(e->b, BILLING_ROBOKASSA, &get, T0 + 11, &out);
+    assert_int_equal(out.status, 200);
+    assert_int_equal(sub_end(e), T0 + 10 + 30 * HUB_DAY);
+    rqq.sig = "00";
+    billing_webhook(e->b, BILLING_ROBOKASSA, &get, T0 + 11, &out);
+    assert_int_equal(out.status, 403);
+    assert_int_equal(audits(e->st, "webhook_rejected"), 1);
     /* Forged: wrong password, a changed sum with the old signature. */
     snprintf(form, sizeof form, "OutSum=1.00&InvId=%s&SignatureValue=%s", inv, sig);
     rq.body_len = strlen(form);
     billing_webhook(e->b, BILLING_ROBOKASSA, &rq, T0 + 10, &out);
     assert_int_equal(out.status, 403);
-    assert_int_equal(audits(e->st, "webhook_rejected"), 1);
+    assert_int_equal(audits(e->st, "webhook_rejected"), 2);
     assert_int_equal(sub_end(e), T0 + 10 + 30 * HUB_DAY);
 }
 
