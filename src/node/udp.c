@@ -11,6 +11,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "net/relay.h"
+#include "node/mux.h"
 #include "node/telemetry.h"
 #include "node/usage.h"
 #include "node/worker.h"
@@ -85,6 +86,9 @@ struct node_udp {
     struct buf out; /* downlink plaintext not yet taken by the transport */
     struct udp_assoc *assocs;
     size_t n_assocs;
+    struct node_mux *tcp; /* Mux TCP sub-connections (node/mux.h), made at the first TCP New */
+    uint64_t tcp_idle_ms;
+    struct relay_shared_rate rate[RELAY_DIR__COUNT];
     uint64_t idle_ms, last_ms;
     struct loop_timer tick;
     struct loop_task free_task;
@@ -101,6 +105,12 @@ struct node_udp_registry {
 };
 
 static void pump(struct node_udp *u);
+
+/* A Mux TCP sub-connection's buffer is full (node/mux.h): the tunnel is not read meanwhile. */
+static bool rx_blocked(const struct node_udp *u)
+{
+    return u->tcp != NULL && node_mux_blocked(u->tcp);
+}
 
 /* ---- ending ---- */
 
@@ -303,6 +313,8 @@ void node_udp_free(struct node_udp *u)
     loop_timer_stop(u->w->loop, &u->tick);
     while (u->assocs != NULL)
         assoc_release(u->assocs);
+    node_mux_free(u->tcp);
+    u->tcp = NULL;
     book(u);
     log_debug("udp", u->id, "udp_end", LF_UINT("up", u->up), LF_UINT("down", u->down),
               LF_UINT("dropped", u->dropped));
@@ -340,6 +352,8 @@ static void pump(struct node_udp *u)
     }
     if (buf_len(&u->out) == 0)
         buf_dispose(&u->out);
+    if (buf_len(&u->out) <= NODE_MUX_OUT_LOW)
+        node_mux_out_drained(u->tcp);
     int rc = tunnel_xprt_ops.flush(&u->x, u->fd);
     if (rc < 0 && rc != -EAGAIN) {
         finish(u, NODE_CR_IO, rc);
@@ -347,8 +361,9 @@ static void pump(struct node_udp *u)
     }
     /* rx_more: we stopped reading with decoded bytes possibly left in the transport; the
      * (normally writable) socket calls us back to continue without waiting for new bytes. */
-    bool want_write = rc == -EAGAIN || buf_len(&u->out) > 0 || u->rx_more;
-    (void)loop_io_set(u->w->loop, &u->io, LOOP_READ | (want_write ? LOOP_WRITE : 0));
+    bool blocked = rx_blocked(u);
+    bool want_write = rc == -EAGAIN || buf_len(&u->out) > 0 || (u->rx_more && !blocked);
+    (void)loop_io_set(u->w->loop, &u->io, (blocked ? 0 : LOOP_READ) | (want_write ? LOOP_WRITE : 0));
 }
 
 static void vaddr_from_sock(struct vless_addr *v, const struct sock_addr *sa)
@@ -633,9 +648,66 @@ static struct udp_assoc *assoc_find(struct node_udp *u, uint16_t id)
     return NULL;
 }
 
+static void mux_output(void *arg)
+{
+    pump(arg);
+}
+
+static int process_in(struct node_udp *u);
+
+/* The Mux TCP sub-connection whose full buffer stopped the tunnel has drained: read on. */
+static void mux_unblocked(void *arg)
+{
+    struct node_udp *u = arg;
+    if (u->closed)
+        return;
+    int rc = process_in(u); /* frames read before the stop */
+    if (rc < 0) {
+        log_debug("udp", u->id, "udp_bad_frame", LF_STR("err", err_str(rc)));
+        finish(u, rc == ERR_UNSUPPORTED ? NODE_CR_FLOW : NODE_CR_VLESS, rc);
+        return;
+    }
+    u->rx_more = true; /* the transport may hold decoded bytes: pump asks for a callback */
+    pump(u);
+}
+
+/* Frames of Mux TCP sub-connections go to node/mux.c. 1: taken there; 0: a UDP session's or
+ * the tunnel's; or an error that ends the tunnel. */
+static int tcp_frame(struct node_udp *u, const struct vless_mux_frame *f)
+{
+    if (f->status == VLESS_MUX_NEW && f->network == VLESS_MUX_NET_TCP) {
+        if (u->mux_udp_only)
+            return ERR_UNSUPPORTED; /* a Vision user: upstream's "unexpected network" closes all */
+        struct udp_assoc *a = assoc_find(u, f->session_id);
+        if (a != NULL)
+            assoc_free(a); /* a reused id starts afresh */
+        struct node_mux_cfg mc = {
+            .loop = u->w->loop,
+            .dialer = u->w->dialer,
+            .out = &u->out,
+            .idle_ms = u->tcp_idle_ms,
+            .rate = {u->rate[RELAY_A_TO_B], u->rate[RELAY_B_TO_A]},
+            .up = &u->up,
+            .down = &u->down,
+            .conn_id = u->id,
+            .access_user = u->access_user,
+            .refuse_new = &u->w->draining,
+            .on_output = mux_output,
+            .on_unblock = mux_unblocked,
+            .arg = u,
+        };
+        if (u->tcp == NULL && node_mux_new(&mc, &u->tcp) < 0)
+            return vless_mux_encode_end(&u->out, f->session_id, true);
+    }
+    return u->tcp != NULL ? node_mux_frame(u->tcp, f) : 0;
+}
+
 /* One Mux frame from the client (spec/mux-xudp.md §4). 0, or an error that ends the tunnel. */
 static int on_frame(struct node_udp *u, const struct vless_mux_frame *f)
 {
+    int taken = tcp_frame(u, f);
+    if (taken != 0)
+        return taken < 0 ? taken : 0;
     struct udp_assoc *a = assoc_find(u, f->session_id);
     switch (f->status) {
     case VLESS_MUX_KEEPALIVE:
@@ -646,12 +718,7 @@ static int on_frame(struct node_udp *u, const struct vless_mux_frame *f)
             u->last_ms = loop_now(u->w->loop);
         }
         return 0;
-    case VLESS_MUX_NEW:
-        if (f->network != VLESS_MUX_NET_UDP) {
-            if (u->mux_udp_only)
-                return ERR_UNSUPPORTED; /* upstream: "unexpected network" closes all */
-            return vless_mux_encode_end(&u->out, f->session_id, true);
-        }
+    case VLESS_MUX_NEW: /* network UDP: TCP went to tcp_frame */
         static const uint8_t zero[8];
         bool gid = f->has_global_id && memcmp(f->global_id, zero, 8) != 0;
         struct udp_assoc *known = gid ? reg_find(u->w, u->user, f->global_id) : NULL;
@@ -705,7 +772,7 @@ static int process_in(struct node_udp *u)
 {
     size_t off = 0;
     int rc = 0;
-    while (!u->closed && off < buf_len(&u->in)) {
+    while (!u->closed && !rx_blocked(u) && off < buf_len(&u->in)) {
         const uint8_t *p = buf_data(&u->in) + off;
         size_t len = buf_len(&u->in) - off, used = 0;
         if (u->mux) {
@@ -738,7 +805,7 @@ static void on_client(struct loop *loop, struct loop_io *io, unsigned ev)
     (void)ev; /* always read: the transport may hold decoded bytes without the fd being readable */
     {
         u->rx_more = true; /* unless the transport runs dry below */
-        for (int i = 0; i < 16 && !u->closed; i++) {
+        for (int i = 0; i < 16 && !u->closed && !rx_blocked(u); i++) {
             if (buf_reserve(&u->in, 16384) < 0) {
                 finish(u, NODE_CR_NOMEM, ERR_NOMEM);
                 return;
@@ -775,7 +842,10 @@ static void on_tick(struct loop *loop, struct loop_timer *t)
     struct node_udp *u = container_of(t, struct node_udp, tick);
     uint64_t now = loop_now(loop);
     book(u); /* a long-lived tunnel shows in the counters as it goes */
-    if (u->w->draining) { /* UDP never "finishes": do not hold a drain until its deadline */
+    size_t tcp_subs = node_mux_count(u->tcp);
+    if (tcp_subs > 0)
+        u->last_ms = now; /* the idle clock of the tunnel starts when its last TCP sub-connection ends */
+    if (u->w->draining && tcp_subs == 0) { /* UDP never "finishes": do not hold a drain until its deadline */
         finish(u, NODE_CR_SHUTDOWN, 0);
         return;
     }
@@ -811,6 +881,9 @@ int node_udp_start(const struct node_udp_params *p, struct node_udp **out)
     u->hub_id = p->hub_id;
     u->access_user = p->access_user;
     u->idle_ms = p->idle_ms ? p->idle_ms : 60000;
+    u->tcp_idle_ms = p->tcp_idle_ms;
+    u->rate[RELAY_A_TO_B] = p->rate[RELAY_A_TO_B];
+    u->rate[RELAY_B_TO_A] = p->rate[RELAY_B_TO_A];
     u->on_done = p->on_done;
     u->arg = p->arg;
     u->last_ms = loop_now(p->w->loop);
@@ -835,6 +908,8 @@ int node_udp_start(const struct node_udp_params *p, struct node_udp **out)
         rc = ERR_NOMEM;
     uint64_t period = u->idle_ms / 4;
     period = period < 250 ? 250 : period > 5000 ? 5000 : period;
+    if (p->report_ms != 0 && p->report_ms < period)
+        period = p->report_ms; /* usage as often as a TCP tunnel's */
     if (rc == 0)
         rc = loop_timer_start(p->w->loop, &u->tick, period, period);
     if (rc == 0)

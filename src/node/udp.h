@@ -14,8 +14,11 @@
  * XUDP GlobalID (spec/mux-xudp.md §6), keyed by (user, GlobalID) per worker: a New whose GlobalID
  * names a live association moves it here (quietly detached from its old connection); one that
  * names an association kept after its session ended (End, connection loss: kept 60 s) takes it
- * back. Either way the client keeps its NAT port toward the destinations. Mux TCP sub-connections are not relayed: a Vision user's closes
- * the connection (spec/mux-xudp.md §4), anyone else's gets an End with the error bit. */
+ * back. Either way the client keeps its NAT port toward the destinations.
+ *
+ * Mux TCP sub-connections: a Vision user's TCP New closes the connection (spec/mux-xudp.md §4);
+ * anyone else's are served by node/mux.h on this tunnel (same destination policy as plain TCP,
+ * bytes booked to the user with the datagrams). */
 #ifndef VEIL_NODE_UDP_H
 #define VEIL_NODE_UDP_H
 
@@ -23,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "net/relay.h"
 #include "node/session.h"
 #include "tls13/tls13.h"
 #include "vless/addr.h"
@@ -55,6 +59,9 @@ struct node_udp_params {
     const uint8_t *out_left;       /* bytes already due to the client (e.g. a KeyUpdate answer) */
     size_t out_len;
     uint32_t idle_ms;              /* 0 = 60000 */
+    uint32_t tcp_idle_ms;          /* Mux TCP sub-connections (connIdle); 0 = 300000 */
+    uint32_t report_ms;            /* book the bytes at least this often (veil.usageReportSec); 0 = by idle_ms */
+    struct relay_shared_rate rate[RELAY_DIR__COUNT]; /* the user's speed limit for Mux TCP; take NULL: none */
     const char *access_user;       /* access log on: the user's email, logged per Mux session; NULL = off */
     node_udp_done_cb *on_done;
     void *arg;

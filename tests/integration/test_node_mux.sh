@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Mux.Cool TCP sub-connections with the genuine Xray-core client (the "Mux" switch of
+# v2rayN/v2rayNG): `"mux": {"enabled": true, "concurrency": 8}`, a no-flow user, its socks
+# inbound. Parallel HTTP requests, a 10 MiB download and a 3 MiB upload with SHA-256 checks,
+# XUDP through the same client, per-user usage on the admin API equal to the origin's bytes, and
+# one VLESS connection carrying many sub-connections. Needs ../shared/peers/xray (VEIL_PEERS).
+source "$(dirname "$0")/support/lib.sh"
+
+# ../shared/peers next to the checkout (or next to a folder holding it, e.g. a git worktree's).
+if [ -z "${VEIL_PEERS:-}" ]; then
+  d=$(cd "$(dirname "$0")/../.." && pwd)
+  while [ "$d" != / ] && [ ! -d "$d/../shared/peers" ]; do d=$(dirname "$d"); done
+  VEIL_PEERS=$d/../shared/peers
+fi
+PEERS=$VEIL_PEERS
+XRAY=$PEERS/xray
+if [ ! -x "$XRAY" ]; then
+  echo "SKIP: no genuine Xray-core client at $XRAY (set VEIL_PEERS)"
+  exit 77
+fi
+
+PRIV=QOyxSt5OQVCUqKrY-3aQSNz9AQFNdaJGUZT_BGo9xGo
+PBK=DSq0yhV0bV8V0tbefu3uprYCDlHlld9IWGUtXtW413M
+BOB=c831381d-6324-4d53-ad4f-8cda48b30811   # no flow
+CAROL=f831381d-6324-4d53-ad4f-8cda48b30811 # no flow: only the byte-counted transfers
+SID=0123456789abcdef
+TOKEN=mux-admin-token-0123456789
+
+T_PORT=$(free_port) N_PORT=$(free_port) A_PORT=$(free_port) H_PORT=$(free_port) O_PORT=$(free_port)
+E_PORT=$(free_port) S_PORT=$(free_port) S2_PORT=$(free_port)
+
+openssl req -x509 -newkey rsa:2048 -keyout "$WORK/t.key" -out "$WORK/t.crt" -days 2 -nodes \
+  -subj /CN=example.com >/dev/null 2>&1
+bg target openssl s_server -accept "127.0.0.1:$T_PORT" -cert "$WORK/t.crt" -key "$WORK/t.key" -tls1_3 -www -quiet
+bg http python3 "$SUPPORT/http_sink.py" "$H_PORT"
+UT="$SUPPORT/usage_tools.py"
+bg origin python3 "$UT" origin "$O_PORT" "$WORK/origin.counts"
+bg echo python3 "$SUPPORT/udp_tools.py" echo "$E_PORT" "E:"
+
+cat > "$WORK/node.json" <<EOF
+{
+  "log": {"loglevel": "debug", "access": "$WORK/access.log"},
+  "inbounds": [{
+    "listen": "127.0.0.1", "port": $N_PORT, "protocol": "vless",
+    "settings": {"clients": [{"id": "$BOB", "flow": "", "email": "bob@example"},
+                             {"id": "$CAROL", "flow": "", "email": "carol@example"}], "decryption": "none"},
+    "streamSettings": {"network": "raw", "security": "reality",
+      "realitySettings": {"target": "127.0.0.1:$T_PORT", "serverNames": ["example.com"],
+        "privateKey": "$PRIV", "shortIds": ["$SID"], "maxTimeDiff": 60000}}
+  }],
+  "outbounds": [{"protocol": "freedom"}],
+  "veil": {"workers": 1, "allowPrivateDestinations": true, "usageReportSec": 1,
+           "adminListen": "127.0.0.1:$A_PORT", "adminToken": "$TOKEN"}
+}
+EOF
+xray_config() { # xray_config FILE SOCKS_PORT USER_ID
+  cat > "$1" <<EOF
+{
+  "log": {"loglevel": "warning"},
+  "inbounds": [{"listen": "127.0.0.1", "port": $2, "protocol": "socks",
+                "settings": {"auth": "noauth", "udp": true, "ip": "127.0.0.1"}}],
+  "outbounds": [{
+    "protocol": "vless",
+    "settings": {"vnext": [{"address": "127.0.0.1", "port": $N_PORT,
+                            "users": [{"id": "$3", "encryption": "none", "flow": ""}]}]},
+    "streamSettings": {"network": "raw", "security": "reality",
+      "realitySettings": {"serverName": "example.com", "fingerprint": "chrome", "publicKey": "$PBK",
+                          "shortId": "$SID"}},
+    "mux": {"enabled": true, "concurrency": 8}
+  }]
+}
+EOF
+}
+xray_config "$WORK/xray-bob.json" "$S_PORT" "$BOB"
+xray_config "$WORK/xray-carol.json" "$S2_PORT" "$CAROL"
+bg node "$VEIL_BIN/veil-node" -c "$WORK/node.json"
+bg xray-bob "$XRAY" run -c "$WORK/xray-bob.json"
+bg xray-carol "$XRAY" run -c "$WORK/xray-carol.json"
+for p in $T_PORT $N_PORT $A_PORT $H_PORT $S_PORT $S2_PORT; do wait_port "$p"; done
+
+api() { # api METHOD PATH: body on stdout, fails on a non-200 status
+  local code
+  code=$(curl -sS -o "$WORK/body" -w '%{http_code}' -X "$1" -H "Authorization: Bearer $TOKEN" \
+    "http://127.0.0.1:$A_PORT$2")
+  [ "$code" = 200 ] || fail "$1 $2: HTTP $code $(cat "$WORK/body")"
+  cat "$WORK/body"
+}
+field() { python3 -c 'import json, sys; j = json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"; }
+user_counts() { field "$(api GET /api/v1/usage/$1)" '"%d %d" % (j["user"]["uplink"], j["user"]["downlink"])'; }
+sums() { awk '{u += $1; d += $2} END {printf "%d %d\n", u, d}' "$1"; }
+get() { curl -sS --max-time 60 -x "socks5h://127.0.0.1:$S_PORT" "$@"; }
+opened() { grep -c '"event":"mux_tcp_open"' "$WORK/node.log" || true; }
+
+# 1. Parallel HTTP requests: every one answered, over Mux sub-connections.
+N=12
+gets=()
+for i in $(seq 1 $N); do
+  get -o "$WORK/hello.$i" "http://127.0.0.1:$H_PORT/hello" & gets+=($!)
+done
+for p in "${gets[@]}"; do wait "$p" || true; done
+answered=0
+for i in $(seq 1 $N); do
+  [ "$(cat "$WORK/hello.$i" 2>/dev/null)" = "hello through the tunnel" ] && answered=$((answered + 1))
+done
+[ "$answered" = "$N" ] || fail "$answered of $N parallel requests answered"
+[ "$(opened)" -ge "$N" ] || fail "the node opened $(opened) Mux TCP sub-connections for $N requests"
+ok "$answered/$N parallel HTTP requests answered through Mux sub-connections"
+
+# 2. A 10 MiB download and a 3 MiB upload, checked by SHA-256.
+SIZE=10485760
+get -D "$WORK/dl.head" -o "$WORK/dl.bin" "http://127.0.0.1:$H_PORT/bytes/$SIZE" || fail "download"
+want=$(tr -d '\r' < "$WORK/dl.head" | awk -F': ' 'tolower($1) == "x-sha256" {print $2}')
+have=$(sha256sum "$WORK/dl.bin" | cut -d' ' -f1)
+[ "$(stat -c %s "$WORK/dl.bin")" = "$SIZE" ] && [ -n "$want" ] && [ "$want" = "$have" ] ||
+  fail "download: $(stat -c %s "$WORK/dl.bin") bytes, sha256 $have, origin says $want"
+ok "10 MiB download, sha256 $have"
+head -c 3145728 /dev/urandom > "$WORK/up.bin"
+got=$(get --data-binary @"$WORK/up.bin" -H 'Content-Type: application/octet-stream' "http://127.0.0.1:$H_PORT/sink")
+[ "$got" = "3145728 $(sha256sum "$WORK/up.bin" | cut -d' ' -f1)" ] || fail "upload: origin got '$got'"
+ok "3 MiB upload, sha256 checked by the origin"
+
+# 3. XUDP through the same client still works.
+python3 "$SUPPORT/udp_tools.py" socks "$S_PORT" send 127.0.0.1 "$E_PORT" xudp-through-mux \
+  expect E:xudp-through-mux || fail "XUDP"
+ok "XUDP through the Mux client"
+
+# 4. Per-user usage: carol's parallel byte-counted transfers (her client's only traffic) over one
+#    Mux tunnel; the admin API must say exactly what the origin saw each way.
+[ "$(user_counts carol@example)" = "0 0" ] || fail "carol has usage before moving anything"
+tp=()
+python3 "$UT" client "$S2_PORT" "$O_PORT" 300000 1000000 > "$WORK/t1.out" 2>&1 & tp+=($!)
+python3 "$UT" client "$S2_PORT" "$O_PORT" 1 2500000 > "$WORK/t2.out" 2>&1 & tp+=($!)
+python3 "$UT" client "$S2_PORT" "$O_PORT" 700000 3 > "$WORK/t3.out" 2>&1 & tp+=($!)
+python3 "$UT" client "$S2_PORT" "$O_PORT" 65536 65536 > "$WORK/t4.out" 2>&1 & tp+=($!)
+for p in "${tp[@]}"; do wait "$p" || fail "transfer: $(cat "$WORK"/t*.out)"; done
+want=$(sums "$WORK/origin.counts")
+for _ in $(seq 1 100); do
+  [ "$(user_counts carol@example)" = "$want" ] && break
+  sleep 0.1
+done
+[ "$(user_counts carol@example)" = "$want" ] || fail "usage says '$(user_counts carol@example)', the origin '$want'"
+bob=$(user_counts bob@example)
+[ "${bob% *}" -gt 3145728 ] && [ "${bob#* }" -gt "$SIZE" ] || fail "bob's usage ($bob) is less than his upload / download"
+ok "per-user usage equals the origin's bytes over 4 parallel sub-connections ($want); bob's: $bob"
+
+# 5. All of it went over a few VLESS connections (Mux), not one per request.
+tunnels=$(grep -c '"event":"tunnel"' "$WORK/access.log" || true)
+subs=$(grep -c '"event":"tcp_session"' "$WORK/access.log" || true)
+[ "$subs" -ge $((N + 6)) ] && [ "$tunnels" -lt "$subs" ] || fail "$subs Mux TCP sub-connections over $tunnels tunnels"
+ok "$subs TCP sub-connections over $tunnels VLESS connections"
