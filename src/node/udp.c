@@ -705,10 +705,13 @@ static int tcp_frame(struct node_udp *u, const struct vless_mux_frame *f)
 /* One Mux frame from the client (spec/mux-xudp.md §4). 0, or an error that ends the tunnel. */
 static int on_frame(struct node_udp *u, const struct vless_mux_frame *f)
 {
+    static const uint8_t zero[8];
     int taken = tcp_frame(u, f);
     if (taken != 0)
         return taken < 0 ? taken : 0;
     struct udp_assoc *a = assoc_find(u, f->session_id);
+    bool gid = f->status == VLESS_MUX_NEW && f->has_global_id && memcmp(f->global_id, zero, 8) != 0;
+    struct udp_assoc *known = gid ? reg_find(u->w, u->user, f->global_id) : NULL;
     switch (f->status) {
     case VLESS_MUX_KEEPALIVE:
         return 0;
@@ -719,9 +722,6 @@ static int on_frame(struct node_udp *u, const struct vless_mux_frame *f)
         }
         return 0;
     case VLESS_MUX_NEW: /* network UDP: TCP went to tcp_frame */
-        static const uint8_t zero[8];
-        bool gid = f->has_global_id && memcmp(f->global_id, zero, 8) != 0;
-        struct udp_assoc *known = gid ? reg_find(u->w, u->user, f->global_id) : NULL;
         if (a != NULL && a != known)
             assoc_free(a); /* a reused id starts afresh */
         if (known != NULL && known->u != u && u->n_assocs >= UDP_MAX_ASSOCS)

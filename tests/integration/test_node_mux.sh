@@ -74,6 +74,7 @@ EOF
 xray_config "$WORK/xray-bob.json" "$S_PORT" "$BOB"
 xray_config "$WORK/xray-carol.json" "$S2_PORT" "$CAROL"
 bg node "$VEIL_BIN/veil-node" -c "$WORK/node.json"
+NODE_PID=$LASTPID
 bg xray-bob "$XRAY" run -c "$WORK/xray-bob.json"
 bg xray-carol "$XRAY" run -c "$WORK/xray-carol.json"
 for p in $T_PORT $N_PORT $A_PORT $H_PORT $S_PORT $S2_PORT; do wait_port "$p"; done
@@ -148,3 +149,10 @@ tunnels=$(grep -c '"event":"tunnel"' "$WORK/access.log" || true)
 subs=$(grep -c '"event":"tcp_session"' "$WORK/access.log" || true)
 [ "$subs" -ge $((N + 6)) ] && [ "$tunnels" -lt "$subs" ] || fail "$subs Mux TCP sub-connections over $tunnels tunnels"
 ok "$subs TCP sub-connections over $tunnels VLESS connections"
+
+# 6. The node stops cleanly with Mux tunnels open (sanitizer builds report leaks at exit).
+kill -TERM "$NODE_PID"
+for _ in $(seq 1 150); do kill -0 "$NODE_PID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$NODE_PID" 2>/dev/null && fail "node did not stop"
+if grep -q "Sanitizer" "$WORK/node.log"; then fail "sanitizer report: $(grep -A20 Sanitizer "$WORK/node.log" | head -40)"; fi
+ok "node stopped with Mux tunnels open, no sanitizer report"
