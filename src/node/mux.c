@@ -20,9 +20,9 @@
 #include "net/sock.h"
 #include "node/dial.h"
 
-#define MUX_BUCKETS 64                    /* id hash buckets (ids count up from 1 per tunnel) */
-#define MUX_READ (2 * NODE_MUX_CHUNK)     /* destination bytes read per readiness event */
-#define MUX_IDLE_DEFAULT_MS (300 * 1000)  /* Xray's connIdle */
+#define MUX_BUCKETS 64                   /* id hash buckets (ids count up from 1 per tunnel) */
+#define MUX_READ (2 * NODE_MUX_CHUNK)    /* destination bytes read per readiness event */
+#define MUX_IDLE_DEFAULT_MS (300 * 1000) /* Xray's connIdle */
 
 enum mux_sub_state {
     MUX_SUB_DIALING = 0, /* connecting; client bytes wait in `up` */
@@ -45,8 +45,8 @@ struct mux_sub {
     int fd;
     struct loop_io io;
     struct node_dial *dial;
-    struct buf up;     /* client bytes the destination has not taken yet */
-    size_t counted;    /* buf_len(&up) as last added to m->held_bytes */
+    struct buf up;  /* client bytes the destination has not taken yet */
+    size_t counted; /* buf_len(&up) as last added to m->held_bytes */
     struct loop_timer idle, hold;
     uint64_t last_ms;
     uint64_t nup, ndown;

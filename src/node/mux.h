@@ -51,14 +51,14 @@ struct node_mux;
 
 struct node_mux_cfg {
     struct loop *loop;
-    struct node_dialer *dialer; /* dials with NODE_DIAL_DEFAULT: the destination policy */
-    struct buf *out;            /* the tunnel's downlink plaintext: frames are appended here */
-    uint64_t idle_ms;           /* per sub-connection; 0 = 300000 (Xray's connIdle) */
+    struct node_dialer *dialer;                      /* dials with NODE_DIAL_DEFAULT: the destination policy */
+    struct buf *out;                                 /* the tunnel's downlink plaintext: frames are appended here */
+    uint64_t idle_ms;                                /* per sub-connection; 0 = 300000 (Xray's connIdle) */
     struct relay_shared_rate rate[RELAY_DIR__COUNT]; /* the user's speed limit; take == NULL: none */
-    uint64_t *up, *down;        /* the tunnel's byte counters (application bytes) */
-    uint64_t conn_id;           /* for log lines */
-    const char *access_user;    /* access log on: the user's email; NULL = off */
-    const bool *refuse_new;     /* while *refuse_new (node draining), a New gets End+error; may be NULL */
+    uint64_t *up, *down;                             /* the tunnel's byte counters (application bytes) */
+    uint64_t conn_id;                                /* for log lines */
+    const char *access_user;                         /* access log on: the user's email; NULL = off */
+    const bool *refuse_new; /* while *refuse_new (node draining), a New gets End+error; may be NULL */
     /* Frames were appended to `out` outside node_mux_frame(): push them to the client. Runs from
      * a loop task, never from inside a node_mux_* call. */
     void (*on_output)(void *arg);

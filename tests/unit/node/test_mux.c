@@ -335,8 +335,8 @@ static void test_not_ours(void **state)
     assert_int_equal(frame(9, VLESS_MUX_END, NULL, NULL, 0), 0);
     assert_int_equal(frame(9, VLESS_MUX_KEEPALIVE, NULL, NULL, 0), 0);
     struct vless_addr a = to_port(53);
-    struct vless_mux_frame udp = {.session_id = 9, .status = VLESS_MUX_NEW, .has_target = true,
-                                  .network = VLESS_MUX_NET_UDP, .target = a};
+    struct vless_mux_frame udp = {
+        .session_id = 9, .status = VLESS_MUX_NEW, .has_target = true, .network = VLESS_MUX_NET_UDP, .target = a};
     assert_int_equal(node_mux_frame(fx.m, &udp), 0);
     /* A UDP New reusing a live TCP id ends the TCP sub-connection quietly and stays the caller's. */
     assert_int_equal(open_sub(3, "q", 1), 1);
@@ -577,7 +577,7 @@ static void test_free_with_everything_open(void **state)
     struct vless_addr slow;
     assert_int_equal(vless_addr_domain(&slow, "slow.test", 9, 80), 0);
     assert_int_equal(frame(1, VLESS_MUX_NEW, &slow, "held", 4), 1); /* dialing with bytes */
-    assert_int_equal(open_sub(2, "x", 1), 1);                         /* open */
+    assert_int_equal(open_sub(2, "x", 1), 1);                       /* open */
     int d = accept_dest();
     dest_expect(d, "x", 1);
     assert_int_equal(send(d, "down", 4, 0), 4);
