@@ -60,7 +60,8 @@ static void on_unblock(void *arg)
 
 static struct node_dialer *dialer(bool allow_private)
 {
-    struct node_dialer_opts o = {allow_private, 3000, NODE_DIAL_ORDER_IPV4_FIRST, NULL, 0};
+    struct node_dialer_opts o = {
+        .allow_private = allow_private, .timeout_ms = 3000, .order = NODE_DIAL_ORDER_IPV4_FIRST};
     struct node_dialer *d = node_dialer_new(fx.loop, fx.dns, &o);
     assert_non_null(d);
     return d;
@@ -369,6 +370,22 @@ static void test_policy_and_dial_failures(void **state)
     node_mux_free(fx.m);
     run_ms(5);
     node_dialer_free(strict);
+    /* The node's own listeners are refused even with private destinations allowed. */
+    out_reset();
+    struct node_dialer_opts own = {.allow_private = true,
+                                   .timeout_ms = 3000,
+                                   .order = NODE_DIAL_ORDER_IPV4_FIRST,
+                                   .own_ports = &fx.lport,
+                                   .n_own_ports = 1};
+    struct node_dialer *self = node_dialer_new(fx.loop, fx.dns, &own);
+    assert_non_null(self);
+    fx.m = engine(self, 0);
+    assert_int_equal(frame(5, VLESS_MUX_NEW, &ip, "POST /api", 9), 1);
+    expect_end(5, true, 3000);
+    assert_true(sock_accept(fx.lfd, &peer) < 0);
+    node_mux_free(fx.m);
+    run_ms(5);
+    node_dialer_free(self);
     /* Allowed, but nobody listens / port 0: End with the error bit as well. */
     out_reset();
     fx.m = engine(fx.dialer, 0);
