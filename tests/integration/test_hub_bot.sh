@@ -93,6 +93,7 @@ grep -q 'Главное меню' <<<"$menu" || fail "menu not in Russian: $menu
 grep -q '"callback_data": "trial"' <<<"$menu" || fail "no trial button: $menu"
 r=$(call GET "/api/v1/users?q=$ALICE"); USER=$(jget "${r#* }" "['users'][0]['id']")
 [[ $(jget "${r#* }" "['users'][0]['language']") == ru ]] || fail "language not stored: $r"
+REFCODE=$(jget "${r#* }" "['users'][0]['referral_code']")
 ok "/start registers the Telegram user and shows the Russian menu"
 
 # Trial: the menu message is edited into the subscription with its link; the link works.
@@ -180,11 +181,14 @@ assert gap>=2.0, gap
 print('ok - 429 honoured: retried after %.2f s (retry_after 2)' % gap)" <<<"$($TG "$TGPORT" attempts sendMessage "$N")" ||
     fail "429 not honoured"
 
-# 403: the chat is marked blocked.
+# 403: the chat is marked blocked. The newcomer came through Alice's referral link.
 $TG "$TGPORT" fail '{"method": "sendMessage", "status": 403}'
-$TG "$TGPORT" inject "$(message 7002 en '/start')" >/dev/null
+$TG "$TGPORT" inject "$(message 7002 en "/start ref_$REFCODE")" >/dev/null
 wait_for "grep -q '\"event\":\"chat_blocked\".*7002' $WORK/hub-polling2.log" 10 "chat_blocked logged"
 ok "403 marks the chat blocked"
+r=$(call GET "/api/v1/users?q=7002")
+[[ $(jget "${r#* }" "['users'][0]['referrer_id']") == "$USER" ]] || fail "referrer not recorded: $r"
+ok "/start ref_<code> records the referrer"
 stop_hub
 
 # Webhook mode.

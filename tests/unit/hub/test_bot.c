@@ -319,10 +319,10 @@ static void test_cfg(void **state)
             fail_msg("accepted: %s", bad[i]);
 }
 
+/* The bot's SQL on one backend: state is the URL. */
 static void test_store(void **state)
 {
-    (void)state;
-    struct store *st = hub_test_store("sqlite::memory:", 1);
+    struct store *st = hub_test_store(*state, 1);
     assert_non_null(st);
     assert_int_equal(bot_store_init(st), 0);
     assert_int_equal(bot_store_init(st), 0); /* idempotent: every start runs it */
@@ -384,7 +384,13 @@ int main(void)
         cmocka_unit_test(test_update_good), cmocka_unit_test(test_update_malformed),
         cmocka_unit_test(test_update_bounds), cmocka_unit_test(test_reply),
         cmocka_unit_test(test_html), cmocka_unit_test(test_keyboards),
-        cmocka_unit_test(test_cfg), cmocka_unit_test(test_store),
+        cmocka_unit_test(test_cfg),
+        cmocka_unit_test_prestate(test_store, (void *)"sqlite::memory:"),
     };
-    return cmocka_run_group_tests_name("bot", tests, NULL, NULL);
+    const struct CMUnitTest pg_tests[] = {
+        cmocka_unit_test_prestate(test_store, (void *)hub_test_pg_url()),
+    };
+    int rc = cmocka_run_group_tests_name("bot", tests, NULL, NULL);
+    rc |= HUB_TEST_RUN_PG_GROUP("bot_pg", pg_tests);
+    return rc;
 }
