@@ -300,6 +300,26 @@ int billing_refund(struct billing *b, int64_t payment_id, int64_t now, const cha
     return rc < 0 ? fail(e, 503, "busy", "database busy, retry", rc) : 0;
 }
 
+/* The hub stopped between the provider's answer to create and our record of its id: asking
+ * again with the attempt's idempotency key returns the same payment, never a second one. */
+static void recover_provider_id(struct billing *b, struct hub_payment *p, int64_t now)
+{
+    const struct billing_prov_ops *ops = billing__ops((enum billing_prov)billing_prov_parse(p->provider));
+    struct hub_user u;
+    struct hub_plan plan;
+    if (ops == NULL || store_user_get(b->st, p->user_id, &u) < 0 ||
+        (p->plan_id > 0 && store_plan_get(b->st, p->plan_id, &plan) < 0))
+        return;
+    char ext[129] = "", url[512] = "";
+    if (ops->create(b, p, &u, p->plan_id > 0 ? &plan : NULL, ext, url) < 0)
+        return;
+    if (store_payment_set_provider(b->st, p->id, ext, url, now) == 0) {
+        snprintf(p->external_id, sizeof p->external_id, "%s", ext);
+        snprintf(p->pay_url, sizeof p->pay_url, "%s", url);
+        log_info("billing", 0, "provider_id_recovered", LF_STR("provider", p->provider), LF_INT("payment", p->id));
+    }
+}
+
 int billing_reconcile(struct billing *b, int64_t now, struct billing_reconcile_stats *out)
 {
     struct billing_reconcile_stats s = {0};
@@ -316,6 +336,8 @@ int billing_reconcile(struct billing *b, int64_t now, struct billing_reconcile_s
         char actor[48];
         snprintf(actor, sizeof actor, "reconcile:%s", p->provider);
         struct store_pay_result res;
+        if (ops->create_idempotent && b->cfg.enabled[prov] && strcmp(p->external_id, p->idempotency_key) == 0)
+            recover_provider_id(b, p, now);
         if (ops->fetch != NULL && b->cfg.enabled[prov] && strcmp(p->external_id, p->idempotency_key) != 0) {
             struct billing_remote rm;
             s.checked++;

@@ -32,6 +32,9 @@ struct billing_prov_ops {
      * pay_url. NULL: the provider has no server-side invoice (Stars: the bot sends it). */
     int (*create)(struct billing *b, const struct hub_payment *p, const struct hub_user *u, const struct hub_plan *plan,
                   char external_id[static 129], char pay_url[static 512]);
+    /* create may be repeated for the same payment and returns the same invoice (YooKassa's
+     * Idempotence-Key): reconciliation uses it to recover an id lost in a crash. */
+    bool create_idempotent;
     /* Asks the provider about p (reconciliation). NULL: nothing to ask. */
     int (*fetch)(struct billing *b, const struct hub_payment *p, struct billing_remote *out);
     int (*refund)(struct billing *b, const struct hub_payment *p);

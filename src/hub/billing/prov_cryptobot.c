@@ -117,8 +117,10 @@ static void cb_webhook(struct billing *b, const struct billing_hook_req *req, in
         return;
     }
     struct hub_payment p;
+    /* The invoice id must be the one we recorded, or none yet (the hub stopped before recording
+     * it: the signed payload names our payment, and the transition records the id). */
     if (rm.our_id == 0 || store_payment_get(b->st, rm.our_id, &p) < 0 || strcmp(p.provider, "cryptobot") != 0 ||
-        strcmp(p.external_id, rm.external_id) != 0) {
+        (strcmp(p.external_id, rm.external_id) != 0 && strcmp(p.external_id, p.idempotency_key) != 0)) {
         billing__reject(b, BILLING_CRYPTOBOT, req, now, 404, "unknown_payment", out);
         return;
     }

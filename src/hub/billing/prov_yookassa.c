@@ -219,6 +219,7 @@ const struct billing_prov_ops billing__yookassa = {
     .id = BILLING_YOOKASSA,
     .currency = yk_currency,
     .create = yk_create,
+    .create_idempotent = true,
     .fetch = yk_fetch,
     .refund = yk_refund,
     .webhook = yk_webhook,

@@ -574,6 +574,48 @@ static void test_reconcile_lost_webhook(void **state)
     assert_int_equal(q.status, HUB_PAY_EXPIRED);
 }
 
+/* The hub died after the provider created the invoice and before we recorded its id: only our
+ * pending row (external id = our idempotency key) survives. */
+static struct hub_payment orphan_row(struct env *e, const char *provider)
+{
+    struct hub_payment p = {.user_id = e->user, .plan_id = e->plan, .amount_minor = 29900, .expires_at = T0 + 3600};
+    strcpy(p.provider, provider);
+    strcpy(p.currency, "RUB");
+    snprintf(p.idempotency_key, sizeof p.idempotency_key, "orphan-%s", provider);
+    assert_int_equal(store_invoice_create(e->st, &p, T0, NULL), 0);
+    return p;
+}
+
+static void test_crash_before_provider_id(void **state)
+{
+    struct env *e = *state;
+    struct hub_payment p = orphan_row(e, "yookassa");
+    struct billing_reconcile_stats s;
+    assert_int_equal(billing_reconcile(e->b, T0 + 120, &s), 0);
+    assert_int_equal(s.settled, 1);
+    assert_int_equal(e->f.yk_created, 1);
+    assert_string_equal(e->f.last_idem, "orphan-yookassa"); /* the same attempt, not a new payment */
+    assert_int_equal(store_payment_get(e->st, p.id, &p), 0);
+    assert_string_equal(p.external_id, "yk-1");
+    assert_int_equal(p.status, HUB_PAY_SUCCEEDED);
+    assert_int_equal(sub_end(e), T0 + 120 + 30 * HUB_DAY);
+
+    struct hub_payment q = orphan_row(e, "cryptobot");
+    char body[512], sig[65];
+    snprintf(body, sizeof body,
+             "{\"update_id\":2,\"update_type\":\"invoice_paid\",\"payload\":{\"invoice_id\":501,\"status\":"
+             "\"paid\",\"currency_type\":\"fiat\",\"fiat\":\"RUB\",\"amount\":\"299.00\",\"payload\":\"%lld\"}}",
+             (long long)q.id);
+    billing_cryptobot_sign("cbtoken", body, strlen(body), sig);
+    struct billing_hook_req rq = {.header = sig_header, .arg = sig, .body = body, .body_len = strlen(body)};
+    struct billing_hook_resp out;
+    billing_webhook(e->b, BILLING_CRYPTOBOT, &rq, T0 + 130, &out);
+    assert_int_equal(out.status, 200);
+    assert_int_equal(store_payment_get(e->st, q.id, &q), 0);
+    assert_string_equal(q.external_id, "501");
+    assert_int_equal(sub_end(e), T0 + 120 + 60 * HUB_DAY);
+}
+
 static void test_stars_and_balance(void **state)
 {
     struct env *e = *state;
@@ -639,6 +681,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_flow_robokassa, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flow_cryptobot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconcile_lost_webhook, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crash_before_provider_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stars_and_balance, setup, teardown),
     };
     return cmocka_run_group_tests_name("billing", tests, NULL, NULL);
