@@ -20,13 +20,13 @@
 #define T0 1764115200
 static const struct store_audit AUD = {.actor = "test", .action = "nomem", .source_ip = "127.0.0.1"};
 static struct store *st;
-static int serial;
+static unsigned serial;
 
 static int customer_life(void)
 {
-    int n = ++serial;
+    unsigned n = ++serial % 100000000u; /* fits every %0Nu below */
     struct hub_plan p = {0};
-    snprintf(p.name, sizeof p.name, "plan-%d", n);
+    snprintf(p.name, sizeof p.name, "plan-%u", n);
     p.duration_days = 30;
     p.device_limit = 3;
     p.enabled = true;
@@ -38,12 +38,12 @@ static int customer_life(void)
         return rc;
     struct hub_user u;
     memset(&u, 0, sizeof u);
-    snprintf(u.username, sizeof u.username, "user-%d", n);
+    snprintf(u.username, sizeof u.username, "user-%u", n);
     strcpy(u.language, "ru");
     strcpy(u.currency, "RUB");
-    snprintf(u.uuid, sizeof u.uuid, "00000000-0000-4000-8000-%012d", n);
-    snprintf(u.sub_token, sizeof u.sub_token, "tok%020d", n);
-    snprintf(u.referral_code, sizeof u.referral_code, "RC%08d", n);
+    snprintf(u.uuid, sizeof u.uuid, "00000000-0000-4000-8000-%012u", n);
+    snprintf(u.sub_token, sizeof u.sub_token, "tok%020u", n);
+    snprintf(u.referral_code, sizeof u.referral_code, "RC%08u", n);
     u.enabled = true;
     if ((rc = store_user_create(st, &u, T0, &AUD)) < 0)
         return rc;
