@@ -10,6 +10,7 @@
 #include "core/file.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/secret_file.h"
 #include "hub/module.h"
 
 __attribute__((format(printf, 3, 4))) static int cfail(char *err, size_t cap, const char *fmt, ...)
@@ -113,10 +114,25 @@ static int get_proxies(json_t *j, struct hub_cfg *c, char *err, size_t cap)
 
 static int parse_obj(json_t *j, struct hub_cfg *c, char *err, size_t cap)
 {
-    static const char *const top[] = {"listen",          "port",          "threads",   "database",  "db_pool",
-                                      "admin_token",     "sync_interval", "redis_url", "log_level", "trust_forwarded",
-                                      "body_max",        "subscription",  "scheduler", "cache",     "rate_limit",
-                                      "trusted_proxies", "http",          NULL};
+    static const char *const top[] = {"listen",
+                                      "port",
+                                      "threads",
+                                      "database",
+                                      "db_pool",
+                                      "admin_token",
+                                      "admin_token_file",
+                                      "sync_interval",
+                                      "redis_url",
+                                      "log_level",
+                                      "trust_forwarded",
+                                      "body_max",
+                                      "subscription",
+                                      "scheduler",
+                                      "cache",
+                                      "rate_limit",
+                                      "trusted_proxies",
+                                      "http",
+                                      NULL};
     static const char *const subk[] = {"title", "update_interval_hours", "support_url", "public_url", "xray_json",
                                        NULL};
     static const char *const schk[] = {"enabled", "interval", NULL};
@@ -142,6 +158,16 @@ static int parse_obj(json_t *j, struct hub_cfg *c, char *err, size_t cap)
     TRY(get_uint(j, "db_pool", 1, 64, &v, err, cap));
     c->db_pool = (unsigned)v;
     TRY(get_str(j, "admin_token", c->admin_token, sizeof c->admin_token, err, cap));
+    json_t *tf = json_object_get(j, "admin_token_file");
+    if (tf != NULL && !json_is_null(tf)) {
+        char why[400];
+        if (!json_is_string(tf))
+            return cfail(err, cap, "admin_token_file: must be a string");
+        if (c->admin_token[0])
+            return cfail(err, cap, "admin_token_file: give admin_token or admin_token_file, not both");
+        if (secret_file_read(json_string_value(tf), c->admin_token, sizeof c->admin_token, why, sizeof why) < 0)
+            return cfail(err, cap, "admin_token_file: %s", why);
+    }
     if (c->admin_token[0] && strlen(c->admin_token) < 16)
         return cfail(err, cap, "admin_token: at least 16 characters");
     v = c->sync_interval;

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "core/err.h"
+#include "core/secret_file.h"
 #include "core/secure.h"
 #include "crypto/crypto.h"
 #include "crypto/uuid5.h"
@@ -1108,9 +1109,22 @@ static bool hub_token_ok(const char *t)
 
 static void parse_hub(struct cfg_ctx *c, const json_t *h, struct node_cfg *cfg)
 {
-    static const char *const keys[] = {"url", "token", "caFile", "pollSec", "pushSec", NULL};
+    static const char *const keys[] = {"url", "token", "tokenFile", "caFile", "pollSec", "pushSec", NULL};
     cfg_check_keys(c, h, keys, NULL, NULL);
     const char *s;
+    char file_token[257];
+    if (cfg_get_str(c, h, "tokenFile", &s) == 1) {
+        char why[400];
+        if (json_object_get(h, "token") != NULL)
+            cfg_error(c, "tokenFile", "give token or tokenFile, not both");
+        else if (secret_file_read(s, file_token, sizeof file_token, why, sizeof why) < 0)
+            cfg_error(c, "tokenFile", "%s", why);
+        else if (!hub_token_ok(file_token))
+            cfg_error(c, "tokenFile", "the token in it must be 16 to 256 characters of A-Z a-z 0-9 . _ ~ + / = -");
+        else
+            cfg->hub_token = xstrdup(file_token);
+        secure_wipe(file_token, sizeof file_token);
+    }
     int rc = cfg_get_str(c, h, "url", &s);
     if (rc == 0)
         cfg_error(c, "url", "is required (\"https://hub.example.com\")");
@@ -1119,7 +1133,7 @@ static void parse_hub(struct cfg_ctx *c, const json_t *h, struct node_cfg *cfg)
     else if (rc == 1)
         cfg->hub_url = xstrdup(s);
     rc = cfg_get_str(c, h, "token", &s);
-    if (rc == 0)
+    if (rc == 0 && json_object_get(h, "tokenFile") == NULL)
         cfg_error(c, "token", "is required (the node token the hub issued)");
     else if (rc == 1 && !hub_token_ok(s))
         cfg_error(c, "token", "must be 16 to 256 characters of A-Z a-z 0-9 . _ ~ + / = -");
@@ -1178,6 +1192,7 @@ static void parse_veil(struct cfg_ctx *c, const json_t *v, struct node_cfg *cfg)
                                        "fallbackIdleSec",
                                        "adminListen",
                                        "adminToken",
+                                       "adminTokenFile",
                                        "adminNoToken",
                                        "metricsListen",
                                        "metricsTopUsers",
@@ -1226,6 +1241,19 @@ static void parse_veil(struct cfg_ctx *c, const json_t *v, struct node_cfg *cfg)
             cfg_error(c, "adminToken", "is the sample's placeholder: generate one (openssl rand -hex 16)");
         else
             cfg->admin_token = xstrdup(s);
+    }
+    if (cfg_get_str(c, v, "adminTokenFile", &s) == 1) {
+        char tok[201], why[400];
+        if (token_given)
+            cfg_error(c, "adminTokenFile", "give adminToken or adminTokenFile, not both");
+        else if (secret_file_read(s, tok, sizeof tok, why, sizeof why) < 0)
+            cfg_error(c, "adminTokenFile", "%s", why);
+        else if (strlen(tok) < 16)
+            cfg_error(c, "adminTokenFile", "the token in it must be 16 to 200 characters");
+        else
+            cfg->admin_token = xstrdup(tok);
+        token_given = true;
+        secure_wipe(tok, sizeof tok);
     }
     bool no_token = false;
     cfg_get_bool(c, v, "adminNoToken", &no_token);

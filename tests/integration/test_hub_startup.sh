@@ -56,7 +56,7 @@ grep -q database_mode_tightened "$WORK/migrate.log" || fail "tightening not logg
 ok "existing world-readable hub.db tightened to 0600"
 
 # 5. The shipped unit keeps the state folder private.
-UNIT=${VEIL_SOURCE_DIR:-$(dirname "$0")/../..}/deploy/systemd/veil-hub.service
+UNIT=${VEIL_SOURCE_DIR:-$(dirname "$0")/../..}/deploy/hub/veil-hub.service
 grep -qx 'UMask=0077' "$UNIT" || fail "unit lacks UMask=0077"
 grep -qx 'StateDirectoryMode=0700' "$UNIT" || fail "unit lacks StateDirectoryMode=0700"
 ok "systemd unit: UMask=0077, StateDirectoryMode=0700"
