@@ -143,7 +143,7 @@ LA=$(link $ALICE $N_PORT xtls-rprx-vision) LB=$(link $BOB $N_PORT '')
 out=$(probe "$LA" mux "127.0.0.1:$E1" "000c0001010001${EP}017f000001" 3)
 [ "$(echo "$out" | tail -1)" = closed ] || fail "Vision Mux TCP New did not close the connection: $out"
 out=$(probe "$LB" mux "127.0.0.1:$E1" "000c0001010001${EP}017f000001" 1)
-case "$out" in *000400010302*open) ;; *) fail "no-flow Mux TCP New: wanted End+error, got $out";; esac
+case "$out" in *000400010302*open) ;; *) fail "no-flow Mux TCP New to a port without a TCP listener: wanted End+error, got $out";; esac
 out=$(probe "$LA" mux "127.0.0.1:$E1" "00040005020100026162000400070400000400070300" 1)
 case "$out" in *000400050300*open) ;; *) fail "Keep for an unknown session: wanted End, got $out";; esac
 out=$(probe "$LB" mux "127.0.0.1:$E1" "0300000000" 3)
@@ -158,7 +158,7 @@ print(''.join('000c%04x010102%s017f000001' % (i, sys.argv[1]) + '0001' + '78' fo
 out=$(probe "$LB" mux "127.0.0.1:$E1" "$many" 1)
 [ "$(grep -o '000c....020102' <<<"$out" | wc -l)" = 256 ] || fail "256 sessions should get replies: $out"
 case "$out" in *00040101030200040102030*open) ;; *) fail "session 257 should get End+error: $out";; esac
-ok "Mux edge cases: 256 sessions per connection, Vision TCP New closes, other TCP New gets End+error, unknown session gets End, bad meta_len closes; reply frame layout; empty datagram ignored"
+ok "Mux edge cases: 256 sessions per connection, Vision TCP New closes, other TCP New whose dial fails gets End+error (Mux TCP: test_node_mux), unknown session gets End, bad meta_len closes; reply frame layout; empty datagram ignored"
 
 # 3d. A real Xray 25.9.11 client's XUDP uplink (transcript s3a: Vision, one session, GlobalID,
 # two destinations, 3 rounds, Vision End midway) replayed through a fresh REALITY session. Its
