@@ -3,7 +3,8 @@
 # v2rayN/v2rayNG): `"mux": {"enabled": true, "concurrency": 8}`, a no-flow user, its socks
 # inbound. Parallel HTTP requests, a 10 MiB download and a 3 MiB upload with SHA-256 checks,
 # XUDP through the same client, per-user usage on the admin API equal to the origin's bytes, and
-# one VLESS connection carrying many sub-connections. Needs ../shared/peers/xray (VEIL_PEERS).
+# one VLESS connection carrying many sub-connections; a Vision user's Mux TCP is refused as Xray
+# refuses it, its XUDP works. Needs ../shared/peers/xray (VEIL_PEERS).
 source "$(dirname "$0")/support/lib.sh"
 
 # ../shared/peers next to the checkout (or next to a folder holding it, e.g. a git worktree's).
@@ -23,11 +24,12 @@ PRIV=QOyxSt5OQVCUqKrY-3aQSNz9AQFNdaJGUZT_BGo9xGo
 PBK=DSq0yhV0bV8V0tbefu3uprYCDlHlld9IWGUtXtW413M
 BOB=c831381d-6324-4d53-ad4f-8cda48b30811   # no flow
 CAROL=f831381d-6324-4d53-ad4f-8cda48b30811 # no flow: only the byte-counted transfers
+ALICE=b831381d-6324-4d53-ad4f-8cda48b30811 # Vision: Mux may carry UDP only (spec/vless.md §7)
 SID=0123456789abcdef
 TOKEN=mux-admin-token-0123456789
 
 T_PORT=$(free_port) N_PORT=$(free_port) A_PORT=$(free_port) H_PORT=$(free_port) O_PORT=$(free_port)
-E_PORT=$(free_port) S_PORT=$(free_port) S2_PORT=$(free_port)
+E_PORT=$(free_port) S_PORT=$(free_port) S2_PORT=$(free_port) S3_PORT=$(free_port)
 
 openssl req -x509 -newkey rsa:2048 -keyout "$WORK/t.key" -out "$WORK/t.crt" -days 2 -nodes \
   -subj /CN=example.com >/dev/null 2>&1
@@ -43,7 +45,8 @@ cat > "$WORK/node.json" <<EOF
   "inbounds": [{
     "listen": "127.0.0.1", "port": $N_PORT, "protocol": "vless",
     "settings": {"clients": [{"id": "$BOB", "flow": "", "email": "bob@example"},
-                             {"id": "$CAROL", "flow": "", "email": "carol@example"}], "decryption": "none"},
+                             {"id": "$CAROL", "flow": "", "email": "carol@example"},
+                             {"id": "$ALICE", "flow": "xtls-rprx-vision", "email": "alice@example"}], "decryption": "none"},
     "streamSettings": {"network": "raw", "security": "reality",
       "realitySettings": {"target": "127.0.0.1:$T_PORT", "serverNames": ["example.com"],
         "privateKey": "$PRIV", "shortIds": ["$SID"], "maxTimeDiff": 60000}}
@@ -53,7 +56,7 @@ cat > "$WORK/node.json" <<EOF
            "adminListen": "127.0.0.1:$A_PORT", "adminToken": "$TOKEN"}
 }
 EOF
-xray_config() { # xray_config FILE SOCKS_PORT USER_ID
+xray_config() { # xray_config FILE SOCKS_PORT USER_ID [FLOW]
   cat > "$1" <<EOF
 {
   "log": {"loglevel": "warning"},
@@ -62,7 +65,7 @@ xray_config() { # xray_config FILE SOCKS_PORT USER_ID
   "outbounds": [{
     "protocol": "vless",
     "settings": {"vnext": [{"address": "127.0.0.1", "port": $N_PORT,
-                            "users": [{"id": "$3", "encryption": "none", "flow": ""}]}]},
+                            "users": [{"id": "$3", "encryption": "none", "flow": "${4:-}"}]}]},
     "streamSettings": {"network": "raw", "security": "reality",
       "realitySettings": {"serverName": "example.com", "fingerprint": "chrome", "publicKey": "$PBK",
                           "shortId": "$SID"}},
@@ -73,11 +76,13 @@ EOF
 }
 xray_config "$WORK/xray-bob.json" "$S_PORT" "$BOB"
 xray_config "$WORK/xray-carol.json" "$S2_PORT" "$CAROL"
+xray_config "$WORK/xray-alice.json" "$S3_PORT" "$ALICE" xtls-rprx-vision
 bg node "$VEIL_BIN/veil-node" -c "$WORK/node.json"
 NODE_PID=$LASTPID
 bg xray-bob "$XRAY" run -c "$WORK/xray-bob.json"
 bg xray-carol "$XRAY" run -c "$WORK/xray-carol.json"
-for p in $T_PORT $N_PORT $A_PORT $H_PORT $S_PORT $S2_PORT; do wait_port "$p"; done
+bg xray-alice "$XRAY" run -c "$WORK/xray-alice.json"
+for p in $T_PORT $N_PORT $A_PORT $H_PORT $S_PORT $S2_PORT $S3_PORT; do wait_port "$p"; done
 
 api() { # api METHOD PATH: body on stdout, fails on a non-200 status
   local code
@@ -150,7 +155,24 @@ subs=$(grep -c '"event":"tcp_session"' "$WORK/access.log" || true)
 [ "$subs" -ge $((N + 6)) ] && [ "$tunnels" -lt "$subs" ] || fail "$subs Mux TCP sub-connections over $tunnels tunnels"
 ok "$subs TCP sub-connections over $tunnels VLESS connections"
 
-# 6. The node stops cleanly with Mux tunnels open (sanitizer builds report leaks at exit).
+# 6. Xray's rules for which flows may use Mux: the same client with a Vision user sends its TCP
+#    through Mux too; like an Xray server, the node closes that connection ("unexpected network"),
+#    while the user's XUDP through Mux works.
+closed_before=$(grep -c '"reason":"flow"' "$WORK/node.log" || true)
+if curl -sS --max-time 10 -x "socks5h://127.0.0.1:$S3_PORT" -o "$WORK/vision.out" "http://127.0.0.1:$H_PORT/hello" 2>/dev/null &&
+  [ -s "$WORK/vision.out" ]; then
+  fail "a Vision user's Mux TCP sub-connection was served: $(cat "$WORK/vision.out")"
+fi
+for _ in $(seq 1 50); do
+  [ "$(grep -c '"reason":"flow"' "$WORK/node.log" || true)" -gt "$closed_before" ] && break
+  sleep 0.1
+done
+[ "$(grep -c '"reason":"flow"' "$WORK/node.log" || true)" -gt "$closed_before" ] || fail "no flow close for the Vision Mux TCP"
+python3 "$SUPPORT/udp_tools.py" socks "$S3_PORT" send 127.0.0.1 "$E_PORT" vision-xudp expect E:vision-xudp ||
+  fail "Vision XUDP through Mux"
+ok "Vision user: Mux TCP closes the connection (as Xray), XUDP through Mux works"
+
+# 7. The node stops cleanly with Mux tunnels open (sanitizer builds report leaks at exit).
 kill -TERM "$NODE_PID"
 for _ in $(seq 1 150); do kill -0 "$NODE_PID" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$NODE_PID" 2>/dev/null && fail "node did not stop"
