@@ -168,5 +168,8 @@ int billing_stars_precheckout(struct billing *b, const char *payload, const char
 /* successful_payment: settles once, stores telegram_payment_charge_id. */
 int billing_stars_paid(struct billing *b, const char *payload, const char *currency, int64_t total_amount,
                        const char *charge_id, int64_t now, struct store_pay_result *out);
+/* After the bot's refundStarPayment(user_id, telegram_payment_charge_id) succeeded: marks the
+ * Stars payment refunded (once). ERR_NOT_FOUND when it is not a Stars payment. */
+int billing_stars_refunded(struct billing *b, int64_t payment_id, int64_t now, struct store_pay_result *out);
 
 #endif

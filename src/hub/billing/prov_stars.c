@@ -78,6 +78,19 @@ int billing_stars_paid(struct billing *b, const char *payload, const char *curre
     return store_payment_transition(b->st, &ev, &rules, now, &au, out);
 }
 
+int billing_stars_refunded(struct billing *b, int64_t payment_id, int64_t now, struct store_pay_result *out)
+{
+    struct hub_payment p;
+    TRY(store_payment_get(b->st, payment_id, &p));
+    if (strcmp(p.provider, "stars") != 0)
+        return ERR_NOT_FOUND;
+    struct store_pay_event ev = {.payment_id = p.id, .status = HUB_PAY_REFUNDED};
+    struct store_billing_rules rules = {.referral_percent = b->cfg.referral_percent,
+                                        .first_bonus_percent = b->cfg.first_bonus_percent};
+    struct store_audit au = {.actor = "bot:stars", .action = "payment.refund"};
+    return store_payment_transition(b->st, &ev, &rules, now, &au, out);
+}
+
 const struct billing_prov_ops billing__stars = {
     .id = BILLING_STARS,
     .currency = stars_currency,

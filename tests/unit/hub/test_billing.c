@@ -643,6 +643,10 @@ static void test_stars_and_balance(void **state)
     assert_int_equal(billing_stars_paid(e->b, payload, "XTR", 250, "tg-charge-1", T0 + 5, &res), 0);
     assert_true(res.duplicate);
     assert_int_equal(sub_end(e), T0 + 5 + 30 * HUB_DAY);
+    assert_int_equal(billing_stars_refunded(e->b, p.id, T0 + 6, &res), 0);
+    assert_int_equal(res.pay.status, HUB_PAY_REFUNDED);
+    assert_int_equal(billing_stars_refunded(e->b, p.id, T0 + 6, &res), 0);
+    assert_true(res.duplicate);
 
     /* No price in the provider's currency: 422, not a guess. */
     in.provider = BILLING_CRYPTOBOT;
