@@ -12,7 +12,7 @@ Control endpoints for tests:
   POST /control/inject   {update without update_id}   -> {"update_id": n} (queued for getUpdates)
   GET  /control/calls?since=N                          -> {"calls": [{"i", "t", "method", "params",
                                                            "status"}], "next": n} (every call, failed too)
-  POST /control/fail     {"method", "status": 429|403|400, "retry_after"?, "times"?} -> next calls fail
+  POST /control/fail     {"method", "status": 429|403|400|5xx, "retry_after"?, "times"?} -> next calls fail
   GET  /control/state                                  -> {"pending", "offsets": [getUpdates offsets],
                                                            "webhook": {...} | null}
 """
@@ -153,7 +153,10 @@ def api(h, path, query, body, token):
                                    "parameters": {"retry_after": plan["retry_after"]}})
             if plan["status"] == 403:
                 return jresp(403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"})
-            return bad(plan.get("description", "injected failure"))
+            if plan["status"] == 400:
+                return bad("injected failure")
+            return jresp(plan["status"], {"ok": False, "error_code": plan["status"],
+                                          "description": "Internal Server Error"})
     if method == "getUpdates":
         return get_updates(params)
     result = True

@@ -181,6 +181,15 @@ assert gap>=2.0, gap
 print('ok - 429 honoured: retried after %.2f s (retry_after 2)' % gap)" <<<"$($TG "$TGPORT" attempts sendMessage "$N")" ||
     fail "429 not honoured"
 
+# Telegram failing (500) twice: the update is handled again on the next rounds, not skipped.
+N=$($TG "$TGPORT" next)
+$TG "$TGPORT" fail '{"method": "sendMessage", "status": 500, "times": 2}'
+$TG "$TGPORT" inject "$(message $ALICE ru '/help')" >/dev/null
+$TG "$TGPORT" wait sendMessage "$N" 'veil_help' 20 >/dev/null || fail "update lost after Telegram errors"
+[[ $($TG "$TGPORT" attempts sendMessage "$N" | cut -d' ' -f1 | tr '\n' ' ') == "500 500 200 " ]] ||
+    fail "attempts: $($TG "$TGPORT" attempts sendMessage "$N")"
+ok "an update whose reply failed is retried until it succeeds"
+
 # 403: the chat is marked blocked. The newcomer came through Alice's referral link.
 $TG "$TGPORT" fail '{"method": "sendMessage", "status": 403}'
 $TG "$TGPORT" inject "$(message 7002 en "/start ref_$REFCODE")" >/dev/null

@@ -369,7 +369,7 @@ static int on_paid(struct bot *b, const struct bot_update *u, const struct hub_u
 {
     struct billing *bl = billing_of(b);
     if (bl == NULL)
-        return ERR_BAD_STATE; /* not settled: the offset must not move past it silently */
+        return ERR_IO; /* not settled: delivered again (a retry, or Telegram's webhook redelivery) */
     struct store_pay_result res;
     int rc = billing_stars_paid(bl, u->payload, u->currency, u->total_amount, u->charge_id, now, &res);
     if (rc < 0) {
@@ -511,4 +511,29 @@ int bot_handle(struct bot *b, const struct bot_update *u, int64_t now)
         break;
     }
     return 0;
+}
+
+bool bot_err_transient(int rc)
+{
+    return rc == ERR_IO || rc == ERR_TIMEOUT || rc == ERR_NOMEM;
+}
+
+bool bot_update_done(struct bot_retry *r, int64_t update_id, int rc)
+{
+    if (!bot_err_transient(rc)) {
+        r->update_id = -1;
+        r->tries = 0;
+        return true;
+    }
+    if (r->update_id != update_id) {
+        r->update_id = update_id;
+        r->tries = 0;
+    }
+    if (++r->tries < BOT_UPDATE_TRIES)
+        return false;
+    log_err("bot", 0, "update_dropped", LF_INT("update", update_id), LF_INT("tries", r->tries),
+            LF_STR("err", err_str(rc)));
+    r->update_id = -1;
+    r->tries = 0;
+    return true;
 }

@@ -5,6 +5,7 @@
 #ifndef VEIL_HUB_BOT_FLOW_H
 #define VEIL_HUB_BOT_FLOW_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "hub/bot/bot_api.h"
@@ -26,5 +27,17 @@ struct bot {
 /* Acts on one update. Failures of single Bot API calls are logged and not returned (the update
  * is done with); an error is returned only when the update could not be acted on at all. */
 int bot_handle(struct bot *b, const struct bot_update *u, int64_t now);
+
+/* Whether an update whose handling returned rc is done with (the polling offset may move past
+ * it). Transient failures (database busy or down, no memory, Telegram unreachable) are retried:
+ * the same update up to BOT_UPDATE_TRIES times in a row, then dropped with an error in the log,
+ * so one poisoned update cannot stop the bot. */
+#define BOT_UPDATE_TRIES 5
+struct bot_retry {
+    int64_t update_id;
+    int tries;
+};
+bool bot_update_done(struct bot_retry *r, int64_t update_id, int rc);
+bool bot_err_transient(int rc);
 
 #endif

@@ -26,6 +26,7 @@ struct bot_service {
     bool polling;
     atomic_bool stopping;
     char holder[96];
+    struct bot_retry retry; /* the poller's transient failures */
 };
 
 /* The running service for the webhook route; the lock keeps stop from freeing it under a request. */
@@ -93,11 +94,17 @@ static int poll_once(struct bot_service *s)
             rc = ERR_NOMEM;
             break;
         }
+        int hr = 0;
         if (bot_update_from_json(j, u) < 0)
             log_warn("bot", 0, "bad_update", LF_INT("update", u->update_id));
         else
-            (void)handle(b, u);
+            hr = handle(b, u);
         int64_t next = u->update_id >= 0 ? u->update_id + 1 : 0;
+        if (!bot_update_done(&s->retry, u->update_id, hr)) {
+            free(u);
+            rc = hr; /* the same update again after the poller's backoff */
+            break;
+        }
         free(u);
         if (next > offset && (rc = bot_store_offset_set(b->st, next)) < 0)
             break;
@@ -193,7 +200,7 @@ static void on_webhook(struct api_call *c)
     pthread_rwlock_unlock(&current_lock);
     free(u);
     /* Database trouble: Telegram delivers again later. Everything else is done with. */
-    if (rc == ERR_IO || rc == ERR_TIMEOUT || rc == ERR_NOMEM)
+    if (bot_err_transient(rc))
         api_reply_error(c, 503, "unavailable", "try again");
     else
         api_reply(c, 200, "application/json", "{}", 2);
@@ -244,6 +251,7 @@ static int start(struct hub_env *env, void **state)
         free(s);
         return rc;
     }
+    s->retry.update_id = -1;
     s->bot.api.cancel = stopping;
     s->bot.api.cancel_arg = s;
     char host[64] = "host";

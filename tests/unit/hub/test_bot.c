@@ -12,6 +12,7 @@
 
 #include "core/err.h"
 #include "hub/bot/bot_cfg.h"
+#include "hub/bot/bot_flow.h"
 #include "hub/bot/bot_kbd.h"
 #include "hub/bot/bot_store.h"
 #include "hub/bot/bot_text.h"
@@ -272,6 +273,24 @@ static void test_keyboards(void **state)
     assert_int_equal(bot_lang_of(""), BOT_LANG_EN);
 }
 
+static void test_retry(void **state)
+{
+    (void)state;
+    struct bot_retry r = {.update_id = -1};
+    assert_true(bot_update_done(&r, 1, 0));
+    assert_true(bot_update_done(&r, 2, ERR_MALFORMED)); /* permanent: skipped, not retried */
+    for (int i = 1; i < BOT_UPDATE_TRIES; i++)
+        assert_false(bot_update_done(&r, 3, ERR_IO));
+    assert_true(bot_update_done(&r, 3, ERR_TIMEOUT)); /* poisoned: dropped after the last try */
+    assert_false(bot_update_done(&r, 4, ERR_IO));
+    assert_true(bot_update_done(&r, 4, 0)); /* succeeded on the second try */
+    assert_false(bot_update_done(&r, 5, ERR_NOMEM));
+    assert_false(bot_update_done(&r, 6, ERR_IO)); /* a different update starts its own count */
+    for (int i = 2; i < BOT_UPDATE_TRIES; i++)
+        assert_false(bot_update_done(&r, 6, ERR_IO));
+    assert_true(bot_update_done(&r, 6, ERR_IO));
+}
+
 static int cfg(const char *text, struct bot_cfg *c)
 {
     json_t *j = json_loads(text, 0, NULL);
@@ -384,7 +403,7 @@ int main(void)
         cmocka_unit_test(test_update_good), cmocka_unit_test(test_update_malformed),
         cmocka_unit_test(test_update_bounds), cmocka_unit_test(test_reply),
         cmocka_unit_test(test_html), cmocka_unit_test(test_keyboards),
-        cmocka_unit_test(test_cfg),
+        cmocka_unit_test(test_cfg), cmocka_unit_test(test_retry),
         cmocka_unit_test_prestate(test_store, (void *)"sqlite::memory:"),
     };
     const struct CMUnitTest pg_tests[] = {
