@@ -9,9 +9,8 @@
 #include "core/cfg.h"
 #include "core/err.h"
 #include "ctl/vlink.h"
-#include "node/config.h"
-#include "node/links.h"
-#include "node/services.h"
+#include "nodecfg/config.h"
+#include "nodecfg/links.h"
 
 static void usage(FILE *out)
 {
@@ -166,7 +165,7 @@ int cli_link_main(int argc, char **argv)
     struct cfg_ctx c;
     cfg_init(&c, o.config);
     /* Users added through the node's admin API live in its stateDir overlay. */
-    struct node_cfg *cfg = node_services_load(o.config, &c);
+    struct node_cfg *cfg = node_cfg_load_file(&c, o.config); /* with the stateDir overlay and hub users */
     if (cfg == NULL) {
         cfg_print(&c, stderr);
         cfg_dispose(&c);

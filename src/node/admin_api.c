@@ -13,7 +13,7 @@
 #include "core/log.h"
 #include "core/secure.h"
 #include "core/version.h"
-#include "node/links.h"
+#include "nodecfg/links.h"
 
 #define USERS_PATH "/api/v1/users"
 

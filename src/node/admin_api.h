@@ -8,7 +8,7 @@
  *   GET    /healthz               -> 200 "ok"
  *
  * With veil.adminToken set, every request needs "Authorization: Bearer <token>" (401 otherwise,
- * compared in constant time). Changes go into the overlay (node/overlay.h), are saved to
+ * compared in constant time). Changes go into the overlay (nodecfg/overlay.h), are saved to
  * stateDir/users.json when a stateDir is configured, and take effect through the `apply`
  * callback with the new effective config, before the response is sent. */
 #ifndef VEIL_NODE_ADMIN_API_H
@@ -17,9 +17,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "node/config.h"
+#include "nodecfg/config.h"
 #include "node/http.h"
-#include "node/overlay.h"
+#include "nodecfg/overlay.h"
 
 struct node_admin_api;
 

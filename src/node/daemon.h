@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#include "node/config.h"
+#include "nodecfg/config.h"
 
 /* Runs until a stop signal. `cfg` is borrowed (a reference is taken). Returns 0 after a clean
  * stop, or a negative error when the node could not start (e.g. the port is taken). */

@@ -23,7 +23,7 @@
 
 #include "net/loop.h"
 #include "net/sock.h"
-#include "node/config.h"
+#include "nodecfg/config.h"
 #include "node/dns.h"
 
 struct node_dialer;

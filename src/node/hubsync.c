@@ -17,7 +17,7 @@
 
 #include <jansson.h>
 
-#include "node/statefile.h"
+#include "nodecfg/statefile.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/version.h"
@@ -61,59 +61,6 @@ struct node_hubsync {
 };
 
 /* ---- table helpers ---- */
-
-static enum node_flow flow_of(const char *s, bool *ok)
-{
-    *ok = true;
-    if (*s == '\0')
-        return NODE_FLOW_NONE;
-    if (strcmp(s, "xtls-rprx-vision") == 0)
-        return NODE_FLOW_VISION;
-    *ok = false;
-    return NODE_FLOW_NONE;
-}
-
-int node_hubsync_users(const struct sync_users_resp *table, struct node_overlay_user **out, size_t *n)
-{
-    struct node_overlay_user *v = calloc(table->n_users ? table->n_users : 1, sizeof(*v));
-    if (v == NULL)
-        return ERR_NOMEM;
-    size_t k = 0; /* limits travel as the users' "veil" objects (node/limits.h) */
-    for (size_t i = 0; i < table->n_users; i++) {
-        const struct sync_user *u = &table->users[i];
-        uint8_t id[16];
-        bool ok;
-        enum node_flow flow = flow_of(u->flow, &ok);
-        if (!ok || uuid_from_string(id, u->uuid, strlen(u->uuid)) < 0) {
-            log_warn("node", 0, "hub_user_skipped", LF_UINT("id", u->id), LF_STR("why", ok ? "bad uuid" : "bad flow"));
-            continue;
-        }
-        v[k].id = strdup(u->uuid);
-        v[k].email = u->email[0] ? strdup(u->email) : NULL;
-        if (v[k].id == NULL || (u->email[0] && v[k].email == NULL)) {
-            node_hubsync_users_free(v, k + 1);
-            return ERR_NOMEM;
-        }
-        v[k].flow = flow;
-        v[k].hub_id = u->id;
-        v[k].device_limit = u->device_limit;
-        v[k].max_conns = u->max_conns;
-        v[k].speed_limit = u->speed_limit > INT64_MAX ? INT64_MAX : u->speed_limit;
-        k++;
-    }
-    *out = v;
-    *n = k;
-    return 0;
-}
-
-void node_hubsync_users_free(struct node_overlay_user *u, size_t n)
-{
-    for (size_t i = 0; u && i < n; i++) {
-        free(u[i].id);
-        free(u[i].email);
-    }
-    free(u);
-}
 
 /* Identity of a user id: 16 bytes with bytes 6-7 zeroed (spec/vless.md §3); ids that do not
  * parse keep their text's first 16 bytes, so they still compare as distinct. */
@@ -189,18 +136,6 @@ int node_hubsync_merge(struct sync_users_resp *table, const struct sync_users_re
     free(table->removed);
     *table = (struct sync_users_resp){.revision = resp->revision, .full = true, .users = v, .n_users = k};
     return 0;
-}
-
-int node_hubsync_load_state(const char *path, struct sync_users_resp *table, struct sync_err *err)
-{
-    memset(table, 0, sizeof(*table));
-    struct buf b;
-    buf_init(&b);
-    int rc = node_file_read(path, &b);
-    if (rc == 0)
-        rc = sync_users_resp_decode(table, (const char *)buf_data(&b), buf_len(&b), err);
-    buf_dispose(&b);
-    return rc == 1 ? 0 : rc; /* no file yet: an empty table */
 }
 
 static int save_state(const struct node_hubsync *s)

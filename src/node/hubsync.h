@@ -13,7 +13,8 @@
 #include <stdint.h>
 
 #include "ctl/sync.h"
-#include "node/overlay.h"
+#include "nodecfg/hubusers.h"
+#include "nodecfg/overlay.h"
 
 struct node_hubsync;
 
@@ -35,15 +36,6 @@ struct node_hubsync_opts {
     void *arg;
     uint32_t save_ms; /* unpushed usage is written next to state_path this often when it grew (0 = 5000) */
 };
-
-/* Converts a hub table to users for node_overlay_load_cfg_hub (invalid entries are skipped).
- * *out is malloc'd (free with node_hubsync_users_free). ERR_NOMEM. */
-int node_hubsync_users(const struct sync_users_resp *table, struct node_overlay_user **out, size_t *n);
-void node_hubsync_users_free(struct node_overlay_user *u, size_t n);
-
-/* Reads a persisted table (a full sync_users_resp). A missing file is an empty table (0).
- * ERR_MALFORMED (message in err) or -errno. */
-int node_hubsync_load_state(const char *path, struct sync_users_resp *table, struct sync_err *err);
 
 /* Applies a pulled response to a table: full replaces it; a delta updates users by id, drops
  * `removed` ids and any older entry that had the same uuid. ERR_NOMEM. */

@@ -11,7 +11,7 @@
 #include "core/cfg.h"
 #include "core/log.h"
 #include "core/version.h"
-#include "node/config.h"
+#include "nodecfg/config.h"
 #include "node/daemon.h"
 #include "node/services.h"
 

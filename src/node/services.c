@@ -13,9 +13,9 @@
 #include "node/admin.h"
 #include "node/admin_api.h"
 #include "node/hubsync.h"
-#include "node/overlay.h"
+#include "nodecfg/overlay.h"
 #include "node/session.h"
-#include "node/state.h"
+#include "nodecfg/state.h"
 #include "node/telemetry.h"
 #include "node/usage.h"
 #include "node/usage_api.h"
@@ -38,7 +38,7 @@ struct node_services {
 /* A config file larger than this is a mistake, not a config. */
 #define CONFIG_FILE_MAX ((size_t)16 << 20)
 
-/* The file, with its state (node/state.h) applied; o receives the admin overlay. */
+/* The file, with its state (nodecfg/state.h) applied; o receives the admin overlay. */
 static struct node_cfg *load_with_overlay(const char *path, struct buf *text, struct node_overlay *o, struct cfg_ctx *c)
 {
     int rc = file_read_all(path, CONFIG_FILE_MAX, text);

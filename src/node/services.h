@@ -1,4 +1,4 @@
-/* The node's services around the data plane: runtime user changes (node/overlay.h, persisted
+/* The node's services around the data plane: runtime user changes (nodecfg/overlay.h, persisted
  * in veil.stateDir/users.json), hub sync (veil.hub, node/hubsync.h, persisted in
  * stateDir/hub-users.json), the local admin API (veil.adminListen, node/admin_api.h) and
  * Prometheus /metrics (veil.metricsListen, from the workers' counters).
@@ -12,7 +12,7 @@
 #define VEIL_NODE_SERVICES_H
 
 #include "core/cfg.h"
-#include "node/config.h"
+#include "nodecfg/config.h"
 #include "node/hubsync.h"
 #include "node/worker.h"
 

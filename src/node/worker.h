@@ -14,7 +14,7 @@
 
 #include "core/pool.h"
 #include "net/loop.h"
-#include "node/config.h"
+#include "nodecfg/config.h"
 #include "node/dial.h"
 #include "node/dns.h"
 #include "node/hubsync.h"

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "core/cfg.h"
-#include "node/config.h"
+#include "nodecfg/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

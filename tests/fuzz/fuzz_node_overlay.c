@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "core/cfg.h"
-#include "node/overlay.h"
+#include "nodecfg/overlay.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

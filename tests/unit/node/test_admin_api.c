@@ -13,7 +13,7 @@
 
 #include "core/err.h"
 #include "node/admin_api.h"
-#include "node/overlay.h"
+#include "nodecfg/overlay.h"
 
 static const char base_cfg[] =
     "{\"inbounds\": [{\"tag\": \"main\", \"port\": 443, \"protocol\": \"vless\","

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "core/enc.h"
-#include "node/config.h"
+#include "nodecfg/config.h"
 #include "test_util.h"
 
 static const char base_cfg[] =

@@ -11,9 +11,9 @@
 #include <cmocka.h>
 
 #include "ctl/sync.h"
-#include "node/config.h"
+#include "nodecfg/config.h"
 #include "node/hubsync.h"
-#include "node/overlay.h"
+#include "nodecfg/overlay.h"
 
 #define CFG_HEAD                                                                                                   \
     "{\"inbounds\": [{\"listen\": \"127.0.0.1\", \"port\": 8443, \"protocol\": \"vless\","                        \

@@ -1,8 +1,8 @@
 /* Files in the node's stateDir (hub user table, unpushed usage, admin overlay): read whole, and
  * written atomically (tmp + fsync + rename) so a crash leaves the old or the new file, never a
  * torn one. */
-#ifndef VEIL_NODE_STATEFILE_H
-#define VEIL_NODE_STATEFILE_H
+#ifndef VEIL_NODECFG_STATEFILE_H
+#define VEIL_NODECFG_STATEFILE_H
 
 #include <stddef.h>
 

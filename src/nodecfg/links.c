@@ -1,4 +1,4 @@
-#include "node/links.h"
+#include "nodecfg/links.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,16 +1,16 @@
 /* The node's persisted state under veil.stateDir, applied on top of the config file wherever
  * the config is loaded (veil-node start and --check, SIGHUP, `veil link`):
- *   users.json      users added/removed through the admin API (node/overlay.h)
+ *   users.json      users added/removed through the admin API (nodecfg/overlay.h)
  *   hub-users.json  the hub's last user table (node/hubsync.h; only with veil.hub)
  * so every load sees the same effective users. */
-#ifndef VEIL_NODE_STATE_H
-#define VEIL_NODE_STATE_H
+#ifndef VEIL_NODECFG_STATE_H
+#define VEIL_NODECFG_STATE_H
 
 #include <stddef.h>
 
 #include "core/cfg.h"
-#include "node/config.h"
-#include "node/overlay.h"
+#include "nodecfg/config.h"
+#include "nodecfg/overlay.h"
 
 /* stateDir/<name> into out. ERR_NOT_FOUND without a stateDir, ERR_TOO_LONG. */
 int node_state_file(const struct node_cfg *cfg, const char *name, char *out, size_t cap);

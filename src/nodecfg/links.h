@@ -1,13 +1,13 @@
 /* vless:// share links for a node's users (spec/config-and-links.md §5), built from the
  * effective config: the inbound's port, REALITY public key, a server name and a shortId, the
  * user's id and flow. Shared by `veil link` and the admin API's GET .../link. */
-#ifndef VEIL_NODE_LINKS_H
-#define VEIL_NODE_LINKS_H
+#ifndef VEIL_NODECFG_LINKS_H
+#define VEIL_NODECFG_LINKS_H
 
 #include <stddef.h>
 
 #include "ctl/vlink.h"
-#include "node/config.h"
+#include "nodecfg/config.h"
 
 struct node_link_opts {
     const char *user;    /* email, UUID or configured id; NULL = the only user */

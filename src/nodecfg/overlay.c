@@ -1,4 +1,4 @@
-#include "node/overlay.h"
+#include "nodecfg/overlay.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +10,7 @@
 
 #include <jansson.h>
 
-#include "node/statefile.h"
+#include "nodecfg/statefile.h"
 #include "core/err.h"
 #include "crypto/uuid5.h"
 

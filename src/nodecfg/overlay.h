@@ -9,14 +9,14 @@
  * "inbound" is an inbound tag (absent: the first inbound). A removal names a user by email
  * (case-insensitive), configured id, or UUID (bytes 6-7 ignored); it drops matching users of
  * the file. Adding a user cancels an earlier removal that matches it. */
-#ifndef VEIL_NODE_OVERLAY_H
-#define VEIL_NODE_OVERLAY_H
+#ifndef VEIL_NODECFG_OVERLAY_H
+#define VEIL_NODECFG_OVERLAY_H
 
 #include <stddef.h>
 
 #include "core/buf.h"
 #include "core/cfg.h"
-#include "node/config.h"
+#include "nodecfg/config.h"
 
 struct node_overlay_user {
     char *inbound; /* tag; NULL = the first inbound (hub users: every inbound) */

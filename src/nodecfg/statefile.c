@@ -1,4 +1,4 @@
-#include "node/statefile.h"
+#include "nodecfg/statefile.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -2,7 +2,7 @@
  * checks its keys, reads its values and keeps going after an error, so a single run reports
  * every problem. Field names and rules: spec/config-and-links.md §1; our extensions and the
  * list of accepted/ignored/refused fields: docs/node-config.md. */
-#include "node/config.h"
+#include "nodecfg/config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,12 +12,12 @@
 #include <strings.h>
 
 #include "core/err.h"
+#include "core/redis_url.h"
 #include "core/secret_file.h"
 #include "core/secure.h"
 #include "crypto/crypto.h"
 #include "crypto/uuid5.h"
-#include "node/limits.h"
-#include "node/state.h"
+#include "nodecfg/state.h"
 
 static const uint32_t default_testseed[4] = {900, 500, 900, 256};
 
@@ -1170,7 +1170,8 @@ static void parse_redis(struct cfg_ctx *c, const json_t *v, struct node_cfg *cfg
     const char *s;
     if (cfg_get_str(c, v, "url", &s) == 1 && *s) {
         char err[128];
-        if (node_limits_redis_url_check(s, err, sizeof(err)) < 0)
+        struct redis_url url;
+        if (redis_url_parse(s, &url, err, sizeof(err)) < 0)
             cfg_error(c, "url", "%s", err);
         else
             cfg->redis_url = xstrdup(s);
@@ -1502,7 +1503,7 @@ struct node_cfg *node_cfg_load_file(struct cfg_ctx *c, const char *path)
     if (failed)
         cfg_error_global(c, "read error");
     else
-        cfg = node_state_load_cfg(text, len, NULL, c); /* + stateDir users (node/state.h) */
+        cfg = node_state_load_cfg(text, len, NULL, c); /* + stateDir users (nodecfg/state.h) */
     free(text);
     return cfg;
 }

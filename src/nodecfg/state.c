@@ -1,11 +1,11 @@
-#include "node/state.h"
+#include "nodecfg/state.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "core/err.h"
 #include "core/log.h"
-#include "node/hubsync.h"
+#include "nodecfg/hubusers.h"
 
 int node_state_file(const struct node_cfg *cfg, const char *name, char *out, size_t cap)
 {

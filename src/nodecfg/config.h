@@ -3,8 +3,8 @@
  * Loading is I/O-free: text in, a frozen refcounted struct node_cfg or a list of errors out.
  * Nothing unsupported is silently ignored: it is an error naming the field, or (for fields
  * that cannot change behaviour, e.g. "tag", "sniffing") a warning. */
-#ifndef VEIL_NODE_CONFIG_H
-#define VEIL_NODE_CONFIG_H
+#ifndef VEIL_NODECFG_CONFIG_H
+#define VEIL_NODECFG_CONFIG_H
 
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -132,7 +132,7 @@ struct node_cfg {
  * for messages (cfg_init(c, "node.json")). Aborts only on out of memory. */
 struct node_cfg *node_cfg_load(struct cfg_ctx *c, const char *text, size_t len);
 
-/* Reads the file and loads it with the node's persisted state applied (node/state.h: users
+/* Reads the file and loads it with the node's persisted state applied (nodecfg/state.h: users
  * changed through the admin API, the hub's last table); a read failure is an error in c. */
 struct node_cfg *node_cfg_load_file(struct cfg_ctx *c, const char *path);
 
