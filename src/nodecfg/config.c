@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "core/err.h"
+#include "core/file.h"
 #include "core/redis_url.h"
 #include "core/secret_file.h"
 #include "core/secure.h"
@@ -1471,40 +1472,21 @@ struct node_cfg *node_cfg_load(struct cfg_ctx *c, const char *text, size_t len)
 
 struct node_cfg *node_cfg_load_file(struct cfg_ctx *c, const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        cfg_error_global(c, "cannot open: %s", strerror(errno));
-        return NULL;
-    }
-    char *text = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len == cap) {
-            if (cap >= (size_t)16 << 20) {
-                fclose(f);
-                free(text);
-                cfg_error_global(c, "file is larger than 16 MiB");
-                return NULL;
-            }
-            cap = cap ? cap * 2 : 65536;
-            char *n = realloc(text, cap);
-            if (n == NULL)
-                abort();
-            text = n;
-        }
-        size_t got = fread(text + len, 1, cap - len, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    bool failed = ferror(f);
-    fclose(f);
+    struct buf text;
+    buf_init(&text);
+    int rc = file_read_all(path, (size_t)16 << 20, &text);
+    if (rc == ERR_NOMEM)
+        abort(); /* as every other allocation of the loader (xmalloc) */
     struct node_cfg *cfg = NULL;
-    if (failed)
+    if (rc == ERR_TOO_LONG)
+        cfg_error_global(c, "file is larger than 16 MiB");
+    else if (rc == -EIO)
         cfg_error_global(c, "read error");
-    else
-        cfg = node_state_load_cfg(text, len, NULL, c); /* + stateDir users (nodecfg/state.h) */
-    free(text);
+    else if (rc < 0)
+        cfg_error_global(c, "cannot open: %s", strerror(-rc));
+    else /* + stateDir users (nodecfg/state.h) */
+        cfg = node_state_load_cfg((const char *)buf_data(&text), buf_len(&text), NULL, c);
+    buf_dispose(&text);
     return cfg;
 }
 
