@@ -176,6 +176,87 @@ schemas = {
    "usage": {"type": "array", "items": {"type": "object", "properties": {"id": I, "up": I, "down": I}}}, "health": {"type": "object"}}},
  "UsageResponse": {"type": "object", "properties": {"v": I, "duplicate": B, "revision": I}},
 }
+
+# ---- billing (src/hub/billing, docs/billing.md) ----
+TEXT = {"description": "plain text", "content": {"text/plain": {"schema": {"type": "string"}}}}
+def hook(summary, method="post"):
+    o = {"summary": summary, "tags": ["webhooks"], "security": [],
+         "responses": {str(c): TEXT for c in (200, 400, 401, 403, 404, 413, 503)}}
+    o["responses"]["429"] = RATE
+    return o
+schemas["Invoice"] = {"type": "object", "properties": {
+    "payment_id": I, "user_id": I, "provider": {"type": "string", "enum": ["yookassa", "robokassa", "cryptobot", "stars", "balance", "manual"]},
+    "external_id": {"type": "string", "description": "the provider's id (our idempotency key until the provider answered)"},
+    "amount_minor": I, "currency": S,
+    "status": {"type": "string", "enum": ["pending", "succeeded", "canceled", "expired", "failed", "refunded"]},
+    "plan_id": {"type": ["integer", "null"], "description": "null: a balance top-up"}, "pay_url": {"type": ["string", "null"]},
+    "flag": {"type": ["string", "null"], "description": "why it was not credited: amount_mismatch, currency_mismatch, paid_after_close, balance_bound, grant_failed"},
+    "discount_minor": I, "bonus_days": I, "created_at": I, "expires_at": I, "settled_at": I}}
+schemas["PromoCode"] = {"type": "object", "properties": {"id": I, "code": S, "kind": {"type": "string", "enum": ["money", "days", "percent"]},
+    "value": I, "currency": {"type": ["string", "null"]}, "max_uses": {"type": "integer", "description": "0: unlimited"}, "used": I,
+    "valid_from": I, "valid_until": {"type": "integer", "description": "0: open"}, "enabled": B, "created_at": I}}
+schemas["Payment"]["properties"]["status"]["enum"] = ["pending", "succeeded", "canceled", "expired", "failed", "refunded"]
+paths["/api/v1/invoices"] = {"post": op(
+    "Create an invoice: a pending payment row first, then the provider's invoice (pay_url). The price is the plan's price in the "
+    "provider's currency (XTR for Stars; the balance's currency for balance); none there is 422 no_price. provider balance pays at "
+    "once from the balance (409 insufficient_balance). A top-up gives amount_minor instead of plan_id, in the balance's currency "
+    "(422 currency_mismatch). Promo codes apply to plans.", "payments", 201, jr(ref("Invoice"), "Created"),
+    body={"type": "object", "required": ["user_id", "provider"], "additionalProperties": False, "properties": {
+        "user_id": {"type": "integer", "minimum": 1}, "plan_id": {"type": "integer", "minimum": 1},
+        "amount_minor": {"type": "integer", "minimum": 1, "description": "top-ups only"},
+        "provider": {"type": "string", "enum": ["yookassa", "robokassa", "cryptobot", "stars", "balance"]},
+        "promo_code": {"type": "string", "maxLength": 32}}},
+    errors=(400, 401, 403, 404, 409, 413, 415, 422, 502, 503))}
+paths["/api/v1/payments"]["get"] = op(
+    "Payments for the admin, newest first, filtered by status, provider and since (unix seconds, created at or after)",
+    "payments", 200, jr({"type": "object", "properties": {"payments": {"type": "array", "items": ref("Invoice")}}}), security="read",
+    params=[{"name": "status", "in": "query", "schema": {"type": "string"}}, {"name": "provider", "in": "query", "schema": {"type": "string"}},
+            {"name": "since", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}],
+    errors=(401, 403, 422))
+paths["/api/v1/payments/{id}"] = {"get": op("One payment", "payments", 200, jr(ref("Invoice")), security="read", params=ID, errors=(401, 403, 404))}
+paths["/api/v1/payments/{id}/refund"] = {"post": op(
+    "Refund a succeeded payment at its provider (YooKassa /refunds; balance purchases go back to the balance) and mark it refunded; "
+    "a refunded top-up is taken back out of the balance (409 balance_spent). Robokassa and Crypto Pay have no refund API "
+    "(422 refund_unsupported); Stars refunds are the bot's.", "payments", 200, jr(ref("Invoice")), params=ID,
+    errors=(401, 403, 404, 409, 422, 502))}
+paths["/api/v1/promo-codes"] = {
+    "post": op("Create a promo code: money off (value minor units in currency), days added to the plan, or percent off; max_uses "
+               "(0 unlimited), valid_from/valid_until; each customer uses a code once, counted when the payment succeeds",
+               "payments", 201, jr(ref("PromoCode"), "Created"),
+               body={"type": "object", "required": ["code", "kind", "value"], "additionalProperties": False, "properties": {
+                   "code": {"type": "string", "pattern": "^[A-Z0-9_-]{3,32}$"}, "kind": {"type": "string", "enum": ["money", "days", "percent"]},
+                   "value": {"type": "integer", "minimum": 1}, "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+                   "max_uses": {"type": "integer", "minimum": 0}, "valid_from": {"type": "integer", "minimum": 0},
+                   "valid_until": {"type": "integer", "minimum": 0}, "enabled": B}},
+               errors=(400, 401, 403, 409, 413, 415, 422)),
+    "get": op("All promo codes, newest first", "payments", 200,
+              jr({"type": "object", "properties": {"promo_codes": {"type": "array", "items": ref("PromoCode")}}}), security="read", errors=(401, 403))}
+paths["/api/v1/users/{id}/ledger"] = {"get": op(
+    "The customer's balance ledger, newest first: every credit and debit (opening, topup, purchase, referral, referral_bonus, refund, "
+    "admin, admin_set) with the balance after it", "payments", 200,
+    jr({"type": "object", "properties": {"user_id": I, "currency": S, "balance_minor": I, "entries": {"type": "array", "items": {
+        "type": "object", "properties": {"id": I, "currency": S, "delta_minor": I, "balance_after": I, "reason": S,
+                                         "payment_id": {"type": ["integer", "null"]}, "created_at": I}}}}}),
+    security="read", params=ID, errors=(401, 403, 404))}
+paths["/api/v1/stats/revenue"] = {"get": op(
+    "Revenue analytics over payments settled in [since, until) (default: the last 30 days): revenue per day, provider and currency; "
+    "per currency revenue, paying customers, ARPU, referral commission and first-payment bonuses paid; conversion (registered -> "
+    "paid); churn (latest subscription ended in the window and not renewed within 7 days); refunded and flagged counts. Balance "
+    "purchases are not revenue.", "stats", 200, jr({"type": "object"}), security="read",
+    params=[{"name": "since", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+            {"name": "until", "in": "query", "schema": {"type": "integer", "minimum": 0}}], errors=(401, 403, 422))}
+paths["/webhooks/yookassa"] = {"post": hook(
+    "YooKassa notification: accepted only from billing.yookassa.trusted_networks (client address after trusted_proxies), then the "
+    "payment is fetched back from the API and that object is applied; refusals are audited as webhook_rejected")}
+paths["/webhooks/robokassa"] = {
+    "post": hook("Robokassa ResultURL (form body): SignatureValue = hash(OutSum:InvId:Password2[:Shp_...]) over the exact OutSum "
+                 "received; answers OK<InvId> once recorded"),
+    "get": hook("Robokassa ResultURL sent as GET (query parameters OutSum, InvId, SignatureValue)")}
+paths["/webhooks/cryptobot"] = {"post": hook(
+    "Crypto Pay update: crypto-pay-api-signature = hex HMAC-SHA256(SHA-256(token), raw body), checked before parsing")}
+# ---- the Telegram bot (src/hub/bot) ----
+paths["/webhooks/telegram"] = json.loads('{"post": {"summary": "Telegram Bot API webhook (bot.mode \\"webhook\\"): the X-Telegram-Bot-Api-Secret-Token header must equal bot.webhook_secret (compared in constant time), else 401. The body is one Update; it is handled before the answer (pre_checkout_query must be answered within 10 s).", "tags": ["webhooks"], "security": [], "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object"}}}}, "responses": {"200": {"description": "handled ({})", "content": {"application/json": {"schema": {"type": "object"}}}}, "400": {"description": "not a Telegram update", "content": {"application/json": {"schema": {"type": "object"}}}}, "401": {"description": "wrong or missing secret", "content": {"application/json": {"schema": {"type": "object"}}}}, "404": {"description": "the bot is off or polls", "content": {"application/json": {"schema": {"type": "object"}}}}, "413": {"description": "body too large", "content": {"application/json": {"schema": {"type": "object"}}}}, "503": {"description": "database trouble: Telegram delivers again", "content": {"application/json": {"schema": {"type": "object"}}}}}}}')
 doc = {"openapi": "3.1.0",
  "info": {"title": "veil-hub API", "version": "1.0.0",
   "description": "Admin REST API (Bearer API tokens; role admin may change, role support may only read), node sync endpoints (per-node Bearer tokens) and the public subscription endpoint. Errors are {\"error\":{\"code\",\"message\"}}; bodies are limited to 64 KiB (413); over a configured rate limit the answer is 429 with Retry-After. Times are UTC unix seconds, money is integer minor units."},

@@ -113,6 +113,8 @@ static int price_invoice(struct billing *b, const struct billing_invoice_req *in
     p->amount_minor = price;
     if (in->promo_code == NULL || in->promo_code[0] == '\0')
         return 0;
+    if (plan == NULL)
+        return fail(e, 422, "promo_invalid", "promo_code: promos apply to plans, not to top-ups", ERR_BAD_STATE);
     struct hub_promo promo;
     int rc = store_promo_get(b->st, in->promo_code, &promo);
     if (rc == ERR_NOT_FOUND)
@@ -124,8 +126,6 @@ static int price_invoice(struct billing *b, const struct billing_invoice_req *in
         return fail(e, 503, "busy", "database busy, retry", rc);
     if (used)
         return fail(e, 422, "promo_used", "promo_code: already used by this customer", ERR_BAD_STATE);
-    if (promo.kind == HUB_PROMO_DAYS && plan == NULL)
-        return fail(e, 422, "promo_invalid", "promo_code: a days promo needs a plan", ERR_BAD_STATE);
     rc = billing_promo_apply(&promo, now, currency, price, &p->amount_minor, &p->discount_minor, &p->bonus_days);
     if (rc == ERR_UNSUPPORTED)
         return fail(e, 422, "promo_currency", "promo_code: its discount is in another currency", rc);

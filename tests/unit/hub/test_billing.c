@@ -667,6 +667,26 @@ static void test_stars_and_balance(void **state)
     assert_int_equal(billing_invoice_create(e->b, &in, T0 + 6, &p, &er), 0);
     assert_int_equal(p.status, HUB_PAY_SUCCEEDED);
     assert_int_equal(sub_end(e), T0 + 5 + 60 * HUB_DAY);
+    /* A promo worth the whole price: nothing to collect, granted at once; promos are for plans. */
+    struct hub_promo free = {.kind = HUB_PROMO_MONEY, .value = 100000, .enabled = true};
+    strcpy(free.code, "FREE");
+    strcpy(free.currency, "RUB");
+    assert_int_equal(store_promo_create(e->st, &free, T0, NULL), 0);
+    struct billing_invoice_req fin = {
+        .user_id = e->user, .plan_id = e->plan, .provider = BILLING_YOOKASSA, .promo_code = "FREE"};
+    assert_int_equal(billing_invoice_create(e->b, &fin, T0 + 7, &p, &er), 0);
+    assert_int_equal(p.status, HUB_PAY_SUCCEEDED);
+    assert_int_equal(p.amount_minor, 0);
+    assert_int_equal(p.discount_minor, 29900);
+    assert_int_equal(e->f.yk_created, 0); /* the provider was not asked */
+    assert_int_equal(sub_end(e), T0 + 5 + 90 * HUB_DAY);
+    assert_int_equal(billing_invoice_create(e->b, &fin, T0 + 8, &p, &er), ERR_BAD_STATE);
+    assert_string_equal(er.code, "promo_used");
+    struct billing_invoice_req ptop = {
+        .user_id = e->user, .amount_minor = 500, .provider = BILLING_YOOKASSA, .promo_code = "FREE"};
+    assert_int_equal(billing_invoice_create(e->b, &ptop, T0 + 8, &p, &er), ERR_BAD_STATE);
+    assert_string_equal(er.code, "promo_invalid");
+
     /* A top-up through a provider in another currency is refused up front (issue 10 item 9). */
     struct billing_invoice_req top = {.user_id = e->user, .amount_minor = 500, .provider = BILLING_STARS};
     assert_int_equal(billing_invoice_create(e->b, &top, T0, &p, &er), ERR_UNSUPPORTED);
