@@ -17,9 +17,9 @@ struct bot_cfg {
     char webhook_url[512];    /* when set, setWebhook is called at start (webhook mode) */
     int64_t admins[BOT_ADMINS_MAX];
     size_t n_admins;
-    char support[64];         /* "@handle" shown in help */
-    int64_t trial_days;       /* 0: no trial */
-    int64_t poll_timeout;     /* getUpdates long-poll seconds (default 25) */
+    char support[64];     /* "@handle" shown in help */
+    int64_t trial_days;   /* 0: no trial */
+    int64_t poll_timeout; /* getUpdates long-poll seconds (default 25) */
 };
 
 /* ERR_CONFIG with err filled for a bad section; section NULL is not an error (bot off). */

@@ -40,8 +40,8 @@ static int call(struct bot *b, int64_t chat_id, const char *method, json_t *para
 
 static int send_text(struct bot *b, int64_t chat_id, const char *html, json_t *kbd)
 {
-    json_t *p = json_pack("{s:I,s:s,s:s,s:{s:b}}", "chat_id", (json_int_t)chat_id, "text", html, "parse_mode",
-                          "HTML", "link_preview_options", "is_disabled", 1);
+    json_t *p = json_pack("{s:I,s:s,s:s,s:{s:b}}", "chat_id", (json_int_t)chat_id, "text", html, "parse_mode", "HTML",
+                          "link_preview_options", "is_disabled", 1);
     if (p != NULL && kbd != NULL)
         json_object_set(p, "reply_markup", kbd);
     json_decref(kbd);
@@ -163,8 +163,7 @@ static void put_esc(char *msg, const char *text)
 }
 
 /* "My subscription": state, end, days left, the link with copy/open buttons. */
-static int show_sub(struct bot *b, const struct bot_update *u, const struct hub_user *hu, int64_t now,
-                    const char *lead)
+static int show_sub(struct bot *b, const struct bot_update *u, const struct hub_user *hu, int64_t now, const char *lead)
 {
     enum bot_lang l = lang_of(hu);
     struct hub_sub s;

@@ -12,8 +12,11 @@ enum bot_cb bot_cb_parse(const char *data, int64_t *id)
     static const struct {
         const char *s;
         enum bot_cb cb;
-    } plain[] = {{"menu", BOT_CB_MENU}, {"trial", BOT_CB_TRIAL}, {"sub", BOT_CB_SUB},
-                 {"buy", BOT_CB_BUY},   {"help", BOT_CB_HELP}};
+    } plain[] = {{"menu", BOT_CB_MENU},
+                 {"trial", BOT_CB_TRIAL},
+                 {"sub", BOT_CB_SUB},
+                 {"buy", BOT_CB_BUY},
+                 {"help", BOT_CB_HELP}};
     *id = 0;
     for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
         if (strcmp(data, plain[i].s) == 0)

@@ -11,8 +11,8 @@
 static int init_body(struct store_conn *sc, void *arg)
 {
     (void)arg;
-    TRY(store__exec(sc, "CREATE TABLE IF NOT EXISTS bot_state (name TEXT PRIMARY KEY, value BIGINT NOT NULL)", NULL,
-                    0, NULL));
+    TRY(store__exec(sc, "CREATE TABLE IF NOT EXISTS bot_state (name TEXT PRIMARY KEY, value BIGINT NOT NULL)", NULL, 0,
+                    NULL));
     TRY(store__exec(sc,
                     "CREATE TABLE IF NOT EXISTS bot_trials (telegram_id BIGINT PRIMARY KEY, user_id BIGINT NOT NULL,"
                     " subscription_id BIGINT NOT NULL, at BIGINT NOT NULL)",
@@ -154,8 +154,7 @@ static int blocked_set_body(struct store_conn *sc, void *arg)
     store__res_free(&r);
     if (changed > 0)
         return 0;
-    return store__exec(sc, "INSERT INTO bot_chats (telegram_id, blocked, updated_at) VALUES ($1, $2, $3)", p, 3,
-                       NULL);
+    return store__exec(sc, "INSERT INTO bot_chats (telegram_id, blocked, updated_at) VALUES ($1, $2, $3)", p, 3, NULL);
 }
 
 int bot_store_blocked_set(struct store *st, int64_t telegram_id, bool blocked, int64_t now)

@@ -40,8 +40,7 @@ static const char *const phrases[BOT_M__COUNT][BOT_LANG__COUNT] = {
     [BOT_M_HELP] = {"Commands: /start menu, /buy plans, /trial free trial, /sub your link, /help this text.",
                     "Команды: /start меню, /buy тарифы, /trial пробный период, /sub ваша ссылка, /help эта справка."},
     [BOT_M_SUPPORT] = {"Support: ", "Поддержка: "},
-    [BOT_M_UNAVAILABLE] = {"This payment method is not available right now.",
-                           "Этот способ оплаты сейчас недоступен."},
+    [BOT_M_UNAVAILABLE] = {"This payment method is not available right now.", "Этот способ оплаты сейчас недоступен."},
 };
 
 enum bot_lang bot_lang_of(const char *code)

@@ -27,7 +27,7 @@ enum bot_msg {
     BOT_M_TRIAL_HAS_SUB,
     BOT_M_TRIAL_OFF,
     BOT_M_NO_SUB,
-    BOT_M_SUB_HEAD,     /* followed by the state and the end date */
+    BOT_M_SUB_HEAD, /* followed by the state and the end date */
     BOT_M_SUB_UNTIL,
     BOT_M_SUB_DAYS_LEFT,
     BOT_M_SUB_LINK,

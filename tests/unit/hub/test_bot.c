@@ -29,9 +29,10 @@ static int parse(const char *s, struct bot_update *u)
 static const char START[] = "{\"update_id\": 10, \"message\": {\"message_id\": 1, \"date\": 1, \"chat\": {\"id\": 42, "
                             "\"type\": \"private\"}, \"from\": {\"id\": 42, \"is_bot\": false, \"first_name\": \"A\", "
                             "\"username\": \"alice_1\", \"language_code\": \"ru\"}, \"text\": \"/start ref_abc\"}}";
-static const char PAID[] = "{\"update_id\": 11, \"message\": {\"message_id\": 2, \"chat\": {\"id\": 42}, \"from\": {\"id\":"
-                           " 42}, \"successful_payment\": {\"currency\": \"XTR\", \"total_amount\": 250, "
-                           "\"invoice_payload\": \"7\", \"telegram_payment_charge_id\": \"stx1\"}}}";
+static const char PAID[] =
+    "{\"update_id\": 11, \"message\": {\"message_id\": 2, \"chat\": {\"id\": 42}, \"from\": {\"id\":"
+    " 42}, \"successful_payment\": {\"currency\": \"XTR\", \"total_amount\": 250, "
+    "\"invoice_payload\": \"7\", \"telegram_payment_charge_id\": \"stx1\"}}}";
 static const char CALLBACK[] = "{\"update_id\": 12, \"callback_query\": {\"id\": \"q1\", \"from\": {\"id\": 42}, "
                                "\"data\": \"plan:3\", \"message\": {\"message_id\": 9, \"chat\": {\"id\": 42}}}}";
 static const char PRECHECKOUT[] = "{\"update_id\": 13, \"pre_checkout_query\": {\"id\": \"p1\", \"from\": {\"id\": 42},"
@@ -94,12 +95,12 @@ static void test_update_malformed(void **state)
         "{\"update_id\": 1.5}",
         "{\"update_id\": 9007199254740993}",
         "{\"update_id\": 1, \"update_id\": 2}",
-        "{\"update_id\": 1, \"message\": {\"chat\": {\"id\": 42}, \"text\": \"/start\"}}",           /* no from */
-        "{\"update_id\": 1, \"message\": {\"from\": {\"id\": 42}, \"text\": \"/start\"}}",           /* no chat */
-        "{\"update_id\": 1, \"message\": {\"from\": {\"id\": 0}, \"chat\": {\"id\": 42}}}",          /* id 0 */
-        "{\"update_id\": 1, \"message\": {\"from\": {\"id\": \"42\"}, \"chat\": {\"id\": 42}}}",     /* id text */
-        "{\"update_id\": 1, \"callback_query\": {\"from\": {\"id\": 42}, \"data\": \"menu\"}}",      /* no id */
-        "{\"update_id\": 1, \"callback_query\": {\"id\": \"\", \"from\": {\"id\": 42}}}",            /* empty id */
+        "{\"update_id\": 1, \"message\": {\"chat\": {\"id\": 42}, \"text\": \"/start\"}}",       /* no from */
+        "{\"update_id\": 1, \"message\": {\"from\": {\"id\": 42}, \"text\": \"/start\"}}",       /* no chat */
+        "{\"update_id\": 1, \"message\": {\"from\": {\"id\": 0}, \"chat\": {\"id\": 42}}}",      /* id 0 */
+        "{\"update_id\": 1, \"message\": {\"from\": {\"id\": \"42\"}, \"chat\": {\"id\": 42}}}", /* id text */
+        "{\"update_id\": 1, \"callback_query\": {\"from\": {\"id\": 42}, \"data\": \"menu\"}}",  /* no id */
+        "{\"update_id\": 1, \"callback_query\": {\"id\": \"\", \"from\": {\"id\": 42}}}",        /* empty id */
         "{\"update_id\": 1, \"pre_checkout_query\": {\"id\": \"p\", \"from\": {\"id\": 42}, \"currency\": \"XTR\", "
         "\"invoice_payload\": \"7\"}}", /* no amount */
         "{\"update_id\": 1, \"pre_checkout_query\": {\"id\": \"p\", \"from\": {\"id\": 42}, \"currency\": \"XTR\", "
@@ -310,10 +311,11 @@ static void test_cfg(void **state)
     assert_false(c.webhook);
     assert_string_equal(c.api_url, "https://api.telegram.org");
     assert_int_equal(c.poll_timeout, 25);
-    assert_int_equal(cfg("{\"token\": \"123:A\", \"mode\": \"webhook\", \"webhook_secret\": \"s_-1\", \"admins\": [1, 2],"
-                         " \"trial_days\": 3, \"support\": \"@help\", \"api_url\": \"http://127.0.0.1:1/\"}",
-                         &c),
-                     0);
+    assert_int_equal(
+        cfg("{\"token\": \"123:A\", \"mode\": \"webhook\", \"webhook_secret\": \"s_-1\", \"admins\": [1, 2],"
+            " \"trial_days\": 3, \"support\": \"@help\", \"api_url\": \"http://127.0.0.1:1/\"}",
+            &c),
+        0);
     assert_true(c.webhook);
     assert_int_equal(c.n_admins, 2);
     assert_string_equal(c.api_url, "http://127.0.0.1:1");
@@ -400,10 +402,14 @@ static void test_store(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_update_good), cmocka_unit_test(test_update_malformed),
-        cmocka_unit_test(test_update_bounds), cmocka_unit_test(test_reply),
-        cmocka_unit_test(test_html), cmocka_unit_test(test_keyboards),
-        cmocka_unit_test(test_cfg), cmocka_unit_test(test_retry),
+        cmocka_unit_test(test_update_good),
+        cmocka_unit_test(test_update_malformed),
+        cmocka_unit_test(test_update_bounds),
+        cmocka_unit_test(test_reply),
+        cmocka_unit_test(test_html),
+        cmocka_unit_test(test_keyboards),
+        cmocka_unit_test(test_cfg),
+        cmocka_unit_test(test_retry),
         cmocka_unit_test_prestate(test_store, (void *)"sqlite::memory:"),
     };
     const struct CMUnitTest pg_tests[] = {
