@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/file.h"
 #include "core/err.h"
+#include "core/file.h"
 #include "core/log.h"
 #include "core/secret_file.h"
 #include "hub/module.h"
@@ -114,25 +114,10 @@ static int get_proxies(json_t *j, struct hub_cfg *c, char *err, size_t cap)
 
 static int parse_obj(json_t *j, struct hub_cfg *c, char *err, size_t cap)
 {
-    static const char *const top[] = {"listen",
-                                      "port",
-                                      "threads",
-                                      "database",
-                                      "db_pool",
-                                      "admin_token",
-                                      "admin_token_file",
-                                      "sync_interval",
-                                      "redis_url",
-                                      "log_level",
-                                      "trust_forwarded",
-                                      "body_max",
-                                      "subscription",
-                                      "scheduler",
-                                      "cache",
-                                      "rate_limit",
-                                      "trusted_proxies",
-                                      "http",
-                                      NULL};
+    static const char *const top[] = {"listen",          "port",          "threads",   "database",  "db_pool",
+                                      "admin_token",     "sync_interval", "redis_url", "log_level", "trust_forwarded",
+                                      "body_max",        "subscription",  "scheduler", "cache",     "rate_limit",
+                                      "trusted_proxies", "http",          NULL};
     static const char *const subk[] = {"title", "update_interval_hours", "support_url", "public_url", "xray_json",
                                        NULL};
     static const char *const schk[] = {"enabled", "interval", NULL};
@@ -158,16 +143,6 @@ static int parse_obj(json_t *j, struct hub_cfg *c, char *err, size_t cap)
     TRY(get_uint(j, "db_pool", 1, 64, &v, err, cap));
     c->db_pool = (unsigned)v;
     TRY(get_str(j, "admin_token", c->admin_token, sizeof c->admin_token, err, cap));
-    json_t *tf = json_object_get(j, "admin_token_file");
-    if (tf != NULL && !json_is_null(tf)) {
-        char why[400];
-        if (!json_is_string(tf))
-            return cfail(err, cap, "admin_token_file: must be a string");
-        if (c->admin_token[0])
-            return cfail(err, cap, "admin_token_file: give admin_token or admin_token_file, not both");
-        if (secret_file_read(json_string_value(tf), c->admin_token, sizeof c->admin_token, why, sizeof why) < 0)
-            return cfail(err, cap, "admin_token_file: %s", why);
-    }
     if (c->admin_token[0] && strlen(c->admin_token) < 16)
         return cfail(err, cap, "admin_token: at least 16 characters");
     v = c->sync_interval;
@@ -277,6 +252,57 @@ static int parse_obj(json_t *j, struct hub_cfg *c, char *err, size_t cap)
     return 0;
 }
 
+/* Every secret of the hub, by the object holding it ("" is the top level; a section that is
+ * absent stays absent). Each may also be given as <key>_file, as the credential
+ * <object>_<key> ("billing_yookassa_secret_key") or as VEIL_HUB_<OBJECT>_<KEY> (core/secret_file.h). */
+static const struct {
+    const char *where, *key;
+} hub_secrets[] = {
+    {"", "admin_token"},
+    {"", "database"},
+    {"", "redis_url"},
+    {"billing.yookassa", "secret_key"},
+    {"billing.robokassa", "password1"},
+    {"billing.robokassa", "password2"},
+    {"billing.cryptobot", "token"},
+    {"bot", "token"},
+    {"bot", "webhook_secret"},
+};
+
+static json_t *object_at(json_t *root, const char *where)
+{
+    char part[64];
+    json_t *o = root;
+    while (*where && o != NULL) {
+        size_t n = strcspn(where, ".");
+        snprintf(part, sizeof part, "%.*s", (int)n, where);
+        o = json_object_get(o, part);
+        where += n + (where[n] == '.');
+    }
+    return json_is_object(o) ? o : NULL;
+}
+
+static int resolve_secrets(json_t *root, char *err, size_t cap)
+{
+    for (size_t i = 0; i < sizeof hub_secrets / sizeof hub_secrets[0]; i++) {
+        json_t *o = object_at(root, hub_secrets[i].where);
+        if (o == NULL)
+            continue;
+        char file_key[64], cred[96], env[112];
+        snprintf(file_key, sizeof file_key, "%s_file", hub_secrets[i].key);
+        int n = snprintf(cred, sizeof cred, "%s%s%s", hub_secrets[i].where, hub_secrets[i].where[0] ? "_" : "",
+                         hub_secrets[i].key);
+        for (int k = 0; k < n; k++)
+            cred[k] = cred[k] == '.' ? '_' : cred[k];
+        n = snprintf(env, sizeof env, "VEIL_HUB_%s", cred);
+        for (int k = 0; k < n; k++)
+            env[k] = (char)(env[k] >= 'a' && env[k] <= 'z' ? env[k] - 'a' + 'A' : env[k]);
+        struct secret_src src = {.key = hub_secrets[i].key, .file_key = file_key, .cred = cred, .env = env};
+        TRY(secret_src_resolve(o, &src, hub_secrets[i].where, err, cap));
+    }
+    return 0;
+}
+
 static int parse_doc(const char *json, size_t len, struct hub_cfg *cfg, json_t **doc, char *err, size_t errcap)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -303,7 +329,9 @@ static int parse_doc(const char *json, size_t len, struct hub_cfg *cfg, json_t *
     json_t *j = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
     if (j == NULL)
         return cfail(err, errcap, "line %d: %s", je.line, je.text);
-    int rc = json_is_object(j) ? parse_obj(j, cfg, err, errcap) : cfail(err, errcap, "must be a JSON object");
+    int rc = json_is_object(j) ? resolve_secrets(j, err, errcap) : cfail(err, errcap, "must be a JSON object");
+    if (rc == 0)
+        rc = parse_obj(j, cfg, err, errcap);
     if (rc == 0 && doc != NULL) {
         json_object_del(j, "admin_token"); /* the document outlives the load; the token must not */
         *doc = j;

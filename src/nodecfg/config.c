@@ -1110,22 +1110,9 @@ static bool hub_token_ok(const char *t)
 
 static void parse_hub(struct cfg_ctx *c, const json_t *h, struct node_cfg *cfg)
 {
-    static const char *const keys[] = {"url", "token", "tokenFile", "caFile", "pollSec", "pushSec", NULL};
+    static const char *const keys[] = {"url", "token", "caFile", "pollSec", "pushSec", NULL};
     cfg_check_keys(c, h, keys, NULL, NULL);
     const char *s;
-    char file_token[257];
-    if (cfg_get_str(c, h, "tokenFile", &s) == 1) {
-        char why[400];
-        if (json_object_get(h, "token") != NULL)
-            cfg_error(c, "tokenFile", "give token or tokenFile, not both");
-        else if (secret_file_read(s, file_token, sizeof file_token, why, sizeof why) < 0)
-            cfg_error(c, "tokenFile", "%s", why);
-        else if (!hub_token_ok(file_token))
-            cfg_error(c, "tokenFile", "the token in it must be 16 to 256 characters of A-Z a-z 0-9 . _ ~ + / = -");
-        else
-            cfg->hub_token = xstrdup(file_token);
-        secure_wipe(file_token, sizeof file_token);
-    }
     int rc = cfg_get_str(c, h, "url", &s);
     if (rc == 0)
         cfg_error(c, "url", "is required (\"https://hub.example.com\")");
@@ -1134,7 +1121,7 @@ static void parse_hub(struct cfg_ctx *c, const json_t *h, struct node_cfg *cfg)
     else if (rc == 1)
         cfg->hub_url = xstrdup(s);
     rc = cfg_get_str(c, h, "token", &s);
-    if (rc == 0 && json_object_get(h, "tokenFile") == NULL)
+    if (rc == 0)
         cfg_error(c, "token", "is required (the node token the hub issued)");
     else if (rc == 1 && !hub_token_ok(s))
         cfg_error(c, "token", "must be 16 to 256 characters of A-Z a-z 0-9 . _ ~ + / = -");
@@ -1194,7 +1181,6 @@ static void parse_veil(struct cfg_ctx *c, const json_t *v, struct node_cfg *cfg)
                                        "fallbackIdleSec",
                                        "adminListen",
                                        "adminToken",
-                                       "adminTokenFile",
                                        "adminNoToken",
                                        "metricsListen",
                                        "metricsTopUsers",
@@ -1243,19 +1229,6 @@ static void parse_veil(struct cfg_ctx *c, const json_t *v, struct node_cfg *cfg)
             cfg_error(c, "adminToken", "is the sample's placeholder: generate one (openssl rand -hex 16)");
         else
             cfg->admin_token = xstrdup(s);
-    }
-    if (cfg_get_str(c, v, "adminTokenFile", &s) == 1) {
-        char tok[201], why[400];
-        if (token_given)
-            cfg_error(c, "adminTokenFile", "give adminToken or adminTokenFile, not both");
-        else if (secret_file_read(s, tok, sizeof tok, why, sizeof why) < 0)
-            cfg_error(c, "adminTokenFile", "%s", why);
-        else if (strlen(tok) < 16)
-            cfg_error(c, "adminTokenFile", "the token in it must be 16 to 200 characters");
-        else
-            cfg->admin_token = xstrdup(tok);
-        token_given = true;
-        secure_wipe(tok, sizeof tok);
     }
     bool no_token = false;
     cfg_get_bool(c, v, "adminNoToken", &no_token);
@@ -1455,11 +1428,55 @@ static void cfg_free(struct node_cfg *cfg)
     free(cfg);
 }
 
+static bool resolve_one(struct cfg_ctx *c, json_t *obj, const struct secret_src *src, const char *where)
+{
+    char why[600];
+    if (!json_is_object(obj) || secret_src_resolve(obj, src, where, why, sizeof why) == 0)
+        return true;
+    cfg_error_global(c, "%s", why);
+    return false;
+}
+
+/* The node's secrets may each come from a file (<key>File), a systemd credential or the
+ * environment instead of the JSON (core/secret_file.h); they are put into the document before it
+ * is parsed. A REALITY key from a credential or the environment goes to every REALITY inbound
+ * that names none. Returns false after recording an error. */
+static bool resolve_secrets(struct cfg_ctx *c, json_t *root)
+{
+    static const struct secret_src admin = {"adminToken", "adminTokenFile", "admin_token", "VEIL_NODE_ADMIN_TOKEN"},
+                                   hub = {"token", "tokenFile", "hub_token", "VEIL_NODE_HUB_TOKEN"},
+                                   redis = {"url", "urlFile", "redis_url", "VEIL_NODE_REDIS_URL"},
+                                   reality = {"privateKey", "privateKeyFile", "reality_private_key",
+                                              "VEIL_NODE_REALITY_PRIVATE_KEY"};
+    bool ok = true;
+    json_t *veil = json_object_get(root, "veil");
+    if (json_is_object(veil)) {
+        ok = resolve_one(c, veil, &admin, "veil") && ok;
+        ok = resolve_one(c, json_object_get(veil, "hub"), &hub, "veil.hub") && ok;
+        ok = resolve_one(c, json_object_get(veil, "redis"), &redis, "veil.redis") && ok;
+    }
+    json_t *ibs = json_object_get(root, "inbounds");
+    size_t i;
+    json_t *ib;
+    json_array_foreach(ibs, i, ib)
+    {
+        char where[64];
+        snprintf(where, sizeof where, "inbounds[%zu].streamSettings.realitySettings", i);
+        json_t *rs = json_object_get(json_object_get(ib, "streamSettings"), "realitySettings");
+        ok = resolve_one(c, rs, &reality, where) && ok;
+    }
+    return ok;
+}
+
 struct node_cfg *node_cfg_load(struct cfg_ctx *c, const char *text, size_t len)
 {
     json_t *root = cfg_parse(c, text, len);
     if (root == NULL)
         return NULL;
+    if (!resolve_secrets(c, root)) {
+        json_decref(root);
+        return NULL;
+    }
     struct node_cfg *cfg = cfg_new_defaults();
     parse_top(c, root, cfg);
     json_decref(root);

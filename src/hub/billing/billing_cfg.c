@@ -2,9 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/buf.h"
 #include "core/err.h"
-#include "core/file.h"
+#include "core/secret_file.h"
 #include "hub/billing/billing_int.h"
 #include "hub/domain/rules.h"
 
@@ -57,7 +56,9 @@ static int str(const json_t *o, const char *key, bool required, char *out, size_
 }
 
 /* A secret: "<key>": "value", or "<key>_file": "/path" whose content (trailing newline
- * dropped) is the value, so the secret stays out of hub.json. */
+ * dropped) is the value, so the secret stays out of hub.json. The file is read by
+ * core/secret_file.h, which refuses one that group or others may read. (veil-hub resolves these
+ * keys, credentials and VEIL_HUB_* variables before the section gets here: hub/hubcfg.c.) */
 static int secret(const json_t *o, const char *key, char *out, size_t cap, const char *where, char *err, size_t errcap)
 {
     char fkey[48], w[96];
@@ -70,26 +71,15 @@ static int secret(const json_t *o, const char *key, char *out, size_t cap, const
         return bad(err, errcap, w, "give the value or the _file, not both");
     if (!json_is_string(f) || json_string_length(f) == 0)
         return bad(err, errcap, w, "_file: a file path");
-    struct buf b;
-    buf_init(&b);
-    int rc = file_read_all(json_string_value(f), cap - 1, &b);
-    size_t n = buf_len(&b);
-    while (rc == 0 && n > 0 && (buf_data(&b)[n - 1] == '\n' || buf_data(&b)[n - 1] == '\r'))
-        n--;
-    if (rc == 0 && (n == 0 || memchr(buf_data(&b), '\0', n) != NULL))
-        rc = ERR_MALFORMED;
-    if (rc == 0) {
-        memcpy(out, buf_data(&b), n);
-        out[n] = '\0';
-    }
-    buf_dispose_secret(&b);
+    struct secret s;
+    char why[400];
+    int rc = secret_file_read(json_string_value(f), cap - 1, &s, why, sizeof why);
     if (rc < 0) {
-        snprintf(err, errcap, "billing.%s_file: cannot read %s (%s)", w, json_string_value(f),
-                 rc == ERR_MALFORMED  ? "empty"
-                 : rc == ERR_TOO_LONG ? "too long"
-                                      : "missing or unreadable");
+        snprintf(err, errcap, "billing.%s_file: %s", w, why);
         return ERR_CONFIG;
     }
+    memcpy(out, s.s, s.len + 1);
+    secret_free(&s);
     return 0;
 }
 
