@@ -104,6 +104,7 @@ printf 'hubtoken-0123456789abcdef\n' >"$CRED/node-hub-token"
 mkdir -p "$WORK/creds"
 cp "$CRED/node-admin-token" "$WORK/creds/admin-token"
 cp "$CRED/node-hub-token" "$WORK/creds/hub-token"
+chmod 600 "$WORK/creds"/* # secret files others may read are refused (core/secret_file.h)
 PRIV=QOyxSt5OQVCUqKrY-3aQSNz9AQFNdaJGUZT_BGo9xGo
 sed -e "s|REPLACE-WITH-veil-x25519-PrivateKey-000000|$PRIV|" -e 's|10.0.1.11|127.0.0.1|g' \
     -e 's|/var/lib/veil-node|'"$WORK"'/state|' "$DEPLOY/node/node.json" >"$WORK/node.json"
@@ -119,6 +120,7 @@ ok "veil-node: adminTokenFile / hub.tokenFile read from \$CREDENTIALS_DIRECTORY,
 # The hub: admin_token_file from the credentials directory, the API answers that token.
 PORT=$(free_port)
 cp "$WORK/root-hub/etc/veil/credentials/hub-admin-token" "$WORK/creds/admin-token"
+chmod 600 "$WORK/creds/admin-token"
 python3 - "$DEPLOY/hub/hub.json" "$WORK/hub.json" "$PORT" "$WORK/hub.db" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
