@@ -1,4 +1,4 @@
-/* node/config: the node's secrets (REALITY private key, admin token, hub token, Redis URL) read
+/* nodecfg/config: the node's secrets (REALITY private key, admin token, hub token, Redis URL) read
  * from <key>File, from $CREDENTIALS_DIRECTORY or from VEIL_NODE_* instead of the JSON; files that
  * group or others may read are refused, naming the file and not the secret. */
 #include <setjmp.h>
@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "node/config.h"
+#include "nodecfg/config.h"
 
 #define PRIV "EBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKywtLm8"
 #define ADMIN "admin-canary-0123456789"
