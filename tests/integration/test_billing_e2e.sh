@@ -10,7 +10,9 @@ source "$(dirname "$0")/support/lib.sh"
 HUB=$VEIL_BIN/veil-hub
 FAKES=$(cd "$(dirname "$0")/../fakes" && pwd)
 [[ -x $HUB ]] || fail "missing $HUB"
-ip addr show lo 2>/dev/null | grep -q '127.0.0.1/8' || { echo "SKIP: loopback is not 127.0.0.0/8"; exit 77; }
+# The untrusted-source check sends from 127.0.0.2 (any 127/8 address is local on Linux).
+python3 -c 'import socket; socket.socket().bind(("127.0.0.2", 0))' 2>/dev/null ||
+    { echo "SKIP: cannot bind 127.0.0.2 (needed for the untrusted-source case)"; exit 77; }
 ADMIN=billing-admin-token-$RANDOM$RANDOM$RANDOM
 PLAN_DAYS=30
 
