@@ -55,11 +55,11 @@ static int str(const json_t *o, const char *key, bool required, char *out, size_
     return 0;
 }
 
-/* A secret: "<key>": "value", or "<key>_file": "/path" whose content (trailing newline
- * dropped) is the value, so the secret stays out of hub.json. The file is read by
- * core/secret_file.h, which refuses one that group or others may read. (veil-hub resolves these
- * keys, credentials and VEIL_HUB_* variables before the section gets here: hub/hubcfg.c.) */
-static int secret(const json_t *o, const char *key, char *out, size_t cap, const char *where, char *err, size_t errcap)
+/* A secret: "<key>": "value", or "<key>_file": a file read by core/secret_file (mode 0600/0400,
+ * one line). veil-hub resolves these into the document before the section reaches us
+ * (hubcfg.c); this keeps billing_cfg_parse complete on its own (tests, tools). */
+static int secret(const json_t *o, const char *key, char *out, size_t cap, const char *where, char *err,
+                  size_t errcap)
 {
     char fkey[48], w[96];
     snprintf(fkey, sizeof fkey, "%s_file", key);
@@ -71,15 +71,18 @@ static int secret(const json_t *o, const char *key, char *out, size_t cap, const
         return bad(err, errcap, w, "give the value or the _file, not both");
     if (!json_is_string(f) || json_string_length(f) == 0)
         return bad(err, errcap, w, "_file: a file path");
-    struct secret s;
-    char why[400];
-    int rc = secret_file_read(json_string_value(f), cap - 1, &s, why, sizeof why);
+    struct secret sec = {0};
+    char why[160] = "";
+    int rc = secret_file_read(json_string_value(f), cap - 1, &sec, why, sizeof why);
+    if (rc == 0 && (sec.s == NULL || sec.len == 0 || sec.len >= cap))
+        rc = ERR_MALFORMED;
+    if (rc == 0)
+        memcpy(out, sec.s, sec.len + 1);
+    secret_free(&sec);
     if (rc < 0) {
-        snprintf(err, errcap, "billing.%s_file: %s", w, why);
+        snprintf(err, errcap, "billing.%s_file: %s", w, rc == ERR_MALFORMED && why[0] == '\0' ? "empty" : why);
         return ERR_CONFIG;
     }
-    memcpy(out, s.s, s.len + 1);
-    secret_free(&s);
     return 0;
 }
 
