@@ -243,8 +243,7 @@ static int start(struct hub_env *env, void **state)
     }
     s->bot.st = env->st;
     snprintf(s->bot.public_url, sizeof s->bot.public_url, "%s", env->cfg->public_url);
-    if ((rc = bot_api_init(&s->bot.api, s->bot.cfg.api_url, s->bot.cfg.token)) < 0 ||
-        (rc = bot_store_init(env->st)) < 0) {
+    if ((rc = bot_api_init(&s->bot.api, s->bot.cfg.api_url, s->bot.cfg.token)) < 0) {
         log_err("bot", 0, "start_failed", LF_STR("err", err_str(rc)));
         bot_cfg_wipe(&s->bot.cfg);
         bot_api_wipe(&s->bot.api);

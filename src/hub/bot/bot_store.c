@@ -8,26 +8,6 @@
 #include "hub/store/store.h"
 #include "hub/store/store_int.h"
 
-static int init_body(struct store_conn *sc, void *arg)
-{
-    (void)arg;
-    TRY(store__exec(sc, "CREATE TABLE IF NOT EXISTS bot_state (name TEXT PRIMARY KEY, value BIGINT NOT NULL)", NULL, 0,
-                    NULL));
-    TRY(store__exec(sc,
-                    "CREATE TABLE IF NOT EXISTS bot_trials (telegram_id BIGINT PRIMARY KEY, user_id BIGINT NOT NULL,"
-                    " subscription_id BIGINT NOT NULL, at BIGINT NOT NULL)",
-                    NULL, 0, NULL));
-    return store__exec(sc,
-                       "CREATE TABLE IF NOT EXISTS bot_chats (telegram_id BIGINT PRIMARY KEY,"
-                       " blocked INTEGER NOT NULL, updated_at BIGINT NOT NULL)",
-                       NULL, 0, NULL);
-}
-
-int bot_store_init(struct store *st)
-{
-    return store__tx(st, init_body, NULL);
-}
-
 struct i64_arg {
     int64_t a, b, c, d;
     bool flag;

@@ -1,6 +1,6 @@
 /* What the bot keeps beside the hub's tables: the getUpdates offset, which Telegram users took
- * their trial, and which chats blocked the bot. The tables are the bot's own (created at start
- * if absent, on SQLite and PostgreSQL alike), so the bot needs no hub migration. */
+ * their trial, and which chats blocked the bot (tables bot_state, bot_trials, bot_chats; schema
+ * migration 4 in store/schema.c). */
 #ifndef VEIL_HUB_BOT_STORE_H
 #define VEIL_HUB_BOT_STORE_H
 
@@ -10,8 +10,6 @@
 #include "hub/domain/model.h"
 
 struct store;
-
-int bot_store_init(struct store *st);
 
 /* The next getUpdates offset (0 when none was stored). */
 int bot_store_offset_get(struct store *st, int64_t *offset);

@@ -105,6 +105,15 @@ static const char *const migrations[] = {
     " referee_id BIGINT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,"
     " payment_id BIGINT NOT NULL REFERENCES payments(id), amount_minor BIGINT NOT NULL, currency TEXT NOT NULL,"
     " created_at BIGINT NOT NULL);",
+
+    /* 4: the Telegram bot: the getUpdates offset (bot_state), one trial per Telegram user
+     * (bot_trials), chats that blocked the bot (bot_chats). IF NOT EXISTS: the bot's first slice
+     * created these itself at start, so a database it ran on already has them. */
+    "CREATE TABLE IF NOT EXISTS bot_state (name TEXT PRIMARY KEY, value BIGINT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS bot_trials (telegram_id BIGINT PRIMARY KEY, user_id BIGINT NOT NULL,"
+    " subscription_id BIGINT NOT NULL, at BIGINT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS bot_chats (telegram_id BIGINT PRIMARY KEY, blocked INTEGER NOT NULL,"
+    " updated_at BIGINT NOT NULL);",
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
