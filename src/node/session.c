@@ -746,7 +746,8 @@ static void start_udp(struct session *s, const struct vless_flow_decision *d)
         if (s->req.cmd == VLESS_CMD_UDP)
             vless_addr_format(dest, sizeof(dest), &s->req.dest);
         log_info("access", s->id, "tunnel", LF_STR("user", s->req.user->email ? s->req.user->email : ""),
-                 LF_STR("dest", dest), LF_STR("network", s->req.cmd == VLESS_CMD_MUX ? "mux" : "udp"), LF_BOOL("vision", d->vision));
+                 LF_STR("dest", dest), LF_STR("network", s->req.cmd == VLESS_CMD_MUX ? "mux" : "udp"),
+                 LF_BOOL("vision", d->vision));
     }
 }
 
