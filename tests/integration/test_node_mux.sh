@@ -29,7 +29,7 @@ SID=0123456789abcdef
 TOKEN=mux-admin-token-0123456789
 
 T_PORT=$(free_port) N_PORT=$(free_port) A_PORT=$(free_port) H_PORT=$(free_port) O_PORT=$(free_port)
-E_PORT=$(free_port) S_PORT=$(free_port) S2_PORT=$(free_port) S3_PORT=$(free_port)
+E_PORT=$(free_port) S_PORT=$(free_port) S2_PORT=$(free_port) S3_PORT=$(free_port) K_PORT=$(free_port)
 
 openssl req -x509 -newkey rsa:2048 -keyout "$WORK/t.key" -out "$WORK/t.crt" -days 2 -nodes \
   -subj /CN=example.com >/dev/null 2>&1
@@ -38,6 +38,30 @@ bg http python3 "$SUPPORT/http_sink.py" "$H_PORT"
 UT="$SUPPORT/usage_tools.py"
 bg origin python3 "$UT" origin "$O_PORT" "$WORK/origin.counts"
 bg echo python3 "$SUPPORT/udp_tools.py" echo "$E_PORT" "E:"
+# A destination that accepts and reads nothing until $WORK/release exists, then reads to EOF and
+# appends the byte count to $WORK/sink.counts ("accepted" lines mark each connection).
+bg sink python3 -c 'import os, socket, sys, threading, time
+work = sys.argv[2]
+def serve(c):
+    with open(work + "/sink.accepted", "a") as f:
+        f.write("accepted\n")
+    while not os.path.exists(work + "/release"):
+        time.sleep(0.05)
+    n = 0
+    while True:
+        d = c.recv(1 << 16)
+        if not d:
+            break
+        n += len(d)
+    with open(work + "/sink.counts", "a") as f:
+        f.write("%d\n" % n)
+    c.close()
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("127.0.0.1", int(sys.argv[1])))
+ls.listen(16)
+while True:
+    threading.Thread(target=serve, args=(ls.accept()[0],), daemon=True).start()' "$K_PORT" "$WORK"
 
 cat > "$WORK/node.json" <<EOF
 {
@@ -83,6 +107,7 @@ bg xray-bob "$XRAY" run -c "$WORK/xray-bob.json"
 bg xray-carol "$XRAY" run -c "$WORK/xray-carol.json"
 bg xray-alice "$XRAY" run -c "$WORK/xray-alice.json"
 for p in $T_PORT $N_PORT $A_PORT $H_PORT $S_PORT $S2_PORT $S3_PORT; do wait_port "$p"; done
+wait_port "$K_PORT" # its probe connection is one "accepted" line (and a 0 count on release)
 
 api() { # api METHOD PATH: body on stdout, fails on a non-200 status
   local code
@@ -155,7 +180,58 @@ subs=$(grep -c '"event":"tcp_session"' "$WORK/access.log" || true)
 [ "$subs" -ge $((N + 6)) ] && [ "$tunnels" -lt "$subs" ] || fail "$subs Mux TCP sub-connections over $tunnels tunnels"
 ok "$subs TCP sub-connections over $tunnels VLESS connections"
 
-# 6. Xray's rules for which flows may use Mux: the same client with a Vision user sends its TCP
+# 6. Backpressure as Xray's server shows it, through the genuine client: a sub-connection whose
+#    destination reads nothing holds a bounded buffer. Below the bound the other sub-connections
+#    go on; beyond it the tunnel stops being read (so a new request behind it waits), and once
+#    the destination reads, everything completes and no byte is lost. Carol's client: one Mux
+#    connection so far, so the request below shares the stalled one's tunnel.
+get2() { curl -sS --max-time 60 -x "socks5h://127.0.0.1:$S2_PORT" "$@"; }
+upload() { # upload BYTES PROGRESSFILE: SOCKS5 through carol's client to the sink, then close
+  python3 -c 'import socket, struct, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"\x05\x01\x00"); assert s.recv(2) == b"\x05\x00"
+s.sendall(b"\x05\x01\x00\x01" + socket.inet_aton("127.0.0.1") + struct.pack(">H", int(sys.argv[2])))
+r = b""
+while len(r) < 10:
+    r += s.recv(10 - len(r))
+assert r[1] == 0, r
+left, block, sent = int(sys.argv[3]), b"k" * 65536, 0
+while left:
+    n = s.send(block[:min(left, len(block))])
+    left -= n; sent += n
+    open(sys.argv[4], "w").write(str(sent))
+s.close()' "$S2_PORT" "$K_PORT" "$1" "$2"
+}
+accepted() { wc -l < "$WORK/sink.accepted" 2>/dev/null || echo 0; }
+base=$(accepted)
+upload 200000 "$WORK/up1.progress" & U1=$!
+for _ in $(seq 1 100); do [ "$(accepted)" -gt "$base" ] && [ "$(cat "$WORK/up1.progress" 2>/dev/null)" = 200000 ] && break; sleep 0.1; done
+[ "$(accepted)" -gt "$base" ] || fail "the stalled destination was never connected"
+[ "$(get2 "http://127.0.0.1:$H_PORT/hello")" = "hello through the tunnel" ] ||
+  fail "a request behind a 200 kB stalled upload (under the bound) was not answered"
+ok "a stalled destination holding 200 kB does not stop the other sub-connections"
+BIG=100663296 # 96 MiB: more than the sub-connection's buffer, every socket buffer and Xray's own
+upload "$BIG" "$WORK/up2.progress" & U2=$!
+last=-1 same=0 # wait until the upload, well under way, stops advancing: the tunnel is not read
+for _ in $(seq 1 600); do # 2 s without progress: the pipeline is stuck, not just slow
+  now=$(cat "$WORK/up2.progress" 2>/dev/null || echo 0)
+  if [ "$now" = "$last" ]; then same=$((same + 1)); else same=0; last=$now; fi
+  [ "$same" -ge 20 ] && [ "$last" -ge 1048576 ] && break
+  sleep 0.1
+done
+[ "$same" -ge 20 ] && [ "$last" -lt "$BIG" ] || fail "the 96 MiB upload to a destination that reads nothing was not held back ($last bytes sent)"
+if get2 --max-time 3 "http://127.0.0.1:$H_PORT/hello" >/dev/null 2>&1; then
+  fail "a request behind a stalled tunnel was answered: the sub-connection buffer is not bounded"
+fi
+touch "$WORK/release"
+wait "$U1" && wait "$U2" || fail "the uploads did not finish once the destination read"
+sunk() { grep -qx "$1" "$WORK/sink.counts" 2>/dev/null; }
+for _ in $(seq 1 200); do sunk 200000 && sunk "$BIG" && break; sleep 0.1; done
+sunk 200000 && sunk "$BIG" || fail "the sink got $(tr '\n' ' ' < "$WORK/sink.counts"), not 200000 and $BIG"
+[ "$(get2 "http://127.0.0.1:$H_PORT/hello")" = "hello through the tunnel" ] || fail "no request after the stall"
+ok "beyond the bound the tunnel stops ($last of $BIG bytes sent, a new request waits); released, every byte arrives"
+
+# 7. Xray's rules for which flows may use Mux: the same client with a Vision user sends its TCP
 #    through Mux too; like an Xray server, the node closes that connection ("unexpected network"),
 #    while the user's XUDP through Mux works.
 closed_before=$(grep -c '"reason":"flow"' "$WORK/node.log" || true)
@@ -172,7 +248,7 @@ python3 "$SUPPORT/udp_tools.py" socks "$S3_PORT" send 127.0.0.1 "$E_PORT" vision
   fail "Vision XUDP through Mux"
 ok "Vision user: Mux TCP closes the connection (as Xray), XUDP through Mux works"
 
-# 7. The node stops cleanly with Mux tunnels open (sanitizer builds report leaks at exit).
+# 8. The node stops cleanly with Mux tunnels open (sanitizer builds report leaks at exit).
 kill -TERM "$NODE_PID"
 for _ in $(seq 1 150); do kill -0 "$NODE_PID" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$NODE_PID" 2>/dev/null && fail "node did not stop"
