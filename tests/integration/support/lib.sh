@@ -19,7 +19,7 @@ cleanup() {
     echo "---- logs ($WORK) ----"
     for f in "$WORK"/*.log; do [ -f "$f" ] && { echo "== $f"; tail -30 "$f"; }; done
   fi
-  rm -rf "$WORK"
+  [ -n "${VEIL_KEEP_WORK:-}" ] && echo "kept $WORK" || rm -rf "$WORK"
   exit $rc
 }
 trap cleanup EXIT

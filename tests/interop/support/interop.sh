@@ -1,0 +1,118 @@
+# Shared setup of the interoperability tests (tests/interop): the genuine Xray-core and sing-box
+# clients, a REALITY target, byte-counting origins, and veil-node with its admin API (usage).
+# Source it after setting nothing; it sources the integration tests' lib.sh ($WORK, bg, wait_for,
+# skip_all, fail, ok).
+source "$(dirname "${BASH_SOURCE[0]}")/../../integration/support/lib.sh"
+INTEROP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$INTEROP/../../.." && pwd)
+# CI clones the repository next to a copy of shared/; elsewhere the folder may be absent.
+PEERS=${VEIL_PEERS:-$ROOT/../shared/peers}
+XRAY=$PEERS/xray
+SINGBOX=$PEERS/sing-box
+[[ -x $XRAY && -x $SINGBOX ]] || skip_all "genuine peers not found in $PEERS (xray, sing-box; set VEIL_PEERS)"
+PT="$INTEROP/peer_tools.py"
+UT="$SUPPORT/usage_tools.py"
+
+PRIV=QOyxSt5OQVCUqKrY-3aQSNz9AQFNdaJGUZT_BGo9xGo
+PBK=DSq0yhV0bV8V0tbefu3uprYCDlHlld9IWGUtXtW413M
+SID=0123456789abcdef
+SNI=example.com
+ADMIN_TOKEN=interop-admin-token-0123456789
+
+# start_world: the REALITY target (TLS 1.3 as example.com, peer_tools.py target), a plain and a TLS origin
+# (peer_tools.py origin: each connection's case id and raw bytes go to $WORK/counts) and a UDP
+# echo answering "E:" + payload. Sets T_PORT, O_PLAIN, O_TLS, E_UDP.
+start_world() {
+  T_PORT=$(free_port) O_PLAIN=$(free_port) O_TLS=$(free_port) E_UDP=$(free_port)
+  openssl req -x509 -newkey rsa:2048 -keyout "$WORK/t.key" -out "$WORK/t.crt" -days 2 -nodes \
+    -subj "/CN=$SNI" >/dev/null 2>&1
+  bg target python3 "$PT" target "$T_PORT" "$WORK/t.crt" "$WORK/t.key"
+  : >"$WORK/counts"
+  bg origin-plain python3 "$PT" origin "$O_PLAIN" "$WORK/counts"
+  bg origin-tls python3 "$PT" origin "$O_TLS" "$WORK/counts" tls "$WORK/t.crt" "$WORK/t.key"
+  bg echo python3 "$SUPPORT/udp_tools.py" echo "$E_UDP" "E:"
+  for p in $T_PORT $O_PLAIN $O_TLS; do wait_port "$p"; done
+}
+
+# node_config FILE CLIENTS_JSON [EXTRA_VEIL_JSON]: veil-node on $N_PORT with its admin API on
+# $A_PORT (the token passed explicitly), usage booked every second, UDP sessions idle after 2 s.
+node_config() {
+  cat >"$1" <<EOF
+{
+  "log": {"loglevel": "${VEIL_INTEROP_LOGLEVEL:-warning}"},
+  "inbounds": [{
+    "listen": "127.0.0.1", "port": $N_PORT, "protocol": "vless",
+    "settings": {"clients": [$2], "decryption": "none"},
+    "streamSettings": {"network": "raw", "security": "reality",
+      "realitySettings": {"target": "127.0.0.1:$T_PORT", "serverNames": ["$SNI"],
+        "privateKey": "$PRIV", "shortIds": ["$SID"], "maxTimeDiff": 60000}}
+  }],
+  "outbounds": [{"protocol": "freedom"}],
+  "veil": {"workers": 2, "allowPrivateDestinations": true, "usageReportSec": 1, "udpIdleTimeoutSec": 2,
+           "adminListen": "127.0.0.1:$A_PORT", "adminToken": "$ADMIN_TOKEN"${3:+, $3}}
+}
+EOF
+}
+
+# usage EMAIL: "uplink downlink" the node has booked for the user (admin API).
+usage() {
+  curl -fsS -H "Authorization: Bearer $ADMIN_TOKEN" "http://127.0.0.1:$A_PORT/api/v1/usage/$1" |
+    python3 -c 'import json, sys; u = json.load(sys.stdin)["user"]; print(u["uplink"], u["downlink"])'
+}
+# traffic ID EMAIL LOCALPORT HOST [big]: through one client proxy, a plain TCP exchange, an
+# inner-TLS one (Vision's direct copy when the flow is Vision) and two UDP datagrams labelled
+# with the case ID; HOST is how the origins are named to the client (127.0.0.1, or a name the
+# node resolves). "big" adds 1 MiB up / 4 MiB down inside TLS.
+traffic() {
+  local id=$1 email=$2 lp=$3 host=$4 big=${5:-}
+  python3 "$PT" transfer "$lp" "$host" "$O_PLAIN" 3000 50000 "$id" || { echo "$email: plain TCP failed"; return 1; }
+  python3 "$PT" transfer "$lp" "$host" "$O_TLS" 2000 70000 "$id" tls || { echo "$email: inner TLS failed"; return 1; }
+  if [[ -n $big ]]; then
+    python3 "$PT" transfer "$lp" "$host" "$O_TLS" 1048576 4194304 "$id" tls || { echo "$email: 4 MiB failed"; return 1; }
+  fi
+  python3 "$SUPPORT/udp_tools.py" socks "$lp" send "$host" "$E_UDP" "udp-$id" expect "E:udp-$id" \
+    send "$host" "$E_UDP" 0123456789 expect E:0123456789 || { echo "$email: UDP failed"; return 1; }
+}
+# udp_bytes ID: "up down" payload bytes of traffic's two datagrams.
+udp_bytes() { echo "$((${#1} + 4 + 10)) $((${#1} + 6 + 12))"; }
+
+# run_all MAX NAME CMD... (repeated, separated by ";;"): runs the commands MAX at a time, each
+# logging to $WORK/job-NAME.out, and fails naming each one that failed, with its output.
+run_all() {
+  local max=$1; shift
+  local names=() pids=() cmd=() p n live
+  start_job() { "${cmd[@]:1}" >"$WORK/job-${cmd[0]}.out" 2>&1 & pids+=($!); names+=("${cmd[0]}"); cmd=(); }
+  for a in "$@" ";;"; do
+    if [[ $a != ";;" ]]; then cmd+=("$a"); continue; fi
+    [[ ${#cmd[@]} -gt 0 ]] || continue
+    while :; do
+      live=0
+      for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && live=$((live + 1)); done
+      ((live < max)) && break
+      sleep 0.05
+    done
+    start_job
+  done
+  local failed=()
+  for n in "${!pids[@]}"; do
+    wait "${pids[$n]}" || failed+=("${names[$n]}: $(tail -3 "$WORK/job-${names[$n]}.out" | tr '\n' ' ')")
+  done
+  [[ ${#failed[@]} -eq 0 ]] || fail "$(printf '%s\n' "${failed[@]}")"
+}
+
+# check_booked ID EMAIL CONNS: waits for the origins to count the case's CONNS connections, then
+# the user's counters on the node must equal those bytes plus the datagram payloads, to the
+# byte. Sets BOOKED to the "up down" checked.
+check_booked() {
+  local id=$1 email=$2 conns=$3 sum want got deadline
+  wait_for '[[ $(python3 "$PT" sum "$WORK/counts" "$id" | cut -d" " -f1) -ge $conns ]]' 10 \
+    "$email: the origins to count $conns connections"
+  sum=$(python3 "$PT" sum "$WORK/counts" "$id")
+  want=$(echo "${sum#* } $(udp_bytes "$id")" | awk '{printf "%d %d\n", $1 + $3, $2 + $4}')
+  deadline=$((SECONDS + 10))
+  until got=$(usage "$email") && [[ $got == "$want" ]]; do
+    ((SECONDS < deadline)) || fail "$email: the node booked '$got', the origins and datagrams say '$want'"
+    sleep 0.1
+  done
+  BOOKED=$want
+}
