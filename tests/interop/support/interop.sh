@@ -116,3 +116,93 @@ check_booked() {
   done
   BOOKED=$want
 }
+
+# reference_probe ID LOCALPORT: one small exchange through the case's twin (the same client
+# process, Xray-core's own REALITY server); writes "ok" or "refused" to $WORK/ref-ID.
+reference_probe() {
+  if python3 "$PT" transfer "$2" 127.0.0.1 "$O_PLAIN" 100 100 0 >/dev/null 2>&1; then
+    echo ok >"$WORK/ref-$1"
+  else
+    echo refused >"$WORK/ref-$1"
+  fi
+}
+
+# fingerprint_matrix CLIENT "FINGERPRINTS" "MUST_WORK": CLIENT (xray or singbox) with every
+# fingerprint, Vision and no flow, one user per pair, all in one client process and one node.
+# Each pair has a twin outbound in the same process to Xray-core's own REALITY server (random
+# fingerprints draw one hello per process, so the twin sends the same one): the node must serve
+# a pair exactly when Xray-core serves its twin. Served pairs move plain TCP, TCP carrying TLS
+# (Vision's direct copy) and UDP, four pairs at a time, the first also 1 MiB up / 4 MiB down, and
+# each user's counters must equal the origins' bytes plus the datagram payloads, to the byte.
+# Refused pairs must get nothing through and book nothing. MUST_WORK lists fingerprints that
+# Xray-core's server must accept (so a broken set-up cannot pass as "all refused").
+fingerprint_matrix() {
+  local client=$1 fingerprints=$2 must_work=$3
+  local bin matrix clients="" cases=() twins=() users=() jobs=() refused=() i=0 id uuid flow fp lp c big conns
+  case $client in
+    xray) bin=$XRAY matrix=xray-matrix ;;
+    singbox) bin=$SINGBOX matrix=singbox-matrix ;;
+  esac
+  start_world
+  N_PORT=$(free_port) A_PORT=$(free_port) X_PORT=$(free_port)
+  for fp in $fingerprints; do
+    for flow in xtls-rprx-vision -; do
+      i=$((i + 1))
+      uuid=$(printf 'a0000000-0000-4000-8000-%012d' "$i")
+      clients+="${clients:+,}{\"id\": \"$uuid\", \"flow\": \"${flow/#-/}\", \"email\": \"$client-$i@interop\"}"
+      cases+=("$i,$uuid,$flow,$fp,$(free_port)")
+      twins+=("twin$i,$uuid,$flow,$fp,$(free_port),$X_PORT")
+      users+=("$uuid,$flow")
+    done
+  done
+  node_config "$WORK/node.json" "$clients"
+  bg node "$VEIL_BIN/veil-node" -c "$WORK/node.json"
+  python3 "$PT" xray-server "$WORK/xray-server.json" "$X_PORT" "$T_PORT" "$PRIV" "$SID" "$SNI" "${users[@]}"
+  bg xray-server "$XRAY" run -c "$WORK/xray-server.json"
+  python3 "$PT" "$matrix" "$WORK/$client.json" "$N_PORT" "$PBK" "$SID" "$SNI" "${cases[@]}" "${twins[@]}"
+  bg "$client" "$bin" run -c "$WORK/$client.json"
+  for c in $N_PORT $A_PORT $X_PORT; do wait_port "$c"; done
+  for c in "${cases[@]}" "${twins[@]}"; do wait_port "$(cut -d, -f5 <<<"$c")"; done
+
+  jobs=()
+  for c in "${twins[@]}"; do
+    IFS=, read -r id uuid flow fp lp _ <<<"$c"
+    jobs+=("$id" reference_probe "${id#twin}" "$lp" ";;")
+  done
+  run_all 4 "${jobs[@]}"
+  jobs=()
+  for c in "${cases[@]}"; do
+    IFS=, read -r id uuid flow fp lp <<<"$c"
+    if [[ $(cat "$WORK/ref-$id") != ok ]]; then
+      [[ " $must_work " != *" $fp "* ]] || fail "$client fp=$fp: Xray-core's own server refused it (set-up broken?)"
+      refused+=("$c")
+      continue
+    fi
+    big=""
+    [[ $id != 1 ]] || big=big
+    jobs+=("$fp-${flow/#-/none}" traffic "$id" "$client-$id@interop" "$lp" 127.0.0.1 $big ";;")
+  done
+  run_all 4 "${jobs[@]}"
+  for c in "${cases[@]}"; do
+    IFS=, read -r id uuid flow fp lp <<<"$c"
+    [[ $(cat "$WORK/ref-$id") == ok ]] || continue
+    conns=2
+    [[ $id != 1 ]] || conns=3
+    check_booked "$id" "$client-$id@interop" "$conns"
+    ok "$client fp=$fp flow=${flow/#-/none}: TCP, inner TLS, UDP through veil-node; booked to the byte ($BOOKED)"
+  done
+  for c in "${refused[@]}"; do
+    IFS=, read -r id uuid flow fp lp <<<"$c"
+    if python3 "$PT" transfer "$lp" 127.0.0.1 "$O_PLAIN" 100 100 "$id" 2>/dev/null; then
+      fail "$client fp=$fp flow=${flow/#-/none} got through the node; Xray-core's own server refuses it"
+    fi
+    [[ $(usage "$client-$id@interop") == "0 0" ]] || fail "$client fp=$fp: refused, yet booked $(usage "$client-$id@interop")"
+    ok "$client fp=$fp flow=${flow/#-/none}: refused, as Xray-core's server refuses the same hello; nothing booked"
+  done
+  python3 "$PT" transfer "$(cut -d, -f5 <<<"${cases[0]}")" 127.0.0.1 "$O_PLAIN" 10 10 1 ||
+    fail "the node stopped serving after the refused fingerprints"
+  if grep -lE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:' "$WORK"/*.log; then
+    fail "sanitizer reports in the logs above"
+  fi
+  echo "$client interop: $((${#cases[@]} - ${#refused[@]})) fingerprint/flow pairs served, ${#refused[@]} refused like Xray-core's server"
+}

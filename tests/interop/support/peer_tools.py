@@ -308,7 +308,10 @@ def transfer(local_port, host, port, up, down, case, tls=False):
         got += len(data)
     if got != down:
         raise SystemExit("downloaded %d of %d" % (got, down))
-    s.shutdown_write() if tls else sock.shutdown(socket.SHUT_WR)
+    try:
+        s.shutdown_write() if tls else sock.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass  # sing-box closes the whole connection once the far end has: the exchange is complete
     sock.close()
 
 
