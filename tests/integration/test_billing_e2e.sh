@@ -212,6 +212,24 @@ JSON
     grep -q refund_unsupported "$WORK/err" || fail "veil pay refund: $(cat "$WORK/err")"
     ok "$label veil pay invoice/list/refund"
 
+    # SIGHUP applies a new billing section: a rotated Crypto Pay token signs from now on.
+    signed_post() { # signed_post TOKEN -> HTTP status of a signed update for an unknown invoice
+        local body='{"update_id":99,"update_type":"invoice_paid","payload":{"invoice_id":999999,"status":"paid","currency_type":"fiat","fiat":"RUB","amount":"1.00","payload":"999999"}}'
+        local sig
+        sig=$(python3 -c 'import hashlib,hmac,sys; print(hmac.new(hashlib.sha256(sys.argv[1].encode()).digest(), sys.argv[2].encode(), hashlib.sha256).hexdigest())' "$1" "$body")
+        curl -sS -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$HUBPORT/webhooks/cryptobot" \
+            -H "crypto-pay-api-signature: $sig" -H 'Content-Type: application/json' --data-binary "$body"
+    }
+    [[ $(signed_post 123:AAtok) == 404 ]] || fail "a validly signed unknown invoice should be 404"
+    sed -i 's/"token": "123:AAtok"/"token": "123:AArotated"/' "$WORK/hub-$label.json"
+    kill -HUP "$hubpid"
+    wait_for "[[ \$(signed_post 123:AArotated) == 404 ]]" 10 "the rotated token after SIGHUP"
+    [[ $(signed_post 123:AAtok) == 401 ]] || fail "the old token still signs after SIGHUP"
+    sed -i 's/"token": "123:AArotated"/"token": "123:AAtok"/' "$WORK/hub-$label.json"
+    kill -HUP "$hubpid"
+    wait_for "[[ \$(signed_post 123:AAtok) == 404 ]]" 10 "the token restored after SIGHUP"
+    ok "$label SIGHUP applies the billing section"
+
     # kill -9 after the provider took the money and before any webhook reached us: after the
     # restart the provider's retries (5 at once) and reconciliation settle it exactly once.
     r=$(call POST /api/v1/invoices "{\"user_id\":$USER_ID,\"plan_id\":$PLAN_ID,\"provider\":\"yookassa\"}")
