@@ -11,6 +11,7 @@
 #include "core/file.h"
 #include "core/log.h"
 #include "core/secret_file.h"
+#include "hub/domain/node_health.h"
 #include "hub/module.h"
 
 __attribute__((format(printf, 3, 4))) static int cfail(char *err, size_t cap, const char *fmt, ...)
@@ -112,12 +113,37 @@ static int get_proxies(json_t *j, struct hub_cfg *c, char *err, size_t cap)
     return 0;
 }
 
+/* "fleet": how the hub judges nodes for subscriptions. */
+static int parse_fleet(json_t *j, struct hub_cfg *c, char *err, size_t cap)
+{
+    static const char *const fleetk[] = {"dead_after", NULL};
+    json_t *f = json_object_get(j, "fleet");
+    /* Unset: 30 s, or two push rounds when nodes are told to sync more slowly than that. */
+    if (c->node_dead_after == HUB_NODE_DEAD_AFTER_DEFAULT && c->sync_interval * 2 > c->node_dead_after)
+        c->node_dead_after = c->sync_interval * 2;
+    if (f != NULL) {
+        if (!json_is_object(f))
+            return cfail(err, cap, "fleet: must be an object");
+        TRY(check_keys(f, fleetk, "fleet: ", err, cap));
+        unsigned long long v = c->node_dead_after;
+        TRY(get_uint(f, "dead_after", 0, 86400, &v, err, cap));
+        c->node_dead_after = (unsigned)v;
+    }
+    /* A node pushing every sync_interval must not look dead between two pushes. */
+    if (c->node_dead_after != 0 && c->node_dead_after <= c->sync_interval)
+        return cfail(err, cap,
+                     "fleet.dead_after: must exceed sync_interval (%u s), or be 0 to serve nodes however long "
+                     "they have been silent",
+                     c->sync_interval);
+    return 0;
+}
+
 static int parse_obj(json_t *j, struct hub_cfg *c, char *err, size_t cap)
 {
     static const char *const top[] = {"listen",          "port",          "threads",   "database",  "db_pool",
                                       "admin_token",     "sync_interval", "redis_url", "log_level", "trust_forwarded",
                                       "body_max",        "subscription",  "scheduler", "cache",     "rate_limit",
-                                      "trusted_proxies", "http",          NULL};
+                                      "trusted_proxies", "http",          "fleet",     NULL};
     static const char *const subk[] = {"title", "update_interval_hours", "support_url", "public_url", "xray_json",
                                        NULL};
     static const char *const schk[] = {"enabled", "interval", NULL};
@@ -249,6 +275,7 @@ static int parse_obj(json_t *j, struct hub_cfg *c, char *err, size_t cap)
         TRY(get_uint(rl, "per_token", 0, 100000000, &v, err, cap));
         c->rate_per_token = (unsigned)v;
     }
+    TRY(parse_fleet(j, c, err, cap));
     return 0;
 }
 
@@ -324,6 +351,7 @@ static int parse_doc(const char *json, size_t len, struct hub_cfg *cfg, json_t *
     cfg->redis_pool = 8;
     strcpy(cfg->redis_prefix, "veil:");
     cfg->rate_window = 60;
+    cfg->node_dead_after = HUB_NODE_DEAD_AFTER_DEFAULT;
     cfg->http = api_conn_limits_effective(NULL);
     json_error_t je;
     json_t *j = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
@@ -398,6 +426,7 @@ void hubcfg_diff_restart(const struct hub_cfg *a, const struct hub_cfg *b, char 
     DIFF(strcmp(a->database, b->database) != 0, "database");
     DIFF(a->db_pool != b->db_pool, "db_pool");
     DIFF(a->sync_interval != b->sync_interval, "sync_interval");
+    DIFF(a->node_dead_after != b->node_dead_after, "fleet.dead_after");
     DIFF(strcmp(a->redis_url, b->redis_url) != 0, "redis_url");
     DIFF(a->n_trusted_proxies != b->n_trusted_proxies ||
              memcmp(a->trusted_proxies, b->trusted_proxies, a->n_trusted_proxies * sizeof a->trusted_proxies[0]) != 0,

@@ -19,11 +19,12 @@ trap cleanup EXIT
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 BOOT=boot-admin-token-$RANDOM$RANDOM$RANDOM
 PUBKEY=Z84J2IelR9ch3k8VtlVhhs5ycBUlXA7wHBWcBrjqnAw
+# Nodes here never run: fleet.dead_after 0 serves them anyway (test_hub_node_health.sh covers liveness).
 cat >"$TMP/hub.json" <<JSON
 {"listen": "127.0.0.1", "port": $PORT, "threads": 2, "database": "sqlite:$TMP/hub.db",
  "admin_token": "$BOOT", "log_level": "info",
  "subscription": {"title": "Test", "update_interval_hours": 6, "public_url": "https://vpn.test"},
- "scheduler": {"enabled": true, "interval": 1}}
+ "fleet": {"dead_after": 0}, "scheduler": {"enabled": true, "interval": 1}}
 JSON
 
 fail() {
@@ -163,7 +164,9 @@ run 0 node add de-1 --address 2001:db8::1 --public-key "$PUBKEY" --short-id "" -
 [[ $(jget "['port']") == 443 && $(jget "['token']") == vn_* && $(jget "['short_ids'][1]") == 0123456789abcdef ]] ||
     fail "node json"
 run 0 node list
-out_has "ID    NAME"; out_has "nl-1 .*127.0.0.1:8443 .*unknown .*100 .*no .*never"; out_has "\[2001:db8::1\]:443"
+# nl-1 checked in with its token above (a pull counts); de-1 never did.
+out_has "ID    NAME"; out_has "nl-1 .*127.0.0.1:8443 .*up .*100 .*no .*s ago"
+out_has "de-1 .*\[2001:db8::1\]:443 .*unknown .*never"
 run 0 node list --json
 [[ $(jget "['nodes'][0]['name']") == nl-1 && $(jget "['nodes'][0]['country']") == NL ]] || fail "node list json"
 grep -q "$NODE_TOKEN" "$TMP/out" && fail "node list shows the node token"

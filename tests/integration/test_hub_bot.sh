@@ -23,9 +23,10 @@ TGPORT=$(cat "$WORK/tg.port")
 HUBPORT=$(free_port)
 
 write_config() { # write_config MODE
+    # Nodes here never run: fleet.dead_after 0 serves them anyway (test_hub_node_health.sh covers liveness).
     cat >"$WORK/hub.json" <<JSON
 {"listen": "127.0.0.1", "port": $HUBPORT, "threads": 4, "database": "sqlite:$WORK/hub.db", "admin_token": "$ADMIN",
- "log_level": "info", "scheduler": {"enabled": true, "interval": 1},
+ "log_level": "info", "fleet": {"dead_after": 0}, "scheduler": {"enabled": true, "interval": 1},
  "subscription": {"title": "Veil", "public_url": "http://127.0.0.1:$HUBPORT"},
  "billing": {"stars": {"enabled": true}},
  "bot": {"token": "$TOKEN", "api_url": "http://127.0.0.1:$TGPORT", "mode": "$1", "webhook_secret": "$SECRET",

@@ -57,7 +57,12 @@ wait_port "$T_PORT"; wait_port "$H_PORT"
 U=$(api POST /api/v1/users '{"username": "carol"}')
 UID_=$(jget "['id']" <<<"$U"); TOKEN=$(jget "['sub_token']" <<<"$U")
 api POST /api/v1/subscriptions "{\"user_id\": $UID_, \"plan_id\": $PLAN}" >/dev/null
-LINK=$(curl -fsS -A 'v2rayNG/1.9.30' "http://127.0.0.1:$HUB_PORT/sub/$TOKEN" | base64 -d | grep -m1 '^vless://')
+# /sub lists a node once it has checked in (its first pull, at start): poll for it.
+for _ in $(seq 1 $((POLL * 3 * 5))); do
+  LINK=$(curl -fsS -A 'v2rayNG/1.9.30' "http://127.0.0.1:$HUB_PORT/sub/$TOKEN" | base64 -d | grep -m1 '^vless://')
+  [ -n "$LINK" ] && break
+  sleep 0.2
+done
 [ -n "$LINK" ] || fail "no link in the subscription"
 bg client "$VEIL_BIN/veil" client --link "$LINK" --listen "127.0.0.1:$C_PORT"
 wait_port "$C_PORT"

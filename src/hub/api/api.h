@@ -50,8 +50,11 @@ struct api_cfg {
      * sub_cache_ms, node sync snapshots per revision for sync_cache_ms, rate limits; every
      * successful admin change starts a new cache generation. NULL: none of these. */
     struct hcache *cache;
-    unsigned sub_cache_ms;   /* 0: /sub answers are not cached */
-    unsigned sync_cache_ms;  /* 0: sync snapshots are not cached */
+    unsigned sub_cache_ms;  /* 0: /sub answers are not cached */
+    unsigned sync_cache_ms; /* 0: sync snapshots are not cached */
+    /* Seconds without a check-in (pull or push) after which a node leaves /sub; a node that never
+     * checked in is not served (hub/domain/node_health.h). 0: only stored health counts. */
+    int64_t node_dead_after;
     unsigned rate_window;    /* seconds; 0 -> 60 */
     unsigned rate_per_ip;    /* requests per window per client IP (all but /healthz); 0: unlimited */
     unsigned rate_per_token; /* per /sub token or bearer token; 0: unlimited */

@@ -83,6 +83,7 @@ static int api_service_start(struct hub_env *env, void **state)
         .cache = env->cache,
         .sub_cache_ms = cfg->sub_ttl_ms,
         .sync_cache_ms = cfg->sync_ttl_ms,
+        .node_dead_after = cfg->node_dead_after,
         .rate_window = cfg->rate_window,
         .rate_per_ip = cfg->rate_per_ip,
         .rate_per_token = cfg->rate_per_token,

@@ -9,6 +9,7 @@
 #include "core/err.h"
 #include "hub/api/api_int.h"
 #include "hub/cache/cache.h"
+#include "hub/domain/node_health.h"
 #include "hub/domain/rules.h"
 #include "hub/sub/sub.h"
 
@@ -66,16 +67,22 @@ void api__nodes_invalidate(struct api_ctx *ctx)
     pthread_mutex_unlock(&ctx->node_mu);
 }
 
-/* A private copy of the usable nodes (weight > 0, not draining, not down) in subscription
- * order, from the cache or, when stale, from the store. */
-static int usable_nodes(struct api_ctx *ctx, uint64_t gen, struct hub_node **out, size_t *n)
+/* A private copy of the nodes served at `now` in subscription order, from the cache or, when
+ * stale, from the store. The cached list holds every node the operator and stored health allow;
+ * liveness (last_seen) is judged here, per request, so a node that stops pushing leaves the
+ * answer the second it goes stale whatever the caches hold. *fresh_for is how many seconds the
+ * answer stays true (the least of the nodes' hub_node_fresh_for; INT64_MAX without nodes). */
+static int usable_nodes(struct api_ctx *ctx, uint64_t gen, int64_t now, struct hub_node **out, size_t *n,
+                        int64_t *fresh_for)
 {
     *out = NULL;
     *n = 0;
-    int64_t now = (int64_t)clock_mono_ms();
+    *fresh_for = INT64_MAX;
+    int64_t mono = (int64_t)clock_mono_ms();
+    int64_t dead_after = ctx->cfg.node_dead_after;
     pthread_mutex_lock(&ctx->node_mu);
     /* A new cache generation (any hub changed something) reloads the list at once. */
-    if (now >= ctx->nodes_until_ms || gen != ctx->nodes_gen) {
+    if (mono >= ctx->nodes_until_ms || gen != ctx->nodes_gen) {
         struct hub_node *all;
         size_t n_all, k = 0;
         int rc = store_node_list(ctx->st, &all, &n_all);
@@ -84,14 +91,14 @@ static int usable_nodes(struct api_ctx *ctx, uint64_t gen, struct hub_node **out
             return rc;
         }
         for (size_t i = 0; i < n_all; i++)
-            if (all[i].weight > 0 && !all[i].draining && all[i].health != HUB_HEALTH_DOWN)
+            if (hub_node_verdict(&all[i], 0, 0) == HUB_NODE_SERVED)
                 all[k++] = all[i];
         if (k > 1)
             qsort(all, k, sizeof *all, node_order);
         free(ctx->nodes);
         ctx->nodes = all;
         ctx->n_nodes = k;
-        ctx->nodes_until_ms = now + API_NODE_CACHE_MS;
+        ctx->nodes_until_ms = mono + API_NODE_CACHE_MS;
         ctx->nodes_gen = gen;
     }
     int rc = 0;
@@ -100,12 +107,29 @@ static int usable_nodes(struct api_ctx *ctx, uint64_t gen, struct hub_node **out
         if (*out == NULL)
             rc = ERR_NOMEM;
         else {
-            memcpy(*out, ctx->nodes, ctx->n_nodes * sizeof **out);
-            *n = ctx->n_nodes;
+            for (size_t i = 0; i < ctx->n_nodes; i++) {
+                int64_t left = hub_node_fresh_for(&ctx->nodes[i], now, dead_after);
+                if (left <= 0)
+                    continue;
+                (*out)[(*n)++] = ctx->nodes[i];
+                if (left < *fresh_for)
+                    *fresh_for = left;
+            }
         }
     }
     pthread_mutex_unlock(&ctx->node_mu);
     return rc;
+}
+
+/* How long a rendered answer may be cached: the configured TTL, cut so that it never outlives
+ * the first of its nodes going stale. */
+static unsigned answer_ttl_ms(unsigned ttl_ms, int64_t fresh_for)
+{
+    if (fresh_for <= 0)
+        return 0;
+    if (fresh_for > (int64_t)(ttl_ms / 1000))
+        return ttl_ms;
+    return (unsigned)fresh_for * 1000u; /* fresh_for <= ttl_ms / 1000: no overflow */
 }
 
 void api__sub_page(struct api_call *c)
@@ -213,7 +237,8 @@ void api__sub_page(struct api_call *c)
 
     struct hub_node *nodes;
     size_t n;
-    if ((rc = usable_nodes(c->ctx, gen, &nodes, &n)) < 0) {
+    int64_t fresh_for;
+    if ((rc = usable_nodes(c->ctx, gen, c->now, &nodes, &n, &fresh_for)) < 0) {
         api__store_error(c, rc, "nodes");
         return;
     }
@@ -276,8 +301,9 @@ void api__sub_page(struct api_call *c)
     sub_response_dispose(&out);
     char *blob;
     size_t blen;
-    if (cacheable && api__subcache_encode(r, &blob, &blen) == 0) {
-        hcache_gen_put(hc, gen, key, blob, blen, cfg->sub_cache_ms);
+    unsigned ttl_ms = cacheable ? answer_ttl_ms(cfg->sub_cache_ms, fresh_for) : 0;
+    if (ttl_ms > 0 && api__subcache_encode(r, &blob, &blen) == 0) {
+        hcache_gen_put(hc, gen, key, blob, blen, ttl_ms);
         free(blob);
     }
 }

@@ -7,6 +7,7 @@
 #include "ctl/sync.h"
 #include "hub/api/api_int.h"
 #include "hub/cache/cache.h"
+#include "hub/domain/node_health.h"
 #include "hub/domain/rules.h"
 
 #define FLOW_VISION "xtls-rprx-vision"
@@ -38,6 +39,19 @@ static void answer_buf(struct api_call *c, struct buf *b)
     buf_dispose(b);
 }
 
+/* After a node's pull or push was taken: a node coming back (first contact, or after silence or
+ * a down mark) is served again at once; every hub drops its node list and cached answers instead
+ * of waiting for their TTLs. */
+static void node_checked_in(struct api_call *c)
+{
+    enum hub_node_verdict was = hub_node_verdict(&c->node, c->now, c->ctx->cfg.node_dead_after);
+    if (was == HUB_NODE_UNSEEN || was == HUB_NODE_STALE || was == HUB_NODE_DOWN) {
+        api__nodes_invalidate(c->ctx);
+        if (c->ctx->cfg.cache != NULL)
+            hcache_gen_bump(c->ctx->cfg.cache);
+    }
+}
+
 void api__node_users(struct api_call *c)
 {
     uint64_t since = 0;
@@ -45,8 +59,16 @@ void api__node_users(struct api_call *c)
         sync_error(c, "since: must be a decimal revision");
         return;
     }
+    /* A pull is a check-in: nodes pull more often than they push (20 s and 60 s by default), and
+     * /sub serves only nodes heard from within fleet.dead_after. */
+    int rc = store_node_touch(c->ctx->st, c->node.id, c->now);
+    if (rc < 0) {
+        api__store_error(c, rc, "node");
+        return;
+    }
+    node_checked_in(c);
     int64_t cur;
-    int rc = store_revision(c->ctx->st, &cur);
+    rc = store_revision(c->ctx->st, &cur);
     if (rc < 0) {
         api__store_error(c, rc, "revision");
         return;
@@ -154,6 +176,8 @@ void api__node_usage(struct api_call *c)
         api__store_error(c, rc, "usage");
         return;
     }
+    if (!dup)
+        node_checked_in(c);
     struct sync_usage_resp r = {.duplicate = dup, .revision = (uint64_t)rev};
     struct buf b;
     buf_init(&b);

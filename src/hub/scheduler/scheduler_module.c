@@ -22,7 +22,8 @@ static int job_subscriptions(struct sched_pass *p, void *ctx)
     return 0;
 }
 
-/* Nodes that missed several sync rounds leave subscriptions until they push again. */
+/* Stored health follows liveness for metrics and alerts (/sub judges last_seen by itself,
+ * hub/domain/node_health.h): a node silent for dead_after is marked down until it pushes. */
 static int job_node_health(struct sched_pass *p, void *ctx)
 {
     (void)ctx;
@@ -49,8 +50,10 @@ static int sched_service_start(struct hub_env *env, void **state)
     const struct hub_cfg *cfg = env->cfg;
     if (!cfg->sched_enabled)
         return 0;
-    /* A node that missed several sync rounds leaves subscriptions until it pushes again. */
-    int64_t node_stale = (int64_t)cfg->sync_interval * 4 > 120 ? (int64_t)cfg->sync_interval * 4 : 120;
+    /* The same silence that takes a node out of /sub marks it down (0: the old 4 rounds, >= 120 s). */
+    int64_t node_stale = cfg->node_dead_after                    ? (int64_t)cfg->node_dead_after
+                         : (int64_t)cfg->sync_interval * 4 > 120 ? (int64_t)cfg->sync_interval * 4
+                                                                 : 120;
     struct sched *s = sched_start_cached(env->st, env->cache, cfg->sched_interval, node_stale);
     if (s == NULL)
         return ERR_NOMEM;

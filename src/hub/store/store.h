@@ -135,9 +135,11 @@ int store_node_update(struct store *st, const struct hub_node *n, int64_t now, c
 /* Replaces the node's token hash (the old token stops working at once). */
 int store_node_set_token(struct store *st, int64_t id, const char *token_hash, int64_t now,
                          const struct store_audit *audit);
-/* Marks nodes "down" whose last usage push is older than now - stale_after (nodes that never
+/* Marks nodes "down" whose last check-in (pull or push) is older than now - stale_after (nodes that never
  * pushed keep their health); *n receives how many changed. Subscriptions stop listing them. */
 int store_node_mark_stale(struct store *st, int64_t now, int64_t stale_after, int64_t *n);
+/* The node checked in (a user-table pull): last_seen = now and health up, as a usage push does. */
+int store_node_touch(struct store *st, int64_t id, int64_t now);
 
 /* ---- API tokens ---- */
 int store_token_add(struct store *st, const char *name, const char *token_hash, enum hub_role role, int64_t now,

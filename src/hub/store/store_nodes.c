@@ -310,6 +310,19 @@ int store_node_mark_stale(struct store *st, int64_t now, int64_t stale_after, in
     return 0;
 }
 
+static int touch_body(struct store_conn *sc, void *arg)
+{
+    struct node_arg *a = arg;
+    struct store_val p[] = {SV_I(a->now), SV_I(a->id)};
+    return store__exec(sc, "UPDATE nodes SET last_seen = $1, health = 'up' WHERE id = $2", p, 2, NULL);
+}
+
+int store_node_touch(struct store *st, int64_t id, int64_t now)
+{
+    struct node_arg a = {.id = id, .now = now};
+    return store__tx(st, touch_body, &a);
+}
+
 /* ---- API tokens ---- */
 
 struct token_arg {

@@ -26,6 +26,7 @@
 
 static _Atomic int64_t fake_now = 1764115200;
 static const char *extra_header; /* one more request header for the next calls, or NULL */
+static int64_t env_dead_after;   /* api_cfg.node_dead_after of the next env_open */
 
 static int64_t clock_fn(void *arg)
 {
@@ -57,7 +58,8 @@ static int env_open(void **state, const char *url, size_t pool)
                           .profile_title = "Test VPN",
                           .update_interval_hours = 12,
                           .public_url = "https://vpn.example.com/",
-                          .clock = clock_fn};
+                          .clock = clock_fn,
+                          .node_dead_after = env_dead_after};
     if (api_start(&cfg, e->st, &e->srv) < 0) {
         store_close(e->st);
         free(e);
@@ -71,6 +73,15 @@ static int env_open(void **state, const char *url, size_t pool)
 static int setup_sqlite(void **state)
 {
     return env_open(state, "sqlite::memory:", 1);
+}
+
+/* The daemon's liveness rule on (fleet.dead_after 30 s). */
+static int setup_sqlite_fleet(void **state)
+{
+    env_dead_after = 30;
+    int rc = env_open(state, "sqlite::memory:", 1);
+    env_dead_after = 0;
+    return rc;
 }
 
 static int setup_pg(void **state)
@@ -729,6 +740,48 @@ static void test_sub_endpoint(void **state)
     json_decref(j);
 }
 
+/* Issue 15 item 4: a registered node that never checked in is not served; its first pull brings
+ * it in; dead_after seconds of silence take it out; the next check-in brings it back. */
+static void test_sub_node_liveness(void **state)
+{
+    struct env *e = get(state);
+    json_t *j;
+    int64_t nid;
+    char *ntok = register_node(e, "lv-1", &nid);
+    int64_t plan = create_plan(e, "Month", 0);
+    int64_t user = create_user(e, "liv");
+    char body[128], path[64], sub[128];
+    snprintf(body, sizeof body, "{\"user_id\":%lld,\"plan_id\":%lld}", (long long)user, (long long)plan);
+    assert_int_equal(http(e, "POST", "/api/v1/subscriptions", ADMIN, body, NULL, NULL, NULL), 201);
+    snprintf(path, sizeof path, "/api/v1/users/%lld", (long long)user);
+    assert_int_equal(http(e, "GET", path, ADMIN, NULL, NULL, &j, NULL), 200);
+    snprintf(sub, sizeof sub, "/sub/%s/plain", jstr(j, "sub_token"));
+    json_decref(j);
+    struct resp r;
+    assert_int_equal(http(e, "GET", sub, NULL, NULL, NULL, NULL, &r), 200);
+    assert_null(r.body ? strstr(r.body, "lv-1.example.com") : NULL); /* never seen: not served */
+    free(r.body);
+    int64_t t0 = atomic_load(&fake_now);
+    assert_int_equal(http(e, "GET", "/api/v1/node/users", ntok, NULL, NULL, NULL, NULL), 200);
+    assert_int_equal(http(e, "GET", sub, NULL, NULL, NULL, NULL, &r), 200);
+    assert_non_null(strstr(r.body, "lv-1.example.com")); /* checked in: served at once */
+    free(r.body);
+    atomic_store(&fake_now, t0 + 29);
+    assert_int_equal(http(e, "GET", sub, NULL, NULL, NULL, NULL, &r), 200);
+    assert_non_null(strstr(r.body, "lv-1.example.com"));
+    free(r.body);
+    atomic_store(&fake_now, t0 + 30); /* silent for dead_after: out, though stored health is up */
+    assert_int_equal(http(e, "GET", sub, NULL, NULL, NULL, NULL, &r), 200);
+    assert_null(r.body ? strstr(r.body, "lv-1.example.com") : NULL);
+    free(r.body);
+    assert_int_equal(http(e, "GET", "/api/v1/node/users", ntok, NULL, NULL, NULL, NULL), 200);
+    assert_int_equal(http(e, "GET", sub, NULL, NULL, NULL, NULL, &r), 200);
+    assert_non_null(strstr(r.body, "lv-1.example.com")); /* back with its next check-in */
+    free(r.body);
+    atomic_store(&fake_now, t0);
+    free(ntok);
+}
+
 static void test_device_limit(void **state)
 {
     struct env *e = get(state);
@@ -1006,10 +1059,13 @@ static void test_openapi_matches_routes(void **state)
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    const struct CMUnitTest sqlite_tests[] = {SUITE(setup_sqlite), cmocka_unit_test(test_openapi_matches_routes)};
+    const struct CMUnitTest sqlite_tests[] = {
+        SUITE(setup_sqlite), cmocka_unit_test(test_openapi_matches_routes),
+        cmocka_unit_test_setup_teardown(test_sub_node_liveness, setup_sqlite_fleet, teardown)};
     const struct CMUnitTest pg_tests[] = {SUITE(setup_pg)};
     if (getenv("VEIL_HUB_LOAD_ONLY") != NULL) { /* the long load run of test_hub_pg.sh, both backends */
-        const struct CMUnitTest load_sqlite[] = {cmocka_unit_test_setup_teardown(test_concurrency, setup_sqlite, teardown)};
+        const struct CMUnitTest load_sqlite[] = {
+            cmocka_unit_test_setup_teardown(test_concurrency, setup_sqlite, teardown)};
         const struct CMUnitTest load_pg[] = {cmocka_unit_test_setup_teardown(test_concurrency, setup_pg, teardown)};
         int rc = cmocka_run_group_tests_name("load_sqlite", load_sqlite, NULL, NULL);
         rc |= cmocka_run_group_tests_name("load_pg", load_pg, NULL, NULL);
