@@ -114,6 +114,23 @@ static const char *const migrations[] = {
     " subscription_id BIGINT NOT NULL, at BIGINT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS bot_chats (telegram_id BIGINT PRIMARY KEY, blocked INTEGER NOT NULL,"
     " updated_at BIGINT NOT NULL);",
+
+    /* 5: the audit log becomes a hash chain (store_audit.c): each row carries its predecessor's
+     * hash and its own; audit_chain holds the head, which every writer locks. The rows already
+     * there are chained by store__audit_chain_backfill in the same transaction. */
+    "ALTER TABLE audit_log ADD COLUMN prev_hash TEXT;"
+    "ALTER TABLE audit_log ADD COLUMN row_hash TEXT;"
+    "CREATE TABLE audit_chain (id INTEGER PRIMARY KEY, last_id BIGINT NOT NULL, last_hash TEXT NOT NULL);"
+    "INSERT INTO audit_chain (id, last_id, last_hash) VALUES (1, 0, "
+    "'0000000000000000000000000000000000000000000000000000000000000000');",
+};
+
+/* Code that runs right after a migration's SQL, in its transaction (data the SQL cannot compute). */
+static const struct {
+    int version;
+    int (*run)(struct store_conn *sc);
+} migration_steps[] = {
+    {5, store__audit_chain_backfill},
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
@@ -181,6 +198,9 @@ int store__migrate_to(struct store_conn *sc, int target, int *version)
         }
         rc = store__exec(sc, sql, NULL, 0, NULL);
         free(sql);
+        for (size_t k = 0; rc == 0 && k < sizeof migration_steps / sizeof migration_steps[0]; k++)
+            if ((size_t)migration_steps[k].version == v + 1)
+                rc = migration_steps[k].run(sc);
         if (rc < 0)
             goto fail;
     }

@@ -205,43 +205,11 @@ int store__user_touch(struct store_conn *sc, int64_t user_id)
     return store__exec(sc, "UPDATE users SET revision = $1 WHERE id = $2", p, 2, NULL);
 }
 
-int store__audit(struct store_conn *sc, const struct store_audit *a, int64_t now, const char *kind, int64_t id)
-{
-    if (a == NULL)
-        return 0;
-    char target[96];
-    if (a->target != NULL)
-        snprintf(target, sizeof target, "%s", a->target);
-    else if (kind != NULL)
-        snprintf(target, sizeof target, "%s:%" PRId64, kind, id);
-    else
-        target[0] = '\0';
-    struct store_val p[] = {SV_T(a->actor ? a->actor : "?"),
-                            SV_T(a->action ? a->action : "?"),
-                            SV_TN(target),
-                            SV_I(now),
-                            SV_TN(a->source_ip),
-                            SV_TN(a->details)};
-    return store__exec(sc,
-                       "INSERT INTO audit_log (actor, action, target, at, source_ip, details) "
-                       "VALUES ($1, $2, $3, $4, $5, $6)",
-                       p, 6, NULL);
-}
-
 int store_migrate(struct store *st, int *version)
 {
     struct store_conn sc;
     TRY(store__acquire(st, &sc));
     int rc = store__migrate(&sc, version);
-    store__release(&sc);
-    return rc;
-}
-
-int store_audit_add(struct store *st, const struct store_audit *a, int64_t now)
-{
-    struct store_conn sc;
-    TRY(store__acquire(st, &sc));
-    int rc = store__audit(&sc, a, now, NULL, 0);
     store__release(&sc);
     return rc;
 }

@@ -20,7 +20,7 @@
 
 #include "hub/domain/model.h"
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 struct store;
 
@@ -168,7 +168,30 @@ struct store_audit_row {
     int64_t at;
     char *details; /* malloc'd JSON text or NULL */
 };
+/* Writes one audit row in its own transaction (chained like every row). */
 int store_audit_add(struct store *st, const struct store_audit *a, int64_t now);
+/* An audit row as stored, for the chain and the export: strings are borrowed, NULL for SQL NULL. */
+struct store_audit_cells {
+    int64_t id, at;
+    const char *actor, *action, *target, *source_ip, *details;
+    const char *prev_hash, *row_hash; /* 64 hex digits each */
+};
+/* The result of walking the hash chain (store_audit.c says how it is built). */
+struct store_audit_verify {
+    bool ok;
+    int64_t rows;      /* rows that verified before the first broken link (all of them when ok) */
+    int64_t last_id;   /* the last row that verified (0: none) */
+    char head[65];     /* its hash: publish it elsewhere to anchor the log */
+    int64_t broken_id; /* the first row whose link is broken (when !ok) */
+    char why[200];     /* what is wrong there, e.g. "row 7 was changed after it was written" */
+};
+/* Walks the chain from the first row to the recorded head. 0 with *v filled (v->ok says whether
+ * it holds), or a negative store error. */
+int store_audit_verify(struct store *st, struct store_audit_verify *v);
+/* Hands every row with id > after_id to fn in id order; fn returns 0 to go on, anything else
+ * stops the walk and is returned. */
+typedef int store_audit_export_fn(void *arg, const struct store_audit_cells *row);
+int store_audit_export(struct store *st, int64_t after_id, store_audit_export_fn *fn, void *arg);
 /* Newest first. Free with store_audit_rows_free. */
 int store_audit_list(struct store *st, int64_t limit, struct store_audit_row **out, size_t *n);
 void store_audit_rows_free(struct store_audit_row *rows, size_t n);

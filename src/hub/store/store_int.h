@@ -114,6 +114,11 @@ int store__user_touch(struct store_conn *sc, int64_t user_id);
 /* Writes an audit row inside the current transaction (no-op when a == NULL). When a->target
  * is NULL and kind is given, the target is "<kind>:<id>". */
 int store__audit(struct store_conn *sc, const struct store_audit *a, int64_t now, const char *kind, int64_t id);
+/* The chain hash of an audit row (its fields, not its stored hashes) after prev_hash:
+ * SHA-256 over a length-prefixed encoding, as 64 lowercase hex digits. 0, ERR_NOMEM, ERR_CRYPTO. */
+int store__audit_hash(const struct store_audit_cells *c, const char *prev_hash, char out[static 65]);
+/* Migration step: chains the rows that exist (in id order) and sets the head. */
+int store__audit_chain_backfill(struct store_conn *sc);
 
 /* Runs body in one write transaction on a pooled connection: commit on success, rollback on
  * failure, up to three attempts when the backend reports a retryable conflict (ERR_TIMEOUT). */

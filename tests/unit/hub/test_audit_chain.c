@@ -1,0 +1,335 @@
+/* hub/store/store_audit: the audit log's hash chain on SQLite and PostgreSQL. Rows written by
+ * operations and by store_audit_add verify; changing a row's action, deleting a row (first,
+ * middle, last) is reported at the right row; rows written before the chain existed are chained
+ * by the migration; concurrent writers keep one chain; the export walks rows in order. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "core/err.h"
+#include "hub_test_db.h"
+
+#define T0 1700000000
+
+struct ctx {
+    struct store *st;
+    char path[64]; /* SQLite file ("" on PostgreSQL) */
+};
+
+/* A file database: the concurrency test needs several connections (":memory:" has one). */
+static int setup_sqlite(void **state)
+{
+    struct ctx *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return -1;
+    snprintf(c->path, sizeof c->path, "/tmp/veil_audit_%d_XXXXXX", (int)getpid());
+    int fd = mkstemp(c->path);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    char url[96];
+    snprintf(url, sizeof url, "sqlite:%s", c->path);
+    c->st = hub_test_store(url, 8);
+    *state = c;
+    return c->st ? 0 : -1;
+}
+
+static int setup_pg(void **state)
+{
+    struct ctx *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return -1;
+    c->st = hub_test_store(hub_test_pg_url(), 8);
+    *state = c;
+    return c->st ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    struct ctx *c = *state;
+    store_close(c->st);
+    if (c->path[0]) {
+        char side[80];
+        unlink(c->path);
+        snprintf(side, sizeof side, "%s-wal", c->path);
+        unlink(side);
+        snprintf(side, sizeof side, "%s-shm", c->path);
+        unlink(side);
+    }
+    free(c);
+    return 0;
+}
+
+static void exec_sql(struct store *st, const char *sql)
+{
+    struct store_conn sc;
+    assert_int_equal(store__acquire(st, &sc), 0);
+    assert_int_equal(store__exec(&sc, sql, NULL, 0, NULL), 0);
+    store__release(&sc);
+}
+
+/* n rows: one through an operation (a user created with its audit row), the rest added. */
+static void write_rows(struct store *st, int n)
+{
+    struct hub_user u;
+    memset(&u, 0, sizeof u);
+    strcpy(u.username, "alice");
+    strcpy(u.language, "en");
+    strcpy(u.currency, "RUB");
+    strcpy(u.uuid, "00000000-0000-4000-8000-000000000001");
+    strcpy(u.sub_token, "tok00000000000000000001");
+    strcpy(u.referral_code, "RC00000001");
+    u.enabled = true;
+    struct store_audit a = {.actor = "token:1", .action = "user.create", .source_ip = "10.0.0.1"};
+    assert_int_equal(store_user_create(st, &u, T0, &a), 0);
+    for (int i = 1; i < n; i++) {
+        char details[64];
+        snprintf(details, sizeof details, "{\"i\": %d}", i);
+        struct store_audit b = {.actor = "token:1", .action = "plan.update", .target = "plan:1", .details = details};
+        assert_int_equal(store_audit_add(st, &b, T0 + i), 0);
+    }
+}
+
+static struct store_audit_verify verify(struct store *st)
+{
+    struct store_audit_verify v;
+    assert_int_equal(store_audit_verify(st, &v), 0);
+    return v;
+}
+
+/* The first id in the log (PostgreSQL sequences need not start at 1 after earlier tests). */
+static int64_t first_id(struct store *st)
+{
+    struct store_conn sc;
+    struct store_res r;
+    assert_int_equal(store__acquire(st, &sc), 0);
+    assert_int_equal(store__exec(&sc, "SELECT min(id) FROM audit_log", NULL, 0, &r), 0);
+    int64_t id = store__cell_i64(&r, 0, 0);
+    store__res_free(&r);
+    store__release(&sc);
+    return id;
+}
+
+/* The encoding is fixed: a changed encoding would break every stored chain. */
+static void test_hash_vector(void **state)
+{
+    (void)state;
+    struct store_audit_cells c = {.id = 1,
+                                  .at = 1700000000,
+                                  .actor = "token:1",
+                                  .action = "user.create",
+                                  .target = "user:42",
+                                  .details = "{\"a\":1}"};
+    char h[65], g[65];
+    memset(g, '0', 64);
+    g[64] = '\0';
+    assert_int_equal(store__audit_hash(&c, g, h), 0);
+    assert_string_equal(h, "b18f3877716b800203266b1543fca0afd8d693b106b4c02cdc8ed9df1f8e492a");
+    /* NULL and "" differ; the field boundaries are part of the hash. */
+    char h2[65];
+    c.source_ip = "";
+    assert_int_equal(store__audit_hash(&c, g, h2), 0);
+    assert_string_not_equal(h, h2);
+    c.source_ip = NULL;
+    c.actor = "token:1u";
+    c.action = "ser.create";
+    assert_int_equal(store__audit_hash(&c, g, h2), 0);
+    assert_string_not_equal(h, h2);
+}
+
+static void test_intact_chain_verifies(void **state)
+{
+    struct store *st = ((struct ctx *)*state)->st;
+    struct store_audit_verify v = verify(st); /* empty log */
+    assert_true(v.ok);
+    assert_int_equal(v.rows, 0);
+    write_rows(st, 20);
+    v = verify(st);
+    assert_true(v.ok);
+    assert_int_equal(v.rows, 20);
+    assert_int_equal(strlen(v.head), 64);
+}
+
+static void test_changed_action_found_at_its_row(void **state)
+{
+    struct store *st = ((struct ctx *)*state)->st;
+    write_rows(st, 10);
+    int64_t base = first_id(st);
+    char sql[128];
+    snprintf(sql, sizeof sql, "UPDATE audit_log SET action = 'plan.view' WHERE id = %lld", (long long)(base + 4));
+    exec_sql(st, sql);
+    struct store_audit_verify v = verify(st);
+    assert_false(v.ok);
+    assert_int_equal(v.broken_id, base + 4);
+    assert_int_equal(v.rows, 4);
+    assert_non_null(strstr(v.why, "changed"));
+}
+
+static void test_deleted_rows_found(void **state)
+{
+    struct store *st = ((struct ctx *)*state)->st;
+    write_rows(st, 10);
+    int64_t base = first_id(st);
+    char sql[128];
+    /* a middle row: the next one no longer links */
+    snprintf(sql, sizeof sql, "DELETE FROM audit_log WHERE id = %lld", (long long)(base + 5));
+    exec_sql(st, sql);
+    struct store_audit_verify v = verify(st);
+    assert_false(v.ok);
+    assert_int_equal(v.broken_id, base + 6);
+    assert_non_null(strstr(v.why, "deleted"));
+    /* the first row */
+    snprintf(sql, sizeof sql, "DELETE FROM audit_log WHERE id > %lld", (long long)(base + 4));
+    exec_sql(st, sql); /* (drop the broken tail, and with it the head's row) */
+    snprintf(sql, sizeof sql, "DELETE FROM audit_log WHERE id = %lld", (long long)base);
+    exec_sql(st, sql);
+    v = verify(st);
+    assert_false(v.ok);
+    assert_int_equal(v.broken_id, base + 1);
+}
+
+static void test_deleted_newest_rows_found(void **state)
+{
+    struct store *st = ((struct ctx *)*state)->st;
+    write_rows(st, 6);
+    int64_t base = first_id(st);
+    char sql[128];
+    snprintf(sql, sizeof sql, "DELETE FROM audit_log WHERE id >= %lld", (long long)(base + 4));
+    exec_sql(st, sql);
+    struct store_audit_verify v = verify(st);
+    assert_false(v.ok);
+    assert_int_equal(v.rows, 4);
+    assert_non_null(strstr(v.why, "newest"));
+}
+
+/* Rows written before migration 5 get chained by it; new rows continue the chain. */
+static void test_migration_chains_existing_rows(void **state)
+{
+    struct ctx *c = *state;
+    struct store *st = c->st;
+    /* Back to schema 4 by hand: drop what migration 5 added. */
+    exec_sql(st, "DROP TABLE audit_chain");
+    exec_sql(st, "ALTER TABLE audit_log DROP COLUMN row_hash");
+    exec_sql(st, "ALTER TABLE audit_log DROP COLUMN prev_hash");
+    exec_sql(st, "DELETE FROM schema_version");
+    exec_sql(st, "INSERT INTO schema_version (version) VALUES (4)");
+    exec_sql(st, "INSERT INTO audit_log (actor, action, target, at, source_ip, details) VALUES "
+                 "('token:1', 'user.create', 'user:1', 1700000000, '10.0.0.9', NULL), "
+                 "('scheduler', 'sub.expire', 'sub:1', 1700000100, NULL, '{\"n\": 1}'), "
+                 "('token:2', 'payment.refund', 'payment:3', 1700000200, NULL, NULL)");
+    int version = 0;
+    assert_int_equal(store_migrate(st, &version), 0);
+    assert_int_equal(version, STORE_SCHEMA_VERSION);
+    struct store_audit_verify v = verify(st);
+    assert_true(v.ok);
+    assert_int_equal(v.rows, 3);
+    write_rows(st, 2);
+    v = verify(st);
+    assert_true(v.ok);
+    assert_int_equal(v.rows, 5);
+    char sql[128];
+    snprintf(sql, sizeof sql, "UPDATE audit_log SET action = 'x' WHERE id = %lld", (long long)(first_id(st) + 1));
+    exec_sql(st, sql);
+    v = verify(st);
+    assert_false(v.ok);
+    assert_int_equal(v.broken_id, first_id(st) + 1);
+}
+
+#define WRITERS 8
+#define PER_WRITER 40
+
+struct writer {
+    struct store *st;
+    int idx, failures;
+};
+
+static void *writer_main(void *arg)
+{
+    struct writer *w = arg;
+    for (int i = 0; i < PER_WRITER; i++) {
+        char target[32];
+        snprintf(target, sizeof target, "w%d:%d", w->idx, i);
+        struct store_audit a = {.actor = "token:9", .action = "node.update", .target = target};
+        if (store_audit_add(w->st, &a, T0 + i) < 0)
+            w->failures++;
+    }
+    return NULL;
+}
+
+static void test_concurrent_writers_keep_one_chain(void **state)
+{
+    struct store *st = ((struct ctx *)*state)->st;
+    pthread_t th[WRITERS];
+    struct writer ws[WRITERS];
+    for (int i = 0; i < WRITERS; i++) {
+        ws[i] = (struct writer){.st = st, .idx = i};
+        assert_int_equal(pthread_create(&th[i], NULL, writer_main, &ws[i]), 0);
+    }
+    for (int i = 0; i < WRITERS; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(ws[i].failures, 0);
+    }
+    struct store_audit_verify v = verify(st);
+    if (!v.ok)
+        fail_msg("chain broken: %s", v.why);
+    assert_int_equal(v.rows, WRITERS * PER_WRITER);
+}
+
+struct collected {
+    int64_t ids[64];
+    size_t n;
+    char first_action[32];
+};
+
+static int collect(void *arg, const struct store_audit_cells *row)
+{
+    struct collected *c = arg;
+    if (c->n == 0)
+        snprintf(c->first_action, sizeof c->first_action, "%s", row->action);
+    if (row->row_hash == NULL || strlen(row->row_hash) != 64 || c->n >= 64)
+        return -1;
+    c->ids[c->n++] = row->id;
+    return 0;
+}
+
+static void test_export_in_order_after_id(void **state)
+{
+    struct store *st = ((struct ctx *)*state)->st;
+    write_rows(st, 12);
+    struct collected c = {0};
+    assert_int_equal(store_audit_export(st, 0, collect, &c), 0);
+    assert_int_equal(c.n, 12);
+    assert_string_equal(c.first_action, "user.create");
+    for (size_t i = 1; i < c.n; i++)
+        assert_true(c.ids[i] > c.ids[i - 1]);
+    struct collected d = {0};
+    assert_int_equal(store_audit_export(st, c.ids[9], collect, &d), 0); /* a SIEM resuming */
+    assert_int_equal(d.n, 2);
+    assert_int_equal(d.ids[0], c.ids[10]);
+}
+
+#define CHAIN_TESTS(setup)                                                                                             \
+    cmocka_unit_test_setup_teardown(test_intact_chain_verifies, setup, teardown),                                      \
+        cmocka_unit_test_setup_teardown(test_changed_action_found_at_its_row, setup, teardown),                        \
+        cmocka_unit_test_setup_teardown(test_deleted_rows_found, setup, teardown),                                     \
+        cmocka_unit_test_setup_teardown(test_deleted_newest_rows_found, setup, teardown),                              \
+        cmocka_unit_test_setup_teardown(test_migration_chains_existing_rows, setup, teardown),                         \
+        cmocka_unit_test_setup_teardown(test_concurrent_writers_keep_one_chain, setup, teardown),                      \
+        cmocka_unit_test_setup_teardown(test_export_in_order_after_id, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest sqlite_tests[] = {cmocka_unit_test(test_hash_vector), CHAIN_TESTS(setup_sqlite)};
+    const struct CMUnitTest pg_tests[] = {CHAIN_TESTS(setup_pg)};
+    int rc = cmocka_run_group_tests_name("audit_chain_sqlite", sqlite_tests, NULL, NULL);
+    rc |= HUB_TEST_RUN_PG_GROUP("audit_chain_pg", pg_tests);
+    return rc;
+}
