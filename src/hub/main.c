@@ -3,8 +3,14 @@
  *                                             what can change live, log what needs a restart)
  *   veil-hub -c hub.json --create-admin-token [--role admin|support] [--name NAME]
  *                                             print a new API token (stored hashed) and exit
- *   veil-hub -c hub.json --migrate            apply database migrations and exit */
+ *   veil-hub -c hub.json --migrate            apply database migrations and exit
+ *   veil-hub -c hub.json --verify-audit       walk the audit log's hash chain: exit 0 when it holds,
+ *                                             3 with the first broken link printed when it does not
+ *   veil-hub -c hub.json --export-audit [--after ID]
+ *                                             the audit rows (after id ID) as JSON lines on stdout */
+#include <inttypes.h>
 #include <signal.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +29,7 @@
 static void usage(void)
 {
     fprintf(stderr, "usage: veil-hub -c hub.json [--create-admin-token [--role admin|support] [--name NAME]]"
-                    " [--migrate]\n");
+                    " [--migrate] [--verify-audit] [--export-audit [--after ID]]\n");
 }
 
 /* The URL without credentials, for logs. */
@@ -51,6 +57,48 @@ static int bootstrap_token(struct store *st, struct hub_cfg *cfg, int64_t now, c
         rc = store_token_ensure(st, "bootstrap", boot_hash, HUB_ROLE_ADMIN, now);
     if (rc < 0)
         log_err("hub", 0, "bootstrap_token_failed", LF_STR("err", err_str(rc)));
+    return rc;
+}
+
+/* --verify-audit: 0 when the chain holds, 3 when a link is broken, 1 when it cannot be read. */
+static int verify_audit(struct store *st)
+{
+    struct store_audit_verify v;
+    int rc = store_audit_verify(st, &v);
+    if (rc < 0) {
+        fprintf(stderr, "veil-hub: cannot read the audit log: %s\n", err_str(rc));
+        return 1;
+    }
+    if (!v.ok) {
+        printf("audit log BROKEN at row %" PRId64 ": %s\n(%" PRId64 " rows verified before it)\n", v.broken_id, v.why,
+               v.rows);
+        return 3;
+    }
+    printf("audit log intact: %" PRId64 " rows, head row %" PRId64 " hash %s\n", v.rows, v.last_id, v.head);
+    return 0;
+}
+
+/* One audit row as a JSON line: details embedded as JSON when they parse, else as a string. */
+static int export_line(void *arg, const struct store_audit_cells *c)
+{
+    (void)arg;
+    char when[32];
+    time_t t = (time_t)c->at;
+    struct tm tm;
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+    json_t *details = c->details ? json_loads(c->details, JSON_DECODE_ANY, NULL) : json_null();
+    if (details == NULL)
+        details = json_string(c->details);
+    json_t *o =
+        json_pack("{s:I, s:I, s:s, s:s?, s:s?, s:s?, s:s?, s:o?, s:s?, s:s?}", "id", (json_int_t)c->id, "at",
+                  (json_int_t)c->at, "time", when, "actor", c->actor, "action", c->action, "target", c->target,
+                  "source_ip", c->source_ip, "details", details, "prev_hash", c->prev_hash, "hash", c->row_hash);
+    char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (line == NULL)
+        return ERR_NOMEM;
+    int rc = puts(line) < 0 ? -EIO : 0;
+    free(line);
     return rc;
 }
 
@@ -94,7 +142,8 @@ static int serve(struct hub_env *env, struct hub_cfg *cfg, const char *dbshow)
 int main(int argc, char **argv)
 {
     const char *cfg_path = NULL, *role_name = "admin", *token_name = "cli";
-    bool create_token = false, migrate_only = false;
+    bool create_token = false, migrate_only = false, verify = false, export = false;
+    long long after = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
             cfg_path = argv[++i];
@@ -106,6 +155,13 @@ int main(int argc, char **argv)
             token_name = argv[++i];
         } else if (strcmp(argv[i], "--migrate") == 0) {
             migrate_only = true;
+        } else if (strcmp(argv[i], "--verify-audit") == 0) {
+            verify = true;
+        } else if (strcmp(argv[i], "--export-audit") == 0) {
+            export = true;
+        } else if (strcmp(argv[i], "--after") == 0 && i + 1 < argc && sscanf(argv[i + 1], "%lld", &after) == 1 &&
+                   after >= 0) {
+            i++;
         } else {
             usage();
             return 2;
@@ -130,14 +186,22 @@ int main(int argc, char **argv)
 
     char dbshow[256];
     redact_url(cfg.database, dbshow, sizeof dbshow);
-    int version = 0, rc = store_open(cfg.database, cfg.db_pool, &env.st);
+    int version = 0, exit_code = 0, rc = store_open(cfg.database, cfg.db_pool, &env.st);
     if (rc == 0)
         rc = store_migrate(env.st, &version);
     if (rc < 0) {
         log_err("hub", 0, "database_failed", LF_STR("database", dbshow), LF_STR("err", err_str(rc)));
     } else {
         log_info("hub", 0, "database_ready", LF_STR("backend", store_backend(env.st)), LF_INT("schema", version));
-        if (create_token) {
+        if (verify) {
+            exit_code = verify_audit(env.st);
+        } else if (export) {
+            rc = store_audit_export(env.st, (int64_t)after, export_line, NULL);
+            if (rc == 0 && fflush(stdout) != 0)
+                rc = -EIO;
+            if (rc < 0)
+                fprintf(stderr, "veil-hub: audit export failed: %s\n", err_str(rc));
+        } else if (create_token) {
             char tok[HUB_TOKEN_MAX + 1];
             rc = api_token_create(env.st, token_name, (enum hub_role)role, (int64_t)time(NULL), tok);
             if (rc == 0)
@@ -150,5 +214,5 @@ int main(int argc, char **argv)
     secure_wipe(cfg.admin_token, sizeof cfg.admin_token);
     store_close(env.st);
     json_decref(env.doc);
-    return rc == 0 ? 0 : 1;
+    return rc != 0 ? 1 : exit_code;
 }
