@@ -1,5 +1,6 @@
 #include "hub/hubcfg.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -138,6 +139,22 @@ static int parse_fleet(json_t *j, struct hub_cfg *c, char *err, size_t cap)
     return 0;
 }
 
+/* The page's accent goes into its CSS: only "#rrggbb" is accepted. */
+static int get_page_color(json_t *s, struct hub_cfg *c, char *err, size_t cap)
+{
+    char v[16] = "";
+    TRY(get_str(s, "page_color", v, sizeof v, err, cap));
+    if (v[0] == '\0')
+        return 0;
+    bool ok = strlen(v) == 7 && v[0] == '#';
+    for (size_t i = 1; ok && i < 7; i++)
+        ok = isxdigit((unsigned char)v[i]) != 0;
+    if (!ok)
+        return cfail(err, cap, "subscription: page_color: a colour as #rrggbb");
+    memcpy(c->page_color, v, 8);
+    return 0;
+}
+
 static int parse_obj(json_t *j, struct hub_cfg *c, char *err, size_t cap)
 {
     static const char *const top[] = {"listen",          "port",          "threads",   "database",  "db_pool",
@@ -145,7 +162,7 @@ static int parse_obj(json_t *j, struct hub_cfg *c, char *err, size_t cap)
                                       "body_max",        "subscription",  "scheduler", "cache",     "rate_limit",
                                       "trusted_proxies", "http",          "fleet",     NULL};
     static const char *const subk[] = {"title", "update_interval_hours", "support_url", "public_url", "xray_json",
-                                       NULL};
+                                       "page_color", NULL};
     static const char *const schk[] = {"enabled", "interval", NULL};
     static const char *const cachek[] = {"sub_ttl_ms", "sync_ttl_ms",  "memory_mb", "redis_timeout_ms",
                                          "redis_pool", "redis_prefix", NULL};
@@ -199,6 +216,7 @@ static int parse_obj(json_t *j, struct hub_cfg *c, char *err, size_t cap)
         TRY(get_str(s, "support_url", c->support_url, sizeof c->support_url, err, cap));
         TRY(get_str(s, "public_url", c->public_url, sizeof c->public_url, err, cap));
         TRY(get_bool(s, "xray_json", &c->xray_json, err, cap));
+        TRY(get_page_color(s, c, err, cap));
     }
     json_t *sc = json_object_get(j, "scheduler");
     if (sc != NULL) {
@@ -434,6 +452,7 @@ void hubcfg_diff_restart(const struct hub_cfg *a, const struct hub_cfg *b, char 
     DIFF(a->body_max != b->body_max, "body_max");
     DIFF(strcmp(a->public_url, b->public_url) != 0, "subscription.public_url");
     DIFF(a->xray_json != b->xray_json, "subscription.xray_json");
+    DIFF(strcmp(a->page_color, b->page_color) != 0, "subscription.page_color");
     DIFF(a->sched_enabled != b->sched_enabled || a->sched_interval != b->sched_interval, "scheduler");
     DIFF(a->sub_ttl_ms != b->sub_ttl_ms || a->sync_ttl_ms != b->sync_ttl_ms || a->cache_mb != b->cache_mb ||
              a->redis_timeout_ms != b->redis_timeout_ms || a->redis_pool != b->redis_pool ||

@@ -4,7 +4,8 @@
  *    "db_pool": 8, "admin_token": "<bootstrap admin token>", "sync_interval": 15,
  *    "redis_url": null, "log_level": "info", "trusted_proxies": ["127.0.0.1/32"], "body_max": 65536,
  *    "subscription": {"title": "Veil", "update_interval_hours": 12, "support_url": "",
- *                     "public_url": "https://vpn.example.com", "xray_json": false},
+ *                     "public_url": "https://vpn.example.com", "xray_json": false,
+ *                     "page_color": "#2563eb"},
  *    "scheduler": {"enabled": true, "interval": 60},
  *    "cache": {"sub_ttl_ms": 5000, "sync_ttl_ms": 30000, "memory_mb": 64, "redis_timeout_ms": 250,
  *              "redis_pool": 8, "redis_prefix": "veil:"},
@@ -61,6 +62,7 @@ struct hub_cfg {
     unsigned sub_update_hours;
     char support_url[512];
     char public_url[512];
+    char page_color[8]; /* "#rrggbb" accent of the subscription web page; "" -> its default */
     bool xray_json;
     bool sched_enabled;
     unsigned sched_interval;

@@ -1,7 +1,8 @@
 /* Fuzz target: subscription request handling (hub/sub): User-Agent / Accept detection, the
  * /sub/<token>[/<format>] path splitter, and rendering with attacker-influenced strings (the
  * node name comes from the input) in every format; JSON outputs must stay valid JSON and
- * headers must never contain CR or LF. Input: "<path>\n<user-agent>\n<accept>\n<name>". */
+ * headers must never contain CR or LF. The web page's language choice reads Accept-Language and
+ * ?lang=. Input: "<path>\n<user-agent>\n<accept>\n<name>\n<accept-language>". */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     const uint8_t *p = data, *end = data + size;
     char *path = field(&p, end), *ua = field(&p, end), *accept = field(&p, end), *name = field(&p, end);
+    char *alang = field(&p, end);
+    enum sub_lang lang = sub_pick_lang(name, alang);
+    if (lang >= SUB_LANG__COUNT || sub_pick_lang(NULL, alang) >= SUB_LANG__COUNT)
+        abort();
 
     struct sub_path sp;
     if (sub_parse_path(path, strlen(path), "/sub/", &sp) == 0) {
@@ -65,7 +70,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                               .profile_title = name,
                               .announce = ua,
                               .support_url = accept,
-                              .web_page_url = path};
+                              .web_page_url = path,
+                              .lang = lang,
+                              .accent_color = name};
     for (int fmt = SUB_FMT_AUTO; fmt < SUB_FMT__COUNT; fmt++) {
         struct sub_response r;
         req.format = (enum sub_format)fmt;
@@ -88,5 +95,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(ua);
     free(accept);
     free(name);
+    free(alang);
     return 0;
 }

@@ -42,6 +42,7 @@ struct api_cfg {
     unsigned update_interval_hours;
     const char *support_url;
     const char *public_url; /* e.g. https://vpn.example.com: links printed in user objects */
+    const char *page_color; /* "#rrggbb" accent of the subscription web page; NULL/"" -> default */
     bool xray_json;
     /* Clock (UTC unix seconds); NULL -> time(). Tests inject a fake one. */
     api_clock_fn *clock;

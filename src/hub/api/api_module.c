@@ -79,6 +79,7 @@ static int api_service_start(struct hub_env *env, void **state)
         .update_interval_hours = cfg->sub_update_hours,
         .support_url = cfg->support_url,
         .public_url = cfg->public_url,
+        .page_color = cfg->page_color,
         .xray_json = cfg->xray_json,
         .cache = env->cache,
         .sub_cache_ms = cfg->sub_ttl_ms,

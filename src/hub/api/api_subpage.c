@@ -145,6 +145,10 @@ void api__sub_page(struct api_call *c)
     token[sp.token_len] = '\0';
     const struct api_cfg *cfg = &c->ctx->cfg;
     const struct api_settings *set = api__settings(c->ctx);
+    /* The web page speaks the visitor's language: ?lang= first, then Accept-Language. */
+    const struct api_req *rq = c->req;
+    enum sub_lang lang = sub_pick_lang(rq->query ? rq->query(rq->query_arg, "lang") : NULL,
+                                       rq->header ? rq->header(rq->header_arg, "accept-language") : NULL);
     /* The answer depends on the token and the format (detected from the headers when the path
      * has none); the cache key carries a hash of the token, never the token. */
     struct hcache *hc = cfg->sub_cache_ms ? cfg->cache : NULL;
@@ -159,7 +163,8 @@ void api__sub_page(struct api_call *c)
         char *val = NULL;
         size_t len = 0;
         if (api_token_hash(token, sp.token_len, th) == 0) {
-            snprintf(key, sizeof key, "sub:%.32s:%s", th, sp.info ? "info" : sub_format_name(f));
+            snprintf(key, sizeof key, "sub:%.32s:%s%s%s", th, sp.info ? "info" : sub_format_name(f),
+                     !sp.info && f == SUB_FMT_HTML ? "-" : "", !sp.info && f == SUB_FMT_HTML ? sub_lang_code(lang) : "");
             (void)hcache_gen_get(hc, key, &gen, &val, &len);
         } else {
             cacheable = false;
@@ -196,6 +201,7 @@ void api__sub_page(struct api_call *c)
         .total = has_sub ? (uint64_t)s.quota_bytes : 0,
         .expire = has_sub ? s.ends_at : 0,
         .state = user_state(&u, &s, has_sub, c->now),
+        .traffic_reset_at = has_sub && s.quota_bytes > 0 ? hub_reset_next(s.reset, c->now) : 0,
     };
     /* Device limit (spec/ecosystem.md §d.1): only HWID-aware clients can be counted; others are
      * served and told so. A new device past the limit gets the info entry instead of servers. */
@@ -279,6 +285,8 @@ void api__sub_page(struct api_call *c)
         .support_url = set->support_url,
         .web_page_url = web,
         .announce = announce,
+        .lang = lang,
+        .accent_color = cfg->page_color,
     };
     struct sub_response out;
     rc = sp.info ? sub_render_info(&req, &out) : sub_render(&req, &out);

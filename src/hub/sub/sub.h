@@ -2,7 +2,8 @@
  * the HTTP answer for GET /sub/<token>[/<format>]. Pure: no I/O, no clock (now is passed in).
  *
  * Formats (§a.4, first match wins on the User-Agent, case-insensitive prefix):
- *   Accept contains text/html                     -> SUB_FMT_HTML          text/html
+ *   Accept contains text/html                     -> SUB_FMT_HTML          text/html (web page:
+ *                                                    docs/subscription.md, cache-control private)
  *   mihomo, clash-verge, clash.meta, clash-meta, clashx meta, clash-nyanpasu, flclash, flowvy,
  *   koala-clash, prizrak-box, murge               -> SUB_FMT_CLASH_META    text/yaml
  *   stash                                         -> SUB_FMT_STASH         text/yaml (same YAML)
@@ -70,6 +71,14 @@ struct sub_user {
     uint64_t total;    /* quota in bytes; 0 = unlimited */
     int64_t expire;    /* unix seconds; 0 = never */
     enum sub_user_state state;
+    int64_t traffic_reset_at; /* next traffic reset, unix seconds; 0 = none (HTML page only) */
+};
+
+/* Language of the HTML page. */
+enum sub_lang {
+    SUB_LANG_EN = 0,
+    SUB_LANG_RU,
+    SUB_LANG__COUNT, /* sentinel */
 };
 
 struct sub_request {
@@ -86,6 +95,9 @@ struct sub_request {
     const char *support_url;        /* NULL/"" -> header omitted */
     const char *web_page_url;       /* NULL/"" -> header omitted */
     const char *announce;           /* UTF-8 banner; NULL -> a reason text for inactive users only */
+    /* HTML page only. */
+    enum sub_lang lang;       /* see sub_pick_lang() */
+    const char *accent_color; /* "#rrggbb"; anything else -> the default blue */
 };
 
 #define SUB_MAX_HEADERS 12
@@ -126,6 +138,12 @@ int sub_render(const struct sub_request *req, struct sub_response *resp);
  *    "total":N, "expire":N, "links":["vless://...", ...]}
  * (links empty for inactive users). Same errors and ownership as sub_render(). */
 int sub_render_info(const struct sub_request *req, struct sub_response *resp);
+
+/* The page language: `choice` ("ru"/"en", from ?lang=) wins when valid, else the highest-q
+ * supported tag of an Accept-Language header, else English. NULL strings are allowed. */
+enum sub_lang sub_pick_lang(const char *choice, const char *accept_language);
+/* "en" / "ru". */
+const char *sub_lang_code(enum sub_lang l);
 
 /* Frees headers and body; NULL-safe, idempotent. */
 void sub_response_dispose(struct sub_response *resp);

@@ -398,6 +398,17 @@ static int add_headers(const struct sub__ctx *c, struct sub_response *r)
         TRY(sub__add_header(r, "announce", text_header(announce)));
     if (r->format != SUB_FMT_HTML)
         TRY(sub__add_header(r, "content-disposition", content_disposition(c->title)));
+    if (r->format == SUB_FMT_HTML) {
+        /* The page is this customer's alone: no shared cache keeps it, no Referer carries the
+         * token to the app download sites, and nothing but its own inline code runs. */
+        TRY(sub__add_header(r, "cache-control", dup_str("private, no-store")));
+        TRY(sub__add_header(r, "referrer-policy", dup_str("no-referrer")));
+        TRY(sub__add_header(r, "x-content-type-options", dup_str("nosniff")));
+        TRY(sub__add_header(r, "content-security-policy",
+                            dup_str("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
+                                    "img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")));
+        return 0;
+    }
     TRY(sub__add_header(r, "cache-control", dup_str("no-cache, no-store, must-revalidate")));
     return 0;
 }

@@ -725,6 +725,20 @@ static void test_sub_endpoint(void **state)
     assert_null(r.body ? strstr(r.body, "de-1.example.com") : NULL);
     free(r.body);
     assert_int_equal(http(e, "POST", np, ADMIN, "{\"draining\":false}", NULL, NULL, NULL), 200);
+    /* The web page: language from Accept-Language, ?lang= overrides; never kept by shared caches. */
+    snprintf(p2, sizeof p2, "%s/html", sub);
+    extra_header = "Accept-Language: ru-RU,ru;q=0.9,en;q=0.5";
+    assert_int_equal(http(e, "GET", p2, NULL, NULL, NULL, NULL, &r), 200);
+    assert_non_null(strstr(r.body, "<html lang=\"ru\">"));
+    assert_non_null(strstr(r.body, "data-state=\"active\""));
+    assert_non_null(strstr(r.body, "<svg class=\"qr\""));
+    assert_non_null(strstr(r.headers, "cache-control: private, no-store"));
+    free(r.body);
+    snprintf(p2, sizeof p2, "%s/html?lang=en", sub);
+    assert_int_equal(http(e, "GET", p2, NULL, NULL, NULL, NULL, &r), 200);
+    assert_non_null(strstr(r.body, "<html lang=\"en\">"));
+    free(r.body);
+    extra_header = NULL;
     snprintf(p2, sizeof p2, "%s/bogus-format", sub);
     expect_err(e, "GET", p2, NULL, NULL, 404, "not_found");
     expect_err(e, "GET", "/sub/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL, NULL, 404, "not_found");

@@ -642,7 +642,7 @@ static void test_inactive(void **state)
     sub_response_dispose(&r);
 }
 
-static void test_no_nodes_and_html(void **state)
+static void test_no_nodes(void **state)
 {
     (void)state;
     struct sub_user u = fixture_user();
@@ -666,20 +666,6 @@ static void test_no_nodes_and_html(void **state)
     json_decref(root);
     sub_response_dispose(&r);
 
-    /* browser page */
-    req = fixture_req(&u, SUB_FMT_AUTO);
-    req.accept = "text/html,application/xhtml+xml";
-    req.profile_title = "<Veil & Co>";
-    render(&req, &r);
-    assert_int_equal(r.format, SUB_FMT_HTML);
-    assert_string_equal(r.content_type, "text/html; charset=utf-8");
-    assert_null(sub_response_header(&r, "content-disposition"));
-    golden("page.html", r.body, r.body_len);
-    assert_non_null(strstr(r.body, "<title>&lt;Veil &amp; Co&gt;</title>"));
-    assert_non_null(strstr(r.body, "Traffic: 5.00 GiB of 100.00 GiB"));
-    assert_non_null(strstr(r.body, "vless://" UUID "@203.0.113.10:443?"));
-    assert_null(strstr(r.body, "<Veil"));
-    sub_response_dispose(&r);
 }
 
 static void test_render_errors(void **state)
@@ -789,7 +775,7 @@ int main(void)
         cmocka_unit_test(test_links),         cmocka_unit_test(test_headers),
         cmocka_unit_test(test_clash_meta),    cmocka_unit_test(test_yaml_escaping),
         cmocka_unit_test(test_singbox),       cmocka_unit_test(test_xray_json),
-        cmocka_unit_test(test_inactive),      cmocka_unit_test(test_no_nodes_and_html),
+        cmocka_unit_test(test_inactive),      cmocka_unit_test(test_no_nodes),
         cmocka_unit_test(test_render_errors), cmocka_unit_test(test_reserved_names),
         cmocka_unit_test(test_info),
     };

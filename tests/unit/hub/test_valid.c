@@ -185,7 +185,8 @@ static void test_hubcfg(void **state)
     char err[256];
     const char *full = "{\"listen\":\"0.0.0.0\",\"port\":9000,\"database\":\"postgresql://u:p@db/veil\","
                        "\"admin_token\":\"0123456789abcdef0123\",\"log_level\":\"debug\",\"redis_url\":null,"
-                       "\"subscription\":{\"title\":\"My VPN\",\"update_interval_hours\":6,\"xray_json\":true},"
+                       "\"subscription\":{\"title\":\"My VPN\",\"update_interval_hours\":6,\"xray_json\":true,"
+                       "\"page_color\":\"#0f766E\"},"
                        "\"scheduler\":{\"enabled\":false,\"interval\":30}}";
     assert_int_equal(hubcfg_parse(full, strlen(full), &c, err, sizeof err), 0);
     assert_string_equal(c.listen, "0.0.0.0");
@@ -193,6 +194,7 @@ static void test_hubcfg(void **state)
     assert_string_equal(c.sub_title, "My VPN");
     assert_int_equal(c.sub_update_hours, 6);
     assert_true(c.xray_json);
+    assert_string_equal(c.page_color, "#0f766E");
     assert_false(c.sched_enabled);
     assert_int_equal(c.sched_interval, 30);
     const char *min = "{\"database\":\"sqlite::memory:\"}";
@@ -221,6 +223,10 @@ static void test_hubcfg(void **state)
         "{\"database\":\"sqlite::memory:\",\"log_level\":\"loud\"}",
         "{\"database\":\"sqlite::memory:\",\"subscription\":{\"titel\":\"x\"}}",
         "{\"database\":\"sqlite::memory:\",\"scheduler\":[]}",
+        /* the page colour goes into CSS: only #rrggbb */
+        "{\"database\":\"sqlite::memory:\",\"subscription\":{\"page_color\":\"red\"}}",
+        "{\"database\":\"sqlite::memory:\",\"subscription\":{\"page_color\":\"#12345g\"}}",
+        "{\"database\":\"sqlite::memory:\",\"subscription\":{\"page_color\":\"#123}</style>\"}}",
         "{\"database\":\"sqlite::memory:\",\"threads\":0}",
         /* issue 10 #3: the forwarded header is read only from named proxies */
         "{\"database\":\"sqlite::memory:\",\"trust_forwarded\":true}",
