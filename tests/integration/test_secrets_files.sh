@@ -66,6 +66,9 @@ nadmin "/api/v1/users/$NUID/link?address=127.0.0.1" | grep -q "pbk=$PUB" ||
   fail "the node's link does not carry the public key of the key file"
 ok "node: REALITY key from privateKeyFile, admin token from adminTokenFile, hub token from the credentials directory"
 
+# The hub's metrics are searched for secrets below with the logs.
+api GET /metrics >"$WORK/hub-metrics.log" || fail "hub /metrics"
+
 # Readable secret files stop the daemons at start, naming the file.
 chmod 644 "$WORK/secrets/reality.key"
 rc=0
@@ -85,7 +88,12 @@ ok "a group/world-readable secret file is refused at start by both daemons, nami
 # Stop both (their last words are logged too), then look for every secret in every log.
 for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
 for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+# The audit log as a SIEM gets it is searched too.
+chmod 400 "$WORK/hub-creds/admin_token"
+CREDENTIALS_DIRECTORY=$WORK/hub-creds "$VEIL_BIN/veil-hub" -c "$WORK/hub.json" --export-audit >"$WORK/audit-export.log" \
+  2>"$WORK/audit-export-stderr.log" || fail "audit export"
+grep -q '"action":"node.register"' "$WORK/audit-export.log" || fail "the export misses the node registration"
 for s in "$ADMIN" "$NODE_ADMIN" "$NODE_TOKEN" "$PRIV"; do
   if grep -rlF -- "$s" "$WORK"/*.log; then fail "a secret value appears in the logs above"; fi
 done
-ok "no secret value in any log or message"
+ok "no secret value in any log, message, metric or audit row"
