@@ -19,6 +19,7 @@
 #include "core/log.h"
 #include "net/sock.h"
 #include "node/dial.h"
+#include "node/telemetry.h"
 
 #define MUX_BUCKETS 64                   /* id hash buckets (ids count up from 1 per tunnel) */
 #define MUX_READ (2 * NODE_MUX_CHUNK)    /* destination bytes read per readiness event */
@@ -104,6 +105,8 @@ static void update_block(struct node_mux *m)
     bool b = node_mux_blocked(m);
     if (m->was_blocked && !b)
         loop_soon(m->cfg.loop, &m->unblock_task);
+    if (!m->was_blocked && b && !m->up_held)
+        node_tm_add(NODE_TM_MUX_STALLS, 1);
     m->was_blocked = b;
 }
 
@@ -470,6 +473,7 @@ static int sub_new(struct node_mux *m, const struct vless_mux_frame *f)
     s->live = true;
     m->n_live++;
     m->n_all++;
+    node_tm_add(NODE_TM_MUX_TCP_SUBS, 1);
     touch(s);
     char dest[300];
     vless_addr_format(dest, sizeof(dest), &s->dest);

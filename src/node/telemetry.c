@@ -133,6 +133,7 @@ void node_proc_stats(struct node_proc_stats *out)
 struct node_telemetry {
     struct node_runtime *rt;
     struct metrics_family *build, *rejects, *fallback, *udp, *udp_assocs, *udp_dropped, *dns_fail, *log_supp;
+    struct metrics_family *mux_subs, *mux_stalls;
     struct metrics_family *online, *known, *lost, *user_bytes, *user_conns;
     struct metrics_family *rss, *fds, *cpu, *start;
 };
@@ -224,6 +225,8 @@ static void collect(struct metrics_family *f, void *arg)
     set_total(t->udp_dropped, NULL, node_tm_get(NODE_TM_UDP_DROPPED));
     set_total(t->dns_fail, NULL, node_tm_get(NODE_TM_DNS_FAILURES));
     set_total(t->log_supp, NULL, node_tm_get(NODE_TM_LOG_SUPPRESSED));
+    set_total(t->mux_subs, NULL, node_tm_get(NODE_TM_MUX_TCP_SUBS));
+    set_total(t->mux_stalls, NULL, node_tm_get(NODE_TM_MUX_STALLS));
     set_gauge(t->online, NULL, (int64_t)node_usage_online(t->rt->usage));
     set_gauge(t->known, NULL, (int64_t)node_usage_users(t->rt->usage));
     set_total(t->lost, NULL, node_usage_lost(t->rt->usage));
@@ -276,6 +279,11 @@ int node_telemetry_register(struct metrics_registry *r, struct node_runtime *rt,
                                      "Destination names that did not resolve.", NULL, 0, NULL, 0, 1);
     t->log_supp = metrics_family_new(r, METRICS_COUNTER, "veil_node_log_suppressed_total",
                                      "Probe-driven log lines dropped by the log rate limit.", NULL, 0, NULL, 0, 1);
+    t->mux_subs = metrics_family_new(r, METRICS_COUNTER, "veil_node_mux_tcp_sessions_total",
+                                     "Mux TCP sub-connections opened.", NULL, 0, NULL, 0, 1);
+    t->mux_stalls = metrics_family_new(r, METRICS_COUNTER, "veil_node_mux_stalls_total",
+                                       "Times a Mux tunnel stopped reading: a TCP sub-connection's buffer was full.",
+                                       NULL, 0, NULL, 0, 1);
     t->online = metrics_family_new(r, METRICS_GAUGE, "veil_node_users_online", "Users with at least one open tunnel.",
                                    NULL, 0, NULL, 0, 1);
     t->known = metrics_family_new(r, METRICS_GAUGE, "veil_node_users_seen",
@@ -296,8 +304,8 @@ int node_telemetry_register(struct metrics_registry *r, struct node_runtime *rt,
     t->start = metrics_family_new(r, METRICS_GAUGE, "process_start_time_seconds",
                                   "Start time of the process since the unix epoch in seconds.", NULL, 0, NULL, 0, 1);
     if (!t->build || !t->rejects || !t->fallback || !t->udp || !t->udp_assocs || !t->udp_dropped || !t->dns_fail ||
-        !t->log_supp || !t->online || !t->known || !t->lost || !t->user_bytes || !t->user_conns || !t->rss ||
-        !t->fds || !t->cpu || !t->start) {
+        !t->log_supp || !t->online || !t->known || !t->lost || !t->user_bytes || !t->user_conns || !t->rss || !t->fds ||
+        !t->cpu || !t->start || !t->mux_subs || !t->mux_stalls) {
         free(t);
         return ERR_NOMEM;
     }

@@ -21,6 +21,8 @@ enum node_tm_counter {
     NODE_TM_UDP_DROPPED,     /* datagrams dropped (queues full, refused destinations) */
     NODE_TM_DNS_FAILURES,    /* destination names that did not resolve (TCP and UDP) */
     NODE_TM_LOG_SUPPRESSED,  /* probe log lines dropped by the rate limit */
+    NODE_TM_MUX_TCP_SUBS,    /* Mux TCP sub-connections opened (node/mux.h) */
+    NODE_TM_MUX_STALLS,      /* a Mux tunnel stopped reading: a TCP sub-connection's buffer was full */
     NODE_TM__COUNT,          /* sentinel */
 };
 

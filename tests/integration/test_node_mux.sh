@@ -29,7 +29,7 @@ SID=0123456789abcdef
 TOKEN=mux-admin-token-0123456789
 
 T_PORT=$(free_port) N_PORT=$(free_port) A_PORT=$(free_port) H_PORT=$(free_port) O_PORT=$(free_port)
-E_PORT=$(free_port) S_PORT=$(free_port) S2_PORT=$(free_port) S3_PORT=$(free_port) K_PORT=$(free_port)
+M_PORT=$(free_port) E_PORT=$(free_port) S_PORT=$(free_port) S2_PORT=$(free_port) S3_PORT=$(free_port) K_PORT=$(free_port)
 
 openssl req -x509 -newkey rsa:2048 -keyout "$WORK/t.key" -out "$WORK/t.crt" -days 2 -nodes \
   -subj /CN=example.com >/dev/null 2>&1
@@ -77,7 +77,7 @@ cat > "$WORK/node.json" <<EOF
   }],
   "outbounds": [{"protocol": "freedom"}],
   "veil": {"workers": 1, "allowPrivateDestinations": true, "usageReportSec": 1,
-           "adminListen": "127.0.0.1:$A_PORT", "adminToken": "$TOKEN"}
+           "adminListen": "127.0.0.1:$A_PORT", "adminToken": "$TOKEN", "metricsListen": "127.0.0.1:$M_PORT"}
 }
 EOF
 xray_config() { # xray_config FILE SOCKS_PORT USER_ID [FLOW]
@@ -229,6 +229,9 @@ sunk() { grep -qx "$1" "$WORK/sink.counts" 2>/dev/null; }
 for _ in $(seq 1 200); do sunk 200000 && sunk "$BIG" && break; sleep 0.1; done
 sunk 200000 && sunk "$BIG" || fail "the sink got $(tr '\n' ' ' < "$WORK/sink.counts"), not 200000 and $BIG"
 [ "$(get2 "http://127.0.0.1:$H_PORT/hello")" = "hello through the tunnel" ] || fail "no request after the stall"
+metric() { curl -sS "http://127.0.0.1:$M_PORT/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+[ "$(metric veil_node_mux_stalls_total)" -ge 1 ] || fail "the stall is not in veil_node_mux_stalls_total"
+[ "$(metric veil_node_mux_tcp_sessions_total)" -ge $((N + 6)) ] || fail "veil_node_mux_tcp_sessions_total: $(metric veil_node_mux_tcp_sessions_total)"
 ok "beyond the bound the tunnel stops ($last of $BIG bytes sent, a new request waits); released, every byte arrives"
 
 # 7. Xray's rules for which flows may use Mux: the same client with a Vision user sends its TCP
