@@ -3,7 +3,9 @@
 # /start (Russian) -> menu -> trial -> the subscription link, fetched from the hub, lists the node;
 # a second trial is refused; Buy -> plan -> Stars -> sendInvoice (XTR, payload = payment id) ->
 # pre_checkout ok (a wrong amount is refused) -> successful_payment delivered twice -> the
-# subscription is extended by the plan exactly once and the customer is told once; the offset
+# subscription is extended by the plan exactly once and the customer is told once; YooKassa through
+# billing's fake (a pay URL button, the webhook settles, the bot's notice job tells the customer once)
+# and the balance (pays at once); the offset
 # survives a restart; 429 waits retry_after; 403 marks the chat blocked; webhook mode refuses a
 # wrong or missing secret with 401 and a malformed update with 400, and handles a good one.
 source "$(dirname "$0")/support/lib.sh"
@@ -21,6 +23,10 @@ bg fake python3 "$FAKES/fake_telegram.py" --port-file "$WORK/tg.port" --token "$
 wait_for "[[ -s $WORK/tg.port ]]" 10 "the fake Bot API"
 TGPORT=$(cat "$WORK/tg.port")
 HUBPORT=$(free_port)
+bg yk python3 "$FAKES/fake_yookassa.py" --port-file "$WORK/yk.port" --shop-id shop1 --secret sk_test \
+    --hook "http://127.0.0.1:$HUBPORT/webhooks/yookassa"
+wait_for "[[ -s $WORK/yk.port ]]" 10 "the fake YooKassa"
+YKPORT=$(cat "$WORK/yk.port")
 
 write_config() { # write_config MODE
     # Nodes here never run: fleet.dead_after 0 serves them anyway (test_hub_node_health.sh covers liveness).
@@ -28,7 +34,9 @@ write_config() { # write_config MODE
 {"listen": "127.0.0.1", "port": $HUBPORT, "threads": 4, "database": "sqlite:$WORK/hub.db", "admin_token": "$ADMIN",
  "log_level": "info", "fleet": {"dead_after": 0}, "scheduler": {"enabled": true, "interval": 1},
  "subscription": {"title": "Veil", "public_url": "http://127.0.0.1:$HUBPORT"},
- "billing": {"stars": {"enabled": true}},
+ "billing": {"stars": {"enabled": true}, "balance": {"enabled": true},
+   "yookassa": {"shop_id": "shop1", "secret_key": "sk_test", "api_url": "http://127.0.0.1:$YKPORT/v3",
+                "return_url": "https://t.me/veil_bot", "trusted_networks": ["127.0.0.1/32"]}},
  "bot": {"token": "$TOKEN", "api_url": "http://127.0.0.1:$TGPORT", "mode": "$1", "webhook_secret": "$SECRET",
          "trial_days": 3, "poll_timeout": 1, "support": "@veil_help", "admins": [1]}}
 JSON
@@ -159,7 +167,48 @@ wait_for "[[ \$($TG $TGPORT state | python3 -c 'import json,sys; print(max(json.
 [[ $($TG "$TGPORT" count sendMessage "$N" 'Оплата получена') == 1 ]] || fail "customer not told exactly once"
 ok "successful_payment delivered twice extends the subscription exactly once"
 
+# YooKassa through billing's fake: Buy -> plan -> card -> a URL button to the pay page; the fake
+# pays and delivers the webhook twice; the bot's notice job tells the customer once, with the link.
+N=$($TG "$TGPORT" next)
+press $ALICE buy 556 >/dev/null
+plans=$($TG "$TGPORT" wait editMessageText "$N" "\"callback_data\": \"plan:$PLAN\"") || fail "no plan list"
+grep -q '299.00 RUB' <<<"$plans" || fail "plan button without the RUB price: $plans"
+press $ALICE "plan:$PLAN" 556 >/dev/null
+provs=$($TG "$TGPORT" wait editMessageText "$N" "\"callback_data\": \"pay:$PLAN:yookassa\"") || fail "no YooKassa button"
+grep -q "pay:$PLAN:balance" <<<"$provs" && grep -q "pay:$PLAN:stars" <<<"$provs" || fail "providers: $provs"
+press $ALICE "pay:$PLAN:yookassa" 556 >/dev/null
+link=$($TG "$TGPORT" wait editMessageText "$N" 'yoomoney.fake/checkout') || fail "no pay button"
+PAYURL=$(python3 -c "import json,sys; d=json.loads(sys.argv[1]); print([b['url'] for r in d['reply_markup']['inline_keyboard'] for b in r if 'url' in b][0])" "$link")
+YKID=${PAYURL#*orderId=}
+[[ $PAYURL == https://yoomoney.fake/checkout?orderId=* && -n $YKID ]] || fail "pay URL: $PAYURL"
+N=$($TG "$TGPORT" next)
+curl -fsS -X POST "http://127.0.0.1:$YKPORT/_control/pay" --data-binary "{\"id\":\"$YKID\",\"times\":2}" >/dev/null ||
+    fail "the fake did not pay"
+notice=$($TG "$TGPORT" wait sendMessage "$N" 'Оплата получена' 15) || fail "no payment notice after the YooKassa webhook"
+grep -q "\"chat_id\": $ALICE" <<<"$notice" && grep -q '/sub/' <<<"$notice" || fail "notice: $notice"
+echo "transcript: yookassa pay button -> $PAYURL; notice -> $(jget "$notice" "['text']" | tr '\n' ' ')"
+ok "YooKassa: Buy -> plan -> card -> pay URL -> webhook -> the customer is told with the link"
+
+# The balance pays at once (not enough: an alert; topped up: the notice right away).
+N=$($TG "$TGPORT" next)
+q=$(press $ALICE "pay:$PLAN:balance" 557)
+alert=$($TG "$TGPORT" wait answerCallbackQuery "$N" "$q") || fail "balance callback not answered"
+grep -q '"show_alert": true' <<<"$alert" || fail "an empty balance paid: $alert"
+[[ $(call POST "/api/v1/users/$USER/balance" '{"delta": 29900}') == 200* ]] || fail "top-up"
+q=$(press $ALICE "pay:$PLAN:balance" 557)
+$TG "$TGPORT" wait sendMessage "$N" 'Оплата получена' 10 >/dev/null || fail "no notice after paying from the balance"
+$TG "$TGPORT" wait answerCallbackQuery "$N" "$q" >/dev/null || fail "balance payment not answered"
+ok "the balance pays at once and the customer is told"
+
+# Every settled payment was announced exactly once (the job and the direct paths never both).
+paid_total=$($TG "$TGPORT" count sendMessage 0 'Оплата получена')
+[[ $paid_total == 3 ]] || fail "payment notices: $paid_total, want 3 (Stars, YooKassa, balance)"
+ok "one notice per payment"
+
 # Restart: the first getUpdates continues after the last handled update.
+LAST=$($TG "$TGPORT" inject "$(message $ALICE ru '/help')")
+wait_for "[[ \$($TG $TGPORT state | python3 -c 'import json,sys; print(max(json.load(sys.stdin)[\"offsets\"]))') -gt $LAST ]]" 10 \
+    "the last update handled"
 stop_hub
 BEFORE=$($TG "$TGPORT" state | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["offsets"]))')
 start_hub polling2

@@ -135,6 +135,14 @@ static int price_invoice(struct billing *b, const struct billing_invoice_req *in
     return 0;
 }
 
+const char *billing_prov_currency(const struct billing *b, enum billing_prov p, const char *user_currency)
+{
+    const struct billing_prov_ops *ops = billing__ops(p);
+    if (ops == NULL)
+        return "";
+    return p == BILLING_BALANCE ? user_currency : ops->currency(&b->cfg);
+}
+
 int billing_invoice_create(struct billing *b, const struct billing_invoice_req *in, int64_t now,
                            struct hub_payment *out, struct billing_err *e)
 {
@@ -156,7 +164,7 @@ int billing_invoice_create(struct billing *b, const struct billing_invoice_req *
     } else if (in->provider == BILLING_BALANCE) {
         return fail(e, 422, "invalid_field", "plan_id: the balance pays for plans, it cannot top itself up", ERR_RANGE);
     }
-    const char *currency = in->provider == BILLING_BALANCE ? u.currency : ops->currency(&b->cfg);
+    const char *currency = billing_prov_currency(b, in->provider, u.currency);
     if (in->plan_id == 0 && strcmp(currency, u.currency) != 0)
         return fail(e, 422, "currency_mismatch", "a top-up must be in the balance's currency", ERR_UNSUPPORTED);
 

@@ -111,6 +111,10 @@ void billing_free(struct billing *b);
 void billing_set_http(struct billing *b, billing_http_fn *fn, void *arg);
 const struct billing_cfg *billing_cfg_of(const struct billing *b);
 
+/* The currency an invoice of provider p is priced in for user_currency's owner (the balance:
+ * the user's own; the others: the provider's configured one, XTR for Stars). */
+const char *billing_prov_currency(const struct billing *b, enum billing_prov p, const char *user_currency);
+
 /* Why a request was refused, for the API's error answer. */
 struct billing_err {
     int http;      /* 404, 409, 422, 502, ... */

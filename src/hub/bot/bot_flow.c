@@ -10,6 +10,7 @@
 #include "hub/billing/billing_api.h"
 #include "hub/bot/bot_flow.h"
 #include "hub/bot/bot_kbd.h"
+#include "hub/bot/bot_notify.h"
 #include "hub/bot/bot_store.h"
 #include "hub/bot/bot_text.h"
 #include "hub/domain/rules.h"
@@ -38,7 +39,7 @@ static int call(struct bot *b, int64_t chat_id, const char *method, json_t *para
     return rc;
 }
 
-static int send_text(struct bot *b, int64_t chat_id, const char *html, json_t *kbd)
+int bot_send_text(struct bot *b, int64_t chat_id, const char *html, json_t *kbd)
 {
     json_t *p = json_pack("{s:I,s:s,s:s,s:{s:b}}", "chat_id", (json_int_t)chat_id, "text", html, "parse_mode", "HTML",
                           "link_preview_options", "is_disabled", 1);
@@ -62,7 +63,7 @@ static int show(struct bot *b, const struct bot_update *u, const char *html, jso
             return rc;
         }
     }
-    return send_text(b, u->chat_id, html, kbd);
+    return bot_send_text(b, u->chat_id, html, kbd);
 }
 
 static int answer_callback(struct bot *b, const struct bot_update *u, const char *alert)
@@ -162,12 +163,13 @@ static void put_esc(char *msg, const char *text)
     put(msg, esc);
 }
 
-/* "My subscription": state, end, days left, the link with copy/open buttons. */
-static int show_sub(struct bot *b, const struct bot_update *u, const struct hub_user *hu, int64_t now, const char *lead)
+int bot_sub_message(struct bot *b, const struct hub_user *hu, int64_t now, const char *lead, char **html, json_t **kbd)
 {
     enum bot_lang l = lang_of(hu);
     struct hub_sub s;
     int rc = store_sub_current(b->st, hu->id, &s);
+    if (rc < 0 && rc != ERR_NOT_FOUND)
+        return rc;
     char *msg = calloc(1, MSG_MAX);
     if (msg == NULL)
         return ERR_NOMEM;
@@ -177,13 +179,9 @@ static int show_sub(struct bot *b, const struct bot_update *u, const struct hub_
     }
     if (rc == ERR_NOT_FOUND) {
         put(msg, bot_msg(l, BOT_M_NO_SUB));
-        rc = show(b, u, msg, bot_kbd_main(l, b->cfg.trial_days > 0));
-        free(msg);
-        return rc;
-    }
-    if (rc < 0) {
-        free(msg);
-        return rc;
+        *html = msg;
+        *kbd = bot_kbd_main(l, b->cfg.trial_days > 0);
+        return 0;
     }
     char url[640], date[32], num[24];
     put(msg, "<b>");
@@ -197,18 +195,27 @@ static int show_sub(struct bot *b, const struct bot_update *u, const struct hub_
     put(msg, bot_msg(l, BOT_M_SUB_DAYS_LEFT));
     snprintf(num, sizeof num, "%" PRId64, s.ends_at > now ? (s.ends_at - now + 86399) / 86400 : 0);
     put(msg, num);
-    json_t *kbd;
     if (sub_url(b, hu, url, sizeof url) == 0) {
         put(msg, "\n\n");
         put(msg, bot_msg(l, BOT_M_SUB_LINK));
         put(msg, "\n<code>");
         put_esc(msg, url);
         put(msg, "</code>");
-        kbd = bot_kbd_sub(l, url);
+        *kbd = bot_kbd_sub(l, url);
     } else {
-        kbd = bot_kbd_back(l);
+        *kbd = bot_kbd_back(l);
     }
-    rc = show(b, u, msg, kbd);
+    *html = msg;
+    return 0;
+}
+
+/* "My subscription": state, end, days left, the link with copy/open buttons. */
+static int show_sub(struct bot *b, const struct bot_update *u, const struct hub_user *hu, int64_t now, const char *lead)
+{
+    char *msg;
+    json_t *kbd;
+    TRY(bot_sub_message(b, hu, now, lead, &msg, &kbd));
+    int rc = show(b, u, msg, kbd);
     free(msg);
     return rc;
 }
@@ -230,42 +237,55 @@ static int do_trial(struct bot *b, const struct bot_update *u, const struct hub_
     enum bot_lang l = lang_of(hu);
     if (b->cfg.trial_days <= 0) {
         *alert = bot_msg(l, BOT_M_TRIAL_OFF);
-        return u->kind == BOT_UPD_CALLBACK ? 0 : send_text(b, u->chat_id, *alert, NULL);
+        return u->kind == BOT_UPD_CALLBACK ? 0 : bot_send_text(b, u->chat_id, *alert, NULL);
     }
     int64_t plan;
     TRY(bot_store_trial_plan(b->st, b->cfg.trial_days, now, &plan));
     int rc = bot_store_trial(b->st, u->from_id, hu->id, plan, now, NULL);
     if (rc == ERR_EXISTS || rc == ERR_BAD_STATE) {
         *alert = bot_msg(l, rc == ERR_EXISTS ? BOT_M_TRIAL_TAKEN : BOT_M_TRIAL_HAS_SUB);
-        return u->kind == BOT_UPD_CALLBACK ? 0 : send_text(b, u->chat_id, *alert, NULL);
+        return u->kind == BOT_UPD_CALLBACK ? 0 : bot_send_text(b, u->chat_id, *alert, NULL);
     }
     TRY(rc);
     log_info("bot", 0, "trial_granted", LF_INT("user", hu->id), LF_INT("days", b->cfg.trial_days));
     return show_sub(b, u, hu, now, bot_msg(l, BOT_M_TRIAL_OK));
 }
 
+/* The ways to pay billing has configured, in button order. */
+static size_t pay_opts(struct bot *b, const struct hub_user *hu, struct bot_pay_opt opts[static BILLING__COUNT])
+{
+    static const enum billing_prov order[] = {BILLING_STARS, BILLING_YOOKASSA, BILLING_ROBOKASSA, BILLING_CRYPTOBOT,
+                                              BILLING_BALANCE};
+    struct billing *bl = billing_of(b);
+    size_t n = 0;
+    for (size_t i = 0; bl != NULL && i < sizeof order / sizeof order[0]; i++) {
+        if (!billing_cfg_of(bl)->enabled[order[i]])
+            continue;
+        opts[n].prov = order[i];
+        snprintf(opts[n].currency, sizeof opts[n].currency, "%s", billing_prov_currency(bl, order[i], hu->currency));
+        n++;
+    }
+    return n;
+}
+
 static int show_plans(struct bot *b, const struct bot_update *u, const struct hub_user *hu)
 {
     enum bot_lang l = lang_of(hu);
+    struct bot_pay_opt opts[BILLING__COUNT];
+    size_t n_opts = pay_opts(b, hu, opts);
     struct hub_plan *plans;
     size_t n;
     TRY(store_plan_list(b->st, &plans, &n));
     size_t sale = 0;
     for (size_t i = 0; i < n; i++)
-        sale += plans[i].enabled && bot_plan_stars(&plans[i]) > 0;
+        sale += bot_plan_for_sale(&plans[i], opts, n_opts);
     int rc;
     if (sale == 0)
         rc = show(b, u, bot_msg(l, BOT_M_NO_PLANS), bot_kbd_back(l));
     else
-        rc = show(b, u, bot_msg(l, BOT_M_PLANS), bot_kbd_plans(l, plans, n));
+        rc = show(b, u, bot_msg(l, BOT_M_PLANS), bot_kbd_plans(l, plans, n, opts, n_opts));
     free(plans);
     return rc;
-}
-
-static bool stars_enabled(struct bot *b)
-{
-    struct billing *bl = billing_of(b);
-    return bl != NULL && billing_cfg_of(bl)->enabled[BILLING_STARS];
 }
 
 static int show_providers(struct bot *b, const struct bot_update *u, const struct hub_user *hu, int64_t plan_id)
@@ -276,11 +296,14 @@ static int show_providers(struct bot *b, const struct bot_update *u, const struc
     if (rc == ERR_NOT_FOUND || (rc == 0 && !p.enabled))
         return show_plans(b, u, hu);
     TRY(rc);
+    struct bot_pay_opt opts[BILLING__COUNT];
+    size_t n_opts = pay_opts(b, hu, opts);
+    bool sale = bot_plan_for_sale(&p, opts, n_opts);
     char msg[512] = "<b>";
     put_esc(msg, p.name);
     put(msg, "</b>\n");
-    put(msg, bot_msg(l, stars_enabled(b) ? BOT_M_CHOOSE_PROVIDER : BOT_M_UNAVAILABLE));
-    return show(b, u, msg, bot_kbd_pay(l, plan_id, stars_enabled(b)));
+    put(msg, bot_msg(l, sale ? BOT_M_CHOOSE_PROVIDER : BOT_M_UNAVAILABLE));
+    return show(b, u, msg, bot_kbd_pay(l, &p, opts, n_opts));
 }
 
 /* Title: at most 32 characters (not bytes) of the plan name. */
@@ -306,7 +329,7 @@ static int send_invoice(struct bot *b, const struct bot_update *u, const struct 
 {
     enum bot_lang l = lang_of(hu);
     struct billing *bl = billing_of(b);
-    if (bl == NULL || !stars_enabled(b)) {
+    if (bl == NULL || !billing_cfg_of(bl)->enabled[BILLING_STARS]) {
         *alert = bot_msg(l, BOT_M_UNAVAILABLE);
         return 0;
     }
@@ -335,6 +358,46 @@ static int send_invoice(struct bot *b, const struct bot_update *u, const struct 
     log_info("bot", 0, "invoice_sent", LF_INT("user", hu->id), LF_INT("payment", pay.id),
              LF_INT("amount", pay.amount_minor));
     return call(b, u->chat_id, "sendInvoice", p, NULL);
+}
+
+/* YooKassa, Robokassa, Crypto Pay: the invoice through billing and a URL button to its pay
+ * page (the customer is told when the payment settles: bot_notify.c). The balance pays at once. */
+static int pay_other(struct bot *b, const struct bot_update *u, const struct hub_user *hu, int64_t plan_id,
+                     enum billing_prov prov, int64_t now, const char **alert)
+{
+    enum bot_lang l = lang_of(hu);
+    struct billing *bl = billing_of(b);
+    if (bl == NULL || !billing_cfg_of(bl)->enabled[prov]) {
+        *alert = bot_msg(l, BOT_M_UNAVAILABLE);
+        return 0;
+    }
+    struct billing_invoice_req in = {
+        .user_id = hu->id, .plan_id = plan_id, .provider = prov, .actor = "bot", .source_ip = ""};
+    struct hub_payment pay;
+    struct billing_err e;
+    if (billing_invoice_create(bl, &in, now, &pay, &e) < 0) {
+        log_warn("bot", 0, "invoice_refused", LF_INT("user", hu->id), LF_STR("provider", billing_prov_name(prov)),
+                 LF_STR("code", e.code));
+        *alert = bot_msg(l, strcmp(e.code, "insufficient_balance") == 0 ? BOT_M_NO_FUNDS
+                            : strcmp(e.code, "no_price") == 0           ? BOT_M_UNAVAILABLE
+                                                                        : BOT_M_ERROR);
+        return 0;
+    }
+    log_info("bot", 0, "invoice_created", LF_INT("user", hu->id), LF_INT("payment", pay.id),
+             LF_STR("provider", billing_prov_name(prov)), LF_INT("amount", pay.amount_minor));
+    if (pay.status == HUB_PAY_SUCCEEDED) /* the balance, or a promo that made it free */
+        return bot_notify_paid(b, hu, pay.id, now);
+    if (pay.pay_url[0] == '\0') {
+        *alert = bot_msg(l, BOT_M_ERROR);
+        return 0;
+    }
+    char msg[512] = "", money[48];
+    put(msg, bot_msg(l, BOT_M_PAY_LINK));
+    put(msg, "\n<b>");
+    bot_money(pay.amount_minor, pay.currency, money);
+    put_esc(msg, money);
+    put(msg, "</b>");
+    return show(b, u, msg, bot_kbd_pay_url(l, pay.pay_url));
 }
 
 static int on_precheckout(struct bot *b, const struct bot_update *u, int64_t now)
@@ -379,7 +442,7 @@ static int on_paid(struct bot *b, const struct bot_update *u, const struct hub_u
              LF_BOOL("duplicate", res.duplicate), LF_BOOL("flagged", res.flagged));
     if (!res.applied)
         return 0; /* a repeated delivery: the customer was told the first time */
-    return show_sub(b, u, hu, now, bot_msg(lang_of(hu), BOT_M_PAID));
+    return bot_notify_paid(b, hu, res.pay.id, now);
 }
 
 static int show_help(struct bot *b, const struct bot_update *u, const struct hub_user *hu)
@@ -448,7 +511,8 @@ static int on_callback(struct bot *b, const struct bot_update *u, int64_t now)
     int rc = user_of(b, u, NULL, now, &hu);
     if (rc == 0) {
         int64_t id;
-        switch (bot_cb_parse(u->text, &id)) {
+        enum billing_prov prov;
+        switch (bot_cb_parse(u->text, &id, &prov)) {
         case BOT_CB_MENU:
             rc = show_menu(b, u, &hu, false);
             break;
@@ -467,8 +531,9 @@ static int on_callback(struct bot *b, const struct bot_update *u, int64_t now)
         case BOT_CB_PLAN:
             rc = show_providers(b, u, &hu, id);
             break;
-        case BOT_CB_PAY_STARS:
-            rc = send_invoice(b, u, &hu, id, now, &alert);
+        case BOT_CB_PAY:
+            rc = prov == BILLING_STARS ? send_invoice(b, u, &hu, id, now, &alert)
+                                       : pay_other(b, u, &hu, id, prov, now, &alert);
             break;
         case BOT_CB_UNKNOWN:
         case BOT_CB__COUNT:

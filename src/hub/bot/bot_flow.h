@@ -11,6 +11,7 @@
 #include "hub/bot/bot_api.h"
 #include "hub/bot/bot_cfg.h"
 #include "hub/bot/bot_update.h"
+#include "hub/domain/model.h"
 
 struct store;
 struct billing;
@@ -27,6 +28,11 @@ struct bot {
 /* Acts on one update. Failures of single Bot API calls are logged and not returned (the update
  * is done with); an error is returned only when the update could not be acted on at all. */
 int bot_handle(struct bot *b, const struct bot_update *u, int64_t now);
+
+/* Sends a new message (HTML; kbd taken, may be NULL) to chat_id; a 403 marks the chat blocked. */
+int bot_send_text(struct bot *b, int64_t chat_id, const char *html, json_t *kbd);
+/* "My subscription" for hu, after lead (raw HTML, may be NULL): *html (free it) and its keyboard. */
+int bot_sub_message(struct bot *b, const struct hub_user *hu, int64_t now, const char *lead, char **html, json_t **kbd);
 
 /* Whether an update whose handling returned rc is done with (the polling offset may move past
  * it). Transient failures (database busy or down, no memory, Telegram unreachable) are retried:

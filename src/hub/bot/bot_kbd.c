@@ -7,7 +7,7 @@
 #include "hub/bot/bot_kbd.h"
 #include "hub/bot/bot_update.h"
 
-enum bot_cb bot_cb_parse(const char *data, int64_t *id)
+enum bot_cb bot_cb_parse(const char *data, int64_t *id, enum billing_prov *prov)
 {
     static const struct {
         const char *s;
@@ -18,6 +18,7 @@ enum bot_cb bot_cb_parse(const char *data, int64_t *id)
                  {"buy", BOT_CB_BUY},
                  {"help", BOT_CB_HELP}};
     *id = 0;
+    *prov = BILLING__COUNT;
     for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
         if (strcmp(data, plain[i].s) == 0)
             return plain[i].cb;
@@ -27,7 +28,7 @@ enum bot_cb bot_cb_parse(const char *data, int64_t *id)
         cb = BOT_CB_PLAN;
         p = data + 5;
     } else if (strncmp(data, "pay:", 4) == 0) {
-        cb = BOT_CB_PAY_STARS;
+        cb = BOT_CB_PAY;
         p = data + 4;
     } else {
         return BOT_CB_UNKNOWN;
@@ -38,8 +39,14 @@ enum bot_cb bot_cb_parse(const char *data, int64_t *id)
         v = v * 10 + (*p - '0');
     if (digits == 0 || v == 0)
         return BOT_CB_UNKNOWN;
-    if (cb == BOT_CB_PLAN ? *p != '\0' : strcmp(p, ":stars") != 0)
+    if (cb == BOT_CB_PLAN && *p != '\0')
         return BOT_CB_UNKNOWN;
+    if (cb == BOT_CB_PAY) {
+        int pv = *p == ':' ? billing_prov_parse(p + 1) : -1;
+        if (pv < 0)
+            return BOT_CB_UNKNOWN;
+        *prov = (enum billing_prov)pv;
+    }
     *id = v;
     return cb;
 }
@@ -94,27 +101,55 @@ json_t *bot_kbd_back(enum bot_lang l)
     return wrap(rows, row(rows, cb_button(bot_msg(l, BOT_M_BTN_BACK), "menu")));
 }
 
-int64_t bot_plan_stars(const struct hub_plan *p)
+int64_t bot_plan_price(const struct hub_plan *p, const char *currency)
 {
     for (size_t i = 0; i < p->n_prices && i < HUB_PLAN_PRICES_MAX; i++)
-        if (strcmp(p->prices[i].currency, "XTR") == 0)
+        if (strcmp(p->prices[i].currency, currency) == 0)
             return p->prices[i].amount_minor;
     return -1;
 }
 
-json_t *bot_kbd_plans(enum bot_lang l, const struct hub_plan *plans, size_t n)
+void bot_money(int64_t minor, const char *currency, char out[static 48])
+{
+    if (strcmp(currency, "XTR") == 0)
+        snprintf(out, 48, "%" PRId64 " \u2B50", minor);
+    else
+        snprintf(out, 48, "%" PRId64 ".%02d %s", minor / 100, (int)(minor % 100), currency);
+}
+
+bool bot_plan_for_sale(const struct hub_plan *p, const struct bot_pay_opt *opts, size_t n_opts)
+{
+    for (size_t i = 0; p->enabled && i < n_opts; i++)
+        if (bot_plan_price(p, opts[i].currency) > 0)
+            return true;
+    return false;
+}
+
+json_t *bot_kbd_plans(enum bot_lang l, const struct hub_plan *plans, size_t n, const struct bot_pay_opt *opts,
+                      size_t n_opts)
 {
     json_t *rows = json_array();
     if (rows == NULL)
         return NULL;
     bool ok = true;
     for (size_t i = 0; i < n && ok; i++) {
-        int64_t stars = bot_plan_stars(&plans[i]);
-        if (!plans[i].enabled || stars <= 0)
+        if (!bot_plan_for_sale(&plans[i], opts, n_opts))
             continue;
-        char text[160], data[32];
-        snprintf(text, sizeof text, "%s · %" PRId64 "%s · %" PRId64 " \u2B50", plans[i].name, plans[i].duration_days,
-                 bot_msg(l, BOT_M_PLAN_DAYS), stars);
+        char text[512], data[32];
+        snprintf(text, sizeof text, "%s · %" PRId64 "%s", plans[i].name, plans[i].duration_days,
+                 bot_msg(l, BOT_M_PLAN_DAYS));
+        for (size_t k = 0; k < n_opts; k++) {
+            bool seen = false; /* each currency once, though several providers may take it */
+            for (size_t j = 0; j < k; j++)
+                seen = seen || strcmp(opts[j].currency, opts[k].currency) == 0;
+            int64_t price = bot_plan_price(&plans[i], opts[k].currency);
+            if (seen || price <= 0)
+                continue;
+            char money[48];
+            bot_money(price, opts[k].currency, money);
+            size_t tl = strlen(text);
+            snprintf(text + tl, sizeof text - tl, " · %s", money);
+        }
         snprintf(data, sizeof data, "plan:%" PRId64, plans[i].id);
         ok = row(rows, cb_button(text, data));
     }
@@ -122,18 +157,51 @@ json_t *bot_kbd_plans(enum bot_lang l, const struct hub_plan *plans, size_t n)
     return wrap(rows, ok);
 }
 
-json_t *bot_kbd_pay(enum bot_lang l, int64_t plan_id, bool stars)
+static enum bot_msg prov_button(enum billing_prov p)
+{
+    switch (p) {
+    case BILLING_YOOKASSA:
+        return BOT_M_BTN_YOOKASSA;
+    case BILLING_ROBOKASSA:
+        return BOT_M_BTN_ROBOKASSA;
+    case BILLING_CRYPTOBOT:
+        return BOT_M_BTN_CRYPTOBOT;
+    case BILLING_BALANCE:
+        return BOT_M_BTN_BALANCE;
+    case BILLING_STARS:
+    case BILLING__COUNT:
+        break;
+    }
+    return BOT_M_BTN_STARS;
+}
+
+json_t *bot_kbd_pay(enum bot_lang l, const struct hub_plan *plan, const struct bot_pay_opt *opts, size_t n_opts)
 {
     json_t *rows = json_array();
     if (rows == NULL)
         return NULL;
     bool ok = true;
-    if (stars) {
-        char data[40];
-        snprintf(data, sizeof data, "pay:%" PRId64 ":stars", plan_id);
-        ok = row(rows, cb_button(bot_msg(l, BOT_M_BTN_STARS), data));
+    for (size_t i = 0; i < n_opts && ok; i++) {
+        int64_t price = bot_plan_price(plan, opts[i].currency);
+        if (price <= 0)
+            continue;
+        char text[160], money[48], data[48];
+        bot_money(price, opts[i].currency, money);
+        snprintf(text, sizeof text, "%s · %s", bot_msg(l, prov_button(opts[i].prov)), money);
+        snprintf(data, sizeof data, "pay:%" PRId64 ":%s", plan->id, billing_prov_name(opts[i].prov));
+        ok = row(rows, cb_button(text, data));
     }
     ok = ok && row(rows, cb_button(bot_msg(l, BOT_M_BTN_BACK), "buy"));
+    return wrap(rows, ok);
+}
+
+json_t *bot_kbd_pay_url(enum bot_lang l, const char *url)
+{
+    json_t *rows = json_array();
+    if (rows == NULL)
+        return NULL;
+    bool ok = row(rows, json_pack("{s:s,s:s}", "text", bot_msg(l, BOT_M_BTN_PAY), "url", url));
+    ok = ok && row(rows, cb_button(bot_msg(l, BOT_M_BTN_BACK), "menu"));
     return wrap(rows, ok);
 }
 

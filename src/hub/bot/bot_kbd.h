@@ -1,6 +1,7 @@
 /* Inline keyboards and their callback data. Every callback_data is at most 64 bytes (Bot API);
  * a button whose data would be longer is a programming error and makes the builder fail. Data:
- *   "menu", "trial", "sub", "buy", "help", "plan:<id>", "pay:<id>:stars". */
+ *   "menu", "trial", "sub", "buy", "help", "plan:<id>", "pay:<id>:<provider>" (billing's provider
+ *   names: stars, yookassa, robokassa, cryptobot, balance). */
 #ifndef VEIL_HUB_BOT_KBD_H
 #define VEIL_HUB_BOT_KBD_H
 
@@ -8,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "hub/billing/billing.h"
 #include "hub/bot/bot_text.h"
 #include "hub/domain/model.h"
 
@@ -18,25 +20,41 @@ enum bot_cb {
     BOT_CB_SUB,
     BOT_CB_BUY,
     BOT_CB_HELP,
-    BOT_CB_PLAN,      /* id: the plan */
-    BOT_CB_PAY_STARS, /* id: the plan */
-    BOT_CB__COUNT,    /* sentinel */
+    BOT_CB_PLAN,   /* id: the plan */
+    BOT_CB_PAY,    /* id: the plan, prov: the provider */
+    BOT_CB__COUNT, /* sentinel */
 };
 
-/* What a callback_data asks for (*id for the plan ones). Anything else: BOT_CB_UNKNOWN. */
-enum bot_cb bot_cb_parse(const char *data, int64_t *id);
+/* What a callback_data asks for (*id for the plan ones, *prov for "pay"). Anything else:
+ * BOT_CB_UNKNOWN. */
+enum bot_cb bot_cb_parse(const char *data, int64_t *id, enum billing_prov *prov);
+
+/* A way to pay the bot offers: the provider and the currency its invoices are priced in. */
+struct bot_pay_opt {
+    enum billing_prov prov;
+    char currency[HUB_CURRENCY_LEN + 1];
+};
 
 /* Keyboards ({"inline_keyboard": [...]}), new references; NULL on allocation failure or an
  * oversized callback_data. */
 json_t *bot_kbd_main(enum bot_lang l, bool trial);
 json_t *bot_kbd_back(enum bot_lang l);
-/* One button per plan that has a price in XTR: "<name> · <days> days · <n> ⭐". */
-json_t *bot_kbd_plans(enum bot_lang l, const struct hub_plan *plans, size_t n);
-json_t *bot_kbd_pay(enum bot_lang l, int64_t plan_id, bool stars);
+/* One button per enabled plan priced in a currency of opts: "<name> · <days> days · 250 ⭐ ·
+ * 299.00 RUB" (each currency once). */
+json_t *bot_kbd_plans(enum bot_lang l, const struct hub_plan *plans, size_t n, const struct bot_pay_opt *opts,
+                      size_t n_opts);
+/* Whether the plan is on sale through one of opts. */
+bool bot_plan_for_sale(const struct hub_plan *p, const struct bot_pay_opt *opts, size_t n_opts);
+/* One button per option the plan has a price for. */
+json_t *bot_kbd_pay(enum bot_lang l, const struct hub_plan *plan, const struct bot_pay_opt *opts, size_t n_opts);
+/* A URL button to the provider's pay page, and back to the menu. */
+json_t *bot_kbd_pay_url(enum bot_lang l, const char *url);
 /* Copy and open buttons for the subscription URL (open only for http(s)). */
 json_t *bot_kbd_sub(enum bot_lang l, const char *url);
 
-/* The plan's price in Telegram Stars, or -1. */
-int64_t bot_plan_stars(const struct hub_plan *p);
+/* The plan's price in currency, or -1. */
+int64_t bot_plan_price(const struct hub_plan *p, const char *currency);
+/* "250 ⭐" (XTR) or "299.00 RUB" (two minor digits otherwise). */
+void bot_money(int64_t minor, const char *currency, char out[static 48]);
 
 #endif

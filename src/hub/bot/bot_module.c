@@ -16,8 +16,10 @@
 #include "crypto/crypto.h"
 #include "hub/api/api_route.h"
 #include "hub/bot/bot_flow.h"
+#include "hub/bot/bot_notify.h"
 #include "hub/bot/bot_store.h"
 #include "hub/module.h"
+#include "hub/scheduler/scheduler.h"
 #include "hub/store/store.h"
 
 struct bot_service {
@@ -150,6 +152,18 @@ static void *poller(void *arg)
     return NULL;
 }
 
+/* The scheduler job (lock holder only): payments settled by webhooks or reconciliation are
+ * announced to their Telegram users. */
+static int job_notices(struct sched_pass *p, void *ctx)
+{
+    struct bot_service *s = ctx;
+    int sent = 0;
+    int rc = bot_notify_drain(&s->bot, p->now, &sent);
+    if (rc < 0)
+        log_warn("bot", 0, "notices_failed", LF_STR("err", err_str(rc)), LF_INT("sent", sent));
+    return rc;
+}
+
 static int check(const json_t *section, char *err, size_t errcap)
 {
     struct bot_cfg c;
@@ -272,6 +286,8 @@ static int start(struct hub_env *env, void **state)
     pthread_rwlock_wrlock(&current_lock);
     current = s;
     pthread_rwlock_unlock(&current_lock);
+    if ((rc = sched_job_add("bot_notices", 0, job_notices, s, true)) < 0)
+        log_warn("bot", 0, "no_notices_job", LF_STR("err", err_str(rc)));
     log_info("bot", 0, "started", LF_STR("mode", s->bot.cfg.webhook ? "webhook" : "polling"));
     *state = s;
     return 0;
@@ -283,7 +299,8 @@ static void stop(struct hub_env *env, void *state)
     struct bot_service *s = state;
     if (s == NULL)
         return;
-    atomic_store(&s->stopping, true);
+    atomic_store(&s->stopping, true);      /* cuts a notice's Bot API wait short */
+    (void)sched_job_remove("bot_notices"); /* waits for a running pass that may use s */
     if (s->polling)
         pthread_join(s->poller, NULL);
     pthread_rwlock_wrlock(&current_lock);

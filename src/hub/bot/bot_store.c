@@ -162,6 +162,107 @@ int bot_store_blocked_get(struct store *st, int64_t telegram_id, bool *blocked)
     return 0;
 }
 
+struct state_arg {
+    const char *name;
+    int64_t def, value;
+};
+
+static int state_init_body(struct store_conn *sc, void *arg)
+{
+    struct state_arg *x = arg;
+    struct store_val p[] = {SV_T(x->name), SV_I(x->def)};
+    struct store_res r;
+    TRY(store__exec(sc, "SELECT value FROM bot_state WHERE name = $1", p, 1, &r));
+    bool have = r.nrows == 1;
+    x->value = have ? store__cell_i64(&r, 0, 0) : x->def;
+    store__res_free(&r);
+    if (have)
+        return 0;
+    return store__exec(sc, "INSERT INTO bot_state (name, value) VALUES ($1, $2)", p, 2, NULL);
+}
+
+int bot_store_state_init(struct store *st, const char *name, int64_t def, int64_t *value)
+{
+    struct state_arg x = {.name = name, .def = def};
+    TRY(store__tx(st, state_init_body, &x));
+    *value = x.value;
+    return 0;
+}
+
+struct notice_arg {
+    const char *kind;
+    int64_t ref_id, telegram_id, now;
+};
+
+static int claim_body(struct store_conn *sc, void *arg)
+{
+    struct notice_arg *x = arg;
+    struct store_val p[] = {SV_T(x->kind), SV_I(x->ref_id), SV_I(x->telegram_id), SV_I(x->now)};
+    struct store_res r;
+    TRY(store__exec(sc, "SELECT at FROM bot_notices WHERE kind = $1 AND ref_id = $2", p, 2, &r));
+    size_t have = r.nrows;
+    store__res_free(&r);
+    if (have > 0)
+        return ERR_EXISTS;
+    /* The primary key fails a concurrent claim of the same event. */
+    return store__exec(sc, "INSERT INTO bot_notices (kind, ref_id, telegram_id, at) VALUES ($1, $2, $3, $4)", p, 4,
+                       NULL);
+}
+
+int bot_store_notice_claim(struct store *st, const char *kind, int64_t ref_id, int64_t telegram_id, int64_t now)
+{
+    struct notice_arg x = {.kind = kind, .ref_id = ref_id, .telegram_id = telegram_id, .now = now};
+    return store__tx(st, claim_body, &x);
+}
+
+static int unclaim_body(struct store_conn *sc, void *arg)
+{
+    struct notice_arg *x = arg;
+    struct store_val p[] = {SV_T(x->kind), SV_I(x->ref_id)};
+    return store__exec(sc, "DELETE FROM bot_notices WHERE kind = $1 AND ref_id = $2", p, 2, NULL);
+}
+
+int bot_store_notice_unclaim(struct store *st, const char *kind, int64_t ref_id)
+{
+    struct notice_arg x = {.kind = kind, .ref_id = ref_id};
+    return store__tx(st, unclaim_body, &x);
+}
+
+struct paid_arg {
+    int64_t since;
+    struct bot_paid *out;
+    size_t cap, n;
+};
+
+static int paid_body(struct store_conn *sc, void *arg)
+{
+    struct paid_arg *x = arg;
+    struct store_val p[] = {SV_I(x->since), SV_I((int64_t)x->cap)};
+    struct store_res r;
+    TRY(store__exec(sc,
+                    "SELECT p.id, p.user_id, u.telegram_id FROM payments p JOIN users u ON u.id = p.user_id"
+                    " WHERE p.settled_at >= $1 AND p.status = 'succeeded' AND u.telegram_id IS NOT NULL"
+                    " AND NOT EXISTS (SELECT 1 FROM bot_notices n WHERE n.kind = 'paid' AND n.ref_id = p.id)"
+                    " ORDER BY p.settled_at, p.id LIMIT $2",
+                    p, 2, &r));
+    x->n = 0;
+    for (size_t i = 0; i < r.nrows && x->n < x->cap; i++, x->n++) {
+        x->out[x->n].payment_id = store__cell_i64(&r, i, 0);
+        x->out[x->n].user_id = store__cell_i64(&r, i, 1);
+        x->out[x->n].telegram_id = store__cell_i64(&r, i, 2);
+    }
+    store__res_free(&r);
+    return 0;
+}
+
+int bot_store_paid_unnoticed(struct store *st, int64_t since, struct bot_paid *out, size_t cap, size_t *n)
+{
+    struct paid_arg x = {.since = since, .out = out, .cap = cap};
+    TRY(store__ro(st, paid_body, &x));
+    *n = x.n;
+    return 0;
+}
+
 struct lease_arg {
     const char *name, *holder;
 };

@@ -1,6 +1,6 @@
 /* What the bot keeps beside the hub's tables: the getUpdates offset, which Telegram users took
- * their trial, and which chats blocked the bot (tables bot_state, bot_trials, bot_chats; schema
- * migration 4 in store/schema.c). */
+ * their trial, which chats blocked the bot, and which notices were sent (tables bot_state,
+ * bot_trials, bot_chats: schema migration 4; bot_notices: 6). */
 #ifndef VEIL_HUB_BOT_STORE_H
 #define VEIL_HUB_BOT_STORE_H
 
@@ -29,6 +29,22 @@ int bot_store_trial_plan(struct store *st, int64_t days, int64_t now, int64_t *p
 /* Blocked chats: set by a 403 or my_chat_member "kicked", cleared by "member" or a new /start. */
 int bot_store_blocked_set(struct store *st, int64_t telegram_id, bool blocked, int64_t now);
 int bot_store_blocked_get(struct store *st, int64_t telegram_id, bool *blocked);
+
+/* A named value in bot_state: *value is the stored one, or def (then stored) when none is. */
+int bot_store_state_init(struct store *st, const char *name, int64_t def, int64_t *value);
+
+/* Notices are sent once per (kind, ref_id): claim before sending. ERR_EXISTS: claimed already
+ * (sent, or being sent by another thread). unclaim gives a claim back after a send that failed
+ * for a passing reason, so the next drain tries again. */
+int bot_store_notice_claim(struct store *st, const char *kind, int64_t ref_id, int64_t telegram_id, int64_t now);
+int bot_store_notice_unclaim(struct store *st, const char *kind, int64_t ref_id);
+
+/* Succeeded payments settled at or after since, of Telegram users, without a "paid" notice;
+ * oldest first, at most cap. */
+struct bot_paid {
+    int64_t payment_id, user_id, telegram_id;
+};
+int bot_store_paid_unnoticed(struct store *st, int64_t since, struct bot_paid *out, size_t cap, size_t *n);
 
 /* Gives up a lease taken with store_lock_try (a stopping poller), so another replica or the
  * restarted hub need not wait for it to run out. */

@@ -123,6 +123,12 @@ static const char *const migrations[] = {
     "CREATE TABLE audit_chain (id INTEGER PRIMARY KEY, last_id BIGINT NOT NULL, last_hash TEXT NOT NULL);"
     "INSERT INTO audit_chain (id, last_id, last_hash) VALUES (1, 0, "
     "'0000000000000000000000000000000000000000000000000000000000000000');",
+
+    /* 6: what the bot told whom, once per event (kind "paid": ref_id is the payment); the bot
+     * finds settled payments to announce by settled_at. */
+    "CREATE TABLE bot_notices (kind TEXT NOT NULL, ref_id BIGINT NOT NULL, telegram_id BIGINT NOT NULL,"
+    " at BIGINT NOT NULL, PRIMARY KEY (kind, ref_id));"
+    "CREATE INDEX payments_settled ON payments (settled_at);",
 };
 
 /* Code that runs right after a migration's SQL, in its transaction (data the SQL cannot compute). */

@@ -226,7 +226,8 @@ static size_t check_keyboard(json_t *kbd)
                 continue;
             assert_true(strlen(d) >= 1 && strlen(d) <= BOT_CALLBACK_MAX);
             int64_t id;
-            assert_int_not_equal(bot_cb_parse(d, &id), BOT_CB_UNKNOWN);
+            enum billing_prov prov;
+            assert_int_not_equal(bot_cb_parse(d, &id, &prov), BOT_CB_UNKNOWN);
             n++;
         }
     }
@@ -249,25 +250,54 @@ static void test_keyboards(void **state)
         strcpy(plans[i].prices[0].currency, "XTR");
         plans[i].prices[0].amount_minor = 1000000;
     }
+    /* Every provider billing has, with the longest names and ids. */
+    struct bot_pay_opt opts[] = {{BILLING_STARS, "XTR"},
+                                 {BILLING_YOOKASSA, "RUB"},
+                                 {BILLING_ROBOKASSA, "RUB"},
+                                 {BILLING_CRYPTOBOT, "USD"},
+                                 {BILLING_BALANCE, "RUB"}};
+    const size_t n_opts = sizeof opts / sizeof opts[0];
+    plans[0].n_prices = 3;
+    strcpy(plans[0].prices[1].currency, "RUB");
+    plans[0].prices[1].amount_minor = 29900;
+    strcpy(plans[0].prices[2].currency, "USD");
+    plans[0].prices[2].amount_minor = 399;
     for (int l = 0; l < BOT_LANG__COUNT; l++) {
         assert_int_equal(check_keyboard(bot_kbd_main((enum bot_lang)l, true)), 4);
         assert_int_equal(check_keyboard(bot_kbd_main((enum bot_lang)l, false)), 3);
         assert_int_equal(check_keyboard(bot_kbd_back((enum bot_lang)l)), 1);
-        assert_int_equal(check_keyboard(bot_kbd_plans((enum bot_lang)l, plans, 2)), 3);
-        assert_int_equal(check_keyboard(bot_kbd_pay((enum bot_lang)l, big, true)), 2);
+        assert_int_equal(check_keyboard(bot_kbd_plans((enum bot_lang)l, plans, 2, opts, n_opts)), 3);
+        assert_int_equal(check_keyboard(bot_kbd_plans((enum bot_lang)l, plans, 2, opts + 1, 1)), 2);
+        assert_int_equal(check_keyboard(bot_kbd_pay((enum bot_lang)l, &plans[0], opts, n_opts)), 6);
+        assert_int_equal(check_keyboard(bot_kbd_pay((enum bot_lang)l, &plans[1], opts, n_opts)), 2); /* Stars only */
+        assert_int_equal(check_keyboard(bot_kbd_pay_url((enum bot_lang)l, "https://pay.example/x?y=1")), 1);
         assert_int_equal(check_keyboard(bot_kbd_sub((enum bot_lang)l, "https://vpn.example/sub/abc")), 1);
         for (int m = 0; m < BOT_M__COUNT; m++)
             assert_true(strlen(bot_msg((enum bot_lang)l, (enum bot_msg)m)) > 0);
     }
     int64_t id;
-    assert_int_equal(bot_cb_parse("pay:12:stars", &id), BOT_CB_PAY_STARS);
+    enum billing_prov prov;
+    assert_int_equal(bot_cb_parse("pay:12:stars", &id, &prov), BOT_CB_PAY);
     assert_int_equal(id, 12);
-    assert_int_equal(bot_cb_parse("plan:0", &id), BOT_CB_UNKNOWN);
-    assert_int_equal(bot_cb_parse("plan:", &id), BOT_CB_UNKNOWN);
-    assert_int_equal(bot_cb_parse("plan:1x", &id), BOT_CB_UNKNOWN);
-    assert_int_equal(bot_cb_parse("plan:9999999999999999999", &id), BOT_CB_UNKNOWN);
-    assert_int_equal(bot_cb_parse("pay:1:yookassa", &id), BOT_CB_UNKNOWN);
-    assert_int_equal(bot_cb_parse("", &id), BOT_CB_UNKNOWN);
+    assert_int_equal(prov, BILLING_STARS);
+    assert_int_equal(bot_cb_parse("pay:7:yookassa", &id, &prov), BOT_CB_PAY);
+    assert_int_equal(prov, BILLING_YOOKASSA);
+    assert_int_equal(bot_cb_parse("pay:7:balance", &id, &prov), BOT_CB_PAY);
+    assert_int_equal(prov, BILLING_BALANCE);
+    assert_int_equal(bot_cb_parse("plan:0", &id, &prov), BOT_CB_UNKNOWN);
+    assert_int_equal(bot_cb_parse("plan:", &id, &prov), BOT_CB_UNKNOWN);
+    assert_int_equal(bot_cb_parse("plan:1x", &id, &prov), BOT_CB_UNKNOWN);
+    assert_int_equal(bot_cb_parse("plan:9999999999999999999", &id, &prov), BOT_CB_UNKNOWN);
+    assert_int_equal(bot_cb_parse("pay:1:paypal", &id, &prov), BOT_CB_UNKNOWN);
+    assert_int_equal(bot_cb_parse("pay:1:", &id, &prov), BOT_CB_UNKNOWN);
+    assert_int_equal(bot_cb_parse("pay:1", &id, &prov), BOT_CB_UNKNOWN);
+    assert_int_equal(bot_cb_parse("pay:1:starsx", &id, &prov), BOT_CB_UNKNOWN);
+    assert_int_equal(bot_cb_parse("", &id, &prov), BOT_CB_UNKNOWN);
+    char money[48];
+    bot_money(250, "XTR", money);
+    assert_string_equal(money, "250 \u2B50");
+    bot_money(29905, "RUB", money);
+    assert_string_equal(money, "299.05 RUB");
     assert_int_equal(bot_lang_of("ru-RU"), BOT_LANG_RU);
     assert_int_equal(bot_lang_of("uk"), BOT_LANG_RU);
     assert_int_equal(bot_lang_of("rus"), BOT_LANG_EN);
@@ -419,6 +449,45 @@ static void test_store(void **state)
     assert_int_equal(bot_store_lease_release(st, "bot_poll", "a:1"), 0);
     assert_int_equal(store_lock_try(st, "bot_poll", "b:2", 60, T0, &held), 0);
     assert_true(held);
+
+    /* Notices: once per event; a payment settled after the watermark and not yet noticed is found. */
+    int64_t since;
+    assert_int_equal(bot_store_state_init(st, "paid_since", T0, &since), 0);
+    assert_int_equal(since, T0);
+    assert_int_equal(bot_store_state_init(st, "paid_since", T0 + 99, &since), 0);
+    assert_int_equal(since, T0); /* the first value stays */
+    struct store_conn sc;
+    store__acquire(st, &sc);
+    char sql[512];
+    const char *status[] = {"succeeded", "succeeded", "pending"};
+    const int64_t settled[] = {T0 + 10, T0 - 10, 0};
+    for (int i = 0; i < 3; i++) {
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO payments (user_id, provider, external_id, amount_minor, currency, status,"
+                 " idempotency_key, created_at, updated_at, settled_at) VALUES (%lld, 'yookassa', 'e%d', 100, 'RUB',"
+                 " '%s', 'k%d', %lld, %lld, %lld)",
+                 (long long)u.id, i, status[i], i, (long long)T0, (long long)T0, (long long)settled[i]);
+        assert_int_equal(store__exec(&sc, sql, NULL, 0, NULL), 0);
+    }
+    store__release(&sc);
+    struct bot_paid paid[4];
+    size_t n;
+    assert_int_equal(bot_store_paid_unnoticed(st, T0, paid, 4, &n), 0);
+    assert_int_equal(n, 1); /* not the one settled before the watermark, not the pending one */
+    assert_int_equal(paid[0].user_id, u.id);
+    assert_int_equal(paid[0].telegram_id, 42);
+    assert_int_equal(bot_store_notice_claim(st, "paid", paid[0].payment_id, 42, T0), 0);
+    assert_int_equal(bot_store_notice_claim(st, "paid", paid[0].payment_id, 42, T0), ERR_EXISTS);
+    assert_int_equal(bot_store_paid_unnoticed(st, T0, paid, 4, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(bot_store_paid_unnoticed(st, T0 - 100, paid, 4, &n), 0);
+    assert_int_equal(n, 1); /* the older one, with a wider window */
+    int64_t older = paid[0].payment_id;
+    assert_int_equal(bot_store_notice_claim(st, "paid", older, 42, T0), 0);
+    assert_int_equal(bot_store_notice_unclaim(st, "paid", older), 0); /* a send that failed for now */
+    assert_int_equal(bot_store_paid_unnoticed(st, T0 - 100, paid, 4, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(paid[0].payment_id, older);
     store_close(st);
 }
 

@@ -1,0 +1,25 @@
+/* Notices the bot sends on its own, once per event (bot_notices): "payment received" with the
+ * subscription link after any payment settles, whichever path settled it (a provider's webhook,
+ * reconciliation, Stars, the balance). Billing needs no hook: a settled payment has settled_at set
+ * in the same transaction, and the drain (a scheduler job) announces the ones without a notice. */
+#ifndef VEIL_HUB_BOT_NOTIFY_H
+#define VEIL_HUB_BOT_NOTIFY_H
+
+#include <stdint.h>
+
+#include "hub/bot/bot_flow.h"
+
+/* Payments settled more than this long before a drain are not announced (bounds the scan). */
+#define BOT_NOTIFY_WINDOW (24 * 3600)
+/* Notices sent per drain at most (the rest go next time). */
+#define BOT_NOTIFY_BATCH 20
+
+/* Tells hu their payment arrived, with the subscription, unless told already. A chat that
+ * blocked the bot is not sent to (the event still counts as handled). */
+int bot_notify_paid(struct bot *b, const struct hub_user *hu, int64_t payment_id, int64_t now);
+
+/* Announces payments settled since the bot first drained (at most BOT_NOTIFY_WINDOW ago).
+ * *sent (may be NULL) counts the notices sent. */
+int bot_notify_drain(struct bot *b, int64_t now, int *sent);
+
+#endif
