@@ -55,8 +55,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     } else {
         int64_t id;
-        enum bot_cb cb = bot_cb_parse(body, &id);
-        if ((cb == BOT_CB_PLAN || cb == BOT_CB_PAY_STARS) && id <= 0)
+        enum billing_prov prov;
+        enum bot_cb cb = bot_cb_parse(body, &id, &prov);
+        if ((cb == BOT_CB_PLAN || cb == BOT_CB_PAY) && id <= 0)
+            abort();
+        if (cb == BOT_CB_PAY && (unsigned)prov >= BILLING__COUNT)
             abort();
     }
     free(body);
