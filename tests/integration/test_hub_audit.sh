@@ -2,14 +2,15 @@
 # The audit log's hash chain end to end (issue 16 item 4): admin changes through the API write
 # chained rows; `veil-hub --verify-audit` says the chain holds (exit 0) while the hub runs;
 # `--export-audit` writes one JSON object per row whose hashes link; changing a row's action or
-# deleting a row in the database file is reported at that row (exit 3).
+# deleting a row in the database file is reported at that row (exit 3); the hub's own periodic
+# check turns veil_hub_audit_chain_ok from 1 to 0 and logs audit_chain_broken.
 source "$(dirname "$0")/support/lib.sh"
 
 PORT=$(free_port)
 ADMIN=admin-$RANDOM$RANDOM$RANDOM$RANDOM
 cat >"$WORK/hub.json" <<EOF
 {"listen": "127.0.0.1", "port": $PORT, "threads": 2, "database": "sqlite:$WORK/hub.db",
- "admin_token": "$ADMIN", "scheduler": {"enabled": false, "interval": 60}}
+ "admin_token": "$ADMIN", "scheduler": {"enabled": true, "interval": 1}, "audit": {"verify_interval": 1}}
 EOF
 bg hub "$VEIL_BIN/veil-hub" -c "$WORK/hub.json"
 wait_port "$PORT"
@@ -18,6 +19,10 @@ api() { curl -fsS -X "$1" "http://127.0.0.1:$PORT$2" -H "Authorization: Bearer $
 for i in 1 2 3 4 5; do api POST /api/v1/users "{\"username\": \"u$i\"}" >/dev/null; done
 api POST /api/v1/plans '{"name": "M", "duration_days": 30, "prices": {"RUB": 10000}}' >/dev/null
 api POST /api/v1/nodes '{"name": "n1", "address": "127.0.0.1", "public_key": "Z84J2IelR9ch3k8VtlVhhs5ycBUlXA7wHBWcBrjqnAw", "short_ids": ["ab"]}' >/dev/null
+
+metric() { curl -fsS -H "Authorization: Bearer $ADMIN" "http://127.0.0.1:$PORT/metrics" | awk '$1 == "veil_hub_audit_chain_ok" {print $2}'; }
+wait_for '[ "$(metric)" = 1 ]' 15 "veil_hub_audit_chain_ok 1 on an intact log"
+ok "the hub's periodic check: veil_hub_audit_chain_ok 1"
 
 out=$("$VEIL_BIN/veil-hub" -c "$WORK/hub.json" --verify-audit 2>"$WORK/verify.log") || fail "verify on an intact log: $out"
 grep -q "^audit log intact: [0-9]* rows" <<<"$out" || fail "verify output: $out"
@@ -59,3 +64,10 @@ rc=0; out=$("$VEIL_BIN/veil-hub" -c "$WORK/hub.json" --verify-audit 2>/dev/null)
 [ $rc -eq 3 ] || fail "a deleted row passed (exit $rc): $out"
 grep -q "BROKEN at row $NEXT: .*deleted" <<<"$out" || fail "wrong row reported: $out"
 ok "a deleted row is reported at the row after it: $(head -1 <<<"$out")"
+
+# The running hub notices by itself: the metric drops to 0 and the error names the row.
+bg hub2 "$VEIL_BIN/veil-hub" -c "$WORK/hub.json"
+wait_port "$PORT"
+wait_for '[ "$(metric)" = 0 ]' 15 "veil_hub_audit_chain_ok 0 after the deletion"
+wait_for "grep -q '\"audit_chain_broken\".*\"row\":$NEXT' '$WORK/hub2.log'" 5 "audit_chain_broken naming row $NEXT in the log"
+ok "the periodic check sets veil_hub_audit_chain_ok 0 and logs audit_chain_broken (row $NEXT)"

@@ -8,6 +8,7 @@
 #include "core/buf.h"
 #include "core/metrics.h"
 #include "hub/api/api_int.h"
+#include "hub/audit/audit.h"
 #include "hub/cache/cache.h"
 
 static const double latency_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
@@ -83,6 +84,18 @@ static void collect_cache_mode(struct metrics_family *f, void *arg)
     }
 }
 
+/* The last check of the audit chain in this process (hub/audit/audit.h): 1 intact, 0 broken;
+ * no series before the first check. */
+static void collect_audit(struct metrics_family *f, void *arg)
+{
+    (void)arg;
+    struct audit_status a;
+    audit_status_get(&a);
+    struct metrics_series *s = a.checked ? metrics_series(f, NULL) : NULL;
+    if (s != NULL)
+        metrics_set(s, a.ok);
+}
+
 void api__metrics_init(struct api_ctx *ctx)
 {
     static const char *const req_labels[] = {"route", "method", "code"};
@@ -109,10 +122,10 @@ void api__metrics_init(struct api_ctx *ctx)
     static const char *const mode_label[] = {"mode"};
     ctx->m_cache = metrics_family_new(r, METRICS_COUNTER, "veil_hub_cache_lookups_total",
                                       "Cached answers looked up, by kind and result", cache_labels, 2, NULL, 0, 16);
-    ctx->m_cache_mode = ctx->cfg.cache ? metrics_family_new(r, METRICS_GAUGE, "veil_hub_cache_mode",
-                                                            "Where cached state lives now (1 = in use)", mode_label,
-                                                            1, NULL, 0, 4)
-                                       : NULL;
+    ctx->m_cache_mode = ctx->cfg.cache
+                            ? metrics_family_new(r, METRICS_GAUGE, "veil_hub_cache_mode",
+                                                 "Where cached state lives now (1 = in use)", mode_label, 1, NULL, 0, 4)
+                            : NULL;
     if (ctx->m_cache_mode != NULL)
         metrics_family_on_collect(ctx->m_cache_mode, collect_cache_mode, ctx);
     if (ctx->m_objects != NULL)
@@ -126,6 +139,13 @@ void api__metrics_init(struct api_ctx *ctx)
                                                     pay_labels, 2, NULL, 0, 64);
     if (pay != NULL)
         metrics_family_on_collect(pay, collect_payments, ctx);
+    struct metrics_family *audit =
+        metrics_family_new(r, METRICS_GAUGE, "veil_hub_audit_chain_ok",
+                           "1 when the audit log's hash chain held at the last check, 0 when a row was changed or "
+                           "deleted (veil-hub --verify-audit names it)",
+                           NULL, 0, NULL, 0, 1);
+    if (audit != NULL)
+        metrics_family_on_collect(audit, collect_audit, NULL);
     ctx->metrics = r;
 }
 

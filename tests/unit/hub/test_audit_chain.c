@@ -15,6 +15,8 @@
 #include <cmocka.h>
 
 #include "core/err.h"
+#include "hub/audit/audit.h"
+#include "hub/module.h"
 #include "hub_test_db.h"
 
 #define T0 1700000000
@@ -316,6 +318,51 @@ static void test_export_in_order_after_id(void **state)
     assert_int_equal(d.ids[0], c.ids[10]);
 }
 
+/* The hub's periodic check (hub/audit): its recorded status follows the chain. */
+static void test_periodic_check_status(void **state)
+{
+    struct store *st = ((struct ctx *)*state)->st;
+    write_rows(st, 3);
+    struct audit_status a;
+    assert_int_equal(audit_check(st, T0 + 100), 0);
+    audit_status_get(&a);
+    assert_true(a.checked && a.ok);
+    assert_int_equal(a.rows, 3);
+    assert_int_equal(a.at, T0 + 100);
+    char sql[128];
+    snprintf(sql, sizeof sql, "UPDATE audit_log SET actor = 'token:2' WHERE id = %lld", (long long)first_id(st));
+    exec_sql(st, sql);
+    assert_int_equal(audit_check(st, T0 + 200), 0);
+    audit_status_get(&a);
+    assert_true(a.checked);
+    assert_false(a.ok);
+    assert_int_equal(a.broken_id, first_id(st));
+}
+
+static void test_audit_section(void **state)
+{
+    (void)state;
+    const struct hub_module *m = hub_module_for_section("audit");
+    assert_non_null(m);
+    char err[200];
+    static const char *const good[] = {"{}", "{\"verify_interval\": 0}", "{\"verify_interval\": 600}"};
+    static const char *const bad[] = {"[]", "{\"verify_interval\": -1}", "{\"verify_interval\": \"1h\"}",
+                                      "{\"verify_interval\": 604801}", "{\"interval\": 60}"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        json_t *j = json_loads(good[i], JSON_DECODE_ANY, NULL);
+        assert_int_equal(m->settings_check(j, err, sizeof err), 0);
+        json_decref(j);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        json_t *j = json_loads(bad[i], JSON_DECODE_ANY, NULL);
+        err[0] = '\0';
+        assert_int_equal(m->settings_check(j, err, sizeof err), ERR_CONFIG);
+        assert_true(err[0] != '\0');
+        json_decref(j);
+    }
+    assert_int_equal(m->settings_check(NULL, err, sizeof err), 0);
+}
+
 #define CHAIN_TESTS(setup)                                                                                             \
     cmocka_unit_test_setup_teardown(test_intact_chain_verifies, setup, teardown),                                      \
         cmocka_unit_test_setup_teardown(test_changed_action_found_at_its_row, setup, teardown),                        \
@@ -323,11 +370,13 @@ static void test_export_in_order_after_id(void **state)
         cmocka_unit_test_setup_teardown(test_deleted_newest_rows_found, setup, teardown),                              \
         cmocka_unit_test_setup_teardown(test_migration_chains_existing_rows, setup, teardown),                         \
         cmocka_unit_test_setup_teardown(test_concurrent_writers_keep_one_chain, setup, teardown),                      \
-        cmocka_unit_test_setup_teardown(test_export_in_order_after_id, setup, teardown)
+        cmocka_unit_test_setup_teardown(test_export_in_order_after_id, setup, teardown),                               \
+        cmocka_unit_test_setup_teardown(test_periodic_check_status, setup, teardown)
 
 int main(void)
 {
-    const struct CMUnitTest sqlite_tests[] = {cmocka_unit_test(test_hash_vector), CHAIN_TESTS(setup_sqlite)};
+    const struct CMUnitTest sqlite_tests[] = {cmocka_unit_test(test_hash_vector), cmocka_unit_test(test_audit_section),
+                                              CHAIN_TESTS(setup_sqlite)};
     const struct CMUnitTest pg_tests[] = {CHAIN_TESTS(setup_pg)};
     int rc = cmocka_run_group_tests_name("audit_chain_sqlite", sqlite_tests, NULL, NULL);
     rc |= HUB_TEST_RUN_PG_GROUP("audit_chain_pg", pg_tests);
