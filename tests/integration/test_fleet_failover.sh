@@ -136,6 +136,27 @@ for row in data.decode().splitlines():
 PY
 }
 is_status() { [[ $(hap_status "$1" "$2") == "$3" ]]; }
+# hap_cmd COMMAND: one command on HAProxy's runtime API (the admin socket); prints the answer.
+hap_cmd() {
+    python3 - "$WORK/haproxy.sock" "$1" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.argv[2].encode() + b"\n")
+data = b""
+while True:
+    c = s.recv(65536)
+    if not c: break
+    data += c
+sys.stdout.write(data.decode())
+PY
+}
+# hap_stat PROXY SERVER COLUMN: one field of "show stat" (e.g. dcon, scur).
+hap_stat() {
+    hap_cmd "show stat" | python3 -c '
+import csv, sys
+rows = list(csv.reader(line.lstrip("# ") for line in sys.stdin if line.strip()))
+col = rows[0].index(sys.argv[3])
+print(next(r[col] for r in rows[1:] if r[0] == sys.argv[1] and r[1] == sys.argv[2]))' "$1" "$2" "$3"
+}
 for i in 1 2 3; do wait_for "is_status nodes node$i UP" 20 "node$i UP in HAProxy"; done
 if [[ $HUBS -eq 1 ]]; then for i in 1 2; do wait_for "is_status hubs hub$i UP" 20 "hub$i UP in HAProxy"; done; fi
 ok "HAProxy (shipped config): 3 nodes and $((HUBS * 2)) hubs UP by their /healthz checks"
@@ -207,6 +228,46 @@ ok "node kill -9: no new tunnel failed after the check window; long tunnels on t
 echo "MEASURED node: kill -> DOWN in HAProxy $(elapsed "$T_KILL" "$T_DOWN") s;" \
     "restart -> UP $(elapsed "$T_RESTART" "$T_UP") s; restart -> taking tunnels $(elapsed "$T_RESTART" "$T_LOADED") s"
 ok "restarted node UP again and taking new tunnels"
+
+# Drain (docs/deploy.md): weight 0 on node2 through the runtime API. New tunnels go elsewhere;
+# the long tunnel already on node2 keeps working.
+rm -f "$WORK/stop-drain"
+bg drain-hold python3 "$SUPPORT/fleet_load.py" hold "$C_PORT" "$E_PORT" 3 "$WORK/drain-hold.jsonl" "$WORK/stop-drain"
+DHOLD_PID=$LASTPID
+wait_for '[ "$(count_kind "$WORK/drain-hold.jsonl" hold-up)" -eq 3 ]' 20 "3 long tunnels established"
+[[ $(hap_stat nodes node2 scur) -ge 1 ]] || fail "no long tunnel landed on node2 before the drain"
+hap_cmd "set server nodes/node2 weight 0" >/dev/null
+acc2=$(node_health 2 accepted)
+bg drain-tunnels python3 "$SUPPORT/fleet_load.py" tunnels "$C_PORT" "$H_PORT" "$RATE" "$WORK/drain.jsonl" "$WORK/stop-drain"
+DTUN_PID=$LASTPID
+wait_for '[ "$(count_ok "$WORK/drain.jsonl")" -ge 30 ]' 30 "30 tunnels while node2 drains"
+touch "$WORK/stop-drain"
+wait "$DTUN_PID" "$DHOLD_PID" || true
+[[ $(node_health 2 accepted) -eq $acc2 ]] || fail "the drained node2 got new tunnels ($acc2 -> $(node_health 2 accepted))"
+python3 - "$WORK/drain.jsonl" "$WORK/drain-hold.jsonl" <<'PY' || fail "tunnels failed while draining"
+import json, sys
+bad = [l for f in sys.argv[1:] for l in map(json.loads, open(f)) if not l["ok"]]
+sys.exit(1 if bad else 0)
+PY
+hap_cmd "set server nodes/node2 weight 100" >/dev/null
+ok "drain: node2 at weight 0 got none of $(count_ok "$WORK/drain.jsonl") new tunnels; its open tunnel kept working"
+
+# Per source IP at the LB: 400 connections at once from 127.0.0.5; over 300 per 10 s are refused,
+# and 127.0.0.1's tunnels are not affected.
+dcon0=$(hap_stat vless FRONTEND dcon)
+python3 - "$LB_VPN" <<'PY'
+import socket, sys
+for _ in range(400):
+    s = socket.socket()
+    s.bind(("127.0.0.5", 0))
+    s.connect(("127.0.0.1", int(sys.argv[1])))
+    s.close()
+PY
+refused=$(( $(hap_stat vless FRONTEND dcon) - dcon0 ))
+[[ $refused -ge 90 && $refused -le 100 ]] || fail "per-IP connection rate: $refused of 400 refused (want 100 over 300/10 s)"
+curl -s --max-time 20 --socks5-hostname "127.0.0.1:$C_PORT" "http://127.0.0.1:$H_PORT/hello" | grep -q "hello through" ||
+    fail "another IP's tunnel failed while 127.0.0.5 was limited"
+ok "LB per-IP connection rate: $refused of 400 burst connections from one IP refused; others unaffected"
 
 # ================= Hub failover =================
 if [[ $HUBS -eq 1 ]]; then
