@@ -150,21 +150,20 @@ void api__sub_page(struct api_call *c)
     enum sub_lang lang = sub_pick_lang(rq->query ? rq->query(rq->query_arg, "lang") : NULL,
                                        rq->header ? rq->header(rq->header_arg, "accept-language") : NULL);
     /* The answer depends on the token and the format (detected from the headers when the path
-     * has none); the cache key carries a hash of the token, never the token. */
+     * has none); the cache key carries a hash of the token, never the token. The web page is
+     * not cached: people open it, not polling apps, and it varies with language and platform. */
+    enum sub_format f =
+        sp.format != SUB_FMT_AUTO ? sp.format : sub_detect_format(c->req->user_agent, c->req->accept, cfg->xray_json);
     struct hcache *hc = cfg->sub_cache_ms ? cfg->cache : NULL;
     uint64_t gen = 0;
     char key[96] = "";
-    bool cacheable = hc != NULL;
+    bool cacheable = hc != NULL && (sp.info || f != SUB_FMT_HTML); /* never stored: the lookup gives gen */
     if (hc != NULL) {
         char th[65];
-        enum sub_format f = sp.format != SUB_FMT_AUTO
-                                ? sp.format
-                                : sub_detect_format(c->req->user_agent, c->req->accept, cfg->xray_json);
         char *val = NULL;
         size_t len = 0;
         if (api_token_hash(token, sp.token_len, th) == 0) {
-            snprintf(key, sizeof key, "sub:%.32s:%s%s%s", th, sp.info ? "info" : sub_format_name(f),
-                     !sp.info && f == SUB_FMT_HTML ? "-" : "", !sp.info && f == SUB_FMT_HTML ? sub_lang_code(lang) : "");
+            snprintf(key, sizeof key, "sub:%.32s:%s", th, sp.info ? "info" : sub_format_name(f));
             (void)hcache_gen_get(hc, key, &gen, &val, &len);
         } else {
             cacheable = false;
