@@ -6,7 +6,8 @@
 # subscription is extended by the plan exactly once and the customer is told once; YooKassa through
 # billing's fake (a pay URL button, the webhook settles, the bot's notice job tells the customer once)
 # and the balance (pays at once); the offset
-# survives a restart; 429 waits retry_after; 403 marks the chat blocked; webhook mode refuses a
+# survives a restart; 429 waits retry_after; 403 marks the chat blocked; /ref, /balance, /lang;
+# webhook mode refuses a
 # wrong or missing secret with 401 and a malformed update with 400, and handles a good one.
 source "$(dirname "$0")/support/lib.sh"
 
@@ -248,6 +249,34 @@ ok "403 marks the chat blocked"
 r=$(call GET "/api/v1/users?q=7002")
 [[ $(jget "${r#* }" "['users'][0]['referrer_id']") == "$USER" ]] || fail "referrer not recorded: $r"
 ok "/start ref_<code> records the referrer"
+
+# /ref: the personal t.me link (bot username from getMe) and the invited count.
+N=$($TG "$TGPORT" next)
+$TG "$TGPORT" inject "$(message $ALICE ru '/ref')" >/dev/null
+ref=$($TG "$TGPORT" wait sendMessage "$N" "t.me/veil_test_bot?start=ref_$REFCODE") || fail "no referral link"
+grep -q 'Приглашено: 1' <<<"$ref" || fail "invited count: $ref"
+echo "transcript: /ref -> $(jget "$ref" "['text']" | tr '\n' ' ')"
+ok "/ref shows t.me/<bot>?start=ref_<code> and the invited count"
+
+# /balance: the amount and the ledger (the admin top-up, the purchase it paid for).
+N=$($TG "$TGPORT" next)
+$TG "$TGPORT" inject "$(message $ALICE ru '/balance')" >/dev/null
+bal=$($TG "$TGPORT" wait sendMessage "$N" 'Баланс: 0.00 RUB') || fail "no balance"
+grep -q 'покупка' <<<"$bal" && grep -q 'корректировка' <<<"$bal" || fail "history: $bal"
+echo "transcript: /balance -> $(jget "$bal" "['text']" | tr '\n' ' ')"
+ok "/balance shows the balance and its history"
+
+# /lang: English is stored and used; the button switches back to Russian.
+N=$($TG "$TGPORT" next)
+$TG "$TGPORT" inject "$(message $ALICE ru '/lang en')" >/dev/null
+$TG "$TGPORT" wait sendMessage "$N" 'Language: English.' >/dev/null || fail "/lang en not answered in English"
+r=$(call GET "/api/v1/users/$USER"); [[ $(jget "${r#* }" "['language']") == en ]] || fail "language not stored: $r"
+$TG "$TGPORT" inject "$(message $ALICE ru '/help')" >/dev/null
+$TG "$TGPORT" wait sendMessage "$N" 'Commands: /start' >/dev/null || fail "/help not in the stored language"
+press $ALICE lang:ru 558 >/dev/null
+$TG "$TGPORT" wait editMessageText "$N" 'Язык: русский.' >/dev/null || fail "lang:ru button"
+r=$(call GET "/api/v1/users/$USER"); [[ $(jget "${r#* }" "['language']") == ru ]] || fail "language not stored: $r"
+ok "/lang switches and stores the language"
 stop_hub
 
 # Webhook mode.

@@ -1,5 +1,6 @@
 /* The customer flow (bot_flow.h). */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -445,6 +446,123 @@ static int on_paid(struct bot *b, const struct bot_update *u, const struct hub_u
     return bot_notify_paid(b, hu, res.pay.id, now);
 }
 
+static pthread_mutex_t username_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The bot's username (getMe), cached after the first answer. */
+static int bot_username(struct bot *b, char out[static 65])
+{
+    pthread_mutex_lock(&username_lock);
+    int rc = 0;
+    if (b->username[0] == '\0') {
+        json_t *me = NULL;
+        rc = call(b, 0, "getMe", json_object(), &me);
+        const char *name = json_string_value(json_object_get(me, "username"));
+        if (rc == 0 && (name == NULL || name[0] == '\0' || strlen(name) >= sizeof b->username))
+            rc = ERR_MALFORMED;
+        if (rc == 0)
+            snprintf(b->username, sizeof b->username, "%s", name);
+        json_decref(me);
+    }
+    snprintf(out, 65, "%s", b->username);
+    pthread_mutex_unlock(&username_lock);
+    return rc;
+}
+
+/* Referrals: the personal t.me link, how many came through it, what it earned. */
+static int show_ref(struct bot *b, const struct bot_update *u, const struct hub_user *hu)
+{
+    enum bot_lang l = lang_of(hu);
+    char name[65], link[160], num[24], money[48];
+    TRY(bot_username(b, name));
+    struct bot_ref_stats rs;
+    TRY(bot_store_ref_stats(b->st, hu->id, &rs));
+    snprintf(link, sizeof link, "https://t.me/%s?start=ref_%s", name, hu->referral_code);
+    char msg[1024] = "";
+    put(msg, bot_msg(l, BOT_M_REF_HEAD));
+    put(msg, "\n<code>");
+    put_esc(msg, link);
+    put(msg, "</code>\n\n");
+    put(msg, bot_msg(l, BOT_M_REF_INVITED));
+    snprintf(num, sizeof num, "%" PRId64, rs.invited);
+    put(msg, num);
+    put(msg, "\n");
+    put(msg, bot_msg(l, BOT_M_REF_EARNED));
+    if (rs.n_earned == 0)
+        put(msg, bot_msg(l, BOT_M_REF_NOTHING));
+    for (size_t i = 0; i < rs.n_earned; i++) {
+        bot_money(rs.earned[i].amount_minor, rs.earned[i].currency, money);
+        put(msg, i > 0 ? ", " : "");
+        put_esc(msg, money);
+    }
+    return show(b, u, msg, bot_kbd_ref(l, link));
+}
+
+static const char *reason_text(enum bot_lang l, const char *reason)
+{
+    static const char *const names[] = {"topup", "purchase", "referral", "referral_bonus", "refund", "admin"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(reason, names[i]) == 0)
+            return bot_msg(l, (enum bot_msg)(BOT_M_R_TOPUP + i));
+    return reason;
+}
+
+#define BOT_HISTORY_ROWS 10
+
+/* Balance: the amount and the last operations of the ledger. */
+static int show_balance(struct bot *b, const struct bot_update *u, const struct hub_user *hu)
+{
+    enum bot_lang l = lang_of(hu);
+    struct store_ledger_row *rows;
+    size_t n;
+    TRY(store_ledger_list(b->st, hu->id, BOT_HISTORY_ROWS, &rows, &n));
+    char *msg = calloc(1, MSG_MAX);
+    if (msg == NULL) {
+        free(rows);
+        return ERR_NOMEM;
+    }
+    char money[48], date[32];
+    put(msg, "<b>");
+    put(msg, bot_msg(l, BOT_M_BAL_HEAD));
+    bot_money(hu->balance_minor, hu->currency, money);
+    put_esc(msg, money);
+    put(msg, "</b>\n\n");
+    put(msg, bot_msg(l, n == 0 ? BOT_M_BAL_EMPTY : BOT_M_BAL_HISTORY));
+    for (size_t i = 0; i < n; i++) {
+        fmt_date(rows[i].created_at, date);
+        bot_money(rows[i].delta_minor < 0 ? -rows[i].delta_minor : rows[i].delta_minor, rows[i].currency, money);
+        put(msg, "\n");
+        put(msg, date);
+        put(msg, rows[i].delta_minor < 0 ? " · −" : " · +");
+        put_esc(msg, money);
+        put(msg, " · ");
+        put_esc(msg, reason_text(l, rows[i].reason));
+    }
+    free(rows);
+    int rc = show(b, u, msg, bot_kbd_back(l));
+    free(msg);
+    return rc;
+}
+
+/* Stores the language and shows the menu in it. */
+static int set_lang(struct bot *b, const struct bot_update *u, struct hub_user *hu, enum bot_lang l, int64_t now)
+{
+    struct hub_user v = *hu;
+    snprintf(v.language, sizeof v.language, "%s", bot_lang_code(l));
+    struct store_audit au = {.actor = "bot", .action = "user.language"};
+    TRY(store_user_patch(b->st, hu->id, &v, HUB_USER_F_LANGUAGE, now, &au, hu));
+    char msg[256] = "";
+    put(msg, bot_msg(l, BOT_M_LANG_SET));
+    put(msg, "\n\n");
+    put(msg, bot_msg(l, BOT_M_MENU));
+    return show(b, u, msg, bot_kbd_main(l, b->cfg.trial_days > 0));
+}
+
+static int show_lang(struct bot *b, const struct bot_update *u, const struct hub_user *hu)
+{
+    enum bot_lang l = lang_of(hu);
+    return show(b, u, bot_msg(l, BOT_M_LANG_CHOOSE), bot_kbd_lang(l));
+}
+
 static int show_help(struct bot *b, const struct bot_update *u, const struct hub_user *hu)
 {
     enum bot_lang l = lang_of(hu);
@@ -501,6 +619,15 @@ static int on_message(struct bot *b, const struct bot_update *u, int64_t now)
         return show_sub(b, u, &hu, now, NULL);
     if (strcmp(cmd, "help") == 0)
         return show_help(b, u, &hu);
+    if (strcmp(cmd, "ref") == 0)
+        return show_ref(b, u, &hu);
+    if (strcmp(cmd, "balance") == 0)
+        return show_balance(b, u, &hu);
+    if (strcmp(cmd, "lang") == 0) {
+        if (strcmp(arg, "en") == 0 || strcmp(arg, "ru") == 0)
+            return set_lang(b, u, &hu, bot_lang_of(arg), now);
+        return show_lang(b, u, &hu);
+    }
     return show_menu(b, u, &hu, false);
 }
 
@@ -530,6 +657,20 @@ static int on_callback(struct bot *b, const struct bot_update *u, int64_t now)
             break;
         case BOT_CB_PLAN:
             rc = show_providers(b, u, &hu, id);
+            break;
+        case BOT_CB_REF:
+            rc = show_ref(b, u, &hu);
+            break;
+        case BOT_CB_BALANCE:
+            rc = show_balance(b, u, &hu);
+            break;
+        case BOT_CB_LANG:
+            rc = show_lang(b, u, &hu);
+            break;
+        case BOT_CB_LANG_EN:
+        case BOT_CB_LANG_RU:
+            rc = set_lang(b, u, &hu, bot_cb_parse(u->text, &id, &prov) == BOT_CB_LANG_RU ? BOT_LANG_RU : BOT_LANG_EN,
+                          now);
             break;
         case BOT_CB_PAY:
             rc = prov == BILLING_STARS ? send_invoice(b, u, &hu, id, now, &alert)

@@ -1,7 +1,9 @@
 /* The customer flow: one update in, Bot API calls out. Commands /start [ref_<code>], /buy,
  * /trial, /sub, /help; the inline menu (bot_kbd.h); Telegram Stars through billing
  * (sendInvoice with our payment id as payload, pre_checkout_query answered from billing's check,
- * successful_payment settled by billing exactly once). Every callback_query is answered. */
+ * successful_payment settled by billing exactly once); other providers as a URL button; /ref
+ * (invitation link, invited, earned), /balance (balance, history), /lang. Every callback_query
+ * is answered. */
 #ifndef VEIL_HUB_BOT_FLOW_H
 #define VEIL_HUB_BOT_FLOW_H
 
@@ -23,6 +25,8 @@ struct bot {
     char public_url[512]; /* the hub's subscription base URL ("" when not configured) */
     /* The billing instance to use (NULL: billing_module_current()). Tests inject one. */
     struct billing *billing;
+    /* The bot's @username from getMe, asked once when first needed (under bot_flow.c's lock). */
+    char username[65];
 };
 
 /* Acts on one update. Failures of single Bot API calls are logged and not returned (the update

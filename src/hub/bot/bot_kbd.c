@@ -12,11 +12,10 @@ enum bot_cb bot_cb_parse(const char *data, int64_t *id, enum billing_prov *prov)
     static const struct {
         const char *s;
         enum bot_cb cb;
-    } plain[] = {{"menu", BOT_CB_MENU},
-                 {"trial", BOT_CB_TRIAL},
-                 {"sub", BOT_CB_SUB},
-                 {"buy", BOT_CB_BUY},
-                 {"help", BOT_CB_HELP}};
+    } plain[] = {{"menu", BOT_CB_MENU},       {"trial", BOT_CB_TRIAL}, {"sub", BOT_CB_SUB},
+                 {"buy", BOT_CB_BUY},         {"help", BOT_CB_HELP},   {"ref", BOT_CB_REF},
+                 {"balance", BOT_CB_BALANCE}, {"lang", BOT_CB_LANG},   {"lang:en", BOT_CB_LANG_EN},
+                 {"lang:ru", BOT_CB_LANG_RU}};
     *id = 0;
     *prov = BILLING__COUNT;
     for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
@@ -89,7 +88,31 @@ json_t *bot_kbd_main(enum bot_lang l, bool trial)
     if (ok && trial)
         ok = row(rows, cb_button(bot_msg(l, BOT_M_BTN_TRIAL), "trial"));
     ok = ok && row(rows, cb_button(bot_msg(l, BOT_M_BTN_SUB), "sub"));
+    ok = ok && row(rows, cb_button(bot_msg(l, BOT_M_BTN_REF), "ref"));
+    ok = ok && row(rows, cb_button(bot_msg(l, BOT_M_BTN_BAL), "balance"));
+    ok = ok && row(rows, cb_button(bot_msg(l, BOT_M_BTN_LANG), "lang"));
     ok = ok && row(rows, cb_button(bot_msg(l, BOT_M_BTN_HELP), "help"));
+    return wrap(rows, ok);
+}
+
+json_t *bot_kbd_lang(enum bot_lang l)
+{
+    json_t *rows = json_array();
+    if (rows == NULL)
+        return NULL;
+    bool ok = row(rows, cb_button(bot_msg(l, BOT_M_BTN_EN), "lang:en"));
+    ok = ok && row(rows, cb_button(bot_msg(l, BOT_M_BTN_RU), "lang:ru"));
+    ok = ok && row(rows, cb_button(bot_msg(l, BOT_M_BTN_BACK), "menu"));
+    return wrap(rows, ok);
+}
+
+json_t *bot_kbd_ref(enum bot_lang l, const char *link)
+{
+    json_t *rows = json_array();
+    if (rows == NULL)
+        return NULL;
+    bool ok = row(rows, json_pack("{s:s,s:{s:s}}", "text", bot_msg(l, BOT_M_BTN_COPY), "copy_text", "text", link));
+    ok = ok && row(rows, cb_button(bot_msg(l, BOT_M_BTN_BACK), "menu"));
     return wrap(rows, ok);
 }
 

@@ -1,7 +1,7 @@
 /* Inline keyboards and their callback data. Every callback_data is at most 64 bytes (Bot API);
  * a button whose data would be longer is a programming error and makes the builder fail. Data:
- *   "menu", "trial", "sub", "buy", "help", "plan:<id>", "pay:<id>:<provider>" (billing's provider
- *   names: stars, yookassa, robokassa, cryptobot, balance). */
+ *   "menu", "trial", "sub", "buy", "help", "ref", "balance", "lang", "lang:en", "lang:ru", "plan:<id>",
+ * "pay:<id>:<provider>" (billing's provider names: stars, yookassa, robokassa, cryptobot, balance). */
 #ifndef VEIL_HUB_BOT_KBD_H
 #define VEIL_HUB_BOT_KBD_H
 
@@ -20,6 +20,11 @@ enum bot_cb {
     BOT_CB_SUB,
     BOT_CB_BUY,
     BOT_CB_HELP,
+    BOT_CB_REF,
+    BOT_CB_BALANCE,
+    BOT_CB_LANG,
+    BOT_CB_LANG_EN,
+    BOT_CB_LANG_RU,
     BOT_CB_PLAN,   /* id: the plan */
     BOT_CB_PAY,    /* id: the plan, prov: the provider */
     BOT_CB__COUNT, /* sentinel */
@@ -39,6 +44,10 @@ struct bot_pay_opt {
  * oversized callback_data. */
 json_t *bot_kbd_main(enum bot_lang l, bool trial);
 json_t *bot_kbd_back(enum bot_lang l);
+/* English / Русский, and back. */
+json_t *bot_kbd_lang(enum bot_lang l);
+/* A copy button for the invitation link, and back. */
+json_t *bot_kbd_ref(enum bot_lang l, const char *link);
 /* One button per enabled plan priced in a currency of opts: "<name> · <days> days · 250 ⭐ ·
  * 299.00 RUB" (each currency once). */
 json_t *bot_kbd_plans(enum bot_lang l, const struct hub_plan *plans, size_t n, const struct bot_pay_opt *opts,

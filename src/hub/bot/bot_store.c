@@ -263,6 +263,40 @@ int bot_store_paid_unnoticed(struct store *st, int64_t since, struct bot_paid *o
     return 0;
 }
 
+struct ref_arg {
+    int64_t user_id;
+    struct bot_ref_stats *out;
+};
+
+static int ref_body(struct store_conn *sc, void *arg)
+{
+    struct ref_arg *x = arg;
+    struct store_val p[] = {SV_I(x->user_id)};
+    struct store_res r;
+    TRY(store__exec(sc, "SELECT count(*) FROM users WHERE referrer_id = $1", p, 1, &r));
+    x->out->invited = r.nrows == 1 ? store__cell_i64(&r, 0, 0) : 0;
+    store__res_free(&r);
+    TRY(store__exec(sc,
+                    "SELECT currency, CAST(sum(amount_minor) AS BIGINT) FROM referral_rewards WHERE referrer_id = $1"
+                    " GROUP BY currency ORDER BY currency",
+                    p, 1, &r));
+    x->out->n_earned = 0;
+    for (size_t i = 0; i < r.nrows && i < BOT_REF_CURRENCIES; i++) {
+        snprintf(x->out->earned[i].currency, sizeof x->out->earned[i].currency, "%s", store__cell(&r, i, 0));
+        x->out->earned[i].amount_minor = store__cell_i64(&r, i, 1);
+        x->out->n_earned++;
+    }
+    store__res_free(&r);
+    return 0;
+}
+
+int bot_store_ref_stats(struct store *st, int64_t user_id, struct bot_ref_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    struct ref_arg x = {.user_id = user_id, .out = out};
+    return store__ro(st, ref_body, &x);
+}
+
 struct lease_arg {
     const char *name, *holder;
 };

@@ -46,6 +46,19 @@ struct bot_paid {
 };
 int bot_store_paid_unnoticed(struct store *st, int64_t since, struct bot_paid *out, size_t cap, size_t *n);
 
+/* A referrer's numbers: users who came through their link, and the referral rewards billing
+ * booked for them (referral_rewards), summed per currency. */
+#define BOT_REF_CURRENCIES 8
+struct bot_ref_stats {
+    int64_t invited;
+    size_t n_earned;
+    struct {
+        char currency[HUB_CURRENCY_LEN + 1];
+        int64_t amount_minor;
+    } earned[BOT_REF_CURRENCIES];
+};
+int bot_store_ref_stats(struct store *st, int64_t user_id, struct bot_ref_stats *out);
+
 /* Gives up a lease taken with store_lock_try (a stopping poller), so another replica or the
  * restarted hub need not wait for it to run out. */
 int bot_store_lease_release(struct store *st, const char *name, const char *holder);

@@ -263,8 +263,11 @@ static void test_keyboards(void **state)
     strcpy(plans[0].prices[2].currency, "USD");
     plans[0].prices[2].amount_minor = 399;
     for (int l = 0; l < BOT_LANG__COUNT; l++) {
-        assert_int_equal(check_keyboard(bot_kbd_main((enum bot_lang)l, true)), 4);
-        assert_int_equal(check_keyboard(bot_kbd_main((enum bot_lang)l, false)), 3);
+        assert_int_equal(check_keyboard(bot_kbd_main((enum bot_lang)l, true)), 7);
+        assert_int_equal(check_keyboard(bot_kbd_main((enum bot_lang)l, false)), 6);
+        assert_int_equal(check_keyboard(bot_kbd_lang((enum bot_lang)l)), 3);
+        assert_int_equal(check_keyboard(bot_kbd_ref((enum bot_lang)l, "https://t.me/veil_bot?start=ref_ABCDEFGHJK")),
+                         1);
         assert_int_equal(check_keyboard(bot_kbd_back((enum bot_lang)l)), 1);
         assert_int_equal(check_keyboard(bot_kbd_plans((enum bot_lang)l, plans, 2, opts, n_opts)), 3);
         assert_int_equal(check_keyboard(bot_kbd_plans((enum bot_lang)l, plans, 2, opts + 1, 1)), 2);
@@ -293,6 +296,9 @@ static void test_keyboards(void **state)
     assert_int_equal(bot_cb_parse("pay:1", &id, &prov), BOT_CB_UNKNOWN);
     assert_int_equal(bot_cb_parse("pay:1:starsx", &id, &prov), BOT_CB_UNKNOWN);
     assert_int_equal(bot_cb_parse("", &id, &prov), BOT_CB_UNKNOWN);
+    assert_int_equal(bot_cb_parse("lang:ru", &id, &prov), BOT_CB_LANG_RU);
+    assert_int_equal(bot_cb_parse("lang:de", &id, &prov), BOT_CB_UNKNOWN);
+    assert_int_equal(bot_cb_parse("balance", &id, &prov), BOT_CB_BALANCE);
     char money[48];
     bot_money(250, "XTR", money);
     assert_string_equal(money, "250 \u2B50");
@@ -488,6 +494,39 @@ static void test_store(void **state)
     assert_int_equal(bot_store_paid_unnoticed(st, T0 - 100, paid, 4, &n), 0);
     assert_int_equal(n, 1);
     assert_int_equal(paid[0].payment_id, older);
+
+    /* Referral numbers: users who came through u's link, rewards summed per currency. */
+    struct bot_ref_stats rs;
+    assert_int_equal(bot_store_ref_stats(st, u.id, &rs), 0);
+    assert_int_equal(rs.invited, 0);
+    assert_int_equal(rs.n_earned, 0);
+    struct hub_user r = u;
+    r.telegram_id = 77;
+    r.referrer_id = u.id;
+    strcpy(r.username, "tg77");
+    strcpy(r.uuid, "00000000-0000-4000-8000-000000000002");
+    strcpy(r.sub_token, "tok_bbbbbbbbbbbbbbbbbbbbbb");
+    strcpy(r.referral_code, "BCDEFGHJKM");
+    assert_int_equal(store_user_create(st, &r, T0, NULL), 0);
+    store__acquire(st, &sc);
+    struct store_res pr;
+    assert_int_equal(store__exec(&sc, "SELECT id FROM payments ORDER BY id", NULL, 0, &pr), 0);
+    assert_true(pr.nrows >= 2);
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(
+            sql, sizeof sql,
+            "INSERT INTO referral_rewards (referrer_id, referee_id, payment_id, amount_minor, currency, created_at)"
+            " VALUES (%lld, %lld, %lld, %d, 'RUB', %lld)",
+            (long long)u.id, (long long)r.id, (long long)store__cell_i64(&pr, i, 0), 1000 + (int)i, (long long)T0);
+        assert_int_equal(store__exec(&sc, sql, NULL, 0, NULL), 0);
+    }
+    store__res_free(&pr);
+    store__release(&sc);
+    assert_int_equal(bot_store_ref_stats(st, u.id, &rs), 0);
+    assert_int_equal(rs.invited, 1);
+    assert_int_equal(rs.n_earned, 1);
+    assert_string_equal(rs.earned[0].currency, "RUB");
+    assert_int_equal(rs.earned[0].amount_minor, 2001);
     store_close(st);
 }
 
