@@ -16,6 +16,8 @@
 #define HUB_PLAN_PRICES_MAX 8 /* currencies per plan */
 #define HUB_NODE_LIST_MAX 8   /* short ids / server names per node */
 #define HUB_SHORT_ID_MAX 16   /* hex digits */
+#define HUB_GROUP_MAX 32       /* node group name: [a-z0-9_-] */
+#define HUB_NODE_GROUPS_MAX 255 /* a plan's node groups, comma-joined */
 
 enum hub_reset {
     HUB_RESET_NONE = 0,
@@ -98,6 +100,7 @@ struct hub_plan {
     size_t n_prices;
     struct hub_price prices[HUB_PLAN_PRICES_MAX];
     int64_t created_at;
+    char node_groups[HUB_NODE_GROUPS_MAX + 1]; /* "" : every node; else the groups it may use */
 };
 
 struct hub_sub {
@@ -134,6 +137,11 @@ struct hub_node {
     int64_t last_seen;
     int64_t traffic_up, traffic_down;
     int64_t created_at;
+    char group[HUB_GROUP_MAX + 1]; /* "" : no group (plans with node_groups do not use it) */
+    /* Live load from the node's last usage push (hub/domain/placement.h). */
+    int64_t load_connections; /* open client connections */
+    int64_t load_cpu;         /* percent of all cores, 0..100 */
+    int64_t load_bps;         /* bytes per second through the node, both directions */
 };
 
 struct hub_payment {
