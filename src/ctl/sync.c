@@ -150,6 +150,7 @@ int sync_usage_req_encode(const struct sync_usage_req *m, struct buf *out)
     ok = ok && strnlen(h->version, sizeof(h->version)) < sizeof(h->version) &&
          jset(health, "connections", jint(h->connections)) && jset(health, "uptime", jint(h->uptime)) &&
          jset(health, "revision", jint(h->revision)) && jset(health, "version", json_string(h->version)) &&
+         h->cpu <= 100 && jset(health, "cpu", jint(h->cpu)) && jset(health, "bps", jint(h->bytes_per_sec)) &&
          jset(root, "v", json_integer(SYNC_VERSION)) && jset(root, "push_id", json_string(m->push_id)) &&
          jset(root, "usage", json_incref(usage)) && jset(root, "health", json_incref(health));
     json_decref(usage);
@@ -428,6 +429,8 @@ static int usage_req_from(struct sync_usage_req *m, const json_t *root, struct s
     TRY(get_uint(h, "health.", "uptime", INT64_MAX, false, &m->health.uptime, err));
     TRY(get_uint(h, "health.", "revision", INT64_MAX, false, &m->health.revision, err));
     TRY(get_str(h, "health.", "version", m->health.version, sizeof(m->health.version), false, err));
+    TRY(get_uint(h, "health.", "cpu", 100, true, &m->health.cpu, err));
+    TRY(get_uint(h, "health.", "bps", INT64_MAX, true, &m->health.bytes_per_sec, err));
     size_t n = json_array_size(usage);
     if (n > 0) {
         m->entries = calloc(n, sizeof(*m->entries));

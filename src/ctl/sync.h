@@ -72,6 +72,9 @@ struct sync_health {
     uint64_t uptime;                        /* seconds since the node process started */
     uint64_t revision;                      /* user-table revision the node runs */
     char version[SYNC_VERSION_STR_MAX + 1]; /* node software version */
+    /* Live load for placement; optional on the wire (absent = 0, from nodes that predate it). */
+    uint64_t cpu;           /* CPU use since the previous push, percent of all cores, 0..100 */
+    uint64_t bytes_per_sec; /* client bytes through the node since the previous push, both ways */
 };
 
 /* Body of POST /api/v1/node/usage. push_id is unique per push and reused verbatim on retry;

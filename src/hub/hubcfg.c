@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/secret_file.h"
 #include "hub/domain/node_health.h"
+#include "hub/domain/placement.h"
 #include "hub/module.h"
 
 __attribute__((format(printf, 3, 4))) static int cfail(char *err, size_t cap, const char *fmt, ...)
@@ -117,7 +118,7 @@ static int get_proxies(json_t *j, struct hub_cfg *c, char *err, size_t cap)
 /* "fleet": how the hub judges nodes for subscriptions. */
 static int parse_fleet(json_t *j, struct hub_cfg *c, char *err, size_t cap)
 {
-    static const char *const fleetk[] = {"dead_after", NULL};
+    static const char *const fleetk[] = {"dead_after", "hot_cpu_percent", "hot_connections", NULL};
     json_t *f = json_object_get(j, "fleet");
     /* Unset: 30 s, or two push rounds when nodes are told to sync more slowly than that. */
     if (c->node_dead_after == HUB_NODE_DEAD_AFTER_DEFAULT && c->sync_interval * 2 > c->node_dead_after)
@@ -129,6 +130,12 @@ static int parse_fleet(json_t *j, struct hub_cfg *c, char *err, size_t cap)
         unsigned long long v = c->node_dead_after;
         TRY(get_uint(f, "dead_after", 0, 86400, &v, err, cap));
         c->node_dead_after = (unsigned)v;
+        v = c->hot_cpu_percent;
+        TRY(get_uint(f, "hot_cpu_percent", 0, 100, &v, err, cap));
+        c->hot_cpu_percent = (unsigned)v;
+        v = c->hot_connections;
+        TRY(get_uint(f, "hot_connections", 0, 10000000, &v, err, cap));
+        c->hot_connections = (unsigned)v;
     }
     /* A node pushing every sync_interval must not look dead between two pushes. */
     if (c->node_dead_after != 0 && c->node_dead_after <= c->sync_interval)
@@ -370,6 +377,7 @@ static int parse_doc(const char *json, size_t len, struct hub_cfg *cfg, json_t *
     strcpy(cfg->redis_prefix, "veil:");
     cfg->rate_window = 60;
     cfg->node_dead_after = HUB_NODE_DEAD_AFTER_DEFAULT;
+    cfg->hot_cpu_percent = HUB_HOT_CPU_DEFAULT;
     cfg->http = api_conn_limits_effective(NULL);
     json_error_t je;
     json_t *j = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
@@ -444,7 +452,9 @@ void hubcfg_diff_restart(const struct hub_cfg *a, const struct hub_cfg *b, char 
     DIFF(strcmp(a->database, b->database) != 0, "database");
     DIFF(a->db_pool != b->db_pool, "db_pool");
     DIFF(a->sync_interval != b->sync_interval, "sync_interval");
-    DIFF(a->node_dead_after != b->node_dead_after, "fleet.dead_after");
+    DIFF(a->node_dead_after != b->node_dead_after || a->hot_cpu_percent != b->hot_cpu_percent ||
+             a->hot_connections != b->hot_connections,
+         "fleet");
     DIFF(strcmp(a->redis_url, b->redis_url) != 0, "redis_url");
     DIFF(a->n_trusted_proxies != b->n_trusted_proxies ||
              memcmp(a->trusted_proxies, b->trusted_proxies, a->n_trusted_proxies * sizeof a->trusted_proxies[0]) != 0,

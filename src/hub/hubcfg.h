@@ -9,7 +9,7 @@
  *    "scheduler": {"enabled": true, "interval": 60},
  *    "cache": {"sub_ttl_ms": 5000, "sync_ttl_ms": 30000, "memory_mb": 64, "redis_timeout_ms": 250,
  *              "redis_pool": 8, "redis_prefix": "veil:"},
- *    "rate_limit": {"window": 60, "per_ip": 0, "per_token": 0}, "fleet": {"dead_after": 30},
+ *    "rate_limit": {"window": 60, "per_ip": 0, "per_token": 0}, "fleet": {"dead_after": 30, "hot_cpu_percent": 85, "hot_connections": 0},
  *    "http": {"max_connections": 1024, "per_ip_connections": 256, "reserve_connections": 128,
  *             "request_timeout": 30, "idle_timeout": 15}}
  *
@@ -17,9 +17,12 @@
  * (trusted proxies exempt), a deadline for a whole request (headers and body) and slots kept
  * free for quick requests such as /healthz and node sync.
  *
- * fleet.dead_after: a node that has not pushed usage for this many seconds, or never has, is left
- * out of every /sub answer until it pushes (hub/domain/node_health.h); must exceed sync_interval
- * (the nodes' push interval should too). 0 serves nodes whatever their last push (old behaviour).
+ * fleet.dead_after: a node that has not checked in (user pull or usage push) for this many
+ * seconds, or never has, is left out of every /sub answer until it does (hub/domain/node_health.h);
+ * must exceed sync_interval (the nodes' pollSec should too). 0 serves nodes whatever their last
+ * check-in (old behaviour). fleet.hot_cpu_percent / hot_connections: a node whose last push
+ * reports at least this much load is hot and goes to the end of every subscription
+ * (hub/domain/placement.h); 0 turns a criterion off.
  *
  * trusted_proxies lists the CIDR blocks of our own reverse proxies: X-Forwarded-For is read only
  * from them (hub/api/client_ip.h). The old "trust_forwarded": true without it is an error.
@@ -70,7 +73,9 @@ struct hub_cfg {
     char redis_prefix[48];
     unsigned rate_window, rate_per_ip, rate_per_token;
     struct api_conn_limits http;
-    unsigned node_dead_after; /* fleet.dead_after: seconds without a push before a node leaves /sub; 0 off */
+    unsigned node_dead_after; /* fleet.dead_after: seconds without a check-in before a node leaves /sub; 0 off */
+    unsigned hot_cpu_percent; /* fleet.hot_cpu_percent: a node at or above is hot (placement); 0 off */
+    unsigned hot_connections; /* fleet.hot_connections: ... or with this many open connections; 0 off */
 };
 
 /* Parses len bytes of JSON into *cfg (defaults for absent keys). On failure returns

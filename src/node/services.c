@@ -4,7 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "core/file.h"
 #include "core/err.h"
@@ -13,6 +16,7 @@
 #include "node/admin.h"
 #include "node/admin_api.h"
 #include "node/hubsync.h"
+#include "node/load.h"
 #include "nodecfg/overlay.h"
 #include "node/session.h"
 #include "nodecfg/state.h"
@@ -31,6 +35,7 @@ struct node_services {
     struct node_telemetry *tm;         /* the other /metrics families (node/telemetry.h) */
     struct node_usage_api *uapi;       /* usage and health routes (node/usage_api.h) */
     struct node_cfg *boot;             /* the config at start: what restart-only settings run with */
+    struct node_load_meter load;       /* CPU and bytes/s between usage pushes (hub sync thread only) */
 };
 
 /* ---- files ---- */
@@ -80,6 +85,17 @@ static void hub_health(void *arg, struct sync_health *h)
     struct node_worker_stats st;
     node_runtime_stats(s->rt, &st);
     h->connections = atomic_load(&st.active);
+    /* CPU of this process (the node's work) over all cores, and client bytes/s since the last push. */
+    struct rusage ru;
+    struct timespec ts;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    if (getrusage(RUSAGE_SELF, &ru) == 0 && clock_gettime(CLOCK_MONOTONIC, &ts) == 0) {
+        uint64_t cpu_us = (uint64_t)ru.ru_utime.tv_sec * 1000000u + (uint64_t)ru.ru_utime.tv_usec +
+                          (uint64_t)ru.ru_stime.tv_sec * 1000000u + (uint64_t)ru.ru_stime.tv_usec;
+        uint64_t now_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+        node_load_sample(&s->load, now_ms, cpu_us, atomic_load(&st.bytes_up) + atomic_load(&st.bytes_down),
+                         ncpu > 0 ? (unsigned)ncpu : 0, &h->cpu, &h->bytes_per_sec);
+    }
 }
 
 /* ---- metrics ---- */

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "hub/api/api_guard.h"
+#include "hub/domain/placement.h"
 #include "hub/api/client_ip.h"
 #include "hub/domain/model.h"
 
@@ -56,6 +57,8 @@ struct api_cfg {
     /* Seconds without a check-in (pull or push) after which a node leaves /sub; a node that never
      * checked in is not served (hub/domain/node_health.h). 0: only stored health counts. */
     int64_t node_dead_after;
+    /* When a node counts as hot for placement (0 thresholds: load is ignored). */
+    struct hub_place_cfg place;
     unsigned rate_window;    /* seconds; 0 -> 60 */
     unsigned rate_per_ip;    /* requests per window per client IP (all but /healthz); 0: unlimited */
     unsigned rate_per_token; /* per /sub token or bearer token; 0: unlimited */

@@ -85,6 +85,7 @@ static int api_service_start(struct hub_env *env, void **state)
         .sub_cache_ms = cfg->sub_ttl_ms,
         .sync_cache_ms = cfg->sync_ttl_ms,
         .node_dead_after = cfg->node_dead_after,
+        .place = {.hot_cpu_percent = cfg->hot_cpu_percent, .hot_connections = cfg->hot_connections},
         .rate_window = cfg->rate_window,
         .rate_per_ip = cfg->rate_per_ip,
         .rate_per_token = cfg->rate_per_token,

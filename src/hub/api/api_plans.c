@@ -11,10 +11,17 @@ static json_t *plan_json(const struct hub_plan *p)
     json_t *prices = json_object();
     for (size_t i = 0; i < p->n_prices; i++)
         json_object_set_new(prices, p->prices[i].currency, json_integer(p->prices[i].amount_minor));
-    return json_pack("{s:I,s:s,s:I,s:I,s:I,s:s,s:b,s:o,s:I}", "id", (json_int_t)p->id, "name", p->name, "duration_days",
+    json_t *groups = json_array();
+    for (const char *g = p->node_groups; groups != NULL && *g;) {
+        const char *comma = strchr(g, ',');
+        size_t len = comma ? (size_t)(comma - g) : strlen(g);
+        json_array_append_new(groups, json_stringn(g, len));
+        g = comma ? comma + 1 : g + len;
+    }
+    return json_pack("{s:I,s:s,s:I,s:I,s:I,s:s,s:b,s:o,s:I,s:o}", "id", (json_int_t)p->id, "name", p->name, "duration_days",
                      (json_int_t)p->duration_days, "quota_bytes", (json_int_t)p->quota_bytes, "device_limit",
                      (json_int_t)p->device_limit, "reset_strategy", hub_reset_name(p->reset), "enabled", p->enabled,
-                     "prices", prices, "created_at", (json_int_t)p->created_at);
+                     "prices", prices, "created_at", (json_int_t)p->created_at, "node_groups", groups);
 }
 
 void api__plans_create(struct api_call *c)

@@ -10,6 +10,7 @@
 #include "hub/api/api_int.h"
 #include "hub/cache/cache.h"
 #include "hub/domain/node_health.h"
+#include "hub/domain/placement.h"
 #include "hub/domain/rules.h"
 #include "hub/sub/sub.h"
 
@@ -247,6 +248,15 @@ void api__sub_page(struct api_call *c)
         api__store_error(c, rc, "nodes");
         return;
     }
+    /* This customer's own order (hub/domain/placement.h): sticky and weighted, hot nodes last,
+     * within the node groups of their plan (a deleted plan restricts nothing). */
+    struct hub_plan plan = {0};
+    if (has_sub && n > 0 && (rc = store_plan_get(c->ctx->st, s.plan_id, &plan)) < 0 && rc != ERR_NOT_FOUND) {
+        free(nodes);
+        api__store_error(c, rc, "plan");
+        return;
+    }
+    n = hub_place_order(u.id, plan.node_groups, &cfg->place, nodes, n);
     struct sub_node *sn = n ? calloc(n, sizeof *sn) : NULL;
     if (n && sn == NULL) {
         free(nodes);

@@ -8,6 +8,7 @@
 #include "hub/api/api_int.h"
 #include "hub/cache/cache.h"
 #include "hub/domain/node_health.h"
+#include "hub/domain/placement.h"
 #include "hub/domain/rules.h"
 
 #define FLOW_VISION "xtls-rprx-vision"
@@ -42,10 +43,11 @@ static void answer_buf(struct api_call *c, struct buf *b)
 /* After a node's pull or push was taken: a node coming back (first contact, or after silence or
  * a down mark) is served again at once; every hub drops its node list and cached answers instead
  * of waiting for their TTLs. */
-static void node_checked_in(struct api_call *c)
+static void node_checked_in(struct api_call *c, bool hot_flipped)
 {
     enum hub_node_verdict was = hub_node_verdict(&c->node, c->now, c->ctx->cfg.node_dead_after);
-    if (was == HUB_NODE_UNSEEN || was == HUB_NODE_STALE || was == HUB_NODE_DOWN) {
+    /* So does a node turning hot or cool: new customers stop (or start) being placed on it. */
+    if (hot_flipped || was == HUB_NODE_UNSEEN || was == HUB_NODE_STALE || was == HUB_NODE_DOWN) {
         api__nodes_invalidate(c->ctx);
         if (c->ctx->cfg.cache != NULL)
             hcache_gen_bump(c->ctx->cfg.cache);
@@ -66,7 +68,7 @@ void api__node_users(struct api_call *c)
         api__store_error(c, rc, "node");
         return;
     }
-    node_checked_in(c);
+    node_checked_in(c, false);
     int64_t cur;
     rc = store_revision(c->ctx->st, &cur);
     if (rc < 0) {
@@ -171,13 +173,23 @@ void api__node_usage(struct api_call *c)
     int64_t rev = 0;
     int rc = store_usage_push(c->ctx->st, c->node.id, m.push_id, u, m.n_entries, c->now, &dup, &rev);
     free(u);
+    /* The load it reports orders customers' subscriptions (hub/domain/placement.h). */
+    const struct sync_health *h = &m.health;
+    struct hub_node now_load = c->node;
+    now_load.load_connections = (int64_t)h->connections;
+    now_load.load_cpu = (int64_t)h->cpu;
+    now_load.load_bps = (int64_t)h->bytes_per_sec;
+    bool hot_flipped = hub_node_hot(&c->node, &c->ctx->cfg.place) != hub_node_hot(&now_load, &c->ctx->cfg.place);
+    if (rc == 0 && !dup)
+        rc = store_node_set_load(c->ctx->st, c->node.id, now_load.load_connections, now_load.load_cpu,
+                                 now_load.load_bps);
     sync_usage_req_dispose(&m);
     if (rc < 0) {
         api__store_error(c, rc, "usage");
         return;
     }
     if (!dup)
-        node_checked_in(c);
+        node_checked_in(c, hot_flipped);
     struct sync_usage_resp r = {.duplicate = dup, .revision = (uint64_t)rev};
     struct buf b;
     buf_init(&b);

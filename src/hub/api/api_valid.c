@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "hub/domain/placement.h"
 #include "hub/domain/rules.h"
 
 __attribute__((format(printf, 3, 4))) static int verr(struct api_verr *e, const char *code, const char *fmt, ...)
@@ -201,10 +202,35 @@ static int plan_prices(json_t *j, struct hub_plan *p, struct api_verr *e)
     return 0;
 }
 
+static int get_str_list(json_t *j, const char *key, str_check_fn *check, const char *what, size_t max_items,
+                        size_t item_cap, char *items, size_t *n, struct api_verr *e);
+
+#define PLAN_GROUPS_MAX 7 /* 7 names of up to 32 bytes and their commas fit HUB_NODE_GROUPS_MAX */
+_Static_assert(PLAN_GROUPS_MAX * (HUB_GROUP_MAX + 1) <= HUB_NODE_GROUPS_MAX + 1, "node groups must fit");
+
+/* "node_groups": ["premium", ...] (distinct group names; [] = every node), stored comma-joined. */
+static int plan_node_groups(json_t *j, struct hub_plan *p, struct api_verr *e)
+{
+    char items[PLAN_GROUPS_MAX][HUB_GROUP_MAX + 1];
+    size_t n = 0;
+    int rc = get_str_list(j, "node_groups", hub_group_valid, "must be 1..32 of [a-z0-9_-]", PLAN_GROUPS_MAX,
+                          sizeof items[0], items[0], &n, e);
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
+    char joined[HUB_NODE_GROUPS_MAX + 1] = "";
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++)
+        off += (size_t)snprintf(joined + off, sizeof joined - off, "%s%s", i ? "," : "", items[i]);
+    if (!hub_node_groups_valid(joined))
+        return verr(e, "invalid_field", "node_groups: must not repeat a group");
+    memcpy(p->node_groups, joined, off + 1);
+    return 0;
+}
+
 int api_parse_plan(const char *body, size_t len, bool create, struct hub_plan *p, struct api_verr *e)
 {
-    static const char *const keys[] = {"name",           "duration_days", "quota_bytes", "device_limit",
-                                       "reset_strategy", "enabled",       "prices",      NULL};
+    static const char *const keys[] = {"name",    "duration_days", "quota_bytes", "device_limit", "reset_strategy",
+                                       "enabled", "prices",        "node_groups", NULL};
     json_t *j = load_object(body, len, false, e);
     if (j == NULL)
         return ERR_MALFORMED;
@@ -233,6 +259,7 @@ int api_parse_plan(const char *body, size_t len, bool create, struct hub_plan *p
     }
     TRYV(get_bool(j, "enabled", &p->enabled, e));
     TRYV(plan_prices(j, p, e));
+    TRYV(plan_node_groups(j, p, e));
     json_decref(j);
     return 0;
 }
@@ -285,11 +312,17 @@ static int get_str_list(json_t *j, const char *key, str_check_fn *check, const c
     return 0;
 }
 
+/* A node's group: "" (none) or a group name. */
+static bool group_or_none(const char *s)
+{
+    return *s == '\0' || hub_group_valid(s);
+}
+
 /* Shared by create (required fields, defaults) and patch (fields applied onto *n). */
 static int node_fields(const char *body, size_t len, bool create, struct hub_node *n, struct api_verr *e)
 {
-    static const char *const keys[] = {"name",      "address",      "port",   "country",       "public_key",
-                                       "short_ids", "server_names", "weight", "usage_percent", NULL};
+    static const char *const keys[] = {"name",         "address", "port",          "country", "public_key", "short_ids",
+                                       "server_names", "weight",  "usage_percent", "group",   NULL};
     json_t *j = load_object(body, len, false, e);
     if (j == NULL)
         return ERR_MALFORMED;
@@ -322,6 +355,8 @@ static int node_fields(const char *body, size_t len, bool create, struct hub_nod
                       sizeof n->server_names[0], n->server_names[0], &n->n_server_names, e));
     TRYV(get_int(j, "weight", false, 0, 1000, &n->weight, e));
     TRYV(get_int(j, "usage_percent", false, 1, 1000, &n->usage_percent, e));
+    TRYV(get_str(j, "group", false, group_or_none, "must be \"\" or 1..32 of [a-z0-9_-]", n->group, sizeof n->group,
+                 e));
     json_decref(j);
     return 0;
 }

@@ -129,6 +129,14 @@ static const char *const migrations[] = {
     "CREATE TABLE bot_notices (kind TEXT NOT NULL, ref_id BIGINT NOT NULL, telegram_id BIGINT NOT NULL,"
     " at BIGINT NOT NULL, PRIMARY KEY (kind, ref_id));"
     "CREATE INDEX payments_settled ON payments (settled_at);",
+
+    /* 7: load-aware placement (hub/domain/placement.h): a node's group and its live load from
+     * the last usage push; the node groups a plan may use ('' = every node). */
+    "ALTER TABLE nodes ADD COLUMN node_group TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE nodes ADD COLUMN load_connections BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE nodes ADD COLUMN load_cpu BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE nodes ADD COLUMN load_bps BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE plans ADD COLUMN node_groups TEXT NOT NULL DEFAULT '';",
 };
 
 /* Code that runs right after a migration's SQL, in its transaction (data the SQL cannot compute). */

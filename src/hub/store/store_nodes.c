@@ -8,7 +8,7 @@
 
 #define NODE_COLS                                                                                                      \
     "id, name, address, port, country, public_key, short_ids, server_names, weight, health, draining, last_seen, "     \
-    "traffic_up, traffic_down, created_at, usage_percent"
+    "traffic_up, traffic_down, created_at, usage_percent, node_group, load_connections, load_cpu, load_bps"
 
 /* Splits "a,b,c" into a fixed array. */
 static size_t split_list(const char *s, size_t cap_items, size_t item_cap, char *items)
@@ -69,6 +69,10 @@ static void node_from_row(const struct store_res *r, size_t i, struct hub_node *
     n->traffic_down = store__cell_i64(r, i, 13);
     n->created_at = store__cell_i64(r, i, 14);
     n->usage_percent = store__cell_i64(r, i, 15);
+    store__cell_str(r, i, 16, n->group, sizeof n->group);
+    n->load_connections = store__cell_i64(r, i, 17);
+    n->load_cpu = store__cell_i64(r, i, 18);
+    n->load_bps = store__cell_i64(r, i, 19);
 }
 
 struct node_arg {
@@ -94,13 +98,14 @@ static int create_body(struct store_conn *sc, void *arg)
         goto out;
     struct store_val p[] = {SV_T(n->name),       SV_T(n->address), SV_I(n->port), SV_T(n->country),
                             SV_T(n->public_key), SV_T(sids),       SV_T(sns),     SV_I(n->weight),
-                            SV_I(n->draining),   SV_T(a->s),       SV_I(a->now),  SV_I(n->usage_percent)};
+                            SV_I(n->draining),   SV_T(a->s),       SV_I(a->now),  SV_I(n->usage_percent),
+                            SV_T(n->group)};
     struct store_res r;
     rc = store__exec(sc,
                      "INSERT INTO nodes (name, address, port, country, public_key, short_ids, server_names, weight,"
-                     " health, draining, token_hash, created_at, usage_percent)"
-                     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'unknown', $9, $10, $11, $12) RETURNING id",
-                     p, 12, &r);
+                     " health, draining, token_hash, created_at, usage_percent, node_group)"
+                     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'unknown', $9, $10, $11, $12, $13) RETURNING id",
+                     p, 13, &r);
     if (rc < 0)
         goto out;
     n->id = r.nrows == 1 ? store__cell_i64(&r, 0, 0) : 0;
@@ -245,12 +250,13 @@ static int update_body(struct store_conn *sc, void *arg)
     struct store_val p[] = {SV_T(n->name),    SV_T(n->address),    SV_I(n->port),
                             SV_T(n->country), SV_T(n->public_key), SV_T(sids),
                             SV_T(sns),        SV_I(n->weight),     SV_I(n->usage_percent > 0 ? n->usage_percent : 100),
-                            SV_I(n->id)};
+                            SV_I(n->id),      SV_T(n->group)};
     struct store_res r;
     rc = store__exec(sc,
                      "UPDATE nodes SET name = $1, address = $2, port = $3, country = $4, public_key = $5,"
-                     " short_ids = $6, server_names = $7, weight = $8, usage_percent = $9 WHERE id = $10",
-                     p, 10, &r);
+                     " short_ids = $6, server_names = $7, weight = $8, usage_percent = $9, node_group = $11"
+                     " WHERE id = $10",
+                     p, 11, &r);
     if (rc < 0)
         goto out;
     rc = r.changes == 1 ? 0 : ERR_NOT_FOUND;
@@ -321,6 +327,26 @@ int store_node_touch(struct store *st, int64_t id, int64_t now)
 {
     struct node_arg a = {.id = id, .now = now};
     return store__tx(st, touch_body, &a);
+}
+
+struct load_arg {
+    int64_t id, connections, cpu, bps;
+};
+
+static int load_body(struct store_conn *sc, void *arg)
+{
+    struct load_arg *a = arg;
+    struct store_val p[] = {SV_I(a->connections), SV_I(a->cpu), SV_I(a->bps), SV_I(a->id)};
+    return store__exec(sc, "UPDATE nodes SET load_connections = $1, load_cpu = $2, load_bps = $3 WHERE id = $4", p, 4,
+                       NULL);
+}
+
+int store_node_set_load(struct store *st, int64_t id, int64_t connections, int64_t cpu, int64_t bps)
+{
+    if (connections < 0 || cpu < 0 || bps < 0)
+        return ERR_RANGE;
+    struct load_arg a = {.id = id, .connections = connections, .cpu = cpu, .bps = bps};
+    return store__tx(st, load_body, &a);
 }
 
 /* ---- API tokens ---- */

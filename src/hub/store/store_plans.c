@@ -6,7 +6,8 @@
 #include "hub/domain/rules.h"
 #include "hub/store/store_int.h"
 
-#define PLAN_COLS "id, name, duration_days, quota_bytes, device_limit, reset_strategy, enabled, created_at"
+#define PLAN_COLS                                                                                                      \
+    "id, name, duration_days, quota_bytes, device_limit, reset_strategy, enabled, created_at, node_groups"
 
 static void plan_from_row(const struct store_res *r, size_t i, struct hub_plan *p)
 {
@@ -22,6 +23,7 @@ static void plan_from_row(const struct store_res *r, size_t i, struct hub_plan *
     p->reset = rs < 0 ? HUB_RESET_NONE : (enum hub_reset)rs;
     p->enabled = store__cell_i64(r, i, 6) != 0;
     p->created_at = store__cell_i64(r, i, 7);
+    store__cell_str(r, i, 8, p->node_groups, sizeof p->node_groups);
 }
 
 static int load_prices(struct store_conn *sc, struct hub_plan *p)
@@ -67,12 +69,12 @@ static int create_body(struct store_conn *sc, void *arg)
     struct hub_plan *p = a->p;
     struct store_val v[] = {SV_T(p->name),         SV_I(p->duration_days),         SV_I(p->quota_bytes),
                             SV_I(p->device_limit), SV_T(hub_reset_name(p->reset)), SV_I(p->enabled),
-                            SV_I(a->now)};
+                            SV_I(a->now),          SV_T(p->node_groups)};
     struct store_res r;
     TRY(store__exec(sc,
                     "INSERT INTO plans (name, duration_days, quota_bytes, device_limit, reset_strategy, enabled,"
-                    " created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-                    v, 7, &r));
+                    " created_at, node_groups) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                    v, 8, &r));
     if (r.nrows != 1) {
         store__res_free(&r);
         return ERR_INTERNAL;
@@ -158,12 +160,13 @@ static int update_body(struct store_conn *sc, void *arg)
                             SV_I(p->device_limit),
                             SV_T(hub_reset_name(p->reset)),
                             SV_I(p->enabled),
-                            SV_I(p->id)};
+                            SV_I(p->id),
+                            SV_T(p->node_groups)};
     struct store_res r;
     TRY(store__exec(sc,
                     "UPDATE plans SET name = $1, duration_days = $2, quota_bytes = $3, device_limit = $4,"
-                    " reset_strategy = $5, enabled = $6 WHERE id = $7",
-                    v, 7, &r));
+                    " reset_strategy = $5, enabled = $6, node_groups = $8 WHERE id = $7",
+                    v, 8, &r));
     int64_t changed = r.changes;
     store__res_free(&r);
     if (changed != 1)

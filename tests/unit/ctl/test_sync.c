@@ -133,6 +133,8 @@ static void test_usage_roundtrip(void **state)
     m.health.uptime = 3600;
     m.health.revision = 42;
     strcpy(m.health.version, "veil-node 0.1.0");
+    m.health.cpu = 73;
+    m.health.bytes_per_sec = 12500000;
     struct buf b;
     buf_init(&b);
     assert_int_equal(sync_usage_req_encode(&m, &b), 0);
@@ -148,8 +150,22 @@ static void test_usage_roundtrip(void **state)
     assert_int_equal(d.health.uptime, 3600);
     assert_int_equal(d.health.revision, 42);
     assert_string_equal(d.health.version, "veil-node 0.1.0");
+    assert_int_equal(d.health.cpu, 73);
+    assert_int_equal(d.health.bytes_per_sec, 12500000);
     sync_usage_req_dispose(&d);
     free(s);
+    buf_dispose(&b);
+    /* A push from a node that predates the load figures: they read as 0. */
+    static const char old[] = "{\"v\":1,\"push_id\":\"abcdefgh\",\"usage\":[],"
+                              "\"health\":{\"connections\":1,\"uptime\":2,\"revision\":3,\"version\":\"x\"}}";
+    assert_int_equal(sync_usage_req_decode(&d, old, strlen(old), &err), 0);
+    assert_int_equal(d.health.cpu, 0);
+    assert_int_equal(d.health.bytes_per_sec, 0);
+    sync_usage_req_dispose(&d);
+    /* CPU is a percentage: a node cannot claim more than all its cores. */
+    m.health.cpu = 101;
+    buf_init(&b);
+    assert_int_equal(sync_usage_req_encode(&m, &b), ERR_RANGE);
     buf_dispose(&b);
 
     struct sync_usage_resp r = {.duplicate = true, .revision = 43}, rd;
@@ -342,6 +358,12 @@ static void test_usage_decode_negative(void **state)
          "usage[0].up: expected an integer"},
         {"{\"v\":1," PUSH ",\"usage\":[null]," HEALTH "}", ERR_MALFORMED, "usage[0]: expected an object"},
         {"{\"v\":3," PUSH ",\"usage\":[]," HEALTH "}", ERR_UNSUPPORTED, "not supported"},
+        {"{\"v\":1," PUSH ",\"usage\":[],\"health\":{\"connections\":1,\"uptime\":2,\"revision\":3,\"version\":\"x\","
+         "\"cpu\":101}}",
+         ERR_RANGE, "health.cpu: out of range"},
+        {"{\"v\":1," PUSH ",\"usage\":[],\"health\":{\"connections\":1,\"uptime\":2,\"revision\":3,\"version\":\"x\","
+         "\"bps\":\"fast\"}}",
+         ERR_MALFORMED, "health.bps: expected an integer"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct sync_usage_req d;

@@ -59,7 +59,8 @@ static int env_open(void **state, const char *url, size_t pool)
                           .update_interval_hours = 12,
                           .public_url = "https://vpn.example.com/",
                           .clock = clock_fn,
-                          .node_dead_after = env_dead_after};
+                          .node_dead_after = env_dead_after,
+                          .place = {.hot_cpu_percent = env_dead_after ? 85 : 0}};
     if (api_start(&cfg, e->st, &e->srv) < 0) {
         store_close(e->st);
         free(e);
@@ -75,7 +76,7 @@ static int setup_sqlite(void **state)
     return env_open(state, "sqlite::memory:", 1);
 }
 
-/* The daemon's liveness rule on (fleet.dead_after 30 s). */
+/* The daemon's liveness rule on (fleet.dead_after 30 s), hot at 85 % CPU. */
 static int setup_sqlite_fleet(void **state)
 {
     env_dead_after = 30;
@@ -796,6 +797,112 @@ static void test_sub_node_liveness(void **state)
     free(ntok);
 }
 
+/* The hosts of the vless:// links of a plain /sub answer, in order, joined by ' '. */
+static void sub_hosts(struct env *e, const char *sub, char *out, size_t cap)
+{
+    struct resp r;
+    assert_int_equal(http(e, "GET", sub, NULL, NULL, NULL, NULL, &r), 200);
+    out[0] = '\0';
+    for (const char *p = r.body; p && (p = strchr(p, '@')) != NULL;) {
+        const char *end = strchr(++p, ':');
+        assert_non_null(end);
+        size_t len = strlen(out);
+        snprintf(out + len, cap - len, "%s%.*s", len ? " " : "", (int)(end - p), p);
+        p = end;
+    }
+    free(r.body);
+}
+
+/* Issue 15 item 5 through the API: node groups on nodes and plans, load from usage pushes, a
+ * customer's order stable across fetches, a hot node last. */
+static void test_sub_placement(void **state)
+{
+    struct env *e = get(state);
+    json_t *j;
+    int64_t id[3];
+    char *tok[3];
+    static const char *const names[3] = {"pa", "pb", "pc"};
+    for (int i = 0; i < 3; i++) {
+        tok[i] = register_node(e, names[i], &id[i]);
+        assert_int_equal(http(e, "GET", "/api/v1/node/users", tok[i], NULL, NULL, NULL, NULL), 200); /* check in */
+    }
+    char p[96];
+    for (int i = 1; i < 3; i++) {
+        snprintf(p, sizeof p, "/api/v1/nodes/%lld", (long long)id[i]);
+        assert_int_equal(http(e, "PATCH", p, ADMIN, "{\"group\":\"premium\"}", NULL, &j, NULL), 200);
+        assert_string_equal(jstr(j, "group"), "premium");
+        json_decref(j);
+    }
+    snprintf(p, sizeof p, "/api/v1/nodes/%lld", (long long)id[0]);
+    expect_err(e, "PATCH", p, ADMIN, "{\"group\":\"Premium!\"}", 422, "invalid_field");
+    int64_t basic = create_plan(e, "Basic", 0);
+    assert_int_equal(http(e, "POST", "/api/v1/plans", ADMIN,
+                          "{\"name\":\"Premium\",\"duration_days\":30,\"prices\":{\"RUB\":100},"
+                          "\"node_groups\":[\"premium\"]}",
+                          NULL, &j, NULL),
+                     201);
+    int64_t premium = jint(j, "id");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(j, "node_groups"), 0)), "premium");
+    json_decref(j);
+    expect_err(e, "POST", "/api/v1/plans", ADMIN,
+               "{\"name\":\"Dup\",\"duration_days\":30,\"prices\":{\"RUB\":1},\"node_groups\":[\"a\",\"a\"]}", 422,
+               "invalid_field");
+    char sub[2][128];
+    int64_t plans[2] = {basic, premium};
+    static const char *const users[2] = {"pl-basic", "pl-prem"};
+    for (int i = 0; i < 2; i++) {
+        int64_t user = create_user(e, users[i]);
+        char body[128], path[64];
+        snprintf(body, sizeof body, "{\"user_id\":%lld,\"plan_id\":%lld}", (long long)user, (long long)plans[i]);
+        assert_int_equal(http(e, "POST", "/api/v1/subscriptions", ADMIN, body, NULL, NULL, NULL), 201);
+        snprintf(path, sizeof path, "/api/v1/users/%lld", (long long)user);
+        assert_int_equal(http(e, "GET", path, ADMIN, NULL, NULL, &j, NULL), 200);
+        snprintf(sub[i], sizeof sub[i], "/sub/%s/plain", jstr(j, "sub_token"));
+        json_decref(j);
+    }
+    char hosts[256], again[256];
+    /* The premium plan sees only premium nodes. */
+    sub_hosts(e, sub[1], hosts, sizeof hosts);
+    assert_null(strstr(hosts, "pa.example.com"));
+    assert_non_null(strstr(hosts, "pb.example.com"));
+    assert_non_null(strstr(hosts, "pc.example.com"));
+    /* The basic plan sees all three, in the same order on every fetch. */
+    sub_hosts(e, sub[0], hosts, sizeof hosts);
+    assert_non_null(strstr(hosts, "pa.example.com"));
+    assert_non_null(strstr(hosts, "pb.example.com"));
+    for (int k = 0; k < 3; k++) {
+        sub_hosts(e, sub[0], again, sizeof again);
+        assert_string_equal(hosts, again);
+    }
+    /* The customer's first node reports 95 % CPU: it goes last. */
+    int first = -1;
+    for (int i = 0; i < 3; i++) {
+        char h[32];
+        snprintf(h, sizeof h, "%s.example.com", names[i]);
+        if (strncmp(hosts, h, strlen(h)) == 0)
+            first = i;
+    }
+    assert_true(first >= 0);
+    assert_int_equal(http(e, "POST", "/api/v1/node/usage", tok[first],
+                          "{\"v\":1,\"push_id\":\"placement-1\",\"usage\":[],\"health\":{\"connections\":40,"
+                          "\"uptime\":9,\"revision\":1,\"version\":\"t\",\"cpu\":95,\"bps\":1000}}",
+                          NULL, NULL, NULL),
+                     200);
+    snprintf(p, sizeof p, "/api/v1/nodes/%lld", (long long)id[first]);
+    assert_int_equal(http(e, "GET", p, SUPPORT, NULL, NULL, &j, NULL), 200);
+    assert_int_equal(jint(json_object_get(j, "load"), "cpu"), 95);
+    assert_int_equal(jint(json_object_get(j, "load"), "connections"), 40);
+    assert_int_equal(jint(json_object_get(j, "load"), "bps"), 1000);
+    json_decref(j);
+    sub_hosts(e, sub[0], again, sizeof again);
+    char h[32];
+    snprintf(h, sizeof h, "%s.example.com", names[first]);
+    assert_string_equal(again + strlen(again) - strlen(h), h);
+    assert_true(strncmp(again, h, strlen(h)) != 0);
+    for (int i = 0; i < 3; i++)
+        free(tok[i]);
+}
+
 static void test_device_limit(void **state)
 {
     struct env *e = get(state);
@@ -1075,7 +1182,8 @@ int main(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest sqlite_tests[] = {
         SUITE(setup_sqlite), cmocka_unit_test(test_openapi_matches_routes),
-        cmocka_unit_test_setup_teardown(test_sub_node_liveness, setup_sqlite_fleet, teardown)};
+        cmocka_unit_test_setup_teardown(test_sub_node_liveness, setup_sqlite_fleet, teardown),
+        cmocka_unit_test_setup_teardown(test_sub_placement, setup_sqlite_fleet, teardown)};
     const struct CMUnitTest pg_tests[] = {SUITE(setup_pg)};
     if (getenv("VEIL_HUB_LOAD_ONLY") != NULL) { /* the long load run of test_hub_pg.sh, both backends */
         const struct CMUnitTest load_sqlite[] = {

@@ -217,7 +217,14 @@ static void test_migration_chains_existing_rows(void **state)
 {
     struct ctx *c = *state;
     struct store *st = c->st;
-    /* Back to schema 4 by hand: drop what migration 5 added. */
+    /* Back to schema 4 by hand: drop what migrations 7 (placement), 6 (bot notices) and 5 added. */
+    exec_sql(st, "ALTER TABLE nodes DROP COLUMN node_group");
+    exec_sql(st, "ALTER TABLE nodes DROP COLUMN load_connections");
+    exec_sql(st, "ALTER TABLE nodes DROP COLUMN load_cpu");
+    exec_sql(st, "ALTER TABLE nodes DROP COLUMN load_bps");
+    exec_sql(st, "ALTER TABLE plans DROP COLUMN node_groups");
+    exec_sql(st, "DROP INDEX payments_settled");
+    exec_sql(st, "DROP TABLE bot_notices");
     exec_sql(st, "DROP TABLE audit_chain");
     exec_sql(st, "ALTER TABLE audit_log DROP COLUMN row_hash");
     exec_sql(st, "ALTER TABLE audit_log DROP COLUMN prev_hash");
