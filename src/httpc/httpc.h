@@ -66,6 +66,24 @@ int httpc_post_json(const char *url, const char *const *headers, const char *jso
 /* kv: name, value, name, value, ..., NULL; sent as application/x-www-form-urlencoded. */
 int httpc_post_form(const char *url, const char *const *headers, const char *const *kv, struct httpc_resp *out);
 
+/* multipart/form-data (RFC 7578), for uploads such as the Bot API's sendPhoto. A part without
+ * filename is a plain field; content_type NULL sends none (text/plain by default). Names and
+ * filenames must not hold '"', CR or LF (ERR_MALFORMED). */
+struct httpc_part {
+    const char *name;
+    const char *filename;     /* NULL: a field */
+    const char *content_type; /* may be NULL */
+    const void *data;
+    size_t len;
+};
+/* Encodes parts into *body (malloc'd, *len bytes) with a boundary found in none of them;
+ * content_type receives "multipart/form-data; boundary=...". */
+int httpc_multipart_encode(const struct httpc_part *parts, size_t n, char **body, size_t *len,
+                           char content_type[static 96]);
+/* POSTs parts as multipart/form-data (timeout_ms 0: the default). */
+int httpc_post_multipart(const char *url, const char *const *headers, const struct httpc_part *parts, size_t n,
+                         unsigned timeout_ms, struct httpc_resp *out);
+
 /* application/x-www-form-urlencoded encoding of kv (as above) into *out (malloc'd). */
 int httpc_form_encode(const char *const *kv, char **out);
 

@@ -180,6 +180,56 @@ static void test_post_form_and_status(void **state)
     assert_int_equal(httpc_form_encode(odd, &enc), ERR_MALFORMED);
 }
 
+/* multipart/form-data: a field and a binary file with NULs, framed so a reader gets both back. */
+static void test_multipart(void **state)
+{
+    (void)state;
+    static const unsigned char png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 0xd, '-', '-'};
+    const struct httpc_part parts[] = {
+        {.name = "chat_id", .data = "7001", .len = 4},
+        {.name = "photo", .filename = "qr.png", .content_type = "image/png", .data = png, .len = sizeof png}};
+    char *body;
+    size_t len;
+    char ctype[96];
+    assert_int_equal(httpc_multipart_encode(parts, 2, &body, &len, ctype), 0);
+    assert_true(strncmp(ctype, "multipart/form-data; boundary=", 30) == 0);
+    const char *b = ctype + 30;
+    char want[512];
+    snprintf(want, sizeof want,
+             "--%s\r\nContent-Disposition: form-data; name=\"chat_id\"\r\n\r\n7001\r\n--%s\r\n"
+             "Content-Disposition: form-data; name=\"photo\"; filename=\"qr.png\"\r\nContent-Type: image/png\r\n\r\n",
+             b, b);
+    size_t wl = strlen(want);
+    assert_true(len == wl + sizeof png + 2 + 2 + strlen(b) + 4);
+    assert_memory_equal(body, want, wl);
+    assert_memory_equal(body + wl, png, sizeof png);
+    snprintf(want, sizeof want, "\r\n--%s--\r\n", b);
+    assert_memory_equal(body + wl + sizeof png, want, strlen(want));
+    free(body);
+    /* A boundary is never inside the data; unsafe names are refused. */
+    const struct httpc_part bad[] = {{.name = "a\"b", .data = "x", .len = 1}};
+    assert_int_equal(httpc_multipart_encode(bad, 1, &body, &len, ctype), ERR_MALFORMED);
+    const struct httpc_part crlf[] = {{.name = "a", .filename = "x\r\ny", .data = "x", .len = 1}};
+    assert_int_equal(httpc_multipart_encode(crlf, 1, &body, &len, ctype), ERR_MALFORMED);
+    assert_int_equal(httpc_multipart_encode(parts, 0, &body, &len, ctype), ERR_MALFORMED);
+
+    /* Over the wire: the server sees the multipart content type and the body. */
+    struct server s;
+    server_start(&s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
+    server_run(&s);
+    char url[128];
+    url_of(&s, "/bot1:x/sendPhoto", url, sizeof url);
+    struct httpc_resp r;
+    assert_int_equal(httpc_post_multipart(url, NULL, parts, 2, 0, &r), 0);
+    server_stop(&s);
+    assert_int_equal(r.status, 200);
+    httpc_resp_dispose(&r);
+    assert_non_null(strstr(s.request, "POST /bot1:x/sendPhoto HTTP/1.1\r\n"));
+    assert_non_null(strstr(s.request, "\r\nContent-Type: multipart/form-data; boundary=veil-"));
+    assert_non_null(strstr(s.request, "name=\"chat_id\"\r\n\r\n7001\r\n"));
+    assert_non_null(memmem(s.request, s.request_len, png, sizeof png));
+}
+
 static void test_get_empty_body(void **state)
 {
     (void)state;
@@ -284,7 +334,7 @@ static void test_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_post_json), cmocka_unit_test(test_post_form_and_status),
-                                       cmocka_unit_test(test_get_empty_body), cmocka_unit_test(test_limits),
-                                       cmocka_unit_test(test_errors)};
+                                       cmocka_unit_test(test_multipart), cmocka_unit_test(test_get_empty_body),
+                                       cmocka_unit_test(test_limits),    cmocka_unit_test(test_errors)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
