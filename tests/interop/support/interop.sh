@@ -62,7 +62,7 @@ usage() {
 # traffic ID EMAIL LOCALPORT HOST [big]: through one client proxy, a plain TCP exchange, an
 # inner-TLS one (Vision's direct copy when the flow is Vision) and two UDP datagrams labelled
 # with the case ID; HOST is how the origins are named to the client (127.0.0.1, or a name the
-# node resolves). "big" adds 1 MiB up / 4 MiB down inside TLS.
+# node resolves). "big" adds 1 MiB up / 4 MiB down inside TLS. TRAFFIC_UDP=0 leaves UDP out.
 traffic() {
   local id=$1 email=$2 lp=$3 host=$4 big=${5:-}
   python3 "$PT" transfer "$lp" "$host" "$O_PLAIN" 3000 50000 "$id" || { echo "$email: plain TCP failed"; return 1; }
@@ -70,6 +70,7 @@ traffic() {
   if [[ -n $big ]]; then
     python3 "$PT" transfer "$lp" "$host" "$O_TLS" 1048576 4194304 "$id" tls || { echo "$email: 4 MiB failed"; return 1; }
   fi
+  [[ ${TRAFFIC_UDP:-1} == 1 ]] || return 0
   python3 "$SUPPORT/udp_tools.py" socks "$lp" send "$host" "$E_UDP" "udp-$id" expect "E:udp-$id" \
     send "$host" "$E_UDP" 0123456789 expect E:0123456789 || { echo "$email: UDP failed"; return 1; }
 }
@@ -108,7 +109,9 @@ check_booked() {
   wait_for '[[ $(python3 "$PT" sum "$WORK/counts" "$id" | cut -d" " -f1) -ge $conns ]]' 10 \
     "$email: the origins to count $conns connections"
   sum=$(python3 "$PT" sum "$WORK/counts" "$id")
-  want=$(echo "${sum#* } $(udp_bytes "$id")" | awk '{printf "%d %d\n", $1 + $3, $2 + $4}')
+  local udp="0 0"
+  [[ ${TRAFFIC_UDP:-1} != 1 ]] || udp=$(udp_bytes "$id")
+  want=$(echo "${sum#* } $udp" | awk '{printf "%d %d\n", $1 + $3, $2 + $4}')
   deadline=$((SECONDS + 10))
   until got=$(usage "$email") && [[ $got == "$want" ]]; do
     ((SECONDS < deadline)) || fail "$email: the node booked '$got', the origins and datagrams say '$want'"

@@ -155,9 +155,11 @@ def sub_xray(out, subfile, address, port):
 
 
 def sub_singbox(out, subfile, port):
-    """sing-box JSON as served, minus the TUN inbound (no TUN device on a test machine) and with
-    the mixed inbound on a free port."""
+    """sing-box JSON as served, minus the TUN inbound (no TUN device on a test machine), with
+    the mixed inbound on a free port and without route.auto_detect_interface (it binds outbound
+    sockets to the default interface, from which loopback cannot be reached)."""
     cfg = json.load(open(subfile))
+    cfg.get("route", {}).pop("auto_detect_interface", None)
     cfg["inbounds"] = [i for i in cfg["inbounds"] if i["type"] != "tun"]
     mixed = [i for i in cfg["inbounds"] if i["type"] == "mixed"]
     if len(mixed) != 1:
