@@ -135,7 +135,7 @@ reference_probe() {
 # Each pair has a twin outbound in the same process to Xray-core's own REALITY server (random
 # fingerprints draw one hello per process, so the twin sends the same one): the node must serve
 # a pair exactly when Xray-core serves its twin. Served pairs move plain TCP, TCP carrying TLS
-# (Vision's direct copy) and UDP, four pairs at a time, the first also 1 MiB up / 4 MiB down, and
+# (Vision's direct copy) and UDP, eight pairs at a time, the first also 1 MiB up / 4 MiB down, and
 # each user's counters must equal the origins' bytes plus the datagram payloads, to the byte.
 # Refused pairs must get nothing through and book nothing. MUST_WORK lists fingerprints that
 # Xray-core's server must accept (so a broken set-up cannot pass as "all refused").
@@ -172,7 +172,7 @@ fingerprint_matrix() {
     IFS=, read -r id uuid flow fp lp _ <<<"$c"
     jobs+=("$id" reference_probe "${id#twin}" "$lp" ";;")
   done
-  run_all 4 "${jobs[@]}"
+  run_all "${INTEROP_JOBS:-8}" "${jobs[@]}"
   jobs=()
   for c in "${cases[@]}"; do
     IFS=, read -r id uuid flow fp lp <<<"$c"
@@ -185,7 +185,7 @@ fingerprint_matrix() {
     [[ $id != 1 ]] || big=big
     jobs+=("$fp-${flow/#-/none}" traffic "$id" "$client-$id@interop" "$lp" 127.0.0.1 $big ";;")
   done
-  run_all 4 "${jobs[@]}"
+  run_all "${INTEROP_JOBS:-8}" "${jobs[@]}"
   for c in "${cases[@]}"; do
     IFS=, read -r id uuid flow fp lp <<<"$c"
     [[ $(cat "$WORK/ref-$id") == ok ]] || continue
