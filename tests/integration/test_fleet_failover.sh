@@ -319,6 +319,46 @@ PY
     ok "hub kill -9 during /sub + API load: no failed request after the check window, no acknowledged write lost"
     echo "MEASURED hub: kill -> DOWN in HAProxy $(elapsed "$T_KILL" "$T_DOWN") s;" \
         "restart -> UP $(elapsed "$T_RESTART" "$T_UP") s"
+
+    # X-Forwarded-For through the LB: the hub (trusted_proxies = the LB) records the real client,
+    # also when the client sends a forged header of its own.
+    for u in xff-plain xff-forged; do
+        hdr=(); [[ $u == xff-forged ]] && hdr=(-H "X-Forwarded-For: 6.6.6.6")
+        code=$(curl -sk -o /dev/null -w '%{http_code}' --interface 127.0.0.7 "${hdr[@]}" -H "Authorization: Bearer $BOOT" \
+            -H 'Content-Type: application/json' --data "{\"username\":\"$u\"}" "$BASE/api/v1/users")
+        [[ $code == 201 ]] || fail "create $u through the LB: $code"
+    done
+    curl -sk -H "Authorization: Bearer $BOOT" "$BASE/api/v1/audit" >"$WORK/audit.json"
+    python3 - "$WORK/audit.json" <<'PY' || fail "audit source_ip through the LB: $(head -c 600 "$WORK/audit.json")"
+import json, sys
+rows = json.load(open(sys.argv[1]))["entries"]
+ips = {r["details"].get("username"): r["source_ip"] for r in rows if r["action"] == "user.create"}
+assert ips.get("xff-plain") == "127.0.0.7" and ips.get("xff-forged") == "127.0.0.7", ips
+PY
+    ok "X-Forwarded-For via the LB: the hub records the client 127.0.0.7 (a forged header ignored)"
+
+    # Per source IP at the LB: 700 requests in a moment from 127.0.0.6; over 600 per 10 s get 429.
+    codes=$(python3 - "$LB_HUB" <<'PY'
+import collections, http.client, ssl, sys
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+c = http.client.HTTPSConnection("127.0.0.1", int(sys.argv[1]), context=ctx, timeout=10,
+                                source_address=("127.0.0.6", 0))
+seen = collections.Counter()
+for _ in range(700):
+    try:
+        c.request("GET", "/healthz")
+        r = c.getresponse(); r.read()
+        seen[r.status] += 1
+    except (OSError, http.client.HTTPException):
+        c.close()
+        seen["error"] += 1
+print(" ".join("%s:%d" % kv for kv in sorted(seen.items(), key=str)))
+PY
+)
+    [[ $codes == "200:600 429:100" ]] || fail "per-IP request limit: got $codes, want 200:600 429:100"
+    code=$(curl -sk -o /dev/null -w '%{http_code}' "$BASE/healthz")
+    [[ $code == 200 ]] || fail "another IP got $code while 127.0.0.6 was limited"
+    ok "LB per-IP request rate: 700 requests from one IP -> $codes; others unaffected"
 fi
 
 if grep -lE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:' "$WORK"/node*.log "$WORK"/hub*.log 2>/dev/null; then
