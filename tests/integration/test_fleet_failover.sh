@@ -157,8 +157,8 @@ rows = list(csv.reader(line.lstrip("# ") for line in sys.stdin if line.strip()))
 col = rows[0].index(sys.argv[3])
 print(next(r[col] for r in rows[1:] if r[0] == sys.argv[1] and r[1] == sys.argv[2]))' "$1" "$2" "$3"
 }
-for i in 1 2 3; do wait_for "is_status nodes node$i UP" 20 "node$i UP in HAProxy"; done
-if [[ $HUBS -eq 1 ]]; then for i in 1 2; do wait_for "is_status hubs hub$i UP" 20 "hub$i UP in HAProxy"; done; fi
+for i in 1 2 3; do wait_for "is_status nodes node$i UP" 30 "node$i UP in HAProxy"; done
+if [[ $HUBS -eq 1 ]]; then for i in 1 2; do wait_for "is_status hubs hub$i UP" 30 "hub$i UP in HAProxy"; done; fi
 ok "HAProxy (shipped config): 3 nodes and $((HUBS * 2)) hubs UP by their /healthz checks"
 
 # ================= Node failover =================
