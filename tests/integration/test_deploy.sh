@@ -54,16 +54,43 @@ done
 ok "systemd-analyze verify: $n drop-ins on the Debian units"
 
 # 2. haproxy -c on the shipped LB config with the shipped environment (certificate made here).
+openssl req -x509 -newkey rsa:2048 -keyout "$WORK/h.key" -out "$WORK/h.crt" -days 2 -nodes \
+    -subj /CN=hub.test >/dev/null 2>&1
+cat "$WORK/h.crt" "$WORK/h.key" >"$WORK/hub.pem"
 if [ -x "$HAPROXY" ]; then
-    openssl req -x509 -newkey rsa:2048 -keyout "$WORK/h.key" -out "$WORK/h.crt" -days 2 -nodes \
-        -subj /CN=hub.test >/dev/null 2>&1
-    cat "$WORK/h.crt" "$WORK/h.key" >"$WORK/hub.pem"
     out=$(set -a; . "$DEPLOY/lb/haproxy.env"; VEIL_LB_HUB_CERT=$WORK/hub.pem "$HAPROXY" -c -f "$DEPLOY/lb/haproxy.cfg" 2>&1) ||
         fail "haproxy -c: $out"
     grep -qi warning <<<"$out" && fail "haproxy -c warns: $out"
     ok "haproxy -c deploy/lb/haproxy.cfg: valid, no warnings"
 else
     skip_part "haproxy not installed: haproxy -c not run"
+fi
+
+# The nginx alternative for the hub side: `nginx -t`, then a request through it to a real hub
+# (TLS terminated, X-Forwarded-For into the audit log) further below.
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+if [ -x "$NGINX" ]; then
+    NG_PORT=$(free_port) NG_HUB=$(free_port)
+    mkdir -p "$WORK/nginx"
+    sed -e "s|203.0.113.11:443|127.0.0.1:$NG_PORT|" -e "s|10.0.2.21:8080|127.0.0.1:$NG_HUB|" \
+        -e '/10.0.2.22:8080/d' -e "s|/etc/nginx/certs/hub.pem|$WORK/hub.pem|" \
+        "$DEPLOY/lb/nginx-hub.conf" >"$WORK/nginx/veil-hub.conf"
+    cat >"$WORK/nginx/nginx.conf" <<NGINX
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx-error.log;
+daemon off;
+events {}
+http {
+    access_log off;
+    client_body_temp_path $WORK/nginx;
+    proxy_temp_path $WORK/nginx;
+    include $WORK/nginx/veil-hub.conf;
+}
+NGINX
+    out=$("$NGINX" -t -c "$WORK/nginx/nginx.conf" 2>&1) || fail "nginx -t: $out"
+    ok "nginx -t deploy/lb/nginx-hub.conf"
+else
+    skip_part "nginx not installed: the nginx alternative not checked"
 fi
 
 # 3. deploy/install ROLE twice under a staging root.
@@ -137,4 +164,28 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer wrong-to
 [ "$code" = 401 ] || fail "hub accepted a wrong token ($code)"
 grep -q "$(cat "$WORK/creds/admin-token")" "$WORK/hub.log" && fail "the hub logged its admin token"
 ok "veil-hub: admin_token_file read from \$CREDENTIALS_DIRECTORY (200 with it, 401 without)"
+
+if [ -x "$NGINX" ]; then
+    # The same hub again on the port nginx forwards to, behind nginx with the shipped site file.
+    sed -i "s|\"port\": $PORT|\"port\": $NG_HUB|" "$WORK/hub.json"
+    CREDENTIALS_DIRECTORY=$WORK/creds bg hub-ng "$VEIL_BIN/veil-hub" -c "$WORK/hub.json"
+    bg nginx "$NGINX" -c "$WORK/nginx/nginx.conf"
+    wait_port "$NG_HUB" 20
+    wait_port "$NG_PORT" 10
+    code=$(curl -sk -o /dev/null -w '%{http_code}' --interface 127.0.0.9 -H "X-Forwarded-For: 6.6.6.6" \
+        -H "Authorization: Bearer $(cat "$WORK/creds/admin-token")" -H 'Content-Type: application/json' \
+        --data '{"username":"via-nginx"}' "https://127.0.0.1:$NG_PORT/api/v1/users")
+    [ "$code" = 201 ] || fail "create a user through nginx: $code"
+    curl -sk -H "Authorization: Bearer $(cat "$WORK/creds/admin-token")" "https://127.0.0.1:$NG_PORT/api/v1/audit" >"$WORK/audit.json"
+    python3 - "$WORK/audit.json" <<'PY' || fail "audit through nginx: $(head -c 400 "$WORK/audit.json")"
+import json, sys
+rows = json.load(open(sys.argv[1]))["entries"]
+ips = {r["details"].get("username"): r["source_ip"] for r in rows if r["action"] == "user.create"}
+assert ips.get("via-nginx") == "127.0.0.9", ips
+PY
+    codes=$(for i in $(seq 1 150); do echo "url = \"https://127.0.0.1:$NG_PORT/healthz\""; echo "output = /dev/null"; done |
+        curl -sk --interface 127.0.0.10 -w '%{http_code}\n' -K - | sort | uniq -c | awk '{printf "%s:%s ", $2, $1}')
+    case "$codes" in *429:*) ;; *) fail "nginx per-IP limit: 150 requests at once gave $codes (want some 429)";; esac
+    ok "nginx alternative: TLS to a real hub, X-Forwarded-For into its audit log (forged header ignored), per-IP 429 ($codes)"
+fi
 echo "deploy: all checks passed"
