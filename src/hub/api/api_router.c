@@ -15,6 +15,15 @@
 #include "hub/cache/cache.h"
 #include "hub/domain/rules.h"
 
+/* The first use of a token from an address is audited (token.new_ip); a failure to record it
+ * is logged and does not fail the request. */
+static void note_token_ip(struct api_call *c)
+{
+    int rc = store_audit_token_ip(c->ctx->st, c->actor, c->req->ip, c->now);
+    if (rc < 0)
+        log_warn("api", 0, "token_ip_not_recorded", LF_STR("actor", c->actor), LF_STR("err", err_str(rc)));
+}
+
 /* Admin and node tokens: the hash is looked up, so no token text is ever compared. */
 static bool authenticate(struct api_call *c, enum api_auth need)
 {
@@ -35,12 +44,14 @@ static bool authenticate(struct api_call *c, enum api_auth need)
         rc = store_node_by_token(c->ctx->st, hash, &c->node);
         if (rc == 0) {
             snprintf(c->actor, sizeof c->actor, "node:%" PRId64, c->node.id);
+            note_token_ip(c);
             return true;
         }
     } else {
         rc = store_token_lookup(c->ctx->st, hash, &c->role, &c->token_id);
         if (rc == 0) {
             snprintf(c->actor, sizeof c->actor, "token:%" PRId64, c->token_id);
+            note_token_ip(c);
             if (need == API_AUTH_ADMIN && c->role != HUB_ROLE_ADMIN) {
                 api__error(c, 403, "forbidden", "this token is read-only");
                 return false;

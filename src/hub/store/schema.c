@@ -137,6 +137,11 @@ static const char *const migrations[] = {
     "ALTER TABLE nodes ADD COLUMN load_cpu BIGINT NOT NULL DEFAULT 0;"
     "ALTER TABLE nodes ADD COLUMN load_bps BIGINT NOT NULL DEFAULT 0;"
     "ALTER TABLE plans ADD COLUMN node_groups TEXT NOT NULL DEFAULT '';",
+
+    /* 8: the addresses each API or node token was used from, so the first use from a new one
+     * writes a "token.new_ip" audit row (store_audit_token_ip). */
+    "CREATE TABLE token_ips (actor TEXT NOT NULL, ip TEXT NOT NULL, first_seen BIGINT NOT NULL,"
+    " PRIMARY KEY (actor, ip));",
 };
 
 /* Code that runs right after a migration's SQL, in its transaction (data the SQL cannot compute). */

@@ -20,7 +20,7 @@
 
 #include "hub/domain/model.h"
 
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 
 struct store;
 
@@ -170,6 +170,10 @@ struct store_audit_row {
     int64_t at;
     char *details; /* malloc'd JSON text or NULL */
 };
+/* A token (actor "token:<id>" or "node:<id>") was used from ip: the first time for that pair,
+ * remembers it and writes a "token.new_ip" audit row (target the actor, source_ip ip) in one
+ * transaction. 1 when it was new, 0 when known, or a negative store error. */
+int store_audit_token_ip(struct store *st, const char *actor, const char *ip, int64_t now);
 /* Writes one audit row in its own transaction (chained like every row). */
 int store_audit_add(struct store *st, const struct store_audit *a, int64_t now);
 /* An audit row as stored, for the chain and the export: strings are borrowed, NULL for SQL NULL. */

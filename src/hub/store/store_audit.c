@@ -8,6 +8,7 @@
  * writers append one after the other and never fork the chain, and deleting the newest rows is
  * caught by comparing the walk's end with the head. */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +145,48 @@ int store_audit_add(struct store *st, const struct store_audit *a, int64_t now)
 {
     struct audit_add_arg x = {a, now};
     return store__tx(st, audit_add_body, &x);
+}
+
+struct token_ip_arg {
+    const char *actor, *ip;
+    int64_t now;
+    bool added;
+};
+
+static int token_ip_body(struct store_conn *sc, void *arg)
+{
+    struct token_ip_arg *x = arg;
+    struct store_val p[] = {SV_T(x->actor), SV_T(x->ip), SV_I(x->now)};
+    struct store_res r;
+    TRY(store__exec(sc, "INSERT INTO token_ips (actor, ip, first_seen) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", p,
+                    3, &r));
+    x->added = r.changes == 1;
+    store__res_free(&r);
+    if (!x->added)
+        return 0; /* another request recorded it first */
+    struct store_audit a = {.actor = x->actor, .action = "token.new_ip", .target = x->actor, .source_ip = x->ip};
+    return store__audit(sc, &a, x->now, NULL, 0);
+}
+
+int store_audit_token_ip(struct store *st, const char *actor, const char *ip, int64_t now)
+{
+    if (actor == NULL || ip == NULL || ip[0] == '\0')
+        return 0;
+    /* The common case, a known address, is one read; only a new one takes the write path. */
+    struct store_conn sc;
+    TRY(store__acquire(st, &sc));
+    struct store_val p[] = {SV_T(actor), SV_T(ip)};
+    struct store_res r;
+    int rc = store__exec(&sc, "SELECT 1 FROM token_ips WHERE actor = $1 AND ip = $2", p, 2, &r);
+    bool known = rc == 0 && r.nrows > 0;
+    if (rc == 0)
+        store__res_free(&r);
+    store__release(&sc);
+    if (rc < 0 || known)
+        return rc;
+    struct token_ip_arg x = {actor, ip, now, false};
+    TRY(store__tx(st, token_ip_body, &x));
+    return x.added;
 }
 
 static void cells_from_row(const struct store_res *r, size_t i, struct store_audit_cells *c)

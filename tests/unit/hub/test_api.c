@@ -965,12 +965,22 @@ static void test_audit(void **state)
     json_t *j;
     create_user(e, "frank");
     assert_int_equal(http(e, "GET", "/api/v1/audit?limit=5", SUPPORT, NULL, NULL, &j, NULL), 200);
-    json_t *first = json_array_get(json_object_get(j, "entries"), 0);
+    /* The support token's first use from this address is audited before the listing runs. */
+    json_t *newest = json_array_get(json_object_get(j, "entries"), 0);
+    assert_string_equal(jstr(newest, "action"), "token.new_ip");
+    assert_string_equal(jstr(newest, "source_ip"), "127.0.0.1");
+    assert_string_equal(jstr(newest, "actor"), jstr(newest, "target"));
+    json_t *first = json_array_get(json_object_get(j, "entries"), 1);
     assert_string_equal(jstr(first, "action"), "user.create");
     assert_string_equal(jstr(first, "source_ip"), "127.0.0.1");
     assert_non_null(strstr(jstr(first, "actor"), "token:"));
     assert_string_equal(jstr(json_object_get(first, "details"), "username"), "frank");
     assert_int_equal(jint(first, "at"), atomic_load(&fake_now));
+    json_decref(j);
+    /* A second use from the same address adds nothing. */
+    assert_int_equal(http(e, "GET", "/api/v1/audit?limit=5", SUPPORT, NULL, NULL, &j, NULL), 200);
+    assert_string_equal(jstr(json_array_get(json_object_get(j, "entries"), 0), "action"), "token.new_ip");
+    assert_string_equal(jstr(json_array_get(json_object_get(j, "entries"), 1), "action"), "user.create");
     json_decref(j);
     expect_err(e, "GET", "/api/v1/audit?limit=0", SUPPORT, NULL, 400, "invalid_query");
 

@@ -212,24 +212,40 @@ static void test_deleted_newest_rows_found(void **state)
     assert_non_null(strstr(v.why, "newest"));
 }
 
+/* Replaces the test's store with an empty database migrated to `version` only. */
+static void reopen_at(struct ctx *c, int version)
+{
+    store_close(c->st);
+    c->st = NULL;
+    char url[256];
+    if (c->path[0]) {
+        char side[80];
+        unlink(c->path);
+        snprintf(side, sizeof side, "%s-wal", c->path);
+        unlink(side);
+        snprintf(side, sizeof side, "%s-shm", c->path);
+        unlink(side);
+        snprintf(url, sizeof url, "sqlite:%s", c->path);
+    } else {
+        snprintf(url, sizeof url, "%s", hub_test_pg_url());
+        struct store *wipe = NULL;
+        assert_int_equal(store_open(url, 1, &wipe), 0);
+        exec_sql(wipe, "DROP SCHEMA public CASCADE; CREATE SCHEMA public;");
+        store_close(wipe);
+    }
+    assert_int_equal(store_open(url, 8, &c->st), 0);
+    struct store_conn sc;
+    assert_int_equal(store__acquire(c->st, &sc), 0);
+    assert_int_equal(store__migrate_to(&sc, version, NULL), 0);
+    store__release(&sc);
+}
+
 /* Rows written before migration 5 get chained by it; new rows continue the chain. */
 static void test_migration_chains_existing_rows(void **state)
 {
     struct ctx *c = *state;
+    reopen_at(c, 4); /* the schema before the chain */
     struct store *st = c->st;
-    /* Back to schema 4 by hand: drop what migrations 7 (placement), 6 (bot notices) and 5 added. */
-    exec_sql(st, "ALTER TABLE nodes DROP COLUMN node_group");
-    exec_sql(st, "ALTER TABLE nodes DROP COLUMN load_connections");
-    exec_sql(st, "ALTER TABLE nodes DROP COLUMN load_cpu");
-    exec_sql(st, "ALTER TABLE nodes DROP COLUMN load_bps");
-    exec_sql(st, "ALTER TABLE plans DROP COLUMN node_groups");
-    exec_sql(st, "DROP INDEX payments_settled");
-    exec_sql(st, "DROP TABLE bot_notices");
-    exec_sql(st, "DROP TABLE audit_chain");
-    exec_sql(st, "ALTER TABLE audit_log DROP COLUMN row_hash");
-    exec_sql(st, "ALTER TABLE audit_log DROP COLUMN prev_hash");
-    exec_sql(st, "DELETE FROM schema_version");
-    exec_sql(st, "INSERT INTO schema_version (version) VALUES (4)");
     exec_sql(st, "INSERT INTO audit_log (actor, action, target, at, source_ip, details) VALUES "
                  "('token:1', 'user.create', 'user:1', 1700000000, '10.0.0.9', NULL), "
                  "('scheduler', 'sub.expire', 'sub:1', 1700000100, NULL, '{\"n\": 1}'), "
@@ -370,6 +386,29 @@ static void test_audit_section(void **state)
     assert_int_equal(m->settings_check(NULL, err, sizeof err), 0);
 }
 
+/* token.new_ip: once per (token, address), chained like every row. */
+static void test_token_new_ip(void **state)
+{
+    struct store *st = ((struct ctx *)*state)->st;
+    assert_int_equal(store_audit_token_ip(st, "token:7", "10.0.0.1", T0), 1);
+    assert_int_equal(store_audit_token_ip(st, "token:7", "10.0.0.1", T0 + 1), 0);
+    assert_int_equal(store_audit_token_ip(st, "token:7", "10.0.0.2", T0 + 2), 1);
+    assert_int_equal(store_audit_token_ip(st, "node:3", "10.0.0.1", T0 + 3), 1);
+    assert_int_equal(store_audit_token_ip(st, "node:3", "", T0 + 3), 0); /* no address: nothing to note */
+    struct store_audit_row *rows;
+    size_t n;
+    assert_int_equal(store_audit_list(st, 10, &rows, &n), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(rows[0].action, "token.new_ip");
+    assert_string_equal(rows[0].actor, "node:3");
+    assert_string_equal(rows[0].target, "node:3");
+    assert_string_equal(rows[1].source_ip, "10.0.0.2");
+    store_audit_rows_free(rows, n);
+    struct store_audit_verify v = verify(st);
+    assert_true(v.ok);
+    assert_int_equal(v.rows, 3);
+}
+
 #define CHAIN_TESTS(setup)                                                                                             \
     cmocka_unit_test_setup_teardown(test_intact_chain_verifies, setup, teardown),                                      \
         cmocka_unit_test_setup_teardown(test_changed_action_found_at_its_row, setup, teardown),                        \
@@ -378,7 +417,8 @@ static void test_audit_section(void **state)
         cmocka_unit_test_setup_teardown(test_migration_chains_existing_rows, setup, teardown),                         \
         cmocka_unit_test_setup_teardown(test_concurrent_writers_keep_one_chain, setup, teardown),                      \
         cmocka_unit_test_setup_teardown(test_export_in_order_after_id, setup, teardown),                               \
-        cmocka_unit_test_setup_teardown(test_periodic_check_status, setup, teardown)
+        cmocka_unit_test_setup_teardown(test_periodic_check_status, setup, teardown),                                  \
+        cmocka_unit_test_setup_teardown(test_token_new_ip, setup, teardown)
 
 int main(void)
 {
