@@ -3,7 +3,10 @@
 only. The bot calls POST /bot<token>/<method> with JSON, as against api.telegram.org; the fake
 answers in the documented envelope ({"ok": true, "result": ...} or {"ok": false, "error_code",
 "description", "parameters": {"retry_after"}}) and checks what Telegram checks (token, HTML
-entities, callback_data <= 64 bytes, text <= 4096, Stars invoices).
+entities, callback_data <= 64 bytes, text <= 4096, Stars invoices). sendPhoto takes
+multipart/form-data (a PNG "photo" file: signature, IHDR and the zlib stream are checked); the
+recorded params then hold the fields and, for the file, {"filename", "content_type", "size",
+"width", "height", "png": true}.
 
 getUpdates follows Telegram: updates with update_id < offset are confirmed and forgotten; it waits
 up to `timeout` seconds for new ones; it answers 409 while a webhook is set.
@@ -17,13 +20,17 @@ Control endpoints for tests:
                                                            "webhook": {...} | null}
 """
 import argparse
+import email.parser
+import email.policy
 import html.parser
 import json
 import os
 import re
 import sys
 import threading
+import struct
 import time
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fakecommon  # noqa: E402
@@ -130,15 +137,90 @@ def bad(desc):
     return jresp(400, {"ok": False, "error_code": 400, "description": "Bad Request: " + desc})
 
 
+def png_info(data):
+    """(width, height) of a well-formed PNG, or None: signature, chunk CRCs, IHDR, IDAT inflates
+    to exactly the rows IHDR announces, IEND last."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        return None
+    pos, ihdr, idat = 8, None, b""
+    while pos + 12 <= len(data):
+        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        chunk = data[pos + 8:pos + 8 + n]
+        if len(chunk) != n or struct.unpack(">I", data[pos + 8 + n:pos + 12 + n])[0] != zlib.crc32(kind + chunk):
+            return None
+        pos += 12 + n
+        if kind == b"IHDR":
+            ihdr = struct.unpack(">IIBBBBB", chunk)
+        elif kind == b"IDAT":
+            idat += chunk
+        elif kind == b"IEND":
+            break
+    else:
+        return None
+    if ihdr is None or pos != len(data):
+        return None
+    w, hgt, depth, color = ihdr[0], ihdr[1], ihdr[2], ihdr[3]
+    channels = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}.get(color)
+    if channels is None or not w or not hgt:
+        return None
+    try:
+        raw = zlib.decompress(idat)
+    except zlib.error:
+        return None
+    if len(raw) != hgt * (1 + (w * channels * depth + 7) // 8):
+        return None
+    return w, hgt
+
+
+def multipart(h, body):
+    """The fields (str) and files of a multipart/form-data body, or None when it is not one."""
+    ctype = h.headers.get("Content-Type", "")
+    if not ctype.startswith("multipart/form-data;"):
+        return None
+    msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + body)
+    if not msg.is_multipart():
+        return None
+    params = {}
+    for part in msg.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not name:
+            return None
+        data = part.get_payload(decode=True) or b""
+        fn = part.get_filename()
+        if fn is None:
+            params[name] = data.decode()
+            continue
+        info = png_info(data)
+        params[name] = {"filename": fn, "content_type": part.get_content_type(), "size": len(data),
+                        "png": info is not None, "width": info[0] if info else 0, "height": info[1] if info else 0}
+    return params
+
+
+def check_photo(p):
+    photo = p.get("photo")
+    if not isinstance(photo, dict):
+        return "photo must be uploaded as a file"
+    if not photo["png"] or photo["size"] > 10 * 1024 * 1024:
+        return "IMAGE_PROCESS_FAILED"
+    if not p.get("chat_id"):
+        return "chat not found"
+    if len(p.get("caption", "")) > 1024:
+        return "MEDIA_CAPTION_TOO_LONG"
+    return None
+
+
 def api(h, path, query, body, token):
     parts = path.split("/")
     if len(parts) != 3 or parts[1] != "bot" + token:
         return jresp(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
     method = parts[2]
-    try:
-        params = json.loads(body) if body else {}
-    except ValueError:
-        return bad("invalid JSON")
+    params = multipart(h, body)
+    if params is None:
+        try:
+            params = json.loads(body) if body else {}
+        except ValueError:
+            return bad("invalid JSON")
     with lock:
         rec = {"i": len(state["calls"]), "t": time.time(), "method": method, "params": params, "status": 200}
         if method != "getUpdates":
@@ -184,6 +266,9 @@ def api(h, path, query, body, token):
     elif method == "deleteWebhook":
         with lock:
             state["webhook"] = None
+    elif method == "sendPhoto":
+        err = check_photo(params) or check_markup(params)
+        result = new_message(params)
     elif method == "getMe":
         result = {"id": int(token.split(":")[0]), "is_bot": True, "first_name": "Veil", "username": "veil_test_bot"}
     else:

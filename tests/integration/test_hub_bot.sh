@@ -4,7 +4,8 @@
 # a second trial is refused; Buy -> plan -> Stars -> sendInvoice (XTR, payload = payment id) ->
 # pre_checkout ok (a wrong amount is refused) -> successful_payment delivered twice -> the
 # subscription is extended by the plan exactly once and the customer is told once; YooKassa through
-# billing's fake (a pay URL button, the webhook settles, the bot's notice job tells the customer once)
+# billing's fake (a pay URL button, the webhook settles, the bot's notice job tells the customer once,
+# with the QR code as a PNG photo sent multipart)
 # and the balance (pays at once); the offset
 # survives a restart; 429 waits retry_after; 403 marks the chat blocked; /ref, /balance, /lang;
 # webhook mode refuses a
@@ -188,7 +189,21 @@ curl -fsS -X POST "http://127.0.0.1:$YKPORT/_control/pay" --data-binary "{\"id\"
 notice=$($TG "$TGPORT" wait sendMessage "$N" 'Оплата получена' 15) || fail "no payment notice after the YooKassa webhook"
 grep -q "\"chat_id\": $ALICE" <<<"$notice" && grep -q '/sub/' <<<"$notice" || fail "notice: $notice"
 echo "transcript: yookassa pay button -> $PAYURL; notice -> $(jget "$notice" "['text']" | tr '\n' ' ')"
-ok "YooKassa: Buy -> plan -> card -> pay URL -> webhook -> the customer is told with the link"
+photo=$($TG "$TGPORT" wait sendPhoto "$N" '"png": true' 10) || fail "no QR code photo after the payment"
+python3 -c "
+import json,sys
+p=json.loads(sys.argv[1]); f=p['photo']
+assert p['chat_id']=='$ALICE' and f['content_type']=='image/png' and f['width']==f['height']>=200, p
+print('transcript: sendPhoto (multipart) -> chat %s, %s %dx%d PNG, %d bytes, caption: %s' % (p['chat_id'], f['filename'], f['width'], f['height'], f['size'], p['caption']))" "$photo" ||
+    fail "QR photo: $photo"
+ok "YooKassa: Buy -> plan -> card -> pay URL -> webhook -> the customer is told with the link and QR code"
+
+# The QR button under "My subscription" sends the code again.
+N=$($TG "$TGPORT" next)
+q=$(press $ALICE qr 556)
+$TG "$TGPORT" wait sendPhoto "$N" '"png": true' 10 >/dev/null || fail "no QR code photo from the button"
+$TG "$TGPORT" wait answerCallbackQuery "$N" "$q" >/dev/null || fail "QR button not answered"
+ok "the QR code button sends the subscription QR as a PNG photo"
 
 # The balance pays at once (not enough: an alert; topped up: the notice right away).
 N=$($TG "$TGPORT" next)

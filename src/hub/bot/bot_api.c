@@ -36,7 +36,14 @@ bool bot_api_sleep(struct bot_api *a, long long ms)
     return a->cancel == NULL || !a->cancel(a->cancel_arg);
 }
 
-static int exchange(struct bot_api *a, const char *method, const char *body, unsigned timeout_s,
+/* The request body as sent: JSON, or multipart/form-data for uploads. */
+struct api_body {
+    const char *data;
+    size_t len;
+    const char *content_type;
+};
+
+static int exchange(struct bot_api *a, const char *method, const struct api_body *body, unsigned timeout_s,
                     struct httpc_resp *resp)
 {
     char url[640];
@@ -45,9 +52,9 @@ static int exchange(struct bot_api *a, const char *method, const char *body, uns
         return ERR_TOO_LONG;
     struct httpc_req req = {.method = "POST",
                             .url = url,
-                            .body = body,
-                            .body_len = strlen(body),
-                            .content_type = "application/json",
+                            .body = body->data,
+                            .body_len = body->len,
+                            .content_type = body->content_type,
                             .timeout_ms = (timeout_s ? timeout_s : 10) * 1000u,
                             .max_response = 8u << 20,
                             .cancel = a->cancel,
@@ -57,13 +64,12 @@ static int exchange(struct bot_api *a, const char *method, const char *body, uns
     return rc;
 }
 
-int bot_api_call(struct bot_api *a, const char *method, const json_t *params, unsigned timeout_s, json_t **result)
+/* One call with the envelope rules (bot_api.h), body sent as is on every attempt. */
+static int call_body(struct bot_api *a, const char *method, const struct api_body *body, unsigned timeout_s,
+                     json_t **result)
 {
     if (result != NULL)
         *result = NULL;
-    char *body = json_dumps(params, JSON_COMPACT);
-    if (body == NULL)
-        return ERR_NOMEM;
     int rc = ERR_LIMIT;
     for (int attempt = 0; attempt <= BOT_API_RETRIES_429; attempt++) {
         struct httpc_resp resp;
@@ -116,6 +122,64 @@ int bot_api_call(struct bot_api *a, const char *method, const json_t *params, un
         }
         break;
     }
+    return rc;
+}
+
+int bot_api_call(struct bot_api *a, const char *method, const json_t *params, unsigned timeout_s, json_t **result)
+{
+    if (result != NULL)
+        *result = NULL;
+    char *json = json_dumps(params, JSON_COMPACT);
+    if (json == NULL)
+        return ERR_NOMEM;
+    struct api_body body = {.data = json, .len = strlen(json), .content_type = "application/json"};
+    int rc = call_body(a, method, &body, timeout_s, result);
+    free(json);
+    return rc;
+}
+
+int bot_api_upload(struct bot_api *a, const char *method, const json_t *params, const char *file_field,
+                   const char *filename, const char *content_type, const void *data, size_t len, json_t **result)
+{
+    if (result != NULL)
+        *result = NULL;
+    if (!json_is_object(params))
+        return ERR_MALFORMED;
+    struct httpc_part parts[BOT_UPLOAD_FIELDS_MAX + 1];
+    char *texts[BOT_UPLOAD_FIELDS_MAX] = {0};
+    size_t n = 0;
+    int rc = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)params, key, v)
+    {
+        if (n == BOT_UPLOAD_FIELDS_MAX) {
+            rc = ERR_TOO_LONG;
+            break;
+        }
+        /* Strings as they are; numbers, booleans and objects (reply_markup) as JSON text. */
+        texts[n] = json_is_string(v) ? strdup(json_string_value(v)) : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (texts[n] == NULL) {
+            rc = ERR_NOMEM;
+            break;
+        }
+        parts[n] = (struct httpc_part){.name = key, .data = texts[n], .len = strlen(texts[n])};
+        n++;
+    }
+    char *body = NULL;
+    size_t blen = 0;
+    char ctype[96];
+    if (rc == 0) {
+        parts[n++] = (struct httpc_part){
+            .name = file_field, .filename = filename, .content_type = content_type, .data = data, .len = len};
+        rc = httpc_multipart_encode(parts, n, &body, &blen, ctype);
+    }
+    if (rc == 0) {
+        struct api_body b = {.data = body, .len = blen, .content_type = ctype};
+        rc = call_body(a, method, &b, 30, result);
+    }
     free(body);
+    for (size_t i = 0; i < BOT_UPLOAD_FIELDS_MAX; i++)
+        free(texts[i]);
     return rc;
 }

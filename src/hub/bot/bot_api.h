@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #define BOT_API_RETRIES_429 5
 
@@ -26,6 +27,12 @@ void bot_api_wipe(struct bot_api *a);
  * after BOT_API_RETRIES_429 waits, ERR_IO for network trouble or other answers, ERR_CLOSED when
  * cancelled. */
 int bot_api_call(struct bot_api *a, const char *method, const json_t *params, unsigned timeout_s, json_t **result);
+
+/* The same for an upload (sendPhoto): params become multipart/form-data fields (strings as
+ * they are, other values as JSON text), plus the file part. */
+#define BOT_UPLOAD_FIELDS_MAX 16
+int bot_api_upload(struct bot_api *a, const char *method, const json_t *params, const char *file_field,
+                   const char *filename, const char *content_type, const void *data, size_t len, json_t **result);
 
 /* Sleeps ms milliseconds in short steps, returning early (false) when cancel says so. */
 bool bot_api_sleep(struct bot_api *a, long long ms);

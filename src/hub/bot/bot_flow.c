@@ -12,6 +12,7 @@
 #include "hub/bot/bot_flow.h"
 #include "hub/bot/bot_kbd.h"
 #include "hub/bot/bot_notify.h"
+#include "hub/bot/bot_qr.h"
 #include "hub/bot/bot_store.h"
 #include "hub/bot/bot_text.h"
 #include "hub/domain/rules.h"
@@ -446,6 +447,29 @@ static int on_paid(struct bot *b, const struct bot_update *u, const struct hub_u
     return bot_notify_paid(b, hu, res.pay.id, now);
 }
 
+int bot_send_qr(struct bot *b, const struct hub_user *hu)
+{
+    char url[640];
+    TRY(sub_url(b, hu, url, sizeof url));
+    unsigned char *png;
+    size_t len;
+    TRY(bot_qr_png(url, BOT_QR_SCALE, &png, &len));
+    json_t *p = json_pack("{s:I,s:s}", "chat_id", (json_int_t)hu->telegram_id, "caption",
+                          bot_msg(lang_of(hu), BOT_M_QR_CAPTION));
+    int rc = p == NULL
+                 ? ERR_NOMEM
+                 : bot_api_upload(&b->api, "sendPhoto", p, "photo", "subscription-qr.png", "image/png", png, len, NULL);
+    json_decref(p);
+    free(png);
+    if (rc == ERR_AUTH) {
+        log_info("bot", 0, "chat_blocked", LF_INT("chat", hu->telegram_id), LF_STR("method", "sendPhoto"));
+        (void)bot_store_blocked_set(b->st, hu->telegram_id, true, 0);
+    } else if (rc < 0) {
+        log_warn("bot", 0, "send_failed", LF_STR("method", "sendPhoto"), LF_STR("err", err_str(rc)));
+    }
+    return rc;
+}
+
 static pthread_mutex_t username_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* The bot's username (getMe), cached after the first answer. */
@@ -657,6 +681,11 @@ static int on_callback(struct bot *b, const struct bot_update *u, int64_t now)
             break;
         case BOT_CB_PLAN:
             rc = show_providers(b, u, &hu, id);
+            break;
+        case BOT_CB_QR:
+            rc = bot_send_qr(b, &hu);
+            if (rc == ERR_NOT_FOUND)
+                alert = bot_msg(lang_of(&hu), BOT_M_ERROR);
             break;
         case BOT_CB_REF:
             rc = show_ref(b, u, &hu);

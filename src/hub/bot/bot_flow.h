@@ -38,6 +38,10 @@ int bot_send_text(struct bot *b, int64_t chat_id, const char *html, json_t *kbd)
 /* "My subscription" for hu, after lead (raw HTML, may be NULL): *html (free it) and its keyboard. */
 int bot_sub_message(struct bot *b, const struct hub_user *hu, int64_t now, const char *lead, char **html, json_t **kbd);
 
+/* Sends the QR code of hu's subscription link as a photo (sendPhoto, PNG). ERR_NOT_FOUND when
+ * the hub has no public URL. */
+int bot_send_qr(struct bot *b, const struct hub_user *hu);
+
 /* Whether an update whose handling returned rc is done with (the polling offset may move past
  * it). Transient failures (database busy or down, no memory, Telegram unreachable) are retried:
  * the same update up to BOT_UPDATE_TRIES times in a row, then dropped with an error in the log,

@@ -15,7 +15,7 @@ enum bot_cb bot_cb_parse(const char *data, int64_t *id, enum billing_prov *prov)
     } plain[] = {{"menu", BOT_CB_MENU},       {"trial", BOT_CB_TRIAL}, {"sub", BOT_CB_SUB},
                  {"buy", BOT_CB_BUY},         {"help", BOT_CB_HELP},   {"ref", BOT_CB_REF},
                  {"balance", BOT_CB_BALANCE}, {"lang", BOT_CB_LANG},   {"lang:en", BOT_CB_LANG_EN},
-                 {"lang:ru", BOT_CB_LANG_RU}};
+                 {"lang:ru", BOT_CB_LANG_RU}, {"qr", BOT_CB_QR}};
     *id = 0;
     *prov = BILLING__COUNT;
     for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
@@ -236,6 +236,7 @@ json_t *bot_kbd_sub(enum bot_lang l, const char *url)
     bool ok = row(rows, json_pack("{s:s,s:{s:s}}", "text", bot_msg(l, BOT_M_BTN_COPY), "copy_text", "text", url));
     if (ok && (strncmp(url, "https://", 8) == 0 || strncmp(url, "http://", 7) == 0))
         ok = row(rows, json_pack("{s:s,s:s}", "text", bot_msg(l, BOT_M_BTN_OPEN), "url", url));
+    ok = ok && row(rows, cb_button(bot_msg(l, BOT_M_BTN_QR), "qr"));
     ok = ok && row(rows, cb_button(bot_msg(l, BOT_M_BTN_BACK), "menu"));
     return wrap(rows, ok);
 }

@@ -1,6 +1,6 @@
 /* Inline keyboards and their callback data. Every callback_data is at most 64 bytes (Bot API);
  * a button whose data would be longer is a programming error and makes the builder fail. Data:
- *   "menu", "trial", "sub", "buy", "help", "ref", "balance", "lang", "lang:en", "lang:ru", "plan:<id>",
+ *   "menu", "trial", "sub", "buy", "help", "ref", "balance", "lang", "lang:en", "lang:ru", "qr", "plan:<id>",
  * "pay:<id>:<provider>" (billing's provider names: stars, yookassa, robokassa, cryptobot, balance). */
 #ifndef VEIL_HUB_BOT_KBD_H
 #define VEIL_HUB_BOT_KBD_H
@@ -25,6 +25,7 @@ enum bot_cb {
     BOT_CB_LANG,
     BOT_CB_LANG_EN,
     BOT_CB_LANG_RU,
+    BOT_CB_QR,
     BOT_CB_PLAN,   /* id: the plan */
     BOT_CB_PAY,    /* id: the plan, prov: the provider */
     BOT_CB__COUNT, /* sentinel */
@@ -58,7 +59,7 @@ bool bot_plan_for_sale(const struct hub_plan *p, const struct bot_pay_opt *opts,
 json_t *bot_kbd_pay(enum bot_lang l, const struct hub_plan *plan, const struct bot_pay_opt *opts, size_t n_opts);
 /* A URL button to the provider's pay page, and back to the menu. */
 json_t *bot_kbd_pay_url(enum bot_lang l, const char *url);
-/* Copy and open buttons for the subscription URL (open only for http(s)). */
+/* Copy and open buttons for the subscription URL (open only for http(s)), its QR code, back. */
 json_t *bot_kbd_sub(enum bot_lang l, const char *url);
 
 /* The plan's price in currency, or -1. */

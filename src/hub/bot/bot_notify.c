@@ -36,6 +36,8 @@ int bot_notify_paid(struct bot *b, const struct hub_user *hu, int64_t payment_id
     }
     log_info("bot", 0, "payment_notice", LF_INT("user", hu->id), LF_INT("payment", payment_id),
              LF_STR("result", rc == 0 ? "sent" : err_str(rc)));
+    if (rc == 0)
+        (void)bot_send_qr(b, hu); /* the link is in the text already: a lost photo is not retried */
     return 0;
 }
 

@@ -49,6 +49,8 @@ enum bot_msg {
     BOT_M_R_REFERRAL_BONUS,
     BOT_M_R_REFUND,
     BOT_M_R_ADMIN,
+    BOT_M_BTN_QR,
+    BOT_M_QR_CAPTION,
     BOT_M_TRIAL_OK,
     BOT_M_TRIAL_TAKEN,
     BOT_M_TRIAL_HAS_SUB,

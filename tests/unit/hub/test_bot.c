@@ -9,11 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <png.h>
+#include <qrencode.h>
 
 #include "core/err.h"
 #include "hub/bot/bot_cfg.h"
 #include "hub/bot/bot_flow.h"
 #include "hub/bot/bot_kbd.h"
+#include "hub/bot/bot_qr.h"
 #include "hub/bot/bot_store.h"
 #include "hub/bot/bot_text.h"
 #include "hub/bot/bot_update.h"
@@ -274,7 +277,7 @@ static void test_keyboards(void **state)
         assert_int_equal(check_keyboard(bot_kbd_pay((enum bot_lang)l, &plans[0], opts, n_opts)), 6);
         assert_int_equal(check_keyboard(bot_kbd_pay((enum bot_lang)l, &plans[1], opts, n_opts)), 2); /* Stars only */
         assert_int_equal(check_keyboard(bot_kbd_pay_url((enum bot_lang)l, "https://pay.example/x?y=1")), 1);
-        assert_int_equal(check_keyboard(bot_kbd_sub((enum bot_lang)l, "https://vpn.example/sub/abc")), 1);
+        assert_int_equal(check_keyboard(bot_kbd_sub((enum bot_lang)l, "https://vpn.example/sub/abc")), 2);
         for (int m = 0; m < BOT_M__COUNT; m++)
             assert_true(strlen(bot_msg((enum bot_lang)l, (enum bot_msg)m)) > 0);
     }
@@ -308,6 +311,49 @@ static void test_keyboards(void **state)
     assert_int_equal(bot_lang_of("uk"), BOT_LANG_RU);
     assert_int_equal(bot_lang_of("rus"), BOT_LANG_EN);
     assert_int_equal(bot_lang_of(""), BOT_LANG_EN);
+}
+
+/* The QR PNG decodes (libpng's reader) to exactly libqrencode's modules, scaled, with the quiet
+ * zone white. */
+static void test_qr(void **state)
+{
+    (void)state;
+    const char *url = "https://vpn.example.com/sub/aXORcq0ifWrwUhIyhH9GztQ1XqurxsWE";
+    unsigned char *png;
+    size_t len;
+    assert_int_equal(bot_qr_png(url, 3, &png, &len), 0);
+    png_image img;
+    memset(&img, 0, sizeof img);
+    img.version = PNG_IMAGE_VERSION;
+    assert_true(png_image_begin_read_from_memory(&img, png, len));
+    img.format = PNG_FORMAT_GRAY;
+    QRcode *q = QRcode_encodeString(url, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+    assert_non_null(q);
+    unsigned side = ((unsigned)q->width + 2 * BOT_QR_QUIET) * 3;
+    assert_int_equal(img.width, side);
+    assert_int_equal(img.height, side);
+    unsigned char *px = malloc(PNG_IMAGE_SIZE(img));
+    assert_non_null(px);
+    assert_true(png_image_finish_read(&img, NULL, px, 0, NULL));
+    for (unsigned y = 0; y < side; y++)
+        for (unsigned x = 0; x < side; x++) {
+            int my = (int)(y / 3) - BOT_QR_QUIET, mx = (int)(x / 3) - BOT_QR_QUIET;
+            bool dark = my >= 0 && my < q->width && mx >= 0 && mx < q->width && (q->data[my * q->width + mx] & 1);
+            assert_int_equal(px[y * side + x], dark ? 0 : 255);
+        }
+    free(px);
+    QRcode_free(q);
+    free(png);
+    /* Bad input: no text, a bad scale, more than a QR code holds. */
+    assert_int_equal(bot_qr_png("", 8, &png, &len), ERR_MALFORMED);
+    assert_int_equal(bot_qr_png(url, 0, &png, &len), ERR_RANGE);
+    char *big = malloc(4000);
+    assert_non_null(big);
+    memset(big, 'x', 3999);
+    big[3999] = '\0';
+    assert_int_equal(bot_qr_png(big, 8, &png, &len), ERR_MALFORMED);
+    assert_null(png);
+    free(big);
 }
 
 static void test_retry(void **state)
@@ -533,11 +579,17 @@ static void test_store(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_update_good),   cmocka_unit_test(test_update_malformed),
-        cmocka_unit_test(test_update_bounds), cmocka_unit_test(test_reply),
-        cmocka_unit_test(test_html),          cmocka_unit_test(test_keyboards),
-        cmocka_unit_test(test_cfg),           cmocka_unit_test(test_retry),
-        cmocka_unit_test(test_store_upgrade), cmocka_unit_test_prestate(test_store, (void *)"sqlite::memory:"),
+        cmocka_unit_test(test_update_good),
+        cmocka_unit_test(test_update_malformed),
+        cmocka_unit_test(test_update_bounds),
+        cmocka_unit_test(test_reply),
+        cmocka_unit_test(test_html),
+        cmocka_unit_test(test_keyboards),
+        cmocka_unit_test(test_cfg),
+        cmocka_unit_test(test_retry),
+        cmocka_unit_test(test_store_upgrade),
+        cmocka_unit_test(test_qr),
+        cmocka_unit_test_prestate(test_store, (void *)"sqlite::memory:"),
     };
     const struct CMUnitTest pg_tests[] = {
         cmocka_unit_test_prestate(test_store, (void *)hub_test_pg_url()),
