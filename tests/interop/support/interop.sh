@@ -5,8 +5,14 @@
 source "$(dirname "${BASH_SOURCE[0]}")/../../integration/support/lib.sh"
 INTEROP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$INTEROP/../../.." && pwd)
-# CI clones the repository next to a copy of shared/; elsewhere the folder may be absent.
-PEERS=${VEIL_PEERS:-$ROOT/../shared/peers}
+# CI clones the repository next to a copy of shared/ (../shared/peers); a git worktree finds it
+# next to a folder holding it; elsewhere it may be absent.
+if [[ -z ${VEIL_PEERS:-} ]]; then
+  d=$ROOT
+  while [[ $d != / && ! -d $d/../shared/peers ]]; do d=$(dirname "$d"); done
+  VEIL_PEERS=$d/../shared/peers
+fi
+PEERS=$VEIL_PEERS
 XRAY=$PEERS/xray
 SINGBOX=$PEERS/sing-box
 [[ -x $XRAY && -x $SINGBOX ]] || skip_all "genuine peers not found in $PEERS (xray, sing-box; set VEIL_PEERS)"
