@@ -131,10 +131,11 @@ printf 'hubtoken-0123456789abcdef\n' >"$CRED/node-hub-token"
 mkdir -p "$WORK/creds"
 cp "$CRED/node-admin-token" "$WORK/creds/admin-token"
 cp "$CRED/node-hub-token" "$WORK/creds/hub-token"
+cp "$CRED/node-reality-private-key" "$WORK/creds/reality-private-key" # made by deploy/install node
 chmod 600 "$WORK/creds"/* # secret files others may read are refused (core/secret_file.h)
-PRIV=QOyxSt5OQVCUqKrY-3aQSNz9AQFNdaJGUZT_BGo9xGo
-sed -e "s|REPLACE-WITH-veil-x25519-PrivateKey-000000|$PRIV|" -e 's|10.0.1.11|127.0.0.1|g' \
-    -e 's|/var/lib/veil-node|'"$WORK"'/state|' "$DEPLOY/node/node.json" >"$WORK/node.json"
+[ -s "$WORK/root-node/etc/veil/node-reality-public-key" ] || fail "install node left no REALITY public key"
+sed -e 's|10.0.1.11|127.0.0.1|g' -e 's|/var/lib/veil-node|'"$WORK"'/state|' "$DEPLOY/node/node.json" >"$WORK/node.json"
+grep -q '"privateKey"' "$WORK/node.json" && fail "the shipped node.json holds a REALITY private key"
 CREDENTIALS_DIRECTORY=$WORK/creds "$VEIL_BIN/veil-node" -c "$WORK/node.json" --check >"$WORK/check.log" 2>&1 ||
     fail "shipped node.json with credentials: $(cat "$WORK/check.log")"
 if "$VEIL_BIN/veil-node" -c "$WORK/node.json" --check >"$WORK/check2.log" 2>&1; then
@@ -142,16 +143,26 @@ if "$VEIL_BIN/veil-node" -c "$WORK/node.json" --check >"$WORK/check2.log" 2>&1; 
 fi
 grep -q 'adminTokenFile.*CREDENTIALS_DIRECTORY' "$WORK/check2.log" || fail "no clear error: $(cat "$WORK/check2.log")"
 grep -q "$(cat "$WORK/creds/admin-token")" "$WORK/check.log" "$WORK/check2.log" && fail "the admin token was printed"
-ok "veil-node: adminTokenFile / hub.tokenFile read from \$CREDENTIALS_DIRECTORY, clear error without it"
+ok "veil-node: privateKeyFile / adminTokenFile / hub.tokenFile read from \$CREDENTIALS_DIRECTORY, clear error without it"
 
-# The hub: admin_token_file from the credentials directory, the API answers that token.
-PORT=$(free_port)
+# The hub: admin_token_file and redis_url_file (a real redis-server with a password) from the
+# credentials directory; the API answers that token.
+PORT=$(free_port) R_PORT=$(free_port)
 cp "$WORK/root-hub/etc/veil/credentials/hub-admin-token" "$WORK/creds/admin-token"
-chmod 600 "$WORK/creds/admin-token"
+REDIS_PW=$(openssl rand -hex 16)
+printf 'redis://:%s@127.0.0.1:%s/0\n' "$REDIS_PW" "$R_PORT" >"$WORK/creds/redis-url"
+chmod 600 "$WORK/creds/admin-token" "$WORK/creds/redis-url"
+REDIS=$(command -v redis-server || true)
+if [ -n "$REDIS" ]; then
+    bg redis "$REDIS" --port "$R_PORT" --bind 127.0.0.1 --requirepass "$REDIS_PW" --save '' --appendonly no
+    wait_port "$R_PORT" 10
+else
+    skip_part "redis-server not installed: the hub's redis_url_file is read but nothing answers"
+fi
 python3 - "$DEPLOY/hub/hub.json" "$WORK/hub.json" "$PORT" "$WORK/hub.db" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
-c.update(listen="127.0.0.1", port=int(sys.argv[3]), database="sqlite:" + sys.argv[4], redis_url=None,
+c.update(listen="127.0.0.1", port=int(sys.argv[3]), database="sqlite:" + sys.argv[4],
          trusted_proxies=["127.0.0.1/32"])
 c["scheduler"]["enabled"] = False
 json.dump(c, open(sys.argv[2], "w"))
@@ -163,7 +174,15 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(cat "$
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer wrong-token-0123456789" "http://127.0.0.1:$PORT/api/v1/stats")
 [ "$code" = 401 ] || fail "hub accepted a wrong token ($code)"
 grep -q "$(cat "$WORK/creds/admin-token")" "$WORK/hub.log" && fail "the hub logged its admin token"
-ok "veil-hub: admin_token_file read from \$CREDENTIALS_DIRECTORY (200 with it, 401 without)"
+if [ -n "$REDIS" ]; then
+    redis_in_use() {
+        curl -s -H "Authorization: Bearer $(cat "$WORK/creds/admin-token")" "http://127.0.0.1:$PORT/metrics" |
+            grep -q '^veil_hub_cache_mode{mode="redis"} 1'
+    }
+    wait_for redis_in_use 10 "the hub using Redis with the password from redis_url_file"
+fi
+grep -q "$REDIS_PW" "$WORK/hub.log" && fail "the hub logged the Redis password"
+ok "veil-hub: admin_token_file and redis_url_file read from \$CREDENTIALS_DIRECTORY (token 200/401, Redis with its password in use)"
 
 if [ -x "$NGINX" ]; then
     # The same hub again on the port nginx forwards to, behind nginx with the shipped site file.
