@@ -140,7 +140,8 @@ static const char *const migrations[] = {
 
     /* 8: the addresses each API or node token was used from, so the first use from a new one
      * writes a "token.new_ip" audit row (store_audit_token_ip). */
-    "CREATE TABLE token_ips (actor TEXT NOT NULL, ip TEXT NOT NULL, first_seen BIGINT NOT NULL,"
+    "CREATE TABLE token_ips (actor TEXT NOT NULL, ip TEXT NOT NULL,"
+    " first_seen BIGINT NOT NULL,"
     " PRIMARY KEY (actor, ip));",
 };
 
