@@ -7,24 +7,7 @@
 # keeps the screenshots in <build>/web-screenshots/sub/.
 source "$(dirname "$0")/support/lib.sh"
 
-HUB=$VEIL_BIN/veil-hub
-[[ -x $HUB ]] || fail "missing $HUB"
-SRC=$(cd "$(dirname "$0")/../.." && pwd)
-BUILD=$(cd "$VEIL_BIN/.." && pwd)
-CHROMIUM=${VEIL_CHROMIUM:-/usr/bin/chromium}
-[[ -x $CHROMIUM ]] || skip_all "no $CHROMIUM (scripts/install-deps installs chromium)"
-command -v zbarimg >/dev/null || skip_all "no zbarimg (scripts/install-deps installs zbar-tools)"
-command -v node >/dev/null && command -v npm >/dev/null || skip_all "no node/npm (scripts/install-deps)"
-
-# playwright-core and axe-core from the lock file, installed once into the build folder.
-NODE_DIR=$BUILD/web-node
-if ! cmp -s "$SRC/tests/web/package-lock.json" "$NODE_DIR/package-lock.json" 2>/dev/null ||
-   [[ ! -d $NODE_DIR/node_modules/playwright-core ]]; then
-  mkdir -p "$NODE_DIR"
-  cp "$SRC/tests/web/package.json" "$SRC/tests/web/package-lock.json" "$NODE_DIR/"
-  (cd "$NODE_DIR" && npm ci --no-audit --no-fund --loglevel=error) >"$WORK/npm.log" 2>&1 ||
-    { cat "$WORK/npm.log"; skip_all "npm ci failed (no registry access?)"; }
-fi
+source "$(dirname "$0")/support/web.sh"
 
 PORT=$(free_port)
 BOOT=boot-admin-token-$RANDOM$RANDOM$RANDOM

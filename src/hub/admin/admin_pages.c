@@ -1,0 +1,233 @@
+/* The dashboard's markup: one layout (header, navigation, log-out form with the CSRF token),
+ * the login form, the overview numbers and the users table. Everything from data is escaped;
+ * inline CSS only, no script: the pages work as plain forms and links. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "hub/admin/admin_pages.h"
+
+static int put(struct buf *out, const char *s)
+{
+    return buf_append(out, s, strlen(s));
+}
+
+static int esc(struct buf *out, const char *s)
+{
+    for (; *s != '\0'; s++) {
+        const char *r = NULL;
+        switch (*s) {
+        case '&':
+            r = "&amp;";
+            break;
+        case '<':
+            r = "&lt;";
+            break;
+        case '>':
+            r = "&gt;";
+            break;
+        case '"':
+            r = "&quot;";
+            break;
+        case '\'':
+            r = "&#39;";
+            break;
+        default:
+            break;
+        }
+        TRY(r ? put(out, r) : buf_append(out, s, 1));
+    }
+    return 0;
+}
+
+/* Percent-encodes a query value for a link (then HTML-safe as well). */
+static int url_q(struct buf *out, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+            *p == '.' || *p == '_' || *p == '~') {
+            TRY(buf_append(out, p, 1));
+        } else {
+            char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+            TRY(buf_append(out, e, 3));
+        }
+    }
+    return 0;
+}
+
+static const char style[] =
+    ":root{color-scheme:light dark;--bg:#f3f4f6;--card:#fff;--fg:#111827;--muted:#4b5563;--line:#d1d5db;"
+    "--accent:#1d4ed8;--bad:#b91c1c}"
+    "@media (prefers-color-scheme:dark){:root{--bg:#0b1220;--card:#172033;--fg:#f1f5f9;--muted:#cbd5e1;"
+    "--line:#334155;--bad:#fca5a5}}"
+    "*{box-sizing:border-box}body{margin:0;background:var(--bg);color:var(--fg);"
+    "font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif}"
+    "header{display:flex;gap:16px;align-items:center;flex-wrap:wrap;padding:10px 16px;background:var(--card);"
+    "border-bottom:1px solid var(--line)}header strong{font-size:1.1rem;margin-right:auto}"
+    "header a{color:inherit}main{max-width:1100px;margin:0 auto;padding:16px}"
+    ".card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:16px;margin:0 0 16px}"
+    ".grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:12px}"
+    ".num{font-size:1.6rem;font-weight:700}.muted{color:var(--muted)}"
+    "label{display:block;font-weight:600;margin:0 0 6px}"
+    "input[type=search],input[type=password]{width:100%;max-width:420px;padding:9px;border:1px solid var(--line);"
+    "border-radius:8px;background:var(--bg);color:var(--fg);font:inherit}"
+    "button{padding:8px 14px;border:0;border-radius:8px;background:var(--accent);color:#fff;font:inherit;"
+    "font-weight:600;cursor:pointer}button.danger{background:#b91c1c}"
+    "table{width:100%;border-collapse:collapse}th,td{text-align:left;padding:8px;border-bottom:1px solid var(--line)}"
+    ".err{color:var(--bad);font-weight:600}.pager{display:flex;gap:12px;align-items:center;margin-top:12px}"
+    ".pager a{color:inherit}form.inline{display:inline}";
+
+static int head(struct buf *out, const char *title)
+{
+    TRY(put(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                 "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                 "<meta name=\"color-scheme\" content=\"light dark\"><title>"));
+    TRY(esc(out, title));
+    TRY(put(out, " · Veil admin</title><style>"));
+    TRY(put(out, style));
+    return put(out, "</style></head>\n<body>\n");
+}
+
+static int layout_top(struct buf *out, const char *title, const struct admin_session *s)
+{
+    TRY(head(out, title));
+    TRY(put(out, "<header><strong>Veil admin</strong><nav aria-label=\"Sections\">"
+                 "<a href=\"/admin\">Overview</a> · <a href=\"/admin/users\">Users</a></nav><span class=\"muted\" "
+                 "id=\"role\">"));
+    TRY(put(out, s->role == HUB_ROLE_ADMIN ? "admin" : "support (read-only)"));
+    TRY(put(out, "</span><form class=\"inline\" method=\"post\" action=\"/admin/logout\">"
+                 "<input type=\"hidden\" name=\"csrf\" value=\""));
+    TRY(put(out, s->csrf)); /* base64url: HTML-safe */
+    TRY(put(out, "\"><button type=\"submit\">Log out</button></form></header>\n<main>\n<h1>"));
+    TRY(esc(out, title));
+    return put(out, "</h1>\n");
+}
+
+static int layout_end(struct buf *out)
+{
+    return put(out, "</main>\n</body></html>\n");
+}
+
+int admin_page_login(struct buf *out, const char *error)
+{
+    TRY(head(out, "Log in"));
+    TRY(put(out, "<main><div class=\"card\"><h1>Veil admin</h1>\n"));
+    if (error != NULL) {
+        TRY(put(out, "<p class=\"err\" id=\"error\" role=\"alert\">"));
+        TRY(esc(out, error));
+        TRY(put(out, "</p>\n"));
+    }
+    TRY(put(out, "<form method=\"post\" action=\"/admin/login\"><label for=\"token\">API token (admin or "
+                 "support)</label><input type=\"password\" id=\"token\" name=\"token\" autocomplete=\"off\" "
+                 "required> <button type=\"submit\">Log in</button></form>\n<p class=\"muted\">Create one with "
+                 "<code>veil-hub --create-admin-token</code> or <code>veil token create</code>.</p></div>\n"));
+    return layout_end(out);
+}
+
+static int stat_box(struct buf *out, const char *id, const char *label, int64_t v)
+{
+    char line[256];
+    snprintf(line, sizeof line,
+             "<div class=\"card\"><div class=\"num\" id=\"%s\">%" PRId64 "</div><div class=\"muted\">%s</div></div>\n",
+             id, v, label);
+    return put(out, line);
+}
+
+int admin_page_overview(struct buf *out, const struct admin_session *s, const struct store_stats *st)
+{
+    TRY(layout_top(out, "Overview", s));
+    TRY(put(out, "<section class=\"grid\" aria-label=\"Numbers\">\n"));
+    TRY(stat_box(out, "users", "users", st->users));
+    TRY(stat_box(out, "users-enabled", "users enabled", st->users_enabled));
+    TRY(stat_box(out, "subs-active", "active subscriptions", st->subs_active));
+    TRY(stat_box(out, "subs-limited", "over quota", st->subs_limited));
+    TRY(stat_box(out, "subs-expired", "expired", st->subs_expired));
+    TRY(stat_box(out, "nodes-up", "nodes up", st->nodes_up));
+    TRY(stat_box(out, "nodes", "nodes", st->nodes));
+    TRY(stat_box(out, "payments", "payments succeeded", st->payments_succeeded));
+    /* bytes as GiB with two decimals: integers only */
+    int64_t t = st->traffic_up + st->traffic_down;
+    char line[256];
+    snprintf(line, sizeof line,
+             "<div class=\"card\"><div class=\"num\" id=\"traffic\">%" PRId64 ".%02" PRId64
+             " GiB</div><div class=\"muted\">traffic, all time</div></div>\n",
+             t >> 30, ((t & (((int64_t)1 << 30) - 1)) * 100) >> 30);
+    TRY(put(out, line));
+    TRY(put(out, "</section>\n"));
+    return layout_end(out);
+}
+
+static int user_row(struct buf *out, const struct admin_session *s, const struct hub_user *u)
+{
+    char line[256];
+    snprintf(line, sizeof line, "<tr id=\"user-%" PRId64 "\"><td>%" PRId64 "</td><td>", u->id, u->id);
+    TRY(put(out, line));
+    TRY(esc(out, u->username));
+    TRY(put(out, "</td><td>"));
+    if (u->telegram_id != 0) {
+        snprintf(line, sizeof line, "%" PRId64, u->telegram_id);
+        TRY(put(out, line));
+    }
+    TRY(put(out, "</td><td><code>"));
+    TRY(esc(out, u->uuid));
+    TRY(put(out, "</code></td><td class=\"state\">"));
+    TRY(put(out, u->enabled ? "enabled" : "disabled"));
+    TRY(put(out, "</td><td>"));
+    if (s->role == HUB_ROLE_ADMIN && u->enabled) {
+        snprintf(line, sizeof line,
+                 "<form class=\"inline\" method=\"post\" action=\"/admin/users/%" PRId64
+                 "/disable\"><input type=\"hidden\" name=\"csrf\" value=\"%s\"><button class=\"danger\" "
+                 "type=\"submit\" aria-label=\"Disable user %" PRId64 "\">Disable</button></form>",
+                 u->id, s->csrf, u->id);
+        TRY(put(out, line));
+    }
+    return put(out, "</td></tr>\n");
+}
+
+static int page_link(struct buf *out, const char *q, int64_t page, const char *rel, const char *text)
+{
+    char line[64];
+    TRY(put(out, "<a rel=\""));
+    TRY(put(out, rel));
+    TRY(put(out, "\" href=\"/admin/users?q="));
+    TRY(url_q(out, q));
+    snprintf(line, sizeof line, "&amp;page=%" PRId64 "\">", page);
+    TRY(put(out, line));
+    TRY(put(out, text));
+    return put(out, "</a>");
+}
+
+int admin_page_users(struct buf *out, const struct admin_session *s, const struct hub_user *users, size_t n,
+                     int64_t total, const char *q, int64_t page, const char *notice)
+{
+    TRY(layout_top(out, "Users", s));
+    if (notice != NULL) {
+        TRY(put(out, "<p role=\"status\" id=\"notice\">"));
+        TRY(esc(out, notice));
+        TRY(put(out, "</p>\n"));
+    }
+    TRY(put(out, "<form class=\"card\" method=\"get\" action=\"/admin/users\" role=\"search\">"
+                 "<label for=\"q\">Search by name, referral code or Telegram id</label>"
+                 "<input type=\"search\" id=\"q\" name=\"q\" value=\""));
+    TRY(esc(out, q));
+    TRY(put(out, "\"> <button type=\"submit\">Search</button></form>\n<div class=\"card\">"
+                 "<table><caption class=\"muted\" id=\"count\">"));
+    char line[160];
+    int64_t pages = total > 0 ? (total + ADMIN_PAGE_SIZE - 1) / ADMIN_PAGE_SIZE : 1;
+    snprintf(line, sizeof line, "%" PRId64 " users · page %" PRId64 " of %" PRId64, total, page, pages);
+    TRY(put(out, line));
+    TRY(put(out, "</caption>\n<thead><tr><th scope=\"col\">Id</th><th scope=\"col\">Name</th><th scope=\"col\">"
+                 "Telegram</th><th scope=\"col\">UUID</th><th scope=\"col\">State</th><th scope=\"col\">Actions</th>"
+                 "</tr></thead>\n<tbody>\n"));
+    for (size_t i = 0; i < n; i++)
+        TRY(user_row(out, s, &users[i]));
+    TRY(put(out, "</tbody></table>\n<nav class=\"pager\" aria-label=\"Pages\">"));
+    if (page > 1)
+        TRY(page_link(out, q, page - 1, "prev", "← Previous"));
+    if (page < pages)
+        TRY(page_link(out, q, page + 1, "next", "Next →"));
+    TRY(put(out, "</nav></div>\n"));
+    return layout_end(out);
+}

@@ -1,0 +1,253 @@
+/* Dashboard routes: GET /admin (overview or the login form), POST /admin/login (API token ->
+ * session cookie, rate-limited per client address), POST /admin/logout, GET /admin/users
+ * (search, pages), POST /admin/users/{id}/disable (admin role, CSRF token, audited). The routes
+ * are public to the API router: they authenticate by the session cookie themselves. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/secure.h"
+#include "hub/admin/admin.h"
+#include "hub/admin/admin_pages.h"
+#include "hub/admin/admin_routes.h"
+#include "hub/api/api.h"
+#include "hub/api/api_route.h"
+#include "hub/api/api_valid.h"
+#include "hub/cache/cache.h"
+
+#define LOGIN_LIMIT 10   /* attempts per client address ... */
+#define LOGIN_WINDOW 300 /* ... per this many seconds */
+#define FORM_MAX 256
+
+static void security_headers(struct api_call *c)
+{
+    api_reply_header(c, "cache-control", "no-store");
+    api_reply_header(c, "content-security-policy",
+                     "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; "
+                     "base-uri 'none'");
+    api_reply_header(c, "referrer-policy", "same-origin");
+    api_reply_header(c, "x-content-type-options", "nosniff");
+}
+
+/* Sends the page in b (or a 500 when rendering failed) and frees b. */
+static void send_page(struct api_call *c, int status, struct buf *b, int rc)
+{
+    if (rc < 0)
+        api_reply_error(c, 500, "internal", "page rendering failed");
+    else
+        api_reply(c, status, "text/html; charset=utf-8", buf_data(b), buf_len(b));
+    buf_dispose(b);
+    if (rc >= 0)
+        security_headers(c);
+}
+
+static void redirect(struct api_call *c, const char *to)
+{
+    api_reply(c, 303, "text/plain; charset=utf-8", "", 0);
+    api_reply_header(c, "location", to);
+    security_headers(c);
+}
+
+static void login_form(struct api_call *c, int status, const char *error)
+{
+    struct buf b;
+    buf_init(&b);
+    send_page(c, status, &b, admin_page_login(&b, error));
+}
+
+/* The caller's session from the cookie; sid (ADMIN_SECRET_LEN + 1 bytes) may be NULL. */
+static bool session_of(struct api_call *c, struct admin_session *s, char *sid)
+{
+    const char *ck = api_call_header(c, "cookie");
+    char v[ADMIN_SECRET_LEN + 1];
+    if (ck == NULL || !admin_cookie_get(ck, ADMIN_COOKIE, v, sizeof v))
+        return false;
+    if (admin_session_find(v, api_call_now(c), s) < 0)
+        return false;
+    if (sid != NULL)
+        memcpy(sid, v, sizeof v);
+    return true;
+}
+
+/* A change needs the form's csrf field equal to the session's token. */
+static bool csrf_ok(struct api_call *c, const struct admin_session *s)
+{
+    size_t len;
+    const char *body = api_call_body(c, &len);
+    char got[FORM_MAX];
+    return body != NULL && admin_form_get(body, len, "csrf", got, sizeof got) && strlen(got) == ADMIN_SECRET_LEN &&
+           secure_memcmp(got, s->csrf, ADMIN_SECRET_LEN) == 0;
+}
+
+static void forbidden(struct api_call *c, const char *why)
+{
+    api_reply(c, 403, "text/plain; charset=utf-8", why, strlen(why));
+    security_headers(c);
+}
+
+static void on_home(struct api_call *c)
+{
+    struct admin_session s;
+    if (!session_of(c, &s, NULL)) {
+        login_form(c, 200, NULL);
+        return;
+    }
+    struct store_stats st;
+    if (store_stats_get(api_call_store(c), &st) < 0) {
+        api_reply_error(c, 503, "store_unavailable", "statistics unavailable");
+        return;
+    }
+    struct buf b;
+    buf_init(&b);
+    send_page(c, 200, &b, admin_page_overview(&b, &s, &st));
+}
+
+static void on_login(struct api_call *c)
+{
+    struct hcache *hc = api_call_cache(c);
+    if (hc != NULL) {
+        char key[96];
+        bool allowed = true;
+        unsigned retry = 0;
+        snprintf(key, sizeof key, "admin-login:%s", api_call_ip(c));
+        if (hcache_rate(hc, key, LOGIN_LIMIT, LOGIN_WINDOW, &allowed, &retry) == 0 && !allowed) {
+            char ra[16];
+            snprintf(ra, sizeof ra, "%u", retry);
+            login_form(c, 429, "Too many attempts from your address. Try again later.");
+            api_reply_header(c, "retry-after", ra);
+            return;
+        }
+    }
+    size_t len;
+    const char *body = api_call_body(c, &len);
+    char token[FORM_MAX], hash[65];
+    enum hub_role role;
+    int64_t token_id;
+    if (body == NULL || !admin_form_get(body, len, "token", token, sizeof token) || token[0] == '\0' ||
+        api_token_hash(token, strlen(token), hash) < 0 ||
+        store_token_lookup(api_call_store(c), hash, &role, &token_id) < 0) {
+        secure_wipe(token, sizeof token);
+        log_info("admin", 0, "login_failed", LF_STR("ip", api_call_ip(c)));
+        login_form(c, 401, "Unknown or revoked token.");
+        return;
+    }
+    secure_wipe(token, sizeof token);
+    char sid[ADMIN_SECRET_LEN + 1], cookie[160];
+    struct admin_session s;
+    if (admin_session_create(role, token_id, api_call_now(c), sid, &s) < 0) {
+        api_reply_error(c, 500, "internal", "no session");
+        return;
+    }
+    log_info("admin", 0, "login", LF_INT("token_id", token_id), LF_STR("ip", api_call_ip(c)));
+    snprintf(cookie, sizeof cookie, "%s=%s; Path=/admin; Max-Age=%d; HttpOnly; Secure; SameSite=Strict", ADMIN_COOKIE,
+             sid, ADMIN_SESSION_TTL);
+    secure_wipe(sid, sizeof sid);
+    redirect(c, "/admin");
+    api_reply_header(c, "set-cookie", cookie);
+    secure_wipe(cookie, sizeof cookie);
+}
+
+static void on_logout(struct api_call *c)
+{
+    struct admin_session s;
+    char sid[ADMIN_SECRET_LEN + 1];
+    if (!session_of(c, &s, sid)) {
+        redirect(c, "/admin");
+        return;
+    }
+    if (!csrf_ok(c, &s)) {
+        forbidden(c, "missing or wrong CSRF token");
+        return;
+    }
+    admin_session_end(sid);
+    redirect(c, "/admin");
+    api_reply_header(c, "set-cookie", ADMIN_COOKIE "=; Path=/admin; Max-Age=0; HttpOnly; Secure; SameSite=Strict");
+}
+
+static void on_users(struct api_call *c)
+{
+    struct admin_session s;
+    if (!session_of(c, &s, NULL)) {
+        redirect(c, "/admin");
+        return;
+    }
+    const char *q = api_call_query(c, "q");
+    if (q == NULL)
+        q = "";
+    const char *ps = api_call_query(c, "page");
+    int64_t page = 1;
+    if (strlen(q) > 128 || (ps != NULL && ps[0] != '\0' && api_parse_uint_param(ps, 1, 1000000000, &page) < 0)) {
+        api_reply_error(c, 400, "bad_request", "q: at most 128 characters; page: a positive integer");
+        return;
+    }
+    struct hub_user *users = NULL;
+    size_t n = 0;
+    int64_t total = 0;
+    if (store_user_list(api_call_store(c), q, (page - 1) * ADMIN_PAGE_SIZE, ADMIN_PAGE_SIZE, &users, &n, &total) < 0) {
+        api_reply_error(c, 503, "store_unavailable", "users unavailable");
+        return;
+    }
+    const char *done = api_call_query(c, "disabled");
+    int64_t done_id = 0;
+    char notice[64];
+    if (done != NULL && api_parse_uint_param(done, 1, INT64_MAX, &done_id) == 0)
+        snprintf(notice, sizeof notice, "User %" PRId64 " disabled.", done_id);
+    struct buf b;
+    buf_init(&b);
+    int rc = admin_page_users(&b, &s, users, n, total, q, page, done_id ? notice : NULL);
+    free(users);
+    send_page(c, 200, &b, rc);
+}
+
+static void on_disable(struct api_call *c)
+{
+    struct admin_session s;
+    if (!session_of(c, &s, NULL)) {
+        redirect(c, "/admin");
+        return;
+    }
+    if (s.role != HUB_ROLE_ADMIN) {
+        forbidden(c, "the support role is read-only");
+        return;
+    }
+    if (!csrf_ok(c, &s)) {
+        forbidden(c, "missing or wrong CSRF token");
+        return;
+    }
+    int64_t id = api_call_id(c);
+    char actor[32], target[32], to[64];
+    snprintf(actor, sizeof actor, "token:%" PRId64, s.token_id);
+    snprintf(target, sizeof target, "user:%" PRId64, id);
+    struct store_audit audit = {
+        .actor = actor, .action = "user.disable", .target = target, .source_ip = api_call_ip(c), .details = "dashboard"};
+    int rc = store_user_set_enabled(api_call_store(c), id, false, api_call_now(c), &audit);
+    if (rc == ERR_NOT_FOUND) {
+        api_reply_error(c, 404, "not_found", "no such user");
+        return;
+    }
+    if (rc < 0) {
+        api_reply_error(c, 503, "store_unavailable", "user not changed");
+        return;
+    }
+    /* Subscriptions show the change at once on every hub. */
+    if (api_call_cache(c) != NULL)
+        hcache_gen_bump(api_call_cache(c));
+    snprintf(to, sizeof to, "/admin/users?disabled=%" PRId64, id);
+    redirect(c, to);
+}
+
+void admin_routes_add(void)
+{
+    api_route_add("GET", "/admin", API_AUTH_NONE, on_home);
+    api_route_add("GET", "/admin/users", API_AUTH_NONE, on_users);
+    api_route_add_ex(&(struct api_route){.method = "POST", .pattern = "/admin/login", .auth = API_AUTH_NONE,
+                                         .handler = on_login, .body_max = 4096, .flags = API_ROUTE_ANY_BODY});
+    api_route_add_ex(&(struct api_route){.method = "POST", .pattern = "/admin/logout", .auth = API_AUTH_NONE,
+                                         .handler = on_logout, .body_max = 4096, .flags = API_ROUTE_ANY_BODY});
+    api_route_add_ex(&(struct api_route){.method = "POST", .pattern = "/admin/users/{id}/disable",
+                                         .auth = API_AUTH_NONE, .handler = on_disable, .body_max = 4096,
+                                         .flags = API_ROUTE_ANY_BODY});
+}

@@ -1,0 +1,7 @@
+/* The dashboard's routes (admin_routes.c), registered by the admin module. */
+#ifndef VEIL_HUB_ADMIN_ADMIN_ROUTES_H
+#define VEIL_HUB_ADMIN_ADMIN_ROUTES_H
+
+void admin_routes_add(void);
+
+#endif

@@ -1,0 +1,152 @@
+/* hub/admin: the dashboard's pieces without a server: form and cookie parsing, sessions
+ * (expiry, ending, constant-time lookup by cookie value), and the pages' escaping and CSRF
+ * fields. The dashboard in a browser is tests/integration/test_web_admin.sh. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "hub/admin/admin.h"
+#include "hub/admin/admin_pages.h"
+
+static void test_form(void **state)
+{
+    (void)state;
+    char v[16];
+    const char *body = "a=1&token=va_x%2By+z&csrf=&empty";
+    assert_true(admin_form_get(body, strlen(body), "token", v, sizeof v));
+    assert_string_equal(v, "va_x+y z");
+    assert_true(admin_form_get(body, strlen(body), "a", v, sizeof v));
+    assert_string_equal(v, "1");
+    assert_true(admin_form_get(body, strlen(body), "csrf", v, sizeof v));
+    assert_string_equal(v, "");
+    assert_true(admin_form_get(body, strlen(body), "empty", v, sizeof v));
+    assert_string_equal(v, "");
+    assert_false(admin_form_get(body, strlen(body), "tok", v, sizeof v)); /* a prefix is not the key */
+    assert_false(admin_form_get(body, strlen(body), "missing", v, sizeof v));
+    static const char *const bad[] = {"token=%", "token=%4", "token=%zz", "token=a%00b", "token=0123456789abcdef"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_false(admin_form_get(bad[i], strlen(bad[i]), "token", v, sizeof v));
+    /* only len bytes are read */
+    assert_true(admin_form_get("token=abcdef", 9, "token", v, sizeof v));
+    assert_string_equal(v, "abc");
+}
+
+static void test_cookie(void **state)
+{
+    (void)state;
+    char v[16];
+    assert_true(admin_cookie_get("a=1; veil_admin=XYZ; b=2", "veil_admin", v, sizeof v));
+    assert_string_equal(v, "XYZ");
+    assert_true(admin_cookie_get("veil_admin=Q", "veil_admin", v, sizeof v));
+    assert_string_equal(v, "Q");
+    assert_false(admin_cookie_get("xveil_admin=1; veil_admin2=2", "veil_admin", v, sizeof v));
+    assert_false(admin_cookie_get("veil_admin=0123456789abcdefXYZ", "veil_admin", v, sizeof v)); /* too long */
+    assert_false(admin_cookie_get("", "veil_admin", v, sizeof v));
+}
+
+static void test_sessions(void **state)
+{
+    (void)state;
+    admin_session_reset();
+    char sid[ADMIN_SECRET_LEN + 1], sid2[ADMIN_SECRET_LEN + 1];
+    struct admin_session s, got;
+    assert_int_equal(admin_session_create(HUB_ROLE_SUPPORT, 7, 1000, sid, &s), 0);
+    assert_int_equal(strlen(sid), ADMIN_SECRET_LEN);
+    assert_int_equal(strlen(s.csrf), ADMIN_SECRET_LEN);
+    assert_string_not_equal(sid, s.csrf);
+    assert_int_equal(admin_session_find(sid, 1001, &got), 0);
+    assert_int_equal(got.role, HUB_ROLE_SUPPORT);
+    assert_int_equal(got.token_id, 7);
+    assert_string_equal(got.csrf, s.csrf);
+    /* expiry */
+    assert_int_equal(admin_session_find(sid, 1000 + ADMIN_SESSION_TTL, &got), ERR_NOT_FOUND);
+    /* a different or malformed value finds nothing */
+    assert_int_equal(admin_session_create(HUB_ROLE_ADMIN, 8, 1000, sid2, &s), 0);
+    assert_string_not_equal(sid, sid2);
+    char wrong[ADMIN_SECRET_LEN + 1];
+    memcpy(wrong, sid2, sizeof wrong);
+    wrong[0] = wrong[0] == 'A' ? 'B' : 'A';
+    assert_int_equal(admin_session_find(wrong, 1001, &got), ERR_NOT_FOUND);
+    assert_int_equal(admin_session_find("short", 1001, &got), ERR_NOT_FOUND);
+    assert_int_equal(admin_session_find(NULL, 1001, &got), ERR_NOT_FOUND);
+    /* logout ends only that session */
+    admin_session_end(sid2);
+    assert_int_equal(admin_session_find(sid2, 1001, &got), ERR_NOT_FOUND);
+    assert_int_equal(admin_session_find(sid, 1001, &got), 0);
+    /* a full table drops the oldest, never fails */
+    for (int i = 0; i < ADMIN_SESSIONS_MAX + 5; i++)
+        assert_int_equal(admin_session_create(HUB_ROLE_ADMIN, i, 2000 + i, sid2, &s), 0);
+    assert_int_equal(admin_session_find(sid2, 2000 + ADMIN_SESSIONS_MAX, &got), 0);
+    assert_int_equal(admin_session_find(sid, 1001, &got), ERR_NOT_FOUND);
+    admin_session_reset();
+}
+
+static void test_pages(void **state)
+{
+    (void)state;
+    struct admin_session admin = {.csrf = "CSRF_TOKEN_ADMIN", .role = HUB_ROLE_ADMIN};
+    struct admin_session support = {.csrf = "CSRF_TOKEN_SUPPORT", .role = HUB_ROLE_SUPPORT};
+    struct hub_user users[2] = {{.id = 41, .enabled = true}, {.id = 42, .telegram_id = 777, .enabled = false}};
+    strcpy(users[0].username, "<b>eve</b>");
+    strcpy(users[0].uuid, "b831381d-6324-4d53-ad4f-8cda48b30811");
+    strcpy(users[1].username, "bob");
+    struct buf b;
+    buf_init(&b);
+    assert_int_equal(admin_page_users(&b, &admin, users, 2, 120, "a&b <c>", 2, "User 7 disabled."), 0);
+    assert_int_equal(buf_append(&b, "", 1), 0);
+    const char *p = (const char *)buf_data(&b);
+    assert_non_null(strstr(p, "<td>&lt;b&gt;eve&lt;/b&gt;</td>"));
+    assert_null(strstr(p, "<b>eve"));
+    assert_non_null(strstr(p, "value=\"a&amp;b &lt;c&gt;\""));
+    assert_non_null(strstr(p, "120 users · page 2 of 3"));
+    assert_non_null(strstr(p, "href=\"/admin/users?q=a%26b%20%3Cc%3E&amp;page=1\">← Previous"));
+    assert_non_null(strstr(p, "&amp;page=3\">Next →"));
+    /* the enabled user has a Disable form with the CSRF token; the disabled one has none */
+    assert_non_null(strstr(p, "action=\"/admin/users/41/disable\"><input type=\"hidden\" name=\"csrf\" "
+                              "value=\"CSRF_TOKEN_ADMIN\">"));
+    assert_null(strstr(p, "/admin/users/42/disable"));
+    assert_non_null(strstr(p, "<td>777</td>"));
+    assert_non_null(strstr(p, "<p role=\"status\" id=\"notice\">User 7 disabled.</p>"));
+    buf_reset(&b);
+    /* support sees the same table without actions */
+    assert_int_equal(admin_page_users(&b, &support, users, 2, 2, "", 1, NULL), 0);
+    assert_int_equal(buf_append(&b, "", 1), 0);
+    p = (const char *)buf_data(&b);
+    assert_null(strstr(p, "/disable"));
+    assert_non_null(strstr(p, "support (read-only)"));
+    assert_null(strstr(p, "rel=\"next\""));
+    assert_null(strstr(p, "rel=\"prev\""));
+    buf_reset(&b);
+    struct store_stats st = {.users = 12, .subs_active = 5, .traffic_up = 1LL << 30, .traffic_down = 1LL << 29};
+    assert_int_equal(admin_page_overview(&b, &admin, &st), 0);
+    assert_int_equal(buf_append(&b, "", 1), 0);
+    p = (const char *)buf_data(&b);
+    assert_non_null(strstr(p, "id=\"users\">12</div>"));
+    assert_non_null(strstr(p, "id=\"subs-active\">5</div>"));
+    assert_non_null(strstr(p, "id=\"traffic\">1.50 GiB</div>"));
+    buf_reset(&b);
+    assert_int_equal(admin_page_login(&b, "bad <token>"), 0);
+    assert_int_equal(buf_append(&b, "", 1), 0);
+    p = (const char *)buf_data(&b);
+    assert_non_null(strstr(p, "role=\"alert\">bad &lt;token&gt;</p>"));
+    assert_non_null(strstr(p, "<input type=\"password\" id=\"token\" name=\"token\""));
+    buf_dispose(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_form),
+        cmocka_unit_test(test_cookie),
+        cmocka_unit_test(test_sessions),
+        cmocka_unit_test(test_pages),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
