@@ -38,7 +38,7 @@ socks() { curl -s --max-time 10 --socks5-hostname "127.0.0.1:$C" "$@"; }
 
 python3 "$UT" hello-hold "$N_PORT" "$FLOOD" example.com "$HOLD" "$WORK/flood" &
 FLOOD_PID=$!
-sleep 2 # the flood is established (600 connects take well under a second)
+wait_for '[ -s "$WORK/flood.open" ]' 30 "the flood to be established"
 ok=0
 for i in 1 2 3 4 5; do
   [ "$(socks "http://127.0.0.1:$H_PORT/hello")" = "hello through the tunnel" ] && ok=$((ok + 1))

@@ -13,8 +13,9 @@
       Sends N TLS 1.3 ClientHellos (one per connection) that fail REALITY authentication.
   usage_tools.py hello-hold NODEPORT N SNI SECONDS RESULTFILE
       Opens N connections that each send a failing ClientHello and then sit idle without reading
-      (fallback relays the node must not keep forever), holds them SECONDS, then writes
-      "<connected> <closed by the node>" to RESULTFILE.
+      (fallback relays the node must not keep forever), writes their count to RESULTFILE.open
+      once they are open, holds them SECONDS, then writes "<connected> <closed by the node>" to
+      RESULTFILE.
   usage_tools.py fakehub PORT PUSHLOG ID UUID EMAIL
       A minimal veil-hub sync endpoint (docs/sync-protocol.md): GET /api/v1/node/users answers a
       full table with one user; every POST /api/v1/node/usage body is appended to PUSHLOG (one
@@ -235,6 +236,8 @@ def hello_hold(port, n, sni, seconds, result):
         except OSError:
             pass
     end = time.monotonic() + seconds
+    with open(result + ".open", "w") as f:  # the flood is in place: the test may measure now
+        f.write("%d\n" % len(socks))
     closed = set()
     p = select.poll()
     by_fd = {s.fileno(): s for s in socks}
