@@ -118,7 +118,9 @@ static int get_proxies(json_t *j, struct hub_cfg *c, char *err, size_t cap)
 /* "fleet": how the hub judges nodes for subscriptions. */
 static int parse_fleet(json_t *j, struct hub_cfg *c, char *err, size_t cap)
 {
-    static const char *const fleetk[] = {"dead_after", "hot_cpu_percent", "hot_connections", NULL};
+    static const char *const fleetk[] = {
+        "dead_after", "hot_cpu_percent", "hot_connections", "probe_interval", "probe_failures", "probe_timeout_ms",
+        NULL};
     json_t *f = json_object_get(j, "fleet");
     /* Unset: 30 s, or two push rounds when nodes are told to sync more slowly than that. */
     if (c->node_dead_after == HUB_NODE_DEAD_AFTER_DEFAULT && c->sync_interval * 2 > c->node_dead_after)
@@ -136,6 +138,18 @@ static int parse_fleet(json_t *j, struct hub_cfg *c, char *err, size_t cap)
         v = c->hot_connections;
         TRY(get_uint(f, "hot_connections", 0, 10000000, &v, err, cap));
         c->hot_connections = (unsigned)v;
+        struct {
+            const char *key;
+            unsigned *dst;
+            unsigned long long min, max;
+        } u[] = {{"probe_interval", &c->probe_interval, 0, 3600},
+                 {"probe_failures", &c->probe_failures, 1, 100},
+                 {"probe_timeout_ms", &c->probe_timeout_ms, 100, 60000}};
+        for (size_t i = 0; i < sizeof u / sizeof u[0]; i++) {
+            v = *u[i].dst;
+            TRY(get_uint(f, u[i].key, u[i].min, u[i].max, &v, err, cap));
+            *u[i].dst = (unsigned)v;
+        }
     }
     /* A node pushing every sync_interval must not look dead between two pushes. */
     if (c->node_dead_after != 0 && c->node_dead_after <= c->sync_interval)
@@ -168,8 +182,8 @@ static int parse_obj(json_t *j, struct hub_cfg *c, char *err, size_t cap)
                                       "admin_token",     "sync_interval", "redis_url", "log_level", "trust_forwarded",
                                       "body_max",        "subscription",  "scheduler", "cache",     "rate_limit",
                                       "trusted_proxies", "http",          "fleet",     NULL};
-    static const char *const subk[] = {"title", "update_interval_hours", "support_url", "public_url", "xray_json",
-                                       "page_color", NULL};
+    static const char *const subk[] = {
+        "title", "update_interval_hours", "support_url", "public_url", "xray_json", "page_color", NULL};
     static const char *const schk[] = {"enabled", "interval", NULL};
     static const char *const cachek[] = {"sub_ttl_ms", "sync_ttl_ms",  "memory_mb", "redis_timeout_ms",
                                          "redis_pool", "redis_prefix", NULL};
@@ -378,6 +392,9 @@ static int parse_doc(const char *json, size_t len, struct hub_cfg *cfg, json_t *
     cfg->rate_window = 60;
     cfg->node_dead_after = HUB_NODE_DEAD_AFTER_DEFAULT;
     cfg->hot_cpu_percent = HUB_HOT_CPU_DEFAULT;
+    cfg->probe_interval = 10;
+    cfg->probe_failures = 3;
+    cfg->probe_timeout_ms = 3000;
     cfg->http = api_conn_limits_effective(NULL);
     json_error_t je;
     json_t *j = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
@@ -453,7 +470,8 @@ void hubcfg_diff_restart(const struct hub_cfg *a, const struct hub_cfg *b, char 
     DIFF(a->db_pool != b->db_pool, "db_pool");
     DIFF(a->sync_interval != b->sync_interval, "sync_interval");
     DIFF(a->node_dead_after != b->node_dead_after || a->hot_cpu_percent != b->hot_cpu_percent ||
-             a->hot_connections != b->hot_connections,
+             a->hot_connections != b->hot_connections || a->probe_interval != b->probe_interval ||
+             a->probe_failures != b->probe_failures || a->probe_timeout_ms != b->probe_timeout_ms,
          "fleet");
     DIFF(strcmp(a->redis_url, b->redis_url) != 0, "redis_url");
     DIFF(a->n_trusted_proxies != b->n_trusted_proxies ||

@@ -9,9 +9,10 @@
  *    "scheduler": {"enabled": true, "interval": 60},
  *    "cache": {"sub_ttl_ms": 5000, "sync_ttl_ms": 30000, "memory_mb": 64, "redis_timeout_ms": 250,
  *              "redis_pool": 8, "redis_prefix": "veil:"},
- *    "rate_limit": {"window": 60, "per_ip": 0, "per_token": 0}, "fleet": {"dead_after": 30, "hot_cpu_percent": 85, "hot_connections": 0},
- *    "http": {"max_connections": 1024, "per_ip_connections": 256, "reserve_connections": 128,
- *             "request_timeout": 30, "idle_timeout": 15}}
+ *    "rate_limit": {"window": 60, "per_ip": 0, "per_token": 0}, "fleet": {"dead_after": 30, "hot_cpu_percent": 85,
+ * "hot_connections": 0, "probe_interval": 10, "probe_failures": 3, "probe_timeout_ms": 3000}, "http":
+ * {"max_connections": 1024, "per_ip_connections": 256, "reserve_connections": 128, "request_timeout": 30,
+ * "idle_timeout": 15}}
  *
  * http bounds what slow clients can hold (hub/api/api_guard.h): connections per client address
  * (trusted proxies exempt), a deadline for a whole request (headers and body) and slots kept
@@ -22,7 +23,9 @@
  * must exceed sync_interval (the nodes' pollSec should too). 0 serves nodes whatever their last
  * check-in (old behaviour). fleet.hot_cpu_percent / hot_connections: a node whose last push
  * reports at least this much load is hot and goes to the end of every subscription
- * (hub/domain/placement.h); 0 turns a criterion off.
+ * (hub/domain/placement.h); 0 turns a criterion off. fleet.probe_*: every probe_interval seconds
+ * the hub sends a TLS ClientHello to each node's public address (hub/probe/probe.h); probe_failures
+ * failures in a row leave the node out of /sub until one succeeds; probe_interval 0 turns it off.
  *
  * trusted_proxies lists the CIDR blocks of our own reverse proxies: X-Forwarded-For is read only
  * from them (hub/api/client_ip.h). The old "trust_forwarded": true without it is an error.
@@ -73,9 +76,12 @@ struct hub_cfg {
     char redis_prefix[48];
     unsigned rate_window, rate_per_ip, rate_per_token;
     struct api_conn_limits http;
-    unsigned node_dead_after; /* fleet.dead_after: seconds without a check-in before a node leaves /sub; 0 off */
-    unsigned hot_cpu_percent; /* fleet.hot_cpu_percent: a node at or above is hot (placement); 0 off */
-    unsigned hot_connections; /* fleet.hot_connections: ... or with this many open connections; 0 off */
+    unsigned node_dead_after;  /* fleet.dead_after: seconds without a check-in before a node leaves /sub; 0 off */
+    unsigned hot_cpu_percent;  /* fleet.hot_cpu_percent: a node at or above is hot (placement); 0 off */
+    unsigned hot_connections;  /* fleet.hot_connections: ... or with this many open connections; 0 off */
+    unsigned probe_interval;   /* fleet.probe_interval: seconds between active probes of each node; 0 off */
+    unsigned probe_failures;   /* fleet.probe_failures: failed probes in a row that take a node out */
+    unsigned probe_timeout_ms; /* fleet.probe_timeout_ms: connect + ClientHello + answer */
 };
 
 /* Parses len bytes of JSON into *cfg (defaults for absent keys). On failure returns

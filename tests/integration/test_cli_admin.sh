@@ -19,12 +19,12 @@ trap cleanup EXIT
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 BOOT=boot-admin-token-$RANDOM$RANDOM$RANDOM
 PUBKEY=Z84J2IelR9ch3k8VtlVhhs5ycBUlXA7wHBWcBrjqnAw
-# Nodes here never run: fleet.dead_after 0 serves them anyway (test_hub_node_health.sh covers liveness).
+# Nodes here never run: fleet.dead_after 0 and no probe serve them anyway (test_hub_node_health.sh covers both).
 cat >"$TMP/hub.json" <<JSON
 {"listen": "127.0.0.1", "port": $PORT, "threads": 2, "database": "sqlite:$TMP/hub.db",
  "admin_token": "$BOOT", "log_level": "info",
  "subscription": {"title": "Test", "update_interval_hours": 6, "public_url": "https://vpn.test"},
- "fleet": {"dead_after": 0}, "scheduler": {"enabled": true, "interval": 1}}
+ "fleet": {"dead_after": 0, "probe_interval": 0}, "scheduler": {"enabled": true, "interval": 1}}
 JSON
 
 fail() {

@@ -31,10 +31,10 @@ wait_for "[[ -s $WORK/yk.port ]]" 10 "the fake YooKassa"
 YKPORT=$(cat "$WORK/yk.port")
 
 write_config() { # write_config MODE
-    # Nodes here never run: fleet.dead_after 0 serves them anyway (test_hub_node_health.sh covers liveness).
+    # Nodes here never run: fleet.dead_after 0 and no probe serve them anyway (test_hub_node_health.sh covers both).
     cat >"$WORK/hub.json" <<JSON
 {"listen": "127.0.0.1", "port": $HUBPORT, "threads": 4, "database": "sqlite:$WORK/hub.db", "admin_token": "$ADMIN",
- "log_level": "info", "fleet": {"dead_after": 0}, "scheduler": {"enabled": true, "interval": 1},
+ "log_level": "info", "fleet": {"dead_after": 0, "probe_interval": 0}, "scheduler": {"enabled": true, "interval": 1},
  "subscription": {"title": "Veil", "public_url": "http://127.0.0.1:$HUBPORT"},
  "billing": {"stars": {"enabled": true}, "balance": {"enabled": true},
    "yookassa": {"shop_id": "shop1", "secret_key": "sk_test", "api_url": "http://127.0.0.1:$YKPORT/v3",

@@ -56,12 +56,12 @@ rcli() { "$REDIS_CLI" -p "$RPORT" "$@"; }
 
 # config NAME PORT TITLE THREADS RATE_PER_TOKEN
 config() {
-    # Nodes here never run: fleet.dead_after 0 serves them anyway (test_hub_node_health.sh covers liveness).
+    # Nodes here never run: fleet.dead_after 0 and no probe serve them anyway (test_hub_node_health.sh covers both).
     cat >"$TMP/$1.json" <<JSON
 {"listen": "127.0.0.1", "port": $2, "threads": $4, "database": "sqlite:$TMP/hub.db",
  "admin_token": "$BOOT", "log_level": "info", "redis_url": "redis://127.0.0.1:$RPORT/0",
  "subscription": {"title": "$3", "update_interval_hours": 6},
- "fleet": {"dead_after": 0}, "scheduler": {"enabled": true, "interval": 1},
+ "fleet": {"dead_after": 0, "probe_interval": 0}, "scheduler": {"enabled": true, "interval": 1},
  "cache": {"sub_ttl_ms": 60000, "redis_timeout_ms": 200},
  "rate_limit": {"window": 3600, "per_ip": 0, "per_token": $5}}
 JSON

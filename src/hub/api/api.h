@@ -138,6 +138,7 @@ struct api_resp {
 /* Node list cache for /sub: nodes change rarely and every subscription fetch needs them. Changes
  * made through this API invalidate it at once; other replicas' changes show within the TTL. */
 #define API_NODE_CACHE_MS 2000
+#define API_UNREACHABLE_MAX 256 /* nodes marked unreachable at once; more are served */
 
 struct api_ctx {
     struct store *st;
@@ -147,6 +148,9 @@ struct api_ctx {
     size_t n_nodes;
     int64_t nodes_until_ms; /* monotonic; 0 = stale */
     uint64_t nodes_gen;     /* cache generation the list was loaded under */
+    /* Nodes this hub's probe (hub/probe) cannot reach: left out of /sub (under node_mu). */
+    int64_t unreachable[API_UNREACHABLE_MAX];
+    size_t n_unreachable;
     /* The reloadable settings; readers load the pointer once per request. */
     struct api_settings *_Atomic settings;
     /* Prometheus metrics served at GET /metrics (NULL when the registry could not be made). */
@@ -162,6 +166,12 @@ void api_ctx_dispose(struct api_ctx *ctx);
  * title or interval starts a new cache generation. */
 int api_ctx_reconfigure(struct api_ctx *ctx, const struct api_settings *set);
 int api_reconfigure(struct api_server *s, const struct api_settings *set);
+
+/* The hub's active probe (hub/probe) found a node unreachable (left out of every /sub answer at
+ * once) or reachable again (served again once it is also alive, hub/domain/node_health.h).
+ * Starts a new cache generation when the set changes. */
+void api_ctx_node_reachable(struct api_ctx *ctx, int64_t node_id, bool reachable);
+void api_node_reachable(struct api_server *s, int64_t node_id, bool reachable);
 
 /* Routes one request and fills resp (always: errors become JSON error answers). */
 void api_dispatch(struct api_ctx *ctx, const struct api_req *req, struct api_resp *resp);

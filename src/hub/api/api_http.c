@@ -326,6 +326,11 @@ int api_reconfigure(struct api_server *s, const struct api_settings *set)
     return api_ctx_reconfigure(&s->ctx, set);
 }
 
+void api_node_reachable(struct api_server *s, int64_t node_id, bool reachable)
+{
+    api_ctx_node_reachable(&s->ctx, node_id, reachable);
+}
+
 uint16_t api_port(const struct api_server *s)
 {
     return s->port;

@@ -61,6 +61,33 @@ static bool hwid_valid(const char *s)
     return true;
 }
 
+void api_ctx_node_reachable(struct api_ctx *ctx, int64_t node_id, bool reachable)
+{
+    bool changed = false;
+    pthread_mutex_lock(&ctx->node_mu);
+    size_t i = 0;
+    while (i < ctx->n_unreachable && ctx->unreachable[i] != node_id)
+        i++;
+    if (!reachable && i == ctx->n_unreachable && i < API_UNREACHABLE_MAX) {
+        ctx->unreachable[ctx->n_unreachable++] = node_id;
+        changed = true;
+    } else if (reachable && i < ctx->n_unreachable) {
+        ctx->unreachable[i] = ctx->unreachable[--ctx->n_unreachable];
+        changed = true;
+    }
+    pthread_mutex_unlock(&ctx->node_mu);
+    if (changed && ctx->cfg.cache != NULL)
+        hcache_gen_bump(ctx->cfg.cache);
+}
+
+static bool unreachable_locked(const struct api_ctx *ctx, int64_t node_id)
+{
+    for (size_t i = 0; i < ctx->n_unreachable; i++)
+        if (ctx->unreachable[i] == node_id)
+            return true;
+    return false;
+}
+
 void api__nodes_invalidate(struct api_ctx *ctx)
 {
     pthread_mutex_lock(&ctx->node_mu);
@@ -110,7 +137,7 @@ static int usable_nodes(struct api_ctx *ctx, uint64_t gen, int64_t now, struct h
         else {
             for (size_t i = 0; i < ctx->n_nodes; i++) {
                 int64_t left = hub_node_fresh_for(&ctx->nodes[i], now, dead_after);
-                if (left <= 0)
+                if (left <= 0 || unreachable_locked(ctx, ctx->nodes[i].id))
                     continue;
                 (*out)[(*n)++] = ctx->nodes[i];
                 if (left < *fresh_for)

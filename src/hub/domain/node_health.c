@@ -31,6 +31,29 @@ int64_t hub_node_fresh_for(const struct hub_node *n, int64_t now, int64_t dead_a
     return dead_after - (now - n->last_seen);
 }
 
+bool hub_probe_answer_is_tls(const uint8_t *b, size_t n)
+{
+    if (n < 5 || (b[0] != 22 && b[0] != 21) || b[1] != 3 || b[2] < 1 || b[2] > 4)
+        return false;
+    size_t len = (size_t)b[3] << 8 | b[4];
+    return len >= 1 && len <= 16384 + 256;
+}
+
+bool hub_probe_record(struct hub_probe *p, bool ok, int threshold)
+{
+    bool was = p->down;
+    if (ok) {
+        p->fails = 0;
+        p->down = false;
+    } else {
+        if (p->fails < 1000000)
+            p->fails++;
+        if (p->fails >= (threshold < 1 ? 1 : threshold))
+            p->down = true;
+    }
+    return p->down != was;
+}
+
 const char *hub_node_verdict_name(enum hub_node_verdict v)
 {
     static const char *const names[HUB_NODE__COUNT] = {"served", "excluded", "down", "unseen", "stale"};

@@ -5,6 +5,7 @@
 #define VEIL_HUB_DOMAIN_NODE_HEALTH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "hub/domain/model.h"
@@ -36,5 +37,20 @@ int64_t hub_node_fresh_for(const struct hub_node *n, int64_t now, int64_t dead_a
 
 /* Stable lower-case name of a verdict ("served", "unseen", ...). */
 const char *hub_node_verdict_name(enum hub_node_verdict v);
+
+/* Active probe (hub/probe): the hub sends a TLS ClientHello to the node's public address. A
+ * REALITY node answers it like its target would, so any TLS record back means "reachable".
+ * Whether the first n bytes of the answer start like a TLS server's: a handshake (22) or alert
+ * (21) record, version 3.1..3.4, length 1..2^14 + 256. n < 5 is false. */
+bool hub_probe_answer_is_tls(const uint8_t *b, size_t n);
+
+/* One node's probe results. A node is down after `threshold` failures in a row and up again at
+ * the first success. */
+struct hub_probe {
+    int fails; /* consecutive failures */
+    bool down;
+};
+/* Records one result; true when p->down changed. threshold < 1 counts as 1. */
+bool hub_probe_record(struct hub_probe *p, bool ok, int threshold);
 
 #endif

@@ -101,6 +101,47 @@ static void test_names(void **state)
     assert_string_equal(hub_node_verdict_name((enum hub_node_verdict)99), "?");
 }
 
+static void test_probe_answer(void **state)
+{
+    (void)state;
+    static const uint8_t server_hello[] = {22, 3, 3, 0, 122, 2};
+    static const uint8_t alert[] = {21, 3, 3, 0, 2, 2, 40};
+    static const uint8_t http[] = "HTTP/1.1 400 Bad Request\r\n";
+    static const uint8_t ssh[] = "SSH-2.0-OpenSSH_9.2\r\n";
+    assert_true(hub_probe_answer_is_tls(server_hello, sizeof server_hello));
+    assert_true(hub_probe_answer_is_tls(alert, sizeof alert));
+    assert_false(hub_probe_answer_is_tls(server_hello, 4)); /* short */
+    assert_false(hub_probe_answer_is_tls(http, sizeof http - 1));
+    assert_false(hub_probe_answer_is_tls(ssh, sizeof ssh - 1));
+    assert_false(hub_probe_answer_is_tls((const uint8_t[]){23, 3, 3, 0, 10}, 5));   /* application data first */
+    assert_false(hub_probe_answer_is_tls((const uint8_t[]){22, 3, 3, 0, 0}, 5));    /* empty record */
+    assert_false(hub_probe_answer_is_tls((const uint8_t[]){22, 3, 3, 0x48, 1}, 5)); /* too long */
+    assert_false(hub_probe_answer_is_tls((const uint8_t[]){22, 2, 0, 0, 10}, 5));   /* SSL 2 */
+    assert_false(hub_probe_answer_is_tls(NULL, 0));
+}
+
+static void test_probe_record(void **state)
+{
+    (void)state;
+    struct hub_probe p = {0};
+    assert_false(hub_probe_record(&p, false, 3));
+    assert_false(hub_probe_record(&p, false, 3));
+    assert_false(p.down);
+    assert_true(hub_probe_record(&p, false, 3)); /* third failure in a row: down */
+    assert_true(p.down);
+    assert_false(hub_probe_record(&p, false, 3)); /* still down: no change */
+    assert_true(hub_probe_record(&p, true, 3));   /* first success: up */
+    assert_false(p.down);
+    /* A success in between starts the count again. */
+    hub_probe_record(&p, false, 3);
+    hub_probe_record(&p, false, 3);
+    hub_probe_record(&p, true, 3);
+    hub_probe_record(&p, false, 3);
+    assert_false(p.down);
+    struct hub_probe q = {0};
+    assert_true(hub_probe_record(&q, false, 0)); /* threshold 0 counts as 1 */
+}
+
 static void test_fleet_config(void **state)
 {
     (void)state;
@@ -140,6 +181,8 @@ int main(void)
         cmocka_unit_test(test_rule_off),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_fleet_config),
+        cmocka_unit_test(test_probe_answer),
+        cmocka_unit_test(test_probe_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
