@@ -166,15 +166,24 @@ C_PORT=$(free_port)
 LINK="vless://$UUID@127.0.0.1:$LB_VPN?encryption=none&flow=xtls-rprx-vision&security=reality&sni=example.com&fp=chrome&pbk=$PBK&sid=$SID&type=tcp#fleet"
 bg client "$VEIL_BIN/veil" client --link "$LINK" --listen "127.0.0.1:$C_PORT"
 wait_port "$C_PORT" 10
+# The stream's clients: one per 20 tunnels/s, each from its own address (127.0.0.1x), as the LB
+# allows 30 new connections per second per IP. VEIL_FLEET_TUNNEL_RATE=200 is the issue's full load.
+RATE=${VEIL_FLEET_TUNNEL_RATE:-15}
+STREAM_PORTS=$C_PORT
+for k in $(seq 2 $(((RATE + 19) / 20))); do
+    p=$(free_port)
+    bg "client$k" "$VEIL_BIN/veil" client --link "$LINK" --listen "127.0.0.1:$p" --bind "127.0.0.$((10 + k))"
+    wait_port "$p" 10
+    STREAM_PORTS+=",$p"
+done
 curl -s --max-time 20 --socks5-hostname "127.0.0.1:$C_PORT" "http://127.0.0.1:$H_PORT/hello" | grep -q "hello through" ||
     fail "a tunnel through HAProxy failed before any failure was injected"
-RATE=${VEIL_FLEET_TUNNEL_RATE:-15}
 # Six long tunnels first, alone, so leastconn puts two on each node; then the stream.
 count_kind() { python3 -c "import json,sys; print(sum(1 for l in open(sys.argv[1]) if json.loads(l)['kind'] == sys.argv[2]))" "$1" "$2" 2>/dev/null || echo 0; }
 bg load-hold python3 "$SUPPORT/fleet_load.py" hold "$C_PORT" "$E_PORT" 6 "$WORK/hold.jsonl" "$WORK/stop-nodes"
 HOLD_PID=$LASTPID
 wait_for '[ "$(count_kind "$WORK/hold.jsonl" hold-up)" -eq 6 ]' 20 "6 long tunnels established"
-bg load-tunnels python3 "$SUPPORT/fleet_load.py" tunnels "$C_PORT" "$H_PORT" "$RATE" "$WORK/tunnels.jsonl" "$WORK/stop-nodes"
+bg load-tunnels python3 "$SUPPORT/fleet_load.py" tunnels "$STREAM_PORTS" "$H_PORT" "$RATE" "$WORK/tunnels.jsonl" "$WORK/stop-nodes"
 TUN_PID=$LASTPID
 wait_for '[ "$(count_ok "$WORK/tunnels.jsonl")" -ge 30 ]' 30 "30 tunnels through the LB"
 node_health() { # node_health I FIELD
@@ -238,7 +247,7 @@ wait_for '[ "$(count_kind "$WORK/drain-hold.jsonl" hold-up)" -eq 3 ]' 20 "3 long
 [[ $(hap_stat nodes node2 scur) -ge 1 ]] || fail "no long tunnel landed on node2 before the drain"
 hap_cmd "set server nodes/node2 weight 0" >/dev/null
 acc2=$(node_health 2 accepted)
-bg drain-tunnels python3 "$SUPPORT/fleet_load.py" tunnels "$C_PORT" "$H_PORT" "$RATE" "$WORK/drain.jsonl" "$WORK/stop-drain"
+bg drain-tunnels python3 "$SUPPORT/fleet_load.py" tunnels "$STREAM_PORTS" "$H_PORT" "$RATE" "$WORK/drain.jsonl" "$WORK/stop-drain"
 DTUN_PID=$LASTPID
 wait_for '[ "$(count_ok "$WORK/drain.jsonl")" -ge 30 ]' 30 "30 tunnels while node2 drains"
 touch "$WORK/stop-drain"

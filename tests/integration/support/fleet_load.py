@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Steady load for the fleet failover test; one JSON line per finished attempt in OUT.
 
-tunnels SOCKS_PORT DEST_PORT RATE OUT STOPFILE
-    RATE new tunnels per second through a SOCKS5 client (veil client): each fetches
-    /hello from the HTTP sink at 127.0.0.1:DEST_PORT.
+tunnels SOCKS_PORT[,SOCKS_PORT...] DEST_PORT RATE OUT STOPFILE
+    RATE new tunnels per second through SOCKS5 clients (veil client; in turn when several):
+    each fetches /hello from the HTTP sink at 127.0.0.1:DEST_PORT.
 hold SOCKS_PORT ECHO_PORT COUNT OUT STOPFILE
     COUNT long tunnels to an echo server, each a round trip every 0.1 s until STOPFILE exists;
     a "hold-up" line when one is established, "hold" (ok when no round trip failed) at the end.
@@ -178,9 +178,10 @@ def paced(rate, stopfile, start_one):
 def main():
     mode = sys.argv[1]
     if mode == "tunnels":
-        socks_port, dest_port, rate = int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+        socks_ports = [int(p) for p in sys.argv[2].split(",")]
+        dest_port, rate = int(sys.argv[3]), float(sys.argv[4])
         out, stopfile = open(sys.argv[5], "a"), sys.argv[6]
-        paced(rate, stopfile, lambda n: one_tunnel(out, socks_port, dest_port))
+        paced(rate, stopfile, lambda n: one_tunnel(out, socks_ports[n % len(socks_ports)], dest_port))
     elif mode == "hold":
         socks_port, dest_port, count = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
         out, stopfile = open(sys.argv[5], "a"), sys.argv[6]
