@@ -7,7 +7,8 @@
 # billing's fake (a pay URL button, the webhook settles, the bot's notice job tells the customer once,
 # with the QR code as a PNG photo sent multipart)
 # and the balance (pays at once); the offset
-# survives a restart; 429 waits retry_after; 403 marks the chat blocked; /ref, /balance, /lang;
+# survives a restart; expiry reminders once per event across the restart; 429 waits retry_after;
+# 403 marks the chat blocked; /ref, /balance, /lang;
 # webhook mode refuses a
 # wrong or missing secret with 401 and a malformed update with 400, and handles a good one.
 source "$(dirname "$0")/support/lib.sh"
@@ -221,6 +222,32 @@ paid_total=$($TG "$TGPORT" count sendMessage 0 'Оплата получена')
 [[ $paid_total == 3 ]] || fail "payment notices: $paid_total, want 3 (Stars, YooKassa, balance)"
 ok "one notice per payment"
 
+# Expiry reminders (the notices job): 3 days before the end, then when it has expired, once each.
+db() { sqlite3 -cmd '.timeout 5000' "$WORK/hub.db" "$1"; }
+r=$(call POST /api/v1/plans '{"name":"Two days","duration_days":2}'); [[ $r == 201* ]] || fail "plan: $r"
+SHORT=$(jget "${r#* }" "['id']")
+remind_user() { # remind_user TELEGRAM_ID -> the hub user id, with a fresh 2-day subscription
+    local n r
+    n=$($TG "$TGPORT" next)
+    $TG "$TGPORT" inject "$(message "$1" en '/start')" >/dev/null
+    $TG "$TGPORT" wait sendMessage "$n" "\"chat_id\": $1" >/dev/null || fail "no menu for $1"
+    r=$(call GET "/api/v1/users?q=$1")
+    local id
+    id=$(jget "${r#* }" "['users'][0]['id']")
+    r=$(call POST /api/v1/subscriptions "{\"user_id\": $id, \"plan_id\": $SHORT}"); [[ $r == 201* ]] || fail "grant: $r"
+    echo "$id"
+}
+CAROL=7005
+N=$($TG "$TGPORT" next)
+CAROL_ID=$(remind_user $CAROL)
+soon=$($TG "$TGPORT" wait sendMessage "$N" 'Your subscription ends on' 10) || fail "no 3-day reminder"
+grep -q "\"chat_id\": $CAROL" <<<"$soon" || fail "reminder to the wrong chat: $soon"
+echo "transcript: reminder -> $(jget "$soon" "['text']" | tr '\n' ' ')"
+db "UPDATE subscriptions SET ends_at = CAST(strftime('%s','now') AS INTEGER) - 60 WHERE user_id = $CAROL_ID"
+gone=$($TG "$TGPORT" wait sendMessage "$N" 'Your subscription has expired' 10) || fail "no expiry notice"
+grep -q "\"chat_id\": $CAROL" <<<"$gone" || fail "expiry notice to the wrong chat: $gone"
+ok "expiry reminders: 3 days before the end and when it expired"
+
 # Restart: the first getUpdates continues after the last handled update.
 LAST=$($TG "$TGPORT" inject "$(message $ALICE ru '/help')")
 wait_for "[[ \$($TG $TGPORT state | python3 -c 'import json,sys; print(max(json.load(sys.stdin)[\"offsets\"]))') -gt $LAST ]]" 10 \
@@ -232,6 +259,19 @@ wait_for "[[ \$($TG $TGPORT state | python3 -c 'import json,sys; print(len(json.
 FIRST=$($TG "$TGPORT" state | python3 -c "import json,sys; print(json.load(sys.stdin)['offsets'][$BEFORE])")
 [[ $FIRST == $((LAST + 1)) ]] || fail "offset after restart is $FIRST, want $((LAST + 1))"
 ok "the offset is persisted across a restart"
+
+# After the restart no reminder goes out twice: Dave's expiry notice (a pass after the restart,
+# which handles Carol's earlier-ending subscription first) arrives, Carol's stay at one each.
+DAVE=7006
+N=$($TG "$TGPORT" next)
+DAVE_ID=$(remind_user $DAVE)
+db "UPDATE subscriptions SET ends_at = CAST(strftime('%s','now') AS INTEGER) - 30 WHERE user_id = $DAVE_ID"
+$TG "$TGPORT" wait sendMessage "$N" "\"chat_id\": $DAVE, \"text\": \"<b>Your subscription has expired" 10 >/dev/null ||
+    fail "no expiry notice for Dave after the restart"
+[[ $($TG "$TGPORT" count sendMessage 0 "\"chat_id\": $CAROL, \"text\": \"<b>Your subscription ends on") == 1 &&
+   $($TG "$TGPORT" count sendMessage 0 "\"chat_id\": $CAROL, \"text\": \"<b>Your subscription has expired") == 1 ]] ||
+    fail "Carol's reminders repeated after the restart"
+ok "reminders are sent once per event across a restart"
 
 # 429: the bot waits retry_after before calling again.
 N=$($TG "$TGPORT" next)

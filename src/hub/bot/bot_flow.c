@@ -141,7 +141,7 @@ static int sub_url(struct bot *b, const struct hub_user *hu, char *out, size_t c
     return n > 0 && (size_t)n < cap ? 0 : ERR_TOO_LONG;
 }
 
-static void fmt_date(int64_t t, char out[static 32])
+void bot_fmt_date(int64_t t, char out[static 32])
 {
     int64_t y;
     unsigned m, d;
@@ -191,7 +191,7 @@ int bot_sub_message(struct bot *b, const struct hub_user *hu, int64_t now, const
     put_esc(msg, hub_sub_state_name(s.state));
     put(msg, "</b>\n");
     put(msg, bot_msg(l, BOT_M_SUB_UNTIL));
-    fmt_date(s.ends_at, date);
+    bot_fmt_date(s.ends_at, date);
     put(msg, date);
     put(msg, "\n");
     put(msg, bot_msg(l, BOT_M_SUB_DAYS_LEFT));
@@ -552,7 +552,7 @@ static int show_balance(struct bot *b, const struct bot_update *u, const struct 
     put(msg, "</b>\n\n");
     put(msg, bot_msg(l, n == 0 ? BOT_M_BAL_EMPTY : BOT_M_BAL_HISTORY));
     for (size_t i = 0; i < n; i++) {
-        fmt_date(rows[i].created_at, date);
+        bot_fmt_date(rows[i].created_at, date);
         bot_money(rows[i].delta_minor < 0 ? -rows[i].delta_minor : rows[i].delta_minor, rows[i].currency, money);
         put(msg, "\n");
         put(msg, date);

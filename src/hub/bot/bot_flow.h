@@ -38,6 +38,9 @@ int bot_send_text(struct bot *b, int64_t chat_id, const char *html, json_t *kbd)
 /* "My subscription" for hu, after lead (raw HTML, may be NULL): *html (free it) and its keyboard. */
 int bot_sub_message(struct bot *b, const struct hub_user *hu, int64_t now, const char *lead, char **html, json_t **kbd);
 
+/* "2026-12-06 10:21 UTC". */
+void bot_fmt_date(int64_t t, char out[static 32]);
+
 /* Sends the QR code of hu's subscription link as a photo (sendPhoto, PNG). ERR_NOT_FOUND when
  * the hub has no public URL. */
 int bot_send_qr(struct bot *b, const struct hub_user *hu);

@@ -153,15 +153,18 @@ static void *poller(void *arg)
 }
 
 /* The scheduler job (lock holder only): payments settled by webhooks or reconciliation are
- * announced to their Telegram users. */
+ * announced to their Telegram users, and expiry reminders go out. */
 static int job_notices(struct sched_pass *p, void *ctx)
 {
     struct bot_service *s = ctx;
-    int sent = 0;
+    int sent = 0, reminded = 0;
     int rc = bot_notify_drain(&s->bot, p->now, &sent);
     if (rc < 0)
         log_warn("bot", 0, "notices_failed", LF_STR("err", err_str(rc)), LF_INT("sent", sent));
-    return rc;
+    int rr = bot_notify_reminders(&s->bot, p->now, &reminded);
+    if (rr < 0)
+        log_warn("bot", 0, "reminders_failed", LF_STR("err", err_str(rr)), LF_INT("sent", reminded));
+    return rc < 0 ? rc : rr;
 }
 
 static int check(const json_t *section, char *err, size_t errcap)

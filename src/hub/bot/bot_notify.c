@@ -1,8 +1,12 @@
 /* Payment notices (bot_notify.h). */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/err.h"
 #include "core/log.h"
+#include "hub/bot/bot_kbd.h"
 #include "hub/bot/bot_notify.h"
 #include "hub/bot/bot_store.h"
 #include "hub/bot/bot_text.h"
@@ -58,6 +62,56 @@ int bot_notify_drain(struct bot *b, int64_t now, int *sent)
         if ((rc = bot_notify_paid(b, &hu, list[i].payment_id, now)) < 0)
             break;
         count++;
+    }
+    if (sent != NULL)
+        *sent = count;
+    return rc;
+}
+
+/* One reminder, claimed first (once per event); a passing failure gives the claim back. */
+static int remind(struct bot *b, enum bot_remind k, const struct bot_due *d, int64_t now)
+{
+    char kind[40];
+    bot_remind_kind(k, d->ends_at, kind);
+    int rc = bot_store_notice_claim(b->st, kind, d->sub_id, d->telegram_id, now);
+    if (rc == ERR_EXISTS)
+        return 0;
+    TRY(rc);
+    struct hub_user hu;
+    if ((rc = store_user_get(b->st, d->user_id, &hu)) < 0) {
+        (void)bot_store_notice_unclaim(b->st, kind, d->sub_id);
+        return rc;
+    }
+    enum bot_lang l = bot_lang_of(hu.language);
+    char msg[512], date[32];
+    if (k == BOT_REMIND_EXPIRED) {
+        snprintf(msg, sizeof msg, "<b>%s</b>", bot_msg(l, BOT_M_REMIND_EXPIRED));
+    } else {
+        bot_fmt_date(d->ends_at, date);
+        snprintf(msg, sizeof msg, "<b>%s%s</b> (%s%" PRId64 ").\n%s", bot_msg(l, BOT_M_REMIND_SOON), date,
+                 bot_msg(l, BOT_M_SUB_DAYS_LEFT), (d->ends_at - now + 86399) / 86400, bot_msg(l, BOT_M_REMIND_RENEW));
+    }
+    rc = bot_send_text(b, d->telegram_id, msg, bot_kbd_main(l, false));
+    if (bot_err_transient(rc) || rc == ERR_CLOSED || rc == ERR_LIMIT) {
+        (void)bot_store_notice_unclaim(b->st, kind, d->sub_id);
+        return rc;
+    }
+    log_info("bot", 0, "reminder", LF_INT("user", hu.id), LF_INT("subscription", d->sub_id), LF_STR("kind", kind),
+             LF_STR("result", rc == 0 ? "sent" : err_str(rc)));
+    return 0; /* 403 (now marked blocked) and 400 count as handled */
+}
+
+int bot_notify_reminders(struct bot *b, int64_t now, int *sent)
+{
+    int count = 0, rc = 0;
+    for (int k = 0; k < BOT_REMIND__COUNT && rc == 0; k++) {
+        struct bot_due due[BOT_NOTIFY_BATCH];
+        size_t n;
+        if ((rc = bot_store_reminders_due(b->st, (enum bot_remind)k, now, due, BOT_NOTIFY_BATCH, &n)) < 0)
+            break;
+        for (size_t i = 0; i < n && rc == 0; i++)
+            if ((rc = remind(b, (enum bot_remind)k, &due[i], now)) == 0)
+                count++;
     }
     if (sent != NULL)
         *sent = count;

@@ -1,7 +1,9 @@
 /* Notices the bot sends on its own, once per event (bot_notices): "payment received" with the
  * subscription link after any payment settles, whichever path settled it (a provider's webhook,
  * reconciliation, Stars, the balance). Billing needs no hook: a settled payment has settled_at set
- * in the same transaction, and the drain (a scheduler job) announces the ones without a notice. */
+ * in the same transaction, and the drain (a scheduler job) announces the ones without a notice.
+ * Expiry reminders (3 days, 1 day, expired: bot_store_reminders_due) go out from the same job,
+ * each once per event; a 403 marks the chat blocked and blocked chats get nothing more. */
 #ifndef VEIL_HUB_BOT_NOTIFY_H
 #define VEIL_HUB_BOT_NOTIFY_H
 
@@ -21,5 +23,8 @@ int bot_notify_paid(struct bot *b, const struct hub_user *hu, int64_t payment_id
 /* Announces payments settled since the bot first drained (at most BOT_NOTIFY_WINDOW ago).
  * *sent (may be NULL) counts the notices sent. */
 int bot_notify_drain(struct bot *b, int64_t now, int *sent);
+
+/* Sends the due expiry reminders (at most BOT_NOTIFY_BATCH of each kind). */
+int bot_notify_reminders(struct bot *b, int64_t now, int *sent);
 
 #endif

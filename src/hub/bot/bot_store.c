@@ -1,4 +1,5 @@
 /* The bot's tables (bot_store.h), through the store's shared SQL helpers. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,6 +260,78 @@ int bot_store_paid_unnoticed(struct store *st, int64_t since, struct bot_paid *o
 {
     struct paid_arg x = {.since = since, .out = out, .cap = cap};
     TRY(store__ro(st, paid_body, &x));
+    *n = x.n;
+    return 0;
+}
+
+static const char *const remind_prefix[BOT_REMIND__COUNT] = {"exp3@", "exp1@", "expired@"};
+
+void bot_remind_kind(enum bot_remind k, int64_t ends_at, char out[static 40])
+{
+    snprintf(out, 40, "%s%" PRId64, remind_prefix[(unsigned)k < BOT_REMIND__COUNT ? k : 0], ends_at);
+}
+
+struct due_arg {
+    enum bot_remind k;
+    int64_t now;
+    struct bot_due *out;
+    size_t cap, n;
+};
+
+static int due_body(struct store_conn *sc, void *arg)
+{
+    struct due_arg *x = arg;
+    int64_t lo, hi;
+    switch (x->k) {
+    case BOT_REMIND_3D:
+        lo = x->now + 86400;
+        hi = x->now + 3 * 86400;
+        break;
+    case BOT_REMIND_1D:
+        lo = x->now;
+        hi = x->now + 86400;
+        break;
+    case BOT_REMIND_EXPIRED:
+    case BOT_REMIND__COUNT:
+    default:
+        lo = x->now - BOT_REMIND_EXPIRED_WINDOW;
+        hi = x->now;
+        break;
+    }
+    const char *states = x->k == BOT_REMIND_EXPIRED ? "('active', 'limited', 'expired')" : "('active', 'limited')";
+    char sql[1400];
+    snprintf(sql, sizeof sql,
+             "SELECT s.id, s.user_id, u.telegram_id, s.ends_at FROM subscriptions s JOIN users u ON u.id = s.user_id"
+             " WHERE s.ends_at > $1 AND s.ends_at <= $2 AND s.state IN %s AND u.telegram_id IS NOT NULL"
+             " AND u.enabled = 1"
+             " AND NOT EXISTS (SELECT 1 FROM bot_chats c WHERE c.telegram_id = u.telegram_id AND c.blocked <> 0)"
+             " AND NOT EXISTS (SELECT 1 FROM subscriptions o WHERE o.user_id = s.user_id AND o.id <> s.id"
+             " AND o.state IN ('active', 'limited') AND o.ends_at > s.ends_at)"
+             " AND NOT EXISTS (SELECT 1 FROM bot_notices n WHERE n.ref_id = s.id"
+             " AND n.kind = CAST($3 AS TEXT) || CAST(s.ends_at AS TEXT))"
+             " ORDER BY s.ends_at, s.id LIMIT $4",
+             states);
+    struct store_val p[] = {SV_I(lo), SV_I(hi), SV_T(remind_prefix[x->k]), SV_I((int64_t)x->cap)};
+    struct store_res r;
+    TRY(store__exec(sc, sql, p, 4, &r));
+    x->n = 0;
+    for (size_t i = 0; i < r.nrows && x->n < x->cap; i++, x->n++) {
+        x->out[x->n].sub_id = store__cell_i64(&r, i, 0);
+        x->out[x->n].user_id = store__cell_i64(&r, i, 1);
+        x->out[x->n].telegram_id = store__cell_i64(&r, i, 2);
+        x->out[x->n].ends_at = store__cell_i64(&r, i, 3);
+    }
+    store__res_free(&r);
+    return 0;
+}
+
+int bot_store_reminders_due(struct store *st, enum bot_remind k, int64_t now, struct bot_due *out, size_t cap,
+                            size_t *n)
+{
+    if ((unsigned)k >= BOT_REMIND__COUNT)
+        return ERR_RANGE;
+    struct due_arg x = {.k = k, .now = now, .out = out, .cap = cap};
+    TRY(store__ro(st, due_body, &x));
     *n = x.n;
     return 0;
 }

@@ -46,6 +46,28 @@ struct bot_paid {
 };
 int bot_store_paid_unnoticed(struct store *st, int64_t since, struct bot_paid *out, size_t cap, size_t *n);
 
+/* Expiry reminders: which subscriptions of reachable Telegram users (not blocked, enabled) are
+ * due one, each its user's last-ending running subscription:
+ *   BOT_REMIND_3D: active or limited, ending in (1 day, 3 days];
+ *   BOT_REMIND_1D: active or limited, ending in (0, 1 day];
+ *   BOT_REMIND_EXPIRED: ended in the last BOT_REMIND_EXPIRED_WINDOW seconds.
+ * The event is (kind, subscription, ends_at) — bot_remind_kind names it — so an extended
+ * subscription is reminded again for its new end; those with a bot_notices row are left out. */
+enum bot_remind {
+    BOT_REMIND_3D = 0,
+    BOT_REMIND_1D,
+    BOT_REMIND_EXPIRED,
+    BOT_REMIND__COUNT, /* sentinel */
+};
+#define BOT_REMIND_EXPIRED_WINDOW (7 * 86400)
+struct bot_due {
+    int64_t sub_id, user_id, telegram_id, ends_at;
+};
+/* "exp3@<ends_at>", "exp1@<ends_at>", "expired@<ends_at>". */
+void bot_remind_kind(enum bot_remind k, int64_t ends_at, char out[static 40]);
+int bot_store_reminders_due(struct store *st, enum bot_remind k, int64_t now, struct bot_due *out, size_t cap,
+                            size_t *n);
+
 /* A referrer's numbers: users who came through their link, and the referral rewards billing
  * booked for them (referral_rewards), summed per currency. */
 #define BOT_REF_CURRENCIES 8

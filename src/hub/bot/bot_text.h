@@ -51,6 +51,9 @@ enum bot_msg {
     BOT_M_R_ADMIN,
     BOT_M_BTN_QR,
     BOT_M_QR_CAPTION,
+    BOT_M_REMIND_SOON, /* followed by the end date */
+    BOT_M_REMIND_RENEW,
+    BOT_M_REMIND_EXPIRED,
     BOT_M_TRIAL_OK,
     BOT_M_TRIAL_TAKEN,
     BOT_M_TRIAL_HAS_SUB,

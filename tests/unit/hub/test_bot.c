@@ -573,6 +573,47 @@ static void test_store(void **state)
     assert_int_equal(rs.n_earned, 1);
     assert_string_equal(rs.earned[0].currency, "RUB");
     assert_int_equal(rs.earned[0].amount_minor, 2001);
+
+    /* Reminders. u has two trial subscriptions: A ends T0+3d, B ends T0+7d (both still active:
+     * no scheduler ran). Only the last-ending one is reminded. */
+    const int64_t D = 86400;
+    struct bot_due due[4];
+    char kind[40];
+    assert_int_equal(bot_store_reminders_due(st, BOT_REMIND_EXPIRED, T0 + 5 * D, due, 4, &n), 0);
+    assert_int_equal(n, 0); /* A ended, but B runs on */
+    assert_int_equal(bot_store_reminders_due(st, BOT_REMIND_1D, T0 + 5 * D, due, 4, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(bot_store_reminders_due(st, BOT_REMIND_3D, T0 + 5 * D, due, 4, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(due[0].ends_at, T0 + 7 * D);
+    assert_int_equal(due[0].telegram_id, 42);
+    int64_t sub_b = due[0].sub_id;
+    bot_remind_kind(BOT_REMIND_3D, due[0].ends_at, kind);
+    assert_int_equal(bot_store_notice_claim(st, kind, sub_b, 42, T0 + 5 * D), 0);
+    assert_int_equal(bot_store_reminders_due(st, BOT_REMIND_3D, T0 + 5 * D, due, 4, &n), 0);
+    assert_int_equal(n, 0); /* once per event */
+    assert_int_equal(bot_store_reminders_due(st, BOT_REMIND_1D, T0 + 6 * D + D / 2, due, 4, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(due[0].sub_id, sub_b);
+    assert_int_equal(bot_store_reminders_due(st, BOT_REMIND_EXPIRED, T0 + 8 * D, due, 4, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(due[0].sub_id, sub_b);
+    assert_int_equal(bot_store_reminders_due(st, BOT_REMIND_EXPIRED, T0 + 15 * D, due, 4, &n), 0);
+    assert_int_equal(n, 0); /* older than the window */
+    /* A blocked chat gets nothing. */
+    assert_int_equal(bot_store_blocked_set(st, 42, true, T0), 0);
+    assert_int_equal(bot_store_reminders_due(st, BOT_REMIND_EXPIRED, T0 + 8 * D, due, 4, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(bot_store_blocked_set(st, 42, false, T0), 0);
+    /* Extended: the new end is a new event. */
+    store__acquire(st, &sc);
+    snprintf(sql, sizeof sql, "UPDATE subscriptions SET ends_at = %lld WHERE id = %lld", (long long)(T0 + 9 * D),
+             (long long)sub_b);
+    assert_int_equal(store__exec(&sc, sql, NULL, 0, NULL), 0);
+    store__release(&sc);
+    assert_int_equal(bot_store_reminders_due(st, BOT_REMIND_3D, T0 + 7 * D, due, 4, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(due[0].ends_at, T0 + 9 * D);
     store_close(st);
 }
 
