@@ -203,7 +203,16 @@ int main(int argc, char **argv)
                 fprintf(stderr, "veil-hub: audit export failed: %s\n", err_str(rc));
         } else if (create_token) {
             char tok[HUB_TOKEN_MAX + 1];
-            rc = api_token_create(env.st, token_name, (enum hub_role)role, (int64_t)time(NULL), tok);
+            int64_t now = (int64_t)time(NULL), id = 0;
+            rc = api_token_create_id(env.st, token_name, (enum hub_role)role, now, tok, &id);
+            if (rc == 0) {
+                /* An admin change like any other: audited, by whoever runs the hub's binary. */
+                char det[64], target[32];
+                snprintf(det, sizeof det, "{\"role\":\"%s\"}", hub_role_name((enum hub_role)role));
+                snprintf(target, sizeof target, "token:%lld", (long long)id);
+                struct store_audit a = {.actor = "cli", .action = "token.create", .target = target, .details = det};
+                rc = store_audit_add(env.st, &a, now);
+            }
             if (rc == 0)
                 printf("%s\n", tok);
             secure_wipe(tok, sizeof tok);
