@@ -16,7 +16,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+PORT=$(python3 "$(dirname "$0")/support/free_port.py")
 BOOT=boot-admin-token-$RANDOM$RANDOM$RANDOM
 PUBKEY=Z84J2IelR9ch3k8VtlVhhs5ycBUlXA7wHBWcBrjqnAw
 # Nodes here never run: fleet.dead_after 0 and no probe serve them anyway (test_hub_node_health.sh covers both).
@@ -199,7 +199,7 @@ run 2 user list --hub "http://127.0.0.1:$PORT@example.com/"
 run 2 user list --hub "http://user:pw@127.0.0.1:$PORT"; err_has "credentials do not belong in the URL"
 run 2 user list --hub ftp://127.0.0.1/
 run 2 user list --timeout 0
-CLOSED=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+CLOSED=$(python3 "$(dirname "$0")/support/free_port.py")
 run 1 user list --hub "http://127.0.0.1:$CLOSED"; err_has "cannot reach the hub"
 # (--insecure-http to a non-loopback host is covered by the unit test: tests send nothing off
 # this machine.)

@@ -32,7 +32,7 @@ if [[ $(id -u) -eq 0 ]]; then
     chown postgres "$TMP"
 fi
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+PORT=$(python3 "$(dirname "$0")/support/free_port.py")
 as_pg "$PGBIN/initdb" -D "$TMP/data" -U veil --auth=trust -E UTF8 --no-locale >"$TMP/initdb.log" 2>&1 ||
     { cat "$TMP/initdb.log"; exit 1; }
 as_pg "$PGBIN/pg_ctl" -D "$TMP/data" -l "$TMP/pg.log" -w -t 60 \

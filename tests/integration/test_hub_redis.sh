@@ -31,7 +31,7 @@ fail() {
     for f in a b; do [[ -f $TMP/$f.log ]] && { echo "--- hub $f"; tail -n 15 "$TMP/$f.log"; }; done
     exit 1
 }
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+freeport() { python3 "$(dirname "$0")/support/free_port.py"; }
 
 RPORT=$(freeport)
 PORTA=$(freeport)

@@ -11,7 +11,7 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; [[ -f $TMP/log ]] && tail -n 20 "$TMP/log"; exit 1; }
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+port() { python3 "$(dirname "$0")/support/free_port.py"; }
 P=$(port); A=$(port); M=$(port)
 TOKEN=admin-token-0123456789
 cat >"$TMP/node.json" <<JSON

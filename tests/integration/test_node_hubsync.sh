@@ -16,7 +16,7 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; [[ -f $TMP/log ]] && tail -n 20 "$TMP/log"; exit 1; }
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+PORT=$(python3 "$(dirname "$0")/support/free_port.py")
 BOOT=boot-admin-token-$RANDOM$RANDOM$RANDOM
 cat >"$TMP/hub.json" <<JSON
 {"listen": "127.0.0.1", "port": $PORT, "threads": 2, "database": "sqlite:$TMP/hub.db",

@@ -25,7 +25,7 @@ cleanup() {
 trap cleanup EXIT
 # bg LOGNAME cmd...: starts a background process, remembers its pid in $LASTPID.
 bg() { local log=$1; shift; "$@" >"$WORK/$log.log" 2>&1 & LASTPID=$!; PIDS+=("$LASTPID"); }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+free_port() { python3 "$(dirname "${BASH_SOURCE[0]}")/free_port.py"; }
 wait_port() { # wait_port PORT [seconds]
   local i
   for i in $(seq 1 $((${2:-10} * 20))); do
