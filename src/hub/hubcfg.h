@@ -35,6 +35,10 @@
  * SIGHUP re-reads log_level, subscription title / update_interval_hours / support_url and
  * rate_limit; everything else needs a restart (hubcfg_diff_restart names what changed).
  *
+ * Secrets (admin_token, database, redis_url, the billing keys, bot.token, bot.webhook_secret) may
+ * instead come from <key>_file, $CREDENTIALS_DIRECTORY/<name> or VEIL_HUB_<NAME>: they are put
+ * into the document before it is parsed (core/secret_file.h, docs/hub.md).
+ *
  * Only "database" is required. Unknown keys are errors (typos must not pass silently), except a
  * top-level key that a hub module owns (hub/module.h: .section), which that module validates. */
 #ifndef VEIL_HUB_HUBCFG_H
