@@ -247,6 +247,18 @@ size_t relay_buffers_held(const struct relay *r)
     return (r->half[0].buf != NULL) + (r->half[1].buf != NULL);
 }
 
+bool relay_quiet(const struct relay *r)
+{
+    if (relay_buffers_held(r) != 0)
+        return false;
+    for (int d = 0; d < RELAY_DIR__COUNT; d++) {
+        const struct relay_half *h = &r->half[d];
+        if (h->eof || h->shut || h->throttled || h->len != h->off || h->in_pipe != 0)
+            return false;
+    }
+    return true;
+}
+
 /* ---------------- pumping ---------------- */
 
 static bool half_pending(const struct relay_half *h)

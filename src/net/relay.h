@@ -200,6 +200,10 @@ static inline uint64_t relay_bytes_read(const struct relay *r, enum relay_dir di
 }
 /* Pool blocks currently held (0 when idle). */
 size_t relay_buffers_held(const struct relay *r);
+/* Nothing in flight and nothing pending: no buffer held, no byte waiting in a buffer or pipe,
+ * no direction throttled, at EOF or half-closed. Such a relay can be disposed and replaced
+ * (e.g. by one in SPLICE mode) without losing or reordering a byte. */
+bool relay_quiet(const struct relay *r);
 const char *relay_reason_str(enum relay_reason reason);
 const char *relay_mode_str(enum relay_mode mode);
 

@@ -123,7 +123,7 @@ static void collect(struct metrics_family *f, void *arg)
     set_counter(s->conns, "fallback", atomic_load(&st.fallback));
     set_counter(s->bytes, "up", atomic_load(&st.bytes_up));
     set_counter(s->bytes, "down", atomic_load(&st.bytes_down));
-    for (int r = 0; r < NODE_CR__COUNT && r < 16; r++)
+    for (int r = 0; r < NODE_CR__COUNT; r++)
         set_counter(s->closed, node_close_reason_str((enum node_close_reason)r), atomic_load(&st.close_reasons[r]));
     struct metrics_series *a = metrics_series(s->active, NULL);
     if (a)

@@ -498,7 +498,7 @@ void node_runtime_stats(const struct node_runtime *rt, struct node_worker_stats 
         atomic_fetch_add(&out->bytes_up, atomic_load(&s->bytes_up));
         atomic_fetch_add(&out->bytes_down, atomic_load(&s->bytes_down));
         atomic_fetch_add(&out->active, atomic_load(&s->active));
-        for (size_t k = 0; k < 16; k++)
+        for (size_t k = 0; k < NODE_CR__COUNT; k++)
             atomic_fetch_add(&out->close_reasons[k], atomic_load(&s->close_reasons[k]));
     }
 }

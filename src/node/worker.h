@@ -19,6 +19,7 @@
 #include "node/dns.h"
 #include "node/hubsync.h"
 #include "node/limits.h"
+#include "node/session.h"
 #include "node/usage.h"
 #include "reality/auth.h"
 #include "reality/cert.h"
@@ -50,7 +51,7 @@ struct node_worker_stats {
     _Atomic uint64_t accepted, authenticated, fallback, closed;
     _Atomic uint64_t bytes_up, bytes_down;
     _Atomic uint64_t active;
-    _Atomic uint64_t close_reasons[16];
+    _Atomic uint64_t close_reasons[NODE_CR__COUNT]; /* by enum node_close_reason */
 };
 
 /* Intrusive list of a worker's live sessions (closed all at once when the node stops). */
@@ -77,7 +78,7 @@ struct node_worker {
     struct node_snapshot *snap; /* current; swapped by reload posts */
     struct tls13_ctx tls_server;
     const struct tls13_kex_ops *groups[2];
-    struct node_listener *listeners; /* one per inbound */
+    struct node_listener *listeners;   /* one per inbound */
     struct node_udp_registry *udp_reg; /* node/udp.c: XUDP associations by GlobalID (lazy) */
     size_t n_listeners;
     bool draining;

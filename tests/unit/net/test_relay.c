@@ -349,6 +349,7 @@ static void half_close(enum relay_mode mode)
     assert_int_equal(eb.received, 300000);
     assert_false(f.done);
     assert_true(relay_running(&f.relay));
+    assert_false(relay_quiet(&f.relay)); /* one direction half-closed: not replaceable */
     assert_int_equal(ea.received, 0);
     ep_update(&eb); /* B now starts answering */
     struct both x = {&f, &ea, &eb};
@@ -414,6 +415,7 @@ static void backpressure(enum relay_mode mode)
     assert_true(r2 < total / 2);
     assert_true(ea.sent < total);
     assert_true(relay_buffers_held(&f.relay) <= 1);
+    assert_false(relay_quiet(&f.relay)); /* bytes held for a stalled sink */
     assert_true(f.relay.half[RELAY_A_TO_B].blocked);
     assert_true(f.relay.end[RELAY_SIDE_B].io.events & LOOP_WRITE);
     assert_false(f.relay.end[RELAY_SIDE_A].io.events & LOOP_READ);
@@ -534,6 +536,7 @@ static void test_no_buffers_when_idle(void **state)
     assert_true(st.gets > 0);
     assert_int_equal(relay_bytes(&f.relay, RELAY_A_TO_B), 100000);
     assert_int_equal(relay_bytes(&f.relay, RELAY_B_TO_A), 70000);
+    assert_true(relay_quiet(&f.relay)); /* it could be replaced now (node/session_tunnel.c) */
     /* Both sides still registered for reading, nothing for writing. */
     assert_int_equal(f.relay.end[RELAY_SIDE_A].io.events, LOOP_READ);
     assert_int_equal(f.relay.end[RELAY_SIDE_B].io.events, LOOP_READ);

@@ -1,0 +1,56 @@
+/* Books the bytes a session moved: a tunnel's to its user (node/usage.h, which feeds hub sync)
+ * and the worker's totals, a probe's to the fallback volume. */
+#include "core/container.h"
+#include "node/session_int.h"
+#include "node/telemetry.h"
+#include "node/usage.h"
+
+uint64_t session_hub_id(const struct session *s)
+{
+    const struct node_inbound *ib = s->in->ib;
+    uint64_t tag = s->req.user->tag;
+    return tag < ib->n_users ? ib->users[tag].hub_id : 0;
+}
+
+/* Books the bytes moved and not booked yet (application bytes each way, Vision direct copy and
+ * splice included). Runs on the periodic tick, when the relay ends and when the session closes,
+ * so every byte is booked exactly once. */
+void session_account(struct session *s)
+{
+    if (s->state != NODE_SS_RELAY && s->state != NODE_SS_FALLBACK_RELAY)
+        return;
+    struct node_worker *w = s->w;
+    uint64_t up = s->moved_up + relay_bytes(&s->relay, RELAY_A_TO_B);
+    uint64_t down = s->moved_down + relay_bytes(&s->relay, RELAY_B_TO_A);
+    uint64_t dup = up - s->acct_up, ddown = down - s->acct_down;
+    if (dup == 0 && ddown == 0)
+        return;
+    s->acct_up = up;
+    s->acct_down = down;
+    if (s->state == NODE_SS_FALLBACK_RELAY) {
+        node_tm_add(NODE_TM_FALLBACK_UP, dup);
+        node_tm_add(NODE_TM_FALLBACK_DOWN, ddown);
+        return;
+    }
+    atomic_fetch_add(&w->stats.bytes_up, dup);
+    atomic_fetch_add(&w->stats.bytes_down, ddown);
+    node_usage_add(w->rt->usage, s->req.user->key, session_hub_id(s), dup, ddown);
+}
+
+void session_on_acct(struct loop *loop, struct loop_timer *t)
+{
+    (void)loop;
+    session_account(container_of(t, struct session, acct));
+}
+
+/* The user has one more tunnel up (closed in session_close). */
+void session_open_tunnel(struct session *s)
+{
+    s->acct_open = node_usage_open(s->w->rt->usage, s->req.user->key, session_hub_id(s));
+}
+
+void session_start_acct(struct session *s)
+{
+    uint32_t sec = s->snap->cfg->usage_report_sec ? s->snap->cfg->usage_report_sec : 5;
+    (void)loop_timer_start(s->w->loop, &s->acct, (uint64_t)sec * 1000, (uint64_t)sec * 1000); /* best effort */
+}

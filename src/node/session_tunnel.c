@@ -1,0 +1,214 @@
+/* An authenticated session's tunnel: the destination dial, the relay between the client's
+ * TLS/Vision transport and the destination, the switch to splice once Vision goes raw both ways
+ * (spec/vision.md §7.4), and the hand-off of UDP and Mux requests to node/udp.c. */
+#include <string.h>
+
+#include "core/container.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "node/session_int.h"
+#include "node/telemetry.h"
+#include "node/udp.h"
+
+void session_relay_done(struct relay *r, enum relay_reason reason, int err)
+{
+    struct session *s = container_of(r, struct session, relay);
+    session_account(s);
+    s->relay_started = false; /* already stopped */
+    enum node_close_reason why = s->state == NODE_SS_FALLBACK_RELAY ? NODE_CR_FALLBACK_DONE : NODE_CR_DONE;
+    if (reason == RELAY_REASON_NOMEM)
+        why = NODE_CR_NOMEM;
+    else if (reason == RELAY_REASON_ERR_A || reason == RELAY_REASON_ERR_B)
+        why = why == NODE_CR_DONE ? NODE_CR_IO : why;
+    session_close(s, why, reason == RELAY_REASON_DONE ? 0 : err);
+}
+
+/* Vision direct copy (spec/vision.md §7.4): once both directions are raw and nothing is buffered,
+ * the tunnel is two plain sockets, so the relay restarts in splice mode and the bytes no longer
+ * pass through user space. Only an optimisation: until the relay is quiet it keeps copying. */
+void session_on_splice_timer(struct loop *loop, struct loop_timer *t)
+{
+    struct session *s = container_of(t, struct session, splice_timer);
+    struct relay *r = &s->relay;
+    if (s->state != NODE_SS_RELAY || !s->relay_started || !relay_running(r))
+        return;
+    if (!tunnel_xprt_idle(&s->xprt) || !relay_quiet(r)) {
+        if (++s->splice_tries < 200) /* busy now: look again soon; give up on a flapping tunnel */
+            (void)loop_timer_start(loop, t, 5, 0);
+        return;
+    }
+    s->moved_up += relay_bytes(r, RELAY_A_TO_B);
+    s->moved_down += relay_bytes(r, RELAY_B_TO_A);
+    relay_dispose(r);
+    struct relay_cfg cfg = s->relay_cfg;
+    cfg.mode = RELAY_MODE_SPLICE;
+    relay_init(r, loop, &cfg);
+    int rc = relay_start(r, s->cfd, s->dfd);
+    if (rc < 0) {
+        relay_dispose(r);
+        s->relay_started = false;
+        session_close(s, NODE_CR_IO, rc);
+        return;
+    }
+    log_debug("node", s->id, "direct_splice", LF_UINT("after_up", s->moved_up), LF_UINT("after_down", s->moved_down));
+}
+
+static void on_both_raw(void *arg)
+{
+    struct session *s = arg;
+    (void)loop_timer_start(s->w->loop, &s->splice_timer, 0, 0); /* never inside the relay's own callback */
+}
+
+static void dest_dialed(void *arg, enum node_dial_result res, int err, int fd, const struct sock_addr *peer)
+{
+    struct session *s = arg;
+    struct node_worker *w = s->w;
+    s->ddial = NULL;
+    (void)peer;
+    if (res != NODE_DIAL_OK) {
+        if (res == NODE_DIAL_DNS_FAILED)
+            node_tm_add(NODE_TM_DNS_FAILURES, 1);
+        log_debug("node", s->id, "dial_failed", LF_STR("result", node_dial_result_str(res)),
+                  LF_STR("err", err_str(err)));
+        session_close(s, NODE_CR_DIAL, err);
+        return;
+    }
+    s->dfd = fd;
+    (void)sock_set_nodelay(fd, true);
+    const uint8_t *body = buf_data(&s->app) + s->req.header_len;
+    size_t body_len = buf_len(&s->app) - s->req.header_len;
+    int rc =
+        tunnel_xprt_init(&s->xprt, s->tls, s->vision, s->req.id, buf_data(&s->cin), buf_len(&s->cin), body, body_len);
+    s->xprt_ready = true;
+    uint8_t resp[2];
+    struct buf rb;
+    buf_init_fixed(&rb, resp, sizeof(resp));
+    if (rc == 0)
+        rc = vless_response_encode(&rb, s->req.version);
+    if (rc == 0)
+        rc = tunnel_xprt_set_prefix(&s->xprt, resp, buf_len(&rb)); /* sent with the first downlink data */
+    if (rc == 0 && buf_len(&s->cout)) /* e.g. a KeyUpdate answer queued while reading the header */
+        rc = buf_append(&s->xprt.cout, buf_data(&s->cout), buf_len(&s->cout));
+    buf_dispose_secret(&s->app);
+    buf_dispose(&s->cin);
+    buf_dispose(&s->cout);
+    if (rc < 0) {
+        session_close(s, NODE_CR_NOMEM, rc);
+        return;
+    }
+    struct relay_cfg cfg = {
+        .mode = RELAY_MODE_COPY,
+        .pool = w->pool,
+        .idle_ms = (uint64_t)s->snap->cfg->idle_timeout_sec * 1000,
+        .shared = {node_limits_rate(&s->ticket, RELAY_A_TO_B), node_limits_rate(&s->ticket, RELAY_B_TO_A)},
+        .on_done = session_relay_done,
+    };
+    s->relay_cfg = cfg;
+    s->xprt.on_both_raw = on_both_raw;
+    s->xprt.on_both_raw_arg = s;
+    relay_init(&s->relay, w->loop, &cfg);
+    rc = relay_set_xprt(&s->relay, RELAY_SIDE_A, &tunnel_xprt_ops, &s->xprt);
+    if (rc == 0)
+        rc = relay_start(&s->relay, s->cfd, s->dfd);
+    if (rc < 0) {
+        relay_dispose(&s->relay);
+        session_close(s, NODE_CR_IO, rc);
+        return;
+    }
+    s->relay_started = true;
+    s->state = NODE_SS_RELAY;
+    loop_timer_stop(w->loop, &s->deadline);
+    session_start_acct(s);
+    session_open_tunnel(s);
+    if (s->snap->cfg->access_log != NULL) {
+        char dest[300], from[64] = "";
+        vless_addr_format(dest, sizeof(dest), &s->req.dest);
+        (void)sock_addr_format_ip(&s->peer, from, sizeof(from)); /* the PROXY header's source when present */
+        log_info("access", s->id, "tunnel", LF_STR("user", s->req.user->email ? s->req.user->email : ""),
+                 LF_STR("from", from), LF_STR("dest", dest), LF_BOOL("vision", s->vision));
+    }
+}
+
+/* A TCP request: dial its destination (policy and DNS in node/dial.c). */
+void session_dial_dest(struct session *s)
+{
+    s->state = NODE_SS_DIALING;
+    loop_io_stop(s->w->loop, &s->cio); /* the relay owns the client fd from here */
+    char host[VLESS_DOMAIN_MAX + 1];
+    const struct vless_addr *a = &s->req.dest;
+    if (a->type == VLESS_ATYP_DOMAIN) {
+        memcpy(host, a->domain, (size_t)a->domain_len + 1);
+    } else {
+        struct sock_addr sa;
+        if (a->type == VLESS_ATYP_IPV4)
+            sock_addr_from_v4(&sa, a->ip, a->port);
+        else
+            sock_addr_from_v6(&sa, a->ip, a->port);
+        if (sock_addr_format_ip(&sa, host, sizeof(host)) < 0) {
+            session_close(s, NODE_CR_VLESS, ERR_MALFORMED);
+            return;
+        }
+    }
+    int rc = node_dial_start(s->w->dialer, host, a->port, NODE_DIAL_DEFAULT, dest_dialed, s, &s->ddial);
+    if (rc < 0)
+        session_close(s, NODE_CR_DIAL, rc);
+}
+
+static void udp_done(void *arg, enum node_close_reason why, int err)
+{
+    session_close(arg, why, err);
+}
+
+/* Hands the connection to the UDP relay (the session keeps the fd, TLS and bookkeeping). */
+void session_start_udp(struct session *s, const struct vless_flow_decision *d)
+{
+    loop_io_stop(s->w->loop, &s->cio);
+    struct node_udp_params p = {
+        .w = s->w,
+        .conn_id = s->id,
+        .fd = s->cfd,
+        .tls = s->tls,
+        .vision = d->vision,
+        .mux_udp_only = d->mux_udp_only,
+        .uuid = s->req.id,
+        .user_key = s->req.user->key,
+        .hub_id = session_hub_id(s),
+        .cmd = s->req.cmd,
+        .dest = &s->req.dest,
+        .version = s->req.version,
+        .cin_left = buf_data(&s->cin),
+        .cin_len = buf_len(&s->cin),
+        .plain_left = buf_data(&s->app) + s->req.header_len,
+        .plain_len = buf_len(&s->app) - s->req.header_len,
+        .out_left = buf_data(&s->cout),
+        .out_len = buf_len(&s->cout),
+        .idle_ms = s->snap->cfg->udp_idle_timeout_sec * 1000u,
+        .tcp_idle_ms = s->snap->cfg->idle_timeout_sec * 1000u,
+        .report_ms = (s->snap->cfg->usage_report_sec ? s->snap->cfg->usage_report_sec : 5) * 1000u,
+        .rate = {node_limits_rate(&s->ticket, RELAY_A_TO_B), node_limits_rate(&s->ticket, RELAY_B_TO_A)},
+        .access_user = s->snap->cfg->access_log == NULL ? NULL
+                       : s->req.user->email             ? s->req.user->email
+                                                        : "",
+        .on_done = udp_done,
+        .arg = s,
+    };
+    int rc = node_udp_start(&p, &s->udp);
+    buf_dispose_secret(&s->app);
+    buf_dispose(&s->cin);
+    buf_dispose(&s->cout);
+    if (rc < 0) {
+        session_close(s, rc == ERR_NOMEM ? NODE_CR_NOMEM : NODE_CR_IO, rc);
+        return;
+    }
+    s->state = NODE_SS_RELAY;
+    loop_timer_stop(s->w->loop, &s->deadline);
+    session_open_tunnel(s); /* node/udp.c books the bytes */
+    if (s->snap->cfg->access_log != NULL) {
+        char dest[300] = "mux";
+        if (s->req.cmd == VLESS_CMD_UDP)
+            vless_addr_format(dest, sizeof(dest), &s->req.dest);
+        log_info("access", s->id, "tunnel", LF_STR("user", s->req.user->email ? s->req.user->email : ""),
+                 LF_STR("dest", dest), LF_STR("network", s->req.cmd == VLESS_CMD_MUX ? "mux" : "udp"),
+                 LF_BOOL("vision", d->vision));
+    }
+}

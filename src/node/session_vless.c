@@ -1,0 +1,113 @@
+/* The VLESS request of an authenticated session: decrypt up to the header, parse it, check the
+ * user's flow (spec/vision.md), then admission by the user's limits (node/limits.h) before the
+ * tunnel starts (node/session_tunnel.c). */
+#include "core/container.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "node/session_int.h"
+#include "node/telemetry.h"
+
+/* Device and connection limits of the user (node/limits.h); a refusal closes without a response,
+ * as for an unknown user. 1: go on; 0: waiting for the shared device set (limit_timer retries);
+ * -1: refused and closed. */
+static int admit(struct session *s)
+{
+    const struct node_inbound *ib = s->in->ib;
+    uint64_t tag = s->req.user->tag;
+    if (tag >= ib->n_users)
+        return 1;
+    const struct node_user *u = &ib->users[tag];
+    struct node_user_limits ul = {u->device_limit, u->max_conns, u->speed_limit};
+    struct node_limits *l = s->w->rt->limits;
+    uint64_t now = loop_now(s->w->loop);
+    if (s->limit_until == 0)
+        s->limit_until = now + node_limits_wait_ms(l);
+    enum node_limit_kind kind;
+    int rc = node_limits_admit(l, s->req.user->key, &ul, &s->peer, now, now < s->limit_until, &s->ticket, &kind);
+    if (rc == 0)
+        return 1;
+    if (rc == ERR_NEED_MORE) {
+        loop_io_stop(s->w->loop, &s->cio);
+        if (loop_timer_start(s->w->loop, &s->limit_timer, 10, 0) == 0)
+            return 0;
+        rc = node_limits_admit(l, s->req.user->key, &ul, &s->peer, now, false, &s->ticket, &kind);
+        if (rc == 0)
+            return 1;
+    }
+    log_debug("node", s->id, "limit_refused", LF_STR("kind", node_limit_kind_str(kind)));
+    session_close(s, NODE_CR_LIMIT, ERR_LIMIT);
+    return -1;
+}
+
+/* The request is valid and its flow allowed: limits, then UDP or a destination dial. */
+static void accept_tunnel(struct session *s)
+{
+    if (admit(s) <= 0)
+        return;
+    const struct vless_flow_decision d = s->flow_d;
+    if (s->req.cmd != VLESS_CMD_TCP) {
+        session_start_udp(s, &d); /* UDP (command 2) and Mux/XUDP: node/udp.h */
+        return;
+    }
+    s->vision = d.vision;
+    session_dial_dest(s);
+}
+
+void session_on_limit_timer(struct loop *loop, struct loop_timer *t)
+{
+    (void)loop;
+    accept_tunnel(container_of(t, struct session, limit_timer));
+}
+
+/* Client bytes after the handshake: VLESS header, then hand-off to the tunnel. */
+void session_vless_header(struct session *s)
+{
+    const struct node_inbound_rt *in = s->in;
+    while (buf_len(&s->app) < SESSION_MAX_HEADER_PLAIN) {
+        size_t used = 0;
+        size_t before = buf_len(&s->app);
+        int rc = tls13_recv_record(s->tls, buf_data(&s->cin), buf_len(&s->cin), &used, &s->app, &s->cout, NULL);
+        buf_consume(&s->cin, used);
+        if (rc == ERR_NEED_MORE)
+            break;
+        if (rc < 0) {
+            session_fail_tls(s, rc);
+            return;
+        }
+        if (s->first_len == 0 && buf_len(&s->app) > before)
+            s->first_len = buf_len(&s->app) - before;
+        if (s->first_len)
+            break; /* the header is in the first record: parse before decrypting more */
+    }
+    if (s->first_len == 0)
+        return;
+    int rc = vless_request_parse(&s->req, buf_data(&s->app), buf_len(&s->app), s->first_len, in->users, false);
+    if (rc == ERR_NEED_MORE) {
+        if (buf_len(&s->app) >= SESSION_MAX_HEADER_PLAIN)
+            session_close(s, NODE_CR_VLESS, ERR_TOO_LONG);
+        return;
+    }
+    if (rc < 0 || s->req.action != VLESS_ACT_ACCEPT) {
+        uint64_t sup;
+        node_tm_vless_reject(s->req.reason); /* VLESS_HR_OK: malformed */
+        if (session_probe_log(s, &sup))
+            log_debug("node", s->id, "vless_rejected", LF_STR("reason", vless_hdr_reason_str(s->req.reason)),
+                      LF_UINT("suppressed", sup));
+        session_close(s, NODE_CR_VLESS, rc < 0 ? rc : ERR_AUTH);
+        return;
+    }
+    const uint8_t *body = buf_data(&s->app) + s->req.header_len;
+    size_t body_len = buf_len(&s->app) - s->req.header_len;
+    struct vless_flow_decision d = vless_flow_decide(s->req.user->flow, s->req.addons.flow, s->req.cmd, body, body_len);
+    if (!d.allow) {
+        uint64_t sup;
+        node_tm_flow_reject(d.reason);
+        if (session_probe_log(s, &sup))
+            log_debug("node", s->id, "flow_refused", LF_STR("reason", vless_flow_reason_str(d.reason)),
+                      LF_UINT("suppressed", sup));
+        session_close(s, NODE_CR_FLOW, ERR_AUTH);
+        return;
+    }
+    s->flow_d = d;
+    accept_tunnel(s);
+}

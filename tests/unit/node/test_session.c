@@ -1,0 +1,420 @@
+/* node/session: one connection driven by a real loop, the client on a socketpair and a local TCP
+ * listener as the REALITY target. Every unauthenticated path must end as a transparent relay to
+ * the target with the client's bytes unchanged: a non-TLS probe behind a PROXY v2 header (whose
+ * source the target then sees in our own PROXY header), a malformed ClientHello, a target that
+ * speaks before the hello is complete (spec/reality.md §4.4), and a Chrome-shaped REALITY hello
+ * sealed for another server key. A client that leaves cleanly is counted as such, not as an I/O
+ * error. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "core/cfg.h"
+#include "core/container.h"
+#include "core/err.h"
+#include "net/loop.h"
+#include "net/proxy_proto.h"
+#include "net/sock.h"
+#include "node/session.h"
+#include "node/session_int.h"
+#include "node/worker.h"
+#include "reality/client.h"
+#include "reality/outcome.h"
+#include "test_util.h"
+
+#define WAIT_MS 5000
+
+struct fixture {
+    struct node_runtime rt;
+    struct node_worker w;
+    struct node_snapshot *snap;
+    int lfd;            /* the REALITY target's listener */
+    struct loop_io lio; /* accepts into tfd */
+    int tfd;            /* the target's side of the one connection */
+    int cfd;            /* the client's side of the socketpair */
+    struct buf at_target, at_client;
+    uint64_t outcomes[REALITY_OUTCOME__COUNT]; /* before the test: the counters are process-wide */
+};
+
+static struct fixture fx;
+
+static void on_target_accept(struct loop *loop, struct loop_io *io, unsigned ev)
+{
+    (void)loop;
+    (void)ev;
+    struct sock_addr peer;
+    int fd = sock_accept(fx.lfd, &peer);
+    if (fd < 0)
+        return;
+    assert_int_equal(fx.tfd, -1); /* one connection per test */
+    fx.tfd = fd;
+    loop_io_stop(fx.w.loop, io);
+}
+
+static struct node_cfg *load_cfg(uint16_t target_port, bool proxy_in, int xver)
+{
+    char json[2048];
+    snprintf(json, sizeof(json),
+             "{\"inbounds\": [{\"port\": 8443, \"protocol\": \"vless\", \"settings\": {\"clients\": [{\"id\": "
+             "\"b831381d-6324-4d53-ad4f-8cda48b30811\", \"flow\": \"xtls-rprx-vision\"}], \"decryption\": "
+             "\"none\"}, \"streamSettings\": {\"network\": \"raw\", \"rawSettings\": {\"acceptProxyProtocol\": %s}, "
+             "\"security\": \"reality\", \"realitySettings\": {\"target\": \"127.0.0.1:%u\", \"xver\": %d, "
+             "\"serverNames\": [\"www.example.com\"], \"privateKey\": "
+             "\"EBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKywtLm8\", \"shortIds\": [\"\"]}}}], "
+             "\"veil\": {\"handshakeTimeoutMs\": 10000, \"dnsServers\": [\"127.0.0.1\"]}}",
+             proxy_in ? "true" : "false", target_port, xver);
+    struct cfg_ctx c;
+    cfg_init(&c, "node.json");
+    struct node_cfg *cfg = node_cfg_load(&c, json, strlen(json));
+    if (cfg == NULL)
+        cfg_print(&c, stderr);
+    cfg_dispose(&c);
+    assert_non_null(cfg);
+    return cfg;
+}
+
+/* A worker as node/worker.c builds it, without its listeners and thread: the test is the loop. */
+static void start(bool proxy_in, int xver)
+{
+    memset(&fx, 0, sizeof(fx));
+    fx.tfd = fx.cfd = -1;
+    buf_init(&fx.at_target);
+    buf_init(&fx.at_client);
+    struct sock_addr a;
+    assert_int_equal(sock_addr_parse(&a, "127.0.0.1:0"), 0);
+    fx.lfd = sock_listen(&a, 16, SOCK_LISTEN_NONE);
+    assert_true(fx.lfd >= 0);
+    assert_int_equal(sock_local_addr(fx.lfd, &a), 0);
+
+    struct node_cfg *cfg = load_cfg(sock_addr_port(&a), proxy_in, xver);
+    char err[256];
+    assert_int_equal(node_snapshot_new(cfg, &fx.snap, err, sizeof(err)), 0);
+    node_cfg_unref(cfg);
+
+    struct node_runtime *rt = &fx.rt;
+    assert_int_equal(reality_cert_init(&rt->cert, NULL), 0);
+    struct node_limits_cfg lc;
+    node_runtime_limits_cfg(fx.snap->cfg, &lc);
+    assert_int_equal(node_limits_new(&lc, &rt->limits), 0);
+    rt->usage = node_usage_new();
+    assert_non_null(rt->usage);
+    rt->workers = &fx.w;
+    rt->n_workers = 1;
+
+    struct node_worker *w = &fx.w;
+    w->rt = rt;
+    w->sessions.next = w->sessions.prev = &w->sessions;
+    w->snap = node_snapshot_ref(fx.snap);
+    w->loop = loop_new();
+    w->pool = pool_new(16384, 4);
+    assert_non_null(w->loop);
+    assert_non_null(w->pool);
+    const char *servers[] = {"127.0.0.1"}; /* never asked: the target is an address */
+    struct node_dns_opts dopts = {.servers = servers, .n_servers = 1, .timeout_ms = 1000};
+    w->dns = node_dns_new(w->loop, &dopts);
+    assert_non_null(w->dns);
+    struct node_dialer_opts o = {.allow_private = false, .timeout_ms = 3000, .order = NODE_DIAL_ORDER_IPV4_FIRST};
+    w->dialer = node_dialer_new(w->loop, w->dns, &o);
+    assert_non_null(w->dialer);
+    w->groups[0] = &tls13_kex_x25519;
+    w->tls_server.groups = w->groups;
+    w->tls_server.n_groups = 1;
+    reality_outcome_snapshot(fx.outcomes);
+
+    loop_io_init(&fx.lio, fx.lfd, on_target_accept);
+    assert_int_equal(loop_io_set(w->loop, &fx.lio, LOOP_READ), 0);
+
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+    fx.cfd = sv[1];
+    struct sock_addr peer;
+    assert_int_equal(sock_addr_parse(&peer, "192.0.2.10:50000"), 0);
+    assert_int_equal(node_session_start(w, 0, sv[0], &peer), 0);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    struct node_worker *w = &fx.w;
+    node_session_close_all(w);
+    loop_io_stop(w->loop, &fx.lio);
+    loop_run_once(w->loop, 0); /* deferred frees */
+    assert_int_equal(loop_io_count(w->loop), 0);
+    assert_int_equal(loop_timer_count(w->loop), 0);
+    node_dialer_free(w->dialer);
+    node_dns_free(w->dns);
+    loop_free(w->loop);
+    pool_free(w->pool);
+    node_snapshot_unref(w->snap);
+    node_snapshot_unref(fx.snap);
+    node_limits_free(fx.rt.limits);
+    node_usage_free(fx.rt.usage);
+    reality_cert_dispose(&fx.rt.cert);
+    if (fx.tfd >= 0)
+        close(fx.tfd);
+    if (fx.cfd >= 0)
+        close(fx.cfd);
+    close(fx.lfd);
+    buf_dispose(&fx.at_target);
+    buf_dispose(&fx.at_client);
+    return 0;
+}
+
+/* ---- driving ---- */
+
+static void drain(int fd, struct buf *into)
+{
+    if (fd < 0)
+        return;
+    uint8_t tmp[4096];
+    ssize_t k;
+    while ((k = recv(fd, tmp, sizeof(tmp), MSG_DONTWAIT)) > 0)
+        assert_int_equal(buf_append(into, tmp, (size_t)k), 0);
+}
+
+/* Runs the loop and collects what reaches each end until pred() holds; fails at the deadline. */
+static void run_until(bool (*pred)(const void *), const void *arg)
+{
+    uint64_t end = loop_clock_ms() + WAIT_MS;
+    for (;;) {
+        drain(fx.tfd, &fx.at_target);
+        drain(fx.cfd, &fx.at_client);
+        if (pred(arg))
+            return;
+        assert_true(loop_clock_ms() < end);
+        loop_run_once(fx.w.loop, 10);
+    }
+}
+
+static bool target_has(const void *n)
+{
+    return buf_len(&fx.at_target) >= *(const size_t *)n;
+}
+
+static bool client_has(const void *n)
+{
+    return buf_len(&fx.at_client) >= *(const size_t *)n;
+}
+
+static bool target_connected(const void *arg)
+{
+    (void)arg;
+    return fx.tfd >= 0;
+}
+
+static bool session_closed(const void *arg)
+{
+    (void)arg;
+    return atomic_load(&fx.w.stats.closed) == 1;
+}
+
+static struct session *the_session(void)
+{
+    assert_true(fx.w.sessions.next != &fx.w.sessions);
+    return container_of(fx.w.sessions.next, struct session, link);
+}
+
+static bool target_spoke(const void *arg)
+{
+    (void)arg;
+    return the_session()->target_spoke;
+}
+
+static void send_all(int fd, const void *p, size_t n)
+{
+    assert_int_equal(send(fd, p, n, MSG_NOSIGNAL), (ssize_t)n); /* small: fits the socket buffer */
+}
+
+static uint64_t outcome_delta(enum reality_outcome o)
+{
+    return reality_outcome_get(o) - fx.outcomes[o];
+}
+
+/* The client sent `sent` and must reach the target unchanged; the target's answer must reach the
+ * client; both closing ends the session as a finished fallback. */
+static void expect_fallback(const uint8_t *sent, size_t n, enum reality_outcome why)
+{
+    run_until(target_has, &n);
+    assert_int_equal(buf_len(&fx.at_target), n);
+    assert_memory_equal(buf_data(&fx.at_target), sent, n);
+    assert_int_equal(the_session()->state, NODE_SS_FALLBACK_RELAY);
+    static const char answer[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+    size_t have = buf_len(&fx.at_client), want = have + sizeof(answer) - 1;
+    send_all(fx.tfd, answer, sizeof(answer) - 1);
+    run_until(client_has, &want);
+    assert_memory_equal(buf_data(&fx.at_client) + have, answer, sizeof(answer) - 1);
+
+    shutdown(fx.cfd, SHUT_WR);
+    shutdown(fx.tfd, SHUT_WR);
+    run_until(session_closed, NULL);
+    assert_int_equal(atomic_load(&fx.w.stats.fallback), 1);
+    assert_int_equal(atomic_load(&fx.w.stats.authenticated), 0);
+    assert_int_equal(atomic_load(&fx.w.stats.close_reasons[NODE_CR_FALLBACK_DONE]), 1);
+    assert_int_equal(outcome_delta(why), 1);
+    assert_int_equal(outcome_delta(REALITY_OUTCOME_AUTHENTICATED), 0);
+}
+
+/* ---- tests ---- */
+
+/* HAProxy's v2 header, then plain HTTP: the header is stripped, its source is the client from
+ * then on (our xver 2 header to the target carries it), and the probe goes to the target. */
+static void test_proxy_v2_then_http_probe(void **state)
+{
+    (void)state;
+    start(true, 2);
+    struct sock_addr src, dst;
+    assert_int_equal(sock_addr_parse(&src, "203.0.113.7:4242"), 0);
+    assert_int_equal(sock_addr_parse(&dst, "198.51.100.1:443"), 0);
+    struct buf hdr;
+    buf_init(&hdr);
+    assert_true(proxy_header_write(&hdr, 2, &src, &dst) >= 0);
+    static const char probe[] = "GET / HTTP/1.1\r\nHost: www.example.com\r\n\r\n";
+    send_all(fx.cfd, buf_data(&hdr), buf_len(&hdr));
+    send_all(fx.cfd, probe, sizeof(probe) - 1);
+
+    /* Our PROXY header first, with HAProxy's source and destination. */
+    size_t want = buf_len(&hdr);
+    run_until(target_has, &want);
+    struct proxy_header got;
+    assert_int_equal(proxy_header_parse(buf_data(&fx.at_target), buf_len(&fx.at_target), &got), 0);
+    assert_false(got.local);
+    char s1[SOCK_ADDR_STRLEN], s2[SOCK_ADDR_STRLEN];
+    assert_true(sock_addr_format(&got.src, s1, sizeof(s1)) >= 0);
+    assert_true(sock_addr_format(&got.dst, s2, sizeof(s2)) >= 0);
+    assert_string_equal(s1, "203.0.113.7:4242");
+    assert_string_equal(s2, "198.51.100.1:443");
+    buf_consume(&fx.at_target, got.len);
+    buf_dispose(&hdr);
+
+    expect_fallback((const uint8_t *)probe, sizeof(probe) - 1, REALITY_OUTCOME_MALFORMED);
+}
+
+/* A bad PROXY header closes at once, without a byte to the target. */
+static void test_bad_proxy_header_closes(void **state)
+{
+    (void)state;
+    start(true, 0);
+    static const char junk[] = "PROXY NONSENSE\r\n";
+    send_all(fx.cfd, junk, sizeof(junk) - 1);
+    run_until(session_closed, NULL);
+    assert_int_equal(atomic_load(&fx.w.stats.close_reasons[NODE_CR_PROXY_HEADER]), 1);
+    assert_int_equal(atomic_load(&fx.w.stats.fallback), 0);
+    drain(fx.tfd, &fx.at_target);
+    assert_int_equal(buf_len(&fx.at_target), 0);
+}
+
+/* A TLS handshake record whose ClientHello does not parse: a probe, relayed as it came. */
+static void test_malformed_client_hello(void **state)
+{
+    (void)state;
+    start(false, 0);
+    static const uint8_t bad[] = {0x16, 0x03, 0x01, 0x00, 0x08, 0x01, 0x00, 0x00, 0x04, 0x03, 0x03, 0xff, 0xff};
+    send_all(fx.cfd, bad, sizeof(bad));
+    expect_fallback(bad, sizeof(bad), REALITY_OUTCOME_MALFORMED);
+}
+
+/* The target talks before the ClientHello is complete (§4.4): whatever the hello, the session
+ * falls back, and the target's early bytes reach the client first. */
+static void test_target_spoke_first(void **state)
+{
+    (void)state;
+    start(false, 0);
+    size_t len;
+    uint8_t *rec = tu_read_hex_file(tu_testdata("reality-clienthello/clienthello-chrome.hex"), &len);
+    assert_non_null(rec);
+    assert_true(len > 5);
+    send_all(fx.cfd, rec, 5); /* the record header only */
+    size_t five = 5;
+    run_until(target_connected, NULL);
+    run_until(target_has, &five);
+    static const char banner[] = "220 early banner\r\n";
+    send_all(fx.tfd, banner, sizeof(banner) - 1);
+    run_until(target_spoke, NULL);
+    assert_int_equal(the_session()->state, NODE_SS_PEEK_HELLO);
+    send_all(fx.cfd, rec + 5, len - 5);
+
+    size_t want = sizeof(banner) - 1;
+    run_until(client_has, &want);
+    assert_memory_equal(buf_data(&fx.at_client), banner, sizeof(banner) - 1);
+    expect_fallback(rec, len, REALITY_OUTCOME_TARGET_FIRST);
+    free(rec);
+}
+
+static int test_random(void *arg, void *out, size_t n)
+{
+    uint8_t *p = out;
+    uint32_t *seed = arg;
+    for (size_t i = 0; i < n; i++) {
+        *seed = *seed * 1103515245u + 12345u;
+        p[i] = (uint8_t)(*seed >> 16);
+    }
+    return 0;
+}
+
+/* A REALITY hello in every respect (Chrome shape, right SNI, shortId, current time) sealed for
+ * another server's public key: the session id does not open, so it is a probe like any other. */
+static void test_wrong_key_falls_back(void **state)
+{
+    (void)state;
+    start(false, 0);
+    uint32_t seed = 11;
+    struct reality_client_params p = {
+        .server_name = "www.example.com",
+        .version = {26, 7, 28},
+        .now_ms = (uint64_t)time(NULL) * 1000,
+        .random = test_random,
+        .random_arg = &seed,
+    };
+    memset(p.server_public_key, 0x42, sizeof(p.server_public_key));
+    struct buf rec;
+    buf_init(&rec);
+    struct reality_client_keys keys;
+    assert_int_equal(buf_append(&rec, "\x16\x03\x01\x00\x00", 5), 0);
+    assert_int_equal(reality_client_build(&p, &rec, &keys), 0);
+    reality_client_keys_wipe(&keys);
+    size_t msg = buf_len(&rec) - 5;
+    buf_data(&rec)[3] = (uint8_t)(msg >> 8);
+    buf_data(&rec)[4] = (uint8_t)msg;
+    send_all(fx.cfd, buf_data(&rec), buf_len(&rec));
+    expect_fallback(buf_data(&rec), buf_len(&rec), REALITY_OUTCOME_DECRYPT_FAILED);
+    buf_dispose(&rec);
+}
+
+/* A client that closes cleanly before deciding anything is a clean close, not an I/O error. */
+static void test_client_eof_is_not_io_error(void **state)
+{
+    (void)state;
+    start(false, 0);
+    send_all(fx.cfd, "\x16\x03", 2);
+    run_until(target_connected, NULL);
+    shutdown(fx.cfd, SHUT_WR);
+    run_until(session_closed, NULL);
+    assert_int_equal(atomic_load(&fx.w.stats.close_reasons[NODE_CR_CLIENT_CLOSED]), 1);
+    assert_int_equal(atomic_load(&fx.w.stats.close_reasons[NODE_CR_IO]), 0);
+    assert_string_equal(node_close_reason_str(NODE_CR_CLIENT_CLOSED), "client_closed");
+    assert_int_equal(atomic_load(&fx.w.stats.active), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_proxy_v2_then_http_probe, teardown),
+        cmocka_unit_test_teardown(test_bad_proxy_header_closes, teardown),
+        cmocka_unit_test_teardown(test_malformed_client_hello, teardown),
+        cmocka_unit_test_teardown(test_target_spoke_first, teardown),
+        cmocka_unit_test_teardown(test_wrong_key_falls_back, teardown),
+        cmocka_unit_test_teardown(test_client_eof_is_not_io_error, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
