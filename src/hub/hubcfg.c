@@ -182,8 +182,8 @@ static int parse_obj(json_t *j, struct hub_cfg *c, char *err, size_t cap)
                                       "admin_token",     "sync_interval", "redis_url", "log_level", "trust_forwarded",
                                       "body_max",        "subscription",  "scheduler", "cache",     "rate_limit",
                                       "trusted_proxies", "http",          "fleet",     NULL};
-    static const char *const subk[] = {
-        "title", "update_interval_hours", "support_url", "public_url", "xray_json", "page_color", NULL};
+    static const char *const subk[] = {"title", "update_interval_hours", "support_url", "public_url", "xray_json",
+                                       "page_color", "page_logo_url", "renew_url", NULL};
     static const char *const schk[] = {"enabled", "interval", NULL};
     static const char *const cachek[] = {"sub_ttl_ms", "sync_ttl_ms",  "memory_mb", "redis_timeout_ms",
                                          "redis_pool", "redis_prefix", NULL};
@@ -238,6 +238,14 @@ static int parse_obj(json_t *j, struct hub_cfg *c, char *err, size_t cap)
         TRY(get_str(s, "public_url", c->public_url, sizeof c->public_url, err, cap));
         TRY(get_bool(s, "xray_json", &c->xray_json, err, cap));
         TRY(get_page_color(s, c, err, cap));
+        TRY(get_str(s, "page_logo_url", c->page_logo_url, sizeof c->page_logo_url, err, cap));
+        if (c->page_logo_url[0] && strncmp(c->page_logo_url, "https://", 8) != 0 &&
+            strncmp(c->page_logo_url, "http://", 7) != 0)
+            return cfail(err, cap, "subscription: page_logo_url: an http(s):// address");
+        TRY(get_str(s, "renew_url", c->renew_url, sizeof c->renew_url, err, cap));
+        if (c->renew_url[0] && strncmp(c->renew_url, "https://", 8) != 0 && strncmp(c->renew_url, "http://", 7) != 0 &&
+            strncmp(c->renew_url, "tg://", 5) != 0)
+            return cfail(err, cap, "subscription: renew_url: an http(s):// or tg:// address");
     }
     json_t *sc = json_object_get(j, "scheduler");
     if (sc != NULL) {
@@ -481,6 +489,8 @@ void hubcfg_diff_restart(const struct hub_cfg *a, const struct hub_cfg *b, char 
     DIFF(strcmp(a->public_url, b->public_url) != 0, "subscription.public_url");
     DIFF(a->xray_json != b->xray_json, "subscription.xray_json");
     DIFF(strcmp(a->page_color, b->page_color) != 0, "subscription.page_color");
+    DIFF(strcmp(a->page_logo_url, b->page_logo_url) != 0, "subscription.page_logo_url");
+    DIFF(strcmp(a->renew_url, b->renew_url) != 0, "subscription.renew_url");
     DIFF(a->sched_enabled != b->sched_enabled || a->sched_interval != b->sched_interval, "scheduler");
     DIFF(a->sub_ttl_ms != b->sub_ttl_ms || a->sync_ttl_ms != b->sync_ttl_ms || a->cache_mb != b->cache_mb ||
              a->redis_timeout_ms != b->redis_timeout_ms || a->redis_pool != b->redis_pool ||

@@ -5,7 +5,8 @@
  *    "redis_url": null, "log_level": "info", "trusted_proxies": ["127.0.0.1/32"], "body_max": 65536,
  *    "subscription": {"title": "Veil", "update_interval_hours": 12, "support_url": "",
  *                     "public_url": "https://vpn.example.com", "xray_json": false,
- *                     "page_color": "#2563eb"},
+ *                     "page_color": "#2563eb", "page_logo_url": "https://vpn.example.com/logo.png",
+ *                     "renew_url": "https://t.me/my_vpn_bot"},
  *    "scheduler": {"enabled": true, "interval": 60},
  *    "cache": {"sub_ttl_ms": 5000, "sync_ttl_ms": 30000, "memory_mb": 64, "redis_timeout_ms": 250,
  *              "redis_pool": 8, "redis_prefix": "veil:"},
@@ -73,6 +74,8 @@ struct hub_cfg {
     char support_url[512];
     char public_url[512];
     char page_color[8]; /* "#rrggbb" accent of the subscription web page; "" -> its default */
+    char page_logo_url[512]; /* http(s) image shown on the page; "" -> none */
+    char renew_url[512];     /* the page's Renew button: the bot or the pay page (http(s)/tg); "" -> none */
     bool xray_json;
     bool sched_enabled;
     unsigned sched_interval;

@@ -72,7 +72,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                               .support_url = accept,
                               .web_page_url = path,
                               .lang = lang,
-                              .accent_color = name};
+                              .accent_color = name,
+                              .logo_url = ua,
+                              .renew_url = accept};
     for (int fmt = SUB_FMT_AUTO; fmt < SUB_FMT__COUNT; fmt++) {
         struct sub_response r;
         req.format = (enum sub_format)fmt;

@@ -16,7 +16,7 @@ cat >"$WORK/hub.json" <<JSON
 {"listen": "127.0.0.1", "port": $PORT, "threads": 2, "database": "sqlite:$WORK/hub.db",
  "admin_token": "$BOOT", "log_level": "info",
  "subscription": {"title": "Veil Test", "public_url": "$BASE", "support_url": "https://t.me/veil_support",
-                  "page_color": "#1d4ed8"},
+                  "page_color": "#1d4ed8", "renew_url": "https://t.me/veil_test_bot?start=renew"},
  "scheduler": {"enabled": false}}
 JSON
 bg hub "$HUB" -c "$WORK/hub.json"

@@ -100,6 +100,8 @@ async function checkPage(browser, c, lang, view, scheme) {
   }
   if (c.state === 'limited')
     check(await page.getAttribute('[role=progressbar]', 'aria-valuenow') === '100', `${tag}: bar full`);
+  check(await page.getAttribute('#renew', 'href') === 'https://t.me/veil_test_bot?start=renew', `${tag}: renew button`);
+  check((await page.textContent('#renew')) === (lang === 'ru' ? 'Продлить' : 'Renew'), `${tag}: renew label`);
   const servers = await page.$$eval('.servers code', (els) => els.map((e) => e.textContent));
   if (c.servers)
     check(servers.length === 1 && servers[0].startsWith('vless://') && servers[0].includes('@de1.vpn.test:443?'),

@@ -83,7 +83,7 @@ static int head(struct buf *out, const char *title)
 {
     TRY(put(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                  "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-                 "<meta name=\"color-scheme\" content=\"light dark\"><title>"));
+                 "<meta name=\"color-scheme\" content=\"light dark\"><link rel=\"icon\" href=\"data:,\"><title>"));
     TRY(esc(out, title));
     TRY(put(out, " · Veil admin</title><style>"));
     TRY(put(out, style));

@@ -44,6 +44,8 @@ struct api_cfg {
     const char *support_url;
     const char *public_url; /* e.g. https://vpn.example.com: links printed in user objects */
     const char *page_color; /* "#rrggbb" accent of the subscription web page; NULL/"" -> default */
+    const char *page_logo_url; /* the page's logo; NULL/"" -> none */
+    const char *renew_url;     /* the page's Renew button; NULL/"" -> none */
     bool xray_json;
     /* Clock (UTC unix seconds); NULL -> time(). Tests inject a fake one. */
     api_clock_fn *clock;

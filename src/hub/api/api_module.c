@@ -80,6 +80,8 @@ static int api_service_start(struct hub_env *env, void **state)
         .support_url = cfg->support_url,
         .public_url = cfg->public_url,
         .page_color = cfg->page_color,
+        .page_logo_url = cfg->page_logo_url,
+        .renew_url = cfg->renew_url,
         .xray_json = cfg->xray_json,
         .cache = env->cache,
         .sub_cache_ms = cfg->sub_ttl_ms,

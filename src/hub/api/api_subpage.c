@@ -323,6 +323,8 @@ void api__sub_page(struct api_call *c)
         .announce = announce,
         .lang = lang,
         .accent_color = cfg->page_color,
+        .logo_url = cfg->page_logo_url,
+        .renew_url = cfg->renew_url,
     };
     struct sub_response out;
     rc = sp.info ? sub_render_info(&req, &out) : sub_render(&req, &out);

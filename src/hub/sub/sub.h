@@ -98,6 +98,8 @@ struct sub_request {
     /* HTML page only. */
     enum sub_lang lang;       /* see sub_pick_lang() */
     const char *accent_color; /* "#rrggbb"; anything else -> the default blue */
+    const char *logo_url;     /* http(s) image next to the title; NULL/"" -> none */
+    const char *renew_url;    /* Renew button (bot or pay page, http(s)/tg); NULL/"" -> none */
 };
 
 #define SUB_MAX_HEADERS 12

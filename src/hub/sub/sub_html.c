@@ -140,7 +140,9 @@ static const char style[] =
     ".apps li{display:flex;gap:12px;align-items:center;flex-wrap:wrap}"
     ".servers{list-style:none;padding:0;margin:0}.servers li{border-top:1px solid var(--line);padding:8px 0}"
     "code{display:block;overflow-wrap:anywhere;font-size:.8rem;color:var(--muted)}"
-    "footer{margin:16px 0;text-align:center}";
+    "footer{margin:16px 0;text-align:center}"
+    "h1{display:flex;align-items:center;gap:10px}.logo{height:40px;width:auto;border-radius:8px}"
+    "#renew{margin-top:10px}";
 
 /* Copies the link; navigator.clipboard needs a secure context, older browsers use execCommand. */
 static const char script[] =
@@ -159,13 +161,19 @@ static int head(const struct sub__ctx *c, enum sub_lang l, struct buf *out)
     TRY(sub__put(out, "\"><head><meta charset=\"utf-8\">"
                       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
                       "<meta name=\"color-scheme\" content=\"light dark\"><meta name=\"referrer\" content=\"no-referrer\">"
-                      "<meta name=\"robots\" content=\"noindex\"><title>"));
+                      "<meta name=\"robots\" content=\"noindex\"><link rel=\"icon\" href=\"data:,\"><title>"));
     TRY(esc_str(out, c->title));
     TRY(sub__put(out, "</title>\n<style>:root{--accent:"));
     TRY(sub__put(out, accent));
     TRY(sub__put(out, "}"));
     TRY(sub__put(out, style));
     TRY(sub__put(out, "</style></head>\n<body><main>\n<header><h1>"));
+    const char *logo = c->req->logo_url;
+    if (logo != NULL && (strncmp(logo, "https://", 8) == 0 || strncmp(logo, "http://", 7) == 0)) {
+        TRY(sub__put(out, "<img class=\"logo\" alt=\"\" src=\""));
+        TRY(esc_str(out, logo));
+        TRY(sub__put(out, "\">"));
+    }
     TRY(esc_str(out, c->title));
     TRY(sub__put(out, "</h1><nav aria-label=\""));
     TRY(sub__put(out, sub__word(l, SUB_W_LANGUAGE)));
@@ -240,6 +248,13 @@ static int status_card(const struct sub__ctx *c, enum sub_lang l, struct buf *ou
         sub__date(b, sizeof b, l, u->traffic_reset_at);
         snprintf(line, sizeof line, "<p class=\"muted\" id=\"reset\">%s %s</p>\n", sub__word(l, SUB_W_RESETS_ON), b);
         TRY(sub__put(out, line));
+    }
+    if (safe_link(c->req->renew_url)) {
+        TRY(sub__put(out, "<a class=\"btn\" id=\"renew\" href=\""));
+        TRY(esc_str(out, c->req->renew_url));
+        TRY(sub__put(out, "\" rel=\"noopener noreferrer\">"));
+        TRY(sub__put(out, sub__word(l, SUB_W_RENEW)));
+        TRY(sub__put(out, "</a>\n"));
     }
     return sub__put(out, "</section>\n");
 }

@@ -108,6 +108,7 @@ static const char *const words[SUB_W__COUNT][SUB_LANG__COUNT] = {
                        "Оператор не указал публичный адрес; попросите ссылку в поддержке."},
     [SUB_W_LANGUAGE] = {"Language", "Язык"},
     [SUB_W_USER] = {"Subscription of", "Подписка"},
+    [SUB_W_RENEW] = {"Renew", "Продлить"},
 };
 
 const char *sub__word(enum sub_lang l, enum sub_word w)

@@ -108,6 +108,7 @@ enum sub_word {
     SUB_W_NO_LINK,
     SUB_W_LANGUAGE,
     SUB_W_USER,
+    SUB_W_RENEW,
     SUB_W__COUNT, /* sentinel */
 };
 /* The page's text for a word in a language (UTF-8, HTML-safe). */

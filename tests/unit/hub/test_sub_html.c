@@ -280,6 +280,35 @@ static void test_escaping_and_headers(void **state)
     free(p2);
 }
 
+static void test_renew_and_logo(void **state)
+{
+    (void)state;
+    struct sub_user u = user();
+    u.state = SUB_USER_EXPIRED;
+    u.expire = NOW - DAY;
+    struct sub_request req = page_req(&u);
+    req.renew_url = "https://t.me/veil_bot?start=renew&x=\"1\"";
+    req.logo_url = "https://vpn.example.com/logo.png?a=1&b=2";
+    req.lang = SUB_LANG_RU;
+    char *page = render_page(&req);
+    has(page, "<a class=\"btn\" id=\"renew\" href=\"https://t.me/veil_bot?start=renew&amp;x=&quot;1&quot;\" "
+              "rel=\"noopener noreferrer\">Продлить</a>");
+    has(page, "<h1><img class=\"logo\" alt=\"\" src=\"https://vpn.example.com/logo.png?a=1&amp;b=2\">Veil VPN</h1>");
+    free(page);
+    req.renew_url = "javascript:alert(1)"; /* only web and Telegram links */
+    req.logo_url = "data:image/svg+xml,<svg onload=alert(1)>";
+    page = render_page(&req);
+    lacks(page, "id=\"renew\"");
+    lacks(page, "class=\"logo\"");
+    lacks(page, "javascript:");
+    free(page);
+    req.renew_url = "tg://resolve?domain=veil_bot";
+    req.logo_url = NULL;
+    page = render_page(&req);
+    has(page, "id=\"renew\" href=\"tg://resolve?domain=veil_bot\"");
+    free(page);
+}
+
 static void test_pick_lang(void **state)
 {
     (void)state;
@@ -318,7 +347,7 @@ int main(void)
         cmocka_unit_test(test_states_en),   cmocka_unit_test(test_russian),
         cmocka_unit_test(test_traffic),     cmocka_unit_test(test_qr_and_copy),
         cmocka_unit_test(test_app_links),   cmocka_unit_test(test_escaping_and_headers),
-        cmocka_unit_test(test_pick_lang),
+        cmocka_unit_test(test_pick_lang),   cmocka_unit_test(test_renew_and_logo),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -186,7 +186,8 @@ static void test_hubcfg(void **state)
     const char *full = "{\"listen\":\"0.0.0.0\",\"port\":9000,\"database\":\"postgresql://u:p@db/veil\","
                        "\"admin_token\":\"0123456789abcdef0123\",\"log_level\":\"debug\",\"redis_url\":null,"
                        "\"subscription\":{\"title\":\"My VPN\",\"update_interval_hours\":6,\"xray_json\":true,"
-                       "\"page_color\":\"#0f766E\"},"
+                       "\"page_color\":\"#0f766E\",\"renew_url\":\"tg://resolve?domain=b\","
+                       "\"page_logo_url\":\"https://x.test/l.png\"},"
                        "\"scheduler\":{\"enabled\":false,\"interval\":30}}";
     assert_int_equal(hubcfg_parse(full, strlen(full), &c, err, sizeof err), 0);
     assert_string_equal(c.listen, "0.0.0.0");
@@ -195,6 +196,8 @@ static void test_hubcfg(void **state)
     assert_int_equal(c.sub_update_hours, 6);
     assert_true(c.xray_json);
     assert_string_equal(c.page_color, "#0f766E");
+    assert_string_equal(c.renew_url, "tg://resolve?domain=b");
+    assert_string_equal(c.page_logo_url, "https://x.test/l.png");
     assert_false(c.sched_enabled);
     assert_int_equal(c.sched_interval, 30);
     const char *min = "{\"database\":\"sqlite::memory:\"}";
@@ -227,6 +230,8 @@ static void test_hubcfg(void **state)
         "{\"database\":\"sqlite::memory:\",\"subscription\":{\"page_color\":\"red\"}}",
         "{\"database\":\"sqlite::memory:\",\"subscription\":{\"page_color\":\"#12345g\"}}",
         "{\"database\":\"sqlite::memory:\",\"subscription\":{\"page_color\":\"#123}</style>\"}}",
+        "{\"database\":\"sqlite::memory:\",\"subscription\":{\"renew_url\":\"javascript:alert(1)\"}}",
+        "{\"database\":\"sqlite::memory:\",\"subscription\":{\"page_logo_url\":\"data:image/png;base64,AA\"}}",
         "{\"database\":\"sqlite::memory:\",\"threads\":0}",
         /* issue 10 #3: the forwarded header is read only from named proxies */
         "{\"database\":\"sqlite::memory:\",\"trust_forwarded\":true}",
