@@ -182,8 +182,8 @@ static int parse_obj(json_t *j, struct hub_cfg *c, char *err, size_t cap)
                                       "admin_token",     "sync_interval", "redis_url", "log_level", "trust_forwarded",
                                       "body_max",        "subscription",  "scheduler", "cache",     "rate_limit",
                                       "trusted_proxies", "http",          "fleet",     NULL};
-    static const char *const subk[] = {"title", "update_interval_hours", "support_url", "public_url", "xray_json",
-                                       "page_color", "page_logo_url", "renew_url", NULL};
+    static const char *const subk[] = {"title",      "update_interval_hours", "support_url", "public_url", "xray_json",
+                                       "page_color", "page_logo_url",         "renew_url",   NULL};
     static const char *const schk[] = {"enabled", "interval", NULL};
     static const char *const cachek[] = {"sub_ttl_ms", "sync_ttl_ms",  "memory_mb", "redis_timeout_ms",
                                          "redis_pool", "redis_prefix", NULL};

@@ -221,8 +221,11 @@ static void on_disable(struct api_call *c)
     char actor[32], target[32], to[64];
     snprintf(actor, sizeof actor, "token:%" PRId64, s.token_id);
     snprintf(target, sizeof target, "user:%" PRId64, id);
-    struct store_audit audit = {
-        .actor = actor, .action = "user.disable", .target = target, .source_ip = api_call_ip(c), .details = "dashboard"};
+    struct store_audit audit = {.actor = actor,
+                                .action = "user.disable",
+                                .target = target,
+                                .source_ip = api_call_ip(c),
+                                .details = "dashboard"};
     int rc = store_user_set_enabled(api_call_store(c), id, false, api_call_now(c), &audit);
     if (rc == ERR_NOT_FOUND) {
         api_reply_error(c, 404, "not_found", "no such user");
@@ -243,11 +246,22 @@ void admin_routes_add(void)
 {
     api_route_add("GET", "/admin", API_AUTH_NONE, on_home);
     api_route_add("GET", "/admin/users", API_AUTH_NONE, on_users);
-    api_route_add_ex(&(struct api_route){.method = "POST", .pattern = "/admin/login", .auth = API_AUTH_NONE,
-                                         .handler = on_login, .body_max = 4096, .flags = API_ROUTE_ANY_BODY});
-    api_route_add_ex(&(struct api_route){.method = "POST", .pattern = "/admin/logout", .auth = API_AUTH_NONE,
-                                         .handler = on_logout, .body_max = 4096, .flags = API_ROUTE_ANY_BODY});
-    api_route_add_ex(&(struct api_route){.method = "POST", .pattern = "/admin/users/{id}/disable",
-                                         .auth = API_AUTH_NONE, .handler = on_disable, .body_max = 4096,
+    api_route_add_ex(&(struct api_route){.method = "POST",
+                                         .pattern = "/admin/login",
+                                         .auth = API_AUTH_NONE,
+                                         .handler = on_login,
+                                         .body_max = 4096,
+                                         .flags = API_ROUTE_ANY_BODY});
+    api_route_add_ex(&(struct api_route){.method = "POST",
+                                         .pattern = "/admin/logout",
+                                         .auth = API_AUTH_NONE,
+                                         .handler = on_logout,
+                                         .body_max = 4096,
+                                         .flags = API_ROUTE_ANY_BODY});
+    api_route_add_ex(&(struct api_route){.method = "POST",
+                                         .pattern = "/admin/users/{id}/disable",
+                                         .auth = API_AUTH_NONE,
+                                         .handler = on_disable,
+                                         .body_max = 4096,
                                          .flags = API_ROUTE_ANY_BODY});
 }

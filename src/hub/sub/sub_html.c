@@ -77,7 +77,8 @@ static bool is_hex_color(const char *s)
 
 static bool safe_link(const char *u)
 {
-    return u != NULL && (strncmp(u, "https://", 8) == 0 || strncmp(u, "http://", 7) == 0 || strncmp(u, "tg://", 5) == 0);
+    return u != NULL &&
+           (strncmp(u, "https://", 8) == 0 || strncmp(u, "http://", 7) == 0 || strncmp(u, "tg://", 5) == 0);
 }
 
 /* What the customer sees as the state: "expiring" is an active subscription about to end. */
@@ -158,10 +159,11 @@ static int head(const struct sub__ctx *c, enum sub_lang l, struct buf *out)
     const char *accent = is_hex_color(c->req->accent_color) ? c->req->accent_color : DEFAULT_ACCENT;
     TRY(sub__put(out, "<!DOCTYPE html>\n<html lang=\""));
     TRY(sub__put(out, sub_lang_code(l)));
-    TRY(sub__put(out, "\"><head><meta charset=\"utf-8\">"
-                      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-                      "<meta name=\"color-scheme\" content=\"light dark\"><meta name=\"referrer\" content=\"no-referrer\">"
-                      "<meta name=\"robots\" content=\"noindex\"><link rel=\"icon\" href=\"data:,\"><title>"));
+    TRY(sub__put(out,
+                 "\"><head><meta charset=\"utf-8\">"
+                 "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                 "<meta name=\"color-scheme\" content=\"light dark\"><meta name=\"referrer\" content=\"no-referrer\">"
+                 "<meta name=\"robots\" content=\"noindex\"><link rel=\"icon\" href=\"data:,\"><title>"));
     TRY(esc_str(out, c->title));
     TRY(sub__put(out, "</title>\n<style>:root{--accent:"));
     TRY(sub__put(out, accent));

@@ -63,8 +63,8 @@ enum sub__platform_id {
 };
 struct sub__app;
 struct sub__platform {
-    const char *id;                      /* "android", ... (HTML ids, test hooks) */
-    const char *label;                   /* "Android", ... */
+    const char *id;                     /* "android", ... (HTML ids, test hooks) */
+    const char *label;                  /* "Android", ... */
     const struct sub__app *const *apps; /* NULL-terminated, most recommended first */
 };
 const struct sub__platform *sub__platform(enum sub__platform_id id);

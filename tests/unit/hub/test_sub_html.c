@@ -121,7 +121,7 @@ static void test_russian(void **state)
         int64_t days;
         const char *text;
     } plural[] = {
-        {1, "Остался 1 день"}, {2, "Осталось 2 дня"}, {5, "Осталось 5 дней"}, {11, "Осталось 11 дней"},
+        {1, "Остался 1 день"},   {2, "Осталось 2 дня"},   {5, "Осталось 5 дней"},     {11, "Осталось 11 дней"},
         {21, "Остался 21 день"}, {22, "Осталось 22 дня"}, {112, "Осталось 112 дней"},
     };
     for (size_t i = 0; i < sizeof plural / sizeof plural[0]; i++) {
@@ -344,10 +344,10 @@ static void test_pick_lang(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_states_en),   cmocka_unit_test(test_russian),
-        cmocka_unit_test(test_traffic),     cmocka_unit_test(test_qr_and_copy),
-        cmocka_unit_test(test_app_links),   cmocka_unit_test(test_escaping_and_headers),
-        cmocka_unit_test(test_pick_lang),   cmocka_unit_test(test_renew_and_logo),
+        cmocka_unit_test(test_states_en), cmocka_unit_test(test_russian),
+        cmocka_unit_test(test_traffic),   cmocka_unit_test(test_qr_and_copy),
+        cmocka_unit_test(test_app_links), cmocka_unit_test(test_escaping_and_headers),
+        cmocka_unit_test(test_pick_lang), cmocka_unit_test(test_renew_and_logo),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
