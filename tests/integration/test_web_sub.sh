@@ -17,8 +17,10 @@ cat >"$WORK/hub.json" <<JSON
  "admin_token": "$BOOT", "log_level": "info",
  "subscription": {"title": "Veil Test", "public_url": "$BASE", "support_url": "https://t.me/veil_support",
                   "page_color": "#1d4ed8", "renew_url": "https://t.me/veil_test_bot?start=renew"},
- "scheduler": {"enabled": false}}
+ "fleet": {"dead_after": 0, "probe_interval": 0}, "scheduler": {"enabled": false}}
 JSON
+# The node below is not a running node (it checks in once): fleet.dead_after 0 and no probe keep it
+# served for the whole browser run (test_hub_node_health.sh covers liveness and the probe).
 bg hub "$HUB" -c "$WORK/hub.json"
 wait_port "$PORT" 20
 
