@@ -248,6 +248,19 @@ gone=$($TG "$TGPORT" wait sendMessage "$N" 'Your subscription has expired' 10) |
 grep -q "\"chat_id\": $CAROL" <<<"$gone" || fail "expiry notice to the wrong chat: $gone"
 ok "expiry reminders: 3 days before the end and when it expired"
 
+# A reminder answered 403 marks the chat blocked; the blocked chat gets no more (checked after the
+# restart below: its expiry would come before Dave's).
+ERIN=7007
+N=$($TG "$TGPORT" next)
+$TG "$TGPORT" inject "$(message $ERIN en '/start')" >/dev/null
+$TG "$TGPORT" wait sendMessage "$N" "\"chat_id\": $ERIN" >/dev/null || fail "no menu for Erin"
+r=$(call GET "/api/v1/users?q=$ERIN"); ERIN_ID=$(jget "${r#* }" "['users'][0]['id']")
+$TG "$TGPORT" fail '{"method": "sendMessage", "status": 403}'
+r=$(call POST /api/v1/subscriptions "{\"user_id\": $ERIN_ID, \"plan_id\": $SHORT}"); [[ $r == 201* ]] || fail "grant: $r"
+wait_for "grep -q '\"event\":\"chat_blocked\",\"chat\":$ERIN' $WORK/hub-polling.log" 10 "Erin's reminder blocked"
+db "UPDATE subscriptions SET ends_at = CAST(strftime('%s','now') AS INTEGER) - 90 WHERE user_id = $ERIN_ID"
+ok "a reminder answered 403 marks the chat blocked"
+
 # Restart: the first getUpdates continues after the last handled update.
 LAST=$($TG "$TGPORT" inject "$(message $ALICE ru '/help')")
 wait_for "[[ \$($TG $TGPORT state | python3 -c 'import json,sys; print(max(json.load(sys.stdin)[\"offsets\"]))') -gt $LAST ]]" 10 \
@@ -271,6 +284,8 @@ $TG "$TGPORT" wait sendMessage "$N" "\"chat_id\": $DAVE, \"text\": \"<b>Your sub
 [[ $($TG "$TGPORT" count sendMessage 0 "\"chat_id\": $CAROL, \"text\": \"<b>Your subscription ends on") == 1 &&
    $($TG "$TGPORT" count sendMessage 0 "\"chat_id\": $CAROL, \"text\": \"<b>Your subscription has expired") == 1 ]] ||
     fail "Carol's reminders repeated after the restart"
+[[ $($TG "$TGPORT" count sendMessage 0 "\"chat_id\": $ERIN, \"text\": \"<b>Your subscription has expired") == 0 ]] ||
+    fail "a blocked chat got a reminder"
 ok "reminders are sent once per event across a restart"
 
 # 429: the bot waits retry_after before calling again.
