@@ -4,12 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/buf.h"
 #include "core/metrics.h"
 #include "hub/api/api_int.h"
 #include "hub/audit/audit.h"
 #include "hub/cache/cache.h"
+#include "hub/domain/node_health.h"
 
 static const double latency_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
 
@@ -96,6 +98,35 @@ static void collect_audit(struct metrics_family *f, void *arg)
         metrics_set(s, a.ok);
 }
 
+/* Nodes by what /sub makes of them now (hub/domain/node_health.h), plus "unreachable": alive
+ * but failing this hub's probe. */
+static void collect_nodes(struct metrics_family *f, void *arg)
+{
+    struct api_ctx *ctx = arg;
+    struct hub_node *all;
+    size_t n;
+    if (store_node_list(ctx->st, &all, &n) < 0)
+        return;
+    int64_t now = ctx->cfg.clock ? ctx->cfg.clock(ctx->cfg.clock_arg) : (int64_t)time(NULL);
+    int64_t count[HUB_NODE__COUNT + 1] = {0};
+    pthread_mutex_lock(&ctx->node_mu);
+    for (size_t i = 0; i < n; i++) {
+        enum hub_node_verdict v = hub_node_verdict(&all[i], now, ctx->cfg.node_dead_after);
+        bool unreachable = false;
+        for (size_t j = 0; v == HUB_NODE_SERVED && j < ctx->n_unreachable; j++)
+            unreachable = unreachable || ctx->unreachable[j] == all[i].id;
+        count[unreachable ? HUB_NODE__COUNT : v]++;
+    }
+    pthread_mutex_unlock(&ctx->node_mu);
+    free(all);
+    for (int v = 0; v <= HUB_NODE__COUNT; v++) {
+        const char *label[] = {v == HUB_NODE__COUNT ? "unreachable" : hub_node_verdict_name((enum hub_node_verdict)v)};
+        struct metrics_series *s = metrics_series(f, label);
+        if (s != NULL)
+            metrics_set(s, count[v]);
+    }
+}
+
 void api__metrics_init(struct api_ctx *ctx)
 {
     static const char *const req_labels[] = {"route", "method", "code"};
@@ -146,6 +177,14 @@ void api__metrics_init(struct api_ctx *ctx)
                            NULL, 0, NULL, 0, 1);
     if (audit != NULL)
         metrics_family_on_collect(audit, collect_audit, NULL);
+    static const char *const node_labels[] = {"state"};
+    struct metrics_family *nodes = metrics_family_new(
+        r, METRICS_GAUGE, "veil_hub_nodes",
+        "Nodes by what subscriptions make of them now: served, excluded (weight 0 or draining), down, unseen "
+        "(never checked in), stale (silent for fleet.dead_after), unreachable (failing this hub's probe)",
+        node_labels, 1, NULL, 0, 8);
+    if (nodes != NULL)
+        metrics_family_on_collect(nodes, collect_nodes, ctx);
     ctx->metrics = r;
 }
 

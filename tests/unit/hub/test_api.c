@@ -776,6 +776,10 @@ static void test_sub_node_liveness(void **state)
     assert_int_equal(http(e, "GET", sub, NULL, NULL, NULL, NULL, &r), 200);
     assert_null(r.body ? strstr(r.body, "lv-1.example.com") : NULL); /* never seen: not served */
     free(r.body);
+    assert_int_equal(http(e, "GET", "/metrics", SUPPORT, NULL, NULL, NULL, &r), 200);
+    assert_non_null(strstr(r.body, "veil_hub_nodes{state=\"unseen\"} 1\n"));
+    assert_non_null(strstr(r.body, "veil_hub_nodes{state=\"served\"} 0\n"));
+    free(r.body);
     int64_t t0 = atomic_load(&fake_now);
     assert_int_equal(http(e, "GET", "/api/v1/node/users", ntok, NULL, NULL, NULL, NULL), 200);
     assert_int_equal(http(e, "GET", sub, NULL, NULL, NULL, NULL, &r), 200);
@@ -788,6 +792,9 @@ static void test_sub_node_liveness(void **state)
     atomic_store(&fake_now, t0 + 30); /* silent for dead_after: out, though stored health is up */
     assert_int_equal(http(e, "GET", sub, NULL, NULL, NULL, NULL, &r), 200);
     assert_null(r.body ? strstr(r.body, "lv-1.example.com") : NULL);
+    free(r.body);
+    assert_int_equal(http(e, "GET", "/metrics", SUPPORT, NULL, NULL, NULL, &r), 200);
+    assert_non_null(strstr(r.body, "veil_hub_nodes{state=\"stale\"} 1\n"));
     free(r.body);
     assert_int_equal(http(e, "GET", "/api/v1/node/users", ntok, NULL, NULL, NULL, NULL), 200);
     assert_int_equal(http(e, "GET", sub, NULL, NULL, NULL, NULL, &r), 200);
