@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,4 +191,21 @@ int secret_src_resolve(json_t *obj, const struct secret_src *src, const char *wh
     if (v == NULL || json_object_set_new(obj, src->key, v) < 0)
         return fail(ERR_CONFIG, why, cap, "%s%s%s: not valid UTF-8 text", where, dot, src->key);
     return 0;
+}
+
+void secret_wipe_block(void *p)
+{
+    if (p != NULL)
+        secure_wipe(p, malloc_usable_size(p));
+}
+
+static void wiping_free(void *p)
+{
+    secret_wipe_block(p);
+    free(p);
+}
+
+void secret_json_wipe_on_free(void)
+{
+    json_set_alloc_funcs(malloc, wiping_free);
 }

@@ -48,4 +48,11 @@ struct secret_src {
  * the top). 0 when resolved or when no source holds the secret; ERR_CONFIG with why filled. */
 int secret_src_resolve(json_t *obj, const struct secret_src *src, const char *where, char *why, size_t whycap);
 
+/* Makes jansson wipe every block it frees (json_set_alloc_funcs): the parsed configuration
+ * holds the secrets resolved into it, and API bodies hold personal data, so neither lingers in
+ * freed heap memory (or a core dump of it). Call once at the start of a daemon. */
+void secret_json_wipe_on_free(void);
+/* Wipes the whole usable size of a malloc'd block (the part secret_json_wipe_on_free wipes). */
+void secret_wipe_block(void *p);
+
 #endif

@@ -18,6 +18,7 @@
 
 #include "core/err.h"
 #include "core/log.h"
+#include "core/secret_file.h"
 #include "core/secure.h"
 #include "hub/api/api.h"
 #include "hub/cache/cache.h"
@@ -141,6 +142,7 @@ static int serve(struct hub_env *env, struct hub_cfg *cfg, const char *dbshow)
 
 int main(int argc, char **argv)
 {
+    secret_json_wipe_on_free(); /* the configuration document holds resolved secrets */
     const char *cfg_path = NULL, *role_name = "admin", *token_name = "cli";
     bool create_token = false, migrate_only = false, verify = false, export = false;
     long long after = 0;

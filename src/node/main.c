@@ -10,6 +10,7 @@
 
 #include "core/cfg.h"
 #include "core/log.h"
+#include "core/secret_file.h"
 #include "core/version.h"
 #include "nodecfg/config.h"
 #include "node/daemon.h"
@@ -46,6 +47,7 @@ static int open_error_log(const struct node_cfg *cfg)
 
 int main(int argc, char **argv)
 {
+    secret_json_wipe_on_free(); /* the configuration document holds resolved secrets */
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"check", no_argument, NULL, 't'},

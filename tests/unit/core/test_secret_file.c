@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <malloc.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -215,6 +216,29 @@ static void test_resolve_sources_in_order(void **state)
     json_decref(j);
 }
 
+/* Freed JSON is wiped: the block wipe covers the whole usable size, and jansson uses it. */
+static void test_json_wipe_on_free(void **state)
+{
+    (void)state;
+    char *p = malloc(40);
+    assert_non_null(p);
+    size_t n = malloc_usable_size(p);
+    memset(p, 'S', n);
+    secret_wipe_block(p);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(p[i], 0);
+    free(p);
+    secret_json_wipe_on_free();
+    json_malloc_t m;
+    json_free_t f;
+    json_get_alloc_funcs(&m, &f);
+    assert_ptr_equal(m, malloc);
+    assert_ptr_not_equal(f, free);
+    json_t *j = json_pack("{s:s}", "token", "canary-secret-value");
+    assert_non_null(j);
+    json_decref(j); /* freed through the wiping free, without error */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -223,6 +247,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_relative_name_in_credentials_directory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_empty_long_nul_dir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resolve_sources_in_order, setup, teardown),
+        cmocka_unit_test(test_json_wipe_on_free),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
