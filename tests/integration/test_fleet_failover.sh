@@ -98,8 +98,26 @@ JSON
 done
 if [[ $HUBS -eq 1 ]]; then
     "$VEIL_BIN/veil-hub" -c "$WORK/hub1.json" --migrate >"$WORK/migrate.log" 2>&1 || fail "hub migrate"
-    start_hub 1
+    # Hubs starting together insert the same bootstrap token. Made deterministic: another session
+    # holds that row uncommitted while hub2 starts, so hub2's insert waits on it and then meets the
+    # committed duplicate. (Before: hub2 exited with bootstrap_token_failed "already exists".)
+    psql_q() { "$PGBIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U veil -d veil -tA -c "$1"; }
+    HASH=$(printf '%s' "$BOOT" | sha256sum | cut -d' ' -f1)
+    mkfifo "$WORK/race.sql"
+    bg race-psql "$PGBIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U veil -d veil -q -f "$WORK/race.sql"
+    exec 7>"$WORK/race.sql"
+    echo "BEGIN; INSERT INTO api_tokens (name, token_hash, role, created_at) VALUES ('race', '$HASH', 'admin', 0);" >&7
+    wait_for '[ "$(psql_q "SELECT count(*) FROM pg_stat_activity WHERE state = '"'idle in transaction'"'")" -ge 1 ]' 10 \
+        "the racing transaction holding the token row"
     start_hub 2
+    wait_for '[ "$(psql_q "SELECT count(*) FROM pg_locks WHERE NOT granted")" -ge 1 ]' 20 \
+        "hub2's bootstrap insert waiting on the racing transaction"
+    echo "COMMIT;" >&7
+    exec 7>&-
+    wait_port "${HUB_PORT[2]}" 20 || fail "hub2 did not start after a concurrent bootstrap insert: $(cat "$WORK/hub2.log")"
+    [[ $(psql_q "SELECT count(*) FROM api_tokens WHERE token_hash = '$HASH'") == 1 ]] || fail "bootstrap token not stored once"
+    ok "two hubs inserting the same bootstrap token at once: both start, one row"
+    start_hub 1
 fi
 
 # ---- HAProxy with the shipped config; addresses through its environment. ----

@@ -362,18 +362,14 @@ static int token_add_body(struct store_conn *sc, void *arg)
 {
     struct token_arg *a = arg;
     struct store_res r;
-    if (a->ensure) {
-        struct store_val q[] = {SV_T(a->hash)};
-        TRY(store__exec(sc, "SELECT id FROM api_tokens WHERE token_hash = $1", q, 1, &r));
-        size_t found = r.nrows;
-        store__res_free(&r);
-        if (found)
-            return 0;
-    }
     struct store_val p[] = {SV_T(a->name), SV_T(a->hash), SV_T(hub_role_name(a->role)), SV_I(a->now)};
+    /* ensure: hubs starting together insert the same bootstrap token; a check before the insert
+     * does not see the other's uncommitted row, so the conflict is resolved by the insert itself. */
     TRY(store__exec(sc,
-                    "INSERT INTO api_tokens (name, token_hash, role, created_at) VALUES ($1, $2, $3, $4)"
-                    " RETURNING id",
+                    a->ensure ? "INSERT INTO api_tokens (name, token_hash, role, created_at) VALUES ($1, $2, $3, $4)"
+                                " ON CONFLICT (token_hash) DO NOTHING RETURNING id"
+                              : "INSERT INTO api_tokens (name, token_hash, role, created_at) VALUES ($1, $2, $3, $4)"
+                                " RETURNING id",
                     p, 4, &r));
     a->id = r.nrows == 1 ? store__cell_i64(&r, 0, 0) : 0;
     store__res_free(&r);
