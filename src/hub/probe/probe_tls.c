@@ -105,7 +105,7 @@ int probe_tls(const char *host, uint16_t port, const char *sni, int timeout_ms)
         return ERR_NOT_FOUND;
     int rc = ERR_NOT_FOUND;
     for (const struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
-        int fd;
+        int fd = -1; /* set by connect_one on success; gcc -O2 cannot see that */
         if ((rc = connect_one(ai, deadline, &fd)) < 0)
             continue;
         rc = exchange(fd, hello, n, deadline);

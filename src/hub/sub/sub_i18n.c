@@ -58,7 +58,8 @@ enum sub_lang sub_pick_lang(const char *choice, const char *accept_language)
         const char *end = comma ? comma : p + strlen(p);
         while (p < end && (*p == ' ' || *p == '\t'))
             p++;
-        const char *semi = memchr(p, ';', (size_t)(end - p));
+        /* p <= end always; the test tells gcc -O2, which otherwise warns of a huge bound */
+        const char *semi = p < end ? memchr(p, ';', (size_t)(end - p)) : NULL;
         const char *tag_end = semi ? semi : end;
         while (tag_end > p && (tag_end[-1] == ' ' || tag_end[-1] == '\t'))
             tag_end--;
