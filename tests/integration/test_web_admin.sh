@@ -39,6 +39,14 @@ echo "$out" | grep -E '^(ok|not ok)'
 id=$(sed -n 's/^disabled //p' <<<"$out"); [[ -n $id ]] || fail "no disabled id reported"
 r=$(api GET "/api/v1/users/$id"); [[ $r == *'"enabled":false'* ]] || fail "user $id still enabled: $r"
 r=$(api GET /api/v1/users/1); [[ $r == *'"enabled":true'* ]] || fail "user 1 changed without CSRF: $r"
+r=$(api GET "/api/v1/audit?limit=50"); [[ $r == 200* ]] || fail "audit: $r"
+python3 - "${r#* }" "$id" <<'PY' || fail "no audit row for the dashboard's change: $r"
+import json, sys
+rows = json.loads(sys.argv[1])["entries"]
+ok = any(x["action"] == "user.disable" and x["target"] == f"user:{sys.argv[2]}" and x["actor"].startswith("token:")
+         and (x.get("details") or {}).get("via") == "dashboard" for x in rows)
+sys.exit(0 if ok else 1)
+PY
 # Logins are rate-limited per address: 3 were used by the browser, the window allows 10.
 for n in $(seq 1 20); do
   code=$(curl -sS -o /dev/null -w '%{http_code}' -X POST --data 'token=va_wrong' "$BASE/admin/login")

@@ -225,7 +225,7 @@ static void on_disable(struct api_call *c)
                                 .action = "user.disable",
                                 .target = target,
                                 .source_ip = api_call_ip(c),
-                                .details = "dashboard"};
+                                .details = "{\"via\":\"dashboard\"}"};
     int rc = store_user_set_enabled(api_call_store(c), id, false, api_call_now(c), &audit);
     if (rc == ERR_NOT_FOUND) {
         api_reply_error(c, 404, "not_found", "no such user");
