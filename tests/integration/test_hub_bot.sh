@@ -37,7 +37,7 @@ write_config() { # write_config MODE
 {"listen": "127.0.0.1", "port": $HUBPORT, "threads": 4, "database": "sqlite:$WORK/hub.db", "admin_token": "$ADMIN",
  "log_level": "info", "fleet": {"dead_after": 0, "probe_interval": 0}, "scheduler": {"enabled": true, "interval": 1},
  "subscription": {"title": "Veil", "public_url": "http://127.0.0.1:$HUBPORT"},
- "billing": {"stars": {"enabled": true}, "balance": {"enabled": true},
+ "billing": {"stars": {"enabled": true}, "balance": {"enabled": true}, "referral_percent": 10,
    "yookassa": {"shop_id": "shop1", "secret_key": "sk_test", "api_url": "http://127.0.0.1:$YKPORT/v3",
                 "return_url": "https://t.me/veil_bot", "trusted_networks": ["127.0.0.1/32"]}},
  "bot": {"token": "$TOKEN", "api_url": "http://127.0.0.1:$TGPORT", "mode": "$1", "webhook_secret": "$SECRET",
@@ -320,19 +320,34 @@ r=$(call GET "/api/v1/users?q=7002")
 [[ $(jget "${r#* }" "['users'][0]['referrer_id']") == "$USER" ]] || fail "referrer not recorded: $r"
 ok "/start ref_<code> records the referrer"
 
-# /ref: the personal t.me link (bot username from getMe) and the invited count.
+# Frank comes through Alice's link and pays with YooKassa (the webhook twice): Alice's 10 %
+# referral reward is booked once.
+FRANK=7008
+N=$($TG "$TGPORT" next)
+$TG "$TGPORT" inject "$(message $FRANK en "/start ref_$REFCODE")" >/dev/null
+$TG "$TGPORT" wait sendMessage "$N" "\"chat_id\": $FRANK" >/dev/null || fail "no menu for Frank"
+press $FRANK "pay:$PLAN:yookassa" 600 >/dev/null
+link=$($TG "$TGPORT" wait editMessageText "$N" 'yoomoney.fake/checkout') || fail "no pay button for Frank"
+PAYURL=$(python3 -c "import json,sys; d=json.loads(sys.argv[1]); print([b['url'] for r in d['reply_markup']['inline_keyboard'] for b in r if 'url' in b][0])" "$link")
+curl -fsS -X POST "http://127.0.0.1:$YKPORT/_control/pay" --data-binary "{\"id\":\"${PAYURL#*orderId=}\",\"times\":2}" >/dev/null ||
+    fail "the fake did not pay"
+$TG "$TGPORT" wait sendMessage "$N" "\"chat_id\": $FRANK, \"text\": \"Payment received" 15 >/dev/null || fail "Frank not told"
+
+# /ref: the personal t.me link (bot username from getMe), the invited count, the reward.
 N=$($TG "$TGPORT" next)
 $TG "$TGPORT" inject "$(message $ALICE ru '/ref')" >/dev/null
 ref=$($TG "$TGPORT" wait sendMessage "$N" "t.me/veil_test_bot?start=ref_$REFCODE") || fail "no referral link"
-grep -q 'Приглашено: 1' <<<"$ref" || fail "invited count: $ref"
+grep -q 'Приглашено: 2' <<<"$ref" || fail "invited count: $ref"
+grep -q 'Заработано: 29.90 RUB' <<<"$ref" || fail "referral reward not booked exactly once: $ref"
 echo "transcript: /ref -> $(jget "$ref" "['text']" | tr '\n' ' ')"
-ok "/ref shows t.me/<bot>?start=ref_<code> and the invited count"
+ok "/ref shows t.me/<bot>?start=ref_<code>, the invited count and the reward booked once"
 
-# /balance: the amount and the ledger (the admin top-up, the purchase it paid for).
+# /balance: the amount and the ledger (the admin top-up, the purchase it paid for, the reward).
 N=$($TG "$TGPORT" next)
 $TG "$TGPORT" inject "$(message $ALICE ru '/balance')" >/dev/null
-bal=$($TG "$TGPORT" wait sendMessage "$N" 'Баланс: 0.00 RUB') || fail "no balance"
-grep -q 'покупка' <<<"$bal" && grep -q 'корректировка' <<<"$bal" || fail "history: $bal"
+bal=$($TG "$TGPORT" wait sendMessage "$N" 'Баланс: 29.90 RUB') || fail "no balance"
+grep -q 'покупка' <<<"$bal" && grep -q 'корректировка' <<<"$bal" && grep -q '+29.90 RUB · реферальное' <<<"$bal" ||
+    fail "history: $bal"
 echo "transcript: /balance -> $(jget "$bal" "['text']" | tr '\n' ' ')"
 ok "/balance shows the balance and its history"
 
