@@ -44,8 +44,9 @@ try {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await ctx.newPage();
 
-  // The login form, and a wrong token.
-  await page.goto(`${base}/admin`);
+  // The login form (typed with a trailing slash too), and a wrong token.
+  await page.goto(`${base}/admin/`);
+  check(page.url() === `${base}/admin`, `/admin/ redirects to /admin: ${page.url()}`);
   check(await page.isVisible('#token'), 'login form shown without a session');
   await axe(page, 'login');
   await page.screenshot({ path: path.join(shots, 'admin-login.png') });

@@ -75,6 +75,32 @@ static int64_t now_of(const struct api_ctx *ctx)
 
 static void dispatch(struct api_ctx *ctx, const struct api_req *req, struct api_resp *resp, const char **route);
 
+/* GET "/admin/" when only "/admin" exists: 308 to the path without the slash (people type
+ * it; routes never end in '/'). Only plain paths are redirected, so Location needs no encoding. */
+static bool slash_redirect(struct api_call *c, const struct api_req *req)
+{
+    size_t n = strlen(req->path);
+    char to[256];
+    if ((strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) || n < 2 || n > sizeof to ||
+        req->path[n - 1] != '/' || req->path[n - 2] == '/')
+        return false;
+    for (size_t i = 0; i + 1 < n; i++) {
+        char ch = req->path[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '/' ||
+              ch == '-' || ch == '_' || ch == '.'))
+            return false;
+    }
+    memcpy(to, req->path, n - 1);
+    to[n - 1] = '\0';
+    int64_t id;
+    char allow[64];
+    if (api__route_find("GET", to, &id, allow, sizeof allow) == NULL)
+        return false;
+    api_reply(c, 308, "text/plain; charset=utf-8", "", 0);
+    api_reply_header(c, "location", to);
+    return true;
+}
+
 /* One limit check; false (and a 429 answer) when key is over its budget. */
 static bool rate_check(struct api_call *c, const char *key, unsigned limit, unsigned window)
 {
@@ -193,7 +219,7 @@ static void dispatch(struct api_ctx *ctx, const struct api_req *req, struct api_
         if (allow[0]) {
             api__header(&c, "Allow", allow);
             api__error(&c, 405, "method_not_allowed", "method not allowed on this path");
-        } else {
+        } else if (!slash_redirect(&c, req)) {
             api__error(&c, 404, "not_found", "no such route");
         }
         return;

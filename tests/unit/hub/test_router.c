@@ -324,6 +324,23 @@ static void test_dispatch_direct(void **state)
     api_dispatch(&ctx, &q, &r);
     assert_int_equal(r.status, 415); /* no Content-Type known */
     api_resp_dispose(&r);
+    /* A trailing slash people type is redirected when the path without it exists. */
+    q = (struct api_req){.method = "GET", .path = "/healthz/", .ip = ""};
+    api_dispatch(&ctx, &q, &r);
+    assert_int_equal(r.status, 308);
+    assert_string_equal(r.headers[0].value, "/healthz");
+    api_resp_dispose(&r);
+    static const char *const no_redirect[] = {"/nope/", "/healthz//", "/", "/heal%thz/"};
+    for (size_t i = 0; i < sizeof no_redirect / sizeof no_redirect[0]; i++) {
+        q = (struct api_req){.method = "GET", .path = no_redirect[i], .ip = ""};
+        api_dispatch(&ctx, &q, &r);
+        assert_int_equal(r.status, 404);
+        api_resp_dispose(&r);
+    }
+    q = (struct api_req){.method = "POST", .path = "/healthz/", .ip = ""};
+    api_dispatch(&ctx, &q, &r);
+    assert_int_not_equal(r.status, 308);
+    api_resp_dispose(&r);
     static char big[70 * 1024];
     q = (struct api_req){.method = "POST", .path = "/test/hook", .body = big, .body_len = 65, .ip = ""};
     api_dispatch(&ctx, &q, &r);
