@@ -105,7 +105,8 @@ void session_after_event(struct session *s);
 /* session_proxy.c */
 /* Strips HAProxy's header from cin. true: done (state PEEK_HELLO); false: needs more or closed. */
 bool session_proxy_header(struct session *s);
-/* Queues our PROXY header for the target (inbound xver) into tout. 0, or closed. */
+/* Queues our PROXY header for the target (inbound xver) into tout, once HAProxy's header (if
+ * expected) has given the client's source. 0, or a negative error with the session closed. */
 int session_proxy_to_target(struct session *s, int tfd);
 
 /* session_reality.c */

@@ -23,14 +23,16 @@ bool session_proxy_header(struct session *s)
         }
     }
     buf_consume(&s->cin, h.len);
+    /* A target connected before the header was complete got no header of ours yet: it carries
+     * the source just learned, and goes out before any mirrored byte. */
     s->state = NODE_SS_PEEK_HELLO;
-    return true;
+    return !s->target_up || session_proxy_to_target(s, s->tfd) >= 0;
 }
 
 int session_proxy_to_target(struct session *s, int tfd)
 {
     const struct node_inbound *ib = s->in->ib;
-    if (!ib->xver)
+    if (!ib->xver || s->state == NODE_SS_PROXY_HEADER) /* the client's source is not known yet */
         return 0;
     struct sock_addr target_peer;
     if (sock_peer_addr(tfd, &target_peer) != 0 || ib->xver > 2)

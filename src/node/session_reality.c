@@ -18,10 +18,11 @@ static uint64_t unix_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Mirroring (§4.1): client bytes up to fwd_limit go to the target. */
+/* Mirroring (§4.1): client bytes up to fwd_limit go to the target. Not while HAProxy's header
+ * is incomplete: those bytes are not the client's, and are consumed once parsed. */
 int session_mirror(struct session *s)
 {
-    if (!s->target_up)
+    if (!s->target_up || s->state == NODE_SS_PROXY_HEADER)
         return 0;
     size_t limit = s->fwd_limit < buf_len(&s->cin) ? s->fwd_limit : buf_len(&s->cin);
     if (s->cin_fwd < limit) {

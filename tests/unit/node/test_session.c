@@ -2,9 +2,9 @@
  * listener as the REALITY target. Every unauthenticated path must end as a transparent relay to
  * the target with the client's bytes unchanged: a non-TLS probe behind a PROXY v2 header (whose
  * source the target then sees in our own PROXY header), a malformed ClientHello, a target that
- * speaks before the hello is complete (spec/reality.md §4.4), and a Chrome-shaped REALITY hello
- * sealed for another server key. A client that leaves cleanly is counted as such, not as an I/O
- * error. */
+ * speaks before the hello is complete (spec/reality.md §4.4), a Chrome-shaped REALITY hello
+ * sealed for another server key, and a client silent until the handshake deadline. A client that leaves cleanly is
+ * counted as such, not as an I/O error. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -62,7 +62,7 @@ static void on_target_accept(struct loop *loop, struct loop_io *io, unsigned ev)
     loop_io_stop(fx.w.loop, io);
 }
 
-static struct node_cfg *load_cfg(uint16_t target_port, bool proxy_in, int xver)
+static struct node_cfg *load_cfg(uint16_t target_port, bool proxy_in, int xver, unsigned hs_ms)
 {
     char json[2048];
     snprintf(json, sizeof(json),
@@ -72,8 +72,8 @@ static struct node_cfg *load_cfg(uint16_t target_port, bool proxy_in, int xver)
              "\"security\": \"reality\", \"realitySettings\": {\"target\": \"127.0.0.1:%u\", \"xver\": %d, "
              "\"serverNames\": [\"www.example.com\"], \"privateKey\": "
              "\"EBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKywtLm8\", \"shortIds\": [\"\"]}}}], "
-             "\"veil\": {\"handshakeTimeoutMs\": 10000, \"dnsServers\": [\"127.0.0.1\"]}}",
-             proxy_in ? "true" : "false", target_port, xver);
+             "\"veil\": {\"handshakeTimeoutMs\": %u, \"dnsServers\": [\"127.0.0.1\"]}}",
+             proxy_in ? "true" : "false", target_port, xver, hs_ms);
     struct cfg_ctx c;
     cfg_init(&c, "node.json");
     struct node_cfg *cfg = node_cfg_load(&c, json, strlen(json));
@@ -85,7 +85,7 @@ static struct node_cfg *load_cfg(uint16_t target_port, bool proxy_in, int xver)
 }
 
 /* A worker as node/worker.c builds it, without its listeners and thread: the test is the loop. */
-static void start(bool proxy_in, int xver)
+static void start_with(bool proxy_in, int xver, unsigned hs_ms)
 {
     memset(&fx, 0, sizeof(fx));
     fx.tfd = fx.cfd = -1;
@@ -97,7 +97,7 @@ static void start(bool proxy_in, int xver)
     assert_true(fx.lfd >= 0);
     assert_int_equal(sock_local_addr(fx.lfd, &a), 0);
 
-    struct node_cfg *cfg = load_cfg(sock_addr_port(&a), proxy_in, xver);
+    struct node_cfg *cfg = load_cfg(sock_addr_port(&a), proxy_in, xver, hs_ms);
     char err[256];
     assert_int_equal(node_snapshot_new(cfg, &fx.snap, err, sizeof(err)), 0);
     node_cfg_unref(cfg);
@@ -141,6 +141,11 @@ static void start(bool proxy_in, int xver)
     struct sock_addr peer;
     assert_int_equal(sock_addr_parse(&peer, "192.0.2.10:50000"), 0);
     assert_int_equal(node_session_start(w, 0, sv[0], &peer), 0);
+}
+
+static void start(bool proxy_in, int xver)
+{
+    start_with(proxy_in, xver, 10000);
 }
 
 static int teardown(void **state)
@@ -225,6 +230,12 @@ static struct session *the_session(void)
     return container_of(fx.w.sessions.next, struct session, link);
 }
 
+static bool in_fallback(const void *arg)
+{
+    (void)arg;
+    return the_session()->state == NODE_SS_FALLBACK_RELAY;
+}
+
 static bool target_spoke(const void *arg)
 {
     (void)arg;
@@ -247,7 +258,8 @@ static void expect_fallback(const uint8_t *sent, size_t n, enum reality_outcome 
 {
     run_until(target_has, &n);
     assert_int_equal(buf_len(&fx.at_target), n);
-    assert_memory_equal(buf_data(&fx.at_target), sent, n);
+    if (n)
+        assert_memory_equal(buf_data(&fx.at_target), sent, n);
     assert_int_equal(the_session()->state, NODE_SS_FALLBACK_RELAY);
     static const char answer[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
     size_t have = buf_len(&fx.at_client), want = have + sizeof(answer) - 1;
@@ -268,7 +280,9 @@ static void expect_fallback(const uint8_t *sent, size_t n, enum reality_outcome 
 /* ---- tests ---- */
 
 /* HAProxy's v2 header, then plain HTTP: the header is stripped, its source is the client from
- * then on (our xver 2 header to the target carries it), and the probe goes to the target. */
+ * then on (our xver 2 header to the target carries it), and the probe goes to the target. The
+ * header arrives in two pieces with the target already connected: none of its bytes may be
+ * mirrored, and our header must wait for the source it carries. */
 static void test_proxy_v2_then_http_probe(void **state)
 {
     (void)state;
@@ -280,7 +294,12 @@ static void test_proxy_v2_then_http_probe(void **state)
     buf_init(&hdr);
     assert_true(proxy_header_write(&hdr, 2, &src, &dst) >= 0);
     static const char probe[] = "GET / HTTP/1.1\r\nHost: www.example.com\r\n\r\n";
-    send_all(fx.cfd, buf_data(&hdr), buf_len(&hdr));
+    send_all(fx.cfd, buf_data(&hdr), 7); /* a header in pieces waits for the rest */
+    run_until(target_connected, NULL);
+    for (int i = 0; i < 5; i++)
+        loop_run_once(fx.w.loop, 5);
+    assert_int_equal(the_session()->state, NODE_SS_PROXY_HEADER);
+    send_all(fx.cfd, buf_data(&hdr) + 7, buf_len(&hdr) - 7);
     send_all(fx.cfd, probe, sizeof(probe) - 1);
 
     /* Our PROXY header first, with HAProxy's source and destination. */
@@ -391,6 +410,19 @@ static void test_wrong_key_falls_back(void **state)
     buf_dispose(&rec);
 }
 
+/* A client that sends nothing before the handshake deadline is a probe too: the target gets
+ * the connection (and answers it), nothing is closed early. */
+static void test_silent_client_falls_back_at_deadline(void **state)
+{
+    (void)state;
+    start_with(false, 0, 200);
+    run_until(target_connected, NULL);
+    assert_int_equal(the_session()->state, NODE_SS_PEEK_HELLO);
+    run_until(in_fallback, NULL);
+    expect_fallback(NULL, 0, REALITY_OUTCOME_MALFORMED);
+    assert_int_equal(atomic_load(&fx.w.stats.close_reasons[NODE_CR_TIMEOUT]), 0);
+}
+
 /* A client that closes cleanly before deciding anything is a clean close, not an I/O error. */
 static void test_client_eof_is_not_io_error(void **state)
 {
@@ -414,6 +446,7 @@ int main(void)
         cmocka_unit_test_teardown(test_malformed_client_hello, teardown),
         cmocka_unit_test_teardown(test_target_spoke_first, teardown),
         cmocka_unit_test_teardown(test_wrong_key_falls_back, teardown),
+        cmocka_unit_test_teardown(test_silent_client_falls_back_at_deadline, teardown),
         cmocka_unit_test_teardown(test_client_eof_is_not_io_error, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
