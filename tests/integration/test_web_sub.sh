@@ -38,6 +38,7 @@ jget() { python3 -c "import json,sys; print(json.loads(sys.argv[1])$2)" "$1"; }
 GIB=$((1 << 30))
 month=$(jget "$(call POST /api/v1/plans "{\"name\":\"Month\",\"duration_days\":30,\"quota_bytes\":$((100 * GIB)),\"reset_strategy\":\"monthly\"}")" "['id']")
 trial=$(jget "$(call POST /api/v1/plans '{"name":"Trial","duration_days":2,"quota_bytes":0}')" "['id']")
+one=$(jget "$(call POST /api/v1/plans '{"name":"One device","duration_days":30,"quota_bytes":0,"device_limit":1}')" "['id']")
 small=$(jget "$(call POST /api/v1/plans '{"name":"Small","duration_days":30,"quota_bytes":1048576}')" "['id']")
 
 declare -A ID TOK
@@ -54,6 +55,7 @@ customer carol "$month"   # expired yesterday
 customer dave "$small"    # over quota
 customer erin "$month"    # starts in 5 days
 customer frank "$month"   # disabled by an admin
+customer gina "$one"      # active, her one device slot taken (a second phone was refused)
 call PATCH "/api/v1/users/${ID[frank]}" '{"enabled":false}' >/dev/null
 
 # Dates the API cannot set (a subscription in the past or the future) are written directly.
@@ -70,15 +72,24 @@ PY
 node=$(call POST /api/v1/nodes '{"name":"Frankfurt","address":"de1.vpn.test","public_key":"Z84J2IelR9ch3k8VtlVhhs5ycBUlXA7wHBWcBrjqnAw","short_ids":["ab12"]}')
 TOKEN=$(jget "$node" "['token']") call POST /api/v1/node/usage "{\"v\":1,\"push_id\":\"de1-000000001\",\"usage\":[{\"id\":${ID[alice]},\"up\":0,\"down\":$((5 * GIB))},{\"id\":${ID[dave]},\"up\":1048576,\"down\":1048576}],\"health\":{\"connections\":1,\"uptime\":1,\"revision\":1,\"version\":\"t\"}}" >/dev/null
 
+for hwid in gina-phone-0001 gina-phone-0002; do
+  curl -fsS -o /dev/null -A 'Happ/1.63.1' -H "x-hwid: $hwid" "$BASE/sub/${TOK[gina]}" || fail "hwid fetch"
+done
+hdr=$(curl -sS -D - -o /dev/null -A 'Happ/1.63.1' -H 'x-hwid: gina-phone-0002' "$BASE/sub/${TOK[gina]}")
+grep -qi '^x-hwid-max-devices-reached: true' <<<"$hdr" || fail "second device of gina not refused: $hdr"
+
 # What each page must show (the browser script checks it in both languages).
-python3 - "$WORK/cases.json" "$BASE" "${TOK[alice]}" "${TOK[bob]}" "${TOK[carol]}" "${TOK[dave]}" "${TOK[erin]}" "${TOK[frank]}" <<'PY'
+python3 - "$WORK/cases.json" "$BASE" "${TOK[alice]}" "${TOK[bob]}" "${TOK[carol]}" "${TOK[dave]}" "${TOK[erin]}" "${TOK[frank]}" \
+  "${TOK[gina]}" <<'PY'
 import json, sys
 out, base, *tok = sys.argv[1:]
 spec = [("alice", "active", "5.00 GiB of 100.00 GiB", True), ("bob", "expiring", "0 B · unlimited", True),
         ("carol", "expired", "0 B of 100.00 GiB", False), ("dave", "limited", "2.00 MiB of 1.00 MiB", False),
-        ("erin", "pending", "0 B of 100.00 GiB", False), ("frank", "disabled", "0 B of 100.00 GiB", False)]
+        ("erin", "pending", "0 B of 100.00 GiB", False), ("frank", "disabled", "0 B of 100.00 GiB", False),
+        ("gina", "active", "0 B · unlimited", True)]
 cases = [{"name": n, "state": s, "traffic_en": t, "servers": srv, "token": tk, "url": f"{base}/sub/{tk}"}
          for (n, s, t, srv), tk in zip(spec, tok)]
+cases[-1]["devices"] = "1 of 1"  # the page says the device slots are all taken
 json.dump({"base": base, "title": "Veil Test", "cases": cases}, open(out, "w"))
 PY
 
@@ -88,4 +99,4 @@ VEIL_WEB_NODE=$NODE_DIR VEIL_CHROMIUM=$CHROMIUM VEIL_WEB_CASES=$WORK/cases.json 
   node "$SRC/tests/web/sub_page.mjs" || fail "browser checks failed (screenshots in $SHOTS)"
 
 grep -q "${TOK[alice]}" "$WORK/hub.log" && fail "a subscription token reached the hub log"
-ok "subscription page: 6 states x en/ru x 360px/desktop, QR decoded, deep links, axe (screenshots: $SHOTS)"
+ok "subscription page: 6 states + device limit x en/ru x 360px/desktop, QR decoded, deep links, axe (screenshots: $SHOTS)"

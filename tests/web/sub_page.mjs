@@ -93,7 +93,14 @@ async function checkPage(browser, c, lang, view, scheme) {
   const expiry = (await page.textContent('#expiry')).trim();
   if (c.state === 'expiring')
     check(/^(2 days left|Осталось 2 дня) · /.test(expiry), `${tag}: days left "${expiry}"`);
-  if (c.state === 'active') {
+  if (c.devices) {
+    const d = (await page.textContent('#devices')).trim();
+    check(d.endsWith(c.devices.replace(' of ', w.of)), `${tag}: devices "${d}"`);
+    check(await page.isVisible('#devices-full'), `${tag}: device limit notice`);
+  } else {
+    check(!(await page.isVisible('#devices-full')), `${tag}: no device notice`);
+  }
+  if (c.state === 'active' && !c.devices) {
     check(/^(30 days left|Осталось 30 дней) · /.test(expiry), `${tag}: days left "${expiry}"`);
     check(await page.isVisible('#reset'), `${tag}: reset date shown`);
     check(await page.getAttribute('[role=progressbar]', 'aria-valuenow') === '5', `${tag}: bar at 5 %`);

@@ -268,6 +268,16 @@ void api__sub_page(struct api_call *c)
         }
     }
 
+    /* The web page tells how many device slots are taken. */
+    if (!sp.info && f == SUB_FMT_HTML && has_sub && s.device_limit > 0) {
+        struct store_device *devs = NULL;
+        size_t nd = 0;
+        if (store_device_list(c->ctx->st, u.id, &devs, &nd) == 0) {
+            su.devices = nd > UINT32_MAX ? UINT32_MAX : (uint32_t)nd;
+            su.device_limit = s.device_limit > UINT32_MAX ? UINT32_MAX : (uint32_t)s.device_limit;
+        }
+        free(devs);
+    }
     struct hub_node *nodes;
     size_t n;
     int64_t fresh_for;

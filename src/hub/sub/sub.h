@@ -72,6 +72,8 @@ struct sub_user {
     int64_t expire;    /* unix seconds; 0 = never */
     enum sub_user_state state;
     int64_t traffic_reset_at; /* next traffic reset, unix seconds; 0 = none (HTML page only) */
+    uint32_t devices;         /* HTML page only: devices counted so far ... */
+    uint32_t device_limit;    /* ... out of this many; 0 = no limit (nothing shown) */
 };
 
 /* Language of the HTML page. */

@@ -143,7 +143,7 @@ static const char style[] =
     "code{display:block;overflow-wrap:anywhere;font-size:.8rem;color:var(--muted)}"
     "footer{margin:16px 0;text-align:center}"
     "h1{display:flex;align-items:center;gap:10px}.logo{height:40px;width:auto;border-radius:8px}"
-    "#renew{margin-top:10px}";
+    "#renew{margin-top:10px}.warn{border-left:4px solid #d97706;padding-left:8px}";
 
 /* Copies the link; navigator.clipboard needs a secure context, older browsers use execCommand. */
 static const char script[] =
@@ -250,6 +250,16 @@ static int status_card(const struct sub__ctx *c, enum sub_lang l, struct buf *ou
         sub__date(b, sizeof b, l, u->traffic_reset_at);
         snprintf(line, sizeof line, "<p class=\"muted\" id=\"reset\">%s %s</p>\n", sub__word(l, SUB_W_RESETS_ON), b);
         TRY(sub__put(out, line));
+    }
+    if (u->device_limit > 0) {
+        snprintf(line, sizeof line, "<p class=\"muted\" id=\"devices\">%s: %u %s %u</p>\n", sub__word(l, SUB_W_DEVICES),
+                 (unsigned)u->devices, sub__word(l, SUB_W_OF), (unsigned)u->device_limit);
+        TRY(sub__put(out, line));
+        if (u->devices >= u->device_limit) {
+            TRY(sub__put(out, "<p class=\"warn\" id=\"devices-full\" role=\"status\">"));
+            TRY(sub__put(out, sub__word(l, SUB_W_DEVICES_FULL)));
+            TRY(sub__put(out, "</p>\n"));
+        }
     }
     if (safe_link(c->req->renew_url)) {
         TRY(sub__put(out, "<a class=\"btn\" id=\"renew\" href=\""));

@@ -110,6 +110,10 @@ static const char *const words[SUB_W__COUNT][SUB_LANG__COUNT] = {
     [SUB_W_LANGUAGE] = {"Language", "Язык"},
     [SUB_W_USER] = {"Subscription of", "Подписка"},
     [SUB_W_RENEW] = {"Renew", "Продлить"},
+    [SUB_W_DEVICES] = {"Devices", "Устройства"},
+    [SUB_W_DEVICES_FULL] = {"Device limit reached: a new device will not connect until one is removed (ask support).",
+                            "Достигнут лимит устройств: новое устройство не подключится, пока не удалить одно из "
+                            "старых (напишите в поддержку)."},
 };
 
 const char *sub__word(enum sub_lang l, enum sub_word w)

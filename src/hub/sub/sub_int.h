@@ -109,6 +109,8 @@ enum sub_word {
     SUB_W_LANGUAGE,
     SUB_W_USER,
     SUB_W_RENEW,
+    SUB_W_DEVICES,
+    SUB_W_DEVICES_FULL,
     SUB_W__COUNT, /* sentinel */
 };
 /* The page's text for a word in a language (UTF-8, HTML-safe). */

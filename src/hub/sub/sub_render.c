@@ -404,9 +404,10 @@ static int add_headers(const struct sub__ctx *c, struct sub_response *r)
         TRY(sub__add_header(r, "cache-control", dup_str("private, no-store")));
         TRY(sub__add_header(r, "referrer-policy", dup_str("no-referrer")));
         TRY(sub__add_header(r, "x-content-type-options", dup_str("nosniff")));
-        TRY(sub__add_header(r, "content-security-policy",
-                            dup_str("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
-                                    "img-src data: https: http:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")));
+        TRY(sub__add_header(
+            r, "content-security-policy",
+            dup_str("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
+                    "img-src data: https: http:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")));
         return 0;
     }
     TRY(sub__add_header(r, "cache-control", dup_str("no-cache, no-store, must-revalidate")));

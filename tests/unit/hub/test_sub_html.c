@@ -309,6 +309,28 @@ static void test_renew_and_logo(void **state)
     free(page);
 }
 
+static void test_devices(void **state)
+{
+    (void)state;
+    struct sub_user u = user();
+    struct sub_request req = page_req(&u);
+    char *page = render_page(&req);
+    lacks(page, "id=\"devices\""); /* no limit: nothing to say */
+    free(page);
+    u.devices = 1;
+    u.device_limit = 3;
+    page = render_page(&req);
+    has(page, "<p class=\"muted\" id=\"devices\">Devices: 1 of 3</p>");
+    lacks(page, "devices-full");
+    free(page);
+    u.devices = 3;
+    req.lang = SUB_LANG_RU;
+    page = render_page(&req);
+    has(page, "Устройства: 3 из 3");
+    has(page, "id=\"devices-full\" role=\"status\">Достигнут лимит устройств");
+    free(page);
+}
+
 static void test_pick_lang(void **state)
 {
     (void)state;
@@ -348,6 +370,7 @@ int main(void)
         cmocka_unit_test(test_traffic),   cmocka_unit_test(test_qr_and_copy),
         cmocka_unit_test(test_app_links), cmocka_unit_test(test_escaping_and_headers),
         cmocka_unit_test(test_pick_lang), cmocka_unit_test(test_renew_and_logo),
+        cmocka_unit_test(test_devices),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
