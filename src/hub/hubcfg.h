@@ -73,7 +73,7 @@ struct hub_cfg {
     unsigned sub_update_hours;
     char support_url[512];
     char public_url[512];
-    char page_color[8]; /* "#rrggbb" accent of the subscription web page; "" -> its default */
+    char page_color[8];      /* "#rrggbb" accent of the subscription web page; "" -> its default */
     char page_logo_url[512]; /* http(s) image shown on the page; "" -> none */
     char renew_url[512];     /* the page's Renew button: the bot or the pay page (http(s)/tg); "" -> none */
     bool xray_json;

@@ -58,8 +58,7 @@ static int str(const json_t *o, const char *key, bool required, char *out, size_
 /* A secret: "<key>": "value", or "<key>_file": a file read by core/secret_file (mode 0600/0400,
  * one line). veil-hub resolves these into the document before the section reaches us
  * (hubcfg.c); this keeps billing_cfg_parse complete on its own (tests, tools). */
-static int secret(const json_t *o, const char *key, char *out, size_t cap, const char *where, char *err,
-                  size_t errcap)
+static int secret(const json_t *o, const char *key, char *out, size_t cap, const char *where, char *err, size_t errcap)
 {
     char fkey[48], w[96];
     snprintf(fkey, sizeof fkey, "%s_file", key);
