@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/err.h"
 #include "core/log.h"
@@ -96,6 +97,9 @@ static int start(struct hub_env *env, void **state)
     TRY(parse(hub_env_section(env, "audit"), &interval, err, sizeof err));
     if (interval == 0)
         return 0;
+    /* Once at start too, so veil_hub_audit_chain_ok is there for the alert from the first scrape
+     * (and a chain cut while the hub was down shows at once); a failure is logged, not fatal. */
+    (void)audit_check(env->st, (int64_t)time(NULL));
     int rc = sched_job_add("audit_verify", interval, job_verify, NULL, false);
     return rc == ERR_EXISTS ? 0 : rc;
 }
