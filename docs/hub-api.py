@@ -125,6 +125,7 @@ paths = {
    params=[{"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 128}},
            {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}}], errors=(400,))},
  "/admin/users/{id}/disable": {"post": op("Dashboard: disable a user (admin session, form field csrf; audited)", "dashboard", 303, {"description": "Location /admin/users"}, security=None, params=ID, errors=(403, 404))},
+ "/admin/users/{id}/enable": {"post": op("Dashboard: enable a user (admin session, form field csrf; audited)", "dashboard", 303, {"description": "Location /admin/users"}, security=None, params=ID, errors=(403, 404))},
  "/sub/{token}": {"get": op("Subscription for client apps; format chosen by User-Agent / Accept (spec/ecosystem.md §a)", "subscription", 200,
    {"description": "Subscription body (base64 links, YAML, JSON or HTML) with subscription-userinfo and profile headers. With a plan device limit, clients sending x-hwid are counted (x-hwid-active, x-hwid-limit); a new device past the limit gets x-hwid-max-devices-reached and an information entry instead of servers; clients without x-hwid get x-hwid-not-supported and are served."},
    security=None, params=[{"name": "token", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{16,64}$"}}], errors=(404,))},

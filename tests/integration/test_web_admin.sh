@@ -43,7 +43,7 @@ r=$(api GET "/api/v1/audit?limit=50"); [[ $r == 200* ]] || fail "audit: $r"
 python3 - "${r#* }" "$id" <<'PY' || fail "no audit row for the dashboard's change: $r"
 import json, sys
 rows = json.loads(sys.argv[1])["entries"]
-ok = any(x["action"] == "user.disable" and x["target"] == f"user:{sys.argv[2]}" and x["actor"].startswith("token:")
+ok = any(x["action"] == "user.enable" for x in rows) and any(x["action"] == "user.disable" and x["target"] == f"user:{sys.argv[2]}" and x["actor"].startswith("token:")
          and (x.get("details") or {}).get("via") == "dashboard" for x in rows)
 sys.exit(0 if ok else 1)
 PY

@@ -101,6 +101,14 @@ try {
   check((await page.locator(`#user-${rowId} .state`).textContent()) === 'disabled', 'disable: row shows disabled');
   await axe(page, 'users');
   await page.screenshot({ path: path.join(shots, 'admin-users-disabled.png') });
+  // Enable undoes it, then disable again for the API check.
+  await Promise.all([page.waitForNavigation(), page.locator(`#user-${rowId} button`).click()]);
+  check((await page.textContent('#notice')) === `User ${rowId} enabled.`, 'enable: notice shown');
+  await page.goto(`${base}/admin/users?q=${encodeURIComponent(target)}`);
+  check((await page.locator(`#user-${rowId} .state`).textContent()) === 'enabled', 'enable: row shows enabled');
+  await Promise.all([page.waitForNavigation(), page.locator(`#user-${rowId} button.danger`).click()]);
+  await page.goto(`${base}/admin/users?q=${encodeURIComponent(target)}`);
+  check((await page.locator(`#user-${rowId} .state`).textContent()) === 'disabled', 'disabled again');
   console.log(`disabled ${rowId}`);
 
   // CSRF: the admin's own session without the token, or with a wrong one, changes nothing.

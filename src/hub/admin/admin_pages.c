@@ -175,12 +175,14 @@ static int user_row(struct buf *out, const struct admin_session *s, const struct
     TRY(put(out, "</code></td><td class=\"state\">"));
     TRY(put(out, u->enabled ? "enabled" : "disabled"));
     TRY(put(out, "</td><td>"));
-    if (s->role == HUB_ROLE_ADMIN && u->enabled) {
+    if (s->role == HUB_ROLE_ADMIN) {
+        const char *act = u->enabled ? "disable" : "enable";
         snprintf(line, sizeof line,
                  "<form class=\"inline\" method=\"post\" action=\"/admin/users/%" PRId64
-                 "/disable\"><input type=\"hidden\" name=\"csrf\" value=\"%s\"><button class=\"danger\" "
-                 "type=\"submit\" aria-label=\"Disable user %" PRId64 "\">Disable</button></form>",
-                 u->id, s->csrf, u->id);
+                 "/%s\"><input type=\"hidden\" name=\"csrf\" value=\"%s\"><button class=\"%s\" "
+                 "type=\"submit\" aria-label=\"%s user %" PRId64 "\">%s</button></form>",
+                 u->id, act, s->csrf, u->enabled ? "danger" : "", u->enabled ? "Disable" : "Enable", u->id,
+                 u->enabled ? "Disable" : "Enable");
         TRY(put(out, line));
     }
     return put(out, "</td></tr>\n");

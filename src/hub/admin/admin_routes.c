@@ -1,6 +1,6 @@
 /* Dashboard routes: GET /admin (overview or the login form), POST /admin/login (API token ->
  * session cookie, rate-limited per client address), POST /admin/logout, GET /admin/users
- * (search, pages), POST /admin/users/{id}/disable (admin role, CSRF token, audited). The routes
+ * (search, pages), POST /admin/users/{id}/disable and /enable (admin role, CSRF token, audited). The routes
  * are public to the API router: they authenticate by the session cookie themselves. */
 #include <inttypes.h>
 #include <stdio.h>
@@ -190,11 +190,15 @@ static void on_users(struct api_call *c)
         api_reply_error(c, 503, "store_unavailable", "users unavailable");
         return;
     }
-    const char *done = api_call_query(c, "disabled");
+    const char *done = api_call_query(c, "disabled"), *what = "disabled";
+    if (done == NULL) {
+        done = api_call_query(c, "enabled");
+        what = "enabled";
+    }
     int64_t done_id = 0;
     char notice[64];
     if (done != NULL && api_parse_uint_param(done, 1, INT64_MAX, &done_id) == 0)
-        snprintf(notice, sizeof notice, "User %" PRId64 " disabled.", done_id);
+        snprintf(notice, sizeof notice, "User %" PRId64 " %s.", done_id, what);
     struct buf b;
     buf_init(&b);
     int rc = admin_page_users(&b, &s, users, n, total, q, page, done_id ? notice : NULL);
@@ -202,7 +206,8 @@ static void on_users(struct api_call *c)
     send_page(c, 200, &b, rc);
 }
 
-static void on_disable(struct api_call *c)
+/* Disable or enable one user (admin session, CSRF token), audited, then back to the list. */
+static void set_enabled(struct api_call *c, bool enabled)
 {
     struct admin_session s;
     if (!session_of(c, &s, NULL)) {
@@ -222,11 +227,11 @@ static void on_disable(struct api_call *c)
     snprintf(actor, sizeof actor, "token:%" PRId64, s.token_id);
     snprintf(target, sizeof target, "user:%" PRId64, id);
     struct store_audit audit = {.actor = actor,
-                                .action = "user.disable",
+                                .action = enabled ? "user.enable" : "user.disable",
                                 .target = target,
                                 .source_ip = api_call_ip(c),
                                 .details = "{\"via\":\"dashboard\"}"};
-    int rc = store_user_set_enabled(api_call_store(c), id, false, api_call_now(c), &audit);
+    int rc = store_user_set_enabled(api_call_store(c), id, enabled, api_call_now(c), &audit);
     if (rc == ERR_NOT_FOUND) {
         api_reply_error(c, 404, "not_found", "no such user");
         return;
@@ -238,8 +243,18 @@ static void on_disable(struct api_call *c)
     /* Subscriptions show the change at once on every hub. */
     if (api_call_cache(c) != NULL)
         hcache_gen_bump(api_call_cache(c));
-    snprintf(to, sizeof to, "/admin/users?disabled=%" PRId64, id);
+    snprintf(to, sizeof to, "/admin/users?%s=%" PRId64, enabled ? "enabled" : "disabled", id);
     redirect(c, to);
+}
+
+static void on_disable(struct api_call *c)
+{
+    set_enabled(c, false);
+}
+
+static void on_enable(struct api_call *c)
+{
+    set_enabled(c, true);
 }
 
 void admin_routes_add(void)
@@ -256,6 +271,12 @@ void admin_routes_add(void)
                                          .pattern = "/admin/logout",
                                          .auth = API_AUTH_NONE,
                                          .handler = on_logout,
+                                         .body_max = 4096,
+                                         .flags = API_ROUTE_ANY_BODY});
+    api_route_add_ex(&(struct api_route){.method = "POST",
+                                         .pattern = "/admin/users/{id}/enable",
+                                         .auth = API_AUTH_NONE,
+                                         .handler = on_enable,
                                          .body_max = 4096,
                                          .flags = API_ROUTE_ANY_BODY});
     api_route_add_ex(&(struct api_route){.method = "POST",

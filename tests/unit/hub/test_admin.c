@@ -108,10 +108,13 @@ static void test_pages(void **state)
     assert_non_null(strstr(p, "120 users · page 2 of 3"));
     assert_non_null(strstr(p, "href=\"/admin/users?q=a%26b%20%3Cc%3E&amp;page=1\">← Previous"));
     assert_non_null(strstr(p, "&amp;page=3\">Next →"));
-    /* the enabled user has a Disable form with the CSRF token; the disabled one has none */
+    /* the enabled user has a Disable form with the CSRF token, the disabled one an Enable form */
     assert_non_null(strstr(p, "action=\"/admin/users/41/disable\"><input type=\"hidden\" name=\"csrf\" "
                               "value=\"CSRF_TOKEN_ADMIN\">"));
     assert_null(strstr(p, "/admin/users/42/disable"));
+    assert_non_null(
+        strstr(p, "action=\"/admin/users/42/enable\"><input type=\"hidden\" name=\"csrf\" "
+                  "value=\"CSRF_TOKEN_ADMIN\"><button class=\"\" type=\"submit\" aria-label=\"Enable user 42\">"));
     assert_non_null(strstr(p, "<td>777</td>"));
     assert_non_null(strstr(p, "<p role=\"status\" id=\"notice\">User 7 disabled.</p>"));
     buf_reset(&b);
@@ -120,6 +123,7 @@ static void test_pages(void **state)
     assert_int_equal(buf_append(&b, "", 1), 0);
     p = (const char *)buf_data(&b);
     assert_null(strstr(p, "/disable"));
+    assert_null(strstr(p, "/enable"));
     assert_non_null(strstr(p, "support (read-only)"));
     assert_null(strstr(p, "rel=\"next\""));
     assert_null(strstr(p, "rel=\"prev\""));
