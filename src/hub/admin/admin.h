@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
 #include "hub/domain/model.h"
 
 #define ADMIN_SESSION_TTL (8 * 3600) /* seconds; a login lasts a working day */
@@ -39,5 +40,8 @@ bool admin_cookie_get(const char *header, const char *name, char *out, size_t ca
  * percent-decoded ('+' is a space) into out; false when absent, malformed, too long, or when
  * it decodes to a NUL byte. */
 bool admin_form_get(const char *body, size_t len, const char *key, char *out, size_t cap);
+/* Appends s percent-encoded for a query value (everything but RFC 3986 unreserved characters);
+ * the result is also safe inside an HTML attribute. */
+int admin_url_encode(struct buf *out, const char *s);
 
 #endif

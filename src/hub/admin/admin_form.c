@@ -1,8 +1,24 @@
 /* Reading what browsers send: one cookie from a Cookie header (RFC 6265 §5.4) and one field of
- * an application/x-www-form-urlencoded body (WHATWG URL §5.1). */
+ * an application/x-www-form-urlencoded body (WHATWG URL §5.1); and the reverse for links. */
 #include <string.h>
 
+#include "core/err.h"
 #include "hub/admin/admin.h"
+
+int admin_url_encode(struct buf *out, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+            *p == '.' || *p == '_' || *p == '~') {
+            TRY(buf_append(out, p, 1));
+        } else {
+            char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+            TRY(buf_append(out, e, 3));
+        }
+    }
+    return 0;
+}
 
 bool admin_cookie_get(const char *header, const char *name, char *out, size_t cap)
 {

@@ -41,22 +41,6 @@ static int esc(struct buf *out, const char *s)
     return 0;
 }
 
-/* Percent-encodes a query value for a link (then HTML-safe as well). */
-static int url_q(struct buf *out, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
-            *p == '.' || *p == '_' || *p == '~') {
-            TRY(buf_append(out, p, 1));
-        } else {
-            char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-            TRY(buf_append(out, e, 3));
-        }
-    }
-    return 0;
-}
-
 static const char style[] =
     ":root{color-scheme:light dark;--bg:#f3f4f6;--card:#fff;--fg:#111827;--muted:#4b5563;--line:#d1d5db;"
     "--accent:#1d4ed8;--bad:#b91c1c}"
@@ -159,7 +143,7 @@ int admin_page_overview(struct buf *out, const struct admin_session *s, const st
     return layout_end(out);
 }
 
-static int user_row(struct buf *out, const struct admin_session *s, const struct hub_user *u)
+static int user_row(struct buf *out, const struct admin_session *s, const struct hub_user *u, const char *q)
 {
     char line[256];
     snprintf(line, sizeof line, "<tr id=\"user-%" PRId64 "\"><td>%" PRId64 "</td><td>", u->id, u->id);
@@ -176,13 +160,18 @@ static int user_row(struct buf *out, const struct admin_session *s, const struct
     TRY(put(out, u->enabled ? "enabled" : "disabled"));
     TRY(put(out, "</td><td>"));
     if (s->role == HUB_ROLE_ADMIN) {
-        const char *act = u->enabled ? "disable" : "enable";
+        const char *act = u->enabled ? "disable" : "enable", *label = u->enabled ? "Disable" : "Enable";
         snprintf(line, sizeof line,
                  "<form class=\"inline\" method=\"post\" action=\"/admin/users/%" PRId64
-                 "/%s\"><input type=\"hidden\" name=\"csrf\" value=\"%s\"><button class=\"%s\" "
-                 "type=\"submit\" aria-label=\"%s user %" PRId64 "\">%s</button></form>",
-                 u->id, act, s->csrf, u->enabled ? "danger" : "", u->enabled ? "Disable" : "Enable", u->id,
-                 u->enabled ? "Disable" : "Enable");
+                 "/%s\"><input type=\"hidden\" name=\"csrf\" value=\"%s\">",
+                 u->id, act, s->csrf);
+        TRY(put(out, line));
+        /* the search goes along, so the answer comes back to the same list */
+        TRY(put(out, "<input type=\"hidden\" name=\"q\" value=\""));
+        TRY(esc(out, q));
+        snprintf(line, sizeof line,
+                 "\"><button class=\"%s\" type=\"submit\" aria-label=\"%s user %" PRId64 "\">%s</button></form>",
+                 u->enabled ? "danger" : "", label, u->id, label);
         TRY(put(out, line));
     }
     return put(out, "</td></tr>\n");
@@ -194,7 +183,7 @@ static int page_link(struct buf *out, const char *q, int64_t page, const char *r
     TRY(put(out, "<a rel=\""));
     TRY(put(out, rel));
     TRY(put(out, "\" href=\"/admin/users?q="));
-    TRY(url_q(out, q));
+    TRY(admin_url_encode(out, q));
     snprintf(line, sizeof line, "&amp;page=%" PRId64 "\">", page);
     TRY(put(out, line));
     TRY(put(out, text));
@@ -224,7 +213,7 @@ int admin_page_users(struct buf *out, const struct admin_session *s, const struc
                  "Telegram</th><th scope=\"col\">UUID</th><th scope=\"col\">State</th><th scope=\"col\">Actions</th>"
                  "</tr></thead>\n<tbody>\n"));
     for (size_t i = 0; i < n; i++)
-        TRY(user_row(out, s, &users[i]));
+        TRY(user_row(out, s, &users[i], q));
     TRY(put(out, "</tbody></table>\n<nav class=\"pager\" aria-label=\"Pages\">"));
     if (page > 1)
         TRY(page_link(out, q, page - 1, "prev", "← Previous"));

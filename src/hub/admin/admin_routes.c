@@ -243,8 +243,22 @@ static void set_enabled(struct api_call *c, bool enabled)
     /* Subscriptions show the change at once on every hub. */
     if (api_call_cache(c) != NULL)
         hcache_gen_bump(api_call_cache(c));
-    snprintf(to, sizeof to, "/admin/users?%s=%" PRId64, enabled ? "enabled" : "disabled", id);
-    redirect(c, to);
+    /* Back to the list the button was on (its search travels in the form). */
+    size_t len;
+    const char *body = api_call_body(c, &len);
+    char q[FORM_MAX];
+    if (body == NULL || !admin_form_get(body, len, "q", q, sizeof q) || strlen(q) > 128)
+        q[0] = '\0';
+    struct buf loc;
+    buf_init(&loc);
+    snprintf(to, sizeof to, "&%s=%" PRId64, enabled ? "enabled" : "disabled", id);
+    int brc = buf_append(&loc, "/admin/users?q=", 15);
+    if (brc == 0)
+        brc = admin_url_encode(&loc, q);
+    if (brc == 0)
+        brc = buf_append(&loc, to, strlen(to) + 1);
+    redirect(c, brc == 0 ? (const char *)buf_data(&loc) : "/admin/users");
+    buf_dispose(&loc);
 }
 
 static void on_disable(struct api_call *c)

@@ -109,12 +109,14 @@ static void test_pages(void **state)
     assert_non_null(strstr(p, "href=\"/admin/users?q=a%26b%20%3Cc%3E&amp;page=1\">← Previous"));
     assert_non_null(strstr(p, "&amp;page=3\">Next →"));
     /* the enabled user has a Disable form with the CSRF token, the disabled one an Enable form */
-    assert_non_null(strstr(p, "action=\"/admin/users/41/disable\"><input type=\"hidden\" name=\"csrf\" "
-                              "value=\"CSRF_TOKEN_ADMIN\">"));
-    assert_null(strstr(p, "/admin/users/42/disable"));
     assert_non_null(
-        strstr(p, "action=\"/admin/users/42/enable\"><input type=\"hidden\" name=\"csrf\" "
-                  "value=\"CSRF_TOKEN_ADMIN\"><button class=\"\" type=\"submit\" aria-label=\"Enable user 42\">"));
+        strstr(p, "action=\"/admin/users/41/disable\"><input type=\"hidden\" name=\"csrf\" "
+                  "value=\"CSRF_TOKEN_ADMIN\"><input type=\"hidden\" name=\"q\" value=\"a&amp;b &lt;c&gt;\">"));
+    assert_null(strstr(p, "/admin/users/42/disable"));
+    assert_non_null(strstr(p,
+                           "action=\"/admin/users/42/enable\"><input type=\"hidden\" name=\"csrf\" "
+                           "value=\"CSRF_TOKEN_ADMIN\"><input type=\"hidden\" name=\"q\" value=\"a&amp;b &lt;c&gt;\">"
+                           "<button class=\"\" type=\"submit\" aria-label=\"Enable user 42\">"));
     assert_non_null(strstr(p, "<td>777</td>"));
     assert_non_null(strstr(p, "<p role=\"status\" id=\"notice\">User 7 disabled.</p>"));
     buf_reset(&b);
