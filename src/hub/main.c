@@ -7,7 +7,9 @@
  *   veil-hub -c hub.json --verify-audit       walk the audit log's hash chain: exit 0 when it holds,
  *                                             3 with the first broken link printed when it does not
  *   veil-hub -c hub.json --export-audit [--after ID]
- *                                             the audit rows (after id ID) as JSON lines on stdout */
+ *                                             the audit rows (after id ID) as JSON lines on stdout
+ *   veil-hub -c hub.json --backup-now PATH    copy the SQLite database to PATH (0600, must not exist)
+ *                                             while hubs keep running, and exit */
 #include <inttypes.h>
 #include <signal.h>
 #include <errno.h>
@@ -21,6 +23,7 @@
 #include "core/secret_file.h"
 #include "core/secure.h"
 #include "hub/api/api.h"
+#include "hub/backup/backup.h"
 #include "hub/cache/cache.h"
 #include "hub/domain/rules.h"
 #include "hub/hubcfg.h"
@@ -30,7 +33,7 @@
 static void usage(void)
 {
     fprintf(stderr, "usage: veil-hub -c hub.json [--create-admin-token [--role admin|support] [--name NAME]]"
-                    " [--migrate] [--verify-audit] [--export-audit [--after ID]]\n");
+                    " [--migrate] [--verify-audit] [--export-audit [--after ID]] [--backup-now PATH]\n");
 }
 
 /* The URL without credentials, for logs. */
@@ -76,6 +79,24 @@ static int verify_audit(struct store *st)
         return 3;
     }
     printf("audit log intact: %" PRId64 " rows, head row %" PRId64 " hash %s\n", v.rows, v.last_id, v.head);
+    return 0;
+}
+
+/* --backup-now PATH: 0 when the copy is complete, 1 when it failed. */
+static int backup_now(const struct hub_cfg *cfg, const char *dest)
+{
+    if (strncmp(cfg->database, "sqlite:", 7) != 0 || strstr(cfg->database, ":memory:") != NULL) {
+        fprintf(stderr, "veil-hub: --backup-now copies a SQLite database file; on PostgreSQL use pgBackRest "
+                        "(docs/deploy.md)\n");
+        return 1;
+    }
+    char err[512];
+    int rc = hub_backup_sqlite(cfg->database + 7, dest, err, sizeof err);
+    if (rc < 0) {
+        fprintf(stderr, "veil-hub: backup failed: %s (%s)\n", err_str(rc), err);
+        return 1;
+    }
+    printf("backup written to %s\n", dest);
     return 0;
 }
 
@@ -143,7 +164,7 @@ static int serve(struct hub_env *env, struct hub_cfg *cfg, const char *dbshow)
 int main(int argc, char **argv)
 {
     secret_json_wipe_on_free(); /* the configuration document holds resolved secrets */
-    const char *cfg_path = NULL, *role_name = "admin", *token_name = "cli";
+    const char *cfg_path = NULL, *role_name = "admin", *token_name = "cli", *backup_to = NULL;
     bool create_token = false, migrate_only = false, verify = false, export = false;
     long long after = 0;
     for (int i = 1; i < argc; i++) {
@@ -155,6 +176,8 @@ int main(int argc, char **argv)
             role_name = argv[++i];
         } else if (strcmp(argv[i], "--name") == 0 && i + 1 < argc) {
             token_name = argv[++i];
+        } else if (strcmp(argv[i], "--backup-now") == 0 && i + 1 < argc) {
+            backup_to = argv[++i];
         } else if (strcmp(argv[i], "--migrate") == 0) {
             migrate_only = true;
         } else if (strcmp(argv[i], "--verify-audit") == 0) {
@@ -195,7 +218,9 @@ int main(int argc, char **argv)
         log_err("hub", 0, "database_failed", LF_STR("database", dbshow), LF_STR("err", err_str(rc)));
     } else {
         log_info("hub", 0, "database_ready", LF_STR("backend", store_backend(env.st)), LF_INT("schema", version));
-        if (verify) {
+        if (backup_to != NULL) {
+            exit_code = backup_now(&cfg, backup_to);
+        } else if (verify) {
             exit_code = verify_audit(env.st);
         } else if (export) {
             rc = store_audit_export(env.st, (int64_t)after, export_line, NULL);

@@ -10,6 +10,7 @@
 #include "core/metrics.h"
 #include "hub/api/api_int.h"
 #include "hub/audit/audit.h"
+#include "hub/backup/backup.h"
 #include "hub/cache/cache.h"
 #include "hub/domain/node_health.h"
 
@@ -98,6 +99,16 @@ static void collect_audit(struct metrics_family *f, void *arg)
         metrics_set(s, a.ok);
 }
 
+/* The last successful SQLite backup of this process (hub/backup/backup.h); no series before it. */
+static void collect_backup(struct metrics_family *f, void *arg)
+{
+    (void)arg;
+    int64_t at = hub_backup_last_success();
+    struct metrics_series *s = at > 0 ? metrics_series(f, NULL) : NULL;
+    if (s != NULL)
+        metrics_set(s, at);
+}
+
 /* Nodes by what /sub makes of them now (hub/domain/node_health.h), plus "unreachable": alive
  * but failing this hub's probe. */
 static void collect_nodes(struct metrics_family *f, void *arg)
@@ -177,6 +188,12 @@ void api__metrics_init(struct api_ctx *ctx)
                            NULL, 0, NULL, 0, 1);
     if (audit != NULL)
         metrics_family_on_collect(audit, collect_audit, NULL);
+    struct metrics_family *backup =
+        metrics_family_new(r, METRICS_GAUGE, "veil_hub_backup_last_success_timestamp_seconds",
+                           "UTC time of this hub's last successful SQLite backup (the backup section of hub.json)",
+                           NULL, 0, NULL, 0, 1);
+    if (backup != NULL)
+        metrics_family_on_collect(backup, collect_backup, NULL);
     static const char *const node_labels[] = {"state"};
     struct metrics_family *nodes = metrics_family_new(
         r, METRICS_GAUGE, "veil_hub_nodes",

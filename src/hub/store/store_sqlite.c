@@ -55,12 +55,22 @@ static int map_err(sqlite3 *db, int rc)
     }
 }
 
-/* Takes group and world access away from an existing file (the database and its WAL/SHM). */
-static void tighten_mode(int fd, const char *path)
+/* Takes group and world access away from an existing file (the database and its WAL/SHM).
+ * By path, never by opening it: closing any descriptor of a file drops every POSIX lock this
+ * process holds on it, and SQLite's locks are POSIX locks. The pool's second connection used to
+ * open and close the database and -shm files here, which dropped the first connection's locks: a
+ * second process (--migrate, --backup-now, --verify-audit) then found the -shm unowned, rebuilt
+ * it, and from then on did not see the hub's newer commits (its copies missed them). */
+static int tighten_mode(const char *path, bool must_exist)
 {
     struct stat sb;
-    if (fstat(fd, &sb) == 0 && (sb.st_mode & 077) != 0 && fchmod(fd, sb.st_mode & 0700) == 0)
+    if (lstat(path, &sb) != 0)
+        return errno == ENOENT && !must_exist ? 0 : -errno;
+    if (S_ISLNK(sb.st_mode))
+        return -ELOOP; /* as O_NOFOLLOW did: the database is not reached through a symlink */
+    if ((sb.st_mode & 077) != 0 && chmod(path, sb.st_mode & 0700) == 0)
         log_warn("store", 0, "database_mode_tightened", LF_STR("path", path), LF_STR("mode", "0600"));
+    return 0;
 }
 
 /* The database holds every UUID and subscription token: create it 0600 ourselves before SQLite
@@ -85,22 +95,20 @@ static int prepare_db_file(const char *path)
                 LF_STR("hint", "create the folder (mode 0700, owned by the hub's user) or fix \"database\""));
         return -e;
     }
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        e = errno;
-        log_err("store", 0, "database_open_failed", LF_STR("path", path), LF_STR("err", strerror(e)));
-        return -e;
+    /* A new file can have no SQLite locks yet, so only here is a descriptor opened and closed. */
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0)
+        close(fd);
+    int rc = fd >= 0 || errno == EEXIST ? tighten_mode(path, true) : -errno;
+    if (rc < 0) {
+        log_err("store", 0, "database_open_failed", LF_STR("path", path), LF_STR("err", strerror(-rc)));
+        return rc;
     }
-    tighten_mode(fd, path);
-    close(fd);
     static const char *const sidecars[] = {"-wal", "-shm"};
     for (size_t i = 0; i < sizeof sidecars / sizeof sidecars[0]; i++) {
         char side[1100];
         snprintf(side, sizeof side, "%s%s", path, sidecars[i]);
-        if ((fd = open(side, O_RDWR | O_CLOEXEC | O_NOFOLLOW)) >= 0) {
-            tighten_mode(fd, side);
-            close(fd);
-        }
+        (void)tighten_mode(side, false);
     }
     return 0;
 }
