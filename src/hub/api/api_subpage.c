@@ -7,11 +7,13 @@
 
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/log.h"
 #include "hub/api/api_int.h"
 #include "hub/cache/cache.h"
 #include "hub/domain/node_health.h"
 #include "hub/domain/placement.h"
 #include "hub/domain/rules.h"
+#include "hub/store/store_findings.h"
 #include "hub/sub/sub.h"
 
 /* Healthy first, then by weight (heavier first), then by id. */
@@ -220,6 +222,10 @@ void api__sub_page(struct api_call *c)
             api__store_error(c, rc, "subscription");
         return;
     }
+    /* Where the link is used from, for the analysis (hub/analysis/: sharing, leaked links).
+     * Cached answers skip this; a user with a device limit is never cached. */
+    if (store_sub_fetch_seen(c->ctx->st, u.id, c->req->ip, c->req->user_agent, c->now) < 0)
+        log_warn("api", 0, "sub_fetch_record_failed", LF_INT("user", u.id));
     struct sub_user su = {
         .uuid = u.uuid,
         .name = u.username,

@@ -143,6 +143,17 @@ static const char *const migrations[] = {
     "CREATE TABLE token_ips (actor TEXT NOT NULL, ip TEXT NOT NULL,"
     " first_seen BIGINT NOT NULL,"
     " PRIMARY KEY (actor, ip));",
+
+    /* 9: suspicious-activity analysis (hub/analysis/): findings, one row per (kind, subject)
+     * updated while the activity persists; the addresses each user's /sub was fetched from. */
+    "CREATE TABLE findings (id @ID@, kind TEXT NOT NULL, subject TEXT NOT NULL, severity TEXT NOT NULL,"
+    " details TEXT, first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL, count BIGINT NOT NULL DEFAULT 1,"
+    " state TEXT NOT NULL DEFAULT 'open', UNIQUE (kind, subject));"
+    "CREATE INDEX findings_last_seen ON findings (last_seen);"
+    "CREATE TABLE sub_fetch_ips (user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    " ip TEXT NOT NULL, user_agent TEXT, first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL,"
+    " fetches BIGINT NOT NULL DEFAULT 1, PRIMARY KEY (user_id, ip));"
+    "CREATE INDEX sub_fetch_ips_last_seen ON sub_fetch_ips (last_seen);",
 };
 
 /* Code that runs right after a migration's SQL, in its transaction (data the SQL cannot compute). */

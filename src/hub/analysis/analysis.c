@@ -1,0 +1,212 @@
+/* The detectors: each reads one signal from the store and raises findings. */
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "hub/analysis/analysis.h"
+#include "hub/store/store_findings.h"
+
+/* Re-open an acknowledged finding only when the activity stopped for a day and came back. */
+#define REOPEN_AFTER 86400
+
+static int raise(struct store *st, const char *kind, const char *subject, const char *severity, json_t *details,
+                 int64_t now, struct analysis_stats *s)
+{
+    char *text = details ? json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(details);
+    bool is_new = false;
+    int rc = store_finding_raise(st, kind, subject, severity, text, now, REOPEN_AFTER, &is_new);
+    if (rc == 0) {
+        s->raised++;
+        if (is_new) {
+            s->created++;
+            log_warn("analysis", 0, "finding", LF_STR("kind", kind), LF_STR("subject", subject),
+                     LF_STR("severity", severity));
+        }
+    }
+    free(text);
+    return rc;
+}
+
+/* The network an address belongs to for sharing: IPv4 /24, IPv6 /48 (one home or one
+ * mobile operator's pool), as text. Unparseable addresses count as themselves. */
+static void network_of(const char *ip, char *out, size_t cap)
+{
+    unsigned char b[16];
+    if (inet_pton(AF_INET, ip, b) == 1)
+        snprintf(out, cap, "%u.%u.%u.0/24", b[0], b[1], b[2]);
+    else if (inet_pton(AF_INET6, ip, b) == 1)
+        snprintf(out, cap, "%02x%02x:%02x%02x:%02x%02x::/48", b[0], b[1], b[2], b[3], b[4], b[5]);
+    else
+        snprintf(out, cap, "%s", ip);
+}
+
+static bool seen_before(char (*set)[64], size_t n, const char *v)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(set[i], v) == 0)
+            return true;
+    return false;
+}
+
+/* One user's fetch rows [from, to) judged by both fetch detectors. */
+static int judge_user(struct store *st, const struct analysis_cfg *cfg, const struct store_fetch_ip *f, size_t count,
+                      int64_t now, struct analysis_stats *s)
+{
+    char (*nets)[64] = calloc(count, sizeof *nets);
+    char (*agents)[64] = calloc(count, sizeof *agents);
+    if (nets == NULL || agents == NULL) {
+        free(nets);
+        free(agents);
+        return ERR_NOMEM;
+    }
+    size_t n_nets = 0, n_recent_ips = 0, n_agents = 0;
+    json_t *recent = json_array(), *networks = json_array();
+    for (size_t i = 0; i < count; i++) {
+        if (f[i].last_seen >= now - cfg->sharing.window) {
+            char net[64];
+            network_of(f[i].ip, net, sizeof net);
+            if (!seen_before(nets, n_nets, net)) {
+                snprintf(nets[n_nets++], sizeof nets[0], "%s", net);
+                json_array_append_new(networks, json_string(net));
+            }
+        }
+        if (f[i].last_seen >= now - cfg->leaked.window) {
+            n_recent_ips++;
+            if (json_array_size(recent) < 20)
+                json_array_append_new(recent, json_string(f[i].ip));
+            char ua[64];
+            snprintf(ua, sizeof ua, "%.63s", f[i].user_agent);
+            if (!seen_before(agents, n_agents, ua))
+                snprintf(agents[n_agents++], sizeof agents[0], "%s", ua);
+        }
+    }
+    char subject[40];
+    snprintf(subject, sizeof subject, "user:%" PRId64, f[0].user_id);
+    int rc = 0;
+    int64_t limit = f[0].device_limit;
+    if (limit > 0 && (int64_t)n_nets > limit * cfg->sharing.per_device) {
+        json_t *d = json_pack("{s:I,s:I,s:I,s:O}", "networks", (json_int_t)n_nets, "device_limit", (json_int_t)limit,
+                              "window", (json_int_t)cfg->sharing.window, "seen", networks);
+        rc = raise(st, "account_sharing", subject, "warning", d, now, s);
+    }
+    if (rc == 0 && ((int64_t)n_recent_ips >= cfg->leaked.ips || (int64_t)n_agents >= cfg->leaked.clients)) {
+        json_t *d = json_pack("{s:I,s:I,s:I,s:O}", "addresses", (json_int_t)n_recent_ips, "clients",
+                              (json_int_t)n_agents, "window", (json_int_t)cfg->leaked.window, "seen", recent);
+        rc = raise(st, "leaked_link", subject, "critical", d, now, s);
+    }
+    json_decref(recent);
+    json_decref(networks);
+    free(nets);
+    free(agents);
+    return rc;
+}
+
+static int detect_fetches(struct store *st, const struct analysis_cfg *cfg, int64_t now, struct analysis_stats *s)
+{
+    int64_t window = cfg->sharing.window > cfg->leaked.window ? cfg->sharing.window : cfg->leaked.window;
+    struct store_fetch_ip *f;
+    size_t n;
+    TRY(store_sub_fetches_since(st, now - window, &f, &n));
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0;) {
+        size_t j = i;
+        while (j < n && f[j].user_id == f[i].user_id)
+            j++;
+        rc = judge_user(st, cfg, f + i, j - i, now, s);
+        i = j;
+    }
+    free(f);
+    return rc;
+}
+
+static int detect_payments(struct store *st, const struct analysis_cfg *cfg, int64_t now, struct analysis_stats *s)
+{
+    struct store_signal_count *c;
+    size_t n;
+    TRY(store_payment_trouble_since(st, now - cfg->payments.window, &c, &n));
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (c[i].count < cfg->payments.failures)
+            continue;
+        char subject[40];
+        snprintf(subject, sizeof subject, "user:%" PRId64, c[i].user_id);
+        rc = raise(st, "payment_trouble", subject, "warning",
+                   json_pack("{s:I,s:I}", "payments", (json_int_t)c[i].count, "window",
+                             (json_int_t)cfg->payments.window),
+                   now, s);
+    }
+    free(c);
+    return rc;
+}
+
+static int detect_webhooks(struct store *st, const struct analysis_cfg *cfg, int64_t now, struct analysis_stats *s)
+{
+    struct store_signal_count *c;
+    size_t n;
+    TRY(store_audit_action_by_ip(st, "webhook_rejected", now - cfg->webhooks.window, &c, &n));
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (c[i].count < cfg->webhooks.rejected)
+            continue;
+        char subject[97];
+        snprintf(subject, sizeof subject, "ip:%.64s", c[i].key[0] ? c[i].key : "unknown");
+        rc = raise(st, "webhook_forgery", subject, "critical",
+                   json_pack("{s:I,s:I}", "rejected", (json_int_t)c[i].count, "window",
+                             (json_int_t)cfg->webhooks.window),
+                   now, s);
+    }
+    free(c);
+    return rc;
+}
+
+static int detect_tokens(struct store *st, const struct analysis_cfg *cfg, int64_t now, struct analysis_stats *s)
+{
+    struct store_signal_count *c;
+    size_t n;
+    TRY(store_token_new_ip_since(st, now - cfg->tokens.window, &c, &n));
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = raise(st, "token_new_ip", c[i].key, "info",
+                   json_pack("{s:I,s:I}", "new_addresses", (json_int_t)c[i].count, "window",
+                             (json_int_t)cfg->tokens.window),
+                   now, s);
+    free(c);
+    return rc;
+}
+
+int analysis_run(struct store *st, const struct analysis_cfg *cfg, int64_t now, struct analysis_stats *out)
+{
+    static const struct {
+        const char *name;
+        int (*fn)(struct store *, const struct analysis_cfg *, int64_t, struct analysis_stats *);
+    } detectors[] = {
+        {"fetches", detect_fetches},
+        {"payments", detect_payments},
+        {"webhooks", detect_webhooks},
+        {"tokens", detect_tokens},
+    };
+    struct analysis_stats s = {0};
+    int first = 0;
+    for (size_t i = 0; i < sizeof detectors / sizeof detectors[0]; i++) {
+        int rc = detectors[i].fn(st, cfg, now, &s);
+        if (rc < 0) {
+            log_err("analysis", 0, "detector_failed", LF_STR("detector", detectors[i].name), LF_INT("rc", rc));
+            if (first == 0)
+                first = rc;
+        }
+    }
+    int64_t longest = cfg->sharing.window > cfg->leaked.window ? cfg->sharing.window : cfg->leaked.window;
+    int64_t keep = cfg->retention > longest ? cfg->retention : longest;
+    int rc = store_sub_fetch_prune(st, now - keep);
+    if (rc < 0 && first == 0)
+        first = rc;
+    if (out != NULL)
+        *out = s;
+    return first;
+}

@@ -1,0 +1,54 @@
+/* Suspicious-activity analysis: detectors that run as a scheduler job over data the hub
+ * already has (/sub fetch addresses, payments, audit rows) and record findings
+ * (hub/store/store_findings.h), one row per (kind, subject) while the activity persists.
+ *
+ *   kind              subject        fires when (defaults)
+ *   account_sharing   user:<id>      /sub fetched from more /24 (IPv6 /48) networks than
+ *                                    per_device (2) x the plan's device limit in 6 h
+ *   leaked_link       user:<id>      /sub fetched from >= 10 addresses or >= 6 user agents in 15 min
+ *   payment_trouble   user:<id>      >= 5 failed, refunded or flagged payments in 24 h
+ *   webhook_forgery   ip:<addr>      >= 3 rejected webhooks from one address in 1 h
+ *   token_new_ip      token:<id>     an API or node token used from an address it never used
+ *                                    (after its first) in the last 24 h */
+#ifndef VEIL_HUB_ANALYSIS_H
+#define VEIL_HUB_ANALYSIS_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+
+struct analysis_cfg {
+    int64_t interval;  /* seconds between passes */
+    int64_t retention; /* /sub fetch rows older than this are forgotten */
+    struct {
+        int64_t window, per_device;
+    } sharing;
+    struct {
+        int64_t window, ips, clients;
+    } leaked;
+    struct {
+        int64_t window, failures;
+    } payments;
+    struct {
+        int64_t window, rejected;
+    } webhooks;
+    struct {
+        int64_t window;
+    } tokens;
+};
+
+/* Parses the "analysis" section (NULL: every default). 0, or ERR_CONFIG with err filled. */
+int analysis_cfg_parse(const json_t *section, struct analysis_cfg *out, char *err, size_t errcap);
+
+struct analysis_stats {
+    int raised;  /* findings seen this pass */
+    int created; /* of which new (or re-opened) */
+};
+
+/* One pass of every detector at `now`. A detector that fails is logged and the others run;
+ * the first error is returned. */
+int analysis_run(struct store *st, const struct analysis_cfg *cfg, int64_t now, struct analysis_stats *out);
+
+#endif

@@ -1,0 +1,178 @@
+/* What the suspicious-activity analysis reads: /sub fetch addresses (recorded here), failed
+ * payments, audit rows. Read-only aggregations except the fetch record and its pruning. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "hub/store/store_findings.h"
+#include "hub/store/store_int.h"
+
+struct fetch_arg {
+    int64_t user_id, now;
+    const char *ip, *ua;
+};
+
+static int fetch_body(struct store_conn *sc, void *arg)
+{
+    struct fetch_arg *a = arg;
+    struct store_val p[] = {SV_TN(a->ua), SV_I(a->now), SV_I(a->user_id), SV_T(a->ip)};
+    struct store_res r;
+    TRY(store__exec(sc,
+                    "UPDATE sub_fetch_ips SET user_agent = $1, last_seen = $2, fetches = fetches + 1"
+                    " WHERE user_id = $3 AND ip = $4",
+                    p, 4, &r));
+    int64_t changed = r.changes;
+    store__res_free(&r);
+    if (changed == 1)
+        return 0;
+    struct store_val pi[] = {SV_I(a->user_id), SV_T(a->ip), SV_TN(a->ua), SV_I(a->now)};
+    /* Two first fetches from one address at once: the second insert does nothing. */
+    return store__exec(sc,
+                       "INSERT INTO sub_fetch_ips (user_id, ip, user_agent, first_seen, last_seen, fetches)"
+                       " VALUES ($1, $2, $3, $4, $4, 1) ON CONFLICT (user_id, ip) DO NOTHING",
+                       pi, 4, NULL);
+}
+
+int store_sub_fetch_seen(struct store *st, int64_t user_id, const char *ip, const char *user_agent, int64_t now)
+{
+    if (ip == NULL || ip[0] == '\0')
+        return 0;
+    char ua[129];
+    snprintf(ua, sizeof ua, "%s", user_agent ? user_agent : "");
+    struct fetch_arg a = {user_id, now, ip, ua};
+    return store__tx(st, fetch_body, &a);
+}
+
+static int prune_body(struct store_conn *sc, void *arg)
+{
+    struct store_val p[] = {SV_I(*(int64_t *)arg)};
+    return store__exec(sc, "DELETE FROM sub_fetch_ips WHERE last_seen < $1", p, 1, NULL);
+}
+
+int store_sub_fetch_prune(struct store *st, int64_t before)
+{
+    return store__tx(st, prune_body, &before);
+}
+
+struct fetches_arg {
+    int64_t since;
+    struct store_fetch_ip *list;
+    size_t n;
+};
+
+static int fetches_body(struct store_conn *sc, void *arg)
+{
+    struct fetches_arg *a = arg;
+    struct store_val p[] = {SV_I(a->since)};
+    struct store_res r;
+    TRY(store__exec(sc,
+                    "SELECT f.user_id, f.ip, f.user_agent, f.last_seen, f.fetches,"
+                    " (SELECT max(s.device_limit) FROM subscriptions s WHERE s.user_id = f.user_id"
+                    "  AND s.state = 'active') FROM sub_fetch_ips f WHERE f.last_seen >= $1"
+                    " ORDER BY f.user_id, f.ip",
+                    p, 1, &r));
+    if (r.nrows > 0 && (a->list = calloc(r.nrows, sizeof *a->list)) == NULL) {
+        store__res_free(&r);
+        return ERR_NOMEM;
+    }
+    for (size_t i = 0; i < r.nrows; i++) {
+        struct store_fetch_ip *x = &a->list[i];
+        x->user_id = store__cell_i64(&r, i, 0);
+        store__cell_str(&r, i, 1, x->ip, sizeof x->ip);
+        store__cell_str(&r, i, 2, x->user_agent, sizeof x->user_agent);
+        x->last_seen = store__cell_i64(&r, i, 3);
+        x->fetches = store__cell_i64(&r, i, 4);
+        x->device_limit = store__cell_i64(&r, i, 5);
+    }
+    a->n = r.nrows;
+    store__res_free(&r);
+    return 0;
+}
+
+int store_sub_fetches_since(struct store *st, int64_t since, struct store_fetch_ip **out, size_t *n)
+{
+    struct fetches_arg a = {.since = since};
+    int rc = store__ro(st, fetches_body, &a);
+    if (rc < 0) {
+        free(a.list);
+        a.list = NULL;
+        a.n = 0;
+    }
+    *out = a.list;
+    *n = a.n;
+    return rc;
+}
+
+/* Runs a query whose rows are (user_id or NULL, key or NULL, count) into a count list. */
+struct counts_arg {
+    const char *sql;
+    struct store_val p[2];
+    size_t np;
+    struct store_signal_count *list;
+    size_t n;
+};
+
+static int counts_body(struct store_conn *sc, void *arg)
+{
+    struct counts_arg *a = arg;
+    struct store_res r;
+    TRY(store__exec(sc, a->sql, a->p, a->np, &r));
+    if (r.nrows > 0 && (a->list = calloc(r.nrows, sizeof *a->list)) == NULL) {
+        store__res_free(&r);
+        return ERR_NOMEM;
+    }
+    for (size_t i = 0; i < r.nrows; i++) {
+        a->list[i].user_id = store__cell_i64(&r, i, 0);
+        store__cell_str(&r, i, 1, a->list[i].key, sizeof a->list[i].key);
+        a->list[i].count = store__cell_i64(&r, i, 2);
+    }
+    a->n = r.nrows;
+    store__res_free(&r);
+    return 0;
+}
+
+static int counts_run(struct store *st, struct counts_arg *a, struct store_signal_count **out, size_t *n)
+{
+    int rc = store__ro(st, counts_body, a);
+    if (rc < 0) {
+        free(a->list);
+        a->list = NULL;
+        a->n = 0;
+    }
+    *out = a->list;
+    *n = a->n;
+    return rc;
+}
+
+int store_payment_trouble_since(struct store *st, int64_t since, struct store_signal_count **out, size_t *n)
+{
+    struct counts_arg a = {.sql = "SELECT user_id, NULL, count(*) FROM payments WHERE user_id IS NOT NULL"
+                                  " AND updated_at >= $1 AND (status IN ('failed', 'refunded') OR flag IS NOT NULL)"
+                                  " GROUP BY user_id ORDER BY user_id",
+                           .p = {SV_I(since)},
+                           .np = 1};
+    return counts_run(st, &a, out, n);
+}
+
+int store_audit_action_by_ip(struct store *st, const char *action, int64_t since, struct store_signal_count **out,
+                             size_t *n)
+{
+    struct counts_arg a = {.sql = "SELECT 0, coalesce(source_ip, ''), count(*) FROM audit_log"
+                                  " WHERE action = $1 AND at >= $2 GROUP BY coalesce(source_ip, '')"
+                                  " ORDER BY coalesce(source_ip, '')",
+                           .p = {SV_T(action), SV_I(since)},
+                           .np = 2};
+    return counts_run(st, &a, out, n);
+}
+
+int store_token_new_ip_since(struct store *st, int64_t since, struct store_signal_count **out, size_t *n)
+{
+    struct counts_arg a = {.sql = "SELECT 0, a.actor, count(*) FROM audit_log a WHERE a.action = 'token.new_ip'"
+                                  " AND a.at >= $1 AND EXISTS (SELECT 1 FROM token_ips t WHERE t.actor = a.actor"
+                                  " AND t.ip <> coalesce(a.source_ip, '') AND t.first_seen < a.at)"
+                                  " GROUP BY a.actor ORDER BY a.actor",
+                           .p = {SV_I(since)},
+                           .np = 1};
+    return counts_run(st, &a, out, n);
+}

@@ -1,0 +1,440 @@
+/* hub/analysis: each detector fires on a simulated scenario and stays quiet on an ordinary one,
+ * on SQLite and (the store part) PostgreSQL; a finding is one row per (kind, subject) however
+ * often it is seen; ack and re-open; the "analysis" settings; the findings API, with /sub
+ * fetched over HTTP from many loopback source addresses (127.0.0.x) until leaked_link appears. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/err.h"
+#include "hub/analysis/analysis.h"
+#include "hub/api/api.h"
+#include "hub/store/store_findings.h"
+#include "hub_test_db.h"
+#include "hub_test_http.h"
+
+#define T0 1700000000
+
+static void exec_sql(struct store *st, const char *sql)
+{
+    struct store_conn sc;
+    assert_int_equal(store__acquire(st, &sc), 0);
+    int rc = store__exec(&sc, sql, NULL, 0, NULL);
+    if (rc < 0)
+        fprintf(stderr, "SQL failed: %s\n", sql);
+    assert_int_equal(rc, 0);
+    store__release(&sc);
+}
+
+static int64_t query_i64(struct store *st, const char *sql)
+{
+    struct store_conn sc;
+    struct store_res r;
+    assert_int_equal(store__acquire(st, &sc), 0);
+    assert_int_equal(store__exec(&sc, sql, NULL, 0, &r), 0);
+    int64_t v = r.nrows == 1 ? store__cell_i64(&r, 0, 0) : -1;
+    store__res_free(&r);
+    store__release(&sc);
+    return v;
+}
+
+/* A user with (device_limit > 0) or without an active subscription; returns the id. */
+static int64_t add_user(struct store *st, const char *name, int64_t device_limit)
+{
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO users (username, language, vless_uuid, sub_token, referral_code, currency, created_at,"
+             " updated_at, revision) VALUES ('%s', 'en', 'uuid-%s', 'tok-%s', 'ref-%s', 'RUB', %d, %d, 1)",
+             name, name, name, name, T0, T0);
+    exec_sql(st, sql);
+    snprintf(sql, sizeof sql, "SELECT id FROM users WHERE username = '%s'", name);
+    int64_t id = query_i64(st, sql);
+    if (device_limit > 0) {
+        if (query_i64(st, "SELECT count(*) FROM plans") == 0)
+            exec_sql(st, "INSERT INTO plans (name, duration_days, created_at) VALUES ('month', 30, 0)");
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO subscriptions (user_id, plan_id, starts_at, ends_at, state, last_reset_at, quota_bytes,"
+                 " device_limit, reset_strategy, created_at, updated_at) SELECT %lld, id, %d, %d, 'active', %d, 0,"
+                 " %lld, 'none', %d, %d FROM plans WHERE name = 'month'",
+                 (long long)id, T0 - 86400, T0 + 30 * 86400, T0, (long long)device_limit, T0, T0);
+        exec_sql(st, sql);
+    }
+    return id;
+}
+
+static void fetch(struct store *st, int64_t user, const char *ip, const char *ua, int64_t at)
+{
+    assert_int_equal(store_sub_fetch_seen(st, user, ip, ua, at), 0);
+}
+
+static struct analysis_cfg defaults(void)
+{
+    struct analysis_cfg c;
+    char err[128];
+    assert_int_equal(analysis_cfg_parse(NULL, &c, err, sizeof err), 0);
+    return c;
+}
+
+static int64_t findings_of(struct store *st, const char *kind, const char *subject)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM findings WHERE kind = '%s' AND subject = '%s'", kind, subject);
+    return query_i64(st, sql);
+}
+
+static int64_t findings_total(struct store *st)
+{
+    return query_i64(st, "SELECT count(*) FROM findings");
+}
+
+static int setup_sqlite(void **state)
+{
+    *state = hub_test_store("sqlite::memory:", 1);
+    return *state ? 0 : -1;
+}
+
+static int setup_pg(void **state)
+{
+    *state = hub_test_store(hub_test_pg_url(), 2);
+    return *state ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    store_close(*state);
+    return 0;
+}
+
+/* Twelve addresses in ten minutes: leaked. Two addresses (home and phone): quiet. */
+static void test_leaked_link(void **state)
+{
+    struct store *st = *state;
+    struct analysis_cfg cfg = defaults();
+    int64_t leaked = add_user(st, "leaked", 0), normal = add_user(st, "normal", 0);
+    char ip[32];
+    for (int i = 0; i < 12; i++) {
+        snprintf(ip, sizeof ip, "203.0.%d.%d", 100 + i, i + 1);
+        fetch(st, leaked, ip, "v2rayNG/1.8", T0 + i * 50);
+    }
+    fetch(st, normal, "198.51.100.4", "Hiddify/2.0", T0);
+    fetch(st, normal, "10.20.30.40", "Streisand/1.5", T0 + 300);
+    fetch(st, normal, "198.51.100.4", "Hiddify/2.0", T0 + 500);
+    struct analysis_stats s;
+    assert_int_equal(analysis_run(st, &cfg, T0 + 600, &s), 0);
+    char subj[32];
+    snprintf(subj, sizeof subj, "user:%lld", (long long)leaked);
+    assert_int_equal(findings_of(st, "leaked_link", subj), 1);
+    assert_int_equal(findings_total(st), 1);
+    assert_int_equal(s.created, 1);
+    /* Still going a pass later: the same row, seen twice. */
+    assert_int_equal(analysis_run(st, &cfg, T0 + 660, &s), 0);
+    assert_int_equal(s.created, 0);
+    assert_int_equal(findings_total(st), 1);
+    struct store_finding_filter f = {.kind = "leaked_link", .limit = 10};
+    struct store_finding *rows;
+    size_t n;
+    assert_int_equal(store_finding_list(st, &f, &rows, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(rows[0].count, 2);
+    assert_int_equal(rows[0].first_seen, T0 + 600);
+    assert_int_equal(rows[0].last_seen, T0 + 660);
+    assert_string_equal(rows[0].severity, "critical");
+    assert_string_equal(rows[0].state, "open");
+    assert_non_null(strstr(rows[0].details, "\"addresses\":12"));
+    store_findings_free(rows, n);
+    /* Many clients (user agents) from few addresses also count: six apps behind one NAT. */
+    int64_t shared = add_user(st, "agents", 0);
+    for (int i = 0; i < 6; i++) {
+        char ua[32];
+        snprintf(ua, sizeof ua, "client-%d/1.0", i);
+        snprintf(ip, sizeof ip, "192.0.2.%d", 1 + i % 2);
+        fetch(st, shared, ip, ua, T0 + 600 + i); /* the row keeps the last agent per address */
+    }
+    assert_int_equal(analysis_run(st, &cfg, T0 + 700, &s), 0);
+    snprintf(subj, sizeof subj, "user:%lld", (long long)shared);
+    assert_int_equal(findings_of(st, "leaked_link", subj), 0); /* two rows, two agents: not six */
+    /* After the window the fetch rows age out and nothing new is raised. */
+    assert_int_equal(analysis_run(st, &cfg, T0 + 5000, &s), 0);
+    assert_int_equal(s.raised, 0);
+}
+
+/* A plan for one device: fetches from three networks in six hours is sharing; one network
+ * (several addresses in one /24) plus a second is a phone on Wi-Fi and LTE. */
+static void test_account_sharing(void **state)
+{
+    struct store *st = *state;
+    struct analysis_cfg cfg = defaults();
+    int64_t sharer = add_user(st, "sharer", 1), mover = add_user(st, "mover", 1), unlimited = add_user(st, "free", 0);
+    fetch(st, sharer, "198.51.100.7", "a", T0);
+    fetch(st, sharer, "203.0.113.9", "a", T0 + 3600);
+    fetch(st, sharer, "192.0.2.33", "a", T0 + 7200);
+    fetch(st, mover, "198.51.100.7", "a", T0);
+    fetch(st, mover, "198.51.100.99", "a", T0 + 3600);
+    fetch(st, mover, "2001:db8:1:2::5", "a", T0 + 7200);
+    fetch(st, mover, "2001:db8:1:ffff::6", "a", T0 + 7300); /* the same /48 */
+    fetch(st, unlimited, "198.51.100.7", "a", T0);
+    fetch(st, unlimited, "203.0.113.9", "a", T0 + 3600);
+    fetch(st, unlimited, "192.0.2.33", "a", T0 + 7200);
+    assert_int_equal(analysis_run(st, &cfg, T0 + 7400, NULL), 0);
+    char subj[32];
+    snprintf(subj, sizeof subj, "user:%lld", (long long)sharer);
+    assert_int_equal(findings_of(st, "account_sharing", subj), 1);
+    assert_int_equal(findings_total(st), 1);
+}
+
+/* Five failed/refunded/flagged payments in a day: a finding; four, or old ones: quiet. */
+static void test_payment_trouble(void **state)
+{
+    struct store *st = *state;
+    struct analysis_cfg cfg = defaults();
+    int64_t bad = add_user(st, "carder", 0), ok = add_user(st, "payer", 0);
+    static const char *const statuses[] = {"failed", "refunded", "failed", "succeeded", "failed"};
+    char sql[512];
+    for (int i = 0; i < 5; i++) {
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO payments (user_id, provider, external_id, amount_minor, currency, status,"
+                 " idempotency_key, created_at, updated_at, flag) VALUES (%lld, 'yookassa', 'b%d', 100, 'RUB', '%s',"
+                 " 'kb%d', %d, %d, %s)",
+                 (long long)bad, i, statuses[i], i, T0 + i, T0 + i, i == 3 ? "'amount_mismatch'" : "NULL");
+        exec_sql(st, sql);
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO payments (user_id, provider, external_id, amount_minor, currency, status,"
+                 " idempotency_key, created_at, updated_at) VALUES (%lld, 'yookassa', 'o%d', 100, 'RUB', '%s',"
+                 " 'ko%d', %d, %d)",
+                 (long long)ok, i, i == 4 ? "succeeded" : "failed", i, T0 - (i == 0 ? 2 * 86400 : 0),
+                 T0 - (i == 0 ? 2 * 86400 : 0));
+        exec_sql(st, sql);
+    }
+    assert_int_equal(analysis_run(st, &cfg, T0 + 60, NULL), 0);
+    char subj[32];
+    snprintf(subj, sizeof subj, "user:%lld", (long long)bad);
+    assert_int_equal(findings_of(st, "payment_trouble", subj), 1);
+    assert_int_equal(findings_total(st), 1);
+}
+
+/* Three rejected webhooks from one address in an hour: forgery; two from another: quiet. */
+static void test_webhook_forgery(void **state)
+{
+    struct store *st = *state;
+    struct analysis_cfg cfg = defaults();
+    for (int i = 0; i < 5; i++) {
+        struct store_audit a = {.actor = "webhook",
+                                .action = "webhook_rejected",
+                                .target = "provider:yookassa",
+                                .source_ip = i < 3 ? "198.51.100.66" : "203.0.113.1"};
+        assert_int_equal(store_audit_add(st, &a, T0 + i * 60), 0);
+    }
+    struct store_audit other = {.actor = "token:1", .action = "user.create", .source_ip = "203.0.113.1"};
+    assert_int_equal(store_audit_add(st, &other, T0), 0);
+    assert_int_equal(analysis_run(st, &cfg, T0 + 600, NULL), 0);
+    assert_int_equal(findings_of(st, "webhook_forgery", "ip:198.51.100.66"), 1);
+    assert_int_equal(findings_total(st), 1);
+}
+
+/* A token's first address is not news; a second one is. */
+static void test_token_new_ip(void **state)
+{
+    struct store *st = *state;
+    struct analysis_cfg cfg = defaults();
+    assert_int_equal(store_audit_token_ip(st, "token:5", "10.0.0.1", T0), 1);
+    assert_int_equal(store_audit_token_ip(st, "token:6", "10.0.0.1", T0), 1);
+    assert_int_equal(store_audit_token_ip(st, "token:6", "10.0.0.1", T0 + 50), 0);
+    assert_int_equal(analysis_run(st, &cfg, T0 + 60, NULL), 0);
+    assert_int_equal(findings_total(st), 0);
+    assert_int_equal(store_audit_token_ip(st, "token:5", "192.0.2.200", T0 + 100), 1);
+    assert_int_equal(analysis_run(st, &cfg, T0 + 160, NULL), 0);
+    assert_int_equal(findings_of(st, "token_new_ip", "token:5"), 1);
+    assert_int_equal(findings_total(st), 1);
+}
+
+/* Acknowledged stays acknowledged while it persists; back after a quiet day, open again. */
+static void test_ack_and_reopen(void **state)
+{
+    struct store *st = *state;
+    bool is_new = false;
+    assert_int_equal(store_finding_raise(st, "leaked_link", "user:1", "critical", "{}", T0, 86400, &is_new), 0);
+    assert_true(is_new);
+    int64_t id = query_i64(st, "SELECT id FROM findings");
+    struct store_audit a = {.actor = "token:1", .action = "finding.ack", .source_ip = "127.0.0.1"};
+    assert_int_equal(store_finding_ack(st, id, T0 + 10, &a), 0);
+    assert_int_equal(store_finding_ack(st, id + 1000, T0 + 10, &a), ERR_NOT_FOUND);
+    assert_int_equal(query_i64(st, "SELECT count(*) FROM audit_log WHERE action = 'finding.ack'"), 1);
+    assert_int_equal(store_finding_raise(st, "leaked_link", "user:1", "critical", NULL, T0 + 60, 86400, &is_new), 0);
+    assert_false(is_new);
+    struct store_finding_filter f = {.state = "acknowledged", .limit = 5};
+    struct store_finding *rows;
+    size_t n;
+    assert_int_equal(store_finding_list(st, &f, &rows, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(rows[0].count, 2);
+    store_findings_free(rows, n);
+    char kinds[4][33];
+    int64_t counts[4];
+    assert_int_equal(store_finding_open_counts(st, kinds, counts, 4, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(store_finding_raise(st, "leaked_link", "user:1", "critical", NULL, T0 + 2 * 86400, 86400, &is_new),
+                     0);
+    assert_true(is_new);
+    assert_int_equal(store_finding_open_counts(st, kinds, counts, 4, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(kinds[0], "leaked_link");
+    assert_int_equal(counts[0], 1);
+    assert_int_equal(findings_total(st), 1);
+    assert_int_equal(store_finding_raise(st, "x", "user:1", "info", NULL, T0, 1, NULL), 0);
+    assert_int_equal(store_finding_raise(st, "x", NULL, "info", NULL, T0, 1, NULL), ERR_MALFORMED);
+}
+
+static void test_settings(void **state)
+{
+    (void)state;
+    struct analysis_cfg c;
+    char err[160];
+    json_t *j = json_loads("{\"interval\": 30, \"leaked_link\": {\"window\": 600, \"ips\": 5}}", 0, NULL);
+    assert_int_equal(analysis_cfg_parse(j, &c, err, sizeof err), 0);
+    assert_int_equal(c.interval, 30);
+    assert_int_equal(c.leaked.window, 600);
+    assert_int_equal(c.leaked.ips, 5);
+    assert_int_equal(c.leaked.clients, 6);
+    json_decref(j);
+    static const char *const bad[] = {
+        "[]",
+        "{\"interval\": 1}",
+        "{\"nope\": 1}",
+        "{\"sharing\": {\"per_device\": 0}}",
+        "{\"leaked_link\": {\"ips\": \"10\"}}",
+        "{\"payments\": {\"window\": 60, \"extra\": 1}}",
+        "{\"retention\": 3600, \"sharing\": {\"window\": 86400}}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        j = json_loads(bad[i], 0, NULL);
+        assert_non_null(j);
+        err[0] = '\0';
+        assert_int_equal(analysis_cfg_parse(j, &c, err, sizeof err), ERR_CONFIG);
+        assert_non_null(strstr(err, "analysis"));
+        json_decref(j);
+    }
+}
+
+/* ---- the API, and /sub fetched from many loopback source addresses ---- */
+
+#define ADMIN "analysis-test-admin-token-0123456789"
+#define SUPPORT "analysis-test-support-token-0123456789"
+
+static long fetch_from(CURL *c, const char *url, const char *src)
+{
+    curl_easy_reset(c);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_INTERFACE, src);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "v2rayNG/1.8.5");
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, hub_test_on_body);
+    struct hub_test_body b = {0};
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    long status = 0;
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    free(b.p);
+    return status;
+}
+
+static void test_api_and_loopback_fetches(void **state)
+{
+    (void)state;
+    struct store *st = hub_test_store("sqlite::memory:", 1);
+    assert_non_null(st);
+    char h[65];
+    api_token_hash(ADMIN, strlen(ADMIN), h);
+    assert_int_equal(store_token_add(st, "admin", h, HUB_ROLE_ADMIN, 0, NULL), 0);
+    api_token_hash(SUPPORT, strlen(SUPPORT), h);
+    assert_int_equal(store_token_add(st, "support", h, HUB_ROLE_SUPPORT, 0, NULL), 0);
+    struct api_cfg cfg = {.port = 0, .threads = 2, .public_url = "https://vpn.example.com"};
+    struct api_server *srv;
+    assert_int_equal(api_start(&cfg, st, &srv), 0);
+    char base[64];
+    snprintf(base, sizeof base, "http://127.0.0.1:%u", (unsigned)api_port(srv));
+    CURL *c = curl_easy_init();
+    json_t *made = NULL, *j = NULL;
+    assert_int_equal(hub_test_http(c, base, "POST", "/api/v1/users", ADMIN, "{\"username\":\"bob\"}", NULL, &made),
+                     201);
+    char url[256];
+    snprintf(url, sizeof url, "%s/sub/%s", base, json_string_value(json_object_get(made, "sub_token")));
+    int64_t uid = json_integer_value(json_object_get(made, "id"));
+    /* Twelve loopback source addresses: the hub sees each as the client address. */
+    for (int i = 2; i < 14; i++) {
+        char src[32];
+        snprintf(src, sizeof src, "127.0.0.%d", i);
+        long status = fetch_from(c, url, src);
+        if (status == 0) {
+            fprintf(stderr, "cannot bind %s: loopback aliases unavailable\n", src);
+            skip();
+        }
+        assert_int_equal(status, 200);
+    }
+    struct analysis_cfg acfg = defaults();
+    int64_t now = (int64_t)time(NULL);
+    assert_int_equal(analysis_run(st, &acfg, now + 1, NULL), 0);
+    assert_int_equal(hub_test_http(c, base, "GET", "/api/v1/findings?kind=leaked_link", SUPPORT, NULL, NULL, &j), 200);
+    json_t *list = json_object_get(j, "findings");
+    assert_int_equal(json_array_size(list), 1);
+    json_t *fnd = json_array_get(list, 0);
+    char subj[32];
+    snprintf(subj, sizeof subj, "user:%lld", (long long)uid);
+    assert_string_equal(json_string_value(json_object_get(fnd, "subject")), subj);
+    assert_string_equal(json_string_value(json_object_get(fnd, "state")), "open");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(fnd, "details"), "addresses")), 12);
+    int64_t fid = json_integer_value(json_object_get(fnd, "id"));
+    json_decref(j);
+    /* Filters and their validation. */
+    assert_int_equal(hub_test_http(c, base, "GET", "/api/v1/findings?kind=account_sharing", SUPPORT, NULL, NULL, &j),
+                     200);
+    assert_int_equal(json_array_size(json_object_get(j, "findings")), 0);
+    json_decref(j);
+    assert_int_equal(hub_test_http(c, base, "GET", "/api/v1/findings?state=closed", SUPPORT, NULL, NULL, &j), 400);
+    json_decref(j);
+    assert_int_equal(hub_test_http(c, base, "GET", "/api/v1/findings?limit=0", SUPPORT, NULL, NULL, &j), 400);
+    json_decref(j);
+    assert_int_equal(hub_test_http(c, base, "GET", "/api/v1/findings", NULL, NULL, NULL, &j), 401);
+    json_decref(j);
+    /* Ack: admin only, audited. */
+    char path[96];
+    snprintf(path, sizeof path, "/api/v1/findings/%lld/ack", (long long)fid);
+    assert_int_equal(hub_test_http(c, base, "POST", path, SUPPORT, NULL, NULL, &j), 403);
+    json_decref(j);
+    assert_int_equal(hub_test_http(c, base, "POST", "/api/v1/findings/999999/ack", ADMIN, NULL, NULL, &j), 404);
+    json_decref(j);
+    assert_int_equal(hub_test_http(c, base, "POST", path, ADMIN, NULL, NULL, &j), 200);
+    json_decref(j);
+    assert_int_equal(hub_test_http(c, base, "GET", "/api/v1/findings?state=acknowledged", ADMIN, NULL, NULL, &j), 200);
+    assert_int_equal(json_array_size(json_object_get(j, "findings")), 1);
+    json_decref(j);
+    assert_int_equal(query_i64(st, "SELECT count(*) FROM audit_log WHERE action = 'finding.ack'"), 1);
+    json_decref(made);
+    curl_easy_cleanup(c);
+    api_stop(srv);
+    store_close(st);
+}
+
+#define STORE_TESTS(setup)                                                                                             \
+    cmocka_unit_test_setup_teardown(test_leaked_link, setup, teardown),                                                \
+        cmocka_unit_test_setup_teardown(test_account_sharing, setup, teardown),                                        \
+        cmocka_unit_test_setup_teardown(test_payment_trouble, setup, teardown),                                        \
+        cmocka_unit_test_setup_teardown(test_webhook_forgery, setup, teardown),                                        \
+        cmocka_unit_test_setup_teardown(test_token_new_ip, setup, teardown),                                           \
+        cmocka_unit_test_setup_teardown(test_ack_and_reopen, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest sqlite_tests[] = {STORE_TESTS(setup_sqlite), cmocka_unit_test(test_settings),
+                                              cmocka_unit_test(test_api_and_loopback_fetches)};
+    const struct CMUnitTest pg_tests[] = {STORE_TESTS(setup_pg)};
+    int rc = cmocka_run_group_tests_name("analysis_sqlite", sqlite_tests, NULL, NULL);
+    rc |= HUB_TEST_RUN_PG_GROUP("analysis_pg", pg_tests);
+    return rc;
+}
