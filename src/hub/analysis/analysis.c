@@ -11,6 +11,9 @@
 #include "hub/analysis/analysis.h"
 #include "hub/store/store_findings.h"
 
+const char *const analysis_kinds[] = {"account_sharing", "leaked_link", "payment_trouble", "webhook_forgery",
+                                      "token_new_ip",    NULL};
+
 /* Re-open an acknowledged finding only when the activity stopped for a day and came back. */
 #define REOPEN_AFTER 86400
 

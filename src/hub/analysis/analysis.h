@@ -19,6 +19,9 @@
 
 struct store;
 
+/* Every kind a detector raises, NULL-terminated (the metric shows each, 0 when none is open). */
+extern const char *const analysis_kinds[];
+
 struct analysis_cfg {
     int64_t interval;  /* seconds between passes */
     int64_t retention; /* /sub fetch rows older than this are forgotten */

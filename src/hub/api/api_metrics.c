@@ -9,10 +9,12 @@
 #include "core/buf.h"
 #include "core/metrics.h"
 #include "hub/api/api_int.h"
+#include "hub/analysis/analysis.h"
 #include "hub/audit/audit.h"
 #include "hub/backup/backup.h"
 #include "hub/cache/cache.h"
 #include "hub/domain/node_health.h"
+#include "hub/store/store_findings.h"
 
 static const double latency_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
 
@@ -97,6 +99,28 @@ static void collect_audit(struct metrics_family *f, void *arg)
     struct metrics_series *s = a.checked ? metrics_series(f, NULL) : NULL;
     if (s != NULL)
         metrics_set(s, a.ok);
+}
+
+/* Open suspicious-activity findings by kind (hub/analysis/), 0 for kinds with none, so an
+ * alert on > 0 fires as soon as one is raised. */
+static void collect_findings(struct metrics_family *f, void *arg)
+{
+    struct api_ctx *ctx = arg;
+    char kinds[16][33];
+    int64_t counts[16];
+    size_t n;
+    if (store_finding_open_counts(ctx->st, kinds, counts, 16, &n) < 0)
+        return;
+    for (size_t k = 0; analysis_kinds[k] != NULL; k++) {
+        const char *label[] = {analysis_kinds[k]};
+        int64_t v = 0;
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(kinds[i], analysis_kinds[k]) == 0)
+                v = counts[i];
+        struct metrics_series *s = metrics_series(f, label);
+        if (s != NULL)
+            metrics_set(s, v);
+    }
 }
 
 /* The last successful SQLite backup of this process (hub/backup/backup.h); no series before it. */
@@ -194,6 +218,11 @@ void api__metrics_init(struct api_ctx *ctx)
                            NULL, 0, NULL, 0, 1);
     if (backup != NULL)
         metrics_family_on_collect(backup, collect_backup, NULL);
+    struct metrics_family *findings = metrics_family_new(
+        r, METRICS_GAUGE, "veil_hub_findings_open",
+        "Open suspicious-activity findings by kind (GET /api/v1/findings lists them)", kind_label, 1, NULL, 0, 16);
+    if (findings != NULL)
+        metrics_family_on_collect(findings, collect_findings, ctx);
     static const char *const node_labels[] = {"state"};
     struct metrics_family *nodes = metrics_family_new(
         r, METRICS_GAUGE, "veil_hub_nodes",

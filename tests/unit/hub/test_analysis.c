@@ -344,6 +344,26 @@ static long fetch_from(CURL *c, const char *url, const char *src)
     return status;
 }
 
+/* The /metrics text (support token). */
+static char *metrics_text(CURL *c, const char *base)
+{
+    char url[128], auth[128];
+    snprintf(url, sizeof url, "%s/metrics", base);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", SUPPORT);
+    struct curl_slist *h = curl_slist_append(NULL, auth);
+    struct hub_test_body b = {0};
+    curl_easy_reset(c);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, hub_test_on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    curl_slist_free_all(h);
+    assert_non_null(b.p);
+    return b.p;
+}
+
 static void test_api_and_loopback_fetches(void **state)
 {
     (void)state;
@@ -391,6 +411,10 @@ static void test_api_and_loopback_fetches(void **state)
     assert_int_equal(json_integer_value(json_object_get(json_object_get(fnd, "details"), "addresses")), 12);
     int64_t fid = json_integer_value(json_object_get(fnd, "id"));
     json_decref(j);
+    char *m = metrics_text(c, base);
+    assert_non_null(strstr(m, "veil_hub_findings_open{kind=\"leaked_link\"} 1\n"));
+    assert_non_null(strstr(m, "veil_hub_findings_open{kind=\"account_sharing\"} 0\n"));
+    free(m);
     /* Filters and their validation. */
     assert_int_equal(hub_test_http(c, base, "GET", "/api/v1/findings?kind=account_sharing", SUPPORT, NULL, NULL, &j),
                      200);
@@ -415,6 +439,9 @@ static void test_api_and_loopback_fetches(void **state)
     assert_int_equal(json_array_size(json_object_get(j, "findings")), 1);
     json_decref(j);
     assert_int_equal(query_i64(st, "SELECT count(*) FROM audit_log WHERE action = 'finding.ack'"), 1);
+    m = metrics_text(c, base);
+    assert_non_null(strstr(m, "veil_hub_findings_open{kind=\"leaked_link\"} 0\n"));
+    free(m);
     json_decref(made);
     curl_easy_cleanup(c);
     api_stop(srv);
