@@ -7,8 +7,11 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/secure.h"
+#include "crypto/crypto.h"
 #include "core/log.h"
 #include "hub/analysis/analysis.h"
+#include "hub/domain/rules.h"
 #include "hub/store/store_findings.h"
 
 const char *const analysis_kinds[] = {"account_sharing", "leaked_link", "payment_trouble", "webhook_forgery",
@@ -57,6 +60,29 @@ static bool seen_before(char (*set)[64], size_t n, const char *v)
     return false;
 }
 
+/* The leaked_link action: a new subscription token, so the link that went around stops
+ * working; the customer gets the new one from the bot or support. */
+static int rotate_token(struct store *st, int64_t user_id, json_t *evidence, struct analysis_stats *s)
+{
+    uint8_t rnd[HUB_SUB_TOKEN_RAND];
+    char tok[HUB_TOKEN_MAX + 1];
+    TRY(crypto_random(rnd, sizeof rnd));
+    hub_sub_token_format(tok, rnd);
+    secure_wipe(rnd, sizeof rnd);
+    char *details = json_dumps(evidence, JSON_COMPACT | JSON_SORT_KEYS);
+    char target[40];
+    snprintf(target, sizeof target, "user:%" PRId64, user_id);
+    struct store_audit a = {.actor = "analysis", .action = "user.rotate_token", .target = target, .details = details};
+    int rc = store_user_set_token(st, user_id, tok, &a);
+    secure_wipe(tok, sizeof tok);
+    free(details);
+    if (rc == 0) {
+        s->rotated++;
+        log_warn("analysis", 0, "sub_token_rotated", LF_INT("user", user_id), LF_STR("finding", "leaked_link"));
+    }
+    return rc;
+}
+
 /* One user's fetch rows [from, to) judged by both fetch detectors. */
 static int judge_user(struct store *st, const struct analysis_cfg *cfg, const struct store_fetch_ip *f, size_t count,
                       int64_t now, struct analysis_stats *s)
@@ -101,7 +127,14 @@ static int judge_user(struct store *st, const struct analysis_cfg *cfg, const st
     if (rc == 0 && ((int64_t)n_recent_ips >= cfg->leaked.ips || (int64_t)n_agents >= cfg->leaked.clients)) {
         json_t *d = json_pack("{s:I,s:I,s:I,s:O}", "addresses", (json_int_t)n_recent_ips, "clients",
                               (json_int_t)n_agents, "window", (json_int_t)cfg->leaked.window, "seen", recent);
+        int created = s->created;
         rc = raise(st, "leaked_link", subject, "critical", d, now, s);
+        /* Once per finding: the rows of the old link keep it alive until they age out. */
+        if (rc == 0 && cfg->leaked.rotate && s->created > created) {
+            json_t *why = json_pack("{s:s,s:I}", "finding", "leaked_link", "addresses", (json_int_t)n_recent_ips);
+            rc = rotate_token(st, f[0].user_id, why, s);
+            json_decref(why);
+        }
     }
     json_decref(recent);
     json_decref(networks);

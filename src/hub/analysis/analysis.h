@@ -5,7 +5,9 @@
  *   kind              subject        fires when (defaults)
  *   account_sharing   user:<id>      /sub fetched from more /24 (IPv6 /48) networks than
  *                                    per_device (2) x the plan's device limit in 6 h
- *   leaked_link       user:<id>      /sub fetched from >= 10 addresses or >= 6 user agents in 15 min
+ *   leaked_link       user:<id>      /sub fetched from >= 10 addresses or >= 6 user agents in 15 min;
+ *                                    with "action": "rotate" a new finding also replaces the user's
+ *                                    subscription token (audited user.rotate_token, actor "analysis")
  *   payment_trouble   user:<id>      >= 5 failed, refunded or flagged payments in 24 h
  *   webhook_forgery   ip:<addr>      >= 3 rejected webhooks from one address in 1 h
  *   token_new_ip      token:<id>     an API or node token used from an address it never used
@@ -14,6 +16,7 @@
 #define VEIL_HUB_ANALYSIS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +33,7 @@ struct analysis_cfg {
     } sharing;
     struct {
         int64_t window, ips, clients;
+        bool rotate; /* "action": "rotate" (default "none") */
     } leaked;
     struct {
         int64_t window, failures;
@@ -48,6 +52,7 @@ int analysis_cfg_parse(const json_t *section, struct analysis_cfg *out, char *er
 struct analysis_stats {
     int raised;  /* findings seen this pass */
     int created; /* of which new (or re-opened) */
+    int rotated; /* subscription tokens replaced (leaked_link action) */
 };
 
 /* One pass of every detector at `now`. A detector that fails is logged and the others run;

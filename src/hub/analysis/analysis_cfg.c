@@ -48,9 +48,10 @@ static int only_keys(const json_t *obj, const char *const *keys, const char *whe
     return 0;
 }
 
-/* A sub-object {"window": s, <a>: n, <b>: n}; a and b may be NULL. */
+/* A sub-object {"window": s, <a>: n, <b>: n, "action": ...}; a and b may be NULL; "action" is
+ * accepted only when rotate is not NULL ("none" or "rotate"). */
 static int rule(const json_t *section, const char *name, int64_t *window, const char *a, int64_t *av, const char *b,
-                int64_t *bv, char *err, size_t cap)
+                int64_t *bv, bool *rotate, char *err, size_t cap)
 {
     const json_t *o = json_object_get(section, name);
     if (o == NULL)
@@ -59,15 +60,27 @@ static int rule(const json_t *section, const char *name, int64_t *window, const 
     snprintf(where, sizeof where, ".%s", name);
     if (!json_is_object(o))
         return bad(err, cap, where, "must be an object");
-    const char *keys[] = {"window", a, b, NULL};
-    if (a == NULL)
-        keys[1] = NULL;
+    const char *keys[5] = {"window"};
+    size_t k = 1;
+    if (a != NULL)
+        keys[k++] = a;
+    if (b != NULL)
+        keys[k++] = b;
+    if (rotate != NULL)
+        keys[k++] = "action";
     TRY(only_keys(o, keys, where, err, cap));
     TRY(num(o, "window", 60, 30 * 86400, window, where, err, cap));
     if (a != NULL)
         TRY(num(o, a, 1, 100000, av, where, err, cap));
     if (b != NULL)
         TRY(num(o, b, 1, 100000, bv, where, err, cap));
+    const json_t *act = rotate != NULL ? json_object_get(o, "action") : NULL;
+    if (act != NULL) {
+        const char *v = json_string_value(act);
+        if (v == NULL || (strcmp(v, "none") != 0 && strcmp(v, "rotate") != 0))
+            return bad(err, cap, ".leaked_link.action", "must be \"none\" or \"rotate\"");
+        *rotate = strcmp(v, "rotate") == 0;
+    }
     return 0;
 }
 
@@ -96,12 +109,12 @@ int analysis_cfg_parse(const json_t *section, struct analysis_cfg *out, char *er
     TRY(only_keys(section, keys, "", err, errcap));
     TRY(num(section, "interval", 10, 86400, &c->interval, "", err, errcap));
     TRY(num(section, "retention", 3600, 365 * 86400, &c->retention, "", err, errcap));
-    TRY(rule(section, "sharing", &c->sharing.window, "per_device", &c->sharing.per_device, NULL, NULL, err, errcap));
-    TRY(rule(section, "leaked_link", &c->leaked.window, "ips", &c->leaked.ips, "clients", &c->leaked.clients, err,
-             errcap));
-    TRY(rule(section, "payments", &c->payments.window, "failures", &c->payments.failures, NULL, NULL, err, errcap));
-    TRY(rule(section, "webhooks", &c->webhooks.window, "rejected", &c->webhooks.rejected, NULL, NULL, err, errcap));
-    TRY(rule(section, "tokens", &c->tokens.window, NULL, NULL, NULL, NULL, err, errcap));
+    TRY(rule(section, "sharing", &c->sharing.window, "per_device", &c->sharing.per_device, NULL, NULL, NULL, err, errcap));
+    TRY(rule(section, "leaked_link", &c->leaked.window, "ips", &c->leaked.ips, "clients", &c->leaked.clients,
+             &c->leaked.rotate, err, errcap));
+    TRY(rule(section, "payments", &c->payments.window, "failures", &c->payments.failures, NULL, NULL, NULL, err, errcap));
+    TRY(rule(section, "webhooks", &c->webhooks.window, "rejected", &c->webhooks.rejected, NULL, NULL, NULL, err, errcap));
+    TRY(rule(section, "tokens", &c->tokens.window, NULL, NULL, NULL, NULL, NULL, err, errcap));
     int64_t longest = c->sharing.window > c->leaked.window ? c->sharing.window : c->leaked.window;
     if (c->retention < longest)
         return bad(err, errcap, ".retention", "must cover the sharing and leaked_link windows");

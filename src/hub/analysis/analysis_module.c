@@ -28,6 +28,8 @@ static int job_analyse(struct sched_pass *p, void *ctx)
     struct analysis_service *s = ctx;
     struct analysis_stats st;
     int rc = analysis_run(p->st, &s->cfg[atomic_load(&s->cur)], p->now, &st);
+    if (st.rotated > 0)
+        p->changed = true; /* cached /sub answers of the old tokens go */
     if (st.created > 0)
         log_info("analysis", 0, "pass", LF_INT("raised", st.raised), LF_INT("new", st.created));
     return rc;

@@ -165,6 +165,45 @@ static void test_leaked_link(void **state)
     assert_int_equal(s.raised, 0);
 }
 
+/* "action": "rotate": a new leaked_link finding replaces the user's token once, audited; the
+ * ordinary user keeps theirs; later passes over the same finding do not rotate again. */
+static void test_leaked_link_rotates(void **state)
+{
+    struct store *st = *state;
+    struct analysis_cfg cfg;
+    char err[128];
+    json_t *sec = json_loads("{\"leaked_link\": {\"action\": \"rotate\"}}", 0, NULL);
+    assert_int_equal(analysis_cfg_parse(sec, &cfg, err, sizeof err), 0);
+    json_decref(sec);
+    assert_true(cfg.leaked.rotate);
+    int64_t leaked = add_user(st, "leaked", 0), normal = add_user(st, "normal", 0);
+    char ip[32];
+    for (int i = 0; i < 10; i++) {
+        snprintf(ip, sizeof ip, "203.0.113.%d", i + 1);
+        fetch(st, leaked, ip, "v2rayNG/1.8", T0 + i);
+    }
+    fetch(st, normal, "198.51.100.4", "Hiddify/2.0", T0);
+    struct analysis_stats s;
+    assert_int_equal(analysis_run(st, &cfg, T0 + 60, &s), 0);
+    assert_int_equal(s.rotated, 1);
+    assert_int_equal(query_i64(st, "SELECT count(*) FROM users WHERE username = 'leaked' AND sub_token = 'tok-leaked'"),
+                     0);
+    assert_int_equal(query_i64(st, "SELECT count(*) FROM users WHERE username = 'normal' AND sub_token = 'tok-normal'"),
+                     1);
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM audit_log WHERE actor = 'analysis' AND action = 'user.rotate_token'"
+             " AND target = 'user:%lld'",
+             (long long)leaked);
+    assert_int_equal(query_i64(st, sql), 1);
+    assert_int_equal(analysis_run(st, &cfg, T0 + 120, &s), 0);
+    assert_int_equal(s.rotated, 0);
+    assert_int_equal(query_i64(st, sql), 1);
+    /* The default is to report only. */
+    struct analysis_cfg quiet = defaults();
+    assert_false(quiet.leaked.rotate);
+}
+
 /* A plan for one device: fetches from three networks in six hours is sharing; one network
  * (several addresses in one /24) plus a second is a phone on Wi-Fi and LTE. */
 static void test_account_sharing(void **state)
@@ -310,6 +349,8 @@ static void test_settings(void **state)
         "{\"sharing\": {\"per_device\": 0}}",
         "{\"leaked_link\": {\"ips\": \"10\"}}",
         "{\"payments\": {\"window\": 60, \"extra\": 1}}",
+        "{\"payments\": {\"action\": \"rotate\"}}",
+        "{\"leaked_link\": {\"action\": \"ban\"}}",
         "{\"retention\": 3600, \"sharing\": {\"window\": 86400}}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -450,6 +491,7 @@ static void test_api_and_loopback_fetches(void **state)
 
 #define STORE_TESTS(setup)                                                                                             \
     cmocka_unit_test_setup_teardown(test_leaked_link, setup, teardown),                                                \
+        cmocka_unit_test_setup_teardown(test_leaked_link_rotates, setup, teardown),                                    \
         cmocka_unit_test_setup_teardown(test_account_sharing, setup, teardown),                                        \
         cmocka_unit_test_setup_teardown(test_payment_trouble, setup, teardown),                                        \
         cmocka_unit_test_setup_teardown(test_webhook_forgery, setup, teardown),                                        \
