@@ -46,6 +46,9 @@ void api__metrics_request(struct api_ctx *ctx, const char *route, const char *me
 void api__metrics_sub(struct api_ctx *ctx, const char *format);
 /* Cached answers: what ("sub", "sync") and result ("hit", "miss", "bypass"). */
 void api__metrics_cache(struct api_ctx *ctx, const char *what, const char *result);
+/* Records the client address of a /sub fetch for the analysis (api_subfetch.c); user_id 0:
+ * looked up from the token (cache hits). At most once a minute per (token, address). */
+void api__sub_fetch_note(struct api_call *c, const char *token, int64_t user_id);
 
 /* The settings in force (api_ctx.c; never NULL; valid until the context is disposed). */
 const struct api_settings *api__settings(struct api_ctx *ctx);

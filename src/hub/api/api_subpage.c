@@ -7,13 +7,11 @@
 
 #include "core/clock.h"
 #include "core/err.h"
-#include "core/log.h"
 #include "hub/api/api_int.h"
 #include "hub/cache/cache.h"
 #include "hub/domain/node_health.h"
 #include "hub/domain/placement.h"
 #include "hub/domain/rules.h"
-#include "hub/store/store_findings.h"
 #include "hub/sub/sub.h"
 
 /* Healthy first, then by weight (heavier first), then by id. */
@@ -203,6 +201,7 @@ void api__sub_page(struct api_call *c)
             api__metrics_cache(c->ctx, "sub", "bypass");
         } else if (val != NULL && api__subcache_serve(c, val, len)) {
             free(val);
+            api__sub_fetch_note(c, token, 0);
             api__metrics_cache(c->ctx, "sub", "hit");
             api__metrics_sub(c->ctx, sp.info ? "info" : sub_format_name(f));
             return;
@@ -222,10 +221,8 @@ void api__sub_page(struct api_call *c)
             api__store_error(c, rc, "subscription");
         return;
     }
-    /* Where the link is used from, for the analysis (hub/analysis/: sharing, leaked links).
-     * Cached answers skip this; a user with a device limit is never cached. */
-    if (store_sub_fetch_seen(c->ctx->st, u.id, c->req->ip, c->req->user_agent, c->now) < 0)
-        log_warn("api", 0, "sub_fetch_record_failed", LF_INT("user", u.id));
+    /* Where the link is used from, for the analysis (hub/analysis/: sharing, leaked links). */
+    api__sub_fetch_note(c, token, u.id);
     struct sub_user su = {
         .uuid = u.uuid,
         .name = u.username,
