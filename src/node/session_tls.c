@@ -91,6 +91,7 @@ bool session_tls_handshake(struct session *s)
     buf_dispose(&s->tout);
     buf_dispose(&s->scratch);
     reality_auth_result_wipe(&s->auth); /* the AuthKey's job ended with our certificate */
+    tls13_conn_release_handshake(s->tls); /* idle tunnels keep only the record state */
     s->state = NODE_SS_VLESS_HEADER;
     return true;
 }

@@ -559,6 +559,15 @@ struct bytes tls13_conn_client_hello(const struct tls13_conn *c)
     return buf_len(&c->ch_msg) > 0 ? bytes_of(buf_data(&c->ch_msg), buf_len(&c->ch_msg)) : bytes_of(NULL, 0);
 }
 
+void tls13_conn_release_handshake(struct tls13_conn *c)
+{
+    if (c == NULL || c->state != TLS13_ST_ESTABLISHED)
+        return;
+    memset(&c->ch, 0, sizeof(c->ch)); /* its views point into ch_msg */
+    buf_dispose(&c->ch_msg);
+    buf_dispose(&c->sh_msg);
+}
+
 struct bytes tls13_conn_server_hello(const struct tls13_conn *c)
 {
     return buf_len(&c->sh_msg) > 0 ? bytes_of(buf_data(&c->sh_msg), buf_len(&c->sh_msg)) : bytes_of(NULL, 0);

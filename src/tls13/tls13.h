@@ -189,6 +189,10 @@ struct bytes tls13_conn_server_name(const struct tls13_conn *c);
 /* The ClientHello / ServerHello handshake messages exactly as sent on the wire. */
 struct bytes tls13_conn_client_hello(const struct tls13_conn *c);
 struct bytes tls13_conn_server_hello(const struct tls13_conn *c);
+/* Once established: frees the ClientHello / ServerHello copies and the parsed ClientHello,
+ * which only the handshake needed (~2 kB a connection; for servers holding many idle ones).
+ * Afterwards tls13_conn_client_hello / _server_hello / _server_name return empty. */
+void tls13_conn_release_handshake(struct tls13_conn *c);
 /* The current traffic ciphers, for callers that seal/open records themselves. */
 struct tls13_cipher *tls13_conn_read_cipher(struct tls13_conn *c);
 struct tls13_cipher *tls13_conn_write_cipher(struct tls13_conn *c);

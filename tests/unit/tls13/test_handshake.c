@@ -497,6 +497,31 @@ static void test_client_set_hello_checks(void **state)
     test_env_dispose(&e);
 }
 
+/* Releasing the handshake copies of an idle server connection keeps it working: records both
+ * ways and a KeyUpdate; only the ClientHello / ServerHello views become empty. Releasing before
+ * the handshake completes does nothing. */
+static void test_release_handshake(void **state)
+{
+    (void)state;
+    struct test_env e;
+    test_env_init(&e);
+    test_env_conns(&e);
+    tls13_conn_release_handshake(e.srv); /* not established yet: a no-op */
+    test_pump(&e);
+    assert_true(tls13_conn_client_hello(e.srv).len > 0);
+    assert_int_equal(tls13_conn_server_name(e.srv).len, 11);
+    tls13_conn_release_handshake(e.srv);
+    tls13_conn_release_handshake(e.cli);
+    assert_int_equal(tls13_conn_client_hello(e.srv).len, 0);
+    assert_int_equal(tls13_conn_server_hello(e.srv).len, 0);
+    assert_int_equal(tls13_conn_server_name(e.srv).len, 0);
+    exchange(&e, 1);
+    exchange(&e, 40000);
+    assert_int_equal(tls13_key_update(e.srv, true, &e.s2c), 0);
+    exchange(&e, 100);
+    test_env_dispose(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -510,6 +535,7 @@ int main(void)
         cmocka_unit_test(test_template_errors),
         cmocka_unit_test(test_early_data_skipped),
         cmocka_unit_test(test_client_set_hello_checks),
+        cmocka_unit_test(test_release_handshake),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
