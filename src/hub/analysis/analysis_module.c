@@ -55,7 +55,7 @@ static int start(struct hub_env *env, void **state)
     return 0;
 }
 
-/* Thresholds change live; a new interval needs a restart (the job's period is fixed). */
+/* Thresholds and the interval change live: the job is added again with the new settings. */
 static void reload(struct hub_env *env, void *state, const struct hub_cfg *next)
 {
     (void)next;
