@@ -3,15 +3,23 @@
 # is fetched from twelve loopback source addresses (127.0.0.2-13, curl --interface), another's
 # from one; within an analysis pass the leaked_link finding appears for the first only, in
 # GET /api/v1/findings and veil_hub_findings_open; with "action": "rotate" the leaked link stops
-# working (404) and the rotation is audited; POST .../ack closes it and the gauge drops to 0.
+# working (404) and the rotation is audited; the bot's admins are told once (fake Telegram);
+# POST .../ack closes it and the gauge drops to 0.
 source "$(dirname "$0")/support/lib.sh"
 
 PORT=$(free_port)
 ADMIN=admin-$RANDOM$RANDOM$RANDOM$RANDOM
+TOKEN=123456:TESTtoken_analysis
+TG="python3 $SUPPORT/tg_client.py"
+bg fake python3 "$(cd "$(dirname "$0")/../fakes" && pwd)/fake_telegram.py" --port-file "$WORK/tg.port" --token "$TOKEN"
+wait_for "[[ -s $WORK/tg.port ]]" 10 "the fake Bot API"
+TGPORT=$(cat "$WORK/tg.port")
 cat >"$WORK/hub.json" <<EOF
 {"listen": "127.0.0.1", "port": $PORT, "threads": 2, "database": "sqlite:$WORK/hub.db",
  "admin_token": "$ADMIN", "scheduler": {"enabled": true, "interval": 1},
- "analysis": {"interval": 10, "leaked_link": {"window": 600, "ips": 10, "action": "rotate"}}}
+ "analysis": {"interval": 10, "leaked_link": {"window": 600, "ips": 10, "action": "rotate"}},
+ "bot": {"token": "$TOKEN", "api_url": "http://127.0.0.1:$TGPORT", "mode": "polling", "poll_timeout": 1,
+         "admins": [4242, 4343]}}
 EOF
 bg hub "$VEIL_BIN/veil-hub" -c "$WORK/hub.json"
 wait_port "$PORT"
@@ -52,6 +60,17 @@ gauge() { curl -fsS -H "Authorization: Bearer $ADMIN" "$BASE/metrics" |
           awk '$1 == "veil_hub_findings_open{kind=\"leaked_link\"}" {print $2}'; }
 [ "$(gauge)" = 1 ] || fail "veil_hub_findings_open{kind=\"leaked_link\"} is '$(gauge)', not 1"
 ok "veil_hub_findings_open{kind=\"leaked_link\"} 1"
+
+# The bot tells each admin once.
+for chat in 4242 4343; do
+    $TG "$TGPORT" wait sendMessage 0 "\"chat_id\": $chat" 20 >"$WORK/notice.$chat" ||
+        fail "no notice to admin $chat"
+    grep -q "leaked_link" "$WORK/notice.$chat" || fail "the notice to $chat: $(cat "$WORK/notice.$chat")"
+done
+# A later analysis pass (count 2) comes after many notice passes (every scheduler second).
+wait_for "[ \"\$(findings | field \"['findings'][0]['count']\")\" -ge 2 ]" 30 "a second analysis pass"
+[ "$($TG "$TGPORT" count sendMessage 0 leaked_link)" = 2 ] || fail "admins told more than once"
+ok "the bot told both admins of the finding, once"
 
 code=$(curl -s -o /dev/null -w '%{http_code}' "$BASE/sub/$LEAKED_TOK")
 [ "$code" = 404 ] || fail "the leaked link still answers $code after rotation"

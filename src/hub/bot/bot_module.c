@@ -153,7 +153,7 @@ static void *poller(void *arg)
 }
 
 /* The scheduler job (lock holder only): payments settled by webhooks or reconciliation are
- * announced to their Telegram users, and expiry reminders go out. */
+ * announced to their Telegram users, expiry reminders go out, and admins hear of new findings. */
 static int job_notices(struct sched_pass *p, void *ctx)
 {
     struct bot_service *s = ctx;
@@ -164,7 +164,10 @@ static int job_notices(struct sched_pass *p, void *ctx)
     int rr = bot_notify_reminders(&s->bot, p->now, &reminded);
     if (rr < 0)
         log_warn("bot", 0, "reminders_failed", LF_STR("err", err_str(rr)), LF_INT("sent", reminded));
-    return rc < 0 ? rc : rr;
+    int alerted = 0, rf = bot_notify_findings(&s->bot, p->now, &alerted);
+    if (rf < 0)
+        log_warn("bot", 0, "finding_notices_failed", LF_STR("err", err_str(rf)), LF_INT("sent", alerted));
+    return rc < 0 ? rc : rr < 0 ? rr : rf;
 }
 
 static int check(const json_t *section, char *err, size_t errcap)

@@ -24,6 +24,10 @@ int bot_notify_paid(struct bot *b, const struct hub_user *hu, int64_t payment_id
  * *sent (may be NULL) counts the notices sent. */
 int bot_notify_drain(struct bot *b, int64_t now, int *sent);
 
+/* Tells the bot's admins about suspicious-activity findings opened since the bot first looked,
+ * once per finding (bot_findings.c). */
+int bot_notify_findings(struct bot *b, int64_t now, int *sent);
+
 /* Sends the due expiry reminders (at most BOT_NOTIFY_BATCH of each kind). */
 int bot_notify_reminders(struct bot *b, int64_t now, int *sent);
 
