@@ -14,8 +14,8 @@
 #include "hub/domain/rules.h"
 #include "hub/store/store_findings.h"
 
-const char *const analysis_kinds[] = {"account_sharing", "leaked_link", "payment_trouble", "webhook_forgery",
-                                      "token_new_ip",    NULL};
+const char *const analysis_kinds[] = {"account_sharing", "leaked_link",  "payment_trouble",
+                                      "webhook_forgery", "token_new_ip", NULL};
 
 /* Re-open an acknowledged finding only when the activity stopped for a day and came back. */
 #define REOPEN_AFTER 86400
@@ -87,8 +87,8 @@ static int rotate_token(struct store *st, int64_t user_id, json_t *evidence, str
 static int judge_user(struct store *st, const struct analysis_cfg *cfg, const struct store_fetch_ip *f, size_t count,
                       int64_t now, struct analysis_stats *s)
 {
-    char (*nets)[64] = calloc(count, sizeof *nets);
-    char (*agents)[64] = calloc(count, sizeof *agents);
+    char(*nets)[64] = calloc(count, sizeof *nets);
+    char(*agents)[64] = calloc(count, sizeof *agents);
     if (nets == NULL || agents == NULL) {
         free(nets);
         free(agents);
@@ -172,10 +172,10 @@ static int detect_payments(struct store *st, const struct analysis_cfg *cfg, int
             continue;
         char subject[40];
         snprintf(subject, sizeof subject, "user:%" PRId64, c[i].user_id);
-        rc = raise(st, "payment_trouble", subject, "warning",
-                   json_pack("{s:I,s:I}", "payments", (json_int_t)c[i].count, "window",
-                             (json_int_t)cfg->payments.window),
-                   now, s);
+        rc = raise(
+            st, "payment_trouble", subject, "warning",
+            json_pack("{s:I,s:I}", "payments", (json_int_t)c[i].count, "window", (json_int_t)cfg->payments.window), now,
+            s);
     }
     free(c);
     return rc;
@@ -192,10 +192,10 @@ static int detect_webhooks(struct store *st, const struct analysis_cfg *cfg, int
             continue;
         char subject[97];
         snprintf(subject, sizeof subject, "ip:%.64s", c[i].key[0] ? c[i].key : "unknown");
-        rc = raise(st, "webhook_forgery", subject, "critical",
-                   json_pack("{s:I,s:I}", "rejected", (json_int_t)c[i].count, "window",
-                             (json_int_t)cfg->webhooks.window),
-                   now, s);
+        rc = raise(
+            st, "webhook_forgery", subject, "critical",
+            json_pack("{s:I,s:I}", "rejected", (json_int_t)c[i].count, "window", (json_int_t)cfg->webhooks.window), now,
+            s);
     }
     free(c);
     return rc;
@@ -208,10 +208,10 @@ static int detect_tokens(struct store *st, const struct analysis_cfg *cfg, int64
     TRY(store_token_new_ip_since(st, now - cfg->tokens.window, &c, &n));
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++)
-        rc = raise(st, "token_new_ip", c[i].key, "info",
-                   json_pack("{s:I,s:I}", "new_addresses", (json_int_t)c[i].count, "window",
-                             (json_int_t)cfg->tokens.window),
-                   now, s);
+        rc = raise(
+            st, "token_new_ip", c[i].key, "info",
+            json_pack("{s:I,s:I}", "new_addresses", (json_int_t)c[i].count, "window", (json_int_t)cfg->tokens.window),
+            now, s);
     free(c);
     return rc;
 }

@@ -61,11 +61,10 @@ static void on_list(struct api_call *c)
     for (size_t i = 0; i < n; i++) {
         json_t *det = rows[i].details ? json_loads(rows[i].details, 0, NULL) : NULL;
         json_array_append_new(
-            arr, json_pack("{s:I,s:s,s:s,s:s,s:s,s:o,s:I,s:I,s:I}", "id", (json_int_t)rows[i].id, "kind",
-                           rows[i].kind, "subject", rows[i].subject, "severity", rows[i].severity, "state",
-                           rows[i].state, "details", det ? det : json_object(), "first_seen",
-                           (json_int_t)rows[i].first_seen, "last_seen", (json_int_t)rows[i].last_seen, "count",
-                           (json_int_t)rows[i].count));
+            arr, json_pack("{s:I,s:s,s:s,s:s,s:s,s:o,s:I,s:I,s:I}", "id", (json_int_t)rows[i].id, "kind", rows[i].kind,
+                           "subject", rows[i].subject, "severity", rows[i].severity, "state", rows[i].state, "details",
+                           det ? det : json_object(), "first_seen", (json_int_t)rows[i].first_seen, "last_seen",
+                           (json_int_t)rows[i].last_seen, "count", (json_int_t)rows[i].count));
     }
     store_findings_free(rows, n);
     api_reply_json(c, 200, json_pack("{s:o}", "findings", arr));

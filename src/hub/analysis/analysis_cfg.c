@@ -104,16 +104,19 @@ int analysis_cfg_parse(const json_t *section, struct analysis_cfg *out, char *er
         return 0;
     if (!json_is_object(section))
         return bad(err, errcap, "", "must be an object");
-    static const char *const keys[] = {"interval", "retention", "sharing",  "leaked_link",
-                                       "payments", "webhooks",  "tokens",   NULL};
+    static const char *const keys[] = {"interval", "retention", "sharing", "leaked_link",
+                                       "payments", "webhooks",  "tokens",  NULL};
     TRY(only_keys(section, keys, "", err, errcap));
     TRY(num(section, "interval", 10, 86400, &c->interval, "", err, errcap));
     TRY(num(section, "retention", 3600, 365 * 86400, &c->retention, "", err, errcap));
-    TRY(rule(section, "sharing", &c->sharing.window, "per_device", &c->sharing.per_device, NULL, NULL, NULL, err, errcap));
+    TRY(rule(section, "sharing", &c->sharing.window, "per_device", &c->sharing.per_device, NULL, NULL, NULL, err,
+             errcap));
     TRY(rule(section, "leaked_link", &c->leaked.window, "ips", &c->leaked.ips, "clients", &c->leaked.clients,
              &c->leaked.rotate, err, errcap));
-    TRY(rule(section, "payments", &c->payments.window, "failures", &c->payments.failures, NULL, NULL, NULL, err, errcap));
-    TRY(rule(section, "webhooks", &c->webhooks.window, "rejected", &c->webhooks.rejected, NULL, NULL, NULL, err, errcap));
+    TRY(rule(section, "payments", &c->payments.window, "failures", &c->payments.failures, NULL, NULL, NULL, err,
+             errcap));
+    TRY(rule(section, "webhooks", &c->webhooks.window, "rejected", &c->webhooks.rejected, NULL, NULL, NULL, err,
+             errcap));
     TRY(rule(section, "tokens", &c->tokens.window, NULL, NULL, NULL, NULL, NULL, err, errcap));
     int64_t longest = c->sharing.window > c->leaked.window ? c->sharing.window : c->leaked.window;
     if (c->retention < longest)

@@ -101,8 +101,7 @@ static int list_body(struct store_conn *sc, void *arg)
     return 0;
 }
 
-int store_finding_list(struct store *st, const struct store_finding_filter *f, struct store_finding **out,
-                       size_t *n)
+int store_finding_list(struct store *st, const struct store_finding_filter *f, struct store_finding **out, size_t *n)
 {
     *out = NULL;
     *n = 0;
@@ -162,8 +161,8 @@ static int counts_body(struct store_conn *sc, void *arg)
 {
     struct counts_arg *a = arg;
     struct store_res r;
-    TRY(store__exec(sc, "SELECT kind, count(*) FROM findings WHERE state = 'open' GROUP BY kind ORDER BY kind", NULL,
-                    0, &r));
+    TRY(store__exec(sc, "SELECT kind, count(*) FROM findings WHERE state = 'open' GROUP BY kind ORDER BY kind", NULL, 0,
+                    &r));
     for (size_t i = 0; i < r.nrows && a->n < a->cap; i++, a->n++) {
         store__cell_str(&r, i, 0, a->kinds[a->n], sizeof a->kinds[a->n]);
         a->counts[a->n] = store__cell_i64(&r, i, 1);

@@ -34,8 +34,7 @@ struct store_finding_filter {
     int64_t limit;       /* 1..1000 */
 };
 /* Newest last_seen first. */
-int store_finding_list(struct store *st, const struct store_finding_filter *f, struct store_finding **out,
-                       size_t *n);
+int store_finding_list(struct store *st, const struct store_finding_filter *f, struct store_finding **out, size_t *n);
 void store_findings_free(struct store_finding *f, size_t n);
 /* Marks a finding acknowledged and writes a "finding.ack" audit row. ERR_NOT_FOUND. */
 int store_finding_ack(struct store *st, int64_t id, int64_t now, const struct store_audit *audit);

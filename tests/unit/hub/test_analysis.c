@@ -438,6 +438,10 @@ static void test_api_and_loopback_fetches(void **state)
         }
         assert_int_equal(status, 200);
     }
+    /* A client polling from one address is noted once a minute, not once a fetch. */
+    assert_int_equal(fetch_from(c, url, "127.0.0.2"), 200);
+    assert_int_equal(query_i64(st, "SELECT fetches FROM sub_fetch_ips WHERE ip = '127.0.0.2'"), 1);
+    assert_int_equal(query_i64(st, "SELECT count(*) FROM sub_fetch_ips"), 12);
     struct analysis_cfg acfg = defaults();
     int64_t now = (int64_t)time(NULL);
     assert_int_equal(analysis_run(st, &acfg, now + 1, NULL), 0);
