@@ -4,7 +4,7 @@
 # from one; within an analysis pass the leaked_link finding appears for the first only, in
 # GET /api/v1/findings and veil_hub_findings_open; with "action": "rotate" the leaked link stops
 # working (404) and the rotation is audited; the bot's admins are told once (fake Telegram);
-# POST .../ack closes it and the gauge drops to 0.
+# POST .../ack closes it and the gauge drops to 0; SIGHUP applies new thresholds.
 source "$(dirname "$0")/support/lib.sh"
 
 PORT=$(free_port)
@@ -22,6 +22,7 @@ cat >"$WORK/hub.json" <<EOF
          "admins": [4242, 4343]}}
 EOF
 bg hub "$VEIL_BIN/veil-hub" -c "$WORK/hub.json"
+HUBPID=$LASTPID
 wait_port "$PORT"
 BASE="http://127.0.0.1:$PORT"
 api() { curl -sS -X "$1" "$BASE$2" -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
@@ -87,3 +88,12 @@ api POST "/api/v1/findings/$FID/ack" >/dev/null
 [ "$(api GET "/api/v1/findings?state=acknowledged" | field "['findings'][0]['id']")" = "$FID" ] || fail "ack"
 [ "$(gauge)" = 0 ] || fail "gauge after ack is '$(gauge)'"
 ok "ack: the finding is acknowledged and the gauge drops to 0"
+
+# SIGHUP applies new thresholds live: with "ips": 1 the quiet user's single address is enough.
+sed -i 's/"ips": 10, "action": "rotate"/"ips": 1/' "$WORK/hub.json"
+grep -q '"ips": 1}' "$WORK/hub.json" || fail "config edit"
+kill -HUP "$HUBPID"
+wait_for "grep -q '\"mod\":\"analysis\",\"event\":\"reloaded\"' '$WORK/hub.log'" 10 "the analysis reload"
+QUIET_ID=$(field "['id']" <<<"$QUIET")
+wait_for "findings | grep -q '\"user:$QUIET_ID\"'" 30 "a finding for user:$QUIET_ID under the new threshold"
+ok "SIGHUP: the new leaked_link threshold applies without a restart"

@@ -71,6 +71,8 @@ static void reload(struct hub_env *env, void *state, const struct hub_cfg *next)
     atomic_store(&s->cur, spare);
     if (sched_job_add(JOB, (unsigned)s->cfg[spare].interval, job_analyse, s, true) < 0)
         log_err("analysis", 0, "job_add_failed");
+    else
+        log_info("analysis", 0, "reloaded", LF_INT("interval", s->cfg[spare].interval));
 }
 
 static void stop(struct hub_env *env, void *state)
