@@ -469,6 +469,19 @@ static void test_api_and_loopback_fetches(void **state)
     json_decref(j);
     assert_int_equal(hub_test_http(c, base, "GET", "/api/v1/findings?limit=0", SUPPORT, NULL, NULL, &j), 400);
     json_decref(j);
+    assert_int_equal(hub_test_http(c, base, "GET", "/api/v1/findings?kind=a%0Ab", SUPPORT, NULL, NULL, &j), 400);
+    json_decref(j);
+    assert_int_equal(hub_test_http(c, base, "GET", "/api/v1/findings?subject=", SUPPORT, NULL, NULL, &j), 400);
+    json_decref(j);
+    char longq[200] = "/api/v1/findings?kind=";
+    memset(longq + strlen(longq), 'k', 100);
+    assert_int_equal(hub_test_http(c, base, "GET", longq, SUPPORT, NULL, NULL, &j), 400);
+    json_decref(j);
+    assert_int_equal(
+        hub_test_http(c, base, "GET", "/api/v1/findings?subject=user%3A1%27OR%271%27%3D%271", SUPPORT, NULL, NULL, &j),
+        200); /* a bound parameter: matches nothing */
+    assert_int_equal(json_array_size(json_object_get(j, "findings")), 0);
+    json_decref(j);
     assert_int_equal(hub_test_http(c, base, "GET", "/api/v1/findings", NULL, NULL, NULL, &j), 401);
     json_decref(j);
     /* Ack: admin only, audited. */
