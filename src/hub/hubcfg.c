@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/redis_url.h"
 #include "core/err.h"
 #include "core/file.h"
 #include "core/log.h"
@@ -257,8 +258,12 @@ static int parse_obj(json_t *j, struct hub_cfg *c, char *err, size_t cap)
         TRY(get_uint(sc, "interval", 1, 86400, &v, err, cap));
         c->sched_interval = (unsigned)v;
     }
-    if (c->redis_url[0] && strncmp(c->redis_url, "redis://", 8) != 0 && strncmp(c->redis_url, "unix:", 5) != 0)
-        return cfail(err, cap, "redis_url: must start with redis:// or unix:");
+    if (c->redis_url[0]) { /* the one parser the cache and the node use (core/redis_url.h) */
+        struct redis_url ru;
+        char why[160];
+        if (redis_url_parse(c->redis_url, &ru, why, sizeof why) < 0)
+            return cfail(err, cap, "redis_url: %s", why);
+    }
     json_t *ca = json_object_get(j, "cache");
     if (ca != NULL) {
         if (!json_is_object(ca))

@@ -14,6 +14,7 @@
 #include "core/redis_url.h"
 #include "core/log.h"
 #include "core/ratelimit.h"
+#include "net/redis_dial.h"
 
 #define LIMITS_BUCKETS 1024u      /* power of two */
 #define LIMITS_HS_SLOTS 8u        /* per-IP handshake buckets kept per table bucket */
@@ -417,32 +418,8 @@ bool node_limits_handshake(struct node_limits *l, const struct sock_addr *ip, ui
 static redisContext *redis_connect(struct node_limits *l)
 {
     struct timeval tv = {l->timeout_ms / 1000, (long)(l->timeout_ms % 1000) * 1000};
-    const struct redis_url *u = &l->url;
-    redisContext *c =
-        u->path[0] ? redisConnectUnixWithTimeout(u->path, tv) : redisConnectWithTimeout(u->host, u->port, tv);
-    if (c == NULL || c->err) {
-        if (c)
-            redisFree(c);
-        return NULL;
-    }
-    redisSetTimeout(c, tv);
-    redisReply *r = NULL;
-    bool ok = true;
-    if (u->pass[0]) {
-        r = u->user[0] ? redisCommand(c, "AUTH %s %s", u->user, u->pass) : redisCommand(c, "AUTH %s", u->pass);
-        ok = r && r->type != REDIS_REPLY_ERROR;
-        freeReplyObject(r);
-    }
-    if (ok && u->db) {
-        r = redisCommand(c, "SELECT %u", u->db);
-        ok = r && r->type != REDIS_REPLY_ERROR;
-        freeReplyObject(r);
-    }
-    if (!ok) {
-        redisFree(c);
-        return NULL;
-    }
-    return c;
+    char why[300];
+    return redis_dial(&l->url, tv, why, sizeof why); /* sentinel://: the current master */
 }
 
 struct sync_job {
@@ -524,17 +501,20 @@ static bool sync_round(struct node_limits *l, redisContext *c, struct sync_job *
         redisAppendCommand(c, "ZRANGEBYSCORE %s %llu +inf", key, (unsigned long long)(unow - window_ms));
     }
     uint64_t now = clock_mono_ms();
+    bool not_master = false;
     for (size_t i = 0; i < n; i++) {
         for (size_t m = 0; m < jobs[i].n + 3; m++) {
             redisReply *r = NULL;
             if (redisGetReply(c, (void **)&r) != REDIS_OK || r == NULL)
                 return false;
-            if (m == jobs[i].n + 2)
+            /* Read every pending reply first; a master turned replica then means dial again. */
+            not_master = not_master || redis_reply_not_master(r);
+            if (m == jobs[i].n + 2 && !not_master)
                 store_remote(l, &jobs[i], r, now);
             freeReplyObject(r);
         }
     }
-    return true;
+    return !not_master;
 }
 
 static void *sync_main(void *arg)

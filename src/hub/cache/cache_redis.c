@@ -1,4 +1,5 @@
 #include "hub/cache/cache_redis.h"
+#include "net/redis_dial.h"
 
 #include <errno.h>
 #include <hiredis/hiredis.h>
@@ -114,41 +115,15 @@ static redisReply *run_argv(redisContext *ctx, int argc, const char **argv, cons
     return redisCommandArgv(ctx, argc, argv, lens);
 }
 
-/* A connection that has authenticated and selected its database, or NULL (marked down). */
+/* A connection that has authenticated and selected its database, or NULL (marked down). With
+ * sentinel:// the sentinels name the master, so a dial after a failover reaches the new one. */
 static redisContext *dial(struct hcredis *r)
 {
-    redisContext *ctx = r->u.path[0] ? redisConnectUnixWithTimeout(r->u.path, r->tv)
-                                     : redisConnectWithTimeout(r->u.host, r->u.port, r->tv);
-    char why[160] = "out of memory";
-    if (ctx != NULL && ctx->err == 0 && redisSetTimeout(ctx, r->tv) == REDIS_OK) {
-        bool ok = true;
-        if (r->u.pass[0]) {
-            const char *av[3] = {"AUTH", r->u.user[0] ? r->u.user : r->u.pass, r->u.pass};
-            size_t al[3] = {4, strlen(av[1]), strlen(r->u.pass)};
-            redisReply *rep = run_argv(ctx, r->u.user[0] ? 3 : 2, av, al);
-            ok = rep != NULL && rep->type == REDIS_REPLY_STATUS;
-            snprintf(why, sizeof why, "AUTH failed: %s", rep && rep->type == REDIS_REPLY_ERROR ? rep->str : "no reply");
-            freeReplyObject(rep);
-        }
-        if (ok && r->u.db) {
-            char db[16];
-            snprintf(db, sizeof db, "%u", r->u.db);
-            const char *av[2] = {"SELECT", db};
-            size_t al[2] = {6, strlen(db)};
-            redisReply *rep = run_argv(ctx, 2, av, al);
-            ok = rep != NULL && rep->type == REDIS_REPLY_STATUS;
-            snprintf(why, sizeof why, "SELECT failed");
-            freeReplyObject(rep);
-        }
-        if (ok)
-            return ctx;
-    } else if (ctx != NULL) {
-        snprintf(why, sizeof why, "connect: %s", ctx->errstr);
-    }
-    if (ctx != NULL)
-        redisFree(ctx);
-    mark_down(r, why);
-    return NULL;
+    char why[300];
+    redisContext *ctx = redis_dial(&r->u, r->tv, why, sizeof why);
+    if (ctx == NULL)
+        mark_down(r, why);
+    return ctx;
 }
 
 /* A pooled or new connection; NULL while backing off or when none can be made. */
@@ -227,6 +202,13 @@ static int call(struct hcredis *r, int argc, const char **argv, const size_t *le
         return ERR_IO;
     redisReply *rep = run_argv(ctx, argc, argv, lens);
     if (rep == NULL) {
+        release(r, ctx, false);
+        return ERR_IO;
+    }
+    if (redis_reply_not_master(rep)) {
+        /* A master turned replica (failover): drop the connection, the next dial asks the sentinels. */
+        snprintf(ctx->errstr, sizeof ctx->errstr, "%.100s", rep->str);
+        freeReplyObject(rep);
         release(r, ctx, false);
         return ERR_IO;
     }

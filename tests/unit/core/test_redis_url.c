@@ -87,12 +87,57 @@ static void test_too_long(void **state)
     assert_int_equal(redis_url_parse(url, &u, err, sizeof err), ERR_CONFIG);
 }
 
+/* sentinel://: the sentinels (26379 by default), the master's name, credentials, database. */
+static void test_sentinel_forms(void **state)
+{
+    (void)state;
+    struct redis_url u;
+    char err[128];
+    assert_int_equal(redis_url_parse("sentinel://10.0.0.1:26380,s2,[::1]:5000/veil", &u, err, sizeof err), 0);
+    assert_int_equal(u.n_sentinels, 3);
+    assert_string_equal(u.sentinels[0].host, "10.0.0.1");
+    assert_int_equal(u.sentinels[0].port, 26380);
+    assert_string_equal(u.sentinels[1].host, "s2");
+    assert_int_equal(u.sentinels[1].port, 26379);
+    assert_string_equal(u.sentinels[2].host, "::1");
+    assert_int_equal(u.sentinels[2].port, 5000);
+    assert_string_equal(u.master, "veil");
+    assert_int_equal(u.db, 0);
+    assert_string_equal(u.host, "");
+    assert_int_equal(redis_url_parse("sentinel://app:pw@h1:1,h2:2/my-master_1/3", &u, err, sizeof err), 0);
+    assert_string_equal(u.user, "app");
+    assert_string_equal(u.pass, "pw");
+    assert_string_equal(u.master, "my-master_1");
+    assert_int_equal(u.db, 3);
+    assert_int_equal(u.n_sentinels, 2);
+    assert_int_equal(redis_url_parse("sentinel://:pw@h1/m", &u, err, sizeof err), 0);
+    assert_string_equal(u.pass, "pw");
+    assert_int_equal(u.n_sentinels, 1);
+    /* A plain URL has no sentinels (the connection code tells the two apart by n_sentinels). */
+    assert_int_equal(redis_url_parse("redis://h:1", &u, err, sizeof err), 0);
+    assert_int_equal(u.n_sentinels, 0);
+    static const char *const bad[] = {
+        "sentinel://",          "sentinel:///m",      "sentinel://h1:1",     "sentinel://h1:1/",
+        "sentinel://h1:0/m",    "sentinel://h1:65536/m", "sentinel://h1:1x/m", "sentinel://h1:/m",
+        "sentinel://h1,,h2/m",  "sentinel://h1,/m",   "sentinel://,h1/m",    "sentinel://h 1/m",
+        "sentinel://h1/m/16",   "sentinel://h1/m/x",  "sentinel://h1/m/-1",  "sentinel://h1/m x",
+        "sentinel://pw@h1/m",   "sentinel://[::1/m",  "sentinel://h1//m",    "sentinel://a,b,c,d,e,f/m",
+        "sentinel://h1:99999999999999999999/m",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        if (redis_url_parse(bad[i], &u, err, sizeof err) != ERR_CONFIG || err[0] == '\0')
+            fail_msg("accepted %s", bad[i]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_forms_and_refusals),
         cmocka_unit_test(test_node_forms),
         cmocka_unit_test(test_too_long),
+        cmocka_unit_test(test_sentinel_forms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
