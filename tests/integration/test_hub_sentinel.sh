@@ -21,7 +21,7 @@ bind 127.0.0.1
 dir $WORK
 sentinel monitor veil 127.0.0.1 $MPORT 2
 sentinel down-after-milliseconds veil 1000
-sentinel failover-timeout veil 5000
+sentinel failover-timeout veil 2000
 sentinel parallel-syncs veil 1
 EOF2
   bg "sentinel-$p" redis-server "$WORK/sentinel-$p.conf" --sentinel
@@ -29,7 +29,12 @@ done
 for p in "$MPORT" "$RPORT" "${SPORTS[@]}"; do wait_port "$p"; done
 wait_for '[ "$(redis-cli -p "$RPORT" INFO replication | grep -c "master_link_status:up")" = 1 ]' 15 "the replica in sync"
 master_port() { redis-cli -p "${SPORTS[0]}" SENTINEL get-master-addr-by-name veil | sed -n 2p; }
-wait_for '[ "$(redis-cli -p "${SPORTS[2]}" SENTINEL sentinels veil | grep -c "^name$")" -ge 2 ]' 15 "the sentinels to see each other"
+# Sentinels learn of the replica from the master's INFO, every 10 s: a failover before that finds
+# no replica to promote (-failover-abort-no-good-slave).
+for p in "${SPORTS[@]}"; do
+  wait_for '[ "$(redis-cli -p "$p" SENTINEL sentinels veil | grep -c "^name$")" -ge 2 ]' 15 "sentinel $p to see the others"
+  wait_for 'redis-cli -p "$p" SENTINEL replicas veil | grep -qx "$RPORT"' 20 "sentinel $p to know the replica"
+done
 
 PORT=$(free_port)
 ADMIN=admin-$RANDOM$RANDOM$RANDOM$RANDOM
@@ -59,7 +64,7 @@ ok "hub on the master $MPORT named by the sentinels; lock held there; 3 of 5 fet
 wait_for '[ "$(redis-cli -p "$RPORT" INFO replication | grep -o "slave_repl_offset:[0-9]*" | cut -d: -f2)" = "$(redis-cli -p "$MPORT" INFO replication | grep -o "master_repl_offset:[0-9]*" | cut -d: -f2)" ]' 10 "the replica caught up"
 t0=$EPOCHREALTIME
 kill -9 "$MASTER"
-wait_for '[ "$(master_port)" = "$RPORT" ]' 30 "the sentinels to promote the replica"
+wait_for '[ "$(master_port)" = "$RPORT" ]' 45 "the sentinels to promote the replica"
 t1=$EPOCHREALTIME
 # The lock key came over by replication: delete it, the hub must write it again on the new master.
 redis-cli -p "$RPORT" DEL veil:lock:scheduler >/dev/null
