@@ -24,7 +24,7 @@ int tls13__client_start(struct tls13_conn *c, struct buf *out)
         if (c->ctx->verify_certificate == NULL && !c->ctx->insecure_skip_verify)
             return ERR_CONFIG; /* nothing would check the server's identity */
         TRY(tls13__build_client_hello(c, &c->ch_msg));
-        TRY(tls13_parse_client_hello(buf_data(&c->ch_msg), buf_len(&c->ch_msg), &c->ch));
+        TRY(tls13_parse_client_hello(buf_data(&c->ch_msg), buf_len(&c->ch_msg), c->ch));
     }
     TRY(tls13__send_handshake(c, buf_data(&c->ch_msg), buf_len(&c->ch_msg), out));
     c->state = TLS13_ST_EXPECT_SERVER_HELLO;
@@ -33,8 +33,8 @@ int tls13__client_start(struct tls13_conn *c, struct buf *out)
 
 static bool offered_ext(const struct tls13_conn *c, uint16_t type)
 {
-    for (size_t i = 0; i < c->ch.n_ext; i++)
-        if (c->ch.ext[i].type == type)
+    for (size_t i = 0; i < c->ch->n_ext; i++)
+        if (c->ch->ext[i].type == type)
             return true;
     return false;
 }
@@ -53,7 +53,7 @@ static int check_server_hello(struct tls13_conn *c, const struct tls13__server_h
         /* A HelloRetryRequest for a group we already sent, or never offered, is illegal;
          * a legal one we cannot answer (no retry support). */
         if (sh->has_key_share &&
-            (our_key(c, sh->group) != NULL || !tls13__list_has_u16(c->ch.supported_groups, sh->group)))
+            (our_key(c, sh->group) != NULL || !tls13__list_has_u16(c->ch->supported_groups, sh->group)))
             return ILLEGAL;
         return TLS13_ERR_SEND(TLS13_ALERT_HANDSHAKE_FAILURE);
     }
@@ -68,10 +68,10 @@ static int check_server_hello(struct tls13_conn *c, const struct tls13__server_h
         if (t != 43 && t != 51)
             return ILLEGAL; /* pre_shared_key included: we never send binders */
     }
-    if (sh->session_id.len != c->ch.session_id.len ||
-        memcmp(sh->session_id.p, c->ch.session_id.p, sh->session_id.len) != 0)
+    if (sh->session_id.len != c->ch->session_id.len ||
+        memcmp(sh->session_id.p, c->ch->session_id.p, sh->session_id.len) != 0)
         return ILLEGAL;
-    if (!tls13__list_has_u16(c->ch.cipher_suites, sh->suite) || tls13_suite_by_id(sh->suite) == NULL)
+    if (!tls13__list_has_u16(c->ch->cipher_suites, sh->suite) || tls13_suite_by_id(sh->suite) == NULL)
         return ILLEGAL;
     if (!sh->has_key_share)
         return TLS13_ERR_SEND(TLS13_ALERT_MISSING_EXTENSION);
@@ -156,7 +156,7 @@ static int handle_ee(struct tls13_conn *c, const uint8_t *msg, size_t len)
             if (p.len == 0)
                 return DECODE_ERROR;
             bool ok = false;
-            struct wire_rd o = wire_rd_init(c->ch.alpn.p, c->ch.alpn.len), q;
+            struct wire_rd o = wire_rd_init(c->ch->alpn.p, c->ch->alpn.len), q;
             while (!ok && wire_rd_vec8(&o, &q) == 0)
                 ok = q.len == p.len && memcmp(q.p, p.p, p.len) == 0;
             if (!ok)
@@ -263,7 +263,7 @@ static int handle_finished(struct tls13_conn *c, const uint8_t *msg, size_t len,
     TRY(tls13_ks_derive(&c->ks, "s ap traffic", th, s_ap));
     rc = tls13_ks_derive(&c->ks, "c ap traffic", th, c_ap);
     buf_init(&f);
-    if (rc == 0 && c->ch.session_id.len > 0 && !c->ccs_sent)
+    if (rc == 0 && c->ch->session_id.len > 0 && !c->ccs_sent)
         rc = tls13__ccs(c, out);
     if (rc == 0 && c->cert_requested) {
         /* no client certificates: an empty Certificate answers the request */

@@ -35,6 +35,12 @@ struct tls13_conn *tls13_conn_new(const struct tls13_ctx *ctx, bool is_server)
     struct tls13_conn *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return NULL;
+    /* On the heap so an established connection can give its 1.7 kB back (release_handshake). */
+    c->ch = calloc(1, sizeof(*c->ch));
+    if (c->ch == NULL) {
+        free(c);
+        return NULL;
+    }
     c->ctx = ctx;
     c->is_server = is_server;
     c->state = is_server ? TLS13_ST_EXPECT_CLIENT_HELLO : TLS13_ST_CLIENT_START;
@@ -67,6 +73,7 @@ void tls13_conn_free(struct tls13_conn *c)
     tls13_cipher_dispose(&c->wr);
     tls13_ks_dispose(&c->ks);
     buf_dispose_secret(&c->hs_in);
+    free(c->ch);
     buf_dispose(&c->ch_msg);
     buf_dispose(&c->sh_msg);
     buf_dispose(&c->sh_template);
@@ -551,7 +558,7 @@ struct bytes tls13_conn_alpn(const struct tls13_conn *c)
 
 struct bytes tls13_conn_server_name(const struct tls13_conn *c)
 {
-    return c->ch.server_name.p != NULL ? c->ch.server_name : bytes_of(NULL, 0);
+    return c->ch != NULL && c->ch->server_name.p != NULL ? c->ch->server_name : bytes_of(NULL, 0);
 }
 
 struct bytes tls13_conn_client_hello(const struct tls13_conn *c)
@@ -563,7 +570,8 @@ void tls13_conn_release_handshake(struct tls13_conn *c)
 {
     if (c == NULL || c->state != TLS13_ST_ESTABLISHED)
         return;
-    memset(&c->ch, 0, sizeof(c->ch)); /* its views point into ch_msg */
+    free(c->ch); /* its views point into ch_msg */
+    c->ch = NULL;
     buf_dispose(&c->ch_msg);
     buf_dispose(&c->sh_msg);
 }
@@ -652,10 +660,10 @@ int tls13_client_set_hello(struct tls13_conn *c, const uint8_t *msg, size_t len,
     if (n_keys == 0 || n_keys > TLS13__MAX_CLIENT_KEYS)
         return ERR_RANGE;
     TRY(buf_append(&c->ch_msg, msg, len));
-    int rc = tls13_parse_client_hello(buf_data(&c->ch_msg), len, &c->ch);
+    int rc = tls13_parse_client_hello(buf_data(&c->ch_msg), len, c->ch);
     for (size_t i = 0; rc == 0 && i < n_keys; i++) {
         struct bytes share;
-        if (!tls13_client_hello_key_share(&c->ch, keys[i].ops->group, &share) ||
+        if (!tls13_client_hello_key_share(c->ch, keys[i].ops->group, &share) ||
             share.len != keys[i].ops->client_share_len) {
             rc = ERR_CONFIG;
             break;
@@ -669,7 +677,7 @@ int tls13_client_set_hello(struct tls13_conn *c, const uint8_t *msg, size_t len,
         free_client_keys(c);
         c->n_keys = 0;
         buf_reset(&c->ch_msg);
-        memset(&c->ch, 0, sizeof(c->ch));
+        memset(c->ch, 0, sizeof(*c->ch));
         uint8_t a;
         bool peer;
         return tls13_err_is_alert(rc, &a, &peer) ? ERR_MALFORMED : rc; /* a caller error, not a peer's */

@@ -34,7 +34,7 @@ static bool list8_has_u16(struct bytes list, uint16_t v)
 static int choose_own(struct tls13_conn *c, const struct tls13_kex_ops **kex)
 {
     const struct tls13_ctx *ctx = c->ctx;
-    const struct tls13_client_hello *ch = &c->ch;
+    const struct tls13_client_hello *ch = c->ch;
     const uint16_t *suites = ctx->cipher_suites != NULL ? ctx->cipher_suites : default_suites;
     size_t ns = ctx->cipher_suites != NULL ? ctx->n_cipher_suites : 3;
     if (ch->signature_algorithms.p == NULL || ch->supported_groups.p == NULL || ch->key_shares.p == NULL)
@@ -62,7 +62,7 @@ static int choose_own(struct tls13_conn *c, const struct tls13_kex_ops **kex)
 /* REALITY: the target's ServerHello decides suite and group. */
 static int choose_template(struct tls13_conn *c, struct tls13__server_hello *tpl, const struct tls13_kex_ops **kex)
 {
-    const struct tls13_client_hello *ch = &c->ch;
+    const struct tls13_client_hello *ch = c->ch;
     if (tls13__parse_server_hello(buf_data(&c->sh_template), buf_len(&c->sh_template), tpl) < 0)
         return ERR_CONFIG;
     c->suite = tls13_suite_by_id(tpl->suite);
@@ -84,8 +84,8 @@ static int build_server_hello(struct tls13_conn *c, const uint8_t *share, size_t
     TRY(tls13__msg_begin(b, TLS13_HS_SERVER_HELLO, &m));
     TRY(wire_wr_u16(b, 0x0303));
     TRY(wire_wr_bytes(b, random, 32));
-    TRY(wire_wr_u8(b, (uint8_t)c->ch.session_id.len));
-    TRY(wire_wr_bytes(b, c->ch.session_id.p, c->ch.session_id.len));
+    TRY(wire_wr_u8(b, (uint8_t)c->ch->session_id.len));
+    TRY(wire_wr_bytes(b, c->ch->session_id.p, c->ch->session_id.len));
     TRY(wire_wr_u16(b, c->suite->id));
     TRY(wire_wr_u8(b, 0));
     TRY(wire_wr_open(b, 2, &e));
@@ -107,10 +107,10 @@ static int build_server_hello(struct tls13_conn *c, const uint8_t *share, size_t
 static int choose_alpn(struct tls13_conn *c)
 {
     const struct tls13_ctx *ctx = c->ctx;
-    if (c->alpn_forced || c->ch.alpn.p == NULL || ctx->n_alpn == 0)
+    if (c->alpn_forced || c->ch->alpn.p == NULL || ctx->n_alpn == 0)
         return 0;
     for (size_t i = 0; i < ctx->n_alpn; i++) {
-        struct wire_rd r = wire_rd_init(c->ch.alpn.p, c->ch.alpn.len), p;
+        struct wire_rd r = wire_rd_init(c->ch->alpn.p, c->ch->alpn.len), p;
         while (wire_rd_vec8(&r, &p) == 0) {
             if (p.len == ctx->alpn[i].len && memcmp(p.p, ctx->alpn[i].p, p.len) == 0) {
                 memcpy(c->alpn, p.p, p.len);
@@ -239,7 +239,7 @@ out:
 static int handle_client_hello(struct tls13_conn *c, const uint8_t *msg, size_t len, struct buf *out)
 {
     const struct tls13_ctx *ctx = c->ctx;
-    struct tls13_client_hello *ch = &c->ch;
+    struct tls13_client_hello *ch = c->ch;
     struct tls13__server_hello tpl;
     const struct tls13_kex_ops *kex = NULL;
     struct bytes cshare;
