@@ -51,6 +51,7 @@ static void session_free_task(struct loop *loop, struct loop_task *t)
     buf_dispose(&s->tout);
     buf_dispose(&s->cout);
     buf_dispose(&s->scratch);
+    free(s->ch);
     buf_dispose_secret(&s->app);
     reality_target_dispose(&s->target);
     reality_auth_result_wipe(&s->auth);

@@ -60,7 +60,7 @@ struct session {
     struct buf tout;  /* bytes for the target: PROXY header, then the mirror */
     struct buf cout;  /* bytes for the client during our handshake */
     struct buf scratch;
-    struct reality_client_hello ch;
+    struct reality_client_hello *ch; /* from the peek until our handshake ends (heap: idle tunnels) */
     struct reality_auth_result auth;
     enum reality_outcome outcome;
     struct reality_target target;

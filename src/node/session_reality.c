@@ -2,6 +2,7 @@
  * bytes to it while the ClientHello arrives (§4.1), the decision (§4.3, §4.4), learning the
  * target's flight for an authenticated client, and the transparent fallback relay (§6). */
 #include <errno.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -119,7 +120,7 @@ static void decide(struct session *s)
         s->decision = DECIDE_FALLBACK;
         return;
     }
-    int rc = reality_auth(s->in->reality, &s->ch, unix_ms(), &s->auth);
+    int rc = reality_auth(s->in->reality, s->ch, unix_ms(), &s->auth);
     s->outcome = rc < 0 ? REALITY_OUTCOME_MALFORMED : s->auth.outcome;
     if (rc < 0 || s->auth.outcome != REALITY_OUTCOME_AUTHENTICATED) {
         s->decision = DECIDE_FALLBACK;
@@ -130,14 +131,18 @@ static void decide(struct session *s)
         return;
     }
     s->decision = DECIDE_AUTHENTICATED;
-    s->fwd_limit = s->ch.record_bytes; /* the hello goes to the target, nothing after it */
+    s->fwd_limit = s->ch->record_bytes; /* the hello goes to the target, nothing after it */
     atomic_fetch_add(&s->w->stats.authenticated, 1);
     reality_outcome_count(REALITY_OUTCOME_AUTHENTICATED);
 }
 
 bool session_peek_hello(struct session *s)
 {
-    int rc = reality_ch_peek(buf_data(&s->cin), buf_len(&s->cin), &s->scratch, &s->ch);
+    if (s->ch == NULL && (s->ch = calloc(1, sizeof(*s->ch))) == NULL) {
+        session_close(s, NODE_CR_NOMEM, ERR_NOMEM);
+        return false;
+    }
+    int rc = reality_ch_peek(buf_data(&s->cin), buf_len(&s->cin), &s->scratch, s->ch);
     if (rc == ERR_NEED_MORE) {
         if (buf_len(&s->cin) > SESSION_MAX_CLIENT_PREFIX)
             rc = ERR_TOO_LONG;

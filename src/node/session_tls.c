@@ -1,5 +1,6 @@
 /* The TLS 1.3 handshake of an authenticated client (spec/reality.md §7): our flight shaped like
  * the target's, then the client's Finished; the target is dropped once it is done (§7.3). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/err.h"
@@ -51,7 +52,7 @@ void session_send_flight(struct session *s)
     if (rc == 0) {
         size_t used = 0;
         /* Exactly the ClientHello records; later client bytes are its second flight. */
-        rc = tls13_handshake(s->tls, buf_data(&s->cin), s->ch.record_bytes, &used, &s->cout);
+        rc = tls13_handshake(s->tls, buf_data(&s->cin), s->ch->record_bytes, &used, &s->cout);
         if (rc == ERR_NEED_MORE)
             rc = 0;
         buf_consume(&s->cin, used);
@@ -90,6 +91,8 @@ bool session_tls_handshake(struct session *s)
     reality_target_dispose(&s->target);
     buf_dispose(&s->tout);
     buf_dispose(&s->scratch);
+    free(s->ch); /* its views pointed into cin / scratch */
+    s->ch = NULL;
     reality_auth_result_wipe(&s->auth); /* the AuthKey's job ended with our certificate */
     tls13_conn_release_handshake(s->tls); /* idle tunnels keep only the record state */
     s->state = NODE_SS_VLESS_HEADER;
