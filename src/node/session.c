@@ -127,10 +127,15 @@ void session_close(struct session *s, enum node_close_reason why, int err)
 
 bool node_session_shed_unauthenticated(struct node_worker *w)
 {
+    return session_shed_unauthenticated_except(w, NULL);
+}
+
+bool session_shed_unauthenticated_except(struct node_worker *w, const struct session *keep)
+{
     struct session *victim = NULL; /* the list runs oldest first */
     for (struct node_session_link *l = w->sessions.next; l != &w->sessions; l = l->next) {
         struct session *s = container_of(l, struct session, link);
-        if (s->decision == DECIDE_AUTHENTICATED || s->state == NODE_SS_CLOSED)
+        if (s == keep || s->decision == DECIDE_AUTHENTICATED || s->state == NODE_SS_CLOSED)
             continue;
         if (s->state == NODE_SS_FALLBACK_RELAY) {
             victim = s;

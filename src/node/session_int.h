@@ -65,6 +65,7 @@ struct session {
     enum reality_outcome outcome;
     struct reality_target target;
     bool target_up, target_spoke;
+    bool target_redialed; /* the target dial was retried once after shedding a probe for its fd */
     struct node_dial *tdial, *ddial;
 
     struct tls13_conn *tls;
@@ -93,6 +94,9 @@ struct session {
 
 /* session.c */
 void session_close(struct session *s, enum node_close_reason why, int err);
+/* Closes the oldest connection that has not authenticated (a fallback relay first), other than
+ * `keep`; false when there is none. */
+bool session_shed_unauthenticated_except(struct node_worker *w, const struct session *keep);
 void session_close_fd(struct session *s, struct loop_io *io, int *fd);
 bool session_probe_log(struct session *s, uint64_t *suppressed);
 int session_write_some(int fd, struct buf *b);

@@ -86,6 +86,14 @@ static void target_dialed(void *arg, enum node_dial_result res, int err, int fd,
     s->tdial = NULL;
     (void)peer;
     if (res != NODE_DIAL_OK) {
+        /* Out of fds while probes hold them: every new connection dials the target before it
+         * can authenticate, so make room once, as accept does, instead of refusing a client. */
+        if ((err == -EMFILE || err == -ENFILE) && !s->target_redialed &&
+            session_shed_unauthenticated_except(s->w, s)) {
+            s->target_redialed = true;
+            if (session_dial_target(s) == 0)
+                return;
+        }
         reality_outcome_count(REALITY_OUTCOME_DIAL_FAILED);
         log_warn("node", s->id, "target_unreachable", LF_STR("result", node_dial_result_str(res)),
                  LF_STR("err", err_str(err)));
