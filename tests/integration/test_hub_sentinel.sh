@@ -3,7 +3,8 @@
 # with redis_url sentinel://s1,s2,s3/veil finds the master through the sentinels. The master is
 # killed (-9): the sentinels promote the replica, the hub dials again through them, and its
 # scheduler lock and shared rate limit live on the new master: the lock key comes back there,
-# and the per-token budget counted before the failover still holds after it.
+# and the per-token budget counted before the failover still holds after it. A veil-node with the
+# same URL finds the master too (its failover path is the same dial; not driven here).
 source "$(dirname "$0")/support/lib.sh"
 command -v redis-server >/dev/null || skip_all "redis-server is not installed"
 command -v redis-cli >/dev/null || skip_all "redis-cli is not installed"
@@ -27,6 +28,23 @@ EOF2
   bg "sentinel-$p" redis-server "$WORK/sentinel-$p.conf" --sentinel
 done
 for p in "$MPORT" "$RPORT" "${SPORTS[@]}"; do wait_port "$p"; done
+# The node's limits take the same URL (one parser, one dial): its sync thread finds the master.
+NPORT=$(free_port)
+cat >"$WORK/node.json" <<EOF2
+{"log": {"loglevel": "info"},
+ "inbounds": [{"listen": "127.0.0.1", "port": $NPORT, "protocol": "vless",
+   "settings": {"clients": [{"id": "b831381d-6324-4d53-ad4f-8cda48b30811", "flow": "xtls-rprx-vision",
+                             "veil": {"deviceLimit": 2}}], "decryption": "none"},
+   "streamSettings": {"network": "raw", "security": "reality",
+     "realitySettings": {"target": "127.0.0.1:1", "serverNames": ["example.com"],
+       "privateKey": "QOyxSt5OQVCUqKrY-3aQSNz9AQFNdaJGUZT_BGo9xGo", "shortIds": ["0123456789abcdef"]}}}],
+ "outbounds": [{"protocol": "freedom"}],
+ "veil": {"workers": 1, "redis": {"url": "sentinel://127.0.0.1:${SPORTS[1]},127.0.0.1:${SPORTS[2]}/veil"}}}
+EOF2
+bg node "$VEIL_BIN/veil-node" -c "$WORK/node.json"
+wait_for 'grep -q "\"event\":\"redis_up\"" "$WORK/node.log"' 15 "the node's limits on the master through the sentinels"
+ok "veil-node's limits reach the master through the sentinels"
+
 wait_for '[ "$(redis-cli -p "$RPORT" INFO replication | grep -c "master_link_status:up")" = 1 ]' 15 "the replica in sync"
 master_port() { redis-cli -p "${SPORTS[0]}" SENTINEL get-master-addr-by-name veil | sed -n 2p; }
 # Sentinels learn of the replica from the master's INFO, every 10 s: a failover before that finds
