@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "core/enc.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/secure.h"
@@ -273,17 +274,6 @@ out:
     cfg_dispose(&c);
 }
 
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decodes s into out (cap bytes incl. NUL); NUL bytes and bad escapes fail. */
 static int pct_decode(const char *s, char *out, size_t cap)
 {
@@ -291,7 +281,7 @@ static int pct_decode(const char *s, char *out, size_t cap)
     for (; *s; s++) {
         char ch = *s;
         if (ch == '%') {
-            int hi = s[1] ? hexval(s[1]) : -1, lo = hi >= 0 && s[2] ? hexval(s[2]) : -1;
+            int hi = s[1] ? hex_digit_value(s[1]) : -1, lo = hi >= 0 && s[2] ? hex_digit_value(s[2]) : -1;
             if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
                 return ERR_MALFORMED;
             ch = (char)(hi << 4 | lo);

@@ -163,17 +163,6 @@ static void list_usage(struct node_usage_api *ua, bool reset, struct node_http_r
           arr ? json_pack("{s:I, s:o}", "online", (json_int_t)node_usage_online(ua->rt->usage), "users", arr) : NULL);
 }
 
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decodes s[0..len) into out (cap bytes incl. NUL); NUL bytes and bad escapes fail. */
 static int pct_decode(const char *s, size_t len, char *out, size_t cap)
 {
@@ -181,7 +170,7 @@ static int pct_decode(const char *s, size_t len, char *out, size_t cap)
     for (size_t i = 0; i < len; i++) {
         char ch = s[i];
         if (ch == '%') {
-            int hi = i + 1 < len ? hexval(s[i + 1]) : -1, lo = i + 2 < len ? hexval(s[i + 2]) : -1;
+            int hi = i + 1 < len ? hex_digit_value(s[i + 1]) : -1, lo = i + 2 < len ? hex_digit_value(s[i + 2]) : -1;
             if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
                 return ERR_MALFORMED;
             ch = (char)(hi << 4 | lo);

@@ -2,6 +2,7 @@
  * an application/x-www-form-urlencoded body (WHATWG URL §5.1); and the reverse for links. */
 #include <string.h>
 
+#include "core/enc.h"
 #include "core/err.h"
 #include "hub/admin/admin.h"
 
@@ -44,17 +45,6 @@ bool admin_cookie_get(const char *header, const char *name, char *out, size_t ca
     return false;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes s[0..n) into out; false on a bad escape, a NUL, or when it does not fit. */
 static bool decode(const char *s, size_t n, char *out, size_t cap)
 {
@@ -64,9 +54,9 @@ static bool decode(const char *s, size_t n, char *out, size_t cap)
         if (ch == '+') {
             ch = ' ';
         } else if (ch == '%') {
-            if (i + 2 >= n || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0)
+            if (i + 2 >= n || hex_digit_value(s[i + 1]) < 0 || hex_digit_value(s[i + 2]) < 0)
                 return false;
-            ch = hexval(s[i + 1]) * 16 + hexval(s[i + 2]);
+            ch = hex_digit_value(s[i + 1]) * 16 + hex_digit_value(s[i + 2]);
             i += 2;
         }
         if (ch == 0 || k + 1 >= cap)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/enc.h"
 #include "core/err.h"
 #include "hub/billing/billing_int.h"
 #include "hub/domain/rules.h"
@@ -101,17 +102,6 @@ int billing_yk_parse_notification(const char *s, size_t len, char event[static 6
 
 /* ---- x-www-form-urlencoded ---- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes s[0..n) into out (cap bytes with the NUL). '+' is a space; %XX a byte; NUL refused. */
 static int form_decode(const char *s, size_t n, char *out, size_t cap)
 {
@@ -123,7 +113,7 @@ static int form_decode(const char *s, size_t n, char *out, size_t cap)
         } else if (c == '%') {
             if (i + 2 >= n)
                 return ERR_MALFORMED;
-            int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+            int hi = hex_digit_value(s[i + 1]), lo = hex_digit_value(s[i + 2]);
             if (hi < 0 || lo < 0)
                 return ERR_MALFORMED;
             c = (char)(hi << 4 | lo);
