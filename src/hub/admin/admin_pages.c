@@ -6,39 +6,12 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/html.h"
 #include "hub/admin/admin_pages.h"
 
 static int put(struct buf *out, const char *s)
 {
     return buf_append(out, s, strlen(s));
-}
-
-static int esc(struct buf *out, const char *s)
-{
-    for (; *s != '\0'; s++) {
-        const char *r = NULL;
-        switch (*s) {
-        case '&':
-            r = "&amp;";
-            break;
-        case '<':
-            r = "&lt;";
-            break;
-        case '>':
-            r = "&gt;";
-            break;
-        case '"':
-            r = "&quot;";
-            break;
-        case '\'':
-            r = "&#39;";
-            break;
-        default:
-            break;
-        }
-        TRY(r ? put(out, r) : buf_append(out, s, 1));
-    }
-    return 0;
 }
 
 static const char style[] =
@@ -68,7 +41,7 @@ static int head(struct buf *out, const char *title)
     TRY(put(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                  "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
                  "<meta name=\"color-scheme\" content=\"light dark\"><link rel=\"icon\" href=\"data:,\"><title>"));
-    TRY(esc(out, title));
+    TRY(html_escape_str(out, title));
     TRY(put(out, " · Veil admin</title><style>"));
     TRY(put(out, style));
     return put(out, "</style></head>\n<body>\n");
@@ -85,7 +58,7 @@ static int layout_top(struct buf *out, const char *title, const struct admin_ses
                  "<input type=\"hidden\" name=\"csrf\" value=\""));
     TRY(put(out, s->csrf)); /* base64url: HTML-safe */
     TRY(put(out, "\"><button type=\"submit\">Log out</button></form></header>\n<main>\n<h1>"));
-    TRY(esc(out, title));
+    TRY(html_escape_str(out, title));
     return put(out, "</h1>\n");
 }
 
@@ -100,7 +73,7 @@ int admin_page_login(struct buf *out, const char *error)
     TRY(put(out, "<main><div class=\"card\"><h1>Veil admin</h1>\n"));
     if (error != NULL) {
         TRY(put(out, "<p class=\"err\" id=\"error\" role=\"alert\">"));
-        TRY(esc(out, error));
+        TRY(html_escape_str(out, error));
         TRY(put(out, "</p>\n"));
     }
     TRY(put(out, "<form method=\"post\" action=\"/admin/login\"><label for=\"token\">API token (admin or "
@@ -148,14 +121,14 @@ static int user_row(struct buf *out, const struct admin_session *s, const struct
     char line[256];
     snprintf(line, sizeof line, "<tr id=\"user-%" PRId64 "\"><td>%" PRId64 "</td><td>", u->id, u->id);
     TRY(put(out, line));
-    TRY(esc(out, u->username));
+    TRY(html_escape_str(out, u->username));
     TRY(put(out, "</td><td>"));
     if (u->telegram_id != 0) {
         snprintf(line, sizeof line, "%" PRId64, u->telegram_id);
         TRY(put(out, line));
     }
     TRY(put(out, "</td><td><code>"));
-    TRY(esc(out, u->uuid));
+    TRY(html_escape_str(out, u->uuid));
     TRY(put(out, "</code></td><td class=\"state\">"));
     TRY(put(out, u->enabled ? "enabled" : "disabled"));
     TRY(put(out, "</td><td>"));
@@ -168,7 +141,7 @@ static int user_row(struct buf *out, const struct admin_session *s, const struct
         TRY(put(out, line));
         /* the search goes along, so the answer comes back to the same list */
         TRY(put(out, "<input type=\"hidden\" name=\"q\" value=\""));
-        TRY(esc(out, q));
+        TRY(html_escape_str(out, q));
         snprintf(line, sizeof line,
                  "\"><button class=\"%s\" type=\"submit\" aria-label=\"%s user %" PRId64 "\">%s</button></form>",
                  u->enabled ? "danger" : "", label, u->id, label);
@@ -196,13 +169,13 @@ int admin_page_users(struct buf *out, const struct admin_session *s, const struc
     TRY(layout_top(out, "Users", s));
     if (notice != NULL) {
         TRY(put(out, "<p role=\"status\" id=\"notice\">"));
-        TRY(esc(out, notice));
+        TRY(html_escape_str(out, notice));
         TRY(put(out, "</p>\n"));
     }
     TRY(put(out, "<form class=\"card\" method=\"get\" action=\"/admin/users\" role=\"search\">"
                  "<label for=\"q\">Search by name, referral code or Telegram id</label>"
                  "<input type=\"search\" id=\"q\" name=\"q\" value=\""));
-    TRY(esc(out, q));
+    TRY(html_escape_str(out, q));
     TRY(put(out, "\"> <button type=\"submit\">Search</button></form>\n<div class=\"card\">"
                  "<table><caption class=\"muted\" id=\"count\">"));
     char line[160];

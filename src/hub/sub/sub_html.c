@@ -9,44 +9,12 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/html.h"
 #include "hub/sub/sub_int.h"
 
 #define EXPIRING_DAYS 3 /* an active subscription ending within this many days "expires soon" */
 #define DEFAULT_ACCENT "#2563eb"
 #define QR_TEXT_MAX 3000 /* above the byte capacity of the largest QR code (2953) */
-
-static int esc(struct buf *out, const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        const char *r = NULL;
-        switch (s[i]) {
-        case '&':
-            r = "&amp;";
-            break;
-        case '<':
-            r = "&lt;";
-            break;
-        case '>':
-            r = "&gt;";
-            break;
-        case '"':
-            r = "&quot;";
-            break;
-        case '\'':
-            r = "&#39;";
-            break;
-        default:
-            break;
-        }
-        TRY(r ? sub__put(out, r) : buf_append(out, &s[i], 1));
-    }
-    return 0;
-}
-
-static int esc_str(struct buf *out, const char *s)
-{
-    return esc(out, s, strlen(s));
-}
 
 /* "1.50 GiB" style, binary units. */
 static void human_bytes(char *dst, size_t cap, uint64_t v)
@@ -164,7 +132,7 @@ static int head(const struct sub__ctx *c, enum sub_lang l, struct buf *out)
                  "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
                  "<meta name=\"color-scheme\" content=\"light dark\"><meta name=\"referrer\" content=\"no-referrer\">"
                  "<meta name=\"robots\" content=\"noindex\"><link rel=\"icon\" href=\"data:,\"><title>"));
-    TRY(esc_str(out, c->title));
+    TRY(html_escape_str(out, c->title));
     TRY(sub__put(out, "</title>\n<style>:root{--accent:"));
     TRY(sub__put(out, accent));
     TRY(sub__put(out, "}"));
@@ -173,10 +141,10 @@ static int head(const struct sub__ctx *c, enum sub_lang l, struct buf *out)
     const char *logo = c->req->logo_url;
     if (logo != NULL && (strncmp(logo, "https://", 8) == 0 || strncmp(logo, "http://", 7) == 0)) {
         TRY(sub__put(out, "<img class=\"logo\" alt=\"\" src=\""));
-        TRY(esc_str(out, logo));
+        TRY(html_escape_str(out, logo));
         TRY(sub__put(out, "\">"));
     }
-    TRY(esc_str(out, c->title));
+    TRY(html_escape_str(out, c->title));
     TRY(sub__put(out, "</h1><nav aria-label=\""));
     TRY(sub__put(out, sub__word(l, SUB_W_LANGUAGE)));
     TRY(sub__put(out, "\">"));
@@ -203,7 +171,7 @@ static int status_card(const struct sub__ctx *c, enum sub_lang l, struct buf *ou
         TRY(sub__put(out, "<p class=\"muted\" id=\"user\">"));
         TRY(sub__put(out, sub__word(l, SUB_W_USER)));
         TRY(sub__put(out, " <strong>"));
-        TRY(esc_str(out, u->name));
+        TRY(html_escape_str(out, u->name));
         TRY(sub__put(out, "</strong></p>\n"));
     }
     snprintf(line, sizeof line, "<p class=\"state\" id=\"state\" data-state=\"%s\"><span class=\"dot\"></span>%s</p>\n",
@@ -211,7 +179,7 @@ static int status_card(const struct sub__ctx *c, enum sub_lang l, struct buf *ou
     TRY(sub__put(out, line));
     if (c->req->announce != NULL && c->req->announce[0] != '\0') {
         TRY(sub__put(out, "<p id=\"announce\">"));
-        TRY(esc_str(out, c->req->announce));
+        TRY(html_escape_str(out, c->req->announce));
         TRY(sub__put(out, "</p>\n"));
     }
     TRY(sub__put(out, "<p class=\"muted\" id=\"expiry\">"));
@@ -263,7 +231,7 @@ static int status_card(const struct sub__ctx *c, enum sub_lang l, struct buf *ou
     }
     if (safe_link(c->req->renew_url)) {
         TRY(sub__put(out, "<a class=\"btn\" id=\"renew\" href=\""));
-        TRY(esc_str(out, c->req->renew_url));
+        TRY(html_escape_str(out, c->req->renew_url));
         TRY(sub__put(out, "\" rel=\"noopener noreferrer\">"));
         TRY(sub__put(out, sub__word(l, SUB_W_RENEW)));
         TRY(sub__put(out, "</a>\n"));
@@ -294,11 +262,11 @@ static int app_buttons(const struct sub__ctx *c, enum sub_lang l, const char *ur
             if (rc == 0)
                 rc = sub__put(out, "<li><a class=\"btn\" data-app=\"");
             if (rc == 0)
-                rc = esc_str(out, sub__app_name(*a));
+                rc = html_escape_str(out, sub__app_name(*a));
             if (rc == 0)
                 rc = sub__put(out, "\" href=\"");
             if (rc == 0)
-                rc = esc(out, (const char *)buf_data(&link), buf_len(&link));
+                rc = html_escape(out, (const char *)buf_data(&link), buf_len(&link));
             if (rc == 0) {
                 snprintf(line, sizeof line, "\">%s %s</a>", sub__word(l, SUB_W_ADD_TO), sub__app_name(*a));
                 rc = sub__put(out, line);
@@ -339,7 +307,7 @@ static int add_card(const struct sub__ctx *c, enum sub_lang l, struct buf *out)
     TRY(sub__put(out, "\n<div class=\"copy\"><label for=\"sub-url\">"));
     TRY(sub__put(out, sub__word(l, SUB_W_LINK_LABEL)));
     TRY(sub__put(out, "</label><input id=\"sub-url\" readonly value=\""));
-    TRY(esc_str(out, url));
+    TRY(html_escape_str(out, url));
     TRY(sub__put(out, "\"><button class=\"btn\" id=\"copy\" type=\"button\" data-done=\""));
     TRY(sub__put(out, sub__word(l, SUB_W_COPIED)));
     TRY(sub__put(out, "\">"));
@@ -354,9 +322,9 @@ static int server_item(const struct sub__ctx *c, enum sub_lang l, size_t i, cons
 {
     char ln[QR_TEXT_MAX];
     TRY(sub__put(out, "<li><strong>"));
-    TRY(esc_str(out, c->entries[i].name));
+    TRY(html_escape_str(out, c->entries[i].name));
     TRY(sub__put(out, "</strong><code>"));
-    TRY(esc(out, link, len));
+    TRY(html_escape(out, link, len));
     TRY(sub__put(out, "</code><details><summary>"));
     TRY(sub__put(out, sub__word(l, SUB_W_SERVER_QR)));
     TRY(sub__put(out, "</summary>"));
@@ -365,7 +333,7 @@ static int server_item(const struct sub__ctx *c, enum sub_lang l, size_t i, cons
         ln[len] = '\0';
         struct buf label;
         buf_init(&label);
-        int rc = esc_str(&label, c->entries[i].name);
+        int rc = html_escape_str(&label, c->entries[i].name);
         if (rc == 0)
             rc = buf_append(&label, "", 1);
         if (rc == 0)
@@ -415,7 +383,7 @@ int sub__html(const struct sub__ctx *c, struct buf *out)
     const char *su = c->req->support_url;
     if (safe_link(su)) {
         TRY(sub__put(out, "<footer><a class=\"btn\" id=\"support\" href=\""));
-        TRY(esc_str(out, su));
+        TRY(html_escape_str(out, su));
         TRY(sub__put(out, "\" rel=\"noopener noreferrer\">"));
         TRY(sub__put(out, sub__word(l, SUB_W_SUPPORT)));
         TRY(sub__put(out, "</a></footer>\n"));
