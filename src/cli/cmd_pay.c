@@ -238,26 +238,24 @@ static int pay_one(int argc, char **argv, bool refund)
     return hubapi_exit_code(rc);
 }
 
+static int pay_show(int argc, char **argv)
+{
+    return pay_one(argc, argv, false);
+}
+
+static int pay_refund(int argc, char **argv)
+{
+    return pay_one(argc, argv, true);
+}
+
 int cli_pay_main(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage(stderr);
-        return CLI_EXIT_USAGE;
-    }
-    const char *verb = argv[1];
-    if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0 || strcmp(verb, "help") == 0) {
-        usage(stdout);
-        return CLI_EXIT_OK;
-    }
-    if (strcmp(verb, "invoice") == 0)
-        return pay_invoice(argc - 1, argv + 1);
-    if (strcmp(verb, "list") == 0)
-        return pay_list(argc - 1, argv + 1);
-    if (strcmp(verb, "show") == 0)
-        return pay_one(argc - 1, argv + 1, false);
-    if (strcmp(verb, "refund") == 0)
-        return pay_one(argc - 1, argv + 1, true);
-    fprintf(stderr, "veil pay: unknown action \"%s\"\n", verb);
-    usage(stderr);
-    return CLI_EXIT_USAGE;
+    static const struct hubapi_verb verbs[] = {
+        {"invoice", pay_invoice},
+        {"list", pay_list},
+        {"show", pay_show},
+        {"refund", pay_refund},
+        {NULL, NULL},
+    };
+    return hubapi_run_verb("pay", argc, argv, verbs, usage);
 }

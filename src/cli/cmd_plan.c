@@ -265,20 +265,10 @@ static int plan_list(int argc, char **argv)
 
 int cli_plan_main(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage(stderr);
-        return CLI_EXIT_USAGE;
-    }
-    const char *verb = argv[1];
-    if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0 || strcmp(verb, "help") == 0) {
-        usage(stdout);
-        return CLI_EXIT_OK;
-    }
-    if (strcmp(verb, "add") == 0)
-        return plan_add(argc - 1, argv + 1);
-    if (strcmp(verb, "list") == 0)
-        return plan_list(argc - 1, argv + 1);
-    fprintf(stderr, "veil plan: unknown action \"%s\"\n", verb);
-    usage(stderr);
-    return CLI_EXIT_USAGE;
+    static const struct hubapi_verb verbs[] = {
+        {"add", plan_add},
+        {"list", plan_list},
+        {NULL, NULL},
+    };
+    return hubapi_run_verb("plan", argc, argv, verbs, usage);
 }

@@ -470,28 +470,22 @@ static int user_action(int argc, char **argv, const char *action)
     return hubapi_exit_code(rc);
 }
 
+/* disable, enable and rotate-token share one runner, told the verb by argv[0]. */
+static int user_state_action(int argc, char **argv)
+{
+    return user_action(argc, argv, argv[0]);
+}
+
 int cli_user_main(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage(stderr);
-        return CLI_EXIT_USAGE;
-    }
-    const char *verb = argv[1];
-    if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0 || strcmp(verb, "help") == 0) {
-        usage(stdout);
-        return CLI_EXIT_OK;
-    }
-    argc--;
-    argv++;
-    if (strcmp(verb, "add") == 0)
-        return user_add(argc, argv);
-    if (strcmp(verb, "list") == 0)
-        return user_list(argc, argv);
-    if (strcmp(verb, "show") == 0)
-        return user_show(argc, argv);
-    if (strcmp(verb, "disable") == 0 || strcmp(verb, "enable") == 0 || strcmp(verb, "rotate-token") == 0)
-        return user_action(argc, argv, verb);
-    fprintf(stderr, "veil user: unknown action \"%s\"\n", verb);
-    usage(stderr);
-    return CLI_EXIT_USAGE;
+    static const struct hubapi_verb verbs[] = {
+        {"add", user_add},
+        {"list", user_list},
+        {"show", user_show},
+        {"disable", user_state_action},
+        {"enable", user_state_action},
+        {"rotate-token", user_state_action},
+        {NULL, NULL},
+    };
+    return hubapi_run_verb("user", argc, argv, verbs, usage);
 }

@@ -79,6 +79,25 @@ int hubapi_next_opt(int argc, char **argv, const struct option *lo, struct hubap
     }
 }
 
+int hubapi_run_verb(const char *tool, int argc, char **argv, const struct hubapi_verb *verbs, void (*usage)(FILE *))
+{
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const char *verb = argv[1];
+    if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0 || strcmp(verb, "help") == 0) {
+        usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    for (const struct hubapi_verb *v = verbs; v->name != NULL; v++)
+        if (strcmp(verb, v->name) == 0)
+            return v->run(argc - 1, argv + 1);
+    fprintf(stderr, "veil %s: unknown action \"%s\"\n", tool, verb);
+    usage(stderr);
+    return CLI_EXIT_USAGE;
+}
+
 int hubapi_open(struct hubapi **out, const struct hubapi_opts *o)
 {
     *out = NULL;

@@ -72,6 +72,17 @@ int hubapi_opts_handle(struct hubapi_opts *o, int opt, const char *arg);
 int hubapi_next_opt(int argc, char **argv, const struct option *lo, struct hubapi_opts *o, void (*usage)(FILE *),
                     int *exit_code);
 
+/* One verb of an admin command (`veil pay list ...`); run gets argv starting at the verb. */
+struct hubapi_verb {
+    const char *name;
+    int (*run)(int argc, char **argv);
+};
+
+/* Runs the verb argv[1] names from `verbs` (ended by a NULL name) with argv + 1. help, -h and
+ * --help print usage on stdout (exit 0); a missing or unknown verb prints usage on stderr
+ * (exit 2), the unknown one named as "veil <tool>: unknown action". */
+int hubapi_run_verb(const char *tool, int argc, char **argv, const struct hubapi_verb *verbs, void (*usage)(FILE *));
+
 struct hubapi;
 
 /* Validates the settings (URL from the option or environment, token present, scheme rules of

@@ -241,12 +241,49 @@ static void test_short_id(void **state)
     assert_false(hubapi_short_id_ok("zz"));
 }
 
+/* hubapi_run_verb: the named verb runs with argv from the verb on; help and unknown verbs. */
+static int verb_seen_argc;
+static const char *verb_seen_arg;
+static int usage_calls;
+
+static int run_list(int argc, char **argv)
+{
+    verb_seen_argc = argc;
+    verb_seen_arg = argv[argc - 1];
+    return 7;
+}
+
+static void count_usage(FILE *f)
+{
+    (void)f;
+    usage_calls++;
+}
+
+static void test_run_verb(void **state)
+{
+    (void)state;
+    static const struct hubapi_verb verbs[] = {{"list", run_list}, {NULL, NULL}};
+    char *ok[] = {"pay", "list", "--json", NULL};
+    assert_int_equal(hubapi_run_verb("pay", 3, ok, verbs, count_usage), 7);
+    assert_int_equal(verb_seen_argc, 2);
+    assert_string_equal(verb_seen_arg, "--json");
+    assert_int_equal(usage_calls, 0);
+    char *help[] = {"pay", "--help", NULL};
+    assert_int_equal(hubapi_run_verb("pay", 2, help, verbs, count_usage), 0);
+    char *unknown[] = {"pay", "lst", NULL};
+    assert_int_equal(hubapi_run_verb("pay", 2, unknown, verbs, count_usage), 2);
+    char *none[] = {"pay", NULL};
+    assert_int_equal(hubapi_run_verb("pay", 1, none, verbs, count_usage), 2);
+    assert_int_equal(usage_calls, 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_price_ok),      cmocka_unit_test(test_price_bad),  cmocka_unit_test(test_price_truncated),
         cmocka_unit_test(test_uint),          cmocka_unit_test(test_url_policy), cmocka_unit_test(test_sub_links),
         cmocka_unit_test(test_sub_links_bad), cmocka_unit_test(test_format),     cmocka_unit_test(test_short_id),
+        cmocka_unit_test(test_run_verb),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
