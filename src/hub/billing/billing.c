@@ -264,6 +264,23 @@ void billing__reject(struct billing *b, enum billing_prov p, const struct billin
     snprintf(out->body, sizeof out->body, "rejected: %s\n", reason);
 }
 
+void billing__apply_webhook(struct billing *b, enum billing_prov p, int64_t id, const struct billing_remote *rm,
+                            const struct billing_hook_req *req, int64_t now, struct billing_hook_resp *out)
+{
+    char actor[32];
+    snprintf(actor, sizeof actor, "webhook:%s", billing_prov_name(p));
+    char *raw = strndup(req->body, req->body_len);
+    int rc = billing__apply_remote(b, id, rm, raw, now, actor, req->ip, NULL);
+    free(raw);
+    if (rc < 0) {
+        out->status = 503;
+        snprintf(out->body, sizeof out->body, "retry later\n");
+        return;
+    }
+    out->status = 200;
+    snprintf(out->body, sizeof out->body, "ok\n");
+}
+
 void billing_webhook(struct billing *b, enum billing_prov p, const struct billing_hook_req *req, int64_t now,
                      struct billing_hook_resp *out)
 {

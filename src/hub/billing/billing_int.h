@@ -113,6 +113,10 @@ int billing__apply_remote(struct billing *b, int64_t id, const struct billing_re
 /* Refuses a webhook: answer status and an audit row (provider, reason, source IP). */
 void billing__reject(struct billing *b, enum billing_prov p, const struct billing_hook_req *req, int64_t now,
                      int status, const char *reason, struct billing_hook_resp *out);
+/* Applies a verified webhook's report for payment `id` (audit actor "webhook:<provider>", the
+ * raw body kept) and answers: 200 "ok", or 503 "retry later" so that the provider sends it again. */
+void billing__apply_webhook(struct billing *b, enum billing_prov p, int64_t id, const struct billing_remote *rm,
+                            const struct billing_hook_req *req, int64_t now, struct billing_hook_resp *out);
 /* One HTTP exchange through the configured transport. */
 int billing__http(struct billing *b, const struct billing_http_req *req, struct billing_http_resp *resp);
 

@@ -124,16 +124,7 @@ static void cb_webhook(struct billing *b, const struct billing_hook_req *req, in
         billing__reject(b, BILLING_CRYPTOBOT, req, now, 404, "unknown_payment", out);
         return;
     }
-    char *raw = strndup(req->body, req->body_len);
-    rc = billing__apply_remote(b, p.id, &rm, raw, now, "webhook:cryptobot", req->ip, NULL);
-    free(raw);
-    if (rc < 0) {
-        out->status = 503;
-        snprintf(out->body, sizeof out->body, "retry later\n");
-        return;
-    }
-    out->status = 200;
-    snprintf(out->body, sizeof out->body, "ok\n");
+    billing__apply_webhook(b, BILLING_CRYPTOBOT, p.id, &rm, req, now, out);
 }
 
 const struct billing_prov_ops billing__cryptobot = {

@@ -203,16 +203,7 @@ static void yk_webhook(struct billing *b, const struct billing_hook_req *req, in
         billing__reject(b, BILLING_YOOKASSA, req, now, 400, "metadata_mismatch", out);
         return;
     }
-    char *raw = strndup(req->body, req->body_len);
-    rc = billing__apply_remote(b, p.id, &rm, raw, now, "webhook:yookassa", req->ip, NULL);
-    free(raw);
-    if (rc < 0) {
-        out->status = 503;
-        snprintf(out->body, sizeof out->body, "retry later\n");
-        return;
-    }
-    out->status = 200;
-    snprintf(out->body, sizeof out->body, "ok\n");
+    billing__apply_webhook(b, BILLING_YOOKASSA, p.id, &rm, req, now, out);
 }
 
 const struct billing_prov_ops billing__yookassa = {

@@ -402,6 +402,17 @@ static size_t audits(struct store *st, const char *action)
     return hits;
 }
 
+static size_t audits_by(struct store *st, const char *actor)
+{
+    struct store_audit_row *rows;
+    size_t n, hits = 0;
+    assert_int_equal(store_audit_list(st, 1000, &rows, &n), 0);
+    for (size_t i = 0; i < n; i++)
+        hits += strcmp(rows[i].actor, actor) == 0;
+    store_audit_rows_free(rows, n);
+    return hits;
+}
+
 static int64_t sub_end(struct env *e)
 {
     struct hub_sub s;
@@ -433,6 +444,7 @@ static void test_flow_yookassa(void **state)
     assert_int_equal(out.status, 200);
     assert_int_equal(sub_end(e), 0);
     assert_int_equal(audits(e->st, "payment.flagged"), 1);
+    assert_true(audits_by(e->st, "webhook:yookassa") >= 1); /* the provider's webhook is the actor */
     strcpy(e->f.yk_value, "299.00");
     e->f.api_down = true; /* cannot confirm: YooKassa must retry, nothing granted */
     billing_webhook(e->b, BILLING_YOOKASSA, &rq, T0 + 10, &out);
