@@ -251,11 +251,7 @@ static int pay_refund(int argc, char **argv)
 int cli_pay_main(int argc, char **argv)
 {
     static const struct hubapi_verb verbs[] = {
-        {"invoice", pay_invoice},
-        {"list", pay_list},
-        {"show", pay_show},
-        {"refund", pay_refund},
-        {NULL, NULL},
+        {"invoice", pay_invoice}, {"list", pay_list}, {"show", pay_show}, {"refund", pay_refund}, {NULL, NULL},
     };
     return hubapi_run_verb("pay", argc, argv, verbs, usage);
 }

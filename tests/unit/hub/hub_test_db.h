@@ -3,9 +3,14 @@
 #ifndef VEIL_TEST_HUB_DB_H
 #define VEIL_TEST_HUB_DB_H
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <cmocka.h>
 
 #include "hub/store/store.h"
 #include "hub/store/store_int.h"
@@ -64,6 +69,34 @@ static inline struct store *hub_test_store(const char *url, size_t pool)
         return NULL;
     }
     return st;
+}
+
+/* cmocka fixtures of the suites run on both backends: the state is the store, NULL in a
+ * PostgreSQL group without VEIL_PG_URL (hub_test_get then skips the test). */
+static inline int hub_test_setup_sqlite(void **state)
+{
+    *state = hub_test_store("sqlite::memory:", 1);
+    return *state ? 0 : -1;
+}
+
+static inline int hub_test_setup_pg(void **state)
+{
+    const char *url = hub_test_pg_url();
+    *state = url ? hub_test_store(url, 4) : NULL;
+    return url && *state == NULL ? -1 : 0;
+}
+
+static inline int hub_test_teardown(void **state)
+{
+    store_close(*state);
+    return 0;
+}
+
+static inline struct store *hub_test_get(void **state)
+{
+    if (*state == NULL)
+        skip(); /* PostgreSQL suite without VEIL_PG_URL */
+    return *state;
 }
 
 #endif

@@ -94,22 +94,10 @@ static int64_t findings_total(struct store *st)
     return query_i64(st, "SELECT count(*) FROM findings");
 }
 
-static int setup_sqlite(void **state)
-{
-    *state = hub_test_store("sqlite::memory:", 1);
-    return *state ? 0 : -1;
-}
-
 static int setup_pg(void **state)
 {
     *state = hub_test_store(hub_test_pg_url(), 2);
     return *state ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    store_close(*state);
-    return 0;
 }
 
 /* Twelve addresses in ten minutes: leaked. Two addresses (home and phone): quiet. */
@@ -507,17 +495,17 @@ static void test_api_and_loopback_fetches(void **state)
 }
 
 #define STORE_TESTS(setup)                                                                                             \
-    cmocka_unit_test_setup_teardown(test_leaked_link, setup, teardown),                                                \
-        cmocka_unit_test_setup_teardown(test_leaked_link_rotates, setup, teardown),                                    \
-        cmocka_unit_test_setup_teardown(test_account_sharing, setup, teardown),                                        \
-        cmocka_unit_test_setup_teardown(test_payment_trouble, setup, teardown),                                        \
-        cmocka_unit_test_setup_teardown(test_webhook_forgery, setup, teardown),                                        \
-        cmocka_unit_test_setup_teardown(test_token_new_ip, setup, teardown),                                           \
-        cmocka_unit_test_setup_teardown(test_ack_and_reopen, setup, teardown)
+    cmocka_unit_test_setup_teardown(test_leaked_link, setup, hub_test_teardown),                                       \
+        cmocka_unit_test_setup_teardown(test_leaked_link_rotates, setup, hub_test_teardown),                           \
+        cmocka_unit_test_setup_teardown(test_account_sharing, setup, hub_test_teardown),                               \
+        cmocka_unit_test_setup_teardown(test_payment_trouble, setup, hub_test_teardown),                               \
+        cmocka_unit_test_setup_teardown(test_webhook_forgery, setup, hub_test_teardown),                               \
+        cmocka_unit_test_setup_teardown(test_token_new_ip, setup, hub_test_teardown),                                  \
+        cmocka_unit_test_setup_teardown(test_ack_and_reopen, setup, hub_test_teardown)
 
 int main(void)
 {
-    const struct CMUnitTest sqlite_tests[] = {STORE_TESTS(setup_sqlite), cmocka_unit_test(test_settings),
+    const struct CMUnitTest sqlite_tests[] = {STORE_TESTS(hub_test_setup_sqlite), cmocka_unit_test(test_settings),
                                               cmocka_unit_test(test_api_and_loopback_fetches)};
     const struct CMUnitTest pg_tests[] = {STORE_TESTS(setup_pg)};
     int rc = cmocka_run_group_tests_name("analysis_sqlite", sqlite_tests, NULL, NULL);

@@ -21,32 +21,6 @@
 static const struct store_audit AUD = {.actor = "test", .action = "payment.webhook", .source_ip = "127.0.0.1"};
 static const struct store_billing_rules RULES = {.referral_percent = 10, .first_bonus_percent = 5};
 
-static int setup_sqlite(void **state)
-{
-    *state = hub_test_store("sqlite::memory:", 1);
-    return *state ? 0 : -1;
-}
-
-static int setup_pg(void **state)
-{
-    const char *url = hub_test_pg_url();
-    *state = url ? hub_test_store(url, 4) : NULL;
-    return url && *state == NULL ? -1 : 0;
-}
-
-static int teardown(void **state)
-{
-    store_close(*state);
-    return 0;
-}
-
-static struct store *get(void **state)
-{
-    if (*state == NULL)
-        skip(); /* PostgreSQL suite without VEIL_PG_URL */
-    return *state;
-}
-
 static int64_t mk_user(struct store *st, const char *name, int n, const char *currency, int64_t referrer)
 {
     struct hub_user u;
@@ -122,7 +96,7 @@ static size_t count_audit(struct store *st, const char *action)
  * pushed SQLite's integer into REAL. Now: other currencies are refused, the balance is bounded. */
 static void test_balance_currency_and_bound(void **state)
 {
-    struct store *st = get(state);
+    struct store *st = hub_test_get(state);
     int64_t u = mk_user(st, "rub", 1, "RUB", 0);
     struct hub_payment p = {.user_id = u, .amount_minor = 500, .status = HUB_PAY_SUCCEEDED};
     strcpy(p.provider, "manual");
@@ -195,7 +169,7 @@ static void *race_worker(void *arg)
 
 static void test_invoice_exactly_once(void **state)
 {
-    struct store *st = get(state);
+    struct store *st = hub_test_get(state);
     int64_t plan = mk_plan(st, "Month", 30);
     int64_t ref = mk_user(st, "referrer", 1, "RUB", 0);
     int64_t u = mk_user(st, "buyer", 2, "RUB", ref);
@@ -258,7 +232,7 @@ static void test_invoice_exactly_once(void **state)
 
 static void test_mismatch_and_flags(void **state)
 {
-    struct store *st = get(state);
+    struct store *st = hub_test_get(state);
     int64_t plan = mk_plan(st, "Month", 30);
     int64_t u = mk_user(st, "buyer", 1, "RUB", 0);
     struct store_pay_result res;
@@ -305,7 +279,7 @@ static void test_mismatch_and_flags(void **state)
 
 static void test_topup_refund_and_balance_purchase(void **state)
 {
-    struct store *st = get(state);
+    struct store *st = hub_test_get(state);
     int64_t plan = mk_plan(st, "Month", 30);
     int64_t u = mk_user(st, "buyer", 1, "RUB", 0);
     struct store_pay_result res;
@@ -360,7 +334,7 @@ static void test_topup_refund_and_balance_purchase(void **state)
 
 static void test_promo(void **state)
 {
-    struct store *st = get(state);
+    struct store *st = hub_test_get(state);
     int64_t plan = mk_plan(st, "Month", 30);
     int64_t u = mk_user(st, "buyer", 1, "RUB", 0);
     struct hub_promo pr = {.kind = HUB_PROMO_DAYS, .value = 7, .max_uses = 10, .enabled = true};
@@ -390,7 +364,7 @@ static void test_promo(void **state)
 
 static void test_revenue(void **state)
 {
-    struct store *st = get(state);
+    struct store *st = hub_test_get(state);
     int64_t plan = mk_plan(st, "Month", 30);
     int64_t ref = mk_user(st, "referrer", 1, "RUB", 0);
     int64_t u = mk_user(st, "buyer", 2, "RUB", ref);
@@ -471,7 +445,7 @@ static int64_t ledger_sum(struct store *st, int64_t user)
  * delta, admin set (PATCH), top-up; and its currency cannot change under a non-zero balance. */
 static void test_ledger_is_the_balance(void **state)
 {
-    struct store *st = get(state);
+    struct store *st = hub_test_get(state);
     struct hub_user u;
     memset(&u, 0, sizeof u);
     strcpy(u.username, "opening");
@@ -504,18 +478,18 @@ static void test_ledger_is_the_balance(void **state)
 }
 
 #define CONTRACT(setup)                                                                                                \
-    cmocka_unit_test_setup_teardown(test_balance_currency_and_bound, setup, teardown),                                 \
-        cmocka_unit_test_setup_teardown(test_invoice_exactly_once, setup, teardown),                                   \
-        cmocka_unit_test_setup_teardown(test_mismatch_and_flags, setup, teardown),                                     \
-        cmocka_unit_test_setup_teardown(test_topup_refund_and_balance_purchase, setup, teardown),                      \
-        cmocka_unit_test_setup_teardown(test_promo, setup, teardown),                                                  \
-        cmocka_unit_test_setup_teardown(test_revenue, setup, teardown),                                                \
-        cmocka_unit_test_setup_teardown(test_ledger_is_the_balance, setup, teardown)
+    cmocka_unit_test_setup_teardown(test_balance_currency_and_bound, setup, hub_test_teardown),                        \
+        cmocka_unit_test_setup_teardown(test_invoice_exactly_once, setup, hub_test_teardown),                          \
+        cmocka_unit_test_setup_teardown(test_mismatch_and_flags, setup, hub_test_teardown),                            \
+        cmocka_unit_test_setup_teardown(test_topup_refund_and_balance_purchase, setup, hub_test_teardown),             \
+        cmocka_unit_test_setup_teardown(test_promo, setup, hub_test_teardown),                                         \
+        cmocka_unit_test_setup_teardown(test_revenue, setup, hub_test_teardown),                                       \
+        cmocka_unit_test_setup_teardown(test_ledger_is_the_balance, setup, hub_test_teardown)
 
 int main(void)
 {
-    const struct CMUnitTest sqlite_tests[] = {CONTRACT(setup_sqlite)};
-    const struct CMUnitTest pg_tests[] = {CONTRACT(setup_pg)};
+    const struct CMUnitTest sqlite_tests[] = {CONTRACT(hub_test_setup_sqlite)};
+    const struct CMUnitTest pg_tests[] = {CONTRACT(hub_test_setup_pg)};
     int rc = cmocka_run_group_tests_name("billing_store_sqlite", sqlite_tests, NULL, NULL);
     rc |= HUB_TEST_RUN_PG_GROUP("billing_store_pg", pg_tests);
     return rc;

@@ -21,32 +21,6 @@
 
 static const struct store_audit AUD = {.actor = "test", .action = "t", .source_ip = "127.0.0.1"};
 
-static int setup_sqlite(void **state)
-{
-    *state = hub_test_store("sqlite::memory:", 1);
-    return *state ? 0 : -1;
-}
-
-static int setup_pg(void **state)
-{
-    const char *url = hub_test_pg_url();
-    *state = url ? hub_test_store(url, 4) : NULL;
-    return url && *state == NULL ? -1 : 0;
-}
-
-static int teardown(void **state)
-{
-    store_close(*state);
-    return 0;
-}
-
-static struct store *get(void **state)
-{
-    if (*state == NULL)
-        skip(); /* PostgreSQL suite without VEIL_PG_URL */
-    return *state;
-}
-
 static void mk_user(struct hub_user *u, const char *name, int n)
 {
     memset(u, 0, sizeof *u);
@@ -80,7 +54,7 @@ static int64_t mk_plan(struct store *st, const char *name, int64_t days, int64_t
 
 static void test_migrate(void **state)
 {
-    struct store *st = get(state);
+    struct store *st = hub_test_get(state);
     int v = 0;
     assert_int_equal(store_migrate(st, &v), 0); /* idempotent */
     assert_int_equal(v, STORE_SCHEMA_VERSION);
@@ -95,7 +69,7 @@ static void test_migrate(void **state)
 /* A database at schema 1 with data is upgraded in place. */
 static void test_upgrade(void **state)
 {
-    struct store *st = get(state);
+    struct store *st = hub_test_get(state);
     struct store_conn sc;
     /* Back to an empty database, then only migration 1. */
     if (strcmp(store_backend(st), "sqlite") == 0) {
@@ -130,7 +104,7 @@ static void test_upgrade(void **state)
 
 static void test_user_crud(void **state)
 {
-    struct store *st = get(state);
+    struct store *st = hub_test_get(state);
     struct hub_user u, v, dup;
     mk_user(&u, "alice", 1);
     u.telegram_id = 777;
@@ -221,7 +195,7 @@ static void test_user_crud(void **state)
 
 static void test_user_list(void **state)
 {
-    struct store *st = get(state);
+    struct store *st = hub_test_get(state);
     char name[32];
     for (int i = 0; i < 25; i++) {
         struct hub_user u;
@@ -259,7 +233,7 @@ static void test_user_list(void **state)
 
 static void test_plans(void **state)
 {
-    struct store *st = get(state);
+    struct store *st = hub_test_get(state);
     int64_t id = mk_plan(st, "Month", 30, 0, HUB_RESET_NONE);
     struct hub_plan p;
     assert_int_equal(store_plan_get(st, id, &p), 0);
@@ -299,7 +273,7 @@ static void test_plans(void **state)
 
 static void test_subscriptions(void **state)
 {
-    struct store *st = get(state);
+    struct store *st = hub_test_get(state);
     int64_t plan = mk_plan(st, "Month", 30, 1000, HUB_RESET_NONE);
     struct hub_user u;
     mk_user(&u, "dave", 1);
@@ -342,7 +316,7 @@ static void test_subscriptions(void **state)
 
 static void test_nodes_tokens(void **state)
 {
-    struct store *st = get(state);
+    struct store *st = hub_test_get(state);
     struct hub_node n = {0};
     strcpy(n.name, "de-1");
     strcpy(n.address, "de1.example.com");
@@ -431,7 +405,7 @@ static void test_nodes_tokens(void **state)
 
 static void test_devices(void **state)
 {
-    struct store *st = get(state);
+    struct store *st = hub_test_get(state);
     struct hub_user u;
     mk_user(&u, "gina", 1);
     assert_int_equal(store_user_create(st, &u, T0, NULL), 0);
@@ -496,7 +470,7 @@ static const struct store_sync_user *find_sync(const struct store_sync_user *l, 
 
 static void test_sync_and_usage(void **state)
 {
-    struct store *st = get(state);
+    struct store *st = hub_test_get(state);
     int64_t plan = mk_plan(st, "Small", 30, 1000, HUB_RESET_NONE);
     int64_t node = mk_node(st, "n1", "nh1");
     struct hub_user a, b;
@@ -581,7 +555,7 @@ static void test_sync_and_usage(void **state)
 
 static void test_payments_stats_lock(void **state)
 {
-    struct store *st = get(state);
+    struct store *st = hub_test_get(state);
     struct hub_user u;
     mk_user(&u, "payer", 1);
     assert_int_equal(store_user_create(st, &u, T0, NULL), 0);
@@ -656,7 +630,7 @@ static void *settle_worker(void *arg)
 
 static void test_settle(void **state)
 {
-    struct store *st = get(state);
+    struct store *st = hub_test_get(state);
     int64_t plan = mk_plan(st, "Month", 30, 0, HUB_RESET_NONE);
     struct hub_user ref, u, v;
     mk_user(&ref, "referrer", 1);
@@ -747,7 +721,7 @@ static void test_settle(void **state)
 
 static void test_scheduler(void **state)
 {
-    struct store *st = get(state);
+    struct store *st = hub_test_get(state);
     int64_t daily = mk_plan(st, "Daily", 30, 100, HUB_RESET_DAILY);
     int64_t week = mk_plan(st, "Week", 7, 0, HUB_RESET_NONE);
     int64_t node = mk_node(st, "n", "h");
@@ -817,7 +791,7 @@ static void *conc_worker(void *arg)
 
 static void test_concurrency(void **state)
 {
-    struct store *st = get(state);
+    struct store *st = hub_test_get(state);
     int64_t plan = mk_plan(st, "Big", 30, 0, HUB_RESET_NONE);
     int64_t node = mk_node(st, "n", "h");
     struct hub_user u;
@@ -856,24 +830,24 @@ static void test_open_errors(void **state)
 }
 
 #define CONTRACT(setup)                                                                                                \
-    cmocka_unit_test_setup_teardown(test_migrate, setup, teardown),                                                    \
-        cmocka_unit_test_setup_teardown(test_upgrade, setup, teardown),                                                \
-        cmocka_unit_test_setup_teardown(test_user_crud, setup, teardown),                                              \
-        cmocka_unit_test_setup_teardown(test_user_list, setup, teardown),                                              \
-        cmocka_unit_test_setup_teardown(test_plans, setup, teardown),                                                  \
-        cmocka_unit_test_setup_teardown(test_subscriptions, setup, teardown),                                          \
-        cmocka_unit_test_setup_teardown(test_nodes_tokens, setup, teardown),                                           \
-        cmocka_unit_test_setup_teardown(test_devices, setup, teardown),                                                \
-        cmocka_unit_test_setup_teardown(test_sync_and_usage, setup, teardown),                                         \
-        cmocka_unit_test_setup_teardown(test_payments_stats_lock, setup, teardown),                                    \
-        cmocka_unit_test_setup_teardown(test_settle, setup, teardown),                                                 \
-        cmocka_unit_test_setup_teardown(test_scheduler, setup, teardown),                                              \
-        cmocka_unit_test_setup_teardown(test_concurrency, setup, teardown)
+    cmocka_unit_test_setup_teardown(test_migrate, setup, hub_test_teardown),                                           \
+        cmocka_unit_test_setup_teardown(test_upgrade, setup, hub_test_teardown),                                       \
+        cmocka_unit_test_setup_teardown(test_user_crud, setup, hub_test_teardown),                                     \
+        cmocka_unit_test_setup_teardown(test_user_list, setup, hub_test_teardown),                                     \
+        cmocka_unit_test_setup_teardown(test_plans, setup, hub_test_teardown),                                         \
+        cmocka_unit_test_setup_teardown(test_subscriptions, setup, hub_test_teardown),                                 \
+        cmocka_unit_test_setup_teardown(test_nodes_tokens, setup, hub_test_teardown),                                  \
+        cmocka_unit_test_setup_teardown(test_devices, setup, hub_test_teardown),                                       \
+        cmocka_unit_test_setup_teardown(test_sync_and_usage, setup, hub_test_teardown),                                \
+        cmocka_unit_test_setup_teardown(test_payments_stats_lock, setup, hub_test_teardown),                           \
+        cmocka_unit_test_setup_teardown(test_settle, setup, hub_test_teardown),                                        \
+        cmocka_unit_test_setup_teardown(test_scheduler, setup, hub_test_teardown),                                     \
+        cmocka_unit_test_setup_teardown(test_concurrency, setup, hub_test_teardown)
 
 int main(void)
 {
-    const struct CMUnitTest sqlite_tests[] = {CONTRACT(setup_sqlite), cmocka_unit_test(test_open_errors)};
-    const struct CMUnitTest pg_tests[] = {CONTRACT(setup_pg)};
+    const struct CMUnitTest sqlite_tests[] = {CONTRACT(hub_test_setup_sqlite), cmocka_unit_test(test_open_errors)};
+    const struct CMUnitTest pg_tests[] = {CONTRACT(hub_test_setup_pg)};
     int rc = cmocka_run_group_tests_name("store_sqlite", sqlite_tests, NULL, NULL);
     rc |= HUB_TEST_RUN_PG_GROUP("store_pg", pg_tests);
     return rc;
