@@ -70,12 +70,8 @@ static int parse_opts(int argc, char **argv, struct node_opts *v, bool add)
     while ((c = hubapi_next_opt(argc, argv, lo, &v->hub, usage, &code)) != -1) {
         if (c == HUBAPI_OPT_EXIT)
             return code;
-        if (c == '?' || !add) {
-            if (c != '?')
-                fprintf(stderr, "veil node %s: option %s does not apply here\n", argv[0], argv[optind - 1]);
-            usage(stderr);
-            return CLI_EXIT_USAGE;
-        }
+        if (c == '?' || !add)
+            return hubapi_refuse_opt("node", c, argv, usage);
         bool ok = true;
         switch (c) {
         case OPT_ADDRESS:

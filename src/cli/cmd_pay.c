@@ -69,12 +69,8 @@ static int parse_opts(int argc, char **argv, struct pay_opts *v)
     while ((c = hubapi_next_opt(argc, argv, lo, &v->hub, usage, &code)) != -1) {
         if (c == HUBAPI_OPT_EXIT)
             return code;
-        if (c == '?' || !applies(argv[0], c)) {
-            if (c != '?')
-                fprintf(stderr, "veil pay %s: option %s does not apply here\n", argv[0], argv[optind - 1]);
-            usage(stderr);
-            return CLI_EXIT_USAGE;
-        }
+        if (c == '?' || !applies(argv[0], c))
+            return hubapi_refuse_opt("pay", c, argv, usage);
         const char **slot[] = {[OPT_USER - OPT_USER] = &v->user,     [OPT_PLAN - OPT_USER] = &v->plan,
                                [OPT_AMOUNT - OPT_USER] = &v->amount, [OPT_PROVIDER - OPT_USER] = &v->provider,
                                [OPT_PROMO - OPT_USER] = &v->promo,   [OPT_STATUS - OPT_USER] = &v->status,

@@ -71,12 +71,8 @@ static int parse_opts(int argc, char **argv, struct verb_opts *v, const int *all
         bool ok = false;
         for (size_t i = 0; i < n_allowed; i++)
             ok = ok || allowed[i] == c;
-        if (!ok) {
-            if (c != '?')
-                fprintf(stderr, "veil user %s: option %s does not apply here\n", argv[0], argv[optind - 1]);
-            usage(stderr);
-            return CLI_EXIT_USAGE;
-        }
+        if (!ok)
+            return hubapi_refuse_opt("user", c, argv, usage);
         switch (c) {
         case OPT_TELEGRAM:
             v->telegram_id = optarg;

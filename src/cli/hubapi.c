@@ -79,6 +79,14 @@ int hubapi_next_opt(int argc, char **argv, const struct option *lo, struct hubap
     }
 }
 
+int hubapi_refuse_opt(const char *tool, int c, char **argv, void (*usage)(FILE *))
+{
+    if (c != '?')
+        fprintf(stderr, "veil %s %s: option %s does not apply here\n", tool, argv[0], argv[optind - 1]);
+    usage(stderr);
+    return CLI_EXIT_USAGE;
+}
+
 int hubapi_run_verb(const char *tool, int argc, char **argv, const struct hubapi_verb *verbs, void (*usage)(FILE *))
 {
     if (argc < 2) {

@@ -72,6 +72,11 @@ int hubapi_opts_handle(struct hubapi_opts *o, int opt, const char *arg);
 int hubapi_next_opt(int argc, char **argv, const struct option *lo, struct hubapi_opts *o, void (*usage)(FILE *),
                     int *exit_code);
 
+/* Refuses option c (the one getopt just returned) of verb argv[0]: '?' was already reported by
+ * getopt, another gets "veil <tool> <verb>: option X does not apply here"; then usage on stderr.
+ * Returns CLI_EXIT_USAGE. */
+int hubapi_refuse_opt(const char *tool, int c, char **argv, void (*usage)(FILE *));
+
 /* One verb of an admin command (`veil pay list ...`); run gets argv starting at the verb. */
 struct hubapi_verb {
     const char *name;

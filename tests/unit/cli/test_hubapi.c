@@ -277,13 +277,26 @@ static void test_run_verb(void **state)
     assert_int_equal(usage_calls, 3);
 }
 
+/* hubapi_refuse_opt: a usage error (exit 2) with the usage text, for '?' and for a foreign option. */
+static void test_refuse_opt(void **state)
+{
+    (void)state;
+    char *argv[] = {"list", "--plan", "3", NULL};
+    optind = 2;
+    usage_calls = 0;
+    assert_int_equal(hubapi_refuse_opt("pay", 'x', argv, count_usage), 2);
+    assert_int_equal(hubapi_refuse_opt("pay", '?', argv, count_usage), 2);
+    assert_int_equal(usage_calls, 2);
+    optind = 1;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_price_ok),      cmocka_unit_test(test_price_bad),  cmocka_unit_test(test_price_truncated),
         cmocka_unit_test(test_uint),          cmocka_unit_test(test_url_policy), cmocka_unit_test(test_sub_links),
         cmocka_unit_test(test_sub_links_bad), cmocka_unit_test(test_format),     cmocka_unit_test(test_short_id),
-        cmocka_unit_test(test_run_verb),
+        cmocka_unit_test(test_run_verb),      cmocka_unit_test(test_refuse_opt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
