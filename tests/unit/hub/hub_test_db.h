@@ -99,4 +99,17 @@ static inline struct store *hub_test_get(void **state)
     return *state;
 }
 
+/* Audit rows (of the newest 1000) with this actor and this action; NULL matches any. */
+static inline size_t hub_test_audit_count(struct store *st, const char *actor, const char *action)
+{
+    struct store_audit_row *rows;
+    size_t n, hits = 0;
+    assert_int_equal(store_audit_list(st, 1000, &rows, &n), 0);
+    for (size_t i = 0; i < n; i++)
+        hits += (actor == NULL || strcmp(rows[i].actor, actor) == 0) &&
+                (action == NULL || strcmp(rows[i].action, action) == 0);
+    store_audit_rows_free(rows, n);
+    return hits;
+}
+
 #endif

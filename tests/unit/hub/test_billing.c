@@ -391,28 +391,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static size_t audits(struct store *st, const char *action)
-{
-    struct store_audit_row *rows;
-    size_t n, hits = 0;
-    assert_int_equal(store_audit_list(st, 1000, &rows, &n), 0);
-    for (size_t i = 0; i < n; i++)
-        hits += strcmp(rows[i].action, action) == 0;
-    store_audit_rows_free(rows, n);
-    return hits;
-}
-
-static size_t audits_by(struct store *st, const char *actor)
-{
-    struct store_audit_row *rows;
-    size_t n, hits = 0;
-    assert_int_equal(store_audit_list(st, 1000, &rows, &n), 0);
-    for (size_t i = 0; i < n; i++)
-        hits += strcmp(rows[i].actor, actor) == 0;
-    store_audit_rows_free(rows, n);
-    return hits;
-}
-
 static int64_t sub_end(struct env *e)
 {
     struct hub_sub s;
@@ -443,8 +421,8 @@ static void test_flow_yookassa(void **state)
     billing_webhook(e->b, BILLING_YOOKASSA, &rq, T0 + 10, &out);
     assert_int_equal(out.status, 200);
     assert_int_equal(sub_end(e), 0);
-    assert_int_equal(audits(e->st, "payment.flagged"), 1);
-    assert_true(audits_by(e->st, "webhook:yookassa") >= 1); /* the provider's webhook is the actor */
+    assert_int_equal(hub_test_audit_count(e->st, NULL, "payment.flagged"), 1);
+    assert_true(hub_test_audit_count(e->st, "webhook:yookassa", NULL) >= 1); /* the provider's webhook is the actor */
     strcpy(e->f.yk_value, "299.00");
     e->f.api_down = true; /* cannot confirm: YooKassa must retry, nothing granted */
     billing_webhook(e->b, BILLING_YOOKASSA, &rq, T0 + 10, &out);
@@ -455,7 +433,7 @@ static void test_flow_yookassa(void **state)
         assert_int_equal(out.status, 200);
     }
     assert_int_equal(sub_end(e), T0 + 10 + 30 * HUB_DAY);
-    assert_int_equal(audits(e->st, "webhook_rejected"), 1);
+    assert_int_equal(hub_test_audit_count(e->st, NULL, "webhook_rejected"), 1);
 
     struct store_pay_result res;
     assert_int_equal(billing_refund(e->b, p.id, T0 + 20, "token:1", &res, &er), 0);
@@ -479,7 +457,7 @@ static void test_flow_yookassa(void **state)
     rq.body_len = strlen(rq.body);
     billing_webhook(e->b, BILLING_YOOKASSA, &rq, T0, &out);
     assert_int_equal(out.status, 400);
-    assert_int_equal(audits(e->st, "webhook_rejected"), 4);
+    assert_int_equal(hub_test_audit_count(e->st, NULL, "webhook_rejected"), 4);
 }
 
 static void test_flow_robokassa(void **state)
@@ -521,13 +499,13 @@ static void test_flow_robokassa(void **state)
     rqq.sig = "00";
     billing_webhook(e->b, BILLING_ROBOKASSA, &get, T0 + 11, &out);
     assert_int_equal(out.status, 403);
-    assert_int_equal(audits(e->st, "webhook_rejected"), 1);
+    assert_int_equal(hub_test_audit_count(e->st, NULL, "webhook_rejected"), 1);
     /* Forged: wrong password, a changed sum with the old signature. */
     snprintf(form, sizeof form, "OutSum=1.00&InvId=%s&SignatureValue=%s", inv, sig);
     rq.body_len = strlen(form);
     billing_webhook(e->b, BILLING_ROBOKASSA, &rq, T0 + 10, &out);
     assert_int_equal(out.status, 403);
-    assert_int_equal(audits(e->st, "webhook_rejected"), 2);
+    assert_int_equal(hub_test_audit_count(e->st, NULL, "webhook_rejected"), 2);
     assert_int_equal(sub_end(e), T0 + 10 + 30 * HUB_DAY);
 }
 
@@ -559,7 +537,7 @@ static void test_flow_cryptobot(void **state)
         assert_int_equal(out.status, 200);
     }
     assert_int_equal(sub_end(e), T0 + 10 + 30 * HUB_DAY);
-    assert_int_equal(audits(e->st, "webhook_rejected"), 1);
+    assert_int_equal(hub_test_audit_count(e->st, NULL, "webhook_rejected"), 1);
 }
 
 static void test_reconcile_lost_webhook(void **state)
