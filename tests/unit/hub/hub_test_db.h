@@ -112,4 +112,18 @@ static inline size_t hub_test_audit_count(struct store *st, const char *actor, c
     return hits;
 }
 
+/* An enabled Russian-language RUB user `name` whose UUID, subscription token and referral code
+ * are made unique by n; not stored. */
+static inline void hub_test_user(struct hub_user *u, const char *name, int n)
+{
+    memset(u, 0, sizeof *u);
+    snprintf(u->username, sizeof u->username, "%s", name);
+    strcpy(u->language, "ru");
+    strcpy(u->currency, "RUB");
+    snprintf(u->uuid, sizeof u->uuid, "00000000-0000-4000-8000-%012d", n);
+    snprintf(u->sub_token, sizeof u->sub_token, "tok%020d", n);
+    snprintf(u->referral_code, sizeof u->referral_code, "RC%08d", n);
+    u->enabled = true;
+}
+
 #endif

@@ -33,14 +33,9 @@ struct writer {
 
 static void mk_user(struct hub_user *u, int n)
 {
-    memset(u, 0, sizeof *u);
-    snprintf(u->username, sizeof u->username, "user%d", n);
-    strcpy(u->language, "ru");
-    strcpy(u->currency, "RUB");
-    snprintf(u->uuid, sizeof u->uuid, "00000000-0000-4000-8000-%012d", n);
-    snprintf(u->sub_token, sizeof u->sub_token, "tok%020d", n);
-    snprintf(u->referral_code, sizeof u->referral_code, "RC%08d", n);
-    u->enabled = true;
+    char name[24];
+    snprintf(name, sizeof name, "user%d", n);
+    hub_test_user(u, name, n);
 }
 
 static void *write_users(void *arg)

@@ -24,15 +24,9 @@ static const struct store_billing_rules RULES = {.referral_percent = 10, .first_
 static int64_t mk_user(struct store *st, const char *name, int n, const char *currency, int64_t referrer)
 {
     struct hub_user u;
-    memset(&u, 0, sizeof u);
-    snprintf(u.username, sizeof u.username, "%s", name);
-    strcpy(u.language, "ru");
+    hub_test_user(&u, name, n);
     snprintf(u.currency, sizeof u.currency, "%s", currency);
-    snprintf(u.uuid, sizeof u.uuid, "00000000-0000-4000-8000-%012d", n);
-    snprintf(u.sub_token, sizeof u.sub_token, "tok%020d", n);
-    snprintf(u.referral_code, sizeof u.referral_code, "RC%08d", n);
     u.referrer_id = referrer;
-    u.enabled = true;
     assert_int_equal(store_user_create(st, &u, T0, NULL), 0);
     return u.id;
 }

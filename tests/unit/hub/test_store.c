@@ -21,18 +21,6 @@
 
 static const struct store_audit AUD = {.actor = "test", .action = "t", .source_ip = "127.0.0.1"};
 
-static void mk_user(struct hub_user *u, const char *name, int n)
-{
-    memset(u, 0, sizeof *u);
-    snprintf(u->username, sizeof u->username, "%s", name);
-    strcpy(u->language, "ru");
-    strcpy(u->currency, "RUB");
-    snprintf(u->uuid, sizeof u->uuid, "00000000-0000-4000-8000-%012d", n);
-    snprintf(u->sub_token, sizeof u->sub_token, "tok%020d", n);
-    snprintf(u->referral_code, sizeof u->referral_code, "RC%08d", n);
-    u->enabled = true;
-}
-
 static int64_t mk_plan(struct store *st, const char *name, int64_t days, int64_t quota, enum hub_reset reset)
 {
     struct hub_plan p = {0};
@@ -106,7 +94,7 @@ static void test_user_crud(void **state)
 {
     struct store *st = hub_test_get(state);
     struct hub_user u, v, dup;
-    mk_user(&u, "alice", 1);
+    hub_test_user(&u, "alice", 1);
     u.telegram_id = 777;
     assert_int_equal(store_user_create(st, &u, T0, &AUD), 0);
     assert_true(u.id > 0);
@@ -124,16 +112,16 @@ static void test_user_crud(void **state)
     assert_int_equal(store_user_by_token(st, "nope", &v), ERR_NOT_FOUND);
 
     /* Every unique column is enforced. */
-    mk_user(&dup, "alice", 2);
+    hub_test_user(&dup, "alice", 2);
     assert_int_equal(store_user_create(st, &dup, T0, NULL), ERR_EXISTS);
-    mk_user(&dup, "bob", 1);
+    hub_test_user(&dup, "bob", 1);
     strcpy(dup.sub_token, "other-token-000000001");
     strcpy(dup.referral_code, "XX");
     assert_int_equal(store_user_create(st, &dup, T0, NULL), ERR_EXISTS); /* uuid */
-    mk_user(&dup, "bob", 3);
+    hub_test_user(&dup, "bob", 3);
     dup.telegram_id = 777;
     assert_int_equal(store_user_create(st, &dup, T0, NULL), ERR_EXISTS);
-    mk_user(&dup, "bob", 3);
+    hub_test_user(&dup, "bob", 3);
     dup.referrer_id = 4242;
     assert_int_equal(store_user_create(st, &dup, T0, NULL), ERR_NOT_FOUND);
     dup.referrer_id = u.id;
@@ -200,7 +188,7 @@ static void test_user_list(void **state)
     for (int i = 0; i < 25; i++) {
         struct hub_user u;
         snprintf(name, sizeof name, "%s%02d", i % 2 ? "Odd_" : "even", i);
-        mk_user(&u, name, 100 + i);
+        hub_test_user(&u, name, 100 + i);
         u.telegram_id = 5000 + i;
         assert_int_equal(store_user_create(st, &u, T0, NULL), 0);
     }
@@ -260,7 +248,7 @@ static void test_plans(void **state)
     free(list);
     /* In use: cannot be deleted. */
     struct hub_user u;
-    mk_user(&u, "carol", 1);
+    hub_test_user(&u, "carol", 1);
     assert_int_equal(store_user_create(st, &u, T0, NULL), 0);
     assert_int_equal(store_sub_grant(st, u.id, id, T0, NULL, NULL), 0);
     assert_int_equal(store_plan_delete(st, id, T0, &AUD), ERR_BAD_STATE);
@@ -276,7 +264,7 @@ static void test_subscriptions(void **state)
     struct store *st = hub_test_get(state);
     int64_t plan = mk_plan(st, "Month", 30, 1000, HUB_RESET_NONE);
     struct hub_user u;
-    mk_user(&u, "dave", 1);
+    hub_test_user(&u, "dave", 1);
     assert_int_equal(store_user_create(st, &u, T0, NULL), 0);
     struct hub_sub s, t;
     assert_int_equal(store_sub_grant(st, u.id, plan, T0, &s, &AUD), 0);
@@ -309,7 +297,7 @@ static void test_subscriptions(void **state)
     p.enabled = false;
     assert_int_equal(store_plan_update(st, &p, T0, NULL), 0);
     struct hub_user u2;
-    mk_user(&u2, "erin", 2);
+    hub_test_user(&u2, "erin", 2);
     assert_int_equal(store_user_create(st, &u2, T0, NULL), 0);
     assert_int_equal(store_sub_grant(st, u2.id, plan, T0, &t, NULL), ERR_BAD_STATE);
 }
@@ -407,7 +395,7 @@ static void test_devices(void **state)
 {
     struct store *st = hub_test_get(state);
     struct hub_user u;
-    mk_user(&u, "gina", 1);
+    hub_test_user(&u, "gina", 1);
     assert_int_equal(store_user_create(st, &u, T0, NULL), 0);
     bool ok = false;
     assert_int_equal(store_device_seen(st, u.id, "hwid-aaaaaaaa", "Happ/1.63", "10.0.0.1", T0, 2, &ok), 0);
@@ -474,8 +462,8 @@ static void test_sync_and_usage(void **state)
     int64_t plan = mk_plan(st, "Small", 30, 1000, HUB_RESET_NONE);
     int64_t node = mk_node(st, "n1", "nh1");
     struct hub_user a, b;
-    mk_user(&a, "a", 1);
-    mk_user(&b, "b", 2);
+    hub_test_user(&a, "a", 1);
+    hub_test_user(&b, "b", 2);
     assert_int_equal(store_user_create(st, &a, T0, NULL), 0);
     assert_int_equal(store_user_create(st, &b, T0, NULL), 0);
     struct hub_sub sa;
@@ -557,7 +545,7 @@ static void test_payments_stats_lock(void **state)
 {
     struct store *st = hub_test_get(state);
     struct hub_user u;
-    mk_user(&u, "payer", 1);
+    hub_test_user(&u, "payer", 1);
     assert_int_equal(store_user_create(st, &u, T0, NULL), 0);
     struct hub_payment p = {0}, e;
     p.user_id = u.id;
@@ -633,9 +621,9 @@ static void test_settle(void **state)
     struct store *st = hub_test_get(state);
     int64_t plan = mk_plan(st, "Month", 30, 0, HUB_RESET_NONE);
     struct hub_user ref, u, v;
-    mk_user(&ref, "referrer", 1);
+    hub_test_user(&ref, "referrer", 1);
     assert_int_equal(store_user_create(st, &ref, T0, NULL), 0);
-    mk_user(&u, "buyer", 2);
+    hub_test_user(&u, "buyer", 2);
     u.referrer_id = ref.id;
     assert_int_equal(store_user_create(st, &u, T0, NULL), 0);
 
@@ -698,7 +686,7 @@ static void test_settle(void **state)
 
     /* Concurrent copies of one notification: applied exactly once. */
     struct hub_user w;
-    mk_user(&w, "racer", 3);
+    hub_test_user(&w, "racer", 3);
     w.referrer_id = ref.id;
     assert_int_equal(store_user_create(st, &w, T0, NULL), 0);
     pthread_t th[6];
@@ -726,8 +714,8 @@ static void test_scheduler(void **state)
     int64_t week = mk_plan(st, "Week", 7, 0, HUB_RESET_NONE);
     int64_t node = mk_node(st, "n", "h");
     struct hub_user a, b;
-    mk_user(&a, "a", 1);
-    mk_user(&b, "b", 2);
+    hub_test_user(&a, "a", 1);
+    hub_test_user(&b, "b", 2);
     assert_int_equal(store_user_create(st, &a, T0, NULL), 0);
     assert_int_equal(store_user_create(st, &b, T0, NULL), 0);
     assert_int_equal(store_sub_grant(st, a.id, daily, T0 + 3600, NULL, NULL), 0);
@@ -795,7 +783,7 @@ static void test_concurrency(void **state)
     int64_t plan = mk_plan(st, "Big", 30, 0, HUB_RESET_NONE);
     int64_t node = mk_node(st, "n", "h");
     struct hub_user u;
-    mk_user(&u, "busy", 1);
+    hub_test_user(&u, "busy", 1);
     assert_int_equal(store_user_create(st, &u, T0, NULL), 0);
     assert_int_equal(store_sub_grant(st, u.id, plan, T0, NULL, NULL), 0);
     pthread_t th[CONC_THREADS];
