@@ -19,6 +19,7 @@
 #include "net/sock.h"
 #include "node/dial.h"
 #include "node/dns.h"
+#include "node_test_net.h"
 
 static const struct dns_stub_rule rules[] = {
     {"private.test", DNS_STUB_ANSWER, {10, 0, 0, 1}, 4},
@@ -79,20 +80,8 @@ static int setup(void **state)
     fx.dns = node_dns_new(fx.loop, &o);
     assert_non_null(fx.dns);
 
-    struct sock_addr a;
-    assert_int_equal(sock_addr_parse(&a, "127.0.0.1:0"), 0);
-    fx.lfd = sock_listen(&a, 16, SOCK_LISTEN_NONE);
-    assert_true(fx.lfd >= 0);
-    assert_int_equal(sock_local_addr(fx.lfd, &a), 0);
-    fx.lport = sock_addr_port(&a);
-    /* a port with nothing listening: bind, read the port, close */
-    struct sock_addr b;
-    assert_int_equal(sock_addr_parse(&b, "127.0.0.1:0"), 0);
-    int tmp = sock_listen(&b, 1, SOCK_LISTEN_NONE);
-    assert_true(tmp >= 0);
-    assert_int_equal(sock_local_addr(tmp, &b), 0);
-    fx.closed_port = sock_addr_port(&b);
-    close(tmp);
+    fx.lfd = node_test_listen(16, &fx.lport);
+    fx.closed_port = node_test_closed_port();
     *state = &fx;
     return 0;
 }

@@ -24,6 +24,7 @@
 #include "net/sock.h"
 #include "node/dial.h"
 #include "node/dns.h"
+#include "node_test_net.h"
 #include "node/mux.h"
 
 static const struct dns_stub_rule rules[] = {
@@ -102,19 +103,8 @@ static int setup(void **state)
     fx.dns = node_dns_new(fx.loop, &o);
     assert_non_null(fx.dns);
     fx.dialer = dialer(true);
-    struct sock_addr a;
-    assert_int_equal(sock_addr_parse(&a, "127.0.0.1:0"), 0);
-    fx.lfd = sock_listen(&a, 2048, SOCK_LISTEN_NONE);
-    assert_true(fx.lfd >= 0);
-    assert_int_equal(sock_local_addr(fx.lfd, &a), 0);
-    fx.lport = sock_addr_port(&a);
-    struct sock_addr b;
-    assert_int_equal(sock_addr_parse(&b, "127.0.0.1:0"), 0);
-    int tmp = sock_listen(&b, 1, SOCK_LISTEN_NONE);
-    assert_true(tmp >= 0);
-    assert_int_equal(sock_local_addr(tmp, &b), 0);
-    fx.closed_port = sock_addr_port(&b);
-    close(tmp);
+    fx.lfd = node_test_listen(2048, &fx.lport);
+    fx.closed_port = node_test_closed_port();
     buf_init(&fx.out);
     fx.m = engine(fx.dialer, 0);
     *state = &fx;
