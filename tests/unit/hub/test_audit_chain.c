@@ -78,6 +78,17 @@ static void exec_sql(struct store *st, const char *sql)
     store__release(&sc);
 }
 
+__attribute__((format(printf, 2, 3))) static void exec_sqlf(struct store *st, const char *fmt, ...)
+{
+    char sql[128];
+    va_list ap;
+    va_start(ap, fmt);
+    int len = vsnprintf(sql, sizeof sql, fmt, ap);
+    va_end(ap);
+    assert_true(len > 0 && (size_t)len < sizeof sql);
+    exec_sql(st, sql);
+}
+
 /* n rows: one through an operation (a user created with its audit row), the rest added. */
 static void write_rows(struct store *st, int n)
 {
@@ -165,9 +176,7 @@ static void test_changed_action_found_at_its_row(void **state)
     struct store *st = ((struct ctx *)*state)->st;
     write_rows(st, 10);
     int64_t base = first_id(st);
-    char sql[128];
-    snprintf(sql, sizeof sql, "UPDATE audit_log SET action = 'plan.view' WHERE id = %lld", (long long)(base + 4));
-    exec_sql(st, sql);
+    exec_sqlf(st, "UPDATE audit_log SET action = 'plan.view' WHERE id = %lld", (long long)(base + 4));
     struct store_audit_verify v = verify(st);
     assert_false(v.ok);
     assert_int_equal(v.broken_id, base + 4);
@@ -180,19 +189,15 @@ static void test_deleted_rows_found(void **state)
     struct store *st = ((struct ctx *)*state)->st;
     write_rows(st, 10);
     int64_t base = first_id(st);
-    char sql[128];
     /* a middle row: the next one no longer links */
-    snprintf(sql, sizeof sql, "DELETE FROM audit_log WHERE id = %lld", (long long)(base + 5));
-    exec_sql(st, sql);
+    exec_sqlf(st, "DELETE FROM audit_log WHERE id = %lld", (long long)(base + 5));
     struct store_audit_verify v = verify(st);
     assert_false(v.ok);
     assert_int_equal(v.broken_id, base + 6);
     assert_non_null(strstr(v.why, "deleted"));
-    /* the first row */
-    snprintf(sql, sizeof sql, "DELETE FROM audit_log WHERE id > %lld", (long long)(base + 4));
-    exec_sql(st, sql); /* (drop the broken tail, and with it the head's row) */
-    snprintf(sql, sizeof sql, "DELETE FROM audit_log WHERE id = %lld", (long long)base);
-    exec_sql(st, sql);
+    /* the first row (after dropping the broken tail, and with it the head's row) */
+    exec_sqlf(st, "DELETE FROM audit_log WHERE id > %lld", (long long)(base + 4));
+    exec_sqlf(st, "DELETE FROM audit_log WHERE id = %lld", (long long)base);
     v = verify(st);
     assert_false(v.ok);
     assert_int_equal(v.broken_id, base + 1);
@@ -203,9 +208,7 @@ static void test_deleted_newest_rows_found(void **state)
     struct store *st = ((struct ctx *)*state)->st;
     write_rows(st, 6);
     int64_t base = first_id(st);
-    char sql[128];
-    snprintf(sql, sizeof sql, "DELETE FROM audit_log WHERE id >= %lld", (long long)(base + 4));
-    exec_sql(st, sql);
+    exec_sqlf(st, "DELETE FROM audit_log WHERE id >= %lld", (long long)(base + 4));
     struct store_audit_verify v = verify(st);
     assert_false(v.ok);
     assert_int_equal(v.rows, 4);
@@ -260,9 +263,7 @@ static void test_migration_chains_existing_rows(void **state)
     v = verify(st);
     assert_true(v.ok);
     assert_int_equal(v.rows, 5);
-    char sql[128];
-    snprintf(sql, sizeof sql, "UPDATE audit_log SET action = 'x' WHERE id = %lld", (long long)(first_id(st) + 1));
-    exec_sql(st, sql);
+    exec_sqlf(st, "UPDATE audit_log SET action = 'x' WHERE id = %lld", (long long)(first_id(st) + 1));
     v = verify(st);
     assert_false(v.ok);
     assert_int_equal(v.broken_id, first_id(st) + 1);
@@ -352,9 +353,7 @@ static void test_periodic_check_status(void **state)
     assert_true(a.checked && a.ok);
     assert_int_equal(a.rows, 3);
     assert_int_equal(a.at, T0 + 100);
-    char sql[128];
-    snprintf(sql, sizeof sql, "UPDATE audit_log SET actor = 'token:2' WHERE id = %lld", (long long)first_id(st));
-    exec_sql(st, sql);
+    exec_sqlf(st, "UPDATE audit_log SET actor = 'token:2' WHERE id = %lld", (long long)first_id(st));
     assert_int_equal(audit_check(st, T0 + 200), 0);
     audit_status_get(&a);
     assert_true(a.checked);
