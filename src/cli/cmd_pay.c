@@ -106,6 +106,19 @@ static void print_payment(const json_t *p)
         printf("pay at: %s\n", url);
 }
 
+/* Shows the payment a call answered with (as JSON with --json), then closes the client and
+ * gives the exit code of the call. */
+static int answer_payment(struct hubapi *api, int rc, json_t *p, bool json)
+{
+    if (rc == 0 && json)
+        hubapi_print_json(p);
+    else if (rc == 0)
+        print_payment(p);
+    json_decref(p);
+    hubapi_close(api);
+    return hubapi_exit_code(rc);
+}
+
 static int pay_invoice(int argc, char **argv)
 {
     struct pay_opts v;
@@ -145,13 +158,7 @@ static int pay_invoice(int argc, char **argv)
     json_t *p = NULL;
     rc = hubapi_call(api, "POST", "/api/v1/invoices", body, &p);
     json_decref(body);
-    if (rc == 0 && v.hub.json)
-        hubapi_print_json(p);
-    else if (rc == 0)
-        print_payment(p);
-    json_decref(p);
-    hubapi_close(api);
-    return hubapi_exit_code(rc);
+    return answer_payment(api, rc, p, v.hub.json);
 }
 
 static int pay_list(int argc, char **argv)
@@ -225,13 +232,7 @@ static int pay_one(int argc, char **argv, bool refund)
         return hubapi_exit_code(rc);
     json_t *p = NULL;
     rc = hubapi_call(api, refund ? "POST" : "GET", path, NULL, &p);
-    if (rc == 0 && v.hub.json)
-        hubapi_print_json(p);
-    else if (rc == 0)
-        print_payment(p);
-    json_decref(p);
-    hubapi_close(api);
-    return hubapi_exit_code(rc);
+    return answer_payment(api, rc, p, v.hub.json);
 }
 
 static int pay_show(int argc, char **argv)
