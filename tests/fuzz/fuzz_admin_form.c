@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "hub/admin/admin.h"
+#include "fuzz_text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -13,11 +14,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > 8192)
         return 0;
-    char *s = malloc(size + 1);
+    char *s = fuzz_cstr(data, size);
     if (s == NULL)
         abort();
-    memcpy(s, data, size);
-    s[size] = '\0';
     static const char *const keys[] = {"token", "csrf", "q", ""};
     char out[64];
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hub/api/client_ip.h"
+#include "fuzz_text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -14,11 +15,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > 4096)
         return 0;
-    char *s = malloc(size + 1);
+    char *s = fuzz_cstr(data, size);
     if (s == NULL)
         return 0;
-    memcpy(s, data, size);
-    s[size] = '\0';
     struct client_ip_net nets[8];
     size_t n = 0;
     char *peer = s, *p = strchr(s, '\n'), *xff = NULL;
