@@ -81,8 +81,12 @@ int hubapi_next_opt(int argc, char **argv, const struct option *lo, struct hubap
 
 int hubapi_refuse_opt(const char *tool, int c, char **argv, void (*usage)(FILE *))
 {
-    if (c != '?')
-        fprintf(stderr, "veil %s %s: option %s does not apply here\n", tool, argv[0], argv[optind - 1]);
+    if (c != '?') {
+        /* "--user 3": getopt left optarg on the value's own word; name the option before it. */
+        const char *opt =
+            optind >= 2 && optarg != NULL && optarg == argv[optind - 1] ? argv[optind - 2] : argv[optind - 1];
+        fprintf(stderr, "veil %s %s: option %s does not apply here\n", tool, argv[0], opt);
+    }
     usage(stderr);
     return CLI_EXIT_USAGE;
 }
