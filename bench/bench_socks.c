@@ -59,8 +59,7 @@ static int open_tunnel(const char *req)
         goto fail;
     if (send(fd, "\x05\x01\x00", 3, MSG_NOSIGNAL) != 3 || read_full(fd, m, 2) < 0 || m[0] != 5 || m[1] != 0)
         goto fail;
-    unsigned char c[10] = {5, 1, 0, 1, 127, 0, 0, 1, (unsigned char)(g_origin_port >> 8),
-                           (unsigned char)g_origin_port};
+    unsigned char c[10] = {5, 1, 0, 1, 127, 0, 0, 1, (unsigned char)(g_origin_port >> 8), (unsigned char)g_origin_port};
     if (send(fd, c, sizeof(c), MSG_NOSIGNAL) != (ssize_t)sizeof(c) || read_full(fd, m, 4) < 0 || m[1] != 0)
         goto fail;
     size_t rest = m[3] == 1 ? 6 : m[3] == 4 ? 18 : 0;

@@ -54,7 +54,6 @@ static int certs_cb(struct tls13_verify_certificate *self, struct tls13_conn *co
     return 0; /* a scan, not a trust decision */
 }
 
-
 /* Sends the hello, then reads until both views (the node's plan and our TLS client) are
  * settled, the target closes, or it goes quiet. */
 static int scan_exchange(struct scan *s, int fd, const char *sni, bool pq, int timeout_ms)

@@ -254,8 +254,8 @@ int proxy_in_reply(const struct proxy_in *p, int ok, struct buf *reply)
 {
     if (p->kind == PROXY_IN_SOCKS5) {
         /* BND.ADDR is not meaningful through a tunnel: 0.0.0.0:0, as most proxies answer. */
-        const uint8_t r[10] = {SOCKS_VERSION, ok ? SOCKS_REP_OK : SOCKS_REP_FAILURE, 0, SOCKS_ATYP_IPV4, 0, 0, 0, 0,
-                               0, 0};
+        const uint8_t r[10] = {
+            SOCKS_VERSION, ok ? SOCKS_REP_OK : SOCKS_REP_FAILURE, 0, SOCKS_ATYP_IPV4, 0, 0, 0, 0, 0, 0};
         return buf_append(reply, r, sizeof(r));
     }
     const char *s = ok ? "HTTP/1.1 200 Connection established\r\n\r\n"

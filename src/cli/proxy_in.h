@@ -25,7 +25,7 @@ enum proxy_in_state {
     PROXY_IN_ST_SOCKS_GREETING,
     PROXY_IN_ST_SOCKS_REQUEST,
     PROXY_IN_ST_HTTP_REQUEST,
-    PROXY_IN_ST_DONE,  /* destination known; the reply is sent after the tunnel is up */
+    PROXY_IN_ST_DONE, /* destination known; the reply is sent after the tunnel is up */
     PROXY_IN_ST_FAILED,
     PROXY_IN_ST__COUNT, /* sentinel */
 };
@@ -35,7 +35,7 @@ enum proxy_in_state {
 struct proxy_in {
     enum proxy_in_state state;
     enum proxy_in_kind kind;
-    bool udp;              /* SOCKS5 UDP ASSOCIATE: dest is what the client named (often 0.0.0.0:0) */
+    bool udp; /* SOCKS5 UDP ASSOCIATE: dest is what the client named (often 0.0.0.0:0) */
     struct vless_addr dest;
 };
 

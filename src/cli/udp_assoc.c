@@ -28,7 +28,7 @@ static void gid_key_init(void)
 struct ua {
     const struct outbound_cfg *cfg;
     int ctl, ufd;
-    struct sock_addr app; /* where the application's datagrams come from (replies go there) */
+    struct sock_addr app;  /* where the application's datagrams come from (replies go there) */
     struct sock_addr peer; /* the control connection's client: only its address may use the relay */
     bool have_app;
     struct outbound ob;

@@ -10,7 +10,7 @@
     X(TOO_LONG, "input too long")                                                                                      \
     X(NOMEM, "out of memory")                                                                                          \
     X(RANGE, "value out of range")                                                                                     \
-    X(BAD_STATE, "operation not valid in this state")                                                                      \
+    X(BAD_STATE, "operation not valid in this state")                                                                  \
     X(UNSUPPORTED, "not supported")                                                                                    \
     X(CONFIG, "invalid configuration")                                                                                 \
     X(AUTH, "authentication failed")                                                                                   \
@@ -29,7 +29,7 @@ enum err_index_ {
 #define ERR_IDX_(name, text) ERR_IDX_##name,
     ERR_MAP(ERR_IDX_)
 #undef ERR_IDX_
-    ERR_IDX__COUNT, /* sentinel */
+        ERR_IDX__COUNT, /* sentinel */
 };
 
 enum err_code {

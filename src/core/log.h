@@ -77,9 +77,8 @@ void log__emit(enum log_level level, const char *mod, uint64_t conn, const char 
 /* The leading {0} keeps the array non-empty when no fields are given; log__emit skips it. */
 #define LOG_AT_(lvl, mod, conn, event, ...)                                                                            \
     do {                                                                                                               \
-        if (log_enabled(lvl) || atomic_load_explicit(&log__routed, memory_order_relaxed))                             \
-            log__emit(lvl, mod, conn, event,                                                                           \
-                      (const struct log_field[]){{.key = ""}, __VA_ARGS__, {.key = NULL}} + 1);                        \
+        if (log_enabled(lvl) || atomic_load_explicit(&log__routed, memory_order_relaxed))                              \
+            log__emit(lvl, mod, conn, event, (const struct log_field[]){{.key = ""}, __VA_ARGS__, {.key = NULL}} + 1); \
     } while (0)
 #define log_debug(mod, conn, ...) LOG_AT_(LOG_LEVEL_DEBUG, mod, conn, __VA_ARGS__, {.key = NULL})
 #define log_info(mod, conn, ...) LOG_AT_(LOG_LEVEL_INFO, mod, conn, __VA_ARGS__, {.key = NULL})

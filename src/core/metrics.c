@@ -235,8 +235,8 @@ void metrics_observe(struct metrics_series *s, double v)
         memcpy(&sum, &old, sizeof(sum));
         sum += v;
         memcpy(&upd, &sum, sizeof(upd));
-    } while (!atomic_compare_exchange_weak_explicit(&s->sum_bits, &old, upd, memory_order_relaxed,
-                                                    memory_order_relaxed));
+    } while (
+        !atomic_compare_exchange_weak_explicit(&s->sum_bits, &old, upd, memory_order_relaxed, memory_order_relaxed));
 }
 
 void metrics_family_on_collect(struct metrics_family *f, metrics_collect_cb *cb, void *arg)
@@ -372,7 +372,8 @@ static int render_series(struct buf *out, const struct metrics_family *f, const 
         TRY(put_num(out, sum));
         TRY(puts_(out, "\n"));
         TRY(put_series_name(out, f, "_count", s, NULL));
-        snprintf(tmp, sizeof(tmp), " %llu\n", (unsigned long long)atomic_load_explicit(&s->count, memory_order_relaxed));
+        snprintf(tmp, sizeof(tmp), " %llu\n",
+                 (unsigned long long)atomic_load_explicit(&s->count, memory_order_relaxed));
         return puts_(out, tmp);
     }
     case METRICS__COUNT:

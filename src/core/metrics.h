@@ -43,8 +43,8 @@ struct metrics_family *metrics_family_new(struct metrics_registry *r, enum metri
  * Returns NULL only when out of memory. */
 struct metrics_series *metrics_series(struct metrics_family *f, const char *const *label_values);
 
-void metrics_add(struct metrics_series *s, uint64_t v);   /* counter += v (gauge too) */
-void metrics_set(struct metrics_series *s, int64_t v);    /* gauge = v */
+void metrics_add(struct metrics_series *s, uint64_t v); /* counter += v (gauge too) */
+void metrics_set(struct metrics_series *s, int64_t v);  /* gauge = v */
 void metrics_gauge_add(struct metrics_series *s, int64_t delta);
 void metrics_observe(struct metrics_series *s, double v); /* histogram */
 uint64_t metrics_counter_value(const struct metrics_series *s);

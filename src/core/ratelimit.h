@@ -7,10 +7,10 @@
 #include <stdint.h>
 
 struct ratelimit {
-    uint64_t rate;      /* bytes per second; 0 = unlimited */
-    uint64_t capacity;  /* bucket size in bytes */
-    uint64_t after;     /* first `after` bytes pass free (REALITY afterBytes) */
-    uint64_t passed;    /* bytes seen so far */
+    uint64_t rate;        /* bytes per second; 0 = unlimited */
+    uint64_t capacity;    /* bucket size in bytes */
+    uint64_t after;       /* first `after` bytes pass free (REALITY afterBytes) */
+    uint64_t passed;      /* bytes seen so far */
     int64_t tokens_milli; /* tokens in 1/1000 byte, may go negative (debt) */
     int64_t last_ms;
 };

@@ -447,9 +447,8 @@ static EVP_PKEY *raw_key(int type, int selection, const uint8_t key[static 32])
         (void)pthread_setspecific(key_cache_exit, key_cache); /* non-NULL: the destructor runs */
     }
     OSSL_PARAM params[2] = {
-        OSSL_PARAM_construct_octet_string(selection == EVP_PKEY_PUBLIC_KEY ? OSSL_PKEY_PARAM_PUB_KEY
-                                                                           : OSSL_PKEY_PARAM_PRIV_KEY,
-                                          (void *)key, 32),
+        OSSL_PARAM_construct_octet_string(
+            selection == EVP_PKEY_PUBLIC_KEY ? OSSL_PKEY_PARAM_PUB_KEY : OSSL_PKEY_PARAM_PRIV_KEY, (void *)key, 32),
         OSSL_PARAM_construct_end()};
     EVP_PKEY *pkey = NULL;
     if (EVP_PKEY_fromdata(raw_ctx[i], &pkey, selection, params) != 1)

@@ -7,7 +7,8 @@
 #include "core/err.h"
 #include "core/wire.h"
 
-static const uint8_t v2_sig[PROXY_V2_SIG_LEN] = {0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a};
+static const uint8_t v2_sig[PROXY_V2_SIG_LEN] = {0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d,
+                                                 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a};
 
 enum {
     V2_CMD_LOCAL = 0x20,
@@ -110,8 +111,7 @@ static int parse_v1(const uint8_t *p, size_t len, struct proxy_header *h)
         return ERR_MALFORMED;
     uint8_t s[16], d[16];
     uint16_t sp, dp;
-    if (inet_pton(af, f[2], s) != 1 || inet_pton(af, f[3], d) != 1 || v1_port(f[4], &sp) < 0 ||
-        v1_port(f[5], &dp) < 0)
+    if (inet_pton(af, f[2], s) != 1 || inet_pton(af, f[3], d) != 1 || v1_port(f[4], &sp) < 0 || v1_port(f[5], &dp) < 0)
         return ERR_MALFORMED;
     if (af == AF_INET) {
         sock_addr_from_v4(&h->src, s, sp);

@@ -14,15 +14,15 @@
 #include "core/buf.h"
 #include "net/sock.h"
 
-#define PROXY_V1_MAX 107         /* longest v1 line including CRLF */
+#define PROXY_V1_MAX 107 /* longest v1 line including CRLF */
 #define PROXY_V2_SIG_LEN 12
 #define PROXY_V2_MAX (16 + 1024) /* we refuse TLV blocks larger than this */
 
 struct proxy_header {
-    uint8_t version; /* 1 or 2 */
-    bool local;      /* v2 LOCAL command or v1 UNKNOWN: keep the connection's own addresses */
+    uint8_t version;           /* 1 or 2 */
+    bool local;                /* v2 LOCAL command or v1 UNKNOWN: keep the connection's own addresses */
     struct sock_addr src, dst; /* set unless local */
-    size_t len;      /* bytes the header occupies */
+    size_t len;                /* bytes the header occupies */
 };
 
 /* Parses a header at the start of p. 0 (h->len bytes consumed), ERR_NEED_MORE, or

@@ -49,8 +49,8 @@ static bool login(redisContext *c, const struct redis_url *u, bool select_db, bo
 static bool is_master(redisContext *c)
 {
     redisReply *r = redisCommand(c, "ROLE");
-    bool ok = r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements > 0 && r->element[0]->type == REDIS_REPLY_STRING &&
-              strcmp(r->element[0]->str, "master") == 0;
+    bool ok = r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+              r->element[0]->type == REDIS_REPLY_STRING && strcmp(r->element[0]->str, "master") == 0;
     freeReplyObject(r);
     return ok;
 }
@@ -65,8 +65,9 @@ static bool ask_sentinel(const struct redis_url *u, const struct redis_sentinel_
     bool ok = false;
     if (login(c, u, false, true, why, whycap)) {
         redisReply *r = redisCommand(c, "SENTINEL get-master-addr-by-name %s", u->master);
-        if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2 && r->element[0]->type == REDIS_REPLY_STRING &&
-            r->element[1]->type == REDIS_REPLY_STRING && strlen(r->element[0]->str) < hostcap) {
+        if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+            r->element[0]->type == REDIS_REPLY_STRING && r->element[1]->type == REDIS_REPLY_STRING &&
+            strlen(r->element[0]->str) < hostcap) {
             snprintf(host, hostcap, "%s", r->element[0]->str);
             *port = atoi(r->element[1]->str);
             ok = *port > 0 && *port <= 65535;

@@ -113,7 +113,7 @@ struct relay_cfg {
     uint64_t idle_ms;  /* 0 = no idle timeout */
     struct relay_rate rate[RELAY_DIR__COUNT];
     struct relay_shared_rate shared[RELAY_DIR__COUNT]; /* take == NULL: none */
-    size_t pipe_size; /* SPLICE: F_SETPIPE_SZ if non-zero */
+    size_t pipe_size;                                  /* SPLICE: F_SETPIPE_SZ if non-zero */
     relay_done_cb *on_done;
 };
 

@@ -39,7 +39,8 @@ int node_daemon_run(const char *config_path, struct node_cfg *cfg, uint64_t drai
     struct node_services *svc = NULL;
     rc = node_services_start(&rt, config_path, cfg, &svc);
     if (rc < 0) {
-        log_err("node", 0, "start_failed", LF_STR("what", "admin API, /metrics or hub sync"), LF_STR("err", err_str(rc)));
+        log_err("node", 0, "start_failed", LF_STR("what", "admin API, /metrics or hub sync"),
+                LF_STR("err", err_str(rc)));
         node_runtime_stop(&rt, 0);
         return rc;
     }

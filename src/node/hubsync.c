@@ -37,7 +37,7 @@ struct usage_slot {
 struct node_hubsync {
     struct node_hubsync_opts o;
     char *url, *token, *ca_file, *state_path; /* owned copies */
-    char *usage_path; /* stateDir/hub-usage.json, next to state_path */
+    char *usage_path;                         /* stateDir/hub-usage.json, next to state_path */
     pthread_t thread;
     pthread_mutex_t lock; /* stop flag, usage map */
     pthread_cond_t cond;

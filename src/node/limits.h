@@ -34,7 +34,6 @@ struct node_limits_cfg {
     uint32_t redis_timeout_ms;          /* connect and command timeout; default 200 */
 };
 
-
 /* One user's limits; 0 = unlimited. */
 struct node_user_limits {
     uint32_t devices;

@@ -35,23 +35,23 @@ enum node_session_state {
 
 /* Why a session ended; a metric label and a log field. */
 enum node_close_reason {
-    NODE_CR_DONE = 0,          /* relay finished normally */
-    NODE_CR_FALLBACK_DONE,     /* fallback relay finished */
-    NODE_CR_TARGET_DIAL,       /* could not reach the REALITY target */
-    NODE_CR_TARGET_FLIGHT,     /* target's flight unusable after its ServerHello was accepted */
-    NODE_CR_TLS,               /* TLS handshake failed */
-    NODE_CR_VLESS,             /* bad VLESS request (unknown user, malformed) */
-    NODE_CR_FLOW,              /* flow / command not allowed for the user */
-    NODE_CR_DIAL,              /* destination unreachable or refused by policy */
-    NODE_CR_TIMEOUT,           /* handshake deadline */
-    NODE_CR_PROXY_HEADER,      /* bad PROXY protocol header */
-    NODE_CR_IO,                /* socket error, peer reset */
+    NODE_CR_DONE = 0,      /* relay finished normally */
+    NODE_CR_FALLBACK_DONE, /* fallback relay finished */
+    NODE_CR_TARGET_DIAL,   /* could not reach the REALITY target */
+    NODE_CR_TARGET_FLIGHT, /* target's flight unusable after its ServerHello was accepted */
+    NODE_CR_TLS,           /* TLS handshake failed */
+    NODE_CR_VLESS,         /* bad VLESS request (unknown user, malformed) */
+    NODE_CR_FLOW,          /* flow / command not allowed for the user */
+    NODE_CR_DIAL,          /* destination unreachable or refused by policy */
+    NODE_CR_TIMEOUT,       /* handshake deadline */
+    NODE_CR_PROXY_HEADER,  /* bad PROXY protocol header */
+    NODE_CR_IO,            /* socket error, peer reset */
     NODE_CR_NOMEM,
-    NODE_CR_SHUTDOWN,          /* node stopping */
-    NODE_CR_LIMIT,             /* refused by a limit (node/limits.h) */
-    NODE_CR_FD_RESERVE,        /* unauthenticated, shed to keep file descriptors for tunnels */
-    NODE_CR_CLIENT_CLOSED,     /* the client closed cleanly (EOF) before its tunnel was up */
-    NODE_CR__COUNT,            /* sentinel */
+    NODE_CR_SHUTDOWN,      /* node stopping */
+    NODE_CR_LIMIT,         /* refused by a limit (node/limits.h) */
+    NODE_CR_FD_RESERVE,    /* unauthenticated, shed to keep file descriptors for tunnels */
+    NODE_CR_CLIENT_CLOSED, /* the client closed cleanly (EOF) before its tunnel was up */
+    NODE_CR__COUNT,        /* sentinel */
 };
 
 const char *node_session_state_str(enum node_session_state s);

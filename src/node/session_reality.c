@@ -88,8 +88,7 @@ static void target_dialed(void *arg, enum node_dial_result res, int err, int fd,
     if (res != NODE_DIAL_OK) {
         /* Out of fds while probes hold them: every new connection dials the target before it
          * can authenticate, so make room once, as accept does, instead of refusing a client. */
-        if ((err == -EMFILE || err == -ENFILE) && !s->target_redialed &&
-            session_shed_unauthenticated_except(s->w, s)) {
+        if ((err == -EMFILE || err == -ENFILE) && !s->target_redialed && session_shed_unauthenticated_except(s->w, s)) {
             s->target_redialed = true;
             if (session_dial_target(s) == 0)
                 return;

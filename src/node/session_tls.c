@@ -93,7 +93,7 @@ bool session_tls_handshake(struct session *s)
     buf_dispose(&s->scratch);
     free(s->ch); /* its views pointed into cin / scratch */
     s->ch = NULL;
-    reality_auth_result_wipe(&s->auth); /* the AuthKey's job ended with our certificate */
+    reality_auth_result_wipe(&s->auth);   /* the AuthKey's job ended with our certificate */
     tls13_conn_release_handshake(s->tls); /* idle tunnels keep only the record state */
     s->state = NODE_SS_VLESS_HEADER;
     return true;

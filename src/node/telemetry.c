@@ -110,8 +110,8 @@ void node_proc_stats(struct node_proc_stats *out)
         const char *p = strrchr(line, ')');
         unsigned long long ut = 0, st = 0, start = 0;
         if (p != NULL && tck > 0 &&
-            sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu", &ut, &st,
-                   &start) == 3) {
+            sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu", &ut,
+                   &st, &start) == 3) {
             out->cpu_us = (ut + st) * 1000000ull / (uint64_t)tck;
             uint64_t bt = boot_time();
             out->start_unix = bt ? bt + start / (uint64_t)tck : 0;
@@ -144,8 +144,8 @@ static const char *const hdr_labels[VLESS_HR__COUNT] = {
     "malformed", "short_first", "bad_version", "unknown_user", "bad_addons", "bad_command", "bad_address",
 };
 static const char *const flow_labels[VLESS_FR__COUNT] = {
-    "ok", "flow_vision_udp", "flow_account_mismatch", "flow_empty_tcp", "flow_empty_mux", "flow_unknown",
-    "flow_bad_command",
+    "ok",           "flow_vision_udp",  "flow_account_mismatch", "flow_empty_tcp", "flow_empty_mux",
+    "flow_unknown", "flow_bad_command",
 };
 
 /* Counters are refreshed to a total kept elsewhere (never decreasing). */
@@ -259,8 +259,8 @@ int node_telemetry_register(struct metrics_registry *r, struct node_runtime *rt,
     if (t == NULL)
         return ERR_NOMEM;
     t->rt = rt;
-    t->build = metrics_family_new(r, METRICS_GAUGE, "veil_build_info", "Build information (value 1).", version, 1,
-                                  NULL, 0, 1);
+    t->build =
+        metrics_family_new(r, METRICS_GAUGE, "veil_build_info", "Build information (value 1).", version, 1, NULL, 0, 1);
     t->rejects = metrics_family_new(r, METRICS_COUNTER, "veil_node_vless_rejects_total",
                                     "Authenticated connections whose VLESS request was refused, by reason.", reason, 1,
                                     NULL, 0, 32);
@@ -269,12 +269,12 @@ int node_telemetry_register(struct metrics_registry *r, struct node_runtime *rt,
                                      direction, 1, NULL, 0, 2);
     t->udp = metrics_family_new(r, METRICS_COUNTER, "veil_node_udp_tunnels_total",
                                 "UDP tunnels started (VLESS UDP and Mux/XUDP).", NULL, 0, NULL, 0, 1);
-    t->udp_assocs = metrics_family_new(r, METRICS_COUNTER, "veil_node_udp_sessions_total",
-                                       "UDP sessions opened (one destination flow or one Mux session).", NULL, 0, NULL,
-                                       0, 1);
-    t->udp_dropped = metrics_family_new(r, METRICS_COUNTER, "veil_node_udp_dropped_total",
-                                        "Datagrams dropped (full queues, refused or unresolved destinations).", NULL, 0,
-                                        NULL, 0, 1);
+    t->udp_assocs =
+        metrics_family_new(r, METRICS_COUNTER, "veil_node_udp_sessions_total",
+                           "UDP sessions opened (one destination flow or one Mux session).", NULL, 0, NULL, 0, 1);
+    t->udp_dropped =
+        metrics_family_new(r, METRICS_COUNTER, "veil_node_udp_dropped_total",
+                           "Datagrams dropped (full queues, refused or unresolved destinations).", NULL, 0, NULL, 0, 1);
     t->dns_fail = metrics_family_new(r, METRICS_COUNTER, "veil_node_dns_failures_total",
                                      "Destination names that did not resolve.", NULL, 0, NULL, 0, 1);
     t->log_supp = metrics_family_new(r, METRICS_COUNTER, "veil_node_log_suppressed_total",
@@ -297,8 +297,8 @@ int node_telemetry_register(struct metrics_registry *r, struct node_runtime *rt,
                                        "Open tunnels of the top veil.metricsTopUsers users.", user, 1, NULL, 0, 1000);
     t->rss = metrics_family_new(r, METRICS_GAUGE, "process_resident_memory_bytes", "Resident memory size in bytes.",
                                 NULL, 0, NULL, 0, 1);
-    t->fds = metrics_family_new(r, METRICS_GAUGE, "process_open_fds", "Number of open file descriptors.", NULL, 0,
-                                NULL, 0, 1);
+    t->fds = metrics_family_new(r, METRICS_GAUGE, "process_open_fds", "Number of open file descriptors.", NULL, 0, NULL,
+                                0, 1);
     t->cpu = metrics_family_new(r, METRICS_COUNTER, "process_cpu_seconds_total",
                                 "Total user and system CPU time spent in seconds.", NULL, 0, NULL, 0, 1);
     t->start = metrics_family_new(r, METRICS_GAUGE, "process_start_time_seconds",

@@ -55,7 +55,7 @@ void node_telemetry_free(struct node_telemetry *t);
 struct node_proc_stats {
     uint64_t rss_bytes;
     uint64_t open_fds;
-    uint64_t cpu_us; /* user + system */
+    uint64_t cpu_us;     /* user + system */
     uint64_t start_unix; /* process start, unix seconds */
 };
 void node_proc_stats(struct node_proc_stats *out);

@@ -20,15 +20,15 @@
 #include "vless/mux.h"
 #include "vless/udp.h"
 
-#define UDP_OUT_MAX (256 * 1024)  /* downlink frames waiting for the client: beyond, drop */
-#define UDP_IN_MAX (70 * 1024)    /* one frame: 2 + 512 metadata + 2 + 65535 */
-#define UDP_READ_BURST 64         /* datagrams read per socket event (fairness) */
-#define UDP_NAMES 4               /* resolved names remembered per association */
-#define UDP_NAME_QUEUE 8          /* datagrams held per name while it resolves */
-#define UDP_MAX_ASSOCS 256        /* Mux sessions per connection */
+#define UDP_OUT_MAX (256 * 1024) /* downlink frames waiting for the client: beyond, drop */
+#define UDP_IN_MAX (70 * 1024)   /* one frame: 2 + 512 metadata + 2 + 65535 */
+#define UDP_READ_BURST 64        /* datagrams read per socket event (fairness) */
+#define UDP_NAMES 4              /* resolved names remembered per association */
+#define UDP_NAME_QUEUE 8         /* datagrams held per name while it resolves */
+#define UDP_MAX_ASSOCS 256       /* Mux sessions per connection */
 #define UDP_DGRAM_MAX 65535
-#define UDP_KEEP_MS 60000         /* an ended XUDP association waits this long for its GlobalID */
-#define UDP_KEEP_MAX 1024         /* kept associations per worker (each holds a socket) */
+#define UDP_KEEP_MS 60000 /* an ended XUDP association waits this long for its GlobalID */
+#define UDP_KEEP_MAX 1024 /* kept associations per worker (each holds a socket) */
 
 struct udp_pending {
     struct udp_pending *next;
@@ -66,8 +66,8 @@ struct udp_assoc {
     uint8_t gid[8], user[16];
     struct udp_assoc *rprev, *rnext; /* the worker's registry of GlobalID associations */
     struct loop_timer keep;          /* kept: when to close */
-    struct udp_sock sk[2]; /* IPv4, IPv6 */
-    struct vless_addr dest; /* the New's / request's destination */
+    struct udp_sock sk[2];           /* IPv4, IPv6 */
+    struct vless_addr dest;          /* the New's / request's destination */
     uint64_t last_ms;
     struct udp_name names[UDP_NAMES];
 };
@@ -82,8 +82,8 @@ struct node_udp {
     uint8_t user[16];
     uint64_t hub_id;
     const char *access_user; /* access log on: the user's email ("" without) */
-    struct buf in;  /* uplink plaintext: an incomplete frame */
-    struct buf out; /* downlink plaintext not yet taken by the transport */
+    struct buf in;           /* uplink plaintext: an incomplete frame */
+    struct buf out;          /* downlink plaintext not yet taken by the transport */
     struct udp_assoc *assocs;
     size_t n_assocs;
     struct node_mux *tcp; /* Mux TCP sub-connections (node/mux.h), made at the first TCP New */
@@ -316,8 +316,7 @@ void node_udp_free(struct node_udp *u)
     node_mux_free(u->tcp);
     u->tcp = NULL;
     book(u);
-    log_debug("udp", u->id, "udp_end", LF_UINT("up", u->up), LF_UINT("down", u->down),
-              LF_UINT("dropped", u->dropped));
+    log_debug("udp", u->id, "udp_end", LF_UINT("up", u->up), LF_UINT("down", u->down), LF_UINT("dropped", u->dropped));
     loop_defer(u->w->loop, &u->free_task);
 }
 
@@ -893,8 +892,7 @@ int node_udp_start(const struct node_udp_params *p, struct node_udp **out)
     loop_timer_init(&u->tick, on_tick);
     loop_task_init(&u->free_task, free_task);
     /* The plaintext after the header goes through the transport (Vision unframing) into x.plain. */
-    int rc = tunnel_xprt_init(&u->x, p->tls, p->vision, p->uuid, p->cin_left, p->cin_len, p->plain_left,
-                              p->plain_len);
+    int rc = tunnel_xprt_init(&u->x, p->tls, p->vision, p->uuid, p->cin_left, p->cin_len, p->plain_left, p->plain_len);
     uint8_t resp[2];
     struct buf rb;
     buf_init_fixed(&rb, resp, sizeof(resp));

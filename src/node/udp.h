@@ -45,24 +45,24 @@ struct node_udp_params {
     int fd;                 /* the client socket: borrowed, the owner closes it after node_udp_free */
     struct tls13_conn *tls; /* established; borrowed */
     bool vision;
-    bool mux_udp_only;      /* Vision user on Mux: a TCP New closes the connection */
-    const uint8_t *uuid;    /* 16 bytes, as the client sent it (Vision frames) */
-    const uint8_t *user_key; /* 16 bytes: the user's lookup key (GlobalID associations are per user) */
-    uint64_t hub_id;        /* the user's id at the hub (usage reports); 0 = a local user */
-    enum vless_cmd cmd;     /* VLESS_CMD_UDP or VLESS_CMD_MUX */
+    bool mux_udp_only;             /* Vision user on Mux: a TCP New closes the connection */
+    const uint8_t *uuid;           /* 16 bytes, as the client sent it (Vision frames) */
+    const uint8_t *user_key;       /* 16 bytes: the user's lookup key (GlobalID associations are per user) */
+    uint64_t hub_id;               /* the user's id at the hub (usage reports); 0 = a local user */
+    enum vless_cmd cmd;            /* VLESS_CMD_UDP or VLESS_CMD_MUX */
     const struct vless_addr *dest; /* command 2: the destination */
     uint8_t version;               /* for the response header */
     const uint8_t *cin_left;       /* ciphertext read but not processed */
     size_t cin_len;
-    const uint8_t *plain_left;     /* plaintext after the VLESS header */
+    const uint8_t *plain_left; /* plaintext after the VLESS header */
     size_t plain_len;
-    const uint8_t *out_left;       /* bytes already due to the client (e.g. a KeyUpdate answer) */
+    const uint8_t *out_left; /* bytes already due to the client (e.g. a KeyUpdate answer) */
     size_t out_len;
-    uint32_t idle_ms;              /* 0 = 60000 */
-    uint32_t tcp_idle_ms;          /* Mux TCP sub-connections (connIdle); 0 = 300000 */
-    uint32_t report_ms;            /* book the bytes at least this often (veil.usageReportSec); 0 = by idle_ms */
+    uint32_t idle_ms;     /* 0 = 60000 */
+    uint32_t tcp_idle_ms; /* Mux TCP sub-connections (connIdle); 0 = 300000 */
+    uint32_t report_ms;   /* book the bytes at least this often (veil.usageReportSec); 0 = by idle_ms */
     struct relay_shared_rate rate[RELAY_DIR__COUNT]; /* the user's speed limit for Mux TCP; take NULL: none */
-    const char *access_user;       /* access log on: the user's email, logged per Mux session; NULL = off */
+    const char *access_user; /* access log on: the user's email, logged per Mux session; NULL = off */
     node_udp_done_cb *on_done;
     void *arg;
 };

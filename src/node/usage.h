@@ -29,10 +29,10 @@ struct node_usage;
 
 struct node_usage_entry {
     uint8_t key[NODE_USAGE_KEY_LEN];
-    uint64_t hub_id;         /* last hub id seen for the key; 0 = not a hub user */
-    uint64_t up, down;       /* since the last reset (up = client to destination) */
+    uint64_t hub_id;               /* last hub id seen for the key; 0 = not a hub user */
+    uint64_t up, down;             /* since the last reset (up = client to destination) */
     uint64_t total_up, total_down; /* since start, never reset */
-    uint64_t active;         /* open tunnels now */
+    uint64_t active;               /* open tunnels now */
 };
 
 /* NULL on OOM. */

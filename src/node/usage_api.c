@@ -22,8 +22,7 @@ struct node_usage_api {
     struct timespec started; /* CLOCK_MONOTONIC */
 };
 
-struct node_usage_api *node_usage_api_new(struct node_runtime *rt, struct node_admin_api *api,
-                                          struct node_hubsync *hub)
+struct node_usage_api *node_usage_api_new(struct node_runtime *rt, struct node_admin_api *api, struct node_hubsync *hub)
 {
     struct node_usage_api *u = calloc(1, sizeof(*u));
     if (u == NULL)
@@ -260,10 +259,9 @@ static void health(struct node_usage_api *ua, struct node_http_resp *resp)
     reply(resp, 200,
           json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o*}", "status", "ok", "version", VEIL_VERSION,
                     "uptime_sec", (json_int_t)(now.tv_sec - ua->started.tv_sec), "connections",
-                    (json_int_t)atomic_load(&st.active), "accepted", (json_int_t)atomic_load(&st.accepted),
-                    "users", (json_int_t)users, "users_online", (json_int_t)node_usage_online(rt->usage),
-                    "workers", (json_int_t)rt->n_workers, "draining", (json_int_t)atomic_load(&rt->stopping), "hub",
-                    hub));
+                    (json_int_t)atomic_load(&st.active), "accepted", (json_int_t)atomic_load(&st.accepted), "users",
+                    (json_int_t)users, "users_online", (json_int_t)node_usage_online(rt->usage), "workers",
+                    (json_int_t)rt->n_workers, "draining", (json_int_t)atomic_load(&rt->stopping), "hub", hub));
 }
 
 /* ---- routing ---- */

@@ -68,9 +68,8 @@ int node_overlay_add(struct node_overlay *o, const struct node_overlay_user *u)
     if (n == NULL)
         return ERR_NOMEM;
     o->add = n;
-    o->add[o->n_add++] =
-        (struct node_overlay_user){.inbound = dup_or_null(u->inbound), .id = dup_or_null(u->id),
-                                   .email = dup_or_null(u->email), .flow = u->flow};
+    o->add[o->n_add++] = (struct node_overlay_user){
+        .inbound = dup_or_null(u->inbound), .id = dup_or_null(u->id), .email = dup_or_null(u->email), .flow = u->flow};
     size_t k = 0;
     for (size_t i = 0; i < o->n_remove; i++) {
         if (node_overlay_matches(o->remove[i], u->id, u->email))
@@ -312,7 +311,8 @@ static json_t *client_json(const struct node_overlay_user *u)
         if (u->max_conns)
             json_object_set_new(v, "maxConnections", json_integer((json_int_t)u->max_conns));
         if (u->speed_limit)
-            json_object_set_new(v, "speedLimit", json_integer((json_int_t)(u->speed_limit < 1024 ? 1024 : u->speed_limit)));
+            json_object_set_new(v, "speedLimit",
+                                json_integer((json_int_t)(u->speed_limit < 1024 ? 1024 : u->speed_limit)));
         json_object_set_new(j, "veil", v);
     }
     return j;

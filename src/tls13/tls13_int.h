@@ -35,9 +35,9 @@ struct tls13_conn {
     struct buf hs_in; /* handshake message reassembly */
     struct buf ch_msg, sh_msg;
     struct tls13_client_hello *ch; /* parsed view over ch_msg; NULL once released */
-    size_t useless;               /* consecutive CCS records */
-    size_t early_skipped;         /* server: bytes of 0-RTT records dropped */
-    bool skip_early;              /* server: client offered early_data we ignore */
+    size_t useless;                /* consecutive CCS records */
+    size_t early_skipped;          /* server: bytes of 0-RTT records dropped */
+    bool skip_early;               /* server: client offered early_data we ignore */
     bool ccs_sent;
     bool key_update_pending;
     bool app_keys; /* both application keys installed */

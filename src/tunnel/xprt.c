@@ -70,7 +70,7 @@ void tunnel_xprt_expect_response(struct tunnel_xprt *x)
 }
 
 int tunnel_xprt_init(struct tunnel_xprt *x, struct tls13_conn *tls, bool vision, const uint8_t uuid[static 16],
-                   const uint8_t *cin_left, size_t cin_len, const uint8_t *plain_left, size_t plain_len)
+                     const uint8_t *cin_left, size_t cin_len, const uint8_t *plain_left, size_t plain_len)
 {
     memset(x, 0, sizeof(*x));
     x->tls = tls;

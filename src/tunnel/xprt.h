@@ -25,8 +25,8 @@ struct tunnel_xprt {
     struct buf cout;        /* bytes waiting for the socket */
     struct buf prefix;      /* sent before the first data (VLESS response / request header) */
     bool vision;
-    bool expect_response;   /* client role: the downlink starts with a VLESS response header */
-    struct buf resp;        /* response header bytes collected so far */
+    bool expect_response; /* client role: the downlink starts with a VLESS response header */
+    struct buf resp;      /* response header bytes collected so far */
     bool rx_direct, tx_direct, tx_direct_pending;
     bool rx_eof;
     bool write_closed;
@@ -48,7 +48,7 @@ struct tunnel_xprt {
  * `plain_left` plaintext already decrypted after the VLESS header (fed through the Vision
  * reader first). ERR_NOMEM. */
 int tunnel_xprt_init(struct tunnel_xprt *x, struct tls13_conn *tls, bool vision, const uint8_t uuid[static 16],
-                   const uint8_t *cin_left, size_t cin_len, const uint8_t *plain_left, size_t plain_len);
+                     const uint8_t *cin_left, size_t cin_len, const uint8_t *plain_left, size_t plain_len);
 /* True when nothing is buffered inside the transport (either direction). */
 bool tunnel_xprt_idle(const struct tunnel_xprt *x);
 /* Client role: strip and check the VLESS response header at the start of the downlink. */

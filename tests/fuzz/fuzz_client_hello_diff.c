@@ -14,10 +14,10 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Names the disagreement in the crash report. */
-#define DISAGREE(what)                                                     \
-    do {                                                                   \
-        fprintf(stderr, "client hello parsers disagree: %s\n", what);     \
-        abort();                                                           \
+#define DISAGREE(what)                                                                                                 \
+    do {                                                                                                               \
+        fprintf(stderr, "client hello parsers disagree: %s\n", what);                                                  \
+        abort();                                                                                                       \
     } while (0)
 
 static void same(struct bytes a, struct bytes b, const char *what)
@@ -50,8 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* Only hellos REALITY could authenticate reach tls13: TLS 1.3 offered, an X25519 share and a
      * 32-byte session id (Go's parser takes longer ones; authentication needs exactly 32). */
     if (reality_ch_parse_msg(data, size, &r) != 0 || !r.offers_tls13 || r.x25519_share == NULL ||
-        r.session_id.len != 32 ||
-        duplicate_share_groups(&r))
+        r.session_id.len != 32 || duplicate_share_groups(&r))
         return 0;
     static struct tls13_client_hello t; /* large: keep it off the fuzzer's stack */
     memset(&t, 0, sizeof t);

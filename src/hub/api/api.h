@@ -42,8 +42,8 @@ struct api_cfg {
     const char *profile_title;
     unsigned update_interval_hours;
     const char *support_url;
-    const char *public_url; /* e.g. https://vpn.example.com: links printed in user objects */
-    const char *page_color; /* "#rrggbb" accent of the subscription web page; NULL/"" -> default */
+    const char *public_url;    /* e.g. https://vpn.example.com: links printed in user objects */
+    const char *page_color;    /* "#rrggbb" accent of the subscription web page; NULL/"" -> default */
     const char *page_logo_url; /* the page's logo; NULL/"" -> none */
     const char *renew_url;     /* the page's Renew button; NULL/"" -> none */
     bool xray_json;
@@ -107,7 +107,7 @@ const struct api_route *api_routes(size_t *n);
 /* A request as the router sees it (no MHD types), so that tests and the fuzzer can drive it. */
 struct api_req {
     const char *method;
-    const char *path; /* percent-decoded */
+    const char *path;                                 /* percent-decoded */
     const char *(*query)(void *arg, const char *key); /* may be NULL */
     void *query_arg;
     const char *authorization, *user_agent, *accept;

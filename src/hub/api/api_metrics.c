@@ -212,10 +212,9 @@ void api__metrics_init(struct api_ctx *ctx)
                            NULL, 0, NULL, 0, 1);
     if (audit != NULL)
         metrics_family_on_collect(audit, collect_audit, NULL);
-    struct metrics_family *backup =
-        metrics_family_new(r, METRICS_GAUGE, "veil_hub_backup_last_success_timestamp_seconds",
-                           "UTC time of this hub's last successful SQLite backup (the backup section of hub.json)",
-                           NULL, 0, NULL, 0, 1);
+    struct metrics_family *backup = metrics_family_new(
+        r, METRICS_GAUGE, "veil_hub_backup_last_success_timestamp_seconds",
+        "UTC time of this hub's last successful SQLite backup (the backup section of hub.json)", NULL, 0, NULL, 0, 1);
     if (backup != NULL)
         metrics_family_on_collect(backup, collect_backup, NULL);
     struct metrics_family *findings = metrics_family_new(

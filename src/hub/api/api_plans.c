@@ -18,10 +18,10 @@ static json_t *plan_json(const struct hub_plan *p)
         json_array_append_new(groups, json_stringn(g, len));
         g = comma ? comma + 1 : g + len;
     }
-    return json_pack("{s:I,s:s,s:I,s:I,s:I,s:s,s:b,s:o,s:I,s:o}", "id", (json_int_t)p->id, "name", p->name, "duration_days",
-                     (json_int_t)p->duration_days, "quota_bytes", (json_int_t)p->quota_bytes, "device_limit",
-                     (json_int_t)p->device_limit, "reset_strategy", hub_reset_name(p->reset), "enabled", p->enabled,
-                     "prices", prices, "created_at", (json_int_t)p->created_at, "node_groups", groups);
+    return json_pack("{s:I,s:s,s:I,s:I,s:I,s:s,s:b,s:o,s:I,s:o}", "id", (json_int_t)p->id, "name", p->name,
+                     "duration_days", (json_int_t)p->duration_days, "quota_bytes", (json_int_t)p->quota_bytes,
+                     "device_limit", (json_int_t)p->device_limit, "reset_strategy", hub_reset_name(p->reset), "enabled",
+                     p->enabled, "prices", prices, "created_at", (json_int_t)p->created_at, "node_groups", groups);
 }
 
 void api__plans_create(struct api_call *c)

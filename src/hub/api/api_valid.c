@@ -206,7 +206,7 @@ static int get_str_list(json_t *j, const char *key, str_check_fn *check, const c
                         size_t item_cap, char *items, size_t *n, struct api_verr *e);
 
 #define PLAN_GROUPS_MAX 7 /* 7 names of up to 32 bytes and their commas fit HUB_NODE_GROUPS_MAX */
-_Static_assert(PLAN_GROUPS_MAX * (HUB_GROUP_MAX + 1) <= HUB_NODE_GROUPS_MAX + 1, "node groups must fit");
+_Static_assert(PLAN_GROUPS_MAX *(HUB_GROUP_MAX + 1) <= HUB_NODE_GROUPS_MAX + 1, "node groups must fit");
 
 /* "node_groups": ["premium", ...] (distinct group names; [] = every node), stored comma-joined. */
 static int plan_node_groups(json_t *j, struct hub_plan *p, struct api_verr *e)
@@ -229,8 +229,9 @@ static int plan_node_groups(json_t *j, struct hub_plan *p, struct api_verr *e)
 
 int api_parse_plan(const char *body, size_t len, bool create, struct hub_plan *p, struct api_verr *e)
 {
-    static const char *const keys[] = {"name",    "duration_days", "quota_bytes", "device_limit", "reset_strategy",
-                                       "enabled", "prices",        "node_groups", NULL};
+    static const char *const keys[] = {"name",         "duration_days",  "quota_bytes",
+                                       "device_limit", "reset_strategy", "enabled",
+                                       "prices",       "node_groups",    NULL};
     json_t *j = load_object(body, len, false, e);
     if (j == NULL)
         return ERR_MALFORMED;
@@ -355,8 +356,8 @@ static int node_fields(const char *body, size_t len, bool create, struct hub_nod
                       sizeof n->server_names[0], n->server_names[0], &n->n_server_names, e));
     TRYV(get_int(j, "weight", false, 0, 1000, &n->weight, e));
     TRYV(get_int(j, "usage_percent", false, 1, 1000, &n->usage_percent, e));
-    TRYV(get_str(j, "group", false, group_or_none, "must be \"\" or 1..32 of [a-z0-9_-]", n->group, sizeof n->group,
-                 e));
+    TRYV(
+        get_str(j, "group", false, group_or_none, "must be \"\" or 1..32 of [a-z0-9_-]", n->group, sizeof n->group, e));
     json_decref(j);
     return 0;
 }

@@ -7,16 +7,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HUB_NAME_MAX 64       /* usernames, plan and node names, bytes without NUL */
-#define HUB_LANG_MAX 8        /* BCP 47-ish language tag: "en", "ru", "pt-br" */
-#define HUB_CURRENCY_LEN 3    /* ISO 4217 code ("RUB") or "XTR" (Telegram Stars) */
-#define HUB_TOKEN_MAX 64      /* subscription and API token text */
-#define HUB_REFCODE_LEN 10    /* referral code characters */
-#define HUB_HOST_MAX 253      /* DNS name or IP literal */
-#define HUB_PLAN_PRICES_MAX 8 /* currencies per plan */
-#define HUB_NODE_LIST_MAX 8   /* short ids / server names per node */
-#define HUB_SHORT_ID_MAX 16   /* hex digits */
-#define HUB_GROUP_MAX 32       /* node group name: [a-z0-9_-] */
+#define HUB_NAME_MAX 64         /* usernames, plan and node names, bytes without NUL */
+#define HUB_LANG_MAX 8          /* BCP 47-ish language tag: "en", "ru", "pt-br" */
+#define HUB_CURRENCY_LEN 3      /* ISO 4217 code ("RUB") or "XTR" (Telegram Stars) */
+#define HUB_TOKEN_MAX 64        /* subscription and API token text */
+#define HUB_REFCODE_LEN 10      /* referral code characters */
+#define HUB_HOST_MAX 253        /* DNS name or IP literal */
+#define HUB_PLAN_PRICES_MAX 8   /* currencies per plan */
+#define HUB_NODE_LIST_MAX 8     /* short ids / server names per node */
+#define HUB_SHORT_ID_MAX 16     /* hex digits */
+#define HUB_GROUP_MAX 32        /* node group name: [a-z0-9_-] */
 #define HUB_NODE_GROUPS_MAX 255 /* a plan's node groups, comma-joined */
 
 enum hub_reset {

@@ -9,7 +9,8 @@ static const char *const reset_names[HUB_RESET__COUNT] = {"none", "daily", "week
 static const char *const sub_state_names[HUB_SUB__COUNT] = {"active", "limited", "expired", "revoked"};
 static const char *const role_names[HUB_ROLE__COUNT] = {"admin", "support"};
 static const char *const health_names[HUB_HEALTH__COUNT] = {"unknown", "up", "down"};
-static const char *const pay_names[HUB_PAY__COUNT] = {"pending", "succeeded", "failed", "refunded", "canceled", "expired"};
+static const char *const pay_names[HUB_PAY__COUNT] = {"pending",  "succeeded", "failed",
+                                                      "refunded", "canceled",  "expired"};
 
 static int name_lookup(const char *const *names, size_t n, const char *s)
 {

@@ -6,8 +6,7 @@
 #include "hub/domain/rules.h"
 #include "hub/store/store_int.h"
 
-#define PLAN_COLS                                                                                                      \
-    "id, name, duration_days, quota_bytes, device_limit, reset_strategy, enabled, created_at, node_groups"
+#define PLAN_COLS "id, name, duration_days, quota_bytes, device_limit, reset_strategy, enabled, created_at, node_groups"
 
 static void plan_from_row(const struct store_res *r, size_t i, struct hub_plan *p)
 {
@@ -67,9 +66,14 @@ static int create_body(struct store_conn *sc, void *arg)
 {
     struct plan_arg *a = arg;
     struct hub_plan *p = a->p;
-    struct store_val v[] = {SV_T(p->name),         SV_I(p->duration_days),         SV_I(p->quota_bytes),
-                            SV_I(p->device_limit), SV_T(hub_reset_name(p->reset)), SV_I(p->enabled),
-                            SV_I(a->now),          SV_T(p->node_groups)};
+    struct store_val v[] = {SV_T(p->name),
+                            SV_I(p->duration_days),
+                            SV_I(p->quota_bytes),
+                            SV_I(p->device_limit),
+                            SV_T(hub_reset_name(p->reset)),
+                            SV_I(p->enabled),
+                            SV_I(a->now),
+                            SV_T(p->node_groups)};
     struct store_res r;
     TRY(store__exec(sc,
                     "INSERT INTO plans (name, duration_days, quota_bytes, device_limit, reset_strategy, enabled,"

@@ -53,7 +53,6 @@ static int sub_query(struct store_conn *sc, const char *sql, const struct store_
     return rc;
 }
 
-
 static int save_sub(struct store_conn *sc, const struct hub_sub *s, int64_t now)
 {
     struct store_val p[] = {

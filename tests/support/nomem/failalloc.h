@@ -23,28 +23,27 @@ long failalloc_outstanding(void);
  * scenario in messages. The sweep runs twice and checks leaks on the second pass only:
  * libraries keep state created on first use for the life of the thread (libcrypto's error
  * queue, caches), which the first pass creates on every failure path. */
-#define FAILALLOC_SWEEP(label, accept, scenario)                                                      \
-    do {                                                                                              \
-        for (int pass_ = 0; pass_ < 2; pass_++)                                                       \
-        for (long nth_ = 1;; nth_++) {                                                                \
-            failalloc_arm(nth_);                                                                      \
-            int rc_ = (scenario);                                                                     \
-            failalloc_disarm();                                                                       \
-            if (!failalloc_failed()) {                                                                \
-                if (rc_ != 0)                                                                         \
-                    fail_msg("%s: clean run returned %d", label, rc_);                                \
-                if (nth_ < 2)                                                                         \
-                    fail_msg("%s: the scenario made no allocation to fail", label);                   \
-                if (pass_ == 1)                                                                       \
-                    print_message("%s: failed each of %ld allocations in turn\n", label, nth_ - 1);  \
-                break;                                                                                \
-            }                                                                                         \
-            if (rc_ != 0 && !(accept)(rc_))                                                           \
-                fail_msg("%s: allocation %ld failed, returned %d", label, nth_, rc_);                 \
-            if (pass_ == 1 && failalloc_outstanding() != 0)                                           \
-                fail_msg("%s: allocation %ld failed, %ld blocks leaked", label, nth_,                 \
-                         failalloc_outstanding());                                                    \
-        }                                                                                             \
+#define FAILALLOC_SWEEP(label, accept, scenario)                                                                       \
+    do {                                                                                                               \
+        for (int pass_ = 0; pass_ < 2; pass_++)                                                                        \
+            for (long nth_ = 1;; nth_++) {                                                                             \
+                failalloc_arm(nth_);                                                                                   \
+                int rc_ = (scenario);                                                                                  \
+                failalloc_disarm();                                                                                    \
+                if (!failalloc_failed()) {                                                                             \
+                    if (rc_ != 0)                                                                                      \
+                        fail_msg("%s: clean run returned %d", label, rc_);                                             \
+                    if (nth_ < 2)                                                                                      \
+                        fail_msg("%s: the scenario made no allocation to fail", label);                                \
+                    if (pass_ == 1)                                                                                    \
+                        print_message("%s: failed each of %ld allocations in turn\n", label, nth_ - 1);                \
+                    break;                                                                                             \
+                }                                                                                                      \
+                if (rc_ != 0 && !(accept)(rc_))                                                                        \
+                    fail_msg("%s: allocation %ld failed, returned %d", label, nth_, rc_);                              \
+                if (pass_ == 1 && failalloc_outstanding() != 0)                                                        \
+                    fail_msg("%s: allocation %ld failed, %ld blocks leaked", label, nth_, failalloc_outstanding());    \
+            }                                                                                                          \
     } while (0)
 
 #endif

@@ -12,8 +12,8 @@
 static void test_socks5_domain_in_pieces(void **state)
 {
     (void)state;
-    const uint8_t msg[] = {5, 1, 0, /* greeting */ 5, 1, 0, 3, 11, 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 'c',
-                           'o', 'm', 0x01, 0xbb};
+    const uint8_t msg[] = {
+        5, 1, 0, /* greeting */ 5, 1, 0, 3, 11, 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 'c', 'o', 'm', 0x01, 0xbb};
     /* Every split point: the parser must ask for more and never misread a prefix. */
     for (size_t cut = 0; cut < sizeof(msg); cut++) {
         struct proxy_in p;

@@ -81,7 +81,7 @@ static void test_base64_alphabets_and_errors(void **state)
     size_t n;
     assert_int_equal(b64_decode(back, sizeof(back), &n, "-_-_", 4, B64_STD), ERR_MALFORMED);
     assert_int_equal(b64_decode(back, sizeof(back), &n, "+/+/", 4, B64_RAW_URL), ERR_MALFORMED);
-    assert_int_equal(b64_decode(back, sizeof(back), &n, "Zg=", 3, B64_STD), ERR_MALFORMED);     /* bad length */
+    assert_int_equal(b64_decode(back, sizeof(back), &n, "Zg=", 3, B64_STD), ERR_MALFORMED);      /* bad length */
     assert_int_equal(b64_decode(back, sizeof(back), &n, "Zg==", 4, B64_RAW_URL), ERR_MALFORMED); /* padding */
     assert_int_equal(b64_decode(back, sizeof(back), &n, "Z===", 4, B64_STD), ERR_MALFORMED);
     assert_int_equal(b64_decode(back, sizeof(back), &n, "Zh==", 4, B64_STD), ERR_MALFORMED); /* non-canonical */

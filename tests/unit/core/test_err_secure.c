@@ -21,9 +21,9 @@ static int try_twice(int a, int b)
 static void test_err_codes(void **state)
 {
     (void)state;
-    const int codes[] = {ERR_NEED_MORE, ERR_MALFORMED, ERR_TOO_LONG, ERR_NOMEM,     ERR_RANGE,  ERR_BAD_STATE,
-                         ERR_UNSUPPORTED, ERR_CONFIG, ERR_AUTH,   ERR_DECRYPT,   ERR_CRYPTO, ERR_NOT_FOUND,
-                         ERR_EXISTS,    ERR_CLOSED,    ERR_TIMEOUT, ERR_LIMIT, ERR_IO,     ERR_INTERNAL};
+    const int codes[] = {ERR_NEED_MORE,   ERR_MALFORMED, ERR_TOO_LONG, ERR_NOMEM,   ERR_RANGE,  ERR_BAD_STATE,
+                         ERR_UNSUPPORTED, ERR_CONFIG,    ERR_AUTH,     ERR_DECRYPT, ERR_CRYPTO, ERR_NOT_FOUND,
+                         ERR_EXISTS,      ERR_CLOSED,    ERR_TIMEOUT,  ERR_LIMIT,   ERR_IO,     ERR_INTERNAL};
     size_t n = sizeof(codes) / sizeof(codes[0]);
     for (size_t i = 0; i < n; i++) {
         assert_true(codes[i] < -4096); /* never collides with -errno */

@@ -15,9 +15,9 @@ static void test_format_fields(void **state)
 {
     (void)state;
     char line[512];
-    const struct log_field fields[] = {LF_STR("addr", "127.0.0.1"), LF_INT("port", -1), LF_UINT("bytes", 42),
-                                       LF_BOOL("ok", true), LF_DBL("ratio", 0.5), LF_STR("sni", "a\"b\n\x01"),
-                                       LF_STR("none", NULL), {.key = NULL}};
+    const struct log_field fields[] = {LF_STR("addr", "127.0.0.1"), LF_INT("port", -1),   LF_UINT("bytes", 42),
+                                       LF_BOOL("ok", true),         LF_DBL("ratio", 0.5), LF_STR("sni", "a\"b\n\x01"),
+                                       LF_STR("none", NULL),        {.key = NULL}};
     size_t n = log_format(line, sizeof(line), 1764133000123, LOG_LEVEL_WARN, "node", 7, "listen", fields);
     assert_true(n > 0 && line[n - 1] == '\n');
     line[n] = '\0';
@@ -40,7 +40,7 @@ static void test_invalid_utf8_and_truncation(void **state)
     line[n] = '\0';
     json_error_t err;
     json_t *j = json_loads(line, 0, &err);
-    assert_non_null(j); /* still valid JSON */
+    assert_non_null(j);                      /* still valid JSON */
     assert_null(json_object_get(j, "conn")); /* conn 0 is omitted */
     json_decref(j);
 
@@ -91,11 +91,11 @@ static void test_route_mod(void **state)
     assert_int_equal(pipe(acc_fds), 0);
     log_setup(LOG_LEVEL_ERR, main_fds[1]);
     log_route_mod("access", acc_fds[1]);
-    log_info("access", 3, "tunnel", LF_STR("user", "alice"));  /* below the level, still written */
-    log_info("node", 3, "hidden");                              /* below the level: dropped */
+    log_info("access", 3, "tunnel", LF_STR("user", "alice")); /* below the level, still written */
+    log_info("node", 3, "hidden");                            /* below the level: dropped */
     log_err("node", 3, "shown");
     log_route_mod(NULL, -1);
-    log_info("access", 3, "after_unroute");                     /* back to the level rule: dropped */
+    log_info("access", 3, "after_unroute"); /* back to the level rule: dropped */
     close(main_fds[1]);
     close(acc_fds[1]);
     char a[512] = {0}, m[512] = {0};

@@ -31,8 +31,8 @@ static void test_counter_gauge_labels(void **state)
     metrics_add(ok, 3);
     metrics_add(ok, 2);
     metrics_add(fb, 1);
-    struct metrics_family *g = metrics_family_new(r, METRICS_GAUGE, "veil_users_online", "Users\\online", NULL, 0,
-                                                  NULL, 0, 0);
+    struct metrics_family *g =
+        metrics_family_new(r, METRICS_GAUGE, "veil_users_online", "Users\\online", NULL, 0, NULL, 0, 0);
     struct metrics_series *gs = metrics_series(g, NULL);
     metrics_set(gs, 10);
     metrics_gauge_add(gs, -3);
@@ -123,8 +123,8 @@ static void test_collect_callback(void **state)
 {
     (void)state;
     struct metrics_registry *r = metrics_registry_new();
-    struct metrics_family *f = metrics_family_new(r, METRICS_GAUGE, "process_resident_memory_bytes", "RSS.", NULL, 0,
-                                                  NULL, 0, 0);
+    struct metrics_family *f =
+        metrics_family_new(r, METRICS_GAUGE, "process_resident_memory_bytes", "RSS.", NULL, 0, NULL, 0, 0);
     int64_t v = 4096;
     metrics_family_on_collect(f, collect_rss, &v);
     struct buf b;

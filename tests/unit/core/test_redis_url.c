@@ -36,9 +36,9 @@ static void test_parse_forms_and_refusals(void **state)
     assert_int_equal(redis_url_parse("unix:///run/redis.sock", &u, err, sizeof err), 0);
     assert_string_equal(u.path, "/run/redis.sock");
     static const char *const bad[] = {
-        "http://h",        "redis://",          "redis://h:0",       "redis://h:65536", "redis://h:12x",
-        "redis://h/16",    "redis://h/x",       "redis://[::1",      "redis://h]x",     "unix:relative",
-        "redis://@:5",     "redis://h:6379x/1", "rediss://h:6379",
+        "http://h",     "redis://",          "redis://h:0",     "redis://h:65536", "redis://h:12x",
+        "redis://h/16", "redis://h/x",       "redis://[::1",    "redis://h]x",     "unix:relative",
+        "redis://@:5",  "redis://h:6379x/1", "rediss://h:6379",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (redis_url_parse(bad[i], &u, err, sizeof err) != ERR_CONFIG)
@@ -117,11 +117,26 @@ static void test_sentinel_forms(void **state)
     assert_int_equal(redis_url_parse("redis://h:1", &u, err, sizeof err), 0);
     assert_int_equal(u.n_sentinels, 0);
     static const char *const bad[] = {
-        "sentinel://",          "sentinel:///m",      "sentinel://h1:1",     "sentinel://h1:1/",
-        "sentinel://h1:0/m",    "sentinel://h1:65536/m", "sentinel://h1:1x/m", "sentinel://h1:/m",
-        "sentinel://h1,,h2/m",  "sentinel://h1,/m",   "sentinel://,h1/m",    "sentinel://h 1/m",
-        "sentinel://h1/m/16",   "sentinel://h1/m/x",  "sentinel://h1/m/-1",  "sentinel://h1/m x",
-        "sentinel://pw@h1/m",   "sentinel://[::1/m",  "sentinel://h1//m",    "sentinel://a,b,c,d,e,f/m",
+        "sentinel://",
+        "sentinel:///m",
+        "sentinel://h1:1",
+        "sentinel://h1:1/",
+        "sentinel://h1:0/m",
+        "sentinel://h1:65536/m",
+        "sentinel://h1:1x/m",
+        "sentinel://h1:/m",
+        "sentinel://h1,,h2/m",
+        "sentinel://h1,/m",
+        "sentinel://,h1/m",
+        "sentinel://h 1/m",
+        "sentinel://h1/m/16",
+        "sentinel://h1/m/x",
+        "sentinel://h1/m/-1",
+        "sentinel://h1/m x",
+        "sentinel://pw@h1/m",
+        "sentinel://[::1/m",
+        "sentinel://h1//m",
+        "sentinel://a,b,c,d,e,f/m",
         "sentinel://h1:99999999999999999999/m",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

@@ -92,7 +92,7 @@ static void aead_roundtrip(enum crypto_aead a)
     assert_int_equal(crypto_aead_open(d, nonce, NULL, 0, ct, len + 16, pt), ERR_DECRYPT);
     ct[0] ^= 0x80;
     assert_int_equal(crypto_aead_open(d, nonce, "x", 1, ct, len + 16, pt), ERR_DECRYPT); /* wrong aad */
-    assert_int_equal(crypto_aead_open(d, nonce, NULL, 0, ct, 15, pt), ERR_DECRYPT);     /* shorter than a tag */
+    assert_int_equal(crypto_aead_open(d, nonce, NULL, 0, ct, 15, pt), ERR_DECRYPT);      /* shorter than a tag */
     assert_int_equal(crypto_aead_open(e, nonce, NULL, 0, ct, len + 16, pt), ERR_BAD_STATE);
     /* in place */
     uint8_t inplace[64];
@@ -121,14 +121,16 @@ static void test_aes_gcm_kat(void **state)
     uint8_t *key = tu_hex("feffe9928665731c6d6a8f9467308308", &n);
     uint8_t *iv = tu_hex("cafebabefacedbaddecaf888", &n);
     size_t ptl;
-    uint8_t *pt = tu_hex("d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b1"
-                         "6aedf5aa0de657ba637b391aafd255",
-                         &ptl);
+    uint8_t *pt =
+        tu_hex("d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b1"
+               "6aedf5aa0de657ba637b391aafd255",
+               &ptl);
     size_t ctl;
-    uint8_t *want = tu_hex("42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e21d514b25466931c7d8f6a5aac84aa051b"
-                           "a30b396a0aac973d58e091473f5985"
-                           "4d5c2af327cd64a62cf35abd2ba6fab4",
-                           &ctl);
+    uint8_t *want =
+        tu_hex("42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e21d514b25466931c7d8f6a5aac84aa051b"
+               "a30b396a0aac973d58e091473f5985"
+               "4d5c2af327cd64a62cf35abd2ba6fab4",
+               &ctl);
     struct crypto_aead_ctx *e = crypto_aead_new(CRYPTO_AES_128_GCM, key, true);
     uint8_t out[128];
     assert_int_equal(crypto_aead_seal(e, iv, NULL, 0, pt, ptl, out), 0);
@@ -170,9 +172,10 @@ static void test_ed25519_rfc8032(void **state)
     size_t n;
     uint8_t *sk = tu_hex("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb", &n);
     uint8_t *pk_want = tu_hex("3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c", &n);
-    uint8_t *sig_want = tu_hex("92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c"
-                               "387b2eaeb4302aeeb00d291612bb0c00",
-                               &n);
+    uint8_t *sig_want =
+        tu_hex("92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c"
+               "387b2eaeb4302aeeb00d291612bb0c00",
+               &n);
     const uint8_t msg[1] = {0x72};
     uint8_t pk[32], sig[64];
     assert_int_equal(crypto_ed25519_public(sk, pk), 0);
@@ -212,10 +215,14 @@ static void test_uuid_from_string(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sha256_and_incremental), cmocka_unit_test(test_hkdf_rfc5869),
-        cmocka_unit_test(test_hmac),                   cmocka_unit_test(test_aead_all_suites),
-        cmocka_unit_test(test_aes_gcm_kat),            cmocka_unit_test(test_x25519_rfc7748),
-        cmocka_unit_test(test_ed25519_rfc8032),        cmocka_unit_test(test_uuid_from_string),
+        cmocka_unit_test(test_sha256_and_incremental),
+        cmocka_unit_test(test_hkdf_rfc5869),
+        cmocka_unit_test(test_hmac),
+        cmocka_unit_test(test_aead_all_suites),
+        cmocka_unit_test(test_aes_gcm_kat),
+        cmocka_unit_test(test_x25519_rfc7748),
+        cmocka_unit_test(test_ed25519_rfc8032),
+        cmocka_unit_test(test_uuid_from_string),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,8 +29,7 @@ static int users_roundtrip(void)
         users[i].device_limit = (uint32_t)i;
     }
     uint64_t removed[3] = {101, 102, 103};
-    struct sync_users_resp m = {
-        .revision = 42, .users = users, .n_users = N_USERS, .removed = removed, .n_removed = 3};
+    struct sync_users_resp m = {.revision = 42, .users = users, .n_users = N_USERS, .removed = removed, .n_removed = 3};
     struct buf b;
     buf_init(&b);
     int rc = sync_users_resp_encode(&m, &b);

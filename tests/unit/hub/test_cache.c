@@ -225,7 +225,7 @@ static void test_rate_limit(void **state)
     assert_int_equal(hcache_rate(c, "ip:1.2.3.4", 3, 60, &ok, &retry), 0);
     assert_false(ok);
     assert_int_equal(retry, 1); /* rounded up, never 0 */
-    fake_now += 500; /* the next window */
+    fake_now += 500;            /* the next window */
     assert_int_equal(hcache_rate(c, "ip:1.2.3.4", 3, 60, &ok, &retry), 0);
     assert_true(ok);
     /* limit 0: unlimited, nothing counted. */
@@ -386,11 +386,16 @@ static void test_config(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mem_ttl),         cmocka_unit_test(test_mem_replace_delete),
-        cmocka_unit_test(test_mem_bound),       cmocka_unit_test(test_mem_windows),
-        cmocka_unit_test(test_generation),      cmocka_unit_test(test_plain_values),
-        cmocka_unit_test(test_rate_limit),      cmocka_unit_test(test_url_parse),
-        cmocka_unit_test(test_redis_down_fallback), cmocka_unit_test(test_sub_blob),
+        cmocka_unit_test(test_mem_ttl),
+        cmocka_unit_test(test_mem_replace_delete),
+        cmocka_unit_test(test_mem_bound),
+        cmocka_unit_test(test_mem_windows),
+        cmocka_unit_test(test_generation),
+        cmocka_unit_test(test_plain_values),
+        cmocka_unit_test(test_rate_limit),
+        cmocka_unit_test(test_url_parse),
+        cmocka_unit_test(test_redis_down_fallback),
+        cmocka_unit_test(test_sub_blob),
         cmocka_unit_test(test_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

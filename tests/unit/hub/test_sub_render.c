@@ -665,7 +665,6 @@ static void test_no_nodes(void **state)
     assert_string_equal(jstr(find_tag(json_object_get(root, "outbounds"), "proxy"), "default"), "direct");
     json_decref(root);
     sub_response_dispose(&r);
-
 }
 
 static void test_render_errors(void **state)
@@ -772,12 +771,10 @@ static void test_reserved_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_links),         cmocka_unit_test(test_headers),
-        cmocka_unit_test(test_clash_meta),    cmocka_unit_test(test_yaml_escaping),
-        cmocka_unit_test(test_singbox),       cmocka_unit_test(test_xray_json),
-        cmocka_unit_test(test_inactive),      cmocka_unit_test(test_no_nodes),
-        cmocka_unit_test(test_render_errors), cmocka_unit_test(test_reserved_names),
-        cmocka_unit_test(test_info),
+        cmocka_unit_test(test_links),          cmocka_unit_test(test_headers),  cmocka_unit_test(test_clash_meta),
+        cmocka_unit_test(test_yaml_escaping),  cmocka_unit_test(test_singbox),  cmocka_unit_test(test_xray_json),
+        cmocka_unit_test(test_inactive),       cmocka_unit_test(test_no_nodes), cmocka_unit_test(test_render_errors),
+        cmocka_unit_test(test_reserved_names), cmocka_unit_test(test_info),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,14 +37,14 @@ static void test_v1(void **state)
     for (size_t n = 0; n < strlen(l6); n++)
         assert_int_equal(proxy_header_parse((const uint8_t *)l6, n, &h), ERR_NEED_MORE);
     const char *bad[] = {
-        "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\n",           /* no CR */
-        "PROXY TCP4 1.2.3.4 5.6.7.8 1\r\n",           /* missing field */
-        "PROXY TCP4 1.2.3.4 5.6.7.8 1 2 3\r\n",       /* extra field */
-        "PROXY TCP4 ::1 ::1 1 2\r\n",                 /* family mismatch */
-        "PROXY TCP4 1.2.3.4 5.6.7.8 65536 2\r\n",     /* port range */
-        "PROXY TCP4 1.2.3.4 5.6.7.8 01 2\r\n",        /* leading zero */
-        "PROXY UDP4 1.2.3.4 5.6.7.8 1 2\r\n",         /* protocol */
-        "GET / HTTP/1.1\r\n\r\n",                     /* not PROXY at all */
+        "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\n",             /* no CR */
+        "PROXY TCP4 1.2.3.4 5.6.7.8 1\r\n",             /* missing field */
+        "PROXY TCP4 1.2.3.4 5.6.7.8 1 2 3\r\n",         /* extra field */
+        "PROXY TCP4 ::1 ::1 1 2\r\n",                   /* family mismatch */
+        "PROXY TCP4 1.2.3.4 5.6.7.8 65536 2\r\n",       /* port range */
+        "PROXY TCP4 1.2.3.4 5.6.7.8 01 2\r\n",          /* leading zero */
+        "PROXY UDP4 1.2.3.4 5.6.7.8 1 2\r\n",           /* protocol */
+        "GET / HTTP/1.1\r\n\r\n",                       /* not PROXY at all */
         "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", /* a TLS ClientHello */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -58,9 +58,38 @@ static void test_v1(void **state)
 static void test_v2(void **state)
 {
     (void)state;
-    const uint8_t v4[] = {0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a, 0x21, 0x11, 0x00,
-                          0x0f, 10,   0,    0,    1,    10,   0,    0,    2,    0x30, 0x39, 0x01, 0xbb,
-                          /* a 3-byte TLV (type 0x04 NOOP, len 0) */ 0x04, 0x00, 0x00, 'x'};
+    const uint8_t v4[] = {0x0d,
+                          0x0a,
+                          0x0d,
+                          0x0a,
+                          0x00,
+                          0x0d,
+                          0x0a,
+                          0x51,
+                          0x55,
+                          0x49,
+                          0x54,
+                          0x0a,
+                          0x21,
+                          0x11,
+                          0x00,
+                          0x0f,
+                          10,
+                          0,
+                          0,
+                          1,
+                          10,
+                          0,
+                          0,
+                          2,
+                          0x30,
+                          0x39,
+                          0x01,
+                          0xbb,
+                          /* a 3-byte TLV (type 0x04 NOOP, len 0) */ 0x04,
+                          0x00,
+                          0x00,
+                          'x'};
     struct proxy_header h;
     assert_int_equal(proxy_header_parse(v4, sizeof(v4), &h), 0);
     assert_int_equal(h.version, 2);

@@ -810,8 +810,9 @@ int main(void)
         cmocka_unit_test(test_half_close_splice),    cmocka_unit_test(test_backpressure_copy),
         cmocka_unit_test(test_backpressure_splice),  cmocka_unit_test(test_idle_timeout),
         cmocka_unit_test(test_idle_rearm),           cmocka_unit_test(test_no_buffers_when_idle),
-        cmocka_unit_test(test_reset_and_preload),    cmocka_unit_test(test_rate_limit), cmocka_unit_test(test_shared_rate),
-        cmocka_unit_test(test_transport_hooks),      cmocka_unit_test(test_transport_flush),
+        cmocka_unit_test(test_reset_and_preload),    cmocka_unit_test(test_rate_limit),
+        cmocka_unit_test(test_shared_rate),          cmocka_unit_test(test_transport_hooks),
+        cmocka_unit_test(test_transport_flush),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -127,7 +127,7 @@ static void test_speed_shared(void **state)
     assert_true(w1 >= 450 && w1 <= 510);
     uint64_t w2 = r2.take(r2.arg, 50000); /* the other tunnel waits for both */
     assert_true(w2 >= 950 && w2 <= 1010);
-    assert_true(r2.take(r2.arg, 0) > 900); /* asking again books nothing */
+    assert_true(r2.take(r2.arg, 0) > 900);      /* asking again books nothing */
     assert_int_equal(up.take(up.arg, 1000), 0); /* the other direction is separate */
     node_limits_release(l, &t1, 1);
     node_limits_release(l, &t2, 1);
@@ -257,10 +257,14 @@ static void test_threads(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_device_limit),   cmocka_unit_test(test_active_ip_never_expires),
-        cmocka_unit_test(test_max_conns),      cmocka_unit_test(test_speed_shared),
-        cmocka_unit_test(test_handshake_rate), cmocka_unit_test(test_redis_url),
-        cmocka_unit_test(test_redis_down_falls_back), cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_device_limit),
+        cmocka_unit_test(test_active_ip_never_expires),
+        cmocka_unit_test(test_max_conns),
+        cmocka_unit_test(test_speed_shared),
+        cmocka_unit_test(test_handshake_rate),
+        cmocka_unit_test(test_redis_url),
+        cmocka_unit_test(test_redis_down_falls_back),
+        cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,13 +15,13 @@
 #include "node/hubsync.h"
 #include "nodecfg/overlay.h"
 
-#define CFG_HEAD                                                                                                   \
-    "{\"inbounds\": [{\"listen\": \"127.0.0.1\", \"port\": 8443, \"protocol\": \"vless\","                        \
+#define CFG_HEAD                                                                                                       \
+    "{\"inbounds\": [{\"listen\": \"127.0.0.1\", \"port\": 8443, \"protocol\": \"vless\","                             \
     " \"settings\": {\"decryption\": \"none\", \"clients\": ["
-#define CFG_MID                                                                                                    \
-    "]}, \"streamSettings\": {\"network\": \"raw\", \"security\": \"reality\", \"realitySettings\": {"           \
-    "  \"target\": \"127.0.0.1:9443\", \"serverNames\": [\"example.com\"],"                                      \
-    "  \"privateKey\": \"EBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKywtLm8\", \"shortIds\": [\"\"]}}}],"                   \
+#define CFG_MID                                                                                                        \
+    "]}, \"streamSettings\": {\"network\": \"raw\", \"security\": \"reality\", \"realitySettings\": {"                 \
+    "  \"target\": \"127.0.0.1:9443\", \"serverNames\": [\"example.com\"],"                                            \
+    "  \"privateKey\": \"EBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKywtLm8\", \"shortIds\": [\"\"]}}}],"                     \
     " \"outbounds\": [{\"protocol\": \"freedom\"}], \"veil\": {\"workers\": 1"
 #define CFG_TAIL "}}"
 
@@ -68,7 +68,7 @@ static void test_user_limits(void **state)
 
     cfg = load(&c, "{\"id\": \"b831381d-6324-4d53-ad4f-8cda48b30811\"}", "");
     assert_non_null(cfg);
-    assert_int_equal(cfg->device_window_sec, 300); /* defaults */
+    assert_int_equal(cfg->device_window_sec, 300);        /* defaults */
     assert_int_equal(cfg->handshakes_per_sec_per_ip, 50); /* on by default (issue 10 item 5) */
     assert_int_equal(cfg->handshake_burst, 200);
     assert_int_equal(cfg->fallback_idle_sec, 30);
@@ -127,8 +127,13 @@ static void test_hub_limits(void **state)
 {
     (void)state;
     struct sync_user su[2] = {
-        {.id = 7, .uuid = "d831381d-6324-4d53-ad4f-8cda48b30811", .email = "h@x", .flow = "xtls-rprx-vision",
-         .device_limit = 2, .speed_limit = 1000000, .max_conns = 4},
+        {.id = 7,
+         .uuid = "d831381d-6324-4d53-ad4f-8cda48b30811",
+         .email = "h@x",
+         .flow = "xtls-rprx-vision",
+         .device_limit = 2,
+         .speed_limit = 1000000,
+         .max_conns = 4},
         {.id = 8, .uuid = "e831381d-6324-4d53-ad4f-8cda48b30811", .email = "", .flow = "", .speed_limit = 10},
     };
     struct sync_users_resp table = {.revision = 1, .full = true, .users = su, .n_users = 2};

@@ -14,7 +14,7 @@ static void test_log_gate(void **state)
 {
     (void)state;
     uint64_t sup = 99, passed = 0;
-    uint64_t t0 = 5000000; /* a fresh window */
+    uint64_t t0 = 5000000;        /* a fresh window */
     for (int i = 0; i < 100; i++) /* a flood within one second */
         passed += node_tm_log_allow(t0 + (uint64_t)i, &sup);
     assert_int_equal(passed, NODE_TM_LOG_PER_SEC);
