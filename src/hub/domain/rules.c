@@ -276,6 +276,14 @@ bool hub_quota_reached(uint64_t up, uint64_t down, uint64_t quota)
     return quota != 0 && (up >= quota || down >= quota - up);
 }
 
+enum hub_plan_grant hub_plan_grant_for(const struct hub_sub *cur, int64_t plan_id, int64_t now)
+{
+    bool running = cur != NULL && (cur->state == HUB_SUB_ACTIVE || cur->state == HUB_SUB_LIMITED);
+    if (running && cur->ends_at > now && cur->plan_id == plan_id)
+        return HUB_GRANT_EXTEND_CURRENT;
+    return running ? HUB_GRANT_REPLACE : HUB_GRANT_NEW;
+}
+
 enum hub_access hub_user_access(const struct hub_user *u, const struct hub_sub *s, int64_t now)
 {
     if (!u->enabled || s == NULL || s->user_id != u->id)

@@ -83,6 +83,17 @@ bool hub_user_can_connect(const struct hub_user *u, const struct hub_sub *s, int
 /* Adds traffic to a subscription with saturation at HUB_MAX_QUOTA. Negative input: ERR_RANGE. */
 int hub_sub_add_usage(struct hub_sub *s, int64_t up, int64_t down);
 
+/* What a paid plan grants, given the buyer's current subscription (NULL: none): the same plan
+ * still running is extended by the plan's days from its end; otherwise a running one is closed
+ * (revoked) and the new plan starts now. Bonus days (promo) come on top in both cases. The one
+ * rule billing's settle path (store_payments.c) carries out in its transaction. */
+enum hub_plan_grant {
+    HUB_GRANT_EXTEND_CURRENT, /* extend `cur` by the plan's duration + bonus days */
+    HUB_GRANT_REPLACE,        /* revoke `cur`, grant the plan from now (+ bonus days) */
+    HUB_GRANT_NEW,            /* nothing running: grant the plan from now (+ bonus days) */
+};
+enum hub_plan_grant hub_plan_grant_for(const struct hub_sub *cur, int64_t plan_id, int64_t now);
+
 /* Bytes billed for raw bytes through a node with a usage coefficient in percent (0..1000):
  * floor(raw * percent / 100), saturating at HUB_MAX_QUOTA; out-of-range percent counts as 100. */
 int64_t hub_usage_scale(int64_t raw, int64_t percent);

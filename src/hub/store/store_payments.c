@@ -76,8 +76,8 @@ static int grant_plan(struct store_conn *sc, const struct grant *g, int64_t now,
     int rc = store__sub_current_tx(sc, g->user_id, &cur);
     if (rc < 0 && rc != ERR_NOT_FOUND)
         return rc;
-    if (rc == 0 && (cur.state == HUB_SUB_ACTIVE || cur.state == HUB_SUB_LIMITED) && cur.ends_at > now &&
-        cur.plan_id == g->plan_id) {
+    enum hub_plan_grant what = hub_plan_grant_for(rc == 0 ? &cur : NULL, g->plan_id, now);
+    if (what == HUB_GRANT_EXTEND_CURRENT) {
         struct store_val pp[] = {SV_I(g->plan_id)};
         TRY(store__exec(sc, "SELECT duration_days FROM plans WHERE id = $1", pp, 1, &r));
         int64_t days = r.nrows == 1 ? store__cell_i64(&r, 0, 0) : 0;
@@ -86,8 +86,7 @@ static int grant_plan(struct store_conn *sc, const struct grant *g, int64_t now,
             return ERR_NOT_FOUND;
         TRY(store__sub_extend_tx(sc, cur.id, days + g->bonus_days, now, &o->sub));
     } else {
-        /* A different plan replaces the current one: it is closed, the new one starts now. */
-        if (rc == 0 && (cur.state == HUB_SUB_ACTIVE || cur.state == HUB_SUB_LIMITED)) {
+        if (what == HUB_GRANT_REPLACE) {
             struct store_val pc[] = {SV_I(now), SV_I(cur.id)};
             TRY(store__exec(sc, "UPDATE subscriptions SET state = 'revoked', updated_at = $1 WHERE id = $2", pc, 2,
                             NULL));

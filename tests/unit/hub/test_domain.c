@@ -230,12 +230,34 @@ static void test_formats(void **state)
     assert_non_null(strchr("89ab", uuid[19])); /* variant */
 }
 
+/* What a paid plan grants: the same plan still running is extended, any other running plan is
+ * replaced, nothing running gets a new subscription; expired or revoked ones never extend. */
+static void test_plan_grant(void **state)
+{
+    (void)state;
+    const int64_t now = 1764115200;
+    struct hub_sub cur = {
+        .id = 5, .plan_id = 7, .state = HUB_SUB_ACTIVE, .starts_at = now - 86400, .ends_at = now + 86400};
+    assert_int_equal(hub_plan_grant_for(NULL, 7, now), HUB_GRANT_NEW);
+    assert_int_equal(hub_plan_grant_for(&cur, 7, now), HUB_GRANT_EXTEND_CURRENT);
+    assert_int_equal(hub_plan_grant_for(&cur, 8, now), HUB_GRANT_REPLACE);
+    cur.state = HUB_SUB_LIMITED; /* over quota but paid up: still the same plan to extend */
+    assert_int_equal(hub_plan_grant_for(&cur, 7, now), HUB_GRANT_EXTEND_CURRENT);
+    cur.ends_at = now; /* ended this second: a new period from now, the old one closed */
+    assert_int_equal(hub_plan_grant_for(&cur, 7, now), HUB_GRANT_REPLACE);
+    cur.state = HUB_SUB_EXPIRED;
+    assert_int_equal(hub_plan_grant_for(&cur, 7, now), HUB_GRANT_NEW);
+    cur.state = HUB_SUB_REVOKED;
+    cur.ends_at = now + 86400;
+    assert_int_equal(hub_plan_grant_for(&cur, 7, now), HUB_GRANT_NEW);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_enum_names),        cmocka_unit_test(test_validation),  cmocka_unit_test(test_money),
         cmocka_unit_test(test_periods_and_state), cmocka_unit_test(test_usage_scale), cmocka_unit_test(test_resets),
-        cmocka_unit_test(test_formats),
+        cmocka_unit_test(test_formats),           cmocka_unit_test(test_plan_grant),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
