@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +52,7 @@ static ssize_t read_capped(int fd, char *buf, size_t max)
     return (ssize_t)n;
 }
 
-int secret_file_read(const char *name, size_t max, struct secret *out, char *why, size_t whycap)
+static int read_secret(const char *name, size_t max, bool text, struct secret *out, char *why, size_t whycap)
 {
     out->s = NULL;
     out->len = 0;
@@ -109,13 +110,13 @@ int secret_file_read(const char *name, size_t max, struct secret *out, char *why
         rc = fail(ERR_TOO_LONG, why, whycap, "%s: longer than %zu bytes", path, max);
     } else {
         size_t len = (size_t)n;
-        if (len > 0 && buf[len - 1] == '\n')
+        if (text && len > 0 && buf[len - 1] == '\n')
             len--;
-        if (len > 0 && buf[len - 1] == '\r')
+        if (text && len > 0 && buf[len - 1] == '\r')
             len--;
         if (len == 0)
             rc = fail(ERR_MALFORMED, why, whycap, "%s: is empty", path);
-        for (size_t i = 0; rc == 0 && i < len; i++)
+        for (size_t i = 0; text && rc == 0 && i < len; i++)
             if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
                 rc = fail(ERR_MALFORMED, why, whycap, "%s: holds a control character (one secret on one line)", path);
         if (rc == 0) {
@@ -130,6 +131,16 @@ int secret_file_read(const char *name, size_t max, struct secret *out, char *why
     secure_wipe(buf, max + 2);
     free(buf);
     return rc;
+}
+
+int secret_file_read(const char *name, size_t max, struct secret *out, char *why, size_t whycap)
+{
+    return read_secret(name, max, true, out, why, whycap);
+}
+
+int secret_file_read_bytes(const char *name, size_t max, struct secret *out, char *why, size_t whycap)
+{
+    return read_secret(name, max, false, out, why, whycap);
 }
 
 /* $CREDENTIALS_DIRECTORY/<name> when the variable is set and the file exists: 1 with *out

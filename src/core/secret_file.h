@@ -30,6 +30,11 @@ struct secret {
  * "<path>: <reason>" on failure. */
 int secret_file_read(const char *name, size_t max, struct secret *out, char *why, size_t whycap);
 
+/* As secret_file_read, for binary secrets (a raw key): the same permission checks, but every
+ * byte is kept (no newline trimmed, control characters allowed); only an empty file is
+ * ERR_MALFORMED. out->s is still NUL-terminated after len bytes. */
+int secret_file_read_bytes(const char *name, size_t max, struct secret *out, char *why, size_t whycap);
+
 /* Wipes and frees the secret; safe on a zeroed or already freed struct. */
 void secret_free(struct secret *s);
 
