@@ -193,6 +193,23 @@ void cfg_print(const struct cfg_ctx *c, FILE *out)
         fprintf(out, "error: %s: %zu more messages not shown\n", c->file, c->n_dropped);
 }
 
+void cfg_join(const struct cfg_ctx *c, char *out, size_t cap)
+{
+    if (cap == 0)
+        return;
+    size_t n = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < c->n_msgs && n + 1 < cap; i++) {
+        int w = snprintf(out + n, cap - n, "%s%s%s", i ? "; " : "",
+                         c->msgs[i].sev == CFG_SEV_WARNING ? "warning: " : "", c->msgs[i].text);
+        if (w < 0)
+            break;
+        n = (size_t)w >= cap - n ? cap - 1 : n + (size_t)w;
+    }
+    if (c->n_dropped && n + 1 < cap)
+        snprintf(out + n, cap - n, "; %zu more", c->n_dropped);
+}
+
 json_t *cfg_parse(struct cfg_ctx *c, const char *text, size_t len)
 {
     json_error_t je;
@@ -231,12 +248,38 @@ const char *cfg_type_name(const json_t *v)
     return "unknown";
 }
 
-static bool in_list(const char *key, const char *const *list)
+bool cfg_key_allowed(const char *key, const char *const *list)
 {
     for (; list && *list; list++)
         if (strcmp(key, *list) == 0)
             return true;
     return false;
+}
+
+int cfg_value_int(const json_t *v, int64_t min, int64_t max, int64_t *out)
+{
+    if (!json_is_integer(v))
+        return ERR_MALFORMED;
+    int64_t x = (int64_t)json_integer_value(v);
+    if (x < min || x > max)
+        return ERR_RANGE;
+    *out = x;
+    return 0;
+}
+
+int cfg_value_str(const json_t *v, size_t cap, const char **out, size_t *len)
+{
+    if (!json_is_string(v))
+        return ERR_MALFORMED;
+    const char *s = json_string_value(v);
+    size_t n = json_string_length(v);
+    if (strlen(s) != n)
+        return ERR_MALFORMED;
+    if (n >= cap)
+        return ERR_TOO_LONG;
+    *out = s;
+    *len = n;
+    return 0;
 }
 
 size_t cfg_check_keys(struct cfg_ctx *c, const json_t *obj, const char *const *allowed, const char *const *ignored,
@@ -247,9 +290,9 @@ size_t cfg_check_keys(struct cfg_ctx *c, const json_t *obj, const char *const *a
     json_t *v;
     json_object_foreach((json_t *)obj, key, v)
     {
-        if (in_list(key, allowed))
+        if (cfg_key_allowed(key, allowed))
             continue;
-        if (in_list(key, ignored)) {
+        if (cfg_key_allowed(key, ignored)) {
             cfg_warn(c, key, "ignored: %s", ignored_why ? ignored_why : "has no effect in veil-node");
             continue;
         }
@@ -268,11 +311,11 @@ static json_t *lookup(const json_t *obj, const char *key)
 
 int cfg_expect_str(struct cfg_ctx *c, const char *key, const json_t *v, const char **out)
 {
+    size_t len;
     if (!json_is_string(v))
         return cfg_error(c, key, "expected a string, got %s", cfg_type_name(v));
-    if (strlen(json_string_value(v)) != json_string_length(v))
+    if (cfg_value_str(v, SIZE_MAX, out, &len) < 0)
         return cfg_error(c, key, "must not contain NUL characters");
-    *out = json_string_value(v);
     return 0;
 }
 
@@ -319,9 +362,12 @@ int cfg_get_int(struct cfg_ctx *c, const json_t *obj, const char *key, int64_t m
     json_t *v = lookup(obj, key);
     if (v == NULL)
         return 0;
-    if (!json_is_integer(v))
+    int rc = cfg_value_int(v, min, max, out);
+    if (rc == ERR_MALFORMED)
         return cfg_error(c, key, "expected an integer, got %s", cfg_type_name(v));
-    return check_range(c, key, (int64_t)json_integer_value(v), min, max, out);
+    if (rc == ERR_RANGE)
+        return cfg_error(c, key, "must be between %" PRId64 " and %" PRId64, min, max);
+    return 1;
 }
 
 int cfg_get_u64(struct cfg_ctx *c, const json_t *obj, const char *key, uint64_t *out)

@@ -72,6 +72,11 @@ void cfg_take_msgs(struct cfg_ctx *dst, struct cfg_ctx *src);
  * dropped ones. */
 void cfg_print(const struct cfg_ctx *c, FILE *out);
 
+/* Writes every message (errors and warnings, as cfg_print words them, without "error: ") into
+ * out, separated by "; ", truncated to cap bytes (always NUL-terminated when cap > 0): for a
+ * log field or an API answer where one line is wanted. */
+void cfg_join(const struct cfg_ctx *c, char *out, size_t cap);
+
 /* Records "unknown field" for every key of obj not in `allowed` (NULL-terminated). Keys in
  * `ignored` (NULL-terminated, may be NULL) are accepted with a warning "ignored: <why>".
  * Returns the number of unknown keys. */
@@ -95,6 +100,19 @@ int cfg_get_arr(struct cfg_ctx *c, const json_t *obj, const char *key, json_t **
 /* Value checks on an already fetched value, reporting at path[.key]. 0 or ERR_CONFIG. */
 int cfg_expect_str(struct cfg_ctx *c, const char *key, const json_t *v, const char **out);
 int cfg_expect_obj(struct cfg_ctx *c, const char *key, const json_t *v);
+
+/* Value checks without a context, for the readers that stop at the first mistake because they
+ * answer one error to a peer (hub API bodies with a stable error code, node-sync messages): they
+ * share these checks with the getters above and word their own messages. Nothing allocates.
+ *
+ * cfg_key_allowed: key is in list (NULL-terminated; NULL list: none).
+ * cfg_value_int: v is an integer in [min, max]: 0 (*out set); ERR_MALFORMED when not an integer
+ *   (reals included); ERR_RANGE when outside.
+ * cfg_value_str: v is a string without NUL bytes shorter than cap: 0 (*out, *len set);
+ *   ERR_MALFORMED when not a string or holding a NUL; ERR_TOO_LONG when len >= cap. */
+bool cfg_key_allowed(const char *key, const char *const *list);
+int cfg_value_int(const json_t *v, int64_t min, int64_t max, int64_t *out);
+int cfg_value_str(const json_t *v, size_t cap, const char **out, size_t *len);
 
 /* Among aliases (e.g. {"target", "dest", NULL}), the key of the first one present, else NULL. */
 const char *cfg_pick_alias(const json_t *obj, const char *const *names);

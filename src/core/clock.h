@@ -5,6 +5,7 @@
 #define VEIL_CORE_CLOCK_H
 
 #include <stdint.h>
+#include <time.h>
 
 /* CLOCK_MONOTONIC in milliseconds. */
 uint64_t clock_mono_ms(void);
@@ -12,5 +13,8 @@ uint64_t clock_mono_ms(void);
 uint64_t clock_mono_ns(void);
 /* CLOCK_REALTIME in milliseconds since 1970-01-01 UTC. */
 uint64_t clock_unix_ms(void);
+/* The time ms milliseconds from now on clock id, as the absolute deadline pthread_cond_timedwait
+ * takes (CLOCK_REALTIME for a default condition variable, CLOCK_MONOTONIC for one set so). */
+struct timespec clock_after_ms(clockid_t id, uint64_t ms);
 
 #endif

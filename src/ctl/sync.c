@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "core/cfg.h"
 #include "core/enc.h"
 #include "core/err.h"
 #include "ctl/sync.h"
@@ -224,10 +225,11 @@ static int get_uint(const json_t *obj, const char *where, const char *key, uint6
         }
         return fail(err, ERR_MALFORMED, "%s%s: missing", where, key);
     }
-    if (!json_is_integer(v))
+    int64_t x = 0;
+    int rc = cfg_value_int(v, 0, max > INT64_MAX ? INT64_MAX : (int64_t)max, &x);
+    if (rc == ERR_MALFORMED)
         return fail(err, ERR_MALFORMED, "%s%s: expected an integer", where, key);
-    json_int_t x = json_integer_value(v);
-    if (x < 0 || (uint64_t)x > max)
+    if (rc < 0)
         return fail(err, ERR_RANGE, "%s%s: out of range", where, key);
     *out = (uint64_t)x;
     return 0;
@@ -245,13 +247,14 @@ static int get_str(const json_t *obj, const char *where, const char *key, char *
         }
         return fail(err, ERR_MALFORMED, "%s%s: missing", where, key);
     }
-    if (!json_is_string(v))
-        return fail(err, ERR_MALFORMED, "%s%s: expected a string", where, key);
-    size_t n = json_string_length(v);
-    if (n >= cap)
+    const char *s;
+    size_t n;
+    int rc = cfg_value_str(v, cap, &s, &n);
+    if (rc == ERR_TOO_LONG)
         return fail(err, ERR_RANGE, "%s%s: longer than %zu bytes", where, key, cap - 1);
-    memcpy(dst, json_string_value(v), n); /* jansson refuses embedded NULs without JSON_ALLOW_NUL */
-    dst[n] = '\0';
+    if (rc < 0)
+        return fail(err, ERR_MALFORMED, "%s%s: expected a string", where, key);
+    memcpy(dst, s, n + 1);
     return 0;
 }
 

@@ -3,334 +3,343 @@
 #include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
-#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/redis_url.h"
+#include "core/cfg.h"
 #include "core/err.h"
 #include "core/file.h"
 #include "core/log.h"
+#include "core/redis_url.h"
 #include "core/secret_file.h"
 #include "hub/domain/node_health.h"
 #include "hub/domain/placement.h"
 #include "hub/module.h"
 
-__attribute__((format(printf, 3, 4))) static int cfail(char *err, size_t cap, const char *fmt, ...)
-{
-    if (cap > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, cap, fmt, ap);
-        va_end(ap);
-    }
-    return ERR_CONFIG;
-}
+/* The settings, one row each: where the key lives, its kind, the field it fills and its range.
+ * The reader walks this table, so the allowed keys of every object, the type and range checks and
+ * their messages come from one place. A row's `then` runs after its value was stored (a further
+ * check, e.g. the database scheme); for HS_CUSTOM it is the whole reader of the key. Errors go to
+ * the cfg_ctx (core/cfg.h), so one load reports every mistake with its path. */
+enum hub_setting_kind {
+    HS_STR = 0, /* char array; size is its capacity */
+    HS_UINT,    /* unsigned integer field of size 2, 4 or 8 in [min, max] */
+    HS_BOOL,
+    HS_CUSTOM, /* then() reads the key itself */
+    HS__COUNT, /* sentinel */
+};
 
-/* Unknown keys are errors; at the top level (where[0] == '\0') a key a module owns is checked
- * by that module instead. */
-static int check_keys(json_t *o, const char *const *allowed, const char *where, char *err, size_t cap)
-{
+struct hub_setting {
+    const char *section; /* NULL at the top level */
     const char *key;
+    enum hub_setting_kind kind;
+    size_t off, size;
+    uint64_t min, max;
+    int (*then)(struct cfg_ctx *c, const json_t *obj, const char *key, struct hub_cfg *cfg);
+};
+
+static char *field(struct hub_cfg *cfg, const struct hub_setting *s)
+{
+    return (char *)cfg + s->off;
+}
+
+static int need_url(struct cfg_ctx *c, const char *key, const char *v, const char *const *schemes, const char *what)
+{
+    if (v[0] == '\0')
+        return 0;
+    for (size_t i = 0; schemes[i]; i++)
+        if (strncmp(v, schemes[i], strlen(schemes[i])) == 0)
+            return 0;
+    return cfg_error(c, key, "%s", what);
+}
+
+static int then_database(struct cfg_ctx *c, const json_t *obj, const char *key, struct hub_cfg *cfg)
+{
+    (void)obj;
+    static const char *const schemes[] = {"sqlite:", "postgresql://", "postgres://", NULL};
+    if (cfg->database[0] == '\0')
+        return cfg_error(c, key, "required (\"sqlite:/path\" or \"postgresql://...\")");
+    return need_url(c, key, cfg->database, schemes, "must start with sqlite:, postgresql:// or postgres://");
+}
+
+static int then_admin_token(struct cfg_ctx *c, const json_t *obj, const char *key, struct hub_cfg *cfg)
+{
+    (void)obj;
+    if (cfg->admin_token[0] && strlen(cfg->admin_token) < 16)
+        return cfg_error(c, key, "at least 16 characters");
+    return 0;
+}
+
+/* The one parser the cache and the node use (core/redis_url.h). */
+static int then_redis_url(struct cfg_ctx *c, const json_t *obj, const char *key, struct hub_cfg *cfg)
+{
+    (void)obj;
+    struct redis_url ru;
+    char why[160];
+    if (cfg->redis_url[0] && redis_url_parse(cfg->redis_url, &ru, why, sizeof why) < 0)
+        return cfg_error(c, key, "%s", why);
+    return 0;
+}
+
+static int read_log_level(struct cfg_ctx *c, const json_t *obj, const char *key, struct hub_cfg *cfg)
+{
+    const char *v = NULL;
+    int rc = cfg_get_str(c, obj, key, &v);
+    if (rc <= 0)
+        return rc;
+    int l = log_level_parse(v);
+    if (l < 0)
+        return cfg_error(c, key, "one of debug, info, warning, error, none");
+    cfg->log_level = l;
+    return 0;
+}
+
+/* "trusted_proxies": ["10.0.0.0/8", "::1"]. */
+static int read_proxies(struct cfg_ctx *c, const json_t *obj, const char *key, struct hub_cfg *cfg)
+{
+    json_t *a = NULL;
+    int rc = cfg_get_arr(c, obj, key, &a);
+    if (rc <= 0)
+        return rc;
+    if (json_array_size(a) > HUBCFG_PROXIES_MAX)
+        return cfg_error(c, key, "at most %d CIDR blocks", HUBCFG_PROXIES_MAX);
+    size_t mark = cfg_push_key(c, key), i;
     json_t *v;
-    json_object_foreach(o, key, v)
+    json_array_foreach(a, i, v)
     {
-        bool ok = false;
-        for (size_t i = 0; allowed[i] && !ok; i++)
-            ok = strcmp(allowed[i], key) == 0;
-        const struct hub_module *m = ok || where[0] ? NULL : hub_module_for_section(key);
-        if (m != NULL) {
-            ok = true;
-            if (m->settings_check != NULL) {
-                char why[200] = "";
-                if (m->settings_check(v, why, sizeof why) < 0)
-                    return cfail(err, cap, "%.64s: %s", key, why);
-            }
+        if (!json_is_string(v) || client_ip_net_parse(json_string_value(v), &cfg->trusted_proxies[i]) < 0) {
+            size_t m = cfg_push_index(c, i);
+            cfg_error(c, NULL, "must be an address or CIDR block such as \"10.0.0.0/8\"");
+            cfg_pop(c, m);
         }
-        if (!ok)
-            return cfail(err, cap, "%sunknown key \"%.64s\"", where, key);
     }
+    cfg_pop(c, mark);
+    cfg->n_trusted_proxies = json_array_size(a);
     return 0;
 }
 
-static int get_str(json_t *o, const char *key, char *out, size_t outcap, char *err, size_t cap)
-{
-    json_t *v = json_object_get(o, key);
-    if (v == NULL || json_is_null(v))
-        return 0;
-    if (!json_is_string(v) || json_string_length(v) >= outcap || strlen(json_string_value(v)) != json_string_length(v))
-        return cfail(err, cap, "%s: must be a string of at most %zu bytes", key, outcap - 1);
-    memcpy(out, json_string_value(v), json_string_length(v) + 1);
-    return 0;
-}
-
-static int get_uint(json_t *o, const char *key, unsigned long long min, unsigned long long max, unsigned long long *out,
-                    char *err, size_t cap)
-{
-    json_t *v = json_object_get(o, key);
-    if (v == NULL)
-        return 0;
-    if (!json_is_integer(v) || json_integer_value(v) < 0 || (unsigned long long)json_integer_value(v) < min ||
-        (unsigned long long)json_integer_value(v) > max)
-        return cfail(err, cap, "%s: must be an integer in %llu..%llu", key, min, max);
-    *out = (unsigned long long)json_integer_value(v);
-    return 0;
-}
-
-static int get_bool(json_t *o, const char *key, bool *out, char *err, size_t cap)
-{
-    json_t *v = json_object_get(o, key);
-    if (v == NULL)
-        return 0;
-    if (!json_is_boolean(v))
-        return cfail(err, cap, "%s: must be true or false", key);
-    *out = json_is_true(v);
-    return 0;
-}
-
-/* "trusted_proxies": ["10.0.0.0/8", "::1"]; the legacy "trust_forwarded": true trusted any peer's
- * header, so it is refused unless the proxies are named. */
-static int get_proxies(json_t *j, struct hub_cfg *c, char *err, size_t cap)
+/* The legacy "trust_forwarded": true trusted any peer's header, so it is refused unless the
+ * proxies are named (its row comes after trusted_proxies). */
+static int read_trust_forwarded(struct cfg_ctx *c, const json_t *obj, const char *key, struct hub_cfg *cfg)
 {
     bool legacy = false;
-    TRY(get_bool(j, "trust_forwarded", &legacy, err, cap));
-    json_t *a = json_object_get(j, "trusted_proxies");
-    if (a != NULL && !json_is_null(a)) {
-        if (!json_is_array(a) || json_array_size(a) > HUBCFG_PROXIES_MAX)
-            return cfail(err, cap, "trusted_proxies: must be an array of at most %d CIDR blocks", HUBCFG_PROXIES_MAX);
-        size_t i;
-        json_t *v;
-        json_array_foreach(a, i, v)
-        {
-            if (!json_is_string(v) || client_ip_net_parse(json_string_value(v), &c->trusted_proxies[i]) < 0)
-                return cfail(err, cap, "trusted_proxies[%zu]: must be an address or CIDR block such as \"10.0.0.0/8\"",
-                             i);
-        }
-        c->n_trusted_proxies = json_array_size(a);
-    }
-    if (legacy && c->n_trusted_proxies == 0)
-        return cfail(err, cap,
-                     "trust_forwarded: set trusted_proxies to your proxies' addresses instead (X-Forwarded-For "
-                     "is honoured only from them)");
-    return 0;
-}
-
-/* "fleet": how the hub judges nodes for subscriptions. */
-static int parse_fleet(json_t *j, struct hub_cfg *c, char *err, size_t cap)
-{
-    static const char *const fleetk[] = {
-        "dead_after", "hot_cpu_percent", "hot_connections", "probe_interval", "probe_failures", "probe_timeout_ms",
-        NULL};
-    json_t *f = json_object_get(j, "fleet");
-    /* Unset: 30 s, or two push rounds when nodes are told to sync more slowly than that. */
-    if (c->node_dead_after == HUB_NODE_DEAD_AFTER_DEFAULT && c->sync_interval * 2 > c->node_dead_after)
-        c->node_dead_after = c->sync_interval * 2;
-    if (f != NULL) {
-        if (!json_is_object(f))
-            return cfail(err, cap, "fleet: must be an object");
-        TRY(check_keys(f, fleetk, "fleet: ", err, cap));
-        unsigned long long v = c->node_dead_after;
-        TRY(get_uint(f, "dead_after", 0, 86400, &v, err, cap));
-        c->node_dead_after = (unsigned)v;
-        v = c->hot_cpu_percent;
-        TRY(get_uint(f, "hot_cpu_percent", 0, 100, &v, err, cap));
-        c->hot_cpu_percent = (unsigned)v;
-        v = c->hot_connections;
-        TRY(get_uint(f, "hot_connections", 0, 10000000, &v, err, cap));
-        c->hot_connections = (unsigned)v;
-        struct {
-            const char *key;
-            unsigned *dst;
-            unsigned long long min, max;
-        } u[] = {{"probe_interval", &c->probe_interval, 0, 3600},
-                 {"probe_failures", &c->probe_failures, 1, 100},
-                 {"probe_timeout_ms", &c->probe_timeout_ms, 100, 60000}};
-        for (size_t i = 0; i < sizeof u / sizeof u[0]; i++) {
-            v = *u[i].dst;
-            TRY(get_uint(f, u[i].key, u[i].min, u[i].max, &v, err, cap));
-            *u[i].dst = (unsigned)v;
-        }
-    }
-    /* A node pushing every sync_interval must not look dead between two pushes. */
-    if (c->node_dead_after != 0 && c->node_dead_after <= c->sync_interval)
-        return cfail(err, cap,
-                     "fleet.dead_after: must exceed sync_interval (%u s), or be 0 to serve nodes however long "
-                     "they have been silent",
-                     c->sync_interval);
+    int rc = cfg_get_bool(c, obj, key, &legacy);
+    if (rc <= 0)
+        return rc;
+    if (legacy && cfg->n_trusted_proxies == 0)
+        return cfg_error(c, key,
+                         "set trusted_proxies to your proxies' addresses instead (X-Forwarded-For is honoured only "
+                         "from them)");
     return 0;
 }
 
 /* The page's accent goes into its CSS: only "#rrggbb" is accepted. */
-static int get_page_color(json_t *s, struct hub_cfg *c, char *err, size_t cap)
+static int read_page_color(struct cfg_ctx *c, const json_t *obj, const char *key, struct hub_cfg *cfg)
 {
-    char v[16] = "";
-    TRY(get_str(s, "page_color", v, sizeof v, err, cap));
-    if (v[0] == '\0')
-        return 0;
+    const char *v = NULL;
+    int rc = cfg_get_str(c, obj, key, &v);
+    if (rc <= 0 || v[0] == '\0')
+        return rc;
     bool ok = strlen(v) == 7 && v[0] == '#';
     for (size_t i = 1; ok && i < 7; i++)
         ok = isxdigit((unsigned char)v[i]) != 0;
     if (!ok)
-        return cfail(err, cap, "subscription: page_color: a colour as #rrggbb");
-    memcpy(c->page_color, v, 8);
+        return cfg_error(c, key, "a colour as #rrggbb");
+    memcpy(cfg->page_color, v, 8);
     return 0;
 }
 
-static int parse_obj(json_t *j, struct hub_cfg *c, char *err, size_t cap)
+static int then_logo_url(struct cfg_ctx *c, const json_t *obj, const char *key, struct hub_cfg *cfg)
 {
-    static const char *const top[] = {"listen",          "port",          "threads",   "database",  "db_pool",
-                                      "admin_token",     "sync_interval", "redis_url", "log_level", "trust_forwarded",
-                                      "body_max",        "subscription",  "scheduler", "cache",     "rate_limit",
-                                      "trusted_proxies", "http",          "fleet",     NULL};
-    static const char *const subk[] = {"title",      "update_interval_hours", "support_url", "public_url", "xray_json",
-                                       "page_color", "page_logo_url",         "renew_url",   NULL};
-    static const char *const schk[] = {"enabled", "interval", NULL};
-    static const char *const cachek[] = {"sub_ttl_ms", "sync_ttl_ms",  "memory_mb", "redis_timeout_ms",
-                                         "redis_pool", "redis_prefix", NULL};
-    static const char *const ratek[] = {"window", "per_ip", "per_token", NULL};
-    unsigned long long v;
-    TRY(check_keys(j, top, "", err, cap));
-    TRY(get_str(j, "listen", c->listen, sizeof c->listen, err, cap));
-    v = c->port;
-    TRY(get_uint(j, "port", 0, 65535, &v, err, cap));
-    c->port = (uint16_t)v;
-    v = c->threads;
-    TRY(get_uint(j, "threads", 1, 256, &v, err, cap));
-    c->threads = (unsigned)v;
-    TRY(get_str(j, "database", c->database, sizeof c->database, err, cap));
-    if (c->database[0] == '\0')
-        return cfail(err, cap, "database: required (\"sqlite:/path\" or \"postgresql://...\")");
-    if (strncmp(c->database, "sqlite:", 7) != 0 && strncmp(c->database, "postgresql://", 13) != 0 &&
-        strncmp(c->database, "postgres://", 11) != 0)
-        return cfail(err, cap, "database: must start with sqlite:, postgresql:// or postgres://");
-    v = c->db_pool;
-    TRY(get_uint(j, "db_pool", 1, 64, &v, err, cap));
-    c->db_pool = (unsigned)v;
-    TRY(get_str(j, "admin_token", c->admin_token, sizeof c->admin_token, err, cap));
-    if (c->admin_token[0] && strlen(c->admin_token) < 16)
-        return cfail(err, cap, "admin_token: at least 16 characters");
-    v = c->sync_interval;
-    TRY(get_uint(j, "sync_interval", 1, 3600, &v, err, cap));
-    c->sync_interval = (unsigned)v;
-    TRY(get_str(j, "redis_url", c->redis_url, sizeof c->redis_url, err, cap));
-    char level[16] = "";
-    TRY(get_str(j, "log_level", level, sizeof level, err, cap));
-    if (level[0]) {
-        int l = log_level_parse(level);
-        if (l < 0)
-            return cfail(err, cap, "log_level: one of debug, info, warning, error, none");
-        c->log_level = l;
-    }
-    TRY(get_proxies(j, c, err, cap));
-    v = c->body_max;
-    TRY(get_uint(j, "body_max", 1024, 16u << 20, &v, err, cap));
-    c->body_max = (size_t)v;
-    json_t *s = json_object_get(j, "subscription");
-    if (s != NULL) {
-        if (!json_is_object(s))
-            return cfail(err, cap, "subscription: must be an object");
-        TRY(check_keys(s, subk, "subscription: ", err, cap));
-        TRY(get_str(s, "title", c->sub_title, sizeof c->sub_title, err, cap));
-        v = c->sub_update_hours;
-        TRY(get_uint(s, "update_interval_hours", 0, 168, &v, err, cap));
-        c->sub_update_hours = (unsigned)v;
-        TRY(get_str(s, "support_url", c->support_url, sizeof c->support_url, err, cap));
-        TRY(get_str(s, "public_url", c->public_url, sizeof c->public_url, err, cap));
-        TRY(get_bool(s, "xray_json", &c->xray_json, err, cap));
-        TRY(get_page_color(s, c, err, cap));
-        TRY(get_str(s, "page_logo_url", c->page_logo_url, sizeof c->page_logo_url, err, cap));
-        if (c->page_logo_url[0] && strncmp(c->page_logo_url, "https://", 8) != 0 &&
-            strncmp(c->page_logo_url, "http://", 7) != 0)
-            return cfail(err, cap, "subscription: page_logo_url: an http(s):// address");
-        TRY(get_str(s, "renew_url", c->renew_url, sizeof c->renew_url, err, cap));
-        if (c->renew_url[0] && strncmp(c->renew_url, "https://", 8) != 0 && strncmp(c->renew_url, "http://", 7) != 0 &&
-            strncmp(c->renew_url, "tg://", 5) != 0)
-            return cfail(err, cap, "subscription: renew_url: an http(s):// or tg:// address");
-    }
-    json_t *sc = json_object_get(j, "scheduler");
-    if (sc != NULL) {
-        if (!json_is_object(sc))
-            return cfail(err, cap, "scheduler: must be an object");
-        TRY(check_keys(sc, schk, "scheduler: ", err, cap));
-        TRY(get_bool(sc, "enabled", &c->sched_enabled, err, cap));
-        v = c->sched_interval;
-        TRY(get_uint(sc, "interval", 1, 86400, &v, err, cap));
-        c->sched_interval = (unsigned)v;
-    }
-    if (c->redis_url[0]) { /* the one parser the cache and the node use (core/redis_url.h) */
-        struct redis_url ru;
-        char why[160];
-        if (redis_url_parse(c->redis_url, &ru, why, sizeof why) < 0)
-            return cfail(err, cap, "redis_url: %s", why);
-    }
-    json_t *ca = json_object_get(j, "cache");
-    if (ca != NULL) {
-        if (!json_is_object(ca))
-            return cfail(err, cap, "cache: must be an object");
-        TRY(check_keys(ca, cachek, "cache: ", err, cap));
-        struct {
-            const char *key;
-            unsigned *dst;
-            unsigned long long min, max;
-        } u[] = {{"sub_ttl_ms", &c->sub_ttl_ms, 0, 3600000},
-                 {"sync_ttl_ms", &c->sync_ttl_ms, 0, 3600000},
-                 {"memory_mb", &c->cache_mb, 1, 65536},
-                 {"redis_timeout_ms", &c->redis_timeout_ms, 10, 10000},
-                 {"redis_pool", &c->redis_pool, 1, 64}};
-        for (size_t i = 0; i < sizeof u / sizeof u[0]; i++) {
-            v = *u[i].dst;
-            TRY(get_uint(ca, u[i].key, u[i].min, u[i].max, &v, err, cap));
-            *u[i].dst = (unsigned)v;
-        }
-        TRY(get_str(ca, "redis_prefix", c->redis_prefix, sizeof c->redis_prefix, err, cap));
-    }
-    json_t *hl = json_object_get(j, "http");
-    if (hl != NULL) {
-        static const char *const httpk[] = {"max_connections", "per_ip_connections", "reserve_connections",
-                                            "request_timeout", "idle_timeout",       NULL};
-        if (!json_is_object(hl))
-            return cfail(err, cap, "http: must be an object");
-        TRY(check_keys(hl, httpk, "http: ", err, cap));
-        struct {
-            const char *key;
-            unsigned *dst;
-            unsigned long long min, max;
-        } u[] = {{"max_connections", &c->http.max_connections, 16, 100000},
-                 {"per_ip_connections", &c->http.per_ip, 1, 100000},
-                 {"reserve_connections", &c->http.reserve, 1, 50000},
-                 {"request_timeout", &c->http.request_timeout, 1, 3600},
-                 {"idle_timeout", &c->http.idle_timeout, 1, 3600}};
-        for (size_t i = 0; i < sizeof u / sizeof u[0]; i++) {
-            v = *u[i].dst;
-            TRY(get_uint(hl, u[i].key, u[i].min, u[i].max, &v, err, cap));
-            *u[i].dst = (unsigned)v;
-        }
-        if (json_object_get(hl, "reserve_connections") == NULL)
-            c->http.reserve = c->http.max_connections / 8; /* follows a changed max_connections */
-        if (c->http.reserve >= c->http.max_connections)
-            return cfail(err, cap, "http.reserve_connections: must be below max_connections (%u)",
-                         c->http.max_connections);
-    }
-    json_t *rl = json_object_get(j, "rate_limit");
-    if (rl != NULL) {
-        if (!json_is_object(rl))
-            return cfail(err, cap, "rate_limit: must be an object");
-        TRY(check_keys(rl, ratek, "rate_limit: ", err, cap));
-        v = c->rate_window;
-        TRY(get_uint(rl, "window", 1, 86400, &v, err, cap));
-        c->rate_window = (unsigned)v;
-        v = c->rate_per_ip;
-        TRY(get_uint(rl, "per_ip", 0, 100000000, &v, err, cap));
-        c->rate_per_ip = (unsigned)v;
-        v = c->rate_per_token;
-        TRY(get_uint(rl, "per_token", 0, 100000000, &v, err, cap));
-        c->rate_per_token = (unsigned)v;
-    }
-    TRY(parse_fleet(j, c, err, cap));
-    return 0;
+    (void)obj;
+    static const char *const schemes[] = {"https://", "http://", NULL};
+    return need_url(c, key, cfg->page_logo_url, schemes, "an http(s):// address");
 }
 
+static int then_renew_url(struct cfg_ctx *c, const json_t *obj, const char *key, struct hub_cfg *cfg)
+{
+    (void)obj;
+    static const char *const schemes[] = {"https://", "http://", "tg://", NULL};
+    return need_url(c, key, cfg->renew_url, schemes, "an http(s):// or tg:// address");
+}
+
+#define HS_FIELD(f) offsetof(struct hub_cfg, f), sizeof(((struct hub_cfg *)0)->f)
+#define HS_S(sec, k, f, then) {sec, k, HS_STR, HS_FIELD(f), 0, 0, then}
+#define HS_U(sec, k, f, lo, hi) {sec, k, HS_UINT, HS_FIELD(f), lo, hi, NULL}
+#define HS_B(sec, k, f) {sec, k, HS_BOOL, HS_FIELD(f), 0, 0, NULL}
+#define HS_C(sec, k, fn) {sec, k, HS_CUSTOM, 0, 0, 0, 0, fn}
+
+static const struct hub_setting hub_settings[] = {
+    HS_S(NULL, "listen", listen, NULL),
+    HS_U(NULL, "port", port, 0, 65535),
+    HS_U(NULL, "threads", threads, 1, 256),
+    HS_S(NULL, "database", database, then_database),
+    HS_U(NULL, "db_pool", db_pool, 1, 64),
+    HS_S(NULL, "admin_token", admin_token, then_admin_token),
+    HS_U(NULL, "sync_interval", sync_interval, 1, 3600),
+    HS_S(NULL, "redis_url", redis_url, then_redis_url),
+    HS_C(NULL, "log_level", read_log_level),
+    HS_C(NULL, "trusted_proxies", read_proxies),
+    HS_C(NULL, "trust_forwarded", read_trust_forwarded),
+    HS_U(NULL, "body_max", body_max, 1024, 16u << 20),
+    HS_S("subscription", "title", sub_title, NULL),
+    HS_U("subscription", "update_interval_hours", sub_update_hours, 0, 168),
+    HS_S("subscription", "support_url", support_url, NULL),
+    HS_S("subscription", "public_url", public_url, NULL),
+    HS_B("subscription", "xray_json", xray_json),
+    HS_C("subscription", "page_color", read_page_color),
+    HS_S("subscription", "page_logo_url", page_logo_url, then_logo_url),
+    HS_S("subscription", "renew_url", renew_url, then_renew_url),
+    HS_B("scheduler", "enabled", sched_enabled),
+    HS_U("scheduler", "interval", sched_interval, 1, 86400),
+    HS_U("cache", "sub_ttl_ms", sub_ttl_ms, 0, 3600000),
+    HS_U("cache", "sync_ttl_ms", sync_ttl_ms, 0, 3600000),
+    HS_U("cache", "memory_mb", cache_mb, 1, 65536),
+    HS_U("cache", "redis_timeout_ms", redis_timeout_ms, 10, 10000),
+    HS_U("cache", "redis_pool", redis_pool, 1, 64),
+    HS_S("cache", "redis_prefix", redis_prefix, NULL),
+    HS_U("http", "max_connections", http.max_connections, 16, 100000),
+    HS_U("http", "per_ip_connections", http.per_ip, 1, 100000),
+    HS_U("http", "reserve_connections", http.reserve, 1, 50000),
+    HS_U("http", "request_timeout", http.request_timeout, 1, 3600),
+    HS_U("http", "idle_timeout", http.idle_timeout, 1, 3600),
+    HS_U("rate_limit", "window", rate_window, 1, 86400),
+    HS_U("rate_limit", "per_ip", rate_per_ip, 0, 100000000),
+    HS_U("rate_limit", "per_token", rate_per_token, 0, 100000000),
+    HS_U("fleet", "dead_after", node_dead_after, 0, 86400),
+    HS_U("fleet", "hot_cpu_percent", hot_cpu_percent, 0, 100),
+    HS_U("fleet", "hot_connections", hot_connections, 0, 10000000),
+    HS_U("fleet", "probe_interval", probe_interval, 0, 3600),
+    HS_U("fleet", "probe_failures", probe_failures, 1, 100),
+    HS_U("fleet", "probe_timeout_ms", probe_timeout_ms, 100, 60000),
+};
+
+#define HS_COUNT (sizeof hub_settings / sizeof hub_settings[0])
+
+static const char *const hub_sections[] = {"subscription", "scheduler", "cache", "http", "rate_limit", "fleet", NULL};
+
+static bool same_section(const char *a, const char *b)
+{
+    return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static bool is_setting(const char *section, const char *key)
+{
+    for (size_t i = 0; i < HS_COUNT; i++)
+        if (same_section(hub_settings[i].section, section) && strcmp(hub_settings[i].key, key) == 0)
+            return true;
+    if (section == NULL)
+        for (size_t i = 0; hub_sections[i]; i++)
+            if (strcmp(hub_sections[i], key) == 0)
+                return true;
+    return false;
+}
+
+/* Unknown keys are errors (typos must not pass silently); at the top level a key a module owns
+ * is checked by that module instead. The current path is the object's. */
+static void check_keys(struct cfg_ctx *c, const json_t *obj, const char *section)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)obj, key, v)
+    {
+        if (is_setting(section, key))
+            continue;
+        const struct hub_module *m = section == NULL ? hub_module_for_section(key) : NULL;
+        if (m == NULL) {
+            cfg_error(c, key, "unknown field");
+        } else if (m->settings_check != NULL) {
+            char why[200] = "";
+            if (m->settings_check(v, why, sizeof why) < 0)
+                cfg_error(c, key, "%s", why);
+        }
+    }
+}
+
+static int read_setting(struct cfg_ctx *c, const json_t *obj, const struct hub_setting *s, struct hub_cfg *cfg)
+{
+    char *dst = field(cfg, s);
+    int rc = 0;
+    switch (s->kind) {
+    case HS_STR: {
+        const char *v = NULL;
+        rc = cfg_get_str(c, obj, s->key, &v);
+        if (rc == 1 && strlen(v) >= s->size)
+            return cfg_error(c, s->key, "must be a string of at most %zu bytes", s->size - 1);
+        if (rc == 1)
+            memcpy(dst, v, strlen(v) + 1);
+        break;
+    }
+    case HS_UINT: {
+        int64_t v = 0;
+        rc = cfg_get_int(c, obj, s->key, (int64_t)s->min, (int64_t)s->max, &v);
+        if (rc == 1 && s->size == sizeof(uint16_t))
+            *(uint16_t *)(void *)dst = (uint16_t)v;
+        else if (rc == 1 && s->size == sizeof(unsigned))
+            *(unsigned *)(void *)dst = (unsigned)v;
+        else if (rc == 1)
+            *(uint64_t *)(void *)dst = (uint64_t)v;
+        break;
+    }
+    case HS_BOOL:
+        rc = cfg_get_bool(c, obj, s->key, (bool *)(void *)dst);
+        break;
+    case HS_CUSTOM:
+        return s->then(c, obj, s->key, cfg);
+    case HS__COUNT:
+        break;
+    }
+    if (rc == 1 && s->then != NULL)
+        return s->then(c, obj, s->key, cfg);
+    return rc < 0 ? rc : 0;
+}
+
+/* Every row of one object (section NULL: the top level). */
+static void read_object(struct cfg_ctx *c, const json_t *obj, const char *section, struct hub_cfg *cfg)
+{
+    check_keys(c, obj, section);
+    for (size_t i = 0; i < HS_COUNT; i++)
+        if (same_section(hub_settings[i].section, section))
+            (void)read_setting(c, obj, &hub_settings[i], cfg);
+}
+
+/* Rules between settings, after every value is in. */
+static void check_relations(struct cfg_ctx *c, const json_t *root, struct hub_cfg *cfg)
+{
+    if (json_object_get(root, "database") == NULL || json_is_null(json_object_get(root, "database")))
+        cfg_error(c, "database", "required (\"sqlite:/path\" or \"postgresql://...\")");
+    const json_t *http = json_object_get(root, "http");
+    if (!json_is_object(http) || json_object_get(http, "reserve_connections") == NULL)
+        cfg->http.reserve = cfg->http.max_connections / 8; /* follows a changed max_connections */
+    if (cfg->http.reserve >= cfg->http.max_connections)
+        cfg_error(c, "http.reserve_connections", "must be below max_connections (%u)", cfg->http.max_connections);
+    /* Unset: 30 s, or two push rounds when nodes are told to sync more slowly than that. */
+    const json_t *fleet = json_object_get(root, "fleet");
+    if ((!json_is_object(fleet) || json_object_get(fleet, "dead_after") == NULL) &&
+        cfg->sync_interval * 2 > cfg->node_dead_after)
+        cfg->node_dead_after = cfg->sync_interval * 2;
+    /* A node pushing every sync_interval must not look dead between two pushes. */
+    if (cfg->node_dead_after != 0 && cfg->node_dead_after <= cfg->sync_interval)
+        cfg_error(c, "fleet.dead_after",
+                  "must exceed sync_interval (%u s), or be 0 to serve nodes however long they have been silent",
+                  cfg->sync_interval);
+}
+
+static void read_all(struct cfg_ctx *c, const json_t *root, struct hub_cfg *cfg)
+{
+    read_object(c, root, NULL, cfg);
+    for (size_t i = 0; hub_sections[i]; i++) {
+        json_t *sec = NULL;
+        if (cfg_get_obj(c, root, hub_sections[i], &sec) != 1)
+            continue;
+        size_t mark = cfg_push_key(c, hub_sections[i]);
+        read_object(c, sec, hub_sections[i], cfg);
+        cfg_pop(c, mark);
+    }
+    check_relations(c, root, cfg);
+}
 /* Every secret of the hub, by the object holding it ("" is the top level; a section that is
  * absent stays absent). Each may also be given as <key>_file, as the credential
  * <object>_<key> ("billing_yookassa_secret_key") or as VEIL_HUB_<OBJECT>_<KEY> (core/secret_file.h). */
@@ -361,13 +370,14 @@ static json_t *object_at(json_t *root, const char *where)
     return json_is_object(o) ? o : NULL;
 }
 
-static int resolve_secrets(json_t *root, char *err, size_t cap)
+/* Each secret that cannot be resolved is one error; the others are still resolved. */
+static void resolve_secrets(struct cfg_ctx *c, json_t *root)
 {
     for (size_t i = 0; i < sizeof hub_secrets / sizeof hub_secrets[0]; i++) {
         json_t *o = object_at(root, hub_secrets[i].where);
         if (o == NULL)
             continue;
-        char file_key[64], cred[96], env[112];
+        char file_key[64], cred[96], env[112], why[512];
         snprintf(file_key, sizeof file_key, "%s_file", hub_secrets[i].key);
         int n = snprintf(cred, sizeof cred, "%s%s%s", hub_secrets[i].where, hub_secrets[i].where[0] ? "_" : "",
                          hub_secrets[i].key);
@@ -377,12 +387,12 @@ static int resolve_secrets(json_t *root, char *err, size_t cap)
         for (int k = 0; k < n; k++)
             env[k] = (char)(env[k] >= 'a' && env[k] <= 'z' ? env[k] - 'a' + 'A' : env[k]);
         struct secret_src src = {.key = hub_secrets[i].key, .file_key = file_key, .cred = cred, .env = env};
-        TRY(secret_src_resolve(o, &src, hub_secrets[i].where, err, cap));
+        if (secret_src_resolve(o, &src, hub_secrets[i].where, why, sizeof why) < 0)
+            cfg_error_global(c, "%s", why);
     }
-    return 0;
 }
 
-static int parse_doc(const char *json, size_t len, struct hub_cfg *cfg, json_t **doc, char *err, size_t errcap)
+static void set_defaults(struct hub_cfg *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     strcpy(cfg->listen, "127.0.0.1");
@@ -409,24 +419,55 @@ static int parse_doc(const char *json, size_t len, struct hub_cfg *cfg, json_t *
     cfg->probe_failures = 3;
     cfg->probe_timeout_ms = 3000;
     cfg->http = api_conn_limits_effective(NULL);
-    json_error_t je;
-    json_t *j = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
+}
+
+int hubcfg_read(struct cfg_ctx *c, const char *json, size_t len, struct hub_cfg *cfg, json_t **doc)
+{
+    if (doc != NULL)
+        *doc = NULL;
+    set_defaults(cfg);
+    json_t *j = cfg_parse(c, json, len);
     if (j == NULL)
-        return cfail(err, errcap, "line %d: %s", je.line, je.text);
-    int rc = json_is_object(j) ? resolve_secrets(j, err, errcap) : cfail(err, errcap, "must be a JSON object");
-    if (rc == 0)
-        rc = parse_obj(j, cfg, err, errcap);
-    if (rc == 0 && doc != NULL) {
+        return ERR_CONFIG;
+    resolve_secrets(c, j);
+    read_all(c, j, cfg);
+    if (cfg_ok(c) && doc != NULL) {
         json_object_del(j, "admin_token"); /* the document outlives the load; the token must not */
         *doc = j;
-    } else
+    } else {
         json_decref(j);
+    }
+    return cfg_ok(c) ? 0 : ERR_CONFIG;
+}
+
+int hubcfg_read_file(struct cfg_ctx *c, const char *path, struct hub_cfg *cfg, json_t **doc)
+{
+    if (doc != NULL)
+        *doc = NULL;
+    struct buf text;
+    buf_init(&text);
+    int rc = file_read_all(path, ((size_t)1 << 20) - 1, &text);
+    if (rc == ERR_TOO_LONG) {
+        rc = cfg_error_global(c, "larger than 1 MiB");
+    } else if (rc < 0 && rc != ERR_NOMEM) {
+        cfg_error_global(c, "cannot %s the file: %s", rc == -EIO ? "read" : "open", err_str(rc));
+        rc = ERR_IO;
+    } else if (rc == 0) {
+        rc = hubcfg_read(c, (const char *)buf_data(&text), buf_len(&text), cfg, doc);
+    }
+    buf_dispose(&text);
     return rc;
 }
 
+/* The string forms: every message, joined, into err. */
 int hubcfg_parse(const char *json, size_t len, struct hub_cfg *cfg, char *err, size_t errcap)
 {
-    return parse_doc(json, len, cfg, NULL, err, errcap);
+    struct cfg_ctx c;
+    cfg_init(&c, "hub.json");
+    int rc = hubcfg_read(&c, json, len, cfg, NULL);
+    cfg_join(&c, err, errcap);
+    cfg_dispose(&c);
+    return rc;
 }
 
 int hubcfg_load(const char *path, struct hub_cfg *cfg, char *err, size_t errcap)
@@ -436,20 +477,11 @@ int hubcfg_load(const char *path, struct hub_cfg *cfg, char *err, size_t errcap)
 
 int hubcfg_load_doc(const char *path, struct hub_cfg *cfg, json_t **doc, char *err, size_t errcap)
 {
-    if (doc != NULL)
-        *doc = NULL;
-    struct buf text;
-    buf_init(&text);
-    int rc = file_read_all(path, ((size_t)1 << 20) - 1, &text);
-    if (rc == ERR_TOO_LONG) {
-        rc = cfail(err, errcap, "%s: larger than 1 MiB", path);
-    } else if (rc < 0 && rc != ERR_NOMEM) {
-        cfail(err, errcap, "cannot %s %s", rc == -EIO ? "read" : "open", path);
-        rc = ERR_IO;
-    } else if (rc == 0) {
-        rc = parse_doc((const char *)buf_data(&text), buf_len(&text), cfg, doc, err, errcap);
-    }
-    buf_dispose(&text);
+    struct cfg_ctx c;
+    cfg_init(&c, path);
+    int rc = hubcfg_read_file(&c, path, cfg, doc);
+    cfg_join(&c, err, errcap);
+    cfg_dispose(&c);
     return rc;
 }
 

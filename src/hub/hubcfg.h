@@ -51,6 +51,7 @@
 
 #include <jansson.h>
 
+#include "core/cfg.h"
 #include "hub/api/api_guard.h"
 #include "hub/api/client_ip.h"
 
@@ -91,14 +92,18 @@ struct hub_cfg {
     unsigned probe_timeout_ms; /* fleet.probe_timeout_ms: connect + ClientHello + answer */
 };
 
-/* Parses len bytes of JSON into *cfg (defaults for absent keys). On failure returns
- * ERR_CONFIG and writes a reason into err (errcap bytes). */
-int hubcfg_parse(const char *json, size_t len, struct hub_cfg *cfg, char *err, size_t errcap);
-/* Reads and parses a file. ERR_IO when unreadable. */
-int hubcfg_load(const char *path, struct hub_cfg *cfg, char *err, size_t errcap);
+/* Parses len bytes of JSON into *cfg (defaults for absent keys), recording every mistake in c,
+ * each with its path ("hub.json: cache.redis_pool: must be between 1 and 64"), so one run reports
+ * them all. When doc is not NULL and the configuration is valid, *doc gets the parsed document
+ * (the caller's reference, admin_token removed): modules read their own sections from it
+ * (hub/module.h). 0, or ERR_CONFIG when c holds an error (*doc NULL). */
+int hubcfg_read(struct cfg_ctx *c, const char *json, size_t len, struct hub_cfg *cfg, json_t **doc);
+/* The same from a file (at most 1 MiB); ERR_IO when it cannot be read. */
+int hubcfg_read_file(struct cfg_ctx *c, const char *path, struct hub_cfg *cfg, json_t **doc);
 
-/* The same, also handing out the parsed document (*doc, the caller's reference; NULL on
- * failure): modules read their own sections from it (hub/module.h). */
+/* The same with every message joined into err (errcap bytes; cfg_join). */
+int hubcfg_parse(const char *json, size_t len, struct hub_cfg *cfg, char *err, size_t errcap);
+int hubcfg_load(const char *path, struct hub_cfg *cfg, char *err, size_t errcap);
 int hubcfg_load_doc(const char *path, struct hub_cfg *cfg, json_t **doc, char *err, size_t errcap);
 
 /* Copies the settings SIGHUP applies (log level, subscription title / interval / support URL,

@@ -3,6 +3,8 @@
  *                                             what can change live, log what needs a restart)
  *   veil-hub -c hub.json --create-admin-token [--role admin|support] [--name NAME]
  *                                             print a new API token (stored hashed) and exit
+ *   veil-hub -c hub.json --check              validate the configuration (every mistake printed,
+ *                                             exit 2), print "config OK" and exit 0
  *   veil-hub -c hub.json --migrate            apply database migrations and exit
  *   veil-hub -c hub.json --verify-audit       walk the audit log's hash chain: exit 0 when it holds,
  *                                             3 with the first broken link printed when it does not
@@ -18,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/cfg.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/secret_file.h"
@@ -32,7 +35,7 @@
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: veil-hub -c hub.json [--create-admin-token [--role admin|support] [--name NAME]]"
+    fprintf(stderr, "usage: veil-hub -c hub.json [--check] [--create-admin-token [--role admin|support] [--name NAME]]"
                     " [--migrate] [--verify-audit] [--export-audit [--after ID]] [--backup-now PATH]\n");
 }
 
@@ -165,7 +168,7 @@ int main(int argc, char **argv)
 {
     secret_json_wipe_on_free(); /* the configuration document holds resolved secrets */
     const char *cfg_path = NULL, *role_name = "admin", *token_name = "cli", *backup_to = NULL;
-    bool create_token = false, migrate_only = false, verify = false, export = false;
+    bool create_token = false, migrate_only = false, verify = false, export = false, check_only = false;
     long long after = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
@@ -178,6 +181,8 @@ int main(int argc, char **argv)
             token_name = argv[++i];
         } else if (strcmp(argv[i], "--backup-now") == 0 && i + 1 < argc) {
             backup_to = argv[++i];
+        } else if (strcmp(argv[i], "--check") == 0 || strcmp(argv[i], "-t") == 0) {
+            check_only = true;
         } else if (strcmp(argv[i], "--migrate") == 0) {
             migrate_only = true;
         } else if (strcmp(argv[i], "--verify-audit") == 0) {
@@ -202,10 +207,21 @@ int main(int argc, char **argv)
     }
     struct hub_cfg cfg;
     struct hub_env env = {.cfg = &cfg, .cfg_path = cfg_path};
-    char err[256];
-    if (hubcfg_load_doc(cfg_path, &cfg, &env.doc, err, sizeof err) < 0) {
-        fprintf(stderr, "veil-hub: %s: %s\n", cfg_path, err);
+    struct cfg_ctx cc;
+    cfg_init(&cc, cfg_path);
+    int loaded = hubcfg_read_file(&cc, cfg_path, &cfg, &env.doc);
+    cfg_print(&cc, stderr); /* every mistake, each with its path */
+    cfg_dispose(&cc);
+    if (loaded < 0) {
+        if (loaded == ERR_NOMEM)
+            fprintf(stderr, "veil-hub: %s: out of memory\n", cfg_path);
         return 2; /* usage/config errors exit 2, like veil-node */
+    }
+    if (check_only) { /* like veil-node --check: validate and stop before the database */
+        secure_wipe(cfg.admin_token, sizeof cfg.admin_token);
+        json_decref(env.doc);
+        printf("config OK\n");
+        return 0;
     }
     log_setup((enum log_level)cfg.log_level, 2);
 

@@ -92,7 +92,7 @@ void hub_services_reload(struct hub_env *env, struct hub_cfg *cur, const char *b
 {
     struct hub_cfg n;
     json_t *doc = NULL;
-    char err[256];
+    char err[1024];
     if (hubcfg_load_doc(env->cfg_path, &n, &doc, err, sizeof err) < 0) {
         log_err("hub", 0, "reload_failed", LF_STR("err", err), LF_STR("kept", "running configuration"));
         return;

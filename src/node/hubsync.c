@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "nodecfg/statefile.h"
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/version.h"
@@ -475,24 +476,10 @@ static int push(struct node_hubsync *s)
 
 /* ---- thread ---- */
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Sleeps up to ms; true when asked to stop. */
 static bool wait_ms(struct node_hubsync *s, uint64_t ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += (time_t)(ms / 1000);
-    ts.tv_nsec += (long)(ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
+    struct timespec ts = clock_after_ms(CLOCK_REALTIME, ms);
     pthread_mutex_lock(&s->lock);
     while (!atomic_load(&s->stop) && pthread_cond_timedwait(&s->cond, &s->lock, &ts) != ETIMEDOUT)
         ;
@@ -510,9 +497,7 @@ static uint64_t jitter(uint64_t ms)
 
 static void note_attempt(_Atomic int64_t *at, _Atomic int64_t *ok_at, _Atomic int *last_rc, int rc)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    int64_t ms = (int64_t)clock_unix_ms();
     atomic_store(at, ms);
     atomic_store(last_rc, rc < 0 ? rc : 0);
     if (rc >= 0)
@@ -523,12 +508,12 @@ static void *run(void *arg)
 {
     struct node_hubsync *s = arg;
     uint64_t pull_backoff = 0, push_backoff = 0;
-    uint64_t next_pull = now_ms(), next_push = now_ms() + s->o.push_ms, next_save = now_ms() + s->o.save_ms;
+    uint64_t next_pull = clock_mono_ms(), next_push = clock_mono_ms() + s->o.push_ms, next_save = clock_mono_ms() + s->o.save_ms;
     for (;;) {
-        uint64_t t = now_ms();
+        uint64_t t = clock_mono_ms();
         if (t >= next_save) {
             save_usage_if_grown(s);
-            next_save = now_ms() + s->o.save_ms;
+            next_save = clock_mono_ms() + s->o.save_ms;
         }
         if (t >= next_pull) {
             int rc = pull(s);
@@ -538,10 +523,10 @@ static void *run(void *arg)
                 if (pull_backoff > BACKOFF_MAX_MS)
                     pull_backoff = BACKOFF_MAX_MS;
                 uint64_t wait = pull_backoff < s->o.poll_ms ? pull_backoff : s->o.poll_ms;
-                next_pull = now_ms() + jitter(wait);
+                next_pull = clock_mono_ms() + jitter(wait);
             } else {
                 pull_backoff = 0;
-                next_pull = now_ms() + jitter(s->o.poll_ms);
+                next_pull = clock_mono_ms() + jitter(s->o.poll_ms);
             }
         }
         if (t >= next_push) {
@@ -554,18 +539,18 @@ static void *run(void *arg)
                 push_backoff = push_backoff ? push_backoff * 2 : 1000;
                 if (push_backoff > BACKOFF_MAX_MS)
                     push_backoff = BACKOFF_MAX_MS;
-                next_push = now_ms() + jitter(push_backoff);
+                next_push = clock_mono_ms() + jitter(push_backoff);
             } else {
                 push_backoff = 0;
-                next_push = now_ms() + s->o.push_ms;
+                next_push = clock_mono_ms() + s->o.push_ms;
                 if (rc == 1)
-                    next_pull = now_ms(); /* the hub has news */
+                    next_pull = clock_mono_ms(); /* the hub has news */
             }
         }
         uint64_t until = next_pull < next_push ? next_pull : next_push;
         if (s->usage_path != NULL && next_save < until)
             until = next_save;
-        uint64_t cur = now_ms();
+        uint64_t cur = clock_mono_ms();
         if (wait_ms(s, until > cur ? until - cur : 0))
             break;
     }

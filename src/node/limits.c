@@ -527,11 +527,7 @@ static void *sync_main(void *arg)
     for (;;) {
         pthread_mutex_lock(&l->stop_mu);
         if (!l->stop && !l->wake) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += LIMITS_SYNC_TICK_MS * 1000000L;
-            ts.tv_sec += ts.tv_nsec / 1000000000L;
-            ts.tv_nsec %= 1000000000L;
+            struct timespec ts = clock_after_ms(CLOCK_REALTIME, LIMITS_SYNC_TICK_MS);
             pthread_cond_timedwait(&l->stop_cv, &l->stop_mu, &ts);
         }
         bool stop = l->stop;

@@ -6,18 +6,12 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/container.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "node/session_int.h"
 #include "node/telemetry.h"
-
-static uint64_t unix_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* Mirroring (§4.1): client bytes up to fwd_limit go to the target. Not while HAProxy's header
  * is incomplete: those bytes are not the client's, and are consumed once parsed. */
@@ -127,7 +121,7 @@ static void decide(struct session *s)
         s->decision = DECIDE_FALLBACK;
         return;
     }
-    int rc = reality_auth(s->in->reality, s->ch, unix_ms(), &s->auth);
+    int rc = reality_auth(s->in->reality, s->ch, clock_unix_ms(), &s->auth);
     s->outcome = rc < 0 ? REALITY_OUTCOME_MALFORMED : s->auth.outcome;
     if (rc < 0 || s->auth.outcome != REALITY_OUTCOME_AUTHENTICATED) {
         s->decision = DECIDE_FALLBACK;

@@ -13,11 +13,32 @@ echo '{"database": "sqlite:/tmp/x.db", "prot": 1}' >"$WORK/bad.json"
 rc=0
 "$HUB" -c "$WORK/bad.json" 2>"$WORK/bad.err" || rc=$?
 [[ $rc -eq 2 ]] || fail "config error exit status $rc, want 2"
-grep -q 'unknown key "prot"' "$WORK/bad.err" || fail "config error reason missing: $(cat "$WORK/bad.err")"
+grep -q "error: $WORK/bad.json: prot: unknown field" "$WORK/bad.err" ||
+    fail "config error reason missing: $(cat "$WORK/bad.err")"
 rc=0
 "$HUB" -c "$WORK/absent.json" 2>/dev/null || rc=$?
 [[ $rc -eq 2 ]] || fail "unreadable config exit status $rc, want 2"
 ok "config errors exit 2"
+
+# 1b. --check reports every mistake of a file, each with its path and reason (issue 11 #6: the
+# old reader stopped at the first), and "config OK" for a good one without opening the database.
+cat >"$WORK/three.json" <<EOF
+{"database": "sqlite:$WORK/never.db", "port": 70000, "cache": {"redis_pool": 0},
+ "subscription": {"titel": "x"}}
+EOF
+rc=0
+"$HUB" -c "$WORK/three.json" --check >"$WORK/three.out" 2>"$WORK/three.err" || rc=$?
+[[ $rc -eq 2 ]] || fail "--check on a bad file exit status $rc, want 2"
+for want in "port: must be between 0 and 65535" "cache.redis_pool: must be between 1 and 64" \
+    "subscription.titel: unknown field"; do
+    grep -qF "error: $WORK/three.json: $want" "$WORK/three.err" || fail "missing '$want' in: $(cat "$WORK/three.err")"
+done
+[[ $(grep -c '^error: ' "$WORK/three.err") -eq 3 ]] || fail "want 3 errors: $(cat "$WORK/three.err")"
+echo "{\"database\": \"sqlite:$WORK/never.db\"}" >"$WORK/good.json"
+out=$("$HUB" -c "$WORK/good.json" --check 2>&1) || fail "--check on a good file: $out"
+[[ $out == "config OK" ]] || fail "--check said: $out"
+[[ ! -e $WORK/never.db ]] || fail "--check opened the database"
+ok "--check reports all three mistakes"
 
 # 2. A database path in a folder that does not exist: the log names the folder.
 echo "{\"database\": \"sqlite:$WORK/no/such/dir/hub.db\"}" >"$WORK/nodir.json"

@@ -148,13 +148,7 @@ static void *watchdog_main(void *arg)
     struct api_guard *g = arg;
     pthread_mutex_lock(&g->mu);
     while (!g->stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += GUARD_TICK_MS * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = clock_after_ms(CLOCK_MONOTONIC, GUARD_TICK_MS);
         pthread_cond_timedwait(&g->cv, &g->mu, &ts);
         if (!g->stop)
             tick(g, (int64_t)clock_mono_ms());

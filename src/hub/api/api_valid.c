@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cfg.h"
 #include "core/err.h"
 #include "hub/domain/placement.h"
 #include "hub/domain/rules.h"
@@ -40,16 +41,15 @@ static json_t *load_object(const char *body, size_t len, bool allow_empty, struc
     return j;
 }
 
+/* The type and range checks are core/cfg's (one set for every JSON reader); a body answers its
+ * first mistake with a stable code, so nothing is collected here. */
 static int check_keys(json_t *o, const char *const *allowed, struct api_verr *e)
 {
     const char *key;
     json_t *v;
     json_object_foreach(o, key, v)
     {
-        bool ok = false;
-        for (size_t i = 0; allowed[i] != NULL && !ok; i++)
-            ok = strcmp(allowed[i], key) == 0;
-        if (!ok)
+        if (!cfg_key_allowed(key, allowed))
             return verr(e, "unknown_field", "unknown field \"%.64s\"", key);
     }
     return 0;
@@ -62,12 +62,11 @@ static int get_int(json_t *o, const char *key, bool required, int64_t min, int64
     json_t *v = json_object_get(o, key);
     if (v == NULL)
         return required ? verr(e, "missing_field", "%s: required", key) : 1;
-    if (!json_is_integer(v))
+    int rc = cfg_value_int(v, min, max, out);
+    if (rc == ERR_MALFORMED)
         return verr(e, "invalid_field", "%s: must be an integer", key);
-    json_int_t x = json_integer_value(v);
-    if (x < min || x > max)
+    if (rc < 0)
         return verr(e, "invalid_field", "%s: must be in %lld..%lld", key, (long long)min, (long long)max);
-    *out = (int64_t)x;
     return 0;
 }
 
@@ -93,9 +92,9 @@ static int get_str(json_t *o, const char *key, bool required, str_check_fn *chec
         return required ? verr(e, "missing_field", "%s: required", key) : 1;
     if (!json_is_string(v))
         return verr(e, "invalid_field", "%s: must be a string", key);
-    const char *s = json_string_value(v);
-    size_t n = json_string_length(v);
-    if (n >= cap || strlen(s) != n || !check(s))
+    const char *s;
+    size_t n;
+    if (cfg_value_str(v, cap, &s, &n) < 0 || !check(s))
         return verr(e, "invalid_field", "%s: %s", key, what);
     memcpy(out, s, n + 1);
     return 0;

@@ -13,16 +13,6 @@ static int cmp_kv(const void *a, const void *b)
     return strcmp(((const struct billing_kv *)a)->key, ((const struct billing_kv *)b)->key);
 }
 
-static void to_hex(const uint8_t *d, size_t n, char *out)
-{
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hex[d[i] >> 4];
-        out[2 * i + 1] = hex[d[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 int billing_robokassa_sign(enum crypto_hash h, const char *const *parts, size_t n, const struct billing_kv *shp,
                            size_t n_shp, char out[static 129])
 {
@@ -57,7 +47,7 @@ int billing_robokassa_sign(enum crypto_hash h, const char *const *parts, size_t 
     crypto_hash_free(c);
     if (rc < 0)
         return rc;
-    to_hex(d, crypto_hash_len(h), out);
+    hex_encode(out, d, crypto_hash_len(h));
     secure_wipe(sorted, sizeof sorted);
     return 0;
 }
@@ -85,6 +75,6 @@ int billing_cryptobot_sign(const char *token, const void *body, size_t len, char
     secure_wipe(key, sizeof key);
     if (rc < 0)
         return rc;
-    to_hex(mac, sizeof mac, out);
+    hex_encode(out, mac, sizeof mac);
     return 0;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "hub/api/api.h"
@@ -93,9 +94,7 @@ static void *probe_thread(void *arg)
         pthread_mutex_unlock(&s->mu);
         probe_round(s);
         pthread_mutex_lock(&s->mu);
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += (time_t)s->interval_s;
+        struct timespec until = clock_after_ms(CLOCK_REALTIME, (uint64_t)s->interval_s * 1000);
         while (!s->stop && pthread_cond_timedwait(&s->cond, &s->mu, &until) != ETIMEDOUT)
             ;
     }

@@ -10,23 +10,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "crypto/crypto.h"
 #include "hub/domain/node_health.h"
 #include "hub/probe/probe.h"
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits for events on fd until the deadline: 0, ERR_TIMEOUT or -errno. */
 static int wait_fd(int fd, short events, int64_t deadline)
 {
     for (;;) {
-        int64_t left = deadline - mono_ms();
+        int64_t left = deadline - (int64_t)clock_mono_ms();
         if (left <= 0)
             return ERR_TIMEOUT;
         struct pollfd p = {.fd = fd, .events = events};
@@ -91,7 +85,7 @@ static int exchange(int fd, const uint8_t *hello, size_t n, int64_t deadline)
 
 int probe_tls(const char *host, uint16_t port, const char *sni, int timeout_ms)
 {
-    int64_t deadline = mono_ms() + (timeout_ms > 0 ? timeout_ms : 1);
+    int64_t deadline = (int64_t)clock_mono_ms() + (timeout_ms > 0 ? timeout_ms : 1);
     uint8_t rnd[PROBE_HELLO_RAND], hello[PROBE_HELLO_MAX];
     if (crypto_random(rnd, sizeof rnd) < 0)
         return ERR_INTERNAL;

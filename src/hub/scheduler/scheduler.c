@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "hub/cache/cache.h"
@@ -161,9 +162,7 @@ static void *run(void *arg)
         if (rc == 0)
             s->held_via = via;
         pthread_mutex_lock(&s->mu);
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += s->interval;
+        struct timespec until = clock_after_ms(CLOCK_REALTIME, (uint64_t)s->interval * 1000);
         while (!s->stop) {
             int w = pthread_cond_timedwait(&s->cv, &s->mu, &until);
             if (w == ETIMEDOUT)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cfg.h"
 #include "core/err.h"
 #include "hub/api/api_valid.h"
 #include "hub/domain/rules.h"
@@ -258,12 +259,52 @@ static void test_hubcfg(void **state)
     assert_int_equal(hubcfg_load(path, &c, err, sizeof err), 0);
 }
 
+/* Issue 11 #6: one load reports every mistake, each with its path and reason (the old reader
+ * stopped at the first). */
+static void test_hubcfg_every_error(void **state)
+{
+    (void)state;
+    static const char three[] = "{\"database\":\"sqlite::memory:\",\"port\":70000,"
+                                "\"cache\":{\"redis_pool\":0},\"subscription\":{\"titel\":\"x\"}}";
+    struct hub_cfg c;
+    struct cfg_ctx cc;
+    cfg_init(&cc, "hub.json");
+    assert_int_equal(hubcfg_read(&cc, three, strlen(three), &c, NULL), ERR_CONFIG);
+    assert_int_equal(cc.n_errors, 3);
+    assert_int_equal(cc.n_msgs, 3);
+    static const char *const want[] = {
+        "hub.json: port: must be between 0 and 65535",
+        "hub.json: subscription.titel: unknown field",
+        "hub.json: cache.redis_pool: must be between 1 and 64",
+    };
+    for (size_t i = 0; i < 3; i++) {
+        bool found = false;
+        for (size_t k = 0; k < cc.n_msgs && !found; k++)
+            found = strcmp(cc.msgs[k].text, want[i]) == 0;
+        if (!found)
+            fail_msg("missing \"%s\"", want[i]);
+    }
+    cfg_dispose(&cc);
+    /* The string form carries all three too. */
+    char err[512];
+    assert_int_equal(hubcfg_parse(three, strlen(three), &c, err, sizeof err), ERR_CONFIG);
+    for (size_t i = 0; i < 3; i++)
+        assert_non_null(strstr(err, want[i]));
+    /* A section of the wrong type is one error, and the rest is still read. */
+    static const char two[] = "{\"database\":\"sqlite::memory:\",\"scheduler\":[],\"threads\":0}";
+    cfg_init(&cc, "hub.json");
+    assert_int_equal(hubcfg_read(&cc, two, strlen(two), &c, NULL), ERR_CONFIG);
+    assert_int_equal(cc.n_errors, 2);
+    cfg_dispose(&cc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good_and_truncated),
         cmocka_unit_test(test_bad_bodies),
         cmocka_unit_test(test_hubcfg),
+        cmocka_unit_test(test_hubcfg_every_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
