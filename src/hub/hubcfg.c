@@ -166,10 +166,22 @@ static int then_renew_url(struct cfg_ctx *c, const json_t *obj, const char *key,
 }
 
 #define HS_FIELD(f) offsetof(struct hub_cfg, f), sizeof(((struct hub_cfg *)0)->f)
-#define HS_S(sec, k, f, then) {sec, k, HS_STR, HS_FIELD(f), 0, 0, then}
-#define HS_U(sec, k, f, lo, hi) {sec, k, HS_UINT, HS_FIELD(f), lo, hi, NULL}
-#define HS_B(sec, k, f) {sec, k, HS_BOOL, HS_FIELD(f), 0, 0, NULL}
-#define HS_C(sec, k, fn) {sec, k, HS_CUSTOM, 0, 0, 0, 0, fn}
+#define HS_S(sec, k, f, then)                                                                                          \
+    {                                                                                                                  \
+        sec, k, HS_STR, HS_FIELD(f), 0, 0, then                                                                        \
+    }
+#define HS_U(sec, k, f, lo, hi)                                                                                        \
+    {                                                                                                                  \
+        sec, k, HS_UINT, HS_FIELD(f), lo, hi, NULL                                                                     \
+    }
+#define HS_B(sec, k, f)                                                                                                \
+    {                                                                                                                  \
+        sec, k, HS_BOOL, HS_FIELD(f), 0, 0, NULL                                                                       \
+    }
+#define HS_C(sec, k, fn)                                                                                               \
+    {                                                                                                                  \
+        sec, k, HS_CUSTOM, 0, 0, 0, 0, fn                                                                              \
+    }
 
 static const struct hub_setting hub_settings[] = {
     HS_S(NULL, "listen", listen, NULL),

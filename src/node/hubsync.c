@@ -508,7 +508,8 @@ static void *run(void *arg)
 {
     struct node_hubsync *s = arg;
     uint64_t pull_backoff = 0, push_backoff = 0;
-    uint64_t next_pull = clock_mono_ms(), next_push = clock_mono_ms() + s->o.push_ms, next_save = clock_mono_ms() + s->o.save_ms;
+    uint64_t next_pull = clock_mono_ms(), next_push = clock_mono_ms() + s->o.push_ms,
+             next_save = clock_mono_ms() + s->o.save_ms;
     for (;;) {
         uint64_t t = clock_mono_ms();
         if (t >= next_save) {
