@@ -96,7 +96,7 @@ fi
 # 3. deploy/install ROLE twice under a staging root.
 export VEIL_BIN_DIR=$VEIL_BIN
 snapshot() { (cd "$1" && find . -type f -exec sha256sum {} + | sort; find . -printf '%p %m\n' | sort); }
-for role in node hub lb db redis monitoring; do
+for role in node hub lb db db-ha redis monitoring; do
     export VEIL_ROOT=$WORK/root-$role
     "$DEPLOY/install" "$role" >"$WORK/install-$role-1.log" 2>&1 || fail "install $role: $(cat "$WORK/install-$role-1.log")"
     snapshot "$VEIL_ROOT" >"$WORK/snap1"
@@ -111,7 +111,7 @@ for role in node hub lb db redis monitoring; do
         done
     fi
 done
-ok "deploy/install {node,hub,lb,db,redis,monitoring}: second run changes nothing"
+ok "deploy/install {node,hub,lb,db,db-ha,redis,monitoring}: second run changes nothing"
 VEIL_ROOT=$WORK/root-node
 echo '{"edited": true}' >"$VEIL_ROOT/etc/veil/node.json.mine"
 cp "$VEIL_ROOT/etc/veil/node.json" "$WORK/node.json.orig"

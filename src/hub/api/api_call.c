@@ -68,6 +68,10 @@ void api__store_error(struct api_call *c, int rc, const char *what)
     case ERR_TIMEOUT:
         api__error(c, 503, "busy", "database busy, retry");
         return;
+    case ERR_CLOSED: /* the database connection was lost (failover): a write in flight may or may not have committed */
+        api__header(c, "Retry-After", "1");
+        api__error(c, 503, "unavailable", "database unavailable, retry");
+        return;
     default:
         log_err("api", 0, "store_error", LF_STR("what", what), LF_STR("err", err_str(rc)));
         api__error(c, 500, "internal", "internal error");

@@ -749,7 +749,8 @@ int bot_handle(struct bot *b, const struct bot_update *u, int64_t now)
 
 bool bot_err_transient(int rc)
 {
-    return rc == ERR_IO || rc == ERR_TIMEOUT || rc == ERR_NOMEM;
+    /* ERR_CLOSED: the store lost its database connection (failover) or the call was cancelled. */
+    return rc == ERR_IO || rc == ERR_TIMEOUT || rc == ERR_NOMEM || rc == ERR_CLOSED;
 }
 
 bool bot_update_done(struct bot_retry *r, int64_t update_id, int rc)

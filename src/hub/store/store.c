@@ -220,8 +220,12 @@ int store__tx(struct store *st, store_tx_fn *body, void *arg)
     int rc = 0;
     TRY(store__acquire(st, &sc));
     for (int attempt = 0; attempt < 3; attempt++) {
-        if ((rc = store__begin(&sc)) < 0)
+        /* A connection found dead at BEGIN has done nothing yet: the next attempt reconnects. */
+        if ((rc = store__begin(&sc)) < 0) {
+            if (rc == ERR_CLOSED && attempt == 0)
+                continue;
             break;
+        }
         rc = body(&sc, arg);
         if (rc == 0)
             rc = store__commit(&sc);

@@ -55,6 +55,16 @@ static int map_state(PGconn *db, const PGresult *r)
             return ERR_TIMEOUT;
         if (strcmp(state, "22003") == 0)
             return ERR_RANGE;
+        /* Connection exceptions, the server shutting down or starting, and a read-only server
+         * (a primary that was demoted under us): the database is unavailable here for now,
+         * another connection (after a failover) may succeed. */
+        if (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0 || strcmp(state, "25006") == 0)
+            return ERR_CLOSED;
+    }
+    /* No SQLSTATE: libpq lost the connection (the server died mid-query). */
+    if (PQstatus(db) != CONNECTION_OK) {
+        log_warn("store", 0, "pg_connection_lost", LF_STR("msg", PQerrorMessage(db)));
+        return ERR_CLOSED;
     }
     log_warn("store", 0, "pg_error", LF_STR("sqlstate", state ? state : ""), LF_STR("msg", PQerrorMessage(db)));
     return ERR_IO;
@@ -146,13 +156,19 @@ static int pg_exec(void *conn, const char *sql, const struct store_val *params, 
     PGconn *db = c->db;
     if (n > PG_MAX_PARAMS)
         return ERR_LIMIT;
-    /* A dropped connection (server restart) is re-established once before giving up; its
-     * prepared statements died with the old session. */
+    /* A dropped connection (server restart, failover) is re-established once before giving up;
+     * its prepared statements died with the old session. With a multi-host URL and
+     * target_session_attrs=read-write, PQreset tries every host and keeps the one that is
+     * primary now. ERR_CLOSED (503, retry) while none is. */
     if (PQstatus(db) != CONNECTION_OK) {
         PQreset(db);
         cache_clear(c);
-        if (PQstatus(db) != CONNECTION_OK)
-            return ERR_IO;
+        if (PQstatus(db) != CONNECTION_OK) {
+            log_warn("store", 0, "pg_reconnect_failed", LF_STR("msg", PQerrorMessage(db)));
+            return ERR_CLOSED;
+        }
+        PQclear(PQexec(db, "SET TIME ZONE 'UTC'"));
+        log_info("store", 0, "pg_reconnected", LF_STR("host", PQhost(db)), LF_STR("port", PQport(db)));
     }
     PGresult *r;
     if (n == 0 && res == NULL) {
