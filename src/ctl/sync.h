@@ -1,5 +1,5 @@
 /* Node <-> hub sync messages (docs/sync-protocol.md): JSON bodies over HTTPS, authenticated with
- * "Authorization: Bearer <node token>".
+ * "Authorization: Bearer <node token>" (read by the hub with core/http_auth.h, like admin tokens).
  *
  *   GET  /api/v1/node/users?since=N   -> struct sync_users_resp  (users added/changed/removed)
  *   POST /api/v1/node/usage           <- struct sync_usage_req   (per-user byte deltas + health)
@@ -117,11 +117,6 @@ void sync_usage_req_dispose(struct sync_usage_req *m);
 /* Parses the "since" query value: decimal digits only, no sign, 0..INT64_MAX.
  * A missing parameter (s == NULL) means 0 (full sync). ERR_MALFORMED / ERR_RANGE. */
 int sync_parse_since(const char *s, uint64_t *since);
-
-/* Extracts the token from an "Authorization" header value: "Bearer <token>" (scheme
- * case-insensitive, one or more spaces), token of 1..256 characters from
- * [A-Za-z0-9._~+/=-]. *tok points into hdr. ERR_AUTH when missing or malformed. */
-int sync_bearer_token(const char *hdr, const char **tok, size_t *tok_len);
 
 /* true when push_id matches [A-Za-z0-9_-]{8,64}. */
 bool sync_push_id_valid(const char *s, size_t len);

@@ -1,9 +1,11 @@
 /* Fuzz target: node <-> hub sync decoders (ctl/sync). The first byte picks the message type;
- * anything that decodes must re-encode and decode to the same values. */
+ * anything that decodes must re-encode and decode to the same values. The last type drives the
+ * helpers of the sync requests: the since query and the bearer header (core/http_auth.h). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/http_auth.h"
 #include "ctl/sync.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -104,7 +106,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         z[n] = '\0';
         if (sync_parse_since(z, &since) == 0 && since > INT64_MAX)
             abort();
-        if (sync_bearer_token(z, &tok, &tl) == 0 && (tl == 0 || tl > 256 || tok < z || tok + tl > z + n))
+        if (http_bearer_token(z, &tok, &tl) == 0 && (tl == 0 || tl > HTTP_BEARER_MAX || tok < z || tok + tl > z + n))
             abort();
         free(z);
         break;

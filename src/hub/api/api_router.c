@@ -8,8 +8,8 @@
 
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/http_auth.h"
 #include "core/log.h"
-#include "ctl/sync.h"
 #include "hub/api/api_int.h"
 #include "hub/api/api_route.h"
 #include "hub/cache/cache.h"
@@ -30,7 +30,7 @@ static bool authenticate(struct api_call *c, enum api_auth need)
     const char *tok;
     size_t len;
     char hash[65];
-    if (sync_bearer_token(c->req->authorization, &tok, &len) < 0) {
+    if (http_bearer_token(c->req->authorization, &tok, &len) < 0) {
         api__header(c, "WWW-Authenticate", "Bearer");
         api__error(c, 401, "unauthorized", "missing or malformed bearer token");
         return false;
@@ -137,7 +137,7 @@ static bool rate_ok(struct api_call *c)
     if (strncmp(c->req->path, "/sub/", 5) == 0) {
         tok = c->req->path + 5;
         len = strcspn(tok, "/");
-    } else if (c->req->authorization != NULL && sync_bearer_token(c->req->authorization, &tok, &len) < 0) {
+    } else if (c->req->authorization != NULL && http_bearer_token(c->req->authorization, &tok, &len) < 0) {
         tok = NULL;
     }
     char hash[65];
