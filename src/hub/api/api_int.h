@@ -66,14 +66,16 @@ bool api__subcache_is_nocache(const char *blob, size_t len);
 json_t *api__user_json(struct api_call *c, const struct hub_user *u);
 json_t *api__sub_json(const struct hub_sub *s);
 
-/* Handlers, one file per entity: api_users.c, api_plans.c, api_subs.c, api_payments.c,
- * api_nodes.c, api_tokens.c, api_stats.c, api_audit.c, api_sync.c (node sync), api_subpage.c
- * (/sub), api_metrics.c, api_router.c (/healthz); api_module.c registers them. */
+/* Handlers, one file per entity (a user's subscriptions, devices and payments live with the
+ * entity): api_users.c, api_plans.c, api_subs.c, api_devices.c, api_payments.c, api_nodes.c,
+ * api_tokens.c, api_stats.c, api_audit.c, api_sync.c (node sync), api_subpage.c (/sub),
+ * api_metrics.c, api_router.c (/healthz); api_module.c registers them. */
 api_handler_fn api__users_create, api__users_list, api__users_get, api__users_patch, api__users_delete,
-    api__users_disable, api__users_enable, api__users_rotate_token, api__users_rotate_uuid, api__users_subs,
-    api__users_balance, api__users_devices, api__devices_delete, api__users_secrets;
+    api__users_disable, api__users_enable, api__users_rotate_token, api__users_rotate_uuid, api__users_balance,
+    api__users_secrets;
 api_handler_fn api__plans_create, api__plans_list, api__plans_get, api__plans_patch, api__plans_delete;
-api_handler_fn api__subs_grant, api__subs_get, api__subs_extend, api__subs_revoke;
+api_handler_fn api__subs_grant, api__subs_get, api__subs_extend, api__subs_revoke, api__users_subs;
+api_handler_fn api__users_devices, api__devices_delete;
 api_handler_fn api__payments_create, api__users_payments;
 api_handler_fn api__nodes_create, api__nodes_list, api__nodes_get, api__nodes_health, api__nodes_weight,
     api__nodes_patch, api__nodes_rotate_token, api__nodes_drain, api__nodes_delete;

@@ -8,16 +8,6 @@
 #include "hub/api/api_int.h"
 #include "hub/domain/rules.h"
 
-json_t *api__sub_json(const struct hub_sub *s)
-{
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:I,s:I,s:s,s:I}", "id", (json_int_t)s->id, "user_id",
-                     (json_int_t)s->user_id, "plan_id", (json_int_t)s->plan_id, "starts_at", (json_int_t)s->starts_at,
-                     "ends_at", (json_int_t)s->ends_at, "used_up", (json_int_t)s->used_up, "used_down",
-                     (json_int_t)s->used_down, "state", hub_sub_state_name(s->state), "quota_bytes",
-                     (json_int_t)s->quota_bytes, "device_limit", (json_int_t)s->device_limit, "reset_strategy",
-                     hub_reset_name(s->reset), "last_reset_at", (json_int_t)s->last_reset_at);
-}
-
 /* The public subscription URL of a user, when public_url is configured (NULL otherwise). */
 static json_t *sub_url_json(struct api_call *c, const struct hub_user *u)
 {
@@ -275,62 +265,4 @@ void api__users_balance(struct api_call *c)
         return;
     }
     api__json(c, 200, json_pack("{s:I,s:I}", "id", (json_int_t)c->id, "balance_minor", (json_int_t)bal));
-}
-
-void api__users_subs(struct api_call *c)
-{
-    struct hub_user u;
-    int rc = store_user_get(c->ctx->st, c->id, &u);
-    if (rc < 0) {
-        api__store_error(c, rc, "user");
-        return;
-    }
-    struct hub_sub *list;
-    size_t n;
-    if ((rc = store_sub_list(c->ctx->st, c->id, &list, &n)) < 0) {
-        api__store_error(c, rc, "subscriptions");
-        return;
-    }
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, api__sub_json(&list[i]));
-    free(list);
-    api__json(c, 200, json_pack("{s:o}", "subscriptions", arr));
-}
-
-void api__users_devices(struct api_call *c)
-{
-    struct hub_user u;
-    int rc = store_user_get(c->ctx->st, c->id, &u);
-    if (rc < 0) {
-        api__store_error(c, rc, "user");
-        return;
-    }
-    struct store_device *list;
-    size_t n;
-    if ((rc = store_device_list(c->ctx->st, c->id, &list, &n)) < 0) {
-        api__store_error(c, rc, "devices");
-        return;
-    }
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr,
-                              json_pack("{s:I,s:s,s:s,s:s,s:I,s:I}", "id", (json_int_t)list[i].id, "hwid", list[i].hwid,
-                                        "user_agent", list[i].user_agent, "last_ip", list[i].last_ip, "first_seen",
-                                        (json_int_t)list[i].first_seen, "last_seen", (json_int_t)list[i].last_seen));
-    free(list);
-    api__json(c, 200, json_pack("{s:o}", "devices", arr));
-}
-
-void api__devices_delete(struct api_call *c)
-{
-    struct store_audit a = api__audit(c, "device.delete", NULL);
-    int rc = store_device_delete(c->ctx->st, c->id, c->now, &a);
-    if (rc < 0) {
-        api__store_error(c, rc, "device");
-        return;
-    }
-    c->resp->status = 204;
-    c->resp->content_type = "application/json";
-    c->resp->body = strdup("");
 }
