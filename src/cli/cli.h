@@ -24,6 +24,11 @@ int cli_node_main(int argc, char **argv);   /* cmd_node.c: hub nodes */
 int cli_plan_main(int argc, char **argv);   /* cmd_plan.c: hub plans */
 int cli_pay_main(int argc, char **argv);    /* cmd_pay.c: hub invoices and payments */
 
+/* cmd_node_drain.c: `veil node drain|undrain` (HAProxy runtime API and/or the hub), its usage lines. */
+int cli_node_drain(int argc, char **argv);
+int cli_node_undrain(int argc, char **argv);
+void cli_node_drain_usage(FILE *out);
+
 /* Prints text as a QR code with Unicode half blocks (two module rows per line) and a quiet
  * zone. By default light modules are drawn (for dark terminals); invert draws dark ones.
  * ERR_NOMEM / ERR_TOO_LONG when libqrencode cannot encode it. */

@@ -14,8 +14,10 @@ static void usage(FILE *out)
 {
     fputs("usage: veil node add NAME --address HOST [--port 443] --public-key KEY --short-id HEX\n"
           "                [--server-name SNI] [--country CC] [--weight N]\n"
-          "       veil node list\n"
-          "  add registers a node (KEY is the REALITY public key, base64url, as `veil x25519` prints;\n"
+          "       veil node list\n",
+          out);
+    cli_node_drain_usage(out);
+    fputs("  add registers a node (KEY is the REALITY public key, base64url, as `veil x25519` prints;\n"
           "  --short-id and --server-name may repeat) and prints its node token ONCE: store it in\n"
           "  the node's hub settings right away. list shows health, weight, draining and last "
           "seen.\n" HUBAPI_USAGE_COMMON,
@@ -231,9 +233,7 @@ static int node_list(int argc, char **argv)
 int cli_node_main(int argc, char **argv)
 {
     static const struct hubapi_verb verbs[] = {
-        {"add", node_add},
-        {"list", node_list},
-        {NULL, NULL},
+        {"add", node_add}, {"list", node_list}, {"drain", cli_node_drain}, {"undrain", cli_node_undrain}, {NULL, NULL},
     };
     return hubapi_run_verb("node", argc, argv, verbs, usage);
 }

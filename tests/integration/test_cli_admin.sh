@@ -170,6 +170,20 @@ out_has "de-1 .*\[2001:db8::1\]:443 .*unknown .*never"
 run 0 node list --json
 [[ $(jget "['nodes'][0]['name']") == nl-1 && $(jget "['nodes'][0]['country']") == NL ]] || fail "node list json"
 grep -q "$NODE_TOKEN" "$TMP/out" && fail "node list shows the node token"
+# drain / undrain on the hub: the subscription stops listing the node, open ones are not the hub's.
+LOCAL_SUB=http://127.0.0.1:$PORT/sub/${NEW_URL##*/}
+[[ $(curl -fsS "$LOCAL_SUB" | base64 -d | grep -c '@127.0.0.1:8443') -eq 1 ]] || fail "nl-1 not in the subscription before drain"
+run 0 node drain nl-1; out_has "hub node 1 (nl-1): draining yes"
+run 0 node list; out_has "nl-1 .*127.0.0.1:8443 .*up .*100 .*yes "
+[[ $(curl -fsS "$LOCAL_SUB" | base64 -d | grep -c '@127.0.0.1:8443' || true) -eq 0 ]] || fail "a drained node is still in the subscription"
+run 0 node undrain nl-1 --json; out_has "hub node 1 (nl-1): draining no"
+[[ $(curl -fsS "$LOCAL_SUB" | base64 -d | grep -c '@127.0.0.1:8443') -eq 1 ]] || fail "nl-1 not back in the subscription after undrain"
+run 1 node drain nope; err_is "veil node: hub: no node named nope"
+run 2 node drain; run 2 node drain a b; run 2 node undrain nl-1 --wait 5
+VEIL_HUB_URL= run 2 node drain nl-1; err_has "say where"
+run 2 node drain 'a;b' --haproxy-socket "$TMP/none.sock"
+run 1 node drain nl-1 --haproxy-socket "$TMP/none.sock"; err_has "none.sock: No such file"
+run 0 node undrain nl-1
 run 2 node add x --address h --public-key "$PUBKEY" --short-id abc
 run 2 node add x --address h --public-key "$PUBKEY" --short-id zz
 run 2 node add x --address h --public-key "$PUBKEY"

@@ -256,14 +256,19 @@ echo "MEASURED node: kill -> DOWN in HAProxy $(elapsed "$T_KILL" "$T_DOWN") s;" 
     "restart -> UP $(elapsed "$T_RESTART" "$T_UP") s; restart -> taking tunnels $(elapsed "$T_RESTART" "$T_LOADED") s"
 ok "restarted node UP again and taking new tunnels"
 
-# Drain (docs/deploy.md): weight 0 on node2 through the runtime API. New tunnels go elsewhere;
-# the long tunnel already on node2 keeps working.
+# Drain (docs/deploy.md): `veil node drain node2` sets weight 0 through the runtime API. New
+# tunnels go elsewhere; the long tunnel already on node2 keeps working; --wait returns once it ended.
 rm -f "$WORK/stop-drain"
 bg drain-hold python3 "$SUPPORT/fleet_load.py" hold "$C_PORT" "$E_PORT" 3 "$WORK/drain-hold.jsonl" "$WORK/stop-drain"
 DHOLD_PID=$LASTPID
 wait_for '[ "$(count_kind "$WORK/drain-hold.jsonl" hold-up)" -eq 3 ]' 20 "3 long tunnels established"
 [[ $(hap_stat nodes node2 scur) -ge 1 ]] || fail "no long tunnel landed on node2 before the drain"
-hap_cmd "set server nodes/node2 weight 0" >/dev/null
+W2=$(hap_stat nodes node2 weight)
+"$VEIL_BIN/veil" node drain node2 --haproxy-socket "$WORK/haproxy.sock" >"$WORK/drain.out" 2>&1 ||
+    fail "veil node drain: $(cat "$WORK/drain.out")"
+grep -q "^haproxy nodes/node2: weight 0, UP, [1-9][0-9]* open connections" "$WORK/drain.out" ||
+    fail "veil node drain said: $(cat "$WORK/drain.out")"
+[[ $(hap_stat nodes node2 weight) -eq 0 ]] || fail "node2's weight after veil node drain"
 acc2=$(node_health 2 accepted)
 bg drain-tunnels python3 "$SUPPORT/fleet_load.py" tunnels "$STREAM_PORTS" "$H_PORT" "$RATE" "$WORK/drain.jsonl" "$WORK/stop-drain"
 DTUN_PID=$LASTPID
@@ -276,8 +281,17 @@ import json, sys
 bad = [l for f in sys.argv[1:] for l in map(json.loads, open(f)) if not l["ok"]]
 sys.exit(1 if bad else 0)
 PY
-hap_cmd "set server nodes/node2 weight 100" >/dev/null
-ok "drain: node2 at weight 0 got none of $(count_ok "$WORK/drain.jsonl") new tunnels; its open tunnel kept working"
+# The long tunnels have ended: --wait sees no open connection on node2.
+"$VEIL_BIN/veil" node drain node2 --haproxy-socket "$WORK/haproxy.sock" --wait 20 >"$WORK/drain.out" 2>&1 ||
+    fail "veil node drain --wait: $(cat "$WORK/drain.out")"
+grep -q "^haproxy nodes/node2: no open connections" "$WORK/drain.out" || fail "drain --wait said: $(cat "$WORK/drain.out")"
+"$VEIL_BIN/veil" node undrain node2 --haproxy-socket "$WORK/haproxy.sock" >"$WORK/drain.out" 2>&1 ||
+    fail "veil node undrain: $(cat "$WORK/drain.out")"
+[[ $(hap_stat nodes node2 weight) -eq $W2 ]] || fail "node2's weight after veil node undrain (was $W2): $(cat "$WORK/drain.out")"
+"$VEIL_BIN/veil" node drain node9 --haproxy-socket "$WORK/haproxy.sock" >"$WORK/drain.out" 2>&1 &&
+    fail "veil node drain of an unknown server succeeded"
+grep -q "haproxy: No such server" "$WORK/drain.out" || fail "unknown server: $(cat "$WORK/drain.out")"
+ok "veil node drain: node2 at weight 0 got none of $(count_ok "$WORK/drain.jsonl") new tunnels; its open tunnel kept working; --wait; undrain back to weight $W2"
 
 # Per source IP at the LB: 400 connections at once from 127.0.0.5; over 300 per 10 s are refused,
 # and 127.0.0.1's tunnels are not affected.
