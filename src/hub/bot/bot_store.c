@@ -1,4 +1,4 @@
-/* The bot's tables (bot_store.h), through the store's shared SQL helpers. */
+/* The bot's tables (bot_store.h), through the store's SQL for feature folders (store_sql.h). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 #include "core/err.h"
 #include "hub/bot/bot_store.h"
 #include "hub/store/store.h"
-#include "hub/store/store_int.h"
+#include "hub/store/store_sql.h"
 
 struct i64_arg {
     int64_t a, b, c, d;
