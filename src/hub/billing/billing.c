@@ -97,6 +97,29 @@ static struct store_billing_rules rules_of(const struct billing *b)
                                         .first_bonus_percent = b->cfg.first_bonus_percent};
 }
 
+int billing_promo_check(struct billing *b, const char *code, int64_t user_id, int64_t now, struct hub_promo *out,
+                        struct billing_err *e)
+{
+    int rc = store_promo_get(b->st, code, out);
+    if (rc == ERR_NOT_FOUND)
+        return fail(e, 422, "promo_invalid", "promo_code: unknown code", rc);
+    if (rc < 0)
+        return fail(e, 503, "busy", "database busy, retry", rc);
+    bool used = false;
+    if ((rc = store_promo_used_by(b->st, out->id, user_id, &used)) < 0)
+        return fail(e, 503, "busy", "database busy, retry", rc);
+    if (used)
+        return fail(e, 422, "promo_used", "promo_code: already used by this customer", ERR_BAD_STATE);
+    /* The same rule the invoice applies, on a nominal price (the currency only matters for money
+     * promos, which the invoice checks against its own currency). */
+    int64_t amount, discount, days;
+    rc = billing_promo_apply(out, now, out->kind == HUB_PROMO_MONEY ? out->currency : "", HUB_MAX_MONEY, &amount,
+                             &discount, &days);
+    if (rc < 0)
+        return fail(e, 422, "promo_invalid", "promo_code: disabled, expired or used up", rc);
+    return 0;
+}
+
 /* Prices the invoice: the plan's price (or the top-up amount) in currency, minus the promo. */
 static int price_invoice(struct billing *b, const struct billing_invoice_req *in, const struct hub_plan *plan,
                          const char *currency, int64_t now, struct hub_payment *p, struct billing_err *e)
@@ -116,17 +139,8 @@ static int price_invoice(struct billing *b, const struct billing_invoice_req *in
     if (plan == NULL)
         return fail(e, 422, "promo_invalid", "promo_code: promos apply to plans, not to top-ups", ERR_BAD_STATE);
     struct hub_promo promo;
-    int rc = store_promo_get(b->st, in->promo_code, &promo);
-    if (rc == ERR_NOT_FOUND)
-        return fail(e, 422, "promo_invalid", "promo_code: unknown code", rc);
-    if (rc < 0)
-        return fail(e, 503, "busy", "database busy, retry", rc);
-    bool used = false;
-    if ((rc = store_promo_used_by(b->st, promo.id, in->user_id, &used)) < 0)
-        return fail(e, 503, "busy", "database busy, retry", rc);
-    if (used)
-        return fail(e, 422, "promo_used", "promo_code: already used by this customer", ERR_BAD_STATE);
-    rc = billing_promo_apply(&promo, now, currency, price, &p->amount_minor, &p->discount_minor, &p->bonus_days);
+    TRY(billing_promo_check(b, in->promo_code, in->user_id, now, &promo, e));
+    int rc = billing_promo_apply(&promo, now, currency, price, &p->amount_minor, &p->discount_minor, &p->bonus_days);
     if (rc == ERR_UNSUPPORTED)
         return fail(e, 422, "promo_currency", "promo_code: its discount is in another currency", rc);
     if (rc < 0)

@@ -129,6 +129,12 @@ struct billing_invoice_req {
     const char *promo_code; /* NULL: none */
     const char *actor, *source_ip;
 };
+/* Whether user_id may use promo code now: known, enabled, within its dates and uses, not used by
+ * this customer on a succeeded payment. *out is the promo. Errors (e filled, as an invoice with
+ * the code would fail): ERR_NOT_FOUND "promo_invalid" (unknown), ERR_BAD_STATE "promo_used" or
+ * "promo_invalid" (disabled, not yet or no longer valid, used up), "busy" on database trouble. */
+int billing_promo_check(struct billing *b, const char *code, int64_t user_id, int64_t now, struct hub_promo *out,
+                        struct billing_err *e);
 /* Creates the invoice. On success *out is the payments row (pay_url filled for providers that
  * have one; status succeeded for "balance"). Errors return < 0 with e filled. */
 int billing_invoice_create(struct billing *b, const struct billing_invoice_req *in, int64_t now,

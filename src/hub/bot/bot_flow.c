@@ -9,6 +9,8 @@
 #include "core/log.h"
 #include "crypto/crypto.h"
 #include "hub/billing/billing_api.h"
+#include "hub/bot/bot_api.h"
+#include "hub/bot/bot_customer.h"
 #include "hub/bot/bot_flow.h"
 #include "hub/bot/bot_kbd.h"
 #include "hub/bot/bot_notify.h"
@@ -23,6 +25,11 @@
 static struct billing *billing_of(struct bot *b)
 {
     return b->billing != NULL ? b->billing : billing_module_current();
+}
+
+struct billing *bot_billing(struct bot *b)
+{
+    return billing_of(b);
 }
 
 /* One call; a 403 marks the chat as blocked (sending stops mattering until it is back). */
@@ -66,6 +73,11 @@ static int show(struct bot *b, const struct bot_update *u, const char *html, jso
         }
     }
     return bot_send_text(b, u->chat_id, html, kbd);
+}
+
+int bot_show(struct bot *b, const struct bot_update *u, const char *html, json_t *kbd)
+{
+    return show(b, u, html, kbd);
 }
 
 static int answer_callback(struct bot *b, const struct bot_update *u, const char *alert)
@@ -204,6 +216,10 @@ int bot_sub_message(struct bot *b, const struct hub_user *hu, int64_t now, const
         put_esc(msg, url);
         put(msg, "</code>");
         *kbd = bot_kbd_sub(l, url);
+        if (*kbd != NULL && bot_kbd_sub_more(*kbd, l, b->public_url, hu->sub_token, s.device_limit > 0) < 0) {
+            json_decref(*kbd);
+            *kbd = NULL;
+        }
     } else {
         *kbd = bot_kbd_back(l);
     }
@@ -341,12 +357,14 @@ static int send_invoice(struct bot *b, const struct bot_update *u, const struct 
         .user_id = hu->id, .plan_id = plan_id, .provider = BILLING_STARS, .actor = "bot", .source_ip = ""};
     struct hub_payment pay;
     struct billing_err e;
-    int rc = billing_invoice_create(bl, &in, now, &pay, &e);
+    int rc = bot_invoice_create(b, bl, &in, now, &pay, &e);
     if (rc < 0) {
         log_warn("bot", 0, "invoice_refused", LF_INT("user", hu->id), LF_STR("code", e.code));
         *alert = bot_msg(l, BOT_M_ERROR);
         return 0;
     }
+    if (pay.status == HUB_PAY_SUCCEEDED) /* a promo made it free */
+        return bot_notify_paid(b, hu, pay.id, now);
     char title[160], desc[300], payload[24];
     cut_chars(plan.name, 32, title, sizeof title);
     snprintf(desc, sizeof desc, "%s%s, %" PRId64 "%s", bot_msg(l, BOT_M_INVOICE_DESC), title, plan.duration_days,
@@ -377,7 +395,7 @@ static int pay_other(struct bot *b, const struct bot_update *u, const struct hub
         .user_id = hu->id, .plan_id = plan_id, .provider = prov, .actor = "bot", .source_ip = ""};
     struct hub_payment pay;
     struct billing_err e;
-    if (billing_invoice_create(bl, &in, now, &pay, &e) < 0) {
+    if (bot_invoice_create(b, bl, &in, now, &pay, &e) < 0) {
         log_warn("bot", 0, "invoice_refused", LF_INT("user", hu->id), LF_STR("provider", billing_prov_name(prov)),
                  LF_STR("code", e.code));
         *alert = bot_msg(l, strcmp(e.code, "insufficient_balance") == 0 ? BOT_M_NO_FUNDS
@@ -562,7 +580,8 @@ static int show_balance(struct bot *b, const struct bot_update *u, const struct 
         put_esc(msg, reason_text(l, rows[i].reason));
     }
     free(rows);
-    int rc = show(b, u, msg, bot_kbd_back(l));
+    enum billing_prov provs[BILLING__COUNT];
+    int rc = show(b, u, msg, bot_kbd_balance(l, bot_topup_provs(b, hu, provs) > 0));
     free(msg);
     return rc;
 }
@@ -633,8 +652,14 @@ static int on_message(struct bot *b, const struct bot_update *u, int64_t now)
     const char *alert = NULL;
     if (strcmp(cmd, "start") == 0) {
         (void)bot_store_blocked_set(b->st, u->from_id, false, now);
-        return show_menu(b, u, &hu, true);
+        int rc = show_menu(b, u, &hu, true);
+        if (rc >= 0 && strncmp(arg, "promo_", 6) == 0)
+            rc = bot_promo_start(b, u->chat_id, &hu, arg + 6, now);
+        return rc;
     }
+    int crc;
+    if (bot_customer_command(b, u, &hu, cmd, now, &crc))
+        return crc;
     if (strcmp(cmd, "buy") == 0)
         return show_plans(b, u, &hu);
     if (strcmp(cmd, "trial") == 0)
@@ -660,7 +685,7 @@ static int on_callback(struct bot *b, const struct bot_update *u, int64_t now)
     struct hub_user hu;
     const char *alert = NULL;
     int rc = user_of(b, u, NULL, now, &hu);
-    if (rc == 0) {
+    if (rc == 0 && !bot_customer_callback(b, u, &hu, now, &alert, &rc)) {
         int64_t id;
         enum billing_prov prov;
         switch (bot_cb_parse(u->text, &id, &prov)) {

@@ -38,6 +38,11 @@ int bot_send_text(struct bot *b, int64_t chat_id, const char *html, json_t *kbd)
 /* "My subscription" for hu, after lead (raw HTML, may be NULL): *html (free it) and its keyboard. */
 int bot_sub_message(struct bot *b, const struct hub_user *hu, int64_t now, const char *lead, char **html, json_t **kbd);
 
+/* Shows a screen: edits the callback's message in place, else sends a new one (kbd taken). */
+int bot_show(struct bot *b, const struct bot_update *u, const char *html, json_t *kbd);
+/* The billing instance the bot uses (NULL: billing is off). */
+struct billing *bot_billing(struct bot *b);
+
 /* "2026-12-06 10:21 UTC". */
 void bot_fmt_date(int64_t t, char out[static 32]);
 

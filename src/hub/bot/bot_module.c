@@ -15,6 +15,7 @@
 #include "core/secure.h"
 #include "crypto/crypto.h"
 #include "hub/api/api_route.h"
+#include "hub/bot/bot_customer.h"
 #include "hub/bot/bot_flow.h"
 #include "hub/bot/bot_notify.h"
 #include "hub/bot/bot_store.h"
@@ -167,7 +168,13 @@ static int job_notices(struct sched_pass *p, void *ctx)
     int alerted = 0, rf = bot_notify_findings(&s->bot, p->now, &alerted);
     if (rf < 0)
         log_warn("bot", 0, "finding_notices_failed", LF_STR("err", err_str(rf)), LF_INT("sent", alerted));
-    return rc < 0 ? rc : rr < 0 ? rr : rf;
+    int quota = 0, rq = bot_notify_quota(&s->bot, p->now, &quota);
+    if (rq < 0)
+        log_warn("bot", 0, "quota_notices_failed", LF_STR("err", err_str(rq)), LF_INT("sent", quota));
+    int rewards = 0, rw = bot_notify_rewards(&s->bot, p->now, &rewards);
+    if (rw < 0)
+        log_warn("bot", 0, "reward_notices_failed", LF_STR("err", err_str(rw)), LF_INT("sent", rewards));
+    return rc < 0 ? rc : rr < 0 ? rr : rf < 0 ? rf : rq < 0 ? rq : rw;
 }
 
 static int check(const json_t *section, char *err, size_t errcap)
@@ -234,6 +241,7 @@ static void reg(void)
                                          .handler = on_webhook,
                                          .body_max = BOT_UPDATE_MAX,
                                          .flags = API_ROUTE_ANY_BODY});
+    bot_addapp_reg();
 }
 
 static void set_webhook(struct bot *b)
@@ -263,6 +271,7 @@ static int start(struct hub_env *env, void **state)
     }
     s->bot.st = env->st;
     snprintf(s->bot.public_url, sizeof s->bot.public_url, "%s", env->cfg->public_url);
+    bot_addapp_set(env->cfg->public_url, env->cfg->sub_title);
     if ((rc = bot_api_init(&s->bot.api, s->bot.cfg.api_url, s->bot.cfg.token)) < 0) {
         log_err("bot", 0, "start_failed", LF_STR("err", err_str(rc)));
         bot_cfg_wipe(&s->bot.cfg);
@@ -312,6 +321,7 @@ static void stop(struct hub_env *env, void *state)
     pthread_rwlock_wrlock(&current_lock);
     current = NULL;
     pthread_rwlock_unlock(&current_lock);
+    bot_addapp_set("", "");
     bot_cfg_wipe(&s->bot.cfg);
     bot_api_wipe(&s->bot.api);
     free(s);

@@ -6,6 +6,7 @@
 
 #include "core/err.h"
 #include "core/log.h"
+#include "hub/bot/bot_customer.h"
 #include "hub/bot/bot_kbd.h"
 #include "hub/bot/bot_notify.h"
 #include "hub/bot/bot_store.h"
@@ -22,25 +23,32 @@ int bot_notify_paid(struct bot *b, const struct hub_user *hu, int64_t payment_id
     TRY(rc);
     bool blocked = false;
     if ((rc = bot_store_blocked_get(b->st, hu->telegram_id, &blocked)) < 0 || blocked) {
-        if (rc < 0)
-            (void)bot_store_notice_unclaim(b->st, "paid", payment_id);
+        /* A blocked chat is told once it is back (my_chat_member "member" or /start), within
+         * BOT_NOTIFY_WINDOW of the payment. */
+        (void)bot_store_notice_unclaim(b->st, "paid", payment_id);
         return rc;
     }
-    char *html;
-    json_t *kbd;
-    if ((rc = bot_sub_message(b, hu, now, bot_msg(bot_lang_of(hu->language), BOT_M_PAID), &html, &kbd)) < 0) {
+    struct hub_payment pay;
+    char *html = NULL;
+    json_t *kbd = NULL;
+    if ((rc = store_payment_get(b->st, payment_id, &pay)) == 0)
+        rc = pay.plan_id == 0
+                 ? bot_topup_notice(b, hu, &pay, &html, &kbd)
+                 : bot_sub_message(b, hu, now, bot_msg(bot_lang_of(hu->language), BOT_M_PAID), &html, &kbd);
+    if (rc < 0) {
         (void)bot_store_notice_unclaim(b->st, "paid", payment_id);
         return rc;
     }
     rc = bot_send_text(b, hu->telegram_id, html, kbd);
     free(html);
-    if (bot_err_transient(rc) || rc == ERR_CLOSED || rc == ERR_LIMIT) {
-        (void)bot_store_notice_unclaim(b->st, "paid", payment_id); /* the next drain tries again */
-        return rc;
+    if (bot_err_transient(rc) || rc == ERR_CLOSED || rc == ERR_LIMIT || rc == ERR_AUTH) {
+        /* The next drain tries again; after a 403, once the chat is back. */
+        (void)bot_store_notice_unclaim(b->st, "paid", payment_id);
+        return rc == ERR_AUTH ? 0 : rc;
     }
     log_info("bot", 0, "payment_notice", LF_INT("user", hu->id), LF_INT("payment", payment_id),
              LF_STR("result", rc == 0 ? "sent" : err_str(rc)));
-    if (rc == 0)
+    if (rc == 0 && pay.plan_id != 0)
         (void)bot_send_qr(b, hu); /* the link is in the text already: a lost photo is not retried */
     return 0;
 }
@@ -92,9 +100,10 @@ static int remind(struct bot *b, enum bot_remind k, const struct bot_due *d, int
                  bot_msg(l, BOT_M_SUB_DAYS_LEFT), (d->ends_at - now + 86399) / 86400, bot_msg(l, BOT_M_REMIND_RENEW));
     }
     rc = bot_send_text(b, d->telegram_id, msg, bot_kbd_main(l, false));
-    if (bot_err_transient(rc) || rc == ERR_CLOSED || rc == ERR_LIMIT) {
+    if (bot_err_transient(rc) || rc == ERR_CLOSED || rc == ERR_LIMIT || rc == ERR_AUTH) {
+        /* The next pass tries again; after a 403, once the chat is back (if still due). */
         (void)bot_store_notice_unclaim(b->st, kind, d->sub_id);
-        return rc;
+        return rc == ERR_AUTH ? 0 : rc;
     }
     log_info("bot", 0, "reminder", LF_INT("user", hu.id), LF_INT("subscription", d->sub_id), LF_STR("kind", kind),
              LF_STR("result", rc == 0 ? "sent" : err_str(rc)));

@@ -243,6 +243,7 @@ static int paid_body(struct store_conn *sc, void *arg)
     TRY(store__exec(sc,
                     "SELECT p.id, p.user_id, u.telegram_id FROM payments p JOIN users u ON u.id = p.user_id"
                     " WHERE p.settled_at >= $1 AND p.status = 'succeeded' AND u.telegram_id IS NOT NULL"
+                    " AND NOT EXISTS (SELECT 1 FROM bot_chats c WHERE c.telegram_id = u.telegram_id AND c.blocked <> 0)"
                     " AND NOT EXISTS (SELECT 1 FROM bot_notices n WHERE n.kind = 'paid' AND n.ref_id = p.id)"
                     " ORDER BY p.settled_at, p.id LIMIT $2",
                     p, 2, &r));

@@ -168,4 +168,13 @@ struct sub_path {
 };
 int sub_parse_path(const char *path, size_t len, const char *prefix, struct sub_path *out);
 
+/* "Add subscription" deep links (spec/ecosystem.md §a.6) by the app's slug: "happ", "v2rayng",
+ * "hiddify", "streisand", "shadowrocket", "clashmeta", "stash", "flclashx", "koala-clash",
+ * "prizrak-box". Appends the link for url, named name, to out (not HTML-escaped). ERR_NOT_FOUND
+ * for an unknown slug. sub_app_slug(i) lists them (NULL past the last); sub_app_title names one. */
+struct buf;
+int sub_app_deeplink(const char *slug, const char *url, const char *name, struct buf *out);
+const char *sub_app_slug(size_t i);
+const char *sub_app_title(const char *slug);
+
 #endif

@@ -131,3 +131,36 @@ int sub__app_link(const struct sub__app *a, const char *url, const char *name, s
     }
     return ERR_INTERNAL;
 }
+
+static const struct {
+    const char *slug;
+    const struct sub__app *app;
+} by_slug[] = {{"happ", &happ},           {"v2rayng", &v2rayng},           {"hiddify", &hiddify},
+               {"streisand", &streisand}, {"shadowrocket", &shadowrocket}, {"clashmeta", &clashmeta},
+               {"stash", &stash},         {"flclashx", &flclashx},         {"koala-clash", &koala},
+               {"prizrak-box", &prizrak}};
+
+static const struct sub__app *app_of(const char *slug)
+{
+    for (size_t i = 0; slug != NULL && i < sizeof by_slug / sizeof by_slug[0]; i++)
+        if (strcmp(slug, by_slug[i].slug) == 0)
+            return by_slug[i].app;
+    return NULL;
+}
+
+int sub_app_deeplink(const char *slug, const char *url, const char *name, struct buf *out)
+{
+    const struct sub__app *a = app_of(slug);
+    return a == NULL ? ERR_NOT_FOUND : sub__app_link(a, url, name, out);
+}
+
+const char *sub_app_slug(size_t i)
+{
+    return i < sizeof by_slug / sizeof by_slug[0] ? by_slug[i].slug : NULL;
+}
+
+const char *sub_app_title(const char *slug)
+{
+    const struct sub__app *a = app_of(slug);
+    return a == NULL ? NULL : a->name;
+}

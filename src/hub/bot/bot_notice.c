@@ -1,0 +1,35 @@
+/* One notice, claimed before it is sent (bot_customer.h: bot_notice_send). */
+#include "core/err.h"
+#include "core/log.h"
+#include "hub/bot/bot_customer.h"
+#include "hub/bot/bot_store.h"
+
+int bot_notice_send(struct bot *b, const char *kind, int64_t ref_id, int64_t telegram_id, const char *html, json_t *kbd,
+                    int64_t now)
+{
+    int rc = bot_store_notice_claim(b->st, kind, ref_id, telegram_id, now);
+    if (rc == ERR_EXISTS) {
+        json_decref(kbd);
+        return 0;
+    }
+    if (rc < 0) {
+        json_decref(kbd);
+        return rc;
+    }
+    bool blocked = false;
+    if ((rc = bot_store_blocked_get(b->st, telegram_id, &blocked)) < 0 || blocked) {
+        json_decref(kbd);
+        (void)bot_store_notice_unclaim(b->st, kind, ref_id); /* sent once the chat is back */
+        return rc;
+    }
+    rc = bot_send_text(b, telegram_id, html, kbd);
+    if (bot_err_transient(rc) || rc == ERR_CLOSED || rc == ERR_LIMIT || rc == ERR_AUTH) {
+        /* A passing failure: the next drain tries again. A 403 (now marked blocked): sent when a
+         * my_chat_member "member" update or a new /start clears the mark. */
+        (void)bot_store_notice_unclaim(b->st, kind, ref_id);
+        return rc == ERR_AUTH ? 0 : rc;
+    }
+    log_info("bot", 0, "notice", LF_STR("kind", kind), LF_INT("ref", ref_id), LF_INT("chat", telegram_id),
+             LF_STR("result", rc == 0 ? "sent" : err_str(rc)));
+    return rc == 0 ? 1 : 0; /* a 400 is not retried */
+}

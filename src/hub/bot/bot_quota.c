@@ -1,0 +1,103 @@
+/* Quota notices: a Telegram user's running subscription with a traffic quota is told once when it
+ * has used 80 % of it and once when it is used up, per reset period: the event is
+ * (q80|q100@<last_reset_at>, subscription), so a reset (which moves last_reset_at) starts over. */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "core/err.h"
+#include "hub/bot/bot_customer.h"
+#include "hub/bot/bot_kbd.h"
+#include "hub/bot/bot_notify.h"
+#include "hub/store/store_int.h"
+
+struct quota_due {
+    int64_t sub_id, user_id, telegram_id, last_reset_at, used, quota;
+};
+
+struct quota_arg {
+    bool full; /* 100 % (else 80 % but not yet 100 %) */
+    int64_t now;
+    struct quota_due *out;
+    size_t cap, n;
+};
+
+static int due_body(struct store_conn *sc, void *arg)
+{
+    struct quota_arg *x = arg;
+    /* used >= quota - quota/5 is used >= 80 % without a multiplication that could overflow. */
+    char sql[1400];
+    snprintf(sql, sizeof sql,
+             "SELECT s.id, s.user_id, u.telegram_id, s.last_reset_at, s.used_up + s.used_down, s.quota_bytes"
+             " FROM subscriptions s JOIN users u ON u.id = s.user_id"
+             " WHERE s.state IN ('active', 'limited') AND s.ends_at > $1 AND s.quota_bytes > 0"
+             " AND %s AND u.telegram_id IS NOT NULL AND u.enabled = 1"
+             " AND NOT EXISTS (SELECT 1 FROM bot_chats c WHERE c.telegram_id = u.telegram_id AND c.blocked <> 0)"
+             " AND NOT EXISTS (SELECT 1 FROM bot_notices n WHERE n.ref_id = s.id"
+             " AND n.kind = CAST($2 AS TEXT) || CAST(s.last_reset_at AS TEXT))"
+             " ORDER BY s.id LIMIT $3",
+             x->full ? "s.used_up + s.used_down >= s.quota_bytes"
+                     : "s.used_up + s.used_down >= s.quota_bytes - s.quota_bytes / 5"
+                       " AND s.used_up + s.used_down < s.quota_bytes");
+    struct store_val p[] = {SV_I(x->now), SV_T(x->full ? "q100@" : "q80@"), SV_I((int64_t)x->cap)};
+    struct store_res r;
+    TRY(store__exec(sc, sql, p, 3, &r));
+    x->n = 0;
+    for (size_t i = 0; i < r.nrows && x->n < x->cap; i++, x->n++) {
+        struct quota_due *d = &x->out[x->n];
+        d->sub_id = store__cell_i64(&r, i, 0);
+        d->user_id = store__cell_i64(&r, i, 1);
+        d->telegram_id = store__cell_i64(&r, i, 2);
+        d->last_reset_at = store__cell_i64(&r, i, 3);
+        d->used = store__cell_i64(&r, i, 4);
+        d->quota = store__cell_i64(&r, i, 5);
+    }
+    store__res_free(&r);
+    return 0;
+}
+
+/* "1.50 GiB" */
+static void fmt_bytes(int64_t v, char out[static 32])
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    size_t u = 0;
+    double d = (double)v;
+    while (d >= 1024 && u + 1 < sizeof units / sizeof units[0]) {
+        d /= 1024;
+        u++;
+    }
+    if (u == 0)
+        snprintf(out, 32, "%" PRId64 " B", v);
+    else
+        snprintf(out, 32, "%.2f %s", d, units[u]);
+}
+
+static int tell(struct bot *b, bool full, const struct quota_due *d, int64_t now)
+{
+    struct hub_user hu;
+    TRY(store_user_get(b->st, d->user_id, &hu));
+    enum bot_lang l = bot_lang_of(hu.language);
+    char kind[40], used[32], quota[32], msg[768];
+    snprintf(kind, sizeof kind, "%s%" PRId64, full ? "q100@" : "q80@", d->last_reset_at);
+    fmt_bytes(d->used, used);
+    fmt_bytes(d->quota, quota);
+    snprintf(msg, sizeof msg, "<b>%s</b>\n%s%s / %s\n%s", bot_cmsg(l, full ? BOT_C_QUOTA_100 : BOT_C_QUOTA_80),
+             bot_cmsg(l, BOT_C_QUOTA_USED), used, quota, bot_msg(l, BOT_M_REMIND_RENEW));
+    return bot_notice_send(b, kind, d->sub_id, d->telegram_id, msg, bot_kbd_main(l, false), now);
+}
+
+int bot_notify_quota(struct bot *b, int64_t now, int *sent)
+{
+    int count = 0, rc = 0;
+    for (int full = 1; full >= 0 && rc >= 0; full--) { /* 100 % first: it says more */
+        struct quota_due due[BOT_NOTIFY_BATCH];
+        struct quota_arg x = {.full = full, .now = now, .out = due, .cap = BOT_NOTIFY_BATCH};
+        if ((rc = store__ro(b->st, due_body, &x)) < 0)
+            break;
+        for (size_t i = 0; i < x.n && rc >= 0; i++)
+            if ((rc = tell(b, full, &due[i], now)) > 0)
+                count++;
+    }
+    if (sent != NULL)
+        *sent = count;
+    return rc < 0 ? rc : 0;
+}
