@@ -2,16 +2,72 @@
  * the login form, the overview numbers and the users table. Everything from data is escaped;
  * inline CSS only, no script: the pages work as plain forms and links. */
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/err.h"
 #include "core/html.h"
 #include "hub/admin/admin_pages.h"
 
-static int put(struct buf *out, const char *s)
+int admin_put(struct buf *out, const char *s)
 {
     return buf_append(out, s, strlen(s));
+}
+
+int admin_putf(struct buf *out, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof line)
+        return ERR_RANGE;
+    return buf_append(out, line, (size_t)n);
+}
+
+int admin_notice(struct buf *out, const char *notice, bool error)
+{
+    if (notice == NULL || notice[0] == '\0')
+        return 0;
+    TRY(admin_put(out, error ? "<p class=\"err\" role=\"alert\" id=\"notice\">" : "<p role=\"status\" id=\"notice\">"));
+    TRY(html_escape_str(out, notice));
+    return admin_put(out, "</p>\n");
+}
+
+int admin_csrf_input(struct buf *out, const struct admin_session *s)
+{
+    TRY(admin_put(out, "<input type=\"hidden\" name=\"csrf\" value=\""));
+    TRY(admin_put(out, s->csrf)); /* base64url: HTML-safe */
+    return admin_put(out, "\">");
+}
+
+int admin_time(struct buf *out, int64_t t)
+{
+    if (t <= 0)
+        return admin_put(out, "—");
+    time_t tt = (time_t)t;
+    struct tm tm;
+    char s[32];
+    if (gmtime_r(&tt, &tm) == NULL || strftime(s, sizeof s, "%Y-%m-%d %H:%M", &tm) == 0)
+        return admin_putf(out, "%" PRId64, t);
+    return admin_put(out, s);
+}
+
+int admin_bytes(struct buf *out, int64_t b)
+{
+    static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    int u = 0;
+    int64_t whole = b < 0 ? 0 : b, frac = 0;
+    while (whole >= 1024 && u < 5) {
+        frac = (whole % 1024) * 10 / 1024;
+        whole /= 1024;
+        u++;
+    }
+    return u == 0 ? admin_putf(out, "%" PRId64 " B", whole)
+                  : admin_putf(out, "%" PRId64 ".%" PRId64 " %s", whole, frac, unit[u]);
 }
 
 static const char style[] =
@@ -34,53 +90,66 @@ static const char style[] =
     "font-weight:600;cursor:pointer}button.danger{background:#b91c1c}"
     "table{width:100%;border-collapse:collapse}th,td{text-align:left;padding:8px;border-bottom:1px solid var(--line)}"
     ".err{color:var(--bad);font-weight:600}.pager{display:flex;gap:12px;align-items:center;margin-top:12px}"
-    ".pager a{color:inherit}form.inline{display:inline}";
+    ".pager a{color:inherit}form.inline{display:inline}a{color:var(--accent)}"
+    "@media (prefers-color-scheme:dark){a{color:#93c5fd}}"
+    "input,select,textarea{padding:7px;border:1px solid var(--line);border-radius:8px;background:var(--bg);"
+    "color:var(--fg);font:inherit}.row{display:flex;gap:10px;flex-wrap:wrap;align-items:end}"
+    ".row label{font-weight:600;margin:0}.row div{display:flex;flex-direction:column;gap:4px}"
+    "pre{white-space:pre-wrap;word-break:break-all;background:var(--bg);padding:8px;border-radius:8px}"
+    "svg.chart{width:100%;height:auto}svg.chart text{fill:var(--muted);font-size:11px}"
+    "svg.chart .bar{fill:var(--accent)}svg.chart .axis{stroke:var(--line)}"
+    "dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px}dt{font-weight:600}dd{margin:0}"
+    ".tag{padding:1px 8px;border-radius:9px;border:1px solid var(--line)}";
 
 static int head(struct buf *out, const char *title)
 {
-    TRY(put(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                 "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-                 "<meta name=\"color-scheme\" content=\"light dark\"><link rel=\"icon\" href=\"data:,\"><title>"));
+    TRY(admin_put(out,
+                  "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                  "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                  "<meta name=\"color-scheme\" content=\"light dark\"><link rel=\"icon\" href=\"data:,\"><title>"));
     TRY(html_escape_str(out, title));
-    TRY(put(out, " · Veil admin</title><style>"));
-    TRY(put(out, style));
-    return put(out, "</style></head>\n<body>\n");
+    TRY(admin_put(out, " · Veil admin</title><style>"));
+    TRY(admin_put(out, style));
+    return admin_put(out, "</style></head>\n<body>\n");
 }
 
-static int layout_top(struct buf *out, const char *title, const struct admin_session *s)
+int admin_layout_top(struct buf *out, const char *title, const struct admin_session *s)
 {
     TRY(head(out, title));
-    TRY(put(out, "<header><strong>Veil admin</strong><nav aria-label=\"Sections\">"
-                 "<a href=\"/admin\">Overview</a> · <a href=\"/admin/users\">Users</a></nav><span class=\"muted\" "
-                 "id=\"role\">"));
-    TRY(put(out, s->role == HUB_ROLE_ADMIN ? "admin" : "support (read-only)"));
-    TRY(put(out, "</span><form class=\"inline\" method=\"post\" action=\"/admin/logout\">"
-                 "<input type=\"hidden\" name=\"csrf\" value=\""));
-    TRY(put(out, s->csrf)); /* base64url: HTML-safe */
-    TRY(put(out, "\"><button type=\"submit\">Log out</button></form></header>\n<main>\n<h1>"));
+    TRY(admin_put(
+        out, "<header><strong>Veil admin</strong><nav aria-label=\"Sections\">"
+             "<a href=\"/admin\">Overview</a> · <a href=\"/admin/users\">Users</a> · <a href=\"/admin/plans\">Plans</a>"
+             " · <a href=\"/admin/nodes\">Nodes</a> · <a href=\"/admin/payments\">Payments</a> · <a "
+             "href=\"/admin/audit\">Audit</a> · <a href=\"/admin/settings\">Settings</a></nav><span class=\"muted\" "
+             "id=\"role\">"));
+    TRY(admin_put(out, s->role == HUB_ROLE_ADMIN ? "admin" : "support (read-only)"));
+    TRY(admin_put(out, "</span><form class=\"inline\" method=\"post\" action=\"/admin/logout\">"
+                       "<input type=\"hidden\" name=\"csrf\" value=\""));
+    TRY(admin_put(out, s->csrf)); /* base64url: HTML-safe */
+    TRY(admin_put(out, "\"><button type=\"submit\">Log out</button></form></header>\n<main>\n<h1>"));
     TRY(html_escape_str(out, title));
-    return put(out, "</h1>\n");
+    return admin_put(out, "</h1>\n");
 }
 
-static int layout_end(struct buf *out)
+int admin_layout_end(struct buf *out)
 {
-    return put(out, "</main>\n</body></html>\n");
+    return admin_put(out, "</main>\n</body></html>\n");
 }
 
 int admin_page_login(struct buf *out, const char *error)
 {
     TRY(head(out, "Log in"));
-    TRY(put(out, "<main><div class=\"card\"><h1>Veil admin</h1>\n"));
+    TRY(admin_put(out, "<main><div class=\"card\"><h1>Veil admin</h1>\n"));
     if (error != NULL) {
-        TRY(put(out, "<p class=\"err\" id=\"error\" role=\"alert\">"));
+        TRY(admin_put(out, "<p class=\"err\" id=\"error\" role=\"alert\">"));
         TRY(html_escape_str(out, error));
-        TRY(put(out, "</p>\n"));
+        TRY(admin_put(out, "</p>\n"));
     }
-    TRY(put(out, "<form method=\"post\" action=\"/admin/login\"><label for=\"token\">API token (admin or "
-                 "support)</label><input type=\"password\" id=\"token\" name=\"token\" autocomplete=\"off\" "
-                 "required> <button type=\"submit\">Log in</button></form>\n<p class=\"muted\">Create one with "
-                 "<code>veil-hub --create-admin-token</code> or <code>veil token create</code>.</p></div>\n"));
-    return layout_end(out);
+    TRY(admin_put(out, "<form method=\"post\" action=\"/admin/login\"><label for=\"token\">API token (admin or "
+                       "support)</label><input type=\"password\" id=\"token\" name=\"token\" autocomplete=\"off\" "
+                       "required> <button type=\"submit\">Log in</button></form>\n<p class=\"muted\">Create one with "
+                       "<code>veil-hub --create-admin-token</code> or <code>veil token create</code>.</p></div>\n"));
+    return admin_layout_end(out);
 }
 
 static int stat_box(struct buf *out, const char *id, const char *label, int64_t v)
@@ -89,13 +158,13 @@ static int stat_box(struct buf *out, const char *id, const char *label, int64_t 
     snprintf(line, sizeof line,
              "<div class=\"card\"><div class=\"num\" id=\"%s\">%" PRId64 "</div><div class=\"muted\">%s</div></div>\n",
              id, v, label);
-    return put(out, line);
+    return admin_put(out, line);
 }
 
 int admin_page_overview(struct buf *out, const struct admin_session *s, const struct store_stats *st)
 {
-    TRY(layout_top(out, "Overview", s));
-    TRY(put(out, "<section class=\"grid\" aria-label=\"Numbers\">\n"));
+    TRY(admin_layout_top(out, "Overview", s));
+    TRY(admin_put(out, "<section class=\"grid\" aria-label=\"Numbers\">\n"));
     TRY(stat_box(out, "users", "users", st->users));
     TRY(stat_box(out, "users-enabled", "users enabled", st->users_enabled));
     TRY(stat_box(out, "subs-active", "active subscriptions", st->subs_active));
@@ -111,87 +180,89 @@ int admin_page_overview(struct buf *out, const struct admin_session *s, const st
              "<div class=\"card\"><div class=\"num\" id=\"traffic\">%" PRId64 ".%02" PRId64
              " GiB</div><div class=\"muted\">traffic, all time</div></div>\n",
              t >> 30, ((t & (((int64_t)1 << 30) - 1)) * 100) >> 30);
-    TRY(put(out, line));
-    TRY(put(out, "</section>\n"));
-    return layout_end(out);
+    TRY(admin_put(out, line));
+    TRY(admin_put(out, "</section>\n"));
+    return admin_layout_end(out);
 }
 
 static int user_row(struct buf *out, const struct admin_session *s, const struct hub_user *u, const char *q)
 {
     char line[256];
     snprintf(line, sizeof line, "<tr id=\"user-%" PRId64 "\"><td>%" PRId64 "</td><td>", u->id, u->id);
-    TRY(put(out, line));
+    TRY(admin_put(out, line));
+    TRY(admin_putf(out, "<a href=\"/admin/users/%" PRId64 "\">", u->id));
     TRY(html_escape_str(out, u->username));
-    TRY(put(out, "</td><td>"));
+    TRY(admin_put(out, "</a></td><td>"));
     if (u->telegram_id != 0) {
         snprintf(line, sizeof line, "%" PRId64, u->telegram_id);
-        TRY(put(out, line));
+        TRY(admin_put(out, line));
     }
-    TRY(put(out, "</td><td><code>"));
+    TRY(admin_put(out, "</td><td><code>"));
     TRY(html_escape_str(out, u->uuid));
-    TRY(put(out, "</code></td><td class=\"state\">"));
-    TRY(put(out, u->enabled ? "enabled" : "disabled"));
-    TRY(put(out, "</td><td>"));
+    TRY(admin_put(out, "</code></td><td class=\"state\">"));
+    TRY(admin_put(out, u->enabled ? "enabled" : "disabled"));
+    TRY(admin_put(out, "</td><td>"));
     if (s->role == HUB_ROLE_ADMIN) {
         const char *act = u->enabled ? "disable" : "enable", *label = u->enabled ? "Disable" : "Enable";
         snprintf(line, sizeof line,
                  "<form class=\"inline\" method=\"post\" action=\"/admin/users/%" PRId64
                  "/%s\"><input type=\"hidden\" name=\"csrf\" value=\"%s\">",
                  u->id, act, s->csrf);
-        TRY(put(out, line));
+        TRY(admin_put(out, line));
         /* the search goes along, so the answer comes back to the same list */
-        TRY(put(out, "<input type=\"hidden\" name=\"q\" value=\""));
+        TRY(admin_put(out, "<input type=\"hidden\" name=\"q\" value=\""));
         TRY(html_escape_str(out, q));
         snprintf(line, sizeof line,
                  "\"><button class=\"%s\" type=\"submit\" aria-label=\"%s user %" PRId64 "\">%s</button></form>",
                  u->enabled ? "danger" : "", label, u->id, label);
-        TRY(put(out, line));
+        TRY(admin_put(out, line));
     }
-    return put(out, "</td></tr>\n");
+    return admin_put(out, "</td></tr>\n");
 }
 
 static int page_link(struct buf *out, const char *q, int64_t page, const char *rel, const char *text)
 {
     char line[64];
-    TRY(put(out, "<a rel=\""));
-    TRY(put(out, rel));
-    TRY(put(out, "\" href=\"/admin/users?q="));
+    TRY(admin_put(out, "<a rel=\""));
+    TRY(admin_put(out, rel));
+    TRY(admin_put(out, "\" href=\"/admin/users?q="));
     TRY(admin_url_encode(out, q));
     snprintf(line, sizeof line, "&amp;page=%" PRId64 "\">", page);
-    TRY(put(out, line));
-    TRY(put(out, text));
-    return put(out, "</a>");
+    TRY(admin_put(out, line));
+    TRY(admin_put(out, text));
+    return admin_put(out, "</a>");
 }
 
 int admin_page_users(struct buf *out, const struct admin_session *s, const struct hub_user *users, size_t n,
                      int64_t total, const char *q, int64_t page, const char *notice)
 {
-    TRY(layout_top(out, "Users", s));
+    TRY(admin_layout_top(out, "Users", s));
     if (notice != NULL) {
-        TRY(put(out, "<p role=\"status\" id=\"notice\">"));
+        TRY(admin_put(out, "<p role=\"status\" id=\"notice\">"));
         TRY(html_escape_str(out, notice));
-        TRY(put(out, "</p>\n"));
+        TRY(admin_put(out, "</p>\n"));
     }
-    TRY(put(out, "<form class=\"card\" method=\"get\" action=\"/admin/users\" role=\"search\">"
-                 "<label for=\"q\">Search by name, referral code or Telegram id</label>"
-                 "<input type=\"search\" id=\"q\" name=\"q\" value=\""));
+    TRY(admin_put(out, "<form class=\"card\" method=\"get\" action=\"/admin/users\" role=\"search\">"
+                       "<label for=\"q\">Search by name, referral code or Telegram id</label>"
+                       "<input type=\"search\" id=\"q\" name=\"q\" value=\""));
     TRY(html_escape_str(out, q));
-    TRY(put(out, "\"> <button type=\"submit\">Search</button></form>\n<div class=\"card\">"
-                 "<table><caption class=\"muted\" id=\"count\">"));
+    TRY(admin_put(out, "\"> <button type=\"submit\">Search</button></form>\n<div class=\"card\">"
+                       "<table><caption class=\"muted\" id=\"count\">"));
     char line[160];
     int64_t pages = total > 0 ? (total + ADMIN_PAGE_SIZE - 1) / ADMIN_PAGE_SIZE : 1;
     snprintf(line, sizeof line, "%" PRId64 " users · page %" PRId64 " of %" PRId64, total, page, pages);
-    TRY(put(out, line));
-    TRY(put(out, "</caption>\n<thead><tr><th scope=\"col\">Id</th><th scope=\"col\">Name</th><th scope=\"col\">"
-                 "Telegram</th><th scope=\"col\">UUID</th><th scope=\"col\">State</th><th scope=\"col\">Actions</th>"
-                 "</tr></thead>\n<tbody>\n"));
+    TRY(admin_put(out, line));
+    TRY(admin_put(out,
+                  "</caption>\n<thead><tr><th scope=\"col\">Id</th><th scope=\"col\">Name</th><th scope=\"col\">"
+                  "Telegram</th><th scope=\"col\">UUID</th><th scope=\"col\">State</th><th scope=\"col\">Actions</th>"
+                  "</tr></thead>\n<tbody>\n"));
     for (size_t i = 0; i < n; i++)
         TRY(user_row(out, s, &users[i], q));
-    TRY(put(out, "</tbody></table>\n<nav class=\"pager\" aria-label=\"Pages\">"));
+    TRY(admin_put(out, "</tbody></table>\n<nav class=\"pager\" aria-label=\"Pages\">"));
     if (page > 1)
         TRY(page_link(out, q, page - 1, "prev", "← Previous"));
     if (page < pages)
         TRY(page_link(out, q, page + 1, "next", "Next →"));
-    TRY(put(out, "</nav></div>\n"));
-    return layout_end(out);
+    TRY(admin_put(out, "</nav></div>\n"));
+    return admin_layout_end(out);
 }

@@ -8,6 +8,32 @@
 
 #define ADMIN_PAGE_SIZE 50 /* users per page */
 
+/* Building blocks every page uses (admin_pages.c). All return 0 or a negative error. */
+int admin_put(struct buf *out, const char *s);
+int admin_putf(struct buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Head, header with navigation and log-out form, and the page's <h1>; and the closing tags. */
+int admin_layout_top(struct buf *out, const char *title, const struct admin_session *s);
+int admin_layout_end(struct buf *out);
+/* A status line (or an alert when error) on top of a page; nothing when notice is NULL/"". */
+int admin_notice(struct buf *out, const char *notice, bool error);
+/* The hidden csrf field every changing form carries. */
+int admin_csrf_input(struct buf *out, const struct admin_session *s);
+/* UTC "YYYY-MM-DD HH:MM" ("—" for 0); bytes as "1.5 GiB". */
+int admin_time(struct buf *out, int64_t t);
+int admin_bytes(struct buf *out, int64_t b);
+/* An amount in minor units as its currency writes it: "199.00 RUB", "50 XTR" (admin_chart.c). */
+int admin_money(struct buf *out, int64_t minor, const char *currency);
+
+/* A bar chart as inline SVG (admin_chart.c): one bar per value, labels[i] under every few bars,
+ * the largest value on the axis; id names the figure, label describes it for screen readers. */
+struct admin_series {
+    const char *id, *label, *unit; /* unit: "" or a suffix for the maximum ("B" renders bytes) */
+    const int64_t *values;
+    const char *const *labels;
+    size_t n;
+};
+int admin_chart(struct buf *out, const struct admin_series *s);
+
 /* error: NULL, or a message shown above the form (plain text, escaped here). */
 int admin_page_login(struct buf *out, const char *error);
 int admin_page_overview(struct buf *out, const struct admin_session *s, const struct store_stats *st);

@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/secure.h"
 #include "hub/admin/admin.h"
+#include "hub/admin/admin_http.h"
 #include "hub/admin/admin_pages.h"
 #include "hub/admin/admin_routes.h"
 #include "hub/api/api.h"
@@ -20,78 +21,18 @@
 
 #define LOGIN_LIMIT 10   /* attempts per client address ... */
 #define LOGIN_WINDOW 300 /* ... per this many seconds */
-#define FORM_MAX 256
-
-static void security_headers(struct api_call *c)
-{
-    api_reply_header(c, "cache-control", "no-store");
-    api_reply_header(c, "content-security-policy",
-                     "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; "
-                     "base-uri 'none'");
-    api_reply_header(c, "referrer-policy", "same-origin");
-    api_reply_header(c, "x-content-type-options", "nosniff");
-}
-
-/* Sends the page in b (or a 500 when rendering failed) and frees b. */
-static void send_page(struct api_call *c, int status, struct buf *b, int rc)
-{
-    if (rc < 0)
-        api_reply_error(c, 500, "internal", "page rendering failed");
-    else
-        api_reply(c, status, "text/html; charset=utf-8", buf_data(b), buf_len(b));
-    buf_dispose(b);
-    if (rc >= 0)
-        security_headers(c);
-}
-
-static void redirect(struct api_call *c, const char *to)
-{
-    api_reply(c, 303, "text/plain; charset=utf-8", "", 0);
-    api_reply_header(c, "location", to);
-    security_headers(c);
-}
 
 static void login_form(struct api_call *c, int status, const char *error)
 {
     struct buf b;
     buf_init(&b);
-    send_page(c, status, &b, admin_page_login(&b, error));
-}
-
-/* The caller's session from the cookie; sid (ADMIN_SECRET_LEN + 1 bytes) may be NULL. */
-static bool session_of(struct api_call *c, struct admin_session *s, char *sid)
-{
-    const char *ck = api_call_header(c, "cookie");
-    char v[ADMIN_SECRET_LEN + 1];
-    if (ck == NULL || !admin_cookie_get(ck, ADMIN_COOKIE, v, sizeof v))
-        return false;
-    if (admin_session_find(v, api_call_now(c), s) < 0)
-        return false;
-    if (sid != NULL)
-        memcpy(sid, v, sizeof v);
-    return true;
-}
-
-/* A change needs the form's csrf field equal to the session's token. */
-static bool csrf_ok(struct api_call *c, const struct admin_session *s)
-{
-    size_t len;
-    const char *body = api_call_body(c, &len);
-    char got[FORM_MAX];
-    return body != NULL && admin_form_get(body, len, "csrf", got, sizeof got) && strlen(got) == ADMIN_SECRET_LEN &&
-           secure_memcmp(got, s->csrf, ADMIN_SECRET_LEN) == 0;
-}
-
-static void forbidden(struct api_call *c, const char *why)
-{
-    api_reply(c, 403, "text/plain; charset=utf-8", why, strlen(why));
-    security_headers(c);
+    admin_send_page(c, status, &b, admin_page_login(&b, error));
 }
 
 static void on_home(struct api_call *c)
 {
     struct admin_session s;
-    if (!session_of(c, &s, NULL)) {
+    if (!admin_session_of(c, &s, NULL)) {
         login_form(c, 200, NULL);
         return;
     }
@@ -102,7 +43,7 @@ static void on_home(struct api_call *c)
     }
     struct buf b;
     buf_init(&b);
-    send_page(c, 200, &b, admin_page_overview(&b, &s, &st));
+    admin_send_page(c, 200, &b, admin_page_overview(&b, &s, &st));
 }
 
 static void on_login(struct api_call *c)
@@ -123,7 +64,7 @@ static void on_login(struct api_call *c)
     }
     size_t len;
     const char *body = api_call_body(c, &len);
-    char token[FORM_MAX], hash[65];
+    char token[ADMIN_FORM_MAX], hash[65];
     enum hub_role role;
     int64_t token_id;
     if (body == NULL || !admin_form_get(body, len, "token", token, sizeof token) || token[0] == '\0' ||
@@ -145,7 +86,7 @@ static void on_login(struct api_call *c)
     snprintf(cookie, sizeof cookie, "%s=%s; Path=/admin; Max-Age=%d; HttpOnly; Secure; SameSite=Strict", ADMIN_COOKIE,
              sid, ADMIN_SESSION_TTL);
     secure_wipe(sid, sizeof sid);
-    redirect(c, "/admin");
+    admin_redirect(c, "/admin");
     api_reply_header(c, "set-cookie", cookie);
     secure_wipe(cookie, sizeof cookie);
 }
@@ -154,24 +95,24 @@ static void on_logout(struct api_call *c)
 {
     struct admin_session s;
     char sid[ADMIN_SECRET_LEN + 1];
-    if (!session_of(c, &s, sid)) {
-        redirect(c, "/admin");
+    if (!admin_session_of(c, &s, sid)) {
+        admin_redirect(c, "/admin");
         return;
     }
-    if (!csrf_ok(c, &s)) {
-        forbidden(c, "missing or wrong CSRF token");
+    if (!admin_csrf_ok(c, &s)) {
+        admin_forbidden(c, "missing or wrong CSRF token");
         return;
     }
     admin_session_end(sid);
-    redirect(c, "/admin");
+    admin_redirect(c, "/admin");
     api_reply_header(c, "set-cookie", ADMIN_COOKIE "=; Path=/admin; Max-Age=0; HttpOnly; Secure; SameSite=Strict");
 }
 
 static void on_users(struct api_call *c)
 {
     struct admin_session s;
-    if (!session_of(c, &s, NULL)) {
-        redirect(c, "/admin");
+    if (!admin_session_of(c, &s, NULL)) {
+        admin_redirect(c, "/admin");
         return;
     }
     const char *q = api_call_query(c, "q");
@@ -203,25 +144,15 @@ static void on_users(struct api_call *c)
     buf_init(&b);
     int rc = admin_page_users(&b, &s, users, n, total, q, page, done_id ? notice : NULL);
     free(users);
-    send_page(c, 200, &b, rc);
+    admin_send_page(c, 200, &b, rc);
 }
 
 /* Disable or enable one user (admin session, CSRF token), audited, then back to the list. */
 static void set_enabled(struct api_call *c, bool enabled)
 {
     struct admin_session s;
-    if (!session_of(c, &s, NULL)) {
-        redirect(c, "/admin");
+    if (!admin_changer(c, &s))
         return;
-    }
-    if (s.role != HUB_ROLE_ADMIN) {
-        forbidden(c, "the support role is read-only");
-        return;
-    }
-    if (!csrf_ok(c, &s)) {
-        forbidden(c, "missing or wrong CSRF token");
-        return;
-    }
     int64_t id = api_call_id(c);
     char actor[32], target[32], to[64];
     snprintf(actor, sizeof actor, "token:%" PRId64, s.token_id);
@@ -243,10 +174,15 @@ static void set_enabled(struct api_call *c, bool enabled)
     /* Subscriptions show the change at once on every hub. */
     if (api_call_cache(c) != NULL)
         hcache_gen_bump(api_call_cache(c));
-    /* Back to the list the button was on (its search travels in the form). */
+    /* Back to the page the button was on: the user's own page, or the list with its search. */
+    char from[16];
+    if (admin_field(c, "from", from, sizeof from) && strcmp(from, "detail") == 0) {
+        admin_redirectf(c, "/admin/users/%" PRId64 "?done=%s", id, enabled ? "enabled" : "disabled");
+        return;
+    }
     size_t len;
     const char *body = api_call_body(c, &len);
-    char q[FORM_MAX];
+    char q[ADMIN_FORM_MAX];
     if (body == NULL || !admin_form_get(body, len, "q", q, sizeof q) || strlen(q) > 128)
         q[0] = '\0';
     struct buf loc;
@@ -257,7 +193,7 @@ static void set_enabled(struct api_call *c, bool enabled)
         brc = admin_url_encode(&loc, q);
     if (brc == 0)
         brc = buf_append(&loc, to, strlen(to) + 1);
-    redirect(c, brc == 0 ? (const char *)buf_data(&loc) : "/admin/users");
+    admin_redirect(c, brc == 0 ? (const char *)buf_data(&loc) : "/admin/users");
     buf_dispose(&loc);
 }
 

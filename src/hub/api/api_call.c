@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "hub/api/api_int.h"
 #include "hub/api/api_route.h"
+#include "hub/cache/cache.h"
 
 static void resp_reset(struct api_resp *r)
 {
@@ -207,4 +208,12 @@ struct store *api_call_store(const struct api_call *c)
 struct hcache *api_call_cache(const struct api_call *c)
 {
     return c->ctx->cfg.cache;
+}
+
+void api_call_changed(struct api_call *c, bool nodes_too)
+{
+    if (nodes_too)
+        api__nodes_invalidate(c->ctx);
+    if (c->ctx->cfg.cache != NULL)
+        hcache_gen_bump(c->ctx->cfg.cache);
 }

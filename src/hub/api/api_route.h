@@ -18,6 +18,7 @@
 #define VEIL_HUB_API_ROUTE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,6 +51,9 @@ int64_t api_call_id(const struct api_call *c);        /* the {id} segment */
 int64_t api_call_now(const struct api_call *c);       /* UTC seconds (tests inject) */
 struct store *api_call_store(const struct api_call *c);
 struct hcache *api_call_cache(const struct api_call *c); /* may be NULL */
+/* A public route (the dashboard) changed what subscriptions show: every hub drops its cached
+ * /sub answers, as after an admin API change; nodes_too also drops this hub's node list. */
+void api_call_changed(struct api_call *c, bool nodes_too);
 
 /* Answers. content_type and header names must outlive the response (string literals); bodies
  * and header values are copied. A later answer replaces an earlier one. api_reply_header

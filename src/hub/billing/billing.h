@@ -104,6 +104,15 @@ struct billing_http_resp {
 };
 typedef int billing_http_fn(void *arg, const struct billing_http_req *req, struct billing_http_resp *resp);
 
+/* Money text (billing_money.c), for providers and for pages that show prices. */
+/* Digits after the point for a currency: 0 for XTR (whole stars), 2 otherwise. */
+int billing_currency_exp(const char *currency);
+/* "199.00", "199.5", "199", "100.000000" -> minor units with exp digits; more digits than exp
+ * are accepted only when they are zeros. No sign, no exponent, no spaces. ERR_MALFORMED/RANGE. */
+int billing_decimal_to_minor(const char *s, size_t len, int exp, int64_t *out);
+/* minor units -> "199.00" (exp 2) / "199" (exp 0). */
+void billing_minor_to_decimal(int64_t minor, int exp, char out[static 32]);
+
 struct billing;
 
 int billing_new(const struct billing_cfg *cfg, struct store *st, struct billing **out);

@@ -45,15 +45,6 @@ extern const struct billing_prov_ops billing__yookassa, billing__robokassa, bill
     billing__balance;
 const struct billing_prov_ops *billing__ops(enum billing_prov p);
 
-/* ---- money text (billing_money.c) ---- */
-/* Digits after the point for a currency: 0 for XTR (whole stars), 2 otherwise. */
-int billing_currency_exp(const char *currency);
-/* "199.00", "199.5", "199", "100.000000" -> minor units with exp digits; more digits than exp
- * are accepted only when they are zeros. No sign, no exponent, no spaces. ERR_MALFORMED/RANGE. */
-int billing_decimal_to_minor(const char *s, size_t len, int exp, int64_t *out);
-/* minor units -> "199.00" (exp 2) / "199" (exp 0). */
-void billing_minor_to_decimal(int64_t minor, int exp, char out[static 32]);
-
 /* ---- prices and promo codes (billing_price.c) ---- */
 /* The plan's price in currency. ERR_NOT_FOUND when the plan has none (never a guess). */
 int billing_price_for(const struct hub_plan *plan, const char *currency, int64_t *amount);
