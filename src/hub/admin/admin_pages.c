@@ -161,7 +161,8 @@ static int stat_box(struct buf *out, const char *id, const char *label, int64_t 
     return admin_put(out, line);
 }
 
-int admin_page_overview(struct buf *out, const struct admin_session *s, const struct store_stats *st)
+int admin_page_overview(struct buf *out, const struct admin_session *s, const struct store_stats *st,
+                        const struct store_revenue *rev, int64_t now)
 {
     TRY(admin_layout_top(out, "Overview", s));
     TRY(admin_put(out, "<section class=\"grid\" aria-label=\"Numbers\">\n"));
@@ -182,6 +183,8 @@ int admin_page_overview(struct buf *out, const struct admin_session *s, const st
              t >> 30, ((t & (((int64_t)1 << 30) - 1)) * 100) >> 30);
     TRY(admin_put(out, line));
     TRY(admin_put(out, "</section>\n"));
+    if (rev != NULL)
+        TRY(admin_overview_charts(out, rev, now));
     return admin_layout_end(out);
 }
 

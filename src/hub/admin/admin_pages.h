@@ -36,7 +36,12 @@ int admin_chart(struct buf *out, const struct admin_series *s);
 
 /* error: NULL, or a message shown above the form (plain text, escaped here). */
 int admin_page_login(struct buf *out, const char *error);
-int admin_page_overview(struct buf *out, const struct admin_session *s, const struct store_stats *st);
+/* rev: the last ADMIN_CHART_DAYS days of revenue analytics for the charts, or NULL (no charts). */
+int admin_page_overview(struct buf *out, const struct admin_session *s, const struct store_stats *st,
+                        const struct store_revenue *rev, int64_t now);
+#define ADMIN_CHART_DAYS 30
+/* The overview's charts (admin_overview.c). */
+int admin_overview_charts(struct buf *out, const struct store_revenue *rev, int64_t now);
 /* One page of users (page counts from 1) out of total matches of q ("" for all); notice: NULL
  * or a line shown on top. */
 int admin_page_users(struct buf *out, const struct admin_session *s, const struct hub_user *users, size_t n,

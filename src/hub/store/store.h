@@ -200,6 +200,9 @@ typedef int store_audit_export_fn(void *arg, const struct store_audit_cells *row
 int store_audit_export(struct store *st, int64_t after_id, store_audit_export_fn *fn, void *arg);
 /* Newest first. Free with store_audit_rows_free. */
 int store_audit_list(struct store *st, int64_t limit, struct store_audit_row **out, size_t *n);
+/* One page of rows with id < before_id (0: from the newest), newest first: keyset paging on the
+ * primary key, as fast on the last page as on the first. */
+int store_audit_page(struct store *st, int64_t before_id, int64_t limit, struct store_audit_row **out, size_t *n);
 void store_audit_rows_free(struct store_audit_row *rows, size_t n);
 
 /* ---- node sync ---- */

@@ -344,7 +344,7 @@ int store_audit_export(struct store *st, int64_t after_id, store_audit_export_fn
 /* ---- the admin API's reader ---- */
 
 struct audit_list_arg {
-    int64_t limit;
+    int64_t before, limit;
     struct store_audit_row *rows;
     size_t n;
 };
@@ -352,11 +352,12 @@ struct audit_list_arg {
 static int audit_list_body(struct store_conn *sc, void *arg)
 {
     struct audit_list_arg *a = arg;
-    struct store_val p[] = {SV_I(a->limit)};
+    struct store_val p[] = {SV_I(a->before), SV_I(a->limit)};
     struct store_res r;
     TRY(store__exec(sc,
-                    "SELECT id, actor, action, target, at, source_ip, details FROM audit_log ORDER BY id DESC LIMIT $1",
-                    p, 1, &r));
+                    "SELECT id, actor, action, target, at, source_ip, details FROM audit_log WHERE id < $1 "
+                    "ORDER BY id DESC LIMIT $2",
+                    p, 2, &r));
     if (r.nrows > 0 && (a->rows = calloc(r.nrows, sizeof *a->rows)) == NULL) {
         store__res_free(&r);
         return ERR_NOMEM;
@@ -379,7 +380,12 @@ static int audit_list_body(struct store_conn *sc, void *arg)
 
 int store_audit_list(struct store *st, int64_t limit, struct store_audit_row **out, size_t *n)
 {
-    struct audit_list_arg a = {.limit = limit <= 0 ? 100 : limit};
+    return store_audit_page(st, 0, limit, out, n);
+}
+
+int store_audit_page(struct store *st, int64_t before_id, int64_t limit, struct store_audit_row **out, size_t *n)
+{
+    struct audit_list_arg a = {.before = before_id > 0 ? before_id : INT64_MAX, .limit = limit <= 0 ? 100 : limit};
     int rc = store__ro(st, audit_list_body, &a);
     if (rc < 0) {
         store_audit_rows_free(a.rows, a.n);

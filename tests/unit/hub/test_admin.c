@@ -102,7 +102,7 @@ static void test_pages(void **state)
     assert_int_equal(admin_page_users(&b, &admin, users, 2, 120, "a&b <c>", 2, "User 7 disabled."), 0);
     assert_int_equal(buf_append(&b, "", 1), 0);
     const char *p = (const char *)buf_data(&b);
-    assert_non_null(strstr(p, "<td>&lt;b&gt;eve&lt;/b&gt;</td>"));
+    assert_non_null(strstr(p, "<td><a href=\"/admin/users/41\">&lt;b&gt;eve&lt;/b&gt;</a></td>"));
     assert_null(strstr(p, "<b>eve"));
     assert_non_null(strstr(p, "value=\"a&amp;b &lt;c&gt;\""));
     assert_non_null(strstr(p, "120 users · page 2 of 3"));
@@ -131,7 +131,7 @@ static void test_pages(void **state)
     assert_null(strstr(p, "rel=\"prev\""));
     buf_reset(&b);
     struct store_stats st = {.users = 12, .subs_active = 5, .traffic_up = 1LL << 30, .traffic_down = 1LL << 29};
-    assert_int_equal(admin_page_overview(&b, &admin, &st), 0);
+    assert_int_equal(admin_page_overview(&b, &admin, &st, NULL, 0), 0);
     assert_int_equal(buf_append(&b, "", 1), 0);
     p = (const char *)buf_data(&b);
     assert_non_null(strstr(p, "id=\"users\">12</div>"));
@@ -146,13 +146,59 @@ static void test_pages(void **state)
     buf_dispose(&b);
 }
 
+/* Money shows in its currency's units, never as minor units; charts are plain SVG with the
+ * numbers also in a table; the overview's days put each payment on its UTC day. */
+static void test_money_and_charts(void **state)
+{
+    (void)state;
+    struct buf b;
+    buf_init(&b);
+    assert_int_equal(admin_money(&b, 19900, "RUB"), 0);
+    assert_int_equal(admin_money(&b, 5, "USD"), 0);
+    assert_int_equal(admin_money(&b, 150, "XTR"), 0);
+    assert_int_equal(buf_append(&b, "", 1), 0);
+    assert_string_equal((const char *)buf_data(&b), "199.00 RUB0.05 USD150 XTR");
+    buf_reset(&b);
+    const int64_t vals[3] = {0, 5, 10};
+    const char *const labels[3] = {"a", "b<", "c"};
+    assert_int_equal(
+        admin_chart(
+            &b, &(struct admin_series){.id = "x", .label = "L&", .unit = "", .values = vals, .labels = labels, .n = 3}),
+        0);
+    assert_int_equal(buf_append(&b, "", 1), 0);
+    const char *p = (const char *)buf_data(&b);
+    assert_non_null(strstr(p, "role=\"img\" aria-label=\"L&amp;\""));
+    assert_non_null(strstr(p, "(max 10)"));
+    assert_null(strstr(p, "b<"));
+    /* the tallest bar fills the plot (160 - 18 - 4 = 138), half the value half the height */
+    assert_non_null(strstr(p, "height=\"138\""));
+    assert_non_null(strstr(p, "height=\"69\""));
+    assert_non_null(strstr(p, "<th scope=\"row\">b&lt;</th><td>5</td>"));
+    buf_reset(&b);
+    int64_t now = 20000 * 86400LL + 3600; /* day 20000 = 2024-10-04 */
+    struct store_revenue_day days[3] = {{.day = 20000, .currency = "RUB", .amount_minor = 150000, .payments = 3},
+                                        {.day = 19999, .currency = "USD", .amount_minor = 700, .payments = 1},
+                                        {.day = 19000, .currency = "RUB", .amount_minor = 1, .payments = 9}};
+    struct store_revenue_cur cur[2] = {{.currency = "USD", .amount_minor = 700},
+                                       {.currency = "RUB", .amount_minor = 150001}};
+    struct store_revenue rev = {.days = days, .n_days = 3, .cur = cur, .n_cur = 2};
+    assert_int_equal(admin_overview_charts(&b, &rev, now), 0);
+    assert_int_equal(buf_append(&b, "", 1), 0);
+    p = (const char *)buf_data(&b);
+    assert_non_null(strstr(p, "Payments per day"));
+    assert_non_null(strstr(p, "<th scope=\"row\">10-04</th><td>3</td>"));    /* today: 3 payments */
+    assert_non_null(strstr(p, "<th scope=\"row\">10-03</th><td>1</td>"));    /* yesterday's USD one counts too */
+    assert_non_null(strstr(p, "Revenue per day, RUB"));                      /* the biggest currency */
+    assert_non_null(strstr(p, "<th scope=\"row\">10-04</th><td>1500</td>")); /* whole roubles */
+    assert_null(strstr(p, "<td>9</td>"));                                    /* outside the 30 days */
+    buf_dispose(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_form),
-        cmocka_unit_test(test_cookie),
-        cmocka_unit_test(test_sessions),
-        cmocka_unit_test(test_pages),
+        cmocka_unit_test(test_form),  cmocka_unit_test(test_cookie),           cmocka_unit_test(test_sessions),
+        cmocka_unit_test(test_pages), cmocka_unit_test(test_money_and_charts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
