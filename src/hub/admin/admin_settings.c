@@ -33,8 +33,10 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 /* "sqlite:/path" stays as it is; anything else (PostgreSQL) is named without its text. */
 static void database_text(const char *url, char *out, size_t cap)
 {
-    if (strncmp(url, "sqlite:", 7) == 0)
-        snprintf(out, cap, "%s", url);
+    if (strncmp(url, "sqlite:", 7) == 0 && strlen(url) < cap)
+        memcpy(out, url, strlen(url) + 1);
+    else if (strncmp(url, "sqlite:", 7) == 0)
+        snprintf(out, cap, "SQLite (path too long to show)");
     else
         snprintf(out, cap, "PostgreSQL (connection string hidden)");
 }
