@@ -192,6 +192,7 @@ static const struct hub_setting hub_settings[] = {
     HS_S(NULL, "admin_token", admin_token, then_admin_token),
     HS_U(NULL, "sync_interval", sync_interval, 1, 3600),
     HS_S(NULL, "redis_url", redis_url, then_redis_url),
+    HS_S(NULL, "master_key_file", master_key_file, NULL),
     HS_C(NULL, "log_level", read_log_level),
     HS_C(NULL, "trusted_proxies", read_proxies),
     HS_C(NULL, "trust_forwarded", read_trust_forwarded),
@@ -531,6 +532,7 @@ void hubcfg_diff_restart(const struct hub_cfg *a, const struct hub_cfg *b, char 
              a->probe_failures != b->probe_failures || a->probe_timeout_ms != b->probe_timeout_ms,
          "fleet");
     DIFF(strcmp(a->redis_url, b->redis_url) != 0, "redis_url");
+    DIFF(strcmp(a->master_key_file, b->master_key_file) != 0, "master_key_file");
     DIFF(a->n_trusted_proxies != b->n_trusted_proxies ||
              memcmp(a->trusted_proxies, b->trusted_proxies, a->n_trusted_proxies * sizeof a->trusted_proxies[0]) != 0,
          "trusted_proxies");

@@ -66,6 +66,9 @@ struct hub_cfg {
     char admin_token[257];  /* "" when not set */
     unsigned sync_interval; /* seconds nodes are told to poll at */
     char redis_url[512];
+    /* The master key of column encryption (store_seal_open): a file name, absolute or relative
+     * to $CREDENTIALS_DIRECTORY; "" = the credential "master_key" if present, else plaintext. */
+    char master_key_file[1024];
     int log_level;
     struct client_ip_net trusted_proxies[HUBCFG_PROXIES_MAX];
     size_t n_trusted_proxies;

@@ -11,7 +11,11 @@
  *   veil-hub -c hub.json --export-audit [--after ID]
  *                                             the audit rows (after id ID) as JSON lines on stdout
  *   veil-hub -c hub.json --backup-now PATH    copy the SQLite database to PATH (0600, must not exist)
- *                                             while hubs keep running, and exit */
+ *                                             while hubs keep running, and exit
+ *   veil-hub -c hub.json --rotate-key [--new-master-key-file PATH] [--keep-data-key]
+ *                                             column encryption: a new data key (unless kept) and every
+ *                                             row re-encrypted in batches while hubs keep running; with
+ *                                             PATH, the keys re-wrapped under that master key */
 #include <inttypes.h>
 #include <signal.h>
 #include <errno.h>
@@ -19,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/cfg.h"
 #include "core/err.h"
@@ -31,12 +36,14 @@
 #include "hub/domain/rules.h"
 #include "hub/hubcfg.h"
 #include "hub/module.h"
+#include "hub/seal/seal.h"
 #include "hub/store/store.h"
 
 static void usage(void)
 {
     fprintf(stderr, "usage: veil-hub -c hub.json [--check] [--create-admin-token [--role admin|support] [--name NAME]]"
-                    " [--migrate] [--verify-audit] [--export-audit [--after ID]] [--backup-now PATH]\n");
+                    " [--migrate] [--verify-audit] [--export-audit [--after ID]] [--backup-now PATH]"
+                    " [--rotate-key [--new-master-key-file PATH] [--keep-data-key]]\n");
 }
 
 /* The URL without credentials, for logs. */
@@ -100,6 +107,82 @@ static int backup_now(const struct hub_cfg *cfg, const char *dest)
         return 1;
     }
     printf("backup written to %s\n", dest);
+    return 0;
+}
+
+/* Column encryption at start: the master key from master_key_file, else the systemd credential
+ * "master_key" when there is one. Without a key a plaintext database runs with a warning (the
+ * quick start), and one holding encrypted rows is refused. 0, or the exit code. */
+static int seal_start(const struct hub_cfg *cfg, struct store *st)
+{
+    const char *file = cfg->master_key_file[0] ? cfg->master_key_file : NULL;
+    const char *dir = getenv("CREDENTIALS_DIRECTORY");
+    char cred[4096];
+    if (file == NULL && dir != NULL && dir[0] != '\0') {
+        snprintf(cred, sizeof cred, "%s/master_key", dir);
+        if (access(cred, F_OK) == 0)
+            file = "master_key";
+    }
+    char why[512];
+    int rc;
+    if (file == NULL) {
+        bool keyed = false;
+        if ((rc = store_seal_keyed(st, &keyed)) < 0) {
+            fprintf(stderr, "veil-hub: cannot read the encryption keys table: %s\n", err_str(rc));
+            return 1;
+        }
+        if (keyed) {
+            fprintf(stderr, "veil-hub: the database's personal columns are encrypted, but no master key is "
+                            "configured: set master_key_file (or the systemd credential master_key)\n");
+            log_err("hub", 0, "encryption_key_missing");
+            return 2;
+        }
+        log_warn("hub", 0, "encryption_disabled",
+                 LF_STR("why", "no master_key_file: Telegram ids, usernames and payment details are stored in "
+                               "plaintext (docs/security.md)"));
+        return 0;
+    }
+    uint8_t key[SEAL_KEY_LEN];
+    if (seal_master_load(file, key, why, sizeof why) < 0) {
+        fprintf(stderr, "veil-hub: master_key_file: %s\n", why);
+        log_err("hub", 0, "encryption_key_unusable", LF_STR("why", why));
+        return 2;
+    }
+    int64_t sealed = 0;
+    rc = store_seal_open(st, key, (int64_t)time(NULL), &sealed, why, sizeof why);
+    secure_wipe(key, sizeof key);
+    if (rc < 0) {
+        fprintf(stderr, "veil-hub: column encryption: %s\n", why);
+        log_err("hub", 0, "encryption_failed", LF_STR("why", why));
+        return 1;
+    }
+    log_info("hub", 0, "encryption_enabled", LF_INT("sealed_rows", sealed));
+    return 0;
+}
+
+/* --rotate-key: 0 when every row is under the new key, 1 otherwise. */
+static int rotate_key(struct store *st, const char *new_master_file, bool new_data_key)
+{
+    uint8_t key[SEAL_KEY_LEN];
+    char why[512];
+    if (new_master_file != NULL && seal_master_load(new_master_file, key, why, sizeof why) < 0) {
+        fprintf(stderr, "veil-hub: --new-master-key-file: %s\n", why);
+        return 1;
+    }
+    struct store_rotation rot;
+    int rc = store_seal_rotate(st, new_master_file ? key : NULL, new_data_key, 0, (int64_t)time(NULL), &rot, why,
+                               sizeof why);
+    secure_wipe(key, sizeof key);
+    if (rc < 0) {
+        fprintf(stderr, "veil-hub: --rotate-key: %s\n", why);
+        return 1;
+    }
+    printf("rotated: data key %u; re-encrypted %" PRId64 " users, %" PRId64 " tombstones, %" PRId64
+           " payments; %" PRId64 " old data keys deleted%s\n",
+           (unsigned)rot.key_id, rot.users, rot.tombstones, rot.payments, rot.retired,
+           rot.rewrapped ? "; keys now wrapped by the new master key: point master_key_file at it on every hub" : "");
+    log_info("hub", 0, "key_rotated", LF_INT("data_key", rot.key_id), LF_INT("users", rot.users),
+             LF_INT("payments", rot.payments), LF_BOOL("rewrapped", rot.rewrapped));
     return 0;
 }
 
@@ -167,8 +250,9 @@ static int serve(struct hub_env *env, struct hub_cfg *cfg, const char *dbshow)
 int main(int argc, char **argv)
 {
     secret_json_wipe_on_free(); /* the configuration document holds resolved secrets */
-    const char *cfg_path = NULL, *role_name = "admin", *token_name = "cli", *backup_to = NULL;
-    bool create_token = false, migrate_only = false, verify = false, export = false, check_only = false;
+    const char *cfg_path = NULL, *role_name = "admin", *token_name = "cli", *backup_to = NULL, *new_master = NULL;
+    bool create_token = false, migrate_only = false, verify = false, export = false, check_only = false,
+         rotate = false, keep_data_key = false;
     long long after = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
@@ -189,6 +273,12 @@ int main(int argc, char **argv)
             verify = true;
         } else if (strcmp(argv[i], "--export-audit") == 0) {
             export = true;
+        } else if (strcmp(argv[i], "--rotate-key") == 0) {
+            rotate = true;
+        } else if (strcmp(argv[i], "--new-master-key-file") == 0 && i + 1 < argc) {
+            new_master = argv[++i];
+        } else if (strcmp(argv[i], "--keep-data-key") == 0) {
+            keep_data_key = true;
         } else if (strcmp(argv[i], "--after") == 0 && i + 1 < argc && sscanf(argv[i + 1], "%lld", &after) == 1 &&
                    after >= 0) {
             i++;
@@ -198,6 +288,10 @@ int main(int argc, char **argv)
         }
     }
     int role = hub_role_parse(role_name);
+    if ((new_master != NULL || keep_data_key) && !rotate) {
+        fprintf(stderr, "veil-hub: --new-master-key-file and --keep-data-key go with --rotate-key\n");
+        return 2;
+    }
     if (cfg_path == NULL || role < 0) {
         if (role < 0)
             fprintf(stderr, "veil-hub: --role must be admin or support\n");
@@ -232,9 +326,13 @@ int main(int argc, char **argv)
         rc = store_migrate(env.st, &version);
     if (rc < 0) {
         log_err("hub", 0, "database_failed", LF_STR("database", dbshow), LF_STR("err", err_str(rc)));
+    } else if ((exit_code = seal_start(&cfg, env.st)) != 0) {
+        rc = 0; /* the reason is printed; exit_code says how it ended */
     } else {
         log_info("hub", 0, "database_ready", LF_STR("backend", store_backend(env.st)), LF_INT("schema", version));
-        if (backup_to != NULL) {
+        if (rotate) {
+            exit_code = rotate_key(env.st, new_master, !keep_data_key);
+        } else if (backup_to != NULL) {
             exit_code = backup_now(&cfg, backup_to);
         } else if (verify) {
             exit_code = verify_audit(env.st);

@@ -91,6 +91,15 @@ static void collect_cache_mode(struct metrics_family *f, void *arg)
 
 /* The last check of the audit chain in this process (hub/audit/audit.h): 1 intact, 0 broken;
  * no series before the first check. */
+/* 1 when the personal columns are encrypted (a master key is configured), 0 when in plaintext. */
+static void collect_encryption(struct metrics_family *f, void *arg)
+{
+    struct api_ctx *ctx = arg;
+    struct metrics_series *s = metrics_series(f, NULL);
+    if (s != NULL)
+        metrics_set(s, store_seal_enabled(ctx->st) ? 1 : 0);
+}
+
 static void collect_audit(struct metrics_family *f, void *arg)
 {
     (void)arg;
@@ -212,6 +221,12 @@ void api__metrics_init(struct api_ctx *ctx)
                            NULL, 0, NULL, 0, 1);
     if (audit != NULL)
         metrics_family_on_collect(audit, collect_audit, NULL);
+    struct metrics_family *enc = metrics_family_new(
+        r, METRICS_GAUGE, "veil_hub_encryption_enabled",
+        "1 when personal columns are encrypted at rest (master_key_file set), 0 when stored in plaintext", NULL, 0,
+        NULL, 0, 1);
+    if (enc != NULL)
+        metrics_family_on_collect(enc, collect_encryption, ctx);
     struct metrics_family *backup = metrics_family_new(
         r, METRICS_GAUGE, "veil_hub_backup_last_success_timestamp_seconds",
         "UTC time of this hub's last successful SQLite backup (the backup section of hub.json)", NULL, 0, NULL, 0, 1);

@@ -62,9 +62,12 @@ void api__users_secrets(struct api_call *c)
     api__json(c, 200, j);
 }
 
-/* Details for the audit log: {"username": ...}. Caller frees. */
-static char *details_user(const struct hub_user *u)
+/* Details for the audit log: {"username": ...}, or NULL when the database seals usernames (the
+ * audit log is not sealed: it is a hash chain exported to a SIEM). Caller frees. */
+static char *details_user(struct store *st, const struct hub_user *u)
 {
+    if (store_seal_enabled(st))
+        return NULL;
     json_t *d = json_pack("{s:s}", "username", u->username);
     char *s = d ? json_dumps(d, JSON_COMPACT) : NULL;
     json_decref(d);
@@ -88,7 +91,7 @@ void api__users_create(struct api_call *c)
     hub_sub_token_format(u.sub_token, rnd + 16);
     hub_refcode_format(u.referral_code, rnd + 16 + HUB_SUB_TOKEN_RAND);
     secure_wipe(rnd, sizeof rnd);
-    char *det = details_user(&u);
+    char *det = details_user(c->ctx->st, &u);
     struct store_audit a = api__audit(c, "user.create", det);
     int rc = store_user_create(c->ctx->st, &u, c->now, &a);
     free(det);

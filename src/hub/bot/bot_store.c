@@ -229,6 +229,15 @@ int bot_store_notice_unclaim(struct store *st, const char *kind, int64_t ref_id)
     return store__tx(st, unclaim_body, &x);
 }
 
+/* Whether the chat is marked blocked, inside the caller's connection. */
+static int chat_blocked_tx(struct store_conn *sc, int64_t telegram_id, bool *blocked)
+{
+    struct i64_arg x = {.a = telegram_id};
+    TRY(blocked_get_body(sc, &x));
+    *blocked = x.flag;
+    return 0;
+}
+
 struct paid_arg {
     int64_t since;
     struct bot_paid *out;
@@ -240,21 +249,32 @@ static int paid_body(struct store_conn *sc, void *arg)
     struct paid_arg *x = arg;
     struct store_val p[] = {SV_I(x->since), SV_I((int64_t)x->cap)};
     struct store_res r;
-    TRY(store__exec(sc,
-                    "SELECT p.id, p.user_id, u.telegram_id FROM payments p JOIN users u ON u.id = p.user_id"
-                    " WHERE p.settled_at >= $1 AND p.status = 'succeeded' AND u.telegram_id IS NOT NULL"
-                    " AND NOT EXISTS (SELECT 1 FROM bot_chats c WHERE c.telegram_id = u.telegram_id AND c.blocked <> 0)"
-                    " AND NOT EXISTS (SELECT 1 FROM bot_notices n WHERE n.kind = 'paid' AND n.ref_id = p.id)"
-                    " ORDER BY p.settled_at, p.id LIMIT $2",
-                    p, 2, &r));
+    TRY(store__exec(
+        sc,
+        "SELECT p.id, p.user_id, u.telegram_id, u.telegram_enc FROM payments p JOIN users u ON u.id = p.user_id"
+        " WHERE p.settled_at >= $1 AND p.status = 'succeeded'"
+        " AND (u.telegram_id IS NOT NULL OR u.telegram_enc IS NOT NULL)"
+        " AND NOT EXISTS (SELECT 1 FROM bot_chats c WHERE c.telegram_id = u.telegram_id AND c.blocked <> 0)"
+        " AND NOT EXISTS (SELECT 1 FROM bot_notices n WHERE n.kind = 'paid' AND n.ref_id = p.id)"
+        " ORDER BY p.settled_at, p.id LIMIT $2",
+        p, 2, &r));
     x->n = 0;
-    for (size_t i = 0; i < r.nrows && x->n < x->cap; i++, x->n++) {
-        x->out[x->n].payment_id = store__cell_i64(&r, i, 0);
-        x->out[x->n].user_id = store__cell_i64(&r, i, 1);
-        x->out[x->n].telegram_id = store__cell_i64(&r, i, 2);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < r.nrows && x->n < x->cap; i++) {
+        struct bot_paid *d = &x->out[x->n];
+        d->payment_id = store__cell_i64(&r, i, 0);
+        d->user_id = store__cell_i64(&r, i, 1);
+        /* sealed Telegram ids (store_seal.c) are opened here, and their chat checked here */
+        if ((rc = store__user_telegram(sc, &r, i, 1, 2, 3, &d->telegram_id)) < 0)
+            break;
+        bool blocked = false;
+        if (store__cell(&r, i, 3) != NULL && (rc = chat_blocked_tx(sc, d->telegram_id, &blocked)) < 0)
+            break;
+        if (!blocked)
+            x->n++;
     }
     store__res_free(&r);
-    return 0;
+    return rc;
 }
 
 int bot_store_paid_unnoticed(struct store *st, int64_t since, struct bot_paid *out, size_t cap, size_t *n)
@@ -302,8 +322,10 @@ static int due_body(struct store_conn *sc, void *arg)
     const char *states = x->k == BOT_REMIND_EXPIRED ? "('active', 'limited', 'expired')" : "('active', 'limited')";
     char sql[1400];
     snprintf(sql, sizeof sql,
-             "SELECT s.id, s.user_id, u.telegram_id, s.ends_at FROM subscriptions s JOIN users u ON u.id = s.user_id"
-             " WHERE s.ends_at > $1 AND s.ends_at <= $2 AND s.state IN %s AND u.telegram_id IS NOT NULL"
+             "SELECT s.id, s.user_id, u.telegram_id, s.ends_at, u.telegram_enc FROM subscriptions s"
+             " JOIN users u ON u.id = s.user_id"
+             " WHERE s.ends_at > $1 AND s.ends_at <= $2 AND s.state IN %s"
+             " AND (u.telegram_id IS NOT NULL OR u.telegram_enc IS NOT NULL)"
              " AND u.enabled = 1"
              " AND NOT EXISTS (SELECT 1 FROM bot_chats c WHERE c.telegram_id = u.telegram_id AND c.blocked <> 0)"
              " AND NOT EXISTS (SELECT 1 FROM subscriptions o WHERE o.user_id = s.user_id AND o.id <> s.id"
@@ -316,14 +338,23 @@ static int due_body(struct store_conn *sc, void *arg)
     struct store_res r;
     TRY(store__exec(sc, sql, p, 4, &r));
     x->n = 0;
-    for (size_t i = 0; i < r.nrows && x->n < x->cap; i++, x->n++) {
-        x->out[x->n].sub_id = store__cell_i64(&r, i, 0);
-        x->out[x->n].user_id = store__cell_i64(&r, i, 1);
-        x->out[x->n].telegram_id = store__cell_i64(&r, i, 2);
-        x->out[x->n].ends_at = store__cell_i64(&r, i, 3);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < r.nrows && x->n < x->cap; i++) {
+        struct bot_due *d = &x->out[x->n];
+        d->sub_id = store__cell_i64(&r, i, 0);
+        d->user_id = store__cell_i64(&r, i, 1);
+        d->ends_at = store__cell_i64(&r, i, 3);
+        if ((rc = store__user_telegram(sc, &r, i, 1, 2, 4, &d->telegram_id)) < 0)
+            break;
+        /* A sealed Telegram id cannot meet bot_chats in SQL: check the chat here. */
+        bool blocked = false;
+        if (store__cell(&r, i, 4) != NULL && (rc = chat_blocked_tx(sc, d->telegram_id, &blocked)) < 0)
+            break;
+        if (!blocked)
+            x->n++;
     }
     store__res_free(&r);
-    return 0;
+    return rc;
 }
 
 int bot_store_reminders_due(struct store *st, enum bot_remind k, int64_t now, struct bot_due *out, size_t cap,

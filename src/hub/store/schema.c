@@ -154,6 +154,22 @@ static const char *const migrations[] = {
     " ip TEXT NOT NULL, user_agent TEXT, first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL,"
     " fetches BIGINT NOT NULL DEFAULT 1, PRIMARY KEY (user_id, ip));"
     "CREATE INDEX sub_fetch_ips_last_seen ON sub_fetch_ips (last_seen);",
+
+    /* 10: column encryption at rest (store_seal.c): the data and blind-index keys wrapped by the
+     * master key; per sealed row the data key used (0: plaintext); the Telegram id sealed in
+     * telegram_enc and the blind indexes that replace lookups by the plaintext. Rows stay in
+     * plaintext until a hub starts with a master key. */
+    "CREATE TABLE seal_keys (id BIGINT PRIMARY KEY, kind TEXT NOT NULL, wrapped TEXT NOT NULL,"
+    " created_at BIGINT NOT NULL);"
+    "ALTER TABLE users ADD COLUMN telegram_enc TEXT;"
+    "ALTER TABLE users ADD COLUMN telegram_hmac TEXT;"
+    "ALTER TABLE users ADD COLUMN username_hmac TEXT;"
+    "ALTER TABLE users ADD COLUMN sealed_key BIGINT NOT NULL DEFAULT 0;"
+    "CREATE UNIQUE INDEX users_telegram_hmac ON users (telegram_hmac);"
+    "CREATE UNIQUE INDEX users_username_hmac ON users (username_hmac);"
+    "CREATE INDEX users_sealed_key ON users (sealed_key);"
+    "ALTER TABLE user_tombstones ADD COLUMN sealed_key BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE payments ADD COLUMN sealed_key BIGINT NOT NULL DEFAULT 0;",
 };
 
 /* Code that runs right after a migration's SQL, in its transaction (data the SQL cannot compute). */

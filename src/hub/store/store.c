@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/secmem.h"
+#include "hub/seal/seal.h"
 
 static bool has_prefix(const char *s, const char *p)
 {
@@ -77,6 +79,8 @@ void store_close(struct store *st)
     free(st->conns);
     free(st->busy);
     free(st->target);
+    seal_ring_free(st->seal);
+    secmem_free(st->seal_master, SEAL_KEY_LEN);
     free(st);
 }
 

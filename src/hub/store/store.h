@@ -20,7 +20,7 @@
 
 #include "hub/domain/model.h"
 
-#define STORE_SCHEMA_VERSION 9
+#define STORE_SCHEMA_VERSION 10
 
 struct store;
 
@@ -41,6 +41,34 @@ int store_migrate(struct store *st, int *version);
 const char *store_backend(const struct store *st);
 /* Pool size and connections checked out right now (for metrics). */
 void store_pool_stats(struct store *st, size_t *size, size_t *busy);
+
+/* ---- column encryption at rest (store_seal.c; docs/security.md §2) ----
+ * With a master key, the personal columns (username, Telegram id, a payment's provider object)
+ * are sealed with AES-256-GCM under a data key wrapped by the master key in seal_keys, and
+ * looked up by HMAC blind indexes. Without one they stay in plaintext. */
+/* Turns sealing on with the master key: on first use creates the index key and data key 1,
+ * else unwraps the stored keys (ERR_DECRYPT: not the key the database was encrypted with), then
+ * seals every plaintext row in batches (*sealed_rows counts them, may be NULL). Call after
+ * store_migrate and before serving. why (whycap bytes) explains a failure, never with key bytes. */
+int store_seal_open(struct store *st, const uint8_t master[static 32], int64_t now, int64_t *sealed_rows, char *why,
+                    size_t whycap);
+/* Whether the database holds sealing keys (then a hub without the master key must not start). */
+int store_seal_keyed(struct store *st, bool *keyed);
+bool store_seal_enabled(const struct store *st);
+
+struct store_rotation {
+    bool rewrapped;                      /* the keys are now wrapped under the new master key */
+    uint8_t key_id;                      /* the data key every row is sealed under now */
+    int64_t users, tombstones, payments; /* rows re-encrypted */
+    int64_t retired;                     /* old data keys deleted (no row used them any more) */
+};
+/* Rotation on a store opened with store_seal_open, while other hubs keep serving: with
+ * new_master, re-wraps every key under it (one transaction; the file then replaces the old one
+ * on every hub); with new_data_key, adds a data key and makes it current. Then re-seals every
+ * row not under the current key, `batch` rows per transaction (0: 500), and deletes data keys no
+ * row uses. Running hubs read rows under the new key by reloading seal_keys on the first miss. */
+int store_seal_rotate(struct store *st, const uint8_t *new_master, bool new_data_key, int64_t batch, int64_t now,
+                      struct store_rotation *out, char *why, size_t whycap);
 
 /* ---- users ---- */
 /* Inserts u (id, revision are assigned; uuid, sub_token, referral_code are the caller's).

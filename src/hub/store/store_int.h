@@ -14,6 +14,8 @@
 #include "hub/store/store.h"
 #include "hub/store/store_sql.h"
 
+struct seal_ring;
+
 enum store_dialect {
     STORE_DIALECT_SQLITE = 0,
     STORE_DIALECT_PG,
@@ -53,6 +55,8 @@ struct store {
     size_t n_conns;
     void **conns;
     bool *busy;
+    struct seal_ring *seal; /* column encryption keys (store_seal.c), NULL: columns in plaintext */
+    uint8_t *seal_master;   /* the master key (a secmem buffer) to reload keys added by a rotation */
 };
 
 int store__acquire(struct store *st, struct store_conn *out);
@@ -68,8 +72,28 @@ int store__audit_hash(const struct store_audit_cells *c, const char *prev_hash, 
 /* Migration step: chains the rows that exist (in id order) and sets the head. */
 int store__audit_chain_backfill(struct store_conn *sc);
 
-/* Row readers shared between operation files. */
-void store__user_from_row(const struct store_res *r, size_t i, struct hub_user *u);
+/* Row readers shared between operation files. The user columns are USER_COLS (store_users.c)
+ * from column `at` on; sealed values are opened (ERR_DECRYPT and the like when they do not). */
+#define STORE_USER_NCOLS 15
+int store__user_from_row(struct store_conn *sc, const struct store_res *r, size_t i, struct hub_user *u);
+
+/* ---- column encryption (store_seal.c) ---- */
+/* Whether this store seals its personal columns (a master key was given). */
+bool store__sealed(const struct store_conn *sc);
+/* Seals pt for column col ("users.username") of row id under the current data key; *out malloc'd. */
+int store__seal(struct store_conn *sc, const char *col, int64_t id, const char *pt, char **out);
+/* Opens a sealed value of column col of row id; *out malloc'd (free with seal_free_text). A
+ * value under a key this process lacks reloads seal_keys once (a rotation by another process). */
+int store__unseal(struct store_conn *sc, const char *col, int64_t id, const char *ct, char **out);
+int store__unseal_into(struct store_conn *sc, const char *col, int64_t id, const char *ct, char *out, size_t cap);
+/* Blind index (64 hex digits) of a value, and of a Telegram id (field "telegram_id"). */
+int store__blind(struct store_conn *sc, const char *field, const char *value, char out[static 65]);
+int store__blind_telegram(struct store_conn *sc, int64_t telegram_id, char out[static 65]);
+/* Writes the sealed columns of user id (username, telegram id; 0 = none) and their blind
+ * indexes under the current data key, in the caller's transaction. */
+int store__user_seal_tx(struct store_conn *sc, int64_t id, int64_t telegram_id, const char *username);
+/* Seals payments.raw of payment id when the store seals (no-op otherwise or for NULL raw). */
+int store__payment_raw_tx(struct store_conn *sc, int64_t id, const char *raw);
 
 /* The ledger row for a user created with a non-zero balance ("opening"). */
 int store__ledger_opening_tx(struct store_conn *sc, int64_t user_id, const char *currency, int64_t balance,

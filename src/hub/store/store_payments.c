@@ -9,6 +9,10 @@
 #include "hub/domain/rules.h"
 #include "hub/store/store_int.h"
 
+/* payments.raw as written by the statement itself: NULL when the store seals it, which
+ * store__payment_raw_tx then does once the row id (its associated data) is known. */
+#define RAW_PARAM(sc, raw) (store__sealed(sc) ? SV_NULL : SV_TN(raw))
+
 #define PAY_COLS                                                                                                       \
     "id, user_id, provider, external_id, idempotency_key, amount_minor, currency, status, created_at, plan_id, "       \
     "bonus_days, discount_minor, promo_id, pay_url, flag, charge_id, expires_at, settled_at, updated_at"
@@ -250,7 +254,7 @@ static int settle_body(struct store_conn *sc, void *arg)
     }
     const char *status = hub_pay_status_name(p->status);
     struct store_val v[] = {SV_IN(p->user_id), SV_T(p->provider),     SV_T(p->external_id),     SV_I(p->amount_minor),
-                            SV_T(p->currency), SV_T(status),          SV_T(p->idempotency_key), SV_TN(a->raw),
+                            SV_T(p->currency), SV_T(status),          SV_T(p->idempotency_key), RAW_PARAM(sc, a->raw),
                             SV_I(a->now),      SV_IN(a->how->plan_id)};
     /* Any unique conflict (idempotency key or provider + external id) means "seen before". */
     TRY(store__exec(sc,
@@ -263,6 +267,7 @@ static int settle_body(struct store_conn *sc, void *arg)
         a->res.payment_id = store__cell_i64(&r, 0, 0);
         store__res_free(&r);
         p->id = a->res.payment_id;
+        TRY(store__payment_raw_tx(sc, p->id, a->raw));
         if (p->status == HUB_PAY_SUCCEEDED)
             TRY(settle_apply(sc, a, p->id, p->user_id, p->amount_minor, p->currency));
         return store__audit(sc, a->audit, a->now, "payment", p->id);
@@ -575,7 +580,8 @@ static int succeed(struct store_conn *sc, struct trans_arg *a, struct hub_paymen
 {
     const struct store_pay_event *ev = a->ev;
     struct store_res r;
-    struct store_val v[] = {SV_I(a->now), SV_TN(ev->external_id), SV_TN(ev->charge_id), SV_TN(ev->raw), SV_I(row->id)};
+    struct store_val v[] = {SV_I(a->now), SV_TN(ev->external_id), SV_TN(ev->charge_id), RAW_PARAM(sc, ev->raw),
+                            SV_I(row->id)};
     TRY(store__exec(sc,
                     "UPDATE payments SET status = 'succeeded', settled_at = $1, updated_at = $1,"
                     " external_id = COALESCE($2, external_id), charge_id = COALESCE($3, charge_id),"
@@ -587,6 +593,7 @@ static int succeed(struct store_conn *sc, struct trans_arg *a, struct hub_paymen
         a->res.duplicate = true; /* a concurrent notification won */
         return 0;
     }
+    TRY(store__payment_raw_tx(sc, row->id, ev->raw));
     bool from_balance = strcmp(row->provider, "balance") == 0;
     struct grant g = {.pay_id = row->id,
                       .user_id = row->user_id,
@@ -667,7 +674,8 @@ static int transition_body(struct store_conn *sc, void *arg)
     case HUB_PAY_CANCELED:
     case HUB_PAY_EXPIRED:
     case HUB_PAY_FAILED: {
-        struct store_val v[] = {SV_T(hub_pay_status_name(ev->status)), SV_I(a->now), SV_I(row.id), SV_TN(ev->raw)};
+        struct store_val v[] = {SV_T(hub_pay_status_name(ev->status)), SV_I(a->now), SV_I(row.id),
+                                RAW_PARAM(sc, ev->raw)};
         struct store_res r;
         TRY(store__exec(sc,
                         "UPDATE payments SET status = $1, updated_at = $2, raw = COALESCE($4, raw)"
@@ -676,6 +684,8 @@ static int transition_body(struct store_conn *sc, void *arg)
         a->res.applied = r.changes == 1;
         a->res.duplicate = r.changes != 1;
         store__res_free(&r);
+        if (a->res.applied)
+            TRY(store__payment_raw_tx(sc, row.id, ev->raw));
         break;
     }
     case HUB_PAY_REFUNDED:
@@ -776,9 +786,9 @@ static int pay_body(struct store_conn *sc, void *arg)
 {
     struct pay_arg *a = arg;
     struct hub_payment *p = a->p;
-    struct store_val v[] = {SV_IN(p->user_id),        SV_T(p->provider), SV_T(p->external_id),
-                            SV_I(p->amount_minor),    SV_T(p->currency), SV_T(hub_pay_status_name(p->status)),
-                            SV_T(p->idempotency_key), SV_TN(a->raw),     SV_I(a->now)};
+    struct store_val v[] = {SV_IN(p->user_id),        SV_T(p->provider),     SV_T(p->external_id),
+                            SV_I(p->amount_minor),    SV_T(p->currency),     SV_T(hub_pay_status_name(p->status)),
+                            SV_T(p->idempotency_key), RAW_PARAM(sc, a->raw), SV_I(a->now)};
     struct store_res r;
     TRY(store__exec(sc,
                     "INSERT INTO payments (user_id, provider, external_id, amount_minor, currency, status,"
@@ -788,7 +798,7 @@ static int pay_body(struct store_conn *sc, void *arg)
     p->id = r.nrows == 1 ? store__cell_i64(&r, 0, 0) : 0;
     p->created_at = a->now;
     store__res_free(&r);
-    return 0;
+    return store__payment_raw_tx(sc, p->id, a->raw);
 }
 
 static int pay_find_body(struct store_conn *sc, void *arg)

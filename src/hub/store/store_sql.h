@@ -86,4 +86,11 @@ int store__sub_current_tx(struct store_conn *sc, int64_t user_id, struct hub_sub
 int store__ledger_add_tx(struct store_conn *sc, int64_t user_id, const char *currency, int64_t delta,
                          const char *reason, int64_t payment_id, int64_t now, int64_t *balance_after);
 
+/* A user's Telegram id from a result row holding its id, telegram_id and telegram_enc columns
+ * (a query joining users): the plaintext column, or the opened sealed one when the database
+ * encrypts it (store_seal.c; select all three, never telegram_id alone). 0 when the user has
+ * none. ERR_DECRYPT and the like when a sealed value does not open. */
+int store__user_telegram(struct store_conn *sc, const struct store_res *r, size_t i, size_t id_col, size_t tg_col,
+                         size_t enc_col, int64_t *out);
+
 #endif

@@ -279,7 +279,8 @@ static int view_body(struct store_conn *sc, void *arg)
     /* One round trip for the hottest public path: the user and their current subscription. */
     TRY(store__exec(sc,
                     "SELECT u.id, u.telegram_id, u.username, u.language, u.vless_uuid, u.sub_token, u.referral_code,"
-                    " u.referrer_id, u.balance_minor, u.currency, u.enabled, u.created_at, u.revision,"
+                    " u.referrer_id, u.balance_minor, u.currency, u.enabled, u.created_at, u.revision, u.telegram_enc,"
+                    " u.sealed_key,"
                     " s.id, s.user_id, s.plan_id, s.starts_at, s.ends_at, s.used_up, s.used_down, s.state,"
                     " s.last_reset_at, s.quota_bytes, s.device_limit, s.reset_strategy, s.created_at"
                     " FROM users u LEFT JOIN subscriptions s ON s.id = (SELECT id FROM subscriptions"
@@ -288,11 +289,10 @@ static int view_body(struct store_conn *sc, void *arg)
                     " WHERE u.sub_token = $1",
                     p, 1, &r));
     int rc = ERR_NOT_FOUND;
-    if (r.nrows == 1) {
-        store__user_from_row(&r, 0, a->u);
-        a->has_sub = store__cell(&r, 0, 13) != NULL;
+    if (r.nrows == 1 && (rc = store__user_from_row(sc, &r, 0, a->u)) == 0) {
+        a->has_sub = store__cell(&r, 0, STORE_USER_NCOLS) != NULL;
         if (a->has_sub)
-            sub_from_row_at(&r, 0, 13, a->s);
+            sub_from_row_at(&r, 0, STORE_USER_NCOLS, a->s);
         else
             memset(a->s, 0, sizeof *a->s);
         rc = 0;

@@ -37,6 +37,18 @@ struct sync_arg {
     size_t n;
 };
 
+/* The user's name as nodes see it: opened when the row is sealed. */
+static int sync_name(struct store_conn *sc, const struct store_res *r, size_t i, size_t name_col, size_t key_col,
+                     struct store_sync_user *u)
+{
+    if (store__cell_i64(r, i, key_col) == 0) {
+        store__cell_str(r, i, name_col, u->username, sizeof u->username);
+        return 0;
+    }
+    return store__unseal_into(sc, "users.username", u->user_id, store__cell(r, i, name_col), u->username,
+                              sizeof u->username);
+}
+
 static int sync_body(struct store_conn *sc, void *arg)
 {
     struct sync_arg *a = arg;
@@ -48,11 +60,11 @@ static int sync_body(struct store_conn *sc, void *arg)
     TRY(store__exec(sc,
                     "SELECT u.id, u.vless_uuid, u.username, u.enabled, u.revision,"
                     " (SELECT s.device_limit FROM subscriptions s WHERE s.user_id = u.id AND " SUB_CONNECTS_AT_3
-                    "  ORDER BY s.ends_at DESC LIMIT 1)"
+                    "  ORDER BY s.ends_at DESC LIMIT 1), u.sealed_key"
                     " FROM users u WHERE u.revision > $1 AND u.revision <= $2 ORDER BY u.revision",
                     p, 3, &r));
     int rc = store__exec(sc,
-                         "SELECT user_id, vless_uuid, username, revision FROM user_tombstones"
+                         "SELECT user_id, vless_uuid, username, revision, sealed_key FROM user_tombstones"
                          " WHERE revision > $1 AND revision <= $2 AND $1 > 0 ORDER BY revision",
                          p, 2, &t);
     if (rc < 0) {
@@ -65,26 +77,26 @@ static int sync_body(struct store_conn *sc, void *arg)
         store__res_free(&t);
         return ERR_NOMEM;
     }
-    for (size_t i = 0; i < r.nrows; i++) {
+    for (size_t i = 0; rc == 0 && i < r.nrows; i++) {
         struct store_sync_user *u = &a->list[a->n++];
         u->user_id = store__cell_i64(&r, i, 0);
         store__cell_str(&r, i, 1, u->uuid, sizeof u->uuid);
-        store__cell_str(&r, i, 2, u->username, sizeof u->username);
+        rc = sync_name(sc, &r, i, 2, 6, u);
         u->active = store__cell_i64(&r, i, 3) != 0 && store__cell(&r, i, 5) != NULL;
         u->revision = store__cell_i64(&r, i, 4);
         u->device_limit = store__cell_i64(&r, i, 5);
     }
-    for (size_t i = 0; i < t.nrows; i++) {
+    for (size_t i = 0; rc == 0 && i < t.nrows; i++) {
         struct store_sync_user *u = &a->list[a->n++];
         u->user_id = store__cell_i64(&t, i, 0);
         store__cell_str(&t, i, 1, u->uuid, sizeof u->uuid);
-        store__cell_str(&t, i, 2, u->username, sizeof u->username);
+        rc = sync_name(sc, &t, i, 2, 4, u);
         u->active = false;
         u->revision = store__cell_i64(&t, i, 3);
     }
     store__res_free(&r);
     store__res_free(&t);
-    return 0;
+    return rc;
 }
 
 int store_sync_users(struct store *st, int64_t since, int64_t now, struct store_sync_user **out, size_t *n,

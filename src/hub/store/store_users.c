@@ -8,14 +8,17 @@
 
 #define USER_COLS                                                                                                      \
     "id, telegram_id, username, language, vless_uuid, sub_token, referral_code, referrer_id, balance_minor, "          \
-    "currency, enabled, created_at, revision"
+    "currency, enabled, created_at, revision, telegram_enc, sealed_key"
 
-void store__user_from_row(const struct store_res *r, size_t i, struct hub_user *u)
+int store__user_from_row(struct store_conn *sc, const struct store_res *r, size_t i, struct hub_user *u)
 {
     memset(u, 0, sizeof *u);
     u->id = store__cell_i64(r, i, 0);
-    u->telegram_id = store__cell_i64(r, i, 1);
-    store__cell_str(r, i, 2, u->username, sizeof u->username);
+    TRY(store__user_telegram(sc, r, i, 0, 1, 13, &u->telegram_id));
+    if (store__cell_i64(r, i, 14) != 0)
+        TRY(store__unseal_into(sc, "users.username", u->id, store__cell(r, i, 2), u->username, sizeof u->username));
+    else
+        store__cell_str(r, i, 2, u->username, sizeof u->username);
     store__cell_str(r, i, 3, u->language, sizeof u->language);
     store__cell_str(r, i, 4, u->uuid, sizeof u->uuid);
     store__cell_str(r, i, 5, u->sub_token, sizeof u->sub_token);
@@ -26,6 +29,7 @@ void store__user_from_row(const struct store_res *r, size_t i, struct hub_user *
     u->enabled = store__cell_i64(r, i, 10) != 0;
     u->created_at = store__cell_i64(r, i, 11);
     u->revision = store__cell_i64(r, i, 12);
+    return 0;
 }
 
 /* Runs a query expected to return at most one user row. */
@@ -33,11 +37,7 @@ static int user_query(struct store_conn *sc, const char *sql, const struct store
 {
     struct store_res r;
     TRY(store__exec(sc, sql, p, n, &r));
-    int rc = ERR_NOT_FOUND;
-    if (r.nrows == 1) {
-        store__user_from_row(&r, 0, out);
-        rc = 0;
-    }
+    int rc = r.nrows == 1 ? store__user_from_row(sc, &r, 0, out) : ERR_NOT_FOUND;
     store__res_free(&r);
     return rc;
 }
@@ -70,10 +70,26 @@ static int create_body(struct store_conn *sc, void *arg)
     if (u->referrer_id != 0)
         TRY(user_exists(sc, u->referrer_id));
     TRY(store__bump_revision(sc, &rev));
-    struct store_val p[] = {SV_IN(u->telegram_id), SV_T(u->username),      SV_T(u->language),
-                            SV_T(u->uuid),         SV_T(u->sub_token),     SV_T(u->referral_code),
-                            SV_IN(u->referrer_id), SV_I(u->balance_minor), SV_T(u->currency),
-                            SV_I(u->enabled),      SV_I(a->now),           SV_I(rev)};
+    /* Sealed: the row is written with a placeholder name (its blind index, unique as the name
+     * is), then sealed once its id, the associated data, is known. */
+    bool sealed = store__sealed(sc);
+    char ph[66] = "";
+    if (sealed) {
+        ph[0] = '~';
+        TRY(store__blind(sc, "username", u->username, ph + 1));
+    }
+    struct store_val p[] = {sealed ? SV_NULL : SV_IN(u->telegram_id),
+                            SV_T(sealed ? ph : u->username),
+                            SV_T(u->language),
+                            SV_T(u->uuid),
+                            SV_T(u->sub_token),
+                            SV_T(u->referral_code),
+                            SV_IN(u->referrer_id),
+                            SV_I(u->balance_minor),
+                            SV_T(u->currency),
+                            SV_I(u->enabled),
+                            SV_I(a->now),
+                            SV_I(rev)};
     struct store_res r;
     TRY(store__exec(sc,
                     "INSERT INTO users (telegram_id, username, language, vless_uuid, sub_token, referral_code,"
@@ -86,6 +102,8 @@ static int create_body(struct store_conn *sc, void *arg)
     }
     u->id = store__cell_i64(&r, 0, 0);
     store__res_free(&r);
+    if (sealed)
+        TRY(store__user_seal_tx(sc, u->id, u->telegram_id, u->username));
     u->revision = rev;
     u->created_at = a->now;
     TRY(store__ledger_opening_tx(sc, u->id, u->currency, u->balance_minor, a->now));
@@ -142,6 +160,12 @@ int store_user_by_token(struct store *st, const char *sub_token, struct hub_user
 static int by_tg_body(struct store_conn *sc, void *arg)
 {
     struct user_arg *a = arg;
+    if (store__sealed(sc)) {
+        char h[65];
+        TRY(store__blind_telegram(sc, a->id, h));
+        struct store_val ph[] = {SV_T(h)};
+        return user_query(sc, "SELECT " USER_COLS " FROM users WHERE telegram_hmac = $1", ph, 1, a->out);
+    }
     struct store_val p[] = {SV_I(a->id)};
     return user_query(sc, "SELECT " USER_COLS " FROM users WHERE telegram_id = $1", p, 1, a->out);
 }
@@ -195,19 +219,38 @@ static int list_body(struct store_conn *sc, void *arg)
         if (*end == '\0' && v > 0)
             tg = v;
     }
-    static const char where[] = " WHERE ($1 = 0 OR lower(username) LIKE $2 ESCAPE '\\'"
-                                " OR lower(referral_code) LIKE $2 ESCAPE '\\' OR telegram_id = $3)";
-    struct store_val p[] = {SV_I(q != NULL), SV_T(pat ? pat : ""), SV_I(tg), SV_I(a->limit), SV_I(a->offset)};
-    struct store_res r;
-    char sql[512];
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM users%s", where);
-    int rc = store__exec(sc, sql, p, 3, &r);
+    /* Sealed names and Telegram ids are found by their blind index: exact matches only. */
+    static const char where_plain[] = " WHERE ($1 = 0 OR lower(username) LIKE $2 ESCAPE '\\'"
+                                      " OR lower(referral_code) LIKE $2 ESCAPE '\\' OR telegram_id = $3)";
+    static const char where_sealed[] = " WHERE ($1 = 0 OR username_hmac = $4"
+                                       " OR lower(referral_code) LIKE $2 ESCAPE '\\' OR telegram_hmac = $3)";
+    bool sealed = store__sealed(sc);
+    char th[65] = "", uh[65] = "";
+    int rc = 0;
+    if (sealed && q != NULL && tg > 0)
+        rc = store__blind_telegram(sc, tg, th);
+    if (sealed && q != NULL && rc == 0)
+        rc = store__blind(sc, "username", q, uh);
     if (rc < 0)
+        goto out;
+    struct store_val p[] = {SV_I(q != NULL), SV_T(pat ? pat : ""), sealed ? SV_T(th) : SV_I(tg),
+                            SV_T(uh),        SV_I(a->limit),       SV_I(a->offset)};
+    struct store_res r;
+    char sql[640];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM users%s", sealed ? where_sealed : where_plain);
+    if ((rc = store__exec(sc, sql, p, sealed ? 4 : 3, &r)) < 0)
         goto out;
     a->total = r.nrows == 1 ? store__cell_i64(&r, 0, 0) : 0;
     store__res_free(&r);
-    snprintf(sql, sizeof sql, "SELECT " USER_COLS " FROM users%s ORDER BY id LIMIT $4 OFFSET $5", where);
-    if ((rc = store__exec(sc, sql, p, 5, &r)) < 0)
+    if (sealed) {
+        snprintf(sql, sizeof sql, "SELECT " USER_COLS " FROM users%s ORDER BY id LIMIT $5 OFFSET $6", where_sealed);
+        rc = store__exec(sc, sql, p, 6, &r);
+    } else {
+        struct store_val pp[] = {p[0], p[1], p[2], p[4], p[5]};
+        snprintf(sql, sizeof sql, "SELECT " USER_COLS " FROM users%s ORDER BY id LIMIT $4 OFFSET $5", where_plain);
+        rc = store__exec(sc, sql, pp, 5, &r);
+    }
+    if (rc < 0)
         goto out;
     if (r.nrows > 0) {
         a->users = calloc(r.nrows, sizeof *a->users);
@@ -216,8 +259,8 @@ static int list_body(struct store_conn *sc, void *arg)
             rc = ERR_NOMEM;
             goto out;
         }
-        for (size_t i = 0; i < r.nrows; i++)
-            store__user_from_row(&r, i, &a->users[i]);
+        for (size_t i = 0; rc == 0 && i < r.nrows; i++)
+            rc = store__user_from_row(sc, &r, i, &a->users[i]);
     }
     a->n = r.nrows;
     store__res_free(&r);
@@ -287,8 +330,11 @@ static int patch_body(struct store_conn *sc, void *arg)
         {HUB_USER_F_BALANCE, "balance_minor", SV_I(v->balance_minor)},
         {HUB_USER_F_ENABLED, "enabled", SV_I(v->enabled)},
     };
+    /* Sealed columns are written by store__user_seal_tx once the row is read back. */
+    bool sealed = store__sealed(sc);
+    unsigned sealed_bits = sealed ? f & (HUB_USER_F_TELEGRAM_ID | HUB_USER_F_USERNAME) : 0;
     for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
-        if (!(f & cols[i].bit))
+        if (!(f & cols[i].bit) || (sealed_bits & cols[i].bit))
             continue;
         p[n++] = cols[i].val;
         len += (size_t)snprintf(sql + len, sizeof sql - len, ", %s = $%zu", cols[i].col, n);
@@ -296,6 +342,13 @@ static int patch_body(struct store_conn *sc, void *arg)
     snprintf(sql + len, sizeof sql - len, " WHERE id = $3 RETURNING " USER_COLS);
     struct hub_user row;
     TRY(user_query(sc, sql, p, n, &row));
+    if (sealed_bits != 0) {
+        if (sealed_bits & HUB_USER_F_TELEGRAM_ID)
+            row.telegram_id = v->telegram_id;
+        if (sealed_bits & HUB_USER_F_USERNAME)
+            snprintf(row.username, sizeof row.username, "%s", v->username);
+        TRY(store__user_seal_tx(sc, a->id, row.telegram_id, row.username));
+    }
     if (a->out != NULL)
         *a->out = row;
     return store__audit(sc, a->audit, a->now, "user", a->id);
@@ -325,16 +378,17 @@ int store_user_set_enabled(struct store *st, int64_t id, bool enabled, int64_t n
 static int delete_body(struct store_conn *sc, void *arg)
 {
     struct user_arg *a = arg;
-    struct hub_user u;
     struct store_val pid[] = {SV_I(a->id)};
-    TRY(user_query(sc, "SELECT " USER_COLS " FROM users WHERE id = $1", pid, 1, &u));
+    TRY(user_exists(sc, a->id));
     int64_t rev;
     TRY(store__bump_revision(sc, &rev));
-    struct store_val pt[] = {SV_I(u.id), SV_T(u.uuid), SV_T(u.username), SV_I(rev), SV_I(a->now)};
+    /* The name is copied as stored: a sealed one stays sealed (its associated data names the
+     * user id, which the tombstone keeps). */
+    struct store_val pt[] = {SV_I(a->id), SV_I(rev), SV_I(a->now)};
     TRY(store__exec(sc,
-                    "INSERT INTO user_tombstones (user_id, vless_uuid, username, revision, deleted_at)"
-                    " VALUES ($1, $2, $3, $4, $5)",
-                    pt, 5, NULL));
+                    "INSERT INTO user_tombstones (user_id, vless_uuid, username, revision, deleted_at, sealed_key)"
+                    " SELECT id, vless_uuid, username, $2, $3, sealed_key FROM users WHERE id = $1",
+                    pt, 3, NULL));
     /* Children first: SQLite only cascades with foreign_keys on, and we do not rely on it. */
     TRY(store__exec(sc, "DELETE FROM subscriptions WHERE user_id = $1", pid, 1, NULL));
     TRY(store__exec(sc, "DELETE FROM devices WHERE user_id = $1", pid, 1, NULL));

@@ -1,0 +1,522 @@
+/* Column encryption at rest (store_seal.c), on SQLite (a file, so the bytes on disk and a backup
+ * can be searched) and on PostgreSQL (VEIL_PG_URL, run by integration_test_hub_pg): the raw rows
+ * hold no plaintext Telegram id, username or payment object; lookups by Telegram id, username and
+ * token still work; plaintext rows are sealed at the first start with a key; a wrong master key
+ * is refused with a clear reason; rotation (new data key, new master key) keeps every row
+ * readable, also to a second store that opened before it and reloads the keys. */
+#include <inttypes.h>
+#include <pthread.h>
+
+#include "hub_test_db.h"
+
+#include "core/err.h"
+#include "hub/backup/backup.h"
+#include "hub/seal/seal.h"
+
+#define T0 1760000000
+
+static const uint8_t master_a[32] = {0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9, 0xaa, 0xab,
+                                     0xac, 0xad, 0xae, 0xaf, 0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6,
+                                     0xb7, 0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf, 0xc0};
+static const uint8_t master_b[32] = {0x01, 0x12, 0x23, 0x34, 0x45, 0x56, 0x67, 0x78, 0x89, 0x9a, 0xab,
+                                     0xbc, 0xcd, 0xde, 0xef, 0xf0, 0x0f, 0x1e, 0x2d, 0x3c, 0x4b, 0x5a,
+                                     0x69, 0x78, 0x87, 0x96, 0xa5, 0xb4, 0xc3, 0xd2, 0xe1, 0xf0};
+
+/* A distinctive Telegram id per user: its digits must not appear anywhere in the database. */
+#define TG(i) (INT64_C(7730001000) + (i))
+
+struct fx {
+    char dir[64];
+    char url[512];
+    bool pg;
+};
+
+static int setup_sqlite(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/veil_seal_XXXXXX");
+    if (f == NULL || mkdtemp(f->dir) == NULL)
+        return -1;
+    snprintf(f->url, sizeof f->url, "sqlite:%s/hub.db", f->dir);
+    *state = f;
+    return 0;
+}
+
+static int setup_pg(void **state)
+{
+    const char *u = hub_test_pg_url();
+    if (u == NULL) {
+        *state = NULL;
+        return 0;
+    }
+    struct fx *f = calloc(1, sizeof *f);
+    if (f == NULL)
+        return -1;
+    snprintf(f->url, sizeof f->url, "%s", u);
+    f->pg = true;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    if (f != NULL && !f->pg) {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+        if (system(cmd) != 0)
+            return -1;
+    }
+    free(f);
+    return 0;
+}
+
+/* A fresh, migrated database for the test (the PostgreSQL schema is emptied first). */
+static struct store *fresh(void **state)
+{
+    struct fx *f = *state;
+    if (f == NULL)
+        skip();
+    if (!f->pg) {
+        char cmd[160];
+        snprintf(cmd, sizeof cmd, "rm -f '%s'/hub.db*", f->dir);
+        assert_int_equal(system(cmd), 0);
+    }
+    struct store *st = hub_test_store(f->url, 4);
+    assert_non_null(st);
+    return st;
+}
+
+static struct store *reopen(void **state)
+{
+    struct fx *f = *state;
+    struct store *st = NULL;
+    assert_int_equal(store_open(f->url, 4, &st), 0);
+    assert_int_equal(store_migrate(st, NULL), 0);
+    return st;
+}
+
+static void make_user(struct store *st, int i)
+{
+    struct hub_user u;
+    char name[32];
+    snprintf(name, sizeof name, "tg%" PRId64, TG(i));
+    hub_test_user(&u, name, i);
+    u.telegram_id = TG(i);
+    assert_int_equal(store_user_create(st, &u, T0, NULL), 0);
+}
+
+/* Every cell of every row of table, as text: none may contain needle. */
+static void assert_table_lacks(struct store *st, const char *table, const char *needle)
+{
+    struct store_conn sc;
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT * FROM %s", table);
+    assert_int_equal(store__acquire(st, &sc), 0);
+    struct store_res r;
+    assert_int_equal(store__exec(&sc, sql, NULL, 0, &r), 0);
+    store__release(&sc);
+    for (size_t i = 0; i < r.nrows * r.ncols; i++)
+        if (r.cells[i] != NULL && strstr(r.cells[i], needle) != NULL)
+            fail_msg("%s holds plaintext \"%s\" in \"%s\"", table, needle, r.cells[i]);
+    store__res_free(&r);
+}
+
+/* Whether the file (and its WAL) holds needle anywhere in its bytes. */
+static bool file_holds(const char *path, const char *needle)
+{
+    bool hit = false;
+    const char *sfx[] = {"", "-wal"};
+    for (size_t k = 0; k < 2 && !hit; k++) {
+        char p[600];
+        snprintf(p, sizeof p, "%s%s", path, sfx[k]);
+        FILE *fp = fopen(p, "rb");
+        if (fp == NULL)
+            continue;
+        fseek(fp, 0, SEEK_END);
+        long n = ftell(fp);
+        fseek(fp, 0, SEEK_SET);
+        char *b = malloc((size_t)n + 1);
+        assert_non_null(b);
+        assert_int_equal(fread(b, 1, (size_t)n, fp), (size_t)n);
+        fclose(fp);
+        hit = memmem(b, (size_t)n, needle, strlen(needle)) != NULL;
+        free(b);
+    }
+    return hit;
+}
+
+static void open_sealed(struct store *st, const uint8_t *master, int64_t *sealed)
+{
+    char why[256] = "";
+    int rc = store_seal_open(st, master, T0, sealed, why, sizeof why);
+    if (rc != 0)
+        fail_msg("store_seal_open: %s (%s)", err_str(rc), why);
+}
+
+static void test_sealed_rows_and_lookups(void **state)
+{
+    struct store *st = fresh(state);
+    open_sealed(st, master_a, NULL);
+    assert_true(store_seal_enabled(st));
+    for (int i = 1; i <= 5; i++)
+        make_user(st, i);
+    char tg3[24], name3[32];
+    snprintf(tg3, sizeof tg3, "%" PRId64, TG(3));
+    snprintf(name3, sizeof name3, "tg%" PRId64, TG(3));
+    assert_table_lacks(st, "users", tg3);
+    assert_table_lacks(st, "users", "773000100"); /* no user's id, nor a prefix of it */
+
+    /* by Telegram id (the bot's lookup), by id, by token */
+    struct hub_user u;
+    assert_int_equal(store_user_by_telegram(st, TG(3), &u), 0);
+    assert_string_equal(u.username, name3);
+    assert_int_equal(u.telegram_id, TG(3));
+    assert_int_equal(store_user_by_telegram(st, TG(9), &u), ERR_NOT_FOUND);
+    struct hub_user g;
+    assert_int_equal(store_user_get(st, u.id, &g), 0);
+    assert_string_equal(g.username, name3);
+    assert_int_equal(g.telegram_id, TG(3));
+    struct hub_sub s;
+    bool has;
+    assert_int_equal(store_sub_view(st, u.sub_token, &g, &s, &has), 0);
+    assert_string_equal(g.username, name3);
+
+    /* search: exact username or Telegram id through the blind index */
+    struct hub_user *list;
+    size_t n;
+    int64_t total;
+    assert_int_equal(store_user_list(st, name3, 0, 10, &list, &n, &total), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(list[0].id, u.id);
+    free(list);
+    assert_int_equal(store_user_list(st, tg3, 0, 10, &list, &n, &total), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0].username, name3);
+    free(list);
+    assert_int_equal(store_user_list(st, NULL, 0, 10, &list, &n, &total), 0);
+    assert_int_equal(n, 5);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(strncmp(list[i].username, "tg77300010", 10), 0);
+    free(list);
+
+    /* uniqueness still holds on the sealed columns */
+    struct hub_user d;
+    hub_test_user(&d, "other", 50);
+    d.telegram_id = TG(3);
+    assert_int_equal(store_user_create(st, &d, T0, NULL), ERR_EXISTS);
+    hub_test_user(&d, name3, 51);
+    assert_int_equal(store_user_create(st, &d, T0, NULL), ERR_EXISTS);
+
+    /* patch: the new values are found, the old ones are not, the other fields stay */
+    struct hub_user v = {0}, out;
+    v.telegram_id = TG(30);
+    snprintf(v.username, sizeof v.username, "renamed3");
+    strcpy(v.language, "en");
+    assert_int_equal(store_user_patch(st, u.id, &v, HUB_USER_F_TELEGRAM_ID | HUB_USER_F_USERNAME | HUB_USER_F_LANGUAGE,
+                                      T0 + 1, NULL, &out),
+                     0);
+    assert_string_equal(out.username, "renamed3");
+    assert_int_equal(out.telegram_id, TG(30));
+    assert_string_equal(out.language, "en");
+    assert_int_equal(store_user_by_telegram(st, TG(3), &g), ERR_NOT_FOUND);
+    assert_int_equal(store_user_by_telegram(st, TG(30), &g), 0);
+    assert_string_equal(g.username, "renamed3");
+    assert_table_lacks(st, "users", "renamed3");
+    v.telegram_id = 0; /* only the language: the sealed columns stay as they are */
+    strcpy(v.language, "ru");
+    assert_int_equal(store_user_patch(st, u.id, &v, HUB_USER_F_LANGUAGE, T0 + 2, NULL, &out), 0);
+    assert_string_equal(out.username, "renamed3");
+    assert_int_equal(out.telegram_id, TG(30));
+
+    /* a payment's provider object */
+    struct hub_payment p = {0}, e;
+    p.user_id = u.id;
+    strcpy(p.provider, "yookassa");
+    strcpy(p.external_id, "2d9a-01");
+    strcpy(p.idempotency_key, "idem-1");
+    p.amount_minor = 29900;
+    strcpy(p.currency, "RUB");
+    p.status = HUB_PAY_SUCCEEDED;
+    assert_int_equal(store_payment_record(
+                         st, &p, "{\"payment_method\":{\"card\":{\"last4\":\"4242\"},\"id\":\"pm-SAVED-77\"}}", T0, &e),
+                     0);
+    assert_table_lacks(st, "payments", "pm-SAVED-77");
+
+    /* node sync sees the names, also of a deleted user (its tombstone stays sealed) */
+    int64_t rev;
+    assert_int_equal(store_user_delete(st, u.id, T0 + 3, NULL), 0);
+    assert_table_lacks(st, "user_tombstones", "renamed3");
+    struct store_sync_user *su;
+    assert_int_equal(store_sync_users(st, 1, T0 + 3, &su, &n, &rev), 0);
+    bool saw_tomb = false;
+    for (size_t i = 0; i < n; i++)
+        if (su[i].user_id == u.id) {
+            saw_tomb = true;
+            assert_false(su[i].active);
+            assert_string_equal(su[i].username, "renamed3");
+        }
+    assert_true(saw_tomb);
+    free(su);
+    assert_int_equal(store_sync_users(st, 0, T0 + 3, &su, &n, &rev), 0);
+    assert_int_equal(n, 4);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(strncmp(su[i].username, "tg77300010", 10), 0);
+    free(su);
+    store_close(st);
+}
+
+/* What a logical dump (pg_dump, pgBackRest's rows) would hold: every row of every table. */
+static void assert_all_tables_lack(struct store *st, bool pg, const char *needle)
+{
+    struct store_conn sc;
+    struct store_res r;
+    assert_int_equal(store__acquire(st, &sc), 0);
+    assert_int_equal(store__exec(&sc,
+                                 pg ? "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+                                    : "SELECT name FROM sqlite_master WHERE type = 'table'",
+                                 NULL, 0, &r),
+                     0);
+    store__release(&sc);
+    assert_true(r.nrows > 20);
+    for (size_t i = 0; i < r.nrows; i++)
+        assert_table_lacks(st, store__cell(&r, i, 0), needle);
+    store__res_free(&r);
+}
+
+static void test_every_table(void **state)
+{
+    struct fx *f = *state;
+    struct store *st = fresh(state);
+    open_sealed(st, master_a, NULL);
+    for (int i = 1; i <= 3; i++)
+        make_user(st, i);
+    struct hub_user u;
+    assert_int_equal(store_user_by_telegram(st, TG(1), &u), 0);
+    assert_int_equal(store_user_delete(st, u.id, T0, NULL), 0);
+    for (int i = 1; i <= 3; i++) {
+        char tg[24];
+        snprintf(tg, sizeof tg, "%" PRId64, TG(i));
+        assert_all_tables_lack(st, f->pg, tg);
+    }
+    store_close(st);
+}
+
+/* The bytes of the database file, and of a backup taken with the backup module, hold none of
+ * the plaintext (SQLite; PostgreSQL's pgBackRest copies the same rows). */
+static void test_file_and_backup(void **state)
+{
+    struct fx *f = *state;
+    struct store *st = fresh(state);
+    open_sealed(st, master_a, NULL);
+    for (int i = 1; i <= 20; i++)
+        make_user(st, i);
+    store_close(st);
+    char db[600], bak[600], err[256], tg[24];
+    snprintf(db, sizeof db, "%s/hub.db", f->dir);
+    snprintf(bak, sizeof bak, "%s/backup.db", f->dir);
+    assert_int_equal(hub_backup_sqlite(db, bak, err, sizeof err), 0);
+    for (int i = 1; i <= 20; i++) {
+        snprintf(tg, sizeof tg, "%" PRId64, TG(i));
+        assert_false(file_holds(db, tg));
+        assert_false(file_holds(bak, tg));
+    }
+    assert_false(file_holds(bak, "tg773000"));
+    /* the check is real: the plaintext database holds them */
+    st = fresh(state);
+    make_user(st, 1);
+    store_close(st);
+    snprintf(tg, sizeof tg, "%" PRId64, TG(1));
+    assert_true(file_holds(db, tg));
+}
+
+static void test_plaintext_rows_sealed_at_start(void **state)
+{
+    struct store *st = fresh(state);
+    for (int i = 1; i <= 7; i++)
+        make_user(st, i);
+    struct hub_payment p = {0}, e;
+    strcpy(p.provider, "manual");
+    strcpy(p.external_id, "x1");
+    strcpy(p.idempotency_key, "idem-x1");
+    p.amount_minor = 100;
+    strcpy(p.currency, "RUB");
+    p.status = HUB_PAY_SUCCEEDED;
+    assert_int_equal(store_payment_record(st, &p, "{\"email\":\"buyer@example.org\"}", T0, &e), 0);
+    struct hub_user u;
+    assert_int_equal(store_user_by_telegram(st, TG(2), &u), 0);
+    assert_int_equal(store_user_delete(st, u.id, T0, NULL), 0);
+    bool keyed = true;
+    assert_int_equal(store_seal_keyed(st, &keyed), 0);
+    assert_false(keyed);
+    store_close(st);
+
+    st = reopen(state);
+    int64_t sealed = 0;
+    open_sealed(st, master_a, &sealed);
+    assert_int_equal(sealed, 6 + 1 + 1); /* users, the tombstone, the payment */
+    assert_int_equal(store_seal_keyed(st, &keyed), 0);
+    assert_true(keyed);
+    for (int i = 1; i <= 7; i++) {
+        char tg[24];
+        snprintf(tg, sizeof tg, "%" PRId64, TG(i));
+        assert_table_lacks(st, "users", tg);
+        assert_table_lacks(st, "user_tombstones", tg);
+        if (i != 2) {
+            assert_int_equal(store_user_by_telegram(st, TG(i), &u), 0);
+            assert_int_equal(u.telegram_id, TG(i));
+        }
+    }
+    assert_table_lacks(st, "payments", "buyer@example.org");
+    store_close(st);
+    /* a second start seals nothing more */
+    st = reopen(state);
+    open_sealed(st, master_a, &sealed);
+    assert_int_equal(sealed, 0);
+    store_close(st);
+}
+
+static void test_wrong_master_key(void **state)
+{
+    struct store *st = fresh(state);
+    open_sealed(st, master_a, NULL);
+    make_user(st, 1);
+    store_close(st);
+    st = reopen(state);
+    char why[256] = "";
+    assert_int_equal(store_seal_open(st, master_b, T0, NULL, why, sizeof why), ERR_DECRYPT);
+    assert_non_null(strstr(why, "not the key the database was encrypted with"));
+    assert_false(store_seal_enabled(st));
+    /* the rows stay sealed and nothing was written */
+    bool keyed;
+    assert_int_equal(store_seal_keyed(st, &keyed), 0);
+    assert_true(keyed);
+    store_close(st);
+    st = reopen(state);
+    open_sealed(st, master_a, NULL);
+    struct hub_user u;
+    assert_int_equal(store_user_by_telegram(st, TG(1), &u), 0);
+    store_close(st);
+}
+
+struct reader {
+    struct store *st;
+    int n_users;
+    volatile bool stop;
+    int64_t reads, errors;
+};
+
+/* Reads users by Telegram id while the rotation runs: every read must succeed. */
+static void *reader_main(void *arg)
+{
+    struct reader *r = arg;
+    for (int i = 0; !r->stop; i = (i + 7) % r->n_users) {
+        struct hub_user u;
+        int rc = store_user_by_telegram(r->st, TG(i + 1), &u);
+        if (rc != 0 || u.telegram_id != TG(i + 1))
+            r->errors++;
+        r->reads++;
+    }
+    return NULL;
+}
+
+static void test_rotation(void **state)
+{
+    enum { N = 1200 };
+    struct store *st = fresh(state);
+    open_sealed(st, master_a, NULL);
+    for (int i = 1; i <= N; i++)
+        make_user(st, i);
+    struct hub_user u;
+    assert_int_equal(store_user_by_telegram(st, TG(5), &u), 0);
+    assert_int_equal(store_user_delete(st, u.id, T0, NULL), 0);
+    /* another hub, running since before the rotation */
+    struct store *other = reopen(state);
+    open_sealed(other, master_a, NULL);
+    struct reader rd = {.st = other, .n_users = 4};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, reader_main, &rd), 0);
+
+    struct store_rotation rot;
+    char why[256] = "";
+    int rc = store_seal_rotate(st, NULL, true, 100, T0, &rot, why, sizeof why);
+    if (rc != 0)
+        fail_msg("rotate: %s (%s)", err_str(rc), why);
+    assert_int_equal(rot.key_id, 2);
+    assert_int_equal(rot.users, N - 1);
+    assert_int_equal(rot.tombstones, 1);
+    assert_int_equal(rot.retired, 1);
+    assert_false(rot.rewrapped);
+    rd.stop = true;
+    pthread_join(th, NULL);
+    assert_int_equal(rd.errors, 0);
+    assert_true(rd.reads > 0);
+
+    /* every row reads back, from both stores (the other reloads the new key on its first miss) */
+    for (int i = 1; i <= N; i++) {
+        if (i == 5)
+            continue;
+        assert_int_equal(store_user_by_telegram(st, TG(i), &u), 0);
+        assert_int_equal(u.telegram_id, TG(i));
+        if (i % 97 == 0) {
+            assert_int_equal(store_user_by_telegram(other, TG(i), &u), 0);
+            char name[32];
+            snprintf(name, sizeof name, "tg%" PRId64, TG(i));
+            assert_string_equal(u.username, name);
+        }
+    }
+    store_close(other);
+
+    /* a new master key: the keys are re-wrapped, the rows stay as they are */
+    rc = store_seal_rotate(st, master_b, false, 0, T0, &rot, why, sizeof why);
+    if (rc != 0)
+        fail_msg("rotate master: %s (%s)", err_str(rc), why);
+    assert_true(rot.rewrapped);
+    assert_int_equal(rot.users, 0);
+    store_close(st);
+    st = reopen(state);
+    assert_int_equal(store_seal_open(st, master_a, T0, NULL, why, sizeof why), ERR_DECRYPT);
+    store_close(st);
+    st = reopen(state);
+    open_sealed(st, master_b, NULL);
+    assert_int_equal(store_user_by_telegram(st, TG(N), &u), 0);
+    struct store_sync_user *su;
+    size_t n;
+    int64_t rev;
+    assert_int_equal(store_sync_users(st, 0, T0, &su, &n, &rev), 0);
+    assert_int_equal(n, N - 1);
+    free(su);
+    store_close(st);
+}
+
+static void test_rotate_without_key(void **state)
+{
+    struct store *st = fresh(state);
+    struct store_rotation rot;
+    char why[128];
+    assert_int_equal(store_seal_rotate(st, NULL, true, 0, T0, &rot, why, sizeof why), ERR_BAD_STATE);
+    assert_non_null(strstr(why, "no master key"));
+    store_close(st);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sealed_rows_and_lookups),
+        cmocka_unit_test(test_every_table),
+        cmocka_unit_test(test_plaintext_rows_sealed_at_start),
+        cmocka_unit_test(test_wrong_master_key),
+        cmocka_unit_test(test_rotation),
+        cmocka_unit_test(test_rotate_without_key),
+    };
+    const struct CMUnitTest sqlite_only[] = {
+        cmocka_unit_test(test_file_and_backup),
+    };
+    int rc = cmocka_run_group_tests_name("sqlite", tests, setup_sqlite, teardown);
+    rc |= cmocka_run_group_tests_name("sqlite file", sqlite_only, setup_sqlite, teardown);
+    if (hub_test_pg_url() != NULL)
+        rc |= cmocka_run_group_tests_name("postgresql", tests, setup_pg, teardown);
+    else
+        printf("postgresql: not run here (no VEIL_PG_URL); integration_test_hub_pg runs it\n");
+    return rc;
+}
