@@ -200,8 +200,9 @@ static int run(int argc, char **argv, bool drain)
     const char *env_hub = getenv("VEIL_HUB_URL");
     bool hub = (v.hub.url != NULL && *v.hub.url) || (v.hub.url == NULL && env_hub != NULL && *env_hub);
     if ((v.socket == NULL || *v.socket == '\0') && !hub) {
-        fprintf(stderr, "veil node %s: say where: --haproxy-socket (or $VEIL_HAPROXY_SOCKET) and/or --hub "
-                        "(or $VEIL_HUB_URL)\n",
+        fprintf(stderr,
+                "veil node %s: say where: --haproxy-socket (or $VEIL_HAPROXY_SOCKET) and/or --hub "
+                "(or $VEIL_HUB_URL)\n",
                 argv[0]);
         return CLI_EXIT_USAGE;
     }

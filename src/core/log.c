@@ -91,6 +91,23 @@ static void out_str(struct out *o, const char *s)
     o->len += json_escape(o->p + o->len, o->cap - o->len, s ? s : "", s ? strlen(s) : 0);
 }
 
+/* Field keys callers use that Elastic Common Schema names otherwise: the client's address, the
+ * customer, and error text (which must not collide with ECS's top-level "message"). */
+static const struct {
+    const char *ours, *ecs;
+} ecs_keys[] = {
+    {"ip", "source.ip"},      {"user", "user.id"},          {"email", "user.email"},
+    {"msg", "error.message"}, {"message", "error.message"},
+};
+
+static const char *ecs_key(const char *key)
+{
+    for (size_t i = 0; i < sizeof ecs_keys / sizeof ecs_keys[0]; i++)
+        if (strcmp(key, ecs_keys[i].ours) == 0)
+            return ecs_keys[i].ecs;
+    return key;
+}
+
 size_t log_format(char *buf, size_t cap, int64_t now_ms, enum log_level level, const char *mod, uint64_t conn,
                   const char *event, const struct log_field *fields)
 {
@@ -100,17 +117,19 @@ size_t log_format(char *buf, size_t cap, int64_t now_ms, enum log_level level, c
     time_t secs = (time_t)(now_ms / 1000);
     struct tm tm;
     gmtime_r(&secs, &tm);
-    out_printf(&o, "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\",\"level\":\"%s\",\"mod\":", tm.tm_year + 1900,
-               tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(now_ms % 1000),
+    out_printf(&o, "{\"@timestamp\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\",\"log.level\":\"%s\",\"message\":",
+               tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(now_ms % 1000),
                log_level_name(level));
+    out_str(&o, event);
+    out_printf(&o, ",\"log.logger\":");
     out_str(&o, mod);
     if (conn)
         out_printf(&o, ",\"conn\":%" PRIu64, conn);
-    out_printf(&o, ",\"event\":");
+    out_printf(&o, ",\"event.action\":");
     out_str(&o, event);
     for (const struct log_field *f = fields; f && f->key; f++) {
         out_printf(&o, ",");
-        out_str(&o, f->key);
+        out_str(&o, ecs_key(f->key));
         out_printf(&o, ":");
         switch (f->type) {
         case LOG_FT_STR:
@@ -142,9 +161,10 @@ size_t log_format(char *buf, size_t cap, int64_t now_ms, enum log_level level, c
     }
     out_printf(&o, "}");
     if (o.len >= o.cap && fields != NULL && fields->key != NULL) {
-        /* Too long: keep the line valid JSON by dropping the fields and saying so. */
+        /* Too long: keep the line valid JSON by dropping the fields and saying so (or, in a buffer
+         * too small even for that, dropping the fields silently). */
         static const struct log_field trunc[] = {{.key = "truncated", .type = LOG_FT_BOOL, .v.b = true}, {0}};
-        return log_format(buf, cap, now_ms, level, mod, conn, event, trunc);
+        return log_format(buf, cap, now_ms, level, mod, conn, event, fields == trunc ? NULL : trunc);
     }
     if (o.len > o.cap)
         o.len = o.cap;

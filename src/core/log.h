@@ -1,5 +1,8 @@
 /* JSON-lines logging. One object per line with stable fields:
- *   {"ts":"2026-11-26T04:56:16.123Z","level":"info","mod":"node","conn":42,"event":"listen", ...fields}
+ *   {"@timestamp":"2026-11-26T04:56:16.123Z","log.level":"info","message":"listen","log.logger":"node",
+ *    "conn":42,"event.action":"listen", ...fields}
+ * The names are Elastic Common Schema's (docs/deploy.md "Logs"); the field keys ip, user, email,
+ * msg and message are written as source.ip, user.id, user.email and error.message.
  * Fields are typed key/value pairs, so values are always escaped correctly:
  *   log_info("node", conn_id, "listen", LF_STR("addr", addr), LF_INT("port", port));
  * The level is checked before anything is formatted. Never pass secrets (keys, full UUIDs,

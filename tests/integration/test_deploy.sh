@@ -184,6 +184,26 @@ fi
 grep -q "$REDIS_PW" "$WORK/hub.log" && fail "the hub logged the Redis password"
 ok "veil-hub: admin_token_file and redis_url_file read from \$CREDENTIALS_DIRECTORY (token 200/401, Redis with its password in use)"
 
+# The shipped sentinel.conf (addresses moved to loopback, the auth-pass line deploy/install adds)
+# watching that password-protected Redis: Sentinel accepts every line and names the master.
+if [ -n "$REDIS" ]; then
+    S_PORT=$(free_port)
+    sed -e "s/^port 26379/port $S_PORT/" -e "s/^bind .*/bind 127.0.0.1/" -e "s|^dir .*|dir $WORK|" \
+        -e "s/^sentinel monitor veil 10.0.4.41 6379 2/sentinel monitor veil 127.0.0.1 $R_PORT 1/" \
+        "$DEPLOY/redis/sentinel.conf" >"$WORK/sentinel.conf"
+    printf 'sentinel auth-pass veil %s\n' "$REDIS_PW" >>"$WORK/sentinel.conf"
+    grep -q "^sentinel monitor veil 127.0.0.1 $R_PORT 1" "$WORK/sentinel.conf" || fail "sentinel.conf: no monitor line to move"
+    bg sentinel "$REDIS" "$WORK/sentinel.conf" --sentinel
+    wait_port "$S_PORT" 10 || fail "sentinel with the shipped sentinel.conf: $(tail -3 "$WORK/sentinel.log")"
+    sentinel_ok() {
+        redis-cli -p "$S_PORT" SENTINEL master veil | tr '\n' ' ' | grep -q "flags master "
+    }
+    wait_for sentinel_ok 10 "Sentinel (shipped sentinel.conf) to see the master as up"
+    [[ $(redis-cli -p "$S_PORT" SENTINEL get-master-addr-by-name veil | tr '\n' ' ') == "127.0.0.1 $R_PORT " ]] ||
+        fail "sentinel names another master"
+    ok "deploy/redis/sentinel.conf: Sentinel runs it and follows the password-protected master"
+fi
+
 if [ -x "$NGINX" ]; then
     # The same hub again on the port nginx forwards to, behind nginx with the shipped site file.
     sed -i "s|\"port\": $PORT|\"port\": $NG_HUB|" "$WORK/hub.json"

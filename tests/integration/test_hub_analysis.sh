@@ -93,7 +93,7 @@ ok "ack: the finding is acknowledged and the gauge drops to 0"
 sed -i 's/"ips": 10, "action": "rotate"/"ips": 1/' "$WORK/hub.json"
 grep -q '"ips": 1}' "$WORK/hub.json" || fail "config edit"
 kill -HUP "$HUBPID"
-wait_for "grep -q '\"mod\":\"analysis\",\"event\":\"reloaded\"' '$WORK/hub.log'" 10 "the analysis reload"
+wait_for "grep -q '\"log.logger\":\"analysis\",\"event.action\":\"reloaded\"' '$WORK/hub.log'" 10 "the analysis reload"
 QUIET_ID=$(field "['id']" <<<"$QUIET")
 wait_for "findings | grep -q '\"user:$QUIET_ID\"'" 30 "a finding for user:$QUIET_ID under the new threshold"
 ok "SIGHUP: the new leaked_link threshold applies without a restart"

@@ -257,7 +257,7 @@ $TG "$TGPORT" wait sendMessage "$N" "\"chat_id\": $ERIN" >/dev/null || fail "no 
 r=$(call GET "/api/v1/users?q=$ERIN"); ERIN_ID=$(jget "${r#* }" "['users'][0]['id']")
 $TG "$TGPORT" fail '{"method": "sendMessage", "status": 403}'
 r=$(call POST /api/v1/subscriptions "{\"user_id\": $ERIN_ID, \"plan_id\": $SHORT}"); [[ $r == 201* ]] || fail "grant: $r"
-wait_for "grep -q '\"event\":\"chat_blocked\",\"chat\":$ERIN' $WORK/hub-polling.log" 10 "Erin's reminder blocked"
+wait_for "grep -q '\"event.action\":\"chat_blocked\",\"chat\":$ERIN' $WORK/hub-polling.log" 10 "Erin's reminder blocked"
 db "UPDATE subscriptions SET ends_at = CAST(strftime('%s','now') AS INTEGER) - 90 WHERE user_id = $ERIN_ID"
 ok "a reminder answered 403 marks the chat blocked"
 
@@ -314,7 +314,7 @@ ok "an update whose reply failed is retried until it succeeds"
 # 403: the chat is marked blocked. The newcomer came through Alice's referral link.
 $TG "$TGPORT" fail '{"method": "sendMessage", "status": 403}'
 $TG "$TGPORT" inject "$(message 7002 en "/start ref_$REFCODE")" >/dev/null
-wait_for "grep -q '\"event\":\"chat_blocked\".*7002' $WORK/hub-polling2.log" 10 "chat_blocked logged"
+wait_for "grep -q '\"event.action\":\"chat_blocked\".*7002' $WORK/hub-polling2.log" 10 "chat_blocked logged"
 ok "403 marks the chat blocked"
 r=$(call GET "/api/v1/users?q=7002")
 [[ $(jget "${r#* }" "['users'][0]['referrer_id']") == "$USER" ]] || fail "referrer not recorded: $r"

@@ -42,7 +42,7 @@ stop() {
     wait "$PID" || rc=$?
     PID=
     [[ $rc -eq 0 ]] || fail "exit status $rc after SIGTERM"
-    grep -q '"event":"stopped"' "$TMP/log" || fail "no stopped log line"
+    grep -q '"event.action":"stopped"' "$TMP/log" || fail "no stopped log line"
 }
 
 # call METHOD PATH TOKEN [BODY] -> prints "status body"

@@ -115,7 +115,7 @@ for _ in $(seq 1 $((PROBE * PROBE_FAILS * 3 + 5))); do
   [ "$(servers)" = "n1" ] || fail "unreachable n2 served: $(servers)"
   sleep 0.5
 done
-grep -q '"event":"node_unreachable".*"name":"n2"' "$WORK/hub.log" || fail "no node_unreachable for n2 in the hub log"
+grep -q '"event.action":"node_unreachable".*"name":"n2"' "$WORK/hub.log" || fail "no node_unreachable for n2 in the hub log"
 ok "a node that checks in but does not answer TLS on its public address is not served (probe every ${PROBE}s, ${PROBE_FAILS} failures)"
 api PATCH "/api/v1/nodes/$(api GET /api/v1/nodes | python3 -c 'import json,sys; print([n["id"] for n in json.load(sys.stdin)["nodes"] if n["name"] == "n2"][0])')" \
   "{\"port\": $N2_PORT}" >/dev/null || fail "patch n2"

@@ -145,15 +145,15 @@ echo "ok: change through A visible through B at once"
 wait_for '[[ -n $(rcli GET veil:lock:scheduler) ]]' 10 "a scheduler lock holder in Redis"
 holder=$(rcli GET veil:lock:scheduler)
 if [[ $holder == *":$PA" ]]; then hlog=a other=$PB; else hlog=b other=$PA; fi
-wait_for 'grep -q "\"event\":\"lock_acquired\",\"via\":\"redis\"" "$TMP/$hlog.log"' 10 "the holder's lock_acquired log"
+wait_for 'grep -q "\"event.action\":\"lock_acquired\",\"via\":\"redis\"" "$TMP/$hlog.log"' 10 "the holder's lock_acquired log"
 tried_since() { # the other hub's holder id on the lock key after the holder's first SET
     awk -v h="\"[^\"]*:${holder##*:}\"" -v o="\"[^\"]*:$other\"" \
         '/"veil:lock:scheduler"/ && $0 ~ h {seen = 1} seen && /"veil:lock:scheduler"/ && $0 ~ o {n++} END {print n + 0}' \
         "$TMP/monitor.log"
 }
 wait_for '(( $(tried_since) >= 1 ))' 10 "the other hub to try for the lock while it is held"
-na=$(grep -c '"event":"lock_acquired","via":"redis"' "$TMP/a.log" || true)
-nb=$(grep -c '"event":"lock_acquired","via":"redis"' "$TMP/b.log" || true)
+na=$(grep -c '"event.action":"lock_acquired","via":"redis"' "$TMP/a.log" || true)
+nb=$(grep -c '"event.action":"lock_acquired","via":"redis"' "$TMP/b.log" || true)
 [[ $((na + nb)) == 1 ]] || fail "expected one redis lock holder, got a=$na b=$nb"
 holder=$(rcli GET veil:lock:scheduler)
 if [[ $na == 1 ]]; then want=$PA; else want=$PB; fi
@@ -172,9 +172,9 @@ done
 grep -q '^veil_hub_cache_mode{mode="local-fallback"} 1' <<<"$(metrics "$PORTA")" || fail "fallback not in metrics"
 r=$(call "$PORTA" POST "/api/v1/users/$UID2/disable"); [[ $r == 200* ]] || fail "disable without redis: $r"
 sub "$PORTA" "$TOK2" | grep -q '@0.0.0.0:1' || fail "A serves a stale answer after its own change"
-grep -q '"event":"redis_unavailable"' "$TMP/a.log" || fail "no redis_unavailable log"
+grep -q '"event.action":"redis_unavailable"' "$TMP/a.log" || fail "no redis_unavailable log"
 # the scheduler moves to the database lease
-wait_for 'cat "$TMP/a.log" "$TMP/b.log" | grep -q "\"event\":\"lock_acquired\",\"via\":\"database\""' 10 \
+wait_for 'cat "$TMP/a.log" "$TMP/b.log" | grep -q "\"event.action\":\"lock_acquired\",\"via\":\"database\""' 10 \
     "a hub to take the database lease"
 echo "ok: Redis down, both hubs serve (fallback), scheduler on the database lease"
 
@@ -188,7 +188,7 @@ for _ in $(seq 1 60); do
     sleep 0.1
 done
 [[ -n $ok ]] || fail "hubs did not return to Redis"
-grep -q '"event":"redis_available"' "$TMP/b.log" || fail "no redis_available log"
+grep -q '"event.action":"redis_available"' "$TMP/b.log" || fail "no redis_available log"
 sub "$PORTB" "$TOK1" >/dev/null
 r=$(call "$PORTA" POST "/api/v1/users/$UID1/disable"); [[ $r == 200* ]] || fail "disable: $r"
 sub "$PORTB" "$TOK1" | grep -q '@0.0.0.0:1' || fail "after recovery B serves a stale answer"
@@ -201,9 +201,9 @@ config a "$PORTA" Reloaded 3 5
 config b "$PORTB" Reloaded 3 5
 kill -HUP "$PA" "$PB"
 for f in a b; do
-    for _ in $(seq 1 50); do grep -q '"event":"reloaded"' "$TMP/$f.log" && break; sleep 0.05; done
-    grep -q '"event":"reloaded"' "$TMP/$f.log" || fail "hub $f: no reloaded log"
-    grep -q '"event":"restart_needed","changed":"threads"' "$TMP/$f.log" || fail "hub $f: threads change not reported"
+    for _ in $(seq 1 50); do grep -q '"event.action":"reloaded"' "$TMP/$f.log" && break; sleep 0.05; done
+    grep -q '"event.action":"reloaded"' "$TMP/$f.log" || fail "hub $f: no reloaded log"
+    grep -q '"event.action":"restart_needed","changed":"threads"' "$TMP/$f.log" || fail "hub $f: threads change not reported"
 done
 curl -fsS -D - -o /dev/null -A 'v2rayNG/1.8.5' "http://127.0.0.1:$PORTB/sub/$TOK3" | grep -qi '^profile-title: Reloaded' ||
     fail "new title not served"

@@ -42,7 +42,7 @@ cat >"$WORK/node.json" <<EOF2
  "veil": {"workers": 1, "redis": {"url": "sentinel://127.0.0.1:${SPORTS[1]},127.0.0.1:${SPORTS[2]}/veil"}}}
 EOF2
 bg node "$VEIL_BIN/veil-node" -c "$WORK/node.json"
-wait_for 'grep -q "\"event\":\"redis_up\"" "$WORK/node.log"' 15 "the node's limits on the master through the sentinels"
+wait_for 'grep -q "\"event.action\":\"redis_up\"" "$WORK/node.log"' 15 "the node's limits on the master through the sentinels"
 ok "veil-node's limits reach the master through the sentinels"
 
 wait_for '[ "$(redis-cli -p "$RPORT" INFO replication | grep -c "master_link_status:up")" = 1 ]' 15 "the replica in sync"
@@ -89,7 +89,7 @@ redis-cli -p "$RPORT" DEL veil:lock:scheduler >/dev/null
 wait_for '[ -n "$(redis-cli -p "$RPORT" GET veil:lock:scheduler)" ] && [ "$(mode)" = redis ]' 30 \
   "the hub's scheduler lock on the new master"
 t2=$EPOCHREALTIME
-grep -q '"event":"redis_available"' "$WORK/hub.log" || fail "no redis_available after the failover"
+grep -q '"event.action":"redis_available"' "$WORK/hub.log" || fail "no redis_available after the failover"
 ok "failover: promoted in $(python3 -c "print(round($t1 - $t0, 1))") s, hub on the new master $(python3 -c "print(round($t2 - $t1, 1))") s later"
 
 codes="$(fetch)$(fetch)$(fetch)"

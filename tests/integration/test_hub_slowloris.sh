@@ -52,10 +52,10 @@ PY
 [[ $(jnum "$out" check_failed) -eq 0 ]] || fail "checks failed: $out"
 ok "whole-request deadline closes trickling requests"
 for _ in $(seq 1 200); do
-    grep -q '"event":"slow_clients_closed"' "$WORK/hub-$PORT.log" && break
+    grep -q '"event.action":"slow_clients_closed"' "$WORK/hub-$PORT.log" && break
     sleep 0.05
 done
-grep -q '"event":"slow_clients_closed"' "$WORK/hub-$PORT.log" || fail "closings not logged"
+grep -q '"event.action":"slow_clients_closed"' "$WORK/hub-$PORT.log" || fail "closings not logged"
 kill "$HUBPID"; wait "$HUBPID" 2>/dev/null || true
 
 # 3. Per-IP cap: one address holds at most per_ip_connections; others are served.

@@ -79,7 +79,7 @@ for port in $C1 $C2; do
   done
 done
 ok "$BIG bytes down and up, HTTP and HTTPS, Vision and no flow: checksums match"
-grep -q '"event":"direct_splice"' "$WORK/node.log" || fail "Vision HTTPS never moved to splice(2)"
+grep -q '"event.action":"direct_splice"' "$WORK/node.log" || fail "Vision HTTPS never moved to splice(2)"
 ok "Vision direct copy moved the tunnel to splice(2)"
 
 # 2b. Our client and server against a target that prefers each TLS 1.3 suite: REALITY copies
@@ -165,7 +165,7 @@ for i in $(seq 1 100); do kill -0 "$NODE_PID" 2>/dev/null || break; sleep 0.1; d
 kill -0 "$NODE_PID" 2>/dev/null && fail "node did not exit after SIGTERM"
 rc=0; wait "$NODE_PID" || rc=$?
 [ $rc = 0 ] || fail "node exit code $rc after SIGTERM"
-grep -q '"event":"stopped"' "$WORK/node.log" || fail "no stop log"
+grep -q '"event.action":"stopped"' "$WORK/node.log" || fail "no stop log"
 ok "SIGTERM drained the open tunnel and exited 0"
 if grep -lE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:' "$WORK"/*.log; then
   fail "sanitizer reports in the logs above"

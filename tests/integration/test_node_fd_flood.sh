@@ -45,7 +45,7 @@ for i in 1 2 3 4 5; do
 done
 wait "$FLOOD_PID"
 read -r connected closed <"$WORK/flood"
-lines=$(grep -c '"event":"accept_fd_limit"' "$WORK/node.log" || true)
+lines=$(grep -c '"event.action":"accept_fd_limit"' "$WORK/node.log" || true)
 bytes=$(wc -c <"$WORK/node.log")
 echo "flood: $connected connected, $closed closed by the node within ${HOLD}s; tunnels during the flood: $ok/5;" \
      "accept_fd_limit lines: $lines; log: $bytes bytes"

@@ -120,7 +120,7 @@ field() { python3 -c 'import json, sys; j = json.loads(sys.argv[1]); print(eval(
 user_counts() { field "$(api GET /api/v1/usage/$1)" '"%d %d" % (j["user"]["uplink"], j["user"]["downlink"])'; }
 sums() { awk '{u += $1; d += $2} END {printf "%d %d\n", u, d}' "$1"; }
 get() { curl -sS --max-time 60 -x "socks5h://127.0.0.1:$S_PORT" "$@"; }
-opened() { grep -c '"event":"mux_tcp_open"' "$WORK/node.log" || true; }
+opened() { grep -c '"event.action":"mux_tcp_open"' "$WORK/node.log" || true; }
 
 # 1. Parallel HTTP requests: every one answered, over Mux sub-connections.
 N=12
@@ -175,8 +175,8 @@ bob=$(user_counts bob@example)
 ok "per-user usage equals the origin's bytes over 4 parallel sub-connections ($want); bob's: $bob"
 
 # 5. All of it went over a few VLESS connections (Mux), not one per request.
-tunnels=$(grep -c '"event":"tunnel"' "$WORK/access.log" || true)
-subs=$(grep -c '"event":"tcp_session"' "$WORK/access.log" || true)
+tunnels=$(grep -c '"event.action":"tunnel"' "$WORK/access.log" || true)
+subs=$(grep -c '"event.action":"tcp_session"' "$WORK/access.log" || true)
 [ "$subs" -ge $((N + 6)) ] && [ "$tunnels" -lt "$subs" ] || fail "$subs Mux TCP sub-connections over $tunnels tunnels"
 ok "$subs TCP sub-connections over $tunnels VLESS connections"
 

@@ -39,10 +39,10 @@ socks() { curl -s --max-time 10 --socks5-hostname "127.0.0.1:$C" "$@"; }
 admin() { curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $1" "http://127.0.0.1:$A_PORT/api/v1/users"; }
 count() { grep -c "$1" "$WORK/node.log" || true; }
 reload() { # reload: SIGHUP, then wait (deadline 10 s) for one more "reloaded" or "restart_needed"/error line
-  local before; before=$(( $(count '"event":"reloaded"') + $(count 'reload_config_error') + $(count 'restart_needed') ))
+  local before; before=$(( $(count '"event.action":"reloaded"') + $(count 'reload_config_error') + $(count 'restart_needed') ))
   kill -HUP "$NODE_PID"
   for _ in $(seq 1 200); do
-    (( $(count '"event":"reloaded"') + $(count 'reload_config_error') + $(count 'restart_needed') > before )) && return 0
+    (( $(count '"event.action":"reloaded"') + $(count 'reload_config_error') + $(count 'restart_needed') > before )) && return 0
     sleep 0.05
   done
   fail "no reload outcome logged"
@@ -54,7 +54,7 @@ reload() { # reload: SIGHUP, then wait (deadline 10 s) for one more "reloaded" o
 # 1. allowPrivateDestinations and adminToken change: both apply, "reloaded", no restart_needed
 write_cfg true "$TOKEN2" "$M_PORT" info
 reload
-(( $(count '"event":"reloaded"') == 1 )) || fail "reloaded not logged"
+(( $(count '"event.action":"reloaded"') == 1 )) || fail "reloaded not logged"
 (( $(count 'restart_needed') == 0 )) || fail "restart_needed for reloadable settings: $(grep restart_needed "$WORK/node.log")"
 [ "$(socks "http://127.0.0.1:$H_PORT/hello")" = "hello through the tunnel" ] || fail "allowPrivateDestinations true not applied"
 [[ $(admin "$TOKEN2") == 200 ]] || fail "new admin token refused"
@@ -71,12 +71,12 @@ ok "allowPrivateDestinations false applied"
 #    the listener is named in restart_needed and keeps running where it was
 write_cfg false "$TOKEN2" "$M2_PORT" debug
 reload
-grep -q '"event":"restart_needed".*"changed":"veil.metricsListen"' "$WORK/node.log" \
+grep -q '"event.action":"restart_needed".*"changed":"veil.metricsListen"' "$WORK/node.log" \
   || fail "restart_needed does not name veil.metricsListen: $(grep restart_needed "$WORK/node.log")"
-(( $(count '"event":"reloaded"') == 3 )) || fail "third reload not logged"
+(( $(count '"event.action":"reloaded"') == 3 )) || fail "third reload not logged"
 curl -fsS "http://127.0.0.1:$M_PORT/metrics" >/dev/null || fail "old metrics listener gone"
 socks "http://127.0.0.1:$H_PORT/hello" >/dev/null || true
-grep -q '"level":"debug"' "$WORK/node.log" || fail "log level debug not applied"
+grep -q '"log.level":"debug"' "$WORK/node.log" || fail "log level debug not applied"
 ok "restart_needed names veil.metricsListen; log level applied"
 
 # 4. a broken file keeps everything

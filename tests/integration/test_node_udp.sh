@@ -131,7 +131,7 @@ ok "idle UDP associations are closed (XUDP and command 2); the next datagram get
 ut "$C1" send 127.0.0.1 "$E1" before expect before port a reconnect send 127.0.0.1 "$E1" after expect after \
   port b same a b || fail "GlobalID reuse"
 grep -q '"xudp_reuse"' "$WORK/node.log" || fail "no xudp_reuse in the node log"
-grep -q '"event":"udp_session","user":"alice@example","dest":"127.0.0.1:'"$E1"'"' "$WORK/access.log" ||
+grep -q '"event.action":"udp_session","user.id":"alice@example","dest":"127.0.0.1:'"$E1"'"' "$WORK/access.log" ||
   fail "no udp_session access line"
 ok "Vision: XUDP GlobalID keeps the NAT association across connections"
 

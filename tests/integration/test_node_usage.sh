@@ -102,7 +102,7 @@ tcp "$C2" "$OB" 1 70000
 tcp "$C1" "$OA" 250000 800000
 tcp "$C1" "$OT" 123457 2000000 0 tls
 tcp "$C1" "$OT" 5000 300000 0 tls
-grep -q '"event":"direct_splice"' "$WORK/node.log" || fail "Vision with inner TLS never went to direct copy"
+grep -q '"event.action":"direct_splice"' "$WORK/node.log" || fail "Vision with inner TLS never went to direct copy"
 wait_counts bob@example "$(sums "$WORK/bob.counts")"
 ok "no flow TCP: uplink/downlink = the origin's raw bytes ($(sums "$WORK/bob.counts"))"
 wait_counts alice@example "$(sums "$WORK/alice.counts")"
@@ -161,9 +161,9 @@ python3 "$UT" hello-spray "$N_PORT" 200 example.com
 sleep 1.2
 python3 "$UT" hello-spray "$N_PORT" 1 example.com # a new window: this line carries the suppressed count
 wait_for 'grep -q "\"suppressed\":[1-9]" "$WORK/node.log"' 10 "the suppressed count in the log"
-lines=$(grep -c '"event":"reality_fallback"' "$WORK/node.log" || true)
+lines=$(grep -c '"event.action":"reality_fallback"' "$WORK/node.log" || true)
 # At most 20 gated lines per (monotonic) second: a wall-clock second overlaps two windows.
-busiest=$(grep '"event":"reality_fallback"' "$WORK/node.log" | cut -c8-26 | sort | uniq -c | sort -rn | head -1 |
+busiest=$(grep '"event.action":"reality_fallback"' "$WORK/node.log" | cut -c16-34 | sort | uniq -c | sort -rn | head -1 |
   awk '{print $1}')
 [ "$busiest" -le 40 ] || fail "probe log not rate-limited: $busiest reality_fallback lines in one second"
 grep -q '"suppressed":[1-9]' "$WORK/node.log" || fail "no suppressed count in the log"

@@ -68,7 +68,7 @@ B_GOT=$(sed -n 's/.*downloaded \([0-9]*\) of.*/\1/p' "$WORK/b.out" | tail -1)
 
 # restart, then stop cleanly: the restored usage goes out in the final push
 start_node
-for _ in $(seq 1 50); do grep -q '"event":"hub_sync_started"' "$WORK/node.log" && break; sleep 0.1; done
+for _ in $(seq 1 50); do grep -q '"event.action":"hub_sync_started"' "$WORK/node.log" && break; sleep 0.1; done
 kill -TERM "$NODE_PID"
 for _ in $(seq 1 100); do kill -0 "$NODE_PID" 2>/dev/null || break; sleep 0.1; done
 read -r H_UP H_DOWN < <(python3 - "$WORK/pushes" <<'PY'

@@ -59,7 +59,7 @@ static void test_stat_bad(void **state)
     static const char *const bad[] = {
         "",
         "Unknown command\n",
-        "# pxname,svname,scur\nnodes,node2,1\n",            /* no weight/status column */
+        "# pxname,svname,scur\nnodes,node2,1\n",             /* no weight/status column */
         "# pxname,svname,scur,weight,status\nnodes,node2\n", /* short row */
         "# pxname,svname,scur,weight,status\nnodes,node2,x,1,UP\n",
         "# pxname,svname,scur,weight,status\nnodes,node2,-1,1,UP\n",

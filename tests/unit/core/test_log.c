@@ -21,9 +21,11 @@ static void test_format_fields(void **state)
     size_t n = log_format(line, sizeof(line), 1764133000123, LOG_LEVEL_WARN, "node", 7, "listen", fields);
     assert_true(n > 0 && line[n - 1] == '\n');
     line[n] = '\0';
-    assert_string_equal(line, "{\"ts\":\"2025-11-26T04:56:40.123Z\",\"level\":\"warn\",\"mod\":\"node\",\"conn\":7,"
-                              "\"event\":\"listen\",\"addr\":\"127.0.0.1\",\"port\":-1,\"bytes\":42,\"ok\":true,"
-                              "\"ratio\":0.5,\"sni\":\"a\\\"b\\n\\u0001\",\"none\":null}\n");
+    assert_string_equal(line,
+                        "{\"@timestamp\":\"2025-11-26T04:56:40.123Z\",\"log.level\":\"warn\",\"message\":\"listen\","
+                        "\"log.logger\":\"node\",\"conn\":7,"
+                        "\"event.action\":\"listen\",\"addr\":\"127.0.0.1\",\"port\":-1,\"bytes\":42,\"ok\":true,"
+                        "\"ratio\":0.5,\"sni\":\"a\\\"b\\n\\u0001\",\"none\":null}\n");
     json_error_t err;
     json_t *j = json_loads(line, 0, &err);
     assert_non_null(j);
@@ -31,10 +33,47 @@ static void test_format_fields(void **state)
     json_decref(j);
 }
 
+/* Elastic Common Schema names: the client's address, the customer and error text are renamed,
+ * other keys stay; the line stays one JSON object with no key twice. */
+static void test_ecs_names(void **state)
+{
+    (void)state;
+    char line[512];
+    const struct log_field fields[] = {LF_STR("ip", "203.0.113.7"), LF_INT("user", 42),   LF_STR("email", "a@b"),
+                                       LF_STR("msg", "boom"),       LF_STR("path", "/x"), {.key = NULL}};
+    size_t n = log_format(line, sizeof(line), 0, LOG_LEVEL_ERR, "api", 0, "store_error", fields);
+    line[n] = '\0';
+    json_error_t err;
+    json_t *j = json_loads(line, JSON_REJECT_DUPLICATES, &err);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "@timestamp")), "1970-01-01T00:00:00.000Z");
+    assert_string_equal(json_string_value(json_object_get(j, "log.level")), "error");
+    assert_string_equal(json_string_value(json_object_get(j, "log.logger")), "api");
+    assert_string_equal(json_string_value(json_object_get(j, "message")), "store_error");
+    assert_string_equal(json_string_value(json_object_get(j, "event.action")), "store_error");
+    assert_string_equal(json_string_value(json_object_get(j, "source.ip")), "203.0.113.7");
+    assert_int_equal(json_integer_value(json_object_get(j, "user.id")), 42);
+    assert_string_equal(json_string_value(json_object_get(j, "user.email")), "a@b");
+    assert_string_equal(json_string_value(json_object_get(j, "error.message")), "boom");
+    assert_string_equal(json_string_value(json_object_get(j, "path")), "/x");
+    assert_null(json_object_get(j, "ip"));
+    assert_null(json_object_get(j, "ts"));
+    json_decref(j);
+    /* A field called "message" never shadows the top-level one. */
+    const struct log_field m[] = {LF_STR("message", "bad config"), {.key = NULL}};
+    n = log_format(line, sizeof(line), 0, LOG_LEVEL_ERR, "node", 0, "config_error", m);
+    line[n] = '\0';
+    j = json_loads(line, JSON_REJECT_DUPLICATES, &err);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "message")), "config_error");
+    assert_string_equal(json_string_value(json_object_get(j, "error.message")), "bad config");
+    json_decref(j);
+}
+
 static void test_invalid_utf8_and_truncation(void **state)
 {
     (void)state;
-    char line[128];
+    char line[160];
     const struct log_field bad[] = {LF_STR("v", "ok\xff\xc3"), {.key = NULL}};
     size_t n = log_format(line, sizeof(line), 0, LOG_LEVEL_INFO, "m", 0, "e", bad);
     line[n] = '\0';
@@ -55,6 +94,11 @@ static void test_invalid_utf8_and_truncation(void **state)
     assert_non_null(j);
     assert_true(json_is_true(json_object_get(j, "truncated")));
     json_decref(j);
+
+    /* A buffer too small even for the "truncated" line: the fields go, no endless retry. */
+    char tiny[120];
+    n = log_format(tiny, sizeof(tiny), 0, LOG_LEVEL_INFO, "m", 0, "e", big);
+    assert_true(n > 0 && n <= sizeof(tiny) && tiny[n - 1] == '\n');
 }
 
 static void test_levels_and_emit(void **state)
@@ -78,9 +122,9 @@ static void test_levels_and_emit(void **state)
     log_setup(LOG_LEVEL_INFO, 2);
     assert_true(got > 0);
     assert_null(strstr(buf, "hidden"));
-    assert_non_null(strstr(buf, "\"event\":\"shown\",\"n\":5}\n"));
-    assert_non_null(strstr(buf, "\"level\":\"error\""));
-    assert_non_null(strstr(buf, "\"event\":\"no_fields\"}\n"));
+    assert_non_null(strstr(buf, "\"event.action\":\"shown\",\"n\":5}\n"));
+    assert_non_null(strstr(buf, "\"log.level\":\"error\""));
+    assert_non_null(strstr(buf, "\"event.action\":\"no_fields\"}\n"));
 }
 
 static void test_route_mod(void **state)
@@ -104,7 +148,7 @@ static void test_route_mod(void **state)
     close(acc_fds[0]);
     close(main_fds[0]);
     log_setup(LOG_LEVEL_INFO, 2);
-    assert_non_null(strstr(a, "\"event\":\"tunnel\",\"user\":\"alice\""));
+    assert_non_null(strstr(a, "\"event.action\":\"tunnel\",\"user.id\":\"alice\""));
     assert_null(strstr(a, "shown"));
     assert_null(strstr(m, "tunnel"));
     assert_null(strstr(m, "hidden"));
@@ -116,6 +160,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_format_fields),
+        cmocka_unit_test(test_ecs_names),
         cmocka_unit_test(test_invalid_utf8_and_truncation),
         cmocka_unit_test(test_levels_and_emit),
         cmocka_unit_test(test_route_mod),
