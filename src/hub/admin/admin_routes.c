@@ -45,7 +45,7 @@ static void on_home(struct api_call *c)
     int64_t now = api_call_now(c);
     struct store_revenue rev;
     bool charts =
-        store_revenue_get(api_call_store(c), (now / 86400 - ADMIN_CHART_DAYS + 1) * 86400, now + 1, &rev) == 0;
+        store_revenue_daily(api_call_store(c), (now / 86400 - ADMIN_CHART_DAYS + 1) * 86400, now + 1, &rev) == 0;
     struct buf b;
     buf_init(&b);
     admin_send_page(c, 200, &b, admin_page_overview(&b, &s, &st, charts ? &rev : NULL, now));

@@ -409,6 +409,9 @@ struct store_revenue {
     int64_t refunded, flagged;   /* payments in the window */
 };
 int store_revenue_get(struct store *st, int64_t since, int64_t until, struct store_revenue *out);
+/* Only days[] and cur[].amount_minor/payers of the above (two indexed queries on payments, no
+ * scan of users or subscriptions): the dashboard's charts. */
+int store_revenue_daily(struct store *st, int64_t since, int64_t until, struct store_revenue *out);
 void store_revenue_free(struct store_revenue *r);
 
 /* ---- stats ---- */

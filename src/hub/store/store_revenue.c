@@ -13,6 +13,7 @@
 struct rev_arg {
     int64_t since, until;
     struct store_revenue *out;
+    bool daily_only; /* days and per-currency sums only (store_revenue_daily) */
 };
 
 static int64_t one_int(struct store_conn *sc, const char *sql, const struct store_val *p, size_t n, int *rc)
@@ -82,6 +83,8 @@ static int rev_body(struct store_conn *sc, void *arg)
         o->cur[k].payers = store__cell_i64(&r, i, 2);
     }
     store__res_free(&r);
+    if (a->daily_only)
+        return 0;
     static const char *const payouts[2] = {
         "SELECT currency, SUM(amount_minor) FROM referral_rewards WHERE created_at >= $1 AND created_at < $2"
         " GROUP BY currency",
@@ -135,6 +138,18 @@ int store_revenue_get(struct store *st, int64_t since, int64_t until, struct sto
     if (since < 0 || until <= since)
         return ERR_RANGE;
     struct rev_arg a = {.since = since, .until = until, .out = out};
+    int rc = store__ro(st, rev_body, &a);
+    if (rc < 0)
+        store_revenue_free(out);
+    return rc;
+}
+
+int store_revenue_daily(struct store *st, int64_t since, int64_t until, struct store_revenue *out)
+{
+    memset(out, 0, sizeof *out);
+    if (since < 0 || until <= since)
+        return ERR_RANGE;
+    struct rev_arg a = {.since = since, .until = until, .out = out, .daily_only = true};
     int rc = store__ro(st, rev_body, &a);
     if (rc < 0)
         store_revenue_free(out);
