@@ -123,6 +123,8 @@ promo=$($TG "$TGPORT" wait sendMessage "$N" 'Промокод применитс
 grep -q '<b>HALF-OFF</b> (50 % скидки)' <<<"$promo" || fail "promo text: $promo"
 [[ $(db "SELECT c.code FROM bot_state s JOIN promo_codes c ON c.id = s.value WHERE s.name = 'promo:$PAULA'") == HALF-OFF ]] ||
     fail "promo not kept"
+press $PAULA "plan:$PLAN" 700 >/dev/null
+$TG "$TGPORT" wait editMessageText "$N" 'Промокод: <b>HALF-OFF</b>' 10 >/dev/null || fail "the plan screen does not show the kept code"
 press $PAULA "pay:$PLAN:stars" 700 >/dev/null
 inv=$($TG "$TGPORT" wait sendInvoice "$N" "\"chat_id\": $PAULA") || fail "no invoice"
 [[ $(jget "$inv" "['prices'][0]['amount']") == 125 ]] || fail "promo not applied to the invoice: $inv"

@@ -26,8 +26,7 @@ void bot_addapp_set(const char *public_url, const char *title)
     pthread_mutex_unlock(&cfg_lock);
 }
 
-/* "/add/<app>/<token>" split; false for any other shape. */
-static bool split(const char *path, char app[static 33], char token[static HUB_TOKEN_MAX + 1])
+bool bot_addapp_parse_path(const char *path, char app[static 33], char token[static HUB_TOKEN_MAX + 1])
 {
     if (strncmp(path, "/add/", 5) != 0)
         return false;
@@ -60,7 +59,7 @@ static void on_add(struct api_call *c)
     snprintf(base, sizeof base, "%s", base_url);
     snprintf(title, sizeof title, "%s", sub_title);
     pthread_mutex_unlock(&cfg_lock);
-    if (base[0] == '\0' || !split(api_call_path(c), app, token) || sub_app_title(app) == NULL) {
+    if (base[0] == '\0' || !bot_addapp_parse_path(api_call_path(c), app, token) || sub_app_title(app) == NULL) {
         api_reply_error(c, 404, "not_found", "no such app or subscription");
         return;
     }

@@ -98,8 +98,23 @@ int bot_notice_send(struct bot *b, const char *kind, int64_t ref_id, int64_t tel
                     int64_t now);
 /* Quota notices due now (bot_quota.c). */
 int bot_notify_quota(struct bot *b, int64_t now, int *sent);
+/* Which running subscriptions (not ended) of reachable Telegram users (enabled, chat not blocked)
+ * with a quota are due a notice: full, used >= quota; else used in [quota - quota/5, quota). The
+ * event is "q100@<last_reset_at>" / "q80@<last_reset_at>" on the subscription; those with a
+ * bot_notices row for it are left out. At most cap, by subscription id. */
+struct bot_quota_due {
+    int64_t sub_id, user_id, telegram_id, last_reset_at, used, quota;
+};
+int bot_quota_due(struct store *st, bool full, int64_t now, struct bot_quota_due *out, size_t cap, size_t *n);
 /* Referral reward notices for rewards booked since the bot first looked (bot_reward.c). */
 int bot_notify_rewards(struct bot *b, int64_t now, int *sent);
+/* referral_rewards rows booked at or after since for reachable Telegram referrers, without a
+ * "reward" notice; at most cap, oldest first. */
+struct bot_reward_due {
+    int64_t reward_id, referrer_id, telegram_id, amount_minor;
+    char currency[HUB_CURRENCY_LEN + 1];
+};
+int bot_reward_due(struct store *st, int64_t since, struct bot_reward_due *out, size_t cap, size_t *n);
 
 /* ---- promo codes (bot_promo.c) ---- */
 /* /start promo_<code>: checks the code with billing and keeps it for hu's next purchase; tells
@@ -109,6 +124,10 @@ int bot_promo_start(struct bot *b, int64_t chat_id, const struct hub_user *hu, c
  * for good (used, expired, unknown) is forgotten and the invoice made without it. */
 int bot_invoice_create(struct bot *b, struct billing *bl, struct billing_invoice_req *in, int64_t now,
                        struct hub_payment *out, struct billing_err *e);
+/* The kept promo of a Telegram user (bot_state "promo:<telegram id>"): set (promo_id 0 forgets)
+ * and the code ("" when none, or the promo was deleted). */
+int bot_promo_store_set(struct store *st, int64_t telegram_id, int64_t promo_id);
+int bot_promo_store_get(struct store *st, int64_t telegram_id, char code[static HUB_PROMO_CODE_MAX + 1]);
 /* The kept promo code of hu ("" when none). */
 int bot_promo_kept(struct bot *b, const struct hub_user *hu, char code[static HUB_PROMO_CODE_MAX + 1]);
 
@@ -138,6 +157,9 @@ int bot_free_device(struct bot *b, const struct bot_update *u, const struct hub_
 /* ---- the add-to-app redirect (bot_addapp.c) ---- */
 /* Adds GET /add/{app}/{token} (from the bot module's reg). */
 void bot_addapp_reg(void);
+/* Splits "/add/<app>/<token>[/]": app 1..32 bytes without '/', token 16..HUB_TOKEN_MAX of
+ * [A-Za-z0-9_-] (a /sub token's alphabet). False for any other shape. */
+bool bot_addapp_parse_path(const char *path, char app[static 33], char token[static HUB_TOKEN_MAX + 1]);
 /* The hub's public URL and subscription title the page uses ("" base: the route answers 404). */
 void bot_addapp_set(const char *public_url, const char *title);
 

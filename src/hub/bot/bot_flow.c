@@ -321,6 +321,14 @@ static int show_providers(struct bot *b, const struct bot_update *u, const struc
     put_esc(msg, p.name);
     put(msg, "</b>\n");
     put(msg, bot_msg(l, sale ? BOT_M_CHOOSE_PROVIDER : BOT_M_UNAVAILABLE));
+    char code[HUB_PROMO_CODE_MAX + 1];
+    if (sale && bot_promo_kept(b, hu, code) == 0 && code[0] != '\0') { /* billing applies it to the invoice */
+        put(msg, "\n");
+        put(msg, bot_cmsg(l, BOT_C_PROMO_PENDING));
+        put(msg, "<b>");
+        put_esc(msg, code);
+        put(msg, "</b>");
+    }
     return show(b, u, msg, bot_kbd_pay(l, &p, opts, n_opts));
 }
 

@@ -53,23 +53,32 @@ static int kept_body(struct store_conn *sc, void *arg)
     return 0;
 }
 
-int bot_promo_kept(struct bot *b, const struct hub_user *hu, char code[static HUB_PROMO_CODE_MAX + 1])
+int bot_promo_store_get(struct store *st, int64_t telegram_id, char code[static HUB_PROMO_CODE_MAX + 1])
 {
     struct kept_arg x = {.promo_id = 0};
-    kept_name(hu->telegram_id, x.name);
+    kept_name(telegram_id, x.name);
     code[0] = '\0';
-    if (hu->telegram_id <= 0)
-        return 0;
-    TRY(store__ro(b->st, kept_body, &x));
+    TRY(store__ro(st, kept_body, &x));
     snprintf(code, HUB_PROMO_CODE_MAX + 1, "%s", x.code);
     return 0;
 }
 
+int bot_promo_store_set(struct store *st, int64_t telegram_id, int64_t promo_id)
+{
+    struct kept_arg x = {.promo_id = promo_id};
+    kept_name(telegram_id, x.name);
+    return store__tx(st, promo_id > 0 ? keep_body : forget_body, &x);
+}
+
+int bot_promo_kept(struct bot *b, const struct hub_user *hu, char code[static HUB_PROMO_CODE_MAX + 1])
+{
+    code[0] = '\0';
+    return hu->telegram_id > 0 ? bot_promo_store_get(b->st, hu->telegram_id, code) : 0;
+}
+
 static void forget(struct bot *b, const struct hub_user *hu)
 {
-    struct kept_arg x = {.promo_id = 0};
-    kept_name(hu->telegram_id, x.name);
-    if (store__tx(b->st, forget_body, &x) < 0)
+    if (bot_promo_store_set(b->st, hu->telegram_id, 0) < 0)
         log_warn("bot", 0, "promo_forget_failed", LF_INT("user", hu->id));
 }
 
@@ -123,9 +132,7 @@ int bot_promo_start(struct bot *b, int64_t chat_id, const struct hub_user *hu, c
                                                                 : BOT_C_PROMO_EXPIRED;
         return bot_send_text(b, chat_id, bot_cmsg(l, why), NULL);
     }
-    struct kept_arg x = {.promo_id = promo.id};
-    kept_name(hu->telegram_id, x.name);
-    TRY(store__tx(b->st, keep_body, &x));
+    TRY(bot_promo_store_set(b->st, hu->telegram_id, promo.id));
     log_info("bot", 0, "promo_kept", LF_INT("user", hu->id), LF_INT("promo", promo.id));
     char what[128], esc_code[HUB_PROMO_CODE_MAX * 6 + 1], esc_what[256], msg[768];
     describe(l, &promo, what);

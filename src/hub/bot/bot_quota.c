@@ -10,14 +10,10 @@
 #include "hub/bot/bot_notify.h"
 #include "hub/store/store_int.h"
 
-struct quota_due {
-    int64_t sub_id, user_id, telegram_id, last_reset_at, used, quota;
-};
-
 struct quota_arg {
     bool full; /* 100 % (else 80 % but not yet 100 %) */
     int64_t now;
-    struct quota_due *out;
+    struct bot_quota_due *out;
     size_t cap, n;
 };
 
@@ -43,7 +39,7 @@ static int due_body(struct store_conn *sc, void *arg)
     TRY(store__exec(sc, sql, p, 3, &r));
     x->n = 0;
     for (size_t i = 0; i < r.nrows && x->n < x->cap; i++, x->n++) {
-        struct quota_due *d = &x->out[x->n];
+        struct bot_quota_due *d = &x->out[x->n];
         d->sub_id = store__cell_i64(&r, i, 0);
         d->user_id = store__cell_i64(&r, i, 1);
         d->telegram_id = store__cell_i64(&r, i, 2);
@@ -71,7 +67,15 @@ static void fmt_bytes(int64_t v, char out[static 32])
         snprintf(out, 32, "%.2f %s", d, units[u]);
 }
 
-static int tell(struct bot *b, bool full, const struct quota_due *d, int64_t now)
+int bot_quota_due(struct store *st, bool full, int64_t now, struct bot_quota_due *out, size_t cap, size_t *n)
+{
+    struct quota_arg x = {.full = full, .now = now, .out = out, .cap = cap};
+    TRY(store__ro(st, due_body, &x));
+    *n = x.n;
+    return 0;
+}
+
+static int tell(struct bot *b, bool full, const struct bot_quota_due *d, int64_t now)
 {
     struct hub_user hu;
     TRY(store_user_get(b->st, d->user_id, &hu));
@@ -89,11 +93,11 @@ int bot_notify_quota(struct bot *b, int64_t now, int *sent)
 {
     int count = 0, rc = 0;
     for (int full = 1; full >= 0 && rc >= 0; full--) { /* 100 % first: it says more */
-        struct quota_due due[BOT_NOTIFY_BATCH];
-        struct quota_arg x = {.full = full, .now = now, .out = due, .cap = BOT_NOTIFY_BATCH};
-        if ((rc = store__ro(b->st, due_body, &x)) < 0)
+        struct bot_quota_due due[BOT_NOTIFY_BATCH];
+        size_t n;
+        if ((rc = bot_quota_due(b->st, full, now, due, BOT_NOTIFY_BATCH, &n)) < 0)
             break;
-        for (size_t i = 0; i < x.n && rc >= 0; i++)
+        for (size_t i = 0; i < n && rc >= 0; i++)
             if ((rc = tell(b, full, &due[i], now)) > 0)
                 count++;
     }

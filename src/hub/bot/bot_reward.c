@@ -11,14 +11,9 @@
 #include "hub/bot/bot_store.h"
 #include "hub/store/store_int.h"
 
-struct reward_due {
-    int64_t reward_id, referrer_id, telegram_id, amount_minor;
-    char currency[HUB_CURRENCY_LEN + 1];
-};
-
 struct reward_arg {
     int64_t since;
-    struct reward_due *out;
+    struct bot_reward_due *out;
     size_t cap, n;
 };
 
@@ -37,7 +32,7 @@ static int due_body(struct store_conn *sc, void *arg)
                     p, 2, &r));
     x->n = 0;
     for (size_t i = 0; i < r.nrows && x->n < x->cap; i++, x->n++) {
-        struct reward_due *d = &x->out[x->n];
+        struct bot_reward_due *d = &x->out[x->n];
         d->reward_id = store__cell_i64(&r, i, 0);
         d->referrer_id = store__cell_i64(&r, i, 1);
         d->telegram_id = store__cell_i64(&r, i, 2);
@@ -48,7 +43,15 @@ static int due_body(struct store_conn *sc, void *arg)
     return 0;
 }
 
-static int tell(struct bot *b, const struct reward_due *d, int64_t now)
+int bot_reward_due(struct store *st, int64_t since, struct bot_reward_due *out, size_t cap, size_t *n)
+{
+    struct reward_arg x = {.since = since, .out = out, .cap = cap};
+    TRY(store__ro(st, due_body, &x));
+    *n = x.n;
+    return 0;
+}
+
+static int tell(struct bot *b, const struct bot_reward_due *d, int64_t now)
 {
     struct hub_user hu;
     TRY(store_user_get(b->st, d->referrer_id, &hu));
@@ -64,11 +67,11 @@ int bot_notify_rewards(struct bot *b, int64_t now, int *sent)
 {
     int64_t since;
     TRY(bot_store_state_init(b->st, "rewards_since", now, &since));
-    struct reward_due due[BOT_NOTIFY_BATCH];
-    struct reward_arg x = {.since = since, .out = due, .cap = BOT_NOTIFY_BATCH};
-    TRY(store__ro(b->st, due_body, &x));
+    struct bot_reward_due due[BOT_NOTIFY_BATCH];
+    size_t n;
+    TRY(bot_reward_due(b->st, since, due, BOT_NOTIFY_BATCH, &n));
     int count = 0, rc = 0;
-    for (size_t i = 0; i < x.n && rc >= 0; i++)
+    for (size_t i = 0; i < n && rc >= 0; i++)
         if ((rc = tell(b, &due[i], now)) > 0)
             count++;
     if (sent != NULL)
