@@ -8,7 +8,9 @@
 # in between get a retryable 503 (never a 500), and every top-up the hub acknowledged is in the
 # ledger afterwards, none twice (count and sum). Prints the failover times. The old primary
 # comes back as the new synchronous replica (pg_rewind).
-# VEIL_PG_FAILOVER_ROUNDS=N (scripts/test --full: 3) fails over back and forth N times.
+# VEIL_PG_FAILOVER_ROUNDS=N (scripts/test --full: 3) fails over back and forth N times;
+# VEIL_PG_FAILOVER_MACHINE=1 (--full too) makes the last round a machine loss: Patroni is killed
+# with its PostgreSQL, so the replica waits for the leader key to expire (ttl), then comes back.
 source "$(dirname "$0")/support/lib.sh"
 
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
@@ -125,7 +127,10 @@ for round in $(seq 1 "$ROUNDS"); do
   # Let acknowledged writes pile up on the primary first.
   wait_for "[[ \$(sql ${PGP[$OLD]} 'SELECT count(*) FROM balance_ledger') -ge $((round * 40)) ]]" 30 "writes before the kill"
   POSTMASTER=$(head -1 "$WORK/pg$OLD/data/postmaster.pid")
+  MACHINE=0 WHAT="pg$OLD's postgres killed"
+  [[ ${VEIL_PG_FAILOVER_MACHINE:-0} == 1 && $round -eq $ROUNDS ]] && MACHINE=1 WHAT="pg$OLD's machine lost (Patroni too)"
   T_KILL=$(now)
+  [[ $MACHINE == 1 ]] && kill -9 "${PATRONI[$OLD]}"
   kill -9 "$POSTMASTER"
   wait_for "rest $NEW /primary" 60 "Patroni promoting pg$NEW"
   T_PROMOTED=$(now)
@@ -146,9 +151,11 @@ late = [r for r in bad if float(r[0]) > serving + 0.5]
 assert not late, "refused after the hub was serving again: %s" % late[:5]
 print("%d refused (503) within %.2f s of the kill" % (len(bad), max([float(r[1]) for r in bad], default=kill) - kill))
 ' "$WORK/stream$round.txt" "$T_KILL" "$T_SERVING") || fail "round $round: requests failed after the failover"
-  REPORT+=("round $round: pg$OLD killed -> pg$NEW primary in $(secs "$T_KILL" "$T_PROMOTED") s, hub serving writes after $(secs "$T_KILL" "$T_SERVING") s; $WINDOW")
+  REPORT+=("round $round: $WHAT -> pg$NEW primary in $(secs "$T_KILL" "$T_PROMOTED") s, hub serving writes after $(secs "$T_KILL" "$T_SERVING") s; $WINDOW")
   echo "${REPORT[-1]}"
-  # The old primary rejoins as the synchronous replica (Patroni restarts it, pg_rewind if needed).
+  # The old primary rejoins as the synchronous replica (Patroni restarts it, pg_rewind if needed);
+  # after a machine loss, once the machine (its Patroni) is back.
+  [[ $MACHINE == 1 ]] && start_patroni "$OLD"
   wait_for "[[ \$(sync_member) == pg$OLD ]]" 120 "pg$OLD back as synchronous replica"
   echo "round $round: pg$OLD back as synchronous replica $(secs "$T_KILL" "$(now)") s after the kill"
 done
