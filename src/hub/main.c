@@ -251,8 +251,8 @@ int main(int argc, char **argv)
 {
     secret_json_wipe_on_free(); /* the configuration document holds resolved secrets */
     const char *cfg_path = NULL, *role_name = "admin", *token_name = "cli", *backup_to = NULL, *new_master = NULL;
-    bool create_token = false, migrate_only = false, verify = false, export = false, check_only = false,
-         rotate = false, keep_data_key = false;
+    bool create_token = false, migrate_only = false, verify = false, export = false, check_only = false, rotate = false,
+         keep_data_key = false;
     long long after = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {

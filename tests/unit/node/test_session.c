@@ -4,7 +4,9 @@
  * source the target then sees in our own PROXY header), a malformed ClientHello, a target that
  * speaks before the hello is complete (spec/reality.md §4.4), a Chrome-shaped REALITY hello
  * sealed for another server key, and a client silent until the handshake deadline. A client that leaves cleanly is
- * counted as such, not as an I/O error. */
+ * counted as such, not as an I/O error. And the authenticated path end to end: our own REALITY
+ * client finishes the handshake against the node's temporary certificate and runs VLESS with
+ * Vision to a destination on loopback (issue 11 #9). */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -29,9 +31,16 @@
 #include "node/session.h"
 #include "node/session_int.h"
 #include "node/worker.h"
+#include "reality/cert.h"
 #include "reality/client.h"
+#include "reality/client_hello.h"
 #include "reality/outcome.h"
+#include "reality/session.h"
+#include "test_tls_target.h"
 #include "test_util.h"
+#include "tls13/tls13.h"
+#include "vless/header.h"
+#include "vless/vision.h"
 
 #define WAIT_MS 5000
 
@@ -43,11 +52,13 @@ struct fixture {
     struct loop_io lio; /* accepts into tfd */
     int tfd;            /* the target's side of the one connection */
     int cfd;            /* the client's side of the socketpair */
-    struct buf at_target, at_client;
+    int dlfd, dfd;      /* the VLESS destination's listener and its one connection */
+    struct buf at_target, at_client, at_dest;
     uint64_t outcomes[REALITY_OUTCOME__COUNT]; /* before the test: the counters are process-wide */
 };
 
 static struct fixture fx;
+static bool allow_private_dest; /* the authenticated test's destination is on loopback */
 
 static void on_target_accept(struct loop *loop, struct loop_io *io, unsigned ev)
 {
@@ -88,9 +99,10 @@ static struct node_cfg *load_cfg(uint16_t target_port, bool proxy_in, int xver, 
 static void start_with(bool proxy_in, int xver, unsigned hs_ms)
 {
     memset(&fx, 0, sizeof(fx));
-    fx.tfd = fx.cfd = -1;
+    fx.tfd = fx.cfd = fx.dlfd = fx.dfd = -1;
     buf_init(&fx.at_target);
     buf_init(&fx.at_client);
+    buf_init(&fx.at_dest);
     struct sock_addr a;
     assert_int_equal(sock_addr_parse(&a, "127.0.0.1:0"), 0);
     fx.lfd = sock_listen(&a, 16, SOCK_LISTEN_NONE);
@@ -124,7 +136,8 @@ static void start_with(bool proxy_in, int xver, unsigned hs_ms)
     struct node_dns_opts dopts = {.servers = servers, .n_servers = 1, .timeout_ms = 1000};
     w->dns = node_dns_new(w->loop, &dopts);
     assert_non_null(w->dns);
-    struct node_dialer_opts o = {.allow_private = false, .timeout_ms = 3000, .order = NODE_DIAL_ORDER_IPV4_FIRST};
+    struct node_dialer_opts o = {
+        .allow_private = allow_private_dest, .timeout_ms = 3000, .order = NODE_DIAL_ORDER_IPV4_FIRST};
     w->dialer = node_dialer_new(w->loop, w->dns, &o);
     assert_non_null(w->dialer);
     w->groups[0] = &tls13_kex_x25519;
@@ -170,9 +183,15 @@ static int teardown(void **state)
         close(fx.tfd);
     if (fx.cfd >= 0)
         close(fx.cfd);
+    if (fx.dfd >= 0)
+        close(fx.dfd);
+    if (fx.dlfd >= 0)
+        close(fx.dlfd);
     close(fx.lfd);
     buf_dispose(&fx.at_target);
     buf_dispose(&fx.at_client);
+    buf_dispose(&fx.at_dest);
+    allow_private_dest = false;
     return 0;
 }
 
@@ -195,6 +214,9 @@ static void run_until(bool (*pred)(const void *), const void *arg)
     for (;;) {
         drain(fx.tfd, &fx.at_target);
         drain(fx.cfd, &fx.at_client);
+        if (fx.dlfd >= 0 && fx.dfd < 0)
+            fx.dfd = accept4(fx.dlfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        drain(fx.dfd, &fx.at_dest);
         if (pred(arg))
             return;
         assert_true(loop_clock_ms() < end);
@@ -438,6 +460,184 @@ static void test_client_eof_is_not_io_error(void **state)
     assert_int_equal(atomic_load(&fx.w.stats.active), 0);
 }
 
+/* ---- the authenticated path ---- */
+
+/* Our own client (REALITY hello, tls13 engine, VLESS + Vision) on the client's socket. */
+struct client_side {
+    struct tls13_conn *tls;
+    struct reality_verifier verifier;
+    struct buf out, app, got;
+    bool got_response;
+    struct vless_vision_shared sh;
+    struct vless_vision_reader reader;
+};
+
+static struct client_side cs;
+
+/* Feeds what reached the client to its handshake; true once the handshake is complete. */
+static bool client_handshake_done(const void *arg)
+{
+    (void)arg;
+    size_t used = 0;
+    if (buf_len(&fx.at_client) == 0)
+        return false;
+    int rc = tls13_handshake(cs.tls, buf_data(&fx.at_client), buf_len(&fx.at_client), &used, &cs.out);
+    buf_consume(&fx.at_client, used);
+    if (rc != 0 && rc != ERR_NEED_MORE)
+        fail_msg("client handshake: %s", err_str(rc));
+    return rc == 0;
+}
+
+/* Opens what reached the client: the VLESS response header, then Vision frames; true once `n`
+ * bytes of the destination's answer are out. */
+static bool client_got(const void *n)
+{
+    size_t used = 0;
+    if (buf_len(&fx.at_client) > 0) {
+        int rc = tls13_recv(cs.tls, buf_data(&fx.at_client), buf_len(&fx.at_client), &used, &cs.app, NULL);
+        buf_consume(&fx.at_client, used);
+        if (rc != 0 && rc != ERR_NEED_MORE)
+            fail_msg("client recv: %s", err_str(rc));
+    }
+    if (!cs.got_response && buf_len(&cs.app) >= 2) {
+        size_t hdr = 0;
+        assert_int_equal(vless_response_parse(buf_data(&cs.app), buf_len(&cs.app), 0, &hdr, NULL), 0);
+        buf_consume(&cs.app, hdr);
+        cs.got_response = true;
+    }
+    if (cs.got_response && buf_len(&cs.app) > 0) {
+        struct vless_vision_rres rres;
+        assert_int_equal(vless_vision_read(&cs.reader, buf_data(&cs.app), buf_len(&cs.app), &cs.got, &rres), 0);
+        buf_reset(&cs.app);
+    }
+    return buf_len(&cs.got) >= *(const size_t *)n;
+}
+
+static bool dest_has(const void *n)
+{
+    return buf_len(&fx.at_dest) >= *(const size_t *)n;
+}
+
+/* A client that holds the server's public key: the hello authenticates, the node learns the
+ * target's flight (a stand-in TLS 1.3 site on the target socket), answers with its own flight
+ * and temporary certificate, reads the VLESS request with Vision, dials the destination and
+ * relays both ways, all over the session's sockets with the real loop. */
+static void test_authenticated_vless_vision(void **state)
+{
+    (void)state;
+    allow_private_dest = true;
+    start(false, 0);
+    struct sock_addr a;
+    assert_int_equal(sock_addr_parse(&a, "127.0.0.1:0"), 0);
+    fx.dlfd = sock_listen(&a, 4, SOCK_LISTEN_NONE);
+    assert_true(fx.dlfd >= 0);
+    assert_int_equal(fcntl(fx.dlfd, F_SETFL, fcntl(fx.dlfd, F_GETFL) | O_NONBLOCK), 0);
+    assert_int_equal(sock_local_addr(fx.dlfd, &a), 0);
+
+    /* The client's hello, sealed for the node's key (privateKey in load_cfg). */
+    memset(&cs, 0, sizeof cs);
+    buf_init(&cs.out);
+    buf_init(&cs.app);
+    buf_init(&cs.got);
+    size_t n;
+    uint8_t *pub = tu_hex("d89e3bad79437dbed9f843418304f460ff05c7fe81fe4a9577a804cb9367ff66", &n);
+    struct reality_client_params p = {
+        .server_name = "www.example.com", .version = {26, 7, 28}, .now_ms = (uint64_t)time(NULL) * 1000};
+    memcpy(p.server_public_key, pub, 32);
+    free(pub);
+    struct buf hello;
+    buf_init(&hello);
+    struct reality_client_keys keys;
+    assert_int_equal(reality_client_build(&p, &hello, &keys), 0);
+    reality_verifier_init(&cs.verifier, keys.auth_key);
+    static const struct tls13_kex_ops *const groups[] = {&tls13_kex_x25519};
+    struct tls13_ctx cctx = {.groups = groups, .n_groups = 1, .verify_certificate = &cs.verifier.base};
+    cs.tls = tls13_conn_new(&cctx, false);
+    assert_non_null(cs.tls);
+    assert_int_equal(reality_client_prepare(cs.tls, buf_data(&hello), buf_len(&hello), &keys, NULL), 0);
+    reality_client_keys_wipe(&keys);
+    size_t used;
+    assert_int_equal(tls13_handshake(cs.tls, NULL, 0, &used, &cs.out), ERR_NEED_MORE);
+    size_t hello_len = buf_len(&cs.out);
+    send_all(fx.cfd, buf_data(&cs.out), hello_len);
+
+    /* The target gets the hello unchanged and answers as a TLS 1.3 site would. */
+    run_until(target_has, &hello_len);
+    assert_memory_equal(buf_data(&fx.at_target), buf_data(&cs.out), hello_len);
+    buf_reset(&cs.out);
+    struct reality_client_hello ch;
+    struct buf scratch, tsh, t2c;
+    buf_init(&scratch);
+    buf_init(&tsh);
+    buf_init(&t2c);
+    assert_int_equal(reality_ch_peek(buf_data(&fx.at_target), hello_len, &scratch, &ch), 0);
+    struct reality_cert tcert;
+    static const uint8_t tseed[32] = {0x71};
+    assert_int_equal(reality_cert_init(&tcert, tseed), 0);
+    struct bytes tchain = bytes_of(tcert.der, sizeof tcert.der);
+    struct tls13_ctx tctx = {
+        .groups = groups, .n_groups = 1, .cert_chain = &tchain, .n_certs = 1, .sign_key = tcert.ed_priv};
+    struct tls13_conn *tgt = tls13_conn_new(&tctx, true);
+    assert_non_null(tgt);
+    tu_target_server_hello(&tsh, ch.session_id, 0x1303, 0x001d);
+    assert_int_equal(tls13_server_set_hello_template(tgt, buf_data(&tsh), buf_len(&tsh)), 0);
+    static const size_t separate[4] = {0, 0, 0, 0};
+    assert_int_equal(tls13_server_set_record_layout(tgt, separate, 4), 0);
+    assert_int_equal(tls13_handshake(tgt, buf_data(&fx.at_target), hello_len, &used, &t2c), ERR_NEED_MORE);
+    send_all(fx.tfd, buf_data(&t2c), buf_len(&t2c));
+
+    /* Our flight reaches the client, which recognises the temporary certificate. */
+    run_until(client_handshake_done, NULL);
+    assert_int_equal(cs.verifier.verdict, REALITY_CERT_REALITY);
+    assert_int_equal(atomic_load(&fx.w.stats.authenticated), 1);
+    assert_int_equal(outcome_delta(REALITY_OUTCOME_AUTHENTICATED), 1);
+
+    /* The VLESS request (Vision) with the first bytes for the destination, after Finished. */
+    static const uint8_t id[16] = {0xb8, 0x31, 0x38, 0x1d, 0x63, 0x24, 0x4d, 0x53,
+                                   0xad, 0x4f, 0x8c, 0xda, 0x48, 0xb3, 0x08, 0x11};
+    struct vless_addr dest;
+    static const uint8_t lo[4] = {127, 0, 0, 1};
+    vless_addr_ipv4(&dest, lo, sock_addr_port(&a));
+    struct buf req;
+    buf_init(&req);
+    assert_int_equal(vless_request_encode(&req, id, VLESS_FLOW_VISION, VLESS_CMD_TCP, &dest), 0);
+    struct vless_vision_writer w;
+    struct vless_vision_wres wres;
+    uint32_t seed = 7;
+    vless_vision_shared_init(&cs.sh);
+    vless_vision_writer_init(&w, &cs.sh, id, test_random, &seed);
+    vless_vision_reader_init(&cs.reader, &cs.sh, id);
+    assert_int_equal(vless_vision_write(&w, (const uint8_t *)"ping", 4, &req, &wres), 0);
+    assert_int_equal(tls13_send(cs.tls, buf_data(&req), buf_len(&req), &cs.out), 0);
+    send_all(fx.cfd, buf_data(&cs.out), buf_len(&cs.out));
+    buf_reset(&cs.out);
+
+    /* The node dials the destination and relays both ways. */
+    size_t four = 4;
+    run_until(dest_has, &four);
+    assert_int_equal(buf_len(&fx.at_dest), 4);
+    assert_memory_equal(buf_data(&fx.at_dest), "ping", 4);
+    assert_int_equal(the_session()->state, NODE_SS_RELAY);
+    send_all(fx.dfd, "pong", 4);
+    run_until(client_got, &four);
+    assert_int_equal(buf_len(&cs.got), 4);
+    assert_memory_equal(buf_data(&cs.got), "pong", 4);
+    assert_int_equal(atomic_load(&fx.w.stats.fallback), 0);
+
+    buf_dispose(&req);
+    buf_dispose(&hello);
+    buf_dispose(&scratch);
+    buf_dispose(&tsh);
+    buf_dispose(&t2c);
+    tls13_conn_free(tgt);
+    reality_cert_dispose(&tcert);
+    tls13_conn_free(cs.tls);
+    reality_verifier_wipe(&cs.verifier);
+    buf_dispose(&cs.out);
+    buf_dispose(&cs.app);
+    buf_dispose(&cs.got);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -448,6 +648,7 @@ int main(void)
         cmocka_unit_test_teardown(test_wrong_key_falls_back, teardown),
         cmocka_unit_test_teardown(test_silent_client_falls_back_at_deadline, teardown),
         cmocka_unit_test_teardown(test_client_eof_is_not_io_error, teardown),
+        cmocka_unit_test_teardown(test_authenticated_vless_vision, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

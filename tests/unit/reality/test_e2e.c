@@ -20,6 +20,7 @@
 #include "reality/client_hello.h"
 #include "reality/session.h"
 #include "reality/target.h"
+#include "test_tls_target.h"
 #include "test_util.h"
 #include "tls13/tls13.h"
 
@@ -46,36 +47,6 @@ static size_t record_lens(const uint8_t *p, size_t n, size_t *lens, size_t max)
     }
     assert_int_equal(off, n);
     return k;
-}
-
-/* The target's own ServerHello choice (a real site would pick suite and group itself): our
- * tls13 engine cannot sign for a Chrome hello on its own (Chrome does not list Ed25519), so
- * the stand-in target runs in template mode with a ServerHello built here. */
-static void target_server_hello(struct buf *b, const struct reality_client_hello *ch, uint16_t suite, uint16_t group)
-{
-    struct wire_block msg, exts, e, l;
-    size_t share = group == 0x11ec ? 1120 : 32;
-    assert_int_equal(wire_wr_u8(b, 2), 0);
-    assert_int_equal(wire_wr_open(b, 3, &msg), 0);
-    assert_int_equal(wire_wr_u16(b, 0x0303), 0);
-    for (int i = 0; i < 32; i++)
-        assert_int_equal(wire_wr_u8(b, (uint8_t)(0x90 + i)), 0);
-    assert_int_equal(wire_wr_u8(b, (uint8_t)ch->session_id.len), 0);
-    assert_int_equal(wire_wr_bytes(b, ch->session_id.p, ch->session_id.len), 0);
-    assert_int_equal(wire_wr_u16(b, suite), 0);
-    assert_int_equal(wire_wr_u8(b, 0), 0);
-    assert_int_equal(wire_wr_open(b, 2, &exts), 0);
-    assert_int_equal(wire_wr_u16(b, 51), 0);
-    assert_int_equal(wire_wr_open(b, 2, &e), 0);
-    assert_int_equal(wire_wr_u16(b, group), 0);
-    assert_int_equal(wire_wr_open(b, 2, &l), 0);
-    for (size_t i = 0; i < share; i++)
-        assert_int_equal(wire_wr_u8(b, 0), 0);
-    assert_int_equal(wire_wr_close(b, &l), 0);
-    assert_int_equal(wire_wr_close(b, &e), 0);
-    assert_int_equal(wire_wr_bytes(b, "\x00\x2b\x00\x02\x03\x04", 6), 0);
-    assert_int_equal(wire_wr_close(b, &exts), 0);
-    assert_int_equal(wire_wr_close(b, &msg), 0);
 }
 
 static void run(bool hybrid, enum layout layout, bool authentic)
@@ -157,7 +128,7 @@ static void run(bool hybrid, enum layout layout, bool authentic)
     assert_non_null(tgt);
     struct buf tsh;
     buf_init(&tsh);
-    target_server_hello(&tsh, &ch, hybrid ? 0x1302 : 0x1303, hybrid ? 0x11ec : 0x001d);
+    tu_target_server_hello(&tsh, ch.session_id, hybrid ? 0x1302 : 0x1303, hybrid ? 0x11ec : 0x001d);
     assert_int_equal(tls13_server_set_hello_template(tgt, buf_data(&tsh), buf_len(&tsh)), 0);
     buf_dispose(&tsh);
     size_t zero4[4] = {0, 0, 0, 0}, big[1] = {1500};
