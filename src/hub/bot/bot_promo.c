@@ -9,7 +9,7 @@
 #include "core/log.h"
 #include "hub/bot/bot_customer.h"
 #include "hub/bot/bot_kbd.h"
-#include "hub/store/store_int.h"
+#include "hub/store/store_sql.h"
 
 struct kept_arg {
     char name[40];

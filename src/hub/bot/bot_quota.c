@@ -8,7 +8,7 @@
 #include "hub/bot/bot_customer.h"
 #include "hub/bot/bot_kbd.h"
 #include "hub/bot/bot_notify.h"
-#include "hub/store/store_int.h"
+#include "hub/store/store_sql.h"
 
 struct quota_arg {
     bool full; /* 100 % (else 80 % but not yet 100 %) */

@@ -9,7 +9,7 @@
 #include "hub/bot/bot_kbd.h"
 #include "hub/bot/bot_notify.h"
 #include "hub/bot/bot_store.h"
-#include "hub/store/store_int.h"
+#include "hub/store/store_sql.h"
 
 struct reward_arg {
     int64_t since;
