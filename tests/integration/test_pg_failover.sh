@@ -70,11 +70,16 @@ done
 [[ $(id -u) -eq 0 ]] && chown -R postgres "$WORK/pg1" "$WORK/pg2"
 declare -a PATRONI
 start_patroni() { # start_patroni N: Patroni as postgres; PATRONI[N] its pid (for kill and cleanup)
-  bg "patroni$1" runuser -u postgres -- patroni "$WORK/pg$1/patroni.yml"
-  local r=$LASTPID
-  wait_for "pgrep -P $r >/dev/null" 10 "patroni $1 process"
-  PATRONI[$1]=$(pgrep -P "$r" | head -1)
-  PIDS+=("${PATRONI[$1]}")
+  if [[ $(id -u) -eq 0 ]]; then
+    bg "patroni$1" runuser -u postgres -- patroni "$WORK/pg$1/patroni.yml"
+    local r=$LASTPID
+    wait_for "pgrep -P $r >/dev/null" 10 "patroni $1 process"
+    PATRONI[$1]=$(pgrep -P "$r" | head -1) # runuser's child
+    PIDS+=("${PATRONI[$1]}")
+  else
+    bg "patroni$1" patroni "$WORK/pg$1/patroni.yml"
+    PATRONI[$1]=$LASTPID
+  fi
 }
 stop_all() {
   for n in 1 2; do
