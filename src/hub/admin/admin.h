@@ -44,4 +44,15 @@ bool admin_form_get(const char *body, size_t len, const char *key, char *out, si
  * the result is also safe inside an HTML attribute. */
 int admin_url_encode(struct buf *out, const char *s);
 
+/* Operator input (admin_input.c). Prices: "RUB 199.00, XTR 150" -> up to cap prices in minor
+ * units (the currency's digits, XTR whole); ERR_MALFORMED (also for an empty list), ERR_RANGE (too
+ * many, or a fraction of a minor unit), ERR_EXISTS (a currency twice). */
+int admin_prices_parse(const char *text, struct hub_price *out, size_t cap, size_t *n);
+/* Quota: GiB with up to three decimals ("0", "50", "1.5") -> bytes; ERR_MALFORMED, ERR_RANGE. */
+int admin_gib_parse(const char *s, int64_t *bytes);
+/* bytes -> GiB text with up to three decimals (what admin_gib_parse reads back). */
+void admin_gib_text(int64_t bytes, char out[static 32]);
+/* "YYYY-MM-DD" (a real date, 1970 or later) -> the UTC midnight starting it. */
+bool admin_day_parse(const char *s, int64_t *out);
+
 #endif

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/err.h"
 #include "core/html.h"
@@ -23,18 +22,6 @@ struct filter {
     char status[16], provider[16], user[24], since[16], until[16];
     int64_t user_id, since_t, until_t;
 };
-
-/* "YYYY-MM-DD" -> the UTC midnight starting it; false when malformed. */
-static bool day_start(const char *s, int64_t *out)
-{
-    int y, m, d;
-    char tail;
-    if (sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || y < 1970 || m < 1 || m > 12 || d < 1 || d > 31)
-        return false;
-    struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d};
-    *out = (int64_t)timegm(&tm);
-    return true;
-}
 
 static void copy_query(struct api_call *c, const char *key, char *out, size_t cap)
 {
@@ -58,9 +45,9 @@ static bool filter_of(struct api_call *c, struct filter *f, const char **why)
         *why = "Provider: not a known value.";
     else if (f->user[0] && api_parse_uint_param(f->user, 1, INT64_MAX, &f->user_id) < 0)
         *why = "User: a user id.";
-    else if (f->since[0] && !day_start(f->since, &f->since_t))
+    else if (f->since[0] && !admin_day_parse(f->since, &f->since_t))
         *why = "From: a date (YYYY-MM-DD).";
-    else if (f->until[0] && !day_start(f->until, &f->until_t))
+    else if (f->until[0] && !admin_day_parse(f->until, &f->until_t))
         *why = "To: a date (YYYY-MM-DD).";
     if (f->until_t)
         f->until_t += 86400; /* the whole last day */

@@ -17,8 +17,6 @@
 #include "hub/domain/rules.h"
 #include "hub/store/store.h"
 
-#define GIB ((int64_t)1 << 30)
-
 /* The form's fields as text, from a plan or from what was posted. */
 struct plan_form {
     char name[ADMIN_FORM_MAX], days[24], quota[32], devices[24], reset[16], prices[ADMIN_FORM_MAX],
@@ -26,22 +24,12 @@ struct plan_form {
     bool enabled;
 };
 
-/* Quota bytes as GiB with up to three decimals ("0" = unlimited). */
-static void quota_text(int64_t bytes, char out[static 32])
-{
-    int64_t milli = bytes / GIB * 1000 + (bytes % GIB) * 1000 / GIB;
-    if (milli % 1000 == 0)
-        snprintf(out, 32, "%" PRId64, milli / 1000);
-    else
-        snprintf(out, 32, "%" PRId64 ".%03" PRId64, milli / 1000, milli % 1000);
-}
-
 static void form_of_plan(const struct hub_plan *p, struct plan_form *f)
 {
     memset(f, 0, sizeof *f);
     snprintf(f->name, sizeof f->name, "%s", p->name);
     snprintf(f->days, sizeof f->days, "%" PRId64, p->duration_days);
-    quota_text(p->quota_bytes, f->quota);
+    admin_gib_text(p->quota_bytes, f->quota);
     snprintf(f->devices, sizeof f->devices, "%" PRId64, p->device_limit);
     snprintf(f->reset, sizeof f->reset, "%s", hub_reset_name(p->reset));
     size_t k = 0;
@@ -84,20 +72,20 @@ static int int_field(json_t *j, const char *key, const char *text, int64_t max, 
 /* "RUB 199.00, XTR 150" -> {"RUB": 19900, "XTR": 150}. */
 static int prices_json(const char *text, json_t *j, char *err, size_t cap)
 {
-    json_t *pr = json_object();
-    json_object_set_new(j, "prices", pr);
-    char copy[ADMIN_FORM_MAX], *save = NULL;
-    snprintf(copy, sizeof copy, "%s", text);
-    for (char *item = strtok_r(copy, ",\n", &save); item != NULL; item = strtok_r(NULL, ",\n", &save)) {
-        char cur[8], amount[40];
-        int64_t minor;
-        if (sscanf(item, " %7s %39s", cur, amount) != 2 || !hub_currency_valid(cur) ||
-            billing_decimal_to_minor(amount, strlen(amount), billing_currency_exp(cur), &minor) < 0) {
-            snprintf(err, cap, "prices: write each as a currency code and an amount, e.g. RUB 199.00, XTR 150");
-            return ERR_MALFORMED;
-        }
-        json_object_set_new(pr, cur, json_integer(minor));
+    struct hub_price pr[HUB_PLAN_PRICES_MAX];
+    size_t n;
+    int rc = admin_prices_parse(text, pr, HUB_PLAN_PRICES_MAX, &n);
+    if (rc < 0) {
+        snprintf(err, cap, "%s",
+                 rc == ERR_EXISTS  ? "prices: each currency once"
+                 : rc == ERR_RANGE ? "prices: at most 8 currencies, amounts in whole minor units (RUB 199.99, XTR 150)"
+                                   : "prices: write each as a currency code and an amount, e.g. RUB 199.00, XTR 150");
+        return rc;
     }
+    json_t *obj = json_object();
+    for (size_t i = 0; i < n; i++)
+        json_object_set_new(obj, pr[i].currency, json_integer(pr[i].amount_minor));
+    json_object_set_new(j, "prices", obj);
     return 0;
 }
 
@@ -114,16 +102,16 @@ static json_t *form_json(const struct plan_form *f, const struct hub_plan *old, 
         rc = int_field(j, "device_limit", f->devices, 1000, err, cap);
     char shown[32];
     if (old != NULL)
-        quota_text(old->quota_bytes, shown);
+        admin_gib_text(old->quota_bytes, shown);
     if (rc == 0 && old != NULL && strcmp(shown, f->quota) == 0) {
         json_object_set_new(j, "quota_bytes", json_integer(old->quota_bytes));
     } else if (rc == 0) {
-        int64_t milli;
-        if (billing_decimal_to_minor(f->quota, strlen(f->quota), 3, &milli) < 0 || milli > HUB_MAX_QUOTA / GIB * 1000) {
+        int64_t bytes;
+        if (admin_gib_parse(f->quota, &bytes) < 0) {
             snprintf(err, cap, "quota: GiB as a number (0 = unlimited), up to three decimals");
             rc = ERR_MALFORMED;
         } else {
-            json_object_set_new(j, "quota_bytes", json_integer(milli / 1000 * GIB + milli % 1000 * GIB / 1000));
+            json_object_set_new(j, "quota_bytes", json_integer(bytes));
         }
     }
     if (rc == 0)

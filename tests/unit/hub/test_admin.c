@@ -194,11 +194,59 @@ static void test_money_and_charts(void **state)
     buf_dispose(&b);
 }
 
+/* Operator input: prices as money, quotas in GiB, UTC days; bad input is refused, never guessed. */
+static void test_input(void **state)
+{
+    (void)state;
+    struct hub_price pr[3];
+    size_t n;
+    assert_int_equal(admin_prices_parse(" RUB 199.00, XTR 150 ,USD 2.5", pr, 3, &n), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(pr[0].currency, "RUB");
+    assert_int_equal(pr[0].amount_minor, 19900);
+    assert_string_equal(pr[1].currency, "XTR");
+    assert_int_equal(pr[1].amount_minor, 150);
+    assert_int_equal(pr[2].amount_minor, 250);
+    assert_int_equal(admin_prices_parse("RUB 1.234", pr, 3, &n), ERR_RANGE);     /* a fraction of a kopeck */
+    assert_int_equal(admin_prices_parse("XTR 1.5", pr, 3, &n), ERR_RANGE);       /* stars are whole */
+    assert_int_equal(admin_prices_parse("RUB 1, RUB 2", pr, 3, &n), ERR_EXISTS); /* twice */
+    assert_int_equal(admin_prices_parse("A 1, B 2, C 3, D 4", pr, 3, &n), ERR_MALFORMED);
+    assert_int_equal(admin_prices_parse("RUB 1, USD 2, EUR 3, GBP 4", pr, 3, &n), ERR_RANGE); /* too many */
+    const char *bad[] = {"", " , ", "rub 1", "RUB", "RUB -1", "RUB 1e3", "RUB 1 2", "RUBX 1", "RUB 1,,", "RUB 1;USD 2"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_true(admin_prices_parse(bad[i], pr, 3, &n) < 0);
+    int64_t b;
+    assert_int_equal(admin_gib_parse("1.5", &b), 0);
+    assert_int_equal(b, 3LL << 29);
+    assert_int_equal(admin_gib_parse("0", &b), 0);
+    assert_int_equal(b, 0);
+    assert_true(admin_gib_parse("1.0001", &b) < 0);
+    assert_true(admin_gib_parse("99999999999", &b) < 0); /* over 64 PiB */
+    assert_true(admin_gib_parse("-1", &b) < 0);
+    char t[32];
+    admin_gib_text(3LL << 29, t);
+    assert_string_equal(t, "1.500");
+    admin_gib_text(100LL << 30, t);
+    assert_string_equal(t, "100");
+    /* what the form shows reads back to the same bytes when it is a whole number of MiB-ish steps */
+    assert_int_equal(admin_gib_parse(t, &b), 0);
+    assert_int_equal(b, 100LL << 30);
+    int64_t day;
+    assert_true(admin_day_parse("2026-12-06", &day));
+    assert_int_equal(day, 1796515200);
+    assert_true(admin_day_parse("2024-02-29", &day));
+    assert_int_equal(day, 1709164800);
+    const char *bad_days[] = {"2025-02-29", "2026-13-01",  "2026-04-31", "1969-12-31",
+                              "2026-1-01",  "2026-12-06x", "20261206",   ""};
+    for (size_t i = 0; i < sizeof bad_days / sizeof bad_days[0]; i++)
+        assert_false(admin_day_parse(bad_days[i], &day));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_form),  cmocka_unit_test(test_cookie),           cmocka_unit_test(test_sessions),
-        cmocka_unit_test(test_pages), cmocka_unit_test(test_money_and_charts),
+        cmocka_unit_test(test_pages), cmocka_unit_test(test_money_and_charts), cmocka_unit_test(test_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
