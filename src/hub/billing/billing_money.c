@@ -32,6 +32,8 @@ int billing_decimal_to_minor(const char *s, size_t len, int exp, int64_t *out)
             if (s[i] < '0' || s[i] > '9')
                 return ERR_MALFORMED;
             if (frac < exp) {
+                if (v > HUB_MAX_MONEY)
+                    return ERR_RANGE;
                 v = v * 10 + (s[i] - '0');
                 frac++;
             } else if (s[i] != '0') {
@@ -39,8 +41,11 @@ int billing_decimal_to_minor(const char *s, size_t len, int exp, int64_t *out)
             }
         }
     }
-    for (; frac < exp; frac++)
+    for (; frac < exp; frac++) {
+        if (v > HUB_MAX_MONEY) /* before each multiply: 17 integer digits and exp 3 overflowed int64 */
+            return ERR_RANGE;
         v *= 10;
+    }
     if (v > HUB_MAX_MONEY)
         return ERR_RANGE;
     *out = v;

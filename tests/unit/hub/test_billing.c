@@ -40,6 +40,11 @@ static void test_money(void **state)
     assert_int_equal(billing_decimal_to_minor(".5", 2, 2, &v), ERR_MALFORMED);
     assert_int_equal(billing_decimal_to_minor("", 0, 2, &v), ERR_MALFORMED);
     assert_int_equal(billing_decimal_to_minor("99999999999999999999", 20, 2, &v), ERR_RANGE);
+    /* Integer digits just under the digit loop's bound, then padded with zeros for exp digits:
+     * found by fuzz_admin_input (a quota in GiB, exp 3); the padding once overflowed. */
+    assert_int_equal(billing_decimal_to_minor("11111111191111112", 17, 3, &v), ERR_RANGE);
+    assert_int_equal(billing_decimal_to_minor("9999999999999999", 16, 6, &v), ERR_RANGE);
+    assert_int_equal(billing_decimal_to_minor("11111111191111119.5022", 22, 6, &v), ERR_RANGE); /* in the fraction */
     char out[32];
     billing_minor_to_decimal(19900, 2, out);
     assert_string_equal(out, "199.00");
