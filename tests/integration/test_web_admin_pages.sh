@@ -3,10 +3,11 @@
 # (tests/fakes), a node, a customer who paid through YooKassa and one without a subscription.
 # tests/web/admin_pages.mjs drives Debian's chromium: support sees every page and changes
 # nothing; without the CSRF token nothing changes; the admin creates and edits a plan (prices as
-# money), grants and extends a subscription, disables the user and rotates the link, drains the
-# node and sets its weight, rotates its token (install command shown), filters payments and
-# refunds the YooKassa one through billing's refund; the REST API confirms each step; axe-core on
-# every page; settings show no secret. Screenshots in <build>/web-screenshots/admin-pages/.
+# money) and deletes one (refused while in use), grants and extends a subscription, frees a
+# device, disables the user and rotates the link, drains the node and sets its weight, rotates its
+# token and registers another (install command shown), filters payments and refunds the YooKassa
+# one through billing's refund; the REST API confirms each step; axe-core on every page; settings
+# show no secret. Screenshots in <build>/web-screenshots/admin-pages/.
 source "$(dirname "$0")/support/lib.sh"
 source "$(dirname "$0")/support/web.sh"
 FAKES=$SRC/tests/fakes
@@ -58,7 +59,7 @@ SHOTS=$BUILD/web-screenshots/admin-pages
 rm -rf "$SHOTS" && mkdir -p "$SHOTS"
 out=$(VEIL_WEB_NODE=$NODE_DIR VEIL_CHROMIUM=$CHROMIUM VEIL_WEB_BASE=$BASE VEIL_WEB_ADMIN=$BOOT \
   VEIL_WEB_SUPPORT=$SUPPORT_TOKEN VEIL_WEB_USER=$DAVE VEIL_WEB_PAYER=$PAYER VEIL_WEB_NODE_ID=$NODE \
-  VEIL_WEB_PAYMENT=$PAYMENT VEIL_WEB_SECRETS="$BOOT $SUPPORT_TOKEN $YK_SECRET" VEIL_WEB_SHOTS=$SHOTS \
+  VEIL_WEB_PAYMENT=$PAYMENT VEIL_WEB_KEY2=$("$VEIL_BIN/veil" x25519 | awk '/[Pp]ublic/ {print $NF}') VEIL_WEB_SECRETS="$BOOT $SUPPORT_TOKEN $YK_SECRET" VEIL_WEB_SHOTS=$SHOTS \
   node "$SRC/tests/web/admin_pages.mjs" 2>&1) || { echo "$out" | grep -v dbus; fail "browser checks failed"; }
 echo "$out" | grep -E '^(ok|not ok)'
 # The refund went to the provider, not only into our database.

@@ -5,7 +5,7 @@
 // payment through the pages; after each step the REST API must show the same state. Support sees
 // every page and changes nothing; a change without the CSRF token is refused; axe-core on every
 // page; settings show no secret. Environment: VEIL_WEB_BASE, VEIL_WEB_ADMIN, VEIL_WEB_SUPPORT,
-// VEIL_WEB_USER (id), VEIL_WEB_NODE_ID, VEIL_WEB_PAYMENT (id), VEIL_WEB_SECRETS (words that must
+// VEIL_WEB_USER (id), VEIL_WEB_NODE_ID, VEIL_WEB_KEY2 (a REALITY public key), VEIL_WEB_PAYMENT (id), VEIL_WEB_SECRETS (words that must
 // never show, space-separated), VEIL_WEB_SHOTS, VEIL_WEB_NODE, VEIL_CHROMIUM.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -136,6 +136,17 @@ try {
   plan = await api(`/api/v1/plans/${planId}`);
   check(plan.prices.RUB === 34950 && plan.quota_bytes === 100 * 2 ** 30, `API: plan edited ${JSON.stringify(plan.prices)}`);
 
+  // Delete: refused while a subscription uses the plan (the payer's Month), done for an unused one.
+  await page.goto(`${base}/admin/plans`);
+  await submit(page, 'tr:has-text("Month") button.danger');
+  check((await page.textContent('#notice')).includes('disable it instead'), 'plan: delete refused while in use');
+  await page.fill('#name', 'Tmp');
+  await page.fill('#prices', 'USD 1.99');
+  await submit(page, '#plan-save');
+  await submit(page, 'tr:has-text("Tmp") button.danger');
+  check((await page.textContent('#notice')) === 'Plan deleted.', 'plan: unused plan deleted');
+  check(!(await api('/api/v1/plans')).plans.some((x) => x.name === 'Tmp'), 'API: plan Tmp gone');
+
   // The user: grant the plan, extend, disable.
   await page.goto(`${base}/admin/users/${userId}`);
   check(await page.isVisible('#sub-none'), 'user: no subscription yet');
@@ -148,6 +159,16 @@ try {
   const sub = subs.find((s) => s.state === 'active');
   check(sub && sub.plan_id === Number(planId) && sub.ends_at - sub.starts_at === 30 * 86400,
         `API: subscription granted ${JSON.stringify(sub)}`);
+  // A device fetches the subscription (the plan limits devices), then the admin frees its slot.
+  const subToken = (await api(`/api/v1/users/${userId}/secrets`)).sub_token;
+  const fetched = await fetch(`${base}/sub/${subToken}`, { headers: { 'x-hwid': 'test-device-0001', 'user-agent': 'v2rayNG/1.9' } });
+  check(fetched.status === 200, `device fetch of /sub: ${fetched.status}`);
+  await page.goto(`${base}/admin/users/${userId}`);
+  const devRow = page.locator('tr[id^=device-]', { hasText: 'test-device-0001' });
+  check(await devRow.count() === 1, 'user: the device listed');
+  await submit(page, 'tr[id^=device-] button');
+  check((await page.textContent('#notice')).includes('Device removed'), 'user: device freed');
+  check((await api(`/api/v1/users/${userId}/devices`)).devices.length === 0, 'API: no device left');
   await page.fill('#days', '10');
   await submit(page, '#extend');
   check((await page.textContent('#notice')) === 'Subscription extended.', 'user: extended');
@@ -189,6 +210,19 @@ try {
   const nodeAuth = await fetch(`${base}/api/v1/node/users`, { headers: { Authorization: `Bearer ${tok}` } });
   check(nodeAuth.status === 200, `API: the rotated node token works (${nodeAuth.status})`);
 
+  // Register a node through the form: the token and the install command come back once.
+  await page.goto(`${base}/admin/nodes`);
+  await page.fill('#name', 'ams-2');
+  await page.fill('#address', 'ams2.example.net');
+  await page.fill('#public_key', process.env.VEIL_WEB_KEY2);
+  await page.fill('#server_names', 'www.microsoft.com, www.apple.com');
+  await page.fill('#short_ids', 'ab12');
+  await submit(page, '#node-register');
+  const tok2 = await page.textContent('#node-token');
+  check(/^vn_/.test(tok2) && (await page.textContent('#install-cmd')).includes(`${base}`), 'node: registered, install command names this hub');
+  const ams = (await api('/api/v1/nodes')).nodes.find((x) => x.name === 'ams-2');
+  check(ams && ams.server_names.length === 2 && ams.short_ids[0] === 'ab12', `API: node registered ${JSON.stringify(ams)}`);
+
   // Payments: filter, see the YooKassa payment, refund it through billing.
   await page.goto(`${base}/admin/payments?provider=yookassa&status=succeeded`);
   const payRow = page.locator(`#pay-${paymentId}`);
@@ -213,6 +247,7 @@ try {
   for (const a of ['plan.create', 'plan.update', 'subscription.grant', 'subscription.extend', 'user.disable',
                    'user.rotate_token', 'node.drain', 'node.weight', 'node.rotate_token', 'payment.refund'])
     check(actions.includes(a), `audit: ${a}`);
+  check(actions.includes('node.register') && actions.includes('plan.delete') && actions.includes('device.delete'), 'audit: register, plan delete, device delete');
   await axe(page, 'audit');
   await page.screenshot({ path: path.join(shots, 'audit.png'), fullPage: true });
 
