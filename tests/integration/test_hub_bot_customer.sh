@@ -6,6 +6,7 @@
 # expired codes refused); Balance -> Top up -> amount -> YooKassa -> paid -> the balance grows and
 # the customer is told; Devices (the HWIDs of /sub fetches) and freeing a slot; the "add to app"
 # buttons and the /add/<app>/<token> redirect. Assertions on what the fake received and the DB.
+# The hub seals personal columns (master_key_file): Telegram ids are opened for every notice.
 source "$(dirname "$0")/support/lib.sh"
 
 HUB=$VEIL_BIN/veil-hub
@@ -25,8 +26,11 @@ bg yk python3 "$FAKES/fake_yookassa.py" --port-file "$WORK/yk.port" --shop-id sh
 wait_for "[[ -s $WORK/yk.port ]]" 10 "the fake YooKassa"
 YKPORT=$(cat "$WORK/yk.port")
 
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/master.key"
+chmod 600 "$WORK/master.key"
 cat >"$WORK/hub.json" <<JSON
 {"listen": "127.0.0.1", "port": $HUBPORT, "threads": 4, "database": "sqlite:$WORK/hub.db", "admin_token": "$ADMIN",
+ "master_key_file": "$WORK/master.key",
  "log_level": "info", "fleet": {"dead_after": 0, "probe_interval": 0}, "scheduler": {"enabled": true, "interval": 1},
  "subscription": {"title": "Veil VPN", "public_url": "http://127.0.0.1:$HUBPORT"},
  "billing": {"stars": {"enabled": true}, "balance": {"enabled": true}, "referral_percent": 10,
@@ -92,6 +96,8 @@ DPLAN=$(jget "${r#* }" "['id']")
 # ---- 1a. Quota: 80 % then 100 %, once each per reset period (the event names last_reset_at). ----
 QUINN=8101
 Q_ID=$(start_user $QUINN en)
+[[ $(db "SELECT count(*) FROM users WHERE telegram_id IS NOT NULL") == 0 && $(db "SELECT count(*) FROM users WHERE telegram_enc IS NOT NULL") == 1 ]] ||
+    fail "Telegram ids not sealed: $(db "SELECT id, telegram_id, telegram_enc IS NOT NULL FROM users")"
 r=$(call POST /api/v1/subscriptions "{\"user_id\": $Q_ID, \"plan_id\": $QPLAN}"); [[ $r == 201* ]] || fail "grant: $r"
 Q_SUB=$(jget "${r#* }" "['id']")
 N=$($TG "$TGPORT" next)
@@ -121,7 +127,7 @@ N=$($TG "$TGPORT" next)
 P_ID=$(start_user $PAULA ru promo_HALF-OFF)
 promo=$($TG "$TGPORT" wait sendMessage "$N" 'Промокод применится к следующей покупке' 10) || fail "promo not confirmed"
 grep -q '<b>HALF-OFF</b> (50 % скидки)' <<<"$promo" || fail "promo text: $promo"
-[[ $(db "SELECT c.code FROM bot_state s JOIN promo_codes c ON c.id = s.value WHERE s.name = 'promo:$PAULA'") == HALF-OFF ]] ||
+[[ $(db "SELECT c.code FROM bot_state s JOIN promo_codes c ON c.id = s.value WHERE s.name = 'promo:u$P_ID'") == HALF-OFF ]] ||
     fail "promo not kept"
 press $PAULA "plan:$PLAN" 700 >/dev/null
 $TG "$TGPORT" wait editMessageText "$N" 'Промокод: <b>HALF-OFF</b>' 10 >/dev/null || fail "the plan screen does not show the kept code"
@@ -137,7 +143,7 @@ $TG "$TGPORT" inject "$(message $PAULA ru '/start promo_NOPE')" >/dev/null
 $TG "$TGPORT" wait sendMessage "$N" 'Такого промокода нет.' 10 >/dev/null || fail "unknown code not explained"
 $TG "$TGPORT" inject "$(message $PAULA ru '/start promo_OLD')" >/dev/null
 $TG "$TGPORT" wait sendMessage "$N" 'Срок действия промокода истёк' 10 >/dev/null || fail "expired code not explained"
-[[ $(db "SELECT c.code FROM bot_state s JOIN promo_codes c ON c.id = s.value WHERE s.name = 'promo:$PAULA'") == HALF-OFF ]] ||
+[[ $(db "SELECT c.code FROM bot_state s JOIN promo_codes c ON c.id = s.value WHERE s.name = 'promo:u$P_ID'") == HALF-OFF ]] ||
     fail "a refused code replaced the kept one"
 ok "unknown and expired promo codes get a clear message"
 

@@ -96,6 +96,13 @@ int bot_kbd_sub_more(json_t *kbd, enum bot_lang l, const char *base, const char 
  * the chat is back) and returns < 0 for a passing failure, 0 for a blocked chat. */
 int bot_notice_send(struct bot *b, const char *kind, int64_t ref_id, int64_t telegram_id, const char *html, json_t *kbd,
                     int64_t now);
+/* For the due queries (inside their connection): the Telegram id of row i of a result joining
+ * users (id, telegram_id, telegram_enc columns: a sealed id is opened, store_sql.h), and whether
+ * its chat is blocked (checked here for a sealed id, which SQL cannot compare with bot_chats). */
+struct store_conn;
+struct store_res;
+int bot__telegram_of(struct store_conn *sc, const struct store_res *r, size_t i, size_t id_col, size_t tg_col,
+                     size_t enc_col, int64_t *telegram_id, bool *blocked);
 /* Quota notices due now (bot_quota.c). */
 int bot_notify_quota(struct bot *b, int64_t now, int *sent);
 /* Which running subscriptions (not ended) of reachable Telegram users (enabled, chat not blocked)
@@ -124,10 +131,11 @@ int bot_promo_start(struct bot *b, int64_t chat_id, const struct hub_user *hu, c
  * for good (used, expired, unknown) is forgotten and the invoice made without it. */
 int bot_invoice_create(struct bot *b, struct billing *bl, struct billing_invoice_req *in, int64_t now,
                        struct hub_payment *out, struct billing_err *e);
-/* The kept promo of a Telegram user (bot_state "promo:<telegram id>"): set (promo_id 0 forgets)
- * and the code ("" when none, or the promo was deleted). */
-int bot_promo_store_set(struct store *st, int64_t telegram_id, int64_t promo_id);
-int bot_promo_store_get(struct store *st, int64_t telegram_id, char code[static HUB_PROMO_CODE_MAX + 1]);
+/* The kept promo of a hub user (bot_state "promo:u<user id>": the user id, not the Telegram id,
+ * which the store may keep sealed): set (promo_id 0 forgets) and the code ("" when none, or the
+ * promo was deleted). */
+int bot_promo_store_set(struct store *st, int64_t user_id, int64_t promo_id);
+int bot_promo_store_get(struct store *st, int64_t user_id, char code[static HUB_PROMO_CODE_MAX + 1]);
 /* The kept promo code of hu ("" when none). */
 int bot_promo_kept(struct bot *b, const struct hub_user *hu, char code[static HUB_PROMO_CODE_MAX + 1]);
 

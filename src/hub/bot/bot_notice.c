@@ -3,6 +3,7 @@
 #include "core/log.h"
 #include "hub/bot/bot_customer.h"
 #include "hub/bot/bot_store.h"
+#include "hub/store/store_sql.h"
 
 int bot_notice_send(struct bot *b, const char *kind, int64_t ref_id, int64_t telegram_id, const char *html, json_t *kbd,
                     int64_t now)
@@ -32,4 +33,20 @@ int bot_notice_send(struct bot *b, const char *kind, int64_t ref_id, int64_t tel
     log_info("bot", 0, "notice", LF_STR("kind", kind), LF_INT("ref", ref_id), LF_INT("chat", telegram_id),
              LF_STR("result", rc == 0 ? "sent" : err_str(rc)));
     return rc == 0 ? 1 : 0; /* a 400 is not retried */
+}
+
+int bot__telegram_of(struct store_conn *sc, const struct store_res *r, size_t i, size_t id_col, size_t tg_col,
+                     size_t enc_col, int64_t *telegram_id, bool *blocked)
+{
+    *blocked = false;
+    TRY(store__user_telegram(sc, r, i, id_col, tg_col, enc_col, telegram_id));
+    if (store__cell(r, i, enc_col) == NULL)
+        return 0; /* plaintext: the query's bot_chats condition saw it */
+    /* A sealed Telegram id cannot meet bot_chats in SQL: the chat is checked here. */
+    struct store_val p[] = {SV_I(*telegram_id)};
+    struct store_res b;
+    TRY(store__exec(sc, "SELECT blocked FROM bot_chats WHERE telegram_id = $1", p, 1, &b));
+    *blocked = b.nrows == 1 && store__cell_i64(&b, 0, 0) != 0;
+    store__res_free(&b);
+    return 0;
 }

@@ -1,5 +1,5 @@
 /* Promo codes from a /start promo_<code> link: billing checks the code, the bot keeps it for the
- * customer's next purchase (bot_state "promo:<telegram id>" = the promo's id) and passes it to
+ * customer's next purchase (bot_state "promo:u<user id>" = the promo's id) and passes it to
  * every invoice until billing refuses it for good (used by this customer, expired, used up). */
 #include <inttypes.h>
 #include <stdio.h>
@@ -17,9 +17,9 @@ struct kept_arg {
     char code[HUB_PROMO_CODE_MAX + 1];
 };
 
-static void kept_name(int64_t telegram_id, char out[static 40])
+static void kept_name(int64_t user_id, char out[static 40])
 {
-    snprintf(out, 40, "promo:%" PRId64, telegram_id);
+    snprintf(out, 40, "promo:u%" PRId64, user_id);
 }
 
 static int keep_body(struct store_conn *sc, void *arg)
@@ -53,32 +53,31 @@ static int kept_body(struct store_conn *sc, void *arg)
     return 0;
 }
 
-int bot_promo_store_get(struct store *st, int64_t telegram_id, char code[static HUB_PROMO_CODE_MAX + 1])
+int bot_promo_store_get(struct store *st, int64_t user_id, char code[static HUB_PROMO_CODE_MAX + 1])
 {
     struct kept_arg x = {.promo_id = 0};
-    kept_name(telegram_id, x.name);
+    kept_name(user_id, x.name);
     code[0] = '\0';
     TRY(store__ro(st, kept_body, &x));
     snprintf(code, HUB_PROMO_CODE_MAX + 1, "%s", x.code);
     return 0;
 }
 
-int bot_promo_store_set(struct store *st, int64_t telegram_id, int64_t promo_id)
+int bot_promo_store_set(struct store *st, int64_t user_id, int64_t promo_id)
 {
     struct kept_arg x = {.promo_id = promo_id};
-    kept_name(telegram_id, x.name);
+    kept_name(user_id, x.name);
     return store__tx(st, promo_id > 0 ? keep_body : forget_body, &x);
 }
 
 int bot_promo_kept(struct bot *b, const struct hub_user *hu, char code[static HUB_PROMO_CODE_MAX + 1])
 {
-    code[0] = '\0';
-    return hu->telegram_id > 0 ? bot_promo_store_get(b->st, hu->telegram_id, code) : 0;
+    return bot_promo_store_get(b->st, hu->id, code);
 }
 
 static void forget(struct bot *b, const struct hub_user *hu)
 {
-    if (bot_promo_store_set(b->st, hu->telegram_id, 0) < 0)
+    if (bot_promo_store_set(b->st, hu->id, 0) < 0)
         log_warn("bot", 0, "promo_forget_failed", LF_INT("user", hu->id));
 }
 
@@ -132,7 +131,7 @@ int bot_promo_start(struct bot *b, int64_t chat_id, const struct hub_user *hu, c
                                                                 : BOT_C_PROMO_EXPIRED;
         return bot_send_text(b, chat_id, bot_cmsg(l, why), NULL);
     }
-    TRY(bot_promo_store_set(b->st, hu->telegram_id, promo.id));
+    TRY(bot_promo_store_set(b->st, hu->id, promo.id));
     log_info("bot", 0, "promo_kept", LF_INT("user", hu->id), LF_INT("promo", promo.id));
     char what[128], esc_code[HUB_PROMO_CODE_MAX * 6 + 1], esc_what[256], msg[768];
     describe(l, &promo, what);

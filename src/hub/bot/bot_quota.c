@@ -23,10 +23,10 @@ static int due_body(struct store_conn *sc, void *arg)
     /* used >= quota - quota/5 is used >= 80 % without a multiplication that could overflow. */
     char sql[1400];
     snprintf(sql, sizeof sql,
-             "SELECT s.id, s.user_id, u.telegram_id, s.last_reset_at, s.used_up + s.used_down, s.quota_bytes"
-             " FROM subscriptions s JOIN users u ON u.id = s.user_id"
+             "SELECT s.id, s.user_id, u.telegram_id, s.last_reset_at, s.used_up + s.used_down, s.quota_bytes,"
+             " u.telegram_enc FROM subscriptions s JOIN users u ON u.id = s.user_id"
              " WHERE s.state IN ('active', 'limited') AND s.ends_at > $1 AND s.quota_bytes > 0"
-             " AND %s AND u.telegram_id IS NOT NULL AND u.enabled = 1"
+             " AND %s AND (u.telegram_id IS NOT NULL OR u.telegram_enc IS NOT NULL) AND u.enabled = 1"
              " AND NOT EXISTS (SELECT 1 FROM bot_chats c WHERE c.telegram_id = u.telegram_id AND c.blocked <> 0)"
              " AND NOT EXISTS (SELECT 1 FROM bot_notices n WHERE n.ref_id = s.id"
              " AND n.kind = CAST($2 AS TEXT) || CAST(s.last_reset_at AS TEXT))"
@@ -38,17 +38,20 @@ static int due_body(struct store_conn *sc, void *arg)
     struct store_res r;
     TRY(store__exec(sc, sql, p, 3, &r));
     x->n = 0;
-    for (size_t i = 0; i < r.nrows && x->n < x->cap; i++, x->n++) {
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < r.nrows && x->n < x->cap; i++) {
         struct bot_quota_due *d = &x->out[x->n];
         d->sub_id = store__cell_i64(&r, i, 0);
         d->user_id = store__cell_i64(&r, i, 1);
-        d->telegram_id = store__cell_i64(&r, i, 2);
         d->last_reset_at = store__cell_i64(&r, i, 3);
         d->used = store__cell_i64(&r, i, 4);
         d->quota = store__cell_i64(&r, i, 5);
+        bool held = false;
+        if ((rc = bot__telegram_of(sc, &r, i, 1, 2, 6, &d->telegram_id, &held)) == 0 && !held)
+            x->n++;
     }
     store__res_free(&r);
-    return 0;
+    return rc;
 }
 
 /* "1.50 GiB" */

@@ -23,24 +23,28 @@ static int due_body(struct store_conn *sc, void *arg)
     struct store_val p[] = {SV_I(x->since), SV_I((int64_t)x->cap)};
     struct store_res r;
     TRY(store__exec(sc,
-                    "SELECT rr.id, rr.referrer_id, u.telegram_id, rr.amount_minor, rr.currency"
+                    "SELECT rr.id, rr.referrer_id, u.telegram_id, rr.amount_minor, rr.currency, u.telegram_enc"
                     " FROM referral_rewards rr JOIN users u ON u.id = rr.referrer_id"
-                    " WHERE rr.created_at >= $1 AND u.telegram_id IS NOT NULL AND u.enabled = 1"
+                    " WHERE rr.created_at >= $1 AND (u.telegram_id IS NOT NULL OR u.telegram_enc IS NOT NULL)"
+                    " AND u.enabled = 1"
                     " AND NOT EXISTS (SELECT 1 FROM bot_chats c WHERE c.telegram_id = u.telegram_id AND c.blocked <> 0)"
                     " AND NOT EXISTS (SELECT 1 FROM bot_notices n WHERE n.kind = 'reward' AND n.ref_id = rr.id)"
                     " ORDER BY rr.id LIMIT $2",
                     p, 2, &r));
     x->n = 0;
-    for (size_t i = 0; i < r.nrows && x->n < x->cap; i++, x->n++) {
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < r.nrows && x->n < x->cap; i++) {
         struct bot_reward_due *d = &x->out[x->n];
         d->reward_id = store__cell_i64(&r, i, 0);
         d->referrer_id = store__cell_i64(&r, i, 1);
-        d->telegram_id = store__cell_i64(&r, i, 2);
         d->amount_minor = store__cell_i64(&r, i, 3);
         store__cell_str(&r, i, 4, d->currency, sizeof d->currency);
+        bool held = false;
+        if ((rc = bot__telegram_of(sc, &r, i, 1, 2, 5, &d->telegram_id, &held)) == 0 && !held)
+            x->n++;
     }
     store__res_free(&r);
-    return 0;
+    return rc;
 }
 
 int bot_reward_due(struct store *st, int64_t since, struct bot_reward_due *out, size_t cap, size_t *n)

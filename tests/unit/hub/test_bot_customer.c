@@ -283,16 +283,16 @@ static void test_store(void **state)
     assert_int_equal(store_promo_create(st, &pr, T0, NULL), 0);
     assert_int_equal(store_promo_create(st, &pr2, T0, NULL), 0);
     char code[HUB_PROMO_CODE_MAX + 1];
-    assert_int_equal(bot_promo_store_get(st, 42, code), 0);
+    assert_int_equal(bot_promo_store_get(st, alice, code), 0);
     assert_string_equal(code, "");
-    assert_int_equal(bot_promo_store_set(st, 42, pr.id), 0);
-    assert_int_equal(bot_promo_store_set(st, 42, pr2.id), 0);
-    assert_int_equal(bot_promo_store_get(st, 42, code), 0);
+    assert_int_equal(bot_promo_store_set(st, alice, pr.id), 0);
+    assert_int_equal(bot_promo_store_set(st, alice, pr2.id), 0);
+    assert_int_equal(bot_promo_store_get(st, alice, code), 0);
     assert_string_equal(code, "OTHER");
-    assert_int_equal(bot_promo_store_get(st, 43, code), 0);
+    assert_int_equal(bot_promo_store_get(st, bob, code), 0);
     assert_string_equal(code, "");
-    assert_int_equal(bot_promo_store_set(st, 42, 0), 0);
-    assert_int_equal(bot_promo_store_get(st, 42, code), 0);
+    assert_int_equal(bot_promo_store_set(st, alice, 0), 0);
+    assert_int_equal(bot_promo_store_get(st, alice, code), 0);
     assert_string_equal(code, "");
     store_close(st);
 }
