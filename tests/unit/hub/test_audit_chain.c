@@ -408,6 +408,34 @@ static void test_token_new_ip(void **state)
     assert_int_equal(v.rows, 3);
 }
 
+/* The dashboard's pages of the log: newest first, each page strictly older than the last row of
+ * the one before, nothing skipped or repeated. */
+static void test_audit_pages(void **state)
+{
+    struct store *st = ((struct ctx *)*state)->st;
+    for (int i = 0; i < 7; i++)
+        assert_int_equal(store_audit_add(st, &(struct store_audit){.actor = "token:1", .action = "page.test"}, T0 + i),
+                         0);
+    int64_t before = 0, seen = 0, last = INT64_MAX;
+    size_t sizes[3];
+    for (int p = 0; p < 3; p++) {
+        struct store_audit_row *rows;
+        size_t n;
+        assert_int_equal(store_audit_page(st, before, 3, &rows, &n), 0);
+        sizes[p] = n;
+        for (size_t i = 0; i < n; i++) {
+            assert_true(rows[i].id < last);
+            last = rows[i].id;
+            seen++;
+        }
+        before = n ? rows[n - 1].id : before;
+        store_audit_rows_free(rows, n);
+    }
+    assert_int_equal(seen, 7);
+    assert_int_equal(sizes[0], 3);
+    assert_int_equal(sizes[2], 1);
+}
+
 #define CHAIN_TESTS(setup)                                                                                             \
     cmocka_unit_test_setup_teardown(test_intact_chain_verifies, setup, teardown),                                      \
         cmocka_unit_test_setup_teardown(test_changed_action_found_at_its_row, setup, teardown),                        \
@@ -417,7 +445,8 @@ static void test_token_new_ip(void **state)
         cmocka_unit_test_setup_teardown(test_concurrent_writers_keep_one_chain, setup, teardown),                      \
         cmocka_unit_test_setup_teardown(test_export_in_order_after_id, setup, teardown),                               \
         cmocka_unit_test_setup_teardown(test_periodic_check_status, setup, teardown),                                  \
-        cmocka_unit_test_setup_teardown(test_token_new_ip, setup, teardown)
+        cmocka_unit_test_setup_teardown(test_token_new_ip, setup, teardown),                                           \
+        cmocka_unit_test_setup_teardown(test_audit_pages, setup, teardown)
 
 int main(void)
 {
