@@ -4,14 +4,15 @@
 # form, then the overview and everything it pulls in) must be under 200 kB compressed (gzip -6 of
 # the HTML; the pages have no other asset); each page's time at the hub is reported (median of 5
 # over loopback, curl's time_total) and must stay under a generous bound (VEIL_WEB_PAGE_MS_MAX,
-# default 1000 ms: builds with sanitizers are slow; the figure to watch is the report). The user
-# list's queries must use the primary key (EXPLAIN QUERY PLAN: no temporary b-tree for ORDER BY).
+# default 5000 ms: sanitizer builds and a busy CI machine are slow; the figure to watch is the
+# report, not the bound). The user list's queries must use the primary key and a user's payments
+# their index (EXPLAIN QUERY PLAN: no temporary b-tree for ORDER BY, payments_user).
 source "$(dirname "$0")/support/lib.sh"
 HUB=$VEIL_BIN/veil-hub
 [[ -x $HUB ]] || fail "missing $HUB"
 command -v sqlite3 >/dev/null || skip_all "no sqlite3 command-line shell (apt install sqlite3)"
 USERS=${VEIL_WEB_USERS:-100000}
-MS_MAX=${VEIL_WEB_PAGE_MS_MAX:-1000}
+MS_MAX=${VEIL_WEB_PAGE_MS_MAX:-5000}
 
 PORT=$(free_port)
 BOOT=boot-admin-token-$RANDOM$RANDOM$RANDOM
