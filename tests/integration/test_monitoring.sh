@@ -58,7 +58,7 @@ mkdir -p "$WORK/pg"; [[ $(id -u) -eq 0 ]] && chown postgres "$WORK/pg"
 as_pg "$PGBIN/initdb" -D "$WORK/pg/data" -U veil --auth=trust -E UTF8 --no-locale >"$WORK/initdb.log" 2>&1 || fail "initdb"
 as_pg "$PGBIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/pg.log" -w -t 60 \
     -o "-k $WORK/pg -c listen_addresses=127.0.0.1 -p $PG_PORT" start >/dev/null || fail "PostgreSQL did not start"
-trap 'rc=$?; as_pg "$PGBIN/pg_ctl" -D "$WORK/pg/data" -m immediate stop >/dev/null 2>&1; (exit $rc); cleanup' EXIT
+trap 'rc=$?; set +e; as_pg "$PGBIN/pg_ctl" -D "$WORK/pg/data" -m immediate stop >/dev/null 2>&1; (exit $rc); cleanup' EXIT
 DATA_SOURCE_NAME="postgresql://veil@127.0.0.1:$PG_PORT/postgres?sslmode=disable" bg pg-exporter "$PG_EXPORTER" \
     --web.listen-address="127.0.0.1:$PGX_PORT" --extend.query-path="$MON/postgres-exporter-queries.yaml"
 bg redis redis-server --port "$R_PORT" --bind 127.0.0.1 --save '' --appendonly no

@@ -43,7 +43,7 @@ pg_start() {
     -o "-k $PG -c listen_addresses=127.0.0.1 -p $PGPORT" start >/dev/null || fail "PostgreSQL did not start"
 }
 pg_stop() { as_pg "$PGBIN/pg_ctl" -D "$PG/data" -m fast -w stop >/dev/null; }
-trap 'rc=$?; as_pg "$PGBIN/pg_ctl" -D "$PG/data" -m immediate stop >/dev/null 2>&1; [ $rc -ne 0 ] && tail -20 "$PG/log/pg.log"; (exit $rc); cleanup' EXIT
+trap 'rc=$?; set +e; as_pg "$PGBIN/pg_ctl" -D "$PG/data" -m immediate stop >/dev/null 2>&1; [ $rc -ne 0 ] && tail -20 "$PG/log/pg.log"; (exit $rc); cleanup' EXIT
 pg_start
 sql() { psql -h 127.0.0.1 -p "$PGPORT" -U veil -d veil -v ON_ERROR_STOP=1 -qtAX -c "$1"; }
 as_pg "$PGBIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U veil veil

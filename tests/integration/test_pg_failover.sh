@@ -81,14 +81,16 @@ start_patroni() { # start_patroni N: Patroni as postgres; PATRONI[N] its pid (fo
     PATRONI[$1]=$LASTPID
   fi
 }
-stop_all() {
+stop_all() { # never fails: cleanup (which stops etcd and the rest) must run after it
+  local n
   for n in 1 2; do
-    [[ -n ${PATRONI[$n]:-} ]] && kill -9 "${PATRONI[$n]}" 2>/dev/null
-    [[ -f $WORK/pg$n/data/postmaster.pid ]] && as_pg "$PGBIN/pg_ctl" -D "$WORK/pg$n/data" -m immediate stop >/dev/null 2>&1
+    if [[ -n ${PATRONI[$n]:-} ]]; then kill -9 "${PATRONI[$n]}" 2>/dev/null || true; fi
+    if [[ -f $WORK/pg$n/data/postmaster.pid ]]; then
+      as_pg "$PGBIN/pg_ctl" -D "$WORK/pg$n/data" -m immediate stop >/dev/null 2>&1 || true
+    fi
   done
-  return 0
 }
-trap 'rc=$?; stop_all; (exit $rc); cleanup' EXIT
+trap 'rc=$?; set +e; stop_all; (exit $rc); cleanup' EXIT
 start_patroni 1
 rest() { curl -fsS -m 2 "http://127.0.0.1:${RP[$1]}$2"; }
 wait_for 'rest 1 /primary' 60 "pg1 bootstrapped as primary"
