@@ -18,6 +18,12 @@ Control endpoints for tests:
   POST /control/fail     {"method", "status": 429|403|400|5xx, "retry_after"?, "times"?} -> next calls fail
   GET  /control/state                                  -> {"pending", "offsets": [getUpdates offsets],
                                                            "webhook": {...} | null}
+  POST /control/block    {"chats": [ids]}              -> sends to these chats answer 403 (blocked)
+  GET  /control/charges                                -> {charge id: {"user_id", "amount", "refunded"}}
+
+Stars charges: an injected successful_payment records its telegram_payment_charge_id for its
+sender; refundStarPayment(user_id, telegram_payment_charge_id) refunds a recorded charge once,
+as Telegram does (a second refund, an unknown charge or another user's charge is a 400).
 """
 import argparse
 import email.parser
@@ -40,7 +46,9 @@ ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "spa
                 "pre", "blockquote", "tg-emoji"}
 
 lock = threading.Condition()
-state = {"updates": [], "next_id": 1, "calls": [], "fail": {}, "offsets": [], "webhook": None, "message_id": 100}
+state = {"updates": [], "next_id": 1, "calls": [], "fail": {}, "offsets": [], "webhook": None, "message_id": 100,
+         "blocked": set(), "charges": {}}
+SENDS = ("sendMessage", "sendPhoto", "sendInvoice", "editMessageText")
 
 
 class EntityCheck(html.parser.HTMLParser):
@@ -225,6 +233,9 @@ def api(h, path, query, body, token):
         rec = {"i": len(state["calls"]), "t": time.time(), "method": method, "params": params, "status": 200}
         if method != "getUpdates":
             state["calls"].append(rec)
+        if method in SENDS and params.get("chat_id") in state["blocked"]:
+            rec["status"] = 403
+            return jresp(403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"})
         plan = state["fail"].get(method)
         if plan and plan["times"] > 0:
             plan["times"] -= 1
@@ -269,6 +280,8 @@ def api(h, path, query, body, token):
     elif method == "sendPhoto":
         err = check_photo(params) or check_markup(params)
         result = new_message(params)
+    elif method == "refundStarPayment":
+        err = refund_star_payment(params)
     elif method == "getMe":
         result = {"id": int(token.split(":")[0]), "is_bot": True, "first_name": "Veil", "username": "veil_test_bot"}
     else:
@@ -278,6 +291,24 @@ def api(h, path, query, body, token):
             rec["status"] = 400
         return bad(err)
     return jresp(200, {"ok": True, "result": result})
+
+
+def refund_star_payment(p):
+    """Bot API refundStarPayment: user_id (Integer) and telegram_payment_charge_id (String), both
+    required; True on success."""
+    user, charge = p.get("user_id"), p.get("telegram_payment_charge_id")
+    if not isinstance(user, int) or isinstance(user, bool) or user <= 0:
+        return "USER_ID_INVALID"
+    if not isinstance(charge, str) or not charge:
+        return "CHARGE_ID_EMPTY"
+    with lock:
+        c = state["charges"].get(charge)
+        if c is None or c["user_id"] != user:
+            return "CHARGE_NOT_FOUND"
+        if c["refunded"]:
+            return "CHARGE_ALREADY_REFUNDED"
+        c["refunded"] = True
+    return None
 
 
 def get_updates(p):
@@ -307,6 +338,10 @@ def control(h, path, query, body):
             u["update_id"] = state["next_id"]
             state["next_id"] += 1
             state["updates"].append(u)
+            paid = (u.get("message") or {}).get("successful_payment")
+            if paid:
+                state["charges"][paid["telegram_payment_charge_id"]] = {
+                    "user_id": u["message"]["from"]["id"], "amount": paid["total_amount"], "refunded": False}
             lock.notify_all()
             return jresp(200, {"update_id": u["update_id"]})
         if path == "/control/calls":
@@ -317,6 +352,11 @@ def control(h, path, query, body):
             state["fail"][f["method"]] = {"status": int(f["status"]), "retry_after": int(f.get("retry_after", 1)),
                                           "times": int(f.get("times", 1))}
             return jresp(200, {"ok": True})
+        if path == "/control/block":
+            state["blocked"].update(int(c) for c in json.loads(body)["chats"])
+            return jresp(200, {"ok": True})
+        if path == "/control/charges":
+            return jresp(200, state["charges"])
         if path == "/control/state":
             return jresp(200, {"pending": len(state["updates"]), "offsets": state["offsets"],
                                "webhook": state["webhook"], "next_id": state["next_id"]})

@@ -12,6 +12,7 @@
 #include "hub/analysis/analysis.h"
 #include "hub/audit/audit.h"
 #include "hub/backup/backup.h"
+#include "hub/bot/bot_flood.h"
 #include "hub/cache/cache.h"
 #include "hub/domain/node_health.h"
 #include "hub/store/store_findings.h"
@@ -108,6 +109,16 @@ static void collect_audit(struct metrics_family *f, void *arg)
     struct metrics_series *s = a.checked ? metrics_series(f, NULL) : NULL;
     if (s != NULL)
         metrics_set(s, a.ok);
+}
+
+/* Telegram updates the bot's per-user flood control dropped (hub/bot/bot_flood.h). */
+static void collect_bot_dropped(struct metrics_family *f, void *arg)
+{
+    (void)arg;
+    struct metrics_series *s = metrics_series(f, NULL);
+    uint64_t total = bot_flood_dropped_total();
+    if (s != NULL && total > metrics_counter_value(s))
+        metrics_add(s, total - metrics_counter_value(s));
 }
 
 /* Open suspicious-activity findings by kind (hub/analysis/), 0 for kinds with none, so an
@@ -237,6 +248,11 @@ void api__metrics_init(struct api_ctx *ctx)
         "Open suspicious-activity findings by kind (GET /api/v1/findings lists them)", kind_label, 1, NULL, 0, 16);
     if (findings != NULL)
         metrics_family_on_collect(findings, collect_findings, ctx);
+    struct metrics_family *bot_dropped = metrics_family_new(
+        r, METRICS_COUNTER, "veil_hub_bot_updates_dropped_total",
+        "Telegram messages and button presses dropped by the bot's per-user flood control", NULL, 0, NULL, 0, 1);
+    if (bot_dropped != NULL)
+        metrics_family_on_collect(bot_dropped, collect_bot_dropped, NULL);
     static const char *const node_labels[] = {"state"};
     struct metrics_family *nodes = metrics_family_new(
         r, METRICS_GAUGE, "veil_hub_nodes",

@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "crypto/crypto.h"
 #include "hub/billing/billing_api.h"
+#include "hub/bot/bot_admin.h"
 #include "hub/bot/bot_api.h"
 #include "hub/bot/bot_customer.h"
 #include "hub/bot/bot_flow.h"
@@ -651,6 +652,8 @@ static int on_message(struct bot *b, const struct bot_update *u, int64_t now)
 {
     if (u->chat_id != u->from_id)
         return 0; /* groups and channels: not a storefront */
+    if (bot_admin_wants(b, u))
+        return bot_admin_on_message(b, u, now);
     char cmd[33], arg[65];
     split_command(u->text, cmd, arg);
     struct hub_user hu;

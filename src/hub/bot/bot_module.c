@@ -15,7 +15,9 @@
 #include "core/secure.h"
 #include "crypto/crypto.h"
 #include "hub/api/api_route.h"
+#include "hub/bot/bot_broadcast.h"
 #include "hub/bot/bot_customer.h"
+#include "hub/bot/bot_flood.h"
 #include "hub/bot/bot_flow.h"
 #include "hub/bot/bot_notify.h"
 #include "hub/bot/bot_store.h"
@@ -30,6 +32,8 @@ struct bot_service {
     atomic_bool stopping;
     char holder[96];
     struct bot_retry retry; /* the poller's transient failures */
+    struct bot_flood *flood;
+    struct bot_bc_sender *broadcasts;
 };
 
 /* The running service for the webhook route; the lock keeps stop from freeing it under a request. */
@@ -57,9 +61,19 @@ static bool stopping(void *arg)
     return atomic_load(&s->stopping);
 }
 
-/* Handles one update from either transport. */
-static int handle(struct bot *b, const struct bot_update *u)
+static long long mono_ms(void)
 {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Handles one update from either transport (past the flood gate). */
+static int handle(struct bot_service *s, const struct bot_update *u)
+{
+    struct bot *b = &s->bot;
+    if (!bot_flood_gate(s->flood, b, u, mono_ms()))
+        return 0;
     int rc = bot_handle(b, u, now_s());
     if (rc < 0)
         log_warn("bot", 0, "update_failed", LF_INT("update", u->update_id), LF_INT("kind", u->kind),
@@ -101,7 +115,7 @@ static int poll_once(struct bot_service *s)
         if (bot_update_from_json(j, u) < 0)
             log_warn("bot", 0, "bad_update", LF_INT("update", u->update_id));
         else
-            hr = handle(b, u);
+            hr = handle(s, u);
         int64_t next = u->update_id >= 0 ? u->update_id + 1 : 0;
         if (!bot_update_done(&s->retry, u->update_id, hr)) {
             free(u);
@@ -223,7 +237,7 @@ static void on_webhook(struct api_call *c)
             api_reply_error(c, 400, "bad_update", "not a Telegram update");
         return;
     }
-    rc = handle(&s->bot, u);
+    rc = handle(s, u);
     pthread_rwlock_unlock(&current_lock);
     free(u);
     /* Database trouble: Telegram delivers again later. Everything else is done with. */
@@ -280,6 +294,12 @@ static int start(struct hub_env *env, void **state)
         return rc;
     }
     s->retry.update_id = -1;
+    if ((s->flood = bot_flood_new()) == NULL) {
+        bot_cfg_wipe(&s->bot.cfg);
+        bot_api_wipe(&s->bot.api);
+        free(s);
+        return ERR_NOMEM;
+    }
     s->bot.api.cancel = stopping;
     s->bot.api.cancel_arg = s;
     char host[64] = "host";
@@ -293,6 +313,7 @@ static int start(struct hub_env *env, void **state)
         if (pthread_create(&s->poller, NULL, poller, s) != 0) {
             bot_cfg_wipe(&s->bot.cfg);
             bot_api_wipe(&s->bot.api);
+            bot_flood_free(s->flood);
             free(s);
             return ERR_INTERNAL;
         }
@@ -301,6 +322,8 @@ static int start(struct hub_env *env, void **state)
     pthread_rwlock_wrlock(&current_lock);
     current = s;
     pthread_rwlock_unlock(&current_lock);
+    if ((rc = bot_broadcast_start(&s->bot, &s->stopping, s->holder, &s->broadcasts)) < 0)
+        log_warn("bot", 0, "no_broadcasts", LF_STR("err", err_str(rc)));
     if ((rc = sched_job_add("bot_notices", 0, job_notices, s, true)) < 0)
         log_warn("bot", 0, "no_notices_job", LF_STR("err", err_str(rc)));
     log_info("bot", 0, "started", LF_STR("mode", s->bot.cfg.webhook ? "webhook" : "polling"));
@@ -318,12 +341,14 @@ static void stop(struct hub_env *env, void *state)
     (void)sched_job_remove("bot_notices"); /* waits for a running pass that may use s */
     if (s->polling)
         pthread_join(s->poller, NULL);
+    bot_broadcast_stop(s->broadcasts);
     pthread_rwlock_wrlock(&current_lock);
     current = NULL;
     pthread_rwlock_unlock(&current_lock);
     bot_addapp_set("", "");
     bot_cfg_wipe(&s->bot.cfg);
     bot_api_wipe(&s->bot.api);
+    bot_flood_free(s->flood);
     free(s);
 }
 

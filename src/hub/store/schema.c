@@ -170,6 +170,16 @@ static const char *const migrations[] = {
     "CREATE INDEX users_sealed_key ON users (sealed_key);"
     "ALTER TABLE user_tombstones ADD COLUMN sealed_key BIGINT NOT NULL DEFAULT 0;"
     "ALTER TABLE payments ADD COLUMN sealed_key BIGINT NOT NULL DEFAULT 0;",
+
+    /* 11: bot broadcasts (hub/bot/bot_broadcast.h): the text and, per recipient, where its
+     * message stands (0 pending, 1 sending, 2 delivered, 3 blocked, 4 failed, 5 unknown), so a
+     * restart continues without sending anyone the same broadcast twice. */
+    "CREATE TABLE bot_broadcasts (id @ID@, admin_id BIGINT NOT NULL, html TEXT NOT NULL,"
+    " done INTEGER NOT NULL DEFAULT 0, created_at BIGINT NOT NULL, finished_at BIGINT);"
+    "CREATE TABLE bot_broadcast_recipients (broadcast_id BIGINT NOT NULL REFERENCES bot_broadcasts(id)"
+    " ON DELETE CASCADE, telegram_id BIGINT NOT NULL, state INTEGER NOT NULL DEFAULT 0, updated_at BIGINT NOT NULL,"
+    " PRIMARY KEY (broadcast_id, telegram_id));"
+    "CREATE INDEX bot_broadcast_recipients_state ON bot_broadcast_recipients (broadcast_id, state, telegram_id);",
 };
 
 /* Code that runs right after a migration's SQL, in its transaction (data the SQL cannot compute). */
