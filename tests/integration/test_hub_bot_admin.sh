@@ -153,6 +153,7 @@ for who in "$ALICE" "tg:$ALICE" "@tg$ALICE" "$UUID" "$ALICE_ID"; do
     grep -q "User $ALICE_ID" <<<"$t" && grep -q "Telegram: $ALICE" <<<"$t" && grep -q "#$PAY · stars · 250 ⭐ · succeeded" <<<"$t" &&
         grep -q "Subscription .*: active until" <<<"$t" && grep -q "Traffic: 0 B of unlimited" <<<"$t" ||
         fail "/find $who: $t"
+    [[ $t != *"$UUID"* ]] || fail "/find shows the UUID (a credential): $t"
 done
 grep -q "No user" <<<"$(text_of "$(ask $BOSS "/find @nobody_here")")" || fail "/find of nobody"
 grep -q "Name the user" <<<"$(text_of "$(ask $BOSS "/find <b>x")")" || fail "/find of a malformed name"
@@ -228,9 +229,15 @@ import json,urllib.request
 ids=[100000 + $BLOCK_KNOWN + 1 + 7 * k for k in range($BLOCK_FAKE)]
 urllib.request.urlopen(urllib.request.Request('http://127.0.0.1:$TGPORT/control/block',
     data=json.dumps({'chats': ids}).encode(), method='POST'), timeout=10)"
+TEXT='Maintenance tonight <b>&</b> 5% off — «спасибо»'
+# A bare /broadcast is cancelled by any other command: the next plain text is not broadcast.
+ask $BOSS /broadcast "Send the broadcast text" >/dev/null || fail "bare /broadcast not answered"
+ask $BOSS /start >/dev/null || fail "/start after /broadcast"
+m=$(ask $BOSS "stray words") || fail "no answer to stray words"
+grep -q '"callback_data": "buy"' <<<"$m" || fail "stray words after a cancelled /broadcast: $m"
+[[ $(db "SELECT COUNT(*) FROM bot_broadcasts") == 0 ]] || fail "a cancelled /broadcast queued one"
 EXPECT=$(db "SELECT COUNT(*) FROM users u WHERE telegram_id > 0 AND enabled = 1 AND NOT EXISTS
              (SELECT 1 FROM bot_chats c WHERE c.telegram_id = u.telegram_id AND c.blocked = 1)")
-TEXT='Maintenance tonight <b>&</b> 5% off — «спасибо»'
 BC_START=$($TG "$TGPORT" next)
 t=$(text_of "$(ask $BOSS /broadcast)"); grep -q "Send the broadcast text" <<<"$t" || fail "bare /broadcast: $t"
 t=$(text_of "$(ask $BOSS "$TEXT" "queued for")"); grep -q "queued for $EXPECT users" <<<"$t" || fail "broadcast not queued: $t"

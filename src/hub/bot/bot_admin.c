@@ -172,7 +172,8 @@ bool bot_admin_wants(struct bot *b, const struct bot_update *u)
     struct bot_admin_cmd c;
     if (bot_admin_parse(u->text, &c) != BOT_ADM_NONE)
         return true;
-    return u->text[0] != '/' && waiting_take(u->from_id, (int64_t)time(NULL), false);
+    /* Any other command cancels a waiting /broadcast; plain text is its text. */
+    return waiting_take(u->from_id, (int64_t)time(NULL), u->text[0] == '/') && u->text[0] != '/';
 }
 
 static void put(char *msg, const char *s)
@@ -361,8 +362,8 @@ static int do_find(struct bot *b, const struct bot_update *u, const struct bot_a
     snprintf(line, sizeof line, "<b>User %" PRId64 "</b> ", hu.id);
     put(msg, line);
     putf_esc(msg, hu.username);
-    snprintf(line, sizeof line,
-             "\nTelegram: %" PRId64 "\nUUID: <code>%s</code>\nEnabled: %s · language: ", hu.telegram_id, hu.uuid,
+    /* Not the UUID or the link: credentials are read through the admin API's audited secrets call. */
+    snprintf(line, sizeof line, "\nTelegram: %" PRId64 "\nEnabled: %s · language: ", hu.telegram_id,
              hu.enabled ? "yes" : "no");
     put(msg, line);
     putf_esc(msg, hu.language);
