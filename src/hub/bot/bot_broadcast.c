@@ -103,9 +103,9 @@ static bool lease(struct bot_bc_sender *s)
     return held;
 }
 
-/* One recipient: claimed, sent, and its outcome stored. false when the sender should stop
- * this round (stopping, the lease or the database is gone). */
-static bool send_one(struct bot_bc_sender *s, int64_t id, const char *html, int64_t tg)
+/* One recipient (a user id): claimed, sent, and its outcome stored. false when the sender
+ * should stop this round (stopping, the lease or the database is gone). */
+static bool send_one(struct bot_bc_sender *s, int64_t id, const char *html, int64_t user_id)
 {
     struct bot *b = s->b;
     long long wait = s->next_ms - mono_ms();
@@ -113,7 +113,21 @@ static bool send_one(struct bot_bc_sender *s, int64_t id, const char *html, int6
         return false;
     if (mono_ms() - s->renewed_ms > LEASE_RENEW_MS && !lease(s))
         return false;
-    int rc = bot_bc_store_mark(b->st, id, tg, BOT_BC_PENDING, BOT_BC_SENDING, (int64_t)time(NULL));
+    /* The Telegram id now (opened when sealed); gone or blocked since: decided without a send. */
+    struct hub_user hu;
+    bool blocked = false;
+    int rc = store_user_get(b->st, user_id, &hu);
+    if (rc == 0 && hu.telegram_id > 0)
+        rc = bot_store_blocked_get(b->st, hu.telegram_id, &blocked);
+    if (rc < 0 && rc != ERR_NOT_FOUND)
+        return false;
+    if (rc == ERR_NOT_FOUND || hu.telegram_id <= 0 || !hu.enabled || blocked) {
+        (void)bot_bc_store_mark(b->st, id, user_id, BOT_BC_PENDING, blocked ? BOT_BC_BLOCKED : BOT_BC_FAILED,
+                                (int64_t)time(NULL));
+        return true;
+    }
+    int64_t tg = hu.telegram_id;
+    rc = bot_bc_store_mark(b->st, id, user_id, BOT_BC_PENDING, BOT_BC_SENDING, (int64_t)time(NULL));
     if (rc == ERR_BAD_STATE)
         return true; /* no longer pending: someone else decided it */
     if (rc < 0)
@@ -128,8 +142,8 @@ static bool send_one(struct bot_bc_sender *s, int64_t id, const char *html, int6
                                               : BOT_BC_FAILED;
     if (to == BOT_BC_UNKNOWN)
         return false; /* stopping mid-call: left "sending", recovered as unknown */
-    if (bot_bc_store_mark(b->st, id, tg, BOT_BC_SENDING, to, (int64_t)time(NULL)) < 0)
-        log_warn("bot", 0, "broadcast_mark_failed", LF_INT("broadcast", id), LF_INT("chat", tg));
+    if (bot_bc_store_mark(b->st, id, user_id, BOT_BC_SENDING, to, (int64_t)time(NULL)) < 0)
+        log_warn("bot", 0, "broadcast_mark_failed", LF_INT("broadcast", id), LF_INT("user", user_id));
     return true;
 }
 

@@ -1,13 +1,13 @@
 /* Broadcasts: an admin's text to every reachable Telegram user (docs/bot.md, "Broadcasts").
  * A broadcast is a row in bot_broadcasts and one row per recipient in bot_broadcast_recipients
- * (schema migration 11), written in one transaction when it is created, so the work survives a
- * restart. One sender thread per hub, on the replica holding the lease "bot_broadcast", sends
- * one broadcast at a time in Telegram id order, at most BOT_BROADCAST_RATE messages a second
- * overall and one per chat per broadcast (a second broadcast starts at least a second after the
- * previous one's last message). Each recipient is marked "sending" (committed) before its
- * sendMessage and delivered / blocked (403) / failed after it, so a recipient is never sent the
- * same broadcast twice: one left "sending" by a crash is counted failed ("unknown"), not sent
- * again. When no recipient is left, the admin who started it is told delivered / blocked /
+ * (schema migration 11, by user id), written in one transaction when it is created, so the work
+ * survives a restart. One sender thread per hub, on the replica holding the lease
+ * "bot_broadcast", sends one broadcast at a time in user id order (the Telegram id read at send
+ * time; a user deleted, disabled or blocked since is decided without a send), at most BOT_BROADCAST_RATE messages a
+ * second overall and one per chat per broadcast (a second broadcast starts at least a second after the previous one's
+ * last message). Each recipient is marked "sending" (committed) before its sendMessage and delivered / blocked (403) /
+ * failed after it, so a recipient is never sent the same broadcast twice: one left "sending" by a crash is counted
+ * failed ("unknown"), not sent again. When no recipient is left, the admin who started it is told delivered / blocked /
  * failed. */
 #ifndef VEIL_HUB_BOT_BROADCAST_H
 #define VEIL_HUB_BOT_BROADCAST_H

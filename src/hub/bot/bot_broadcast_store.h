@@ -18,11 +18,11 @@ int bot_bc_store_create(struct store *st, int64_t admin_id, const char *html, in
 int bot_bc_store_current(struct store *st, int64_t *id, int64_t *admin_id, char **html);
 /* Recipients a stopped sender left "sending" become "unknown" (never sent again); *n counts. */
 int bot_bc_store_recover(struct store *st, int64_t now, int64_t *n);
-/* Up to cap pending recipients of broadcast id, in Telegram id order. */
+/* Up to cap pending recipients (user ids) of broadcast id, in user id order. */
 int bot_bc_store_pending(struct store *st, int64_t id, int64_t *out, size_t cap, size_t *n);
 /* Moves a recipient from state `from` to `to` (committed before returning). ERR_BAD_STATE when
  * it was not in `from` (another sender or the recovery got there first). */
-int bot_bc_store_mark(struct store *st, int64_t id, int64_t telegram_id, enum bot_bc_state from, enum bot_bc_state to,
+int bot_bc_store_mark(struct store *st, int64_t id, int64_t user_id, enum bot_bc_state from, enum bot_bc_state to,
                       int64_t now);
 /* The recipients of id counted by state. ERR_NOT_FOUND. */
 int bot_bc_store_report(struct store *st, int64_t id, struct bot_bc_report *out);

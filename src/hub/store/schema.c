@@ -173,13 +173,14 @@ static const char *const migrations[] = {
 
     /* 11: bot broadcasts (hub/bot/bot_broadcast.h): the text and, per recipient, where its
      * message stands (0 pending, 1 sending, 2 delivered, 3 blocked, 4 failed, 5 unknown), so a
-     * restart continues without sending anyone the same broadcast twice. */
+     * restart continues without sending anyone the same broadcast twice. Recipients are user ids:
+     * the Telegram id is read (and opened, when sealed) at send time. */
     "CREATE TABLE bot_broadcasts (id @ID@, admin_id BIGINT NOT NULL, html TEXT NOT NULL,"
     " done INTEGER NOT NULL DEFAULT 0, created_at BIGINT NOT NULL, finished_at BIGINT);"
     "CREATE TABLE bot_broadcast_recipients (broadcast_id BIGINT NOT NULL REFERENCES bot_broadcasts(id)"
-    " ON DELETE CASCADE, telegram_id BIGINT NOT NULL, state INTEGER NOT NULL DEFAULT 0, updated_at BIGINT NOT NULL,"
-    " PRIMARY KEY (broadcast_id, telegram_id));"
-    "CREATE INDEX bot_broadcast_recipients_state ON bot_broadcast_recipients (broadcast_id, state, telegram_id);",
+    " ON DELETE CASCADE, user_id BIGINT NOT NULL, state INTEGER NOT NULL DEFAULT 0, updated_at BIGINT NOT NULL,"
+    " PRIMARY KEY (broadcast_id, user_id));"
+    "CREATE INDEX bot_broadcast_recipients_state ON bot_broadcast_recipients (broadcast_id, state, user_id);",
 };
 
 /* Code that runs right after a migration's SQL, in its transaction (data the SQL cannot compute). */

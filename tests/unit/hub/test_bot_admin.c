@@ -216,8 +216,7 @@ static void test_find_and_grant(void **state)
 static void test_broadcast_store(void **state)
 {
     struct store *st = hub_test_get(state);
-    add_user(st, 7001, "alice");
-    add_user(st, 7002, "bob");
+    int64_t alice = add_user(st, 7001, "alice"), bob = add_user(st, 7002, "bob");
     add_user(st, 7003, "carol");
     int64_t off = add_user(st, 7004, "dave");
     assert_int_equal(store_user_set_enabled(st, off, false, T0, NULL), 0);
@@ -243,22 +242,22 @@ static void test_broadcast_store(void **state)
     size_t k;
     assert_int_equal(bot_bc_store_pending(st, id, tg, 4, &k), 0);
     assert_int_equal(k, 2);
-    assert_int_equal(tg[0], 7001);
-    assert_int_equal(tg[1], 7002);
+    assert_int_equal(tg[0], alice);
+    assert_int_equal(tg[1], bob);
     /* alice is claimed and the hub dies mid-send: recovered as unknown, never pending again. */
-    assert_int_equal(bot_bc_store_mark(st, id, 7001, BOT_BC_PENDING, BOT_BC_SENDING, T0), 0);
-    assert_int_equal(bot_bc_store_mark(st, id, 7001, BOT_BC_PENDING, BOT_BC_SENDING, T0), ERR_BAD_STATE);
+    assert_int_equal(bot_bc_store_mark(st, id, alice, BOT_BC_PENDING, BOT_BC_SENDING, T0), 0);
+    assert_int_equal(bot_bc_store_mark(st, id, alice, BOT_BC_PENDING, BOT_BC_SENDING, T0), ERR_BAD_STATE);
     bool finished;
     assert_int_equal(bot_bc_store_finish(st, id, T0, &finished), 0);
     assert_false(finished);
     assert_int_equal(bot_bc_store_recover(st, T0, &n), 0);
     assert_int_equal(n, 1);
-    assert_int_equal(bot_bc_store_mark(st, id, 7001, BOT_BC_SENDING, BOT_BC_DELIVERED, T0), ERR_BAD_STATE);
+    assert_int_equal(bot_bc_store_mark(st, id, alice, BOT_BC_SENDING, BOT_BC_DELIVERED, T0), ERR_BAD_STATE);
     assert_int_equal(bot_bc_store_pending(st, id, tg, 4, &k), 0);
     assert_int_equal(k, 1);
-    assert_int_equal(tg[0], 7002);
-    assert_int_equal(bot_bc_store_mark(st, id, 7002, BOT_BC_PENDING, BOT_BC_SENDING, T0), 0);
-    assert_int_equal(bot_bc_store_mark(st, id, 7002, BOT_BC_SENDING, BOT_BC_DELIVERED, T0), 0);
+    assert_int_equal(tg[0], bob);
+    assert_int_equal(bot_bc_store_mark(st, id, bob, BOT_BC_PENDING, BOT_BC_SENDING, T0), 0);
+    assert_int_equal(bot_bc_store_mark(st, id, bob, BOT_BC_SENDING, BOT_BC_DELIVERED, T0), 0);
     struct bot_bc_report r;
     assert_int_equal(bot_broadcast_report(st, id, &r), 0);
     assert_int_equal(r.recipients, 2);
