@@ -42,8 +42,11 @@ int bot__telegram_of(struct store_conn *sc, const struct store_res *r, size_t i,
     TRY(store__user_telegram(sc, r, i, id_col, tg_col, enc_col, telegram_id));
     if (store__cell(r, i, enc_col) == NULL)
         return 0; /* plaintext: the query's bot_chats condition saw it */
-    /* A sealed Telegram id cannot meet bot_chats in SQL: the chat is checked here. */
-    struct store_val p[] = {SV_I(*telegram_id)};
+    /* Queries join bot_chats on COALESCE(u.telegram_ref, u.telegram_id) already; checked here
+     * too, by the ref bot_chats stores for a sealed id (store_telegram_ref). */
+    int64_t ref;
+    TRY(store_telegram_ref(sc->st, *telegram_id, &ref));
+    struct store_val p[] = {SV_I(ref)};
     struct store_res b;
     TRY(store__exec(sc, "SELECT blocked FROM bot_chats WHERE telegram_id = $1", p, 1, &b));
     *blocked = b.nrows == 1 && store__cell_i64(&b, 0, 0) != 0;

@@ -27,7 +27,8 @@ static int due_body(struct store_conn *sc, void *arg)
              " u.telegram_enc FROM subscriptions s JOIN users u ON u.id = s.user_id"
              " WHERE s.state IN ('active', 'limited') AND s.ends_at > $1 AND s.quota_bytes > 0"
              " AND %s AND (u.telegram_id IS NOT NULL OR u.telegram_enc IS NOT NULL) AND u.enabled = 1"
-             " AND NOT EXISTS (SELECT 1 FROM bot_chats c WHERE c.telegram_id = u.telegram_id AND c.blocked <> 0)"
+             " AND NOT EXISTS (SELECT 1 FROM bot_chats c WHERE c.telegram_id = COALESCE(u.telegram_ref, u.telegram_id)"
+             " AND c.blocked <> 0)"
              " AND NOT EXISTS (SELECT 1 FROM bot_notices n WHERE n.ref_id = s.id"
              " AND n.kind = CAST($2 AS TEXT) || CAST(s.last_reset_at AS TEXT))"
              " ORDER BY s.id LIMIT $3",

@@ -22,15 +22,17 @@ static int due_body(struct store_conn *sc, void *arg)
     struct reward_arg *x = arg;
     struct store_val p[] = {SV_I(x->since), SV_I((int64_t)x->cap)};
     struct store_res r;
-    TRY(store__exec(sc,
-                    "SELECT rr.id, rr.referrer_id, u.telegram_id, rr.amount_minor, rr.currency, u.telegram_enc"
-                    " FROM referral_rewards rr JOIN users u ON u.id = rr.referrer_id"
-                    " WHERE rr.created_at >= $1 AND (u.telegram_id IS NOT NULL OR u.telegram_enc IS NOT NULL)"
-                    " AND u.enabled = 1"
-                    " AND NOT EXISTS (SELECT 1 FROM bot_chats c WHERE c.telegram_id = u.telegram_id AND c.blocked <> 0)"
-                    " AND NOT EXISTS (SELECT 1 FROM bot_notices n WHERE n.kind = 'reward' AND n.ref_id = rr.id)"
-                    " ORDER BY rr.id LIMIT $2",
-                    p, 2, &r));
+    TRY(store__exec(
+        sc,
+        "SELECT rr.id, rr.referrer_id, u.telegram_id, rr.amount_minor, rr.currency, u.telegram_enc"
+        " FROM referral_rewards rr JOIN users u ON u.id = rr.referrer_id"
+        " WHERE rr.created_at >= $1 AND (u.telegram_id IS NOT NULL OR u.telegram_enc IS NOT NULL)"
+        " AND u.enabled = 1"
+        " AND NOT EXISTS (SELECT 1 FROM bot_chats c WHERE c.telegram_id = COALESCE(u.telegram_ref, u.telegram_id)"
+        " AND c.blocked <> 0)"
+        " AND NOT EXISTS (SELECT 1 FROM bot_notices n WHERE n.kind = 'reward' AND n.ref_id = rr.id)"
+        " ORDER BY rr.id LIMIT $2",
+        p, 2, &r));
     x->n = 0;
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < r.nrows && x->n < x->cap; i++) {

@@ -84,7 +84,8 @@ static int trial_body(struct store_conn *sc, void *arg)
 int bot_store_trial(struct store *st, int64_t telegram_id, int64_t user_id, int64_t plan_id, int64_t now,
                     struct hub_sub *out)
 {
-    struct i64_arg x = {.a = telegram_id, .b = user_id, .c = plan_id, .d = now};
+    struct i64_arg x = {.b = user_id, .c = plan_id, .d = now};
+    TRY(store_telegram_ref(st, telegram_id, &x.a)); /* not the id itself when ids are sealed */
     TRY(store__tx(st, trial_body, &x));
     if (out != NULL)
         *out = x.sub;
@@ -140,7 +141,8 @@ static int blocked_set_body(struct store_conn *sc, void *arg)
 
 int bot_store_blocked_set(struct store *st, int64_t telegram_id, bool blocked, int64_t now)
 {
-    struct i64_arg x = {.a = telegram_id, .flag = blocked, .d = now};
+    struct i64_arg x = {.flag = blocked, .d = now};
+    TRY(store_telegram_ref(st, telegram_id, &x.a));
     return store__tx(st, blocked_set_body, &x);
 }
 
@@ -157,7 +159,8 @@ static int blocked_get_body(struct store_conn *sc, void *arg)
 
 int bot_store_blocked_get(struct store *st, int64_t telegram_id, bool *blocked)
 {
-    struct i64_arg x = {.a = telegram_id};
+    struct i64_arg x = {0};
+    TRY(store_telegram_ref(st, telegram_id, &x.a));
     TRY(store__ro(st, blocked_get_body, &x));
     *blocked = x.flag;
     return 0;
@@ -212,7 +215,8 @@ static int claim_body(struct store_conn *sc, void *arg)
 
 int bot_store_notice_claim(struct store *st, const char *kind, int64_t ref_id, int64_t telegram_id, int64_t now)
 {
-    struct notice_arg x = {.kind = kind, .ref_id = ref_id, .telegram_id = telegram_id, .now = now};
+    struct notice_arg x = {.kind = kind, .ref_id = ref_id, .now = now};
+    TRY(store_telegram_ref(st, telegram_id, &x.telegram_id));
     return store__tx(st, claim_body, &x);
 }
 
@@ -227,15 +231,6 @@ int bot_store_notice_unclaim(struct store *st, const char *kind, int64_t ref_id)
 {
     struct notice_arg x = {.kind = kind, .ref_id = ref_id};
     return store__tx(st, unclaim_body, &x);
-}
-
-/* Whether the chat is marked blocked, inside the caller's connection. */
-static int chat_blocked_tx(struct store_conn *sc, int64_t telegram_id, bool *blocked)
-{
-    struct i64_arg x = {.a = telegram_id};
-    TRY(blocked_get_body(sc, &x));
-    *blocked = x.flag;
-    return 0;
 }
 
 struct paid_arg {
@@ -254,24 +249,18 @@ static int paid_body(struct store_conn *sc, void *arg)
         "SELECT p.id, p.user_id, u.telegram_id, u.telegram_enc FROM payments p JOIN users u ON u.id = p.user_id"
         " WHERE p.settled_at >= $1 AND p.status = 'succeeded'"
         " AND (u.telegram_id IS NOT NULL OR u.telegram_enc IS NOT NULL)"
-        " AND NOT EXISTS (SELECT 1 FROM bot_chats c WHERE c.telegram_id = u.telegram_id AND c.blocked <> 0)"
+        " AND NOT EXISTS (SELECT 1 FROM bot_chats c WHERE c.telegram_id = COALESCE(u.telegram_ref, u.telegram_id) AND "
+        "c.blocked <> 0)"
         " AND NOT EXISTS (SELECT 1 FROM bot_notices n WHERE n.kind = 'paid' AND n.ref_id = p.id)"
         " ORDER BY p.settled_at, p.id LIMIT $2",
         p, 2, &r));
     x->n = 0;
     int rc = 0;
-    for (size_t i = 0; rc == 0 && i < r.nrows && x->n < x->cap; i++) {
-        struct bot_paid *d = &x->out[x->n];
-        d->payment_id = store__cell_i64(&r, i, 0);
-        d->user_id = store__cell_i64(&r, i, 1);
-        /* sealed Telegram ids (store_seal.c) are opened here, and their chat checked here */
-        if ((rc = store__user_telegram(sc, &r, i, 1, 2, 3, &d->telegram_id)) < 0)
-            break;
-        bool blocked = false;
-        if (store__cell(&r, i, 3) != NULL && (rc = chat_blocked_tx(sc, d->telegram_id, &blocked)) < 0)
-            break;
-        if (!blocked)
-            x->n++;
+    for (size_t i = 0; rc == 0 && i < r.nrows && x->n < x->cap; i++, x->n++) {
+        x->out[x->n].payment_id = store__cell_i64(&r, i, 0);
+        x->out[x->n].user_id = store__cell_i64(&r, i, 1);
+        /* sealed Telegram ids (store_seal.c) are opened here */
+        rc = store__user_telegram(sc, &r, i, 1, 2, 3, &x->out[x->n].telegram_id);
     }
     store__res_free(&r);
     return rc;
@@ -327,7 +316,8 @@ static int due_body(struct store_conn *sc, void *arg)
              " WHERE s.ends_at > $1 AND s.ends_at <= $2 AND s.state IN %s"
              " AND (u.telegram_id IS NOT NULL OR u.telegram_enc IS NOT NULL)"
              " AND u.enabled = 1"
-             " AND NOT EXISTS (SELECT 1 FROM bot_chats c WHERE c.telegram_id = u.telegram_id AND c.blocked <> 0)"
+             " AND NOT EXISTS (SELECT 1 FROM bot_chats c WHERE c.telegram_id = COALESCE(u.telegram_ref, u.telegram_id) "
+             "AND c.blocked <> 0)"
              " AND NOT EXISTS (SELECT 1 FROM subscriptions o WHERE o.user_id = s.user_id AND o.id <> s.id"
              " AND o.state IN ('active', 'limited') AND o.ends_at > s.ends_at)"
              " AND NOT EXISTS (SELECT 1 FROM bot_notices n WHERE n.ref_id = s.id"
@@ -339,19 +329,12 @@ static int due_body(struct store_conn *sc, void *arg)
     TRY(store__exec(sc, sql, p, 4, &r));
     x->n = 0;
     int rc = 0;
-    for (size_t i = 0; rc == 0 && i < r.nrows && x->n < x->cap; i++) {
+    for (size_t i = 0; rc == 0 && i < r.nrows && x->n < x->cap; i++, x->n++) {
         struct bot_due *d = &x->out[x->n];
         d->sub_id = store__cell_i64(&r, i, 0);
         d->user_id = store__cell_i64(&r, i, 1);
         d->ends_at = store__cell_i64(&r, i, 3);
-        if ((rc = store__user_telegram(sc, &r, i, 1, 2, 4, &d->telegram_id)) < 0)
-            break;
-        /* A sealed Telegram id cannot meet bot_chats in SQL: check the chat here. */
-        bool blocked = false;
-        if (store__cell(&r, i, 4) != NULL && (rc = chat_blocked_tx(sc, d->telegram_id, &blocked)) < 0)
-            break;
-        if (!blocked)
-            x->n++;
+        rc = store__user_telegram(sc, &r, i, 1, 2, 4, &d->telegram_id);
     }
     store__res_free(&r);
     return rc;

@@ -181,6 +181,13 @@ static const char *const migrations[] = {
     " ON DELETE CASCADE, user_id BIGINT NOT NULL, state INTEGER NOT NULL DEFAULT 0, updated_at BIGINT NOT NULL,"
     " PRIMARY KEY (broadcast_id, user_id));"
     "CREATE INDEX bot_broadcast_recipients_state ON bot_broadcast_recipients (broadcast_id, state, user_id);",
+
+    /* 12: how the bot's own tables (bot_trials, bot_chats, bot_notices, bot_state "promo:<id>")
+     * name a Telegram user when the database seals Telegram ids: a 63-bit blind index
+     * (store_telegram_ref), kept on the user row so joins still meet. NULL on plaintext rows,
+     * whose bot rows keep the id itself. */
+    "ALTER TABLE users ADD COLUMN telegram_ref BIGINT;"
+    "CREATE UNIQUE INDEX users_telegram_ref ON users (telegram_ref);",
 };
 
 /* Code that runs right after a migration's SQL, in its transaction (data the SQL cannot compute). */

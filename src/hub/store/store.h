@@ -20,7 +20,7 @@
 
 #include "hub/domain/model.h"
 
-#define STORE_SCHEMA_VERSION 11
+#define STORE_SCHEMA_VERSION 12
 
 struct store;
 
@@ -55,6 +55,11 @@ int store_seal_open(struct store *st, const uint8_t master[static 32], int64_t n
 /* Whether the database holds sealing keys (then a hub without the master key must not start). */
 int store_seal_keyed(struct store *st, bool *keyed);
 bool store_seal_enabled(const struct store *st);
+/* How a feature's own table stores a Telegram id (the bot's chats, trials, notices): the id
+ * itself without sealing, else a positive 63-bit keyed hash of it (no plaintext id, same for the
+ * same user, equal to users.telegram_ref). Join such a table to users on
+ * COALESCE(u.telegram_ref, u.telegram_id). 0, or ERR_CRYPTO. */
+int store_telegram_ref(struct store *st, int64_t telegram_id, int64_t *ref);
 
 struct store_rotation {
     bool rewrapped;                      /* the keys are now wrapped under the new master key */

@@ -4,8 +4,9 @@
  *
  * Sealed columns, with the associated data each value is bound to:
  *   users.username     "users.username:<id>"     (+ username_hmac, blind index "username")
- *   users.telegram_id  in telegram_enc, "users.telegram_id:<id>" (+ telegram_hmac, "telegram_id");
- *                      the plaintext column is NULL on a sealed row
+ *   users.telegram_id  in telegram_enc, "users.telegram_id:<id>" (+ telegram_hmac, "telegram_id",
+ *                      and telegram_ref, its first 63 bits, which the bot's tables store instead
+ *                      of the id); the plaintext column is NULL on a sealed row
  *   user_tombstones.username  a copy of the user's sealed username (same associated data)
  *   payments.raw       "payments.raw:<id>" (the provider's payment object: payment method,
  *                      card details, receipt contact)
@@ -164,6 +165,47 @@ int store__blind_telegram(struct store_conn *sc, int64_t telegram_id, char out[s
     return store__blind(sc, "telegram_id", v, out);
 }
 
+/* The 63-bit ref of a Telegram id: the first 8 bytes of its blind index, positive. */
+static int ref_of_blind(const char *hex, int64_t *ref)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 16; i++)
+        v = v << 4 | (uint64_t)(hex[i] <= '9' ? hex[i] - '0' : hex[i] - 'a' + 10);
+    v &= (uint64_t)INT64_MAX;
+    *ref = v != 0 ? (int64_t)v : 1;
+    return 0;
+}
+
+int store_telegram_ref(struct store *st, int64_t telegram_id, int64_t *ref)
+{
+    if (st->seal == NULL || telegram_id == 0) {
+        *ref = telegram_id;
+        return 0;
+    }
+    char v[24], h[65];
+    snprintf(v, sizeof v, "%" PRId64, telegram_id);
+    TRY(seal_ring_blind(st->seal, "telegram_id", v, h));
+    return ref_of_blind(h, ref);
+}
+
+/* The bot's rows that name plaintext Telegram id tg now name its ref (first sealing of the user). */
+static int bot_rows_to_ref(struct store_conn *sc, int64_t tg, int64_t ref)
+{
+    static const char *const sql[] = {
+        "UPDATE bot_trials SET telegram_id = $2 WHERE telegram_id = $1",
+        "UPDATE bot_chats SET telegram_id = $2 WHERE telegram_id = $1",
+        "UPDATE bot_notices SET telegram_id = $2 WHERE telegram_id = $1",
+    };
+    struct store_val p[] = {SV_I(tg), SV_I(ref)};
+    for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++)
+        TRY(store__exec(sc, sql[i], p, 2, NULL));
+    char from[40], to[40];
+    snprintf(from, sizeof from, "promo:%" PRId64, tg);
+    snprintf(to, sizeof to, "promo:%" PRId64, ref);
+    struct store_val n[] = {SV_T(from), SV_T(to)};
+    return store__exec(sc, "UPDATE bot_state SET name = $2 WHERE name = $1", n, 2, NULL);
+}
+
 int store__user_seal_tx(struct store_conn *sc, int64_t id, int64_t telegram_id, const char *username)
 {
     char uh[65], th[65], *uct = NULL, *tct = NULL;
@@ -177,18 +219,22 @@ int store__user_seal_tx(struct store_conn *sc, int64_t id, int64_t telegram_id, 
         if (rc == 0)
             rc = store__seal(sc, "users.telegram_id", id, v, &tct);
     }
+    int64_t ref = 0;
+    if (rc == 0 && telegram_id != 0)
+        rc = ref_of_blind(th, &ref);
     if (rc == 0) {
         struct store_val p[] = {SV_T(uct),
                                 SV_T(uh),
                                 telegram_id != 0 ? SV_T(tct) : SV_NULL,
                                 telegram_id != 0 ? SV_T(th) : SV_NULL,
                                 SV_I(seal_ring_current(sc->st->seal)),
-                                SV_I(id)};
+                                SV_I(id),
+                                SV_IN(ref)};
         struct store_res r;
         rc = store__exec(sc,
                          "UPDATE users SET username = $1, username_hmac = $2, telegram_id = NULL, telegram_enc = $3,"
-                         " telegram_hmac = $4, sealed_key = $5 WHERE id = $6",
-                         p, 6, &r);
+                         " telegram_hmac = $4, sealed_key = $5, telegram_ref = $7 WHERE id = $6",
+                         p, 7, &r);
         if (rc == 0 && r.changes != 1)
             rc = ERR_NOT_FOUND;
         store__res_free(&r);
@@ -250,6 +296,9 @@ static int users_batch(struct store_conn *sc, uint8_t cur, bool plain_only, int6
             rc = store__user_telegram(sc, &r, i, 0, 1, 3, &tg);
         if (rc == 0)
             rc = store__user_seal_tx(sc, id, tg, name);
+        int64_t ref;
+        if (rc == 0 && tg != 0 && store__cell_i64(&r, i, 4) == 0 && (rc = store_telegram_ref(sc->st, tg, &ref)) == 0)
+            rc = bot_rows_to_ref(sc, tg, ref);
         seal_free_text(name);
     }
     *done = (int64_t)r.nrows;

@@ -11,6 +11,7 @@
 
 #include "core/err.h"
 #include "hub/backup/backup.h"
+#include "hub/bot/bot_store.h"
 #include "hub/seal/seal.h"
 
 #define T0 1760000000
@@ -302,6 +303,66 @@ static void test_every_table(void **state)
     store_close(st);
 }
 
+/* A succeeded payment of user_id, for the bot's "paid" notices. */
+static void paid(struct store *st, int64_t user_id, int n)
+{
+    struct hub_payment p = {0}, e;
+    p.user_id = user_id;
+    strcpy(p.provider, "manual");
+    snprintf(p.external_id, sizeof p.external_id, "ext-%d", n);
+    snprintf(p.idempotency_key, sizeof p.idempotency_key, "idem-%d", n);
+    p.amount_minor = 100;
+    strcpy(p.currency, "RUB");
+    p.status = HUB_PAY_SUCCEEDED;
+    assert_int_equal(store_payment_record(st, &p, NULL, T0, &e), 0);
+    struct store_conn sc;
+    struct store_val v[] = {SV_I(T0), SV_I(p.id)};
+    assert_int_equal(store__acquire(st, &sc), 0);
+    assert_int_equal(store__exec(&sc, "UPDATE payments SET settled_at = $1 WHERE id = $2", v, 2, NULL), 0);
+    store__release(&sc);
+}
+
+/* The bot's own tables (chats, notices, kept promo codes) name a user by the keyed ref, never the
+ * Telegram id; rows written before the key are converted at the first start with it; the bot's
+ * queries still find the users and skip blocked chats. */
+static void test_bot_tables(void **state)
+{
+    struct fx *f = *state;
+    struct store *st = fresh(state);
+    for (int i = 1; i <= 3; i++)
+        make_user(st, i);
+    assert_int_equal(bot_store_blocked_set(st, TG(1), true, T0), 0); /* written in plaintext */
+    assert_int_equal(bot_store_notice_claim(st, "test", 1, TG(1), T0), 0);
+    store_close(st);
+    st = reopen(state);
+    open_sealed(st, master_a, NULL);
+    assert_int_equal(bot_store_blocked_set(st, TG(2), false, T0), 0); /* written sealed */
+    assert_int_equal(bot_store_notice_claim(st, "test", 2, TG(2), T0), 0);
+    bool blocked = false;
+    assert_int_equal(bot_store_blocked_get(st, TG(1), &blocked), 0);
+    assert_true(blocked);
+    assert_int_equal(bot_store_blocked_get(st, TG(2), &blocked), 0);
+    assert_false(blocked);
+    assert_int_equal(bot_store_notice_claim(st, "test", 1, TG(1), T0), ERR_EXISTS);
+    struct hub_user u1, u3;
+    assert_int_equal(store_user_by_telegram(st, TG(1), &u1), 0);
+    assert_int_equal(store_user_by_telegram(st, TG(3), &u3), 0);
+    paid(st, u1.id, 1);
+    paid(st, u3.id, 3);
+    struct bot_paid due[8];
+    size_t n = 0;
+    assert_int_equal(bot_store_paid_unnoticed(st, T0 - 1, due, 8, &n), 0);
+    assert_int_equal(n, 1); /* user 1's chat is blocked */
+    assert_int_equal(due[0].user_id, u3.id);
+    assert_int_equal(due[0].telegram_id, TG(3));
+    for (int i = 1; i <= 3; i++) {
+        char tg[24];
+        snprintf(tg, sizeof tg, "%" PRId64, TG(i));
+        assert_all_tables_lack(st, f->pg, tg);
+    }
+    store_close(st);
+}
+
 /* The bytes of the database file, and of a backup taken with the backup module, hold none of
  * the plaintext (SQLite; PostgreSQL's pgBackRest copies the same rows). */
 static void test_file_and_backup(void **state)
@@ -504,6 +565,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sealed_rows_and_lookups),
         cmocka_unit_test(test_every_table),
+        cmocka_unit_test(test_bot_tables),
         cmocka_unit_test(test_plaintext_rows_sealed_at_start),
         cmocka_unit_test(test_wrong_master_key),
         cmocka_unit_test(test_rotation),
