@@ -195,7 +195,9 @@ ok "the referrer is told of the referral reward once"
 # ---- 1c. Blocked: a notice waits while the chat blocked the bot, and goes out when it is back. ----
 N=$($TG "$TGPORT" next)
 handled "$(member $TOM kicked)"
-[[ $(db "SELECT blocked FROM bot_chats WHERE telegram_id = $TOM") == 1 ]] || fail "kicked not recorded"
+# bot_chats names a sealed user by the keyed ref on the user row, never by the Telegram id
+[[ $(db "SELECT count(*) FROM bot_chats WHERE telegram_id = $TOM") == 0 ]] || fail "bot_chats holds a plaintext Telegram id"
+[[ $(db "SELECT c.blocked FROM bot_chats c JOIN users u ON c.telegram_id = COALESCE(u.telegram_ref, u.telegram_id) WHERE u.id = $T_ID") == 1 ]] || fail "kicked not recorded"
 r=$(call POST /api/v1/invoices "{\"user_id\": $T_ID, \"plan_id\": $PLAN, \"provider\": \"balance\"}") # 299.00 > 100.00 + 29.90
 [[ $r == 409* ]] || fail "balance invoice: $r"
 [[ $(call POST "/api/v1/users/$T_ID/balance" '{"delta": 29900}') == 200* ]] || fail "admin top-up"
@@ -206,7 +208,7 @@ sleep 2.5
 [[ $(db "SELECT count(*) FROM bot_notices WHERE kind = 'paid' AND ref_id = $BAL_PAY") == 0 ]] || fail "the held notice was claimed"
 member $TOM member >/dev/null
 back=$($TG "$TGPORT" wait sendMessage "$N" "\"chat_id\": $TOM, \"text\": \"Payment received" 10) || fail "not sent after member"
-[[ $(db "SELECT blocked FROM bot_chats WHERE telegram_id = $TOM") == 0 ]] || fail "member did not clear blocked"
+[[ $(db "SELECT c.blocked FROM bot_chats c JOIN users u ON c.telegram_id = COALESCE(u.telegram_ref, u.telegram_id) WHERE u.id = $T_ID") == 0 ]] || fail "member did not clear blocked"
 ok "a payment notice held while the chat was blocked goes out after my_chat_member \"member\""
 
 # ---- 4. Devices: the HWIDs of /sub fetches, freeing a slot. ----
