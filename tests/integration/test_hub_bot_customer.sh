@@ -118,6 +118,8 @@ sleep 2.5 # two more notice passes (interval 1 s): nothing is sent twice
 db "UPDATE subscriptions SET state = 'active', last_reset_at = last_reset_at + 1, used_up = 0, used_down = 850000000 WHERE id = $Q_SUB"
 $TG "$TGPORT" wait sendMessage "$N" 'You have used 80 %' 10 >/dev/null && [[ $($TG "$TGPORT" count sendMessage "$N" 'You have used 80 %') == 2 ]] ||
     fail "no 80 % notice in the new period"
+$TG "$TGPORT" inject "$(message $QUINN en '/sub')" >/dev/null
+$TG "$TGPORT" wait sendMessage "$N" 'Traffic: 810.62 MiB / 953.67 MiB' 10 >/dev/null || fail "My subscription without the traffic"
 ok "quota notices: 80 % and 100 % once per subscription per reset period"
 
 # ---- 2. Promo codes: /start promo_<code>; the next invoice is discounted; bad codes explained. ----
@@ -223,6 +225,7 @@ fetch hwid-tablet-003 'Hiddify/2.0' | grep -qi 'x-hwid-max-devices-reached' || f
 N=$($TG "$TGPORT" next)
 $TG "$TGPORT" inject "$(message $DORA en '/sub')" >/dev/null
 sub=$($TG "$TGPORT" wait sendMessage "$N" '"callback_data": "devices"' 10) || fail "no Devices button under My subscription"
+grep -q 'Traffic: 0 B / unlimited' <<<"$sub" || fail "traffic of an unlimited plan: $sub"
 $TG "$TGPORT" inject "$(message $DORA en '/devices')" >/dev/null
 devs=$($TG "$TGPORT" wait sendMessage "$N" 'Devices: 2 / 2' 10) || fail "no device list"
 grep -q 'Happ/1.63.1' <<<"$devs" && grep -q 'v2rayN/7.0' <<<"$devs" && grep -q 'Free a slot' <<<"$devs" || fail "devices: $devs"

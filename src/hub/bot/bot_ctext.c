@@ -37,6 +37,8 @@ static const char *const phrases[BOT_C__COUNT][BOT_LANG__COUNT] = {
     [BOT_C_DEV_SEEN] = {"last seen ", "последний раз "},
     [BOT_C_ADD_TO] = {"Add to ", "Добавить в "},
     [BOT_C_ADD_PAGE] = {"Opening ", "Открываем "},
+    [BOT_C_TRAFFIC] = {"Traffic: ", "Трафик: "},
+    [BOT_C_UNLIMITED] = {"unlimited", "без ограничений"},
     [BOT_C_ADD_TAP] = {"Nothing happened? Tap here", "Ничего не произошло? Нажмите здесь"},
 };
 

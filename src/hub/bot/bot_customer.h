@@ -56,6 +56,8 @@ enum bot_cmsg {
     BOT_C_ADD_TO,   /* button: followed by the app's name */
     BOT_C_ADD_PAGE, /* the redirect page: followed by the app's name */
     BOT_C_ADD_TAP,
+    BOT_C_TRAFFIC, /* followed by "<used> / <quota>" */
+    BOT_C_UNLIMITED,
     BOT_C__COUNT, /* sentinel */
 };
 const char *bot_cmsg(enum bot_lang l, enum bot_cmsg m);
@@ -103,6 +105,8 @@ struct store_conn;
 struct store_res;
 int bot__telegram_of(struct store_conn *sc, const struct store_res *r, size_t i, size_t id_col, size_t tg_col,
                      size_t enc_col, int64_t *telegram_id, bool *blocked);
+/* "1.50 GiB" (binary units; "512 B" below 1 KiB). */
+void bot_fmt_bytes(int64_t v, char out[static 32]);
 /* Quota notices due now (bot_quota.c). */
 int bot_notify_quota(struct bot *b, int64_t now, int *sent);
 /* Which running subscriptions (not ended) of reachable Telegram users (enabled, chat not blocked)

@@ -210,6 +210,14 @@ int bot_sub_message(struct bot *b, const struct hub_user *hu, int64_t now, const
     put(msg, bot_msg(l, BOT_M_SUB_DAYS_LEFT));
     snprintf(num, sizeof num, "%" PRId64, s.ends_at > now ? (s.ends_at - now + 86399) / 86400 : 0);
     put(msg, num);
+    char used[32], quota[32]; /* traffic used in this period, of the quota */
+    bot_fmt_bytes(s.used_up + s.used_down, used);
+    bot_fmt_bytes(s.quota_bytes, quota);
+    put(msg, "\n");
+    put(msg, bot_cmsg(l, BOT_C_TRAFFIC));
+    put(msg, used);
+    put(msg, " / ");
+    put(msg, s.quota_bytes > 0 ? quota : bot_cmsg(l, BOT_C_UNLIMITED));
     if (sub_url(b, hu, url, sizeof url) == 0) {
         put(msg, "\n\n");
         put(msg, bot_msg(l, BOT_M_SUB_LINK));

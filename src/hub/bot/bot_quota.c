@@ -55,8 +55,7 @@ static int due_body(struct store_conn *sc, void *arg)
     return rc;
 }
 
-/* "1.50 GiB" */
-static void fmt_bytes(int64_t v, char out[static 32])
+void bot_fmt_bytes(int64_t v, char out[static 32])
 {
     static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
     size_t u = 0;
@@ -86,8 +85,8 @@ static int tell(struct bot *b, bool full, const struct bot_quota_due *d, int64_t
     enum bot_lang l = bot_lang_of(hu.language);
     char kind[40], used[32], quota[32], msg[768];
     snprintf(kind, sizeof kind, "%s%" PRId64, full ? "q100@" : "q80@", d->last_reset_at);
-    fmt_bytes(d->used, used);
-    fmt_bytes(d->quota, quota);
+    bot_fmt_bytes(d->used, used);
+    bot_fmt_bytes(d->quota, quota);
     snprintf(msg, sizeof msg, "<b>%s</b>\n%s%s / %s\n%s", bot_cmsg(l, full ? BOT_C_QUOTA_100 : BOT_C_QUOTA_80),
              bot_cmsg(l, BOT_C_QUOTA_USED), used, quota, bot_msg(l, BOT_M_REMIND_RENEW));
     return bot_notice_send(b, kind, d->sub_id, d->telegram_id, msg, bot_kbd_main(l, false), now);
