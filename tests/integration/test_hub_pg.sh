@@ -10,7 +10,7 @@ if [[ ! -x $PGBIN/initdb ]]; then
     echo "SKIP: no PostgreSQL binaries at $PGBIN"
     exit 77
 fi
-for t in test_hub_store test_hub_api test_hub_api_patch test_hub_billing_store test_hub_access test_hub_bot test_hub_bot_customer test_hub_audit_chain test_hub_analysis test_hub_store_seal test_hub_store_reconnect; do
+for t in test_hub_store test_hub_api test_hub_api_patch test_hub_billing_store test_hub_access test_hub_bot test_hub_bot_customer test_hub_bot_admin test_hub_audit_chain test_hub_analysis test_hub_store_seal test_hub_store_reconnect; do
     [[ -x $BIN/$t ]] || { echo "missing $BIN/$t"; exit 1; }
 done
 
@@ -50,6 +50,7 @@ rc=0
 "$BIN/test_hub_access" || rc=1 # the sync SQL against the domain rule
 "$BIN/test_hub_bot" || rc=1     # the bot's own tables
 "$BIN/test_hub_bot_customer" || rc=1 # the customer notices' SQL, the kept promo
+"$BIN/test_hub_bot_admin" || rc=1 # the admin grant and the broadcast tables
 "$BIN/test_hub_audit_chain" || rc=1 # the audit hash chain: tampering, migration, concurrent writers
 "$BIN/test_hub_analysis" || rc=1 # findings and the detectors' SQL
 "$BIN/test_hub_store_seal" || rc=1 # column encryption: raw rows, lookups, rotation, wrong key
