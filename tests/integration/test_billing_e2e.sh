@@ -269,7 +269,7 @@ PGDIR=$(mktemp -d /tmp/veil-billpg.XXXXXX)
 chmod 755 "$PGDIR"
 [[ $(id -u) -eq 0 ]] && chown postgres "$PGDIR"
 pg_stop() { as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$PGDIR"; }
-trap 'rc=$?; pg_stop; (exit $rc); cleanup' EXIT
+trap 'rc=$?; set +e; pg_stop; (exit $rc); cleanup' EXIT
 PGPORT=$(free_port)
 as_pg "$PGBIN/initdb" -D "$PGDIR/data" -U veil --auth=trust -E UTF8 --no-locale >"$WORK/initdb.log" 2>&1 ||
     fail "initdb"
