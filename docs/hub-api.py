@@ -126,6 +126,33 @@ paths = {
            {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}}], errors=(400,))},
  "/admin/users/{id}/disable": {"post": op("Dashboard: disable a user (admin session, form field csrf; audited)", "dashboard", 303, {"description": "Location /admin/users"}, security=None, params=ID, errors=(403, 404))},
  "/admin/users/{id}/enable": {"post": op("Dashboard: enable a user (admin session, form field csrf; audited)", "dashboard", 303, {"description": "Location /admin/users"}, security=None, params=ID, errors=(403, 404))},
+}
+# Dashboard pages (src/hub/admin): HTML with a session cookie; every POST is admin-only, needs the form field csrf, is audited.
+def page(summary, params=None):
+    return {"get": op("Dashboard: " + summary + " (HTML)", "dashboard", 200, {"description": "HTML page"}, security=None, params=params, errors=(400, 404))}
+def change(summary, params=ID, codes=(400, 403, 404)):
+    return {"post": op("Dashboard: " + summary + " (admin session, form field csrf; audited)", "dashboard", 303, {"description": "Location of the page that shows the result"},
+                       security=None, params=params, errors=codes)}
+PAGE = [{"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}}]
+paths.update({
+ "/admin/users/{id}": page("a user: account, balance, subscription, traffic, devices, payments, actions", ID),
+ "/admin/users/{id}/extend": change("extend the user's current subscription by days"),
+ "/admin/users/{id}/grant": change("grant the user a plan"),
+ "/admin/users/{id}/rotate-link": change("give the user a new subscription link (the old one stops)"),
+ "/admin/devices/{id}/free": change("free a device slot"),
+ "/admin/plans": {**page("plans with prices per currency"), **change("create a plan", params=None)},
+ "/admin/plans/{id}": {**page("edit a plan", ID), **change("save a plan")},
+ "/admin/plans/{id}/delete": change("delete a plan (refused while a subscription uses it)", codes=(400, 403, 404, 409)),
+ "/admin/nodes": {**page("nodes: health, draining, last sync, load, SNI, traffic, weight"), **change("register a node (its token and install commands shown once)", params=None)},
+ "/admin/nodes/{id}/drain": change("drain or undrain a node"),
+ "/admin/nodes/{id}/weight": change("set a node's weight"),
+ "/admin/nodes/{id}/rotate-token": change("rotate a node's sync token (shown once)"),
+ "/admin/payments": page("payments filtered by state, provider, user and date"),
+ "/admin/payments/{id}/refund": change("refund a payment through billing", codes=(400, 403, 404, 409, 502)),
+ "/admin/audit": page("the audit log, newest first, paged by id", [{"name": "before", "in": "query", "schema": {"type": "integer", "minimum": 1}}]),
+ "/admin/settings": page("the settings in force, without secrets"),
+})
+paths.update({
  "/sub/{token}": {"get": op("Subscription for client apps; format chosen by User-Agent / Accept (spec/ecosystem.md §a)", "subscription", 200,
    {"description": "Subscription body (base64 links, YAML, JSON or HTML) with subscription-userinfo and profile headers. With a plan device limit, clients sending x-hwid are counted (x-hwid-active, x-hwid-limit); a new device past the limit gets x-hwid-max-devices-reached and an information entry instead of servers; clients without x-hwid get x-hwid-not-supported and are served."},
    security=None, params=[{"name": "token", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{16,64}$"}}], errors=(404,))},
@@ -135,7 +162,7 @@ paths = {
            {"name": "format", "in": "path", "required": True, "schema": {"type": "string",
             "enum": ["links", "v2ray", "base64", "plain", "clash-meta", "mihomo", "clash", "stash", "sing-box", "singbox", "xray-json", "v2ray-json", "json", "html", "info"]}}],
    errors=(404,))},
-}
+})
 I = {"type": "integer"}; S = {"type": "string"}; B = {"type": "boolean"}
 schemas = {
  "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["code", "message"],
