@@ -186,8 +186,8 @@ static const char *const migrations[] = {
      * name a Telegram user when the database seals Telegram ids: a 63-bit blind index
      * (store_telegram_ref), kept on the user row so joins still meet. NULL on plaintext rows,
      * whose bot rows keep the id itself. */
-    "ALTER TABLE users ADD COLUMN telegram_ref BIGINT;"
-    "CREATE UNIQUE INDEX users_telegram_ref ON users (telegram_ref);",
+    ("ALTER TABLE users ADD COLUMN telegram_ref BIGINT;"
+     "CREATE UNIQUE INDEX users_telegram_ref ON users (telegram_ref);"),
 };
 
 /* Code that runs right after a migration's SQL, in its transaction (data the SQL cannot compute). */
