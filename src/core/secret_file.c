@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/err.h"
+#include "core/secmem.h"
 #include "core/secure.h"
 
 __attribute__((format(printf, 4, 5))) static int fail(int rc, char *why, size_t cap, const char *fmt, ...)
@@ -27,10 +28,8 @@ __attribute__((format(printf, 4, 5))) static int fail(int rc, char *why, size_t 
 
 void secret_free(struct secret *s)
 {
-    if (s->s != NULL) {
-        secure_wipe(s->s, s->len + 1);
-        free(s->s);
-    }
+    if (s->s != NULL)
+        secmem_free(s->s, s->len + 1); /* wipes it */
     s->s = NULL;
     s->len = 0;
 }
@@ -96,7 +95,8 @@ static int read_secret(const char *name, size_t max, bool text, struct secret *o
                     "%s: holds a secret but group or others may access it (mode %04o); chmod 600 it (or 400)", path,
                     (unsigned)(st.st_mode & 07777));
     }
-    char *buf = malloc(max + 2);
+    /* Locked and kept out of core dumps while it lives (core/secmem.h). */
+    char *buf = secmem_alloc(max + 2);
     if (buf == NULL) {
         close(fd);
         return fail(ERR_NOMEM, why, whycap, "%s: out of memory", path);
@@ -128,8 +128,7 @@ static int read_secret(const char *name, size_t max, bool text, struct secret *o
             return 0;
         }
     }
-    secure_wipe(buf, max + 2);
-    free(buf);
+    secmem_free(buf, max + 2);
     return rc;
 }
 
@@ -190,9 +189,10 @@ int secret_src_resolve(json_t *obj, const struct secret_src *src, const char *wh
         const char *env = src->env != NULL ? getenv(src->env) : NULL;
         if (rc == 0 && env != NULL && env[0] != '\0') {
             s.len = strlen(env);
-            s.s = strdup(env);
+            s.s = secmem_alloc(s.len + 1); /* every struct secret buffer is a secmem one */
             if (s.s == NULL)
                 return fail(ERR_CONFIG, why, cap, "out of memory");
+            memcpy(s.s, env, s.len + 1);
         }
     }
     if (s.s == NULL)

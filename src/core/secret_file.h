@@ -18,7 +18,7 @@
 #define SECRET_FILE_MAX 4096 /* longest secret we accept (a PostgreSQL URL, a token, a key) */
 
 struct secret {
-    char *s; /* NUL-terminated, owned; NULL when empty */
+    char *s; /* NUL-terminated, owned (a core/secmem.h buffer: locked, not in core dumps); NULL when empty */
     size_t len;
 };
 

@@ -15,6 +15,7 @@
 #include "core/file.h"
 #include "core/redis_url.h"
 #include "core/secret_file.h"
+#include "core/secmem.h"
 #include "core/secure.h"
 #include "crypto/crypto.h"
 #include "crypto/uuid5.h"
@@ -582,6 +583,7 @@ static void parse_reality(struct cfg_ctx *c, const json_t *rs, struct node_inbou
         cfg_error(c, "privateKey", "is required (generate one with `veil x25519`)");
     } else if (rc == 1) {
         int r = cfg_decode_key32(s, in->private_key);
+        (void)secmem_dontdump(in->private_key, sizeof(in->private_key)); /* best effort: not in core dumps */
         if (r < 0)
             cfg_error(c, "privateKey", "must be 32 bytes in base64url without padding (43 characters)");
         else if (crypto_x25519_public(in->private_key, in->public_key) < 0)

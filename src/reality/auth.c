@@ -5,6 +5,7 @@
 
 #include "core/enc.h"
 #include "core/err.h"
+#include "core/secmem.h"
 #include "core/secure.h"
 #include "core/wire.h"
 #include "crypto/crypto.h"
@@ -36,6 +37,7 @@ struct reality_server_cfg *reality_server_cfg_new(const uint8_t private_key[stat
         return NULL;
     atomic_init(&c->refs, 1);
     memcpy(c->private_key, private_key, 32);
+    (void)secmem_dontdump(c->private_key, sizeof(c->private_key)); /* best effort: not in core dumps */
     return c;
 }
 

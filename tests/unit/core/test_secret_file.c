@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -239,6 +240,48 @@ static void test_json_wipe_on_free(void **state)
     json_decref(j); /* freed through the wiping free, without error */
 }
 
+/* A secret read from a file lives in a locked buffer kept out of core dumps (the kernel's "dd"
+ * VmFlag for its mapping in /proc/self/smaps); the raw variant keeps every byte. */
+static void test_buffer_not_dumped_and_raw_bytes(void **state)
+{
+    struct dir *d = *state;
+    struct secret s;
+    char why[256] = "";
+    const char *p = put(d, "dd", "dump-me-not\n", 12, 0600);
+    assert_int_equal(secret_file_read(p, SECRET_FILE_MAX, &s, why, sizeof why), 0);
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (f != NULL) {
+        char line[512];
+        bool inside = false, dd = false, found = false;
+        uintptr_t a = (uintptr_t)s.s;
+        while (fgets(line, sizeof line, f) != NULL) {
+            unsigned long lo, hi;
+            char c;
+            if (sscanf(line, "%lx-%lx %c", &lo, &hi, &c) == 3 && strchr(line, ' ') > strchr(line, '-')) {
+                inside = a >= lo && a < hi;
+                continue;
+            }
+            if (inside && strncmp(line, "VmFlags:", 8) == 0) {
+                found = true;
+                dd = strstr(line, " dd") != NULL;
+                break;
+            }
+        }
+        fclose(f);
+        assert_true(found);
+        assert_true(dd);
+    }
+    secret_free(&s);
+    p = put(d, "raw", "a\0b\n", 4, 0600);
+    assert_int_equal(secret_file_read(p, SECRET_FILE_MAX, &s, why, sizeof why), ERR_MALFORMED); /* text: refused */
+    assert_int_equal(secret_file_read_bytes(p, SECRET_FILE_MAX, &s, why, sizeof why), 0);
+    assert_int_equal(s.len, 4);
+    assert_memory_equal(s.s, "a\0b\n", 4);
+    secret_free(&s);
+    p = put(d, "none", "", 0, 0600);
+    assert_int_equal(secret_file_read_bytes(p, SECRET_FILE_MAX, &s, why, sizeof why), ERR_MALFORMED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -248,6 +291,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_missing_empty_long_nul_dir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resolve_sources_in_order, setup, teardown),
         cmocka_unit_test(test_json_wipe_on_free),
+        cmocka_unit_test_setup_teardown(test_buffer_not_dumped_and_raw_bytes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
