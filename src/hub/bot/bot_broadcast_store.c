@@ -8,12 +8,6 @@
 #include "hub/store/store.h"
 #include "hub/store/store_sql.h"
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 struct create_arg {
     int64_t admin_id, now;
     const char *html, *actor;
@@ -31,35 +25,18 @@ static int create_body(struct store_conn *sc, void *arg)
     store__res_free(&r);
     if (a->id <= 0)
         return ERR_IO;
-    /* Chats known blocked, then every enabled Telegram user; a sealed Telegram id (store_seal.c)
-     * cannot meet bot_chats in SQL, so the check is made here on the opened one. */
-    TRY(store__exec(sc, "SELECT telegram_id FROM bot_chats WHERE blocked <> 0 ORDER BY telegram_id", NULL, 0, &r));
-    size_t n_blocked = r.nrows;
-    int64_t *blocked = calloc(n_blocked + 1, sizeof *blocked);
-    for (size_t i = 0; blocked != NULL && i < n_blocked; i++)
-        blocked[i] = store__cell_i64(&r, i, 0);
+    /* Every enabled Telegram user (plaintext or sealed id) whose chat is not marked blocked;
+     * bot_chats names a sealed user by its ref (store_telegram_ref), hence the COALESCE. */
+    struct store_val q[] = {SV_I(a->id), SV_I(a->now)};
+    TRY(store__exec(sc,
+                    "INSERT INTO bot_broadcast_recipients (broadcast_id, user_id, state, updated_at)"
+                    " SELECT $1, u.id, 0, $2 FROM users u WHERE u.enabled = 1"
+                    " AND (u.telegram_id IS NOT NULL OR u.telegram_enc IS NOT NULL) AND NOT EXISTS"
+                    " (SELECT 1 FROM bot_chats c WHERE c.telegram_id = COALESCE(u.telegram_ref, u.telegram_id)"
+                    " AND c.blocked <> 0)",
+                    q, 2, &r));
+    a->n = r.changes;
     store__res_free(&r);
-    if (blocked == NULL)
-        return ERR_NOMEM;
-    int rc = store__exec(sc,
-                         "SELECT id, telegram_id, telegram_enc FROM users WHERE enabled = 1"
-                         " AND (telegram_id IS NOT NULL OR telegram_enc IS NOT NULL) ORDER BY id",
-                         NULL, 0, &r);
-    for (size_t i = 0; rc == 0 && i < r.nrows; i++) {
-        int64_t tg;
-        if ((rc = store__user_telegram(sc, &r, i, 0, 1, 2, &tg)) < 0 || tg <= 0 ||
-            bsearch(&tg, blocked, n_blocked, sizeof *blocked, cmp_i64) != NULL)
-            continue;
-        struct store_val q[] = {SV_I(a->id), SV_I(store__cell_i64(&r, i, 0)), SV_I(a->now)};
-        if ((rc = store__exec(sc,
-                              "INSERT INTO bot_broadcast_recipients (broadcast_id, user_id, state, updated_at)"
-                              " VALUES ($1, $2, 0, $3)",
-                              q, 3, NULL)) == 0)
-            a->n++;
-    }
-    store__res_free(&r);
-    free(blocked);
-    TRY(rc);
     char details[64];
     snprintf(details, sizeof details, "{\"recipients\":%lld}", (long long)a->n);
     struct store_audit au = {.actor = a->actor, .action = "bot.broadcast", .details = details};

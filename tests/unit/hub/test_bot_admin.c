@@ -1,7 +1,8 @@
 /* The bot's admin side without sockets: command parsing (good, malformed, junk and huge
  * numbers), admin membership, naming a user, the grant (extend, create, revoked, range, audit),
  * the per-user flood bucket (burst, refill, users apart, bounded table), and the broadcast
- * tables (recipients, claims, recovery of an interrupted send, report, finish once). */
+ * tables (recipients, claims, recovery of an interrupted send, report, finish once), also with
+ * Telegram ids sealed at rest. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -277,6 +278,38 @@ static void test_broadcast_store(void **state)
     *state = NULL;
 }
 
+/* With Telegram ids sealed at rest: bot_chats holds refs, recipients are still found by the
+ * blocked mark, and a recipient's id opens at send time. */
+static void test_broadcast_sealed(void **state)
+{
+    struct store *st = hub_test_get(state);
+    int64_t alice = add_user(st, 7001, "alice"), bob = add_user(st, 7002, "bob");
+    add_user(st, 7003, "carol");
+    assert_int_equal(bot_store_blocked_set(st, 7003, true, T0), 0); /* before sealing: converted */
+    static const uint8_t master[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
+                                       17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
+    char why[200];
+    assert_int_equal(store_seal_open(st, master, T0, NULL, why, sizeof why), 0);
+    assert_true(store_seal_enabled(st));
+    int64_t dave = add_user(st, 7004, "dave");
+    assert_int_equal(bot_store_blocked_set(st, 7002, true, T0), 0); /* after sealing: by ref */
+    int64_t id, n;
+    assert_int_equal(bot_broadcast_create(st, 9001, "sealed", T0, &id, &n), 0);
+    assert_int_equal(n, 2);
+    int64_t users[4];
+    size_t k;
+    assert_int_equal(bot_bc_store_pending(st, id, users, 4, &k), 0);
+    assert_int_equal(k, 2);
+    assert_int_equal(users[0], alice);
+    assert_int_equal(users[1], dave);
+    struct hub_user hu;
+    assert_int_equal(store_user_get(st, users[1], &hu), 0);
+    assert_int_equal(hu.telegram_id, 7004);
+    (void)bob;
+    store_close(st);
+    *state = NULL;
+}
+
 static int setup(void **state)
 {
     const char *url = *state;
@@ -293,10 +326,12 @@ int main(void)
         cmocka_unit_test(test_flood),
         cmocka_unit_test_prestate_setup_teardown(test_find_and_grant, setup, NULL, (void *)"sqlite::memory:"),
         cmocka_unit_test_prestate_setup_teardown(test_broadcast_store, setup, NULL, (void *)"sqlite::memory:"),
+        cmocka_unit_test_prestate_setup_teardown(test_broadcast_sealed, setup, NULL, (void *)"sqlite::memory:"),
     };
     const struct CMUnitTest pg_tests[] = {
         cmocka_unit_test_prestate_setup_teardown(test_find_and_grant, setup, NULL, (void *)hub_test_pg_url()),
         cmocka_unit_test_prestate_setup_teardown(test_broadcast_store, setup, NULL, (void *)hub_test_pg_url()),
+        cmocka_unit_test_prestate_setup_teardown(test_broadcast_sealed, setup, NULL, (void *)hub_test_pg_url()),
     };
     int rc = cmocka_run_group_tests_name("bot_admin", tests, NULL, NULL);
     rc |= HUB_TEST_RUN_PG_GROUP("bot_admin_pg", pg_tests);
