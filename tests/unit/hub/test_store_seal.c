@@ -550,6 +550,44 @@ static void test_rotation(void **state)
     store_close(st);
 }
 
+struct opener {
+    struct store *st;
+    int rc;
+};
+
+static void *opener_main(void *arg)
+{
+    struct opener *o = arg;
+    char why[256];
+    o->rc = store_seal_open(o->st, master_a, T0, NULL, why, sizeof why);
+    return NULL;
+}
+
+/* Two hubs start with the key on a database without keys at the same moment: one makes the
+ * keys, the other reads them (a unique-key conflict is retried), both then seal and read alike. */
+static void test_concurrent_first_start(void **state)
+{
+    struct store *st = fresh(state);
+    make_user(st, 1);
+    store_close(st);
+    struct opener o[2] = {{.st = reopen(state)}, {.st = reopen(state)}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, opener_main, &o[i]), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(o[i].rc, 0);
+        struct hub_user u;
+        assert_int_equal(store_user_by_telegram(o[i].st, TG(1), &u), 0);
+    }
+    make_user(o[0].st, 2);
+    struct hub_user u;
+    assert_int_equal(store_user_by_telegram(o[1].st, TG(2), &u), 0);
+    store_close(o[0].st);
+    store_close(o[1].st);
+}
+
 static void test_rotate_without_key(void **state)
 {
     struct store *st = fresh(state);
@@ -570,6 +608,7 @@ int main(void)
         cmocka_unit_test(test_wrong_master_key),
         cmocka_unit_test(test_rotation),
         cmocka_unit_test(test_rotate_without_key),
+        cmocka_unit_test(test_concurrent_first_start),
     };
     const struct CMUnitTest sqlite_only[] = {
         cmocka_unit_test(test_file_and_backup),
