@@ -140,7 +140,8 @@ int sync_usage_req_encode(const struct sync_usage_req *m, struct buf *out)
     for (size_t i = 0; ok && i < m->n_entries; i++) {
         const struct sync_usage_entry *e = &m->entries[i];
         json_t *o = json_object();
-        ok = o != NULL && jset(o, "id", jint(e->id)) && jset(o, "up", jint(e->up)) && jset(o, "down", jint(e->down));
+        ok = o != NULL && jset(o, "id", jint(e->id)) && jset(o, "up", jint(e->up)) && jset(o, "down", jint(e->down)) &&
+             (e->bt == 0 || jset(o, "bt", jint(e->bt)));
         if (ok)
             ok = jappend(usage, o);
         else
@@ -449,6 +450,7 @@ static int usage_req_from(struct sync_usage_req *m, const json_t *root, struct s
         TRY(get_uint(o, where, "id", INT64_MAX, false, &e->id, err));
         TRY(get_uint(o, where, "up", INT64_MAX, false, &e->up, err));
         TRY(get_uint(o, where, "down", INT64_MAX, false, &e->down, err));
+        TRY(get_uint(o, where, "bt", INT64_MAX, true, &e->bt, err));
         m->n_entries = i + 1;
     }
     return 0;

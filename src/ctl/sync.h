@@ -65,6 +65,7 @@ struct sync_usage_entry {
     uint64_t id;
     uint64_t up;   /* client -> node */
     uint64_t down; /* node -> client */
+    uint64_t bt;   /* BitTorrent flows recognised (optional "bt": absent = 0, sent only when non-zero) */
 };
 
 struct sync_health {

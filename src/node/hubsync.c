@@ -32,7 +32,7 @@
 #define RESPONSE_MAX ((size_t)64 << 20)
 
 struct usage_slot {
-    uint64_t id, up, down;
+    uint64_t id, up, down, bt;
 };
 
 struct node_hubsync {
@@ -168,8 +168,8 @@ static int save_usage(struct node_hubsync *s)
     uint64_t gen = s->usage_gen;
     json_t *carry = json_array();
     for (size_t i = 0; carry != NULL && i < n; i++)
-        json_array_append_new(carry, json_pack("[III]", (json_int_t)s->usage[i].id, (json_int_t)s->usage[i].up,
-                                               (json_int_t)s->usage[i].down));
+        json_array_append_new(carry, json_pack("[IIII]", (json_int_t)s->usage[i].id, (json_int_t)s->usage[i].up,
+                                               (json_int_t)s->usage[i].down, (json_int_t)s->usage[i].bt));
     pthread_mutex_unlock(&s->lock);
     if (carry == NULL)
         return ERR_NOMEM;
@@ -237,9 +237,11 @@ static void load_usage(struct node_hubsync *s)
     uint64_t bytes = 0;
     json_array_foreach(carry, i, e)
     {
-        json_int_t id, up, down;
-        if (json_unpack(e, "[III]", &id, &up, &down) == 0 && id > 0 && up >= 0 && down >= 0) {
+        json_int_t id, up, down, bt = 0; /* files written before "bt" hold three numbers */
+        if ((json_unpack(e, "[IIII]", &id, &up, &down, &bt) == 0 || json_unpack(e, "[III]", &id, &up, &down) == 0) &&
+            id > 0 && up >= 0 && down >= 0 && bt >= 0) {
             node_hubsync_add_usage(s, (uint64_t)id, (uint64_t)up, (uint64_t)down);
+            node_hubsync_add_bittorrent(s, (uint64_t)id, (uint64_t)bt);
             bytes += (uint64_t)up + (uint64_t)down;
         }
     }
@@ -367,11 +369,9 @@ static int pull(struct node_hubsync *s)
 
 /* ---- usage ---- */
 
-void node_hubsync_add_usage(struct node_hubsync *s, uint64_t hub_id, uint64_t up, uint64_t down)
+/* The user's slot for the next push (lock held); NULL when out of memory. */
+static struct usage_slot *usage_slot(struct node_hubsync *s, uint64_t hub_id)
 {
-    if (s == NULL || hub_id == 0 || (up == 0 && down == 0))
-        return;
-    pthread_mutex_lock(&s->lock);
     size_t i = 0;
     while (i < s->n_usage && s->usage[i].id != hub_id)
         i++;
@@ -379,18 +379,40 @@ void node_hubsync_add_usage(struct node_hubsync *s, uint64_t hub_id, uint64_t up
         if (s->n_usage == s->cap_usage) {
             size_t cap = s->cap_usage ? s->cap_usage * 2 : 64;
             struct usage_slot *v = realloc(s->usage, cap * sizeof(*v));
-            if (v == NULL) {
-                pthread_mutex_unlock(&s->lock);
-                return; /* counted as lost rather than crash */
-            }
+            if (v == NULL)
+                return NULL; /* counted as lost rather than crash */
             s->usage = v;
             s->cap_usage = cap;
         }
-        s->usage[s->n_usage++] = (struct usage_slot){hub_id, 0, 0};
+        s->usage[s->n_usage++] = (struct usage_slot){hub_id, 0, 0, 0};
     }
-    s->usage[i].up += up;
-    s->usage[i].down += down;
-    s->usage_gen++;
+    return &s->usage[i];
+}
+
+void node_hubsync_add_usage(struct node_hubsync *s, uint64_t hub_id, uint64_t up, uint64_t down)
+{
+    if (s == NULL || hub_id == 0 || (up == 0 && down == 0))
+        return;
+    pthread_mutex_lock(&s->lock);
+    struct usage_slot *u = usage_slot(s, hub_id);
+    if (u != NULL) {
+        u->up += up;
+        u->down += down;
+        s->usage_gen++;
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+void node_hubsync_add_bittorrent(struct node_hubsync *s, uint64_t hub_id, uint64_t n)
+{
+    if (s == NULL || hub_id == 0 || n == 0)
+        return;
+    pthread_mutex_lock(&s->lock);
+    struct usage_slot *u = usage_slot(s, hub_id);
+    if (u != NULL) {
+        u->bt += n;
+        s->usage_gen++;
+    }
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -414,7 +436,7 @@ static int take_batch(struct node_hubsync *s)
         return ERR_NOMEM;
     }
     for (size_t i = 0; i < n; i++)
-        r->entries[i] = (struct sync_usage_entry){v[i].id, v[i].up, v[i].down};
+        r->entries[i] = (struct sync_usage_entry){v[i].id, v[i].up, v[i].down, v[i].bt};
     r->n_entries = n;
     free(v);
     snprintf(r->push_id, sizeof(r->push_id), "%s-%" PRIu64, s->push_prefix, ++s->push_seq);

@@ -49,6 +49,8 @@ int node_hubsync_start(const struct node_hubsync_opts *o, struct node_hubsync **
 void node_hubsync_stop(struct node_hubsync *s);
 /* Adds per-user bytes for the next push (any thread). hub_id 0 is ignored. */
 void node_hubsync_add_usage(struct node_hubsync *s, uint64_t hub_id, uint64_t up, uint64_t down);
+/* Adds BitTorrent attempts of a user for the next push (the entry's "bt", docs/sync-protocol.md). */
+void node_hubsync_add_bittorrent(struct node_hubsync *s, uint64_t hub_id, uint64_t n);
 /* The revision the node runs (tests, health). */
 uint64_t node_hubsync_revision(struct node_hubsync *s);
 /* Successful pulls and accepted pushes so far (tests, metrics). */

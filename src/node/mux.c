@@ -42,6 +42,7 @@ struct mux_sub {
     bool paused; /* destination not read: the downlink queue is full */
     bool held;   /* destination not read: the user's speed limit */
     bool full;   /* `up` holds NODE_MUX_SUB_BUF or more */
+    bool seen;   /* its first client bytes were judged (cfg.refuse_first) */
     enum mux_sub_state state;
     int fd;
     struct loop_io io;
@@ -459,6 +460,7 @@ static int sub_new(struct node_mux *m, const struct vless_mux_frame *f)
     s->id = f->session_id;
     s->fd = -1;
     s->dest = f->target;
+    s->seen = f->has_data && f->data.len > 0;
     s->state = MUX_SUB_DIALING;
     buf_init(&s->up);
     loop_timer_init(&s->idle, on_idle);
@@ -566,6 +568,11 @@ void node_mux_free(struct node_mux *m)
     loop_defer(m->cfg.loop, &m->free_task);
 }
 
+static bool refused_first(struct node_mux *m, const uint8_t *p, size_t n)
+{
+    return m->cfg.refuse_first != NULL && m->cfg.refuse_first(m->cfg.arg, p, n);
+}
+
 int node_mux_frame(struct node_mux *m, const struct vless_mux_frame *f)
 {
     struct mux_sub *s = find(m, f->session_id);
@@ -575,10 +582,21 @@ int node_mux_frame(struct node_mux *m, const struct vless_mux_frame *f)
             sub_close(s, "id_reused"); /* a reused id starts afresh, whatever its network */
         if (f->network != VLESS_MUX_NET_TCP)
             return 0;
+        if (f->has_data && f->data.len && refused_first(m, f->data.p, f->data.len)) {
+            end_frame(m, f->session_id, true);
+            return 1;
+        }
         return sub_new(m, f);
     case VLESS_MUX_KEEP:
         if (s == NULL)
             return 0;
+        if (f->has_data && f->data.len && !s->seen) {
+            s->seen = true;
+            if (refused_first(m, f->data.p, f->data.len)) {
+                sub_fail(s, "bittorrent");
+                return 1;
+            }
+        }
         if (f->has_data) {
             sub_take(s, f->data.p, f->data.len);
             charge_up(m, f->data.len);

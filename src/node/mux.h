@@ -64,6 +64,9 @@ struct node_mux_cfg {
     void (*on_output)(void *arg);
     /* node_mux_blocked() went from true to false: read the tunnel again. From a loop task. */
     void (*on_unblock)(void *arg);
+    /* The first client bytes of a sub-connection (veil.blockBitTorrent): true refuses it with
+     * End + error. May be NULL. Called from inside node_mux_frame(). */
+    bool (*refuse_first)(void *arg, const uint8_t *p, size_t n);
     void *arg;
 };
 

@@ -51,6 +51,7 @@ enum node_close_reason {
     NODE_CR_LIMIT,         /* refused by a limit (node/limits.h) */
     NODE_CR_FD_RESERVE,    /* unauthenticated, shed to keep file descriptors for tunnels */
     NODE_CR_CLIENT_CLOSED, /* the client closed cleanly (EOF) before its tunnel was up */
+    NODE_CR_BITTORRENT,    /* a BitTorrent flow refused (veil.blockBitTorrent, node/bt_guard.h) */
     NODE_CR__COUNT,        /* sentinel */
 };
 

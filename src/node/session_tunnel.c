@@ -189,6 +189,7 @@ void session_start_udp(struct session *s, const struct vless_flow_decision *d)
         .access_user = s->snap->cfg->access_log == NULL ? NULL
                        : s->req.user->email             ? s->req.user->email
                                                         : "",
+        .bt_mode = s->snap->cfg->block_bittorrent,
         .on_done = udp_done,
         .arg = s,
     };

@@ -4,6 +4,8 @@
 #include "core/container.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "node/bt_guard.h"
+#include "vless/vision.h"
 #include "node/session_int.h"
 #include "node/telemetry.h"
 
@@ -37,6 +39,40 @@ static int admit(struct session *s)
     log_debug("node", s->id, "limit_refused", LF_STR("kind", node_limit_kind_str(kind)));
     session_close(s, NODE_CR_LIMIT, ERR_LIMIT);
     return -1;
+}
+
+/* veil.blockBitTorrent on a TCP request: the first payload bytes (unframed when Vision pads
+ * them). true when the flow is refused (closed here). Bytes that arrive after the header's
+ * record are not looked at. */
+static bool bittorrent_refused(struct session *s, const struct vless_flow_decision *d)
+{
+    enum node_bt_mode mode = s->snap->cfg->block_bittorrent;
+    const uint8_t *body = buf_data(&s->app) + s->req.header_len;
+    size_t body_len = buf_len(&s->app) - s->req.header_len;
+    if (mode == NODE_BT_MODE_OFF || s->req.cmd != VLESS_CMD_TCP || body_len == 0)
+        return false;
+    struct node_bt_flow f = {mode, s->w->rt->usage, s->req.user->key, session_hub_id(s), s->id};
+    bool refuse;
+    if (d->vision) {
+        struct vless_vision_shared sh;
+        struct vless_vision_reader r;
+        struct vless_vision_rres res;
+        struct buf plain;
+        buf_init(&plain);
+        vless_vision_shared_init(&sh);
+        vless_vision_reader_init(&r, &sh, s->req.id);
+        if (vless_vision_read(&r, body, body_len, &plain, &res) < 0) {
+            buf_dispose(&plain);
+            return false; /* the relay reports the bad framing */
+        }
+        refuse = node_bt_guard(&f, true, buf_data(&plain), buf_len(&plain));
+        buf_dispose_secret(&plain);
+    } else {
+        refuse = node_bt_guard(&f, true, body, body_len);
+    }
+    if (refuse)
+        session_close(s, NODE_CR_BITTORRENT, ERR_AUTH);
+    return refuse;
 }
 
 /* The request is valid and its flow allowed: limits, then UDP or a destination dial. */
@@ -108,6 +144,8 @@ void session_vless_header(struct session *s)
         session_close(s, NODE_CR_FLOW, ERR_AUTH);
         return;
     }
+    if (bittorrent_refused(s, &d))
+        return;
     s->flow_d = d;
     accept_tunnel(s);
 }

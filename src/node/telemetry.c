@@ -12,6 +12,7 @@
 #include "core/err.h"
 #include "core/metrics.h"
 #include "core/version.h"
+#include "node/bt_guard.h"
 #include "node/usage.h"
 #include "node/worker.h"
 #include "reality/outcome.h"
@@ -133,7 +134,7 @@ void node_proc_stats(struct node_proc_stats *out)
 struct node_telemetry {
     struct node_runtime *rt;
     struct metrics_family *build, *rejects, *fallback, *udp, *udp_assocs, *udp_dropped, *dns_fail, *log_supp;
-    struct metrics_family *mux_subs, *mux_stalls;
+    struct metrics_family *mux_subs, *mux_stalls, *bittorrent;
     struct metrics_family *online, *known, *lost, *user_bytes, *user_conns;
     struct metrics_family *rss, *fds, *cpu, *start;
 };
@@ -227,6 +228,12 @@ static void collect(struct metrics_family *f, void *arg)
     set_total(t->log_supp, NULL, node_tm_get(NODE_TM_LOG_SUPPRESSED));
     set_total(t->mux_subs, NULL, node_tm_get(NODE_TM_MUX_TCP_SUBS));
     set_total(t->mux_stalls, NULL, node_tm_get(NODE_TM_MUX_STALLS));
+    for (int k = 1; k < NODE_BT__COUNT; k++)
+        for (int b = 0; b < 2; b++) {
+            uint64_t v = node_bt_total(b, (enum node_bt_kind)k);
+            if (v) /* no empty series for a node that never saw BitTorrent */
+                set_total(t->bittorrent, (const char *const[]){b ? "blocked" : "logged", node_bt_kind_str(k)}, v);
+        }
     set_gauge(t->online, NULL, (int64_t)node_usage_online(t->rt->usage));
     set_gauge(t->known, NULL, (int64_t)node_usage_users(t->rt->usage));
     set_total(t->lost, NULL, node_usage_lost(t->rt->usage));
@@ -284,6 +291,10 @@ int node_telemetry_register(struct metrics_registry *r, struct node_runtime *rt,
     t->mux_stalls = metrics_family_new(r, METRICS_COUNTER, "veil_node_mux_stalls_total",
                                        "Times a Mux tunnel stopped reading: a TCP sub-connection's buffer was full.",
                                        NULL, 0, NULL, 0, 1);
+    static const char *const action_kind[] = {"action", "kind"};
+    t->bittorrent = metrics_family_new(r, METRICS_COUNTER, "veil_node_bittorrent_total",
+                                       "Tunnel flows recognised as BitTorrent (veil.blockBitTorrent), by action and kind.",
+                                       action_kind, 2, NULL, 0, 2 * NODE_BT__COUNT);
     t->online = metrics_family_new(r, METRICS_GAUGE, "veil_node_users_online", "Users with at least one open tunnel.",
                                    NULL, 0, NULL, 0, 1);
     t->known = metrics_family_new(r, METRICS_GAUGE, "veil_node_users_seen",
@@ -305,7 +316,7 @@ int node_telemetry_register(struct metrics_registry *r, struct node_runtime *rt,
                                   "Start time of the process since the unix epoch in seconds.", NULL, 0, NULL, 0, 1);
     if (!t->build || !t->rejects || !t->fallback || !t->udp || !t->udp_assocs || !t->udp_dropped || !t->dns_fail ||
         !t->log_supp || !t->online || !t->known || !t->lost || !t->user_bytes || !t->user_conns || !t->rss || !t->fds ||
-        !t->cpu || !t->start || !t->mux_subs || !t->mux_stalls) {
+        !t->cpu || !t->start || !t->mux_subs || !t->mux_stalls || !t->bittorrent) {
         free(t);
         return ERR_NOMEM;
     }

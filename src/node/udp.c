@@ -11,6 +11,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "net/relay.h"
+#include "node/bt_guard.h"
 #include "node/mux.h"
 #include "node/telemetry.h"
 #include "node/usage.h"
@@ -69,6 +70,7 @@ struct udp_assoc {
     struct udp_sock sk[2];           /* IPv4, IPv6 */
     struct vless_addr dest;          /* the New's / request's destination */
     uint64_t last_ms;
+    bool bt_logged; /* veil.blockBitTorrent log: this flow was counted once already */
     struct udp_name names[UDP_NAMES];
 };
 
@@ -82,6 +84,7 @@ struct node_udp {
     uint8_t user[16];
     uint64_t hub_id;
     const char *access_user; /* access log on: the user's email ("" without) */
+    enum node_bt_mode bt_mode;
     struct buf in;           /* uplink plaintext: an incomplete frame */
     struct buf out;          /* downlink plaintext not yet taken by the transport */
     struct udp_assoc *assocs;
@@ -624,6 +627,39 @@ static void send_up(struct udp_assoc *a, const struct vless_addr *dst, const uin
     a->last_ms = now;
 }
 
+static struct node_bt_flow bt_flow(const struct node_udp *u)
+{
+    return (struct node_bt_flow){u->bt_mode, u->w->rt->usage, u->user, u->hub_id, u->id};
+}
+
+/* veil.blockBitTorrent on one client datagram. true: do not send it; the flow was refused
+ * (command 2 ends the tunnel, a Mux session gets End with the error bit: `a` is gone). In log
+ * mode a flow is counted once. */
+static bool bt_refused(struct node_udp *u, struct udp_assoc *a, const uint8_t *p, size_t n)
+{
+    if (u->bt_mode == NODE_BT_MODE_OFF || a->bt_logged)
+        return false;
+    struct node_bt_flow f = bt_flow(u);
+    if (!node_bt_guard(&f, false, p, n)) {
+        a->bt_logged = u->bt_mode == NODE_BT_MODE_LOG && node_bt_detect_udp(p, n) != NODE_BT_NONE;
+        return false;
+    }
+    u->dropped++;
+    if (!u->mux)
+        finish(u, NODE_CR_BITTORRENT, ERR_AUTH);
+    else
+        assoc_end(a, true);
+    return true;
+}
+
+/* The first bytes of a Mux TCP sub-connection (node/mux.h refuse_first). */
+static bool mux_refuse_first(void *arg, const uint8_t *p, size_t n)
+{
+    struct node_udp *u = arg;
+    struct node_bt_flow f = bt_flow(u);
+    return node_bt_guard(&f, true, p, n);
+}
+
 static struct udp_assoc *assoc_new(struct node_udp *u, uint16_t id, const struct vless_addr *dest)
 {
     if (u->n_assocs >= UDP_MAX_ASSOCS)
@@ -693,6 +729,7 @@ static int tcp_frame(struct node_udp *u, const struct vless_mux_frame *f)
             .refuse_new = &u->w->draining,
             .on_output = mux_output,
             .on_unblock = mux_unblocked,
+            .refuse_first = mux_refuse_first,
             .arg = u,
         };
         if (u->tcp == NULL && node_mux_new(&mc, &u->tcp) < 0)
@@ -749,7 +786,7 @@ static int on_frame(struct node_udp *u, const struct vless_mux_frame *f)
                 reg_add(a);
             }
         }
-        if (f->has_data)
+        if (f->has_data && !bt_refused(u, a, f->data.p, f->data.len))
             send_up(a, &f->target, f->data.p, f->data.len);
         return 0;
     case VLESS_MUX_KEEP:
@@ -759,7 +796,8 @@ static int on_frame(struct node_udp *u, const struct vless_mux_frame *f)
             return vless_mux_encode_end(&u->out, f->session_id, false);
         if (!f->has_target && f->data.len > VLESS_MUX_UDP_MAX)
             return ERR_TOO_LONG;
-        send_up(a, f->has_target ? &f->target : &a->dest, f->data.p, f->data.len);
+        if (!bt_refused(u, a, f->data.p, f->data.len))
+            send_up(a, f->has_target ? &f->target : &a->dest, f->data.p, f->data.len);
         return 0;
     default:
         return ERR_MALFORMED;
@@ -782,7 +820,7 @@ static int process_in(struct node_udp *u)
         } else {
             struct bytes d;
             rc = vless_udp_parse(p, len, &d, &used);
-            if (rc == 0 && u->assocs != NULL)
+            if (rc == 0 && u->assocs != NULL && !bt_refused(u, u->assocs, d.p, d.len))
                 send_up(u->assocs, &u->assocs->dest, d.p, d.len);
         }
         if (rc < 0)
@@ -879,6 +917,7 @@ int node_udp_start(const struct node_udp_params *p, struct node_udp **out)
     memcpy(u->user, p->user_key, sizeof(u->user));
     u->hub_id = p->hub_id;
     u->access_user = p->access_user;
+    u->bt_mode = p->bt_mode;
     u->idle_ms = p->idle_ms ? p->idle_ms : 60000;
     u->tcp_idle_ms = p->tcp_idle_ms;
     u->rate[RELAY_A_TO_B] = p->rate[RELAY_A_TO_B];

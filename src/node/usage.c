@@ -154,6 +154,24 @@ void node_usage_add(struct node_usage *u, const uint8_t key[static NODE_USAGE_KE
     pthread_mutex_unlock(&st->lock);
 }
 
+void node_usage_bittorrent(struct node_usage *u, const uint8_t key[static NODE_USAGE_KEY_LEN], uint64_t hub_id)
+{
+    if (u == NULL)
+        return;
+    uint64_t h;
+    struct usage_stripe *st = stripe_of(u, key, &h);
+    pthread_mutex_lock(&st->lock);
+    struct node_usage_entry *e = find(u, st, h, key, true);
+    if (e != NULL) {
+        if (hub_id)
+            e->hub_id = hub_id;
+        e->bittorrent++;
+    }
+    if (u->hub != NULL && hub_id != 0)
+        node_hubsync_add_bittorrent(u->hub, hub_id, 1);
+    pthread_mutex_unlock(&st->lock);
+}
+
 bool node_usage_open(struct node_usage *u, const uint8_t key[static NODE_USAGE_KEY_LEN], uint64_t hub_id)
 {
     if (u == NULL)

@@ -33,6 +33,7 @@ struct node_usage_entry {
     uint64_t up, down;             /* since the last reset (up = client to destination) */
     uint64_t total_up, total_down; /* since start, never reset */
     uint64_t active;               /* open tunnels now */
+    uint64_t bittorrent;           /* BitTorrent flows recognised since start (node/bt_guard.h) */
 };
 
 /* NULL on OOM. */
@@ -51,6 +52,8 @@ void node_usage_key(const uint8_t id[static NODE_USAGE_KEY_LEN], uint8_t key[sta
  * node_usage_lost() (and still forwarded to hub sync). */
 void node_usage_add(struct node_usage *u, const uint8_t key[static NODE_USAGE_KEY_LEN], uint64_t hub_id, uint64_t up,
                     uint64_t down);
+/* A BitTorrent flow of the user was recognised: counted, and forwarded to hub sync for a hub user. */
+void node_usage_bittorrent(struct node_usage *u, const uint8_t key[static NODE_USAGE_KEY_LEN], uint64_t hub_id);
 /* A tunnel of the user opened / closed. open returns false when it could not be counted (OOM,
  * u NULL): then do not call close for it. */
 bool node_usage_open(struct node_usage *u, const uint8_t key[static NODE_USAGE_KEY_LEN], uint64_t hub_id);

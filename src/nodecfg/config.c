@@ -1191,6 +1191,7 @@ static void parse_veil(struct cfg_ctx *c, const json_t *v, struct node_cfg *cfg)
                                        "hub",
                                        "limits",
                                        "redis",
+                                       "blockBitTorrent",
                                        NULL};
     cfg_check_keys(c, v, keys, NULL, NULL);
     get_u32_field(c, v, "workers", 0, 1024, &cfg->workers);
@@ -1220,6 +1221,16 @@ static void parse_veil(struct cfg_ctx *c, const json_t *v, struct node_cfg *cfg)
                       "\"ipv4Only\", \"ipv6Only\"");
         else
             cfg->dial_order = (enum node_dial_order)i;
+    }
+    if (cfg_get_str(c, v, "blockBitTorrent", &s) == 1) {
+        if (strcmp(s, "off") == 0)
+            cfg->block_bittorrent = NODE_BT_MODE_OFF;
+        else if (strcmp(s, "block") == 0)
+            cfg->block_bittorrent = NODE_BT_MODE_BLOCK;
+        else if (strcmp(s, "log") == 0)
+            cfg->block_bittorrent = NODE_BT_MODE_LOG;
+        else
+            cfg_error(c, "blockBitTorrent", "must be one of \"off\", \"block\", \"log\"");
     }
     get_listen_addr(c, v, "adminListen", &cfg->admin_listen);
     bool token_given = false;

@@ -76,6 +76,13 @@ enum node_dial_order {
     NODE_DIAL_ORDER__COUNT, /* sentinel */
 };
 
+/* veil.blockBitTorrent (node/bt_detect.h) */
+enum node_bt_mode {
+    NODE_BT_MODE_OFF = 0, /* not inspected */
+    NODE_BT_MODE_BLOCK,   /* refused / closed, counted */
+    NODE_BT_MODE_LOG,     /* counted and logged, let through */
+};
+
 struct node_cfg {
     atomic_uint refs;
 
@@ -111,6 +118,7 @@ struct node_cfg {
     uint32_t metrics_top_users; /* per-user series on /metrics for the top N by bytes; 0 = none */
     uint32_t usage_report_sec;  /* running tunnels report per-user bytes this often, default 5 */
     char *state_dir;            /* NULL = none */
+    enum node_bt_mode block_bittorrent; /* default off */
 
     /* veil.hub: pull users from veil-hub, push health (node/hubsync.h); hub_url NULL = off */
     char *hub_url;         /* "https://hub.example.com" (http:// only to loopback) */
