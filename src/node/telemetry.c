@@ -292,9 +292,10 @@ int node_telemetry_register(struct metrics_registry *r, struct node_runtime *rt,
                                        "Times a Mux tunnel stopped reading: a TCP sub-connection's buffer was full.",
                                        NULL, 0, NULL, 0, 1);
     static const char *const action_kind[] = {"action", "kind"};
-    t->bittorrent = metrics_family_new(r, METRICS_COUNTER, "veil_node_bittorrent_total",
-                                       "Tunnel flows recognised as BitTorrent (veil.blockBitTorrent), by action and kind.",
-                                       action_kind, 2, NULL, 0, 2 * NODE_BT__COUNT);
+    t->bittorrent =
+        metrics_family_new(r, METRICS_COUNTER, "veil_node_bittorrent_total",
+                           "Tunnel flows recognised as BitTorrent (veil.blockBitTorrent), by action and kind.",
+                           action_kind, 2, NULL, 0, 2 * NODE_BT__COUNT);
     t->online = metrics_family_new(r, METRICS_GAUGE, "veil_node_users_online", "Users with at least one open tunnel.",
                                    NULL, 0, NULL, 0, 1);
     t->known = metrics_family_new(r, METRICS_GAUGE, "veil_node_users_seen",

@@ -85,8 +85,8 @@ struct node_udp {
     uint64_t hub_id;
     const char *access_user; /* access log on: the user's email ("" without) */
     enum node_bt_mode bt_mode;
-    struct buf in;           /* uplink plaintext: an incomplete frame */
-    struct buf out;          /* downlink plaintext not yet taken by the transport */
+    struct buf in;  /* uplink plaintext: an incomplete frame */
+    struct buf out; /* downlink plaintext not yet taken by the transport */
     struct udp_assoc *assocs;
     size_t n_assocs;
     struct node_mux *tcp; /* Mux TCP sub-connections (node/mux.h), made at the first TCP New */

@@ -63,7 +63,7 @@ struct node_udp_params {
     uint32_t tcp_idle_ms; /* Mux TCP sub-connections (connIdle); 0 = 300000 */
     uint32_t report_ms;   /* book the bytes at least this often (veil.usageReportSec); 0 = by idle_ms */
     struct relay_shared_rate rate[RELAY_DIR__COUNT]; /* the user's speed limit for Mux TCP; take NULL: none */
-    const char *access_user; /* access log on: the user's email, logged per Mux session; NULL = off */
+    const char *access_user;   /* access log on: the user's email, logged per Mux session; NULL = off */
     enum node_bt_mode bt_mode; /* veil.blockBitTorrent (node/bt_guard.h) */
     node_udp_done_cb *on_done;
     void *arg;

@@ -92,7 +92,9 @@ static void test_dht(void **state)
         "5:token8:aoeusnthe1:q13:announce_peer1:t2:aa1:y1:qe",
         "d1:eli201e23:A Generic Error Ocurrede1:t2:aa1:y1:ee",
         /* libtorrent adds a version key and a negative integer is valid bencode */
-        "d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t4:\x01\x02\x03\x04" "1:v4:LT\x01\x02" "1:xi-3e1:y1:qe",
+        "d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t4:\x01\x02\x03\x04"
+        "1:v4:LT\x01\x02"
+        "1:xi-3e1:y1:qe",
     };
     for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
         size_t n = strlen(msgs[i]);
@@ -227,8 +229,8 @@ static void test_negatives(void **state)
     quic[0] = 0x41;
     assert_int_equal(node_bt_detect_udp(quic, 60), NODE_BT_NONE);
     /* DNS query for example.com with an id whose first byte looks like uTP. */
-    static const uint8_t dns[] = {0x41, 0x00, 0x01, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 7,   'e', 'x', 'a', 'm',
-                                  'p',  'l',  'e',  3,    'c',  'o',  'm', 0, 0, 1, 0, 1};
+    static const uint8_t dns[] = {0x41, 0x00, 0x01, 0x00, 0x00, 0x01, 0,   0,   0,   0, 0, 0, 7, 'e', 'x',
+                                  'a',  'm',  'p',  'l',  'e',  3,    'c', 'o', 'm', 0, 0, 1, 0, 1};
     assert_int_equal(node_bt_detect_udp(dns, sizeof(dns)), NODE_BT_NONE);
     assert_int_equal(node_bt_detect_tcp(LIT("GET / HTTP/1.1\r\nHost: example.com\r\n\r\n")), NODE_BT_NONE);
     assert_int_equal(node_bt_detect_udp(LIT("GET / HTTP/1.1\r\nHost: example.com\r\n\r\n")), NODE_BT_NONE);
