@@ -15,7 +15,7 @@ enum crypto_hash {
     CRYPTO_SHA256 = 0,
     CRYPTO_SHA384,
     CRYPTO_SHA512,
-    CRYPTO_SHA1,        /* only for UUIDv5 and legacy formats, never for security */
+    CRYPTO_SHA1,        /* only UUIDv5, legacy formats and HMAC-SHA1 for TOTP (RFC 6238 default) */
     CRYPTO_MD5,         /* only for Robokassa's default signature (a provider format we must speak) */
     CRYPTO_HASH__COUNT, /* sentinel */
 };
