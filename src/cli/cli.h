@@ -22,6 +22,7 @@ int cli_qr_main(int argc, char **argv);     /* cmd_qr.c: any text as a QR code i
 int cli_user_main(int argc, char **argv);   /* cmd_user.c: hub users (admin API, cli/hubapi.h) */
 int cli_node_main(int argc, char **argv);   /* cmd_node.c: hub nodes */
 int cli_plan_main(int argc, char **argv);   /* cmd_plan.c: hub plans */
+int cli_token_main(int argc, char **argv);  /* cmd_token.c: hub API tokens, TOTP */
 int cli_pay_main(int argc, char **argv);    /* cmd_pay.c: hub invoices and payments */
 
 /* cmd_node_drain.c: `veil node drain|undrain` (HAProxy runtime API and/or the hub), its usage lines. */

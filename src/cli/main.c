@@ -25,6 +25,7 @@ static const struct subcommand subcommands[] = {
     {"user", cli_user_main, "manage users on a veil-hub (add, list, show, disable, enable, rotate-token)"},
     {"node", cli_node_main, "register and list nodes on a veil-hub"},
     {"plan", cli_plan_main, "create and list plans on a veil-hub"},
+    {"token", cli_token_main, "admin API tokens on a veil-hub (create, list, revoke, totp-enable, session)"},
     {"pay", cli_pay_main, "invoices and payments on a veil-hub (invoice, list, show, refund)"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "show this help"},

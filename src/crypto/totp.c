@@ -20,11 +20,9 @@ int64_t totp_step(const struct totp_params *p, int64_t now)
     return now < 0 || p->period == 0 ? 0 : now / (int64_t)p->period;
 }
 
-int totp_hotp(enum crypto_hash alg, const uint8_t *key, size_t klen, uint64_t counter, unsigned digits,
-              uint32_t *code)
+int totp_hotp(enum crypto_hash alg, const uint8_t *key, size_t klen, uint64_t counter, unsigned digits, uint32_t *code)
 {
-    if ((alg != CRYPTO_SHA1 && alg != CRYPTO_SHA256 && alg != CRYPTO_SHA512) || digits == 0 ||
-        digits > TOTP_DIGITS_MAX)
+    if ((alg != CRYPTO_SHA1 && alg != CRYPTO_SHA256 && alg != CRYPTO_SHA512) || digits == 0 || digits > TOTP_DIGITS_MAX)
         return ERR_RANGE;
     uint8_t msg[8], mac[CRYPTO_HASH_MAX];
     for (int i = 7; i >= 0; i--, counter >>= 8)

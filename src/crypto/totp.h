@@ -13,9 +13,9 @@
 
 #include "crypto/crypto.h"
 
-#define TOTP_SECRET_LEN 20    /* bytes made for new secrets: 160 bits, RFC 4226 §4 */
-#define TOTP_DIGITS_MAX 8     /* the RFC vectors use 8; apps show 6 */
-#define TOTP_WINDOW_MAX 5     /* steps either side */
+#define TOTP_SECRET_LEN 20 /* bytes made for new secrets: 160 bits, RFC 4226 §4 */
+#define TOTP_DIGITS_MAX 8  /* the RFC vectors use 8; apps show 6 */
+#define TOTP_WINDOW_MAX 5  /* steps either side */
 
 struct totp_params {
     enum crypto_hash alg; /* CRYPTO_SHA1 (the default of every app), CRYPTO_SHA256, CRYPTO_SHA512 */
@@ -29,8 +29,7 @@ struct totp_params {
 int64_t totp_step(const struct totp_params *p, int64_t now);
 /* HOTP value of counter (RFC 4226 §5.3, dynamic truncation) reduced to `digits` digits.
  * ERR_RANGE for an unsupported algorithm or digit count. */
-int totp_hotp(enum crypto_hash alg, const uint8_t *key, size_t klen, uint64_t counter, unsigned digits,
-              uint32_t *code);
+int totp_hotp(enum crypto_hash alg, const uint8_t *key, size_t klen, uint64_t counter, unsigned digits, uint32_t *code);
 /* Parses a code as typed: exactly `digits` ASCII digits, nothing else. ERR_MALFORMED. */
 int totp_parse_code(const char *s, size_t len, unsigned digits, uint32_t *code);
 /* 0 and *step (the matched step) when code is valid at now and newer than last_step (0: none

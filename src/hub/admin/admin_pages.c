@@ -147,7 +147,10 @@ int admin_page_login(struct buf *out, const char *error)
     }
     TRY(admin_put(out, "<form method=\"post\" action=\"/admin/login\"><label for=\"token\">API token (admin or "
                        "support)</label><input type=\"password\" id=\"token\" name=\"token\" autocomplete=\"off\" "
-                       "required> <button type=\"submit\">Log in</button></form>\n<p class=\"muted\">Create one with "
+                       "required><label for=\"code\">Code from your authenticator app (if the token has one)</label>"
+                       "<input type=\"text\" id=\"code\" name=\"code\" inputmode=\"numeric\" "
+                       "autocomplete=\"one-time-code\" pattern=\"[0-9]{6}\" maxlength=\"6\"> <button "
+                       "type=\"submit\">Log in</button></form>\n<p class=\"muted\">Create one with "
                        "<code>veil-hub --create-admin-token</code> or <code>veil token create</code>.</p></div>\n"));
     return admin_layout_end(out);
 }

@@ -14,6 +14,7 @@
 #include "hub/admin/admin_http.h"
 #include "hub/admin/admin_pages.h"
 #include "hub/admin/admin_routes.h"
+#include "hub/api/api_access.h"
 #include "hub/api/api.h"
 #include "hub/api/api_route.h"
 #include "hub/api/api_valid.h"
@@ -53,6 +54,26 @@ static void on_home(struct api_call *c)
         store_revenue_free(&rev);
 }
 
+/* A token with a second factor needs the form's code (api_totp_check); false after answering. */
+static bool second_factor_ok(struct api_call *c, const char *body, size_t len, int64_t token_id, char *code)
+{
+    if (api_lockout_refuse(c, token_id)) {
+        login_form(c, 429, "Too many wrong codes for this token. Try again later.");
+        return false;
+    }
+    if (!admin_form_get(body, len, "code", code, ADMIN_FORM_MAX) || code[0] == '\0') {
+        login_form(c, 401, "This token needs the 6-digit code from your authenticator app.");
+        return false;
+    }
+    int rc = api_totp_check(c, token_id, code, strlen(code));
+    if (rc == 0)
+        return true;
+    log_info("admin", 0, "login_failed", LF_STR("ip", api_call_ip(c)), LF_STR("why", "totp"));
+    api_lockout_fail(c, rc == ERR_BAD_STATE ? "totp_replay" : "totp_wrong", token_id);
+    login_form(c, 401, rc == ERR_BAD_STATE ? "This code was already used: wait for the next one." : "Wrong code.");
+    return false;
+}
+
 static void on_login(struct api_call *c)
 {
     struct hcache *hc = api_call_cache(c);
@@ -69,17 +90,27 @@ static void on_login(struct api_call *c)
             return;
         }
     }
+    if (api_lockout_refuse(c, 0)) { /* the API's answer, as a page */
+        login_form(c, 429, "Too many failed attempts from your address. Try again later.");
+        return;
+    }
     size_t len;
     const char *body = api_call_body(c, &len);
-    char token[ADMIN_FORM_MAX], hash[65];
-    enum hub_role role;
+    char token[ADMIN_FORM_MAX], code[ADMIN_FORM_MAX];
+    int role_v = 0;
     int64_t token_id;
+    bool totp = false;
     if (body == NULL || !admin_form_get(body, len, "token", token, sizeof token) || token[0] == '\0' ||
-        api_token_hash(token, strlen(token), hash) < 0 ||
-        store_token_lookup(api_call_store(c), hash, &role, &token_id) < 0) {
+        api_token_login_lookup(c, token, strlen(token), &role_v, &token_id, &totp) < 0) {
         secure_wipe(token, sizeof token);
         log_info("admin", 0, "login_failed", LF_STR("ip", api_call_ip(c)));
-        login_form(c, 401, "Unknown or revoked token.");
+        api_lockout_fail(c, "login", 0);
+        login_form(c, 401, "Unknown, revoked or expired token.");
+        return;
+    }
+    enum hub_role role = (enum hub_role)role_v;
+    if (totp && !second_factor_ok(c, body, len, token_id, code)) {
+        secure_wipe(token, sizeof token);
         return;
     }
     secure_wipe(token, sizeof token);
@@ -90,6 +121,14 @@ static void on_login(struct api_call *c)
         return;
     }
     log_info("admin", 0, "login", LF_INT("token_id", token_id), LF_STR("ip", api_call_ip(c)));
+    char actor[32];
+    snprintf(actor, sizeof actor, "token:%" PRId64, token_id);
+    struct store_audit login = {.actor = actor,
+                                .action = "auth.login",
+                                .target = actor,
+                                .source_ip = api_call_ip(c),
+                                .details = totp ? "{\"via\":\"dashboard\",\"totp\":true}" : "{\"via\":\"dashboard\"}"};
+    (void)store_audit_add(api_call_store(c), &login, api_call_now(c));
     snprintf(cookie, sizeof cookie, "%s=%s; Path=/admin; Max-Age=%d; HttpOnly; Secure; SameSite=Strict", ADMIN_COOKIE,
              sid, ADMIN_SESSION_TTL);
     secure_wipe(sid, sizeof sid);

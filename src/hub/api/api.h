@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hub/api/api_access.h"
 #include "hub/api/api_guard.h"
 #include "hub/domain/placement.h"
 #include "hub/api/client_ip.h"
@@ -64,6 +65,8 @@ struct api_cfg {
     unsigned rate_window;    /* seconds; 0 -> 60 */
     unsigned rate_per_ip;    /* requests per window per client IP (all but /healthz); 0: unlimited */
     unsigned rate_per_token; /* per /sub token or bearer token; 0: unlimited */
+    /* Admin allowlist, lockout, TOTP (api_access.h); all zero: no allowlist, no lockout. */
+    struct api_access_cfg access;
 };
 
 /* What SIGHUP may change while the server runs (api_reconfigure). */
@@ -158,6 +161,7 @@ struct api_ctx {
     /* Prometheus metrics served at GET /metrics (NULL when the registry could not be made). */
     struct metrics_registry *metrics;
     struct metrics_family *m_requests, *m_latency, *m_sub, *m_objects, *m_pool, *m_cache, *m_cache_mode;
+    struct metrics_family *m_auth_fail, *m_lockouts;
 };
 
 /* Sets up / releases the shared state of a context (api_start does this for its own). */

@@ -46,6 +46,9 @@ void api__metrics_request(struct api_ctx *ctx, const char *route, const char *me
 void api__metrics_sub(struct api_ctx *ctx, const char *format);
 /* Cached answers: what ("sub", "sync") and result ("hit", "miss", "bypass"). */
 void api__metrics_cache(struct api_ctx *ctx, const char *what, const char *result);
+/* Failed authentications by reason, and lockouts by kind ("ip", "token"). */
+void api__metrics_auth_failure(struct api_ctx *ctx, const char *reason);
+void api__metrics_lockout(struct api_ctx *ctx, const char *kind);
 /* Records the client address of a /sub fetch for the analysis (api_subfetch.c); user_id 0:
  * looked up from the token (cache hits). At most once a minute per (token, address). */
 void api__sub_fetch_note(struct api_call *c, const char *token, int64_t user_id);
@@ -83,5 +86,7 @@ api_handler_fn api__stats, api__audit_list, api__healthz, api__metrics;
 api_handler_fn api__tokens_create, api__tokens_list, api__tokens_revoke;
 api_handler_fn api__node_users, api__node_usage;
 api_handler_fn api__sub_page;
+/* Registers the TOTP routes (api_totp.c). */
+void api__totp_routes(void);
 
 #endif

@@ -212,6 +212,12 @@ void api__metrics_init(struct api_ctx *ctx)
                             ? metrics_family_new(r, METRICS_GAUGE, "veil_hub_cache_mode",
                                                  "Where cached state lives now (1 = in use)", mode_label, 1, NULL, 0, 4)
                             : NULL;
+    static const char *const reason_label[] = {"reason"};
+    ctx->m_auth_fail = metrics_family_new(r, METRICS_COUNTER, "veil_hub_auth_failures_total",
+                                          "Failed admin authentications, by reason", reason_label, 1, NULL, 0, 16);
+    ctx->m_lockouts =
+        metrics_family_new(r, METRICS_COUNTER, "veil_hub_auth_lockouts_total",
+                           "Lockouts after repeated failures, by what was locked", kind_label, 1, NULL, 0, 4);
     if (ctx->m_cache_mode != NULL)
         metrics_family_on_collect(ctx->m_cache_mode, collect_cache_mode, ctx);
     if (ctx->m_objects != NULL)
@@ -306,6 +312,24 @@ void api__metrics_cache(struct api_ctx *ctx, const char *what, const char *resul
     struct metrics_series *s = ctx->m_cache ? metrics_series(ctx->m_cache, v) : NULL;
     if (s != NULL)
         metrics_add(s, 1);
+}
+
+static void count_one(struct metrics_family *f, const char *label)
+{
+    const char *v[] = {label};
+    struct metrics_series *s = f ? metrics_series(f, v) : NULL;
+    if (s != NULL)
+        metrics_add(s, 1);
+}
+
+void api__metrics_auth_failure(struct api_ctx *ctx, const char *reason)
+{
+    count_one(ctx->m_auth_fail, reason);
+}
+
+void api__metrics_lockout(struct api_ctx *ctx, const char *kind)
+{
+    count_one(ctx->m_lockouts, kind);
 }
 
 void api__metrics(struct api_call *c)

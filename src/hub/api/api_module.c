@@ -62,6 +62,14 @@ static void api_reg(void)
 {
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         api_route_add_ex(&routes[i]);
+    api__totp_routes();
+}
+
+/* The "api" section: admin allowlist, lockout, TOTP (api_access.h). */
+static int api_settings_check(const json_t *section, char *err, size_t errcap)
+{
+    struct api_access_cfg c;
+    return api_access_cfg_parse(section, &c, err, errcap);
 }
 
 static int api_service_start(struct hub_env *env, void **state)
@@ -92,6 +100,11 @@ static int api_service_start(struct hub_env *env, void **state)
         .rate_per_ip = cfg->rate_per_ip,
         .rate_per_token = cfg->rate_per_token,
     };
+    char err[256];
+    if (api_access_cfg_parse(hub_env_section(env, "api"), &acfg.access, err, sizeof err) < 0) {
+        log_err("hub", 0, "config_invalid", LF_STR("err", err));
+        return ERR_CONFIG;
+    }
     struct api_server *srv = NULL;
     TRY(api_start(&acfg, env->st, &srv));
     env->api = srv;
@@ -123,6 +136,8 @@ HUB_MODULE(api) = {
     .name = "api",
     .order = 30,
     .reg = api_reg,
+    .section = "api",
+    .settings_check = api_settings_check,
     .start = api_service_start,
     .reload = api_service_reload,
     .stop = api_service_stop,

@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "hub/api/api_int.h"
 #include "hub/api/api_route.h"
+#include "hub/api/api_scope.h"
 #include "hub/cache/cache.h"
 #include "hub/domain/rules.h"
 
@@ -24,12 +25,67 @@ static void note_token_ip(struct api_call *c)
         log_warn("api", 0, "token_ip_not_recorded", LF_STR("actor", c->actor), LF_STR("err", err_str(rc)));
 }
 
+/* A refused use of a real token (expired, out of scope) is audited, at most once a minute per
+ * token and action so a misconfigured client cannot fill the audit log. */
+static void audit_refusal(struct api_call *c, const char *action, const char *route)
+{
+    char key[96], det[160];
+    bool first = true;
+    unsigned retry = 0;
+    snprintf(key, sizeof key, "audit-refusal:%s:%" PRId64, action, c->token_id);
+    if (c->ctx->cfg.cache != NULL && hcache_rate(c->ctx->cfg.cache, key, 1, 60, &first, &retry) == 0 && !first)
+        return;
+    snprintf(det, sizeof det, "{\"route\":\"%.100s\"}", route);
+    struct store_audit a = api__audit(c, action, det);
+    a.target = c->actor;
+    if (store_audit_add(c->ctx->st, &a, c->now) < 0)
+        log_warn("api", 0, "refusal_not_audited", LF_STR("actor", c->actor), LF_STR("action", action));
+}
+
+/* Admin tokens: expiry, second factor, role, then scope (api_scope.h). */
+static bool admin_token_ok(struct api_call *c, const struct api_route *r, const struct store_token_auth *t)
+{
+    c->role = t->role;
+    c->token_id = t->id;
+    snprintf(c->actor, sizeof c->actor, "token:%" PRId64, c->token_id);
+    if (t->expires_at != 0 && t->expires_at <= c->now) {
+        audit_refusal(c, "token.expired", r->pattern);
+        api__metrics_auth_failure(c->ctx, "expired");
+        api__header(c, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+        api__error(c, 401, "token_expired", "this token has expired");
+        return false;
+    }
+    if (t->totp) {
+        api__metrics_auth_failure(c->ctx, "totp_required");
+        api__error(c, 401, "totp_required",
+                   "this token has a second factor: trade it and a code for a session at POST /api/v1/auth/totp");
+        return false;
+    }
+    note_token_ip(c);
+    if (r->auth == API_AUTH_ADMIN && c->role != HUB_ROLE_ADMIN) {
+        api__error(c, 403, "forbidden", "this token is read-only");
+        return false;
+    }
+    uint32_t mask = 0;
+    bool known = api_scopes_parse(t->scopes, strlen(t->scopes), &mask) == 0;
+    if (!known || !api_scope_allows(mask, r->method, r->pattern)) {
+        audit_refusal(c, "token.out_of_scope", r->pattern);
+        api__metrics_auth_failure(c->ctx, "out_of_scope");
+        api__error(c, 403, "out_of_scope", "this token's scopes do not include this route");
+        return false;
+    }
+    return true;
+}
+
 /* Admin and node tokens: the hash is looked up, so no token text is ever compared. */
-static bool authenticate(struct api_call *c, enum api_auth need)
+static bool authenticate(struct api_call *c, const struct api_route *r)
 {
     const char *tok;
     size_t len;
     char hash[65];
+    bool admin = r->auth != API_AUTH_NODE;
+    if (admin && api_lockout_refuse(c, 0))
+        return false;
     if (http_bearer_token(c->req->authorization, &tok, &len) < 0) {
         api__header(c, "WWW-Authenticate", "Bearer");
         api__error(c, 401, "unauthorized", "missing or malformed bearer token");
@@ -40,7 +96,7 @@ static bool authenticate(struct api_call *c, enum api_auth need)
         return false;
     }
     int rc;
-    if (need == API_AUTH_NODE) {
+    if (!admin) {
         rc = store_node_by_token(c->ctx->st, hash, &c->node);
         if (rc == 0) {
             snprintf(c->actor, sizeof c->actor, "node:%" PRId64, c->node.id);
@@ -48,24 +104,28 @@ static bool authenticate(struct api_call *c, enum api_auth need)
             return true;
         }
     } else {
-        rc = store_token_lookup(c->ctx->st, hash, &c->role, &c->token_id);
-        if (rc == 0) {
-            snprintf(c->actor, sizeof c->actor, "token:%" PRId64, c->token_id);
-            note_token_ip(c);
-            if (need == API_AUTH_ADMIN && c->role != HUB_ROLE_ADMIN) {
-                api__error(c, 403, "forbidden", "this token is read-only");
-                return false;
-            }
-            return true;
-        }
+        struct store_token_auth t;
+        rc = store_token_auth(c->ctx->st, hash, &t);
+        if (rc == 0)
+            return admin_token_ok(c, r, &t);
     }
     if (rc == ERR_NOT_FOUND) {
+        if (admin)
+            api_lockout_fail(c, "unknown_token", 0);
         api__header(c, "WWW-Authenticate", "Bearer");
         api__error(c, 401, "unauthorized", "unknown token");
     } else {
         api__store_error(c, rc, "token");
     }
     return false;
+}
+
+/* The admin surface the allowlist guards: admin/support routes, the TOTP exchange and the
+ * dashboard. Node sync, /sub, webhooks and /healthz stay reachable from anywhere. */
+static bool admin_surface(const struct api_route *r)
+{
+    return r->auth == API_AUTH_READ || r->auth == API_AUTH_ADMIN || strncmp(r->pattern, "/api/v1/auth/", 13) == 0 ||
+           strcmp(r->pattern, "/admin") == 0 || strncmp(r->pattern, "/admin/", 7) == 0;
 }
 
 static int64_t now_of(const struct api_ctx *ctx)
@@ -232,7 +292,12 @@ static void dispatch(struct api_ctx *ctx, const struct api_req *req, struct api_
         api__error(&c, 415, "unsupported_media_type", "the body must be Content-Type: application/json");
         return;
     }
-    if (hit->auth != API_AUTH_NONE && !authenticate(&c, hit->auth))
+    if (admin_surface(hit) && !api_access_ip_allowed(&c)) {
+        api__metrics_auth_failure(ctx, "ip_not_allowed");
+        api__error(&c, 403, "ip_not_allowed", "the admin API is not reachable from this address");
+        return;
+    }
+    if (hit->auth != API_AUTH_NONE && !authenticate(&c, hit))
         return;
     hit->handler(&c);
     if (resp->body == NULL && resp->status == 0)

@@ -8,7 +8,20 @@
 #include "core/secure.h"
 #include "crypto/crypto.h"
 #include "hub/api/api_int.h"
+#include "hub/api/api_scope.h"
 #include "hub/domain/rules.h"
+
+/* "users,read" -> ["users", "read"] ([] for none). */
+static json_t *scopes_json(const char *text)
+{
+    json_t *a = json_array();
+    for (const char *p = text; p != NULL && *p;) {
+        size_t n = strcspn(p, ",");
+        json_array_append_new(a, json_stringn(p, n));
+        p += n + (p[n] == ',');
+    }
+    return a;
+}
 
 int api_token_hash(const char *token, size_t len, char out[static 65])
 {
@@ -43,29 +56,42 @@ int api_token_create_id(struct store *st, const char *name, enum hub_role role, 
 
 void api__tokens_create(struct api_call *c)
 {
-    char name[HUB_NAME_MAX + 1];
-    enum hub_role role;
+    struct api_token_in in;
     struct api_verr e;
-    if (api_parse_token(c->req->body, c->req->body_len, name, &role, &e) < 0) {
+    if (api_parse_token_ex(c->req->body, c->req->body_len, c->now, &in, &e) < 0) {
         api__verr(c, &e);
         return;
     }
-    char tok[HUB_TOKEN_MAX + 1];
+    char tok[HUB_TOKEN_MAX + 1], hash[65], scopes[API_SCOPES_TEXT_MAX];
+    uint8_t rnd[HUB_API_TOKEN_RAND];
+    api_scopes_format(in.scopes, scopes);
     int64_t id = 0;
-    int rc = api_token_create_id(c->ctx->st, name, role, c->now, tok, &id);
+    int rc = crypto_random(rnd, sizeof rnd);
+    if (rc == 0) {
+        hub_api_token_format(tok, "va_", rnd);
+        secure_wipe(rnd, sizeof rnd);
+        rc = api_token_hash(tok, strlen(tok), hash);
+    }
+    struct store_token_new nt = {
+        .name = in.name, .hash = hash, .role = in.role, .now = c->now, .expires_at = in.expires_at, .scopes = scopes};
+    if (rc == 0)
+        rc = store_token_add_ex(c->ctx->st, &nt, &id);
     if (rc < 0) {
+        secure_wipe(tok, sizeof tok);
         api__store_error(c, rc, "token");
         return;
     }
-    char det[128];
-    snprintf(det, sizeof det, "{\"role\":\"%s\"}", hub_role_name(role));
+    char det[192];
+    snprintf(det, sizeof det, "{\"role\":\"%s\",\"scopes\":\"%s\",\"expires_at\":%lld}", hub_role_name(in.role), scopes,
+             (long long)in.expires_at);
     char target[32];
     snprintf(target, sizeof target, "token:%lld", (long long)id);
     struct store_audit a = api__audit(c, "token.create", det);
     a.target = target;
     (void)store_audit_add(c->ctx->st, &a, c->now);
-    json_t *j = json_pack("{s:I,s:s,s:s,s:s}", "id", (json_int_t)id, "name", name, "role", hub_role_name(role), "token",
-                          tok); /* shown this once */
+    json_t *j = json_pack("{s:I,s:s,s:s,s:s,s:o,s:I}", "id", (json_int_t)id, "name", in.name, "role",
+                          hub_role_name(in.role), "token", tok, /* shown this once */
+                          "scopes", scopes_json(scopes), "expires_at", (json_int_t)in.expires_at);
     secure_wipe(tok, sizeof tok);
     api__json(c, 201, j);
 }
@@ -80,10 +106,15 @@ void api__tokens_list(struct api_call *c)
         return;
     }
     json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, json_pack("{s:I,s:s,s:s,s:I,s:b}", "id", (json_int_t)list[i].id, "name",
-                                             list[i].name, "role", hub_role_name(list[i].role), "created_at",
-                                             (json_int_t)list[i].created_at, "revoked", list[i].revoked));
+    for (size_t i = 0; i < n; i++) {
+        json_t *t = json_pack("{s:I,s:s,s:s,s:I,s:b,s:o,s:I,s:b}", "id", (json_int_t)list[i].id, "name", list[i].name,
+                              "role", hub_role_name(list[i].role), "created_at", (json_int_t)list[i].created_at,
+                              "revoked", list[i].revoked, "scopes", scopes_json(list[i].scopes), "expires_at",
+                              (json_int_t)list[i].expires_at, "totp", list[i].totp);
+        if (t != NULL && list[i].parent_id != 0)
+            json_object_set_new(t, "parent_id", json_integer(list[i].parent_id));
+        json_array_append_new(arr, t);
+    }
     free(list);
     api__json(c, 200, json_pack("{s:o}", "tokens", arr));
 }

@@ -9,6 +9,7 @@
 
 #include "core/cfg.h"
 #include "core/err.h"
+#include "hub/api/api_scope.h"
 #include "hub/domain/placement.h"
 #include "hub/domain/rules.h"
 
@@ -462,21 +463,66 @@ int api_parse_payment(const char *body, size_t len, struct api_payment_in *p, st
     return 0;
 }
 
-int api_parse_token(const char *body, size_t len, char name[static HUB_NAME_MAX + 1], enum hub_role *role,
-                    struct api_verr *e)
+int api_parse_token_ex(const char *body, size_t len, int64_t now, struct api_token_in *t, struct api_verr *e)
 {
-    static const char *const keys[] = {"name", "role", NULL};
+    static const char *const keys[] = {"name", "role", "scopes", "expires_at", "ttl", NULL};
+    memset(t, 0, sizeof *t);
     json_t *j = load_object(body, len, false, e);
     if (j == NULL)
         return ERR_MALFORMED;
     TRYV(check_keys(j, keys, e));
-    TRYV(get_str(j, "name", true, hub_name_valid, "must be 1..64 bytes of printable UTF-8", name, HUB_NAME_MAX + 1, e));
+    TRYV(get_str(j, "name", true, hub_name_valid, "must be 1..64 bytes of printable UTF-8", t->name, HUB_NAME_MAX + 1,
+                 e));
     json_t *v = json_object_get(j, "role");
     int r = v && json_is_string(v) ? hub_role_parse(json_string_value(v)) : -1;
-    json_decref(j);
-    if (r < 0)
+    if (r < 0) {
+        json_decref(j);
         return verr(e, v ? "invalid_field" : "missing_field", "role: admin or support");
-    *role = (enum hub_role)r;
+    }
+    t->role = (enum hub_role)r;
+    /* scopes: ["users", "read"]: each known name once (api_scope.h); [] or absent: unrestricted. */
+    json_t *sc = json_object_get(j, "scopes");
+    if (sc != NULL && !json_is_null(sc)) {
+        bool ok = json_is_array(sc) && json_array_size(sc) <= API_SCOPE__COUNT;
+        char text[API_SCOPES_TEXT_MAX * 2] = "";
+        size_t i;
+        json_t *x;
+        json_array_foreach(sc, i, x)
+        {
+            if (!ok || !json_is_string(x) || json_string_length(x) > 16 || strchr(json_string_value(x), ',')) {
+                ok = false;
+                break;
+            }
+            if (i)
+                strcat(text, ",");
+            strcat(text, json_string_value(x));
+        }
+        if (!ok || api_scopes_parse(text, strlen(text), &t->scopes) < 0) {
+            json_decref(j);
+            return verr(e, "invalid_field",
+                        "scopes: a list of distinct names out of read, users, billing, nodes, admin");
+        }
+    }
+    int64_t ttl = 0;
+    TRYV(get_int(j, "expires_at", false, 1, INT64_MAX / 2, &t->expires_at, e));
+    TRYV(get_int(j, "ttl", false, 60, 10LL * 366 * 86400, &ttl, e));
+    json_decref(j);
+    if (ttl != 0 && t->expires_at != 0)
+        return verr(e, "invalid_field", "give expires_at or ttl, not both");
+    if (ttl != 0)
+        t->expires_at = now + ttl;
+    else if (t->expires_at != 0 && t->expires_at <= now)
+        return verr(e, "invalid_field", "expires_at: must be in the future");
+    return 0;
+}
+
+int api_parse_token(const char *body, size_t len, char name[static HUB_NAME_MAX + 1], enum hub_role *role,
+                    struct api_verr *e)
+{
+    struct api_token_in t;
+    TRY(api_parse_token_ex(body, len, 0, &t, e));
+    memcpy(name, t.name, sizeof t.name);
+    *role = t.role;
     return 0;
 }
 

@@ -59,7 +59,17 @@ struct api_payment_in {
 };
 int api_parse_payment(const char *body, size_t len, struct api_payment_in *p, struct api_verr *e);
 
-/* POST /tokens: {"name": 1..64 printable UTF-8, "role": "admin"|"support"}. */
+/* POST /tokens: {"name": 1..64 printable UTF-8, "role": "admin"|"support", "scopes": [names]
+ * (api_scope.h; optional), "expires_at": unix seconds in the future or "ttl": seconds (60 s to
+ * 10 years), optional}. expires_at 0: never; scopes 0: unrestricted. */
+struct api_token_in {
+    char name[HUB_NAME_MAX + 1];
+    enum hub_role role;
+    uint32_t scopes;
+    int64_t expires_at;
+};
+int api_parse_token_ex(const char *body, size_t len, int64_t now, struct api_token_in *t, struct api_verr *e);
+/* The name and role only (the other fields are checked and dropped). */
 int api_parse_token(const char *body, size_t len, char name[static HUB_NAME_MAX + 1], enum hub_role *role,
                     struct api_verr *e);
 

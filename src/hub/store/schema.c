@@ -188,6 +188,15 @@ static const char *const migrations[] = {
      * whose bot rows keep the id itself. */
     ("ALTER TABLE users ADD COLUMN telegram_ref BIGINT;"
      "CREATE UNIQUE INDEX users_telegram_ref ON users (telegram_ref);"),
+
+    /* 13: admin access hardening (docs/security.md §6): token expiry (0: never), scopes (comma
+     * list; '' = whatever the role allows), the parent of a session token made by a TOTP login
+     * (revoking the parent ends it), the TOTP secret (hex) and the last step accepted (replay). */
+    ("ALTER TABLE api_tokens ADD COLUMN expires_at BIGINT NOT NULL DEFAULT 0;"
+     "ALTER TABLE api_tokens ADD COLUMN scopes TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE api_tokens ADD COLUMN parent_id BIGINT;"
+     "ALTER TABLE api_tokens ADD COLUMN totp_secret TEXT;"
+     "ALTER TABLE api_tokens ADD COLUMN totp_step BIGINT NOT NULL DEFAULT 0;"),
 };
 
 /* Code that runs right after a migration's SQL, in its transaction (data the SQL cannot compute). */

@@ -20,7 +20,7 @@
 
 #include "hub/domain/model.h"
 
-#define STORE_SCHEMA_VERSION 12
+#define STORE_SCHEMA_VERSION 13
 
 struct store;
 
@@ -190,7 +190,41 @@ struct store_token {
     enum hub_role role;
     int64_t created_at;
     bool revoked;
+    int64_t expires_at; /* 0: never */
+    char scopes[96];    /* comma list; "": all the role allows */
+    int64_t parent_id;  /* session tokens: the token that logged in; 0: none */
+    bool totp;          /* a second factor is enrolled */
 };
+
+/* A new token with the optional limits (store_tokens.c). */
+struct store_token_new {
+    const char *name, *hash;
+    enum hub_role role;
+    int64_t now, expires_at; /* expires_at 0: never */
+    const char *scopes;      /* NULL/"": none */
+    int64_t parent_id;       /* 0: none */
+};
+int store_token_add_ex(struct store *st, const struct store_token_new *t, int64_t *id);
+/* What the router needs of a presented token (by hash): ERR_NOT_FOUND when unknown, revoked or
+ * its parent revoked. Expired tokens are returned (the caller answers 401 with a reason). */
+struct store_token_auth {
+    int64_t id, expires_at, parent_id;
+    enum hub_role role;
+    char scopes[96];
+    bool totp;
+};
+int store_token_auth(struct store *st, const char *token_hash, struct store_token_auth *out);
+/* Enrols (secret_hex, the TOTP key as hex) or removes (NULL) a token's second factor, audited
+ * (a is the caller's row, written in the same transaction). ERR_NOT_FOUND, ERR_BAD_STATE when
+ * revoked. */
+int store_token_totp_set(struct store *st, int64_t id, const char *secret_hex, int64_t now,
+                         const struct store_audit *a);
+/* The token's TOTP secret (hex, cap >= 129) and the last step accepted. ERR_NOT_FOUND (also
+ * when none is enrolled). */
+int store_token_totp_get(struct store *st, int64_t id, char *secret_hex, size_t cap, int64_t *last_step);
+/* Records step as used, only when it is newer than the stored one: ERR_BAD_STATE otherwise
+ * (another hub took the same code first). */
+int store_token_totp_accept(struct store *st, int64_t id, int64_t step);
 /* All tokens (never their hashes), oldest first. */
 int store_token_list(struct store *st, struct store_token **out, size_t *n);
 /* Revokes a token (it stops working at once). ERR_NOT_FOUND, ERR_BAD_STATE when already revoked. */

@@ -19,12 +19,9 @@ static const struct {
     int64_t t;
     uint32_t sha1, sha256, sha512;
 } rfc6238[] = {
-    {59, 94287082, 46119246, 90693936},
-    {1111111109, 7081804, 68084774, 25091201},
-    {1111111111, 14050471, 67062674, 99943326},
-    {1234567890, 89005924, 91819424, 93441116},
-    {2000000000, 69279037, 90698825, 38618901},
-    {20000000000, 65353130, 77737706, 47863826},
+    {59, 94287082, 46119246, 90693936},         {1111111109, 7081804, 68084774, 25091201},
+    {1111111111, 14050471, 67062674, 99943326}, {1234567890, 89005924, 91819424, 93441116},
+    {2000000000, 69279037, 90698825, 38618901}, {20000000000, 65353130, 77737706, 47863826},
 };
 
 static void test_rfc6238_vectors(void **state)
@@ -113,8 +110,8 @@ static void test_parse_code(void **state)
     uint32_t c = 7;
     assert_int_equal(totp_parse_code("012345", 6, 6, &c), 0);
     assert_int_equal(c, 12345);
-    static const char *const bad[] = {"", "12345", "1234567", "12345a", " 12345", "12 345", "-12345", "+12345",
-                                      "１２３４５６", "12345\n"};
+    static const char *const bad[] = {"",       "12345",  "1234567", "12345a",       " 12345",
+                                      "12 345", "-12345", "+12345",  "１２３４５６", "12345\n"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(totp_parse_code(bad[i], strlen(bad[i]), 6, &c), ERR_MALFORMED);
     assert_int_equal(totp_parse_code("123\0456", 7, 6, &c), ERR_MALFORMED);
@@ -128,8 +125,13 @@ static void test_base32(void **state)
     (void)state;
     static const struct {
         const char *raw, *enc;
-    } v[] = {{"", ""},         {"f", "MY"},          {"fo", "MZXQ"},           {"foo", "MZXW6"},
-             {"foob", "MZXW6YQ"}, {"fooba", "MZXW6YTB"}, {"foobar", "MZXW6YTBOI"}};
+    } v[] = {{"", ""},
+             {"f", "MY"},
+             {"fo", "MZXQ"},
+             {"foo", "MZXW6"},
+             {"foob", "MZXW6YQ"},
+             {"fooba", "MZXW6YTB"},
+             {"foobar", "MZXW6YTBOI"}};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         char out[32];
         uint8_t dec[16];
@@ -146,7 +148,7 @@ static void test_base32(void **state)
     assert_int_equal(base32_decode(dec, sizeof dec, &n, "mzxw6ytboi", 10), 0); /* lower case */
     assert_int_equal(base32_decode(dec, sizeof dec, &n, "MZXW6===", 8), 0);    /* RFC padding */
     assert_int_equal(n, 3);
-    static const char *const bad[] = {"MZXW6==",  "M",     "MZX",      "MZXW6Y",    "MZ XW",  "MZXW1",
+    static const char *const bad[] = {"MZXW6==",  "M",     "MZX",      "MZXW6Y",     "MZ XW",   "MZXW1",
                                       "MZXW-6YQ", "MZ=XW", "MZXW6YR=", "MZXW6YTBOJ", "=======", "MY======="};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(base32_decode(dec, sizeof dec, &n, bad[i], strlen(bad[i])), ERR_MALFORMED);
@@ -156,8 +158,10 @@ static void test_base32(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rfc6238_vectors), cmocka_unit_test(test_rfc4226_hotp),
-        cmocka_unit_test(test_window_and_replay), cmocka_unit_test(test_parse_code),
+        cmocka_unit_test(test_rfc6238_vectors),
+        cmocka_unit_test(test_rfc4226_hotp),
+        cmocka_unit_test(test_window_and_replay),
+        cmocka_unit_test(test_parse_code),
         cmocka_unit_test(test_base32),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
