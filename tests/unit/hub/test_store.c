@@ -389,6 +389,54 @@ static void test_nodes_tokens(void **state)
     assert_int_equal(store_token_list(st, &toks, &nt), 0);
     assert_true(toks[0].revoked);
     free(toks);
+
+    /* Limits (schema 10): expiry, scopes, a session under a parent, the TOTP secret and step. */
+    int64_t boot_id = 0, sess_id = 0;
+    struct store_token_auth ta;
+    assert_int_equal(store_token_auth(st, "h2", &ta), 0);
+    boot_id = ta.id;
+    assert_false(ta.totp);
+    assert_int_equal(ta.expires_at, 0);
+    struct store_token_new tnew = {.name = "session",
+                                   .hash = "h3",
+                                   .role = HUB_ROLE_ADMIN,
+                                   .now = T0,
+                                   .expires_at = T0 + 60,
+                                   .scopes = "read,users",
+                                   .parent_id = boot_id};
+    assert_int_equal(store_token_add_ex(st, &tnew, &sess_id), 0);
+    assert_int_equal(store_token_auth(st, "h3", &ta), 0);
+    assert_int_equal(ta.id, sess_id);
+    assert_int_equal(ta.expires_at, T0 + 60);
+    assert_string_equal(ta.scopes, "read,users");
+    assert_int_equal(ta.parent_id, boot_id);
+    char hex[129];
+    int64_t step = -1;
+    assert_int_equal(store_token_totp_get(st, boot_id, hex, sizeof hex, &step), ERR_NOT_FOUND);
+    assert_int_equal(store_token_totp_set(st, boot_id, "3132333435363738393031323334353637383930", T0, &AUD), 0);
+    assert_int_equal(store_token_auth(st, "h2", &ta), 0);
+    assert_true(ta.totp);
+    assert_int_equal(store_token_totp_get(st, boot_id, hex, sizeof hex, &step), 0);
+    assert_string_equal(hex, "3132333435363738393031323334353637383930");
+    assert_int_equal(step, 0);
+    assert_int_equal(store_token_totp_accept(st, boot_id, 100), 0);
+    assert_int_equal(store_token_totp_accept(st, boot_id, 100), ERR_BAD_STATE); /* replay */
+    assert_int_equal(store_token_totp_accept(st, boot_id, 99), ERR_BAD_STATE);
+    assert_int_equal(store_token_totp_get(st, boot_id, hex, sizeof hex, &step), 0);
+    assert_int_equal(step, 100);
+    assert_int_equal(store_token_list(st, &toks, &nt), 0);
+    assert_int_equal(nt, 3);
+    assert_true(toks[1].totp && !toks[2].totp);
+    assert_int_equal(toks[2].parent_id, boot_id);
+    assert_string_equal(toks[2].scopes, "read,users");
+    free(toks);
+    assert_int_equal(store_token_totp_set(st, boot_id, NULL, T0, &AUD), 0);
+    assert_int_equal(store_token_auth(st, "h2", &ta), 0);
+    assert_false(ta.totp);
+    assert_int_equal(store_token_revoke(st, boot_id, T0, &AUD), 0);
+    assert_int_equal(store_token_auth(st, "h3", &ta), ERR_NOT_FOUND); /* parent revoked */
+    assert_int_equal(store_token_totp_set(st, boot_id, "00", T0, &AUD), ERR_BAD_STATE);
+    assert_int_equal(store_token_totp_set(st, 999, "00", T0, &AUD), ERR_NOT_FOUND);
 }
 
 static void test_devices(void **state)
