@@ -134,6 +134,8 @@ static int map_curl(CURLcode cc, const struct sink *s)
         return ERR_MALFORMED;
     case CURLE_FILESIZE_EXCEEDED:
         return ERR_TOO_LONG;
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+        return ERR_AUTH;
     default:
         return ERR_IO;
     }
@@ -201,6 +203,17 @@ int httpc_do(const struct httpc_req *req, struct httpc_resp *out)
     }
     if (req->ca_file != NULL)
         curl_easy_setopt(c, CURLOPT_CAINFO, req->ca_file);
+    if (req->pin != NULL) {
+        curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, req->pin);
+        if (req->ca_file == NULL) { /* checked even so: curl compares the key before any byte is sent */
+            curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+            curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+        }
+    }
+    if (req->cert_file != NULL)
+        curl_easy_setopt(c, CURLOPT_SSLCERT, req->cert_file);
+    if (req->key_file != NULL)
+        curl_easy_setopt(c, CURLOPT_SSLKEY, req->key_file);
     if (strcmp(method, "GET") != 0)
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     if (req->body != NULL) {

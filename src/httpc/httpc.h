@@ -10,7 +10,8 @@
  *   httpc_resp_dispose(&r);
  *
  * A status of 4xx/5xx is an answer, not an error: callers decide. Errors: ERR_TIMEOUT (no
- * complete answer in timeout_ms), ERR_IO (resolve/connect/TLS/transfer failure), ERR_TOO_LONG
+ * complete answer in timeout_ms), ERR_AUTH (the server's key matches no pin), ERR_IO
+ * (resolve/connect/TLS/transfer failure), ERR_TOO_LONG
  * (the answer exceeds max_response), ERR_MALFORMED (bad URL or arguments), ERR_CLOSED (cancel
  * said so), ERR_NOMEM. */
 #ifndef VEIL_HTTPC_HTTPC_H
@@ -35,7 +36,13 @@ struct httpc_req {
     unsigned connect_timeout_ms; /* 0 -> HTTPC_CONNECT_TIMEOUT_MS_DEFAULT */
     size_t max_response;         /* body bytes; 0 -> HTTPC_MAX_RESPONSE_DEFAULT */
     const char *ca_file;         /* PEM bundle to trust instead of the system's; may be NULL */
-    const char *user_agent;      /* NULL: "veil/<version>" */
+    /* Public-key pins, "sha256//<base64 of the SHA-256 of the DER SubjectPublicKeyInfo>", several
+     * joined by ';': the server's key must be one of them, else ERR_AUTH. With pins and no
+     * ca_file the chain and name are not checked: the pin is the server's identity (a hub with
+     * a self-made certificate). May be NULL. */
+    const char *pin;
+    const char *cert_file, *key_file; /* client certificate and key (PEM) for mutual TLS; may be NULL */
+    const char *user_agent;           /* NULL: "veil/<version>" */
     /* Polled while the request runs (at least once a second): true aborts it with ERR_CLOSED,
      * so a stopping service need not wait out a long poll. May be NULL. */
     bool (*cancel)(void *arg);

@@ -38,7 +38,8 @@ struct usage_slot {
 struct node_hubsync {
     struct node_hubsync_opts o;
     char *url, *token, *ca_file, *state_path; /* owned copies */
-    char *usage_path;                         /* stateDir/hub-usage.json, next to state_path */
+    char *pin, *cert_file, *key_file;
+    char *usage_path; /* stateDir/hub-usage.json, next to state_path */
     pthread_t thread;
     pthread_mutex_t lock; /* stop flag, usage map */
     pthread_cond_t cond;
@@ -283,6 +284,9 @@ static int http(struct node_hubsync *s, const char *method, const char *url, con
         .connect_timeout_ms = 10000,
         .max_response = RESPONSE_MAX,
         .ca_file = s->ca_file,
+        .pin = s->pin,
+        .cert_file = s->cert_file,
+        .key_file = s->key_file,
         .user_agent = ua,
         .cancel = stopping,
         .cancel_arg = s,
@@ -292,7 +296,8 @@ static int http(struct node_hubsync *s, const char *method, const char *url, con
     if (rc == 0 && buf_append(resp, r.body, r.body_len) < 0)
         rc = ERR_NOMEM;
     if (rc < 0)
-        log_warn("node", 0, "hub_request_failed", LF_STR("method", method), LF_STR("err", err_str(rc)));
+        log_warn("node", 0, "hub_request_failed", LF_STR("method", method), LF_STR("err", err_str(rc)),
+                 LF_STR("why", r.error)); /* the transport's reason, e.g. a key that matches no pin */
     else
         *status = r.status;
     httpc_resp_dispose(&r);
@@ -602,6 +607,9 @@ static void hubsync_free(struct node_hubsync *s)
     free(s->url);
     free(s->token);
     free(s->ca_file);
+    free(s->pin);
+    free(s->cert_file);
+    free(s->key_file);
     free(s->state_path);
     free(s->usage_path);
     free(s->table.users);
@@ -624,6 +632,9 @@ int node_hubsync_start(const struct node_hubsync_opts *o, struct node_hubsync **
     s->url = dup_opt(o->url);
     s->token = dup_opt(o->token);
     s->ca_file = dup_opt(o->ca_file);
+    s->pin = dup_opt(o->pin);
+    s->cert_file = dup_opt(o->cert_file);
+    s->key_file = dup_opt(o->key_file);
     s->state_path = dup_opt(o->state_path);
     s->started = time(NULL);
     if (s->o.poll_ms == 0)
@@ -633,7 +644,8 @@ int node_hubsync_start(const struct node_hubsync_opts *o, struct node_hubsync **
     if (s->o.save_ms == 0)
         s->o.save_ms = 5000;
     uint8_t rnd[8];
-    if (s->url == NULL || s->token == NULL || (o->ca_file && !s->ca_file) || (o->state_path && !s->state_path) ||
+    if (s->url == NULL || s->token == NULL || (o->ca_file && !s->ca_file) || (o->pin && !s->pin) ||
+        (o->cert_file && !s->cert_file) || (o->key_file && !s->key_file) || (o->state_path && !s->state_path) ||
         crypto_random(rnd, sizeof(rnd)) < 0) {
         hubsync_free(s);
         return ERR_NOMEM;

@@ -34,7 +34,10 @@ struct node_hubsync_opts {
     node_hubsync_apply_cb *apply;
     node_hubsync_health_cb *health; /* may be NULL */
     void *arg;
-    uint32_t save_ms; /* unpushed usage is written next to state_path this often when it grew (0 = 5000) */
+    uint32_t save_ms;      /* unpushed usage is written next to state_path this often when it grew (0 = 5000) */
+    const char *pin;       /* the hub's key pins (httpc_req.pin); NULL = none */
+    const char *cert_file; /* client certificate and key for mutual TLS; NULL = none */
+    const char *key_file;
 };
 
 /* Applies a pulled response to a table: full replaces it; a delta updates users by id, drops

@@ -232,6 +232,9 @@ int node_services_start(struct node_runtime *rt, const char *path, const struct 
             .url = cfg->hub_url,
             .token = cfg->hub_token,
             .ca_file = cfg->hub_ca_file,
+            .pin = cfg->hub_pin,
+            .cert_file = cfg->hub_cert_file,
+            .key_file = cfg->hub_key_file,
             .poll_ms = cfg->hub_poll_sec * 1000,
             .push_ms = cfg->hub_push_sec * 1000,
             .save_ms = (cfg->usage_report_sec ? cfg->usage_report_sec : 5) * 1000,
@@ -326,8 +329,9 @@ static void restart_only_changes(const struct node_cfg *a, const struct node_cfg
     if (str_differs(a->state_dir, b->state_dir))
         note(out, cap, "veil.stateDir");
     if (str_differs(a->hub_url, b->hub_url) || str_differs(a->hub_token, b->hub_token) ||
-        str_differs(a->hub_ca_file, b->hub_ca_file) || a->hub_poll_sec != b->hub_poll_sec ||
-        a->hub_push_sec != b->hub_push_sec)
+        str_differs(a->hub_ca_file, b->hub_ca_file) || str_differs(a->hub_pin, b->hub_pin) ||
+        str_differs(a->hub_cert_file, b->hub_cert_file) || str_differs(a->hub_key_file, b->hub_key_file) ||
+        a->hub_poll_sec != b->hub_poll_sec || a->hub_push_sec != b->hub_push_sec)
         note(out, cap, "veil.hub");
     if (str_differs(a->redis_url, b->redis_url) || a->redis_timeout_ms != b->redis_timeout_ms)
         note(out, cap, "veil.redis");

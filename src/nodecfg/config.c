@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/enc.h"
 #include "core/err.h"
 #include "core/file.h"
 #include "core/redis_url.h"
@@ -1110,9 +1111,48 @@ static bool hub_token_ok(const char *t)
     return true;
 }
 
+#define HUB_PINS_MAX 4
+
+/* One pin as curl and HPKP write it: "sha256//" and the standard base64 of a SHA-256 digest. */
+static bool hub_pin_ok(const char *s)
+{
+    uint8_t d[33];
+    size_t n = 0;
+    return strncmp(s, "sha256//", 8) == 0 && strlen(s) == 8 + 44 &&
+           b64_decode(d, sizeof d, &n, s + 8, 44, B64_STD) == 0 && n == 32;
+}
+
+/* "pin": one pin or a list of up to HUB_PINS_MAX (the next key during a rotation), joined by ';'. */
+static void parse_hub_pin(struct cfg_ctx *c, const json_t *h, struct node_cfg *cfg)
+{
+    const json_t *v = json_object_get(h, "pin");
+    if (v == NULL || json_is_null(v))
+        return;
+    char joined[HUB_PINS_MAX * 53 + 1] = "";
+    size_t n = json_is_array(v) ? json_array_size(v) : 1;
+    bool ok = (json_is_string(v) || json_is_array(v)) && n >= 1 && n <= HUB_PINS_MAX;
+    for (size_t i = 0; ok && i < n; i++) {
+        const json_t *e = json_is_array(v) ? json_array_get(v, i) : v;
+        ok = json_is_string(e) && hub_pin_ok(json_string_value(e));
+        if (ok) {
+            if (i)
+                strcat(joined, ";");
+            strcat(joined, json_string_value(e));
+        }
+    }
+    if (!ok) {
+        cfg_error(c, "pin",
+                  "must be \"sha256//<base64 of the SHA-256 of the hub's public key>\" or a list of 1 to %d of them",
+                  HUB_PINS_MAX);
+        return;
+    }
+    cfg->hub_pin = xstrdup(joined);
+}
+
 static void parse_hub(struct cfg_ctx *c, const json_t *h, struct node_cfg *cfg)
 {
-    static const char *const keys[] = {"url", "token", "caFile", "pollSec", "pushSec", NULL};
+    static const char *const keys[] = {"url",     "token",   "caFile",  "pin", "certFile",
+                                       "keyFile", "pollSec", "pushSec", NULL};
     cfg_check_keys(c, h, keys, NULL, NULL);
     const char *s;
     int rc = cfg_get_str(c, h, "url", &s);
@@ -1135,6 +1175,21 @@ static void parse_hub(struct cfg_ctx *c, const json_t *h, struct node_cfg *cfg)
         else
             cfg->hub_ca_file = xstrdup(s);
     }
+    parse_hub_pin(c, h, cfg);
+    if (cfg->hub_pin != NULL && cfg->hub_url != NULL && strncmp(cfg->hub_url, "https://", 8) != 0)
+        cfg_error(c, "pin", "needs an https:// url");
+    static const char *const files[] = {"certFile", "keyFile"};
+    char **dst[] = {&cfg->hub_cert_file, &cfg->hub_key_file};
+    for (size_t i = 0; i < 2; i++) {
+        if (cfg_get_str(c, h, files[i], &s) == 1 && *s) {
+            if (*s != '/')
+                cfg_error(c, files[i], "must be an absolute path");
+            else
+                *dst[i] = xstrdup(s);
+        }
+    }
+    if ((cfg->hub_cert_file == NULL) != (cfg->hub_key_file == NULL))
+        cfg_error(c, cfg->hub_cert_file ? "keyFile" : "certFile", "certFile and keyFile go together (mutual TLS)");
     get_u32_field(c, h, "pollSec", 5, 3600, &cfg->hub_poll_sec);
     get_u32_field(c, h, "pushSec", 10, 3600, &cfg->hub_push_sec);
 }
@@ -1437,6 +1492,9 @@ static void cfg_free(struct node_cfg *cfg)
         secure_wipe(cfg->hub_token, strlen(cfg->hub_token));
     free(cfg->hub_token);
     free(cfg->hub_ca_file);
+    free(cfg->hub_pin);
+    free(cfg->hub_cert_file);
+    free(cfg->hub_key_file);
     free(cfg->redis_url);
     free(cfg);
 }

@@ -124,6 +124,9 @@ struct node_cfg {
     char *hub_url;         /* "https://hub.example.com" (http:// only to loopback) */
     char *hub_token;       /* node token issued by the hub */
     char *hub_ca_file;     /* CA bundle to verify the hub; NULL = system store */
+    char *hub_pin;         /* "sha256//<b64>[;sha256//<b64>...]": the hub's key pins (curl form); NULL = none */
+    char *hub_cert_file;   /* client certificate for mutual TLS with the hub; NULL = none */
+    char *hub_key_file;    /* its private key */
     uint32_t hub_poll_sec; /* default 20 */
     uint32_t hub_push_sec; /* health/usage push interval, default 60 */
 

@@ -2,6 +2,7 @@
  * until it has pulled a user table and had one usage push accepted, then prints what it
  * installed. Usage: hubsync_probe URL TOKEN STATE_FILE [HUB_ID UP DOWN]
  * Output: "revision N" then one "user <hub_id> <uuid> <email> <flow>" line per user.
+ * VEIL_HUB_CA, VEIL_HUB_PIN, VEIL_HUB_CERT, VEIL_HUB_KEY set the link's TLS (node_hubsync_opts).
  * Exit 0 on success, 1 on timeout (10 s). */
 #include <pthread.h>
 #include <stdio.h>
@@ -39,7 +40,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: hubsync_probe URL TOKEN STATE_FILE [HUB_ID UP DOWN]\n");
         return 2;
     }
-    struct node_hubsync_opts o = {argv[1], argv[2], NULL, 200, 300, argv[3], apply_cb, NULL, NULL, 0};
+    /* TLS settings of the node's hub link from the environment (integration_test_tls_internal). */
+    struct node_hubsync_opts o = {.url = argv[1],
+                                  .token = argv[2],
+                                  .ca_file = getenv("VEIL_HUB_CA"),
+                                  .pin = getenv("VEIL_HUB_PIN"),
+                                  .cert_file = getenv("VEIL_HUB_CERT"),
+                                  .key_file = getenv("VEIL_HUB_KEY"),
+                                  .poll_ms = 200,
+                                  .push_ms = 300,
+                                  .state_path = argv[3],
+                                  .apply = apply_cb};
     struct node_hubsync *s = NULL;
     if (node_hubsync_start(&o, &s) < 0)
         return 1;

@@ -123,6 +123,7 @@ struct api_req {
     void *header_arg;
     const char *raw_path; /* the path as sent, before percent-decoding (NULL: not known) */
     bool header_nul;      /* a header value holds a NUL byte (it would be cut there): 400 */
+    bool client_cert;     /* mutual TLS: a client certificate signed by api.tls.client_ca_file */
 };
 
 #define API_MAX_HEADERS 16

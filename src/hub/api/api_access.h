@@ -3,7 +3,9 @@
  *
  *   "api": {"admin_allow": ["10.0.0.0/8", "2001:db8::/32", "127.0.0.1"],
  *           "lockout": {"failures": 10, "window": 300, "duration": 900},
- *           "totp": {"issuer": "Veil", "session_ttl": 3600}}
+ *           "totp": {"issuer": "Veil", "session_ttl": 3600},
+ *           "tls": {"cert_file": "/etc/veil/hub.crt", "key_file": "/etc/veil/hub.key",
+ *                   "client_ca_file": "/etc/veil/nodes-ca.crt"}}
  *
  * admin_allow: when set, the admin API (admin and support tokens), the TOTP exchange and the
  * dashboard answer 403 to any other client address (as resolved by client_ip.h, so behind
@@ -17,6 +19,10 @@
  * is bounded even from many addresses. Counters and locks live in the hub cache, shared by
  * every hub when Redis is configured. Each lock is audited ("auth.lockout") and counted
  * (veil_hub_auth_lockouts_total). failures 0 turns lockout off.
+ *
+ * tls: the hub serves HTTPS itself (libmicrohttpd over GnuTLS) with this certificate chain and
+ * key (the key file must not be readable by group or others); with client_ca_file the node sync
+ * routes answer 403 to a connection without a client certificate signed by that CA.
  *
  * totp: issuer shown by authenticator apps; session_ttl: lifetime of the session token that
  * POST /api/v1/auth/totp trades for a TOTP-protected token and a code. */
@@ -39,6 +45,9 @@ struct api_access_cfg {
     unsigned lock_window, lock_duration;
     char totp_issuer[64];
     unsigned session_ttl;
+    /* "tls": the hub speaks HTTPS itself (no balancer in front); client_ca: node routes need a
+     * client certificate signed by it (mutual TLS). Absolute paths; "" = off. */
+    char tls_cert[256], tls_key[256], tls_client_ca[256];
 };
 
 /* Defaults: no allowlist; lockout 10 failures / 300 s -> 900 s; issuer "Veil"; sessions 3600 s. */

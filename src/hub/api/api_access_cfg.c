@@ -69,9 +69,38 @@ static int parse_allow(const json_t *a, struct api_access_cfg *c, char *err, siz
     return 0;
 }
 
+static int get_path(const json_t *o, const char *key, char *out, size_t cap, char *err, size_t errcap)
+{
+    const json_t *v = json_object_get(o, key);
+    if (v == NULL)
+        return 0;
+    const char *s = json_is_string(v) ? json_string_value(v) : NULL;
+    if (s == NULL || s[0] != '/' || strlen(s) >= cap)
+        return fail(err, errcap, "api: tls: %s: an absolute path", key);
+    strcpy(out, s);
+    return 0;
+}
+
+static int parse_tls(const json_t *t, struct api_access_cfg *c, char *err, size_t errcap)
+{
+    static const char *const tlsk[] = {"cert_file", "key_file", "client_ca_file", NULL};
+    if (t == NULL)
+        return 0;
+    if (!json_is_object(t))
+        return fail(err, errcap, "api: tls: must be an object");
+    if (only_keys(t, tlsk, "tls: ", err, errcap) < 0 ||
+        get_path(t, "cert_file", c->tls_cert, sizeof c->tls_cert, err, errcap) < 0 ||
+        get_path(t, "key_file", c->tls_key, sizeof c->tls_key, err, errcap) < 0 ||
+        get_path(t, "client_ca_file", c->tls_client_ca, sizeof c->tls_client_ca, err, errcap) < 0)
+        return ERR_CONFIG;
+    if (c->tls_cert[0] == '\0' || c->tls_key[0] == '\0')
+        return fail(err, errcap, "api: tls: cert_file and key_file are both required");
+    return 0;
+}
+
 int api_access_cfg_parse(const json_t *section, struct api_access_cfg *out, char *err, size_t errcap)
 {
-    static const char *const top[] = {"admin_allow", "lockout", "totp", NULL};
+    static const char *const top[] = {"admin_allow", "lockout", "totp", "tls", NULL};
     static const char *const lockk[] = {"failures", "window", "duration", NULL};
     static const char *const totpk[] = {"issuer", "session_ttl", NULL};
     struct api_access_cfg c;
@@ -113,6 +142,8 @@ int api_access_cfg_parse(const json_t *section, struct api_access_cfg *out, char
             strcpy(c.totp_issuer, s);
         }
     }
+    if (parse_tls(json_object_get(section, "tls"), &c, err, errcap) < 0)
+        return ERR_CONFIG;
     *out = c;
     return 0;
 }

@@ -1,6 +1,7 @@
 /* libmicrohttpd glue: collects the request (with a body limit), hands it to api_dispatch and
  * queues the answer. A thread pool serves connections; handlers reach SQL only via the store. */
 #include <arpa/inet.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -9,9 +10,13 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
+#include "core/buf.h"
 #include "core/err.h"
+#include "core/file.h"
 #include "core/log.h"
+#include "core/secure.h"
 #include "hub/api/api.h"
 #include "hub/api/api_int.h"
 #include "hub/api/api_route.h"
@@ -21,6 +26,7 @@ struct api_server {
     struct api_guard *guard;
     struct api_ctx ctx;
     uint16_t port;
+    struct buf tls_cert, tls_key, tls_ca; /* PEM text, NUL-terminated; the key is wiped at stop */
 };
 
 /* Per-connection request state, from the first callback to completion. */
@@ -133,6 +139,72 @@ static size_t limit_for(const struct api_ctx *ctx, const char *method, const cha
     return api__route_body_max(ctx, api__route_find(method, url, &id, NULL, 0));
 }
 
+/* Mutual TLS: the peer sent a certificate that chains to the configured client CA. */
+static bool client_cert_ok(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (ci == NULL || ci->tls_session == NULL)
+        return false;
+    gnutls_session_t ts = (gnutls_session_t)ci->tls_session;
+    unsigned n = 0, status = 1;
+    return gnutls_certificate_get_peers(ts, &n) != NULL && n > 0 &&
+           gnutls_certificate_verify_peers2(ts, &status) == 0 && status == 0;
+}
+
+/* A PEM file for the TLS options into out (NUL-terminated). A key readable by group or others
+ * is refused, as secret files are (core/secret_file.h). */
+static int read_pem(const char *path, bool secret, struct buf *out)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        log_err("api", 0, "tls_file_unreadable", LF_STR("file", path));
+        return ERR_CONFIG;
+    }
+    if (secret && (st.st_mode & 077) != 0) {
+        log_err("api", 0, "tls_key_exposed", LF_STR("file", path), LF_UINT("mode", (unsigned)(st.st_mode & 0777)),
+                LF_STR("fix", "chmod 600"));
+        return ERR_CONFIG;
+    }
+    int rc = file_read_all(path, 1u << 20, out);
+    if (rc == 0)
+        rc = buf_append(out, "", 1);
+    if (rc < 0)
+        log_err("api", 0, "tls_file_unreadable", LF_STR("file", path), LF_STR("err", err_str(rc)));
+    return rc < 0 ? ERR_CONFIG : 0;
+}
+
+static void tls_dispose(struct api_server *srv)
+{
+    if (buf_len(&srv->tls_key) > 0)
+        secure_wipe(buf_data(&srv->tls_key), buf_len(&srv->tls_key));
+    buf_dispose(&srv->tls_key);
+    buf_dispose(&srv->tls_cert);
+    buf_dispose(&srv->tls_ca);
+}
+
+/* The TLS options (an MHD_OPTION_ARRAY ending in MHD_OPTION_END); no TLS: just the end. */
+static int tls_options(struct api_server *srv, const struct api_access_cfg *a, unsigned *flags,
+                       struct MHD_OptionItem opt[static 4])
+{
+    size_t n = 0;
+    buf_init(&srv->tls_cert);
+    buf_init(&srv->tls_key);
+    buf_init(&srv->tls_ca);
+    if (a->tls_cert[0] != '\0') {
+        TRY(read_pem(a->tls_cert, false, &srv->tls_cert));
+        TRY(read_pem(a->tls_key, true, &srv->tls_key));
+        if (a->tls_client_ca[0] != '\0')
+            TRY(read_pem(a->tls_client_ca, false, &srv->tls_ca));
+        *flags |= MHD_USE_TLS;
+        opt[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, buf_data(&srv->tls_key)};
+        opt[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, buf_data(&srv->tls_cert)};
+        if (buf_len(&srv->tls_ca) > 0)
+            opt[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, buf_data(&srv->tls_ca)};
+    }
+    opt[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    return 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
@@ -193,6 +265,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     char ip[CLIENT_IP_MAX];
     client_ip(conn, &srv->ctx.cfg, ip);
     struct api_req req = {
+        .client_cert = srv->ctx.cfg.access.tls_client_ca[0] != '\0' && client_cert_ok(conn),
         .method = method,
         .path = url,
         .query = query_get,
@@ -295,8 +368,12 @@ int api_start(const struct api_cfg *cfg, struct store *st, struct api_server **o
     }
     unsigned threads = cfg->threads ? cfg->threads : 4;
     struct api_conn_limits lim = api_conn_limits_effective(&cfg->limits);
-    int rc = api_guard_start(&lim, cfg->trusted_proxies, cfg->n_trusted_proxies, &srv->guard);
+    struct MHD_OptionItem tls[4];
+    int rc = tls_options(srv, &cfg->access, &flags, tls);
+    if (rc == 0)
+        rc = api_guard_start(&lim, cfg->trusted_proxies, cfg->n_trusted_proxies, &srv->guard);
     if (rc < 0) {
+        tls_dispose(srv);
         api_ctx_dispose(&srv->ctx);
         free(srv);
         return rc;
@@ -307,10 +384,12 @@ int api_start(const struct api_cfg *cfg, struct store *st, struct api_server **o
                               MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
                               MHD_OPTION_URI_LOG_CALLBACK, uri_log, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
                               srv, MHD_OPTION_CONNECTION_TIMEOUT, lim.idle_timeout, MHD_OPTION_CONNECTION_LIMIT,
-                              lim.max_connections, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+                              lim.max_connections, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_ARRAY, tls,
+                              MHD_OPTION_END);
     if (srv->d == NULL) {
         log_err("api", 0, "listen_failed", LF_STR("addr", addr), LF_UINT("port", cfg->port));
         api_guard_stop(srv->guard);
+        tls_dispose(srv);
         api_ctx_dispose(&srv->ctx);
         free(srv);
         return ERR_IO;
@@ -342,6 +421,7 @@ void api_stop(struct api_server *s)
         return;
     MHD_stop_daemon(s->d);
     api_guard_stop(s->guard);
+    tls_dispose(s);
     api_ctx_dispose(&s->ctx);
     free(s);
 }

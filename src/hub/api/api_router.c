@@ -297,6 +297,10 @@ static void dispatch(struct api_ctx *ctx, const struct api_req *req, struct api_
         api__error(&c, 403, "ip_not_allowed", "the admin API is not reachable from this address");
         return;
     }
+    if (hit->auth == API_AUTH_NODE && ctx->cfg.access.tls_client_ca[0] != '\0' && !req->client_cert) {
+        api__error(&c, 403, "client_certificate_required", "node sync needs a client certificate (mutual TLS)");
+        return;
+    }
     if (hit->auth != API_AUTH_NONE && !authenticate(&c, hit))
         return;
     hit->handler(&c);

@@ -550,6 +550,45 @@ static void test_errors_top(void **state)
                  "node.json: veil.hub.pollSec: must be between 5 and 3600");
     expect_error("veil", "{\"hub\": {\"url\": \"https://h\", \"token\": \"0123456789abcdef\", \"caFile\": \"ca.pem\"}}",
                  "node.json: veil.hub.caFile: must be an absolute path");
+    /* hub.pin (the hub's public-key pins) and mutual TLS files: malformed values. */
+    static const char *const bad_pins[] = {
+        "\"sha256/2bwZVfBlnmwV3ogrwXZGTw10xzGCRYVQfkaJ7yhz4XI=\"",   /* one slash */
+        "\"sha1//2bwZVfBlnmwV3ogrwXZGTw10xzGCRYVQfkaJ7yhz4XI=\"",    /* another hash */
+        "\"sha256//2bwZVfBlnmwV3ogrwXZGTw10xzGCRYVQfkaJ7yhz4XI\"",   /* no padding */
+        "\"sha256//2bwZVfBlnmwV3ogrwXZGTw10xzGCRYVQfkaJ7yhz4X==\"",  /* 31 bytes */
+        "\"sha256//2bwZVfBlnmwV3ogrwXZGTw10xzGCRYVQfkaJ7yhz4XI=;\"", /* joined by hand */
+        "\"sha256//2bwZVfBlnmwV3ogrwXZGTw10xzGCRYVQfkaJ7yhz4X!=\"",  /* not base64 */
+        "\"\"",
+        "[]",
+        "[\"sha256//2bwZVfBlnmwV3ogrwXZGTw10xzGCRYVQfkaJ7yhz4XI=\", 5]",
+        ("[\"sha256//2bwZVfBlnmwV3ogrwXZGTw10xzGCRYVQfkaJ7yhz4XI=\",\"sha256//"
+         "2bwZVfBlnmwV3ogrwXZGTw10xzGCRYVQfkaJ7yhz4XI=\","
+         "\"sha256//2bwZVfBlnmwV3ogrwXZGTw10xzGCRYVQfkaJ7yhz4XI=\",\"sha256//"
+         "2bwZVfBlnmwV3ogrwXZGTw10xzGCRYVQfkaJ7yhz4XI=\","
+         "\"sha256//2bwZVfBlnmwV3ogrwXZGTw10xzGCRYVQfkaJ7yhz4XI=\"]"), /* five */
+        "42",
+        "{}",
+    };
+    for (size_t i = 0; i < sizeof bad_pins / sizeof bad_pins[0]; i++) {
+        char doc[1024];
+        snprintf(doc, sizeof doc, "{\"hub\": {\"url\": \"https://h\", \"token\": \"0123456789abcdef\", \"pin\": %s}}",
+                 bad_pins[i]);
+        expect_error(
+            "veil", doc,
+            "node.json: veil.hub.pin: must be \"sha256//<base64 of the SHA-256 of the hub's public key>\" or a "
+            "list of 1 to 4 of them");
+    }
+    expect_error("veil",
+                 "{\"hub\": {\"url\": \"http://127.0.0.1:1\", \"token\": \"0123456789abcdef\", \"pin\": "
+                 "\"sha256//2bwZVfBlnmwV3ogrwXZGTw10xzGCRYVQfkaJ7yhz4XI=\"}}",
+                 "node.json: veil.hub.pin: needs an https:// url");
+    expect_error("veil",
+                 "{\"hub\": {\"url\": \"https://h\", \"token\": \"0123456789abcdef\", \"certFile\": \"/n.crt\"}}",
+                 "node.json: veil.hub.keyFile: certFile and keyFile go together (mutual TLS)");
+    expect_error("veil",
+                 "{\"hub\": {\"url\": \"https://h\", \"token\": \"0123456789abcdef\", \"certFile\": \"n.crt\", "
+                 "\"keyFile\": \"/n.key\"}}",
+                 "node.json: veil.hub.certFile: must be an absolute path");
     expect_error("veil", "{\"adminListen\": \"localhost:80\"}",
                  "node.json: veil.adminListen: expected \"ip:port\" (IPv6 as \"[::1]:port\"), got \"localhost:80\"");
     expect_error("veil", "{\"dialOrder\": \"v4\"}",
@@ -564,6 +603,26 @@ static void test_errors_top(void **state)
                  "node.json: veil.adminToken: is the sample's placeholder: generate one (openssl rand -hex 16)");
     expect_error("veil", "{\"stateDir\": \"state\"}", "node.json: veil.stateDir: must be an absolute path");
     expect_error("veil", "{\"dialTimeoutMs\": 5}", "node.json: veil.dialTimeoutMs: must be between 100 and 300000");
+}
+
+/* Two pins (a key rotation) are joined as curl takes them; the TLS files are kept. */
+static void test_hub_pins(void **state)
+{
+    (void)state;
+    struct cfg_ctx c;
+    struct node_cfg *cfg =
+        expect_ok("veil",
+                  "{\"hub\": {\"url\": \"https://hub.test\", \"token\": \"0123456789abcdef\", \"pin\": "
+                  "[\"sha256//2bwZVfBlnmwV3ogrwXZGTw10xzGCRYVQfkaJ7yhz4XI=\", "
+                  "\"sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\"], "
+                  "\"certFile\": \"/etc/veil/node.crt\", \"keyFile\": \"/etc/veil/node.key\"}}",
+                  &c);
+    assert_string_equal(cfg->hub_pin, "sha256//2bwZVfBlnmwV3ogrwXZGTw10xzGCRYVQfkaJ7yhz4XI=;"
+                                      "sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
+    assert_string_equal(cfg->hub_cert_file, "/etc/veil/node.crt");
+    assert_string_equal(cfg->hub_key_file, "/etc/veil/node.key");
+    node_cfg_unref(cfg);
+    cfg_dispose(&c);
 }
 
 static void test_admin_no_token_opt_out(void **state)
@@ -785,6 +844,7 @@ int main(void)
         cmocka_unit_test(test_collects_all),    cmocka_unit_test(test_two_inbounds),
         cmocka_unit_test(test_capture_configs), cmocka_unit_test(test_sample_deploy_config),
         cmocka_unit_test(test_truncations),     cmocka_unit_test(test_admin_no_token_opt_out),
+        cmocka_unit_test(test_hub_pins),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
