@@ -14,8 +14,8 @@
 #include "hub/domain/rules.h"
 #include "hub/store/store_findings.h"
 
-const char *const analysis_kinds[] = {"account_sharing", "leaked_link",  "payment_trouble",
-                                      "webhook_forgery", "token_new_ip", NULL};
+const char *const analysis_kinds[] = {
+    "account_sharing", "leaked_link", "payment_trouble", "webhook_forgery", "token_new_ip", "bittorrent", NULL};
 
 /* Re-open an acknowledged finding only when the activity stopped for a day and came back. */
 #define REOPEN_AFTER 86400
@@ -216,16 +216,34 @@ static int detect_tokens(struct store *st, const struct analysis_cfg *cfg, int64
     return rc;
 }
 
+static int detect_bittorrent(struct store *st, const struct analysis_cfg *cfg, int64_t now, struct analysis_stats *s)
+{
+    struct store_signal_count *c;
+    size_t n;
+    TRY(store_bittorrent_since(st, now - cfg->bittorrent.window, &c, &n));
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (c[i].count < cfg->bittorrent.attempts)
+            continue;
+        char subject[40];
+        snprintf(subject, sizeof subject, "user:%" PRId64, c[i].user_id);
+        rc = raise(
+            st, "bittorrent", subject, "warning",
+            json_pack("{s:I,s:I}", "attempts", (json_int_t)c[i].count, "window", (json_int_t)cfg->bittorrent.window),
+            now, s);
+    }
+    free(c);
+    return rc;
+}
+
 int analysis_run(struct store *st, const struct analysis_cfg *cfg, int64_t now, struct analysis_stats *out)
 {
     static const struct {
         const char *name;
         int (*fn)(struct store *, const struct analysis_cfg *, int64_t, struct analysis_stats *);
     } detectors[] = {
-        {"fetches", detect_fetches},
-        {"payments", detect_payments},
-        {"webhooks", detect_webhooks},
-        {"tokens", detect_tokens},
+        {"fetches", detect_fetches}, {"payments", detect_payments},     {"webhooks", detect_webhooks},
+        {"tokens", detect_tokens},   {"bittorrent", detect_bittorrent},
     };
     struct analysis_stats s = {0};
     int first = 0;

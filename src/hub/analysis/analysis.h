@@ -11,7 +11,9 @@
  *   payment_trouble   user:<id>      >= 5 failed, refunded or flagged payments in 24 h
  *   webhook_forgery   ip:<addr>      >= 3 rejected webhooks from one address in 1 h
  *   token_new_ip      token:<id>     an API or node token used from an address it never used
- *                                    (after its first) in the last 24 h */
+ *                                    (after its first) in the last 24 h
+ *   bittorrent        user:<id>      >= 1 BitTorrent flow recognised by nodes (usage push "bt",
+ *                                    audit rows node.bittorrent) in 24 h */
 #ifndef VEIL_HUB_ANALYSIS_H
 #define VEIL_HUB_ANALYSIS_H
 
@@ -44,6 +46,9 @@ struct analysis_cfg {
     struct {
         int64_t window;
     } tokens;
+    struct {
+        int64_t window, attempts;
+    } bittorrent;
 };
 
 /* Parses the "analysis" section (NULL: every default). 0, or ERR_CONFIG with err filled. */

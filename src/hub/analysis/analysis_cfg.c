@@ -100,12 +100,14 @@ int analysis_cfg_parse(const json_t *section, struct analysis_cfg *out, char *er
     c->webhooks.window = 3600;
     c->webhooks.rejected = 3;
     c->tokens.window = 86400;
+    c->bittorrent.window = 86400;
+    c->bittorrent.attempts = 1;
     if (section == NULL || json_is_null(section))
         return 0;
     if (!json_is_object(section))
         return bad(err, errcap, "", "must be an object");
-    static const char *const keys[] = {"interval", "retention", "sharing", "leaked_link",
-                                       "payments", "webhooks",  "tokens",  NULL};
+    static const char *const keys[] = {"interval", "retention", "sharing",    "leaked_link", "payments",
+                                       "webhooks", "tokens",    "bittorrent", NULL};
     TRY(only_keys(section, keys, "", err, errcap));
     TRY(num(section, "interval", 10, 86400, &c->interval, "", err, errcap));
     TRY(num(section, "retention", 3600, 365 * 86400, &c->retention, "", err, errcap));
@@ -118,6 +120,8 @@ int analysis_cfg_parse(const json_t *section, struct analysis_cfg *out, char *er
     TRY(rule(section, "webhooks", &c->webhooks.window, "rejected", &c->webhooks.rejected, NULL, NULL, NULL, err,
              errcap));
     TRY(rule(section, "tokens", &c->tokens.window, NULL, NULL, NULL, NULL, NULL, err, errcap));
+    TRY(rule(section, "bittorrent", &c->bittorrent.window, "attempts", &c->bittorrent.attempts, NULL, NULL, NULL, err,
+             errcap));
     int64_t longest = c->sharing.window > c->leaked.window ? c->sharing.window : c->leaked.window;
     if (c->retention < longest)
         return bad(err, errcap, ".retention", "must cover the sharing and leaked_link windows");

@@ -1,9 +1,12 @@
 /* Node sync endpoints (docs/sync-protocol.md) on the ctl/sync codecs. */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/log.h"
 #include "ctl/sync.h"
 #include "hub/api/api_int.h"
 #include "hub/cache/cache.h"
@@ -145,6 +148,24 @@ void api__node_users(struct api_call *c)
     answer_buf(c, &b);
 }
 
+/* BitTorrent flows the node recognised (docs/node-config.md "BitTorrent"): one audit row per
+ * user and push, which the analysis rule "bittorrent" reads (hub/analysis/analysis.h). */
+static void audit_bittorrent(struct api_call *c, const struct sync_usage_req *m)
+{
+    for (size_t i = 0; i < m->n_entries; i++) {
+        const struct sync_usage_entry *e = &m->entries[i];
+        if (e->bt == 0)
+            continue;
+        char target[40], details[48];
+        snprintf(target, sizeof target, "user:%" PRIu64, e->id);
+        snprintf(details, sizeof details, "{\"attempts\":%" PRIu64 "}", e->bt);
+        struct store_audit a = {.actor = c->actor, .action = "node.bittorrent", .target = target, .details = details};
+        int rc = store_audit_add(c->ctx->st, &a, c->now);
+        if (rc < 0)
+            log_warn("api", 0, "bittorrent_audit_failed", LF_INT("rc", rc));
+    }
+}
+
 void api__node_usage(struct api_call *c)
 {
     struct sync_usage_req m;
@@ -180,6 +201,8 @@ void api__node_usage(struct api_call *c)
     now_load.load_cpu = (int64_t)h->cpu;
     now_load.load_bps = (int64_t)h->bytes_per_sec;
     bool hot_flipped = hub_node_hot(&c->node, &c->ctx->cfg.place) != hub_node_hot(&now_load, &c->ctx->cfg.place);
+    if (rc == 0 && !dup)
+        audit_bittorrent(c, &m);
     if (rc == 0 && !dup)
         rc = store_node_set_load(c->ctx->st, c->node.id, now_load.load_connections, now_load.load_cpu,
                                  now_load.load_bps);

@@ -70,6 +70,8 @@ int store_payment_trouble_since(struct store *st, int64_t since, struct store_si
 /* Audit rows with `action` since `since`, counted per source address (key; "" unknown). */
 int store_audit_action_by_ip(struct store *st, const char *action, int64_t since, struct store_signal_count **out,
                              size_t *n);
+/* BitTorrent attempts per user (count) from the nodes' "node.bittorrent" audit rows since `since`. */
+int store_bittorrent_since(struct store *st, int64_t since, struct store_signal_count **out, size_t *n);
 /* "token.new_ip" rows since `since` of tokens that had been used from another address before
  * (a token's very first address is not news): key = actor, count = new addresses. */
 int store_token_new_ip_since(struct store *st, int64_t since, struct store_signal_count **out, size_t *n);

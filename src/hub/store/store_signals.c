@@ -1,5 +1,6 @@
 /* What the suspicious-activity analysis reads: /sub fetch addresses (recorded here), failed
  * payments, audit rows. Read-only aggregations except the fetch record and its pruning. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +112,7 @@ struct counts_arg {
     size_t np;
     struct store_signal_count *list;
     size_t n;
+    bool details; /* a 4th column {"attempts": N} gives the count */
 };
 
 static int counts_body(struct store_conn *sc, void *arg)
@@ -126,6 +128,12 @@ static int counts_body(struct store_conn *sc, void *arg)
         a->list[i].user_id = store__cell_i64(&r, i, 0);
         store__cell_str(&r, i, 1, a->list[i].key, sizeof a->list[i].key);
         a->list[i].count = store__cell_i64(&r, i, 2);
+        if (a->details) {
+            char d[128];
+            long long v = 0;
+            store__cell_str(&r, i, 3, d, sizeof d);
+            a->list[i].count = sscanf(d, "{\"attempts\":%lld}", &v) == 1 && v > 0 ? v : 0;
+        }
     }
     a->n = r.nrows;
     store__res_free(&r);
@@ -175,4 +183,32 @@ int store_token_new_ip_since(struct store *st, int64_t since, struct store_signa
                            .p = {SV_I(since)},
                            .np = 1};
     return counts_run(st, &a, out, n);
+}
+
+/* The attempts sit in the rows' details ({"attempts": N}); summed per user here rather than in
+ * SQL, where SQLite and PostgreSQL read JSON differently. */
+int store_bittorrent_since(struct store *st, int64_t since, struct store_signal_count **out, size_t *n)
+{
+    struct counts_arg a = {.sql = "SELECT 0, target, 0, details FROM audit_log WHERE action = 'node.bittorrent'"
+                                  " AND at >= $1 ORDER BY target",
+                           .p = {SV_I(since)},
+                           .np = 1,
+                           .details = true};
+    TRY(counts_run(st, &a, out, n));
+    size_t k = 0;
+    for (size_t i = 0; i < *n; i++) {
+        struct store_signal_count *x = &(*out)[i];
+        long long id = 0;
+        if (sscanf(x->key, "user:%lld", &id) != 1 || id <= 0 || x->count <= 0)
+            continue;
+        if (k > 0 && (*out)[k - 1].user_id == id) {
+            (*out)[k - 1].count += x->count;
+            continue;
+        }
+        (*out)[k] = *x;
+        (*out)[k].user_id = id;
+        k++;
+    }
+    *n = k;
+    return 0;
 }

@@ -265,6 +265,44 @@ static void test_webhook_forgery(void **state)
     assert_int_equal(findings_total(st), 1);
 }
 
+/* Nodes report BitTorrent attempts in their usage push (audit rows node.bittorrent): a user at
+ * the threshold gets one finding, however many pushes; below it, or outside the window, none. */
+static void test_bittorrent(void **state)
+{
+    struct store *st = *state;
+    struct analysis_cfg cfg;
+    char err[128];
+    json_t *sec = json_loads("{\"bittorrent\": {\"window\": 3600, \"attempts\": 3}}", 0, NULL);
+    assert_int_equal(analysis_cfg_parse(sec, &cfg, err, sizeof err), 0);
+    json_decref(sec);
+    struct {
+        const char *target, *details;
+        int64_t at;
+    } rows[] = {
+        {"user:7", "{\"attempts\":2}", T0 + 10},  {"user:7", "{\"attempts\":1}", T0 + 20},
+        {"user:8", "{\"attempts\":2}", T0 + 30},  {"user:9", "{\"attempts\":5}", T0 - 7200},
+        {"user:70", "{\"attempts\":9}", T0 + 40}, {"user:x", "{\"attempts\":9}", T0 + 40},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        struct store_audit a = {
+            .actor = "node:1", .action = "node.bittorrent", .target = rows[i].target, .details = rows[i].details};
+        assert_int_equal(store_audit_add(st, &a, rows[i].at), 0);
+    }
+    struct analysis_stats s;
+    assert_int_equal(analysis_run(st, &cfg, T0 + 60, &s), 0);
+    assert_int_equal(findings_of(st, "bittorrent", "user:7"), 1);  /* 2 + 1 attempts */
+    assert_int_equal(findings_of(st, "bittorrent", "user:70"), 1); /* not summed with user:7 */
+    assert_int_equal(findings_of(st, "bittorrent", "user:8"), 0);  /* below the threshold */
+    assert_int_equal(findings_of(st, "bittorrent", "user:9"), 0);  /* outside the window */
+    assert_int_equal(findings_total(st), 2);
+    assert_int_equal(analysis_run(st, &cfg, T0 + 120, &s), 0);
+    assert_int_equal(findings_total(st), 2); /* one row per user */
+    /* The default: every attempt is a finding. */
+    struct analysis_cfg d = defaults();
+    assert_int_equal(d.bittorrent.attempts, 1);
+    assert_int_equal(d.bittorrent.window, 86400);
+}
+
 /* A token's first address is not news; a second one is. */
 static void test_token_new_ip(void **state)
 {
@@ -339,6 +377,7 @@ static void test_settings(void **state)
         "{\"payments\": {\"window\": 60, \"extra\": 1}}",
         "{\"payments\": {\"action\": \"rotate\"}}",
         "{\"leaked_link\": {\"action\": \"ban\"}}",
+        "{\"bittorrent\": {\"attempts\": 0}}",
         "{\"retention\": 3600, \"sharing\": {\"window\": 86400}}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -501,6 +540,7 @@ static void test_api_and_loopback_fetches(void **state)
         cmocka_unit_test_setup_teardown(test_payment_trouble, setup, hub_test_teardown),                               \
         cmocka_unit_test_setup_teardown(test_webhook_forgery, setup, hub_test_teardown),                               \
         cmocka_unit_test_setup_teardown(test_token_new_ip, setup, hub_test_teardown),                                  \
+        cmocka_unit_test_setup_teardown(test_bittorrent, setup, hub_test_teardown),                                    \
         cmocka_unit_test_setup_teardown(test_ack_and_reopen, setup, hub_test_teardown)
 
 int main(void)

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "hub/store/store_findings.h"
 #include "hub/api/api.h"
 #include "hub/domain/rules.h"
 #include "hub/store/store.h"
@@ -636,6 +637,22 @@ static void test_nodes_and_sync(void **state)
     assert_int_equal(http(e, "POST", "/api/v1/node/usage", ntok, body, NULL, &j, NULL), 200);
     assert_true(json_is_true(json_object_get(j, "duplicate")));
     json_decref(j);
+    /* BitTorrent attempts ("bt") become one audit row per user, once per push_id. */
+    snprintf(body, sizeof body,
+             "{\"v\":1,\"push_id\":\"nl1-0000000b\",\"usage\":[{\"id\":%lld,\"up\":0,\"down\":0,\"bt\":4}],"
+             "\"health\":{\"connections\":0,\"uptime\":61,\"revision\":%lld,\"version\":\"veil-node 0.1\"}}",
+             (long long)idle, (long long)rev);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(http(e, "POST", "/api/v1/node/usage", ntok, body, NULL, &j, NULL), 200);
+        json_decref(j);
+    }
+    struct store_signal_count *btc;
+    size_t nbt;
+    assert_int_equal(store_bittorrent_since(e->st, 0, &btc, &nbt), 0);
+    assert_int_equal(nbt, 1);
+    assert_int_equal(btc[0].user_id, idle);
+    assert_int_equal(btc[0].count, 4);
+    free(btc);
     expect_sync_err(e, "POST", "/api/v1/node/usage", ntok, "{\"v\":1}");
     expect_sync_err(e, "POST", "/api/v1/node/usage", ntok, "not json");
     expect_sync_err(e, "POST", "/api/v1/node/usage", ntok,
