@@ -422,6 +422,38 @@ int cfg_get_arr(struct cfg_ctx *c, const json_t *obj, const char *key, json_t **
     return 1;
 }
 
+void cfg_each(struct cfg_ctx *c, const char *key, const json_t *arr, cfg_elem_fn *fn, void *arg)
+{
+    size_t mark = key ? cfg_push_key(c, key) : c->path_len, i;
+    json_t *v;
+    json_array_foreach((json_t *)arr, i, v)
+    {
+        size_t m = cfg_push_index(c, i);
+        fn(c, i, v, arg);
+        cfg_pop(c, m);
+    }
+    cfg_pop(c, mark);
+}
+
+struct each_str {
+    cfg_str_fn *fn;
+    void *arg;
+};
+
+static void each_str_elem(struct cfg_ctx *c, size_t i, const json_t *v, void *arg)
+{
+    const struct each_str *e = arg;
+    const char *s;
+    if (cfg_expect_str(c, NULL, v, &s) == 0)
+        e->fn(c, i, s, e->arg);
+}
+
+void cfg_each_str(struct cfg_ctx *c, const char *key, const json_t *arr, cfg_str_fn *fn, void *arg)
+{
+    struct each_str e = {fn, arg};
+    cfg_each(c, key, arr, each_str_elem, &e);
+}
+
 const char *cfg_pick_alias(const json_t *obj, const char *const *names)
 {
     for (; *names; names++)

@@ -97,6 +97,14 @@ int cfg_get_int_or_str(struct cfg_ctx *c, const json_t *obj, const char *key, in
 int cfg_get_obj(struct cfg_ctx *c, const json_t *obj, const char *key, json_t **out);
 int cfg_get_arr(struct cfg_ctx *c, const json_t *obj, const char *key, json_t **out);
 
+/* Visits every element of arr with the path at key[i] (key NULL: [i] under the current path).
+ * cfg_each_str records "expected a string" for an element that is not one and calls fn only
+ * for strings. */
+typedef void cfg_elem_fn(struct cfg_ctx *c, size_t i, const json_t *v, void *arg);
+typedef void cfg_str_fn(struct cfg_ctx *c, size_t i, const char *s, void *arg);
+void cfg_each(struct cfg_ctx *c, const char *key, const json_t *arr, cfg_elem_fn *fn, void *arg);
+void cfg_each_str(struct cfg_ctx *c, const char *key, const json_t *arr, cfg_str_fn *fn, void *arg);
+
 /* Value checks on an already fetched value, reporting at path[.key]. 0 or ERR_CONFIG. */
 int cfg_expect_str(struct cfg_ctx *c, const char *key, const json_t *v, const char **out);
 int cfg_expect_obj(struct cfg_ctx *c, const char *key, const json_t *v);

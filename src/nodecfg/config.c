@@ -308,6 +308,18 @@ static void check_user_duplicates(struct cfg_ctx *c, const struct node_inbound *
     report_duplicates(c, in, clients_key, true);
 }
 
+struct users_arg {
+    struct node_inbound *in;
+    enum node_flow default_flow;
+    const uint32_t *seed;
+};
+
+static void user_at(struct cfg_ctx *c, size_t i, const json_t *v, void *arg)
+{
+    const struct users_arg *a = arg;
+    parse_user(c, v, &a->in->users[i], a->default_flow, a->seed);
+}
+
 static void parse_vless_settings(struct cfg_ctx *c, const json_t *st, struct node_inbound *in)
 {
     static const char *const keys[] = {"clients", "users", "decryption", "fallbacks", "flow", "testseed", NULL};
@@ -349,16 +361,8 @@ static void parse_vless_settings(struct cfg_ctx *c, const json_t *st, struct nod
         return;
     in->n_users = json_array_size(arr);
     in->users = xcalloc(in->n_users, sizeof(*in->users));
-    size_t mark = cfg_push_key(c, ckey);
-    size_t i;
-    json_t *u;
-    json_array_foreach(arr, i, u)
-    {
-        size_t m2 = cfg_push_index(c, i);
-        parse_user(c, u, &in->users[i], default_flow, seed);
-        cfg_pop(c, m2);
-    }
-    cfg_pop(c, mark);
+    struct users_arg ua = {in, default_flow, seed};
+    cfg_each(c, ckey, arr, user_at, &ua);
     check_user_duplicates(c, in, ckey);
 }
 
@@ -441,70 +445,62 @@ static void warn_server_name(struct cfg_ctx *c, const char *name)
         cfg_warn(c, NULL, "\"%.64s\": wildcards are not supported, names match exactly", name);
 }
 
+/* obj[key] as a non-empty array, or NULL after recording "<key>: <why>" (absent or empty) or a
+ * type error. */
+static json_t *required_arr(struct cfg_ctx *c, const json_t *obj, const char *key, const char *why)
+{
+    json_t *arr = NULL;
+    int rc = cfg_get_arr(c, obj, key, &arr);
+    if (rc == 0 || (rc == 1 && json_array_size(arr) == 0)) {
+        cfg_error(c, key, "%s", why);
+        return NULL;
+    }
+    return rc == 1 ? arr : NULL;
+}
+
+static void server_name_at(struct cfg_ctx *c, size_t i, const char *s, void *arg)
+{
+    struct node_inbound *in = arg;
+    if (strlen(s) > 253)
+        cfg_error(c, NULL, "is longer than 253 characters");
+    in->server_names[i] = xstrdup(s);
+    warn_server_name(c, s);
+}
+
 static void parse_server_names(struct cfg_ctx *c, const json_t *rs, struct node_inbound *in)
 {
-    json_t *arr;
-    int rc = cfg_get_arr(c, rs, "serverNames", &arr);
-    if (rc == 0 || (rc == 1 && json_array_size(arr) == 0)) {
-        cfg_error(c, "serverNames", "is required and must not be empty");
-        return;
-    }
-    if (rc < 0)
+    json_t *arr = required_arr(c, rs, "serverNames", "is required and must not be empty");
+    if (arr == NULL)
         return;
     in->n_server_names = json_array_size(arr);
     in->server_names = xcalloc(in->n_server_names, sizeof(char *));
-    size_t mark = cfg_push_key(c, "serverNames");
-    size_t i;
-    json_t *v;
-    json_array_foreach(arr, i, v)
-    {
-        size_t m2 = cfg_push_index(c, i);
-        const char *s;
-        if (cfg_expect_str(c, NULL, v, &s) == 0) {
-            if (strlen(s) > 253)
-                cfg_error(c, NULL, "is longer than 253 characters");
-            in->server_names[i] = xstrdup(s);
-            warn_server_name(c, s);
-        }
-        cfg_pop(c, m2);
-    }
-    cfg_pop(c, mark);
+    cfg_each_str(c, "serverNames", arr, server_name_at, in);
+}
+
+static void short_id_at(struct cfg_ctx *c, size_t i, const char *s, void *arg)
+{
+    struct node_inbound *in = arg;
+    int r = cfg_decode_short_id(s, in->short_ids[i]);
+    if (r == ERR_TOO_LONG)
+        cfg_error(c, NULL, "must be at most 16 hex digits");
+    else if (r < 0)
+        cfg_error(c, NULL, "must be an even number of hex digits (0-9, a-f), got \"%.32s\"", s);
+    char *t = xstrdup(s);
+    for (char *p = t; *p; p++)
+        *p = (char)(*p >= 'A' && *p <= 'F' ? *p + 32 : *p);
+    in->short_id_text[i] = t;
 }
 
 static void parse_short_ids(struct cfg_ctx *c, const json_t *rs, struct node_inbound *in)
 {
-    json_t *arr;
-    int rc = cfg_get_arr(c, rs, "shortIds", &arr);
-    if (rc == 0 || (rc == 1 && json_array_size(arr) == 0)) {
-        cfg_error(c, "shortIds", "is required and must not be empty (use [\"\"] to allow an empty shortId)");
-        return;
-    }
-    if (rc < 0)
+    json_t *arr =
+        required_arr(c, rs, "shortIds", "is required and must not be empty (use [\"\"] to allow an empty shortId)");
+    if (arr == NULL)
         return;
     in->n_short_ids = json_array_size(arr);
     in->short_ids = xcalloc(in->n_short_ids, NODE_SHORT_ID_LEN);
     in->short_id_text = xcalloc(in->n_short_ids, sizeof(char *));
-    size_t mark = cfg_push_key(c, "shortIds");
-    size_t i;
-    json_t *v;
-    json_array_foreach(arr, i, v)
-    {
-        size_t m2 = cfg_push_index(c, i);
-        const char *s;
-        if (cfg_expect_str(c, NULL, v, &s) == 0) {
-            int r = cfg_decode_short_id(s, in->short_ids[i]);
-            if (r == ERR_TOO_LONG)
-                cfg_error(c, NULL, "must be at most 16 hex digits");
-            else if (r < 0)
-                cfg_error(c, NULL, "must be an even number of hex digits (0-9, a-f), got \"%.32s\"", s);
-            char *t = xstrdup(s);
-            for (char *p = t; *p; p++)
-                *p = (char)(*p >= 'A' && *p <= 'F' ? *p + 32 : *p);
-            in->short_id_text[i] = t;
-        }
-        cfg_pop(c, m2);
-    }
-    cfg_pop(c, mark);
+    cfg_each_str(c, "shortIds", arr, short_id_at, in);
 }
 
 static void parse_client_version(struct cfg_ctx *c, const json_t *rs, const char *key, uint32_t *out, bool *has)
@@ -1043,6 +1039,19 @@ static bool valid_dns_server(const char *s)
     return split_host_port(s, host, sizeof(host), &port, false) == 0 && is_ip_literal(host);
 }
 
+static void dns_server_at(struct cfg_ctx *c, size_t i, const char *s, void *arg)
+{
+    (void)i;
+    struct node_cfg *cfg = arg;
+    if (!valid_dns_server(s))
+        cfg_error(c, NULL,
+                  "expected a DNS server IP address (\"1.1.1.1\", \"1.1.1.1:53\", "
+                  "\"[2606:4700::1111]:53\"), got \"%.64s\"",
+                  s);
+    else
+        cfg->dns_servers[cfg->n_dns_servers++] = xstrdup(s);
+}
+
 static void parse_dns_servers(struct cfg_ctx *c, const json_t *arr, struct node_cfg *cfg)
 {
     size_t n = json_array_size(arr);
@@ -1053,23 +1062,7 @@ static void parse_dns_servers(struct cfg_ctx *c, const json_t *arr, struct node_
     free(cfg->dns_servers);
     cfg->dns_servers = xcalloc(n, sizeof(char *));
     cfg->n_dns_servers = 0;
-    size_t i;
-    json_t *v;
-    json_array_foreach(arr, i, v)
-    {
-        size_t mark = cfg_push_index(c, i);
-        const char *s;
-        if (cfg_expect_str(c, NULL, v, &s) == 0) {
-            if (!valid_dns_server(s))
-                cfg_error(c, NULL,
-                          "expected a DNS server IP address (\"1.1.1.1\", \"1.1.1.1:53\", "
-                          "\"[2606:4700::1111]:53\"), got \"%.64s\"",
-                          s);
-            else
-                cfg->dns_servers[cfg->n_dns_servers++] = xstrdup(s);
-        }
-        cfg_pop(c, mark);
-    }
+    cfg_each_str(c, NULL, arr, dns_server_at, cfg);
 }
 
 static void parse_dns(struct cfg_ctx *c, const json_t *dns, struct node_cfg *cfg)

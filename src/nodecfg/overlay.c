@@ -107,6 +107,29 @@ int node_overlay_remove(struct node_overlay *o, const char *who)
 
 /* ---- the document ---- */
 
+static void parse_user(struct cfg_ctx *c, const json_t *v, struct node_overlay *o);
+
+static void user_at(struct cfg_ctx *c, size_t i, const json_t *v, void *o)
+{
+    (void)i;
+    parse_user(c, v, o);
+}
+
+/* An empty id names no user: nothing to remove. */
+static void remove_at(struct cfg_ctx *c, size_t i, const char *s, void *arg)
+{
+    (void)c;
+    (void)i;
+    struct node_overlay *o = arg;
+    if (*s == '\0')
+        return;
+    char **n = realloc(o->remove, (o->n_remove + 1) * sizeof(*n));
+    if (n == NULL)
+        abort();
+    o->remove = n;
+    o->remove[o->n_remove++] = dup_or_null(s);
+}
+
 static void parse_user(struct cfg_ctx *c, const json_t *v, struct node_overlay *o)
 {
     static const char *const keys[] = {"inbound", "id", "email", "flow", NULL};
@@ -152,38 +175,11 @@ int node_overlay_parse(struct node_overlay *o, const char *json, size_t len, str
     static const char *const keys[] = {"add", "remove", NULL};
     cfg_check_keys(c, root, keys, NULL, NULL);
     json_t *arr;
-    if (cfg_get_arr(c, root, "add", &arr) == 1) {
-        size_t mark = cfg_push_key(c, "add");
-        size_t i;
-        json_t *v;
-        json_array_foreach(arr, i, v)
-        {
-            size_t m2 = cfg_push_index(c, i);
-            parse_user(c, v, o);
-            cfg_pop(c, m2);
-        }
-        cfg_pop(c, mark);
-    }
+    if (cfg_get_arr(c, root, "add", &arr) == 1)
+        cfg_each(c, "add", arr, user_at, o);
     /* Removals after additions: the file order is "add" then "remove", as written. */
-    if (cfg_get_arr(c, root, "remove", &arr) == 1) {
-        size_t mark = cfg_push_key(c, "remove");
-        size_t i;
-        json_t *v;
-        json_array_foreach(arr, i, v)
-        {
-            size_t m2 = cfg_push_index(c, i);
-            const char *s;
-            if (cfg_expect_str(c, NULL, v, &s) == 0 && *s) {
-                char **n = realloc(o->remove, (o->n_remove + 1) * sizeof(*n));
-                if (n == NULL)
-                    abort();
-                o->remove = n;
-                o->remove[o->n_remove++] = dup_or_null(s);
-            }
-            cfg_pop(c, m2);
-        }
-        cfg_pop(c, mark);
-    }
+    if (cfg_get_arr(c, root, "remove", &arr) == 1)
+        cfg_each_str(c, "remove", arr, remove_at, o);
     json_decref(root);
     if (c->n_errors != errors) {
         node_overlay_dispose(o);

@@ -135,6 +135,15 @@ int store__exec(struct store_conn *sc, const char *sql, const struct store_val *
     return sc->st->ops->exec(sc->c, sql, p, n, res);
 }
 
+int store__exec_changes(struct store_conn *sc, const char *sql, const struct store_val *p, size_t n, int64_t *changes)
+{
+    struct store_res r;
+    TRY(store__exec(sc, sql, p, n, &r));
+    *changes = r.changes;
+    store__res_free(&r);
+    return 0;
+}
+
 void store__res_free(struct store_res *r)
 {
     if (r->cells != NULL) {

@@ -21,9 +21,8 @@ static int seen_body(struct store_conn *sc, void *arg)
     /* Serialises concurrent first fetches of one user (a row lock on PostgreSQL; SQLite's write
      * transaction already excludes everyone), so the limit cannot be overshot. */
     struct store_val pu[] = {SV_I(a->user_id)};
-    TRY(store__exec(sc, "UPDATE users SET updated_at = updated_at WHERE id = $1", pu, 1, &r));
-    int64_t found = r.changes;
-    store__res_free(&r);
+    int64_t found = 0;
+    TRY(store__exec_changes(sc, "UPDATE users SET updated_at = updated_at WHERE id = $1", pu, 1, &found));
     if (found != 1)
         return ERR_NOT_FOUND;
     struct store_val pk[] = {SV_TN(a->ua), SV_TN(a->ip), SV_I(a->now), SV_I(a->user_id), SV_T(a->hwid)};
@@ -107,10 +106,8 @@ static int delete_body(struct store_conn *sc, void *arg)
 {
     struct dev_arg *a = arg;
     struct store_val p[] = {SV_I(a->id)};
-    struct store_res r;
-    TRY(store__exec(sc, "DELETE FROM devices WHERE id = $1", p, 1, &r));
-    int64_t changed = r.changes;
-    store__res_free(&r);
+    int64_t changed = 0;
+    TRY(store__exec_changes(sc, "DELETE FROM devices WHERE id = $1", p, 1, &changed));
     if (changed != 1)
         return ERR_NOT_FOUND;
     return store__audit(sc, a->audit, a->now, "device", a->id);

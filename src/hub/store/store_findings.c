@@ -136,10 +136,8 @@ static int ack_body(struct store_conn *sc, void *arg)
 {
     struct ack_arg *a = arg;
     struct store_val p[] = {SV_I(a->id)};
-    struct store_res r;
-    TRY(store__exec(sc, "UPDATE findings SET state = 'acknowledged' WHERE id = $1", p, 1, &r));
-    int64_t changed = r.changes;
-    store__res_free(&r);
+    int64_t changed = 0;
+    TRY(store__exec_changes(sc, "UPDATE findings SET state = 'acknowledged' WHERE id = $1", p, 1, &changed));
     if (changed != 1)
         return ERR_NOT_FOUND;
     return store__audit(sc, a->audit, a->now, "finding", a->id);

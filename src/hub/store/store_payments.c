@@ -117,12 +117,11 @@ static int grant_commission(struct store_conn *sc, const struct grant *g, int64_
     if (ref == 0 || !same || hub_referral_reward(g->amount, g->referral_percent, &reward) < 0 || reward <= 0)
         return 0;
     struct store_val pr[] = {SV_I(ref), SV_I(g->user_id), SV_I(g->pay_id), SV_I(reward), SV_T(g->currency), SV_I(now)};
-    TRY(store__exec(sc,
-                    "INSERT INTO referral_rewards (referrer_id, referee_id, payment_id, amount_minor, currency,"
-                    " created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-                    pr, 6, &r));
-    int64_t added = r.changes;
-    store__res_free(&r);
+    int64_t added = 0;
+    TRY(store__exec_changes(sc,
+                            "INSERT INTO referral_rewards (referrer_id, referee_id, payment_id, amount_minor, currency,"
+                            " created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                            pr, 6, &added));
     if (added != 1)
         return 0;
     int rc = store__ledger_add_tx(sc, ref, g->currency, reward, "referral", g->pay_id, now, NULL);
@@ -153,12 +152,11 @@ static int grant_first_bonus(struct store_conn *sc, const struct grant *g, int64
     if (!same)
         bonus = 0; /* the first payment still counts; a bonus in another currency is not given */
     struct store_val pb[] = {SV_I(g->user_id), SV_I(g->pay_id), SV_I(bonus), SV_T(g->currency), SV_I(now)};
-    TRY(store__exec(sc,
-                    "INSERT INTO referral_bonuses (referee_id, payment_id, amount_minor, currency, created_at)"
-                    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-                    pb, 5, &r));
-    int64_t added = r.changes;
-    store__res_free(&r);
+    int64_t added = 0;
+    TRY(store__exec_changes(sc,
+                            "INSERT INTO referral_bonuses (referee_id, payment_id, amount_minor, currency, created_at)"
+                            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                            pb, 5, &added));
     if (added != 1 || bonus <= 0)
         return 0;
     int rc = store__ledger_add_tx(sc, g->user_id, g->currency, bonus, "referral_bonus", g->pay_id, now, NULL);
@@ -182,13 +180,12 @@ static int grant_apply(struct store_conn *sc, const struct grant *g, int64_t now
         TRY(store__ledger_add_tx(sc, g->user_id, g->currency, g->amount, "topup", g->pay_id, now, NULL));
     if (g->promo_id > 0) {
         struct store_val pp[] = {SV_I(g->promo_id), SV_I(g->user_id), SV_I(g->pay_id), SV_I(now)};
-        struct store_res r;
-        TRY(store__exec(sc,
-                        "INSERT INTO promo_uses (promo_id, user_id, payment_id, used_at) VALUES ($1, $2, $3, $4)"
-                        " ON CONFLICT DO NOTHING",
-                        pp, 4, &r));
-        int64_t added = r.changes;
-        store__res_free(&r);
+        int64_t added = 0;
+        TRY(store__exec_changes(
+            sc,
+            "INSERT INTO promo_uses (promo_id, user_id, payment_id, used_at) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT DO NOTHING",
+            pp, 4, &added));
         if (added == 1) {
             struct store_val pc[] = {SV_I(g->promo_id)};
             TRY(store__exec(sc, "UPDATE promo_codes SET used = used + 1 WHERE id = $1", pc, 1, NULL));
@@ -376,13 +373,11 @@ static int set_provider_body(struct store_conn *sc, void *arg)
 {
     struct inv_arg *a = arg;
     struct store_val v[] = {SV_T(a->s1), SV_TN(a->s2), SV_I(a->now), SV_I(a->id)};
-    struct store_res r;
-    TRY(store__exec(sc,
-                    "UPDATE payments SET external_id = $1, pay_url = $2, updated_at = $3 WHERE id = $4"
-                    " AND status = 'pending'",
-                    v, 4, &r));
-    int64_t changed = r.changes;
-    store__res_free(&r);
+    int64_t changed = 0;
+    TRY(store__exec_changes(sc,
+                            "UPDATE payments SET external_id = $1, pay_url = $2, updated_at = $3 WHERE id = $4"
+                            " AND status = 'pending'",
+                            v, 4, &changed));
     if (changed == 1)
         return 0;
     struct hub_payment cur;
@@ -579,16 +574,14 @@ static int flag_row(struct store_conn *sc, struct trans_arg *a, int64_t id, cons
 static int succeed(struct store_conn *sc, struct trans_arg *a, struct hub_payment *row)
 {
     const struct store_pay_event *ev = a->ev;
-    struct store_res r;
     struct store_val v[] = {SV_I(a->now), SV_TN(ev->external_id), SV_TN(ev->charge_id), RAW_PARAM(sc, ev->raw),
                             SV_I(row->id)};
-    TRY(store__exec(sc,
-                    "UPDATE payments SET status = 'succeeded', settled_at = $1, updated_at = $1,"
-                    " external_id = COALESCE($2, external_id), charge_id = COALESCE($3, charge_id),"
-                    " raw = COALESCE($4, raw) WHERE id = $5 AND status IN ('pending', 'expired')",
-                    v, 5, &r));
-    int64_t changed = r.changes;
-    store__res_free(&r);
+    int64_t changed = 0;
+    TRY(store__exec_changes(sc,
+                            "UPDATE payments SET status = 'succeeded', settled_at = $1, updated_at = $1,"
+                            " external_id = COALESCE($2, external_id), charge_id = COALESCE($3, charge_id),"
+                            " raw = COALESCE($4, raw) WHERE id = $5 AND status IN ('pending', 'expired')",
+                            v, 5, &changed));
     if (changed != 1) {
         a->res.duplicate = true; /* a concurrent notification won */
         return 0;
@@ -625,12 +618,10 @@ static int succeed(struct store_conn *sc, struct trans_arg *a, struct hub_paymen
 static int refund(struct store_conn *sc, struct trans_arg *a, struct hub_payment *row)
 {
     struct store_val v[] = {SV_I(a->now), SV_I(row->id)};
-    struct store_res r;
-    TRY(store__exec(sc,
-                    "UPDATE payments SET status = 'refunded', updated_at = $1 WHERE id = $2 AND status = 'succeeded'",
-                    v, 2, &r));
-    int64_t changed = r.changes;
-    store__res_free(&r);
+    int64_t changed = 0;
+    TRY(store__exec_changes(
+        sc, "UPDATE payments SET status = 'refunded', updated_at = $1 WHERE id = $2 AND status = 'succeeded'", v, 2,
+        &changed));
     if (changed != 1) {
         a->res.duplicate = true;
         return 0;

@@ -166,13 +166,11 @@ static int update_body(struct store_conn *sc, void *arg)
                             SV_I(p->enabled),
                             SV_I(p->id),
                             SV_T(p->node_groups)};
-    struct store_res r;
-    TRY(store__exec(sc,
-                    "UPDATE plans SET name = $1, duration_days = $2, quota_bytes = $3, device_limit = $4,"
-                    " reset_strategy = $5, enabled = $6, node_groups = $8 WHERE id = $7",
-                    v, 8, &r));
-    int64_t changed = r.changes;
-    store__res_free(&r);
+    int64_t changed = 0;
+    TRY(store__exec_changes(sc,
+                            "UPDATE plans SET name = $1, duration_days = $2, quota_bytes = $3, device_limit = $4,"
+                            " reset_strategy = $5, enabled = $6, node_groups = $8 WHERE id = $7",
+                            v, 8, &changed));
     if (changed != 1)
         return ERR_NOT_FOUND;
     TRY(save_prices(sc, p));
@@ -196,9 +194,8 @@ static int delete_body(struct store_conn *sc, void *arg)
     if (used > 0)
         return ERR_BAD_STATE;
     TRY(store__exec(sc, "DELETE FROM plan_prices WHERE plan_id = $1", v, 1, NULL));
-    TRY(store__exec(sc, "DELETE FROM plans WHERE id = $1", v, 1, &r));
-    int64_t changed = r.changes;
-    store__res_free(&r);
+    int64_t changed = 0;
+    TRY(store__exec_changes(sc, "DELETE FROM plans WHERE id = $1", v, 1, &changed));
     if (changed != 1)
         return ERR_NOT_FOUND;
     return store__audit(sc, a->audit, a->now, "plan", a->id);

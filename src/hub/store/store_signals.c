@@ -18,13 +18,11 @@ static int fetch_body(struct store_conn *sc, void *arg)
 {
     struct fetch_arg *a = arg;
     struct store_val p[] = {SV_TN(a->ua), SV_I(a->now), SV_I(a->user_id), SV_T(a->ip)};
-    struct store_res r;
-    TRY(store__exec(sc,
-                    "UPDATE sub_fetch_ips SET user_agent = $1, last_seen = $2, fetches = fetches + 1"
-                    " WHERE user_id = $3 AND ip = $4",
-                    p, 4, &r));
-    int64_t changed = r.changes;
-    store__res_free(&r);
+    int64_t changed = 0;
+    TRY(store__exec_changes(sc,
+                            "UPDATE sub_fetch_ips SET user_agent = $1, last_seen = $2, fetches = fetches + 1"
+                            " WHERE user_id = $3 AND ip = $4",
+                            p, 4, &changed));
     if (changed == 1)
         return 0;
     struct store_val pi[] = {SV_I(a->user_id), SV_T(a->ip), SV_TN(a->ua), SV_I(a->now)};

@@ -50,6 +50,8 @@ struct store_conn {
 
 int store__exec(struct store_conn *sc, const char *sql, const struct store_val *p, size_t n, struct store_res *res);
 void store__res_free(struct store_res *r);
+/* A statement whose only answer is how many rows it changed (INSERT/UPDATE/DELETE), in *changes. */
+int store__exec_changes(struct store_conn *sc, const char *sql, const struct store_val *p, size_t n, int64_t *changes);
 static inline const char *store__cell(const struct store_res *r, size_t row, size_t col)
 {
     return r->cells[row * r->ncols + col];

@@ -28,12 +28,11 @@ static int usage_body(struct store_conn *sc, void *arg)
     struct store_res r;
     a->duplicate = false;
     struct store_val pp[] = {SV_I(a->node_id), SV_T(a->push_id), SV_I(a->now)};
-    TRY(store__exec(sc,
-                    "INSERT INTO usage_pushes (node_id, push_id, received_at) VALUES ($1, $2, $3)"
-                    " ON CONFLICT DO NOTHING",
-                    pp, 3, &r));
-    int64_t inserted = r.changes;
-    store__res_free(&r);
+    int64_t inserted = 0;
+    TRY(store__exec_changes(sc,
+                            "INSERT INTO usage_pushes (node_id, push_id, received_at) VALUES ($1, $2, $3)"
+                            " ON CONFLICT DO NOTHING",
+                            pp, 3, &inserted));
     if (inserted != 1) {
         a->duplicate = true;
         return store__revision_read(sc, &a->rev);
