@@ -255,9 +255,13 @@ int crypto_hkdf_expand(enum crypto_hash h, const void *prk, size_t prklen, const
     return rc;
 }
 
+/* The key is kept next to OpenSSL's context (which holds its expanded schedule anyway) so an
+ * idle connection can give the ~1 kB context back (crypto_aead_park) and rebuild it on use. */
 struct crypto_aead_ctx {
-    EVP_CIPHER_CTX *ctx;
+    EVP_CIPHER_CTX *ctx; /* NULL while parked */
+    enum crypto_aead alg;
     bool encrypt;
+    uint8_t key[CRYPTO_AEAD_KEY_MAX];
 };
 
 size_t crypto_aead_key_len(enum crypto_aead a)
@@ -286,6 +290,8 @@ static const EVP_CIPHER *cipher_of(enum crypto_aead a)
     }
 }
 
+static int aead_unpark(struct crypto_aead_ctx *c);
+
 struct crypto_aead_ctx *crypto_aead_new(enum crypto_aead a, const uint8_t *key, bool encrypt)
 {
     const EVP_CIPHER *cipher = cipher_of(a);
@@ -295,12 +301,41 @@ struct crypto_aead_ctx *crypto_aead_new(enum crypto_aead a, const uint8_t *key, 
     if (c == NULL)
         return NULL;
     c->encrypt = encrypt;
-    c->ctx = EVP_CIPHER_CTX_new();
-    if (c->ctx == NULL || EVP_CipherInit_ex(c->ctx, cipher, NULL, key, NULL, encrypt ? 1 : 0) != 1) {
+    c->alg = a;
+    memcpy(c->key, key, crypto_aead_key_len(a));
+    if (aead_unpark(c) < 0) {
         crypto_aead_free(c);
         return NULL;
     }
     return c;
+}
+
+static int aead_unpark(struct crypto_aead_ctx *c)
+{
+    if (c->ctx != NULL)
+        return 0;
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    if (ctx == NULL)
+        return ERR_NOMEM;
+    if (EVP_CipherInit_ex(ctx, cipher_of(c->alg), NULL, c->key, NULL, c->encrypt ? 1 : 0) != 1) {
+        EVP_CIPHER_CTX_free(ctx);
+        return ERR_CRYPTO;
+    }
+    c->ctx = ctx;
+    return 0;
+}
+
+void crypto_aead_park(struct crypto_aead_ctx *c)
+{
+    if (c == NULL)
+        return;
+    EVP_CIPHER_CTX_free(c->ctx); /* also wipes the key schedule */
+    c->ctx = NULL;
+}
+
+bool crypto_aead_parked(const struct crypto_aead_ctx *c)
+{
+    return c != NULL && c->ctx == NULL;
 }
 
 void crypto_aead_free(struct crypto_aead_ctx *c)
@@ -308,6 +343,7 @@ void crypto_aead_free(struct crypto_aead_ctx *c)
     if (c == NULL)
         return;
     EVP_CIPHER_CTX_free(c->ctx); /* also wipes the key schedule */
+    OPENSSL_cleanse(c->key, sizeof(c->key));
     free(c);
 }
 
@@ -328,6 +364,7 @@ int crypto_aead_seal2(struct crypto_aead_ctx *c, const uint8_t nonce[static 12],
     TRY(int_len(aadlen, &alen));
     TRY(int_len(ptlen, &plen));
     TRY(int_len(pt2len, &p2len));
+    TRY(aead_unpark(c));
     if (EVP_CipherInit_ex(c->ctx, NULL, NULL, NULL, nonce, 1) != 1)
         return ERR_CRYPTO;
     if (alen && EVP_CipherUpdate(c->ctx, NULL, &n, aad, alen) != 1)
@@ -364,6 +401,7 @@ int crypto_aead_open(struct crypto_aead_ctx *c, const uint8_t nonce[static 12], 
     TRY(int_len(body, &clen));
     uint8_t tag[CRYPTO_AEAD_TAG_LEN];
     memcpy(tag, (const uint8_t *)ct + body, sizeof(tag)); /* out may alias ct */
+    TRY(aead_unpark(c));
     if (EVP_CipherInit_ex(c->ctx, NULL, NULL, NULL, nonce, 0) != 1)
         return ERR_CRYPTO;
     if (alen && EVP_CipherUpdate(c->ctx, NULL, &n, aad, alen) != 1)

@@ -576,6 +576,14 @@ void tls13_conn_release_handshake(struct tls13_conn *c)
     buf_dispose(&c->sh_msg);
 }
 
+void tls13_conn_park(struct tls13_conn *c)
+{
+    if (c == NULL || c->state != TLS13_ST_ESTABLISHED)
+        return;
+    crypto_aead_park(c->rd.aead);
+    crypto_aead_park(c->wr.aead);
+}
+
 struct bytes tls13_conn_server_hello(const struct tls13_conn *c)
 {
     return buf_len(&c->sh_msg) > 0 ? bytes_of(buf_data(&c->sh_msg), buf_len(&c->sh_msg)) : bytes_of(NULL, 0);

@@ -12,6 +12,8 @@
 
 #include "tls13_test_common.h"
 #include "core/wire.h"
+#include "crypto/crypto.h"
+#include "tls13/record.h"
 
 static void exchange(struct test_env *e, size_t n)
 {
@@ -522,6 +524,31 @@ static void test_release_handshake(void **state)
     test_env_dispose(&e);
 }
 
+/* Parked connections (idle tunnels) give their AEAD contexts back and rebuild them on the next
+ * record, in both directions and across a KeyUpdate. */
+static void test_park(void **state)
+{
+    (void)state;
+    struct test_env e;
+    test_env_init(&e);
+    test_env_conns(&e);
+    tls13_conn_park(e.srv); /* not established yet: a no-op */
+    test_pump(&e);
+    exchange(&e, 100);
+    tls13_conn_park(e.srv);
+    tls13_conn_park(e.cli);
+    assert_true(crypto_aead_parked(tls13_conn_write_cipher(e.srv)->aead));
+    assert_true(crypto_aead_parked(tls13_conn_read_cipher(e.srv)->aead));
+    exchange(&e, 40000);
+    assert_false(crypto_aead_parked(tls13_conn_write_cipher(e.srv)->aead));
+    tls13_conn_park(e.srv);
+    assert_int_equal(tls13_key_update(e.srv, true, &e.s2c), 0);
+    tls13_conn_park(e.srv);
+    tls13_conn_park(e.cli);
+    exchange(&e, 100);
+    test_env_dispose(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -536,6 +563,7 @@ int main(void)
         cmocka_unit_test(test_early_data_skipped),
         cmocka_unit_test(test_client_set_hello_checks),
         cmocka_unit_test(test_release_handshake),
+        cmocka_unit_test(test_park),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
