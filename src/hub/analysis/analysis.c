@@ -14,8 +14,8 @@
 #include "hub/domain/rules.h"
 #include "hub/store/store_findings.h"
 
-const char *const analysis_kinds[] = {
-    "account_sharing", "leaked_link", "payment_trouble", "webhook_forgery", "token_new_ip", "bittorrent", NULL};
+const char *const analysis_kinds[] = {"account_sharing", "leaked_link", "payment_trouble", "webhook_forgery",
+                                      "token_new_ip",    "bittorrent",  "traffic_spike",   NULL};
 
 /* Re-open an acknowledged finding only when the activity stopped for a day and came back. */
 #define REOPEN_AFTER 86400
@@ -236,6 +236,37 @@ static int detect_bittorrent(struct store *st, const struct analysis_cfg *cfg, i
     return rc;
 }
 
+/* A user's history must span this long before an hour can stand out from it. */
+#define SPIKE_MIN_HISTORY 86400
+
+static int detect_spikes(struct store *st, const struct analysis_cfg *cfg, int64_t now, struct analysis_stats *s)
+{
+    int64_t hour = now - now % 3600;
+    struct store_usage_window *w;
+    size_t n;
+    TRY(store_usage_windows(st, now - cfg->spike.window, hour, &w, &n));
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        int64_t start = w[i].first_hour > now - cfg->spike.window ? w[i].first_hour : now - cfg->spike.window;
+        int64_t history = hour - start;
+        if (history < SPIKE_MIN_HISTORY || w[i].recent < cfg->spike.floor_mb * 1048576)
+            continue;
+        /* Hours without a push count as idle: the average of a user who is usually quiet stays low. */
+        int64_t average = w[i].before / (history / 3600);
+        if (w[i].recent / cfg->spike.factor <= average)
+            continue;
+        char subject[40];
+        snprintf(subject, sizeof subject, "user:%" PRId64, w[i].user_id);
+        rc = raise(st, "traffic_spike", subject, "warning",
+                   json_pack("{s:I,s:I,s:I,s:I}", "bytes_this_hour", (json_int_t)w[i].recent, "average_hour",
+                             (json_int_t)average, "factor", (json_int_t)cfg->spike.factor, "history_hours",
+                             (json_int_t)(history / 3600)),
+                   now, s);
+    }
+    free(w);
+    return rc;
+}
+
 int analysis_run(struct store *st, const struct analysis_cfg *cfg, int64_t now, struct analysis_stats *out)
 {
     static const struct {
@@ -243,7 +274,7 @@ int analysis_run(struct store *st, const struct analysis_cfg *cfg, int64_t now, 
         int (*fn)(struct store *, const struct analysis_cfg *, int64_t, struct analysis_stats *);
     } detectors[] = {
         {"fetches", detect_fetches}, {"payments", detect_payments},     {"webhooks", detect_webhooks},
-        {"tokens", detect_tokens},   {"bittorrent", detect_bittorrent},
+        {"tokens", detect_tokens},   {"bittorrent", detect_bittorrent}, {"traffic_spike", detect_spikes},
     };
     struct analysis_stats s = {0};
     int first = 0;
@@ -258,6 +289,9 @@ int analysis_run(struct store *st, const struct analysis_cfg *cfg, int64_t now, 
     int64_t longest = cfg->sharing.window > cfg->leaked.window ? cfg->sharing.window : cfg->leaked.window;
     int64_t keep = cfg->retention > longest ? cfg->retention : longest;
     int rc = store_sub_fetch_prune(st, now - keep);
+    if (rc < 0 && first == 0)
+        first = rc;
+    rc = store_usage_hourly_prune(st, now - cfg->spike.window - 3600);
     if (rc < 0 && first == 0)
         first = rc;
     if (out != NULL)

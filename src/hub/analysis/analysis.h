@@ -13,7 +13,10 @@
  *   token_new_ip      token:<id>     an API or node token used from an address it never used
  *                                    (after its first) in the last 24 h
  *   bittorrent        user:<id>      >= 1 BitTorrent flow recognised by nodes (usage push "bt",
- *                                    audit rows node.bittorrent) in 24 h */
+ *                                    audit rows node.bittorrent) in 24 h
+ *   traffic_spike     user:<id>      the current clock hour's bytes (usage pushes, real bytes) are
+ *                                    >= floor_mb (2048 MiB) and > factor (10) x the user's average
+ *                                    hour over the window (7 d); needs 24 h of history */
 #ifndef VEIL_HUB_ANALYSIS_H
 #define VEIL_HUB_ANALYSIS_H
 
@@ -49,6 +52,9 @@ struct analysis_cfg {
     struct {
         int64_t window, attempts;
     } bittorrent;
+    struct {
+        int64_t window, factor, floor_mb;
+    } spike;
 };
 
 /* Parses the "analysis" section (NULL: every default). 0, or ERR_CONFIG with err filled. */

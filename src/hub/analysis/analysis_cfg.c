@@ -102,12 +102,15 @@ int analysis_cfg_parse(const json_t *section, struct analysis_cfg *out, char *er
     c->tokens.window = 86400;
     c->bittorrent.window = 86400;
     c->bittorrent.attempts = 1;
+    c->spike.window = 7 * 86400;
+    c->spike.factor = 10;
+    c->spike.floor_mb = 2048; /* 2 GiB in an hour: below it no spike is worth a look */
     if (section == NULL || json_is_null(section))
         return 0;
     if (!json_is_object(section))
         return bad(err, errcap, "", "must be an object");
-    static const char *const keys[] = {"interval", "retention", "sharing",    "leaked_link", "payments",
-                                       "webhooks", "tokens",    "bittorrent", NULL};
+    static const char *const keys[] = {"interval", "retention", "sharing",    "leaked_link",   "payments",
+                                       "webhooks", "tokens",    "bittorrent", "traffic_spike", NULL};
     TRY(only_keys(section, keys, "", err, errcap));
     TRY(num(section, "interval", 10, 86400, &c->interval, "", err, errcap));
     TRY(num(section, "retention", 3600, 365 * 86400, &c->retention, "", err, errcap));
@@ -122,6 +125,10 @@ int analysis_cfg_parse(const json_t *section, struct analysis_cfg *out, char *er
     TRY(rule(section, "tokens", &c->tokens.window, NULL, NULL, NULL, NULL, NULL, err, errcap));
     TRY(rule(section, "bittorrent", &c->bittorrent.window, "attempts", &c->bittorrent.attempts, NULL, NULL, NULL, err,
              errcap));
+    TRY(rule(section, "traffic_spike", &c->spike.window, "factor", &c->spike.factor, "floor_mb", &c->spike.floor_mb,
+             NULL, err, errcap));
+    if (c->spike.window < 2 * 86400)
+        return bad(err, errcap, ".traffic_spike.window", "must be at least 172800 (two days of history)");
     int64_t longest = c->sharing.window > c->leaked.window ? c->sharing.window : c->leaked.window;
     if (c->retention < longest)
         return bad(err, errcap, ".retention", "must cover the sharing and leaked_link windows");

@@ -59,6 +59,16 @@ struct store_fetch_ip {
 };
 int store_sub_fetches_since(struct store *st, int64_t since, struct store_fetch_ip **out, size_t *n);
 
+/* Per user with usage hours since `since`: the bytes of hours >= recent_from, the bytes of the
+ * hours before it, and the user's first hour on record since `since`; ordered by user. */
+struct store_usage_window {
+    int64_t user_id, recent, before, first_hour;
+};
+int store_usage_windows(struct store *st, int64_t since, int64_t recent_from, struct store_usage_window **out,
+                        size_t *n);
+/* Forgets usage hours before `before`. */
+int store_usage_hourly_prune(struct store *st, int64_t before);
+
 /* A count per subject (a user id or a text key) over a window. */
 struct store_signal_count {
     int64_t user_id;

@@ -210,3 +210,59 @@ int store_bittorrent_since(struct store *st, int64_t since, struct store_signal_
     *n = k;
     return 0;
 }
+struct windows_arg {
+    int64_t since, recent_from;
+    struct store_usage_window *list;
+    size_t n;
+};
+
+static int windows_body(struct store_conn *sc, void *arg)
+{
+    struct windows_arg *a = arg;
+    struct store_val p[] = {SV_I(a->since), SV_I(a->recent_from)};
+    struct store_res r;
+    TRY(store__exec(sc,
+                    "SELECT user_id, sum(CASE WHEN hour >= $2 THEN bytes ELSE 0 END),"
+                    " sum(CASE WHEN hour < $2 THEN bytes ELSE 0 END), min(hour) FROM usage_hourly"
+                    " WHERE hour >= $1 GROUP BY user_id ORDER BY user_id",
+                    p, 2, &r));
+    if (r.nrows > 0 && (a->list = calloc(r.nrows, sizeof *a->list)) == NULL) {
+        store__res_free(&r);
+        return ERR_NOMEM;
+    }
+    for (size_t i = 0; i < r.nrows; i++) {
+        a->list[i].user_id = store__cell_i64(&r, i, 0);
+        a->list[i].recent = store__cell_i64(&r, i, 1);
+        a->list[i].before = store__cell_i64(&r, i, 2);
+        a->list[i].first_hour = store__cell_i64(&r, i, 3);
+    }
+    a->n = r.nrows;
+    store__res_free(&r);
+    return 0;
+}
+
+int store_usage_windows(struct store *st, int64_t since, int64_t recent_from, struct store_usage_window **out,
+                        size_t *n)
+{
+    struct windows_arg a = {.since = since, .recent_from = recent_from};
+    int rc = store__ro(st, windows_body, &a);
+    if (rc < 0) {
+        free(a.list);
+        a.list = NULL;
+        a.n = 0;
+    }
+    *out = a.list;
+    *n = a.n;
+    return rc;
+}
+
+static int hourly_prune_body(struct store_conn *sc, void *arg)
+{
+    struct store_val p[] = {SV_I(*(int64_t *)arg)};
+    return store__exec(sc, "DELETE FROM usage_hourly WHERE hour < $1", p, 1, NULL);
+}
+
+int store_usage_hourly_prune(struct store *st, int64_t before)
+{
+    return store__tx(st, hourly_prune_body, &before);
+}

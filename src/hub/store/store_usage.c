@@ -49,6 +49,17 @@ static int usage_body(struct store_conn *sc, void *arg)
         /* The node's totals count real bytes; the user is billed bytes x usage_percent / 100. */
         sum_up = sum_up > HUB_MAX_QUOTA - raw->up ? HUB_MAX_QUOTA : sum_up + raw->up;
         sum_down = sum_down > HUB_MAX_QUOTA - raw->down ? HUB_MAX_QUOTA : sum_down + raw->down;
+        /* The hour's real bytes, for the traffic_spike detector (hub/analysis). An hour saturates
+         * at 2^48 bytes (256 TiB, beyond any link) so a month of hours sums without overflow. */
+        const int64_t hour_cap = (int64_t)1 << 48;
+        int64_t bytes = raw->up + raw->down > hour_cap ? hour_cap : raw->up + raw->down;
+        struct store_val ph[] = {SV_I(raw->user_id), SV_I(a->now - a->now % 3600), SV_I(bytes), SV_I(hour_cap - bytes),
+                                 SV_I(hour_cap)};
+        TRY(store__exec(sc,
+                        "INSERT INTO usage_hourly (user_id, hour, bytes) VALUES ($1, $2, $3)"
+                        " ON CONFLICT (user_id, hour) DO UPDATE SET bytes = CASE WHEN usage_hourly.bytes > $4"
+                        " THEN $5 ELSE usage_hourly.bytes + $3 END",
+                        ph, 5, NULL));
         struct store_usage billed = {raw->user_id, hub_usage_scale(raw->up, pct), hub_usage_scale(raw->down, pct)};
         const struct store_usage *e = &billed;
         /* One atomic read-modify-write per user: concurrent pushes from other nodes add up. */

@@ -367,6 +367,14 @@ static void test_settings(void **state)
     assert_int_equal(c.leaked.window, 600);
     assert_int_equal(c.leaked.ips, 5);
     assert_int_equal(c.leaked.clients, 6);
+    assert_int_equal(c.spike.factor, 10);
+    assert_int_equal(c.spike.floor_mb, 2048);
+    json_decref(j);
+    j = json_loads("{\"traffic_spike\": {\"window\": 259200, \"factor\": 5, \"floor_mb\": 512}}", 0, NULL);
+    assert_int_equal(analysis_cfg_parse(j, &c, err, sizeof err), 0);
+    assert_int_equal(c.spike.window, 259200);
+    assert_int_equal(c.spike.factor, 5);
+    assert_int_equal(c.spike.floor_mb, 512);
     json_decref(j);
     static const char *const bad[] = {
         "[]",
@@ -379,6 +387,8 @@ static void test_settings(void **state)
         "{\"leaked_link\": {\"action\": \"ban\"}}",
         "{\"bittorrent\": {\"attempts\": 0}}",
         "{\"retention\": 3600, \"sharing\": {\"window\": 86400}}",
+        "{\"traffic_spike\": {\"window\": 86400}}",
+        "{\"traffic_spike\": {\"factor\": 0}}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         j = json_loads(bad[i], 0, NULL);
@@ -533,6 +543,51 @@ static void test_api_and_loopback_fetches(void **state)
     store_close(st);
 }
 
+/* One usage push of `bytes` (half up, half down) for each user in the hour starting at `hour`. */
+static void push_hour(struct store *st, const int64_t *users, const int64_t *bytes, size_t n, int64_t hour)
+{
+    static int seq;
+    struct store_usage u[8];
+    assert_true(n <= 8);
+    for (size_t i = 0; i < n; i++)
+        u[i] = (struct store_usage){users[i], bytes[i] / 2, bytes[i] - bytes[i] / 2};
+    char id[32];
+    snprintf(id, sizeof id, "p%d", ++seq);
+    bool dup = true;
+    int64_t rev;
+    assert_int_equal(store_usage_push(st, 1, id, u, n, hour + 600, &dup, &rev), 0);
+    assert_false(dup);
+}
+
+/* Two days at 100 MiB an hour, then 3 GiB in one hour: a spike. Quiet: a user who always moves
+ * 3 GiB an hour and does 3.5 GiB now, a small user at 1 -> 500 MiB (under the floor), and a new
+ * user with 5 GiB in their first hour (no history to compare with). */
+static void test_traffic_spike(void **state)
+{
+    struct store *st = *state;
+    struct analysis_cfg cfg = defaults();
+    const int64_t MiB = 1048576;
+    int64_t users[4] = {add_user(st, "spiky", 0), add_user(st, "heavy", 0), add_user(st, "small", 0),
+                        add_user(st, "newcomer", 0)};
+    int64_t now_hour = T0 - T0 % 3600;
+    for (int64_t h = 48; h >= 1; h--) {
+        int64_t usual[3] = {100 * MiB, 3072 * MiB, 1 * MiB};
+        push_hour(st, users, usual, 3, now_hour - h * 3600);
+    }
+    int64_t now_bytes[4] = {3072 * MiB, 3584 * MiB, 500 * MiB, 5120 * MiB};
+    push_hour(st, users, now_bytes, 4, now_hour);
+    assert_int_equal(query_i64(st, "SELECT count(*) FROM usage_hourly"), 3 * 48 + 4);
+    assert_int_equal(analysis_run(st, &cfg, now_hour + 900, NULL), 0);
+    char subj[32];
+    snprintf(subj, sizeof subj, "user:%lld", (long long)users[0]);
+    assert_int_equal(findings_of(st, "traffic_spike", subj), 1);
+    assert_int_equal(findings_total(st), 1);
+    /* The hours past the window are forgotten by the pass. */
+    struct analysis_cfg later = cfg;
+    assert_int_equal(analysis_run(st, &later, now_hour + cfg.spike.window + 2 * 3600, NULL), 0);
+    assert_int_equal(query_i64(st, "SELECT count(*) FROM usage_hourly"), 0);
+}
+
 #define STORE_TESTS(setup)                                                                                             \
     cmocka_unit_test_setup_teardown(test_leaked_link, setup, hub_test_teardown),                                       \
         cmocka_unit_test_setup_teardown(test_leaked_link_rotates, setup, hub_test_teardown),                           \
@@ -541,7 +596,8 @@ static void test_api_and_loopback_fetches(void **state)
         cmocka_unit_test_setup_teardown(test_webhook_forgery, setup, hub_test_teardown),                               \
         cmocka_unit_test_setup_teardown(test_token_new_ip, setup, hub_test_teardown),                                  \
         cmocka_unit_test_setup_teardown(test_bittorrent, setup, hub_test_teardown),                                    \
-        cmocka_unit_test_setup_teardown(test_ack_and_reopen, setup, hub_test_teardown)
+        cmocka_unit_test_setup_teardown(test_ack_and_reopen, setup, hub_test_teardown),                                \
+        cmocka_unit_test_setup_teardown(test_traffic_spike, setup, hub_test_teardown)
 
 int main(void)
 {
