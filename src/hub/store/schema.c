@@ -201,9 +201,9 @@ static const char *const migrations[] = {
     /* 14: each user's real bytes (up + down, before the node's usage coefficient) per hour, from
      * the usage pushes, so the traffic_spike detector can compare an hour to the user's usual
      * ones; the analysis job forgets hours older than its window. */
-    "CREATE TABLE usage_hourly (user_id BIGINT NOT NULL, hour BIGINT NOT NULL, bytes BIGINT NOT NULL,"
-    " PRIMARY KEY (user_id, hour));"
-    "CREATE INDEX usage_hourly_hour ON usage_hourly (hour);",
+    ("CREATE TABLE usage_hourly (user_id BIGINT NOT NULL, hour BIGINT NOT NULL, bytes BIGINT NOT NULL,"
+     " PRIMARY KEY (user_id, hour));"
+     "CREATE INDEX usage_hourly_hour ON usage_hourly (hour);"),
 };
 
 /* Code that runs right after a migration's SQL, in its transaction (data the SQL cannot compute). */
