@@ -115,8 +115,9 @@ sleep 2.5 # two more notice passes (interval 1 s): nothing is sent twice
     fail "bot_notices: $(db "SELECT * FROM bot_notices WHERE ref_id = $Q_SUB")"
 # A new period (the reset moves last_reset_at): told again. Written as the scheduler's reset would
 # leave it (active, under the quota), so its own pass has nothing to write back over it.
+N2=$($TG "$TGPORT" next) # wait for the new notice, not the first period's
 db "UPDATE subscriptions SET state = 'active', last_reset_at = last_reset_at + 1, used_up = 0, used_down = 850000000 WHERE id = $Q_SUB"
-$TG "$TGPORT" wait sendMessage "$N" 'You have used 80 %' 10 >/dev/null && [[ $($TG "$TGPORT" count sendMessage "$N" 'You have used 80 %') == 2 ]] ||
+$TG "$TGPORT" wait sendMessage "$N2" 'You have used 80 %' 10 >/dev/null && [[ $($TG "$TGPORT" count sendMessage "$N" 'You have used 80 %') == 2 ]] ||
     fail "no 80 % notice in the new period"
 $TG "$TGPORT" inject "$(message $QUINN en '/sub')" >/dev/null
 $TG "$TGPORT" wait sendMessage "$N" 'Traffic: 810.62 MiB / 953.67 MiB' 10 >/dev/null || fail "My subscription without the traffic"
