@@ -82,6 +82,17 @@ int crypto_ed25519_public(const uint8_t priv[static 32], uint8_t pub[static 32])
 int crypto_ed25519_sign(const uint8_t priv[static 32], const void *msg, size_t len, uint8_t sig[static 64]);
 int crypto_ed25519_verify(const uint8_t pub[static 32], const void *msg, size_t len, const uint8_t sig[static 64]);
 
+/* What a certificate says about itself (a REALITY target's leaf as seen by a check): validity
+ * and whether it names `host` (SAN dNSName/iPAddress, wildcards as browsers match them). Parses
+ * untrusted DER (fuzzed: fuzz_crypto_cert); no chain or signature check. 0, ERR_MALFORMED (not
+ * one DER certificate), ERR_NOMEM. */
+struct crypto_cert_info {
+    int64_t not_before, not_after; /* Unix seconds */
+    bool names_host;               /* host given and matched */
+    char subject_cn[128];          /* "" when absent; for messages only */
+};
+int crypto_cert_info(const uint8_t *der, size_t len, const char *host, struct crypto_cert_info *out);
+
 /* Empties this thread's libcrypto error queue, which keeps the last errors (and their
  * allocated text) until it is cleared or they are overwritten. */
 void crypto_clear_errors(void);

@@ -106,6 +106,36 @@ scan usage2 "a:b:c"
 [ $RC = 2 ] || fail "bad HOST:PORT: exit $RC"
 ok "closed port, silent server, usage errors"
 
+# The certificate checks: a name the certificate does not carry is not suitable.
+scan wrongname "127.0.0.1:$P13" --sni other.example.org
+[ $RC = 1 ] || fail "wrong name: exit $RC"
+has wrongname '^names +CN example.com, does not name the SNI'
+has wrongname '^verdict +not suitable: the certificate is for another name$'
+ok "a certificate for another name: not suitable"
+
+# Ranking: candidates (hosts, a CIDR, a file) checked and listed best first as JSON; an IP
+# without --sni is checked again with the name its certificate gives.
+printf '# candidates\n127.0.0.1:%s\n127.0.0.1:%s  # TLS 1.2\n' "$P12" "$PH2" > "$WORK/cands.txt"
+scan rank --json --file "$WORK/cands.txt" "127.0.0.1:$PHRR" "127.0.0.1:$PC" 127.0.0.1/31 --port "$P13" --timeout 2
+[ $RC = 0 ] || { cat "$WORK/rank.out"; fail "ranking: exit $RC"; }
+python3 - "$WORK/rank.out" "$PH2" "$P12" "$PHRR" "$PC" "$P13" <<'PY' || fail "ranking: unexpected JSON"
+import json, sys
+rows = json.load(open(sys.argv[1]))
+ph2, p12, phrr, pc, p13 = map(int, sys.argv[2:])
+by = {(r["host"], r["port"]): r for r in rows}
+assert len(rows) == 6, rows
+assert rows[0]["port"] == ph2 and rows[0]["h2"] and rows[0]["suitable"], rows[0]   # h2 ranks first
+assert by[("127.0.0.1", p13)]["suitable"] and by[("127.0.0.1", p13)]["sni"] == "example.com"
+assert by[("127.0.0.1", p12)]["verdict"] == "no_tls13"
+assert by[("127.0.0.1", phrr)]["verdict"] == "no_x25519"
+assert by[("127.0.0.1", pc)]["verdict"] == "down"
+assert by[("127.0.0.0", p13)]["verdict"] == "down"
+assert [r["score"] for r in rows] == sorted((r["score"] for r in rows), reverse=True)
+PY
+scan badcidr --json 10.0.0.0/8
+[ $RC = 2 ] || fail "a /8: exit $RC"
+ok "ranked JSON over hosts, a file and a CIDR"
+
 if grep -lE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:' "$WORK"/*.out "$WORK"/*.log; then
   fail "sanitizer reports"
 fi

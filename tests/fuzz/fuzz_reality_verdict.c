@@ -1,11 +1,11 @@
-/* Fuzz target: `veil scan`'s verdict (cli/scan.h) over arbitrary target bytes classified by
+/* Fuzz target: `veil scan`'s verdict (reality/verdict.h) over arbitrary target bytes classified by
  * the node's flight classifier. Byte 0 picks what our TLS client reported; the verdict must
  * be in range, its text and detail printable, and "suitable" only for a READY plan. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/scan.h"
+#include "reality/verdict.h"
 #include "core/err.h"
 #include "tls13/tls13.h"
 
@@ -24,12 +24,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size > 1 && reality_target_feed(&t, data + 1, size - 1, &used) < 0)
         abort();
     const char *detail = NULL;
-    enum scan_verdict v = scan_judge(&t, tls_rc, &detail);
-    if ((unsigned)v >= SCAN__COUNT || strlen(scan_verdict_text(v)) == 0 || (detail != NULL && strlen(detail) == 0))
+    enum reality_verdict v = reality_verdict_judge(&t, tls_rc, &detail);
+    if ((unsigned)v >= REALITY_V__COUNT || strlen(reality_verdict_text(v)) == 0 || (detail != NULL && strlen(detail) == 0))
         abort();
-    if (v == SCAN_SUITABLE && t.state != REALITY_TARGET_ST_READY)
+    if (v == REALITY_V_SUITABLE && t.state != REALITY_TARGET_ST_READY)
         abort();
-    (void)scan_is_hrr(reality_target_received(&t));
+    (void)reality_verdict_is_hrr(reality_target_received(&t));
     reality_target_dispose(&t);
     return 0;
 }

@@ -1,4 +1,4 @@
-/* `veil scan` verdicts (cli/scan.h) over synthetic target flights fed through the node's
+/* `veil scan` and node target-check verdicts (reality/verdict.h) over synthetic target flights fed through the node's
  * classifier: every §5 consequence, both flight layouts, the hybrid ServerHello, and every
  * prefix of a good flight. */
 #include <setjmp.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "cli/scan.h"
+#include "reality/verdict.h"
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/wire.h"
@@ -81,14 +81,14 @@ static void record(struct buf *b, uint8_t type, size_t total)
 static const struct sh_opts sh_x25519 = {0x0304, 0x1301, 0x001d, 32, false};
 
 /* Feeds b to a fresh classifier and judges it. */
-static enum scan_verdict judge(const struct buf *b, size_t len, int tls_rc, const char **detail)
+static enum reality_verdict judge(const struct buf *b, size_t len, int tls_rc, const char **detail)
 {
     struct reality_target t;
     reality_target_init(&t);
     size_t used = 0;
     if (len > 0)
         assert_int_equal(reality_target_feed(&t, buf_data(b), len, &used), 0);
-    enum scan_verdict v = scan_judge(&t, tls_rc, detail);
+    enum reality_verdict v = reality_verdict_judge(&t, tls_rc, detail);
     reality_target_dispose(&t);
     return v;
 }
@@ -103,7 +103,7 @@ static void flight(struct buf *b, const struct sh_opts *sh, const size_t *lens, 
         record(b, 23, lens[i]);
 }
 
-static void expect(const struct sh_opts *sh, const size_t *lens, size_t n, int tls_rc, enum scan_verdict want,
+static void expect(const struct sh_opts *sh, const size_t *lens, size_t n, int tls_rc, enum reality_verdict want,
                    const char *want_detail)
 {
     struct buf b;
@@ -121,49 +121,49 @@ static void test_suitable_layouts(void **state)
 {
     (void)state;
     const size_t combined[] = {1302};
-    expect(&sh_x25519, combined, 1, 0, SCAN_SUITABLE, NULL);
+    expect(&sh_x25519, combined, 1, 0, REALITY_V_SUITABLE, NULL);
     const size_t separate[] = {28, 820, 286, 58};
-    expect(&sh_x25519, separate, 4, 0, SCAN_SUITABLE, NULL);
+    expect(&sh_x25519, separate, 4, 0, REALITY_V_SUITABLE, NULL);
     const size_t separate_nst[] = {28, 820, 286, 58, 255};
-    expect(&sh_x25519, separate_nst, 5, 0, SCAN_SUITABLE, NULL);
+    expect(&sh_x25519, separate_nst, 5, 0, REALITY_V_SUITABLE, NULL);
     const size_t exact[] = {28, 213, 94, 58}; /* our records fit with zero padding */
-    expect(&sh_x25519, exact, 4, 0, SCAN_SUITABLE, NULL);
+    expect(&sh_x25519, exact, 4, 0, REALITY_V_SUITABLE, NULL);
     const struct sh_opts hybrid = {0x0304, 0x1301, 0x11ec, 1120, false};
-    expect(&hybrid, combined, 1, 0, SCAN_SUITABLE, NULL);
+    expect(&hybrid, combined, 1, 0, REALITY_V_SUITABLE, NULL);
     const struct sh_opts sha384 = {0x0304, 0x1302, 0x001d, 32, false};
     const size_t exact384[] = {28, 213, 94, 74};
-    expect(&sha384, exact384, 4, 0, SCAN_SUITABLE, NULL);
+    expect(&sha384, exact384, 4, 0, REALITY_V_SUITABLE, NULL);
 }
 
 static void test_records_too_small(void **state)
 {
     (void)state;
     const size_t ee[] = {27, 820, 286, 58};
-    expect(&sh_x25519, ee, 4, 0, SCAN_RECORD_TOO_SMALL, "EncryptedExtensions");
+    expect(&sh_x25519, ee, 4, 0, REALITY_V_RECORD_TOO_SMALL, "EncryptedExtensions");
     const size_t cert[] = {28, 212, 286, 58};
-    expect(&sh_x25519, cert, 4, 0, SCAN_RECORD_TOO_SMALL, "Certificate");
+    expect(&sh_x25519, cert, 4, 0, REALITY_V_RECORD_TOO_SMALL, "Certificate");
     const size_t cv[] = {28, 820, 93, 58};
-    expect(&sh_x25519, cv, 4, 0, SCAN_RECORD_TOO_SMALL, "CertificateVerify");
+    expect(&sh_x25519, cv, 4, 0, REALITY_V_RECORD_TOO_SMALL, "CertificateVerify");
     const struct sh_opts sha384 = {0x0304, 0x1302, 0x001d, 32, false};
     const size_t fin[] = {28, 820, 286, 73};
-    expect(&sha384, fin, 4, 0, SCAN_RECORD_TOO_SMALL, "Finished");
+    expect(&sha384, fin, 4, 0, REALITY_V_RECORD_TOO_SMALL, "Finished");
 }
 
 static void test_unfollowable_and_incomplete(void **state)
 {
     (void)state;
     const size_t packed[] = {488}; /* EE..Finished in one record <= 512 */
-    expect(&sh_x25519, packed, 1, 0, SCAN_UNFOLLOWABLE, NULL);
-    expect(&sh_x25519, packed, 1, ERR_NEED_MORE, SCAN_INCOMPLETE, NULL);
+    expect(&sh_x25519, packed, 1, 0, REALITY_V_UNFOLLOWABLE, NULL);
+    expect(&sh_x25519, packed, 1, ERR_NEED_MORE, REALITY_V_INCOMPLETE, NULL);
     const size_t small_ee_packed[] = {28, 900}; /* small EE, then the rest in one record */
-    expect(&sh_x25519, small_ee_packed, 2, 0, SCAN_UNFOLLOWABLE, NULL);
-    expect(&sh_x25519, NULL, 0, ERR_NEED_MORE, SCAN_INCOMPLETE, NULL);
+    expect(&sh_x25519, small_ee_packed, 2, 0, REALITY_V_UNFOLLOWABLE, NULL);
+    expect(&sh_x25519, NULL, 0, ERR_NEED_MORE, REALITY_V_INCOMPLETE, NULL);
     struct buf b;
     const char *detail;
     buf_init(&b);
     sh_record(&b, &sh_x25519); /* ServerHello alone: waiting for the CCS */
-    assert_int_equal(judge(&b, buf_len(&b), ERR_NEED_MORE, &detail), SCAN_INCOMPLETE);
-    assert_int_equal(judge(&b, buf_len(&b) - 1, ERR_NEED_MORE, &detail), SCAN_INCOMPLETE);
+    assert_int_equal(judge(&b, buf_len(&b), ERR_NEED_MORE, &detail), REALITY_V_INCOMPLETE);
+    assert_int_equal(judge(&b, buf_len(&b) - 1, ERR_NEED_MORE, &detail), REALITY_V_INCOMPLETE);
     buf_dispose(&b);
 }
 
@@ -175,7 +175,7 @@ static void test_no_ccs(void **state)
     buf_init(&b);
     sh_record(&b, &sh_x25519);
     record(&b, 23, 1302);
-    assert_int_equal(judge(&b, buf_len(&b), 0, &detail), SCAN_NO_CCS);
+    assert_int_equal(judge(&b, buf_len(&b), 0, &detail), REALITY_V_NO_CCS);
     assert_null(detail);
     buf_dispose(&b);
 }
@@ -187,7 +187,7 @@ static void test_abort(void **state)
     const char *detail;
     flight(&b, &sh_x25519, NULL, 0);
     assert_int_equal(wire_wr_bytes(&b, "\x17\x03\x03\x20\x01\x00", 6), 0); /* 8198-byte record: too long */
-    assert_int_equal(judge(&b, buf_len(&b), ERR_NEED_MORE, &detail), SCAN_ABORT);
+    assert_int_equal(judge(&b, buf_len(&b), ERR_NEED_MORE, &detail), REALITY_V_ABORT);
     assert_string_equal(detail, "target record too long");
     buf_dispose(&b);
 }
@@ -201,36 +201,36 @@ static void test_server_hello_problems(void **state)
     const struct sh_opts hrr = {0x0304, 0x1301, 0x0017, 0, true};
     sh_record(&b, &hrr);
     record(&b, 20, 6);
-    assert_true(scan_is_hrr(bytes_of(buf_data(&b), buf_len(&b))));
-    assert_int_equal(judge(&b, buf_len(&b), TLS13_ERR_SEND(TLS13_ALERT_HANDSHAKE_FAILURE), &detail), SCAN_HRR);
-    assert_false(scan_is_hrr(bytes_of(buf_data(&b), 5 + 4 + 2 + 31)));
+    assert_true(reality_verdict_is_hrr(bytes_of(buf_data(&b), buf_len(&b))));
+    assert_int_equal(judge(&b, buf_len(&b), TLS13_ERR_SEND(TLS13_ALERT_HANDSHAKE_FAILURE), &detail), REALITY_V_HRR);
+    assert_false(reality_verdict_is_hrr(bytes_of(buf_data(&b), 5 + 4 + 2 + 31)));
 
     buf_consume(&b, buf_len(&b));
     const struct sh_opts tls12 = {0, 0xc02f, 0, 0, false};
     sh_record(&b, &tls12);
-    assert_false(scan_is_hrr(bytes_of(buf_data(&b), buf_len(&b))));
-    assert_int_equal(judge(&b, buf_len(&b), TLS13_ERR_SEND(TLS13_ALERT_PROTOCOL_VERSION), &detail), SCAN_NOT_TLS13);
+    assert_false(reality_verdict_is_hrr(bytes_of(buf_data(&b), buf_len(&b))));
+    assert_int_equal(judge(&b, buf_len(&b), TLS13_ERR_SEND(TLS13_ALERT_PROTOCOL_VERSION), &detail), REALITY_V_NOT_TLS13);
 
     buf_consume(&b, buf_len(&b));
     const struct sh_opts chacha_other = {0x0304, 0x1304, 0x001d, 32, false}; /* not a REALITY suite */
     sh_record(&b, &chacha_other);
     assert_int_equal(judge(&b, buf_len(&b), TLS13_ERR_SEND(TLS13_ALERT_ILLEGAL_PARAMETER), &detail),
-                     SCAN_BAD_SERVER_HELLO);
+                     REALITY_V_BAD_SERVER_HELLO);
     assert_non_null(detail);
 
     buf_consume(&b, buf_len(&b));
     const struct sh_opts p256 = {0x0304, 0x1301, 0x0017, 65, false};
     sh_record(&b, &p256);
-    assert_int_equal(judge(&b, buf_len(&b), 0, &detail), SCAN_BAD_SERVER_HELLO);
+    assert_int_equal(judge(&b, buf_len(&b), 0, &detail), REALITY_V_BAD_SERVER_HELLO);
 
     buf_consume(&b, buf_len(&b));
     assert_int_equal(wire_wr_bytes(&b, "\x15\x03\x03\x00\x02\x02\x28", 7), 0);
-    assert_int_equal(judge(&b, buf_len(&b), TLS13_ERR_PEER(TLS13_ALERT_HANDSHAKE_FAILURE), &detail), SCAN_ALERT);
+    assert_int_equal(judge(&b, buf_len(&b), TLS13_ERR_PEER(TLS13_ALERT_HANDSHAKE_FAILURE), &detail), REALITY_V_ALERT);
     assert_string_equal(detail, "handshake_failure");
-    assert_int_equal(judge(&b, 6, ERR_NEED_MORE, &detail), SCAN_ALERT); /* header only */
+    assert_int_equal(judge(&b, 6, ERR_NEED_MORE, &detail), REALITY_V_ALERT); /* header only */
     assert_null(detail);
 
-    assert_int_equal(judge(&b, 0, ERR_NEED_MORE, &detail), SCAN_NO_ANSWER);
+    assert_int_equal(judge(&b, 0, ERR_NEED_MORE, &detail), REALITY_V_NO_ANSWER);
     buf_dispose(&b);
 }
 
@@ -248,15 +248,15 @@ static void test_prefixes(void **state)
         size_t head = 127 + 6; /* ServerHello + CCS */
         for (size_t n = 0; n <= buf_len(&b); n++) {
             const char *detail;
-            enum scan_verdict v = judge(&b, n, ERR_NEED_MORE, &detail);
+            enum reality_verdict v = judge(&b, n, ERR_NEED_MORE, &detail);
             if (n == 0)
-                assert_int_equal(v, SCAN_NO_ANSWER);
+                assert_int_equal(v, REALITY_V_NO_ANSWER);
             else if (n < head)
-                assert_int_equal(v, SCAN_INCOMPLETE);
+                assert_int_equal(v, REALITY_V_INCOMPLETE);
             else
-                assert_true(v == SCAN_INCOMPLETE || v == SCAN_SUITABLE);
+                assert_true(v == REALITY_V_INCOMPLETE || v == REALITY_V_SUITABLE);
             if (n == buf_len(&b))
-                assert_int_equal(v, SCAN_SUITABLE);
+                assert_int_equal(v, REALITY_V_SUITABLE);
         }
         buf_dispose(&b);
     }
@@ -265,11 +265,11 @@ static void test_prefixes(void **state)
 static void test_names(void **state)
 {
     (void)state;
-    for (int v = 0; v < SCAN__COUNT; v++)
-        assert_string_not_equal(scan_verdict_text((enum scan_verdict)v), "unknown");
-    assert_string_equal(scan_verdict_text(SCAN__COUNT), "unknown");
-    assert_string_equal(scan_slot_name(REALITY_SLOT_CERTIFICATE), "Certificate");
-    assert_string_equal(scan_slot_name(REALITY_SLOT__COUNT), "unknown");
+    for (int v = 0; v < REALITY_V__COUNT; v++)
+        assert_string_not_equal(reality_verdict_text((enum reality_verdict)v), "unknown");
+    assert_string_equal(reality_verdict_text(REALITY_V__COUNT), "unknown");
+    assert_string_equal(reality_slot_name(REALITY_SLOT_CERTIFICATE), "Certificate");
+    assert_string_equal(reality_slot_name(REALITY_SLOT__COUNT), "unknown");
 }
 
 int main(void)
