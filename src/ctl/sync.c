@@ -11,6 +11,7 @@
 #include "core/enc.h"
 #include "core/err.h"
 #include "ctl/sync.h"
+#include "ctl/sync_int.h"
 
 #define FLOW_VISION "xtls-rprx-vision"
 
@@ -121,6 +122,10 @@ int sync_users_resp_encode(const struct sync_users_resp *m, struct buf *out)
     ok = ok && jset(root, "v", json_integer(SYNC_VERSION)) && jset(root, "revision", jint(m->revision)) &&
          jset(root, "full", json_boolean(m->full)) && jset(root, "users", json_incref(users)) &&
          jset(root, "removed", json_incref(removed));
+    if (ok && m->reality.rev != 0) {
+        json_t *r = sync__reality_to_json(&m->reality);
+        ok = r != NULL && jset(root, "reality", r);
+    }
     json_decref(users);
     json_decref(removed);
     if (!ok) {
@@ -152,7 +157,7 @@ int sync_usage_req_encode(const struct sync_usage_req *m, struct buf *out)
          jset(health, "connections", jint(h->connections)) && jset(health, "uptime", jint(h->uptime)) &&
          jset(health, "revision", jint(h->revision)) && jset(health, "version", json_string(h->version)) &&
          h->cpu <= 100 && jset(health, "cpu", jint(h->cpu)) && jset(health, "bps", jint(h->bytes_per_sec)) &&
-         jset(root, "v", json_integer(SYNC_VERSION)) && jset(root, "push_id", json_string(m->push_id)) &&
+         (h->n_targets == 0 || jset(health, "targets", sync__targets_to_json(h))) && jset(root, "v", json_integer(SYNC_VERSION)) && jset(root, "push_id", json_string(m->push_id)) &&
          jset(root, "usage", json_incref(usage)) && jset(root, "health", json_incref(health));
     json_decref(usage);
     json_decref(health);
@@ -399,6 +404,7 @@ static int users_resp_from(struct sync_users_resp *m, const json_t *root, struct
         m->removed[i] = (uint64_t)json_integer_value(v);
         m->n_removed = i + 1;
     }
+    TRY(sync__reality_from_json(root, &m->reality, err));
     return check_unique(m, err);
 }
 
@@ -434,6 +440,7 @@ static int usage_req_from(struct sync_usage_req *m, const json_t *root, struct s
     TRY(get_str(h, "health.", "version", m->health.version, sizeof(m->health.version), false, err));
     TRY(get_uint(h, "health.", "cpu", 100, true, &m->health.cpu, err));
     TRY(get_uint(h, "health.", "bps", INT64_MAX, true, &m->health.bytes_per_sec, err));
+    TRY(sync__targets_from_json(h, &m->health, err));
     size_t n = json_array_size(usage);
     if (n > 0) {
         m->entries = calloc(n, sizeof(*m->entries));

@@ -30,6 +30,12 @@
 #define SYNC_MAX_ENTRIES 1000000
 #define SYNC_BODY_MAX (256u << 20) /* decoders refuse bodies larger than this (ERR_TOO_LONG) */
 
+#define SYNC_HOSTPORT_MAX 262 /* "host:port" or "[v6]:port" of a REALITY target */
+#define SYNC_SNI_MAX 253      /* a DNS name */
+#define SYNC_NAMES_MAX 8      /* serverNames the hub hands a node (current + names in grace) */
+#define SYNC_TARGETS_MAX 8    /* REALITY targets a node reports (one per inbound) */
+#define SYNC_VERDICT_MAX 32
+
 /* A decoding failure, for logs and the 400 response body. */
 struct sync_err {
     char msg[160];
@@ -47,6 +53,16 @@ struct sync_user {
     uint32_t max_conns;    /* concurrent connections */
 };
 
+/* The REALITY target the hub assigns to this node (target rotation, docs/hub.md "REALITY
+ * targets"): every inbound's realitySettings.target and serverNames are replaced. rev = 0: the
+ * hub manages no target for this node (absent on the wire); the node keeps its file's. */
+struct sync_reality {
+    uint64_t rev; /* the node's target revision at the hub; a change means "apply" */
+    char target[SYNC_HOSTPORT_MAX + 1];
+    size_t n_names;
+    char names[SYNC_NAMES_MAX][SYNC_SNI_MAX + 1]; /* the new SNI first, then names still in grace */
+};
+
 /* Response to GET /api/v1/node/users?since=N.
  *   full = true:  `users` is the complete set; the node replaces its table; removed is empty.
  *   full = false: `users` were added or changed after revision `since`, `removed` lists ids to drop.
@@ -58,6 +74,7 @@ struct sync_users_resp {
     size_t n_users;
     uint64_t *removed;
     size_t n_removed;
+    struct sync_reality reality; /* optional "reality" object (per node, not part of the revision) */
 };
 
 /* Per-user byte deltas since the node's previous accepted push. */
@@ -68,6 +85,22 @@ struct sync_usage_entry {
     uint64_t bt;   /* BitTorrent flows recognised (optional "bt": absent = 0, sent only when non-zero) */
 };
 
+/* What a node saw of one REALITY target since its previous push (node/target_health.h). */
+struct sync_target_health {
+    char target[SYNC_HOSTPORT_MAX + 1];   /* "host:port" as configured */
+    char sni[SYNC_SNI_MAX + 1];           /* the first serverName, what the active check sends */
+    uint64_t dial_ok, dial_failed;        /* client connections' target dials, since the previous push */
+    uint64_t checks_ok, checks_failed;    /* active checks suitable / not, since the previous push */
+    uint64_t rtt_ms;                      /* mean dial-to-ServerHello time of authenticated clients (0: none) */
+    bool tls13;                           /* the last check saw a TLS 1.3 ServerHello */
+    char group[16];                       /* "X25519", "X25519MLKEM768", "other", "" unknown */
+    uint64_t cert_not_after;              /* Unix s, the leaf seen by the last check (0: not seen) */
+    bool cert_names_sni;                  /* that leaf names sni */
+    uint64_t layout_changes;              /* times the flight's record layout changed since start */
+    char verdict[SYNC_VERDICT_MAX + 1];   /* reality_verdict_code() of the last check, or "unknown" */
+    uint64_t checked_at;                  /* Unix s of the last check (0: none yet) */
+};
+
 struct sync_health {
     uint64_t connections;                   /* open client connections now */
     uint64_t uptime;                        /* seconds since the node process started */
@@ -76,6 +109,9 @@ struct sync_health {
     /* Live load for placement; optional on the wire (absent = 0, from nodes that predate it). */
     uint64_t cpu;           /* CPU use since the previous push, percent of all cores, 0..100 */
     uint64_t bytes_per_sec; /* client bytes through the node since the previous push, both ways */
+    /* REALITY target health; optional ("targets", absent = none). */
+    size_t n_targets;
+    struct sync_target_health targets[SYNC_TARGETS_MAX];
 };
 
 /* Body of POST /api/v1/node/usage. push_id is unique per push and reused verbatim on retry;
@@ -118,6 +154,9 @@ void sync_usage_req_dispose(struct sync_usage_req *m);
 /* Parses the "since" query value: decimal digits only, no sign, 0..INT64_MAX.
  * A missing parameter (s == NULL) means 0 (full sync). ERR_MALFORMED / ERR_RANGE. */
 int sync_parse_since(const char *s, uint64_t *since);
+
+/* true when s is a REALITY target "host:port" or "[v6]:port" (name or IP, port 1..65535). */
+bool sync_target_valid(const char *s);
 
 /* true when push_id matches [A-Za-z0-9_-]{8,64}. */
 bool sync_push_id_valid(const char *s, size_t len);

@@ -1229,6 +1229,7 @@ static void parse_veil(struct cfg_ctx *c, const json_t *v, struct node_cfg *cfg)
                                        "idleTimeoutSec",
                                        "udpIdleTimeoutSec",
                                        "fallbackIdleSec",
+                                       "targetCheckSec",
                                        "adminListen",
                                        "adminToken",
                                        "adminNoToken",
@@ -1250,6 +1251,7 @@ static void parse_veil(struct cfg_ctx *c, const json_t *v, struct node_cfg *cfg)
     get_u32_field(c, v, "idleTimeoutSec", 1, 86400, &cfg->idle_timeout_sec);
     get_u32_field(c, v, "udpIdleTimeoutSec", 1, 86400, &cfg->udp_idle_timeout_sec);
     get_u32_field(c, v, "fallbackIdleSec", 1, 86400, &cfg->fallback_idle_sec);
+    get_u32_field(c, v, "targetCheckSec", 0, 86400, &cfg->target_check_sec);
     json_t *arr;
     if (cfg_get_arr(c, v, "dnsServers", &arr) == 1) {
         size_t mark = cfg_push_key(c, "dnsServers");
@@ -1436,6 +1438,7 @@ static struct node_cfg *cfg_new_defaults(void)
     cfg->hub_push_sec = 60;
     cfg->udp_idle_timeout_sec = 60;
     cfg->fallback_idle_sec = 30; /* a probe or browser on the cover site; not a customer */
+    cfg->target_check_sec = 60;  /* active REALITY target check (node/target_health.h) */
     /* A flood from one address cannot fill the fd table; a browser's burst of tunnels fits. */
     cfg->handshakes_per_sec_per_ip = 50;
     cfg->handshake_burst = 200;

@@ -110,6 +110,7 @@ struct node_cfg {
     uint32_t dns_timeout_ms;         /* default 5000 */
     uint32_t udp_idle_timeout_sec;   /* UDP association idle timeout, default 60 */
     uint32_t fallback_idle_sec;      /* unauthenticated relays to the target: idle limit, default 30 */
+    uint32_t target_check_sec;       /* active check of each REALITY target every N s; 0 = off; default 60 */
     char **dns_servers;              /* "ip" or "ip:port"; empty = /etc/resolv.conf */
     size_t n_dns_servers;
     char *admin_listen;                 /* "127.0.0.1:9090"; NULL = off */

@@ -25,7 +25,8 @@ static void users(const char *s, size_t n)
         abort();
     if (sync_users_resp_decode(&b, (const char *)buf_data(&out), buf_len(&out), &err) != 0)
         abort();
-    if (a.revision != b.revision || a.full != b.full || a.n_users != b.n_users || a.n_removed != b.n_removed)
+    if (a.revision != b.revision || a.full != b.full || a.n_users != b.n_users || a.n_removed != b.n_removed ||
+        memcmp(&a.reality, &b.reality, sizeof(a.reality)) != 0)
         abort();
     for (size_t i = 0; i < a.n_users; i++) {
         const struct sync_user *x = &a.users[i], *y = &b.users[i];
