@@ -96,6 +96,23 @@ paths = {
    body={"type": "object", "required": ["weight"], "additionalProperties": False, "properties": {"weight": {"type": "integer", "minimum": 0, "maximum": 1000}}})},
  "/api/v1/nodes/{id}/drain": {"post": op("Drain (or undrain) a node: draining nodes leave subscriptions; empty body = drain", "nodes", 200, jr(ref("Node")), params=ID,
    body={"type": "object", "additionalProperties": False, "properties": {"draining": {"type": "boolean", "default": True}}})},
+ "/api/v1/targets": {
+   "get": op("The REALITY target pool (vetted and bad candidates), optionally for one node or region", "targets", 200,
+             jr({"type": "object", "properties": {"targets": {"type": "array", "items": ref("Target")}}}), security="read",
+             params=[{"name": "node_id", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+                     {"name": "region", "in": "query", "schema": {"type": "string", "maxLength": 2}}]),
+   "post": op("Add candidates: one, an array, or {targets: [...]}; `veil scan --json` rows as they are (suitable: false is kept as bad)", "targets", 201,
+              jr({"type": "object", "properties": {"added": {"type": "integer"}}}, "Created"),
+              body={"oneOf": [ref("TargetInput"), {"type": "array", "items": ref("TargetInput"), "minItems": 1, "maxItems": 1000},
+                              {"type": "object", "required": ["targets"], "properties": {"targets": {"type": "array", "items": ref("TargetInput")}}}]})},
+ "/api/v1/targets/{id}": {"delete": op("Remove a candidate from the pool", "targets", 204, NOBODY, params=ID)},
+ "/api/v1/nodes/{id}/target": {
+   "get": op("The node's REALITY target: assigned, reported, verdict, failures in the rule's window, names in grace", "targets", 200, jr(ref("NodeTarget")), security="read", params=ID),
+   "patch": op("Pin (or unpin) the node's target: a pinned target is never rotated automatically", "targets", 200, jr(ref("NodeTarget")), params=ID,
+               body={"type": "object", "required": ["pinned"], "additionalProperties": False, "properties": {"pinned": {"type": "boolean"}}})},
+ "/api/v1/nodes/{id}/rotate-target": {"post": op("Move the node to a target now (target_id, or the next vetted one); the old names stay accepted for targets.grace_sec", "targets", 200,
+   jr(ref("NodeTarget")), params=ID,
+   body={"type": "object", "additionalProperties": False, "properties": {"target_id": {"type": "integer", "minimum": 1}, "pin": {"type": "boolean"}}})},
  "/api/v1/stats": {"get": op("Counts and traffic", "stats", 200, jr(ref("Stats")), security="read")},
  "/metrics": {"get": op("Prometheus metrics (text format 0.0.4): requests, latencies, subscription fetches, database rows and pool", "ops", 200,
    {"description": "Prometheus text exposition", "content": {"text/plain": {"schema": {"type": "string"}}}}, security="read", errors=(401,))},
@@ -165,6 +182,19 @@ paths.update({
 })
 I = {"type": "integer"}; S = {"type": "string"}; B = {"type": "boolean"}
 schemas = {
+   "Target": {"type": "object", "properties": {"id": {"type": "integer"}, "host": {"type": "string"}, "port": {"type": "integer"}, "sni": {"type": "string"},
+     "region": {"type": "string"}, "node_id": {"type": "integer", "description": "0: any node (of the region)"}, "score": {"type": "integer"},
+     "state": {"type": "string", "enum": ["vetted", "bad"]}, "verdict": {"type": "string"}, "rtt_ms": {"type": "integer"},
+     "created_at": {"type": "integer"}, "updated_at": {"type": "integer"}}},
+   "TargetInput": {"type": "object", "required": ["host", "port", "sni"], "properties": {"host": {"type": "string"}, "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+     "sni": {"type": "string"}, "region": {"type": "string", "pattern": "^([A-Z]{2})?$"}, "node_id": {"type": "integer", "minimum": 0},
+     "score": {"type": "integer"}, "suitable": {"type": "boolean"}, "verdict": {"type": "string", "maxLength": 32}, "rtt_ms": {"type": "integer"}}},
+   "NodeTarget": {"type": "object", "properties": {"node_id": {"type": "integer"}, "target": {"type": "string"}, "sni": {"type": "string"},
+     "target_id": {"type": "integer"}, "rev": {"type": "integer"}, "pinned": {"type": "boolean"},
+     "grace": {"type": "array", "items": {"type": "object", "properties": {"sni": {"type": "string"}, "until": {"type": "integer"}}}},
+     "reported_target": {"type": "string"}, "reported_sni": {"type": "string"}, "verdict": {"type": "string"}, "failures": {"type": "integer"},
+     "reported_at": {"type": "integer"}, "rotated_at": {"type": "integer"}, "health": {"type": ["object", "null"]}}},
+
  "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["code", "message"],
    "properties": {"code": {"type": "string", "enum": ["invalid_json", "invalid_field", "missing_field", "unknown_field", "invalid_query", "invalid_body",
       "unauthorized", "forbidden", "not_found", "method_not_allowed", "conflict", "invalid_state", "out_of_range", "body_too_large", "busy", "internal"]},

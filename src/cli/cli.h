@@ -29,6 +29,10 @@ int cli_pay_main(int argc, char **argv);    /* cmd_pay.c: hub invoices and payme
 int cli_node_drain(int argc, char **argv);
 int cli_node_undrain(int argc, char **argv);
 void cli_node_drain_usage(FILE *out);
+/* cmd_node_target.c: `veil node rotate-target`, `veil node target` */
+int cli_node_rotate_target(int argc, char **argv);
+int cli_node_target(int argc, char **argv);
+void cli_node_target_usage(FILE *out);
 
 /* Prints text as a QR code with Unicode half blocks (two module rows per line) and a quiet
  * zone. By default light modules are drawn (for dark terminals); invert draws dark ones.

@@ -17,6 +17,7 @@ static void usage(FILE *out)
           "       veil node list\n",
           out);
     cli_node_drain_usage(out);
+    cli_node_target_usage(out);
     fputs("  add registers a node (KEY is the REALITY public key, base64url, as `veil x25519` prints;\n"
           "  --short-id and --server-name may repeat) and prints its node token ONCE: store it in\n"
           "  the node's hub settings right away. list shows health, weight, draining and last "
@@ -233,7 +234,8 @@ static int node_list(int argc, char **argv)
 int cli_node_main(int argc, char **argv)
 {
     static const struct hubapi_verb verbs[] = {
-        {"add", node_add}, {"list", node_list}, {"drain", cli_node_drain}, {"undrain", cli_node_undrain}, {NULL, NULL},
+        {"add", node_add}, {"list", node_list}, {"drain", cli_node_drain}, {"undrain", cli_node_undrain},
+        {"rotate-target", cli_node_rotate_target}, {"target", cli_node_target}, {NULL, NULL},
     };
     return hubapi_run_verb("node", argc, argv, verbs, usage);
 }

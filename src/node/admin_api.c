@@ -24,7 +24,8 @@ struct node_admin_api {
     size_t base_len;
     char *name;
     struct node_overlay overlay;
-    struct node_overlay hub; /* hub-managed users, in hub.add (node/hubsync.h) */
+    struct node_overlay hub;     /* hub-managed users, in hub.add (node/hubsync.h) */
+    struct sync_reality reality; /* the hub's REALITY target assignment (rev 0: none) */
     char *state_path;
     char *token;
     node_admin_apply_cb *apply;
@@ -133,7 +134,7 @@ static json_t *user_json(const struct node_inbound *in, const struct node_user *
 static struct node_cfg *effective(struct node_admin_api *api, struct cfg_ctx *c)
 {
     cfg_init(c, api->name);
-    return node_overlay_load_cfg_hub(api->base, api->base_len, &api->overlay, api->hub.add, api->hub.n_add, c);
+    return node_overlay_load_cfg_full(api->base, api->base_len, &api->overlay, api->hub.add, api->hub.n_add, &api->reality, c);
 }
 
 /* Installs the overlay's result and persists it; on failure restores `saved`. Lock held. */
@@ -473,7 +474,7 @@ void node_admin_api_handle(void *arg, const struct node_http_req *req, struct no
 struct node_cfg *node_admin_api_preview(struct node_admin_api *api, const char *base, size_t len, struct cfg_ctx *c)
 {
     pthread_mutex_lock(&api->lock);
-    struct node_cfg *cfg = node_overlay_load_cfg_hub(base, len, &api->overlay, api->hub.add, api->hub.n_add, c);
+    struct node_cfg *cfg = node_overlay_load_cfg_full(base, len, &api->overlay, api->hub.add, api->hub.n_add, &api->reality, c);
     pthread_mutex_unlock(&api->lock);
     return cfg;
 }
@@ -481,7 +482,7 @@ struct node_cfg *node_admin_api_preview(struct node_admin_api *api, const char *
 struct node_cfg *node_admin_api_rebase(struct node_admin_api *api, const char *base, size_t len, struct cfg_ctx *c)
 {
     pthread_mutex_lock(&api->lock);
-    struct node_cfg *cfg = node_overlay_load_cfg_hub(base, len, &api->overlay, api->hub.add, api->hub.n_add, c);
+    struct node_cfg *cfg = node_overlay_load_cfg_full(base, len, &api->overlay, api->hub.add, api->hub.n_add, &api->reality, c);
     if (cfg) {
         char *copy = malloc(len ? len : 1);
         if (copy == NULL) {
@@ -541,6 +542,28 @@ int node_admin_api_set_hub_users(struct node_admin_api *api, const struct node_o
     return rc;
 }
 
+int node_admin_api_set_hub_reality(struct node_admin_api *api, const struct sync_reality *r, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&api->lock);
+    struct sync_reality old = api->reality;
+    api->reality = *r;
+    struct cfg_ctx c;
+    struct node_cfg *cfg = effective(api, &c);
+    int rc = 0;
+    if (cfg == NULL) {
+        snprintf(err, errlen, "%s", c.n_msgs ? c.msgs[0].text : "invalid config");
+        rc = ERR_CONFIG;
+    } else if (api->apply) {
+        rc = api->apply(api->arg, cfg, err, errlen);
+    }
+    if (rc < 0)
+        api->reality = old;
+    cfg_dispose(&c);
+    node_cfg_unref(cfg);
+    pthread_mutex_unlock(&api->lock);
+    return rc;
+}
+
 int node_admin_api_rebase_apply(struct node_admin_api *api, const char *base, size_t len, struct cfg_ctx *c, char *err,
                                 size_t errlen)
 {
@@ -550,7 +573,7 @@ int node_admin_api_rebase_apply(struct node_admin_api *api, const char *base, si
     memcpy(copy, base, len);
     pthread_mutex_lock(&api->lock);
     /* under the lock, so an admin change or a hub pull cannot interleave with this install */
-    struct node_cfg *cfg = node_overlay_load_cfg_hub(base, len, &api->overlay, api->hub.add, api->hub.n_add, c);
+    struct node_cfg *cfg = node_overlay_load_cfg_full(base, len, &api->overlay, api->hub.add, api->hub.n_add, &api->reality, c);
     int rc = cfg ? 0 : ERR_CONFIG;
     if (rc == 0 && api->apply)
         rc = api->apply(api->arg, cfg, err, errlen);

@@ -60,6 +60,11 @@ int node_admin_api_set_token(struct node_admin_api *api, const char *token);
 int node_admin_api_rebase_apply(struct node_admin_api *api, const char *base, size_t len, struct cfg_ctx *c, char *err,
                                 size_t errlen);
 
+/* Replaces the hub's REALITY target assignment (rev 0: back to the file's target) and installs
+ * the resulting config: new connections use the new target, open ones keep theirs. On failure
+ * the previous assignment stays. 0, ERR_CONFIG / the apply error (message in err). */
+int node_admin_api_set_hub_reality(struct node_admin_api *api, const struct sync_reality *r, char *err, size_t errlen);
+
 /* Replaces the hub-managed users (copied) and installs the resulting config through `apply`.
  * On failure the previous hub users stay. 0, ERR_CONFIG / the apply error (message in err). */
 int node_admin_api_set_hub_users(struct node_admin_api *api, const struct node_overlay_user *users, size_t n, char *err,

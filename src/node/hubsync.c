@@ -325,7 +325,8 @@ static int pull(struct node_hubsync *s)
     buf_dispose(&resp);
     if (rc < 0)
         return rc;
-    bool changed = m.full || m.n_users || m.n_removed || m.revision != s->table.revision;
+    bool reality_changed = m.reality.rev != s->table.reality.rev;
+    bool changed = m.full || m.n_users || m.n_removed || m.revision != s->table.revision || reality_changed;
     struct sync_users_resp next = {0};
     if (changed) {
         /* merge into a copy so that a failed install leaves the old table in place */
@@ -340,6 +341,7 @@ static int pull(struct node_hubsync *s)
         next.n_users = cur.n_users;
         next.revision = cur.revision;
         rc = node_hubsync_merge(&next, &m);
+        next.reality = m.reality;
     }
     sync_users_resp_dispose(&m);
     if (rc < 0 || !changed) {
@@ -355,6 +357,15 @@ static int pull(struct node_hubsync *s)
     if (rc == 0)
         rc = s->o.apply ? s->o.apply(s->o.arg, users, n, msg, sizeof(msg)) : 0;
     node_hubsync_users_free(users, n);
+    if (rc == 0 && reality_changed && s->o.apply_reality) {
+        /* A rotation: new connections go to the new target, open tunnels keep theirs. */
+        rc = s->o.apply_reality(s->o.arg, &next.reality, msg, sizeof(msg));
+        if (rc == 0)
+            log_warn("node", 0, "hub_target_applied", LF_UINT("rev", next.reality.rev),
+                     LF_STR("target", next.reality.rev ? next.reality.target : "(the file's)"),
+                     LF_STR("sni", next.reality.rev ? next.reality.names[0] : "(the file's)"),
+                     LF_UINT("names", next.reality.n_names));
+    }
     if (rc < 0) {
         log_err("node", 0, "hub_users_not_applied", LF_STR("err", *msg ? msg : err_str(rc)));
         free(next.users);

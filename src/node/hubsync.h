@@ -38,6 +38,8 @@ struct node_hubsync_opts {
     const char *pin;       /* the hub's key pins (httpc_req.pin); NULL = none */
     const char *cert_file; /* client certificate and key for mutual TLS; NULL = none */
     const char *key_file;
+    /* The hub's REALITY target assignment changed (struct sync_reality; rev 0: none). May be NULL. */
+    int (*apply_reality)(void *arg, const struct sync_reality *r, char *err, size_t errlen);
 };
 
 /* Applies a pulled response to a table: full replaces it; a delta updates users by id, drops

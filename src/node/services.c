@@ -19,6 +19,7 @@
 #include "node/load.h"
 #include "nodecfg/overlay.h"
 #include "node/session.h"
+#include "node/target_health.h"
 #include "nodecfg/state.h"
 #include "node/telemetry.h"
 #include "node/usage.h"
@@ -36,6 +37,7 @@ struct node_services {
     struct node_usage_api *uapi;       /* usage and health routes (node/usage_api.h) */
     struct node_cfg *boot;             /* the config at start: what restart-only settings run with */
     struct node_load_meter load;       /* CPU and bytes/s between usage pushes (hub sync thread only) */
+    struct node_target_checker *checker; /* active REALITY target checks (node/target_health.h) */
 };
 
 /* ---- files ---- */
@@ -79,9 +81,16 @@ static int apply_hub_users(void *arg, const struct node_overlay_user *users, siz
     return node_admin_api_set_hub_users(s->api, users, n, err, errlen);
 }
 
+static int apply_hub_reality(void *arg, const struct sync_reality *r, char *err, size_t errlen)
+{
+    struct node_services *s = arg;
+    return node_admin_api_set_hub_reality(s->api, r, err, errlen);
+}
+
 static void hub_health(void *arg, struct sync_health *h)
 {
     struct node_services *s = arg;
+    node_target_health_fill(s->rt, h);
     struct node_worker_stats st;
     node_runtime_stats(s->rt, &st);
     h->connections = atomic_load(&st.active);
@@ -178,6 +187,7 @@ static int metrics_init(struct node_services *s)
     if (!s->conns || !s->active || !s->bytes || !s->closed || !s->users || !s->dns || !s->limit_hits)
         return ERR_NOMEM;
     metrics_family_on_collect(s->conns, collect, s);
+    TRY(node_target_metrics_register(s->reg, s->rt));
     return node_telemetry_register(s->reg, s->rt, &s->tm);
 }
 
@@ -228,6 +238,10 @@ int node_services_start(struct node_runtime *rt, const char *path, const struct 
         if (rc == 0 && n_hub)
             rc = node_admin_api_set_hub_users(s->api, hub, n_hub, err, sizeof(err));
         node_hubsync_users_free(hub, n_hub);
+        struct sync_reality reality;
+        node_state_hub_reality(cfg, &reality);
+        if (rc == 0 && reality.rev)
+            rc = node_admin_api_set_hub_reality(s->api, &reality, err, sizeof(err));
         struct node_hubsync_opts ho = {
             .url = cfg->hub_url,
             .token = cfg->hub_token,
@@ -241,6 +255,7 @@ int node_services_start(struct node_runtime *rt, const char *path, const struct 
             .state_path = has_state ? hp : NULL,
             .apply = apply_hub_users,
             .health = hub_health,
+            .apply_reality = apply_hub_reality,
             .arg = s,
         };
         if (rc == 0)
@@ -252,6 +267,9 @@ int node_services_start(struct node_runtime *rt, const char *path, const struct 
         node_usage_set_hubsync(rt->usage, s->hub); /* hub users' bytes go to the hub */
         log_info("node", 0, "hub_sync_started", LF_STR("url", cfg->hub_url), LF_UINT("poll_sec", cfg->hub_poll_sec));
     }
+    rc = node_target_checker_start(rt, cfg->target_check_sec, &s->checker);
+    if (rc < 0)
+        goto fail;
     s->uapi = node_usage_api_new(rt, s->api, s->hub);
     if (s->uapi == NULL) {
         rc = ERR_NOMEM;
@@ -404,6 +422,7 @@ void node_services_stop(struct node_services *s)
     node_usage_set_hubsync(s->rt->usage, NULL); /* no report enters hub sync from here on */
     node_admin_stop(s->admin);                  /* no request reads hub sync from here on */
     node_hubsync_stop(s->hub);                  /* before the api it installs through */
+    node_target_checker_stop(s->checker);
     node_admin_api_free(s->api);
     node_usage_api_free(s->uapi);
     metrics_registry_free(s->reg);

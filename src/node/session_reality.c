@@ -11,6 +11,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "node/session_int.h"
+#include "node/target_health.h"
 #include "node/telemetry.h"
 
 /* Mirroring (§4.1): client bytes up to fwd_limit go to the target. Not while HAProxy's header
@@ -74,11 +75,26 @@ static void on_target(struct loop *loop, struct loop_io *io, unsigned ev)
     session_after_event(s);
 }
 
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static size_t inbound_index(const struct session *s)
+{
+    return (size_t)(s->in - s->snap->inbounds);
+}
+
 static void target_dialed(void *arg, enum node_dial_result res, int err, int fd, const struct sock_addr *peer)
 {
     struct session *s = arg;
     s->tdial = NULL;
     (void)peer;
+    bool fd_short = (err == -EMFILE || err == -ENFILE);
+    if (!fd_short) /* our own fd shortage says nothing about the target */
+        node_target_note_dial(inbound_index(s), res == NODE_DIAL_OK);
     if (res != NODE_DIAL_OK) {
         /* Out of fds while probes hold them: every new connection dials the target before it
          * can authenticate, so make room once, as accept does, instead of refusing a client. */
@@ -109,6 +125,7 @@ static void target_dialed(void *arg, enum node_dial_result res, int err, int fd,
 int session_dial_target(struct session *s)
 {
     const struct node_inbound *ib = s->in->ib;
+    s->tdial_ms = mono_ms();
     return node_dial_start(s->w->dialer, ib->target_host, ib->target_port, NODE_DIAL_TRUSTED, target_dialed, s,
                            &s->tdial);
 }
@@ -196,6 +213,7 @@ bool session_target_flight(struct session *s)
         session_close(s, NODE_CR_TARGET_FLIGHT, ERR_MALFORMED);
         return false;
     case REALITY_TARGET_ST_READY:
+        node_target_note_flight(inbound_index(s), mono_ms() - s->tdial_ms, &s->target.plan);
         session_send_flight(s);
         return s->state == NODE_SS_TLS_HANDSHAKE;
     case REALITY_TARGET_ST__COUNT:

@@ -527,10 +527,45 @@ static int tag_hub_users(struct node_cfg *cfg, const struct node_overlay_user *h
     return rc;
 }
 
+/* The hub's target for every REALITY inbound. */
+static int apply_reality(json_t *root, const struct sync_reality *r)
+{
+    json_t *inbounds = json_object_get(root, "inbounds");
+    if (r == NULL || r->rev == 0 || !json_is_array(inbounds))
+        return 0;
+    size_t i;
+    json_t *ib;
+    json_array_foreach(inbounds, i, ib)
+    {
+        json_t *ss = json_is_object(ib) ? json_object_get(ib, "streamSettings") : NULL;
+        json_t *rs = json_is_object(ss) ? json_object_get(ss, "realitySettings") : NULL;
+        if (!json_is_object(rs))
+            continue; /* the loader reports it */
+        json_t *names = json_array();
+        for (size_t k = 0; names != NULL && k < r->n_names; k++)
+            if (json_array_append_new(names, json_string(r->names[k])) < 0) {
+                json_decref(names);
+                names = NULL;
+            }
+        if (names == NULL || json_object_set_new(rs, "serverNames", names) < 0 ||
+            json_object_set_new(rs, "target", json_string(r->target)) < 0)
+            return ERR_NOMEM;
+        (void)json_object_del(rs, "dest");
+    }
+    return 0;
+}
+
 struct node_cfg *node_overlay_load_cfg_hub(const char *base, size_t len, const struct node_overlay *o,
                                            const struct node_overlay_user *hub, size_t n_hub, struct cfg_ctx *c)
 {
-    if (n_hub == 0 && (o == NULL || (o->n_add == 0 && o->n_remove == 0)))
+    return node_overlay_load_cfg_full(base, len, o, hub, n_hub, NULL, c);
+}
+
+struct node_cfg *node_overlay_load_cfg_full(const char *base, size_t len, const struct node_overlay *o,
+                                            const struct node_overlay_user *hub, size_t n_hub,
+                                            const struct sync_reality *reality, struct cfg_ctx *c)
+{
+    if (n_hub == 0 && (o == NULL || (o->n_add == 0 && o->n_remove == 0)) && (reality == NULL || reality->rev == 0))
         return node_cfg_load(c, base, len);
     static const struct node_overlay empty = {0};
     json_t *root = cfg_parse(c, base, len);
@@ -541,6 +576,10 @@ struct node_cfg *node_overlay_load_cfg_hub(const char *base, size_t len, const s
     char *text = NULL;
     if (apply_to_json(root, o ? o : &empty, hub, n_hub, c) < 0 || c->n_errors != errors)
         goto out;
+    if (apply_reality(root, reality) < 0) {
+        cfg_error_global(c, "out of memory");
+        goto out;
+    }
     text = json_dumps(root, JSON_COMPACT);
     if (text == NULL)
         goto out;

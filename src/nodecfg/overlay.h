@@ -16,6 +16,7 @@
 
 #include "core/buf.h"
 #include "core/cfg.h"
+#include "ctl/sync.h"
 #include "nodecfg/config.h"
 
 struct node_overlay_user {
@@ -59,6 +60,13 @@ struct node_cfg *node_overlay_load_cfg(const char *base, size_t len, const struc
  * hub table can never make the config invalid. hub_id of each resulting user is set. */
 struct node_cfg *node_overlay_load_cfg_hub(const char *base, size_t len, const struct node_overlay *o,
                                            const struct node_overlay_user *hub, size_t n_hub, struct cfg_ctx *c);
+
+/* The same, and then the hub's REALITY target assignment (ctl/sync.h struct sync_reality; NULL
+ * or rev 0 = none): every REALITY inbound's target and serverNames are replaced (its "dest"
+ * alias dropped), so the config loader validates them like the file's own. */
+struct node_cfg *node_overlay_load_cfg_full(const char *base, size_t len, const struct node_overlay *o,
+                                            const struct node_overlay_user *hub, size_t n_hub,
+                                            const struct sync_reality *reality, struct cfg_ctx *c);
 
 /* Adds a user (copied). Cancels matching removals. ERR_NOMEM. The caller checks conflicts by
  * loading the result. */

@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/err.h"
 #include "core/log.h"
@@ -35,6 +36,20 @@ int node_state_hub_users(const struct node_cfg *cfg, struct node_overlay_user **
     return rc;
 }
 
+void node_state_hub_reality(const struct node_cfg *cfg, struct sync_reality *out)
+{
+    memset(out, 0, sizeof(*out));
+    char path[4096];
+    if (cfg->hub_url == NULL || node_state_file(cfg, "hub-users.json", path, sizeof(path)) < 0)
+        return;
+    struct sync_users_resp table;
+    struct sync_err err = {{0}};
+    if (node_hubsync_load_state(path, &table, &err) < 0)
+        return; /* logged by node_state_hub_users */
+    *out = table.reality;
+    sync_users_resp_dispose(&table);
+}
+
 struct node_cfg *node_state_load_cfg(const char *text, size_t len, struct node_overlay *o, struct cfg_ctx *c)
 {
     struct node_overlay local;
@@ -58,6 +73,8 @@ struct node_cfg *node_state_load_cfg(const char *text, size_t len, struct node_o
     struct node_overlay_user *hub = NULL;
     size_t n_hub = 0;
     int rc = node_state_hub_users(plain, &hub, &n_hub);
+    struct sync_reality reality;
+    node_state_hub_reality(plain, &reality);
     node_cfg_unref(plain);
     if (rc < 0) {
         cfg_error_global(c, "out of memory");
@@ -72,7 +89,7 @@ struct node_cfg *node_state_load_cfg(const char *text, size_t len, struct node_o
         if (c->n_errors == 0)
             cfg_error_global(c, "cannot read %s: %s", sp, err_str(rc));
     } else {
-        cfg = node_overlay_load_cfg_hub(text, len, o, hub, n_hub, c);
+        cfg = node_overlay_load_cfg_full(text, len, o, hub, n_hub, &reality, c);
     }
     cfg_dispose(&oc);
     node_hubsync_users_free(hub, n_hub);

@@ -19,6 +19,9 @@ int node_state_file(const struct node_cfg *cfg, const char *name, char *out, siz
  * unreadable file is logged and ignored: the hub sends its full table again). ERR_NOMEM. */
 int node_state_hub_users(const struct node_cfg *cfg, struct node_overlay_user **users, size_t *n);
 
+/* The hub's REALITY target assignment persisted with the hub users (rev 0: none). */
+void node_state_hub_reality(const struct node_cfg *cfg, struct sync_reality *out);
+
 /* Loads config text with its state applied. `o` (may be NULL) receives the admin overlay that
  * was read. Messages (the file's, each once, and the state files') go to c; NULL on errors. */
 struct node_cfg *node_state_load_cfg(const char *text, size_t len, struct node_overlay *o, struct cfg_ctx *c);

@@ -11,6 +11,7 @@
 #include "hub/api/api_int.h"
 #include "hub/analysis/analysis.h"
 #include "hub/audit/audit.h"
+#include "hub/targets/targets.h"
 #include "hub/backup/backup.h"
 #include "hub/bot/bot_flood.h"
 #include "hub/cache/cache.h"
@@ -88,6 +89,24 @@ static void collect_cache_mode(struct metrics_family *f, void *arg)
         if (s != NULL)
             metrics_set(s, strcmp(cur, modes[i]) == 0);
     }
+}
+
+/* REALITY target rotations in this process (hub/targets/targets.h). */
+static void collect_rotations(struct metrics_family *f, void *arg)
+{
+    (void)arg;
+    struct targets_stats st;
+    targets_stats_get(&st);
+    for (int i = TARGETS_R_FAILURES; i < TARGETS_R__COUNT; i++) {
+        const char *v[] = {targets_reason_str((enum targets_reason)i)};
+        struct metrics_series *x = metrics_series(f, v);
+        if (x != NULL && st.rotations[i] > metrics_counter_value(x))
+            metrics_add(x, st.rotations[i] - metrics_counter_value(x));
+    }
+    const char *v[] = {"no_candidate"};
+    struct metrics_series *x = metrics_series(f, v);
+    if (x != NULL && st.no_candidate > metrics_counter_value(x))
+        metrics_add(x, st.no_candidate - metrics_counter_value(x));
 }
 
 /* The last check of the audit chain in this process (hub/audit/audit.h): 1 intact, 0 broken;
@@ -259,6 +278,14 @@ void api__metrics_init(struct api_ctx *ctx)
         "Telegram messages and button presses dropped by the bot's per-user flood control", NULL, 0, NULL, 0, 1);
     if (bot_dropped != NULL)
         metrics_family_on_collect(bot_dropped, collect_bot_dropped, NULL);
+    static const char *const reason_label[] = {"reason"};
+    struct metrics_family *rot = metrics_family_new(
+        r, METRICS_COUNTER, "veil_hub_target_rotations_total",
+        "REALITY target rotations by reason (failures, verdict, manual); no_candidate: a rotation was due but no "
+        "vetted target was left for the node",
+        reason_label, 1, NULL, 0, 8);
+    if (rot != NULL)
+        metrics_family_on_collect(rot, collect_rotations, NULL);
     static const char *const node_labels[] = {"state"};
     struct metrics_family *nodes = metrics_family_new(
         r, METRICS_GAUGE, "veil_hub_nodes",

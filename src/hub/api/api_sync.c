@@ -13,6 +13,7 @@
 #include "hub/domain/node_health.h"
 #include "hub/domain/placement.h"
 #include "hub/domain/rules.h"
+#include "hub/targets/targets.h"
 
 #define FLOW_VISION "xtls-rprx-vision"
 
@@ -80,8 +81,16 @@ void api__node_users(struct api_call *c)
     }
     /* A node ahead of the hub (restored from a backup) must drop what it has: full answer. */
     bool full = since == 0 || since > (uint64_t)cur;
+    /* The node's REALITY target assignment (hub/targets/targets.h) is its own: an answer that
+     * carries one is not shared through the cache. */
+    struct sync_reality reality;
+    rc = targets_reality_for_node(c->ctx->st, c->node.id, c->now, &reality);
+    if (rc < 0) {
+        api__store_error(c, rc, "targets");
+        return;
+    }
     /* Snapshots are cached per (revision, since): every node asking at one revision shares one. */
-    struct hcache *hc = c->ctx->cfg.sync_cache_ms ? c->ctx->cfg.cache : NULL;
+    struct hcache *hc = c->ctx->cfg.sync_cache_ms && reality.rev == 0 ? c->ctx->cfg.cache : NULL;
     char key[64];
     if (hc != NULL) {
         char *val;
@@ -106,7 +115,7 @@ void api__node_users(struct api_call *c)
         api__store_error(c, rc, "users");
         return;
     }
-    struct sync_users_resp m = {.revision = (uint64_t)rev, .full = full};
+    struct sync_users_resp m = {.revision = (uint64_t)rev, .full = full, .reality = reality};
     m.users = n ? calloc(n, sizeof *m.users) : NULL;
     m.removed = n && !full ? calloc(n, sizeof *m.removed) : NULL;
     if (n && (m.users == NULL || (!full && m.removed == NULL))) {
@@ -206,6 +215,9 @@ void api__node_usage(struct api_call *c)
     if (rc == 0 && !dup)
         rc = store_node_set_load(c->ctx->st, c->node.id, now_load.load_connections, now_load.load_cpu,
                                  now_load.load_bps);
+    /* What it saw of its REALITY target: the rotation rule's input (hub/targets/targets.h). */
+    if (rc == 0 && !dup)
+        rc = targets_record_health(c->ctx->st, c->node.id, h, c->now);
     sync_usage_req_dispose(&m);
     if (rc < 0) {
         api__store_error(c, rc, "usage");

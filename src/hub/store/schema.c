@@ -204,6 +204,24 @@ static const char *const migrations[] = {
     ("CREATE TABLE usage_hourly (user_id BIGINT NOT NULL, hour BIGINT NOT NULL, bytes BIGINT NOT NULL,"
      " PRIMARY KEY (user_id, hour));"
      "CREATE INDEX usage_hourly_hour ON usage_hourly (hour);"),
+
+    /* 15: REALITY targets (hub/targets/): the pool of vetted candidates per node or region (fed by
+     * `veil scan --json`), each node's assigned target with the names still in grace and what it
+     * last reported, and the failures its pushes report (the rotation rule counts them). */
+    ("CREATE TABLE targets (id @ID@, host TEXT NOT NULL, port INTEGER NOT NULL, sni TEXT NOT NULL,"
+     " region TEXT NOT NULL DEFAULT '', node_id BIGINT NOT NULL DEFAULT 0, score BIGINT NOT NULL DEFAULT 0,"
+     " state TEXT NOT NULL DEFAULT 'vetted', verdict TEXT NOT NULL DEFAULT 'suitable',"
+     " rtt_ms BIGINT NOT NULL DEFAULT 0, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,"
+     " UNIQUE (host, port, sni, region, node_id));"
+     "CREATE TABLE node_targets (node_id BIGINT PRIMARY KEY REFERENCES nodes(id) ON DELETE CASCADE,"
+     " target TEXT NOT NULL DEFAULT '', sni TEXT NOT NULL DEFAULT '', target_id BIGINT NOT NULL DEFAULT 0,"
+     " rev BIGINT NOT NULL DEFAULT 0, pinned INTEGER NOT NULL DEFAULT 0, grace TEXT NOT NULL DEFAULT '',"
+     " reported_target TEXT NOT NULL DEFAULT '', reported_sni TEXT NOT NULL DEFAULT '',"
+     " verdict TEXT NOT NULL DEFAULT 'unknown', reported_at BIGINT NOT NULL DEFAULT 0,"
+     " rotated_at BIGINT NOT NULL DEFAULT 0, health TEXT NOT NULL DEFAULT '');"
+     "CREATE TABLE target_failures (node_id BIGINT NOT NULL, at BIGINT NOT NULL, failures BIGINT NOT NULL,"
+     " verdict TEXT NOT NULL);"
+     "CREATE INDEX target_failures_node_at ON target_failures (node_id, at);"),
 };
 
 /* Code that runs right after a migration's SQL, in its transaction (data the SQL cannot compute). */
