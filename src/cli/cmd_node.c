@@ -234,8 +234,13 @@ static int node_list(int argc, char **argv)
 int cli_node_main(int argc, char **argv)
 {
     static const struct hubapi_verb verbs[] = {
-        {"add", node_add}, {"list", node_list}, {"drain", cli_node_drain}, {"undrain", cli_node_undrain},
-        {"rotate-target", cli_node_rotate_target}, {"target", cli_node_target}, {NULL, NULL},
+        {"add", node_add},
+        {"list", node_list},
+        {"drain", cli_node_drain},
+        {"undrain", cli_node_undrain},
+        {"rotate-target", cli_node_rotate_target},
+        {"target", cli_node_target},
+        {NULL, NULL},
     };
     return hubapi_run_verb("node", argc, argv, verbs, usage);
 }

@@ -369,14 +369,10 @@ static int scan_many(struct scan_row *rows, size_t n, bool pq, int timeout_ms)
 int cli_scan_main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"sni", required_argument, NULL, 's'},
-        {"no-pq", no_argument, NULL, 'P'},
-        {"timeout", required_argument, NULL, 't'},
-        {"json", no_argument, NULL, 'j'},
-        {"port", required_argument, NULL, 'p'},
-        {"file", required_argument, NULL, 'f'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"sni", required_argument, NULL, 's'},     {"no-pq", no_argument, NULL, 'P'},
+        {"timeout", required_argument, NULL, 't'}, {"json", no_argument, NULL, 'j'},
+        {"port", required_argument, NULL, 'p'},    {"file", required_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     const char *sni = NULL, *file = NULL;
     bool pq = true, json = false;

@@ -157,7 +157,8 @@ int sync_usage_req_encode(const struct sync_usage_req *m, struct buf *out)
          jset(health, "connections", jint(h->connections)) && jset(health, "uptime", jint(h->uptime)) &&
          jset(health, "revision", jint(h->revision)) && jset(health, "version", json_string(h->version)) &&
          h->cpu <= 100 && jset(health, "cpu", jint(h->cpu)) && jset(health, "bps", jint(h->bytes_per_sec)) &&
-         (h->n_targets == 0 || jset(health, "targets", sync__targets_to_json(h))) && jset(root, "v", json_integer(SYNC_VERSION)) && jset(root, "push_id", json_string(m->push_id)) &&
+         (h->n_targets == 0 || jset(health, "targets", sync__targets_to_json(h))) &&
+         jset(root, "v", json_integer(SYNC_VERSION)) && jset(root, "push_id", json_string(m->push_id)) &&
          jset(root, "usage", json_incref(usage)) && jset(root, "health", json_incref(health));
     json_decref(usage);
     json_decref(health);

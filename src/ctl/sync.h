@@ -87,18 +87,18 @@ struct sync_usage_entry {
 
 /* What a node saw of one REALITY target since its previous push (node/target_health.h). */
 struct sync_target_health {
-    char target[SYNC_HOSTPORT_MAX + 1];   /* "host:port" as configured */
-    char sni[SYNC_SNI_MAX + 1];           /* the first serverName, what the active check sends */
-    uint64_t dial_ok, dial_failed;        /* client connections' target dials, since the previous push */
-    uint64_t checks_ok, checks_failed;    /* active checks suitable / not, since the previous push */
-    uint64_t rtt_ms;                      /* mean dial-to-ServerHello time of authenticated clients (0: none) */
-    bool tls13;                           /* the last check saw a TLS 1.3 ServerHello */
-    char group[16];                       /* "X25519", "X25519MLKEM768", "other", "" unknown */
-    uint64_t cert_not_after;              /* Unix s, the leaf seen by the last check (0: not seen) */
-    bool cert_names_sni;                  /* that leaf names sni */
-    uint64_t layout_changes;              /* times the flight's record layout changed since start */
-    char verdict[SYNC_VERDICT_MAX + 1];   /* reality_verdict_code() of the last check, or "unknown" */
-    uint64_t checked_at;                  /* Unix s of the last check (0: none yet) */
+    char target[SYNC_HOSTPORT_MAX + 1]; /* "host:port" as configured */
+    char sni[SYNC_SNI_MAX + 1];         /* the first serverName, what the active check sends */
+    uint64_t dial_ok, dial_failed;      /* client connections' target dials, since the previous push */
+    uint64_t checks_ok, checks_failed;  /* active checks suitable / not, since the previous push */
+    uint64_t rtt_ms;                    /* mean dial-to-ServerHello time of authenticated clients (0: none) */
+    bool tls13;                         /* the last check saw a TLS 1.3 ServerHello */
+    char group[16];                     /* "X25519", "X25519MLKEM768", "other", "" unknown */
+    uint64_t cert_not_after;            /* Unix s, the leaf seen by the last check (0: not seen) */
+    bool cert_names_sni;                /* that leaf names sni */
+    uint64_t layout_changes;            /* times the flight's record layout changed since start */
+    char verdict[SYNC_VERDICT_MAX + 1]; /* reality_verdict_code() of the last check, or "unknown" */
+    uint64_t checked_at;                /* Unix s of the last check (0: none yet) */
 };
 
 struct sync_health {

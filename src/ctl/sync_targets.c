@@ -159,15 +159,16 @@ json_t *sync__targets_to_json(const struct sync_health *h)
         const struct sync_target_health *t = &h->targets[i];
         json_t *o = NULL;
         if (strnlen(t->target, sizeof(t->target)) < sizeof(t->target) &&
-            strnlen(t->sni, sizeof(t->sni)) < sizeof(t->sni) && strnlen(t->group, sizeof(t->group)) < sizeof(t->group) &&
+            strnlen(t->sni, sizeof(t->sni)) < sizeof(t->sni) &&
+            strnlen(t->group, sizeof(t->group)) < sizeof(t->group) &&
             strnlen(t->verdict, sizeof(t->verdict)) < sizeof(t->verdict) && t->dial_ok <= INT64_MAX &&
             t->dial_failed <= INT64_MAX && t->checks_ok <= INT64_MAX && t->checks_failed <= INT64_MAX &&
             t->rtt_ms <= INT64_MAX && t->cert_not_after <= INT64_MAX && t->layout_changes <= INT64_MAX &&
             t->checked_at <= INT64_MAX)
-            o = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:b,s:s,s:I,s:b,s:I,s:s,s:I}", "target", t->target, "sni", t->sni,
-                          "dial_ok", (json_int_t)t->dial_ok, "dial_failed", (json_int_t)t->dial_failed, "checks_ok",
-                          (json_int_t)t->checks_ok, "checks_failed", (json_int_t)t->checks_failed, "rtt_ms",
-                          (json_int_t)t->rtt_ms, "tls13", t->tls13, "group", t->group, "cert_not_after",
+            o = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:b,s:s,s:I,s:b,s:I,s:s,s:I}", "target", t->target, "sni",
+                          t->sni, "dial_ok", (json_int_t)t->dial_ok, "dial_failed", (json_int_t)t->dial_failed,
+                          "checks_ok", (json_int_t)t->checks_ok, "checks_failed", (json_int_t)t->checks_failed,
+                          "rtt_ms", (json_int_t)t->rtt_ms, "tls13", t->tls13, "group", t->group, "cert_not_after",
                           (json_int_t)t->cert_not_after, "cert_names_sni", t->cert_names_sni, "layout_changes",
                           (json_int_t)t->layout_changes, "verdict", t->verdict, "checked_at",
                           (json_int_t)t->checked_at);

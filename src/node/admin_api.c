@@ -134,7 +134,8 @@ static json_t *user_json(const struct node_inbound *in, const struct node_user *
 static struct node_cfg *effective(struct node_admin_api *api, struct cfg_ctx *c)
 {
     cfg_init(c, api->name);
-    return node_overlay_load_cfg_full(api->base, api->base_len, &api->overlay, api->hub.add, api->hub.n_add, &api->reality, c);
+    return node_overlay_load_cfg_full(api->base, api->base_len, &api->overlay, api->hub.add, api->hub.n_add,
+                                      &api->reality, c);
 }
 
 /* Installs the overlay's result and persists it; on failure restores `saved`. Lock held. */
@@ -474,7 +475,8 @@ void node_admin_api_handle(void *arg, const struct node_http_req *req, struct no
 struct node_cfg *node_admin_api_preview(struct node_admin_api *api, const char *base, size_t len, struct cfg_ctx *c)
 {
     pthread_mutex_lock(&api->lock);
-    struct node_cfg *cfg = node_overlay_load_cfg_full(base, len, &api->overlay, api->hub.add, api->hub.n_add, &api->reality, c);
+    struct node_cfg *cfg =
+        node_overlay_load_cfg_full(base, len, &api->overlay, api->hub.add, api->hub.n_add, &api->reality, c);
     pthread_mutex_unlock(&api->lock);
     return cfg;
 }
@@ -482,7 +484,8 @@ struct node_cfg *node_admin_api_preview(struct node_admin_api *api, const char *
 struct node_cfg *node_admin_api_rebase(struct node_admin_api *api, const char *base, size_t len, struct cfg_ctx *c)
 {
     pthread_mutex_lock(&api->lock);
-    struct node_cfg *cfg = node_overlay_load_cfg_full(base, len, &api->overlay, api->hub.add, api->hub.n_add, &api->reality, c);
+    struct node_cfg *cfg =
+        node_overlay_load_cfg_full(base, len, &api->overlay, api->hub.add, api->hub.n_add, &api->reality, c);
     if (cfg) {
         char *copy = malloc(len ? len : 1);
         if (copy == NULL) {
@@ -573,7 +576,8 @@ int node_admin_api_rebase_apply(struct node_admin_api *api, const char *base, si
     memcpy(copy, base, len);
     pthread_mutex_lock(&api->lock);
     /* under the lock, so an admin change or a hub pull cannot interleave with this install */
-    struct node_cfg *cfg = node_overlay_load_cfg_full(base, len, &api->overlay, api->hub.add, api->hub.n_add, &api->reality, c);
+    struct node_cfg *cfg =
+        node_overlay_load_cfg_full(base, len, &api->overlay, api->hub.add, api->hub.n_add, &api->reality, c);
     int rc = cfg ? 0 : ERR_CONFIG;
     if (rc == 0 && api->apply)
         rc = api->apply(api->arg, cfg, err, errlen);

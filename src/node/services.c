@@ -32,11 +32,11 @@ struct node_services {
     struct node_admin *admin;
     struct metrics_registry *reg;
     struct metrics_family *conns, *active, *bytes, *closed, *users, *dns;
-    struct metrics_family *limit_hits; /* node/limits.h refusals by kind */
-    struct node_telemetry *tm;         /* the other /metrics families (node/telemetry.h) */
-    struct node_usage_api *uapi;       /* usage and health routes (node/usage_api.h) */
-    struct node_cfg *boot;             /* the config at start: what restart-only settings run with */
-    struct node_load_meter load;       /* CPU and bytes/s between usage pushes (hub sync thread only) */
+    struct metrics_family *limit_hits;   /* node/limits.h refusals by kind */
+    struct node_telemetry *tm;           /* the other /metrics families (node/telemetry.h) */
+    struct node_usage_api *uapi;         /* usage and health routes (node/usage_api.h) */
+    struct node_cfg *boot;               /* the config at start: what restart-only settings run with */
+    struct node_load_meter load;         /* CPU and bytes/s between usage pushes (hub sync thread only) */
     struct node_target_checker *checker; /* active REALITY target checks (node/target_health.h) */
 };
 

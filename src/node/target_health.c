@@ -44,8 +44,7 @@ static uint64_t load(_Atomic uint64_t *a)
 void node_target_note_dial(size_t inbound, bool ok)
 {
     if (inbound < NODE_TARGET_SLOTS)
-        atomic_fetch_add_explicit(ok ? &slots[inbound].dial_ok : &slots[inbound].dial_failed, 1,
-                                  memory_order_relaxed);
+        atomic_fetch_add_explicit(ok ? &slots[inbound].dial_ok : &slots[inbound].dial_failed, 1, memory_order_relaxed);
 }
 
 void node_target_note_flight(size_t inbound, uint64_t rtt_ms, const struct reality_target_plan *plan)
@@ -78,8 +77,7 @@ static size_t current_targets(struct node_runtime *rt, struct target_ref *out)
         struct target_ref *r = &out[n++];
         snprintf(r->host, sizeof(r->host), "%s", ib->target_host ? ib->target_host : "");
         r->port = ib->target_port;
-        snprintf(r->target, sizeof(r->target), strchr(r->host, ':') ? "[%s]:%u" : "%s:%u", r->host,
-                 (unsigned)r->port);
+        snprintf(r->target, sizeof(r->target), strchr(r->host, ':') ? "[%s]:%u" : "%s:%u", r->host, (unsigned)r->port);
         snprintf(r->sni, sizeof(r->sni), "%s", ib->n_server_names ? ib->server_names[0] : "");
     }
     pthread_mutex_unlock(&rt->lock);
@@ -399,16 +397,18 @@ int node_target_metrics_register(struct metrics_registry *reg, struct node_runti
     static const char *const tr[] = {"target", "result"}, *const tv[] = {"target", "sni", "verdict"},
                              *const t[] = {"target"};
     m.rt = rt;
-    m.dials = metrics_family_new(reg, METRICS_COUNTER, "veil_node_target_dials_total",
-                                 "Client connections' dials of the REALITY target.", tr, 2, NULL, 0, 2 * NODE_TARGET_SLOTS);
-    m.checks = metrics_family_new(reg, METRICS_COUNTER, "veil_node_target_checks_total",
-                                  "Active checks of the REALITY target by result.", tr, 2, NULL, 0, 2 * NODE_TARGET_SLOTS);
+    m.dials =
+        metrics_family_new(reg, METRICS_COUNTER, "veil_node_target_dials_total",
+                           "Client connections' dials of the REALITY target.", tr, 2, NULL, 0, 2 * NODE_TARGET_SLOTS);
+    m.checks =
+        metrics_family_new(reg, METRICS_COUNTER, "veil_node_target_checks_total",
+                           "Active checks of the REALITY target by result.", tr, 2, NULL, 0, 2 * NODE_TARGET_SLOTS);
     m.verdict = metrics_family_new(reg, METRICS_GAUGE, "veil_node_target_verdict",
                                    "1 for the current verdict on each REALITY target (suitable, down, no_tls13, ...).",
                                    tv, 3, NULL, 0, NODE_TARGET_SLOTS);
     m.rtt = metrics_family_new(reg, METRICS_GAUGE, "veil_node_target_rtt_ms",
-                               "Mean time from the target dial to its ServerHello flight (authenticated clients).", t, 1,
-                               NULL, 0, NODE_TARGET_SLOTS);
+                               "Mean time from the target dial to its ServerHello flight (authenticated clients).", t,
+                               1, NULL, 0, NODE_TARGET_SLOTS);
     m.expiry = metrics_family_new(reg, METRICS_GAUGE, "veil_node_target_cert_not_after_seconds",
                                   "Expiry (Unix time) of the target's leaf certificate seen by the last check.", t, 1,
                                   NULL, 0, NODE_TARGET_SLOTS);

@@ -43,12 +43,12 @@ struct reality_check_result {
     bool tls13;         /* a TLS 1.3 ServerHello */
     uint16_t group;     /* the ServerHello's key-share group (0 unknown) */
     uint16_t suite;
-    bool h2;                   /* ALPN h2 selected */
-    bool cert_seen;            /* the leaf was parsed */
-    bool cert_names_sni;       /* it names the SNI we sent */
-    int64_t cert_not_after;    /* Unix seconds; 0 when not seen */
-    char cert_cn[128];         /* the leaf's subject CN, for messages */
-    uint64_t layout;           /* a fingerprint of the flight's record lengths (0: none) */
+    bool h2;                /* ALPN h2 selected */
+    bool cert_seen;         /* the leaf was parsed */
+    bool cert_names_sni;    /* it names the SNI we sent */
+    int64_t cert_not_after; /* Unix seconds; 0 when not seen */
+    char cert_cn[128];      /* the leaf's subject CN, for messages */
+    uint64_t layout;        /* a fingerprint of the flight's record lengths (0: none) */
     size_t n_certs, certs_total;
 };
 

@@ -25,7 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     const char *detail = NULL;
     enum reality_verdict v = reality_verdict_judge(&t, tls_rc, &detail);
-    if ((unsigned)v >= REALITY_V__COUNT || strlen(reality_verdict_text(v)) == 0 || (detail != NULL && strlen(detail) == 0))
+    if ((unsigned)v >= REALITY_V__COUNT || strlen(reality_verdict_text(v)) == 0 ||
+        (detail != NULL && strlen(detail) == 0))
         abort();
     if (v == REALITY_V_SUITABLE && t.state != REALITY_TARGET_ST_READY)
         abort();

@@ -21,10 +21,10 @@ struct store;
 struct targets_cfg {
     uint32_t rotate_failures; /* target failures (dials + checks) in window_sec that rotate; 0 = off */
     uint32_t window_sec;
-    bool rotate_on_verdict;   /* a verdict other than suitable/unknown rotates */
-    uint32_t grace_sec;       /* old SNI accepted this long after a rotation */
-    uint32_t check_sec;       /* how often the rule is evaluated */
-    uint32_t cooldown_sec;    /* no automatic rotation of a node sooner than this after the last */
+    bool rotate_on_verdict; /* a verdict other than suitable/unknown rotates */
+    uint32_t grace_sec;     /* old SNI accepted this long after a rotation */
+    uint32_t check_sec;     /* how often the rule is evaluated */
+    uint32_t cooldown_sec;  /* no automatic rotation of a node sooner than this after the last */
 };
 void targets_cfg_defaults(struct targets_cfg *c);
 

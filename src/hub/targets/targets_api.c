@@ -190,8 +190,8 @@ static json_t *node_json(const struct targets_node *n, uint64_t failures)
 {
     json_t *grace = json_array();
     for (size_t i = 0; grace && i < n->grace.n; i++)
-        json_array_append_new(grace, json_pack("{s:s,s:I}", "sni", n->grace.names[i], "until",
-                                               (json_int_t)n->grace.until[i]));
+        json_array_append_new(grace,
+                              json_pack("{s:s,s:I}", "sni", n->grace.names[i], "until", (json_int_t)n->grace.until[i]));
     json_t *health = n->health[0] ? json_loads(n->health, 0, NULL) : NULL;
     return json_pack("{s:I,s:s,s:s,s:I,s:I,s:b,s:o,s:s,s:s,s:s,s:I,s:I,s:I,s:o}", "node_id", (json_int_t)n->node_id,
                      "target", n->target, "sni", n->sni, "target_id", (json_int_t)n->target_id, "rev",
@@ -248,7 +248,8 @@ static void on_rotate(struct api_call *c)
     if (rc < 0) {
         if (rc == ERR_NOT_FOUND)
             api_reply_error(c, 404, "not_found",
-                            target_id ? "node or target" : "node, or no vetted target left for it (POST /api/v1/targets)");
+                            target_id ? "node or target"
+                                      : "node, or no vetted target left for it (POST /api/v1/targets)");
         else
             store_fail(c, rc, "node");
         return;

@@ -29,7 +29,7 @@ struct targets_pool_row {
     char region[3];  /* ISO country code of the nodes it serves, "" any */
     int64_t node_id; /* 0: any node (of the region) */
     int64_t score;
-    char state[16];  /* vetted, bad */
+    char state[16]; /* vetted, bad */
     char verdict[SYNC_VERDICT_MAX + 1];
     int64_t rtt_ms, created_at, updated_at;
 };
@@ -45,8 +45,7 @@ int targets__set_pinned(struct store *st, int64_t node_id, bool pinned);
 /* The rule over every node with target state; *changed when a subscription changed. */
 int targets__pass(struct store *st, const struct targets_cfg *cfg, int64_t now, bool *changed);
 
-int targets__pool_list(struct store *st, int64_t node_id, const char *region, struct targets_pool_row **out,
-                       size_t *n);
+int targets__pool_list(struct store *st, int64_t node_id, const char *region, struct targets_pool_row **out, size_t *n);
 int targets__pool_add(struct store *st, const struct targets_pool_row *rows, size_t n, const struct store_audit *audit,
                       int64_t now);
 int targets__pool_delete(struct store *st, int64_t id, const struct store_audit *audit, int64_t now);

@@ -39,9 +39,10 @@ void targets__log_rotation(int64_t node_id, enum targets_reason why, const struc
 
 void targets__log_stuck(int64_t node_id, enum targets_reason why, const struct targets_node *n)
 {
-    log_err("targets", 0, "target_rotation_stuck", LF_INT("node", node_id), LF_STR("reason", targets_reason_str(why)),
-            LF_STR("target", n->target[0] ? n->target : n->reported_target), LF_STR("verdict", n->verdict),
-            LF_STR("why", "no vetted target left for this node: add candidates (veil scan --json, POST /api/v1/targets)"));
+    log_err(
+        "targets", 0, "target_rotation_stuck", LF_INT("node", node_id), LF_STR("reason", targets_reason_str(why)),
+        LF_STR("target", n->target[0] ? n->target : n->reported_target), LF_STR("verdict", n->verdict),
+        LF_STR("why", "no vetted target left for this node: add candidates (veil scan --json, POST /api/v1/targets)"));
 }
 
 static int u32_key(const json_t *s, const char *key, uint32_t lo, uint32_t hi, uint32_t *out, char *err, size_t cap)
@@ -70,8 +71,8 @@ static int parse(const json_t *s, struct targets_cfg *c, char *err, size_t cap)
     json_t *v;
     json_object_foreach((json_t *)s, key, v)
     {
-        static const char *const known[] = {"rotate_failures", "window_sec",  "rotate_on_verdict",
-                                            "grace_sec",       "check_sec",   "cooldown_sec"};
+        static const char *const known[] = {"rotate_failures", "window_sec", "rotate_on_verdict",
+                                            "grace_sec",       "check_sec",  "cooldown_sec"};
         bool ok = false;
         for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
             ok = ok || strcmp(key, known[i]) == 0;

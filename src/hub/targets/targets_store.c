@@ -59,10 +59,9 @@ static int state_write(struct store_conn *sc, const struct targets_node *n)
         "$11, $12, $13) ON CONFLICT (node_id) DO UPDATE SET target = $2, sni = $3, target_id = $4, rev = $5, "
         "pinned = $6, grace = $7, reported_target = $8, reported_sni = $9, verdict = $10, reported_at = $11, "
         "rotated_at = $12, health = $13";
-    struct store_val p[] = {SV_I(n->node_id),   SV_T(n->target),       SV_T(n->sni),
-                            SV_I(n->target_id), SV_I(n->rev),          SV_I(n->pinned),
-                            SV_T(grace),        SV_T(n->reported_target), SV_T(n->reported_sni),
-                            SV_T(n->verdict),   SV_I(n->reported_at),  SV_I(n->rotated_at),
+    struct store_val p[] = {SV_I(n->node_id),      SV_T(n->target),  SV_T(n->sni),         SV_I(n->target_id),
+                            SV_I(n->rev),          SV_I(n->pinned),  SV_T(grace),          SV_T(n->reported_target),
+                            SV_T(n->reported_sni), SV_T(n->verdict), SV_I(n->reported_at), SV_I(n->rotated_at),
                             SV_T(n->health)};
     return store__exec(sc, sql, p, sizeof(p) / sizeof(p[0]), NULL);
 }
@@ -128,13 +127,13 @@ static int record_body(struct store_conn *sc, void *arg)
     snprintf(n->reported_target, sizeof(n->reported_target), "%s", t->target);
     snprintf(n->reported_sni, sizeof(n->reported_sni), "%s", t->sni);
     n->reported_at = a->now;
-    json_t *j = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:b,s:s,s:I,s:b,s:I,s:s,s:I}", "target", t->target, "sni", t->sni,
-                          "dial_ok", (json_int_t)t->dial_ok, "dial_failed", (json_int_t)t->dial_failed, "checks_ok",
-                          (json_int_t)t->checks_ok, "checks_failed", (json_int_t)t->checks_failed, "rtt_ms",
-                          (json_int_t)t->rtt_ms, "tls13", t->tls13, "group", t->group, "cert_not_after",
-                          (json_int_t)t->cert_not_after, "cert_names_sni", t->cert_names_sni, "layout_changes",
-                          (json_int_t)t->layout_changes, "verdict", t->verdict, "checked_at",
-                          (json_int_t)t->checked_at);
+    json_t *j =
+        json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:b,s:s,s:I,s:b,s:I,s:s,s:I}", "target", t->target, "sni", t->sni,
+                  "dial_ok", (json_int_t)t->dial_ok, "dial_failed", (json_int_t)t->dial_failed, "checks_ok",
+                  (json_int_t)t->checks_ok, "checks_failed", (json_int_t)t->checks_failed, "rtt_ms",
+                  (json_int_t)t->rtt_ms, "tls13", t->tls13, "group", t->group, "cert_not_after",
+                  (json_int_t)t->cert_not_after, "cert_names_sni", t->cert_names_sni, "layout_changes",
+                  (json_int_t)t->layout_changes, "verdict", t->verdict, "checked_at", (json_int_t)t->checked_at);
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     snprintf(n->health, sizeof(n->health), "%s", text && strlen(text) < sizeof(n->health) ? text : "{}");
@@ -146,8 +145,7 @@ static int record_body(struct store_conn *sc, void *arg)
     if (!current || failures == 0)
         return 0;
     return store__exec(sc, "INSERT INTO target_failures (node_id, at, failures, verdict) VALUES ($1, $2, $3, $4)",
-                       (struct store_val[]){SV_I(a->node_id), SV_I(a->now), SV_I(failures), SV_T(t->verdict)}, 4,
-                       NULL);
+                       (struct store_val[]){SV_I(a->node_id), SV_I(a->now), SV_I(failures), SV_T(t->verdict)}, 4, NULL);
 }
 
 int targets_record_health(struct store *st, int64_t node_id, const struct sync_health *h, int64_t now)
@@ -203,8 +201,8 @@ static int rotate_body(struct store_conn *sc, void *arg)
     TRY(state_read(sc, a->node_id, &a->n));
     struct targets_node *n = &a->n;
     struct store_res r;
-    TRY(store__exec(sc, "SELECT server_names, country FROM nodes WHERE id = $1",
-                    (struct store_val[]){SV_I(a->node_id)}, 1, &r));
+    TRY(store__exec(sc, "SELECT server_names, country FROM nodes WHERE id = $1", (struct store_val[]){SV_I(a->node_id)},
+                    1, &r));
     if (r.nrows != 1) {
         store__res_free(&r);
         return ERR_NOT_FOUND;
@@ -262,8 +260,8 @@ static int rotate_body(struct store_conn *sc, void *arg)
     int64_t rev;
     TRY(store__bump_revision(sc, &rev)); /* nodes learn of news from their next push answer */
     json_t *d = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:b}", "reason", targets_reason_str(a->reason), "from", a->from,
-                          "from_sni", a->from_sni, "to", n->target, "to_sni", n->sni, "target_id",
-                          (json_int_t)next.id, "pinned", n->pinned);
+                          "from_sni", a->from_sni, "to", n->target, "to_sni", n->sni, "target_id", (json_int_t)next.id,
+                          "pinned", n->pinned);
     char *details = d ? json_dumps(d, JSON_COMPACT) : NULL;
     json_decref(d);
     struct store_audit au = a->audit ? *a->audit : (struct store_audit){.actor = "scheduler"};
@@ -278,8 +276,13 @@ int targets__rotate(struct store *st, const struct targets_cfg *cfg, int64_t nod
                     enum targets_reason reason, int pin, const struct store_audit *audit, int64_t now,
                     struct targets_node *out)
 {
-    struct rotate_arg a = {.node_id = node_id, .now = now, .target_id = target_id, .reason = reason, .cfg = cfg,
-                           .pin = pin, .audit = audit};
+    struct rotate_arg a = {.node_id = node_id,
+                           .now = now,
+                           .target_id = target_id,
+                           .reason = reason,
+                           .cfg = cfg,
+                           .pin = pin,
+                           .audit = audit};
     int rc = store__tx(st, rotate_body, &a);
     if (rc == ERR_NOT_FOUND && target_id == 0)
         atomic_fetch_add(&stat_none, 1);
@@ -424,9 +427,8 @@ static int add_body(struct store_conn *sc, void *arg)
             "INSERT INTO targets (host, port, sni, region, node_id, score, state, verdict, rtt_ms, created_at, "
             "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) ON CONFLICT (host, port, sni, region, "
             "node_id) DO UPDATE SET score = $6, state = $7, verdict = $8, rtt_ms = $9, updated_at = $10";
-        struct store_val p[] = {SV_T(t->host),  SV_I(t->port),     SV_T(t->sni),    SV_T(t->region),
-                                SV_I(t->node_id), SV_I(t->score), SV_T(t->state), SV_T(t->verdict),
-                                SV_I(t->rtt_ms), SV_I(a->now)};
+        struct store_val p[] = {SV_T(t->host),  SV_I(t->port),  SV_T(t->sni),     SV_T(t->region), SV_I(t->node_id),
+                                SV_I(t->score), SV_T(t->state), SV_T(t->verdict), SV_I(t->rtt_ms), SV_I(a->now)};
         TRY(store__exec(sc, sql, p, sizeof(p) / sizeof(p[0]), NULL));
     }
     char details[64];
@@ -473,8 +475,8 @@ static int pin_body(struct store_conn *sc, void *arg)
     TRY(state_write(sc, &a->n));
     /* Failures seen while pinned are not held against the target once the rule applies again. */
     if (!a->n.pinned)
-        TRY(store__exec(sc, "DELETE FROM target_failures WHERE node_id = $1", (struct store_val[]){SV_I(a->node_id)},
-                        1, NULL));
+        TRY(store__exec(sc, "DELETE FROM target_failures WHERE node_id = $1", (struct store_val[]){SV_I(a->node_id)}, 1,
+                        NULL));
     return 0;
 }
 

@@ -13,7 +13,7 @@
 
 #define USERS(extra) "{\"v\":1,\"revision\":5,\"full\":true,\"users\":[]" extra "}"
 #define PUSH(targets)                                                                                                  \
-    "{\"v\":1,\"push_id\":\"node1-00000001\",\"usage\":[],\"health\":{\"connections\":0,\"uptime\":1,"                \
+    "{\"v\":1,\"push_id\":\"node1-00000001\",\"usage\":[],\"health\":{\"connections\":0,\"uptime\":1,"                 \
     "\"revision\":5,\"version\":\"v\"" targets "}}"
 
 static int users(const char *s, struct sync_users_resp *m, struct sync_err *e)
@@ -132,7 +132,8 @@ static void test_targets(void **state)
         {PUSH(",\"targets\":[{\"target\":\"t:1\",\"tls13\":1}]"), ERR_MALFORMED},
         {PUSH(",\"targets\":[{\"target\":\"t:1\",\"verdict\":\"0123456789012345678901234567890123\"}]"), ERR_RANGE},
         {PUSH(",\"targets\":[{\"target\":\"a:1\"},{\"target\":\"a:1\"},{\"target\":\"a:1\"},{\"target\":\"a:1\"},"
-              "{\"target\":\"a:1\"},{\"target\":\"a:1\"},{\"target\":\"a:1\"},{\"target\":\"a:1\"},{\"target\":\"a:1\"}]"),
+              "{\"target\":\"a:1\"},{\"target\":\"a:1\"},{\"target\":\"a:1\"},{\"target\":\"a:1\"},{\"target\":\"a:1\"}"
+              "]"),
          ERR_LIMIT},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

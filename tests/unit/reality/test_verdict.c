@@ -209,7 +209,8 @@ static void test_server_hello_problems(void **state)
     const struct sh_opts tls12 = {0, 0xc02f, 0, 0, false};
     sh_record(&b, &tls12);
     assert_false(reality_verdict_is_hrr(bytes_of(buf_data(&b), buf_len(&b))));
-    assert_int_equal(judge(&b, buf_len(&b), TLS13_ERR_SEND(TLS13_ALERT_PROTOCOL_VERSION), &detail), REALITY_V_NOT_TLS13);
+    assert_int_equal(judge(&b, buf_len(&b), TLS13_ERR_SEND(TLS13_ALERT_PROTOCOL_VERSION), &detail),
+                     REALITY_V_NOT_TLS13);
 
     buf_consume(&b, buf_len(&b));
     const struct sh_opts chacha_other = {0x0304, 0x1304, 0x001d, 32, false}; /* not a REALITY suite */
