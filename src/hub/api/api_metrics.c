@@ -278,7 +278,6 @@ void api__metrics_init(struct api_ctx *ctx)
         "Telegram messages and button presses dropped by the bot's per-user flood control", NULL, 0, NULL, 0, 1);
     if (bot_dropped != NULL)
         metrics_family_on_collect(bot_dropped, collect_bot_dropped, NULL);
-    static const char *const reason_label[] = {"reason"};
     struct metrics_family *rot = metrics_family_new(
         r, METRICS_COUNTER, "veil_hub_target_rotations_total",
         "REALITY target rotations by reason (failures, verdict, manual); no_candidate: a rotation was due but no "
