@@ -6,7 +6,7 @@
 #include "core/err.h"
 #include "hub/api/api_access.h"
 
-static int fail(char *err, size_t cap, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t cap, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
