@@ -145,7 +145,7 @@ static void test_api_nomem(void **state)
     st = hub_test_store("sqlite::memory:", 1);
     assert_non_null(st);
     char h[65];
-    assert_int_equal(api_token_hash(ADMIN + 7, strlen(ADMIN + 7), h), 0);
+    assert_int_equal(api_token_hash(&ADMIN[7], strlen(&ADMIN[7]), h), 0);
     assert_int_equal(store_token_add(st, "admin", h, HUB_ROLE_ADMIN, 0, NULL), 0);
     struct api_cfg cfg = {.profile_title = "T", .public_url = "https://vpn.example.com"};
     api_ctx_init(&ctx, st, &cfg);
