@@ -443,7 +443,7 @@ struct each_str {
 static void each_str_elem(struct cfg_ctx *c, size_t i, const json_t *v, void *arg)
 {
     const struct each_str *e = arg;
-    const char *s;
+    const char *s = NULL;
     if (cfg_expect_str(c, NULL, v, &s) == 0)
         e->fn(c, i, s, e->arg);
 }
