@@ -14,6 +14,7 @@
 
 #include "hub/api/api_access.h"
 #include "hub/api/api_guard.h"
+#include "hub/api/api_scope.h"
 #include "hub/domain/placement.h"
 #include "hub/api/client_ip.h"
 #include "hub/domain/model.h"
@@ -100,8 +101,9 @@ struct api_route {
     const char *pattern; /* "/api/v1/users/{id}": {id} is a positive integer, other {x} any segment */
     enum api_auth auth;
     api_handler_fn *handler;
-    size_t body_max; /* request body limit; 0: the server's body_max; larger -> 413 */
-    unsigned flags;  /* API_ROUTE_* */
+    size_t body_max;      /* request body limit; 0: the server's body_max; larger -> 413 */
+    unsigned flags;       /* API_ROUTE_* */
+    enum api_scope scope; /* the area a scoped token needs (api_scope.h); unset: admin */
 };
 
 /* Every registered route (registers the modules' routes first), for the OpenAPI check. */

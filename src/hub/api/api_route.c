@@ -41,8 +41,9 @@ static bool pattern_ok(const char *p)
 
 void api_route_add_ex(const struct api_route *r)
 {
-    if (r->method == NULL || r->pattern == NULL || r->handler == NULL || r->auth >= API_AUTH__COUNT)
-        route_bug(r, "method, pattern and handler are required");
+    if (r->method == NULL || r->pattern == NULL || r->handler == NULL || r->auth >= API_AUTH__COUNT ||
+        (unsigned)r->scope >= API_SCOPE__COUNT)
+        route_bug(r, "method, pattern and handler are required, auth and scope known");
     if (!pattern_ok(r->pattern))
         route_bug(r, "malformed pattern");
     for (size_t i = 0; i < n_routes; i++)
@@ -56,6 +57,13 @@ void api_route_add_ex(const struct api_route *r)
 void api_route_add(const char *method, const char *pattern, enum api_auth auth, api_handler_fn *handler)
 {
     api_route_add_ex(&(struct api_route){.method = method, .pattern = pattern, .auth = auth, .handler = handler});
+}
+
+void api_route_add_scoped(const char *method, const char *pattern, enum api_auth auth, enum api_scope scope,
+                          api_handler_fn *handler)
+{
+    api_route_add_ex(
+        &(struct api_route){.method = method, .pattern = pattern, .auth = auth, .scope = scope, .handler = handler});
 }
 
 const struct api_route *api_routes(size_t *n)

@@ -33,6 +33,9 @@
  * duplicate (method, pattern), a malformed pattern or a full table is a programming error:
  * logged, and the process aborts (every test run would show it). */
 void api_route_add(const char *method, const char *pattern, enum api_auth auth, api_handler_fn *handler);
+/* The same, for a route in a token scope area other than admin (api_scope.h). */
+void api_route_add_scoped(const char *method, const char *pattern, enum api_auth auth, enum api_scope scope,
+                          api_handler_fn *handler);
 void api_route_add_ex(const struct api_route *r);
 
 /* The matching route for (method, path) or NULL; *allow (may be NULL) gets the methods the path

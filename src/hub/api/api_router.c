@@ -68,7 +68,7 @@ static bool admin_token_ok(struct api_call *c, const struct api_route *r, const 
     }
     uint32_t mask = 0;
     bool known = api_scopes_parse(t->scopes, strlen(t->scopes), &mask) == 0;
-    if (!known || !api_scope_allows(mask, r->method, r->pattern)) {
+    if (!known || !api_scope_allows(mask, r->method, r->scope)) {
         audit_refusal(c, "token.out_of_scope", r->pattern);
         api__metrics_auth_failure(c->ctx, "out_of_scope");
         api__error(c, 403, "out_of_scope", "this token's scopes do not include this route");

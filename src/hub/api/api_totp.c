@@ -55,9 +55,9 @@ int api_token_login_lookup(struct api_call *c, const char *token, size_t len, in
         return ERR_NOT_FOUND;
     /* The dashboard reads and changes users: a scoped token needs that area (or only reads). */
     uint32_t mask = 0;
-    if (api_scopes_parse(t.scopes, strlen(t.scopes), &mask) < 0 || !api_scope_allows(mask, "GET", "/api/v1/users"))
+    if (api_scopes_parse(t.scopes, strlen(t.scopes), &mask) < 0 || !api_scope_allows(mask, "GET", API_SCOPE_USERS))
         return ERR_NOT_FOUND;
-    if (!api_scope_allows(mask, "POST", "/api/v1/users"))
+    if (!api_scope_allows(mask, "POST", API_SCOPE_USERS))
         t.role = HUB_ROLE_SUPPORT;
     *role = (int)t.role;
     *id = t.id;

@@ -221,8 +221,8 @@ static void on_revenue(struct api_call *c)
 
 void billing_admin_register(void)
 {
-    api_route_add("POST", "/api/v1/promo-codes", API_AUTH_ADMIN, on_promo_create);
-    api_route_add("GET", "/api/v1/promo-codes", API_AUTH_READ, on_promo_list);
-    api_route_add("GET", "/api/v1/users/{id}/ledger", API_AUTH_READ, on_ledger);
-    api_route_add("GET", "/api/v1/stats/revenue", API_AUTH_READ, on_revenue);
+    api_route_add_scoped("POST", "/api/v1/promo-codes", API_AUTH_ADMIN, API_SCOPE_BILLING, on_promo_create);
+    api_route_add_scoped("GET", "/api/v1/promo-codes", API_AUTH_READ, API_SCOPE_BILLING, on_promo_list);
+    api_route_add_scoped("GET", "/api/v1/users/{id}/ledger", API_AUTH_READ, API_SCOPE_BILLING, on_ledger);
+    api_route_add_scoped("GET", "/api/v1/stats/revenue", API_AUTH_READ, API_SCOPE_BILLING, on_revenue);
 }

@@ -240,17 +240,21 @@ static void on_cryptobot(struct api_call *c)
 
 void billing_api_register(void)
 {
-    api_route_add("POST", "/api/v1/invoices", API_AUTH_ADMIN, on_invoice_create);
-    api_route_add("GET", "/api/v1/payments", API_AUTH_READ, on_payment_list);
-    api_route_add("GET", "/api/v1/payments/{id}", API_AUTH_READ, on_payment_get);
-    api_route_add("POST", "/api/v1/payments/{id}/refund", API_AUTH_ADMIN, on_refund);
+    api_route_add_scoped("POST", "/api/v1/invoices", API_AUTH_ADMIN, API_SCOPE_BILLING, on_invoice_create);
+    api_route_add_scoped("GET", "/api/v1/payments", API_AUTH_READ, API_SCOPE_BILLING, on_payment_list);
+    api_route_add_scoped("GET", "/api/v1/payments/{id}", API_AUTH_READ, API_SCOPE_BILLING, on_payment_get);
+    api_route_add_scoped("POST", "/api/v1/payments/{id}/refund", API_AUTH_ADMIN, API_SCOPE_BILLING, on_refund);
     /* Webhooks: any body type, a limit above BILLING_WEBHOOK_MAX so oversized ones reach the
      * handler and are refused with an audit row. */
     static const struct api_route hooks[] = {
-        {"POST", "/webhooks/yookassa", API_AUTH_NONE, on_yookassa, 4 * BILLING_WEBHOOK_MAX, API_ROUTE_ANY_BODY},
-        {"POST", "/webhooks/robokassa", API_AUTH_NONE, on_robokassa, 4 * BILLING_WEBHOOK_MAX, API_ROUTE_ANY_BODY},
-        {"GET", "/webhooks/robokassa", API_AUTH_NONE, on_robokassa, 4 * BILLING_WEBHOOK_MAX, API_ROUTE_ANY_BODY},
-        {"POST", "/webhooks/cryptobot", API_AUTH_NONE, on_cryptobot, 4 * BILLING_WEBHOOK_MAX, API_ROUTE_ANY_BODY},
+        {"POST", "/webhooks/yookassa", API_AUTH_NONE, on_yookassa, 4 * BILLING_WEBHOOK_MAX, API_ROUTE_ANY_BODY,
+         API_SCOPE_ADMIN},
+        {"POST", "/webhooks/robokassa", API_AUTH_NONE, on_robokassa, 4 * BILLING_WEBHOOK_MAX, API_ROUTE_ANY_BODY,
+         API_SCOPE_ADMIN},
+        {"GET", "/webhooks/robokassa", API_AUTH_NONE, on_robokassa, 4 * BILLING_WEBHOOK_MAX, API_ROUTE_ANY_BODY,
+         API_SCOPE_ADMIN},
+        {"POST", "/webhooks/cryptobot", API_AUTH_NONE, on_cryptobot, 4 * BILLING_WEBHOOK_MAX, API_ROUTE_ANY_BODY,
+         API_SCOPE_ADMIN},
     };
     for (size_t i = 0; i < sizeof hooks / sizeof hooks[0]; i++)
         api_route_add_ex(&hooks[i]);

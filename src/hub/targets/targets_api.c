@@ -283,10 +283,10 @@ static void on_pin(struct api_call *c)
 
 void targets__routes(void)
 {
-    api_route_add("GET", "/api/v1/targets", API_AUTH_READ, on_list);
-    api_route_add("POST", "/api/v1/targets", API_AUTH_ADMIN, on_add);
-    api_route_add("DELETE", "/api/v1/targets/{id}", API_AUTH_ADMIN, on_delete);
-    api_route_add("GET", "/api/v1/nodes/{id}/target", API_AUTH_READ, on_node_get);
-    api_route_add("PATCH", "/api/v1/nodes/{id}/target", API_AUTH_ADMIN, on_pin);
-    api_route_add("POST", "/api/v1/nodes/{id}/rotate-target", API_AUTH_ADMIN, on_rotate);
+    api_route_add_scoped("GET", "/api/v1/targets", API_AUTH_READ, API_SCOPE_NODES, on_list);
+    api_route_add_scoped("POST", "/api/v1/targets", API_AUTH_ADMIN, API_SCOPE_NODES, on_add);
+    api_route_add_scoped("DELETE", "/api/v1/targets/{id}", API_AUTH_ADMIN, API_SCOPE_NODES, on_delete);
+    api_route_add_scoped("GET", "/api/v1/nodes/{id}/target", API_AUTH_READ, API_SCOPE_NODES, on_node_get);
+    api_route_add_scoped("PATCH", "/api/v1/nodes/{id}/target", API_AUTH_ADMIN, API_SCOPE_NODES, on_pin);
+    api_route_add_scoped("POST", "/api/v1/nodes/{id}/rotate-target", API_AUTH_ADMIN, API_SCOPE_NODES, on_rotate);
 }
