@@ -11,16 +11,6 @@
 #include "hub/domain/rules.h"
 #include "hub/sub/sub.h"
 
-/* A positive decimal of at most 18 digits at *p; advances *p. 0 when there is none. */
-static int64_t number(const char **p)
-{
-    int64_t v = 0;
-    size_t digits = 0;
-    for (; **p >= '0' && **p <= '9' && digits < 18; (*p)++, digits++)
-        v = v * 10 + (**p - '0');
-    return digits == 0 ? 0 : v;
-}
-
 enum bot_ccb bot_ccb_parse(const char *data, int64_t *a, enum billing_prov *prov)
 {
     *a = 0;
@@ -43,7 +33,7 @@ enum bot_ccb bot_ccb_parse(const char *data, int64_t *a, enum billing_prov *prov
     } else {
         return BOT_CCB_NONE;
     }
-    int64_t v = number(&p);
+    int64_t v = bot_cb_number(&p);
     if (v <= 0)
         return BOT_CCB_NONE;
     if (cb == BOT_CCB_TOPUP_PAY) {
@@ -75,55 +65,14 @@ bool bot_topup_amount_ok(const char *currency, int64_t amount)
     return false;
 }
 
-static json_t *cb_button(const char *text, const char *data)
-{
-    if (data[0] == '\0' || strlen(data) > BOT_CALLBACK_MAX)
-        return NULL;
-    return json_pack("{s:s,s:s}", "text", text, "callback_data", data);
-}
-
-/* Appends a row of the n buttons given (references taken); false when one is NULL. */
-static bool row_of(json_t *rows, json_t *const *b, size_t n)
-{
-    json_t *r = json_array();
-    bool ok = r != NULL;
-    for (size_t i = 0; i < n; i++) {
-        if (!ok || b[i] == NULL) {
-            json_decref(b[i]);
-            ok = false;
-        } else if (json_array_append_new(r, b[i]) < 0) { /* jansson releases b[i] on failure */
-            ok = false;
-        }
-    }
-    if (!ok) {
-        json_decref(r);
-        return false;
-    }
-    return json_array_append_new(rows, r) == 0;
-}
-
-static bool row(json_t *rows, json_t *button)
-{
-    return row_of(rows, &button, 1);
-}
-
-static json_t *wrap(json_t *rows, bool ok)
-{
-    if (!ok) {
-        json_decref(rows);
-        return NULL;
-    }
-    return json_pack("{s:o}", "inline_keyboard", rows);
-}
-
 json_t *bot_kbd_balance(enum bot_lang l, bool topup)
 {
     json_t *rows = json_array();
     if (rows == NULL)
         return NULL;
-    bool ok = !topup || row(rows, cb_button(bot_cmsg(l, BOT_C_BTN_TOPUP), "topup"));
-    ok = ok && row(rows, cb_button(bot_msg(l, BOT_M_BTN_BACK), "menu"));
-    return wrap(rows, ok);
+    bool ok = !topup || bot_kbd_row(rows, bot_kbd_button(bot_cmsg(l, BOT_C_BTN_TOPUP), "topup"));
+    ok = ok && bot_kbd_row(rows, bot_kbd_button(bot_msg(l, BOT_M_BTN_BACK), "menu"));
+    return bot_kbd_wrap(rows, ok);
 }
 
 json_t *bot_kbd_topup_amounts(enum bot_lang l, const char *currency)
@@ -139,30 +88,12 @@ json_t *bot_kbd_topup_amounts(enum bot_lang l, const char *currency)
             int64_t amount = bot_topup_amount(currency, i + k);
             bot_money(amount, currency, money);
             snprintf(data, sizeof data, "topup:%" PRId64, amount);
-            b[k] = cb_button(money, data);
+            b[k] = bot_kbd_button(money, data);
         }
-        ok = row_of(rows, b, 2);
+        ok = bot_kbd_row_of(rows, b, 2);
     }
-    ok = ok && row(rows, cb_button(bot_msg(l, BOT_M_BTN_BACK), "balance"));
-    return wrap(rows, ok);
-}
-
-static enum bot_msg prov_button(enum billing_prov p)
-{
-    switch (p) {
-    case BILLING_YOOKASSA:
-        return BOT_M_BTN_YOOKASSA;
-    case BILLING_ROBOKASSA:
-        return BOT_M_BTN_ROBOKASSA;
-    case BILLING_CRYPTOBOT:
-        return BOT_M_BTN_CRYPTOBOT;
-    case BILLING_BALANCE:
-        return BOT_M_BTN_BALANCE;
-    case BILLING_STARS:
-    case BILLING__COUNT:
-        break;
-    }
-    return BOT_M_BTN_STARS;
+    ok = ok && bot_kbd_row(rows, bot_kbd_button(bot_msg(l, BOT_M_BTN_BACK), "balance"));
+    return bot_kbd_wrap(rows, ok);
 }
 
 json_t *bot_kbd_topup_pay(enum bot_lang l, int64_t amount, const enum billing_prov *provs, size_t n)
@@ -174,10 +105,10 @@ json_t *bot_kbd_topup_pay(enum bot_lang l, int64_t amount, const enum billing_pr
     for (size_t i = 0; i < n && ok; i++) {
         char data[64];
         snprintf(data, sizeof data, "tpay:%" PRId64 ":%s", amount, billing_prov_name(provs[i]));
-        ok = row(rows, cb_button(bot_msg(l, prov_button(provs[i])), data));
+        ok = bot_kbd_row(rows, bot_kbd_button(bot_msg(l, bot_kbd_prov_label(provs[i])), data));
     }
-    ok = ok && row(rows, cb_button(bot_msg(l, BOT_M_BTN_BACK), "topup"));
-    return wrap(rows, ok);
+    ok = ok && bot_kbd_row(rows, bot_kbd_button(bot_msg(l, BOT_M_BTN_BACK), "topup"));
+    return bot_kbd_wrap(rows, ok);
 }
 
 json_t *bot_kbd_devices(enum bot_lang l, const struct store_device *devs, size_t n)
@@ -190,10 +121,10 @@ json_t *bot_kbd_devices(enum bot_lang l, const struct store_device *devs, size_t
         char text[64], data[40];
         snprintf(text, sizeof text, "%s%zu", bot_cmsg(l, BOT_C_DEV_FREE), i + 1);
         snprintf(data, sizeof data, "devdel:%" PRId64, devs[i].id);
-        ok = row(rows, cb_button(text, data));
+        ok = bot_kbd_row(rows, bot_kbd_button(text, data));
     }
-    ok = ok && row(rows, cb_button(bot_msg(l, BOT_M_BTN_BACK), "sub"));
-    return wrap(rows, ok);
+    ok = ok && bot_kbd_row(rows, bot_kbd_button(bot_msg(l, BOT_M_BTN_BACK), "sub"));
+    return bot_kbd_wrap(rows, ok);
 }
 
 /* The apps offered under "My subscription": the §a.6 apps most customers use, one per platform

@@ -32,11 +32,8 @@ enum bot_cb bot_cb_parse(const char *data, int64_t *id, enum billing_prov *prov)
     } else {
         return BOT_CB_UNKNOWN;
     }
-    int64_t v = 0;
-    size_t digits = 0;
-    for (; *p >= '0' && *p <= '9' && digits < 18; p++, digits++)
-        v = v * 10 + (*p - '0');
-    if (digits == 0 || v == 0)
+    int64_t v = bot_cb_number(&p);
+    if (v == 0)
         return BOT_CB_UNKNOWN;
     if (cb == BOT_CB_PLAN && *p != '\0')
         return BOT_CB_UNKNOWN;
@@ -50,27 +47,47 @@ enum bot_cb bot_cb_parse(const char *data, int64_t *id, enum billing_prov *prov)
     return cb;
 }
 
-static json_t *cb_button(const char *text, const char *data)
+int64_t bot_cb_number(const char **p)
 {
-    if (strlen(data) == 0 || strlen(data) > BOT_CALLBACK_MAX)
+    int64_t v = 0;
+    size_t digits = 0;
+    for (; **p >= '0' && **p <= '9' && digits < 18; (*p)++, digits++)
+        v = v * 10 + (**p - '0');
+    return digits == 0 ? 0 : v;
+}
+
+json_t *bot_kbd_button(const char *text, const char *data)
+{
+    if (data[0] == '\0' || strlen(data) > BOT_CALLBACK_MAX)
         return NULL;
     return json_pack("{s:s,s:s}", "text", text, "callback_data", data);
 }
 
-/* Appends a row of one button (takes the reference); false on failure. */
-static bool row(json_t *rows, json_t *button)
+bool bot_kbd_row_of(json_t *rows, json_t *const *b, size_t n)
 {
-    if (button == NULL)
-        return false;
     json_t *r = json_array();
-    if (r == NULL || json_array_append_new(r, button) < 0) {
+    bool ok = r != NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (!ok || b[i] == NULL) {
+            json_decref(b[i]);
+            ok = false;
+        } else if (json_array_append_new(r, b[i]) < 0) { /* jansson releases b[i] on failure */
+            ok = false;
+        }
+    }
+    if (!ok) {
         json_decref(r);
         return false;
     }
     return json_array_append_new(rows, r) == 0;
 }
 
-static json_t *wrap(json_t *rows, bool ok)
+bool bot_kbd_row(json_t *rows, json_t *button)
+{
+    return bot_kbd_row_of(rows, &button, 1);
+}
+
+json_t *bot_kbd_wrap(json_t *rows, bool ok)
 {
     if (!ok) {
         json_decref(rows);
@@ -84,15 +101,15 @@ json_t *bot_kbd_main(enum bot_lang l, bool trial)
     json_t *rows = json_array();
     if (rows == NULL)
         return NULL;
-    bool ok = row(rows, cb_button(bot_msg(l, BOT_M_BTN_BUY), "buy"));
+    bool ok = bot_kbd_row(rows, bot_kbd_button(bot_msg(l, BOT_M_BTN_BUY), "buy"));
     if (ok && trial)
-        ok = row(rows, cb_button(bot_msg(l, BOT_M_BTN_TRIAL), "trial"));
-    ok = ok && row(rows, cb_button(bot_msg(l, BOT_M_BTN_SUB), "sub"));
-    ok = ok && row(rows, cb_button(bot_msg(l, BOT_M_BTN_REF), "ref"));
-    ok = ok && row(rows, cb_button(bot_msg(l, BOT_M_BTN_BAL), "balance"));
-    ok = ok && row(rows, cb_button(bot_msg(l, BOT_M_BTN_LANG), "lang"));
-    ok = ok && row(rows, cb_button(bot_msg(l, BOT_M_BTN_HELP), "help"));
-    return wrap(rows, ok);
+        ok = bot_kbd_row(rows, bot_kbd_button(bot_msg(l, BOT_M_BTN_TRIAL), "trial"));
+    ok = ok && bot_kbd_row(rows, bot_kbd_button(bot_msg(l, BOT_M_BTN_SUB), "sub"));
+    ok = ok && bot_kbd_row(rows, bot_kbd_button(bot_msg(l, BOT_M_BTN_REF), "ref"));
+    ok = ok && bot_kbd_row(rows, bot_kbd_button(bot_msg(l, BOT_M_BTN_BAL), "balance"));
+    ok = ok && bot_kbd_row(rows, bot_kbd_button(bot_msg(l, BOT_M_BTN_LANG), "lang"));
+    ok = ok && bot_kbd_row(rows, bot_kbd_button(bot_msg(l, BOT_M_BTN_HELP), "help"));
+    return bot_kbd_wrap(rows, ok);
 }
 
 json_t *bot_kbd_lang(enum bot_lang l)
@@ -100,10 +117,10 @@ json_t *bot_kbd_lang(enum bot_lang l)
     json_t *rows = json_array();
     if (rows == NULL)
         return NULL;
-    bool ok = row(rows, cb_button(bot_msg(l, BOT_M_BTN_EN), "lang:en"));
-    ok = ok && row(rows, cb_button(bot_msg(l, BOT_M_BTN_RU), "lang:ru"));
-    ok = ok && row(rows, cb_button(bot_msg(l, BOT_M_BTN_BACK), "menu"));
-    return wrap(rows, ok);
+    bool ok = bot_kbd_row(rows, bot_kbd_button(bot_msg(l, BOT_M_BTN_EN), "lang:en"));
+    ok = ok && bot_kbd_row(rows, bot_kbd_button(bot_msg(l, BOT_M_BTN_RU), "lang:ru"));
+    ok = ok && bot_kbd_row(rows, bot_kbd_button(bot_msg(l, BOT_M_BTN_BACK), "menu"));
+    return bot_kbd_wrap(rows, ok);
 }
 
 json_t *bot_kbd_ref(enum bot_lang l, const char *link)
@@ -111,9 +128,10 @@ json_t *bot_kbd_ref(enum bot_lang l, const char *link)
     json_t *rows = json_array();
     if (rows == NULL)
         return NULL;
-    bool ok = row(rows, json_pack("{s:s,s:{s:s}}", "text", bot_msg(l, BOT_M_BTN_COPY), "copy_text", "text", link));
-    ok = ok && row(rows, cb_button(bot_msg(l, BOT_M_BTN_BACK), "menu"));
-    return wrap(rows, ok);
+    bool ok =
+        bot_kbd_row(rows, json_pack("{s:s,s:{s:s}}", "text", bot_msg(l, BOT_M_BTN_COPY), "copy_text", "text", link));
+    ok = ok && bot_kbd_row(rows, bot_kbd_button(bot_msg(l, BOT_M_BTN_BACK), "menu"));
+    return bot_kbd_wrap(rows, ok);
 }
 
 json_t *bot_kbd_back(enum bot_lang l)
@@ -121,7 +139,7 @@ json_t *bot_kbd_back(enum bot_lang l)
     json_t *rows = json_array();
     if (rows == NULL)
         return NULL;
-    return wrap(rows, row(rows, cb_button(bot_msg(l, BOT_M_BTN_BACK), "menu")));
+    return bot_kbd_wrap(rows, bot_kbd_row(rows, bot_kbd_button(bot_msg(l, BOT_M_BTN_BACK), "menu")));
 }
 
 int64_t bot_plan_price(const struct hub_plan *p, const char *currency)
@@ -174,13 +192,13 @@ json_t *bot_kbd_plans(enum bot_lang l, const struct hub_plan *plans, size_t n, c
             snprintf(text + tl, sizeof text - tl, " · %s", money);
         }
         snprintf(data, sizeof data, "plan:%" PRId64, plans[i].id);
-        ok = row(rows, cb_button(text, data));
+        ok = bot_kbd_row(rows, bot_kbd_button(text, data));
     }
-    ok = ok && row(rows, cb_button(bot_msg(l, BOT_M_BTN_BACK), "menu"));
-    return wrap(rows, ok);
+    ok = ok && bot_kbd_row(rows, bot_kbd_button(bot_msg(l, BOT_M_BTN_BACK), "menu"));
+    return bot_kbd_wrap(rows, ok);
 }
 
-static enum bot_msg prov_button(enum billing_prov p)
+enum bot_msg bot_kbd_prov_label(enum billing_prov p)
 {
     switch (p) {
     case BILLING_YOOKASSA:
@@ -210,12 +228,12 @@ json_t *bot_kbd_pay(enum bot_lang l, const struct hub_plan *plan, const struct b
             continue;
         char text[160], money[48], data[48];
         bot_money(price, opts[i].currency, money);
-        snprintf(text, sizeof text, "%s · %s", bot_msg(l, prov_button(opts[i].prov)), money);
+        snprintf(text, sizeof text, "%s · %s", bot_msg(l, bot_kbd_prov_label(opts[i].prov)), money);
         snprintf(data, sizeof data, "pay:%" PRId64 ":%s", plan->id, billing_prov_name(opts[i].prov));
-        ok = row(rows, cb_button(text, data));
+        ok = bot_kbd_row(rows, bot_kbd_button(text, data));
     }
-    ok = ok && row(rows, cb_button(bot_msg(l, BOT_M_BTN_BACK), "buy"));
-    return wrap(rows, ok);
+    ok = ok && bot_kbd_row(rows, bot_kbd_button(bot_msg(l, BOT_M_BTN_BACK), "buy"));
+    return bot_kbd_wrap(rows, ok);
 }
 
 json_t *bot_kbd_pay_url(enum bot_lang l, const char *url)
@@ -223,9 +241,9 @@ json_t *bot_kbd_pay_url(enum bot_lang l, const char *url)
     json_t *rows = json_array();
     if (rows == NULL)
         return NULL;
-    bool ok = row(rows, json_pack("{s:s,s:s}", "text", bot_msg(l, BOT_M_BTN_PAY), "url", url));
-    ok = ok && row(rows, cb_button(bot_msg(l, BOT_M_BTN_BACK), "menu"));
-    return wrap(rows, ok);
+    bool ok = bot_kbd_row(rows, json_pack("{s:s,s:s}", "text", bot_msg(l, BOT_M_BTN_PAY), "url", url));
+    ok = ok && bot_kbd_row(rows, bot_kbd_button(bot_msg(l, BOT_M_BTN_BACK), "menu"));
+    return bot_kbd_wrap(rows, ok);
 }
 
 json_t *bot_kbd_sub(enum bot_lang l, const char *url)
@@ -233,10 +251,11 @@ json_t *bot_kbd_sub(enum bot_lang l, const char *url)
     json_t *rows = json_array();
     if (rows == NULL)
         return NULL;
-    bool ok = row(rows, json_pack("{s:s,s:{s:s}}", "text", bot_msg(l, BOT_M_BTN_COPY), "copy_text", "text", url));
+    bool ok =
+        bot_kbd_row(rows, json_pack("{s:s,s:{s:s}}", "text", bot_msg(l, BOT_M_BTN_COPY), "copy_text", "text", url));
     if (ok && (strncmp(url, "https://", 8) == 0 || strncmp(url, "http://", 7) == 0))
-        ok = row(rows, json_pack("{s:s,s:s}", "text", bot_msg(l, BOT_M_BTN_OPEN), "url", url));
-    ok = ok && row(rows, cb_button(bot_msg(l, BOT_M_BTN_QR), "qr"));
-    ok = ok && row(rows, cb_button(bot_msg(l, BOT_M_BTN_BACK), "menu"));
-    return wrap(rows, ok);
+        ok = bot_kbd_row(rows, json_pack("{s:s,s:s}", "text", bot_msg(l, BOT_M_BTN_OPEN), "url", url));
+    ok = ok && bot_kbd_row(rows, bot_kbd_button(bot_msg(l, BOT_M_BTN_QR), "qr"));
+    ok = ok && bot_kbd_row(rows, bot_kbd_button(bot_msg(l, BOT_M_BTN_BACK), "menu"));
+    return bot_kbd_wrap(rows, ok);
 }

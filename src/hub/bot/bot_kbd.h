@@ -67,4 +67,19 @@ int64_t bot_plan_price(const struct hub_plan *p, const char *currency);
 /* "250 ⭐" (XTR) or "299.00 RUB" (two minor digits otherwise). */
 void bot_money(int64_t minor, const char *currency, char out[static 48]);
 
+/* The builder every keyboard (here and bot_ckbd.c) uses. A callback button; NULL when data is
+ * empty or longer than BOT_CALLBACK_MAX. */
+json_t *bot_kbd_button(const char *text, const char *data);
+/* Appends a row of the n buttons given (references taken); false when one is NULL or on
+ * allocation failure. */
+bool bot_kbd_row_of(json_t *rows, json_t *const *b, size_t n);
+/* A row of one button. */
+bool bot_kbd_row(json_t *rows, json_t *button);
+/* {"inline_keyboard": rows} when ok, else NULL; takes rows. */
+json_t *bot_kbd_wrap(json_t *rows, bool ok);
+/* The label of a provider's pay button. */
+enum bot_msg bot_kbd_prov_label(enum billing_prov p);
+/* A positive decimal of at most 18 digits at *p (callback data ids); advances *p. 0: none. */
+int64_t bot_cb_number(const char **p);
+
 #endif
