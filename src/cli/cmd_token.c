@@ -40,8 +40,32 @@ struct token_opts {
     size_t n_scopes;
 };
 
-/* -1 to go on, or the exit code. `allowed` lists the options the verb takes. */
-static int parse_opts(int argc, char **argv, struct token_opts *v, const char *allowed)
+static bool take_opt(void *ctx, int c, const char *arg)
+{
+    struct token_opts *v = ctx;
+    switch (c) {
+    case OPT_ROLE:
+        v->role = arg;
+        break;
+    case OPT_SCOPE:
+        if (v->n_scopes == TOKEN_SCOPES_MAX) {
+            fprintf(stderr, "veil token create: at most %d --scope\n", TOKEN_SCOPES_MAX);
+            return false;
+        }
+        v->scopes[v->n_scopes++] = arg;
+        break;
+    case OPT_TTL:
+        v->ttl = arg;
+        break;
+    case OPT_CODE:
+        v->code = arg;
+        break;
+    }
+    return true;
+}
+
+/* -1 to go on, or the exit code. `allowed` lists the options the verb takes (0-ended; NULL: none). */
+static int parse_opts(int argc, char **argv, struct token_opts *v, const int *allowed)
 {
     static const struct option lo[] = {
         HUBAPI_LONG_OPTIONS,
@@ -52,35 +76,7 @@ static int parse_opts(int argc, char **argv, struct token_opts *v, const char *a
         {NULL, 0, NULL, 0},
     };
     memset(v, 0, sizeof(*v));
-    hubapi_opts_init(&v->hub);
-    optind = 1;
-    int c, code = 0;
-    while ((c = hubapi_next_opt(argc, argv, lo, &v->hub, usage, &code)) != -1) {
-        if (c == HUBAPI_OPT_EXIT)
-            return code;
-        char key = c == OPT_ROLE ? 'r' : c == OPT_SCOPE ? 's' : c == OPT_TTL ? 't' : c == OPT_CODE ? 'c' : '?';
-        if (c == '?' || strchr(allowed, key) == NULL)
-            return hubapi_refuse_opt("token", c, argv, usage);
-        switch (c) {
-        case OPT_ROLE:
-            v->role = optarg;
-            break;
-        case OPT_SCOPE:
-            if (v->n_scopes == TOKEN_SCOPES_MAX) {
-                fprintf(stderr, "veil token create: at most %d --scope\n", TOKEN_SCOPES_MAX);
-                return CLI_EXIT_USAGE;
-            }
-            v->scopes[v->n_scopes++] = optarg;
-            break;
-        case OPT_TTL:
-            v->ttl = optarg;
-            break;
-        case OPT_CODE:
-            v->code = optarg;
-            break;
-        }
-    }
-    return -1;
+    return hubapi_parse_verb("token", argc, argv, lo, allowed, &v->hub, usage, take_opt, v);
 }
 
 /* Opens the client, calls, prints (JSON or via print_text), closes. */
@@ -117,8 +113,9 @@ static void print_created(const json_t *t)
 
 static int token_create(int argc, char **argv)
 {
+    static const int allowed[] = {OPT_ROLE, OPT_SCOPE, OPT_TTL, 0};
     struct token_opts v;
-    int rc = parse_opts(argc, argv, &v, "rst");
+    int rc = parse_opts(argc, argv, &v, allowed);
     if (rc >= 0)
         return rc;
     if (argc - optind != 1 || v.role == NULL) {
@@ -177,7 +174,7 @@ static void print_list(const json_t *list)
 static int token_list(int argc, char **argv)
 {
     struct token_opts v;
-    int rc = parse_opts(argc, argv, &v, "");
+    int rc = parse_opts(argc, argv, &v, NULL);
     if (rc >= 0)
         return rc;
     if (argc - optind != 0) {
@@ -198,7 +195,7 @@ static int token_by_id(int argc, char **argv, const char *method, const char *su
                        void (*print_text)(const json_t *))
 {
     struct token_opts v;
-    int rc = parse_opts(argc, argv, &v, "");
+    int rc = parse_opts(argc, argv, &v, NULL);
     if (rc >= 0)
         return rc;
     int64_t id;
@@ -239,8 +236,9 @@ static void print_session(const json_t *t)
 
 static int token_session(int argc, char **argv)
 {
+    static const int allowed[] = {OPT_CODE, 0};
     struct token_opts v;
-    int rc = parse_opts(argc, argv, &v, "c");
+    int rc = parse_opts(argc, argv, &v, allowed);
     if (rc >= 0)
         return rc;
     if (argc - optind != 0 || v.code == NULL) {

@@ -46,9 +46,38 @@ enum {
     OPT_QR_INVERT,
 };
 
+static bool take_opt(void *ctx, int c, const char *arg)
+{
+    struct verb_opts *v = ctx;
+    switch (c) {
+    case OPT_TELEGRAM:
+        v->telegram_id = arg;
+        break;
+    case OPT_PLAN:
+        v->plan = arg;
+        break;
+    case OPT_Q:
+        v->q = arg;
+        break;
+    case OPT_LIMIT:
+        v->limit = arg;
+        break;
+    case OPT_OFFSET:
+        v->offset = arg;
+        break;
+    case OPT_QR:
+        v->qr = true;
+        break;
+    case OPT_QR_INVERT:
+        v->qr = v->qr_invert = true;
+        break;
+    }
+    return true;
+}
+
 /* Parses options; positional arguments are left in argv[optind..]. Each verb accepts only
- * the options listed in `allowed`. Returns -1 to go on, or the exit code to return. */
-static int parse_opts(int argc, char **argv, struct verb_opts *v, const int *allowed, size_t n_allowed)
+ * the options listed in `allowed` (0-ended; NULL: none). Returns -1 to go on, or the exit code. */
+static int parse_opts(int argc, char **argv, struct verb_opts *v, const int *allowed)
 {
     static const struct option lo[] = {
         HUBAPI_LONG_OPTIONS,
@@ -62,42 +91,7 @@ static int parse_opts(int argc, char **argv, struct verb_opts *v, const int *all
         {NULL, 0, NULL, 0},
     };
     memset(v, 0, sizeof(*v));
-    hubapi_opts_init(&v->hub);
-    optind = 1;
-    int c, code = 0;
-    while ((c = hubapi_next_opt(argc, argv, lo, &v->hub, usage, &code)) != -1) {
-        if (c == HUBAPI_OPT_EXIT)
-            return code;
-        bool ok = false;
-        for (size_t i = 0; i < n_allowed; i++)
-            ok = ok || allowed[i] == c;
-        if (!ok)
-            return hubapi_refuse_opt("user", c, argv, usage);
-        switch (c) {
-        case OPT_TELEGRAM:
-            v->telegram_id = optarg;
-            break;
-        case OPT_PLAN:
-            v->plan = optarg;
-            break;
-        case OPT_Q:
-            v->q = optarg;
-            break;
-        case OPT_LIMIT:
-            v->limit = optarg;
-            break;
-        case OPT_OFFSET:
-            v->offset = optarg;
-            break;
-        case OPT_QR:
-            v->qr = true;
-            break;
-        case OPT_QR_INVERT:
-            v->qr = v->qr_invert = true;
-            break;
-        }
-    }
-    return -1;
+    return hubapi_parse_verb("user", argc, argv, lo, allowed, &v->hub, usage, take_opt, v);
 }
 
 /* Exactly n positional arguments. */
@@ -254,9 +248,9 @@ out:
 
 static int user_add(int argc, char **argv)
 {
-    static const int allowed[] = {OPT_TELEGRAM, OPT_PLAN};
+    static const int allowed[] = {OPT_TELEGRAM, OPT_PLAN, 0};
     struct verb_opts v;
-    int rc = parse_opts(argc, argv, &v, allowed, 2);
+    int rc = parse_opts(argc, argv, &v, allowed);
     if (rc >= 0)
         return rc;
     if (!positional(argc, argv, 1))
@@ -308,9 +302,9 @@ static int user_add(int argc, char **argv)
 
 static int user_list(int argc, char **argv)
 {
-    static const int allowed[] = {OPT_Q, OPT_LIMIT, OPT_OFFSET};
+    static const int allowed[] = {OPT_Q, OPT_LIMIT, OPT_OFFSET, 0};
     struct verb_opts v;
-    int rc = parse_opts(argc, argv, &v, allowed, 3);
+    int rc = parse_opts(argc, argv, &v, allowed);
     if (rc >= 0)
         return rc;
     if (!positional(argc, argv, 0))
@@ -382,9 +376,9 @@ static int user_list(int argc, char **argv)
 
 static int user_show(int argc, char **argv)
 {
-    static const int allowed[] = {OPT_QR, OPT_QR_INVERT};
+    static const int allowed[] = {OPT_QR, OPT_QR_INVERT, 0};
     struct verb_opts v;
-    int rc = parse_opts(argc, argv, &v, allowed, 2);
+    int rc = parse_opts(argc, argv, &v, allowed);
     if (rc >= 0)
         return rc;
     int64_t id;
@@ -433,7 +427,7 @@ static int user_show(int argc, char **argv)
 static int user_action(int argc, char **argv, const char *action)
 {
     struct verb_opts v;
-    int rc = parse_opts(argc, argv, &v, NULL, 0);
+    int rc = parse_opts(argc, argv, &v, NULL);
     if (rc >= 0)
         return rc;
     int64_t id;

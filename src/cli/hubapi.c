@@ -91,6 +91,27 @@ int hubapi_refuse_opt(const char *tool, int c, char **argv, void (*usage)(FILE *
     return CLI_EXIT_USAGE;
 }
 
+int hubapi_parse_verb(const char *tool, int argc, char **argv, const struct option *lo, const int *allowed,
+                      struct hubapi_opts *hub, void (*usage)(FILE *), bool (*take)(void *ctx, int c, const char *arg),
+                      void *ctx)
+{
+    hubapi_opts_init(hub);
+    optind = 1;
+    int c, code = 0;
+    while ((c = hubapi_next_opt(argc, argv, lo, hub, usage, &code)) != -1) {
+        if (c == HUBAPI_OPT_EXIT)
+            return code;
+        bool ok = false;
+        for (const int *a = allowed; c != '?' && a != NULL && *a != 0 && !ok; a++)
+            ok = *a == c;
+        if (!ok)
+            return hubapi_refuse_opt(tool, c, argv, usage);
+        if (!take(ctx, c, optarg))
+            return CLI_EXIT_USAGE;
+    }
+    return -1;
+}
+
 int hubapi_run_verb(const char *tool, int argc, char **argv, const struct hubapi_verb *verbs, void (*usage)(FILE *))
 {
     if (argc < 2) {

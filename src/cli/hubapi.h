@@ -77,6 +77,15 @@ int hubapi_next_opt(int argc, char **argv, const struct option *lo, struct hubap
  * Returns CLI_EXIT_USAGE. */
 int hubapi_refuse_opt(const char *tool, int c, char **argv, void (*usage)(FILE *));
 
+/* The whole option loop of one verb (argv starts at the verb): *hub initialised and the shared
+ * options taken, -h prints usage, an option not in `allowed` (the command's own getopt values,
+ * ended by 0; NULL: none) is refused, and each allowed one goes to take(ctx, c, optarg), which
+ * returns false after printing why. Returns -1 to go on (positional arguments at
+ * argv[optind..]) or the exit code (0 after help, CLI_EXIT_USAGE). */
+int hubapi_parse_verb(const char *tool, int argc, char **argv, const struct option *lo, const int *allowed,
+                      struct hubapi_opts *hub, void (*usage)(FILE *), bool (*take)(void *ctx, int c, const char *arg),
+                      void *ctx);
+
 /* One verb of an admin command (`veil pay list ...`); run gets argv starting at the verb. */
 struct hubapi_verb {
     const char *name;

@@ -290,13 +290,66 @@ static void test_refuse_opt(void **state)
     optind = 1;
 }
 
+/* hubapi_parse_verb: shared options, an allowed option handed over, a foreign one refused, a
+ * refusal by the command, help, positional arguments left at optind. */
+enum { OPT_A = HUBAPI_OPT__COUNT, OPT_B };
+static const char *seen_a;
+static int take_calls;
+
+static bool take_a(void *ctx, int c, const char *arg)
+{
+    (void)ctx;
+    take_calls++;
+    if (c == OPT_A)
+        seen_a = arg;
+    return strcmp(arg, "bad") != 0;
+}
+
+static int parse(int argc, char **argv, const int *allowed, struct hubapi_opts *hub)
+{
+    static const struct option lo[] = {HUBAPI_LONG_OPTIONS,
+                                       {"a", required_argument, NULL, OPT_A},
+                                       {"b", required_argument, NULL, OPT_B},
+                                       {0, 0, 0, 0}};
+    return hubapi_parse_verb("pay", argc, argv, lo, allowed, hub, count_usage, take_a, NULL);
+}
+
+static void test_parse_verb(void **state)
+{
+    (void)state;
+    static const int only_a[] = {OPT_A, 0};
+    struct hubapi_opts hub;
+    usage_calls = take_calls = 0;
+    char *ok[] = {"list", "--json", "--a", "x", "NAME", NULL};
+    assert_int_equal(parse(5, ok, only_a, &hub), -1);
+    assert_true(hub.json);
+    assert_string_equal(seen_a, "x");
+    assert_int_equal(optind, 4);
+    assert_string_equal(ok[optind], "NAME");
+    char *foreign[] = {"list", "--b", "y", NULL};
+    assert_int_equal(parse(3, foreign, only_a, &hub), 2);
+    char *none[] = {"list", "--a", "y", NULL};
+    assert_int_equal(parse(3, none, NULL, &hub), 2);
+    assert_int_equal(usage_calls, 2);
+    assert_int_equal(take_calls, 1);
+    char *bad[] = {"list", "--a", "bad", NULL};
+    assert_int_equal(parse(3, bad, only_a, &hub), 2);
+    assert_int_equal(take_calls, 2);
+    char *help[] = {"list", "-h", NULL};
+    assert_int_equal(parse(2, help, only_a, &hub), 0);
+    char *again[] = {"list", NULL}; /* state from the last call does not leak into the next */
+    assert_int_equal(parse(1, again, only_a, &hub), -1);
+    assert_false(hub.json);
+    optind = 1;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_price_ok),      cmocka_unit_test(test_price_bad),  cmocka_unit_test(test_price_truncated),
         cmocka_unit_test(test_uint),          cmocka_unit_test(test_url_policy), cmocka_unit_test(test_sub_links),
         cmocka_unit_test(test_sub_links_bad), cmocka_unit_test(test_format),     cmocka_unit_test(test_short_id),
-        cmocka_unit_test(test_run_verb),      cmocka_unit_test(test_refuse_opt),
+        cmocka_unit_test(test_run_verb),      cmocka_unit_test(test_refuse_opt), cmocka_unit_test(test_parse_verb),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
