@@ -146,7 +146,7 @@ int sync_usage_req_encode(const struct sync_usage_req *m, struct buf *out)
         const struct sync_usage_entry *e = &m->entries[i];
         json_t *o = json_object();
         ok = o != NULL && jset(o, "id", jint(e->id)) && jset(o, "up", jint(e->up)) && jset(o, "down", jint(e->down)) &&
-             (e->bt == 0 || jset(o, "bt", jint(e->bt)));
+             (e->bt == 0 || jset(o, "bt", jint(e->bt))) && (e->smtp == 0 || jset(o, "smtp", jint(e->smtp)));
         if (ok)
             ok = jappend(usage, o);
         else
@@ -459,6 +459,7 @@ static int usage_req_from(struct sync_usage_req *m, const json_t *root, struct s
         TRY(get_uint(o, where, "up", INT64_MAX, false, &e->up, err));
         TRY(get_uint(o, where, "down", INT64_MAX, false, &e->down, err));
         TRY(get_uint(o, where, "bt", INT64_MAX, true, &e->bt, err));
+        TRY(get_uint(o, where, "smtp", INT64_MAX, true, &e->smtp, err));
         m->n_entries = i + 1;
     }
     return 0;

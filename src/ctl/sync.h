@@ -83,6 +83,7 @@ struct sync_usage_entry {
     uint64_t up;   /* client -> node */
     uint64_t down; /* node -> client */
     uint64_t bt;   /* BitTorrent flows recognised (optional "bt": absent = 0, sent only when non-zero) */
+    uint64_t smtp; /* flows to port 25 refused (optional "smtp", like "bt") */
 };
 
 /* What a node saw of one REALITY target since its previous push (node/target_health.h). */

@@ -24,6 +24,8 @@ struct node_dialer {
     size_t n_own;
     uint16_t *own_ports;
     size_t n_own_ports;
+    uint16_t blocked_ports[NODE_BLOCKED_PORTS_MAX]; /* veil.blockedPorts */
+    size_t n_blocked_ports;
     struct node_dial *dials; /* pending, doubly linked */
     size_t pending;
 };
@@ -124,6 +126,21 @@ void node_dialer_set_policy(struct node_dialer *d, bool allow_private, uint32_t 
     d->allow_private = allow_private;
     d->timeout_ms = timeout_ms ? timeout_ms : 10000;
     d->order = order;
+}
+
+void node_dialer_set_blocked_ports(struct node_dialer *d, const uint16_t *ports, size_t n)
+{
+    d->n_blocked_ports = n < NODE_BLOCKED_PORTS_MAX ? n : NODE_BLOCKED_PORTS_MAX;
+    if (d->n_blocked_ports)
+        memcpy(d->blocked_ports, ports, d->n_blocked_ports * sizeof(*ports));
+}
+
+bool node_dial_port_blocked(const struct node_dialer *d, uint16_t port)
+{
+    for (size_t i = 0; i < d->n_blocked_ports; i++)
+        if (d->blocked_ports[i] == port)
+            return true;
+    return false;
 }
 
 static void add_port(uint16_t *out, size_t cap, size_t *n, uint16_t port)
@@ -227,6 +244,7 @@ struct node_dialer *node_dialer_new(struct loop *loop, struct node_dns *dns, con
         memcpy(d->own_ports, o->own_ports, o->n_own_ports * sizeof(*d->own_ports));
         d->n_own_ports = o->n_own_ports;
     }
+    node_dialer_set_blocked_ports(d, o->blocked_ports, o->n_blocked_ports);
     return d;
 }
 
@@ -420,6 +438,9 @@ int node_dial_start(struct node_dialer *d, const char *host, uint16_t port, unsi
 {
     if (host == NULL || *host == '\0' || port == 0)
         return ERR_MALFORMED;
+    /* callers count the refusal first (node/port_guard.h); this is the backstop */
+    if (!(flags & NODE_DIAL_TRUSTED) && node_dial_port_blocked(d, port))
+        return ERR_AUTH;
     struct node_dial *dl = calloc(1, sizeof(*dl));
     if (dl == NULL)
         return ERR_NOMEM;

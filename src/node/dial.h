@@ -37,6 +37,8 @@ struct node_dialer_opts {
     size_t n_own;
     const uint16_t *own_ports; /* ports of the node's own listeners (copied); may be NULL */
     size_t n_own_ports;
+    const uint16_t *blocked_ports; /* veil.blockedPorts (copied, at most NODE_BLOCKED_PORTS_MAX) */
+    size_t n_blocked_ports;
 };
 
 /* The TCP ports the node itself listens on for cfg (inbounds, adminListen, metricsListen, the
@@ -69,7 +71,7 @@ void node_dialer_free(struct node_dialer *d);
 
 /* Starts dialing host (name or IP literal) on port (1..65535). *out (may be NULL) receives a
  * handle valid until the callback or node_dial_cancel(). 0, ERR_MALFORMED (empty host, port
- * 0), ERR_NOMEM. */
+ * 0), ERR_AUTH (a blocked port, veil.blockedPorts, unless NODE_DIAL_TRUSTED), ERR_NOMEM. */
 int node_dial_start(struct node_dialer *d, const char *host, uint16_t port, unsigned flags, node_dial_cb *cb, void *arg,
                     struct node_dial **out);
 /* Stops a pending dial: no callback, any socket in progress is closed. */
@@ -82,6 +84,11 @@ bool node_dial_is_own_listener(const struct node_dialer *d, const struct sock_ad
 /* Reload: new allowPrivateDestinations, dial timeout (0 = 10000) and order for dials started
  * from now on. Loop thread. */
 void node_dialer_set_policy(struct node_dialer *d, bool allow_private, uint32_t timeout_ms, enum node_dial_order order);
+
+/* veil.blockedPorts: destination ports no tunnel may reach (TCP dials, and UDP destinations
+ * checked by node/udp.c). Reload: for dials started from now on. Loop thread. */
+void node_dialer_set_blocked_ports(struct node_dialer *d, const uint16_t *ports, size_t n);
+bool node_dial_port_blocked(const struct node_dialer *d, uint16_t port);
 
 /* The host's interface addresses (getifaddrs), malloc'd; caller frees *out. 0 or -errno. */
 int node_local_addrs(struct sock_addr **out, size_t *n);

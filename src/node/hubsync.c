@@ -32,7 +32,7 @@
 #define RESPONSE_MAX ((size_t)64 << 20)
 
 struct usage_slot {
-    uint64_t id, up, down, bt;
+    uint64_t id, up, down, bt, smtp;
 };
 
 struct node_hubsync {
@@ -169,8 +169,9 @@ static int save_usage(struct node_hubsync *s)
     uint64_t gen = s->usage_gen;
     json_t *carry = json_array();
     for (size_t i = 0; carry != NULL && i < n; i++)
-        json_array_append_new(carry, json_pack("[IIII]", (json_int_t)s->usage[i].id, (json_int_t)s->usage[i].up,
-                                               (json_int_t)s->usage[i].down, (json_int_t)s->usage[i].bt));
+        json_array_append_new(carry, json_pack("[IIIII]", (json_int_t)s->usage[i].id, (json_int_t)s->usage[i].up,
+                                               (json_int_t)s->usage[i].down, (json_int_t)s->usage[i].bt,
+                                               (json_int_t)s->usage[i].smtp));
     pthread_mutex_unlock(&s->lock);
     if (carry == NULL)
         return ERR_NOMEM;
@@ -238,11 +239,14 @@ static void load_usage(struct node_hubsync *s)
     uint64_t bytes = 0;
     json_array_foreach(carry, i, e)
     {
-        json_int_t id, up, down, bt = 0; /* files written before "bt" hold three numbers */
-        if ((json_unpack(e, "[IIII]", &id, &up, &down, &bt) == 0 || json_unpack(e, "[III]", &id, &up, &down) == 0) &&
-            id > 0 && up >= 0 && down >= 0 && bt >= 0) {
+        /* files written before "bt" hold three numbers, before "smtp" four */
+        json_int_t id, up, down, bt = 0, smtp = 0;
+        if ((json_unpack(e, "[IIIII]", &id, &up, &down, &bt, &smtp) == 0 ||
+             json_unpack(e, "[IIII]", &id, &up, &down, &bt) == 0 || json_unpack(e, "[III]", &id, &up, &down) == 0) &&
+            id > 0 && up >= 0 && down >= 0 && bt >= 0 && smtp >= 0) {
             node_hubsync_add_usage(s, (uint64_t)id, (uint64_t)up, (uint64_t)down);
             node_hubsync_add_bittorrent(s, (uint64_t)id, (uint64_t)bt);
+            node_hubsync_add_smtp(s, (uint64_t)id, (uint64_t)smtp);
             bytes += (uint64_t)up + (uint64_t)down;
         }
     }
@@ -400,7 +404,7 @@ static struct usage_slot *usage_slot(struct node_hubsync *s, uint64_t hub_id)
             s->usage = v;
             s->cap_usage = cap;
         }
-        s->usage[s->n_usage++] = (struct usage_slot){hub_id, 0, 0, 0};
+        s->usage[s->n_usage++] = (struct usage_slot){.id = hub_id};
     }
     return &s->usage[i];
 }
@@ -419,17 +423,27 @@ void node_hubsync_add_usage(struct node_hubsync *s, uint64_t hub_id, uint64_t up
     pthread_mutex_unlock(&s->lock);
 }
 
-void node_hubsync_add_bittorrent(struct node_hubsync *s, uint64_t hub_id, uint64_t n)
+static void add_attempts(struct node_hubsync *s, uint64_t hub_id, uint64_t n, bool smtp)
 {
     if (s == NULL || hub_id == 0 || n == 0)
         return;
     pthread_mutex_lock(&s->lock);
     struct usage_slot *u = usage_slot(s, hub_id);
     if (u != NULL) {
-        u->bt += n;
+        *(smtp ? &u->smtp : &u->bt) += n;
         s->usage_gen++;
     }
     pthread_mutex_unlock(&s->lock);
+}
+
+void node_hubsync_add_bittorrent(struct node_hubsync *s, uint64_t hub_id, uint64_t n)
+{
+    add_attempts(s, hub_id, n, false);
+}
+
+void node_hubsync_add_smtp(struct node_hubsync *s, uint64_t hub_id, uint64_t n)
+{
+    add_attempts(s, hub_id, n, true);
 }
 
 /* Takes the accumulated usage into a new pending batch (unless one is still in flight): 1 when
@@ -452,7 +466,7 @@ static int take_batch(struct node_hubsync *s)
         return ERR_NOMEM;
     }
     for (size_t i = 0; i < n; i++)
-        r->entries[i] = (struct sync_usage_entry){v[i].id, v[i].up, v[i].down, v[i].bt};
+        r->entries[i] = (struct sync_usage_entry){v[i].id, v[i].up, v[i].down, v[i].bt, v[i].smtp};
     r->n_entries = n;
     free(v);
     snprintf(r->push_id, sizeof(r->push_id), "%s-%" PRIu64, s->push_prefix, ++s->push_seq);

@@ -56,6 +56,8 @@ void node_hubsync_stop(struct node_hubsync *s);
 void node_hubsync_add_usage(struct node_hubsync *s, uint64_t hub_id, uint64_t up, uint64_t down);
 /* Adds BitTorrent attempts of a user for the next push (the entry's "bt", docs/sync-protocol.md). */
 void node_hubsync_add_bittorrent(struct node_hubsync *s, uint64_t hub_id, uint64_t n);
+/* Adds refused port-25 flows of a hub user (node/port_guard.h). */
+void node_hubsync_add_smtp(struct node_hubsync *s, uint64_t hub_id, uint64_t n);
 /* The revision the node runs (tests, health). */
 uint64_t node_hubsync_revision(struct node_hubsync *s);
 /* Successful pulls and accepted pushes so far (tests, metrics). */

@@ -582,7 +582,8 @@ int node_mux_frame(struct node_mux *m, const struct vless_mux_frame *f)
             sub_close(s, "id_reused"); /* a reused id starts afresh, whatever its network */
         if (f->network != VLESS_MUX_NET_TCP)
             return 0;
-        if (f->has_data && f->data.len && refused_first(m, f->data.p, f->data.len)) {
+        if ((m->cfg.refuse_port != NULL && m->cfg.refuse_port(m->cfg.arg, f->target.port)) ||
+            (f->has_data && f->data.len && refused_first(m, f->data.p, f->data.len))) {
             end_frame(m, f->session_id, true);
             return 1;
         }

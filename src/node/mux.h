@@ -67,6 +67,9 @@ struct node_mux_cfg {
     /* The first client bytes of a sub-connection (veil.blockBitTorrent): true refuses it with
      * End + error. May be NULL. Called from inside node_mux_frame(). */
     bool (*refuse_first)(void *arg, const uint8_t *p, size_t n);
+    /* A New's destination port (veil.blockedPorts, node/port_guard.h): true refuses it with End
+     * + error before any dial. May be NULL. Called from inside node_mux_frame(). */
+    bool (*refuse_port)(void *arg, uint16_t port);
     void *arg;
 };
 

@@ -25,7 +25,7 @@ static const char *const state_names[] = {
 static const char *const reason_names[] = {
     "done",     "fallback_done", "target_dial", "target_flight", "tls",        "vless",
     "flow",     "dial",          "timeout",     "proxy_header",  "io",         "nomem",
-    "shutdown", "limit",         "fd_reserve",  "client_closed", "bittorrent",
+    "shutdown", "limit",         "fd_reserve",  "client_closed", "bittorrent", "port_blocked",
 };
 
 /* A new state or reason needs its name (a log field and a metric label) in the same change. */

@@ -52,6 +52,7 @@ enum node_close_reason {
     NODE_CR_FD_RESERVE,    /* unauthenticated, shed to keep file descriptors for tunnels */
     NODE_CR_CLIENT_CLOSED, /* the client closed cleanly (EOF) before its tunnel was up */
     NODE_CR_BITTORRENT,    /* a BitTorrent flow refused (veil.blockBitTorrent, node/bt_guard.h) */
+    NODE_CR_PORT_BLOCKED,  /* destination port refused (veil.blockedPorts, node/port_guard.h) */
     NODE_CR__COUNT,        /* sentinel */
 };
 

@@ -7,6 +7,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "node/session_int.h"
+#include "node/port_guard.h"
 #include "node/telemetry.h"
 #include "node/udp.h"
 
@@ -136,6 +137,11 @@ void session_dial_dest(struct session *s)
     loop_io_stop(s->w->loop, &s->cio); /* the relay owns the client fd from here */
     char host[VLESS_DOMAIN_MAX + 1];
     const struct vless_addr *a = &s->req.dest;
+    struct node_port_flow pf = {s->w->rt->usage, s->req.user->key, session_hub_id(s), s->id, "tcp"};
+    if (node_port_guard(s->w->dialer, &pf, a->port)) {
+        session_close(s, NODE_CR_PORT_BLOCKED, ERR_AUTH);
+        return;
+    }
     if (a->type == VLESS_ATYP_DOMAIN) {
         memcpy(host, a->domain, (size_t)a->domain_len + 1);
     } else {

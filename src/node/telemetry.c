@@ -13,6 +13,7 @@
 #include "core/metrics.h"
 #include "core/version.h"
 #include "node/bt_guard.h"
+#include "node/port_guard.h"
 #include "node/usage.h"
 #include "node/worker.h"
 #include "reality/outcome.h"
@@ -134,7 +135,7 @@ void node_proc_stats(struct node_proc_stats *out)
 struct node_telemetry {
     struct node_runtime *rt;
     struct metrics_family *build, *rejects, *fallback, *udp, *udp_assocs, *udp_dropped, *dns_fail, *log_supp;
-    struct metrics_family *mux_subs, *mux_stalls, *bittorrent;
+    struct metrics_family *mux_subs, *mux_stalls, *bittorrent, *ports;
     struct metrics_family *online, *known, *lost, *user_bytes, *user_conns;
     struct metrics_family *rss, *fds, *cpu, *start;
 };
@@ -234,6 +235,14 @@ static void collect(struct metrics_family *f, void *arg)
             if (v) /* no empty series for a node that never saw BitTorrent */
                 set_total(t->bittorrent, (const char *const[]){b ? "blocked" : "logged", node_bt_kind_str(k)}, v);
         }
+    uint16_t ports[64];
+    uint64_t counts[64];
+    size_t np = node_port_refusals(ports, counts, 64);
+    for (size_t i = 0; i < np; i++) {
+        char port[8];
+        snprintf(port, sizeof port, "%u", (unsigned)ports[i]);
+        set_total(t->ports, (const char *const[]){port}, counts[i]);
+    }
     set_gauge(t->online, NULL, (int64_t)node_usage_online(t->rt->usage));
     set_gauge(t->known, NULL, (int64_t)node_usage_users(t->rt->usage));
     set_total(t->lost, NULL, node_usage_lost(t->rt->usage));
@@ -296,6 +305,10 @@ int node_telemetry_register(struct metrics_registry *r, struct node_runtime *rt,
         metrics_family_new(r, METRICS_COUNTER, "veil_node_bittorrent_total",
                            "Tunnel flows recognised as BitTorrent (veil.blockBitTorrent), by action and kind.",
                            action_kind, 2, NULL, 0, 2 * NODE_BT__COUNT);
+    static const char *const port[] = {"port"};
+    t->ports = metrics_family_new(r, METRICS_COUNTER, "veil_node_port_refused_total",
+                                  "Tunnel flows refused for their destination port (veil.blockedPorts), by port.", port,
+                                  1, NULL, 0, 64);
     t->online = metrics_family_new(r, METRICS_GAUGE, "veil_node_users_online", "Users with at least one open tunnel.",
                                    NULL, 0, NULL, 0, 1);
     t->known = metrics_family_new(r, METRICS_GAUGE, "veil_node_users_seen",
@@ -317,7 +330,7 @@ int node_telemetry_register(struct metrics_registry *r, struct node_runtime *rt,
                                   "Start time of the process since the unix epoch in seconds.", NULL, 0, NULL, 0, 1);
     if (!t->build || !t->rejects || !t->fallback || !t->udp || !t->udp_assocs || !t->udp_dropped || !t->dns_fail ||
         !t->log_supp || !t->online || !t->known || !t->lost || !t->user_bytes || !t->user_conns || !t->rss || !t->fds ||
-        !t->cpu || !t->start || !t->mux_subs || !t->mux_stalls || !t->bittorrent) {
+        !t->cpu || !t->start || !t->mux_subs || !t->mux_stalls || !t->bittorrent || !t->ports) {
         free(t);
         return ERR_NOMEM;
     }

@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "net/relay.h"
 #include "node/bt_guard.h"
+#include "node/port_guard.h"
 #include "node/mux.h"
 #include "node/telemetry.h"
 #include "node/usage.h"
@@ -502,7 +503,7 @@ static void dest_failed(struct udp_assoc *a, const struct vless_addr *dst, const
     if (strcmp(why, "dns") == 0)
         node_tm_add(NODE_TM_DNS_FAILURES, 1);
     if (!u->mux) {
-        finish(u, NODE_CR_DIAL, err);
+        finish(u, strcmp(why, "port_blocked") == 0 ? NODE_CR_PORT_BLOCKED : NODE_CR_DIAL, err);
         return;
     }
     if (vless_addr_equal(dst, &a->dest))
@@ -556,6 +557,11 @@ static void send_up(struct udp_assoc *a, const struct vless_addr *dst, const uin
     struct node_udp *u = a->u;
     if (n == 0)
         return; /* a no-op packet (spec/vless.md §9) */
+    struct node_port_flow pf = {u->w->rt->usage, u->user, u->hub_id, u->id, "udp"};
+    if (dst->port != 0 && node_port_guard(u->w->dialer, &pf, dst->port)) {
+        dest_failed(a, dst, "port_blocked", ERR_AUTH);
+        return;
+    }
     if (dst->type != VLESS_ATYP_DOMAIN) {
         struct sock_addr sa;
         if (dst->type == VLESS_ATYP_IPV4)
@@ -660,6 +666,14 @@ static bool mux_refuse_first(void *arg, const uint8_t *p, size_t n)
     return node_bt_guard(&f, true, p, n);
 }
 
+/* A Mux TCP sub-connection's destination port (node/mux.h refuse_port). */
+static bool mux_refuse_port(void *arg, uint16_t port)
+{
+    struct node_udp *u = arg;
+    struct node_port_flow f = {u->w->rt->usage, u->user, u->hub_id, u->id, "mux"};
+    return node_port_guard(u->w->dialer, &f, port);
+}
+
 static struct udp_assoc *assoc_new(struct node_udp *u, uint16_t id, const struct vless_addr *dest)
 {
     if (u->n_assocs >= UDP_MAX_ASSOCS)
@@ -730,6 +744,7 @@ static int tcp_frame(struct node_udp *u, const struct vless_mux_frame *f)
             .on_output = mux_output,
             .on_unblock = mux_unblocked,
             .refuse_first = mux_refuse_first,
+            .refuse_port = mux_refuse_port,
             .arg = u,
         };
         if (u->tcp == NULL && node_mux_new(&mc, &u->tcp) < 0)

@@ -154,7 +154,8 @@ void node_usage_add(struct node_usage *u, const uint8_t key[static NODE_USAGE_KE
     pthread_mutex_unlock(&st->lock);
 }
 
-void node_usage_bittorrent(struct node_usage *u, const uint8_t key[static NODE_USAGE_KEY_LEN], uint64_t hub_id)
+/* One attempt of a kind the hub judges (BitTorrent, SMTP): counted, and sent to hub sync. */
+static void add_attempt(struct node_usage *u, const uint8_t key[static NODE_USAGE_KEY_LEN], uint64_t hub_id, bool smtp)
 {
     if (u == NULL)
         return;
@@ -165,11 +166,28 @@ void node_usage_bittorrent(struct node_usage *u, const uint8_t key[static NODE_U
     if (e != NULL) {
         if (hub_id)
             e->hub_id = hub_id;
-        e->bittorrent++;
+        if (smtp)
+            e->smtp++;
+        else
+            e->bittorrent++;
     }
-    if (u->hub != NULL && hub_id != 0)
-        node_hubsync_add_bittorrent(u->hub, hub_id, 1);
+    if (u->hub != NULL && hub_id != 0) {
+        if (smtp)
+            node_hubsync_add_smtp(u->hub, hub_id, 1);
+        else
+            node_hubsync_add_bittorrent(u->hub, hub_id, 1);
+    }
     pthread_mutex_unlock(&st->lock);
+}
+
+void node_usage_bittorrent(struct node_usage *u, const uint8_t key[static NODE_USAGE_KEY_LEN], uint64_t hub_id)
+{
+    add_attempt(u, key, hub_id, false);
+}
+
+void node_usage_smtp(struct node_usage *u, const uint8_t key[static NODE_USAGE_KEY_LEN], uint64_t hub_id)
+{
+    add_attempt(u, key, hub_id, true);
 }
 
 bool node_usage_open(struct node_usage *u, const uint8_t key[static NODE_USAGE_KEY_LEN], uint64_t hub_id)

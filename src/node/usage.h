@@ -34,6 +34,7 @@ struct node_usage_entry {
     uint64_t total_up, total_down; /* since start, never reset */
     uint64_t active;               /* open tunnels now */
     uint64_t bittorrent;           /* BitTorrent flows recognised since start (node/bt_guard.h) */
+    uint64_t smtp;                 /* flows to port 25 refused since start (node/port_guard.h) */
 };
 
 /* NULL on OOM. */
@@ -54,6 +55,8 @@ void node_usage_add(struct node_usage *u, const uint8_t key[static NODE_USAGE_KE
                     uint64_t down);
 /* A BitTorrent flow of the user was recognised: counted, and forwarded to hub sync for a hub user. */
 void node_usage_bittorrent(struct node_usage *u, const uint8_t key[static NODE_USAGE_KEY_LEN], uint64_t hub_id);
+/* A flow of the user to port 25 was refused (veil.blockedPorts): likewise. */
+void node_usage_smtp(struct node_usage *u, const uint8_t key[static NODE_USAGE_KEY_LEN], uint64_t hub_id);
 /* A tunnel of the user opened / closed. open returns false when it could not be counted (OOM,
  * u NULL): then do not call close for it. */
 bool node_usage_open(struct node_usage *u, const uint8_t key[static NODE_USAGE_KEY_LEN], uint64_t hub_id);

@@ -82,6 +82,8 @@ static json_t *usage_json(const struct ident *who, const struct node_usage_entry
         json_object_set_new(j, "hub_id", json_integer((json_int_t)e->hub_id));
     if (j && e->bittorrent) /* since start, never reset (veil.blockBitTorrent) */
         json_object_set_new(j, "bittorrent", json_integer((json_int_t)e->bittorrent));
+    if (j && e->smtp) /* since start, never reset (veil.blockedPorts) */
+        json_object_set_new(j, "smtp", json_integer((json_int_t)e->smtp));
     return j;
 }
 

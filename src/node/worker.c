@@ -275,6 +275,8 @@ static int worker_init(struct node_runtime *rt, struct node_worker *w, unsigned 
         .n_own = n_own,
         .own_ports = own_ports,
         .n_own_ports = node_dial_own_ports(cfg, own_ports, sizeof(own_ports) / sizeof(own_ports[0])),
+        .blocked_ports = cfg->blocked_ports,
+        .n_blocked_ports = cfg->n_blocked_ports,
     };
     w->dialer = node_dialer_new(w->loop, w->dns, &o);
     free(own);
@@ -377,6 +379,7 @@ static void worker_swap(struct loop *loop, void *arg)
         m->w->snap = m->snap; /* new sessions use it; old ones hold their own reference */
         const struct node_cfg *cfg = m->snap->cfg;
         node_dialer_set_policy(m->w->dialer, cfg->allow_private_destinations, cfg->dial_timeout_ms, cfg->dial_order);
+        node_dialer_set_blocked_ports(m->w->dialer, cfg->blocked_ports, cfg->n_blocked_ports);
         node_snapshot_unref(old);
     } else {
         node_snapshot_unref(m->snap);

@@ -1190,8 +1190,20 @@ static void parse_hub(struct cfg_ctx *c, const json_t *h, struct node_cfg *cfg)
 /* veil.limits: node-wide settings of node/limits.h. */
 static void parse_limits(struct cfg_ctx *c, const json_t *v, struct node_cfg *cfg)
 {
-    static const char *const keys[] = {"deviceWindowSec", "handshakesPerSecPerIp", "handshakeBurst", NULL};
+    static const char *const keys[] = {"deviceWindowSec",
+                                       "handshakesPerSecPerIp",
+                                       "handshakeBurst",
+                                       "probeFallbacks",
+                                       "probeWindowSec",
+                                       "probeBanSec",
+                                       "probeDialsPerSec",
+                                       NULL};
     cfg_check_keys(c, v, keys, NULL, NULL);
+    /* probing of the node (node/probe_guard.h) */
+    get_u32_field(c, v, "probeFallbacks", 0, 1000000, &cfg->probe_fallbacks);
+    get_u32_field(c, v, "probeWindowSec", 1, 86400, &cfg->probe_window_sec);
+    get_u32_field(c, v, "probeBanSec", 1, 86400, &cfg->probe_ban_sec);
+    get_u32_field(c, v, "probeDialsPerSec", 0, 1000000, &cfg->probe_dials_per_sec);
     get_u32_field(c, v, "deviceWindowSec", 10, 86400, &cfg->device_window_sec);
     /* A rate given without a burst gets a burst of the same size, as before the default existed. */
     if (json_object_get(v, "handshakesPerSecPerIp") != NULL)
@@ -1215,6 +1227,32 @@ static void parse_redis(struct cfg_ctx *c, const json_t *v, struct node_cfg *cfg
             cfg->redis_url = xstrdup(s);
     }
     get_u32_field(c, v, "timeoutMs", 10, 10000, &cfg->redis_timeout_ms);
+}
+
+/* veil.blockedPorts: destination ports no tunnel may reach (node/port_guard.h); [] = none. */
+static void parse_blocked_ports(struct cfg_ctx *c, const json_t *arr, struct node_cfg *cfg)
+{
+    size_t mark = cfg_push_key(c, "blockedPorts");
+    cfg->n_blocked_ports = 0;
+    if (json_array_size(arr) > NODE_BLOCKED_PORTS_MAX)
+        cfg_error(c, NULL, "at most %d ports", NODE_BLOCKED_PORTS_MAX);
+    for (size_t i = 0; i < json_array_size(arr) && i < NODE_BLOCKED_PORTS_MAX; i++) {
+        size_t m = cfg_push_index(c, i);
+        int64_t port;
+        if (cfg_value_int(json_array_get(arr, i), 1, 65535, &port) < 0) {
+            cfg_error(c, NULL, "must be a port number, 1 to 65535");
+        } else {
+            bool dup = false;
+            for (size_t k = 0; k < cfg->n_blocked_ports; k++)
+                dup = dup || cfg->blocked_ports[k] == port;
+            if (dup)
+                cfg_error(c, NULL, "port %d is listed twice", (int)port);
+            else
+                cfg->blocked_ports[cfg->n_blocked_ports++] = (uint16_t)port;
+        }
+        cfg_pop(c, m);
+    }
+    cfg_pop(c, mark);
 }
 
 static void parse_veil(struct cfg_ctx *c, const json_t *v, struct node_cfg *cfg)
@@ -1241,6 +1279,7 @@ static void parse_veil(struct cfg_ctx *c, const json_t *v, struct node_cfg *cfg)
                                        "limits",
                                        "redis",
                                        "blockBitTorrent",
+                                       "blockedPorts",
                                        NULL};
     cfg_check_keys(c, v, keys, NULL, NULL);
     get_u32_field(c, v, "workers", 0, 1024, &cfg->workers);
@@ -1282,6 +1321,9 @@ static void parse_veil(struct cfg_ctx *c, const json_t *v, struct node_cfg *cfg)
         else
             cfg_error(c, "blockBitTorrent", "must be one of \"off\", \"block\", \"log\"");
     }
+    json_t *ports;
+    if (cfg_get_arr(c, v, "blockedPorts", &ports) == 1)
+        parse_blocked_ports(c, ports, cfg);
     get_listen_addr(c, v, "adminListen", &cfg->admin_listen);
     bool token_given = false;
     if (cfg_get_str(c, v, "adminToken", &s) == 1 && *s) {
@@ -1442,6 +1484,15 @@ static struct node_cfg *cfg_new_defaults(void)
     /* A flood from one address cannot fill the fd table; a browser's burst of tunnels fits. */
     cfg->handshakes_per_sec_per_ip = 50;
     cfg->handshake_burst = 200;
+    /* Probing: well above a hub's liveness probe (one fallback a second at the shortest
+     * fleet.probe_interval), far below a scan or a replay burst. */
+    cfg->probe_fallbacks = 100;
+    cfg->probe_window_sec = 60;
+    cfg->probe_ban_sec = 600;
+    cfg->probe_dials_per_sec = 2;
+    /* SMTP spam through customers' tunnels gets the node's address blocklisted. */
+    cfg->blocked_ports[0] = 25;
+    cfg->n_blocked_ports = 1;
     cfg->usage_report_sec = 5;
     cfg->device_window_sec = 300;
     cfg->redis_timeout_ms = 200;

@@ -83,6 +83,8 @@ enum node_bt_mode {
     NODE_BT_MODE_LOG,     /* counted and logged, let through */
 };
 
+#define NODE_BLOCKED_PORTS_MAX 32 /* veil.blockedPorts entries */
+
 struct node_cfg {
     atomic_uint refs;
 
@@ -120,6 +122,8 @@ struct node_cfg {
     uint32_t usage_report_sec;          /* running tunnels report per-user bytes this often, default 5 */
     char *state_dir;                    /* NULL = none */
     enum node_bt_mode block_bittorrent; /* default off */
+    uint16_t blocked_ports[NODE_BLOCKED_PORTS_MAX]; /* destination ports refused in tunnels; default {25} */
+    size_t n_blocked_ports;
 
     /* veil.hub: pull users from veil-hub, push health (node/hubsync.h); hub_url NULL = off */
     char *hub_url;         /* "https://hub.example.com" (http:// only to loopback) */
@@ -135,6 +139,10 @@ struct node_cfg {
     uint32_t device_window_sec;         /* default 300 */
     uint32_t handshakes_per_sec_per_ip; /* 0 = off; default 50 */
     uint32_t handshake_burst;           /* 0 = same as the rate; default 200 (with the default rate) */
+    uint32_t probe_fallbacks;           /* probing: fallbacks per network per window that flag it; 0 = off */
+    uint32_t probe_window_sec;          /* default 60 */
+    uint32_t probe_ban_sec;             /* an IP's ban, and how long its network stays flagged; default 600 */
+    uint32_t probe_dials_per_sec;       /* target dials per second of a flagged network; default 2 */
     char *redis_url;                    /* NULL = device sets are per node */
     uint32_t redis_timeout_ms;          /* default 200 */
 };

@@ -15,7 +15,7 @@
 #include "hub/store/store_findings.h"
 
 const char *const analysis_kinds[] = {"account_sharing", "leaked_link", "payment_trouble", "webhook_forgery",
-                                      "token_new_ip",    "bittorrent",  "traffic_spike",   NULL};
+                                      "token_new_ip",    "bittorrent",  "smtp", "probing", "traffic_spike",   NULL};
 
 /* Re-open an acknowledged finding only when the activity stopped for a day and came back. */
 #define REOPEN_AFTER 86400
@@ -216,22 +216,52 @@ static int detect_tokens(struct store *st, const struct analysis_cfg *cfg, int64
     return rc;
 }
 
+/* A per-subject count of node-reported attempts at or over a threshold raises `kind`. */
+static int raise_counts(struct store *st, const struct store_signal_count *c, size_t n, const char *kind,
+                        const char *what, int64_t threshold, int64_t window, int64_t now, struct analysis_stats *s)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (c[i].count < threshold)
+            continue;
+        rc = raise(st, kind, c[i].key, "warning",
+                   json_pack("{s:I,s:I}", what, (json_int_t)c[i].count, "window", (json_int_t)window), now, s);
+    }
+    return rc;
+}
+
 static int detect_bittorrent(struct store *st, const struct analysis_cfg *cfg, int64_t now, struct analysis_stats *s)
 {
     struct store_signal_count *c;
     size_t n;
     TRY(store_bittorrent_since(st, now - cfg->bittorrent.window, &c, &n));
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        if (c[i].count < cfg->bittorrent.attempts)
-            continue;
-        char subject[40];
-        snprintf(subject, sizeof subject, "user:%" PRId64, c[i].user_id);
-        rc = raise(
-            st, "bittorrent", subject, "warning",
-            json_pack("{s:I,s:I}", "attempts", (json_int_t)c[i].count, "window", (json_int_t)cfg->bittorrent.window),
-            now, s);
-    }
+    int rc = raise_counts(st, c, n, "bittorrent", "attempts", cfg->bittorrent.attempts, cfg->bittorrent.window, now, s);
+    free(c);
+    return rc;
+}
+
+/* abuse: many destinations on port 25 (spam through customers' tunnels) */
+static int detect_smtp(struct store *st, const struct analysis_cfg *cfg, int64_t now, struct analysis_stats *s)
+{
+    struct store_signal_count *c;
+    size_t n;
+    TRY(store_smtp_since(st, now - cfg->smtp.window, &c, &n));
+    int rc = raise_counts(st, c, n, "smtp", "attempts", cfg->smtp.attempts, cfg->smtp.window, now, s);
+    free(c);
+    return rc;
+}
+
+/* probing of a node: networks the nodes flagged (subject "net:<cidr>", summed over nodes) */
+static int detect_probing(struct store *st, const struct analysis_cfg *cfg, int64_t now, struct analysis_stats *s)
+{
+    struct store_signal_count *c;
+    size_t n;
+    TRY(store_attempts_since(st, "node.probing", now - cfg->probing.window, &c, &n));
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(c[i].key, "net:", 4) == 0)
+            c[k++] = c[i];
+    int rc = raise_counts(st, c, k, "probing", "fallbacks", cfg->probing.fallbacks, cfg->probing.window, now, s);
     free(c);
     return rc;
 }
@@ -274,7 +304,7 @@ int analysis_run(struct store *st, const struct analysis_cfg *cfg, int64_t now, 
         int (*fn)(struct store *, const struct analysis_cfg *, int64_t, struct analysis_stats *);
     } detectors[] = {
         {"fetches", detect_fetches}, {"payments", detect_payments},     {"webhooks", detect_webhooks},
-        {"tokens", detect_tokens},   {"bittorrent", detect_bittorrent}, {"traffic_spike", detect_spikes},
+        {"tokens", detect_tokens},   {"bittorrent", detect_bittorrent}, {"smtp", detect_smtp}, {"probing", detect_probing}, {"traffic_spike", detect_spikes},
     };
     struct analysis_stats s = {0};
     int first = 0;

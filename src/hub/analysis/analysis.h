@@ -14,6 +14,11 @@
  *                                    (after its first) in the last 24 h
  *   bittorrent        user:<id>      >= 1 BitTorrent flow recognised by nodes (usage push "bt",
  *                                    audit rows node.bittorrent) in 24 h
+ *   smtp              user:<id>      >= 10 flows to port 25 refused by nodes (usage push "smtp",
+ *                                    audit rows node.smtp) in 1 h: spam through the tunnel
+ *   probing           net:<cidr>     a /24 (IPv6 /48) a node flagged for bursts of failed REALITY
+ *                                    authentications (usage push health.probes, audit rows
+ *                                    node.probing) in 1 h
  *   traffic_spike     user:<id>      the current clock hour's bytes (usage pushes, real bytes) are
  *                                    >= floor_mb (2048 MiB) and > factor (10) x the user's average
  *                                    hour over the window (7 d); needs 24 h of history */
@@ -52,6 +57,12 @@ struct analysis_cfg {
     struct {
         int64_t window, attempts;
     } bittorrent;
+    struct {
+        int64_t window, attempts;
+    } smtp;
+    struct {
+        int64_t window, fallbacks;
+    } probing;
     struct {
         int64_t window, factor, floor_mb;
     } spike;

@@ -102,6 +102,10 @@ int analysis_cfg_parse(const json_t *section, struct analysis_cfg *out, char *er
     c->tokens.window = 86400;
     c->bittorrent.window = 86400;
     c->bittorrent.attempts = 1;
+    c->smtp.window = 3600;
+    c->smtp.attempts = 10; /* a mail client retrying once is not a spammer */
+    c->probing.window = 3600;
+    c->probing.fallbacks = 1; /* nodes report only networks that crossed their own threshold */
     c->spike.window = 7 * 86400;
     c->spike.factor = 10;
     c->spike.floor_mb = 2048; /* 2 GiB in an hour: below it no spike is worth a look */
@@ -109,8 +113,8 @@ int analysis_cfg_parse(const json_t *section, struct analysis_cfg *out, char *er
         return 0;
     if (!json_is_object(section))
         return bad(err, errcap, "", "must be an object");
-    static const char *const keys[] = {"interval", "retention", "sharing",    "leaked_link",   "payments",
-                                       "webhooks", "tokens",    "bittorrent", "traffic_spike", NULL};
+    static const char *const keys[] = {"interval", "retention",  "sharing", "leaked_link", "payments",      "webhooks",
+                                       "tokens",   "bittorrent", "smtp",    "probing",     "traffic_spike", NULL};
     TRY(only_keys(section, keys, "", err, errcap));
     TRY(num(section, "interval", 10, 86400, &c->interval, "", err, errcap));
     TRY(num(section, "retention", 3600, 365 * 86400, &c->retention, "", err, errcap));
@@ -124,6 +128,9 @@ int analysis_cfg_parse(const json_t *section, struct analysis_cfg *out, char *er
              errcap));
     TRY(rule(section, "tokens", &c->tokens.window, NULL, NULL, NULL, NULL, NULL, err, errcap));
     TRY(rule(section, "bittorrent", &c->bittorrent.window, "attempts", &c->bittorrent.attempts, NULL, NULL, NULL, err,
+             errcap));
+    TRY(rule(section, "smtp", &c->smtp.window, "attempts", &c->smtp.attempts, NULL, NULL, NULL, err, errcap));
+    TRY(rule(section, "probing", &c->probing.window, "fallbacks", &c->probing.fallbacks, NULL, NULL, NULL, err,
              errcap));
     TRY(rule(section, "traffic_spike", &c->spike.window, "factor", &c->spike.factor, "floor_mb", &c->spike.floor_mb,
              NULL, err, errcap));

@@ -157,21 +157,30 @@ void api__node_users(struct api_call *c)
     answer_buf(c, &b);
 }
 
-/* BitTorrent flows the node recognised (docs/node-config.md "BitTorrent"): one audit row per
- * user and push, which the analysis rule "bittorrent" reads (hub/analysis/analysis.h). */
-static void audit_bittorrent(struct api_call *c, const struct sync_usage_req *m)
+/* One audit row per subject and push with {"attempts": n}, which the analysis rules read
+ * (hub/analysis/analysis.h). */
+static void audit_attempts(struct api_call *c, const char *action, const char *target, uint64_t n)
+{
+    char details[48];
+    snprintf(details, sizeof details, "{\"attempts\":%" PRIu64 "}", n);
+    struct store_audit a = {.actor = c->actor, .action = action, .target = target, .details = details};
+    int rc = store_audit_add(c->ctx->st, &a, c->now);
+    if (rc < 0)
+        log_warn("api", 0, "node_audit_failed", LF_STR("action", action), LF_INT("rc", rc));
+}
+
+/* What the node refused per user (docs/node-config.md "BitTorrent", "Blocked ports"): rule
+ * "bittorrent" reads node.bittorrent rows, rule "smtp" node.smtp rows. */
+static void audit_user_attempts(struct api_call *c, const struct sync_usage_req *m)
 {
     for (size_t i = 0; i < m->n_entries; i++) {
         const struct sync_usage_entry *e = &m->entries[i];
-        if (e->bt == 0)
-            continue;
-        char target[40], details[48];
+        char target[40];
         snprintf(target, sizeof target, "user:%" PRIu64, e->id);
-        snprintf(details, sizeof details, "{\"attempts\":%" PRIu64 "}", e->bt);
-        struct store_audit a = {.actor = c->actor, .action = "node.bittorrent", .target = target, .details = details};
-        int rc = store_audit_add(c->ctx->st, &a, c->now);
-        if (rc < 0)
-            log_warn("api", 0, "bittorrent_audit_failed", LF_INT("rc", rc));
+        if (e->bt)
+            audit_attempts(c, "node.bittorrent", target, e->bt);
+        if (e->smtp)
+            audit_attempts(c, "node.smtp", target, e->smtp);
     }
 }
 
@@ -211,7 +220,7 @@ void api__node_usage(struct api_call *c)
     now_load.load_bps = (int64_t)h->bytes_per_sec;
     bool hot_flipped = hub_node_hot(&c->node, &c->ctx->cfg.place) != hub_node_hot(&now_load, &c->ctx->cfg.place);
     if (rc == 0 && !dup)
-        audit_bittorrent(c, &m);
+        audit_user_attempts(c, &m);
     if (rc == 0 && !dup)
         rc = store_node_set_load(c->ctx->st, c->node.id, now_load.load_connections, now_load.load_cpu,
                                  now_load.load_bps);

@@ -82,6 +82,12 @@ int store_audit_action_by_ip(struct store *st, const char *action, int64_t since
                              size_t *n);
 /* BitTorrent attempts per user (count) from the nodes' "node.bittorrent" audit rows since `since`. */
 int store_bittorrent_since(struct store *st, int64_t since, struct store_signal_count **out, size_t *n);
+/* Refused port-25 flows per user from the nodes' "node.smtp" audit rows since `since`. */
+int store_smtp_since(struct store *st, int64_t since, struct store_signal_count **out, size_t *n);
+/* Audit rows `action` since `since` whose details are {"attempts": N}: N summed per target
+ * (key), user_id parsed from a "user:<id>" target (else 0); sorted by target. */
+int store_attempts_since(struct store *st, const char *action, int64_t since, struct store_signal_count **out,
+                         size_t *n);
 /* "token.new_ip" rows since `since` of tokens that had been used from another address before
  * (a token's very first address is not news): key = actor, count = new addresses. */
 int store_token_new_ip_since(struct store *st, int64_t since, struct store_signal_count **out, size_t *n);

@@ -183,32 +183,56 @@ int store_token_new_ip_since(struct store *st, int64_t since, struct store_signa
     return counts_run(st, &a, out, n);
 }
 
-/* The attempts sit in the rows' details ({"attempts": N}); summed per user here rather than in
+/* The attempts sit in the rows' details ({"attempts": N}); summed per target here rather than in
  * SQL, where SQLite and PostgreSQL read JSON differently. */
-int store_bittorrent_since(struct store *st, int64_t since, struct store_signal_count **out, size_t *n)
+int store_attempts_since(struct store *st, const char *action, int64_t since, struct store_signal_count **out,
+                         size_t *n)
 {
-    struct counts_arg a = {.sql = "SELECT 0, target, 0, details FROM audit_log WHERE action = 'node.bittorrent'"
-                                  " AND at >= $1 ORDER BY target",
-                           .p = {SV_I(since)},
-                           .np = 1,
+    struct counts_arg a = {.sql = "SELECT 0, target, 0, details FROM audit_log WHERE action = $1"
+                                  " AND at >= $2 ORDER BY target",
+                           .p = {SV_T(action), SV_I(since)},
+                           .np = 2,
                            .details = true};
     TRY(counts_run(st, &a, out, n));
     size_t k = 0;
     for (size_t i = 0; i < *n; i++) {
         struct store_signal_count *x = &(*out)[i];
         long long id = 0;
-        if (sscanf(x->key, "user:%lld", &id) != 1 || id <= 0 || x->count <= 0)
+        if (x->key[0] == '\0' || x->count <= 0)
             continue;
-        if (k > 0 && (*out)[k - 1].user_id == id) {
+        if (k > 0 && strcmp((*out)[k - 1].key, x->key) == 0) {
             (*out)[k - 1].count += x->count;
             continue;
         }
         (*out)[k] = *x;
-        (*out)[k].user_id = id;
+        (*out)[k].user_id = sscanf(x->key, "user:%lld", &id) == 1 && id > 0 ? id : 0;
         k++;
     }
     *n = k;
     return 0;
+}
+
+/* Per user: targets other than "user:<id>" are dropped. */
+static int user_attempts_since(struct store *st, const char *action, int64_t since, struct store_signal_count **out,
+                               size_t *n)
+{
+    TRY(store_attempts_since(st, action, since, out, n));
+    size_t k = 0;
+    for (size_t i = 0; i < *n; i++)
+        if ((*out)[i].user_id > 0)
+            (*out)[k++] = (*out)[i];
+    *n = k;
+    return 0;
+}
+
+int store_bittorrent_since(struct store *st, int64_t since, struct store_signal_count **out, size_t *n)
+{
+    return user_attempts_since(st, "node.bittorrent", since, out, n);
+}
+
+int store_smtp_since(struct store *st, int64_t since, struct store_signal_count **out, size_t *n)
+{
+    return user_attempts_since(st, "node.smtp", since, out, n);
 }
 struct windows_arg {
     int64_t since, recent_from;

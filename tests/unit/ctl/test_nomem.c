@@ -48,7 +48,7 @@ static int users_roundtrip(void)
 
 static int usage_roundtrip(void)
 {
-    struct sync_usage_entry e[3] = {{1, 100, 2000, 0}, {2, 0, 0, 0}, {7, 5, 6, 0}};
+    struct sync_usage_entry e[3] = {{1, 100, 2000, 0, 0}, {2, 0, 0, 0, 0}, {7, 5, 6, 0, 1}};
     struct sync_usage_req m = {.entries = e, .n_entries = 3};
     strcpy(m.push_id, "node1-000000000001");
     strcpy(m.health.version, "veil-node 0.1.0");

@@ -126,7 +126,8 @@ static void test_users_resp_roundtrip(void **state)
 static void test_usage_roundtrip(void **state)
 {
     (void)state;
-    struct sync_usage_entry e[3] = {{1, 100, 2000, 0}, {2, 0, 0, 3}, {(uint64_t)INT64_MAX, (uint64_t)INT64_MAX, 1, 0}};
+    struct sync_usage_entry e[3] = {
+        {1, 100, 2000, 0, 0}, {2, 0, 0, 3, 0}, {(uint64_t)INT64_MAX, (uint64_t)INT64_MAX, 1, 0, 7}};
     struct sync_usage_req m = {.entries = e, .n_entries = 3};
     strcpy(m.push_id, "node1-000000000001");
     m.health.connections = 17;
@@ -143,6 +144,9 @@ static void test_usage_roundtrip(void **state)
     /* BitTorrent attempts ride along only where there are any (older hubs never see the key). */
     assert_non_null(strstr(s, "{\"id\":2,\"up\":0,\"down\":0,\"bt\":3}"));
     assert_null(strstr(s, "{\"id\":1,\"up\":100,\"down\":2000,\"bt\""));
+    /* Refused port-25 flows likewise. */
+    assert_non_null(strstr(s, "\"down\":1,\"smtp\":7}"));
+    assert_null(strstr(s, "\"bt\":3,\"smtp\""));
     struct sync_usage_req d;
     struct sync_err err;
     assert_int_equal(sync_usage_req_decode(&d, s, strlen(s), &err), 0);
@@ -214,7 +218,7 @@ static void test_encode_errors(void **state)
     strcpy(q.push_id, "bad id with spaces");
     assert_int_equal(sync_usage_req_encode(&q, &b), ERR_RANGE);
     strcpy(q.push_id, "good-push-id");
-    struct sync_usage_entry e = {1, UINT64_MAX, 0, 0};
+    struct sync_usage_entry e = {1, UINT64_MAX, 0, 0, 0};
     q.entries = &e;
     q.n_entries = 1;
     assert_int_equal(sync_usage_req_encode(&q, &b), ERR_RANGE);

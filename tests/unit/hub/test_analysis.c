@@ -303,6 +303,75 @@ static void test_bittorrent(void **state)
     assert_int_equal(d.bittorrent.window, 86400);
 }
 
+/* Nodes report refused port-25 flows per user (audit rows node.smtp): "abuse: many destinations
+ * on port 25" at the threshold (10 in an hour by default), quiet below it and for other kinds. */
+static void test_smtp(void **state)
+{
+    struct store *st = *state;
+    struct analysis_cfg cfg = defaults();
+    assert_int_equal(cfg.smtp.attempts, 10);
+    assert_int_equal(cfg.smtp.window, 3600);
+    struct {
+        const char *action, *target, *details;
+        int64_t at;
+    } rows[] = {
+        {"node.smtp", "user:5", "{\"attempts\":6}", T0 + 10},
+        {"node.smtp", "user:5", "{\"attempts\":4}", T0 + 20}, /* another push, or another node */
+        {"node.smtp", "user:6", "{\"attempts\":9}", T0 + 30}, /* an ordinary mail client: below */
+        {"node.smtp", "user:7", "{\"attempts\":50}", T0 - 7200}, /* outside the window */
+        {"node.bittorrent", "user:8", "{\"attempts\":50}", T0 + 30},
+        {"node.smtp", "user:9", "not json", T0 + 30},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        struct store_audit a = {
+            .actor = "node:1", .action = rows[i].action, .target = rows[i].target, .details = rows[i].details};
+        assert_int_equal(store_audit_add(st, &a, rows[i].at), 0);
+    }
+    assert_int_equal(analysis_run(st, &cfg, T0 + 60, NULL), 0);
+    assert_int_equal(findings_of(st, "smtp", "user:5"), 1);
+    assert_int_equal(findings_of(st, "smtp", "user:6"), 0);
+    assert_int_equal(findings_of(st, "smtp", "user:7"), 0);
+    assert_int_equal(findings_of(st, "smtp", "user:8"), 0);
+    assert_int_equal(findings_of(st, "smtp", "user:9"), 0);
+    assert_int_equal(findings_of(st, "bittorrent", "user:8"), 1);
+    assert_int_equal(findings_total(st), 2);
+}
+
+/* Nodes report the networks they flagged for probing (audit rows node.probing, target
+ * net:<cidr>): one finding per network, summed over nodes; other targets are ignored. */
+static void test_probing(void **state)
+{
+    struct store *st = *state;
+    struct analysis_cfg cfg;
+    char err[128];
+    json_t *sec = json_loads("{\"probing\": {\"window\": 600, \"fallbacks\": 40}}", 0, NULL);
+    assert_int_equal(analysis_cfg_parse(sec, &cfg, err, sizeof err), 0);
+    json_decref(sec);
+    struct {
+        const char *actor, *target, *details;
+        int64_t at;
+    } rows[] = {
+        {"node:1", "net:198.51.100.0/24", "{\"attempts\":30}", T0 + 10},
+        {"node:2", "net:198.51.100.0/24", "{\"attempts\":15}", T0 + 20}, /* the same network at another node */
+        {"node:1", "net:2001:db8:1::/48", "{\"attempts\":39}", T0 + 20},  /* below */
+        {"node:1", "net:203.0.113.0/24", "{\"attempts\":90}", T0 - 3600}, /* outside the window */
+        {"node:1", "user:3", "{\"attempts\":90}", T0 + 20},               /* not a network */
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        struct store_audit a = {
+            .actor = rows[i].actor, .action = "node.probing", .target = rows[i].target, .details = rows[i].details};
+        assert_int_equal(store_audit_add(st, &a, rows[i].at), 0);
+    }
+    assert_int_equal(analysis_run(st, &cfg, T0 + 60, NULL), 0);
+    assert_int_equal(findings_of(st, "probing", "net:198.51.100.0/24"), 1);
+    assert_int_equal(findings_of(st, "probing", "net:2001:db8:1::/48"), 0);
+    assert_int_equal(findings_of(st, "probing", "net:203.0.113.0/24"), 0);
+    assert_int_equal(findings_total(st), 1);
+    struct analysis_cfg d = defaults();
+    assert_int_equal(d.probing.fallbacks, 1); /* every flagged network is a finding */
+    assert_int_equal(d.probing.window, 3600);
+}
+
 /* A token's first address is not news; a second one is. */
 static void test_token_new_ip(void **state)
 {
@@ -386,6 +455,9 @@ static void test_settings(void **state)
         "{\"payments\": {\"action\": \"rotate\"}}",
         "{\"leaked_link\": {\"action\": \"ban\"}}",
         "{\"bittorrent\": {\"attempts\": 0}}",
+        "{\"smtp\": {\"attempts\": -1}}",
+        "{\"probing\": {\"fallbacks\": 0}}",
+        "{\"probing\": {\"window\": \"1h\"}}",
         "{\"retention\": 3600, \"sharing\": {\"window\": 86400}}",
         "{\"traffic_spike\": {\"window\": 86400}}",
         "{\"traffic_spike\": {\"factor\": 0}}",
@@ -596,6 +668,8 @@ static void test_traffic_spike(void **state)
         cmocka_unit_test_setup_teardown(test_webhook_forgery, setup, hub_test_teardown),                               \
         cmocka_unit_test_setup_teardown(test_token_new_ip, setup, hub_test_teardown),                                  \
         cmocka_unit_test_setup_teardown(test_bittorrent, setup, hub_test_teardown),                                    \
+        cmocka_unit_test_setup_teardown(test_smtp, setup, hub_test_teardown),                                          \
+        cmocka_unit_test_setup_teardown(test_probing, setup, hub_test_teardown),                                       \
         cmocka_unit_test_setup_teardown(test_ack_and_reopen, setup, hub_test_teardown),                                \
         cmocka_unit_test_setup_teardown(test_traffic_spike, setup, hub_test_teardown)
 

@@ -639,7 +639,7 @@ static void test_nodes_and_sync(void **state)
     json_decref(j);
     /* BitTorrent attempts ("bt") become one audit row per user, once per push_id. */
     snprintf(body, sizeof body,
-             "{\"v\":1,\"push_id\":\"nl1-0000000b\",\"usage\":[{\"id\":%lld,\"up\":0,\"down\":0,\"bt\":4}],"
+             "{\"v\":1,\"push_id\":\"nl1-0000000b\",\"usage\":[{\"id\":%lld,\"up\":0,\"down\":0,\"bt\":4,\"smtp\":12}],"
              "\"health\":{\"connections\":0,\"uptime\":61,\"revision\":%lld,\"version\":\"veil-node 0.1\"}}",
              (long long)idle, (long long)rev);
     for (int i = 0; i < 2; i++) {
@@ -652,6 +652,12 @@ static void test_nodes_and_sync(void **state)
     assert_int_equal(nbt, 1);
     assert_int_equal(btc[0].user_id, idle);
     assert_int_equal(btc[0].count, 4);
+    free(btc);
+    /* Refused port-25 flows ("smtp") likewise. */
+    assert_int_equal(store_smtp_since(e->st, 0, &btc, &nbt), 0);
+    assert_int_equal(nbt, 1);
+    assert_int_equal(btc[0].user_id, idle);
+    assert_int_equal(btc[0].count, 12);
     free(btc);
     expect_sync_err(e, "POST", "/api/v1/node/usage", ntok, "{\"v\":1}");
     expect_sync_err(e, "POST", "/api/v1/node/usage", ntok, "not json");

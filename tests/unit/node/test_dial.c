@@ -19,6 +19,8 @@
 #include "net/sock.h"
 #include "node/dial.h"
 #include "node/dns.h"
+#include "node/port_guard.h"
+#include "node/usage.h"
 #include "node_test_net.h"
 
 static const struct dns_stub_rule rules[] = {
@@ -101,7 +103,7 @@ static int teardown(void **state)
 static struct node_dialer *dialer(bool allow_private, uint32_t timeout_ms, enum node_dial_order order,
                                   const struct sock_addr *own, size_t n_own)
 {
-    struct node_dialer_opts o = {allow_private, timeout_ms, order, own, n_own, NULL, 0};
+    struct node_dialer_opts o = {allow_private, timeout_ms, order, own, n_own, NULL, 0, NULL, 0};
     struct node_dialer *d = node_dialer_new(fx.loop, fx.dns, &o);
     assert_non_null(d);
     return d;
@@ -157,6 +159,61 @@ static void test_connect_ip_and_name(void **state)
     close(rn.fd);
     expect_accept();
     assert_int_equal(node_dialer_pending(d), 0);
+    node_dialer_free(d);
+}
+
+/* veil.blockedPorts: the dialer refuses a blocked port (not the operator's target), the guard
+ * counts it by port and books port 25 as an SMTP attempt of the user; a reload lifts it. */
+static void test_blocked_ports(void **state)
+{
+    uint16_t blocked[] = {25, fx.lport};
+    struct node_dialer_opts o = {true, 3000, NODE_DIAL_ORDER_IPV4_FIRST, NULL, 0, NULL, 0, blocked, 2};
+    struct node_dialer *d = node_dialer_new(fx.loop, fx.dns, &o);
+    assert_non_null(d);
+    assert_true(node_dial_port_blocked(d, 25));
+    assert_true(node_dial_port_blocked(d, fx.lport));
+    assert_false(node_dial_port_blocked(d, 443));
+    struct result r = {0};
+    assert_int_equal(node_dial_start(d, "127.0.0.1", fx.lport, 0, on_dial, &r, NULL), ERR_AUTH);
+    assert_int_equal(node_dial_start(d, "127.0.0.1", 25, 0, on_dial, &r, NULL), ERR_AUTH);
+    assert_int_equal(node_dialer_pending(d), 0);
+    /* the REALITY target is the operator's choice */
+    assert_int_equal(node_dial_start(d, "127.0.0.1", fx.lport, NODE_DIAL_TRUSTED, on_dial, &r, NULL), 0);
+    wait_for(&r, 2000);
+    assert_int_equal(r.res, NODE_DIAL_OK);
+    close(r.fd);
+    expect_accept();
+
+    struct node_usage *u = node_usage_new();
+    assert_non_null(u);
+    uint8_t key[16] = {1, 2, 3};
+    struct node_port_flow f = {u, key, 0, 7, "tcp"};
+    uint16_t ports[8];
+    uint64_t counts[8];
+    size_t before = node_port_refusals(ports, counts, 8);
+    assert_int_equal(before, 0);
+    assert_true(node_port_guard(d, &f, 25));
+    assert_true(node_port_guard(d, &f, 25));
+    assert_true(node_port_guard(d, &f, fx.lport));
+    assert_false(node_port_guard(d, &f, 443));
+    struct node_usage_entry e;
+    assert_int_equal(node_usage_get(u, key, false, &e), 0);
+    assert_int_equal(e.smtp, 2); /* only port 25 is SMTP */
+    assert_int_equal(node_port_refusals(ports, counts, 8), 2);
+    assert_int_equal(ports[0], 25);
+    assert_int_equal(counts[0], 2);
+    assert_int_equal(ports[1], fx.lport);
+    assert_int_equal(counts[1], 1);
+
+    node_dialer_set_blocked_ports(d, NULL, 0); /* "blockedPorts": [] */
+    assert_false(node_port_guard(d, &f, 25));
+    struct result r2 = {0};
+    assert_int_equal(node_dial_start(d, "127.0.0.1", fx.lport, 0, on_dial, &r2, NULL), 0);
+    wait_for(&r2, 2000);
+    assert_int_equal(r2.res, NODE_DIAL_OK);
+    close(r2.fd);
+    expect_accept();
+    node_usage_free(u);
     node_dialer_free(d);
 }
 
@@ -252,7 +309,7 @@ static void test_own_listeners_refused(void **state)
     struct sock_addr own;
     sock_addr_from_v4(&own, own_ip, 0);
     uint16_t ports[] = {fx.lport};
-    struct node_dialer_opts o = {true, 3000, NODE_DIAL_ORDER_AS_RESOLVED, &own, 1, ports, 1};
+    struct node_dialer_opts o = {true, 3000, NODE_DIAL_ORDER_AS_RESOLVED, &own, 1, ports, 1, NULL, 0};
     struct node_dialer *d = node_dialer_new(fx.loop, fx.dns, &o);
     assert_non_null(d);
     /* These resolve to this host and must be refused by the policy... */
@@ -443,6 +500,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_connect_ip_and_name),
+        cmocka_unit_test(test_blocked_ports),
         cmocka_unit_test(test_policy),
         cmocka_unit_test(test_policy_filters_some),
         cmocka_unit_test(test_own_listeners_refused),

@@ -73,6 +73,12 @@ static void test_user_limits(void **state)
     assert_int_equal(cfg->handshake_burst, 200);
     assert_int_equal(cfg->fallback_idle_sec, 30);
     assert_null(cfg->redis_url);
+    assert_int_equal(cfg->n_blocked_ports, 1); /* SMTP blocked by default */
+    assert_int_equal(cfg->blocked_ports[0], 25);
+    assert_int_equal(cfg->probe_fallbacks, 100); /* probing guard on by default */
+    assert_int_equal(cfg->probe_window_sec, 60);
+    assert_int_equal(cfg->probe_ban_sec, 600);
+    assert_int_equal(cfg->probe_dials_per_sec, 2);
     node_cfg_unref(cfg);
     cfg_dispose(&c);
 
@@ -83,6 +89,23 @@ static void test_user_limits(void **state)
     assert_int_equal(cfg->handshakes_per_sec_per_ip, 5);
     assert_int_equal(cfg->handshake_burst, 0);
     assert_int_equal(cfg->fallback_idle_sec, 7);
+    node_cfg_unref(cfg);
+    cfg_dispose(&c);
+    cfg = load(&c, "{\"id\": \"b831381d-6324-4d53-ad4f-8cda48b30811\"}",
+               ", \"blockedPorts\": [25, 465, 587], \"limits\": {\"probeFallbacks\": 10, \"probeWindowSec\": 5,"
+               " \"probeBanSec\": 30, \"probeDialsPerSec\": 0}");
+    assert_non_null(cfg);
+    assert_int_equal(cfg->n_blocked_ports, 3);
+    assert_int_equal(cfg->blocked_ports[2], 587);
+    assert_int_equal(cfg->probe_fallbacks, 10);
+    assert_int_equal(cfg->probe_window_sec, 5);
+    assert_int_equal(cfg->probe_ban_sec, 30);
+    assert_int_equal(cfg->probe_dials_per_sec, 0);
+    node_cfg_unref(cfg);
+    cfg_dispose(&c);
+    cfg = load(&c, "{\"id\": \"b831381d-6324-4d53-ad4f-8cda48b30811\"}", ", \"blockedPorts\": []");
+    assert_non_null(cfg);
+    assert_int_equal(cfg->n_blocked_ports, 0); /* an operator that allows SMTP */
     node_cfg_unref(cfg);
     cfg_dispose(&c);
     cfg =
@@ -109,6 +132,17 @@ static void test_errors(void **state)
         {"{\"id\": \"u1\"}", ", \"redis\": {\"url\": \"http://x\"}", "redis.url"},
         {"{\"id\": \"u1\"}", ", \"redis\": {\"url\": \"redis://h:0\"}", "bad port"},
         {"{\"id\": \"u1\"}", ", \"redis\": {\"timeoutMs\": 1}", "timeoutMs"},
+        {"{\"id\": \"u1\"}", ", \"blockedPorts\": 25", "blockedPorts"},
+        {"{\"id\": \"u1\"}", ", \"blockedPorts\": [0]", "blockedPorts[0]: must be a port number"},
+        {"{\"id\": \"u1\"}", ", \"blockedPorts\": [25, 70000]", "blockedPorts[1]"},
+        {"{\"id\": \"u1\"}", ", \"blockedPorts\": [\"25\"]", "blockedPorts[0]"},
+        {"{\"id\": \"u1\"}", ", \"blockedPorts\": [25, 25]", "listed twice"},
+        {"{\"id\": \"u1\"}",
+         ", \"blockedPorts\": [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33]",
+         "at most 32"},
+        {"{\"id\": \"u1\"}", ", \"limits\": {\"probeWindowSec\": 0}", "probeWindowSec"},
+        {"{\"id\": \"u1\"}", ", \"limits\": {\"probeBanSec\": -1}", "probeBanSec"},
+        {"{\"id\": \"u1\"}", ", \"limits\": {\"probeFallbacks\": \"many\"}", "probeFallbacks"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct cfg_ctx c;
