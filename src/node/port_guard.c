@@ -13,7 +13,7 @@
 
 static struct {
     pthread_mutex_t mu; /* adding a port; counts are atomic */
-    _Atomic size_t n; /* ports[0..n) are set and never change */
+    _Atomic size_t n;   /* ports[0..n) are set and never change */
     uint16_t port[PORT_SLOTS];
     _Atomic uint64_t count[PORT_SLOTS];
 } refused = {.mu = PTHREAD_MUTEX_INITIALIZER};

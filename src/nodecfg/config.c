@@ -1190,14 +1190,8 @@ static void parse_hub(struct cfg_ctx *c, const json_t *h, struct node_cfg *cfg)
 /* veil.limits: node-wide settings of node/limits.h. */
 static void parse_limits(struct cfg_ctx *c, const json_t *v, struct node_cfg *cfg)
 {
-    static const char *const keys[] = {"deviceWindowSec",
-                                       "handshakesPerSecPerIp",
-                                       "handshakeBurst",
-                                       "probeFallbacks",
-                                       "probeWindowSec",
-                                       "probeBanSec",
-                                       "probeDialsPerSec",
-                                       NULL};
+    static const char *const keys[] = {"deviceWindowSec", "handshakesPerSecPerIp", "handshakeBurst",   "probeFallbacks",
+                                       "probeWindowSec",  "probeBanSec",           "probeDialsPerSec", NULL};
     cfg_check_keys(c, v, keys, NULL, NULL);
     /* probing of the node (node/probe_guard.h) */
     get_u32_field(c, v, "probeFallbacks", 0, 1000000, &cfg->probe_fallbacks);

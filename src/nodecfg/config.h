@@ -115,13 +115,13 @@ struct node_cfg {
     uint32_t target_check_sec;       /* active check of each REALITY target every N s; 0 = off; default 60 */
     char **dns_servers;              /* "ip" or "ip:port"; empty = /etc/resolv.conf */
     size_t n_dns_servers;
-    char *admin_listen;                 /* "127.0.0.1:9090"; NULL = off */
-    char *admin_token;                  /* bearer token for the admin API; NULL = none (loopback trust) */
-    char *metrics_listen;               /* NULL = off */
-    uint32_t metrics_top_users;         /* per-user series on /metrics for the top N by bytes; 0 = none */
-    uint32_t usage_report_sec;          /* running tunnels report per-user bytes this often, default 5 */
-    char *state_dir;                    /* NULL = none */
-    enum node_bt_mode block_bittorrent; /* default off */
+    char *admin_listen;                             /* "127.0.0.1:9090"; NULL = off */
+    char *admin_token;                              /* bearer token for the admin API; NULL = none (loopback trust) */
+    char *metrics_listen;                           /* NULL = off */
+    uint32_t metrics_top_users;                     /* per-user series on /metrics for the top N by bytes; 0 = none */
+    uint32_t usage_report_sec;                      /* running tunnels report per-user bytes this often, default 5 */
+    char *state_dir;                                /* NULL = none */
+    enum node_bt_mode block_bittorrent;             /* default off */
     uint16_t blocked_ports[NODE_BLOCKED_PORTS_MAX]; /* destination ports refused in tunnels; default {25} */
     size_t n_blocked_ports;
 

@@ -14,8 +14,9 @@
 #include "hub/domain/rules.h"
 #include "hub/store/store_findings.h"
 
-const char *const analysis_kinds[] = {"account_sharing", "leaked_link", "payment_trouble", "webhook_forgery",
-                                      "token_new_ip",    "bittorrent",  "smtp", "probing", "traffic_spike",   NULL};
+const char *const analysis_kinds[] = {
+    "account_sharing", "leaked_link", "payment_trouble", "webhook_forgery", "token_new_ip",
+    "bittorrent",      "smtp",        "probing",         "traffic_spike",   NULL};
 
 /* Re-open an acknowledged finding only when the activity stopped for a day and came back. */
 #define REOPEN_AFTER 86400
@@ -304,7 +305,8 @@ int analysis_run(struct store *st, const struct analysis_cfg *cfg, int64_t now, 
         int (*fn)(struct store *, const struct analysis_cfg *, int64_t, struct analysis_stats *);
     } detectors[] = {
         {"fetches", detect_fetches}, {"payments", detect_payments},     {"webhooks", detect_webhooks},
-        {"tokens", detect_tokens},   {"bittorrent", detect_bittorrent}, {"smtp", detect_smtp}, {"probing", detect_probing}, {"traffic_spike", detect_spikes},
+        {"tokens", detect_tokens},   {"bittorrent", detect_bittorrent}, {"smtp", detect_smtp},
+        {"probing", detect_probing}, {"traffic_spike", detect_spikes},
     };
     struct analysis_stats s = {0};
     int first = 0;

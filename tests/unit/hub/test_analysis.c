@@ -316,8 +316,8 @@ static void test_smtp(void **state)
         int64_t at;
     } rows[] = {
         {"node.smtp", "user:5", "{\"attempts\":6}", T0 + 10},
-        {"node.smtp", "user:5", "{\"attempts\":4}", T0 + 20}, /* another push, or another node */
-        {"node.smtp", "user:6", "{\"attempts\":9}", T0 + 30}, /* an ordinary mail client: below */
+        {"node.smtp", "user:5", "{\"attempts\":4}", T0 + 20},    /* another push, or another node */
+        {"node.smtp", "user:6", "{\"attempts\":9}", T0 + 30},    /* an ordinary mail client: below */
         {"node.smtp", "user:7", "{\"attempts\":50}", T0 - 7200}, /* outside the window */
         {"node.bittorrent", "user:8", "{\"attempts\":50}", T0 + 30},
         {"node.smtp", "user:9", "not json", T0 + 30},
@@ -352,7 +352,7 @@ static void test_probing(void **state)
         int64_t at;
     } rows[] = {
         {"node:1", "net:198.51.100.0/24", "{\"attempts\":30}", T0 + 10},
-        {"node:2", "net:198.51.100.0/24", "{\"attempts\":15}", T0 + 20}, /* the same network at another node */
+        {"node:2", "net:198.51.100.0/24", "{\"attempts\":15}", T0 + 20},  /* the same network at another node */
         {"node:1", "net:2001:db8:1::/48", "{\"attempts\":39}", T0 + 20},  /* below */
         {"node:1", "net:203.0.113.0/24", "{\"attempts\":90}", T0 - 3600}, /* outside the window */
         {"node:1", "user:3", "{\"attempts\":90}", T0 + 20},               /* not a network */

@@ -138,7 +138,8 @@ static void test_errors(void **state)
         {"{\"id\": \"u1\"}", ", \"blockedPorts\": [\"25\"]", "blockedPorts[0]"},
         {"{\"id\": \"u1\"}", ", \"blockedPorts\": [25, 25]", "listed twice"},
         {"{\"id\": \"u1\"}",
-         ", \"blockedPorts\": [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33]",
+         ", \"blockedPorts\": "
+         "[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33]",
          "at most 32"},
         {"{\"id\": \"u1\"}", ", \"limits\": {\"probeWindowSec\": 0}", "probeWindowSec"},
         {"{\"id\": \"u1\"}", ", \"limits\": {\"probeBanSec\": -1}", "probeBanSec"},
