@@ -18,9 +18,12 @@ static void usage(FILE *out)
     fputs("usage: veil token create NAME --role admin|support [--scope AREA ...] [--ttl SECONDS]\n"
           "       veil token list\n"
           "       veil token revoke ID\n"
-          "       veil token totp-enable ID     enrol a second factor: prints the otpauth:// URI once\n"
+          "       veil token totp-enable ID     enrol a second factor: prints the otpauth:// URI and\n"
+          "                                     10 recovery codes once\n"
           "       veil token totp-disable ID\n"
-          "       veil token session --code CODE  trade --token (TOTP-protected) and a code for a session\n"
+          "       veil token recovery-codes ID  new one-time recovery codes (the old ones stop working)\n"
+          "       veil token session --code CODE  trade --token (TOTP-protected) and a code (or a recovery\n"
+          "                                     code) for a session\n"
           "  AREA: read, users, billing, nodes or admin (docs/security.md); none = all the role allows.\n"
           "  Show the URI as a QR code for an authenticator app with `veil qr URI`.\n" HUBAPI_USAGE_COMMON,
           out);
@@ -143,7 +146,8 @@ static int token_create(int argc, char **argv)
 
 static void print_list(const json_t *list)
 {
-    printf("%-5s %-24s %-8s %-7s %-5s %-12s %s\n", "ID", "NAME", "ROLE", "REVOKED", "TOTP", "EXPIRES", "SCOPES");
+    printf("%-5s %-24s %-8s %-7s %-5s %-5s %-12s %s\n", "ID", "NAME", "ROLE", "REVOKED", "TOTP", "RECOV", "EXPIRES",
+           "SCOPES");
     size_t i;
     json_t *t;
     json_array_foreach(json_object_get(list, "tokens"), i, t)
@@ -165,9 +169,12 @@ static void print_list(const json_t *list)
         char exp[24] = "never";
         if (hubapi_int(t, "expires_at") != 0)
             snprintf(exp, sizeof exp, "%" PRId64, hubapi_int(t, "expires_at"));
-        printf("%-5" PRId64 " %-24s %-8s %-7s %-5s %-12s %s\n", hubapi_int(t, "id"), name, role,
+        char recov[24] = "-";
+        if (json_is_integer(json_object_get(t, "recovery_left")))
+            snprintf(recov, sizeof recov, "%" PRId64, hubapi_int(t, "recovery_left"));
+        printf("%-5" PRId64 " %-24s %-8s %-7s %-5s %-5s %-12s %s\n", hubapi_int(t, "id"), name, role,
                json_is_true(json_object_get(t, "revoked")) ? "yes" : "no",
-               json_is_true(json_object_get(t, "totp")) ? "yes" : "no", exp, scopes[0] ? scopes : "all");
+               json_is_true(json_object_get(t, "totp")) ? "yes" : "no", recov, exp, scopes[0] ? scopes : "all");
     }
 }
 
@@ -184,13 +191,35 @@ static int token_list(int argc, char **argv)
     return call_and_print(&v, "GET", "/api/v1/tokens", NULL, print_list);
 }
 
+/* The recovery codes of an answer, one per line. */
+static void print_recovery(const json_t *t)
+{
+    size_t i;
+    json_t *c;
+    char v[32];
+    json_array_foreach(json_object_get(t, "recovery_codes"), i, c)
+    {
+        hubapi_sanitize(json_string_value(c) ? json_string_value(c) : "", v, sizeof v);
+        printf("%s\n", v);
+    }
+}
+
 static void print_totp(const json_t *t)
 {
     printf("second factor enrolled for token %" PRId64 "; add it to an authenticator app (shown once):\n%s\n",
            hubapi_int(t, "id"), hubapi_str(t, "otpauth"));
+    printf("recovery codes, each usable once instead of a code (shown once; keep them offline):\n");
+    print_recovery(t);
 }
 
-/* revoke / totp-enable / totp-disable: one ID. */
+static void print_new_recovery(const json_t *t)
+{
+    printf("new recovery codes for token %" PRId64 " (the old ones no longer work; shown once):\n",
+           hubapi_int(t, "id"));
+    print_recovery(t);
+}
+
+/* revoke / totp-enable / totp-disable / recovery-codes: one ID. */
 static int token_by_id(int argc, char **argv, const char *method, const char *suffix,
                        void (*print_text)(const json_t *))
 {
@@ -228,6 +257,11 @@ static int token_totp_disable(int argc, char **argv)
     return token_by_id(argc, argv, "DELETE", "/totp", NULL);
 }
 
+static int token_recovery_codes(int argc, char **argv)
+{
+    return token_by_id(argc, argv, "POST", "/totp/recovery", print_new_recovery);
+}
+
 static void print_session(const json_t *t)
 {
     printf("session token %" PRId64 ", expires at %" PRId64 ":\n%s\n", hubapi_int(t, "id"), hubapi_int(t, "expires_at"),
@@ -242,7 +276,8 @@ static int token_session(int argc, char **argv)
     if (rc >= 0)
         return rc;
     if (argc - optind != 0 || v.code == NULL) {
-        fprintf(stderr, "veil token session: expected --code CODE (6 digits from the authenticator app)\n");
+        fprintf(stderr, "veil token session: expected --code CODE (6 digits from the authenticator app, or a "
+                        "recovery code)\n");
         return CLI_EXIT_USAGE;
     }
     return call_and_print(&v, "POST", "/api/v1/auth/totp", json_pack("{s:s}", "code", v.code), print_session);
@@ -256,6 +291,7 @@ int cli_token_main(int argc, char **argv)
         {"revoke", token_revoke},
         {"totp-enable", token_totp_enable},
         {"totp-disable", token_totp_disable},
+        {"recovery-codes", token_recovery_codes},
         {"session", token_session},
         {NULL, NULL},
     };

@@ -178,8 +178,8 @@ static int rotate_key(struct store *st, const char *new_master_file, bool new_da
         return 1;
     }
     printf("rotated: data key %u; re-encrypted %" PRId64 " users, %" PRId64 " tombstones, %" PRId64
-           " payments; %" PRId64 " old data keys deleted%s\n",
-           (unsigned)rot.key_id, rot.users, rot.tombstones, rot.payments, rot.retired,
+           " payments, %" PRId64 " TOTP secrets; %" PRId64 " old data keys deleted%s\n",
+           (unsigned)rot.key_id, rot.users, rot.tombstones, rot.payments, rot.totp_secrets, rot.retired,
            rot.rewrapped ? "; keys now wrapped by the new master key: point master_key_file at it on every hub" : "");
     log_info("hub", 0, "key_rotated", LF_INT("data_key", rot.key_id), LF_INT("users", rot.users),
              LF_INT("payments", rot.payments), LF_BOOL("rewrapped", rot.rewrapped));

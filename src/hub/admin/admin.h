@@ -24,9 +24,10 @@ struct admin_session {
     int64_t expires;
 };
 
-/* Starts a session: sid receives the cookie value. ERR_CRYPTO when no randomness. */
-int admin_session_create(enum hub_role role, int64_t token_id, int64_t now, char sid[static ADMIN_SECRET_LEN + 1],
-                         struct admin_session *out);
+/* Starts a session of token_id: sid receives the cookie value. It lasts ADMIN_SESSION_TTL, never
+ * past token_expires (the token's expires_at; 0: never). ERR_CRYPTO when no randomness. */
+int admin_session_create(enum hub_role role, int64_t token_id, int64_t token_expires, int64_t now,
+                         char sid[static ADMIN_SECRET_LEN + 1], struct admin_session *out);
 /* The live session of a cookie value (compared in constant time). ERR_NOT_FOUND. */
 int admin_session_find(const char *sid, int64_t now, struct admin_session *out);
 void admin_session_end(const char *sid);

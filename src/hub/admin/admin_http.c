@@ -60,6 +60,11 @@ bool admin_session_of(struct api_call *c, struct admin_session *s, char *sid)
         return false;
     if (admin_session_find(v, api_call_now(c), s) < 0)
         return false;
+    int rc = api_token_live(c, s->token_id);
+    if (rc == ERR_NOT_FOUND) /* revoked (here or on another hub) or expired: the session ends too */
+        admin_session_end(v);
+    if (rc < 0)
+        return false;
     if (sid != NULL)
         memcpy(sid, v, sizeof v);
     return true;

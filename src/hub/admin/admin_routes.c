@@ -98,10 +98,10 @@ static void on_login(struct api_call *c)
     const char *body = api_call_body(c, &len);
     char token[ADMIN_FORM_MAX], code[ADMIN_FORM_MAX];
     int role_v = 0;
-    int64_t token_id;
+    int64_t token_id, token_expires = 0;
     bool totp = false;
     if (body == NULL || !admin_form_get(body, len, "token", token, sizeof token) || token[0] == '\0' ||
-        api_token_login_lookup(c, token, strlen(token), &role_v, &token_id, &totp) < 0) {
+        api_token_login_lookup(c, token, strlen(token), &role_v, &token_id, &token_expires, &totp) < 0) {
         secure_wipe(token, sizeof token);
         log_info("admin", 0, "login_failed", LF_STR("ip", api_call_ip(c)));
         api_lockout_fail(c, "login", 0);
@@ -116,7 +116,7 @@ static void on_login(struct api_call *c)
     secure_wipe(token, sizeof token);
     char sid[ADMIN_SECRET_LEN + 1], cookie[160];
     struct admin_session s;
-    if (admin_session_create(role, token_id, api_call_now(c), sid, &s) < 0) {
+    if (admin_session_create(role, token_id, token_expires, api_call_now(c), sid, &s) < 0) {
         api_reply_error(c, 500, "internal", "no session");
         return;
     }
@@ -129,8 +129,8 @@ static void on_login(struct api_call *c)
                                 .source_ip = api_call_ip(c),
                                 .details = totp ? "{\"via\":\"dashboard\",\"totp\":true}" : "{\"via\":\"dashboard\"}"};
     (void)store_audit_add(api_call_store(c), &login, api_call_now(c));
-    snprintf(cookie, sizeof cookie, "%s=%s; Path=/admin; Max-Age=%d; HttpOnly; Secure; SameSite=Strict", ADMIN_COOKIE,
-             sid, ADMIN_SESSION_TTL);
+    snprintf(cookie, sizeof cookie, "%s=%s; Path=/admin; Max-Age=%" PRId64 "; HttpOnly; Secure; SameSite=Strict",
+             ADMIN_COOKIE, sid, s.expires - api_call_now(c));
     secure_wipe(sid, sizeof sid);
     admin_redirect(c, "/admin");
     api_reply_header(c, "set-cookie", cookie);

@@ -1,5 +1,7 @@
 /* Dashboard sessions: a random cookie value per login, kept only as its SHA-256, with its own
- * CSRF token, role and expiry, in a fixed table guarded by a mutex. */
+ * CSRF token, role and expiry (capped at the token's), in a fixed table guarded by a mutex.
+ * Every request also checks that the token is still live (admin_http.c): revoking it ends its
+ * sessions on every hub. */
 #include <pthread.h>
 #include <string.h>
 
@@ -32,10 +34,12 @@ static int sid_hash(const char *sid, uint8_t out[32])
     return crypto_hash(CRYPTO_SHA256, sid, strlen(sid), out);
 }
 
-int admin_session_create(enum hub_role role, int64_t token_id, int64_t now, char sid[static ADMIN_SECRET_LEN + 1],
-                         struct admin_session *out)
+int admin_session_create(enum hub_role role, int64_t token_id, int64_t token_expires, int64_t now,
+                         char sid[static ADMIN_SECRET_LEN + 1], struct admin_session *out)
 {
     struct admin_session s = {.role = role, .token_id = token_id, .expires = now + ADMIN_SESSION_TTL};
+    if (token_expires != 0 && token_expires < s.expires)
+        s.expires = token_expires; /* a session never outlives the token it was made from */
     uint8_t h[32];
     TRY(random_secret(sid));
     TRY(random_secret(s.csrf));

@@ -71,8 +71,13 @@ void api_lockout_fail(struct api_call *c, const char *reason, int64_t token_id);
  * (not 6 digits), ERR_AUTH (wrong), ERR_BAD_STATE (replayed), ERR_NOT_FOUND (none enrolled), or a
  * store error. Failures are not counted here (callers call api_lockout_fail). */
 int api_totp_check(struct api_call *c, int64_t token_id, const char *code, size_t len);
-/* The token's authentication facts for the dashboard login: 0 with role, id and whether a
- * second factor is enrolled, ERR_NOT_FOUND (unknown, revoked or expired), a store error. */
-int api_token_login_lookup(struct api_call *c, const char *token, size_t len, int *role, int64_t *id, bool *totp);
+/* The token's authentication facts for the dashboard login: 0 with role, id, expiry (0: never)
+ * and whether a second factor is enrolled, ERR_NOT_FOUND (unknown, revoked or expired), a store
+ * error. */
+int api_token_login_lookup(struct api_call *c, const char *token, size_t len, int *role, int64_t *id,
+                           int64_t *expires_at, bool *totp);
+/* Whether token id is still live for a dashboard session: not revoked, its parent not revoked,
+ * not expired. A store error counts as not live (the session is refused, not ended). */
+int api_token_live(struct api_call *c, int64_t id);
 
 #endif

@@ -111,6 +111,8 @@ void api__tokens_list(struct api_call *c)
                               "role", hub_role_name(list[i].role), "created_at", (json_int_t)list[i].created_at,
                               "revoked", list[i].revoked, "scopes", scopes_json(list[i].scopes), "expires_at",
                               (json_int_t)list[i].expires_at, "totp", list[i].totp);
+        if (t != NULL && list[i].totp)
+            json_object_set_new(t, "recovery_left", json_integer(list[i].recovery_left));
         if (t != NULL && list[i].parent_id != 0)
             json_object_set_new(t, "parent_id", json_integer(list[i].parent_id));
         json_array_append_new(arr, t);

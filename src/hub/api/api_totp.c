@@ -1,7 +1,9 @@
 /* The TOTP second factor of admin tokens (api_access.h, docs/security.md §6):
  *   POST   /api/v1/tokens/{id}/totp   enrol: a new secret, shown once as base32 and otpauth:// URI
- *   DELETE /api/v1/tokens/{id}/totp   remove it
- *   POST   /api/v1/auth/totp          {"code": "123456"} with the protected token as bearer: a
+ *                                     and STORE_RECOVERY_CODES one-time recovery codes
+ *   DELETE /api/v1/tokens/{id}/totp   remove it (and its recovery codes)
+ *   POST   /api/v1/tokens/{id}/totp/recovery   new recovery codes (the old ones stop working)
+ *   POST   /api/v1/auth/totp          {"code": "123456"} (or a recovery code) with the protected token as bearer: a
  *                                     session token (same role and scopes, session_ttl seconds,
  *                                     ended when its parent is revoked)
  * A protected token is refused on every other route (401 totp_required); the dashboard login
@@ -18,18 +20,60 @@
 #include "crypto/crypto.h"
 #include "crypto/totp.h"
 #include "core/http_auth.h"
+#include "core/log.h"
 #include "hub/api/api_access.h"
 #include "hub/api/api_int.h"
 #include "hub/api/api_route.h"
 #include "hub/api/api_scope.h"
 #include "hub/domain/rules.h"
 
+/* A recovery code as typed ("abcd-efgh-ijkl-mnop", either case, dashes and spaces ignored) in
+ * its stored form: RECOVERY_CHARS lowercase base32 characters. false when it is not one. */
+#define RECOVERY_BYTES 10 /* 80 bits */
+#define RECOVERY_CHARS 16
+static bool recovery_normalize(const char *in, size_t len, char out[static RECOVERY_CHARS + 1])
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = in[i];
+        if (ch == '-' || ch == ' ')
+            continue;
+        if (ch >= 'A' && ch <= 'Z')
+            ch = (char)(ch - 'A' + 'a');
+        if (n == RECOVERY_CHARS || !((ch >= 'a' && ch <= 'z') || (ch >= '2' && ch <= '7')))
+            return false;
+        out[n++] = ch;
+    }
+    out[n] = '\0';
+    return n == RECOVERY_CHARS;
+}
+
+/* One recovery code instead of a TOTP code: spent once, audited (auth.recovery_code). */
+static int recovery_check(struct api_call *c, int64_t token_id, const char *code)
+{
+    char actor[32], target[32];
+    snprintf(actor, sizeof actor, "token:%" PRId64, token_id);
+    snprintf(target, sizeof target, "token:%" PRId64, token_id);
+    struct store_audit a = {.actor = actor, .action = "auth.recovery_code", .target = target, .source_ip = c->req->ip};
+    int64_t left = 0;
+    int rc = store_token_recovery_use(c->ctx->st, token_id, code, c->now, &a, &left);
+    if (rc == 0)
+        log_warn("api", 0, "recovery_code_used", LF_INT("token_id", token_id), LF_INT("left", left));
+    return rc;
+}
+
 int api_totp_check(struct api_call *c, int64_t token_id, const char *code, size_t len)
 {
     struct totp_params p = TOTP_PARAMS_DEFAULT;
     uint32_t v;
-    if (totp_parse_code(code, len, p.digits, &v) < 0)
-        return ERR_MALFORMED;
+    char rec[RECOVERY_CHARS + 1];
+    if (totp_parse_code(code, len, p.digits, &v) < 0) {
+        if (!recovery_normalize(code, len, rec))
+            return ERR_MALFORMED;
+        int rc = recovery_check(c, token_id, rec);
+        secure_wipe(rec, sizeof rec);
+        return rc;
+    }
     char hex[2 * TOTP_SECRET_LEN + 1];
     uint8_t key[TOTP_SECRET_LEN];
     size_t klen = 0;
@@ -45,7 +89,13 @@ int api_totp_check(struct api_call *c, int64_t token_id, const char *code, size_
     return rc;
 }
 
-int api_token_login_lookup(struct api_call *c, const char *token, size_t len, int *role, int64_t *id, bool *totp)
+int api_token_live(struct api_call *c, int64_t id)
+{
+    return store_token_live(c->ctx->st, id, c->now);
+}
+
+int api_token_login_lookup(struct api_call *c, const char *token, size_t len, int *role, int64_t *id,
+                           int64_t *expires_at, bool *totp)
 {
     char hash[65];
     struct store_token_auth t;
@@ -61,6 +111,7 @@ int api_token_login_lookup(struct api_call *c, const char *token, size_t len, in
         t.role = HUB_ROLE_SUPPORT;
     *role = (int)t.role;
     *id = t.id;
+    *expires_at = t.expires_at;
     *totp = t.totp;
     return 0;
 }
@@ -90,6 +141,62 @@ static struct store_token *find_token(struct store_token *list, size_t n, int64_
         if (list[i].id == id)
             return &list[i];
     return NULL;
+}
+
+/* Makes STORE_RECOVERY_CODES codes for token c->id, replacing its old ones (audited
+ * token.recovery_codes); *out gets them as a JSON array of "abcd-efgh-ijkl-mnop" strings, to be
+ * shown once. */
+static int new_recovery_codes(struct api_call *c, json_t **out)
+{
+    char text[STORE_RECOVERY_CODES][RECOVERY_CHARS + 1];
+    const char *ptrs[STORE_RECOVERY_CODES];
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < STORE_RECOVERY_CODES; i++) {
+        uint8_t rnd[RECOVERY_BYTES];
+        char b32[RECOVERY_CHARS + 1];
+        if ((rc = crypto_random(rnd, sizeof rnd)) < 0)
+            break;
+        base32_encode(b32, rnd, sizeof rnd);
+        secure_wipe(rnd, sizeof rnd);
+        for (size_t k = 0; k < RECOVERY_CHARS; k++)
+            b32[k] = (char)(b32[k] >= 'A' && b32[k] <= 'Z' ? b32[k] - 'A' + 'a' : b32[k]);
+        memcpy(text[i], b32, sizeof b32);
+        secure_wipe(b32, sizeof b32);
+        ptrs[i] = text[i];
+    }
+    char target[32];
+    snprintf(target, sizeof target, "token:%" PRId64, c->id);
+    struct store_audit a = api__audit(c, "token.recovery_codes", NULL);
+    a.target = target;
+    if (rc == 0)
+        rc = store_token_recovery_set(c->ctx->st, c->id, ptrs, STORE_RECOVERY_CODES, c->now, &a);
+    json_t *arr = rc == 0 ? json_array() : NULL;
+    for (size_t i = 0; arr != NULL && i < STORE_RECOVERY_CODES; i++) {
+        char shown[RECOVERY_CHARS + 4];
+        snprintf(shown, sizeof shown, "%.4s-%.4s-%.4s-%.4s", text[i], text[i] + 4, text[i] + 8, text[i] + 12);
+        json_array_append_new(arr, json_string(shown));
+        secure_wipe(shown, sizeof shown);
+    }
+    secure_wipe(text, sizeof text);
+    if (rc == 0 && arr == NULL)
+        rc = ERR_NOMEM;
+    *out = arr;
+    return rc;
+}
+
+static void on_recovery(struct api_call *c)
+{
+    json_t *codes = NULL;
+    int rc = new_recovery_codes(c, &codes);
+    if (rc == ERR_BAD_STATE) {
+        api__error(c, 409, "invalid_state", "the token is revoked or has no second factor");
+        return;
+    }
+    if (rc < 0) {
+        api__store_error(c, rc, "token");
+        return;
+    }
+    api__json(c, 201, json_pack("{s:I,s:o}", "id", (json_int_t)c->id, "recovery_codes", codes));
 }
 
 static void on_enrol(struct api_call *c)
@@ -126,6 +233,9 @@ static void on_enrol(struct api_call *c)
     a.target = target;
     rc = store_token_totp_set(c->ctx->st, c->id, hex, c->now, &a);
     secure_wipe(hex, sizeof hex);
+    json_t *codes = NULL;
+    if (rc == 0)
+        rc = new_recovery_codes(c, &codes);
     if (rc < 0) {
         secure_wipe(b32, sizeof b32);
         api__store_error(c, rc, "token");
@@ -137,7 +247,8 @@ static void on_enrol(struct api_call *c)
     snprintf(uri, sizeof uri, "otpauth://totp/%s:%s?secret=%s&issuer=%s&algorithm=SHA1&digits=6&period=30", iss, name,
              b32, iss);
     /* Shown this once: the hub never returns the secret again. */
-    json_t *j = json_pack("{s:I,s:s,s:s}", "id", (json_int_t)c->id, "secret", b32, "otpauth", uri);
+    json_t *j =
+        json_pack("{s:I,s:s,s:s,s:o}", "id", (json_int_t)c->id, "secret", b32, "otpauth", uri, "recovery_codes", codes);
     secure_wipe(b32, sizeof b32);
     secure_wipe(uri, sizeof uri);
     api__json(c, 201, j);
@@ -160,12 +271,12 @@ static void on_remove(struct api_call *c)
 }
 
 /* The code from {"code": "123456"}; false when the body is not exactly that. */
-static bool code_of(struct api_call *c, char out[static 16])
+static bool code_of(struct api_call *c, char out[static 32])
 {
     json_error_t je;
     json_t *j = json_loadb(c->req->body ? c->req->body : "", c->req->body_len, JSON_REJECT_DUPLICATES, &je);
     json_t *v = json_is_object(j) && json_object_size(j) == 1 ? json_object_get(j, "code") : NULL;
-    bool ok = json_is_string(v) && json_string_length(v) < 16;
+    bool ok = json_is_string(v) && json_string_length(v) < 32;
     if (ok)
         memcpy(out, json_string_value(v), json_string_length(v) + 1);
     json_decref(j);
@@ -176,7 +287,7 @@ static void on_exchange(struct api_call *c)
 {
     const char *tok;
     size_t len;
-    char hash[65], code[16];
+    char hash[65], code[32];
     if (api_lockout_refuse(c, 0))
         return;
     if (http_bearer_token(c->req->authorization, &tok, &len) < 0 || api_token_hash(tok, len, hash) < 0) {
@@ -208,14 +319,16 @@ static void on_exchange(struct api_call *c)
     }
     rc = api_totp_check(c, t.id, code, strlen(code));
     if (rc == ERR_MALFORMED) {
-        api__error(c, 400, "invalid_field", "code: 6 digits");
+        api__error(c, 400, "invalid_field", "code: 6 digits, or a recovery code");
         return;
     }
     if (rc == ERR_AUTH || rc == ERR_BAD_STATE) {
         api_lockout_fail(c, rc == ERR_AUTH ? "totp_wrong" : "totp_replay", t.id);
+        secure_wipe(code, sizeof code);
         api__error(c, 401, "totp_invalid", rc == ERR_AUTH ? "wrong code" : "this code was already used");
         return;
     }
+    secure_wipe(code, sizeof code);
     if (rc < 0) {
         api__store_error(c, rc, "token");
         return;
@@ -262,6 +375,7 @@ void api__totp_routes(void)
 {
     api_route_add("POST", "/api/v1/tokens/{id}/totp", API_AUTH_ADMIN, on_enrol);
     api_route_add("DELETE", "/api/v1/tokens/{id}/totp", API_AUTH_ADMIN, on_remove);
+    api_route_add("POST", "/api/v1/tokens/{id}/totp/recovery", API_AUTH_ADMIN, on_recovery);
     api_route_add_ex(&(struct api_route){.method = "POST",
                                          .pattern = "/api/v1/auth/totp",
                                          .auth = API_AUTH_NONE,

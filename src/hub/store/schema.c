@@ -222,6 +222,14 @@ static const char *const migrations[] = {
      "CREATE TABLE target_failures (node_id BIGINT NOT NULL, at BIGINT NOT NULL, failures BIGINT NOT NULL,"
      " verdict TEXT NOT NULL);"
      "CREATE INDEX target_failures_node_at ON target_failures (node_id, at);"),
+
+    /* 16: the TOTP secret sealed like the personal columns (totp_sealed_key: the data key, 0 =
+     * hex plaintext), and one-time recovery codes for the second factor, stored hashed
+     * (store_recovery.c); used_at 0 = still usable. */
+    ("ALTER TABLE api_tokens ADD COLUMN totp_sealed_key INTEGER NOT NULL DEFAULT 0;"
+     "CREATE TABLE api_token_recovery (token_id BIGINT NOT NULL REFERENCES api_tokens(id) ON DELETE CASCADE,"
+     " code_hash TEXT NOT NULL, created_at BIGINT NOT NULL, used_at BIGINT NOT NULL DEFAULT 0,"
+     " PRIMARY KEY (token_id, code_hash));"),
 };
 
 /* Code that runs right after a migration's SQL, in its transaction (data the SQL cannot compute). */

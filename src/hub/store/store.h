@@ -20,7 +20,7 @@
 
 #include "hub/domain/model.h"
 
-#define STORE_SCHEMA_VERSION 15
+#define STORE_SCHEMA_VERSION 16
 
 struct store;
 
@@ -65,6 +65,7 @@ struct store_rotation {
     bool rewrapped;                      /* the keys are now wrapped under the new master key */
     uint8_t key_id;                      /* the data key every row is sealed under now */
     int64_t users, tombstones, payments; /* rows re-encrypted */
+    int64_t totp_secrets;                /* API tokens' TOTP secrets re-encrypted */
     int64_t retired;                     /* old data keys deleted (no row used them any more) */
 };
 /* Rotation on a store opened with store_seal_open, while other hubs keep serving: with
@@ -190,10 +191,11 @@ struct store_token {
     enum hub_role role;
     int64_t created_at;
     bool revoked;
-    int64_t expires_at; /* 0: never */
-    char scopes[96];    /* comma list; "": all the role allows */
-    int64_t parent_id;  /* session tokens: the token that logged in; 0: none */
-    bool totp;          /* a second factor is enrolled */
+    int64_t expires_at;    /* 0: never */
+    char scopes[96];       /* comma list; "": all the role allows */
+    int64_t parent_id;     /* session tokens: the token that logged in; 0: none */
+    bool totp;             /* a second factor is enrolled */
+    int64_t recovery_left; /* unused recovery codes */
 };
 
 /* A new token with the optional limits (store_tokens.c). */
@@ -225,6 +227,19 @@ int store_token_totp_get(struct store *st, int64_t id, char *secret_hex, size_t 
 /* Records step as used, only when it is newer than the stored one: ERR_BAD_STATE otherwise
  * (another hub took the same code first). */
 int store_token_totp_accept(struct store *st, int64_t id, int64_t step);
+/* Recovery codes of a token's second factor (store_recovery.c): set replaces the token's codes
+ * with the n given (stored hashed, audited with a); ERR_NOT_FOUND, ERR_BAD_STATE when revoked or
+ * without a second factor. use spends one matching unused code, writing a's audit row with the
+ * codes left ({"left": N}) in the same transaction: ERR_AUTH when none matches, ERR_BAD_STATE
+ * when another hub spent it first. left counts the unused codes. */
+#define STORE_RECOVERY_CODES 10
+int store_token_recovery_set(struct store *st, int64_t id, const char *const *codes, size_t n, int64_t now,
+                             const struct store_audit *a);
+int store_token_recovery_use(struct store *st, int64_t id, const char *code, int64_t now, const struct store_audit *a,
+                             int64_t *left);
+int store_token_recovery_left(struct store *st, int64_t id, int64_t *left);
+/* 0 when token id is not revoked, nor its parent, and not expired at now; ERR_NOT_FOUND otherwise. */
+int store_token_live(struct store *st, int64_t id, int64_t now);
 /* All tokens (never their hashes), oldest first. */
 int store_token_list(struct store *st, struct store_token **out, size_t *n);
 /* Revokes a token (it stops working at once). ERR_NOT_FOUND, ERR_BAD_STATE when already revoked. */

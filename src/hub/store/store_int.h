@@ -94,6 +94,9 @@ int store__blind_telegram(struct store_conn *sc, int64_t telegram_id, char out[s
 int store__user_seal_tx(struct store_conn *sc, int64_t id, int64_t telegram_id, const char *username);
 /* Seals payments.raw of payment id when the store seals (no-op otherwise or for NULL raw). */
 int store__payment_raw_tx(struct store_conn *sc, int64_t id, const char *raw);
+/* Writes token id's TOTP secret (hex; NULL removes it), sealed when the store seals, in the
+ * caller's transaction (store_tokens.c; rotation re-writes the same secret). */
+int store__token_totp_write(struct store_conn *sc, int64_t id, const char *secret_hex);
 
 /* The ledger row for a user created with a non-zero balance ("opening"). */
 int store__ledger_opening_tx(struct store_conn *sc, int64_t user_id, const char *currency, int64_t balance,

@@ -10,6 +10,8 @@
  *   user_tombstones.username  a copy of the user's sealed username (same associated data)
  *   payments.raw       "payments.raw:<id>" (the provider's payment object: payment method,
  *                      card details, receipt contact)
+ *   api_tokens.totp_secret  "api_tokens.totp_secret:<id>" (the TOTP key, hex; the data key is in
+ *                      totp_sealed_key rather than sealed_key)
  * sealed_key on each row names the data key it was sealed under (0: plaintext), which is what
  * rotation walks. */
 #include <inttypes.h>
@@ -368,6 +370,35 @@ static int payments_batch(struct store_conn *sc, uint8_t cur, bool plain_only, i
     return rc;
 }
 
+/* Only tokens with a second factor; the column naming the key is totp_sealed_key. */
+static int tokens_batch(struct store_conn *sc, uint8_t cur, bool plain_only, int64_t limit, int64_t *done)
+{
+    const char *lock = sc->st->ops->dialect == STORE_DIALECT_PG ? " FOR UPDATE" : "";
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT id, totp_secret, totp_sealed_key FROM api_tokens WHERE totp_secret IS NOT NULL AND %s"
+             " ORDER BY id LIMIT $2%s",
+             plain_only ? "totp_sealed_key = 0 AND $1 >= 0" : "totp_sealed_key <> $1", lock);
+    struct store_val p[] = {SV_I(cur), SV_I(limit)};
+    struct store_res r;
+    TRY(store__exec(sc, sql, p, 2, &r));
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < r.nrows; i++) {
+        int64_t id = store__cell_i64(&r, i, 0);
+        char *hex = NULL;
+        if (store__cell_i64(&r, i, 2) != 0)
+            rc = store__unseal(sc, "api_tokens.totp_secret", id, store__cell(&r, i, 1), &hex);
+        else if ((hex = strdup(store__cell(&r, i, 1))) == NULL)
+            rc = ERR_NOMEM;
+        if (rc == 0)
+            rc = store__token_totp_write(sc, id, hex);
+        seal_free_text(hex);
+    }
+    *done = (int64_t)r.nrows;
+    store__res_free(&r);
+    return rc;
+}
+
 typedef int batch_fn(struct store_conn *sc, uint8_t cur, bool plain_only, int64_t limit, int64_t *done);
 
 struct batch_arg {
@@ -384,11 +415,11 @@ static int batch_body(struct store_conn *sc, void *arg)
 }
 
 /* Runs batches (each its own transaction, so rows stay readable and writers wait at most one
- * batch) until none is left; counts the rows in out[0..2]. */
-static int run_batches(struct store *st, bool plain_only, int64_t limit, int64_t out[3])
+ * batch) until none is left; counts the rows in out[0..3]. */
+static int run_batches(struct store *st, bool plain_only, int64_t limit, int64_t out[4])
 {
-    batch_fn *const fns[] = {users_batch, tombstones_batch, payments_batch};
-    for (size_t k = 0; k < 3; k++) {
+    batch_fn *const fns[] = {users_batch, tombstones_batch, payments_batch, tokens_batch};
+    for (size_t k = 0; k < 4; k++) {
         out[k] = 0;
         for (;;) {
             struct batch_arg a = {
@@ -463,12 +494,12 @@ int store_seal_open(struct store *st, const uint8_t master[static 32], int64_t n
     }
     st->seal = ring;
     st->seal_master = m;
-    int64_t n[3] = {0, 0, 0};
+    int64_t n[4] = {0, 0, 0, 0};
     rc = run_batches(st, true, SEAL_BATCH_DEFAULT, n);
     if (rc < 0)
         snprintf(why, whycap, "sealing the plaintext rows failed: %s", err_str(rc));
     if (sealed_rows != NULL)
-        *sealed_rows = n[0] + n[1] + n[2];
+        *sealed_rows = n[0] + n[1] + n[2] + n[3];
     return rc;
 }
 
@@ -530,7 +561,8 @@ static int retire_body(struct store_conn *sc, void *arg)
                     "DELETE FROM seal_keys WHERE kind = 'data' AND id <> $1"
                     " AND id NOT IN (SELECT sealed_key FROM users)"
                     " AND id NOT IN (SELECT sealed_key FROM user_tombstones)"
-                    " AND id NOT IN (SELECT sealed_key FROM payments)",
+                    " AND id NOT IN (SELECT sealed_key FROM payments)"
+                    " AND id NOT IN (SELECT totp_sealed_key FROM api_tokens)",
                     p, 1, &r));
     o->retired = r.changes;
     store__res_free(&r);
@@ -566,7 +598,7 @@ int store_seal_rotate(struct store *st, const uint8_t *new_master, bool new_data
         }
     }
     out->key_id = seal_ring_current(st->seal);
-    int64_t n[3];
+    int64_t n[4];
     if ((rc = run_batches(st, false, batch, n)) < 0) {
         snprintf(why, whycap, "re-encrypting failed (rows done so far stay readable; run it again): %s", err_str(rc));
         return rc;
@@ -574,6 +606,7 @@ int store_seal_rotate(struct store *st, const uint8_t *new_master, bool new_data
     out->users = n[0];
     out->tombstones = n[1];
     out->payments = n[2];
+    out->totp_secrets = n[3];
     if ((rc = store__tx(st, retire_body, out)) < 0)
         snprintf(why, whycap, "retiring old data keys failed: %s", err_str(rc));
     return rc;

@@ -2,13 +2,15 @@
  * with their limits: expiry, scopes, session tokens under a parent, and the TOTP second factor
  * (docs/security.md §6).
  *
- * The TOTP secret is stored as hex: it cannot be hashed (the hub must compute codes from it).
- * Whoever reads the database can read it, until it is sealed like the other secret columns. */
+ * The TOTP secret cannot be hashed (the hub must compute codes from it): with a master key it is
+ * sealed like the personal columns ("api_tokens.totp_secret:<id>", totp_sealed_key names the
+ * data key; store_seal.c seals old hex rows and rotates them), without one it is hex. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/err.h"
 #include "hub/domain/rules.h"
+#include "hub/seal/seal.h"
 #include "hub/store/store_int.h"
 
 struct token_arg {
@@ -94,7 +96,9 @@ static int tlist_body(struct store_conn *sc, void *arg)
     struct store_res r;
     TRY(store__exec(sc,
                     "SELECT id, name, role, created_at, revoked, expires_at, scopes, parent_id,"
-                    " CASE WHEN totp_secret IS NULL THEN 0 ELSE 1 END FROM api_tokens ORDER BY id",
+                    " CASE WHEN totp_secret IS NULL THEN 0 ELSE 1 END,"
+                    " (SELECT count(*) FROM api_token_recovery c WHERE c.token_id = api_tokens.id AND c.used_at = 0)"
+                    " FROM api_tokens ORDER BY id",
                     NULL, 0, &r));
     if (r.nrows > 0 && (a->list = calloc(r.nrows, sizeof *a->list)) == NULL) {
         store__res_free(&r);
@@ -112,6 +116,7 @@ static int tlist_body(struct store_conn *sc, void *arg)
         store__cell_str(&r, i, 6, t->scopes, sizeof t->scopes);
         t->parent_id = store__cell_i64(&r, i, 7);
         t->totp = store__cell_i64(&r, i, 8) != 0;
+        t->recovery_left = store__cell_i64(&r, i, 9);
     }
     a->n = r.nrows;
     store__res_free(&r);
@@ -150,6 +155,26 @@ int store_token_revoke(struct store *st, int64_t id, int64_t now, const struct s
 {
     struct tlist_arg a = {.id = id, .now = now, .audit = audit};
     return store__tx(st, revoke_body, &a);
+}
+
+static int live_body(struct store_conn *sc, void *arg)
+{
+    struct tlist_arg *a = arg;
+    struct store_val p[] = {SV_I(a->id)};
+    struct store_res r;
+    TRY(store__exec(sc,
+                    "SELECT t.expires_at FROM api_tokens t LEFT JOIN api_tokens p ON p.id = t.parent_id"
+                    " WHERE t.id = $1 AND t.revoked = 0 AND (p.id IS NULL OR p.revoked = 0)",
+                    p, 1, &r));
+    int64_t exp = r.nrows == 1 ? store__cell_i64(&r, 0, 0) : -1;
+    store__res_free(&r);
+    return exp == 0 || exp > a->now ? 0 : ERR_NOT_FOUND;
+}
+
+int store_token_live(struct store *st, int64_t id, int64_t now)
+{
+    struct tlist_arg a = {.id = id, .now = now};
+    return store__ro(st, live_body, &a);
 }
 
 /* ---- limits and the second factor ---- */
@@ -243,9 +268,23 @@ static int totp_set_body(struct store_conn *sc, void *arg)
     int rc = r.nrows != 1 ? ERR_NOT_FOUND : store__cell_i64(&r, 0, 0) != 0 ? ERR_BAD_STATE : 0;
     store__res_free(&r);
     TRY(rc);
-    struct store_val p[] = {a->secret ? SV_T(a->secret) : SV_NULL, SV_I(a->id)};
-    TRY(store__exec(sc, "UPDATE api_tokens SET totp_secret = $1, totp_step = 0 WHERE id = $2", p, 2, NULL));
+    /* A new factor or none: the old factor's recovery codes go with it. */
+    TRY(store__exec(sc, "DELETE FROM api_token_recovery WHERE token_id = $1", pid, 1, NULL));
+    TRY(store__token_totp_write(sc, a->id, a->secret));
+    TRY(store__exec(sc, "UPDATE api_tokens SET totp_step = 0 WHERE id = $1", pid, 1, NULL));
     return store__audit(sc, a->audit, a->now, "token", a->id);
+}
+
+int store__token_totp_write(struct store_conn *sc, int64_t id, const char *secret_hex)
+{
+    char *ct = NULL;
+    if (secret_hex != NULL && store__sealed(sc))
+        TRY(store__seal(sc, "api_tokens.totp_secret", id, secret_hex, &ct));
+    uint8_t key_id = ct != NULL ? seal_ring_current(sc->st->seal) : 0;
+    struct store_val p[] = {ct ? SV_T(ct) : secret_hex ? SV_T(secret_hex) : SV_NULL, SV_I(key_id), SV_I(id)};
+    int rc = store__exec(sc, "UPDATE api_tokens SET totp_secret = $1, totp_sealed_key = $2 WHERE id = $3", p, 3, NULL);
+    free(ct);
+    return rc;
 }
 
 int store_token_totp_set(struct store *st, int64_t id, const char *secret_hex, int64_t now, const struct store_audit *a)
@@ -259,13 +298,24 @@ static int totp_get_body(struct store_conn *sc, void *arg)
     struct totp_arg *a = arg;
     struct store_val p[] = {SV_I(a->id)};
     struct store_res r;
-    TRY(store__exec(sc, "SELECT totp_secret, totp_step FROM api_tokens WHERE id = $1 AND revoked = 0", p, 1, &r));
+    TRY(store__exec(sc, "SELECT totp_secret, totp_step, totp_sealed_key FROM api_tokens WHERE id = $1 AND revoked = 0",
+                    p, 1, &r));
     int rc = ERR_NOT_FOUND;
-    if (r.nrows == 1 && store__cell(&r, 0, 0) != NULL && strlen(store__cell(&r, 0, 0)) < a->cap) {
+    const char *v = r.nrows == 1 ? store__cell(&r, 0, 0) : NULL;
+    if (v != NULL && store__cell_i64(&r, 0, 2) != 0) {
+        char *pt = NULL;
+        rc = store__unseal(sc, "api_tokens.totp_secret", a->id, v, &pt);
+        if (rc == 0 && strlen(pt) >= a->cap)
+            rc = ERR_MALFORMED;
+        if (rc == 0)
+            memcpy(a->out, pt, strlen(pt) + 1);
+        seal_free_text(pt);
+    } else if (v != NULL && strlen(v) < a->cap) {
         store__cell_str(&r, 0, 0, a->out, a->cap);
-        a->step = store__cell_i64(&r, 0, 1);
         rc = 0;
     }
+    if (rc == 0)
+        a->step = store__cell_i64(&r, 0, 1);
     store__res_free(&r);
     return rc;
 }

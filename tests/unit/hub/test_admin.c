@@ -57,7 +57,7 @@ static void test_sessions(void **state)
     admin_session_reset();
     char sid[ADMIN_SECRET_LEN + 1], sid2[ADMIN_SECRET_LEN + 1];
     struct admin_session s, got;
-    assert_int_equal(admin_session_create(HUB_ROLE_SUPPORT, 7, 1000, sid, &s), 0);
+    assert_int_equal(admin_session_create(HUB_ROLE_SUPPORT, 7, 0, 1000, sid, &s), 0);
     assert_int_equal(strlen(sid), ADMIN_SECRET_LEN);
     assert_int_equal(strlen(s.csrf), ADMIN_SECRET_LEN);
     assert_string_not_equal(sid, s.csrf);
@@ -68,7 +68,7 @@ static void test_sessions(void **state)
     /* expiry */
     assert_int_equal(admin_session_find(sid, 1000 + ADMIN_SESSION_TTL, &got), ERR_NOT_FOUND);
     /* a different or malformed value finds nothing */
-    assert_int_equal(admin_session_create(HUB_ROLE_ADMIN, 8, 1000, sid2, &s), 0);
+    assert_int_equal(admin_session_create(HUB_ROLE_ADMIN, 8, 0, 1000, sid2, &s), 0);
     assert_string_not_equal(sid, sid2);
     char wrong[ADMIN_SECRET_LEN + 1];
     memcpy(wrong, sid2, sizeof wrong);
@@ -82,9 +82,16 @@ static void test_sessions(void **state)
     assert_int_equal(admin_session_find(sid, 1001, &got), 0);
     /* a full table drops the oldest, never fails */
     for (int i = 0; i < ADMIN_SESSIONS_MAX + 5; i++)
-        assert_int_equal(admin_session_create(HUB_ROLE_ADMIN, i, 2000 + i, sid2, &s), 0);
+        assert_int_equal(admin_session_create(HUB_ROLE_ADMIN, i, 0, 2000 + i, sid2, &s), 0);
     assert_int_equal(admin_session_find(sid2, 2000 + ADMIN_SESSIONS_MAX, &got), 0);
     assert_int_equal(admin_session_find(sid, 1001, &got), ERR_NOT_FOUND);
+    /* a token that expires sooner than the session: the session ends with it */
+    assert_int_equal(admin_session_create(HUB_ROLE_ADMIN, 9, 5060, 5000, sid, &s), 0);
+    assert_int_equal(s.expires, 5060);
+    assert_int_equal(admin_session_find(sid, 5059, &got), 0);
+    assert_int_equal(admin_session_find(sid, 5060, &got), ERR_NOT_FOUND);
+    admin_session_create(HUB_ROLE_ADMIN, 9, 5000 + ADMIN_SESSION_TTL + 99, 5000, sid, &s);
+    assert_int_equal(s.expires, 5000 + ADMIN_SESSION_TTL); /* a later expiry does not lengthen it */
     admin_session_reset();
 }
 

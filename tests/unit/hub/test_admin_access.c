@@ -526,6 +526,121 @@ static void test_totp_session(void **state)
     env_free(e);
 }
 
+/* The recovery codes of an enrolment or regeneration answer (out: 10 strdup'd strings). */
+static void recovery_codes_of(json_t *j, char *out[static 10])
+{
+    json_t *arr = json_object_get(j, "recovery_codes");
+    assert_int_equal(json_array_size(arr), 10);
+    for (size_t i = 0; i < 10; i++) {
+        const char *v = json_string_value(json_array_get(arr, i));
+        assert_non_null(v);
+        assert_int_equal(strlen(v), 19); /* abcd-efgh-ijkl-mnop */
+        for (size_t k = 0; k < 19; k++)
+            assert_true(k % 5 == 4 ? v[k] == '-' : ((v[k] >= 'a' && v[k] <= 'z') || (v[k] >= '2' && v[k] <= '7')));
+        for (size_t m = 0; m < i; m++)
+            assert_string_not_equal(out[m], v);
+        out[i] = strdup(v);
+    }
+}
+
+static int64_t recovery_left(struct env *e, int64_t id)
+{
+    json_t *j = NULL;
+    assert_int_equal(call(e, "10.0.0.1", "GET", "/api/v1/tokens", ADMIN, NULL, &j), 200);
+    int64_t left = -1;
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(j, "tokens"), i, t)
+    {
+        json_t *v = json_object_get(t, "recovery_left"); /* absent without a second factor */
+        if (json_integer_value(json_object_get(t, "id")) == id && v != NULL)
+            left = json_integer_value(v);
+    }
+    json_decref(j);
+    return left;
+}
+
+/* Recovery codes: made at enrolment, each accepted once instead of a code (any case, with or
+ * without dashes), audited, counted in the token list; regeneration voids the old ones, a code
+ * of one token opens no other, and removing the factor removes them. */
+static void test_recovery_codes(void **state)
+{
+    (void)state;
+    struct env *e = env_new(NULL);
+    int64_t id, id2;
+    char *tok = create_token(e, "{\"name\":\"laptop\",\"role\":\"admin\"}", &id);
+    char *tok2 = create_token(e, "{\"name\":\"phone\",\"role\":\"admin\"}", &id2);
+    char path[80];
+    json_t *j = NULL;
+    char *codes[10], *codes2[10], *fresh[10];
+    snprintf(path, sizeof path, "/api/v1/tokens/%lld/totp", (long long)id);
+    assert_int_equal(call(e, "10.0.0.1", "POST", path, ADMIN, NULL, &j), 201);
+    recovery_codes_of(j, codes);
+    json_decref(j);
+    snprintf(path, sizeof path, "/api/v1/tokens/%lld/totp", (long long)id2);
+    assert_int_equal(call(e, "10.0.0.1", "POST", path, ADMIN, NULL, &j), 201);
+    recovery_codes_of(j, codes2);
+    json_decref(j);
+    assert_int_equal(recovery_left(e, id), 10);
+    /* A code of the other token is wrong here; a made-up one too. */
+    assert_int_equal(exchange(e, "10.0.0.1", tok, codes2[0], &j), 401);
+    assert_string_equal(err_code(j), "totp_invalid");
+    json_decref(j);
+    assert_int_equal(exchange(e, "10.0.0.1", tok, "aaaa-bbbb-cccc-dddd", NULL), 401);
+    assert_int_equal(exchange(e, "10.0.0.1", tok, "aaaa-bbbb-cccc-ddd", NULL), 400);  /* 15 characters */
+    assert_int_equal(exchange(e, "10.0.0.1", tok, "aaaa-bbbb-cccc-ddd1", NULL), 400); /* not base32 */
+    /* The right one: a session; typed in upper case without dashes works as well. */
+    assert_int_equal(exchange(e, "10.0.0.1", tok, codes[3], &j), 201);
+    char *session = strdup(json_string_value(json_object_get(j, "token")));
+    json_decref(j);
+    assert_int_equal(call(e, "10.0.0.1", "GET", "/api/v1/users", session, NULL, NULL), 200);
+    free(session);
+    char typed[20] = "";
+    for (size_t k = 0, o = 0; codes[4][k]; k++)
+        if (codes[4][k] != '-')
+            typed[o++] = (char)(codes[4][k] >= 'a' ? codes[4][k] - 'a' + 'A' : codes[4][k]);
+    assert_int_equal(exchange(e, "10.0.0.1", tok, typed, NULL), 201);
+    /* Each works once. */
+    assert_int_equal(exchange(e, "10.0.0.1", tok, codes[3], &j), 401);
+    assert_string_equal(err_code(j), "totp_invalid");
+    json_decref(j);
+    assert_int_equal(recovery_left(e, id), 8);
+    char actor[32];
+    snprintf(actor, sizeof actor, "token:%lld", (long long)id);
+    assert_int_equal(hub_test_audit_count(e->st, actor, "auth.recovery_code"), 2);
+    /* Regeneration: the old codes stop working, the new ones work. */
+    snprintf(path, sizeof path, "/api/v1/tokens/%lld/totp/recovery", (long long)id);
+    assert_int_equal(call(e, "10.0.0.1", "POST", path, tok2, NULL, NULL), 401); /* a TOTP token alone opens nothing */
+    assert_int_equal(call(e, "10.0.0.1", "POST", path, ADMIN, NULL, &j), 201);
+    recovery_codes_of(j, fresh);
+    json_decref(j);
+    snprintf(actor, sizeof actor, "token:%lld", (long long)e->admin_id);
+    assert_int_equal(hub_test_audit_count(e->st, actor, "token.recovery_codes"), 3);
+    assert_int_equal(recovery_left(e, id), 10);
+    assert_int_equal(exchange(e, "10.0.0.1", tok, codes[5], NULL), 401);
+    assert_int_equal(exchange(e, "10.0.0.1", tok, fresh[9], NULL), 201);
+    /* Without a factor there is nothing to regenerate; removing it removes the codes. */
+    int64_t plain;
+    char *tok3 = create_token(e, "{\"name\":\"plain\",\"role\":\"admin\"}", &plain);
+    snprintf(path, sizeof path, "/api/v1/tokens/%lld/totp/recovery", (long long)plain);
+    assert_int_equal(call(e, "10.0.0.1", "POST", path, ADMIN, NULL, NULL), 409);
+    snprintf(path, sizeof path, "/api/v1/tokens/%lld/totp", (long long)id2);
+    assert_int_equal(call(e, "10.0.0.1", "DELETE", path, ADMIN, NULL, NULL), 204);
+    assert_int_equal(recovery_left(e, id2), -1);
+    assert_int_equal(call(e, "10.0.0.1", "POST", path, ADMIN, NULL, &j), 201); /* enrolled again */
+    json_decref(j);
+    assert_int_equal(exchange(e, "10.0.0.1", tok2, codes2[1], NULL), 401);
+    for (size_t i = 0; i < 10; i++) {
+        free(codes[i]);
+        free(codes2[i]);
+        free(fresh[i]);
+    }
+    free(tok);
+    free(tok2);
+    free(tok3);
+    env_free(e);
+}
+
 /* ---- lockout ---- */
 
 static void test_lockout_by_address(void **state)
@@ -597,6 +712,7 @@ int main(void)
         cmocka_unit_test(test_access_cfg),         cmocka_unit_test(test_allowlist),
         cmocka_unit_test(test_expiry_and_scopes),  cmocka_unit_test(test_totp_session),
         cmocka_unit_test(test_lockout_by_address), cmocka_unit_test(test_lockout_by_token),
+        cmocka_unit_test(test_recovery_codes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -550,6 +550,131 @@ static void test_rotation(void **state)
     store_close(st);
 }
 
+/* The raw totp_secret cell of token id. */
+static char *raw_totp(struct store *st, int64_t id)
+{
+    struct store_conn sc;
+    struct store_res r;
+    struct store_val p[] = {SV_I(id)};
+    assert_int_equal(store__acquire(st, &sc), 0);
+    assert_int_equal(store__exec(&sc, "SELECT totp_secret FROM api_tokens WHERE id = $1", p, 1, &r), 0);
+    store__release(&sc);
+    assert_int_equal(r.nrows, 1);
+    char *v = strdup(store__cell(&r, 0, 0));
+    store__res_free(&r);
+    return v;
+}
+
+static void assert_totp(struct store *st, int64_t id, const char *want_hex, int64_t want_step)
+{
+    char hex[129];
+    int64_t step = -1;
+    assert_int_equal(store_token_totp_get(st, id, hex, sizeof hex, &step), 0);
+    assert_string_equal(hex, want_hex);
+    assert_int_equal(step, want_step);
+}
+
+/* TOTP secrets: a plaintext (hex) one is sealed at the first start with a key, keeping its
+ * replay guard; new ones are sealed; rotation re-encrypts them under the new data key and a new
+ * master key; the raw column never holds the hex. Recovery codes are stored hashed (unkeyed
+ * before the key, keyed after) and each is spent once. */
+static void test_totp_secret_sealed(void **state)
+{
+#define SECRET_A "5eca1d5eca1d5eca1d5eca1d5eca1d5eca1d5eca"
+#define SECRET_B "b0b0c0ffeeb0b0c0ffeeb0b0c0ffeeb0b0c0ffee"
+    struct store *st = fresh(state);
+    int64_t id, other;
+    assert_int_equal(store_token_add(st, "ops", "hash-ops-0000000000000000000000000000000000000000000000000000000",
+                                     HUB_ROLE_ADMIN, T0, &id),
+                     0);
+    assert_int_equal(store_token_add(st, "ci", "hash-ci-00000000000000000000000000000000000000000000000000000000",
+                                     HUB_ROLE_ADMIN, T0, &other),
+                     0);
+    assert_int_equal(store_token_totp_set(st, id, SECRET_A, T0, NULL), 0);
+    assert_int_equal(store_token_totp_accept(st, id, 1234), 0);
+    const char *codes[] = {"aaaabbbbccccdddd", "eeeeffffgggghhhh"};
+    assert_int_equal(store_token_recovery_set(st, id, codes, 2, T0, NULL), 0);
+    assert_int_equal(store_token_recovery_set(st, other, codes, 2, T0, NULL), ERR_BAD_STATE); /* no factor */
+    char *raw = raw_totp(st, id);
+    assert_string_equal(raw, SECRET_A); /* no key yet: hex, as before */
+    free(raw);
+    store_close(st);
+
+    st = reopen(state);
+    int64_t sealed = 0;
+    open_sealed(st, master_a, &sealed);
+    assert_int_equal(sealed, 1);
+    assert_table_lacks(st, "api_tokens", SECRET_A);
+    raw = raw_totp(st, id);
+    uint8_t kid = 0;
+    assert_int_equal(seal_key_id(raw, &kid), 0);
+    assert_int_equal(kid, 1);
+    free(raw);
+    assert_totp(st, id, SECRET_A, 1234);
+    assert_table_lacks(st, "api_token_recovery", "aaaabbbbccccdddd");
+    /* a code stored before the key (unkeyed hash) still works, once */
+    int64_t left = -1;
+    assert_int_equal(store_token_recovery_use(st, id, "aaaabbbbccccdddd", T0, NULL, &left), 0);
+    assert_int_equal(left, 1);
+    assert_int_equal(store_token_recovery_use(st, id, "aaaabbbbccccdddd", T0, NULL, &left), ERR_AUTH);
+    assert_int_equal(store_token_recovery_use(st, id, "zzzzbbbbccccdddd", T0, NULL, &left), ERR_AUTH);
+    /* a code of this token does not open another */
+    assert_int_equal(store_token_totp_set(st, other, SECRET_B, T0, NULL), 0);
+    assert_int_equal(store_token_recovery_use(st, other, "eeeeffffgggghhhh", T0, NULL, &left), ERR_AUTH);
+
+    /* new factor under the key: sealed, its old codes gone, new codes keyed */
+    assert_int_equal(store_token_totp_set(st, id, SECRET_B, T0, NULL), 0);
+    assert_int_equal(store_token_recovery_left(st, id, &left), 0);
+    assert_int_equal(left, 0);
+    assert_table_lacks(st, "api_tokens", SECRET_B);
+    assert_totp(st, id, SECRET_B, 0);
+    assert_int_equal(store_token_recovery_set(st, id, codes, 2, T0, NULL), 0);
+    assert_table_lacks(st, "api_token_recovery", "s:");
+
+    /* rotation: both secrets under data key 2, key 1 retired; then a new master key */
+    struct store_rotation rot;
+    char why[256] = "";
+    int rc = store_seal_rotate(st, NULL, true, 0, T0, &rot, why, sizeof why);
+    if (rc != 0)
+        fail_msg("rotate: %s (%s)", err_str(rc), why);
+    assert_int_equal(rot.totp_secrets, 2);
+    assert_int_equal(rot.retired, 1);
+    raw = raw_totp(st, id);
+    assert_int_equal(seal_key_id(raw, &kid), 0);
+    assert_int_equal(kid, 2);
+    free(raw);
+    assert_totp(st, id, SECRET_B, 0);
+    assert_int_equal(store_token_totp_accept(st, id, 99), 0);
+    rc = store_seal_rotate(st, master_b, true, 0, T0, &rot, why, sizeof why);
+    if (rc != 0)
+        fail_msg("rotate master: %s (%s)", err_str(rc), why);
+    store_close(st);
+    st = reopen(state);
+    open_sealed(st, master_b, NULL);
+    assert_totp(st, id, SECRET_B, 99);
+    assert_totp(st, other, SECRET_B, 0);
+    assert_table_lacks(st, "api_tokens", SECRET_B);
+    assert_int_equal(store_token_recovery_use(st, id, "eeeeffffgggghhhh", T0, NULL, &left), 0); /* keyed, after both */
+    assert_int_equal(left, 1);
+    /* a sealed secret moved to another row does not open there */
+    struct store_conn sc;
+    assert_int_equal(store__acquire(st, &sc), 0);
+    struct store_val p[] = {SV_I(other), SV_I(id)};
+    assert_int_equal(
+        store__exec(&sc,
+                    "UPDATE api_tokens SET totp_secret = (SELECT totp_secret FROM api_tokens WHERE id = $2)"
+                    " WHERE id = $1",
+                    p, 2, NULL),
+        0);
+    store__release(&sc);
+    char hex[129];
+    int64_t step;
+    assert_int_equal(store_token_totp_get(st, other, hex, sizeof hex, &step), ERR_DECRYPT);
+    store_close(st);
+#undef SECRET_A
+#undef SECRET_B
+}
+
 struct opener {
     struct store *st;
     int rc;
@@ -609,6 +734,7 @@ int main(void)
         cmocka_unit_test(test_rotation),
         cmocka_unit_test(test_rotate_without_key),
         cmocka_unit_test(test_concurrent_first_start),
+        cmocka_unit_test(test_totp_secret_sealed),
     };
     const struct CMUnitTest sqlite_only[] = {
         cmocka_unit_test(test_file_and_backup),
