@@ -1,5 +1,5 @@
 /* Fuzz target: what an admin login or token request carries that is new with access hardening:
- * the TOTP code field (crypto/totp), a base32 secret (core/base32), a scope list (hub/api/
+ * the TOTP code field (crypto/totp, or a recovery code), a base32 secret (core/base32), a scope list (hub/api/
  * api_scope) and the "api" configuration section with its CIDR list (api_access_cfg). The first
  * byte picks the parser. Accepted values must round-trip; nothing may crash or leak. */
 #include <jansson.h>
@@ -24,6 +24,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 0: {
         uint32_t code;
         if (totp_parse_code(in, n, 6, &code) == 0 && (n != 6 || code > 999999))
+            abort();
+        /* the same field may hold a recovery code: its stored form is a fixed point */
+        char rec[API_RECOVERY_CODE_LEN + 1], again[API_RECOVERY_CODE_LEN + 1];
+        if (api_recovery_code_normalize(in, n, rec) &&
+            (strlen(rec) != API_RECOVERY_CODE_LEN || !api_recovery_code_normalize(rec, strlen(rec), again) ||
+             strcmp(rec, again) != 0))
             abort();
         break;
     }

@@ -67,9 +67,15 @@ bool api_lockout_refuse(struct api_call *c, int64_t token_id);
  * limit. */
 void api_lockout_fail(struct api_call *c, const char *reason, int64_t token_id);
 
-/* Checks a TOTP code (text as typed) for token_id and records its step as used: 0; ERR_MALFORMED
- * (not 6 digits), ERR_AUTH (wrong), ERR_BAD_STATE (replayed), ERR_NOT_FOUND (none enrolled), or a
- * store error. Failures are not counted here (callers call api_lockout_fail). */
+/* A recovery code as typed ("abcd-efgh-ijkl-mnop", either case, dashes and spaces ignored) in
+ * its stored form: API_RECOVERY_CODE_LEN lowercase base32 characters and a NUL. false when it is
+ * not one. */
+#define API_RECOVERY_CODE_LEN 16
+bool api_recovery_code_normalize(const char *in, size_t len, char out[static API_RECOVERY_CODE_LEN + 1]);
+/* Checks a TOTP code (text as typed) for token_id and records its step as used, or spends a
+ * recovery code (audited auth.recovery_code): 0; ERR_MALFORMED (neither 6 digits nor a recovery
+ * code), ERR_AUTH (wrong), ERR_BAD_STATE (replayed), ERR_NOT_FOUND (none enrolled), or a store
+ * error. Failures are not counted here (callers call api_lockout_fail). */
 int api_totp_check(struct api_call *c, int64_t token_id, const char *code, size_t len);
 /* The token's authentication facts for the dashboard login: 0 with role, id, expiry (0: never)
  * and whether a second factor is enrolled, ERR_NOT_FOUND (unknown, revoked or expired), a store

@@ -27,11 +27,10 @@
 #include "hub/api/api_scope.h"
 #include "hub/domain/rules.h"
 
-/* A recovery code as typed ("abcd-efgh-ijkl-mnop", either case, dashes and spaces ignored) in
- * its stored form: RECOVERY_CHARS lowercase base32 characters. false when it is not one. */
 #define RECOVERY_BYTES 10 /* 80 bits */
-#define RECOVERY_CHARS 16
-static bool recovery_normalize(const char *in, size_t len, char out[static RECOVERY_CHARS + 1])
+#define RECOVERY_CHARS API_RECOVERY_CODE_LEN
+
+bool api_recovery_code_normalize(const char *in, size_t len, char out[static API_RECOVERY_CODE_LEN + 1])
 {
     size_t n = 0;
     for (size_t i = 0; i < len; i++) {
@@ -68,7 +67,7 @@ int api_totp_check(struct api_call *c, int64_t token_id, const char *code, size_
     uint32_t v;
     char rec[RECOVERY_CHARS + 1];
     if (totp_parse_code(code, len, p.digits, &v) < 0) {
-        if (!recovery_normalize(code, len, rec))
+        if (!api_recovery_code_normalize(code, len, rec))
             return ERR_MALFORMED;
         int rc = recovery_check(c, token_id, rec);
         secure_wipe(rec, sizeof rec);
