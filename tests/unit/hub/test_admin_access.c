@@ -176,6 +176,7 @@ static const struct {
     {"DELETE", "/api/v1/tokens/{id}", API_SCOPE_ADMIN},
     {"POST", "/api/v1/tokens/{id}/totp", API_SCOPE_ADMIN},
     {"DELETE", "/api/v1/tokens/{id}/totp", API_SCOPE_ADMIN},
+    {"POST", "/api/v1/tokens/{id}/totp/recovery", API_SCOPE_ADMIN},
     {"GET", "/api/v1/findings", API_SCOPE_ADMIN},
     {"POST", "/api/v1/findings/{id}/ack", API_SCOPE_ADMIN},
 };
