@@ -12,66 +12,16 @@
 # webhook mode refuses a
 # wrong or missing secret with 401 and a malformed update with 400, and handles a good one.
 source "$(dirname "$0")/support/lib.sh"
+source "$SUPPORT/bot.sh"
 
-HUB=$VEIL_BIN/veil-hub
-FAKES=$(cd "$(dirname "$0")/../fakes" && pwd)
-TG="python3 $SUPPORT/tg_client.py"
-[[ -x $HUB ]] || fail "missing $HUB"
-ADMIN=bot-admin-token-$RANDOM$RANDOM$RANDOM
-TOKEN=123456:TESTtoken_abc-DEF
 SECRET=hook_Secret-$RANDOM$RANDOM
 ALICE=7001 # a Russian-speaking customer
-
-bg fake python3 "$FAKES/fake_telegram.py" --port-file "$WORK/tg.port" --token "$TOKEN"
-wait_for "[[ -s $WORK/tg.port ]]" 10 "the fake Bot API"
-TGPORT=$(cat "$WORK/tg.port")
-HUBPORT=$(free_port)
-bg yk python3 "$FAKES/fake_yookassa.py" --port-file "$WORK/yk.port" --shop-id shop1 --secret sk_test \
-    --hook "http://127.0.0.1:$HUBPORT/webhooks/yookassa"
-wait_for "[[ -s $WORK/yk.port ]]" 10 "the fake YooKassa"
-YKPORT=$(cat "$WORK/yk.port")
+BOT_FIRST_NAME='A<b>&' BOT_PRESS_LANG=ru
+bot_fakes yookassa
 
 write_config() { # write_config MODE
-    # Nodes here never run: fleet.dead_after 0 and no probe serve them anyway (test_hub_node_health.sh covers both).
-    cat >"$WORK/hub.json" <<JSON
-{"listen": "127.0.0.1", "port": $HUBPORT, "threads": 4, "database": "sqlite:$WORK/hub.db", "admin_token": "$ADMIN",
- "log_level": "info", "fleet": {"dead_after": 0, "probe_interval": 0}, "scheduler": {"enabled": true, "interval": 1},
- "subscription": {"title": "Veil", "public_url": "http://127.0.0.1:$HUBPORT"},
- "billing": {"stars": {"enabled": true}, "balance": {"enabled": true}, "referral_percent": 10,
-   "yookassa": {"shop_id": "shop1", "secret_key": "sk_test", "api_url": "http://127.0.0.1:$YKPORT/v3",
-                "return_url": "https://t.me/veil_bot", "trusted_networks": ["127.0.0.1/32"]}},
- "bot": {"token": "$TOKEN", "api_url": "http://127.0.0.1:$TGPORT", "mode": "$1", "webhook_secret": "$SECRET",
-         "trial_days": 3, "poll_timeout": 1, "support": "@veil_help", "admins": [1]}}
-JSON
-}
-HUBPID=
-start_hub() {
-    bg "hub-$1" "$HUB" -c "$WORK/hub.json"
-    HUBPID=$LASTPID
-    wait_for "curl -fsS http://127.0.0.1:$HUBPORT/healthz" 20 "the hub"
-}
-stop_hub() {
-    kill -TERM "$HUBPID"
-    wait "$HUBPID" || fail "hub exit status $? on SIGTERM"
-}
-call() { # call METHOD PATH [BODY] -> "status body" (admin token)
-    local args=(-sS -o "$WORK/body" -w '%{http_code}' -X "$1" "http://127.0.0.1:$HUBPORT$2" -H "Authorization: Bearer $ADMIN")
-    [[ $# -ge 3 ]] && args+=(-H 'Content-Type: application/json' --data-binary "$3")
-    local code
-    code=$(curl "${args[@]}")
-    echo "$code $(cat "$WORK/body")"
-}
-jget() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(eval('d'+sys.argv[2]))" "$1" "$2"; }
-user_json() { printf '{"id": %s, "is_bot": false, "first_name": "A<b>&", "language_code": "%s"}' "$1" "$2"; }
-message() { # message FROM LANG TEXT
-    printf '{"message": {"message_id": %s, "date": 1, "chat": {"id": %s, "type": "private"}, "from": %s, "text": "%s"}}' \
-        "$RANDOM" "$1" "$(user_json "$1" "$2")" "$3"
-}
-press() { # press FROM DATA MESSAGE_ID -> the callback query id
-    local qid="cq$RANDOM$RANDOM"
-    $TG "$TGPORT" inject "{\"callback_query\": {\"id\": \"$qid\", \"from\": $(user_json "$1" ru), \"chat_instance\": \"1\",
-        \"data\": \"$2\", \"message\": {\"message_id\": $3, \"date\": 1, \"chat\": {\"id\": $1, \"type\": \"private\"}}}}" >/dev/null
-    echo "$qid"
+    bot_write_config "$(bot_billing_yookassa)" "\"mode\": \"$1\", \"webhook_secret\": \"$SECRET\",
+         \"trial_days\": 3, \"poll_timeout\": 1, \"support\": \"@veil_help\", \"admins\": [1]"
 }
 sub_field() { # sub_field USER EXPR: EXPR over the one active subscription s (-n when n != 1 are active)
     local r

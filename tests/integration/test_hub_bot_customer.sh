@@ -8,60 +8,18 @@
 # buttons and the /add/<app>/<token> redirect. Assertions on what the fake received and the DB.
 # The hub seals personal columns (master_key_file): Telegram ids are opened for every notice.
 source "$(dirname "$0")/support/lib.sh"
+source "$SUPPORT/bot.sh"
 
-HUB=$VEIL_BIN/veil-hub
-FAKES=$(cd "$(dirname "$0")/../fakes" && pwd)
-TG="python3 $SUPPORT/tg_client.py"
-[[ -x $HUB ]] || fail "missing $HUB"
 command -v sqlite3 >/dev/null || skip_all "sqlite3 not installed"
-ADMIN=bot-admin-token-$RANDOM$RANDOM$RANDOM
-TOKEN=123456:TESTtoken_abc-DEF
-
-bg fake python3 "$FAKES/fake_telegram.py" --port-file "$WORK/tg.port" --token "$TOKEN"
-wait_for "[[ -s $WORK/tg.port ]]" 10 "the fake Bot API"
-TGPORT=$(cat "$WORK/tg.port")
-HUBPORT=$(free_port)
-bg yk python3 "$FAKES/fake_yookassa.py" --port-file "$WORK/yk.port" --shop-id shop1 --secret sk_test \
-    --hook "http://127.0.0.1:$HUBPORT/webhooks/yookassa"
-wait_for "[[ -s $WORK/yk.port ]]" 10 "the fake YooKassa"
-YKPORT=$(cat "$WORK/yk.port")
+BOT_FIRST_NAME=C
+bot_fakes yookassa
 
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/master.key"
 chmod 600 "$WORK/master.key"
-cat >"$WORK/hub.json" <<JSON
-{"listen": "127.0.0.1", "port": $HUBPORT, "threads": 4, "database": "sqlite:$WORK/hub.db", "admin_token": "$ADMIN",
- "master_key_file": "$WORK/master.key",
- "log_level": "info", "fleet": {"dead_after": 0, "probe_interval": 0}, "scheduler": {"enabled": true, "interval": 1},
- "subscription": {"title": "Veil VPN", "public_url": "http://127.0.0.1:$HUBPORT"},
- "billing": {"stars": {"enabled": true}, "balance": {"enabled": true}, "referral_percent": 10,
-   "yookassa": {"shop_id": "shop1", "secret_key": "sk_test", "api_url": "http://127.0.0.1:$YKPORT/v3",
-                "return_url": "https://t.me/veil_bot", "trusted_networks": ["127.0.0.1/32"]}},
- "bot": {"token": "$TOKEN", "api_url": "http://127.0.0.1:$TGPORT", "mode": "polling", "poll_timeout": 1}}
-JSON
-bg hub "$HUB" -c "$WORK/hub.json"
-HUBPID=$LASTPID
-wait_for "curl -fsS http://127.0.0.1:$HUBPORT/healthz" 20 "the hub"
+bot_write_config "$(bot_billing_yookassa)" '"mode": "polling", "poll_timeout": 1' "\"master_key_file\": \"$WORK/master.key\"" \
+    "Veil VPN"
+start_hub hub
 
-call() { # call METHOD PATH [BODY] -> "status body" (admin token)
-    local args=(-sS -o "$WORK/body" -w '%{http_code}' -X "$1" "http://127.0.0.1:$HUBPORT$2" -H "Authorization: Bearer $ADMIN")
-    [[ $# -ge 3 ]] && args+=(-H 'Content-Type: application/json' --data-binary "$3")
-    local code
-    code=$(curl "${args[@]}")
-    echo "$code $(cat "$WORK/body")"
-}
-jget() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(eval('d'+sys.argv[2]))" "$1" "$2"; }
-db() { sqlite3 -cmd '.timeout 5000' "$WORK/hub.db" "$1"; }
-user_json() { printf '{"id": %s, "is_bot": false, "first_name": "C", "language_code": "%s"}' "$1" "$2"; }
-message() { # message FROM LANG TEXT
-    printf '{"message": {"message_id": %s, "date": 1, "chat": {"id": %s, "type": "private"}, "from": %s, "text": "%s"}}' \
-        "$RANDOM" "$1" "$(user_json "$1" "$2")" "$3"
-}
-press() { # press FROM DATA MESSAGE_ID -> the callback query id
-    local qid="cq$RANDOM$RANDOM"
-    $TG "$TGPORT" inject "{\"callback_query\": {\"id\": \"$qid\", \"from\": $(user_json "$1" en), \"chat_instance\": \"1\",
-        \"data\": \"$2\", \"message\": {\"message_id\": $3, \"date\": 1, \"chat\": {\"id\": $1, \"type\": \"private\"}}}}" >/dev/null
-    echo "$qid"
-}
 member() { # member FROM STATUS: a my_chat_member update
     $TG "$TGPORT" inject "{\"my_chat_member\": {\"chat\": {\"id\": $1, \"type\": \"private\"}, \"from\": $(user_json "$1" en),
         \"date\": 1, \"old_chat_member\": {\"status\": \"member\", \"user\": {\"id\": 1, \"is_bot\": true, \"first_name\": \"B\"}},
@@ -265,5 +223,4 @@ code() { curl -sS -o /dev/null -w '%{http_code}' "$1"; }
 [[ $(code "http://127.0.0.1:$HUBPORT/add/happ/%22%3E%3Cscript%3E") == 404 ]] || fail "hostile token not 404"
 ok "add-to-app buttons open /add/<app>/<token>, which redirects into the app's scheme (unknown app/token 404)"
 
-kill -TERM "$HUBPID"
-wait "$HUBPID" || fail "hub exit status $? on SIGTERM"
+stop_hub
