@@ -97,8 +97,12 @@ try {
   }
   check(noCsrf.every((c) => c === 403), `admin without CSRF token: every change refused 403 (${noCsrf.join(',')})`);
 
-  // Overview with its charts.
+  // Overview with its charts: the figures are a snapshot up to 30 s old (stamped); "Refresh now"
+  // takes them again, so the payments made above show.
   await page.goto(`${base}/admin`);
+  check(/Figures as of \d\d:\d\d:\d\d UTC/.test(await page.textContent('#as-of')), 'overview: freshness stamp');
+  await Promise.all([page.waitForNavigation(), page.click('#as-of a')]);
+  check(page.url() === `${base}/admin?fresh=1`, `overview: refreshed (${page.url()})`);
   check(await page.locator('#chart-payments svg rect.bar').count() >= 1, 'overview: the payments chart has a bar');
   check(await page.isVisible('#chart-revenue'), 'overview: revenue chart');
   await axe(page, 'overview');

@@ -164,10 +164,8 @@ static int stat_box(struct buf *out, const char *id, const char *label, int64_t 
     return admin_put(out, line);
 }
 
-int admin_page_overview(struct buf *out, const struct admin_session *s, const struct store_stats *st,
-                        const struct store_revenue *rev, int64_t now)
+int admin_overview_figures(struct buf *out, const struct store_stats *st, const struct store_revenue *rev, int64_t now)
 {
-    TRY(admin_layout_top(out, "Overview", s));
     TRY(admin_put(out, "<section class=\"grid\" aria-label=\"Numbers\">\n"));
     TRY(stat_box(out, "users", "users", st->users));
     TRY(stat_box(out, "users-enabled", "users enabled", st->users_enabled));
@@ -188,6 +186,23 @@ int admin_page_overview(struct buf *out, const struct admin_session *s, const st
     TRY(admin_put(out, "</section>\n"));
     if (rev != NULL)
         TRY(admin_overview_charts(out, rev, now));
+    return 0;
+}
+
+int admin_page_overview(struct buf *out, const struct admin_session *s, const char *figures, size_t len,
+                        int64_t taken_at, int64_t now)
+{
+    TRY(admin_layout_top(out, "Overview", s));
+    time_t t = (time_t)taken_at;
+    struct tm tm;
+    char at[16] = "?";
+    if (gmtime_r(&t, &tm) != NULL)
+        strftime(at, sizeof at, "%H:%M:%S", &tm);
+    TRY(admin_putf(out,
+                   "<p class=\"muted\" id=\"as-of\">Figures as of %s UTC (%" PRId64 " s ago; kept up to %d s)."
+                   " <a href=\"/admin?fresh=1\">Refresh now</a></p>\n",
+                   at, now > taken_at ? now - taken_at : 0, ADMIN_SNAPSHOT_TTL));
+    TRY(buf_append(out, figures, len));
     return admin_layout_end(out);
 }
 

@@ -36,9 +36,18 @@ int admin_chart(struct buf *out, const struct admin_series *s);
 
 /* error: NULL, or a message shown above the form (plain text, escaped here). */
 int admin_page_login(struct buf *out, const char *error);
-/* rev: the last ADMIN_CHART_DAYS days of revenue analytics for the charts, or NULL (no charts). */
-int admin_page_overview(struct buf *out, const struct admin_session *s, const struct store_stats *st,
-                        const struct store_revenue *rev, int64_t now);
+/* The overview's numbers and charts; rev: the last ADMIN_CHART_DAYS days of revenue analytics
+ * for the charts, or NULL (no charts). */
+int admin_overview_figures(struct buf *out, const struct store_stats *st, const struct store_revenue *rev, int64_t now);
+/* The overview page around figures (admin_overview_figures' HTML) rendered at taken_at. */
+int admin_page_overview(struct buf *out, const struct admin_session *s, const char *figures, size_t len,
+                        int64_t taken_at, int64_t now);
+/* The overview's figures as of at most ADMIN_SNAPSHOT_TTL seconds ago (admin_snapshot.c): a copy
+ * in *html (free it), its length and when it was rendered; fresh renders them now. */
+#define ADMIN_SNAPSHOT_TTL 30
+int admin_snapshot_get(struct store *st, int64_t now, bool fresh, char **html, size_t *len, int64_t *taken_at);
+/* Forgets the snapshot (tests). */
+void admin_snapshot_reset(void);
 #define ADMIN_CHART_DAYS 30
 /* The overview's charts (admin_overview.c). */
 int admin_overview_charts(struct buf *out, const struct store_revenue *rev, int64_t now);

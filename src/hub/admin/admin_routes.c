@@ -4,6 +4,7 @@
  * are public to the API router: they authenticate by the session cookie themselves. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/buf.h"
@@ -37,21 +38,19 @@ static void on_home(struct api_call *c)
         login_form(c, 200, NULL);
         return;
     }
-    struct store_stats st;
-    if (store_stats_get(api_call_store(c), &st) < 0) {
+    const char *fresh = api_call_query(c, "fresh");
+    int64_t now = api_call_now(c), taken_at;
+    char *figures;
+    size_t len;
+    if (admin_snapshot_get(api_call_store(c), now, fresh != NULL && strcmp(fresh, "1") == 0, &figures, &len,
+                           &taken_at) < 0) {
         api_reply_error(c, 503, "store_unavailable", "statistics unavailable");
         return;
     }
-    /* The charts' days; without them (a busy database) the numbers still show. */
-    int64_t now = api_call_now(c);
-    struct store_revenue rev;
-    bool charts =
-        store_revenue_daily(api_call_store(c), (now / 86400 - ADMIN_CHART_DAYS + 1) * 86400, now + 1, &rev) == 0;
     struct buf b;
     buf_init(&b);
-    admin_send_page(c, 200, &b, admin_page_overview(&b, &s, &st, charts ? &rev : NULL, now));
-    if (charts)
-        store_revenue_free(&rev);
+    admin_send_page(c, 200, &b, admin_page_overview(&b, &s, figures, len, taken_at, now));
+    free(figures);
 }
 
 /* A token with a second factor needs the form's code (api_totp_check); false after answering. */

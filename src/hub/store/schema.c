@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/log.h"
 #include "hub/store/store_int.h"
 
 static const char *const migrations[] = {
@@ -230,7 +231,46 @@ static const char *const migrations[] = {
      "CREATE TABLE api_token_recovery (token_id BIGINT NOT NULL REFERENCES api_tokens(id) ON DELETE CASCADE,"
      " code_hash TEXT NOT NULL, created_at BIGINT NOT NULL, used_at BIGINT NOT NULL DEFAULT 0,"
      " PRIMARY KEY (token_id, code_hash));"),
+
+    /* 17: the dashboard's budgets with 100k users (issue 17): disabled users counted from an
+     * index; the substring search's trigram index is made per backend by users_search_index. */
+    ("CREATE INDEX users_enabled ON users (enabled);"),
 };
+
+/* The user search's trigram index (store_user_list). SQLite: an FTS5 table over the username
+ * and the referral code kept by triggers (external content: the text is not stored twice).
+ * PostgreSQL: pg_trgm GIN indexes on the lower-cased columns; without the extension (a role that
+ * may not create it) the search still works, by a scan, and the hub says so. */
+static int users_search_index(struct store_conn *sc)
+{
+    if (sc->st->ops->dialect == STORE_DIALECT_SQLITE)
+        return store__exec(sc,
+                           ("CREATE VIRTUAL TABLE users_search USING fts5(username, referral_code, content='users',"
+                            " content_rowid='id', tokenize='trigram');"
+                            "CREATE TRIGGER users_search_ai AFTER INSERT ON users BEGIN"
+                            " INSERT INTO users_search (rowid, username, referral_code)"
+                            " VALUES (new.id, new.username, new.referral_code); END;"
+                            "CREATE TRIGGER users_search_ad AFTER DELETE ON users BEGIN"
+                            " INSERT INTO users_search (users_search, rowid, username, referral_code)"
+                            " VALUES ('delete', old.id, old.username, old.referral_code); END;"
+                            "CREATE TRIGGER users_search_au AFTER UPDATE OF username, referral_code ON users BEGIN"
+                            " INSERT INTO users_search (users_search, rowid, username, referral_code)"
+                            " VALUES ('delete', old.id, old.username, old.referral_code);"
+                            " INSERT INTO users_search (rowid, username, referral_code)"
+                            " VALUES (new.id, new.username, new.referral_code); END;"
+                            "INSERT INTO users_search (users_search) VALUES ('rebuild');"),
+                           NULL, 0, NULL);
+    TRY(store__exec(sc, "SAVEPOINT trgm", NULL, 0, NULL));
+    if (store__exec(sc, "CREATE EXTENSION IF NOT EXISTS pg_trgm", NULL, 0, NULL) < 0) {
+        log_warn("store", 0, "pg_trgm_missing",
+                 LF_STR("why", "CREATE EXTENSION pg_trgm refused: the user search scans the users table"));
+        return store__exec(sc, "ROLLBACK TO SAVEPOINT trgm", NULL, 0, NULL);
+    }
+    return store__exec(sc,
+                       ("CREATE INDEX users_username_trgm ON users USING gin (lower(username) gin_trgm_ops);"
+                        "CREATE INDEX users_referral_trgm ON users USING gin (lower(referral_code) gin_trgm_ops);"),
+                       NULL, 0, NULL);
+}
 
 /* Code that runs right after a migration's SQL, in its transaction (data the SQL cannot compute). */
 static const struct {
@@ -238,6 +278,7 @@ static const struct {
     int (*run)(struct store_conn *sc);
 } migration_steps[] = {
     {5, store__audit_chain_backfill},
+    {17, users_search_index},
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])

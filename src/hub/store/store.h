@@ -20,7 +20,7 @@
 
 #include "hub/domain/model.h"
 
-#define STORE_SCHEMA_VERSION 16
+#define STORE_SCHEMA_VERSION 17
 
 struct store;
 

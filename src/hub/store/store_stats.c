@@ -10,7 +10,8 @@ static int stats_body(struct store_conn *sc, void *arg)
     struct store_stats *s = arg;
     struct store_res r;
     TRY(store__exec(sc,
-                    "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM users WHERE enabled = 1),"
+                    "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM users) - (SELECT count(*) FROM users "
+                    "WHERE enabled = 0),"
                     " (SELECT count(*) FROM subscriptions WHERE state = 'active'),"
                     " (SELECT count(*) FROM subscriptions WHERE state = 'limited'),"
                     " (SELECT count(*) FROM subscriptions WHERE state = 'expired'),"

@@ -9,6 +9,7 @@
 #define USER_COLS                                                                                                      \
     "id, telegram_id, username, language, vless_uuid, sub_token, referral_code, referrer_id, balance_minor, "          \
     "currency, enabled, created_at, revision, telegram_enc, sealed_key"
+#define USER_NCOLS 15
 
 int store__user_from_row(struct store_conn *sc, const struct store_res *r, size_t i, struct hub_user *u)
 {
@@ -205,67 +206,149 @@ static char *like_pattern(const char *q)
     return p;
 }
 
-static int list_body(struct store_conn *sc, void *arg)
+/* FTS5 query for the users_search trigram index: the text as one phrase (a substring), '"'
+ * doubled; sealed usernames are ciphertext, so only the referral code column is searched. */
+static char *fts_phrase(const char *q, bool sealed)
 {
-    struct list_arg *a = arg;
-    const char *q = a->q && a->q[0] ? a->q : NULL;
-    char *pat = NULL;
-    int64_t tg = -1;
-    if (q != NULL) {
-        if ((pat = like_pattern(q)) == NULL)
-            return ERR_NOMEM;
-        char *end;
-        long long v = strtoll(q, &end, 10);
-        if (*end == '\0' && v > 0)
-            tg = v;
+    static const char col[] = "referral_code : ";
+    size_t n = strlen(q);
+    char *p = malloc(sizeof col + 2 * n + 3);
+    if (p == NULL)
+        return NULL;
+    char *o = p;
+    if (sealed)
+        o += sprintf(o, "%s", col);
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        if (q[i] == '"')
+            *o++ = '"';
+        *o++ = q[i];
     }
-    /* Sealed names and Telegram ids are found by their blind index: exact matches only. */
-    static const char where_plain[] = " WHERE ($1 = 0 OR lower(username) LIKE $2 ESCAPE '\\'"
-                                      " OR lower(referral_code) LIKE $2 ESCAPE '\\' OR telegram_id = $3)";
-    static const char where_sealed[] = " WHERE ($1 = 0 OR username_hmac = $4"
-                                       " OR lower(referral_code) LIKE $2 ESCAPE '\\' OR telegram_hmac = $3)";
+    *o++ = '"';
+    *o = '\0';
+    return p;
+}
+
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* The ids a search matches, as a CTE m(id): a substring of the username or the referral code
+ * (served by the trigram index: FTS5 on SQLite for 3+ characters, pg_trgm on PostgreSQL), or
+ * exactly the Telegram id or the UUID. Sealed usernames and Telegram ids match exactly, through
+ * their blind index ($3, $4). $1: the FTS5 phrase or the LIKE pattern; $2: the UUID (lower case). */
+static const char *search_cte(bool sealed, bool fts)
+{
+    if (fts)
+        return sealed ? "WITH m(id) AS (SELECT rowid FROM users_search WHERE users_search MATCH $1"
+                        " UNION SELECT id FROM users WHERE vless_uuid = $2"
+                        " UNION SELECT id FROM users WHERE telegram_hmac = $3"
+                        " UNION SELECT id FROM users WHERE username_hmac = $4)"
+                      : "WITH m(id) AS (SELECT rowid FROM users_search WHERE users_search MATCH $1"
+                        " UNION SELECT id FROM users WHERE vless_uuid = $2"
+                        " UNION SELECT id FROM users WHERE telegram_id = $3)";
+    return sealed ? "WITH m(id) AS (SELECT id FROM users WHERE lower(referral_code) LIKE $1 ESCAPE '\\'"
+                    " UNION SELECT id FROM users WHERE vless_uuid = $2"
+                    " UNION SELECT id FROM users WHERE telegram_hmac = $3"
+                    " UNION SELECT id FROM users WHERE username_hmac = $4)"
+                  : "WITH m(id) AS (SELECT id FROM users WHERE lower(username) LIKE $1 ESCAPE '\\'"
+                    " OR lower(referral_code) LIKE $1 ESCAPE '\\'"
+                    " UNION SELECT id FROM users WHERE vless_uuid = $2"
+                    " UNION SELECT id FROM users WHERE telegram_id = $3)";
+}
+
+/* One page of a search and the number of matches in one statement: the matching ids come from
+ * indexes (never a scan of the users, except SQLite's 1-2 character searches), the page is read
+ * by primary key in id order. */
+static int search_page(struct store_conn *sc, struct list_arg *a, struct store_res *r)
+{
+    const char *q = a->q;
     bool sealed = store__sealed(sc);
-    char th[65] = "", uh[65] = "";
+    bool fts = sc->st->ops->dialect == STORE_DIALECT_SQLITE && utf8_chars(q) >= 3;
+    char *pat = fts ? fts_phrase(q, sealed) : like_pattern(q);
+    char uuid[64] = "", th[65] = "", uh[65] = "";
+    int64_t tg = -1;
     int rc = 0;
-    if (sealed && q != NULL && tg > 0)
+    if (pat == NULL)
+        return ERR_NOMEM;
+    for (size_t i = 0; q[i] && i + 1 < sizeof uuid; i++)
+        uuid[i] = (char)(q[i] >= 'A' && q[i] <= 'Z' ? q[i] - 'A' + 'a' : q[i]);
+    char *end;
+    long long v = strtoll(q, &end, 10);
+    if (*end == '\0' && v > 0)
+        tg = v;
+    if (sealed && tg > 0)
         rc = store__blind_telegram(sc, tg, th);
-    if (sealed && q != NULL && rc == 0)
+    if (sealed && rc == 0)
         rc = store__blind(sc, "username", q, uh);
     if (rc < 0)
         goto out;
-    struct store_val p[] = {SV_I(q != NULL), SV_T(pat ? pat : ""), sealed ? SV_T(th) : SV_I(tg),
-                            SV_T(uh),        SV_I(a->limit),       SV_I(a->offset)};
-    struct store_res r;
-    char sql[640];
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM users%s", sealed ? where_sealed : where_plain);
-    if ((rc = store__exec(sc, sql, p, sealed ? 4 : 3, &r)) < 0)
+    struct store_val p[6] = {SV_T(pat), SV_T(uuid), sealed ? SV_T(th) : SV_I(tg), SV_T(uh)};
+    size_t np = sealed ? 4 : 3;
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "%s SELECT " USER_COLS ", (SELECT count(*) FROM m) FROM users WHERE id IN (SELECT id FROM m)"
+             " ORDER BY id LIMIT $%zu OFFSET $%zu",
+             search_cte(sealed, fts), np + 1, np + 2);
+    p[np] = SV_I(a->limit);
+    p[np + 1] = SV_I(a->offset);
+    if ((rc = store__exec(sc, sql, p, np + 2, r)) < 0)
         goto out;
-    a->total = r.nrows == 1 ? store__cell_i64(&r, 0, 0) : 0;
-    store__res_free(&r);
-    if (sealed) {
-        snprintf(sql, sizeof sql, "SELECT " USER_COLS " FROM users%s ORDER BY id LIMIT $5 OFFSET $6", where_sealed);
-        rc = store__exec(sc, sql, p, 6, &r);
-    } else {
-        struct store_val pp[] = {p[0], p[1], p[2], p[4], p[5]};
-        snprintf(sql, sizeof sql, "SELECT " USER_COLS " FROM users%s ORDER BY id LIMIT $4 OFFSET $5", where_plain);
-        rc = store__exec(sc, sql, pp, 5, &r);
+    if (r->nrows > 0) {
+        a->total = store__cell_i64(r, 0, USER_NCOLS);
+    } else if (a->offset > 0) { /* past the last page: the count alone */
+        struct store_res c;
+        snprintf(sql, sizeof sql, "%s SELECT count(*) FROM m", search_cte(sealed, fts));
+        if ((rc = store__exec(sc, sql, p, np, &c)) < 0) {
+            store__res_free(r);
+            goto out;
+        }
+        a->total = c.nrows == 1 ? store__cell_i64(&c, 0, 0) : 0;
+        store__res_free(&c);
     }
-    if (rc < 0)
-        goto out;
+out:
+    free(pat);
+    return rc;
+}
+
+static int list_body(struct store_conn *sc, void *arg)
+{
+    struct list_arg *a = arg;
+    struct store_res r;
+    int rc;
+    if (a->q != NULL && a->q[0] != '\0') {
+        TRY(search_page(sc, a, &r));
+    } else {
+        struct store_val p[] = {SV_I(a->limit), SV_I(a->offset)};
+        TRY(store__exec(sc,
+                        "SELECT " USER_COLS ", (SELECT count(*) FROM users) FROM users ORDER BY id LIMIT $1 OFFSET $2",
+                        p, 2, &r));
+        if (r.nrows > 0)
+            a->total = store__cell_i64(&r, 0, USER_NCOLS);
+        else if (a->offset > 0) {
+            store__res_free(&r);
+            TRY(store__exec(sc, "SELECT count(*) FROM users", NULL, 0, &r));
+            a->total = r.nrows == 1 ? store__cell_i64(&r, 0, 0) : 0;
+            store__res_free(&r);
+            return 0;
+        }
+    }
+    rc = 0;
     if (r.nrows > 0) {
         a->users = calloc(r.nrows, sizeof *a->users);
         if (a->users == NULL) {
             store__res_free(&r);
-            rc = ERR_NOMEM;
-            goto out;
+            return ERR_NOMEM;
         }
         for (size_t i = 0; rc == 0 && i < r.nrows; i++)
             rc = store__user_from_row(sc, &r, i, &a->users[i]);
     }
     a->n = r.nrows;
     store__res_free(&r);
-out:
-    free(pat);
     return rc;
 }
 

@@ -14,6 +14,7 @@
 #include "core/err.h"
 #include "hub/admin/admin.h"
 #include "hub/admin/admin_pages.h"
+#include "hub_test_db.h"
 
 static void test_form(void **state)
 {
@@ -138,12 +139,18 @@ static void test_pages(void **state)
     assert_null(strstr(p, "rel=\"prev\""));
     buf_reset(&b);
     struct store_stats st = {.users = 12, .subs_active = 5, .traffic_up = 1LL << 30, .traffic_down = 1LL << 29};
-    assert_int_equal(admin_page_overview(&b, &admin, &st, NULL, 0), 0);
+    struct buf fig;
+    buf_init(&fig);
+    assert_int_equal(admin_overview_figures(&fig, &st, NULL, 0), 0);
+    assert_int_equal(admin_page_overview(&b, &admin, (const char *)buf_data(&fig), buf_len(&fig), 45296, 45306), 0);
+    buf_dispose(&fig);
     assert_int_equal(buf_append(&b, "", 1), 0);
     p = (const char *)buf_data(&b);
     assert_non_null(strstr(p, "id=\"users\">12</div>"));
     assert_non_null(strstr(p, "id=\"subs-active\">5</div>"));
     assert_non_null(strstr(p, "id=\"traffic\">1.50 GiB</div>"));
+    assert_non_null(strstr(p, "Figures as of 12:34:56 UTC (10 s ago; kept up to 30 s)."));
+    assert_non_null(strstr(p, "href=\"/admin?fresh=1\""));
     buf_reset(&b);
     assert_int_equal(admin_page_login(&b, "bad <token>"), 0);
     assert_int_equal(buf_append(&b, "", 1), 0);
@@ -249,11 +256,60 @@ static void test_input(void **state)
         assert_false(admin_day_parse(bad_days[i], &day));
 }
 
+#define T0 1700000000
+
+static int64_t users_shown(const char *html)
+{
+    const char *p = strstr(html, "id=\"users\">");
+    assert_non_null(p);
+    return strtoll(p + strlen("id=\"users\">"), NULL, 10);
+}
+
+/* The overview's figures come from a snapshot at most ADMIN_SNAPSHOT_TTL seconds old: a new
+ * user shows after that, or at once when asked fresh; the stamp says when they were taken. */
+static void test_snapshot(void **state)
+{
+    (void)state;
+    struct store *st = hub_test_store("sqlite::memory:", 1);
+    assert_non_null(st);
+    admin_snapshot_reset();
+    struct hub_user u;
+    hub_test_user(&u, "first", 1);
+    assert_int_equal(store_user_create(st, &u, T0, NULL), 0);
+    char *html;
+    size_t len;
+    int64_t at;
+    assert_int_equal(admin_snapshot_get(st, T0, false, &html, &len, &at), 0);
+    assert_int_equal(at, T0);
+    assert_int_equal(strlen(html), len);
+    assert_int_equal(users_shown(html), 1);
+    free(html);
+    hub_test_user(&u, "second", 2);
+    assert_int_equal(store_user_create(st, &u, T0 + 1, NULL), 0);
+    assert_int_equal(admin_snapshot_get(st, T0 + ADMIN_SNAPSHOT_TTL - 1, false, &html, &len, &at), 0);
+    assert_int_equal(at, T0); /* still the snapshot */
+    assert_int_equal(users_shown(html), 1);
+    free(html);
+    assert_int_equal(admin_snapshot_get(st, T0 + ADMIN_SNAPSHOT_TTL - 1, true, &html, &len, &at), 0);
+    assert_int_equal(at, T0 + ADMIN_SNAPSHOT_TTL - 1); /* Refresh now */
+    assert_int_equal(users_shown(html), 2);
+    free(html);
+    hub_test_user(&u, "third", 3);
+    assert_int_equal(store_user_create(st, &u, T0 + 2, NULL), 0);
+    assert_int_equal(admin_snapshot_get(st, T0 + 2 * ADMIN_SNAPSHOT_TTL - 1, false, &html, &len, &at), 0);
+    assert_int_equal(at, T0 + 2 * ADMIN_SNAPSHOT_TTL - 1); /* expired: taken again */
+    assert_int_equal(users_shown(html), 3);
+    free(html);
+    admin_snapshot_reset();
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_form),  cmocka_unit_test(test_cookie),           cmocka_unit_test(test_sessions),
-        cmocka_unit_test(test_pages), cmocka_unit_test(test_money_and_charts), cmocka_unit_test(test_input),
+        cmocka_unit_test(test_form),     cmocka_unit_test(test_cookie),           cmocka_unit_test(test_sessions),
+        cmocka_unit_test(test_pages),    cmocka_unit_test(test_money_and_charts), cmocka_unit_test(test_input),
+        cmocka_unit_test(test_snapshot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

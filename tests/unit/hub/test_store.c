@@ -217,6 +217,60 @@ static void test_user_list(void **state)
     assert_int_equal(store_user_list(st, "d_0", 0, 100, &list, &n, &total), 0);
     assert_int_equal(n, 5); /* Odd_01, 03, 05, 07, 09 */
     free(list);
+    assert_int_equal(store_user_list(st, "d\"0", 0, 100, &list, &n, &total), 0); /* quotes are literal too */
+    assert_int_equal(n, 0);
+    free(list);
+    /* Short searches (under the trigram index's 3 characters) still find substrings. */
+    assert_int_equal(store_user_list(st, "N1", 0, 100, &list, &n, &total), 0);
+    assert_int_equal(n, 5); /* even10, 12, ..., 18, in id order */
+    assert_int_equal(total, 5);
+    assert_string_equal(list[0].username, "even10");
+    free(list);
+    /* The referral code; the UUID (exactly, any case). */
+    assert_int_equal(store_user_list(st, "rc0000012", 0, 100, &list, &n, &total), 0);
+    assert_int_equal(n, 5);
+    free(list);
+    assert_int_equal(store_user_list(st, "00000000-0000-4000-8000-0000000001AB", 0, 100, &list, &n, &total), 0);
+    assert_int_equal(n, 0);
+    free(list);
+    assert_int_equal(store_user_list(st, "00000000-0000-4000-8000-000000000107", 0, 100, &list, &n, &total), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0].username, "Odd_07");
+    free(list);
+    /* Pages of a search: the count is the whole match; past the last page it still is. */
+    assert_int_equal(store_user_list(st, "odd", 10, 5, &list, &n, &total), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(total, 12);
+    assert_string_equal(list[0].username, "Odd_21");
+    free(list);
+    assert_int_equal(store_user_list(st, "odd", 40, 5, &list, &n, &total), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(total, 12);
+    free(list);
+    assert_int_equal(store_user_list(st, NULL, 40, 5, &list, &n, &total), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(total, 25);
+    free(list);
+    /* The index follows renames and deletions. */
+    struct hub_user v = {0};
+    snprintf(v.username, sizeof v.username, "Renamed_07");
+    assert_int_equal(store_user_list(st, "Odd_07", 0, 10, &list, &n, &total), 0);
+    assert_int_equal(n, 1);
+    int64_t id7 = list[0].id;
+    free(list);
+    assert_int_equal(store_user_patch(st, id7, &v, HUB_USER_F_USERNAME, T0 + 1, NULL, NULL), 0);
+    assert_int_equal(store_user_list(st, "odd_07", 0, 10, &list, &n, &total), 0);
+    assert_int_equal(n, 0);
+    free(list);
+    assert_int_equal(store_user_list(st, "named_0", 0, 10, &list, &n, &total), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(list[0].id, id7);
+    free(list);
+    assert_int_equal(store_user_delete(st, id7, T0 + 2, NULL), 0);
+    assert_int_equal(store_user_list(st, "named_0", 0, 10, &list, &n, &total), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(total, 0);
+    free(list);
 }
 
 static void test_plans(void **state)

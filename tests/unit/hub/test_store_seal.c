@@ -195,6 +195,15 @@ static void test_sealed_rows_and_lookups(void **state)
     assert_int_equal(n, 1);
     assert_string_equal(list[0].username, name3);
     free(list);
+    /* no substring of a sealed name (the index holds ciphertext); the referral code still is */
+    assert_int_equal(store_user_list(st, "tg77300010", 0, 10, &list, &n, &total), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(total, 0);
+    free(list);
+    assert_int_equal(store_user_list(st, "c0000000", 0, 10, &list, &n, &total), 0);
+    assert_int_equal(n, 5);
+    assert_int_equal(total, 5);
+    free(list);
     assert_int_equal(store_user_list(st, NULL, 0, 10, &list, &n, &total), 0);
     assert_int_equal(n, 5);
     for (size_t i = 0; i < n; i++)
