@@ -264,7 +264,7 @@ int admin_page_users(struct buf *out, const struct admin_session *s, const struc
         TRY(admin_put(out, "</p>\n"));
     }
     TRY(admin_put(out, "<form class=\"card\" method=\"get\" action=\"/admin/users\" role=\"search\">"
-                       "<label for=\"q\">Search by name, referral code or Telegram id</label>"
+                       "<label for=\"q\">Search by name, referral code, Telegram id or UUID</label>"
                        "<input type=\"search\" id=\"q\" name=\"q\" value=\""));
     TRY(html_escape_str(out, q));
     TRY(admin_put(out, "\"> <button type=\"submit\">Search</button></form>\n<div class=\"card\">"

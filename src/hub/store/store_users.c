@@ -240,30 +240,37 @@ static size_t utf8_chars(const char *s)
 /* The ids a search matches, as a CTE m(id): a substring of the username or the referral code
  * (served by the trigram index: FTS5 on SQLite for 3+ characters, pg_trgm on PostgreSQL), or
  * exactly the Telegram id or the UUID. Sealed usernames and Telegram ids match exactly, through
- * their blind index ($3, $4). $1: the FTS5 phrase or the LIKE pattern; $2: the UUID (lower case). */
-static const char *search_cte(bool sealed, bool fts)
+ * their blind index ($3, $4). $1: the FTS5 phrase or the LIKE pattern; $2: the UUID (lower case).
+ * SQLite's LIKE ignores ASCII case by itself (lower() would triple a short search's scan);
+ * PostgreSQL's does not, and its trigram indexes are on lower(). */
+static const char *search_cte(enum store_dialect d, bool sealed, bool fts)
 {
-    if (fts)
-        return sealed ? "WITH m(id) AS (SELECT rowid FROM users_search WHERE users_search MATCH $1"
-                        " UNION SELECT id FROM users WHERE vless_uuid = $2"
-                        " UNION SELECT id FROM users WHERE telegram_hmac = $3"
-                        " UNION SELECT id FROM users WHERE username_hmac = $4)"
-                      : "WITH m(id) AS (SELECT rowid FROM users_search WHERE users_search MATCH $1"
-                        " UNION SELECT id FROM users WHERE vless_uuid = $2"
-                        " UNION SELECT id FROM users WHERE telegram_id = $3)";
-    return sealed ? "WITH m(id) AS (SELECT id FROM users WHERE lower(referral_code) LIKE $1 ESCAPE '\\'"
-                    " UNION SELECT id FROM users WHERE vless_uuid = $2"
-                    " UNION SELECT id FROM users WHERE telegram_hmac = $3"
-                    " UNION SELECT id FROM users WHERE username_hmac = $4)"
-                  : "WITH m(id) AS (SELECT id FROM users WHERE lower(username) LIKE $1 ESCAPE '\\'"
-                    " OR lower(referral_code) LIKE $1 ESCAPE '\\'"
-                    " UNION SELECT id FROM users WHERE vless_uuid = $2"
-                    " UNION SELECT id FROM users WHERE telegram_id = $3)";
+    static const char *const cte[2][3] = {
+        {/* plaintext: FTS5, SQLite LIKE, PostgreSQL LIKE */
+         "WITH m(id) AS (SELECT rowid FROM users_search WHERE users_search MATCH $1"
+         " UNION SELECT id FROM users WHERE vless_uuid = $2 UNION SELECT id FROM users WHERE telegram_id = $3)",
+         "WITH m(id) AS (SELECT id FROM users WHERE username LIKE $1 ESCAPE '\\' OR referral_code LIKE $1 ESCAPE '\\'"
+         " UNION SELECT id FROM users WHERE vless_uuid = $2 UNION SELECT id FROM users WHERE telegram_id = $3)",
+         "WITH m(id) AS (SELECT id FROM users WHERE lower(username) LIKE $1 ESCAPE '\\'"
+         " OR lower(referral_code) LIKE $1 ESCAPE '\\'"
+         " UNION SELECT id FROM users WHERE vless_uuid = $2 UNION SELECT id FROM users WHERE telegram_id = $3)"},
+        {/* sealed */
+         "WITH m(id) AS (SELECT rowid FROM users_search WHERE users_search MATCH $1"
+         " UNION SELECT id FROM users WHERE vless_uuid = $2 UNION SELECT id FROM users WHERE telegram_hmac = $3"
+         " UNION SELECT id FROM users WHERE username_hmac = $4)",
+         "WITH m(id) AS (SELECT id FROM users WHERE referral_code LIKE $1 ESCAPE '\\'"
+         " UNION SELECT id FROM users WHERE vless_uuid = $2 UNION SELECT id FROM users WHERE telegram_hmac = $3"
+         " UNION SELECT id FROM users WHERE username_hmac = $4)",
+         "WITH m(id) AS (SELECT id FROM users WHERE lower(referral_code) LIKE $1 ESCAPE '\\'"
+         " UNION SELECT id FROM users WHERE vless_uuid = $2 UNION SELECT id FROM users WHERE telegram_hmac = $3"
+         " UNION SELECT id FROM users WHERE username_hmac = $4)"},
+    };
+    return cte[sealed][fts ? 0 : d == STORE_DIALECT_SQLITE ? 1 : 2];
 }
 
 /* One page of a search and the number of matches in one statement: the matching ids come from
- * indexes (never a scan of the users, except SQLite's 1-2 character searches), the page is read
- * by primary key in id order. */
+ * indexes (never a scan of the users, except SQLite's 1-2 character searches), the page's ids are
+ * cut from them and only those rows are read, by primary key. */
 static int search_page(struct store_conn *sc, struct list_arg *a, struct store_res *r)
 {
     const char *q = a->q;
@@ -291,9 +298,9 @@ static int search_page(struct store_conn *sc, struct list_arg *a, struct store_r
     size_t np = sealed ? 4 : 3;
     char sql[1024];
     snprintf(sql, sizeof sql,
-             "%s SELECT " USER_COLS ", (SELECT count(*) FROM m) FROM users WHERE id IN (SELECT id FROM m)"
-             " ORDER BY id LIMIT $%zu OFFSET $%zu",
-             search_cte(sealed, fts), np + 1, np + 2);
+             "%s SELECT " USER_COLS ", (SELECT count(*) FROM m) FROM users"
+             " WHERE id IN (SELECT id FROM m ORDER BY id LIMIT $%zu OFFSET $%zu) ORDER BY id",
+             search_cte(sc->st->ops->dialect, sealed, fts), np + 1, np + 2);
     p[np] = SV_I(a->limit);
     p[np + 1] = SV_I(a->offset);
     if ((rc = store__exec(sc, sql, p, np + 2, r)) < 0)
@@ -302,7 +309,7 @@ static int search_page(struct store_conn *sc, struct list_arg *a, struct store_r
         a->total = store__cell_i64(r, 0, USER_NCOLS);
     } else if (a->offset > 0) { /* past the last page: the count alone */
         struct store_res c;
-        snprintf(sql, sizeof sql, "%s SELECT count(*) FROM m", search_cte(sealed, fts));
+        snprintf(sql, sizeof sql, "%s SELECT count(*) FROM m", search_cte(sc->st->ops->dialect, sealed, fts));
         if ((rc = store__exec(sc, sql, p, np, &c)) < 0) {
             store__res_free(r);
             goto out;
