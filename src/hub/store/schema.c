@@ -237,29 +237,34 @@ static const char *const migrations[] = {
     ("CREATE INDEX users_enabled ON users (enabled);"),
 };
 
-/* The user search's trigram index (store_user_list). SQLite: an FTS5 table over the username
- * and the referral code kept by triggers (external content: the text is not stored twice).
- * PostgreSQL: pg_trgm GIN indexes on the lower-cased columns; without the extension (a role that
- * may not create it) the search still works, by a scan, and the hub says so. */
+/* The user search's trigram index (store_user_list). SQLite: a contentless FTS5 table over the
+ * username and the referral code, kept by triggers; a sealed row's username (ciphertext) is not
+ * indexed (NULL), so the index never holds a fragment of a sealed name (store_seal_open purges
+ * what plaintext rows left when they are sealed). PostgreSQL: pg_trgm GIN indexes on the
+ * lower-cased columns; without the extension (a role that may not create it) the search still
+ * works, by a scan, and the hub says so. */
 static int users_search_index(struct store_conn *sc)
 {
     if (sc->st->ops->dialect == STORE_DIALECT_SQLITE)
-        return store__exec(sc,
-                           ("CREATE VIRTUAL TABLE users_search USING fts5(username, referral_code, content='users',"
-                            " content_rowid='id', tokenize='trigram');"
-                            "CREATE TRIGGER users_search_ai AFTER INSERT ON users BEGIN"
-                            " INSERT INTO users_search (rowid, username, referral_code)"
-                            " VALUES (new.id, new.username, new.referral_code); END;"
-                            "CREATE TRIGGER users_search_ad AFTER DELETE ON users BEGIN"
-                            " INSERT INTO users_search (users_search, rowid, username, referral_code)"
-                            " VALUES ('delete', old.id, old.username, old.referral_code); END;"
-                            "CREATE TRIGGER users_search_au AFTER UPDATE OF username, referral_code ON users BEGIN"
-                            " INSERT INTO users_search (users_search, rowid, username, referral_code)"
-                            " VALUES ('delete', old.id, old.username, old.referral_code);"
-                            " INSERT INTO users_search (rowid, username, referral_code)"
-                            " VALUES (new.id, new.username, new.referral_code); END;"
-                            "INSERT INTO users_search (users_search) VALUES ('rebuild');"),
-                           NULL, 0, NULL);
+        return store__exec(
+            sc,
+            ("CREATE VIRTUAL TABLE users_search USING fts5(username, referral_code, content='',"
+             " tokenize='trigram');"
+             "CREATE TRIGGER users_search_ai AFTER INSERT ON users BEGIN"
+             " INSERT INTO users_search (rowid, username, referral_code) VALUES (new.id,"
+             " CASE WHEN new.sealed_key = 0 THEN new.username END, new.referral_code); END;"
+             "CREATE TRIGGER users_search_ad AFTER DELETE ON users BEGIN"
+             " INSERT INTO users_search (users_search, rowid, username, referral_code) VALUES ('delete',"
+             " old.id, CASE WHEN old.sealed_key = 0 THEN old.username END, old.referral_code); END;"
+             "CREATE TRIGGER users_search_au AFTER UPDATE OF username, referral_code, sealed_key ON users"
+             " BEGIN"
+             " INSERT INTO users_search (users_search, rowid, username, referral_code) VALUES ('delete',"
+             " old.id, CASE WHEN old.sealed_key = 0 THEN old.username END, old.referral_code);"
+             " INSERT INTO users_search (rowid, username, referral_code) VALUES (new.id,"
+             " CASE WHEN new.sealed_key = 0 THEN new.username END, new.referral_code); END;"
+             "INSERT INTO users_search (rowid, username, referral_code)"
+             " SELECT id, CASE WHEN sealed_key = 0 THEN username END, referral_code FROM users;"),
+            NULL, 0, NULL);
     TRY(store__exec(sc, "SAVEPOINT trgm", NULL, 0, NULL));
     if (store__exec(sc, "CREATE EXTENSION IF NOT EXISTS pg_trgm", NULL, 0, NULL) < 0) {
         log_warn("store", 0, "pg_trgm_missing",

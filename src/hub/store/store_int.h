@@ -71,6 +71,9 @@ void store__rollback(struct store_conn *sc);
 int store__audit_hash(const struct store_audit_cells *c, const char *prev_hash, char out[static 65]);
 /* Migration step: chains the rows that exist (in id order) and sets the head. */
 int store__audit_chain_backfill(struct store_conn *sc);
+/* Rewrites the user search's index without the entries of rows since sealed (FTS5 keeps a
+ * deleted row's terms until its segments merge); a no-op on PostgreSQL. arg unused (store__tx). */
+int store__users_search_purge(struct store_conn *sc, void *arg);
 
 /* Row readers shared between operation files. The user columns are USER_COLS (store_users.c)
  * from column `at` on; sealed values are opened (ERR_DECRYPT and the like when they do not). */

@@ -496,6 +496,8 @@ int store_seal_open(struct store *st, const uint8_t master[static 32], int64_t n
     st->seal_master = m;
     int64_t n[4] = {0, 0, 0, 0};
     rc = run_batches(st, true, SEAL_BATCH_DEFAULT, n);
+    if (rc == 0 && n[0] > 0)
+        rc = store__tx(st, store__users_search_purge, NULL);
     if (rc < 0)
         snprintf(why, whycap, "sealing the plaintext rows failed: %s", err_str(rc));
     if (sealed_rows != NULL)

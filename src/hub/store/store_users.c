@@ -359,6 +359,14 @@ static int list_body(struct store_conn *sc, void *arg)
     return rc;
 }
 
+int store__users_search_purge(struct store_conn *sc, void *arg)
+{
+    (void)arg;
+    if (sc->st->ops->dialect != STORE_DIALECT_SQLITE)
+        return 0;
+    return store__exec(sc, "INSERT INTO users_search (users_search) VALUES ('optimize')", NULL, 0, NULL);
+}
+
 int store_user_list(struct store *st, const char *q, int64_t offset, int64_t limit, struct hub_user **out, size_t *n,
                     int64_t *total)
 {

@@ -372,6 +372,22 @@ static void test_bot_tables(void **state)
     store_close(st);
 }
 
+/* How many of the user search's FTS5 index blocks hold needle (SQLite). */
+static int64_t fts_blocks_holding(struct store *st, const char *needle)
+{
+    struct store_conn sc;
+    struct store_val p[] = {SV_T(needle)};
+    struct store_res r;
+    assert_int_equal(store__acquire(st, &sc), 0);
+    assert_int_equal(
+        store__exec(&sc, "SELECT count(*) FROM users_search_data WHERE instr(block, CAST($1 AS BLOB)) > 0", p, 1, &r),
+        0);
+    store__release(&sc);
+    int64_t n = store__cell_i64(&r, 0, 0);
+    store__res_free(&r);
+    return n;
+}
+
 /* The bytes of the database file, and of a backup taken with the backup module, hold none of
  * the plaintext (SQLite; PostgreSQL's pgBackRest copies the same rows). */
 static void test_file_and_backup(void **state)
@@ -392,6 +408,13 @@ static void test_file_and_backup(void **state)
         assert_false(file_holds(bak, tg));
     }
     assert_false(file_holds(bak, "tg773000"));
+    /* nor does the user search's trigram index (FTS5 segments, terms prefix-compressed): no fragment of a name */
+    st = hub_test_store(f->url, 1);
+    assert_non_null(st);
+    assert_int_equal(fts_blocks_holding(st, "tg7"), 0);
+    assert_int_equal(fts_blocks_holding(st, "g77"), 0);
+    assert_true(fts_blocks_holding(st, "rc0") > 0); /* the check is real: referral codes are there */
+    store_close(st);
     /* the check is real: the plaintext database holds them */
     st = fresh(state);
     make_user(st, 1);
@@ -438,6 +461,10 @@ static void test_plaintext_rows_sealed_at_start(void **state)
         }
     }
     assert_table_lacks(st, "payments", "buyer@example.org");
+    if (!((struct fx *)*state)->pg) { /* the search index was purged of the names it held */
+        assert_int_equal(fts_blocks_holding(st, "tg7"), 0);
+        assert_true(fts_blocks_holding(st, "rc0") > 0);
+    }
     store_close(st);
     /* a second start seals nothing more */
     st = reopen(state);
