@@ -332,20 +332,11 @@ static void on_register(struct api_call *c)
 void admin_nodes_routes(void)
 {
     api_route_add("GET", "/admin/nodes", API_AUTH_NONE, on_list);
-    static const struct {
-        const char *pattern;
-        api_handler_fn *fn;
-    } posts[] = {
+    static const struct admin_post posts[] = {
         {"/admin/nodes", on_register},
         {"/admin/nodes/{id}/drain", on_drain},
         {"/admin/nodes/{id}/weight", on_weight},
         {"/admin/nodes/{id}/rotate-token", on_rotate},
     };
-    for (size_t i = 0; i < sizeof posts / sizeof posts[0]; i++)
-        api_route_add_ex(&(struct api_route){.method = "POST",
-                                             .pattern = posts[i].pattern,
-                                             .auth = API_AUTH_NONE,
-                                             .handler = posts[i].fn,
-                                             .body_max = ADMIN_BODY_MAX,
-                                             .flags = API_ROUTE_ANY_BODY});
+    ADMIN_POSTS(posts);
 }

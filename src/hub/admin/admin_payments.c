@@ -214,10 +214,6 @@ static void on_refund(struct api_call *c)
 void admin_payments_routes(void)
 {
     api_route_add("GET", "/admin/payments", API_AUTH_NONE, on_list);
-    api_route_add_ex(&(struct api_route){.method = "POST",
-                                         .pattern = "/admin/payments/{id}/refund",
-                                         .auth = API_AUTH_NONE,
-                                         .handler = on_refund,
-                                         .body_max = ADMIN_BODY_MAX,
-                                         .flags = API_ROUTE_ANY_BODY});
+    static const struct admin_post posts[] = {{"/admin/payments/{id}/refund", on_refund}};
+    ADMIN_POSTS(posts);
 }

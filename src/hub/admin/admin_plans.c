@@ -399,19 +399,10 @@ void admin_plans_routes(void)
 {
     api_route_add("GET", "/admin/plans", API_AUTH_NONE, on_list);
     api_route_add("GET", "/admin/plans/{id}", API_AUTH_NONE, on_edit);
-    static const struct {
-        const char *pattern;
-        api_handler_fn *fn;
-    } posts[] = {
+    static const struct admin_post posts[] = {
         {"/admin/plans", on_create},
         {"/admin/plans/{id}", on_update},
         {"/admin/plans/{id}/delete", on_delete},
     };
-    for (size_t i = 0; i < sizeof posts / sizeof posts[0]; i++)
-        api_route_add_ex(&(struct api_route){.method = "POST",
-                                             .pattern = posts[i].pattern,
-                                             .auth = API_AUTH_NONE,
-                                             .handler = posts[i].fn,
-                                             .body_max = ADMIN_BODY_MAX,
-                                             .flags = API_ROUTE_ANY_BODY});
+    ADMIN_POSTS(posts);
 }

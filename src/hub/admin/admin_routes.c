@@ -252,32 +252,26 @@ static void on_enable(struct api_call *c)
     set_enabled(c, true);
 }
 
+void admin_routes_add_posts(const struct admin_post *posts, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        api_route_add_ex(&(struct api_route){.method = "POST",
+                                             .pattern = posts[i].pattern,
+                                             .auth = API_AUTH_NONE,
+                                             .handler = posts[i].fn,
+                                             .body_max = ADMIN_BODY_MAX,
+                                             .flags = API_ROUTE_ANY_BODY});
+}
+
 void admin_routes_add(void)
 {
     api_route_add("GET", "/admin", API_AUTH_NONE, on_home);
     api_route_add("GET", "/admin/users", API_AUTH_NONE, on_users);
-    api_route_add_ex(&(struct api_route){.method = "POST",
-                                         .pattern = "/admin/login",
-                                         .auth = API_AUTH_NONE,
-                                         .handler = on_login,
-                                         .body_max = 4096,
-                                         .flags = API_ROUTE_ANY_BODY});
-    api_route_add_ex(&(struct api_route){.method = "POST",
-                                         .pattern = "/admin/logout",
-                                         .auth = API_AUTH_NONE,
-                                         .handler = on_logout,
-                                         .body_max = 4096,
-                                         .flags = API_ROUTE_ANY_BODY});
-    api_route_add_ex(&(struct api_route){.method = "POST",
-                                         .pattern = "/admin/users/{id}/enable",
-                                         .auth = API_AUTH_NONE,
-                                         .handler = on_enable,
-                                         .body_max = 4096,
-                                         .flags = API_ROUTE_ANY_BODY});
-    api_route_add_ex(&(struct api_route){.method = "POST",
-                                         .pattern = "/admin/users/{id}/disable",
-                                         .auth = API_AUTH_NONE,
-                                         .handler = on_disable,
-                                         .body_max = 4096,
-                                         .flags = API_ROUTE_ANY_BODY});
+    static const struct admin_post posts[] = {
+        {"/admin/login", on_login},
+        {"/admin/logout", on_logout},
+        {"/admin/users/{id}/enable", on_enable},
+        {"/admin/users/{id}/disable", on_disable},
+    };
+    ADMIN_POSTS(posts);
 }

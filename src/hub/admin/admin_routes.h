@@ -4,7 +4,18 @@
 
 #include <stddef.h>
 
+#include "hub/api/api.h"
+
 void admin_routes_add(void);
+/* A dashboard form: POST pattern, public to the API router (the handler authenticates by the
+ * session cookie and checks the CSRF field itself: admin_changer), any body up to
+ * ADMIN_BODY_MAX. admin_routes_add_posts registers n of them. */
+struct admin_post {
+    const char *pattern;
+    api_handler_fn *fn;
+};
+void admin_routes_add_posts(const struct admin_post *posts, size_t n);
+#define ADMIN_POSTS(arr) admin_routes_add_posts((arr), sizeof(arr) / sizeof((arr)[0]))
 /* Each page file adds its own routes (admin_module.c calls them all). */
 void admin_user_detail_routes(void);
 void admin_plans_routes(void);

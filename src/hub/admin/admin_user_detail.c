@@ -448,20 +448,11 @@ static void on_device_free(struct api_call *c)
 void admin_user_detail_routes(void)
 {
     api_route_add("GET", "/admin/users/{id}", API_AUTH_NONE, on_detail);
-    static const struct {
-        const char *pattern;
-        api_handler_fn *fn;
-    } posts[] = {
+    static const struct admin_post posts[] = {
         {"/admin/users/{id}/extend", on_extend},
         {"/admin/users/{id}/grant", on_grant},
         {"/admin/users/{id}/rotate-link", on_rotate_link},
         {"/admin/devices/{id}/free", on_device_free},
     };
-    for (size_t i = 0; i < sizeof posts / sizeof posts[0]; i++)
-        api_route_add_ex(&(struct api_route){.method = "POST",
-                                             .pattern = posts[i].pattern,
-                                             .auth = API_AUTH_NONE,
-                                             .handler = posts[i].fn,
-                                             .body_max = ADMIN_BODY_MAX,
-                                             .flags = API_ROUTE_ANY_BODY});
+    ADMIN_POSTS(posts);
 }

@@ -13,7 +13,11 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "hub/admin/admin.h"
+#include "hub/admin/admin_http.h"
 #include "hub/admin/admin_pages.h"
+#include "hub/api/api.h"
+#include "hub/api/api_route.h"
+#include "hub/module.h"
 #include "hub_test_db.h"
 
 static void test_form(void **state)
@@ -304,12 +308,34 @@ static void test_snapshot(void **state)
     store_close(st);
 }
 
+/* Every dashboard form (POST /admin/...) is registered through admin_routes_add_posts: public
+ * to the router (the page checks the session and the CSRF field), any body up to ADMIN_BODY_MAX. */
+static void test_post_routes(void **state)
+{
+    (void)state;
+    hub_modules_register();
+    size_t n, posts = 0;
+    const struct api_route *r = api_routes(&n);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(r[i].method, "POST") != 0 || strncmp(r[i].pattern, "/admin/", 7) != 0)
+            continue;
+        posts++;
+        if (r[i].auth != API_AUTH_NONE || !(r[i].flags & API_ROUTE_ANY_BODY) || r[i].body_max != ADMIN_BODY_MAX)
+            fail_msg("POST %s is not registered as a dashboard form", r[i].pattern);
+    }
+    assert_int_equal(posts, 16); /* login, logout, enable, disable; 4 node, 3 plan, 4 user, 1 payment forms */
+    int64_t id;
+    const struct api_route *drain = api__route_find("POST", "/admin/nodes/3/drain", &id, NULL, 0);
+    assert_non_null(drain);
+    assert_int_equal(id, 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_form),     cmocka_unit_test(test_cookie),           cmocka_unit_test(test_sessions),
         cmocka_unit_test(test_pages),    cmocka_unit_test(test_money_and_charts), cmocka_unit_test(test_input),
-        cmocka_unit_test(test_snapshot),
+        cmocka_unit_test(test_snapshot), cmocka_unit_test(test_post_routes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
