@@ -154,7 +154,8 @@ static void sq_disconnect(void *conn)
     free(c);
 }
 
-/* "$12" -> "?12". Our SQL never has '$' inside string literals. */
+/* "$12" -> "?12". Our SQL never has '$' and a digit inside string literals (JSON paths such as
+ * '$[0]' are fine). */
 static char *rewrite(const char *sql)
 {
     char *out = strdup(sql);

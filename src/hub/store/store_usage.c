@@ -1,8 +1,11 @@
 /* Usage pushes from nodes: applied once per (node, push id), billed by the node's usage
  * coefficient, limiting subscriptions that reach their quota. */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 #include "hub/domain/rules.h"
 #include "hub/store/store_int.h"
@@ -20,6 +23,57 @@ static int cmp_usage(const void *x, const void *y)
 {
     const struct store_usage *a = x, *b = y;
     return (a->user_id > b->user_id) - (a->user_id < b->user_id);
+}
+
+/* The hour's real bytes per user, for the traffic_spike detector (hub/analysis): one statement
+ * for the whole push (a JSON list of [user_id, bytes], users in order, each once) instead of an
+ * upsert per user on the push path. An hour saturates at HOUR_CAP bytes (256 TiB, beyond any
+ * link) so a month of hours sums without overflow. */
+#define HOUR_CAP ((int64_t)1 << 48)
+
+static int64_t add_capped(int64_t x, int64_t y)
+{
+    return x > HOUR_CAP - y ? HOUR_CAP : x + y;
+}
+
+static int hourly_add(struct store_conn *sc, const struct usage_arg *a)
+{
+    static const char *const sql[STORE_DIALECT__COUNT] = {
+        [STORE_DIALECT_SQLITE] = "INSERT INTO usage_hourly (user_id, hour, bytes)"
+                                 " SELECT json_extract(value, '$[0]'), $2, json_extract(value, '$[1]')"
+                                 " FROM json_each($1) WHERE true"
+                                 " ON CONFLICT (user_id, hour) DO UPDATE SET bytes = CASE"
+                                 " WHEN usage_hourly.bytes > $3 - excluded.bytes THEN $3"
+                                 " ELSE usage_hourly.bytes + excluded.bytes END",
+        [STORE_DIALECT_PG] = "INSERT INTO usage_hourly (user_id, hour, bytes)"
+                             " SELECT (e->>0)::bigint, $2::bigint, (e->>1)::bigint FROM json_array_elements($1::json) e"
+                             " ON CONFLICT (user_id, hour) DO UPDATE SET bytes = CASE"
+                             " WHEN usage_hourly.bytes > $3::bigint - excluded.bytes THEN $3::bigint"
+                             " ELSE usage_hourly.bytes + excluded.bytes END",
+    };
+    struct buf list;
+    buf_init(&list);
+    int rc = buf_append(&list, "[", 1);
+    size_t rows = 0;
+    for (size_t i = 0; i < a->n && rc == 0;) {
+        int64_t user = a->u[i].user_id, bytes = 0;
+        for (; i < a->n && a->u[i].user_id == user; i++) /* a user listed twice: one row, the sum */
+            bytes = add_capped(bytes, add_capped(a->u[i].up, a->u[i].down));
+        if (bytes == 0)
+            continue;
+        char row[48];
+        int len = snprintf(row, sizeof row, "%s[%" PRId64 ",%" PRId64 "]", rows ? "," : "", user, bytes);
+        rc = buf_append(&list, row, (size_t)len);
+        rows++;
+    }
+    if (rc == 0)
+        rc = buf_append(&list, "]", 2); /* and the NUL */
+    if (rc == 0 && rows > 0) {
+        struct store_val p[] = {SV_T((const char *)buf_data(&list)), SV_I(a->now - a->now % 3600), SV_I(HOUR_CAP)};
+        rc = store__exec(sc, sql[sc->st->ops->dialect], p, 3, NULL);
+    }
+    buf_dispose(&list);
+    return rc;
 }
 
 static int usage_body(struct store_conn *sc, void *arg)
@@ -41,6 +95,7 @@ static int usage_body(struct store_conn *sc, void *arg)
     TRY(store__exec(sc, "SELECT usage_percent FROM nodes WHERE id = $1", pk, 1, &r));
     int64_t pct = r.nrows == 1 ? store__cell_i64(&r, 0, 0) : 100;
     store__res_free(&r);
+    TRY(hourly_add(sc, a));
     int64_t sum_up = 0, sum_down = 0;
     for (size_t i = 0; i < a->n; i++) {
         const struct store_usage *raw = &a->u[i];
@@ -49,17 +104,6 @@ static int usage_body(struct store_conn *sc, void *arg)
         /* The node's totals count real bytes; the user is billed bytes x usage_percent / 100. */
         sum_up = sum_up > HUB_MAX_QUOTA - raw->up ? HUB_MAX_QUOTA : sum_up + raw->up;
         sum_down = sum_down > HUB_MAX_QUOTA - raw->down ? HUB_MAX_QUOTA : sum_down + raw->down;
-        /* The hour's real bytes, for the traffic_spike detector (hub/analysis). An hour saturates
-         * at 2^48 bytes (256 TiB, beyond any link) so a month of hours sums without overflow. */
-        const int64_t hour_cap = (int64_t)1 << 48;
-        int64_t bytes = raw->up + raw->down > hour_cap ? hour_cap : raw->up + raw->down;
-        struct store_val ph[] = {SV_I(raw->user_id), SV_I(a->now - a->now % 3600), SV_I(bytes), SV_I(hour_cap - bytes),
-                                 SV_I(hour_cap)};
-        TRY(store__exec(sc,
-                        "INSERT INTO usage_hourly (user_id, hour, bytes) VALUES ($1, $2, $3)"
-                        " ON CONFLICT (user_id, hour) DO UPDATE SET bytes = CASE WHEN usage_hourly.bytes > $4"
-                        " THEN $5 ELSE usage_hourly.bytes + $3 END",
-                        ph, 5, NULL));
         struct store_usage billed = {raw->user_id, hub_usage_scale(raw->up, pct), hub_usage_scale(raw->down, pct)};
         const struct store_usage *e = &billed;
         /* One atomic read-modify-write per user: concurrent pushes from other nodes add up. */

@@ -660,6 +660,44 @@ static void test_traffic_spike(void **state)
     assert_int_equal(query_i64(st, "SELECT count(*) FROM usage_hourly"), 0);
 }
 
+/* The hour rows one push writes (one statement for the whole push): a user listed twice gets
+ * the sum, a user with no bytes no row, a second push in the hour adds, the next hour is a row of
+ * its own, and an hour saturates at 2^48 bytes. */
+static void test_usage_hourly_rows(void **state)
+{
+    struct store *st = *state;
+    int64_t a = add_user(st, "a", 0), b = add_user(st, "b", 0), c = add_user(st, "c", 0);
+    int64_t hour = T0 - T0 % 3600;
+    const int64_t cap = (int64_t)1 << 48;
+    struct store_usage u[] = {{b, 10, 20}, {a, 1, 2}, {c, 0, 0}, {b, 100, 200}};
+    bool dup = true;
+    assert_int_equal(store_usage_push(st, 1, "h-1", u, 4, hour + 10, &dup, NULL), 0);
+    assert_false(dup);
+    char q[160];
+    snprintf(q, sizeof q, "SELECT bytes FROM usage_hourly WHERE user_id = %lld AND hour = %lld", (long long)b,
+             (long long)hour);
+    assert_int_equal(query_i64(st, q), 330);
+    assert_int_equal(query_i64(st, "SELECT count(*) FROM usage_hourly"), 2);
+    struct store_usage again[] = {{a, 5, 5}};
+    assert_int_equal(store_usage_push(st, 1, "h-2", again, 1, hour + 3599, &dup, NULL), 0);
+    snprintf(q, sizeof q, "SELECT bytes FROM usage_hourly WHERE user_id = %lld AND hour = %lld", (long long)a,
+             (long long)hour);
+    assert_int_equal(query_i64(st, q), 13);
+    assert_int_equal(store_usage_push(st, 1, "h-3", again, 1, hour + 3600, &dup, NULL), 0);
+    snprintf(q, sizeof q, "SELECT bytes FROM usage_hourly WHERE user_id = %lld AND hour = %lld", (long long)a,
+             (long long)(hour + 3600));
+    assert_int_equal(query_i64(st, q), 10);
+    /* Saturation: a huge row, then more on top, stays at the cap. */
+    struct store_usage huge[] = {{c, cap - 5, 1}, {c, 10, 0}};
+    assert_int_equal(store_usage_push(st, 1, "h-4", huge, 2, hour + 20, &dup, NULL), 0);
+    snprintf(q, sizeof q, "SELECT bytes FROM usage_hourly WHERE user_id = %lld AND hour = %lld", (long long)c,
+             (long long)hour);
+    assert_int_equal(query_i64(st, q), cap);
+    assert_int_equal(store_usage_push(st, 1, "h-5", huge + 1, 1, hour + 30, &dup, NULL), 0);
+    assert_int_equal(query_i64(st, q), cap);
+    assert_int_equal(query_i64(st, "SELECT count(*) FROM usage_hourly"), 4);
+}
+
 #define STORE_TESTS(setup)                                                                                             \
     cmocka_unit_test_setup_teardown(test_leaked_link, setup, hub_test_teardown),                                       \
         cmocka_unit_test_setup_teardown(test_leaked_link_rotates, setup, hub_test_teardown),                           \
@@ -671,7 +709,8 @@ static void test_traffic_spike(void **state)
         cmocka_unit_test_setup_teardown(test_smtp, setup, hub_test_teardown),                                          \
         cmocka_unit_test_setup_teardown(test_probing, setup, hub_test_teardown),                                       \
         cmocka_unit_test_setup_teardown(test_ack_and_reopen, setup, hub_test_teardown),                                \
-        cmocka_unit_test_setup_teardown(test_traffic_spike, setup, hub_test_teardown)
+        cmocka_unit_test_setup_teardown(test_traffic_spike, setup, hub_test_teardown),                                 \
+        cmocka_unit_test_setup_teardown(test_usage_hourly_rows, setup, hub_test_teardown)
 
 int main(void)
 {
