@@ -5,6 +5,7 @@
 
 #include "core/err.h"
 #include "hub/api/api_int.h"
+#include "hub/api/api_route.h"
 
 void api__users_devices(struct api_call *c)
 {
@@ -38,7 +39,5 @@ void api__devices_delete(struct api_call *c)
         api__store_error(c, rc, "device");
         return;
     }
-    c->resp->status = 204;
-    c->resp->content_type = "application/json";
-    c->resp->body = strdup("");
+    api_reply(c, 204, "application/json", "", 0);
 }

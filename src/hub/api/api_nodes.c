@@ -5,6 +5,7 @@
 
 #include "core/secure.h"
 #include "hub/api/api_int.h"
+#include "hub/api/api_route.h"
 #include "hub/domain/rules.h"
 
 static json_t *node_json(const struct hub_node *n)
@@ -208,7 +209,5 @@ void api__nodes_delete(struct api_call *c)
         api__store_error(c, rc, "node");
         return;
     }
-    c->resp->status = 204;
-    c->resp->content_type = "application/json";
-    c->resp->body = strdup("");
+    api_reply(c, 204, "application/json", "", 0);
 }

@@ -4,6 +4,7 @@
 
 #include "core/err.h"
 #include "hub/api/api_int.h"
+#include "hub/api/api_route.h"
 #include "hub/domain/rules.h"
 
 static json_t *plan_json(const struct hub_plan *p)
@@ -100,7 +101,5 @@ void api__plans_delete(struct api_call *c)
         api__store_error(c, rc, rc == ERR_BAD_STATE ? "plan (in use; disable it instead)" : "plan");
         return;
     }
-    c->resp->status = 204;
-    c->resp->content_type = "application/json";
-    c->resp->body = strdup("");
+    api_reply(c, 204, "application/json", "", 0);
 }

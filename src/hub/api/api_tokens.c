@@ -8,6 +8,7 @@
 #include "core/secure.h"
 #include "crypto/crypto.h"
 #include "hub/api/api_int.h"
+#include "hub/api/api_route.h"
 #include "hub/api/api_scope.h"
 #include "hub/domain/rules.h"
 
@@ -133,7 +134,5 @@ void api__tokens_revoke(struct api_call *c)
         api__store_error(c, rc, "token");
         return;
     }
-    c->resp->status = 204;
-    c->resp->content_type = "application/json";
-    c->resp->body = strdup("");
+    api_reply(c, 204, "application/json", "", 0);
 }

@@ -264,9 +264,7 @@ static void on_remove(struct api_call *c)
         api__store_error(c, rc, "token");
         return;
     }
-    c->resp->status = 204;
-    c->resp->content_type = "application/json";
-    c->resp->body = strdup("");
+    api_reply(c, 204, "application/json", "", 0);
 }
 
 /* The code from {"code": "123456"}; false when the body is not exactly that. */

@@ -6,6 +6,7 @@
 #include "core/err.h"
 #include "core/secure.h"
 #include "hub/api/api_int.h"
+#include "hub/api/api_route.h"
 #include "hub/domain/rules.h"
 
 /* The public subscription URL of a user, when public_url is configured (NULL otherwise). */
@@ -169,10 +170,9 @@ void api__users_patch(struct api_call *c)
     api__json(c, 200, api__user_json(c, &u));
 }
 
-static void set_enabled(struct api_call *c, bool on)
+/* After a change to the user (rc its result): 200 with the user as it is now, or the error. */
+static void answer_user(struct api_call *c, int rc)
 {
-    struct store_audit a = api__audit(c, on ? "user.enable" : "user.disable", NULL);
-    int rc = store_user_set_enabled(c->ctx->st, c->id, on, c->now, &a);
     struct hub_user u;
     if (rc == 0)
         rc = store_user_get(c->ctx->st, c->id, &u);
@@ -181,6 +181,13 @@ static void set_enabled(struct api_call *c, bool on)
         return;
     }
     api__json(c, 200, api__user_json(c, &u));
+}
+
+static void set_enabled(struct api_call *c, bool on)
+{
+    struct store_audit a = api__audit(c, on ? "user.enable" : "user.disable", NULL);
+    int rc = store_user_set_enabled(c->ctx->st, c->id, on, c->now, &a);
+    answer_user(c, rc);
 }
 
 void api__users_disable(struct api_call *c)
@@ -201,10 +208,7 @@ void api__users_delete(struct api_call *c)
         api__store_error(c, rc, "user");
         return;
     }
-    c->resp->status = 204;
-    c->resp->content_type = "application/json";
-    c->resp->body = strdup("");
-    c->resp->body_len = 0;
+    api_reply(c, 204, "application/json", "", 0);
 }
 
 void api__users_rotate_token(struct api_call *c)
@@ -219,14 +223,7 @@ void api__users_rotate_token(struct api_call *c)
     secure_wipe(rnd, sizeof rnd);
     struct store_audit a = api__audit(c, "user.rotate_token", NULL);
     int rc = store_user_set_token(c->ctx->st, c->id, tok, &a);
-    struct hub_user u;
-    if (rc == 0)
-        rc = store_user_get(c->ctx->st, c->id, &u);
-    if (rc < 0) {
-        api__store_error(c, rc, "user");
-        return;
-    }
-    api__json(c, 200, api__user_json(c, &u));
+    answer_user(c, rc);
 }
 
 void api__users_rotate_uuid(struct api_call *c)
@@ -241,14 +238,7 @@ void api__users_rotate_uuid(struct api_call *c)
     secure_wipe(rnd, sizeof rnd);
     struct store_audit a = api__audit(c, "user.rotate_uuid", NULL);
     int rc = store_user_set_uuid(c->ctx->st, c->id, uuid, c->now, &a);
-    struct hub_user u;
-    if (rc == 0)
-        rc = store_user_get(c->ctx->st, c->id, &u);
-    if (rc < 0) {
-        api__store_error(c, rc, "user");
-        return;
-    }
-    api__json(c, 200, api__user_json(c, &u));
+    answer_user(c, rc);
 }
 
 void api__users_balance(struct api_call *c)
