@@ -38,6 +38,9 @@ size_t api__route_body_max(const struct api_ctx *ctx, const struct api_route *r)
 
 /* Random bytes from the system CSPRNG; aborts the request with 500 on failure. */
 int api__random(void *out, size_t n);
+/* A new bearer token "<prefix><random>" (prefix "va_" admin, "vn_" node) and its hash as stored;
+ * the random bytes are wiped, and the token too on failure. 0 or the CSPRNG's / hash's error. */
+int api__token_new(const char *prefix, char tok[static HUB_TOKEN_MAX + 1], char hash[static 65]);
 
 /* Metrics (api_metrics.c): set up with the context; one call per finished request. */
 void api__metrics_init(struct api_ctx *ctx);

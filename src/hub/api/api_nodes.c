@@ -33,16 +33,9 @@ void api__nodes_create(struct api_call *c)
         api__verr(c, &e);
         return;
     }
-    uint8_t rnd[HUB_API_TOKEN_RAND];
     char tok[HUB_TOKEN_MAX + 1], hash[65];
-    if (api__random(rnd, sizeof rnd) < 0) {
-        api__error(c, 500, "internal", "random generator failed");
-        return;
-    }
-    hub_api_token_format(tok, "vn_", rnd);
-    secure_wipe(rnd, sizeof rnd);
-    if (api_token_hash(tok, strlen(tok), hash) < 0) {
-        api__error(c, 500, "internal", "hash failed");
+    if (api__token_new("vn_", tok, hash) < 0) {
+        api__error(c, 500, "internal", "token generation failed");
         return;
     }
     json_t *d = json_pack("{s:s,s:s}", "name", n.name, "address", n.address);
@@ -93,16 +86,9 @@ void api__nodes_patch(struct api_call *c)
 
 void api__nodes_rotate_token(struct api_call *c)
 {
-    uint8_t rnd[HUB_API_TOKEN_RAND];
     char tok[HUB_TOKEN_MAX + 1], hash[65];
-    if (api__random(rnd, sizeof rnd) < 0) {
-        api__error(c, 500, "internal", "random generator failed");
-        return;
-    }
-    hub_api_token_format(tok, "vn_", rnd);
-    secure_wipe(rnd, sizeof rnd);
-    if (api_token_hash(tok, strlen(tok), hash) < 0) {
-        api__error(c, 500, "internal", "hash failed");
+    if (api__token_new("vn_", tok, hash) < 0) {
+        api__error(c, 500, "internal", "token generation failed");
         return;
     }
     struct store_audit a = api__audit(c, "node.rotate_token", NULL);

@@ -37,6 +37,20 @@ int api__random(void *out, size_t n)
     return crypto_random(out, n);
 }
 
+int api__token_new(const char *prefix, char tok[static HUB_TOKEN_MAX + 1], char hash[static 65])
+{
+    uint8_t rnd[HUB_API_TOKEN_RAND];
+    int rc = crypto_random(rnd, sizeof rnd);
+    if (rc < 0)
+        return rc;
+    hub_api_token_format(tok, prefix, rnd);
+    secure_wipe(rnd, sizeof rnd);
+    rc = api_token_hash(tok, strlen(tok), hash);
+    if (rc < 0)
+        secure_wipe(tok, HUB_TOKEN_MAX + 1);
+    return rc;
+}
+
 int api_token_create(struct store *st, const char *name, enum hub_role role, int64_t now,
                      char out[static HUB_TOKEN_MAX + 1])
 {
@@ -46,12 +60,8 @@ int api_token_create(struct store *st, const char *name, enum hub_role role, int
 int api_token_create_id(struct store *st, const char *name, enum hub_role role, int64_t now,
                         char out[static HUB_TOKEN_MAX + 1], int64_t *id)
 {
-    uint8_t rnd[HUB_API_TOKEN_RAND];
     char hash[65];
-    TRY(crypto_random(rnd, sizeof rnd));
-    hub_api_token_format(out, "va_", rnd);
-    secure_wipe(rnd, sizeof rnd);
-    TRY(api_token_hash(out, strlen(out), hash));
+    TRY(api__token_new("va_", out, hash));
     return store_token_add(st, name, hash, role, now, id);
 }
 
@@ -64,15 +74,9 @@ void api__tokens_create(struct api_call *c)
         return;
     }
     char tok[HUB_TOKEN_MAX + 1], hash[65], scopes[API_SCOPES_TEXT_MAX];
-    uint8_t rnd[HUB_API_TOKEN_RAND];
     api_scopes_format(in.scopes, scopes);
     int64_t id = 0;
-    int rc = crypto_random(rnd, sizeof rnd);
-    if (rc == 0) {
-        hub_api_token_format(tok, "va_", rnd);
-        secure_wipe(rnd, sizeof rnd);
-        rc = api_token_hash(tok, strlen(tok), hash);
-    }
+    int rc = api__token_new("va_", tok, hash);
     struct store_token_new nt = {
         .name = in.name, .hash = hash, .role = in.role, .now = c->now, .expires_at = in.expires_at, .scopes = scopes};
     if (rc == 0)
