@@ -201,6 +201,17 @@ static void collect_nodes(struct metrics_family *f, void *arg)
     }
 }
 
+/* A family whose values collect(f, arg) reads at each scrape; NULL when it cannot be made. */
+static struct metrics_family *collected(struct metrics_registry *r, enum metrics_type type, const char *name,
+                                        const char *help, const char *const *labels, size_t n_labels, size_t max_series,
+                                        metrics_collect_cb *collect, void *arg)
+{
+    struct metrics_family *f = metrics_family_new(r, type, name, help, labels, n_labels, NULL, 0, max_series);
+    if (f != NULL)
+        metrics_family_on_collect(f, collect, arg);
+    return f;
+}
+
 void api__metrics_init(struct api_ctx *ctx)
 {
     static const char *const req_labels[] = {"route", "method", "code"};
@@ -219,80 +230,53 @@ void api__metrics_init(struct api_ctx *ctx)
                                         sizeof latency_buckets / sizeof latency_buckets[0], 100);
     ctx->m_sub = metrics_family_new(r, METRICS_COUNTER, "veil_hub_subscription_fetches_total",
                                     "Subscription answers rendered, by format", fmt_label, 1, NULL, 0, 32);
-    ctx->m_objects = metrics_family_new(r, METRICS_GAUGE, "veil_hub_objects", "Rows in the database, by kind",
-                                        kind_label, 1, NULL, 0, 32);
-    ctx->m_pool = metrics_family_new(r, METRICS_GAUGE, "veil_hub_db_pool_connections",
-                                     "Database connections in the pool and checked out", state_label, 1, NULL, 0, 4);
+    ctx->m_objects = collected(r, METRICS_GAUGE, "veil_hub_objects", "Rows in the database, by kind", kind_label, 1, 32,
+                               collect_objects, ctx);
+    ctx->m_pool = collected(r, METRICS_GAUGE, "veil_hub_db_pool_connections",
+                            "Database connections in the pool and checked out", state_label, 1, 4, collect_pool, ctx);
     static const char *const cache_labels[] = {"what", "result"};
     static const char *const mode_label[] = {"mode"};
     ctx->m_cache = metrics_family_new(r, METRICS_COUNTER, "veil_hub_cache_lookups_total",
                                       "Cached answers looked up, by kind and result", cache_labels, 2, NULL, 0, 16);
-    ctx->m_cache_mode = ctx->cfg.cache
-                            ? metrics_family_new(r, METRICS_GAUGE, "veil_hub_cache_mode",
-                                                 "Where cached state lives now (1 = in use)", mode_label, 1, NULL, 0, 4)
-                            : NULL;
+    ctx->m_cache_mode =
+        ctx->cfg.cache ? collected(r, METRICS_GAUGE, "veil_hub_cache_mode", "Where cached state lives now (1 = in use)",
+                                   mode_label, 1, 4, collect_cache_mode, ctx)
+                       : NULL;
     static const char *const reason_label[] = {"reason"};
     ctx->m_auth_fail = metrics_family_new(r, METRICS_COUNTER, "veil_hub_auth_failures_total",
                                           "Failed admin authentications, by reason", reason_label, 1, NULL, 0, 16);
     ctx->m_lockouts =
         metrics_family_new(r, METRICS_COUNTER, "veil_hub_auth_lockouts_total",
                            "Lockouts after repeated failures, by what was locked", kind_label, 1, NULL, 0, 4);
-    if (ctx->m_cache_mode != NULL)
-        metrics_family_on_collect(ctx->m_cache_mode, collect_cache_mode, ctx);
-    if (ctx->m_objects != NULL)
-        metrics_family_on_collect(ctx->m_objects, collect_objects, ctx);
-    if (ctx->m_pool != NULL)
-        metrics_family_on_collect(ctx->m_pool, collect_pool, ctx);
     static const char *const pay_labels[] = {"provider", "outcome"};
-    struct metrics_family *pay = metrics_family_new(r, METRICS_GAUGE, "veil_hub_payments",
-                                                    "Payments by provider and outcome (status, or flagged: not "
-                                                    "credited, see the audit log)",
-                                                    pay_labels, 2, NULL, 0, 64);
-    if (pay != NULL)
-        metrics_family_on_collect(pay, collect_payments, ctx);
-    struct metrics_family *audit =
-        metrics_family_new(r, METRICS_GAUGE, "veil_hub_audit_chain_ok",
-                           "1 when the audit log's hash chain held at the last check, 0 when a row was changed or "
-                           "deleted (veil-hub --verify-audit names it)",
-                           NULL, 0, NULL, 0, 1);
-    if (audit != NULL)
-        metrics_family_on_collect(audit, collect_audit, NULL);
-    struct metrics_family *enc = metrics_family_new(
-        r, METRICS_GAUGE, "veil_hub_encryption_enabled",
-        "1 when personal columns are encrypted at rest (master_key_file set), 0 when stored in plaintext", NULL, 0,
-        NULL, 0, 1);
-    if (enc != NULL)
-        metrics_family_on_collect(enc, collect_encryption, ctx);
-    struct metrics_family *backup = metrics_family_new(
-        r, METRICS_GAUGE, "veil_hub_backup_last_success_timestamp_seconds",
-        "UTC time of this hub's last successful SQLite backup (the backup section of hub.json)", NULL, 0, NULL, 0, 1);
-    if (backup != NULL)
-        metrics_family_on_collect(backup, collect_backup, NULL);
-    struct metrics_family *findings = metrics_family_new(
-        r, METRICS_GAUGE, "veil_hub_findings_open",
-        "Open suspicious-activity findings by kind (GET /api/v1/findings lists them)", kind_label, 1, NULL, 0, 16);
-    if (findings != NULL)
-        metrics_family_on_collect(findings, collect_findings, ctx);
-    struct metrics_family *bot_dropped = metrics_family_new(
-        r, METRICS_COUNTER, "veil_hub_bot_updates_dropped_total",
-        "Telegram messages and button presses dropped by the bot's per-user flood control", NULL, 0, NULL, 0, 1);
-    if (bot_dropped != NULL)
-        metrics_family_on_collect(bot_dropped, collect_bot_dropped, NULL);
-    struct metrics_family *rot = metrics_family_new(
-        r, METRICS_COUNTER, "veil_hub_target_rotations_total",
-        "REALITY target rotations by reason (failures, verdict, manual); no_candidate: a rotation was due but no "
-        "vetted target was left for the node",
-        reason_label, 1, NULL, 0, 8);
-    if (rot != NULL)
-        metrics_family_on_collect(rot, collect_rotations, NULL);
+    collected(r, METRICS_GAUGE, "veil_hub_payments",
+              "Payments by provider and outcome (status, or flagged: not credited, see the audit log)", pay_labels, 2,
+              64, collect_payments, ctx);
+    collected(r, METRICS_GAUGE, "veil_hub_audit_chain_ok",
+              "1 when the audit log's hash chain held at the last check, 0 when a row was changed or "
+              "deleted (veil-hub --verify-audit names it)",
+              NULL, 0, 1, collect_audit, NULL);
+    collected(r, METRICS_GAUGE, "veil_hub_encryption_enabled",
+              "1 when personal columns are encrypted at rest (master_key_file set), 0 when stored in plaintext", NULL,
+              0, 1, collect_encryption, ctx);
+    collected(r, METRICS_GAUGE, "veil_hub_backup_last_success_timestamp_seconds",
+              "UTC time of this hub's last successful SQLite backup (the backup section of hub.json)", NULL, 0, 1,
+              collect_backup, NULL);
+    collected(r, METRICS_GAUGE, "veil_hub_findings_open",
+              "Open suspicious-activity findings by kind (GET /api/v1/findings lists them)", kind_label, 1, 16,
+              collect_findings, ctx);
+    collected(r, METRICS_COUNTER, "veil_hub_bot_updates_dropped_total",
+              "Telegram messages and button presses dropped by the bot's per-user flood control", NULL, 0, 1,
+              collect_bot_dropped, NULL);
+    collected(r, METRICS_COUNTER, "veil_hub_target_rotations_total",
+              "REALITY target rotations by reason (failures, verdict, manual); no_candidate: a rotation was due but no "
+              "vetted target was left for the node",
+              reason_label, 1, 8, collect_rotations, NULL);
     static const char *const node_labels[] = {"state"};
-    struct metrics_family *nodes = metrics_family_new(
-        r, METRICS_GAUGE, "veil_hub_nodes",
-        "Nodes by what subscriptions make of them now: served, excluded (weight 0 or draining), down, unseen "
-        "(never checked in), stale (silent for fleet.dead_after), unreachable (failing this hub's probe)",
-        node_labels, 1, NULL, 0, 8);
-    if (nodes != NULL)
-        metrics_family_on_collect(nodes, collect_nodes, ctx);
+    collected(r, METRICS_GAUGE, "veil_hub_nodes",
+              "Nodes by what subscriptions make of them now: served, excluded (weight 0 or draining), down, unseen "
+              "(never checked in), stale (silent for fleet.dead_after), unreachable (failing this hub's probe)",
+              node_labels, 1, 8, collect_nodes, ctx);
     ctx->metrics = r;
 }
 
