@@ -52,7 +52,35 @@ static bool push(const char **list, size_t *n, const char *v, const char *what)
     return true;
 }
 
-/* Returns -1 to go on, or the exit code to return; positional arguments stay at argv[optind..]. */
+static bool take_opt(void *ctx, int c, const char *arg)
+{
+    struct node_opts *v = ctx;
+    switch (c) {
+    case OPT_ADDRESS:
+        v->address = arg;
+        break;
+    case OPT_PORT:
+        v->port = arg;
+        break;
+    case OPT_PUBLIC_KEY:
+        v->public_key = arg;
+        break;
+    case OPT_SHORT_ID:
+        return push(v->short_ids, &v->n_short_ids, arg, "--short-id");
+    case OPT_SERVER_NAME:
+        return push(v->server_names, &v->n_server_names, arg, "--server-name");
+    case OPT_COUNTRY:
+        v->country = arg;
+        break;
+    case OPT_WEIGHT:
+        v->weight = arg;
+        break;
+    }
+    return true;
+}
+
+/* Returns -1 to go on, or the exit code to return; positional arguments stay at argv[optind..].
+ * add takes the node's options, list none. */
 static int parse_opts(int argc, char **argv, struct node_opts *v, bool add)
 {
     static const struct option lo[] = {
@@ -66,43 +94,10 @@ static int parse_opts(int argc, char **argv, struct node_opts *v, bool add)
         {"weight", required_argument, NULL, OPT_WEIGHT},
         {NULL, 0, NULL, 0},
     };
+    static const int add_opts[] = {OPT_ADDRESS,     OPT_PORT,    OPT_PUBLIC_KEY, OPT_SHORT_ID,
+                                   OPT_SERVER_NAME, OPT_COUNTRY, OPT_WEIGHT,     0};
     memset(v, 0, sizeof(*v));
-    hubapi_opts_init(&v->hub);
-    optind = 1;
-    int c, code = 0;
-    while ((c = hubapi_next_opt(argc, argv, lo, &v->hub, usage, &code)) != -1) {
-        if (c == HUBAPI_OPT_EXIT)
-            return code;
-        if (c == '?' || !add)
-            return hubapi_refuse_opt("node", c, argv, usage);
-        bool ok = true;
-        switch (c) {
-        case OPT_ADDRESS:
-            v->address = optarg;
-            break;
-        case OPT_PORT:
-            v->port = optarg;
-            break;
-        case OPT_PUBLIC_KEY:
-            v->public_key = optarg;
-            break;
-        case OPT_SHORT_ID:
-            ok = push(v->short_ids, &v->n_short_ids, optarg, "--short-id");
-            break;
-        case OPT_SERVER_NAME:
-            ok = push(v->server_names, &v->n_server_names, optarg, "--server-name");
-            break;
-        case OPT_COUNTRY:
-            v->country = optarg;
-            break;
-        case OPT_WEIGHT:
-            v->weight = optarg;
-            break;
-        }
-        if (!ok)
-            return CLI_EXIT_USAGE;
-    }
-    return -1;
+    return hubapi_parse_verb("node", argc, argv, lo, add ? add_opts : NULL, &v->hub, usage, take_opt, v);
 }
 
 static json_t *string_array(const char *const *v, size_t n)

@@ -38,17 +38,20 @@ struct pay_opts {
     const char *user, *plan, *amount, *provider, *promo, *status, *since, *limit;
 };
 
-/* Which options each action takes. */
-static bool applies(const char *action, int opt)
+static bool take_opt(void *ctx, int c, const char *arg)
 {
-    if (strcmp(action, "invoice") == 0)
-        return opt == OPT_USER || opt == OPT_PLAN || opt == OPT_AMOUNT || opt == OPT_PROVIDER || opt == OPT_PROMO;
-    if (strcmp(action, "list") == 0)
-        return opt == OPT_STATUS || opt == OPT_PROVIDER || opt == OPT_SINCE || opt == OPT_LIMIT;
-    return false;
+    struct pay_opts *v = ctx;
+    const char **slot[] = {[OPT_USER - OPT_USER] = &v->user,     [OPT_PLAN - OPT_USER] = &v->plan,
+                           [OPT_AMOUNT - OPT_USER] = &v->amount, [OPT_PROVIDER - OPT_USER] = &v->provider,
+                           [OPT_PROMO - OPT_USER] = &v->promo,   [OPT_STATUS - OPT_USER] = &v->status,
+                           [OPT_SINCE - OPT_USER] = &v->since,   [OPT_LIMIT - OPT_USER] = &v->limit};
+    *slot[c - OPT_USER] = arg;
+    return true;
 }
 
-static int parse_opts(int argc, char **argv, struct pay_opts *v)
+/* Positional arguments stay at argv[optind..]; `allowed`: the options the action takes (0-ended;
+ * NULL: none). -1 to go on, or the exit code. */
+static int parse_opts(int argc, char **argv, struct pay_opts *v, const int *allowed)
 {
     static const struct option lo[] = {
         HUBAPI_LONG_OPTIONS,
@@ -63,21 +66,7 @@ static int parse_opts(int argc, char **argv, struct pay_opts *v)
         {NULL, 0, NULL, 0},
     };
     memset(v, 0, sizeof(*v));
-    hubapi_opts_init(&v->hub);
-    optind = 1;
-    int c, code = 0;
-    while ((c = hubapi_next_opt(argc, argv, lo, &v->hub, usage, &code)) != -1) {
-        if (c == HUBAPI_OPT_EXIT)
-            return code;
-        if (c == '?' || !applies(argv[0], c))
-            return hubapi_refuse_opt("pay", c, argv, usage);
-        const char **slot[] = {[OPT_USER - OPT_USER] = &v->user,     [OPT_PLAN - OPT_USER] = &v->plan,
-                               [OPT_AMOUNT - OPT_USER] = &v->amount, [OPT_PROVIDER - OPT_USER] = &v->provider,
-                               [OPT_PROMO - OPT_USER] = &v->promo,   [OPT_STATUS - OPT_USER] = &v->status,
-                               [OPT_SINCE - OPT_USER] = &v->since,   [OPT_LIMIT - OPT_USER] = &v->limit};
-        *slot[c - OPT_USER] = optarg;
-    }
-    return -1;
+    return hubapi_parse_verb("pay", argc, argv, lo, allowed, &v->hub, usage, take_opt, v);
 }
 
 /* "299.00 RUB" / "250 XTR" from minor units. */
@@ -121,8 +110,9 @@ static int answer_payment(struct hubapi *api, int rc, json_t *p, bool json)
 
 static int pay_invoice(int argc, char **argv)
 {
+    static const int allowed[] = {OPT_USER, OPT_PLAN, OPT_AMOUNT, OPT_PROVIDER, OPT_PROMO, 0};
     struct pay_opts v;
-    int rc = parse_opts(argc, argv, &v);
+    int rc = parse_opts(argc, argv, &v, allowed);
     if (rc >= 0)
         return rc;
     int64_t user = 0, plan = 0;
@@ -163,8 +153,9 @@ static int pay_invoice(int argc, char **argv)
 
 static int pay_list(int argc, char **argv)
 {
+    static const int allowed[] = {OPT_STATUS, OPT_PROVIDER, OPT_SINCE, OPT_LIMIT, 0};
     struct pay_opts v;
-    int rc = parse_opts(argc, argv, &v);
+    int rc = parse_opts(argc, argv, &v, allowed);
     if (rc >= 0)
         return rc;
     uint64_t since = 0, limit = 100;
@@ -217,7 +208,7 @@ static int pay_list(int argc, char **argv)
 static int pay_one(int argc, char **argv, bool refund)
 {
     struct pay_opts v;
-    int rc = parse_opts(argc, argv, &v);
+    int rc = parse_opts(argc, argv, &v, NULL);
     if (rc >= 0)
         return rc;
     int64_t id;

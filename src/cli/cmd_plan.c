@@ -39,7 +39,35 @@ struct plan_opts {
     size_t n_prices;
 };
 
-/* Returns -1 to go on, or the exit code to return; positional arguments stay at argv[optind..]. */
+static bool take_opt(void *ctx, int c, const char *arg)
+{
+    struct plan_opts *v = ctx;
+    switch (c) {
+    case OPT_DAYS:
+        v->days = arg;
+        break;
+    case OPT_PRICE:
+        if (v->n_prices == PLAN_PRICES_MAX) {
+            fprintf(stderr, "veil plan add: at most %d prices\n", PLAN_PRICES_MAX);
+            return false;
+        }
+        v->prices[v->n_prices++] = arg;
+        break;
+    case OPT_QUOTA_GB:
+        v->quota_gb = arg;
+        break;
+    case OPT_DEVICES:
+        v->devices = arg;
+        break;
+    case OPT_RESET:
+        v->reset = arg;
+        break;
+    }
+    return true;
+}
+
+/* Returns -1 to go on, or the exit code to return; positional arguments stay at argv[optind..].
+ * add takes the plan's options, list none. */
 static int parse_opts(int argc, char **argv, struct plan_opts *v, bool add)
 {
     static const struct option lo[] = {
@@ -51,38 +79,9 @@ static int parse_opts(int argc, char **argv, struct plan_opts *v, bool add)
         {"reset", required_argument, NULL, OPT_RESET},
         {NULL, 0, NULL, 0},
     };
+    static const int add_opts[] = {OPT_DAYS, OPT_PRICE, OPT_QUOTA_GB, OPT_DEVICES, OPT_RESET, 0};
     memset(v, 0, sizeof(*v));
-    hubapi_opts_init(&v->hub);
-    optind = 1;
-    int c, code = 0;
-    while ((c = hubapi_next_opt(argc, argv, lo, &v->hub, usage, &code)) != -1) {
-        if (c == HUBAPI_OPT_EXIT)
-            return code;
-        if (c == '?' || !add)
-            return hubapi_refuse_opt("plan", c, argv, usage);
-        switch (c) {
-        case OPT_DAYS:
-            v->days = optarg;
-            break;
-        case OPT_PRICE:
-            if (v->n_prices == PLAN_PRICES_MAX) {
-                fprintf(stderr, "veil plan add: at most %d prices\n", PLAN_PRICES_MAX);
-                return CLI_EXIT_USAGE;
-            }
-            v->prices[v->n_prices++] = optarg;
-            break;
-        case OPT_QUOTA_GB:
-            v->quota_gb = optarg;
-            break;
-        case OPT_DEVICES:
-            v->devices = optarg;
-            break;
-        case OPT_RESET:
-            v->reset = optarg;
-            break;
-        }
-    }
-    return -1;
+    return hubapi_parse_verb("plan", argc, argv, lo, add ? add_opts : NULL, &v->hub, usage, take_opt, v);
 }
 
 /* The --price list as the API's {"CUR": minor} object; NULL after a message on a bad one. */
