@@ -35,6 +35,8 @@
 #define SYNC_NAMES_MAX 8      /* serverNames the hub hands a node (current + names in grace) */
 #define SYNC_TARGETS_MAX 8    /* REALITY targets a node reports (one per inbound) */
 #define SYNC_VERDICT_MAX 32
+#define SYNC_NET_MAX 51    /* a client network "a.b.c.0/24" or "x:y:z::/48" */
+#define SYNC_PROBES_MAX 16 /* flagged networks a node reports per push */
 
 /* A decoding failure, for logs and the 400 response body. */
 struct sync_err {
@@ -102,6 +104,14 @@ struct sync_target_health {
     uint64_t checked_at;                /* Unix s of the last check (0: none yet) */
 };
 
+/* A client network the node flagged for probing since its previous push (node/probe_guard.h). */
+struct sync_probe {
+    char net[SYNC_NET_MAX + 1]; /* "198.51.100.0/24" or "2001:db8:1::/48" */
+    uint64_t fallbacks;         /* failed REALITY authentications from it */
+    uint64_t bans;              /* addresses of it banned */
+    uint64_t refused;           /* its connections refused (banned, or over the network's rate) */
+};
+
 struct sync_health {
     uint64_t connections;                   /* open client connections now */
     uint64_t uptime;                        /* seconds since the node process started */
@@ -113,6 +123,9 @@ struct sync_health {
     /* REALITY target health; optional ("targets", absent = none). */
     size_t n_targets;
     struct sync_target_health targets[SYNC_TARGETS_MAX];
+    /* Probing: networks flagged since the previous push; optional ("probes", absent = none). */
+    size_t n_probes;
+    struct sync_probe probes[SYNC_PROBES_MAX];
 };
 
 /* Body of POST /api/v1/node/usage. push_id is unique per push and reused verbatim on retry;
@@ -158,6 +171,10 @@ int sync_parse_since(const char *s, uint64_t *since);
 
 /* true when s is a REALITY target "host:port" or "[v6]:port" (name or IP, port 1..65535). */
 bool sync_target_valid(const char *s);
+
+/* true when s is a client network as probing reports give it: an IPv4 /24 ("a.b.c.0/24") or an
+ * IPv6 /48 with its host bits zero. */
+bool sync_probe_net_valid(const char *s);
 
 /* true when push_id matches [A-Za-z0-9_-]{8,64}. */
 bool sync_push_id_valid(const char *s, size_t len);

@@ -16,4 +16,9 @@ json_t *sync__targets_to_json(const struct sync_health *h);
 /* health["targets"] into h (none when absent). */
 int sync__targets_from_json(const json_t *health, struct sync_health *h, struct sync_err *err);
 
+/* The "probes" array of a push's health (sync_probes.c); NULL when invalid or out of memory. */
+json_t *sync__probes_to_json(const struct sync_health *h);
+/* health["probes"] into h (none when absent). */
+int sync__probes_from_json(const json_t *health, struct sync_health *h, struct sync_err *err);
+
 #endif

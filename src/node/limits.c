@@ -70,6 +70,7 @@ struct node_limits {
     _Atomic uint32_t window_sec, hs_rate, hs_burst;
     _Atomic uint64_t hits[NODE_LIMIT__COUNT];
     _Atomic uint64_t log_ms; /* last refusal logged (rate-limited logging) */
+    struct node_probe_guard *probe;
     /* Redis sync */
     char *redis_url;
     struct redis_url url;
@@ -123,7 +124,7 @@ static bool ip_parse(const char *s, uint8_t out[16])
 
 const char *node_limit_kind_str(enum node_limit_kind kind)
 {
-    static const char *const names[NODE_LIMIT__COUNT] = {"device", "connections", "handshake_rate"};
+    static const char *const names[NODE_LIMIT__COUNT] = {"device", "connections", "handshake_rate", "probe"};
     return (unsigned)kind < NODE_LIMIT__COUNT ? names[kind] : "unknown";
 }
 
@@ -376,6 +377,13 @@ struct relay_shared_rate node_limits_rate(const struct node_limits_ticket *t, en
 
 bool node_limits_handshake(struct node_limits *l, const struct sock_addr *ip, uint64_t now_ms)
 {
+    enum node_probe_refusal why;
+    if (l != NULL && !node_probe_admit(l->probe, ip, now_ms, &why)) {
+        uint8_t k[16];
+        ip_key(ip, k);
+        log_refusal(l, NODE_LIMIT_PROBE, k, now_ms);
+        return false;
+    }
     uint32_t rate = l ? atomic_load(&l->hs_rate) : 0;
     if (rate == 0)
         return true;
@@ -411,6 +419,17 @@ bool node_limits_handshake(struct node_limits *l, const struct sock_addr *ip, ui
     if (!ok)
         log_refusal(l, NODE_LIMIT_HANDSHAKE, k, now_ms);
     return ok;
+}
+
+void node_limits_note_fallback(struct node_limits *l, const struct sock_addr *ip, uint64_t now_ms)
+{
+    if (l != NULL)
+        (void)node_probe_note_fallback(l->probe, ip, now_ms);
+}
+
+struct node_probe_guard *node_limits_probe(const struct node_limits *l)
+{
+    return l ? l->probe : NULL;
 }
 
 /* ---- Redis sync thread ---- */
@@ -575,6 +594,8 @@ static void apply_cfg(struct node_limits *l, const struct node_limits_cfg *cfg)
     atomic_store(&l->window_sec, cfg->device_window_sec ? cfg->device_window_sec : 300);
     atomic_store(&l->hs_rate, cfg->handshakes_per_sec_per_ip);
     atomic_store(&l->hs_burst, cfg->handshake_burst);
+    if (l->probe)
+        node_probe_set_cfg(l->probe, &cfg->probe);
 }
 
 int node_limits_new(const struct node_limits_cfg *cfg, struct node_limits **out)
@@ -586,6 +607,11 @@ int node_limits_new(const struct node_limits_cfg *cfg, struct node_limits **out)
         pthread_mutex_init(&l->b[i].mu, NULL);
     pthread_mutex_init(&l->stop_mu, NULL);
     pthread_cond_init(&l->stop_cv, NULL);
+    l->probe = node_probe_new(&cfg->probe);
+    if (l->probe == NULL) {
+        node_limits_free(l);
+        return ERR_NOMEM;
+    }
     apply_cfg(l, cfg);
     l->timeout_ms = cfg->redis_timeout_ms ? cfg->redis_timeout_ms : 200;
     if (cfg->redis_url && *cfg->redis_url) {
@@ -637,6 +663,7 @@ void node_limits_free(struct node_limits *l)
     }
     pthread_mutex_destroy(&l->stop_mu);
     pthread_cond_destroy(&l->stop_cv);
+    node_probe_free(l->probe);
     free(l->redis_url);
     free(l);
 }

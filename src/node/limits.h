@@ -18,11 +18,13 @@
 
 #include "net/relay.h"
 #include "net/sock.h"
+#include "node/probe_guard.h"
 
 enum node_limit_kind {
     NODE_LIMIT_DEVICE = 0, /* new IP over the user's device limit */
     NODE_LIMIT_CONNS,      /* over the user's max connections */
     NODE_LIMIT_HANDSHAKE,  /* source IP over handshakesPerSecPerIp */
+    NODE_LIMIT_PROBE,      /* source banned for probing, or its network over its rate (node/probe_guard.h) */
     NODE_LIMIT__COUNT,     /* sentinel */
 };
 
@@ -32,6 +34,7 @@ struct node_limits_cfg {
     uint32_t handshake_burst;           /* bucket size; 0 = same as the rate */
     const char *redis_url;              /* redis://[:pass@]host[:port][/db] or unix:/path; NULL = local only */
     uint32_t redis_timeout_ms;          /* connect and command timeout; default 200 */
+    struct node_probe_cfg probe;        /* probing of the node (veil.limits.probe*) */
 };
 
 /* One user's limits; 0 = unlimited. */
@@ -66,8 +69,13 @@ void node_limits_set_cfg(struct node_limits *l, const struct node_limits_cfg *cf
 /* Stops the sync thread and frees everything. No ticket may still be held. NULL is a no-op. */
 void node_limits_free(struct node_limits *l);
 
-/* Counts a new connection from ip; false when it exceeds the per-IP handshake rate (counted). */
+/* Counts a new connection from ip; false when the source is banned for probing, its flagged
+ * network is over its rate, or it exceeds the per-IP handshake rate (counted). */
 bool node_limits_handshake(struct node_limits *l, const struct sock_addr *ip, uint64_t now_ms);
+/* A connection from ip failed to authenticate and went to the fallback relay (probing guard). */
+void node_limits_note_fallback(struct node_limits *l, const struct sock_addr *ip, uint64_t now_ms);
+/* The probing guard (metrics, the hub push); NULL when l is NULL. */
+struct node_probe_guard *node_limits_probe(const struct node_limits *l);
 
 /* Admits a tunnel of user `key` (16-byte VLESS key) from ip. 0 with *t filled, or ERR_LIMIT with
  * *kind set (counted; t->e stays NULL). A user without any limit is admitted without an entry

@@ -19,6 +19,7 @@
 #include "node/load.h"
 #include "nodecfg/overlay.h"
 #include "node/session.h"
+#include "node/limits.h"
 #include "node/target_health.h"
 #include "nodecfg/state.h"
 #include "node/telemetry.h"
@@ -91,6 +92,17 @@ static void hub_health(void *arg, struct sync_health *h)
 {
     struct node_services *s = arg;
     node_target_health_fill(s->rt, h);
+    /* the client networks flagged for probing since the last push (node/probe_guard.h) */
+    struct node_probe_net_report pr[SYNC_PROBES_MAX];
+    size_t np = node_probe_report(node_limits_probe(s->rt->limits), pr, SYNC_PROBES_MAX);
+    for (size_t i = 0; i < np; i++) {
+        struct sync_probe *p = &h->probes[i];
+        snprintf(p->net, sizeof(p->net), "%s", pr[i].net);
+        p->fallbacks = pr[i].fallbacks;
+        p->bans = pr[i].bans;
+        p->refused = pr[i].refused;
+    }
+    h->n_probes = np;
     struct node_worker_stats st;
     node_runtime_stats(s->rt, &st);
     h->connections = atomic_load(&st.active);

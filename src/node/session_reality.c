@@ -234,6 +234,9 @@ void session_start_fallback(struct session *s)
     s->state = NODE_SS_FALLBACK_RELAY;
     atomic_fetch_add(&w->stats.fallback, 1);
     reality_outcome_count(s->outcome);
+    /* the client failed (not the target): probing guard, node/probe_guard.h */
+    if (s->outcome != REALITY_OUTCOME_TARGET_FIRST && s->outcome != REALITY_OUTCOME_TARGET_BAD_SERVER_HELLO)
+        node_limits_note_fallback(w->rt->limits, &s->peer, loop_now(w->loop));
     struct relay_cfg rc = {
         /* Copy, not splice: two fds per fallback instead of six (two pipes each way would be
          * four more), so a flood of probes cannot take the fd table; their volume is small and

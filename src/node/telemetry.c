@@ -8,12 +8,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/enc.h"
 #include "core/err.h"
 #include "core/metrics.h"
 #include "core/version.h"
 #include "node/bt_guard.h"
+#include "node/limits.h"
 #include "node/port_guard.h"
+#include "node/probe_guard.h"
 #include "node/usage.h"
 #include "node/worker.h"
 #include "reality/outcome.h"
@@ -136,6 +139,7 @@ struct node_telemetry {
     struct node_runtime *rt;
     struct metrics_family *build, *rejects, *fallback, *udp, *udp_assocs, *udp_dropped, *dns_fail, *log_supp;
     struct metrics_family *mux_subs, *mux_stalls, *bittorrent, *ports;
+    struct metrics_family *probe_fallbacks, *probe_flags, *probe_bans, *probe_refused, *probe_nets, *probe_ips;
     struct metrics_family *online, *known, *lost, *user_bytes, *user_conns;
     struct metrics_family *rss, *fds, *cpu, *start;
 };
@@ -243,6 +247,16 @@ static void collect(struct metrics_family *f, void *arg)
         snprintf(port, sizeof port, "%u", (unsigned)ports[i]);
         set_total(t->ports, (const char *const[]){port}, counts[i]);
     }
+    struct node_probe_totals pt;
+    node_probe_totals(node_limits_probe(t->rt->limits), clock_mono_ms(), &pt);
+    set_total(t->probe_fallbacks, NULL, pt.fallbacks);
+    set_total(t->probe_flags, NULL, pt.flags);
+    set_total(t->probe_bans, NULL, pt.bans);
+    for (int r = 0; r < NODE_PROBE__COUNT; r++)
+        set_total(t->probe_refused, (const char *const[]){node_probe_refusal_str((enum node_probe_refusal)r)},
+                  pt.refused[r]);
+    set_gauge(t->probe_nets, NULL, (int64_t)pt.flagged_now);
+    set_gauge(t->probe_ips, NULL, (int64_t)pt.banned_now);
     set_gauge(t->online, NULL, (int64_t)node_usage_online(t->rt->usage));
     set_gauge(t->known, NULL, (int64_t)node_usage_users(t->rt->usage));
     set_total(t->lost, NULL, node_usage_lost(t->rt->usage));
@@ -309,6 +323,24 @@ int node_telemetry_register(struct metrics_registry *r, struct node_runtime *rt,
     t->ports = metrics_family_new(r, METRICS_COUNTER, "veil_node_port_refused_total",
                                   "Tunnel flows refused for their destination port (veil.blockedPorts), by port.", port,
                                   1, NULL, 0, 64);
+    static const char *const why[] = {"why"};
+    t->probe_fallbacks = metrics_family_new(r, METRICS_COUNTER, "veil_node_probe_fallbacks_total",
+                                            "Connections relayed to the REALITY target because the client failed to "
+                                            "authenticate (probing guard).",
+                                            NULL, 0, NULL, 0, 1);
+    t->probe_flags = metrics_family_new(r, METRICS_COUNTER, "veil_node_probe_networks_flagged_total",
+                                        "Times a client network (/24, IPv6 /48) crossed the probing threshold.", NULL,
+                                        0, NULL, 0, 1);
+    t->probe_bans = metrics_family_new(r, METRICS_COUNTER, "veil_node_probe_bans_total",
+                                       "Source addresses banned for probing.", NULL, 0, NULL, 0, 1);
+    t->probe_refused = metrics_family_new(r, METRICS_COUNTER, "veil_node_probe_refused_total",
+                                          "Connections refused by the probing guard, by why (banned source, or its "
+                                          "flagged network over its dial rate).",
+                                          why, 1, NULL, 0, NODE_PROBE__COUNT);
+    t->probe_nets = metrics_family_new(r, METRICS_GAUGE, "veil_node_probe_networks",
+                                       "Client networks flagged for probing now.", NULL, 0, NULL, 0, 1);
+    t->probe_ips = metrics_family_new(r, METRICS_GAUGE, "veil_node_probe_banned",
+                                      "Source addresses banned for probing now.", NULL, 0, NULL, 0, 1);
     t->online = metrics_family_new(r, METRICS_GAUGE, "veil_node_users_online", "Users with at least one open tunnel.",
                                    NULL, 0, NULL, 0, 1);
     t->known = metrics_family_new(r, METRICS_GAUGE, "veil_node_users_seen",
@@ -330,7 +362,8 @@ int node_telemetry_register(struct metrics_registry *r, struct node_runtime *rt,
                                   "Start time of the process since the unix epoch in seconds.", NULL, 0, NULL, 0, 1);
     if (!t->build || !t->rejects || !t->fallback || !t->udp || !t->udp_assocs || !t->udp_dropped || !t->dns_fail ||
         !t->log_supp || !t->online || !t->known || !t->lost || !t->user_bytes || !t->user_conns || !t->rss || !t->fds ||
-        !t->cpu || !t->start || !t->mux_subs || !t->mux_stalls || !t->bittorrent || !t->ports) {
+        !t->cpu || !t->start || !t->mux_subs || !t->mux_stalls || !t->bittorrent || !t->ports || !t->probe_fallbacks ||
+        !t->probe_flags || !t->probe_bans || !t->probe_refused || !t->probe_nets || !t->probe_ips) {
         free(t);
         return ERR_NOMEM;
     }

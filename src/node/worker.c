@@ -486,6 +486,7 @@ void node_runtime_limits_cfg(const struct node_cfg *cfg, struct node_limits_cfg 
         .handshake_burst = cfg->handshake_burst,
         .redis_url = cfg->redis_url,
         .redis_timeout_ms = cfg->redis_timeout_ms,
+        .probe = {cfg->probe_fallbacks, cfg->probe_window_sec, cfg->probe_ban_sec, cfg->probe_dials_per_sec},
     };
 }
 

@@ -182,6 +182,12 @@ static void audit_user_attempts(struct api_call *c, const struct sync_usage_req 
         if (e->smtp)
             audit_attempts(c, "node.smtp", target, e->smtp);
     }
+    /* the client networks it flagged for probing: rule "probing" reads node.probing rows */
+    for (size_t i = 0; i < m->health.n_probes; i++) {
+        char target[8 + SYNC_NET_MAX];
+        snprintf(target, sizeof target, "net:%s", m->health.probes[i].net);
+        audit_attempts(c, "node.probing", target, m->health.probes[i].fallbacks);
+    }
 }
 
 void api__node_usage(struct api_call *c)

@@ -640,7 +640,8 @@ static void test_nodes_and_sync(void **state)
     /* BitTorrent attempts ("bt") become one audit row per user, once per push_id. */
     snprintf(body, sizeof body,
              "{\"v\":1,\"push_id\":\"nl1-0000000b\",\"usage\":[{\"id\":%lld,\"up\":0,\"down\":0,\"bt\":4,\"smtp\":12}],"
-             "\"health\":{\"connections\":0,\"uptime\":61,\"revision\":%lld,\"version\":\"veil-node 0.1\"}}",
+             "\"health\":{\"connections\":0,\"uptime\":61,\"revision\":%lld,\"version\":\"veil-node 0.1\","
+             "\"probes\":[{\"net\":\"198.51.100.0/24\",\"fallbacks\":150,\"bans\":2}]}}",
              (long long)idle, (long long)rev);
     for (int i = 0; i < 2; i++) {
         assert_int_equal(http(e, "POST", "/api/v1/node/usage", ntok, body, NULL, &j, NULL), 200);
@@ -658,6 +659,12 @@ static void test_nodes_and_sync(void **state)
     assert_int_equal(nbt, 1);
     assert_int_equal(btc[0].user_id, idle);
     assert_int_equal(btc[0].count, 12);
+    free(btc);
+    /* A network the node flagged for probing: one node.probing row per push. */
+    assert_int_equal(store_attempts_since(e->st, "node.probing", 0, &btc, &nbt), 0);
+    assert_int_equal(nbt, 1);
+    assert_string_equal(btc[0].key, "net:198.51.100.0/24");
+    assert_int_equal(btc[0].count, 150);
     free(btc);
     expect_sync_err(e, "POST", "/api/v1/node/usage", ntok, "{\"v\":1}");
     expect_sync_err(e, "POST", "/api/v1/node/usage", ntok, "not json");
