@@ -43,10 +43,10 @@ json_t *sync__probes_to_json(const struct sync_health *h)
     for (size_t i = 0; a != NULL && i < h->n_probes; i++) {
         const struct sync_probe *p = &h->probes[i];
         if (!sync_probe_net_valid(p->net) || p->fallbacks > INT64_MAX || p->bans > INT64_MAX ||
-            p->refused > INT64_MAX || json_array_append_new(a, json_pack("{s:s,s:I,s:I,s:I}", "net", p->net,
-                                                                         "fallbacks", (json_int_t)p->fallbacks, "bans",
-                                                                         (json_int_t)p->bans, "refused",
-                                                                         (json_int_t)p->refused)) != 0) {
+            p->refused > INT64_MAX ||
+            json_array_append_new(a,
+                                  json_pack("{s:s,s:I,s:I,s:I}", "net", p->net, "fallbacks", (json_int_t)p->fallbacks,
+                                            "bans", (json_int_t)p->bans, "refused", (json_int_t)p->refused)) != 0) {
             json_decref(a);
             return NULL;
         }

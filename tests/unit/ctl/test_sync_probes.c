@@ -108,8 +108,8 @@ static void test_malformed(void **state)
     char *p = strstr(many, "\"probes\":[") + 10;
     size_t n = 0;
     for (int i = 0; i < SYNC_PROBES_MAX + 1; i++)
-        n += (size_t)snprintf(p + n, sizeof many - (size_t)(p - many) - n, "%s{\"net\":\"10.0.%d.0/24\"}",
-                              i ? "," : "", i);
+        n += (size_t)snprintf(p + n, sizeof many - (size_t)(p - many) - n, "%s{\"net\":\"10.0.%d.0/24\"}", i ? "," : "",
+                              i);
     snprintf(p + n, sizeof many - (size_t)(p - many) - n, "]}}");
     e.msg[0] = '\0';
     assert_int_equal(sync_usage_req_decode(&m, many, strlen(many), &e), ERR_LIMIT);

@@ -261,8 +261,8 @@ static void test_limits(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_off),      cmocka_unit_test(test_burst_bans), cmocka_unit_test(test_window),
-        cmocka_unit_test(test_ipv6),     cmocka_unit_test(test_pressure),   cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_off),    cmocka_unit_test(test_burst_bans), cmocka_unit_test(test_window),
+        cmocka_unit_test(test_ipv6),   cmocka_unit_test(test_pressure),   cmocka_unit_test(test_threads),
         cmocka_unit_test(test_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
