@@ -97,7 +97,8 @@ static void hub_health(void *arg, struct sync_health *h)
     size_t np = node_probe_report(node_limits_probe(s->rt->limits), pr, SYNC_PROBES_MAX);
     for (size_t i = 0; i < np; i++) {
         struct sync_probe *p = &h->probes[i];
-        snprintf(p->net, sizeof(p->net), "%s", pr[i].net);
+        _Static_assert(sizeof(p->net) == sizeof(pr[i].net), "network text sizes differ");
+        memcpy(p->net, pr[i].net, sizeof(p->net));
         p->fallbacks = pr[i].fallbacks;
         p->bans = pr[i].bans;
         p->refused = pr[i].refused;
