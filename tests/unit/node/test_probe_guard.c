@@ -20,7 +20,7 @@
 
 static struct sock_addr addr(const char *ip)
 {
-    struct sock_addr a;
+    struct sock_addr a = {0};
     uint8_t raw[16];
     if (inet_pton(AF_INET, ip, raw) == 1)
         sock_addr_from_v4(&a, raw, 443);
