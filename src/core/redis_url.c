@@ -135,6 +135,10 @@ int redis_url_parse(const char *url, struct redis_url *out, char *err, size_t er
     }
     if (strncmp(url, "sentinel://", 11) == 0)
         return parse_sentinel_url(url + 11, out, err, errcap);
+    if (strncmp(url, "rediss://", 9) == 0) /* Debian 12's hiredis 0.14 has no TLS */
+        return ufail(err, errcap,
+                     "rediss:// (TLS) is not built in: run the TLS tunnel of deploy/redis-tls/ and give its "
+                     "local address as redis://");
     if (strncmp(url, "redis://", 8) != 0)
         return ufail(err, errcap, "must start with redis://, sentinel:// or unix:");
     const char *p = url + 8;

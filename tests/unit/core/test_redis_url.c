@@ -43,6 +43,9 @@ static void test_parse_forms_and_refusals(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (redis_url_parse(bad[i], &u, err, sizeof err) != ERR_CONFIG)
             fail_msg("accepted %s", bad[i]);
+    /* TLS is the tunnel's job: the message says where to look */
+    assert_int_equal(redis_url_parse("rediss://:pw@h:6380", &u, err, sizeof err), ERR_CONFIG);
+    assert_non_null(strstr(err, "deploy/redis-tls/"));
 }
 
 /* The node's forms (limits.redis.url) parse to the fields its connection uses. */
