@@ -8,21 +8,15 @@
 # referral reward is booked once (billing credits it to a balance in the payment's currency, so
 # her balance is in XTR).
 source "$(dirname "$0")/support/lib.sh"
+source "$SUPPORT/bot.sh"
 
-HUB=$VEIL_BIN/veil-hub
-FAKES=$(cd "$(dirname "$0")/../fakes" && pwd)
-TG="python3 $SUPPORT/tg_client.py"
-[[ -x $HUB && -x $VEIL_BIN/veil-node && -x $VEIL_BIN/veil ]] || fail "missing binaries in $VEIL_BIN"
+[[ -x $VEIL_BIN/veil-node && -x $VEIL_BIN/veil ]] || fail "missing binaries in $VEIL_BIN"
 command -v openssl >/dev/null || skip_all "openssl not installed"
-ADMIN=e2e-admin-$RANDOM$RANDOM$RANDOM
-TOKEN=123456:TESTtoken_abc-DEF
 SECRET=hook_Secret-$RANDOM$RANDOM
-HUBPORT=$(free_port) N_PORT=$(free_port) T_PORT=$(free_port) H_PORT=$(free_port)
 POLL=5
-
-bg fake python3 "$FAKES/fake_telegram.py" --port-file "$WORK/tg.port" --token "$TOKEN"
-wait_for "[[ -s $WORK/tg.port ]]" 10 "the fake Bot API"
-TGPORT=$(cat "$WORK/tg.port")
+BOT_FIRST_NAME=New
+bot_fakes
+N_PORT=$(free_port) T_PORT=$(free_port) H_PORT=$(free_port)
 
 write_config() { # write_config MODE
     cat >"$WORK/hub.json" <<JSON
@@ -34,21 +28,12 @@ write_config() { # write_config MODE
          "poll_timeout": 1}}
 JSON
 }
-HUBPID=
-start_hub() { # start_hub MODE
+start_hub_in() { # start_hub_in MODE: the hub with the bot polling or behind the webhook
     write_config "$1"
-    bg "hub-$1" "$HUB" -c "$WORK/hub.json"
-    HUBPID=$LASTPID
-    wait_for "curl -fsS http://127.0.0.1:$HUBPORT/healthz" 20 "the hub"
-}
-stop_hub() {
-    kill -TERM "$HUBPID"
-    wait "$HUBPID" || fail "hub exit status $? on SIGTERM"
+    start_hub "$1"
 }
 api() { curl -fsS -X "$1" "http://127.0.0.1:$HUBPORT$2" -H "Authorization: Bearer $ADMIN" \
              -H 'Content-Type: application/json' ${3:+--data-binary "$3"}; }
-jget() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(eval('d'+sys.argv[2]))" "$1" "$2"; }
-db() { sqlite3 -cmd '.timeout 5000' "$WORK/hub.db" "$1"; }
 
 # Transport: polling injects into the fake's getUpdates queue; webhook POSTs to the hub itself.
 MODE=polling
@@ -65,7 +50,6 @@ deliver() { # deliver UPDATE_JSON_WITHOUT_ID
         [[ $code == 200 ]] || fail "webhook answered $code"
     fi
 }
-user_json() { printf '{"id": %s, "is_bot": false, "first_name": "New", "language_code": "en"}' "$1"; }
 say() { # say FROM TEXT
     deliver "{\"message\": {\"message_id\": $RANDOM, \"date\": 1, \"chat\": {\"id\": $1, \"type\": \"private\"},
         \"from\": $(user_json "$1"), \"text\": \"$2\"}}"
@@ -80,7 +64,7 @@ openssl req -x509 -newkey rsa:2048 -keyout "$WORK/t.key" -out "$WORK/t.crt" -day
     >/dev/null 2>&1
 bg target openssl s_server -accept "127.0.0.1:$T_PORT" -cert "$WORK/t.crt" -key "$WORK/t.key" -tls1_3 -www -quiet
 bg http python3 "$SUPPORT/http_sink.py" "$H_PORT"
-start_hub polling
+start_hub_in polling
 KEYS=$("$VEIL_BIN/veil" x25519)
 PRIV=$(sed -n 's/^PrivateKey: //p' <<<"$KEYS")
 PUB=$(sed -n 's/^Password (PublicKey): //p' <<<"$KEYS")
@@ -173,7 +157,7 @@ ok "polling: a new Telegram user buys with Stars and the link the bot sent carri
 
 stop_hub
 MODE=webhook
-start_hub webhook
+start_hub_in webhook
 REFCODE=$(db "SELECT referral_code FROM users WHERE telegram_id = $ALICE")
 ALICE_ID=$(db "SELECT id FROM users WHERE telegram_id = $ALICE")
 # Billing credits a referral reward only to a balance in the payment's currency: Alice keeps Stars.

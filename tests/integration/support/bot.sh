@@ -1,4 +1,4 @@
-# Shared fixture of the bot integration tests (test_hub_bot.sh, _admin, _customer), sourced after
+# Shared fixture of the bot integration tests (test_hub_bot.sh, _admin, _customer, _e2e), sourced after
 # lib.sh: the real veil-hub against tests/fakes/fake_telegram.py (and billing's fake YooKassa on
 # request), and the helpers those tests share. BOT_FIRST_NAME (default U) is the senders'
 # first_name, BOT_PRESS_LANG (default en) the language_code of button presses.
