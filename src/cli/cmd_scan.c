@@ -125,6 +125,12 @@ static void scan_report(const struct reality_check *k, const struct reality_chec
         else if (k->tls_rc == 0)
             printf("ALPN        %.*s%s\n", (int)alpn.len, (const char *)alpn.p,
                    alpn.len == 2 && memcmp(alpn.p, "h2", 2) == 0 ? " (h2 supported)" : " (no h2)");
+        if (r->http_status != 0 && r->location[0])
+            printf("http        %d -> %s\n", r->http_status, r->location);
+        else if (r->http_status != 0)
+            printf("http        %d\n", r->http_status);
+        else if (k->tls_rc == 0)
+            printf("http        no answer to GET /\n");
         if (k->n_certs > 0)
             printf("certificate %zu certificate%s, %zu bytes (leaf %zu)\n", k->n_certs, k->n_certs == 1 ? "" : "s",
                    k->certs_total, buf_len(&k->leaf));
@@ -328,6 +334,11 @@ static json_t *row_json(const struct scan_row *r)
         json_object_set_new(o, "cert_not_after", json_integer(c->cert_not_after));
         json_object_set_new(o, "cert_names_sni", json_boolean(c->cert_names_sni));
         json_object_set_new(o, "cert_cn", json_string(c->cert_cn));
+    }
+    if (c->http_status != 0) {
+        json_object_set_new(o, "http_status", json_integer(c->http_status));
+        if (c->location[0])
+            json_object_set_new(o, "location", json_string(c->location));
     }
     return o;
 }

@@ -1,6 +1,7 @@
 /* An active REALITY target check (reality/check.h). */
 #include "reality/check.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,7 +42,9 @@ int reality_check_begin(struct reality_check *k, const char *sni, bool pq, uint6
     reality_target_init(&k->target);
     buf_init(&k->in);
     buf_init(&k->leaf);
+    buf_init(&k->app);
     k->tls_rc = ERR_NEED_MORE;
+    k->http_rc = ERR_NEED_MORE;
     size_t sl = sni ? strlen(sni) : 0;
     if (sl >= sizeof(k->sni))
         return ERR_RANGE;
@@ -84,23 +87,78 @@ int reality_check_begin(struct reality_check *k, const char *sni, bool pq, uint6
     return rc == ERR_NEED_MORE ? 0 : rc < 0 ? rc : ERR_BAD_STATE;
 }
 
+/* Ends the HTTP exchange with `rc` and says goodbye (close_notify). */
+static void http_end(struct reality_check *k, int rc, struct buf *out)
+{
+    k->http_rc = rc;
+    buf_dispose(&k->app);
+    (void)tls13_close(k->tls, out);
+}
+
+/* After the handshake: GET / over the same TLS, then its answer (reality/http_answer.h). */
+static int http_step(struct reality_check *k, struct buf *out)
+{
+    if (k->http == NULL) {
+        struct bytes alpn = tls13_conn_alpn(k->tls);
+        bool h2 = alpn.len == 2 && memcmp(alpn.p, "h2", 2) == 0;
+        if ((k->http = malloc(sizeof(*k->http))) == NULL)
+            return ERR_NOMEM;
+        reality_http_answer_init(k->http, h2);
+        struct buf req;
+        buf_init(&req);
+        int rc = reality_http_request(&req, h2, k->sni[0] ? k->sni : "localhost");
+        if (rc == 0)
+            rc = tls13_send(k->tls, buf_data(&req), buf_len(&req), out);
+        buf_dispose(&req);
+        if (rc < 0) {
+            http_end(k, rc, out);
+            return rc == ERR_NOMEM ? rc : 0;
+        }
+    }
+    while (k->http_rc == ERR_NEED_MORE && buf_len(&k->in) > 0) {
+        size_t used = 0;
+        int rc = tls13_recv(k->tls, buf_data(&k->in), buf_len(&k->in), &used, &k->app, out);
+        buf_consume(&k->in, used);
+        if (rc == ERR_NEED_MORE)
+            break;
+        /* records before a close_notify (ERR_CLOSED) still carry the answer: parse them first */
+        int closed = rc;
+        struct buf frames; /* what the HTTP/2 client owes (a SETTINGS ack) */
+        buf_init(&frames);
+        rc = reality_http_answer_feed(k->http, buf_data(&k->app), buf_len(&k->app), &frames);
+        buf_reset(&k->app);
+        if (rc == ERR_NEED_MORE && closed < 0)
+            rc = closed; /* the target hung up (or failed) before a status */
+        if (buf_len(&frames) > 0)
+            (void)tls13_send(k->tls, buf_data(&frames), buf_len(&frames), out);
+        buf_dispose(&frames);
+        if (rc != ERR_NEED_MORE)
+            http_end(k, rc, out);
+        if (rc == ERR_NOMEM)
+            return rc;
+    }
+    return 0;
+}
+
 int reality_check_feed(struct reality_check *k, const uint8_t *p, size_t n, struct buf *out)
 {
     if (k->target.state == REALITY_TARGET_ST_EXPECT_RECORDS) {
         size_t took = 0;
         TRY(reality_target_feed(&k->target, p, n, &took));
     }
-    if (k->tls_rc != ERR_NEED_MORE)
+    if (k->tls_rc != ERR_NEED_MORE && (k->tls_rc != 0 || k->http_rc != ERR_NEED_MORE))
         return 0;
     TRY(buf_append(&k->in, p, n));
-    size_t used = 0;
-    k->tls_rc = tls13_handshake(k->tls, buf_data(&k->in), buf_len(&k->in), &used, out);
-    buf_consume(&k->in, used);
-    if (k->tls_rc == 0)
-        (void)tls13_close(k->tls, out); /* Finished, then close_notify: a polite client */
-    if (k->tls_rc == ERR_NOMEM)
-        return ERR_NOMEM;
-    return 0;
+    if (k->tls_rc == ERR_NEED_MORE) {
+        size_t used = 0;
+        k->tls_rc = tls13_handshake(k->tls, buf_data(&k->in), buf_len(&k->in), &used, out);
+        buf_consume(&k->in, used);
+        if (k->tls_rc == ERR_NOMEM)
+            return ERR_NOMEM;
+        if (k->tls_rc != 0)
+            return 0;
+    }
+    return http_step(k, out);
 }
 
 bool reality_check_tls_done(const struct reality_check *k)
@@ -110,7 +168,8 @@ bool reality_check_tls_done(const struct reality_check *k)
 
 bool reality_check_settled(const struct reality_check *k)
 {
-    return reality_check_tls_done(k) && k->target.state != REALITY_TARGET_ST_EXPECT_RECORDS;
+    return reality_check_tls_done(k) && k->target.state != REALITY_TARGET_ST_EXPECT_RECORDS &&
+           (k->tls_rc != 0 || k->http_rc != ERR_NEED_MORE);
 }
 
 uint64_t reality_plan_fingerprint(const struct reality_target_plan *p)
@@ -154,6 +213,21 @@ void reality_check_judge(const struct reality_check *k, int64_t now_s, struct re
         else if (res->verdict == REALITY_V_SUITABLE && (now_s > ci.not_after || now_s < ci.not_before))
             res->verdict = REALITY_V_CERT_EXPIRED;
     }
+    if (k->http != NULL && k->http_rc == 0) {
+        res->http_status = k->http->status;
+        if (k->http->has_location) { /* untrusted text for terminals and JSON: printable ASCII only */
+            size_t ll = strnlen(k->http->location, sizeof(res->location) - 1); /* cut to fit */
+            memcpy(res->location, k->http->location, ll);
+            res->location[ll] = '\0';
+            for (char *c = res->location; *c; c++)
+                if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+                    *c = '?';
+        }
+        /* a 3xx elsewhere: the site sends its visitors (and a prober comparing) to another site */
+        if (res->verdict == REALITY_V_SUITABLE && res->http_status >= 300 && res->http_status < 400 &&
+            k->http->has_location && !reality_http_same_site(k->sni, k->http->location))
+            res->verdict = REALITY_V_REDIRECT;
+    }
 }
 
 void reality_check_dispose(struct reality_check *k)
@@ -170,4 +244,9 @@ void reality_check_dispose(struct reality_check *k)
     reality_target_dispose(&k->target);
     buf_dispose(&k->in);
     buf_dispose(&k->leaf);
+    buf_dispose(&k->app);
+    if (k->http != NULL)
+        reality_http_answer_dispose(k->http);
+    free(k->http);
+    k->http = NULL;
 }

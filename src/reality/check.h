@@ -9,6 +9,11 @@
  *   while (!reality_check_settled(k)) reality_check_feed(k, bytes, n, out) -> send out
  *   reality_check_judge(k, now_s, &res)
  *
+ * Once our TLS client has finished, the check asks for the site's front page over the same
+ * connection (GET /, HTTP/2 when the target chose h2, else HTTP/1.1; reality/http_answer.h):
+ * a redirect to another registrable domain is the verdict REALITY_V_REDIRECT. The check is
+ * settled when that answer's status is known (or the exchange failed).
+ *
  * The caller gives up when the target goes quiet (a second after the TLS client settled is
  * enough: the node's view may want more than the client needs) and judges what arrived. */
 #ifndef VEIL_REALITY_CHECK_H
@@ -19,6 +24,7 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "reality/http_answer.h"
 #include "reality/target.h"
 #include "reality/verdict.h"
 
@@ -33,7 +39,10 @@ struct reality_check {
     size_t n_certs, certs_total;
     char sni[256];
     struct x25519mlkem768_client *hybrid;
-    void *verifier; /* the certificate callback's state (owned) */
+    void *verifier;                   /* the certificate callback's state (owned) */
+    struct reality_http_answer *http; /* GET / after the handshake (heap: it is large) */
+    int http_rc;                      /* ERR_NEED_MORE while waiting, 0 answered, else why not */
+    struct buf app;                   /* decrypted bytes not yet given to the HTTP parser */
 };
 
 /* What a check found, judged. */
@@ -50,6 +59,8 @@ struct reality_check_result {
     char cert_cn[128];      /* the leaf's subject CN, for messages */
     uint64_t layout;        /* a fingerprint of the flight's record lengths (0: none) */
     size_t n_certs, certs_total;
+    int http_status;    /* the answer to GET / (0: none) */
+    char location[256]; /* its Location, cut to fit ("" none) */
 };
 
 /* Starts a check: appends the hello to out. `pq` also offers X25519MLKEM768 (as Chrome).
@@ -58,12 +69,13 @@ int reality_check_begin(struct reality_check *k, const char *sni, bool pq, uint6
 /* Feeds bytes from the target; replies (Finished, close_notify) are appended to out. 0 or
  * ERR_NOMEM (other failures are recorded and judged, not returned). */
 int reality_check_feed(struct reality_check *k, const uint8_t *p, size_t n, struct buf *out);
-/* Both views are decided (nothing more to wait for). */
+/* Both views are decided and GET / answered or failed (nothing more to wait for). */
 bool reality_check_settled(const struct reality_check *k);
 /* The TLS client has finished (successfully or not); the node's view may still wait. */
 bool reality_check_tls_done(const struct reality_check *k);
 /* Judges what arrived. A flight the node can follow still fails on a certificate that does not
- * name the SNI (REALITY_V_CERT_NAME) or is outside its validity at now_s (REALITY_V_CERT_EXPIRED). */
+ * name the SNI (REALITY_V_CERT_NAME), is outside its validity at now_s (REALITY_V_CERT_EXPIRED),
+ * or a front page that redirects to another registrable domain (REALITY_V_REDIRECT). */
 void reality_check_judge(const struct reality_check *k, int64_t now_s, struct reality_check_result *res);
 void reality_check_dispose(struct reality_check *k);
 

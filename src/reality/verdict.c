@@ -64,6 +64,8 @@ const char *reality_verdict_text(enum reality_verdict v)
         return "the certificate is for another name";
     case REALITY_V_CERT_EXPIRED:
         return "the certificate is expired or not yet valid";
+    case REALITY_V_REDIRECT:
+        return "the site redirects to another domain (a visitor, or a prober, leaves for another site)";
     default:
         return "unknown";
     }
@@ -86,6 +88,7 @@ const char *reality_verdict_code(enum reality_verdict v)
         [REALITY_V_UNREACHABLE] = "down",
         [REALITY_V_CERT_NAME] = "cert_name",
         [REALITY_V_CERT_EXPIRED] = "cert_expired",
+        [REALITY_V_REDIRECT] = "redirect",
     };
     return (unsigned)v < REALITY_V__COUNT ? codes[v] : "unknown";
 }

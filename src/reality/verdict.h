@@ -25,6 +25,7 @@ enum reality_verdict {
     REALITY_V_UNREACHABLE,      /* no TCP connection (set by the caller, never by the judge) */
     REALITY_V_CERT_NAME,        /* the certificate does not name the SNI (reality_check_judge) */
     REALITY_V_CERT_EXPIRED,     /* the certificate is expired or not yet valid (reality_check_judge) */
+    REALITY_V_REDIRECT,         /* GET / answers a redirect to another domain (reality_check_judge) */
     REALITY_V__COUNT,           /* sentinel */
 };
 
