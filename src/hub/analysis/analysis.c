@@ -11,6 +11,7 @@
 #include "crypto/crypto.h"
 #include "core/log.h"
 #include "hub/analysis/analysis.h"
+#include "hub/analysis/analysis_geoip.h"
 #include "hub/domain/rules.h"
 #include "hub/store/store_findings.h"
 
@@ -90,20 +91,26 @@ static int judge_user(struct store *st, const struct analysis_cfg *cfg, const st
 {
     char(*nets)[64] = calloc(count, sizeof *nets);
     char(*agents)[64] = calloc(count, sizeof *agents);
-    if (nets == NULL || agents == NULL) {
+    char(*ccs)[64] = calloc(count, sizeof *ccs);
+    if (nets == NULL || agents == NULL || ccs == NULL) {
         free(nets);
         free(agents);
+        free(ccs);
         return ERR_NOMEM;
     }
-    size_t n_nets = 0, n_recent_ips = 0, n_agents = 0;
-    json_t *recent = json_array(), *networks = json_array();
+    size_t n_nets = 0, n_recent_ips = 0, n_agents = 0, n_ccs = 0;
+    json_t *recent = json_array(), *networks = json_array(), *countries = json_array();
     for (size_t i = 0; i < count; i++) {
         if (f[i].last_seen >= now - cfg->sharing.window) {
-            char net[64];
+            char net[64], cc[3];
             network_of(f[i].ip, net, sizeof net);
             if (!seen_before(nets, n_nets, net)) {
                 snprintf(nets[n_nets++], sizeof nets[0], "%s", net);
                 json_array_append_new(networks, json_string(net));
+            }
+            if (cfg->geoip != NULL && analysis_geoip_country(cfg->geoip, f[i].ip, cc) && !seen_before(ccs, n_ccs, cc)) {
+                snprintf(ccs[n_ccs++], sizeof ccs[0], "%s", cc);
+                json_array_append_new(countries, json_string(cc));
             }
         }
         if (f[i].last_seen >= now - cfg->leaked.window) {
@@ -120,9 +127,13 @@ static int judge_user(struct store *st, const struct analysis_cfg *cfg, const st
     snprintf(subject, sizeof subject, "user:%" PRId64, f[0].user_id);
     int rc = 0;
     int64_t limit = f[0].device_limit;
-    if (limit > 0 && (int64_t)n_nets > limit * cfg->sharing.per_device) {
+    /* Countries: a plan's devices are not in more countries at once than there are devices. */
+    bool by_country = limit > 0 && (int64_t)n_ccs > limit && (int64_t)n_ccs >= cfg->sharing.countries;
+    if (limit > 0 && ((int64_t)n_nets > limit * cfg->sharing.per_device || by_country)) {
         json_t *d = json_pack("{s:I,s:I,s:I,s:O}", "networks", (json_int_t)n_nets, "device_limit", (json_int_t)limit,
                               "window", (json_int_t)cfg->sharing.window, "seen", networks);
+        if (d != NULL && cfg->geoip != NULL)
+            json_object_set(d, "countries", countries);
         rc = raise(st, "account_sharing", subject, "warning", d, now, s);
     }
     if (rc == 0 && ((int64_t)n_recent_ips >= cfg->leaked.ips || (int64_t)n_agents >= cfg->leaked.clients)) {
@@ -139,8 +150,10 @@ static int judge_user(struct store *st, const struct analysis_cfg *cfg, const st
     }
     json_decref(recent);
     json_decref(networks);
+    json_decref(countries);
     free(nets);
     free(agents);
+    free(ccs);
     return rc;
 }
 

@@ -4,7 +4,9 @@
  *
  *   kind              subject        fires when (defaults)
  *   account_sharing   user:<id>      /sub fetched from more /24 (IPv6 /48) networks than
- *                                    per_device (2) x the plan's device limit in 6 h
+ *                                    per_device (2) x the plan's device limit in 6 h, or, with a
+ *                                    GeoIP database (country_db), from more countries than the
+ *                                    device limit (and at least `countries`, 2)
  *   leaked_link       user:<id>      /sub fetched from >= 10 addresses or >= 6 user agents in 15 min;
  *                                    with "action": "rotate" a new finding also replaces the user's
  *                                    subscription token (audited user.rotate_token, actor "analysis")
@@ -31,6 +33,7 @@
 #include <stdint.h>
 
 struct store;
+struct analysis_geoip;
 
 /* Every kind a detector raises, NULL-terminated (the metric shows each, 0 when none is open). */
 extern const char *const analysis_kinds[];
@@ -39,8 +42,11 @@ struct analysis_cfg {
     int64_t interval;  /* seconds between passes */
     int64_t retention; /* /sub fetch rows older than this are forgotten */
     struct {
-        int64_t window, per_device;
+        int64_t window, per_device, countries;
     } sharing;
+    char country_db[512]; /* "country_db": a MaxMind DB file with country.iso_code; "" = none */
+    /* The opened country_db, set by the module (analysis_module.c); NULL: no country checks. */
+    const struct analysis_geoip *geoip;
     struct {
         int64_t window, ips, clients;
         bool rotate; /* "action": "rotate" (default "none") */

@@ -92,6 +92,7 @@ int analysis_cfg_parse(const json_t *section, struct analysis_cfg *out, char *er
     c->retention = 7 * 86400;
     c->sharing.window = 6 * 3600;
     c->sharing.per_device = 2; /* a phone moving between Wi-Fi and mobile data is two networks */
+    c->sharing.countries = 2;
     c->leaked.window = 900;
     c->leaked.ips = 10;
     c->leaked.clients = 6;
@@ -113,13 +114,21 @@ int analysis_cfg_parse(const json_t *section, struct analysis_cfg *out, char *er
         return 0;
     if (!json_is_object(section))
         return bad(err, errcap, "", "must be an object");
-    static const char *const keys[] = {"interval", "retention",  "sharing", "leaked_link", "payments",      "webhooks",
-                                       "tokens",   "bittorrent", "smtp",    "probing",     "traffic_spike", NULL};
+    static const char *const keys[] = {"interval",      "retention",  "sharing",    "leaked_link", "payments",
+                                       "webhooks",      "tokens",     "bittorrent", "smtp",        "probing",
+                                       "traffic_spike", "country_db", NULL};
     TRY(only_keys(section, keys, "", err, errcap));
     TRY(num(section, "interval", 10, 86400, &c->interval, "", err, errcap));
     TRY(num(section, "retention", 3600, 365 * 86400, &c->retention, "", err, errcap));
-    TRY(rule(section, "sharing", &c->sharing.window, "per_device", &c->sharing.per_device, NULL, NULL, NULL, err,
-             errcap));
+    TRY(rule(section, "sharing", &c->sharing.window, "per_device", &c->sharing.per_device, "countries",
+             &c->sharing.countries, NULL, err, errcap));
+    const json_t *db = json_object_get(section, "country_db");
+    if (db != NULL) {
+        const char *v = json_string_value(db);
+        if (v == NULL || v[0] != '/' || strlen(v) >= sizeof c->country_db)
+            return bad(err, errcap, ".country_db", "must be an absolute path to a MaxMind DB (.mmdb) file");
+        memcpy(c->country_db, v, strlen(v) + 1);
+    }
     TRY(rule(section, "leaked_link", &c->leaked.window, "ips", &c->leaked.ips, "clients", &c->leaked.clients,
              &c->leaked.rotate, err, errcap));
     TRY(rule(section, "payments", &c->payments.window, "failures", &c->payments.failures, NULL, NULL, NULL, err,

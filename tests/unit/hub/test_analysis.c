@@ -15,6 +15,7 @@
 
 #include "core/err.h"
 #include "hub/analysis/analysis.h"
+#include "hub/analysis/analysis_geoip.h"
 #include "hub/api/api.h"
 #include "hub/store/store_findings.h"
 #include "hub_test_db.h"
@@ -214,6 +215,96 @@ static void test_account_sharing(void **state)
     snprintf(subj, sizeof subj, "user:%lld", (long long)sharer);
     assert_int_equal(findings_of(st, "account_sharing", subj), 1);
     assert_int_equal(findings_total(st), 1);
+}
+
+/* A country database written here by MaxMind::DB::Writer (Debian's libmaxmind-db-writer-perl):
+ * 198.51.100.0/24 and 192.0.2.0/24 in DE, 203.0.113.0/24 in US. Skips when the writer is absent. */
+static void write_country_db(const char *dir, char *path, size_t cap)
+{
+    if (system("perl -MMaxMind::DB::Writer::Tree -e 1 2>/dev/null") != 0)
+        skip();
+    char script[300], cmd[700];
+    snprintf(script, sizeof script, "%s/mk.pl", dir);
+    snprintf(path, cap, "%s/country.mmdb", dir);
+    FILE *f = fopen(script, "w");
+    assert_non_null(f);
+    fputs("use MaxMind::DB::Writer::Tree;\n"
+          "my $t = MaxMind::DB::Writer::Tree->new(ip_version => 6, record_size => 24,\n"
+          "  remove_reserved_networks => 0, database_type => 'Veil-Test-Country', languages => ['en'],\n"
+          "  description => {en => 'test'}, map_key_type_callback => sub {\n"
+          "    {country => 'map', iso_code => 'utf8_string'}->{$_[0]} });\n"
+          "$t->insert_network('198.51.100.0/24', {country => {iso_code => 'DE'}});\n"
+          "$t->insert_network('192.0.2.0/24', {country => {iso_code => 'DE'}});\n"
+          "$t->insert_network('203.0.113.0/24', {country => {iso_code => 'US'}});\n"
+          "open my $fh, '>:raw', $ARGV[0] or die; $t->write_tree($fh); close $fh;\n",
+          f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "perl '%s' '%s'", script, path);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* Countries (with a country database): a one-device plan seen from Germany and the USA within
+ * the window is sharing although two networks are within per_device; the same plan from two
+ * German networks, and a three-device plan from both countries, stay quiet; without the
+ * database nothing fires. Lookups: known, unknown and malformed addresses; a broken file is
+ * refused with a reason. */
+static void test_account_sharing_countries(void **state)
+{
+    struct store *st = *state;
+    char dir[] = "/tmp/veil_geoip_XXXXXX", path[200], err[600];
+    assert_non_null(mkdtemp(dir));
+    write_country_db(dir, path, sizeof path);
+    struct analysis_geoip *g = NULL;
+    assert_int_equal(analysis_geoip_open(path, &g, err, sizeof err), 0);
+    char cc[3];
+    assert_true(analysis_geoip_country(g, "198.51.100.7", cc));
+    assert_string_equal(cc, "DE");
+    assert_true(analysis_geoip_country(g, "203.0.113.200", cc));
+    assert_string_equal(cc, "US");
+    assert_false(analysis_geoip_country(g, "10.1.2.3", cc));
+    assert_string_equal(cc, "");
+    assert_false(analysis_geoip_country(g, "2001:db8::1", cc));
+    assert_false(analysis_geoip_country(g, "not-an-address", cc));
+    assert_false(analysis_geoip_country(g, "", cc));
+
+    int64_t traveller = add_user(st, "traveller", 1), homebody = add_user(st, "homebody", 1),
+            family = add_user(st, "family", 3);
+    fetch(st, traveller, "198.51.100.7", "a", T0);
+    fetch(st, traveller, "203.0.113.9", "a", T0 + 600);
+    fetch(st, homebody, "198.51.100.7", "a", T0);
+    fetch(st, homebody, "192.0.2.33", "a", T0 + 600);
+    fetch(st, family, "198.51.100.8", "a", T0);
+    fetch(st, family, "203.0.113.10", "a", T0 + 600);
+    struct analysis_cfg cfg = defaults();
+    assert_int_equal(analysis_run(st, &cfg, T0 + 700, NULL), 0);
+    assert_int_equal(findings_total(st), 0); /* networks alone: within 2 x 1 */
+    cfg.geoip = g;
+    assert_int_equal(analysis_run(st, &cfg, T0 + 700, NULL), 0);
+    char subj[32], sql[160];
+    snprintf(subj, sizeof subj, "user:%lld", (long long)traveller);
+    assert_int_equal(findings_of(st, "account_sharing", subj), 1);
+    assert_int_equal(findings_total(st), 1);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM findings WHERE subject = '%s' AND details LIKE '%%\"countries\":[\"DE\",\"US\"]%%'",
+             subj);
+    assert_int_equal(query_i64(st, sql), 1);
+    analysis_geoip_close(g);
+
+    /* a file that is not a MaxMind DB */
+    char bad[220];
+    snprintf(bad, sizeof bad, "%s/bad.mmdb", dir);
+    FILE *f = fopen(bad, "w");
+    assert_non_null(f);
+    fputs("not a database\n", f);
+    fclose(f);
+    assert_int_equal(analysis_geoip_open(bad, &g, err, sizeof err), ERR_CONFIG);
+    assert_non_null(strstr(err, "bad.mmdb"));
+    assert_null(g);
+    snprintf(bad, sizeof bad, "%s/missing.mmdb", dir);
+    assert_int_equal(analysis_geoip_open(bad, &g, err, sizeof err), ERR_CONFIG);
+    char rm[80];
+    snprintf(rm, sizeof rm, "rm -rf '%s'", dir);
+    assert_int_equal(system(rm), 0);
 }
 
 /* Five failed/refunded/flagged payments in a day: a finding; four, or old ones: quiet. */
@@ -439,6 +530,12 @@ static void test_settings(void **state)
     assert_int_equal(c.spike.factor, 10);
     assert_int_equal(c.spike.floor_mb, 2048);
     json_decref(j);
+    j = json_loads("{\"country_db\": \"/var/lib/GeoIP/c.mmdb\", \"sharing\": {\"countries\": 3}}", 0, NULL);
+    assert_int_equal(analysis_cfg_parse(j, &c, err, sizeof err), 0);
+    assert_string_equal(c.country_db, "/var/lib/GeoIP/c.mmdb");
+    assert_int_equal(c.sharing.countries, 3);
+    assert_null(c.geoip); /* the module opens it */
+    json_decref(j);
     j = json_loads("{\"traffic_spike\": {\"window\": 259200, \"factor\": 5, \"floor_mb\": 512}}", 0, NULL);
     assert_int_equal(analysis_cfg_parse(j, &c, err, sizeof err), 0);
     assert_int_equal(c.spike.window, 259200);
@@ -450,6 +547,9 @@ static void test_settings(void **state)
         "{\"interval\": 1}",
         "{\"nope\": 1}",
         "{\"sharing\": {\"per_device\": 0}}",
+        "{\"sharing\": {\"countries\": 0}}",
+        "{\"country_db\": \"GeoLite2-Country.mmdb\"}",
+        "{\"country_db\": 5}",
         "{\"leaked_link\": {\"ips\": \"10\"}}",
         "{\"payments\": {\"window\": 60, \"extra\": 1}}",
         "{\"payments\": {\"action\": \"rotate\"}}",
@@ -702,6 +802,7 @@ static void test_usage_hourly_rows(void **state)
     cmocka_unit_test_setup_teardown(test_leaked_link, setup, hub_test_teardown),                                       \
         cmocka_unit_test_setup_teardown(test_leaked_link_rotates, setup, hub_test_teardown),                           \
         cmocka_unit_test_setup_teardown(test_account_sharing, setup, hub_test_teardown),                               \
+        cmocka_unit_test_setup_teardown(test_account_sharing_countries, setup, hub_test_teardown),                     \
         cmocka_unit_test_setup_teardown(test_payment_trouble, setup, hub_test_teardown),                               \
         cmocka_unit_test_setup_teardown(test_webhook_forgery, setup, hub_test_teardown),                               \
         cmocka_unit_test_setup_teardown(test_token_new_ip, setup, hub_test_teardown),                                  \
