@@ -211,6 +211,8 @@ static int h1_feed(struct reality_http_answer *a)
             (s[12] != ' ' && s[12] != '\r'))
             return ERR_MALFORMED;
         a->status = (s[9] - '0') * 100 + (s[10] - '0') * 10 + (s[11] - '0');
+        if (a->status < 100)
+            return ERR_MALFORMED; /* "041" is three digits, not a status */
         a->has_location = false;
         const char *line = memchr(s, '\n', end);
         while (line != NULL && (size_t)(line + 1 - s) < end - 2) {

@@ -143,7 +143,7 @@ static void test_h1(void **state)
     }
     static const char *const bad[] = {
         "HTTP/2 200 OK\r\n\r\n",   "HTTP/1.1 20 OK\r\n\r\n", "HTTP/1.1 2000 OK\r\n\r\n",
-        "SSH-2.0-OpenSSH\r\n\r\n", "HTTP/1.1 abc\r\n\r\n",
+        "SSH-2.0-OpenSSH\r\n\r\n", "HTTP/1.1 abc\r\n\r\n",   "HTTP/1.0 041 x\r\n\r\n", /* found by fuzz_http_answer */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct reality_http_answer a;
