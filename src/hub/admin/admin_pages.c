@@ -255,7 +255,7 @@ static int page_link(struct buf *out, const char *q, int64_t page, const char *r
 }
 
 int admin_page_users(struct buf *out, const struct admin_session *s, const struct hub_user *users, size_t n,
-                     int64_t total, const char *q, int64_t page, const char *notice)
+                     int64_t total, bool more, const char *q, int64_t page, const char *notice)
 {
     TRY(admin_layout_top(out, "Users", s));
     if (notice != NULL) {
@@ -271,7 +271,8 @@ int admin_page_users(struct buf *out, const struct admin_session *s, const struc
                        "<table><caption class=\"muted\" id=\"count\">"));
     char line[160];
     int64_t pages = total > 0 ? (total + ADMIN_PAGE_SIZE - 1) / ADMIN_PAGE_SIZE : 1;
-    snprintf(line, sizeof line, "%" PRId64 " users · page %" PRId64 " of %" PRId64, total, page, pages);
+    snprintf(line, sizeof line, "%" PRId64 "%s users · page %" PRId64 " of %" PRId64 "%s", total, more ? "+" : "", page,
+             pages, more ? "+" : "");
     TRY(admin_put(out, line));
     TRY(admin_put(out,
                   "</caption>\n<thead><tr><th scope=\"col\">Id</th><th scope=\"col\">Name</th><th scope=\"col\">"

@@ -51,9 +51,11 @@ void admin_snapshot_reset(void);
 #define ADMIN_CHART_DAYS 30
 /* The overview's charts (admin_overview.c). */
 int admin_overview_charts(struct buf *out, const struct store_revenue *rev, int64_t now);
-/* One page of users (page counts from 1) out of total matches of q ("" for all); notice: NULL
- * or a line shown on top. */
+/* One page of users (page counts from 1) out of total matches of q ("" for all; more: total is
+ * a lower bound, the count stopped at its cap); notice: NULL or a line shown on top. */
 int admin_page_users(struct buf *out, const struct admin_session *s, const struct hub_user *users, size_t n,
-                     int64_t total, const char *q, int64_t page, const char *notice);
+                     int64_t total, bool more, const char *q, int64_t page, const char *notice);
+/* A search's matches are counted up to this many past the page (store_user_list_capped). */
+#define ADMIN_SEARCH_COUNT_CAP 1000
 
 #endif

@@ -172,7 +172,9 @@ static void on_users(struct api_call *c)
     struct hub_user *users = NULL;
     size_t n = 0;
     int64_t total = 0;
-    if (store_user_list(api_call_store(c), q, (page - 1) * ADMIN_PAGE_SIZE, ADMIN_PAGE_SIZE, &users, &n, &total) < 0) {
+    bool more = false;
+    if (store_user_list_capped(api_call_store(c), q, (page - 1) * ADMIN_PAGE_SIZE, ADMIN_PAGE_SIZE,
+                               ADMIN_SEARCH_COUNT_CAP, &users, &n, &total, &more) < 0) {
         api_reply_error(c, 503, "store_unavailable", "users unavailable");
         return;
     }
@@ -187,7 +189,7 @@ static void on_users(struct api_call *c)
         snprintf(notice, sizeof notice, "User %" PRId64 " %s.", done_id, what);
     struct buf b;
     buf_init(&b);
-    int rc = admin_page_users(&b, &s, users, n, total, q, page, done_id ? notice : NULL);
+    int rc = admin_page_users(&b, &s, users, n, total, more, q, page, done_id ? notice : NULL);
     free(users);
     admin_send_page(c, 200, &b, rc);
 }

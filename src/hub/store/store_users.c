@@ -180,6 +180,8 @@ int store_user_by_telegram(struct store *st, int64_t telegram_id, struct hub_use
 struct list_arg {
     const char *q;
     int64_t offset, limit, total;
+    int64_t cap; /* > 0: count a search's matches only up to offset + cap (store_user_list_capped) */
+    bool more;   /* the count stopped at the cap */
     struct hub_user *users;
     size_t n;
 };
@@ -268,6 +270,32 @@ static const char *search_cte(enum store_dialect d, bool sealed, bool fts)
     return cte[sealed][fts ? 0 : d == STORE_DIALECT_SQLITE ? 1 : 2];
 }
 
+/* PostgreSQL, count capped: the match as one OR over indexed terms, so the planner picks per
+ * search either the trigram and key indexes (few matches) or a walk of the primary key that
+ * stops after the page (many); the count stops at offset + cap. A search that matches every
+ * user then reads a page's worth, not 100k rows. */
+static int search_page_pg_capped(struct store_conn *sc, struct list_arg *a, bool sealed, struct store_val *p, size_t np,
+                                 struct store_res *r)
+{
+    const char *where = sealed ? " WHERE lower(referral_code) LIKE $1 ESCAPE '\\' OR vless_uuid = $2"
+                                 " OR telegram_hmac = $3 OR username_hmac = $4"
+                               : " WHERE lower(username) LIKE $1 ESCAPE '\\' OR lower(referral_code) LIKE $1"
+                                 " ESCAPE '\\' OR vless_uuid = $2 OR telegram_id = $3";
+    char sql[640];
+    struct store_res c;
+    p[np] = SV_I(a->offset + a->cap);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM (SELECT 1 FROM users%s LIMIT $%zu) c", where, np + 1);
+    TRY(store__exec(sc, sql, p, np + 1, &c));
+    a->total = c.nrows == 1 ? store__cell_i64(&c, 0, 0) : 0;
+    store__res_free(&c);
+    a->more = a->total >= a->offset + a->cap;
+    p[np] = SV_I(a->limit);
+    p[np + 1] = SV_I(a->offset);
+    snprintf(sql, sizeof sql, "SELECT " USER_COLS " FROM users%s ORDER BY id LIMIT $%zu OFFSET $%zu", where, np + 1,
+             np + 2);
+    return store__exec(sc, sql, p, np + 2, r);
+}
+
 /* One page of a search and the number of matches in one statement: the matching ids come from
  * indexes (never a scan of the users, except SQLite's 1-2 character searches), the page's ids are
  * cut from them and only those rows are read, by primary key. */
@@ -294,31 +322,69 @@ static int search_page(struct store_conn *sc, struct list_arg *a, struct store_r
         rc = store__blind(sc, "username", q, uh);
     if (rc < 0)
         goto out;
-    struct store_val p[6] = {SV_T(pat), SV_T(uuid), sealed ? SV_T(th) : SV_I(tg), SV_T(uh)};
+    struct store_val p[7] = {SV_T(pat), SV_T(uuid), sealed ? SV_T(th) : SV_I(tg), SV_T(uh)};
     size_t np = sealed ? 4 : 3;
-    char sql[1024];
-    snprintf(sql, sizeof sql,
-             "%s SELECT " USER_COLS ", (SELECT count(*) FROM m) FROM users"
-             " WHERE id IN (SELECT id FROM m ORDER BY id LIMIT $%zu OFFSET $%zu) ORDER BY id",
-             search_cte(sc->st->ops->dialect, sealed, fts), np + 1, np + 2);
+    if (a->cap > 0 && sc->st->ops->dialect == STORE_DIALECT_PG) {
+        rc = search_page_pg_capped(sc, a, sealed, p, np, r);
+        goto out;
+    }
+    /* The count, capped or not, rides along as a constant column of the page. */
+    const char *cte = search_cte(sc->st->ops->dialect, sealed, fts);
+    char sql[1024], count[80];
     p[np] = SV_I(a->limit);
     p[np + 1] = SV_I(a->offset);
-    if ((rc = store__exec(sc, sql, p, np + 2, r)) < 0)
+    p[np + 2] = SV_I(a->offset + a->cap);
+    if (a->cap > 0)
+        snprintf(count, sizeof count, "(SELECT count(*) FROM (SELECT 1 FROM m LIMIT $%zu) c)", np + 3);
+    else
+        snprintf(count, sizeof count, "(SELECT count(*) FROM m)");
+    snprintf(sql, sizeof sql,
+             "%s SELECT " USER_COLS ", %s FROM users"
+             " WHERE id IN (SELECT id FROM m ORDER BY id LIMIT $%zu OFFSET $%zu) ORDER BY id",
+             cte, count, np + 1, np + 2);
+    size_t nall = a->cap > 0 ? np + 3 : np + 2;
+    if ((rc = store__exec(sc, sql, p, nall, r)) < 0)
         goto out;
     if (r->nrows > 0) {
         a->total = store__cell_i64(r, 0, USER_NCOLS);
     } else if (a->offset > 0) { /* past the last page: the count alone */
         struct store_res c;
-        snprintf(sql, sizeof sql, "%s SELECT count(*) FROM m", search_cte(sc->st->ops->dialect, sealed, fts));
-        if ((rc = store__exec(sc, sql, p, np, &c)) < 0) {
+        if (a->cap > 0) {
+            p[np] = SV_I(a->offset + a->cap);
+            snprintf(sql, sizeof sql, "%s SELECT count(*) FROM (SELECT 1 FROM m LIMIT $%zu) c", cte, np + 1);
+        } else {
+            snprintf(sql, sizeof sql, "%s SELECT count(*) FROM m", cte);
+        }
+        if ((rc = store__exec(sc, sql, p, a->cap > 0 ? np + 1 : np, &c)) < 0) {
             store__res_free(r);
             goto out;
         }
         a->total = c.nrows == 1 ? store__cell_i64(&c, 0, 0) : 0;
         store__res_free(&c);
     }
+    a->more = a->cap > 0 && a->total >= a->offset + a->cap;
 out:
     free(pat);
+    return rc;
+}
+
+/* PostgreSQL plans a prepared statement generically after a few runs: for a LIKE pattern that
+ * means a plan that fits no search (a walk of every user for a name that matches none). The
+ * search is planned for its own pattern, in a read-only transaction that scopes the setting. */
+static int search_page_planned(struct store_conn *sc, struct list_arg *a, struct store_res *r)
+{
+    if (sc->st->ops->dialect != STORE_DIALECT_PG)
+        return search_page(sc, a, r);
+    TRY(store__begin(sc));
+    int rc = store__exec(sc, "SELECT set_config('plan_cache_mode', 'force_custom_plan', true)", NULL, 0, NULL);
+    if (rc == 0)
+        rc = search_page(sc, a, r);
+    if (rc < 0) {
+        store__rollback(sc);
+        return rc;
+    }
+    if ((rc = store__commit(sc)) < 0) /* it rolled back */
+        store__res_free(r);
     return rc;
 }
 
@@ -328,7 +394,7 @@ static int list_body(struct store_conn *sc, void *arg)
     struct store_res r;
     int rc;
     if (a->q != NULL && a->q[0] != '\0') {
-        TRY(search_page(sc, a, &r));
+        TRY(search_page_planned(sc, a, &r));
     } else {
         struct store_val p[] = {SV_I(a->limit), SV_I(a->offset)};
         TRY(store__exec(sc,
@@ -367,10 +433,8 @@ int store__users_search_purge(struct store_conn *sc, void *arg)
     return store__exec(sc, "INSERT INTO users_search (users_search) VALUES ('optimize')", NULL, 0, NULL);
 }
 
-int store_user_list(struct store *st, const char *q, int64_t offset, int64_t limit, struct hub_user **out, size_t *n,
-                    int64_t *total)
+static int user_list(struct store *st, struct list_arg a, struct hub_user **out, size_t *n, int64_t *total, bool *more)
 {
-    struct list_arg a = {.q = q, .offset = offset < 0 ? 0 : offset, .limit = limit <= 0 ? 50 : limit};
     *out = NULL;
     *n = 0;
     int rc = store__ro(st, list_body, &a);
@@ -382,7 +446,24 @@ int store_user_list(struct store *st, const char *q, int64_t offset, int64_t lim
     *n = a.n;
     if (total != NULL)
         *total = a.total;
+    if (more != NULL)
+        *more = a.more;
     return 0;
+}
+
+int store_user_list(struct store *st, const char *q, int64_t offset, int64_t limit, struct hub_user **out, size_t *n,
+                    int64_t *total)
+{
+    struct list_arg a = {.q = q, .offset = offset < 0 ? 0 : offset, .limit = limit <= 0 ? 50 : limit};
+    return user_list(st, a, out, n, total, NULL);
+}
+
+int store_user_list_capped(struct store *st, const char *q, int64_t offset, int64_t limit, int64_t cap,
+                           struct hub_user **out, size_t *n, int64_t *total, bool *more)
+{
+    struct list_arg a = {
+        .q = q, .offset = offset < 0 ? 0 : offset, .limit = limit <= 0 ? 50 : limit, .cap = cap > 0 ? cap : 1};
+    return user_list(st, a, out, n, total, more);
 }
 
 /* Runs an UPDATE of one user that must hit a row; bumps the revision first when asked. */

@@ -111,7 +111,7 @@ static void test_pages(void **state)
     strcpy(users[1].username, "bob");
     struct buf b;
     buf_init(&b);
-    assert_int_equal(admin_page_users(&b, &admin, users, 2, 120, "a&b <c>", 2, "User 7 disabled."), 0);
+    assert_int_equal(admin_page_users(&b, &admin, users, 2, 120, false, "a&b <c>", 2, "User 7 disabled."), 0);
     assert_int_equal(buf_append(&b, "", 1), 0);
     const char *p = (const char *)buf_data(&b);
     assert_non_null(strstr(p, "<td><a href=\"/admin/users/41\">&lt;b&gt;eve&lt;/b&gt;</a></td>"));
@@ -133,7 +133,14 @@ static void test_pages(void **state)
     assert_non_null(strstr(p, "<p role=\"status\" id=\"notice\">User 7 disabled.</p>"));
     buf_reset(&b);
     /* support sees the same table without actions */
-    assert_int_equal(admin_page_users(&b, &support, users, 2, 2, "", 1, NULL), 0);
+    /* a capped count: a lower bound, and the next page is offered */
+    assert_int_equal(admin_page_users(&b, &support, users, 2, 1050, true, "a", 2, NULL), 0);
+    assert_int_equal(buf_append(&b, "", 1), 0);
+    p = (const char *)buf_data(&b);
+    assert_non_null(strstr(p, "id=\"count\">1050+ users · page 2 of 21+</caption>"));
+    assert_non_null(strstr(p, "rel=\"next\""));
+    buf_reset(&b);
+    assert_int_equal(admin_page_users(&b, &support, users, 2, 2, false, "", 1, NULL), 0);
     assert_int_equal(buf_append(&b, "", 1), 0);
     p = (const char *)buf_data(&b);
     assert_null(strstr(p, "/disable"));

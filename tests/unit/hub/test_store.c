@@ -251,6 +251,38 @@ static void test_user_list(void **state)
     assert_int_equal(n, 0);
     assert_int_equal(total, 25);
     free(list);
+    /* The dashboard's count stops at offset + cap; the page is the same. */
+    bool more = false;
+    assert_int_equal(store_user_list_capped(st, "odd", 0, 3, 5, &list, &n, &total, &more), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(total, 5);
+    assert_true(more);
+    assert_string_equal(list[0].username, "Odd_01");
+    free(list);
+    assert_int_equal(store_user_list_capped(st, "odd", 9, 3, 5, &list, &n, &total, &more), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(total, 12);
+    assert_false(more);
+    assert_string_equal(list[0].username, "Odd_19");
+    free(list);
+    assert_int_equal(store_user_list_capped(st, "od", 0, 50, 1000, &list, &n, &total, &more), 0);
+    assert_int_equal(n, 12); /* short: a scan, the same answer */
+    assert_int_equal(total, 12);
+    assert_false(more);
+    free(list);
+    assert_int_equal(store_user_list_capped(st, "odd", 40, 5, 5, &list, &n, &total, &more), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(total, 12);
+    assert_false(more);
+    free(list);
+    assert_int_equal(store_user_list_capped(st, "5003", 0, 5, 1000, &list, &n, &total, &more), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0].username, "Odd_03");
+    free(list);
+    assert_int_equal(store_user_list_capped(st, NULL, 0, 5, 3, &list, &n, &total, &more), 0);
+    assert_int_equal(total, 25); /* no search: exact */
+    assert_false(more);
+    free(list);
     /* The index follows renames and deletions. */
     struct hub_user v = {0};
     snprintf(v.username, sizeof v.username, "Renamed_07");

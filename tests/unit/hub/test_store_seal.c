@@ -204,6 +204,20 @@ static void test_sealed_rows_and_lookups(void **state)
     assert_int_equal(n, 5);
     assert_int_equal(total, 5);
     free(list);
+    bool more = true; /* the dashboard's capped count: the same matches */
+    assert_int_equal(store_user_list_capped(st, "c0000000", 0, 10, 3, &list, &n, &total, &more), 0);
+    assert_int_equal(n, 5);
+    assert_int_equal(total, 3);
+    assert_true(more);
+    free(list);
+    assert_int_equal(store_user_list_capped(st, name3, 0, 10, 1000, &list, &n, &total, &more), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(list[0].id, u.id);
+    assert_false(more);
+    free(list);
+    assert_int_equal(store_user_list_capped(st, "tg77300010", 0, 10, 1000, &list, &n, &total, &more), 0);
+    assert_int_equal(n, 0);
+    free(list);
     assert_int_equal(store_user_list(st, NULL, 0, 10, &list, &n, &total), 0);
     assert_int_equal(n, 5);
     for (size_t i = 0; i < n; i++)
