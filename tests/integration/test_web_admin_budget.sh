@@ -10,7 +10,8 @@
 #   (bench/README.md keeps the release build's);
 # - the queries behind the slow-to-scan pages use their index: the user list walks the primary
 #   key, a user's payments use payments_user, a substring search reads the trigram index (FTS5
-#   users_search on SQLite, pg_trgm on PostgreSQL) and never scans the users table.
+#   users_search on SQLite, pg_trgm on PostgreSQL) and never scans the users table; a search that
+#   matches everyone is counted to 1000 past the page ("1000+"); under 3 characters, whole names.
 source "$(dirname "$0")/support/lib.sh"
 HUB=$VEIL_BIN/veil-hub
 [[ -x $HUB ]] || fail "missing $HUB"
@@ -110,6 +111,8 @@ JSON
   body=$(curl -sS -b "$WORK/ck" "$base/admin/users?q=user0")
   [[ $body == *'id="count">1000+ users · page 1 of 20+<'* && $body == *'>user000050<'* ]] ||
     fail "$label: search user0: not 1000+ users and the first 50"
+  body=$(curl -sS -b "$WORK/ck" "$base/admin/users?q=zz")
+  [[ $body == *'id="short-query"'* ]] || fail "$label: a 2-character search does not say it matched whole names"
   # The first visit: the login form, then the overview (no script, no stylesheet, no image, no font).
   local login
   login=$(curl -sS "$base/admin" | gzip -6 -c | wc -c)
@@ -138,9 +141,11 @@ plan=$(sqlite3 "$DB" "EXPLAIN QUERY PLAN SELECT id FROM users ORDER BY id LIMIT 
 plan=$(sqlite3 "$DB" "EXPLAIN QUERY PLAN SELECT id FROM payments WHERE user_id = 5 ORDER BY id DESC LIMIT 500")
 [[ $plan == *"payments_user"* ]] || fail "a user's payments do not use payments_user: $plan"
 # The search's shape (store_users.c search_cte): ids from the FTS5 trigram table, the page by key.
-search="WITH m(id) AS (SELECT rowid FROM users_search WHERE users_search MATCH '\"user09999\"'
-  UNION SELECT id FROM users WHERE vless_uuid = 'user09999' UNION SELECT id FROM users WHERE telegram_id = -1)
-  SELECT id, (SELECT count(*) FROM m) FROM users WHERE id IN (SELECT id FROM m) ORDER BY id LIMIT 50 OFFSET 0"
+search="WITH m(id) AS (SELECT id FROM (SELECT rowid AS id FROM users_search WHERE users_search MATCH '\"user0\"'
+  ORDER BY rowid LIMIT 1000) f UNION SELECT id FROM users WHERE vless_uuid = 'user0'
+  UNION SELECT id FROM users WHERE telegram_id = -1)
+  SELECT id, (SELECT count(*) FROM (SELECT 1 FROM m LIMIT 1000) c) FROM users
+  WHERE id IN (SELECT id FROM m ORDER BY id LIMIT 50 OFFSET 0) ORDER BY id"
 plan=$(sqlite3 "$DB" "EXPLAIN QUERY PLAN $search")
 [[ $plan == *"users_search VIRTUAL TABLE"* && $plan != *"SCAN users "* && $plan != *"SCAN users"$'\n'* ]] ||
   fail "the substring search does not come from the trigram index: $plan"

@@ -267,8 +267,14 @@ int admin_page_users(struct buf *out, const struct admin_session *s, const struc
                        "<label for=\"q\">Search by name, referral code, Telegram id or UUID</label>"
                        "<input type=\"search\" id=\"q\" name=\"q\" value=\""));
     TRY(html_escape_str(out, q));
-    TRY(admin_put(out, "\"> <button type=\"submit\">Search</button></form>\n<div class=\"card\">"
-                       "<table><caption class=\"muted\" id=\"count\">"));
+    TRY(admin_put(out, "\"> <button type=\"submit\">Search</button>"));
+    size_t qchars = 0;
+    for (const char *c = q; *c; c++)
+        qchars += ((unsigned char)*c & 0xC0) != 0x80;
+    if (qchars > 0 && qchars < 3) /* store_user_list_capped */
+        TRY(admin_put(out, "<p class=\"muted\" id=\"short-query\">A part of a name needs 3 characters or more: "
+                           "this search matched whole names and Telegram ids only.</p>"));
+    TRY(admin_put(out, "</form>\n<div class=\"card\"><table><caption class=\"muted\" id=\"count\">"));
     char line[160];
     int64_t pages = total > 0 ? (total + ADMIN_PAGE_SIZE - 1) / ADMIN_PAGE_SIZE : 1;
     snprintf(line, sizeof line, "%" PRId64 "%s users · page %" PRId64 " of %" PRId64 "%s", total, more ? "+" : "", page,

@@ -88,9 +88,11 @@ int store_user_by_telegram(struct store *st, int64_t telegram_id, struct hub_use
  * equals q, ordered by id. *out is malloc'd (free it). *total counts all matches. */
 int store_user_list(struct store *st, const char *q, int64_t offset, int64_t limit, struct hub_user **out, size_t *n,
                     int64_t *total);
-/* The same, counting a search's matches only up to offset + cap (the dashboard: a search that
- * matches most users costs a page, not a count of them): *more says the count stopped there, and
- * *total is then a lower bound. Without q the count is exact. */
+/* The same for the dashboard, where every search must be served by an index: a search's matches
+ * are counted only up to offset + cap (one that matches most users costs a page, not a count of
+ * them): *more says the count stopped there and *total is then a lower bound. A q under 3
+ * characters matches a whole username (as typed) or the Telegram id only. Without q the count is
+ * exact. */
 int store_user_list_capped(struct store *st, const char *q, int64_t offset, int64_t limit, int64_t cap,
                            struct hub_user **out, size_t *n, int64_t *total, bool *more);
 /* Writes only the fields of v named by `fields` (HUB_USER_F_* bits: telegram_id, username,

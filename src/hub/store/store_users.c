@@ -244,12 +244,15 @@ static size_t utf8_chars(const char *s)
  * exactly the Telegram id or the UUID. Sealed usernames and Telegram ids match exactly, through
  * their blind index ($3, $4). $1: the FTS5 phrase or the LIKE pattern; $2: the UUID (lower case).
  * SQLite's LIKE ignores ASCII case by itself (lower() would triple a short search's scan);
- * PostgreSQL's does not, and its trigram indexes are on lower(). */
+ * PostgreSQL's does not, and its trigram indexes are on lower(). The FTS5 match stops after
+ * $4 ($5 sealed) ids, which FTS5 yields lazily in rowid order: offset + cap for the dashboard, so
+ * a search matching every user reads a page's worth, not every match. */
 static const char *search_cte(enum store_dialect d, bool sealed, bool fts)
 {
     static const char *const cte[2][3] = {
         {/* plaintext: FTS5, SQLite LIKE, PostgreSQL LIKE */
-         "WITH m(id) AS (SELECT rowid FROM users_search WHERE users_search MATCH $1"
+         "WITH m(id) AS (SELECT id FROM (SELECT rowid AS id FROM users_search WHERE users_search MATCH $1"
+         " ORDER BY rowid LIMIT $4) f"
          " UNION SELECT id FROM users WHERE vless_uuid = $2 UNION SELECT id FROM users WHERE telegram_id = $3)",
          "WITH m(id) AS (SELECT id FROM users WHERE username LIKE $1 ESCAPE '\\' OR referral_code LIKE $1 ESCAPE '\\'"
          " UNION SELECT id FROM users WHERE vless_uuid = $2 UNION SELECT id FROM users WHERE telegram_id = $3)",
@@ -257,7 +260,8 @@ static const char *search_cte(enum store_dialect d, bool sealed, bool fts)
          " OR lower(referral_code) LIKE $1 ESCAPE '\\'"
          " UNION SELECT id FROM users WHERE vless_uuid = $2 UNION SELECT id FROM users WHERE telegram_id = $3)"},
         {/* sealed */
-         "WITH m(id) AS (SELECT rowid FROM users_search WHERE users_search MATCH $1"
+         "WITH m(id) AS (SELECT id FROM (SELECT rowid AS id FROM users_search WHERE users_search MATCH $1"
+         " ORDER BY rowid LIMIT $5) f"
          " UNION SELECT id FROM users WHERE vless_uuid = $2 UNION SELECT id FROM users WHERE telegram_hmac = $3"
          " UNION SELECT id FROM users WHERE username_hmac = $4)",
          "WITH m(id) AS (SELECT id FROM users WHERE referral_code LIKE $1 ESCAPE '\\'"
@@ -272,8 +276,8 @@ static const char *search_cte(enum store_dialect d, bool sealed, bool fts)
 
 /* PostgreSQL, count capped: the match as one OR over indexed terms, so the planner picks per
  * search either the trigram and key indexes (few matches) or a walk of the primary key that
- * stops after the page (many); the count stops at offset + cap. A search that matches every
- * user then reads a page's worth, not 100k rows. */
+ * stops after the page (many); the count, stopping at offset + cap, rides along as a column. A
+ * search that matches every user then reads a page's worth, not 100k rows. */
 static int search_page_pg_capped(struct store_conn *sc, struct list_arg *a, bool sealed, struct store_val *p, size_t np,
                                  struct store_res *r)
 {
@@ -281,19 +285,56 @@ static int search_page_pg_capped(struct store_conn *sc, struct list_arg *a, bool
                                  " OR telegram_hmac = $3 OR username_hmac = $4"
                                : " WHERE lower(username) LIKE $1 ESCAPE '\\' OR lower(referral_code) LIKE $1"
                                  " ESCAPE '\\' OR vless_uuid = $2 OR telegram_id = $3";
-    char sql[640];
-    struct store_res c;
-    p[np] = SV_I(a->offset + a->cap);
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM (SELECT 1 FROM users%s LIMIT $%zu) c", where, np + 1);
-    TRY(store__exec(sc, sql, p, np + 1, &c));
-    a->total = c.nrows == 1 ? store__cell_i64(&c, 0, 0) : 0;
-    store__res_free(&c);
-    a->more = a->total >= a->offset + a->cap;
+    char sql[1024];
     p[np] = SV_I(a->limit);
     p[np + 1] = SV_I(a->offset);
-    snprintf(sql, sizeof sql, "SELECT " USER_COLS " FROM users%s ORDER BY id LIMIT $%zu OFFSET $%zu", where, np + 1,
-             np + 2);
-    return store__exec(sc, sql, p, np + 2, r);
+    p[np + 2] = SV_I(a->offset + a->cap);
+    snprintf(sql, sizeof sql,
+             "SELECT " USER_COLS ", (SELECT count(*) FROM (SELECT 1 FROM users%s LIMIT $%zu) c) FROM users%s"
+             " ORDER BY id LIMIT $%zu OFFSET $%zu",
+             where, np + 3, where, np + 1, np + 2);
+    TRY(store__exec(sc, sql, p, np + 3, r));
+    if (r->nrows > 0) {
+        a->total = store__cell_i64(r, 0, USER_NCOLS);
+    } else if (a->offset > 0) { /* past the last page: the count alone */
+        struct store_res c;
+        p[np] = p[np + 2];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM (SELECT 1 FROM users%s LIMIT $%zu) c", where, np + 1);
+        int rc = store__exec(sc, sql, p, np + 1, &c);
+        if (rc < 0) {
+            store__res_free(r);
+            return rc;
+        }
+        a->total = c.nrows == 1 ? store__cell_i64(&c, 0, 0) : 0;
+        store__res_free(&c);
+    }
+    a->more = a->total >= a->offset + a->cap;
+    return 0;
+}
+
+/* The dashboard's searches under 3 characters: no trigram can serve a part that short, so they
+ * match a whole name (or the Telegram id) only, from the unique indexes, never a scan. */
+static int search_short(struct store_conn *sc, struct list_arg *a, struct store_res *r)
+{
+    bool sealed = store__sealed(sc);
+    char uh[65] = "", th[65] = "";
+    char *end;
+    long long v = strtoll(a->q, &end, 10);
+    int64_t tg = *end == '\0' && v > 0 ? v : -1;
+    if (sealed) {
+        TRY(store__blind(sc, "username", a->q, uh));
+        if (tg > 0)
+            TRY(store__blind_telegram(sc, tg, th));
+    }
+    struct store_val p[] = {SV_T(sealed ? uh : a->q), sealed ? SV_T(th) : SV_I(tg), SV_I(a->limit), SV_I(a->offset)};
+    TRY(store__exec(sc,
+                    sealed ? "SELECT " USER_COLS ", 0 FROM users WHERE username_hmac = $1 OR telegram_hmac = $2"
+                             " ORDER BY id LIMIT $3 OFFSET $4"
+                           : "SELECT " USER_COLS ", 0 FROM users WHERE username = $1 OR telegram_id = $2"
+                             " ORDER BY id LIMIT $3 OFFSET $4",
+                    p, 4, r));
+    a->total = a->offset + (int64_t)r->nrows;
+    return 0;
 }
 
 /* One page of a search and the number of matches in one statement: the matching ids come from
@@ -302,6 +343,8 @@ static int search_page_pg_capped(struct store_conn *sc, struct list_arg *a, bool
 static int search_page(struct store_conn *sc, struct list_arg *a, struct store_res *r)
 {
     const char *q = a->q;
+    if (a->cap > 0 && utf8_chars(q) < 3)
+        return search_short(sc, a, r);
     bool sealed = store__sealed(sc);
     bool fts = sc->st->ops->dialect == STORE_DIALECT_SQLITE && utf8_chars(q) >= 3;
     char *pat = fts ? fts_phrase(q, sealed) : like_pattern(q);
@@ -328,34 +371,25 @@ static int search_page(struct store_conn *sc, struct list_arg *a, struct store_r
         rc = search_page_pg_capped(sc, a, sealed, p, np, r);
         goto out;
     }
-    /* The count, capped or not, rides along as a constant column of the page. */
+    /* The count, capped or not, rides along as a constant column of the page. $np+1: how far
+     * the FTS5 match and the count go. */
     const char *cte = search_cte(sc->st->ops->dialect, sealed, fts);
-    char sql[1024], count[80];
-    p[np] = SV_I(a->limit);
-    p[np + 1] = SV_I(a->offset);
-    p[np + 2] = SV_I(a->offset + a->cap);
-    if (a->cap > 0)
-        snprintf(count, sizeof count, "(SELECT count(*) FROM (SELECT 1 FROM m LIMIT $%zu) c)", np + 3);
-    else
-        snprintf(count, sizeof count, "(SELECT count(*) FROM m)");
+    char sql[1280];
+    p[np] = SV_I(a->cap > 0 ? a->offset + a->cap : (int64_t)1 << 62);
+    p[np + 1] = SV_I(a->limit);
+    p[np + 2] = SV_I(a->offset);
     snprintf(sql, sizeof sql,
-             "%s SELECT " USER_COLS ", %s FROM users"
+             "%s SELECT " USER_COLS ", (SELECT count(*) FROM (SELECT 1 FROM m LIMIT $%zu) c) FROM users"
              " WHERE id IN (SELECT id FROM m ORDER BY id LIMIT $%zu OFFSET $%zu) ORDER BY id",
-             cte, count, np + 1, np + 2);
-    size_t nall = a->cap > 0 ? np + 3 : np + 2;
-    if ((rc = store__exec(sc, sql, p, nall, r)) < 0)
+             cte, np + 1, np + 2, np + 3);
+    if ((rc = store__exec(sc, sql, p, np + 3, r)) < 0)
         goto out;
     if (r->nrows > 0) {
         a->total = store__cell_i64(r, 0, USER_NCOLS);
     } else if (a->offset > 0) { /* past the last page: the count alone */
         struct store_res c;
-        if (a->cap > 0) {
-            p[np] = SV_I(a->offset + a->cap);
-            snprintf(sql, sizeof sql, "%s SELECT count(*) FROM (SELECT 1 FROM m LIMIT $%zu) c", cte, np + 1);
-        } else {
-            snprintf(sql, sizeof sql, "%s SELECT count(*) FROM m", cte);
-        }
-        if ((rc = store__exec(sc, sql, p, a->cap > 0 ? np + 1 : np, &c)) < 0) {
+        snprintf(sql, sizeof sql, "%s SELECT count(*) FROM (SELECT 1 FROM m LIMIT $%zu) c", cte, np + 1);
+        if ((rc = store__exec(sc, sql, p, np + 1, &c)) < 0) {
             store__res_free(r);
             goto out;
         }
@@ -375,8 +409,9 @@ static int search_page_planned(struct store_conn *sc, struct list_arg *a, struct
 {
     if (sc->st->ops->dialect != STORE_DIALECT_PG)
         return search_page(sc, a, r);
-    TRY(store__begin(sc));
-    int rc = store__exec(sc, "SELECT set_config('plan_cache_mode', 'force_custom_plan', true)", NULL, 0, NULL);
+    /* BEGIN and the setting in one round trip (a multi-statement exec). */
+    int rc = store__exec(sc, "BEGIN READ ONLY; SELECT set_config('plan_cache_mode', 'force_custom_plan', true)", NULL,
+                         0, NULL);
     if (rc == 0)
         rc = search_page(sc, a, r);
     if (rc < 0) {
@@ -461,8 +496,8 @@ int store_user_list(struct store *st, const char *q, int64_t offset, int64_t lim
 int store_user_list_capped(struct store *st, const char *q, int64_t offset, int64_t limit, int64_t cap,
                            struct hub_user **out, size_t *n, int64_t *total, bool *more)
 {
-    struct list_arg a = {
-        .q = q, .offset = offset < 0 ? 0 : offset, .limit = limit <= 0 ? 50 : limit, .cap = cap > 0 ? cap : 1};
+    struct list_arg a = {.q = q, .offset = offset < 0 ? 0 : offset, .limit = limit <= 0 ? 50 : limit};
+    a.cap = cap > a.limit ? cap : a.limit; /* the page is always whole */
     return user_list(st, a, out, n, total, more);
 }
 

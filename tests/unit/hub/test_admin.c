@@ -138,6 +138,7 @@ static void test_pages(void **state)
     assert_int_equal(buf_append(&b, "", 1), 0);
     p = (const char *)buf_data(&b);
     assert_non_null(strstr(p, "id=\"count\">1050+ users · page 2 of 21+</caption>"));
+    assert_non_null(strstr(p, "id=\"short-query\"")); /* "a": whole names only, said so */
     assert_non_null(strstr(p, "rel=\"next\""));
     buf_reset(&b);
     assert_int_equal(admin_page_users(&b, &support, users, 2, 2, false, "", 1, NULL), 0);
