@@ -103,6 +103,9 @@ try {
   check(/Figures as of \d\d:\d\d:\d\d UTC/.test(await page.textContent('#as-of')), 'overview: freshness stamp');
   await Promise.all([page.waitForNavigation(), page.click('#as-of a')]);
   check(page.url() === `${base}/admin?fresh=1`, `overview: refreshed (${page.url()})`);
+  const today = (await page.textContent('#revenue-today')).trim();
+  const month = (await page.textContent('#revenue-month')).trim();
+  check(/^(\d+\.\d\d [A-Z]{3}|\d+ XTR|—)/.test(today) && month.length > 0, `overview: revenue today "${today}", month "${month}"`);
   check(await page.locator('#chart-payments svg rect.bar').count() >= 1, 'overview: the payments chart has a bar');
   check(await page.isVisible('#chart-revenue'), 'overview: revenue chart');
   await axe(page, 'overview');

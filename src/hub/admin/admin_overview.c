@@ -66,3 +66,48 @@ int admin_overview_charts(struct buf *out, const struct store_revenue *rev, int6
     }
     return admin_put(out, "</div>\n");
 }
+
+/* One card: the sums of the days from `from` to today per currency, as money ("—" if none). */
+static int revenue_card(struct buf *out, const char *id, const char *label, const struct store_revenue *rev,
+                        int64_t from, int64_t today)
+{
+    TRY(admin_putf(out, "<div class=\"card\"><div class=\"num\" id=\"%s\">", id));
+    bool any = false;
+    for (size_t c = 0; c < rev->n_cur; c++) {
+        int64_t sum = 0;
+        bool seen = false;
+        for (size_t i = 0; i < rev->n_days; i++) {
+            const struct store_revenue_day *d = &rev->days[i];
+            if (d->day >= from && d->day <= today && strcmp(d->currency, rev->cur[c].currency) == 0) {
+                sum += d->amount_minor;
+                seen = true;
+            }
+        }
+        if (!seen)
+            continue;
+        if (any)
+            TRY(admin_put(out, "<br>"));
+        TRY(admin_money(out, sum, rev->cur[c].currency));
+        any = true;
+    }
+    if (!any)
+        TRY(admin_put(out, "—"));
+    return admin_putf(out, "</div><div class=\"muted\">%s</div></div>\n", label);
+}
+
+int64_t admin_month_start_day(int64_t now)
+{
+    int64_t today = now / 86400;
+    time_t t = (time_t)now;
+    struct tm tm;
+    if (gmtime_r(&t, &tm) == NULL)
+        return today;
+    return today - (tm.tm_mday - 1);
+}
+
+int admin_overview_revenue(struct buf *out, const struct store_revenue *rev, int64_t now)
+{
+    int64_t today = now / 86400;
+    TRY(revenue_card(out, "revenue-today", "revenue today (UTC)", rev, today, today));
+    return revenue_card(out, "revenue-month", "revenue this month (UTC)", rev, admin_month_start_day(now), today);
+}

@@ -183,6 +183,8 @@ int admin_overview_figures(struct buf *out, const struct store_stats *st, const 
              " GiB</div><div class=\"muted\">traffic, all time</div></div>\n",
              t >> 30, ((t & (((int64_t)1 << 30) - 1)) * 100) >> 30);
     TRY(admin_put(out, line));
+    if (rev != NULL)
+        TRY(admin_overview_revenue(out, rev, now));
     TRY(admin_put(out, "</section>\n"));
     if (rev != NULL)
         TRY(admin_overview_charts(out, rev, now));

@@ -51,6 +51,10 @@ void admin_snapshot_reset(void);
 #define ADMIN_CHART_DAYS 30
 /* The overview's charts (admin_overview.c). */
 int admin_overview_charts(struct buf *out, const struct store_revenue *rev, int64_t now);
+/* Revenue today and this calendar month (UTC) per currency, as two number cards; rev must
+ * reach back to admin_month_start_day(now) (a unix day number). */
+int admin_overview_revenue(struct buf *out, const struct store_revenue *rev, int64_t now);
+int64_t admin_month_start_day(int64_t now);
 /* One page of users (page counts from 1) out of total matches of q ("" for all; more: total is
  * a lower bound, the count stopped at its cap); notice: NULL or a line shown on top. */
 int admin_page_users(struct buf *out, const struct admin_session *s, const struct hub_user *users, size_t n,

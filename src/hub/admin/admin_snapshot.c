@@ -20,9 +20,11 @@ static int render(struct store *st, int64_t now, struct buf *out)
 {
     struct store_stats stats;
     TRY(store_stats_get(st, &stats));
-    /* The charts' days; without them (a busy database) the numbers still show. */
+    /* The charts' days and this month's (the revenue cards); without them (a busy database)
+     * the other numbers still show. */
     struct store_revenue rev;
-    bool charts = store_revenue_daily(st, (now / 86400 - ADMIN_CHART_DAYS + 1) * 86400, now + 1, &rev) == 0;
+    int64_t first = now / 86400 - ADMIN_CHART_DAYS + 1, month = admin_month_start_day(now);
+    bool charts = store_revenue_daily(st, (month < first ? month : first) * 86400, now + 1, &rev) == 0;
     int rc = admin_overview_figures(out, &stats, charts ? &rev : NULL, now);
     if (charts)
         store_revenue_free(&rev);

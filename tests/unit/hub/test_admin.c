@@ -208,6 +208,14 @@ static void test_money_and_charts(void **state)
     struct store_revenue_cur cur[2] = {{.currency = "USD", .amount_minor = 700},
                                        {.currency = "RUB", .amount_minor = 150001}};
     struct store_revenue rev = {.days = days, .n_days = 3, .cur = cur, .n_cur = 2};
+    /* today: 1500 RUB; this month (October, from day 19997): also the USD of day 19999 */
+    assert_int_equal(admin_month_start_day(now), 19997);
+    assert_int_equal(admin_overview_revenue(&b, &rev, now), 0);
+    assert_int_equal(buf_append(&b, "", 1), 0);
+    p = (const char *)buf_data(&b);
+    assert_non_null(strstr(p, "id=\"revenue-today\">1500.00 RUB</div>"));
+    assert_non_null(strstr(p, "id=\"revenue-month\">7.00 USD<br>1500.00 RUB</div>"));
+    buf_reset(&b);
     assert_int_equal(admin_overview_charts(&b, &rev, now), 0);
     assert_int_equal(buf_append(&b, "", 1), 0);
     p = (const char *)buf_data(&b);
