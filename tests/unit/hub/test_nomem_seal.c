@@ -1,5 +1,6 @@
 /* Allocation failures with column encryption on (store_seal.c, hub/seal): a Telegram customer
- * created, found by Telegram id and by name, renamed, synced to nodes and deleted, with each
+ * created, found by Telegram id and by name, renamed, synced to nodes and deleted, and an admin
+ * token's sealed TOTP secret and hashed recovery codes (store_tokens.c, store_recovery.c), with each
  * allocation (ours and libcrypto's) failing in turn. Every failed step must report an error
  * (ERR_NOMEM, or ERR_CRYPTO when libcrypto's own allocation failed) and leave nothing behind. */
 #include <setjmp.h>
@@ -66,6 +67,41 @@ static int sealed_life(void)
     return store_user_delete(st, u.id, T0 + 2, NULL);
 }
 
+/* An admin token's second factor under sealing: the TOTP secret sealed and opened, recovery
+ * codes stored hashed and one spent, the token's liveness and its lookup by hash. */
+static int factor_life(void)
+{
+    unsigned n = ++serial % 100000000u;
+    char hash[65], name[32];
+    snprintf(hash, sizeof hash, "%064u", n);
+    snprintf(name, sizeof name, "ops%u", n);
+    int64_t id = 0;
+    int rc = store_token_add(st, name, hash, HUB_ROLE_ADMIN, T0, &id);
+    if (rc < 0)
+        return rc;
+    if ((rc = store_token_totp_set(st, id, "3132333435363738393031323334353637383930", T0, NULL)) < 0)
+        return rc;
+    char hex[129];
+    int64_t step, left;
+    if ((rc = store_token_totp_get(st, id, hex, sizeof hex, &step)) < 0)
+        return rc;
+    if (strcmp(hex, "3132333435363738393031323334353637383930") != 0)
+        return ERR_INTERNAL;
+    const char *codes[] = {"aaaabbbbccccdddd", "eeeeffffgggghhhh"};
+    if ((rc = store_token_recovery_set(st, id, codes, 2, T0, NULL)) < 0)
+        return rc;
+    if ((rc = store_token_recovery_use(st, id, codes[1], T0, NULL, &left)) < 0)
+        return rc;
+    if (left != 1 || (rc = store_token_live(st, id, T0)) < 0)
+        return left != 1 ? ERR_INTERNAL : rc;
+    struct store_token_auth a; /* not the whole list: it grows with every run of the sweep */
+    if ((rc = store_token_auth(st, hash, &a)) < 0)
+        return rc;
+    if (!a.totp)
+        return ERR_INTERNAL;
+    return store_token_revoke(st, id, T0, NULL);
+}
+
 static int is_nomem(int rc)
 {
     return rc == ERR_NOMEM || rc == ERR_CRYPTO;
@@ -82,6 +118,8 @@ static void test_sealed_nomem(void **state)
     assert_int_equal(store_seal_open(st, master, T0, NULL, why, sizeof why), 0);
     assert_int_equal(sealed_life(), 0); /* statements prepared and cached before counting */
     FAILALLOC_SWEEP("sealed store", is_nomem, sealed_life());
+    assert_int_equal(factor_life(), 0);
+    FAILALLOC_SWEEP("second factor", is_nomem, factor_life());
     store_close(st);
 }
 
