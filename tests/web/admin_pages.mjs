@@ -81,6 +81,7 @@ try {
     ['/admin/plans/1/delete', {}], [`/admin/nodes/${nodeId}/drain`, { draining: 'true' }],
     [`/admin/nodes/${nodeId}/weight`, { weight: '5' }], [`/admin/nodes/${nodeId}/rotate-token`, {}],
     ['/admin/nodes', { name: 'n' }], [`/admin/payments/${paymentId}/refund`, {}],
+    ['/admin/users', { username: 'support_made', language: 'en' }],
   ];
   const supCodes = [];
   for (const [url, form] of supportPosts) supCodes.push(await post(url, { ...form, csrf: supCsrf }));
@@ -153,6 +154,25 @@ try {
   await submit(page, 'tr:has-text("Tmp") button.danger');
   check((await page.textContent('#notice')) === 'Plan deleted.', 'plan: unused plan deleted');
   check(!(await api('/api/v1/plans')).plans.some((x) => x.name === 'Tmp'), 'API: plan Tmp gone');
+
+  // A new user through the users page's form; the API sees it; the same name again is refused.
+  await page.goto(`${base}/admin/users`);
+  await page.click('details.card summary');
+  await page.fill('#nu-name', 'web_new_user');
+  await page.fill('#nu-tg', '770000123');
+  await page.selectOption('#nu-lang', 'ru');
+  await submit(page, '#new-user button');
+  check(/\/admin\/users\/\d+\?done=created$/.test(page.url()), `new user: on its page (${page.url()})`);
+  const made = (await api('/api/v1/users?q=web_new_user')).users;
+  check(made.length === 1 && made[0].telegram_id === 770000123 && made[0].language === 'ru',
+        `API: the new user ${JSON.stringify(made)}`);
+  check(!(await api('/api/v1/users?q=support_made')).users.length, 'API: support made no user');
+  await page.goto(`${base}/admin/users`);
+  await page.click('details.card summary');
+  await page.fill('#nu-name', 'web_new_user');
+  await submit(page, '#new-user button');
+  check((await page.textContent('#error')).includes('exists'), 'new user: a taken name refused');
+  await axe(page, 'new user refused');
 
   // The user: grant the plan, extend, disable.
   await page.goto(`${base}/admin/users/${userId}`);

@@ -7,6 +7,7 @@ static void admin_reg(void)
 {
     admin_routes_add();
     admin_user_detail_routes();
+    admin_user_create_routes();
     admin_plans_routes();
     admin_nodes_routes();
     admin_payments_routes();

@@ -276,7 +276,19 @@ int admin_page_users(struct buf *out, const struct admin_session *s, const struc
     if (qchars > 0 && qchars < 3) /* store_user_list_capped */
         TRY(admin_put(out, "<p class=\"muted\" id=\"short-query\">A part of a name needs 3 characters or more: "
                            "this search matched whole names and Telegram ids only.</p>"));
-    TRY(admin_put(out, "</form>\n<div class=\"card\"><table><caption class=\"muted\" id=\"count\">"));
+    TRY(admin_put(out, "</form>\n"));
+    if (s->role == HUB_ROLE_ADMIN) { /* admin_user_create.c */
+        TRY(admin_put(out, "<details class=\"card\"><summary>New user</summary><form method=\"post\" "
+                           "action=\"/admin/users\" id=\"new-user\">"));
+        TRY(admin_csrf_input(out, s));
+        TRY(admin_put(out, "<label for=\"nu-name\">Username</label><input id=\"nu-name\" name=\"username\" "
+                           "required maxlength=\"64\"> <label for=\"nu-tg\">Telegram id (optional)</label><input "
+                           "id=\"nu-tg\" name=\"telegram_id\" inputmode=\"numeric\"> <label for=\"nu-lang\">Language"
+                           "</label><select id=\"nu-lang\" name=\"language\"><option value=\"en\">English</option>"
+                           "<option value=\"ru\">Русский</option></select> <button type=\"submit\">Create</button>"
+                           "</form></details>\n"));
+    }
+    TRY(admin_put(out, "<div class=\"card\"><table><caption class=\"muted\" id=\"count\">"));
     char line[160];
     int64_t pages = total > 0 ? (total + ADMIN_PAGE_SIZE - 1) / ADMIN_PAGE_SIZE : 1;
     snprintf(line, sizeof line, "%" PRId64 "%s users · page %" PRId64 " of %" PRId64 "%s", total, more ? "+" : "", page,

@@ -18,6 +18,7 @@ void admin_routes_add_posts(const struct admin_post *posts, size_t n);
 #define ADMIN_POSTS(arr) admin_routes_add_posts((arr), sizeof(arr) / sizeof((arr)[0]))
 /* Each page file adds its own routes (admin_module.c calls them all). */
 void admin_user_detail_routes(void);
+void admin_user_create_routes(void);
 void admin_plans_routes(void);
 void admin_nodes_routes(void);
 void admin_settings_routes(void);

@@ -339,7 +339,7 @@ static void test_post_routes(void **state)
         if (r[i].auth != API_AUTH_NONE || !(r[i].flags & API_ROUTE_ANY_BODY) || r[i].body_max != ADMIN_BODY_MAX)
             fail_msg("POST %s is not registered as a dashboard form", r[i].pattern);
     }
-    assert_int_equal(posts, 16); /* login, logout, enable, disable; 4 node, 3 plan, 4 user, 1 payment forms */
+    assert_int_equal(posts, 17); /* login, logout, enable, disable; 4 node, 3 plan, 4 user, new user, refund */
     int64_t id;
     const struct api_route *drain = api__route_find("POST", "/admin/nodes/3/drain", &id, NULL, 0);
     assert_non_null(drain);
