@@ -32,7 +32,7 @@ hostnossl all all 127.0.0.1/32 reject
 HBA
 PGDATA_DIR=$WORK/pgdata-parent/data
 stop_pg() { as_pg "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -m immediate stop >/dev/null 2>&1 || true; }
-trap 'rc=$?; stop_pg; (exit $rc); cleanup' EXIT # keep the exit status for cleanup
+trap 'rc=$?; set +e; stop_pg; (exit $rc); cleanup' EXIT # set +e: a failing (exit) would skip cleanup
 as_pg "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -l "$WORK/pg.log" -w -t 60 \
   -o "-k $WORK -c listen_addresses=127.0.0.1 -p $PORT -c fsync=off -c ssl=on -c ssl_cert_file=$WORK/server.crt -c ssl_key_file=$WORK/server.key" \
   start >/dev/null || fail "PostgreSQL with ssl=on did not start: $(tail -5 "$WORK/pg.log")"
