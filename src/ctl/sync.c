@@ -157,6 +157,7 @@ int sync_usage_req_encode(const struct sync_usage_req *m, struct buf *out)
          jset(health, "connections", jint(h->connections)) && jset(health, "uptime", jint(h->uptime)) &&
          jset(health, "revision", jint(h->revision)) && jset(health, "version", json_string(h->version)) &&
          h->cpu <= 100 && jset(health, "cpu", jint(h->cpu)) && jset(health, "bps", jint(h->bytes_per_sec)) &&
+         jset(health, "handshakes", jint(h->handshakes)) &&
          (h->n_targets == 0 || jset(health, "targets", sync__targets_to_json(h))) &&
          (h->n_probes == 0 || jset(health, "probes", sync__probes_to_json(h))) &&
          jset(root, "v", json_integer(SYNC_VERSION)) && jset(root, "push_id", json_string(m->push_id)) &&
@@ -442,6 +443,7 @@ static int usage_req_from(struct sync_usage_req *m, const json_t *root, struct s
     TRY(get_str(h, "health.", "version", m->health.version, sizeof(m->health.version), false, err));
     TRY(get_uint(h, "health.", "cpu", 100, true, &m->health.cpu, err));
     TRY(get_uint(h, "health.", "bps", INT64_MAX, true, &m->health.bytes_per_sec, err));
+    TRY(get_uint(h, "health.", "handshakes", INT64_MAX, true, &m->health.handshakes, err));
     TRY(sync__targets_from_json(h, &m->health, err));
     TRY(sync__probes_from_json(h, &m->health, err));
     size_t n = json_array_size(usage);

@@ -120,6 +120,9 @@ struct sync_health {
     /* Live load for placement; optional on the wire (absent = 0, from nodes that predate it). */
     uint64_t cpu;           /* CPU use since the previous push, percent of all cores, 0..100 */
     uint64_t bytes_per_sec; /* client bytes through the node since the previous push, both ways */
+    /* Client handshakes completed (REALITY authenticated) since the previous push; optional
+     * ("handshakes", absent = 0): the hub's "unreachable from clients" signal. */
+    uint64_t handshakes;
     /* REALITY target health; optional ("targets", absent = none). */
     size_t n_targets;
     struct sync_target_health targets[SYNC_TARGETS_MAX];

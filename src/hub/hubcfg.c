@@ -15,6 +15,7 @@
 #include "core/redis_url.h"
 #include "core/secret_file.h"
 #include "hub/domain/node_health.h"
+#include "hub/domain/client_silence.h"
 #include "hub/domain/placement.h"
 #include "hub/module.h"
 
@@ -227,6 +228,14 @@ static const struct hub_setting hub_settings[] = {
     HS_U("fleet", "probe_interval", probe_interval, 0, 3600),
     HS_U("fleet", "probe_failures", probe_failures, 1, 100),
     HS_U("fleet", "probe_timeout_ms", probe_timeout_ms, 100, 60000),
+    HS_U("fleet", "cool_cpu_percent", cool_cpu_percent, 0, 100),
+    HS_U("fleet", "cool_connections", cool_connections, 0, 10000000),
+    HS_U("fleet", "client_silence", client_silence, 0, 7 * 86400),
+    HS_U("fleet", "client_retry", client_retry, 0, 30 * 86400),
+    HS_U("fleet", "client_check", client_check, 1, 3600),
+    HS_U("fleet", "bittorrent_disable_after", bt_disable_after, 0, 1000000),
+    HS_U("fleet", "bittorrent_window", bt_window, 1, 30 * 86400),
+    HS_U("fleet", "bittorrent_disable_sec", bt_disable_sec, 1, 30 * 86400),
 };
 
 #define HS_COUNT (sizeof hub_settings / sizeof hub_settings[0])
@@ -431,6 +440,11 @@ static void set_defaults(struct hub_cfg *cfg)
     cfg->probe_interval = 10;
     cfg->probe_failures = 3;
     cfg->probe_timeout_ms = 3000;
+    cfg->client_silence = HUB_SILENCE_DEFAULT_SEC;
+    cfg->client_retry = HUB_SILENCE_RETRY_SEC;
+    cfg->client_check = HUB_SILENCE_CHECK_SEC;
+    cfg->bt_window = 3600;
+    cfg->bt_disable_sec = 3600;
     cfg->http = api_conn_limits_effective(NULL);
 }
 
@@ -529,7 +543,11 @@ void hubcfg_diff_restart(const struct hub_cfg *a, const struct hub_cfg *b, char 
     DIFF(a->sync_interval != b->sync_interval, "sync_interval");
     DIFF(a->node_dead_after != b->node_dead_after || a->hot_cpu_percent != b->hot_cpu_percent ||
              a->hot_connections != b->hot_connections || a->probe_interval != b->probe_interval ||
-             a->probe_failures != b->probe_failures || a->probe_timeout_ms != b->probe_timeout_ms,
+             a->probe_failures != b->probe_failures || a->probe_timeout_ms != b->probe_timeout_ms ||
+             a->cool_cpu_percent != b->cool_cpu_percent || a->cool_connections != b->cool_connections ||
+             a->client_silence != b->client_silence || a->client_retry != b->client_retry ||
+             a->client_check != b->client_check || a->bt_disable_after != b->bt_disable_after ||
+             a->bt_window != b->bt_window || a->bt_disable_sec != b->bt_disable_sec,
          "fleet");
     DIFF(strcmp(a->redis_url, b->redis_url) != 0, "redis_url");
     DIFF(strcmp(a->master_key_file, b->master_key_file) != 0, "master_key_file");

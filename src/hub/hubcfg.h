@@ -27,6 +27,14 @@
  * (hub/domain/placement.h); 0 turns a criterion off. fleet.probe_*: every probe_interval seconds
  * the hub sends a TLS ClientHello to each node's public address (hub/probe/probe.h); probe_failures
  * failures in a row leave the node out of /sub until one succeeds; probe_interval 0 turns it off.
+ * fleet.cool_cpu_percent / cool_connections: a hot node turns cool only below these (hysteresis;
+ * 0: 80 % of the hot threshold). fleet.client_silence (600 s) / client_retry (3600 s) /
+ * client_check (10 s): a node without client handshakes for client_silence seconds while other
+ * nodes have them leaves /sub until handshakes resume or client_retry passes
+ * (hub/domain/client_silence.h); the rule runs every client_check seconds (lock holder).
+ * fleet.bittorrent_disable_after (0 = off) / bittorrent_window (3600) / bittorrent_disable_sec
+ * (3600): a user with that many BitTorrent attempts reported by nodes within the window is
+ * disabled for disable_sec, then enabled again (hub/fleet/fleet.h).
  *
  * trusted_proxies lists the CIDR blocks of our own reverse proxies: X-Forwarded-For is read only
  * from them (hub/api/client_ip.h). The old "trust_forwarded": true without it is an error.
@@ -93,6 +101,14 @@ struct hub_cfg {
     unsigned probe_interval;   /* fleet.probe_interval: seconds between active probes of each node; 0 off */
     unsigned probe_failures;   /* fleet.probe_failures: failed probes in a row that take a node out */
     unsigned probe_timeout_ms; /* fleet.probe_timeout_ms: connect + ClientHello + answer */
+    unsigned cool_cpu_percent; /* fleet.cool_cpu_percent: a hot node turns cool below (0: 80 % of hot) */
+    unsigned cool_connections; /* fleet.cool_connections: the same for connections (0: 80 % of hot) */
+    unsigned client_silence;   /* fleet.client_silence: s without client handshakes -> out of /sub; 0 off */
+    unsigned client_retry;     /* fleet.client_retry: a silent node is served again after this; 0 never */
+    unsigned client_check;     /* fleet.client_check: seconds between passes of the silence rule */
+    unsigned bt_disable_after; /* fleet.bittorrent_disable_after: attempts that disable a user; 0 off */
+    unsigned bt_window;        /* fleet.bittorrent_window: ... counted over this many seconds (3600) */
+    unsigned bt_disable_sec;   /* fleet.bittorrent_disable_sec: for this long (3600) */
 };
 
 /* Parses len bytes of JSON into *cfg (defaults for absent keys), recording every mistake in c,

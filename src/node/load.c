@@ -21,3 +21,10 @@ void node_load_sample(struct node_load_meter *m, uint64_t now_ms, uint64_t cpu_u
     m->cpu_us = cpu_us;
     m->bytes = bytes;
 }
+
+uint64_t node_load_handshakes(struct node_load_meter *m, uint64_t total)
+{
+    uint64_t d = total >= m->handshakes ? total - m->handshakes : 0;
+    m->handshakes = total;
+    return d;
+}

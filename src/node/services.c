@@ -22,6 +22,7 @@
 #include "node/limits.h"
 #include "node/target_health.h"
 #include "nodecfg/state.h"
+#include "reality/outcome.h"
 #include "node/telemetry.h"
 #include "node/usage.h"
 #include "node/usage_api.h"
@@ -107,6 +108,7 @@ static void hub_health(void *arg, struct sync_health *h)
     struct node_worker_stats st;
     node_runtime_stats(s->rt, &st);
     h->connections = atomic_load(&st.active);
+    h->handshakes = node_load_handshakes(&s->load, reality_outcome_get(REALITY_OUTCOME_AUTHENTICATED));
     /* CPU of this process (the node's work) over all cores, and client bytes/s since the last push. */
     struct rusage ru;
     struct timespec ts;

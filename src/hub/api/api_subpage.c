@@ -12,6 +12,7 @@
 #include "hub/domain/node_health.h"
 #include "hub/domain/placement.h"
 #include "hub/domain/rules.h"
+#include "hub/fleet/fleet.h"
 #include "hub/sub/sub.h"
 
 /* Healthy first, then by weight (heavier first), then by id. */
@@ -296,7 +297,14 @@ void api__sub_page(struct api_call *c)
         api__store_error(c, rc, "plan");
         return;
     }
-    n = hub_place_order(u.id, plan.node_groups, &cfg->place, nodes, n);
+    /* The user's preferred country (else their plan's) first (hub/fleet/fleet.h). */
+    char country[3] = "";
+    if (n > 1 && (rc = fleet_country_for(c->ctx->st, u.id, has_sub ? s.plan_id : 0, country)) < 0) {
+        free(nodes);
+        api__store_error(c, rc, "country");
+        return;
+    }
+    n = hub_place_order_pref(u.id, plan.node_groups, country, &cfg->place, nodes, n);
     struct sub_node *sn = n ? calloc(n, sizeof *sn) : NULL;
     if (n && sn == NULL) {
         free(nodes);

@@ -13,6 +13,7 @@
 #include "hub/domain/node_health.h"
 #include "hub/domain/placement.h"
 #include "hub/domain/rules.h"
+#include "hub/fleet/fleet.h"
 #include "hub/targets/targets.h"
 
 #define FLOW_VISION "xtls-rprx-vision"
@@ -51,7 +52,11 @@ static void node_checked_in(struct api_call *c, bool hot_flipped)
 {
     enum hub_node_verdict was = hub_node_verdict(&c->node, c->now, c->ctx->cfg.node_dead_after);
     /* So does a node turning hot or cool: new customers stop (or start) being placed on it. */
-    if (hot_flipped || was == HUB_NODE_UNSEEN || was == HUB_NODE_STALE || was == HUB_NODE_DOWN) {
+    bool returned = was == HUB_NODE_UNSEEN || was == HUB_NODE_STALE || was == HUB_NODE_DOWN;
+    /* Time away does not count as time without client handshakes (hub/domain/client_silence.h). */
+    if (returned && fleet_node_returned(c->ctx->st, &c->node, c->now) < 0)
+        log_warn("api", 0, "node_return_record_failed", LF_INT("node", c->node.id));
+    if (hot_flipped || returned) {
         api__nodes_invalidate(c->ctx);
         if (c->ctx->cfg.cache != NULL)
             hcache_gen_bump(c->ctx->cfg.cache);
@@ -224,12 +229,21 @@ void api__node_usage(struct api_call *c)
     now_load.load_connections = (int64_t)h->connections;
     now_load.load_cpu = (int64_t)h->cpu;
     now_load.load_bps = (int64_t)h->bytes_per_sec;
-    bool hot_flipped = hub_node_hot(&c->node, &c->ctx->cfg.place) != hub_node_hot(&now_load, &c->ctx->cfg.place);
+    /* Hot with hysteresis: a node at the limit does not flap between hot and cool. */
+    bool hot = hub_node_hot_next(c->node.hot, &now_load, &c->ctx->cfg.place);
+    bool hot_flipped = hot != c->node.hot;
     if (rc == 0 && !dup)
         audit_user_attempts(c, &m);
     if (rc == 0 && !dup)
         rc = store_node_set_load(c->ctx->st, c->node.id, now_load.load_connections, now_load.load_cpu,
-                                 now_load.load_bps);
+                                 now_load.load_bps, hot);
+    /* Customers still complete handshakes here: the node is reachable from their side. */
+    bool heard_back = false;
+    if (rc == 0 && !dup && h->handshakes > 0)
+        rc = fleet_heard(c->ctx->st, &c->node, c->now, &heard_back);
+    if (heard_back)
+        log_info("api", 0, "node_clients_back", LF_INT("node", c->node.id), LF_STR("name", c->node.name),
+                 LF_UINT("handshakes", h->handshakes));
     /* What it saw of its REALITY target: the rotation rule's input (hub/targets/targets.h). */
     if (rc == 0 && !dup)
         rc = targets_record_health(c->ctx->st, c->node.id, h, c->now);
@@ -239,7 +253,7 @@ void api__node_usage(struct api_call *c)
         return;
     }
     if (!dup)
-        node_checked_in(c, hot_flipped);
+        node_checked_in(c, hot_flipped || heard_back);
     struct sync_usage_resp r = {.duplicate = dup, .revision = (uint64_t)rev};
     struct buf b;
     buf_init(&b);

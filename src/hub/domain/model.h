@@ -142,6 +142,9 @@ struct hub_node {
     int64_t load_connections; /* open client connections */
     int64_t load_cpu;         /* percent of all cores, 0..100 */
     int64_t load_bps;         /* bytes per second through the node, both directions */
+    bool hot;                 /* attracts no new customers (placement, with hysteresis) */
+    int64_t handshake_at;     /* last push that reported client handshakes (0: none ever) */
+    int64_t silent_since;     /* "unreachable from clients" since (0: not; hub/domain/client_silence.h) */
 };
 
 struct hub_payment {

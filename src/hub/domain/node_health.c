@@ -7,14 +7,14 @@ enum hub_node_verdict hub_node_verdict(const struct hub_node *n, int64_t now, in
         return HUB_NODE_EXCLUDED;
     if (n->health == HUB_HEALTH_DOWN)
         return HUB_NODE_DOWN;
-    if (dead_after <= 0)
-        return HUB_NODE_SERVED;
-    if (n->last_seen <= 0)
-        return HUB_NODE_UNSEEN;
-    /* now - last_seen >= dead_after, written so that no input overflows. */
-    if (n->last_seen < now && now - n->last_seen >= dead_after)
-        return HUB_NODE_STALE;
-    return HUB_NODE_SERVED;
+    if (dead_after > 0) {
+        if (n->last_seen <= 0)
+            return HUB_NODE_UNSEEN;
+        /* now - last_seen >= dead_after, written so that no input overflows. */
+        if (n->last_seen < now && now - n->last_seen >= dead_after)
+            return HUB_NODE_STALE;
+    }
+    return n->silent_since > 0 ? HUB_NODE_SILENT : HUB_NODE_SERVED;
 }
 
 bool hub_node_servable(const struct hub_node *n, int64_t now, int64_t dead_after)
@@ -56,6 +56,6 @@ bool hub_probe_record(struct hub_probe *p, bool ok, int threshold)
 
 const char *hub_node_verdict_name(enum hub_node_verdict v)
 {
-    static const char *const names[HUB_NODE__COUNT] = {"served", "excluded", "down", "unseen", "stale"};
+    static const char *const names[HUB_NODE__COUNT] = {"served", "excluded", "down", "unseen", "stale", "silent"};
     return (unsigned)v < HUB_NODE__COUNT ? names[v] : "?";
 }

@@ -19,6 +19,7 @@ enum hub_node_verdict {
     HUB_NODE_DOWN,     /* stored health is down (admin, or the probe / scheduler said so) */
     HUB_NODE_UNSEEN,   /* never checked in (last_seen 0): registered but not started */
     HUB_NODE_STALE,    /* no push for dead_after seconds or more */
+    HUB_NODE_SILENT,   /* alive, but no client handshakes while others have them (client_silence.h) */
     HUB_NODE__COUNT,   /* sentinel */
 };
 

@@ -75,6 +75,29 @@ bool hub_node_hot(const struct hub_node *n, const struct hub_place_cfg *cfg)
            (cfg->hot_connections > 0 && n->load_connections >= cfg->hot_connections);
 }
 
+/* The cool threshold for a hot one: the configured value, else HUB_COOL_DEFAULT_PCT % of it. */
+static int64_t cool_of(int64_t hot, int64_t cool)
+{
+    if (cool > 0)
+        return cool < hot ? cool : hot;
+    return hot / 100 * HUB_COOL_DEFAULT_PCT + hot % 100 * HUB_COOL_DEFAULT_PCT / 100;
+}
+
+bool hub_node_hot_next(bool was_hot, const struct hub_node *n, const struct hub_place_cfg *cfg)
+{
+    if (cfg == NULL)
+        return false;
+    if (hub_node_hot(n, cfg))
+        return true;
+    if (!was_hot)
+        return false;
+    bool cpu_cool =
+        cfg->hot_cpu_percent <= 0 || n->load_cpu < cool_of(cfg->hot_cpu_percent, cfg->cool_cpu_percent);
+    bool conn_cool =
+        cfg->hot_connections <= 0 || n->load_connections < cool_of(cfg->hot_connections, cfg->cool_connections);
+    return !(cpu_cool && conn_cool);
+}
+
 /* splitmix64's finaliser: a fixed, well-mixed 64-bit hash. */
 static uint64_t mix64(uint64_t z)
 {
@@ -97,6 +120,7 @@ struct ranked {
     struct hub_node node;
     double score;
     bool hot;
+    bool foreign; /* not in the preferred country (false when there is no preference) */
 };
 
 static int ranked_cmp(const void *x, const void *y)
@@ -104,6 +128,8 @@ static int ranked_cmp(const void *x, const void *y)
     const struct ranked *a = x, *b = y;
     if (a->hot != b->hot)
         return a->hot ? 1 : -1;
+    if (a->foreign != b->foreign)
+        return a->foreign ? 1 : -1;
     if (a->score != b->score)
         return a->score > b->score ? -1 : 1;
     return (a->node.id > b->node.id) - (a->node.id < b->node.id);
@@ -112,6 +138,13 @@ static int ranked_cmp(const void *x, const void *y)
 size_t hub_place_order(int64_t user_id, const char *plan_groups, const struct hub_place_cfg *cfg,
                        struct hub_node *nodes, size_t n)
 {
+    return hub_place_order_pref(user_id, plan_groups, NULL, cfg, nodes, n);
+}
+
+size_t hub_place_order_pref(int64_t user_id, const char *plan_groups, const char *country,
+                            const struct hub_place_cfg *cfg, struct hub_node *nodes, size_t n)
+{
+    bool pref = country != NULL && country[0] != '\0';
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
         if (hub_plan_allows_group(plan_groups, nodes[i].group))
@@ -125,7 +158,8 @@ size_t hub_place_order(int64_t user_id, const char *plan_groups, const struct hu
     }
     for (size_t i = 0; i < k; i++)
         r[i] = (struct ranked){nodes[i], hub_place_score(user_id, nodes[i].id, nodes[i].weight),
-                               hub_node_hot(&nodes[i], cfg)};
+                               nodes[i].hot || hub_node_hot(&nodes[i], cfg),
+                               pref && strcmp(nodes[i].country, country) != 0};
     qsort(r, k, sizeof *r, ranked_cmp);
     for (size_t i = 0; i < k; i++)
         nodes[i] = r[i].node;

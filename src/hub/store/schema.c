@@ -235,6 +235,23 @@ static const char *const migrations[] = {
     /* 17: the dashboard's budgets with 100k users (issue 17): disabled users counted from an
      * index; the substring search's trigram index is made per backend by users_search_index. */
     ("CREATE INDEX users_enabled ON users (enabled);"),
+
+    /* 18: fleet intelligence (hub/fleet/): a node's hot mark with hysteresis (placement), the
+     * last push that carried client handshakes and since when it is "unreachable from clients"
+     * (0: not); the country a user or a plan prefers ('' none); temporary holds of users (the
+     * BitTorrent auto-disable); target scans a node runs on request, with their results. */
+    ("ALTER TABLE nodes ADD COLUMN hot INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE nodes ADD COLUMN handshake_at BIGINT NOT NULL DEFAULT 0;"
+     "ALTER TABLE nodes ADD COLUMN silent_since BIGINT NOT NULL DEFAULT 0;"
+     "ALTER TABLE users ADD COLUMN country TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE plans ADD COLUMN country TEXT NOT NULL DEFAULT '';"
+     "CREATE TABLE user_holds (user_id BIGINT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,"
+     " reason TEXT NOT NULL, attempts BIGINT NOT NULL, since BIGINT NOT NULL, until BIGINT NOT NULL,"
+     " released_at BIGINT NOT NULL DEFAULT 0);"
+     "CREATE TABLE node_scans (id @ID@, node_id BIGINT NOT NULL REFERENCES nodes(id) ON DELETE CASCADE,"
+     " candidates TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending', results TEXT NOT NULL DEFAULT '',"
+     " created_at BIGINT NOT NULL, sent_at BIGINT NOT NULL DEFAULT 0, done_at BIGINT NOT NULL DEFAULT 0);"
+     "CREATE INDEX node_scans_node ON node_scans (node_id, state);"),
 };
 
 /* The user search's trigram index (store_user_list). SQLite: a contentless FTS5 table over the

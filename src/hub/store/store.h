@@ -20,7 +20,7 @@
 
 #include "hub/domain/model.h"
 
-#define STORE_SCHEMA_VERSION 17
+#define STORE_SCHEMA_VERSION 18
 
 struct store;
 
@@ -181,8 +181,9 @@ int store_node_set_token(struct store *st, int64_t id, const char *token_hash, i
 int store_node_mark_stale(struct store *st, int64_t now, int64_t stale_after, int64_t *n);
 /* The node checked in (a user-table pull): last_seen = now and health up, as a usage push does. */
 int store_node_touch(struct store *st, int64_t id, int64_t now);
-/* Stores the live load a node reported with its last usage push (placement). Negative: ERR_RANGE. */
-int store_node_set_load(struct store *st, int64_t id, int64_t connections, int64_t cpu, int64_t bps);
+/* Stores the live load a node reported with its last usage push and whether that makes it hot
+ * (placement, hub_node_hot_next). Negative: ERR_RANGE. */
+int store_node_set_load(struct store *st, int64_t id, int64_t connections, int64_t cpu, int64_t bps, bool hot);
 
 /* ---- API tokens ---- */
 int store_token_add(struct store *st, const char *name, const char *token_hash, enum hub_role role, int64_t now,

@@ -8,7 +8,8 @@
 
 #define NODE_COLS                                                                                                      \
     "id, name, address, port, country, public_key, short_ids, server_names, weight, health, draining, last_seen, "     \
-    "traffic_up, traffic_down, created_at, usage_percent, node_group, load_connections, load_cpu, load_bps"
+    "traffic_up, traffic_down, created_at, usage_percent, node_group, load_connections, load_cpu, load_bps, hot, "   \
+    "handshake_at, silent_since"
 
 /* Splits "a,b,c" into a fixed array. */
 static size_t split_list(const char *s, size_t cap_items, size_t item_cap, char *items)
@@ -73,6 +74,9 @@ static void node_from_row(const struct store_res *r, size_t i, struct hub_node *
     n->load_connections = store__cell_i64(r, i, 17);
     n->load_cpu = store__cell_i64(r, i, 18);
     n->load_bps = store__cell_i64(r, i, 19);
+    n->hot = store__cell_i64(r, i, 20) != 0;
+    n->handshake_at = store__cell_i64(r, i, 21);
+    n->silent_since = store__cell_i64(r, i, 22);
 }
 
 struct node_arg {
@@ -331,20 +335,21 @@ int store_node_touch(struct store *st, int64_t id, int64_t now)
 
 struct load_arg {
     int64_t id, connections, cpu, bps;
+    bool hot;
 };
 
 static int load_body(struct store_conn *sc, void *arg)
 {
     struct load_arg *a = arg;
-    struct store_val p[] = {SV_I(a->connections), SV_I(a->cpu), SV_I(a->bps), SV_I(a->id)};
-    return store__exec(sc, "UPDATE nodes SET load_connections = $1, load_cpu = $2, load_bps = $3 WHERE id = $4", p, 4,
-                       NULL);
+    struct store_val p[] = {SV_I(a->connections), SV_I(a->cpu), SV_I(a->bps), SV_I(a->id), SV_I(a->hot)};
+    return store__exec(sc, "UPDATE nodes SET load_connections = $1, load_cpu = $2, load_bps = $3, hot = $5 WHERE id = $4",
+                       p, 5, NULL);
 }
 
-int store_node_set_load(struct store *st, int64_t id, int64_t connections, int64_t cpu, int64_t bps)
+int store_node_set_load(struct store *st, int64_t id, int64_t connections, int64_t cpu, int64_t bps, bool hot)
 {
     if (connections < 0 || cpu < 0 || bps < 0)
         return ERR_RANGE;
-    struct load_arg a = {.id = id, .connections = connections, .cpu = cpu, .bps = bps};
+    struct load_arg a = {.id = id, .connections = connections, .cpu = cpu, .bps = bps, .hot = hot};
     return store__tx(st, load_body, &a);
 }

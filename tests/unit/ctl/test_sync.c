@@ -136,6 +136,7 @@ static void test_usage_roundtrip(void **state)
     strcpy(m.health.version, "veil-node 0.1.0");
     m.health.cpu = 73;
     m.health.bytes_per_sec = 12500000;
+    m.health.handshakes = 9;
     struct buf b;
     buf_init(&b);
     assert_int_equal(sync_usage_req_encode(&m, &b), 0);
@@ -159,6 +160,7 @@ static void test_usage_roundtrip(void **state)
     assert_string_equal(d.health.version, "veil-node 0.1.0");
     assert_int_equal(d.health.cpu, 73);
     assert_int_equal(d.health.bytes_per_sec, 12500000);
+    assert_int_equal(d.health.handshakes, 9);
     sync_usage_req_dispose(&d);
     free(s);
     buf_dispose(&b);
@@ -168,6 +170,7 @@ static void test_usage_roundtrip(void **state)
     assert_int_equal(sync_usage_req_decode(&d, old, strlen(old), &err), 0);
     assert_int_equal(d.health.cpu, 0);
     assert_int_equal(d.health.bytes_per_sec, 0);
+    assert_int_equal(d.health.handshakes, 0); /* such a node is never judged "unreachable from clients" */
     sync_usage_req_dispose(&d);
     /* CPU is a percentage: a node cannot claim more than all its cores. */
     m.health.cpu = 101;

@@ -165,6 +165,140 @@ static void test_plan_groups(void **state)
     assert_false(hub_node_groups_valid(NULL));
 }
 
+/* Hysteresis: hot at or above the hot threshold, cool again only below the cool one. */
+static void test_hot_hysteresis(void **state)
+{
+    (void)state;
+    struct hub_place_cfg cfg = {.hot_cpu_percent = 85, .cool_cpu_percent = 70};
+    struct hub_node n = node(1, 1, "");
+    n.load_cpu = 84;
+    assert_false(hub_node_hot_next(false, &n, &cfg));
+    n.load_cpu = 85;
+    assert_true(hub_node_hot_next(false, &n, &cfg));
+    n.load_cpu = 80; /* between the thresholds: keeps what it was */
+    assert_true(hub_node_hot_next(true, &n, &cfg));
+    assert_false(hub_node_hot_next(false, &n, &cfg));
+    n.load_cpu = 70;
+    assert_true(hub_node_hot_next(true, &n, &cfg));
+    n.load_cpu = 69;
+    assert_false(hub_node_hot_next(true, &n, &cfg));
+    /* Default cool threshold: 80 % of the hot one (85 -> 68; 500 connections -> 400). */
+    struct hub_place_cfg def = {.hot_cpu_percent = 85, .hot_connections = 500};
+    n.load_cpu = 68;
+    assert_true(hub_node_hot_next(true, &n, &def));
+    n.load_cpu = 67;
+    assert_false(hub_node_hot_next(true, &n, &def));
+    /* Both criteria must be cool: connections keep it hot. */
+    n.load_connections = 450;
+    assert_true(hub_node_hot_next(true, &n, &def));
+    n.load_connections = 399;
+    assert_false(hub_node_hot_next(true, &n, &def));
+    /* A cool threshold at or above the hot one: no hysteresis. */
+    struct hub_place_cfg none = {.hot_cpu_percent = 85, .cool_cpu_percent = 90};
+    n.load_connections = 0;
+    n.load_cpu = 84;
+    assert_false(hub_node_hot_next(true, &n, &none));
+    /* Criteria off: never hot; no configuration: never hot. */
+    struct hub_place_cfg off = {0};
+    n.load_cpu = 100;
+    assert_false(hub_node_hot_next(true, &n, &off));
+    assert_false(hub_node_hot_next(true, &n, NULL));
+}
+
+/* A node whose CPU hovers around the hot threshold (84, 86, 83, 87, ...) flips once, not at
+ * every push, and its first placements move once: no customer is bounced back and forth. */
+static void test_no_flapping(void **state)
+{
+    (void)state;
+    struct hub_place_cfg cfg = {.hot_cpu_percent = 85, .cool_cpu_percent = 70};
+    struct hub_node fleet[3] = {node(1, 1, ""), node(2, 1, ""), node(3, 2, "")};
+    static const int64_t cpu[] = {60, 84, 86, 83, 87, 84, 85, 79, 86, 71, 84, 70, 69, 75, 84, 60};
+    int flips = 0;
+    bool hot = false;
+    int64_t first_of_user7[sizeof cpu / sizeof cpu[0]];
+    for (size_t p = 0; p < sizeof cpu / sizeof cpu[0]; p++) {
+        fleet[2].load_cpu = cpu[p];
+        bool next = hub_node_hot_next(hot, &fleet[2], &cfg);
+        flips += next != hot;
+        hot = next;
+        fleet[2].hot = hot;
+        /* The placement reads the stored mark: the load alone (84 < 85) would say cool. */
+        struct hub_node list[3];
+        memcpy(list, fleet, sizeof list);
+        struct hub_place_cfg marks_only = {0};
+        hub_place_order(7, NULL, &marks_only, list, 3);
+        first_of_user7[p] = list[0].id;
+    }
+    /* Hot at the first 86, cool at 69: two changes over 16 pushes (without hysteresis: 8). */
+    assert_int_equal(flips, 2);
+    assert_false(hot);
+    int moves = 0;
+    for (size_t p = 1; p < sizeof cpu / sizeof cpu[0]; p++)
+        moves += first_of_user7[p] != first_of_user7[p - 1];
+    assert_true(moves <= 2);
+    /* While hot, no new first placements: 1,000 users all start elsewhere. */
+    fleet[2].hot = true;
+    fleet[2].load_cpu = 80;
+    int c[3];
+    first_counts(fleet, &(struct hub_place_cfg){0}, 1000, c);
+    assert_int_equal(c[2], 0);
+}
+
+static struct hub_node node_in(int64_t id, int64_t weight, const char *country)
+{
+    struct hub_node n = node(id, weight, "");
+    snprintf(n.country, sizeof n.country, "%s", country);
+    return n;
+}
+
+/* Country preference first (among cool nodes), weights within the preferred country, hot
+ * nodes still last, no preference = plain weighted order; stable across refreshes. */
+static void test_country_preference(void **state)
+{
+    (void)state;
+    struct hub_node fleet[4] = {node_in(1, 1, "DE"), node_in(2, 1, "NL"), node_in(3, 2, "NL"), node_in(4, 5, "FI")};
+    int first[5] = {0};
+    for (int u = 1; u <= 1000; u++) {
+        struct hub_node a[4], b[4];
+        memcpy(a, fleet, sizeof a);
+        for (int i = 0; i < 4; i++)
+            b[i] = fleet[3 - i];
+        assert_int_equal(hub_place_order_pref(u, NULL, "NL", NULL, a, 4), 4);
+        hub_place_order_pref(u, "", "NL", NULL, b, 4);
+        for (int i = 0; i < 4; i++)
+            assert_int_equal(a[i].id, b[i].id); /* same order whatever the list order */
+        assert_string_equal(a[0].country, "NL");
+        assert_string_equal(a[1].country, "NL");
+        first[a[0].id]++;
+    }
+    /* Within NL the weights 1:2 hold (333 / 667, +-10 %). */
+    print_message("first placements preferring NL over NL weights 1:2: %d %d\n", first[2], first[3]);
+    assert_in_range(first[2], 300, 367);
+    assert_in_range(first[3], 600, 734);
+    /* A hot node of the preferred country goes behind the cool foreign ones. */
+    struct hub_node list[4];
+    memcpy(list, fleet, sizeof list);
+    list[1].hot = list[2].hot = true;
+    hub_place_order_pref(9, NULL, "NL", NULL, list, 4);
+    assert_string_not_equal(list[0].country, "NL");
+    assert_string_not_equal(list[1].country, "NL");
+    assert_string_equal(list[2].country, "NL");
+    /* No preference, or a country without nodes: the plain weighted order. */
+    for (int u = 1; u <= 100; u++) {
+        struct hub_node a[4], b[4], d[4];
+        memcpy(a, fleet, sizeof a);
+        memcpy(b, fleet, sizeof b);
+        memcpy(d, fleet, sizeof d);
+        hub_place_order(u, NULL, NULL, a, 4);
+        hub_place_order_pref(u, NULL, "", NULL, b, 4);
+        hub_place_order_pref(u, NULL, "US", NULL, d, 4);
+        for (int i = 0; i < 4; i++) {
+            assert_int_equal(a[i].id, b[i].id);
+            assert_int_equal(a[i].id, d[i].id);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -172,6 +306,8 @@ int main(void)
         cmocka_unit_test(test_hot_node_gets_no_new_first_placements),
         cmocka_unit_test(test_sticky_order),
         cmocka_unit_test(test_plan_groups),
+        cmocka_unit_test(test_hot_hysteresis), cmocka_unit_test(test_no_flapping),
+        cmocka_unit_test(test_country_preference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

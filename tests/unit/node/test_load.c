@@ -42,8 +42,20 @@ static void test_rates(void **state)
     assert_int_equal(cpu, 0);
 }
 
+/* Handshakes per push are the difference of the running total; a total that went back gives 0. */
+static void test_handshakes(void **state)
+{
+    (void)state;
+    struct node_load_meter m = {0};
+    assert_int_equal(node_load_handshakes(&m, 7), 7);
+    assert_int_equal(node_load_handshakes(&m, 7), 0);
+    assert_int_equal(node_load_handshakes(&m, 12), 5);
+    assert_int_equal(node_load_handshakes(&m, 3), 0);
+    assert_int_equal(node_load_handshakes(&m, 4), 1);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_rates)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_rates), cmocka_unit_test(test_handshakes)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
