@@ -7,9 +7,9 @@
 #include <stdint.h>
 
 struct node_load_meter {
-    uint64_t at_ms;  /* 0: no sample yet */
-    uint64_t cpu_us; /* process CPU time (user + system) at at_ms */
-    uint64_t bytes;  /* client bytes (both directions) at at_ms */
+    uint64_t at_ms;      /* 0: no sample yet */
+    uint64_t cpu_us;     /* process CPU time (user + system) at at_ms */
+    uint64_t bytes;      /* client bytes (both directions) at at_ms */
     uint64_t handshakes; /* authenticated client handshakes counted at the previous push */
 };
 

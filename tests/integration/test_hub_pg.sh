@@ -10,7 +10,7 @@ if [[ ! -x $PGBIN/initdb ]]; then
     echo "SKIP: no PostgreSQL binaries at $PGBIN"
     exit 77
 fi
-for t in test_hub_store test_hub_api test_hub_api_patch test_hub_billing_store test_hub_access test_hub_bot test_hub_bot_customer test_hub_bot_admin test_hub_audit_chain test_hub_analysis test_hub_store_seal test_hub_store_reconnect; do
+for t in test_hub_store test_hub_api test_hub_api_patch test_hub_billing_store test_hub_access test_hub_bot test_hub_bot_customer test_hub_bot_admin test_hub_audit_chain test_hub_analysis test_hub_store_seal test_hub_store_reconnect test_hub_fleet_store; do
     [[ -x $BIN/$t ]] || { echo "missing $BIN/$t"; exit 1; }
 done
 
@@ -55,6 +55,7 @@ rc=0
 "$BIN/test_hub_analysis" || rc=1 # findings and the detectors' SQL
 "$BIN/test_hub_store_seal" || rc=1 # column encryption: raw rows, lookups, rotation, wrong key
 "$BIN/test_hub_store_reconnect" || rc=1 # connections cut under the pool: reconnect, ERR_CLOSED (503)
+"$BIN/test_hub_fleet_store" || rc=1 # holds, the silent mark, countries (hub/fleet)
 # The issue's load test: 50 parallel API clients creating users and pushing usage for 30 s,
 # on SQLite and on this PostgreSQL: no 5xx, no lost update.
 VEIL_HUB_LOAD_SECONDS=${VEIL_HUB_LOAD_SECONDS:-30} VEIL_HUB_LOAD_ONLY=1 "$BIN/test_hub_api" || rc=1

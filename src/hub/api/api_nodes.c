@@ -15,14 +15,22 @@ static json_t *node_json(const struct hub_node *n)
         json_array_append_new(sids, json_string(n->short_ids[i]));
     for (size_t i = 0; i < n->n_server_names; i++)
         json_array_append_new(sns, json_string(n->server_names[i]));
-    return json_pack("{s:I,s:s,s:s,s:i,s:s,s:s,s:o,s:o,s:I,s:I,s:s,s:b,s:I,s:I,s:I,s:I,s:s,s:{s:I,s:I,s:I}}", "id",
-                     (json_int_t)n->id, "name", n->name, "address", n->address, "port", (int)n->port, "country",
-                     n->country, "public_key", n->public_key, "short_ids", sids, "server_names", sns, "weight",
-                     (json_int_t)n->weight, "usage_percent", (json_int_t)n->usage_percent, "health",
-                     hub_health_name(n->health), "draining", n->draining, "last_seen", (json_int_t)n->last_seen,
-                     "traffic_up", (json_int_t)n->traffic_up, "traffic_down", (json_int_t)n->traffic_down, "created_at",
-                     (json_int_t)n->created_at, "group", n->group, "load", "connections",
-                     (json_int_t)n->load_connections, "cpu", (json_int_t)n->load_cpu, "bps", (json_int_t)n->load_bps);
+    json_t *o = json_pack(
+        "{s:I,s:s,s:s,s:i,s:s,s:s,s:o,s:o,s:I,s:I,s:s,s:b,s:I,s:I,s:I,s:I,s:s,s:{s:I,s:I,s:I}}", "id",
+        (json_int_t)n->id, "name", n->name, "address", n->address, "port", (int)n->port, "country", n->country,
+        "public_key", n->public_key, "short_ids", sids, "server_names", sns, "weight", (json_int_t)n->weight,
+        "usage_percent", (json_int_t)n->usage_percent, "health", hub_health_name(n->health), "draining", n->draining,
+        "last_seen", (json_int_t)n->last_seen, "traffic_up", (json_int_t)n->traffic_up, "traffic_down",
+        (json_int_t)n->traffic_down, "created_at", (json_int_t)n->created_at, "group", n->group, "load", "connections",
+        (json_int_t)n->load_connections, "cpu", (json_int_t)n->load_cpu, "bps", (json_int_t)n->load_bps);
+    /* Fleet signals (hub/fleet/fleet.h): the hot mark and the clients' handshakes. */
+    if (o != NULL) {
+        json_object_set_new(json_object_get(o, "load"), "hot", json_boolean(n->hot));
+        json_object_set_new(o, "clients",
+                            json_pack("{s:I,s:I}", "handshake_at", (json_int_t)n->handshake_at, "silent_since",
+                                      (json_int_t)n->silent_since));
+    }
+    return o;
 }
 
 void api__nodes_create(struct api_call *c)

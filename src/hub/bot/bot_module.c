@@ -188,7 +188,10 @@ static int job_notices(struct sched_pass *p, void *ctx)
     int rewards = 0, rw = bot_notify_rewards(&s->bot, p->now, &rewards);
     if (rw < 0)
         log_warn("bot", 0, "reward_notices_failed", LF_STR("err", err_str(rw)), LF_INT("sent", rewards));
-    return rc < 0 ? rc : rr < 0 ? rr : rf < 0 ? rf : rq < 0 ? rq : rw;
+    int held = 0, rh = bot_notify_holds(&s->bot, p->now, &held);
+    if (rh < 0)
+        log_warn("bot", 0, "hold_notices_failed", LF_STR("err", err_str(rh)), LF_INT("sent", held));
+    return rc < 0 ? rc : rr < 0 ? rr : rf < 0 ? rf : rq < 0 ? rq : rw < 0 ? rw : rh;
 }
 
 static int check(const json_t *section, char *err, size_t errcap)

@@ -28,6 +28,10 @@ int bot_notify_drain(struct bot *b, int64_t now, int *sent);
  * once per finding (bot_findings.c). */
 int bot_notify_findings(struct bot *b, int64_t now, int *sent);
 
+/* Tells customers whose access a temporary hold paused (BitTorrent auto-disable), once per hold
+ * (bot_holds.c). */
+int bot_notify_holds(struct bot *b, int64_t now, int *sent);
+
 /* Sends the due expiry reminders (at most BOT_NOTIFY_BATCH of each kind). */
 int bot_notify_reminders(struct bot *b, int64_t now, int *sent);
 

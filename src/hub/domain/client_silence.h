@@ -14,7 +14,7 @@
 
 #include "hub/domain/model.h"
 
-#define HUB_SILENCE_DEFAULT_SEC 600  /* fleet.client_silence: seconds without handshakes */
+#define HUB_SILENCE_DEFAULT_SEC 600 /* fleet.client_silence: seconds without handshakes */
 #define HUB_SILENCE_RETRY_SEC 3600  /* fleet.client_retry: a silent node is tried again after this */
 #define HUB_SILENCE_CHECK_SEC 10    /* fleet.client_check: seconds between passes of the rule */
 
@@ -26,11 +26,11 @@ struct hub_silence_cfg {
 /* What to do with one node. */
 enum hub_silence_action {
     HUB_SILENCE_KEEP = 0,
-    HUB_SILENCE_MARK,       /* no handshake for `silence` s while another node had some: out of /sub */
+    HUB_SILENCE_MARK,        /* no handshake for `silence` s while another node had some: out of /sub */
     HUB_SILENCE_CLEAR_FLEET, /* silent, but no other node has handshakes either: not this node's fault */
-    HUB_SILENCE_CLEAR_OFF,  /* silent, but the rule was turned off */
-    HUB_SILENCE_RETRY,      /* silent for `retry` s: served again, with a fresh window */
-    HUB_SILENCE__COUNT,     /* sentinel */
+    HUB_SILENCE_CLEAR_OFF,   /* silent, but the rule was turned off */
+    HUB_SILENCE_RETRY,       /* silent for `retry` s: served again, with a fresh window */
+    HUB_SILENCE__COUNT,      /* sentinel */
 };
 
 /* The decision for nodes[i] among the nodes that are otherwise served (alive, enabled, not

@@ -91,8 +91,7 @@ bool hub_node_hot_next(bool was_hot, const struct hub_node *n, const struct hub_
         return true;
     if (!was_hot)
         return false;
-    bool cpu_cool =
-        cfg->hot_cpu_percent <= 0 || n->load_cpu < cool_of(cfg->hot_cpu_percent, cfg->cool_cpu_percent);
+    bool cpu_cool = cfg->hot_cpu_percent <= 0 || n->load_cpu < cool_of(cfg->hot_cpu_percent, cfg->cool_cpu_percent);
     bool conn_cool =
         cfg->hot_connections <= 0 || n->load_connections < cool_of(cfg->hot_connections, cfg->cool_connections);
     return !(cpu_cool && conn_cool);

@@ -20,7 +20,8 @@ static int heard_body(struct store_conn *sc, void *arg)
     struct heard_arg *a = arg;
     int64_t changes = 0;
     /* Cleared only when set: the audit row is written once, by the hub that cleared it. */
-    TRY(store__exec_changes(sc, "UPDATE nodes SET handshake_at = $1, silent_since = 0 WHERE id = $2 AND silent_since > 0",
+    TRY(store__exec_changes(sc,
+                            "UPDATE nodes SET handshake_at = $1, silent_since = 0 WHERE id = $2 AND silent_since > 0",
                             (struct store_val[]){SV_I(a->now), SV_I(a->n->id)}, 2, &changes));
     if (changes == 0)
         return store__exec(sc, "UPDATE nodes SET handshake_at = $1 WHERE id = $2",
@@ -28,8 +29,8 @@ static int heard_body(struct store_conn *sc, void *arg)
     a->back = true;
     char target[32];
     snprintf(target, sizeof target, "node:%lld", (long long)a->n->id);
-    struct store_audit au = {.actor = "fleet", .action = "node.clients_back", .target = target,
-                             .details = "{\"reason\":\"handshakes\"}"};
+    struct store_audit au = {
+        .actor = "fleet", .action = "node.clients_back", .target = target, .details = "{\"reason\":\"handshakes\"}"};
     return store__audit(sc, &au, a->now, NULL, 0);
 }
 
@@ -70,9 +71,9 @@ static int silence_body(struct store_conn *sc, void *arg)
         TRY(store__exec_changes(sc, "UPDATE nodes SET silent_since = $1 WHERE id = $2 AND silent_since = 0",
                                 (struct store_val[]){SV_I(a->now), SV_I(a->node_id)}, 2, &changes));
     else if (a->fresh)
-        TRY(store__exec_changes(sc,
-                                "UPDATE nodes SET silent_since = 0, handshake_at = $1 WHERE id = $2 AND silent_since > 0",
-                                (struct store_val[]){SV_I(a->now), SV_I(a->node_id)}, 2, &changes));
+        TRY(store__exec_changes(
+            sc, "UPDATE nodes SET silent_since = 0, handshake_at = $1 WHERE id = $2 AND silent_since > 0",
+            (struct store_val[]){SV_I(a->now), SV_I(a->node_id)}, 2, &changes));
     else
         TRY(store__exec_changes(sc, "UPDATE nodes SET silent_since = 0 WHERE id = $1 AND silent_since > 0",
                                 (struct store_val[]){SV_I(a->node_id)}, 1, &changes));
@@ -178,7 +179,8 @@ static int hold_get_body(struct store_conn *sc, void *arg)
 {
     struct hold_arg *a = arg;
     struct store_res r;
-    TRY(store__exec(sc, "SELECT user_id, attempts, since, until, released_at, reason FROM user_holds WHERE user_id = $1",
+    TRY(store__exec(sc,
+                    "SELECT user_id, attempts, since, until, released_at, reason FROM user_holds WHERE user_id = $1",
                     (struct store_val[]){SV_I(a->user_id)}, 1, &r));
     int rc = r.nrows == 1 ? 0 : ERR_NOT_FOUND;
     if (rc == 0) {
@@ -212,13 +214,13 @@ static int hold_start_body(struct store_conn *sc, void *arg)
     if (changes == 0)
         return 0;
     TRY(store__user_touch(sc, a->user_id)); /* nodes drop the user's UUID at their next pull */
-    TRY(store__exec(sc,
-                    "INSERT INTO user_holds (user_id, reason, attempts, since, until, released_at)"
-                    " VALUES ($1, $2, $3, $4, $5, 0) ON CONFLICT (user_id) DO UPDATE SET reason = $2, attempts = $3,"
-                    " since = $4, until = $5, released_at = 0",
-                    (struct store_val[]){SV_I(a->user_id), SV_T(a->reason), SV_I(a->attempts), SV_I(a->now),
-                                         SV_I(a->until)},
-                    5, NULL));
+    TRY(store__exec(
+        sc,
+        "INSERT INTO user_holds (user_id, reason, attempts, since, until, released_at)"
+        " VALUES ($1, $2, $3, $4, $5, 0) ON CONFLICT (user_id) DO UPDATE SET reason = $2, attempts = $3,"
+        " since = $4, until = $5, released_at = 0",
+        (struct store_val[]){SV_I(a->user_id), SV_T(a->reason), SV_I(a->attempts), SV_I(a->now), SV_I(a->until)}, 5,
+        NULL));
     char details[128];
     snprintf(details, sizeof details, "{\"reason\":\"%s\",\"attempts\":%lld,\"until\":%lld}", a->reason,
              (long long)a->attempts, (long long)a->until);
@@ -256,7 +258,8 @@ static int release_body(struct store_conn *sc, void *arg)
         if (rc == 0 && changes > 0) {
             rc = store__user_touch(sc, uid);
             char details[64];
-            snprintf(details, sizeof details, "{\"reason\":\"%s\"}", store__cell(&r, i, 1) ? store__cell(&r, i, 1) : "");
+            snprintf(details, sizeof details, "{\"reason\":\"%s\"}",
+                     store__cell(&r, i, 1) ? store__cell(&r, i, 1) : "");
             struct store_audit au = {.actor = "fleet", .action = "user.hold_end", .details = details};
             if (rc == 0)
                 rc = store__audit(sc, &au, a->now, "user", uid);

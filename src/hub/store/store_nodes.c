@@ -8,7 +8,7 @@
 
 #define NODE_COLS                                                                                                      \
     "id, name, address, port, country, public_key, short_ids, server_names, weight, health, draining, last_seen, "     \
-    "traffic_up, traffic_down, created_at, usage_percent, node_group, load_connections, load_cpu, load_bps, hot, "   \
+    "traffic_up, traffic_down, created_at, usage_percent, node_group, load_connections, load_cpu, load_bps, hot, "     \
     "handshake_at, silent_since"
 
 /* Splits "a,b,c" into a fixed array. */
@@ -342,8 +342,8 @@ static int load_body(struct store_conn *sc, void *arg)
 {
     struct load_arg *a = arg;
     struct store_val p[] = {SV_I(a->connections), SV_I(a->cpu), SV_I(a->bps), SV_I(a->id), SV_I(a->hot)};
-    return store__exec(sc, "UPDATE nodes SET load_connections = $1, load_cpu = $2, load_bps = $3, hot = $5 WHERE id = $4",
-                       p, 5, NULL);
+    return store__exec(
+        sc, "UPDATE nodes SET load_connections = $1, load_cpu = $2, load_bps = $3, hot = $5 WHERE id = $4", p, 5, NULL);
 }
 
 int store_node_set_load(struct store *st, int64_t id, int64_t connections, int64_t cpu, int64_t bps, bool hot)

@@ -302,11 +302,9 @@ static void test_country_preference(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_weighted_spread),
-        cmocka_unit_test(test_hot_node_gets_no_new_first_placements),
-        cmocka_unit_test(test_sticky_order),
-        cmocka_unit_test(test_plan_groups),
-        cmocka_unit_test(test_hot_hysteresis), cmocka_unit_test(test_no_flapping),
+        cmocka_unit_test(test_weighted_spread),    cmocka_unit_test(test_hot_node_gets_no_new_first_placements),
+        cmocka_unit_test(test_sticky_order),       cmocka_unit_test(test_plan_groups),
+        cmocka_unit_test(test_hot_hysteresis),     cmocka_unit_test(test_no_flapping),
         cmocka_unit_test(test_country_preference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
