@@ -94,9 +94,9 @@ static void on_hold_get(struct api_call *c)
 
 void fleet__routes(void)
 {
-    api_route_add("GET", "/api/v1/users/{id}/country", API_AUTH_READ, on_user_country_get);
-    api_route_add("PUT", "/api/v1/users/{id}/country", API_AUTH_ADMIN, on_user_country_put);
-    api_route_add("GET", "/api/v1/plans/{id}/country", API_AUTH_READ, on_plan_country_get);
-    api_route_add("PUT", "/api/v1/plans/{id}/country", API_AUTH_ADMIN, on_plan_country_put);
-    api_route_add("GET", "/api/v1/users/{id}/hold", API_AUTH_READ, on_hold_get);
+    api_route_add_scoped("GET", "/api/v1/users/{id}/country", API_AUTH_READ, API_SCOPE_USERS, on_user_country_get);
+    api_route_add_scoped("PUT", "/api/v1/users/{id}/country", API_AUTH_ADMIN, API_SCOPE_USERS, on_user_country_put);
+    api_route_add_scoped("GET", "/api/v1/plans/{id}/country", API_AUTH_READ, API_SCOPE_BILLING, on_plan_country_get);
+    api_route_add_scoped("PUT", "/api/v1/plans/{id}/country", API_AUTH_ADMIN, API_SCOPE_BILLING, on_plan_country_put);
+    api_route_add_scoped("GET", "/api/v1/users/{id}/hold", API_AUTH_READ, API_SCOPE_USERS, on_hold_get);
 }
