@@ -15,6 +15,8 @@
 #include "core/err.h"
 
 #define LOOP_BATCH 256
+/* In loop_io.events: paused by loop_io_pause(), the registration kept. */
+#define LOOP_PAUSED_ (1u << 7)
 
 enum loop_queue {
     LOOP_Q_NONE = 0,
@@ -34,12 +36,23 @@ struct loop_post_node {
     void *arg;
 };
 
+/* What the kernel holds for one fd: its watcher (NULL once released) and the registered
+ * interest (LOOP_READ/WRITE/EDGE; 0 = not in the epoll set). Indexed by fd, so a registration
+ * can pass from one watcher to the next without an epoll_ctl. */
+struct loop_slot {
+    struct loop_io *owner;
+    unsigned kmask;
+};
+
 struct loop {
     int epfd;
     uint64_t now;
     uint64_t iterations;
     bool stop;
     size_t n_io; /* registered watchers, including wake_io */
+    struct loop_slot *slots; /* by fd */
+    size_t n_slots;
+    uint64_t n_ctl; /* epoll_ctl calls made (introspection) */
 
     struct loop_timer **heap;
     size_t heap_len, heap_cap;
@@ -91,11 +104,12 @@ struct loop *loop_new(void)
         goto fail_efd;
     loop_io_init(&loop->wake_io, efd, loop_wake_cb);
     if (loop_io_set(loop, &loop->wake_io, LOOP_READ) < 0)
-        goto fail_mu;
+        goto fail_slots;
     loop_update_time(loop);
     return loop;
 
-fail_mu:
+fail_slots:
+    free(loop->slots);
     pthread_mutex_destroy(&loop->post_mu);
 fail_efd:
     close(efd);
@@ -125,6 +139,7 @@ void loop_free(struct loop *loop)
     }
     pthread_mutex_destroy(&loop->post_mu);
     free(loop->heap);
+    free(loop->slots);
     free(loop);
 }
 
@@ -140,13 +155,63 @@ void loop_io_init(struct loop_io *io, int fd, loop_io_cb *cb)
     *io = (struct loop_io){.fd = fd, .cb = cb};
 }
 
-/* Drops events for `io` that are still waiting in the batch being dispatched. */
-static void loop_io_invalidate(struct loop *loop, struct loop_io *io)
+/* Drops events for fd that are still waiting in the batch being dispatched. */
+static void loop_fd_invalidate(struct loop *loop, int fd)
 {
     for (int i = loop->batch_i + 1; i < loop->batch_n; i++) {
-        if (loop->batch[i].data.ptr == io)
-            loop->batch[i].data.ptr = NULL;
+        if (loop->batch[i].data.fd == fd)
+            loop->batch[i].data.fd = -1;
     }
+}
+
+static struct loop_slot *loop_slot(struct loop *loop, int fd, bool grow)
+{
+    if (fd < 0)
+        return NULL;
+    if ((size_t)fd >= loop->n_slots) {
+        if (!grow)
+            return NULL;
+        size_t n = loop->n_slots ? loop->n_slots : 64;
+        while (n <= (size_t)fd)
+            n *= 2;
+        struct loop_slot *p = realloc(loop->slots, n * sizeof(*p));
+        if (p == NULL)
+            return NULL;
+        memset(p + loop->n_slots, 0, (n - loop->n_slots) * sizeof(*p));
+        loop->slots = p;
+        loop->n_slots = n;
+    }
+    return &loop->slots[fd];
+}
+
+static bool io_holds(const struct loop_io *io)
+{
+    return (io->events & (LOOP_READ | LOOP_WRITE | LOOP_PAUSED_)) != 0;
+}
+
+static int loop_ctl(struct loop *loop, int op, int fd, unsigned events)
+{
+    struct epoll_event ev = {.data.fd = fd};
+    if (events & LOOP_READ)
+        ev.events |= EPOLLIN;
+    if (events & LOOP_WRITE)
+        ev.events |= EPOLLOUT;
+    if (events & LOOP_EDGE)
+        ev.events |= EPOLLET;
+    loop->n_ctl++;
+    return epoll_ctl(loop->epfd, op, fd, op == EPOLL_CTL_DEL ? NULL : &ev);
+}
+
+/* The watcher that holds sl stops holding it (the kernel registration is not touched). */
+static void slot_disown(struct loop *loop, struct loop_slot *sl)
+{
+    struct loop_io *o = sl->owner;
+    if (o == NULL)
+        return;
+    if (o->events & (LOOP_READ | LOOP_WRITE))
+        loop->n_io--;
+    o->events = 0;
+    sl->owner = NULL;
 }
 
 int loop_io_set(struct loop *loop, struct loop_io *io, unsigned events)
@@ -154,23 +219,37 @@ int loop_io_set(struct loop *loop, struct loop_io *io, unsigned events)
     events &= LOOP_READ | LOOP_WRITE | LOOP_EDGE;
     if ((events & (LOOP_READ | LOOP_WRITE)) == 0)
         events = 0; /* LOOP_EDGE alone means nothing */
-    if (events == io->events)
-        return 0;
     if (events == 0) {
         loop_io_stop(loop, io);
         return 0;
     }
-    struct epoll_event ev = {.data.ptr = io};
-    if (events & LOOP_READ)
-        ev.events |= EPOLLIN;
-    if (events & LOOP_WRITE)
-        ev.events |= EPOLLOUT;
-    if (events & LOOP_EDGE)
-        ev.events |= EPOLLET;
-    int op = io->events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
-    if (epoll_ctl(loop->epfd, op, io->fd, &ev) == -1)
-        return -errno;
-    if (op == EPOLL_CTL_ADD)
+    if (events == io->events)
+        return 0;
+    struct loop_slot *sl = loop_slot(loop, io->fd, true);
+    if (sl == NULL)
+        return io->fd < 0 ? -EBADF : -ENOMEM;
+    bool mine = sl->owner == io && io_holds(io);
+    /* Another watcher active on this fd number: either a genuine second watcher (the kernel
+     * refuses the ADD, as it always did) or one whose fd was closed without stopping it. */
+    bool other = sl->owner != NULL && sl->owner != io && loop_io_active(sl->owner);
+    if (sl->kmask == 0 || other) {
+        if (loop_ctl(loop, EPOLL_CTL_ADD, io->fd, events) == -1) {
+            if (errno != EEXIST || other || loop_ctl(loop, EPOLL_CTL_MOD, io->fd, events) == -1)
+                return -errno;
+        }
+    } else if (mine && sl->kmask == events) {
+        /* Paused with the same interest still registered: no syscall. */
+    } else if (loop_ctl(loop, EPOLL_CTL_MOD, io->fd, events) == -1) {
+        /* Ours with other interest, or a registration a released watcher left. If that fd was
+         * closed and its number reused since, the kernel dropped the old one: ADD. */
+        if (errno != ENOENT || loop_ctl(loop, EPOLL_CTL_ADD, io->fd, events) == -1)
+            return -errno;
+    }
+    if (sl->owner != io)
+        slot_disown(loop, sl);
+    sl->owner = io;
+    sl->kmask = events;
+    if ((io->events & (LOOP_READ | LOOP_WRITE)) == 0)
         loop->n_io++;
     io->events = events;
     return 0;
@@ -178,33 +257,112 @@ int loop_io_set(struct loop *loop, struct loop_io *io, unsigned events)
 
 int loop_io_add(struct loop *loop, struct loop_io *io, unsigned events)
 {
-    return loop_io_set(loop, io, io->events | events);
+    return loop_io_set(loop, io, (io->events & ~LOOP_PAUSED_) | events);
 }
 
 int loop_io_del(struct loop *loop, struct loop_io *io, unsigned events)
 {
-    return loop_io_set(loop, io, io->events & ~events);
+    return loop_io_set(loop, io, (io->events & ~LOOP_PAUSED_) & ~events);
+}
+
+/* The slot io holds, or NULL. */
+static struct loop_slot *held_slot(struct loop *loop, struct loop_io *io)
+{
+    if (!io_holds(io))
+        return NULL;
+    struct loop_slot *sl = loop_slot(loop, io->fd, false);
+    return sl != NULL && sl->owner == io ? sl : NULL;
 }
 
 void loop_io_stop(struct loop *loop, struct loop_io *io)
 {
-    if (io->events == 0)
+    struct loop_slot *sl = held_slot(loop, io);
+    if (sl == NULL) {
+        io->events = 0;
         return;
+    }
     /* Failure means the fd was already closed, which removed it from epoll anyway. */
-    (void)epoll_ctl(loop->epfd, EPOLL_CTL_DEL, io->fd, NULL);
-    io->events = 0;
+    if (sl->kmask != 0)
+        (void)loop_ctl(loop, EPOLL_CTL_DEL, io->fd, 0);
+    sl->kmask = 0;
+    slot_disown(loop, sl);
+    loop_fd_invalidate(loop, io->fd);
+}
+
+void loop_io_release(struct loop *loop, struct loop_io *io)
+{
+    struct loop_slot *sl = held_slot(loop, io);
+    if (sl == NULL) {
+        io->events = 0;
+        return;
+    }
+    slot_disown(loop, sl); /* kmask stays: the next watcher of this fd takes it over */
+    loop_fd_invalidate(loop, io->fd);
+}
+
+void loop_io_pause(struct loop *loop, struct loop_io *io)
+{
+    struct loop_slot *sl = held_slot(loop, io);
+    if (sl == NULL || (io->events & LOOP_PAUSED_))
+        return;
     loop->n_io--;
-    loop_io_invalidate(loop, io);
+    io->events = LOOP_PAUSED_;
+}
+
+void loop_io_move(struct loop *loop, struct loop_io *to, struct loop_io *from)
+{
+    struct loop_slot *sl = held_slot(loop, from);
+    to->fd = from->fd;
+    to->events = 0;
+    if (sl == NULL) {
+        from->events = 0;
+        return;
+    }
+    to->events = from->events; /* active or paused, as it was: n_io unchanged */
+    from->events = 0;
+    sl->owner = to; /* events still in this batch go to the new watcher */
+}
+
+void loop_fd_close(struct loop *loop, int fd)
+{
+    if (fd < 0)
+        return;
+    struct loop_slot *sl = loop_slot(loop, fd, false);
+    if (sl != NULL) {
+        /* close() takes the fd out of the epoll set (no other process or dup holds it). */
+        slot_disown(loop, sl);
+        sl->kmask = 0;
+        loop_fd_invalidate(loop, fd);
+    }
+    close(fd);
+}
+
+void loop_io_close(struct loop *loop, struct loop_io *io)
+{
+    if (held_slot(loop, io) == NULL)
+        io->events = 0;
+    loop_fd_close(loop, io->fd);
 }
 
 static void loop_dispatch(struct loop *loop)
 {
     for (loop->batch_i = 0; loop->batch_i < loop->batch_n; loop->batch_i++) {
         struct epoll_event *ev = &loop->batch[loop->batch_i];
-        struct loop_io *io = ev->data.ptr;
-        if (io == NULL)
+        int fd = ev->data.fd;
+        if (fd < 0)
             continue; /* watcher stopped by an earlier callback of this batch */
-        unsigned want = io->events & (LOOP_READ | LOOP_WRITE);
+        struct loop_slot *sl = loop_slot(loop, fd, false);
+        struct loop_io *io = sl != NULL ? sl->owner : NULL;
+        unsigned want = io != NULL ? io->events & (LOOP_READ | LOOP_WRITE) : 0;
+        if (want == 0) {
+            /* Released or paused and the fd has news: level-triggered, it would come back on
+             * every wait, so the registration goes now (the next watcher adds it again). */
+            if (sl != NULL && sl->kmask != 0) {
+                (void)loop_ctl(loop, EPOLL_CTL_DEL, fd, 0);
+                sl->kmask = 0;
+            }
+            continue;
+        }
         unsigned rev = 0;
         if (ev->events & EPOLLIN)
             rev |= LOOP_READ;
@@ -558,7 +716,12 @@ int loop_run(struct loop *loop)
 
 size_t loop_io_count(const struct loop *loop)
 {
-    return loop->n_io - (loop->wake_io.events != 0);
+    return loop->n_io - loop_io_active(&loop->wake_io);
+}
+
+uint64_t loop_ctl_count(const struct loop *loop)
+{
+    return loop->n_ctl;
 }
 
 size_t loop_timer_count(const struct loop *loop)

@@ -51,7 +51,7 @@ typedef void loop_post_cb(struct loop *loop, void *arg);
 
 struct loop_io {
     int fd;
-    unsigned events; /* current interest (LOOP_READ/WRITE/EDGE); 0 = not registered */
+    unsigned events; /* current interest (LOOP_READ/WRITE/EDGE); 0 = not watching */
     loop_io_cb *cb;
 };
 
@@ -105,9 +105,28 @@ int loop_io_add(struct loop *loop, struct loop_io *io, unsigned events);
 int loop_io_del(struct loop *loop, struct loop_io *io, unsigned events);
 /* Removes the fd from the loop (no-op when not registered). Call before close(fd). */
 void loop_io_stop(struct loop *loop, struct loop_io *io);
+
+/* Fewer epoll_ctl calls (the loop keys registrations by fd, so they outlive a watcher):
+ * - loop_io_release(): the watcher stops, the kernel registration stays for the fd's next
+ *   watcher (another owner taking the fd over: one MOD at most, instead of DEL + ADD). If an
+ *   event arrives before anyone takes it, the registration is removed then.
+ * - loop_io_pause(): the watcher stops getting events but keeps the registration; setting its
+ *   interest again costs nothing if it did not change. If the fd has news meanwhile, the
+ *   registration goes (level-triggered, it would wake every wait) and is added again then.
+ * - loop_io_close() / loop_fd_close(): close the fd without EPOLL_CTL_DEL (close() removes
+ *   it). Only when no dup or forked child shares the open file; otherwise stop, then close.
+ * A registration left by a plain close() is harmless: the next watcher of a reused fd number
+ * finds the kernel without it and adds it. */
+void loop_io_release(struct loop *loop, struct loop_io *io);
+void loop_io_pause(struct loop *loop, struct loop_io *io);
+void loop_io_close(struct loop *loop, struct loop_io *io);
+/* `to` (initialised, inactive) takes over from's fd, interest and registration, no syscall;
+ * from becomes inactive. For an owner handing its fd to another on the same loop. */
+void loop_io_move(struct loop *loop, struct loop_io *to, struct loop_io *from);
+void loop_fd_close(struct loop *loop, int fd);
 static inline bool loop_io_active(const struct loop_io *io)
 {
-    return io->events != 0;
+    return (io->events & (LOOP_READ | LOOP_WRITE)) != 0;
 }
 
 /* --- timers (min-heap; start/stop O(log n)) --- */
@@ -156,5 +175,6 @@ size_t loop_timer_count(const struct loop *loop); /* active timers */
 size_t loop_task_count(const struct loop *loop);  /* queued soon + deferred tasks */
 size_t loop_hook_count(const struct loop *loop);
 uint64_t loop_iterations(const struct loop *loop);
+uint64_t loop_ctl_count(const struct loop *loop); /* epoll_ctl calls so far */
 
 #endif

@@ -108,6 +108,7 @@ static void relay_io_cb(struct loop *loop, struct loop_io *io, unsigned revents)
 static void relay_idle_cb(struct loop *loop, struct loop_timer *t);
 static void relay_rate_cb(struct loop *loop, struct loop_timer *t);
 static void relay_resume_cb(struct loop *loop, struct loop_task *task);
+static int relay_side_io(struct relay *r, enum relay_side s);
 
 void relay_init(struct relay *r, struct loop *loop, const struct relay_cfg *cfg)
 {
@@ -149,6 +150,14 @@ int relay_set_xprt(struct relay *r, enum relay_side side, const struct relay_xpr
     return 0;
 }
 
+int relay_take_watcher(struct relay *r, enum relay_side side, struct loop_io *from)
+{
+    if (r->state != RELAY_ST_IDLE)
+        return ERR_BAD_STATE;
+    loop_io_move(r->loop, &r->end[side].io, from);
+    return 0;
+}
+
 int relay_preload(struct relay *r, enum relay_dir dir, const void *p, size_t n)
 {
     struct relay_half *h = &r->half[dir];
@@ -177,10 +186,11 @@ static void half_release_buf(struct relay *r, struct relay_half *h)
 
 void relay_dispose(struct relay *r)
 {
-    if (r->state == RELAY_ST_RUNNING) {
-        for (int s = 0; s < RELAY_SIDE__COUNT; s++)
-            loop_io_stop(r->loop, &r->end[s].io);
-    }
+    /* The fds stay open: whoever watches them next (or closes them) takes over the
+     * registrations, one epoll_ctl at most instead of DEL + ADD. (A no-op for a watcher that
+     * holds none, as before relay_start without relay_take_watcher.) */
+    for (int s = 0; s < RELAY_SIDE__COUNT; s++)
+        loop_io_release(r->loop, &r->end[s].io);
     loop_timer_stop(r->loop, &r->idle_timer);
     loop_task_cancel(r->loop, &r->resume_task);
     for (int d = 0; d < RELAY_DIR__COUNT; d++) {
@@ -234,6 +244,10 @@ int relay_start(struct relay *r, int fd_a, int fd_b)
     }
     if (rc == 0 && r->idle_ms != 0)
         rc = loop_timer_start(r->loop, &r->idle_timer, r->idle_ms, 0);
+    /* Watch now, not from the first pump: a registration the fd's previous watcher left
+     * (loop_io_release) is taken over before the loop waits, instead of dropped and re-added. */
+    for (int s = 0; s < RELAY_SIDE__COUNT && rc == 0; s++)
+        rc = relay_side_io(r, (enum relay_side)s);
     if (rc < 0) {
         relay_dispose(r);
         return rc;
@@ -266,19 +280,31 @@ static bool half_pending(const struct relay_half *h)
     return h->len > h->off || h->in_pipe > 0;
 }
 
+/* Sets side s's watcher to the interest its halves' state asks for. 0 or -errno. */
+static int relay_side_io(struct relay *r, enum relay_side s)
+{
+    /* Side s is the source of one direction and the sink of the other. */
+    enum relay_dir as_src = s == RELAY_SIDE_A ? RELAY_A_TO_B : RELAY_B_TO_A;
+    const struct relay_half *in = &r->half[as_src], *out = &r->half[1 - as_src];
+    unsigned ev = 0;
+    if (!in->eof && !in->blocked && !in->throttled && !half_pending(in))
+        ev |= LOOP_READ;
+    if (out->blocked)
+        ev |= LOOP_WRITE;
+    if (ev == 0) {
+        /* Often the last word before the relay ends and its fds close: keep the registration
+         * rather than pay an EPOLL_CTL_DEL now (the loop drops it if the fd wakes). */
+        loop_io_pause(r->loop, &r->end[s].io);
+        return 0;
+    }
+    return loop_io_set(r->loop, &r->end[s].io, ev);
+}
+
 /* Recomputes both watchers' interest from the halves' state. False if the relay ended. */
 static bool relay_update_io(struct relay *r)
 {
     for (int s = 0; s < RELAY_SIDE__COUNT; s++) {
-        /* Side s is the source of one direction and the sink of the other. */
-        enum relay_dir as_src = s == RELAY_SIDE_A ? RELAY_A_TO_B : RELAY_B_TO_A;
-        const struct relay_half *in = &r->half[as_src], *out = &r->half[1 - as_src];
-        unsigned ev = 0;
-        if (!in->eof && !in->blocked && !in->throttled && !half_pending(in))
-            ev |= LOOP_READ;
-        if (out->blocked)
-            ev |= LOOP_WRITE;
-        int rc = loop_io_set(r->loop, &r->end[s].io, ev);
+        int rc = relay_side_io(r, (enum relay_side)s);
         if (rc < 0) {
             relay_finish(r, side_err((enum relay_side)s), rc);
             return false;

@@ -176,6 +176,10 @@ int relay_set_xprt(struct relay *r, enum relay_side side, const struct relay_xpr
  * (e.g. the target's bytes already received during REALITY mirroring). Before relay_start()
  * only; may be called several times. ERR_TOO_LONG past one pool block, ERR_NOMEM, ERR_BAD_STATE. */
 int relay_preload(struct relay *r, enum relay_dir dir, const void *p, size_t n);
+/* Before relay_start: side's watcher takes over `from` (the owner's watcher of that same fd,
+ * active or paused) with its epoll registration, so starting costs no epoll_ctl when the
+ * interest is unchanged (loop_io_move). ERR_BAD_STATE once started. */
+int relay_take_watcher(struct relay *r, enum relay_side side, struct loop_io *from);
 /* Starts relaying between fd_a and fd_b (connected, nonblocking). The first pump runs from the
  * loop (never inside this call), so on_done is never called from relay_start().
  * 0, or -errno (pipe creation, epoll) with nothing left registered. */

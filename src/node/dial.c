@@ -263,8 +263,7 @@ static void dial_stop(struct node_dial *dl)
         dl->query = NULL;
     }
     if (dl->fd != -1) {
-        loop_io_stop(d->loop, &dl->io);
-        close(dl->fd);
+        loop_io_close(d->loop, &dl->io);
         dl->fd = -1;
     }
     loop_timer_stop(d->loop, &dl->timer);
@@ -283,7 +282,7 @@ static void finish(struct node_dial *dl, enum node_dial_result res, int err)
     int fd = -1;
     if (res == NODE_DIAL_OK) {
         fd = dl->fd;
-        loop_io_stop(dl->d->loop, &dl->io);
+        loop_io_release(dl->d->loop, &dl->io); /* its next watcher takes the registration over */
         dl->fd = -1; /* handed over */
     }
     dial_stop(dl);
@@ -346,8 +345,7 @@ static void on_connect(struct loop *loop, struct loop_io *io, unsigned revents)
         finish(dl, NODE_DIAL_OK, 0);
         return;
     }
-    loop_io_stop(loop, &dl->io);
-    close(dl->fd);
+    loop_io_close(loop, &dl->io);
     dl->fd = -1;
     dl->last_err = rc;
     try_next(dl);
@@ -361,8 +359,7 @@ static void on_timer(struct loop *loop, struct loop_timer *t)
         return;
     }
     /* This address took its share of the time: move on. */
-    loop_io_stop(loop, &dl->io);
-    close(dl->fd);
+    loop_io_close(loop, &dl->io);
     dl->fd = -1;
     dl->last_err = -ETIMEDOUT;
     try_next(dl);

@@ -68,8 +68,9 @@ void session_close_fd(struct session *s, struct loop_io *io, int *fd)
     if (*fd < 0)
         return;
     if (io != NULL)
-        loop_io_stop(s->w->loop, io);
-    close(*fd);
+        loop_io_close(s->w->loop, io); /* no EPOLL_CTL_DEL: close() does it */
+    else
+        loop_fd_close(s->w->loop, *fd);
     *fd = -1;
 }
 

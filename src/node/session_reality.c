@@ -229,8 +229,8 @@ void session_start_fallback(struct session *s)
     struct node_worker *w = s->w;
     const struct node_inbound *ib = s->in->ib;
     loop_timer_stop(w->loop, &s->deadline);
-    loop_io_stop(w->loop, &s->cio);
-    loop_io_stop(w->loop, &s->tio);
+    loop_io_pause(w->loop, &s->cio); /* the relay takes both watchers over below */
+    loop_io_pause(w->loop, &s->tio);
     s->state = NODE_SS_FALLBACK_RELAY;
     atomic_fetch_add(&w->stats.fallback, 1);
     reality_outcome_count(s->outcome);
@@ -260,6 +260,10 @@ void session_start_fallback(struct session *s)
     struct bytes got = reality_target_received(&s->target);
     if (err == 0 && got.len)
         err = relay_preload(&s->relay, RELAY_B_TO_A, got.p, got.len);
+    if (err == 0)
+        err = relay_take_watcher(&s->relay, RELAY_SIDE_A, &s->cio);
+    if (err == 0)
+        err = relay_take_watcher(&s->relay, RELAY_SIDE_B, &s->tio);
     if (err == 0)
         err = relay_start(&s->relay, s->cfd, s->tfd);
     if (err < 0) {

@@ -110,6 +110,8 @@ static void dest_dialed(void *arg, enum node_dial_result res, int err, int fd, c
     relay_init(&s->relay, w->loop, &cfg);
     rc = relay_set_xprt(&s->relay, RELAY_SIDE_A, &tunnel_xprt_ops, &s->xprt);
     if (rc == 0)
+        rc = relay_take_watcher(&s->relay, RELAY_SIDE_A, &s->cio);
+    if (rc == 0)
         rc = relay_start(&s->relay, s->cfd, s->dfd);
     if (rc < 0) {
         relay_dispose(&s->relay);
@@ -134,7 +136,7 @@ static void dest_dialed(void *arg, enum node_dial_result res, int err, int fd, c
 void session_dial_dest(struct session *s)
 {
     s->state = NODE_SS_DIALING;
-    loop_io_stop(s->w->loop, &s->cio); /* the relay owns the client fd from here */
+    loop_io_pause(s->w->loop, &s->cio); /* the relay takes it (and its registration) over */
     char host[VLESS_DOMAIN_MAX + 1];
     const struct vless_addr *a = &s->req.dest;
     struct node_port_flow pf = {s->w->rt->usage, s->req.user->key, session_hub_id(s), s->id, "tcp"};
@@ -168,7 +170,7 @@ static void udp_done(void *arg, enum node_close_reason why, int err)
 /* Hands the connection to the UDP relay (the session keeps the fd, TLS and bookkeeping). */
 void session_start_udp(struct session *s, const struct vless_flow_decision *d)
 {
-    loop_io_stop(s->w->loop, &s->cio);
+    loop_io_release(s->w->loop, &s->cio);
     struct node_udp_params p = {
         .w = s->w,
         .conn_id = s->id,

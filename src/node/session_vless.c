@@ -29,7 +29,7 @@ static int admit(struct session *s)
     if (rc == 0)
         return 1;
     if (rc == ERR_NEED_MORE) {
-        loop_io_stop(s->w->loop, &s->cio);
+        loop_io_pause(s->w->loop, &s->cio);
         if (loop_timer_start(s->w->loop, &s->limit_timer, 10, 0) == 0)
             return 0;
         rc = node_limits_admit(l, s->req.user->key, &ul, &s->peer, now, false, &s->ticket, &kind);

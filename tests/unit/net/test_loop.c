@@ -523,6 +523,148 @@ static void test_teardown_clean(void **state)
     loop_free(NULL);
 }
 
+/* ---- registrations that outlive a watcher (fewer epoll_ctl per connection) ---- */
+
+static void send1(int fd)
+{
+    assert_int_equal(write(fd, "x", 1), 1);
+}
+
+/* Released: the next watcher of the same fd takes the registration with one MOD (not DEL+ADD)
+ * and gets the events; the old one gets nothing. */
+static void test_release_then_take_over(void **state)
+{
+    struct loop *loop = loop_new();
+    int sv[2];
+    make_pair(sv);
+    struct io_probe a = {0}, b = {0};
+    loop_io_init(&a.io, sv[0], probe_cb);
+    assert_int_equal(loop_io_set(loop, &a.io, LOOP_READ), 0);
+    uint64_t c0 = loop_ctl_count(loop);
+    loop_io_release(loop, &a.io);
+    assert_false(loop_io_active(&a.io));
+    assert_int_equal(loop_io_count(loop), 0);
+    loop_io_init(&b.io, sv[0], probe_cb);
+    assert_int_equal(loop_io_set(loop, &b.io, LOOP_READ), 0);
+    assert_int_equal(loop_ctl_count(loop) - c0, 1);
+    send1(sv[1]);
+    assert_int_equal(loop_run_once(loop, 1000), 0);
+    assert_int_equal(a.reads, 0);
+    assert_int_equal(b.reads, 1);
+    loop_io_stop(loop, &b.io);
+    close(sv[0]);
+    close(sv[1]);
+    loop_free(loop);
+}
+
+/* Moved: no epoll_ctl at all; setting the same interest again costs nothing either. */
+static void test_move_costs_nothing(void **state)
+{
+    struct loop *loop = loop_new();
+    int sv[2];
+    make_pair(sv);
+    struct io_probe a = {0}, b = {0};
+    loop_io_init(&a.io, sv[0], probe_cb);
+    assert_int_equal(loop_io_set(loop, &a.io, LOOP_READ), 0);
+    uint64_t c0 = loop_ctl_count(loop);
+    loop_io_init(&b.io, -1, probe_cb);
+    loop_io_move(loop, &b.io, &a.io);
+    assert_int_equal(b.io.fd, sv[0]);
+    assert_true(loop_io_active(&b.io));
+    assert_false(loop_io_active(&a.io));
+    assert_int_equal(loop_io_count(loop), 1);
+    assert_int_equal(loop_io_set(loop, &b.io, LOOP_READ), 0);
+    assert_int_equal(loop_ctl_count(loop), c0);
+    send1(sv[1]);
+    assert_int_equal(loop_run_once(loop, 1000), 0);
+    assert_int_equal(a.reads, 0);
+    assert_int_equal(b.reads, 1);
+    loop_io_close(loop, &b.io); /* no DEL: close() does it */
+    assert_int_equal(loop_ctl_count(loop), c0);
+    assert_int_equal(loop_io_count(loop), 0);
+    close(sv[1]);
+    loop_free(loop);
+}
+
+/* Paused: no callback while paused; resuming with the same interest costs nothing, and news
+ * that came meanwhile is delivered after resuming (level-triggered: nothing lost). */
+static void test_pause_resume(void **state)
+{
+    struct loop *loop = loop_new();
+    int sv[2];
+    make_pair(sv);
+    struct io_probe a = {0};
+    loop_io_init(&a.io, sv[0], probe_cb);
+    assert_int_equal(loop_io_set(loop, &a.io, LOOP_READ), 0);
+    uint64_t c0 = loop_ctl_count(loop);
+    loop_io_pause(loop, &a.io);
+    assert_false(loop_io_active(&a.io));
+    assert_int_equal(loop_io_count(loop), 0);
+    assert_int_equal(loop_io_set(loop, &a.io, LOOP_READ), 0);
+    assert_int_equal(loop_ctl_count(loop), c0); /* still registered */
+
+    loop_io_pause(loop, &a.io);
+    send1(sv[1]);
+    assert_int_equal(loop_run_once(loop, 1000), 0); /* wakes: the registration goes */
+    assert_int_equal(a.reads, 0);
+    assert_int_equal(loop_ctl_count(loop) - c0, 1);
+    assert_int_equal(loop_run_once(loop, 20), 0); /* and does not wake again */
+    assert_int_equal(a.reads, 0);
+    assert_int_equal(loop_io_set(loop, &a.io, LOOP_READ), 0); /* ADD again */
+    assert_int_equal(loop_run_once(loop, 1000), 0);
+    assert_int_equal(a.reads, 1);
+    loop_io_close(loop, &a.io);
+    close(sv[1]);
+    loop_free(loop);
+}
+
+/* A registration whose fd was closed with plain close() (released, or closed without
+ * stopping) must not stop a new socket that gets the same fd number from being watched. */
+static void test_reused_fd_number(void **state)
+{
+    struct loop *loop = loop_new();
+    int sv[2], sw[2];
+    make_pair(sv);
+    struct io_probe a = {0}, b = {0}, c = {0};
+    loop_io_init(&a.io, sv[0], probe_cb);
+    assert_int_equal(loop_io_set(loop, &a.io, LOOP_READ), 0);
+    loop_io_release(loop, &a.io);
+    int num = sv[0];
+    close(sv[0]);
+    make_pair(sw);
+    assert_int_equal(sw[0], num); /* lowest free number */
+    loop_io_init(&b.io, sw[0], probe_cb);
+    assert_int_equal(loop_io_set(loop, &b.io, LOOP_READ), 0);
+    send1(sw[1]);
+    assert_int_equal(loop_run_once(loop, 1000), 0);
+    assert_int_equal(b.reads, 1);
+
+    /* Closed while still watched, then reused. */
+    close(sw[0]);
+    close(sw[1]);
+    make_pair(sw);
+    assert_int_equal(sw[0], num);
+    loop_io_init(&c.io, sw[0], probe_cb);
+    assert_int_equal(loop_io_set(loop, &c.io, LOOP_READ), 0);
+    assert_false(loop_io_active(&b.io));
+    send1(sw[1]);
+    assert_int_equal(loop_run_once(loop, 1000), 0);
+    assert_int_equal(c.reads, 1);
+    assert_int_equal(b.reads, 1);
+
+    /* A genuine second watcher of a watched fd is refused, as epoll always did. */
+    struct io_probe d = {0};
+    loop_io_init(&d.io, sw[0], probe_cb);
+    assert_int_equal(loop_io_set(loop, &d.io, LOOP_READ), -EEXIST);
+    assert_true(loop_io_active(&c.io));
+    loop_io_stop(loop, &c.io);
+    assert_int_equal(loop_io_count(loop), 0);
+    close(sw[0]);
+    close(sw[1]);
+    close(sv[1]);
+    loop_free(loop);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -538,6 +680,10 @@ int main(void)
         cmocka_unit_test(test_cross_thread_post),
         cmocka_unit_test(test_post_pending_at_free),
         cmocka_unit_test(test_teardown_clean),
+        cmocka_unit_test(test_release_then_take_over),
+        cmocka_unit_test(test_move_costs_nothing),
+        cmocka_unit_test(test_pause_resume),
+        cmocka_unit_test(test_reused_fd_number),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
