@@ -41,9 +41,9 @@ static bool offered_ext(const struct tls13_conn *c, uint16_t type)
 
 static struct tls13__client_key *our_key(struct tls13_conn *c, uint16_t group)
 {
-    for (size_t i = 0; i < c->n_keys; i++)
-        if (c->keys[i].ops->group == group)
-            return &c->keys[i];
+    for (size_t i = 0; i < c->hs->n_keys; i++)
+        if (c->hs->keys[i].ops->group == group)
+            return &c->hs->keys[i];
     return NULL;
 }
 
@@ -110,11 +110,11 @@ static int handle_server_hello(struct tls13_conn *c, const uint8_t *msg, size_t 
     secure_wipe(shared, sizeof(shared));
     TRY(rc);
     TRY(tls13__transcript_hash(c, th));
-    TRY(tls13_ks_derive(&c->ks, "c hs traffic", th, c->c_hs));
-    TRY(tls13_ks_derive(&c->ks, "s hs traffic", th, c->s_hs));
-    TRY(tls13_cipher_init(&c->rd, c->suite, c->s_hs, false));
+    TRY(tls13_ks_derive(&c->ks, "c hs traffic", th, c->hs->c_hs));
+    TRY(tls13_ks_derive(&c->ks, "s hs traffic", th, c->hs->s_hs));
+    TRY(tls13_cipher_init(&c->rd, c->suite, c->hs->s_hs, false));
     /* our alerts from here on are protected, as the server expects */
-    TRY(tls13_cipher_init(&c->wr, c->suite, c->c_hs, true));
+    TRY(tls13_cipher_init(&c->wr, c->suite, c->hs->c_hs, true));
     c->state = TLS13_ST_EXPECT_ENCRYPTED_EXTENSIONS;
     return 0;
 }
@@ -180,9 +180,9 @@ static int handle_cert_request(struct tls13_conn *c, const uint8_t *msg, size_t 
     DEC(wire_rd_vec8(&r, &ctx));
     DEC(wire_rd_vec16(&r, &exts));
     DEC(wire_rd_done(&r));
-    memcpy(c->cr_ctx, ctx.p, ctx.len);
-    c->cr_ctx_len = ctx.len;
-    c->cert_requested = true;
+    memcpy(c->hs->cr_ctx, ctx.p, ctx.len);
+    c->hs->cr_ctx_len = ctx.len;
+    c->hs->cert_requested = true;
     TRY(tls13__transcript_add(c, msg, len));
     c->state = TLS13_ST_EXPECT_CERTIFICATE;
     return 0;
@@ -215,8 +215,8 @@ static int handle_cert(struct tls13_conn *c, const uint8_t *msg, size_t len)
         TRY(x->verify_certificate->cb(x->verify_certificate, c, chain, n));
     else if (!x->insecure_skip_verify)
         return TLS13_ERR_SEND(TLS13_ALERT_BAD_CERTIFICATE);
-    int rc = tls13_cert_ed25519_key(chain[0].p, chain[0].len, c->peer_key);
-    c->peer_key_ok = rc == 0;
+    int rc = tls13_cert_ed25519_key(chain[0].p, chain[0].len, c->hs->peer_key);
+    c->hs->peer_key_ok = rc == 0;
     if (rc < 0 && !x->insecure_skip_verify)
         return TLS13_ERR_SEND(rc == ERR_UNSUPPORTED ? TLS13_ALERT_UNSUPPORTED_CERTIFICATE
                                                     : TLS13_ALERT_BAD_CERTIFICATE);
@@ -232,7 +232,7 @@ static int handle_cv(struct tls13_conn *c, const uint8_t *msg, size_t len)
     DEC(wire_rd_u16(&r, &scheme));
     DEC(wire_rd_vec16(&r, &sig));
     DEC(wire_rd_done(&r));
-    if (c->peer_key_ok) {
+    if (c->hs->peer_key_ok) {
         uint8_t content[64 + 34 + TLS13_HASH_MAX];
         size_t n;
         if (scheme != TLS13_SIG_ED25519)
@@ -240,7 +240,7 @@ static int handle_cv(struct tls13_conn *c, const uint8_t *msg, size_t len)
         if (sig.len != 64)
             return DECODE_ERROR;
         TRY(tls13__cv_content(c, true, content, &n));
-        int vr = crypto_ed25519_verify(c->peer_key, content, n, sig.p);
+        int vr = crypto_ed25519_verify(c->hs->peer_key, content, n, sig.p);
         if (vr == ERR_AUTH)
             return TLS13_ERR_SEND(TLS13_ALERT_DECRYPT_ERROR);
         TRY(vr);
@@ -256,7 +256,7 @@ static int handle_finished(struct tls13_conn *c, const uint8_t *msg, size_t len,
     uint8_t th[TLS13_HASH_MAX], s_ap[TLS13_HASH_MAX], c_ap[TLS13_HASH_MAX];
     struct buf f;
     int rc;
-    TRY(tls13__finished_check(c, c->s_hs, msg, len));
+    TRY(tls13__finished_check(c, c->hs->s_hs, msg, len));
     TRY(tls13__transcript_add(c, msg, len));
     TRY(tls13_ks_master(&c->ks));
     TRY(tls13__transcript_hash(c, th));
@@ -265,18 +265,18 @@ static int handle_finished(struct tls13_conn *c, const uint8_t *msg, size_t len,
     buf_init(&f);
     if (rc == 0 && c->ch->session_id.len > 0 && !c->ccs_sent)
         rc = tls13__ccs(c, out);
-    if (rc == 0 && c->cert_requested) {
+    if (rc == 0 && c->hs->cert_requested) {
         /* no client certificates: an empty Certificate answers the request */
         struct wire_block m, l;
         if ((rc = tls13__msg_begin(&f, TLS13_HS_CERTIFICATE, &m)) == 0 &&
-            (rc = wire_wr_u8(&f, (uint8_t)c->cr_ctx_len)) == 0 &&
-            (rc = wire_wr_bytes(&f, c->cr_ctx, c->cr_ctx_len)) == 0 && (rc = wire_wr_open(&f, 3, &l)) == 0 &&
+            (rc = wire_wr_u8(&f, (uint8_t)c->hs->cr_ctx_len)) == 0 &&
+            (rc = wire_wr_bytes(&f, c->hs->cr_ctx, c->hs->cr_ctx_len)) == 0 && (rc = wire_wr_open(&f, 3, &l)) == 0 &&
             (rc = wire_wr_close(&f, &l)) == 0 && (rc = wire_wr_close(&f, &m)) == 0)
             rc = tls13__transcript_add(c, buf_data(&f), buf_len(&f));
     }
     size_t at = buf_len(&f);
     if (rc == 0)
-        rc = tls13__finished_build(c, c->c_hs, &f);
+        rc = tls13__finished_build(c, c->hs->c_hs, &f);
     if (rc == 0)
         rc = tls13__transcript_add(c, buf_data(&f) + at, buf_len(&f) - at);
     if (rc == 0)
@@ -289,8 +289,8 @@ static int handle_finished(struct tls13_conn *c, const uint8_t *msg, size_t len,
     secure_wipe(s_ap, sizeof(s_ap));
     secure_wipe(c_ap, sizeof(c_ap));
     if (rc == 0) {
-        secure_wipe(c->c_hs, sizeof(c->c_hs));
-        secure_wipe(c->s_hs, sizeof(c->s_hs));
+        secure_wipe(c->hs->c_hs, sizeof(c->hs->c_hs));
+        secure_wipe(c->hs->s_hs, sizeof(c->hs->s_hs));
         tls13__drop_handshake_state(c);
         c->app_keys = true;
         c->state = TLS13_ST_ESTABLISHED;

@@ -37,7 +37,10 @@ struct tls13_conn *tls13_conn_new(const struct tls13_ctx *ctx, bool is_server)
         return NULL;
     /* On the heap so an established connection can give its 1.7 kB back (release_handshake). */
     c->ch = calloc(1, sizeof(*c->ch));
-    if (c->ch == NULL) {
+    c->hs = calloc(1, sizeof(*c->hs));
+    if (c->ch == NULL || c->hs == NULL) {
+        free(c->ch);
+        free(c->hs);
         free(c);
         return NULL;
     }
@@ -49,18 +52,32 @@ struct tls13_conn *tls13_conn_new(const struct tls13_ctx *ctx, bool is_server)
     c->hs_in.limit = TLS13__MAX_HS_MSG + 4;
     buf_init(&c->ch_msg);
     buf_init(&c->sh_msg);
-    buf_init(&c->sh_template);
-    buf_init(&c->cert_msg);
+    buf_init(&c->hs->sh_template);
+    buf_init(&c->hs->cert_msg);
     return c;
 }
 
 static void free_client_keys(struct tls13_conn *c)
 {
-    for (size_t i = 0; i < c->n_keys; i++) {
-        if (c->keys[i].state != NULL)
-            c->keys[i].ops->state_free(c->keys[i].state);
-        c->keys[i].state = NULL;
+    if (c->hs == NULL)
+        return;
+    for (size_t i = 0; i < c->hs->n_keys; i++) {
+        if (c->hs->keys[i].state != NULL)
+            c->hs->keys[i].ops->state_free(c->hs->keys[i].state);
+        c->hs->keys[i].state = NULL;
     }
+}
+
+static void free_hs(struct tls13_conn *c)
+{
+    if (c->hs == NULL)
+        return;
+    free_client_keys(c);
+    buf_dispose(&c->hs->sh_template);
+    buf_dispose(&c->hs->cert_msg);
+    secure_wipe(c->hs, sizeof(*c->hs));
+    free(c->hs);
+    c->hs = NULL;
 }
 
 void tls13_conn_free(struct tls13_conn *c)
@@ -76,8 +93,7 @@ void tls13_conn_free(struct tls13_conn *c)
     free(c->ch);
     buf_dispose(&c->ch_msg);
     buf_dispose(&c->sh_msg);
-    buf_dispose(&c->sh_template);
-    buf_dispose(&c->cert_msg);
+    free_hs(c);
     secure_wipe(c, sizeof(*c));
     free(c);
 }
@@ -604,21 +620,21 @@ struct tls13_cipher *tls13_conn_write_cipher(struct tls13_conn *c)
 int tls13_server_set_hello_template(struct tls13_conn *c, const uint8_t *msg, size_t len)
 {
     struct tls13__server_hello sh;
-    if (!c->is_server || c->state != TLS13_ST_EXPECT_CLIENT_HELLO)
+    if (!c->is_server || c->state != TLS13_ST_EXPECT_CLIENT_HELLO || c->hs == NULL)
         return ERR_BAD_STATE;
     if (tls13__parse_server_hello(msg, len, &sh) < 0 || sh.is_hrr || !sh.has_key_share || !sh.has_version ||
         sh.version != 0x0304 || sh.legacy_version != 0x0303)
         return ERR_MALFORMED;
-    buf_reset(&c->sh_template);
-    return buf_append(&c->sh_template, msg, len);
+    buf_reset(&c->hs->sh_template);
+    return buf_append(&c->hs->sh_template, msg, len);
 }
 
 int tls13_server_set_certificate(struct tls13_conn *c, const struct bytes *chain, size_t n,
                                  const uint8_t sign_key[static 32])
 {
-    if (!c->is_server || n == 0)
+    if (!c->is_server || n == 0 || c->hs == NULL)
         return ERR_BAD_STATE;
-    struct buf *b = &c->cert_msg;
+    struct buf *b = &c->hs->cert_msg;
     struct wire_block m, l, e;
     buf_reset(b);
     TRY(tls13__msg_begin(b, TLS13_HS_CERTIFICATE, &m));
@@ -634,7 +650,7 @@ int tls13_server_set_certificate(struct tls13_conn *c, const struct bytes *chain
     }
     TRY(wire_wr_close(b, &l));
     TRY(wire_wr_close(b, &m));
-    memcpy(c->sign_key, sign_key, 32);
+    memcpy(c->hs->sign_key, sign_key, 32);
     c->have_cert = true;
     return 0;
 }
@@ -643,9 +659,11 @@ int tls13_server_set_record_layout(struct tls13_conn *c, const size_t *lens, siz
 {
     if (!c->is_server || (n != 0 && n != 1 && n != 4))
         return ERR_RANGE;
+    if (c->hs == NULL)
+        return ERR_BAD_STATE;
     for (size_t i = 0; i < n; i++)
-        c->layout[i] = lens[i];
-    c->n_layout = n;
+        c->hs->layout[i] = lens[i];
+    c->hs->n_layout = n;
     return 0;
 }
 
@@ -663,7 +681,7 @@ int tls13_server_set_alpn(struct tls13_conn *c, const uint8_t *proto, size_t len
 int tls13_client_set_hello(struct tls13_conn *c, const uint8_t *msg, size_t len, const struct tls13_client_key *keys,
                            size_t n_keys)
 {
-    if (c->is_server || c->state != TLS13_ST_CLIENT_START || c->custom_hello)
+    if (c->is_server || c->state != TLS13_ST_CLIENT_START || c->custom_hello || c->hs == NULL)
         return ERR_BAD_STATE;
     if (n_keys == 0 || n_keys > TLS13__MAX_CLIENT_KEYS)
         return ERR_RANGE;
@@ -676,14 +694,14 @@ int tls13_client_set_hello(struct tls13_conn *c, const uint8_t *msg, size_t len,
             rc = ERR_CONFIG;
             break;
         }
-        c->keys[i].ops = keys[i].ops;
-        rc = keys[i].ops->client_import(keys[i].priv, keys[i].priv_len, &c->keys[i].state);
+        c->hs->keys[i].ops = keys[i].ops;
+        rc = keys[i].ops->client_import(keys[i].priv, keys[i].priv_len, &c->hs->keys[i].state);
         if (rc == 0)
-            c->n_keys = i + 1;
+            c->hs->n_keys = i + 1;
     }
     if (rc < 0) {
         free_client_keys(c);
-        c->n_keys = 0;
+        c->hs->n_keys = 0;
         buf_reset(&c->ch_msg);
         memset(c->ch, 0, sizeof(*c->ch));
         uint8_t a;
@@ -701,12 +719,7 @@ void tls13__drop_handshake_state(struct tls13_conn *c)
     crypto_hash_free(c->transcript);
     c->transcript = NULL;
     tls13_ks_dispose(&c->ks);
-    secure_wipe(c->c_hs, sizeof(c->c_hs));
-    secure_wipe(c->s_hs, sizeof(c->s_hs));
-    secure_wipe(c->c_ap, sizeof(c->c_ap));
-    buf_dispose(&c->sh_template);
-    buf_dispose(&c->cert_msg);
-    secure_wipe(c->sign_key, sizeof(c->sign_key));
+    free_hs(c); /* secrets wiped */
 }
 
 void tls13__free_client_keys(struct tls13_conn *c)

@@ -328,8 +328,8 @@ static int build_ch_exts(struct tls13_conn *c, struct buf *b, const uint8_t *con
     }
     TRY(ext_begin(b, EXT_SUPPORTED_GROUPS, &e));
     TRY(wire_wr_open(b, 2, &l));
-    for (size_t i = 0; i < c->n_keys; i++)
-        TRY(wire_wr_u16(b, c->keys[i].ops->group));
+    for (size_t i = 0; i < c->hs->n_keys; i++)
+        TRY(wire_wr_u16(b, c->hs->keys[i].ops->group));
     TRY(wire_wr_close(b, &l));
     TRY(wire_wr_close(b, &e));
 
@@ -364,10 +364,10 @@ static int build_ch_exts(struct tls13_conn *c, struct buf *b, const uint8_t *con
 
     TRY(ext_begin(b, EXT_KEY_SHARE, &e));
     TRY(wire_wr_open(b, 2, &l));
-    for (size_t i = 0; i < c->n_keys; i++) {
-        TRY(wire_wr_u16(b, c->keys[i].ops->group));
-        TRY(wire_wr_u16(b, (uint16_t)c->keys[i].ops->client_share_len));
-        TRY(wire_wr_bytes(b, shares[i], c->keys[i].ops->client_share_len));
+    for (size_t i = 0; i < c->hs->n_keys; i++) {
+        TRY(wire_wr_u16(b, c->hs->keys[i].ops->group));
+        TRY(wire_wr_u16(b, (uint16_t)c->hs->keys[i].ops->client_share_len));
+        TRY(wire_wr_bytes(b, shares[i], c->hs->keys[i].ops->client_share_len));
     }
     TRY(wire_wr_close(b, &l));
     return wire_wr_close(b, &e);
@@ -385,10 +385,10 @@ int tls13__build_client_hello(struct tls13_conn *c, struct buf *msg)
         const struct tls13_kex_ops *ops = ctx->groups != NULL ? ctx->groups[i] : &tls13_kex_x25519;
         if (ops->client_share_len > TLS13_KEX_SHARE_MAX)
             return ERR_CONFIG;
-        c->keys[i].ops = ops;
-        TRY(ops->client_keygen(ctx->random, &c->keys[i].state, share_mem[i]));
+        c->hs->keys[i].ops = ops;
+        TRY(ops->client_keygen(ctx->random, &c->hs->keys[i].state, share_mem[i]));
         shares[i] = share_mem[i];
-        c->n_keys = i + 1;
+        c->hs->n_keys = i + 1;
     }
     uint8_t random[32], sid[32];
     TRY(tls13_random_bytes(ctx->random, random, sizeof(random)));

@@ -63,7 +63,7 @@ static int choose_own(struct tls13_conn *c, const struct tls13_kex_ops **kex)
 static int choose_template(struct tls13_conn *c, struct tls13__server_hello *tpl, const struct tls13_kex_ops **kex)
 {
     const struct tls13_client_hello *ch = c->ch;
-    if (tls13__parse_server_hello(buf_data(&c->sh_template), buf_len(&c->sh_template), tpl) < 0)
+    if (tls13__parse_server_hello(buf_data(&c->hs->sh_template), buf_len(&c->hs->sh_template), tpl) < 0)
         return ERR_CONFIG;
     c->suite = tls13_suite_by_id(tpl->suite);
     *kex = group_ops(c->ctx, tpl->group);
@@ -147,7 +147,7 @@ static int build_cv(struct tls13_conn *c, struct buf *f)
     size_t n;
     struct wire_block m, s;
     TRY(tls13__cv_content(c, true, content, &n));
-    TRY(crypto_ed25519_sign(c->sign_key, content, n, sig));
+    TRY(crypto_ed25519_sign(c->hs->sign_key, content, n, sig));
     TRY(tls13__msg_begin(f, TLS13_HS_CERTIFICATE_VERIFY, &m));
     TRY(wire_wr_u16(f, TLS13_SIG_ED25519));
     TRY(wire_wr_open(f, 2, &s));
@@ -166,18 +166,18 @@ static int add_since(struct tls13_conn *c, struct buf *f, size_t from)
  * record to the target's length). ends[] are message end offsets within f. */
 static int send_flight(struct tls13_conn *c, const uint8_t *f, const size_t ends[4], struct buf *out)
 {
-    if (c->n_layout == 0)
+    if (c->hs->n_layout == 0)
         return tls13__send_handshake(c, f, ends[3], out);
-    if (c->n_layout == 1) {
+    if (c->hs->n_layout == 1) {
         if (ends[3] > TLS13_MAX_PLAINTEXT)
             return ERR_RANGE;
-        return tls13_seal_record(c, TLS13_CT_HANDSHAKE, f, ends[3], c->layout[0], out);
+        return tls13_seal_record(c, TLS13_CT_HANDSHAKE, f, ends[3], c->hs->layout[0], out);
     }
     size_t start = 0;
     for (size_t i = 0; i < 4; i++) {
         if (ends[i] - start > TLS13_MAX_PLAINTEXT)
             return ERR_RANGE;
-        TRY(tls13_seal_record(c, TLS13_CT_HANDSHAKE, f + start, ends[i] - start, c->layout[i], out));
+        TRY(tls13_seal_record(c, TLS13_CT_HANDSHAKE, f + start, ends[i] - start, c->hs->layout[i], out));
         start = ends[i];
     }
     return 0;
@@ -193,10 +193,10 @@ static int server_flight(struct tls13_conn *c, const uint8_t *shared, size_t sha
     TRY(tls13_ks_init(&c->ks, s));
     TRY(tls13_ks_handshake(&c->ks, shared, shared_len));
     TRY(tls13__transcript_hash(c, th));
-    TRY(tls13_ks_derive(&c->ks, "c hs traffic", th, c->c_hs));
-    TRY(tls13_ks_derive(&c->ks, "s hs traffic", th, c->s_hs));
-    TRY(tls13_cipher_init(&c->wr, s, c->s_hs, true));
-    TRY(tls13_cipher_init(&c->rd, s, c->c_hs, false));
+    TRY(tls13_ks_derive(&c->ks, "c hs traffic", th, c->hs->c_hs));
+    TRY(tls13_ks_derive(&c->ks, "s hs traffic", th, c->hs->s_hs));
+    TRY(tls13_cipher_init(&c->wr, s, c->hs->s_hs, true));
+    TRY(tls13_cipher_init(&c->rd, s, c->hs->c_hs, false));
 
     buf_init(&f);
     if ((rc = choose_alpn(c)) < 0 || (rc = build_ee(c, &f)) < 0 || (rc = add_since(c, &f, 0)) < 0)
@@ -211,14 +211,14 @@ static int server_flight(struct tls13_conn *c, const uint8_t *shared, size_t sha
     rc = ERR_CONFIG;
     if (!c->have_cert)
         goto out;
-    if ((rc = buf_append(&f, buf_data(&c->cert_msg), buf_len(&c->cert_msg))) < 0 ||
+    if ((rc = buf_append(&f, buf_data(&c->hs->cert_msg), buf_len(&c->hs->cert_msg))) < 0 ||
         (rc = add_since(c, &f, ends[0])) < 0)
         goto out;
     ends[1] = buf_len(&f);
     if ((rc = build_cv(c, &f)) < 0 || (rc = add_since(c, &f, ends[1])) < 0)
         goto out;
     ends[2] = buf_len(&f);
-    if ((rc = tls13__finished_build(c, c->s_hs, &f)) < 0 || (rc = add_since(c, &f, ends[2])) < 0)
+    if ((rc = tls13__finished_build(c, c->hs->s_hs, &f)) < 0 || (rc = add_since(c, &f, ends[2])) < 0)
         goto out;
     ends[3] = buf_len(&f);
     if ((rc = send_flight(c, buf_data(&f), ends, out)) < 0)
@@ -227,7 +227,7 @@ static int server_flight(struct tls13_conn *c, const uint8_t *shared, size_t sha
     /* application secrets from the transcript through the server Finished */
     if ((rc = tls13_ks_master(&c->ks)) < 0 || (rc = tls13__transcript_hash(c, th)) < 0 ||
         (rc = tls13_ks_derive(&c->ks, "s ap traffic", th, s_ap)) < 0 ||
-        (rc = tls13_ks_derive(&c->ks, "c ap traffic", th, c->c_ap)) < 0)
+        (rc = tls13_ks_derive(&c->ks, "c ap traffic", th, c->hs->c_ap)) < 0)
         goto out;
     rc = tls13_cipher_init(&c->wr, s, s_ap, true);
 out:
@@ -254,7 +254,7 @@ static int handle_client_hello(struct tls13_conn *c, const uint8_t *msg, size_t 
     if (ctx->on_client_hello != NULL)
         TRY(ctx->on_client_hello->cb(ctx->on_client_hello, c, ch));
 
-    if (buf_len(&c->sh_template) > 0)
+    if (buf_len(&c->hs->sh_template) > 0)
         TRY(choose_template(c, &tpl, &kex));
     else
         TRY(choose_own(c, &kex));
@@ -275,8 +275,8 @@ static int handle_client_hello(struct tls13_conn *c, const uint8_t *msg, size_t 
     if (rc == ERR_CRYPTO)
         rc = ILLEGAL; /* low-order point */
     if (rc == 0) {
-        if (buf_len(&c->sh_template) > 0) {
-            rc = buf_append(&c->sh_msg, buf_data(&c->sh_template), buf_len(&c->sh_template));
+        if (buf_len(&c->hs->sh_template) > 0) {
+            rc = buf_append(&c->sh_msg, buf_data(&c->hs->sh_template), buf_len(&c->hs->sh_template));
             if (rc == 0)
                 memcpy(buf_data(&c->sh_msg) + tpl.share_offset, sshare, kex->server_share_len);
         } else {
@@ -299,12 +299,12 @@ static int handle_client_hello(struct tls13_conn *c, const uint8_t *msg, size_t 
 
 static int handle_client_finished(struct tls13_conn *c, const uint8_t *msg, size_t len)
 {
-    TRY(tls13__finished_check(c, c->c_hs, msg, len));
+    TRY(tls13__finished_check(c, c->hs->c_hs, msg, len));
     TRY(tls13__transcript_add(c, msg, len));
-    TRY(tls13_cipher_init(&c->rd, c->suite, c->c_ap, false));
-    secure_wipe(c->c_ap, sizeof(c->c_ap));
-    secure_wipe(c->c_hs, sizeof(c->c_hs));
-    secure_wipe(c->s_hs, sizeof(c->s_hs));
+    TRY(tls13_cipher_init(&c->rd, c->suite, c->hs->c_ap, false));
+    secure_wipe(c->hs->c_ap, sizeof(c->hs->c_ap));
+    secure_wipe(c->hs->c_hs, sizeof(c->hs->c_hs));
+    secure_wipe(c->hs->s_hs, sizeof(c->hs->s_hs));
     tls13__drop_handshake_state(c);
     c->app_keys = true;
     c->state = TLS13_ST_ESTABLISHED;

@@ -16,6 +16,27 @@ struct tls13__client_key {
     void *state;
 };
 
+/* State only the handshake needs, on the heap so that an established connection gives it
+ * back (~700 B): secrets, the server's certificate flight settings, the client's key shares
+ * and certificate request. */
+struct tls13__hs {
+    uint8_t c_hs[TLS13_HASH_MAX], s_hs[TLS13_HASH_MAX]; /* handshake traffic secrets */
+    uint8_t c_ap[TLS13_HASH_MAX];                       /* client app secret until installed */
+    /* server */
+    struct buf sh_template;
+    struct buf cert_msg; /* serialized Certificate message when set */
+    uint8_t sign_key[32];
+    size_t layout[4], n_layout;
+    /* client */
+    struct tls13__client_key keys[TLS13__MAX_CLIENT_KEYS];
+    size_t n_keys;
+    uint8_t peer_key[32];
+    bool peer_key_ok; /* leaf is Ed25519 */
+    bool cert_requested;
+    uint8_t cr_ctx[255];
+    size_t cr_ctx_len;
+};
+
 struct tls13_conn {
     const struct tls13_ctx *ctx;
     bool is_server;
@@ -29,8 +50,6 @@ struct tls13_conn {
     struct tls13_keysched ks;
     struct crypto_hash_ctx *transcript;
     struct tls13_cipher rd, wr;
-    uint8_t c_hs[TLS13_HASH_MAX], s_hs[TLS13_HASH_MAX]; /* handshake traffic secrets */
-    uint8_t c_ap[TLS13_HASH_MAX];                       /* client app secret until installed */
 
     struct buf hs_in; /* handshake message reassembly */
     struct buf ch_msg, sh_msg;
@@ -46,22 +65,12 @@ struct tls13_conn {
     size_t alpn_len;
 
     /* server per-connection settings */
-    struct buf sh_template;
-    struct buf cert_msg; /* serialized Certificate message when set */
-    uint8_t sign_key[32];
     bool have_cert;
-    size_t layout[4], n_layout;
     bool alpn_forced;
 
     /* client */
     bool custom_hello;
-    struct tls13__client_key keys[TLS13__MAX_CLIENT_KEYS];
-    size_t n_keys;
-    uint8_t peer_key[32];
-    bool peer_key_ok; /* leaf is Ed25519 */
-    bool cert_requested;
-    uint8_t cr_ctx[255];
-    size_t cr_ctx_len;
+    struct tls13__hs *hs; /* NULL once the handshake is over (tls13__drop_handshake_state) */
 };
 
 /* conn.c */

@@ -524,6 +524,29 @@ static void test_release_handshake(void **state)
     test_env_dispose(&e);
 }
 
+/* An established connection has given its handshake-only state back (secrets, certificate
+ * flight, record layout, key shares: ~700 B on the heap): per-connection handshake settings
+ * are refused from then on, and records and KeyUpdates keep working both ways. */
+static void test_handshake_state_dropped(void **state)
+{
+    (void)state;
+    struct test_env e;
+    test_env_init(&e);
+    test_env_conns(&e);
+    size_t one = 100;
+    assert_int_equal(tls13_server_set_record_layout(e.srv, &one, 1), 0); /* before: accepted */
+    assert_int_equal(tls13_server_set_record_layout(e.srv, &one, 0), 0);
+    test_pump(&e);
+    assert_int_equal(tls13_server_set_record_layout(e.srv, &one, 1), ERR_BAD_STATE);
+    uint8_t key[32] = {1};
+    struct bytes cert = bytes_of((const uint8_t *)"x", 1);
+    assert_int_equal(tls13_server_set_certificate(e.srv, &cert, 1, key), ERR_BAD_STATE);
+    exchange(&e, 3000);
+    assert_int_equal(tls13_key_update(e.cli, true, &e.c2s), 0);
+    exchange(&e, 100);
+    test_env_dispose(&e);
+}
+
 /* Parked connections (idle tunnels) give their AEAD contexts back and rebuild them on the next
  * record, in both directions and across a KeyUpdate. */
 static void test_park(void **state)
@@ -563,6 +586,7 @@ int main(void)
         cmocka_unit_test(test_early_data_skipped),
         cmocka_unit_test(test_client_set_hello_checks),
         cmocka_unit_test(test_release_handshake),
+        cmocka_unit_test(test_handshake_state_dropped),
         cmocka_unit_test(test_park),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
