@@ -323,8 +323,7 @@ int node_session_start(struct node_worker *w, size_t inbound, int fd, const stru
     s->id = ((uint64_t)w->index << 48) | ++w->next_id;
     s->cfd = fd;
     s->tfd = s->dfd = -1;
-    s->peer = *peer;
-    (void)sock_local_addr(fd, &s->local);
+    s->peer = *peer; /* s->local: only for our PROXY header, read then (session_proxy.c) */
     s->fwd_limit = SIZE_MAX;
     s->state = s->in->ib->accept_proxy_protocol ? NODE_SS_PROXY_HEADER : NODE_SS_PEEK_HELLO;
     buf_init(&s->cin);

@@ -1,5 +1,7 @@
 /* The PROXY protocol around a session: HAProxy's header in front of the client's bytes
  * (acceptProxyProtocol), and ours in front of the mirror to the target (inbound xver). */
+#include <sys/socket.h>
+
 #include "core/err.h"
 #include "net/proxy_proto.h"
 #include "node/session_int.h"
@@ -37,6 +39,8 @@ int session_proxy_to_target(struct session *s, int tfd)
     struct sock_addr target_peer;
     if (sock_peer_addr(tfd, &target_peer) != 0 || ib->xver > 2)
         return 0;
+    if (s->local.u.sa.sa_family == AF_UNSPEC) /* not from HAProxy's header: the socket's own */
+        (void)sock_local_addr(s->cfd, &s->local);
     /* source = the client, destination = our address it reached (spec/reality.md §4.1 step 2) */
     int rc = proxy_header_write(&s->tout, ib->xver, &s->peer, &s->local);
     if (rc < 0)

@@ -9,6 +9,7 @@
  * Vision to a destination on loopback (issue 11 #9). */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -59,6 +60,7 @@ struct fixture {
 
 static struct fixture fx;
 static bool allow_private_dest; /* the authenticated test's destination is on loopback */
+static bool tcp_client;         /* the client reaches the node over loopback TCP, not a socketpair */
 
 static void on_target_accept(struct loop *loop, struct loop_io *io, unsigned ev)
 {
@@ -149,7 +151,22 @@ static void start_with(bool proxy_in, int xver, unsigned hs_ms)
     assert_int_equal(loop_io_set(w->loop, &fx.lio, LOOP_READ), 0);
 
     int sv[2];
-    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+    if (tcp_client) {
+        struct sock_addr la;
+        assert_int_equal(sock_addr_parse(&la, "127.0.0.1:0"), 0);
+        int l = sock_listen(&la, 1, SOCK_LISTEN_NONE);
+        assert_true(l >= 0);
+        assert_int_equal(sock_local_addr(l, &la), 0);
+        sv[1] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_int_equal(connect(sv[1], &la.u.sa, la.len), 0);
+        struct pollfd p = {.fd = l, .events = POLLIN};
+        assert_int_equal(poll(&p, 1, 5000), 1);
+        sv[0] = accept4(l, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        assert_true(sv[0] >= 0);
+        close(l);
+    } else {
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+    }
     fx.cfd = sv[1];
     struct sock_addr peer;
     assert_int_equal(sock_addr_parse(&peer, "192.0.2.10:50000"), 0);
@@ -338,6 +355,36 @@ static void test_proxy_v2_then_http_probe(void **state)
     buf_consume(&fx.at_target, got.len);
     buf_dispose(&hdr);
 
+    expect_fallback((const uint8_t *)probe, sizeof(probe) - 1, REALITY_OUTCOME_MALFORMED);
+}
+
+/* xver without HAProxy in front: our header to the target carries the client's address (here
+ * the one node_session_start was given) and the node address it reached, the latter read from the socket only now that it is needed (no
+ * getsockname per connection otherwise). */
+static void test_xver_own_addresses(void **state)
+{
+    (void)state;
+    tcp_client = true;
+    start(false, 1);
+    tcp_client = false;
+    static const char probe[] = "GET / HTTP/1.1\r\nHost: www.example.com\r\n\r\n";
+    send_all(fx.cfd, probe, sizeof(probe) - 1);
+    size_t want = 20;
+    run_until(target_has, &want);
+    struct proxy_header got;
+    assert_int_equal(proxy_header_parse(buf_data(&fx.at_target), buf_len(&fx.at_target), &got), 0);
+    assert_false(got.local);
+    struct sock_addr client, node;
+    assert_int_equal(sock_peer_addr(fx.cfd, &node), 0);
+    char s1[SOCK_ADDR_STRLEN], s2[SOCK_ADDR_STRLEN], w1[SOCK_ADDR_STRLEN], w2[SOCK_ADDR_STRLEN];
+    assert_true(sock_addr_format(&got.src, s1, sizeof(s1)) >= 0);
+    assert_true(sock_addr_format(&got.dst, s2, sizeof(s2)) >= 0);
+    assert_int_equal(sock_addr_parse(&client, "192.0.2.10:50000"), 0); /* the accepted peer */
+    assert_true(sock_addr_format(&client, w1, sizeof(w1)) >= 0);
+    assert_true(sock_addr_format(&node, w2, sizeof(w2)) >= 0);
+    assert_string_equal(s1, w1);
+    assert_string_equal(s2, w2);
+    buf_consume(&fx.at_target, got.len);
     expect_fallback((const uint8_t *)probe, sizeof(probe) - 1, REALITY_OUTCOME_MALFORMED);
 }
 
@@ -642,6 +689,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_proxy_v2_then_http_probe, teardown),
+        cmocka_unit_test_teardown(test_xver_own_addresses, teardown),
         cmocka_unit_test_teardown(test_bad_proxy_header_closes, teardown),
         cmocka_unit_test_teardown(test_malformed_client_hello, teardown),
         cmocka_unit_test_teardown(test_target_spoke_first, teardown),
