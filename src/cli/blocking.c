@@ -46,7 +46,9 @@ int cli_dial(const char *host, uint16_t port, const char *bind_ip, int timeout_m
     int rc = -ECONNREFUSED;
     for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
         struct sock_addr a;
-        memcpy(&a.u.ss, ai->ai_addr, ai->ai_addrlen);
+        if (ai->ai_addrlen > sizeof(a.u))
+            continue; /* not IPv4/IPv6 */
+        memcpy(&a.u, ai->ai_addr, ai->ai_addrlen);
         a.len = ai->ai_addrlen;
         int fd = -1;
         rc = connect_from(bind_ip, &a, &fd);

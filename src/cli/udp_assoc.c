@@ -276,7 +276,7 @@ void cli_udp_associate(int ctl, const struct outbound_cfg *cfg)
         if (pf[1].revents) {
             struct sock_addr from;
             memset(&from, 0, sizeof(from));
-            from.len = sizeof(from.u.ss);
+            from.len = sizeof(from.u);
             ssize_t k = recvfrom(ua.ufd, dgram, sizeof(dgram), MSG_DONTWAIT, &from.u.sa, &from.len);
             if (k > 0 && same_host(&from, &ua.peer)) {
                 ua.app = from;

@@ -384,7 +384,7 @@ int sock_accept(int lfd, struct sock_addr *peer)
         socklen_t len = sizeof(p->u);
         int fd = accept4(lfd, &p->u.sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd != -1) {
-            p->len = len;
+            p->len = len < sizeof(p->u) ? len : sizeof(p->u); /* another family: truncated */
             return fd;
         }
         if (errno == EINTR)
@@ -469,7 +469,7 @@ static int get_name(int fd, struct sock_addr *a, bool peer)
     int rc = peer ? getpeername(fd, &a->u.sa, &len) : getsockname(fd, &a->u.sa, &len);
     if (rc == -1)
         return -errno;
-    a->len = len;
+    a->len = len < sizeof(a->u) ? len : sizeof(a->u); /* another family: truncated */
     return 0;
 }
 

@@ -13,12 +13,14 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+/* IPv4 or IPv6 only: 32 bytes, not sockaddr_storage's 128 (two per connection on the node). An
+ * address of another family read from the kernel (a socketpair's AF_UNIX) keeps its family and
+ * a length clamped to the union, and is never formatted or dialed. */
 struct sock_addr {
     union {
         struct sockaddr sa;
         struct sockaddr_in in4;
         struct sockaddr_in6 in6;
-        struct sockaddr_storage ss;
     } u;
     socklen_t len; /* 0 = unset */
 };

@@ -438,7 +438,7 @@ static void on_udp(struct loop *loop, struct loop_io *io, unsigned ev)
     for (int i = 0; i < UDP_READ_BURST && !u->closed; i++) {
         struct sock_addr src;
         memset(&src, 0, sizeof(src));
-        src.len = sizeof(src.u.ss);
+        src.len = sizeof(src.u);
         ssize_t k = recvfrom(io->fd, tmp, sizeof(tmp), 0, &src.u.sa, &src.len);
         if (k < 0) {
             if (errno == EINTR)

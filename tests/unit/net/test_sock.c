@@ -8,6 +8,7 @@
 #include <cmocka.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "core/err.h"
@@ -258,6 +259,28 @@ static bool wait_fd(int fd, short ev, int ms)
     return poll(&p, 1, ms) == 1;
 }
 
+/* struct sock_addr holds IPv4/IPv6 only (two per node connection: 32 bytes each, not
+ * sockaddr_storage's 128); another family read from the kernel keeps its family with the
+ * length clamped to what the struct holds. */
+static void test_addr_compact(void **state)
+{
+    (void)state;
+    assert_true(sizeof(struct sock_addr) <= 32);
+    struct sock_addr a;
+    assert_int_equal(sock_addr_parse(&a, "[2001:db8::1%7]:443"), 0);
+    char out[SOCK_ADDR_STRLEN];
+    assert_true(sock_addr_format(&a, out, sizeof(out)) > 0);
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    assert_int_equal(sock_local_addr(sv[0], &a), 0);
+    assert_int_equal(sock_addr_family(&a), AF_UNIX);
+    assert_true(a.len <= sizeof(a.u));
+    assert_int_equal(sock_peer_addr(sv[0], &a), 0);
+    assert_true(a.len <= sizeof(a.u));
+    close(sv[0]);
+    close(sv[1]);
+}
+
 static void test_reuseport(void **state)
 {
     struct sock_addr a, bound;
@@ -412,6 +435,7 @@ int main(void)
         cmocka_unit_test(test_parse_format),     cmocka_unit_test(test_parse_malformed),
         cmocka_unit_test(test_parse_truncation), cmocka_unit_test(test_hostport_split),
         cmocka_unit_test(test_classify),         cmocka_unit_test(test_raw_addrs),
+        cmocka_unit_test(test_addr_compact),
         cmocka_unit_test(test_reuseport),        cmocka_unit_test(test_connect_refused),
         cmocka_unit_test(test_tcp_v4),           cmocka_unit_test(test_tcp_v6),
     };
