@@ -49,7 +49,7 @@ struct loop {
     uint64_t now;
     uint64_t iterations;
     bool stop;
-    size_t n_io; /* registered watchers, including wake_io */
+    size_t n_io;             /* registered watchers, including wake_io */
     struct loop_slot *slots; /* by fd */
     size_t n_slots;
     uint64_t n_ctl; /* epoll_ctl calls made (introspection) */

@@ -283,7 +283,7 @@ static void finish(struct node_dial *dl, enum node_dial_result res, int err)
     if (res == NODE_DIAL_OK) {
         fd = dl->fd;
         loop_io_release(dl->d->loop, &dl->io); /* its next watcher takes the registration over */
-        dl->fd = -1; /* handed over */
+        dl->fd = -1;                           /* handed over */
     }
     dial_stop(dl);
     dl->cb(dl->arg, res, err, fd, dl->have_last ? &dl->last : NULL);

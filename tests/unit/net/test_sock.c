@@ -435,9 +435,9 @@ int main(void)
         cmocka_unit_test(test_parse_format),     cmocka_unit_test(test_parse_malformed),
         cmocka_unit_test(test_parse_truncation), cmocka_unit_test(test_hostport_split),
         cmocka_unit_test(test_classify),         cmocka_unit_test(test_raw_addrs),
-        cmocka_unit_test(test_addr_compact),
-        cmocka_unit_test(test_reuseport),        cmocka_unit_test(test_connect_refused),
-        cmocka_unit_test(test_tcp_v4),           cmocka_unit_test(test_tcp_v6),
+        cmocka_unit_test(test_addr_compact),     cmocka_unit_test(test_reuseport),
+        cmocka_unit_test(test_connect_refused),  cmocka_unit_test(test_tcp_v4),
+        cmocka_unit_test(test_tcp_v6),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

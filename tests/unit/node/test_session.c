@@ -359,8 +359,8 @@ static void test_proxy_v2_then_http_probe(void **state)
 }
 
 /* xver without HAProxy in front: our header to the target carries the client's address (here
- * the one node_session_start was given) and the node address it reached, the latter read from the socket only now that it is needed (no
- * getsockname per connection otherwise). */
+ * the one node_session_start was given) and the node address it reached, the latter read from the socket only now that
+ * it is needed (no getsockname per connection otherwise). */
 static void test_xver_own_addresses(void **state)
 {
     (void)state;
