@@ -703,7 +703,12 @@ static int on_callback(struct bot *b, const struct bot_update *u, int64_t now)
 {
     struct hub_user hu;
     const char *alert = NULL;
-    int rc = user_of(b, u, NULL, now, &hu);
+    int rc;
+    if (bot_findings_callback(b, u, now, &alert, &rc)) { /* an admin's button: no customer registered */
+        (void)answer_callback(b, u, alert);
+        return rc;
+    }
+    rc = user_of(b, u, NULL, now, &hu);
     if (rc == 0 && !bot_customer_callback(b, u, &hu, now, &alert, &rc)) {
         int64_t id;
         enum billing_prov prov;

@@ -17,11 +17,13 @@
 
 struct store;
 struct billing;
+struct hcache;
 
 struct bot {
     struct bot_cfg cfg;
     struct bot_api api;
     struct store *st;
+    struct hcache *cache; /* the hub cache (NULL: none): bumped when the bot changes what /sub answers */
     char public_url[512]; /* the hub's subscription base URL ("" when not configured) */
     /* The billing instance to use (NULL: billing_module_current()). Tests inject one. */
     struct billing *billing;

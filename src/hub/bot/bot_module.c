@@ -287,6 +287,7 @@ static int start(struct hub_env *env, void **state)
         return rc;
     }
     s->bot.st = env->st;
+    s->bot.cache = env->cache;
     snprintf(s->bot.public_url, sizeof s->bot.public_url, "%s", env->cfg->public_url);
     bot_addapp_set(env->cfg->public_url, env->cfg->sub_title);
     if ((rc = bot_api_init(&s->bot.api, s->bot.cfg.api_url, s->bot.cfg.token)) < 0) {

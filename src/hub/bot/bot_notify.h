@@ -7,6 +7,7 @@
 #ifndef VEIL_HUB_BOT_NOTIFY_H
 #define VEIL_HUB_BOT_NOTIFY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "hub/bot/bot_flow.h"
@@ -27,6 +28,11 @@ int bot_notify_drain(struct bot *b, int64_t now, int *sent);
 /* Tells the bot's admins about suspicious-activity findings opened since the bot first looked,
  * once per finding (bot_findings.c). */
 int bot_notify_findings(struct bot *b, int64_t now, int *sent);
+/* A press of a leaked_link notice's "Rotate link" button (callback data "frot:..."): for an admin,
+ * rotates the user's subscription token once per finding (audited "user.rotate_token", actor
+ * "tg:<admin>", details via bot) and edits the notice; anyone else is refused. Returns false for
+ * other callback data; *alert is what the press is answered with, *rc a store failure. */
+bool bot_findings_callback(struct bot *b, const struct bot_update *u, int64_t now, const char **alert, int *rc);
 
 /* Tells customers whose access a temporary hold paused (BitTorrent auto-disable), once per hold
  * (bot_holds.c). */
