@@ -21,7 +21,7 @@
 #include "hub/store/store.h"
 #include "hub/store/store_findings.h"
 
-#define ROTATE_CB "frot:" /* "frot:<finding id>:<user id>" */
+#define ROTATE_CB "frot:"            /* "frot:<finding id>:<user id>" */
 #define ROTATE_KIND "finding_rotate" /* bot_notices: one rotation per finding, however many presses */
 
 static void notice_text(const struct store_finding *f, char html[static 512])
