@@ -33,6 +33,8 @@ void cli_node_drain_usage(FILE *out);
 int cli_node_rotate_target(int argc, char **argv);
 int cli_node_target(int argc, char **argv);
 void cli_node_target_usage(FILE *out);
+int cli_node_scan(int argc, char **argv);
+void cli_node_scan_usage(FILE *out);
 
 /* Prints text as a QR code with Unicode half blocks (two module rows per line) and a quiet
  * zone. By default light modules are drawn (for dark terminals); invert draws dark ones.

@@ -18,6 +18,7 @@ static void usage(FILE *out)
           out);
     cli_node_drain_usage(out);
     cli_node_target_usage(out);
+    cli_node_scan_usage(out);
     fputs("  add registers a node (KEY is the REALITY public key, base64url, as `veil x25519` prints;\n"
           "  --short-id and --server-name may repeat) and prints its node token ONCE: store it in\n"
           "  the node's hub settings right away. list shows health, weight, draining and last "
@@ -235,6 +236,7 @@ int cli_node_main(int argc, char **argv)
         {"undrain", cli_node_undrain},
         {"rotate-target", cli_node_rotate_target},
         {"target", cli_node_target},
+        {"scan", cli_node_scan},
         {NULL, NULL},
     };
     return hubapi_run_verb("node", argc, argv, verbs, usage);

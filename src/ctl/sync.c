@@ -126,6 +126,8 @@ int sync_users_resp_encode(const struct sync_users_resp *m, struct buf *out)
         json_t *r = sync__reality_to_json(&m->reality);
         ok = r != NULL && jset(root, "reality", r);
     }
+    if (ok && m->scan.id != 0)
+        ok = jset(root, "scan", sync__scan_to_json(&m->scan));
     json_decref(users);
     json_decref(removed);
     if (!ok) {
@@ -408,6 +410,7 @@ static int users_resp_from(struct sync_users_resp *m, const json_t *root, struct
         m->n_removed = i + 1;
     }
     TRY(sync__reality_from_json(root, &m->reality, err));
+    TRY(sync__scan_from_json(root, &m->scan, err));
     return check_unique(m, err);
 }
 

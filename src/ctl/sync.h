@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "ctl/sync_scan.h"
 
 #define SYNC_VERSION 1
 #define SYNC_UUID_MAX 64    /* VLESS id text: UUID (36) or a 1..30-byte Xray id string */
@@ -77,6 +78,7 @@ struct sync_users_resp {
     uint64_t *removed;
     size_t n_removed;
     struct sync_reality reality; /* optional "reality" object (per node, not part of the revision) */
+    struct sync_scan scan;       /* optional "scan" request (ctl/sync_scan.h; id 0: none) */
 };
 
 /* Per-user byte deltas since the node's previous accepted push. */

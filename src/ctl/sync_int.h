@@ -21,4 +21,9 @@ json_t *sync__probes_to_json(const struct sync_health *h);
 /* health["probes"] into h (none when absent). */
 int sync__probes_from_json(const json_t *health, struct sync_health *h, struct sync_err *err);
 
+/* The "scan" object of a pull answer (ctl/sync_scan.h); NULL when invalid or out of memory. */
+json_t *sync__scan_to_json(const struct sync_scan *s);
+/* root["scan"] into s (id 0 when absent). 0 or ERR_MALFORMED / ERR_LIMIT. */
+int sync__scan_from_json(const json_t *root, struct sync_scan *s, struct sync_err *err);
+
 #endif

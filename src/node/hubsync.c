@@ -47,6 +47,7 @@ struct node_hubsync {
     atomic_bool final_push; /* stopping, but the last usage push may still run (short timeout) */
     struct sync_users_resp table;
     atomic_uint_least64_t revision, pulls, pushes;
+    atomic_uint_least64_t scan_seen; /* the last scan request handed to o.scan */
     /* last attempts, for the health endpoint: unix ms (0 = none yet) and result (0 or ERR_*) */
     _Atomic int64_t last_pull_ms, last_push_ms, last_pull_ok_ms, last_push_ok_ms;
     _Atomic int last_pull_rc, last_push_rc;
@@ -308,6 +309,22 @@ static int http(struct node_hubsync *s, const char *method, const char *url, con
     return rc < 0 ? ERR_IO : 0;
 }
 
+int node_hubsync_post(struct node_hubsync *s, const char *path, const struct buf *body)
+{
+    char url[1024];
+    snprintf(url, sizeof(url), "%s%s", s->url, path);
+    struct buf resp;
+    buf_init(&resp);
+    long status;
+    int rc = http(s, "POST", url, body, &resp, &status);
+    buf_dispose(&resp);
+    if (rc == 0 && (status < 200 || status > 299)) {
+        log_warn("node", 0, "hub_post_refused", LF_STR("path", path), LF_INT("status", status));
+        rc = ERR_IO;
+    }
+    return rc;
+}
+
 /* ---- pull ---- */
 
 static int pull(struct node_hubsync *s)
@@ -329,6 +346,12 @@ static int pull(struct node_hubsync *s)
     buf_dispose(&resp);
     if (rc < 0)
         return rc;
+    /* A target scan the hub asks for: handed over once per request id (it rides in every pull
+     * answer until the results arrive). */
+    if (m.scan.id != 0 && m.scan.id != atomic_load(&s->scan_seen) && s->o.scan != NULL) {
+        atomic_store(&s->scan_seen, m.scan.id);
+        s->o.scan(s->o.arg, &m.scan);
+    }
     bool reality_changed = m.reality.rev != s->table.reality.rev;
     bool changed = m.full || m.n_users || m.n_removed || m.revision != s->table.revision || reality_changed;
     struct sync_users_resp next = {0};

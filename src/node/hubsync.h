@@ -40,6 +40,9 @@ struct node_hubsync_opts {
     const char *key_file;
     /* The hub's REALITY target assignment changed (struct sync_reality; rev 0: none). May be NULL. */
     int (*apply_reality)(void *arg, const struct sync_reality *r, char *err, size_t errlen);
+    /* The hub asks for a target scan (ctl/sync_scan.h); called once per request id, on the sync
+     * thread: queue it and return. May be NULL. */
+    void (*scan)(void *arg, const struct sync_scan *req);
 };
 
 /* Applies a pulled response to a table: full replaces it; a delta updates users by id, drops
@@ -58,6 +61,9 @@ void node_hubsync_add_usage(struct node_hubsync *s, uint64_t hub_id, uint64_t up
 void node_hubsync_add_bittorrent(struct node_hubsync *s, uint64_t hub_id, uint64_t n);
 /* Adds refused port-25 flows of a hub user (node/port_guard.h). */
 void node_hubsync_add_smtp(struct node_hubsync *s, uint64_t hub_id, uint64_t n);
+/* POSTs a JSON body to the hub at path ("/api/v1/node/scan") with the sync's credentials and
+ * TLS settings (any thread; blocking). 0, ERR_IO (transport or a status other than 2xx). */
+int node_hubsync_post(struct node_hubsync *s, const char *path, const struct buf *body);
 /* The revision the node runs (tests, health). */
 uint64_t node_hubsync_revision(struct node_hubsync *s);
 /* Successful pulls and accepted pushes so far (tests, metrics). */

@@ -18,6 +18,7 @@
 #include "node/hubsync.h"
 #include "node/load.h"
 #include "nodecfg/overlay.h"
+#include "node/scan_job.h"
 #include "node/session.h"
 #include "node/limits.h"
 #include "node/target_health.h"
@@ -40,6 +41,7 @@ struct node_services {
     struct node_cfg *boot;               /* the config at start: what restart-only settings run with */
     struct node_load_meter load;         /* CPU and bytes/s between usage pushes (hub sync thread only) */
     struct node_target_checker *checker; /* active REALITY target checks (node/target_health.h) */
+    struct node_scan_job *scan;          /* target scans the hub asks for (node/scan_job.h) */
 };
 
 /* ---- files ---- */
@@ -87,6 +89,19 @@ static int apply_hub_reality(void *arg, const struct sync_reality *r, char *err,
 {
     struct node_services *s = arg;
     return node_admin_api_set_hub_reality(s->api, r, err, errlen);
+}
+
+/* Scan results go back through the hub sync's connection settings. */
+static int post_scan(void *arg, const struct buf *body)
+{
+    struct node_services *s = arg;
+    return node_hubsync_post(s->hub, "/api/v1/node/scan", body);
+}
+
+static void hub_scan(void *arg, const struct sync_scan *req)
+{
+    struct node_services *s = arg;
+    node_scan_job_request(s->scan, req);
 }
 
 static void hub_health(void *arg, struct sync_health *h)
@@ -271,8 +286,12 @@ int node_services_start(struct node_runtime *rt, const char *path, const struct 
             .apply = apply_hub_users,
             .health = hub_health,
             .apply_reality = apply_hub_reality,
+            .scan = hub_scan,
             .arg = s,
         };
+        s->scan = node_scan_job_start(5, post_scan, s);
+        if (s->scan == NULL)
+            rc = ERR_NOMEM;
         if (rc == 0)
             rc = node_hubsync_start(&ho, &s->hub);
         if (rc < 0) {
@@ -436,6 +455,7 @@ void node_services_stop(struct node_services *s)
         return;
     node_usage_set_hubsync(s->rt->usage, NULL); /* no report enters hub sync from here on */
     node_admin_stop(s->admin);                  /* no request reads hub sync from here on */
+    node_scan_job_stop(s->scan);                /* posts through the hub sync: stopped first */
     node_hubsync_stop(s->hub);                  /* before the api it installs through */
     node_target_checker_stop(s->checker);
     node_admin_api_free(s->api);

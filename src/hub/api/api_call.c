@@ -200,6 +200,11 @@ int64_t api_call_now(const struct api_call *c)
     return c->now;
 }
 
+int64_t api_call_node_id(const struct api_call *c)
+{
+    return c->node.id;
+}
+
 struct store *api_call_store(const struct api_call *c)
 {
     return c->ctx->st;

@@ -52,6 +52,7 @@ const char *api_call_path(const struct api_call *c);
 const char *api_call_actor(const struct api_call *c); /* "token:12" for audit rows; "" on public routes */
 int64_t api_call_id(const struct api_call *c);        /* the {id} segment */
 int64_t api_call_now(const struct api_call *c);       /* UTC seconds (tests inject) */
+int64_t api_call_node_id(const struct api_call *c);   /* node routes (API_AUTH_NODE): the authenticated node */
 struct store *api_call_store(const struct api_call *c);
 struct hcache *api_call_cache(const struct api_call *c); /* may be NULL */
 /* A public route (the dashboard) changed what subscriptions show: every hub drops its cached

@@ -94,8 +94,15 @@ void api__node_users(struct api_call *c)
         api__store_error(c, rc, "targets");
         return;
     }
+    /* A target scan the operator asked this node to run (hub/fleet/fleet.h): also its own. */
+    struct sync_scan scan;
+    rc = fleet_scan_for_node(c->ctx->st, c->node.id, c->now, &scan);
+    if (rc < 0) {
+        api__store_error(c, rc, "scan");
+        return;
+    }
     /* Snapshots are cached per (revision, since): every node asking at one revision shares one. */
-    struct hcache *hc = c->ctx->cfg.sync_cache_ms && reality.rev == 0 ? c->ctx->cfg.cache : NULL;
+    struct hcache *hc = c->ctx->cfg.sync_cache_ms && reality.rev == 0 && scan.id == 0 ? c->ctx->cfg.cache : NULL;
     char key[64];
     if (hc != NULL) {
         char *val;
@@ -120,7 +127,7 @@ void api__node_users(struct api_call *c)
         api__store_error(c, rc, "users");
         return;
     }
-    struct sync_users_resp m = {.revision = (uint64_t)rev, .full = full, .reality = reality};
+    struct sync_users_resp m = {.revision = (uint64_t)rev, .full = full, .reality = reality, .scan = scan};
     m.users = n ? calloc(n, sizeof *m.users) : NULL;
     m.removed = n && !full ? calloc(n, sizeof *m.removed) : NULL;
     if (n && (m.users == NULL || (!full && m.removed == NULL))) {

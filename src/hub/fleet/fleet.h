@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ctl/sync_scan.h"
 #include "hub/domain/model.h"
 
 struct store;
@@ -26,5 +27,9 @@ int fleet_node_returned(struct store *st, const struct hub_node *n, int64_t now)
 /* The country a user's subscription prefers: the user's own, else their plan's (plan_id 0: no
  * plan); "" for none. */
 int fleet_country_for(struct store *st, int64_t user_id, int64_t plan_id, char out[3]);
+
+/* The oldest unfinished target scan asked of the node, for its pull answer (id 0: none); marked
+ * sent the first time. The node ignores a request it has started already. */
+int fleet_scan_for_node(struct store *st, int64_t node_id, int64_t now, struct sync_scan *out);
 
 #endif

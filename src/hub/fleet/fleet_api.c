@@ -99,4 +99,5 @@ void fleet__routes(void)
     api_route_add_scoped("GET", "/api/v1/plans/{id}/country", API_AUTH_READ, API_SCOPE_BILLING, on_plan_country_get);
     api_route_add_scoped("PUT", "/api/v1/plans/{id}/country", API_AUTH_ADMIN, API_SCOPE_BILLING, on_plan_country_put);
     api_route_add_scoped("GET", "/api/v1/users/{id}/hold", API_AUTH_READ, API_SCOPE_USERS, on_hold_get);
+    fleet__scan_routes();
 }

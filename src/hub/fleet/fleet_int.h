@@ -61,6 +61,16 @@ int fleet__holds_release(struct store *st, int64_t now, int *n);
 int fleet__silence_pass(struct store *st, const struct fleet_cfg *cfg, int64_t now, bool *changed);
 int fleet__bt_pass(struct store *st, const struct fleet_bt_cfg *cfg, int64_t now, bool *changed);
 
+/* ---- node-run target scans (fleet_scan.c) ---- */
+int fleet__scan_add(struct store *st, int64_t node_id, const struct sync_scan *req, const struct store_audit *audit,
+                    int64_t now, int64_t *id);
+/* The node's results for scan res->id (text: the body as posted, kept with the request); the
+ * rows with an SNI go into the pool as the node's own candidates. ERR_NOT_FOUND: no open scan
+ * with that id for this node. */
+int fleet__scan_results(struct store *st, int64_t node_id, const struct sync_scan_result *res, const char *text,
+                        int64_t now, int *pooled);
+void fleet__scan_routes(void);
+
 /* ---- routes (fleet_api.c) ---- */
 void fleet__routes(void);
 

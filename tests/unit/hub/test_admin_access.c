@@ -170,6 +170,8 @@ static const struct {
     {"GET", "/api/v1/nodes/{id}/target", API_SCOPE_NODES},
     {"PATCH", "/api/v1/nodes/{id}/target", API_SCOPE_NODES},
     {"POST", "/api/v1/nodes/{id}/rotate-target", API_SCOPE_NODES},
+    {"POST", "/api/v1/nodes/{id}/scan", API_SCOPE_NODES},
+    {"GET", "/api/v1/nodes/{id}/scan", API_SCOPE_NODES},
     {"GET", "/api/v1/targets", API_SCOPE_NODES},
     {"POST", "/api/v1/targets", API_SCOPE_NODES},
     {"DELETE", "/api/v1/targets/{id}", API_SCOPE_NODES},

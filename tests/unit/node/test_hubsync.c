@@ -199,8 +199,8 @@ static void test_sync_thread(void **state)
     char path[256];
     snprintf(path, sizeof(path), "%s/hub-users.json", dir);
 
-    struct node_hubsync_opts o = {url,       TOKEN, NULL, 50,   100,  path, apply_cb,
-                                  health_cb, NULL,  0,    NULL, NULL, NULL, NULL};
+    struct node_hubsync_opts o = {url,  TOKEN, NULL, 50,   100,  path, apply_cb, health_cb,
+                                  NULL, 0,     NULL, NULL, NULL, NULL, NULL};
     struct node_hubsync *s = NULL;
     assert_int_equal(node_hubsync_start(&o, &s), 0);
     node_hubsync_add_usage(s, 1, 10, 20);
@@ -229,8 +229,8 @@ static void test_sync_thread(void **state)
     pthread_mutex_lock(&hub.lock);
     uint64_t up_before = hub.usage_up;
     pthread_mutex_unlock(&hub.lock);
-    struct node_hubsync_opts slow = {url,  TOKEN, NULL, 60000, 60000, NULL, apply_cb,
-                                     NULL, NULL,  0,    NULL,  NULL,  NULL, NULL};
+    struct node_hubsync_opts slow = {url,  TOKEN, NULL, 60000, 60000, NULL, apply_cb, NULL,
+                                     NULL, 0,     NULL, NULL,  NULL,  NULL, NULL};
     assert_int_equal(node_hubsync_start(&slow, &s), 0);
     node_hubsync_add_usage(s, 3, 7, 8);
     node_hubsync_stop(s);
@@ -262,7 +262,7 @@ static void test_sync_thread(void **state)
     int calls = inst.calls;
     pthread_mutex_unlock(&inst.lock);
     struct node_hubsync_opts bad = {
-        url, "wrong-token-0123456789", NULL, 50, 100, NULL, apply_cb, NULL, NULL, 0, NULL, NULL, NULL, NULL};
+        url, "wrong-token-0123456789", NULL, 50, 100, NULL, apply_cb, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL};
     assert_int_equal(node_hubsync_start(&bad, &s), 0);
     int unauthorized = 0;
     for (int i = 0; i < 100 && unauthorized == 0; i++) {
@@ -279,7 +279,7 @@ static void test_sync_thread(void **state)
 
     /* an unreachable hub: stop still returns */
     struct node_hubsync_opts down = {
-        "http://127.0.0.1:1", TOKEN, NULL, 50, 100, NULL, apply_cb, NULL, NULL, 0, NULL, NULL, NULL, NULL};
+        "http://127.0.0.1:1", TOKEN, NULL, 50, 100, NULL, apply_cb, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL};
     assert_int_equal(node_hubsync_start(&down, &s), 0);
     usleep(100000);
     node_hubsync_stop(s);
