@@ -35,8 +35,7 @@ bool sync_scan_candidate_valid(const char *s)
         char *end;
         long bits = strtol(slash + 1, &end, 10);
         struct in_addr a;
-        if (il == 0 || il >= sizeof(ip) || slash[1] < '0' || slash[1] > '9' || *end != '\0' || bits < 24 ||
-            bits > 32)
+        if (il == 0 || il >= sizeof(ip) || slash[1] < '0' || slash[1] > '9' || *end != '\0' || bits < 24 || bits > 32)
             return false;
         memcpy(ip, s, il);
         ip[il] = '\0';
@@ -64,8 +63,8 @@ json_t *sync__scan_to_json(const struct sync_scan *s)
     json_t *o = json_object(), *c = json_array();
     bool ok = o != NULL && c != NULL && s->id <= INT64_MAX;
     for (size_t i = 0; ok && i < s->n; i++)
-        ok = sync_scan_candidate_valid(s->candidates[i]) &&
-             json_array_append_new(c, json_string(s->candidates[i])) == 0;
+        ok =
+            sync_scan_candidate_valid(s->candidates[i]) && json_array_append_new(c, json_string(s->candidates[i])) == 0;
     ok = ok && json_object_set_new(o, "id", json_integer((json_int_t)s->id)) == 0 &&
          json_object_set(o, "candidates", c) == 0 && json_object_set_new(o, "sni", json_string(s->sni)) == 0;
     json_decref(c);
@@ -126,10 +125,10 @@ int sync_scan_result_encode(const struct sync_scan_result *m, struct buf *out)
     for (size_t i = 0; ok && i < m->n; i++) {
         const struct sync_scan_row *r = &m->rows[i];
         ok = host_valid(r->host) && r->port > 0 && r->rtt_ms <= INT64_MAX &&
-             json_array_append_new(
-                 rows, json_pack("{s:s,s:i,s:s,s:b,s:s,s:I,s:I}", "host", r->host, "port", (int)r->port, "sni", r->sni,
-                                 "suitable", r->suitable, "verdict", r->verdict, "rtt_ms", (json_int_t)r->rtt_ms,
-                                 "score", (json_int_t)r->score)) == 0;
+             json_array_append_new(rows,
+                                   json_pack("{s:s,s:i,s:s,s:b,s:s,s:I,s:I}", "host", r->host, "port", (int)r->port,
+                                             "sni", r->sni, "suitable", r->suitable, "verdict", r->verdict, "rtt_ms",
+                                             (json_int_t)r->rtt_ms, "score", (json_int_t)r->score)) == 0;
     }
     ok = ok && json_object_set_new(root, "v", json_integer(SYNC_VERSION)) == 0 &&
          json_object_set_new(root, "id", json_integer((json_int_t)m->id)) == 0 &&
@@ -159,7 +158,8 @@ static int row_from(const json_t *o, size_t i, struct sync_scan_row *r, struct s
         return fail(err, ERR_MALFORMED, "results[%zu].sni: expected a host name or \"\"", i);
     if (!json_is_boolean(suitable))
         return fail(err, ERR_MALFORMED, "results[%zu].suitable: expected true or false", i);
-    if (!json_is_string(verdict) || json_string_length(verdict) == 0 || json_string_length(verdict) >= sizeof(r->verdict))
+    if (!json_is_string(verdict) || json_string_length(verdict) == 0 ||
+        json_string_length(verdict) >= sizeof(r->verdict))
         return fail(err, ERR_MALFORMED, "results[%zu].verdict: expected a verdict code", i);
     if (!json_is_integer(rtt) || json_integer_value(rtt) < 0)
         return fail(err, ERR_RANGE, "results[%zu].rtt_ms: expected 0 or more", i);
@@ -212,7 +212,8 @@ int sync_scan_result_decode(struct sync_scan_result *m, const char *json, size_t
     if (root == NULL)
         return fail(err, json_error_code(&je) == json_error_numeric_overflow ? ERR_RANGE : ERR_MALFORMED,
                     "invalid JSON at line %d column %d: %s", je.line, je.column, je.text);
-    int rc = json_is_object(root) ? result_from(m, root, err) : fail(err, ERR_MALFORMED, "top level: expected an object");
+    int rc =
+        json_is_object(root) ? result_from(m, root, err) : fail(err, ERR_MALFORMED, "top level: expected an object");
     json_decref(root);
     if (rc < 0)
         sync_scan_result_dispose(m);

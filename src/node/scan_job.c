@@ -182,8 +182,8 @@ static void *job_run(void *arg)
         if (rc < 0)
             log_warn("node", 0, "scan_failed", LF_UINT("scan", req.id), LF_STR("err", err_str(rc)));
         /* Posted even when it failed (no rows): the hub closes the request instead of resending it. */
-        if (node_scan_body(req.id, rc == 0 ? (const char *)buf_data(&out) : "[]", rc == 0 ? buf_len(&out) : 2,
-                           &body) == 0) {
+        if (node_scan_body(req.id, rc == 0 ? (const char *)buf_data(&out) : "[]", rc == 0 ? buf_len(&out) : 2, &body) ==
+            0) {
             int pr = j->post(j->arg, &body);
             log_info("node", 0, "scan_posted", LF_UINT("scan", req.id), LF_STR("result", pr == 0 ? "ok" : err_str(pr)));
         }

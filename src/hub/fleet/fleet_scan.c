@@ -121,12 +121,11 @@ static int results_body(struct store_conn *sc, void *arg)
 {
     struct scan_arg *a = arg;
     int64_t changes = 0;
-    TRY(store__exec_changes(sc,
-                            "UPDATE node_scans SET state = 'done', done_at = $1, results = $2"
-                            " WHERE id = $3 AND node_id = $4 AND state <> 'done'",
-                            (struct store_val[]){SV_I(a->now), SV_T(a->text), SV_I((int64_t)a->res->id),
-                                                 SV_I(a->node_id)},
-                            4, &changes));
+    TRY(store__exec_changes(
+        sc,
+        "UPDATE node_scans SET state = 'done', done_at = $1, results = $2"
+        " WHERE id = $3 AND node_id = $4 AND state <> 'done'",
+        (struct store_val[]){SV_I(a->now), SV_T(a->text), SV_I((int64_t)a->res->id), SV_I(a->node_id)}, 4, &changes));
     if (changes == 0)
         return ERR_NOT_FOUND;
     a->stored = 0;
@@ -184,8 +183,7 @@ static int latest_body(struct store_conn *sc, void *arg)
                            req ? json_object_get(req, "candidates") : NULL, "sni",
                            req ? json_object_get(req, "sni") : NULL, "created_at",
                            (json_int_t)store__cell_i64(&r, 0, 4), "sent_at", (json_int_t)store__cell_i64(&r, 0, 5),
-                           "done_at", (json_int_t)store__cell_i64(&r, 0, 6), "results",
-                           rows ? rows : json_array());
+                           "done_at", (json_int_t)store__cell_i64(&r, 0, 6), "results", rows ? rows : json_array());
         json_decref(req);
         if (a->doc == NULL)
             rc = ERR_NOMEM;
@@ -235,7 +233,8 @@ static void on_scan_request(struct api_call *c)
     json_decref(doc);
     if (rc < 0) {
         char msg[256];
-        snprintf(msg, sizeof msg, "body: {\"candidates\": [1..%d of host[:port] or an IPv4 CIDR /24..32], \"sni\"?}%s%s",
+        snprintf(msg, sizeof msg,
+                 "body: {\"candidates\": [1..%d of host[:port] or an IPv4 CIDR /24..32], \"sni\"?}%s%s",
                  SYNC_SCAN_CANDIDATES_MAX, se.msg[0] ? ": " : "", se.msg);
         api_reply_error(c, 422, "invalid_body", msg);
         return;

@@ -24,11 +24,11 @@ static char *to_str(struct buf *b)
 static void test_candidates(void **state)
 {
     (void)state;
-    static const char *const good[] = {"example.com", "example.com:8443", "127.0.0.1:443", "10.1.2.0/24",
+    static const char *const good[] = {"example.com", "example.com:8443",  "127.0.0.1:443", "10.1.2.0/24",
                                        "10.1.2.3/32", "[2001:db8::1]:443", "1.2.3.4"};
-    static const char *const bad[] = {"",          "a b",        "10.0.0.0/8", "10.0.0.0/23", "10.0.0.0/33",
-                                      "x/24",      "example.com:0", "example.com:99999", "1.2.3.4/24x",
-                                      "/24",       "host:port"};
+    static const char *const bad[] = {"",         "a b",           "10.0.0.0/8",        "10.0.0.0/23", "10.0.0.0/33",
+                                      "x/24",     "example.com:0", "example.com:99999", "1.2.3.4/24x", "/24",
+                                      "host:port"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
         assert_true(sync_scan_candidate_valid(good[i]));
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
@@ -76,7 +76,8 @@ static void test_request_in_pull_answer(void **state)
     } bad[] = {
         {"{\"v\":1,\"revision\":1,\"full\":true,\"users\":[],\"scan\":[]}", "scan: expected an object"},
         {"{\"v\":1,\"revision\":1,\"full\":true,\"users\":[],\"scan\":{\"id\":0,\"candidates\":[\"a.b\"]}}", "scan.id"},
-        {"{\"v\":1,\"revision\":1,\"full\":true,\"users\":[],\"scan\":{\"id\":1,\"candidates\":[]}}", "scan.candidates"},
+        {"{\"v\":1,\"revision\":1,\"full\":true,\"users\":[],\"scan\":{\"id\":1,\"candidates\":[]}}",
+         "scan.candidates"},
         {"{\"v\":1,\"revision\":1,\"full\":true,\"users\":[],\"scan\":{\"id\":1,\"candidates\":[\"10.0.0.0/8\"]}}",
          "scan.candidates[0]"},
         {"{\"v\":1,\"revision\":1,\"full\":true,\"users\":[],\"scan\":{\"id\":1,\"candidates\":[7]}}",
