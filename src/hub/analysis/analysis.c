@@ -1,6 +1,7 @@
 /* The detectors: each reads one signal from the store and raises findings. */
 #include <arpa/inet.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,6 +86,45 @@ static int rotate_token(struct store *st, int64_t user_id, json_t *evidence, str
     return rc;
 }
 
+/* Great-circle distance in km (haversine, mean Earth radius). */
+static double km_between(double lat1, double lon1, double lat2, double lon2)
+{
+    const double rad = 3.14159265358979323846 / 180.0;
+    double dlat = (lat2 - lat1) * rad, dlon = (lon2 - lon1) * rad;
+    double a = sin(dlat / 2) * sin(dlat / 2) + cos(lat1 * rad) * cos(lat2 * rad) * sin(dlon / 2) * sin(dlon / 2);
+    return 2 * 6371.0 * asin(sqrt(a > 1 ? 1 : a));
+}
+
+/* Two of the user's recent fetch addresses more than distance.km apart and seen within
+ * distance.window of each other: one person cannot be in both places. Up to 64 located rows are
+ * compared (a user with more is already over any device limit). Returns the pair's distance in
+ * km (0: none) and its two addresses. */
+static int64_t distant_pair(const struct analysis_cfg *cfg, const struct store_fetch_ip *f, size_t count, int64_t now,
+                            const char **ip_a, const char **ip_b)
+{
+    enum { CAP = 64 };
+    double lat[CAP], lon[CAP];
+    size_t row[CAP], n = 0;
+    for (size_t i = 0; i < count && n < CAP; i++)
+        if (f[i].last_seen >= now - cfg->sharing.window &&
+            analysis_geoip_location(cfg->geoip, f[i].ip, &lat[n], &lon[n]))
+            row[n++] = i;
+    double best = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++) {
+            int64_t dt = f[row[i]].last_seen - f[row[j]].last_seen;
+            if ((dt < 0 ? -dt : dt) > cfg->distance.window)
+                continue;
+            double km = km_between(lat[i], lon[i], lat[j], lon[j]);
+            if (km > (double)cfg->distance.km && km > best) {
+                best = km;
+                *ip_a = f[row[i]].ip;
+                *ip_b = f[row[j]].ip;
+            }
+        }
+    return (int64_t)best;
+}
+
 /* One user's fetch rows [from, to) judged by both fetch detectors. */
 static int judge_user(struct store *st, const struct analysis_cfg *cfg, const struct store_fetch_ip *f, size_t count,
                       int64_t now, struct analysis_stats *s)
@@ -135,6 +175,14 @@ static int judge_user(struct store *st, const struct analysis_cfg *cfg, const st
         if (d != NULL && cfg->geoip != NULL)
             json_object_set(d, "countries", countries);
         rc = raise(st, "account_sharing", subject, "warning", d, now, s);
+    } else if (limit == 1 && cfg->geoip != NULL) { /* two places are two people only on a one-device plan */
+        const char *a = NULL, *b = NULL;
+        int64_t km = distant_pair(cfg, f, count, now, &a, &b);
+        if (km > 0) {
+            json_t *d = json_pack("{s:s,s:I,s:I,s:[s,s]}", "reason", "distant", "km", (json_int_t)km, "window",
+                                  (json_int_t)cfg->distance.window, "seen", a, b);
+            rc = raise(st, "account_sharing", subject, "warning", d, now, s);
+        }
     }
     if (rc == 0 && ((int64_t)n_recent_ips >= cfg->leaked.ips || (int64_t)n_agents >= cfg->leaked.clients)) {
         json_t *d = json_pack("{s:I,s:I,s:I,s:O}", "addresses", (json_int_t)n_recent_ips, "clients",

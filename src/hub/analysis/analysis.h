@@ -6,7 +6,9 @@
  *   account_sharing   user:<id>      /sub fetched from more /24 (IPv6 /48) networks than
  *                                    per_device (2) x the plan's device limit in 6 h, or, with a
  *                                    GeoIP database (country_db), from more countries than the
- *                                    device limit (and at least `countries`, 2)
+ *                                    device limit (and at least `countries`, 2), or, with its
+                                    location coordinates, a one-device plan from two places
+                                    > 1000 km apart within 30 min ("distance"; reason "distant")
  *   leaked_link       user:<id>      /sub fetched from >= 10 addresses or >= 6 user agents in 15 min;
  *                                    with "action": "rotate" a new finding also replaces the user's
  *                                    subscription token (audited user.rotate_token, actor "analysis")
@@ -44,6 +46,12 @@ struct analysis_cfg {
     struct {
         int64_t window, per_device, countries;
     } sharing;
+    /* "distance": {"window": s, "km": n}: one user's /sub fetched from two places more than km
+     * apart within window seconds is account_sharing (reason "distant"); needs a country_db with
+     * location coordinates (a City database). */
+    struct {
+        int64_t window, km;
+    } distance;
     char country_db[512]; /* "country_db": a MaxMind DB file with country.iso_code; "" = none */
     /* The opened country_db, set by the module (analysis_module.c); NULL: no country checks. */
     const struct analysis_geoip *geoip;

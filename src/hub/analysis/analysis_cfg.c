@@ -93,6 +93,8 @@ int analysis_cfg_parse(const json_t *section, struct analysis_cfg *out, char *er
     c->sharing.window = 6 * 3600;
     c->sharing.per_device = 2; /* a phone moving between Wi-Fi and mobile data is two networks */
     c->sharing.countries = 2;
+    c->distance.window = 1800;
+    c->distance.km = 1000; /* no train or car covers it in half an hour */
     c->leaked.window = 900;
     c->leaked.ips = 10;
     c->leaked.clients = 6;
@@ -116,12 +118,13 @@ int analysis_cfg_parse(const json_t *section, struct analysis_cfg *out, char *er
         return bad(err, errcap, "", "must be an object");
     static const char *const keys[] = {"interval",      "retention",  "sharing",    "leaked_link", "payments",
                                        "webhooks",      "tokens",     "bittorrent", "smtp",        "probing",
-                                       "traffic_spike", "country_db", NULL};
+                                       "traffic_spike", "country_db", "distance",   NULL};
     TRY(only_keys(section, keys, "", err, errcap));
     TRY(num(section, "interval", 10, 86400, &c->interval, "", err, errcap));
     TRY(num(section, "retention", 3600, 365 * 86400, &c->retention, "", err, errcap));
     TRY(rule(section, "sharing", &c->sharing.window, "per_device", &c->sharing.per_device, "countries",
              &c->sharing.countries, NULL, err, errcap));
+    TRY(rule(section, "distance", &c->distance.window, "km", &c->distance.km, NULL, NULL, NULL, err, errcap));
     const json_t *db = json_object_get(section, "country_db");
     if (db != NULL) {
         const char *v = json_string_value(db);

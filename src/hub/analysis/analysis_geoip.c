@@ -58,3 +58,26 @@ bool analysis_geoip_country(const struct analysis_geoip *g, const char *ip, char
     out[2] = '\0';
     return true;
 }
+
+static bool coordinate(MMDB_entry_s *e, const char *key, double lo, double hi, double *out)
+{
+    MMDB_entry_data_s d;
+    if (MMDB_get_value(e, &d, "location", key, NULL) != MMDB_SUCCESS || !d.has_data)
+        return false;
+    if (d.type == MMDB_DATA_TYPE_DOUBLE)
+        *out = d.double_value;
+    else if (d.type == MMDB_DATA_TYPE_FLOAT)
+        *out = d.float_value;
+    else
+        return false;
+    return *out >= lo && *out <= hi; /* also false for NaN */
+}
+
+bool analysis_geoip_location(const struct analysis_geoip *g, const char *ip, double *lat, double *lon)
+{
+    int gai = 0, mmdb = 0;
+    MMDB_lookup_result_s r = MMDB_lookup_string((MMDB_s *)&g->db, ip, &gai, &mmdb);
+    if (gai != 0 || mmdb != MMDB_SUCCESS || !r.found_entry)
+        return false;
+    return coordinate(&r.entry, "latitude", -90, 90, lat) && coordinate(&r.entry, "longitude", -180, 180, lon);
+}

@@ -15,5 +15,8 @@ void analysis_geoip_close(struct analysis_geoip *g);
 /* The ISO 3166-1 alpha-2 code of ip's country into out; false when the address does not parse,
  * is not in the database or has no two-letter country.iso_code. */
 bool analysis_geoip_country(const struct analysis_geoip *g, const char *ip, char out[static 3]);
+/* The location.latitude / location.longitude of ip (GeoLite2-City and the like); false when the
+ * address is not found or the database has no valid coordinates for it. */
+bool analysis_geoip_location(const struct analysis_geoip *g, const char *ip, double *lat, double *lon);
 
 #endif

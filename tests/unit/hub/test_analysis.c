@@ -218,7 +218,8 @@ static void test_account_sharing(void **state)
 }
 
 /* A country database written here by MaxMind::DB::Writer (Debian's libmaxmind-db-writer-perl):
- * 198.51.100.0/24 and 192.0.2.0/24 in DE, 203.0.113.0/24 in US. Skips when the writer is absent. */
+ * 198.51.100.0/24 and 192.0.2.0/24 in DE, 203.0.113.0/24 and 198.18.0.0/24 in US, each with a
+ * city's location. Skips when the writer is absent. */
 static void write_country_db(const char *dir, char *path, size_t cap)
 {
     if (system("perl -MMaxMind::DB::Writer::Tree -e 1 2>/dev/null") != 0)
@@ -232,10 +233,13 @@ static void write_country_db(const char *dir, char *path, size_t cap)
           "my $t = MaxMind::DB::Writer::Tree->new(ip_version => 6, record_size => 24,\n"
           "  remove_reserved_networks => 0, database_type => 'Veil-Test-Country', languages => ['en'],\n"
           "  description => {en => 'test'}, map_key_type_callback => sub {\n"
-          "    {country => 'map', iso_code => 'utf8_string'}->{$_[0]} });\n"
-          "$t->insert_network('198.51.100.0/24', {country => {iso_code => 'DE'}});\n"
-          "$t->insert_network('192.0.2.0/24', {country => {iso_code => 'DE'}});\n"
-          "$t->insert_network('203.0.113.0/24', {country => {iso_code => 'US'}});\n"
+          "    {country => 'map', iso_code => 'utf8_string', location => 'map', latitude => 'double',\n"
+          "     longitude => 'double'}->{$_[0]} });\n"
+          "sub at { {country => {iso_code => $_[0]}, location => {latitude => $_[1], longitude => $_[2]}} }\n"
+          "$t->insert_network('198.51.100.0/24', at('DE', 52.52, 13.40));\n" /* Berlin */
+          "$t->insert_network('192.0.2.0/24', at('DE', 48.14, 11.58));\n"    /* Munich, 504 km */
+          "$t->insert_network('203.0.113.0/24', at('US', 40.71, -74.01));\n" /* New York */
+          "$t->insert_network('198.18.0.0/24', at('US', 34.05, -118.24));\n" /* Los Angeles, 3936 km */
           "open my $fh, '>:raw', $ARGV[0] or die; $t->write_tree($fh); close $fh;\n",
           f);
     fclose(f);
@@ -302,6 +306,69 @@ static void test_account_sharing_countries(void **state)
     assert_null(g);
     snprintf(bad, sizeof bad, "%s/missing.mmdb", dir);
     assert_int_equal(analysis_geoip_open(bad, &g, err, sizeof err), ERR_CONFIG);
+    char rm[80];
+    snprintf(rm, sizeof rm, "rm -rf '%s'", dir);
+    assert_int_equal(system(rm), 0);
+}
+
+/* Two distant places at once (a database with locations): a one-device plan seen in New York and
+ * Los Angeles (one country, two networks: within per_device) 10 min apart is account_sharing
+ * with reason "distant"; the same two places an hour apart, Berlin and Munich (504 km) 10 min
+ * apart, and a two-device plan in both US cities stay quiet; "distance.km" above the pair's
+ * distance silences it; coordinates are read and bad configs refused. */
+static void test_account_sharing_distance(void **state)
+{
+    struct store *st = *state;
+    char dir[] = "/tmp/veil_geoip_XXXXXX", path[200], err[600];
+    assert_non_null(mkdtemp(dir));
+    write_country_db(dir, path, sizeof path);
+    struct analysis_geoip *g = NULL;
+    assert_int_equal(analysis_geoip_open(path, &g, err, sizeof err), 0);
+    double lat = 0, lon = 0;
+    assert_true(analysis_geoip_location(g, "198.18.0.9", &lat, &lon));
+    assert_true(lat > 34.04 && lat < 34.06 && lon > -118.25 && lon < -118.23);
+    assert_false(analysis_geoip_location(g, "10.1.2.3", &lat, &lon));
+    assert_false(analysis_geoip_location(g, "not-an-address", &lat, &lon));
+
+    int64_t flyer = add_user(st, "flyer", 1), slow = add_user(st, "slow", 1), local = add_user(st, "local", 1),
+            pair = add_user(st, "pair", 2);
+    fetch(st, flyer, "203.0.113.9", "a", T0);
+    fetch(st, flyer, "198.18.0.9", "a", T0 + 600);
+    fetch(st, slow, "203.0.113.9", "a", T0 - 3000);
+    fetch(st, slow, "198.18.0.9", "a", T0 + 600);
+    fetch(st, local, "198.51.100.7", "a", T0);
+    fetch(st, local, "192.0.2.33", "a", T0 + 600);
+    fetch(st, pair, "203.0.113.10", "a", T0);
+    fetch(st, pair, "198.18.0.10", "a", T0 + 600);
+    struct analysis_cfg cfg = defaults();
+    assert_int_equal(cfg.distance.km, 1000);
+    assert_int_equal(cfg.distance.window, 1800);
+    cfg.geoip = g;
+    cfg.distance.km = 4000; /* NY-LA is 3936 km */
+    assert_int_equal(analysis_run(st, &cfg, T0 + 700, NULL), 0);
+    assert_int_equal(findings_total(st), 0);
+    cfg.distance.km = 1000;
+    assert_int_equal(analysis_run(st, &cfg, T0 + 700, NULL), 0);
+    char subj[32], sql[200];
+    snprintf(subj, sizeof subj, "user:%lld", (long long)flyer);
+    assert_int_equal(findings_of(st, "account_sharing", subj), 1);
+    assert_int_equal(findings_total(st), 1);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM findings WHERE subject = '%s' AND details LIKE '%%\"km\":393%%' AND "
+             "details LIKE '%%\"reason\":\"distant\"%%'",
+             subj);
+    assert_int_equal(query_i64(st, sql), 1);
+    analysis_geoip_close(g);
+
+    json_t *j = json_loads("{\"distance\": {\"window\": 600, \"km\": 500}}", 0, NULL);
+    assert_int_equal(analysis_cfg_parse(j, &cfg, err, sizeof err), 0);
+    assert_int_equal(cfg.distance.window, 600);
+    assert_int_equal(cfg.distance.km, 500);
+    json_decref(j);
+    j = json_loads("{\"distance\": {\"km\": 0}}", 0, NULL);
+    assert_int_equal(analysis_cfg_parse(j, &cfg, err, sizeof err), ERR_CONFIG);
+    assert_non_null(strstr(err, "distance.km"));
+    json_decref(j);
     char rm[80];
     snprintf(rm, sizeof rm, "rm -rf '%s'", dir);
     assert_int_equal(system(rm), 0);
@@ -803,6 +870,7 @@ static void test_usage_hourly_rows(void **state)
         cmocka_unit_test_setup_teardown(test_leaked_link_rotates, setup, hub_test_teardown),                           \
         cmocka_unit_test_setup_teardown(test_account_sharing, setup, hub_test_teardown),                               \
         cmocka_unit_test_setup_teardown(test_account_sharing_countries, setup, hub_test_teardown),                     \
+        cmocka_unit_test_setup_teardown(test_account_sharing_distance, setup, hub_test_teardown),                      \
         cmocka_unit_test_setup_teardown(test_payment_trouble, setup, hub_test_teardown),                               \
         cmocka_unit_test_setup_teardown(test_webhook_forgery, setup, hub_test_teardown),                               \
         cmocka_unit_test_setup_teardown(test_token_new_ip, setup, hub_test_teardown),                                  \
