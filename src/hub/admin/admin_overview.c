@@ -111,3 +111,22 @@ int admin_overview_revenue(struct buf *out, const struct store_revenue *rev, int
     TRY(revenue_card(out, "revenue-today", "revenue today (UTC)", rev, today, today));
     return revenue_card(out, "revenue-month", "revenue this month (UTC)", rev, admin_month_start_day(now), today);
 }
+
+int admin_overview_live(struct buf *out, const struct store_live *live, int64_t now)
+{
+    /* The nodes count open client connections, not people: one user's devices count apiece. */
+    TRY(admin_putf(out,
+                   "<div class=\"card\"><div class=\"num\" id=\"online-now\">%" PRId64
+                   "</div><div class=\"muted\">online now: connections open on the %" PRId64
+                   " nodes up, as of their last usage push</div></div>\n",
+                   live->connections, live->nodes_reporting));
+    /* usage_hourly keeps whole UTC hours: "this hour" is the finest it tells. */
+    int64_t hour = now / 3600 % 24;
+    TRY(admin_putf(out,
+                   "<div class=\"card\"><div class=\"num\" id=\"users-this-hour\">%" PRId64
+                   "</div><div class=\"muted\">users with traffic since %02" PRId64 ":00 UTC</div></div>\n",
+                   live->users_this_hour, hour));
+    TRY(admin_put(out, "<div class=\"card\"><div class=\"num\" id=\"traffic-today\">"));
+    TRY(admin_bytes(out, live->bytes_today));
+    return admin_put(out, "</div><div class=\"muted\">traffic today (since 00:00 UTC, all nodes)</div></div>\n");
+}

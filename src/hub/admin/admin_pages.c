@@ -164,7 +164,8 @@ static int stat_box(struct buf *out, const char *id, const char *label, int64_t 
     return admin_put(out, line);
 }
 
-int admin_overview_figures(struct buf *out, const struct store_stats *st, const struct store_revenue *rev, int64_t now)
+int admin_overview_figures(struct buf *out, const struct store_stats *st, const struct store_live *live,
+                           const struct store_revenue *rev, int64_t now)
 {
     TRY(admin_put(out, "<section class=\"grid\" aria-label=\"Numbers\">\n"));
     TRY(stat_box(out, "users", "users", st->users));
@@ -174,6 +175,8 @@ int admin_overview_figures(struct buf *out, const struct store_stats *st, const 
     TRY(stat_box(out, "subs-expired", "expired", st->subs_expired));
     TRY(stat_box(out, "nodes-up", "nodes up", st->nodes_up));
     TRY(stat_box(out, "nodes", "nodes", st->nodes));
+    if (live != NULL)
+        TRY(admin_overview_live(out, live, now));
     TRY(stat_box(out, "payments", "payments succeeded", st->payments_succeeded));
     /* bytes as GiB with two decimals: integers only */
     int64_t t = st->traffic_up + st->traffic_down;

@@ -36,9 +36,13 @@ int admin_chart(struct buf *out, const struct admin_series *s);
 
 /* error: NULL, or a message shown above the form (plain text, escaped here). */
 int admin_page_login(struct buf *out, const char *error);
-/* The overview's numbers and charts; rev: the last ADMIN_CHART_DAYS days of revenue analytics
- * for the charts, or NULL (no charts). */
-int admin_overview_figures(struct buf *out, const struct store_stats *st, const struct store_revenue *rev, int64_t now);
+/* The overview's numbers and charts; live: the "now" cards (online, traffic today), or NULL
+ * (left out); rev: the last ADMIN_CHART_DAYS days of revenue analytics for the charts, or NULL
+ * (no charts). */
+int admin_overview_figures(struct buf *out, const struct store_stats *st, const struct store_live *live,
+                           const struct store_revenue *rev, int64_t now);
+/* The "now" cards (admin_overview.c): connections open, users with traffic this hour, traffic today. */
+int admin_overview_live(struct buf *out, const struct store_live *live, int64_t now);
 /* The overview page around figures (admin_overview_figures' HTML) rendered at taken_at. */
 int admin_page_overview(struct buf *out, const struct admin_session *s, const char *figures, size_t len,
                         int64_t taken_at, int64_t now);

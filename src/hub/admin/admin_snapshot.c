@@ -25,7 +25,10 @@ static int render(struct store *st, int64_t now, struct buf *out)
     struct store_revenue rev;
     int64_t first = now / 86400 - ADMIN_CHART_DAYS + 1, month = admin_month_start_day(now);
     bool charts = store_revenue_daily(st, (month < first ? month : first) * 86400, now + 1, &rev) == 0;
-    int rc = admin_overview_figures(out, &stats, charts ? &rev : NULL, now);
+    /* Likewise the "now" cards. */
+    struct store_live live;
+    bool have_live = store_live_get(st, now, &live) == 0;
+    int rc = admin_overview_figures(out, &stats, have_live ? &live : NULL, charts ? &rev : NULL, now);
     if (charts)
         store_revenue_free(&rev);
     return rc;

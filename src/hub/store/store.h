@@ -483,6 +483,14 @@ struct store_stats {
     int64_t payments_succeeded, revision;
 };
 int store_stats_get(struct store *st, struct store_stats *out);
+/* The dashboard's "now" figures: open client connections summed over the nodes up, as each
+ * reported with its last usage push (stale nodes are marked down), how many nodes that is,
+ * users with traffic in the current UTC hour and bytes since 00:00 UTC (usage_hourly: real
+ * bytes, before a node's usage_percent). */
+struct store_live {
+    int64_t connections, nodes_reporting, users_this_hour, bytes_today;
+};
+int store_live_get(struct store *st, int64_t now, struct store_live *out);
 
 /* ---- scheduler ---- */
 /* Takes or renews the named lock for `holder` until now + ttl. *held = whether we own it now. */

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -153,7 +154,7 @@ static void test_pages(void **state)
     struct store_stats st = {.users = 12, .subs_active = 5, .traffic_up = 1LL << 30, .traffic_down = 1LL << 29};
     struct buf fig;
     buf_init(&fig);
-    assert_int_equal(admin_overview_figures(&fig, &st, NULL, 0), 0);
+    assert_int_equal(admin_overview_figures(&fig, &st, NULL, NULL, 0), 0);
     assert_int_equal(admin_page_overview(&b, &admin, (const char *)buf_data(&fig), buf_len(&fig), 45296, 45306), 0);
     buf_dispose(&fig);
     assert_int_equal(buf_append(&b, "", 1), 0);
@@ -285,6 +286,21 @@ static int64_t users_shown(const char *html)
     return strtoll(p + strlen("id=\"users\">"), NULL, 10);
 }
 
+/* A card's text: from after id="<id>"> up to the next '<'. */
+static const char *card_text(const char *html, const char *id, char *out, size_t cap)
+{
+    char key[48];
+    snprintf(key, sizeof key, "id=\"%s\">", id);
+    const char *p = strstr(html, key);
+    assert_non_null(p);
+    p += strlen(key);
+    size_t n = strcspn(p, "<");
+    assert_true(n < cap);
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return out;
+}
+
 /* The overview's figures come from a snapshot at most ADMIN_SNAPSHOT_TTL seconds old: a new
  * user shows after that, or at once when asked fresh; the stamp says when they were taken. */
 static void test_snapshot(void **state)
@@ -319,6 +335,37 @@ static void test_snapshot(void **state)
     assert_int_equal(admin_snapshot_get(st, T0 + 2 * ADMIN_SNAPSHOT_TTL - 1, false, &html, &len, &at), 0);
     assert_int_equal(at, T0 + 2 * ADMIN_SNAPSHOT_TTL - 1); /* expired: taken again */
     assert_int_equal(users_shown(html), 3);
+    char txt[96];
+    assert_string_equal(card_text(html, "online-now", txt, sizeof txt), "0"); /* no node yet */
+    assert_string_equal(card_text(html, "traffic-today", txt, sizeof txt), "0 B");
+    assert_non_null(strstr(html, "connections open on the 0 nodes up, as of their last usage push"));
+    free(html);
+
+    /* "Online now" sums the open connections the nodes up reported with their last push; traffic
+     * today is usage_hourly since 00:00 UTC (T0 is 22:13:20 UTC), users this hour the current hour's. */
+    struct hub_node n = {.port = 443, .weight = 100}, quiet;
+    strcpy(n.name, "n1");
+    strcpy(n.address, "n1.example.com");
+    strcpy(n.public_key, "Z84J2IelR9ch3k8VtlVhhs5ycBUlXA7wHBWcBrjqnAw");
+    quiet = n;
+    strcpy(quiet.name, "never-pushed");
+    assert_int_equal(store_node_create(st, &n, "h1", T0, NULL), 0);
+    assert_int_equal(store_node_create(st, &quiet, "h2", T0, NULL), 0);
+    int64_t t = T0 + 3 * ADMIN_SNAPSHOT_TTL;
+    struct store_usage yesterday = {u.id, 5 << 20, 0}, earlier = {u.id - 1, 1 << 20, 512 << 10},
+                       now_u[] = {{u.id, 0, 1 << 20}, {u.id - 2, 256 << 10, 256 << 10}};
+    assert_int_equal(store_usage_push(st, n.id, "push-y", &yesterday, 1, t - 86400, NULL, NULL), 0);
+    assert_int_equal(store_usage_push(st, n.id, "push-e", &earlier, 1, t - 3600, NULL, NULL), 0);
+    assert_int_equal(store_usage_push(st, n.id, "push-n", now_u, 2, t, NULL, NULL), 0);
+    assert_int_equal(store_node_set_load(st, n.id, 7, 10, 1000), 0);
+    assert_int_equal(store_node_set_load(st, quiet.id, 50, 10, 1000), 0); /* not up: not counted */
+    assert_int_equal(admin_snapshot_get(st, t, true, &html, &len, &at), 0);
+    assert_string_equal(card_text(html, "online-now", txt, sizeof txt), "7");
+    assert_non_null(strstr(html, "connections open on the 1 nodes up, as of their last usage push"));
+    assert_string_equal(card_text(html, "users-this-hour", txt, sizeof txt), "2");
+    assert_non_null(strstr(html, "users with traffic since 22:00 UTC"));
+    /* 1.5 MiB earlier today + 1.5 MiB this hour; yesterday's 5 MiB is not today */
+    assert_string_equal(card_text(html, "traffic-today", txt, sizeof txt), "3.0 MiB");
     free(html);
     admin_snapshot_reset();
     store_close(st);
