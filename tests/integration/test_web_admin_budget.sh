@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The dashboard's budgets (issue 17 item 3) on a hub with 100 000 users (each with a subscription;
-# 20 000 payments over the last 30 days), seeded straight into the database, on SQLite and, when
+# 20 000 payments over the last 30 days, an hour of traffic each today and yesterday), seeded straight into the database, on SQLite and, when
 # PostgreSQL 15 is installed, on PostgreSQL too:
 # - the first load (login form, then the overview and everything it pulls in) is under 200 kB
 #   compressed (gzip -6 of the HTML; the pages have no other asset);
@@ -26,6 +26,7 @@ elif grep -Eq '^CMAKE_BUILD_TYPE:STRING=(Release|RelWithDebInfo)$' "$CACHE" 2>/d
 fi
 MS_MAX=${VEIL_WEB_PAGE_MS_MAX:-$((100 * slack))}
 NOW=$(date +%s)
+HOUR=$((NOW - NOW % 3600))
 
 # The same rows on both backends (SQL that each accepts: the series differs).
 seed_sql() { # seed_sql "<series of i from 1 to \$1>" <pad function>
@@ -44,6 +45,8 @@ INSERT INTO subscriptions (user_id, plan_id, starts_at, ends_at, used_up, used_d
 SELECT id, 1, created_at, created_at + 30 * 86400, id * 1000, id * 9000,
        CASE WHEN id % 7 = 0 THEN 'expired' ELSE 'active' END, created_at, 0, 0, 'none', created_at, created_at
 FROM users;
+INSERT INTO usage_hourly (user_id, hour, bytes) SELECT id, $HOUR, id * 1000 FROM users;
+INSERT INTO usage_hourly (user_id, hour, bytes) SELECT id, $HOUR - 86400, id * 1000 FROM users;
 WITH n(i) AS ($(printf "$series" 20000))
 INSERT INTO payments (user_id, provider, external_id, amount_minor, currency, status, idempotency_key,
                       created_at, updated_at, plan_id, settled_at)
@@ -111,6 +114,10 @@ JSON
   body=$(curl -sS -b "$WORK/ck" "$base/admin/users?q=user0")
   [[ $body == *'id="count">1000+ users · page 1 of 20+<'* && $body == *'>user000050<'* ]] ||
     fail "$label: search user0: not 1000+ users and the first 50"
+  # The "now" cards (store_live_get): online now, users this hour, traffic today.
+  body=$(curl -sS -b "$WORK/ck" "$base/admin?fresh=1")
+  [[ $body == *'id="online-now">0<'* && $body == *'id="users-this-hour">'* && $body == *'id="traffic-today">'* ]] ||
+    fail "$label: the overview lacks online now, users this hour or traffic today"
   body=$(curl -sS -b "$WORK/ck" "$base/admin/users?q=zz")
   [[ $body == *'id="short-query"'* ]] || fail "$label: a 2-character search does not say it matched whole names"
   # The first visit: the login form, then the overview (no script, no stylesheet, no image, no font).
@@ -151,6 +158,12 @@ plan=$(sqlite3 "$DB" "EXPLAIN QUERY PLAN $search")
   fail "the substring search does not come from the trigram index: $plan"
 [[ $(sqlite3 "$DB" "SELECT count(*) FROM users_search WHERE users_search MATCH '\"ser09999\"'") == 10 ]] ||
   fail "the trigram index does not hold the seeded users"
+# The overview's "now" figures (store_live.c) read hours through usage_hourly_hour, not the table.
+for q in "SELECT count(*) FROM usage_hourly WHERE hour = $HOUR" \
+         "SELECT coalesce(sum(bytes), 0) FROM usage_hourly WHERE hour >= $((NOW - NOW % 86400))"; do
+  plan=$(sqlite3 "$DB" "EXPLAIN QUERY PLAN $q")
+  [[ $plan == *"usage_hourly_hour"* ]] || fail "the overview's traffic figures scan usage_hourly: $q: $plan"
+done
 measure sqlite "sqlite:$DB"
 
 # ---- PostgreSQL

@@ -107,6 +107,14 @@ try {
   const today = (await page.textContent('#revenue-today')).trim();
   const month = (await page.textContent('#revenue-month')).trim();
   check(/^(\d+\.\d\d [A-Z]{3}|\d+ XTR|—)/.test(today) && month.length > 0, `overview: revenue today "${today}", month "${month}"`);
+  // The "now" cards: no node has pushed yet, so nothing is open and no byte was counted today.
+  const online = (await page.textContent('#online-now')).trim();
+  const traffic = (await page.textContent('#traffic-today')).trim();
+  const onlineNote = await page.textContent('#online-now + .muted');
+  check(online === '0' && traffic === '0 B' && /^\d+$/.test((await page.textContent('#users-this-hour')).trim()),
+        `overview: online now "${online}", traffic today "${traffic}"`);
+  check(/online now: connections open on the \d+ nodes up, as of their last usage push/.test(onlineNote),
+        `overview: online now says what it counts ("${onlineNote}")`);
   check(await page.locator('#chart-payments svg rect.bar').count() >= 1, 'overview: the payments chart has a bar');
   check(await page.isVisible('#chart-revenue'), 'overview: revenue chart');
   await axe(page, 'overview');
