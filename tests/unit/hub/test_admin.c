@@ -357,8 +357,8 @@ static void test_snapshot(void **state)
     assert_int_equal(store_usage_push(st, n.id, "push-y", &yesterday, 1, t - 86400, NULL, NULL), 0);
     assert_int_equal(store_usage_push(st, n.id, "push-e", &earlier, 1, t - 3600, NULL, NULL), 0);
     assert_int_equal(store_usage_push(st, n.id, "push-n", now_u, 2, t, NULL, NULL), 0);
-    assert_int_equal(store_node_set_load(st, n.id, 7, 10, 1000), 0);
-    assert_int_equal(store_node_set_load(st, quiet.id, 50, 10, 1000), 0); /* not up: not counted */
+    assert_int_equal(store_node_set_load(st, n.id, 7, 10, 1000, false), 0);
+    assert_int_equal(store_node_set_load(st, quiet.id, 50, 10, 1000, false), 0); /* not up: not counted */
     assert_int_equal(admin_snapshot_get(st, t, true, &html, &len, &at), 0);
     assert_string_equal(card_text(html, "online-now", txt, sizeof txt), "7");
     assert_non_null(strstr(html, "connections open on the 1 nodes up, as of their last usage push"));
