@@ -66,6 +66,7 @@ struct session {
     struct reality_target target;
     bool target_up, target_spoke;
     bool target_redialed; /* the target dial was retried once after shedding a probe for its fd */
+    bool dest_redialed;   /* the destination dial was retried once after shedding for its fd */
     uint64_t tdial_ms;    /* monotonic ms when the target dial started (node/target_health.h RTT) */
     struct node_dial *tdial, *ddial;
 

@@ -1,6 +1,7 @@
 /* An authenticated session's tunnel: the destination dial, the relay between the client's
  * TLS/Vision transport and the destination, the switch to splice once Vision goes raw both ways
  * (spec/vision.md §7.4), and the hand-off of UDP and Mux requests to node/udp.c. */
+#include <errno.h>
 #include <string.h>
 
 #include "core/container.h"
@@ -67,6 +68,13 @@ static void dest_dialed(void *arg, enum node_dial_result res, int err, int fd, c
     s->ddial = NULL;
     (void)peer;
     if (res != NODE_DIAL_OK) {
+        /* Out of fds while unauthenticated connections (probes, a flood) hold them: a customer's
+         * tunnel gets room the way accept and the target dial get it, once. */
+        if ((err == -EMFILE || err == -ENFILE) && !s->dest_redialed && session_shed_unauthenticated_except(w, s)) {
+            s->dest_redialed = true;
+            session_dial_dest(s);
+            return;
+        }
         if (res == NODE_DIAL_DNS_FAILED)
             node_tm_add(NODE_TM_DNS_FAILURES, 1);
         log_debug("node", s->id, "dial_failed", LF_STR("result", node_dial_result_str(res)),
