@@ -17,7 +17,7 @@
 
 /* ---- shared helpers ---- */
 
-__attribute__((format(printf, 3, 4))) static int fail(struct sync_err *err, int rc, const char *fmt, ...)
+int sync__fail(struct sync_err *err, int rc, const char *fmt, ...)
 {
     if (err != NULL) {
         va_list ap;
@@ -191,31 +191,31 @@ int sync_usage_resp_encode(const struct sync_usage_resp *m, struct buf *out)
 static json_t *load(const char *json, size_t len, struct sync_err *err, int *rc)
 {
     if (len > SYNC_BODY_MAX) {
-        *rc = fail(err, ERR_TOO_LONG, "body larger than %u bytes", SYNC_BODY_MAX);
+        *rc = sync__fail(err, ERR_TOO_LONG, "body larger than %u bytes", SYNC_BODY_MAX);
         return NULL;
     }
     json_error_t je;
     json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
     if (root == NULL) {
         int code = json_error_code(&je) == json_error_numeric_overflow ? ERR_RANGE : ERR_MALFORMED;
-        *rc = fail(err, code, "invalid JSON at line %d column %d: %s", je.line, je.column, je.text);
+        *rc = sync__fail(err, code, "invalid JSON at line %d column %d: %s", je.line, je.column, je.text);
         return NULL;
     }
     if (!json_is_object(root)) {
         json_decref(root);
-        *rc = fail(err, ERR_MALFORMED, "top level: expected an object");
+        *rc = sync__fail(err, ERR_MALFORMED, "top level: expected an object");
         return NULL;
     }
     json_t *v = json_object_get(root, "v");
     if (v == NULL || !json_is_integer(v)) {
         json_decref(root);
-        *rc = fail(err, ERR_MALFORMED, "v: expected the integer %d", SYNC_VERSION);
+        *rc = sync__fail(err, ERR_MALFORMED, "v: expected the integer %d", SYNC_VERSION);
         return NULL;
     }
     json_int_t ver = json_integer_value(v);
     if (ver != SYNC_VERSION) {
         json_decref(root);
-        *rc = fail(err, ERR_UNSUPPORTED, "v: version %" JSON_INTEGER_FORMAT " not supported", ver);
+        *rc = sync__fail(err, ERR_UNSUPPORTED, "v: version %" JSON_INTEGER_FORMAT " not supported", ver);
         return NULL;
     }
     *rc = 0;
@@ -233,14 +233,14 @@ static int get_uint(const json_t *obj, const char *where, const char *key, uint6
             *out = 0;
             return 0;
         }
-        return fail(err, ERR_MALFORMED, "%s%s: missing", where, key);
+        return sync__fail(err, ERR_MALFORMED, "%s%s: missing", where, key);
     }
     int64_t x = 0;
     int rc = cfg_value_int(v, 0, max > INT64_MAX ? INT64_MAX : (int64_t)max, &x);
     if (rc == ERR_MALFORMED)
-        return fail(err, ERR_MALFORMED, "%s%s: expected an integer", where, key);
+        return sync__fail(err, ERR_MALFORMED, "%s%s: expected an integer", where, key);
     if (rc < 0)
-        return fail(err, ERR_RANGE, "%s%s: out of range", where, key);
+        return sync__fail(err, ERR_RANGE, "%s%s: out of range", where, key);
     *out = (uint64_t)x;
     return 0;
 }
@@ -255,15 +255,15 @@ static int get_str(const json_t *obj, const char *where, const char *key, char *
             dst[0] = '\0';
             return 0;
         }
-        return fail(err, ERR_MALFORMED, "%s%s: missing", where, key);
+        return sync__fail(err, ERR_MALFORMED, "%s%s: missing", where, key);
     }
     const char *s;
     size_t n;
     int rc = cfg_value_str(v, cap, &s, &n);
     if (rc == ERR_TOO_LONG)
-        return fail(err, ERR_RANGE, "%s%s: longer than %zu bytes", where, key, cap - 1);
+        return sync__fail(err, ERR_RANGE, "%s%s: longer than %zu bytes", where, key, cap - 1);
     if (rc < 0)
-        return fail(err, ERR_MALFORMED, "%s%s: expected a string", where, key);
+        return sync__fail(err, ERR_MALFORMED, "%s%s: expected a string", where, key);
     memcpy(dst, s, n + 1);
     return 0;
 }
@@ -272,9 +272,9 @@ static int get_bool(const json_t *obj, const char *key, bool *out, struct sync_e
 {
     json_t *v = json_object_get(obj, key);
     if (v == NULL)
-        return fail(err, ERR_MALFORMED, "%s: missing", key);
+        return sync__fail(err, ERR_MALFORMED, "%s: missing", key);
     if (!json_is_boolean(v))
-        return fail(err, ERR_MALFORMED, "%s: expected true or false", key);
+        return sync__fail(err, ERR_MALFORMED, "%s: expected true or false", key);
     *out = json_is_true(v);
     return 0;
 }
@@ -285,11 +285,11 @@ static int get_array(const json_t *obj, const char *key, size_t max, bool option
     json_t *v = json_object_get(obj, key);
     *out = NULL;
     if (v == NULL)
-        return optional ? 0 : fail(err, ERR_MALFORMED, "%s: missing", key);
+        return optional ? 0 : sync__fail(err, ERR_MALFORMED, "%s: missing", key);
     if (!json_is_array(v))
-        return fail(err, ERR_MALFORMED, "%s: expected an array", key);
+        return sync__fail(err, ERR_MALFORMED, "%s: expected an array", key);
     if (json_array_size(v) > max)
-        return fail(err, ERR_LIMIT, "%s: more than %zu elements", key, max);
+        return sync__fail(err, ERR_LIMIT, "%s: more than %zu elements", key, max);
     *out = v;
     return 0;
 }
@@ -299,21 +299,21 @@ static int decode_user(const json_t *o, size_t i, struct sync_user *u, struct sy
     char where[48];
     snprintf(where, sizeof(where), "users[%zu].", i);
     if (!json_is_object(o))
-        return fail(err, ERR_MALFORMED, "users[%zu]: expected an object", i);
+        return sync__fail(err, ERR_MALFORMED, "users[%zu]: expected an object", i);
     uint64_t v;
     TRY(get_uint(o, where, "id", INT64_MAX, false, &u->id, err));
     TRY(get_str(o, where, "uuid", u->uuid, sizeof(u->uuid), false, err));
     if (!uuid_text_valid(u->uuid, strlen(u->uuid)))
-        return fail(err, ERR_MALFORMED, "%suuid: not a UUID or a 1..30-byte id", where);
+        return sync__fail(err, ERR_MALFORMED, "%suuid: not a UUID or a 1..30-byte id", where);
     TRY(get_str(o, where, "email", u->email, sizeof(u->email), true, err));
     TRY(get_str(o, where, "flow", u->flow, sizeof(u->flow), false, err));
     if (u->flow[0] != '\0' && strcmp(u->flow, FLOW_VISION) != 0)
-        return fail(err, ERR_UNSUPPORTED, "%sflow: unsupported value", where);
+        return sync__fail(err, ERR_UNSUPPORTED, "%sflow: unsupported value", where);
     json_t *lim = json_object_get(o, "limits");
     if (lim == NULL)
         return 0; /* no limits: all unlimited */
     if (!json_is_object(lim))
-        return fail(err, ERR_MALFORMED, "%slimits: expected an object", where);
+        return sync__fail(err, ERR_MALFORMED, "%slimits: expected an object", where);
     snprintf(where, sizeof(where), "users[%zu].limits.", i);
     TRY(get_uint(lim, where, "devices", UINT32_MAX, true, &v, err));
     u->device_limit = (uint32_t)v;
@@ -345,7 +345,7 @@ static int check_unique(const struct sync_users_resp *m, struct sync_err *err)
     const struct sync_user **by_uuid = malloc((m->n_users ? m->n_users : 1) * sizeof(*by_uuid));
     int rc = 0;
     if (ids == NULL || by_uuid == NULL) {
-        rc = fail(err, ERR_NOMEM, "out of memory");
+        rc = sync__fail(err, ERR_NOMEM, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < m->n_users; i++) {
@@ -358,15 +358,15 @@ static int check_unique(const struct sync_users_resp *m, struct sync_err *err)
     qsort(ids, n, sizeof(*ids), cmp_u64);
     for (size_t i = 1; i < n; i++) {
         if (ids[i] == ids[i - 1]) {
-            rc = fail(err, ERR_MALFORMED, "id %" PRIu64 " appears more than once", ids[i]);
+            rc = sync__fail(err, ERR_MALFORMED, "id %" PRIu64 " appears more than once", ids[i]);
             goto out;
         }
     }
     qsort(by_uuid, m->n_users, sizeof(*by_uuid), cmp_uuid);
     for (size_t i = 1; i < m->n_users; i++) {
         if (strcmp(by_uuid[i]->uuid, by_uuid[i - 1]->uuid) == 0) {
-            rc = fail(err, ERR_MALFORMED, "users %" PRIu64 " and %" PRIu64 " share a uuid", by_uuid[i - 1]->id,
-                      by_uuid[i]->id);
+            rc = sync__fail(err, ERR_MALFORMED, "users %" PRIu64 " and %" PRIu64 " share a uuid", by_uuid[i - 1]->id,
+                            by_uuid[i]->id);
             goto out;
         }
     }
@@ -385,11 +385,11 @@ static int users_resp_from(struct sync_users_resp *m, const json_t *root, struct
     TRY(get_array(root, "removed", SYNC_MAX_REMOVED, true, &removed, err));
     size_t nu = json_array_size(users), nr = removed ? json_array_size(removed) : 0;
     if (m->full && nr > 0)
-        return fail(err, ERR_MALFORMED, "removed: must be empty in a full update");
+        return sync__fail(err, ERR_MALFORMED, "removed: must be empty in a full update");
     if (nu > 0) {
         m->users = calloc(nu, sizeof(*m->users));
         if (m->users == NULL)
-            return fail(err, ERR_NOMEM, "out of memory");
+            return sync__fail(err, ERR_NOMEM, "out of memory");
     }
     for (size_t i = 0; i < nu; i++) {
         TRY(decode_user(json_array_get(users, i), i, &m->users[i], err));
@@ -398,14 +398,14 @@ static int users_resp_from(struct sync_users_resp *m, const json_t *root, struct
     if (nr > 0) {
         m->removed = calloc(nr, sizeof(*m->removed));
         if (m->removed == NULL)
-            return fail(err, ERR_NOMEM, "out of memory");
+            return sync__fail(err, ERR_NOMEM, "out of memory");
     }
     for (size_t i = 0; i < nr; i++) {
         json_t *v = json_array_get(removed, i);
         if (!json_is_integer(v))
-            return fail(err, ERR_MALFORMED, "removed[%zu]: expected an integer", i);
+            return sync__fail(err, ERR_MALFORMED, "removed[%zu]: expected an integer", i);
         if (json_integer_value(v) < 0)
-            return fail(err, ERR_RANGE, "removed[%zu]: out of range", i);
+            return sync__fail(err, ERR_RANGE, "removed[%zu]: out of range", i);
         m->removed[i] = (uint64_t)json_integer_value(v);
         m->n_removed = i + 1;
     }
@@ -432,14 +432,14 @@ static int usage_req_from(struct sync_usage_req *m, const json_t *root, struct s
 {
     TRY(get_str(root, "", "push_id", m->push_id, sizeof(m->push_id), false, err));
     if (!sync_push_id_valid(m->push_id, strlen(m->push_id)))
-        return fail(err, ERR_MALFORMED, "push_id: expected 8..64 characters of [A-Za-z0-9_-]");
+        return sync__fail(err, ERR_MALFORMED, "push_id: expected 8..64 characters of [A-Za-z0-9_-]");
     json_t *usage;
     TRY(get_array(root, "usage", SYNC_MAX_ENTRIES, false, &usage, err));
     json_t *h = json_object_get(root, "health");
     if (h == NULL)
-        return fail(err, ERR_MALFORMED, "health: missing");
+        return sync__fail(err, ERR_MALFORMED, "health: missing");
     if (!json_is_object(h))
-        return fail(err, ERR_MALFORMED, "health: expected an object");
+        return sync__fail(err, ERR_MALFORMED, "health: expected an object");
     TRY(get_uint(h, "health.", "connections", INT64_MAX, false, &m->health.connections, err));
     TRY(get_uint(h, "health.", "uptime", INT64_MAX, false, &m->health.uptime, err));
     TRY(get_uint(h, "health.", "revision", INT64_MAX, false, &m->health.revision, err));
@@ -453,14 +453,14 @@ static int usage_req_from(struct sync_usage_req *m, const json_t *root, struct s
     if (n > 0) {
         m->entries = calloc(n, sizeof(*m->entries));
         if (m->entries == NULL)
-            return fail(err, ERR_NOMEM, "out of memory");
+            return sync__fail(err, ERR_NOMEM, "out of memory");
     }
     for (size_t i = 0; i < n; i++) {
         json_t *o = json_array_get(usage, i);
         char where[40];
         snprintf(where, sizeof(where), "usage[%zu].", i);
         if (!json_is_object(o))
-            return fail(err, ERR_MALFORMED, "usage[%zu]: expected an object", i);
+            return sync__fail(err, ERR_MALFORMED, "usage[%zu]: expected an object", i);
         struct sync_usage_entry *e = &m->entries[i];
         TRY(get_uint(o, where, "id", INT64_MAX, false, &e->id, err));
         TRY(get_uint(o, where, "up", INT64_MAX, false, &e->up, err));

@@ -7,6 +7,9 @@
 
 #include "ctl/sync.h"
 
+/* Writes the message into err (when given) and returns rc: every decoder's refusal. */
+__attribute__((format(printf, 3, 4))) int sync__fail(struct sync_err *err, int rc, const char *fmt, ...);
+
 /* The "reality" object of a pull answer; NULL when r is invalid or out of memory. */
 json_t *sync__reality_to_json(const struct sync_reality *r);
 /* root["reality"] into r (rev 0 when absent). 0 or ERR_MALFORMED / ERR_RANGE / ERR_LIMIT. */

@@ -1,23 +1,11 @@
 /* The node's probing report in a push ("health.probes", docs/sync-protocol.md): the client
  * networks it flagged for bursts of failed REALITY authentications (node/probe_guard.h). */
 #include <arpa/inet.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/err.h"
 #include "ctl/sync_int.h"
-
-__attribute__((format(printf, 3, 4))) static int fail(struct sync_err *err, int rc, const char *fmt, ...)
-{
-    if (err != NULL) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
 
 bool sync_probe_net_valid(const char *s)
 {
@@ -61,9 +49,9 @@ static int count(const json_t *o, size_t i, const char *key, uint64_t *out, stru
     if (v == NULL)
         return 0;
     if (!json_is_integer(v))
-        return fail(err, ERR_MALFORMED, "health.probes[%zu].%s: expected an integer", i, key);
+        return sync__fail(err, ERR_MALFORMED, "health.probes[%zu].%s: expected an integer", i, key);
     if (json_integer_value(v) < 0)
-        return fail(err, ERR_RANGE, "health.probes[%zu].%s: out of range", i, key);
+        return sync__fail(err, ERR_RANGE, "health.probes[%zu].%s: out of range", i, key);
     *out = (uint64_t)json_integer_value(v);
     return 0;
 }
@@ -75,19 +63,20 @@ int sync__probes_from_json(const json_t *health, struct sync_health *h, struct s
     if (a == NULL)
         return 0;
     if (!json_is_array(a))
-        return fail(err, ERR_MALFORMED, "health.probes: expected an array");
+        return sync__fail(err, ERR_MALFORMED, "health.probes: expected an array");
     if (json_array_size(a) > SYNC_PROBES_MAX)
-        return fail(err, ERR_LIMIT, "health.probes: more than %d networks", SYNC_PROBES_MAX);
+        return sync__fail(err, ERR_LIMIT, "health.probes: more than %d networks", SYNC_PROBES_MAX);
     for (size_t i = 0; i < json_array_size(a); i++) {
         json_t *o = json_array_get(a, i);
         struct sync_probe *p = &h->probes[i];
         memset(p, 0, sizeof(*p));
         if (!json_is_object(o))
-            return fail(err, ERR_MALFORMED, "health.probes[%zu]: expected an object", i);
+            return sync__fail(err, ERR_MALFORMED, "health.probes[%zu]: expected an object", i);
         json_t *net = json_object_get(o, "net");
         if (!json_is_string(net) || json_string_length(net) > SYNC_NET_MAX ||
             strlen(json_string_value(net)) != json_string_length(net) || !sync_probe_net_valid(json_string_value(net)))
-            return fail(err, ERR_MALFORMED, "health.probes[%zu].net: expected \"a.b.c.0/24\" or \"x:y:z::/48\"", i);
+            return sync__fail(err, ERR_MALFORMED, "health.probes[%zu].net: expected \"a.b.c.0/24\" or \"x:y:z::/48\"",
+                              i);
         memcpy(p->net, json_string_value(net), json_string_length(net) + 1);
         TRY(count(o, i, "fallbacks", &p->fallbacks, err));
         TRY(count(o, i, "bans", &p->bans, err));

@@ -1,6 +1,5 @@
 /* Scan requests and results of the node sync (sync_scan.h), with jansson. */
 #include <arpa/inet.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,17 +10,6 @@
 #include "ctl/sync.h"
 #include "ctl/sync_int.h"
 #include "ctl/sync_scan.h"
-
-__attribute__((format(printf, 3, 4))) static int fail(struct sync_err *err, int rc, const char *fmt, ...)
-{
-    if (err != NULL) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
 
 bool sync_scan_candidate_valid(const char *s)
 {
@@ -83,20 +71,21 @@ int sync__scan_from_json(const json_t *root, struct sync_scan *s, struct sync_er
         return 0;
     json_t *id = json_object_get(o, "id"), *c = json_object_get(o, "candidates"), *sni = json_object_get(o, "sni");
     if (!json_is_object(o))
-        return fail(err, ERR_MALFORMED, "scan: expected an object");
+        return sync__fail(err, ERR_MALFORMED, "scan: expected an object");
     if (!json_is_integer(id) || json_integer_value(id) < 1)
-        return fail(err, ERR_MALFORMED, "scan.id: expected a positive integer");
+        return sync__fail(err, ERR_MALFORMED, "scan.id: expected a positive integer");
     if (!json_is_array(c) || json_array_size(c) == 0)
-        return fail(err, ERR_MALFORMED, "scan.candidates: expected a non-empty array");
+        return sync__fail(err, ERR_MALFORMED, "scan.candidates: expected a non-empty array");
     if (json_array_size(c) > SYNC_SCAN_CANDIDATES_MAX)
-        return fail(err, ERR_LIMIT, "scan.candidates: more than %d", SYNC_SCAN_CANDIDATES_MAX);
+        return sync__fail(err, ERR_LIMIT, "scan.candidates: more than %d", SYNC_SCAN_CANDIDATES_MAX);
     if (sni != NULL && (!json_is_string(sni) || (json_string_length(sni) > 0 && !host_valid(json_string_value(sni)))))
-        return fail(err, ERR_MALFORMED, "scan.sni: expected a host name or \"\"");
+        return sync__fail(err, ERR_MALFORMED, "scan.sni: expected a host name or \"\"");
     for (size_t i = 0; i < json_array_size(c); i++) {
         json_t *v = json_array_get(c, i);
         if (!json_is_string(v) || !sync_scan_candidate_valid(json_string_value(v))) {
             memset(s, 0, sizeof(*s));
-            return fail(err, ERR_MALFORMED, "scan.candidates[%zu]: expected host[:port] or an IPv4 CIDR (/24..32)", i);
+            return sync__fail(err, ERR_MALFORMED,
+                              "scan.candidates[%zu]: expected host[:port] or an IPv4 CIDR (/24..32)", i);
         }
         memcpy(s->candidates[i], json_string_value(v), json_string_length(v) + 1);
     }
@@ -112,7 +101,8 @@ int sync_scan_request_decode(struct sync_scan *s, const char *json, size_t len, 
     memset(s, 0, sizeof(*s));
     json_t *o = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
     json_t *root = json_is_object(o) ? json_pack("{s:O}", "scan", o) : NULL;
-    int rc = root != NULL ? sync__scan_from_json(root, s, err) : fail(err, ERR_MALFORMED, "scan: expected an object");
+    int rc =
+        root != NULL ? sync__scan_from_json(root, s, err) : sync__fail(err, ERR_MALFORMED, "scan: expected an object");
     json_decref(root);
     json_decref(o);
     return rc;
@@ -146,28 +136,28 @@ int sync_scan_result_encode(const struct sync_scan_result *m, struct buf *out)
 static int row_from(const json_t *o, size_t i, struct sync_scan_row *r, struct sync_err *err)
 {
     if (!json_is_object(o))
-        return fail(err, ERR_MALFORMED, "results[%zu]: expected an object", i);
+        return sync__fail(err, ERR_MALFORMED, "results[%zu]: expected an object", i);
     json_t *host = json_object_get(o, "host"), *port = json_object_get(o, "port"), *sni = json_object_get(o, "sni"),
            *suitable = json_object_get(o, "suitable"), *verdict = json_object_get(o, "verdict"),
            *rtt = json_object_get(o, "rtt_ms"), *score = json_object_get(o, "score");
     if (!json_is_string(host) || !host_valid(json_string_value(host)))
-        return fail(err, ERR_MALFORMED, "results[%zu].host: expected a host name or IP", i);
+        return sync__fail(err, ERR_MALFORMED, "results[%zu].host: expected a host name or IP", i);
     if (!json_is_integer(port) || json_integer_value(port) < 1 || json_integer_value(port) > 65535)
-        return fail(err, ERR_MALFORMED, "results[%zu].port: expected 1..65535", i);
+        return sync__fail(err, ERR_MALFORMED, "results[%zu].port: expected 1..65535", i);
     if (!json_is_string(sni) || (json_string_length(sni) > 0 && !host_valid(json_string_value(sni))))
-        return fail(err, ERR_MALFORMED, "results[%zu].sni: expected a host name or \"\"", i);
+        return sync__fail(err, ERR_MALFORMED, "results[%zu].sni: expected a host name or \"\"", i);
     if (!json_is_boolean(suitable))
-        return fail(err, ERR_MALFORMED, "results[%zu].suitable: expected true or false", i);
+        return sync__fail(err, ERR_MALFORMED, "results[%zu].suitable: expected true or false", i);
     if (!json_is_string(verdict) || json_string_length(verdict) == 0 ||
         json_string_length(verdict) >= sizeof(r->verdict))
-        return fail(err, ERR_MALFORMED, "results[%zu].verdict: expected a verdict code", i);
+        return sync__fail(err, ERR_MALFORMED, "results[%zu].verdict: expected a verdict code", i);
     if (!json_is_integer(rtt) || json_integer_value(rtt) < 0)
-        return fail(err, ERR_RANGE, "results[%zu].rtt_ms: expected 0 or more", i);
+        return sync__fail(err, ERR_RANGE, "results[%zu].rtt_ms: expected 0 or more", i);
     if (!json_is_integer(score) || json_integer_value(score) < 0)
-        return fail(err, ERR_RANGE, "results[%zu].score: expected 0 or more", i);
+        return sync__fail(err, ERR_RANGE, "results[%zu].score: expected 0 or more", i);
     for (const char *p = json_string_value(verdict); *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
-            return fail(err, ERR_MALFORMED, "results[%zu].verdict: expected [a-z0-9_]", i);
+            return sync__fail(err, ERR_MALFORMED, "results[%zu].verdict: expected [a-z0-9_]", i);
     memcpy(r->host, json_string_value(host), json_string_length(host) + 1);
     r->port = (uint16_t)json_integer_value(port);
     memcpy(r->sni, json_string_value(sni), json_string_length(sni) + 1);
@@ -182,19 +172,19 @@ static int result_from(struct sync_scan_result *m, const json_t *root, struct sy
 {
     json_t *v = json_object_get(root, "v"), *id = json_object_get(root, "id"), *rows = json_object_get(root, "results");
     if (!json_is_integer(v))
-        return fail(err, ERR_MALFORMED, "v: expected the integer %d", SYNC_VERSION);
+        return sync__fail(err, ERR_MALFORMED, "v: expected the integer %d", SYNC_VERSION);
     if (json_integer_value(v) != SYNC_VERSION)
-        return fail(err, ERR_UNSUPPORTED, "v: version not supported");
+        return sync__fail(err, ERR_UNSUPPORTED, "v: version not supported");
     if (!json_is_integer(id) || json_integer_value(id) < 1)
-        return fail(err, ERR_MALFORMED, "id: expected a positive integer");
+        return sync__fail(err, ERR_MALFORMED, "id: expected a positive integer");
     if (!json_is_array(rows))
-        return fail(err, ERR_MALFORMED, "results: expected an array");
+        return sync__fail(err, ERR_MALFORMED, "results: expected an array");
     size_t n = json_array_size(rows);
     if (n > SYNC_SCAN_ROWS_MAX)
-        return fail(err, ERR_LIMIT, "results: more than %d rows", SYNC_SCAN_ROWS_MAX);
+        return sync__fail(err, ERR_LIMIT, "results: more than %d rows", SYNC_SCAN_ROWS_MAX);
     m->id = (uint64_t)json_integer_value(id);
     if (n > 0 && (m->rows = calloc(n, sizeof(*m->rows))) == NULL)
-        return fail(err, ERR_NOMEM, "out of memory");
+        return sync__fail(err, ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
         TRY(row_from(json_array_get(rows, i), i, &m->rows[i], err));
         m->n = i + 1;
@@ -206,14 +196,14 @@ int sync_scan_result_decode(struct sync_scan_result *m, const char *json, size_t
 {
     memset(m, 0, sizeof(*m));
     if (len > SYNC_SCAN_ROWS_MAX * 1024u)
-        return fail(err, ERR_TOO_LONG, "body too long");
+        return sync__fail(err, ERR_TOO_LONG, "body too long");
     json_error_t je;
     json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
     if (root == NULL)
-        return fail(err, json_error_code(&je) == json_error_numeric_overflow ? ERR_RANGE : ERR_MALFORMED,
-                    "invalid JSON at line %d column %d: %s", je.line, je.column, je.text);
-    int rc =
-        json_is_object(root) ? result_from(m, root, err) : fail(err, ERR_MALFORMED, "top level: expected an object");
+        return sync__fail(err, json_error_code(&je) == json_error_numeric_overflow ? ERR_RANGE : ERR_MALFORMED,
+                          "invalid JSON at line %d column %d: %s", je.line, je.column, je.text);
+    int rc = json_is_object(root) ? result_from(m, root, err)
+                                  : sync__fail(err, ERR_MALFORMED, "top level: expected an object");
     json_decref(root);
     if (rc < 0)
         sync_scan_result_dispose(m);

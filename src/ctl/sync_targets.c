@@ -1,22 +1,10 @@
 /* The REALITY parts of the sync messages (ctl/sync.h): the hub's target assignment in a pull
  * answer ("reality") and the node's target health in a push ("health.targets"). */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/err.h"
 #include "ctl/sync_int.h"
-
-__attribute__((format(printf, 3, 4))) static int fail(struct sync_err *err, int rc, const char *fmt, ...)
-{
-    if (err != NULL) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
 
 /* A DNS name as REALITY serverNames take it: 1..253 bytes of letters, digits, '-', '.'. */
 static bool name_valid(const char *s)
@@ -66,13 +54,13 @@ static int get_str(const json_t *o, const char *where, const char *key, char *ds
     json_t *v = json_object_get(o, key);
     if (v == NULL) {
         dst[0] = '\0';
-        return optional ? 0 : fail(err, ERR_MALFORMED, "%s%s: missing", where, key);
+        return optional ? 0 : sync__fail(err, ERR_MALFORMED, "%s%s: missing", where, key);
     }
     if (!json_is_string(v))
-        return fail(err, ERR_MALFORMED, "%s%s: expected a string", where, key);
+        return sync__fail(err, ERR_MALFORMED, "%s%s: expected a string", where, key);
     size_t n = json_string_length(v);
     if (n >= cap)
-        return fail(err, ERR_RANGE, "%s%s: longer than %zu bytes", where, key, cap - 1);
+        return sync__fail(err, ERR_RANGE, "%s%s: longer than %zu bytes", where, key, cap - 1);
     memcpy(dst, json_string_value(v), n);
     dst[n] = '\0';
     return 0;
@@ -85,10 +73,10 @@ static int get_uint(const json_t *o, const char *where, const char *key, uint64_
     if (v == NULL)
         return 0; /* every number here is optional */
     if (!json_is_integer(v))
-        return fail(err, ERR_MALFORMED, "%s%s: expected an integer", where, key);
+        return sync__fail(err, ERR_MALFORMED, "%s%s: expected an integer", where, key);
     json_int_t x = json_integer_value(v);
     if (x < 0)
-        return fail(err, ERR_RANGE, "%s%s: out of range", where, key);
+        return sync__fail(err, ERR_RANGE, "%s%s: out of range", where, key);
     *out = (uint64_t)x;
     return 0;
 }
@@ -100,7 +88,7 @@ static int get_flag(const json_t *o, const char *where, const char *key, bool *o
     if (v == NULL)
         return 0;
     if (!json_is_boolean(v))
-        return fail(err, ERR_MALFORMED, "%s%s: expected true or false", where, key);
+        return sync__fail(err, ERR_MALFORMED, "%s%s: expected true or false", where, key);
     *out = json_is_true(v);
     return 0;
 }
@@ -128,22 +116,22 @@ int sync__reality_from_json(const json_t *root, struct sync_reality *r, struct s
     if (o == NULL || json_is_null(o))
         return 0;
     if (!json_is_object(o))
-        return fail(err, ERR_MALFORMED, "reality: expected an object");
+        return sync__fail(err, ERR_MALFORMED, "reality: expected an object");
     TRY(get_uint(o, "reality.", "rev", &r->rev, err));
     if (r->rev == 0 || r->rev > INT64_MAX)
-        return fail(err, ERR_RANGE, "reality.rev: must be 1..2^63-1");
+        return sync__fail(err, ERR_RANGE, "reality.rev: must be 1..2^63-1");
     TRY(get_str(o, "reality.", "target", r->target, sizeof(r->target), false, err));
     if (!sync_target_valid(r->target))
-        return fail(err, ERR_MALFORMED, "reality.target: expected host:port");
+        return sync__fail(err, ERR_MALFORMED, "reality.target: expected host:port");
     json_t *names = json_object_get(o, "server_names");
     if (!json_is_array(names) || json_array_size(names) == 0)
-        return fail(err, ERR_MALFORMED, "reality.server_names: expected a non-empty array");
+        return sync__fail(err, ERR_MALFORMED, "reality.server_names: expected a non-empty array");
     if (json_array_size(names) > SYNC_NAMES_MAX)
-        return fail(err, ERR_LIMIT, "reality.server_names: more than %d names", SYNC_NAMES_MAX);
+        return sync__fail(err, ERR_LIMIT, "reality.server_names: more than %d names", SYNC_NAMES_MAX);
     for (size_t i = 0; i < json_array_size(names); i++) {
         json_t *n = json_array_get(names, i);
         if (!json_is_string(n) || json_string_length(n) > SYNC_SNI_MAX || !name_valid(json_string_value(n)))
-            return fail(err, ERR_MALFORMED, "reality.server_names[%zu]: expected a DNS name", i);
+            return sync__fail(err, ERR_MALFORMED, "reality.server_names[%zu]: expected a DNS name", i);
         memcpy(r->names[i], json_string_value(n), json_string_length(n) + 1);
         r->n_names = i + 1;
     }
@@ -187,9 +175,9 @@ int sync__targets_from_json(const json_t *health, struct sync_health *h, struct 
     if (a == NULL)
         return 0;
     if (!json_is_array(a))
-        return fail(err, ERR_MALFORMED, "health.targets: expected an array");
+        return sync__fail(err, ERR_MALFORMED, "health.targets: expected an array");
     if (json_array_size(a) > SYNC_TARGETS_MAX)
-        return fail(err, ERR_LIMIT, "health.targets: more than %d targets", SYNC_TARGETS_MAX);
+        return sync__fail(err, ERR_LIMIT, "health.targets: more than %d targets", SYNC_TARGETS_MAX);
     for (size_t i = 0; i < json_array_size(a); i++) {
         json_t *o = json_array_get(a, i);
         struct sync_target_health *t = &h->targets[i];
@@ -197,7 +185,7 @@ int sync__targets_from_json(const json_t *health, struct sync_health *h, struct 
         char where[48];
         snprintf(where, sizeof(where), "health.targets[%zu].", i);
         if (!json_is_object(o))
-            return fail(err, ERR_MALFORMED, "health.targets[%zu]: expected an object", i);
+            return sync__fail(err, ERR_MALFORMED, "health.targets[%zu]: expected an object", i);
         TRY(get_str(o, where, "target", t->target, sizeof(t->target), false, err));
         TRY(get_str(o, where, "sni", t->sni, sizeof(t->sni), true, err));
         TRY(get_uint(o, where, "dial_ok", &t->dial_ok, err));
