@@ -308,13 +308,20 @@ static int users_batch(struct store_conn *sc, uint8_t cur, bool plain_only, int6
     return rc;
 }
 
-static int tombstones_batch(struct store_conn *sc, uint8_t cur, bool plain_only, int64_t limit, int64_t *done)
+/* A sealed column rewritten under the current data key: plaintext rows sealed, rows under
+ * another key re-sealed (store_seal_batch). select ends with "WHERE ... AND" or "WHERE". */
+struct sealed_column {
+    const char *select, *key_col, *order_col, *ad;
+    int (*write)(struct store_conn *sc, int64_t id, const char *plain, uint8_t cur);
+};
+
+static int column_batch(struct store_conn *sc, const struct sealed_column *c, uint8_t cur, bool plain_only,
+                        int64_t limit, int64_t *done)
 {
     const char *lock = sc->st->ops->dialect == STORE_DIALECT_PG ? " FOR UPDATE" : "";
-    char sql[256];
-    snprintf(sql, sizeof sql,
-             "SELECT user_id, username, sealed_key FROM user_tombstones WHERE %s ORDER BY user_id LIMIT $2%s",
-             plain_only ? "sealed_key = 0 AND $1 >= 0" : "sealed_key <> $1", lock);
+    char sql[320];
+    snprintf(sql, sizeof sql, "%s %s%s ORDER BY %s LIMIT $2%s", c->select, c->key_col,
+             plain_only ? " = 0 AND $1 >= 0" : " <> $1", c->order_col, lock);
     struct store_val p[] = {SV_I(cur), SV_I(limit)};
     struct store_res r;
     TRY(store__exec(sc, sql, p, 2, &r));
@@ -322,81 +329,68 @@ static int tombstones_batch(struct store_conn *sc, uint8_t cur, bool plain_only,
     for (size_t i = 0; rc == 0 && i < r.nrows; i++) {
         int64_t id = store__cell_i64(&r, i, 0);
         const char *v = store__cell(&r, i, 1);
-        char *name = NULL, *ct = NULL;
+        char *plain = NULL;
         if (store__cell_i64(&r, i, 2) != 0)
-            rc = store__unseal(sc, "users.username", id, v, &name);
-        else if ((name = strdup(v ? v : "")) == NULL)
+            rc = store__unseal(sc, c->ad, id, v, &plain);
+        else if ((plain = strdup(v ? v : "")) == NULL)
             rc = ERR_NOMEM;
         if (rc == 0)
-            rc = store__seal(sc, "users.username", id, name, &ct);
-        if (rc == 0) {
-            struct store_val u[] = {SV_T(ct), SV_I(cur), SV_I(id)};
-            rc = store__exec(sc, "UPDATE user_tombstones SET username = $1, sealed_key = $2 WHERE user_id = $3", u, 3,
-                             NULL);
-        }
-        seal_free_text(name);
-        free(ct);
+            rc = c->write(sc, id, plain, cur);
+        seal_free_text(plain);
     }
     *done = (int64_t)r.nrows;
     store__res_free(&r);
     return rc;
+}
+
+static int tombstone_write(struct store_conn *sc, int64_t id, const char *name, uint8_t cur)
+{
+    char *ct = NULL;
+    int rc = store__seal(sc, "users.username", id, name, &ct);
+    if (rc == 0) {
+        struct store_val u[] = {SV_T(ct), SV_I(cur), SV_I(id)};
+        rc =
+            store__exec(sc, "UPDATE user_tombstones SET username = $1, sealed_key = $2 WHERE user_id = $3", u, 3, NULL);
+    }
+    free(ct);
+    return rc;
+}
+
+static int payment_raw_write(struct store_conn *sc, int64_t id, const char *raw, uint8_t cur)
+{
+    (void)cur; /* store__payment_raw_tx seals under the current key itself */
+    return store__payment_raw_tx(sc, id, raw);
+}
+
+static int token_totp_write(struct store_conn *sc, int64_t id, const char *hex, uint8_t cur)
+{
+    (void)cur;
+    return store__token_totp_write(sc, id, hex);
+}
+
+static const struct sealed_column TOMBSTONES = {"SELECT user_id, username, sealed_key FROM user_tombstones WHERE",
+                                                "sealed_key", "user_id", "users.username", tombstone_write};
+static const struct sealed_column PAYMENTS_RAW = {
+    "SELECT id, raw, sealed_key FROM payments WHERE raw IS NOT NULL AND raw <> '' AND", "sealed_key", "id",
+    "payments.raw", payment_raw_write};
+/* Only tokens with a second factor; the column naming the key is totp_sealed_key. */
+static const struct sealed_column TOKENS_TOTP = {
+    "SELECT id, totp_secret, totp_sealed_key FROM api_tokens WHERE totp_secret IS NOT NULL AND", "totp_sealed_key",
+    "id", "api_tokens.totp_secret", token_totp_write};
+
+static int tombstones_batch(struct store_conn *sc, uint8_t cur, bool plain_only, int64_t limit, int64_t *done)
+{
+    return column_batch(sc, &TOMBSTONES, cur, plain_only, limit, done);
 }
 
 static int payments_batch(struct store_conn *sc, uint8_t cur, bool plain_only, int64_t limit, int64_t *done)
 {
-    const char *lock = sc->st->ops->dialect == STORE_DIALECT_PG ? " FOR UPDATE" : "";
-    char sql[256];
-    snprintf(
-        sql, sizeof sql,
-        "SELECT id, raw, sealed_key FROM payments WHERE raw IS NOT NULL AND raw <> '' AND %s ORDER BY id LIMIT $2%s",
-        plain_only ? "sealed_key = 0 AND $1 >= 0" : "sealed_key <> $1", lock);
-    struct store_val p[] = {SV_I(cur), SV_I(limit)};
-    struct store_res r;
-    TRY(store__exec(sc, sql, p, 2, &r));
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < r.nrows; i++) {
-        int64_t id = store__cell_i64(&r, i, 0);
-        char *raw = NULL;
-        if (store__cell_i64(&r, i, 2) != 0)
-            rc = store__unseal(sc, "payments.raw", id, store__cell(&r, i, 1), &raw);
-        else if ((raw = strdup(store__cell(&r, i, 1))) == NULL)
-            rc = ERR_NOMEM;
-        if (rc == 0)
-            rc = store__payment_raw_tx(sc, id, raw);
-        seal_free_text(raw);
-    }
-    *done = (int64_t)r.nrows;
-    store__res_free(&r);
-    return rc;
+    return column_batch(sc, &PAYMENTS_RAW, cur, plain_only, limit, done);
 }
 
-/* Only tokens with a second factor; the column naming the key is totp_sealed_key. */
 static int tokens_batch(struct store_conn *sc, uint8_t cur, bool plain_only, int64_t limit, int64_t *done)
 {
-    const char *lock = sc->st->ops->dialect == STORE_DIALECT_PG ? " FOR UPDATE" : "";
-    char sql[256];
-    snprintf(sql, sizeof sql,
-             "SELECT id, totp_secret, totp_sealed_key FROM api_tokens WHERE totp_secret IS NOT NULL AND %s"
-             " ORDER BY id LIMIT $2%s",
-             plain_only ? "totp_sealed_key = 0 AND $1 >= 0" : "totp_sealed_key <> $1", lock);
-    struct store_val p[] = {SV_I(cur), SV_I(limit)};
-    struct store_res r;
-    TRY(store__exec(sc, sql, p, 2, &r));
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < r.nrows; i++) {
-        int64_t id = store__cell_i64(&r, i, 0);
-        char *hex = NULL;
-        if (store__cell_i64(&r, i, 2) != 0)
-            rc = store__unseal(sc, "api_tokens.totp_secret", id, store__cell(&r, i, 1), &hex);
-        else if ((hex = strdup(store__cell(&r, i, 1))) == NULL)
-            rc = ERR_NOMEM;
-        if (rc == 0)
-            rc = store__token_totp_write(sc, id, hex);
-        seal_free_text(hex);
-    }
-    *done = (int64_t)r.nrows;
-    store__res_free(&r);
-    return rc;
+    return column_batch(sc, &TOKENS_TOTP, cur, plain_only, limit, done);
 }
 
 typedef int batch_fn(struct store_conn *sc, uint8_t cur, bool plain_only, int64_t limit, int64_t *done);
