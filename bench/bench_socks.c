@@ -2,7 +2,7 @@
  * proxy (`veil client`) to bench_origin on 127.0.0.1.
  *
  *   bench_socks tunnels SOCKS_PORT ORIGIN_PORT N CONC
- *       N tunnels, CONC at a time; each: SOCKS5 CONNECT, GET /hello, read to EOF.
+ *       N tunnels, CONC at a time; each: SOCKS5 CONNECT, GET /hello, read the response, close.
  *       Prints "tunnels N failed F seconds S per_sec R".
  *   bench_socks hold SOCKS_PORT ORIGIN_PORT N
  *       Opens N tunnels to GET /hold, waits for each response header, prints "held N" (or
@@ -74,27 +74,43 @@ fail:
     return -1;
 }
 
+/* Bytes of a complete HTTP/1.1 response at the head of buf[0..got) (header + Content-Length
+ * body), or 0 while it is incomplete. */
+static size_t response_len(const char *buf, size_t got)
+{
+    const char *end = memmem(buf, got, "\r\n\r\n", 4);
+    if (end == NULL)
+        return 0;
+    size_t head = (size_t)(end - buf) + 4;
+    const char *cl = memmem(buf, head, "Content-Length:", 15);
+    size_t body = cl != NULL ? strtoul(cl + 15, NULL, 10) : 0;
+    return got >= head + body ? head + body : 0;
+}
+
+/* Each tunnel ends the way a browser ends it: the client closes once the whole response is in.
+ * (Waiting for the server's EOF instead measures the Xray-core client's uplink-only timer, which
+ * holds a finished tunnel open 1-2 s, and makes the figure a wall-clock one.) */
 static void *tunnels_main(void *arg)
 {
     (void)arg;
     char buf[4096];
     while (atomic_fetch_add(&g_next, 1) < g_n) {
         int fd = open_tunnel("GET /hello HTTP/1.1\r\nHost: origin\r\n\r\n");
-        size_t got = 0;
-        ssize_t k = 0;
+        size_t got = 0, want = 0;
         if (fd >= 0) {
-            for (;;) {
+            while (want == 0 && got < sizeof(buf)) {
                 struct pollfd pf = {.fd = fd, .events = POLLIN};
                 if (poll(&pf, 1, 30000) <= 0)
                     break;
-                k = recv(fd, buf + (got < 12 ? got : 12), sizeof(buf) - 12, 0);
+                ssize_t k = recv(fd, buf + got, sizeof(buf) - got, 0);
                 if (k <= 0)
                     break;
                 got += (size_t)k;
+                want = response_len(buf, got);
             }
             close(fd);
         }
-        if (fd < 0 || k != 0 || got < 12 || memcmp(buf, "HTTP/1.1 200", 12) != 0)
+        if (want == 0 || memcmp(buf, "HTTP/1.1 200", 12) != 0)
             atomic_fetch_add(&g_failed, 1);
     }
     return NULL;
