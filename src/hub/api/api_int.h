@@ -55,6 +55,8 @@ void api__metrics_lockout(struct api_ctx *ctx, const char *kind);
 /* Records the client address of a /sub fetch for the analysis (api_subfetch.c); user_id 0:
  * looked up from the token (cache hits). At most once a minute per (token, address). */
 void api__sub_fetch_note(struct api_call *c, const char *token, int64_t user_id);
+/* True when (token, ip) was noted in the last minute; else remembers it as noted at now. */
+bool api__sub_fetch_seen_recently(const char *token, const char *ip, int64_t now);
 
 /* The settings in force (api_ctx.c; never NULL; valid until the context is disposed). */
 const struct api_settings *api__settings(struct api_ctx *ctx);

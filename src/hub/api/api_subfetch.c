@@ -10,16 +10,20 @@
 #include "hub/api/api_int.h"
 #include "hub/store/store_findings.h"
 
-#define SLOTS 4096
+/* 8192 sets of 4 pairs (512 KiB): a direct-mapped table of 4096 lost most pairs as soon as more
+ * than a few thousand tokens were polled in a minute from one address (a NAT, a benchmark), and
+ * every lost pair cost a token lookup and a write transaction on a cache hit. */
+#define SETS 8192
+#define WAYS 4
 #define RECENT_SECONDS 60
 
 static struct {
     uint64_t fingerprint;
     int64_t at;
-} recent[SLOTS];
+} recent[SETS][WAYS];
 static pthread_mutex_t recent_mu = PTHREAD_MUTEX_INITIALIZER;
 
-/* FNV-1a over token, a separator and ip: a slot index and a fingerprint, not a secret. */
+/* FNV-1a over token, a separator and ip: a set index and a fingerprint, not a secret. */
 static uint64_t pair_hash(const char *token, const char *ip)
 {
     uint64_t h = 1469598103934665603ull;
@@ -31,15 +35,25 @@ static uint64_t pair_hash(const char *token, const char *ip)
     return h | 1; /* 0 marks an empty slot */
 }
 
-/* True when the pair was noted in the last minute; else remembers it now. */
-static bool seen_recently(uint64_t fp, int64_t now)
+bool api__sub_fetch_seen_recently(const char *token, const char *ip, int64_t now)
 {
+    uint64_t fp = pair_hash(token, ip);
     pthread_mutex_lock(&recent_mu);
-    size_t slot = (size_t)(fp % SLOTS);
-    bool seen = recent[slot].fingerprint == fp && recent[slot].at > now - RECENT_SECONDS && recent[slot].at <= now;
+    /* The high bits pick the set: FNV-1a's low bits mix the last bytes least. */
+    size_t set = (size_t)((fp >> 32) % SETS), victim = 0;
+    bool seen = false;
+    for (size_t w = 0; w < WAYS; w++) {
+        if (recent[set][w].fingerprint == fp) {
+            seen = recent[set][w].at > now - RECENT_SECONDS && recent[set][w].at <= now;
+            victim = w;
+            break;
+        }
+        if (recent[set][w].at < recent[set][victim].at)
+            victim = w; /* else the oldest (an empty slot has at 0) */
+    }
     if (!seen) {
-        recent[slot].fingerprint = fp;
-        recent[slot].at = now;
+        recent[set][victim].fingerprint = fp;
+        recent[set][victim].at = now;
     }
     pthread_mutex_unlock(&recent_mu);
     return seen;
@@ -48,7 +62,7 @@ static bool seen_recently(uint64_t fp, int64_t now)
 void api__sub_fetch_note(struct api_call *c, const char *token, int64_t user_id)
 {
     const char *ip = c->req->ip;
-    if (ip == NULL || ip[0] == '\0' || seen_recently(pair_hash(token, ip), c->now))
+    if (ip == NULL || ip[0] == '\0' || api__sub_fetch_seen_recently(token, ip, c->now))
         return;
     if (user_id == 0) {
         struct hub_user u;
