@@ -38,6 +38,13 @@ struct req_state {
     char *raw_path; /* the path as sent (uri_log), before MHD decodes it */
 };
 
+/* Each connection's MHD memory pool (request line, headers, read buffer, answer headers). MHD
+ * zeroes it at every keep-alive request, so its size is paid per request (the default 32 KiB:
+ * ~49k instructions of memset per /sub hit). A request head may use about half of it: 24 KiB
+ * takes heads up to ~11 kB (the 32 KiB default ~16 kB; nginx and Apache refuse a header line
+ * over 8 kB), a bigger head gets 431. Bodies are streamed to on_request, not kept in the pool. */
+#define API_CONN_POOL_BYTES 24576
+
 static const char TOO_LARGE[] = "{\"error\":{\"code\":\"body_too_large\",\"message\":\"request body too large\"}}";
 
 static enum MHD_Result send_static(struct MHD_Connection *conn, unsigned status, const char *body)
@@ -383,7 +390,8 @@ int api_start(const struct api_cfg *cfg, struct store *st, struct api_server **o
     srv->d = MHD_start_daemon(flags, cfg->port, accept_policy, srv, on_request, srv, MHD_OPTION_SOCK_ADDR, &ss,
                               MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
                               MHD_OPTION_URI_LOG_CALLBACK, uri_log, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
-                              srv, MHD_OPTION_CONNECTION_TIMEOUT, lim.idle_timeout, MHD_OPTION_CONNECTION_LIMIT,
+                              srv, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONN_POOL_BYTES,
+                              MHD_OPTION_CONNECTION_TIMEOUT, lim.idle_timeout, MHD_OPTION_CONNECTION_LIMIT,
                               lim.max_connections, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_ARRAY, tls,
                               MHD_OPTION_END);
     if (srv->d == NULL) {

@@ -10,7 +10,27 @@
 #include "hub/module.h"
 
 static struct api_route routes[API_ROUTES_MAX];
+/* Each route's first path segment ("sub" of "/sub/{token}"), to skip most routes with one
+ * length compare: a lookup runs twice per request over every route. */
+static struct {
+    const char *seg;
+    size_t len;
+    uint64_t head; /* its first 8 bytes, zero-padded: one compare instead of a memcmp call */
+    bool param;    /* "{...}": matches any first segment */
+} first_seg[API_ROUTES_MAX];
 static size_t n_routes;
+
+static size_t seg_len(const char *s)
+{
+    return strcspn(s, "/");
+}
+
+static uint64_t seg_head(const char *s, size_t len)
+{
+    uint64_t h = 0;
+    memcpy(&h, s, len < sizeof h ? len : sizeof h);
+    return h;
+}
 
 static _Noreturn void route_bug(const struct api_route *r, const char *why)
 {
@@ -51,6 +71,10 @@ void api_route_add_ex(const struct api_route *r)
             route_bug(r, "added twice");
     if (n_routes == API_ROUTES_MAX)
         route_bug(r, "route table full (API_ROUTES_MAX)");
+    first_seg[n_routes].seg = r->pattern + 1;
+    first_seg[n_routes].len = seg_len(r->pattern + 1);
+    first_seg[n_routes].head = seg_head(first_seg[n_routes].seg, first_seg[n_routes].len);
+    first_seg[n_routes].param = r->pattern[1] == '{';
     routes[n_routes++] = *r;
 }
 
@@ -124,9 +148,15 @@ const struct api_route *api__route_find(const char *method, const char *path, in
     int best_literal = -1;
     if (allow != NULL && allow_cap > 0)
         allow[0] = '\0';
+    const char *seg = path[0] == '/' ? path + 1 : path;
+    size_t len = seg_len(seg);
+    uint64_t head = seg_head(seg, len);
     for (size_t i = 0; i < n_routes; i++) {
         int64_t v = 0;
         int literal;
+        if (!first_seg[i].param && (first_seg[i].len != len || first_seg[i].head != head ||
+                                    (len > sizeof head && memcmp(first_seg[i].seg, seg, len) != 0)))
+            continue; /* match() would fail within the first segment */
         if (!match(routes[i].pattern, path, &v, &literal))
             continue;
         if (method_fits(routes[i].method, method)) {

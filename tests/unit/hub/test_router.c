@@ -84,6 +84,9 @@ static int setup(void **state)
         api_route_add("GET", "/test/qr.png", API_AUTH_NONE, on_png);
         api_route_add("GET", "/test/items/{id}", API_AUTH_NONE, on_item);
         api_route_add("GET", "/test/items/special", API_AUTH_NONE, on_special);
+        /* First segments alike in their first 8 bytes (the lookup's quick compare). */
+        api_route_add("GET", "/test-long-segment-a/{id}", API_AUTH_NONE, on_item);
+        api_route_add("GET", "/test-long-segment-b/x", API_AUTH_NONE, on_special);
         added = true;
     }
     struct env *e = calloc(1, sizeof *e);
@@ -223,6 +226,51 @@ static void test_most_literal_wins(void **state)
     send_str(e->port, "GET /test/items/7 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", &a);
     assert_int_equal(a.status, 200);
     assert_memory_equal(a.body, "item 7", 6);
+}
+
+/* Routes whose first segments share their first 8 bytes are told apart; a longer or shorter
+ * first segment matches neither. */
+static void test_long_first_segment(void **state)
+{
+    struct env *e = *state;
+    struct answer a;
+    send_str(e->port, "GET /test-long-segment-a/9 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", &a);
+    assert_int_equal(a.status, 200);
+    assert_memory_equal(a.body, "item 9", 6);
+    send_str(e->port, "GET /test-long-segment-b/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", &a);
+    assert_int_equal(a.status, 200);
+    assert_memory_equal(a.body, "special", 7);
+    send_str(e->port, "GET /test-long-segment-c/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", &a);
+    assert_int_equal(a.status, 404);
+    send_str(e->port, "GET /test-long-segment-bb/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", &a);
+    assert_int_equal(a.status, 404);
+}
+
+/* The connection pool is 24 KiB (api_http.c): a request head with an 8 kB header line (nginx's
+ * and Apache's limit) is served, one of 24 kB is refused with 431, and the server goes on. */
+static void test_request_head_sizes(void **state)
+{
+    struct env *e = *state;
+    struct answer a;
+    static char req[32768];
+    char *cookie = malloc(24001);
+    assert_non_null(cookie);
+    memset(cookie, 'c', 24000);
+    cookie[8000] = '\0';
+    snprintf(req, sizeof req, "GET /test/items/special HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: a=%s\r\n\r\n",
+             cookie);
+    send_str(e->port, req, &a);
+    assert_int_equal(a.status, 200);
+    assert_memory_equal(a.body, "special", 7);
+    cookie[8000] = 'c';
+    cookie[24000] = '\0';
+    snprintf(req, sizeof req, "GET /test/items/special HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: a=%s\r\n\r\n",
+             cookie);
+    send_str(e->port, req, &a);
+    assert_int_equal(a.status, 431);
+    free(cookie);
+    send_str(e->port, "GET /test/items/7 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", &a);
+    assert_int_equal(a.status, 200);
 }
 
 /* JSON routes refuse bodies that do not say application/json. */
@@ -376,6 +424,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_module_route, setup, teardown),
         cmocka_unit_test_setup_teardown(test_route_body_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_most_literal_wins, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_first_segment, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_request_head_sizes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_media_type, setup, teardown),
         cmocka_unit_test_setup_teardown(test_encoded_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_header_nul, setup, teardown),
