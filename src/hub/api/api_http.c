@@ -387,13 +387,12 @@ int api_start(const struct api_cfg *cfg, struct store *st, struct api_server **o
     }
     /* MHD's own timeout is an idle timeout (any byte resets it); the guard adds the per-IP cap,
      * the whole-request deadline and the reserve. */
-    srv->d = MHD_start_daemon(flags, cfg->port, accept_policy, srv, on_request, srv, MHD_OPTION_SOCK_ADDR, &ss,
-                              MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-                              MHD_OPTION_URI_LOG_CALLBACK, uri_log, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
-                              srv, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONN_POOL_BYTES,
-                              MHD_OPTION_CONNECTION_TIMEOUT, lim.idle_timeout, MHD_OPTION_CONNECTION_LIMIT,
-                              lim.max_connections, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_ARRAY, tls,
-                              MHD_OPTION_END);
+    srv->d = MHD_start_daemon(
+        flags, cfg->port, accept_policy, srv, on_request, srv, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE,
+        threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_URI_LOG_CALLBACK, uri_log, NULL,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)API_CONN_POOL_BYTES, MHD_OPTION_CONNECTION_TIMEOUT, lim.idle_timeout, MHD_OPTION_CONNECTION_LIMIT,
+        lim.max_connections, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
     if (srv->d == NULL) {
         log_err("api", 0, "listen_failed", LF_STR("addr", addr), LF_UINT("port", cfg->port));
         api_guard_stop(srv->guard);

@@ -257,15 +257,15 @@ static void test_request_head_sizes(void **state)
     assert_non_null(cookie);
     memset(cookie, 'c', 24000);
     cookie[8000] = '\0';
-    snprintf(req, sizeof req, "GET /test/items/special HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: a=%s\r\n\r\n",
-             cookie);
+    snprintf(req, sizeof req,
+             "GET /test/items/special HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: a=%s\r\n\r\n", cookie);
     send_str(e->port, req, &a);
     assert_int_equal(a.status, 200);
     assert_memory_equal(a.body, "special", 7);
     cookie[8000] = 'c';
     cookie[24000] = '\0';
-    snprintf(req, sizeof req, "GET /test/items/special HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: a=%s\r\n\r\n",
-             cookie);
+    snprintf(req, sizeof req,
+             "GET /test/items/special HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: a=%s\r\n\r\n", cookie);
     send_str(e->port, req, &a);
     assert_int_equal(a.status, 431);
     free(cookie);
