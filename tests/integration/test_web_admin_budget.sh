@@ -158,11 +158,13 @@ plan=$(sqlite3 "$DB" "EXPLAIN QUERY PLAN $search")
   fail "the substring search does not come from the trigram index: $plan"
 [[ $(sqlite3 "$DB" "SELECT count(*) FROM users_search WHERE users_search MATCH '\"ser09999\"'") == 10 ]] ||
   fail "the trigram index does not hold the seeded users"
-# The overview's "now" figures (store_live.c) read hours through usage_hourly_hour, not the table.
+# The overview's "now" figures (store_live.c) read hours from usage_hourly_hour_bytes alone
+# (schema 19: a covering index), not the table.
 for q in "SELECT count(*) FROM usage_hourly WHERE hour = $HOUR" \
          "SELECT coalesce(sum(bytes), 0) FROM usage_hourly WHERE hour >= $((NOW - NOW % 86400))"; do
   plan=$(sqlite3 "$DB" "EXPLAIN QUERY PLAN $q")
-  [[ $plan == *"usage_hourly_hour"* ]] || fail "the overview's traffic figures scan usage_hourly: $q: $plan"
+  [[ $plan == *"COVERING INDEX usage_hourly_hour_bytes"* ]] ||
+    fail "the overview's traffic figures read usage_hourly rows: $q: $plan"
 done
 measure sqlite "sqlite:$DB"
 
@@ -201,4 +203,13 @@ plan=$(psql -At "$PGURL" -c "EXPLAIN SELECT id FROM users WHERE lower(username) 
   ORDER BY id LIMIT 50")
 [[ $plan == *"users_username_trgm"* && $plan != *"Seq Scan on users"* ]] ||
   fail "the substring search does not use the pg_trgm index: $plan"
+# Today's traffic (store_live.c) on PostgreSQL: an index-only scan of usage_hourly_hour_bytes
+# (schema 19), once the visibility map is set as autovacuum keeps it.
+psql -q "$PGURL" -c "VACUUM ANALYZE usage_hourly" >/dev/null || fail "vacuum usage_hourly"
+for q in "SELECT count(*) FROM usage_hourly WHERE hour = $HOUR" \
+         "SELECT coalesce(sum(bytes), 0) FROM usage_hourly WHERE hour >= $((NOW - NOW % 86400))"; do
+  plan=$(psql -At "$PGURL" -c "EXPLAIN $q")
+  [[ $plan == *"Index Only Scan using usage_hourly_hour_bytes"* ]] ||
+    fail "the overview's traffic figures read usage_hourly rows on PostgreSQL: $q: $plan"
+done
 measure pg "$PGURL"

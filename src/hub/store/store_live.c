@@ -1,6 +1,7 @@
 /* The dashboard's "now" figures (hub/admin overview): connections the nodes reported open,
  * users with traffic this hour and bytes since 00:00 UTC. Each sub-query reads an index range
- * (usage_hourly_hour) or the small nodes table, never the users. */
+ * (usage_hourly_hour_bytes: the sum of today's bytes from the index alone) or the small nodes
+ * table, never the users. */
 #include <string.h>
 
 #include "core/err.h"
