@@ -30,7 +30,7 @@
  * Transforms: in COPY mode each side may have a transport (relay_xprt_ops), e.g. a TLS or
  * Vision layer: the relay then calls ops->recv/send/flush/shutdown_wr instead of the syscalls and
  * moves plaintext. To switch a connection from a transport to raw copying (Vision direct copy),
- * dispose this relay and start a new one (SPLICE mode if wanted), preloading leftover bytes. */
+ * relay_splice_dir() per direction once its transports are raw and empty. */
 #ifndef VEIL_NET_RELAY_H
 #define VEIL_NET_RELAY_H
 
@@ -113,7 +113,7 @@ struct relay_cfg {
     uint64_t idle_ms;  /* 0 = no idle timeout */
     struct relay_rate rate[RELAY_DIR__COUNT];
     struct relay_shared_rate shared[RELAY_DIR__COUNT]; /* take == NULL: none */
-    size_t pipe_size;                                  /* SPLICE: F_SETPIPE_SZ if non-zero */
+    size_t pipe_size; /* SPLICE: F_SETPIPE_SZ to this once a read fills the default pipe; 0 = never */
     relay_done_cb *on_done;
 };
 
@@ -141,10 +141,12 @@ struct relay_half {
     int pipe[2]; /* SPLICE: read end, write end; -1 when unused */
     size_t in_pipe;
     uint64_t nread, nwritten;
-    bool eof;       /* source reported EOF */
-    bool shut;      /* sink half-closed: direction done */
-    bool blocked;   /* waiting for the sink to become writable */
-    bool throttled; /* waiting for rate tokens; data (if any) held */
+    bool eof;          /* source reported EOF */
+    bool shut;         /* sink half-closed: direction done */
+    bool blocked;      /* waiting for the sink to become writable */
+    bool throttled;    /* waiting for rate tokens; data (if any) held */
+    bool pipe_grown;   /* SPLICE: the pipe has pipe_size (counted in the process-wide cap) */
+    bool pipe_no_grow; /* SPLICE: growing failed, do not ask again */
     double tokens;
     uint64_t tokens_ms;
     struct relay_rate rate;
@@ -184,6 +186,18 @@ int relay_take_watcher(struct relay *r, enum relay_side side, struct loop_io *fr
  * loop (never inside this call), so on_done is never called from relay_start().
  * 0, or -errno (pipe creation, epoll) with nothing left registered. */
 int relay_start(struct relay *r, int fd_a, int fd_b);
+/* Moves direction d of a running relay to splice(2) in place, keeping its state, counters and
+ * any bytes already read (they are written first, through the sink's transport if any). From then
+ * on d reads its source fd and writes its sink fd directly, bypassing their transports' recv and
+ * send (their flush and shutdown_wr still run): call it only once the source's transport returns
+ * raw bytes and holds none, and the sink's writes raw and holds none (Vision direct copy, per
+ * direction). Not from inside the relay's own callbacks. 0 (also when already spliced),
+ * ERR_BAD_STATE, or -errno from pipe2 (the direction keeps copying). */
+int relay_splice_dir(struct relay *r, enum relay_dir d);
+static inline bool relay_dir_spliced(const struct relay *r, enum relay_dir d)
+{
+    return r->half[d].pipe[0] != -1;
+}
 /* Stops everything without calling on_done: unregisters, releases buffers, closes pipes.
  * Idempotent; fine after the relay ended. The fds stay open. */
 void relay_dispose(struct relay *r);

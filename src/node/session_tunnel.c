@@ -25,37 +25,46 @@ void session_relay_done(struct relay *r, enum relay_reason reason, int err)
     session_close(s, why, reason == RELAY_REASON_DONE ? 0 : err);
 }
 
-/* Vision direct copy (spec/vision.md §7.4): once both directions are raw and nothing is buffered,
- * the tunnel is two plain sockets, so the relay restarts in splice mode and the bytes no longer
- * pass through user space. Only an optimisation: until the relay is quiet it keeps copying. */
+/* Vision direct copy (spec/vision.md §7.4): each direction that went raw is two plain sockets,
+ * so the relay moves it to splice and its bytes no longer pass through user space. Per direction,
+ * as Xray-core does: a client whose inner stream puts the Finished and the request in one write
+ * keeps its uplink padded until the end, and the download must not wait for it. Only the
+ * transport must be empty in that direction (bytes the relay itself holds are written first). */
 void session_on_splice_timer(struct loop *loop, struct loop_timer *t)
 {
     struct session *s = container_of(t, struct session, splice_timer);
     struct relay *r = &s->relay;
     if (s->state != NODE_SS_RELAY || !s->relay_started || !relay_running(r))
         return;
-    if (!tunnel_xprt_idle(&s->xprt) || !relay_quiet(r)) {
-        if (++s->splice_tries < 200) /* busy now: look again soon; give up on a flapping tunnel */
-            (void)loop_timer_start(loop, t, 5, 0);
-        return;
+    bool want[RELAY_DIR__COUNT] = {
+        [RELAY_A_TO_B] = s->xprt.rx_direct && !relay_dir_spliced(r, RELAY_A_TO_B),
+        [RELAY_B_TO_A] = s->xprt.tx_direct && !relay_dir_spliced(r, RELAY_B_TO_A),
+    };
+    bool ready[RELAY_DIR__COUNT] = {
+        [RELAY_A_TO_B] = tunnel_xprt_rx_spliceable(&s->xprt),
+        [RELAY_B_TO_A] = tunnel_xprt_tx_spliceable(&s->xprt),
+    };
+    bool retry = false;
+    for (int d = 0; d < RELAY_DIR__COUNT; d++) {
+        if (!want[d])
+            continue;
+        if (!ready[d]) {
+            retry = true;
+            continue;
+        }
+        int rc = relay_splice_dir(r, (enum relay_dir)d);
+        if (rc < 0) {
+            log_debug("node", s->id, "direct_splice_failed", LF_STR("err", err_str(rc)));
+            continue; /* keeps copying */
+        }
+        log_debug("node", s->id, "direct_splice", LF_STR("dir", d == RELAY_A_TO_B ? "up" : "down"),
+                  LF_UINT("after", relay_bytes(r, (enum relay_dir)d)));
     }
-    s->moved_up += relay_bytes(r, RELAY_A_TO_B);
-    s->moved_down += relay_bytes(r, RELAY_B_TO_A);
-    relay_dispose(r);
-    struct relay_cfg cfg = s->relay_cfg;
-    cfg.mode = RELAY_MODE_SPLICE;
-    relay_init(r, loop, &cfg);
-    int rc = relay_start(r, s->cfd, s->dfd);
-    if (rc < 0) {
-        relay_dispose(r);
-        s->relay_started = false;
-        session_close(s, NODE_CR_IO, rc);
-        return;
-    }
-    log_debug("node", s->id, "direct_splice", LF_UINT("after_up", s->moved_up), LF_UINT("after_down", s->moved_down));
+    if (retry && ++s->splice_tries < 200) /* busy now: look again soon; give up on a flapping tunnel */
+        (void)loop_timer_start(loop, t, 5, 0);
 }
 
-static void on_both_raw(void *arg)
+static void on_raw(void *arg)
 {
     struct session *s = arg;
     (void)loop_timer_start(s->w->loop, &s->splice_timer, 0, 0); /* never inside the relay's own callback */
@@ -110,11 +119,12 @@ static void dest_dialed(void *arg, enum node_dial_result res, int err, int fd, c
         .pool = w->pool,
         .idle_ms = (uint64_t)s->snap->cfg->idle_timeout_sec * 1000,
         .shared = {node_limits_rate(&s->ticket, RELAY_A_TO_B), node_limits_rate(&s->ticket, RELAY_B_TO_A)},
+        .pipe_size = 1u << 20,
         .on_done = session_relay_done,
     };
     s->relay_cfg = cfg;
-    s->xprt.on_both_raw = on_both_raw;
-    s->xprt.on_both_raw_arg = s;
+    s->xprt.on_raw = on_raw;
+    s->xprt.on_raw_arg = s;
     relay_init(&s->relay, w->loop, &cfg);
     rc = relay_set_xprt(&s->relay, RELAY_SIDE_A, &tunnel_xprt_ops, &s->xprt);
     if (rc == 0)

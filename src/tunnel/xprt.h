@@ -34,12 +34,13 @@ struct tunnel_xprt {
     struct vless_vision_reader vrd;
     struct vless_vision_writer vwr;
     uint64_t rx_app, tx_app; /* application bytes moved, for accounting */
-    /* Called once when both directions have switched to raw (Vision direct copy), from inside
-     * a relay callback: the owner may then move the sockets to a splice relay, but only from a
-     * later loop iteration. */
-    void (*on_both_raw)(void *arg);
-    void *on_both_raw_arg;
-    bool both_raw_told;
+    /* Called once per direction when it has switched to raw (Vision direct copy), from inside
+     * a relay callback: the owner may then move that direction to splice
+     * (tunnel_xprt_rx_spliceable / _tx_spliceable, relay_splice_dir), but only from a later
+     * loop iteration. */
+    void (*on_raw)(void *arg);
+    void *on_raw_arg;
+    bool rx_raw_told, tx_raw_told;
 };
 
 /* Prepares a transport over an established `tls`. `uuid` is the id the client sent (Vision
@@ -51,6 +52,10 @@ int tunnel_xprt_init(struct tunnel_xprt *x, struct tls13_conn *tls, bool vision,
                      const uint8_t *cin_left, size_t cin_len, const uint8_t *plain_left, size_t plain_len);
 /* True when nothing is buffered inside the transport (either direction). */
 bool tunnel_xprt_idle(const struct tunnel_xprt *x);
+/* The receiving direction reads raw bytes and holds none: a relay may read the fd directly. */
+bool tunnel_xprt_rx_spliceable(const struct tunnel_xprt *x);
+/* The sending direction writes raw and holds nothing: a relay may write the fd directly. */
+bool tunnel_xprt_tx_spliceable(const struct tunnel_xprt *x);
 /* Client role: strip and check the VLESS response header at the start of the downlink. */
 void tunnel_xprt_expect_response(struct tunnel_xprt *x);
 /* Bytes to send in front of the first data (the VLESS response "00 00" on the server, the
@@ -60,6 +65,11 @@ int tunnel_xprt_set_prefix(struct tunnel_xprt *x, const uint8_t *p, size_t n);
  * without Vision, alone. The bytes go to cout; the relay flushes them. */
 int tunnel_xprt_send_prefix_now(struct tunnel_xprt *x);
 void tunnel_xprt_dispose(struct tunnel_xprt *x);
+/* How many of the n bytes the relay offers go into the next Vision batch: while Vision still
+ * pads and the inner stream is TLS, only the whole application-data records at the front (if
+ * any), so that padding stops at the first such batch (spec/vision.md §4.2) instead of never
+ * once a batch boundary fell inside a record. Otherwise n. */
+size_t tunnel_xprt_vision_batch(const struct tunnel_xprt *x, const uint8_t *p, size_t n);
 
 extern const struct relay_xprt_ops tunnel_xprt_ops;
 

@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -391,6 +393,15 @@ static bool b_eof(void *arg)
     return x->b->eof && x->f->done;
 }
 
+/* This process's user + system CPU time in ms. */
+static uint64_t cpu_ms(void)
+{
+    struct rusage ru;
+    assert_int_equal(getrusage(RUSAGE_SELF, &ru), 0);
+    return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+           (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+}
+
 static void backpressure(enum relay_mode mode)
 {
     const uint64_t total = 4u << 20;
@@ -422,6 +433,11 @@ static void backpressure(enum relay_mode mode)
     struct pool_stats st;
     pool_get_stats(f.pool, &st);
     assert_true(st.in_use <= 1);
+    /* Stalled means asleep: no wakeup spinning on a readable source or a full sink. */
+    uint64_t cpu0 = cpu_ms();
+    run_for(&f, 300);
+    assert_true(cpu_ms() - cpu0 < 60);
+    assert_int_equal(relay_bytes_read(&f.relay, RELAY_A_TO_B), r2);
 
     /* Slow reader: one read per millisecond. */
     eb.paused = true;
@@ -801,18 +817,130 @@ static void test_transport_flush(void **state)
     fixture_teardown(&f, &ea, &eb);
 }
 
+/* A raw transport on side A that counts what passes through it (Vision after its switch). */
+struct counting {
+    uint64_t recv_bytes, send_bytes;
+};
+
+static ssize_t count_recv(void *arg, int fd, uint8_t *p, size_t n)
+{
+    ssize_t k = read(fd, p, n);
+    if (k > 0)
+        ((struct counting *)arg)->recv_bytes += (uint64_t)k;
+    return k == -1 ? -errno : k;
+}
+
+static ssize_t count_send(void *arg, int fd, const uint8_t *p, size_t n)
+{
+    ssize_t k = write(fd, p, n);
+    if (k > 0)
+        ((struct counting *)arg)->send_bytes += (uint64_t)k;
+    return k == -1 ? -errno : k;
+}
+
+static const struct relay_xprt_ops counting_ops = {.recv = count_recv, .send = count_send};
+
+static bool down_half_way(void *arg)
+{
+    struct fixture *f = arg;
+    return relay_bytes(&f->relay, RELAY_B_TO_A) >= (3u << 20);
+}
+
+/* One direction of a running COPY relay moves to splice in place: no byte lost or reordered,
+ * counters go on, the transport no longer sees that direction's bytes (except those already
+ * read into the block), the other direction keeps using the transport. */
+static void test_splice_one_direction(void **state)
+{
+    const uint64_t up = 2u << 20, down = (6u << 20) + 777;
+    struct fixture f;
+    struct relay_cfg cfg = {.mode = RELAY_MODE_COPY, .pipe_size = 1u << 20};
+    fixture_setup(&f, &cfg, 0);
+    struct counting c = {0};
+    assert_int_equal(relay_set_xprt(&f.relay, RELAY_SIDE_A, &counting_ops, &c), 0);
+    assert_int_equal(relay_splice_dir(&f.relay, RELAY_B_TO_A), ERR_BAD_STATE); /* not started */
+    struct endpoint ea, eb;
+    ep_init(&ea, f.loop, f.a_peer, 31, up, 32);
+    ep_init(&eb, f.loop, f.b_peer, 32, down, 31);
+    ea.send_after_eof = true; /* the upload runs after the download, through the transport */
+    ep_update(&ea);
+    ep_update(&eb);
+    assert_int_equal(relay_start(&f.relay, f.a_relay, f.b_relay), 0);
+    run_until(&f, down_half_way, &f, 20000);
+    assert_false(relay_dir_spliced(&f.relay, RELAY_B_TO_A));
+    assert_int_equal(relay_splice_dir(&f.relay, RELAY_B_TO_A), 0);
+    assert_int_equal(relay_splice_dir(&f.relay, RELAY_B_TO_A), 0); /* idempotent */
+    assert_true(relay_dir_spliced(&f.relay, RELAY_B_TO_A));
+    assert_false(relay_dir_spliced(&f.relay, RELAY_A_TO_B));
+    uint64_t sent_at_switch = c.send_bytes;
+    bool grown = false;
+    while (!(f.done && ea.eof && eb.eof)) {
+        assert_int_equal(loop_run_once(f.loop, 50), 0);
+        if (relay_running(&f.relay) && !grown)
+            grown = fcntl(f.relay.half[RELAY_B_TO_A].pipe[0], F_GETPIPE_SZ) >= (1 << 20);
+    }
+    assert_int_equal(f.reason, RELAY_REASON_DONE);
+    assert_false(ea.mismatch);
+    assert_false(eb.mismatch);
+    assert_int_equal(ea.received, down);
+    assert_int_equal(eb.received, up);
+    assert_true(ea.rx_sum == eb.tx_sum);
+    assert_true(eb.rx_sum == ea.tx_sum);
+    assert_int_equal(relay_bytes(&f.relay, RELAY_B_TO_A), down);
+    assert_int_equal(relay_bytes_read(&f.relay, RELAY_B_TO_A), down);
+    assert_int_equal(relay_bytes(&f.relay, RELAY_A_TO_B), up);
+    /* At most the block already read went through the transport after the switch. */
+    assert_true(c.send_bytes - sent_at_switch <= pool_block_size(f.pool));
+    assert_true(c.send_bytes < down);
+    assert_int_equal(c.recv_bytes, up); /* the upload still went through the transport */
+    assert_true(grown);                 /* a bulk direction gets the bigger pipe */
+    fixture_teardown(&f, &ea, &eb);
+}
+
+/* Small exchanges keep the default pipe (pipe pages are a per-user budget). */
+static void test_splice_small_keeps_default_pipe(void **state)
+{
+    struct fixture f;
+    struct relay_cfg cfg = {.mode = RELAY_MODE_SPLICE, .pipe_size = 1u << 20};
+    fixture_setup(&f, &cfg, 0);
+    struct endpoint ea, eb;
+    ep_init(&ea, f.loop, f.a_peer, 41, 3000, 42);
+    ep_init(&eb, f.loop, f.b_peer, 42, 0, 41);
+    eb.shut_when_done = false;
+    ep_update(&ea);
+    ep_update(&eb);
+    assert_int_equal(relay_start(&f.relay, f.a_relay, f.b_relay), 0);
+    uint64_t give_up = loop_clock_ms() + 10000;
+    while (eb.received < 3000 && loop_clock_ms() < give_up)
+        assert_int_equal(loop_run_once(f.loop, 50), 0);
+    assert_int_equal(eb.received, 3000);
+    assert_true(relay_running(&f.relay));
+    int size = fcntl(f.relay.half[RELAY_A_TO_B].pipe[0], F_GETPIPE_SZ);
+    assert_true(size > 0 && size < (1 << 20));
+    assert_false(f.relay.half[RELAY_A_TO_B].pipe_grown);
+    fixture_teardown(&f, &ea, &eb);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_copy_both_directions), cmocka_unit_test(test_splice_both_directions),
-        cmocka_unit_test(test_empty_streams),        cmocka_unit_test(test_half_close_copy),
-        cmocka_unit_test(test_half_close_splice),    cmocka_unit_test(test_backpressure_copy),
-        cmocka_unit_test(test_backpressure_splice),  cmocka_unit_test(test_idle_timeout),
-        cmocka_unit_test(test_idle_rearm),           cmocka_unit_test(test_no_buffers_when_idle),
-        cmocka_unit_test(test_reset_and_preload),    cmocka_unit_test(test_rate_limit),
-        cmocka_unit_test(test_shared_rate),          cmocka_unit_test(test_transport_hooks),
+        cmocka_unit_test(test_copy_both_directions),
+        cmocka_unit_test(test_splice_both_directions),
+        cmocka_unit_test(test_empty_streams),
+        cmocka_unit_test(test_half_close_copy),
+        cmocka_unit_test(test_half_close_splice),
+        cmocka_unit_test(test_backpressure_copy),
+        cmocka_unit_test(test_backpressure_splice),
+        cmocka_unit_test(test_idle_timeout),
+        cmocka_unit_test(test_idle_rearm),
+        cmocka_unit_test(test_no_buffers_when_idle),
+        cmocka_unit_test(test_reset_and_preload),
+        cmocka_unit_test(test_rate_limit),
+        cmocka_unit_test(test_shared_rate),
+        cmocka_unit_test(test_transport_hooks),
         cmocka_unit_test(test_transport_flush),
+        cmocka_unit_test(test_splice_one_direction),
+        cmocka_unit_test(test_splice_small_keeps_default_pipe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
