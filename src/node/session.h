@@ -68,6 +68,10 @@ int node_session_start(struct node_worker *w, size_t inbound, int fd, const stru
  * handshake. false when every session is an authenticated tunnel. */
 bool node_session_shed_unauthenticated(struct node_worker *w);
 
+/* Idle tunnels of the worker that moved no byte for `quiet_ms` give their AES-GCM contexts
+ * back (rebuilt on their next record); the worker calls it every second. */
+void node_session_park_quiet(struct node_worker *w, uint64_t quiet_ms);
+
 /* Closes every live session of the worker (node stopping). */
 void node_session_close_all(struct node_worker *w);
 

@@ -50,6 +50,21 @@ void session_on_acct(struct loop *loop, struct loop_timer *t)
         tls13_conn_park(s->tls);
 }
 
+/* A tunnel that moved no byte for quiet_ms and buffers nothing gives its AES-GCM contexts back
+ * (~2.3 kB; rebuilt from the kept keys on its next record, ~3k instructions each). Run every
+ * second by the worker: idle tunnels then hold no context a second or two after their last
+ * byte, and the freed chunks go to the next tunnels instead of sitting between live ones. */
+void node_session_park_quiet(struct node_worker *w, uint64_t quiet_ms)
+{
+    uint64_t now = loop_now(w->loop);
+    for (struct node_session_link *l = w->sessions.next; l != &w->sessions; l = l->next) {
+        struct session *s = container_of(l, struct session, link);
+        if (s->state == NODE_SS_RELAY && s->xprt_ready && relay_running(&s->relay) &&
+            now - s->relay.last_active >= quiet_ms && tunnel_xprt_idle(&s->xprt))
+            tls13_conn_park(s->tls);
+    }
+}
+
 /* The user has one more tunnel up (closed in session_close). */
 void session_open_tunnel(struct session *s)
 {

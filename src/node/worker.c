@@ -20,6 +20,9 @@
 /* Relay blocks of 64 KiB: a third less node CPU per GB than one TLS record (bench/README.md);
  * idle tunnels still hold none, and the per-worker cache stays near 1 MiB. */
 #define WORKER_RELAY_BLOCK (65536 + 256)
+/* Tunnels quiet this long park their AES-GCM contexts; checked every WORKER_PARK_TICK_MS. */
+#define WORKER_PARK_QUIET_MS 1000
+#define WORKER_PARK_TICK_MS 1000
 
 /* ---- snapshot ---- */
 
@@ -150,6 +153,12 @@ static void set_listening(struct node_worker *w, bool on)
             (void)loop_io_set(w->loop, &w->listeners[i].io, on ? LOOP_READ : 0);
 }
 
+static void on_park_timer(struct loop *loop, struct loop_timer *t)
+{
+    (void)loop;
+    node_session_park_quiet(container_of(t, struct node_worker, park_timer), WORKER_PARK_QUIET_MS);
+}
+
 static void on_accept_timer(struct loop *loop, struct loop_timer *t)
 {
     struct node_worker *w = container_of(t, struct node_worker, accept_timer);
@@ -220,6 +229,7 @@ static void worker_dispose(struct node_worker *w)
 {
     if (w->loop != NULL) {
         loop_timer_stop(w->loop, &w->accept_timer);
+        loop_timer_stop(w->loop, &w->park_timer);
         worker_close_listeners(w);
         node_session_close_all(w);
         loop_run_once(w->loop, 0); /* run the deferred frees */
@@ -248,13 +258,17 @@ static int worker_init(struct node_runtime *rt, struct node_worker *w, unsigned 
     const struct node_cfg *cfg = snap->cfg;
     w->rt = rt;
     w->index = index;
+    loop_timer_init(&w->accept_timer, on_accept_timer); /* before any failure: worker_dispose stops them */
+    loop_timer_init(&w->park_timer, on_park_timer);
     w->sessions.next = w->sessions.prev = &w->sessions;
     w->snap = node_snapshot_ref(snap);
     w->loop = loop_new();
     w->pool = pool_new(WORKER_RELAY_BLOCK, WORKER_POOL_CACHE);
     if (w->loop == NULL || w->pool == NULL)
         return ERR_NOMEM;
-    loop_timer_init(&w->accept_timer, on_accept_timer);
+    int prc = loop_timer_start(w->loop, &w->park_timer, WORKER_PARK_TICK_MS, WORKER_PARK_TICK_MS);
+    if (prc < 0)
+        return prc;
     struct node_dns_opts dopts = {
         .servers = (const char *const *)cfg->dns_servers,
         .n_servers = cfg->n_dns_servers,

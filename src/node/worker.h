@@ -85,6 +85,7 @@ struct node_worker {
     /* fd exhaustion (worker.c): accept paused for a moment, one rate-limited log line */
     struct loop_timer accept_timer;
     bool accept_paused;
+    struct loop_timer park_timer; /* idle tunnels give their AES-GCM contexts back (session_acct.c) */
     uint64_t fd_log_ms, fd_log_suppressed;
     uint64_t next_id;
     struct node_worker_stats stats;

@@ -26,6 +26,7 @@
 #include "core/cfg.h"
 #include "core/container.h"
 #include "core/err.h"
+#include "crypto/crypto.h"
 #include "net/loop.h"
 #include "net/proxy_proto.h"
 #include "net/sock.h"
@@ -569,9 +570,8 @@ static bool dest_has(const void *n)
  * target's flight (a stand-in TLS 1.3 site on the target socket), answers with its own flight
  * and temporary certificate, reads the VLESS request with Vision, dials the destination and
  * relays both ways, all over the session's sockets with the real loop. */
-static void test_authenticated_vless_vision(void **state)
+static void run_vision_tunnel(bool park)
 {
-    (void)state;
     allow_private_dest = true;
     start(false, 0);
     struct sock_addr a;
@@ -671,6 +671,32 @@ static void test_authenticated_vless_vision(void **state)
     assert_memory_equal(buf_data(&cs.got), "pong", 4);
     assert_int_equal(atomic_load(&fx.w.stats.fallback), 0);
 
+    if (park) {
+        /* The worker's tick: a tunnel active a moment ago keeps its AES-GCM contexts, a quiet
+         * one gives both back; the next records rebuild them from the kept keys. */
+        struct tls13_conn *tls = the_session()->tls;
+        node_session_park_quiet(&fx.w, 60000);
+        assert_false(crypto_aead_parked(tls13_conn_read_cipher(tls)->aead));
+        assert_false(crypto_aead_parked(tls13_conn_write_cipher(tls)->aead));
+        node_session_park_quiet(&fx.w, 0);
+        assert_true(crypto_aead_parked(tls13_conn_read_cipher(tls)->aead));
+        assert_true(crypto_aead_parked(tls13_conn_write_cipher(tls)->aead));
+        buf_reset(&req);
+        assert_int_equal(vless_vision_write(&w, (const uint8_t *)"again", 5, &req, &wres), 0);
+        assert_int_equal(tls13_send(cs.tls, buf_data(&req), buf_len(&req), &cs.out), 0);
+        send_all(fx.cfd, buf_data(&cs.out), buf_len(&cs.out));
+        buf_reset(&cs.out);
+        size_t nine = 9;
+        run_until(dest_has, &nine);
+        assert_memory_equal(buf_data(&fx.at_dest), "pingagain", 9);
+        assert_false(crypto_aead_parked(tls13_conn_read_cipher(tls)->aead));
+        send_all(fx.dfd, "back", 4);
+        size_t eight = 8;
+        run_until(client_got, &eight);
+        assert_memory_equal(buf_data(&cs.got), "pongback", 8);
+        assert_false(crypto_aead_parked(tls13_conn_write_cipher(tls)->aead));
+    }
+
     buf_dispose(&req);
     buf_dispose(&hello);
     buf_dispose(&scratch);
@@ -685,6 +711,19 @@ static void test_authenticated_vless_vision(void **state)
     buf_dispose(&cs.got);
 }
 
+static void test_authenticated_vless_vision(void **state)
+{
+    (void)state;
+    run_vision_tunnel(false);
+}
+
+/* Idle tunnels hold no AES-GCM context; a rebuilt one seals and opens the next records. */
+static void test_idle_tunnel_parks_aead(void **state)
+{
+    (void)state;
+    run_vision_tunnel(true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -697,6 +736,7 @@ int main(void)
         cmocka_unit_test_teardown(test_silent_client_falls_back_at_deadline, teardown),
         cmocka_unit_test_teardown(test_client_eof_is_not_io_error, teardown),
         cmocka_unit_test_teardown(test_authenticated_vless_vision, teardown),
+        cmocka_unit_test_teardown(test_idle_tunnel_parks_aead, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
