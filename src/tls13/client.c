@@ -161,8 +161,7 @@ static int handle_ee(struct tls13_conn *c, const uint8_t *msg, size_t len)
                 ok = q.len == p.len && memcmp(q.p, p.p, p.len) == 0;
             if (!ok)
                 return ILLEGAL;
-            memcpy(c->alpn, p.p, p.len);
-            c->alpn_len = p.len;
+            TRY(tls13__set_alpn(c, p.p, p.len));
             break;
         }
         default:

@@ -94,6 +94,7 @@ void tls13_conn_free(struct tls13_conn *c)
     buf_dispose(&c->ch_msg);
     buf_dispose(&c->sh_msg);
     free_hs(c);
+    free(c->alpn);
     secure_wipe(c, sizeof(*c));
     free(c);
 }
@@ -671,10 +672,21 @@ int tls13_server_set_alpn(struct tls13_conn *c, const uint8_t *proto, size_t len
 {
     if (!c->is_server || len > 255)
         return ERR_RANGE;
-    if (len > 0)
-        memcpy(c->alpn, proto, len);
-    c->alpn_len = len;
+    TRY(tls13__set_alpn(c, proto, len));
     c->alpn_forced = true;
+    return 0;
+}
+
+int tls13__set_alpn(struct tls13_conn *c, const uint8_t *proto, size_t len)
+{
+    uint8_t *p = NULL;
+    if (len > 0 && (p = malloc(len)) == NULL)
+        return ERR_NOMEM;
+    if (len > 0)
+        memcpy(p, proto, len);
+    free(c->alpn);
+    c->alpn = p;
+    c->alpn_len = len;
     return 0;
 }
 

@@ -113,9 +113,7 @@ static int choose_alpn(struct tls13_conn *c)
         struct wire_rd r = wire_rd_init(c->ch->alpn.p, c->ch->alpn.len), p;
         while (wire_rd_vec8(&r, &p) == 0) {
             if (p.len == ctx->alpn[i].len && memcmp(p.p, ctx->alpn[i].p, p.len) == 0) {
-                memcpy(c->alpn, p.p, p.len);
-                c->alpn_len = p.len;
-                return 0;
+                return tls13__set_alpn(c, p.p, p.len);
             }
         }
     }

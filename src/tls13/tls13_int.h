@@ -61,7 +61,7 @@ struct tls13_conn {
     bool key_update_pending;
     bool app_keys; /* both application keys installed */
     size_t max_fragment;
-    uint8_t alpn[256];
+    uint8_t *alpn; /* heap, only when a protocol was agreed (REALITY never selects one) */
     size_t alpn_len;
 
     /* server per-connection settings */
@@ -74,6 +74,8 @@ struct tls13_conn {
 };
 
 /* conn.c */
+/* The agreed protocol (len <= 255; 0 = none). ERR_NOMEM. */
+int tls13__set_alpn(struct tls13_conn *c, const uint8_t *proto, size_t len);
 int tls13__transcript_start(struct tls13_conn *c);
 int tls13__transcript_add(struct tls13_conn *c, const uint8_t *msg, size_t len);
 int tls13__transcript_hash(struct tls13_conn *c, uint8_t *out);

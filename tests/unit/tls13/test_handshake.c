@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "tls13_test_common.h"
+#include "core/err.h"
 #include "core/wire.h"
 #include "crypto/crypto.h"
 #include "tls13/record.h"
@@ -572,12 +573,41 @@ static void test_park(void **state)
     test_env_dispose(&e);
 }
 
+/* The agreed ALPN lives on the heap only when there is one (REALITY connections never have
+ * one): the longest name, a replacement, clearing, and a name too long. */
+static void test_alpn_storage(void **state)
+{
+    (void)state;
+    struct test_env e;
+    test_env_init(&e);
+    test_env_conns(&e);
+    uint8_t longest[255];
+    memset(longest, 'a', sizeof longest);
+    assert_int_equal(tls13_conn_alpn(e.srv).len, 0);
+    assert_int_equal(tls13_server_set_alpn(e.srv, longest, sizeof longest), 0);
+    struct bytes a = tls13_conn_alpn(e.srv);
+    assert_int_equal(a.len, 255);
+    assert_memory_equal(a.p, longest, 255);
+    assert_int_equal(tls13_server_set_alpn(e.srv, (const uint8_t *)"h2", 2), 0);
+    a = tls13_conn_alpn(e.srv);
+    assert_int_equal(a.len, 2);
+    assert_memory_equal(a.p, "h2", 2);
+    assert_int_equal(tls13_server_set_alpn(e.srv, longest, 256), ERR_RANGE);
+    assert_int_equal(tls13_server_set_alpn(e.srv, NULL, 0), 0);
+    assert_int_equal(tls13_conn_alpn(e.srv).len, 0);
+    test_pump(&e);
+    exchange(&e, 100);
+    assert_int_equal(tls13_conn_alpn(e.cli).len, 0);
+    test_env_dispose(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_each_suite),
         cmocka_unit_test(test_hybrid_group),
         cmocka_unit_test(test_alpn_and_byte_by_byte),
+        cmocka_unit_test(test_alpn_storage),
         cmocka_unit_test(test_reality_separate),
         cmocka_unit_test(test_reality_combined),
         cmocka_unit_test(test_reality_default_layout),
