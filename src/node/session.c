@@ -44,18 +44,28 @@ const char *node_close_reason_str(enum node_close_reason r)
     return (unsigned)r < NODE_CR__COUNT ? reason_names[r] : "unknown";
 }
 
+void session_drop_hs(struct session *s)
+{
+    struct session_hs *hs = s->hs;
+    if (hs == NULL)
+        return;
+    buf_dispose(&hs->cin);
+    buf_dispose(&hs->tout);
+    buf_dispose(&hs->cout);
+    buf_dispose(&hs->scratch);
+    free(hs->ch);
+    buf_dispose_secret(&hs->app);
+    reality_target_dispose(&hs->target);
+    reality_auth_result_wipe(&hs->auth);
+    free(hs);
+    s->hs = NULL;
+}
+
 static void session_free_task(struct loop *loop, struct loop_task *t)
 {
     (void)loop;
     struct session *s = container_of(t, struct session, free_task);
-    buf_dispose(&s->cin);
-    buf_dispose(&s->tout);
-    buf_dispose(&s->cout);
-    buf_dispose(&s->scratch);
-    free(s->ch);
-    buf_dispose_secret(&s->app);
-    reality_target_dispose(&s->target);
-    reality_auth_result_wipe(&s->auth);
+    session_drop_hs(s);
     if (s->xprt_ready)
         tunnel_xprt_dispose(&s->xprt);
     tls13_conn_free(s->tls);
@@ -197,10 +207,12 @@ ssize_t session_read_some(int fd, struct buf *b)
 void session_update_interest(struct session *s)
 {
     struct loop *loop = s->w->loop;
+    if (s->hs == NULL) /* the relay watches the sockets now */
+        return;
     if (s->cfd >= 0)
-        (void)loop_io_set(loop, &s->cio, LOOP_READ | (buf_len(&s->cout) ? LOOP_WRITE : 0));
+        (void)loop_io_set(loop, &s->cio, LOOP_READ | (buf_len(&s->hs->cout) ? LOOP_WRITE : 0));
     if (s->tfd >= 0 && s->target_up)
-        (void)loop_io_set(loop, &s->tio, LOOP_READ | (buf_len(&s->tout) ? LOOP_WRITE : 0));
+        (void)loop_io_set(loop, &s->tio, LOOP_READ | (buf_len(&s->hs->tout) ? LOOP_WRITE : 0));
 }
 
 void session_after_event(struct session *s)
@@ -254,14 +266,14 @@ static void on_client(struct loop *loop, struct loop_io *io, unsigned ev)
     (void)loop;
     struct session *s = container_of(io, struct session, cio);
     if (ev & LOOP_WRITE) {
-        int rc = session_write_some(s->cfd, &s->cout);
+        int rc = session_write_some(s->cfd, &s->hs->cout);
         if (rc < 0) {
             session_close(s, NODE_CR_IO, rc);
             return;
         }
     }
     if (ev & (LOOP_READ | LOOP_HUP | LOOP_ERROR)) {
-        ssize_t k = session_read_some(s->cfd, &s->cin);
+        ssize_t k = session_read_some(s->cfd, &s->hs->cin);
         if (k == -EAGAIN) {
             session_update_interest(s);
             return;
@@ -309,10 +321,13 @@ int node_session_start(struct node_worker *w, size_t inbound, int fd, const stru
         return ERR_LIMIT;
     }
     struct session *s = calloc(1, sizeof(*s));
-    if (s == NULL) {
+    struct session_hs *hs = s != NULL ? calloc(1, sizeof(*hs)) : NULL;
+    if (hs == NULL) {
+        free(s);
         close(fd);
         return ERR_NOMEM;
     }
+    s->hs = hs;
     s->w = w;
     s->link.next = &w->sessions;
     s->link.prev = w->sessions.prev;
@@ -324,14 +339,14 @@ int node_session_start(struct node_worker *w, size_t inbound, int fd, const stru
     s->cfd = fd;
     s->tfd = s->dfd = -1;
     s->peer = *peer; /* s->local: only for our PROXY header, read then (session_proxy.c) */
-    s->fwd_limit = SIZE_MAX;
+    s->hs->fwd_limit = SIZE_MAX;
     s->state = s->in->ib->accept_proxy_protocol ? NODE_SS_PROXY_HEADER : NODE_SS_PEEK_HELLO;
-    buf_init(&s->cin);
-    buf_init(&s->tout);
-    buf_init(&s->cout);
-    buf_init(&s->scratch);
-    buf_init(&s->app);
-    reality_target_init(&s->target);
+    buf_init(&s->hs->cin);
+    buf_init(&s->hs->tout);
+    buf_init(&s->hs->cout);
+    buf_init(&s->hs->scratch);
+    buf_init(&s->hs->app);
+    reality_target_init(&s->hs->target);
     loop_io_init(&s->cio, fd, on_client);
     loop_timer_init(&s->deadline, on_deadline);
     loop_timer_init(&s->acct, session_on_acct);

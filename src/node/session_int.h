@@ -40,6 +40,23 @@ enum session_decision {
     DECIDE_AUTHENTICATED,
 };
 
+/* What only the handshake needs (~500 B), freed when the tunnel's relay starts; a fallback
+ * relay keeps it until it closes. */
+struct session_hs {
+    struct buf cin;   /* client bytes not yet handed on (all of them while peeking) */
+    size_t cin_fwd;   /* cin bytes already written to the target (mirroring) */
+    size_t fwd_limit; /* stop mirroring here (end of the ClientHello records once authenticated) */
+    struct buf tout;  /* bytes for the target: PROXY header, then the mirror */
+    struct buf cout;  /* bytes for the client during our handshake */
+    struct buf scratch;
+    struct reality_client_hello *ch; /* from the peek until our handshake ends */
+    struct reality_auth_result auth;
+    struct reality_target target;
+    uint64_t tdial_ms; /* monotonic ms when the target dial started (node/target_health.h RTT) */
+    struct buf app;    /* decrypted application bytes before the VLESS header is complete */
+    size_t first_len;
+};
+
 struct session {
     struct node_session_link link; /* first: the worker's list */
     struct node_worker *w;
@@ -54,25 +71,14 @@ struct session {
     struct loop_task free_task;
     struct sock_addr peer, local;
 
-    struct buf cin;   /* client bytes not yet handed on (all of them while peeking) */
-    size_t cin_fwd;   /* cin bytes already written to the target (mirroring) */
-    size_t fwd_limit; /* stop mirroring here (end of the ClientHello records once authenticated) */
-    struct buf tout;  /* bytes for the target: PROXY header, then the mirror */
-    struct buf cout;  /* bytes for the client during our handshake */
-    struct buf scratch;
-    struct reality_client_hello *ch; /* from the peek until our handshake ends (heap: idle tunnels) */
-    struct reality_auth_result auth;
+    struct session_hs *hs; /* until the tunnel is up (heap: idle tunnels do not carry it) */
     enum reality_outcome outcome;
-    struct reality_target target;
     bool target_up, target_spoke;
     bool target_redialed; /* the target dial was retried once after shedding a probe for its fd */
     bool dest_redialed;   /* the destination dial was retried once after shedding for its fd */
-    uint64_t tdial_ms;    /* monotonic ms when the target dial started (node/target_health.h RTT) */
     struct node_dial *tdial, *ddial;
 
     struct tls13_conn *tls;
-    struct buf app; /* decrypted application bytes before the VLESS header is complete */
-    size_t first_len;
     struct vless_request req;
     bool vision;
 
@@ -95,6 +101,8 @@ struct session {
 };
 
 /* session.c */
+/* Frees the handshake state (idempotent); from then on s->hs is NULL. */
+void session_drop_hs(struct session *s);
 void session_close(struct session *s, enum node_close_reason why, int err);
 /* Closes the oldest connection that has not authenticated (a fallback relay first), other than
  * `keep`; false when there is none. */

@@ -9,7 +9,7 @@
 bool session_proxy_header(struct session *s)
 {
     struct proxy_header h;
-    int rc = proxy_header_parse(buf_data(&s->cin), buf_len(&s->cin), &h);
+    int rc = proxy_header_parse(buf_data(&s->hs->cin), buf_len(&s->hs->cin), &h);
     if (rc == ERR_NEED_MORE)
         return false;
     if (rc < 0) {
@@ -24,7 +24,7 @@ bool session_proxy_header(struct session *s)
             return false;
         }
     }
-    buf_consume(&s->cin, h.len);
+    buf_consume(&s->hs->cin, h.len);
     /* A target connected before the header was complete got no header of ours yet: it carries
      * the source just learned, and goes out before any mirrored byte. */
     s->state = NODE_SS_PEEK_HELLO;
@@ -42,7 +42,7 @@ int session_proxy_to_target(struct session *s, int tfd)
     if (s->local.u.sa.sa_family == AF_UNSPEC) /* not from HAProxy's header: the socket's own */
         (void)sock_local_addr(s->cfd, &s->local);
     /* source = the client, destination = our address it reached (spec/reality.md §4.1 step 2) */
-    int rc = proxy_header_write(&s->tout, ib->xver, &s->peer, &s->local);
+    int rc = proxy_header_write(&s->hs->tout, ib->xver, &s->peer, &s->local);
     if (rc < 0)
         session_close(s, NODE_CR_TARGET_DIAL, rc);
     return rc;

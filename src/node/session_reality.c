@@ -20,12 +20,12 @@ int session_mirror(struct session *s)
 {
     if (!s->target_up || s->state == NODE_SS_PROXY_HEADER)
         return 0;
-    size_t limit = s->fwd_limit < buf_len(&s->cin) ? s->fwd_limit : buf_len(&s->cin);
-    if (s->cin_fwd < limit) {
-        TRY(buf_append(&s->tout, buf_data(&s->cin) + s->cin_fwd, limit - s->cin_fwd));
-        s->cin_fwd = limit;
+    size_t limit = s->hs->fwd_limit < buf_len(&s->hs->cin) ? s->hs->fwd_limit : buf_len(&s->hs->cin);
+    if (s->hs->cin_fwd < limit) {
+        TRY(buf_append(&s->hs->tout, buf_data(&s->hs->cin) + s->hs->cin_fwd, limit - s->hs->cin_fwd));
+        s->hs->cin_fwd = limit;
     }
-    return session_write_some(s->tfd, &s->tout);
+    return session_write_some(s->tfd, &s->hs->tout);
 }
 
 static void on_target(struct loop *loop, struct loop_io *io, unsigned ev)
@@ -33,7 +33,7 @@ static void on_target(struct loop *loop, struct loop_io *io, unsigned ev)
     (void)loop;
     struct session *s = container_of(io, struct session, tio);
     if (ev & LOOP_WRITE) {
-        int rc = session_write_some(s->tfd, &s->tout);
+        int rc = session_write_some(s->tfd, &s->hs->tout);
         if (rc < 0) {
             session_close(s, NODE_CR_TARGET_DIAL, rc);
             return;
@@ -66,8 +66,8 @@ static void on_target(struct loop *loop, struct loop_io *io, unsigned ev)
          * mean it is not waiting for a ClientHello, so the decision becomes a fallback. */
         if (s->state == NODE_SS_PEEK_HELLO || s->state == NODE_SS_WAIT_TARGET)
             s->target_spoke = true;
-        if (s->target.state == REALITY_TARGET_ST_EXPECT_RECORDS &&
-            reality_target_feed(&s->target, tmp, (size_t)k, &used) < 0) {
+        if (s->hs->target.state == REALITY_TARGET_ST_EXPECT_RECORDS &&
+            reality_target_feed(&s->hs->target, tmp, (size_t)k, &used) < 0) {
             session_close(s, NODE_CR_NOMEM, ERR_NOMEM);
             return;
         }
@@ -125,7 +125,7 @@ static void target_dialed(void *arg, enum node_dial_result res, int err, int fd,
 int session_dial_target(struct session *s)
 {
     const struct node_inbound *ib = s->in->ib;
-    s->tdial_ms = mono_ms();
+    s->hs->tdial_ms = mono_ms();
     return node_dial_start(s->w->dialer, ib->target_host, ib->target_port, NODE_DIAL_TRUSTED, target_dialed, s,
                            &s->tdial);
 }
@@ -138,9 +138,9 @@ static void decide(struct session *s)
         s->decision = DECIDE_FALLBACK;
         return;
     }
-    int rc = reality_auth(s->in->reality, s->ch, clock_unix_ms(), &s->auth);
-    s->outcome = rc < 0 ? REALITY_OUTCOME_MALFORMED : s->auth.outcome;
-    if (rc < 0 || s->auth.outcome != REALITY_OUTCOME_AUTHENTICATED) {
+    int rc = reality_auth(s->in->reality, s->hs->ch, clock_unix_ms(), &s->hs->auth);
+    s->outcome = rc < 0 ? REALITY_OUTCOME_MALFORMED : s->hs->auth.outcome;
+    if (rc < 0 || s->hs->auth.outcome != REALITY_OUTCOME_AUTHENTICATED) {
         s->decision = DECIDE_FALLBACK;
         uint64_t sup;
         if (session_probe_log(s, &sup))
@@ -149,20 +149,20 @@ static void decide(struct session *s)
         return;
     }
     s->decision = DECIDE_AUTHENTICATED;
-    s->fwd_limit = s->ch->record_bytes; /* the hello goes to the target, nothing after it */
+    s->hs->fwd_limit = s->hs->ch->record_bytes; /* the hello goes to the target, nothing after it */
     atomic_fetch_add(&s->w->stats.authenticated, 1);
     reality_outcome_count(REALITY_OUTCOME_AUTHENTICATED);
 }
 
 bool session_peek_hello(struct session *s)
 {
-    if (s->ch == NULL && (s->ch = calloc(1, sizeof(*s->ch))) == NULL) {
+    if (s->hs->ch == NULL && (s->hs->ch = calloc(1, sizeof(*s->hs->ch))) == NULL) {
         session_close(s, NODE_CR_NOMEM, ERR_NOMEM);
         return false;
     }
-    int rc = reality_ch_peek(buf_data(&s->cin), buf_len(&s->cin), &s->scratch, s->ch);
+    int rc = reality_ch_peek(buf_data(&s->hs->cin), buf_len(&s->hs->cin), &s->hs->scratch, s->hs->ch);
     if (rc == ERR_NEED_MORE) {
-        if (buf_len(&s->cin) > SESSION_MAX_CLIENT_PREFIX)
+        if (buf_len(&s->hs->cin) > SESSION_MAX_CLIENT_PREFIX)
             rc = ERR_TOO_LONG;
         else
             return false;
@@ -196,13 +196,13 @@ bool session_wait_target(struct session *s)
 
 bool session_target_flight(struct session *s)
 {
-    switch (s->target.state) {
+    switch (s->hs->target.state) {
     case REALITY_TARGET_ST_EXPECT_RECORDS:
         return false;
     case REALITY_TARGET_ST_FALLBACK: {
         uint64_t sup;
         if (session_probe_log(s, &sup))
-            log_debug("node", s->id, "target_flight_fallback", LF_STR("why", s->target.why ? s->target.why : ""),
+            log_debug("node", s->id, "target_flight_fallback", LF_STR("why", s->hs->target.why ? s->hs->target.why : ""),
                       LF_UINT("suppressed", sup));
         s->outcome = REALITY_OUTCOME_TARGET_BAD_SERVER_HELLO;
         session_start_fallback(s);
@@ -213,7 +213,7 @@ bool session_target_flight(struct session *s)
         session_close(s, NODE_CR_TARGET_FLIGHT, ERR_MALFORMED);
         return false;
     case REALITY_TARGET_ST_READY:
-        node_target_note_flight(inbound_index(s), mono_ms() - s->tdial_ms, &s->target.plan);
+        node_target_note_flight(inbound_index(s), mono_ms() - s->hs->tdial_ms, &s->hs->target.plan);
         session_send_flight(s);
         return s->state == NODE_SS_TLS_HANDSHAKE;
     case REALITY_TARGET_ST__COUNT:
@@ -253,11 +253,11 @@ void session_start_fallback(struct session *s)
     relay_init(&s->relay, w->loop, &rc);
     /* Unsent mirror bytes first, then whatever the client sent that was not mirrored yet. */
     int err = 0;
-    if (buf_len(&s->tout))
-        err = relay_preload(&s->relay, RELAY_A_TO_B, buf_data(&s->tout), buf_len(&s->tout));
-    if (err == 0 && s->cin_fwd < buf_len(&s->cin))
-        err = relay_preload(&s->relay, RELAY_A_TO_B, buf_data(&s->cin) + s->cin_fwd, buf_len(&s->cin) - s->cin_fwd);
-    struct bytes got = reality_target_received(&s->target);
+    if (buf_len(&s->hs->tout))
+        err = relay_preload(&s->relay, RELAY_A_TO_B, buf_data(&s->hs->tout), buf_len(&s->hs->tout));
+    if (err == 0 && s->hs->cin_fwd < buf_len(&s->hs->cin))
+        err = relay_preload(&s->relay, RELAY_A_TO_B, buf_data(&s->hs->cin) + s->hs->cin_fwd, buf_len(&s->hs->cin) - s->hs->cin_fwd);
+    struct bytes got = reality_target_received(&s->hs->target);
     if (err == 0 && got.len)
         err = relay_preload(&s->relay, RELAY_B_TO_A, got.p, got.len);
     if (err == 0)
@@ -273,7 +273,7 @@ void session_start_fallback(struct session *s)
     }
     s->relay_started = true;
     session_start_acct(s);
-    buf_dispose(&s->cin);
-    buf_dispose(&s->tout);
-    reality_target_dispose(&s->target);
+    buf_dispose(&s->hs->cin);
+    buf_dispose(&s->hs->tout);
+    reality_target_dispose(&s->hs->target);
 }

@@ -11,7 +11,7 @@ void session_fail_tls(struct session *s, int err)
 {
     /* An alert the engine chose is already in cout; best effort. */
     if (s->cfd >= 0)
-        (void)session_write_some(s->cfd, &s->cout);
+        (void)session_write_some(s->cfd, &s->hs->cout);
     uint64_t sup;
     if (session_probe_log(s, &sup))
         log_debug("node", s->id, "tls_failed", LF_STR("err", tls13_err_str(err)), LF_UINT("suppressed", sup));
@@ -23,7 +23,7 @@ void session_fail_tls(struct session *s, int err)
 void session_send_flight(struct session *s)
 {
     struct node_worker *w = s->w;
-    const struct reality_target_plan *plan = &s->target.plan;
+    const struct reality_target_plan *plan = &s->hs->target.plan;
     if (plan->group != TLS13_GROUP_X25519 && w->groups[1] == NULL) {
         log_warn("node", s->id, "target_group_unsupported", LF_UINT("group", plan->group),
                  LF_STR("hint", "the target chose X25519MLKEM768, which this build cannot answer"));
@@ -38,8 +38,8 @@ void session_send_flight(struct session *s)
     uint8_t der[REALITY_CERT_DER_LEN];
     size_t lens[4], n = 0;
     reality_plan_flight_layout(plan, lens, &n);
-    struct bytes sh = reality_target_server_hello_msg(&s->target);
-    int rc = reality_cert_for_conn(&w->rt->cert, s->auth.auth_key, der);
+    struct bytes sh = reality_target_server_hello_msg(&s->hs->target);
+    int rc = reality_cert_for_conn(&w->rt->cert, s->hs->auth.auth_key, der);
     struct bytes chain = {der, sizeof(der)};
     if (rc == 0)
         rc = tls13_server_set_hello_template(s->tls, sh.p, sh.len);
@@ -52,20 +52,20 @@ void session_send_flight(struct session *s)
     if (rc == 0) {
         size_t used = 0;
         /* Exactly the ClientHello records; later client bytes are its second flight. */
-        rc = tls13_handshake(s->tls, buf_data(&s->cin), s->ch->record_bytes, &used, &s->cout);
+        rc = tls13_handshake(s->tls, buf_data(&s->hs->cin), s->hs->ch->record_bytes, &used, &s->hs->cout);
         if (rc == ERR_NEED_MORE)
             rc = 0;
-        buf_consume(&s->cin, used);
+        buf_consume(&s->hs->cin, used);
     }
     if (rc == 0 && plan->lens[REALITY_SLOT_NEW_SESSION_TICKET] != 0) /* shaped like the target's ticket */
-        rc = tls13_seal_record(s->tls, 23, NULL, 0, plan->lens[REALITY_SLOT_NEW_SESSION_TICKET], &s->cout);
+        rc = tls13_seal_record(s->tls, 23, NULL, 0, plan->lens[REALITY_SLOT_NEW_SESSION_TICKET], &s->hs->cout);
     memset(der, 0, sizeof(der));
     if (rc < 0) {
         session_fail_tls(s, rc);
         return;
     }
     s->state = NODE_SS_TLS_HANDSHAKE;
-    rc = session_write_some(s->cfd, &s->cout);
+    rc = session_write_some(s->cfd, &s->hs->cout);
     if (rc < 0) {
         session_close(s, NODE_CR_IO, rc);
         return;
@@ -76,8 +76,8 @@ void session_send_flight(struct session *s)
 bool session_tls_handshake(struct session *s)
 {
     size_t used = 0;
-    int rc = tls13_handshake(s->tls, buf_data(&s->cin), buf_len(&s->cin), &used, &s->cout);
-    buf_consume(&s->cin, used);
+    int rc = tls13_handshake(s->tls, buf_data(&s->hs->cin), buf_len(&s->hs->cin), &used, &s->hs->cout);
+    buf_consume(&s->hs->cin, used);
     if (rc == ERR_NEED_MORE) {
         session_update_interest(s);
         return false;
@@ -88,12 +88,12 @@ bool session_tls_handshake(struct session *s)
     }
     /* Handshake complete: the target has served its purpose (§7.3). */
     session_close_fd(s, &s->tio, &s->tfd);
-    reality_target_dispose(&s->target);
-    buf_dispose(&s->tout);
-    buf_dispose(&s->scratch);
-    free(s->ch); /* its views pointed into cin / scratch */
-    s->ch = NULL;
-    reality_auth_result_wipe(&s->auth);   /* the AuthKey's job ended with our certificate */
+    reality_target_dispose(&s->hs->target);
+    buf_dispose(&s->hs->tout);
+    buf_dispose(&s->hs->scratch);
+    free(s->hs->ch); /* its views pointed into cin / scratch */
+    s->hs->ch = NULL;
+    reality_auth_result_wipe(&s->hs->auth);   /* the AuthKey's job ended with our certificate */
     tls13_conn_release_handshake(s->tls); /* idle tunnels keep only the record state */
     s->state = NODE_SS_VLESS_HEADER;
     return true;

@@ -93,10 +93,10 @@ static void dest_dialed(void *arg, enum node_dial_result res, int err, int fd, c
     }
     s->dfd = fd;
     (void)sock_set_nodelay(fd, true);
-    const uint8_t *body = buf_data(&s->app) + s->req.header_len;
-    size_t body_len = buf_len(&s->app) - s->req.header_len;
+    const uint8_t *body = buf_data(&s->hs->app) + s->req.header_len;
+    size_t body_len = buf_len(&s->hs->app) - s->req.header_len;
     int rc =
-        tunnel_xprt_init(&s->xprt, s->tls, s->vision, s->req.id, buf_data(&s->cin), buf_len(&s->cin), body, body_len);
+        tunnel_xprt_init(&s->xprt, s->tls, s->vision, s->req.id, buf_data(&s->hs->cin), buf_len(&s->hs->cin), body, body_len);
     s->xprt_ready = true;
     uint8_t resp[2];
     struct buf rb;
@@ -105,11 +105,9 @@ static void dest_dialed(void *arg, enum node_dial_result res, int err, int fd, c
         rc = vless_response_encode(&rb, s->req.version);
     if (rc == 0)
         rc = tunnel_xprt_set_prefix(&s->xprt, resp, buf_len(&rb)); /* sent with the first downlink data */
-    if (rc == 0 && buf_len(&s->cout)) /* e.g. a KeyUpdate answer queued while reading the header */
-        rc = buf_append(&s->xprt.cout, buf_data(&s->cout), buf_len(&s->cout));
-    buf_dispose_secret(&s->app);
-    buf_dispose(&s->cin);
-    buf_dispose(&s->cout);
+    if (rc == 0 && buf_len(&s->hs->cout)) /* e.g. a KeyUpdate answer queued while reading the header */
+        rc = buf_append(&s->xprt.cout, buf_data(&s->hs->cout), buf_len(&s->hs->cout));
+    session_drop_hs(s); /* an idle tunnel carries no handshake state */
     if (rc < 0) {
         session_close(s, NODE_CR_NOMEM, rc);
         return;
@@ -202,12 +200,12 @@ void session_start_udp(struct session *s, const struct vless_flow_decision *d)
         .cmd = s->req.cmd,
         .dest = &s->req.dest,
         .version = s->req.version,
-        .cin_left = buf_data(&s->cin),
-        .cin_len = buf_len(&s->cin),
-        .plain_left = buf_data(&s->app) + s->req.header_len,
-        .plain_len = buf_len(&s->app) - s->req.header_len,
-        .out_left = buf_data(&s->cout),
-        .out_len = buf_len(&s->cout),
+        .cin_left = buf_data(&s->hs->cin),
+        .cin_len = buf_len(&s->hs->cin),
+        .plain_left = buf_data(&s->hs->app) + s->req.header_len,
+        .plain_len = buf_len(&s->hs->app) - s->req.header_len,
+        .out_left = buf_data(&s->hs->cout),
+        .out_len = buf_len(&s->hs->cout),
         .idle_ms = s->snap->cfg->udp_idle_timeout_sec * 1000u,
         .tcp_idle_ms = s->snap->cfg->idle_timeout_sec * 1000u,
         .report_ms = (s->snap->cfg->usage_report_sec ? s->snap->cfg->usage_report_sec : 5) * 1000u,
@@ -220,9 +218,7 @@ void session_start_udp(struct session *s, const struct vless_flow_decision *d)
         .arg = s,
     };
     int rc = node_udp_start(&p, &s->udp);
-    buf_dispose_secret(&s->app);
-    buf_dispose(&s->cin);
-    buf_dispose(&s->cout);
+    session_drop_hs(s); /* an idle tunnel carries no handshake state */
     if (rc < 0) {
         session_close(s, rc == ERR_NOMEM ? NODE_CR_NOMEM : NODE_CR_IO, rc);
         return;

@@ -47,8 +47,8 @@ static int admit(struct session *s)
 static bool bittorrent_refused(struct session *s, const struct vless_flow_decision *d)
 {
     enum node_bt_mode mode = s->snap->cfg->block_bittorrent;
-    const uint8_t *body = buf_data(&s->app) + s->req.header_len;
-    size_t body_len = buf_len(&s->app) - s->req.header_len;
+    const uint8_t *body = buf_data(&s->hs->app) + s->req.header_len;
+    size_t body_len = buf_len(&s->hs->app) - s->req.header_len;
     if (mode == NODE_BT_MODE_OFF || s->req.cmd != VLESS_CMD_TCP || body_len == 0)
         return false;
     struct node_bt_flow f = {mode, s->w->rt->usage, s->req.user->key, session_hub_id(s), s->id};
@@ -99,27 +99,27 @@ void session_on_limit_timer(struct loop *loop, struct loop_timer *t)
 void session_vless_header(struct session *s)
 {
     const struct node_inbound_rt *in = s->in;
-    while (buf_len(&s->app) < SESSION_MAX_HEADER_PLAIN) {
+    while (buf_len(&s->hs->app) < SESSION_MAX_HEADER_PLAIN) {
         size_t used = 0;
-        size_t before = buf_len(&s->app);
-        int rc = tls13_recv_record(s->tls, buf_data(&s->cin), buf_len(&s->cin), &used, &s->app, &s->cout, NULL);
-        buf_consume(&s->cin, used);
+        size_t before = buf_len(&s->hs->app);
+        int rc = tls13_recv_record(s->tls, buf_data(&s->hs->cin), buf_len(&s->hs->cin), &used, &s->hs->app, &s->hs->cout, NULL);
+        buf_consume(&s->hs->cin, used);
         if (rc == ERR_NEED_MORE)
             break;
         if (rc < 0) {
             session_fail_tls(s, rc);
             return;
         }
-        if (s->first_len == 0 && buf_len(&s->app) > before)
-            s->first_len = buf_len(&s->app) - before;
-        if (s->first_len)
+        if (s->hs->first_len == 0 && buf_len(&s->hs->app) > before)
+            s->hs->first_len = buf_len(&s->hs->app) - before;
+        if (s->hs->first_len)
             break; /* the header is in the first record: parse before decrypting more */
     }
-    if (s->first_len == 0)
+    if (s->hs->first_len == 0)
         return;
-    int rc = vless_request_parse(&s->req, buf_data(&s->app), buf_len(&s->app), s->first_len, in->users, false);
+    int rc = vless_request_parse(&s->req, buf_data(&s->hs->app), buf_len(&s->hs->app), s->hs->first_len, in->users, false);
     if (rc == ERR_NEED_MORE) {
-        if (buf_len(&s->app) >= SESSION_MAX_HEADER_PLAIN)
+        if (buf_len(&s->hs->app) >= SESSION_MAX_HEADER_PLAIN)
             session_close(s, NODE_CR_VLESS, ERR_TOO_LONG);
         return;
     }
@@ -132,8 +132,8 @@ void session_vless_header(struct session *s)
         session_close(s, NODE_CR_VLESS, rc < 0 ? rc : ERR_AUTH);
         return;
     }
-    const uint8_t *body = buf_data(&s->app) + s->req.header_len;
-    size_t body_len = buf_len(&s->app) - s->req.header_len;
+    const uint8_t *body = buf_data(&s->hs->app) + s->req.header_len;
+    size_t body_len = buf_len(&s->hs->app) - s->req.header_len;
     struct vless_flow_decision d = vless_flow_decide(s->req.user->flow, s->req.addons.flow, s->req.cmd, body, body_len);
     if (!d.allow) {
         uint64_t sup;
