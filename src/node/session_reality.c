@@ -202,8 +202,8 @@ bool session_target_flight(struct session *s)
     case REALITY_TARGET_ST_FALLBACK: {
         uint64_t sup;
         if (session_probe_log(s, &sup))
-            log_debug("node", s->id, "target_flight_fallback", LF_STR("why", s->hs->target.why ? s->hs->target.why : ""),
-                      LF_UINT("suppressed", sup));
+            log_debug("node", s->id, "target_flight_fallback",
+                      LF_STR("why", s->hs->target.why ? s->hs->target.why : ""), LF_UINT("suppressed", sup));
         s->outcome = REALITY_OUTCOME_TARGET_BAD_SERVER_HELLO;
         session_start_fallback(s);
         return false;
@@ -256,7 +256,8 @@ void session_start_fallback(struct session *s)
     if (buf_len(&s->hs->tout))
         err = relay_preload(&s->relay, RELAY_A_TO_B, buf_data(&s->hs->tout), buf_len(&s->hs->tout));
     if (err == 0 && s->hs->cin_fwd < buf_len(&s->hs->cin))
-        err = relay_preload(&s->relay, RELAY_A_TO_B, buf_data(&s->hs->cin) + s->hs->cin_fwd, buf_len(&s->hs->cin) - s->hs->cin_fwd);
+        err = relay_preload(&s->relay, RELAY_A_TO_B, buf_data(&s->hs->cin) + s->hs->cin_fwd,
+                            buf_len(&s->hs->cin) - s->hs->cin_fwd);
     struct bytes got = reality_target_received(&s->hs->target);
     if (err == 0 && got.len)
         err = relay_preload(&s->relay, RELAY_B_TO_A, got.p, got.len);

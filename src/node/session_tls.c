@@ -93,8 +93,8 @@ bool session_tls_handshake(struct session *s)
     buf_dispose(&s->hs->scratch);
     free(s->hs->ch); /* its views pointed into cin / scratch */
     s->hs->ch = NULL;
-    reality_auth_result_wipe(&s->hs->auth);   /* the AuthKey's job ended with our certificate */
-    tls13_conn_release_handshake(s->tls); /* idle tunnels keep only the record state */
+    reality_auth_result_wipe(&s->hs->auth); /* the AuthKey's job ended with our certificate */
+    tls13_conn_release_handshake(s->tls);   /* idle tunnels keep only the record state */
     s->state = NODE_SS_VLESS_HEADER;
     return true;
 }

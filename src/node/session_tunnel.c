@@ -95,8 +95,8 @@ static void dest_dialed(void *arg, enum node_dial_result res, int err, int fd, c
     (void)sock_set_nodelay(fd, true);
     const uint8_t *body = buf_data(&s->hs->app) + s->req.header_len;
     size_t body_len = buf_len(&s->hs->app) - s->req.header_len;
-    int rc =
-        tunnel_xprt_init(&s->xprt, s->tls, s->vision, s->req.id, buf_data(&s->hs->cin), buf_len(&s->hs->cin), body, body_len);
+    int rc = tunnel_xprt_init(&s->xprt, s->tls, s->vision, s->req.id, buf_data(&s->hs->cin), buf_len(&s->hs->cin), body,
+                              body_len);
     s->xprt_ready = true;
     uint8_t resp[2];
     struct buf rb;

@@ -102,7 +102,8 @@ void session_vless_header(struct session *s)
     while (buf_len(&s->hs->app) < SESSION_MAX_HEADER_PLAIN) {
         size_t used = 0;
         size_t before = buf_len(&s->hs->app);
-        int rc = tls13_recv_record(s->tls, buf_data(&s->hs->cin), buf_len(&s->hs->cin), &used, &s->hs->app, &s->hs->cout, NULL);
+        int rc = tls13_recv_record(s->tls, buf_data(&s->hs->cin), buf_len(&s->hs->cin), &used, &s->hs->app,
+                                   &s->hs->cout, NULL);
         buf_consume(&s->hs->cin, used);
         if (rc == ERR_NEED_MORE)
             break;
@@ -117,7 +118,8 @@ void session_vless_header(struct session *s)
     }
     if (s->hs->first_len == 0)
         return;
-    int rc = vless_request_parse(&s->req, buf_data(&s->hs->app), buf_len(&s->hs->app), s->hs->first_len, in->users, false);
+    int rc =
+        vless_request_parse(&s->req, buf_data(&s->hs->app), buf_len(&s->hs->app), s->hs->first_len, in->users, false);
     if (rc == ERR_NEED_MORE) {
         if (buf_len(&s->hs->app) >= SESSION_MAX_HEADER_PLAIN)
             session_close(s, NODE_CR_VLESS, ERR_TOO_LONG);
