@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "crypto/curve25519_base.h"
 
 int crypto_random(void *out, size_t n)
 {
@@ -484,10 +485,17 @@ static EVP_PKEY *raw_key(int type, int selection, const uint8_t key[static 32])
         pthread_once(&key_cache_once, key_cache_init);
         (void)pthread_setspecific(key_cache_exit, key_cache); /* non-NULL: the destructor runs */
     }
-    OSSL_PARAM params[2] = {
+    OSSL_PARAM params[3] = {
         OSSL_PARAM_construct_octet_string(
             selection == EVP_PKEY_PUBLIC_KEY ? OSSL_PKEY_PARAM_PUB_KEY : OSSL_PKEY_PARAM_PRIV_KEY, (void *)key, 32),
-        OSSL_PARAM_construct_end()};
+        OSSL_PARAM_construct_end(), OSSL_PARAM_construct_end()};
+    /* Given the public half of an X25519 key pair, libcrypto does not compute it: ours costs
+     * about half of libcrypto's (curve25519_base.h). */
+    uint8_t pub[32];
+    if (i == 0 && selection == EVP_PKEY_KEYPAIR) {
+        curve25519_x25519_base(pub, key);
+        params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pub, 32);
+    }
     EVP_PKEY *pkey = NULL;
     if (EVP_PKEY_fromdata(raw_ctx[i], &pkey, selection, params) != 1)
         return NULL;

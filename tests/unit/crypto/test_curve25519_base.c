@@ -1,0 +1,140 @@
+/* crypto/curve25519_base: our fixed-base multiplication against RFC 7748/8032 vectors and
+ * against libcrypto's independent code (its X25519 ladder on u = 9, its Ed25519 key
+ * derivation) on random and edge-case scalars. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "crypto/crypto.h"
+#include "crypto/curve25519_base.h"
+#include "support/test_util.h"
+
+/* Scalars every implementation gets wrong first: all zeros, all ones, single bits, and
+ * digits that make the signed radix-16 recoding carry all the way up. */
+static void edge_scalar(int i, uint8_t s[32])
+{
+    memset(s, 0, 32);
+    switch (i % 6) {
+    case 0:
+        break;
+    case 1:
+        memset(s, 0xff, 32);
+        break;
+    case 2:
+        s[(i / 6) % 32] = (uint8_t)(1u << (i % 8));
+        break;
+    case 3:
+        memset(s, 0x88, 32);
+        break;
+    case 4:
+        memset(s, 0x77, 32);
+        break;
+    default:
+        memset(s, 0xf8, 32);
+        s[31] = 0x7f;
+        break;
+    }
+}
+
+static void test_x25519_rfc7748(void **state)
+{
+    (void)state;
+    size_t n;
+    uint8_t *a = tu_hex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a", &n);
+    uint8_t *apub = tu_hex("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a", &n);
+    uint8_t *b = tu_hex("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb", &n);
+    uint8_t *bpub = tu_hex("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f", &n);
+    uint8_t out[32];
+    curve25519_x25519_base(out, a);
+    assert_memory_equal(out, apub, 32);
+    curve25519_x25519_base(out, b);
+    assert_memory_equal(out, bpub, 32);
+    free(a), free(apub), free(b), free(bpub);
+}
+
+/* Against libcrypto's Montgomery ladder on the base point u = 9: a different algorithm in a
+ * different coordinate system, so agreement on 2000 scalars leaves no room for a slip. */
+static void test_x25519_matches_ladder(void **state)
+{
+    (void)state;
+    uint8_t nine[32] = {9};
+    for (int i = 0; i < 2000; i++) {
+        uint8_t priv[32], ours[32], ladder[32];
+        if (i < 60)
+            edge_scalar(i, priv);
+        else
+            assert_int_equal(crypto_random(priv, 32), 0);
+        curve25519_x25519_base(ours, priv);
+        assert_int_equal(crypto_x25519(ladder, priv, nine), 0);
+        assert_memory_equal(ours, ladder, 32);
+    }
+}
+
+static void ed25519_secret_scalar(const uint8_t seed[32], uint8_t s[32])
+{
+    uint8_t h[64];
+    assert_int_equal(crypto_hash(CRYPTO_SHA512, seed, 32, h), 0);
+    memcpy(s, h, 32);
+    s[0] &= 248;
+    s[31] &= 127;
+    s[31] |= 64;
+}
+
+/* RFC 8032 §7.1 test 1, then random seeds against libcrypto's public key derivation. */
+static void test_ed25519_public_matches(void **state)
+{
+    (void)state;
+    size_t n;
+    uint8_t *seed = tu_hex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60", &n);
+    uint8_t *pub = tu_hex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", &n);
+    uint8_t s[32], out[32];
+    ed25519_secret_scalar(seed, s);
+    curve25519_ed25519_base(out, s);
+    assert_memory_equal(out, pub, 32);
+    free(seed), free(pub);
+    for (int i = 0; i < 1000; i++) {
+        uint8_t sd[32], want[32];
+        assert_int_equal(crypto_random(sd, 32), 0);
+        ed25519_secret_scalar(sd, s);
+        curve25519_ed25519_base(out, s);
+        assert_int_equal(crypto_ed25519_public(sd, want), 0);
+        assert_memory_equal(out, want, 32);
+    }
+}
+
+/* Unclamped scalars below 2^255 (nonces reduced mod L are such): 0 gives the identity
+ * (y = 1), 1 gives B, and s and s + L give the same point. */
+static void test_ed25519_small_and_order(void **state)
+{
+    (void)state;
+    size_t n;
+    uint8_t s[32] = {0}, out[32], want[32] = {1};
+    curve25519_ed25519_base(out, s);
+    assert_memory_equal(out, want, 32);
+    s[0] = 1;
+    uint8_t *b = tu_hex("5866666666666666666666666666666666666666666666666666666666666666", &n);
+    curve25519_ed25519_base(out, s);
+    assert_memory_equal(out, b, 32);
+    free(b);
+    /* L + 1 */
+    uint8_t *l1 = tu_hex("eed3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010", &n);
+    uint8_t again[32];
+    curve25519_ed25519_base(again, l1);
+    assert_memory_equal(again, out, 32);
+    free(l1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_x25519_rfc7748),
+        cmocka_unit_test(test_x25519_matches_ladder),
+        cmocka_unit_test(test_ed25519_public_matches),
+        cmocka_unit_test(test_ed25519_small_and_order),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
