@@ -11,6 +11,7 @@
 
 #include "crypto/crypto.h"
 #include "crypto/curve25519_base.h"
+#include "crypto/ed25519_sign.h"
 #include "support/test_util.h"
 
 /* Scalars every implementation gets wrong first: all zeros, all ones, single bits, and
@@ -128,6 +129,83 @@ static void test_ed25519_small_and_order(void **state)
     free(l1);
 }
 
+/* mod L at the edges: 0, L - 1, L, 2L, 2^512 - 1 (the last from an independent bignum). */
+static void test_scalar_reduce_edges(void **state)
+{
+    (void)state;
+    size_t n;
+    uint8_t in[64] = {0}, out[32], zero[32] = {0};
+    uint8_t *l = tu_hex("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010", &n);
+    ed25519_scalar_reduce(out, in);
+    assert_memory_equal(out, zero, 32);
+    memcpy(in, l, 32);
+    ed25519_scalar_reduce(out, in);
+    assert_memory_equal(out, zero, 32); /* L */
+    in[0]--;
+    ed25519_scalar_reduce(out, in);
+    assert_memory_equal(out, in, 32); /* L - 1 stays */
+    in[0]++;
+    uint8_t one[32] = {1}, two_l[32];
+    ed25519_scalar_muladd(two_l, l, (uint8_t[32]){2}, zero);
+    assert_memory_equal(two_l, zero, 32); /* 2L mod L */
+    ed25519_scalar_muladd(out, l, l, one);
+    assert_memory_equal(out, one, 32); /* L*L + 1 */
+    memset(in, 0xff, 64);
+    uint8_t *want = tu_hex("000f9c44e31106a447938568a71b0ed065bef517d273ecce3d9a307c1b419903", &n);
+    ed25519_scalar_reduce(out, in);
+    assert_memory_equal(out, want, 32);
+    uint8_t ff[32];
+    memset(ff, 0xff, 32); /* (2^256 - 1)^2 + 2^256 - 1 = 2^512 - 2^256: the largest muladd input */
+    ed25519_scalar_muladd(out, ff, ff, ff);
+    uint8_t hi[64] = {0};
+    memset(hi + 32, 0xff, 32);
+    uint8_t want2[32];
+    ed25519_scalar_reduce(want2, hi);
+    assert_memory_equal(out, want2, 32);
+    free(l), free(want);
+}
+
+/* RFC 8032 §7.1 tests 1-3, then random keys and messages against libcrypto byte for byte. */
+static void test_sign_matches_libcrypto(void **state)
+{
+    (void)state;
+    static const char *const vec[][3] = {
+        {"9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60", "",
+         "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"},
+        {"4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb", "72",
+         "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00"},
+        {"c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7", "af82",
+         "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a"},
+    };
+    for (size_t v = 0; v < sizeof(vec) / sizeof(vec[0]); v++) {
+        size_t n, mlen = 0;
+        uint8_t *seed = tu_hex(vec[v][0], &n);
+        uint8_t *msg = vec[v][1][0] ? tu_hex(vec[v][1], &mlen) : NULL;
+        uint8_t *want = tu_hex(vec[v][2], &n);
+        uint8_t sig[64];
+        assert_int_equal(ed25519_sign(seed, msg, mlen, sig), 0);
+        assert_memory_equal(sig, want, 64);
+        assert_int_equal(crypto_ed25519_sign(seed, msg, mlen, sig), 0);
+        assert_memory_equal(sig, want, 64);
+        free(seed), free(msg), free(want);
+    }
+    uint8_t seeds[2][32];
+    assert_int_equal(crypto_random(seeds, sizeof(seeds)), 0);
+    for (int i = 0; i < 1000; i++) {
+        uint8_t msg[300], ours[64], theirs[64], pub[32];
+        size_t len = (size_t)i % sizeof(msg);
+        assert_int_equal(crypto_random(msg, len), 0);
+        const uint8_t *seed = seeds[i % 2]; /* alternating keys: the per-thread cache must switch */
+        if (i % 7 == 0)
+            assert_int_equal(crypto_random(seeds[i % 2], 32), 0);
+        assert_int_equal(ed25519_sign(seed, msg, len, ours), 0);
+        assert_int_equal(crypto_ed25519_sign_libcrypto(seed, msg, len, theirs), 0);
+        assert_memory_equal(ours, theirs, 64);
+        assert_int_equal(crypto_ed25519_public(seed, pub), 0);
+        assert_int_equal(crypto_ed25519_verify(pub, msg, len, ours), 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -135,6 +213,8 @@ int main(void)
         cmocka_unit_test(test_x25519_matches_ladder),
         cmocka_unit_test(test_ed25519_public_matches),
         cmocka_unit_test(test_ed25519_small_and_order),
+        cmocka_unit_test(test_scalar_reduce_edges),
+        cmocka_unit_test(test_sign_matches_libcrypto),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
