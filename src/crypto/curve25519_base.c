@@ -50,6 +50,38 @@ static void fe_sub(fe *h, const fe *f, const fe *g)
     fe_carry(h);
 }
 
+/* Carries a product's five 128-bit column sums t0..t4 into h (a macro: as a function taking
+ * 128-bit arguments gcc neither inlines it nor keeps them in registers). */
+#define FE_CARRY_WIDE(h)                                                    \
+    do {                                                                    \
+        t1 += (uint64_t)(t0 >> 51);                                         \
+        t2 += (uint64_t)(t1 >> 51);                                         \
+        t3 += (uint64_t)(t2 >> 51);                                         \
+        t4 += (uint64_t)(t3 >> 51);                                         \
+        u128 r0 = ((uint64_t)t0 & MASK51) + (u128)19 * (uint64_t)(t4 >> 51); \
+        (h)->v[0] = (uint64_t)r0 & MASK51;                                  \
+        (h)->v[1] = ((uint64_t)t1 & MASK51) + (uint64_t)(r0 >> 51);         \
+        (h)->v[2] = (uint64_t)t2 & MASK51;                                  \
+        (h)->v[3] = (uint64_t)t3 & MASK51;                                  \
+        (h)->v[4] = (uint64_t)t4 & MASK51;                                  \
+    } while (0)
+
+/* Column k sums f_i*g_j over i + j = k, plus 19 times those with i + j = k + 5 (2^255 = 19). */
+/* Without the carry: only where the result goes straight into fe_mul, which takes limbs up to
+ * 2^54 (f + g of carried values is below 2^53; f + 2p - g below 2^54 while g is carried). */
+static void fe_add_nc(fe *h, const fe *f, const fe *g)
+{
+    for (int i = 0; i < 5; i++)
+        h->v[i] = f->v[i] + g->v[i];
+}
+
+static void fe_sub_nc(fe *h, const fe *f, const fe *g)
+{
+    h->v[0] = f->v[0] + (UINT64_C(2) * ((UINT64_C(1) << 51) - 19)) - g->v[0];
+    for (int i = 1; i < 5; i++)
+        h->v[i] = f->v[i] + (UINT64_C(2) * MASK51) - g->v[i];
+}
+
 static void fe_mul(fe *h, const fe *f, const fe *g)
 {
     uint64_t f0 = f->v[0], f1 = f->v[1], f2 = f->v[2], f3 = f->v[3], f4 = f->v[4];
@@ -60,23 +92,28 @@ static void fe_mul(fe *h, const fe *f, const fe *g)
     u128 t2 = (u128)f0 * g2 + (u128)f1 * g1 + (u128)f2 * g0 + (u128)f3 * g4_19 + (u128)f4 * g3_19;
     u128 t3 = (u128)f0 * g3 + (u128)f1 * g2 + (u128)f2 * g1 + (u128)f3 * g0 + (u128)f4 * g4_19;
     u128 t4 = (u128)f0 * g4 + (u128)f1 * g3 + (u128)f2 * g2 + (u128)f3 * g1 + (u128)f4 * g0;
-    t1 += (uint64_t)(t0 >> 51);
-    t2 += (uint64_t)(t1 >> 51);
-    t3 += (uint64_t)(t2 >> 51);
-    t4 += (uint64_t)(t3 >> 51);
-    u128 r0 = ((uint64_t)t0 & MASK51) + (u128)19 * (uint64_t)(t4 >> 51);
-    h->v[0] = (uint64_t)r0 & MASK51;
-    h->v[1] = ((uint64_t)t1 & MASK51) + (uint64_t)(r0 >> 51);
-    h->v[2] = (uint64_t)t2 & MASK51;
-    h->v[3] = (uint64_t)t3 & MASK51;
-    h->v[4] = (uint64_t)t4 & MASK51;
+    FE_CARRY_WIDE(h);
+}
+
+/* f^2: the same columns with the symmetric products counted once and doubled (15 products). */
+static void fe_sq(fe *h, const fe *f)
+{
+    uint64_t f0 = f->v[0], f1 = f->v[1], f2 = f->v[2], f3 = f->v[3], f4 = f->v[4];
+    uint64_t f0_2 = 2 * f0, f1_2 = 2 * f1, f1_38 = 38 * f1, f2_38 = 38 * f2, f3_19 = 19 * f3, f3_38 = 38 * f3,
+             f4_19 = 19 * f4;
+    u128 t0 = (u128)f0 * f0 + (u128)f1_38 * f4 + (u128)f2_38 * f3;
+    u128 t1 = (u128)f0_2 * f1 + (u128)f2_38 * f4 + (u128)f3_19 * f3;
+    u128 t2 = (u128)f0_2 * f2 + (u128)f1 * f1 + (u128)f3_38 * f4;
+    u128 t3 = (u128)f0_2 * f3 + (u128)f1_2 * f2 + (u128)f4_19 * f4;
+    u128 t4 = (u128)f0_2 * f4 + (u128)f1_2 * f3 + (u128)f2 * f2;
+    FE_CARRY_WIDE(h);
 }
 
 static void fe_sqn(fe *h, const fe *f, int n)
 {
-    fe_mul(h, f, f);
+    fe_sq(h, f);
     for (int i = 1; i < n; i++)
-        fe_mul(h, h, h);
+        fe_sq(h, h);
 }
 
 /* z^(p-2) = 1/z (a fixed exponent: constant time). */
@@ -183,17 +220,18 @@ struct niels { /* an affine point as (y + x, y - x, 2*d*x*y) */
 /* r = p + q (the unified twisted-Edwards addition: complete for a = -1 and non-square d). */
 static void madd(struct p3 *r, const struct p3 *p, const struct niels *q)
 {
+    /* Inputs carried (fe_mul outputs, table entries); every sum below feeds fe_mul only. */
     fe a, b, c, d, e, f, g, h;
-    fe_add(&a, &p->Y, &p->X);
+    fe_add_nc(&a, &p->Y, &p->X);
     fe_mul(&a, &a, &q->ypx);
-    fe_sub(&b, &p->Y, &p->X);
+    fe_sub_nc(&b, &p->Y, &p->X);
     fe_mul(&b, &b, &q->ymx);
     fe_mul(&c, &q->xy2d, &p->T);
-    fe_add(&d, &p->Z, &p->Z);
-    fe_sub(&e, &a, &b);
-    fe_add(&h, &a, &b);
-    fe_add(&f, &d, &c);
-    fe_sub(&g, &d, &c);
+    fe_add_nc(&d, &p->Z, &p->Z); /* below 2^53: d + c and d + 2p - c stay below 2^54 */
+    fe_sub_nc(&e, &a, &b);
+    fe_add_nc(&h, &a, &b);
+    fe_add_nc(&f, &d, &c);
+    fe_sub_nc(&g, &d, &c);
     fe_mul(&r->X, &e, &g);
     fe_mul(&r->Y, &h, &f);
     fe_mul(&r->Z, &f, &g);
@@ -207,7 +245,11 @@ static const uint8_t base_y[32] = {0x58, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x6
                                    0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66,
                                    0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66};
 
-static struct niels base_table[64][8]; /* [i][j] = (j + 1) * 16^i * B */
+#define NIELS_WORDS 16
+_Static_assert(sizeof(struct niels) == 15 * sizeof(uint64_t), "niels is 15 limbs");
+/* [i][j] = (j + 1) * 16^i * B, as the 15 limbs of a struct niels and one zero word: flat
+ * words, a multiple of the vector width, let gcc -O2 vectorise the constant-time select. */
+static uint64_t base_table[64][8][NIELS_WORDS];
 static fe curve_2d;
 static pthread_once_t table_once = PTHREAD_ONCE_INIT;
 
@@ -241,13 +283,16 @@ static void table_build(void)
     fe_set(&row.Z, 1);
     fe_mul(&row.T, &row.X, &row.Y);
     for (int i = 0; i < 64; i++) {
-        niels_from_p3(&base_table[i][0], &row);
+        struct niels first, n;
+        niels_from_p3(&first, &row);
+        memcpy(base_table[i][0], &first, sizeof(first));
         struct p3 acc = row;
         for (int j = 1; j < 8; j++) {
-            madd(&acc, &acc, &base_table[i][0]);
-            niels_from_p3(&base_table[i][j], &acc);
+            madd(&acc, &acc, &first);
+            niels_from_p3(&n, &acc);
+            memcpy(base_table[i][j], &n, sizeof(n));
         }
-        madd(&row, &acc, &base_table[i][7]); /* 8 + 8 = 16 times the row's point */
+        madd(&row, &acc, &n); /* 8 + 8 = 16 times the row's point */
     }
 }
 
@@ -262,15 +307,16 @@ static void table_select(struct niels *t, int i, int8_t b)
 {
     uint64_t neg = (uint64_t)(uint8_t)b >> 7;
     uint64_t babs = (uint64_t)(uint8_t)(b - (int8_t)(((-(int)neg) & b) * 2));
-    fe_set(&t->ypx, 1);
-    fe_set(&t->ymx, 1);
-    fe_set(&t->xy2d, 0);
+    uint64_t acc[NIELS_WORDS] = {0};
+    uint64_t none = ct_eq(babs, 0); /* the identity: (1, 1, 0) */
+    acc[0] = none & 1;
+    acc[5] = none & 1;
     for (int j = 0; j < 8; j++) {
         uint64_t m = ct_eq(babs, (uint64_t)j + 1);
-        fe_cmov(&t->ypx, &base_table[i][j].ypx, m);
-        fe_cmov(&t->ymx, &base_table[i][j].ymx, m);
-        fe_cmov(&t->xy2d, &base_table[i][j].xy2d, m);
+        for (int w = 0; w < NIELS_WORDS; w++)
+            acc[w] |= base_table[i][j][w] & m;
     }
+    memcpy(t, acc, sizeof(*t)); /* the 16th word is padding */
     struct niels minus;
     fe zero;
     fe_set(&zero, 0);
