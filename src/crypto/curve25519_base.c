@@ -52,18 +52,18 @@ static void fe_sub(fe *h, const fe *f, const fe *g)
 
 /* Carries a product's five 128-bit column sums t0..t4 into h (a macro: as a function taking
  * 128-bit arguments gcc neither inlines it nor keeps them in registers). */
-#define FE_CARRY_WIDE(h)                                                    \
-    do {                                                                    \
-        t1 += (uint64_t)(t0 >> 51);                                         \
-        t2 += (uint64_t)(t1 >> 51);                                         \
-        t3 += (uint64_t)(t2 >> 51);                                         \
-        t4 += (uint64_t)(t3 >> 51);                                         \
-        u128 r0 = ((uint64_t)t0 & MASK51) + (u128)19 * (uint64_t)(t4 >> 51); \
-        (h)->v[0] = (uint64_t)r0 & MASK51;                                  \
-        (h)->v[1] = ((uint64_t)t1 & MASK51) + (uint64_t)(r0 >> 51);         \
-        (h)->v[2] = (uint64_t)t2 & MASK51;                                  \
-        (h)->v[3] = (uint64_t)t3 & MASK51;                                  \
-        (h)->v[4] = (uint64_t)t4 & MASK51;                                  \
+#define FE_CARRY_WIDE(h)                                                                                               \
+    do {                                                                                                               \
+        t1 += (uint64_t)(t0 >> 51);                                                                                    \
+        t2 += (uint64_t)(t1 >> 51);                                                                                    \
+        t3 += (uint64_t)(t2 >> 51);                                                                                    \
+        t4 += (uint64_t)(t3 >> 51);                                                                                    \
+        u128 r0 = ((uint64_t)t0 & MASK51) + (u128)19 * (uint64_t)(t4 >> 51);                                           \
+        (h)->v[0] = (uint64_t)r0 & MASK51;                                                                             \
+        (h)->v[1] = ((uint64_t)t1 & MASK51) + (uint64_t)(r0 >> 51);                                                    \
+        (h)->v[2] = (uint64_t)t2 & MASK51;                                                                             \
+        (h)->v[3] = (uint64_t)t3 & MASK51;                                                                             \
+        (h)->v[4] = (uint64_t)t4 & MASK51;                                                                             \
     } while (0)
 
 /* Column k sums f_i*g_j over i + j = k, plus 19 times those with i + j = k + 5 (2^255 = 19). */
@@ -120,28 +120,28 @@ static void fe_sqn(fe *h, const fe *f, int n)
 static void fe_invert(fe *out, const fe *z)
 {
     fe t0, t1, t2, t3;
-    fe_sqn(&t0, z, 1);        /* 2 */
-    fe_sqn(&t1, &t0, 2);      /* 8 */
-    fe_mul(&t1, z, &t1);      /* 9 */
-    fe_mul(&t0, &t0, &t1);    /* 11 */
-    fe_sqn(&t2, &t0, 1);      /* 22 */
-    fe_mul(&t1, &t1, &t2);    /* 2^5 - 1 */
+    fe_sqn(&t0, z, 1);     /* 2 */
+    fe_sqn(&t1, &t0, 2);   /* 8 */
+    fe_mul(&t1, z, &t1);   /* 9 */
+    fe_mul(&t0, &t0, &t1); /* 11 */
+    fe_sqn(&t2, &t0, 1);   /* 22 */
+    fe_mul(&t1, &t1, &t2); /* 2^5 - 1 */
     fe_sqn(&t2, &t1, 5);
-    fe_mul(&t1, &t2, &t1);    /* 2^10 - 1 */
+    fe_mul(&t1, &t2, &t1); /* 2^10 - 1 */
     fe_sqn(&t2, &t1, 10);
-    fe_mul(&t2, &t2, &t1);    /* 2^20 - 1 */
+    fe_mul(&t2, &t2, &t1); /* 2^20 - 1 */
     fe_sqn(&t3, &t2, 20);
-    fe_mul(&t2, &t3, &t2);    /* 2^40 - 1 */
+    fe_mul(&t2, &t3, &t2); /* 2^40 - 1 */
     fe_sqn(&t2, &t2, 10);
-    fe_mul(&t1, &t2, &t1);    /* 2^50 - 1 */
+    fe_mul(&t1, &t2, &t1); /* 2^50 - 1 */
     fe_sqn(&t2, &t1, 50);
-    fe_mul(&t2, &t2, &t1);    /* 2^100 - 1 */
+    fe_mul(&t2, &t2, &t1); /* 2^100 - 1 */
     fe_sqn(&t3, &t2, 100);
-    fe_mul(&t2, &t3, &t2);    /* 2^200 - 1 */
+    fe_mul(&t2, &t3, &t2); /* 2^200 - 1 */
     fe_sqn(&t2, &t2, 50);
-    fe_mul(&t1, &t2, &t1);    /* 2^250 - 1 */
-    fe_sqn(&t1, &t1, 5);      /* 2^255 - 32 */
-    fe_mul(out, &t1, &t0);    /* 2^255 - 21 = p - 2 */
+    fe_mul(&t1, &t2, &t1); /* 2^250 - 1 */
+    fe_sqn(&t1, &t1, 5);   /* 2^255 - 32 */
+    fe_mul(out, &t1, &t0); /* 2^255 - 21 = p - 2 */
 }
 
 static uint64_t load64(const uint8_t *s)

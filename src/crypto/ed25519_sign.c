@@ -17,8 +17,8 @@ __extension__ typedef unsigned __int128 u128;
 /* L and mu = floor(2^512 / L), little-endian 64-bit limbs. */
 static const uint64_t order[5] = {UINT64_C(0x5812631a5cf5d3ed), UINT64_C(0x14def9dea2f79cd6), 0,
                                   UINT64_C(0x1000000000000000), 0};
-static const uint64_t mu[5] = {UINT64_C(0xed9ce5a30a2c131b), UINT64_C(0x2106215d086329a7),
-                               UINT64_C(0xffffffffffffffeb), UINT64_C(0xffffffffffffffff), UINT64_C(0xf)};
+static const uint64_t mu[5] = {UINT64_C(0xed9ce5a30a2c131b), UINT64_C(0x2106215d086329a7), UINT64_C(0xffffffffffffffeb),
+                               UINT64_C(0xffffffffffffffff), UINT64_C(0xf)};
 
 static uint64_t load64(const uint8_t *s)
 {
