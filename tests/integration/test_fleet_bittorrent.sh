@@ -8,74 +8,44 @@
 # their UUID (a new tunnel fails), the bot tells them (fake Bot API); then they come back by
 # themselves (audit user.hold_end, /sub and tunnels work again). Measured.
 source "$(dirname "$0")/support/lib.sh"
+source "$SUPPORT/fleet.sh"
 
 FAKES=$(cd "$(dirname "$0")/../fakes" && pwd)
 TG="python3 $SUPPORT/tg_client.py"
 BT="$SUPPORT/bt_tools.py"
-HUB_PORT=$(free_port) T_PORT=$(free_port) N_PORT=$(free_port) ST=$(free_port) SU=$(free_port)
-ADMIN=admin-$RANDOM$RANDOM$RANDOM
+T_PORT=$(free_port) N_PORT=$(free_port) ST=$(free_port) SU=$(free_port)
 BOT_TOKEN=123456:fleet-bt-test-token
-POLL=5 PUSH=10 HOLD=${HOLD:-20} AFTER=2
+HOLD=${HOLD:-20} AFTER=2
 
 bg fake python3 "$FAKES/fake_telegram.py" --port-file "$WORK/tg.port" --token "$BOT_TOKEN"
 wait_for "[[ -s $WORK/tg.port ]]" 10 "the fake Bot API"
 TGPORT=$(cat "$WORK/tg.port")
 
-cat >"$WORK/hub.json" <<JSON
-{"listen": "127.0.0.1", "port": $HUB_PORT, "threads": 2, "database": "sqlite:$WORK/hub.db",
- "admin_token": "$ADMIN", "log_level": "info", "sync_interval": $PUSH,
- "subscription": {"title": "T", "update_interval_hours": 1},
+fleet_hub <<JSON
+ "sync_interval": $PUSH, "subscription": {"title": "T", "update_interval_hours": 1},
  "cache": {"sub_ttl_ms": 5000, "sync_ttl_ms": 0},
  "fleet": {"dead_after": 30, "probe_interval": 0, "client_check": 1,
            "bittorrent_disable_after": $AFTER, "bittorrent_window": 600, "bittorrent_disable_sec": $HOLD},
  "analysis": {"interval": 10},
  "bot": {"token": "$BOT_TOKEN", "api_url": "http://127.0.0.1:$TGPORT", "mode": "polling", "poll_timeout": 1},
- "scheduler": {"enabled": true, "interval": 1}}
+ "scheduler": {"enabled": true, "interval": 1}
 JSON
-bg hub "$VEIL_BIN/veil-hub" -c "$WORK/hub.json"
-wait_port "$HUB_PORT"
-api() { curl -fsS -X "$1" "http://127.0.0.1:$HUB_PORT$2" -H "Authorization: Bearer $ADMIN" \
-             -H 'Content-Type: application/json' ${3:+--data-binary "$3"}; }
-jget() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
-
-openssl req -x509 -newkey rsa:2048 -keyout "$WORK/t.key" -out "$WORK/t.crt" -days 2 -nodes \
-  -subj /CN=example.com >/dev/null 2>&1
-bg target openssl s_server -accept "127.0.0.1:$T_PORT" -cert "$WORK/t.crt" -key "$WORK/t.key" -tls1_3 -www -quiet
+fleet_target t "$T_PORT"
 bg sink python3 "$BT" sink "$ST" "$SU" "$WORK/arrived.log"
-wait_port "$T_PORT"
 wait_port "$ST"
 
-SID=a1b2c3d4e5f60718
-KEYS=$("$VEIL_BIN/veil" x25519)
-PRIV=$(sed -n 's/^PrivateKey: //p' <<<"$KEYS")
-PUB=$(sed -n 's/^Password (PublicKey): //p' <<<"$KEYS")
-NTOKEN=$(api POST /api/v1/nodes "{\"name\": \"n1\", \"address\": \"127.0.0.1\", \"port\": $N_PORT,
-  \"public_key\": \"$PUB\", \"short_ids\": [\"$SID\"], \"server_names\": [\"example.com\"]}" | jget "['token']")
-mkdir -p "$WORK/state"
-cat >"$WORK/node.json" <<JSON
-{"log": {"loglevel": "info"},
- "inbounds": [{"listen": "127.0.0.1", "port": $N_PORT, "protocol": "vless",
-   "settings": {"clients": [], "decryption": "none"},
-   "streamSettings": {"network": "raw", "security": "reality",
-     "realitySettings": {"target": "127.0.0.1:$T_PORT", "serverNames": ["example.com"],
-       "privateKey": "$PRIV", "shortIds": ["$SID"]}}}],
- "outbounds": [{"protocol": "freedom"}],
- "veil": {"workers": 1, "stateDir": "$WORK/state", "allowPrivateDestinations": true, "blockBitTorrent": "block",
-          "hub": {"url": "http://127.0.0.1:$HUB_PORT", "token": "$NTOKEN", "pollSec": $POLL, "pushSec": $PUSH}}}
-JSON
-
-PLAN=$(api POST /api/v1/plans '{"name": "M", "duration_days": 30, "prices": {"RUB": 10000}}' | jget "['id']")
-U=$(api POST /api/v1/users '{"username": "tom", "telegram_id": 777001, "language": "en"}')
+NTOKEN=$(fleet_register n1 "$N_PORT" t.example.com | jget "['token']")
+fleet_node_config n1 "$N_PORT" "$NTOKEN" "127.0.0.1:$T_PORT" t.example.com \
+  '{"veil": {"allowPrivateDestinations": true, "blockBitTorrent": "block"}}'
+U=$(fleet_customer '{"username": "tom", "telegram_id": 777001, "language": "en"}')
 UID_=$(jget "['id']" <<<"$U")
-TOKEN=$(jget "['sub_token']" <<<"$U")
-api POST /api/v1/subscriptions "{\"user_id\": $UID_, \"plan_id\": $PLAN}" >/dev/null || fail "subscription"
-bg node "$VEIL_BIN/veil-node" -c "$WORK/node.json"
+SUB=$(jget "['sub_token']" <<<"$U")
+bg node "$VEIL_BIN/veil-node" -c "$WORK/n1.json"
 wait_port "$N_PORT"
 
-links() { curl -fsS -A 'v2rayNG/1.9.30' "http://127.0.0.1:$HUB_PORT/sub/$TOKEN" | base64 -d 2>/dev/null || true; }
-wait_for "links | grep -q '#n1\$'" 30 "n1 in the customer's /sub"
+wait_for "sub_links | grep -q '#n1\$'" 30 "n1 in the customer's /sub"
 C=$(free_port)
-bg client "$VEIL_BIN/veil" client --link "$(links | grep '#n1$')" --listen "127.0.0.1:$C"
+bg client "$VEIL_BIN/veil" client --link "$(sub_links | grep '#n1$')" --listen "127.0.0.1:$C"
 wait_port "$C"
 tunnel() { python3 "$BT" tcp "$C" "$ST" "$1"; }
 wait_for '[ "$(tunnel plain)" = echo ]' 20 "a tunnel through n1 (the node pulled the user)"
@@ -108,7 +78,7 @@ h = json.load(sys.stdin)
 assert h['active'] and h['reason'] == 'bittorrent' and h['attempts'] == 2 and h['until'] - h['since'] == $HOLD, h" ||
   fail "hold row"
 audit_has user.hold "e['actor'] == 'fleet' and e['details']['reason'] == 'bittorrent'" || fail "audit user.hold"
-links >"$WORK/held.sub"
+sub_links >"$WORK/held.sub"
 ! grep -q '#n1$' "$WORK/held.sub" && grep -q '#Subscription%20disabled$\|#Subscription disabled$' "$WORK/held.sub" ||
   fail "a held user's /sub: $(cat "$WORK/held.sub")"
 wait_for '[ "$(tunnel plain)" = refused ]' $((POLL + 10)) "the node dropping the held user's UUID"
@@ -126,7 +96,7 @@ wait_for "[ \"\$(api GET /api/v1/users/$UID_ | jget \"['enabled']\")\" = True ]"
 t_back=$(python3 -c "import time; print(f'{time.time() - $t0:.1f}')")
 audit_has user.hold_end "e['actor'] == 'fleet'" || fail "audit user.hold_end"
 [ "$(api GET "/api/v1/users/$UID_/hold" | jget "['active']")" = False ] || fail "hold still active"
-wait_for "links | grep -q '#n1\$'" 10 "n1 back in the customer's /sub"
+wait_for "sub_links | grep -q '#n1\$'" 10 "n1 back in the customer's /sub"
 wait_for '[ "$(tunnel plain)" = echo ]' $((POLL + 10)) "tunnels work again"
 ok "hold over after ${t_back}s (fleet.bittorrent_disable_sec ${HOLD}): enabled, audited (user.hold_end), /sub and tunnels back"
 # The same attempts do not hold the user again (the rule runs every second: watch three passes).

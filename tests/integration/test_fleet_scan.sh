@@ -7,55 +7,25 @@
 # own candidates with the RTT measured from the node (suitable: vetted, others: bad), and a manual
 # rotation then picks the node-vetted target.
 source "$(dirname "$0")/support/lib.sh"
+source "$SUPPORT/fleet.sh"
 
-HUB_PORT=$(free_port) T_PORT=$(free_port) N_PORT=$(free_port)
+T_PORT=$(free_port) N_PORT=$(free_port)
 GOOD=$(free_port) OLD=$(free_port) CLOSED=$(free_port)
-ADMIN=admin-$RANDOM$RANDOM$RANDOM
-POLL=5 PUSH=10
 
-cat >"$WORK/hub.json" <<JSON
-{"listen": "127.0.0.1", "port": $HUB_PORT, "threads": 2, "database": "sqlite:$WORK/hub.db",
- "admin_token": "$ADMIN", "log_level": "info", "sync_interval": $PUSH,
- "cache": {"sub_ttl_ms": 5000}, "fleet": {"dead_after": 30, "probe_interval": 0},
- "scheduler": {"enabled": true, "interval": 1}}
+fleet_hub <<JSON
+ "sync_interval": $PUSH, "cache": {"sub_ttl_ms": 5000}, "fleet": {"dead_after": 30, "probe_interval": 0},
+ "scheduler": {"enabled": true, "interval": 1}
 JSON
-bg hub "$VEIL_BIN/veil-hub" -c "$WORK/hub.json"
-wait_port "$HUB_PORT"
-api() { curl -fsS -X "$1" "http://127.0.0.1:$HUB_PORT$2" -H "Authorization: Bearer $ADMIN" \
-             -H 'Content-Type: application/json' ${3:+--data-binary "$3"}; }
-jget() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
-# Targets: the node's own (example.com) and three candidates on loopback.
-for n in t good old; do
-  openssl req -x509 -newkey rsa:2048 -keyout "$WORK/$n.key" -out "$WORK/$n.crt" -days 30 -nodes \
-    -subj "/CN=$n.example.com" -addext "subjectAltName=DNS:$n.example.com" >/dev/null 2>&1
-done
-bg target openssl s_server -accept "127.0.0.1:$T_PORT" -cert "$WORK/t.crt" -key "$WORK/t.key" -tls1_3 -www -quiet
-bg good openssl s_server -accept "127.0.0.1:$GOOD" -cert "$WORK/good.crt" -key "$WORK/good.key" -tls1_3 -www -quiet
-bg old openssl s_server -accept "127.0.0.1:$OLD" -cert "$WORK/old.crt" -key "$WORK/old.key" -tls1_2 -www -quiet
-for p in $T_PORT $GOOD $OLD; do wait_port "$p"; done
+# Targets: the node's own (t.example.com) and three candidates on loopback.
+fleet_target t "$T_PORT"
+fleet_target good "$GOOD"
+fleet_target old "$OLD" -tls1_2
 
-SID=a1b2c3d4e5f60718
-KEYS=$("$VEIL_BIN/veil" x25519)
-PRIV=$(sed -n 's/^PrivateKey: //p' <<<"$KEYS")
-PUB=$(sed -n 's/^Password (PublicKey): //p' <<<"$KEYS")
-N=$(api POST /api/v1/nodes "{\"name\": \"n1\", \"address\": \"127.0.0.1\", \"port\": $N_PORT,
-  \"public_key\": \"$PUB\", \"short_ids\": [\"$SID\"], \"server_names\": [\"t.example.com\"]}")
+N=$(fleet_register n1 "$N_PORT" t.example.com)
 NID=$(jget "['id']" <<<"$N")
-mkdir -p "$WORK/state"
-cat >"$WORK/node.json" <<JSON
-{"log": {"loglevel": "info"},
- "inbounds": [{"listen": "127.0.0.1", "port": $N_PORT, "protocol": "vless",
-   "settings": {"clients": [], "decryption": "none"},
-   "streamSettings": {"network": "raw", "security": "reality",
-     "realitySettings": {"target": "127.0.0.1:$T_PORT", "serverNames": ["t.example.com"],
-       "privateKey": "$PRIV", "shortIds": ["$SID"]}}}],
- "outbounds": [{"protocol": "freedom"}],
- "veil": {"workers": 1, "stateDir": "$WORK/state",
-          "hub": {"url": "http://127.0.0.1:$HUB_PORT", "token": "$(jget "['token']" <<<"$N")",
-                  "pollSec": $POLL, "pushSec": $PUSH}}}
-JSON
-bg node "$VEIL_BIN/veil-node" -c "$WORK/node.json"
+fleet_node_config n1 "$N_PORT" "$(jget "['token']" <<<"$N")" "127.0.0.1:$T_PORT" t.example.com
+bg node "$VEIL_BIN/veil-node" -c "$WORK/n1.json"
 wait_port "$N_PORT"
 
 # Malformed requests are refused with 422, unknown nodes with 404.

@@ -10,91 +10,47 @@
 #    grace period) still connects, and a download started before the swap finishes intact;
 #  - `veil node rotate-target` moves it back by hand and pins it.
 source "$(dirname "$0")/support/lib.sh"
+source "$SUPPORT/fleet.sh"
 command -v openssl >/dev/null || skip_all "openssl not installed"
 
-HUB_PORT=$(free_port) N_PORT=$(free_port) T1=$(free_port) T2=$(free_port) H_PORT=$(free_port)
+N_PORT=$(free_port) T1=$(free_port) T2=$(free_port) H_PORT=$(free_port)
 C1=$(free_port) C2=$(free_port) M_PORT=$(free_port) S_PORT=$(free_port)
-ADMIN=admin-$RANDOM$RANDOM$RANDOM
-POLL=5 PUSH=10
 
-cat > "$WORK/hub.json" <<JSON
-{"listen": "127.0.0.1", "port": $HUB_PORT, "threads": 2, "database": "sqlite:$WORK/hub.db",
- "admin_token": "$ADMIN", "log_level": "info", "sync_interval": $PUSH,
+fleet_hub <<JSON
+ "sync_interval": $PUSH,
  "subscription": {"title": "T", "update_interval_hours": 6, "public_url": "http://127.0.0.1:$HUB_PORT"},
  "cache": {"sub_ttl_ms": 1000}, "fleet": {"dead_after": 60, "probe_interval": 0},
  "scheduler": {"enabled": true, "interval": 1},
  "targets": {"rotate_failures": 3, "window_sec": 120, "rotate_on_verdict": true, "grace_sec": 3600,
-             "check_sec": 1, "cooldown_sec": 20}}
+             "check_sec": 1, "cooldown_sec": 20}
 JSON
-bg hub "$VEIL_BIN/veil-hub" -c "$WORK/hub.json"; wait_port "$HUB_PORT"
-api() { curl -fsS -X "$1" "http://127.0.0.1:$HUB_PORT$2" -H "Authorization: Bearer $ADMIN" \
-             -H 'Content-Type: application/json' ${3:+--data-binary "$3"}; }
-jget() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
-for n in a b c; do
-  openssl req -x509 -newkey rsa:2048 -keyout "$WORK/$n.key" -out "$WORK/$n.crt" -days 30 -nodes \
-    -subj "/CN=$n.example.com" >/dev/null 2>&1
-done
-# target MODE: good (TLS 1.3, X25519), tls12, p256 (no X25519: HelloRetryRequest), othercert,
-# stop (closed port). Target 1 misbehaves on demand; target 2 is the vetted replacement.
+# target1 MODE: good (TLS 1.3, X25519), tls12, p256 (no X25519: HelloRetryRequest), othercert
+# (c.example.com's), stop (closed port). Target 1 misbehaves on demand; target 2 is the vetted
+# replacement.
 T1_PID=
 target1() {
   [ -n "$T1_PID" ] && { kill "$T1_PID" 2>/dev/null || true; wait "$T1_PID" 2>/dev/null || true; T1_PID=; }
-  local cert=a args=(-tls1_3)
   case $1 in
-    good) ;; tls12) args=(-tls1_2) ;; p256) args=(-tls1_3 -groups P-256) ;; othercert) cert=c ;; stop) return 0 ;;
+    good) fleet_target a "$T1" ;; tls12) fleet_target a "$T1" -tls1_2 ;;
+    p256) fleet_target a "$T1" -tls1_3 -groups P-256 ;; othercert) fleet_target c "$T1" ;; stop) return 0 ;;
   esac
-  bg target1-$1 openssl s_server -accept "127.0.0.1:$T1" -cert "$WORK/$cert.crt" -key "$WORK/$cert.key" \
-    "${args[@]}" -www -quiet
   T1_PID=$LASTPID
-  wait_port "$T1"
 }
 target1 good
-bg target2 openssl s_server -accept "127.0.0.1:$T2" -cert "$WORK/b.crt" -key "$WORK/b.key" -tls1_3 -www -quiet
+fleet_target b "$T2"
 bg http python3 "$SUPPORT/http_sink.py" "$H_PORT"
-# A slow origin: 400 chunks of 1 KiB, one every 50 ms (a tunnel open for about 20 s).
-bg slow python3 -c "
-import socket, time
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(('127.0.0.1', $S_PORT)); s.listen()
-while True:
-    c, _ = s.accept()
-    try:
-        if c.recv(4096):
-            c.sendall(b'HTTP/1.0 200 OK\r\nContent-Length: 409600\r\n\r\n')
-            for i in range(400):
-                c.sendall(bytes([i % 251]) * 1024); time.sleep(0.05)
-    except OSError:
-        pass
-    c.close()"
-wait_port "$T2"; wait_port "$H_PORT"; wait_port "$S_PORT"
+slow_origin "$S_PORT"
+wait_port "$H_PORT"
 
-KEYS=$("$VEIL_BIN/veil" x25519)
-PRIV=$(sed -n 's/^PrivateKey: //p' <<<"$KEYS"); PUB=$(sed -n 's/^Password (PublicKey): //p' <<<"$KEYS")
-SID=a1b2c3d4e5f60718
-PLAN=$(api POST /api/v1/plans '{"name": "M", "duration_days": 30, "prices": {"RUB": 10000}}' | jget "['id']")
-NODE=$(api POST /api/v1/nodes "{\"name\": \"n1\", \"address\": \"127.0.0.1\", \"port\": $N_PORT,
-  \"public_key\": \"$PUB\", \"short_ids\": [\"$SID\"], \"server_names\": [\"a.example.com\"]}")
+NODE=$(fleet_register n1 "$N_PORT" a.example.com)
 NODE_ID=$(jget "['id']" <<<"$NODE"); NODE_TOKEN=$(jget "['token']" <<<"$NODE")
-mkdir -p "$WORK/state"
-cat > "$WORK/node.json" <<JSON
-{"log": {"loglevel": "info"},
- "inbounds": [{"listen": "127.0.0.1", "port": $N_PORT, "protocol": "vless",
-   "settings": {"clients": [], "decryption": "none"},
-   "streamSettings": {"network": "raw", "security": "reality",
-     "realitySettings": {"target": "127.0.0.1:$T1", "serverNames": ["a.example.com"],
-       "privateKey": "$PRIV", "shortIds": ["$SID"]}}}],
- "outbounds": [{"protocol": "freedom"}],
- "veil": {"workers": 2, "allowPrivateDestinations": true, "stateDir": "$WORK/state", "targetCheckSec": 1,
-          "metricsListen": "127.0.0.1:$M_PORT",
-          "hub": {"url": "http://127.0.0.1:$HUB_PORT", "token": "$NODE_TOKEN", "pollSec": $POLL, "pushSec": $PUSH}}}
+fleet_node_config n1 "$N_PORT" "$NODE_TOKEN" "127.0.0.1:$T1" a.example.com - <<JSON
+{"veil": {"workers": 2, "allowPrivateDestinations": true, "targetCheckSec": 1, "metricsListen": "127.0.0.1:$M_PORT"}}
 JSON
-bg node "$VEIL_BIN/veil-node" -c "$WORK/node.json"; NODE_PID=$LASTPID; wait_port "$N_PORT"; wait_port "$M_PORT"
+bg node "$VEIL_BIN/veil-node" -c "$WORK/n1.json"; NODE_PID=$LASTPID; wait_port "$N_PORT"; wait_port "$M_PORT"
 
-U=$(api POST /api/v1/users '{"username": "carol"}')
-USER_ID=$(jget "['id']" <<<"$U"); SUB=$(jget "['sub_token']" <<<"$U")
-api POST /api/v1/subscriptions "{\"user_id\": $USER_ID, \"plan_id\": $PLAN}" >/dev/null
-sub_link() { curl -fsS -A 'v2rayNG/1.9.30' "http://127.0.0.1:$HUB_PORT/sub/$SUB" | base64 -d | grep -m1 '^vless://' || true; }
+SUB=$(fleet_customer '{"username": "carol"}' | jget "['sub_token']")
 until_ok() { local end=$((SECONDS + $1)); shift; until "$@"; do [ $SECONDS -lt $end ] || return 1; sleep 0.2; done; }
 have_link() { LINK=$(sub_link); [ -n "$LINK" ]; }
 until_ok 30 have_link || fail "no link in the subscription"

@@ -6,28 +6,13 @@
 # working (404) and the rotation is audited; the bot's admins are told once (fake Telegram);
 # POST .../ack closes it and the gauge drops to 0; SIGHUP applies new thresholds.
 source "$(dirname "$0")/support/lib.sh"
+source "$SUPPORT/bot.sh"
 
-PORT=$(free_port)
-ADMIN=admin-$RANDOM$RANDOM$RANDOM$RANDOM
-TOKEN=123456:TESTtoken_analysis
-TG="python3 $SUPPORT/tg_client.py"
-bg fake python3 "$(cd "$(dirname "$0")/../fakes" && pwd)/fake_telegram.py" --port-file "$WORK/tg.port" --token "$TOKEN"
-wait_for "[[ -s $WORK/tg.port ]]" 10 "the fake Bot API"
-TGPORT=$(cat "$WORK/tg.port")
-cat >"$WORK/hub.json" <<EOF
-{"listen": "127.0.0.1", "port": $PORT, "threads": 2, "database": "sqlite:$WORK/hub.db",
- "admin_token": "$ADMIN", "scheduler": {"enabled": true, "interval": 1},
- "analysis": {"interval": 10, "leaked_link": {"window": 600, "ips": 10, "action": "rotate"}},
- "bot": {"token": "$TOKEN", "api_url": "http://127.0.0.1:$TGPORT", "mode": "polling", "poll_timeout": 1,
-         "admins": [4242, 4343]}}
-EOF
-bg hub "$VEIL_BIN/veil-hub" -c "$WORK/hub.json"
-HUBPID=$LASTPID
-wait_port "$PORT"
-BASE="http://127.0.0.1:$PORT"
-api() { curl -sS -X "$1" "$BASE$2" -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
-             ${3:+--data-binary "$3"}; }
-field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+bot_fakes
+bot_write_config "" '"mode": "polling", "poll_timeout": 1, "admins": [4242, 4343]' \
+    '"analysis": {"interval": 10, "leaked_link": {"window": 600, "ips": 10, "action": "rotate"}}'
+start_hub analysis
+BASE="http://127.0.0.1:$HUBPORT"
 LEAKED=$(api POST /api/v1/users '{"username": "leaked"}')
 LEAKED_ID=$(field "['id']" <<<"$LEAKED"); LEAKED_TOK=$(field "['sub_token']" <<<"$LEAKED")
 QUIET=$(api POST /api/v1/users '{"username": "quiet"}')
@@ -93,7 +78,7 @@ ok "ack: the finding is acknowledged and the gauge drops to 0"
 sed -i 's/"ips": 10, "action": "rotate"/"ips": 1/' "$WORK/hub.json"
 grep -q '"ips": 1}' "$WORK/hub.json" || fail "config edit"
 kill -HUP "$HUBPID"
-wait_for "grep -q '\"log.logger\":\"analysis\",\"event.action\":\"reloaded\"' '$WORK/hub.log'" 10 "the analysis reload"
+wait_for "grep -q '\"log.logger\":\"analysis\",\"event.action\":\"reloaded\"' '$WORK/hub-analysis.log'" 10 "the analysis reload"
 QUIET_ID=$(field "['id']" <<<"$QUIET")
 wait_for "findings | grep -q '\"user:$QUIET_ID\"'" 30 "a finding for user:$QUIET_ID under the new threshold"
 ok "SIGHUP: the new leaked_link threshold applies without a restart"

@@ -5,27 +5,13 @@
 # one 200), writes one audit row (actor tg:<admin>, via bot) and edits the notice; a second press,
 # by the same or the other admin, is answered "already rotated" and rotates nothing.
 source "$(dirname "$0")/support/lib.sh"
+source "$SUPPORT/bot.sh"
 
-PORT=$(free_port)
-ADMIN=admin-$RANDOM$RANDOM$RANDOM$RANDOM
-TOKEN=123456:TESTtoken_rotate
-TG="python3 $SUPPORT/tg_client.py"
-bg fake python3 "$(cd "$(dirname "$0")/../fakes" && pwd)/fake_telegram.py" --port-file "$WORK/tg.port" --token "$TOKEN"
-wait_for "[[ -s $WORK/tg.port ]]" 10 "the fake Bot API"
-TGPORT=$(cat "$WORK/tg.port")
-cat >"$WORK/hub.json" <<JSON
-{"listen": "127.0.0.1", "port": $PORT, "threads": 2, "database": "sqlite:$WORK/hub.db",
- "admin_token": "$ADMIN", "scheduler": {"enabled": true, "interval": 1},
- "analysis": {"interval": 10, "leaked_link": {"window": 600, "ips": 3, "action": "none"}},
- "bot": {"token": "$TOKEN", "api_url": "http://127.0.0.1:$TGPORT", "mode": "polling", "poll_timeout": 1,
-         "admins": [4242, 4343]}}
-JSON
-bg hub "$VEIL_BIN/veil-hub" -c "$WORK/hub.json"
-wait_port "$PORT"
-BASE="http://127.0.0.1:$PORT"
-api() { curl -sS -X "$1" "$BASE$2" -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
-             ${3:+--data-binary "$3"}; }
-field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+bot_fakes
+bot_write_config "" '"mode": "polling", "poll_timeout": 1, "admins": [4242, 4343]' \
+    '"analysis": {"interval": 10, "leaked_link": {"window": 600, "ips": 3, "action": "none"}}'
+start_hub rotate
+BASE="http://127.0.0.1:$HUBPORT"
 LEAKED=$(api POST /api/v1/users '{"username": "leaked"}')
 UID_=$(field "['id']" <<<"$LEAKED"); OLD_TOK=$(field "['sub_token']" <<<"$LEAKED")
 
@@ -44,25 +30,23 @@ assert b["callback_data"] == "frot:%s:%s" % (sys.argv[2], sys.argv[3]) and "Rota
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/sub/$OLD_TOK")" = 200 ] || fail "action none rotated already"
 ok "the leaked_link notice carries a Rotate link button (frot:$FID:$UID_); the link still works"
 
-press() { # press FROM -> the answerCallbackQuery params
+rotate_press() { # rotate_press FROM -> the answerCallbackQuery params of FROM's press on the notice
     local since q
-    since=$($TG "$TGPORT" next); q="cq$RANDOM$RANDOM"
-    $TG "$TGPORT" inject "{\"callback_query\": {\"id\": \"$q\", \"from\": {\"id\": $1, \"is_bot\": false, \"first_name\": \"A\"},
-        \"chat_instance\": \"1\", \"data\": \"frot:$FID:$UID_\",
-        \"message\": {\"message_id\": 7, \"date\": 1, \"chat\": {\"id\": $1, \"type\": \"private\"}}}}" >/dev/null
+    since=$($TG "$TGPORT" next)
+    q=$(press "$1" "frot:$FID:$UID_" 7)
     $TG "$TGPORT" wait answerCallbackQuery "$since" "$q" 20 || fail "press by $1 not answered"
 }
 rotations() { api GET "/api/v1/audit?limit=100" | python3 -c '
 import json, sys
 print(len([r for r in json.load(sys.stdin)["entries"] if r["action"] == "user.rotate_token"]))'; }
 
-press 777 | grep -q "Admins only" || fail "a non-admin press was not refused"
+rotate_press 777 | grep -q "Admins only" || fail "a non-admin press was not refused"
 [ "$(rotations)" = 0 ] && [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/sub/$OLD_TOK")" = 200 ] ||
     fail "a non-admin press rotated the link"
 ok "a non-admin's press is refused and changes nothing"
 
 SINCE=$($TG "$TGPORT" next)
-press 4242 | grep -q "Link rotated" || fail "the admin's press was not answered 'Link rotated'"
+rotate_press 4242 | grep -q "Link rotated" || fail "the admin's press was not answered 'Link rotated'"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/sub/$OLD_TOK")" = 404 ] || fail "the leaked link still works"
 NEW_TOK=$(api GET "/api/v1/users/$UID_" | field "['sub_token']")
 [ "$NEW_TOK" != "$OLD_TOK" ] && [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/sub/$NEW_TOK")" = 200 ] ||
@@ -81,8 +65,8 @@ python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); assert "reply_marku
     "$WORK/edit" || fail "the edited notice keeps its button: $(cat "$WORK/edit")"
 ok "the admin's press rotates the link (old 404, new 200), audited tg:4242 via bot, the notice edited without the button"
 
-press 4242 | grep -q "Already rotated" || fail "a second press was not answered 'Already rotated'"
-press 4343 | grep -q "Already rotated" || fail "the other admin's press was not answered 'Already rotated'"
+rotate_press 4242 | grep -q "Already rotated" || fail "a second press was not answered 'Already rotated'"
+rotate_press 4343 | grep -q "Already rotated" || fail "the other admin's press was not answered 'Already rotated'"
 [ "$(rotations)" = 1 ] && [ "$(api GET "/api/v1/users/$UID_" | field "['sub_token']")" = "$NEW_TOK" ] ||
     fail "a second press rotated again"
 ok "second presses (same admin, other admin) rotate nothing"

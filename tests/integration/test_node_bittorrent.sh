@@ -26,22 +26,12 @@ touch "$ARRIVED"
 bg sink python3 "$BT" sink "$ST" "$SU" "$ARRIVED"
 
 node_config() { # node_config FILE PORT MODE METRICS_PORT
-  cat > "$1" <<EOC
-{
-  "log": {"loglevel": "debug"},
-  "inbounds": [{
-    "listen": "127.0.0.1", "port": $2, "protocol": "vless",
-    "settings": {"clients": [
-      {"id": "$ALICE", "flow": "xtls-rprx-vision", "email": "alice@example"},
-      {"id": "$BOB", "flow": "", "email": "bob@example"}], "decryption": "none"},
-    "streamSettings": {"network": "raw", "security": "reality",
-      "realitySettings": {"target": "127.0.0.1:$T_PORT", "serverNames": ["example.com"],
-        "privateKey": "$PRIV", "shortIds": ["$SID"]}}
-  }],
-  "outbounds": [{"protocol": "freedom"}],
-  "veil": {"workers": 1, "allowPrivateDestinations": true, "blockBitTorrent": "$3",
-           "metricsListen": "127.0.0.1:$4", "adminListen": "127.0.0.1:$(free_port)", "adminToken": "$TOKEN"}
-}
+  write_node_config "$1" "$2" "127.0.0.1:$T_PORT" example.com "$PRIV" "$SID" - <<EOC
+{"log": {"loglevel": "debug"},
+ "clients": [{"id": "$ALICE", "flow": "xtls-rprx-vision", "email": "alice@example"},
+             {"id": "$BOB", "flow": "", "email": "bob@example"}],
+ "veil": {"allowPrivateDestinations": true, "blockBitTorrent": "$3",
+          "metricsListen": "127.0.0.1:$4", "adminListen": "127.0.0.1:$(free_port)", "adminToken": "$TOKEN"}}
 EOC
 }
 node_config "$WORK/node.json" "$N_PORT" block "$M_PORT"

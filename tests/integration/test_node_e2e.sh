@@ -25,19 +25,9 @@ bg http python3 "$SUPPORT/http_sink.py" "$H_PORT"
 bg https python3 "$SUPPORT/http_sink.py" "$S_PORT" --tls "$WORK/t.crt" "$WORK/t.key"
 
 node_config() { # node_config "client json objects"
-  cat > "$WORK/node.json" <<EOF
-{
-  "log": {"loglevel": "debug"},
-  "inbounds": [{
-    "listen": "127.0.0.1", "port": $N_PORT, "protocol": "vless",
-    "settings": {"clients": [$1], "decryption": "none"},
-    "streamSettings": {"network": "raw", "security": "reality",
-      "realitySettings": {"target": "127.0.0.1:$T_PORT", "serverNames": ["example.com"],
-        "privateKey": "$PRIV", "shortIds": ["$SID"], "maxTimeDiff": 60000}}
-  }],
-  "outbounds": [{"protocol": "freedom"}],
-  "veil": {"workers": 2, "allowPrivateDestinations": true}
-}
+  write_node_config "$WORK/node.json" "$N_PORT" "127.0.0.1:$T_PORT" example.com "$PRIV" "$SID" - <<EOF
+{"log": {"loglevel": "debug"}, "clients": [$1], "reality": {"maxTimeDiff": 60000},
+ "veil": {"workers": 2, "allowPrivateDestinations": true}}
 EOF
 }
 USERS="{\"id\": \"$ALICE\", \"flow\": \"xtls-rprx-vision\", \"email\": \"alice@example\"},

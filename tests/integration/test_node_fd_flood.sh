@@ -18,17 +18,12 @@ openssl req -x509 -newkey rsa:2048 -keyout "$WORK/t.key" -out "$WORK/t.crt" -day
   -subj /CN=example.com >/dev/null 2>&1
 bg target openssl s_server -accept "127.0.0.1:$T_PORT" -cert "$WORK/t.crt" -key "$WORK/t.key" -tls1_3 -www -quiet
 bg http python3 "$SUPPORT/http_sink.py" "$H_PORT"
-# handshakesPerSecPerIp 0 and probeFallbacks 0: the flood comes from one address, and the per-IP
-# limit and the probing ban (both on by default; the ban has test_node_probing) would stop it
-# before the fd reserve is put to the test.
-cat > "$WORK/node.json" <<EOF
-{"inbounds": [{"listen": "127.0.0.1", "port": $N_PORT, "protocol": "vless",
-   "settings": {"clients": [{"id": "$ALICE", "flow": "xtls-rprx-vision", "email": "alice@x"}], "decryption": "none"},
-   "streamSettings": {"network": "raw", "security": "reality",
-     "realitySettings": {"target": "127.0.0.1:$T_PORT", "serverNames": ["example.com"],
-       "privateKey": "$PRIV", "shortIds": ["$SID"]}}}],
- "veil": {"workers": 1, "allowPrivateDestinations": true, "fallbackIdleSec": 3,
-          "limits": {"handshakesPerSecPerIp": 0, "probeFallbacks": 0}}}
+# handshakesPerSecPerIp 0: the flood comes from one address, and the per-IP limit (on by default)
+# would stop it before the fd reserve is put to the test (the probing ban is off in every
+# write_node_config).
+write_node_config "$WORK/node.json" "$N_PORT" "127.0.0.1:$T_PORT" example.com "$PRIV" "$SID" - <<EOF
+{"clients": [{"id": "$ALICE", "flow": "xtls-rprx-vision", "email": "alice@x"}], "log": {"loglevel": "warning"},
+ "veil": {"allowPrivateDestinations": true, "fallbackIdleSec": 3, "limits": {"handshakesPerSecPerIp": 0}}}
 EOF
 bg node bash -c "ulimit -n 256 && exec \"$VEIL_BIN/veil-node\" -c \"$WORK/node.json\""
 LINK="vless://$ALICE@127.0.0.1:$N_PORT?encryption=none&flow=xtls-rprx-vision&security=reality&sni=example.com&fp=chrome&pbk=$PBK&sid=$SID&type=tcp#t"

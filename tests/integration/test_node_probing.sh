@@ -12,54 +12,30 @@
 #    net:127.0.1.0/24 (findings API, veil_hub_findings_open);
 #  - after probeBanSec the banned address sees the target's answer again.
 source "$(dirname "$0")/support/lib.sh"
+source "$SUPPORT/fleet.sh"
 
-HUB_PORT=$(free_port) N_PORT=$(free_port) T_PORT=$(free_port) H_PORT=$(free_port) M_PORT=$(free_port)
+N_PORT=$(free_port) T_PORT=$(free_port) H_PORT=$(free_port) M_PORT=$(free_port)
 C1=$(free_port) C2=$(free_port)
-ADMIN=admin-$RANDOM$RANDOM$RANDOM
 PROBE="python3 $SUPPORT/probe_tools.py burst"
 ALICE=b831381d-6324-4d53-ad4f-8cda48b30811
 
-cat >"$WORK/hub.json" <<EOF
-{"listen": "127.0.0.1", "port": $HUB_PORT, "threads": 2, "database": "sqlite:$WORK/hub.db",
- "admin_token": "$ADMIN", "scheduler": {"enabled": true, "interval": 1}, "analysis": {"interval": 10}}
-EOF
-bg hub "$VEIL_BIN/veil-hub" -c "$WORK/hub.json"
-wait_port "$HUB_PORT"
-api() { curl -fsS -X "$1" "http://127.0.0.1:$HUB_PORT$2" -H "Authorization: Bearer $ADMIN" \
-             -H 'Content-Type: application/json' ${3:+--data-binary "$3"}; }
-jget() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
-
-openssl req -x509 -newkey rsa:2048 -keyout "$WORK/t.key" -out "$WORK/t.crt" -days 2 -nodes \
-  -subj /CN=example.com >/dev/null 2>&1
-bg target openssl s_server -accept "127.0.0.1:$T_PORT" -cert "$WORK/t.crt" -key "$WORK/t.key" -tls1_3 -www -quiet
+fleet_hub <<JSON
+ "scheduler": {"enabled": true, "interval": 1}, "analysis": {"interval": 10}
+JSON
+fleet_target t "$T_PORT"
 bg http python3 "$SUPPORT/http_sink.py" "$H_PORT"
-KEYS=$("$VEIL_BIN/veil" x25519)
-PRIV=$(sed -n 's/^PrivateKey: //p' <<<"$KEYS")
-PUB=$(sed -n 's/^Password (PublicKey): //p' <<<"$KEYS")
-SID=a1b2c3d4e5f60718
-NODE_TOKEN=$(api POST /api/v1/nodes "{\"name\": \"n1\", \"address\": \"127.0.0.1\", \"port\": $N_PORT,
-  \"public_key\": \"$PUB\", \"short_ids\": [\"$SID\"], \"server_names\": [\"example.com\"]}" | jget "['token']")
-mkdir -p "$WORK/state"
-cat >"$WORK/node.json" <<EOF
-{
-  "log": {"loglevel": "info"},
-  "inbounds": [{"listen": "127.0.0.1", "port": $N_PORT, "protocol": "vless",
-    "settings": {"clients": [{"id": "$ALICE", "flow": "xtls-rprx-vision", "email": "alice@example"}],
-                 "decryption": "none"},
-    "streamSettings": {"network": "raw", "security": "reality",
-      "realitySettings": {"target": "127.0.0.1:$T_PORT", "serverNames": ["example.com"],
-        "privateKey": "$PRIV", "shortIds": ["$SID"]}}}],
-  "outbounds": [{"protocol": "freedom"}],
-  "veil": {"workers": 2, "allowPrivateDestinations": true, "stateDir": "$WORK/state",
-           "metricsListen": "127.0.0.1:$M_PORT",
-           "limits": {"handshakesPerSecPerIp": 0, "probeFallbacks": 10, "probeWindowSec": 60,
-                      "probeBanSec": 8, "probeDialsPerSec": 1},
-           "hub": {"url": "http://127.0.0.1:$HUB_PORT", "token": "$NODE_TOKEN", "pollSec": 5, "pushSec": 10}}
-}
-EOF
-bg node "$VEIL_BIN/veil-node" -c "$WORK/node.json"
+NODE_TOKEN=$(fleet_register n1 "$N_PORT" t.example.com | jget "['token']")
+PUB=$(cat "$WORK/n1.pub")
+# The probing guard on, with thresholds a test reaches in seconds (write_node_config turns it off).
+fleet_node_config n1 "$N_PORT" "$NODE_TOKEN" "127.0.0.1:$T_PORT" t.example.com - <<JSON
+{"clients": [{"id": "$ALICE", "flow": "xtls-rprx-vision", "email": "alice@example"}],
+ "veil": {"workers": 2, "allowPrivateDestinations": true, "metricsListen": "127.0.0.1:$M_PORT",
+          "limits": {"handshakesPerSecPerIp": 0, "probeFallbacks": 10, "probeWindowSec": 60,
+                     "probeBanSec": 8, "probeDialsPerSec": 1}}}
+JSON
+bg node "$VEIL_BIN/veil-node" -c "$WORK/n1.json"
 NODE_PID=$LASTPID
-LINK="vless://$ALICE@127.0.0.1:$N_PORT?encryption=none&flow=xtls-rprx-vision&security=reality&sni=example.com&fp=chrome&pbk=$PUB&sid=$SID&type=tcp#n1"
+LINK="vless://$ALICE@127.0.0.1:$N_PORT?encryption=none&flow=xtls-rprx-vision&security=reality&sni=t.example.com&fp=chrome&pbk=$PUB&sid=$SID&type=tcp#n1"
 bg client "$VEIL_BIN/veil" client --link "$LINK" --listen "127.0.0.1:$C1"
 for p in $T_PORT $N_PORT $H_PORT $C1 $M_PORT; do wait_port "$p"; done
 hello() { [ "$(curl -sS --max-time 5 --socks5-hostname "127.0.0.1:$1" "http://127.0.0.1:$H_PORT/hello")" = \
@@ -84,24 +60,24 @@ fi
 customers() { hello "$C1" || return 1; [ -z "$XRAY" ] || hello "$XRAY"; }
 customers || fail "customers cannot tunnel before the burst"
 
-read -r a r <<<"$($PROBE 127.0.1.2 "$N_PORT" example.com 1)"
+read -r a r <<<"$($PROBE 127.0.1.2 "$N_PORT" t.example.com 1)"
 [ "$a $r" = "1 0" ] || skip_all "cannot connect from 127.0.1.2 (loopback /8 not routed here?): $a $r"
 # 1. Below the threshold (10 in 60 s): every probe sees the target's certificate.
-read -r a r <<<"$($PROBE 127.0.1.2 "$N_PORT" example.com 8)"
+read -r a r <<<"$($PROBE 127.0.1.2 "$N_PORT" t.example.com 8)"
 [ "$a $r" = "8 0" ] || fail "below the threshold: $a answered, $r refused (wanted 8 0)"
 [ "$(metric veil_node_probe_bans_total)" = 0 ] || fail "banned below the threshold"
 ok "below the threshold: 9 probes from 127.0.1.2, each answered by the target itself"
 
 # 2. The 10th crosses it: it still gets its answer, and from then on 127.0.1.2 is refused.
-read -r a r <<<"$($PROBE 127.0.1.2 "$N_PORT" example.com 1)"
+read -r a r <<<"$($PROBE 127.0.1.2 "$N_PORT" t.example.com 1)"
 [ "$a $r" = "1 0" ] || fail "the 10th probe: $a $r"
-read -r a r <<<"$($PROBE 127.0.1.2 "$N_PORT" example.com 20)"
+read -r a r <<<"$($PROBE 127.0.1.2 "$N_PORT" t.example.com 20)"
 [ "$a $r" = "0 20" ] || fail "after the threshold: $a answered, $r refused (wanted 0 20)"
 customers || fail "a customer from 127.0.0.1 was refused during the ban"
 ok "the burst banned 127.0.1.2: 20 of 20 connections refused; customers from 127.0.0.0/24 still tunnel"
 
 # 3. Another address of the flagged /24: paced (1 a second), and banned at its first failure.
-read -r a r <<<"$($PROBE 127.0.1.3 "$N_PORT" example.com 5)"
+read -r a r <<<"$($PROBE 127.0.1.3 "$N_PORT" t.example.com 5)"
 [ "$a" = 1 ] && [ "$r" = 4 ] || fail "127.0.1.3: $a answered, $r refused (wanted 1 4)"
 ok "127.0.1.3 of the flagged network: one probe answered, then banned"
 
@@ -131,7 +107,7 @@ curl -fsS -H "Authorization: Bearer $ADMIN" "http://127.0.0.1:$HUB_PORT/metrics"
 ok "the hub raised a probing finding for net:127.0.1.0/24 (veil_hub_findings_open{kind=probing} 1)"
 
 # 6. The ban ends after probeBanSec (8 s after the last failure).
-wait_for "[ \"\$($PROBE 127.0.1.2 $N_PORT example.com 1)\" = '1 0' ]" 20 "the ban of 127.0.1.2 to end"
+wait_for "[ \"\$($PROBE 127.0.1.2 $N_PORT t.example.com 1)\" = '1 0' ]" 20 "the ban of 127.0.1.2 to end"
 ok "after the ban the target answers 127.0.1.2 again"
 
 kill -0 "$NODE_PID" || fail "node died"

@@ -26,24 +26,15 @@ bg echo2 python3 "$SUPPORT/udp_tools.py" echo "$E2"
 bg dns python3 "$SUPPORT/udp_tools.py" dns "$D_PORT" 192.0.2.7
 
 node_config() { # node_config FILE PORT ALLOW_PRIVATE WORKERS
-  cat > "$1" <<EOC
-{
-  "log": {"loglevel": "debug", "access": "$WORK/access.log"},
-  "inbounds": [{
-    "listen": "127.0.0.1", "port": $2, "protocol": "vless",
-    "settings": {"clients": [
-      {"id": "$ALICE", "flow": "xtls-rprx-vision", "email": "alice@example"},
-      {"id": "$BOB", "flow": "", "email": "bob@example"},
-      {"id": "$CAP", "flow": "xtls-rprx-vision", "email": "capture@example"},
-      {"id": "$CAP2", "flow": "", "email": "capture2@example"}], "decryption": "none"},
-    "streamSettings": {"network": "raw", "security": "reality",
-      "realitySettings": {"target": "127.0.0.1:$T_PORT", "serverNames": ["example.com"],
-        "privateKey": "$PRIV", "shortIds": ["$SID"], "maxTimeDiff": 60000}}
-  }],
-  "outbounds": [{"protocol": "freedom"}],
-  "veil": {"workers": $4, "allowPrivateDestinations": $3, "udpIdleTimeoutSec": 2,
-           "dnsServers": ["127.0.0.1:$D_PORT"]}
-}
+  write_node_config "$1" "$2" "127.0.0.1:$T_PORT" example.com "$PRIV" "$SID" - <<EOC
+{"log": {"loglevel": "debug", "access": "$WORK/access.log"},
+ "clients": [{"id": "$ALICE", "flow": "xtls-rprx-vision", "email": "alice@example"},
+             {"id": "$BOB", "flow": "", "email": "bob@example"},
+             {"id": "$CAP", "flow": "xtls-rprx-vision", "email": "capture@example"},
+             {"id": "$CAP2", "flow": "", "email": "capture2@example"}],
+ "reality": {"maxTimeDiff": 60000},
+ "veil": {"workers": $4, "allowPrivateDestinations": $3, "udpIdleTimeoutSec": 2,
+          "dnsServers": ["127.0.0.1:$D_PORT"]}}
 EOC
 }
 # One worker for the first node: GlobalID associations are kept per worker (test 3b).

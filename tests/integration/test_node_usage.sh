@@ -31,22 +31,15 @@ bg echo python3 "$SUPPORT/udp_tools.py" echo "$E1" "E:"
 bg origin-carol python3 "$UT" origin "$OC" "$WORK/carol.counts"
 bg hub python3 "$UT" fakehub "$HUB" "$WORK/pushes" 77 "$CAROL" carol@hub
 
-cat > "$WORK/node.json" <<EOF
+write_node_config "$WORK/node.json" "$N_PORT" "127.0.0.1:$T_PORT" example.com "$PRIV" "$SID" - <<EOF
 {
   "log": {"loglevel": "debug"},
-  "inbounds": [{
-    "listen": "127.0.0.1", "port": $N_PORT, "protocol": "vless",
-    "settings": {"clients": [
-      {"id": "$ALICE", "flow": "xtls-rprx-vision", "email": "alice@example"},
-      {"id": "$BOB", "flow": "", "email": "bob@example"}], "decryption": "none"},
-    "streamSettings": {"network": "raw", "security": "reality",
-      "realitySettings": {"target": "127.0.0.1:$T_PORT", "serverNames": ["example.com"],
-        "privateKey": "$PRIV", "shortIds": ["$SID"], "maxTimeDiff": 60000}}
-  }],
-  "outbounds": [{"protocol": "freedom"}],
+  "clients": [{"id": "$ALICE", "flow": "xtls-rprx-vision", "email": "alice@example"},
+              {"id": "$BOB", "flow": "", "email": "bob@example"}],
+  "reality": {"maxTimeDiff": 60000},
   "veil": {"workers": 2, "allowPrivateDestinations": true, "udpIdleTimeoutSec": 2,
            "adminListen": "127.0.0.1:$A_PORT", "adminToken": "$TOKEN", "metricsListen": "127.0.0.1:$M_PORT",
-           "usageReportSec": 1, "metricsTopUsers": 1, "limits": {"probeFallbacks": 0},
+           "usageReportSec": 1, "metricsTopUsers": 1,
            "hub": {"url": "http://127.0.0.1:$HUB", "token": "node-token-0123456789", "pollSec": 5, "pushSec": 10}}
 }
 EOF
@@ -154,7 +147,7 @@ h=$(api GET /api/v1/health)
 ok "GET /api/v1/health: $h"
 
 # 5. A VLESS reject and a probe spray (fallback volume; probe logs are rate-limited). The probing
-# guard is off above (probeFallbacks 0): past 100 fallbacks it would refuse the spray from
+# guard is off (write_node_config's test limits): past 100 fallbacks it would refuse the spray from
 # 127.0.0.1 before REALITY, and the last hello would carry no suppressed count (test_node_probing).
 python3 "$UT" client "$C3" "$OB" 10 10 2>/dev/null && fail "unknown user got through"
 curl -sk --max-time 10 --resolve "example.com:$N_PORT:127.0.0.1" "https://example.com:$N_PORT/" > "$WORK/probe.out" 2>&1; grep -q s_server "$WORK/probe.out" ||

@@ -9,80 +9,33 @@
 #  - a download started through the old client before the swap completes, byte for byte;
 #  - a client with an SNI the node never had is refused (it gets the target, not a tunnel).
 source "$(dirname "$0")/support/interop.sh"
+source "$SUPPORT/fleet.sh"
 
-HUB_PORT=$(free_port) N_PORT=$(free_port) T1=$(free_port) T2=$(free_port) H_PORT=$(free_port)
+N_PORT=$(free_port) T1=$(free_port) T2=$(free_port) H_PORT=$(free_port)
 S_PORT=$(free_port) C_OLD=$(free_port) C_NEW=$(free_port) C_BAD=$(free_port)
-ADMIN=admin-$RANDOM$RANDOM$RANDOM
-POLL=5
 
-cat >"$WORK/hub.json" <<JSON
-{"listen": "127.0.0.1", "port": $HUB_PORT, "threads": 2, "database": "sqlite:$WORK/hub.db",
- "admin_token": "$ADMIN", "log_level": "info", "sync_interval": 10,
+fleet_hub <<JSON
+ "sync_interval": $PUSH,
  "subscription": {"title": "T", "update_interval_hours": 6, "public_url": "http://127.0.0.1:$HUB_PORT"},
  "cache": {"sub_ttl_ms": 1000}, "fleet": {"dead_after": 60, "probe_interval": 0},
  "scheduler": {"enabled": true, "interval": 1},
- "targets": {"grace_sec": 3600, "check_sec": 1}}
+ "targets": {"grace_sec": 3600, "check_sec": 1}
 JSON
-bg hub "$VEIL_BIN/veil-hub" -c "$WORK/hub.json"
-wait_port "$HUB_PORT"
-api() { curl -fsS -X "$1" "http://127.0.0.1:$HUB_PORT$2" -H "Authorization: Bearer $ADMIN" \
-             -H 'Content-Type: application/json' ${3:+--data-binary "$3"}; }
-jget() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
-
-for n in a b; do
-  openssl req -x509 -newkey rsa:2048 -keyout "$WORK/$n.key" -out "$WORK/$n.crt" -days 30 -nodes \
-    -subj "/CN=$n.example.com" >/dev/null 2>&1
-done
-bg target-a openssl s_server -accept "127.0.0.1:$T1" -cert "$WORK/a.crt" -key "$WORK/a.key" -tls1_3 -www -quiet
-bg target-b openssl s_server -accept "127.0.0.1:$T2" -cert "$WORK/b.crt" -key "$WORK/b.key" -tls1_3 -www -quiet
+fleet_target a "$T1"
+fleet_target b "$T2"
 bg http python3 "$SUPPORT/http_sink.py" "$H_PORT"
-# A slow origin: 400 chunks of 1 KiB, one every 50 ms (a tunnel open for about 20 s).
-bg slow python3 -c "
-import socket, time
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(('127.0.0.1', $S_PORT)); s.listen()
-while True:
-    c, _ = s.accept()
-    try:
-        if c.recv(4096):
-            c.sendall(b'HTTP/1.0 200 OK\r\nContent-Length: 409600\r\n\r\n')
-            for i in range(400):
-                c.sendall(bytes([i % 251]) * 1024); time.sleep(0.05)
-    except OSError:
-        pass
-    c.close()"
-for p in $T1 $T2 $H_PORT $S_PORT; do wait_port "$p"; done
+slow_origin "$S_PORT"
+wait_port "$H_PORT"
 
-KEYS=$("$VEIL_BIN/veil" x25519)
-PRIV_N=$(sed -n 's/^PrivateKey: //p' <<<"$KEYS")
-PUB_N=$(sed -n 's/^Password (PublicKey): //p' <<<"$KEYS")
-SID_N=a1b2c3d4e5f60718
-PLAN=$(api POST /api/v1/plans '{"name": "M", "duration_days": 30, "prices": {"RUB": 10000}}' | jget "['id']")
-NODE=$(api POST /api/v1/nodes "{\"name\": \"n1\", \"address\": \"127.0.0.1\", \"port\": $N_PORT,
-  \"public_key\": \"$PUB_N\", \"short_ids\": [\"$SID_N\"], \"server_names\": [\"a.example.com\"]}")
+NODE=$(fleet_register n1 "$N_PORT" a.example.com)
 NODE_ID=$(jget "['id']" <<<"$NODE")
-NODE_TOKEN=$(jget "['token']" <<<"$NODE")
-mkdir -p "$WORK/state"
-cat >"$WORK/node.json" <<JSON
-{"log": {"loglevel": "info"},
- "inbounds": [{"listen": "127.0.0.1", "port": $N_PORT, "protocol": "vless",
-   "settings": {"clients": [], "decryption": "none"},
-   "streamSettings": {"network": "raw", "security": "reality",
-     "realitySettings": {"target": "127.0.0.1:$T1", "serverNames": ["a.example.com"],
-       "privateKey": "$PRIV_N", "shortIds": ["$SID_N"]}}}],
- "outbounds": [{"protocol": "freedom"}],
- "veil": {"workers": 2, "allowPrivateDestinations": true, "stateDir": "$WORK/state",
-          "hub": {"url": "http://127.0.0.1:$HUB_PORT", "token": "$NODE_TOKEN", "pollSec": $POLL, "pushSec": 10}}}
-JSON
-bg node "$VEIL_BIN/veil-node" -c "$WORK/node.json"
+fleet_node_config n1 "$N_PORT" "$(jget "['token']" <<<"$NODE")" "127.0.0.1:$T1" a.example.com \
+  '{"veil": {"workers": 2, "allowPrivateDestinations": true}}'
+bg node "$VEIL_BIN/veil-node" -c "$WORK/n1.json"
 NODE_PID=$LASTPID
 wait_port "$N_PORT"
 
-U=$(api POST /api/v1/users '{"username": "carol"}')
-USER_ID=$(jget "['id']" <<<"$U")
-SUB=$(jget "['sub_token']" <<<"$U")
-api POST /api/v1/subscriptions "{\"user_id\": $USER_ID, \"plan_id\": $PLAN}" >/dev/null
-sub_link() { curl -fsS -A 'v2rayNG/1.9.30' "http://127.0.0.1:$HUB_PORT/sub/$SUB" | base64 -d | grep -m1 '^vless://' || true; }
+SUB=$(fleet_customer '{"username": "carol"}' | jget "['sub_token']")
 have_link() { LINK=$(sub_link); [ -n "$LINK" ]; }
 wait_for have_link 30 "a link in the subscription"
 grep -q 'sni=a.example.com' <<<"$LINK" || fail "first link without sni=a.example.com: $LINK"

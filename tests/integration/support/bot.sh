@@ -65,7 +65,12 @@ call() { # call METHOD PATH [BODY] -> "status body" (admin token)
     code=$(curl "${args[@]}")
     echo "$code $(cat "$WORK/body")"
 }
+api() { # api METHOD PATH [BODY] -> the body (admin token)
+    curl -sS -X "$1" "http://127.0.0.1:$HUBPORT$2" -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
+        ${3:+--data-binary "$3"}
+}
 jget() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(eval('d'+sys.argv[2]))" "$1" "$2"; }
+field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; } # field EXPR <JSON
 db() { sqlite3 -cmd '.timeout 5000' "$WORK/hub.db" "$1"; }
 user_json() { # user_json ID [LANG]
     printf '{"id": %s, "is_bot": false, "first_name": "%s", "language_code": "%s"}' "$1" "${BOT_FIRST_NAME:-U}" "${2:-en}"

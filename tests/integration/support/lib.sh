@@ -42,3 +42,7 @@ ok() { echo "ok - $*"; }
 skip_all() { echo "SKIP: $*"; exit 77; }
 skip_part() { echo "SKIP: $*"; SKIPPED+=("$*"); }
 source "$SUPPORT/wait.sh"
+# write_node_config OUT PORT TARGET SNI PRIVATE_KEY SHORT_ID [OVERLAY_JSON...]: a veil-node config with
+# one REALITY inbound and the tests' limits (the probing guard off: see node_config.py for why),
+# the overlays merged over it ({"veil": {...}, "clients": [...], "reality": {...}, "log": ...}).
+write_node_config() { python3 "$SUPPORT/node_config.py" "$@"; }
