@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -278,52 +279,56 @@ static int detect_tokens(struct store *st, const struct analysis_cfg *cfg, int64
     return rc;
 }
 
-/* A per-subject count of node-reported attempts at or over a threshold raises `kind`. */
-static int raise_counts(struct store *st, const struct store_signal_count *c, size_t n, const char *kind,
-                        const char *what, int64_t threshold, int64_t window, int64_t now, struct analysis_stats *s)
+static bool of_a_user(const struct store_signal_count *c)
 {
+    return c->user_id > 0; /* store_attempts_since parsed "user:<id>" */
+}
+
+static bool of_a_network(const struct store_signal_count *c)
+{
+    return strncmp(c->key, "net:", 4) == 0;
+}
+
+/* The detectors of what nodes report (audit rows `action`, `what` summed per subject over the
+ * window): a subject at or over the threshold raises `kind`. window and threshold are offsets of
+ * int64_t settings in struct analysis_cfg. */
+struct attempts_detector {
+    const char *kind, *action, *what;
+    bool (*subject)(const struct store_signal_count *);
+    size_t window, threshold;
+};
+static const struct attempts_detector attempts_detectors[] = {
+    {"bittorrent", "node.bittorrent", "attempts", of_a_user, offsetof(struct analysis_cfg, bittorrent.window),
+     offsetof(struct analysis_cfg, bittorrent.attempts)},
+    /* abuse: many destinations on port 25 (spam through customers' tunnels) */
+    {"smtp", "node.smtp", "attempts", of_a_user, offsetof(struct analysis_cfg, smtp.window),
+     offsetof(struct analysis_cfg, smtp.attempts)},
+    /* probing of a node: networks the nodes flagged ("net:<cidr>", summed over nodes) */
+    {"probing", "node.probing", "fallbacks", of_a_network, offsetof(struct analysis_cfg, probing.window),
+     offsetof(struct analysis_cfg, probing.fallbacks)},
+};
+
+static int64_t setting(const struct analysis_cfg *cfg, size_t offset)
+{
+    int64_t v;
+    memcpy(&v, (const char *)cfg + offset, sizeof v);
+    return v;
+}
+
+static int detect_attempts(struct store *st, const struct attempts_detector *d, const struct analysis_cfg *cfg,
+                           int64_t now, struct analysis_stats *s)
+{
+    int64_t window = setting(cfg, d->window), threshold = setting(cfg, d->threshold);
+    struct store_signal_count *c;
+    size_t n;
+    TRY(store_attempts_since(st, d->action, now - window, &c, &n));
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        if (c[i].count < threshold)
+        if (!d->subject(&c[i]) || c[i].count < threshold)
             continue;
-        rc = raise(st, kind, c[i].key, "warning",
-                   json_pack("{s:I,s:I}", what, (json_int_t)c[i].count, "window", (json_int_t)window), now, s);
+        rc = raise(st, d->kind, c[i].key, "warning",
+                   json_pack("{s:I,s:I}", d->what, (json_int_t)c[i].count, "window", (json_int_t)window), now, s);
     }
-    return rc;
-}
-
-static int detect_bittorrent(struct store *st, const struct analysis_cfg *cfg, int64_t now, struct analysis_stats *s)
-{
-    struct store_signal_count *c;
-    size_t n;
-    TRY(store_bittorrent_since(st, now - cfg->bittorrent.window, &c, &n));
-    int rc = raise_counts(st, c, n, "bittorrent", "attempts", cfg->bittorrent.attempts, cfg->bittorrent.window, now, s);
-    free(c);
-    return rc;
-}
-
-/* abuse: many destinations on port 25 (spam through customers' tunnels) */
-static int detect_smtp(struct store *st, const struct analysis_cfg *cfg, int64_t now, struct analysis_stats *s)
-{
-    struct store_signal_count *c;
-    size_t n;
-    TRY(store_smtp_since(st, now - cfg->smtp.window, &c, &n));
-    int rc = raise_counts(st, c, n, "smtp", "attempts", cfg->smtp.attempts, cfg->smtp.window, now, s);
-    free(c);
-    return rc;
-}
-
-/* probing of a node: networks the nodes flagged (subject "net:<cidr>", summed over nodes) */
-static int detect_probing(struct store *st, const struct analysis_cfg *cfg, int64_t now, struct analysis_stats *s)
-{
-    struct store_signal_count *c;
-    size_t n;
-    TRY(store_attempts_since(st, "node.probing", now - cfg->probing.window, &c, &n));
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (strncmp(c[i].key, "net:", 4) == 0)
-            c[k++] = c[i];
-    int rc = raise_counts(st, c, k, "probing", "fallbacks", cfg->probing.fallbacks, cfg->probing.window, now, s);
     free(c);
     return rc;
 }
@@ -359,26 +364,31 @@ static int detect_spikes(struct store *st, const struct analysis_cfg *cfg, int64
     return rc;
 }
 
+/* A detector that failed is logged and the others still run; the first error is kept. */
+static void detector_done(const char *name, int rc, int *first)
+{
+    if (rc < 0) {
+        log_err("analysis", 0, "detector_failed", LF_STR("detector", name), LF_INT("rc", rc));
+        if (*first == 0)
+            *first = rc;
+    }
+}
+
 int analysis_run(struct store *st, const struct analysis_cfg *cfg, int64_t now, struct analysis_stats *out)
 {
     static const struct {
         const char *name;
         int (*fn)(struct store *, const struct analysis_cfg *, int64_t, struct analysis_stats *);
     } detectors[] = {
-        {"fetches", detect_fetches}, {"payments", detect_payments},     {"webhooks", detect_webhooks},
-        {"tokens", detect_tokens},   {"bittorrent", detect_bittorrent}, {"smtp", detect_smtp},
-        {"probing", detect_probing}, {"traffic_spike", detect_spikes},
+        {"fetches", detect_fetches}, {"payments", detect_payments},    {"webhooks", detect_webhooks},
+        {"tokens", detect_tokens},   {"traffic_spike", detect_spikes},
     };
     struct analysis_stats s = {0};
     int first = 0;
-    for (size_t i = 0; i < sizeof detectors / sizeof detectors[0]; i++) {
-        int rc = detectors[i].fn(st, cfg, now, &s);
-        if (rc < 0) {
-            log_err("analysis", 0, "detector_failed", LF_STR("detector", detectors[i].name), LF_INT("rc", rc));
-            if (first == 0)
-                first = rc;
-        }
-    }
+    for (size_t i = 0; i < sizeof detectors / sizeof detectors[0]; i++)
+        detector_done(detectors[i].name, detectors[i].fn(st, cfg, now, &s), &first);
+    for (size_t i = 0; i < sizeof attempts_detectors / sizeof attempts_detectors[0]; i++)
+        detector_done(attempts_detectors[i].kind, detect_attempts(st, &attempts_detectors[i], cfg, now, &s), &first);
     int64_t longest = cfg->sharing.window > cfg->leaked.window ? cfg->sharing.window : cfg->leaked.window;
     int64_t keep = cfg->retention > longest ? cfg->retention : longest;
     int rc = store_sub_fetch_prune(st, now - keep);

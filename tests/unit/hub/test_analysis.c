@@ -84,6 +84,34 @@ static struct analysis_cfg defaults(void)
     return c;
 }
 
+/* The "analysis" section SECTION parsed (every other setting its default). */
+static struct analysis_cfg cfg_of(const char *section)
+{
+    struct analysis_cfg c;
+    char err[128];
+    json_t *j = json_loads(section, 0, NULL);
+    assert_non_null(j);
+    assert_int_equal(analysis_cfg_parse(j, &c, err, sizeof err), 0);
+    json_decref(j);
+    return c;
+}
+
+/* Audit rows as nodes' usage pushes write them (actor "node:1" unless given). */
+struct node_row {
+    const char *actor, *action, *target, *details;
+    int64_t at;
+};
+static void add_node_rows(struct store *st, const struct node_row *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct store_audit a = {.actor = rows[i].actor ? rows[i].actor : "node:1",
+                                .action = rows[i].action,
+                                .target = rows[i].target,
+                                .details = rows[i].details};
+        assert_int_equal(store_audit_add(st, &a, rows[i].at), 0);
+    }
+}
+
 static int64_t findings_of(struct store *st, const char *kind, const char *subject)
 {
     char sql[256];
@@ -94,6 +122,13 @@ static int64_t findings_of(struct store *st, const char *kind, const char *subje
 static int64_t findings_total(struct store *st)
 {
     return query_i64(st, "SELECT count(*) FROM findings");
+}
+
+static int64_t user_findings(struct store *st, const char *kind, int64_t user)
+{
+    char subject[32];
+    snprintf(subject, sizeof subject, "user:%lld", (long long)user);
+    return findings_of(st, kind, subject);
 }
 
 static int setup_pg(void **state)
@@ -118,9 +153,7 @@ static void test_leaked_link(void **state)
     fetch(st, normal, "198.51.100.4", "Hiddify/2.0", T0 + 500);
     struct analysis_stats s;
     assert_int_equal(analysis_run(st, &cfg, T0 + 600, &s), 0);
-    char subj[32];
-    snprintf(subj, sizeof subj, "user:%lld", (long long)leaked);
-    assert_int_equal(findings_of(st, "leaked_link", subj), 1);
+    assert_int_equal(user_findings(st, "leaked_link", leaked), 1);
     assert_int_equal(findings_total(st), 1);
     assert_int_equal(s.created, 1);
     /* Still going a pass later: the same row, seen twice. */
@@ -148,8 +181,7 @@ static void test_leaked_link(void **state)
         fetch(st, shared, ip, ua, T0 + 600 + i); /* the row keeps the last agent per address */
     }
     assert_int_equal(analysis_run(st, &cfg, T0 + 700, &s), 0);
-    snprintf(subj, sizeof subj, "user:%lld", (long long)shared);
-    assert_int_equal(findings_of(st, "leaked_link", subj), 0); /* two rows, two agents: not six */
+    assert_int_equal(user_findings(st, "leaked_link", shared), 0); /* two rows, two agents: not six */
     /* After the window the fetch rows age out and nothing new is raised. */
     assert_int_equal(analysis_run(st, &cfg, T0 + 5000, &s), 0);
     assert_int_equal(s.raised, 0);
@@ -160,11 +192,7 @@ static void test_leaked_link(void **state)
 static void test_leaked_link_rotates(void **state)
 {
     struct store *st = *state;
-    struct analysis_cfg cfg;
-    char err[128];
-    json_t *sec = json_loads("{\"leaked_link\": {\"action\": \"rotate\"}}", 0, NULL);
-    assert_int_equal(analysis_cfg_parse(sec, &cfg, err, sizeof err), 0);
-    json_decref(sec);
+    struct analysis_cfg cfg = cfg_of("{\"leaked_link\": {\"action\": \"rotate\"}}");
     assert_true(cfg.leaked.rotate);
     int64_t leaked = add_user(st, "leaked", 0), normal = add_user(st, "normal", 0);
     char ip[32];
@@ -212,9 +240,7 @@ static void test_account_sharing(void **state)
     fetch(st, unlimited, "203.0.113.9", "a", T0 + 3600);
     fetch(st, unlimited, "192.0.2.33", "a", T0 + 7200);
     assert_int_equal(analysis_run(st, &cfg, T0 + 7400, NULL), 0);
-    char subj[32];
-    snprintf(subj, sizeof subj, "user:%lld", (long long)sharer);
-    assert_int_equal(findings_of(st, "account_sharing", subj), 1);
+    assert_int_equal(user_findings(st, "account_sharing", sharer), 1);
     assert_int_equal(findings_total(st), 1);
 }
 
@@ -248,6 +274,24 @@ static void write_country_db(const char *dir, char *path, size_t cap)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A fresh directory DIR (a mkdtemp template) holding the test database, opened. */
+static struct analysis_geoip *open_test_db(char *dir)
+{
+    char path[200], err[600];
+    assert_non_null(mkdtemp(dir));
+    write_country_db(dir, path, sizeof path);
+    struct analysis_geoip *g = NULL;
+    assert_int_equal(analysis_geoip_open(path, &g, err, sizeof err), 0);
+    return g;
+}
+
+static void remove_dir(const char *dir)
+{
+    char rm[80];
+    snprintf(rm, sizeof rm, "rm -rf '%s'", dir);
+    assert_int_equal(system(rm), 0);
+}
+
 /* Countries (with a country database): a one-device plan seen from Germany and the USA within
  * the window is sharing although two networks are within per_device; the same plan from two
  * German networks, and a three-device plan from both countries, stay quiet; without the
@@ -256,11 +300,8 @@ static void write_country_db(const char *dir, char *path, size_t cap)
 static void test_account_sharing_countries(void **state)
 {
     struct store *st = *state;
-    char dir[] = "/tmp/veil_geoip_XXXXXX", path[200], err[600];
-    assert_non_null(mkdtemp(dir));
-    write_country_db(dir, path, sizeof path);
-    struct analysis_geoip *g = NULL;
-    assert_int_equal(analysis_geoip_open(path, &g, err, sizeof err), 0);
+    char dir[] = "/tmp/veil_geoip_XXXXXX", err[600];
+    struct analysis_geoip *g = open_test_db(dir);
     char cc[3];
     assert_true(analysis_geoip_country(g, "198.51.100.7", cc));
     assert_string_equal(cc, "DE");
@@ -307,9 +348,7 @@ static void test_account_sharing_countries(void **state)
     assert_null(g);
     snprintf(bad, sizeof bad, "%s/missing.mmdb", dir);
     assert_int_equal(analysis_geoip_open(bad, &g, err, sizeof err), ERR_CONFIG);
-    char rm[80];
-    snprintf(rm, sizeof rm, "rm -rf '%s'", dir);
-    assert_int_equal(system(rm), 0);
+    remove_dir(dir);
 }
 
 /* Two distant places at once (a database with locations): a one-device plan seen in New York and
@@ -320,11 +359,8 @@ static void test_account_sharing_countries(void **state)
 static void test_account_sharing_distance(void **state)
 {
     struct store *st = *state;
-    char dir[] = "/tmp/veil_geoip_XXXXXX", path[200], err[600];
-    assert_non_null(mkdtemp(dir));
-    write_country_db(dir, path, sizeof path);
-    struct analysis_geoip *g = NULL;
-    assert_int_equal(analysis_geoip_open(path, &g, err, sizeof err), 0);
+    char dir[] = "/tmp/veil_geoip_XXXXXX", err[600];
+    struct analysis_geoip *g = open_test_db(dir);
     double lat = 0, lon = 0;
     assert_true(analysis_geoip_location(g, "198.18.0.9", &lat, &lon));
     assert_true(lat > 34.04 && lat < 34.06 && lon > -118.25 && lon < -118.23);
@@ -370,9 +406,7 @@ static void test_account_sharing_distance(void **state)
     assert_int_equal(analysis_cfg_parse(j, &cfg, err, sizeof err), ERR_CONFIG);
     assert_non_null(strstr(err, "distance.km"));
     json_decref(j);
-    char rm[80];
-    snprintf(rm, sizeof rm, "rm -rf '%s'", dir);
-    assert_int_equal(system(rm), 0);
+    remove_dir(dir);
 }
 
 /* Five failed/refunded/flagged payments in a day: a finding; four, or old ones: quiet. */
@@ -429,24 +463,16 @@ static void test_webhook_forgery(void **state)
 static void test_bittorrent(void **state)
 {
     struct store *st = *state;
-    struct analysis_cfg cfg;
-    char err[128];
-    json_t *sec = json_loads("{\"bittorrent\": {\"window\": 3600, \"attempts\": 3}}", 0, NULL);
-    assert_int_equal(analysis_cfg_parse(sec, &cfg, err, sizeof err), 0);
-    json_decref(sec);
-    struct {
-        const char *target, *details;
-        int64_t at;
-    } rows[] = {
-        {"user:7", "{\"attempts\":2}", T0 + 10},  {"user:7", "{\"attempts\":1}", T0 + 20},
-        {"user:8", "{\"attempts\":2}", T0 + 30},  {"user:9", "{\"attempts\":5}", T0 - 7200},
-        {"user:70", "{\"attempts\":9}", T0 + 40}, {"user:x", "{\"attempts\":9}", T0 + 40},
+    struct analysis_cfg cfg = cfg_of("{\"bittorrent\": {\"window\": 3600, \"attempts\": 3}}");
+    static const struct node_row rows[] = {
+        {NULL, "node.bittorrent", "user:7", "{\"attempts\":2}", T0 + 10},
+        {NULL, "node.bittorrent", "user:7", "{\"attempts\":1}", T0 + 20},
+        {NULL, "node.bittorrent", "user:8", "{\"attempts\":2}", T0 + 30},
+        {NULL, "node.bittorrent", "user:9", "{\"attempts\":5}", T0 - 7200},
+        {NULL, "node.bittorrent", "user:70", "{\"attempts\":9}", T0 + 40},
+        {NULL, "node.bittorrent", "user:x", "{\"attempts\":9}", T0 + 40},
     };
-    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        struct store_audit a = {
-            .actor = "node:1", .action = "node.bittorrent", .target = rows[i].target, .details = rows[i].details};
-        assert_int_equal(store_audit_add(st, &a, rows[i].at), 0);
-    }
+    add_node_rows(st, rows, sizeof rows / sizeof rows[0]);
     struct analysis_stats s;
     assert_int_equal(analysis_run(st, &cfg, T0 + 60, &s), 0);
     assert_int_equal(findings_of(st, "bittorrent", "user:7"), 1);  /* 2 + 1 attempts */
@@ -470,22 +496,15 @@ static void test_smtp(void **state)
     struct analysis_cfg cfg = defaults();
     assert_int_equal(cfg.smtp.attempts, 10);
     assert_int_equal(cfg.smtp.window, 3600);
-    struct {
-        const char *action, *target, *details;
-        int64_t at;
-    } rows[] = {
-        {"node.smtp", "user:5", "{\"attempts\":6}", T0 + 10},
-        {"node.smtp", "user:5", "{\"attempts\":4}", T0 + 20},    /* another push, or another node */
-        {"node.smtp", "user:6", "{\"attempts\":9}", T0 + 30},    /* an ordinary mail client: below */
-        {"node.smtp", "user:7", "{\"attempts\":50}", T0 - 7200}, /* outside the window */
-        {"node.bittorrent", "user:8", "{\"attempts\":50}", T0 + 30},
-        {"node.smtp", "user:9", "not json", T0 + 30},
+    static const struct node_row rows[] = {
+        {NULL, "node.smtp", "user:5", "{\"attempts\":6}", T0 + 10},
+        {NULL, "node.smtp", "user:5", "{\"attempts\":4}", T0 + 20},    /* another push, or another node */
+        {NULL, "node.smtp", "user:6", "{\"attempts\":9}", T0 + 30},    /* an ordinary mail client: below */
+        {NULL, "node.smtp", "user:7", "{\"attempts\":50}", T0 - 7200}, /* outside the window */
+        {NULL, "node.bittorrent", "user:8", "{\"attempts\":50}", T0 + 30},
+        {NULL, "node.smtp", "user:9", "not json", T0 + 30},
     };
-    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        struct store_audit a = {
-            .actor = "node:1", .action = rows[i].action, .target = rows[i].target, .details = rows[i].details};
-        assert_int_equal(store_audit_add(st, &a, rows[i].at), 0);
-    }
+    add_node_rows(st, rows, sizeof rows / sizeof rows[0]);
     assert_int_equal(analysis_run(st, &cfg, T0 + 60, NULL), 0);
     assert_int_equal(findings_of(st, "smtp", "user:5"), 1);
     assert_int_equal(findings_of(st, "smtp", "user:6"), 0);
@@ -501,26 +520,15 @@ static void test_smtp(void **state)
 static void test_probing(void **state)
 {
     struct store *st = *state;
-    struct analysis_cfg cfg;
-    char err[128];
-    json_t *sec = json_loads("{\"probing\": {\"window\": 600, \"fallbacks\": 40}}", 0, NULL);
-    assert_int_equal(analysis_cfg_parse(sec, &cfg, err, sizeof err), 0);
-    json_decref(sec);
-    struct {
-        const char *actor, *target, *details;
-        int64_t at;
-    } rows[] = {
-        {"node:1", "net:198.51.100.0/24", "{\"attempts\":30}", T0 + 10},
-        {"node:2", "net:198.51.100.0/24", "{\"attempts\":15}", T0 + 20},  /* the same network at another node */
-        {"node:1", "net:2001:db8:1::/48", "{\"attempts\":39}", T0 + 20},  /* below */
-        {"node:1", "net:203.0.113.0/24", "{\"attempts\":90}", T0 - 3600}, /* outside the window */
-        {"node:1", "user:3", "{\"attempts\":90}", T0 + 20},               /* not a network */
+    struct analysis_cfg cfg = cfg_of("{\"probing\": {\"window\": 600, \"fallbacks\": 40}}");
+    static const struct node_row rows[] = {
+        {"node:1", "node.probing", "net:198.51.100.0/24", "{\"attempts\":30}", T0 + 10},
+        {"node:2", "node.probing", "net:198.51.100.0/24", "{\"attempts\":15}", T0 + 20},  /* another node */
+        {"node:1", "node.probing", "net:2001:db8:1::/48", "{\"attempts\":39}", T0 + 20},  /* below */
+        {"node:1", "node.probing", "net:203.0.113.0/24", "{\"attempts\":90}", T0 - 3600}, /* outside the window */
+        {"node:1", "node.probing", "user:3", "{\"attempts\":90}", T0 + 20},               /* not a network */
     };
-    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        struct store_audit a = {
-            .actor = rows[i].actor, .action = "node.probing", .target = rows[i].target, .details = rows[i].details};
-        assert_int_equal(store_audit_add(st, &a, rows[i].at), 0);
-    }
+    add_node_rows(st, rows, sizeof rows / sizeof rows[0]);
     assert_int_equal(analysis_run(st, &cfg, T0 + 60, NULL), 0);
     assert_int_equal(findings_of(st, "probing", "net:198.51.100.0/24"), 1);
     assert_int_equal(findings_of(st, "probing", "net:2001:db8:1::/48"), 0);
