@@ -40,7 +40,7 @@ enum { OPT_SOCKET = HUBAPI_OPT__COUNT, OPT_BACKEND, OPT_WAIT };
 
 struct drain_opts {
     struct hubapi_opts hub;
-    const char *socket, *backend, *name;
+    const char *verb, *socket, *backend, *name;
     uint64_t wait_s;
     bool drain;
 };
@@ -155,6 +155,20 @@ static int via_hub(const struct drain_opts *v)
     return rc;
 }
 
+static bool take_opt(void *ctx, int c, const char *arg)
+{
+    struct drain_opts *v = ctx;
+    if (c == OPT_SOCKET) {
+        v->socket = arg;
+    } else if (c == OPT_BACKEND) {
+        v->backend = arg;
+    } else if (!v->drain || hubapi_parse_uint(arg, DRAIN_WAIT_MAX_S, &v->wait_s) < 0) { /* OPT_WAIT */
+        fprintf(stderr, "veil node %s: --wait: expected 0..%d seconds (drain only)\n", v->verb, DRAIN_WAIT_MAX_S);
+        return false;
+    }
+    return true;
+}
+
 static int run(int argc, char **argv, bool drain)
 {
     static const struct option lo[] = {
@@ -164,31 +178,11 @@ static int run(int argc, char **argv, bool drain)
         {"wait", required_argument, NULL, OPT_WAIT},
         {NULL, 0, NULL, 0},
     };
-    struct drain_opts v = {.backend = "nodes", .drain = drain};
-    hubapi_opts_init(&v.hub);
-    optind = 1;
-    int c, code = 0;
-    while ((c = hubapi_next_opt(argc, argv, lo, &v.hub, usage, &code)) != -1) {
-        if (c == HUBAPI_OPT_EXIT)
-            return code;
-        switch (c) {
-        case OPT_SOCKET:
-            v.socket = optarg;
-            break;
-        case OPT_BACKEND:
-            v.backend = optarg;
-            break;
-        case OPT_WAIT:
-            if (!drain || hubapi_parse_uint(optarg, DRAIN_WAIT_MAX_S, &v.wait_s) < 0) {
-                fprintf(stderr, "veil node %s: --wait: expected 0..%d seconds (drain only)\n", argv[0],
-                        DRAIN_WAIT_MAX_S);
-                return CLI_EXIT_USAGE;
-            }
-            break;
-        default:
-            return hubapi_refuse_opt("node", c, argv, usage);
-        }
-    }
+    static const int allowed[] = {OPT_SOCKET, OPT_BACKEND, OPT_WAIT, 0};
+    struct drain_opts v = {.verb = argv[0], .backend = "nodes", .drain = drain};
+    int code = hubapi_parse_verb("node", argc, argv, lo, allowed, &v.hub, usage, take_opt, &v);
+    if (code >= 0)
+        return code;
     if (argc - optind != 1) {
         fprintf(stderr, "veil node %s: expected the node's NAME\n", argv[0]);
         usage(stderr);

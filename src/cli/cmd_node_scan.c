@@ -49,6 +49,26 @@ static void print_scan(const json_t *s)
     }
 }
 
+#define SCAN_WAIT_MAX_S 3600
+
+struct scan_opts {
+    struct hubapi_opts hub;
+    const char *sni;
+    uint64_t wait_s;
+};
+
+static bool take_opt(void *ctx, int c, const char *arg)
+{
+    struct scan_opts *v = ctx;
+    if (c == OPT_SNI) {
+        v->sni = arg;
+    } else if (hubapi_parse_uint(arg, SCAN_WAIT_MAX_S, &v->wait_s) < 0) { /* OPT_WAIT */
+        fprintf(stderr, "veil node scan: --wait: expected 0..%d seconds\n", SCAN_WAIT_MAX_S);
+        return false;
+    }
+    return true;
+}
+
 int cli_node_scan(int argc, char **argv)
 {
     static const struct option lo[] = {
@@ -57,22 +77,11 @@ int cli_node_scan(int argc, char **argv)
         {"wait", required_argument, NULL, OPT_WAIT},
         {NULL, 0, NULL, 0},
     };
-    struct hubapi_opts hub;
-    hubapi_opts_init(&hub);
-    int c, code = 0;
-    const char *sni = NULL;
-    long wait_sec = 120;
-    optind = 1;
-    while ((c = hubapi_next_opt(argc, argv, lo, &hub, usage, &code)) != -1) {
-        if (c == HUBAPI_OPT_EXIT)
-            return code;
-        if (c == OPT_SNI)
-            sni = optarg;
-        else if (c == OPT_WAIT && (wait_sec = strtol(optarg, NULL, 10)) >= 0 && wait_sec <= 3600)
-            continue;
-        else
-            return hubapi_refuse_opt("node", c, argv, usage);
-    }
+    static const int allowed[] = {OPT_SNI, OPT_WAIT, 0};
+    struct scan_opts v = {.wait_s = 120};
+    int code = hubapi_parse_verb("node", argc, argv, lo, allowed, &v.hub, usage, take_opt, &v);
+    if (code >= 0)
+        return code;
     int rest = argc - optind;
     int64_t node = 0;
     if (rest < 1) {
@@ -82,7 +91,7 @@ int cli_node_scan(int argc, char **argv)
     if (hubapi_parse_id(argv[optind], "NODE_ID", &node) < 0)
         return CLI_EXIT_USAGE;
     struct hubapi *api;
-    int rc = hubapi_open(&api, &hub);
+    int rc = hubapi_open(&api, &v.hub);
     if (rc < 0)
         return hubapi_exit_code(rc);
     char path[96];
@@ -93,12 +102,12 @@ int cli_node_scan(int argc, char **argv)
         for (int i = optind + 1; i < argc; i++)
             json_array_append_new(cands, json_string(argv[i]));
         json_t *body = json_pack("{s:o}", "candidates", cands);
-        if (sni != NULL)
-            json_object_set_new(body, "sni", json_string(sni));
+        if (v.sni != NULL)
+            json_object_set_new(body, "sni", json_string(v.sni));
         rc = hubapi_call(api, "POST", path, body, &out);
         json_decref(body);
         /* The node picks the request up at its next pull: poll until its rows are in. */
-        time_t until = time(NULL) + wait_sec;
+        time_t until = time(NULL) + (time_t)v.wait_s;
         while (rc == 0 && strcmp(hubapi_str(out, "state"), "done") != 0 && time(NULL) < until) {
             struct timespec ts = {.tv_sec = 1};
             nanosleep(&ts, NULL);
@@ -109,7 +118,7 @@ int cli_node_scan(int argc, char **argv)
     } else {
         rc = hubapi_call(api, "GET", path, NULL, &out);
     }
-    if (rc == 0 && hub.json)
+    if (rc == 0 && v.hub.json)
         hubapi_print_json(out);
     else if (rc == 0)
         print_scan(out);
@@ -117,8 +126,8 @@ int cli_node_scan(int argc, char **argv)
     json_decref(out);
     hubapi_close(api);
     if (rc == 0 && rest > 1 && !done) {
-        fprintf(stderr, "veil node scan: the node has not answered within %ld s (it scans at its next pull)\n",
-                wait_sec);
+        fprintf(stderr, "veil node scan: the node has not answered within %" PRIu64 " s (it scans at its next pull)\n",
+                v.wait_s);
         return CLI_EXIT_FAIL;
     }
     return hubapi_exit_code(rc);

@@ -53,6 +53,13 @@ static void print_target(const json_t *t)
     }
 }
 
+static bool take_opt(void *ctx, int c, const char *arg)
+{
+    (void)arg;
+    *(int *)ctx = c == OPT_PIN; /* the last of --pin and --unpin counts */
+    return true;
+}
+
 static int run(int argc, char **argv, bool rotate)
 {
     static const struct option lo[] = {
@@ -61,18 +68,12 @@ static int run(int argc, char **argv, bool rotate)
         {"unpin", no_argument, NULL, OPT_UNPIN},
         {NULL, 0, NULL, 0},
     };
+    static const int allowed[] = {OPT_PIN, OPT_UNPIN, 0};
     struct hubapi_opts hub;
-    hubapi_opts_init(&hub);
-    int c, code = 0, pin = -1;
-    optind = 1;
-    while ((c = hubapi_next_opt(argc, argv, lo, &hub, usage, &code)) != -1) {
-        if (c == HUBAPI_OPT_EXIT)
-            return code;
-        if (c == OPT_PIN || c == OPT_UNPIN)
-            pin = c == OPT_PIN;
-        else
-            return hubapi_refuse_opt("node", c, argv, usage);
-    }
+    int pin = -1; /* -1: neither given */
+    int code = hubapi_parse_verb("node", argc, argv, lo, allowed, &hub, usage, take_opt, &pin);
+    if (code >= 0)
+        return code;
     int rest = argc - optind;
     int64_t node = 0, target = 0;
     if (rest < 1 || rest > (rotate ? 2 : 1)) {

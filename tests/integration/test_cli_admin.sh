@@ -184,6 +184,23 @@ VEIL_HUB_URL= run 2 node drain nl-1; err_has "say where"
 run 2 node drain 'a;b' --haproxy-socket "$TMP/none.sock"
 run 1 node drain nl-1 --haproxy-socket "$TMP/none.sock"; err_has "none.sock: No such file"
 run 0 node undrain nl-1
+# target / rotate-target / scan: options, positional checks, and the hub's answers.
+run 0 node target 1; out_has "assigned    (the node's own) SNI - (rev 0)"
+run 0 node target 1 --pin; out_has "(rev 0), pinned"
+run 0 node target 1 --pin --unpin --json; [[ $(jget "['pinned']") == False ]] || fail "the last of --pin/--unpin counts"
+run 0 node target --help; out_has "veil node rotate-target NODE_ID"; out_has "VEIL_HUB_TOKEN"
+run 2 node target 1 2; err_has "veil node rotate-target NODE_ID"
+run 2 node rotate-target 1 2 3
+run 2 node rotate-target x; err_has "NODE_ID"
+run 2 node target 1 --wait 5; err_has "unrecognized option '--wait'"
+run 0 node scan --help; out_has "veil node scan NODE_ID"
+run 2 node scan; err_has "veil node scan NODE_ID"
+run 2 node scan 1 a.example --pin; err_has "unrecognized option '--pin'"
+for bad in 3601 -1 abc 10s; do
+    run 2 node scan 1 a.example --wait "$bad"; err_is "veil node scan: --wait: expected 0..3600 seconds"
+done
+run 2 node drain nl-1 --wait 86401; err_is "veil node drain: --wait: expected 0..86400 seconds (drain only)"
+run 2 node undrain nl-1 --sni x; err_has "unrecognized option"
 run 2 node add x --address h --public-key "$PUBKEY" --short-id abc
 run 2 node add x --address h --public-key "$PUBKEY" --short-id zz
 run 2 node add x --address h --public-key "$PUBKEY"
