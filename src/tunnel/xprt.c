@@ -13,6 +13,8 @@
 /* Largest plaintext we put in one record: Vision frames are at most 8192 + 21 bytes, and the
  * first one also carries the prefix (a VLESS header is at most 533 bytes). */
 #define XPRT_RECORD_MAX 16384
+/* A TLS 1.3 record's bytes beyond its plaintext: header, content type, AEAD tag. */
+#define XPRT_RECORD_OVERHEAD (5 + 1 + 16)
 
 static int vision_rand(void *arg, void *out, size_t n)
 {
@@ -323,9 +325,18 @@ static ssize_t xprt_send(void *arg, int fd, const uint8_t *p, size_t n)
         x->tx_app += (size_t)k;
         return k;
     }
-    if (n > VLESS_VISION_MAX_BATCH)
-        n = VLESS_VISION_MAX_BATCH;
-    n = tunnel_xprt_vision_batch(x, p, n);
+    bool padding = x->vision && x->vwr.mode == VLESS_VISION_MODE_PADDING;
+    if (padding) {
+        if (n > VLESS_VISION_MAX_BATCH)
+            n = VLESS_VISION_MAX_BATCH; /* the Vision writer's batch limit */
+        n = tunnel_xprt_vision_batch(x, p, n);
+    } else {
+        /* The whole relay block in one go: its records (the same as block by block) leave in
+         * one send, and cout is sized once instead of doubling record by record. */
+        size_t records = n / XPRT_RECORD_MAX + 2;
+        if (buf_reserve(&x->cout, buf_len(&x->prefix) + n + records * XPRT_RECORD_OVERHEAD) < 0)
+            return ERR_NOMEM;
+    }
     rc = x->vision ? seal_vision(x, p, n, false) : seal_plain(x, p, n);
     if (rc < 0)
         return rc;
