@@ -12,7 +12,6 @@
 #include "hub/domain/node_health.h"
 #include "hub/domain/placement.h"
 #include "hub/domain/rules.h"
-#include "hub/fleet/fleet.h"
 #include "hub/sub/sub.h"
 
 /* Healthy first, then by weight (heavier first), then by id. */
@@ -214,7 +213,8 @@ void api__sub_page(struct api_call *c)
     struct hub_user u;
     struct hub_sub s;
     bool has_sub = false;
-    int rc = store_sub_view(c->ctx->st, token, &u, &s, &has_sub);
+    struct store_sub_place place;
+    int rc = store_sub_view_ex(c->ctx->st, token, &u, &s, &has_sub, &place);
     if (rc < 0) {
         if (rc == ERR_NOT_FOUND)
             api__error(c, 404, "not_found", "no such subscription");
@@ -290,21 +290,14 @@ void api__sub_page(struct api_call *c)
         return;
     }
     /* This customer's own order (hub/domain/placement.h): sticky and weighted, hot nodes last,
-     * within the node groups of their plan (a deleted plan restricts nothing). */
-    struct hub_plan plan = {0};
-    if (has_sub && n > 0 && (rc = store_plan_get(c->ctx->st, s.plan_id, &plan)) < 0 && rc != ERR_NOT_FOUND) {
-        free(nodes);
-        api__store_error(c, rc, "plan");
-        return;
-    }
-    /* The user's preferred country (else their plan's) first (hub/fleet/fleet.h). */
-    char country[3] = "";
-    if (n > 1 && (rc = fleet_country_for(c->ctx->st, u.id, has_sub ? s.plan_id : 0, country)) < 0) {
-        free(nodes);
-        api__store_error(c, rc, "country");
-        return;
-    }
-    n = hub_place_order_pref(u.id, plan.node_groups, country, &cfg->place, nodes, n);
+     * within the node groups of their plan (a deleted plan restricts nothing), the user's
+     * preferred country (else their plan's) first (hub/fleet/fleet.h); all read with the user
+     * in store_sub_view_ex, not in two more queries. */
+    const char *groups = has_sub && n > 0 ? place.plan_node_groups : "";
+    const char *country = "";
+    if (n > 1)
+        country = place.user_country[0] != '\0' || !has_sub ? place.user_country : place.plan_country;
+    n = hub_place_order_pref(u.id, groups, country, &cfg->place, nodes, n);
     struct sub_node *sn = n ? calloc(n, sizeof *sn) : NULL;
     if (n && sn == NULL) {
         free(nodes);

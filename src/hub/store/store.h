@@ -140,6 +140,16 @@ int store_sub_list(struct store *st, int64_t user_id, struct hub_sub **out, size
 /* The subscription endpoint's lookup in one round trip: the user owning sub_token and their
  * current subscription (*has_sub false when they never had one). ERR_NOT_FOUND. */
 int store_sub_view(struct store *st, const char *sub_token, struct hub_user *u, struct hub_sub *s, bool *has_sub);
+/* The same, plus in the same round trip what the node order needs (hub/domain/placement.h):
+ * the user's preferred country and their current plan's node groups and country ("" when there
+ * is no subscription or its plan was deleted). */
+struct store_sub_place {
+    char user_country[3];
+    char plan_node_groups[HUB_NODE_GROUPS_MAX + 1];
+    char plan_country[3];
+};
+int store_sub_view_ex(struct store *st, const char *sub_token, struct hub_user *u, struct hub_sub *s, bool *has_sub,
+                      struct store_sub_place *place);
 
 /* ---- devices (HWIDs seen on subscription fetches) ---- */
 #define STORE_HWID_MAX 64

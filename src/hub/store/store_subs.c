@@ -268,8 +268,11 @@ struct view_arg {
     const char *token;
     struct hub_user *u;
     struct hub_sub *s;
+    struct store_sub_place *place;
     bool has_sub;
 };
+
+#define STORE_VIEW_SUB_NCOLS 13 /* s.id .. s.created_at below */
 
 static int view_body(struct store_conn *sc, void *arg)
 {
@@ -282,10 +285,12 @@ static int view_body(struct store_conn *sc, void *arg)
                     " u.referrer_id, u.balance_minor, u.currency, u.enabled, u.created_at, u.revision, u.telegram_enc,"
                     " u.sealed_key,"
                     " s.id, s.user_id, s.plan_id, s.starts_at, s.ends_at, s.used_up, s.used_down, s.state,"
-                    " s.last_reset_at, s.quota_bytes, s.device_limit, s.reset_strategy, s.created_at"
+                    " s.last_reset_at, s.quota_bytes, s.device_limit, s.reset_strategy, s.created_at,"
+                    " u.country, p.node_groups, p.country"
                     " FROM users u LEFT JOIN subscriptions s ON s.id = (SELECT id FROM subscriptions"
                     "  WHERE user_id = u.id ORDER BY CASE WHEN state IN ('active', 'limited') THEN 0 ELSE 1 END,"
                     "  ends_at DESC, id DESC LIMIT 1)"
+                    " LEFT JOIN plans p ON p.id = s.plan_id"
                     " WHERE u.sub_token = $1",
                     p, 1, &r));
     int rc = ERR_NOT_FOUND;
@@ -295,18 +300,31 @@ static int view_body(struct store_conn *sc, void *arg)
             sub_from_row_at(&r, 0, STORE_USER_NCOLS, a->s);
         else
             memset(a->s, 0, sizeof *a->s);
+        if (a->place != NULL) {
+            /* NULL cells (no subscription, or its plan deleted) read as "". */
+            size_t at = STORE_USER_NCOLS + STORE_VIEW_SUB_NCOLS;
+            store__cell_str(&r, 0, at, a->place->user_country, sizeof a->place->user_country);
+            store__cell_str(&r, 0, at + 1, a->place->plan_node_groups, sizeof a->place->plan_node_groups);
+            store__cell_str(&r, 0, at + 2, a->place->plan_country, sizeof a->place->plan_country);
+        }
         rc = 0;
     }
     store__res_free(&r);
     return rc;
 }
 
-int store_sub_view(struct store *st, const char *sub_token, struct hub_user *u, struct hub_sub *s, bool *has_sub)
+int store_sub_view_ex(struct store *st, const char *sub_token, struct hub_user *u, struct hub_sub *s, bool *has_sub,
+                      struct store_sub_place *place)
 {
-    struct view_arg a = {.token = sub_token, .u = u, .s = s};
+    struct view_arg a = {.token = sub_token, .u = u, .s = s, .place = place};
     TRY(store__ro(st, view_body, &a));
     *has_sub = a.has_sub;
     return 0;
+}
+
+int store_sub_view(struct store *st, const char *sub_token, struct hub_user *u, struct hub_sub *s, bool *has_sub)
+{
+    return store_sub_view_ex(st, sub_token, u, s, has_sub, NULL);
 }
 
 int store__sub_grant_tx(struct store_conn *sc, int64_t user_id, int64_t plan_id, int64_t now, struct hub_sub *out)
