@@ -83,9 +83,8 @@ static void seed(struct store *st)
             assert_int_equal(fleet__country_set(st, "users", u.id, "NL", NULL, NOW - 86400), 0);
         /* User 3's 30 days were granted 40 days ago: expired now. */
         if (plans[i - 1] != 0)
-            assert_int_equal(store_sub_grant(st, u.id, plans[i - 1], i == 3 ? NOW - 86400 * 40 : NOW - 86400,
-                                             NULL, NULL),
-                             0);
+            assert_int_equal(
+                store_sub_grant(st, u.id, plans[i - 1], i == 3 ? NOW - 86400 * 40 : NOW - 86400, NULL, NULL), 0);
     }
 }
 
