@@ -12,7 +12,6 @@ bot_fakes
 bot_write_config "" '"mode": "polling", "poll_timeout": 1, "admins": [4242, 4343]' \
     '"analysis": {"interval": 10, "leaked_link": {"window": 600, "ips": 10, "action": "rotate"}}'
 start_hub analysis
-BASE="http://127.0.0.1:$HUBPORT"
 LEAKED=$(api POST /api/v1/users '{"username": "leaked"}')
 LEAKED_ID=$(field "['id']" <<<"$LEAKED"); LEAKED_TOK=$(field "['sub_token']" <<<"$LEAKED")
 QUIET=$(api POST /api/v1/users '{"username": "quiet"}')

@@ -11,7 +11,6 @@ bot_fakes
 bot_write_config "" '"mode": "polling", "poll_timeout": 1, "admins": [4242, 4343]' \
     '"analysis": {"interval": 10, "leaked_link": {"window": 600, "ips": 3, "action": "none"}}'
 start_hub rotate
-BASE="http://127.0.0.1:$HUBPORT"
 LEAKED=$(api POST /api/v1/users '{"username": "leaked"}')
 UID_=$(field "['id']" <<<"$LEAKED"); OLD_TOK=$(field "['sub_token']" <<<"$LEAKED")
 

@@ -10,13 +10,14 @@ ADMIN=bot-admin-token-$RANDOM$RANDOM$RANDOM
 TOKEN=123456:TESTtoken_abc-DEF
 HUBPID=
 
-# bot_fakes [yookassa]: starts the fake Bot API (TGPORT), picks the hub's port (HUBPORT) and, when
-# asked, starts the fake YooKassa (YKPORT) with its webhook pointed at the hub.
+# bot_fakes [yookassa]: starts the fake Bot API (TGPORT), picks the hub's port (HUBPORT, its URL
+# BASE) and, when asked, starts the fake YooKassa (YKPORT) with its webhook pointed at the hub.
 bot_fakes() {
     bg fake python3 "$FAKES/fake_telegram.py" --port-file "$WORK/tg.port" --token "$TOKEN"
     wait_for "[[ -s $WORK/tg.port ]]" 10 "the fake Bot API"
     TGPORT=$(cat "$WORK/tg.port")
     HUBPORT=$(free_port)
+    BASE=http://127.0.0.1:$HUBPORT
     if [[ ${1:-} == yookassa ]]; then
         bg yk python3 "$FAKES/fake_yookassa.py" --port-file "$WORK/yk.port" --shop-id shop1 --secret sk_test \
             --hook "http://127.0.0.1:$HUBPORT/webhooks/yookassa"
