@@ -279,32 +279,22 @@ static int detect_tokens(struct store *st, const struct analysis_cfg *cfg, int64
     return rc;
 }
 
-static bool of_a_user(const struct store_signal_count *c)
-{
-    return c->user_id > 0; /* store_attempts_since parsed "user:<id>" */
-}
-
-static bool of_a_network(const struct store_signal_count *c)
-{
-    return strncmp(c->key, "net:", 4) == 0;
-}
-
 /* The detectors of what nodes report (audit rows `action`, `what` summed per subject over the
- * window): a subject at or over the threshold raises `kind`. window and threshold are offsets of
- * int64_t settings in struct analysis_cfg. */
-struct attempts_detector {
+ * window): a subject at or over the threshold raises `kind`. Subjects are users ("user:<id>",
+ * parsed by store_attempts_since) or networks ("net:<cidr>"); window and threshold are offsets
+ * of int64_t settings in struct analysis_cfg. */
+static const struct attempts_detector {
     const char *kind, *action, *what;
-    bool (*subject)(const struct store_signal_count *);
+    bool of_users; /* else networks */
     size_t window, threshold;
-};
-static const struct attempts_detector attempts_detectors[] = {
-    {"bittorrent", "node.bittorrent", "attempts", of_a_user, offsetof(struct analysis_cfg, bittorrent.window),
+} attempts_detectors[] = {
+    {"bittorrent", "node.bittorrent", "attempts", true, offsetof(struct analysis_cfg, bittorrent.window),
      offsetof(struct analysis_cfg, bittorrent.attempts)},
     /* abuse: many destinations on port 25 (spam through customers' tunnels) */
-    {"smtp", "node.smtp", "attempts", of_a_user, offsetof(struct analysis_cfg, smtp.window),
+    {"smtp", "node.smtp", "attempts", true, offsetof(struct analysis_cfg, smtp.window),
      offsetof(struct analysis_cfg, smtp.attempts)},
-    /* probing of a node: networks the nodes flagged ("net:<cidr>", summed over nodes) */
-    {"probing", "node.probing", "fallbacks", of_a_network, offsetof(struct analysis_cfg, probing.window),
+    /* probing of a node: networks the nodes flagged (summed over nodes) */
+    {"probing", "node.probing", "fallbacks", false, offsetof(struct analysis_cfg, probing.window),
      offsetof(struct analysis_cfg, probing.fallbacks)},
 };
 
@@ -324,7 +314,8 @@ static int detect_attempts(struct store *st, const struct attempts_detector *d, 
     TRY(store_attempts_since(st, d->action, now - window, &c, &n));
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        if (!d->subject(&c[i]) || c[i].count < threshold)
+        bool subject = d->of_users ? c[i].user_id > 0 : strncmp(c[i].key, "net:", 4) == 0;
+        if (!subject || c[i].count < threshold)
             continue;
         rc = raise(st, d->kind, c[i].key, "warning",
                    json_pack("{s:I,s:I}", d->what, (json_int_t)c[i].count, "window", (json_int_t)window), now, s);
