@@ -429,6 +429,7 @@ int crypto_aead_open(struct crypto_aead_ctx *c, const uint8_t nonce[static 12], 
 
 struct key_slot {
     EVP_PKEY *pkey;
+    EVP_PKEY_CTX *derive; /* X25519: a derive context on pkey, made on first use and kept */
     int type;
     uint8_t priv[32];
     uint64_t used;
@@ -446,6 +447,7 @@ static void key_cache_clear(void *unused)
     (void)unused;
     raw_ctx_clear();
     for (size_t i = 0; i < KEY_CACHE_SLOTS; i++) {
+        EVP_PKEY_CTX_free(key_cache[i].derive);
         EVP_PKEY_free(key_cache[i].pkey);
         OPENSSL_cleanse(&key_cache[i], sizeof(key_cache[i]));
     }
@@ -503,14 +505,14 @@ static EVP_PKEY *raw_key(int type, int selection, const uint8_t key[static 32])
     return pkey;
 }
 
-static EVP_PKEY *key_load(int type, const uint8_t priv[static 32])
+static struct key_slot *key_slot_load(int type, const uint8_t priv[static 32])
 {
     struct key_slot *victim = &key_cache[0];
     for (size_t i = 0; i < KEY_CACHE_SLOTS; i++) {
         struct key_slot *k = &key_cache[i];
         if (k->pkey != NULL && k->type == type && CRYPTO_memcmp(k->priv, priv, 32) == 0) {
             k->used = ++key_clock;
-            return k->pkey;
+            return k;
         }
         if (k->used < victim->used)
             victim = k;
@@ -520,12 +522,20 @@ static EVP_PKEY *key_load(int type, const uint8_t priv[static 32])
         return NULL;
     pthread_once(&key_cache_once, key_cache_init);
     (void)pthread_setspecific(key_cache_exit, key_cache); /* non-NULL: the destructor runs */
+    EVP_PKEY_CTX_free(victim->derive);
+    victim->derive = NULL;
     EVP_PKEY_free(victim->pkey);
     victim->pkey = pkey;
     victim->type = type;
     memcpy(victim->priv, priv, 32);
     victim->used = ++key_clock;
-    return pkey;
+    return victim;
+}
+
+static EVP_PKEY *key_load(int type, const uint8_t priv[static 32])
+{
+    struct key_slot *k = key_slot_load(type, priv);
+    return k != NULL ? k->pkey : NULL;
 }
 
 static int raw_public(int type, const uint8_t priv[static 32], uint8_t pub[static 32])
@@ -551,16 +561,24 @@ int crypto_x25519_keypair(uint8_t priv[static 32], uint8_t pub[static 32])
 int crypto_x25519(uint8_t shared[static 32], const uint8_t priv[static 32], const uint8_t peer[static 32])
 {
     int rc = ERR_NOMEM;
-    EVP_PKEY *k = key_load(EVP_PKEY_X25519, priv);
+    struct key_slot *k = key_slot_load(EVP_PKEY_X25519, priv);
     EVP_PKEY *p = raw_key(EVP_PKEY_X25519, EVP_PKEY_PUBLIC_KEY, peer);
-    EVP_PKEY_CTX *ctx = k ? EVP_PKEY_CTX_new(k, NULL) : NULL;
+    /* The context stays with the cached key (the node's REALITY key derives once per
+     * connection): only the peer changes between calls. */
+    if (k != NULL && k->derive == NULL) {
+        k->derive = EVP_PKEY_CTX_new(k->pkey, NULL);
+        if (k->derive != NULL && EVP_PKEY_derive_init(k->derive) != 1) {
+            EVP_PKEY_CTX_free(k->derive);
+            k->derive = NULL;
+        }
+    }
     size_t len = 32;
-    /* Every step before derive fails only for want of memory (any 32 bytes are a key);
-     * derive itself refuses an all-zero shared secret (low-order point): ERR_CRYPTO, which
-     * callers turn into illegal_parameter. */
-    if (p != NULL && ctx != NULL && EVP_PKEY_derive_init(ctx) == 1 && EVP_PKEY_derive_set_peer(ctx, p) == 1)
-        rc = EVP_PKEY_derive(ctx, shared, &len) == 1 && len == 32 ? 0 : ERR_CRYPTO;
-    EVP_PKEY_CTX_free(ctx);
+    /* Every step before derive fails only for want of memory (any 32 bytes are a key, so the
+     * peer check that set_peer would run is skipped: for X25519 it only asks whether the key
+     * has a public half); derive itself refuses an all-zero shared secret (low-order point):
+     * ERR_CRYPTO, which callers turn into illegal_parameter. */
+    if (p != NULL && k != NULL && k->derive != NULL && EVP_PKEY_derive_set_peer_ex(k->derive, p, 0) == 1)
+        rc = EVP_PKEY_derive(k->derive, shared, &len) == 1 && len == 32 ? 0 : ERR_CRYPTO;
     EVP_PKEY_free(p);
     return rc;
 }

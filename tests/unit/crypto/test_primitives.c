@@ -175,6 +175,9 @@ static void test_x25519_rfc7748(void **state)
     assert_memory_equal(k2, k_want, 32);
     uint8_t zero[32] = {0};
     assert_int_equal(crypto_x25519(k1, a, zero), ERR_CRYPTO); /* low-order point */
+    /* the derive context kept with a's cached key still works after that refusal */
+    assert_int_equal(crypto_x25519(k1, a, bpub), 0);
+    assert_memory_equal(k1, k_want, 32);
     uint8_t p1[32], q1[32], p2[32], q2[32];
     assert_int_equal(crypto_x25519_keypair(p1, q1), 0);
     assert_int_equal(crypto_x25519_keypair(p2, q2), 0);
