@@ -102,7 +102,7 @@ void session_close(struct session *s, enum node_close_reason why, int err)
     session_account(s); /* bytes since the last tick, e.g. closed with the relay running (node stopping) */
     loop_timer_stop(w->loop, &s->acct);
     if (s->acct_open)
-        node_usage_close(w->rt->usage, s->req.user->key);
+        node_usage_close(w->rt->usage, s->user->key);
     s->acct_open = false;
     enum node_session_state was = s->state;
     s->state = NODE_SS_CLOSED;

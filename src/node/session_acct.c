@@ -9,7 +9,7 @@
 uint64_t session_hub_id(const struct session *s)
 {
     const struct node_inbound *ib = s->in->ib;
-    uint64_t tag = s->req.user->tag;
+    uint64_t tag = s->user->tag;
     return tag < ib->n_users ? ib->users[tag].hub_id : 0;
 }
 
@@ -35,7 +35,7 @@ void session_account(struct session *s)
     }
     atomic_fetch_add(&w->stats.bytes_up, dup);
     atomic_fetch_add(&w->stats.bytes_down, ddown);
-    node_usage_add(w->rt->usage, s->req.user->key, session_hub_id(s), dup, ddown);
+    node_usage_add(w->rt->usage, s->user->key, session_hub_id(s), dup, ddown);
 }
 
 /* Periodic tick: books the bytes, and a tunnel that moved nothing since the last tick gives its
@@ -68,7 +68,7 @@ void node_session_park_quiet(struct node_worker *w, uint64_t quiet_ms)
 /* The user has one more tunnel up (closed in session_close). */
 void session_open_tunnel(struct session *s)
 {
-    s->acct_open = node_usage_open(s->w->rt->usage, s->req.user->key, session_hub_id(s));
+    s->acct_open = node_usage_open(s->w->rt->usage, s->user->key, session_hub_id(s));
 }
 
 void session_start_acct(struct session *s)

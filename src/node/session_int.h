@@ -55,6 +55,7 @@ struct session_hs {
     uint64_t tdial_ms; /* monotonic ms when the target dial started (node/target_health.h RTT) */
     struct buf app;    /* decrypted application bytes before the VLESS header is complete */
     size_t first_len;
+    struct vless_request req; /* ~400 B (the domain); the tunnel keeps its user in the session */
 };
 
 struct session {
@@ -79,7 +80,7 @@ struct session {
     struct node_dial *tdial, *ddial;
 
     struct tls13_conn *tls;
-    struct vless_request req;
+    const struct vless_user *user; /* the request's, once it is accepted */
     bool vision;
 
     struct relay relay;

@@ -93,21 +93,20 @@ static void dest_dialed(void *arg, enum node_dial_result res, int err, int fd, c
     }
     s->dfd = fd;
     (void)sock_set_nodelay(fd, true);
-    const uint8_t *body = buf_data(&s->hs->app) + s->req.header_len;
-    size_t body_len = buf_len(&s->hs->app) - s->req.header_len;
-    int rc = tunnel_xprt_init(&s->xprt, s->tls, s->vision, s->req.id, buf_data(&s->hs->cin), buf_len(&s->hs->cin), body,
-                              body_len);
+    const uint8_t *body = buf_data(&s->hs->app) + s->hs->req.header_len;
+    size_t body_len = buf_len(&s->hs->app) - s->hs->req.header_len;
+    int rc = tunnel_xprt_init(&s->xprt, s->tls, s->vision, s->hs->req.id, buf_data(&s->hs->cin), buf_len(&s->hs->cin),
+                              body, body_len);
     s->xprt_ready = true;
     uint8_t resp[2];
     struct buf rb;
     buf_init_fixed(&rb, resp, sizeof(resp));
     if (rc == 0)
-        rc = vless_response_encode(&rb, s->req.version);
+        rc = vless_response_encode(&rb, s->hs->req.version);
     if (rc == 0)
         rc = tunnel_xprt_set_prefix(&s->xprt, resp, buf_len(&rb)); /* sent with the first downlink data */
     if (rc == 0 && buf_len(&s->hs->cout)) /* e.g. a KeyUpdate answer queued while reading the header */
         rc = buf_append(&s->xprt.cout, buf_data(&s->hs->cout), buf_len(&s->hs->cout));
-    session_drop_hs(s); /* an idle tunnel carries no handshake state */
     if (rc < 0) {
         session_close(s, NODE_CR_NOMEM, rc);
         return;
@@ -141,11 +140,12 @@ static void dest_dialed(void *arg, enum node_dial_result res, int err, int fd, c
     session_open_tunnel(s);
     if (s->snap->cfg->access_log != NULL) {
         char dest[300], from[64] = "";
-        vless_addr_format(dest, sizeof(dest), &s->req.dest);
+        vless_addr_format(dest, sizeof(dest), &s->hs->req.dest);
         (void)sock_addr_format_ip(&s->peer, from, sizeof(from)); /* the PROXY header's source when present */
-        log_info("access", s->id, "tunnel", LF_STR("user", s->req.user->email ? s->req.user->email : ""),
-                 LF_STR("from", from), LF_STR("dest", dest), LF_BOOL("vision", s->vision));
+        log_info("access", s->id, "tunnel", LF_STR("user", s->user->email ? s->user->email : ""), LF_STR("from", from),
+                 LF_STR("dest", dest), LF_BOOL("vision", s->vision));
     }
+    session_drop_hs(s); /* an idle tunnel carries no handshake state */
 }
 
 /* A TCP request: dial its destination (policy and DNS in node/dial.c). */
@@ -154,8 +154,8 @@ void session_dial_dest(struct session *s)
     s->state = NODE_SS_DIALING;
     loop_io_pause(s->w->loop, &s->cio); /* the relay takes it (and its registration) over */
     char host[VLESS_DOMAIN_MAX + 1];
-    const struct vless_addr *a = &s->req.dest;
-    struct node_port_flow pf = {s->w->rt->usage, s->req.user->key, session_hub_id(s), s->id, "tcp"};
+    const struct vless_addr *a = &s->hs->req.dest;
+    struct node_port_flow pf = {s->w->rt->usage, s->user->key, session_hub_id(s), s->id, "tcp"};
     if (node_port_guard(s->w->dialer, &pf, a->port)) {
         session_close(s, NODE_CR_PORT_BLOCKED, ERR_AUTH);
         return;
@@ -194,16 +194,16 @@ void session_start_udp(struct session *s, const struct vless_flow_decision *d)
         .tls = s->tls,
         .vision = d->vision,
         .mux_udp_only = d->mux_udp_only,
-        .uuid = s->req.id,
-        .user_key = s->req.user->key,
+        .uuid = s->hs->req.id,
+        .user_key = s->user->key,
         .hub_id = session_hub_id(s),
-        .cmd = s->req.cmd,
-        .dest = &s->req.dest,
-        .version = s->req.version,
+        .cmd = s->hs->req.cmd,
+        .dest = &s->hs->req.dest,
+        .version = s->hs->req.version,
         .cin_left = buf_data(&s->hs->cin),
         .cin_len = buf_len(&s->hs->cin),
-        .plain_left = buf_data(&s->hs->app) + s->req.header_len,
-        .plain_len = buf_len(&s->hs->app) - s->req.header_len,
+        .plain_left = buf_data(&s->hs->app) + s->hs->req.header_len,
+        .plain_len = buf_len(&s->hs->app) - s->hs->req.header_len,
         .out_left = buf_data(&s->hs->cout),
         .out_len = buf_len(&s->hs->cout),
         .idle_ms = s->snap->cfg->udp_idle_timeout_sec * 1000u,
@@ -211,14 +211,13 @@ void session_start_udp(struct session *s, const struct vless_flow_decision *d)
         .report_ms = (s->snap->cfg->usage_report_sec ? s->snap->cfg->usage_report_sec : 5) * 1000u,
         .rate = {node_limits_rate(&s->ticket, RELAY_A_TO_B), node_limits_rate(&s->ticket, RELAY_B_TO_A)},
         .access_user = s->snap->cfg->access_log == NULL ? NULL
-                       : s->req.user->email             ? s->req.user->email
+                       : s->user->email                 ? s->user->email
                                                         : "",
         .bt_mode = s->snap->cfg->block_bittorrent,
         .on_done = udp_done,
         .arg = s,
     };
     int rc = node_udp_start(&p, &s->udp);
-    session_drop_hs(s); /* an idle tunnel carries no handshake state */
     if (rc < 0) {
         session_close(s, rc == ERR_NOMEM ? NODE_CR_NOMEM : NODE_CR_IO, rc);
         return;
@@ -228,10 +227,10 @@ void session_start_udp(struct session *s, const struct vless_flow_decision *d)
     session_open_tunnel(s); /* node/udp.c books the bytes */
     if (s->snap->cfg->access_log != NULL) {
         char dest[300] = "mux";
-        if (s->req.cmd == VLESS_CMD_UDP)
-            vless_addr_format(dest, sizeof(dest), &s->req.dest);
-        log_info("access", s->id, "tunnel", LF_STR("user", s->req.user->email ? s->req.user->email : ""),
-                 LF_STR("dest", dest), LF_STR("network", s->req.cmd == VLESS_CMD_MUX ? "mux" : "udp"),
-                 LF_BOOL("vision", d->vision));
+        if (s->hs->req.cmd == VLESS_CMD_UDP)
+            vless_addr_format(dest, sizeof(dest), &s->hs->req.dest);
+        log_info("access", s->id, "tunnel", LF_STR("user", s->user->email ? s->user->email : ""), LF_STR("dest", dest),
+                 LF_STR("network", s->hs->req.cmd == VLESS_CMD_MUX ? "mux" : "udp"), LF_BOOL("vision", d->vision));
     }
+    session_drop_hs(s); /* the UDP relay copied what it needs */
 }

@@ -15,7 +15,7 @@
 static int admit(struct session *s)
 {
     const struct node_inbound *ib = s->in->ib;
-    uint64_t tag = s->req.user->tag;
+    uint64_t tag = s->user->tag;
     if (tag >= ib->n_users)
         return 1;
     const struct node_user *u = &ib->users[tag];
@@ -25,14 +25,14 @@ static int admit(struct session *s)
     if (s->limit_until == 0)
         s->limit_until = now + node_limits_wait_ms(l);
     enum node_limit_kind kind;
-    int rc = node_limits_admit(l, s->req.user->key, &ul, &s->peer, now, now < s->limit_until, &s->ticket, &kind);
+    int rc = node_limits_admit(l, s->user->key, &ul, &s->peer, now, now < s->limit_until, &s->ticket, &kind);
     if (rc == 0)
         return 1;
     if (rc == ERR_NEED_MORE) {
         loop_io_pause(s->w->loop, &s->cio);
         if (loop_timer_start(s->w->loop, &s->limit_timer, 10, 0) == 0)
             return 0;
-        rc = node_limits_admit(l, s->req.user->key, &ul, &s->peer, now, false, &s->ticket, &kind);
+        rc = node_limits_admit(l, s->user->key, &ul, &s->peer, now, false, &s->ticket, &kind);
         if (rc == 0)
             return 1;
     }
@@ -47,11 +47,11 @@ static int admit(struct session *s)
 static bool bittorrent_refused(struct session *s, const struct vless_flow_decision *d)
 {
     enum node_bt_mode mode = s->snap->cfg->block_bittorrent;
-    const uint8_t *body = buf_data(&s->hs->app) + s->req.header_len;
-    size_t body_len = buf_len(&s->hs->app) - s->req.header_len;
-    if (mode == NODE_BT_MODE_OFF || s->req.cmd != VLESS_CMD_TCP || body_len == 0)
+    const uint8_t *body = buf_data(&s->hs->app) + s->hs->req.header_len;
+    size_t body_len = buf_len(&s->hs->app) - s->hs->req.header_len;
+    if (mode == NODE_BT_MODE_OFF || s->hs->req.cmd != VLESS_CMD_TCP || body_len == 0)
         return false;
-    struct node_bt_flow f = {mode, s->w->rt->usage, s->req.user->key, session_hub_id(s), s->id};
+    struct node_bt_flow f = {mode, s->w->rt->usage, s->user->key, session_hub_id(s), s->id};
     bool refuse;
     if (d->vision) {
         struct vless_vision_shared sh;
@@ -60,7 +60,7 @@ static bool bittorrent_refused(struct session *s, const struct vless_flow_decisi
         struct buf plain;
         buf_init(&plain);
         vless_vision_shared_init(&sh);
-        vless_vision_reader_init(&r, &sh, s->req.id);
+        vless_vision_reader_init(&r, &sh, s->hs->req.id);
         if (vless_vision_read(&r, body, body_len, &plain, &res) < 0) {
             buf_dispose(&plain);
             return false; /* the relay reports the bad framing */
@@ -81,7 +81,7 @@ static void accept_tunnel(struct session *s)
     if (admit(s) <= 0)
         return;
     const struct vless_flow_decision d = s->flow_d;
-    if (s->req.cmd != VLESS_CMD_TCP) {
+    if (s->hs->req.cmd != VLESS_CMD_TCP) {
         session_start_udp(s, &d); /* UDP (command 2) and Mux/XUDP: node/udp.h */
         return;
     }
@@ -118,25 +118,27 @@ void session_vless_header(struct session *s)
     }
     if (s->hs->first_len == 0)
         return;
-    int rc =
-        vless_request_parse(&s->req, buf_data(&s->hs->app), buf_len(&s->hs->app), s->hs->first_len, in->users, false);
+    int rc = vless_request_parse(&s->hs->req, buf_data(&s->hs->app), buf_len(&s->hs->app), s->hs->first_len, in->users,
+                                 false);
     if (rc == ERR_NEED_MORE) {
         if (buf_len(&s->hs->app) >= SESSION_MAX_HEADER_PLAIN)
             session_close(s, NODE_CR_VLESS, ERR_TOO_LONG);
         return;
     }
-    if (rc < 0 || s->req.action != VLESS_ACT_ACCEPT) {
+    if (rc < 0 || s->hs->req.action != VLESS_ACT_ACCEPT) {
         uint64_t sup;
-        node_tm_vless_reject(s->req.reason); /* VLESS_HR_OK: malformed */
+        node_tm_vless_reject(s->hs->req.reason); /* VLESS_HR_OK: malformed */
         if (session_probe_log(s, &sup))
-            log_debug("node", s->id, "vless_rejected", LF_STR("reason", vless_hdr_reason_str(s->req.reason)),
+            log_debug("node", s->id, "vless_rejected", LF_STR("reason", vless_hdr_reason_str(s->hs->req.reason)),
                       LF_UINT("suppressed", sup));
         session_close(s, NODE_CR_VLESS, rc < 0 ? rc : ERR_AUTH);
         return;
     }
-    const uint8_t *body = buf_data(&s->hs->app) + s->req.header_len;
-    size_t body_len = buf_len(&s->hs->app) - s->req.header_len;
-    struct vless_flow_decision d = vless_flow_decide(s->req.user->flow, s->req.addons.flow, s->req.cmd, body, body_len);
+    s->user = s->hs->req.user;
+    const uint8_t *body = buf_data(&s->hs->app) + s->hs->req.header_len;
+    size_t body_len = buf_len(&s->hs->app) - s->hs->req.header_len;
+    struct vless_flow_decision d =
+        vless_flow_decide(s->user->flow, s->hs->req.addons.flow, s->hs->req.cmd, body, body_len);
     if (!d.allow) {
         uint64_t sup;
         node_tm_flow_reject(d.reason);
