@@ -665,7 +665,7 @@ static void run_vision_tunnel(bool park)
     assert_int_equal(buf_len(&fx.at_dest), 4);
     assert_memory_equal(buf_data(&fx.at_dest), "ping", 4);
     assert_int_equal(the_session()->state, NODE_SS_RELAY);
-    assert_null(the_session()->hs); /* an idle tunnel carries no handshake state */
+    assert_null(the_session()->hs);       /* an idle tunnel carries no handshake state */
     assert_non_null(the_session()->user); /* but its user, for the bytes it books */
     send_all(fx.dfd, "pong", 4);
     run_until(client_got, &four);
