@@ -19,24 +19,13 @@ openssl req -x509 -newkey rsa:2048 -keyout "$WORK/t.key" -out "$WORK/t.crt" -day
 bg target openssl s_server -accept "127.0.0.1:$T_PORT" -cert "$WORK/t.crt" -key "$WORK/t.key" -tls1_3 -www -quiet
 bg http python3 "$SUPPORT/http_sink.py" "$H_PORT"
 
-node_config() { # node_config FILE PORT "extra veil settings"
-  cat > "$1" <<EOF
-{
-  "log": {"loglevel": "info"},
-  "inbounds": [{
-    "listen": "0.0.0.0", "port": $2, "protocol": "vless",
-    "settings": {"clients": [
-      {"id": "$DEV", "flow": "xtls-rprx-vision", "email": "dev@example", "veil": {"deviceLimit": 2}},
-      {"id": "$SPEED", "flow": "", "email": "speed@example", "veil": {"speedLimit": $RATE}},
-      {"id": "$CONN", "flow": "", "email": "conn@example", "veil": {"maxConnections": 2}}
-    ], "decryption": "none"},
-    "streamSettings": {"network": "raw", "security": "reality",
-      "realitySettings": {"target": "127.0.0.1:$T_PORT", "serverNames": ["example.com"],
-        "privateKey": "$PRIV", "shortIds": ["$SID"], "maxTimeDiff": 60000}}
-  }],
-  "outbounds": [{"protocol": "freedom"}],
-  "veil": {"workers": 2, "allowPrivateDestinations": true $3}
-}
+node_config() { # node_config FILE PORT VEIL_MEMBERS
+  write_node_config "$1" "$2" "127.0.0.1:$T_PORT" example.com "$PRIV" "$SID" - <<EOF
+{"listen": "0.0.0.0", "reality": {"maxTimeDiff": 60000},
+ "clients": [{"id": "$DEV", "flow": "xtls-rprx-vision", "email": "dev@example", "veil": {"deviceLimit": 2}},
+             {"id": "$SPEED", "flow": "", "email": "speed@example", "veil": {"speedLimit": $RATE}},
+             {"id": "$CONN", "flow": "", "email": "conn@example", "veil": {"maxConnections": 2}}],
+ "veil": {"workers": 2, "allowPrivateDestinations": true, $3}}
 EOF
 }
 link() { echo "vless://$1@127.0.0.1:$3?encryption=none&flow=$2&security=reality&sni=example.com&fp=chrome&pbk=$PBK&sid=$SID&type=tcp#t"; }
@@ -50,7 +39,7 @@ client() { # client NAME UUID FLOW NODEPORT BINDIP -> prints the local port
 }
 metric() { curl -s "http://127.0.0.1:$M_PORT/metrics" | awk -v k="veil_node_limit_refusals_total{kind=\"$1\"}" '$1 == k {print $2}'; }
 
-node_config "$WORK/node.json" "$N_PORT" ", \"metricsListen\": \"127.0.0.1:$M_PORT\", \"limits\": {\"deviceWindowSec\": 60}"
+node_config "$WORK/node.json" "$N_PORT" "\"metricsListen\": \"127.0.0.1:$M_PORT\", \"limits\": {\"deviceWindowSec\": 60}"
 bg node "$VEIL_BIN/veil-node" -c "$WORK/node.json"
 NODE_PID=$LASTPID
 for p in $T_PORT $H_PORT $N_PORT $M_PORT; do wait_port "$p"; done
@@ -124,7 +113,7 @@ ok "speed limit $RATE B/s: one tunnel $r1 B/s over 10 MB, two tunnels together $
 
 # 4. Handshake rate per source IP (SIGHUP turns it on): a burst from one IP is cut before REALITY.
 # The reload also adds a fourth user, so veil_node_users shows when it has been applied.
-node_config "$WORK/node.json" "$N_PORT" ", \"metricsListen\": \"127.0.0.1:$M_PORT\", \"limits\": {\"deviceWindowSec\": 60, \"handshakesPerSecPerIp\": 5}"
+node_config "$WORK/node.json" "$N_PORT" "\"metricsListen\": \"127.0.0.1:$M_PORT\", \"limits\": {\"deviceWindowSec\": 60, \"handshakesPerSecPerIp\": 5}"
 sed -i 's|"clients": \[|&{"id": "e831381d-6324-4d53-ad4f-8cda48b30811", "flow": "", "email": "reload@example"},|' "$WORK/node.json"
 kill -HUP "$NODE_PID"
 users() { curl -s "http://127.0.0.1:$M_PORT/metrics" | awk '$1 == "veil_node_users" {print $2}'; }
@@ -161,7 +150,7 @@ else
   # node has read the shared set back.
   bg monitor "${REDIS%-server}-cli" -p "$R_PORT" monitor
   wait_for 'grep -q OK "$WORK/monitor.log"' 10 "redis-cli monitor"
-  RED=", \"limits\": {\"deviceWindowSec\": 60}, \"redis\": {\"url\": \"redis://127.0.0.1:$R_PORT/3\"}"
+  RED="\"limits\": {\"deviceWindowSec\": 60}, \"redis\": {\"url\": \"redis://127.0.0.1:$R_PORT/3\"}"
   node_config "$WORK/a.json" "$A_PORT" "$RED"
   node_config "$WORK/b.json" "$B_PORT" "$RED"
   node_config "$WORK/c.json" "$C_PORT" "$RED"

@@ -5,8 +5,8 @@ merge key by key, any other value replaces).
 
 usage: node_config.py OUT PORT TARGET SNI PRIVATE_KEY SHORT_ID [OVERLAY_JSON...]
 An overlay "-" is read from stdin (a here-document). An overlay may hold "clients" (the inbound's
-VLESS clients) and "reality" (more realitySettings); every other key is a top-level member of the
-config ("veil", "log", ...).
+VLESS clients), "reality" (more realitySettings) and "listen" (the inbound's address, 127.0.0.1);
+every other key is a top-level member of the config ("veil", "log", ...).
 """
 import json
 import sys
@@ -38,7 +38,7 @@ def main():
                     over.pop("reality", {}))
     config = {
         "log": {"loglevel": "info"},
-        "inbounds": [{"listen": "127.0.0.1", "port": int(port), "protocol": "vless",
+        "inbounds": [{"listen": over.pop("listen", "127.0.0.1"), "port": int(port), "protocol": "vless",
                       "settings": {"clients": over.pop("clients", []), "decryption": "none"},
                       "streamSettings": {"network": "raw", "security": "reality", "realitySettings": reality}}],
         "outbounds": [{"protocol": "freedom"}],
