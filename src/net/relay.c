@@ -193,6 +193,27 @@ static void half_release_buf(struct relay *r, struct relay_half *h)
     h->off = h->len = 0;
 }
 
+static void half_close_pipe(struct relay_half *h)
+{
+    for (int i = 0; i < 2; i++) {
+        if (h->pipe[i] != -1)
+            close(h->pipe[i]);
+        h->pipe[i] = -1;
+    }
+    if (h->pipe_grown)
+        atomic_fetch_sub(&grown_pipes, 1);
+    h->pipe_grown = false;
+}
+
+static int half_open_pipe(struct relay_half *h)
+{
+    if (pipe2(h->pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
+        h->pipe[0] = h->pipe[1] = -1;
+        return -errno;
+    }
+    return 0;
+}
+
 void relay_dispose(struct relay *r)
 {
     /* The fds stay open: whoever watches them next (or closes them) takes over the
@@ -206,15 +227,9 @@ void relay_dispose(struct relay *r)
         struct relay_half *h = &r->half[d];
         loop_timer_stop(r->loop, &h->rate_timer);
         half_release_buf(r, h);
-        for (int i = 0; i < 2; i++) {
-            if (h->pipe[i] != -1)
-                close(h->pipe[i]);
-            h->pipe[i] = -1;
-        }
+        half_close_pipe(h);
         h->in_pipe = 0;
-        if (h->pipe_grown)
-            atomic_fetch_sub(&grown_pipes, 1);
-        h->pipe_grown = h->pipe_no_grow = false;
+        h->spliced = h->pipe_no_grow = false;
     }
     r->state = RELAY_ST_DONE;
 }
@@ -237,11 +252,8 @@ int relay_start(struct relay *r, int fd_a, int fd_b)
     int rc = 0;
     if (r->mode == RELAY_MODE_SPLICE) {
         for (int d = 0; d < RELAY_DIR__COUNT && rc == 0; d++) {
-            struct relay_half *h = &r->half[d];
-            if (pipe2(h->pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
-                rc = -errno;
-                h->pipe[0] = h->pipe[1] = -1;
-            }
+            r->half[d].spliced = true;
+            rc = half_open_pipe(&r->half[d]);
         }
     }
     r->state = RELAY_ST_RUNNING;
@@ -271,15 +283,28 @@ int relay_splice_dir(struct relay *r, enum relay_dir d)
     struct relay_half *h = &r->half[d];
     if (r->state != RELAY_ST_RUNNING)
         return ERR_BAD_STATE;
-    if (h->pipe[0] != -1)
+    if (h->spliced)
         return 0; /* already */
-    if (pipe2(h->pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
-        h->pipe[0] = h->pipe[1] = -1;
-        return -errno; /* the direction keeps copying */
-    }
+    int rc = half_open_pipe(h);
+    if (rc < 0)
+        return rc; /* the direction keeps copying */
+    h->spliced = true;
     /* Bytes already read into the block still go out first (half_write), then the pipe's. */
     loop_soon(r->loop, &r->resume_task);
     return 0;
+}
+
+size_t relay_park_pipes(struct relay *r)
+{
+    size_t n = 0;
+    for (int d = 0; d < RELAY_DIR__COUNT; d++) {
+        struct relay_half *h = &r->half[d];
+        if (h->pipe[0] != -1 && h->in_pipe == 0) {
+            half_close_pipe(h);
+            n++;
+        }
+    }
+    return n;
 }
 
 size_t relay_buffers_held(const struct relay *r)
@@ -439,7 +464,8 @@ static ssize_t half_read(struct relay *r, enum relay_dir d)
     struct relay_half *h = &r->half[d];
     struct relay_end *src = &r->end[dir_src(d)];
     ssize_t k;
-    if (h->pipe[1] != -1) { /* SPLICE mode, or this direction moved to it */
+    /* A parked pipe comes back on the next read; without one (EMFILE) this read copies. */
+    if (h->spliced && (h->pipe[1] != -1 || half_open_pipe(h) == 0)) {
         k = splice_io(src->io.fd, h->pipe[1], RELAY_SPLICE_CHUNK);
         if (k > 0)
             h->in_pipe = (size_t)k;

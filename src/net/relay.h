@@ -145,6 +145,7 @@ struct relay_half {
     bool shut;         /* sink half-closed: direction done */
     bool blocked;      /* waiting for the sink to become writable */
     bool throttled;    /* waiting for rate tokens; data (if any) held */
+    bool spliced;      /* read/written with splice(2) (the pipe may be parked: -1) */
     bool pipe_grown;   /* SPLICE: the pipe has pipe_size (counted in the process-wide cap) */
     bool pipe_no_grow; /* SPLICE: growing failed, do not ask again */
     double tokens;
@@ -196,8 +197,11 @@ int relay_start(struct relay *r, int fd_a, int fd_b);
 int relay_splice_dir(struct relay *r, enum relay_dir d);
 static inline bool relay_dir_spliced(const struct relay *r, enum relay_dir d)
 {
-    return r->half[d].pipe[0] != -1;
+    return r->half[d].spliced;
 }
+/* Closes the pipes of spliced directions that hold nothing (an idle tunnel: 2 fds and 16+ pages
+ * of the user's pipe budget each); the next read opens a fresh one. Returns how many it closed. */
+size_t relay_park_pipes(struct relay *r);
 /* Stops everything without calling on_done: unregisters, releases buffers, closes pipes.
  * Idempotent; fine after the relay ended. The fds stay open. */
 void relay_dispose(struct relay *r);

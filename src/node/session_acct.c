@@ -60,8 +60,10 @@ void node_session_park_quiet(struct node_worker *w, uint64_t quiet_ms)
     for (struct node_session_link *l = w->sessions.next; l != &w->sessions; l = l->next) {
         struct session *s = container_of(l, struct session, link);
         if (s->state == NODE_SS_RELAY && s->xprt_ready && relay_running(&s->relay) &&
-            now - s->relay.last_active >= quiet_ms && tunnel_xprt_idle(&s->xprt))
+            now - s->relay.last_active >= quiet_ms && tunnel_xprt_idle(&s->xprt)) {
             tls13_conn_park(s->tls);
+            (void)relay_park_pipes(&s->relay); /* spliced Vision directions: 2 fds, 16 pages each */
+        }
     }
 }
 

@@ -438,6 +438,14 @@ static void backpressure(enum relay_mode mode)
     run_for(&f, 300);
     assert_true(cpu_ms() - cpu0 < 60);
     assert_int_equal(relay_bytes_read(&f.relay, RELAY_A_TO_B), r2);
+    if (mode == RELAY_MODE_SPLICE) {
+        /* Parking closes only the empty pipe (B to A); the one holding stalled bytes stays. */
+        assert_true(f.relay.half[RELAY_A_TO_B].in_pipe > 0);
+        assert_int_equal(relay_park_pipes(&f.relay), 1);
+        assert_true(f.relay.half[RELAY_A_TO_B].pipe[0] != -1);
+        assert_int_equal(f.relay.half[RELAY_B_TO_A].pipe[0], -1);
+        assert_true(relay_dir_spliced(&f.relay, RELAY_B_TO_A));
+    }
 
     /* Slow reader: one read per millisecond. */
     eb.paused = true;
@@ -920,6 +928,48 @@ static void test_splice_small_keeps_default_pipe(void **state)
     fixture_teardown(&f, &ea, &eb);
 }
 
+static bool got_3000(void *arg)
+{
+    struct both *x = arg;
+    return x->b->received == 3000 && x->a->received == 2000;
+}
+
+/* An idle spliced relay gives its pipes back and opens fresh ones when bytes come again. */
+static void test_splice_parks_idle_pipes(void **state)
+{
+    struct fixture f;
+    struct relay_cfg cfg = {.mode = RELAY_MODE_SPLICE};
+    fixture_setup(&f, &cfg, 0);
+    struct endpoint ea, eb;
+    ep_init(&ea, f.loop, f.a_peer, 51, 3000, 52);
+    ep_init(&eb, f.loop, f.b_peer, 52, 2000, 51);
+    ea.shut_when_done = eb.shut_when_done = false;
+    ep_update(&ea);
+    ep_update(&eb);
+    assert_int_equal(relay_start(&f.relay, f.a_relay, f.b_relay), 0);
+    struct both x = {&f, &ea, &eb};
+    run_until(&f, got_3000, &x, 10000);
+    assert_int_equal(relay_park_pipes(&f.relay), 2);
+    assert_int_equal(relay_park_pipes(&f.relay), 0);
+    for (int d = 0; d < RELAY_DIR__COUNT; d++) {
+        assert_int_equal(f.relay.half[d].pipe[0], -1);
+        assert_true(relay_dir_spliced(&f.relay, (enum relay_dir)d));
+    }
+    /* More bytes both ways, then EOF: all delivered through fresh pipes. */
+    ea.to_send += 100000, eb.to_send += 70000;
+    ea.shut_when_done = eb.shut_when_done = true;
+    ep_update(&ea);
+    ep_update(&eb);
+    run_until(&f, all_done, &x, 10000);
+    assert_int_equal(f.reason, RELAY_REASON_DONE);
+    assert_false(ea.mismatch);
+    assert_false(eb.mismatch);
+    assert_int_equal(eb.received, 103000);
+    assert_int_equal(ea.received, 72000);
+    assert_int_equal(relay_bytes(&f.relay, RELAY_A_TO_B), 103000);
+    fixture_teardown(&f, &ea, &eb);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -941,6 +991,7 @@ int main(void)
         cmocka_unit_test(test_transport_flush),
         cmocka_unit_test(test_splice_one_direction),
         cmocka_unit_test(test_splice_small_keeps_default_pipe),
+        cmocka_unit_test(test_splice_parks_idle_pipes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
