@@ -11,6 +11,7 @@
 
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/lazy_mutex.h"
 #include "core/redis_url.h"
 #include "core/log.h"
 #include "core/ratelimit.h"
@@ -604,7 +605,7 @@ int node_limits_new(const struct node_limits_cfg *cfg, struct node_limits **out)
     if (l == NULL)
         return ERR_NOMEM;
     for (unsigned i = 0; i < LIMITS_BUCKETS; i++)
-        pthread_mutex_init(&l->b[i].mu, NULL);
+        lazy_mutex_init_zeroed(&l->b[i].mu); /* ~640 kB of buckets resident only once used */
     pthread_mutex_init(&l->stop_mu, NULL);
     pthread_cond_init(&l->stop_cv, NULL);
     l->probe = node_probe_new(&cfg->probe);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -254,9 +255,42 @@ static void test_threads(void **state)
     node_limits_free(l);
 }
 
+static long resident_kb(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long size = 0, res = -1;
+    if (f != NULL) {
+        if (fscanf(f, "%ld %ld", &size, &res) != 2)
+            res = -1;
+        fclose(f);
+    }
+    return res < 0 ? -1 : res * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* The per-IP table (~640 kB of buckets) and the probe guard's stripes (~160 kB) are resident
+ * only once used: a fresh node holding a few users does not pay for them. */
+static void test_tables_resident_lazily(void **state)
+{
+    (void)state;
+    long before = resident_kb();
+    if (before < 0)
+        skip();
+    struct node_limits *l = mk(300, 0);
+    long grew = resident_kb() - before;
+    assert_true(grew < 300); /* ~800 kB when every bucket's mutex was initialised */
+    struct sock_addr a = v4("127.0.0.2:1000");
+    struct node_user_limits ul = {.devices = 1};
+    struct node_limits_ticket t;
+    enum node_limit_kind kind = NODE_LIMIT__COUNT;
+    assert_int_equal(node_limits_admit(l, KEY_A, &ul, &a, 1000000, false, &t, &kind), 0); /* its mutex works */
+    node_limits_release(l, &t, 1000000);
+    node_limits_free(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tables_resident_lazily), /* first: fresh memory, not a freed table's pages */
         cmocka_unit_test(test_device_limit),
         cmocka_unit_test(test_active_ip_never_expires),
         cmocka_unit_test(test_max_conns),
