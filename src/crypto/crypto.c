@@ -68,12 +68,6 @@ static const EVP_MD *md_of(enum crypto_hash h)
     }
 }
 
-static const char *md_name(enum crypto_hash h)
-{
-    static const char *const names[CRYPTO_HASH__COUNT] = {"SHA256", "SHA384", "SHA512", "SHA1", "MD5"};
-    return (unsigned)h < CRYPTO_HASH__COUNT ? names[h] : NULL;
-}
-
 size_t crypto_hash_len(enum crypto_hash h)
 {
     static const size_t lens[CRYPTO_HASH__COUNT] = {32, 48, 64, 20, 16};
@@ -150,67 +144,93 @@ void crypto_hash_free(struct crypto_hash_ctx *c)
  * one HMAC context per hash, set up once; a call only re-keys it. HKDF (RFC 5869) is built on
  * it: extract = HMAC(salt, ikm), expand = T(1) || T(2) ... with T(i) = HMAC(prk, T(i-1) ||
  * info || i). */
-static EVP_MAC *hmac_method; /* fetched once, kept for the process */
+struct hmac { /* one per thread and hash: a digest context and the keyed outer pad */
+    EVP_MD_CTX *md;
+    uint8_t opad[128];
+    size_t block;
+};
+
+static __thread struct hmac hmac_state[CRYPTO_HASH__COUNT];
 static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
 static pthread_key_t hmac_exit;
-static __thread EVP_MAC_CTX *hmac_ctx[CRYPTO_HASH__COUNT];
 
 static void hmac_clear(void *unused)
 {
     (void)unused;
     for (size_t i = 0; i < CRYPTO_HASH__COUNT; i++) {
-        EVP_MAC_CTX_free(hmac_ctx[i]); /* frees the keyed state with it */
-        hmac_ctx[i] = NULL;
+        EVP_MD_CTX_free(hmac_state[i].md);
+        OPENSSL_cleanse(&hmac_state[i], sizeof(hmac_state[i]));
     }
 }
 
 static void hmac_init_once(void)
 {
-    hmac_method = EVP_MAC_fetch(NULL, "HMAC", NULL);
     (void)pthread_key_create(&hmac_exit, hmac_clear);
 }
 
-/* This thread's HMAC context for h, keyed with key. */
-static EVP_MAC_CTX *hmac_start(enum crypto_hash h, const void *key, size_t klen)
+/* RFC 2104 on this thread's digest context for h: the inner hash is started with
+ * (key ^ ipad) and the outer pad kept for hmac_finish. EVP_MAC re-derives both pads through
+ * its own contexts on every key (~6k instructions of overhead per HMAC, 24 per handshake). */
+static struct hmac *hmac_start(enum crypto_hash h, const void *key, size_t klen)
 {
-    const char *name = md_name(h);
-    if (name == NULL)
+    const EVP_MD *md = md_of(h);
+    if (md == NULL)
         return NULL;
-    pthread_once(&hmac_once, hmac_init_once);
-    if (hmac_method == NULL)
-        return NULL;
-    EVP_MAC_CTX *m = hmac_ctx[h];
-    if (m == NULL) {
-        m = EVP_MAC_CTX_new(hmac_method);
-        if (m == NULL)
+    struct hmac *m = &hmac_state[h];
+    if (m->md == NULL) {
+        pthread_once(&hmac_once, hmac_init_once);
+        m->md = EVP_MD_CTX_new();
+        if (m->md == NULL)
             return NULL;
-        OSSL_PARAM params[2] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)name, 0),
-                                OSSL_PARAM_construct_end()};
-        if (EVP_MAC_CTX_set_params(m, params) != 1) {
-            EVP_MAC_CTX_free(m);
-            return NULL;
-        }
-        hmac_ctx[h] = m;
-        (void)pthread_setspecific(hmac_exit, hmac_ctx); /* non-NULL: the destructor runs */
+        m->block = (size_t)EVP_MD_get_block_size(md);
+        (void)pthread_setspecific(hmac_exit, hmac_state); /* non-NULL: the destructor runs */
     }
-    static const uint8_t empty[1] = {0};
-    return EVP_MAC_init(m, klen ? key : empty, klen, NULL) == 1 ? m : NULL;
+    if (m->block == 0 || m->block > sizeof(m->opad))
+        return NULL;
+    uint8_t k[128] = {0};
+    if (klen > m->block) { /* a long key is hashed first */
+        if (EVP_DigestInit_ex(m->md, md, NULL) != 1 || EVP_DigestUpdate(m->md, key, klen) != 1 ||
+            EVP_DigestFinal_ex(m->md, k, NULL) != 1)
+            return NULL;
+    } else if (klen > 0) {
+        memcpy(k, key, klen);
+    }
+    uint8_t ipad[128];
+    for (size_t i = 0; i < m->block; i++) {
+        ipad[i] = k[i] ^ 0x36;
+        m->opad[i] = k[i] ^ 0x5c;
+    }
+    int ok = EVP_DigestInit_ex(m->md, md, NULL) == 1 && EVP_DigestUpdate(m->md, ipad, m->block) == 1;
+    OPENSSL_cleanse(k, sizeof(k));
+    OPENSSL_cleanse(ipad, sizeof(ipad));
+    return ok ? m : NULL;
 }
 
-static int hmac_finish(EVP_MAC_CTX *m, uint8_t *out, size_t outlen)
+static int hmac_update(struct hmac *m, const void *data, size_t n)
 {
-    size_t n = 0;
-    return EVP_MAC_final(m, out, &n, outlen) == 1 && n == outlen ? 0 : ERR_CRYPTO;
+    return EVP_DigestUpdate(m->md, data, n) == 1 ? 0 : ERR_CRYPTO;
+}
+
+/* out = the whole MAC (the hash's length). */
+static int hmac_finish(struct hmac *m, enum crypto_hash h, uint8_t *out)
+{
+    uint8_t inner[CRYPTO_HASH_MAX];
+    unsigned n = 0;
+    int ok = EVP_DigestFinal_ex(m->md, inner, &n) == 1 && EVP_DigestInit_ex(m->md, md_of(h), NULL) == 1 &&
+             EVP_DigestUpdate(m->md, m->opad, m->block) == 1 && EVP_DigestUpdate(m->md, inner, n) == 1 &&
+             EVP_DigestFinal_ex(m->md, out, NULL) == 1;
+    OPENSSL_cleanse(inner, sizeof(inner));
+    return ok ? 0 : ERR_CRYPTO;
 }
 
 int crypto_hmac(enum crypto_hash h, const void *key, size_t klen, const void *data, size_t dlen, uint8_t *out)
 {
-    EVP_MAC_CTX *m = hmac_start(h, key, klen);
+    struct hmac *m = hmac_start(h, key, klen);
     if (m == NULL)
         return (unsigned)h < CRYPTO_HASH__COUNT ? ERR_CRYPTO : ERR_RANGE;
-    if (dlen && EVP_MAC_update(m, data, dlen) != 1)
+    if (dlen && hmac_update(m, data, dlen) < 0)
         return ERR_CRYPTO;
-    return hmac_finish(m, out, crypto_hash_len(h));
+    return hmac_finish(m, h, out);
 }
 
 int crypto_hkdf_extract(enum crypto_hash h, const void *salt, size_t saltlen, const void *ikm, size_t ikmlen,
@@ -239,14 +259,14 @@ int crypto_hkdf_expand(enum crypto_hash h, const void *prk, size_t prklen, const
     size_t tlen = 0;
     int rc = 0;
     for (unsigned i = 1; outlen > 0 && rc == 0; i++) {
-        EVP_MAC_CTX *m = hmac_start(h, prk, prklen);
+        struct hmac *m = hmac_start(h, prk, prklen);
         uint8_t ctr = (uint8_t)i;
-        if (m == NULL || (tlen && EVP_MAC_update(m, t, tlen) != 1) ||
-            (infolen && EVP_MAC_update(m, info, infolen) != 1) || EVP_MAC_update(m, &ctr, 1) != 1) {
+        if (m == NULL || (tlen && hmac_update(m, t, tlen) < 0) || (infolen && hmac_update(m, info, infolen) < 0) ||
+            hmac_update(m, &ctr, 1) < 0) {
             rc = ERR_CRYPTO;
             break;
         }
-        rc = hmac_finish(m, t, hl);
+        rc = hmac_finish(m, h, t);
         tlen = hl;
         size_t n = outlen < hl ? outlen : hl;
         memcpy(out, t, n);

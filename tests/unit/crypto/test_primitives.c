@@ -72,6 +72,56 @@ static void test_hmac(void **state)
     free(want);
 }
 
+/* Our HMAC (RFC 2104 over a kept digest context): RFC 4231 test 6 (a key longer than the
+ * block is hashed first) for the three hashes, test 1 for SHA-384 (128-byte block), the
+ * empty key and message, and keys of exactly one block and one byte more. */
+static void test_hmac_key_lengths(void **state)
+{
+    (void)state;
+    static const char *const big_msg = "Test Using Larger Than Block-Size Key - Hash Key First";
+    uint8_t big[131];
+    memset(big, 0xaa, sizeof(big));
+    static const struct {
+        enum crypto_hash h;
+        const char *want;
+    } t6[] = {
+        {CRYPTO_SHA256, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"},
+        {CRYPTO_SHA384,
+         "4ece084485813e9088d2c63a041bc5b44f9ef1012a2b588f3cd11f05033ac4c60c2ef6ab4030fe8296248df163f44952"},
+        {CRYPTO_SHA512, "80b24263c7c1a3ebb71493c1dd7be8b49b46d1f41b4aeec1121b013783f8f3526b56d037e05f2598bd0fd2215d6a1e"
+                        "5295e64f73f63f0aec8b915a985d786598"},
+    };
+    uint8_t out[64];
+    size_t n;
+    for (size_t i = 0; i < sizeof(t6) / sizeof(t6[0]); i++) {
+        uint8_t *want = tu_hex(t6[i].want, &n);
+        assert_int_equal(crypto_hmac(t6[i].h, big, sizeof(big), big_msg, strlen(big_msg), out), 0);
+        assert_memory_equal(out, want, n);
+        free(want);
+    }
+    uint8_t k1[20];
+    memset(k1, 0x0b, sizeof(k1));
+    uint8_t *want =
+        tu_hex("afd03944d84895626b0825f4ab46907f15f9dadbe4101ec682aa034c7cebc59cfaea9ea9076ede7f4af152e8b2fa9cb6", &n);
+    assert_int_equal(crypto_hmac(CRYPTO_SHA384, k1, sizeof(k1), "Hi There", 8, out), 0);
+    assert_memory_equal(out, want, 48);
+    free(want);
+    want = tu_hex("b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad", &n);
+    assert_int_equal(crypto_hmac(CRYPTO_SHA256, NULL, 0, NULL, 0, out), 0);
+    assert_memory_equal(out, want, 32);
+    free(want);
+    uint8_t k64[65];
+    memset(k64, 1, sizeof(k64));
+    want = tu_hex("0c462fe9789424c45ebeb37b90d6e879e8e0580849c91a84198b267a90c77250", &n);
+    assert_int_equal(crypto_hmac(CRYPTO_SHA256, k64, 64, "abc", 3, out), 0);
+    assert_memory_equal(out, want, 32);
+    free(want);
+    want = tu_hex("fb1e9b9f783337ca807b11cd396d1c31eb5267d95d2d2bb0f1d83ffafbbf64e9", &n);
+    assert_int_equal(crypto_hmac(CRYPTO_SHA256, k64, 65, "abc", 3, out), 0);
+    assert_memory_equal(out, want, 32);
+    free(want);
+}
+
 static void aead_roundtrip(enum crypto_aead a)
 {
     uint8_t key[32] = {1, 2, 3}, nonce[12] = {9};
@@ -238,6 +288,7 @@ int main(void)
         cmocka_unit_test(test_sha256_and_incremental),
         cmocka_unit_test(test_hkdf_rfc5869),
         cmocka_unit_test(test_hmac),
+        cmocka_unit_test(test_hmac_key_lengths),
         cmocka_unit_test(test_aead_all_suites),
         cmocka_unit_test(test_aes_gcm_kat),
         cmocka_unit_test(test_x25519_rfc7748),
