@@ -5,6 +5,7 @@ find_package(OpenSSL 3.0 REQUIRED)
 pkg_check_modules(JANSSON REQUIRED IMPORTED_TARGET jansson)
 pkg_check_modules(CMOCKA REQUIRED IMPORTED_TARGET cmocka)
 pkg_check_modules(CARES REQUIRED IMPORTED_TARGET libcares)
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium) # fixed-base X25519/Ed25519 (crypto.c)
 pkg_check_modules(MHD REQUIRED IMPORTED_TARGET libmicrohttpd)
 pkg_check_modules(GNUTLS REQUIRED IMPORTED_TARGET gnutls) # the hub checks node client certificates
 pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)

@@ -80,6 +80,8 @@ int crypto_x25519(uint8_t shared[static 32], const uint8_t priv[static 32], cons
 int crypto_ed25519_keypair(uint8_t priv[static 32], uint8_t pub[static 32]);
 int crypto_ed25519_public(const uint8_t priv[static 32], uint8_t pub[static 32]);
 int crypto_ed25519_sign(const uint8_t priv[static 32], const void *msg, size_t len, uint8_t sig[static 64]);
+/* The same signature computed by libcrypto: the reference crypto_ed25519_sign is tested against. */
+int crypto_ed25519_sign_libcrypto(const uint8_t priv[static 32], const void *msg, size_t len, uint8_t sig[static 64]);
 int crypto_ed25519_verify(const uint8_t pub[static 32], const void *msg, size_t len, const uint8_t sig[static 64]);
 
 /* What a certificate says about itself (a REALITY target's leaf as seen by a check): validity

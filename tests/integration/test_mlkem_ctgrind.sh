@@ -33,7 +33,7 @@ for opt in -O1 -O2; do
     bin="$tmp/ctgrind$opt"
     "$cc" -std=c11 -D_GNU_SOURCE -DMLKEM768_CTGRIND "$opt" -gdwarf-4 -I"$src/src" \
         "$src/bench/bench_mlkem_ctgrind.c" "$src"/src/crypto/mlkem768*.c "$src/src/crypto/crypto.c" \
-        -lcrypto -o "$bin"
+        -lcrypto -lsodium -o "$bin"
     log="$tmp/valgrind$opt.log"
     rc=0
     valgrind --tool=memcheck --error-exitcode=1 --track-origins=yes --suppressions="$supp" \
