@@ -59,18 +59,13 @@ bg haproxy "$HAPROXY" -db -f "$WORK/haproxy.cfg"
 for p in $T_PORT $H_PORT $N_PORT $P2 $P1; do wait_port "$p"; done
 
 link() { echo "vless://$DEV@127.0.0.1:$1?encryption=none&flow=xtls-rprx-vision&security=reality&sni=example.com&fp=chrome&pbk=$PBK&sid=$SID&type=tcp#t"; }
-client() { # client NAME HAPROXYPORT BINDIP -> prints the local port
-  local p; p=$(free_port)
-  bg "$1" "$VEIL_BIN/veil" client --link "$(link "$2")" --listen "127.0.0.1:$p" --bind "$3"
-  wait_port "$p" >/dev/null
-  echo "$p"
-}
+client() { start_client "$1" "$2" "$(link "$3")" "$4"; } # client VAR NAME HAPROXYPORT BINDIP
 hello() { [ "$(curl -s --max-time 30 --socks5-hostname "127.0.0.1:$1" "http://127.0.0.1:$H_PORT/hello")" = "hello through the tunnel" ]; }
 
 # 1. Tunnels through HAProxy with PROXY v2 and v1; the node logs the clients' own addresses.
-A=$(client v2-a "$P2" 127.0.0.2)
-B=$(client v1-b "$P1" 127.0.0.3)
-C=$(client v2-c "$P2" 127.0.0.4)
+client A v2-a "$P2" 127.0.0.2
+client B v1-b "$P1" 127.0.0.3
+client C v2-c "$P2" 127.0.0.4
 hello "$A" || fail "tunnel through HAProxy (PROXY v2) failed"
 ok "tunnel through HAProxy, PROXY v2"
 hello "$B" || fail "tunnel through HAProxy (PROXY v1) failed"
@@ -93,7 +88,7 @@ case "$page" in *s_server*) ;; *) fail "HTTPS probe via HAProxy (v1) did not rea
 ok "probes through HAProxy (v2 and v1) reach the target"
 
 # 4. Without the header (straight to the node) nothing is served.
-D=$(client direct "$N_PORT" 127.0.0.2)
+client D direct "$N_PORT" 127.0.0.2
 if hello "$D"; then fail "a connection without a PROXY header was served"; fi
 ok "a connection without a PROXY header is refused"
 

@@ -31,12 +31,7 @@ EOF
 link() { echo "vless://$1@127.0.0.1:$3?encryption=none&flow=$2&security=reality&sni=example.com&fp=chrome&pbk=$PBK&sid=$SID&type=tcp#t"; }
 socks() { curl -s --max-time 30 --socks5-hostname "127.0.0.1:$1" "${@:2}"; }
 hello() { [ "$(socks "$1" "http://127.0.0.1:$H_PORT/hello")" = "hello through the tunnel" ]; }
-client() { # client NAME UUID FLOW NODEPORT BINDIP -> prints the local port
-  local p; p=$(free_port)
-  bg "$1" "$VEIL_BIN/veil" client --link "$(link "$2" "$3" "$4")" --listen "127.0.0.1:$p" --bind "$5"
-  wait_port "$p" >/dev/null
-  echo "$p"
-}
+client() { start_client "$1" "$2" "$(link "$3" "$4" "$5")" "$6"; } # client VAR NAME UUID FLOW NODEPORT BINDIP
 metric() { curl -s "http://127.0.0.1:$M_PORT/metrics" | awk -v k="veil_node_limit_refusals_total{kind=\"$1\"}" '$1 == k {print $2}'; }
 
 node_config "$WORK/node.json" "$N_PORT" "\"metricsListen\": \"127.0.0.1:$M_PORT\", \"limits\": {\"deviceWindowSec\": 60}"
@@ -45,9 +40,9 @@ NODE_PID=$LASTPID
 for p in $T_PORT $H_PORT $N_PORT $M_PORT; do wait_port "$p"; done
 
 # 1. Device limit 2, in-process sets: a third source IP is refused, known IPs keep working.
-D2=$(client dev2 $DEV xtls-rprx-vision $N_PORT 127.0.0.2)
-D3=$(client dev3 $DEV xtls-rprx-vision $N_PORT 127.0.0.3)
-D4=$(client dev4 $DEV xtls-rprx-vision $N_PORT 127.0.0.4)
+client D2 dev2 $DEV xtls-rprx-vision $N_PORT 127.0.0.2
+client D3 dev3 $DEV xtls-rprx-vision $N_PORT 127.0.0.3
+client D4 dev4 $DEV xtls-rprx-vision $N_PORT 127.0.0.4
 hello "$D2" || fail "device 1 refused"
 hello "$D3" || fail "device 2 refused"
 if hello "$D4"; then fail "a third device got through a limit of two"; fi
@@ -57,7 +52,7 @@ ok "device limit 2 (local sets): 127.0.0.2 and .3 served, .4 refused, /metrics d
 
 # 2. Max connections 2: two open tunnels (HTTP keep-alive), a third is refused, then served once
 # they close.
-C=$(client conn $CONN '' $N_PORT 127.0.0.5)
+client C conn $CONN '' $N_PORT 127.0.0.5
 python3 - "$C" "$H_PORT" "$WORK/hold" <<'EOF' &
 import os, socket, struct, sys, time
 socks_port, http_port, flag = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
@@ -89,7 +84,7 @@ wait_for 'hello "$C"' 10 "served once the open tunnels closed"
 ok "max connections 2: third refused while two are open, served after; /metrics connections=$(metric connections)"
 
 # 3. Speed limit 2 MB/s shared by the user's tunnels: one 10 MB download, then two 5 MB at once.
-S=$(client speed $SPEED '' $N_PORT 127.0.0.6)
+client S speed $SPEED '' $N_PORT 127.0.0.6
 measure() { # measure BYTES PARALLEL -> prints the rate in bytes/s from first byte to last
   local i pids=()
   for i in $(seq 1 "$2"); do
@@ -132,7 +127,7 @@ for s in socks:
 EOF
 wait_for '[ $(( $(metric handshake_rate) - before )) -ge 20 ]' 10 "20 of 30 burst connections refused"
 after=$(metric handshake_rate)
-X=$(client other $SPEED '' $N_PORT 127.0.0.10)
+client X other $SPEED '' $N_PORT 127.0.0.10
 hello "$X" || fail "another IP was refused by the handshake limit"
 ok "handshake rate 5/s per IP: $((after - before)) of 30 burst connections cut, other IPs served"
 
@@ -158,11 +153,11 @@ else
   bg nodeb "$VEIL_BIN/veil-node" -c "$WORK/b.json"
   bg nodec "$VEIL_BIN/veil-node" -c "$WORK/c.json"
   wait_port "$A_PORT"; wait_port "$B_PORT"; wait_port "$C_PORT"
-  A2=$(client ra2 $DEV xtls-rprx-vision $A_PORT 127.0.0.2)
-  B3=$(client rb3 $DEV xtls-rprx-vision $B_PORT 127.0.0.3)
-  A4=$(client ra4 $DEV xtls-rprx-vision $A_PORT 127.0.0.4)
-  B2=$(client rb2 $DEV xtls-rprx-vision $B_PORT 127.0.0.2)
-  C4=$(client rc4 $DEV xtls-rprx-vision $C_PORT 127.0.0.4)
+  client A2 ra2 $DEV xtls-rprx-vision $A_PORT 127.0.0.2
+  client B3 rb3 $DEV xtls-rprx-vision $B_PORT 127.0.0.3
+  client A4 ra4 $DEV xtls-rprx-vision $A_PORT 127.0.0.4
+  client B2 rb2 $DEV xtls-rprx-vision $B_PORT 127.0.0.2
+  client C4 rc4 $DEV xtls-rprx-vision $C_PORT 127.0.0.4
   hello "$A2" || fail "redis: device 1 on node A refused"
   hello "$B3" || fail "redis: device 2 on node B refused"
   # Both nodes (two client addresses) read the set back after node B added .3 to it.

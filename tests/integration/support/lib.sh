@@ -26,6 +26,15 @@ trap cleanup EXIT
 # bg LOGNAME cmd...: starts a background process, remembers its pid in $LASTPID.
 bg() { local log=$1; shift; "$@" >"$WORK/$log.log" 2>&1 & LASTPID=$!; PIDS+=("$LASTPID"); }
 free_port() { python3 "$(dirname "${BASH_SOURCE[0]}")/free_port.py"; }
+# start_client VAR LOG LINK [BINDIP]: a `veil client` (SOCKS5) on a free port; VAR = that port.
+# Not "$(...)": bg inside a command substitution records the PID in the subshell's PIDS, so
+# cleanup would never stop that client.
+start_client() {
+  local port; port=$(free_port)
+  bg "$2" "$VEIL_BIN/veil" client --link "$3" --listen "127.0.0.1:$port" ${4:+--bind "$4"}
+  wait_port "$port" >/dev/null
+  printf -v "$1" %s "$port"
+}
 wait_port() { # wait_port PORT [seconds]
   local i
   for i in $(seq 1 $((${2:-10} * 20))); do
