@@ -96,6 +96,25 @@ uint8_t *tu_read_hex_file(const char *path, size_t *len)
     return out;
 }
 
+int tu_golden(const char *rel, const void *text, size_t len)
+{
+    const char *path = tu_vectors(rel);
+    if (getenv("VEIL_UPDATE_GOLDEN") != NULL) {
+        FILE *f = fopen(path, "wb");
+        size_t put = f != NULL ? fwrite(text, 1, len, f) : 0;
+        if (f == NULL || fclose(f) != 0 || put != len)
+            return -1;
+        return 0;
+    }
+    size_t glen = 0;
+    uint8_t *g = tu_read_file(path, &glen);
+    if (g == NULL)
+        return -1;
+    int rc = glen == len && memcmp(g, text, len) == 0 ? 0 : 1;
+    free(g);
+    return rc;
+}
+
 uint8_t *tu_hex(const char *hex, size_t *len)
 {
     uint8_t *out = decode(hex, strlen(hex), len);

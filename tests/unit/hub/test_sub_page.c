@@ -19,6 +19,7 @@
 #include "hub/fleet/fleet_int.h"
 #include "hub/store/store.h"
 #include "hub_test_db.h"
+#include "hub_test_http.h"
 #include "test_util.h"
 
 #define NOW 1764115200
@@ -137,31 +138,12 @@ static int teardown(void **state)
     return 0;
 }
 
-struct text {
-    char *p;
-    size_t n;
-};
-
-static size_t on_bytes(char *p, size_t sz, size_t n, void *arg)
-{
-    struct text *t = arg;
-    size_t k = sz * n;
-    char *q = realloc(t->p, t->n + k + 1);
-    if (q == NULL)
-        return 0;
-    memcpy(q + t->n, p, k);
-    t->p = q;
-    t->n += k;
-    t->p[t->n] = '\0';
-    return k;
-}
-
 /* The answer as one text: the status line, the header lines but Date (in order), a blank line,
  * the body. */
-static struct text fetch(struct env *e, const char *path, const char *ua, const char *accept)
+static struct hub_test_body fetch(struct env *e, const char *path, const char *ua, const char *accept)
 {
     char url[256], uah[160], ach[160];
-    struct text head = {0}, body = {0};
+    struct hub_test_body head = {0}, body = {0};
     struct curl_slist *h = NULL;
     snprintf(url, sizeof url, "%s%s", e->base, path);
     snprintf(uah, sizeof uah, "User-Agent: %s", ua);
@@ -173,51 +155,41 @@ static struct text fetch(struct env *e, const char *path, const char *ua, const 
     curl_easy_reset(e->curl);
     curl_easy_setopt(e->curl, CURLOPT_URL, url);
     curl_easy_setopt(e->curl, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(e->curl, CURLOPT_HEADERFUNCTION, on_bytes);
+    curl_easy_setopt(e->curl, CURLOPT_HEADERFUNCTION, hub_test_on_body);
     curl_easy_setopt(e->curl, CURLOPT_HEADERDATA, &head);
-    curl_easy_setopt(e->curl, CURLOPT_WRITEFUNCTION, on_bytes);
+    curl_easy_setopt(e->curl, CURLOPT_WRITEFUNCTION, hub_test_on_body);
     curl_easy_setopt(e->curl, CURLOPT_WRITEDATA, &body);
     curl_easy_setopt(e->curl, CURLOPT_TIMEOUT, 30L);
     assert_int_equal(curl_easy_perform(e->curl), CURLE_OK);
     curl_slist_free_all(h);
-    struct text out = {0};
+    struct hub_test_body out = {0};
     for (char *line = head.p; line != NULL && *line;) {
         char *end = strstr(line, "\r\n");
         size_t len = end ? (size_t)(end - line) : strlen(line);
         if (len > 0 && strncasecmp(line, "Date:", 5) != 0) {
-            on_bytes(line, 1, len, &out);
-            on_bytes("\n", 1, 1, &out);
+            hub_test_on_body(line, 1, len, &out);
+            hub_test_on_body("\n", 1, 1, &out);
         }
         line = end ? end + 2 : line + len;
     }
-    on_bytes("\n", 1, 1, &out);
+    hub_test_on_body("\n", 1, 1, &out);
     if (body.n)
-        on_bytes(body.p, 1, body.n, &out);
+        hub_test_on_body(body.p, 1, body.n, &out);
     free(head.p);
     free(body.p);
     return out;
 }
 
 /* Compares text with tests/vectors/sub/<name>, or rewrites the file under VEIL_UPDATE_GOLDEN. */
-static void golden(const char *name, const struct text *t)
+static void golden(const char *name, const struct hub_test_body *t)
 {
     char rel[128];
     snprintf(rel, sizeof rel, "sub/%s", name);
-    const char *path = tu_vectors(rel);
-    if (getenv("VEIL_UPDATE_GOLDEN") != NULL) {
-        FILE *f = fopen(path, "wb");
-        assert_non_null(f);
-        assert_int_equal(fwrite(t->p, 1, t->n, f), t->n);
-        fclose(f);
-        return;
-    }
-    size_t glen = 0;
-    uint8_t *g = tu_read_file(path, &glen);
-    if (g == NULL)
-        fail_msg("missing golden file %s (run with VEIL_UPDATE_GOLDEN=1)", path);
-    if (glen != t->n || memcmp(g, t->p, t->n) != 0)
-        fail_msg("%s differs from the answer:\n%.*s", path, (int)t->n, t->p);
-    free(g);
+    int rc = tu_golden(rel, t->p, t->n);
+    if (rc < 0)
+        fail_msg("golden file %s missing or unwritable (run with VEIL_UPDATE_GOLDEN=1)", tu_vectors(rel));
+    if (rc > 0)
+        fail_msg("%s differs from the answer:\n%.*s", tu_vectors(rel), (int)t->n, t->p);
 }
 
 static const struct {
@@ -244,7 +216,7 @@ static void check_all(void **state, int fetches)
             snprintf(path, sizeof path, "/sub/tok%020d%s", user, FORMATS[f].suffix);
             snprintf(name, sizeof name, "page_user%d_%s.txt", user, FORMATS[f].name);
             for (int k = 0; k < fetches; k++) {
-                struct text t = fetch(e, path, FORMATS[f].ua, FORMATS[f].accept);
+                struct hub_test_body t = fetch(e, path, FORMATS[f].ua, FORMATS[f].accept);
                 golden(name, &t);
                 free(t.p);
             }

@@ -96,21 +96,11 @@ static void golden(const char *name, const char *text, size_t len)
 {
     char rel[128];
     snprintf(rel, sizeof(rel), "sub/%s", name);
-    const char *path = tu_vectors(rel);
-    if (getenv("VEIL_UPDATE_GOLDEN") != NULL) {
-        FILE *f = fopen(path, "wb");
-        assert_non_null(f);
-        assert_int_equal(fwrite(text, 1, len, f), len);
-        fclose(f);
-        return;
-    }
-    size_t glen = 0;
-    uint8_t *g = tu_read_file(path, &glen);
-    if (g == NULL)
-        fail_msg("missing golden file %s (run with VEIL_UPDATE_GOLDEN=1)", path);
-    if (glen != len || memcmp(g, text, len) != 0)
-        fail_msg("%s differs from the rendered output:\n%.*s", path, (int)len, text);
-    free(g);
+    int rc = tu_golden(rel, text, len);
+    if (rc < 0)
+        fail_msg("golden file %s missing or unwritable (run with VEIL_UPDATE_GOLDEN=1)", tu_vectors(rel));
+    if (rc > 0)
+        fail_msg("%s differs from the rendered output:\n%.*s", tu_vectors(rel), (int)len, text);
 }
 
 static void golden_headers(const char *name, const struct sub_response *r)
