@@ -75,6 +75,12 @@ int store__audit_chain_backfill(struct store_conn *sc);
  * deleted row's terms until its segments merge); a no-op on PostgreSQL. arg unused (store__tx). */
 int store__users_search_purge(struct store_conn *sc, void *arg);
 
+/* A user's current subscription: active/limited first, then the latest end. Spelled once: the
+ * index subscriptions_user_current (schema 20) matches this text, so SQLite reads the first row
+ * of the index instead of sorting into a temporary B-tree on every uncached /sub. */
+#define STORE_SUB_CURRENT_RANK "CASE WHEN state IN ('active', 'limited') THEN 0 ELSE 1 END"
+#define STORE_SUB_CURRENT_ORDER STORE_SUB_CURRENT_RANK ", ends_at DESC, id DESC"
+
 /* Row readers shared between operation files. The user columns are USER_COLS (store_users.c)
  * from column `at` on; sealed values are opened (ERR_DECRYPT and the like when they do not). */
 #define STORE_USER_NCOLS 15

@@ -225,8 +225,7 @@ static int current_body(struct store_conn *sc, void *arg)
     struct store_val p[] = {SV_I(a->user_id)};
     /* Active/limited first, then the most recent by end. */
     return sub_query(sc,
-                     "SELECT " SUB_COLS " FROM subscriptions WHERE user_id = $1 ORDER BY"
-                     " CASE WHEN state IN ('active', 'limited') THEN 0 ELSE 1 END, ends_at DESC, id DESC LIMIT 1",
+                     "SELECT " SUB_COLS " FROM subscriptions WHERE user_id = $1 ORDER BY " STORE_SUB_CURRENT_ORDER " LIMIT 1",
                      p, 1, &a->out);
 }
 
@@ -288,8 +287,7 @@ static int view_body(struct store_conn *sc, void *arg)
                     " s.last_reset_at, s.quota_bytes, s.device_limit, s.reset_strategy, s.created_at,"
                     " u.country, p.node_groups, p.country"
                     " FROM users u LEFT JOIN subscriptions s ON s.id = (SELECT id FROM subscriptions"
-                    "  WHERE user_id = u.id ORDER BY CASE WHEN state IN ('active', 'limited') THEN 0 ELSE 1 END,"
-                    "  ends_at DESC, id DESC LIMIT 1)"
+                    "  WHERE user_id = u.id ORDER BY " STORE_SUB_CURRENT_ORDER " LIMIT 1)"
                     " LEFT JOIN plans p ON p.id = s.plan_id"
                     " WHERE u.sub_token = $1",
                     p, 1, &r));

@@ -397,6 +397,32 @@ static void test_subscriptions(void **state)
     assert_int_equal(store_sub_grant(st, u2.id, plan, T0, &t, NULL), ERR_BAD_STATE);
 }
 
+/* The current subscription is read in index order (schema 20), not sorted in a temporary
+ * B-tree per query: the uncached /sub runs this on every request. */
+static void test_sub_current_plan(void **state)
+{
+    struct store *st = hub_test_get(state);
+    if (strcmp(store_backend(st), "sqlite") != 0)
+        return; /* PostgreSQL chooses by table size; its plan is not asserted */
+    struct store_conn sc;
+    struct store_res r;
+    store__acquire(st, &sc);
+    assert_int_equal(store__exec(&sc,
+                                 "EXPLAIN QUERY PLAN SELECT id FROM subscriptions WHERE user_id = 1"
+                                 " ORDER BY " STORE_SUB_CURRENT_ORDER " LIMIT 1",
+                                 NULL, 0, &r),
+                     0);
+    bool uses_index = false;
+    for (size_t i = 0; i < r.nrows; i++) {
+        const char *detail = store__cell(&r, i, r.ncols - 1);
+        assert_null(strstr(detail, "TEMP B-TREE"));
+        uses_index = uses_index || strstr(detail, "subscriptions_user_current") != NULL;
+    }
+    assert_true(uses_index);
+    store__res_free(&r);
+    store__release(&sc);
+}
+
 static void test_nodes_tokens(void **state)
 {
     struct store *st = hub_test_get(state);
@@ -967,6 +993,7 @@ static void test_open_errors(void **state)
         cmocka_unit_test_setup_teardown(test_user_list, setup, hub_test_teardown),                                     \
         cmocka_unit_test_setup_teardown(test_plans, setup, hub_test_teardown),                                         \
         cmocka_unit_test_setup_teardown(test_subscriptions, setup, hub_test_teardown),                                 \
+        cmocka_unit_test_setup_teardown(test_sub_current_plan, setup, hub_test_teardown),                              \
         cmocka_unit_test_setup_teardown(test_nodes_tokens, setup, hub_test_teardown),                                  \
         cmocka_unit_test_setup_teardown(test_devices, setup, hub_test_teardown),                                       \
         cmocka_unit_test_setup_teardown(test_sync_and_usage, setup, hub_test_teardown),                                \
