@@ -224,9 +224,9 @@ static int current_body(struct store_conn *sc, void *arg)
     struct sub_arg *a = arg;
     struct store_val p[] = {SV_I(a->user_id)};
     /* Active/limited first, then the most recent by end. */
-    return sub_query(sc,
-                     "SELECT " SUB_COLS " FROM subscriptions WHERE user_id = $1 ORDER BY " STORE_SUB_CURRENT_ORDER " LIMIT 1",
-                     p, 1, &a->out);
+    return sub_query(
+        sc, "SELECT " SUB_COLS " FROM subscriptions WHERE user_id = $1 ORDER BY " STORE_SUB_CURRENT_ORDER " LIMIT 1", p,
+        1, &a->out);
 }
 
 int store_sub_current(struct store *st, int64_t user_id, struct hub_sub *out)
