@@ -146,7 +146,15 @@ int store__exec_changes(struct store_conn *sc, const char *sql, const struct sto
 
 void store__res_free(struct store_res *r)
 {
-    if (r->cells != NULL) {
+    if (r->cells != NULL && r->row_blocks) {
+        for (size_t row = 0; row < r->nrows; row++)
+            for (size_t c = 0; c < r->ncols; c++)
+                if (r->cells[row * r->ncols + c] != NULL) {
+                    free(r->cells[row * r->ncols + c]);
+                    break;
+                }
+        free(r->cells);
+    } else if (r->cells != NULL) {
         for (size_t i = 0; i < r->nrows * r->ncols; i++)
             free(r->cells[i]);
         free(r->cells);

@@ -39,6 +39,9 @@ struct store_res {
     size_t nrows, ncols;
     char **cells;
     int64_t changes; /* rows changed by INSERT/UPDATE/DELETE */
+    /* Set by a backend that keeps each row's text in one allocation (SQLite): a row's first
+     * non-NULL cell owns it. Clear: every cell is its own allocation. */
+    bool row_blocks;
 };
 
 /* A checked-out connection. */

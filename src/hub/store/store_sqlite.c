@@ -167,11 +167,43 @@ static char *rewrite(const char *sql)
     return out;
 }
 
+/* Decimal text of v, as SQLite's own conversion writes it; returns the length. */
+static size_t i64_text(int64_t v, char out[static 21])
+{
+    char rev[20];
+    size_t n = 0, o = 0;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        rev[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u > 0);
+    if (v < 0)
+        out[o++] = '-';
+    while (n > 0)
+        out[o++] = rev[--n];
+    out[o] = '\0';
+    return o;
+}
+
+/* One column of the row being collected: its text (or NULL) and length. */
+struct sq_cell {
+    const char *text;
+    size_t len;
+    char num[21];
+};
+
+#define SQ_ROW_INLINE 48
+
+/* Copies the current row as text cells into one allocation (res->row_blocks): integers are
+ * formatted here instead of by SQLite (which allocates a string per integer column), and one
+ * malloc per row replaces one per cell. */
 static int collect_row(sqlite3_stmt *st, struct store_res *res, size_t *cap)
 {
     size_t nc = (size_t)sqlite3_column_count(st);
-    if (res->nrows == 0 && res->cells == NULL)
+    if (res->nrows == 0 && res->cells == NULL) {
         res->ncols = nc;
+        res->row_blocks = true;
+    }
     if ((res->nrows + 1) * nc > *cap) {
         size_t ncap = *cap ? *cap * 2 : 16 * (nc ? nc : 1);
         while (ncap < (res->nrows + 1) * nc)
@@ -182,23 +214,53 @@ static int collect_row(sqlite3_stmt *st, struct store_res *res, size_t *cap)
         res->cells = cells;
         *cap = ncap;
     }
+    struct sq_cell inline_cols[SQ_ROW_INLINE];
+    struct sq_cell *cols = nc <= SQ_ROW_INLINE ? inline_cols : malloc(nc * sizeof *cols);
+    if (cols == NULL)
+        return ERR_NOMEM;
+    size_t total = 0;
+    int rc = 0;
+    for (size_t c = 0; c < nc; c++) {
+        struct sq_cell *x = &cols[c];
+        x->text = NULL;
+        switch (sqlite3_column_type(st, (int)c)) {
+        case SQLITE_NULL:
+            continue;
+        case SQLITE_INTEGER:
+            x->len = i64_text(sqlite3_column_int64(st, (int)c), x->num);
+            x->text = x->num;
+            break;
+        default:
+            /* _text before _bytes: the length is of the text form. */
+            x->text = (const char *)sqlite3_column_text(st, (int)c);
+            if (x->text == NULL) {
+                rc = ERR_NOMEM;
+                goto out;
+            }
+            x->len = strlen(x->text); /* a cell ends at its first NUL, as strdup did */
+            break;
+        }
+        total += x->len + 1;
+    }
+    char *block = total > 0 ? malloc(total) : NULL;
+    if (total > 0 && block == NULL) {
+        rc = ERR_NOMEM;
+        goto out;
+    }
     for (size_t c = 0; c < nc; c++) {
         char **slot = &res->cells[res->nrows * nc + c];
         *slot = NULL;
-        if (sqlite3_column_type(st, (int)c) == SQLITE_NULL)
+        if (cols[c].text == NULL)
             continue;
-        const unsigned char *t = sqlite3_column_text(st, (int)c);
-        if (t == NULL)
-            return ERR_NOMEM;
-        *slot = strdup((const char *)t);
-        if (*slot == NULL) {
-            for (size_t k = 0; k < c; k++)
-                free(res->cells[res->nrows * nc + k]);
-            return ERR_NOMEM;
-        }
+        memcpy(block, cols[c].text, cols[c].len + 1);
+        *slot = block;
+        block += cols[c].len + 1;
     }
     res->nrows++;
-    return 0;
+out:
+    if (cols != inline_cols)
+        free(cols);
+    return rc;
 }
 
 /* Finds or prepares the statement for sql. */

@@ -397,6 +397,41 @@ static void test_subscriptions(void **state)
     assert_int_equal(store_sub_grant(st, u2.id, plan, T0, &t, NULL), ERR_BAD_STATE);
 }
 
+/* Cells come back as the same text on both backends: integers at the edges of int64, NULLs, a
+ * row of NULLs only, text with a multi-byte character, and a row wider than the SQLite backend's
+ * per-row scratch (48 columns). */
+static void test_cells_text(void **state)
+{
+    struct store *st = hub_test_get(state);
+    struct store_conn sc;
+    struct store_res r;
+    store__acquire(st, &sc);
+    assert_int_equal(store__exec(&sc,
+                                 "SELECT -9223372036854775807 - 1, 9223372036854775807, 0, -1, NULL, 'a\xc3\xa9-'"
+                                 " UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL",
+                                 NULL, 0, &r),
+                     0);
+    assert_int_equal(r.nrows, 2);
+    assert_string_equal(store__cell(&r, 0, 0), "-9223372036854775808");
+    assert_string_equal(store__cell(&r, 0, 1), "9223372036854775807");
+    assert_string_equal(store__cell(&r, 0, 2), "0");
+    assert_string_equal(store__cell(&r, 0, 3), "-1");
+    assert_null(store__cell(&r, 0, 4));
+    assert_string_equal(store__cell(&r, 0, 5), "a\xc3\xa9-");
+    for (size_t c = 0; c < 6; c++)
+        assert_null(store__cell(&r, 1, c));
+    store__res_free(&r);
+    char sql[1024] = "SELECT 0";
+    for (int c = 1; c < 60; c++)
+        snprintf(sql + strlen(sql), sizeof sql - strlen(sql), ", %d", c * 1000);
+    assert_int_equal(store__exec(&sc, sql, NULL, 0, &r), 0);
+    assert_int_equal(r.ncols, 60);
+    assert_string_equal(store__cell(&r, 0, 0), "0");
+    assert_string_equal(store__cell(&r, 0, 59), "59000");
+    store__res_free(&r);
+    store__release(&sc);
+}
+
 /* The current subscription is read in index order (schema 20), not sorted in a temporary
  * B-tree per query: the uncached /sub runs this on every request. */
 static void test_sub_current_plan(void **state)
@@ -994,6 +1029,7 @@ static void test_open_errors(void **state)
         cmocka_unit_test_setup_teardown(test_plans, setup, hub_test_teardown),                                         \
         cmocka_unit_test_setup_teardown(test_subscriptions, setup, hub_test_teardown),                                 \
         cmocka_unit_test_setup_teardown(test_sub_current_plan, setup, hub_test_teardown),                              \
+        cmocka_unit_test_setup_teardown(test_cells_text, setup, hub_test_teardown),                                    \
         cmocka_unit_test_setup_teardown(test_nodes_tokens, setup, hub_test_teardown),                                  \
         cmocka_unit_test_setup_teardown(test_devices, setup, hub_test_teardown),                                       \
         cmocka_unit_test_setup_teardown(test_sync_and_usage, setup, hub_test_teardown),                                \
