@@ -114,6 +114,10 @@ struct relay_cfg {
     struct relay_rate rate[RELAY_DIR__COUNT];
     struct relay_shared_rate shared[RELAY_DIR__COUNT]; /* take == NULL: none */
     size_t pipe_size; /* SPLICE: F_SETPIPE_SZ to this once a read fills the default pipe; 0 = never */
+    /* COPY: a direction with no transport on either side moves to splice(2) by itself once it
+     * has read this many bytes (as relay_splice_dir; the pipe opens on its next read, and a
+     * pipe2 failure makes that read copy); 0 = never. Short exchanges stay at two fds. */
+    uint64_t splice_after;
     relay_done_cb *on_done;
 };
 
@@ -167,6 +171,7 @@ struct relay {
     struct loop_timer idle_timer;
     struct loop_task resume_task;
     size_t pipe_size;
+    uint64_t splice_after;
     relay_done_cb *on_done;
 };
 

@@ -63,6 +63,9 @@ void node_session_park_quiet(struct node_worker *w, uint64_t quiet_ms)
             now - s->relay.last_active >= quiet_ms && tunnel_xprt_idle(&s->xprt)) {
             tls13_conn_park(s->tls);
             (void)relay_park_pipes(&s->relay); /* spliced Vision directions: 2 fds, 16 pages each */
+        } else if (s->state == NODE_SS_FALLBACK_RELAY && relay_running(&s->relay) &&
+                   now - s->relay.last_active >= quiet_ms) {
+            (void)relay_park_pipes(&s->relay); /* a fallback that went bulk, now idle */
         }
     }
 }

@@ -223,6 +223,10 @@ bool session_target_flight(struct session *s)
     }
 }
 
+/* Bytes one fallback direction copies before it splices: four relay blocks, more than a probe's
+ * exchange or a small page, so only bulk transfers pay for pipes. */
+#define FALLBACK_SPLICE_AFTER (4u * 16384u)
+
 /* §6: a transparent relay between the client and the target. */
 void session_start_fallback(struct session *s)
 {
@@ -238,10 +242,14 @@ void session_start_fallback(struct session *s)
     if (s->outcome != REALITY_OUTCOME_TARGET_FIRST && s->outcome != REALITY_OUTCOME_TARGET_BAD_SERVER_HELLO)
         node_limits_note_fallback(w->rt->limits, &s->peer, loop_now(w->loop));
     struct relay_cfg rc = {
-        /* Copy, not splice: two fds per fallback instead of six (two pipes each way would be
-         * four more), so a flood of probes cannot take the fd table; their volume is small and
-         * capped by limitFallback*. Buffers are only held while bytes are in flight. */
+        /* Copy first: two fds per fallback instead of six (a pipe pair each way is four more),
+         * so a flood of probes cannot take the fd table; buffers are only held while bytes are
+         * in flight. A direction that proves bulk (a browser's download from the target) moves
+         * to splice after FALLBACK_SPLICE_AFTER bytes, and its pipe is parked again when the
+         * relay idles (node_session_park_quiet). The preloads go out before any spliced byte. */
         .mode = RELAY_MODE_COPY,
+        .splice_after = FALLBACK_SPLICE_AFTER,
+        .pipe_size = 1u << 20,
         .pool = w->pool,
         .idle_ms = (uint64_t)s->snap->cfg->fallback_idle_sec * 1000,
         .rate = {[RELAY_A_TO_B] = {ib->fallback_upload.after_bytes, ib->fallback_upload.bytes_per_sec,

@@ -604,13 +604,14 @@ static void test_reset_and_preload(void **state)
     fixture_teardown(&f, &ea, NULL);
 }
 
-/* Rate limit on A->B: after_bytes free, then a full bucket, then bytes_per_sec. */
-static void test_rate_limit(void **state)
+/* Rate limit on A->B: after_bytes free, then a full bucket, then bytes_per_sec. With
+ * splice_after the direction splices past it and the limit holds the same. */
+static void rate_limit(uint64_t splice_after)
 {
     const uint64_t after = 65536, bps = 4u << 20, extra = 2u << 20;
     const uint64_t total = after + bps + extra;
     struct fixture f;
-    struct relay_cfg cfg = {.mode = RELAY_MODE_COPY};
+    struct relay_cfg cfg = {.mode = RELAY_MODE_COPY, .splice_after = splice_after};
     cfg.rate[RELAY_A_TO_B] = (struct relay_rate){.after_bytes = after, .bytes_per_sec = bps};
     fixture_setup(&f, &cfg, 0);
     struct endpoint ea, eb;
@@ -620,10 +621,14 @@ static void test_rate_limit(void **state)
     ep_update(&eb);
     uint64_t t0 = loop_clock_ms();
     assert_int_equal(relay_start(&f.relay, f.a_relay, f.b_relay), 0);
-    struct both x = {&f, &ea, &eb};
-    run_until(&f, all_done, &x, 10000);
+    bool spliced = false;
+    while (!(f.done && ea.eof && eb.eof) && loop_clock_ms() - t0 < 10000) {
+        assert_int_equal(loop_run_once(f.loop, 50), 0);
+        spliced |= relay_dir_spliced(&f.relay, RELAY_A_TO_B);
+    }
     uint64_t elapsed = loop_clock_ms() - t0;
     assert_int_equal(f.reason, RELAY_REASON_DONE);
+    assert_true(spliced == (splice_after != 0));
     assert_int_equal(eb.received, total);
     assert_false(eb.mismatch);
     /* (extra - one block) at bps takes >= ~496 ms; the unlimited direction is not slowed. */
@@ -631,6 +636,16 @@ static void test_rate_limit(void **state)
     assert_true(elapsed < 20000);
     assert_int_equal(ea.received, 1000);
     fixture_teardown(&f, &ea, &eb);
+}
+
+static void test_rate_limit(void **state)
+{
+    rate_limit(0);
+}
+
+static void test_rate_limit_spliced(void **state)
+{
+    rate_limit(32768);
 }
 
 /* Shared limiter hook on B->A (a user's bucket shared by several relays): every byte read is
@@ -970,6 +985,53 @@ static void test_splice_parks_idle_pipes(void **state)
     fixture_teardown(&f, &ea, &eb);
 }
 
+static bool down_spliced_bulk(void *arg)
+{
+    struct fixture *f = arg;
+    const struct relay_half *h = &f->relay.half[RELAY_B_TO_A];
+    return f->done || (h->spliced && h->pipe_grown);
+}
+
+/* The fallback relay's shape (node/session_reality.c): COPY with splice_after, bytes already
+ * received preloaded. The preloads arrive first and in order; the bulk download moves to splice
+ * (a splice read of >= 48 KiB grows the pipe); the small upload never opens a pipe. */
+static void test_copy_splices_bulk(void **state)
+{
+    const uint64_t up = 3000, down = (6u << 20) + 123;
+    struct fixture f;
+    struct relay_cfg cfg = {.mode = RELAY_MODE_COPY, .pipe_size = 1u << 20, .splice_after = 65536};
+    fixture_setup(&f, &cfg, 0);
+    static const uint8_t target_bytes[] = "server-hello-already-mirrored";
+    static const uint8_t client_bytes[] = "client-hello-not-yet-forwarded";
+    assert_int_equal(relay_preload(&f.relay, RELAY_B_TO_A, target_bytes, sizeof(target_bytes)), 0);
+    assert_int_equal(relay_preload(&f.relay, RELAY_A_TO_B, client_bytes, sizeof(client_bytes)), 0);
+    struct endpoint ea, eb;
+    ep_init(&ea, f.loop, f.a_peer, 61, up, 62);
+    ep_init(&eb, f.loop, f.b_peer, 62, down, 61);
+    ea.expect_prefix = target_bytes;
+    ea.prefix_len = sizeof(target_bytes);
+    eb.expect_prefix = client_bytes;
+    eb.prefix_len = sizeof(client_bytes);
+    ep_update(&ea);
+    ep_update(&eb);
+    assert_int_equal(relay_start(&f.relay, f.a_relay, f.b_relay), 0);
+    assert_false(relay_dir_spliced(&f.relay, RELAY_B_TO_A)); /* copies first */
+    run_until(&f, down_spliced_bulk, &f, 20000);
+    assert_true(relay_running(&f.relay));
+    assert_true(relay_dir_spliced(&f.relay, RELAY_B_TO_A));
+    assert_false(relay_dir_spliced(&f.relay, RELAY_A_TO_B));
+    assert_int_equal(f.relay.half[RELAY_A_TO_B].pipe[0], -1);
+    struct both x = {&f, &ea, &eb};
+    run_until(&f, all_done, &x, 20000);
+    assert_int_equal(f.reason, RELAY_REASON_DONE);
+    assert_false(ea.mismatch);
+    assert_false(eb.mismatch);
+    assert_int_equal(ea.received, sizeof(target_bytes) + down);
+    assert_int_equal(eb.received, sizeof(client_bytes) + up);
+    assert_int_equal(relay_bytes(&f.relay, RELAY_B_TO_A), sizeof(target_bytes) + down);
+    fixture_teardown(&f, &ea, &eb);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -986,12 +1048,14 @@ int main(void)
         cmocka_unit_test(test_no_buffers_when_idle),
         cmocka_unit_test(test_reset_and_preload),
         cmocka_unit_test(test_rate_limit),
+        cmocka_unit_test(test_rate_limit_spliced),
         cmocka_unit_test(test_shared_rate),
         cmocka_unit_test(test_transport_hooks),
         cmocka_unit_test(test_transport_flush),
         cmocka_unit_test(test_splice_one_direction),
         cmocka_unit_test(test_splice_small_keeps_default_pipe),
         cmocka_unit_test(test_splice_parks_idle_pipes),
+        cmocka_unit_test(test_copy_splices_bulk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
