@@ -469,7 +469,8 @@ static ssize_t half_read(struct relay *r, enum relay_dir d)
     if (h->spliced && (h->pipe[1] != -1 || half_open_pipe(h) == 0)) {
         /* A rate-limited direction reads no more per call than it would copy, so the limiter
          * holds and releases the same amounts (what a throttled peer sees does not change). */
-        k = splice_io(src->io.fd, h->pipe[1], h->rate.bytes_per_sec != 0 ? pool_block_size(r->pool) : RELAY_SPLICE_CHUNK);
+        k = splice_io(src->io.fd, h->pipe[1],
+                      h->rate.bytes_per_sec != 0 ? pool_block_size(r->pool) : RELAY_SPLICE_CHUNK);
         if (k > 0)
             h->in_pipe = (size_t)k;
         if (k >= RELAY_PIPE_GROW_AT && !h->pipe_grown && !h->pipe_no_grow && r->pipe_size != 0)
@@ -550,8 +551,8 @@ static bool half_pump(struct relay *r, enum relay_dir d)
         }
         h->nread += (uint64_t)k;
         r->last_active = loop_now(r->loop);
-        if (!h->spliced && r->splice_after != 0 && h->nread >= r->splice_after &&
-            r->end[dir_src(d)].ops == NULL && r->end[dir_dst(d)].ops == NULL)
+        if (!h->spliced && r->splice_after != 0 && h->nread >= r->splice_after && r->end[dir_src(d)].ops == NULL &&
+            r->end[dir_dst(d)].ops == NULL)
             h->spliced = true; /* bulk: the block just read goes out first, then the pipe's */
         half_charge(r, d, (size_t)k);
         (void)half_throttle(r, d); /* held data waits for tokens before it is written */
