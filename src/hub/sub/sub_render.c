@@ -241,11 +241,10 @@ int sub__links(const struct sub__ctx *c, struct buf *out)
     for (size_t i = 0; i < c->n_entries; i++) {
         const struct sub__entry *e = &c->entries[i];
         struct vlink l;
-        memset(&l, 0, sizeof(l));
         if (strlen(c->uuid) > VLINK_ID_MAX || strlen(e->address) > VLINK_HOST_MAX)
             return ERR_MALFORMED;
         if (e->reality) {
-            vlink_init_reality(&l);
+            vlink_init_reality(&l); /* zeroes l first */
             if (strlen(e->sni) > VLINK_HOST_MAX || strlen(e->pbk) > VLINK_PBK_MAX || strlen(e->sid) > VLINK_SID_MAX ||
                 strlen(e->fp) > VLINK_SHORT_MAX || strlen(e->flow) > VLINK_FLOW_MAX || strlen(e->spx) > VLINK_PATH_MAX)
                 return ERR_MALFORMED;
@@ -256,6 +255,7 @@ int sub__links(const struct sub__ctx *c, struct buf *out)
             strcpy(l.flow, e->flow);
             strcpy(l.spx, e->spx);
         } else {
+            memset(&l, 0, sizeof(l));
             strcpy(l.encryption, "none");
             strcpy(l.security, "none");
             strcpy(l.type, "tcp");
@@ -264,7 +264,10 @@ int sub__links(const struct sub__ctx *c, struct buf *out)
         strcpy(l.id, c->uuid);
         strcpy(l.host, e->address);
         l.port = e->port;
-        snprintf(l.remark, sizeof(l.remark), "%s", e->name);
+        /* As snprintf "%s" did (truncated to fit), without the printf machinery per link. */
+        size_t rn = strnlen(e->name, sizeof(l.remark) - 1);
+        memcpy(l.remark, e->name, rn);
+        l.remark[rn] = '\0';
         if (i > 0)
             TRY(sub__put(out, "\n"));
         TRY(vlink_format(&l, out));
