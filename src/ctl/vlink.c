@@ -45,14 +45,10 @@ static bool is_unreserved(unsigned char c)
            c == '_' || c == '~';
 }
 
-int vlink_pct_encode(struct buf *out, const char *s, size_t len)
+/* Writes the percent-encoding of s[0..len) at p (room for 3 * len); returns the bytes written. */
+static size_t pct_into(uint8_t *p, const char *s, size_t len)
 {
     static const char hexd[] = "0123456789ABCDEF";
-    /* Worst case triples the length; reserve once so a failure leaves out unchanged. */
-    if (len > (SIZE_MAX - 1) / 3)
-        return ERR_TOO_LONG;
-    TRY(buf_reserve(out, len * 3));
-    uint8_t *p = buf_tail(out);
     size_t n = 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -64,7 +60,16 @@ int vlink_pct_encode(struct buf *out, const char *s, size_t len)
             p[n++] = (uint8_t)hexd[c & 15];
         }
     }
-    buf_produce(out, n);
+    return n;
+}
+
+int vlink_pct_encode(struct buf *out, const char *s, size_t len)
+{
+    /* Worst case triples the length; reserve once so a failure leaves out unchanged. */
+    if (len > (SIZE_MAX - 1) / 3)
+        return ERR_TOO_LONG;
+    TRY(buf_reserve(out, len * 3));
+    buf_produce(out, pct_into(buf_tail(out), s, len));
     return 0;
 }
 
@@ -76,11 +81,21 @@ static int put(struct buf *out, const char *s)
 /* Appends "<sep><key>=<pct(value)>"; `*first` picks '?' or '&'. */
 static int put_param(struct buf *out, bool *first, const char *key, const char *value)
 {
-    TRY(put(out, *first ? "?" : "&"));
+    /* One reservation for the whole parameter: a link has a dozen of them. */
+    size_t klen = strlen(key), vlen = strlen(value);
+    if (vlen > (SIZE_MAX - 2 - klen) / 3)
+        return ERR_TOO_LONG;
+    TRY(buf_reserve(out, 2 + klen + 3 * vlen));
+    uint8_t *p = buf_tail(out);
+    size_t n = 0;
+    p[n++] = *first ? '?' : '&';
     *first = false;
-    TRY(put(out, key));
-    TRY(put(out, "="));
-    return vlink_pct_encode(out, value, strlen(value));
+    memcpy(p + n, key, klen);
+    n += klen;
+    p[n++] = '=';
+    n += pct_into(p + n, value, vlen);
+    buf_produce(out, n);
+    return 0;
 }
 
 static int format_into(const struct vlink *l, struct buf *out)
