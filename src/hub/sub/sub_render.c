@@ -330,15 +330,21 @@ static char *fmt_alloc(const char *fmt, ...) __attribute__((format(printf, 1, 2)
 
 static char *fmt_alloc(const char *fmt, ...)
 {
+    /* Formatted once into the stack when it fits (the headers here always do), not measured first. */
+    char small[128];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
     va_end(ap);
     if (n < 0)
         return NULL;
     char *s = malloc((size_t)n + 1);
     if (s == NULL)
         return NULL;
+    if ((size_t)n < sizeof small) {
+        memcpy(s, small, (size_t)n + 1);
+        return s;
+    }
     va_start(ap, fmt);
     vsnprintf(s, (size_t)n + 1, fmt, ap);
     va_end(ap);
