@@ -355,7 +355,6 @@ int node_session_start(struct node_worker *w, size_t inbound, int fd, const stru
     loop_task_init(&s->free_task, session_free_task);
     atomic_fetch_add(&w->stats.accepted, 1);
     atomic_fetch_add(&w->stats.active, 1);
-    (void)sock_set_nodelay(fd, true);
     uint32_t hs_ms = s->snap->cfg->handshake_timeout_ms ? s->snap->cfg->handshake_timeout_ms : 4000;
     int rc = loop_timer_start(w->loop, &s->deadline, hs_ms, 0);
     if (rc == 0)

@@ -319,6 +319,9 @@ static int worker_init(struct node_runtime *rt, struct node_worker *w, unsigned 
             log_err("node", 0, "listen_failed", LF_STR("addr", as), LF_STR("err", err_str(fd)));
             return fd;
         }
+        /* Accepted sockets inherit it (test_sock: accepted_inherits_nodelay): one setsockopt
+         * per listener instead of one per connection. */
+        (void)sock_set_nodelay(fd, true);
         *l = (struct node_listener){.w = w, .inbound = i, .fd = fd};
         loop_io_init(&l->io, fd, on_accept);
         rc = loop_io_set(w->loop, &l->io, LOOP_READ);

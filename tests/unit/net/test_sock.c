@@ -413,6 +413,38 @@ static void check_options_and_halfclose(const char *addr)
     assert_int_equal(sock_shutdown_wr(cli), -EBADF);
 }
 
+static int nodelay_of(int fd)
+{
+    int v = -1;
+    socklen_t len = sizeof(v);
+    assert_int_equal(getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &len), 0);
+    return v;
+}
+
+/* Accepted sockets inherit TCP_NODELAY from the listener (Linux clones the listener's TCP
+ * state), so the node sets it once per listener instead of once per connection. */
+static void test_accepted_inherits_nodelay(void **state)
+{
+    for (int on = 0; on <= 1; on++) {
+        struct sock_addr a, bound;
+        assert_int_equal(sock_addr_parse(&a, "127.0.0.1:0"), 0);
+        int l = sock_listen(&a, 4, SOCK_LISTEN_REUSEPORT);
+        assert_true(l >= 0);
+        assert_int_equal(sock_set_nodelay(l, on), 0);
+        assert_int_equal(sock_local_addr(l, &bound), 0);
+        int c;
+        int rc = sock_connect(&bound, &c);
+        assert_true(rc == 0 || rc == -EINPROGRESS);
+        assert_true(wait_fd(l, POLLIN, 2000));
+        int fd = sock_accept(l, NULL);
+        assert_true(fd >= 0);
+        assert_int_equal(nodelay_of(fd) != 0, on);
+        close(fd);
+        close(c);
+        close(l);
+    }
+}
+
 static void test_tcp_v4(void **state)
 {
     check_options_and_halfclose("127.0.0.1:0");
@@ -437,7 +469,7 @@ int main(void)
         cmocka_unit_test(test_classify),         cmocka_unit_test(test_raw_addrs),
         cmocka_unit_test(test_addr_compact),     cmocka_unit_test(test_reuseport),
         cmocka_unit_test(test_connect_refused),  cmocka_unit_test(test_tcp_v4),
-        cmocka_unit_test(test_tcp_v6),
+        cmocka_unit_test(test_tcp_v6),           cmocka_unit_test(test_accepted_inherits_nodelay),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
