@@ -214,11 +214,13 @@ static void test_x25519_rfc7748(void **state)
     uint8_t *a = tu_hex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a", &n);
     uint8_t *apub_want = tu_hex("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a", &n);
     uint8_t *b = tu_hex("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb", &n);
+    uint8_t *bpub_want = tu_hex("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f", &n);
     uint8_t *k_want = tu_hex("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742", &n);
     uint8_t apub[32], bpub[32], k1[32], k2[32];
     assert_int_equal(crypto_x25519_public(a, apub), 0);
     assert_memory_equal(apub, apub_want, 32);
     assert_int_equal(crypto_x25519_public(b, bpub), 0);
+    assert_memory_equal(bpub, bpub_want, 32);
     assert_int_equal(crypto_x25519(k1, a, bpub), 0);
     assert_int_equal(crypto_x25519(k2, b, apub), 0);
     assert_memory_equal(k1, k_want, 32);
@@ -232,7 +234,7 @@ static void test_x25519_rfc7748(void **state)
     assert_int_equal(crypto_x25519_keypair(p1, q1), 0);
     assert_int_equal(crypto_x25519_keypair(p2, q2), 0);
     assert_memory_not_equal(p1, p2, 32);
-    free(a), free(apub_want), free(b), free(k_want);
+    free(a), free(apub_want), free(b), free(bpub_want), free(k_want);
 }
 
 /* RFC 8032 §7.1 test 2 */
